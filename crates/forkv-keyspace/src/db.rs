@@ -1,0 +1,492 @@
+//! The keyspace: numbered databases of key -> value with a volatile-key index.
+//!
+//! Every mutation of a key goes through [`Keyspace::touch`] (directly or via the helpers
+//! here): that is the one place that counts changes for `save` rules
+//! (`rdb_changes_since_last_save`) and records touched keys for WATCH and blocked
+//! clients. Reads take `&self` on the tables and write nothing into shared pages, so a
+//! fork child's copy of the keyspace stays shared with the parent.
+
+use crate::dict::{Dict, ResizePolicy};
+use crate::value::{Bytes, Value};
+
+/// Milliseconds since the Unix epoch.
+pub type UnixMs = i64;
+
+/// One numbered database.
+#[derive(Default)]
+pub struct Db {
+    /// key -> value
+    pub keys: Dict<Bytes, Value>,
+    /// key -> absolute expiry time (ms); only keys with a TTL appear here.
+    pub expires: Dict<Bytes, UnixMs>,
+    /// Where the active expire cycle resumes in `expires`.
+    expire_cursor: u64,
+}
+
+impl Db {
+    /// Expiry time of a key, if it has one.
+    pub fn expire_of(&self, key: &[u8]) -> Option<UnixMs> {
+        if self.expires.is_empty() {
+            return None;
+        }
+        self.expires.get(key).copied()
+    }
+
+    fn set_policy(&mut self, p: ResizePolicy) {
+        self.keys.set_resize_policy(p);
+        self.expires.set_resize_policy(p);
+    }
+}
+
+/// Counters INFO stats reports about the keyspace.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct KeyspaceStats {
+    /// Keys deleted because their TTL passed (lazily or actively).
+    pub expired_keys: u64,
+    /// Successful key lookups by read commands.
+    pub keyspace_hits: u64,
+    /// Failed key lookups by read commands.
+    pub keyspace_misses: u64,
+    /// Times the active expire cycle stopped on its time budget.
+    pub expired_time_cap_reached_count: u64,
+    /// Estimated percentage of keys already logically expired (last active cycle).
+    pub expired_stale_perc: f64,
+    /// Total time spent in active expire cycles (µs).
+    pub expire_cycle_cpu_us: u64,
+}
+
+/// All databases plus the bookkeeping shared by every mutation.
+pub struct Keyspace {
+    dbs: Vec<Db>,
+    /// Changes since the last successful save (Valkey: `server.dirty`).
+    pub dirty: u64,
+    /// Keyspace statistics.
+    pub stats: KeyspaceStats,
+    /// Time used for expiry decisions; set once per command batch (Valkey caches mstime).
+    now: UnixMs,
+    /// When set, every touched (db, key) is recorded for the host to drain.
+    track_touches: bool,
+    touched: Vec<(usize, Bytes)>,
+    /// Set when a whole database was flushed while tracking (WATCH on any key fails).
+    flushed: Vec<usize>,
+    rng: u64,
+    /// Active expiry may be disabled for tests (DEBUG SET-ACTIVE-EXPIRE 0).
+    pub active_expire_enabled: bool,
+}
+
+impl Keyspace {
+    /// `databases` empty databases.
+    pub fn new(databases: usize) -> Self {
+        let mut dbs = Vec::with_capacity(databases);
+        dbs.resize_with(databases.max(1), Db::default);
+        Keyspace {
+            dbs,
+            dirty: 0,
+            stats: KeyspaceStats::default(),
+            now: 0,
+            track_touches: false,
+            touched: Vec::new(),
+            flushed: Vec::new(),
+            rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()),
+            active_expire_enabled: true,
+        }
+    }
+
+    /// Number of databases.
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Read access to one database (used by RDB/AOF writers in the fork child).
+    pub fn db(&self, index: usize) -> &Db {
+        &self.dbs[index]
+    }
+
+    /// Sets the clock used for expiry checks.
+    pub fn set_now(&mut self, now: UnixMs) {
+        self.now = now;
+    }
+
+    /// The clock used for expiry checks.
+    pub fn now(&self) -> UnixMs {
+        self.now
+    }
+
+    /// A fast pseudo-random number (xorshift64*), for RANDOMKEY and sampling.
+    pub fn random(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Tells every table whether a fork child shares our pages (Valkey's
+    /// `updateDictResizePolicy`): while one does, resizes are avoided.
+    pub fn set_child_active(&mut self, active: bool) {
+        let p = if active { ResizePolicy::Avoid } else { ResizePolicy::Enable };
+        for db in &mut self.dbs {
+            db.set_policy(p);
+        }
+    }
+
+    /// Turns recording of touched keys on or off (on while any client WATCHes or blocks).
+    pub fn set_track_touches(&mut self, on: bool) {
+        self.track_touches = on;
+        if !on {
+            self.touched.clear();
+            self.flushed.clear();
+        }
+    }
+
+    /// Takes the keys touched since the last call, and the databases flushed.
+    pub fn drain_touched(&mut self) -> (Vec<(usize, Bytes)>, Vec<usize>) {
+        (std::mem::take(&mut self.touched), std::mem::take(&mut self.flushed))
+    }
+
+    /// The mutation choke point: every change to a key's value or TTL reports here.
+    pub fn touch(&mut self, db: usize, key: &[u8], changes: u64) {
+        self.dirty += changes;
+        if self.track_touches {
+            self.touched.push((db, key.into()));
+        }
+    }
+
+    fn is_expired_at(&self, db: usize, key: &[u8]) -> bool {
+        match self.dbs[db].expire_of(key) {
+            Some(at) => at <= self.now,
+            None => false,
+        }
+    }
+
+    /// Deletes `key` when its TTL has passed. Returns true when it did.
+    pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
+        if !self.is_expired_at(db, key) {
+            return false;
+        }
+        self.remove_entry(db, key);
+        self.stats.expired_keys += 1;
+        self.touch(db, key, 1);
+        true
+    }
+
+    /// Lookup for a read command: expires lazily and counts hits and misses.
+    pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(db, key);
+        let found = self.dbs[db].keys.get(key);
+        if found.is_some() {
+            self.stats.keyspace_hits += 1;
+        } else {
+            self.stats.keyspace_misses += 1;
+        }
+        found
+    }
+
+    /// Lookup for a write command: expires lazily, no hit/miss counting.
+    pub fn lookup_write(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
+        self.expire_if_needed(db, key);
+        self.dbs[db].keys.get_mut(key)
+    }
+
+    /// Lookup that neither expires nor counts (TYPE-free peeks such as EXISTS after
+    /// expiry was already handled, or OBJECT).
+    pub fn peek(&self, db: usize, key: &[u8]) -> Option<&Value> {
+        if self.is_expired_at(db, key) {
+            return None;
+        }
+        self.dbs[db].keys.get(key)
+    }
+
+    /// True when the key exists (expiring it first if due).
+    pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
+        self.expire_if_needed(db, key);
+        self.dbs[db].keys.contains_key(key)
+    }
+
+    /// Stores a value. `keep_ttl` keeps an existing TTL; otherwise any TTL is cleared.
+    pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
+        let d = &mut self.dbs[db];
+        match d.keys.get_mut(key) {
+            Some(slot) => *slot = value,
+            None => {
+                d.keys.insert(key.into(), value);
+            }
+        }
+        if !keep_ttl && !d.expires.is_empty() {
+            d.expires.remove(key);
+        }
+        self.touch(db, key, 1);
+    }
+
+    /// Deletes a key; true when it existed.
+    pub fn delete(&mut self, db: usize, key: &[u8]) -> bool {
+        self.expire_if_needed(db, key);
+        if self.remove_entry(db, key).is_some() {
+            self.touch(db, key, 1);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Removes a key and its TTL without accounting; returns the value.
+    fn remove_entry(&mut self, db: usize, key: &[u8]) -> Option<(Value, Option<UnixMs>)> {
+        let d = &mut self.dbs[db];
+        let (_, v) = d.keys.remove(key)?;
+        let ttl = if d.expires.is_empty() { None } else { d.expires.remove(key).map(|(_, t)| t) };
+        Some((v, ttl))
+    }
+
+    /// Takes a key out (value and TTL), for RENAME/MOVE. Counts as a mutation.
+    pub fn take(&mut self, db: usize, key: &[u8]) -> Option<(Value, Option<UnixMs>)> {
+        self.expire_if_needed(db, key);
+        let out = self.remove_entry(db, key)?;
+        self.touch(db, key, 1);
+        Some(out)
+    }
+
+    /// Puts a taken key back, with its TTL (replacing whatever is there).
+    pub fn put(&mut self, db: usize, key: &[u8], value: Value, expire: Option<UnixMs>) {
+        self.set(db, key, value, false);
+        if let Some(at) = expire {
+            self.dbs[db].expires.insert(key.into(), at);
+        }
+    }
+
+    /// Sets an absolute expiry on an existing key. Returns false when the key is absent.
+    pub fn set_expire(&mut self, db: usize, key: &[u8], at: UnixMs) -> bool {
+        let d = &mut self.dbs[db];
+        if !d.keys.contains_key(key) {
+            return false;
+        }
+        match d.expires.get_mut(key) {
+            Some(t) => *t = at,
+            None => {
+                d.expires.insert(key.into(), at);
+            }
+        }
+        self.touch(db, key, 1);
+        true
+    }
+
+    /// Removes a TTL; true when there was one.
+    pub fn persist(&mut self, db: usize, key: &[u8]) -> bool {
+        if self.dbs[db].expires.remove(key).is_some() {
+            self.touch(db, key, 1);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The TTL of a live key: `None` when the key is absent, `Some(None)` when it has no TTL.
+    pub fn expire_time(&mut self, db: usize, key: &[u8]) -> Option<Option<UnixMs>> {
+        self.expire_if_needed(db, key);
+        let d = &self.dbs[db];
+        if !d.keys.contains_key(key) {
+            return None;
+        }
+        Some(d.expire_of(key))
+    }
+
+    /// Number of keys in a database (including logically expired ones not yet reclaimed,
+    /// as DBSIZE does in Valkey).
+    pub fn len(&self, db: usize) -> usize {
+        self.dbs[db].keys.len()
+    }
+
+    /// True when a database has no keys.
+    pub fn is_empty(&self, db: usize) -> bool {
+        self.dbs[db].keys.is_empty()
+    }
+
+    /// Number of keys with a TTL in a database.
+    pub fn expires_len(&self, db: usize) -> usize {
+        self.dbs[db].expires.len()
+    }
+
+    /// Empties one database; returns how many keys it held.
+    pub fn flush_db(&mut self, db: usize) -> usize {
+        let n = self.dbs[db].keys.len();
+        self.dbs[db] = Db::default();
+        self.dirty += n as u64;
+        if self.track_touches {
+            self.flushed.push(db);
+        }
+        n
+    }
+
+    /// Empties every database; returns how many keys there were.
+    pub fn flush_all(&mut self) -> usize {
+        (0..self.dbs.len()).map(|i| self.flush_db(i)).sum()
+    }
+
+    /// Swaps the content of two databases (SWAPDB).
+    pub fn swap_db(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+        if self.track_touches {
+            self.flushed.push(a);
+            self.flushed.push(b);
+        }
+    }
+
+    /// A random live key of a database.
+    pub fn random_key(&mut self, db: usize) -> Option<Bytes> {
+        // Bounded retries: a database full of expired keys may need many draws (Valkey
+        // gives up after 100 tries when every key is volatile).
+        for _ in 0..100 {
+            let mut seeds = [0u64; 4];
+            for s in &mut seeds {
+                *s = self.random();
+            }
+            let mut i = 0;
+            let key: Bytes = {
+                let (k, _) = self.dbs[db].keys.random_entry(|| {
+                    i = (i + 1) % 4;
+                    seeds[i]
+                })?;
+                k.clone()
+            };
+            if !self.expire_if_needed(db, &key) {
+                return Some(key);
+            }
+        }
+        None
+    }
+
+    /// One step of incremental rehashing for every database (cron, no child active).
+    pub fn rehash_step(&mut self, buckets: usize) {
+        for db in &mut self.dbs {
+            db.keys.rehash(buckets);
+            db.expires.rehash(buckets);
+        }
+    }
+
+    /// Valkey's active expire cycle: sample volatile keys with a persistent scan cursor,
+    /// delete the expired ones, repeat while many of the sample were expired and the
+    /// time budget (`deadline` checked every few iterations) allows.
+    pub fn active_expire_cycle(&mut self, budget: std::time::Duration) {
+        if !self.active_expire_enabled {
+            return;
+        }
+        let start = std::time::Instant::now();
+        const KEYS_PER_LOOP: usize = 20;
+        let mut sampled_total = 0u64;
+        let mut expired_total = 0u64;
+        let mut timed_out = false;
+        'dbs: for db in 0..self.dbs.len() {
+            loop {
+                if self.dbs[db].expires.is_empty() {
+                    break;
+                }
+                let now = self.now;
+                let mut due: Vec<Bytes> = Vec::new();
+                let mut sampled = 0;
+                let mut cursor = self.dbs[db].expire_cursor;
+                // Visit buckets until we have seen a sample's worth of keys.
+                loop {
+                    cursor = self.dbs[db].expires.scan(cursor, |k, &at| {
+                        sampled += 1;
+                        if at <= now {
+                            due.push(k.clone());
+                        }
+                    });
+                    if sampled >= KEYS_PER_LOOP || cursor == 0 {
+                        break;
+                    }
+                }
+                self.dbs[db].expire_cursor = cursor;
+                sampled_total += sampled as u64;
+                expired_total += due.len() as u64;
+                for key in &due {
+                    if self.remove_entry(db, key).is_some() {
+                        self.stats.expired_keys += 1;
+                        self.touch(db, key, 1);
+                    }
+                }
+                if start.elapsed() >= budget {
+                    timed_out = true;
+                    break 'dbs;
+                }
+                // Keep going in this db only while more than 10% of the sample was stale.
+                if sampled == 0 || due.len() * 10 <= sampled || cursor == 0 {
+                    break;
+                }
+            }
+        }
+        if timed_out {
+            self.stats.expired_time_cap_reached_count += 1;
+        }
+        if sampled_total > 0 {
+            let current = expired_total as f64 / sampled_total as f64;
+            self.stats.expired_stale_perc = current * 0.05 + self.stats.expired_stale_perc * 0.95;
+        }
+        self.stats.expire_cycle_cpu_us += start.elapsed().as_micros() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    #[test]
+    fn lazy_expiry_on_read() {
+        let mut ks = Keyspace::new(16);
+        ks.set_now(1000);
+        ks.set(0, b"k", Value::string(b"v"), false);
+        assert!(ks.set_expire(0, b"k", 1500));
+        assert!(ks.lookup_read(0, b"k").is_some());
+        ks.set_now(1500);
+        assert!(ks.lookup_read(0, b"k").is_none());
+        assert_eq!(ks.len(0), 0);
+        assert_eq!(ks.expires_len(0), 0);
+        assert_eq!(ks.stats.expired_keys, 1);
+    }
+
+    #[test]
+    fn active_expiry_reclaims_without_access() {
+        let mut ks = Keyspace::new(1);
+        ks.set_now(0);
+        for i in 0..1000 {
+            let k = format!("k{i}");
+            ks.set(0, k.as_bytes(), Value::string(b"v"), false);
+            ks.set_expire(0, k.as_bytes(), if i % 2 == 0 { 10 } else { 1_000_000 });
+        }
+        ks.set_now(100);
+        for _ in 0..200 {
+            ks.active_expire_cycle(std::time::Duration::from_millis(25));
+        }
+        assert_eq!(ks.len(0), 500);
+        assert_eq!(ks.stats.expired_keys, 500);
+    }
+
+    #[test]
+    fn set_clears_ttl_unless_kept_and_dirty_counts() {
+        let mut ks = Keyspace::new(1);
+        ks.set(0, b"a", Value::string(b"1"), false);
+        ks.set_expire(0, b"a", 10_000);
+        ks.set(0, b"a", Value::string(b"2"), true);
+        assert_eq!(ks.expire_time(0, b"a"), Some(Some(10_000)));
+        ks.set(0, b"a", Value::string(b"3"), false);
+        assert_eq!(ks.expire_time(0, b"a"), Some(None));
+        assert_eq!(ks.dirty, 4);
+        assert!(ks.delete(0, b"a"));
+        assert!(!ks.delete(0, b"a"));
+        assert_eq!(ks.dirty, 5);
+    }
+
+    #[test]
+    fn touches_are_recorded_only_when_tracking() {
+        let mut ks = Keyspace::new(2);
+        ks.set(0, b"a", Value::string(b"1"), false);
+        assert!(ks.drain_touched().0.is_empty());
+        ks.set_track_touches(true);
+        ks.set(1, b"b", Value::string(b"1"), false);
+        ks.flush_db(0);
+        let (keys, flushed) = ks.drain_touched();
+        assert_eq!(keys, vec![(1, Bytes::from(&b"b"[..]))]);
+        assert_eq!(flushed, vec![0]);
+    }
+}

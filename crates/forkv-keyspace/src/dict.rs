@@ -1,0 +1,673 @@
+//! `Dict`: a chained hash table with incremental rehashing, after Valkey's `dict.c`.
+//!
+//! Why not `std::collections::HashMap`:
+//! - it grows all at once: an O(n) stall on the event loop, and while a fork child is
+//!   alive every entry it moves dirties a page that the kernel must then copy;
+//! - SCAN needs a cursor that survives growth and shrinking between calls, which the
+//!   reverse-binary cursor below gives (every element present for the whole scan is
+//!   returned at least once).
+//!
+//! The table is two arrays of bucket chains. A resize allocates the second array and
+//! moves one bucket per write operation (or a bounded batch from the cron), so no single
+//! call pays for the whole table. Reads never move anything: the read path must not write
+//! to memory a fork child shares with us.
+//!
+//! [`ResizePolicy`] mirrors Valkey's `dict_can_resize`: `Avoid` while a child exists (grow
+//! only when chains get long), `Forbid` when growth must not happen at all.
+
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
+
+/// When the table may start a resize.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResizePolicy {
+    /// Grow at load factor 1, shrink below 1/8.
+    Enable,
+    /// A fork child exists: grow only past load factor 4, shrink only below 1/32.
+    Avoid,
+    /// Never start a resize (a running one still progresses).
+    Forbid,
+}
+
+/// Load factor at which growth is forced even under `ResizePolicy::Avoid` (Valkey: 4).
+const FORCE_RESIZE_RATIO: usize = 4;
+/// Smallest non-empty table.
+const INITIAL_SIZE: usize = 4;
+/// Empty buckets a single rehash step may visit before giving up (Valkey: 10 per bucket).
+const EMPTY_VISITS_PER_STEP: usize = 10;
+
+struct Entry<K, V> {
+    key: K,
+    value: V,
+    next: Option<Box<Entry<K, V>>>,
+}
+
+type Chain<K, V> = Option<Box<Entry<K, V>>>;
+
+struct Table<K, V> {
+    buckets: Vec<Chain<K, V>>,
+    used: usize,
+}
+
+impl<K, V> Table<K, V> {
+    fn empty() -> Self {
+        Table { buckets: Vec::new(), used: 0 }
+    }
+
+    fn with_size(size: usize) -> Self {
+        let mut buckets = Vec::with_capacity(size);
+        buckets.resize_with(size, || None);
+        Table { buckets, used: 0 }
+    }
+
+    fn mask(&self) -> usize {
+        self.buckets.len().wrapping_sub(1)
+    }
+}
+
+/// A hash table keyed by `K` with incremental rehashing and a resize-safe scan cursor.
+pub struct Dict<K, V> {
+    tables: [Table<K, V>; 2],
+    /// `Some(i)`: moving table 0 into table 1; buckets below `i` are already moved.
+    rehash_idx: Option<usize>,
+    hasher: foldhash::fast::FixedState,
+    policy: ResizePolicy,
+}
+
+impl<K: Hash + Eq, V> Default for Dict<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Hash + Eq, V> Dict<K, V> {
+    /// An empty dict; allocates nothing until the first insert.
+    pub fn new() -> Self {
+        Dict {
+            tables: [Table::empty(), Table::empty()],
+            rehash_idx: None,
+            hasher: foldhash::fast::FixedState::with_seed(seed()),
+            policy: ResizePolicy::Enable,
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.tables[0].used + self.tables[1].used
+    }
+
+    /// True when there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Total buckets across both tables (for memory reporting and tests).
+    pub fn bucket_count(&self) -> usize {
+        self.tables[0].buckets.len() + self.tables[1].buckets.len()
+    }
+
+    /// True while an incremental rehash is in progress.
+    pub fn is_rehashing(&self) -> bool {
+        self.rehash_idx.is_some()
+    }
+
+    /// Sets when resizes may start (see [`ResizePolicy`]).
+    pub fn set_resize_policy(&mut self, policy: ResizePolicy) {
+        self.policy = policy;
+    }
+
+    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
+        self.hasher.hash_one(key) as usize
+    }
+
+    fn live_tables(&self) -> usize {
+        if self.rehash_idx.is_some() {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Looks a key up. Never moves entries: safe to call while a fork child shares pages.
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get_key_value(key).map(|(_, v)| v)
+    }
+
+    /// Looks a key up and returns the stored key with its value.
+    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.is_empty() {
+            return None;
+        }
+        let h = self.hash(key);
+        for t in &self.tables[..self.live_tables()] {
+            if t.buckets.is_empty() {
+                continue;
+            }
+            let mut cur = t.buckets[h & t.mask()].as_deref();
+            while let Some(e) = cur {
+                if e.key.borrow() == key {
+                    return Some((&e.key, &e.value));
+                }
+                cur = e.next.as_deref();
+            }
+        }
+        None
+    }
+
+    /// True when the key is present.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.get(key).is_some()
+    }
+
+    /// Mutable lookup. Counts as a write: advances a running rehash by one step.
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.is_empty() {
+            return None;
+        }
+        self.rehash_step();
+        let h = self.hash(key);
+        let live = self.live_tables();
+        // Find which table holds it first, so the mutable walk needs no conditional borrow.
+        let t = (0..live).find(|&t| {
+            let tab = &self.tables[t];
+            !tab.buckets.is_empty() && chain_position(&tab.buckets[h & tab.mask()], key).is_some()
+        })?;
+        let tab = &mut self.tables[t];
+        let idx = h & tab.mask();
+        let mut cur = tab.buckets[idx].as_deref_mut();
+        while let Some(e) = cur {
+            if e.key.borrow() == key {
+                return Some(&mut e.value);
+            }
+            cur = e.next.as_deref_mut();
+        }
+        None
+    }
+
+    /// Inserts or replaces; returns the previous value when the key existed.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        if let Some(slot) = self.get_mut(&key) {
+            return Some(std::mem::replace(slot, value));
+        }
+        self.insert_new(key, value);
+        None
+    }
+
+    /// Returns the value for `key`, inserting `make()` (keyed by `make_key()`) when absent.
+    /// The flag is true when an insert happened.
+    pub fn get_or_insert_with<Q>(
+        &mut self,
+        key: &Q,
+        make_key: impl FnOnce() -> K,
+        make: impl FnOnce() -> V,
+    ) -> (&mut V, bool)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let inserted = if self.contains_key(key) {
+            false
+        } else {
+            self.insert_new(make_key(), make());
+            true
+        };
+        match self.get_mut(key) {
+            Some(v) => (v, inserted),
+            // Unreachable: the key is present after the branch above.
+            None => panic!("dict: key vanished after insert"),
+        }
+    }
+
+    /// Inserts a key known to be absent.
+    fn insert_new(&mut self, key: K, value: V) {
+        self.rehash_step();
+        self.expand_if_needed();
+        let h = self.hash(&key);
+        let t = if self.rehash_idx.is_some() { 1 } else { 0 };
+        let tab = &mut self.tables[t];
+        let idx = h & tab.mask();
+        let next = tab.buckets[idx].take();
+        tab.buckets[idx] = Some(Box::new(Entry { key, value, next }));
+        tab.used += 1;
+    }
+
+    /// Removes a key; returns the stored key and value.
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.is_empty() {
+            return None;
+        }
+        self.rehash_step();
+        let h = self.hash(key);
+        for t in 0..self.live_tables() {
+            let tab = &mut self.tables[t];
+            if tab.buckets.is_empty() {
+                continue;
+            }
+            let idx = h & tab.mask();
+            let Some(pos) = chain_position(&tab.buckets[idx], key) else {
+                continue;
+            };
+            let mut slot = &mut tab.buckets[idx];
+            for _ in 0..pos {
+                slot = &mut slot.as_mut()?.next;
+            }
+            let mut entry = slot.take()?;
+            *slot = entry.next.take();
+            tab.used -= 1;
+            self.shrink_if_needed();
+            return Some((entry.key, entry.value));
+        }
+        None
+    }
+
+    /// Drops every entry and frees both tables.
+    pub fn clear(&mut self) {
+        self.tables = [Table::empty(), Table::empty()];
+        self.rehash_idx = None;
+    }
+
+    fn expand_if_needed(&mut self) {
+        if self.rehash_idx.is_some() {
+            return;
+        }
+        let size = self.tables[0].buckets.len();
+        if size == 0 {
+            self.tables[0] = Table::with_size(INITIAL_SIZE);
+            return;
+        }
+        let used = self.tables[0].used;
+        let grow = match self.policy {
+            ResizePolicy::Enable => used >= size,
+            ResizePolicy::Avoid => used >= size * FORCE_RESIZE_RATIO,
+            ResizePolicy::Forbid => false,
+        };
+        if grow {
+            self.start_resize((used + 1).next_power_of_two());
+        }
+    }
+
+    /// Starts shrinking when the table has become sparse (called after removals and by cron).
+    pub fn shrink_if_needed(&mut self) {
+        if self.rehash_idx.is_some() {
+            return;
+        }
+        let size = self.tables[0].buckets.len();
+        let used = self.tables[0].used;
+        if size <= INITIAL_SIZE {
+            return;
+        }
+        let shrink = match self.policy {
+            ResizePolicy::Enable => used * 8 <= size,
+            ResizePolicy::Avoid => used * 32 <= size,
+            ResizePolicy::Forbid => false,
+        };
+        if shrink {
+            self.start_resize(used.max(INITIAL_SIZE).next_power_of_two());
+        }
+    }
+
+    fn start_resize(&mut self, size: usize) {
+        if size == self.tables[0].buckets.len() {
+            return;
+        }
+        if self.tables[0].used == 0 {
+            self.tables[0] = Table::with_size(size);
+            return;
+        }
+        self.tables[1] = Table::with_size(size);
+        self.rehash_idx = Some(0);
+    }
+
+    /// Moves up to `n` buckets of a running rehash. Returns true while more work remains.
+    pub fn rehash(&mut self, n: usize) -> bool {
+        let Some(mut idx) = self.rehash_idx else {
+            return false;
+        };
+        let mut empty_visits = n * EMPTY_VISITS_PER_STEP;
+        let mut moved = 0;
+        while moved < n && self.tables[0].used > 0 {
+            while self.tables[0].buckets[idx].is_none() {
+                idx += 1;
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    self.rehash_idx = Some(idx);
+                    return true;
+                }
+            }
+            let mut chain = self.tables[0].buckets[idx].take();
+            while let Some(mut e) = chain {
+                chain = e.next.take();
+                let h = self.hasher.hash_one(&e.key) as usize;
+                let dst = &mut self.tables[1];
+                let di = h & dst.mask();
+                e.next = dst.buckets[di].take();
+                dst.buckets[di] = Some(e);
+                dst.used += 1;
+                self.tables[0].used -= 1;
+            }
+            idx += 1;
+            moved += 1;
+        }
+        if self.tables[0].used == 0 {
+            self.tables[0] = std::mem::replace(&mut self.tables[1], Table::empty());
+            self.rehash_idx = None;
+            // Removals during the rehash may have left the new table sparse already.
+            self.shrink_if_needed();
+            return self.rehash_idx.is_some();
+        }
+        self.rehash_idx = Some(idx);
+        true
+    }
+
+    /// One step of rehashing, done on every write while a resize runs (Valkey's
+    /// `_dictRehashStep`). Skipped under `Forbid` so a child's pages stay untouched.
+    fn rehash_step(&mut self) {
+        if self.rehash_idx.is_some() && self.policy != ResizePolicy::Forbid {
+            self.rehash(1);
+        }
+    }
+
+    /// Visits the entries of one cursor position and returns the next cursor (0 = done).
+    ///
+    /// Reverse-binary iteration (Valkey's `dictScan`): the cursor's high bits are
+    /// incremented, so a table that doubled or halved between calls is still covered; an
+    /// element present for the whole iteration is returned at least once.
+    pub fn scan(&self, cursor: u64, mut visit: impl FnMut(&K, &V)) -> u64 {
+        if self.is_empty() {
+            return 0;
+        }
+        let mut v = cursor as usize;
+        let visit_bucket = |t: &Table<K, V>, i: usize, visit: &mut dyn FnMut(&K, &V)| {
+            let mut cur = t.buckets[i & t.mask()].as_deref();
+            while let Some(e) = cur {
+                visit(&e.key, &e.value);
+                cur = e.next.as_deref();
+            }
+        };
+        if self.rehash_idx.is_none() {
+            let t0 = &self.tables[0];
+            let m0 = t0.mask();
+            visit_bucket(t0, v, &mut visit);
+            v |= !m0;
+            v = v.reverse_bits().wrapping_add(1).reverse_bits();
+        } else {
+            let (small, large) = if self.tables[0].buckets.len() <= self.tables[1].buckets.len() {
+                (&self.tables[0], &self.tables[1])
+            } else {
+                (&self.tables[1], &self.tables[0])
+            };
+            let m0 = small.mask();
+            let m1 = large.mask();
+            visit_bucket(small, v, &mut visit);
+            loop {
+                visit_bucket(large, v, &mut visit);
+                v |= !m1;
+                v = v.reverse_bits().wrapping_add(1).reverse_bits();
+                if v & (m0 ^ m1) == 0 {
+                    break;
+                }
+            }
+        }
+        v as u64
+    }
+
+    /// A uniformly chosen bucket's random entry (Valkey's `dictGetRandomKey`; like it, not
+    /// perfectly uniform across entries). `rand` supplies random numbers.
+    pub fn random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<(&K, &V)> {
+        if self.is_empty() {
+            return None;
+        }
+        let chain = loop {
+            let c = match self.rehash_idx {
+                Some(done) => {
+                    // Buckets of table 0 below `done` are empty; pick among the rest of
+                    // table 0 and all of table 1.
+                    let s0 = self.tables[0].buckets.len();
+                    let s1 = self.tables[1].buckets.len();
+                    let span = (s0 - done) + s1;
+                    let i = done + (rand() as usize % span);
+                    if i >= s0 {
+                        &self.tables[1].buckets[i - s0]
+                    } else {
+                        &self.tables[0].buckets[i]
+                    }
+                }
+                None => {
+                    let t = &self.tables[0];
+                    &t.buckets[rand() as usize & t.mask()]
+                }
+            };
+            if c.is_some() {
+                break c;
+            }
+        };
+        let mut len = 0;
+        let mut cur = chain.as_deref();
+        while let Some(e) = cur {
+            len += 1;
+            cur = e.next.as_deref();
+        }
+        let mut pick = rand() as usize % len;
+        let mut cur = chain.as_deref();
+        while let Some(e) = cur {
+            if pick == 0 {
+                return Some((&e.key, &e.value));
+            }
+            pick -= 1;
+            cur = e.next.as_deref();
+        }
+        None
+    }
+
+    /// Iterates every entry without modifying anything (used by the fork child).
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter { dict: self, table: 0, bucket: 0, cur: None }
+    }
+}
+
+/// Position of `key` in a chain, if present.
+fn chain_position<K, V, Q>(chain: &Chain<K, V>, key: &Q) -> Option<usize>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    let mut cur = chain.as_deref();
+    let mut pos = 0;
+    while let Some(e) = cur {
+        if e.key.borrow() == key {
+            return Some(pos);
+        }
+        pos += 1;
+        cur = e.next.as_deref();
+    }
+    None
+}
+
+/// A per-process hash seed, so bucket layout is not predictable from outside (HashDoS).
+fn seed() -> u64 {
+    use std::sync::OnceLock;
+    static SEED: OnceLock<u64> = OnceLock::new();
+    *SEED.get_or_init(|| {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let addr = &t as *const u64 as u64;
+        t ^ addr.rotate_left(32) ^ u64::from(std::process::id())
+    })
+}
+
+/// Read-only iterator over a [`Dict`].
+pub struct Iter<'a, K, V> {
+    dict: &'a Dict<K, V>,
+    table: usize,
+    bucket: usize,
+    cur: Option<&'a Entry<K, V>>,
+}
+
+impl<'a, K, V> Iterator for Iter<'a, K, V> {
+    type Item = (&'a K, &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(e) = self.cur {
+                self.cur = e.next.as_deref();
+                return Some((&e.key, &e.value));
+            }
+            let t = self.dict.tables.get(self.table)?;
+            if self.bucket >= t.buckets.len() {
+                self.table += 1;
+                self.bucket = 0;
+                continue;
+            }
+            self.cur = t.buckets[self.bucket].as_deref();
+            self.bucket += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn key(i: u32) -> Vec<u8> {
+        format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn insert_get_remove_through_resizes() {
+        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        for i in 0..10_000 {
+            assert_eq!(d.insert(key(i), i), None);
+        }
+        assert_eq!(d.len(), 10_000);
+        for i in 0..10_000 {
+            assert_eq!(d.get(key(i).as_slice()), Some(&i));
+        }
+        assert_eq!(d.insert(key(7), 70), Some(7));
+        for i in 0..9_990 {
+            assert_eq!(d.remove(key(i).as_slice()).map(|(_, v)| v), Some(if i == 7 { 70 } else { i }));
+        }
+        assert_eq!(d.len(), 10);
+        while d.rehash(100) {}
+        assert!(d.bucket_count() <= 64, "shrunk, got {}", d.bucket_count());
+        assert_eq!(d.iter().count(), 10);
+    }
+
+    #[test]
+    fn scan_covers_every_element_across_growth() {
+        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        for i in 0..500 {
+            d.insert(key(i), i);
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut next_key = 500;
+        loop {
+            cursor = d.scan(cursor, |k, _| {
+                seen.insert(k.clone());
+            });
+            // Grow the table between calls: the original 500 must still all be seen.
+            if next_key < 3000 {
+                for _ in 0..20 {
+                    d.insert(key(next_key), next_key);
+                    next_key += 1;
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..500 {
+            assert!(seen.contains(&key(i)), "missed key {i}");
+        }
+    }
+
+    #[test]
+    fn scan_covers_every_element_across_shrink() {
+        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        for i in 0..4000 {
+            d.insert(key(i), i);
+        }
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut victim = 100;
+        loop {
+            cursor = d.scan(cursor, |k, _| {
+                seen.insert(k.clone());
+            });
+            for _ in 0..40 {
+                if victim < 4000 {
+                    d.remove(key(victim).as_slice());
+                    victim += 1;
+                }
+            }
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..100 {
+            assert!(seen.contains(&key(i)), "missed key {i}");
+        }
+    }
+
+    #[test]
+    fn forbid_policy_never_starts_a_resize() {
+        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        d.insert(key(0), 0);
+        let buckets = d.bucket_count();
+        d.set_resize_policy(ResizePolicy::Forbid);
+        for i in 1..1000 {
+            d.insert(key(i), i);
+        }
+        assert_eq!(d.bucket_count(), buckets);
+        assert_eq!(d.len(), 1000);
+        d.set_resize_policy(ResizePolicy::Enable);
+        d.insert(key(1000), 1000);
+        while d.rehash(1000) {}
+        assert!(d.bucket_count() >= 1024);
+        assert_eq!(d.get(key(999).as_slice()), Some(&999));
+    }
+
+    #[test]
+    fn random_entry_finds_entries_while_rehashing() {
+        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        for i in 0..100 {
+            d.insert(key(i), i);
+        }
+        let mut x = 88172645463325252u64;
+        let mut rng = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut seen = HashSet::new();
+        for _ in 0..2000 {
+            let (k, _) = d.random_entry(&mut rng).expect("non-empty");
+            seen.insert(k.clone());
+        }
+        assert!(seen.len() > 80);
+    }
+}

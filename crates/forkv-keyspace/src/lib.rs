@@ -1,0 +1,15 @@
+//! forkv's keyspace: the databases, the value types and their encodings, expiry.
+//!
+//! Pure data structures: no I/O, no napi, no threads. The fork child reads this through
+//! `&Keyspace` only, so nothing here may need a lock or write on a read.
+
+pub mod db;
+pub mod dict;
+pub mod glob;
+pub mod value;
+pub mod zset;
+
+pub use db::{Db, Keyspace, KeyspaceStats, UnixMs};
+pub use dict::{Dict, ResizePolicy};
+pub use value::{Bytes, HashValue, ListValue, SetValue, StrValue, Value};
+pub use zset::ZSetValue;
