@@ -49,6 +49,39 @@ impl Value {
         }
     }
 
+    /// A deep copy (COPY, and values handed to another database).
+    pub fn duplicate(&self) -> Value {
+        match self {
+            Value::Str(s) => Value::Str(s.clone()),
+            Value::List(l) => {
+                let mut n = ListValue::new();
+                l.iter().for_each(|i| n.push_back(i));
+                Value::List(Box::new(n))
+            }
+            Value::Hash(h) => {
+                let mut n = HashValue::new();
+                h.iter().for_each(|(f, v)| {
+                    n.insert(f, v);
+                });
+                Value::Hash(Box::new(n))
+            }
+            Value::Set(s) => {
+                let mut n = SetValue::new();
+                s.iter().for_each(|m| {
+                    n.insert(m);
+                });
+                Value::Set(Box::new(n))
+            }
+            Value::ZSet(z) => {
+                let mut n = ZSetValue::new();
+                z.iter().for_each(|(m, sc)| {
+                    n.insert(m, sc);
+                });
+                Value::ZSet(Box::new(n))
+            }
+        }
+    }
+
     /// Shorthand for a string value from bytes.
     pub fn string(bytes: &[u8]) -> Value {
         Value::Str(StrValue::from_bytes(bytes))

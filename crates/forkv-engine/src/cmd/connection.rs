@@ -1,0 +1,43 @@
+//! Connection commands the core runs: PING, ECHO, SELECT, QUIT.
+
+use super::{parse_i64, CmdResult, Ctx};
+use crate::errors;
+use crate::table::flags::*;
+use crate::table::{spec, CommandSpec, Exec::Core};
+
+pub const COMMANDS: &[CommandSpec] = &[
+    spec("ping", -1, FAST, (0, 0, 0), "connection", "1.0.0", "O(1)", "Returns the server's liveliness response.", Core(ping)),
+    spec("echo", 2, FAST, (0, 0, 0), "connection", "1.0.0", "O(1)", "Returns the given string.", Core(echo)),
+    spec("select", 2, LOADING | STALE | FAST, (0, 0, 0), "connection", "1.0.0", "O(1)", "Changes the selected database.", Core(select)),
+    spec("quit", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, (0, 0, 0), "connection", "1.0.0", "O(1)", "Closes the connection.", Core(quit)),
+];
+
+fn ping(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    match argv {
+        [_] => ctx.reply.simple("PONG"),
+        [_, msg] => ctx.reply.bulk(msg),
+        _ => return Err("ERR wrong number of arguments for 'ping' command".into()),
+    }
+    Ok(())
+}
+
+fn echo(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    ctx.reply.bulk(argv[1]);
+    Ok(())
+}
+
+fn select(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let n = parse_i64(argv[1])?;
+    if n < 0 || n as usize >= ctx.ks.db_count() {
+        return Err(errors::DB_RANGE.into());
+    }
+    ctx.client.db = n as usize;
+    ctx.reply.ok();
+    Ok(())
+}
+
+fn quit(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
+    ctx.reply.ok();
+    ctx.client.closing = true;
+    Ok(())
+}

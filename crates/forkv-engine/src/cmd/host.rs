@@ -1,0 +1,46 @@
+//! Commands the TypeScript host executes (it owns sockets, configuration, logging and
+//! persistence jobs). They are registered here so that the command table stays the one
+//! source of truth for COMMAND, arity and flag checks; the engine validates them and
+//! hands their argv to the host.
+
+use crate::table::flags::*;
+use crate::table::{container, spec, CommandSpec, Exec::Host};
+
+const ADM: u32 = ADMIN | NOSCRIPT;
+
+pub const COMMANDS: &[CommandSpec] = &[
+    spec("info", -1, LOADING | STALE, (0, 0, 0), "server", "1.0.0", "O(1)", "Returns information and statistics about the server.", Host),
+    spec("hello", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, (0, 0, 0), "connection", "6.0.0", "O(1)", "Handshakes with the server.", Host),
+    spec("auth", -2, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, (0, 0, 0), "connection", "1.0.0", "O(N) where N is the number of passwords defined for the user", "Authenticates the connection.", Host),
+    spec("reset", 1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, (0, 0, 0), "connection", "6.2.0", "O(1)", "Resets the connection.", Host),
+    spec("shutdown", -1, ADM | LOADING | STALE | NO_MULTI | ALLOW_BUSY, (0, 0, 0), "server", "1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "Synchronously saves the database(s) to disk and shuts down the server.", Host),
+    spec("save", 1, ADM | NO_MULTI, (0, 0, 0), "server", "1.0.0", "O(N) where N is the total number of keys in all databases", "Synchronously saves the database(s) to disk.", Host),
+    spec("bgsave", -1, ADM, (0, 0, 0), "server", "1.0.0", "O(1)", "Asynchronously saves the database(s) to disk.", Host),
+    spec("bgrewriteaof", 1, ADM, (0, 0, 0), "server", "1.0.0", "O(1)", "Asynchronously rewrites the append-only file to disk.", Host),
+    spec("lastsave", 1, LOADING | STALE | FAST, (0, 0, 0), "server", "1.0.0", "O(1)", "Returns the Unix timestamp of the last successful save to disk.", Host),
+    container("config", -2, 0, "server", "2.0.0", "A container for server configuration commands.", CONFIG_SUBCOMMANDS),
+    container("client", -2, 0, "connection", "2.4.0", "A container for client connection commands.", CLIENT_SUBCOMMANDS),
+];
+
+const CFG: u32 = ADM | LOADING | STALE;
+
+const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
+    spec("config|get", -3, CFG, (0, 0, 0), "server", "2.0.0", "O(N) when N is the number of configuration parameters provided", "Returns the effective values of configuration parameters.", Host),
+    spec("config|set", -4, CFG, (0, 0, 0), "server", "2.0.0", "O(N) when N is the number of configuration parameters provided", "Sets configuration parameters in-flight.", Host),
+    spec("config|resetstat", 2, CFG, (0, 0, 0), "server", "2.0.0", "O(1)", "Resets the server's statistics.", Host),
+    spec("config|rewrite", 2, CFG, (0, 0, 0), "server", "2.8.0", "O(1)", "Persists the effective configuration to file.", Host),
+    spec("config|help", 2, LOADING | STALE, (0, 0, 0), "server", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Host),
+];
+
+const CL: u32 = NOSCRIPT | LOADING | STALE;
+
+const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
+    spec("client|id", 2, CL, (0, 0, 0), "connection", "5.0.0", "O(1)", "Returns the unique client ID of the connection.", Host),
+    spec("client|setname", 3, CL, (0, 0, 0), "connection", "2.6.9", "O(1)", "Sets the connection name.", Host),
+    spec("client|getname", 2, CL, (0, 0, 0), "connection", "2.6.9", "O(1)", "Returns the name of the connection.", Host),
+    spec("client|setinfo", 4, CL, (0, 0, 0), "connection", "7.2.0", "O(1)", "Sets information specific to the client or connection.", Host),
+    spec("client|info", 2, CL, (0, 0, 0), "connection", "6.2.0", "O(1)", "Returns information about the connection.", Host),
+    spec("client|list", -2, ADM | LOADING | STALE, (0, 0, 0), "connection", "2.4.0", "O(N) where N is the number of client connections", "Lists open connections.", Host),
+    spec("client|kill", -3, ADM | LOADING | STALE, (0, 0, 0), "connection", "2.4.0", "O(N) where N is the number of client connections", "Terminates open connections.", Host),
+    spec("client|help", 2, LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Host),
+];

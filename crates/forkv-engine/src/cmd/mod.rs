@@ -1,0 +1,107 @@
+//! Command families, one file each (as Valkey's `t_*.c` and mini-redis's `cmd/`): every
+//! file starts with its registration lines, then one handler per command that parses its
+//! arguments, applies them to the keyspace and writes the reply.
+
+pub mod command;
+pub mod connection;
+pub mod debug;
+pub mod host;
+pub mod keys;
+pub mod server;
+pub mod string;
+
+use std::borrow::Cow;
+
+use forkv_keyspace::Keyspace;
+
+use crate::client::Client;
+use crate::errors;
+use crate::propagate::Propagator;
+use crate::reply::Reply;
+
+/// What a handler sees: the keyspace, the calling client, its reply stream and the
+/// command log for the AOF.
+pub struct Ctx<'a> {
+    pub ks: &'a mut Keyspace,
+    pub client: &'a mut Client,
+    pub reply: Reply<'a>,
+    pub cfg: &'a crate::EngineConfig,
+    pub prop: &'a mut Propagator,
+}
+
+/// A handler's error: the reply to send (without `-` and CRLF).
+pub type CmdError = Cow<'static, str>;
+/// What a handler returns; `Err` is written as an error reply by the engine.
+pub type CmdResult = Result<(), CmdError>;
+/// A command implementation.
+pub type Handler = fn(&mut Ctx<'_>, &[&[u8]]) -> CmdResult;
+
+impl Ctx<'_> {
+    /// The client's selected database.
+    pub fn db(&self) -> usize {
+        self.client.db
+    }
+
+    /// Logs a command other than the one executing (or instead of it, after
+    /// [`Ctx::suppress_propagation`]) to the AOF, in the client's database.
+    pub fn also_propagate(&mut self, argv: &[&[u8]]) {
+        self.prop.log(self.client.db, argv);
+    }
+
+    /// Do not log the executing command itself (a handler that logs its effect instead).
+    pub fn suppress_propagation(&mut self) {
+        self.prop.suppress_current = true;
+    }
+}
+
+/// ASCII case-insensitive comparison of an argument with an option name.
+pub fn is(arg: &[u8], name: &str) -> bool {
+    arg.eq_ignore_ascii_case(name.as_bytes())
+}
+
+/// Parses an integer argument strictly (Valkey's `string2ll`).
+pub fn parse_i64(arg: &[u8]) -> Result<i64, CmdError> {
+    forkv_keyspace::value::parse_canonical_i64(arg).ok_or(Cow::Borrowed(errors::NOT_INT))
+}
+
+/// Parses a non-negative integer argument with a specific error message.
+pub fn parse_i64_with(arg: &[u8], err: &'static str) -> Result<i64, CmdError> {
+    forkv_keyspace::value::parse_canonical_i64(arg).ok_or(Cow::Borrowed(err))
+}
+
+/// Parses a float argument like Valkey's `string2ld`/`strtod`: decimal or exponent forms,
+/// `inf`/`-inf`/`+inf`; no spaces, no NaN, no hex.
+pub fn parse_f64(arg: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(arg).ok()?;
+    if s.is_empty() || s.starts_with(|c: char| c.is_whitespace()) || s.ends_with(|c: char| c.is_whitespace()) {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    let v = match lower.as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => {
+            if lower.contains("inf") || lower.contains("nan") || lower.starts_with("0x") || lower.starts_with("-0x") {
+                return None;
+            }
+            lower.parse::<f64>().ok()?
+        }
+    };
+    if v.is_nan() {
+        return None;
+    }
+    Some(v)
+}
+
+/// Milliseconds since the Unix epoch, from the system clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Turns an owned error string into a handler error.
+pub fn err(msg: String) -> CmdError {
+    Cow::Owned(msg)
+}

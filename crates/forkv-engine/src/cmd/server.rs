@@ -1,0 +1,81 @@
+//! Server-wide data commands the core runs: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME.
+
+use super::{is, CmdResult, Ctx};
+use crate::errors;
+use crate::table::flags::*;
+use crate::table::{spec, CommandSpec, Exec::Core};
+
+pub const COMMANDS: &[CommandSpec] = &[
+    spec("dbsize", 1, READONLY | FAST, (0, 0, 0), "server", "1.0.0", "O(1)", "Returns the number of keys in the database.", Core(dbsize)),
+    spec("flushdb", -1, WRITE, (0, 0, 0), "server", "1.0.0", "O(N) where N is the number of keys in the selected database", "Remove all keys from the current database.", Core(flushdb)),
+    spec("flushall", -1, WRITE, (0, 0, 0), "server", "1.0.0", "O(N) where N is the total number of keys in all databases", "Removes all keys from all databases.", Core(flushall)),
+    spec("swapdb", 3, WRITE | FAST, (0, 0, 0), "server", "4.0.0", "O(N) where N is the count of clients watching or blocking on keys from both databases.", "Swaps two databases.", Core(swapdb)),
+    spec("time", 1, LOADING | STALE | FAST, (0, 0, 0), "server", "2.6.0", "O(1)", "Returns the server time.", Core(time)),
+];
+
+fn dbsize(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
+    let n = ctx.ks.len(ctx.client.db);
+    ctx.reply.int(n as i64);
+    Ok(())
+}
+
+/// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC; both free memory synchronously here.
+fn flush_mode_ok(argv: &[&[u8]]) -> CmdResult {
+    match argv {
+        [_] => Ok(()),
+        [_, m] if is(m, "ASYNC") || is(m, "SYNC") => Ok(()),
+        _ => Err(errors::SYNTAX.into()),
+    }
+}
+
+fn flushdb(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    flush_mode_ok(argv)?;
+    let db = ctx.db();
+    ctx.ks.flush_db(db);
+    // Logged even when the database was already empty, as Valkey does.
+    ctx.suppress_propagation();
+    ctx.also_propagate(argv);
+    ctx.reply.ok();
+    Ok(())
+}
+
+fn flushall(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    flush_mode_ok(argv)?;
+    ctx.ks.flush_all();
+    ctx.suppress_propagation();
+    ctx.also_propagate(argv);
+    ctx.reply.ok();
+    Ok(())
+}
+
+fn swapdb(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let a = super::parse_i64_with(argv[1], "ERR invalid first DB index")?;
+    let b = super::parse_i64_with(argv[2], "ERR invalid second DB index")?;
+    let n = ctx.ks.db_count() as i64;
+    if !(0..n).contains(&a) || !(0..n).contains(&b) {
+        return Err(errors::DB_RANGE.into());
+    }
+    ctx.ks.swap_db(a as usize, b as usize);
+    ctx.ks.dirty += 1;
+    ctx.reply.ok();
+    Ok(())
+}
+
+fn time(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    ctx.reply.array(2);
+    ctx.reply.bulk(now.as_secs().to_string().as_bytes());
+    ctx.reply.bulk(now.subsec_micros().to_string().as_bytes());
+    Ok(())
+}
+
+/// Writes a HELP reply in Valkey's layout: a header line, the given lines, then HELP.
+pub fn reply_help(ctx: &mut Ctx<'_>, command: &str, lines: &[&str]) {
+    ctx.reply.array(lines.len() + 3);
+    ctx.reply.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    for l in lines {
+        ctx.reply.simple(l);
+    }
+    ctx.reply.simple("HELP");
+    ctx.reply.simple("    Print this help.");
+}

@@ -1,0 +1,421 @@
+//! forkv's command engine: everything between the bytes a client sent and the bytes it
+//! gets back, for the commands the core runs.
+//!
+//! The host (TypeScript) hands over each socket read with [`Engine::feed`]. The engine
+//! parses every complete command in it, runs the core's commands against the keyspace,
+//! appends their replies to one output buffer, and stops at the first command the host
+//! owns (CONFIG, INFO, BGSAVE, CLIENT, ...): the host runs it, then calls
+//! [`Engine::resume`] with that command's encoded reply, and the engine carries on with
+//! the rest of the input. Replies therefore keep their order, and a pipelined batch is
+//! answered with one write. No I/O happens here.
+
+pub mod client;
+pub mod cmd;
+pub mod digest;
+pub mod errors;
+pub mod propagate;
+pub mod reply;
+pub mod resp;
+pub mod table;
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use forkv_keyspace::Keyspace;
+
+use crate::client::Client;
+use crate::cmd::{Ctx, Handler};
+use crate::propagate::Propagator;
+use crate::reply::Reply;
+use crate::resp::{Args, Parsed};
+use crate::table::{flags, CommandSpec, Exec};
+
+/// Settings the engine enforces; the host keeps them in sync with CONFIG.
+pub struct EngineConfig {
+    /// Largest bulk argument accepted (`proto-max-bulk-len`).
+    pub proto_max_bulk_len: usize,
+    /// Largest unparsed input per client before it is disconnected
+    /// (`client-query-buffer-limit`).
+    pub query_buffer_limit: usize,
+    /// True when `requirepass` is set: commands need AUTH first.
+    pub requirepass: bool,
+    /// Data is being loaded: commands without the `loading` flag get `-LOADING`.
+    pub loading: bool,
+    /// When set, write commands are refused with this error (MISCONF after a failed
+    /// background save with `stop-writes-on-bgsave-error yes`).
+    pub write_error: Option<String>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            query_buffer_limit: 1024 * 1024 * 1024,
+            requirepass: false,
+            loading: false,
+            write_error: None,
+        }
+    }
+}
+
+/// What the host must do after a feed/resume.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Write the reply; wait for more input.
+    Done,
+    /// Write the reply, then run this host command and call `resume`.
+    Host(Vec<Vec<u8>>),
+    /// Write the reply, then close the connection.
+    Close,
+}
+
+/// Counters for INFO stats.
+#[derive(Default, Clone, Copy)]
+pub struct EngineStats {
+    pub total_commands_processed: u64,
+    pub total_net_input_bytes: u64,
+    pub unexpected_error_replies: u64,
+    pub total_error_replies: u64,
+}
+
+/// The keyspace plus per-client protocol state.
+pub struct Engine {
+    pub ks: Keyspace,
+    pub cfg: EngineConfig,
+    pub prop: Propagator,
+    pub stats: EngineStats,
+    clients: HashMap<u64, Client>,
+    out: Vec<u8>,
+    ranges: Vec<Range<usize>>,
+}
+
+impl Engine {
+    /// An engine over `databases` empty databases.
+    pub fn new(databases: usize) -> Self {
+        Engine {
+            ks: Keyspace::new(databases),
+            cfg: EngineConfig::default(),
+            prop: Propagator::default(),
+            stats: EngineStats::default(),
+            clients: HashMap::new(),
+            out: Vec::with_capacity(16 * 1024),
+            ranges: Vec::new(),
+        }
+    }
+
+    /// Registers a connection.
+    pub fn add_client(&mut self, id: u64) {
+        self.clients.insert(id, Client::new(id));
+    }
+
+    /// Forgets a connection.
+    pub fn remove_client(&mut self, id: u64) {
+        self.clients.remove(&id);
+    }
+
+    /// A connection's state.
+    pub fn client(&self, id: u64) -> Option<&Client> {
+        self.clients.get(&id)
+    }
+
+    /// A connection's state, mutable (the host sets proto/auth/db after HELLO, AUTH, RESET).
+    pub fn client_mut(&mut self, id: u64) -> Option<&mut Client> {
+        self.clients.get_mut(&id)
+    }
+
+    /// Number of registered connections.
+    pub fn client_count(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// The replies produced by the last feed/resume; the host writes then clears them.
+    pub fn reply(&self) -> &[u8] {
+        &self.out
+    }
+
+    /// The reply buffer, for the binding to append its status byte.
+    pub fn reply_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    /// Clears the reply buffer (keeping its capacity).
+    pub fn clear_reply(&mut self) {
+        self.out.clear();
+        if self.out.capacity() > 1 << 20 {
+            self.out.shrink_to(16 * 1024);
+        }
+    }
+
+    /// Handles one socket read from client `id`.
+    pub fn feed(&mut self, id: u64, chunk: &[u8]) -> Outcome {
+        self.stats.total_net_input_bytes += chunk.len() as u64;
+        let Some(client) = self.clients.get_mut(&id) else {
+            return Outcome::Close;
+        };
+        if client.closing {
+            return Outcome::Close;
+        }
+        if client.suspended || !client.inbuf.is_empty() {
+            client.inbuf.extend_from_slice(chunk);
+            if client.suspended || client.inbuf.len() < client.need {
+                return self.check_query_limit(id);
+            }
+            let buf = std::mem::take(&mut client.inbuf);
+            let (consumed, outcome) = self.process(id, &buf);
+            self.keep_rest(id, &buf[consumed..]);
+            return self.finish(id, outcome);
+        }
+        let (consumed, outcome) = self.process(id, chunk);
+        self.keep_rest(id, &chunk[consumed..]);
+        self.finish(id, outcome)
+    }
+
+    /// Continues after the host ran a command: `host_reply` is that command's encoded
+    /// reply (appended in order), then any buffered input is processed.
+    pub fn resume(&mut self, id: u64, host_reply: &[u8]) -> Outcome {
+        self.out.extend_from_slice(host_reply);
+        let Some(client) = self.clients.get_mut(&id) else {
+            return Outcome::Close;
+        };
+        client.suspended = false;
+        if client.closing {
+            return Outcome::Close;
+        }
+        if client.inbuf.len() < client.need.max(1) {
+            return Outcome::Done;
+        }
+        let buf = std::mem::take(&mut client.inbuf);
+        let (consumed, outcome) = self.process(id, &buf);
+        self.keep_rest(id, &buf[consumed..]);
+        self.finish(id, outcome)
+    }
+
+    /// Marks a client to be closed after its pending replies (QUIT, CLIENT KILL).
+    pub fn close_after_reply(&mut self, id: u64) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.closing = true;
+        }
+    }
+
+    fn keep_rest(&mut self, id: u64, rest: &[u8]) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            if c.inbuf.is_empty() {
+                c.inbuf.extend_from_slice(rest);
+            } else {
+                // Input that arrived while the buffer was out being processed.
+                let mut merged = rest.to_vec();
+                merged.extend_from_slice(&c.inbuf);
+                c.inbuf = merged;
+            }
+            if c.inbuf.is_empty() && c.inbuf.capacity() > 64 * 1024 {
+                c.inbuf = Vec::new();
+            }
+        }
+    }
+
+    fn check_query_limit(&mut self, id: u64) -> Outcome {
+        let limit = self.cfg.query_buffer_limit;
+        match self.clients.get(&id) {
+            Some(c) if c.inbuf.len() > limit => Outcome::Close,
+            _ => Outcome::Done,
+        }
+    }
+
+    fn finish(&mut self, id: u64, outcome: Outcome) -> Outcome {
+        if outcome == Outcome::Done {
+            return self.check_query_limit(id);
+        }
+        outcome
+    }
+
+    /// Runs every complete command in `buf`; returns the bytes consumed.
+    fn process(&mut self, id: u64, buf: &[u8]) -> (usize, Outcome) {
+        self.ks.set_now(cmd::now_ms());
+        let mut pos = 0;
+        let mut ranges = std::mem::take(&mut self.ranges);
+        let mut outcome = Outcome::Done;
+        let mut incomplete = false;
+        while pos < buf.len() {
+            let rest = &buf[pos..];
+            match resp::parse(rest, self.cfg.proto_max_bulk_len, &mut ranges) {
+                Parsed::Incomplete { need } => {
+                    if let Some(c) = self.clients.get_mut(&id) {
+                        c.need = need;
+                    }
+                    incomplete = true;
+                    break;
+                }
+                Parsed::Empty { len } => pos += len,
+                Parsed::Error(msg) => {
+                    let mut r = Reply::new(&mut self.out, 2);
+                    r.error(&format!("ERR Protocol error: {msg}"));
+                    self.stats.total_error_replies += 1;
+                    pos = buf.len();
+                    outcome = Outcome::Close;
+                    if let Some(c) = self.clients.get_mut(&id) {
+                        c.closing = true;
+                    }
+                    break;
+                }
+                Parsed::Command { args, len } => {
+                    let owned;
+                    let mut argv: Vec<&[u8]> = Vec::new();
+                    match &args {
+                        Args::Slices(rs) => argv.extend(rs.iter().map(|r| &rest[r.clone()])),
+                        Args::Owned(v) => {
+                            owned = v;
+                            argv.extend(owned.iter().map(|a| a.as_slice()));
+                        }
+                    }
+                    pos += len;
+                    let step = self.dispatch(id, &argv);
+                    if let Args::Slices(v) = args {
+                        ranges = v;
+                    }
+                    match step {
+                        Outcome::Done => {}
+                        other => {
+                            outcome = other;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        self.ranges = ranges;
+        if let Some(c) = self.clients.get_mut(&id) {
+            if !incomplete {
+                c.need = 0;
+            }
+        }
+        (pos, outcome)
+    }
+
+    /// Runs one command for a client, or hands it to the host.
+    pub fn dispatch(&mut self, id: u64, argv: &[&[u8]]) -> Outcome {
+        self.stats.total_commands_processed += 1;
+        let Some(client) = self.clients.get(&id) else {
+            return Outcome::Close;
+        };
+        let (proto, authenticated) = (client.proto, client.authenticated);
+        let Some(spec) = table::lookup(argv[0]) else {
+            let mut r = Reply::new(&mut self.out, proto);
+            r.error(&unknown_command_error(argv));
+            self.stats.total_error_replies += 1;
+            return Outcome::Done;
+        };
+        let spec = match resolve_subcommand(spec, argv) {
+            Ok(s) => s,
+            Err(e) => {
+                Reply::new(&mut self.out, proto).error(&e);
+                self.stats.total_error_replies += 1;
+                return Outcome::Done;
+            }
+        };
+        if let Some(e) = self.precheck(authenticated, spec) {
+            Reply::new(&mut self.out, proto).error(&e);
+            self.stats.total_error_replies += 1;
+            return Outcome::Done;
+        }
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.last_cmd = spec.name;
+        }
+        match spec.exec {
+            Exec::Host | Exec::Container => {
+                if let Some(c) = self.clients.get_mut(&id) {
+                    c.suspended = true;
+                }
+                Outcome::Host(argv.iter().map(|a| a.to_vec()).collect())
+            }
+            Exec::Core(handler) => self.run(id, spec, handler, argv),
+        }
+    }
+
+    /// Refusals that apply before a command runs: auth, loading, MISCONF.
+    fn precheck(&self, authenticated: bool, spec: &CommandSpec) -> Option<String> {
+        if self.cfg.requirepass && !authenticated && spec.flags & flags::NO_AUTH == 0 {
+            return Some(errors::NOAUTH.into());
+        }
+        if self.cfg.loading && spec.flags & flags::LOADING == 0 {
+            return Some(errors::LOADING.into());
+        }
+        if let Some(e) = &self.cfg.write_error {
+            if spec.flags & (flags::WRITE | flags::DENYOOM) != 0 {
+                return Some(e.clone());
+            }
+        }
+        None
+    }
+
+    fn run(&mut self, id: u64, spec: &'static CommandSpec, handler: Handler, argv: &[&[u8]]) -> Outcome {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return Outcome::Close;
+        };
+        let dirty_before = self.ks.dirty;
+        self.prop.suppress_current = false;
+        let proto = client.proto;
+        let mut ctx = Ctx {
+            ks: &mut self.ks,
+            client,
+            reply: Reply::new(&mut self.out, proto),
+            cfg: &self.cfg,
+            prop: &mut self.prop,
+        };
+        let result = handler(&mut ctx, argv);
+        let db = ctx.client.db;
+        let closing = ctx.client.closing;
+        if let Err(e) = result {
+            Reply::new(&mut self.out, proto).error(&e);
+            self.stats.total_error_replies += 1;
+        }
+        if spec.is_write() && self.ks.dirty != dirty_before && !self.prop.suppress_current {
+            self.prop.log(db, argv);
+        }
+        if closing {
+            Outcome::Close
+        } else {
+            Outcome::Done
+        }
+    }
+}
+
+/// Picks the subcommand spec for container commands, with Valkey's errors.
+fn resolve_subcommand(spec: &'static CommandSpec, argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
+    // A container that also runs bare (COMMAND with no subcommand).
+    let bare_ok = argv.len() == 1 && matches!(spec.exec, Exec::Core(_)) && spec.arity_ok(1);
+    if spec.subcommands.is_empty() || bare_ok {
+        if !spec.arity_ok(argv.len()) {
+            return Err(format!("ERR wrong number of arguments for '{}' command", spec.name));
+        }
+        return Ok(spec);
+    }
+    let Some(sub_name) = argv.get(1) else {
+        return Err(format!("ERR wrong number of arguments for '{}' command", spec.name));
+    };
+    match spec.subcommand(sub_name) {
+        Some(sub) if sub.arity_ok(argv.len()) => Ok(sub),
+        Some(sub) => Err(format!("ERR wrong number of arguments for '{}' command", sub.name)),
+        None => Err(format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            truncate_lossy(sub_name, 128),
+            spec.name.to_uppercase()
+        )),
+    }
+}
+
+/// Valkey's "unknown command" reply, quoting the first arguments.
+fn unknown_command_error(argv: &[&[u8]]) -> String {
+    let mut args = String::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push_str(&format!("'{}' ", truncate_lossy(a, room)));
+    }
+    format!("ERR unknown command '{}', with args beginning with: {}", truncate_lossy(argv[0], 128), args)
+}
+
+fn truncate_lossy(b: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+}

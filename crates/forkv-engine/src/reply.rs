@@ -1,0 +1,283 @@
+//! Reply encoding for RESP2 and RESP3 into a connection's output buffer.
+//!
+//! Handlers describe replies by shape (map, set, double, null...) and this module picks
+//! the wire form for the client's protocol version, as Valkey's `addReply*` family does.
+
+/// Appends replies to `out` for a client speaking RESP `proto` (2 or 3).
+pub struct Reply<'a> {
+    pub out: &'a mut Vec<u8>,
+    pub proto: u8,
+}
+
+/// Formats an i64 into `buf` and returns the digits (no allocation).
+pub fn fmt_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut u = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
+impl<'a> Reply<'a> {
+    /// A writer for `out` at protocol `proto`.
+    pub fn new(out: &'a mut Vec<u8>, proto: u8) -> Self {
+        Reply { out, proto }
+    }
+
+    /// True when the client speaks RESP3.
+    pub fn resp3(&self) -> bool {
+        self.proto >= 3
+    }
+
+    fn header(&mut self, tag: u8, n: i64) {
+        let mut b = [0u8; 20];
+        self.out.push(tag);
+        self.out.extend_from_slice(fmt_i64(n, &mut b));
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// `+OK`
+    pub fn ok(&mut self) {
+        self.out.extend_from_slice(b"+OK\r\n");
+    }
+
+    /// A simple string (`+s`).
+    pub fn simple(&mut self, s: &str) {
+        self.out.push(b'+');
+        self.out.extend_from_slice(s.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// An error; `msg` carries its code, e.g. `ERR syntax error` or `WRONGTYPE ...`.
+    /// Newlines would break the protocol, so they are replaced with spaces as Valkey does.
+    pub fn error(&mut self, msg: &str) {
+        self.out.push(b'-');
+        self.out.extend(msg.bytes().map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// An integer (`:n`).
+    pub fn int(&mut self, n: i64) {
+        self.header(b':', n);
+    }
+
+    /// A bulk string.
+    pub fn bulk(&mut self, b: &[u8]) {
+        self.header(b'$', b.len() as i64);
+        self.out.extend_from_slice(b);
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// A bulk string holding a decimal integer.
+    pub fn bulk_i64(&mut self, n: i64) {
+        let mut b = [0u8; 20];
+        let digits = fmt_i64(n, &mut b);
+        self.header(b'$', digits.len() as i64);
+        self.out.extend_from_slice(digits);
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// Null bulk string (RESP2 `$-1`, RESP3 `_`).
+    pub fn null(&mut self) {
+        if self.resp3() {
+            self.out.extend_from_slice(b"_\r\n");
+        } else {
+            self.out.extend_from_slice(b"$-1\r\n");
+        }
+    }
+
+    /// Null array (RESP2 `*-1`, RESP3 `_`).
+    pub fn null_array(&mut self) {
+        if self.resp3() {
+            self.out.extend_from_slice(b"_\r\n");
+        } else {
+            self.out.extend_from_slice(b"*-1\r\n");
+        }
+    }
+
+    /// Array header of `n` elements.
+    pub fn array(&mut self, n: usize) {
+        self.header(b'*', n as i64);
+    }
+
+    /// Map header of `n` pairs (RESP2: flat array of 2n).
+    pub fn map(&mut self, n: usize) {
+        if self.resp3() {
+            self.header(b'%', n as i64);
+        } else {
+            self.header(b'*', 2 * n as i64);
+        }
+    }
+
+    /// Set header (RESP2: array).
+    pub fn set(&mut self, n: usize) {
+        if self.resp3() {
+            self.header(b'~', n as i64);
+        } else {
+            self.header(b'*', n as i64);
+        }
+    }
+
+    /// Push header (RESP3 `>`; RESP2 array, as pub/sub messages are).
+    pub fn push(&mut self, n: usize) {
+        if self.resp3() {
+            self.header(b'>', n as i64);
+        } else {
+            self.header(b'*', n as i64);
+        }
+    }
+
+    /// A double: RESP3 `,` with Valkey's formatting, RESP2 a bulk string.
+    pub fn double(&mut self, d: f64) {
+        let s = format_double(d);
+        if self.resp3() {
+            self.out.push(b',');
+            self.out.extend_from_slice(s.as_bytes());
+            self.out.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(s.as_bytes());
+        }
+    }
+
+    /// A boolean: RESP3 `#t`/`#f`, RESP2 `:1`/`:0`.
+    pub fn boolean(&mut self, b: bool) {
+        if self.resp3() {
+            self.out.extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+        } else {
+            self.int(i64::from(b));
+        }
+    }
+
+    /// Verbatim text (RESP3 `=` with a 3-letter format, RESP2 bulk).
+    pub fn verbatim(&mut self, text: &[u8], format: &str) {
+        if self.resp3() {
+            self.header(b'=', (text.len() + 4) as i64);
+            self.out.extend_from_slice(format.as_bytes());
+            self.out.push(b':');
+            self.out.extend_from_slice(text);
+            self.out.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(text);
+        }
+    }
+
+    /// Raw, already-encoded bytes.
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+}
+
+/// Formats a double the way Valkey 8 replies with one (`fpconv_dtoa`: the shortest
+/// digits that round-trip, laid out as `%.17g` would: exponent form below 1e-4 and from
+/// 1e17 up, `inf`/`-inf`/`nan`, no trailing `.0`). Redis 7.0 printed all 17 digits
+/// (`0.10000000000000001`); Valkey 8 prints `0.1`.
+pub fn format_double(d: f64) -> String {
+    if d.is_nan() {
+        return "nan".into();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if d == 0.0 {
+        return "0".into();
+    }
+    // Rust's `{:e}` gives the shortest round-tripping digits; lay them out as %g does.
+    let sci = format!("{d:e}");
+    let (mantissa, exp) = match sci.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (sci.as_str(), 0),
+    };
+    let (neg, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    if !(-4..17).contains(&exp) {
+        // Exponent form: d[.ddd]e±XX
+        s.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            s.push('.');
+            s.push_str(&digits[1..]);
+        }
+        s.push('e');
+        s.push(if exp < 0 { '-' } else { '+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            s.push('0');
+        }
+        s.push_str(&e.to_string());
+    } else if exp < 0 {
+        s.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            s.push('0');
+        }
+        s.push_str(&digits);
+    } else {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            s.push_str(&digits);
+            for _ in digits.len()..int_len {
+                s.push('0');
+            }
+        } else {
+            s.push_str(&digits[..int_len]);
+            s.push('.');
+            s.push_str(&digits[int_len..]);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_format_like_valkey() {
+        assert_eq!(format_double(1.0), "1");
+        assert_eq!(format_double(1.5), "1.5");
+        assert_eq!(format_double(-0.25), "-0.25");
+        assert_eq!(format_double(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(format_double(1e21), "1e+21");
+        assert_eq!(format_double(123456789012345680000.0), "1.2345678901234568e+20");
+        assert_eq!(format_double(1e16), "10000000000000000");
+        assert_eq!(format_double(1e17), "1e+17");
+        assert_eq!(format_double(0.0001), "0.0001");
+        assert_eq!(format_double(1e-5), "1e-05");
+        assert_eq!(format_double(1.5e-7), "1.5e-07");
+        assert_eq!(format_double(f64::INFINITY), "inf");
+        assert_eq!(format_double(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn shapes_follow_protocol_version() {
+        let mut out = Vec::new();
+        let mut r = Reply::new(&mut out, 2);
+        r.map(2);
+        r.null();
+        r.double(2.5);
+        r.int(-7);
+        assert_eq!(out, b"*4\r\n$-1\r\n$3\r\n2.5\r\n:-7\r\n");
+        let mut out = Vec::new();
+        let mut r = Reply::new(&mut out, 3);
+        r.map(2);
+        r.null();
+        r.double(2.5);
+        r.error("ERR a\nb");
+        assert_eq!(out, b"%2\r\n_\r\n,2.5\r\n-ERR a b\r\n");
+    }
+}

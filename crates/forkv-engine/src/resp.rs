@@ -1,0 +1,290 @@
+//! Request parsing: RESP multibulk and inline commands, with Valkey's limits and its
+//! protocol error wording (`processMultibulkBuffer` / `processInlineBuffer`).
+//!
+//! The parser is restartable: it never consumes a partial command, and reports how many
+//! bytes it needs at least before another attempt is worthwhile, so a 512 MB bulk arriving
+//! in 64 KB reads is parsed once, not once per read.
+
+use std::ops::Range;
+
+/// Largest inline request or multibulk header line (Valkey's PROTO_INLINE_MAX_SIZE).
+pub const INLINE_MAX: usize = 64 * 1024;
+/// Largest multibulk argument count Valkey accepts from a client.
+pub const MULTIBULK_MAX: i64 = 1024 * 1024;
+
+/// Where a parsed argument's bytes are.
+#[derive(Debug)]
+pub enum Args {
+    /// Ranges into the input buffer (multibulk, zero-copy).
+    Slices(Vec<Range<usize>>),
+    /// Unquoted inline arguments.
+    Owned(Vec<Vec<u8>>),
+}
+
+/// Outcome of one parse attempt at the front of a buffer.
+#[derive(Debug)]
+pub enum Parsed {
+    /// A command and the number of bytes it occupied.
+    Command { args: Args, len: usize },
+    /// An empty line or `*0`: consume and ignore.
+    Empty { len: usize },
+    /// Not enough bytes yet; try again once the buffer holds at least `need` bytes.
+    Incomplete { need: usize },
+    /// Unrecoverable: reply `-ERR Protocol error: <msg>` and close the connection.
+    Error(&'static str),
+}
+
+/// Parses one command at the start of `buf`. `max_bulk` is `proto-max-bulk-len`.
+pub fn parse(buf: &[u8], max_bulk: usize, args_buf: &mut Vec<Range<usize>>) -> Parsed {
+    match buf.first() {
+        None => Parsed::Incomplete { need: 1 },
+        Some(b'*') => parse_multibulk(buf, max_bulk, args_buf),
+        Some(_) => parse_inline(buf),
+    }
+}
+
+fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+    let hay = buf.get(from..)?;
+    let mut i = 0;
+    while let Some(p) = memchr(b'\r', &hay[i..]) {
+        let at = i + p;
+        if hay.get(at + 1) == Some(&b'\n') {
+            return Some(from + at);
+        }
+        i = at + 1;
+    }
+    None
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == needle)
+}
+
+/// Parses a signed decimal as Valkey's `string2ll` (strict), for lengths.
+fn parse_len(digits: &[u8]) -> Option<i64> {
+    forkv_keyspace::value::parse_canonical_i64(digits)
+}
+
+fn parse_multibulk(buf: &[u8], max_bulk: usize, args: &mut Vec<Range<usize>>) -> Parsed {
+    let Some(eol) = find_crlf(buf, 1) else {
+        if buf.len() > INLINE_MAX {
+            return Parsed::Error("too big mbulk count string");
+        }
+        return Parsed::Incomplete { need: buf.len() + 1 };
+    };
+    let count = match parse_len(&buf[1..eol]) {
+        Some(n) if n <= MULTIBULK_MAX => n,
+        _ => return Parsed::Error("invalid multibulk length"),
+    };
+    let mut pos = eol + 2;
+    if count <= 0 {
+        return Parsed::Empty { len: pos };
+    }
+    args.clear();
+    for _ in 0..count {
+        let Some(&first) = buf.get(pos) else {
+            return Parsed::Incomplete { need: pos + 1 };
+        };
+        if first != b'$' {
+            return Parsed::Error(expected_dollar(first));
+        }
+        let Some(eol) = find_crlf(buf, pos + 1) else {
+            if buf.len() - pos > INLINE_MAX {
+                return Parsed::Error("too big bulk count string");
+            }
+            return Parsed::Incomplete { need: buf.len() + 1 };
+        };
+        let len = match parse_len(&buf[pos + 1..eol]) {
+            Some(n) if n >= 0 && (n as u64) <= max_bulk as u64 => n as usize,
+            _ => return Parsed::Error("invalid bulk length"),
+        };
+        let start = eol + 2;
+        let end = start + len;
+        if buf.len() < end + 2 {
+            return Parsed::Incomplete { need: end + 2 };
+        }
+        // Valkey does not verify the trailing CRLF of a bulk; it skips two bytes.
+        args.push(start..end);
+        pos = end + 2;
+    }
+    Parsed::Command { args: Args::Slices(std::mem::take(args)), len: pos }
+}
+
+/// Valkey's message names the unexpected byte: "expected '$', got 'X'".
+fn expected_dollar(got: u8) -> &'static str {
+    // The message is static per byte value; build the 256 variants once.
+    static TABLE: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        (0u8..=255)
+            .map(|b| {
+                let s: &'static str =
+                    Box::leak(format!("expected '$', got '{}'", b as char).into_boxed_str());
+                s
+            })
+            .collect()
+    });
+    table[got as usize]
+}
+
+fn parse_inline(buf: &[u8]) -> Parsed {
+    let Some(nl) = memchr(b'\n', buf) else {
+        if buf.len() > INLINE_MAX {
+            return Parsed::Error("too big inline request");
+        }
+        return Parsed::Incomplete { need: buf.len() + 1 };
+    };
+    let mut line = &buf[..nl];
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    match split_args(line) {
+        None => Parsed::Error("unbalanced quotes in request"),
+        Some(v) if v.is_empty() => Parsed::Empty { len: nl + 1 },
+        Some(v) => Parsed::Command { args: Args::Owned(v), len: nl + 1 },
+    }
+}
+
+/// Splits a line like Valkey's `sdssplitargs`: spaces separate arguments; "double
+/// quotes" take \n \r \t \b \a \\ \" and \xHH escapes; 'single quotes' take \' only; a
+/// closing quote must be followed by a space or the end. `None` on unbalanced quotes.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let n = line.len();
+    loop {
+        while i < n && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= n {
+            return Some(out);
+        }
+        let mut cur = Vec::new();
+        let mut in_dq = false;
+        let mut in_sq = false;
+        loop {
+            if in_dq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 3 < n && line[i + 1] == b'x' && is_hex(line[i + 2]) && is_hex(line[i + 3]) {
+                    cur.push(hex(line[i + 2]) * 16 + hex(line[i + 3]));
+                    i += 3;
+                } else if c == b'\\' && i + 1 < n {
+                    i += 1;
+                    cur.push(match line[i] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                } else if c == b'"' {
+                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else if in_sq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
+                    i += 1;
+                    cur.push(b'\'');
+                } else if c == b'\'' {
+                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else {
+                if i >= n {
+                    break;
+                }
+                match line[i] {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    b'"' => in_dq = true,
+                    b'\'' => in_sq = true,
+                    c => cur.push(c),
+                }
+            }
+            i += 1;
+        }
+        out.push(cur);
+    }
+}
+
+fn is_hex(c: u8) -> bool {
+    c.is_ascii_hexdigit()
+}
+
+fn hex(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => c - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args_of(buf: &[u8]) -> Vec<Vec<u8>> {
+        let mut scratch = Vec::new();
+        match parse(buf, 512 << 20, &mut scratch) {
+            Parsed::Command { args: Args::Slices(r), .. } => r.into_iter().map(|r| buf[r].to_vec()).collect(),
+            Parsed::Command { args: Args::Owned(v), .. } => v,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn multibulk_and_partial_reads() {
+        let full = b"*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n";
+        assert_eq!(args_of(full), vec![b"GET".to_vec(), b"key".to_vec()]);
+        let mut scratch = Vec::new();
+        for cut in 0..full.len() {
+            assert!(matches!(parse(&full[..cut], 1 << 20, &mut scratch), Parsed::Incomplete { .. }), "cut {cut}");
+        }
+        // The `need` hint for a large bulk points past its whole body.
+        match parse(b"*1\r\n$100000\r\nabc", 1 << 20, &mut scratch) {
+            Parsed::Incomplete { need } => assert_eq!(need, 100_000 + 2 + 13),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn protocol_errors_use_valkey_wording() {
+        let mut s = Vec::new();
+        let err = |b: &[u8], s: &mut Vec<Range<usize>>| match parse(b, 1024, s) {
+            Parsed::Error(m) => m,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(err(b"*x\r\n", &mut s), "invalid multibulk length");
+        assert_eq!(err(b"*2000000\r\n", &mut s), "invalid multibulk length");
+        assert_eq!(err(b"*1\r\n+foo\r\n", &mut s), "expected '$', got '+'");
+        assert_eq!(err(b"*1\r\n$2000\r\n", &mut s), "invalid bulk length");
+        assert_eq!(err(b"*1\r\n$-1\r\n", &mut s), "invalid bulk length");
+        assert_eq!(err(b"SET \"a b\r\n", &mut s), "unbalanced quotes in request");
+        assert_eq!(err(&vec![b'a'; INLINE_MAX + 1], &mut s), "too big inline request");
+    }
+
+    #[test]
+    fn inline_commands_unquote() {
+        assert_eq!(args_of(b"set \"a\\x41\\n\" 'it\\'s'\r\n"), vec![b"set".to_vec(), b"aA\n".to_vec(), b"it's".to_vec()]);
+        let mut s = Vec::new();
+        assert!(matches!(parse(b"\r\n", 10, &mut s), Parsed::Empty { len: 2 }));
+        assert!(matches!(parse(b"*0\r\n", 10, &mut s), Parsed::Empty { len: 4 }));
+        assert!(split_args(b"\"a\"b").is_none());
+    }
+}

@@ -1,0 +1,251 @@
+//! The command table: the one source of truth for every command forkv knows — its name,
+//! arity, flags, key positions, documentation and who executes it (the Rust core or the
+//! TypeScript host). COMMAND, COMMAND INFO/DOCS/COUNT/LIST and the README's command list
+//! are all generated from it.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::cmd::Handler;
+
+/// Command flags, named as COMMAND INFO prints them.
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const NO_MULTI: u32 = 1 << 14;
+    pub const ALLOW_BUSY: u32 = 1 << 15;
+    pub const MOVABLE_KEYS: u32 = 1 << 16;
+
+    /// (bit, name) pairs in Valkey's order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (MAY_REPLICATE, "may_replicate"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+        (MOVABLE_KEYS, "movablekeys"),
+    ];
+}
+
+/// Who runs a command.
+#[derive(Clone, Copy)]
+pub enum Exec {
+    /// A Rust handler over the keyspace.
+    Core(Handler),
+    /// The TypeScript host (it owns sockets, config, persistence jobs, other clients).
+    Host,
+    /// A container whose subcommands say who runs them.
+    Container,
+}
+
+/// One command (or subcommand, named `parent|sub`).
+pub struct CommandSpec {
+    /// Lowercase name; subcommands are `parent|sub`.
+    pub name: &'static str,
+    /// Valkey arity: exact when positive, minimum when negative (counts the name).
+    pub arity: i32,
+    pub flags: u32,
+    /// First key position, last (negative counts from the end), step; 0 = no keys.
+    pub first_key: i32,
+    pub last_key: i32,
+    pub key_step: i32,
+    /// COMMAND DOCS group: string, generic, server, connection, list, hash, set,
+    /// sorted-set, transactions, pubsub.
+    pub group: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+    pub summary: &'static str,
+    pub exec: Exec,
+    pub subcommands: &'static [CommandSpec],
+}
+
+impl CommandSpec {
+    /// True when `argc` arguments (including the name) satisfy the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let a = i64::from(self.arity);
+        if a >= 0 {
+            argc == a
+        } else {
+            argc >= -a
+        }
+    }
+
+    /// True for commands that change data.
+    pub fn is_write(&self) -> bool {
+        self.flags & flags::WRITE != 0
+    }
+
+    /// The part of the name after `|` (the subcommand), or the whole name.
+    pub fn short_name(&self) -> &'static str {
+        self.name.rsplit('|').next().unwrap_or(self.name)
+    }
+
+    /// Looks a subcommand up case-insensitively.
+    pub fn subcommand(&self, sub: &[u8]) -> Option<&'static CommandSpec> {
+        self.subcommands.iter().find(|s| s.short_name().as_bytes().eq_ignore_ascii_case(sub))
+    }
+
+    /// ACL categories derived from the flags and group, as COMMAND INFO lists them.
+    pub fn acl_categories(&self) -> Vec<String> {
+        let mut cats = Vec::new();
+        let mut add = |c: &str| cats.push(format!("@{c}"));
+        if self.flags & flags::WRITE != 0 {
+            add("write");
+        }
+        if self.flags & flags::READONLY != 0 {
+            add("read");
+        }
+        if self.flags & flags::ADMIN != 0 {
+            add("admin");
+            add("dangerous");
+        }
+        if self.flags & flags::PUBSUB != 0 {
+            add("pubsub");
+        }
+        if self.flags & flags::FAST != 0 {
+            add("fast");
+        } else {
+            add("slow");
+        }
+        if self.flags & flags::BLOCKING != 0 {
+            add("blocking");
+        }
+        match self.group {
+            "generic" => add("keyspace"),
+            "sorted-set" => add("sortedset"),
+            "server" | "transactions" | "pubsub" => {}
+            g => add(g),
+        }
+        cats
+    }
+}
+
+/// Builds a spec in one line (Dragonfly-style registration).
+#[allow(clippy::too_many_arguments)]
+pub const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    keys: (i32, i32, i32),
+    group: &'static str,
+    since: &'static str,
+    complexity: &'static str,
+    summary: &'static str,
+    exec: Exec,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: keys.0,
+        last_key: keys.1,
+        key_step: keys.2,
+        group,
+        since,
+        complexity,
+        summary,
+        exec,
+        subcommands: &[],
+    }
+}
+
+/// A container command with subcommands.
+pub const fn container(
+    name: &'static str,
+    arity: i32,
+    flags: u32,
+    group: &'static str,
+    since: &'static str,
+    summary: &'static str,
+    subcommands: &'static [CommandSpec],
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        first_key: 0,
+        last_key: 0,
+        key_step: 0,
+        group,
+        since,
+        complexity: "Depends on subcommand.",
+        summary,
+        exec: Exec::Container,
+        subcommands,
+    }
+}
+
+/// Every family's registrations.
+fn families() -> [&'static [CommandSpec]; 7] {
+    [
+        crate::cmd::string::COMMANDS,
+        crate::cmd::keys::COMMANDS,
+        crate::cmd::server::COMMANDS,
+        crate::cmd::connection::COMMANDS,
+        crate::cmd::command::COMMANDS,
+        crate::cmd::debug::COMMANDS,
+        crate::cmd::host::COMMANDS,
+    ]
+}
+
+/// All top-level commands.
+pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
+    families().into_iter().flat_map(|f| f.iter())
+}
+
+/// Finds a top-level command by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    static INDEX: OnceLock<HashMap<Vec<u8>, &'static CommandSpec>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| all().map(|c| (c.name.as_bytes().to_vec(), c)).collect());
+    if name.len() > 32 {
+        return None;
+    }
+    let mut buf = [0u8; 32];
+    let lower = &mut buf[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    index.get(&lower[..]).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_lowercase() {
+        let mut seen = std::collections::HashSet::new();
+        for c in all() {
+            assert!(seen.insert(c.name), "duplicate {}", c.name);
+            assert_eq!(c.name, c.name.to_lowercase());
+            for s in c.subcommands {
+                assert!(s.name.starts_with(&format!("{}|", c.name)), "{}", s.name);
+            }
+        }
+        assert!(lookup(b"GeT").is_some());
+        assert!(lookup(b"nope").is_none());
+    }
+}

@@ -1,0 +1,302 @@
+//! `Core`: the JavaScript-facing object that owns one engine (keyspace + clients).
+//!
+//! Hot path: `feed(id, chunk)` is the one napi crossing per socket read. It returns the
+//! replies as one Buffer whose LAST byte is a status code (see [`Status`]): packing the
+//! status into the reply avoids building a result object per read. The TypeScript
+//! wrapper (`ts/native/core.ts`) strips it.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use forkv_engine::{Engine, Outcome};
+
+/// Status byte appended to every feed/resume reply.
+#[repr(u8)]
+enum Status {
+    /// Write the reply, wait for input.
+    Done = 0,
+    /// Write the reply, then run the command from `takeHost()` and call `resume`.
+    Host = 1,
+    /// Write the reply, then close the connection.
+    Close = 2,
+}
+
+/// Engine settings the host keeps in sync with CONFIG.
+#[napi(object)]
+pub struct EngineSettings {
+    pub proto_max_bulk_len: Option<f64>,
+    pub query_buffer_limit: Option<f64>,
+    pub requirepass: Option<bool>,
+    pub loading: Option<bool>,
+    /// Error for write commands (MISCONF); empty string clears it.
+    pub write_error: Option<String>,
+    pub aof_enabled: Option<bool>,
+}
+
+/// What CLIENT LIST/INFO need from the core about one connection.
+#[napi(object)]
+pub struct ClientState {
+    pub db: u32,
+    pub proto: u32,
+    pub last_cmd: String,
+    pub qbuf: f64,
+    pub qbuf_capacity: f64,
+    pub authenticated: bool,
+}
+
+/// One database's counts for INFO keyspace.
+#[napi(object)]
+pub struct DbInfo {
+    pub db: u32,
+    pub keys: f64,
+    pub expires: f64,
+}
+
+/// Counters for INFO stats and persistence.
+#[napi(object)]
+pub struct CoreStats {
+    pub total_commands_processed: f64,
+    pub total_net_input_bytes: f64,
+    pub total_error_replies: f64,
+    pub expired_keys: f64,
+    pub expired_stale_perc: f64,
+    pub expired_time_cap_reached_count: f64,
+    pub expire_cycle_cpu_milliseconds: f64,
+    pub keyspace_hits: f64,
+    pub keyspace_misses: f64,
+    pub dirty: f64,
+    pub used_memory: f64,
+}
+
+/// A command table row (for COMMAND-derived docs such as the README list).
+#[napi(object)]
+pub struct CommandRow {
+    pub name: String,
+    pub arity: i32,
+    pub group: String,
+    pub since: String,
+    pub summary: String,
+    pub flags: Vec<String>,
+    pub host: bool,
+}
+
+/// The core: one keyspace and its clients.
+#[napi]
+pub struct Core {
+    engine: Engine,
+    host_argv: Vec<Vec<u8>>,
+}
+
+#[napi]
+impl Core {
+    /// A core with `databases` empty databases.
+    #[napi(constructor)]
+    pub fn new(databases: u32) -> Self {
+        Core { engine: Engine::new(databases as usize), host_argv: Vec::new() }
+    }
+
+    /// Registers a connection.
+    #[napi]
+    pub fn add_client(&mut self, id: u32, debug_allowed: bool) {
+        self.engine.add_client(u64::from(id));
+        if let Some(c) = self.engine.client_mut(u64::from(id)) {
+            c.debug_allowed = debug_allowed;
+        }
+    }
+
+    /// Forgets a connection.
+    #[napi]
+    pub fn remove_client(&mut self, id: u32) {
+        self.engine.remove_client(u64::from(id));
+    }
+
+    /// Processes one socket read; returns replies + status byte.
+    #[napi]
+    pub fn feed<'env>(&mut self, env: &'env Env, id: u32, chunk: BufferSlice) -> Result<BufferSlice<'env>> {
+        let outcome = self.engine.feed(u64::from(id), &chunk);
+        self.finish(env, outcome)
+    }
+
+    /// Continues after a host command; `reply` is its encoded reply.
+    #[napi]
+    pub fn resume<'env>(&mut self, env: &'env Env, id: u32, reply: BufferSlice) -> Result<BufferSlice<'env>> {
+        let outcome = self.engine.resume(u64::from(id), &reply);
+        self.finish(env, outcome)
+    }
+
+    fn finish<'env>(&mut self, env: &'env Env, outcome: Outcome) -> Result<BufferSlice<'env>> {
+        let status = match outcome {
+            Outcome::Done => Status::Done,
+            Outcome::Close => Status::Close,
+            Outcome::Host(argv) => {
+                self.host_argv = argv;
+                Status::Host
+            }
+        };
+        self.engine.reply_mut().push(status as u8);
+        let buf = BufferSlice::copy_from(env, self.engine.reply());
+        self.engine.clear_reply();
+        buf
+    }
+
+    /// The argv of the host command announced by the last status byte.
+    #[napi]
+    pub fn take_host(&mut self) -> Vec<Buffer> {
+        std::mem::take(&mut self.host_argv).into_iter().map(Buffer::from).collect()
+    }
+
+    /// Marks a connection to close after its replies.
+    #[napi]
+    pub fn close_after_reply(&mut self, id: u32) {
+        self.engine.close_after_reply(u64::from(id));
+    }
+
+    /// Sets a connection's protocol version (HELLO).
+    #[napi]
+    pub fn set_client_proto(&mut self, id: u32, proto: u32) {
+        if let Some(c) = self.engine.client_mut(u64::from(id)) {
+            c.proto = proto as u8;
+        }
+    }
+
+    /// Sets a connection's authenticated flag (AUTH, HELLO AUTH, RESET).
+    #[napi]
+    pub fn set_client_auth(&mut self, id: u32, authenticated: bool) {
+        if let Some(c) = self.engine.client_mut(u64::from(id)) {
+            c.authenticated = authenticated;
+        }
+    }
+
+    /// Selects a database for a connection (RESET).
+    #[napi]
+    pub fn set_client_db(&mut self, id: u32, db: u32) {
+        if let Some(c) = self.engine.client_mut(u64::from(id)) {
+            c.db = db as usize;
+        }
+    }
+
+    /// What the core knows about a connection.
+    #[napi]
+    pub fn client_state(&self, id: u32) -> Option<ClientState> {
+        self.engine.client(u64::from(id)).map(|c| ClientState {
+            db: c.db as u32,
+            proto: u32::from(c.proto),
+            last_cmd: c.last_cmd.to_string(),
+            qbuf: c.query_buffer_len() as f64,
+            qbuf_capacity: c.query_buffer_capacity() as f64,
+            authenticated: c.authenticated,
+        })
+    }
+
+    /// Applies settings (only the fields given).
+    #[napi]
+    pub fn configure(&mut self, s: EngineSettings) {
+        let cfg = &mut self.engine.cfg;
+        if let Some(v) = s.proto_max_bulk_len {
+            cfg.proto_max_bulk_len = v as usize;
+        }
+        if let Some(v) = s.query_buffer_limit {
+            cfg.query_buffer_limit = v as usize;
+        }
+        if let Some(v) = s.requirepass {
+            cfg.requirepass = v;
+        }
+        if let Some(v) = s.loading {
+            cfg.loading = v;
+        }
+        if let Some(v) = s.write_error {
+            cfg.write_error = if v.is_empty() { None } else { Some(v) };
+        }
+        if let Some(v) = s.aof_enabled {
+            self.engine.prop.enabled = v;
+            self.engine.prop.reset_db();
+        }
+    }
+
+    /// Periodic work (Valkey's serverCron / databasesCron): active expiry within a time
+    /// budget, and incremental rehashing when no fork child shares our pages.
+    #[napi]
+    pub fn cron(&mut self, expire_budget_ms: f64, rehash: bool) {
+        let ks = &mut self.engine.ks;
+        ks.set_now(forkv_engine::cmd::now_ms());
+        ks.active_expire_cycle(std::time::Duration::from_micros((expire_budget_ms * 1000.0) as u64));
+        if rehash {
+            ks.rehash_step(100);
+        }
+    }
+
+    /// Counters for INFO.
+    #[napi]
+    pub fn stats(&self) -> CoreStats {
+        let e = &self.engine;
+        let k = &e.ks.stats;
+        CoreStats {
+            total_commands_processed: e.stats.total_commands_processed as f64,
+            total_net_input_bytes: e.stats.total_net_input_bytes as f64,
+            total_error_replies: e.stats.total_error_replies as f64,
+            expired_keys: k.expired_keys as f64,
+            expired_stale_perc: k.expired_stale_perc * 100.0,
+            expired_time_cap_reached_count: k.expired_time_cap_reached_count as f64,
+            expire_cycle_cpu_milliseconds: (k.expire_cycle_cpu_us / 1000) as f64,
+            keyspace_hits: k.keyspace_hits as f64,
+            keyspace_misses: k.keyspace_misses as f64,
+            dirty: e.ks.dirty as f64,
+            used_memory: crate::alloc::used_bytes() as f64,
+        }
+    }
+
+    /// Resets the counters CONFIG RESETSTAT clears.
+    #[napi]
+    pub fn reset_stats(&mut self) {
+        self.engine.stats = Default::default();
+        self.engine.ks.stats = Default::default();
+    }
+
+    /// Non-empty databases with key and TTL counts.
+    #[napi]
+    pub fn keyspace_info(&self) -> Vec<DbInfo> {
+        let ks = &self.engine.ks;
+        (0..ks.db_count())
+            .filter(|&i| !ks.is_empty(i))
+            .map(|i| DbInfo { db: i as u32, keys: ks.len(i) as f64, expires: ks.expires_len(i) as f64 })
+            .collect()
+    }
+
+    /// Takes the RESP bytes of writes executed since the last call (for the AOF).
+    #[napi]
+    pub fn take_propagated(&mut self) -> Buffer {
+        Buffer::from(self.engine.prop.take())
+    }
+
+    /// Bytes of writes waiting for the AOF.
+    #[napi]
+    pub fn propagated_len(&self) -> f64 {
+        self.engine.prop.pending().len() as f64
+    }
+
+    /// Valkey glob matching (CONFIG GET patterns and others use the same rules).
+    #[napi]
+    pub fn glob_match(pattern: String, subject: String, nocase: bool) -> bool {
+        forkv_keyspace::glob::glob_match(pattern.as_bytes(), subject.as_bytes(), nocase)
+    }
+
+    /// Every top-level command (the README's command list is generated from this).
+    #[napi]
+    pub fn command_table() -> Vec<CommandRow> {
+        forkv_engine::table::all()
+            .map(|c| CommandRow {
+                name: c.name.to_string(),
+                arity: c.arity,
+                group: c.group.to_string(),
+                since: c.since.to_string(),
+                summary: c.summary.to_string(),
+                flags: forkv_engine::table::flags::NAMES
+                    .iter()
+                    .filter(|(b, _)| c.flags & b != 0)
+                    .map(|(_, n)| n.to_string())
+                    .collect(),
+                host: matches!(c.exec, forkv_engine::table::Exec::Host),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,8 @@
+//! The Node-API binding: module wiring only. Everything here is a thin shell over the
+//! pure crates; this is the only crate that links napi (napi symbols exist only inside
+//! the node binary, so it has no Rust tests — it is exercised by the uvu suites).
+
+mod alloc;
+mod core;
+
+pub use crate::core::Core;

@@ -1,0 +1,311 @@
+// Connection commands the host owns: HELLO, AUTH, RESET and CLIENT (the host has the
+// sockets, names and library info; the core has db, protocol and parse state).
+import { timingSafeEqual } from 'node:crypto';
+
+import type { Connection } from '../net/connection';
+import { array, bulk, error, int, map, nil, ok, simple, verbatim, type Reply } from '../resp/encode';
+import type { Server } from '../server';
+import { VERSION } from '../version';
+import { arg, opt, type HostCall } from './types';
+
+const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
+
+/** Checks a password against requirepass in constant time. */
+function passwordOk(server: Server, user: string, pass: string): boolean {
+  const want = server.config.getString('requirepass');
+  if (user !== 'default') return false;
+  const a = Buffer.from(pass);
+  const b = Buffer.from(want);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function setAuth(call: HostCall, on: boolean): void {
+  call.server.core.native.setClientAuth(call.conn.id, on);
+}
+
+export function auth(call: HostCall): Reply {
+  const { server, argv } = call;
+  if (argv.length > 3) return error('ERR syntax error');
+  const [user, pass] = argv.length === 3 ? [arg(call, 1), arg(call, 2)] : ['default', arg(call, 1)];
+  if (server.config.getString('requirepass') === '' && argv.length === 2) {
+    return error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
+  }
+  if (!passwordOk(server, user, pass)) {
+    setAuth(call, false);
+    return error(WRONGPASS);
+  }
+  setAuth(call, true);
+  return ok;
+}
+
+export function hello(call: HostCall): Reply {
+  const { server, conn, argv } = call;
+  let proto = conn.proto;
+  let i = 1;
+  if (argv.length >= 2) {
+    const v = arg(call, 1);
+    if (!/^-?\d+$/.test(v)) return error('ERR Protocol version is not an integer or out of range');
+    proto = Number(v);
+    if (proto < 2 || proto > 3) return error('NOPROTO unsupported protocol version');
+    i = 2;
+  }
+  let name: string | null = null;
+  let authed = server.core.native.clientState(conn.id)?.authenticated ?? false;
+  for (; i < argv.length; i++) {
+    const o = opt(call, i);
+    const more = argv.length - i - 1;
+    if (o === 'auth' && more >= 2) {
+      if (!passwordOk(server, arg(call, i + 1), arg(call, i + 2))) return error(WRONGPASS);
+      authed = true;
+      setAuth(call, true);
+      i += 2;
+    } else if (o === 'setname' && more >= 1) {
+      name = arg(call, i + 1);
+      if (!validName(name)) return error('ERR Client names cannot contain spaces, newlines or special characters.');
+      i += 1;
+    } else {
+      return error(`ERR Syntax error in HELLO option '${arg(call, i)}'`);
+    }
+  }
+  if (server.config.getString('requirepass') !== '' && !authed) {
+    return error('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
+  }
+  if (name !== null) conn.name = name;
+  conn.proto = proto;
+  server.core.native.setClientProto(conn.id, proto);
+  return map([
+    [bulk('server'), bulk('valkey')],
+    [bulk('version'), bulk(VERSION.redisCompat)],
+    [bulk('proto'), int(proto)],
+    [bulk('id'), int(conn.id)],
+    [bulk('mode'), bulk('standalone')],
+    [bulk('role'), bulk('master')],
+    [bulk('modules'), array([])],
+  ]);
+}
+
+export function reset(call: HostCall): Reply {
+  const { server, conn } = call;
+  conn.proto = 2;
+  server.core.native.setClientProto(conn.id, 2);
+  server.core.native.setClientDb(conn.id, 0);
+  // RESET deauthenticates when a password is required.
+  setAuth(call, server.config.getString('requirepass') === '');
+  server.emit('client-reset', conn);
+  return simple('RESET');
+}
+
+/** Client and library names: printable ASCII, no spaces (Valkey's validateClientAttr). */
+function validName(s: string): boolean {
+  return /^[\x21-\x7e]*$/.test(s);
+}
+
+/** One CLIENT LIST / CLIENT INFO line with the fields forkv really tracks. */
+export function clientLine(server: Server, c: Connection): string {
+  const st = server.core.native.clientState(c.id);
+  const now = Date.now();
+  const fields: Array<[string, string | number]> = [
+    ['id', c.id],
+    ['addr', c.addr],
+    ['laddr', c.laddr],
+    ['fd', c.fd],
+    ['name', c.name],
+    ['age', Math.floor((now - c.createdAt) / 1000)],
+    ['idle', Math.floor((now - c.lastInteraction) / 1000)],
+    ['flags', 'N'],
+    ['db', st?.db ?? 0],
+    ['sub', 0],
+    ['psub', 0],
+    ['multi', -1],
+    ['qbuf', st?.qbuf ?? 0],
+    ['qbuf-free', Math.max(0, (st?.qbufCapacity ?? 0) - (st?.qbuf ?? 0))],
+    ['obl', 0],
+    ['oll', 0],
+    ['omem', c.socket.writableLength],
+    ['cmd', st?.lastCmd ?? 'NULL'],
+    ['user', 'default'],
+    ['resp', c.proto],
+    ['lib-name', c.libName],
+    ['lib-ver', c.libVer],
+  ];
+  return fields.map(([k, v]) => `${k}=${v}`).join(' ');
+}
+
+const CLIENT_HELP = [
+  'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GETNAME',
+  '    Return the name of the current connection.',
+  'ID',
+  '    Return the ID of the current connection.',
+  'INFO',
+  '    Return information about the current client connection.',
+  'KILL <ip:port>',
+  '    Kill connection made from <ip:port>.',
+  'KILL <option> <value> [<option> <value> [...]]',
+  '    Kill connections. Options are:',
+  '    * ADDR (<ip:port>|<unixsocket>:0)',
+  '      Kill connections made from the specified address',
+  '    * LADDR (<ip:port>|<unixsocket>:0)',
+  '      Kill connections made to specified local address',
+  '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+  '      Kill connections by type.',
+  '    * USER <username>',
+  '      Kill connections authenticated by <username>.',
+  '    * SKIPME (YES|NO)',
+  '      Skip killing current connection (default: yes).',
+  '    * ID <client-id>',
+  '      Kill connections by client id.',
+  '    * MAXAGE <maxage>',
+  '      Kill connections older than the specified age.',
+  'LIST [options ...]',
+  '    Return information about client connections. Options:',
+  '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+  '      Return clients of specified type.',
+  'SETNAME <name>',
+  '    Assign the name <name> to the current connection.',
+  'SETINFO <option> <value>',
+  '    Set client meta attr. Options are:',
+  '    * LIB-NAME: the client lib name.',
+  '    * LIB-VER: the client lib version.',
+  'HELP',
+  '    Print this help.',
+];
+
+export function client(call: HostCall): Reply {
+  const { server, conn, argv } = call;
+  const sub = opt(call, 1);
+  switch (sub) {
+    case 'id':
+      return int(conn.id);
+    case 'getname':
+      return conn.name === '' ? nil : bulk(conn.name);
+    case 'setname': {
+      const name = arg(call, 2);
+      if (!validName(name)) return error('ERR Client names cannot contain spaces, newlines or special characters.');
+      conn.name = name;
+      return ok;
+    }
+    case 'setinfo': {
+      const attr = opt(call, 2);
+      const value = arg(call, 3);
+      if (attr !== 'lib-name' && attr !== 'lib-ver') return error(`ERR Unrecognized option '${arg(call, 2)}'`);
+      if (!validName(value)) return error(`ERR ${attr} cannot contain spaces, newlines or special characters.`);
+      if (attr === 'lib-name') conn.libName = value;
+      else conn.libVer = value;
+      return ok;
+    }
+    case 'info':
+      return verbatim(`${clientLine(server, conn)}\n`);
+    case 'list':
+      return clientList(call);
+    case 'kill':
+      return clientKill(call);
+    case 'help':
+      return array(CLIENT_HELP.map((l) => simple(l)));
+    default:
+      return error(`ERR unknown subcommand '${argv[1]?.toString('latin1') ?? ''}'. Try CLIENT HELP.`);
+  }
+}
+
+function clientList(call: HostCall): Reply {
+  const { server, argv } = call;
+  let ids: Set<number> | null = null;
+  let i = 2;
+  while (i < argv.length) {
+    const o = opt(call, i);
+    if (o === 'type' && i + 1 < argv.length) {
+      const t = opt(call, i + 1);
+      if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) return error(`ERR Unknown client type '${arg(call, i + 1)}'`);
+      // Every forkv client is a normal client (no replication, pub/sub not yet).
+      if (t !== 'normal') ids = new Set();
+      i += 2;
+    } else if (o === 'id' && i + 1 < argv.length) {
+      ids ??= new Set();
+      for (i = i + 1; i < argv.length; i++) {
+        const v = arg(call, i);
+        if (!/^\d+$/.test(v) || Number(v) <= 0) return error('ERR Invalid client ID');
+        ids.add(Number(v));
+      }
+    } else {
+      return error('ERR syntax error');
+    }
+  }
+  const lines: string[] = [];
+  for (const c of server.clients.values()) {
+    if (ids === null || ids.has(c.id)) lines.push(`${clientLine(server, c)}\n`);
+  }
+  return verbatim(lines.join(''));
+}
+
+function clientKill(call: HostCall): Reply {
+  const { server, conn, argv } = call;
+  // Old form: CLIENT KILL ip:port -> +OK or "No such client".
+  if (argv.length === 3) {
+    const addr = arg(call, 2);
+    for (const c of server.clients.values()) {
+      if (c.addr === addr) {
+        killClient(server, c, conn);
+        return ok;
+      }
+    }
+    return error('ERR No such client');
+  }
+  if ((argv.length - 2) % 2 !== 0) return error('ERR syntax error');
+  const filters: Array<(c: Connection) => boolean> = [];
+  let skipme = true;
+  for (let i = 2; i < argv.length; i += 2) {
+    const o = opt(call, i);
+    const v = arg(call, i + 1);
+    switch (o) {
+      case 'id': {
+        if (!/^\d+$/.test(v)) return error('ERR client-id should be greater than 0');
+        const id = Number(v);
+        filters.push((c) => c.id === id);
+        break;
+      }
+      case 'addr':
+        filters.push((c) => c.addr === v);
+        break;
+      case 'laddr':
+        filters.push((c) => c.laddr === v);
+        break;
+      case 'type': {
+        const t = v.toLowerCase();
+        if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) return error(`ERR Unknown client type '${v}'`);
+        filters.push(() => t === 'normal');
+        break;
+      }
+      case 'user':
+        filters.push(() => v === 'default');
+        break;
+      case 'skipme':
+        if (v.toLowerCase() === 'yes') skipme = true;
+        else if (v.toLowerCase() === 'no') skipme = false;
+        else return error('ERR syntax error');
+        break;
+      case 'maxage': {
+        if (!/^\d+$/.test(v)) return error('ERR syntax error');
+        const age = Number(v);
+        filters.push((c) => (Date.now() - c.createdAt) / 1000 >= age);
+        break;
+      }
+      default:
+        return error('ERR syntax error');
+    }
+  }
+  let killed = 0;
+  for (const c of [...server.clients.values()]) {
+    if (skipme && c === conn) continue;
+    if (filters.every((f) => f(c))) {
+      killClient(server, c, conn);
+      killed++;
+    }
+  }
+  return int(killed);
+}
+
+/** Closes a client; the caller's own connection closes after this reply is written. */
+function killClient(server: Server, victim: Connection, caller: Connection): void {
+  if (victim === caller) server.core.native.closeAfterReply(caller.id);
+  else server.closeAfterWrite(victim);
+}

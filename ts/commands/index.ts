@@ -1,0 +1,31 @@
+// Host command registry: the names the core hands over (see the command table's
+// `Exec::Host` entries in crates/forkv-engine/src/cmd/host.rs and debug.rs).
+import type { Connection } from '../net/connection';
+import { error, type Reply } from '../resp/encode';
+import type { Server } from '../server';
+import { auth, client, hello, reset } from './connection';
+import { config, debug, info, shutdown } from './server';
+import type { HostHandler } from './types';
+
+const HANDLERS: Record<string, HostHandler> = {
+  auth,
+  client,
+  config,
+  debug,
+  hello,
+  info,
+  reset,
+  shutdown,
+};
+
+/** Registers more host handlers (persistence commands add theirs). */
+export function registerHostCommands(more: Record<string, HostHandler>): void {
+  Object.assign(HANDLERS, more);
+}
+
+export function runHostCommand(server: Server, conn: Connection, argv: Buffer[]): Reply | Promise<Reply> {
+  const name = (argv[0]?.toString('latin1') ?? '').toLowerCase();
+  const h = HANDLERS[name];
+  if (!h) return error(`ERR unknown command '${name}', with args beginning with: `);
+  return h({ server, conn, argv });
+}

@@ -1,0 +1,79 @@
+// Server commands the host owns: INFO, CONFIG, SHUTDOWN, and DEBUG LOG/RELOAD.
+import { renderInfo } from '../info';
+import { array, error, ok, simple, verbatim, type Reply } from '../resp/encode';
+import { arg, opt, type HostCall } from './types';
+
+export function info(call: HostCall): Reply {
+  const sections = call.argv.slice(1).map((b) => b.toString('latin1'));
+  return verbatim(renderInfo(call.server, sections));
+}
+
+const CONFIG_HELP = [
+  'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'GET <pattern>',
+  '    Return parameters matching the glob-like <pattern> and their values.',
+  'SET <directive> <value>',
+  '    Set the configuration <directive> to <value>.',
+  'RESETSTAT',
+  '    Reset statistics reported by the INFO command.',
+  'REWRITE',
+  '    Rewrite the configuration file.',
+  'HELP',
+  '    Print this help.',
+];
+
+export function config(call: HostCall): Reply {
+  const { server, argv } = call;
+  switch (opt(call, 1)) {
+    case 'get': {
+      const patterns = argv.slice(2).map((b) => b.toString('latin1'));
+      const pairs = server.config.get(patterns, (p, n) => server.glob(p, n));
+      return { t: 'map', v: pairs.map(([k, v]) => [{ t: 'bulk', v: k }, { t: 'bulk', v }]) };
+    }
+    case 'set': {
+      if ((argv.length - 2) % 2 !== 0) return error("ERR wrong number of arguments for 'config|set' command");
+      const pairs: Array<[string, string]> = [];
+      for (let i = 2; i < argv.length; i += 2) pairs.push([arg(call, i), arg(call, i + 1)]);
+      const err = server.config.set(pairs, { clientIsLocal: call.conn.isLocal });
+      return err === null ? ok : error(err);
+    }
+    case 'resetstat':
+      server.resetStats();
+      return ok;
+    case 'rewrite': {
+      const err = server.config.rewrite(server.configFile);
+      return err === null ? ok : error(err);
+    }
+    case 'help':
+      return array(CONFIG_HELP.map((l) => simple(l)));
+    default:
+      return error(`ERR unknown subcommand '${arg(call, 1)}'. Try CONFIG HELP.`);
+  }
+}
+
+export function shutdown(call: HostCall): Reply | Promise<Reply> {
+  const { server } = call;
+  const flags = call.argv.slice(1).map((b) => b.toString('latin1').toLowerCase());
+  const known = ['nosave', 'save', 'now', 'force', 'abort'];
+  if (flags.some((f) => !known.includes(f)) || (flags.includes('save') && flags.includes('nosave'))) return error('ERR syntax error');
+  if (flags.includes('abort')) {
+    if (flags.length > 1) return error('ERR syntax error');
+    return error('ERR No shutdown in progress.');
+  }
+  return server.shutdown({ save: flags.includes('save') ? true : flags.includes('nosave') ? false : undefined, force: flags.includes('force') })
+    .then((err) => (err === null ? ok : error(err)));
+}
+
+export function debug(call: HostCall): Reply | Promise<Reply> {
+  const { server } = call;
+  switch (opt(call, 1)) {
+    case 'log':
+      server.log.warning(`DEBUG LOG: ${arg(call, 2)}`);
+      return ok;
+    case 'reload':
+      return server.debugReload(call.argv.slice(2).map((b) => b.toString('latin1').toLowerCase()));
+    default:
+      // The core runs every other DEBUG subcommand itself.
+      return error(`ERR unknown subcommand '${arg(call, 1)}'. Try DEBUG HELP.`);
+  }
+}

@@ -1,0 +1,3 @@
+// Public API: run forkv inside a Node process.
+export { Server } from './server';
+export { ConfigStore } from './config';

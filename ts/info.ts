@@ -1,0 +1,145 @@
+// INFO: sections and field names exactly as Valkey prints them (dashboards parse them).
+// A field appears only when forkv really measures it. Sections are producers keyed by
+// name; persistence adds its own section through `registerInfoSection`.
+import * as os from 'node:os';
+
+import type { Server } from './server';
+import { VERSION } from './version';
+
+type Producer = (server: Server) => Array<[string, string | number]>;
+
+const SECTIONS: Array<[string, Producer]> = [
+  ['server', serverSection],
+  ['clients', clientsSection],
+  ['memory', memorySection],
+  ['stats', statsSection],
+  ['replication', () => [['role', 'master'], ['connected_slaves', 0]]],
+  ['cpu', cpuSection],
+  ['keyspace', keyspaceSection],
+];
+
+/** The sections `INFO` (no argument) and `default` print, in order. */
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'keyspace'];
+
+/** Adds a section (e.g. persistence) before the named one. */
+export function registerInfoSection(name: string, producer: Producer, before = 'stats'): void {
+  const at = SECTIONS.findIndex(([n]) => n === before);
+  SECTIONS.splice(at < 0 ? SECTIONS.length : at, 0, [name, producer]);
+}
+
+/** Renders INFO for the requested section names (empty = default). */
+export function renderInfo(server: Server, requested: string[]): string {
+  const want = new Set(requested.map((s) => s.toLowerCase()));
+  const all = want.has('all') || want.has('everything');
+  const dflt = want.size === 0 || want.has('default');
+  const out: string[] = [];
+  for (const [name, produce] of SECTIONS) {
+    if (!(all || want.has(name) || (dflt && DEFAULT_SECTIONS.includes(name)))) continue;
+    if (out.length > 0) out.push('');
+    out.push(`# ${name[0]?.toUpperCase()}${name.slice(1)}`);
+    for (const [k, v] of produce(server)) out.push(`${k}:${v}`);
+  }
+  return out.join('\r\n') + (out.length > 0 ? '\r\n' : '');
+}
+
+/** Bytes in Valkey's human form: 1.50M, 512B. */
+export function human(bytes: number): string {
+  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${bytes}B` : `${v.toFixed(2)}${units[i]}`;
+}
+
+function serverSection(s: Server): Array<[string, string | number]> {
+  const uptime = Math.floor((Date.now() - s.startedAt) / 1000);
+  return [
+    ['redis_version', VERSION.redisCompat],
+    ['server_name', 'forkv'],
+    ['forkv_version', VERSION.forkv],
+    ['valkey_compat_version', VERSION.valkeyCompat],
+    ['redis_mode', 'standalone'],
+    ['os', `${os.type()} ${os.release()} ${os.arch()}`],
+    ['arch_bits', 64],
+    ['multiplexing_api', 'libuv'],
+    ['node_version', process.versions.node],
+    ['process_id', process.pid],
+    ['process_supervised', 'no'],
+    ['run_id', s.runId],
+    ['tcp_port', s.port],
+    ['server_time_usec', Date.now() * 1000],
+    ['uptime_in_seconds', uptime],
+    ['uptime_in_days', Math.floor(uptime / 86400)],
+    ['hz', s.config.getInt('hz')],
+    ['configured_hz', s.config.getInt('hz')],
+    ['executable', process.argv[1] ?? ''],
+    ['config_file', s.configFile ?? ''],
+  ];
+}
+
+function clientsSection(s: Server): Array<[string, string | number]> {
+  return [
+    ['connected_clients', s.clients.size],
+    ['maxclients', s.config.getInt('maxclients')],
+    ['blocked_clients', 0],
+  ];
+}
+
+function memorySection(s: Server): Array<[string, string | number]> {
+  const used = s.core.native.stats().usedMemory;
+  const mem = process.memoryUsage();
+  const peak = Math.max(s.stats.peakMemory, used);
+  const maxmemory = Number(s.config.getBigInt('maxmemory'));
+  return [
+    ['used_memory', used],
+    ['used_memory_human', human(used)],
+    ['used_memory_rss', mem.rss],
+    ['used_memory_rss_human', human(mem.rss)],
+    ['used_memory_peak', peak],
+    ['used_memory_peak_human', human(peak)],
+    ['total_system_memory', os.totalmem()],
+    ['total_system_memory_human', human(os.totalmem())],
+    ['node_heap_used', mem.heapUsed],
+    ['node_heap_used_human', human(mem.heapUsed)],
+    ['maxmemory', maxmemory],
+    ['maxmemory_human', human(maxmemory)],
+    ['maxmemory_policy', s.config.getEnum('maxmemory-policy')],
+    ['mem_fragmentation_ratio', used > 0 ? (mem.rss / used).toFixed(2) : '0.00'],
+    ['mem_allocator', 'libc'],
+  ];
+}
+
+function statsSection(s: Server): Array<[string, string | number]> {
+  const c = s.core.native.stats();
+  return [
+    ['total_connections_received', s.stats.totalConnections],
+    ['total_commands_processed', c.totalCommandsProcessed],
+    ['instantaneous_ops_per_sec', s.opsPerSec()],
+    ['total_net_input_bytes', c.totalNetInputBytes],
+    ['total_net_output_bytes', s.stats.totalNetOutputBytes],
+    ['rejected_connections', s.stats.rejectedConnections],
+    ['expired_keys', c.expiredKeys],
+    ['expired_stale_perc', c.expiredStalePerc.toFixed(2)],
+    ['expired_time_cap_reached_count', c.expiredTimeCapReachedCount],
+    ['expire_cycle_cpu_milliseconds', c.expireCycleCpuMilliseconds],
+    ['keyspace_hits', c.keyspaceHits],
+    ['keyspace_misses', c.keyspaceMisses],
+    ...s.extraStats(),
+    ['total_error_replies', c.totalErrorReplies],
+  ];
+}
+
+function cpuSection(): Array<[string, string | number]> {
+  const u = process.resourceUsage();
+  return [
+    ['used_cpu_sys', (u.systemCPUTime / 1e6).toFixed(6)],
+    ['used_cpu_user', (u.userCPUTime / 1e6).toFixed(6)],
+  ];
+}
+
+function keyspaceSection(s: Server): Array<[string, string | number]> {
+  return s.core.native.keyspaceInfo().map((d) => [`db${d.db}`, `keys=${d.keys},expires=${d.expires}`]);
+}

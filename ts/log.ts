@@ -1,0 +1,62 @@
+// Logging in Valkey's format: "<pid>:<role> <dd Mon yyyy HH:MM:SS.mmm> <level> <msg>",
+// level characters . - * # for debug, verbose, notice, warning.
+import * as fs from 'node:fs';
+
+export type LogLevel = 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
+const LEVELS: Record<LogLevel, number> = { debug: 0, verbose: 1, notice: 2, warning: 3, nothing: 4 };
+const MARKS = ['.', '-', '*', '#'] as const;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** Formats a timestamp as Valkey does ("24 Nov 2026 06:01:02.123"). */
+export function logTime(d: Date): string {
+  return `${pad(d.getDate())} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+export class Logger {
+  private fd: number | null = null;
+  private level: number = LEVELS.notice;
+
+  /** `file` empty = stdout; otherwise opened for append, as Valkey's logfile. */
+  constructor(file = '', level: LogLevel = 'notice') {
+    this.setFile(file);
+    this.setLevel(level);
+  }
+
+  setLevel(level: LogLevel): void {
+    this.level = LEVELS[level];
+  }
+
+  setFile(file: string): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = file === '' ? null : fs.openSync(file, 'a');
+  }
+
+  /** Writes one line; `role` is M for the server, C for a fork child's messages. */
+  log(level: Exclude<LogLevel, 'nothing'>, msg: string, role = 'M', pid = process.pid): void {
+    const n = LEVELS[level];
+    if (n < this.level) return;
+    const text = `${pid}:${role} ${logTime(new Date())} ${MARKS[n]} ${msg}\n`;
+    if (this.fd === null) process.stdout.write(text);
+    else fs.writeSync(this.fd, text);
+  }
+
+  debug(msg: string): void {
+    this.log('debug', msg);
+  }
+  verbose(msg: string): void {
+    this.log('verbose', msg);
+  }
+  notice(msg: string): void {
+    this.log('notice', msg);
+  }
+  warning(msg: string): void {
+    this.log('warning', msg);
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+}
