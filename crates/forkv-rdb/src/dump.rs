@@ -1,0 +1,75 @@
+//! DUMP / RESTORE payloads.
+//!
+//! A payload is one value as it appears in an RDB file, framed without magic or key:
+//!
+//! ```text
+//! <type byte> <value> <RDB version: u16 little-endian> <CRC-64 of all before: u64 LE>
+//! ```
+//!
+//! (Valkey `createDumpPayload` / `verifyDumpPayload`.) A loader refuses a payload whose
+//! version it does not know or whose checksum is wrong, with the error
+//! "DUMP payload version or checksum are wrong"; a payload that passes that check but
+//! does not parse is "Bad data format" in RESTORE's reply.
+
+use forkv_keyspace::Value;
+
+use crate::consts::*;
+use crate::crc64;
+use crate::error::{RdbError, RdbErrorKind};
+use crate::object::{read_object, Scratch};
+use crate::sink::Sink;
+use crate::source::Source;
+use crate::writer::{value_type, ValueWriter};
+
+/// Length of the footer: version (2) + CRC (8).
+const FOOTER: usize = 10;
+
+/// The DUMP payload of `v`: RDB version 9 in the footer (so Redis >= 5 and every Valkey
+/// RESTORE it) and LZF compression on, as a server with default settings produces.
+pub fn dump_payload(v: &Value) -> Vec<u8> {
+    dump_payload_with(v, RDB_VERSION_DEFAULT as u16, true)
+}
+
+/// The DUMP payload of `v` with an explicit footer version and compression setting.
+pub fn dump_payload_with(v: &Value, version: u16, compression: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.push(value_type(v));
+    let mut w = ValueWriter::new(Sink::new(&mut out, false, 1024), compression);
+    // Writing into a Vec cannot fail.
+    let _ = w.value(v).and_then(|()| w.sink.finish(&[]));
+    out.extend_from_slice(&version.to_le_bytes());
+    let crc = crc64::crc64(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Parses a DUMP payload (from this crate, Redis or Valkey) into a value.
+///
+/// Errors: [`RdbErrorKind::DumpVersionOrChecksum`] for a short payload, an unknown
+/// version or a wrong CRC; any other kind means the body is malformed ("Bad data
+/// format"). An empty collection is malformed too (RESTORE cannot create an empty key).
+pub fn parse_dump_payload(payload: &[u8]) -> Result<Value, RdbError> {
+    let footer_wrong = || RdbError::new(0, RdbErrorKind::DumpVersionOrChecksum);
+    let body_len = payload.len().checked_sub(FOOTER).ok_or_else(footer_wrong)?;
+    let (body, footer) = payload.split_at(body_len);
+    let version = u32::from(u16::from_le_bytes([footer[0], footer[1]]));
+    let known = (1..=RDB_VERSION_MAX_REDIS).contains(&version)
+        || (RDB_VERSION_VALKEY_MIN..=RDB_VERSION_VALKEY_MAX).contains(&version);
+    if !known {
+        return Err(footer_wrong());
+    }
+    let mut stored = [0u8; 8];
+    stored.copy_from_slice(&footer[2..]);
+    if crc64::crc64(&payload[..body_len + 2]) != u64::from_le_bytes(stored) {
+        return Err(footer_wrong());
+    }
+
+    let mut src = Source::new(body);
+    let t = src.byte()?;
+    let mut scratch = Scratch::default();
+    let value = read_object(t, &mut src, &mut scratch)?.ok_or_else(|| src.corrupt("empty collection in DUMP payload"))?;
+    if !src.at_end()? {
+        return Err(src.corrupt("trailing bytes after the value in DUMP payload"));
+    }
+    Ok(value)
+}

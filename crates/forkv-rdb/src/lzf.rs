@@ -1,0 +1,322 @@
+//! LZF compression, compatible with liblzf as Redis and Valkey use it.
+//!
+//! The compressed stream is a sequence of tokens, each starting with a control byte:
+//!
+//! * `000LLLLL` — a literal run: the next `L + 1` bytes (1 to 32) are copied as they are.
+//! * `LLLOOOOO [EEEEEEEE] OOOOOOOO` — a back reference: copy `len + 2` bytes starting
+//!   `offset + 1` bytes back in the output, where `len` is the top three bits (when they
+//!   are all ones, an extra byte follows and is added, so up to 7 + 255) and `offset` is
+//!   the low five bits followed by the last byte (13 bits, up to 8191). The copy may
+//!   overlap the bytes it produces, which is how runs are encoded.
+//!
+//! Any stream following these rules decodes with liblzf's `lzf_decompress`; the
+//! compressor here does not produce byte-identical output to liblzf (it hashes
+//! differently), which no reader depends on.
+//!
+//! The decompressor trusts nothing: every read is bounds-checked, a reference before the
+//! start of the output or output beyond the declared size is an error, never a panic.
+
+/// Longest literal run one control byte can announce.
+const MAX_LIT: usize = 32;
+/// Farthest back a reference can reach (13-bit offset, plus one).
+const MAX_DISTANCE: usize = 1 << 13;
+/// Longest back reference: 2 + 7 + 255 bytes.
+const MAX_REF: usize = 2 + 7 + 255;
+/// Shortest back reference worth emitting (two bytes encode it).
+const MIN_MATCH: usize = 3;
+/// Hash table size (log2). 16K slots of `u32`: 64 KiB, allocated once per compressor.
+const HLOG: u32 = 14;
+
+/// Why an LZF stream could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LzfError {
+    /// The stream ends inside a token.
+    Truncated,
+    /// A back reference points before the start of the output.
+    BadReference,
+    /// The stream decodes to more bytes than declared.
+    TooLong,
+    /// The stream decodes to fewer bytes than declared.
+    TooShort,
+}
+
+impl std::fmt::Display for LzfError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LzfError::Truncated => "compressed data ends inside a token",
+            LzfError::BadReference => "back reference before the start of the output",
+            LzfError::TooLong => "data decompresses to more bytes than declared",
+            LzfError::TooShort => "data decompresses to fewer bytes than declared",
+        })
+    }
+}
+
+/// Decompresses `input`, appending exactly `expected_len` bytes to `out`.
+///
+/// The caller bounds `expected_len` (a declared length from a file) before reserving
+/// memory for it; this function only reserves what it is asked to produce.
+pub fn decompress(input: &[u8], out: &mut Vec<u8>, expected_len: usize) -> Result<(), LzfError> {
+    let start = out.len();
+    let limit = start.checked_add(expected_len).ok_or(LzfError::TooLong)?;
+    out.reserve(expected_len);
+    let mut ip = 0;
+    while let Some(&ctrl) = input.get(ip) {
+        ip += 1;
+        let ctrl = usize::from(ctrl);
+        if ctrl < MAX_LIT {
+            let run = ctrl + 1;
+            let lit = input.get(ip..ip + run).ok_or(LzfError::Truncated)?;
+            if out.len() + run > limit {
+                return Err(LzfError::TooLong);
+            }
+            out.extend_from_slice(lit);
+            ip += run;
+        } else {
+            let mut len = ctrl >> 5;
+            if len == 7 {
+                len += usize::from(*input.get(ip).ok_or(LzfError::Truncated)?);
+                ip += 1;
+            }
+            let low = usize::from(*input.get(ip).ok_or(LzfError::Truncated)?);
+            ip += 1;
+            let distance = ((ctrl & 0x1f) << 8) + low + 1;
+            let len = len + 2;
+            let produced = out.len() - start;
+            if distance > produced {
+                return Err(LzfError::BadReference);
+            }
+            if out.len() + len > limit {
+                return Err(LzfError::TooLong);
+            }
+            // An overlapping copy repeats the last `distance` bytes; copying from the
+            // same source start in growing chunks gives exactly the byte-by-byte result.
+            let from = out.len() - distance;
+            let mut remaining = len;
+            while remaining > 0 {
+                let n = remaining.min(out.len() - from);
+                out.extend_from_within(from..from + n);
+                remaining -= n;
+            }
+        }
+    }
+    if out.len() != limit {
+        return Err(LzfError::TooShort);
+    }
+    Ok(())
+}
+
+/// A reusable LZF compressor.
+///
+/// Its hash table is allocated once. Instead of clearing the table for every input
+/// (64 KiB of writes per string would dominate for many short strings), each call gets
+/// a fresh range of "generation" numbers: a slot written by an earlier call holds a
+/// number below the current base and is ignored.
+pub struct Compressor {
+    table: Vec<u32>,
+    next_base: u32,
+}
+
+impl Default for Compressor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Compressor {
+    /// A compressor with its hash table allocated.
+    pub fn new() -> Self {
+        Compressor { table: vec![0; 1 << HLOG], next_base: 1 }
+    }
+
+    /// Compresses `input` into `out` (cleared first). Returns false, leaving `out` in an
+    /// unspecified state, when the result would be longer than `max_out` bytes: the
+    /// caller then stores the string uncompressed, as liblzf's callers do when
+    /// `lzf_compress` returns 0.
+    pub fn compress(&mut self, input: &[u8], out: &mut Vec<u8>, max_out: usize) -> bool {
+        out.clear();
+        let n = input.len();
+        let Ok(n32) = u32::try_from(n) else { return false };
+        if n == 0 {
+            return true;
+        }
+        let base = match self.next_base.checked_add(n32).and_then(|b| b.checked_add(1)) {
+            Some(next) => {
+                let base = self.next_base;
+                self.next_base = next;
+                base
+            }
+            None => {
+                self.table.fill(0);
+                self.next_base = n32.saturating_add(2);
+                1
+            }
+        };
+        // Reserving `max_out` up front keeps the loop free of reallocation.
+        out.reserve(max_out.min(n + n / MAX_LIT + 1));
+
+        let mut lit_start = 0;
+        let mut ip = 0;
+        while ip + MIN_MATCH <= n {
+            let h = hash3(input, ip);
+            let slot = self.table.get(h).copied().unwrap_or(0);
+            self.set(h, base, ip);
+            if slot >= base {
+                let r = (slot - base) as usize;
+                let distance = ip.wrapping_sub(r);
+                if r < ip
+                    && distance <= MAX_DISTANCE
+                    && input.get(r..r + MIN_MATCH) == input.get(ip..ip + MIN_MATCH)
+                {
+                    let max_len = (n - ip).min(MAX_REF);
+                    let mut len = MIN_MATCH;
+                    while len < max_len && input.get(r + len) == input.get(ip + len) {
+                        len += 1;
+                    }
+                    if !emit_literals(&input[lit_start..ip], out, max_out)
+                        || !emit_reference(len, distance, out, max_out)
+                    {
+                        return false;
+                    }
+                    // Index the positions the match covered, so later data can refer
+                    // to them too.
+                    let end = ip + len;
+                    let mut p = ip + 1;
+                    while p < end && p + MIN_MATCH <= n {
+                        let h = hash3(input, p);
+                        self.set(h, base, p);
+                        p += 1;
+                    }
+                    ip = end;
+                    lit_start = ip;
+                    continue;
+                }
+            }
+            ip += 1;
+        }
+        emit_literals(&input[lit_start..], out, max_out)
+    }
+
+    fn set(&mut self, h: usize, base: u32, pos: usize) {
+        if let Some(slot) = self.table.get_mut(h) {
+            // `pos < n <= u32::MAX - base` was checked when the base was chosen.
+            *slot = base + pos as u32;
+        }
+    }
+}
+
+/// Hash of the three bytes at `p` (callers guarantee `p + 3 <= input.len()`).
+fn hash3(input: &[u8], p: usize) -> usize {
+    let v = match input.get(p..p + 3) {
+        Some(&[a, b, c]) => (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c),
+        _ => 0,
+    };
+    (v.wrapping_mul(0x9E37_79B1) >> (32 - HLOG)) as usize
+}
+
+/// Appends `lit` as literal runs of at most 32 bytes.
+fn emit_literals(lit: &[u8], out: &mut Vec<u8>, max_out: usize) -> bool {
+    for run in lit.chunks(MAX_LIT) {
+        if out.len() + 1 + run.len() > max_out {
+            return false;
+        }
+        out.push((run.len() - 1) as u8);
+        out.extend_from_slice(run);
+    }
+    true
+}
+
+/// Appends a back reference copying `len` bytes from `distance` bytes back.
+fn emit_reference(len: usize, distance: usize, out: &mut Vec<u8>, max_out: usize) -> bool {
+    let off = distance - 1;
+    let l = len - 2;
+    let size = if l < 7 { 2 } else { 3 };
+    if out.len() + size > max_out {
+        return false;
+    }
+    let high = (off >> 8) as u8;
+    if l < 7 {
+        out.push(((l as u8) << 5) | high);
+    } else {
+        out.push((7 << 5) | high);
+        out.push((l - 7) as u8);
+    }
+    out.push((off & 0xff) as u8);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(c: &mut Compressor, data: &[u8]) {
+        let mut packed = Vec::new();
+        assert!(c.compress(data, &mut packed, data.len() * 2 + 16));
+        let mut back = Vec::new();
+        decompress(&packed, &mut back, data.len()).expect("decodes");
+        assert_eq!(back, data);
+    }
+
+    #[test]
+    fn small_and_edge_sizes() {
+        let mut c = Compressor::new();
+        for len in 0..600 {
+            let data: Vec<u8> = (0..len).map(|i| (i % 7) as u8).collect();
+            roundtrip(&mut c, &data);
+            let noisy: Vec<u8> = (0..len).map(|i| ((i * 7919) >> 3) as u8).collect();
+            roundtrip(&mut c, &noisy);
+        }
+    }
+
+    #[test]
+    fn longest_reference_and_farthest_offset() {
+        let mut c = Compressor::new();
+        roundtrip(&mut c, &[b'a'; 10_000]);
+        let mut far: Vec<u8> = (0..MAX_DISTANCE as u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+        let head = far[..300].to_vec();
+        far.extend_from_slice(&head);
+        roundtrip(&mut c, &far);
+    }
+
+    #[test]
+    fn hand_written_stream() {
+        // "abcabcabcX": literal "abc", reference len 6 distance 3, literal "X".
+        let stream = [2, b'a', b'b', b'c', (4 << 5), 2, 0, b'X'];
+        let mut out = Vec::new();
+        decompress(&stream, &mut out, 10).expect("decodes");
+        assert_eq!(out, b"abcabcabcX");
+    }
+
+    #[test]
+    fn refuses_bad_streams() {
+        let mut out = Vec::new();
+        assert_eq!(decompress(&[5, b'a'], &mut out, 6), Err(LzfError::Truncated));
+        out.clear();
+        assert_eq!(decompress(&[0, b'a', 0x20, 5], &mut out, 4), Err(LzfError::BadReference));
+        out.clear();
+        assert_eq!(decompress(&[1, b'a', b'b'], &mut out, 1), Err(LzfError::TooLong));
+        out.clear();
+        assert_eq!(decompress(&[1, b'a', b'b'], &mut out, 3), Err(LzfError::TooShort));
+        out.clear();
+        assert_eq!(decompress(&[0, b'a', 0xe0], &mut out, 40), Err(LzfError::Truncated));
+    }
+
+    #[test]
+    fn respects_the_output_limit() {
+        let mut c = Compressor::new();
+        let noise: Vec<u8> = (0..100u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+        let mut out = Vec::new();
+        assert!(!c.compress(&noise, &mut out, noise.len() - 4));
+        assert!(c.compress(&[b'x'; 100], &mut out, 96));
+        assert!(out.len() <= 96);
+    }
+
+    #[test]
+    fn generations_do_not_leak_between_inputs() {
+        let mut c = Compressor::new();
+        c.next_base = u32::MAX - 50;
+        for round in 0..20u8 {
+            let data: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(round) ^ round).collect();
+            roundtrip(&mut c, &data);
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Loading an RDB file into a [`Keyspace`].
+//!
+//! The loop mirrors Valkey's `rdbLoadRioWithLoadingCtx`: read a type byte; opcodes set
+//! state (database, expire time of the next key) or carry metadata (AUX); any other byte
+//! is a value type, followed by the key and the value. After the EOF opcode comes the
+//! CRC-64 of everything before it (version 5 and later), zero when the writer had
+//! checksums disabled.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use forkv_keyspace::Keyspace;
+
+use crate::consts::*;
+use crate::error::{RdbError, RdbErrorKind};
+use crate::object::{check_type, read_object, read_string, Scratch};
+use crate::source::Source;
+
+/// How to load.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// The time (Unix ms) against which TTLs are judged; `None` reads the clock once.
+    pub now_ms: Option<i64>,
+    /// Skip keys whose TTL already passed, as a primary does. Set false when loading an
+    /// AOF base or as a replica, where the writer decides about expiry.
+    pub skip_expired: bool,
+    /// Verify the trailing checksum (when the file has a non-zero one).
+    pub verify_checksum: bool,
+    /// Replace keys that already exist in the keyspace instead of failing (DEBUG RELOAD).
+    pub replace_existing: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { now_ms: None, skip_expired: true, verify_checksum: true, replace_existing: false }
+    }
+}
+
+/// What a load found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoadStats {
+    /// Keys stored into the keyspace.
+    pub keys_loaded: u64,
+    /// Keys skipped because their TTL had passed (Valkey: `rdb_last_load_keys_expired`).
+    pub expired_skipped: u64,
+    /// Keys skipped because their collection was empty (old servers could save those).
+    pub empty_skipped: u64,
+    /// AUX fields in file order (name, value), unknown ones included.
+    pub aux: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The file's RDB version (80/81 for `VALKEY` files).
+    pub version: u32,
+    /// Bytes consumed, up to and including the checksum: where an AOF tail would start.
+    pub bytes_read: u64,
+    /// The checksum stored in the file (0 when the writer disabled checksums), if any.
+    pub checksum: Option<u64>,
+    /// How many values of each RDB type byte the file held (skipped ones included).
+    pub types: BTreeMap<u8, u64>,
+}
+
+impl LoadStats {
+    /// The value of the first AUX field named `name`.
+    pub fn aux_value(&self, name: &str) -> Option<&[u8]> {
+        self.aux.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| &v[..])
+    }
+}
+
+/// Loads an RDB stream into `ks`, adding to what is there.
+///
+/// Accepts `REDIS0001` to `REDIS0011` and `VALKEY080`/`VALKEY081`. Every failure is an
+/// [`RdbError`] naming the byte offset; nothing in the input can make this panic or
+/// allocate much more than the input's own size. On error the keyspace keeps the keys
+/// loaded before the error (the caller decides whether to flush it).
+pub fn load_rdb<R: Read>(input: R, ks: &mut Keyspace, opts: &LoadOptions) -> Result<LoadStats, RdbError> {
+    let mut src = Source::new(input);
+    let (version, valkey_magic) = read_header(&mut src)?;
+    let now = opts.now_ms.unwrap_or_else(now_ms);
+    let mut stats = LoadStats { version, ..LoadStats::default() };
+    let mut scratch = Scratch::default();
+    let mut lzf_scratch = Vec::new();
+    let mut db = 0usize;
+    let mut expire: Option<i64> = None;
+
+    loop {
+        let type_at = src.offset();
+        let t = src.byte()?;
+        if !valkey_magic && (RDB_FOREIGN_TYPE_MIN..=RDB_FOREIGN_TYPE_MAX).contains(&t) {
+            return Err(RdbError::new(type_at, RdbErrorKind::ForeignType { type_byte: t, version }));
+        }
+        match t {
+            RDB_OPCODE_EXPIRETIME => {
+                let secs = i32::from_le_bytes(src.array::<4>()?);
+                expire = Some(i64::from(secs) * 1000);
+            }
+            RDB_OPCODE_EXPIRETIME_MS => expire = Some(i64::from_le_bytes(src.array::<8>()?)),
+            RDB_OPCODE_FREQ => {
+                src.byte()?;
+            }
+            RDB_OPCODE_IDLE => {
+                src.plain_length()?;
+            }
+            RDB_OPCODE_EOF => break,
+            RDB_OPCODE_SELECTDB => {
+                let id = src.plain_length()?;
+                db = usize::try_from(id)
+                    .ok()
+                    .filter(|&d| d < ks.db_count())
+                    .ok_or_else(|| RdbError::new(type_at, RdbErrorKind::DbOutOfRange { db: id, databases: ks.db_count() }))?;
+            }
+            RDB_OPCODE_RESIZEDB => {
+                // Size hints; the keyspace's tables grow incrementally anyway.
+                src.plain_length()?;
+                src.plain_length()?;
+            }
+            RDB_OPCODE_SLOT_INFO => {
+                for _ in 0..3 {
+                    src.plain_length()?;
+                }
+            }
+            RDB_OPCODE_AUX => {
+                let name = read_string(&mut src, &mut lzf_scratch)?;
+                let value = read_string(&mut src, &mut lzf_scratch)?;
+                stats.aux.push((name, value));
+            }
+            RDB_OPCODE_MODULE_AUX => {
+                return Err(RdbError::new(
+                    type_at,
+                    RdbErrorKind::Unsupported(
+                        "The RDB file contains AUX module data I can't load: forkv does not support modules".into(),
+                    ),
+                ))
+            }
+            RDB_OPCODE_FUNCTION_PRE_GA => {
+                return Err(RdbError::corrupt(type_at, "Pre-release function format not supported."))
+            }
+            RDB_OPCODE_FUNCTION2 => {
+                return Err(RdbError::new(
+                    type_at,
+                    RdbErrorKind::Unsupported(
+                        "The RDB file contains function libraries (FUNCTION LOAD): forkv does not support functions"
+                            .into(),
+                    ),
+                ))
+            }
+            RDB_OPCODE_SLOT_IMPORT | RDB_OPCODE_UPDATE => {
+                return Err(RdbError::new(
+                    type_at,
+                    RdbErrorKind::Unsupported(format!("unsupported opcode {t} (Valkey cluster / forkless save data)")),
+                ))
+            }
+            _ => {
+                check_type(t).map_err(|kind| RdbError::new(type_at, kind))?;
+                let key = read_string(&mut src, &mut lzf_scratch)?;
+                let key_at = src.offset();
+                let value = read_object(t, &mut src, &mut scratch)?;
+                let ttl = expire.take();
+                *stats.types.entry(t).or_insert(0) += 1;
+                match value {
+                    None => stats.empty_skipped += 1,
+                    Some(_) if opts.skip_expired && ttl.is_some_and(|at| at < now) => stats.expired_skipped += 1,
+                    Some(v) => {
+                        if !opts.replace_existing && ks.db(db).keys.get(&key[..]).is_some() {
+                            return Err(RdbError::new(key_at, RdbErrorKind::DuplicateKey { db }));
+                        }
+                        ks.put(db, &key, v, ttl);
+                        stats.keys_loaded += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    if version >= 5 {
+        let expected = src.crc();
+        let found = u64::from_le_bytes(src.array::<8>()?);
+        stats.checksum = Some(found);
+        if opts.verify_checksum && found != 0 && found != expected {
+            return Err(src.error(RdbErrorKind::BadChecksum { expected, found }));
+        }
+    }
+    stats.bytes_read = src.offset();
+    Ok(stats)
+}
+
+/// Reads the 9-byte magic: `REDIS` + 4 digits or `VALKEY` + 3 digits.
+fn read_header<R: Read>(src: &mut Source<R>) -> Result<(u32, bool), RdbError> {
+    let magic = src.array::<9>()?;
+    let (valkey, digits) = if magic.starts_with(b"REDIS") {
+        (false, &magic[5..])
+    } else if magic.starts_with(b"VALKEY") {
+        (true, &magic[6..])
+    } else {
+        return Err(RdbError::new(0, RdbErrorKind::BadMagic));
+    };
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return Err(RdbError::new(0, RdbErrorKind::BadMagic));
+    }
+    let version = digits.iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+    let accepted = if valkey {
+        (RDB_VERSION_VALKEY_MIN..=RDB_VERSION_VALKEY_MAX).contains(&version)
+    } else {
+        (1..=RDB_VERSION_MAX_REDIS).contains(&version)
+    };
+    if !accepted {
+        return Err(RdbError::new(5, RdbErrorKind::UnsupportedVersion(version)));
+    }
+    Ok((version, valkey))
+}
+
+/// Wall-clock Unix time in milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

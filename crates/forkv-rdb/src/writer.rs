@@ -1,0 +1,275 @@
+//! Writing a [`Keyspace`] as an RDB file, and single values for DUMP.
+//!
+//! Only the plain value types are written (0 string, 1 list, 2 set, 4 hash, 5 zset with
+//! binary scores): every loader since Redis 4 reads them and re-encodes small
+//! collections itself, so the file does not depend on which compact encodings (ziplist,
+//! listpack) the reader's version knows. Strings get the same treatment Valkey's
+//! `rdbSaveRawString` gives them: canonical integers that fit 32 bits become integer
+//! encodings, strings over 20 bytes are LZF-compressed when that saves at least 4 bytes.
+//!
+//! The writer runs in a fork()ed child of a multi-threaded process: it takes no locks,
+//! touches nothing but `&Keyspace` and its own buffers, never uses std's stdout/stderr,
+//! and allocates its buffers once (output buffer, LZF hash table, one scratch vector
+//! that grows to the largest compressed string) rather than per key or per byte.
+
+use std::io::{self, Write};
+
+use forkv_keyspace::{Keyspace, StrValue, Value};
+
+use crate::consts::*;
+use crate::len::{encode_int, parse_canonical_i64};
+use crate::lzf::Compressor;
+use crate::sink::{Sink, FILE_BUF_SIZE};
+
+/// How to write a file.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// RDB version in the header: 9 (default, readable by Redis >= 5.0 and every Valkey),
+    /// 10 or 11. The content is the same; the number only gates which loaders accept it.
+    pub version: u32,
+    /// LZF-compress strings longer than 20 bytes when it helps (`rdbcompression`).
+    pub compression: bool,
+    /// Write a CRC-64 trailer; when false the trailer is 8 zero bytes (`rdbchecksum`).
+    pub checksum: bool,
+    /// The `aof-base` AUX field: true when this file is the base of a multi-part AOF.
+    pub aof_base: bool,
+    /// Value of the `redis-ver` AUX field.
+    ///
+    /// Valkey 8 writes its own version under `valkey-ver` and reports `redis_version:7.2.4`
+    /// in INFO for compatibility: 7.2.4 is the last open-source Redis whose format (RDB 11)
+    /// Valkey shares. Loaders only log this field; tools such as redis-check-rdb and
+    /// rdb parsers print it. We write `7.2.4` the same way, and our own version under
+    /// `forkv-ver` (see [`WriteOptions::extra_aux`]).
+    pub redis_ver: String,
+    /// `ctime` AUX field (Unix seconds); `None` reads the clock.
+    pub ctime: Option<i64>,
+    /// `used-mem` AUX field (bytes).
+    pub used_mem: u64,
+    /// More AUX fields, written after the standard ones, in order.
+    pub extra_aux: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            version: RDB_VERSION_DEFAULT,
+            compression: true,
+            checksum: true,
+            aof_base: false,
+            redis_ver: "7.2.4".to_string(),
+            ctime: None,
+            used_mem: 0,
+            extra_aux: vec![(b"forkv-ver".to_vec(), env!("CARGO_PKG_VERSION").as_bytes().to_vec())],
+        }
+    }
+}
+
+/// Progress reported to the hook after every key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SaveProgress {
+    /// Keys written so far.
+    pub keys_done: u64,
+    /// Bytes produced so far (some may still be in the writer's buffer).
+    pub bytes_written: u64,
+}
+
+/// What a successful write produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Keys written.
+    pub keys_written: u64,
+    /// Total file size.
+    pub bytes_written: u64,
+    /// The CRC-64 trailer (0 when checksums are off).
+    pub checksum: u64,
+}
+
+/// Writes `ks` as an RDB file to `out`.
+///
+/// `hook` runs after every key (the fork child reports progress through it and applies
+/// `rdb-key-save-delay`); an error from it stops the write and is returned. The output
+/// is flushed at the end; the caller fsyncs and renames.
+pub fn write_rdb<W: Write>(
+    out: W,
+    ks: &Keyspace,
+    opts: &WriteOptions,
+    hook: &mut dyn FnMut(SaveProgress) -> io::Result<()>,
+) -> io::Result<WriteStats> {
+    if !(RDB_VERSION_DEFAULT..=RDB_VERSION_MAX_REDIS).contains(&opts.version) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("RDB version {} cannot be written (9, 10 or 11)", opts.version),
+        ));
+    }
+    let mut w = ValueWriter::new(Sink::new(out, opts.checksum, FILE_BUF_SIZE), opts.compression);
+
+    let mut magic = *b"REDIS0000";
+    let mut v = opts.version;
+    for slot in magic[5..].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    w.sink.bytes(&magic)?;
+
+    w.aux(b"redis-ver", opts.redis_ver.as_bytes())?;
+    w.aux_int(b"redis-bits", i64::from(usize::BITS))?;
+    w.aux_int(b"ctime", opts.ctime.unwrap_or_else(|| crate::reader::now_ms() / 1000))?;
+    w.aux_int(b"used-mem", i64::try_from(opts.used_mem).unwrap_or(i64::MAX))?;
+    w.aux_int(b"aof-base", i64::from(opts.aof_base))?;
+    for (k, v) in &opts.extra_aux {
+        w.aux(k, v)?;
+    }
+
+    let mut keys_done = 0u64;
+    for index in 0..ks.db_count() {
+        let db = ks.db(index);
+        if db.keys.is_empty() {
+            continue;
+        }
+        w.sink.byte(RDB_OPCODE_SELECTDB)?;
+        w.sink.len(index as u64)?;
+        w.sink.byte(RDB_OPCODE_RESIZEDB)?;
+        w.sink.len(db.keys.len() as u64)?;
+        w.sink.len(db.expires.len() as u64)?;
+        let has_expires = !db.expires.is_empty();
+        for (key, value) in db.keys.iter() {
+            if has_expires {
+                if let Some(at) = db.expires.get(&key[..]) {
+                    w.sink.byte(RDB_OPCODE_EXPIRETIME_MS)?;
+                    w.sink.bytes(&at.to_le_bytes())?;
+                }
+            }
+            w.sink.byte(value_type(value))?;
+            w.raw_string(key)?;
+            w.value(value)?;
+            keys_done += 1;
+            hook(SaveProgress { keys_done, bytes_written: w.sink.position() })?;
+        }
+    }
+    w.sink.byte(RDB_OPCODE_EOF)?;
+    let checksum = w.sink.crc()?;
+    let bytes_written = w.sink.finish(&checksum.to_le_bytes())?;
+    Ok(WriteStats { keys_written: keys_done, bytes_written, checksum })
+}
+
+/// The RDB type byte this crate writes for `v`.
+pub fn value_type(v: &Value) -> u8 {
+    match v {
+        Value::Str(_) => RDB_TYPE_STRING,
+        Value::List(_) => RDB_TYPE_LIST,
+        Value::Set(_) => RDB_TYPE_SET,
+        Value::Hash(_) => RDB_TYPE_HASH,
+        Value::ZSet(_) => RDB_TYPE_ZSET_2,
+    }
+}
+
+/// Writes the serialized body of `v` (no type byte, no key) to `out`, as it appears in an
+/// RDB file after the key and in a DUMP payload after the type byte.
+pub fn write_value<W: Write>(out: W, v: &Value, compression: bool) -> io::Result<()> {
+    let mut w = ValueWriter::new(Sink::new(out, false, 4096), compression);
+    w.value(v)?;
+    w.sink.finish(&[])?;
+    Ok(())
+}
+
+/// Serializes values, owning the reusable LZF state.
+pub(crate) struct ValueWriter<W: Write> {
+    pub(crate) sink: Sink<W>,
+    compression: bool,
+    /// Created on the first string long enough to compress.
+    lzf: Option<Compressor>,
+    lzf_out: Vec<u8>,
+}
+
+impl<W: Write> ValueWriter<W> {
+    pub(crate) fn new(sink: Sink<W>, compression: bool) -> Self {
+        ValueWriter { sink, compression, lzf: None, lzf_out: Vec::new() }
+    }
+
+    fn aux(&mut self, key: &[u8], value: &[u8]) -> io::Result<()> {
+        self.sink.byte(RDB_OPCODE_AUX)?;
+        self.raw_string(key)?;
+        self.raw_string(value)
+    }
+
+    fn aux_int(&mut self, key: &[u8], value: i64) -> io::Result<()> {
+        self.sink.byte(RDB_OPCODE_AUX)?;
+        self.raw_string(key)?;
+        self.sink.int_string(value)
+    }
+
+    /// A string as Valkey's `rdbSaveRawString` stores it.
+    pub(crate) fn raw_string(&mut self, s: &[u8]) -> io::Result<()> {
+        if s.len() <= 11 {
+            if let Some(v) = parse_canonical_i64(s) {
+                let mut b = [0u8; 5];
+                if let Some(n) = encode_int(v, &mut b) {
+                    return self.sink.bytes(&b[..n]);
+                }
+            }
+        }
+        if self.compression && s.len() >= LZF_MIN_INPUT {
+            let lzf = self.lzf.get_or_insert_with(Compressor::new);
+            // At least four bytes must be saved, as in `rdbSaveLzfStringObject`.
+            if lzf.compress(s, &mut self.lzf_out, s.len() - 4) && !self.lzf_out.is_empty() {
+                self.sink.byte((RDB_ENCVAL << 6) | RDB_ENC_LZF)?;
+                self.sink.len(self.lzf_out.len() as u64)?;
+                self.sink.len(s.len() as u64)?;
+                self.sink.bytes(&self.lzf_out)?;
+                if self.lzf_out.capacity() > 1 << 20 {
+                    // Do not keep a huge buffer for the rest of the save.
+                    self.lzf_out = Vec::new();
+                }
+                return Ok(());
+            }
+        }
+        self.sink.len(s.len() as u64)?;
+        self.sink.bytes(s)
+    }
+
+    fn str_value(&mut self, s: &StrValue) -> io::Result<()> {
+        match s {
+            StrValue::Int(v) => self.sink.int_string(*v),
+            other => self.raw_string(&other.as_bytes()),
+        }
+    }
+
+    /// The body of a value of type [`value_type`].
+    pub(crate) fn value(&mut self, v: &Value) -> io::Result<()> {
+        match v {
+            Value::Str(s) => self.str_value(s),
+            Value::List(l) => {
+                self.sink.len(l.len() as u64)?;
+                for item in l.iter() {
+                    self.raw_string(item)?;
+                }
+                Ok(())
+            }
+            Value::Set(set) => {
+                self.sink.len(set.len() as u64)?;
+                for member in set.iter() {
+                    self.raw_string(member)?;
+                }
+                Ok(())
+            }
+            Value::Hash(h) => {
+                self.sink.len(h.len() as u64)?;
+                for (field, value) in h.iter() {
+                    self.raw_string(field)?;
+                    self.raw_string(value)?;
+                }
+                Ok(())
+            }
+            Value::ZSet(z) => {
+                // Ascending order: loaders accept any order (Valkey writes descending only
+                // to make its own skiplist inserts O(1)), and our iterator is ascending.
+                self.sink.len(z.len() as u64)?;
+                for (member, score) in z.iter() {
+                    self.raw_string(member)?;
+                    self.sink.bytes(&score.to_le_bytes())?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
