@@ -1,6 +1,5 @@
 // INFO: sections and field names exactly as Valkey prints them (dashboards parse them).
-// A field appears only when forkv really measures it. Sections are producers keyed by
-// name; persistence adds its own section through `registerInfoSection`.
+// A field appears only when forkv really measures it.
 import * as os from 'node:os';
 
 import type { Server } from './server';
@@ -12,6 +11,7 @@ const SECTIONS: Array<[string, Producer]> = [
   ['server', serverSection],
   ['clients', clientsSection],
   ['memory', memorySection],
+  ['persistence', (s) => s.persistenceInfo()],
   ['stats', statsSection],
   ['replication', () => [['role', 'master'], ['connected_slaves', 0]]],
   ['cpu', cpuSection],
@@ -20,12 +20,6 @@ const SECTIONS: Array<[string, Producer]> = [
 
 /** The sections `INFO` (no argument) and `default` print, in order. */
 const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'keyspace'];
-
-/** Adds a section (e.g. persistence) before the named one. */
-export function registerInfoSection(name: string, producer: Producer, before = 'stats'): void {
-  const at = SECTIONS.findIndex(([n]) => n === before);
-  SECTIONS.splice(at < 0 ? SECTIONS.length : at, 0, [name, producer]);
-}
 
 /** Renders INFO for the requested section names (empty = default). */
 export function renderInfo(server: Server, requested: string[]): string {

@@ -12,6 +12,7 @@ import { Logger, type LogLevel } from './log';
 import { encode, error, type Reply } from './resp/encode';
 import { runHostCommand } from './commands';
 import { VERSION } from './version';
+import { RdbPersistence } from './persistence/rdb';
 
 /** Counters kept by the host for INFO stats. */
 export interface HostStats {
@@ -41,6 +42,7 @@ export class Server extends EventEmitter {
   readonly clients = new Map<number, Connection>();
   readonly startedAt = Date.now();
   readonly runId: string;
+  readonly rdb: RdbPersistence;
   readonly stats: HostStats = { totalConnections: 0, rejectedConnections: 0, totalNetOutputBytes: 0, opsSamples: [], peakMemory: 0 };
   /** Port actually bound (differs from config when port 0 was asked). */
   port = 0;
@@ -64,6 +66,20 @@ export class Server extends EventEmitter {
     this.runId = randomHex(40);
     this.applyEngineSettings();
     this.registerConfigHooks();
+    this.rdb = new RdbPersistence(this);
+    this.rdb.updateWriteGate();
+    this.addStatsProvider(() => {
+      const f = this.core.native.forkStats();
+      return [
+        ['latest_fork_usec', f.latestForkUsec],
+        ['total_forks', f.totalForks],
+      ];
+    });
+  }
+
+  /** INFO persistence fields. */
+  persistenceInfo(): Array<[string, string | number]> {
+    return this.rdb.infoFields();
   }
 
   /** Pushes the settings the core enforces. */
@@ -97,6 +113,7 @@ export class Server extends EventEmitter {
     this.log.notice('Server initialized');
     await this.listenAll();
     this.startCron();
+    await this.rdb.loadAtStart();
     this.log.notice('Ready to accept connections tcp');
     this.emit('ready');
   }
@@ -185,12 +202,18 @@ export class Server extends EventEmitter {
    * Replies produced for one read are corked into one write.
    */
   private drive(conn: Connection, first: { reply: Buffer; step: Step }): void {
+    // Fast path: the whole read was answered by the core.
+    if (first.step === Step.Done) {
+      this.emitReply(conn, first.reply);
+      return;
+    }
+    // Host commands interleave with core replies: cork so the batch still leaves in
+    // one write.
     let res = first;
     conn.socket.cork();
     try {
       for (;;) {
-        conn.write(res.reply);
-        this.stats.totalNetOutputBytes += res.reply.length;
+        this.emitReply(conn, res.reply);
         if (res.step === Step.Done) break;
         if (res.step === Step.Close) {
           this.closeAfterWrite(conn);
@@ -211,6 +234,12 @@ export class Server extends EventEmitter {
     } finally {
       conn.socket.uncork();
     }
+  }
+
+  private emitReply(conn: Connection, reply: Buffer): void {
+    if (reply.length === 0) return;
+    conn.write(reply);
+    this.stats.totalNetOutputBytes += reply.length;
   }
 
   /** Runs a host command; a thrown exception becomes an error reply, never a crash. */

@@ -6,6 +6,7 @@ import type { Server } from '../server';
 import { auth, client, hello, reset } from './connection';
 import { config, debug, info, shutdown } from './server';
 import type { HostHandler } from './types';
+import { int } from '../resp/encode';
 
 const HANDLERS: Record<string, HostHandler> = {
   auth,
@@ -16,6 +17,9 @@ const HANDLERS: Record<string, HostHandler> = {
   info,
   reset,
   shutdown,
+  save: (c) => c.server.rdb.saveCommand(),
+  bgsave: (c) => c.server.rdb.bgsaveCommand(c),
+  lastsave: (c) => int(c.server.rdb.lastSaveTime),
 };
 
 /** Registers more host handlers (persistence commands add theirs). */

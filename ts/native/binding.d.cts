@@ -54,6 +54,72 @@ export declare class Core {
   static globMatch(pattern: string, subject: string, nocase: boolean): boolean
   /** Every top-level command (the README's command list is generated from this). */
   static commandTable(): Array<CommandRow>
+  /** SAVE: writes the RDB file in this process, blocking (as Valkey's SAVE does). */
+  saveRdb(opts: RdbSaveOptions): SaveReport
+  /** BGSAVE: forks; the child writes the snapshot as of this instant. */
+  bgsave(opts: RdbSaveOptions): ForkReport
+  /** Drains the child's messages and reaps it if it ended (never waits). */
+  pollChild(): ChildPoll | null
+  /** The running child's progress (INFO persistence), if any. */
+  childProgress(): ChildProgress | null
+  /** Cancels the running child with SIGUSR1 (BGSAVE CANCEL, SHUTDOWN, FLUSHALL). */
+  killChild(): boolean
+  /** Waits up to `ms` for the running child to end (SHUTDOWN after a cancel). */
+  waitChild(ms: number): ChildPoll | null
+  /**
+   * After a successful save: forget the changes the snapshot covers (those made while a
+   * child was writing stay counted, as in Valkey).
+   */
+  savedChanges(covered: number): void
+  /** Fork counters (INFO stats latest_fork_usec, total_forks). */
+  forkStats(): ForkStats
+  /** Loads an RDB file synchronously into the (emptied) keyspace (DEBUG RELOAD). */
+  loadRdbNow(path: string): LoadReport
+  /**
+   * Starts loading an RDB file in a background thread (start-up). While it runs the
+   * engine answers `-LOADING`; `poll_load` installs the result.
+   */
+  startLoad(path: string): void
+  /** `None` while loading; then the load's report, or an error with the reason. */
+  pollLoad(): LoadReport | null
+}
+
+/** How a child ended. */
+export interface ChildDone {
+  pid: number
+  /** "rdb" or "aof". */
+  kind: string
+  /** "ok", "err", "signal", "cancelled". */
+  outcome: string
+  message: string
+  signal: number
+  durationMs: number
+  cowPeak: number
+  keysProcessed: number
+}
+
+/** A log line the child sent, to be printed by the host's logger. */
+export interface ChildLogLine {
+  level: string
+  message: string
+}
+
+/** What a poll found: log lines, current progress, and the exit if the child ended. */
+export interface ChildPoll {
+  logs: Array<ChildLogLine>
+  done?: ChildDone
+}
+
+/** Progress of the running child, for INFO. */
+export interface ChildProgress {
+  pid: number
+  kind: string
+  elapsedMs: number
+  keysProcessed: number
+  keysTotal: number
+  cowBytes: number
+  cowPeak: number
+  forkPerc: number
 }
 
 /** What CLIENT LIST/INFO need from the core about one connection. */
@@ -108,4 +174,45 @@ export interface EngineSettings {
   /** Error for write commands (MISCONF); empty string clears it. */
   writeError?: string
   aofEnabled?: boolean
+}
+
+/** A started child. */
+export interface ForkReport {
+  pid: number
+  forkUsec: number
+}
+
+/** Fork counters for INFO stats. */
+export interface ForkStats {
+  latestForkUsec: number
+  totalForks: number
+}
+
+/** Result of loading a file. */
+export interface LoadReport {
+  keys: number
+  expiredSkipped: number
+  bytes: number
+  version: number
+  millis: number
+}
+
+/** How to write an RDB file. */
+export interface RdbSaveOptions {
+  dir: string
+  filename: string
+  compression: boolean
+  checksum: boolean
+  /** RDB version to write (9..=11). */
+  version: number
+  /** Microseconds the writer sleeps after each key (`rdb-key-save-delay`, for tests). */
+  keySaveDelayUs: number
+}
+
+/** Result of a synchronous save. */
+export interface SaveReport {
+  ok: boolean
+  error?: string
+  keys: number
+  bytes: number
 }

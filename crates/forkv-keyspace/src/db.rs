@@ -322,6 +322,16 @@ impl Keyspace {
         (0..self.dbs.len()).map(|i| self.flush_db(i)).sum()
     }
 
+    /// Replaces every database with `other`'s (a load finished): settings and statistics
+    /// stay, the change counter restarts as after a load in Valkey.
+    pub fn replace_data(&mut self, other: Keyspace) {
+        self.dbs = other.dbs;
+        self.dirty = 0;
+        if self.track_touches {
+            self.flushed.extend(0..self.dbs.len());
+        }
+    }
+
     /// Swaps the content of two databases (SWAPDB).
     pub fn swap_db(&mut self, a: usize, b: usize) {
         self.dbs.swap(a, b);

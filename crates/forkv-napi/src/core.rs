@@ -83,8 +83,9 @@ pub struct CommandRow {
 /// The core: one keyspace and its clients.
 #[napi]
 pub struct Core {
-    engine: Engine,
+    pub(crate) engine: Engine,
     host_argv: Vec<Vec<u8>>,
+    pub(crate) persistence: crate::persistence::Persistence,
 }
 
 #[napi]
@@ -92,7 +93,7 @@ impl Core {
     /// A core with `databases` empty databases.
     #[napi(constructor)]
     pub fn new(databases: u32) -> Self {
-        Core { engine: Engine::new(databases as usize), host_argv: Vec::new() }
+        Core { engine: Engine::new(databases as usize), host_argv: Vec::new(), persistence: Default::default() }
     }
 
     /// Registers a connection.

@@ -4,5 +4,6 @@
 
 mod alloc;
 mod core;
+mod persistence;
 
 pub use crate::core::Core;

@@ -1,0 +1,341 @@
+// RDB persistence, host side: SAVE, BGSAVE [SCHEDULE|CANCEL], LASTSAVE, save rules,
+// MISCONF, the final save at shutdown, DEBUG RELOAD, loading at start, and the INFO
+// persistence fields — with Valkey's replies, log lines and field names.
+//
+// The snapshot itself is written by the Rust core: SAVE in-process, BGSAVE in a child
+// forked inside a synchronous napi call. This module decides when, polls the child from
+// the cron (Valkey's checkChildrenDone) and keeps the bookkeeping INFO reports.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import type { ChildDone, ChildPoll, RdbSaveOptions } from '../native/binding.cjs';
+import { error, ok, simple, type Reply } from '../resp/encode';
+import type { Server, ShutdownOptions } from '../server';
+import type { HostCall } from '../commands/types';
+import { opt } from '../commands/types';
+
+/** Valkey waits this long before retrying a failed background save from the save rules. */
+const BGSAVE_RETRY_DELAY_S = 5;
+
+const MISCONF =
+  "MISCONF Valkey is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Valkey logs for details about the RDB error.";
+
+/** Who else may own the single fork child (the AOF rewrite registers itself here). */
+export interface ChildOwner {
+  /** The kind reported by the core ("aof"). */
+  kind: string;
+  /** Called with the child's exit. */
+  done(d: ChildDone): void;
+}
+
+export class RdbPersistence {
+  lastSaveTime = Math.floor(Date.now() / 1000);
+  lastBgsaveOk = true;
+  lastBgsaveTry = 0;
+  lastBgsaveTimeSec = -1;
+  rdbSaves = 0;
+  lastCowSize = 0;
+  lastLoadKeysLoaded = 0;
+  lastLoadKeysExpired = 0;
+  loading = false;
+  bgsaveScheduled = false;
+  /** Changes counted when the running child forked (subtracted on success). */
+  private dirtyAtFork = 0;
+  private childStartedAt = 0;
+  private readonly others: ChildOwner[] = [];
+
+  constructor(readonly server: Server) {
+    server.on('cron', () => this.cron());
+    server.addShutdownHook((o) => this.onShutdown(o));
+    server.setReloadHandler((flags) => this.debugReload(flags));
+    server.config.onChange('save', () => {
+      this.updateWriteGate();
+      return null;
+    });
+    server.config.onChange('stop-writes-on-bgsave-error', () => {
+      this.updateWriteGate();
+      return null;
+    });
+  }
+
+  /** Lets another persistence job (AOF rewrite) share the child slot and its polling. */
+  addChildOwner(o: ChildOwner): void {
+    this.others.push(o);
+  }
+
+  private get core() {
+    return this.server.core.native;
+  }
+
+  /** The file the snapshot goes to. */
+  rdbPath(): string {
+    return path.join(this.server.dataDir(), this.server.config.getString('dbfilename'));
+  }
+
+  saveOptions(): RdbSaveOptions {
+    const c = this.server.config;
+    return {
+      dir: this.server.dataDir(),
+      filename: c.getString('dbfilename'),
+      compression: c.getBool('rdbcompression'),
+      checksum: c.getBool('rdbchecksum'),
+      version: c.getInt('rdb-version'),
+      keySaveDelayUs: c.getInt('rdb-key-save-delay'),
+    };
+  }
+
+  /** The kind of the running child ("rdb", "aof") or null. */
+  childKind(): string | null {
+    return this.core.childProgress()?.kind ?? null;
+  }
+
+  /* ---------------------------------------------------------------- commands */
+
+  saveCommand(): Reply {
+    if (this.childKind() === 'rdb') return error('ERR Background save already in progress');
+    return this.saveNow() ? ok : error('ERR');
+  }
+
+  /** Synchronous save (SAVE, shutdown, DEBUG RELOAD). True on success. */
+  saveNow(): boolean {
+    const dirty = this.core.stats().dirty;
+    const r = this.core.saveRdb(this.saveOptions());
+    if (!r.ok) {
+      this.server.log.warning(`Error saving DB on disk: ${r.error ?? 'unknown error'}`);
+      this.lastBgsaveOk = false;
+      this.updateWriteGate();
+      return false;
+    }
+    this.server.log.notice('DB saved on disk');
+    this.core.savedChanges(dirty);
+    this.lastSaveTime = Math.floor(Date.now() / 1000);
+    this.lastBgsaveOk = true;
+    this.rdbSaves++;
+    this.updateWriteGate();
+    return true;
+  }
+
+  bgsaveCommand(call: HostCall): Reply {
+    const sub = call.argv.length > 1 ? opt(call, 1) : '';
+    if (call.argv.length > 2 || (sub !== '' && sub !== 'schedule' && sub !== 'cancel')) return error('ERR syntax error');
+    const kind = this.childKind();
+    if (sub === 'cancel') {
+      if (kind === 'rdb') {
+        this.core.killChild();
+        this.server.log.notice('Background saving cancelled by the user');
+        return simple('Background saving cancelled');
+      }
+      if (this.bgsaveScheduled) {
+        this.bgsaveScheduled = false;
+        return simple('Scheduled background saving cancelled');
+      }
+      return error('ERR Background saving is currently not in progress or scheduled');
+    }
+    if (kind === 'rdb') return error('ERR Background save already in progress');
+    if (kind !== null) {
+      if (sub === 'schedule') {
+        this.bgsaveScheduled = true;
+        return simple('Background saving scheduled');
+      }
+      return error(
+        "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+      );
+    }
+    return this.startBgsave() ? simple('Background saving started') : error('ERR');
+  }
+
+  /** Forks the snapshot child. False (and logged) when the fork fails. */
+  startBgsave(): boolean {
+    this.lastBgsaveTry = Math.floor(Date.now() / 1000);
+    const dirty = this.core.stats().dirty;
+    try {
+      const r = this.core.bgsave(this.saveOptions());
+      this.dirtyAtFork = dirty;
+      this.childStartedAt = Date.now();
+      this.server.log.notice(`Background saving started by pid ${r.pid}`);
+      return true;
+    } catch (e) {
+      this.lastBgsaveOk = false;
+      this.server.log.warning(`Can't save in background: ${e instanceof Error ? e.message : String(e)}`);
+      this.updateWriteGate();
+      return false;
+    }
+  }
+
+  /* ---------------------------------------------------------------- cron */
+
+  private cron(): void {
+    if (this.loading) return;
+    const poll = this.core.pollChild();
+    if (poll) {
+      this.onChildPoll(poll);
+      return;
+    }
+    if (this.bgsaveScheduled) {
+      this.bgsaveScheduled = false;
+      this.startBgsave();
+      return;
+    }
+    this.checkSaveRules();
+  }
+
+  private onChildPoll(poll: ChildPoll): void {
+    const pid = poll.done?.pid ?? this.core.childProgress()?.pid ?? 0;
+    for (const l of poll.logs) {
+      const level = l.level === 'warning' ? 'warning' : l.level === 'debug' ? 'debug' : l.level === 'verbose' ? 'verbose' : 'notice';
+      this.server.log.log(level, l.message, 'C', pid);
+    }
+    const d = poll.done;
+    if (!d) return;
+    if (d.kind !== 'rdb') {
+      for (const o of this.others) if (o.kind === d.kind) o.done(d);
+      return;
+    }
+    this.bgsaveDone(d);
+  }
+
+  /** Valkey's backgroundSaveDoneHandlerDisk. */
+  private bgsaveDone(d: ChildDone): void {
+    const log = this.server.log;
+    if (d.outcome === 'ok') {
+      log.notice('Background saving terminated with success');
+      this.core.savedChanges(this.dirtyAtFork);
+      this.lastSaveTime = Math.floor(Date.now() / 1000);
+      this.lastBgsaveOk = true;
+    } else if (d.outcome === 'err') {
+      log.warning(`Background saving error${d.message ? `: ${d.message}` : ''}`);
+      this.lastBgsaveOk = false;
+    } else {
+      log.warning(`Background saving terminated by signal ${d.signal}`);
+      // A cancel (SIGUSR1) is not a failure.
+      if (d.outcome !== 'cancelled') this.lastBgsaveOk = false;
+    }
+    this.rdbSaves += d.outcome === 'ok' ? 1 : 0;
+    this.lastBgsaveTimeSec = Math.round((Date.now() - this.childStartedAt) / 1000);
+    this.lastCowSize = d.cowPeak;
+    this.updateWriteGate();
+  }
+
+  /** `save <seconds> <changes>` rules (serverCron). */
+  private checkSaveRules(): void {
+    const rules = this.server.config.getSaveRules();
+    if (rules.length === 0) return;
+    const dirty = this.core.stats().dirty;
+    const now = Math.floor(Date.now() / 1000);
+    for (const r of rules) {
+      const due = dirty >= r.changes && now - this.lastSaveTime > r.seconds;
+      const mayRetry = this.lastBgsaveOk || now - this.lastBgsaveTry > BGSAVE_RETRY_DELAY_S;
+      if (due && mayRetry) {
+        this.server.log.notice(`${r.changes} changes in ${r.seconds} seconds. Saving...`);
+        this.startBgsave();
+        return;
+      }
+    }
+  }
+
+  /** MISCONF: with save rules and stop-writes-on-bgsave-error, a failed save stops writes. */
+  updateWriteGate(): void {
+    const c = this.server.config;
+    const deny = c.getBool('stop-writes-on-bgsave-error') && c.getSaveRules().length > 0 && !this.lastBgsaveOk;
+    this.core.configure({ writeError: deny ? MISCONF : '' });
+  }
+
+  /* ---------------------------------------------------------------- shutdown, reload, load */
+
+  private async onShutdown(o: ShutdownOptions): Promise<string | null> {
+    const log = this.server.log;
+    if (this.childKind() === 'rdb') {
+      log.warning('There is a child saving an .rdb. Killing it!');
+      this.core.killChild();
+      const p = this.core.waitChild(5000);
+      if (p) this.onChildPoll(p);
+    }
+    const wantSave = o.save ?? this.server.config.getSaveRules().length > 0;
+    if (!wantSave) return null;
+    log.notice('Saving the final RDB snapshot before exiting.');
+    if (!this.saveNow()) {
+      log.warning('Error trying to save the DB, can\'t exit.');
+      return 'ERR Errors trying to SHUTDOWN. Check logs.';
+    }
+    return null;
+  }
+
+  private async debugReload(flags: string[]): Promise<Reply> {
+    const nosave = flags.includes('nosave');
+    if (!nosave && !this.saveNow()) return error('ERR Error trying to save the DB');
+    try {
+      this.core.loadRdbNow(this.rdbPath());
+    } catch (e) {
+      this.server.log.warning(`DEBUG RELOAD failed: ${e instanceof Error ? e.message : String(e)}`);
+      return error('ERR Error trying to load the RDB dump, check server logs.');
+    }
+    this.server.log.notice('DB reloaded by DEBUG RELOAD');
+    return ok;
+  }
+
+  /**
+   * Loads the dump at start-up in a background thread, answering -LOADING meanwhile.
+   * Resolves when done; rejects (the server must not start) on a corrupt file.
+   */
+  loadAtStart(): Promise<void> {
+    const file = this.rdbPath();
+    if (!fs.existsSync(file)) return Promise.resolve();
+    this.loading = true;
+    this.core.startLoad(file);
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      const tick = (): void => {
+        let r;
+        try {
+          r = this.core.pollLoad();
+        } catch (e) {
+          this.loading = false;
+          const msg = e instanceof Error ? e.message : String(e);
+          this.server.log.warning(`Fatal error loading the DB: ${msg}. Exiting.`);
+          reject(new LoadError(msg));
+          return;
+        }
+        if (r === null) {
+          setTimeout(tick, 5);
+          return;
+        }
+        this.loading = false;
+        this.lastLoadKeysLoaded = r.keys;
+        this.lastLoadKeysExpired = r.expiredSkipped;
+        this.server.log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}.`);
+        this.server.log.notice(`DB loaded from disk: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
+        resolve();
+      };
+      tick();
+    });
+  }
+
+  /* ---------------------------------------------------------------- INFO */
+
+  infoFields(): Array<[string, string | number]> {
+    const p = this.core.childProgress();
+    const rdbChild = p?.kind === 'rdb';
+    const now = Date.now();
+    return [
+      ['loading', this.loading ? 1 : 0],
+      ['current_cow_peak', p?.cowPeak ?? 0],
+      ['current_cow_size', p?.cowBytes ?? 0],
+      ['current_fork_perc', (p?.forkPerc ?? 0).toFixed(2)],
+      ['current_save_keys_processed', p?.keysProcessed ?? 0],
+      ['current_save_keys_total', p?.keysTotal ?? 0],
+      ['rdb_changes_since_last_save', this.core.stats().dirty],
+      ['rdb_bgsave_in_progress', rdbChild ? 1 : 0],
+      ['rdb_last_save_time', this.lastSaveTime],
+      ['rdb_last_bgsave_status', this.lastBgsaveOk ? 'ok' : 'err'],
+      ['rdb_last_bgsave_time_sec', this.lastBgsaveTimeSec],
+      ['rdb_current_bgsave_time_sec', rdbChild ? Math.round((now - this.childStartedAt) / 1000) : -1],
+      ['rdb_saves', this.rdbSaves],
+      ['rdb_last_cow_size', this.lastCowSize],
+      ['rdb_last_load_keys_expired', this.lastLoadKeysExpired],
+      ['rdb_last_load_keys_loaded', this.lastLoadKeysLoaded],
+    ];
+  }
+}
+
+/** The dump could not be loaded: the server must not start. */
+export class LoadError extends Error {}
