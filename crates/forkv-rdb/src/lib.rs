@@ -39,6 +39,8 @@
 //! stdout/stderr, and allocates its buffers once per save. [`load_rdb`] runs at startup
 //! (and for DEBUG RELOAD / AOF bases) in the main process.
 
+#![warn(missing_docs)]
+
 pub mod consts;
 pub mod crc64;
 pub mod dump;

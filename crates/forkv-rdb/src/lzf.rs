@@ -278,6 +278,35 @@ mod tests {
     }
 
     #[test]
+    fn random_mixtures_of_runs_copies_and_noise() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut c = Compressor::new();
+        for _ in 0..300 {
+            let target = (next() % 20_000) as usize;
+            let mut data: Vec<u8> = Vec::with_capacity(target);
+            while data.len() < target {
+                let n = (next() % 400) as usize + 1;
+                match next() % 3 {
+                    0 => data.extend(std::iter::repeat_n(next() as u8, n)),
+                    1 if !data.is_empty() => {
+                        let from = (next() as usize) % data.len();
+                        let n = n.min(data.len() - from);
+                        data.extend_from_within(from..from + n);
+                    }
+                    _ => data.extend((0..n).map(|_| next() as u8)),
+                }
+            }
+            roundtrip(&mut c, &data);
+        }
+    }
+
+    #[test]
     fn hand_written_stream() {
         // "abcabcabcX": literal "abc", reference len 6 distance 3, literal "X".
         let stream = [2, b'a', b'b', b'c', (4 << 5), 2, 0, b'X'];

@@ -70,8 +70,17 @@ impl LoadStats {
 /// [`RdbError`] naming the byte offset; nothing in the input can make this panic or
 /// allocate much more than the input's own size. On error the keyspace keeps the keys
 /// loaded before the error (the caller decides whether to flush it).
+///
+/// Loaded keys are not counted as changes: `ks.dirty` is the same afterwards, as
+/// Valkey's `server.dirty` is after loading.
 pub fn load_rdb<R: Read>(input: R, ks: &mut Keyspace, opts: &LoadOptions) -> Result<LoadStats, RdbError> {
-    let mut src = Source::new(input);
+    let dirty = ks.dirty;
+    let result = load_into(Source::new(input), ks, opts);
+    ks.dirty = dirty;
+    result
+}
+
+fn load_into<R: Read>(mut src: Source<R>, ks: &mut Keyspace, opts: &LoadOptions) -> Result<LoadStats, RdbError> {
     let (version, valkey_magic) = read_header(&mut src)?;
     let now = opts.now_ms.unwrap_or_else(now_ms);
     let mut stats = LoadStats { version, ..LoadStats::default() };

@@ -184,3 +184,12 @@ fn write_value_matches_the_file_body() {
         }
     }
 }
+
+#[test]
+fn loading_does_not_count_as_changes() {
+    let bytes = write(&sample_keyspace(false), &WriteOptions::default());
+    let mut ks = Keyspace::new(16);
+    ks.dirty = 7;
+    load_rdb(&bytes[..], &mut ks, &LoadOptions::default()).unwrap();
+    assert_eq!(ks.dirty, 7);
+}
