@@ -26,7 +26,11 @@ const fn build_tables() -> [[u64; 256]; 8] {
         let mut crc = i as u64;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ POLY_REFLECTED } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ POLY_REFLECTED
+            } else {
+                crc >> 1
+            };
             bit += 1;
         }
         t[0][i] = crc;
@@ -82,7 +86,11 @@ mod tests {
         for &b in data {
             crc ^= u64::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ POLY_REFLECTED } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ POLY_REFLECTED
+                } else {
+                    crc >> 1
+                };
             }
         }
         crc
@@ -110,7 +118,9 @@ laborum.\0";
 
     #[test]
     fn sliced_equals_bitwise_for_every_split() {
-        let data: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let data: Vec<u8> = (0..300u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         for len in 0..data.len() {
             assert_eq!(crc64(&data[..len]), slow(&data[..len]), "len {len}");
         }

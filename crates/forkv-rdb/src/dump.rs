@@ -67,7 +67,8 @@ pub fn parse_dump_payload(payload: &[u8]) -> Result<Value, RdbError> {
     let mut src = Source::new(body);
     let t = src.byte()?;
     let mut scratch = Scratch::default();
-    let value = read_object(t, &mut src, &mut scratch)?.ok_or_else(|| src.corrupt("empty collection in DUMP payload"))?;
+    let value = read_object(t, &mut src, &mut scratch)?
+        .ok_or_else(|| src.corrupt("empty collection in DUMP payload"))?;
     if !src.at_end()? {
         return Err(src.corrupt("trailing bytes after the value in DUMP payload"));
     }

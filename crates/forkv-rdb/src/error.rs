@@ -61,6 +61,8 @@ pub enum RdbErrorKind {
     DuplicateKey {
         /// Database index.
         db: usize,
+        /// The key (lossily decoded, at most 128 bytes of it).
+        key: String,
     },
     /// A DUMP payload whose footer (version or CRC) is wrong.
     DumpVersionOrChecksum,
@@ -105,7 +107,9 @@ impl RdbError {
                 "FATAL: Data file was created with a server configured to handle more than \
                  {databases} databases (it selects database {db})"
             ),
-            RdbErrorKind::DuplicateKey { db } => format!("RDB has duplicated key in DB {db}"),
+            RdbErrorKind::DuplicateKey { db, key } => {
+                format!("RDB has duplicated key '{key}' in DB {db}")
+            }
             RdbErrorKind::DumpVersionOrChecksum => {
                 "DUMP payload version or checksum are wrong".to_string()
             }

@@ -52,7 +52,9 @@ pub fn decode_len<E>(
         1 => {
             let mut b = [0u8; 1];
             next(&mut b)?;
-            Ok(Length::Plain((u64::from(first & 0x3f) << 8) | u64::from(b[0])))
+            Ok(Length::Plain(
+                (u64::from(first & 0x3f) << 8) | u64::from(b[0]),
+            ))
         }
         _ if first == RDB_32BITLEN => {
             let mut b = [0u8; 4];
@@ -174,7 +176,17 @@ mod tests {
 
     #[test]
     fn lengths_round_trip_at_every_boundary() {
-        for len in [0u64, 1, 63, 64, 16383, 16384, u64::from(u32::MAX), u64::from(u32::MAX) + 1, u64::MAX] {
+        for len in [
+            0u64,
+            1,
+            63,
+            64,
+            16383,
+            16384,
+            u64::from(u32::MAX),
+            u64::from(u32::MAX) + 1,
+            u64::MAX,
+        ] {
             let mut buf = [0u8; 9];
             let n = encode_len(len, &mut buf);
             assert_eq!(decode(&buf[..n]), Ok(Length::Plain(len)), "{len}");
@@ -206,7 +218,17 @@ mod tests {
         assert_eq!(parse_canonical_i64(b"-1"), Some(-1));
         assert_eq!(parse_canonical_i64(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_canonical_i64(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b""[..], b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"9223372036854775808", b"1a"] {
+        for bad in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"1a",
+        ] {
             assert_eq!(parse_canonical_i64(bad), None, "{bad:?}");
         }
     }

@@ -125,7 +125,10 @@ impl Default for Compressor {
 impl Compressor {
     /// A compressor with its hash table allocated.
     pub fn new() -> Self {
-        Compressor { table: vec![0; 1 << HLOG], next_base: 1 }
+        Compressor {
+            table: vec![0; 1 << HLOG],
+            next_base: 1,
+        }
     }
 
     /// Compresses `input` into `out` (cleared first). Returns false, leaving `out` in an
@@ -135,11 +138,17 @@ impl Compressor {
     pub fn compress(&mut self, input: &[u8], out: &mut Vec<u8>, max_out: usize) -> bool {
         out.clear();
         let n = input.len();
-        let Ok(n32) = u32::try_from(n) else { return false };
+        let Ok(n32) = u32::try_from(n) else {
+            return false;
+        };
         if n == 0 {
             return true;
         }
-        let base = match self.next_base.checked_add(n32).and_then(|b| b.checked_add(1)) {
+        let base = match self
+            .next_base
+            .checked_add(n32)
+            .and_then(|b| b.checked_add(1))
+        {
             Some(next) => {
                 let base = self.next_base;
                 self.next_base = next;
@@ -271,7 +280,9 @@ mod tests {
     fn longest_reference_and_farthest_offset() {
         let mut c = Compressor::new();
         roundtrip(&mut c, &[b'a'; 10_000]);
-        let mut far: Vec<u8> = (0..MAX_DISTANCE as u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+        let mut far: Vec<u8> = (0..MAX_DISTANCE as u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+            .collect();
         let head = far[..300].to_vec();
         far.extend_from_slice(&head);
         roundtrip(&mut c, &far);
@@ -318,21 +329,38 @@ mod tests {
     #[test]
     fn refuses_bad_streams() {
         let mut out = Vec::new();
-        assert_eq!(decompress(&[5, b'a'], &mut out, 6), Err(LzfError::Truncated));
+        assert_eq!(
+            decompress(&[5, b'a'], &mut out, 6),
+            Err(LzfError::Truncated)
+        );
         out.clear();
-        assert_eq!(decompress(&[0, b'a', 0x20, 5], &mut out, 4), Err(LzfError::BadReference));
+        assert_eq!(
+            decompress(&[0, b'a', 0x20, 5], &mut out, 4),
+            Err(LzfError::BadReference)
+        );
         out.clear();
-        assert_eq!(decompress(&[1, b'a', b'b'], &mut out, 1), Err(LzfError::TooLong));
+        assert_eq!(
+            decompress(&[1, b'a', b'b'], &mut out, 1),
+            Err(LzfError::TooLong)
+        );
         out.clear();
-        assert_eq!(decompress(&[1, b'a', b'b'], &mut out, 3), Err(LzfError::TooShort));
+        assert_eq!(
+            decompress(&[1, b'a', b'b'], &mut out, 3),
+            Err(LzfError::TooShort)
+        );
         out.clear();
-        assert_eq!(decompress(&[0, b'a', 0xe0], &mut out, 40), Err(LzfError::Truncated));
+        assert_eq!(
+            decompress(&[0, b'a', 0xe0], &mut out, 40),
+            Err(LzfError::Truncated)
+        );
     }
 
     #[test]
     fn respects_the_output_limit() {
         let mut c = Compressor::new();
-        let noise: Vec<u8> = (0..100u32).map(|i| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+        let noise: Vec<u8> = (0..100u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+            .collect();
         let mut out = Vec::new();
         assert!(!c.compress(&noise, &mut out, noise.len() - 4));
         assert!(c.compress(&[b'x'; 100], &mut out, 96));

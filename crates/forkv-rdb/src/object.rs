@@ -34,13 +34,19 @@ pub(crate) fn read_string_into<R: Read>(
             scratch.clear();
             src.read_into(clen, scratch)?;
             if u128::from(len) > u128::from(clen) * u128::from(LZF_MAX_RATIO) {
-                return Err(RdbError::corrupt(at, format!("Invalid LZF compressed string: {clen} bytes cannot expand to {len}")));
+                return Err(RdbError::corrupt(
+                    at,
+                    format!("Invalid LZF compressed string: {clen} bytes cannot expand to {len}"),
+                ));
             }
-            let len = usize::try_from(len).map_err(|_| RdbError::corrupt(at, "Invalid LZF compressed string"))?;
-            lzf::decompress(scratch, out, len).map_err(|e| RdbError::corrupt(at, format!("Invalid LZF compressed string: {e}")))
+            let len = usize::try_from(len)
+                .map_err(|_| RdbError::corrupt(at, "Invalid LZF compressed string"))?;
+            lzf::decompress(scratch, out, len)
+                .map_err(|e| RdbError::corrupt(at, format!("Invalid LZF compressed string: {e}")))
         }
         Length::Encoded(enc) => {
-            let size = int_encoding_size(enc).ok_or_else(|| src.corrupt(format!("Unknown RDB string encoding type {enc}")))?;
+            let size = int_encoding_size(enc)
+                .ok_or_else(|| src.corrupt(format!("Unknown RDB string encoding type {enc}")))?;
             let mut b = [0u8; 4];
             let bytes = b.get_mut(..size).unwrap_or_default();
             src.read_exact(bytes)?;
@@ -52,7 +58,10 @@ pub(crate) fn read_string_into<R: Read>(
 }
 
 /// Reads one string into a new vector.
-pub(crate) fn read_string<R: Read>(src: &mut Source<R>, scratch: &mut Vec<u8>) -> Result<Vec<u8>, RdbError> {
+pub(crate) fn read_string<R: Read>(
+    src: &mut Source<R>,
+    scratch: &mut Vec<u8>,
+) -> Result<Vec<u8>, RdbError> {
     let mut out = Vec::new();
     read_string_into(src, &mut out, scratch)?;
     Ok(out)
@@ -99,7 +108,11 @@ pub(crate) fn check_type(t: u8) -> Result<(), RdbErrorKind> {
 
 /// Reads the value of RDB type `t`. `Ok(None)` is an empty collection, which Valkey
 /// skips with a log line rather than failing (old servers could write them).
-pub(crate) fn read_object<R: Read>(t: u8, src: &mut Source<R>, s: &mut Scratch) -> Result<Option<Value>, RdbError> {
+pub(crate) fn read_object<R: Read>(
+    t: u8,
+    src: &mut Source<R>,
+    s: &mut Scratch,
+) -> Result<Option<Value>, RdbError> {
     check_type(t).map_err(|kind| src.error(kind))?;
     let value = match t {
         RDB_TYPE_STRING => {
@@ -164,13 +177,21 @@ fn read_hash<R: Read>(src: &mut Source<R>, s: &mut Scratch) -> Result<Option<Val
     Ok((n > 0).then(|| Value::Hash(Box::new(hash))))
 }
 
-fn read_zset<R: Read>(t: u8, src: &mut Source<R>, s: &mut Scratch) -> Result<Option<Value>, RdbError> {
+fn read_zset<R: Read>(
+    t: u8,
+    src: &mut Source<R>,
+    s: &mut Scratch,
+) -> Result<Option<Value>, RdbError> {
     let n = src.plain_length()?;
     let mut zset = ZSetValue::new();
     for _ in 0..n {
         s.elem.clear();
         read_string_into(src, &mut s.elem, &mut s.lzf)?;
-        let score = if t == RDB_TYPE_ZSET_2 { f64::from_le_bytes(src.array::<8>()?) } else { read_text_double(src)? };
+        let score = if t == RDB_TYPE_ZSET_2 {
+            f64::from_le_bytes(src.array::<8>()?)
+        } else {
+            read_text_double(src)?
+        };
         if score.is_nan() {
             return Err(src.corrupt("Zset with NAN score detected"));
         }
@@ -201,7 +222,11 @@ fn parse_score(text: &[u8]) -> Option<f64> {
     std::str::from_utf8(text).ok()?.trim().parse::<f64>().ok()
 }
 
-fn read_quicklist<R: Read>(t: u8, src: &mut Source<R>, s: &mut Scratch) -> Result<Option<Value>, RdbError> {
+fn read_quicklist<R: Read>(
+    t: u8,
+    src: &mut Source<R>,
+    s: &mut Scratch,
+) -> Result<Option<Value>, RdbError> {
     let nodes = src.plain_length()?;
     let mut list = ListValue::new();
     for _ in 0..nodes {
@@ -229,9 +254,11 @@ fn read_quicklist<R: Read>(t: u8, src: &mut Source<R>, s: &mut Scratch) -> Resul
             Ok(())
         };
         let result = if t == RDB_TYPE_LIST_QUICKLIST_2 {
-            listpack::for_each(&s.elem, push).map_err(|e| blob_error(at, "Listpack integrity check failed", e))
+            listpack::for_each(&s.elem, push)
+                .map_err(|e| blob_error(at, "Listpack integrity check failed", e))
         } else {
-            ziplist::for_each(&s.elem, push).map_err(|e| blob_error(at, "Ziplist integrity check failed", e))
+            ziplist::for_each(&s.elem, push)
+                .map_err(|e| blob_error(at, "Ziplist integrity check failed", e))
         };
         result?;
     }
@@ -256,7 +283,11 @@ fn blob_error(at: u64, what: &str, e: EncodingError) -> RdbError {
 }
 
 /// Types whose whole value is one compact blob.
-fn read_blob_object<R: Read>(t: u8, src: &mut Source<R>, s: &mut Scratch) -> Result<Option<Value>, RdbError> {
+fn read_blob_object<R: Read>(
+    t: u8,
+    src: &mut Source<R>,
+    s: &mut Scratch,
+) -> Result<Option<Value>, RdbError> {
     let at = src.offset();
     s.elem.clear();
     read_string_into(src, &mut s.elem, &mut s.lzf)?;
@@ -294,7 +325,12 @@ fn read_blob_object<R: Read>(t: u8, src: &mut Source<R>, s: &mut Scratch) -> Res
                     Err(BlobProblem::Meaning("duplicate member"))
                 }
             };
-            if t == RDB_TYPE_SET_INTSET { intset::for_each(blob, add) } else { listpack::for_each(blob, add) }.map_err(fail)?;
+            if t == RDB_TYPE_SET_INTSET {
+                intset::for_each(blob, add)
+            } else {
+                listpack::for_each(blob, add)
+            }
+            .map_err(fail)?;
             (!set.is_empty()).then(|| Value::Set(Box::new(set)))
         }
         RDB_TYPE_HASH_ZIPMAP => {
@@ -323,7 +359,12 @@ fn read_blob_object<R: Read>(t: u8, src: &mut Source<R>, s: &mut Scratch) -> Res
                 }
                 Ok(())
             };
-            if t == RDB_TYPE_HASH_ZIPLIST { ziplist::for_each(blob, add) } else { listpack::for_each(blob, add) }.map_err(fail)?;
+            if t == RDB_TYPE_HASH_ZIPLIST {
+                ziplist::for_each(blob, add)
+            } else {
+                listpack::for_each(blob, add)
+            }
+            .map_err(fail)?;
             if field.is_some() {
                 return Err(fail(BlobProblem::Meaning("odd number of entries")));
             }
@@ -339,7 +380,8 @@ fn read_blob_object<R: Read>(t: u8, src: &mut Source<R>, s: &mut Scratch) -> Res
                     Some(m) => {
                         let score = match item {
                             Item::Int(v) => v as f64,
-                            Item::Str(text) => parse_score(text).ok_or(BlobProblem::Meaning("score is not a number"))?,
+                            Item::Str(text) => parse_score(text)
+                                .ok_or(BlobProblem::Meaning("score is not a number"))?,
                         };
                         if score.is_nan() {
                             return Err(BlobProblem::Meaning("NAN score"));
@@ -351,7 +393,12 @@ fn read_blob_object<R: Read>(t: u8, src: &mut Source<R>, s: &mut Scratch) -> Res
                 }
                 Ok(())
             };
-            if t == RDB_TYPE_ZSET_ZIPLIST { ziplist::for_each(blob, add) } else { listpack::for_each(blob, add) }.map_err(fail)?;
+            if t == RDB_TYPE_ZSET_ZIPLIST {
+                ziplist::for_each(blob, add)
+            } else {
+                listpack::for_each(blob, add)
+            }
+            .map_err(fail)?;
             if member.is_some() {
                 return Err(fail(BlobProblem::Meaning("odd number of entries")));
             }

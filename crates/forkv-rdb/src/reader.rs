@@ -32,7 +32,12 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { now_ms: None, skip_expired: true, verify_checksum: true, replace_existing: false }
+        LoadOptions {
+            now_ms: None,
+            skip_expired: true,
+            verify_checksum: true,
+            replace_existing: false,
+        }
     }
 }
 
@@ -60,7 +65,10 @@ pub struct LoadStats {
 impl LoadStats {
     /// The value of the first AUX field named `name`.
     pub fn aux_value(&self, name: &str) -> Option<&[u8]> {
-        self.aux.iter().find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| &v[..])
+        self.aux
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| &v[..])
     }
 }
 
@@ -73,17 +81,28 @@ impl LoadStats {
 ///
 /// Loaded keys are not counted as changes: `ks.dirty` is the same afterwards, as
 /// Valkey's `server.dirty` is after loading.
-pub fn load_rdb<R: Read>(input: R, ks: &mut Keyspace, opts: &LoadOptions) -> Result<LoadStats, RdbError> {
+pub fn load_rdb<R: Read>(
+    input: R,
+    ks: &mut Keyspace,
+    opts: &LoadOptions,
+) -> Result<LoadStats, RdbError> {
     let dirty = ks.dirty;
     let result = load_into(Source::new(input), ks, opts);
     ks.dirty = dirty;
     result
 }
 
-fn load_into<R: Read>(mut src: Source<R>, ks: &mut Keyspace, opts: &LoadOptions) -> Result<LoadStats, RdbError> {
+fn load_into<R: Read>(
+    mut src: Source<R>,
+    ks: &mut Keyspace,
+    opts: &LoadOptions,
+) -> Result<LoadStats, RdbError> {
     let (version, valkey_magic) = read_header(&mut src)?;
     let now = opts.now_ms.unwrap_or_else(now_ms);
-    let mut stats = LoadStats { version, ..LoadStats::default() };
+    let mut stats = LoadStats {
+        version,
+        ..LoadStats::default()
+    };
     let mut scratch = Scratch::default();
     let mut lzf_scratch = Vec::new();
     let mut db = 0usize;
@@ -93,7 +112,13 @@ fn load_into<R: Read>(mut src: Source<R>, ks: &mut Keyspace, opts: &LoadOptions)
         let type_at = src.offset();
         let t = src.byte()?;
         if !valkey_magic && (RDB_FOREIGN_TYPE_MIN..=RDB_FOREIGN_TYPE_MAX).contains(&t) {
-            return Err(RdbError::new(type_at, RdbErrorKind::ForeignType { type_byte: t, version }));
+            return Err(RdbError::new(
+                type_at,
+                RdbErrorKind::ForeignType {
+                    type_byte: t,
+                    version,
+                },
+            ));
         }
         match t {
             RDB_OPCODE_EXPIRETIME => {
@@ -159,7 +184,6 @@ fn load_into<R: Read>(mut src: Source<R>, ks: &mut Keyspace, opts: &LoadOptions)
             _ => {
                 check_type(t).map_err(|kind| RdbError::new(type_at, kind))?;
                 let key = read_string(&mut src, &mut lzf_scratch)?;
-                let key_at = src.offset();
                 let value = read_object(t, &mut src, &mut scratch)?;
                 let ttl = expire.take();
                 *stats.types.entry(t).or_insert(0) += 1;
@@ -168,7 +192,8 @@ fn load_into<R: Read>(mut src: Source<R>, ks: &mut Keyspace, opts: &LoadOptions)
                     Some(_) if opts.skip_expired && ttl.is_some_and(|at| at < now) => stats.expired_skipped += 1,
                     Some(v) => {
                         if !opts.replace_existing && ks.db(db).keys.get(&key[..]).is_some() {
-                            return Err(RdbError::new(key_at, RdbErrorKind::DuplicateKey { db }));
+                            let key = String::from_utf8_lossy(key.get(..128).unwrap_or(&key)).into_owned();
+                            return Err(RdbError::new(type_at, RdbErrorKind::DuplicateKey { db, key }));
                         }
                         ks.put(db, &key, v, ttl);
                         stats.keys_loaded += 1;
@@ -203,7 +228,9 @@ fn read_header<R: Read>(src: &mut Source<R>) -> Result<(u32, bool), RdbError> {
     if !digits.iter().all(u8::is_ascii_digit) {
         return Err(RdbError::new(0, RdbErrorKind::BadMagic));
     }
-    let version = digits.iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+    let version = digits
+        .iter()
+        .fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
     let accepted = if valkey {
         (RDB_VERSION_VALKEY_MIN..=RDB_VERSION_VALKEY_MAX).contains(&version)
     } else {

@@ -25,7 +25,14 @@ pub(crate) struct Sink<W: Write> {
 impl<W: Write> Sink<W> {
     /// A sink buffering up to `cap` bytes (larger writes go straight through).
     pub(crate) fn new(out: W, checksum: bool, cap: usize) -> Self {
-        Sink { out, buf: Vec::with_capacity(cap), cap, crc: 0, checksum, written: 0 }
+        Sink {
+            out,
+            buf: Vec::with_capacity(cap),
+            cap,
+            crc: 0,
+            checksum,
+            written: 0,
+        }
     }
 
     /// Bytes accepted so far (buffered or written).

@@ -33,7 +33,15 @@ pub(crate) struct Source<R> {
 
 impl<R: Read> Source<R> {
     pub(crate) fn new(inner: R) -> Self {
-        Source { inner, buf: vec![0; BUF_SIZE].into_boxed_slice(), pos: 0, end: 0, base: 0, crc: 0, crc_pos: 0 }
+        Source {
+            inner,
+            buf: vec![0; BUF_SIZE].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            base: 0,
+            crc: 0,
+            crc_pos: 0,
+        }
     }
 
     /// Offset of the next byte to be read.
@@ -92,7 +100,10 @@ impl<R: Read> Source<R> {
                 return Err(self.error(RdbErrorKind::UnexpectedEof));
             }
             let n = (self.end - self.pos).min(dst.len() - done);
-            if let (Some(d), Some(s)) = (dst.get_mut(done..done + n), self.buf.get(self.pos..self.pos + n)) {
+            if let (Some(d), Some(s)) = (
+                dst.get_mut(done..done + n),
+                self.buf.get(self.pos..self.pos + n),
+            ) {
                 d.copy_from_slice(s);
             }
             self.pos += n;
@@ -121,7 +132,8 @@ impl<R: Read> Source<R> {
     /// Appends exactly `len` bytes to `out`, reserving at most [`PREALLOC_CAP`] ahead of
     /// the data actually read.
     pub(crate) fn read_into(&mut self, len: u64, out: &mut Vec<u8>) -> Result<(), RdbError> {
-        let len = usize::try_from(len).map_err(|_| self.corrupt(format!("length {len} does not fit in memory")))?;
+        let len = usize::try_from(len)
+            .map_err(|_| self.corrupt(format!("length {len} does not fit in memory")))?;
         out.reserve(len.min(PREALLOC_CAP));
         let mut remaining = len;
         while remaining > 0 {
@@ -142,16 +154,25 @@ impl<R: Read> Source<R> {
     pub(crate) fn length(&mut self) -> Result<Length, RdbError> {
         let first = self.byte()?;
         let at = self.offset() - 1;
-        decode_len(first, |dst| self.read_exact(dst), |b| {
-            RdbError::corrupt(at, format!("Unknown length encoding {} in rdbLoadLen()", b >> 6))
-        })
+        decode_len(
+            first,
+            |dst| self.read_exact(dst),
+            |b| {
+                RdbError::corrupt(
+                    at,
+                    format!("Unknown length encoding {} in rdbLoadLen()", b >> 6),
+                )
+            },
+        )
     }
 
     /// Reads a length that must be plain (not a string encoding marker).
     pub(crate) fn plain_length(&mut self) -> Result<u64, RdbError> {
         match self.length()? {
             Length::Plain(n) => Ok(n),
-            Length::Encoded(e) => Err(self.corrupt(format!("unexpected string encoding {e} where a length was expected"))),
+            Length::Encoded(e) => Err(self.corrupt(format!(
+                "unexpected string encoding {e} where a length was expected"
+            ))),
         }
     }
 }
@@ -197,7 +218,9 @@ mod tests {
     fn huge_declared_length_costs_an_eof_not_memory() {
         let mut s = Source::new(&b"abc"[..]);
         let mut out = Vec::new();
-        let e = s.read_into(u64::from(u32::MAX) * 4, &mut out).expect_err("eof");
+        let e = s
+            .read_into(u64::from(u32::MAX) * 4, &mut out)
+            .expect_err("eof");
         assert!(matches!(e.kind, RdbErrorKind::UnexpectedEof));
         assert!(out.capacity() <= PREALLOC_CAP);
     }

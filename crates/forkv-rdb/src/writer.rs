@@ -59,7 +59,10 @@ impl Default for WriteOptions {
             redis_ver: "7.2.4".to_string(),
             ctime: None,
             used_mem: 0,
-            extra_aux: vec![(b"forkv-ver".to_vec(), env!("CARGO_PKG_VERSION").as_bytes().to_vec())],
+            extra_aux: vec![(
+                b"forkv-ver".to_vec(),
+                env!("CARGO_PKG_VERSION").as_bytes().to_vec(),
+            )],
         }
     }
 }
@@ -98,10 +101,16 @@ pub fn write_rdb<W: Write>(
     if !(RDB_VERSION_DEFAULT..=RDB_VERSION_MAX_REDIS).contains(&opts.version) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("RDB version {} cannot be written (9, 10 or 11)", opts.version),
+            format!(
+                "RDB version {} cannot be written (9, 10 or 11)",
+                opts.version
+            ),
         ));
     }
-    let mut w = ValueWriter::new(Sink::new(out, opts.checksum, FILE_BUF_SIZE), opts.compression);
+    let mut w = ValueWriter::new(
+        Sink::new(out, opts.checksum, FILE_BUF_SIZE),
+        opts.compression,
+    );
 
     let mut magic = *b"REDIS0000";
     let mut v = opts.version;
@@ -113,8 +122,14 @@ pub fn write_rdb<W: Write>(
 
     w.aux(b"redis-ver", opts.redis_ver.as_bytes())?;
     w.aux_int(b"redis-bits", i64::from(usize::BITS))?;
-    w.aux_int(b"ctime", opts.ctime.unwrap_or_else(|| crate::reader::now_ms() / 1000))?;
-    w.aux_int(b"used-mem", i64::try_from(opts.used_mem).unwrap_or(i64::MAX))?;
+    w.aux_int(
+        b"ctime",
+        opts.ctime.unwrap_or_else(|| crate::reader::now_ms() / 1000),
+    )?;
+    w.aux_int(
+        b"used-mem",
+        i64::try_from(opts.used_mem).unwrap_or(i64::MAX),
+    )?;
     w.aux_int(b"aof-base", i64::from(opts.aof_base))?;
     for (k, v) in &opts.extra_aux {
         w.aux(k, v)?;
@@ -143,13 +158,20 @@ pub fn write_rdb<W: Write>(
             w.raw_string(key)?;
             w.value(value)?;
             keys_done += 1;
-            hook(SaveProgress { keys_done, bytes_written: w.sink.position() })?;
+            hook(SaveProgress {
+                keys_done,
+                bytes_written: w.sink.position(),
+            })?;
         }
     }
     w.sink.byte(RDB_OPCODE_EOF)?;
     let checksum = w.sink.crc()?;
     let bytes_written = w.sink.finish(&checksum.to_le_bytes())?;
-    Ok(WriteStats { keys_written: keys_done, bytes_written, checksum })
+    Ok(WriteStats {
+        keys_written: keys_done,
+        bytes_written,
+        checksum,
+    })
 }
 
 /// The RDB type byte this crate writes for `v`.
@@ -183,7 +205,12 @@ pub(crate) struct ValueWriter<W: Write> {
 
 impl<W: Write> ValueWriter<W> {
     pub(crate) fn new(sink: Sink<W>, compression: bool) -> Self {
-        ValueWriter { sink, compression, lzf: None, lzf_out: Vec::new() }
+        ValueWriter {
+            sink,
+            compression,
+            lzf: None,
+            lzf_out: Vec::new(),
+        }
     }
 
     fn aux(&mut self, key: &[u8], value: &[u8]) -> io::Result<()> {

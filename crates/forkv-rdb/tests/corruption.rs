@@ -14,7 +14,10 @@ use common::build::*;
 use common::{sample_keyspace, Rng};
 use forkv_keyspace::Keyspace;
 use forkv_rdb::consts::*;
-use forkv_rdb::{dump_payload, load_rdb, parse_dump_payload, write_rdb, LoadOptions, RdbError, RdbErrorKind, WriteOptions};
+use forkv_rdb::{
+    dump_payload, load_rdb, parse_dump_payload, write_rdb, LoadOptions, RdbError, RdbErrorKind,
+    WriteOptions,
+};
 
 struct Counting;
 
@@ -44,19 +47,29 @@ fn assert_small_allocations() {
     let largest = LARGEST.load(Ordering::Relaxed);
     assert!(largest <= ALLOC_CAP, "an allocation of {largest} bytes");
     // The reader's 64 KiB input buffer was seen: the counting allocator is in use.
-    assert!(largest >= 64 * 1024, "largest allocation only {largest} bytes");
+    assert!(
+        largest >= 64 * 1024,
+        "largest allocation only {largest} bytes"
+    );
 }
 
 fn try_load(bytes: &[u8]) -> Result<(), RdbError> {
     let mut ks = Keyspace::new(16);
-    let opts = LoadOptions { verify_checksum: false, now_ms: Some(0), ..LoadOptions::default() };
+    let opts = LoadOptions {
+        verify_checksum: false,
+        now_ms: Some(0),
+        ..LoadOptions::default()
+    };
     load_rdb(bytes, &mut ks, &opts).map(|_| ())
 }
 
 /// A small file with every type written by the crate, checksum off.
 fn small_file() -> Vec<u8> {
     let mut out = Vec::new();
-    let opts = WriteOptions { checksum: false, ..WriteOptions::default() };
+    let opts = WriteOptions {
+        checksum: false,
+        ..WriteOptions::default()
+    };
     write_rdb(&mut out, &sample_keyspace(false), &opts, &mut |_| Ok(())).unwrap();
     out
 }
@@ -65,13 +78,36 @@ fn small_file() -> Vec<u8> {
 /// LZF strings) as other servers write them.
 fn compact_file() -> Vec<u8> {
     let mut body = vec![RDB_OPCODE_SELECTDB, 0];
-    let items = [E::S(b"alpha"), E::I(7), E::I(-300), E::I(70_000), E::I(1 << 40), E::S(&[b'z'; 70])];
+    let items = [
+        E::S(b"alpha"),
+        E::I(7),
+        E::I(-300),
+        E::I(70_000),
+        E::I(1 << 40),
+        E::S(&[b'z'; 70]),
+    ];
     body.extend(rec(RDB_TYPE_LIST_ZIPLIST, b"zl", &s(&ziplist(&items))));
     body.extend(rec(RDB_TYPE_SET_LISTPACK, b"sl", &s(&listpack(&items))));
-    body.extend(rec(RDB_TYPE_SET_INTSET, b"is", &s(&intset(4, &[-9, 1, 100_000]))));
-    body.extend(rec(RDB_TYPE_HASH_ZIPMAP, b"zm", &s(&zipmap(&[(b"f", b"v"), (b"g", &[b'w'; 40])]))));
-    body.extend(rec(RDB_TYPE_HASH_LISTPACK, b"hl", &s(&listpack(&[E::S(b"f"), E::I(1), E::S(b"g"), E::S(b"h")]))));
-    body.extend(rec(RDB_TYPE_ZSET_ZIPLIST, b"zz", &s(&ziplist(&[E::S(b"m"), E::S(b"1.5"), E::S(b"n"), E::I(2)]))));
+    body.extend(rec(
+        RDB_TYPE_SET_INTSET,
+        b"is",
+        &s(&intset(4, &[-9, 1, 100_000])),
+    ));
+    body.extend(rec(
+        RDB_TYPE_HASH_ZIPMAP,
+        b"zm",
+        &s(&zipmap(&[(b"f", b"v"), (b"g", &[b'w'; 40])])),
+    ));
+    body.extend(rec(
+        RDB_TYPE_HASH_LISTPACK,
+        b"hl",
+        &s(&listpack(&[E::S(b"f"), E::I(1), E::S(b"g"), E::S(b"h")])),
+    ));
+    body.extend(rec(
+        RDB_TYPE_ZSET_ZIPLIST,
+        b"zz",
+        &s(&ziplist(&[E::S(b"m"), E::S(b"1.5"), E::S(b"n"), E::I(2)])),
+    ));
     let mut q = vec![2, 2];
     q.extend(s_lzf(&listpack(&items)));
     q.push(1);
@@ -89,9 +125,15 @@ fn every_truncation_is_an_error() {
     for base in [small_file(), compact_file()] {
         try_load(&base).unwrap();
         for cut in 0..base.len() {
-            let e = try_load(&base[..cut]).err().unwrap_or_else(|| panic!("prefix of {cut} bytes loaded"));
+            let e = try_load(&base[..cut])
+                .err()
+                .unwrap_or_else(|| panic!("prefix of {cut} bytes loaded"));
             assert!(e.to_string().contains("offset"), "{e}");
-            assert!(e.offset <= cut as u64, "offset {} past the {cut} bytes", e.offset);
+            assert!(
+                e.offset <= cut as u64,
+                "offset {} past the {cut} bytes",
+                e.offset
+            );
         }
     }
     assert_small_allocations();
@@ -102,7 +144,11 @@ fn truncation_mid_file_reports_valkeys_short_read_message() {
     let base = small_file();
     let e = try_load(&base[..base.len() / 2]).err().unwrap();
     assert!(matches!(e.kind, RdbErrorKind::UnexpectedEof), "{e}");
-    assert!(e.to_string().starts_with("Short read or OOM loading DB. Unrecoverable error, aborting now."), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("Short read or OOM loading DB. Unrecoverable error, aborting now."),
+        "{e}"
+    );
 }
 
 #[test]
@@ -172,20 +218,72 @@ fn huge_declared_lengths_fail_fast() {
     let huge_32 = [0x80, 0xff, 0xff, 0xff, 0xff];
     let cases: Vec<Vec<u8>> = vec![
         // A string (key or value) claiming 2^63 or 4 GiB bytes.
-        [vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_STRING], huge_64.to_vec(), b"abc".to_vec()].concat(),
-        [vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_STRING, 1, b'k'], huge_32.to_vec(), b"abc".to_vec()].concat(),
+        [
+            vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_STRING],
+            huge_64.to_vec(),
+            b"abc".to_vec(),
+        ]
+        .concat(),
+        [
+            vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_STRING, 1, b'k'],
+            huge_32.to_vec(),
+            b"abc".to_vec(),
+        ]
+        .concat(),
         // Collections claiming billions of elements.
-        [vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_LIST, 1, b'k'], huge_64.to_vec(), s(b"one")].concat(),
-        [vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_SET, 1, b'k'], huge_32.to_vec(), s(b"one")].concat(),
-        [vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_HASH, 1, b'k'], huge_32.to_vec(), s(b"f")].concat(),
-        [vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_ZSET_2, 1, b'k'], huge_32.to_vec()].concat(),
-        [vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_LIST_QUICKLIST_2, 1, b'k'], huge_32.to_vec(), vec![2]].concat(),
+        [
+            vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_LIST, 1, b'k'],
+            huge_64.to_vec(),
+            s(b"one"),
+        ]
+        .concat(),
+        [
+            vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_SET, 1, b'k'],
+            huge_32.to_vec(),
+            s(b"one"),
+        ]
+        .concat(),
+        [
+            vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_HASH, 1, b'k'],
+            huge_32.to_vec(),
+            s(b"f"),
+        ]
+        .concat(),
+        [
+            vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_ZSET_2, 1, b'k'],
+            huge_32.to_vec(),
+        ]
+        .concat(),
+        [
+            vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_LIST_QUICKLIST_2, 1, b'k'],
+            huge_32.to_vec(),
+            vec![2],
+        ]
+        .concat(),
         // LZF: a few compressed bytes claiming to expand to 4 GiB or 2^63.
-        [vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_STRING, 1, b'k', 0xc3, 2], huge_32.to_vec(), vec![0, b'a']].concat(),
-        [vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_STRING, 1, b'k', 0xc3], huge_64.to_vec(), vec![1]].concat(),
+        [
+            vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_STRING, 1, b'k', 0xc3, 2],
+            huge_32.to_vec(),
+            vec![0, b'a'],
+        ]
+        .concat(),
+        [
+            vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_STRING, 1, b'k', 0xc3],
+            huge_64.to_vec(),
+            vec![1],
+        ]
+        .concat(),
         // Compact blobs whose headers claim more than they hold.
-        [vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_LIST_ZIPLIST, 1, b'k', 11], vec![0xff, 0xff, 0xff, 0x7f, 10, 0, 0, 0, 0, 0, 0xff]].concat(),
-        [vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_SET_INTSET, 1, b'k', 8], vec![8, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]].concat(),
+        [
+            vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_LIST_ZIPLIST, 1, b'k', 11],
+            vec![0xff, 0xff, 0xff, 0x7f, 10, 0, 0, 0, 0, 0, 0xff],
+        ]
+        .concat(),
+        [
+            vec![RDB_OPCODE_SELECTDB, 0, RDB_TYPE_SET_INTSET, 1, b'k', 8],
+            vec![8, 0, 0, 0, 0xff, 0xff, 0xff, 0xff],
+        ]
+        .concat(),
         // An AUX field with a huge name.
         [vec![RDB_OPCODE_AUX], huge_64.to_vec()].concat(),
     ];

@@ -53,15 +53,38 @@ fn our_payloads_round_trip_for_every_sample_value() {
 #[test]
 fn footer_is_checked() {
     let good = dump_payload(&Value::string(b"hello"));
-    assert_eq!(good, [&[0u8, 5][..], b"hello", &[9, 0], &crc64(&[&[0u8, 5][..], b"hello", &[9, 0]].concat()).to_le_bytes()].concat());
+    assert_eq!(
+        good,
+        [
+            &[0u8, 5][..],
+            b"hello",
+            &[9, 0],
+            &crc64(&[&[0u8, 5][..], b"hello", &[9, 0]].concat()).to_le_bytes()
+        ]
+        .concat()
+    );
     // (Not `good[1..]`: with an initial value of 0, a leading zero byte does not change
     // CRC-64/Jones, a known blind spot of this checksum.)
-    for bad in [vec![], vec![0; 9], good[2..].to_vec(), good[..good.len() - 1].to_vec()] {
+    for bad in [
+        vec![],
+        vec![0; 9],
+        good[2..].to_vec(),
+        good[..good.len() - 1].to_vec(),
+    ] {
         let e = parse_dump_payload(&bad).err().unwrap();
         assert!(matches!(e.kind, RdbErrorKind::DumpVersionOrChecksum), "{e}");
         assert_eq!(e.message(), "DUMP payload version or checksum are wrong");
     }
-    for (version, ok) in [(0u16, false), (1, true), (11, true), (12, false), (79, false), (80, true), (81, true), (82, false)] {
+    for (version, ok) in [
+        (0u16, false),
+        (1, true),
+        (11, true),
+        (12, false),
+        (79, false),
+        (80, true),
+        (81, true),
+        (82, false),
+    ] {
         let mut p = good.clone();
         set_footer(&mut p, version);
         assert_eq!(parse_dump_payload(&p).is_ok(), ok, "version {version}");
@@ -71,18 +94,21 @@ fn footer_is_checked() {
 #[test]
 fn bad_bodies_are_bad_data_not_footer_errors() {
     let cases: &[&[u8]] = &[
-        &[0, 6, b'h'],          // string shorter than declared
-        &[0, 1, b'a', b'b'],    // trailing byte
-        &[1, 0],                // empty list
-        &[15, 0],               // stream
-        &[200, 0],              // unknown type
-        &[],                    // no type byte
+        &[0, 6, b'h'],       // string shorter than declared
+        &[0, 1, b'a', b'b'], // trailing byte
+        &[1, 0],             // empty list
+        &[15, 0],            // stream
+        &[200, 0],           // unknown type
+        &[],                 // no type byte
     ];
     for body in cases {
         let mut p = body.to_vec();
         p.extend_from_slice(&[0; 10]);
         set_footer(&mut p, 9);
         let e = parse_dump_payload(&p).err().unwrap();
-        assert!(!matches!(e.kind, RdbErrorKind::DumpVersionOrChecksum), "{body:?}: {e}");
+        assert!(
+            !matches!(e.kind, RdbErrorKind::DumpVersionOrChecksum),
+            "{body:?}: {e}"
+        );
     }
 }

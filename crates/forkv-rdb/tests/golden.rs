@@ -6,13 +6,15 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{hex, sha1_hex, snapshot, assert_same};
+use common::{assert_same, hex, sha1_hex, snapshot};
 use forkv_keyspace::{Keyspace, Value};
 use forkv_rdb::consts::*;
 use forkv_rdb::{load_rdb, write_rdb, LoadOptions, LoadStats, RdbErrorKind, WriteOptions};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
@@ -70,13 +72,21 @@ fn listing(ks: &Keyspace) -> Vec<String> {
                 Value::Str(s) => vec![tok(&s.as_bytes())],
                 Value::List(l) => l.iter().map(tok).collect(),
                 Value::Set(s) => s.iter().map(tok).collect(),
-                Value::Hash(h) => h.iter().map(|(f, v)| format!("{}={}", tok(f), tok(v))).collect(),
+                Value::Hash(h) => h
+                    .iter()
+                    .map(|(f, v)| format!("{}={}", tok(f), tok(v)))
+                    .collect(),
                 Value::ZSet(z) => z.iter().map(|(m, s)| format!("{}={s:?}", tok(m))).collect(),
             };
             if !matches!(v, Value::Str(_) | Value::List(_)) {
                 tokens.sort();
             }
-            lines.push(format!("{db} {} {} {exp} {}", tok(k), v.type_name(), tokens.join(" ")));
+            lines.push(format!(
+                "{db} {} {} {exp} {}",
+                tok(k),
+                v.type_name(),
+                tokens.join(" ")
+            ));
         }
     }
     lines.sort();
@@ -98,7 +108,10 @@ fn check_content(name: &str) -> LoadStats {
     }
     assert_eq!(got.len(), want.len(), "{name}: key count");
     assert_eq!(stats.keys_loaded as usize, want.len());
-    assert_eq!(stats.expired_skipped, 1, "{name}: the key saved after its TTL passed");
+    assert_eq!(
+        stats.expired_skipped, 1,
+        "{name}: the key saved after its TTL passed"
+    );
     assert_eq!(stats.version, 10);
     assert_eq!(stats.aux_value("redis-ver"), Some(&b"7.0.15"[..]));
     assert_eq!(stats.aux_value("aof-base"), Some(&b"0"[..]));
@@ -121,7 +134,12 @@ fn default_dump_loads_exactly() {
         RDB_TYPE_ZSET_LISTPACK,
         RDB_TYPE_LIST_QUICKLIST_2,
     ] {
-        assert!(stats.types.contains_key(&t), "type {t} ({}) missing from the fixture: {:?}", type_name(t), stats.types);
+        assert!(
+            stats.types.contains_key(&t),
+            "type {t} ({}) missing from the fixture: {:?}",
+            type_name(t),
+            stats.types
+        );
     }
 }
 
@@ -141,11 +159,16 @@ fn lzf_strings_from_redis_decode() {
     // The compressed fixture stores these strings LZF-compressed (and the uncompressed one
     // stores them raw): both must give the same bytes.
     let (a, _) = load(&fixture("redis-7.0.rdb"), &LoadOptions::default());
-    let (b, _) = load(&fixture("redis-7.0-nocompress.rdb"), &LoadOptions::default());
+    let (b, _) = load(
+        &fixture("redis-7.0-nocompress.rdb"),
+        &LoadOptions::default(),
+    );
     assert_same(&snapshot(&a), &snapshot(&b));
     assert!(fixture("redis-7.0.rdb").len() < fixture("redis-7.0-nocompress.rdb").len() / 2);
     let big = a.db(0).keys.get(&b"big:1mib"[..]).unwrap();
-    let Value::Str(s) = big else { panic!("not a string") };
+    let Value::Str(s) = big else {
+        panic!("not a string")
+    };
     let bytes = s.as_bytes();
     assert_eq!(bytes.len(), 1 << 20);
     for (i, &c) in bytes.iter().enumerate().take(5000) {
@@ -156,7 +179,10 @@ fn lzf_strings_from_redis_decode() {
 
 #[test]
 fn expired_keys_are_kept_when_asked() {
-    let opts = LoadOptions { skip_expired: false, ..LoadOptions::default() };
+    let opts = LoadOptions {
+        skip_expired: false,
+        ..LoadOptions::default()
+    };
     let (ks, stats) = load(&fixture("redis-7.0.rdb"), &opts);
     assert_eq!(stats.expired_skipped, 0);
     assert_eq!(stats.keys_loaded as usize, expected_lines().len() + 1);
@@ -165,7 +191,10 @@ fn expired_keys_are_kept_when_asked() {
 }
 
 fn common_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 #[test]
@@ -180,7 +209,10 @@ fn bad_checksum_is_reported() {
     assert!(e.to_string().contains(&format!("offset {n}")), "{e}");
     // With verification off the same file loads.
     let mut ks = Keyspace::new(16);
-    let opts = LoadOptions { verify_checksum: false, ..LoadOptions::default() };
+    let opts = LoadOptions {
+        verify_checksum: false,
+        ..LoadOptions::default()
+    };
     load_rdb(&bytes[..], &mut ks, &opts).unwrap();
 }
 
@@ -197,8 +229,22 @@ fn a_changed_string_byte_fails_the_checksum() {
 #[test]
 fn too_few_databases_is_an_error() {
     let mut ks = Keyspace::new(4);
-    let e = load_rdb(&fixture("redis-7.0.rdb")[..], &mut ks, &LoadOptions::default()).unwrap_err();
-    assert!(matches!(e.kind, RdbErrorKind::DbOutOfRange { db: 15, databases: 4 }), "{e}");
+    let e = load_rdb(
+        &fixture("redis-7.0.rdb")[..],
+        &mut ks,
+        &LoadOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e.kind,
+            RdbErrorKind::DbOutOfRange {
+                db: 15,
+                databases: 4
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -208,7 +254,10 @@ fn loading_twice_reports_the_duplicate_key() {
     load_rdb(&bytes[..], &mut ks, &LoadOptions::default()).unwrap();
     let e = load_rdb(&bytes[..], &mut ks, &LoadOptions::default()).unwrap_err();
     assert!(matches!(e.kind, RdbErrorKind::DuplicateKey { .. }), "{e}");
-    let opts = LoadOptions { replace_existing: true, ..LoadOptions::default() };
+    let opts = LoadOptions {
+        replace_existing: true,
+        ..LoadOptions::default()
+    };
     let stats = load_rdb(&bytes[..], &mut ks, &opts).unwrap();
     assert_eq!(stats.keys_loaded as usize, expected_lines().len());
 }

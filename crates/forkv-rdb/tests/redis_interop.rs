@@ -10,7 +10,9 @@ mod common;
 
 use std::process::Command;
 
-use common::{redis_binary, sample_keyspace, snapshot, Canon, Client, Redis, Reply, Snapshot, TempDir, FUTURE};
+use common::{
+    redis_binary, sample_keyspace, snapshot, Canon, Client, Redis, Reply, Snapshot, TempDir, FUTURE,
+};
 use forkv_keyspace::Keyspace;
 use forkv_rdb::{dump_payload, parse_dump_payload, write_rdb, RdbErrorKind, WriteOptions};
 
@@ -27,15 +29,25 @@ fn fetch(c: &mut Client, key: &[u8]) -> Canon {
         }
         b"hash" => {
             let flat = c.ok(&[b"HGETALL", key]).strings();
-            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = flat.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
+            let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = flat
+                .chunks(2)
+                .map(|p| (p[0].clone(), p[1].clone()))
+                .collect();
             pairs.sort();
             Canon::Hash(pairs)
         }
         b"zset" => {
-            let flat = c.ok(&[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"]).strings();
+            let flat = c
+                .ok(&[b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"])
+                .strings();
             let mut pairs: Vec<(Vec<u8>, f64)> = flat
                 .chunks(2)
-                .map(|p| (p[0].clone(), String::from_utf8_lossy(&p[1]).parse::<f64>().unwrap()))
+                .map(|p| {
+                    (
+                        p[0].clone(),
+                        String::from_utf8_lossy(&p[1]).parse::<f64>().unwrap(),
+                    )
+                })
                 .collect();
             pairs.sort_by(|a, b| a.0.cmp(&b.0));
             Canon::ZSet(pairs)
@@ -49,20 +61,42 @@ fn compare_with_server(c: &mut Client, want: &Snapshot) {
     for db in 0..16usize {
         c.ok(&[b"SELECT", db.to_string().as_bytes()]);
         let expected: Vec<_> = want.iter().filter(|((d, _), _)| *d == db).collect();
-        assert_eq!(c.ok(&[b"DBSIZE"]).int() as usize, expected.len(), "db {db} size");
+        assert_eq!(
+            c.ok(&[b"DBSIZE"]).int() as usize,
+            expected.len(),
+            "db {db} size"
+        );
         for ((_, key), (ttl, value)) in expected {
             let got = fetch(c, key);
-            assert!(&got == value, "db {db} key {:?}: redis has {:.200}", String::from_utf8_lossy(key), format!("{got:?}"));
+            assert!(
+                &got == value,
+                "db {db} key {:?}: redis has {:.200}",
+                String::from_utf8_lossy(key),
+                format!("{got:?}")
+            );
             let exp = c.ok(&[b"PEXPIRETIME", key]).int();
-            assert_eq!(exp, ttl.unwrap_or(-1), "db {db} key {:?} expire time", String::from_utf8_lossy(key));
+            assert_eq!(
+                exp,
+                ttl.unwrap_or(-1),
+                "db {db} key {:?} expire time",
+                String::from_utf8_lossy(key)
+            );
         }
     }
 }
 
 fn check_rdb(path: &std::path::Path) {
-    let out = Command::new(redis_binary("redis-check-rdb")).arg(path).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && text.contains("RDB looks OK"), "redis-check-rdb rejected {}:\n{text}", path.display());
+    let out = Command::new(redis_binary("redis-check-rdb"))
+        .arg(path)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && text.contains("RDB looks OK"),
+        "redis-check-rdb rejected {}:\n{text}",
+        path.display()
+    );
 }
 
 #[test]
@@ -72,7 +106,15 @@ fn our_files_pass_redis_check_rdb_and_load_in_redis_server() {
     let dir = TempDir::new("interop");
     for (name, opts) in [
         ("v9.rdb", WriteOptions::default()),
-        ("v10-plain.rdb", WriteOptions { version: 10, compression: false, checksum: false, ..WriteOptions::default() }),
+        (
+            "v10-plain.rdb",
+            WriteOptions {
+                version: 10,
+                compression: false,
+                checksum: false,
+                ..WriteOptions::default()
+            },
+        ),
     ] {
         let path = dir.path().join(name);
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
@@ -83,7 +125,11 @@ fn our_files_pass_redis_check_rdb_and_load_in_redis_server() {
         let mut c = redis.client();
         compare_with_server(&mut c, &want);
         // Redis logs the `redis-ver` AUX field when it loads the file.
-        assert!(redis.log().contains("produced by version 7.2.4"), "{}", redis.log());
+        assert!(
+            redis.log().contains("produced by version 7.2.4"),
+            "{}",
+            redis.log()
+        );
     }
 }
 
@@ -92,13 +138,23 @@ fn redis_saves_what_it_loaded_from_us_and_we_read_it_back() {
     let ks = sample_keyspace(false);
     let dir = TempDir::new("resave");
     let path = dir.path().join("ours.rdb");
-    write_rdb(std::fs::File::create(&path).unwrap(), &ks, &WriteOptions::default(), &mut |_| Ok(())).unwrap();
+    write_rdb(
+        std::fs::File::create(&path).unwrap(),
+        &ks,
+        &WriteOptions::default(),
+        &mut |_| Ok(()),
+    )
+    .unwrap();
     let redis = Redis::start(dir.path(), "ours.rdb", &[]);
     let mut c = redis.client();
     c.ok(&[b"SAVE"]);
     let bytes = std::fs::read(&path).unwrap();
     // Redis re-saves in its own format (10 for 7.0, 11 for 7.2), with listpacks.
-    assert!(&bytes[..9] == b"REDIS0010" || &bytes[..9] == b"REDIS0011", "{:?}", String::from_utf8_lossy(&bytes[..9]));
+    assert!(
+        &bytes[..9] == b"REDIS0010" || &bytes[..9] == b"REDIS0011",
+        "{:?}",
+        String::from_utf8_lossy(&bytes[..9])
+    );
     let mut back = Keyspace::new(16);
     forkv_rdb::load_rdb(&bytes[..], &mut back, &Default::default()).unwrap();
     common::assert_same(&snapshot(&ks), &snapshot(&back));
@@ -113,7 +169,9 @@ fn fill_for_dump(c: &mut Client) -> Vec<Vec<u8>> {
     c.ok(&[b"SET", b"s:lzf", &[b'a'; 140]]);
     c.ok(&[b"SET", b"s:bin", b"\x00\xff\x01"]);
     c.ok(&[b"RPUSH", b"l:small", b"a", b"1", b"-70000", b""]);
-    let many: Vec<Vec<u8>> = (0..50).map(|i| format!("elem-{i}-xxxxxxxxxxxxxxxxxxxx").into_bytes()).collect();
+    let many: Vec<Vec<u8>> = (0..50)
+        .map(|i| format!("elem-{i}-xxxxxxxxxxxxxxxxxxxx").into_bytes())
+        .collect();
     let mut args: Vec<&[u8]> = vec![b"RPUSH", b"l:big"];
     args.extend(many.iter().map(|v| &v[..]));
     c.ok(&args);
@@ -132,7 +190,13 @@ fn fill_for_dump(c: &mut Client) -> Vec<Vec<u8>> {
     c.ok(&[b"ZADD", b"z:lp", b"1", b"a", b"2.5", b"b", b"-inf", b"c"]);
     let mut args: Vec<&[u8]> = vec![b"ZADD", b"z:sl"];
     let scores: Vec<Vec<u8>> = (0..200).map(|i| format!("{}.5", i).into_bytes()).collect();
-    for (s, m) in scores.iter().zip(many.iter().cycle().take(200).enumerate().map(|(i, m)| [m.clone(), i.to_string().into_bytes()].concat())) {
+    for (s, m) in scores.iter().zip(
+        many.iter()
+            .cycle()
+            .take(200)
+            .enumerate()
+            .map(|(i, m)| [m.clone(), i.to_string().into_bytes()].concat()),
+    ) {
         args.push(s);
         args.push(Box::leak(m.into_boxed_slice()));
     }
@@ -157,7 +221,11 @@ fn dump_payloads_from_redis_parse_and_ours_restore() {
         let ours = dump_payload(&value);
         let copy = [b"copy:".as_slice(), &key].concat();
         c.ok(&[b"RESTORE", &copy, b"0", &ours]);
-        assert_eq!(fetch(&mut c, &copy), original, "{name}: RESTORE of our payload");
+        assert_eq!(
+            fetch(&mut c, &copy),
+            original,
+            "{name}: RESTORE of our payload"
+        );
         // Our payload parses here too, and a redis DUMP of the restored key matches.
         assert_eq!(Canon::of(&parse_dump_payload(&ours).unwrap()), original);
 
@@ -165,7 +233,10 @@ fn dump_payloads_from_redis_parse_and_ours_restore() {
         let n = broken.len();
         broken[n - 1] ^= 1;
         match c.cmd(&[b"RESTORE", b"broken", b"0", &broken]) {
-            Reply::Error(e) => assert!(e.contains("DUMP payload version or checksum are wrong"), "{e}"),
+            Reply::Error(e) => assert!(
+                e.contains("DUMP payload version or checksum are wrong"),
+                "{e}"
+            ),
             other => panic!("{name}: redis accepted a bad checksum: {other:?}"),
         }
         let e = parse_dump_payload(&broken).err().unwrap();
@@ -173,6 +244,12 @@ fn dump_payloads_from_redis_parse_and_ours_restore() {
     }
     // A payload restored with a TTL keeps it (RESTORE ... ABSTTL).
     let v = parse_dump_payload(&c.ok(&[b"DUMP", b"s:raw"]).bytes()).unwrap();
-    c.ok(&[b"RESTORE", b"with-ttl", FUTURE.to_string().as_bytes(), &dump_payload(&v), b"ABSTTL"]);
+    c.ok(&[
+        b"RESTORE",
+        b"with-ttl",
+        FUTURE.to_string().as_bytes(),
+        &dump_payload(&v),
+        b"ABSTTL",
+    ]);
     assert_eq!(c.ok(&[b"PEXPIRETIME", b"with-ttl"]).int(), FUTURE);
 }

@@ -8,7 +8,9 @@ use std::io;
 use common::{assert_same, sample_keyspace, snapshot};
 use forkv_keyspace::{Keyspace, StrValue, Value};
 use forkv_rdb::consts::*;
-use forkv_rdb::{load_rdb, write_rdb, write_value, value_type, LoadOptions, SaveProgress, WriteOptions};
+use forkv_rdb::{
+    load_rdb, value_type, write_rdb, write_value, LoadOptions, SaveProgress, WriteOptions,
+};
 
 fn write(ks: &Keyspace, opts: &WriteOptions) -> Vec<u8> {
     let mut out = Vec::new();
@@ -28,7 +30,11 @@ fn every_type_survives_a_round_trip() {
     let ks = sample_keyspace(true);
     let want = snapshot(&ks);
     for (compression, checksum) in [(true, true), (false, true), (true, false), (false, false)] {
-        let opts = WriteOptions { compression, checksum, ..WriteOptions::default() };
+        let opts = WriteOptions {
+            compression,
+            checksum,
+            ..WriteOptions::default()
+        };
         let bytes = write(&ks, &opts);
         assert_same(&want, &snapshot(&load(&bytes)));
         let trailer = &bytes[bytes.len() - 8..];
@@ -40,9 +46,20 @@ fn every_type_survives_a_round_trip() {
 fn compression_shrinks_the_file() {
     let ks = sample_keyspace(true);
     let packed = write(&ks, &WriteOptions::default());
-    let plain = write(&ks, &WriteOptions { compression: false, ..WriteOptions::default() });
+    let plain = write(
+        &ks,
+        &WriteOptions {
+            compression: false,
+            ..WriteOptions::default()
+        },
+    );
     // The 1 MiB pattern compresses; the 1 MiB of noise does not.
-    assert!(packed.len() + 500_000 < plain.len(), "{} vs {}", packed.len(), plain.len());
+    assert!(
+        packed.len() + 500_000 < plain.len(),
+        "{} vs {}",
+        packed.len(),
+        plain.len()
+    );
     assert!(packed.len() > 1 << 20);
 }
 
@@ -68,20 +85,51 @@ fn header_aux_and_trailer() {
     assert_eq!(stats.aux_value("aof-base"), Some(&b"1"[..]));
     assert_eq!(stats.aux_value("custom"), Some(&b"value with spaces"[..]));
     assert_eq!(stats.aux_value("custom"), Some(&b"value with spaces"[..]));
-    assert!(stats.aux_value("forkv-ver").is_none(), "extra_aux replaced the default list");
-    assert_eq!(stats.checksum, Some(forkv_rdb::crc64::crc64(&bytes[..bytes.len() - 8])));
+    assert!(
+        stats.aux_value("forkv-ver").is_none(),
+        "extra_aux replaced the default list"
+    );
+    assert_eq!(
+        stats.checksum,
+        Some(forkv_rdb::crc64::crc64(&bytes[..bytes.len() - 8]))
+    );
     // Only plain types are written.
-    let plain = [RDB_TYPE_STRING, RDB_TYPE_LIST, RDB_TYPE_SET, RDB_TYPE_HASH, RDB_TYPE_ZSET_2];
-    assert!(stats.types.keys().all(|t| plain.contains(t)), "{:?}", stats.types);
+    let plain = [
+        RDB_TYPE_STRING,
+        RDB_TYPE_LIST,
+        RDB_TYPE_SET,
+        RDB_TYPE_HASH,
+        RDB_TYPE_ZSET_2,
+    ];
+    assert!(
+        stats.types.keys().all(|t| plain.contains(t)),
+        "{:?}",
+        stats.types
+    );
     assert_eq!(stats.types.len(), plain.len());
 
     for v in [10, 11] {
-        let bytes = write(&ks, &WriteOptions { version: v, ..WriteOptions::default() });
+        let bytes = write(
+            &ks,
+            &WriteOptions {
+                version: v,
+                ..WriteOptions::default()
+            },
+        );
         assert_eq!(&bytes[..9], format!("REDIS00{v}").as_bytes());
         assert_same(&snapshot(&ks), &snapshot(&load(&bytes)));
     }
     for v in [8, 12, 80] {
-        let e = write_rdb(Vec::new(), &ks, &WriteOptions { version: v, ..WriteOptions::default() }, &mut |_| Ok(())).unwrap_err();
+        let e = write_rdb(
+            Vec::new(),
+            &ks,
+            &WriteOptions {
+                version: v,
+                ..WriteOptions::default()
+            },
+            &mut |_| Ok(()),
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
     }
 }
@@ -90,11 +138,23 @@ fn header_aux_and_trailer() {
 fn integers_are_stored_as_integers() {
     let mut ks = Keyspace::new(1);
     ks.put(0, b"k", Value::string(b"-2147483648"), None);
-    let bytes = write(&ks, &WriteOptions { extra_aux: vec![], ..WriteOptions::default() });
+    let bytes = write(
+        &ks,
+        &WriteOptions {
+            extra_aux: vec![],
+            ..WriteOptions::default()
+        },
+    );
     // type 0, key "k", then INT32 encoding 0xC2 and the value little-endian.
     let record = [RDB_TYPE_STRING, 1, b'k', 0xc2, 0x00, 0x00, 0x00, 0x80];
-    assert!(bytes.windows(record.len()).any(|w| w == record), "{bytes:02x?}");
-    assert!(matches!(ks.db(0).keys.get(&b"k"[..]), Some(Value::Str(StrValue::Int(_)))));
+    assert!(
+        bytes.windows(record.len()).any(|w| w == record),
+        "{bytes:02x?}"
+    );
+    assert!(matches!(
+        ks.db(0).keys.get(&b"k"[..]),
+        Some(Value::Str(StrValue::Int(_)))
+    ));
 }
 
 #[test]
@@ -112,21 +172,31 @@ fn hook_sees_every_key_and_can_abort() {
     let ks = sample_keyspace(false);
     let total: usize = (0..ks.db_count()).map(|d| ks.db(d).keys.len()).sum();
     let mut seen = Vec::new();
-    let stats = write_rdb(Vec::new(), &ks, &WriteOptions::default(), &mut |p: SaveProgress| {
-        seen.push(p.keys_done);
-        Ok(())
-    })
+    let stats = write_rdb(
+        Vec::new(),
+        &ks,
+        &WriteOptions::default(),
+        &mut |p: SaveProgress| {
+            seen.push(p.keys_done);
+            Ok(())
+        },
+    )
     .unwrap();
     assert_eq!(seen, (1..=total as u64).collect::<Vec<_>>());
     assert_eq!(stats.keys_written, total as u64);
 
-    let e = write_rdb(Vec::new(), &ks, &WriteOptions::default(), &mut |p: SaveProgress| {
-        if p.keys_done == 3 {
-            Err(io::Error::other("stop"))
-        } else {
-            Ok(())
-        }
-    })
+    let e = write_rdb(
+        Vec::new(),
+        &ks,
+        &WriteOptions::default(),
+        &mut |p: SaveProgress| {
+            if p.keys_done == 3 {
+                Err(io::Error::other("stop"))
+            } else {
+                Ok(())
+            }
+        },
+    )
     .unwrap_err();
     assert_eq!(e.to_string(), "stop");
 }
@@ -147,7 +217,13 @@ fn write_errors_propagate() {
         }
     }
     let ks = sample_keyspace(true);
-    let e = write_rdb(Full(100_000), &ks, &WriteOptions::default(), &mut |_| Ok(())).unwrap_err();
+    let e = write_rdb(
+        Full(100_000),
+        &ks,
+        &WriteOptions::default(),
+        &mut |_| Ok(()),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::StorageFull);
 }
 
@@ -161,7 +237,10 @@ fn expired_keys_are_written_and_skipped_at_load() {
     let stats = load_rdb(&bytes[..], &mut out, &LoadOptions::default()).unwrap();
     assert_eq!((stats.keys_loaded, stats.expired_skipped), (1, 1));
     let mut out = Keyspace::new(16);
-    let opts = LoadOptions { now_ms: Some(500), ..LoadOptions::default() };
+    let opts = LoadOptions {
+        now_ms: Some(500),
+        ..LoadOptions::default()
+    };
     let stats = load_rdb(&bytes[..], &mut out, &opts).unwrap();
     assert_eq!((stats.keys_loaded, stats.expired_skipped), (2, 0));
     assert_eq!(out.db(0).expires.get(&b"old"[..]), Some(&1_000));
@@ -180,7 +259,10 @@ fn write_value_matches_the_file_body() {
             record.push(key.len() as u8);
             record.extend_from_slice(key);
             record.extend_from_slice(&body);
-            assert!(bytes.windows(record.len()).any(|w| w == &record[..]), "record of {key:?} not found");
+            assert!(
+                bytes.windows(record.len()).any(|w| w == &record[..]),
+                "record of {key:?} not found"
+            );
         }
     }
 }

@@ -30,7 +30,12 @@ pub fn for_each<E: From<EncodingError>>(
         return Err(err("intset is empty", 4));
     }
     let mut prev: Option<i64> = None;
-    for (i, chunk) in is.get(HEADER..).unwrap_or(&[]).chunks_exact(width).enumerate() {
+    for (i, chunk) in is
+        .get(HEADER..)
+        .unwrap_or(&[])
+        .chunks_exact(width)
+        .enumerate()
+    {
         let v = match *chunk {
             [a, b] => i64::from(i16::from_le_bytes([a, b])),
             [a, b, c, d] => i64::from(i32::from_le_bytes([a, b, c, d])),
@@ -38,7 +43,10 @@ pub fn for_each<E: From<EncodingError>>(
             _ => return Err(err("intset value", HEADER + i * width)),
         };
         if prev.is_some_and(|p| p >= v) {
-            return Err(err("intset members are not strictly increasing", HEADER + i * width));
+            return Err(err(
+                "intset members are not strictly increasing",
+                HEADER + i * width,
+            ));
         }
         prev = Some(v);
         f(Item::Int(v))?;
@@ -63,7 +71,10 @@ mod tests {
 
     #[test]
     fn reads_every_width() {
-        assert_eq!(collect(&[2, 0, 0, 0, 3, 0, 0, 0, 1, 0, 2, 0, 3, 0]), Ok(vec![1, 2, 3]));
+        assert_eq!(
+            collect(&[2, 0, 0, 0, 3, 0, 0, 0, 1, 0, 2, 0, 3, 0]),
+            Ok(vec![1, 2, 3])
+        );
         let mut is = vec![4, 0, 0, 0, 2, 0, 0, 0];
         is.extend_from_slice(&(-70000i32).to_le_bytes());
         is.extend_from_slice(&70000i32.to_le_bytes());
@@ -75,12 +86,24 @@ mod tests {
 
     #[test]
     fn rejects_corruption() {
-        assert!(collect(&[3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0]).is_err(), "width");
+        assert!(
+            collect(&[3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0]).is_err(),
+            "width"
+        );
         assert!(collect(&[2, 0, 0, 0, 2, 0, 0, 0, 1, 0]).is_err(), "size");
         assert!(collect(&[2, 0, 0, 0, 0, 0, 0, 0]).is_err(), "empty");
-        assert!(collect(&[2, 0, 0, 0, 2, 0, 0, 0, 2, 0, 1, 0]).is_err(), "order");
-        assert!(collect(&[2, 0, 0, 0, 2, 0, 0, 0, 2, 0, 2, 0]).is_err(), "duplicate");
+        assert!(
+            collect(&[2, 0, 0, 0, 2, 0, 0, 0, 2, 0, 1, 0]).is_err(),
+            "order"
+        );
+        assert!(
+            collect(&[2, 0, 0, 0, 2, 0, 0, 0, 2, 0, 2, 0]).is_err(),
+            "duplicate"
+        );
         assert!(collect(&[2, 0, 0]).is_err(), "header");
-        assert!(collect(&[2, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]).is_err(), "huge count");
+        assert!(
+            collect(&[2, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]).is_err(),
+            "huge count"
+        );
     }
 }

@@ -56,7 +56,10 @@ pub fn for_each<'a, E: From<EncodingError>>(
             .filter(|&n| n <= last)
             .ok_or_else(|| err("listpack entry runs past the end", p))?;
         if decode_backlen(lp, next - 1, p) != Some(size) {
-            return Err(err("listpack back-length does not match the entry", next - 1));
+            return Err(err(
+                "listpack back-length does not match the entry",
+                next - 1,
+            ));
         }
         f(item)?;
         count += 1;
@@ -74,7 +77,12 @@ pub fn for_each<'a, E: From<EncodingError>>(
 /// Decodes the entry at `p` (not the end byte): its value and the size of encoding + data.
 /// Everything read must lie before `last` (the end byte).
 fn entry(lp: &[u8], p: usize, last: usize) -> Result<(Item<'_>, usize), &'static str> {
-    let byte = |i: usize| lp.get(p + i).copied().filter(|_| p + i < last).ok_or("listpack entry header runs past the end");
+    let byte = |i: usize| {
+        lp.get(p + i)
+            .copied()
+            .filter(|_| p + i < last)
+            .ok_or("listpack entry header runs past the end")
+    };
     let b = byte(0)?;
     let int = |n: usize| -> Result<i64, &'static str> {
         let mut v: u64 = 0;
@@ -85,8 +93,13 @@ fn entry(lp: &[u8], p: usize, last: usize) -> Result<(Item<'_>, usize), &'static
         Ok(((v << shift) as i64) >> shift)
     };
     let string = |hdr: usize, len: usize| -> Result<(Item<'_>, usize), &'static str> {
-        let end = (p + hdr).checked_add(len).filter(|&e| e <= last).ok_or("listpack string runs past the end")?;
-        let s = lp.get(p + hdr..end).ok_or("listpack string runs past the end")?;
+        let end = (p + hdr)
+            .checked_add(len)
+            .filter(|&e| e <= last)
+            .ok_or("listpack string runs past the end")?;
+        let s = lp
+            .get(p + hdr..end)
+            .ok_or("listpack string runs past the end")?;
         Ok((Item::Str(s), hdr + len))
     };
     match b {
@@ -95,7 +108,11 @@ fn entry(lp: &[u8], p: usize, last: usize) -> Result<(Item<'_>, usize), &'static
         0xC0..=0xDF => {
             let u = (u16::from(b & 0x1f) << 8) | u16::from(byte(1)?);
             // 13-bit two's complement.
-            let v = if u >= 1 << 12 { i64::from(u) - (1 << 13) } else { i64::from(u) };
+            let v = if u >= 1 << 12 {
+                i64::from(u) - (1 << 13)
+            } else {
+                i64::from(u)
+            };
             Ok((Item::Int(v), 2))
         }
         0xE0..=0xEF => string(2, (usize::from(b & 0x0f) << 8) | usize::from(byte(1)?)),
@@ -159,17 +176,29 @@ mod tests {
     fn bytes_written_by_redis_7() {
         // A hash {f: v} as redis-server 7.0 saved it: entries "f" and "v".
         let lp = [0x0d, 0, 0, 0, 2, 0, 0x81, b'f', 2, 0x81, b'v', 2, 0xff];
-        assert_eq!(collect(&lp).expect("valid"), vec![b"f".to_vec(), b"v".to_vec()]);
+        assert_eq!(
+            collect(&lp).expect("valid"),
+            vec![b"f".to_vec(), b"v".to_vec()]
+        );
         // A zset listpack: "m" 1.5 "n" 2 (the score 2 as a 7-bit integer).
-        let lp = [0x14, 0, 0, 0, 4, 0, 0x81, b'm', 2, 0x83, b'1', b'.', b'5', 4, 0x81, b'n', 2, 2, 1, 0xff];
-        assert_eq!(collect(&lp).expect("valid"), [&b"m"[..], b"1.5", b"n", b"2"].map(|s| s.to_vec()).to_vec());
+        let lp = [
+            0x14, 0, 0, 0, 4, 0, 0x81, b'm', 2, 0x83, b'1', b'.', b'5', 4, 0x81, b'n', 2, 2, 1,
+            0xff,
+        ];
+        assert_eq!(
+            collect(&lp).expect("valid"),
+            [&b"m"[..], b"1.5", b"n", b"2"].map(|s| s.to_vec()).to_vec()
+        );
     }
 
     #[test]
     fn integer_encodings() {
         // 13-bit -1 is 0x1fff: bytes DF FF; 16-bit -2: F1 FE FF.
         let lp = [14, 0, 0, 0, 2, 0, 0xdf, 0xff, 2, 0xf1, 0xfe, 0xff, 3, 0xff];
-        assert_eq!(collect(&lp).expect("valid"), vec![b"-1".to_vec(), b"-2".to_vec()]);
+        assert_eq!(
+            collect(&lp).expect("valid"),
+            vec![b"-1".to_vec(), b"-2".to_vec()]
+        );
     }
 
     #[test]
@@ -191,6 +220,8 @@ mod tests {
             assert!(collect(&bad).is_err(), "byte {i} = {v:#x}");
         }
         assert!(collect(&good[..12]).is_err());
-        assert!(collect(&[7, 0, 0, 0, 0, 0, 0xff]).expect("empty is valid").is_empty());
+        assert!(collect(&[7, 0, 0, 0, 0, 0, 0xff])
+            .expect("empty is valid")
+            .is_empty());
     }
 }

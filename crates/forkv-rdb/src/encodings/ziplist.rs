@@ -64,16 +64,22 @@ pub fn for_each<'a, E: From<EncodingError>>(
             return Err(err("ziplist prevlen does not match the previous entry", p));
         }
         let enc_at = p + prevlen_size;
-        let enc = *zl.get(enc_at).filter(|_| enc_at < last).ok_or_else(|| err("ziplist entry header runs past the end", p))?;
+        let enc = *zl
+            .get(enc_at)
+            .filter(|_| enc_at < last)
+            .ok_or_else(|| err("ziplist entry header runs past the end", p))?;
         // (header size after prevlen, data length, value)
         let (header, data_len, int) = match enc >> 6 {
             0 => (1, usize::from(enc & 0x3f), None),
             1 => {
-                let b2 = *zl.get(enc_at + 1).ok_or_else(|| err("ziplist entry header runs past the end", p))?;
+                let b2 = *zl
+                    .get(enc_at + 1)
+                    .ok_or_else(|| err("ziplist entry header runs past the end", p))?;
                 (2, (usize::from(enc & 0x3f) << 8) | usize::from(b2), None)
             }
             2 => {
-                let b = array::<4>(zl, enc_at + 1).ok_or_else(|| err("ziplist entry header runs past the end", p))?;
+                let b = array::<4>(zl, enc_at + 1)
+                    .ok_or_else(|| err("ziplist entry header runs past the end", p))?;
                 (5, u32::from_be_bytes(b) as usize, None)
             }
             _ => match enc {
@@ -87,8 +93,13 @@ pub fn for_each<'a, E: From<EncodingError>>(
             },
         };
         let data_at = enc_at + header;
-        let next = data_at.checked_add(data_len).filter(|&n| n <= last).ok_or_else(|| err("ziplist entry runs past the end", p))?;
-        let data = zl.get(data_at..next).ok_or_else(|| err("ziplist entry runs past the end", p))?;
+        let next = data_at
+            .checked_add(data_len)
+            .filter(|&n| n <= last)
+            .ok_or_else(|| err("ziplist entry runs past the end", p))?;
+        let data = zl
+            .get(data_at..next)
+            .ok_or_else(|| err("ziplist entry runs past the end", p))?;
         let item = match int {
             None => Item::Str(data),
             Some(0) => Item::Int(i64::from(enc & 0x0f) - 1),
@@ -101,7 +112,12 @@ pub fn for_each<'a, E: From<EncodingError>>(
         p = next;
     }
     match prev_start {
-        Some(start) if start != tail => return Err(err("ziplist tail offset does not point at the last entry", 4)),
+        Some(start) if start != tail => {
+            return Err(err(
+                "ziplist tail offset does not point at the last entry",
+                4,
+            ))
+        }
         None if tail != HEADER => return Err(err("empty ziplist with a bad tail offset", 4)),
         _ => {}
     }
@@ -141,8 +157,13 @@ mod tests {
     #[test]
     fn example_from_the_ziplist_c_comment() {
         // "2" and "5": [0f 00 00 00] [0c 00 00 00] [02 00] [00 f3] [02 f6] [ff]
-        let zl = [0x0f, 0, 0, 0, 0x0c, 0, 0, 0, 2, 0, 0x00, 0xf3, 0x02, 0xf6, 0xff];
-        assert_eq!(collect(&zl).expect("valid"), vec![b"2".to_vec(), b"5".to_vec()]);
+        let zl = [
+            0x0f, 0, 0, 0, 0x0c, 0, 0, 0, 2, 0, 0x00, 0xf3, 0x02, 0xf6, 0xff,
+        ];
+        assert_eq!(
+            collect(&zl).expect("valid"),
+            vec![b"2".to_vec(), b"5".to_vec()]
+        );
     }
 
     #[test]
@@ -155,7 +176,9 @@ mod tests {
 
     #[test]
     fn rejects_broken_headers() {
-        let good = [0x0f, 0, 0, 0, 0x0c, 0, 0, 0, 2, 0, 0x00, 0xf3, 0x02, 0xf6, 0xff];
+        let good = [
+            0x0f, 0, 0, 0, 0x0c, 0, 0, 0, 2, 0, 0x00, 0xf3, 0x02, 0xf6, 0xff,
+        ];
         let mut bad = good;
         bad[0] = 0x10;
         assert!(collect(&bad).is_err());

@@ -28,7 +28,9 @@ pub fn for_each_pair<'a, E: From<EncodingError>>(
     }
     // Reads a length at `p`; returns (length, bytes used), everything before the end byte.
     let length = |p: usize| -> Result<(usize, usize), E> {
-        let first = *zm.get(p).ok_or_else(|| err("zipmap length runs past the end", p))?;
+        let first = *zm
+            .get(p)
+            .ok_or_else(|| err("zipmap length runs past the end", p))?;
         let size = if first < BIGLEN { 1 } else { 5 };
         if p + size > last {
             return Err(err("zipmap length runs past the end", p));
@@ -49,15 +51,30 @@ pub fn for_each_pair<'a, E: From<EncodingError>>(
         let entry = p;
         let (flen, s) = length(p)?;
         let fstart = p + s;
-        let fend = fstart.checked_add(flen).filter(|&e| e <= last).ok_or_else(|| err("zipmap field runs past the end", entry))?;
+        let fend = fstart
+            .checked_add(flen)
+            .filter(|&e| e <= last)
+            .ok_or_else(|| err("zipmap field runs past the end", entry))?;
         let (vlen, s) = length(fend)?;
         let free_at = fend + s;
-        let free = usize::from(*zm.get(free_at).ok_or_else(|| err("zipmap value runs past the end", entry))?);
+        let free = usize::from(
+            *zm.get(free_at)
+                .ok_or_else(|| err("zipmap value runs past the end", entry))?,
+        );
         let vstart = free_at + 1;
-        let vend = vstart.checked_add(vlen).ok_or_else(|| err("zipmap value runs past the end", entry))?;
-        let next = vend.checked_add(free).filter(|&n| n <= last).ok_or_else(|| err("zipmap value runs past the end", entry))?;
-        let field = zm.get(fstart..fend).ok_or_else(|| err("zipmap field runs past the end", entry))?;
-        let value = zm.get(vstart..vend).ok_or_else(|| err("zipmap value runs past the end", entry))?;
+        let vend = vstart
+            .checked_add(vlen)
+            .ok_or_else(|| err("zipmap value runs past the end", entry))?;
+        let next = vend
+            .checked_add(free)
+            .filter(|&n| n <= last)
+            .ok_or_else(|| err("zipmap value runs past the end", entry))?;
+        let field = zm
+            .get(fstart..fend)
+            .ok_or_else(|| err("zipmap field runs past the end", entry))?;
+        let value = zm
+            .get(vstart..vend)
+            .ok_or_else(|| err("zipmap value runs past the end", entry))?;
         f(field, value)?;
         count += 1;
         p = next;
@@ -92,7 +109,10 @@ mod tests {
         let zm = b"\x02\x03foo\x03\x00bar\x05hello\x05\x00world\xff";
         assert_eq!(
             collect(zm).expect("valid"),
-            vec![(b"foo".to_vec(), b"bar".to_vec()), (b"hello".to_vec(), b"world".to_vec())]
+            vec![
+                (b"foo".to_vec(), b"bar".to_vec()),
+                (b"hello".to_vec(), b"world".to_vec())
+            ]
         );
     }
 

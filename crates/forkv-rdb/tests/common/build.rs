@@ -202,7 +202,10 @@ pub fn file(magic: &str, body: &[u8]) -> Vec<u8> {
     let mut f = magic.as_bytes().to_vec();
     f.extend_from_slice(body);
     f.push(RDB_OPCODE_EOF);
-    let version: u32 = magic.trim_start_matches(|c: char| c.is_ascii_alphabetic()).parse().unwrap();
+    let version: u32 = magic
+        .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+        .parse()
+        .unwrap();
     if version >= 5 {
         let crc = crc64(&f);
         f.extend_from_slice(&crc.to_le_bytes());
@@ -217,4 +220,3 @@ pub fn rec(t: u8, key: &[u8], value: &[u8]) -> Vec<u8> {
     r.extend_from_slice(value);
     r
 }
-

@@ -37,7 +37,8 @@ impl Canon {
                 Canon::Set(m)
             }
             Value::Hash(h) => {
-                let mut m: Vec<(Vec<u8>, Vec<u8>)> = h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+                let mut m: Vec<(Vec<u8>, Vec<u8>)> =
+                    h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
                 m.sort();
                 Canon::Hash(m)
             }
@@ -68,7 +69,10 @@ pub fn snapshot(ks: &Keyspace) -> Snapshot {
     for db in 0..ks.db_count() {
         let d = ks.db(db);
         for (k, v) in d.keys.iter() {
-            out.insert((db, k.to_vec()), (d.expires.get(&k[..]).copied(), Canon::of(v)));
+            out.insert(
+                (db, k.to_vec()),
+                (d.expires.get(&k[..]).copied(), Canon::of(v)),
+            );
         }
     }
     out
@@ -78,18 +82,38 @@ pub fn snapshot(ks: &Keyspace) -> Snapshot {
 pub fn assert_same(a: &Snapshot, b: &Snapshot) {
     for (k, v) in a {
         match b.get(k) {
-            None => panic!("key {:?} in db {} missing", String::from_utf8_lossy(&k.1), k.0),
-            Some(w) => assert!(v == w, "key {:?} in db {} differs: {:?} vs {:?}", String::from_utf8_lossy(&k.1), k.0, short(v), short(w)),
+            None => panic!(
+                "key {:?} in db {} missing",
+                String::from_utf8_lossy(&k.1),
+                k.0
+            ),
+            Some(w) => assert!(
+                v == w,
+                "key {:?} in db {} differs: {:?} vs {:?}",
+                String::from_utf8_lossy(&k.1),
+                k.0,
+                short(v),
+                short(w)
+            ),
         }
     }
     for k in b.keys() {
-        assert!(a.contains_key(k), "unexpected key {:?} in db {}", String::from_utf8_lossy(&k.1), k.0);
+        assert!(
+            a.contains_key(k),
+            "unexpected key {:?} in db {}",
+            String::from_utf8_lossy(&k.1),
+            k.0
+        );
     }
 }
 
 fn short(v: &(Option<i64>, Canon)) -> String {
     let s = format!("{v:?}");
-    if s.len() > 300 { format!("{}...", &s[..300]) } else { s }
+    if s.len() > 300 {
+        format!("{}...", &s[..300])
+    } else {
+        s
+    }
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -98,7 +122,11 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!("forkv-rdb-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let p = std::env::temp_dir().join(format!(
+            "forkv-rdb-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -159,7 +187,10 @@ impl Client {
     pub fn connect(port: u16) -> std::io::Result<Client> {
         let s = TcpStream::connect(("127.0.0.1", port))?;
         s.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(Client { r: BufReader::new(s.try_clone()?), w: s })
+        Ok(Client {
+            r: BufReader::new(s.try_clone()?),
+            w: s,
+        })
     }
 
     pub fn cmd(&mut self, args: &[&[u8]]) -> Reply {
@@ -177,7 +208,12 @@ impl Client {
     pub fn ok(&mut self, args: &[&[u8]]) -> Reply {
         let r = self.cmd(args);
         if let Reply::Error(e) = &r {
-            panic!("{:?} failed: {e}", args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>());
+            panic!(
+                "{:?} failed: {e}",
+                args.iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect::<Vec<_>>()
+            );
         }
         r
     }
@@ -244,26 +280,49 @@ impl Redis {
         for _ in 0..5 {
             let port = free_port();
             let mut cmd = Command::new(&bin);
-            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .arg("--dir")
-                .arg(dir)
-                .args(["--dbfilename", dbfilename, "--daemonize", "no", "--enable-debug-command", "local"])
-                .args(["--logfile", "redis.log"])
-                .args(extra)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
+            cmd.args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(dir)
+            .args([
+                "--dbfilename",
+                dbfilename,
+                "--daemonize",
+                "no",
+                "--enable-debug-command",
+                "local",
+            ])
+            .args(["--logfile", "redis.log"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
             let mut child = cmd.spawn().unwrap();
             let deadline = Instant::now() + Duration::from_secs(20);
             while Instant::now() < deadline {
                 if let Ok(Some(status)) = child.try_wait() {
-                    last_err = format!("redis-server exited with {status}: {}", std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default());
+                    last_err = format!(
+                        "redis-server exited with {status}: {}",
+                        std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default()
+                    );
                     break;
                 }
                 if let Ok(mut c) = Client::connect(port) {
                     // The server answers -LOADING while it reads the file.
                     if c.cmd(&[b"PING"]) == Reply::Status("PONG".into()) {
-                        return Redis { port, child, dir: dir.to_path_buf() };
+                        return Redis {
+                            port,
+                            child,
+                            dir: dir.to_path_buf(),
+                        };
                     }
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -318,7 +377,12 @@ pub fn sha1_hex(data: &[u8]) -> String {
     for block in msg.chunks_exact(64) {
         let mut w = [0u32; 80];
         for i in 0..16 {
-            w[i] = u32::from_be_bytes([block[4 * i], block[4 * i + 1], block[4 * i + 2], block[4 * i + 3]]);
+            w[i] = u32::from_be_bytes([
+                block[4 * i],
+                block[4 * i + 1],
+                block[4 * i + 2],
+                block[4 * i + 3],
+            ]);
         }
         for i in 16..80 {
             w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
@@ -331,7 +395,12 @@ pub fn sha1_hex(data: &[u8]) -> String {
                 40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
                 _ => (b ^ c ^ d, 0xCA62C1D6),
             };
-            let t = a.rotate_left(5).wrapping_add(f).wrapping_add(e).wrapping_add(k).wrapping_add(*wi);
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wi);
             e = d;
             d = c;
             c = b.rotate_left(30);
@@ -350,7 +419,9 @@ pub fn hex(b: &[u8]) -> String {
 }
 
 pub fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
 }
 
 /// Deterministic pseudo-random bytes (xorshift64*).
@@ -416,20 +487,96 @@ pub fn sample_keyspace(big: bool) -> Keyspace {
     put(0, b"str", Value::string(b"hello"), None);
     put(0, b"", Value::string(b"the empty key"), None);
     put(0, b"empty", Value::string(b""), Some(FUTURE));
-    put(0, b"\x00bin\xff\r\n", Value::string(b"\x00\x01\x02\xfe\xff"), None);
+    put(
+        0,
+        b"\x00bin\xff\r\n",
+        Value::string(b"\x00\x01\x02\xfe\xff"),
+        None,
+    );
     put(0, b"twenty", Value::string(b"abcdefghijklmnopqrst"), None);
     put(0, b"twenty-one", Value::string(&[b'z'; 21]), None);
-    put(0, b"text", Value::string(&b"the quick brown fox jumps over the lazy dog ".repeat(20)), None);
-    for n in [0i64, -1, 127, -128, 128, 32767, -32768, 32768, 2147483647, -2147483648, 2147483648, -2147483649, i64::MAX, i64::MIN] {
-        put(0, format!("int:{n}").as_bytes(), Value::string(n.to_string().as_bytes()), None);
+    put(
+        0,
+        b"text",
+        Value::string(&b"the quick brown fox jumps over the lazy dog ".repeat(20)),
+        None,
+    );
+    for n in [
+        0i64,
+        -1,
+        127,
+        -128,
+        128,
+        32767,
+        -32768,
+        32768,
+        2147483647,
+        -2147483648,
+        2147483648,
+        -2147483649,
+        i64::MAX,
+        i64::MIN,
+    ] {
+        put(
+            0,
+            format!("int:{n}").as_bytes(),
+            Value::string(n.to_string().as_bytes()),
+            None,
+        );
     }
-    for s in ["007", "-0", "+1", " 1", "1 ", "1.5", "0x10", "99999999999999999999"] {
-        put(0, format!("notint:{s}").as_bytes(), Value::string(s.as_bytes()), None);
+    for s in [
+        "007",
+        "-0",
+        "+1",
+        " 1",
+        "1 ",
+        "1.5",
+        "0x10",
+        "99999999999999999999",
+    ] {
+        put(
+            0,
+            format!("notint:{s}").as_bytes(),
+            Value::string(s.as_bytes()),
+            None,
+        );
     }
-    put(0, b"list:small", list(&[b"a", b"", b"123", b"-5", b"\x00\xff", b"12345678901234567890"]), Some(FUTURE + 1));
-    put(0, b"set:ints", set([&b"1"[..], b"2", b"-3", b"70000", b"9223372036854775807"]), None);
-    put(0, b"set:strs", set([&b"a"[..], b"", b"b\x00c", b"duplicate-free"]), None);
-    put(0, b"hash:small", hash([(&b"f"[..], &b"v"[..]), (b"", b"empty field"), (b"empty value", b""), (b"n", b"42")]), Some(FUTURE + 2));
+    put(
+        0,
+        b"list:small",
+        list(&[
+            b"a",
+            b"",
+            b"123",
+            b"-5",
+            b"\x00\xff",
+            b"12345678901234567890",
+        ]),
+        Some(FUTURE + 1),
+    );
+    put(
+        0,
+        b"set:ints",
+        set([&b"1"[..], b"2", b"-3", b"70000", b"9223372036854775807"]),
+        None,
+    );
+    put(
+        0,
+        b"set:strs",
+        set([&b"a"[..], b"", b"b\x00c", b"duplicate-free"]),
+        None,
+    );
+    put(
+        0,
+        b"hash:small",
+        hash([
+            (&b"f"[..], &b"v"[..]),
+            (b"", b"empty field"),
+            (b"empty value", b""),
+            (b"n", b"42"),
+        ]),
+        Some(FUTURE + 2),
+    );
     put(
         0,
         b"zset:small",
@@ -451,20 +598,73 @@ pub fn sample_keyspace(big: bool) -> Keyspace {
 
     if big {
         let mut rng = Rng(0x1234_5678);
-        let pattern: Vec<u8> = (0..1usize << 20).map(|i| b'a' + ((i * 7919 % 1000) % 26) as u8).collect();
-        put(0, b"big:compressible", Value::Str(forkv_keyspace::StrValue::from_vec(pattern)), Some(FUTURE + 4));
-        put(0, b"big:random", Value::Str(forkv_keyspace::StrValue::from_vec(rng.bytes(1 << 20))), None);
-        let items: Vec<Vec<u8>> = (0..10_000).map(|i| if i % 3 == 0 { i.to_string().into_bytes() } else { format!("element-{i}").into_bytes() }).collect();
+        let pattern: Vec<u8> = (0..1usize << 20)
+            .map(|i| b'a' + ((i * 7919 % 1000) % 26) as u8)
+            .collect();
+        put(
+            0,
+            b"big:compressible",
+            Value::Str(forkv_keyspace::StrValue::from_vec(pattern)),
+            Some(FUTURE + 4),
+        );
+        put(
+            0,
+            b"big:random",
+            Value::Str(forkv_keyspace::StrValue::from_vec(rng.bytes(1 << 20))),
+            None,
+        );
+        let items: Vec<Vec<u8>> = (0..10_000)
+            .map(|i| {
+                if i % 3 == 0 {
+                    i.to_string().into_bytes()
+                } else {
+                    format!("element-{i}").into_bytes()
+                }
+            })
+            .collect();
         let refs: Vec<&[u8]> = items.iter().map(|v| &v[..]).collect();
         put(0, b"list:big", list(&refs), None);
         let huge_elem = rng.bytes(100_000);
-        put(0, b"list:huge-element", list(&[b"a", &huge_elem, b"b"]), None);
+        put(
+            0,
+            b"list:huge-element",
+            list(&[b"a", &huge_elem, b"b"]),
+            None,
+        );
         put(0, b"set:big", set(refs.iter().copied().take(5000)), None);
-        let ints: Vec<Vec<u8>> = (0..3000i64).map(|i| (i * 1_000_003 - 1_500_000_000).to_string().into_bytes()).collect();
+        let ints: Vec<Vec<u8>> = (0..3000i64)
+            .map(|i| (i * 1_000_003 - 1_500_000_000).to_string().into_bytes())
+            .collect();
         put(0, b"set:bigints", set(ints.iter().map(|v| &v[..])), None);
-        put(2, b"hash:big", hash(refs.iter().copied().take(3000).zip(refs.iter().copied().skip(3000))), Some(FUTURE + 5));
-        put(2, b"zset:big", zset(refs.iter().copied().take(3000).enumerate().map(|(i, m)| (m, i as f64 * 0.5 - 700.0))), None);
-        put(2, b"zset:long-member", zset([(&huge_elem[..5000], 1.0), (b"short", 2.0)]), None);
+        put(
+            2,
+            b"hash:big",
+            hash(
+                refs.iter()
+                    .copied()
+                    .take(3000)
+                    .zip(refs.iter().copied().skip(3000)),
+            ),
+            Some(FUTURE + 5),
+        );
+        put(
+            2,
+            b"zset:big",
+            zset(
+                refs.iter()
+                    .copied()
+                    .take(3000)
+                    .enumerate()
+                    .map(|(i, m)| (m, i as f64 * 0.5 - 700.0)),
+            ),
+            None,
+        );
+        put(
+            2,
+            b"zset:long-member",
+            zset([(&huge_elem[..5000], 1.0), (b"short", 2.0)]),
+            None,
+        );
     }
     ks
 }
