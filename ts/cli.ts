@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { ConfigError, loadServerConfig, parseCommandLine } from './config';
 import { Logger, type LogLevel } from './log';
 import { ListenError, Server } from './server';
+import { LoadError } from './persistence/rdb';
 import { VERSION } from './version';
 
 async function main(): Promise<number> {
@@ -47,14 +48,6 @@ async function main(): Promise<number> {
 
   const server = new Server(store, configFile, log);
   const pidfile = store.getString('pidfile');
-  try {
-    await server.start();
-  } catch (e) {
-    if (e instanceof ListenError) return 1;
-    throw e;
-  }
-  if (pidfile) fs.writeFileSync(pidfile, `${process.pid}\n`);
-
   const done = new Promise<number>((resolve) => server.once('shutdown', () => resolve(0)));
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -72,8 +65,16 @@ async function main(): Promise<number> {
       }
     });
   };
+  // Handlers go in before listening: a signal right after "Ready" must shut down cleanly.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  try {
+    await server.start();
+  } catch (e) {
+    if (e instanceof ListenError || e instanceof LoadError) return 1;
+    throw e;
+  }
+  if (pidfile) fs.writeFileSync(pidfile, `${process.pid}\n`);
   const code = await done;
   if (pidfile) fs.rmSync(pidfile, { force: true });
   log.close();

@@ -1,0 +1,161 @@
+// String commands through ioredis, node-redis (RESP2 and RESP3) and redis-cli.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import Redis from 'ioredis';
+import { createClient } from 'redis';
+
+import { redisCli } from '../helpers/cli';
+import { startServer, type RunningServer } from '../helpers/server';
+
+const t = suite('strings');
+let srv: RunningServer;
+let io: Redis;
+
+t.before(async () => {
+  srv = await startServer();
+  io = new Redis({ port: srv.port, lazyConnect: true });
+  await io.connect();
+});
+t.after(async () => {
+  io.disconnect();
+  await srv.stop();
+});
+t.before.each(async () => {
+  await io.flushall();
+});
+
+const err = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('expected an error reply');
+};
+
+t('SET options: NX XX GET EX PX EXAT PXAT KEEPTTL', async () => {
+  assert.is(await io.set('k', 'v1'), 'OK');
+  assert.is(await io.set('k', 'v2', 'NX'), null);
+  assert.is(await io.set('k', 'v2', 'XX'), 'OK');
+  assert.is(await io.set('nx', 'x', 'XX'), null);
+  assert.is(await io.set('k', 'v3', 'GET'), 'v2');
+  assert.is(await io.set('k', 'v4', 'NX', 'GET'), 'v3');
+  assert.is(await io.get('k'), 'v3');
+  await io.set('k', 'v', 'EX', 100);
+  const ttl = await io.pttl('k');
+  assert.ok(ttl > 99_000 && ttl <= 100_000, String(ttl));
+  await io.set('k', 'w', 'KEEPTTL');
+  assert.ok((await io.pttl('k')) > 99_000);
+  await io.set('k', 'w');
+  assert.is(await io.ttl('k'), -1);
+  await io.set('k', 'v', 'PX', 5000);
+  assert.ok((await io.pttl('k')) > 4000);
+  const at = Date.now() + 60_000;
+  await io.call('SET', 'k', 'v', 'PXAT', String(at));
+  assert.is(await io.call('PEXPIRETIME', 'k'), at);
+  await io.call('SET', 'k', 'v', 'EXAT', String(Math.floor(at / 1000)));
+  assert.is(await io.call('EXPIRETIME', 'k'), Math.floor(at / 1000));
+  assert.is(await err(io.call('SET', 'k', 'v', 'NX', 'XX')), 'ERR syntax error');
+  assert.is(await err(io.call('SET', 'k', 'v', 'EX', '10', 'PX', '10')), 'ERR syntax error');
+  assert.is(await err(io.call('SET', 'k', 'v', 'EX', 'abc')), 'ERR value is not an integer or out of range');
+  assert.is(await err(io.call('SET', 'k', 'v', 'EX', '-1')), "ERR invalid expire time in 'set' command");
+  assert.is(await err(io.call('SET', 'k', 'v', 'EX', '9223372036854775807')), "ERR invalid expire time in 'set' command");
+});
+
+t('SETNX SETEX PSETEX GETSET GETDEL GETEX', async () => {
+  assert.is(await io.setnx('a', '1'), 1);
+  assert.is(await io.setnx('a', '2'), 0);
+  assert.is(await io.setex('b', 10, 'x'), 'OK');
+  assert.ok((await io.ttl('b')) === 10);
+  assert.is(await io.psetex('c', 1500, 'y'), 'OK');
+  assert.ok((await io.pttl('c')) > 1000);
+  assert.is(await err(io.setex('b', 0, 'x')), "ERR invalid expire time in 'setex' command");
+  assert.is(await io.getset('a', '9'), '1');
+  assert.is(await io.getset('new', 'n'), null);
+  assert.is(await io.getdel('a'), '9');
+  assert.is(await io.exists('a'), 0);
+  assert.is(await io.getex('b', 'PERSIST'), 'x');
+  assert.is(await io.ttl('b'), -1);
+  assert.is(await io.getex('b', 'EX', 50), 'x');
+  assert.is(await io.ttl('b'), 50);
+  assert.is(await io.getex('missing'), null);
+  assert.is(await err(io.getex('b', 'EX', 1, 'PX', 1)), 'ERR syntax error');
+});
+
+t('MGET MSET MSETNX, WRONGTYPE, APPEND STRLEN GETRANGE SETRANGE', async () => {
+  assert.is(await io.mset('m1', 'a', 'm2', 'b'), 'OK');
+  assert.equal(await io.mget('m1', 'm2', 'm3'), ['a', 'b', null]);
+  assert.is(await io.msetnx('m3', 'c', 'm1', 'z'), 0);
+  assert.is(await io.msetnx('m3', 'c', 'm4', 'd'), 1);
+  assert.is(await err(io.call('MSET', 'a', 'b', 'c')), "ERR wrong number of arguments for 'mset' command");
+  assert.is(await io.append('s', 'Hello'), 5);
+  assert.is(await io.append('s', ' World'), 11);
+  assert.is(await io.strlen('s'), 11);
+  assert.is(await io.strlen('nothing'), 0);
+  assert.is(await io.getrange('s', 0, 4), 'Hello');
+  assert.is(await io.getrange('s', -5, -1), 'World');
+  assert.is(await io.getrange('s', 5, 2), '');
+  assert.is(await io.getrange('s', -1, -5), '');
+  assert.is(await io.getrange('s', 0, 100), 'Hello World');
+  assert.is(await io.setrange('s', 6, 'Redis'), 11);
+  assert.is(await io.get('s'), 'Hello Redis');
+  assert.is(await io.setrange('pad', 5, 'x'), 6);
+  assert.is(await io.getBuffer('pad').then((b) => b?.toString('hex')), '000000000078');
+  assert.is(await io.setrange('empty', 0, ''), 0);
+  assert.is(await io.exists('empty'), 0);
+  assert.is(await err(io.setrange('s', -1, 'x')), 'ERR offset is out of range');
+  assert.is(await err(io.setrange('s', 600_000_000, 'x')), 'ERR string exceeds maximum allowed size (proto-max-bulk-len)');
+  assert.is(await io.strlen('12345'), 0);
+  await io.set('n', '12345');
+  assert.is(await io.strlen('n'), 5);
+  assert.is(await io.append('n', '6'), 6);
+  assert.is(await io.get('n'), '123456');
+});
+
+t('INCR family with overflow and type errors', async () => {
+  assert.is(await io.incr('i'), 1);
+  assert.is(await io.incrby('i', 10), 11);
+  assert.is(await io.decr('i'), 10);
+  assert.is(await io.decrby('i', 20), -10);
+  await io.set('i', '9223372036854775806');
+  await io.incr('i');
+  assert.is(await io.get('i'), '9223372036854775807');
+  assert.is(await err(io.incr('i')), 'ERR increment or decrement would overflow');
+  assert.is(await err(io.call('DECRBY', 'i', '-9223372036854775808')), 'ERR decrement would overflow');
+  await io.set('s', 'abc');
+  assert.is(await err(io.incr('s')), 'ERR value is not an integer or out of range');
+  await io.set('sp', ' 1');
+  assert.is(await err(io.incr('sp')), 'ERR value is not an integer or out of range');
+  assert.is(await err(io.call('INCRBY', 'i', '1.5')), 'ERR value is not an integer or out of range');
+  assert.is(await io.incrbyfloat('f', '10.5'), '10.5');
+  assert.is(await io.incrbyfloat('f', '0.1'), '10.6');
+  assert.is(await io.incrbyfloat('f', '-5'), '5.6');
+  assert.is(await io.incrbyfloat('f', '5.0e3'), '5005.6');
+  assert.is(await err(io.incrbyfloat('f', 'abc')), 'ERR value is not a valid float');
+  assert.is(await err(io.incrbyfloat('f', 'inf')), 'ERR increment would produce NaN or Infinity');
+});
+
+t('node-redis in RESP2 and RESP3', async () => {
+  for (const RESP of [2, 3] as const) {
+    const c = createClient({ socket: { port: srv.port, host: '127.0.0.1' }, RESP });
+    await c.connect();
+    await c.set('nr', 'v', { EX: 30 });
+    assert.is(await c.get('nr'), 'v');
+    assert.is(await c.ttl('nr'), 30);
+    assert.equal(await c.mGet(['nr', 'none']), ['v', null]);
+    assert.is(await c.incrByFloat('nf', 1.25), RESP === 3 ? '1.25' : '1.25');
+    await c.del(['nr', 'nf']);
+    await c.close();
+  }
+});
+
+t('redis-cli: quoting, binary output, errors', async () => {
+  assert.is((await redisCli(srv.port, ['set', 'cli key', 'a b c'])).stdout.trim(), 'OK');
+  assert.is((await redisCli(srv.port, ['get', 'cli key'])).stdout.trim(), 'a b c');
+  assert.is((await redisCli(srv.port, ['--no-raw', 'incr', 'cli key'])).stdout.trim(), '(error) ERR value is not an integer or out of range');
+  await redisCli(srv.port, ['-x', 'set', 'bin'], 'a\u0000b');
+  assert.is((await redisCli(srv.port, ['--no-raw', 'get', 'bin'])).stdout.trim(), '"a\\x00b"');
+  assert.is((await redisCli(srv.port, ['--no-raw', 'mget', 'bin', 'none'])).stdout.trim(), '1) "a\\x00b"\n2) (nil)');
+});
+
+t.run();
