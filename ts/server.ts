@@ -13,6 +13,7 @@ import { encode, error, type Reply } from './resp/encode';
 import { runHostCommand } from './commands';
 import { VERSION } from './version';
 import { RdbPersistence } from './persistence/rdb';
+import { AofPersistence } from './persistence/aof';
 
 /** Counters kept by the host for INFO stats. */
 export interface HostStats {
@@ -43,6 +44,7 @@ export class Server extends EventEmitter {
   readonly startedAt = Date.now();
   readonly runId: string;
   readonly rdb: RdbPersistence;
+  readonly aof: AofPersistence;
   readonly stats: HostStats = { totalConnections: 0, rejectedConnections: 0, totalNetOutputBytes: 0, opsSamples: [], peakMemory: 0 };
   /** Port actually bound (differs from config when port 0 was asked). */
   port = 0;
@@ -67,7 +69,8 @@ export class Server extends EventEmitter {
     this.applyEngineSettings();
     this.registerConfigHooks();
     this.rdb = new RdbPersistence(this);
-    this.rdb.updateWriteGate();
+    this.aof = new AofPersistence(this);
+    this.updateWriteGate();
     this.addStatsProvider(() => {
       const f = this.core.native.forkStats();
       return [
@@ -79,7 +82,13 @@ export class Server extends EventEmitter {
 
   /** INFO persistence fields. */
   persistenceInfo(): Array<[string, string | number]> {
-    return this.rdb.infoFields();
+    return [...this.rdb.infoFields(), ...this.aof.infoFields()];
+  }
+
+  /** Refuses writes while RDB saves fail (MISCONF) or the AOF cannot be written. */
+  updateWriteGate(): void {
+    const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? null;
+    this.core.native.configure({ writeError: e ?? '' });
   }
 
   /** Pushes the settings the core enforces. */
@@ -113,7 +122,9 @@ export class Server extends EventEmitter {
     this.log.notice('Server initialized');
     await this.listenAll();
     this.startCron();
-    await this.rdb.loadAtStart();
+    // With appendonly yes the AOF is the source of truth, as in Valkey.
+    if (this.config.getBool('appendonly')) await this.aof.loadAtStart();
+    else await this.rdb.loadAtStart();
     this.log.notice('Ready to accept connections tcp');
     this.emit('ready');
   }
@@ -238,6 +249,13 @@ export class Server extends EventEmitter {
 
   private emitReply(conn: Connection, reply: Buffer): void {
     if (reply.length === 0) return;
+    // Under appendfsync always the AOF holds replies until their writes are fsynced.
+    if (this.aof.emit(conn, reply)) return;
+    this.writeReply(conn, reply);
+  }
+
+  /** Writes reply bytes to a client's socket. */
+  writeReply(conn: Connection, reply: Buffer): void {
     conn.write(reply);
     this.stats.totalNetOutputBytes += reply.length;
   }

@@ -20,7 +20,13 @@ const HANDLERS: Record<string, HostHandler> = {
   save: (c) => c.server.rdb.saveCommand(),
   bgsave: (c) => c.server.rdb.bgsaveCommand(c),
   lastsave: (c) => int(c.server.rdb.lastSaveTime),
+  bgrewriteaof: (c) => c.server.aof.rewriteCommand(),
 };
+
+/** Names with a host handler (tests check the command table against this). */
+export function hostCommandNames(): string[] {
+  return Object.keys(HANDLERS);
+}
 
 /** Registers more host handlers (persistence commands add theirs). */
 export function registerHostCommands(more: Record<string, HostHandler>): void {

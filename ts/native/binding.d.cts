@@ -11,6 +11,50 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** The core: one keyspace and its clients. */
 export declare class Core {
+  /**
+   * Starts loading the AOF directory in a background thread (start-up with appendonly
+   * yes); `poll_load` installs the result as for RDB files.
+   */
+  startAofLoad(opts: AofOptions): void
+  /**
+   * Opens the AOF for appending (after loading, or with nothing to load). Creates the
+   * directory, a base from the current data if none exists, and the incr file.
+   */
+  aofOpen(opts: AofOptions): void
+  /**
+   * CONFIG SET appendonly yes at runtime: writes a fresh base from the current data (in
+   * this process, so it blocks for O(dataset); Valkey forks for this), makes every
+   * earlier file history, then opens a new incr file. A crash at any step leaves either
+   * the old manifest or the new one, never a mix of stale and new data.
+   */
+  aofEnableNow(opts: AofOptions): void
+  /** Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes. */
+  aofClose(): void
+  /** True while an AOF is open. */
+  aofEnabled(): boolean
+  /** Changes the fsync policy (CONFIG SET appendfsync). */
+  aofSetFsync(fsync: string): void
+  /**
+   * Moves the propagated writes into the AOF and writes/fsyncs per policy
+   * (`flushAppendOnlyFile`). Call once per event-loop turn, before replies go out when
+   * `appendfsync always`.
+   */
+  aofFlush(force: boolean): AofFlushResult
+  /** AOF sizes and counters for INFO. */
+  aofInfo(): AofInfo | null
+  /** True when `auto-aof-rewrite-percentage`/`-min-size` call for a rewrite. */
+  aofShouldAutoRewrite(percentage: number, minSize: number): boolean
+  /**
+   * BGREWRITEAOF: opens a new incr file (writes from now on go there), then forks a
+   * child that writes the new base from the keyspace as it is at this instant.
+   */
+  aofRewriteStart(opts: AofOptions): ForkReport
+  /**
+   * After the rewrite child exited (`backgroundRewriteDoneHandler`): on success install
+   * the new base, mark the old files history, persist the manifest, delete history.
+   * On failure remove the temp files; the old files stay in force.
+   */
+  aofRewriteDone(opts: AofOptions, childPid: number, ok: boolean): AofRewriteDone
   /** A core with `databases` empty databases. */
   constructor(databases: number)
   /** Registers a connection. */
@@ -82,6 +126,52 @@ export declare class Core {
   startLoad(path: string): void
   /** `None` while loading; then the load's report, or an error with the reason. */
   pollLoad(): LoadReport | null
+}
+
+/** Result of a flush. */
+export interface AofFlushResult {
+  ok: boolean
+  error?: string
+  written: number
+  postponed: boolean
+}
+
+/** INFO persistence aof_* numbers. */
+export interface AofInfo {
+  currentSize: number
+  baseSize: number
+  bufferLength: number
+  delayedFsync: number
+  pendingBioFsync: number
+}
+
+/** AOF settings from the configuration. */
+export interface AofOptions {
+  /** `dir`: where `appenddirname` lives and where rewrite temp files go. */
+  dir: string
+  dirname: string
+  /** `appendfilename`: prefix of every file name and the manifest. */
+  filename: string
+  /** always / everysec / no */
+  fsync: string
+  useRdbPreamble: boolean
+  loadTruncated: boolean
+  noFsyncOnRewrite: boolean
+  /** RDB options for a preamble base. */
+  rdbCompression: boolean
+  rdbChecksum: boolean
+  rdbVersion: number
+  /** Microseconds slept per key in the rewrite child (`rdb-key-save-delay`, for tests). */
+  keySaveDelayUs: number
+}
+
+/** What BGREWRITEAOF did when its child ended. */
+export interface AofRewriteDone {
+  ok: boolean
+  error?: string
+  newBase: string
+  baseSize: number
+  historyDeleted: number
 }
 
 /** How a child ended. */
@@ -195,6 +285,11 @@ export interface LoadReport {
   bytes: number
   version: number
   millis: number
+  /** AOF: commands replayed. */
+  commands: number
+  /** AOF: the file cut at a truncated tail, and its new length. */
+  truncatedFile?: string
+  truncatedAt?: number
 }
 
 /** How to write an RDB file. */

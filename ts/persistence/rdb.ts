@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { ChildDone, ChildPoll, RdbSaveOptions } from '../native/binding.cjs';
+import type { ChildDone, ChildPoll, LoadReport, RdbSaveOptions } from '../native/binding.cjs';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server, ShutdownOptions } from '../server';
 import type { HostCall } from '../commands/types';
@@ -234,10 +234,14 @@ export class RdbPersistence {
   }
 
   /** MISCONF: with save rules and stop-writes-on-bgsave-error, a failed save stops writes. */
-  updateWriteGate(): void {
+  writeGateError(): string | null {
     const c = this.server.config;
     const deny = c.getBool('stop-writes-on-bgsave-error') && c.getSaveRules().length > 0 && !this.lastBgsaveOk;
-    this.core.configure({ writeError: deny ? MISCONF : '' });
+    return deny ? MISCONF : null;
+  }
+
+  private updateWriteGate(): void {
+    this.server.updateWriteGate();
   }
 
   /* ---------------------------------------------------------------- shutdown, reload, load */
@@ -277,37 +281,20 @@ export class RdbPersistence {
    * Loads the dump at start-up in a background thread, answering -LOADING meanwhile.
    * Resolves when done; rejects (the server must not start) on a corrupt file.
    */
-  loadAtStart(): Promise<void> {
+  async loadAtStart(): Promise<void> {
     const file = this.rdbPath();
-    if (!fs.existsSync(file)) return Promise.resolve();
+    if (!fs.existsSync(file)) return;
     this.loading = true;
     this.core.startLoad(file);
-    const started = Date.now();
-    return new Promise((resolve, reject) => {
-      const tick = (): void => {
-        let r;
-        try {
-          r = this.core.pollLoad();
-        } catch (e) {
-          this.loading = false;
-          const msg = e instanceof Error ? e.message : String(e);
-          this.server.log.warning(`Fatal error loading the DB: ${msg}. Exiting.`);
-          reject(new LoadError(msg));
-          return;
-        }
-        if (r === null) {
-          setTimeout(tick, 5);
-          return;
-        }
-        this.loading = false;
-        this.lastLoadKeysLoaded = r.keys;
-        this.lastLoadKeysExpired = r.expiredSkipped;
-        this.server.log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}.`);
-        this.server.log.notice(`DB loaded from disk: ${((Date.now() - started) / 1000).toFixed(3)} seconds`);
-        resolve();
-      };
-      tick();
-    });
+    try {
+      const r = await waitForLoad(this.server);
+      this.lastLoadKeysLoaded = r.keys;
+      this.lastLoadKeysExpired = r.expiredSkipped;
+      this.server.log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}.`);
+      this.server.log.notice(`DB loaded from disk: ${(r.millis / 1000).toFixed(3)} seconds`);
+    } finally {
+      this.loading = false;
+    }
   }
 
   /* ---------------------------------------------------------------- INFO */
@@ -337,5 +324,28 @@ export class RdbPersistence {
   }
 }
 
-/** The dump could not be loaded: the server must not start. */
+/** The data could not be loaded: the server must not start. */
 export class LoadError extends Error {}
+
+/**
+ * Polls the core's loader thread until it finishes (the event loop keeps running, so
+ * clients get -LOADING meanwhile). Rejects with LoadError, logged, on a bad file.
+ */
+export function waitForLoad(server: Server): Promise<LoadReport> {
+  return new Promise((resolve, reject) => {
+    const tick = (): void => {
+      let r: LoadReport | null;
+      try {
+        r = server.core.native.pollLoad();
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        server.log.warning(`Fatal error loading the DB: ${msg}. Exiting.`);
+        reject(new LoadError(msg));
+        return;
+      }
+      if (r === null) setTimeout(tick, 5);
+      else resolve(r);
+    };
+    tick();
+  });
+}

@@ -86,6 +86,7 @@ pub struct Core {
     pub(crate) engine: Engine,
     host_argv: Vec<Vec<u8>>,
     pub(crate) persistence: crate::persistence::Persistence,
+    pub(crate) aof: Option<crate::aof::AofState>,
 }
 
 #[napi]
@@ -93,7 +94,7 @@ impl Core {
     /// A core with `databases` empty databases.
     #[napi(constructor)]
     pub fn new(databases: u32) -> Self {
-        Core { engine: Engine::new(databases as usize), host_argv: Vec::new(), persistence: Default::default() }
+        Core { engine: Engine::new(databases as usize), host_argv: Vec::new(), persistence: Default::default(), aof: None }
     }
 
     /// Registers a connection.

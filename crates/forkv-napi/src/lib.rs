@@ -3,6 +3,7 @@
 //! the node binary, so it has no Rust tests — it is exercised by the uvu suites).
 
 mod alloc;
+mod aof;
 mod core;
 mod persistence;
 

@@ -108,6 +108,36 @@ pub struct LoadReport {
     pub bytes: f64,
     pub version: u32,
     pub millis: f64,
+    /// AOF: commands replayed.
+    pub commands: f64,
+    /// AOF: the file cut at a truncated tail, and its new length.
+    pub truncated_file: Option<String>,
+    pub truncated_at: Option<f64>,
+}
+
+/// What a loader thread produced besides the keyspace.
+pub struct LoadSummary {
+    pub keys: u64,
+    pub expired_skipped: u64,
+    pub bytes: u64,
+    pub version: u32,
+    pub aof: Option<crate::aof::LoadedAof>,
+    pub truncated_at: Option<(String, u64)>,
+    pub commands: u64,
+}
+
+impl LoadSummary {
+    fn from_rdb(stats: &forkv_rdb::LoadStats) -> Self {
+        LoadSummary {
+            keys: stats.keys_loaded,
+            expired_skipped: stats.expired_skipped,
+            bytes: stats.bytes_read,
+            version: stats.version,
+            aof: None,
+            truncated_at: None,
+            commands: 0,
+        }
+    }
 }
 
 /// Persistence state owned by a `Core`.
@@ -117,11 +147,43 @@ pub struct Persistence {
     /// Temp file the running child writes (removed if it fails).
     child_temp: Option<PathBuf>,
     loader: Option<Loader>,
+    /// An AOF load's manifest, kept for `aof_open`.
+    loaded_aof: Option<crate::aof::LoadedAof>,
 }
+
+type LoadResult = std::result::Result<(Keyspace, LoadSummary), String>;
 
 struct Loader {
     started: Instant,
-    handle: JoinHandle<std::result::Result<(Keyspace, forkv_rdb::LoadStats), String>>,
+    handle: JoinHandle<LoadResult>,
+}
+
+impl Persistence {
+    /// True while a fork child (BGSAVE or rewrite) runs.
+    pub fn has_child(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Takes ownership of a freshly forked child.
+    pub fn adopt_child(&mut self, child: ChildHandle, temp: Option<PathBuf>) {
+        self.child = Some(child);
+        self.child_temp = temp;
+    }
+
+    /// Installs a loader thread.
+    pub fn set_loader(&mut self, started: Instant, handle: JoinHandle<LoadResult>) {
+        self.loader = Some(Loader { started, handle });
+    }
+
+    /// Hands a manifest to the next `aof_open` (after an in-process rewrite).
+    pub fn set_loaded_manifest(&mut self, manifest: forkv_aof::Manifest, base_size: u64) {
+        self.loaded_aof = Some(crate::aof::LoadedAof::new(manifest, base_size));
+    }
+
+    /// The manifest of the AOF loaded at start, once.
+    pub fn take_loaded_aof(&mut self) -> Option<crate::aof::LoadedAof> {
+        self.loaded_aof.take()
+    }
 }
 
 fn rdb_write_options(o: &RdbSaveOptions, aof_base: bool) -> WriteOptions {
@@ -241,8 +303,8 @@ impl Core {
         });
         let handle = spawned.map_err(fork_error)?;
         let report = ForkReport { pid: handle.pid(), fork_usec: handle.fork_usec() as f64 };
-        self.persistence.child_temp = Some(dir.join(format!("temp-{}.rdb", handle.pid())));
-        self.persistence.child = Some(handle);
+        let temp = dir.join(format!("temp-{}.rdb", handle.pid()));
+        self.persistence.adopt_child(handle, Some(temp));
         self.engine.ks.set_child_active(true);
         Ok(report)
     }
@@ -337,7 +399,7 @@ impl Core {
         let mut fresh = Keyspace::new(self.engine.ks.db_count());
         let stats = load_file(&path, &mut fresh).map_err(Error::from_reason)?;
         self.engine.ks.replace_data(fresh);
-        Ok(report(&stats, started))
+        Ok(report(&LoadSummary::from_rdb(&stats), started))
     }
 
     /// Starts loading an RDB file in a background thread (start-up). While it runs the
@@ -348,9 +410,9 @@ impl Core {
         let handle = std::thread::spawn(move || {
             let mut ks = Keyspace::new(dbs);
             let stats = load_file(&path, &mut ks)?;
-            Ok((ks, stats))
+            Ok((ks, LoadSummary::from_rdb(&stats)))
         });
-        self.persistence.loader = Some(Loader { started: Instant::now(), handle });
+        self.persistence.set_loader(Instant::now(), handle);
         self.engine.cfg.loading = true;
     }
 
@@ -368,19 +430,23 @@ impl Core {
         };
         self.engine.cfg.loading = false;
         let joined = loader.handle.join().map_err(|_| Error::from_reason("the loading thread panicked"))?;
-        let (ks, stats) = joined.map_err(Error::from_reason)?;
+        let (ks, mut summary) = joined.map_err(Error::from_reason)?;
         self.engine.ks.replace_data(ks);
-        Ok(Some(report(&stats, loader.started)))
+        self.persistence.loaded_aof = summary.aof.take();
+        Ok(Some(report(&summary, loader.started)))
     }
 }
 
-fn report(stats: &forkv_rdb::LoadStats, started: Instant) -> LoadReport {
+fn report(s: &LoadSummary, started: Instant) -> LoadReport {
     LoadReport {
-        keys: stats.keys_loaded as f64,
-        expired_skipped: stats.expired_skipped as f64,
-        bytes: stats.bytes_read as f64,
-        version: stats.version,
+        keys: s.keys as f64,
+        expired_skipped: s.expired_skipped as f64,
+        bytes: s.bytes as f64,
+        version: s.version,
         millis: started.elapsed().as_secs_f64() * 1000.0,
+        commands: s.commands as f64,
+        truncated_file: s.truncated_at.as_ref().map(|(f, _)| f.clone()),
+        truncated_at: s.truncated_at.as_ref().map(|(_, n)| *n as f64),
     }
 }
 

@@ -1,0 +1,400 @@
+//! Append-only file entry points of `Core`: loading the multi-part AOF at start, opening
+//! it for appending, flushing the propagated writes (write + fsync per `appendfsync`), and
+//! BGREWRITEAOF in a forked child (Valkey 7+ protocol: a new incr file is opened BEFORE the
+//! fork, so writes made during the rewrite land there and none is lost).
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use forkv_aof::{dir, manifest, AofLoadCallbacks, AofWriter, FsyncPolicy, Manifest};
+use forkv_engine::Engine;
+use forkv_keyspace::Keyspace;
+use forkv_snapshot::ChildKind;
+
+use crate::core::Core;
+use crate::persistence::ForkReport;
+
+/// AOF settings from the configuration.
+#[napi(object)]
+#[derive(Clone)]
+pub struct AofOptions {
+    /// `dir`: where `appenddirname` lives and where rewrite temp files go.
+    pub dir: String,
+    pub dirname: String,
+    /// `appendfilename`: prefix of every file name and the manifest.
+    pub filename: String,
+    /// always / everysec / no
+    pub fsync: String,
+    pub use_rdb_preamble: bool,
+    pub load_truncated: bool,
+    pub no_fsync_on_rewrite: bool,
+    /// RDB options for a preamble base.
+    pub rdb_compression: bool,
+    pub rdb_checksum: bool,
+    pub rdb_version: u32,
+    /// Microseconds slept per key in the rewrite child (`rdb-key-save-delay`, for tests).
+    pub key_save_delay_us: f64,
+}
+
+/// Result of a flush.
+#[napi(object)]
+pub struct AofFlushResult {
+    pub ok: bool,
+    pub error: Option<String>,
+    pub written: f64,
+    pub postponed: bool,
+}
+
+/// INFO persistence aof_* numbers.
+#[napi(object)]
+pub struct AofInfo {
+    pub current_size: f64,
+    pub base_size: f64,
+    pub buffer_length: f64,
+    pub delayed_fsync: f64,
+    pub pending_bio_fsync: f64,
+}
+
+/// What BGREWRITEAOF did when its child ended.
+#[napi(object)]
+pub struct AofRewriteDone {
+    pub ok: bool,
+    pub error: Option<String>,
+    pub new_base: String,
+    pub base_size: f64,
+    pub history_deleted: u32,
+}
+
+/// An open AOF being appended to.
+pub struct AofState {
+    opts: AofOptions,
+    dir: PathBuf,
+    manifest: Manifest,
+    writer: AofWriter,
+}
+
+/// State carried from a finished load to `aof_open`.
+pub struct LoadedAof {
+    manifest: Manifest,
+    base_size: u64,
+}
+
+impl LoadedAof {
+    /// A manifest and its base size, for `aof_open`.
+    pub fn new(manifest: Manifest, base_size: u64) -> Self {
+        LoadedAof { manifest, base_size }
+    }
+}
+
+fn policy(s: &str) -> FsyncPolicy {
+    match s {
+        "always" => FsyncPolicy::Always,
+        "no" => FsyncPolicy::No,
+        _ => FsyncPolicy::EverySec,
+    }
+}
+
+fn now_ms() -> i64 {
+    forkv_engine::cmd::now_ms()
+}
+
+fn rdb_opts(o: &AofOptions) -> forkv_rdb::WriteOptions {
+    forkv_rdb::WriteOptions {
+        version: o.rdb_version,
+        compression: o.rdb_compression,
+        checksum: o.rdb_checksum,
+        aof_base: true,
+        used_mem: crate::alloc::used_bytes() as u64,
+        ..forkv_rdb::WriteOptions::default()
+    }
+}
+
+/// Writes a base file from `ks`: an RDB preamble or commands, per `aof-use-rdb-preamble`.
+fn write_base(ks: &Keyspace, o: &AofOptions, w: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> std::io::Result<()> {
+    let delay = Duration::from_micros(o.key_save_delay_us.max(0.0) as u64);
+    let mut tick = |k: u64| {
+        progress(k);
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+    };
+    if o.use_rdb_preamble {
+        forkv_rdb::write_rdb(w, ks, &rdb_opts(o), &mut |p| {
+            tick(p.keys_done);
+            Ok(())
+        })?;
+    } else {
+        forkv_aof::rewrite_keyspace_as_commands(w, ks, now_ms(), &mut |k| {
+            tick(k);
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+/// Replays AOF content into a private engine (so command semantics are the real ones).
+struct Replay {
+    engine: Engine,
+}
+
+const REPLAY_CLIENT: u64 = u64::MAX;
+
+impl AofLoadCallbacks for Replay {
+    fn load_rdb_base(&mut self, file: &mut dyn BufRead, path: &Path) -> std::result::Result<(), String> {
+        let opts = forkv_rdb::LoadOptions { skip_expired: false, ..Default::default() };
+        forkv_rdb::load_rdb(file, &mut self.engine.ks, &opts).map(|_| ()).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    fn apply_command(&mut self, argv: Vec<Vec<u8>>) -> std::result::Result<(), String> {
+        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        self.engine.ks.set_now(now_ms());
+        let outcome = self.engine.dispatch(REPLAY_CLIENT, &args);
+        let reply = self.engine.reply();
+        // Valkey stops loading on an unknown command; other errors (WRONGTYPE after a
+        // partial history) are replayed as they were.
+        if reply.starts_with(b"-ERR unknown command") {
+            let msg = String::from_utf8_lossy(&reply[1..reply.len().saturating_sub(2)]).into_owned();
+            return Err(msg);
+        }
+        self.engine.clear_reply();
+        if let forkv_engine::Outcome::Host(_) = outcome {
+            return Err(format!("command '{}' cannot be replayed from the AOF", String::from_utf8_lossy(args[0])));
+        }
+        Ok(())
+    }
+}
+
+#[napi]
+impl Core {
+    /// Starts loading the AOF directory in a background thread (start-up with appendonly
+    /// yes); `poll_load` installs the result as for RDB files.
+    #[napi]
+    pub fn start_aof_load(&mut self, opts: AofOptions) {
+        let dbs = self.engine.ks.db_count();
+        let started = Instant::now();
+        let handle = std::thread::spawn(move || {
+            let mut engine = Engine::new(dbs);
+            engine.add_client(REPLAY_CLIENT);
+            if let Some(c) = engine.client_mut(REPLAY_CLIENT) {
+                c.authenticated = true;
+            }
+            let mut replay = Replay { engine };
+            let lo = forkv_aof::LoadOptions { aof_load_truncated: opts.load_truncated, upgrade_legacy: true };
+            let report = forkv_aof::load_aof_dir(Path::new(&opts.dir), &opts.dirname, &opts.filename, lo, &mut replay)
+                .map_err(|e| e.to_string())?;
+            let summary = crate::persistence::LoadSummary {
+                keys: (0..replay.engine.ks.db_count()).map(|i| replay.engine.ks.len(i) as u64).sum(),
+                expired_skipped: 0,
+                bytes: report.current_size,
+                version: 0,
+                aof: Some(LoadedAof { manifest: report.manifest.clone(), base_size: report.base_size }),
+                truncated_at: report.truncated_at.clone(),
+                commands: report.commands,
+            };
+            Ok((replay.engine.ks, summary))
+        });
+        self.persistence.set_loader(started, handle);
+        self.engine.cfg.loading = true;
+    }
+
+    /// Opens the AOF for appending (after loading, or with nothing to load). Creates the
+    /// directory, a base from the current data if none exists, and the incr file.
+    #[napi]
+    pub fn aof_open(&mut self, opts: AofOptions) -> Result<()> {
+        let work = PathBuf::from(&opts.dir);
+        let loaded = self.persistence.take_loaded_aof();
+        let mut m = match loaded.as_ref() {
+            Some(l) => l.manifest.clone(),
+            None => {
+                let d = dir::aof_dir(&work, &opts.dirname);
+                dir::load_manifest(&d, &opts.filename).map_err(|e| Error::from_reason(e.to_string()))?.unwrap_or_default()
+            }
+        };
+        let ks = &self.engine.ks;
+        let (file, incr_size) = dir::open_on_server_start(&work, &opts.dirname, &opts.filename, &mut m, opts.use_rdb_preamble, &mut |w| {
+            write_base(ks, &opts, w, &mut |_| {})
+        })
+        .map_err(|e| Error::from_reason(format!("Can't open the append-only file: {e}")))?;
+        let d = dir::aof_dir(&work, &opts.dirname);
+        let current = dir::total_size(&d, &m).unwrap_or(incr_size);
+        let base = loaded.map(|l| l.base_size).or_else(|| m.base.as_ref().and_then(|b| dir::file_size(&d, &b.name).ok())).unwrap_or(0);
+        let mut writer = AofWriter::new(file, policy(&opts.fsync), incr_size, current, base, now_ms());
+        writer.no_fsync_on_rewrite = opts.no_fsync_on_rewrite;
+        self.aof = Some(AofState { opts, dir: d, manifest: m, writer });
+        self.engine.prop.enabled = true;
+        self.engine.prop.reset_db();
+        Ok(())
+    }
+
+    /// CONFIG SET appendonly yes at runtime: writes a fresh base from the current data (in
+    /// this process, so it blocks for O(dataset); Valkey forks for this), makes every
+    /// earlier file history, then opens a new incr file. A crash at any step leaves either
+    /// the old manifest or the new one, never a mix of stale and new data.
+    #[napi]
+    pub fn aof_enable_now(&mut self, opts: AofOptions) -> Result<()> {
+        let err = |e: std::io::Error| Error::from_reason(format!("Can't rewrite append only file: {e}"));
+        let work = PathBuf::from(&opts.dir);
+        let d = dir::aof_dir(&work, &opts.dirname);
+        dir::create_dir_if_missing(&d).map_err(err)?;
+        let m = dir::load_manifest(&d, &opts.filename).map_err(|e| Error::from_reason(e.to_string()))?.unwrap_or_default();
+        let pid = std::process::id();
+        let tmp = work.join(manifest::temp_rewrite_bg_name(pid));
+        let ks = &self.engine.ks;
+        dir::write_file_synced(&tmp, &mut |w| write_base(ks, &opts, w, &mut |_| {})).map_err(err)?;
+        let finished = dir::finish_rewrite(&work, &d, &opts.filename, &m, pid, opts.use_rdb_preamble, false, false).map_err(|e| {
+            dir::remove_rewrite_temp_files(&work, pid);
+            err(e)
+        })?;
+        let mut m = finished.manifest;
+        let _ = dir::delete_history(&d, &opts.filename, &mut m);
+        self.persistence.set_loaded_manifest(m, finished.base_size);
+        self.aof_open(opts)
+    }
+
+    /// Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes.
+    #[napi]
+    pub fn aof_close(&mut self) -> Result<()> {
+        self.aof_flush(true);
+        self.engine.prop.enabled = false;
+        if let Some(state) = self.aof.take() {
+            state.writer.close(now_ms()).map_err(|e| Error::from_reason(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// True while an AOF is open.
+    #[napi]
+    pub fn aof_enabled(&self) -> bool {
+        self.aof.is_some()
+    }
+
+    /// Changes the fsync policy (CONFIG SET appendfsync).
+    #[napi]
+    pub fn aof_set_fsync(&mut self, fsync: String) {
+        if let Some(a) = &mut self.aof {
+            a.writer.set_policy(policy(&fsync));
+            a.opts.fsync = fsync;
+        }
+    }
+
+    /// Moves the propagated writes into the AOF and writes/fsyncs per policy
+    /// (`flushAppendOnlyFile`). Call once per event-loop turn, before replies go out when
+    /// `appendfsync always`.
+    #[napi]
+    pub fn aof_flush(&mut self, force: bool) -> AofFlushResult {
+        let Some(a) = &mut self.aof else {
+            return AofFlushResult { ok: true, error: None, written: 0.0, postponed: false };
+        };
+        let pending = self.engine.prop.take();
+        if !pending.is_empty() {
+            a.writer.append(&pending);
+        }
+        let child = self.persistence.has_child();
+        match a.writer.flush(force, now_ms(), child) {
+            Ok(r) => AofFlushResult { ok: true, error: None, written: r.written as f64, postponed: r.postponed },
+            Err(e) => AofFlushResult { ok: false, error: Some(e.error.to_string()), written: 0.0, postponed: false },
+        }
+    }
+
+    /// AOF sizes and counters for INFO.
+    #[napi]
+    pub fn aof_info(&self) -> Option<AofInfo> {
+        let a = self.aof.as_ref()?;
+        Some(AofInfo {
+            current_size: a.writer.current_size() as f64,
+            base_size: a.writer.base_size() as f64,
+            buffer_length: a.writer.buffer_len() as f64,
+            delayed_fsync: a.writer.delayed_fsync() as f64,
+            pending_bio_fsync: a.writer.pending_bio_fsync() as f64,
+        })
+    }
+
+    /// True when `auto-aof-rewrite-percentage`/`-min-size` call for a rewrite.
+    #[napi]
+    pub fn aof_should_auto_rewrite(&self, percentage: f64, min_size: f64) -> bool {
+        match &self.aof {
+            Some(a) => a.writer.should_auto_rewrite(percentage as u64, min_size as u64),
+            None => false,
+        }
+    }
+
+    /// BGREWRITEAOF: opens a new incr file (writes from now on go there), then forks a
+    /// child that writes the new base from the keyspace as it is at this instant.
+    #[napi]
+    pub fn aof_rewrite_start(&mut self, opts: AofOptions) -> Result<ForkReport> {
+        if self.persistence.has_child() {
+            return Err(Error::from_reason("EEXIST child already running"));
+        }
+        // Everything before the fork must be in the old incr file.
+        self.aof_flush(true);
+        if let Some(a) = &mut self.aof {
+            let (m, file) = dir::start_rewrite(&a.dir, &a.opts.filename, &a.manifest)
+                .map_err(|e| Error::from_reason(format!("Can't open new incr AOF: {e}")))?;
+            a.manifest = m;
+            a.writer.switch_file(file, now_ms());
+            self.engine.prop.reset_db();
+        }
+        let work = PathBuf::from(&opts.dir);
+        let ks = &self.engine.ks;
+        let total: u64 = (0..ks.db_count()).map(|i| ks.len(i) as u64).sum();
+        let child_opts = opts.clone();
+        let spawned = forkv_snapshot::spawn_child(ChildKind::AofRewrite, move |ctx| {
+            ctx.set_keys_total(total);
+            let tmp = work.join(manifest::temp_rewrite_bg_name(ctx.pid() as u32));
+            dir::write_file_synced(&tmp, &mut |w| write_base(ks, &child_opts, w, &mut |k| ctx.report_progress(k)))
+                .map_err(|e| format!("Error writing the rewritten AOF: {e}"))?;
+            ctx.log(forkv_snapshot::LogLevel::Notice, "Successfully created the temporary AOF base file");
+            Ok(())
+        });
+        let handle = spawned.map_err(|e| Error::from_reason(format!("fork: {e}")))?;
+        let report = ForkReport { pid: handle.pid(), fork_usec: handle.fork_usec() as f64 };
+        self.persistence.adopt_child(handle, None);
+        self.engine.ks.set_child_active(true);
+        Ok(report)
+    }
+
+    /// After the rewrite child exited (`backgroundRewriteDoneHandler`): on success install
+    /// the new base, mark the old files history, persist the manifest, delete history.
+    /// On failure remove the temp files; the old files stay in force.
+    #[napi]
+    pub fn aof_rewrite_done(&mut self, opts: AofOptions, child_pid: i32, ok: bool) -> AofRewriteDone {
+        let work = PathBuf::from(&opts.dir);
+        let fail = |e: String| AofRewriteDone { ok: false, error: Some(e), new_base: String::new(), base_size: 0.0, history_deleted: 0 };
+        if !ok {
+            dir::remove_rewrite_temp_files(&work, child_pid as u32);
+            return fail(String::new());
+        }
+        let d = dir::aof_dir(&work, &opts.dirname);
+        let aof_on = self.aof.is_some();
+        let m = match &self.aof {
+            Some(a) => a.manifest.clone(),
+            None => match dir::load_manifest(&d, &opts.filename) {
+                Ok(m) => m.unwrap_or_default(),
+                Err(e) => return fail(e.to_string()),
+            },
+        };
+        if let Err(e) = dir::create_dir_if_missing(&d) {
+            dir::remove_rewrite_temp_files(&work, child_pid as u32);
+            return fail(e.to_string());
+        }
+        let finished = match dir::finish_rewrite(&work, &d, &opts.filename, &m, child_pid as u32, opts.use_rdb_preamble, aof_on, false) {
+            Ok(f) => f,
+            Err(e) => {
+                dir::remove_rewrite_temp_files(&work, child_pid as u32);
+                return fail(format!("Error trying to rename the temporary AOF base file: {e}"));
+            }
+        };
+        let mut manifest = finished.manifest;
+        let history = manifest.history.len() as u32;
+        let _ = dir::delete_history(&d, &opts.filename, &mut manifest);
+        if let Some(a) = &mut self.aof {
+            a.manifest = manifest;
+            a.writer.rewrite_done(finished.base_size);
+        }
+        AofRewriteDone { ok: true, error: None, new_base: finished.new_base, base_size: finished.base_size as f64, history_deleted: history }
+    }
+}

@@ -1,0 +1,297 @@
+// The append-only file, host side: when to flush (once per event-loop turn, before
+// replies go out under `appendfsync always`), BGREWRITEAOF and its scheduling against
+// BGSAVE, automatic rewrites, CONFIG SET appendonly/appendfsync, write-error handling,
+// loading at start, and the INFO aof_* fields — with Valkey's replies and log lines.
+import type { AofOptions, ChildDone } from '../native/binding.cjs';
+import { error, simple, type Reply } from '../resp/encode';
+import type { Server, ShutdownOptions } from '../server';
+import { waitForLoad } from './rdb';
+
+/** After this many consecutive failed rewrites, automatic ones back off (Valkey 7.2+). */
+const REWRITE_FAILURES_BEFORE_BACKOFF = 3;
+const REWRITE_BACKOFF_MIN_S = 60;
+const REWRITE_BACKOFF_MAX_S = 3600;
+
+export class AofPersistence {
+  enabled = false;
+  rewriteScheduled = false;
+  lastRewriteOk = true;
+  lastRewriteTimeSec = -1;
+  rewrites = 0;
+  consecutiveFailures = 0;
+  lastCowSize = 0;
+  lastWriteOk = true;
+  lastWriteError = '';
+  private rewriteStartedAt = 0;
+  private lastFailureAt = 0;
+  private flushScheduled = false;
+  /** Replies held until the AOF is written and fsynced (appendfsync always). */
+  private held: Array<[import('../net/connection').Connection, Buffer]> = [];
+
+  constructor(readonly server: Server) {
+    server.rdb.addChildOwner({ kind: 'aof', done: (d) => this.rewriteDone(d) });
+    server.on('cron', () => this.cron());
+    server.addShutdownHook((o) => this.onShutdown(o));
+    server.config.onChange('appendonly', (v) => this.setEnabled(v === 'yes'));
+    server.config.onChange('appendfsync', (v) => {
+      this.core.aofSetFsync(v);
+      return null;
+    });
+  }
+
+  private get core() {
+    return this.server.core.native;
+  }
+
+  options(): AofOptions {
+    const c = this.server.config;
+    return {
+      dir: this.server.dataDir(),
+      dirname: c.getString('appenddirname'),
+      filename: c.getString('appendfilename'),
+      fsync: c.getEnum('appendfsync'),
+      useRdbPreamble: c.getBool('aof-use-rdb-preamble'),
+      loadTruncated: c.getBool('aof-load-truncated'),
+      noFsyncOnRewrite: c.getBool('no-appendfsync-on-rewrite'),
+      rdbCompression: c.getBool('rdbcompression'),
+      rdbChecksum: c.getBool('rdbchecksum'),
+      rdbVersion: c.getInt('rdb-version'),
+      keySaveDelayUs: c.getInt('rdb-key-save-delay'),
+    };
+  }
+
+  /** Under appendfsync always, replies wait for the fsync of the writes they acknowledge. */
+  get holdsReplies(): boolean {
+    return this.enabled && this.server.config.getEnum('appendfsync') === 'always';
+  }
+
+  /* ---------------------------------------------------------------- start-up */
+
+  /** With appendonly yes the AOF is the source of truth: load it (not the RDB), then open. */
+  async loadAtStart(): Promise<void> {
+    const o = this.options();
+    this.server.rdb.loading = true;
+    this.core.startAofLoad(o);
+    try {
+      const r = await waitForLoad(this.server);
+      if (r.truncatedFile) {
+        this.server.log.warning(`!!! Warning: short read while loading the AOF file ${r.truncatedFile}!!!`);
+        this.server.log.warning(`AOF ${r.truncatedFile} loaded anyway because aof-load-truncated is enabled`);
+      }
+      this.server.log.notice(`DB loaded from append only file: ${(r.millis / 1000).toFixed(3)} seconds`);
+    } finally {
+      this.server.rdb.loading = false;
+    }
+    this.core.aofOpen(o);
+    this.enabled = true;
+  }
+
+  /* ---------------------------------------------------------------- the write path */
+
+  /** Called by the server for every reply it is about to write. */
+  emit(conn: import('../net/connection').Connection, reply: Buffer): boolean {
+    this.scheduleFlush();
+    if (!this.holdsReplies) return false;
+    this.held.push([conn, reply]);
+    return true;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled || !this.enabled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.beforeSleep());
+  }
+
+  /** Valkey's beforeSleep: write (and fsync per policy) the AOF, then release replies. */
+  private beforeSleep(): void {
+    this.flushScheduled = false;
+    this.flush(false);
+    const held = this.held;
+    this.held = [];
+    for (const [conn, reply] of held) this.server.writeReply(conn, reply);
+  }
+
+  /** Writes pending AOF data; tracks write errors and the write gate. */
+  flush(force: boolean): void {
+    if (!this.enabled) return;
+    const r = this.core.aofFlush(force);
+    if (r.ok) {
+      if (!this.lastWriteOk && r.written >= 0) {
+        this.server.log.warning('AOF write error looks solved. The server can write again.');
+        this.lastWriteOk = true;
+        this.lastWriteError = '';
+        this.server.updateWriteGate();
+      }
+      return;
+    }
+    if (this.lastWriteOk) this.server.log.warning(`Error writing to the AOF file: ${r.error ?? 'unknown error'}`);
+    this.lastWriteOk = false;
+    this.lastWriteError = r.error ?? 'unknown error';
+    this.server.updateWriteGate();
+  }
+
+  /** With appendfsync always, a failed AOF write refuses writes until it succeeds again. */
+  writeGateError(): string | null {
+    if (this.lastWriteOk || this.server.config.getEnum('appendfsync') !== 'always') return null;
+    return `MISCONF Errors writing to the AOF file: ${this.lastWriteError}`;
+  }
+
+  /* ---------------------------------------------------------------- BGREWRITEAOF */
+
+  rewriteCommand(): Reply {
+    const kind = this.server.rdb.childKind();
+    if (kind === 'aof') return error('ERR Background append only file rewriting already in progress');
+    if (kind !== null) {
+      this.rewriteScheduled = true;
+      return simple('Background append only file rewriting scheduled');
+    }
+    return this.startRewrite() ? simple('Background append only file rewriting started') : error('ERR Can\'t execute an AOF background rewriting. Please check the server logs for more information.');
+  }
+
+  /** Forks the rewrite child. False (logged) when it cannot start. */
+  startRewrite(): boolean {
+    this.rewriteScheduled = false;
+    try {
+      const r = this.core.aofRewriteStart(this.options());
+      this.rewriteStartedAt = Date.now();
+      this.server.log.notice(`Background append only file rewriting started by pid ${r.pid}`);
+      return true;
+    } catch (e) {
+      this.server.log.warning(`Can't rewrite append only file in background: ${e instanceof Error ? e.message : String(e)}`);
+      this.lastRewriteOk = false;
+      this.noteFailure();
+      return false;
+    }
+  }
+
+  private rewriteDone(d: ChildDone): void {
+    const log = this.server.log;
+    this.lastRewriteTimeSec = Math.round((Date.now() - this.rewriteStartedAt) / 1000);
+    this.lastCowSize = d.cowPeak;
+    const ok = d.outcome === 'ok';
+    if (d.outcome === 'err') log.warning(`Background AOF rewrite terminated with error${d.message ? `: ${d.message}` : ''}`);
+    else if (d.outcome === 'signal' || d.outcome === 'cancelled') log.warning(`Background AOF rewrite terminated by signal ${d.signal}`);
+    const r = this.core.aofRewriteDone(this.options(), d.pid, ok);
+    if (!ok || !r.ok) {
+      if (r.error) log.warning(r.error);
+      this.lastRewriteOk = d.outcome === 'cancelled' ? this.lastRewriteOk : false;
+      if (d.outcome !== 'cancelled') this.noteFailure();
+      return;
+    }
+    log.notice('Background AOF rewrite terminated with success');
+    log.notice(`Successfully renamed the temporary AOF base file temp-rewriteaof-bg-${d.pid}.aof into ${r.newBase}`);
+    if (r.historyDeleted > 0) log.notice(`Removed ${r.historyDeleted} AOF history file(s)`);
+    log.notice('Background AOF rewrite finished successfully');
+    this.lastRewriteOk = true;
+    this.rewrites++;
+    this.consecutiveFailures = 0;
+  }
+
+  private noteFailure(): void {
+    this.consecutiveFailures++;
+    this.lastFailureAt = Date.now();
+  }
+
+  /** Seconds automatic rewrites wait after repeated failures (0 = no wait). */
+  private backoffSeconds(): number {
+    if (this.consecutiveFailures < REWRITE_FAILURES_BEFORE_BACKOFF) return 0;
+    const exp = this.consecutiveFailures - REWRITE_FAILURES_BEFORE_BACKOFF;
+    return Math.min(REWRITE_BACKOFF_MAX_S, REWRITE_BACKOFF_MIN_S * 2 ** exp);
+  }
+
+  /* ---------------------------------------------------------------- cron */
+
+  private cron(): void {
+    if (this.server.rdb.loading) return;
+    // Retry a failed write, and fsync everysec data even when no command arrives.
+    this.flush(false);
+    if (this.server.rdb.childKind() !== null) return;
+    if (this.rewriteScheduled) {
+      this.startRewrite();
+      return;
+    }
+    if (!this.enabled) return;
+    const c = this.server.config;
+    const pct = c.getInt('auto-aof-rewrite-percentage');
+    const min = Number(c.getBigInt('auto-aof-rewrite-min-size'));
+    if (pct <= 0 || !this.core.aofShouldAutoRewrite(pct, min)) return;
+    if ((Date.now() - this.lastFailureAt) / 1000 < this.backoffSeconds()) return;
+    const info = this.core.aofInfo();
+    this.server.log.notice(`Starting automatic rewriting of AOF on ${Math.round(((info?.currentSize ?? 0) / Math.max(1, info?.baseSize ?? 1) - 1) * 100)}% growth`);
+    this.startRewrite();
+  }
+
+  /* ---------------------------------------------------------------- enable/disable, shutdown */
+
+  private setEnabled(on: boolean): string | null {
+    if (on === this.enabled) return null;
+    try {
+      if (on) {
+        this.core.aofEnableNow(this.options());
+        this.enabled = true;
+        this.server.log.notice('AOF enabled: the append only file now holds the whole dataset');
+      } else {
+        this.flushHeld();
+        this.core.aofClose();
+        this.enabled = false;
+        this.server.log.notice('AOF disabled');
+      }
+    } catch (e) {
+      return `ERR ${e instanceof Error ? e.message : String(e)}`;
+    }
+    return null;
+  }
+
+  private flushHeld(): void {
+    if (this.held.length > 0 || this.flushScheduled) this.beforeSleep();
+  }
+
+  private async onShutdown(_o: ShutdownOptions): Promise<string | null> {
+    if (this.server.rdb.childKind() === 'aof') {
+      this.server.log.warning('There is a child rewriting the AOF. Killing it!');
+      this.core.killChild();
+      this.core.waitChild(5000);
+    }
+    if (!this.enabled) return null;
+    this.server.log.notice('Calling fsync() on the AOF file.');
+    this.flushHeld();
+    try {
+      this.core.aofClose();
+    } catch (e) {
+      return `ERR Errors trying to SHUTDOWN. Check logs. (${e instanceof Error ? e.message : String(e)})`;
+    }
+    this.enabled = false;
+    return null;
+  }
+
+  /* ---------------------------------------------------------------- INFO */
+
+  infoFields(): Array<[string, string | number]> {
+    const p = this.core.childProgress();
+    const running = p?.kind === 'aof';
+    const fields: Array<[string, string | number]> = [
+      ['aof_enabled', this.enabled ? 1 : 0],
+      ['aof_rewrite_in_progress', running ? 1 : 0],
+      ['aof_rewrite_scheduled', this.rewriteScheduled ? 1 : 0],
+      ['aof_last_rewrite_time_sec', this.lastRewriteTimeSec],
+      ['aof_current_rewrite_time_sec', running ? Math.round((Date.now() - this.rewriteStartedAt) / 1000) : -1],
+      ['aof_last_bgrewrite_status', this.lastRewriteOk ? 'ok' : 'err'],
+      ['aof_rewrites', this.rewrites],
+      ['aof_rewrites_consecutive_failures', this.consecutiveFailures],
+      ['aof_last_write_status', this.lastWriteOk ? 'ok' : 'err'],
+      ['aof_last_cow_size', this.lastCowSize],
+    ];
+    const i = this.core.aofInfo();
+    if (this.enabled && i) {
+      fields.push(
+        ['aof_current_size', i.currentSize],
+        ['aof_base_size', i.baseSize],
+        ['aof_pending_rewrite', this.rewriteScheduled ? 1 : 0],
+        ['aof_buffer_length', i.bufferLength],
+        ['aof_pending_bio_fsync', i.pendingBioFsync],
+        ['aof_delayed_fsync', i.delayedFsync],
+      );
+    }
+    return fields;
+  }
+}
