@@ -7,6 +7,7 @@
 //! fork child's copy of the keyspace stays shared with the parent.
 
 use crate::dict::{Dict, ResizePolicy};
+use crate::types::EncodingLimits;
 use crate::value::{Bytes, Value};
 
 /// Milliseconds since the Unix epoch.
@@ -72,6 +73,8 @@ pub struct Keyspace {
     rng: u64,
     /// Active expiry may be disabled for tests (DEBUG SET-ACTIVE-EXPIRE 0).
     pub active_expire_enabled: bool,
+    /// Thresholds of the compact collection encodings (`*-max-listpack-*` configs).
+    limits: EncodingLimits,
 }
 
 impl Keyspace {
@@ -89,7 +92,20 @@ impl Keyspace {
             flushed: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()),
             active_expire_enabled: true,
+            limits: EncodingLimits::default(),
         }
+    }
+
+    /// The thresholds collection writes use to pick compact or big encodings.
+    pub fn encoding_limits(&self) -> &EncodingLimits {
+        &self.limits
+    }
+
+    /// Sets those thresholds (the host calls this when CONFIG changes one of the
+    /// `list-max-listpack-size`, `hash-max-listpack-*`, `set-max-*`, `zset-max-listpack-*`
+    /// directives). Existing values keep their encoding until next written.
+    pub fn set_encoding_limits(&mut self, limits: EncodingLimits) {
+        self.limits = limits;
     }
 
     /// Number of databases.

@@ -1,12 +1,15 @@
 //! Values stored under a key, and their in-memory encodings.
 //!
 //! The public surface of each collection type (constructors, `len`, `iter`, `insert`-like
-//! builders) is what the RDB and AOF crates use; per-type command logic lives in
-//! `types/*.rs`. Encodings can change behind this surface without touching the file formats.
+//! builders) is what the RDB and AOF crates use; the types and their compact encodings
+//! live in `types/` and `zset.rs`. Encodings can change behind this surface without
+//! touching the file formats.
 
 use std::borrow::Cow;
 
-use crate::dict::Dict;
+pub use crate::types::hash::HashValue;
+pub use crate::types::list::ListValue;
+pub use crate::types::set::SetValue;
 use crate::zset::ZSetValue;
 
 /// Owned byte string used for keys, members and fields.
@@ -49,36 +52,14 @@ impl Value {
         }
     }
 
-    /// A deep copy (COPY, and values handed to another database).
+    /// A deep copy in the same encoding (COPY, and values handed to another database).
     pub fn duplicate(&self) -> Value {
         match self {
             Value::Str(s) => Value::Str(s.clone()),
-            Value::List(l) => {
-                let mut n = ListValue::new();
-                l.iter().for_each(|i| n.push_back(i));
-                Value::List(Box::new(n))
-            }
-            Value::Hash(h) => {
-                let mut n = HashValue::new();
-                h.iter().for_each(|(f, v)| {
-                    n.insert(f, v);
-                });
-                Value::Hash(Box::new(n))
-            }
-            Value::Set(s) => {
-                let mut n = SetValue::new();
-                s.iter().for_each(|m| {
-                    n.insert(m);
-                });
-                Value::Set(Box::new(n))
-            }
-            Value::ZSet(z) => {
-                let mut n = ZSetValue::new();
-                z.iter().for_each(|(m, sc)| {
-                    n.insert(m, sc);
-                });
-                Value::ZSet(Box::new(n))
-            }
+            Value::List(l) => Value::List(Box::new(l.duplicate())),
+            Value::Hash(h) => Value::Hash(Box::new(h.duplicate())),
+            Value::Set(s) => Value::Set(Box::new(s.duplicate())),
+            Value::ZSet(z) => Value::ZSet(Box::new(z.duplicate())),
         }
     }
 
@@ -211,145 +192,6 @@ pub fn parse_canonical_i64(b: &[u8]) -> Option<i64> {
         }
     } else {
         i64::try_from(v).ok()
-    }
-}
-
-/// A list of byte strings.
-#[derive(Default)]
-pub struct ListValue {
-    items: std::collections::VecDeque<Bytes>,
-}
-
-impl ListValue {
-    /// An empty list.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Number of elements.
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-    /// Appends at the tail.
-    pub fn push_back(&mut self, item: &[u8]) {
-        self.items.push_back(item.into());
-    }
-    /// Prepends at the head.
-    pub fn push_front(&mut self, item: &[u8]) {
-        self.items.push_front(item.into());
-    }
-    /// Elements head to tail.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.items.iter().map(|b| &b[..])
-    }
-    /// OBJECT ENCODING name.
-    pub fn encoding_name(&self) -> &'static str {
-        "quicklist"
-    }
-    /// Direct access for list commands.
-    pub fn items_mut(&mut self) -> &mut std::collections::VecDeque<Bytes> {
-        &mut self.items
-    }
-    /// Read access for list commands.
-    pub fn items(&self) -> &std::collections::VecDeque<Bytes> {
-        &self.items
-    }
-}
-
-/// A hash of field -> value.
-#[derive(Default)]
-pub struct HashValue {
-    map: Dict<Bytes, Bytes>,
-}
-
-impl HashValue {
-    /// An empty hash.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Number of fields.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-    /// Sets a field; true when the field is new.
-    pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
-        self.map.insert(field.into(), value.into()).is_none()
-    }
-    /// Reads a field.
-    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.map.get(field).map(|v| &v[..])
-    }
-    /// Removes a field; true when it existed.
-    pub fn remove(&mut self, field: &[u8]) -> bool {
-        self.map.remove(field).is_some()
-    }
-    /// (field, value) pairs in table order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        self.map.iter().map(|(k, v)| (&k[..], &v[..]))
-    }
-    /// OBJECT ENCODING name.
-    pub fn encoding_name(&self) -> &'static str {
-        "hashtable"
-    }
-    /// The underlying table, for SCAN-style cursors.
-    pub fn dict(&self) -> &Dict<Bytes, Bytes> {
-        &self.map
-    }
-}
-
-/// A set of byte strings.
-#[derive(Default)]
-pub struct SetValue {
-    map: Dict<Bytes, ()>,
-}
-
-impl SetValue {
-    /// An empty set.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Number of members.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-    /// Adds a member; true when it is new.
-    pub fn insert(&mut self, member: &[u8]) -> bool {
-        if self.map.contains_key(member) {
-            return false;
-        }
-        self.map.insert(member.into(), ());
-        true
-    }
-    /// Membership test.
-    pub fn contains(&self, member: &[u8]) -> bool {
-        self.map.contains_key(member)
-    }
-    /// Removes a member; true when it existed.
-    pub fn remove(&mut self, member: &[u8]) -> bool {
-        self.map.remove(member).is_some()
-    }
-    /// Members in table order.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.map.iter().map(|(k, _)| &k[..])
-    }
-    /// OBJECT ENCODING name.
-    pub fn encoding_name(&self) -> &'static str {
-        "hashtable"
-    }
-    /// The underlying table, for SCAN-style cursors.
-    pub fn dict(&self) -> &Dict<Bytes, ()> {
-        &self.map
     }
 }
 

@@ -1,0 +1,602 @@
+//! `ListValue`: a list as one listpack while small, a quicklist (a deque of listpack
+//! nodes) once a single node would exceed `list-max-listpack-size` (Valkey 7.2+'s
+//! `t_list.c` rules).
+//!
+//! Both encodings are handled as "a sequence of packed nodes": the small one is simply
+//! a single node, so iteration, indexing and deletion are written once.
+//!
+//! Conversions: a push that would make the single listpack exceed the node limit turns
+//! it into a quicklist first (`listTypeTryConvertListpack`); a removal that leaves a
+//! quicklist with one node under half the limit turns it back
+//! (`listTypeTryConvertQuicklist` with `shrinking`), the hysteresis that stops a list
+//! at the boundary from converting on every push and pop.
+
+use std::collections::VecDeque;
+
+use super::listpack::{entry_size, Listpack};
+use super::EncodingLimits;
+
+/// A list of byte strings.
+#[derive(Clone)]
+pub struct ListValue {
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    /// OBJ_ENCODING_LISTPACK.
+    Packed(Listpack),
+    /// OBJ_ENCODING_QUICKLIST: nodes head to tail, plus the total element count.
+    Quick { nodes: VecDeque<Listpack>, count: usize },
+}
+
+impl Default for ListValue {
+    fn default() -> Self {
+        ListValue { repr: Repr::Packed(Listpack::new()) }
+    }
+}
+
+impl ListValue {
+    /// An empty list (listpack-encoded).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Packed(lp) => lp.len(),
+            Repr::Quick { count, .. } => *count,
+        }
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// OBJECT ENCODING name.
+    pub fn encoding_name(&self) -> &'static str {
+        match &self.repr {
+            Repr::Packed(_) => "listpack",
+            Repr::Quick { .. } => "quicklist",
+        }
+    }
+
+    /// A deep copy with the same encoding (COPY).
+    pub fn duplicate(&self) -> ListValue {
+        self.clone()
+    }
+
+    fn node_count(&self) -> usize {
+        match &self.repr {
+            Repr::Packed(_) => 1,
+            Repr::Quick { nodes, .. } => nodes.len(),
+        }
+    }
+
+    fn node(&self, i: usize) -> &Listpack {
+        match &self.repr {
+            Repr::Packed(lp) => lp,
+            Repr::Quick { nodes, .. } => &nodes[i],
+        }
+    }
+
+    /// Appends at the tail with Valkey's default limits (used by loaders).
+    pub fn push_back(&mut self, item: &[u8]) {
+        self.push(item, false, &EncodingLimits::default());
+    }
+
+    /// Prepends at the head with Valkey's default limits (used by loaders).
+    pub fn push_front(&mut self, item: &[u8]) {
+        self.push(item, true, &EncodingLimits::default());
+    }
+
+    /// Converts to a quicklist when adding `add_count` elements of `add_bytes` total
+    /// would make the single listpack exceed the node limit. Call before pushing a batch.
+    pub fn prepare_growth(&mut self, add_bytes: usize, add_count: usize, lim: &EncodingLimits) {
+        if let Repr::Packed(lp) = &mut self.repr {
+            if lim.list_node().exceeded(lp.bytes() + add_bytes, lp.len() + add_count) {
+                let lp = std::mem::take(lp);
+                let count = lp.len();
+                let mut nodes = VecDeque::new();
+                if !lp.is_empty() {
+                    nodes.push_back(lp);
+                }
+                self.repr = Repr::Quick { nodes, count };
+            }
+        }
+    }
+
+    /// Pushes one element at the head (`front`) or tail.
+    pub fn push(&mut self, item: &[u8], front: bool, lim: &EncodingLimits) {
+        self.prepare_growth(item.len(), 1, lim);
+        match &mut self.repr {
+            Repr::Packed(lp) => {
+                if front {
+                    lp.push_front(item)
+                } else {
+                    lp.push_back(item)
+                }
+            }
+            Repr::Quick { nodes, count } => {
+                let limit = lim.list_node();
+                let end = if front { nodes.front_mut() } else { nodes.back_mut() };
+                // A node takes the element only while it stays within the limit
+                // (Valkey's `_quicklistNodeAllowInsert`); otherwise a new node starts.
+                let fits = end.as_ref().is_some_and(|n| !limit.exceeded(n.bytes() + entry_size(item.len()), n.len() + 1));
+                match end {
+                    Some(node) if fits => {
+                        if front {
+                            node.push_front(item)
+                        } else {
+                            node.push_back(item)
+                        }
+                    }
+                    _ => {
+                        let mut node = Listpack::new();
+                        node.push_back(item);
+                        if front {
+                            nodes.push_front(node)
+                        } else {
+                            nodes.push_back(node)
+                        }
+                    }
+                }
+                *count += 1;
+            }
+        }
+    }
+
+    /// Removes and returns the head (`front`) or tail element.
+    pub fn pop(&mut self, front: bool) -> Option<Vec<u8>> {
+        match &mut self.repr {
+            Repr::Packed(lp) => {
+                let p = if front { lp.first()? } else { lp.last()? };
+                let v = lp.data(p).to_vec();
+                lp.delete_at(p);
+                Some(v)
+            }
+            Repr::Quick { nodes, count } => {
+                let node = if front { nodes.front_mut()? } else { nodes.back_mut()? };
+                let p = if front { node.first()? } else { node.last()? };
+                let v = node.data(p).to_vec();
+                node.delete_at(p);
+                if node.is_empty() {
+                    if front {
+                        nodes.pop_front();
+                    } else {
+                        nodes.pop_back();
+                    }
+                }
+                *count -= 1;
+                Some(v)
+            }
+        }
+    }
+
+    /// Deletes `n` elements from the head (`front`) or the tail.
+    pub fn delete_end(&mut self, mut n: usize, front: bool) {
+        match &mut self.repr {
+            Repr::Packed(lp) => {
+                let n = n.min(lp.len());
+                if n == 0 {
+                    return;
+                }
+                let start = if front { lp.first() } else { lp.seek(-(n as i64)) };
+                if let Some(p) = start {
+                    lp.delete_run(p, n);
+                }
+            }
+            Repr::Quick { nodes, count } => {
+                while n > 0 {
+                    let node = if front { nodes.front_mut() } else { nodes.back_mut() };
+                    let Some(node) = node else { break };
+                    if node.len() <= n {
+                        n -= node.len();
+                        *count -= node.len();
+                        if front {
+                            nodes.pop_front();
+                        } else {
+                            nodes.pop_back();
+                        }
+                        continue;
+                    }
+                    let start = if front { node.first() } else { node.seek(-(n as i64)) };
+                    if let Some(p) = start {
+                        node.delete_run(p, n);
+                    }
+                    *count -= n;
+                    n = 0;
+                }
+            }
+        }
+    }
+
+    /// Converts a quicklist back to a listpack when it is down to one node under half
+    /// the limit. Call after removals.
+    pub fn shrunk(&mut self, lim: &EncodingLimits) {
+        if let Repr::Quick { nodes, count } = &mut self.repr {
+            let limit = lim.list_node();
+            let ok = match nodes.len() {
+                0 => true,
+                1 => nodes[0].bytes() <= limit.bytes / 2 && *count <= limit.count / 2,
+                _ => false,
+            };
+            if ok {
+                let lp = nodes.pop_front().unwrap_or_default();
+                self.repr = Repr::Packed(lp);
+            }
+        }
+    }
+
+    /// (node, offset) of element `index` (0-based, in range), walking from the nearer end.
+    fn locate(&self, index: usize) -> Option<(usize, usize)> {
+        match &self.repr {
+            Repr::Packed(lp) => lp.seek(index as i64).map(|p| (0, p)),
+            Repr::Quick { nodes, count } => {
+                if index >= *count {
+                    return None;
+                }
+                if index < count / 2 {
+                    let mut i = index;
+                    for (ni, n) in nodes.iter().enumerate() {
+                        if i < n.len() {
+                            return n.seek(i as i64).map(|p| (ni, p));
+                        }
+                        i -= n.len();
+                    }
+                    None
+                } else {
+                    let mut from_end = count - index;
+                    for (ni, n) in nodes.iter().enumerate().rev() {
+                        if from_end <= n.len() {
+                            return n.seek(-(from_end as i64)).map(|p| (ni, p));
+                        }
+                        from_end -= n.len();
+                    }
+                    None
+                }
+            }
+        }
+    }
+
+    /// Element `index` (0-based, in range).
+    pub fn get(&self, index: usize) -> Option<&[u8]> {
+        let (ni, p) = self.locate(index)?;
+        Some(self.node(ni).data(p))
+    }
+
+    /// Elements head to tail.
+    pub fn iter(&self) -> ListIter<'_> {
+        self.iter_from(0, false)
+    }
+
+    /// Elements tail to head.
+    pub fn iter_rev(&self) -> ListIter<'_> {
+        match self.len() {
+            0 => self.iter_from(0, false),
+            n => self.iter_from(n - 1, true),
+        }
+    }
+
+    /// Elements from `index` towards the tail, or towards the head when `rev`.
+    pub fn iter_from(&self, index: usize, rev: bool) -> ListIter<'_> {
+        match self.locate(index) {
+            Some((node, pos)) => {
+                // In reverse, `pos` is the end of the next entry to yield.
+                let pos = if rev { self.node(node).get(pos).1 } else { pos };
+                ListIter { list: self, node, pos, rev, done: false }
+            }
+            None => ListIter { list: self, node: 0, pos: 0, rev, done: true },
+        }
+    }
+
+    /// Splits node `ni` of a quicklist while it exceeds the node limit (after an insert
+    /// or replace made it grow).
+    fn split_if_needed(&mut self, ni: usize, lim: &EncodingLimits) {
+        let limit = lim.list_node();
+        if let Repr::Quick { nodes, .. } = &mut self.repr {
+            let mut i = ni;
+            while i < nodes.len() {
+                let n = &mut nodes[i];
+                if n.len() < 2 || !limit.exceeded(n.bytes(), n.len()) {
+                    break;
+                }
+                let Some(mid) = n.seek((n.len() / 2) as i64) else { break };
+                let tail = n.split_off(mid);
+                nodes.insert(i + 1, tail);
+                // The first half may still be too big (huge elements): look again.
+                if !limit.exceeded(nodes[i].bytes(), nodes[i].len()) {
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    /// Replaces element `index`; false when out of range.
+    pub fn set(&mut self, index: usize, value: &[u8], lim: &EncodingLimits) -> bool {
+        if index >= self.len() {
+            return false;
+        }
+        // Valkey counts the replacement as one added element here too.
+        self.prepare_growth(value.len(), 1, lim);
+        let Some((ni, p)) = self.locate(index) else { return false };
+        match &mut self.repr {
+            Repr::Packed(lp) => lp.replace_at(p, value),
+            Repr::Quick { nodes, .. } => nodes[ni].replace_at(p, value),
+        }
+        self.split_if_needed(ni, lim);
+        self.shrunk(lim);
+        true
+    }
+
+    /// Inserts `value` before or after the first element equal to `pivot`; false when
+    /// the pivot is not found.
+    pub fn insert_at_pivot(&mut self, pivot: &[u8], value: &[u8], after: bool, lim: &EncodingLimits) -> bool {
+        // Valkey converts before searching, assuming the insert will happen.
+        self.prepare_growth(value.len(), 1, lim);
+        let mut found = None;
+        'nodes: for ni in 0..self.node_count() {
+            let lp = self.node(ni);
+            let mut p = 0;
+            while p < lp.bytes() {
+                let (d, next) = lp.get(p);
+                if d == pivot {
+                    found = Some((ni, if after { next } else { p }));
+                    break 'nodes;
+                }
+                p = next;
+            }
+        }
+        let Some((ni, at)) = found else { return false };
+        match &mut self.repr {
+            Repr::Packed(lp) => lp.insert_at(at, value),
+            Repr::Quick { nodes, count } => {
+                nodes[ni].insert_at(at, value);
+                *count += 1;
+            }
+        }
+        self.split_if_needed(ni, lim);
+        true
+    }
+
+    /// Removes up to `limit` elements equal to `value` (0 = all), scanning from the head,
+    /// or from the tail when `from_tail`. Returns how many were removed.
+    pub fn remove_matching(&mut self, value: &[u8], limit: usize, from_tail: bool) -> usize {
+        let mut removed = 0;
+        let nodes: Vec<&mut Listpack> = match &mut self.repr {
+            Repr::Packed(lp) => vec![lp],
+            Repr::Quick { nodes, .. } => nodes.iter_mut().collect(),
+        };
+        let order: Box<dyn Iterator<Item = &mut Listpack>> =
+            if from_tail { Box::new(nodes.into_iter().rev()) } else { Box::new(nodes.into_iter()) };
+        'outer: for lp in order {
+            if from_tail {
+                let mut end = lp.bytes();
+                while let Some(p) = lp.prev(end) {
+                    if lp.data(p) == value {
+                        lp.delete_at(p);
+                        removed += 1;
+                        if limit != 0 && removed == limit {
+                            break 'outer;
+                        }
+                    }
+                    end = p;
+                }
+            } else {
+                let mut p = 0;
+                while p < lp.bytes() {
+                    let (d, next) = lp.get(p);
+                    if d == value {
+                        p = lp.delete_at(p);
+                        removed += 1;
+                        if limit != 0 && removed == limit {
+                            break 'outer;
+                        }
+                    } else {
+                        p = next;
+                    }
+                }
+            }
+        }
+        if let Repr::Quick { nodes, count } = &mut self.repr {
+            nodes.retain(|n| !n.is_empty());
+            *count -= removed;
+        }
+        removed
+    }
+}
+
+/// Iterator over a list in either direction.
+pub struct ListIter<'a> {
+    list: &'a ListValue,
+    node: usize,
+    /// Forward: offset of the next entry. Reverse: end offset of the next entry.
+    pos: usize,
+    rev: bool,
+    done: bool,
+}
+
+impl<'a> Iterator for ListIter<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        while !self.done {
+            let list: &'a ListValue = self.list;
+            let lp = list.node(self.node);
+            if self.rev {
+                if let Some(p) = lp.prev(self.pos) {
+                    self.pos = p;
+                    return Some(lp.data(p));
+                }
+                if self.node == 0 {
+                    self.done = true;
+                } else {
+                    self.node -= 1;
+                    self.pos = list.node(self.node).bytes();
+                }
+            } else {
+                if self.pos < lp.bytes() {
+                    let (d, n) = lp.get(self.pos);
+                    self.pos = n;
+                    return Some(d);
+                }
+                if self.node + 1 >= list.node_count() {
+                    self.done = true;
+                } else {
+                    self.node += 1;
+                    self.pos = 0;
+                }
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn small_nodes() -> EncodingLimits {
+        EncodingLimits { list_max_listpack_size: 4, ..EncodingLimits::default() }
+    }
+
+    fn contents(l: &ListValue) -> Vec<String> {
+        l.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect()
+    }
+
+    #[test]
+    fn converts_both_ways_with_hysteresis() {
+        let lim = small_nodes();
+        let mut l = ListValue::new();
+        for i in 0..4 {
+            l.push(format!("{i}").as_bytes(), false, &lim);
+        }
+        assert_eq!(l.encoding_name(), "listpack");
+        l.push(b"4", false, &lim);
+        assert_eq!(l.encoding_name(), "quicklist");
+        l.pop(true);
+        l.shrunk(&lim);
+        // 4 elements in one node: above half the limit, stays a quicklist.
+        assert_eq!(l.encoding_name(), "quicklist");
+        // Nodes [0 1 2 3] [4]: popping the head leaves two nodes, still a quicklist.
+        l.pop(true);
+        l.pop(true);
+        l.shrunk(&lim);
+        assert_eq!(l.encoding_name(), "quicklist");
+        // One node of one element: at most half the limit, back to a listpack.
+        l.pop(false);
+        l.shrunk(&lim);
+        assert_eq!(l.encoding_name(), "listpack");
+        assert_eq!(contents(&l), vec!["3"]);
+    }
+
+    #[test]
+    fn byte_limit_default_converts_past_8kb() {
+        let lim = EncodingLimits::default();
+        let mut l = ListValue::new();
+        let item = [b'a'; 100];
+        for _ in 0..80 {
+            l.push(&item, false, &lim);
+        }
+        assert_eq!(l.encoding_name(), "listpack");
+        for _ in 0..10 {
+            l.push(&item, false, &lim);
+        }
+        assert_eq!(l.encoding_name(), "quicklist");
+    }
+
+    /// A quicklist with many nodes behaves exactly like a VecDeque model.
+    #[test]
+    fn matches_a_deque_model_under_random_operations() {
+        let lim = small_nodes();
+        let mut l = ListValue::new();
+        let mut model: VecDeque<Vec<u8>> = VecDeque::new();
+        let mut seed = 12345u64;
+        let mut rnd = |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for step in 0..30_000 {
+            let v = format!("v{}", rnd(20)).into_bytes();
+            match rnd(10) {
+                0 | 1 => {
+                    l.push(&v, true, &lim);
+                    model.push_front(v);
+                }
+                2 | 3 => {
+                    l.push(&v, false, &lim);
+                    model.push_back(v);
+                }
+                4 => {
+                    let front = rnd(2) == 0;
+                    let want = if front { model.pop_front() } else { model.pop_back() };
+                    assert_eq!(l.pop(front), want);
+                }
+                5 => {
+                    let n = rnd(4) as usize;
+                    let front = rnd(2) == 0;
+                    l.delete_end(n, front);
+                    for _ in 0..n {
+                        if front {
+                            model.pop_front();
+                        } else {
+                            model.pop_back();
+                        }
+                    }
+                }
+                6 if !model.is_empty() => {
+                    let i = rnd(model.len() as u64) as usize;
+                    assert!(l.set(i, &v, &lim));
+                    model[i] = v;
+                }
+                7 => {
+                    let pivot = format!("v{}", rnd(20)).into_bytes();
+                    let after = rnd(2) == 0;
+                    let at = model.iter().position(|x| *x == pivot);
+                    assert_eq!(l.insert_at_pivot(&pivot, &v, after, &lim), at.is_some());
+                    if let Some(i) = at {
+                        model.insert(if after { i + 1 } else { i }, v);
+                    }
+                }
+                8 => {
+                    let limit = rnd(3) as usize;
+                    let from_tail = rnd(2) == 0;
+                    let mut removed = 0;
+                    let mut keep: VecDeque<Vec<u8>> = VecDeque::new();
+                    let src: Vec<Vec<u8>> = if from_tail { model.iter().rev().cloned().collect() } else { model.iter().cloned().collect() };
+                    for x in src {
+                        if x == v && (limit == 0 || removed < limit) {
+                            removed += 1;
+                        } else if from_tail {
+                            keep.push_front(x);
+                        } else {
+                            keep.push_back(x);
+                        }
+                    }
+                    model = keep;
+                    assert_eq!(l.remove_matching(&v, limit, from_tail), removed);
+                }
+                _ => l.shrunk(&lim),
+            }
+            assert_eq!(l.len(), model.len());
+            if step % 101 == 0 {
+                let got: Vec<&[u8]> = l.iter().collect();
+                let want: Vec<&[u8]> = model.iter().map(|x| &x[..]).collect();
+                assert_eq!(got, want);
+                let mut back: Vec<&[u8]> = l.iter_rev().collect();
+                back.reverse();
+                assert_eq!(back, want);
+                for (i, want) in model.iter().enumerate() {
+                    assert_eq!(l.get(i), Some(&want[..]));
+                }
+                if !model.is_empty() {
+                    let k = rnd(model.len() as u64) as usize;
+                    assert_eq!(l.iter_from(k, false).count(), model.len() - k);
+                    assert_eq!(l.iter_from(k, true).count(), k + 1);
+                }
+            }
+        }
+    }
+}
