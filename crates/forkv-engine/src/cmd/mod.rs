@@ -5,6 +5,7 @@
 pub mod command;
 pub mod connection;
 pub mod debug;
+pub mod dump;
 pub mod host;
 pub mod keys;
 pub mod server;

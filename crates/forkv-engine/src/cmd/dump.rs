@@ -1,0 +1,99 @@
+//! DUMP and RESTORE (Valkey `cluster.c`): values travel in the RDB encoding with a
+//! 2-byte RDB version and a CRC-64 footer, so payloads move between forkv, Valkey and
+//! Redis.
+
+use std::borrow::Cow;
+
+use super::{is, parse_i64, CmdResult, Ctx};
+use crate::errors;
+use crate::table::flags::*;
+use crate::table::{spec, CommandSpec, Exec::Core};
+
+pub const COMMANDS: &[CommandSpec] = &[
+    spec("dump", 2, READONLY, (1, 1, 1), "generic", "2.6.0", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size.", "Returns a serialized representation of the value stored at a key.", Core(dump)),
+    spec("restore", -4, WRITE | DENYOOM, (1, 1, 1), "generic", "2.6.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size.", "Creates a key from the serialized representation of a value.", Core(restore)),
+];
+
+fn dump(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let db = ctx.db();
+    match ctx.ks.lookup_read(db, argv[1]) {
+        Some(v) => {
+            let payload = forkv_rdb::dump_payload(v);
+            ctx.reply.bulk(&payload);
+        }
+        None => ctx.reply.null(),
+    }
+    Ok(())
+}
+
+fn restore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let key = argv[1];
+    let ttl = parse_i64(argv[2])?;
+    let (mut replace, mut absttl) = (false, false);
+    let mut i = 4;
+    while i < argv.len() {
+        let a = argv[i];
+        let has_value = i + 1 < argv.len();
+        if is(a, "REPLACE") {
+            replace = true;
+        } else if is(a, "ABSTTL") {
+            absttl = true;
+        } else if is(a, "IDLETIME") && has_value {
+            // forkv keeps no LRU clock (it would write on every read, see DESIGN §3): the
+            // value is validated as Valkey does and otherwise ignored.
+            let idle = parse_i64(argv[i + 1])?;
+            if idle < 0 {
+                return Err("ERR Invalid IDLETIME value, must be >= 0".into());
+            }
+            i += 1;
+        } else if is(a, "FREQ") && has_value {
+            let freq = parse_i64(argv[i + 1])?;
+            if !(0..=255).contains(&freq) {
+                return Err("ERR Invalid FREQ value, must be >= 0 and <= 255".into());
+            }
+            i += 1;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+        i += 1;
+    }
+    if ttl < 0 {
+        return Err("ERR Invalid TTL value, must be >= 0".into());
+    }
+    let db = ctx.db();
+    if !replace && ctx.ks.exists(db, key) {
+        return Err("BUSYKEY Target key name already exists.".into());
+    }
+    let value = forkv_rdb::parse_dump_payload(argv[3]).map_err(|e| match e.kind {
+        forkv_rdb::RdbErrorKind::DumpVersionOrChecksum => Cow::Borrowed("ERR DUMP payload version or checksum are wrong"),
+        _ => Cow::Borrowed("ERR Bad data format"),
+    })?;
+    let expire = match ttl {
+        0 => None,
+        t if absttl => Some(t),
+        t => Some(ctx.ks.now().saturating_add(t)),
+    };
+    if let Some(at) = expire {
+        if at <= ctx.ks.now() {
+            // Already expired: like Valkey, delete any existing key and store nothing.
+            if ctx.ks.delete(db, key) {
+                ctx.suppress_propagation();
+                ctx.also_propagate(&[b"DEL", key]);
+            }
+            ctx.reply.ok();
+            return Ok(());
+        }
+    }
+    if replace {
+        ctx.ks.delete(db, key);
+    }
+    ctx.ks.put(db, key, value, expire);
+    if let Some(at) = expire {
+        // Replay must restore the same absolute expiry.
+        ctx.suppress_propagation();
+        let at_s = at.to_string();
+        ctx.also_propagate(&[b"RESTORE", key, at_s.as_bytes(), argv[3], b"ABSTTL", b"REPLACE"]);
+    }
+    ctx.reply.ok();
+    Ok(())
+}
