@@ -99,6 +99,13 @@ t('protocol errors: reply, close the connection, server keeps serving', async ()
   await alive();
 });
 
+t('a NUL byte ends an inline command (C-string semantics), never stalls the server', async () => {
+  const c = await RawClient.connect(srv.port);
+  c.write(Buffer.concat([Buffer.from('ECHO hi\0 ignored\r\n'), Buffer.from('\0\0\0\r\n'), cmd('PING')]));
+  assert.is(await c.readUntil('PONG\r\n'), '$2\r\nhi\r\n+PONG\r\n');
+  c.close();
+});
+
 t('a huge inline line without newline is refused', async () => {
   const c = await RawClient.connect(srv.port);
   c.write(Buffer.alloc(70 * 1024, 'a'));
@@ -122,17 +129,22 @@ t('query buffer limit closes the client', async () => {
 });
 
 t('random byte streams never crash the server', async () => {
-  let seed = 12345;
+  // xorshift32: every bit is random (an LCG's low bits are not).
+  let seed = 2463534242;
   const rnd = (): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    seed >>>= 0;
     return seed;
   };
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 80; i++) {
     const c = await RawClient.connect(srv.port);
     const len = 1 + (rnd() % 4096);
     const b = Buffer.alloc(len);
     for (let j = 0; j < len; j++) b[j] = rnd() & 0xff;
     if (i % 3 === 0) b[0] = 0x2a; // '*': exercise the multibulk parser too
+    if (i % 5 === 0) b.fill(0, 0, Math.min(len, 64)); // NUL runs in inline lines
     c.write(b);
     c.write(cmd('PING'));
     await new Promise((r) => setTimeout(r, 5));

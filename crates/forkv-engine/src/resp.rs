@@ -148,11 +148,13 @@ fn parse_inline(buf: &[u8]) -> Parsed {
 /// quotes" take \n \r \t \b \a \\ \" and \xHH escapes; 'single quotes' take \' only; a
 /// closing quote must be followed by a space or the end. `None` on unbalanced quotes.
 pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    // Valkey splits a C string: a NUL byte ends the line.
+    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
     let mut out = Vec::new();
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -181,7 +183,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                         other => other,
                     });
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -198,7 +200,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     i += 1;
                     cur.push(b'\'');
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return None;
                     }
                     i += 1;
@@ -211,7 +213,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    c if is_space(c) => break,
                     b'"' => in_dq = true,
                     b'\'' => in_sq = true,
                     c => cur.push(c),
@@ -221,6 +223,11 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         }
         out.push(cur);
     }
+}
+
+/// C's `isspace` in the "C" locale (Rust's `is_ascii_whitespace` lacks `\v`).
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 fn is_hex(c: u8) -> bool {
@@ -286,5 +293,9 @@ mod tests {
         assert!(matches!(parse(b"\r\n", 10, &mut s), Parsed::Empty { len: 2 }));
         assert!(matches!(parse(b"*0\r\n", 10, &mut s), Parsed::Empty { len: 4 }));
         assert!(split_args(b"\"a\"b").is_none());
+        // A NUL ends the line (C-string semantics), and never stalls the splitter.
+        assert_eq!(split_args(b"get a\0 b c").map(|v| v.len()), Some(2));
+        assert_eq!(split_args(b"\0\0\0"), Some(vec![]));
+        assert_eq!(split_args(b"a\x0bb"), Some(vec![b"a".to_vec(), b"b".to_vec()]));
     }
 }
