@@ -141,7 +141,11 @@ impl Keyspace {
     /// Tells every table whether a fork child shares our pages (Valkey's
     /// `updateDictResizePolicy`): while one does, resizes are avoided.
     pub fn set_child_active(&mut self, active: bool) {
-        let p = if active { ResizePolicy::Avoid } else { ResizePolicy::Enable };
+        let p = if active {
+            ResizePolicy::Avoid
+        } else {
+            ResizePolicy::Enable
+        };
         for db in &mut self.dbs {
             db.set_policy(p);
         }
@@ -158,7 +162,10 @@ impl Keyspace {
 
     /// Takes the keys touched since the last call, and the databases flushed.
     pub fn drain_touched(&mut self) -> (Vec<(usize, Bytes)>, Vec<usize>) {
-        (std::mem::take(&mut self.touched), std::mem::take(&mut self.flushed))
+        (
+            std::mem::take(&mut self.touched),
+            std::mem::take(&mut self.flushed),
+        )
     }
 
     /// The mutation choke point: every change to a key's value or TTL reports here.
@@ -250,7 +257,11 @@ impl Keyspace {
     fn remove_entry(&mut self, db: usize, key: &[u8]) -> Option<(Value, Option<UnixMs>)> {
         let d = &mut self.dbs[db];
         let (_, v) = d.keys.remove(key)?;
-        let ttl = if d.expires.is_empty() { None } else { d.expires.remove(key).map(|(_, t)| t) };
+        let ttl = if d.expires.is_empty() {
+            None
+        } else {
+            d.expires.remove(key).map(|(_, t)| t)
+        };
         Some((v, ttl))
     }
 

@@ -51,7 +51,10 @@ struct Table<K, V> {
 
 impl<K, V> Table<K, V> {
     fn empty() -> Self {
-        Table { buckets: Vec::new(), used: 0 }
+        Table {
+            buckets: Vec::new(),
+            used: 0,
+        }
     }
 
     fn with_size(size: usize) -> Self {
@@ -380,9 +383,31 @@ impl<K: Hash + Eq, V> Dict<K, V> {
     }
 
     /// One step of rehashing, done on every write while a resize runs (Valkey's
-    /// `_dictRehashStep`). Skipped under `Forbid` so a child's pages stay untouched.
+    /// `_dictRehashStep`). Moving entries dirties pages a fork child shares, so under
+    /// `Avoid` it only continues when the old table is badly overloaded (as Valkey's
+    /// `dictRehash` checks `dict_force_resize_ratio`), and never under `Forbid`.
     fn rehash_step(&mut self) {
-        if self.rehash_idx.is_some() && self.policy != ResizePolicy::Forbid {
+        if self.rehash_idx.is_none() {
+            return;
+        }
+        let go = match self.policy {
+            ResizePolicy::Enable => true,
+            ResizePolicy::Avoid => {
+                let (small, large) = (
+                    self.tables[0]
+                        .buckets
+                        .len()
+                        .min(self.tables[1].buckets.len()),
+                    self.tables[0]
+                        .buckets
+                        .len()
+                        .max(self.tables[1].buckets.len()),
+                );
+                small > 0 && large / small > FORCE_RESIZE_RATIO
+            }
+            ResizePolicy::Forbid => false,
+        };
+        if go {
             self.rehash(1);
         }
     }
@@ -481,7 +506,12 @@ impl<K: Hash + Eq, V> Dict<K, V> {
 
     /// Iterates every entry without modifying anything (used by the fork child).
     pub fn iter(&self) -> Iter<'_, K, V> {
-        Iter { dict: self, table: 0, bucket: 0, cur: None }
+        Iter {
+            dict: self,
+            table: 0,
+            bucket: 0,
+            cur: None,
+        }
     }
 }
 
@@ -567,7 +597,10 @@ mod tests {
         }
         assert_eq!(d.insert(key(7), 70), Some(7));
         for i in 0..9_990 {
-            assert_eq!(d.remove(key(i).as_slice()).map(|(_, v)| v), Some(if i == 7 { 70 } else { i }));
+            assert_eq!(
+                d.remove(key(i).as_slice()).map(|(_, v)| v),
+                Some(if i == 7 { 70 } else { i })
+            );
         }
         assert_eq!(d.len(), 10);
         while d.rehash(100) {}

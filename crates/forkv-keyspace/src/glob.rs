@@ -7,7 +7,13 @@ pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
     // recursive, so a hostile pattern cannot blow the stack.
     let (mut p, mut i) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    let eq = |a: u8, b: u8| if nocase { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let eq = |a: u8, b: u8| {
+        if nocase {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
     while i < s.len() {
         if p < pattern.len() {
             match pattern[p] {
@@ -138,7 +144,11 @@ mod tests {
             ("a*", "", false),
         ];
         for &(p, s, want) in cases {
-            assert_eq!(glob_match(p.as_bytes(), s.as_bytes(), false), want, "{p} vs {s}");
+            assert_eq!(
+                glob_match(p.as_bytes(), s.as_bytes(), false),
+                want,
+                "{p} vs {s}"
+            );
         }
         assert!(glob_match(b"HEL*", b"hello", true));
         assert!(!glob_match(b"HEL*", b"hello", false));

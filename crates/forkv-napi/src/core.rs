@@ -219,6 +219,8 @@ impl Core {
     /// budget, and incremental rehashing when no fork child shares our pages.
     #[napi]
     pub fn cron(&mut self, expire_budget_ms: f64, rehash: bool) {
+        // Rehashing moves entries: never while a fork child shares the pages.
+        let rehash = rehash && !self.persistence.has_child();
         let ks = &mut self.engine.ks;
         ks.set_now(forkv_engine::cmd::now_ms());
         ks.active_expire_cycle(std::time::Duration::from_micros((expire_budget_ms * 1000.0) as u64));
