@@ -16,23 +16,9 @@ pub const DOUBLE_MAX_LEN: usize = 32;
 /// Formats a signed integer in decimal into `buf`; returns the used prefix length.
 pub fn format_i64(v: i64, buf: &mut [u8; I64_MAX_LEN]) -> usize {
     let mut tmp = [0u8; I64_MAX_LEN];
-    let mut n = v.unsigned_abs();
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        i -= 1;
-        tmp[i] = b'-';
-    }
-    let len = tmp.len() - i;
-    buf[..len].copy_from_slice(&tmp[i..]);
-    len
+    let digits = forkv_keyspace::num::format_i64(v, &mut tmp);
+    buf[..digits.len()].copy_from_slice(digits);
+    digits.len()
 }
 
 /// A fixed-size `fmt::Write` sink, so float formatting needs no heap.

@@ -45,17 +45,5 @@ impl Propagator {
     }
 }
 
-/// Appends a command as a RESP multibulk.
-pub fn encode_command(out: &mut Vec<u8>, argv: &[&[u8]]) {
-    let mut b = [0u8; 20];
-    out.push(b'*');
-    out.extend_from_slice(crate::reply::fmt_i64(argv.len() as i64, &mut b));
-    out.extend_from_slice(b"\r\n");
-    for a in argv {
-        out.push(b'$');
-        out.extend_from_slice(crate::reply::fmt_i64(a.len() as i64, &mut b));
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-}
+/// Appends a command as a RESP multibulk (the AOF crate's encoder: one format).
+pub use forkv_aof::encode_command;

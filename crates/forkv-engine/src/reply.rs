@@ -9,24 +9,7 @@ pub struct Reply<'a> {
     pub proto: u8,
 }
 
-/// Formats an i64 into `buf` and returns the digits (no allocation).
-pub fn fmt_i64(n: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    let mut u = n.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
-}
+pub use forkv_keyspace::num::format_i64 as fmt_i64;
 
 impl<'a> Reply<'a> {
     /// A writer for `out` at protocol `proto`.

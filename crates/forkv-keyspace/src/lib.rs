@@ -6,12 +6,13 @@
 pub mod db;
 pub mod dict;
 pub mod glob;
+pub mod num;
 pub mod types;
 pub mod value;
 pub mod zset;
 
 pub use db::{Db, Keyspace, KeyspaceStats, UnixMs};
 pub use dict::{Dict, ResizePolicy};
-pub use value::{Bytes, HashValue, ListValue, SetValue, StrValue, Value};
 pub use types::EncodingLimits;
+pub use value::{Bytes, HashValue, ListValue, SetValue, StrValue, Value};
 pub use zset::ZSetValue;

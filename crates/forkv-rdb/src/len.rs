@@ -109,52 +109,10 @@ pub fn decode_int(bytes: &[u8]) -> i64 {
     }
 }
 
-/// Parses the strict decimal form Valkey's `string2ll` accepts: optional `-`, digits, no
-/// leading zeros (but "0"), no `+`, no spaces, within `i64`. Only such strings may be
-/// stored as integers, because only they turn back into the same bytes.
-pub fn parse_canonical_i64(s: &[u8]) -> Option<i64> {
-    let (neg, digits) = match s {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, s),
-    };
-    match digits {
-        [] => return None,
-        [b'0'] if !neg => return Some(0),
-        [b'1'..=b'9', ..] if digits.len() <= 19 => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if neg {
-        0i64.checked_sub_unsigned(v)
-    } else {
-        i64::try_from(v).ok()
-    }
-}
-
-/// Formats `v` in decimal into `buf` without allocating; returns the used tail of `buf`.
-pub fn format_i64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut u = v.unsigned_abs();
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    &buf[i..]
-}
+/// The strict integer parser and the decimal formatter are the keyspace's (one
+/// implementation for the whole server).
+pub use forkv_keyspace::num::format_i64;
+pub use forkv_keyspace::value::parse_canonical_i64;
 
 #[cfg(test)]
 mod tests {
