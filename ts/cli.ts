@@ -1,22 +1,66 @@
 #!/usr/bin/env node
 // forkv-server: valkey-server's command line (config file, --directive value ...),
-// start-up checks, signals, pidfile.
+// start-up checks, signals, pidfile. Extra modes: --check-system (as valkey-server's) and
+// --test-conf (forkv's own: parse a configuration, print OK or the error).
 import * as fs from 'node:fs';
 
-import { ConfigError, loadServerConfig, parseCommandLine } from './config';
+import { ConfigError, loadServerConfig, parseCommandLine, type LoadResult } from './config';
+import { strerror } from './config/codecs';
 import { Logger, type LogLevel } from './log';
 import { ListenError, Server } from './server';
 import { LoadError } from './persistence/rdb';
+import { checkSystem, memoryChecks, openFilesCheck, tcpBacklogCheck } from './startup-checks';
 import { VERSION } from './version';
 
+/** What --help adds to valkey-server's usage text. */
+const FORKV_USAGE = [
+  '',
+  'forkv additions:',
+  '       ./forkv-server --test-conf /path/to/valkey.conf [options] [-]',
+  '           (parse the configuration and exit: prints OK, or the error and exits 1)',
+  '       ./forkv-server --check-system',
+  '           (run the overcommit and THP checks, as valkey-server --check-system)',
+  '',
+].join('\n');
+
+/**
+ * `--test-conf <file> [options]`: loads the configuration exactly as a start would (file,
+ * includes, stdin with `-`, command-line options), prints warnings and "OK" (exit 0) or the
+ * FATAL text (exit 1). Valkey has no such mode; nginx -t and sshd -t are the model.
+ */
+function testConf(args: readonly string[]): number {
+  const cl = parseCommandLine(args);
+  if (cl.kind !== 'run' || (cl.configFile === undefined && !cl.configFromStdin)) {
+    process.stderr.write('Usage: ./forkv-server --test-conf /path/to/valkey.conf [options] [-]\n');
+    return 1;
+  }
+  let loaded: LoadResult;
+  try {
+    const stdinText = cl.configFromStdin ? fs.readFileSync(0, 'utf8') : null;
+    loaded = loadServerConfig({ configFile: cl.configFile ?? null, stdinText, options: cl.text, version: VERSION.forkv });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(e.format());
+      return 1;
+    }
+    throw e;
+  }
+  for (const w of loaded.warnings) process.stderr.write(`WARNING ${w.message}\n`);
+  process.stdout.write(`Configuration ${loaded.configFile ?? '(stdin)'} OK\n`);
+  return 0;
+}
+
 async function main(): Promise<number> {
-  const cl = parseCommandLine(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  if (args[0] === '--test-conf') return testConf(args.slice(1));
+  if (args[0] === '--check-system') return checkSystem((t) => process.stdout.write(t));
+  const cl = parseCommandLine(args);
   switch (cl.kind) {
     case 'version':
       process.stdout.write(`forkv server v=${VERSION.forkv} valkey-compat=${VERSION.valkeyCompat} bits=64 node=${process.versions.node}\n`);
       return 0;
     case 'help':
-      process.stderr.write(cl.usage);
+      process.stderr.write(`${cl.usage}${FORKV_USAGE}`);
       return 1;
     case 'unsupported':
       process.stderr.write(`${cl.message}\n`);
@@ -41,11 +85,14 @@ async function main(): Promise<number> {
     process.stderr.write('forkv does not daemonize: run it in the foreground under a supervisor (systemd, a container runtime, pm2) instead of setting daemonize yes.\n');
     return 1;
   }
+  memoryChecks(store, log);
   log.notice('oO0OoO0OoO0Oo forkv is starting oO0OoO0OoO0Oo');
   log.notice(`forkv version=${VERSION.forkv}, valkey-compat=${VERSION.valkeyCompat}, bits=64, pid=${process.pid}, just started`);
   log.notice(configFile ? 'Configuration loaded' : 'Warning: no config file specified, using the default config. In order to specify a config file use forkv-server /path/to/valkey.conf');
   for (const w of warnings) log.warning(w.message);
 
+  // Valkey's initServer: open files before anything listens.
+  if (!openFilesCheck(store, log)) return 1;
   const server = new Server(store, configFile, log);
   const pidfile = store.getString('pidfile');
   const done = new Promise<number>((resolve) => server.once('shutdown', () => resolve(0)));
@@ -68,15 +115,31 @@ async function main(): Promise<number> {
   // Handlers go in before listening: a signal right after "Ready" must shut down cleanly.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Valkey writes the pidfile before it listens and removes it when it shuts down.
+  const removePidfile = (): void => {
+    if (!pidfile) return;
+    log.notice('Removing the pid file.');
+    fs.rmSync(pidfile, { force: true });
+  };
+  if (pidfile) {
+    try {
+      fs.writeFileSync(pidfile, `${process.pid}\n`);
+    } catch (e) {
+      log.warning(`Failed to write PID file: ${strerror(e)}`);
+    }
+  }
+  tcpBacklogCheck(store, log);
   try {
     await server.start();
   } catch (e) {
-    if (e instanceof ListenError || e instanceof LoadError) return 1;
+    if (e instanceof ListenError || e instanceof LoadError) {
+      removePidfile();
+      return 1;
+    }
     throw e;
   }
-  if (pidfile) fs.writeFileSync(pidfile, `${process.pid}\n`);
   const code = await done;
-  if (pidfile) fs.rmSync(pidfile, { force: true });
+  removePidfile();
   log.close();
   return code;
 }

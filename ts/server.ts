@@ -25,6 +25,17 @@ export interface HostStats {
   peakMemory: number;
 }
 
+/** How a Server runs, beyond its configuration. */
+export interface ServerOptions {
+  /**
+   * `port 0` binds an ephemeral port (the embedded API). Without it, port 0 means "no TCP
+   * listener", as in valkey-server, and forkv (which has no unix socket) refuses to start.
+   */
+  ephemeralPort?: boolean;
+  /** Listeners and client sockets do not keep the Node process alive (the embedded API). */
+  unref?: boolean;
+}
+
 /** How a server stops. */
 export interface StopOptions {
   reason?: string;
@@ -61,6 +72,7 @@ export class Server extends EventEmitter {
     readonly config: ConfigStore,
     readonly configFile: string | null = null,
     log?: Logger,
+    readonly options: ServerOptions = {},
   ) {
     super();
     this.log = log ?? new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
@@ -132,6 +144,10 @@ export class Server extends EventEmitter {
   private async listenAll(): Promise<void> {
     const binds = this.config.getBind();
     let port = this.config.getInt('port');
+    if (port === 0 && !this.options.ephemeralPort) {
+      this.log.warning('Configured to not listen anywhere, exiting.');
+      throw new ListenError('Configured to not listen anywhere, exiting.');
+    }
     for (const spec of binds) {
       const optional = spec.startsWith('-');
       const host = optional ? spec.slice(1) : spec;
@@ -161,6 +177,7 @@ export class Server extends EventEmitter {
     return new Promise((resolve, reject) => {
       const srv = net.createServer({ noDelay: true }, (s) => this.onConnection(s));
       srv.maxConnections = this.config.getInt('maxclients') + 32;
+      if (this.options.unref) srv.unref();
       srv.once('error', reject);
       srv.listen({ host, port, backlog: this.config.getInt('tcp-backlog'), ipv6Only: host.includes(':') }, () => {
         srv.off('error', reject);
@@ -174,6 +191,7 @@ export class Server extends EventEmitter {
       socket.destroy();
       return;
     }
+    if (this.options.unref) socket.unref();
     const conn = new Connection(socket);
     this.stats.totalConnections++;
     if (this.clients.size >= this.config.getInt('maxclients')) {

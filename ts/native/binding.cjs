@@ -836,3 +836,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.Core = nativeBinding.Core
+module.exports.adjustOpenFilesLimit = nativeBinding.adjustOpenFilesLimit
+module.exports.disableThpForProcess = nativeBinding.disableThpForProcess
+module.exports.linuxMemoryWarnings = nativeBinding.linuxMemoryWarnings
+module.exports.openFilesLimit = nativeBinding.openFilesLimit
+module.exports.overcommitMemory = nativeBinding.overcommitMemory
+module.exports.thpMode = nativeBinding.thpMode

@@ -128,6 +128,12 @@ export declare class Core {
   pollLoad(): LoadReport | null
 }
 
+/**
+ * Valkey's `adjustOpenFilesLimit`: raises the soft `RLIMIT_NOFILE` to `maxclients + 32` (or as
+ * high as the system allows) and says how far `maxclients` must be reduced.
+ */
+export declare function adjustOpenFilesLimit(maxclients: number): OpenFilesAdjustment
+
 /** Result of a flush. */
 export interface AofFlushResult {
   ok: boolean
@@ -255,6 +261,12 @@ export interface DbInfo {
   expires: number
 }
 
+/**
+ * Turns transparent huge pages off for this process (`prctl(PR_SET_THP_DISABLE)`).
+ * Returns null on success, or the OS error text.
+ */
+export declare function disableThpForProcess(): string | null
+
 /** Engine settings the host keeps in sync with CONFIG. */
 export interface EngineSettings {
   protoMaxBulkLen?: number
@@ -278,6 +290,12 @@ export interface ForkStats {
   totalForks: number
 }
 
+/**
+ * Valkey's `linuxMemoryWarnings`: the overcommit warning, and the THP warning when THP is
+ * `always` and could not be disabled (`disable_thp` false or prctl failed).
+ */
+export declare function linuxMemoryWarnings(disableThp: boolean, product: string): MemoryWarnings
+
 /** Result of loading a file. */
 export interface LoadReport {
   keys: number
@@ -291,6 +309,40 @@ export interface LoadReport {
   truncatedFile?: string
   truncatedAt?: number
 }
+
+/** What `linuxMemoryWarnings` found. */
+export interface MemoryWarnings {
+  /** Lines to log at warning level, already prefixed `WARNING ` as Valkey prints them. */
+  warnings: Array<string>
+  /** THP is `always` and could not be disabled for this process. */
+  thpEnabled: boolean
+}
+
+/** What `adjustOpenFilesLimit` did. */
+export interface OpenFilesAdjustment {
+  /** The `maxclients` the server can serve (reduced when the limit could not be raised). */
+  maxclients: number
+  /** The soft limit in force afterwards (`Infinity` for RLIM_INFINITY). */
+  limit: number
+  /** Lines to log, with Valkey's levels and texts. */
+  messages: Array<SyscheckMessage>
+  /** The limit is too low to start at all (Valkey exits with status 1). */
+  fatal: boolean
+}
+
+/** The soft and hard open-files limits, or null when getrlimit fails. */
+export declare function openFilesLimit(): OpenFilesLimit | null
+
+/** The soft and hard `RLIMIT_NOFILE`. */
+export interface OpenFilesLimit {
+  /** `Infinity` for RLIM_INFINITY. */
+  soft: number
+  /** `Infinity` for RLIM_INFINITY. */
+  hard: number
+}
+
+/** `vm.overcommit_memory` (0, 1 or 2), or null when unreadable. */
+export declare function overcommitMemory(): number | null
 
 /** How to write an RDB file. */
 export interface RdbSaveOptions {
@@ -311,3 +363,12 @@ export interface SaveReport {
   keys: number
   bytes: number
 }
+
+/** One line to log, with its Valkey level ("debug", "verbose", "notice", "warning"). */
+export interface SyscheckMessage {
+  level: string
+  message: string
+}
+
+/** The THP mode ("always", "madvise", "never"), or null when unknown. */
+export declare function thpMode(): string | null

@@ -6,5 +6,6 @@ mod alloc;
 mod aof;
 mod core;
 mod persistence;
+mod syscheck;
 
 pub use crate::core::Core;
