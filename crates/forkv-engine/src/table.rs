@@ -209,6 +209,10 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::debug::COMMANDS,
     crate::cmd::host::COMMANDS,
     crate::cmd::dump::COMMANDS,
+    crate::cmd::list::COMMANDS,
+    crate::cmd::hash::COMMANDS,
+    crate::cmd::set::COMMANDS,
+    crate::cmd::zset::COMMANDS,
 ];
 
 /// All top-level commands.

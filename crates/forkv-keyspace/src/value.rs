@@ -94,7 +94,10 @@ impl StrValue {
         if b.len() <= EMBED_MAX {
             let mut buf = [0u8; EMBED_MAX];
             buf[..b.len()].copy_from_slice(b);
-            return StrValue::Embed { len: b.len() as u8, buf };
+            return StrValue::Embed {
+                len: b.len() as u8,
+                buf,
+            };
         }
         StrValue::Raw(b.to_vec())
     }
@@ -205,7 +208,16 @@ mod tests {
         assert_eq!(parse_canonical_i64(b"-12"), Some(-12));
         assert_eq!(parse_canonical_i64(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_canonical_i64(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b"9223372036854775808"[..], b"007", b"-0", b"+1", b" 1", b"", b"-", b"1a"] {
+        for bad in [
+            &b"9223372036854775808"[..],
+            b"007",
+            b"-0",
+            b"+1",
+            b" 1",
+            b"",
+            b"-",
+            b"1a",
+        ] {
             assert_eq!(parse_canonical_i64(bad), None, "{:?}", bad);
         }
     }

@@ -58,7 +58,9 @@ struct Big {
 
 impl Default for ZSetValue {
     fn default() -> Self {
-        ZSetValue { repr: Repr::Packed(Listpack::new()) }
+        ZSetValue {
+            repr: Repr::Packed(Listpack::new()),
+        }
     }
 }
 
@@ -88,7 +90,9 @@ impl ZSetValue {
         if size_hint <= lim.zset_max_listpack_entries && max_len <= lim.zset_max_listpack_value {
             ZSetValue::new()
         } else {
-            ZSetValue { repr: Repr::Tree(Box::default()) }
+            ZSetValue {
+                repr: Repr::Tree(Box::default()),
+            }
         }
     }
 
@@ -126,14 +130,18 @@ impl ZSetValue {
     /// A deep copy with the same encoding (COPY).
     pub fn duplicate(&self) -> ZSetValue {
         match &self.repr {
-            Repr::Packed(lp) => ZSetValue { repr: Repr::Packed(lp.clone()) },
+            Repr::Packed(lp) => ZSetValue {
+                repr: Repr::Packed(lp.clone()),
+            },
             Repr::Tree(_) => {
                 let mut big = Big::default();
                 for (m, s) in self.iter() {
                     big.dict.insert(m.into(), s);
                     big.tree.insert(m, s);
                 }
-                ZSetValue { repr: Repr::Tree(Box::new(big)) }
+                ZSetValue {
+                    repr: Repr::Tree(Box::new(big)),
+                }
             }
         }
     }
@@ -157,7 +165,10 @@ impl ZSetValue {
             if b.dict.len() > lim.zset_max_listpack_entries {
                 return;
             }
-            if b.tree.iter().any(|(m, _)| m.len() > lim.zset_max_listpack_value) {
+            if b.tree
+                .iter()
+                .any(|(m, _)| m.len() > lim.zset_max_listpack_value)
+            {
                 return;
             }
             let mut lp = Listpack::new();
@@ -185,7 +196,9 @@ impl ZSetValue {
                 }
                 return false;
             }
-            if lp.len() < lim.zset_max_listpack_entries && member.len() <= lim.zset_max_listpack_value {
+            if lp.len() < lim.zset_max_listpack_entries
+                && member.len() <= lim.zset_max_listpack_value
+            {
                 packed_insert(lp, member, score);
                 return true;
             }
@@ -299,7 +312,11 @@ impl ZSetValue {
 
     /// Deletes the members at ascending ranks `start..=end` (in range); returns them.
     pub fn delete_rank_range(&mut self, start: usize, end: usize) -> Vec<(Vec<u8>, f64)> {
-        let gone: Vec<(Vec<u8>, f64)> = self.iter_from(start, false).take(end + 1 - start).map(|(m, s)| (m.to_vec(), s)).collect();
+        let gone: Vec<(Vec<u8>, f64)> = self
+            .iter_from(start, false)
+            .take(end + 1 - start)
+            .map(|(m, s)| (m.to_vec(), s))
+            .collect();
         match &mut self.repr {
             Repr::Packed(lp) => {
                 if let Some(p) = lp.seek(start as i64) {
@@ -411,7 +428,10 @@ mod tests {
 
     #[test]
     fn converts_past_limits_and_keeps_order() {
-        let lim = EncodingLimits { zset_max_listpack_entries: 3, ..EncodingLimits::default() };
+        let lim = EncodingLimits {
+            zset_max_listpack_entries: 3,
+            ..EncodingLimits::default()
+        };
         let mut z = ZSetValue::create(1, 1, &lim);
         assert!(z.set_score(b"c", 1.0, &lim));
         assert!(z.set_score(b"a", 2.0, &lim));
@@ -419,7 +439,14 @@ mod tests {
         assert!(!z.set_score(b"a", 0.5, &lim));
         assert_eq!(z.encoding_name(), "listpack");
         let packed = members(&z);
-        assert_eq!(packed, vec![(b"a".to_vec(), 0.5), (b"b".to_vec(), 1.0), (b"c".to_vec(), 1.0)]);
+        assert_eq!(
+            packed,
+            vec![
+                (b"a".to_vec(), 0.5),
+                (b"b".to_vec(), 1.0),
+                (b"c".to_vec(), 1.0)
+            ]
+        );
         assert!(z.set_score(b"d", -1.0, &lim));
         assert_eq!(z.encoding_name(), "skiplist");
         assert_eq!(z.rank(b"d"), Some((0, -1.0)));
@@ -438,12 +465,17 @@ mod tests {
     #[test]
     fn both_encodings_match_a_model() {
         for entries in [10_000usize, 8] {
-            let lim = EncodingLimits { zset_max_listpack_entries: entries, ..EncodingLimits::default() };
+            let lim = EncodingLimits {
+                zset_max_listpack_entries: entries,
+                ..EncodingLimits::default()
+            };
             let mut z = ZSetValue::new();
             let mut model: Vec<(f64, Vec<u8>)> = Vec::new();
             let mut x = 99u64;
             let mut rnd = |n: u64| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (x >> 33) % n
             };
             for step in 0..6000 {
@@ -465,14 +497,18 @@ mod tests {
                     model.sort_by(|a, b| cmp_entry(a.0, &a.1, b.0, &b.1));
                 }
                 if step % 50 == 0 {
-                    let want: Vec<(Vec<u8>, f64)> = model.iter().map(|(s, m)| (m.clone(), *s)).collect();
+                    let want: Vec<(Vec<u8>, f64)> =
+                        model.iter().map(|(s, m)| (m.clone(), *s)).collect();
                     assert_eq!(members(&z), want);
                     for (i, (s, m)) in model.iter().enumerate() {
                         assert_eq!(z.rank(m), Some((i, *s)));
                         assert_eq!(z.by_rank(i), Some((&m[..], *s)));
                     }
                     let lo = rnd(20) as f64 - 10.0;
-                    assert_eq!(z.count_while(|s, _| s < lo), model.iter().filter(|(s, _)| *s < lo).count());
+                    assert_eq!(
+                        z.count_while(|s, _| s < lo),
+                        model.iter().filter(|(s, _)| *s < lo).count()
+                    );
                     if !model.is_empty() {
                         let k = rnd(model.len() as u64) as usize;
                         let rev: Vec<f64> = z.iter_from(k, true).map(|(_, s)| s).collect();

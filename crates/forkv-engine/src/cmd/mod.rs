@@ -2,14 +2,19 @@
 //! file starts with its registration lines, then one handler per command that parses its
 //! arguments, applies them to the keyspace and writes the reply.
 
+pub mod coll;
 pub mod command;
 pub mod connection;
 pub mod debug;
 pub mod dump;
 pub mod host;
+pub mod hash;
 pub mod keys;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 use std::borrow::Cow;
 

@@ -25,7 +25,9 @@ enum Repr {
 
 impl Default for HashValue {
     fn default() -> Self {
-        HashValue { repr: Repr::Packed(Listpack::new()) }
+        HashValue {
+            repr: Repr::Packed(Listpack::new()),
+        }
     }
 }
 
@@ -59,13 +61,17 @@ impl HashValue {
     /// A deep copy with the same encoding (COPY).
     pub fn duplicate(&self) -> HashValue {
         match &self.repr {
-            Repr::Packed(lp) => HashValue { repr: Repr::Packed(lp.clone()) },
+            Repr::Packed(lp) => HashValue {
+                repr: Repr::Packed(lp.clone()),
+            },
             Repr::Table(d) => {
                 let mut n = Dict::new();
                 for (f, v) in d.iter() {
                     n.insert(f.clone(), v.clone());
                 }
-                HashValue { repr: Repr::Table(Box::new(n)) }
+                HashValue {
+                    repr: Repr::Table(Box::new(n)),
+                }
             }
         }
     }
@@ -89,7 +95,8 @@ impl HashValue {
     /// Sets a field; true when the field is new.
     pub fn set(&mut self, field: &[u8], value: &[u8], lim: &EncodingLimits) -> bool {
         if matches!(self.repr, Repr::Packed(_))
-            && (field.len() > lim.hash_max_listpack_value || value.len() > lim.hash_max_listpack_value)
+            && (field.len() > lim.hash_max_listpack_value
+                || value.len() > lim.hash_max_listpack_value)
         {
             self.make_table();
         }
@@ -214,7 +221,10 @@ mod tests {
 
     #[test]
     fn packed_until_a_limit_is_crossed() {
-        let lim = EncodingLimits { hash_max_listpack_entries: 4, ..EncodingLimits::default() };
+        let lim = EncodingLimits {
+            hash_max_listpack_entries: 4,
+            ..EncodingLimits::default()
+        };
         let mut h = HashValue::new();
         for i in 0..4 {
             assert!(h.set(format!("f{i}").as_bytes(), b"v", &lim));
@@ -252,7 +262,8 @@ mod tests {
             }
             assert_eq!(h.len(), model.len());
         }
-        let mut got: Vec<(Vec<u8>, Vec<u8>)> = h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+        let mut got: Vec<(Vec<u8>, Vec<u8>)> =
+            h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
         let mut want: Vec<(Vec<u8>, Vec<u8>)> = model.into_iter().collect();
         got.sort();
         want.sort();

@@ -178,10 +178,30 @@ mod tests {
 
     #[test]
     fn decimal_order_matches_numeric_order() {
-        let nums = [i64::MIN, -1000, -999, -12, -3, -1, 0, 1, 2, 9, 10, 99, 100, 12345, i64::MAX];
+        let nums = [
+            i64::MIN,
+            -1000,
+            -999,
+            -12,
+            -3,
+            -1,
+            0,
+            1,
+            2,
+            9,
+            10,
+            99,
+            100,
+            12345,
+            i64::MAX,
+        ];
         for a in nums {
             for b in nums {
-                assert_eq!(cmp_decimal(a.to_string().as_bytes(), b.to_string().as_bytes()), a.cmp(&b), "{a} {b}");
+                assert_eq!(
+                    cmp_decimal(a.to_string().as_bytes(), b.to_string().as_bytes()),
+                    a.cmp(&b),
+                    "{a} {b}"
+                );
             }
         }
     }

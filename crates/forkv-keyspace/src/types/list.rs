@@ -27,12 +27,17 @@ enum Repr {
     /// OBJ_ENCODING_LISTPACK.
     Packed(Listpack),
     /// OBJ_ENCODING_QUICKLIST: nodes head to tail, plus the total element count.
-    Quick { nodes: VecDeque<Listpack>, count: usize },
+    Quick {
+        nodes: VecDeque<Listpack>,
+        count: usize,
+    },
 }
 
 impl Default for ListValue {
     fn default() -> Self {
-        ListValue { repr: Repr::Packed(Listpack::new()) }
+        ListValue {
+            repr: Repr::Packed(Listpack::new()),
+        }
     }
 }
 
@@ -96,7 +101,10 @@ impl ListValue {
     /// would make the single listpack exceed the node limit. Call before pushing a batch.
     pub fn prepare_growth(&mut self, add_bytes: usize, add_count: usize, lim: &EncodingLimits) {
         if let Repr::Packed(lp) = &mut self.repr {
-            if lim.list_node().exceeded(lp.bytes() + add_bytes, lp.len() + add_count) {
+            if lim
+                .list_node()
+                .exceeded(lp.bytes() + add_bytes, lp.len() + add_count)
+            {
                 let lp = std::mem::take(lp);
                 let count = lp.len();
                 let mut nodes = VecDeque::new();
@@ -121,10 +129,16 @@ impl ListValue {
             }
             Repr::Quick { nodes, count } => {
                 let limit = lim.list_node();
-                let end = if front { nodes.front_mut() } else { nodes.back_mut() };
+                let end = if front {
+                    nodes.front_mut()
+                } else {
+                    nodes.back_mut()
+                };
                 // A node takes the element only while it stays within the limit
                 // (Valkey's `_quicklistNodeAllowInsert`); otherwise a new node starts.
-                let fits = end.as_ref().is_some_and(|n| !limit.exceeded(n.bytes() + entry_size(item.len()), n.len() + 1));
+                let fits = end.as_ref().is_some_and(|n| {
+                    !limit.exceeded(n.bytes() + entry_size(item.len()), n.len() + 1)
+                });
                 match end {
                     Some(node) if fits => {
                         if front {
@@ -158,7 +172,11 @@ impl ListValue {
                 Some(v)
             }
             Repr::Quick { nodes, count } => {
-                let node = if front { nodes.front_mut()? } else { nodes.back_mut()? };
+                let node = if front {
+                    nodes.front_mut()?
+                } else {
+                    nodes.back_mut()?
+                };
                 let p = if front { node.first()? } else { node.last()? };
                 let v = node.data(p).to_vec();
                 node.delete_at(p);
@@ -183,14 +201,22 @@ impl ListValue {
                 if n == 0 {
                     return;
                 }
-                let start = if front { lp.first() } else { lp.seek(-(n as i64)) };
+                let start = if front {
+                    lp.first()
+                } else {
+                    lp.seek(-(n as i64))
+                };
                 if let Some(p) = start {
                     lp.delete_run(p, n);
                 }
             }
             Repr::Quick { nodes, count } => {
                 while n > 0 {
-                    let node = if front { nodes.front_mut() } else { nodes.back_mut() };
+                    let node = if front {
+                        nodes.front_mut()
+                    } else {
+                        nodes.back_mut()
+                    };
                     let Some(node) = node else { break };
                     if node.len() <= n {
                         n -= node.len();
@@ -202,7 +228,11 @@ impl ListValue {
                         }
                         continue;
                     }
-                    let start = if front { node.first() } else { node.seek(-(n as i64)) };
+                    let start = if front {
+                        node.first()
+                    } else {
+                        node.seek(-(n as i64))
+                    };
                     if let Some(p) = start {
                         node.delete_run(p, n);
                     }
@@ -286,9 +316,21 @@ impl ListValue {
             Some((node, pos)) => {
                 // In reverse, `pos` is the end of the next entry to yield.
                 let pos = if rev { self.node(node).get(pos).1 } else { pos };
-                ListIter { list: self, node, pos, rev, done: false }
+                ListIter {
+                    list: self,
+                    node,
+                    pos,
+                    rev,
+                    done: false,
+                }
             }
-            None => ListIter { list: self, node: 0, pos: 0, rev, done: true },
+            None => ListIter {
+                list: self,
+                node: 0,
+                pos: 0,
+                rev,
+                done: true,
+            },
         }
     }
 
@@ -303,7 +345,9 @@ impl ListValue {
                 if n.len() < 2 || !limit.exceeded(n.bytes(), n.len()) {
                     break;
                 }
-                let Some(mid) = n.seek((n.len() / 2) as i64) else { break };
+                let Some(mid) = n.seek((n.len() / 2) as i64) else {
+                    break;
+                };
                 let tail = n.split_off(mid);
                 nodes.insert(i + 1, tail);
                 // The first half may still be too big (huge elements): look again.
@@ -321,7 +365,9 @@ impl ListValue {
         }
         // Valkey counts the replacement as one added element here too.
         self.prepare_growth(value.len(), 1, lim);
-        let Some((ni, p)) = self.locate(index) else { return false };
+        let Some((ni, p)) = self.locate(index) else {
+            return false;
+        };
         match &mut self.repr {
             Repr::Packed(lp) => lp.replace_at(p, value),
             Repr::Quick { nodes, .. } => nodes[ni].replace_at(p, value),
@@ -333,7 +379,13 @@ impl ListValue {
 
     /// Inserts `value` before or after the first element equal to `pivot`; false when
     /// the pivot is not found.
-    pub fn insert_at_pivot(&mut self, pivot: &[u8], value: &[u8], after: bool, lim: &EncodingLimits) -> bool {
+    pub fn insert_at_pivot(
+        &mut self,
+        pivot: &[u8],
+        value: &[u8],
+        after: bool,
+        lim: &EncodingLimits,
+    ) -> bool {
         // Valkey converts before searching, assuming the insert will happen.
         self.prepare_growth(value.len(), 1, lim);
         let mut found = None;
@@ -369,8 +421,11 @@ impl ListValue {
             Repr::Packed(lp) => vec![lp],
             Repr::Quick { nodes, .. } => nodes.iter_mut().collect(),
         };
-        let order: Box<dyn Iterator<Item = &mut Listpack>> =
-            if from_tail { Box::new(nodes.into_iter().rev()) } else { Box::new(nodes.into_iter()) };
+        let order: Box<dyn Iterator<Item = &mut Listpack>> = if from_tail {
+            Box::new(nodes.into_iter().rev())
+        } else {
+            Box::new(nodes.into_iter())
+        };
         'outer: for lp in order {
             if from_tail {
                 let mut end = lp.bytes();
@@ -459,11 +514,16 @@ mod tests {
     use super::*;
 
     fn small_nodes() -> EncodingLimits {
-        EncodingLimits { list_max_listpack_size: 4, ..EncodingLimits::default() }
+        EncodingLimits {
+            list_max_listpack_size: 4,
+            ..EncodingLimits::default()
+        }
     }
 
     fn contents(l: &ListValue) -> Vec<String> {
-        l.iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect()
+        l.iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect()
     }
 
     #[test]
@@ -515,7 +575,9 @@ mod tests {
         let mut model: VecDeque<Vec<u8>> = VecDeque::new();
         let mut seed = 12345u64;
         let mut rnd = |n: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) % n
         };
         for step in 0..30_000 {
@@ -531,7 +593,11 @@ mod tests {
                 }
                 4 => {
                     let front = rnd(2) == 0;
-                    let want = if front { model.pop_front() } else { model.pop_back() };
+                    let want = if front {
+                        model.pop_front()
+                    } else {
+                        model.pop_back()
+                    };
                     assert_eq!(l.pop(front), want);
                 }
                 5 => {
@@ -565,7 +631,11 @@ mod tests {
                     let from_tail = rnd(2) == 0;
                     let mut removed = 0;
                     let mut keep: VecDeque<Vec<u8>> = VecDeque::new();
-                    let src: Vec<Vec<u8>> = if from_tail { model.iter().rev().cloned().collect() } else { model.iter().cloned().collect() };
+                    let src: Vec<Vec<u8>> = if from_tail {
+                        model.iter().rev().cloned().collect()
+                    } else {
+                        model.iter().cloned().collect()
+                    };
                     for x in src {
                         if x == v && (limit == 0 || removed < limit) {
                             removed += 1;

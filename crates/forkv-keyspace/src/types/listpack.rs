@@ -189,22 +189,37 @@ impl Listpack {
 
     /// Entries head to tail.
     pub fn iter(&self) -> Iter<'_> {
-        Iter { lp: self, pos: 0, end: self.buf.len() }
+        Iter {
+            lp: self,
+            pos: 0,
+            end: self.buf.len(),
+        }
     }
 
     /// Entries tail to head.
     pub fn iter_rev(&self) -> RevIter<'_> {
-        RevIter { lp: self, end: self.buf.len() }
+        RevIter {
+            lp: self,
+            end: self.buf.len(),
+        }
     }
 
     /// Entries from offset `pos` to the tail.
     pub fn iter_from(&self, pos: usize) -> Iter<'_> {
-        Iter { lp: self, pos, end: self.buf.len() }
+        Iter {
+            lp: self,
+            pos,
+            end: self.buf.len(),
+        }
     }
 
     /// Entries from the one at `pos` back to the head.
     pub fn iter_rev_from(&self, pos: usize) -> RevIter<'_> {
-        let end = if pos >= self.buf.len() { pos } else { self.get(pos).1 };
+        let end = if pos >= self.buf.len() {
+            pos
+        } else {
+            self.get(pos).1
+        };
         RevIter { lp: self, end }
     }
 
@@ -303,7 +318,10 @@ impl Listpack {
         }
         self.count -= moved;
         self.buf.shrink_to_fit();
-        Listpack { buf: tail, count: moved }
+        Listpack {
+            buf: tail,
+            count: moved,
+        }
     }
 
     /// Appends every entry of `other` (the two buffers are simply concatenated).

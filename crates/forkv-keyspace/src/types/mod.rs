@@ -85,10 +85,16 @@ impl EncodingLimits {
     pub fn list_node(&self) -> ListNodeLimit {
         let fill = self.list_max_listpack_size;
         if fill >= 0 {
-            ListNodeLimit { bytes: usize::MAX, count: if fill == 0 { 1 } else { fill as usize } }
+            ListNodeLimit {
+                bytes: usize::MAX,
+                count: if fill == 0 { 1 } else { fill as usize },
+            }
         } else {
             let i = ((-fill - 1) as usize).min(LIST_NODE_BYTES.len() - 1);
-            ListNodeLimit { bytes: LIST_NODE_BYTES[i], count: usize::MAX }
+            ListNodeLimit {
+                bytes: LIST_NODE_BYTES[i],
+                count: usize::MAX,
+            }
         }
     }
 }
@@ -116,8 +122,16 @@ pub fn resolve_index(index: i64, len: usize) -> Option<usize> {
 /// the range is empty.
 pub fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
     let llen = len as i64;
-    let mut s = if start < 0 { llen.saturating_add(start) } else { start };
-    let mut e = if end < 0 { llen.saturating_add(end) } else { end };
+    let mut s = if start < 0 {
+        llen.saturating_add(start)
+    } else {
+        start
+    };
+    let mut e = if end < 0 {
+        llen.saturating_add(end)
+    } else {
+        end
+    };
     if s < 0 {
         s = 0;
     }

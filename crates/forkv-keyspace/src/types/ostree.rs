@@ -55,7 +55,12 @@ pub struct OsTree {
 
 impl Default for OsTree {
     fn default() -> Self {
-        OsTree { chunks: Vec::new(), free: Vec::new(), root: NIL, rng: 0x2545_F491_4F6C_DD1D }
+        OsTree {
+            chunks: Vec::new(),
+            free: Vec::new(),
+            root: NIL,
+            rng: 0x2545_F491_4F6C_DD1D,
+        }
     }
 }
 
@@ -108,7 +113,14 @@ impl OsTree {
 
     fn alloc(&mut self, member: &[u8], score: f64) -> u32 {
         let prio = self.next_prio();
-        let node = Node { member: member.into(), score, left: NIL, right: NIL, size: 1, prio };
+        let node = Node {
+            member: member.into(),
+            score,
+            left: NIL,
+            right: NIL,
+            size: 1,
+            prio,
+        };
         if let Some(i) = self.free.pop() {
             *self.node_mut(i) = node;
             return i;
@@ -324,7 +336,11 @@ impl OsTree {
     /// empty when `start` is past the end.
     /// Setup is O(log n), each step amortised O(1).
     pub fn iter_from(&self, start: usize, rev: bool) -> TreeIter<'_> {
-        let mut it = TreeIter { tree: self, stack: Vec::new(), rev };
+        let mut it = TreeIter {
+            tree: self,
+            stack: Vec::new(),
+            rev,
+        };
         if start >= self.len() {
             return it;
         }
@@ -397,7 +413,10 @@ mod tests {
     struct Lcg(u64);
     impl Lcg {
         fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             self.0 >> 33
         }
     }
@@ -434,14 +453,28 @@ mod tests {
                     assert_eq!(tree.select(i), Some((&m[..], *s)));
                 }
                 let k = rng.next() as usize % model.len();
-                let fwd: Vec<(Vec<u8>, f64)> = tree.iter_from(k, false).map(|(m, s)| (m.to_vec(), s)).collect();
-                let want: Vec<(Vec<u8>, f64)> = model[k..].iter().map(|(s, m)| (m.clone(), *s)).collect();
+                let fwd: Vec<(Vec<u8>, f64)> = tree
+                    .iter_from(k, false)
+                    .map(|(m, s)| (m.to_vec(), s))
+                    .collect();
+                let want: Vec<(Vec<u8>, f64)> =
+                    model[k..].iter().map(|(s, m)| (m.clone(), *s)).collect();
                 assert_eq!(fwd, want);
-                let back: Vec<(Vec<u8>, f64)> = tree.iter_from(k, true).map(|(m, s)| (m.to_vec(), s)).collect();
-                let want: Vec<(Vec<u8>, f64)> = model[..=k].iter().rev().map(|(s, m)| (m.clone(), *s)).collect();
+                let back: Vec<(Vec<u8>, f64)> = tree
+                    .iter_from(k, true)
+                    .map(|(m, s)| (m.to_vec(), s))
+                    .collect();
+                let want: Vec<(Vec<u8>, f64)> = model[..=k]
+                    .iter()
+                    .rev()
+                    .map(|(s, m)| (m.clone(), *s))
+                    .collect();
                 assert_eq!(back, want);
                 let bound = (rng.next() % 50) as f64 - 25.0;
-                assert_eq!(tree.count_while(|s, _| s < bound), model.iter().filter(|(s, _)| *s < bound).count());
+                assert_eq!(
+                    tree.count_while(|s, _| s < bound),
+                    model.iter().filter(|(s, _)| *s < bound).count()
+                );
             }
         }
     }

@@ -28,7 +28,9 @@ enum Repr {
 
 impl Default for SetValue {
     fn default() -> Self {
-        SetValue { repr: Repr::Ints(Intset::new()) }
+        SetValue {
+            repr: Repr::Ints(Intset::new()),
+        }
     }
 }
 
@@ -137,7 +139,9 @@ impl SetValue {
                 if lp.find(member, 1).is_some() {
                     return false;
                 }
-                if lp.len() < lim.set_max_listpack_entries && member.len() <= lim.set_max_listpack_value {
+                if lp.len() < lim.set_max_listpack_entries
+                    && member.len() <= lim.set_max_listpack_value
+                {
                     lp.push_back(member);
                 } else {
                     self.make_table();
@@ -291,7 +295,11 @@ mod tests {
 
     #[test]
     fn encodings_follow_valkey_rules() {
-        let lim = EncodingLimits { set_max_intset_entries: 4, set_max_listpack_entries: 3, ..EncodingLimits::default() };
+        let lim = EncodingLimits {
+            set_max_intset_entries: 4,
+            set_max_listpack_entries: 3,
+            ..EncodingLimits::default()
+        };
         let mut s = SetValue::create(b"1", 1, &lim);
         for m in [&b"1"[..], b"2", b"3"] {
             assert!(s.add(m, &lim));
@@ -328,7 +336,10 @@ mod tests {
         let mut s = SetValue::create(b"a", 1, &lim);
         s.add(&long, &lim);
         assert_eq!(s.encoding_name(), "hashtable");
-        assert_eq!(SetValue::create(b"a", 200, &lim).encoding_name(), "hashtable");
+        assert_eq!(
+            SetValue::create(b"a", 200, &lim).encoding_name(),
+            "hashtable"
+        );
     }
 
     #[test]
