@@ -1,0 +1,387 @@
+// bench/snapshot: fork-based BGSAVE on forkv vs redis-server, side by side.
+//
+//   npx tsx bench/snapshot/run.ts                  # full scale: 1M keys x 100-byte values
+//   npx tsx bench/snapshot/run.ts --keys 100000    # smoke run
+//
+// Phases (each phase runs on forkv, then on redis, while the other server idles):
+//   1. load: SET key:<i> <value> for i in [0, keys), pipelined raw RESP; DBSIZE must equal keys.
+//   2. idle probe: an open-loop GET (or PING) probe at --probe-rate req/s for --probe-seconds.
+//   3. BGSAVE x --saves with the probe running: latest_fork_usec, the duration from the
+//      command to INFO rdb_bgsave_in_progress:0 (polled every --poll-ms) and to the rename of
+//      dump.rdb, the dump size, and the probe's latencies scheduled inside the save.
+//   4. copy-on-write: rdb-key-save-delay=--cow-delay-us on both, BGSAVE, and a writer that
+//      SETs --cow-writes random existing keys at --cow-rate/s during the save; rdb_last_cow_size.
+//   5. load at start: stop the server (by PID; save '' so no shutdown save), start it on its
+//      dump.rdb, time spawn -> "Ready to accept connections", check DBSIZE.
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { bool, changedFlags, defaultsOf, float, int, parseFlags, str, strList } from '../lib/flags';
+import { keyName, loadKeys, PacedProbe, PacedWriter } from '../lib/load';
+import { fileId, RenameWatch, waitForChild } from '../lib/persist';
+import { rssBytes } from '../lib/proc';
+import { compare, removeDir, hostInfo, printTable, progress, warnIfBusy, writeResults, type Comparison } from '../lib/report';
+import { encodeCommand, RespClient, sleep } from '../lib/resp';
+import {
+  checkBinaries,
+  DEFAULT_BINARIES,
+  freshDir,
+  KINDS,
+  pinSelf,
+  serverVersions,
+  settingsFromList,
+  startServer,
+  type BenchServer,
+  type Binaries,
+  type ServerKind,
+} from '../lib/servers';
+import { median, summarize, type LatencySummary } from '../lib/stats';
+
+const SPEC = {
+  keys: int(1_000_000, 'distinct keys loaded (key:0 .. key:<keys-1>)'),
+  valueSize: int(100, 'value size in bytes (pseudo-random text, incompressible by LZF)'),
+  loadBatch: int(1000, 'SETs per pipelined write while loading'),
+  loadWindow: int(8, 'pipelined batches in flight while loading'),
+  probeRate: int(2000, 'latency probe: requests per second (one connection, open loop)'),
+  probeSeconds: float(5, 'latency probe: seconds of idle measurement'),
+  probeCmd: str('get', 'latency probe command: get (random existing key) or ping'),
+  saves: int(3, 'BGSAVEs measured per server (durations: median; probe latencies: pooled)'),
+  pollMs: int(10, 'INFO polling interval while a child runs, ms'),
+  gapMs: int(500, 'idle time between two BGSAVEs, ms'),
+  hz: int(100, 'hz for both servers (the child is reaped from the cron: hz 10 quantises durations to 100 ms)'),
+  cowDelayUs: int(1, 'rdb-key-save-delay (us per key) for the copy-on-write save on both servers; 0 = none'),
+  cowWrites: int(10000, 'SETs to random existing keys during the copy-on-write save'),
+  cowRate: int(5000, 'writer rate during the copy-on-write save, SETs per second'),
+  cowTimeoutSec: int(600, 'give up on the copy-on-write save after this many seconds'),
+  skipCow: bool(false, 'skip phase 4 (copy-on-write under writes)'),
+  pin: bool(false, 'taskset: servers on CPU 0, the harness on CPU 1'),
+  keepDirs: bool(false, 'keep the servers\' data directories (dumps, AOFs, server.log) after the run'),
+  serverArgs: strList([], 'extra directives for both servers, as name=value,name=value'),
+  seed: int(1, 'PRNG seed for values and random keys'),
+  redisServer: str(DEFAULT_BINARIES.redisServer, 'reference redis-server binary'),
+  forkvCli: str(DEFAULT_BINARIES.forkvCli, "forkv's dist/cli.js"),
+};
+
+const TITLE = 'bench/snapshot: BGSAVE fork latency, duration, dump size, load time, latency and copy-on-write, forkv vs redis-server';
+
+interface SaveRecord {
+  forkUsec: number;
+  /** BGSAVE sent -> INFO showed rdb_bgsave_in_progress:0 (what a client sees). */
+  durationMs: number;
+  /** BGSAVE sent -> dump.rdb replaced (the child's own work, without the reaping delay). */
+  renameMs: number | null;
+  dumpBytes: number;
+  status: string;
+  cowBytes: number;
+  probe: LatencySummary;
+}
+
+interface CowRecord {
+  delayUs: number;
+  durationMs: number;
+  usPerKey: number;
+  forkUsec: number;
+  rdbLastCowSize: number;
+  peakCurrentCowSize: number;
+  writesSent: number;
+  writesAckedDuringSave: number;
+  writerFinishedBeforeSaveEnded: boolean;
+  writerErrors: number;
+  status: string;
+  /** RSS of the server just before the save. */
+  rssBeforeBytes: number;
+}
+
+interface ServerResult {
+  load: { ms: number; opsPerSec: number; dbsize: number; rssBytes: number; usedMemory: number };
+  idleProbe: LatencySummary;
+  /** The same requests timed from their slot in the schedule (includes timer lateness). */
+  idleProbeScheduled: LatencySummary;
+  saves: SaveRecord[];
+  probeDuringSaves: LatencySummary;
+  probeDuringSavesScheduled: LatencySummary;
+  cow: CowRecord | null;
+  restart: { spawnToReadyMs: number; serverReportedLoadMs: number | null; dbsize: number; rssBytes: number };
+  /** spawn -> Ready with an empty dir (the fixed start-up cost, e.g. Node's own start). */
+  emptyStartMs: number;
+}
+
+async function main(): Promise<void> {
+  const opts = parseFlags(TITLE, SPEC);
+  if (opts.probeCmd !== 'get' && opts.probeCmd !== 'ping') throw new Error('--probe-cmd must be get or ping');
+  const startedAt = new Date();
+  const bin: Binaries = { forkvCli: path.resolve(opts.forkvCli), redisServer: opts.redisServer };
+  checkBinaries(bin);
+  const reduced = changedFlags(SPEC, opts);
+  process.stdout.write(`${TITLE}\n`);
+  if (reduced.length > 0) process.stdout.write(`non-default flags: ${reduced.join(' ')}\n`);
+  warnIfBusy();
+  const host = hostInfo();
+  const versions = serverVersions(bin);
+  const serverCpu = opts.pin ? 0 : null;
+  if (opts.pin) pinSelf(1);
+
+  const base = freshDir('forkv-bench-snapshot-');
+  const settings = { hz: String(opts.hz), ...settingsFromList(opts.serverArgs) };
+  const partial: Record<ServerKind, Partial<ServerResult>> = { forkv: {}, redis: {} };
+  const servers: Record<ServerKind, BenchServer> = {
+    forkv: await startServer({ kind: 'forkv', bin, dir: path.join(base, 'forkv'), settings, cpu: serverCpu }),
+    redis: await startServer({ kind: 'redis', bin, dir: path.join(base, 'redis'), settings, cpu: serverCpu }),
+  };
+  for (const kind of KINDS) {
+    const s = servers[kind];
+    partial[kind].emptyStartMs = s.readyAt - s.spawnedAt;
+  }
+  progress(`forkv pid ${servers.forkv.pid} port ${servers.forkv.port}; redis pid ${servers.redis.pid} port ${servers.redis.port}; dirs under ${base}`);
+
+  const probeCommand = (rngSeed: number): ((k: number) => Buffer) => {
+    if (opts.probeCmd === 'ping') {
+      const ping = encodeCommand(['PING']);
+      return () => ping;
+    }
+    let x = rngSeed >>> 0 || 1;
+    return () => {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      return encodeCommand(['GET', keyName('key:', x % opts.keys)]);
+    };
+  };
+
+  try {
+    // 1. load
+    for (const kind of KINDS) {
+      const s = servers[kind];
+      const c = await RespClient.connect(s.port);
+      progress(`${kind}: loading ${opts.keys} keys x ${opts.valueSize} bytes`);
+      const r = await loadKeys(c, { keys: opts.keys, valueSize: opts.valueSize, prefix: 'key:', batch: opts.loadBatch, window: opts.loadWindow, seed: opts.seed });
+      const dbsize = await c.dbsize();
+      if (dbsize !== opts.keys) throw new Error(`${kind}: DBSIZE ${dbsize} after loading ${opts.keys} keys`);
+      const usedMemory = Number((await c.info('memory')).get('used_memory'));
+      partial[kind].load = { ms: r.ms, opsPerSec: r.opsPerSec, dbsize, rssBytes: rssBytes(s.pid), usedMemory };
+      progress(`${kind}: loaded in ${(r.ms / 1000).toFixed(2)} s (${Math.round(r.opsPerSec)} SET/s), DBSIZE ${dbsize}, RSS ${mb(rssBytes(s.pid))}`);
+      c.close();
+    }
+
+    // 2. idle probe
+    for (const kind of KINDS) {
+      const s = servers[kind];
+      const c = await RespClient.connect(s.port);
+      const probe = new PacedProbe(c, opts.probeRate, probeCommand(opts.seed + 7));
+      probe.start();
+      await sleep(opts.probeSeconds * 1000);
+      await probe.stop();
+      const sum = summarize(probe.latencies());
+      if (probe.errors > 0) throw new Error(`${kind}: ${probe.errors} probe errors`);
+      partial[kind].idleProbe = sum;
+      partial[kind].idleProbeScheduled = summarize(probe.latencies(-Infinity, Infinity, 'scheduled'));
+      progress(`${kind}: idle probe ${sum.count} requests p50 ${sum.p50.toFixed(3)} p99 ${sum.p99.toFixed(3)} max ${sum.max.toFixed(3)} ms`);
+      c.close();
+    }
+
+    // 3. BGSAVEs with the probe running
+    for (const kind of KINDS) {
+      const s = servers[kind];
+      const ctl = await RespClient.connect(s.port);
+      const poll = await RespClient.connect(s.port);
+      const pc = await RespClient.connect(s.port);
+      const probe = new PacedProbe(pc, opts.probeRate, probeCommand(opts.seed + 11));
+      probe.start();
+      await sleep(200);
+      const saves: SaveRecord[] = [];
+      const windows: Array<[number, number]> = [];
+      const dump = path.join(s.dir, 'dump.rdb');
+      for (let i = 0; i < opts.saves; i++) {
+        const watch = new RenameWatch(dump, Math.max(1, Math.floor(opts.pollMs / 2)));
+        const t0 = performance.now();
+        await ctl.callOk('BGSAVE');
+        const w = await waitForChild(poll, 'persistence', { rdb_bgsave_in_progress: '0' }, { pollMs: opts.pollMs, timeoutMs: 600000 });
+        watch.stop();
+        windows.push([t0, w.doneAt]);
+        const forkUsec = Number(await poll.infoField('stats', 'latest_fork_usec'));
+        const status = w.last.get('rdb_last_bgsave_status') ?? '?';
+        const cowBytes = Number(w.last.get('rdb_last_cow_size'));
+        const lat = summarize(probe.latencies(t0, w.doneAt));
+        const rec: SaveRecord = {
+          forkUsec,
+          durationMs: w.doneAt - t0,
+          renameMs: watch.at === null ? null : watch.at - t0,
+          dumpBytes: fileId(dump)?.size ?? NaN,
+          status,
+          cowBytes,
+          probe: lat,
+        };
+        saves.push(rec);
+        progress(
+          `${kind}: BGSAVE ${i + 1}/${opts.saves} ${status} fork ${forkUsec} us, ${rec.durationMs.toFixed(0)} ms (dump renamed at ${rec.renameMs?.toFixed(0) ?? '?'} ms), ` +
+            `${mb(rec.dumpBytes)}, probe p99 ${lat.p99.toFixed(3)} max ${lat.max.toFixed(3)} ms (${lat.count} samples)`,
+        );
+        if (status !== 'ok') throw new Error(`${kind}: BGSAVE failed (rdb_last_bgsave_status ${status})\n${s.tail()}`);
+        await sleep(opts.gapMs);
+      }
+      await probe.stop();
+      if (probe.errors > 0) throw new Error(`${kind}: ${probe.errors} probe errors during BGSAVE`);
+      const pooled: number[] = [];
+      const pooledSched: number[] = [];
+      for (const [a, b] of windows) {
+        pooled.push(...probe.latencies(a, b));
+        pooledSched.push(...probe.latencies(a, b, 'scheduled'));
+      }
+      partial[kind].saves = saves;
+      partial[kind].probeDuringSaves = summarize(pooled);
+      partial[kind].probeDuringSavesScheduled = summarize(pooledSched);
+      ctl.close();
+      poll.close();
+      pc.close();
+    }
+
+    // 4. copy-on-write under a paced writer
+    if (!opts.skipCow) {
+      for (const kind of KINDS) {
+        const s = servers[kind];
+        const ctl = await RespClient.connect(s.port);
+        const poll = await RespClient.connect(s.port);
+        const wc = await RespClient.connect(s.port);
+        await ctl.callOk('CONFIG', 'SET', 'rdb-key-save-delay', String(opts.cowDelayUs));
+        const rssBefore = rssBytes(s.pid);
+        const writer = new PacedWriter(wc, { rate: opts.cowRate, limit: opts.cowWrites, keySpace: opts.keys, prefix: 'key:', valueSize: opts.valueSize, seed: opts.seed + 13 });
+        progress(`${kind}: copy-on-write save (rdb-key-save-delay ${opts.cowDelayUs} us/key, ${opts.cowWrites} SETs at ${opts.cowRate}/s)`);
+        const t0 = performance.now();
+        await ctl.callOk('BGSAVE');
+        writer.start();
+        let ackedAtEnd = -1;
+        let lastReport = performance.now();
+        const w = await waitForChild(
+          poll,
+          'persistence',
+          { rdb_bgsave_in_progress: '0' },
+          {
+            pollMs: opts.pollMs,
+            timeoutMs: opts.cowTimeoutSec * 1000,
+            track: ['current_cow_size', 'current_cow_peak', 'current_save_keys_processed'],
+            onPoll: () => {
+              if (performance.now() - lastReport > 10000) {
+                lastReport = performance.now();
+                progress(`${kind}: copy-on-write save running for ${((lastReport - t0) / 1000).toFixed(0)} s, ${writer.acked} SETs acknowledged`);
+              }
+            },
+          },
+        );
+        ackedAtEnd = writer.acked;
+        const finishedFirst = writer.acked >= opts.cowWrites && writer.lastAckAt <= w.doneAt;
+        await writer.stop();
+        await ctl.callOk('CONFIG', 'SET', 'rdb-key-save-delay', '0');
+        const forkUsec = Number(await poll.infoField('stats', 'latest_fork_usec'));
+        const durationMs = w.doneAt - t0;
+        const rec: CowRecord = {
+          delayUs: opts.cowDelayUs,
+          durationMs,
+          usPerKey: (durationMs * 1000) / opts.keys,
+          forkUsec,
+          rdbLastCowSize: Number(w.last.get('rdb_last_cow_size')),
+          peakCurrentCowSize: Math.max(w.peaks['current_cow_size'] ?? 0, w.peaks['current_cow_peak'] ?? 0),
+          writesSent: writer.sent,
+          writesAckedDuringSave: ackedAtEnd,
+          writerFinishedBeforeSaveEnded: finishedFirst,
+          writerErrors: writer.errors,
+          status: w.last.get('rdb_last_bgsave_status') ?? '?',
+          rssBeforeBytes: rssBefore,
+        };
+        partial[kind].cow = rec;
+        progress(
+          `${kind}: copy-on-write save ${rec.status} in ${(durationMs / 1000).toFixed(2)} s (${rec.usPerKey.toFixed(1)} us/key), ` +
+            `rdb_last_cow_size ${mb(rec.rdbLastCowSize)} (RSS before ${mb(rssBefore)}), ${ackedAtEnd} SETs acknowledged during the save`,
+        );
+        if (!finishedFirst) process.stdout.write(`WARNING: ${kind}: the save ended before the writer's ${opts.cowWrites} SETs: raise --cow-delay-us or --cow-rate\n`);
+        if (rec.status !== 'ok') throw new Error(`${kind}: copy-on-write BGSAVE failed\n${s.tail()}`);
+        ctl.close();
+        poll.close();
+        wc.close();
+      }
+    }
+
+    // 5. load time at start
+    for (const kind of KINDS) {
+      const old = servers[kind];
+      await old.stop();
+      progress(`${kind}: restarting on ${path.join(old.dir, 'dump.rdb')}`);
+      const s = await startServer({ kind, bin, dir: old.dir, settings, cpu: serverCpu, readyTimeoutMs: 600000 });
+      servers[kind] = s;
+      const readyAt = s.readyAt;
+      const c = await RespClient.connectRetry(s.port);
+      const dbsize = await c.dbsize();
+      c.close();
+      const m = /DB loaded from disk: ([\d.]+) seconds/.exec(s.output());
+      const rec = { spawnToReadyMs: readyAt - s.spawnedAt, serverReportedLoadMs: m ? Number(m[1]) * 1000 : null, dbsize, rssBytes: rssBytes(s.pid) };
+      partial[kind].restart = rec;
+      progress(`${kind}: ready ${rec.spawnToReadyMs.toFixed(0)} ms after spawn (server says ${rec.serverReportedLoadMs ?? '?'} ms loading), DBSIZE ${dbsize}`);
+      if (dbsize !== opts.keys) throw new Error(`${kind}: DBSIZE ${dbsize} after restart, expected ${opts.keys}`);
+    }
+  } finally {
+    await Promise.all([servers.forkv.stop(), servers.redis.stop()]);
+  }
+
+  const res = partial as Record<ServerKind, ServerResult>;
+  const both = <T>(f: (r: ServerResult) => T): [T, T] => [f(res.forkv), f(res.redis)];
+  const row = (metric: string, unit: string, f: (r: ServerResult) => number | null, higher: boolean, target = ''): Comparison => {
+    const [a, b] = both(f);
+    return compare(metric, unit, a, b, higher, target);
+  };
+  const med = (xs: number[]): number => median(xs.filter((x) => Number.isFinite(x)));
+  const rows: Comparison[] = [
+    row('latest_fork_usec (median)', 'us', (r) => med(r.saves.map((x) => x.forkUsec)), false, '<= 1.0'),
+    row('BGSAVE -> rdb_bgsave_in_progress:0 (median)', 'ms', (r) => med(r.saves.map((x) => x.durationMs)), false, '<= 1.0'),
+    row('BGSAVE -> dump.rdb renamed (median)', 'ms', (r) => med(r.saves.map((x) => x.renameMs ?? NaN)), false, '<= 1.0'),
+    row('dump.rdb size', 'MB', (r) => (r.saves[r.saves.length - 1]?.dumpBytes ?? NaN) / 1e6, false, '<= 1.0'),
+    row('load at start: spawn -> Ready', 'ms', (r) => r.restart.spawnToReadyMs, false, '<= 1.0'),
+    row('load at start: "DB loaded from disk"', 'ms', (r) => r.restart.serverReportedLoadMs, false, '<= 1.0'),
+    row('  start with no dump: spawn -> Ready', 'ms', (r) => r.emptyStartMs, false),
+    row(`probe ${opts.probeCmd} p50, idle`, 'ms', (r) => r.idleProbe.p50, false),
+    row(`probe ${opts.probeCmd} p99, idle`, 'ms', (r) => r.idleProbe.p99, false),
+    row(`probe ${opts.probeCmd} p50, during BGSAVE`, 'ms', (r) => r.probeDuringSaves.p50, false),
+    row(`probe ${opts.probeCmd} p99, during BGSAVE`, 'ms', (r) => r.probeDuringSaves.p99, false, '<= 1.0'),
+    row(`probe ${opts.probeCmd} max, during BGSAVE`, 'ms', (r) => r.probeDuringSaves.max, false),
+    row('rdb_last_cow_size, idle BGSAVE (median)', 'MB', (r) => med(r.saves.map((x) => x.cowBytes)) / 1e6, false),
+  ];
+  if (!opts.skipCow) {
+    rows.push(
+      row(`rdb_last_cow_size, ${opts.cowWrites} SETs during save`, 'MB', (r) => (r.cow ? r.cow.rdbLastCowSize / 1e6 : null), false, '<= 1.0'),
+      row('  copy-on-write save duration', 's', (r) => (r.cow ? r.cow.durationMs / 1000 : null), false),
+      row('  SETs acknowledged during that save', 'SETs', (r) => (r.cow ? r.cow.writesAckedDuringSave : null), true),
+    );
+  }
+  rows.push(
+    row('RSS after loading', 'MB', (r) => r.load.rssBytes / 1e6, false),
+    row('used_memory after loading', 'MB', (r) => r.load.usedMemory / 1e6, false),
+    row('pipelined loader (1 connection)', 'SET/s', (r) => r.load.opsPerSec, true),
+  );
+  printTable(`snapshot: ${opts.keys} keys x ${opts.valueSize} bytes, ${opts.saves} BGSAVEs, probe ${opts.probeCmd} at ${opts.probeRate}/s, hz ${opts.hz}`, rows);
+  const file = writeResults('snapshot', startedAt, {
+    bench: 'snapshot',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    reducedScale: reduced.length > 0,
+    nonDefaultFlags: reduced,
+    options: opts,
+    defaults: defaultsOf(SPEC),
+    host,
+    hostLoadAvgAtEnd: hostInfo().loadAvg,
+    versions,
+    table: rows,
+    servers: res,
+  });
+  process.stdout.write(`\nresults: ${file}\n`);
+  if (opts.keepDirs) process.stdout.write(`data directories kept under ${base}\n`);
+  else removeDir(base);
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

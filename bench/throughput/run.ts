@@ -1,0 +1,158 @@
+// bench/throughput: redis-benchmark SET/GET against forkv and redis-server side by side.
+//
+//   npx tsx bench/throughput/run.ts                       # full scale (see bench/README.md)
+//   npx tsx bench/throughput/run.ts --requests 100000     # smoke run
+//
+// For each pipeline depth (-P), each server first gets an unmeasured warm-up run (--warmup
+// requests). Then for each round, each server gets a FLUSHALL and then
+//   redis-benchmark -t set,get -n <requests> -r <keyspace> -c <clients> -d <data-size> -P <p> --csv
+// with the server order alternating per round. Figures: ops/s, p50 and p99 (ms) per test, from
+// redis-benchmark's CSV, and the server's own CPU seconds per 1M requests (/proc/<pid>/stat),
+// which does not depend on how the two cores are shared with redis-benchmark.
+import * as path from 'node:path';
+
+import { bool, changedFlags, defaultsOf, int, intList, parseFlags, str, strList } from '../lib/flags';
+import { runRedisBenchmark, type BenchmarkRow } from '../lib/redis-benchmark';
+import { compare, removeDir, hostInfo, printTable, progress, warnIfBusy, writeResults, type Comparison } from '../lib/report';
+import { RespClient } from '../lib/resp';
+import { cpuSeconds } from '../lib/proc';
+import { checkBinaries, DEFAULT_BINARIES, freshDir, KINDS, serverVersions, settingsFromList, startBoth, type Binaries, type ServerKind } from '../lib/servers';
+import { median } from '../lib/stats';
+
+const SPEC = {
+  requests: int(1_000_000, 'redis-benchmark -n: requests per test'),
+  keyspace: int(1_000_000, 'redis-benchmark -r: random keys in [0, keyspace)'),
+  clients: int(50, 'redis-benchmark -c: parallel connections'),
+  dataSize: int(100, 'redis-benchmark -d: value size in bytes'),
+  pipelines: intList([1, 16], 'redis-benchmark -P values, one run each'),
+  tests: str('set,get', 'redis-benchmark -t'),
+  warmup: int(100_000, 'requests per test of an unmeasured warm-up run per server and -P (JIT, allocator), 0 = none'),
+  rounds: int(1, 'runs per server and -P (the median is reported); order alternates per round'),
+  threads: int(0, 'redis-benchmark --threads (0: not passed, single-threaded client)'),
+  pin: bool(false, 'taskset: servers on CPU 0, redis-benchmark on CPU 1'),
+  keepDirs: bool(false, 'keep the servers\' data directories (dumps, AOFs, server.log) after the run'),
+  serverArgs: strList([], 'extra directives for both servers, as name=value,name=value'),
+  redisBenchmark: str('/usr/bin/redis-benchmark', 'redis-benchmark binary'),
+  redisServer: str(DEFAULT_BINARIES.redisServer, 'reference redis-server binary'),
+  forkvCli: str(DEFAULT_BINARIES.forkvCli, "forkv's dist/cli.js"),
+};
+
+const TITLE = 'bench/throughput: redis-benchmark SET/GET ops/s and latency, forkv vs redis-server';
+
+interface RunRecord {
+  round: number;
+  pipeline: number;
+  server: ServerKind;
+  row: BenchmarkRow;
+  /** Server CPU seconds (user+sys, all threads) over the whole redis-benchmark run (all tests). */
+  serverCpuSec: number;
+  /** Requests of the whole run (tests x requests). */
+  requests: number;
+  wallMs: number;
+}
+
+async function main(): Promise<void> {
+  const opts = parseFlags(TITLE, SPEC);
+  const startedAt = new Date();
+  const bin: Binaries = { forkvCli: path.resolve(opts.forkvCli), redisServer: opts.redisServer };
+  checkBinaries(bin);
+  const reduced = changedFlags(SPEC, opts);
+  process.stdout.write(`${TITLE}\n`);
+  if (reduced.length > 0) process.stdout.write(`non-default flags: ${reduced.join(' ')}\n`);
+  warnIfBusy();
+  const host = hostInfo();
+  const versions = serverVersions(bin);
+  const serverCpu = opts.pin ? 0 : null;
+  const clientCpu = opts.pin ? 1 : null;
+
+  const base = freshDir('forkv-bench-throughput-');
+  const settings = settingsFromList(opts.serverArgs);
+  const servers = await startBoth(base, bin, settings, serverCpu);
+  progress(`forkv pid ${servers.forkv.pid} port ${servers.forkv.port}; redis pid ${servers.redis.pid} port ${servers.redis.port}; dirs under ${base}`);
+  const testCount = opts.tests.split(',').filter((t) => t !== '').length;
+
+  const runs: RunRecord[] = [];
+  try {
+    for (const p of opts.pipelines) {
+      for (let round = 0; round < opts.rounds; round++) {
+        const order: ServerKind[] = round % 2 === 0 ? [...KINDS] : [...KINDS].reverse();
+        for (const kind of order) {
+          const s = servers[kind];
+          const argsFor = (n: number): string[] => {
+            const a = ['-t', opts.tests, '-n', String(n), '-r', String(opts.keyspace), '-c', String(opts.clients), '-d', String(opts.dataSize), '-P', String(p)];
+            if (opts.threads > 0) a.push('--threads', String(opts.threads));
+            return a;
+          };
+          if (opts.warmup > 0 && round === 0) await runRedisBenchmark(opts.redisBenchmark, s.port, argsFor(opts.warmup), clientCpu);
+          const c = await RespClient.connect(s.port);
+          await c.callOk('FLUSHALL');
+          c.close();
+          const args = argsFor(opts.requests);
+          const cpu0 = cpuSeconds(s.pid);
+          const r = await runRedisBenchmark(opts.redisBenchmark, s.port, args, clientCpu);
+          const cpu = cpuSeconds(s.pid) - cpu0;
+          for (const row of r.rows) {
+            runs.push({ round, pipeline: p, server: kind, row, serverCpuSec: cpu, requests: opts.requests * testCount, wallMs: r.wallMs });
+          }
+          progress(
+            `-P ${p} round ${round + 1}/${opts.rounds} ${kind}: ` +
+              r.rows.map((x) => `${x.test} ${Math.round(x.rps)} ops/s p50 ${x.p50Ms} p99 ${x.p99Ms}`).join('; ') +
+              `; server CPU ${cpu.toFixed(2)} s`,
+          );
+        }
+      }
+    }
+  } finally {
+    await Promise.all([servers.forkv.stop(), servers.redis.stop()]);
+  }
+
+  // Summaries: median over rounds of each figure.
+  const tables: Record<string, Comparison[]> = {};
+  const tests = [...new Set(runs.map((r) => r.row.test))];
+  for (const p of opts.pipelines) {
+    const rows: Comparison[] = [];
+    const pick = (kind: ServerKind, test: string, f: (r: RunRecord) => number): number | null => {
+      const xs = runs.filter((r) => r.pipeline === p && r.server === kind && r.row.test === test).map(f);
+      return xs.length > 0 ? median(xs) : null;
+    };
+    const target = p >= 16 ? '>= 1.0' : p === 1 ? '>= 0.95' : '';
+    for (const t of tests) {
+      rows.push(compare(`${t} ops/s`, 'ops/s', pick('forkv', t, (r) => r.row.rps), pick('redis', t, (r) => r.row.rps), true, target));
+      rows.push(compare(`${t} p50`, 'ms', pick('forkv', t, (r) => r.row.p50Ms), pick('redis', t, (r) => r.row.p50Ms), false));
+      rows.push(compare(`${t} p99`, 'ms', pick('forkv', t, (r) => r.row.p99Ms), pick('redis', t, (r) => r.row.p99Ms), false));
+    }
+    const cpuPerM = (kind: ServerKind): number | null => {
+      const first = tests[0];
+      return first === undefined ? null : pick(kind, first, (r) => (r.serverCpuSec / r.requests) * 1e6);
+    };
+    rows.push(compare(`server CPU per 1M requests (${opts.tests})`, 's', cpuPerM('forkv'), cpuPerM('redis'), false));
+    const key = `P${p}`;
+    tables[key] = rows;
+    printTable(
+      `-P ${p}: -n ${opts.requests} -r ${opts.keyspace} -c ${opts.clients} -d ${opts.dataSize}${opts.rounds > 1 ? ` (median of ${opts.rounds} rounds)` : ''}`,
+      rows,
+    );
+  }
+  const file = writeResults('throughput', startedAt, {
+    bench: 'throughput',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    reducedScale: reduced.length > 0,
+    nonDefaultFlags: reduced,
+    options: opts,
+    defaults: defaultsOf(SPEC),
+    host,
+    hostLoadAvgAtEnd: hostInfo().loadAvg,
+    versions,
+    tables,
+    runs,
+  });
+  process.stdout.write(`\nresults: ${file}\n`);
+  if (opts.keepDirs) process.stdout.write(`data directories kept under ${base}\n`);
+  else removeDir(base);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
