@@ -253,10 +253,12 @@ enum Range {
 }
 
 impl Range {
-    /// The ascending rank interval the range covers (rank ranges are clamped here).
-    fn ranks(&self, z: &ZSetValue) -> (usize, usize) {
+    /// The ascending rank interval `[first, end)` the range covers. Rank ranges are
+    /// clamped here; with `rev` their indexes count from the highest score.
+    fn ranks(&self, z: &ZSetValue, rev: bool) -> (usize, usize) {
         match self {
             Range::Rank(s, e) => match clamp_range(*s, *e, z.len()) {
+                Some((s, e)) if rev => (z.len() - 1 - e, z.len() - s),
                 Some((s, e)) => (s, e + 1),
                 None => (0, 0),
             },
@@ -521,7 +523,7 @@ fn zcard(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn count_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], range: Range) -> CmdResult {
     let db = ctx.db();
     let n = read_zset(ctx.ks, db, argv[1])?.map_or(0, |z| {
-        let (first, end) = range.ranks(z);
+        let (first, end) = range.ranks(z, false);
         end - first
     });
     ctx.reply.int(n as i64);
@@ -596,7 +598,7 @@ fn select_range(
     offset: i64,
     limit: i64,
 ) -> Vec<(Vec<u8>, f64)> {
-    let (first, end) = range.ranks(z);
+    let (first, end) = range.ranks(z, rev);
     if first >= end {
         return Vec::new();
     }
@@ -746,7 +748,7 @@ fn zremrange_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], range: Range) -> CmdResu
         ctx.reply.int(0);
         return Ok(());
     };
-    let (first, end) = range.ranks(z);
+    let (first, end) = range.ranks(z, false);
     let deleted = if first < end {
         z.delete_rank_range(first, end - 1).len()
     } else {
