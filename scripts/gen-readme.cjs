@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// npm run readme — regenerates the marked sections of README.md from the code, so they cannot
+// drift (test/dist/readme.test.ts fails when they do):
+//
+//   <!-- BEGIN GENERATED: commands -->  the command table of the built native core
+//                                       (Core.commandTable(), the same table COMMAND serves)
+//   <!-- BEGIN GENERATED: config -->    the directives forkv implements (ts/config/schema.ts,
+//                                       via dist/), with their defaults as CONFIG GET prints them
+//
+// Needs `npm run build` (the binding in ts/native, the compiled config in dist/).
+// `node scripts/gen-readme.cjs --check` exits 1 instead of writing when README.md is stale.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..');
+const README = path.join(ROOT, 'README.md');
+
+/** Order of the command groups in the README (others follow, alphabetically). */
+const GROUP_ORDER = ['connection', 'server', 'generic', 'string', 'list', 'hash', 'set', 'sorted-set'];
+
+function commandRows() {
+  const binding = require(path.join(ROOT, 'ts', 'native', 'binding.cjs'));
+  return binding.Core.commandTable();
+}
+
+function arity(n) {
+  // Valkey's arity counts the command name; negative means "at least".
+  return n < 0 ? `≥ ${-n - 1}` : String(n - 1);
+}
+
+function escapeCell(s) {
+  return String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function renderCommands(rows) {
+  const groups = new Map();
+  for (const r of rows) {
+    if (!groups.has(r.group)) groups.set(r.group, []);
+    groups.get(r.group).push(r);
+  }
+  const names = [...groups.keys()].sort((a, b) => {
+    const ia = GROUP_ORDER.indexOf(a) === -1 ? GROUP_ORDER.length : GROUP_ORDER.indexOf(a);
+    const ib = GROUP_ORDER.indexOf(b) === -1 ? GROUP_ORDER.length : GROUP_ORDER.indexOf(b);
+    return ia - ib || a.localeCompare(b);
+  });
+  const out = [
+    `${rows.length} commands. "Args" is the number of arguments after the command name (from`,
+    "Valkey's arity); subcommands (CONFIG GET, CLIENT SETNAME, OBJECT ENCODING, ...) are listed",
+    'by `COMMAND DOCS`, not here.',
+    '',
+  ];
+  for (const g of names) {
+    const list = groups.get(g).slice().sort((a, b) => a.name.localeCompare(b.name));
+    out.push(`#### ${g} (${list.length})`, '', '| Command | Args | Since | Summary |', '| --- | --- | --- | --- |');
+    for (const r of list) out.push(`| \`${r.name.toUpperCase()}\` | ${arity(r.arity)} | ${r.since} | ${escapeCell(r.summary)} |`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function renderConfig() {
+  const cfg = require(path.join(ROOT, 'dist', 'config', 'index.js'));
+  const store = new cfg.ConfigStore({ cwd: '/' });
+  const implemented = cfg.CONFIG_TABLE.filter((d) => d.implemented).slice().sort((a, b) => a.name.localeCompare(b.name));
+  const others = cfg.CONFIG_TABLE.filter((d) => !d.implemented).length;
+  const out = [
+    `${implemented.length} directives are implemented. Another ${others} of Valkey's are accepted (so a`,
+    "valkey.conf loads unchanged) but have no effect; forkv logs a warning for each one set to a",
+    'non-default value. `include` is implemented too (glob patterns included).',
+    '',
+    '| Directive | Default | CONFIG SET | Note |',
+    '| --- | --- | --- | --- |',
+  ];
+  for (const d of implemented) {
+    let shown;
+    if (d.name === 'dir') shown = 'the working directory';
+    else {
+      const pair = store.get([d.name], (p, n) => p === n)[0];
+      const def = pair ? pair[1] : '';
+      shown = def === '' ? '""' : `\`${escapeCell(def)}\``;
+    }
+    const notes = [];
+    if (d.alias) notes.push(`alias \`${d.alias}\``);
+    if (d.caveat) notes.push(d.caveat);
+    if (d.forkvOnly) notes.push('forkv only');
+    out.push(`| \`${d.name}\` | ${shown} | ${d.flags.immutable ? 'no (restart)' : 'yes'} | ${escapeCell(notes.join('; '))} |`);
+  }
+  out.push('');
+  return out.join('\n');
+}
+
+function replaceSection(text, name, body) {
+  const begin = `<!-- BEGIN GENERATED: ${name} (npm run readme) -->`;
+  const end = `<!-- END GENERATED: ${name} -->`;
+  const i = text.indexOf(begin);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) throw new Error(`README.md has no "${begin}" ... "${end}" section`);
+  return `${text.slice(0, i + begin.length)}\n${body}${text.slice(j)}`;
+}
+
+/** README.md as it should be. */
+function render(current = fs.readFileSync(README, 'utf8')) {
+  let text = replaceSection(current, 'commands', renderCommands(commandRows()));
+  text = replaceSection(text, 'config', renderConfig());
+  return text;
+}
+
+module.exports = { render, renderCommands, renderConfig };
+
+if (require.main === module) {
+  const current = fs.readFileSync(README, 'utf8');
+  const next = render(current);
+  if (process.argv.includes('--check')) {
+    if (next !== current) {
+      process.stderr.write('README.md is stale: run `npm run readme` (after `npm run build`) and commit it.\n');
+      process.exit(1);
+    }
+  } else if (next !== current) {
+    fs.writeFileSync(README, next);
+    process.stdout.write('README.md updated\n');
+  }
+}
