@@ -79,6 +79,8 @@ interface RewriteRecord {
   cowBytes: number;
   aofDirBytesAfter: number;
   probe: LatencySummary;
+  /** The slowest probe requests of this rewrite, scheduled `atMs` after BGREWRITEAOF was sent. */
+  worst: Array<{ atMs: number; latencyMs: number }>;
 }
 
 interface RewriteResult {
@@ -178,11 +180,12 @@ async function main(): Promise<void> {
             cowBytes: Number(w.last.get('aof_last_cow_size')),
             aofDirBytesAfter: dirSize(aofDir),
             probe: summarize(probe.latencies(t0, w.doneAt)),
+            worst: probe.worst(t0, w.doneAt, 10),
           };
           recs.push(rec);
           progress(
             `${kind}: BGREWRITEAOF ${i + 1}/${opts.rewrites} ${rec.status} in ${rec.durationMs.toFixed(0)} ms, fork ${forkUsec} us, ` +
-              `AOF dir ${mb(rec.aofDirBytesAfter)}, probe p99 ${rec.probe.p99.toFixed(3)} max ${rec.probe.max.toFixed(3)} ms`,
+              `AOF dir ${mb(rec.aofDirBytesAfter)}, probe p99 ${rec.probe.p99.toFixed(3)} max ${rec.probe.max.toFixed(3)} ms (slowest at ${rec.worst[0]?.atMs.toFixed(0) ?? '?'} ms)`,
           );
           if (rec.status !== 'ok') throw new Error(`${kind}: BGREWRITEAOF failed (aof_last_bgrewrite_status ${rec.status})\n${s.tail()}`);
           await sleep(opts.gapMs);

@@ -109,6 +109,10 @@ class Samples {
   }
 }
 
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
 function grow(a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
   const b = new Float64Array(a.length * 2);
   b.set(a);
@@ -174,6 +178,20 @@ export class PacedProbe {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     await Promise.all([...this.outstanding]);
+  }
+
+  /**
+   * The `n` slowest requests (service latency) scheduled within [from, to], with when they
+   * were scheduled relative to `from`: shows whether a stall came with the fork (near 0) or
+   * with the end of the child (near the duration).
+   */
+  worst(from: number, to: number, n = 10): Array<{ atMs: number; latencyMs: number }> {
+    const out: Array<{ atMs: number; latencyMs: number }> = [];
+    for (let i = 0; i < this.samples.n; i++) {
+      const t = this.samples.t[i] as number;
+      if (t >= from && t <= to) out.push({ atMs: round3(t - from), latencyMs: round3(this.samples.svc[i] as number) });
+    }
+    return out.sort((a, b) => b.latencyMs - a.latencyMs).slice(0, n);
   }
 
   /**

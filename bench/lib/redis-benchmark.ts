@@ -5,6 +5,8 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
+import { trackHelper } from './servers';
+
 export interface BenchmarkRow {
   test: string;
   rps: number;
@@ -59,6 +61,7 @@ export function runRedisBenchmark(binary: string, port: number, args: string[], 
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const p = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    trackHelper(p);
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -58,19 +58,38 @@ export function commonSettings(dir: string, port: number): Map<string, string> {
 }
 
 const live = new Set<BenchServer>();
+const helpers = new Set<ChildProcess>();
 let hooksInstalled = false;
 
-/** On any exit of the harness, no server it started survives it. */
+/** A helper process (redis-benchmark) that must not outlive the harness; killed by its PID. */
+export function trackHelper(p: ChildProcess): void {
+  installExitHooks();
+  helpers.add(p);
+  p.once('exit', () => helpers.delete(p));
+}
+
+function killAll(): void {
+  for (const s of live) s.killNow();
+  for (const h of helpers) {
+    if (h.pid !== undefined && h.exitCode === null && h.signalCode === null) {
+      try {
+        process.kill(h.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/** On any exit of the harness, no server or helper it started survives it. */
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  process.on('exit', () => {
-    for (const s of live) s.killNow();
-  });
+  process.on('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
-      process.stderr.write(`\n${sig}: stopping the servers this harness started\n`);
-      for (const s of live) s.killNow();
+      process.stderr.write(`\n${sig}: stopping the servers this harness started (by PID)\n`);
+      killAll();
       process.exit(130);
     });
   }

@@ -74,6 +74,8 @@ interface SaveRecord {
   status: string;
   cowBytes: number;
   probe: LatencySummary;
+  /** The slowest probe requests of this save, scheduled `atMs` after BGSAVE was sent. */
+  worst: Array<{ atMs: number; latencyMs: number }>;
 }
 
 interface CowRecord {
@@ -212,11 +214,12 @@ async function main(): Promise<void> {
           status,
           cowBytes,
           probe: lat,
+          worst: probe.worst(t0, w.doneAt, 10),
         };
         saves.push(rec);
         progress(
           `${kind}: BGSAVE ${i + 1}/${opts.saves} ${status} fork ${forkUsec} us, ${rec.durationMs.toFixed(0)} ms (dump renamed at ${rec.renameMs?.toFixed(0) ?? '?'} ms), ` +
-            `${mb(rec.dumpBytes)}, probe p99 ${lat.p99.toFixed(3)} max ${lat.max.toFixed(3)} ms (${lat.count} samples)`,
+            `${mb(rec.dumpBytes)}, probe p99 ${lat.p99.toFixed(3)} max ${lat.max.toFixed(3)} ms (${lat.count} samples; slowest at ${rec.worst[0]?.atMs.toFixed(0) ?? '?'} ms)`,
         );
         if (status !== 'ok') throw new Error(`${kind}: BGSAVE failed (rdb_last_bgsave_status ${status})\n${s.tail()}`);
         await sleep(opts.gapMs);
