@@ -350,7 +350,8 @@ impl Core {
             ctx.log(forkv_snapshot::LogLevel::Notice, "Successfully created the temporary AOF base file");
             Ok(())
         });
-        let handle = spawned.map_err(|e| Error::from_reason(format!("fork: {e}")))?;
+        let mut handle = spawned.map_err(|e| Error::from_reason(format!("fork: {e}")))?;
+        handle.set_keys_total(total);
         let report = ForkReport { pid: handle.pid(), fork_usec: handle.fork_usec() as f64 };
         self.persistence.adopt_child(handle, None);
         self.engine.ks.set_child_active(true);

@@ -301,7 +301,10 @@ impl Core {
                 Err(e) => Err(e.to_string()),
             }
         });
-        let handle = spawned.map_err(fork_error)?;
+        let mut handle = spawned.map_err(fork_error)?;
+        // INFO current_save_keys_total is known at fork time (Valkey: dbTotalServerKeyCount),
+        // before the child's first progress record arrives.
+        handle.set_keys_total(total);
         let report = ForkReport { pid: handle.pid(), fork_usec: handle.fork_usec() as f64 };
         let temp = dir.join(format!("temp-{}.rdb", handle.pid()));
         self.persistence.adopt_child(handle, Some(temp));

@@ -1,0 +1,242 @@
+// Shared helpers of the persistence suites: INFO parsing, polling, real tools
+// (redis-check-rdb, redis-check-aof), a tmpfs for full-disk tests, and a launcher that
+// starts forkv with exactly the arguments given (startServer always adds `--save ""`,
+// which would override a config file's save rules).
+import { execFile, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+
+import { CLI, freePort, type RunningServer } from '../helpers/server';
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** An ioredis client that neither reconnects nor retries (servers here get killed on purpose). */
+export function quiet(port: number): Redis {
+  const io = new Redis({ port, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  io.on('error', () => undefined);
+  return io;
+}
+
+/** Parses INFO text into field -> value. */
+export function infoFields(text: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) m.set(line.slice(0, i), line.slice(i + 1));
+  }
+  return m;
+}
+
+/** INFO <section> as a map. */
+export async function info(io: Redis, section = 'all'): Promise<Map<string, string>> {
+  return infoFields(await io.info(section));
+}
+
+/** One INFO field as a number (throws if absent). */
+export async function infoNum(io: Redis, field: string, section = 'all'): Promise<number> {
+  const v = (await info(io, section)).get(field);
+  if (v === undefined) throw new Error(`INFO has no ${field}`);
+  return Number(v);
+}
+
+/** Polls `cond` every `every` ms until it holds; throws with `what` after `ms`. */
+export async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, ms = 10000, every = 20): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(every);
+  }
+}
+
+/** Waits until no BGSAVE / rewrite child runs. */
+export async function waitNoChild(io: Redis, ms = 15000): Promise<void> {
+  await waitUntil(
+    'the fork child to finish',
+    async () => {
+      const i = await info(io, 'persistence');
+      return i.get('rdb_bgsave_in_progress') === '0' && i.get('aof_rewrite_in_progress') === '0' && i.get('aof_rewrite_scheduled') === '0';
+    },
+    ms,
+    25,
+  );
+}
+
+/** The error message of a rejected command (fails if it succeeded). */
+export async function errOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('expected an error reply');
+}
+
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to completion. */
+export function run(file: string, args: string[], timeoutMs = 30000): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(file, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const c = err ? (err as { code?: unknown }).code : 0;
+      resolve({ code: typeof c === 'number' ? c : err ? 1 : 0, stdout, stderr });
+    });
+  });
+}
+
+/** redis-check-rdb on a file. */
+export function checkRdb(file: string): Promise<Ran> {
+  return run('/usr/bin/redis-check-rdb', [file]);
+}
+
+/** redis-check-aof on a manifest (or single file). */
+export function checkAof(file: string): Promise<Ran> {
+  return run('/usr/bin/redis-check-aof', [file]);
+}
+
+/** A small tmpfs: the one reliable way to make writes fail with ENOSPC when running as root. */
+export interface Tmpfs {
+  dir: string;
+  /** Fills the free space with a filler file; `release()` removes it. */
+  fill(): void;
+  release(): void;
+  unmount(): Promise<void>;
+}
+
+export async function mountTmpfs(parent: string, size: string): Promise<Tmpfs> {
+  const dir = path.join(parent, 'small-disk');
+  fs.mkdirSync(dir, { recursive: true });
+  const r = await run('/bin/mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+  if (r.code !== 0) throw new Error(`mount tmpfs failed (tests need root): ${r.stderr}`);
+  const filler = path.join(dir, 'filler');
+  return {
+    dir,
+    fill() {
+      const fd = fs.openSync(filler, 'w');
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      try {
+        for (;;) fs.writeSync(fd, chunk);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+      }
+      // Byte-sized leftovers too: the disk must be completely full.
+      try {
+        for (;;) fs.writeSync(fd, Buffer.from('x'));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
+      }
+      fs.closeSync(fd);
+    },
+    release() {
+      fs.rmSync(filler, { force: true });
+    },
+    async unmount() {
+      // Lazy: a server that still holds a file must not make the test fail here.
+      await run('/bin/umount', ['-l', dir]);
+    },
+  };
+}
+
+/** Starts `node dist/cli.js <args>` with exactly these arguments (plus --port). */
+export async function launch(args: string[], opts: { waitReady?: boolean; dir: string }): Promise<RunningServer> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [CLI, ...args, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.dir });
+  let out = '';
+  const waiters: Array<() => void> = [];
+  const onData = (d: Buffer): void => {
+    out += d.toString();
+    for (const w of waiters.splice(0)) w();
+  };
+  proc.stdout?.on('data', onData);
+  proc.stderr?.on('data', onData);
+  let done = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.once('exit', (code, signal) => {
+      done = true;
+      for (const w of waiters.splice(0)) w();
+      resolve({ code, signal });
+    });
+  });
+  const waitFor = (re: RegExp, ms = 10000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`timeout waiting for ${re}; output:\n${out}`)), ms);
+      const check = (): void => {
+        if (re.test(out)) {
+          clearTimeout(deadline);
+          resolve();
+        } else if (done) {
+          clearTimeout(deadline);
+          reject(new Error(`server exited before ${re}; output:\n${out}`));
+        } else waiters.push(check);
+      };
+      check();
+    });
+  const srv: RunningServer = {
+    port,
+    pid: proc.pid ?? -1,
+    dir: opts.dir,
+    proc,
+    output: () => out,
+    waitFor,
+    exited,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (!done) proc.kill(signal);
+      const t = setTimeout(() => {
+        if (!done) proc.kill('SIGKILL');
+      }, 10000);
+      const r = await exited;
+      clearTimeout(t);
+      return r;
+    },
+  };
+  if (opts.waitReady ?? true) await waitFor(/Ready to accept connections/);
+  return srv;
+}
+
+/** Writes `n` string keys `${prefix}${i}` with `size`-byte values through a pipeline. */
+export async function fill(io: Redis, n: number, size: number, prefix = 'k:'): Promise<void> {
+  const v = 'v'.repeat(size);
+  for (let start = 0; start < n; start += 5000) {
+    const p = io.pipeline();
+    for (let i = start; i < Math.min(n, start + 5000); i++) p.set(`${prefix}${i}`, v);
+    await p.exec();
+  }
+}
+
+/** Temp files a failed or killed child could leave behind. */
+export function tempFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((f) => /^temp-.*\.(rdb|aof)$/.test(f));
+}
+
+/** The pid in the latest "<what> started by pid N" log line. */
+export function childPidFromLog(output: string, what = 'Background saving'): number {
+  const re = new RegExp(`${what} started by pid (\\d+)`, 'g');
+  let pid = -1;
+  for (const m of output.matchAll(re)) pid = Number(m[1]);
+  if (pid <= 0) throw new Error(`no "${what} started by pid" line in:\n${output}`);
+  return pid;
+}
+
+/** Waits for the `n`-th "<what> started by pid N" line (1-based) and returns its pid. */
+export async function nthChildPid(srv: RunningServer, n: number, what = 'Background saving'): Promise<number> {
+  const re = new RegExp(`${what} started by pid (\\d+)`, 'g');
+  let pid = -1;
+  await waitUntil(`log line #${n} "${what} started by pid"`, () => {
+    const all = [...srv.output().matchAll(re)];
+    pid = Number(all[n - 1]?.[1] ?? -1);
+    return pid > 0;
+  }, 5000, 5);
+  return pid;
+}
+
+/** Count of occurrences of `re` in text. */
+export function count(text: string, re: RegExp): number {
+  // A fresh regexp: matchAll would start at a shared /g regexp's lastIndex.
+  const g = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`);
+  return [...text.matchAll(g)].length;
+}
