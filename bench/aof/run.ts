@@ -7,7 +7,8 @@
 //    with appendonly yes, appendfsync <policy>, auto-aof-rewrite-percentage 0 (no automatic
 //    rewrite in the middle), and gets
 //      redis-benchmark -t set -n <requests> -r <keyspace> -c <clients> -d <data-size> -P 1 --csv
-//    (server order alternates per policy). Figures: ops/s, p50, p99, server CPU, AOF size.
+//    (server order alternates per policy), after an unmeasured GET warm-up (--warmup; GETs
+//    write nothing to the AOF). Figures: ops/s, p50, p99, server CPU, AOF size.
 // 2. BGREWRITEAOF on --keys keys: each server (appendonly yes, appendfsync everysec, fresh dir)
 //    is loaded with SET key:<i> <value> (pipelined), then BGREWRITEAOF x --rewrites, each timed
 //    from the command to INFO aof_rewrite_in_progress:0 and aof_rewrite_scheduled:0 (polled every
@@ -43,6 +44,7 @@ const SPEC = {
   clients: int(50, 'redis-benchmark -c'),
   dataSize: int(100, 'redis-benchmark -d'),
   pipeline: int(1, 'redis-benchmark -P'),
+  warmup: int(50_000, 'unmeasured GETs (which write nothing to the AOF) before each SET run: JIT, connections; 0 = none'),
   keys: int(1_000_000, 'distinct keys loaded before BGREWRITEAOF'),
   valueSize: int(100, 'value size of the loaded keys, bytes (pseudo-random text)'),
   rewrites: int(3, 'BGREWRITEAOFs measured per server (median reported)'),
@@ -118,6 +120,9 @@ async function main(): Promise<void> {
         const settings = { appendonly: 'yes', appendfsync: policy, 'auto-aof-rewrite-percentage': '0', ...extra };
         const s = await startServer({ kind, bin, dir, settings, cpu: serverCpu });
         try {
+          if (opts.warmup > 0) {
+            await runRedisBenchmark(opts.redisBenchmark, s.port, ['-t', 'get', '-n', String(opts.warmup), '-r', String(opts.keyspace), '-c', String(opts.clients), '-P', String(opts.pipeline)], clientCpu);
+          }
           const args = ['-t', 'set', '-n', String(opts.requests), '-r', String(opts.keyspace), '-c', String(opts.clients), '-d', String(opts.dataSize), '-P', String(opts.pipeline)];
           const cpu0 = cpuSeconds(s.pid);
           const r = await runRedisBenchmark(opts.redisBenchmark, s.port, args, clientCpu);
