@@ -250,7 +250,7 @@ impl Core {
             err(e)
         })?;
         let mut m = finished.manifest;
-        let _ = dir::delete_history(&d, &opts.filename, &mut m);
+        delete_history_in_background(&d, &opts.filename, &mut m);
         self.persistence.set_loaded_manifest(m, finished.base_size);
         self.aof_open(opts)
     }
@@ -390,12 +390,34 @@ impl Core {
             }
         };
         let mut manifest = finished.manifest;
-        let history = manifest.history.len() as u32;
-        let _ = dir::delete_history(&d, &opts.filename, &mut manifest);
+        let history = delete_history_in_background(&d, &opts.filename, &mut manifest);
         if let Some(a) = &mut self.aof {
             a.manifest = manifest;
             a.writer.rewrite_done(finished.base_size);
         }
         AofRewriteDone { ok: true, error: None, new_base: finished.new_base, base_size: finished.base_size as f64, history_deleted: history }
     }
+}
+
+/// Drops the history entries from the manifest (persisted at once), then unlinks the files
+/// on a short-lived thread: unlinking a large base blocks for tens of milliseconds, which
+/// Valkey also moves off the main thread (bio lazy free). A crash before the unlink only
+/// leaves unreferenced files. Returns how many files were scheduled.
+fn delete_history_in_background(dir: &Path, prefix: &str, m: &mut Manifest) -> u32 {
+    let history = m.take_history();
+    if history.is_empty() {
+        return 0;
+    }
+    if dir::persist_manifest(dir, prefix, m).is_err() {
+        // Keep them listed as history: the next rewrite retries.
+        m.history = history;
+        return 0;
+    }
+    let names: Vec<String> = history.into_iter().map(|a| a.name).collect();
+    let dir = dir.to_path_buf();
+    let n = names.len() as u32;
+    std::thread::spawn(move || {
+        let _ = dir::unlink_files(&dir, &names);
+    });
+    n
 }
