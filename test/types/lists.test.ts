@@ -142,7 +142,7 @@ t('encodings: listpack until a node exceeds 8 KB, back after shrinking below hal
   assert.is(await io.lpos('big', 'changed'), 15000);
   assert.is(await io.lrem('big', 0, 'e2'), 1);
   assert.is(await io.llen('big'), 19999);
-  const scan = await io.scan('0', 'TYPE', 'list', 'COUNT', '100');
+  const scan = await io.scan('0', 'COUNT', '100', 'TYPE', 'list');
   assert.equal(scan[1].sort(), ['big', 'l']);
 });
 

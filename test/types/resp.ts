@@ -84,7 +84,7 @@ export function encode(args: Array<string | Buffer>): Buffer {
 
 /** A connection that sends commands and resolves their parsed replies in order. */
 export class RespConn {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private waiting: Array<{ resolve: (r: Resp) => void; reject: (e: Error) => void }> = [];
 
   private constructor(private readonly socket: net.Socket) {

@@ -79,13 +79,13 @@ t('scores: shortest round-trip formatting, RESP3 doubles, ZMSCORE, ZCARD', async
 
 t('ZRANGE family: ranks, BYSCORE with ( and inf, BYLEX, REV, LIMIT, WITHSCORES shapes', async () => {
   await io.zadd('z', 1, 'a', 2, 'b', 3, 'c', 4, 'd', 5, 'e');
-  assert.equal(await io.zrange('z', 1, -2), ['b', 'c', 'd']);
-  assert.equal(await io.zrange('z', -100, 100), ['a', 'b', 'c', 'd', 'e']);
-  assert.equal(await io.zrange('z', 3, 1), []);
-  assert.equal(await io.zrange('z', 0, 1, 'REV'), ['e', 'd']);
-  assert.equal(await io.zrevrange('z', 0, 0, 'WITHSCORES'), ['e', '5']);
+  assert.equal(await io.zrange('z', '1', '-2'), ['b', 'c', 'd']);
+  assert.equal(await io.zrange('z', '-100', '100'), ['a', 'b', 'c', 'd', 'e']);
+  assert.equal(await io.zrange('z', '3', '1'), []);
+  assert.equal(await io.zrange('z', '0', '1', 'REV'), ['e', 'd']);
+  assert.equal(await io.zrevrange('z', '0', '0', 'WITHSCORES'), ['e', '5']);
   assert.equal(await io.zrange('z', '(1', '3', 'BYSCORE'), ['b', 'c']);
-  assert.equal(await io.zrange('z', '+inf', '(3', 'BYSCORE', 'REV', 'LIMIT', 0, 1), ['e']);
+  assert.equal(await io.zrange('z', '+inf', '(3', 'BYSCORE', 'REV', 'LIMIT', '0', '1'), ['e']);
   assert.equal(await io.zrangebyscore('z', '-inf', '+inf', 'LIMIT', 1, 2), ['b', 'c']);
   assert.equal(await io.zrangebyscore('z', '-inf', '+inf', 'LIMIT', -1, 2), []);
   assert.equal(await io.zrevrangebyscore('z', 4, 2, 'WITHSCORES'), ['d', '4', 'c', '3', 'b', '2']);
@@ -117,7 +117,7 @@ t('ZRANK/ZREVRANK with WITHSCORE, ZRANGESTORE, ZREMRANGEBY*', async () => {
   assert.is(await r('ZRANK', 'z', 'a', 'WITHSCORES'), '(error ERR syntax error)');
   assert.is(await r('ZRANK', 'z', 'a', 'WITHSCORE', 'x'), "(error ERR wrong number of arguments for 'zrank' command)");
   assert.is(await io.zrangestore('dst', 'z', 1, -1), 2);
-  assert.equal(await io.zrange('dst', 0, -1, 'WITHSCORES'), ['b', '2', 'c', '3']);
+  assert.equal(await io.zrange('dst', '0', '-1', 'WITHSCORES'), ['b', '2', 'c', '3']);
   assert.is(await io.zrangestore('dst', 'z', '(3', '+inf', 'BYSCORE'), 0);
   assert.is(await io.exists('dst'), 0);
   await io.zadd('z', 4, 'd', 5, 'e');
@@ -194,10 +194,10 @@ t('encodings and a big sorted set: skiplist past 128 members, O(log n) ranges', 
   assert.is(await io.zcard('big'), N);
   assert.is(await io.zrank('big', 'm054321'), 54321);
   assert.is(await io.zrevrank('big', 'm054321'), N - 1 - 54321);
-  assert.equal(await io.zrange('big', 70000, 70002), ['m070000', 'm070001', 'm070002']);
+  assert.equal(await io.zrange('big', '70000', '70002'), ['m070000', 'm070001', 'm070002']);
   assert.equal(await io.zrangebyscore('big', '(99997', '+inf'), ['m099998', 'm099999']);
   assert.is(await io.zcount('big', 1000, '(2000'), 1000);
-  assert.equal(await io.zrevrange('big', 0, 0), ['m099999']);
+  assert.equal(await io.zrevrange('big', '0', '0'), ['m099999']);
   // Many range queries deep in the set must stay fast (no scans from the head).
   const start = Date.now();
   for (let i = 0; i < 2000; i++) await raw.call('ZRANGE', 'big', String(90000 + (i % 5000)), String(90000 + (i % 5000)));
