@@ -68,7 +68,7 @@ async function main(): Promise<number> {
     case 'run':
       break;
   }
-  let loaded;
+  let loaded: LoadResult;
   try {
     const stdinText = cl.configFromStdin ? fs.readFileSync(0, 'utf8') : null;
     loaded = loadServerConfig({ configFile: cl.configFile ?? null, stdinText, options: cl.text, version: VERSION.forkv });
