@@ -142,10 +142,7 @@ fn set(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     let db = ctx.db();
     let old = if get_old {
-        match read_str(ctx, key)? {
-            Some(s) => Some(s.as_bytes().into_owned()),
-            None => None,
-        }
+        read_str(ctx, key)?.map(|s| s.as_bytes().into_owned())
     } else {
         None
     };
@@ -282,7 +279,7 @@ fn mget(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn check_pairs(argv: &[&[u8]], name: &str) -> CmdResult {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return Err(Cow::Owned(format!("ERR wrong number of arguments for '{name}' command")));
     }
     Ok(())
