@@ -75,10 +75,16 @@ function serverSection(s: Server): Array<[string, string | number]> {
 }
 
 function clientsSection(s: Server): Array<[string, string | number]> {
+  const c = s.core.native.connStats();
   return [
     ['connected_clients', s.clients.size],
     ['maxclients', s.config.getInt('maxclients')],
-    ['blocked_clients', 0],
+    ['blocked_clients', c.blockedClients],
+    ['pubsub_clients', s.pubsub.clientCount()],
+    ['watching_clients', c.watchingClients],
+    ['clients_in_timeout_table', c.clientsInTimeoutTable],
+    ['total_watched_keys', c.totalWatchedKeys],
+    ['total_blocking_keys', c.totalBlockingKeys],
   ];
 }
 

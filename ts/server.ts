@@ -6,11 +6,12 @@ import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 
 import { ConfigStore } from './config/store';
-import { Core, Step, globMatch } from './native/core';
+import { Core, Step, globMatch, type FeedResult } from './native/core';
 import { Connection } from './net/connection';
 import { Logger, type LogLevel } from './log';
 import { encode, error, type Reply } from './resp/encode';
 import { runHostCommand } from './commands';
+import { PubSub } from './commands/pubsub';
 import { VERSION } from './version';
 import { RdbPersistence } from './persistence/rdb';
 import { AofPersistence } from './persistence/aof';
@@ -56,6 +57,8 @@ export class Server extends EventEmitter {
   readonly runId: string;
   readonly rdb: RdbPersistence;
   readonly aof: AofPersistence;
+  /** Channel, pattern and shard channel subscriptions (delivery crosses connections). */
+  readonly pubsub: PubSub;
   readonly stats: HostStats = { totalConnections: 0, rejectedConnections: 0, totalNetOutputBytes: 0, opsSamples: [], peakMemory: 0 };
   /** Port actually bound (differs from config when port 0 was asked). */
   port = 0;
@@ -63,6 +66,9 @@ export class Server extends EventEmitter {
   boundAddresses: string[] = [];
   private netServers: net.Server[] = [];
   private cronTimer: NodeJS.Timeout | null = null;
+  /** Deadline timers of blocked clients, by client id. */
+  private readonly blockTimers = new Map<number, NodeJS.Timeout>();
+  private servingWoken = false;
   private stopping: Promise<void> | null = null;
   private statsProviders: Array<() => Array<[string, string | number]>> = [];
   private shutdownHooks: Array<(opts: ShutdownOptions) => Promise<string | null>> = [];
@@ -80,6 +86,7 @@ export class Server extends EventEmitter {
     this.runId = randomHex(40);
     this.applyEngineSettings();
     this.registerConfigHooks();
+    this.pubsub = new PubSub(this);
     this.rdb = new RdbPersistence(this);
     this.aof = new AofPersistence(this);
     this.updateWriteGate();
@@ -230,22 +237,29 @@ export class Server extends EventEmitter {
    * Writes the core's replies and runs host commands until the core needs more input.
    * Replies produced for one read are corked into one write.
    */
-  private drive(conn: Connection, first: { reply: Buffer; step: Step }): void {
+  private drive(conn: Connection, first: FeedResult): void {
     // Fast path: the whole read was answered by the core.
     if (first.step === Step.Done) {
       this.emitReply(conn, first.reply);
+      if (first.woken) this.serveWoken();
       return;
     }
     // Host commands interleave with core replies: cork so the batch still leaves in
     // one write.
     let res = first;
+    let woken = false;
     conn.socket.cork();
     try {
       for (;;) {
         this.emitReply(conn, res.reply);
+        woken ||= res.woken;
         if (res.step === Step.Done) break;
         if (res.step === Step.Close) {
           this.closeAfterWrite(conn);
+          break;
+        }
+        if (res.step === Step.Blocked) {
+          this.armBlockTimer(conn);
           break;
         }
         const argv = this.core.takeHost();
@@ -263,6 +277,56 @@ export class Server extends EventEmitter {
     } finally {
       conn.socket.uncork();
     }
+    // This client's commands served clients blocked on keys (or CLIENT UNBLOCK ended a
+    // wait): answer them now, as Valkey does right after the command.
+    if (woken) this.serveWoken();
+  }
+
+  /**
+   * Writes the replies of clients woken by the core (served by another client's push,
+   * timed out, or CLIENT UNBLOCKed), then runs the commands they pipelined while
+   * blocked. Clients woken meanwhile are taken by the same loop, in order.
+   */
+  private serveWoken(): void {
+    if (this.servingWoken) return;
+    this.servingWoken = true;
+    try {
+      for (let ids = this.core.native.takeWoken(); ids.length > 0; ids = this.core.native.takeWoken()) {
+        for (const id of ids) {
+          this.clearBlockTimer(id);
+          const conn = this.clients.get(id);
+          if (conn && !conn.closed) this.drive(conn, this.core.wake(id));
+        }
+      }
+    } finally {
+      this.servingWoken = false;
+    }
+  }
+
+  /** A blocked client with a timeout gets the null reply when its deadline passes. */
+  private armBlockTimer(conn: Connection): void {
+    this.clearBlockTimer(conn.id);
+    const deadline = this.core.native.blockDeadline(conn.id);
+    if (deadline === null || deadline === undefined || deadline === 0) return;
+    const timer = setTimeout(() => {
+      this.blockTimers.delete(conn.id);
+      if (this.core.native.unblockClient(conn.id, false)) this.serveWoken();
+    }, Math.max(0, deadline - Date.now()));
+    timer.unref();
+    this.blockTimers.set(conn.id, timer);
+  }
+
+  private clearBlockTimer(id: number): void {
+    const t = this.blockTimers.get(id);
+    if (t) {
+      clearTimeout(t);
+      this.blockTimers.delete(id);
+    }
+  }
+
+  /** Writes an out-of-band message (pub/sub) to a client, in order with its replies. */
+  deliver(conn: Connection, data: Buffer): void {
+    if (!conn.closed) this.emitReply(conn, data);
   }
 
   private emitReply(conn: Connection, reply: Buffer): void {
@@ -309,6 +373,8 @@ export class Server extends EventEmitter {
   private onClose(conn: Connection): void {
     conn.closed = true;
     this.clients.delete(conn.id);
+    this.clearBlockTimer(conn.id);
+    this.pubsub.dropClient(conn);
     this.core.native.removeClient(conn.id);
   }
 
@@ -357,7 +423,8 @@ export class Server extends EventEmitter {
     if (timeout <= 0) return;
     const limit = Date.now() - timeout * 1000;
     for (const c of this.clients.values()) {
-      if (!c.busy && c.lastInteraction < limit) {
+      // Blocked and subscribed clients wait by design: no idle timeout (as Valkey).
+      if (!c.busy && c.lastInteraction < limit && !this.pubsub.isSubscribed(c) && !this.core.native.clientState(c.id)?.blocked) {
         this.log.verbose('Closing idle client');
         this.closeAfterWrite(c);
       }

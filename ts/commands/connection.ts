@@ -2,6 +2,7 @@
 // sockets, names and library info; the core has db, protocol and parse state).
 import { timingSafeEqual } from 'node:crypto';
 
+import type { ClientState } from '../native/core';
 import type { Connection } from '../net/connection';
 import { array, bulk, error, int, map, nil, ok, simple, verbatim, type Reply } from '../resp/encode';
 import type { Server } from '../server';
@@ -87,8 +88,12 @@ export function hello(call: HostCall): Reply {
 export function reset(call: HostCall): Reply {
   const { server, conn } = call;
   conn.proto = 2;
+  conn.name = '';
   server.core.native.setClientProto(conn.id, 2);
   server.core.native.setClientDb(conn.id, 0);
+  // Out of MULTI, nothing watched, no subscriptions (silently, as Valkey's RESET).
+  server.core.native.resetTransaction(conn.id);
+  server.pubsub.dropClient(conn);
   // RESET deauthenticates when a password is required.
   setAuth(call, server.config.getString('requirepass') === '');
   server.emit('client-reset', conn);
@@ -100,9 +105,20 @@ function validName(s: string): boolean {
   return /^[\x21-\x7e]*$/.test(s);
 }
 
+/** CLIENT LIST flags in Valkey's order: P pubsub, x MULTI, b blocked, d dirty CAS. */
+function clientFlags(subscribed: boolean, st: ClientState | null | undefined): string {
+  let f = '';
+  if (subscribed) f += 'P';
+  if (st && st.multi >= 0) f += 'x';
+  if (st?.blocked) f += 'b';
+  if (st?.dirtyCas) f += 'd';
+  return f === '' ? 'N' : f;
+}
+
 /** One CLIENT LIST / CLIENT INFO line with the fields forkv really tracks. */
 export function clientLine(server: Server, c: Connection): string {
   const st = server.core.native.clientState(c.id);
+  const ps = server.pubsub;
   const now = Date.now();
   const fields: Array<[string, string | number]> = [
     ['id', c.id],
@@ -112,11 +128,12 @@ export function clientLine(server: Server, c: Connection): string {
     ['name', c.name],
     ['age', Math.floor((now - c.createdAt) / 1000)],
     ['idle', Math.floor((now - c.lastInteraction) / 1000)],
-    ['flags', 'N'],
+    ['flags', clientFlags(ps.isSubscribed(c), st)],
     ['db', st?.db ?? 0],
-    ['sub', 0],
-    ['psub', 0],
-    ['multi', -1],
+    ['sub', ps.count(c, 'channel')],
+    ['psub', ps.count(c, 'pattern')],
+    ['ssub', ps.count(c, 'shard')],
+    ['multi', st?.multi ?? -1],
     ['qbuf', st?.qbuf ?? 0],
     ['qbuf-free', Math.max(0, (st?.qbufCapacity ?? 0) - (st?.qbuf ?? 0))],
     ['obl', 0],
@@ -167,6 +184,8 @@ const CLIENT_HELP = [
   '    Set client meta attr. Options are:',
   '    * LIB-NAME: the client lib name.',
   '    * LIB-VER: the client lib version.',
+  'UNBLOCK <clientid> [TIMEOUT|ERROR]',
+  '    Unblock the specified blocked client.',
   'HELP',
   '    Print this help.',
 ];
@@ -200,6 +219,8 @@ export function client(call: HostCall): Reply {
       return clientList(call);
     case 'kill':
       return clientKill(call);
+    case 'unblock':
+      return clientUnblock(call);
     case 'help':
       return array(CLIENT_HELP.map((l) => simple(l)));
     default:
@@ -207,17 +228,22 @@ export function client(call: HostCall): Reply {
   }
 }
 
+/** Valkey's client type: no replication here, so pubsub when subscribed, else normal. */
+function clientType(server: Server, c: Connection): string {
+  return server.pubsub.isSubscribed(c) ? 'pubsub' : 'normal';
+}
+
 function clientList(call: HostCall): Reply {
   const { server, argv } = call;
   let ids: Set<number> | null = null;
+  let type: string | null = null;
   let i = 2;
   while (i < argv.length) {
     const o = opt(call, i);
     if (o === 'type' && i + 1 < argv.length) {
       const t = opt(call, i + 1);
       if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) return error(`ERR Unknown client type '${arg(call, i + 1)}'`);
-      // Every forkv client is a normal client (no replication, pub/sub not yet).
-      if (t !== 'normal') ids = new Set();
+      type = t;
       i += 2;
     } else if (o === 'id' && i + 1 < argv.length) {
       ids ??= new Set();
@@ -232,7 +258,9 @@ function clientList(call: HostCall): Reply {
   }
   const lines: string[] = [];
   for (const c of server.clients.values()) {
-    if (ids === null || ids.has(c.id)) lines.push(`${clientLine(server, c)}\n`);
+    if (ids !== null && !ids.has(c.id)) continue;
+    if (type !== null && clientType(server, c) !== type) continue;
+    lines.push(`${clientLine(server, c)}\n`);
   }
   return verbatim(lines.join(''));
 }
@@ -272,7 +300,7 @@ function clientKill(call: HostCall): Reply {
       case 'type': {
         const t = v.toLowerCase();
         if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) return error(`ERR Unknown client type '${v}'`);
-        filters.push(() => t === 'normal');
+        filters.push((c) => clientType(server, c) === t);
         break;
       }
       case 'user':
@@ -302,6 +330,24 @@ function clientKill(call: HostCall): Reply {
     }
   }
   return int(killed);
+}
+
+/** CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking command. */
+function clientUnblock(call: HostCall): Reply {
+  const { server, argv } = call;
+  if (argv.length > 4) return error(`ERR unknown subcommand or wrong number of arguments for '${arg(call, 1)}'. Try CLIENT HELP.`);
+  let asError = false;
+  if (argv.length === 4) {
+    const reason = opt(call, 3);
+    if (reason !== 'timeout' && reason !== 'error') return error('ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+    asError = reason === 'error';
+  }
+  const id = arg(call, 2);
+  if (!/^-?(0|[1-9]\d*)$/.test(id)) return error('ERR value is not an integer or out of range');
+  const n = Number(id);
+  // The target's reply and its pipelined input are handled when the server serves
+  // woken clients, right after this command.
+  return int(n > 0 && n <= 0xffffffff && server.core.native.unblockClient(n, asError) ? 1 : 0);
 }
 
 /** Closes a client; the caller's own connection closes after this reply is written. */

@@ -65,6 +65,29 @@ export declare class Core {
   feed(id: number, chunk: Buffer): Buffer
   /** Continues after a host command; `reply` is its encoded reply. */
   resume(id: number, reply: Buffer): Buffer
+  /**
+   * Writes what a woken client got (served, timed out, unblocked), then processes the
+   * input it pipelined meanwhile; returns replies + status like `feed`.
+   */
+  wake(id: number): Buffer
+  /** The clients announced by the WOKEN status bit, in the order they were served. */
+  takeWoken(): Array<number>
+  /** A blocked client's deadline in ms since the epoch (0 = none), or null. */
+  blockDeadline(id: number): number | null
+  /**
+   * Ends a blocked client's wait as a timeout, or with -UNBLOCKED when `error`
+   * (CLIENT UNBLOCK); false when it was not blocked. The client is then woken.
+   */
+  unblockClient(id: number, error: boolean): boolean
+  /**
+   * The host's pub/sub registry says whether the client has subscriptions (RESP2
+   * subscribed mode restricts its commands).
+   */
+  setClientPubsub(id: number, subscribed: boolean): void
+  /** Leaves MULTI and forgets WATCHed keys (RESET). */
+  resetTransaction(id: number): void
+  /** Blocked and watching clients for INFO clients. */
+  connStats(): ConnStats
   /** The argv of the host command announced by the last status byte. */
   takeHost(): Array<Buffer>
   /** Marks a connection to close after its replies. */
@@ -96,6 +119,8 @@ export declare class Core {
   propagatedLen(): number
   /** Valkey glob matching (CONFIG GET patterns and others use the same rules). */
   static globMatch(pattern: string, subject: string, nocase: boolean): boolean
+  /** Valkey glob matching on raw bytes (pub/sub channel names are binary). */
+  static globMatchBytes(pattern: Buffer, subject: Buffer, nocase: boolean): boolean
   /** Every top-level command (the README's command list is generated from this). */
   static commandTable(): Array<CommandRow>
   /** SAVE: writes the RDB file in this process, blocking (as Valkey's SAVE does). */
@@ -226,6 +251,14 @@ export interface ClientState {
   qbuf: number
   qbufCapacity: number
   authenticated: boolean
+  /** Commands queued in MULTI, -1 outside a transaction. */
+  multi: number
+  /** Keys WATCHed. */
+  watch: number
+  /** Blocked in a blocking command. */
+  blocked: boolean
+  /** A watched key was touched (EXEC will fail). */
+  dirtyCas: boolean
 }
 
 /** A command table row (for COMMAND-derived docs such as the README list). */
@@ -237,6 +270,15 @@ export interface CommandRow {
   summary: string
   flags: Array<string>
   host: boolean
+}
+
+/** Counters for INFO clients. */
+export interface ConnStats {
+  blockedClients: number
+  clientsInTimeoutTable: number
+  totalBlockingKeys: number
+  watchingClients: number
+  totalWatchedKeys: number
 }
 
 /** Counters for INFO stats and persistence. */

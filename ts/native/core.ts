@@ -15,16 +15,24 @@ export const enum Step {
   Host = 1,
   /** Write the reply, then close the connection. */
   Close = 2,
+  /** Write the reply; the client is blocked (BLPOP ...) until it is woken. */
+  Blocked = 3,
 }
+
+/** Status bit: clients were served or unblocked; take them with `takeWoken()`. */
+const WOKEN = 0x80;
 
 export interface FeedResult {
   reply: Buffer;
   step: Step;
+  /** Other clients have replies waiting (see `Core.takeWoken`). */
+  woken: boolean;
 }
 
 function split(out: Buffer): FeedResult {
   const n = out.length - 1;
-  return { reply: out.subarray(0, n), step: out[n] as Step };
+  const status = out[n] ?? 0;
+  return { reply: out.subarray(0, n), step: (status & ~WOKEN) as Step, woken: (status & WOKEN) !== 0 };
 }
 
 /** One keyspace with its clients. */
@@ -46,11 +54,21 @@ export class Core {
   takeHost(): Buffer[] {
     return this.native.takeHost();
   }
+
+  /** Writes a woken client's reply and runs its pipelined input. */
+  wake(id: number): FeedResult {
+    return split(this.native.wake(id));
+  }
 }
 
 /** Valkey glob matching, from the core (one implementation for the whole server). */
 export function globMatch(pattern: string, subject: string, nocase: boolean): boolean {
   return binding.Core.globMatch(pattern, subject, nocase);
+}
+
+/** Valkey glob matching on raw bytes (binary channel names and patterns). */
+export function globMatchBytes(pattern: Buffer, subject: Buffer): boolean {
+  return binding.Core.globMatchBytes(pattern, subject, false);
 }
 
 /** The command table, for generated documentation. */

@@ -1,5 +1,11 @@
 //! Per-connection state the core needs: selected database, protocol version,
-//! authentication, the unparsed input, and whether the host is running a command for it.
+//! authentication, the unparsed input, and whether the host is running a command for it;
+//! plus the connection features whose state must sit next to the data: the MULTI queue
+//! and WATCHed keys (`cmd::multi`), the blocked command (`cmd::blocking`), and the
+//! subscribed-mode flag the host sets (`cmd::pubsub`).
+
+use crate::cmd::blocking::{BlockRequest, Blocked};
+use crate::cmd::multi::{ExecRun, MultiState, WatchedKey};
 
 /// One client connection as the engine sees it.
 pub struct Client {
@@ -23,6 +29,25 @@ pub struct Client {
     pub(crate) suspended: bool,
     /// Close the connection once the pending replies are written.
     pub(crate) closing: bool,
+    /// Inside MULTI: the queued commands (Valkey's `mstate`).
+    pub(crate) multi: Option<MultiState>,
+    /// EXEC is running this client's queue; it pauses there while the host runs a
+    /// queued host command. Blocking commands behave as their non-blocking form.
+    pub(crate) exec: Option<ExecRun>,
+    /// Keys this client WATCHes.
+    pub(crate) watched: Vec<WatchedKey>,
+    /// A watched key was touched: the next EXEC fails (Valkey's CLIENT_DIRTY_CAS).
+    pub(crate) dirty_cas: bool,
+    /// Subscribed to at least one channel, pattern or shard channel. The host owns the
+    /// registry and sets this; in RESP2 it restricts the commands the client may send.
+    pub pubsub: bool,
+    /// Blocked on keys (BLPOP ...): what to re-run when one of them becomes ready.
+    pub(crate) blocked: Option<Blocked>,
+    /// Left by a blocking handler that found nothing to serve; the engine parks the client.
+    pub(crate) block_request: Option<BlockRequest>,
+    /// Replies produced for this client while another one was being served (its blocked
+    /// command ran, timed out or was unblocked); `Engine::wake` writes them first.
+    pub(crate) pending_out: Vec<u8>,
 }
 
 impl Client {
@@ -39,7 +64,45 @@ impl Client {
             need: 0,
             suspended: false,
             closing: false,
+            multi: None,
+            exec: None,
+            watched: Vec::new(),
+            dirty_cas: false,
+            pubsub: false,
+            blocked: None,
+            block_request: None,
+            pending_out: Vec::new(),
         }
+    }
+
+    /// In a MULTI block (commands are being queued).
+    pub fn in_multi(&self) -> bool {
+        self.multi.is_some()
+    }
+
+    /// Commands queued since MULTI (CLIENT LIST `multi=`, -1 outside a transaction).
+    pub fn multi_len(&self) -> i64 {
+        self.multi.as_ref().map_or(-1, |m| m.len() as i64)
+    }
+
+    /// Number of keys WATCHed.
+    pub fn watched_len(&self) -> usize {
+        self.watched.len()
+    }
+
+    /// A watched key was touched: EXEC will fail (CLIENT LIST flag `d`).
+    pub fn dirty_cas(&self) -> bool {
+        self.dirty_cas
+    }
+
+    /// Blocked in BLPOP and friends (CLIENT LIST flag `b`).
+    pub fn is_blocked(&self) -> bool {
+        self.blocked.is_some()
+    }
+
+    /// Blocking commands may not block now (inside EXEC): they answer as if timed out.
+    pub(crate) fn deny_blocking(&self) -> bool {
+        self.exec.is_some()
     }
 
     /// Bytes of input waiting to be parsed (CLIENT LIST `qbuf=`).

@@ -8,6 +8,11 @@
 //! [`Engine::resume`] with that command's encoded reply, and the engine carries on with
 //! the rest of the input. Replies therefore keep their order, and a pipelined batch is
 //! answered with one write. No I/O happens here.
+//!
+//! Connection features that touch data live here too: MULTI/EXEC/WATCH (`cmd::multi`),
+//! blocked clients (`cmd::blocking`: a parked client's later input is only buffered, and
+//! clients served by another client's command are reported as woken for the host to
+//! answer), and the subscribed-mode gate of pub/sub (`cmd::pubsub`).
 
 pub mod client;
 pub mod cmd;
@@ -24,6 +29,8 @@ use std::ops::Range;
 use forkv_keyspace::Keyspace;
 
 use crate::client::Client;
+use crate::cmd::blocking::Blocking;
+use crate::cmd::multi::{BulkChange, KeyIndex};
 use crate::cmd::{Ctx, Handler};
 use crate::propagate::Propagator;
 use crate::reply::Reply;
@@ -67,6 +74,9 @@ pub enum Outcome {
     Host(Vec<Vec<u8>>),
     /// Write the reply, then close the connection.
     Close,
+    /// Write the reply; the client is blocked (BLPOP ...) until `wake` is due. Its
+    /// deadline is `block_deadline`.
+    Blocked,
 }
 
 /// Counters for INFO stats.
@@ -87,6 +97,12 @@ pub struct Engine {
     clients: HashMap<u64, Client>,
     out: Vec<u8>,
     ranges: Vec<Range<usize>>,
+    /// (db, key) -> clients WATCHing it.
+    watches: KeyIndex<Vec<u64>>,
+    /// Clients blocked on keys, ready keys, woken clients.
+    blocking: Blocking,
+    /// The keyspace records touched keys (someone watches or blocks).
+    tracking: bool,
 }
 
 impl Engine {
@@ -100,6 +116,9 @@ impl Engine {
             clients: HashMap::new(),
             out: Vec::with_capacity(16 * 1024),
             ranges: Vec::new(),
+            watches: KeyIndex::default(),
+            blocking: Blocking::default(),
+            tracking: false,
         }
     }
 
@@ -108,9 +127,12 @@ impl Engine {
         self.clients.insert(id, Client::new(id));
     }
 
-    /// Forgets a connection.
+    /// Forgets a connection, with its WATCHed keys and blocked command.
     pub fn remove_client(&mut self, id: u64) {
+        self.unwatch_all(id);
+        self.drop_blocked(id);
         self.clients.remove(&id);
+        self.update_tracking();
     }
 
     /// A connection's state.
@@ -178,10 +200,43 @@ impl Engine {
             return Outcome::Close;
         };
         client.suspended = false;
+        if client.exec.is_some() {
+            // The host ran a command queued in MULTI: EXEC goes on with the rest.
+            match self.exec_continue(id) {
+                Outcome::Done => {}
+                other => return other,
+            }
+        }
+        // Host work may have touched keys (and EXEC may have readied some).
+        self.process_touches(BulkChange::Unknown);
+        self.serve_ready_keys();
+        self.continue_input(id)
+    }
+
+    /// After a blocked client was served, timed out or unblocked (see `take_woken`):
+    /// appends the reply it got, then runs the commands it pipelined meanwhile.
+    pub fn wake(&mut self, id: u64) -> Outcome {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return Outcome::Close;
+        };
+        if client.blocked.is_some() {
+            return Outcome::Done;
+        }
+        self.out.extend_from_slice(&client.pending_out);
+        client.pending_out.clear();
+        client.suspended = false;
+        self.continue_input(id)
+    }
+
+    /// Processes input buffered while the client was suspended.
+    fn continue_input(&mut self, id: u64) -> Outcome {
+        let Some(client) = self.clients.get_mut(&id) else {
+            return Outcome::Close;
+        };
         if client.closing {
             return Outcome::Close;
         }
-        if client.inbuf.len() < client.need.max(1) {
+        if client.suspended || client.inbuf.len() < client.need.max(1) {
             return Outcome::Done;
         }
         let buf = std::mem::take(&mut client.inbuf);
@@ -291,63 +346,106 @@ impl Engine {
         (pos, outcome)
     }
 
-    /// Runs one command for a client, or hands it to the host.
+    /// Runs one command for a client, or hands it to the host. The checks follow
+    /// Valkey's processCommand; a command refused inside MULTI fails the transaction.
     pub fn dispatch(&mut self, id: u64, argv: &[&[u8]]) -> Outcome {
         self.stats.total_commands_processed += 1;
-        let Some(client) = self.clients.get(&id) else {
+        // Touches made between commands (active expiry, host work) reach WATCH before
+        // this command's own.
+        self.process_touches(BulkChange::Unknown);
+        if !self.clients.contains_key(&id) {
             return Outcome::Close;
-        };
-        let (proto, authenticated) = (client.proto, client.authenticated);
+        }
         let Some(spec) = table::lookup(argv[0]) else {
-            let mut r = Reply::new(&mut self.out, proto);
-            r.error(&unknown_command_error(argv));
-            self.stats.total_error_replies += 1;
-            return Outcome::Done;
+            return self.reject(id, false, &unknown_command_error(argv));
         };
+        let is_exec = spec.name == "exec";
         let spec = match resolve_subcommand(spec, argv) {
             Ok(s) => s,
-            Err(e) => {
-                Reply::new(&mut self.out, proto).error(&e);
-                self.stats.total_error_replies += 1;
-                return Outcome::Done;
-            }
+            Err(e) => return self.reject(id, is_exec, &e),
         };
-        if let Some(e) = self.precheck(authenticated, spec) {
-            Reply::new(&mut self.out, proto).error(&e);
-            self.stats.total_error_replies += 1;
-            return Outcome::Done;
+        if let Some(e) = self.precheck(id, spec) {
+            return self.reject(id, is_exec, &e);
         }
-        if let Some(c) = self.clients.get_mut(&id) {
-            c.last_cmd = spec.name;
+        let Some(client) = self.clients.get_mut(&id) else {
+            return Outcome::Close;
+        };
+        client.last_cmd = spec.name;
+        if client.multi.is_some() && !cmd::multi::runs_inside_multi(spec) {
+            return self.queue_command(id, spec, argv);
         }
-        match spec.exec {
+        let outcome = match spec.exec {
             Exec::Host | Exec::Container => {
-                if let Some(c) = self.clients.get_mut(&id) {
-                    c.suspended = true;
-                }
-                Outcome::Host(argv.iter().map(|a| a.to_vec()).collect())
+                client.suspended = true;
+                return Outcome::Host(argv.iter().map(|a| a.to_vec()).collect());
             }
             Exec::Core(handler) => self.run(id, spec, handler, argv),
+            Exec::Engine(handler) => handler(self, id, argv),
+        };
+        // Clients blocked on keys this command made ready are served right after it
+        // (after the whole transaction for EXEC), before the next pipelined command.
+        if !matches!(outcome, Outcome::Host(_)) {
+            self.serve_ready_keys();
         }
+        outcome
     }
 
-    /// Refusals that apply before a command runs: auth, loading, MISCONF.
-    fn precheck(&self, authenticated: bool, spec: &CommandSpec) -> Option<String> {
-        if self.cfg.requirepass && !authenticated && spec.flags & flags::NO_AUTH == 0 {
+    /// Answers a refused command. Inside MULTI the transaction is flagged (EXEC will
+    /// answer EXECABORT); a refused EXEC aborts the transaction with the reason.
+    fn reject(&mut self, id: u64, is_exec: bool, err: &str) -> Outcome {
+        self.stats.total_error_replies += 1;
+        let Some(client) = self.clients.get_mut(&id) else {
+            return Outcome::Close;
+        };
+        let proto = client.proto;
+        if let Some(m) = &mut client.multi {
+            m.flag_error();
+        }
+        if is_exec {
+            self.discard_transaction(id);
+            self.update_tracking();
+            let reason = err.strip_prefix("ERR ").unwrap_or(err);
+            Reply::new(&mut self.out, proto).error(&format!("EXECABORT Transaction discarded because of: {reason}"));
+        } else {
+            Reply::new(&mut self.out, proto).error(err);
+        }
+        Outcome::Done
+    }
+
+    /// Refusals that apply before a command runs or is queued, in Valkey's order: auth,
+    /// no_multi, MISCONF, subscribed mode, loading. EXEC is checked with the flags of the
+    /// commands it would run.
+    fn precheck(&self, id: u64, spec: &CommandSpec) -> Option<String> {
+        let client = self.clients.get(&id)?;
+        let (queued, queued_inv) = match &client.multi {
+            Some(m) if spec.name == "exec" => m.queued_flags(),
+            _ => (0, 0),
+        };
+        if self.cfg.requirepass && !client.authenticated && spec.flags & flags::NO_AUTH == 0 {
             return Some(errors::NOAUTH.into());
         }
-        if self.cfg.loading && spec.flags & flags::LOADING == 0 {
-            return Some(errors::LOADING.into());
+        // MULTI and WATCH carry no_multi too but answer for themselves (not flagging).
+        if client.multi.is_some() && spec.flags & flags::NO_MULTI != 0 && !matches!(spec.exec, Exec::Engine(_)) {
+            return Some("ERR Command not allowed inside a transaction".into());
         }
         if let Some(e) = &self.cfg.write_error {
-            if spec.flags & (flags::WRITE | flags::DENYOOM) != 0 {
+            if (spec.flags | queued) & (flags::WRITE | flags::DENYOOM) != 0 {
                 return Some(e.clone());
             }
+        }
+        if client.pubsub && client.proto == 2 && !cmd::pubsub::allowed_when_subscribed(spec) {
+            return Some(cmd::pubsub::subscribed_mode_error(spec));
+        }
+        if self.cfg.loading && (spec.flags & flags::LOADING == 0 || queued_inv & flags::LOADING != 0) {
+            return Some(errors::LOADING.into());
         }
         None
     }
 
-    fn run(&mut self, id: u64, spec: &'static CommandSpec, handler: Handler, argv: &[&[u8]]) -> Outcome {
+    /// Runs a core handler. Also used for commands queued in MULTI and for re-running a
+    /// blocked client's command.
+    pub(crate) fn run(&mut self, id: u64, spec: &'static CommandSpec, handler: Handler, argv: &[&[u8]]) -> Outcome {
+        let bulk = self.bulk_change_for(spec);
         let Some(client) = self.clients.get_mut(&id) else {
             return Outcome::Close;
         };
@@ -370,6 +468,11 @@ impl Engine {
         }
         if spec.is_write() && self.ks.dirty != dirty_before && !self.prop.suppress_current {
             self.prop.log(db, argv);
+        }
+        self.process_touches(bulk);
+        // A blocking command that found nothing to serve parks the client.
+        if let Some(req) = self.clients.get_mut(&id).and_then(|c| c.block_request.take()) {
+            return self.block(id, spec, argv, req);
         }
         if closing {
             Outcome::Close

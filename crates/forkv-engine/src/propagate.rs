@@ -2,6 +2,11 @@
 //! whenever the database differs from the previous logged command's (Valkey's
 //! `feedAppendOnlyFile`). Commands with relative or random effects are logged by their
 //! effect by the handlers themselves (see `Ctx::also_propagate`).
+//!
+//! A transaction's writes are logged as one unit: EXEC collects them apart and, when
+//! there is more than one, wraps them in MULTI ... EXEC so that a replay applies all or
+//! nothing (Valkey's `propagatePendingCommands`; a single write is atomic by itself and
+//! goes out bare, a read-only transaction leaves no trace).
 
 /// Collects the RESP form of executed writes until the host flushes them to the AOF.
 #[derive(Default)]
@@ -12,6 +17,9 @@ pub struct Propagator {
     last_db: Option<usize>,
     /// Set by a handler that logged its effect instead of its own argv.
     pub(crate) suppress_current: bool,
+    /// Inside EXEC: the transaction's writes, and how many there are. Kept apart from
+    /// `buf` so that an AOF flush while EXEC waits on a host command never splits it.
+    tx: Option<(Vec<u8>, usize)>,
 }
 
 impl Propagator {
@@ -20,12 +28,39 @@ impl Propagator {
         if !self.enabled {
             return;
         }
+        let out = match &mut self.tx {
+            Some((buf, ops)) => {
+                *ops += 1;
+                buf
+            }
+            None => &mut self.buf,
+        };
+        // In a transaction the SELECT goes inside MULTI, as Valkey writes it.
         if self.last_db != Some(db) {
             let db_s = db.to_string();
-            encode_command(&mut self.buf, &[b"SELECT", db_s.as_bytes()]);
+            encode_command(out, &[b"SELECT", db_s.as_bytes()]);
             self.last_db = Some(db);
         }
-        encode_command(&mut self.buf, argv);
+        encode_command(out, argv);
+    }
+
+    /// EXEC starts: collect the writes that follow as one transaction.
+    pub fn begin_transaction(&mut self) {
+        self.tx = Some((Vec::new(), 0));
+    }
+
+    /// EXEC is over: append its writes, wrapped in MULTI/EXEC when there are several.
+    pub fn end_transaction(&mut self) {
+        let Some((body, ops)) = self.tx.take() else {
+            return;
+        };
+        if ops > 1 {
+            encode_command(&mut self.buf, &[b"MULTI"]);
+            self.buf.extend_from_slice(&body);
+            encode_command(&mut self.buf, &[b"EXEC"]);
+        } else {
+            self.buf.extend_from_slice(&body);
+        }
     }
 
     /// Forgets the last database so that the next command is preceded by SELECT (a new
@@ -34,7 +69,7 @@ impl Propagator {
         self.last_db = None;
     }
 
-    /// Bytes waiting to be written to the AOF.
+    /// Bytes waiting to be written to the AOF (a running transaction's are not yet).
     pub fn pending(&self) -> &[u8] {
         &self.buf
     }

@@ -8,6 +8,9 @@ use std::sync::OnceLock;
 
 use crate::cmd::Handler;
 
+/// A command run with the whole engine; gets the client id and argv.
+pub type EngineHandler = fn(&mut crate::Engine, u64, &[&[u8]]) -> crate::Outcome;
+
 /// Command flags, named as COMMAND INFO prints them.
 pub mod flags {
     pub const WRITE: u32 = 1 << 0;
@@ -55,6 +58,9 @@ pub mod flags {
 pub enum Exec {
     /// A Rust handler over the keyspace.
     Core(Handler),
+    /// A Rust handler over the whole engine: transactions (EXEC runs other commands,
+    /// WATCH keeps a server-wide index), which a per-client `Ctx` cannot express.
+    Engine(EngineHandler),
     /// The TypeScript host (it owns sockets, config, persistence jobs, other clients).
     Host,
     /// A container whose subcommands say who runs them.
@@ -213,6 +219,9 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::hash::COMMANDS,
     crate::cmd::set::COMMANDS,
     crate::cmd::zset::COMMANDS,
+    crate::cmd::multi::COMMANDS,
+    crate::cmd::pubsub::COMMANDS,
+    crate::cmd::blocking::COMMANDS,
 ];
 
 /// All top-level commands.

@@ -19,6 +19,23 @@ enum Status {
     Host = 1,
     /// Write the reply, then close the connection.
     Close = 2,
+    /// Write the reply; the client is blocked (BLPOP ...): arm a timer for
+    /// `blockDeadline()`.
+    Blocked = 3,
+}
+
+/// Or-ed into the status byte when clients were served or unblocked by this call: the
+/// host takes them with `takeWoken()` and calls `wake` for each.
+const WOKEN: u8 = 0x80;
+
+/// Counters for INFO clients.
+#[napi(object)]
+pub struct ConnStats {
+    pub blocked_clients: u32,
+    pub clients_in_timeout_table: u32,
+    pub total_blocking_keys: u32,
+    pub watching_clients: u32,
+    pub total_watched_keys: u32,
 }
 
 /// Engine settings the host keeps in sync with CONFIG.
@@ -42,6 +59,14 @@ pub struct ClientState {
     pub qbuf: f64,
     pub qbuf_capacity: f64,
     pub authenticated: bool,
+    /// Commands queued in MULTI, -1 outside a transaction.
+    pub multi: i32,
+    /// Keys WATCHed.
+    pub watch: u32,
+    /// Blocked in a blocking command.
+    pub blocked: bool,
+    /// A watched key was touched (EXEC will fail).
+    pub dirty_cas: bool,
 }
 
 /// One database's counts for INFO keyspace.
@@ -126,6 +151,61 @@ impl Core {
         self.finish(env, outcome)
     }
 
+    /// Writes what a woken client got (served, timed out, unblocked), then processes the
+    /// input it pipelined meanwhile; returns replies + status like `feed`.
+    #[napi]
+    pub fn wake<'env>(&mut self, env: &'env Env, id: u32) -> Result<BufferSlice<'env>> {
+        let outcome = self.engine.wake(u64::from(id));
+        self.finish(env, outcome)
+    }
+
+    /// The clients announced by the WOKEN status bit, in the order they were served.
+    #[napi]
+    pub fn take_woken(&mut self) -> Vec<u32> {
+        self.engine.take_woken().into_iter().map(|id| id as u32).collect()
+    }
+
+    /// A blocked client's deadline in ms since the epoch (0 = none), or null.
+    #[napi]
+    pub fn block_deadline(&self, id: u32) -> Option<f64> {
+        self.engine.block_deadline(u64::from(id)).map(|d| d as f64)
+    }
+
+    /// Ends a blocked client's wait as a timeout, or with -UNBLOCKED when `error`
+    /// (CLIENT UNBLOCK); false when it was not blocked. The client is then woken.
+    #[napi]
+    pub fn unblock_client(&mut self, id: u32, error: bool) -> bool {
+        self.engine.unblock(u64::from(id), error)
+    }
+
+    /// The host's pub/sub registry says whether the client has subscriptions (RESP2
+    /// subscribed mode restricts its commands).
+    #[napi]
+    pub fn set_client_pubsub(&mut self, id: u32, subscribed: bool) {
+        if let Some(c) = self.engine.client_mut(u64::from(id)) {
+            c.pubsub = subscribed;
+        }
+    }
+
+    /// Leaves MULTI and forgets WATCHed keys (RESET).
+    #[napi]
+    pub fn reset_transaction(&mut self, id: u32) {
+        self.engine.reset_transaction(u64::from(id));
+    }
+
+    /// Blocked and watching clients for INFO clients.
+    #[napi]
+    pub fn conn_stats(&self) -> ConnStats {
+        let s = self.engine.conn_stats();
+        ConnStats {
+            blocked_clients: s.blocked_clients as u32,
+            clients_in_timeout_table: s.clients_in_timeout_table as u32,
+            total_blocking_keys: s.total_blocking_keys as u32,
+            watching_clients: s.watching_clients as u32,
+            total_watched_keys: s.total_watched_keys as u32,
+        }
+    }
+
     fn finish<'env>(&mut self, env: &'env Env, outcome: Outcome) -> Result<BufferSlice<'env>> {
         let status = match outcome {
             Outcome::Done => Status::Done,
@@ -134,8 +214,10 @@ impl Core {
                 self.host_argv = argv;
                 Status::Host
             }
+            Outcome::Blocked => Status::Blocked,
         };
-        self.engine.reply_mut().push(status as u8);
+        let woken = if self.engine.has_woken() { WOKEN } else { 0 };
+        self.engine.reply_mut().push(status as u8 | woken);
         let buf = BufferSlice::copy_from(env, self.engine.reply());
         self.engine.clear_reply();
         buf
@@ -187,6 +269,10 @@ impl Core {
             qbuf: c.query_buffer_len() as f64,
             qbuf_capacity: c.query_buffer_capacity() as f64,
             authenticated: c.authenticated,
+            multi: c.multi_len() as i32,
+            watch: c.watched_len() as u32,
+            blocked: c.is_blocked(),
+            dirty_cas: c.dirty_cas(),
         })
     }
 
@@ -282,6 +368,12 @@ impl Core {
     #[napi]
     pub fn glob_match(pattern: String, subject: String, nocase: bool) -> bool {
         forkv_keyspace::glob::glob_match(pattern.as_bytes(), subject.as_bytes(), nocase)
+    }
+
+    /// Valkey glob matching on raw bytes (pub/sub channel names are binary).
+    #[napi]
+    pub fn glob_match_bytes(pattern: Buffer, subject: Buffer, nocase: bool) -> bool {
+        forkv_keyspace::glob::glob_match(&pattern, &subject, nocase)
     }
 
     /// Every top-level command (the README's command list is generated from this).

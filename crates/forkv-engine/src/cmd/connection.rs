@@ -13,6 +13,13 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 fn ping(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    // A RESP2 subscriber can only read pushes, so PING answers in their shape.
+    if ctx.client.pubsub && !ctx.reply.resp3() && argv.len() <= 2 {
+        ctx.reply.array(2);
+        ctx.reply.bulk(b"pong");
+        ctx.reply.bulk(argv.get(1).copied().unwrap_or(b""));
+        return Ok(());
+    }
     match argv {
         [_] => ctx.reply.simple("PONG"),
         [_, msg] => ctx.reply.bulk(msg),

@@ -41,6 +41,7 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     spec("client|setinfo", 4, CL, (0, 0, 0), "connection", "7.2.0", "O(1)", "Sets information specific to the client or connection.", Host),
     spec("client|info", 2, CL, (0, 0, 0), "connection", "6.2.0", "O(1)", "Returns information about the connection.", Host),
     spec("client|list", -2, ADM | LOADING | STALE, (0, 0, 0), "connection", "2.4.0", "O(N) where N is the number of client connections", "Lists open connections.", Host),
+    spec("client|unblock", -3, ADM | LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "O(log N) where N is the number of client connections", "Unblocks a client blocked by a blocking command from a different connection.", Host),
     spec("client|kill", -3, ADM | LOADING | STALE, (0, 0, 0), "connection", "2.4.0", "O(N) where N is the number of client connections", "Terminates open connections.", Host),
     spec("client|help", 2, LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Host),
 ];

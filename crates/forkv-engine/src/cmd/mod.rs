@@ -2,6 +2,7 @@
 //! file starts with its registration lines, then one handler per command that parses its
 //! arguments, applies them to the keyspace and writes the reply.
 
+pub mod blocking;
 pub mod coll;
 pub mod command;
 pub mod connection;
@@ -11,6 +12,8 @@ pub mod host;
 pub mod hash;
 pub mod keys;
 pub mod list;
+pub mod multi;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod string;
