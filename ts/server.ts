@@ -85,6 +85,7 @@ export class Server extends EventEmitter {
     this.core = new Core(config.getInt('databases'));
     this.runId = randomHex(40);
     this.applyEngineSettings();
+    this.applyEncodingLimits();
     this.registerConfigHooks();
     this.pubsub = new PubSub(this);
     this.rdb = new RdbPersistence(this);
@@ -110,6 +111,22 @@ export class Server extends EventEmitter {
     this.core.native.configure({ writeError: e ?? '' });
   }
 
+  /** Pushes the compact-encoding thresholds to the keyspace. */
+  private applyEncodingLimits(): void {
+    const c = this.config;
+    const n = (name: string): number => Number(c.getBigInt(name));
+    this.core.native.setEncodingLimits({
+      listMaxListpackSize: n('list-max-listpack-size'),
+      hashMaxListpackEntries: n('hash-max-listpack-entries'),
+      hashMaxListpackValue: n('hash-max-listpack-value'),
+      setMaxIntsetEntries: n('set-max-intset-entries'),
+      setMaxListpackEntries: n('set-max-listpack-entries'),
+      setMaxListpackValue: n('set-max-listpack-value'),
+      zsetMaxListpackEntries: n('zset-max-listpack-entries'),
+      zsetMaxListpackValue: n('zset-max-listpack-value'),
+    });
+  }
+
   /** Pushes the settings the core enforces. */
   private applyEngineSettings(): void {
     this.core.native.configure({
@@ -125,6 +142,11 @@ export class Server extends EventEmitter {
       return null;
     };
     for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'requirepass']) this.config.onChange(name, engine);
+    const encodings = (): null => {
+      this.applyEncodingLimits();
+      return null;
+    };
+    for (const name of ENCODING_LIMIT_DIRECTIVES) this.config.onChange(name, encodings);
     this.config.onChange('loglevel', (v) => {
       this.log.setLevel(v as LogLevel);
       return null;
@@ -518,6 +540,18 @@ export class Server extends EventEmitter {
     for (const c of this.clients.values()) c.socket.destroy();
   }
 }
+
+/** Directives that set the keyspace's compact-encoding thresholds. */
+const ENCODING_LIMIT_DIRECTIVES = [
+  'list-max-listpack-size',
+  'hash-max-listpack-entries',
+  'hash-max-listpack-value',
+  'set-max-intset-entries',
+  'set-max-listpack-entries',
+  'set-max-listpack-value',
+  'zset-max-listpack-entries',
+  'zset-max-listpack-value',
+];
 
 /** Thrown when a configured address cannot be bound. */
 export class ListenError extends Error {}

@@ -151,6 +151,11 @@ export declare class Core {
   startLoad(path: string): void
   /** `None` while loading; then the load's report, or an error with the reason. */
   pollLoad(): LoadReport | null
+  /**
+   * Applies new encoding thresholds; existing values convert lazily on their next write,
+   * as in Valkey.
+   */
+  setEncodingLimits(s: EncodingSettings): void
 }
 
 /**
@@ -308,6 +313,18 @@ export interface DbInfo {
  * Returns null on success, or the OS error text.
  */
 export declare function disableThpForProcess(): string | null
+
+/** The `*-max-listpack-*`, `set-max-intset-entries` and `list-max-listpack-size` values. */
+export interface EncodingSettings {
+  listMaxListpackSize: number
+  hashMaxListpackEntries: number
+  hashMaxListpackValue: number
+  setMaxIntsetEntries: number
+  setMaxListpackEntries: number
+  setMaxListpackValue: number
+  zsetMaxListpackEntries: number
+  zsetMaxListpackValue: number
+}
 
 /** Engine settings the host keeps in sync with CONFIG. */
 export interface EngineSettings {

@@ -6,6 +6,7 @@ mod alloc;
 mod aof;
 mod core;
 mod persistence;
+mod settings;
 mod syscheck;
 
 pub use crate::core::Core;

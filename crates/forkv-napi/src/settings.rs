@@ -1,0 +1,39 @@
+//! Keyspace settings the host keeps in sync with CONFIG (the compact-encoding thresholds).
+
+use napi_derive::napi;
+
+use forkv_keyspace::EncodingLimits;
+
+use crate::core::Core;
+
+/// The `*-max-listpack-*`, `set-max-intset-entries` and `list-max-listpack-size` values.
+#[napi(object)]
+pub struct EncodingSettings {
+    pub list_max_listpack_size: i64,
+    pub hash_max_listpack_entries: f64,
+    pub hash_max_listpack_value: f64,
+    pub set_max_intset_entries: f64,
+    pub set_max_listpack_entries: f64,
+    pub set_max_listpack_value: f64,
+    pub zset_max_listpack_entries: f64,
+    pub zset_max_listpack_value: f64,
+}
+
+#[napi]
+impl Core {
+    /// Applies new encoding thresholds; existing values convert lazily on their next write,
+    /// as in Valkey.
+    #[napi]
+    pub fn set_encoding_limits(&mut self, s: EncodingSettings) {
+        self.engine.ks.set_encoding_limits(EncodingLimits {
+            list_max_listpack_size: s.list_max_listpack_size,
+            hash_max_listpack_entries: s.hash_max_listpack_entries as usize,
+            hash_max_listpack_value: s.hash_max_listpack_value as usize,
+            set_max_intset_entries: s.set_max_intset_entries as usize,
+            set_max_listpack_entries: s.set_max_listpack_entries as usize,
+            set_max_listpack_value: s.set_max_listpack_value as usize,
+            zset_max_listpack_entries: s.zset_max_listpack_entries as usize,
+            zset_max_listpack_value: s.zset_max_listpack_value as usize,
+        });
+    }
+}
