@@ -12,8 +12,8 @@ import { CLI, freePort, type RunningServer } from '../helpers/server';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** An ioredis client that neither reconnects nor retries (servers here get killed on purpose). */
-export function quiet(port: number): Redis {
-  const io = new Redis({ port, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+export function quiet(port: number, db = 0): Redis {
+  const io = new Redis({ port, db, retryStrategy: () => null, maxRetriesPerRequest: 0 });
   io.on('error', () => undefined);
   return io;
 }
