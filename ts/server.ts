@@ -386,6 +386,7 @@ export class Server extends EventEmitter {
   /** Ends the connection once pending output is flushed. */
   closeAfterWrite(conn: Connection): void {
     if (conn.closed) return;
+    this.aof.flushHeld(); // replies held for the AOF write (QUIT's +OK included) go out first
     conn.closed = true;
     conn.socket.end();
     // A peer that never reads must not keep the socket forever.

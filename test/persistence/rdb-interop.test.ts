@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import type Redis from 'ioredis';
 
 import { startRedis, startServer, tempDir, type RunningServer } from '../helpers/server';
-import { checkRdb, quiet, waitNoChild } from './util';
+import { canonical, checkRdb, contents, quiet, sameContents, waitNoChild } from './util';
 
 const t = suite('rdb-interop');
 const running: RunningServer[] = [];
@@ -32,68 +32,6 @@ t.after.each(async () => {
   for (const c of clients.splice(0)) c.disconnect();
   for (const s of running.splice(0)) await s.stop('SIGKILL');
 });
-
-const hex = (b: Buffer): string => b.toString('hex');
-const sorted = (xs: Buffer[]): string[] => xs.map(hex).sort();
-
-/** A value read through redis-server commands, canonical (binary-safe, order-free where the type is). */
-async function canonical(r: Redis, key: Buffer): Promise<string> {
-  const type = await r.type(key);
-  switch (type) {
-    case 'string':
-      return `string:${hex((await r.getBuffer(key)) ?? Buffer.alloc(0))}`;
-    case 'list':
-      return `list:${(await r.lrangeBuffer(key, 0, -1)).map(hex).join(',')}`;
-    case 'set':
-      return `set:${sorted(await r.smembersBuffer(key)).join(',')}`;
-    case 'hash': {
-      // ioredis may hand pairs as [field, value] arrays or flat: accept both.
-      const flat = ((await r.callBuffer('HGETALL', key)) as Array<Buffer | Buffer[]>).flat();
-      const pairs: string[] = [];
-      for (let i = 0; i < flat.length; i += 2) pairs.push(`${hex(flat[i] as Buffer)}=${hex(flat[i + 1] as Buffer)}`);
-      return `hash:${pairs.sort().join(',')}`;
-    }
-    case 'zset': {
-      const flat = ((await r.callBuffer('ZRANGE', key, '0', '-1', 'WITHSCORES')) as Array<Buffer | Buffer[]>).flat();
-      const pairs: string[] = [];
-      // Scores as doubles: redis 7.0 prints %.17g, Valkey 8 the shortest round-trip form.
-      for (let i = 0; i < flat.length; i += 2) pairs.push(`${hex(flat[i] as Buffer)}@${Number((flat[i + 1] as Buffer).toString())}`);
-      return `zset:${pairs.join(',')}`;
-    }
-    default:
-      throw new Error(`unexpected type ${type}`);
-  }
-}
-
-/** Every key of every db in DBS: key hex -> canonical value, and PTTLs. */
-async function contents(port: number): Promise<{ values: Map<string, string>; ttls: Map<string, number> }> {
-  const values = new Map<string, string>();
-  const ttls = new Map<string, number>();
-  for (const db of DBS) {
-    const r = connect(port, db);
-    for (const k of await r.keysBuffer('*')) {
-      values.set(`${db}/${hex(k)}`, await canonical(r, k));
-      ttls.set(`${db}/${hex(k)}`, await r.pttl(k));
-    }
-  }
-  return { values, ttls };
-}
-
-function sameContents(
-  got: { values: Map<string, string>; ttls: Map<string, number> },
-  want: { values: Map<string, string>; ttls: Map<string, number> },
-  what: string,
-): void {
-  assert.equal([...got.values.keys()].sort(), [...want.values.keys()].sort(), `${what}: key sets`);
-  for (const [k, v] of want.values) {
-    const g = got.values.get(k);
-    if (g !== v) assert.unreachable(`${what}: ${k} differs: ${(g ?? 'missing').slice(0, 120)} vs ${v.slice(0, 120)}`);
-    const tw = want.ttls.get(k) ?? -1;
-    const tg = got.ttls.get(k) ?? -1;
-    if (tw < 0) assert.is(tg, tw, `${what}: ${k} TTL`);
-    else assert.ok(Math.abs(tg - tw) < 5000 && tg > 0, `${what}: ${k} PTTL ${tg} vs ${tw}`);
-  }
-}
 
 /** Fills a server with every type, in every encoding redis 7.0 writes. Returns the key count. */
 async function populate(port: number): Promise<number> {
@@ -151,7 +89,7 @@ t('a dump redis-server 7.0 writes loads in forkv with identical contents', async
   await r0.set('already-expired', 'x', 'PX', 1);
   await new Promise((res) => setTimeout(res, 20));
   assert.is(await r0.save(), 'OK');
-  const want = await contents(redis.port);
+  const want = await contents(redis.port, DBS);
   assert.is(want.values.size, n);
   const kinds = new Set([...want.values.values()].map((v) => v.slice(0, v.indexOf(':'))));
   assert.equal([...kinds].sort(), ['hash', 'list', 'set', 'string', 'zset']);
@@ -161,7 +99,7 @@ t('a dump redis-server 7.0 writes loads in forkv with identical contents', async
   const fk = await startServer({ dir });
   running.push(fk);
   assert.match(fk.output(), new RegExp(`Done loading RDB, keys loaded: ${n}, keys expired: 1\\.`));
-  sameContents(await contents(fk.port), want, 'forkv after loading redis dump');
+  sameContents(await contents(fk.port, DBS), want, 'forkv after loading redis dump');
 
   // Round trip: forkv writes everything it loaded; a fresh redis-server reads it back.
   const f = connect(fk.port);
@@ -174,7 +112,7 @@ t('a dump redis-server 7.0 writes loads in forkv with identical contents', async
   fs.copyFileSync(path.join(dir, 'dump.rdb'), path.join(dir2, 'dump.rdb'));
   const redis2 = await startRedis([], dir2);
   running.push(redis2);
-  sameContents(await contents(redis2.port), want, 'redis after forkv re-saved the redis dump');
+  sameContents(await contents(redis2.port, DBS), want, 'redis after forkv re-saved the redis dump');
 });
 
 t('a dump forkv writes (every type, ints, binary, 1 MB and compressible values, TTLs, dbs) loads in redis-server', async () => {
@@ -190,7 +128,7 @@ t('a dump forkv writes (every type, ints, binary, 1 MB and compressible values, 
     await p.exec();
   }
   const f0 = connect(fk.port);
-  const want = await contents(fk.port);
+  const want = await contents(fk.port, DBS);
   assert.ok(want.values.size > n);
   assert.is(await f0.bgsave(), 'Background saving started');
   await waitNoChild(f0);
@@ -204,7 +142,7 @@ t('a dump forkv writes (every type, ints, binary, 1 MB and compressible values, 
   const redis = await startRedis([], dir);
   running.push(redis);
   assert.match(redis.output(), /DB loaded from disk/);
-  sameContents(await contents(redis.port), want, 'redis-server loading the forkv dump');
+  sameContents(await contents(redis.port, DBS), want, 'redis-server loading the forkv dump');
 });
 
 t('DUMP/RESTORE payloads move every type both ways between forkv and redis-server', async () => {

@@ -3,6 +3,7 @@
 // starts forkv with exactly the arguments given (startServer always adds `--save ""`,
 // which would override a config file's save rules).
 import { execFile, spawn } from 'node:child_process';
+import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Redis from 'ioredis';
@@ -239,4 +240,72 @@ export function count(text: string, re: RegExp): number {
   // A fresh regexp: matchAll would start at a shared /g regexp's lastIndex.
   const g = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`);
   return [...text.matchAll(g)].length;
+}
+
+/* ------------------------------------------------------------------ contents of a server */
+
+/** What a server holds: "db/keyhex" -> canonical value, and PTTLs. */
+export interface Contents {
+  values: Map<string, string>;
+  ttls: Map<string, number>;
+}
+
+export const hex = (b: Buffer): string => b.toString('hex');
+const sorted = (xs: Buffer[]): string[] => xs.map(hex).sort();
+
+/** A value read through redis-server commands, canonical (binary-safe, order-free where the type is). */
+export async function canonical(r: Redis, key: Buffer): Promise<string> {
+  const type = await r.type(key);
+  switch (type) {
+    case 'string':
+      return `string:${hex((await r.getBuffer(key)) ?? Buffer.alloc(0))}`;
+    case 'list':
+      return `list:${(await r.lrangeBuffer(key, 0, -1)).map(hex).join(',')}`;
+    case 'set':
+      return `set:${sorted(await r.smembersBuffer(key)).join(',')}`;
+    case 'hash': {
+      // ioredis may hand pairs as [field, value] arrays or flat: accept both.
+      const flat = ((await r.callBuffer('HGETALL', key)) as Array<Buffer | Buffer[]>).flat();
+      const pairs: string[] = [];
+      for (let i = 0; i < flat.length; i += 2) pairs.push(`${hex(flat[i] as Buffer)}=${hex(flat[i + 1] as Buffer)}`);
+      return `hash:${pairs.sort().join(',')}`;
+    }
+    case 'zset': {
+      const flat = ((await r.callBuffer('ZRANGE', key, '0', '-1', 'WITHSCORES')) as Array<Buffer | Buffer[]>).flat();
+      const pairs: string[] = [];
+      // Scores as doubles: redis 7.0 prints %.17g, Valkey 8 the shortest round-trip form.
+      for (let i = 0; i < flat.length; i += 2) pairs.push(`${hex(flat[i] as Buffer)}@${Number((flat[i + 1] as Buffer).toString())}`);
+      return `zset:${pairs.join(',')}`;
+    }
+    default:
+      throw new Error(`unexpected type ${type}`);
+  }
+}
+
+/** Every key of the given dbs: key hex -> canonical value, and PTTLs. */
+export async function contents(port: number, dbs: number[]): Promise<Contents> {
+  const values = new Map<string, string>();
+  const ttls = new Map<string, number>();
+  for (const db of dbs) {
+    const r = quiet(port, db);
+    for (const k of await r.keysBuffer('*')) {
+      values.set(`${db}/${hex(k)}`, await canonical(r, k));
+      ttls.set(`${db}/${hex(k)}`, await r.pttl(k));
+    }
+    r.disconnect();
+  }
+  return { values, ttls };
+}
+
+/** Asserts equal key sets, values, and TTLs within 5 s. */
+export function sameContents(got: Contents, want: Contents, what: string): void {
+  assert.equal([...got.values.keys()].sort(), [...want.values.keys()].sort(), `${what}: key sets`);
+  for (const [k, v] of want.values) {
+    const g = got.values.get(k);
+    if (g !== v) assert.unreachable(`${what}: ${k} differs: ${(g ?? 'missing').slice(0, 120)} vs ${v.slice(0, 120)}`);
+    const tw = want.ttls.get(k) ?? -1;
+    const tg = got.ttls.get(k) ?? -1;
+    if (tw < 0) assert.is(tg, tw, `${what}: ${k} TTL`);
+    else assert.ok(Math.abs(tg - tw) < 5000 && tg > 0, `${what}: ${k} PTTL ${tg} vs ${tw}`);
+  }
 }

@@ -60,9 +60,14 @@ export class AofPersistence {
     };
   }
 
-  /** Under appendfsync always, replies wait for the fsync of the writes they acknowledge. */
+  /**
+   * Replies wait for the AOF write of the commands they acknowledge, whatever the fsync
+   * policy: Valkey's beforeSleep writes the AOF before it writes client replies, so an
+   * acknowledged write is at least in the page cache and a killed process loses none of
+   * them (`always` also fsyncs first). The wait is the rest of this event-loop turn.
+   */
   get holdsReplies(): boolean {
-    return this.enabled && this.server.config.getEnum('appendfsync') === 'always';
+    return this.enabled;
   }
 
   /* ---------------------------------------------------------------- start-up */
@@ -130,9 +135,9 @@ export class AofPersistence {
     this.server.updateWriteGate();
   }
 
-  /** With appendfsync always, a failed AOF write refuses writes until it succeeds again. */
+  /** A failed AOF write refuses writes until a write succeeds again, whatever the fsync policy (Valkey's writeCommandsDeniedByDiskError). */
   writeGateError(): string | null {
-    if (this.lastWriteOk || this.server.config.getEnum('appendfsync') !== 'always') return null;
+    if (this.lastWriteOk || !this.enabled) return null;
     return `MISCONF Errors writing to the AOF file: ${this.lastWriteError}`;
   }
 
@@ -239,10 +244,12 @@ export class AofPersistence {
     } catch (e) {
       return `ERR ${e instanceof Error ? e.message : String(e)}`;
     }
+    this.server.updateWriteGate();
     return null;
   }
 
-  private flushHeld(): void {
+  /** Writes the AOF and releases held replies now (before a connection closes, or AOF turns off). */
+  flushHeld(): void {
     if (this.held.length > 0 || this.flushScheduled) this.beforeSleep();
   }
 

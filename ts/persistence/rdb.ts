@@ -339,7 +339,7 @@ export function waitForLoad(server: Server): Promise<LoadReport> {
         r = server.core.native.pollLoad();
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
-        server.log.warning(`Fatal error loading the DB: ${msg}. Exiting.`);
+        server.log.warning(`Fatal error loading the DB: ${msg.replace(/\.+$/, '')}. Exiting.`);
         reject(new LoadError(msg));
         return;
       }

@@ -90,6 +90,16 @@ impl LoadedAof {
     }
 }
 
+/// An OS error as C's strerror prints it ("No space left on device"), without Rust's
+/// " (os error 28)" suffix: Valkey's MISCONF and log lines carry the bare text.
+fn strerror_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match (e.raw_os_error(), s.rfind(" (os error ")) {
+        (Some(_), Some(i)) => s[..i].to_string(),
+        _ => s,
+    }
+}
+
 fn policy(s: &str) -> FsyncPolicy {
     match s {
         "always" => FsyncPolicy::Always,
@@ -220,6 +230,8 @@ impl Core {
         })
         .map_err(|e| Error::from_reason(format!("Can't open the append-only file: {e}")))?;
         let d = dir::aof_dir(&work, &opts.dirname);
+        // Files a crash left listed as history go now (Valkey's aofDelHistoryFiles at start).
+        delete_history_in_background(&d, &opts.filename, &mut m);
         let current = dir::total_size(&d, &m).unwrap_or(incr_size);
         let base = loaded.map(|l| l.base_size).or_else(|| m.base.as_ref().and_then(|b| dir::file_size(&d, &b.name).ok())).unwrap_or(0);
         let mut writer = AofWriter::new(file, policy(&opts.fsync), incr_size, current, base, now_ms());
@@ -296,7 +308,7 @@ impl Core {
         let child = self.persistence.has_child();
         match a.writer.flush(force, now_ms(), child) {
             Ok(r) => AofFlushResult { ok: true, error: None, written: r.written as f64, postponed: r.postponed },
-            Err(e) => AofFlushResult { ok: false, error: Some(e.error.to_string()), written: 0.0, postponed: false },
+            Err(e) => AofFlushResult { ok: false, error: Some(strerror_text(&e.error)), written: 0.0, postponed: false },
         }
     }
 
