@@ -94,7 +94,9 @@ pub struct Engine {
     pub cfg: EngineConfig,
     pub prop: Propagator,
     pub stats: EngineStats,
-    clients: HashMap<u64, Client>,
+    /// Keyed by client id; foldhash, not SipHash: this map is hit several times per
+    /// command and its keys are server-assigned.
+    clients: HashMap<u64, Client, foldhash::fast::FixedState>,
     out: Vec<u8>,
     ranges: Vec<Range<usize>>,
     /// (db, key) -> clients WATCHing it.
@@ -113,7 +115,7 @@ impl Engine {
             cfg: EngineConfig::default(),
             prop: Propagator::default(),
             stats: EngineStats::default(),
-            clients: HashMap::new(),
+            clients: HashMap::with_hasher(foldhash::fast::FixedState::default()),
             out: Vec::with_capacity(16 * 1024),
             ranges: Vec::new(),
             watches: KeyIndex::default(),
@@ -313,17 +315,30 @@ impl Engine {
                     break;
                 }
                 Parsed::Command { args, len } => {
-                    let owned;
-                    let mut argv: Vec<&[u8]> = Vec::new();
-                    match &args {
-                        Args::Slices(rs) => argv.extend(rs.iter().map(|r| &rest[r.clone()])),
-                        Args::Owned(v) => {
-                            owned = v;
-                            argv.extend(owned.iter().map(|a| a.as_slice()));
+                    // Most commands have few arguments: borrow them into a stack array
+                    // instead of allocating a Vec per command.
+                    const INLINE_ARGS: usize = 16;
+                    let mut inline: [&[u8]; INLINE_ARGS] = [&[]; INLINE_ARGS];
+                    let mut spilled: Vec<&[u8]> = Vec::new();
+                    let n = match &args {
+                        Args::Slices(rs) => rs.len(),
+                        Args::Owned(v) => v.len(),
+                    };
+                    let items = (0..n).map(|i| match &args {
+                        Args::Slices(rs) => &rest[rs[i].clone()],
+                        Args::Owned(v) => v[i].as_slice(),
+                    });
+                    let argv: &[&[u8]] = if n <= INLINE_ARGS {
+                        for (slot, a) in inline.iter_mut().zip(items) {
+                            *slot = a;
                         }
-                    }
+                        &inline[..n]
+                    } else {
+                        spilled.extend(items);
+                        &spilled
+                    };
                     pos += len;
-                    let step = self.dispatch(id, &argv);
+                    let step = self.dispatch(id, argv);
                     if let Args::Slices(v) = args {
                         ranges = v;
                     }

@@ -231,8 +231,9 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
 
 /// Finds a top-level command by name, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    static INDEX: OnceLock<HashMap<Vec<u8>, &'static CommandSpec>> = OnceLock::new();
-    let index = INDEX.get_or_init(|| all().map(|c| (c.name.as_bytes().to_vec(), c)).collect());
+    type Index = HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::FixedState>;
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    let index = INDEX.get_or_init(|| all().map(|c| (c.name.as_bytes(), c)).collect());
     if name.len() > 32 {
         return None;
     }
