@@ -197,3 +197,20 @@ fn a_key_of_the_wrong_type_does_not_wake_a_list_waiter() {
     assert_eq!(e.conn_stats().blocked_clients, 0);
     assert_eq!(e.conn_stats().total_blocking_keys, 0);
 }
+
+#[test]
+fn misconf_refuses_queued_writes_and_aborts_exec_with_the_reason() {
+    let mut e = engine(&[1]);
+    let misconf = forkv_engine::errors::MISCONF;
+    send(&mut e, 1, &[&["MULTI"], &["SET", "a", "1"], &["GET", "a"]]);
+    // The disk broke after queuing: EXEC itself counts as a write.
+    e.cfg.write_error = Some(misconf.to_string());
+    let (r, _) = send(&mut e, 1, &[&["EXEC"], &["MULTI"], &["SET", "a", "1"], &["EXEC"]]);
+    assert_eq!(
+        r,
+        format!("-EXECABORT Transaction discarded because of: {misconf}\r\n+OK\r\n-{misconf}\r\n-EXECABORT Transaction discarded because of previous errors.\r\n")
+    );
+    // Reads still run.
+    let (r, _) = send(&mut e, 1, &[&["MULTI"], &["GET", "a"], &["EXEC"]]);
+    assert_eq!(r, "+OK\r\n+QUEUED\r\n*1\r\n$-1\r\n");
+}

@@ -259,7 +259,8 @@ impl Engine {
 
     /// What a command about to run may do to whole databases (see [`BulkChange`]).
     pub(crate) fn bulk_change_for(&self, spec: &CommandSpec) -> BulkChange {
-        if self.watches.is_empty() {
+        // Hot path: nobody watches anything.
+        if !self.tracking || self.watches.is_empty() {
             return BulkChange::Unknown;
         }
         match spec.name {
