@@ -226,6 +226,9 @@ impl Engine {
         }
         self.out.extend_from_slice(&client.pending_out);
         client.pending_out.clear();
+        if client.pending_out.capacity() > 64 * 1024 {
+            client.pending_out = Vec::new();
+        }
         client.suspended = false;
         self.continue_input(id)
     }

@@ -143,7 +143,8 @@ impl CommandSpec {
         match self.group {
             "generic" => add("keyspace"),
             "sorted-set" => add("sortedset"),
-            "server" | "transactions" | "pubsub" => {}
+            "transactions" => add("transaction"),
+            "server" | "pubsub" => {}
             g => add(g),
         }
         cats
