@@ -371,9 +371,9 @@ impl Engine {
         // Touches made between commands (active expiry, host work) reach WATCH before
         // this command's own.
         self.process_touches(BulkChange::Unknown);
-        if !self.clients.contains_key(&id) {
+        let Some(client) = self.clients.get(&id) else {
             return Outcome::Close;
-        }
+        };
         let Some(spec) = table::lookup(argv[0]) else {
             return self.reject(id, false, &unknown_command_error(argv));
         };
@@ -382,7 +382,7 @@ impl Engine {
             Ok(s) => s,
             Err(e) => return self.reject(id, is_exec, &e),
         };
-        if let Some(e) = self.precheck(id, spec) {
+        if let Some(e) = self.precheck(client, spec) {
             return self.reject(id, is_exec, &e);
         }
         let Some(client) = self.clients.get_mut(&id) else {
@@ -433,8 +433,7 @@ impl Engine {
     /// Refusals that apply before a command runs or is queued, in Valkey's order: auth,
     /// no_multi, MISCONF, subscribed mode, loading. EXEC is checked with the flags of the
     /// commands it would run.
-    fn precheck(&self, id: u64, spec: &CommandSpec) -> Option<String> {
-        let client = self.clients.get(&id)?;
+    fn precheck(&self, client: &Client, spec: &CommandSpec) -> Option<String> {
         let (queued, queued_inv) = match &client.multi {
             Some(m) if spec.name == "exec" => m.queued_flags(),
             _ => (0, 0),
@@ -480,6 +479,7 @@ impl Engine {
         let result = handler(&mut ctx, argv);
         let db = ctx.client.db;
         let closing = ctx.client.closing;
+        let block_request = ctx.client.block_request.take();
         if let Err(e) = result {
             Reply::new(&mut self.out, proto).error(&e);
             self.stats.total_error_replies += 1;
@@ -489,7 +489,7 @@ impl Engine {
         }
         self.process_touches(bulk);
         // A blocking command that found nothing to serve parks the client.
-        if let Some(req) = self.clients.get_mut(&id).and_then(|c| c.block_request.take()) {
+        if let Some(req) = block_request {
             return self.block(id, spec, argv, req);
         }
         if closing {
