@@ -7,6 +7,7 @@ import { createClient } from 'redis';
 
 import { cmd, RawClient } from '../helpers/client';
 import { redisCli } from '../helpers/cli';
+import { errorOf } from '../helpers/errors';
 import { startServer, type RunningServer } from '../helpers/server';
 import { commandTable } from '../../ts/native/core';
 import { hostCommandNames } from '../../ts/commands';
@@ -24,14 +25,7 @@ t.after(async () => {
   await srv.stop();
 });
 
-const err = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected an error reply');
-};
+const err = errorOf;
 
 const infoFields = (text: string): Map<string, string> => {
   const m = new Map<string, string>();

@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 
+import { errorOf } from '../helpers/errors';
 import { startServer, type RunningServer } from '../helpers/server';
 
 const t = suite('keys');
@@ -21,14 +22,7 @@ t.before.each(async () => {
   await io.flushall();
 });
 
-const err = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p;
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected an error reply');
-};
+const err = errorOf;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 t('DEL UNLINK EXISTS TYPE TOUCH', async () => {
@@ -62,7 +56,7 @@ t('KEYS with glob patterns and SCAN covering every key', async () => {
     await io.set(`extra:${cursor}`, '1');
   } while (cursor !== '0');
   assert.is(seen.size, 1000);
-  const [, typed] = await io.scan('0', 'TYPE', 'hash', 'COUNT', 10000);
+  const [, typed] = await io.scan('0', 'COUNT', 10000, 'TYPE', 'hash');
   assert.equal(typed, []);
   assert.is(await err(io.scan('abc')), 'ERR invalid cursor');
   assert.is(await err(io.call('SCAN', '0', 'COUNT', '0')), 'ERR syntax error');
