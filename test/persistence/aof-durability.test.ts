@@ -118,28 +118,42 @@ t('full disk: MISCONF "Errors writing to the AOF file" until space returns, then
     acked.set(`before:${i}`, 'x'.repeat(100));
   }
   disk.fill();
-  // The first write that cannot be appended flips the status; from then on writes are
-  // refused. (The file's last page may still take a few bytes on tmpfs.)
-  let refused = '';
-  for (let i = 0; i < 50 && refused === ''; i++) {
-    try {
-      await io.set(`during:${i}`, 'y'.repeat(1000));
-      acked.set(`during:${i}`, 'y'.repeat(1000));
-    } catch (e) {
-      refused = (e as Error).message;
-    }
+  // Write on a second connection until a SET is not acknowledged: under `always` the reply
+  // of a write whose AOF record cannot be written waits for the disk (it is not an ack).
+  // (The file's last page may still take a few bytes on tmpfs.)
+  const w = quiet(srv.port);
+  clients.push(w);
+  let pending: Promise<string> | null = null;
+  let pendingKey = '';
+  for (let i = 0; i < 50 && pending === null; i++) {
+    const k = `during:${i}`;
+    const p = w.set(k, 'y'.repeat(1000));
+    const r = await Promise.race([p, sleep(400).then(() => 'waiting')]);
+    if (r === 'waiting') {
+      pending = p;
+      pendingKey = k;
+    } else acked.set(k, 'y'.repeat(1000));
   }
-  assert.is(refused, 'MISCONF Errors writing to the AOF file: No space left on device');
+  assert.ok(pending, 'every write was acknowledged on a full disk');
+  // From then on writes are refused; reads and other clients are served.
+  const MISCONF = 'MISCONF Errors writing to the AOF file: No space left on device';
+  assert.is(await errOf(io.set('w', '1')), MISCONF);
+  assert.is(await errOf(io.incr('n')), MISCONF);
   const i1 = await info(io, 'persistence');
   assert.is(i1.get('aof_last_write_status'), 'err');
-  assert.is(await errOf(io.incr('n')), 'MISCONF Errors writing to the AOF file: No space left on device');
-  // Reads still work.
   assert.is(await io.get('before:0'), 'x'.repeat(100));
   assert.is(await io.ping(), 'PONG');
   assert.match(srv.output(), /# Error writing to the AOF file: No space left on device/);
+  let settled = false;
+  void (pending as Promise<string>).finally(() => (settled = true));
+  await sleep(300);
+  assert.not.ok(settled, 'the write was acknowledged before it reached the AOF');
 
   disk.release();
   await srv.waitFor(/AOF write error looks solved\. The server can write again\./, 5000);
+  // The held acknowledgement arrives once the record is on disk.
+  assert.is(await pending, 'OK');
+  acked.set(pendingKey, 'y'.repeat(1000));
   assert.is((await info(io, 'persistence')).get('aof_last_write_status'), 'ok');
   assert.is(await io.set('after', 'z'), 'OK');
   acked.set('after', 'z');

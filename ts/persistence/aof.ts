@@ -25,8 +25,11 @@ export class AofPersistence {
   private rewriteStartedAt = 0;
   private lastFailureAt = 0;
   private flushScheduled = false;
-  /** Replies held until the AOF is written and fsynced (appendfsync always). */
+  /** Replies held until the AOF is written (and fsynced under appendfsync always). */
   private held: Array<[import('../net/connection').Connection, Buffer]> = [];
+  /** Replies of a turn whose AOF write failed under `always`, and their clients. */
+  private stuck: Array<[import('../net/connection').Connection, Buffer]> = [];
+  private readonly stuckConns = new Set<import('../net/connection').Connection>();
 
   constructor(readonly server: Server) {
     server.rdb.addChildOwner({ kind: 'aof', done: (d) => this.rewriteDone(d) });
@@ -96,6 +99,11 @@ export class AofPersistence {
   /** Called by the server for every reply it is about to write. */
   emit(conn: import('../net/connection').Connection, reply: Buffer): boolean {
     this.scheduleFlush();
+    // Behind a reply that waits for a failed AOF write, in order.
+    if (this.stuckConns.has(conn)) {
+      this.stuck.push([conn, reply]);
+      return true;
+    }
     if (!this.holdsReplies) return false;
     this.held.push([conn, reply]);
     return true;
@@ -110,15 +118,38 @@ export class AofPersistence {
   /** Valkey's beforeSleep: write (and fsync per policy) the AOF, then release replies. */
   private beforeSleep(): void {
     this.flushScheduled = false;
-    this.flush(false);
+    const wasOk = this.lastWriteOk;
+    const written = this.flush(false);
     const held = this.held;
     this.held = [];
+    if (!written && wasOk && this.enabled && this.server.config.getEnum('appendfsync') === 'always') {
+      // Under `always` a reply acknowledges a write on disk. Valkey exits here; forkv
+      // keeps this turn's replies (and later ones of the same clients) until a write
+      // succeeds. Later turns add nothing to the AOF (MISCONF refuses writes), so their
+      // replies go out: other clients are served.
+      for (const [conn, reply] of held) {
+        this.stuck.push([conn, reply]);
+        this.stuckConns.add(conn);
+      }
+      return;
+    }
     for (const [conn, reply] of held) this.server.writeReply(conn, reply);
   }
 
-  /** Writes pending AOF data; tracks write errors and the write gate. */
-  flush(force: boolean): void {
-    if (!this.enabled) return;
+  /** Releases replies that waited for a failed AOF write, in order. */
+  private releaseStuck(): void {
+    const stuck = this.stuck;
+    this.stuck = [];
+    this.stuckConns.clear();
+    for (const [conn, reply] of stuck) this.server.writeReply(conn, reply);
+  }
+
+  /** Writes pending AOF data; tracks write errors and the write gate. False if the write failed. */
+  flush(force: boolean): boolean {
+    if (!this.enabled) {
+      this.releaseStuck();
+      return true;
+    }
     const r = this.core.aofFlush(force);
     if (r.ok) {
       if (!this.lastWriteOk && r.written >= 0) {
@@ -127,12 +158,14 @@ export class AofPersistence {
         this.lastWriteError = '';
         this.server.updateWriteGate();
       }
-      return;
+      if (this.stuck.length > 0) this.releaseStuck();
+      return true;
     }
     if (this.lastWriteOk) this.server.log.warning(`Error writing to the AOF file: ${r.error ?? 'unknown error'}`);
     this.lastWriteOk = false;
     this.lastWriteError = r.error ?? 'unknown error';
     this.server.updateWriteGate();
+    return false;
   }
 
   /** A failed AOF write refuses writes until a write succeeds again, whatever the fsync policy (Valkey's writeCommandsDeniedByDiskError). */
