@@ -343,7 +343,10 @@ function clientUnblock(call: HostCall): Reply {
     asError = reason === 'error';
   }
   const id = arg(call, 2);
-  if (!/^-?(0|[1-9]\d*)$/.test(id)) return error('ERR value is not an integer or out of range');
+  // Valkey's string2ll: canonical decimal within the signed 64-bit range.
+  if (!/^-?(0|[1-9]\d{0,18})$/.test(id) || BigInt(id) > 0x7fffffffffffffffn || BigInt(id) < -0x8000000000000000n) {
+    return error('ERR value is not an integer or out of range');
+  }
   const n = Number(id);
   // The target's reply and its pipelined input are handled when the server serves
   // woken clients, right after this command.
