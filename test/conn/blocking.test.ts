@@ -9,6 +9,7 @@ import Redis from 'ioredis';
 import { createClient } from 'redis';
 
 import { redisCli } from '../helpers/cli';
+import { errorOf } from '../helpers/errors';
 import type { RawClient } from '../helpers/client';
 import { startServer, type RunningServer } from '../helpers/server';
 import { arr, bulk, expect, infoField, int, raw, roundtrip, send, silent, sleep } from './util';
@@ -163,9 +164,8 @@ t('CLIENT UNBLOCK: TIMEOUT answers a null array, ERROR answers -UNBLOCKED; 0 whe
   await expect(c, '-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n+PONG\r\n');
   assert.is(await io.call('CLIENT', 'UNBLOCK', String(id)), 0);
   assert.is(await io.call('CLIENT', 'UNBLOCK', '999999'), 0);
-  const err = (p: Promise<unknown>): Promise<string> => p.then(() => '', (e: Error) => e.message);
-  assert.is(await err(io.call('CLIENT', 'UNBLOCK', String(id), 'LATER')), 'ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
-  assert.is(await err(io.call('CLIENT', 'UNBLOCK', 'abc')), 'ERR value is not an integer or out of range');
+  assert.is(await errorOf(io.call('CLIENT', 'UNBLOCK', String(id), 'LATER')), 'ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR');
+  assert.is(await errorOf(io.call('CLIENT', 'UNBLOCK', 'abc')), 'ERR value is not an integer or out of range');
 });
 
 t('a waiter of the wrong type stays blocked; BLMOVE chains serve the next waiter; a timeout keeps its deadline', async () => {

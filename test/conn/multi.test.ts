@@ -12,7 +12,8 @@ import { createClient } from 'redis';
 import { redisCli } from '../helpers/cli';
 import type { RawClient } from '../helpers/client';
 import { startServer, type RunningServer } from '../helpers/server';
-import { arr, bulk, errorOf, raw, roundtrip, send, sleep } from './util';
+import { errorOf } from '../helpers/errors';
+import { arr, bulk, raw, roundtrip, send, sleep } from './util';
 
 const t = suite('multi');
 let srv: RunningServer;

@@ -9,6 +9,7 @@ import Redis from 'ioredis';
 import { createClient } from 'redis';
 
 import { redisCli } from '../helpers/cli';
+import { errorOf } from '../helpers/errors';
 import type { RawClient } from '../helpers/client';
 import { startServer, type RunningServer } from '../helpers/server';
 import { arr, bulk, expect, infoField, int, push, raw, roundtrip, send, sleep } from './util';
@@ -147,10 +148,7 @@ t('PUBSUB CHANNELS/NUMSUB/NUMPAT/SHARD*, CLIENT LIST sub=/psub=/flags=P, INFO; c
   assert.is(infoField(info, 'pubsub_patterns'), '1');
   assert.is(infoField(info, 'pubsubshard_channels'), '1');
   assert.equal(await io.call('PUBSUB', 'NUMSUB'), []);
-  assert.is(
-    await io.call('PUBSUB', 'CHANNELS', 'a', 'b').catch((e: Error) => e.message),
-    "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.",
-  );
+  assert.is(await errorOf(io.call('PUBSUB', 'CHANNELS', 'a', 'b')), "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.");
   a.close();
   b.close();
   await until(async () => (await io.call('PUBSUB', 'NUMPAT')) === 0);

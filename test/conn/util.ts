@@ -41,15 +41,6 @@ export const int = (n: number): string => `:${n}\r\n`;
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The message of a rejected promise (fails when it resolves). */
-export async function errorOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected an error reply');
-}
 
 /** Parses one INFO field. */
 export function infoField(info: string, name: string): string | undefined {
