@@ -7,7 +7,11 @@ const dst = path.join(__dirname, '..', 'dist', 'native');
 fs.mkdirSync(dst, { recursive: true });
 for (const f of fs.readdirSync(src)) {
   if (f === 'binding.cjs' || f === 'binding.d.cts' || f.endsWith('.node')) {
-    fs.copyFileSync(path.join(src, f), path.join(dst, f));
+    // Copy then rename: overwriting a .node in place corrupts the pages a running server
+    // has mapped (it dies with SIGBUS); a rename leaves running servers on the old inode.
+    const tmp = path.join(dst, `.${f}.${process.pid}.tmp`);
+    fs.copyFileSync(path.join(src, f), tmp);
+    fs.renameSync(tmp, path.join(dst, f));
   }
 }
 fs.chmodSync(path.join(__dirname, '..', 'dist', 'cli.js'), 0o755);
