@@ -143,7 +143,7 @@ t('full disk: MISCONF "Errors writing to the AOF file" until space returns, then
   assert.is(i1.get('aof_last_write_status'), 'err');
   assert.is(await io.get('before:0'), 'x'.repeat(100));
   assert.is(await io.ping(), 'PONG');
-  assert.match(srv.output(), /# Error writing to the AOF file: No space left on device/);
+  await srv.waitFor(/# Error writing to the AOF file: No space left on device/);
   let settled = false;
   void (pending as Promise<string>).finally(() => (settled = true));
   await sleep(300);

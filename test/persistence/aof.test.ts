@@ -11,7 +11,7 @@ import type Redis from 'ioredis';
 
 import { cmd, RawClient } from '../helpers/client';
 import { startServer, tempDir, type RunningServer } from '../helpers/server';
-import { checkAof, checkRdb, fill, info, infoNum, nthChildPid, quiet, sleep, tempFiles, waitNoChild, waitUntil } from './util';
+import { checkAof, checkRdb, count, drained, fill, info, infoNum, nthChildPid, quiet, sleep, tempFiles, waitNoChild, waitUntil } from './util';
 
 const t = suite('aof');
 const running: RunningServer[] = [];
@@ -193,10 +193,11 @@ t('a truncated tail loads with aof-load-truncated yes (warning), is refused with
   {
     const s3 = await startServer({ dir: refused, args: ['--appendonly', 'yes', '--aof-load-truncated', 'no'], waitReady: false });
     const r = await s3.exited;
-    assert.is(r.code, 1, s3.output());
-    assert.match(s3.output(), new RegExp(`# Fatal error loading the DB: Unexpected end of file reading the append only file appendonly\\.aof\\.1\\.incr\\.aof \\(last complete command ends at offset ${lastCmd}\\)`));
-    assert.match(s3.output(), /set the 'aof-load-truncated' configuration option to yes and restart the server\. Exiting\.$/m);
-    assert.not.match(s3.output(), /panicked|Ready to accept/);
+    const out = await drained(s3);
+    assert.is(r.code, 1, out);
+    assert.match(out, new RegExp(`# Fatal error loading the DB: Unexpected end of file reading the append only file appendonly\\.aof\\.1\\.incr\\.aof \\(last complete command ends at offset ${lastCmd}\\)`));
+    assert.match(out, /set the 'aof-load-truncated' configuration option to yes and restart the server\. Exiting\.$/m);
+    assert.not.match(out, /panicked|Ready to accept/);
   }
   // Corruption in the middle: refused even with aof-load-truncated yes.
   {
@@ -207,9 +208,10 @@ t('a truncated tail loads with aof-load-truncated yes (warning), is refused with
     fs.writeFileSync(path.join(bad, 'appendonlydir', incrName), broken);
     const s4 = await startServer({ dir: bad, args: ['--appendonly', 'yes', '--aof-load-truncated', 'yes'], waitReady: false });
     const r = await s4.exited;
-    assert.is(r.code, 1, s4.output());
-    assert.match(s4.output(), new RegExp(`# Fatal error loading the DB: Bad file format reading the append only file appendonly\\.aof\\.1\\.incr\\.aof at offset ${at}`));
-    assert.not.match(s4.output(), /panicked|Ready to accept/);
+    const out = await drained(s4);
+    assert.is(r.code, 1, out);
+    assert.match(out, new RegExp(`# Fatal error loading the DB: Bad file format reading the append only file appendonly\\.aof\\.1\\.incr\\.aof at offset ${at}`));
+    assert.not.match(out, /panicked|Ready to accept/);
   }
   // A damaged manifest and a missing base are refused too.
   {
@@ -217,12 +219,12 @@ t('a truncated tail loads with aof-load-truncated yes (warning), is refused with
     fs.appendFileSync(path.join(bad, 'appendonlydir', 'appendonly.aof.manifest'), 'file x seq\n');
     const s5 = await startServer({ dir: bad, args: ['--appendonly', 'yes'], waitReady: false });
     assert.is((await s5.exited).code, 1);
-    assert.match(s5.output(), /Invalid AOF manifest file format.*line 3/);
+    assert.match(await drained(s5), /Invalid AOF manifest file format.*line 3/);
     const nobase = copyDir(srv.dir, 'aof-nobase-');
     fs.rmSync(path.join(nobase, 'appendonlydir', 'appendonly.aof.1.base.rdb'));
     const s6 = await startServer({ dir: nobase, args: ['--appendonly', 'yes'], waitReady: false });
     assert.is((await s6.exited).code, 1);
-    assert.match(s6.output(), /appendonly\.aof\.1\.base\.rdb doesn't exist/);
+    assert.match(await drained(s6), /appendonly\.aof\.1\.base\.rdb doesn't exist/);
   }
 });
 
@@ -286,8 +288,8 @@ t('automatic rewrites fire on growth (auto-aof-rewrite-min-size, percentage 100)
   const i = await info(io, 'persistence');
   const rewrites = Number(i.get('aof_rewrites'));
   assert.ok(rewrites >= 2, `aof_rewrites ${rewrites}`);
-  assert.match(srv.output(), /\* Starting automatic rewriting of AOF on \d+% growth/);
-  assert.is((srv.output().match(/Starting automatic rewriting of AOF on/g) ?? []).length, rewrites);
+  await srv.waitFor(/\* Starting automatic rewriting of AOF on \d+% growth/);
+  await waitUntil('one log line per automatic rewrite', () => count(srv.output(), /Starting automatic rewriting of AOF on/) === rewrites, 2000);
   assert.ok(Number(i.get('aof_current_size')) < 2 * Math.max(65536, Number(i.get('aof_base_size'))) + 100000);
   assert.equal((await loadedKeys(copyDir(srv.dir, 'aof-auto-'))).length, 200);
   // With percentage 0 nothing fires.

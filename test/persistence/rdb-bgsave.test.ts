@@ -196,7 +196,7 @@ t('BGSAVE/SAVE while a child runs, BGSAVE SCHEDULE behind BGREWRITEAOF, LASTSAVE
   assert.ok(last1 > last0, `LASTSAVE ${last1} after ${last0}`);
   assert.ok(Math.abs(last1 - Date.now() / 1000) < 3);
   assert.is(await infoNum(io, 'rdb_saves'), 3);
-  assert.match(srv.output(), /\* DB saved on disk$/m);
+  await srv.waitFor(/\* DB saved on disk$/m);
   const chk = await checkRdb(dump);
   assert.is(chk.code, 0, chk.stdout);
   assert.match(chk.stdout, /\b401 keys read\b/);

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type Redis from 'ioredis';
 
 import { startServer, tempDir, type RunningServer } from '../helpers/server';
-import { checkRdb, errOf, fill, info, mountTmpfs, nthChildPid, quiet, run, tempFiles, waitNoChild, waitUntil } from './util';
+import { checkRdb, drained, errOf, fill, info, mountTmpfs, nthChildPid, quiet, run, tempFiles, waitNoChild, waitUntil } from './util';
 
 const t = suite('rdb-failures');
 const running: RunningServer[] = [];
@@ -123,7 +123,7 @@ t('full disk (1 MB tmpfs): BGSAVE and SAVE fail, MISCONF stops writes, reads wor
   assert.is(await io.dbsize(), 2000);
   // SAVE in the foreground fails the same way.
   assert.is(await errOf(io.save()), 'ERR');
-  assert.match(srv.output(), /Error saving DB on disk: .*No space left on device/);
+  await srv.waitFor(/Error saving DB on disk: .*No space left on device/);
   assert.equal(tempFiles(disk.dir), []);
 
   // Space comes back: a successful BGSAVE lifts MISCONF.
@@ -169,7 +169,7 @@ async function refuses(bytes: Buffer, why: RegExp): Promise<string> {
   fs.writeFileSync(path.join(dir, 'dump.rdb'), bytes);
   const srv = await startServer({ dir, waitReady: false });
   const r = await srv.exited;
-  const out = srv.output();
+  const out = await drained(srv);
   assert.is(r.code, 1, out);
   assert.is(r.signal, null);
   assert.match(out, new RegExp(`# Fatal error loading the DB: ${dir}/dump\\.rdb: `));

@@ -9,7 +9,7 @@ import Redis from 'ioredis';
 import { cmd, RawClient } from '../helpers/client';
 import { redisCli } from '../helpers/cli';
 import { startServer, tempDir, type RunningServer } from '../helpers/server';
-import { checkRdb, count, fill, info, infoNum, launch, quiet, sleep, waitUntil } from './util';
+import { checkRdb, count, drained, fill, info, infoNum, launch, quiet, sleep, waitUntil } from './util';
 
 const t = suite('rdb-rules');
 const running: RunningServer[] = [];
@@ -82,7 +82,7 @@ t('SHUTDOWN SAVE / NOSAVE and SIGTERM with save rules; restarts see what was sav
   assert.is((await redisCli(s.port, ['SHUTDOWN', 'SAVE'])).code, 0);
   io.disconnect();
   assert.is((await s.exited).code, 0);
-  assert.match(s.output(), /Saving the final RDB snapshot before exiting\.\n.*DB saved on disk/);
+  assert.match(await drained(s), /Saving the final RDB snapshot before exiting\.\n.*DB saved on disk/);
 
   // Save rules present but SHUTDOWN NOSAVE: the new write is lost.
   s = await startServer({ dir, args: ['--save', '3600 1'] });
@@ -93,7 +93,7 @@ t('SHUTDOWN SAVE / NOSAVE and SIGTERM with save rules; restarts see what was sav
   assert.is((await redisCli(s.port, ['SHUTDOWN', 'NOSAVE'])).code, 0);
   io.disconnect();
   assert.is((await s.exited).code, 0);
-  assert.not.match(s.output(), /Saving the final RDB snapshot/);
+  assert.not.match(await drained(s), /Saving the final RDB snapshot/);
 
   // Save rules present and SIGTERM: Valkey saves first.
   s = await startServer({ dir, args: ['--save', '3600 1'] });
@@ -103,8 +103,9 @@ t('SHUTDOWN SAVE / NOSAVE and SIGTERM with save rules; restarts see what was sav
   io.disconnect();
   const r = await s.stop('SIGTERM');
   assert.is(r.code, 0);
-  assert.match(s.output(), /Received SIGTERM scheduling shutdown/);
-  assert.match(s.output(), /Saving the final RDB snapshot before exiting/);
+  const out = await drained(s);
+  assert.match(out, /Received SIGTERM scheduling shutdown/);
+  assert.match(out, /Saving the final RDB snapshot before exiting/);
 
   s = await startServer({ dir });
   running.push(s);
@@ -136,7 +137,7 @@ t('DEBUG RELOAD keeps the data (DEBUG DIGEST equal), including TTLs and other db
   assert.is(await io.call('DEBUG', 'DIGEST'), before);
   assert.ok((await io.pttl('exp')) > 400000);
   assert.is(await io.get('big'), 'x'.repeat(300000));
-  assert.match(srv.output(), /DB reloaded by DEBUG RELOAD/);
+  await srv.waitFor(/DB reloaded by DEBUG RELOAD/);
   assert.ok(fs.existsSync(path.join(srv.dir, 'dump.rdb')));
   // NOSAVE reloads the file as it is: a write made since is dropped.
   await io.set('unsaved', '1');

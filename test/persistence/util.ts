@@ -199,6 +199,14 @@ export async function launch(args: string[], opts: { waitReady?: boolean; dir: s
   return srv;
 }
 
+/** The whole output of an exited server ('exit' can come before the last stdout bytes). */
+export async function drained(srv: RunningServer): Promise<string> {
+  await srv.exited;
+  const open = [srv.proc.stdout, srv.proc.stderr].filter((s): s is NonNullable<typeof s> => s !== null && !s.destroyed);
+  await Promise.all(open.map((s) => new Promise<void>((r) => s.once('close', () => r()))));
+  return srv.output();
+}
+
 /** Writes `n` string keys `${prefix}${i}` with `size`-byte values through a pipeline. */
 export async function fill(io: Redis, n: number, size: number, prefix = 'k:'): Promise<void> {
   const v = 'v'.repeat(size);
