@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type Redis from 'ioredis';
 
 import { cmd, RawClient } from '../helpers/client';
+import { redisCli } from '../helpers/cli';
 import { startServer, tempDir, type RunningServer } from '../helpers/server';
 import { checkAof, checkRdb, count, drained, fill, info, infoNum, nthChildPid, quiet, sleep, tempFiles, waitNoChild, waitUntil } from './util';
 
@@ -94,8 +95,9 @@ t('seed: key3 written during BGREWRITEAOF is in the new incr file, not in the ne
     { name: 'appendonly.aof.2.incr.aof', seq: 2, type: 'i' },
   ]);
   // History files are gone.
-  await waitUntil('history files deleted', () => !fs.existsSync(path.join(srv.dir, 'appendonlydir', 'appendonly.aof.1.incr.aof')), 3000);
-  assert.equal(fs.readdirSync(path.join(srv.dir, 'appendonlydir')).sort(), ['appendonly.aof.2.base.rdb', 'appendonly.aof.2.incr.aof', 'appendonly.aof.manifest']);
+  const expected = ['appendonly.aof.2.base.rdb', 'appendonly.aof.2.incr.aof', 'appendonly.aof.manifest'].join();
+  const files = (): string => fs.readdirSync(path.join(srv.dir, 'appendonlydir')).sort().join();
+  await waitUntil('history files deleted', () => files() === expected, 3000);
   assert.equal(tempFiles(srv.dir), []);
 
   // The base: an RDB preamble with key1 and key2 only.
@@ -275,6 +277,40 @@ t('the manifest switch interrupted at each step leaves a loadable directory with
   // A start-up on state 4 deletes the history files (Valkey's aofDelHistoryFiles).
   assert.equal(manifest(s4).filter((e) => e.type === 'h'), []);
   await waitUntil('history files unlinked', () => !fs.existsSync(path.join(s4, 'appendonlydir', 'appendonly.aof.1.incr.aof')), 2000);
+});
+
+t('a rewrite child killed with SIGKILL or by SHUTDOWN leaves no temp file and loses nothing', async () => {
+  const { srv, io } = await forkv(['--rdb-key-save-delay', '300000']);
+  await io.mset('a', '1', 'b', '2', 'c', '3');
+  assert.is(await io.bgrewriteaof(), 'Background append only file rewriting started');
+  const pid = await nthChildPid(srv, 1, 'Background append only file rewriting');
+  await waitUntil('the temp base', () => fs.existsSync(path.join(srv.dir, `temp-rewriteaof-bg-${pid}.aof`)), 3000, 5);
+  await io.set('d', '4');
+  process.kill(pid, 'SIGKILL');
+  await waitNoChild(io);
+  await srv.waitFor(/Background AOF rewrite terminated by signal 9/);
+  const i = await info(io, 'persistence');
+  assert.is(i.get('aof_last_bgrewrite_status'), 'err');
+  assert.is(i.get('aof_rewrites'), '0');
+  assert.is(i.get('aof_rewrites_consecutive_failures'), '1');
+  assert.equal(tempFiles(srv.dir), []);
+  // The incr file opened for the rewrite stays in force.
+  assert.equal(manifest(srv.dir).map((e) => e.name), ['appendonly.aof.1.base.rdb', 'appendonly.aof.1.incr.aof', 'appendonly.aof.2.incr.aof']);
+  await io.set('e', '5');
+  await sleep(50);
+  assert.equal(await loadedKeys(copyDir(srv.dir, 'aof-killed-rewrite-')), ['a', 'b', 'c', 'd', 'e']);
+
+  // SHUTDOWN while a rewrite runs: the child is killed and its temp file removed.
+  assert.is(await io.bgrewriteaof(), 'Background append only file rewriting started');
+  const pid2 = await nthChildPid(srv, 2, 'Background append only file rewriting');
+  await waitUntil('the temp base', () => fs.existsSync(path.join(srv.dir, `temp-rewriteaof-bg-${pid2}.aof`)), 3000, 5);
+  await io.set('f', '6');
+  io.disconnect();
+  assert.is((await redisCli(srv.port, ['SHUTDOWN'])).code, 0);
+  assert.is((await srv.exited).code, 0);
+  assert.match(await drained(srv), /There is a child rewriting the AOF\. Killing it!/);
+  assert.equal(tempFiles(srv.dir), []);
+  assert.equal(await loadedKeys(srv.dir), ['a', 'b', 'c', 'd', 'e', 'f']);
 });
 
 t('automatic rewrites fire on growth (auto-aof-rewrite-min-size, percentage 100) and aof_rewrites counts them', async () => {

@@ -290,7 +290,9 @@ export class AofPersistence {
     if (this.server.rdb.childKind() === 'aof') {
       this.server.log.warning('There is a child rewriting the AOF. Killing it!');
       this.core.killChild();
-      this.core.waitChild(5000);
+      // Reaped here, so its temp base must be removed here (Valkey's killAppendOnlyChild).
+      const p = this.core.waitChild(5000);
+      if (p?.done) this.rewriteDone(p.done);
     }
     if (!this.enabled) return null;
     this.server.log.notice('Calling fsync() on the AOF file.');
