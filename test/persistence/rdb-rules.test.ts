@@ -9,7 +9,7 @@ import Redis from 'ioredis';
 import { cmd, RawClient } from '../helpers/client';
 import { redisCli } from '../helpers/cli';
 import { startServer, tempDir, type RunningServer } from '../helpers/server';
-import { checkRdb, count, drained, fill, info, infoNum, launch, quiet, sleep, waitUntil } from './util';
+import { checkRdb, count, drained, fill, info, infoNum, launch, nthChildPid, quiet, sleep, waitUntil } from './util';
 
 const t = suite('rdb-rules');
 const running: RunningServer[] = [];
@@ -120,6 +120,22 @@ t('SHUTDOWN SAVE / NOSAVE and SIGTERM with save rules; restarts see what was sav
   assert.is((await s.exited).code, 0);
   const chk = await checkRdb(path.join(dir, 'dump.rdb'));
   assert.match(chk.stdout, /\b3 keys read\b/);
+});
+
+t('SHUTDOWN while a BGSAVE runs: the child is killed, its temp file removed, the final save has the data', async () => {
+  const { srv, io } = await forkv(['--save', '3600 1', '--rdb-key-save-delay', '200000']);
+  await io.mset('a', '1', 'b', '2', 'c', '3');
+  assert.is(await io.bgsave(), 'Background saving started');
+  const pid = await nthChildPid(srv, 1);
+  await waitUntil('the temp file', () => fs.existsSync(path.join(srv.dir, `temp-${pid}.rdb`)), 3000, 5);
+  await io.set('d', '4');
+  io.disconnect();
+  assert.is((await redisCli(srv.port, ['SHUTDOWN'])).code, 0);
+  assert.is((await srv.exited).code, 0);
+  const out = await drained(srv);
+  assert.match(out, /# There is a child saving an \.rdb\. Killing it!\n.*Background saving terminated by signal 10\n.*Saving the final RDB snapshot before exiting\.\n.*DB saved on disk/);
+  assert.equal(fs.readdirSync(srv.dir).filter((f) => f.startsWith('temp-')), []);
+  assert.match((await checkRdb(path.join(srv.dir, 'dump.rdb'))).stdout, /\b4 keys read\b/);
 });
 
 t('DEBUG RELOAD keeps the data (DEBUG DIGEST equal), including TTLs and other dbs', async () => {
