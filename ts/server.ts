@@ -260,6 +260,8 @@ export class Server extends EventEmitter {
    * Replies produced for one read are corked into one write.
    */
   private drive(conn: Connection, first: FeedResult): void {
+    // Like Valkey, FLUSHALL resets persistence before its reply goes out.
+    if (first.flushedAll) this.rdb.afterFlushAll();
     // Fast path: the whole read was answered by the core.
     if (first.step === Step.Done) {
       this.emitReply(conn, first.reply);
@@ -295,6 +297,7 @@ export class Server extends EventEmitter {
           break;
         }
         res = this.core.resume(conn.id, encode(out, conn.proto));
+        if (res.flushedAll) this.rdb.afterFlushAll();
       }
     } finally {
       conn.socket.uncork();

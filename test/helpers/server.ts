@@ -56,22 +56,28 @@ export interface StartOptions {
   /** Command to run instead of forkv (e.g. redis-server for reference tests). */
   command?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Pass exactly `args` (plus --port): no --dir, --save "" or --enable-debug-command. */
+  bare?: boolean;
+  /** Working directory of the process. */
+  cwd?: string;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
   const dir = opts.dir ?? tempDir();
   const port = opts.port ?? (await freePort());
   const base = opts.command ?? [process.execPath, CLI];
-  const args = [
-    ...base.slice(1),
-    ...(opts.configFile ? [opts.configFile] : []),
-    '--port', String(port),
-    '--dir', dir,
-    '--save', '',
-    '--enable-debug-command', 'yes',
-    ...(opts.args ?? []),
-  ];
-  const proc = spawn(base[0] as string, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  const args = opts.bare
+    ? [...base.slice(1), ...(opts.args ?? []), '--port', String(port)]
+    : [
+        ...base.slice(1),
+        ...(opts.configFile ? [opts.configFile] : []),
+        '--port', String(port),
+        '--dir', dir,
+        '--save', '',
+        '--enable-debug-command', 'yes',
+        ...(opts.args ?? []),
+      ];
+  const proc = spawn(base[0] as string, args, { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env, cwd: opts.cwd });
   let out = '';
   const waiters: Array<() => void> = [];
   const onData = (d: Buffer): void => {

@@ -2,13 +2,13 @@
 // (redis-check-rdb, redis-check-aof), a tmpfs for full-disk tests, and a launcher that
 // starts forkv with exactly the arguments given (startServer always adds `--save ""`,
 // which would override a config file's save rules).
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 
-import { CLI, freePort, type RunningServer } from '../helpers/server';
+import { startServer, type RunningServer } from '../helpers/server';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -144,59 +144,8 @@ export async function mountTmpfs(parent: string, size: string): Promise<Tmpfs> {
 }
 
 /** Starts `node dist/cli.js <args>` with exactly these arguments (plus --port). */
-export async function launch(args: string[], opts: { waitReady?: boolean; dir: string }): Promise<RunningServer> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [CLI, ...args, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.dir });
-  let out = '';
-  const waiters: Array<() => void> = [];
-  const onData = (d: Buffer): void => {
-    out += d.toString();
-    for (const w of waiters.splice(0)) w();
-  };
-  proc.stdout?.on('data', onData);
-  proc.stderr?.on('data', onData);
-  let done = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.once('exit', (code, signal) => {
-      done = true;
-      for (const w of waiters.splice(0)) w();
-      resolve({ code, signal });
-    });
-  });
-  const waitFor = (re: RegExp, ms = 10000): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`timeout waiting for ${re}; output:\n${out}`)), ms);
-      const check = (): void => {
-        if (re.test(out)) {
-          clearTimeout(deadline);
-          resolve();
-        } else if (done) {
-          clearTimeout(deadline);
-          reject(new Error(`server exited before ${re}; output:\n${out}`));
-        } else waiters.push(check);
-      };
-      check();
-    });
-  const srv: RunningServer = {
-    port,
-    pid: proc.pid ?? -1,
-    dir: opts.dir,
-    proc,
-    output: () => out,
-    waitFor,
-    exited,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (!done) proc.kill(signal);
-      const t = setTimeout(() => {
-        if (!done) proc.kill('SIGKILL');
-      }, 10000);
-      const r = await exited;
-      clearTimeout(t);
-      return r;
-    },
-  };
-  if (opts.waitReady ?? true) await waitFor(/Ready to accept connections/);
-  return srv;
+export function launch(args: string[], opts: { waitReady?: boolean; dir: string }): Promise<RunningServer> {
+  return startServer({ bare: true, args, dir: opts.dir, cwd: opts.dir, waitReady: opts.waitReady });
 }
 
 /** The whole output of an exited server ('exit' can come before the last stdout bytes). */

@@ -21,18 +21,27 @@ export const enum Step {
 
 /** Status bit: clients were served or unblocked; take them with `takeWoken()`. */
 const WOKEN = 0x80;
+/** Status bit: a FLUSHALL ran (persistence resets: RDB child stopped, empty dump saved). */
+const FLUSHED_ALL = 0x40;
 
 export interface FeedResult {
   reply: Buffer;
   step: Step;
   /** Other clients have replies waiting (see `Core.takeWoken`). */
   woken: boolean;
+  /** A FLUSHALL ran in this batch. */
+  flushedAll: boolean;
 }
 
 function split(out: Buffer): FeedResult {
   const n = out.length - 1;
   const status = out[n] ?? 0;
-  return { reply: out.subarray(0, n), step: (status & ~WOKEN) as Step, woken: (status & WOKEN) !== 0 };
+  return {
+    reply: out.subarray(0, n),
+    step: (status & ~(WOKEN | FLUSHED_ALL)) as Step,
+    woken: (status & WOKEN) !== 0,
+    flushedAll: (status & FLUSHED_ALL) !== 0,
+  };
 }
 
 /** One keyspace with its clients. */

@@ -244,6 +244,20 @@ export class RdbPersistence {
     this.server.updateWriteGate();
   }
 
+  /**
+   * After FLUSHALL (Valkey's flushAllDataAndResetRDB): a running snapshot of the old data
+   * is stopped, and with save rules the empty dataset is saved at once, so a restart does
+   * not bring the flushed keys back.
+   */
+  afterFlushAll(): void {
+    if (this.childKind() === 'rdb') {
+      this.core.killChild();
+      const p = this.core.waitChild(5000);
+      if (p) this.onChildPoll(p);
+    }
+    if (this.server.config.getSaveRules().length > 0) this.saveNow();
+  }
+
   /* ---------------------------------------------------------------- shutdown, reload, load */
 
   private async onShutdown(o: ShutdownOptions): Promise<string | null> {

@@ -67,6 +67,8 @@ pub struct Keyspace {
     now: UnixMs,
     /// When set, every touched (db, key) is recorded for the host to drain.
     track_touches: bool,
+    /// A FLUSHALL happened since the host last asked.
+    flushed_all: bool,
     touched: Vec<(usize, Bytes)>,
     /// Set when a whole database was flushed while tracking (WATCH on any key fails).
     flushed: Vec<usize>,
@@ -88,6 +90,7 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             now: 0,
             track_touches: false,
+            flushed_all: false,
             touched: Vec::new(),
             flushed: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()),
@@ -344,9 +347,17 @@ impl Keyspace {
         n
     }
 
-    /// Empties every database; returns how many keys there were.
+    /// Empties every database; returns how many keys there were. The host is told (see
+    /// [`Keyspace::take_flushed_all`]) because FLUSHALL also resets persistence.
     pub fn flush_all(&mut self) -> usize {
+        self.flushed_all = true;
         (0..self.dbs.len()).map(|i| self.flush_db(i)).sum()
+    }
+
+    /// True once after a FLUSHALL: Valkey then stops a running RDB child and, with save
+    /// rules, saves the empty dataset at once (`flushAllDataAndResetRDB`).
+    pub fn take_flushed_all(&mut self) -> bool {
+        std::mem::take(&mut self.flushed_all)
     }
 
     /// Replaces every database with `other`'s (a load finished): settings and statistics

@@ -27,6 +27,8 @@ enum Status {
 /// Or-ed into the status byte when clients were served or unblocked by this call: the
 /// host takes them with `takeWoken()` and calls `wake` for each.
 const WOKEN: u8 = 0x80;
+/// Status bit: a FLUSHALL ran; the host resets persistence (stops an RDB child, saves).
+const FLUSHED_ALL: u8 = 0x40;
 
 /// Counters for INFO clients.
 #[napi(object)]
@@ -217,7 +219,8 @@ impl Core {
             Outcome::Blocked => Status::Blocked,
         };
         let woken = if self.engine.has_woken() { WOKEN } else { 0 };
-        self.engine.reply_mut().push(status as u8 | woken);
+        let flushed = if self.engine.ks.take_flushed_all() { FLUSHED_ALL } else { 0 };
+        self.engine.reply_mut().push(status as u8 | woken | flushed);
         let buf = BufferSlice::copy_from(env, self.engine.reply());
         self.engine.clear_reply();
         buf
