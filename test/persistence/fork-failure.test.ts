@@ -25,33 +25,33 @@ t('BGSAVE with fork() failing: error reply, status err, MISCONF, then recovery',
   fs.writeFileSync(path.join(group, 'cgroup.procs'), String(srv.pid));
   fs.writeFileSync(path.join(group, 'pids.max'), fs.readFileSync(path.join(group, 'pids.current'), 'utf8').trim());
   try {
-  let e = '';
-  try {
-    await io.bgsave();
-  } catch (err) {
-    e = (err as Error).message;
-  }
-  assert.is(e, 'ERR');
-  await srv.waitFor(/Can't save in background: fork: .*(Resource temporarily unavailable|os error 11)/);
-  assert.ok(Number(fs.readFileSync(path.join(group, 'pids.events'), 'utf8').split(' ')[1]) > 0, 'the cgroup refused a fork');
-  const p = await info(io, 'persistence');
-  assert.is(p.get('rdb_last_bgsave_status'), 'err');
-  assert.is(p.get('rdb_bgsave_in_progress'), '0');
-  assert.equal(tempFiles(dir), []);
-  // With save rules and stop-writes-on-bgsave-error, writes are refused; reads work.
-  let w = '';
-  try {
-    await io.set('k2', 'v');
-  } catch (err) {
-    w = (err as Error).message;
-  }
-  assert.match(w, /^MISCONF /);
-  assert.is(await io.get('k'), 'v');
-  // Lift the limit: the next BGSAVE succeeds and lifts MISCONF.
-  fs.writeFileSync(path.join(group, 'pids.max'), 'max');
-  assert.is(await io.bgsave(), 'Background saving started');
-  await waitUntil('bgsave ok', async () => (await info(io, 'persistence')).get('rdb_last_bgsave_status') === 'ok');
-  assert.is(await io.set('k2', 'v'), 'OK');
+    let e = '';
+    try {
+      await io.bgsave();
+    } catch (err) {
+      e = (err as Error).message;
+    }
+    assert.is(e, 'ERR');
+    await srv.waitFor(/Can't save in background: fork: .*(Resource temporarily unavailable|os error 11)/);
+    assert.ok(Number(fs.readFileSync(path.join(group, 'pids.events'), 'utf8').split(' ')[1]) > 0, 'the cgroup refused a fork');
+    const p = await info(io, 'persistence');
+    assert.is(p.get('rdb_last_bgsave_status'), 'err');
+    assert.is(p.get('rdb_bgsave_in_progress'), '0');
+    assert.equal(tempFiles(dir), []);
+    // With save rules and stop-writes-on-bgsave-error, writes are refused; reads work.
+    let w = '';
+    try {
+      await io.set('k2', 'v');
+    } catch (err) {
+      w = (err as Error).message;
+    }
+    assert.match(w, /^MISCONF /);
+    assert.is(await io.get('k'), 'v');
+    // Lift the limit: the next BGSAVE succeeds and lifts MISCONF.
+    fs.writeFileSync(path.join(group, 'pids.max'), 'max');
+    assert.is(await io.bgsave(), 'Background saving started');
+    await waitUntil('bgsave ok', async () => (await info(io, 'persistence')).get('rdb_last_bgsave_status') === 'ok');
+    assert.is(await io.set('k2', 'v'), 'OK');
   } finally {
     // Never leave a limited server or a cgroup behind, whatever failed above.
     fs.writeFileSync(path.join(group, 'pids.max'), 'max');
