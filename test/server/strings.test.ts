@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 import { createClient } from 'redis';
+import Valkey from 'iovalkey';
 
 import { redisCli } from '../helpers/cli';
 import { errorOf } from '../helpers/errors';
@@ -141,6 +142,17 @@ t('node-redis in RESP2 and RESP3', async () => {
     await c.del(['nr', 'nf']);
     await c.close();
   }
+});
+
+t('iovalkey: commands, a pipeline and binary values', async () => {
+  const v = new Valkey({ port: srv.port });
+  assert.is(await v.set('iv', 'x', 'EX', 20), 'OK');
+  const bin = Buffer.from([0, 255, 10, 13]);
+  await v.set(Buffer.from('ivb'), bin);
+  assert.ok((await v.getBuffer('ivb'))?.equals(bin));
+  const res = await v.pipeline().incr('ivc').incr('ivc').get('ivc').exec();
+  assert.equal(res?.map(([e, r]) => [e, r]), [[null, 1], [null, 2], [null, '2']]);
+  v.disconnect();
 });
 
 t('redis-cli: quoting, binary output, errors', async () => {
