@@ -413,17 +413,7 @@ fn bmpop(ctx: &mut Ctx<'_>, argv: &[&[u8]], inner_name: &[u8], kind: Kind) -> Cm
     if !side_ok {
         return Err(errors::SYNTAX.into());
     }
-    let mut counted = false;
-    let mut j = where_idx + 1;
-    while j < argv.len() {
-        if !counted && is(argv[j], "COUNT") && j + 1 < argv.len() {
-            coll::parse_range(argv[j + 1], 1, i64::MAX, Some("ERR count should be greater than 0"))?;
-            counted = true;
-            j += 2;
-        } else {
-            return Err(errors::SYNTAX.into());
-        }
-    }
+    coll::parse_mpop_count(argv, where_idx + 1)?;
     let deadline = parse_timeout(argv[1], ctx.ks.now())?;
     let keys = &argv[3..where_idx];
     for key in keys {

@@ -276,3 +276,19 @@ pub fn parse_scan_args<'a>(
     }
     Ok(o)
 }
+
+/// LMPOP/ZMPOP/BLMPOP/BZMPOP's optional `COUNT n` after the direction argument at
+/// `argv[from..]` (default 1), with Valkey's errors.
+pub fn parse_mpop_count(argv: &[&[u8]], from: usize) -> Result<usize, super::CmdError> {
+    let mut count: Option<usize> = None;
+    let mut j = from;
+    while j < argv.len() {
+        if count.is_none() && super::is(argv[j], "COUNT") && j + 1 < argv.len() {
+            count = Some(parse_range(argv[j + 1], 1, i64::MAX, Some("ERR count should be greater than 0"))? as usize);
+            j += 2;
+        } else {
+            return Err(crate::errors::SYNTAX.into());
+        }
+    }
+    Ok(count.unwrap_or(1))
+}

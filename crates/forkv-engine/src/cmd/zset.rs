@@ -856,22 +856,7 @@ fn zmpop(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     } else {
         return Err(errors::SYNTAX.into());
     };
-    let mut count: Option<usize> = None;
-    let mut j = where_idx + 1;
-    while j < argv.len() {
-        if count.is_none() && is(argv[j], "COUNT") && j + 1 < argv.len() {
-            count = Some(parse_range(
-                argv[j + 1],
-                1,
-                i64::MAX,
-                Some("ERR count should be greater than 0"),
-            )? as usize);
-            j += 2;
-        } else {
-            return Err(errors::SYNTAX.into());
-        }
-    }
-    let count = count.unwrap_or(1);
+    let count = coll::parse_mpop_count(argv, where_idx + 1)?;
     let db = ctx.db();
     for key in &argv[2..where_idx] {
         if !coll::check_type::<ZSetValue>(ctx.ks, db, key)? {
