@@ -133,12 +133,7 @@ impl Keyspace {
 
     /// A fast pseudo-random number (xorshift64*), for RANDOMKEY and sampling.
     pub fn random(&mut self) -> u64 {
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        xorshift64star(&mut self.rng)
     }
 
     /// Tells every table whether a fork child shares our pages (Valkey's
@@ -384,18 +379,15 @@ impl Keyspace {
         // Bounded retries: a database full of expired keys may need many draws (Valkey
         // gives up after 100 tries when every key is volatile).
         for _ in 0..100 {
-            let mut seeds = [0u64; 4];
-            for s in &mut seeds {
-                *s = self.random();
-            }
-            let mut i = 0;
+            // The bucket search draws until it hits a non-empty bucket, so it needs a
+            // real stream of random numbers: run the generator on a copy of its state
+            // (the table is borrowed meanwhile) and store the state back.
+            let mut state = self.rng;
             let key: Bytes = {
-                let (k, _) = self.dbs[db].keys.random_entry(|| {
-                    i = (i + 1) % 4;
-                    seeds[i]
-                })?;
+                let (k, _) = self.dbs[db].keys.random_entry(|| xorshift64star(&mut state))?;
                 k.clone()
             };
+            self.rng = state;
             if !self.expire_if_needed(db, &key) {
                 return Some(key);
             }
@@ -474,10 +466,31 @@ impl Keyspace {
     }
 }
 
+/// xorshift64*: advances `state` and returns the next number.
+fn xorshift64star(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::value::Value;
+
+    #[test]
+    fn random_key_finds_a_lone_key_in_any_bucket() {
+        // One key in a 4-bucket table, many seeds: the bucket search must always end.
+        for seed in 0..2000u64 {
+            let mut ks = Keyspace::new(1);
+            ks.rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            ks.set(0, format!("k{seed}").as_bytes(), Value::string(b"v"), false);
+            assert_eq!(ks.random_key(0).as_deref(), Some(format!("k{seed}").as_bytes()));
+        }
+    }
 
     #[test]
     fn lazy_expiry_on_read() {
