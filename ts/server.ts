@@ -83,6 +83,7 @@ export class Server extends EventEmitter {
     super();
     this.log = log ?? new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
     this.core = new Core(config.getInt('databases'));
+    this.core.onLog = (level, message) => this.log.log(level, message);
     this.runId = randomHex(40);
     this.applyEngineSettings();
     this.applyEncodingLimits();

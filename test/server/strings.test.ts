@@ -100,6 +100,15 @@ t('MGET MSET MSETNX, WRONGTYPE, APPEND STRLEN GETRANGE SETRANGE', async () => {
   assert.is(await io.exists('empty'), 0);
   assert.is(await err(io.setrange('s', -1, 'x')), 'ERR offset is out of range');
   assert.is(await err(io.setrange('s', 600_000_000, 'x')), 'ERR string exceeds maximum allowed size (proto-max-bulk-len)');
+  // Offsets whose sum with the value length overflows a 64-bit integer (this killed the
+  // process once): the size error, and the key and the server are untouched.
+  for (const off of ['9223372036854775807', '9223372036854775806']) {
+    assert.is(await err(io.setrange('s', off, 'x')), 'ERR string exceeds maximum allowed size (proto-max-bulk-len)');
+    assert.is(await err(io.setrange('fresh', off, 'xyz')), 'ERR string exceeds maximum allowed size (proto-max-bulk-len)');
+  }
+  assert.is(await io.get('s'), 'Hello Redis');
+  assert.is(await io.exists('fresh'), 0);
+  assert.is(await io.ping(), 'PONG');
   assert.is(await io.strlen('12345'), 0);
   await io.set('n', '12345');
   assert.is(await io.strlen('n'), 5);

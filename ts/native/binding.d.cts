@@ -88,6 +88,8 @@ export declare class Core {
   resetTransaction(id: number): void
   /** Blocked and watching clients for INFO clients. */
   connStats(): ConnStats
+  /** The log lines announced by the LOGS status bit. */
+  takeLogs(): Array<EngineLogLine>
   /** The argv of the host command announced by the last status byte. */
   takeHost(): Array<Buffer>
   /** Marks a connection to close after its replies. */
@@ -324,6 +326,12 @@ export interface EncodingSettings {
   setMaxListpackValue: number
   zsetMaxListpackEntries: number
   zsetMaxListpackValue: number
+}
+
+/** A line for the host's logger, with Valkey's level name. */
+export interface EngineLogLine {
+  level: string
+  message: string
 }
 
 /** Engine settings the host keeps in sync with CONFIG. */

@@ -23,6 +23,8 @@ export const enum Step {
 const WOKEN = 0x80;
 /** Status bit: a FLUSHALL ran (persistence resets: RDB child stopped, empty dump saved). */
 const FLUSHED_ALL = 0x40;
+/** Status bit: the engine queued log lines (a panicking command, ...): see `Core.onLog`. */
+const LOGS = 0x20;
 
 export interface FeedResult {
   reply: Buffer;
@@ -33,12 +35,18 @@ export interface FeedResult {
   flushedAll: boolean;
 }
 
-function split(out: Buffer): FeedResult {
+/** Receives the engine's log lines, with Valkey's level names. */
+export type EngineLogSink = (level: 'debug' | 'verbose' | 'notice' | 'warning', message: string) => void;
+
+const LEVEL_NAMES = new Set(['debug', 'verbose', 'notice', 'warning']);
+
+function split(out: Buffer, core: Core): FeedResult {
   const n = out.length - 1;
   const status = out[n] ?? 0;
+  if (status & LOGS) core.drainLogs();
   return {
     reply: out.subarray(0, n),
-    step: (status & ~(WOKEN | FLUSHED_ALL)) as Step,
+    step: (status & ~(WOKEN | FLUSHED_ALL | LOGS)) as Step,
     woken: (status & WOKEN) !== 0,
     flushedAll: (status & FLUSHED_ALL) !== 0,
   };
@@ -47,17 +55,19 @@ function split(out: Buffer): FeedResult {
 /** One keyspace with its clients. */
 export class Core {
   readonly native: NativeCore;
+  /** Where the engine's log lines go (the server sets its logger here). */
+  onLog: EngineLogSink = (level, message) => process.stderr.write(`${level}: ${message}\n`);
 
   constructor(databases: number) {
     this.native = new binding.Core(databases);
   }
 
   feed(id: number, chunk: Buffer): FeedResult {
-    return split(this.native.feed(id, chunk));
+    return split(this.native.feed(id, chunk), this);
   }
 
   resume(id: number, hostReply: Buffer): FeedResult {
-    return split(this.native.resume(id, hostReply));
+    return split(this.native.resume(id, hostReply), this);
   }
 
   takeHost(): Buffer[] {
@@ -66,7 +76,15 @@ export class Core {
 
   /** Writes a woken client's reply and runs its pipelined input. */
   wake(id: number): FeedResult {
-    return split(this.native.wake(id));
+    return split(this.native.wake(id), this);
+  }
+
+  /** Hands the engine's queued log lines to `onLog`. */
+  drainLogs(): void {
+    for (const line of this.native.takeLogs()) {
+      const level = LEVEL_NAMES.has(line.level) ? (line.level as Parameters<EngineLogSink>[0]) : 'warning';
+      this.onLog(level, line.message);
+    }
   }
 }
 

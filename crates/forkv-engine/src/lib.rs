@@ -18,6 +18,7 @@ pub mod client;
 pub mod cmd;
 pub mod digest;
 pub mod errors;
+pub mod log;
 pub mod propagate;
 pub mod reply;
 pub mod resp;
@@ -25,6 +26,7 @@ pub mod table;
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::panic::{self, AssertUnwindSafe};
 
 use forkv_keyspace::Keyspace;
 
@@ -32,6 +34,7 @@ use crate::client::Client;
 use crate::cmd::blocking::Blocking;
 use crate::cmd::multi::{BulkChange, KeyIndex};
 use crate::cmd::{Ctx, Handler};
+use crate::log::{LogLevel, LogQueue};
 use crate::propagate::Propagator;
 use crate::reply::Reply;
 use crate::resp::{Args, Parsed};
@@ -105,6 +108,8 @@ pub struct Engine {
     blocking: Blocking,
     /// The keyspace records touched keys (someone watches or blocks).
     tracking: bool,
+    /// Lines for the host's logger (see `log`).
+    pub logs: LogQueue,
 }
 
 impl Engine {
@@ -121,6 +126,7 @@ impl Engine {
             watches: KeyIndex::default(),
             blocking: Blocking::default(),
             tracking: false,
+            logs: LogQueue::default(),
         }
     }
 
@@ -398,7 +404,21 @@ impl Engine {
                 return Outcome::Host(argv.iter().map(|a| a.to_vec()).collect());
             }
             Exec::Core(handler) => self.run(id, spec, handler, argv),
-            Exec::Engine(handler) => handler(self, id, argv),
+            Exec::Engine(handler) => {
+                let out_mark = self.out.len();
+                match panic::catch_unwind(AssertUnwindSafe(|| handler(self, id, argv))) {
+                    Ok(outcome) => outcome,
+                    Err(payload) => {
+                        // A half-written reply would desynchronise the client's stream.
+                        self.out.truncate(out_mark);
+                        let err = panicked(&mut self.logs, spec, argv, payload.as_ref());
+                        self.stats.total_error_replies += 1;
+                        let proto = self.clients.get(&id).map_or(2, |c| c.proto);
+                        Reply::new(&mut self.out, proto).error(&err);
+                        Outcome::Done
+                    }
+                }
+            }
         };
         // Clients blocked on keys this command made ready are served right after it
         // (after the whole transaction for EXEC), before the next pipelined command.
@@ -469,6 +489,7 @@ impl Engine {
         let dirty_before = self.ks.dirty;
         self.prop.suppress_current = false;
         let proto = client.proto;
+        let out_mark = self.out.len();
         let mut ctx = Ctx {
             ks: &mut self.ks,
             client,
@@ -476,10 +497,19 @@ impl Engine {
             cfg: &self.cfg,
             prop: &mut self.prop,
         };
-        let result = handler(&mut ctx, argv);
+        // No input may end the process: a handler that panics fails its command only.
+        let caught = panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, argv)));
         let db = ctx.client.db;
         let closing = ctx.client.closing;
         let block_request = ctx.client.block_request.take();
+        let result = match caught {
+            Ok(result) => result,
+            Err(payload) => {
+                // A half-written reply would desynchronise the client's stream.
+                self.out.truncate(out_mark);
+                Err(panicked(&mut self.logs, spec, argv, payload.as_ref()).into())
+            }
+        };
         if let Err(e) = result {
             Reply::new(&mut self.out, proto).error(&e);
             self.stats.total_error_replies += 1;
@@ -498,6 +528,23 @@ impl Engine {
             Outcome::Done
         }
     }
+}
+
+/// Logs a command that panicked (name and leading arguments) and returns the error its
+/// client gets. The server keeps serving: an embedded server shares its process with
+/// the user's application.
+fn panicked(logs: &mut LogQueue, spec: &CommandSpec, argv: &[&[u8]], payload: &(dyn std::any::Any + Send)) -> String {
+    let msg = log::panic_message(payload);
+    let mut shown = String::new();
+    for a in argv.iter().take(8) {
+        shown.push(' ');
+        shown.push_str(&truncate_lossy(a, 64));
+    }
+    if argv.len() > 8 {
+        shown.push_str(" ...");
+    }
+    logs.push(LogLevel::Warning, format!("BUG: command '{}' panicked: {msg}; argv:{shown}", spec.name));
+    format!("ERR internal error while running '{}': {msg}", spec.name)
 }
 
 /// Picks the subcommand spec for container commands, with Valkey's errors.
@@ -539,4 +586,40 @@ fn unknown_command_error(argv: &[&[u8]]) -> String {
 
 fn truncate_lossy(b: &[u8], max: usize) -> String {
     String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+}
+
+#[cfg(test)]
+mod panic_tests {
+    use super::*;
+    use crate::cmd::CmdResult;
+
+    fn boom(_: &mut Ctx<'_>, _: &[&[u8]]) -> CmdResult {
+        panic!("boom");
+    }
+
+    fn half_reply_then_boom(ctx: &mut Ctx<'_>, _: &[&[u8]]) -> CmdResult {
+        ctx.reply.array(3);
+        panic!("mid-reply");
+    }
+
+    #[test]
+    fn a_panicking_handler_fails_its_command_only() {
+        let mut e = Engine::new(1);
+        e.add_client(1);
+        let spec = table::lookup(b"get").expect("get is in the table");
+        for handler in [boom as Handler, half_reply_then_boom as Handler] {
+            assert_eq!(e.run(1, spec, handler, &[b"get", b"k"]), Outcome::Done);
+            let reply = String::from_utf8_lossy(e.reply()).into_owned();
+            assert!(reply.starts_with("-ERR internal error while running 'get': "), "{reply}");
+            assert_eq!(reply.matches("\r\n").count(), 1, "nothing of the half-written reply is left: {reply}");
+            e.clear_reply();
+            let logs = e.logs.take();
+            assert_eq!(logs.len(), 1);
+            assert_eq!(logs[0].level, LogLevel::Warning);
+            assert!(logs[0].message.starts_with("BUG: command 'get' panicked: "), "{}", logs[0].message);
+        }
+        // The engine keeps serving the same client.
+        assert_eq!(e.feed(1, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), Outcome::Done);
+        assert_eq!(e.reply(), b"+OK\r\n$1\r\nv\r\n");
+    }
 }

@@ -29,6 +29,15 @@ enum Status {
 const WOKEN: u8 = 0x80;
 /// Status bit: a FLUSHALL ran; the host resets persistence (stops an RDB child, saves).
 const FLUSHED_ALL: u8 = 0x40;
+/// Status bit: the engine queued log lines; the host takes them with `takeLogs()`.
+const LOGS: u8 = 0x20;
+
+/// A line for the host's logger, with Valkey's level name.
+#[napi(object)]
+pub struct EngineLogLine {
+    pub level: String,
+    pub message: String,
+}
 
 /// Counters for INFO clients.
 #[napi(object)]
@@ -220,10 +229,22 @@ impl Core {
         };
         let woken = if self.engine.has_woken() { WOKEN } else { 0 };
         let flushed = if self.engine.ks.take_flushed_all() { FLUSHED_ALL } else { 0 };
-        self.engine.reply_mut().push(status as u8 | woken | flushed);
+        let logs = if self.engine.logs.is_empty() { 0 } else { LOGS };
+        self.engine.reply_mut().push(status as u8 | woken | flushed | logs);
         let buf = BufferSlice::copy_from(env, self.engine.reply());
         self.engine.clear_reply();
         buf
+    }
+
+    /// The log lines announced by the LOGS status bit.
+    #[napi]
+    pub fn take_logs(&mut self) -> Vec<EngineLogLine> {
+        self.engine
+            .logs
+            .take()
+            .into_iter()
+            .map(|l| EngineLogLine { level: l.level.name().to_string(), message: l.message })
+            .collect()
     }
 
     /// The argv of the host command announced by the last status byte.

@@ -460,7 +460,8 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.reply.int(0);
         return Ok(());
     }
-    if !value.is_empty() && offset + value.len() as i64 > max {
+    // checked: an offset near i64::MAX must get the size error, not wrap around.
+    if !value.is_empty() && offset.checked_add(value.len() as i64).is_none_or(|end| end > max) {
         return Err(errors::TOO_BIG.into());
     }
     if !exists {
