@@ -12,6 +12,9 @@ const path = require('node:path');
 const NAMES = [
   'createServer',
   'parseInfo',
+  'ForkvServer',
+  'startWorkerServers',
+  'workerUrl',
   'Server',
   'ListenError',
   'ConfigStore',

@@ -25,7 +25,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { loadServerConfig, quoteArg } from './config';
+import { loadServerConfig, parseCommandLine, quoteArg } from './config';
 import { renderInfo } from './info';
 import { Logger, type LogLevel } from './log';
 import { Server } from './server';
@@ -55,6 +55,12 @@ export interface CreateServerOptions {
   config?: Readonly<Record<string, ConfigValue>>;
   /** A valkey.conf file to read first (`config` entries win over it); CONFIG REWRITE writes it. */
   configFile?: string;
+  /**
+   * Raw server arguments, as forkv-server (and valkey-server) take them after the config file:
+   * `['--appendonly', 'yes', '--save', '']`. They apply after `config`; `port`, `host` and
+   * `dir` above, when given, win over both.
+   */
+  args?: readonly string[];
 }
 
 /** How close() stops the server. */
@@ -125,6 +131,21 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/**
+ * The config text of raw server arguments (`--name value ...`). A config file goes in
+ * `configFile`, not here: a first argument that is not an option is refused.
+ */
+function rawArgsText(args: readonly string[]): string {
+  if (args.length === 0) return '';
+  if (!args[0]?.startsWith('--')) {
+    throw new Error(`args must be --directive options (pass a config file as configFile): ${JSON.stringify(args[0])}`);
+  }
+  const cl = parseCommandLine(args);
+  if (cl.kind !== 'run') throw new Error(cl.kind === 'unsupported' ? cl.message : `args: ${args[0]} is not a server option`);
+  if (cl.configFromStdin) throw new Error('args: reading the configuration from stdin (-) is not possible here');
+  return cl.text;
+}
+
 /** Parses INFO text into name → value. */
 export function parseInfo(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -147,19 +168,26 @@ export function parseInfo(text: string): Record<string, string> {
  */
 export async function createServer(opts: CreateServerOptions = {}): Promise<EmbeddedServer> {
   const config = opts.config ?? {};
-  const ownDir = opts.dir === undefined;
-  const dir = path.resolve(opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'forkv-')));
-  fs.mkdirSync(dir, { recursive: true });
+  const argsText = rawArgsText(opts.args ?? []);
+  // A temporary directory only when nobody names one (the field, `config.dir` or `--dir`).
+  const dirNamed = opts.dir !== undefined || 'dir' in config || /^dir /im.test(argsText);
+  const ownDir = !dirNamed;
+  const explicitDir = opts.dir === undefined ? null : path.resolve(opts.dir);
+  const tempDir = ownDir ? fs.mkdtempSync(path.join(os.tmpdir(), 'forkv-')) : null;
+  if (explicitDir !== null) fs.mkdirSync(explicitDir, { recursive: true });
 
-  const lines: string[] = [];
-  if (!('loglevel' in config)) lines.push('loglevel nothing');
+  // Later lines win: the library defaults, then `config`, then `args`, then the fields.
+  const lines: string[] = ['loglevel nothing', 'bind 127.0.0.1', 'port 0'];
   for (const [name, value] of Object.entries(config)) lines.push(configLine(name, value));
-  if (opts.host !== undefined || !('bind' in config)) lines.push(configLine('bind', opts.host ?? '127.0.0.1'));
-  if (opts.port !== undefined || !('port' in config)) lines.push(configLine('port', String(opts.port ?? 0)));
-  lines.push(configLine('dir', dir));
+  if (argsText !== '') lines.push(argsText);
+  if (opts.host !== undefined) lines.push(configLine('bind', opts.host));
+  if (opts.port !== undefined) lines.push(configLine('port', String(opts.port)));
+  const fieldDir = explicitDir ?? tempDir;
+  if (fieldDir !== null) lines.push(configLine('dir', fieldDir));
+  let dir = fieldDir ?? '';
 
   const removeOwnDir = (): void => {
-    if (ownDir) fs.rmSync(dir, { recursive: true, force: true });
+    if (tempDir !== null) fs.rmSync(tempDir, { recursive: true, force: true });
   };
   let server: Server;
   try {
@@ -172,6 +200,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Embe
     const log = new Logger(store.getString('logfile'), store.getEnum('loglevel') as LogLevel);
     for (const w of warnings) log.warning(w.message);
     server = new Server(store, configFile, log, { ephemeralPort: true, unref: true });
+    dir = server.dataDir();
   } catch (e) {
     removeOwnDir();
     throw e;

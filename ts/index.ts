@@ -9,6 +9,14 @@ export {
   createServer, parseInfo,
   type CreateServerOptions, type CloseOptions, type EmbeddedServer, type ConfigValue,
 } from './embedded';
+export {
+  ForkvServer,
+  type ForkvServerOptions, type StopServerOptions, type InstanceInfo, type ServerMode,
+} from './fixture';
+export {
+  startWorkerServers, workerUrl,
+  type WorkerServers, type WorkerServersOptions,
+} from './worker-servers';
 export { Server, ListenError, type ServerOptions, type ShutdownOptions } from './server';
 export { ConfigStore, ConfigError, loadServerConfig } from './config';
 export { Logger, type LogLevel } from './log';

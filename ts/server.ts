@@ -532,17 +532,32 @@ export class Server extends EventEmitter {
   private async doStop(): Promise<void> {
     if (this.cronTimer) clearInterval(this.cronTimer);
     this.cronTimer = null;
-    for (const c of this.clients.values()) this.closeAfterWrite(c);
-    await this.closeListeners();
+    // Listeners and sockets may be unref'd (the embedded API): without a handle of our own,
+    // a process with nothing else to do would exit (code 13 under a top-level await) before
+    // the sockets finish closing, and stop() would never settle.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    try {
+      for (const c of this.clients.values()) {
+        this.closeAfterWrite(c);
+        // Valkey closes clients at shutdown without waiting for them: once pending output
+        // is handed to the kernel, the socket goes, whether or not the peer closes its side.
+        const s = c.socket;
+        if (s.writableFinished) s.destroy();
+        else s.once('finish', () => s.destroy());
+      }
+      await this.closeListeners();
+    } finally {
+      clearInterval(keepAlive);
+    }
     this.emit('stopped');
   }
 
   private async closeListeners(): Promise<void> {
     const ls = this.netServers;
     this.netServers = [];
+    // net.Server.close() calls back once every connection is gone: the sockets were ended
+    // above, and closeAfterWrite's timer destroys one whose peer never reads.
     await Promise.all(ls.map((l) => new Promise<void>((r) => l.close(() => r()))));
-    // Connections still open after close() were ended above; destroy stragglers.
-    for (const c of this.clients.values()) c.socket.destroy();
   }
 }
 

@@ -75,8 +75,9 @@ export function hello(call: HostCall): Reply {
   conn.proto = proto;
   server.core.native.setClientProto(conn.id, proto);
   return map([
+    // Valkey's own pairing: its name with its own version (7.2.4 is INFO's redis_version).
     [bulk('server'), bulk('valkey')],
-    [bulk('version'), bulk(VERSION.redisCompat)],
+    [bulk('version'), bulk(VERSION.valkeyCompat)],
     [bulk('proto'), int(proto)],
     [bulk('id'), int(conn.id)],
     [bulk('mode'), bulk('standalone')],
