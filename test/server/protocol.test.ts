@@ -38,6 +38,8 @@ t('RESP3 after HELLO 3: maps, nulls and doubles change shape', async () => {
   const hello = await c.readUntil('modules\r\n*0\r\n');
   assert.ok(hello.startsWith('%7\r\n'), hello);
   assert.match(hello, /\$5\r\nproto\r\n:3\r\n/);
+  // Valkey 8.0.1's pairing: its own name with its own version (7.2.4 is INFO's redis_version).
+  assert.match(hello, /\$6\r\nserver\r\n\$6\r\nvalkey\r\n\$7\r\nversion\r\n\$5\r\n8\.0\.1\r\n/);
   c.write(Buffer.concat([cmd('GET', 'r3:none'), cmd('SET', 'r3:f', '1.5'), cmd('INCRBYFLOAT', 'r3:f', '1'), cmd('CONFIG', 'GET', 'port')]));
   assert.is(await c.readUntil('_\r\n'), '_\r\n');
   assert.is(await c.readUntil('\r\n'), '+OK\r\n');
