@@ -35,4 +35,15 @@ fs.writeFileSync(
   `${header}export * from './index.js';\ndeclare const cjs: typeof import('./index.js');\nexport default cjs;\n`,
 );
 
+// Vitest loads its globalSetup with import() and wants named setup/teardown functions (the
+// CommonJS module's default export would be the exports object): an ESM wrapper here too.
+fs.writeFileSync(
+  path.join(dist, 'vitest-global-setup.mjs'),
+  `${header}import cjs from './vitest-global-setup.js';\n\nexport const { setup, teardown } = cjs;\n`,
+);
+fs.writeFileSync(
+  path.join(dist, 'vitest-global-setup.d.mts'),
+  `${header}export { setup, teardown } from './vitest-global-setup.js';\n`,
+);
+
 module.exports = { NAMES };

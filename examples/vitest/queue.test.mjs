@@ -1,0 +1,20 @@
+// Each worker has its own server: workerUrl() is FORKV_URL_<VITEST_POOL_ID>.
+import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
+import Redis from 'ioredis';
+import { workerUrl } from 'forkv';
+
+let redis;
+beforeAll(() => {
+  redis = new Redis(workerUrl());
+});
+beforeEach(() => redis.flushall());
+afterAll(() => redis.quit());
+
+test('a list keeps order', async () => {
+  await redis.rpush('q', 'a', 'b', 'c');
+  expect(await redis.lrange('q', 0, -1)).toEqual(['a', 'b', 'c']);
+});
+
+test('this worker has its own server', () => {
+  expect(workerUrl()).toBe(process.env[`FORKV_URL_${process.env.VITEST_POOL_ID}`]);
+});
