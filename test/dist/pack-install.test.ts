@@ -137,6 +137,34 @@ t("import { createServer } from 'forkv' works (ESM), with every export of the Co
   assert.equal(got.cjsNames.filter((n) => n !== '__esModule'), [...NAMES].sort(), 'scripts/build-esm.cjs lists every CommonJS export');
 });
 
+t('the installed package: child-process mode finds its entry, the Jest and Vitest setups resolve by name', async () => {
+  const script = `
+    import { ForkvServer } from 'forkv';
+    import { setup, teardown } from 'forkv/vitest-global-setup';
+    import { createRequire } from 'node:module';
+    const require = createRequire(process.cwd() + '/');
+    const s = await ForkvServer.create({ mode: 'child-process' });
+    const info = s.instanceInfo();
+    await s.stop({ cleanup: true });
+    await setup({ config: { maxWorkers: 2 } });
+    const vitestUrls = [process.env.FORKV_URL_1, process.env.FORKV_URL_2];
+    await teardown();
+    await require('forkv/jest-global-setup').default({ maxWorkers: 1 });
+    const jestUrl = process.env.FORKV_URL_1;
+    await require('forkv/jest-global-teardown').default();
+    console.log(JSON.stringify({ mode: info.mode, childPid: info.pid !== process.pid, vitestUrls, jestUrl, after: process.env.FORKV_URL ?? null }));
+  `;
+  const r = await run(process.execPath, ['--input-type=module', '-e', script], app);
+  assert.is(r.code, 0, r.stderr);
+  const got = JSON.parse(r.stdout) as { mode: string; childPid: boolean; vitestUrls: string[]; jestUrl: string; after: string | null };
+  assert.is(got.mode, 'child-process');
+  assert.ok(got.childPid);
+  assert.is(got.vitestUrls.filter((u) => /^redis:\/\/127\.0\.0\.1:\d+$/.test(u)).length, 2);
+  assert.is.not(got.vitestUrls[0], got.vitestUrls[1]);
+  assert.match(got.jestUrl, /^redis:\/\//);
+  assert.is(got.after, null, 'teardown removes the env entries');
+});
+
 t.after(() => {
   if (app) fs.rmSync(app, { recursive: true, force: true });
 });

@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import Redis from 'ioredis';
 
-import { ForkvServer, type ServerMode } from '../../ts/index';
+import { ForkvServer, startWorkerServers, workerUrl, type ServerMode } from '../../ts/index';
 import { ROOT } from '../helpers/server';
 
 const t = suite('ForkvServer');
@@ -140,6 +140,47 @@ t('args must be --options (a config file goes in configFile)', async () => {
     assert.match(String(e), /configFile/);
   }
   await s.stop({ cleanup: true });
+});
+
+t('startWorkerServers: one server per worker, URLs in process.env; workerUrl() picks this worker\'s', async () => {
+  const saved = { jest: process.env.JEST_WORKER_ID, vitest: process.env.VITEST_POOL_ID };
+  delete process.env.JEST_WORKER_ID;
+  delete process.env.VITEST_POOL_ID;
+  const run = await startWorkerServers({ workers: 2 });
+  try {
+    assert.is(run.urls.length, 2);
+    assert.is.not(run.urls[0], run.urls[1]);
+    assert.is(process.env.FORKV_URL, run.urls[0]);
+    assert.is(process.env.FORKV_URL_2, run.urls[1]);
+    assert.is(workerUrl(), run.urls[0]);
+    process.env.JEST_WORKER_ID = '2';
+    assert.is(workerUrl(), run.urls[1]);
+    delete process.env.JEST_WORKER_ID;
+    process.env.VITEST_POOL_ID = '2';
+    assert.is(workerUrl(), run.urls[1]);
+    const a = await client(run.urls[0] as string);
+    const b = await client(run.urls[1] as string);
+    await a.set('only', 'a');
+    assert.is(await b.get('only'), null);
+    a.disconnect();
+    b.disconnect();
+  } finally {
+    await run.stop();
+    process.env.JEST_WORKER_ID = saved.jest;
+    process.env.VITEST_POOL_ID = saved.vitest;
+    if (saved.jest === undefined) delete process.env.JEST_WORKER_ID;
+    if (saved.vitest === undefined) delete process.env.VITEST_POOL_ID;
+  }
+  assert.is(process.env.FORKV_URL, undefined);
+  assert.is(process.env.FORKV_URL_1, undefined);
+  assert.throws(() => workerUrl(), /global setup/);
+  for (const s of run.servers) assert.is(s.instanceInfo(), null);
+  try {
+    await startWorkerServers({ workers: 0 });
+    assert.unreachable('workers: 0 should reject');
+  } catch (e) {
+    assert.match(String(e), /workers must be/);
+  }
 });
 
 function runCase(arg: string): { proc: ReturnType<typeof spawn>; ready: Promise<{ port: number; pid: number; dir: string }> } {
