@@ -20,7 +20,12 @@
 //   this server's fork child (if any), writes pending AOF data, and removes the data
 //   directory if createServer made it. The kernel closes the sockets. No shutdown save runs
 //   then (it would need the event loop): call close() for that.
+// - close() always settles: while it runs it holds the event loop open itself, and client
+//   sockets are destroyed once their pending output is written (Server.stop), so an awaited
+//   close() finishes even when nothing else is alive in the process.
 // - Signals stay the host's: the embedded server installs no SIGINT/SIGTERM handlers.
+//
+// ForkvServer (./fixture) adds a start/stop lifecycle and a child-process mode on top.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
