@@ -97,6 +97,8 @@ async function keepingAlive<T>(p: Promise<T>): Promise<T> {
 interface Running {
   info: InstanceInfo;
   stop(opts: CloseOptions): Promise<void>;
+  /** False once a child process has died on its own (crashed, killed). */
+  alive(): boolean;
   /** The in-process server, for advanced use. */
   embedded: EmbeddedServer | null;
 }
@@ -139,7 +141,7 @@ export class ForkvServer {
   start(): Promise<void> {
     if (this.starting) return this.starting;
     const p = this.enqueue(async () => {
-      if (this.running) return;
+      if (this.running?.alive()) return;
       this.running = this.mode === 'in-process' ? await this.startInProcess() : await this.startChild();
       this.port = this.running.info.port;
     });
@@ -199,7 +201,7 @@ export class ForkvServer {
 
   /** Port, host, url, dir, pid and mode of the running server, or null when it is not running. */
   instanceInfo(): InstanceInfo | null {
-    return this.running?.info ?? null;
+    return this.running?.alive() ? this.running.info : null;
   }
 
   /** The in-process EmbeddedServer (info(), save(), the Server), or null (not running, or child mode). */
@@ -249,6 +251,7 @@ export class ForkvServer {
     return {
       info: { host: s.host, port: s.port, url: s.url, dir: s.dir, pid: process.pid, mode: 'in-process' },
       stop: (o) => s.close(o),
+      alive: () => true,
       embedded: s,
     };
   }
@@ -277,7 +280,10 @@ export class ForkvServer {
       return {
         info: { host: r.host, port: r.port, url: r.url, dir: r.dir, pid, mode: 'child-process' },
         embedded: null,
+        alive: () => child.exitCode === null && child.signalCode === null,
         stop: async (o) => {
+          // A child that died on its own has nothing left to stop.
+          if (child.exitCode !== null || child.signalCode !== null) return;
           child.channel?.ref();
           const exited = new Promise<void>((resolve) => {
             if (child.exitCode !== null || child.signalCode !== null) resolve();

@@ -11,6 +11,7 @@ import Redis from 'ioredis';
 
 import { ForkvServer, startWorkerServers, workerUrl, type ServerMode } from '../../ts/index';
 import { ROOT } from '../helpers/server';
+import { vitestWorkerCount } from '../../ts/vitest-global-setup';
 
 const t = suite('ForkvServer');
 
@@ -131,6 +132,22 @@ for (const mode of ['in-process', 'child-process'] as ServerMode[]) {
   });
 }
 
+t('child-process: a child that dies on its own shows as stopped; start() brings it back on the same port', async () => {
+  const s = track(await ForkvServer.create({ mode: 'child-process', config: { save: '' } }));
+  const first = s.instanceInfo();
+  assert.ok(first);
+  process.kill(first.pid, 'SIGKILL');
+  await until(() => s.instanceInfo() === null);
+  await until(() => canBind(first.port));
+  await s.start();
+  const second = s.instanceInfo();
+  assert.ok(second);
+  assert.is(second.port, first.port);
+  assert.is.not(second.pid, first.pid);
+  await s.stop();
+  assert.is(s.instanceInfo(), null);
+});
+
 t('args must be --options (a config file goes in configFile)', async () => {
   const s = new ForkvServer({ autoStart: false, args: ['valkey.conf'] });
   try {
@@ -181,6 +198,15 @@ t('startWorkerServers: one server per worker, URLs in process.env; workerUrl() p
   } catch (e) {
     assert.match(String(e), /workers must be/);
   }
+});
+
+t('vitestWorkerCount: the pool limit, else maxWorkers, else the CPUs but one; 1 without file parallelism', () => {
+  assert.is(vitestWorkerCount({ maxWorkers: 3 }), 3);
+  assert.is(vitestWorkerCount({ maxWorkers: 3, poolOptions: { forks: { maxForks: 2 } } }), 2);
+  assert.is(vitestWorkerCount({ pool: 'threads', maxWorkers: 3, poolOptions: { threads: { maxThreads: 5 } } }), 5);
+  assert.is(vitestWorkerCount({ pool: 'threads', poolOptions: { threads: { singleThread: true } } }), 1);
+  assert.is(vitestWorkerCount({ maxWorkers: 4, fileParallelism: false }), 1);
+  assert.ok(vitestWorkerCount({}) >= 1);
 });
 
 function runCase(arg: string): { proc: ReturnType<typeof spawn>; ready: Promise<{ port: number; pid: number; dir: string }> } {
