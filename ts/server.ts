@@ -125,6 +125,8 @@ export class Server extends EventEmitter {
       setMaxListpackValue: n('set-max-listpack-value'),
       zsetMaxListpackEntries: n('zset-max-listpack-entries'),
       zsetMaxListpackValue: n('zset-max-listpack-value'),
+      streamNodeMaxBytes: n('stream-node-max-bytes'),
+      streamNodeMaxEntries: n('stream-node-max-entries'),
     });
   }
 
@@ -571,6 +573,8 @@ const ENCODING_LIMIT_DIRECTIVES = [
   'set-max-listpack-value',
   'zset-max-listpack-entries',
   'zset-max-listpack-value',
+  'stream-node-max-bytes',
+  'stream-node-max-entries',
 ];
 
 /** Thrown when a configured address cannot be bound. */

@@ -46,6 +46,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'list-max-listpack-size', 'list-compress-depth', 'hash-max-listpack-entries',
   'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries',
   'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value',
+  'stream-node-max-bytes', 'stream-node-max-entries',
   'lazyfree-lazy-eviction', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
   'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'maxmemory', 'maxmemory-policy',
   'include',

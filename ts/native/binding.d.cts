@@ -316,7 +316,10 @@ export interface DbInfo {
  */
 export declare function disableThpForProcess(): string | null
 
-/** The `*-max-listpack-*`, `set-max-intset-entries` and `list-max-listpack-size` values. */
+/**
+ * The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size` and
+ * `stream-node-max-*` values.
+ */
 export interface EncodingSettings {
   listMaxListpackSize: number
   hashMaxListpackEntries: number
@@ -326,6 +329,8 @@ export interface EncodingSettings {
   setMaxListpackValue: number
   zsetMaxListpackEntries: number
   zsetMaxListpackValue: number
+  streamNodeMaxBytes: number
+  streamNodeMaxEntries: number
 }
 
 /** A line for the host's logger, with Valkey's level name. */

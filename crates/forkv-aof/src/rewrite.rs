@@ -13,7 +13,7 @@
 
 use std::io::{self, Write};
 
-use forkv_keyspace::{Keyspace, Value};
+use forkv_keyspace::{Keyspace, StreamId, StreamValue, Value};
 
 use crate::resp::{write_bulk, write_bulk_f64, write_bulk_i64, write_header};
 
@@ -87,7 +87,82 @@ pub fn write_value<W: Write + ?Sized>(out: &mut W, key: &[u8], value: &Value) ->
             write_bulk_f64(w, s)?;
             write_bulk(w, m)
         }),
+        Value::Stream(s) => write_stream(out, key, s),
     }
+}
+
+/// A stream ID as a bulk string, formatted on the stack.
+fn write_bulk_id<W: Write + ?Sized>(out: &mut W, id: StreamId) -> io::Result<()> {
+    let mut buf = [0u8; 44];
+    let len = {
+        let mut cur = &mut buf[..];
+        write!(cur, "{}-{}", id.ms, id.seq)?;
+        44 - cur.len()
+    };
+    write_bulk(out, &buf[..len])
+}
+
+/// A stream as Valkey's `rewriteStreamObject` writes it: one XADD per entry (or
+/// `XADD key MAXLEN 0 0-1 x y` for an empty stream), XSETID with the metadata, then per
+/// group XGROUP CREATE ... ENTRIESREAD, and per consumer either its pending entries as
+/// `XCLAIM ... 0 id TIME t RETRYCOUNT n JUSTID FORCE` or XGROUP CREATECONSUMER.
+fn write_stream<W: Write + ?Sized>(out: &mut W, key: &[u8], s: &StreamValue) -> io::Result<()> {
+    if s.is_empty() {
+        out.write_all(b"*7\r\n$4\r\nXADD\r\n")?;
+        write_bulk(out, key)?;
+        out.write_all(b"$6\r\nMAXLEN\r\n$1\r\n0\r\n$3\r\n0-1\r\n$1\r\nx\r\n$1\r\ny\r\n")?;
+    } else {
+        for e in s.range(StreamId::MIN, StreamId::MAX, false) {
+            write_header(out, b'*', 3 + e.len() * 2)?;
+            write_bulk(out, b"XADD")?;
+            write_bulk(out, key)?;
+            write_bulk_id(out, e.id)?;
+            for (f, v) in e.pairs() {
+                write_bulk(out, f)?;
+                write_bulk(out, v)?;
+            }
+        }
+    }
+    out.write_all(b"*7\r\n$6\r\nXSETID\r\n")?;
+    write_bulk(out, key)?;
+    write_bulk_id(out, s.last_id)?;
+    write_bulk(out, b"ENTRIESADDED")?;
+    write_bulk_i64(out, i64::try_from(s.entries_added).unwrap_or(i64::MAX))?;
+    write_bulk(out, b"MAXDELETEDID")?;
+    write_bulk_id(out, s.max_deleted_id)?;
+    for (name, g) in &s.groups {
+        out.write_all(b"*7\r\n$6\r\nXGROUP\r\n$6\r\nCREATE\r\n")?;
+        write_bulk(out, key)?;
+        write_bulk(out, name)?;
+        write_bulk_id(out, g.last_id)?;
+        write_bulk(out, b"ENTRIESREAD")?;
+        write_bulk_i64(out, g.entries_read)?;
+        for (cname, c) in &g.consumers {
+            if c.pel.is_empty() {
+                out.write_all(b"*5\r\n$6\r\nXGROUP\r\n$14\r\nCREATECONSUMER\r\n")?;
+                write_bulk(out, key)?;
+                write_bulk(out, name)?;
+                write_bulk(out, cname)?;
+                continue;
+            }
+            for id in &c.pel {
+                let Some(n) = g.pel.get(id) else { continue };
+                out.write_all(b"*12\r\n$6\r\nXCLAIM\r\n")?;
+                write_bulk(out, key)?;
+                write_bulk(out, name)?;
+                write_bulk(out, cname)?;
+                write_bulk(out, b"0")?;
+                write_bulk_id(out, *id)?;
+                write_bulk(out, b"TIME")?;
+                write_bulk_i64(out, n.delivery_time)?;
+                write_bulk(out, b"RETRYCOUNT")?;
+                write_bulk_i64(out, i64::try_from(n.delivery_count).unwrap_or(i64::MAX))?;
+                write_bulk(out, b"JUSTID")?;
+                write_bulk(out, b"FORCE")?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Emits `items` as `<cmd> key item...` commands of at most [`AOF_REWRITE_ITEMS_PER_CMD`]

@@ -223,6 +223,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::multi::COMMANDS,
     crate::cmd::pubsub::COMMANDS,
     crate::cmd::blocking::COMMANDS,
+    crate::cmd::stream::COMMANDS,
 ];
 
 /// All top-level commands.

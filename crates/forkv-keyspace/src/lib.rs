@@ -14,5 +14,6 @@ pub mod zset;
 pub use db::{Db, Keyspace, KeyspaceStats, UnixMs};
 pub use dict::{Dict, ResizePolicy};
 pub use types::EncodingLimits;
-pub use value::{Bytes, HashValue, ListValue, SetValue, StrValue, Value};
+pub use types::stream::{StreamId, StreamLimits};
+pub use value::{Bytes, HashValue, ListValue, SetValue, StrValue, StreamValue, Value};
 pub use zset::ZSetValue;

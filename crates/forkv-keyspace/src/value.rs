@@ -10,12 +10,13 @@ use std::borrow::Cow;
 pub use crate::types::hash::HashValue;
 pub use crate::types::list::ListValue;
 pub use crate::types::set::SetValue;
+pub use crate::types::stream::StreamValue;
 use crate::zset::ZSetValue;
 
 /// Owned byte string used for keys, members and fields.
 pub type Bytes = Box<[u8]>;
 
-/// The five value types of the keyspace.
+/// The value types of the keyspace.
 pub enum Value {
     /// A string (Valkey: OBJ_STRING).
     Str(StrValue),
@@ -27,6 +28,8 @@ pub enum Value {
     Set(Box<SetValue>),
     /// A sorted set (OBJ_ZSET).
     ZSet(Box<ZSetValue>),
+    /// A stream (OBJ_STREAM).
+    Stream(Box<StreamValue>),
 }
 
 impl Value {
@@ -38,6 +41,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -49,6 +53,7 @@ impl Value {
             Value::Hash(h) => h.encoding_name(),
             Value::Set(s) => s.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -60,6 +65,7 @@ impl Value {
             Value::Hash(h) => Value::Hash(Box::new(h.duplicate())),
             Value::Set(s) => Value::Set(Box::new(s.duplicate())),
             Value::ZSet(z) => Value::ZSet(Box::new(z.duplicate())),
+            Value::Stream(s) => Value::Stream(Box::new(s.duplicate())),
         }
     }
 

@@ -6,7 +6,8 @@ use forkv_keyspace::EncodingLimits;
 
 use crate::core::Core;
 
-/// The `*-max-listpack-*`, `set-max-intset-entries` and `list-max-listpack-size` values.
+/// The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size` and
+/// `stream-node-max-*` values.
 #[napi(object)]
 pub struct EncodingSettings {
     pub list_max_listpack_size: i64,
@@ -17,6 +18,8 @@ pub struct EncodingSettings {
     pub set_max_listpack_value: f64,
     pub zset_max_listpack_entries: f64,
     pub zset_max_listpack_value: f64,
+    pub stream_node_max_bytes: f64,
+    pub stream_node_max_entries: f64,
 }
 
 #[napi]
@@ -34,6 +37,10 @@ impl Core {
             set_max_listpack_value: s.set_max_listpack_value as usize,
             zset_max_listpack_entries: s.zset_max_listpack_entries as usize,
             zset_max_listpack_value: s.zset_max_listpack_value as usize,
+            stream: forkv_keyspace::StreamLimits {
+                node_max_bytes: s.stream_node_max_bytes as usize,
+                node_max_entries: s.stream_node_max_entries as usize,
+            },
         });
     }
 }

@@ -19,7 +19,7 @@ use crate::error::{RdbError, RdbErrorKind};
 use crate::object::{read_object, Scratch};
 use crate::sink::Sink;
 use crate::source::Source;
-use crate::writer::{value_type, ValueWriter};
+use crate::writer::{value_type_for, ValueWriter};
 
 /// Length of the footer: version (2) + CRC (8).
 const FOOTER: usize = 10;
@@ -27,16 +27,17 @@ const FOOTER: usize = 10;
 /// The DUMP payload of `v`: RDB version 9 in the footer (so Redis >= 5 and every Valkey
 /// RESTORE it) and LZF compression on, as a server with default settings produces.
 pub fn dump_payload(v: &Value) -> Vec<u8> {
-    dump_payload_with(v, RDB_VERSION_DEFAULT as u16, true)
+    dump_payload_with(v, crate::writer::min_version_for(v) as u16, true)
 }
 
 /// The DUMP payload of `v` with an explicit footer version and compression setting.
 pub fn dump_payload_with(v: &Value, version: u16, compression: bool) -> Vec<u8> {
     let mut out = Vec::new();
-    out.push(value_type(v));
+    let t = value_type_for(v, u32::from(version));
+    out.push(t);
     let mut w = ValueWriter::new(Sink::new(&mut out, false, 1024), compression);
     // Writing into a Vec cannot fail.
-    let _ = w.value(v).and_then(|()| w.sink.finish(&[]));
+    let _ = w.value(v, t).and_then(|()| w.sink.finish(&[]));
     out.extend_from_slice(&version.to_le_bytes());
     let crc = crc64::crc64(&out);
     out.extend_from_slice(&crc.to_le_bytes());

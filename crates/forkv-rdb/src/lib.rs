@@ -52,9 +52,11 @@ mod object;
 pub mod reader;
 mod sink;
 mod source;
+mod stream;
 pub mod writer;
 
 pub use dump::{dump_payload, dump_payload_with, parse_dump_payload};
 pub use error::{RdbError, RdbErrorKind};
 pub use reader::{load_rdb, LoadOptions, LoadStats};
+pub use stream::stream_type_for;
 pub use writer::{value_type, write_rdb, write_value, SaveProgress, WriteOptions, WriteStats};

@@ -94,12 +94,12 @@ pub(crate) fn check_type(t: u8) -> Result<(), RdbErrorKind> {
         RDB_TYPE_STRING..=RDB_TYPE_ZSET_2
         | RDB_TYPE_HASH_ZIPMAP..=RDB_TYPE_LIST_QUICKLIST
         | RDB_TYPE_HASH_LISTPACK..=RDB_TYPE_LIST_QUICKLIST_2
-        | RDB_TYPE_SET_LISTPACK => Ok(()),
-        RDB_TYPE_MODULE_PRE_GA
-        | RDB_TYPE_MODULE_2
+        | RDB_TYPE_SET_LISTPACK
         | RDB_TYPE_STREAM_LISTPACKS
         | RDB_TYPE_STREAM_LISTPACKS_2
-        | RDB_TYPE_STREAM_LISTPACKS_3
+        | RDB_TYPE_STREAM_LISTPACKS_3 => Ok(()),
+        RDB_TYPE_MODULE_PRE_GA
+        | RDB_TYPE_MODULE_2
         | RDB_TYPE_HASH_2
         | RDB_TYPE_PATH_HASH => Err(RdbErrorKind::UnsupportedType(t)),
         _ => Err(RdbErrorKind::UnknownType(t)),
@@ -132,6 +132,9 @@ pub(crate) fn read_object<R: Read>(
         | RDB_TYPE_HASH_LISTPACK
         | RDB_TYPE_ZSET_LISTPACK
         | RDB_TYPE_SET_LISTPACK => read_blob_object(t, src, s)?,
+        RDB_TYPE_STREAM_LISTPACKS | RDB_TYPE_STREAM_LISTPACKS_2 | RDB_TYPE_STREAM_LISTPACKS_3 => {
+            crate::stream::read_stream(t, src, &mut s.lzf)?
+        }
         _ => return Err(src.error(RdbErrorKind::UnknownType(t))),
     };
     s.trim();

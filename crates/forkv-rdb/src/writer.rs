@@ -112,8 +112,11 @@ pub fn write_rdb<W: Write>(
         opts.compression,
     );
 
+    // Streams need version 10 (type 19): raise the header when the data holds one.
+    let has_streams = (0..ks.db_count()).any(|i| ks.db(i).keys.iter().any(|(_, v)| matches!(v, Value::Stream(_))));
+    let version = if has_streams { opts.version.max(10) } else { opts.version };
     let mut magic = *b"REDIS0000";
-    let mut v = opts.version;
+    let mut v = version;
     for slot in magic[5..].iter_mut().rev() {
         *slot = b'0' + (v % 10) as u8;
         v /= 10;
@@ -154,9 +157,10 @@ pub fn write_rdb<W: Write>(
                     w.sink.bytes(&at.to_le_bytes())?;
                 }
             }
-            w.sink.byte(value_type(value))?;
+            let t = value_type_for(value, version);
+            w.sink.byte(t)?;
             w.raw_string(key)?;
-            w.value(value)?;
+            w.value(value, t)?;
             keys_done += 1;
             hook(SaveProgress {
                 keys_done,
@@ -174,9 +178,27 @@ pub fn write_rdb<W: Write>(
     })
 }
 
-/// The RDB type byte this crate writes for `v`.
+/// The RDB type byte this crate writes for `v` in a file of RDB `version` (only streams
+/// depend on it, see [`crate::stream_type_for`]).
+pub fn value_type_for(v: &Value, version: u32) -> u8 {
+    match v {
+        Value::Stream(_) => crate::stream::stream_type_for(version),
+        other => value_type(other),
+    }
+}
+
+/// The lowest RDB version that can hold `v`: 10 for streams (type 19), else 9.
+pub fn min_version_for(v: &Value) -> u32 {
+    match v {
+        Value::Stream(_) => 10,
+        _ => RDB_VERSION_DEFAULT,
+    }
+}
+
+/// The RDB type byte this crate writes for `v` (streams: as in a version 10 file).
 pub fn value_type(v: &Value) -> u8 {
     match v {
+        Value::Stream(_) => RDB_TYPE_STREAM_LISTPACKS_2,
         Value::Str(_) => RDB_TYPE_STRING,
         Value::List(_) => RDB_TYPE_LIST,
         Value::Set(_) => RDB_TYPE_SET,
@@ -189,7 +211,7 @@ pub fn value_type(v: &Value) -> u8 {
 /// RDB file after the key and in a DUMP payload after the type byte.
 pub fn write_value<W: Write>(out: W, v: &Value, compression: bool) -> io::Result<()> {
     let mut w = ValueWriter::new(Sink::new(out, false, 4096), compression);
-    w.value(v)?;
+    w.value(v, value_type(v))?;
     w.sink.finish(&[])?;
     Ok(())
 }
@@ -261,9 +283,10 @@ impl<W: Write> ValueWriter<W> {
         }
     }
 
-    /// The body of a value of type [`value_type`].
-    pub(crate) fn value(&mut self, v: &Value) -> io::Result<()> {
+    /// The body of a value of RDB type `t` (from [`value_type_for`]).
+    pub(crate) fn value(&mut self, v: &Value, t: u8) -> io::Result<()> {
         match v {
+            Value::Stream(s) => crate::stream::write_stream(self, s, t),
             Value::Str(s) => self.str_value(s),
             Value::List(l) => {
                 self.sink.len(l.len() as u64)?;

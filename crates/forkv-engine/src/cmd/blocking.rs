@@ -50,11 +50,18 @@ pub const COMMANDS: &[CommandSpec] = &[
 pub(crate) enum Kind {
     List,
     ZSet,
+    /// XREAD: served by a stream at the key.
+    Stream,
+    /// XREADGROUP: also woken (with an error) when the key stops holding a stream.
+    StreamGroup,
 }
 
 impl Kind {
     fn holds(self, v: &Value) -> bool {
-        matches!((self, v), (Kind::List, Value::List(_)) | (Kind::ZSet, Value::ZSet(_)))
+        matches!(
+            (self, v),
+            (Kind::List, Value::List(_)) | (Kind::ZSet, Value::ZSet(_)) | (Kind::Stream | Kind::StreamGroup, Value::Stream(_))
+        )
     }
 }
 
@@ -64,6 +71,9 @@ pub(crate) struct BlockRequest {
     /// Absolute deadline in ms since the epoch; 0 waits forever.
     deadline: i64,
     kind: Kind,
+    /// The command to re-run when it differs from the one that blocked (XREAD's `$`
+    /// resolved to an ID).
+    argv: Option<Vec<Vec<u8>>>,
 }
 
 /// A parked client: what it waits on and the command to re-run.
@@ -138,7 +148,8 @@ impl Engine {
                 keys.push(k);
             }
         }
-        c.blocked = Some(Blocked { db, keys, deadline: req.deadline, kind: req.kind, spec, argv: argv.iter().map(|a| a.to_vec()).collect() });
+        let argv = req.argv.unwrap_or_else(|| argv.iter().map(|a| a.to_vec()).collect());
+        c.blocked = Some(Blocked { db, keys, deadline: req.deadline, kind: req.kind, spec, argv });
         c.suspended = true;
         self.update_tracking();
         Outcome::Blocked
@@ -182,8 +193,13 @@ impl Engine {
                     let Some(kind) = kind else {
                         continue;
                     };
-                    if still_waiting && self.ks.peek(db, &key).is_some_and(|v| kind.holds(v)) {
+                    if !still_waiting {
+                        continue;
+                    }
+                    if self.ks.peek(db, &key).is_some_and(|v| kind.holds(v)) {
                         self.rerun_blocked(id);
+                    } else if kind == Kind::StreamGroup {
+                        self.end_wait(id, Some("UNBLOCKED the stream key no longer exists"));
                     }
                 }
             }
@@ -231,6 +247,11 @@ impl Engine {
     /// Ends a client's wait without serving it: the timeout reply (null array), or
     /// `-UNBLOCKED` for CLIENT UNBLOCK ... ERROR. False when it was not blocked.
     pub fn unblock(&mut self, id: u64, error: bool) -> bool {
+        self.end_wait(id, error.then_some("UNBLOCKED client unblocked via CLIENT UNBLOCK"))
+    }
+
+    /// Ends a wait with the timeout reply or the given error.
+    fn end_wait(&mut self, id: u64, error: Option<&str>) -> bool {
         let Some(c) = self.clients.get_mut(&id) else {
             return false;
         };
@@ -238,8 +259,8 @@ impl Engine {
             return false;
         };
         let mut r = Reply::new(&mut c.pending_out, c.proto);
-        if error {
-            r.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        if let Some(e) = error {
+            r.error(e);
             self.stats.total_error_replies += 1;
         } else {
             r.null_array();
@@ -336,8 +357,32 @@ fn wait_or_null(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline: i64, kind: Kind, nu
         }
         return Ok(());
     }
-    ctx.client.block_request = Some(BlockRequest { keys: keys.iter().map(|k| (*k).into()).collect(), deadline, kind });
+    ctx.client.block_request = Some(BlockRequest { keys: keys.iter().map(|k| (*k).into()).collect(), deadline, kind, argv: None });
     Ok(())
+}
+
+/// XREAD / XREADGROUP found nothing: block on `keys` (re-running `argv`), or inside
+/// EXEC answer as a timeout would.
+pub(crate) fn block_stream(ctx: &mut Ctx<'_>, keys: &[&[u8]], deadline: i64, argv: Vec<Vec<u8>>, group: bool) -> CmdResult {
+    if ctx.client.deny_blocking() {
+        ctx.reply.null_array();
+        return Ok(());
+    }
+    let kind = if group { Kind::StreamGroup } else { Kind::Stream };
+    ctx.client.block_request = Some(BlockRequest { keys: keys.iter().map(|k| (*k).into()).collect(), deadline, kind, argv: Some(argv) });
+    Ok(())
+}
+
+/// A timeout in milliseconds (XREAD BLOCK): an absolute deadline, 0 for "forever".
+pub(crate) fn parse_ms_timeout(arg: &[u8], now: i64) -> Result<i64, CmdError> {
+    let ms = forkv_keyspace::value::parse_canonical_i64(arg).ok_or("ERR timeout is not an integer or out of range")?;
+    if ms < 0 {
+        return Err("ERR timeout is negative".into());
+    }
+    if ms == 0 {
+        return Ok(0);
+    }
+    now.checked_add(ms).ok_or_else(|| "ERR timeout is out of range".into())
 }
 
 /// True when `key` holds a `T` (WRONGTYPE when it holds something else).
@@ -408,7 +453,8 @@ fn bmpop(ctx: &mut Ctx<'_>, argv: &[&[u8]], inner_name: &[u8], kind: Kind) -> Cm
     let side = argv[where_idx];
     let side_ok = match kind {
         Kind::List => is(side, "LEFT") || is(side, "RIGHT"),
-        Kind::ZSet => is(side, "MIN") || is(side, "MAX"),
+        // Only lists and sorted sets come here.
+        _ => is(side, "MIN") || is(side, "MAX"),
     };
     if !side_ok {
         return Err(errors::SYNTAX.into());
@@ -419,7 +465,7 @@ fn bmpop(ctx: &mut Ctx<'_>, argv: &[&[u8]], inner_name: &[u8], kind: Kind) -> Cm
     for key in keys {
         let found = match kind {
             Kind::List => holds::<ListValue>(ctx, key)?,
-            Kind::ZSet => holds::<ZSetValue>(ctx, key)?,
+            _ => holds::<ZSetValue>(ctx, key)?,
         };
         if found {
             let mut inner: Vec<&[u8]> = Vec::with_capacity(argv.len() - 1);

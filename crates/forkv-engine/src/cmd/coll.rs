@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use forkv_keyspace::{HashValue, Keyspace, ListValue, SetValue, Value, ZSetValue};
+use forkv_keyspace::{HashValue, Keyspace, ListValue, SetValue, StreamValue, Value, ZSetValue};
 
 use super::{is, CmdError, Ctx};
 use crate::errors;
@@ -45,6 +45,7 @@ coll!(ListValue, List);
 coll!(HashValue, Hash);
 coll!(SetValue, Set);
 coll!(ZSetValue, ZSet);
+coll!(StreamValue, Stream);
 
 /// Looks a key up for reading (counts hits/misses): `Ok(None)` when absent, WRONGTYPE
 /// when it holds another type.

@@ -16,6 +16,7 @@ pub mod multi;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod stream;
 pub mod string;
 pub mod zset;
 

@@ -19,6 +19,7 @@ pub mod list;
 pub mod listpack;
 pub mod ostree;
 pub mod set;
+pub mod stream;
 
 /// Size thresholds for the compact encodings, with Valkey's defaults.
 ///
@@ -46,6 +47,8 @@ pub struct EncodingLimits {
     pub zset_max_listpack_entries: usize,
     /// `zset-max-listpack-value`.
     pub zset_max_listpack_value: usize,
+    /// `stream-node-max-bytes` and `stream-node-max-entries`.
+    pub stream: stream::StreamLimits,
 }
 
 impl Default for EncodingLimits {
@@ -61,6 +64,7 @@ impl Default for EncodingLimits {
             set_max_listpack_value: 64,
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
+            stream: stream::StreamLimits::default(),
         }
     }
 }
