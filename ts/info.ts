@@ -85,6 +85,7 @@ function clientsSection(s: Server): Array<[string, string | number]> {
     ['clients_in_timeout_table', c.clientsInTimeoutTable],
     ['total_watched_keys', c.totalWatchedKeys],
     ['total_blocking_keys', c.totalBlockingKeys],
+    ['total_blocking_keys_on_nokey', c.totalBlockingKeysOnNokey],
   ];
 }
 

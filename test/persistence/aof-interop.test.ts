@@ -41,6 +41,12 @@ async function writeBase(port: number): Promise<void> {
     p.zadd('zset', ...Array.from({ length: 200 }, (_, i) => [i / 7, `z${i}`]).flat());
     p.set('ttl', 'x', 'EX', 5000);
     p.set(Buffer.from([0, 0xff, 13, 10]), Buffer.from([1, 2, 0, 3]));
+    for (let i = 1; i <= 150; i++) p.xadd('stream', `${i}-1`, 'f', `${i}`, ...(i % 5 === 0 ? ['extra', 'x'] : []));
+    p.xdel('stream', '2-1');
+    p.call('XGROUP', 'CREATE', 'stream', 'g', '0');
+    p.call('XREADGROUP', 'GROUP', 'g', 'c1', 'COUNT', '20', 'STREAMS', 'stream', '>');
+    p.call('XGROUP', 'CREATECONSUMER', 'stream', 'g', 'lazy');
+    p.call('XADD', 'stream:empty', 'MAXLEN', '0', '*', 'a', 'b');
     await p.exec();
   }
 }
@@ -66,6 +72,18 @@ async function writeIncr(port: number): Promise<void> {
     await c.set('late', 'after-rewrite', 'PX', 6_000_000);
     await c.multi().set('tx:a', '1').incr('tx:n').lpush('tx:l', 'x').exec();
     await c.set(Buffer.from('bin\0key'), Buffer.alloc(70000, 0x41));
+    // Streams: generated IDs, ~ trimming, group reads (logged as XCLAIM), NOACK, claims.
+    await c.xadd('stream', '*', 'late', '1');
+    await c.xadd('stream', 'MAXLEN', '~', '120', '*', 'late', '2');
+    await c.call('XTRIM', 'stream', 'MINID', '~', '40-1');
+    await c.call('XREADGROUP', 'GROUP', 'g', 'c2', 'COUNT', '5', 'STREAMS', 'stream', '>');
+    await c.call('XREADGROUP', 'GROUP', 'g', 'c3', 'COUNT', '2', 'NOACK', 'STREAMS', 'stream', '>');
+    await c.call('XACK', 'stream', 'g', '3-1', '4-1');
+    await c.call('XCLAIM', 'stream', 'g', 'c2', '0', '5-1', '6-1');
+    await c.call('XAUTOCLAIM', 'stream', 'g', 'c4', '0', '0', 'COUNT', '3');
+    await c.call('XGROUP', 'CREATE', 'stream', 'g2', '$', 'MKSTREAM');
+    await c.call('XGROUP', 'CREATE', 'stream:new', 'g', '$', 'MKSTREAM');
+    await c.xdel('stream', '149-1');
   }
 }
 
@@ -97,6 +115,30 @@ t('an appendonlydir forkv wrote (base + incr) loads in redis-server 7.0 and pass
   assert.match(redis.output(), /DB loaded from base file appendonly\.aof\.2\.base\.rdb/);
   assert.match(redis.output(), /DB loaded from incr file appendonly\.aof\.2\.incr\.aof/);
   sameContents(await contents(redis.port, DBS), want, 'redis-server loading forkv\'s AOF');
+});
+
+t('a rewrite as commands (aof-use-rdb-preamble no) loads in redis-server 7.0 with identical contents', async () => {
+  const fk = await startServer({ args: ['--appendonly', 'yes', '--aof-use-rdb-preamble', 'no'] });
+  running.push(fk);
+  await writeBase(fk.port);
+  await writeIncr(fk.port);
+  const f = connect(fk.port);
+  assert.is(await f.bgrewriteaof(), 'Background append only file rewriting started');
+  await waitNoChild(f);
+  const want = await contents(fk.port, DBS);
+  const base = fs.readFileSync(path.join(fk.dir, 'appendonlydir', 'appendonly.aof.2.base.aof'), 'utf8');
+  assert.match(base, /XSETID/);
+  assert.match(base, /XCLAIM/);
+  const copy = tempDir('aofrw-to-redis-');
+  fs.cpSync(path.join(fk.dir, 'appendonlydir'), path.join(copy, 'appendonlydir'), { recursive: true });
+  const redis = await startRedis(['--appendonly', 'yes'], copy);
+  running.push(redis);
+  sameContents(await contents(redis.port, DBS), want, 'redis-server loading forkv\'s rewritten AOF');
+  // And forkv itself, restarted on its own files.
+  await fk.stop('SIGTERM');
+  const again = await startServer({ dir: fk.dir, args: ['--appendonly', 'yes', '--aof-use-rdb-preamble', 'no'] });
+  running.push(again);
+  sameContents(await contents(again.port, DBS), want, 'forkv restarted on its rewritten AOF');
 });
 
 t('an appendonlydir redis-server 7.0 wrote (after BGREWRITEAOF and more writes) loads in forkv', async () => {

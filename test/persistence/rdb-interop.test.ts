@@ -69,6 +69,21 @@ async function populate(port: number): Promise<number> {
     for (let i = 0; i < 1000; i++) z.push(i / 3, `m${i}`);
     p.zadd(`zset:big:${db}`, ...z);
     p.hset(`hash:bigvalue:${db}`, 'long', 'q'.repeat(200));
+    // Streams: several nodes, entries with and without the master fields, deletions,
+    // consumer groups with pending entries, an idle consumer, an empty stream.
+    const sk = `stream:${db}`;
+    for (let i = 1; i <= 250; i++) {
+      if (i % 7 === 0) p.xadd(sk, `${i}-${i % 3}`, 'other', `o${i}`, 'bin', Buffer.from([0, i % 256, 255]));
+      else p.xadd(sk, `${i}-${i % 3}`, 'a', String(i * 1000), 'b', `v${i}${'z'.repeat(i % 40)}`);
+    }
+    p.xdel(sk, '3-0', '100-1', '250-1');
+    p.call('XGROUP', 'CREATE', sk, 'g1', '0');
+    p.call('XREADGROUP', 'GROUP', 'g1', 'alice', 'COUNT', '10', 'STREAMS', sk, '>');
+    p.call('XREADGROUP', 'GROUP', 'g1', 'bob', 'COUNT', '3', 'STREAMS', sk, '>');
+    p.call('XACK', sk, 'g1', '1-1', '4-1');
+    p.call('XGROUP', 'CREATE', sk, 'g2', '$');
+    p.call('XGROUP', 'CREATECONSUMER', sk, 'g2', 'idle');
+    p.call('XADD', `stream:empty:${db}`, 'MAXLEN', '0', '5-5', 'x', 'y');
     if (db === 0) {
       p.set('one-megabyte', big);
       p.expire('list:big:0', 900000);
@@ -92,7 +107,7 @@ t('a dump redis-server 7.0 writes loads in forkv with identical contents', async
   const want = await contents(redis.port, DBS);
   assert.is(want.values.size, n);
   const kinds = new Set([...want.values.values()].map((v) => v.slice(0, v.indexOf(':'))));
-  assert.equal([...kinds].sort(), ['hash', 'list', 'set', 'string', 'zset']);
+  assert.equal([...kinds].sort(), ['hash', 'list', 'set', 'stream', 'string', 'zset']);
 
   const dir = tempDir('interop-from-redis-');
   fs.copyFileSync(path.join(redis.dir, 'dump.rdb'), path.join(dir, 'dump.rdb'));
@@ -165,8 +180,12 @@ t('DUMP/RESTORE payloads move every type both ways between forkv and redis-serve
     await c.set('str', Buffer.from([0, 1, 2, 3]));
     await c.set('int', '-42');
     await c.set('big', 'w'.repeat(100000));
+    for (let i = 1; i <= 120; i++) await c.xadd('stream', `${i}-0`, 'f', String(i), 'g', `x${i}`);
+    await c.xdel('stream', '5-0');
+    await c.call('XGROUP', 'CREATE', 'stream', 'grp', '0');
+    await c.call('XREADGROUP', 'GROUP', 'grp', 'c1', 'COUNT', '4', 'STREAMS', 'stream', '>');
   };
-  const keys = ['list', 'list:small', 'hash', 'hash:small', 'set', 'set:small', 'set:str', 'zset', 'zset:small', 'str', 'int', 'big'];
+  const keys = ['list', 'list:small', 'hash', 'hash:small', 'set', 'set:small', 'set:str', 'zset', 'zset:small', 'str', 'int', 'big', 'stream'];
   // redis -> forkv, then forkv -> redis: the value survives both payload formats.
   await fill(r);
   for (const k of keys) {

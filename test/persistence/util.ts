@@ -234,9 +234,43 @@ export async function canonical(r: Redis, key: Buffer): Promise<string> {
       for (let i = 0; i < flat.length; i += 2) pairs.push(`${hex(flat[i] as Buffer)}@${Number((flat[i + 1] as Buffer).toString())}`);
       return `zset:${pairs.join(',')}`;
     }
+    case 'stream':
+      return `stream:${await canonicalStream(r, key)}`;
     default:
       throw new Error(`unexpected type ${type}`);
   }
+}
+
+/** A flat `[k, v, k, v]` reply as a map of its string keys. */
+function flatMap(reply: unknown): Map<string, unknown> {
+  const m = new Map<string, unknown>();
+  const a = reply as unknown[];
+  for (let i = 0; i + 1 < a.length; i += 2) m.set(String(a[i]), a[i + 1]);
+  return m;
+}
+
+/**
+ * A stream: its entries (binary-safe), the metadata XINFO STREAM shows, each group's
+ * counters, pending entries (owner and delivery count; not times) and consumers.
+ */
+async function canonicalStream(r: Redis, key: Buffer): Promise<string> {
+  const entries = (await r.callBuffer('XRANGE', key, '-', '+')) as Array<[Buffer, Buffer[]]>;
+  const parts = [entries.map(([id, fv]) => `${id.toString()}{${fv.map(hex).join(',')}}`).join(';')];
+  const info = flatMap(await r.call('XINFO', 'STREAM', key));
+  for (const f of ['length', 'last-generated-id', 'max-deleted-entry-id', 'entries-added', 'recorded-first-entry-id', 'groups']) {
+    parts.push(`${f}=${String(info.get(f))}`);
+  }
+  const groups = (await r.call('XINFO', 'GROUPS', key)) as unknown[][];
+  for (const g of groups) {
+    const gm = flatMap(g);
+    const name = String(gm.get('name'));
+    parts.push(['name', 'consumers', 'pending', 'last-delivered-id', 'entries-read', 'lag'].map((f) => `${f}=${String(gm.get(f))}`).join(','));
+    const pel = (await r.call('XPENDING', key, name, '-', '+', '1000000')) as Array<[string, string, number, number]>;
+    parts.push(pel.map(([id, owner, , count]) => `${id}:${owner}:${count}`).join(','));
+    const consumers = (await r.call('XINFO', 'CONSUMERS', key, name)) as unknown[][];
+    parts.push(consumers.map((c) => { const cm = flatMap(c); return `${String(cm.get('name'))}/${String(cm.get('pending'))}`; }).join(','));
+  }
+  return parts.join('|');
 }
 
 /** Every key of the given dbs: key hex -> canonical value, and PTTLs. */

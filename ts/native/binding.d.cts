@@ -284,6 +284,7 @@ export interface ConnStats {
   blockedClients: number
   clientsInTimeoutTable: number
   totalBlockingKeys: number
+  totalBlockingKeysOnNokey: number
   watchingClients: number
   totalWatchedKeys: number
 }

@@ -45,6 +45,7 @@ pub struct ConnStats {
     pub blocked_clients: u32,
     pub clients_in_timeout_table: u32,
     pub total_blocking_keys: u32,
+    pub total_blocking_keys_on_nokey: u32,
     pub watching_clients: u32,
     pub total_watched_keys: u32,
 }
@@ -212,6 +213,7 @@ impl Core {
             blocked_clients: s.blocked_clients as u32,
             clients_in_timeout_table: s.clients_in_timeout_table as u32,
             total_blocking_keys: s.total_blocking_keys as u32,
+            total_blocking_keys_on_nokey: s.total_blocking_keys_on_nokey as u32,
             watching_clients: s.watching_clients as u32,
             total_watched_keys: s.total_watched_keys as u32,
         }

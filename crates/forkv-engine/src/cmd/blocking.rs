@@ -127,6 +127,8 @@ pub struct ConnStats {
     pub clients_in_timeout_table: usize,
     /// Distinct keys clients are blocked on.
     pub total_blocking_keys: usize,
+    /// Distinct keys that XREADGROUP clients wait on (they wake when the key goes).
+    pub total_blocking_keys_on_nokey: usize,
     /// Clients with at least one WATCHed key.
     pub watching_clients: usize,
     /// Distinct WATCHed keys.
@@ -196,10 +198,10 @@ impl Engine {
                     if !still_waiting {
                         continue;
                     }
-                    if self.ks.peek(db, &key).is_some_and(|v| kind.holds(v)) {
+                    // XREADGROUP re-runs also when the key went or changed type: it
+                    // answers -NOGROUP or WRONGTYPE then, as in Valkey 8.
+                    if kind == Kind::StreamGroup || self.ks.peek(db, &key).is_some_and(|v| kind.holds(v)) {
                         self.rerun_blocked(id);
-                    } else if kind == Kind::StreamGroup {
-                        self.end_wait(id, Some("UNBLOCKED the stream key no longer exists"));
                     }
                 }
             }
@@ -293,8 +295,16 @@ impl Engine {
             total_watched_keys: self.watches.len(),
             ..ConnStats::default()
         };
+        let mut on_nokey: Vec<(usize, &Bytes)> = Vec::new();
         for c in self.clients.values() {
             if let Some(b) = &c.blocked {
+                if b.kind == Kind::StreamGroup {
+                    for k in &b.keys {
+                        if !on_nokey.contains(&(b.db, k)) {
+                            on_nokey.push((b.db, k));
+                        }
+                    }
+                }
                 s.blocked_clients += 1;
                 if b.deadline != 0 {
                     s.clients_in_timeout_table += 1;
@@ -304,6 +314,7 @@ impl Engine {
                 s.watching_clients += 1;
             }
         }
+        s.total_blocking_keys_on_nokey = on_nokey.len();
         s
     }
 }

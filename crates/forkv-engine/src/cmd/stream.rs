@@ -508,6 +508,9 @@ fn read_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], group_cmd: bool) -> CmdResult
                 return Err("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.".into());
             }
             s.map_or(StreamId::MIN, |s| s.last_id)
+        } else if *id_arg == b"+" && !group_cmd {
+            // The last entry: read after the ID before the last one, one entry only.
+            s.and_then(|s| s.last_id.decr()).unwrap_or(StreamId::MIN)
         } else if *id_arg == b">" {
             if !group_cmd {
                 return Err("ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.".into());
@@ -526,7 +529,10 @@ fn read_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], group_cmd: bool) -> CmdResult
         let mut out = Reply::new(&mut body, proto);
         let done = match a.group {
             Some((group, consumer)) => serve_group(ctx, &mut out, key, group, consumer, ids[i], &a)?,
-            None => serve_plain(ctx, &mut out, key, ids[i], a.count)?,
+            None => {
+                let count = if id_args[i] == b"+" { 1 } else { a.count };
+                serve_plain(ctx, &mut out, key, ids[i], count)?
+            }
         };
         if done {
             served += 1;
