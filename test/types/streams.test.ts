@@ -69,7 +69,7 @@ t('node-redis: XADD, XGROUP CREATE, XREADGROUP, XACK, XPENDING with a consumer g
     assert.is(groups.length, 1);
     assert.is(groups[0]?.name, 'workers');
     assert.is(groups[0]?.pending, 1);
-    assert.is(groups[0]?.lastDeliveredId, id2);
+    assert.is(groups[0]?.['last-delivered-id'], id2);
     const consumers = await c.xInfoConsumers('jobs', 'workers');
     assert.equal(consumers.map((x) => [x.name, x.pending]), [['w1', 0], ['w2', 0], ['w3', 1]]);
     assert.is(await c.xLen('jobs'), 2);
@@ -102,7 +102,8 @@ t('blocking XREADGROUP is served by XADD, and answers -NOGROUP when the group go
     const pending = waiter.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 'q', '>');
     await waitBlocked(1);
     await io.xadd('q', '5-5', 'k', 'v');
-    assert.equal(await pending, [['q', [['5-5', ['k', 'v']]]]]);
+    // (ioredis unwraps the one-stream reply of a blocked XREADGROUP, for Valkey too.)
+    assert.equal(await pending, ['q', [['5-5', ['k', 'v']]]]);
     assert.equal(await io.call('XPENDING', 'q', 'g'), [1, '5-5', '5-5', [['c', '1']]]);
     const gone = waiter.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 'q', '>').catch((e: Error) => e.message);
     await waitBlocked(1);
@@ -125,7 +126,7 @@ t('XRANGE, XREVRANGE, XDEL, XTRIM, XINFO and their RESP2/RESP3 shapes and errors
   assert.is(await r('XADD', 'nokey', 'NOMKSTREAM', '*', 'a', 'b'), '(nil)');
   assert.is(await r('XTRIM', 's', 'MAXLEN', '1', 'LIMIT', '5'), '(error ERR syntax error, LIMIT cannot be used without the special ~ option)');
   assert.is(await r('XRANGE', 's', '(-', '+'), '(error ERR Invalid stream ID specified as stream command argument)');
-  assert.is(await r('XREAD', 'STREAMS', 's'), '(error ERR Unbalanced \'xread\' list of streams: for each stream key an ID or \'$\' must be specified.)');
+  assert.is(await r('XREAD', 'STREAMS', 's', 't', '0'), '(error ERR Unbalanced \'xread\' list of streams: for each stream key an ID or \'$\' must be specified.)');
   await raw.call('HELLO', '3');
   try {
     assert.is(await r('XREAD', 'STREAMS', 's', '4-0'), `%{"s": ${A(E('5-0', 'f', '5'))}}`);
