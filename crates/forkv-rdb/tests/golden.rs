@@ -77,8 +77,12 @@ fn listing(ks: &Keyspace) -> Vec<String> {
                     .map(|(f, v)| format!("{}={}", tok(f), tok(v)))
                     .collect(),
                 Value::ZSet(z) => z.iter().map(|(m, s)| format!("{}={s:?}", tok(m))).collect(),
+                Value::Stream(s) => s
+                    .range(forkv_keyspace::StreamId::MIN, forkv_keyspace::StreamId::MAX, false)
+                    .map(|e| format!("{}:{}", e.id, e.pairs().map(|(f, v)| format!("{}={}", tok(f), tok(v))).collect::<Vec<_>>().join(",")))
+                    .collect(),
             };
-            if !matches!(v, Value::Str(_) | Value::List(_)) {
+            if !matches!(v, Value::Str(_) | Value::List(_) | Value::Stream(_)) {
                 tokens.sort();
             }
             lines.push(format!(

@@ -396,18 +396,6 @@ fn valkey_magic_versions() {
 fn refused_content_says_what_it_is() {
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (
-            rec(RDB_TYPE_STREAM_LISTPACKS, b"s", &[0]),
-            "unsupported type 15 (stream)",
-        ),
-        (
-            rec(RDB_TYPE_STREAM_LISTPACKS_2, b"s", &[0]),
-            "unsupported type 19",
-        ),
-        (
-            rec(RDB_TYPE_STREAM_LISTPACKS_3, b"s", &[0]),
-            "unsupported type 21",
-        ),
-        (
             rec(RDB_TYPE_MODULE_2, b"m", &[0]),
             "unsupported type 7 (module)",
         ),

@@ -221,6 +221,28 @@ pub enum DumpVal {
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
     /// (member, score bits) sorted by member
     ZSet(Vec<(Vec<u8>, u64)>),
+    /// Entries, metadata, groups and PEL (delivery counts; times excluded) as text.
+    Stream(String),
+}
+
+/// A stream's comparable form.
+pub fn stream_text(s: &forkv_keyspace::StreamValue) -> String {
+    use forkv_keyspace::StreamId;
+    let mut out = String::new();
+    for e in s.range(StreamId::MIN, StreamId::MAX, false) {
+        out.push_str(&format!("{} {:?};", e.id, e.pairs().collect::<Vec<_>>()));
+    }
+    out.push_str(&format!("|{} {} {} {} {}", s.len(), s.last_id, s.first_id, s.max_deleted_id, s.entries_added));
+    for (name, g) in &s.groups {
+        out.push_str(&format!("|{:?} {} {}", name, g.last_id, g.entries_read));
+        for (id, n) in &g.pel {
+            out.push_str(&format!(" {id}:{:?}:{}", n.consumer, n.delivery_count));
+        }
+        for (c, st) in &g.consumers {
+            out.push_str(&format!(" {c:?}/{}", st.pel.len()));
+        }
+    }
+    out
 }
 
 /// (db, key) -> (value, expire)
@@ -261,6 +283,7 @@ pub fn dump_keyspace(ks: &Keyspace) -> Dump {
                     m.sort();
                     DumpVal::ZSet(m)
                 }
+                Value::Stream(st) => DumpVal::Stream(stream_text(st)),
             };
             out.insert((dbi, k.to_vec()), (dv, db.expire_of(k)));
         }

@@ -24,6 +24,8 @@ pub enum Canon {
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
     /// (member, score) sorted by member.
     ZSet(Vec<(Vec<u8>, f64)>),
+    /// Entries, metadata, groups and PEL as text.
+    Stream(String),
 }
 
 impl Canon {
@@ -47,6 +49,21 @@ impl Canon {
                 m.sort_by(|a, b| a.0.cmp(&b.0));
                 Canon::ZSet(m)
             }
+            Value::Stream(st) => {
+                use forkv_keyspace::StreamId;
+                let mut out = String::new();
+                for e in st.range(StreamId::MIN, StreamId::MAX, false) {
+                    out.push_str(&format!("{} {:?};", e.id, e.pairs().collect::<Vec<_>>()));
+                }
+                out.push_str(&format!("|{} {} {} {}", st.last_id, st.first_id, st.max_deleted_id, st.entries_added));
+                for (name, g) in &st.groups {
+                    out.push_str(&format!("|{:?} {} {} {:?}", name, g.last_id, g.entries_read, g.pel));
+                    for (c, cs) in &g.consumers {
+                        out.push_str(&format!(" {c:?}:{}:{}:{:?}", cs.seen_time, cs.active_time, cs.pel));
+                    }
+                }
+                Canon::Stream(out)
+            }
         }
     }
 
@@ -57,6 +74,7 @@ impl Canon {
             Canon::Set(_) => "set",
             Canon::Hash(_) => "hash",
             Canon::ZSet(_) => "zset",
+            Canon::Stream(_) => "stream",
         }
     }
 }
