@@ -31,7 +31,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("xlen", 2, READONLY | FAST, (1, 1, 1), G, "5.0.0", "O(1)", "Return the number of messages in a stream.", Core(xlen)),
     spec("xrange", -4, READONLY, (1, 1, 1), G, "5.0.0", "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Returns the messages from a stream within a range of IDs.", Core(xrange)),
     spec("xrevrange", -4, READONLY, (1, 1, 1), G, "5.0.0", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Returns the messages from a stream within a range of IDs in reverse order.", Core(xrevrange)),
-    spec("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, (0, 0, 0), G, "5.0.0", "", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.", Core(xread)),
+    spec("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, (0, 0, 0), G, "5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.", Core(xread)),
     spec("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), G, "5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.", Core(xreadgroup)),
     spec("xack", -4, WRITE | FAST, (1, 1, 1), G, "5.0.0", "O(1) for each message ID processed.", "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.", Core(xack)),
     spec("xpending", -3, READONLY, (1, 1, 1), G, "5.0.0", "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", "Returns the information and entries from a stream consumer group's pending entries list.", Core(xpending)),
@@ -442,7 +442,7 @@ fn parse_read_args<'a>(ctx: &Ctx<'_>, argv: &[&'a [u8]], group_cmd: bool) -> Res
         } else if is(o, "STREAMS") && more > 0 {
             a.streams_arg = i + 1;
             let n = argv.len() - a.streams_arg;
-            if n % 2 != 0 {
+            if !n.is_multiple_of(2) {
                 let symbol = if group_cmd { '>' } else { '$' };
                 return Err(err(format!("ERR Unbalanced '{name}' list of streams: for each stream key an ID or '{symbol}' must be specified.")));
             }
@@ -820,8 +820,7 @@ fn xgroup_create(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         return Err("BUSYGROUP Consumer Group name already exists".into());
     }
     s.groups.insert(argv[3].into(), Group::new(id, entries_read));
-    commit(ctx.ks, db, argv[2], 1, false, false);
-    let _ = created;
+    commit(ctx.ks, db, argv[2], 1, created, false);
     ctx.reply.ok();
     Ok(())
 }
