@@ -350,7 +350,7 @@ fn ttl_generic(ctx: &mut Ctx<'_>, key: &[u8], ms: bool, absolute: bool) -> CmdRe
             if ms {
                 t
             } else {
-                (t + 500) / 1000
+                t.saturating_add(500) / 1000
             }
         }
     };

@@ -161,7 +161,8 @@ struct TrimArgs {
     trim: Option<Trim>,
     approx: bool,
     limit: u64,
-    limit_idx: Option<usize>,
+    /// Indexes of every LIMIT keyword (a replay must not see them, see `rewrite_trim`).
+    limit_idx: Vec<usize>,
     /// Index of the MAXLEN/MINID threshold argument.
     arg_idx: usize,
     /// Index of `=`/`~`, when given.
@@ -173,7 +174,7 @@ struct TrimArgs {
 }
 
 fn parse_trim_args(ctx: &Ctx<'_>, argv: &[&[u8]], xadd: bool) -> Result<TrimArgs, CmdError> {
-    let mut a = TrimArgs { trim: None, approx: false, limit: 0, limit_idx: None, arg_idx: 0, op_idx: None, nomkstream: false, id_idx: argv.len(), id: None };
+    let mut a = TrimArgs { trim: None, approx: false, limit: 0, limit_idx: Vec::new(), arg_idx: 0, op_idx: None, nomkstream: false, id_idx: argv.len(), id: None };
     let mut i = 2;
     let mut limit_given = false;
     while i < argv.len() {
@@ -211,7 +212,7 @@ fn parse_trim_args(ctx: &Ctx<'_>, argv: &[&[u8]], xadd: bool) -> Result<TrimArgs
                 return Err("ERR The LIMIT argument must be >= 0.".into());
             }
             a.limit = n as u64;
-            a.limit_idx = Some(i);
+            a.limit_idx.push(i);
             limit_given = true;
             i += 1;
         } else if xadd && is(opt, "NOMKSTREAM") {
@@ -262,7 +263,7 @@ fn rewrite_trim(argv: &mut Vec<Vec<u8>>, a: &TrimArgs, s: &StreamValue) {
         Some(Trim::MaxLen(_)) => s.len().to_string().into_bytes(),
         _ => s.first_id_with_tombstones().to_bytes(),
     };
-    if let Some(li) = a.limit_idx {
+    for &li in a.limit_idx.iter().rev() {
         argv.drain(li..li + 2);
     }
 }
