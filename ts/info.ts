@@ -55,7 +55,8 @@ function serverSection(s: Server): Array<[string, string | number]> {
     ['server_name', 'forkv'],
     ['forkv_version', VERSION.forkv],
     ['valkey_compat_version', VERSION.valkeyCompat],
-    ['redis_mode', 'standalone'],
+    // Valkey 8 names the field server_mode, and redis_mode under extended-redis-compatibility.
+    [s.config.getBool('extended-redis-compatibility') ? 'redis_mode' : 'server_mode', 'standalone'],
     ['os', `${os.type()} ${os.release()} ${os.arch()}`],
     ['arch_bits', 64],
     ['multiplexing_api', 'libuv'],

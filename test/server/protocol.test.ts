@@ -32,6 +32,33 @@ t('RESP2 replies and a pipelined batch answered in order in one go', async () =>
   c.close();
 });
 
+t('extended-redis-compatibility: HELLO answers as redis 7.2.4 and INFO says redis_mode', async () => {
+  const c = await RawClient.connect(srv.port);
+  const helloOf = async (): Promise<string> => {
+    c.write(cmd('HELLO', '2'));
+    return c.readUntil('modules\r\n*0\r\n');
+  };
+  const infoOf = async (): Promise<string> => {
+    c.write(cmd('INFO', 'server'));
+    const head = await c.readUntil('\r\n');
+    const len = Number(head.slice(1, -2));
+    return (await c.readBytes(len + 2)).toString();
+  };
+  c.write(cmd('CONFIG', 'SET', 'extended-redis-compatibility', 'yes'));
+  assert.is(await c.readUntil('\r\n'), '+OK\r\n');
+  assert.match(await helloOf(), /\$6\r\nserver\r\n\$5\r\nredis\r\n\$7\r\nversion\r\n\$5\r\n7\.2\.4\r\n/);
+  let info = await infoOf();
+  assert.match(info, /\r\nredis_mode:standalone\r\n/);
+  assert.not.match(info, /server_mode:/);
+  c.write(cmd('CONFIG', 'SET', 'extended-redis-compatibility', 'no'));
+  assert.is(await c.readUntil('\r\n'), '+OK\r\n');
+  assert.match(await helloOf(), /\$6\r\nserver\r\n\$6\r\nvalkey\r\n\$7\r\nversion\r\n\$5\r\n8\.0\.1\r\n/);
+  info = await infoOf();
+  assert.match(info, /\r\nserver_mode:standalone\r\n/);
+  assert.not.match(info, /redis_mode:/);
+  c.close();
+});
+
 t('RESP3 after HELLO 3: maps, nulls and doubles change shape', async () => {
   const c = await RawClient.connect(srv.port);
   c.write(cmd('HELLO', '3'));

@@ -74,10 +74,14 @@ export function hello(call: HostCall): Reply {
   if (name !== null) conn.name = name;
   conn.proto = proto;
   server.core.native.setClientProto(conn.id, proto);
+  // Valkey's own pairing: its name with its own version (7.2.4 is INFO's redis_version);
+  // extended-redis-compatibility answers as Redis 7.2.4, for clients that check the name.
+  const [serverName, version] = server.config.getBool('extended-redis-compatibility')
+    ? ['redis', VERSION.redisCompat]
+    : ['valkey', VERSION.valkeyCompat];
   return map([
-    // Valkey's own pairing: its name with its own version (7.2.4 is INFO's redis_version).
-    [bulk('server'), bulk('valkey')],
-    [bulk('version'), bulk(VERSION.valkeyCompat)],
+    [bulk('server'), bulk(serverName)],
+    [bulk('version'), bulk(version)],
     [bulk('proto'), int(proto)],
     [bulk('id'), int(conn.id)],
     [bulk('mode'), bulk('standalone')],
