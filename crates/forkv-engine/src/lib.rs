@@ -16,6 +16,7 @@
 
 pub mod client;
 pub mod cmd;
+pub mod debug_flags;
 pub mod digest;
 pub mod errors;
 pub mod log;
@@ -97,6 +98,8 @@ pub struct Engine {
     pub cfg: EngineConfig,
     pub prop: Propagator,
     pub stats: EngineStats,
+    /// Server-wide DEBUG toggles.
+    pub debug: debug_flags::DebugFlags,
     /// Keyed by client id; foldhash, not SipHash: this map is hit several times per
     /// command and its keys are server-assigned.
     clients: HashMap<u64, Client, foldhash::fast::FixedState>,
@@ -120,6 +123,7 @@ impl Engine {
             cfg: EngineConfig::default(),
             prop: Propagator::default(),
             stats: EngineStats::default(),
+            debug: debug_flags::DebugFlags::default(),
             clients: HashMap::with_hasher(foldhash::fast::FixedState::default()),
             out: Vec::with_capacity(16 * 1024),
             ranges: Vec::new(),
@@ -496,6 +500,8 @@ impl Engine {
             reply: Reply::new(&mut self.out, proto),
             cfg: &self.cfg,
             prop: &mut self.prop,
+            debug: &mut self.debug,
+            logs: &mut self.logs,
         };
         // No input may end the process: a handler that panics fails its command only.
         let caught = panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, argv)));

@@ -75,6 +75,11 @@ pub struct Keyspace {
     rng: u64,
     /// Active expiry may be disabled for tests (DEBUG SET-ACTIVE-EXPIRE 0).
     pub active_expire_enabled: bool,
+    /// Commands are being replayed from an AOF: no key counts as expired and an expire
+    /// time in the past is stored rather than deleting the key (Valkey's `keyIsExpired`
+    /// and `checkAlreadyExpired` during loading), so a replay rebuilds exactly what was
+    /// written; the loaded server expires those keys afterwards.
+    pub loading: bool,
     /// Thresholds of the compact collection encodings (`*-max-listpack-*` configs).
     limits: EncodingLimits,
 }
@@ -95,6 +100,7 @@ impl Keyspace {
             flushed: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()),
             active_expire_enabled: true,
+            loading: false,
             limits: EncodingLimits::default(),
         }
     }
@@ -129,6 +135,13 @@ impl Keyspace {
     /// The clock used for expiry checks.
     pub fn now(&self) -> UnixMs {
         self.now
+    }
+
+    /// True when a command setting the expire time `at` should delete the key instead
+    /// (the time has passed), which is never the case while loading (Valkey's
+    /// `checkAlreadyExpired`).
+    pub fn already_expired(&self, at: UnixMs) -> bool {
+        at <= self.now && !self.loading
     }
 
     /// A fast pseudo-random number (xorshift64*), for RANDOMKEY and sampling.
@@ -175,6 +188,9 @@ impl Keyspace {
     }
 
     fn is_expired_at(&self, db: usize, key: &[u8]) -> bool {
+        if self.loading {
+            return false;
+        }
         match self.dbs[db].expire_of(key) {
             Some(at) => at <= self.now,
             None => false,

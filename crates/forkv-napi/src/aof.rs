@@ -185,9 +185,12 @@ impl Core {
     #[napi]
     pub fn start_aof_load(&mut self, opts: AofOptions) {
         let dbs = self.engine.ks.db_count();
+        let limits = *self.engine.ks.encoding_limits();
         let started = Instant::now();
         let handle = std::thread::spawn(move || {
             let mut engine = Engine::new(dbs);
+            engine.ks.set_encoding_limits(limits);
+            engine.ks.loading = true;
             engine.add_client(REPLAY_CLIENT);
             if let Some(c) = engine.client_mut(REPLAY_CLIENT) {
                 c.authenticated = true;

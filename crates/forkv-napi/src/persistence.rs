@@ -400,7 +400,9 @@ impl Core {
     pub fn load_rdb_now(&mut self, path: String) -> Result<LoadReport> {
         let started = Instant::now();
         let mut fresh = Keyspace::new(self.engine.ks.db_count());
-        let stats = load_file(&path, &mut fresh).map_err(Error::from_reason)?;
+        fresh.set_encoding_limits(*self.engine.ks.encoding_limits());
+        let opts = self.rdb_load_options();
+        let stats = load_file(&path, &mut fresh, &opts).map_err(Error::from_reason)?;
         self.engine.ks.replace_data(fresh);
         Ok(report(&LoadSummary::from_rdb(&stats), started))
     }
@@ -410,13 +412,24 @@ impl Core {
     #[napi]
     pub fn start_load(&mut self, path: String) {
         let dbs = self.engine.ks.db_count();
+        // Values are built under the configured encoding limits (a big zipmap hash becomes
+        // a hashtable on load, as in Valkey).
+        let limits = *self.engine.ks.encoding_limits();
+        let opts = self.rdb_load_options();
         let handle = std::thread::spawn(move || {
             let mut ks = Keyspace::new(dbs);
-            let stats = load_file(&path, &mut ks)?;
+            ks.set_encoding_limits(limits);
+            let stats = load_file(&path, &mut ks, &opts)?;
             Ok((ks, LoadSummary::from_rdb(&stats)))
         });
         self.persistence.set_loader(Instant::now(), handle);
         self.engine.cfg.loading = true;
+    }
+
+    /// How RDB files load now: the checksum is skipped after
+    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`.
+    fn rdb_load_options(&self) -> LoadOptions {
+        LoadOptions { verify_checksum: !self.engine.debug.skip_checksum_validation, ..LoadOptions::default() }
     }
 
     /// `None` while loading; then the load's report, or an error with the reason.
@@ -454,10 +467,10 @@ fn report(s: &LoadSummary, started: Instant) -> LoadReport {
 }
 
 /// Loads `path` into `ks`; the error names the file and offset.
-fn load_file(path: &str, ks: &mut Keyspace) -> std::result::Result<forkv_rdb::LoadStats, String> {
+fn load_file(path: &str, ks: &mut Keyspace, opts: &LoadOptions) -> std::result::Result<forkv_rdb::LoadStats, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("Fatal error loading the DB, check server logs. Can't open {path}: {e}"))?;
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
-    forkv_rdb::load_rdb(reader, ks, &LoadOptions::default()).map_err(|e| format!("{path}: {e}"))
+    forkv_rdb::load_rdb(reader, ks, opts).map_err(|e| format!("{path}: {e}"))
 }
 
 /// Maps a fork failure to the error text INFO/logs show ("Can't save in background: ...").

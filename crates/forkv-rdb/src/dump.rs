@@ -11,7 +11,7 @@
 //! "DUMP payload version or checksum are wrong"; a payload that passes that check but
 //! does not parse is "Bad data format" in RESTORE's reply.
 
-use forkv_keyspace::Value;
+use forkv_keyspace::{EncodingLimits, Value};
 
 use crate::consts::*;
 use crate::crc64;
@@ -44,12 +44,36 @@ pub fn dump_payload_with(v: &Value, version: u16, compression: bool) -> Vec<u8> 
     out
 }
 
-/// Parses a DUMP payload (from this crate, Redis or Valkey) into a value.
+/// How RESTORE parses a payload.
+#[derive(Debug, Clone, Copy)]
+pub struct DumpOptions {
+    /// Check the CRC-64 in the footer (off after `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`;
+    /// the version is checked either way, as in Valkey's `verifyDumpPayload`).
+    pub verify_checksum: bool,
+    /// The thresholds the value is built under (the keyspace's configured ones).
+    pub limits: EncodingLimits,
+}
+
+impl Default for DumpOptions {
+    fn default() -> Self {
+        DumpOptions { verify_checksum: true, limits: EncodingLimits::default() }
+    }
+}
+
+/// Parses a DUMP payload (from this crate, Redis or Valkey) into a value, with the
+/// default [`DumpOptions`].
+pub fn parse_dump_payload(payload: &[u8]) -> Result<Value, RdbError> {
+    parse_dump_payload_with(payload, &DumpOptions::default())
+}
+
+/// Parses a DUMP payload into a value.
 ///
 /// Errors: [`RdbErrorKind::DumpVersionOrChecksum`] for a short payload, an unknown
 /// version or a wrong CRC; any other kind means the body is malformed ("Bad data
 /// format"). An empty collection is malformed too (RESTORE cannot create an empty key).
-pub fn parse_dump_payload(payload: &[u8]) -> Result<Value, RdbError> {
+/// Every payload is validated deeply (each compact blob is walked entry by entry while
+/// the value is rebuilt), whatever `sanitize-dump-payload` says.
+pub fn parse_dump_payload_with(payload: &[u8], opts: &DumpOptions) -> Result<Value, RdbError> {
     let footer_wrong = || RdbError::new(0, RdbErrorKind::DumpVersionOrChecksum);
     let body_len = payload.len().checked_sub(FOOTER).ok_or_else(footer_wrong)?;
     let (body, footer) = payload.split_at(body_len);
@@ -61,13 +85,13 @@ pub fn parse_dump_payload(payload: &[u8]) -> Result<Value, RdbError> {
     }
     let mut stored = [0u8; 8];
     stored.copy_from_slice(&footer[2..]);
-    if crc64::crc64(&payload[..body_len + 2]) != u64::from_le_bytes(stored) {
+    if opts.verify_checksum && crc64::crc64(&payload[..body_len + 2]) != u64::from_le_bytes(stored) {
         return Err(footer_wrong());
     }
 
     let mut src = Source::new(body);
     let t = src.byte()?;
-    let mut scratch = Scratch::default();
+    let mut scratch = Scratch::with_limits(opts.limits);
     let value = read_object(t, &mut src, &mut scratch)?
         .ok_or_else(|| src.corrupt("empty collection in DUMP payload"))?;
     if !src.at_end()? {

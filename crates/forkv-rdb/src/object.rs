@@ -2,11 +2,13 @@
 //!
 //! Shared by the file loader and DUMP payload parsing. Whatever encoding a server chose
 //! (plain, ziplist, listpack, intset, zipmap, quicklist), the result is a plain
-//! [`Value`]; the keyspace picks its own in-memory encoding.
+//! [`Value`] built under the keyspace's encoding limits, so a zipmap or ziplist hash with
+//! more fields than `hash-max-listpack-entries` becomes a hashtable on load, as in
+//! Valkey.
 
 use std::io::Read;
 
-use forkv_keyspace::{HashValue, ListValue, SetValue, StrValue, Value, ZSetValue};
+use forkv_keyspace::{EncodingLimits, HashValue, ListValue, SetValue, StrValue, Value, ZSetValue};
 
 use crate::consts::*;
 use crate::encodings::{intset, listpack, ziplist, zipmap, EncodingError, Item};
@@ -68,15 +70,21 @@ pub(crate) fn read_string<R: Read>(
 }
 
 /// Reusable buffers for element reads, so a million-element list is not a million
-/// temporary vectors.
+/// temporary vectors, and the encoding limits the values are built under.
 #[derive(Default)]
 pub(crate) struct Scratch {
     elem: Vec<u8>,
     second: Vec<u8>,
     lzf: Vec<u8>,
+    lim: EncodingLimits,
 }
 
 impl Scratch {
+    /// Buffers for values built under `lim` (the keyspace's configured thresholds).
+    pub(crate) fn with_limits(lim: EncodingLimits) -> Self {
+        Scratch { lim, ..Scratch::default() }
+    }
+
     /// Drops buffers that a huge element made huge, so they do not stay allocated.
     fn trim(&mut self) {
         for b in [&mut self.elem, &mut self.second, &mut self.lzf] {
@@ -147,7 +155,7 @@ fn read_list<R: Read>(src: &mut Source<R>, s: &mut Scratch) -> Result<Option<Val
     for _ in 0..n {
         s.elem.clear();
         read_string_into(src, &mut s.elem, &mut s.lzf)?;
-        list.push_back(&s.elem);
+        list.push(&s.elem, false, &s.lim);
     }
     Ok((n > 0).then(|| Value::List(Box::new(list))))
 }
@@ -158,7 +166,7 @@ fn read_set<R: Read>(src: &mut Source<R>, s: &mut Scratch) -> Result<Option<Valu
     for _ in 0..n {
         s.elem.clear();
         read_string_into(src, &mut s.elem, &mut s.lzf)?;
-        if !set.insert(&s.elem) {
+        if !set.add(&s.elem, &s.lim) {
             return Err(src.corrupt("Duplicate set members detected"));
         }
     }
@@ -173,7 +181,7 @@ fn read_hash<R: Read>(src: &mut Source<R>, s: &mut Scratch) -> Result<Option<Val
         read_string_into(src, &mut s.elem, &mut s.lzf)?;
         s.second.clear();
         read_string_into(src, &mut s.second, &mut s.lzf)?;
-        if !hash.insert(&s.elem, &s.second) {
+        if !hash.set(&s.elem, &s.second, &s.lim) {
             return Err(src.corrupt("Duplicate hash fields detected"));
         }
     }
@@ -198,7 +206,7 @@ fn read_zset<R: Read>(
         if score.is_nan() {
             return Err(src.corrupt("Zset with NAN score detected"));
         }
-        if !zset.insert(&s.elem, score) {
+        if !zset.set_score(&s.elem, score, &s.lim) {
             return Err(src.corrupt("Duplicate zset fields detected"));
         }
     }
@@ -249,11 +257,12 @@ fn read_quicklist<R: Read>(
             return Err(RdbError::corrupt(at, "Quicklist node is empty"));
         }
         if container == QUICKLIST_NODE_CONTAINER_PLAIN {
-            list.push_back(&s.elem);
+            list.push(&s.elem, false, &s.lim);
             continue;
         }
+        let lim = s.lim;
         let push = |item: Item<'_>| -> Result<(), EncodingError> {
-            item.with_bytes(|b| list.push_back(b));
+            item.with_bytes(|b| list.push(b, false, &lim));
             Ok(())
         };
         let result = if t == RDB_TYPE_LIST_QUICKLIST_2 {
@@ -295,6 +304,7 @@ fn read_blob_object<R: Read>(
     s.elem.clear();
     read_string_into(src, &mut s.elem, &mut s.lzf)?;
     let blob = &s.elem[..];
+    let lim = s.lim;
     let what = match t {
         RDB_TYPE_HASH_ZIPMAP => "Zipmap integrity check failed",
         RDB_TYPE_LIST_ZIPLIST => "List ziplist integrity check failed",
@@ -313,7 +323,7 @@ fn read_blob_object<R: Read>(
         RDB_TYPE_LIST_ZIPLIST => {
             let mut list = ListValue::new();
             ziplist::for_each(blob, |item| -> Result<(), BlobProblem> {
-                item.with_bytes(|b| list.push_back(b));
+                item.with_bytes(|b| list.push(b, false, &lim));
                 Ok(())
             })
             .map_err(fail)?;
@@ -322,7 +332,7 @@ fn read_blob_object<R: Read>(
         RDB_TYPE_SET_INTSET | RDB_TYPE_SET_LISTPACK => {
             let mut set = SetValue::new();
             let add = |item: Item<'_>| -> Result<(), BlobProblem> {
-                if item.with_bytes(|b| set.insert(b)) {
+                if item.with_bytes(|b| set.add(b, &lim)) {
                     Ok(())
                 } else {
                     Err(BlobProblem::Meaning("duplicate member"))
@@ -339,7 +349,7 @@ fn read_blob_object<R: Read>(
         RDB_TYPE_HASH_ZIPMAP => {
             let mut hash = HashValue::new();
             zipmap::for_each_pair(blob, |f, v| -> Result<(), BlobProblem> {
-                if hash.insert(f, v) {
+                if hash.set(f, v, &lim) {
                     Ok(())
                 } else {
                     Err(BlobProblem::Meaning("duplicate field"))
@@ -355,7 +365,7 @@ fn read_blob_object<R: Read>(
                 match field.take() {
                     None => field = Some(item.with_bytes(|b| b.to_vec())),
                     Some(f) => {
-                        if !item.with_bytes(|v| hash.insert(&f, v)) {
+                        if !item.with_bytes(|v| hash.set(&f, v, &lim)) {
                             return Err(BlobProblem::Meaning("duplicate field"));
                         }
                     }
@@ -389,7 +399,7 @@ fn read_blob_object<R: Read>(
                         if score.is_nan() {
                             return Err(BlobProblem::Meaning("NAN score"));
                         }
-                        if !zset.insert(&m, score) {
+                        if !zset.set_score(&m, score, &lim) {
                             return Err(BlobProblem::Meaning("duplicate member"));
                         }
                     }

@@ -103,7 +103,7 @@ fn load_into<R: Read>(
         version,
         ..LoadStats::default()
     };
-    let mut scratch = Scratch::default();
+    let mut scratch = Scratch::with_limits(*ks.encoding_limits());
     let mut lzf_scratch = Vec::new();
     let mut db = 0usize;
     let mut expire: Option<i64> = None;

@@ -510,6 +510,8 @@ fn bzpop(ctx: &mut Ctx<'_>, argv: &[&[u8]], pop: &[u8]) -> CmdResult {
                     reply: Reply::new(&mut inner_out, ctx.reply.proto),
                     cfg: ctx.cfg,
                     prop: &mut *ctx.prop,
+                    debug: &mut *ctx.debug,
+                    logs: &mut *ctx.logs,
                 };
                 delegate(&mut inner, &[pop, key])?;
             }

@@ -1,7 +1,9 @@
-//! DEBUG subcommands. Those that touch only the keyspace run here; LOG and RELOAD need the
-//! host (logger, persistence) and are handed to it.
+//! DEBUG subcommands. Those that touch only the keyspace (or the server's DEBUG toggles)
+//! run here; LOG and RELOAD need the host (logger, persistence) and are handed to it.
 
 use super::{parse_f64, CmdResult, Ctx};
+use forkv_keyspace::{StrValue, Value};
+
 use crate::digest;
 use crate::table::flags::*;
 use crate::table::{container, spec, CommandSpec, Exec};
@@ -18,6 +20,8 @@ const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("debug|digest-value", -2, F, (2, -1, 1), "server", "1.0.0", "O(N)", "Output a hex signature of the values of all the specified keys.", Exec::Core(digest_value)),
     spec("debug|log", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Write <message> to the server log.", Exec::Host),
     spec("debug|reload", -2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Save the RDB on disk and reload it back to memory.", Exec::Host),
+    spec("debug|populate", -3, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Create <count> string keys named key:<num>.", Exec::Core(populate)),
+    spec("debug|set-skip-checksum-validation", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Enables or disables checksum checks for RDB files and RESTORE's payload.", Exec::Core(set_skip_checksum_validation)),
     spec("debug|help", 2, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Returns helpful text about the different subcommands.", Exec::Core(help)),
 ];
 
@@ -42,6 +46,97 @@ fn sleep(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn set_active_expire(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     allowed(ctx)?;
     ctx.ks.active_expire_enabled = argv[2] != b"0";
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// `DEBUG SET-SKIP-CHECKSUM-VALIDATION <0|1>`: the argument is read as C's `atoi` reads
+/// it (Valkey does), so anything that does not start with a non-zero number turns the
+/// check back on.
+fn set_skip_checksum_validation(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    allowed(ctx)?;
+    ctx.debug.skip_checksum_validation = atoi(argv[2]) != 0;
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// C's `atoi`: optional spaces and sign, then digits up to the first non-digit; 0 when
+/// there are none.
+fn atoi(arg: &[u8]) -> i64 {
+    let s = arg.iter().skip_while(|b| b.is_ascii_whitespace()).copied().collect::<Vec<u8>>();
+    let (neg, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, &s[..]),
+    };
+    let n = digits
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .fold(0i64, |n, d| n.saturating_mul(10).saturating_add(i64::from(d - b'0')));
+    if neg {
+        -n
+    } else {
+        n
+    }
+}
+
+/// Valkey's `getPositiveLongFromObjectOrReply` with no custom message: one error for a
+/// negative number and for a non-number alike.
+fn positive(arg: &[u8]) -> Result<i64, super::CmdError> {
+    super::parse_i64(arg)
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or(super::CmdError::Borrowed("ERR value is out of range, must be positive"))
+}
+
+/// The longest key POPULATE makes: Valkey formats it into a 128-byte buffer.
+const POPULATE_KEY_MAX: usize = 127;
+
+/// `DEBUG POPULATE <count> [<prefix>] [<size>]`: creates string keys `<prefix>:<n>`
+/// (prefix `key`) holding `value:<n>`, or with `size`, that text cut or zero-padded to
+/// `size` bytes. Keys that exist are left alone. Like Valkey it neither counts as a
+/// change for `save` rules nor reaches the AOF, but WATCHers of the keys see them touched.
+fn populate(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    allowed(ctx)?;
+    if argv.len() > 5 {
+        return Err(super::err(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(argv[1])
+        )));
+    }
+    let count = positive(argv[2])?;
+    let size = match argv.get(4) {
+        Some(a) => usize::try_from(positive(a)?).unwrap_or(usize::MAX),
+        None => 0,
+    };
+    if size > ctx.cfg.proto_max_bulk_len {
+        return Err("ERR value is out of range, must be positive and at most proto-max-bulk-len".into());
+    }
+    let prefix: &[u8] = argv.get(3).copied().unwrap_or(b"key");
+    let db = ctx.db();
+    let dirty = ctx.ks.dirty;
+    let mut key = Vec::with_capacity(POPULATE_KEY_MAX);
+    for j in 0..count {
+        key.clear();
+        key.extend_from_slice(prefix);
+        key.push(b':');
+        key.extend_from_slice(j.to_string().as_bytes());
+        key.truncate(POPULATE_KEY_MAX);
+        if ctx.ks.exists(db, &key) {
+            continue;
+        }
+        let text = format!("value:{j}");
+        let value = if size == 0 {
+            text.into_bytes()
+        } else {
+            let mut v = vec![0u8; size];
+            let n = size.min(text.len());
+            v[..n].copy_from_slice(&text.as_bytes()[..n]);
+            v
+        };
+        ctx.ks.set(db, &key, Value::Str(StrValue::from_vec(value)), false);
+    }
+    ctx.ks.dirty = dirty;
     ctx.reply.ok();
     Ok(())
 }
@@ -91,10 +186,17 @@ fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
             "    Write <message> to the server log.",
             "OBJECT <key>",
             "    Show low level info about the key and associated value.",
+            "POPULATE <count> [<prefix>] [<size>]",
+            "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+            "    it is used instead of the 'key' prefix. These are not propagated to",
+            "    replicas. Cluster slots are not respected so keys not belonging to the",
+            "    current node can be created in cluster mode.",
             "RELOAD [MERGE] [NOFLUSH] [NOSAVE]",
             "    Save the RDB on disk and reload it back to memory.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+            "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+            "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
             "SLEEP <seconds>",
             "    Stop the server for <seconds>. Decimals allowed.",
         ],

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use super::{is, parse_i64, CmdResult, Ctx};
+use crate::log::LogLevel;
 use crate::errors;
 use crate::table::flags::*;
 use crate::table::{spec, CommandSpec, Exec::Core};
@@ -64,9 +65,18 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     if !replace && ctx.ks.exists(db, key) {
         return Err("BUSYKEY Target key name already exists.".into());
     }
-    let value = forkv_rdb::parse_dump_payload(argv[3]).map_err(|e| match e.kind {
+    let opts = forkv_rdb::DumpOptions {
+        verify_checksum: !ctx.debug.skip_checksum_validation,
+        limits: *ctx.ks.encoding_limits(),
+    };
+    let value = forkv_rdb::parse_dump_payload_with(argv[3], &opts).map_err(|e| match e.kind {
         forkv_rdb::RdbErrorKind::DumpVersionOrChecksum => Cow::Borrowed("ERR DUMP payload version or checksum are wrong"),
-        _ => Cow::Borrowed("ERR Bad data format"),
+        _ => {
+            // Valkey's rdbReportError in a RESTORE: a verbose log line, then the reply.
+            let line = format!("Internal error in RDB reading offset {}, function at forkv-rdb -> {}", e.offset, e.message());
+            ctx.logs.push(LogLevel::Verbose, line);
+            Cow::Borrowed("ERR Bad data format")
+        }
     })?;
     let expire = match ttl {
         0 => None,
@@ -74,7 +84,7 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         t => Some(ctx.ks.now().saturating_add(t)),
     };
     if let Some(at) = expire {
-        if at <= ctx.ks.now() {
+        if ctx.ks.already_expired(at) {
             // Already expired: like Valkey, delete any existing key and store nothing.
             if ctx.ks.delete(db, key) {
                 ctx.suppress_propagation();

@@ -312,7 +312,7 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], unit: i64, absolute: bool, 
         return Ok(());
     }
     ctx.suppress_propagation();
-    if at <= ctx.ks.now() {
+    if ctx.ks.already_expired(at) {
         ctx.ks.delete(db, key);
         ctx.also_propagate(&[b"DEL", key]);
     } else {

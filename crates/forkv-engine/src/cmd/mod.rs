@@ -29,14 +29,18 @@ use crate::errors;
 use crate::propagate::Propagator;
 use crate::reply::Reply;
 
-/// What a handler sees: the keyspace, the calling client, its reply stream and the
-/// command log for the AOF.
+/// What a handler sees: the keyspace, the calling client, its reply stream, the
+/// command log for the AOF and the server log.
 pub struct Ctx<'a> {
     pub ks: &'a mut Keyspace,
     pub client: &'a mut Client,
     pub reply: Reply<'a>,
     pub cfg: &'a crate::EngineConfig,
     pub prop: &'a mut Propagator,
+    /// Server-wide DEBUG toggles.
+    pub debug: &'a mut crate::debug_flags::DebugFlags,
+    /// Lines for the server log.
+    pub logs: &'a mut crate::log::LogQueue,
 }
 
 /// A handler's error: the reply to send (without `-` and CRLF).

@@ -250,7 +250,7 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     ctx.suppress_propagation();
     match ttl {
-        Ttl::At(at) if at <= ctx.ks.now() => {
+        Ttl::At(at) if ctx.ks.already_expired(at) => {
             ctx.ks.delete(db, argv[1]);
             ctx.also_propagate(&[b"DEL", argv[1]]);
         }
