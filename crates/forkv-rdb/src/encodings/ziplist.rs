@@ -23,7 +23,8 @@ const BIG_PREVLEN: u8 = 0xFE;
 ///
 /// Checks what Valkey's `ziplistValidateIntegrity` (deep) checks: total size, end byte,
 /// tail offset, every entry inside the blob, each `prevlen` equal to the size of the entry
-/// before, the tail offset pointing at the last entry, and the header count.
+/// before, the entries ending exactly at the end byte, the tail offset pointing at the
+/// last entry, and the header count.
 pub fn for_each<'a, E: From<EncodingError>>(
     zl: &'a [u8],
     mut f: impl FnMut(Item<'a>) -> Result<(), E>,
@@ -111,6 +112,10 @@ pub fn for_each<'a, E: From<EncodingError>>(
         prev_start = Some(p);
         p = next;
     }
+    // An end byte before the last one ends the walk early: what follows it is junk.
+    if p != last {
+        return Err(err("ziplist entries do not end at the end byte", p));
+    }
     match prev_start {
         Some(start) if start != tail => {
             return Err(err(
@@ -152,6 +157,14 @@ mod tests {
             Ok::<(), EncodingError>(())
         })?;
         Ok(out)
+    }
+
+    #[test]
+    fn an_early_end_byte_is_refused() {
+        // One entry (5), then 0xFF at offset 12 although zlbytes says the end is at 16
+        // (Valkey's fuzzer finding "ziplist tail followed by extra data").
+        let zl = [0x11, 0, 0, 0, 0x0a, 0, 0, 0, 0x01, 0, 0x00, 0xf6, 0xff, 0xb0, 0x6c, 0x9c, 0xff];
+        assert!(collect(&zl).is_err());
     }
 
     #[test]
