@@ -381,6 +381,10 @@ export interface LoadReport {
   /** AOF: the file cut at a truncated tail, and its new length. */
   truncatedFile?: string
   truncatedAt?: number
+  /** RDB: empty collections skipped (old servers could save them). */
+  emptySkipped: number
+  /** Notice-level lines to log before the summary line (the skipped empty keys). */
+  notes: Array<string>
 }
 
 /** What `linuxMemoryWarnings` found. */

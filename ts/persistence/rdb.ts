@@ -304,7 +304,9 @@ export class RdbPersistence {
       const r = await waitForLoad(this.server);
       this.lastLoadKeysLoaded = r.keys;
       this.lastLoadKeysExpired = r.expiredSkipped;
-      this.server.log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}.`);
+      for (const line of r.notes) this.server.log.notice(line);
+      const empty = r.emptySkipped > 0 ? `, empty keys skipped: ${r.emptySkipped}` : '';
+      this.server.log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}${empty}.`);
       this.server.log.notice(`DB loaded from disk: ${(r.millis / 1000).toFixed(3)} seconds`);
     } finally {
       this.loading = false;

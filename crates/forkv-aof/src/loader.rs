@@ -31,6 +31,12 @@ pub trait AofLoadCallbacks {
     /// one by one once its EXEC is read. An `Err` aborts loading (Valkey: unknown command).
     fn apply_command(&mut self, argv: Vec<Vec<u8>>) -> Result<(), String>;
 
+    /// False for a command name the server does not have: loading stops with Valkey's
+    /// `Unknown command '<name>' reading the append only file <file>`.
+    fn knows_command(&self, _name: &[u8]) -> bool {
+        true
+    }
+
     /// Called every 1024 commands with the bytes loaded so far in the current file (Valkey
     /// serves events while loading then).
     fn progress(&mut self, _file_offset: u64) {}
@@ -77,6 +83,13 @@ pub enum LoadError {
         name: String,
         /// The error.
         source: io::Error,
+    },
+    /// A command the server does not have.
+    UnknownCommand {
+        /// File name.
+        name: String,
+        /// The command name (lossily decoded).
+        command: String,
     },
     /// The RDB preamble failed to load.
     Rdb {
@@ -178,6 +191,10 @@ impl std::fmt::Display for LoadError {
             LoadError::Truncate { name, source } => {
                 write!(f, "Error truncating the AOF file {name}: {source}")
             }
+            LoadError::UnknownCommand { name, command } => write!(
+                f,
+                "Unknown command '{command}' reading the append only file {name}"
+            ),
             LoadError::Apply {
                 name,
                 offset,
@@ -374,6 +391,14 @@ fn apply(
     offset: u64,
     report: &mut FileReport,
 ) -> Result<(), LoadError> {
+    if let Some(cmd) = argv.first() {
+        if !cb.knows_command(cmd) {
+            return Err(LoadError::UnknownCommand {
+                name: name.to_string(),
+                command: String::from_utf8_lossy(cmd).into_owned(),
+            });
+        }
+    }
     cb.apply_command(argv).map_err(|message| LoadError::Apply {
         name: name.to_string(),
         offset,
@@ -550,6 +575,7 @@ mod tests {
         cmds: Vec<Vec<Vec<u8>>>,
         rdb_calls: usize,
         refuse: Option<&'static [u8]>,
+        unknown: Option<&'static [u8]>,
     }
 
     impl AofLoadCallbacks for Recorder {
@@ -559,6 +585,9 @@ mod tests {
             file.read_exact(&mut b).map_err(|e| e.to_string())?;
             self.rdb_calls += 1;
             Ok(())
+        }
+        fn knows_command(&self, name: &[u8]) -> bool {
+            self.unknown != Some(name)
         }
         fn apply_command(&mut self, argv: Vec<Vec<u8>>) -> Result<(), String> {
             if self.refuse.is_some_and(|r| argv[0] == r) {
@@ -717,6 +746,18 @@ mod tests {
         };
         let err = load(&fx, true, &mut rec).unwrap_err();
         assert!(matches!(err, LoadError::Apply { offset: 14, .. }), "{err}");
+
+        let fx = fixture(b"", &[&cmd(&["SET", "a", "b"]), &cmd(&["bla", "x"])]);
+        let mut rec = Recorder {
+            unknown: Some(b"bla"),
+            ..Default::default()
+        };
+        let err = load(&fx, true, &mut rec).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Unknown command 'bla' reading the append only file appendonly.aof.2.incr.aof"
+        );
+        assert_eq!(names(&rec), ["SET"]);
 
         let fx = fixture(b"", &[]);
         fs::write(

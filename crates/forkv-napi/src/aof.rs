@@ -159,6 +159,10 @@ impl AofLoadCallbacks for Replay {
         forkv_rdb::load_rdb(file, &mut self.engine.ks, &opts).map(|_| ()).map_err(|e| format!("{}: {e}", path.display()))
     }
 
+    fn knows_command(&self, name: &[u8]) -> bool {
+        forkv_engine::table::lookup(name).is_some()
+    }
+
     fn apply_command(&mut self, argv: Vec<Vec<u8>>) -> std::result::Result<(), String> {
         let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         self.engine.ks.set_now(now_ms());
@@ -207,6 +211,8 @@ impl Core {
                 aof: Some(LoadedAof { manifest: report.manifest.clone(), base_size: report.base_size }),
                 truncated_at: report.truncated_at.clone(),
                 commands: report.commands,
+                empty_skipped: 0,
+                notes: Vec::new(),
             };
             Ok((replay.engine.ks, summary))
         });

@@ -113,6 +113,10 @@ pub struct LoadReport {
     /// AOF: the file cut at a truncated tail, and its new length.
     pub truncated_file: Option<String>,
     pub truncated_at: Option<f64>,
+    /// RDB: empty collections skipped (old servers could save them).
+    pub empty_skipped: f64,
+    /// Notice-level lines to log before the summary line (the skipped empty keys).
+    pub notes: Vec<String>,
 }
 
 /// What a loader thread produced besides the keyspace.
@@ -124,6 +128,8 @@ pub struct LoadSummary {
     pub aof: Option<crate::aof::LoadedAof>,
     pub truncated_at: Option<(String, u64)>,
     pub commands: u64,
+    pub empty_skipped: u64,
+    pub notes: Vec<String>,
 }
 
 impl LoadSummary {
@@ -136,6 +142,8 @@ impl LoadSummary {
             aof: None,
             truncated_at: None,
             commands: 0,
+            empty_skipped: stats.empty_skipped,
+            notes: stats.log_lines(),
         }
     }
 }
@@ -463,6 +471,8 @@ fn report(s: &LoadSummary, started: Instant) -> LoadReport {
         commands: s.commands as f64,
         truncated_file: s.truncated_at.as_ref().map(|(f, _)| f.clone()),
         truncated_at: s.truncated_at.as_ref().map(|(_, n)| *n as f64),
+        empty_skipped: s.empty_skipped as f64,
+        notes: s.notes.clone(),
     }
 }
 

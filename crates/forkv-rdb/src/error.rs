@@ -99,8 +99,9 @@ impl RdbError {
             ),
             RdbErrorKind::UnknownType(t) => format!("Unknown RDB encoding type {t}"),
             RdbErrorKind::Unsupported(msg) => msg.clone(),
+            // Valkey logs the numbers, then reports the file corrupt as "RDB CRC error".
             RdbErrorKind::BadChecksum { expected, found } => format!(
-                "Wrong RDB checksum expected: ({expected:x}) but got ({found:x}). Aborting now."
+                "Wrong RDB checksum expected: ({expected:x}) but got ({found:x}). Aborting now. RDB CRC error"
             ),
             RdbErrorKind::Corrupt(msg) => msg.clone(),
             RdbErrorKind::DbOutOfRange { db, databases } => format!(

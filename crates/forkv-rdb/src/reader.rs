@@ -60,9 +60,24 @@ pub struct LoadStats {
     pub checksum: Option<u64>,
     /// How many values of each RDB type byte the file held (skipped ones included).
     pub types: BTreeMap<u8, u64>,
+    /// The first [`EMPTY_KEYS_LOGGED`] keys skipped as empty collections, for the log.
+    pub empty_keys: Vec<Vec<u8>>,
 }
 
+/// How many skipped empty keys are named in the log (Valkey names the first 10).
+pub const EMPTY_KEYS_LOGGED: usize = 10;
+
 impl LoadStats {
+    /// The notice-level lines Valkey logs about this load before its summary line (which
+    /// adds `, empty keys skipped: <n>` when [`LoadStats::empty_skipped`] is not 0), in
+    /// its words: one `rdbLoadObject skipping empty key: <key>` per named empty key.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.empty_keys
+            .iter()
+            .map(|k| format!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(k)))
+            .collect()
+    }
+
     /// The value of the first AUX field named `name`.
     pub fn aux_value(&self, name: &str) -> Option<&[u8]> {
         self.aux
@@ -188,7 +203,12 @@ fn load_into<R: Read>(
                 let ttl = expire.take();
                 *stats.types.entry(t).or_insert(0) += 1;
                 match value {
-                    None => stats.empty_skipped += 1,
+                    None => {
+                        if stats.empty_keys.len() < EMPTY_KEYS_LOGGED {
+                            stats.empty_keys.push(key);
+                        }
+                        stats.empty_skipped += 1;
+                    }
                     Some(_) if opts.skip_expired && ttl.is_some_and(|at| at < now) => stats.expired_skipped += 1,
                     Some(v) => {
                         if !opts.replace_existing && ks.db(db).keys.get(&key[..]).is_some() {
