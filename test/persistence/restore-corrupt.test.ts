@@ -132,7 +132,7 @@ async function exercise(c: Redis, key: string): Promise<void> {
   if (type === 'list') p.lrange(key, 0, -1).lindex(key, -1).lpop(key).rpush(key, 'x').linsert(key, 'BEFORE', 'x', 'y');
   if (type === 'set') p.smembers(key).scard(key).sismember(key, '1').sadd(key, 'new').srandmember(key, -5).sdiff(key, 'nokey');
   if (type === 'hash') p.hgetall(key).hlen(key).hget(key, 'f1').hset(key, 'f1', 'w').hscan(key, 0);
-  if (type === 'zset') p.zrange(key, 0, -1, 'WITHSCORES').zcard(key).zrangebyscore(key, '-inf', '+inf').zadd(key, '5', 'new').zrank(key, 'one');
+  if (type === 'zset') p.zrange(key, '0', '-1', 'WITHSCORES').zcard(key).zrangebyscore(key, '-inf', '+inf').zadd(key, '5', 'new').zrank(key, 'one');
   if (type === 'string') p.get(key).strlen(key).append(key, 'z');
   await p.exec();
 }
