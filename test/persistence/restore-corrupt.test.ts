@@ -99,6 +99,8 @@ t('DEBUG POPULATE: count, prefix, size, existing keys kept, Valkey errors', asyn
   for (const bad of [['-1'], ['abc'], ['1', 'p', '-1']]) {
     assert.is(await errorOf(io.debug('populate', ...bad)), 'ERR value is out of range, must be positive');
   }
+  // A count whose table cannot be allocated is refused up front, not key by key.
+  assert.is(await errorOf(io.debug('populate', '9223372036854775807')), 'ERR OOM in dictTryExpand');
   assert.match(await errorOf(io.debug('populate', '1', 'p', '1', 'extra')), /^ERR unknown subcommand or wrong number of arguments for 'populate'/);
   // Not a change for save rules, as in Valkey.
   const before = (await io.info('persistence')).match(/rdb_changes_since_last_save:(\d+)/)?.[1];

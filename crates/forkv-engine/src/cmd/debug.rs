@@ -112,6 +112,13 @@ fn populate(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     if size > ctx.cfg.proto_max_bulk_len {
         return Err("ERR value is out of range, must be positive and at most proto-max-bulk-len".into());
     }
+    // Valkey sizes the table for `count` keys first and refuses when that allocation
+    // fails; probing the same bucket array keeps an absurd count from running the
+    // server out of memory key by key.
+    let buckets = usize::try_from(count).ok().and_then(usize::checked_next_power_of_two);
+    if buckets.is_none_or(|b| Vec::<usize>::new().try_reserve_exact(b).is_err()) {
+        return Err("ERR OOM in dictTryExpand".into());
+    }
     let prefix: &[u8] = argv.get(3).copied().unwrap_or(b"key");
     let db = ctx.db();
     let dirty = ctx.ks.dirty;
