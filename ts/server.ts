@@ -136,6 +136,7 @@ export class Server extends EventEmitter {
       protoMaxBulkLen: Number(this.config.getBigInt('proto-max-bulk-len')),
       queryBufferLimit: Number(this.config.getBigInt('client-query-buffer-limit')),
       requirepass: this.config.getString('requirepass') !== '',
+      hllSparseMaxBytes: Number(this.config.getBigInt('hll-sparse-max-bytes')),
     });
   }
 
@@ -144,7 +145,7 @@ export class Server extends EventEmitter {
       this.applyEngineSettings();
       return null;
     };
-    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'requirepass']) this.config.onChange(name, engine);
+    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'requirepass', 'hll-sparse-max-bytes']) this.config.onChange(name, engine);
     const encodings = (): null => {
       this.applyEncodingLimits();
       return null;

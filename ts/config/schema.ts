@@ -42,7 +42,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'no-appendfsync-on-rewrite', 'aof-rewrite-incremental-fsync',
   'hz', 'activerehashing', 'activedefrag', 'latency-tracking', 'busy-reply-threshold',
   'shutdown-timeout', 'shutdown-on-sigint', 'shutdown-on-sigterm',
-  'proto-max-bulk-len', 'client-query-buffer-limit',
+  'proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes',
   'list-max-listpack-size', 'list-compress-depth', 'hash-max-listpack-entries',
   'hash-max-listpack-value', 'set-max-intset-entries', 'set-max-listpack-entries',
   'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value',

@@ -349,6 +349,7 @@ export interface EngineSettings {
   /** Error for write commands (MISCONF); empty string clears it. */
   writeError?: string
   aofEnabled?: boolean
+  hllSparseMaxBytes?: number
 }
 
 /** A started child. */

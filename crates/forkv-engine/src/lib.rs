@@ -55,6 +55,8 @@ pub struct EngineConfig {
     /// When set, write commands are refused with this error (MISCONF after a failed
     /// background save with `stop-writes-on-bgsave-error yes`).
     pub write_error: Option<String>,
+    /// Largest sparse HyperLogLog before it turns dense (`hll-sparse-max-bytes`).
+    pub hll_sparse_max_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +67,7 @@ impl Default for EngineConfig {
             requirepass: false,
             loading: false,
             write_error: None,
+            hll_sparse_max_bytes: 3000,
         }
     }
 }

@@ -224,6 +224,10 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::pubsub::COMMANDS,
     crate::cmd::blocking::COMMANDS,
     crate::cmd::stream::COMMANDS,
+    crate::cmd::bitops::COMMANDS,
+    crate::cmd::bitfield::COMMANDS,
+    crate::cmd::hll::COMMANDS,
+    crate::cmd::lcs::COMMANDS,
 ];
 
 /// All top-level commands.

@@ -60,6 +60,7 @@ pub struct EngineSettings {
     /// Error for write commands (MISCONF); empty string clears it.
     pub write_error: Option<String>,
     pub aof_enabled: Option<bool>,
+    pub hll_sparse_max_bytes: Option<f64>,
 }
 
 /// What CLIENT LIST/INFO need from the core about one connection.
@@ -311,6 +312,9 @@ impl Core {
         }
         if let Some(v) = s.query_buffer_limit {
             cfg.query_buffer_limit = v as usize;
+        }
+        if let Some(v) = s.hll_sparse_max_bytes {
+            cfg.hll_sparse_max_bytes = v as usize;
         }
         if let Some(v) = s.requirepass {
             cfg.requirepass = v;

@@ -2,6 +2,8 @@
 //! file starts with its registration lines, then one handler per command that parses its
 //! arguments, applies them to the keyspace and writes the reply.
 
+pub mod bitfield;
+pub mod bitops;
 pub mod blocking;
 pub mod coll;
 pub mod command;
@@ -10,7 +12,9 @@ pub mod debug;
 pub mod dump;
 pub mod host;
 pub mod hash;
+pub mod hll;
 pub mod keys;
+pub mod lcs;
 pub mod list;
 pub mod multi;
 pub mod pubsub;
