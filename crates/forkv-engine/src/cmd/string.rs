@@ -468,15 +468,15 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.ks.set(db, argv[1], Value::Str(StrValue::Raw(Vec::new())), true);
     }
     let new_len = match ctx.ks.lookup_write(db, argv[1]) {
+        // Nothing to write: the value keeps its encoding (an int stays an int).
+        Some(Value::Str(s)) if value.is_empty() => s.len(),
         Some(Value::Str(s)) => {
             let raw = s.make_raw();
-            if !value.is_empty() {
-                let off = offset as usize;
-                if raw.len() < off + value.len() {
-                    raw.resize(off + value.len(), 0);
-                }
-                raw[off..off + value.len()].copy_from_slice(value);
+            let off = offset as usize;
+            if raw.len() < off + value.len() {
+                raw.resize(off + value.len(), 0);
             }
+            raw[off..off + value.len()].copy_from_slice(value);
             raw.len()
         }
         _ => 0,
