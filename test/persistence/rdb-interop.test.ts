@@ -1,7 +1,8 @@
 // RDB interop with Debian's redis-server 7.0 (the reference peer): dumps forkv writes load
 // there with identical contents and pass redis-check-rdb; dumps redis-server writes (several
 // dbs, TTLs, binary keys, a 1 MB value, small and large collections in every encoding) load
-// in forkv with identical contents; DUMP/RESTORE payloads work both ways.
+// in forkv with identical contents; DUMP/RESTORE payloads work both ways. HyperLogLogs
+// and bitmaps ride along as strings and must arrive byte for byte.
 //
 // Contents are compared through commands on both servers (binary-safe, per type), plus
 // the round trip redis dump -> forkv -> forkv BGSAVE -> redis-server.
@@ -84,6 +85,13 @@ async function populate(port: number): Promise<number> {
     p.call('XGROUP', 'CREATE', sk, 'g2', '$');
     p.call('XGROUP', 'CREATECONSUMER', sk, 'g2', 'idle');
     p.call('XADD', `stream:empty:${db}`, 'MAXLEN', '0', '5-5', 'x', 'y');
+    // HyperLogLogs (sparse and dense, with a cached cardinality) and a bitmap: strings in
+    // the HYLL format, which must load byte for byte on the other side.
+    p.pfadd(`hll:sparse:${db}`, ...items.slice(0, 50));
+    p.pfadd(`hll:dense:${db}`, ...items);
+    p.pfcount(`hll:dense:${db}`);
+    p.setbit(`bitmap:${db}`, 1000 + db, 1);
+    p.bitfield(`bitmap:${db}`, 'SET', 'i16', '#3', -1234);
     if (db === 0) {
       p.set('one-megabyte', big);
       p.expire('list:big:0', 900000);
