@@ -15,8 +15,12 @@ pub struct Client {
     pub db: usize,
     /// RESP protocol version, 2 or 3 (HELLO).
     pub proto: u8,
-    /// False until AUTH succeeds when `requirepass` is set.
+    /// Authenticated (Valkey's `c->authenticated`): AUTH succeeded, or the default user
+    /// needed no password when the connection was made or RESET.
     pub authenticated: bool,
+    /// The ACL user whose permissions apply; `None` for internal clients (AOF loading),
+    /// which may run everything.
+    pub user: Option<String>,
     /// DEBUG is allowed for this connection (`enable-debug-command`).
     pub debug_allowed: bool,
     /// Name of the last command run (CLIENT LIST `cmd=`).
@@ -58,6 +62,7 @@ impl Client {
             db: 0,
             proto: 2,
             authenticated: false,
+            user: Some("default".into()),
             debug_allowed: false,
             last_cmd: "NULL",
             inbuf: Vec::new(),

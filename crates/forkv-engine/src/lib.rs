@@ -14,6 +14,7 @@
 //! clients served by another client's command are reported as woken for the host to
 //! answer), and the subscribed-mode gate of pub/sub (`cmd::pubsub`).
 
+pub mod acl;
 pub mod client;
 pub mod cmd;
 pub mod debug_flags;
@@ -48,8 +49,6 @@ pub struct EngineConfig {
     /// Largest unparsed input per client before it is disconnected
     /// (`client-query-buffer-limit`).
     pub query_buffer_limit: usize,
-    /// True when `requirepass` is set: commands need AUTH first.
-    pub requirepass: bool,
     /// Data is being loaded: commands without the `loading` flag get `-LOADING`.
     pub loading: bool,
     /// When set, write commands are refused with this error (MISCONF after a failed
@@ -64,7 +63,6 @@ impl Default for EngineConfig {
         EngineConfig {
             proto_max_bulk_len: 512 * 1024 * 1024,
             query_buffer_limit: 1024 * 1024 * 1024,
-            requirepass: false,
             loading: false,
             write_error: None,
             hll_sparse_max_bytes: 3000,
@@ -116,6 +114,8 @@ pub struct Engine {
     tracking: bool,
     /// Lines for the host's logger (see `log`).
     pub logs: LogQueue,
+    /// Users, permissions and the ACL LOG.
+    pub acl: acl::Acl,
 }
 
 impl Engine {
@@ -134,12 +134,47 @@ impl Engine {
             blocking: Blocking::default(),
             tracking: false,
             logs: LogQueue::default(),
+            acl: acl::Acl::new(),
         }
     }
 
     /// Registers a connection.
     pub fn add_client(&mut self, id: u64) {
-        self.clients.insert(id, Client::new(id));
+        let mut c = Client::new(id);
+        c.authenticated = !self.acl.auth_required();
+        self.clients.insert(id, c);
+    }
+
+    /// AUTH / HELLO AUTH for a connection: on success it is authenticated as `user`;
+    /// on failure it keeps its state, the attempt is logged in ACL LOG and the error is
+    /// Valkey's reply. (Host seam: the host's AUTH/HELLO call this.)
+    pub fn acl_auth(&mut self, id: u64, user: &[u8], pass: &[u8]) -> Result<(), String> {
+        if self.acl.authenticate(user, pass) {
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.authenticated = true;
+                c.user = Some(String::from_utf8_lossy(user).into_owned());
+            }
+            return Ok(());
+        }
+        let info = self.clients.get(&id).map(client_info).unwrap_or_default();
+        let now = cmd::now_ms().max(0) as u64;
+        self.acl.log.add("auth", "toplevel", "AUTH".into(), String::from_utf8_lossy(user).into_owned(), info, now);
+        Err(acl::WRONGPASS.into())
+    }
+
+    /// RESET: back to the default user, authenticated only if it needs no password.
+    /// (Host seam: the host's RESET calls this.)
+    pub fn acl_reset_client(&mut self, id: u64) {
+        let authenticated = !self.acl.auth_required();
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.user = Some("default".into());
+            c.authenticated = authenticated;
+        }
+    }
+
+    /// True when this connection may only AUTH/HELLO/RESET/QUIT (Valkey's authRequired).
+    pub fn auth_required(&self, id: u64) -> bool {
+        self.acl.auth_required() && !self.clients.get(&id).is_some_and(|c| c.authenticated)
     }
 
     /// Forgets a connection, with its WATCHed keys and blocked command.
@@ -398,6 +433,19 @@ impl Engine {
         if let Some(e) = self.precheck(client, spec) {
             return self.reject(id, is_exec, &e);
         }
+        if let Err(refusal) = self.acl.check(client.user.as_deref(), spec, argv) {
+            let info = client_info(client);
+            let user = client.user.clone().unwrap_or_default();
+            let now = cmd::now_ms().max(0) as u64;
+            self.acl.log.add(refusal.reason, "toplevel", refusal.object, user, info, now);
+            return self.reject(id, is_exec, &refusal.error);
+        }
+        let Some(client) = self.clients.get(&id) else {
+            return Outcome::Close;
+        };
+        if let Some(e) = self.precheck_after_acl(client, spec) {
+            return self.reject(id, is_exec, &e);
+        }
         let Some(client) = self.clients.get_mut(&id) else {
             return Outcome::Close;
         };
@@ -458,16 +506,21 @@ impl Engine {
     }
 
     /// Refusals that apply before a command runs or is queued, in Valkey's order: auth,
-    /// no_multi, MISCONF, subscribed mode, loading. EXEC is checked with the flags of the
+    /// (ACL permissions, in `dispatch`), no_multi, MISCONF, subscribed mode, loading. EXEC is checked with the flags of the
     /// commands it would run.
     fn precheck(&self, client: &Client, spec: &CommandSpec) -> Option<String> {
+        if self.acl.auth_required() && !client.authenticated && spec.flags & flags::NO_AUTH == 0 {
+            return Some(errors::NOAUTH.into());
+        }
+        None
+    }
+
+    /// The refusals Valkey applies after the ACL check.
+    fn precheck_after_acl(&self, client: &Client, spec: &CommandSpec) -> Option<String> {
         let (queued, queued_inv) = match &client.multi {
             Some(m) if spec.name == "exec" => m.queued_flags(),
             _ => (0, 0),
         };
-        if self.cfg.requirepass && !client.authenticated && spec.flags & flags::NO_AUTH == 0 {
-            return Some(errors::NOAUTH.into());
-        }
         // MULTI and WATCH carry no_multi too but answer for themselves (not flagging).
         if client.multi.is_some() && spec.flags & flags::NO_MULTI != 0 && !matches!(spec.exec, Exec::Engine(_)) {
             return Some("ERR Command not allowed inside a transaction".into());
@@ -554,6 +607,21 @@ fn panicked(logs: &mut LogQueue, spec: &CommandSpec, argv: &[&[u8]], payload: &(
     }
     logs.push(LogLevel::Warning, format!("BUG: command '{}' panicked: {msg}; argv:{shown}", spec.name));
     format!("ERR internal error while running '{}': {msg}", spec.name)
+}
+
+/// The client as ACL LOG's `client-info` shows it: the CLIENT LIST fields the engine
+/// knows (the host owns addresses, names and buffers).
+fn client_info(c: &Client) -> String {
+    format!(
+        "id={} db={} multi={} watch={} cmd={} user={} resp={}",
+        c.id,
+        c.db,
+        c.multi_len(),
+        c.watched_len(),
+        c.last_cmd,
+        c.user.as_deref().unwrap_or(""),
+        c.proto
+    )
 }
 
 /// Picks the subcommand spec for container commands, with Valkey's errors.

@@ -115,39 +115,9 @@ impl CommandSpec {
         self.subcommands.iter().find(|s| s.short_name().as_bytes().eq_ignore_ascii_case(sub))
     }
 
-    /// ACL categories derived from the flags and group, as COMMAND INFO lists them.
+    /// ACL categories as COMMAND INFO lists them (Valkey 8's, from `acl::categories`).
     pub fn acl_categories(&self) -> Vec<String> {
-        let mut cats = Vec::new();
-        let mut add = |c: &str| cats.push(format!("@{c}"));
-        if self.flags & flags::WRITE != 0 {
-            add("write");
-        }
-        if self.flags & flags::READONLY != 0 {
-            add("read");
-        }
-        if self.flags & flags::ADMIN != 0 {
-            add("admin");
-            add("dangerous");
-        }
-        if self.flags & flags::PUBSUB != 0 {
-            add("pubsub");
-        }
-        if self.flags & flags::FAST != 0 {
-            add("fast");
-        } else {
-            add("slow");
-        }
-        if self.flags & flags::BLOCKING != 0 {
-            add("blocking");
-        }
-        match self.group {
-            "generic" => add("keyspace"),
-            "sorted-set" => add("sortedset"),
-            "transactions" => add("transaction"),
-            "server" | "pubsub" => {}
-            g => add(g),
-        }
-        cats
+        crate::acl::categories::categories_of(self.name).iter().map(|c| format!("@{c}")).collect()
     }
 }
 
@@ -228,6 +198,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::bitfield::COMMANDS,
     crate::cmd::hll::COMMANDS,
     crate::cmd::lcs::COMMANDS,
+    crate::cmd::acl::COMMANDS,
 ];
 
 /// All top-level commands.

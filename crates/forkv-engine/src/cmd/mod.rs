@@ -4,6 +4,7 @@
 
 pub mod bitfield;
 pub mod bitops;
+pub mod acl;
 pub mod blocking;
 pub mod coll;
 pub mod command;

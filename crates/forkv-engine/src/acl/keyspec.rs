@@ -1,0 +1,156 @@
+//! Key specs: where a command's keys are in its arguments and whether it reads or
+//! writes each one (Valkey's `key_specs`, as COMMAND INFO lists them). ACL key patterns
+//! `%R~`/`%W~` are checked against these permissions.
+
+/// The key is read (Valkey's `access` key-spec flag).
+pub const R: u8 = 1;
+/// The key is written (`insert`, `update` or `delete`).
+pub const W: u8 = 2;
+
+/// Where the search for keys begins.
+#[derive(Clone, Copy, Debug)]
+pub enum Begin {
+    /// At this argument index.
+    Index(i32),
+    /// After this keyword, searched from `startfrom` (negative: from the end, backwards).
+    Keyword(&'static str, i32),
+    /// Not describable (the command finds its keys itself).
+    Unknown,
+}
+
+/// How many keys follow the beginning.
+#[derive(Clone, Copy, Debug)]
+pub enum Find {
+    /// `last` relative to the first key (negative: from the end), every `step`;
+    /// `limit` splits the remaining arguments (e.g. 2: half of them are keys).
+    Range { last: i32, step: i32, limit: i32 },
+    /// The argument at `index` (relative to the beginning) holds the number of keys; the
+    /// keys start `first` arguments after the beginning, every `step`.
+    Keynum { index: i32, first: i32, step: i32 },
+    /// Not describable.
+    Unknown,
+}
+
+/// One key spec.
+#[derive(Clone, Copy, Debug)]
+pub struct KeySpec {
+    /// `R`, `W`, both, or 0.
+    pub perm: u8,
+    pub begin: Begin,
+    pub find: Find,
+}
+
+/// The ACL facts about one command (or `parent|sub` subcommand).
+pub struct CommandAclData {
+    pub name: &'static str,
+    /// Categories without the `@`.
+    pub categories: &'static [&'static str],
+    pub keys: &'static [KeySpec],
+}
+
+/// The keys of a call of the command named `name` (full name), with Valkey's
+/// per-call flags where the spec says they vary: SET reads its key only with GET.
+pub fn command_keys(name: &str, argv: &[&[u8]]) -> Vec<(usize, u8)> {
+    let Some(data) = super::categories::command_data(name) else {
+        return Vec::new();
+    };
+    let mut keys = keys_of(data.keys, argv);
+    if name == "set" && !argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
+        for k in &mut keys {
+            k.1 = W;
+        }
+    }
+    keys
+}
+
+/// The keys of a command call: (argument index, permission needed), in spec order.
+/// Malformed calls (a key count that is not a number or runs past the end) yield the
+/// keys found so far; the command itself reports the error when it runs.
+pub fn keys_of(specs: &[KeySpec], argv: &[&[u8]]) -> Vec<(usize, u8)> {
+    let argc = argv.len() as i64;
+    let mut out = Vec::new();
+    for spec in specs {
+        let first = match spec.begin {
+            Begin::Index(i) => i64::from(i),
+            Begin::Keyword(kw, startfrom) => {
+                let (start, end, step) =
+                    if startfrom > 0 { (i64::from(startfrom), argc - 1, 1) } else { (argc + i64::from(startfrom), 1, -1) };
+                let mut found = None;
+                let mut i = start;
+                while i >= 1 && i < argc && i != end {
+                    if argv[i as usize].eq_ignore_ascii_case(kw.as_bytes()) {
+                        found = Some(i + 1);
+                        break;
+                    }
+                    i += step;
+                }
+                match found {
+                    Some(f) => f,
+                    None => continue,
+                }
+            }
+            Begin::Unknown => continue,
+        };
+        if first <= 0 || first >= argc {
+            continue;
+        }
+        let (first, last, step) = match spec.find {
+            Find::Range { last, step, limit } => {
+                let last = if last >= 0 {
+                    first + i64::from(last)
+                } else if limit <= 1 {
+                    argc + i64::from(last)
+                } else {
+                    first + ((argc - first) / i64::from(limit) + i64::from(last))
+                };
+                (first, last, i64::from(step.max(1)))
+            }
+            Find::Keynum { index, first: kfirst, step } => {
+                let at = first + i64::from(index);
+                let Some(n) = argv.get(at as usize).and_then(|a| std::str::from_utf8(a).ok()?.parse::<i64>().ok()) else {
+                    continue;
+                };
+                if n < 0 {
+                    continue;
+                }
+                let f = first + i64::from(kfirst);
+                (f, f + (n - 1) * i64::from(step.max(1)), i64::from(step.max(1)))
+            }
+            Find::Unknown => continue,
+        };
+        if last >= argc || last < first {
+            continue;
+        }
+        let mut i = first;
+        while i <= last {
+            out.push((i as usize, spec.perm));
+            i += step;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(argv: &[&str]) -> Vec<(usize, u8)> {
+        let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+        let name = String::from_utf8_lossy(argv[0]).to_lowercase();
+        command_keys(&name, &argv)
+    }
+
+    #[test]
+    fn key_positions_and_permissions() {
+        assert_eq!(keys(&["get", "k"]), vec![(1, R)]);
+        assert_eq!(keys(&["set", "k", "v"]), vec![(1, W)]);
+        assert_eq!(keys(&["set", "k", "v", "GET"]), vec![(1, R | W)]);
+        assert_eq!(keys(&["mset", "a", "1", "b", "2"]), vec![(1, W), (3, W)]);
+        assert_eq!(keys(&["lmove", "s", "d", "left", "right"]), vec![(1, R | W), (2, W)]);
+        assert_eq!(keys(&["zunionstore", "d", "2", "a", "b"]), vec![(1, W), (3, R), (4, R)]);
+        assert_eq!(keys(&["zunionstore", "d", "x", "a"]), vec![(1, W)]);
+        assert_eq!(keys(&["zunionstore", "d", "9", "a"]), vec![(1, W)]);
+        assert_eq!(keys(&["del", "a", "b"]), vec![(1, W), (2, W)]);
+        assert!(keys(&["ping"]).is_empty());
+    }
+}
