@@ -86,6 +86,7 @@ export class Server extends EventEmitter {
     this.core.onLog = (level, message) => this.log.log(level, message);
     this.runId = randomHex(40);
     this.applyEngineSettings();
+    this.applyRequirepass();
     this.applyEncodingLimits();
     this.registerConfigHooks();
     this.pubsub = new PubSub(this);
@@ -135,9 +136,14 @@ export class Server extends EventEmitter {
     this.core.native.configure({
       protoMaxBulkLen: Number(this.config.getBigInt('proto-max-bulk-len')),
       queryBufferLimit: Number(this.config.getBigInt('client-query-buffer-limit')),
-      requirepass: this.config.getString('requirepass') !== '',
       hllSparseMaxBytes: Number(this.config.getBigInt('hll-sparse-max-bytes')),
     });
+  }
+
+  /** `requirepass` is the default ACL user's password (set only when it changes: ACL
+   * SETUSER default may have changed the user since). */
+  private applyRequirepass(): void {
+    this.core.native.configure({ requirepass: this.config.getString('requirepass') });
   }
 
   private registerConfigHooks(): void {
@@ -145,7 +151,11 @@ export class Server extends EventEmitter {
       this.applyEngineSettings();
       return null;
     };
-    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'requirepass', 'hll-sparse-max-bytes']) this.config.onChange(name, engine);
+    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes']) this.config.onChange(name, engine);
+    this.config.onChange('requirepass', () => {
+      this.applyRequirepass();
+      return null;
+    });
     const encodings = (): null => {
       this.applyEncodingLimits();
       return null;

@@ -1,7 +1,5 @@
 // Connection commands the host owns: HELLO, AUTH, RESET and CLIENT (the host has the
 // sockets, names and library info; the core has db, protocol and parse state).
-import { timingSafeEqual } from 'node:crypto';
-
 import type { ClientState } from '../native/core';
 import type { Connection } from '../net/connection';
 import { array, bulk, error, int, map, nil, ok, simple, verbatim, type Reply } from '../resp/encode';
@@ -9,34 +7,15 @@ import type { Server } from '../server';
 import { VERSION } from '../version';
 import { arg, opt, type HostCall } from './types';
 
-const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
-
-/** Checks a password against requirepass in constant time. */
-function passwordOk(server: Server, user: string, pass: string): boolean {
-  const want = server.config.getString('requirepass');
-  if (user !== 'default') return false;
-  const a = Buffer.from(pass);
-  const b = Buffer.from(want);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function setAuth(call: HostCall, on: boolean): void {
-  call.server.core.native.setClientAuth(call.conn.id, on);
-}
-
+// --- ACL seam (issue 14): AUTH, HELLO AUTH and RESET verify and switch users in the
+// engine's ACL (crates/forkv-engine/src/acl) through two binding methods.
 export function auth(call: HostCall): Reply {
-  const { server, argv } = call;
+  const { server, argv, conn } = call;
   if (argv.length > 3) return error('ERR syntax error');
-  const [user, pass] = argv.length === 3 ? [arg(call, 1), arg(call, 2)] : ['default', arg(call, 1)];
-  if (server.config.getString('requirepass') === '' && argv.length === 2) {
-    return error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
-  }
-  if (!passwordOk(server, user, pass)) {
-    setAuth(call, false);
-    return error(WRONGPASS);
-  }
-  setAuth(call, true);
-  return ok;
+  const [user, pass] = argv.length === 3 ? [argv[1] ?? null, argv[2]] : [null, argv[1]];
+  if (pass === undefined) return error('ERR syntax error');
+  const err = server.core.native.aclAuth(conn.id, user, pass);
+  return err === null || err === undefined ? ok : error(err);
 }
 
 export function hello(call: HostCall): Reply {
@@ -56,9 +35,9 @@ export function hello(call: HostCall): Reply {
     const o = opt(call, i);
     const more = argv.length - i - 1;
     if (o === 'auth' && more >= 2) {
-      if (!passwordOk(server, arg(call, i + 1), arg(call, i + 2))) return error(WRONGPASS);
+      const err = server.core.native.aclAuth(conn.id, argv[i + 1] ?? null, argv[i + 2] ?? Buffer.alloc(0));
+      if (err !== null && err !== undefined) return error(err);
       authed = true;
-      setAuth(call, true);
       i += 2;
     } else if (o === 'setname' && more >= 1) {
       name = arg(call, i + 1);
@@ -68,7 +47,7 @@ export function hello(call: HostCall): Reply {
       return error(`ERR Syntax error in HELLO option '${arg(call, i)}'`);
     }
   }
-  if (server.config.getString('requirepass') !== '' && !authed) {
+  if (!authed) {
     return error('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
   }
   if (name !== null) conn.name = name;
@@ -99,8 +78,8 @@ export function reset(call: HostCall): Reply {
   // Out of MULTI, nothing watched, no subscriptions (silently, as Valkey's RESET).
   server.core.native.resetTransaction(conn.id);
   server.pubsub.dropClient(conn);
-  // RESET deauthenticates when a password is required.
-  setAuth(call, server.config.getString('requirepass') === '');
+  // RESET goes back to the default user (deauthenticated when it has a password).
+  server.core.native.aclResetClient(conn.id);
   server.emit('client-reset', conn);
   return simple('RESET');
 }
@@ -145,7 +124,7 @@ export function clientLine(server: Server, c: Connection): string {
     ['oll', 0],
     ['omem', c.socket.writableLength],
     ['cmd', st?.lastCmd ?? 'NULL'],
-    ['user', 'default'],
+    ['user', st?.user ?? 'default'],
     ['resp', c.proto],
     ['lib-name', c.libName],
     ['lib-ver', c.libVer],

@@ -96,8 +96,17 @@ export declare class Core {
   closeAfterReply(id: number): void
   /** Sets a connection's protocol version (HELLO). */
   setClientProto(id: number, proto: number): void
-  /** Sets a connection's authenticated flag (AUTH, HELLO AUTH, RESET). */
-  setClientAuth(id: number, authenticated: boolean): void
+  /**
+   * AUTH / HELLO AUTH: verifies `user`/`pass` with the engine's ACL; on success the
+   * connection is authenticated as that user. Returns null, or Valkey's error reply.
+   * `user` is null for `AUTH <password>`.
+   */
+  aclAuth(id: number, user: Buffer | undefined | null, pass: Buffer): string | null
+  /**
+   * RESET: the connection goes back to the default user (authenticated only when
+   * the default user needs no password).
+   */
+  aclResetClient(id: number): void
   /** Selects a database for a connection (RESET). */
   setClientDb(id: number, db: number): void
   /** What the core knows about a connection. */
@@ -257,7 +266,10 @@ export interface ClientState {
   lastCmd: string
   qbuf: number
   qbufCapacity: number
+  /** May run commands: authenticated, or no password is required. */
   authenticated: boolean
+  /** ACL user (CLIENT LIST `user=`). */
+  user: string
   /** Commands queued in MULTI, -1 outside a transaction. */
   multi: number
   /** Keys WATCHed. */
@@ -344,7 +356,8 @@ export interface EngineLogLine {
 export interface EngineSettings {
   protoMaxBulkLen?: number
   queryBufferLimit?: number
-  requirepass?: boolean
+  /** The default user's password (`requirepass`); empty: nopass. */
+  requirepass?: string
   loading?: boolean
   /** Error for write commands (MISCONF); empty string clears it. */
   writeError?: string

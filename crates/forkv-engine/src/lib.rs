@@ -148,7 +148,12 @@ impl Engine {
     /// AUTH / HELLO AUTH for a connection: on success it is authenticated as `user`;
     /// on failure it keeps its state, the attempt is logged in ACL LOG and the error is
     /// Valkey's reply. (Host seam: the host's AUTH/HELLO call this.)
-    pub fn acl_auth(&mut self, id: u64, user: &[u8], pass: &[u8]) -> Result<(), String> {
+    /// `user` is `None` for the one-argument form (`AUTH <password>`: the default user).
+    pub fn acl_auth(&mut self, id: u64, user: Option<&[u8]>, pass: &[u8]) -> Result<(), String> {
+        if user.is_none() && self.acl.user("default").is_some_and(|u| u.nopass) {
+            return Err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?".into());
+        }
+        let user = user.unwrap_or(b"default");
         if self.acl.authenticate(user, pass) {
             if let Some(c) = self.clients.get_mut(&id) {
                 c.authenticated = true;
@@ -156,7 +161,7 @@ impl Engine {
             }
             return Ok(());
         }
-        let info = self.clients.get(&id).map(client_info).unwrap_or_default();
+        let info = self.clients.get(&id).map(|c| client_info(c, "auth")).unwrap_or_default();
         let now = cmd::now_ms().max(0) as u64;
         self.acl.log.add("auth", "toplevel", "AUTH".into(), String::from_utf8_lossy(user).into_owned(), info, now);
         Err(acl::WRONGPASS.into())
@@ -434,7 +439,7 @@ impl Engine {
             return self.reject(id, is_exec, &e);
         }
         if let Err(refusal) = self.acl.check(client.user.as_deref(), spec, argv) {
-            let info = client_info(client);
+            let info = client_info(client, spec.name);
             let user = client.user.clone().unwrap_or_default();
             let now = cmd::now_ms().max(0) as u64;
             self.acl.log.add(refusal.reason, "toplevel", refusal.object, user, info, now);
@@ -610,15 +615,15 @@ fn panicked(logs: &mut LogQueue, spec: &CommandSpec, argv: &[&[u8]], payload: &(
 }
 
 /// The client as ACL LOG's `client-info` shows it: the CLIENT LIST fields the engine
-/// knows (the host owns addresses, names and buffers).
-fn client_info(c: &Client) -> String {
+/// knows (the host owns addresses, names and buffers); `cmd` is the refused command.
+fn client_info(c: &Client, cmd: &str) -> String {
     format!(
         "id={} db={} multi={} watch={} cmd={} user={} resp={}",
         c.id,
         c.db,
         c.multi_len(),
         c.watched_len(),
-        c.last_cmd,
+        cmd,
         c.user.as_deref().unwrap_or(""),
         c.proto
     )

@@ -198,6 +198,8 @@ impl Core {
             engine.add_client(REPLAY_CLIENT);
             if let Some(c) = engine.client_mut(REPLAY_CLIENT) {
                 c.authenticated = true;
+                // The replay client is internal: ACL permissions do not apply to it.
+                c.user = None;
             }
             let mut replay = Replay { engine };
             let lo = forkv_aof::LoadOptions { aof_load_truncated: opts.load_truncated, upgrade_legacy: true };

@@ -55,7 +55,8 @@ pub struct ConnStats {
 pub struct EngineSettings {
     pub proto_max_bulk_len: Option<f64>,
     pub query_buffer_limit: Option<f64>,
-    pub requirepass: Option<bool>,
+    /// The default user's password (`requirepass`); empty: nopass.
+    pub requirepass: Option<String>,
     pub loading: Option<bool>,
     /// Error for write commands (MISCONF); empty string clears it.
     pub write_error: Option<String>,
@@ -71,7 +72,10 @@ pub struct ClientState {
     pub last_cmd: String,
     pub qbuf: f64,
     pub qbuf_capacity: f64,
+    /// May run commands: authenticated, or no password is required.
     pub authenticated: bool,
+    /// ACL user (CLIENT LIST `user=`).
+    pub user: String,
     /// Commands queued in MULTI, -1 outside a transaction.
     pub multi: i32,
     /// Keys WATCHed.
@@ -270,13 +274,23 @@ impl Core {
         }
     }
 
-    /// Sets a connection's authenticated flag (AUTH, HELLO AUTH, RESET).
+    // --- ACL seam for the host's AUTH / HELLO AUTH / RESET (moves with issue 9's restructure).
+
+    /// AUTH / HELLO AUTH: verifies `user`/`pass` with the engine's ACL; on success the
+    /// connection is authenticated as that user. Returns null, or Valkey's error reply.
     #[napi]
-    pub fn set_client_auth(&mut self, id: u32, authenticated: bool) {
-        if let Some(c) = self.engine.client_mut(u64::from(id)) {
-            c.authenticated = authenticated;
-        }
+    /// `user` is null for `AUTH <password>`.
+    pub fn acl_auth(&mut self, id: u32, user: Option<BufferSlice>, pass: BufferSlice) -> Option<String> {
+        self.engine.acl_auth(u64::from(id), user.as_deref(), &pass).err()
     }
+
+    /// RESET: the connection goes back to the default user (authenticated only when
+    /// the default user needs no password).
+    #[napi]
+    pub fn acl_reset_client(&mut self, id: u32) {
+        self.engine.acl_reset_client(u64::from(id));
+    }
+    // --- end of the ACL seam.
 
     /// Selects a database for a connection (RESET).
     #[napi]
@@ -295,7 +309,8 @@ impl Core {
             last_cmd: c.last_cmd.to_string(),
             qbuf: c.query_buffer_len() as f64,
             qbuf_capacity: c.query_buffer_capacity() as f64,
-            authenticated: c.authenticated,
+            authenticated: !self.engine.auth_required(u64::from(id)),
+            user: c.user.clone().unwrap_or_default(),
             multi: c.multi_len() as i32,
             watch: c.watched_len() as u32,
             blocked: c.is_blocked(),
@@ -317,7 +332,7 @@ impl Core {
             cfg.hll_sparse_max_bytes = v as usize;
         }
         if let Some(v) = s.requirepass {
-            cfg.requirepass = v;
+            self.engine.acl.set_requirepass(v.as_bytes());
         }
         if let Some(v) = s.loading {
             cfg.loading = v;
