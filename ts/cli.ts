@@ -93,7 +93,7 @@ async function main(): Promise<number> {
 
   // Valkey's initServer: open files before anything listens.
   if (!openFilesCheck(store, log)) return 1;
-  const server = new Server(store, configFile, log);
+  const server = new Server(store, configFile, log, { users: loaded.users });
   const pidfile = store.getString('pidfile');
   const done = new Promise<number>((resolve) => server.once('shutdown', () => resolve(0)));
   let signalled = false;

@@ -196,7 +196,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Embe
   };
   let server: Server;
   try {
-    const { store, configFile, warnings } = loadServerConfig({
+    const { store, configFile, warnings, users } = loadServerConfig({
       configFile: opts.configFile ?? null,
       stdinText: null,
       options: lines.join('\n'),
@@ -204,7 +204,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Embe
     });
     const log = new Logger(store.getString('logfile'), store.getEnum('loglevel') as LogLevel);
     for (const w of warnings) log.warning(w.message);
-    server = new Server(store, configFile, log, { ephemeralPort: true, unref: true });
+    server = new Server(store, configFile, log, { ephemeralPort: true, unref: true, users });
     dir = server.dataDir();
   } catch (e) {
     removeOwnDir();

@@ -11,6 +11,7 @@ import { Connection } from './net/connection';
 import { Logger, type LogLevel } from './log';
 import { encode, error, type Reply } from './resp/encode';
 import { runHostCommand } from './commands';
+import { loadUsersAtStartup } from './commands/acl';
 import { PubSub } from './commands/pubsub';
 import { VERSION } from './version';
 import { RdbPersistence } from './persistence/rdb';
@@ -35,6 +36,8 @@ export interface ServerOptions {
   ephemeralPort?: boolean;
   /** Listeners and client sockets do not keep the Node process alive (the embedded API). */
   unref?: boolean;
+  /** `user` directives of the config file (words after `user`), applied at start. */
+  users?: ReadonlyArray<readonly string[]>;
 }
 
 /** How a server stops. */
@@ -137,6 +140,7 @@ export class Server extends EventEmitter {
       protoMaxBulkLen: Number(this.config.getBigInt('proto-max-bulk-len')),
       queryBufferLimit: Number(this.config.getBigInt('client-query-buffer-limit')),
       hllSparseMaxBytes: Number(this.config.getBigInt('hll-sparse-max-bytes')),
+      acllogMaxLen: Number(this.config.getBigInt('acllog-max-len')),
     });
   }
 
@@ -151,7 +155,7 @@ export class Server extends EventEmitter {
       this.applyEngineSettings();
       return null;
     };
-    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes']) this.config.onChange(name, engine);
+    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len']) this.config.onChange(name, engine);
     this.config.onChange('requirepass', () => {
       this.applyRequirepass();
       return null;
@@ -175,6 +179,7 @@ export class Server extends EventEmitter {
   async start(): Promise<void> {
     this.log.notice(`forkv ${VERSION.forkv} (Valkey ${VERSION.valkeyCompat} compatible), 64 bit, standalone mode, port ${this.config.getInt('port')}, PID: ${process.pid}`);
     this.log.notice('Server initialized');
+    loadUsersAtStartup(this, this.options.users ?? []);
     await this.listenAll();
     this.startCron();
     // With appendonly yes the AOF is the source of truth, as in Valkey.

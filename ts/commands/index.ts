@@ -3,6 +3,7 @@
 import type { Connection } from '../net/connection';
 import { error, type Reply } from '../resp/encode';
 import type { Server } from '../server';
+import { acl } from './acl';
 import { auth, client, hello, reset } from './connection';
 import { config, debug, info, shutdown } from './server';
 import { psubscribe, publish, pubsub, punsubscribe, spublish, ssubscribe, subscribe, sunsubscribe, unsubscribe } from './pubsub';
@@ -10,6 +11,7 @@ import type { HostHandler } from './types';
 import { int } from '../resp/encode';
 
 const HANDLERS: Record<string, HostHandler> = {
+  acl,
   auth,
   client,
   config,

@@ -48,6 +48,8 @@ export interface LoadResult {
   readonly configFile: string | null;
   /** rename-command directives, in order (forkv records them but does not apply them yet). */
   readonly renameCommands: Array<readonly [string, string]>;
+  /** `user` directives (the words after `user`), in order; the server applies them at start. */
+  readonly users: Array<readonly string[]>;
 }
 
 const DEFAULT_VERSION = 'unknown';
@@ -60,6 +62,7 @@ interface Session {
   readonly ctx: SetContext;
   readonly warnings: ConfigWarning[];
   readonly renameCommands: Array<readonly [string, string]>;
+  readonly users: Array<readonly string[]>;
   /** Last place each not-implemented (or caveated) directive was set, reported at the end. */
   readonly touched: Map<string, { source: string | null; line: number }>;
   depth: number;
@@ -122,6 +125,7 @@ function newSession(opts: ParseOptions): Session {
     version: opts.version ?? DEFAULT_VERSION,
     warnings,
     renameCommands: [],
+    users: [],
     touched: new Map(),
     depth: 0,
     current: { directive: '', source: null, line: null },
@@ -204,7 +208,11 @@ function parseInto(session: Session, text: string, sourceOf: (line: number) => s
       if (!FORKV_IMPLEMENTED.has(name)) warnUnsupported(session, name, source, lineNo, 'the directive is ignored');
       continue;
     }
-    if ((name === 'user' || name === 'loadmodule') && argv.length >= 2) {
+    if (name === 'user' && argv.length >= 2) {
+      session.users.push(argv.slice(1));
+      continue;
+    }
+    if (name === 'loadmodule' && argv.length >= 2) {
       if (!FORKV_IMPLEMENTED.has(name)) warnUnsupported(session, name, source, lineNo, 'the directive is ignored');
       continue;
     }
@@ -243,7 +251,7 @@ function finish(session: Session, configFile: string | null): LoadResult {
       : `'${name}': ${def.caveat ?? ''}`;
     session.warnings.push({ directive: name, source: where.source, line: where.line, message });
   }
-  return { store, warnings: session.warnings, configFile, renameCommands: session.renameCommands };
+  return { store, warnings: session.warnings, configFile, renameCommands: session.renameCommands, users: session.users };
 }
 
 /**

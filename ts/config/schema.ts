@@ -49,7 +49,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'stream-node-max-bytes', 'stream-node-max-entries',
   'lazyfree-lazy-eviction', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
   'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'maxmemory', 'maxmemory-policy',
-  'include', 'extended-redis-compatibility', 'sanitize-dump-payload',
+  'include', 'extended-redis-compatibility', 'sanitize-dump-payload', 'user', 'aclfile', 'acllog-max-len',
 ]);
 
 /** Implemented with a limitation: warned about when set to a non-default value. */

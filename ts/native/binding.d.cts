@@ -107,6 +107,12 @@ export declare class Core {
    * the default user needs no password).
    */
   aclResetClient(id: number): void
+  /** The users in aclfile format (ACL SAVE writes it). */
+  aclFileText(): string
+  /** Replaces the users with an aclfile's (ACL LOAD, start-up); null or the error. */
+  aclLoadFile(path: string, text: string): string | null
+  /** A `user` directive of the config file (its words after `user`); null or the error. */
+  aclConfigUser(words: Array<string>): string | null
   /** Selects a database for a connection (RESET). */
   setClientDb(id: number, db: number): void
   /** What the core knows about a connection. */
@@ -363,6 +369,8 @@ export interface EngineSettings {
   writeError?: string
   aofEnabled?: boolean
   hllSparseMaxBytes?: number
+  /** `acllog-max-len`. */
+  acllogMaxLen?: number
 }
 
 /** A started child. */

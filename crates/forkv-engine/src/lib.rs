@@ -350,7 +350,8 @@ impl Engine {
         let mut incomplete = false;
         while pos < buf.len() {
             let rest = &buf[pos..];
-            match resp::parse(rest, self.cfg.proto_max_bulk_len, &mut ranges) {
+            let unauthenticated = self.auth_required(id);
+            match resp::parse_for(rest, self.cfg.proto_max_bulk_len, unauthenticated, &mut ranges) {
                 Parsed::Incomplete { need } => {
                     if let Some(c) = self.clients.get_mut(&id) {
                         c.need = need;

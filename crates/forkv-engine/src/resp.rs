@@ -36,9 +36,16 @@ pub enum Parsed {
 
 /// Parses one command at the start of `buf`. `max_bulk` is `proto-max-bulk-len`.
 pub fn parse(buf: &[u8], max_bulk: usize, args_buf: &mut Vec<Range<usize>>) -> Parsed {
+    parse_for(buf, max_bulk, false, args_buf)
+}
+
+/// [`parse`] for a client that may still have to authenticate: as in Valkey, it may
+/// send at most 10 arguments of at most 16 KiB each (a stranger cannot make the server
+/// buffer large requests).
+pub fn parse_for(buf: &[u8], max_bulk: usize, unauthenticated: bool, args_buf: &mut Vec<Range<usize>>) -> Parsed {
     match buf.first() {
         None => Parsed::Incomplete { need: 1 },
-        Some(b'*') => parse_multibulk(buf, max_bulk, args_buf),
+        Some(b'*') => parse_multibulk(buf, max_bulk, unauthenticated, args_buf),
         Some(_) => parse_inline(buf),
     }
 }
@@ -65,7 +72,7 @@ fn parse_len(digits: &[u8]) -> Option<i64> {
     forkv_keyspace::value::parse_canonical_i64(digits)
 }
 
-fn parse_multibulk(buf: &[u8], max_bulk: usize, args: &mut Vec<Range<usize>>) -> Parsed {
+fn parse_multibulk(buf: &[u8], max_bulk: usize, unauthenticated: bool, args: &mut Vec<Range<usize>>) -> Parsed {
     let Some(eol) = find_crlf(buf, 1) else {
         if buf.len() > INLINE_MAX {
             return Parsed::Error("too big mbulk count string");
@@ -76,6 +83,9 @@ fn parse_multibulk(buf: &[u8], max_bulk: usize, args: &mut Vec<Range<usize>>) ->
         Some(n) if n <= MULTIBULK_MAX => n,
         _ => return Parsed::Error("invalid multibulk length"),
     };
+    if unauthenticated && count > 10 {
+        return Parsed::Error("unauthenticated multibulk length");
+    }
     let mut pos = eol + 2;
     if count <= 0 {
         return Parsed::Empty { len: pos };
@@ -98,6 +108,9 @@ fn parse_multibulk(buf: &[u8], max_bulk: usize, args: &mut Vec<Range<usize>>) ->
             Some(n) if n >= 0 && (n as u64) <= max_bulk as u64 => n as usize,
             _ => return Parsed::Error("invalid bulk length"),
         };
+        if unauthenticated && len > 16384 {
+            return Parsed::Error("unauthenticated bulk length");
+        }
         let start = eol + 2;
         let end = start + len;
         if buf.len() < end + 2 {
@@ -282,6 +295,12 @@ mod tests {
         assert_eq!(err(b"*1\r\n+foo\r\n", &mut s), "expected '$', got '+'");
         assert_eq!(err(b"*1\r\n$2000\r\n", &mut s), "invalid bulk length");
         assert_eq!(err(b"*1\r\n$-1\r\n", &mut s), "invalid bulk length");
+        let unauth = |b: &[u8], s: &mut Vec<Range<usize>>| match parse_for(b, 1 << 30, true, s) {
+            Parsed::Error(m) => m,
+            _ => "",
+        };
+        assert_eq!(unauth(b"*100\r\n", &mut s), "unauthenticated multibulk length");
+        assert_eq!(unauth(b"*1\r\n$100000000\r\n", &mut s), "unauthenticated bulk length");
         assert_eq!(err(b"SET \"a b\r\n", &mut s), "unbalanced quotes in request");
         assert_eq!(err(&vec![b'a'; INLINE_MAX + 1], &mut s), "too big inline request");
     }

@@ -62,6 +62,8 @@ pub struct EngineSettings {
     pub write_error: Option<String>,
     pub aof_enabled: Option<bool>,
     pub hll_sparse_max_bytes: Option<f64>,
+    /// `acllog-max-len`.
+    pub acllog_max_len: Option<f64>,
 }
 
 /// What CLIENT LIST/INFO need from the core about one connection.
@@ -290,6 +292,24 @@ impl Core {
     pub fn acl_reset_client(&mut self, id: u32) {
         self.engine.acl_reset_client(u64::from(id));
     }
+    /// The users in aclfile format (ACL SAVE writes it).
+    #[napi]
+    pub fn acl_file_text(&self) -> String {
+        self.engine.acl.to_file_text()
+    }
+
+    /// Replaces the users with an aclfile's (ACL LOAD, start-up); null or the error.
+    #[napi]
+    pub fn acl_load_file(&mut self, path: String, text: String) -> Option<String> {
+        self.engine.acl.load_file_text(&path, &text).err()
+    }
+
+    /// A `user` directive of the config file (its words after `user`); null or the error.
+    #[napi]
+    pub fn acl_config_user(&mut self, words: Vec<String>) -> Option<String> {
+        let words: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
+        self.engine.acl.config_user(&words).err()
+    }
     // --- end of the ACL seam.
 
     /// Selects a database for a connection (RESET).
@@ -339,6 +359,9 @@ impl Core {
         }
         if let Some(v) = s.write_error {
             cfg.write_error = if v.is_empty() { None } else { Some(v) };
+        }
+        if let Some(v) = s.acllog_max_len {
+            self.engine.acl.log.set_max_len(v as usize);
         }
         if let Some(v) = s.aof_enabled {
             self.engine.prop.enabled = v;

@@ -103,15 +103,12 @@ impl Acl {
         if name.iter().any(|b| *b == b' ' || *b == 0) {
             return Err("ERR Usernames can't contain spaces or null characters".into());
         }
-        let name = String::from_utf8_lossy(name).into_owned();
-        let rules = merge_selector_args(rules).map_err(|e| format!("ERR {e}"))?;
-        let mut user = self.users.get(&name).cloned().unwrap_or_else(|| User::new(&name));
-        for r in &rules {
-            user.apply(r).map_err(|e| {
-                format!("ERR Error in ACL SETUSER modifier '{}': {e}", String::from_utf8_lossy(r))
-            })?;
-        }
-        self.users.insert(name, user);
+        let key = String::from_utf8_lossy(name).into_owned();
+        let user = build_user(self.users.get(&key), name, rules).map_err(|(op, reason)| match op {
+            Some(op) => format!("ERR Error in ACL SETUSER modifier '{}': {reason}", String::from_utf8_lossy(&op)),
+            None => format!("ERR {reason}"),
+        })?;
+        self.users.insert(key, user);
         Ok(())
     }
 
@@ -143,10 +140,11 @@ impl Acl {
         s
     }
 
-    /// Replaces every user with those of an aclfile text; on any error nothing changes
-    /// and the error names the line (Valkey's ACL LOAD wording). A file without the
-    /// default user keeps a fresh default user.
-    pub fn load_file_text(&mut self, text: &str) -> Result<(), String> {
+    /// Replaces every user with those of an aclfile text (`path` names it in errors);
+    /// on any error nothing changes and the error is Valkey's ACL LOAD text. A file
+    /// without the default user keeps a fresh default user.
+    pub fn load_file_text(&mut self, path: &str, text: &str) -> Result<(), String> {
+        const TAIL: &str = "WARNING: ACL errors detected, no change to the previously active ACL rules was performed";
         let mut fresh = Acl { users: BTreeMap::new(), log: AclLog::new() };
         fresh.users.insert("default".into(), default_user());
         let mut seen = std::collections::HashSet::new();
@@ -158,20 +156,17 @@ impl Acl {
             }
             let words: Vec<&str> = line.split_whitespace().collect();
             if words[0] != "user" || words.len() < 2 {
-                return Err(format!("/aclfile:{lineno}: line should start with user keyword"));
+                return Err(format!("{path}:{lineno} should start with user keyword followed by the username. {TAIL}"));
             }
             let name = words[1];
             if !seen.insert(name.to_string()) {
-                return Err(format!("/aclfile:{lineno}: Duplicate user '{name}' found"));
-            }
-            if name == "default" {
-                fresh.users.insert("default".into(), User::new("default"));
+                return Err(format!("WARNING: Duplicate user '{name}' found on line {lineno}. {TAIL}"));
             }
             let mut rules: Vec<&[u8]> = vec![b"reset"];
             rules.extend(words[2..].iter().map(|w| w.as_bytes()));
-            fresh.setuser(name.as_bytes(), &rules).map_err(|e| {
-                format!("/aclfile:{lineno}: {}", e.strip_prefix("ERR ").unwrap_or(&e))
-            })?;
+            let user = build_user(fresh.users.get(name).filter(|_| name != "default"), name.as_bytes(), &rules)
+                .map_err(|(_, reason)| format!("{path}:{lineno}: {reason}. {TAIL}"))?;
+            fresh.users.insert(name.to_string(), user);
         }
         self.users = fresh.users;
         Ok(())
@@ -187,6 +182,19 @@ impl Acl {
         all.extend_from_slice(rules);
         self.setuser(name, &all)
     }
+}
+
+/// Applies rules to a copy of `existing` (or a new user); the error names the rule
+/// that failed (none for unbalanced selector parentheses) and the reason.
+fn build_user(existing: Option<&User>, name: &[u8], rules: &[&[u8]]) -> Result<User, (Option<Vec<u8>>, String)> {
+    let rules = merge_selector_args(rules).map_err(|e| (None, e))?;
+    let mut user = existing.cloned().unwrap_or_else(|| User::new(&String::from_utf8_lossy(name)));
+    for r in rules {
+        if let Err(e) = user.apply(&r) {
+            return Err((Some(r), e));
+        }
+    }
+    Ok(user)
 }
 
 fn default_user() -> User {
@@ -244,11 +252,13 @@ mod tests {
         acl.setuser(b"alice", &[b"on", b">pw", b"~k*", b"+get", b"(+set ~w)"]).expect("valid");
         let text = acl.to_file_text();
         let mut other = Acl::new();
-        other.load_file_text(&text).expect("loads");
+        other.load_file_text("/f.acl", &text).expect("loads");
         assert_eq!(other.to_file_text(), text);
         assert!(other.authenticate(b"alice", b"pw"));
-        assert_eq!(other.load_file_text("user a on\nuser a off\n").unwrap_err(), "/aclfile:2: Duplicate user 'a' found");
-        assert!(other.load_file_text("bogus\n").is_err());
+        const TAIL: &str = "WARNING: ACL errors detected, no change to the previously active ACL rules was performed";
+        assert_eq!(other.load_file_text("/f.acl", "user a on\nuser a off\n").unwrap_err(), format!("WARNING: Duplicate user 'a' found on line 2. {TAIL}"));
+        assert_eq!(other.load_file_text("/f.acl", "user a on\nuser b nosuch\n").unwrap_err(), format!("/f.acl:2: Syntax error. {TAIL}"));
+        assert_eq!(other.load_file_text("/f.acl", "garbage\n").unwrap_err(), format!("/f.acl:1 should start with user keyword followed by the username. {TAIL}"));
         assert!(other.user("alice").is_some(), "a failed load changes nothing");
     }
 

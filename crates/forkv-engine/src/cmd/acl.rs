@@ -6,7 +6,7 @@ use crate::acl::categories::{commands_in, is_category, CATEGORIES};
 use crate::acl::{self, dryrun_message};
 use crate::reply::Reply;
 use crate::table::flags::*;
-use crate::table::{container, spec, CommandSpec, Exec::Engine as E};
+use crate::table::{container, spec, CommandSpec, Exec::Engine as E, Exec::Host};
 use crate::{Engine, Outcome};
 
 const F: u32 = NOSCRIPT | LOADING | STALE;
@@ -23,7 +23,11 @@ const SUBCOMMANDS: &[CommandSpec] = &[
     spec("acl|getuser", 3, A, (0, 0, 0), "server", "6.0.0", "O(N). Where N is the number of password, command and pattern rules that the user has.", "Lists the ACL rules of a user.", E(getuser)),
     spec("acl|help", 2, LOADING | STALE, (0, 0, 0), "server", "6.0.0", "O(1)", "Returns helpful text about the different subcommands.", E(help)),
     spec("acl|list", 2, A, (0, 0, 0), "server", "6.0.0", "O(N). Where N is the number of configured users.", "Dumps the effective rules in ACL file format.", E(list)),
+    // SAVE and LOAD read and write the aclfile: the host owns files (ts/commands/acl.ts);
+    // the text format is `Acl::to_file_text` / `Acl::load_file_text`.
+    spec("acl|load", 2, A, (0, 0, 0), "server", "6.0.0", "O(N). Where N is the number of configured users.", "Reloads the rules from the configured ACL file.", Host),
     spec("acl|log", -2, A, (0, 0, 0), "server", "6.0.0", "O(N) with N being the number of entries shown.", "Lists recent security events generated due to ACL rules.", E(log)),
+    spec("acl|save", 2, A, (0, 0, 0), "server", "6.0.0", "O(N). Where N is the number of configured users.", "Saves the effective ACL rules in the configured ACL file.", Host),
     spec("acl|setuser", -3, A, (0, 0, 0), "server", "6.0.0", "O(N). Where N is the number of rules provided.", "Creates and modifies an ACL user and its rules.", E(setuser)),
     spec("acl|users", 2, A, (0, 0, 0), "server", "6.0.0", "O(N). Where N is the number of configured users.", "Lists all ACL users.", E(users)),
     spec("acl|whoami", 2, F, (0, 0, 0), "server", "6.0.0", "O(1)", "Returns the authenticated username of the current connection.", E(whoami)),
@@ -290,8 +294,12 @@ fn help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
         "    be used to specify a different size.",
         "LIST",
         "    Show users details in config file format.",
+        "LOAD",
+        "    Reload users from the ACL file.",
         "LOG [<count> | RESET]",
         "    Show the ACL log entries.",
+        "SAVE",
+        "    Save the current config to the ACL file.",
         "SETUSER <username> <attribute> [<attribute> ...]",
         "    Create or modify a user with the specified attributes.",
         "USERS",
