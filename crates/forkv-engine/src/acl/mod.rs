@@ -256,16 +256,16 @@ mod tests {
         assert_eq!(other.to_file_text(), text);
         assert!(other.authenticate(b"alice", b"pw"));
         const TAIL: &str = "WARNING: ACL errors detected, no change to the previously active ACL rules was performed";
-        assert_eq!(other.load_file_text("/f.acl", "user a on\nuser a off\n").unwrap_err(), format!("WARNING: Duplicate user 'a' found on line 2. {TAIL}"));
-        assert_eq!(other.load_file_text("/f.acl", "user a on\nuser b nosuch\n").unwrap_err(), format!("/f.acl:2: Syntax error. {TAIL}"));
-        assert_eq!(other.load_file_text("/f.acl", "garbage\n").unwrap_err(), format!("/f.acl:1 should start with user keyword followed by the username. {TAIL}"));
+        assert_eq!(other.load_file_text("/f.acl", "user a on\nuser a off\n").expect_err("must fail"), format!("WARNING: Duplicate user 'a' found on line 2. {TAIL}"));
+        assert_eq!(other.load_file_text("/f.acl", "user a on\nuser b nosuch\n").expect_err("must fail"), format!("/f.acl:2: Syntax error. {TAIL}"));
+        assert_eq!(other.load_file_text("/f.acl", "garbage\n").expect_err("must fail"), format!("/f.acl:1 should start with user keyword followed by the username. {TAIL}"));
         assert!(other.user("alice").is_some(), "a failed load changes nothing");
     }
 
     #[test]
     fn setuser_is_atomic() {
         let mut acl = Acl::new();
-        let e = acl.setuser(b"bob", &[b"on", b"+nosuch"]).unwrap_err();
+        let e = acl.setuser(b"bob", &[b"on", b"+nosuch"]).expect_err("must fail");
         assert_eq!(e, "ERR Error in ACL SETUSER modifier '+nosuch': Unknown command or category name in ACL");
         assert!(acl.user("bob").is_none());
     }

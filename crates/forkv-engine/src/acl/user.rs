@@ -208,16 +208,16 @@ mod tests {
     #[test]
     fn rule_errors() {
         let mut u = User::new("u");
-        assert_eq!(u.apply(b"foo").unwrap_err(), "Syntax error");
-        assert_eq!(u.apply(b"+nosuch").unwrap_err(), "Unknown command or category name in ACL");
-        assert_eq!(u.apply(b"+@nosuch").unwrap_err(), "Unknown command or category name in ACL");
-        assert_eq!(u.apply(b"+config|nosuch").unwrap_err(), "Unknown command or category name in ACL");
-        assert!(u.apply(b"#abc").unwrap_err().starts_with("The password hash must be exactly 64"));
-        assert!(u.apply(b"<nope").unwrap_err().starts_with("The password you are trying to remove"));
-        assert_eq!(u.apply(b"%X~a").unwrap_err(), "Syntax error");
+        assert_eq!(u.apply(b"foo").expect_err("must fail"), "Syntax error");
+        assert_eq!(u.apply(b"+nosuch").expect_err("must fail"), "Unknown command or category name in ACL");
+        assert_eq!(u.apply(b"+@nosuch").expect_err("must fail"), "Unknown command or category name in ACL");
+        assert_eq!(u.apply(b"+config|nosuch").expect_err("must fail"), "Unknown command or category name in ACL");
+        assert!(u.apply(b"#abc").expect_err("must fail").starts_with("The password hash must be exactly 64"));
+        assert!(u.apply(b"<nope").expect_err("must fail").starts_with("The password you are trying to remove"));
+        assert_eq!(u.apply(b"%X~a").expect_err("must fail"), "Syntax error");
         u.apply(b"allkeys").expect("allkeys");
-        assert!(u.apply(b"%R~b").unwrap_err().starts_with("Adding a pattern after the * pattern (or the 'allkeys' flag)"));
-        assert!(merge_selector_args(&[b"(+get"]).unwrap_err().starts_with("Unmatched parenthesis in acl selector starting at '(+get'."));
+        assert!(u.apply(b"%R~b").expect_err("must fail").starts_with("Adding a pattern after the * pattern (or the 'allkeys' flag)"));
+        assert!(merge_selector_args(&[b"(+get"]).expect_err("must fail").starts_with("Unmatched parenthesis in acl selector starting at '(+get'."));
     }
 
     #[test]
