@@ -11,10 +11,10 @@ import { opt, type HostCall } from './types';
 const NO_ACLFILE =
   'ERR This instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a configuration file set) in order to store users in the configuration.';
 
-/** The configured aclfile, or null. */
+/** The configured aclfile, or null; a relative path is relative to `dir` (Valkey chdirs there). */
 function aclfile(server: Server): string | null {
   const f = server.config.getString('aclfile');
-  return f === '' ? null : f;
+  return f === '' ? null : path.resolve(server.config.getDir(), f);
 }
 
 /** Reads the aclfile into the engine; the error text is Valkey's. */
