@@ -190,6 +190,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::hash::COMMANDS,
     crate::cmd::set::COMMANDS,
     crate::cmd::zset::COMMANDS,
+    crate::cmd::geo::COMMANDS,
+    crate::cmd::sort::COMMANDS,
     crate::cmd::multi::COMMANDS,
     crate::cmd::pubsub::COMMANDS,
     crate::cmd::blocking::COMMANDS,

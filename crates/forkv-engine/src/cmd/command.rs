@@ -204,6 +204,13 @@ fn getkeys(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     if !c.arity_ok(args.len()) {
         return Err("ERR Invalid number of arguments specified for command".into());
     }
+    if let Some(keys) = movable_keys(c.name, args) {
+        ctx.reply.array(keys.len());
+        for k in keys {
+            ctx.reply.bulk(args[k]);
+        }
+        return Ok(());
+    }
     if c.first_key <= 0 {
         return Err("ERR The command has no key arguments".into());
     }
@@ -216,6 +223,16 @@ fn getkeys(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.reply.bulk(k);
     }
     Ok(())
+}
+
+/// Key positions of the commands whose keys depend on their options (the STORE
+/// destination of SORT and GEORADIUS*); `None` for the others.
+fn movable_keys(name: &str, args: &[&[u8]]) -> Option<Vec<usize>> {
+    match name {
+        "sort" => Some(super::sort::keys_of(args)),
+        "georadius" | "georadiusbymember" => Some(super::geo::keys_of(args)),
+        _ => None,
+    }
 }
 
 fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {

@@ -319,7 +319,7 @@ fn read_zset<'a>(
 // ---------------------------------------------------------------------------------
 
 #[derive(Default, Clone, Copy)]
-struct AddFlags {
+pub(crate) struct AddFlags {
     nx: bool,
     xx: bool,
     gt: bool,
@@ -328,7 +328,8 @@ struct AddFlags {
     incr: bool,
 }
 
-fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], mut f: AddFlags) -> CmdResult {
+/// ZADD and ZINCRBY (and GEOADD, which calls it with its computed scores).
+pub(crate) fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], mut f: AddFlags) -> CmdResult {
     let mut idx = 2;
     while idx < argv.len() {
         let o = argv[idx];
