@@ -192,6 +192,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::zset::COMMANDS,
     crate::cmd::geo::COMMANDS,
     crate::cmd::sort::COMMANDS,
+    crate::cmd::memory::COMMANDS,
     crate::cmd::multi::COMMANDS,
     crate::cmd::pubsub::COMMANDS,
     crate::cmd::blocking::COMMANDS,

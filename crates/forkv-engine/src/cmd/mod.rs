@@ -19,6 +19,7 @@ pub mod hll;
 pub mod keys;
 pub mod lcs;
 pub mod list;
+pub mod memory;
 pub mod multi;
 pub mod pubsub;
 pub mod server;

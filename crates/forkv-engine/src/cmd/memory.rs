@@ -1,0 +1,227 @@
+//! MEMORY USAGE, PURGE, MALLOC-STATS and HELP (Valkey `object.c` `memoryCommand`).
+//!
+//! MEMORY USAGE estimates what a key costs the way Valkey's `objectComputeSize` does:
+//! the object header, the allocation of each string rounded up to the allocator's size
+//! class, and for big collections the table overhead plus the average size of up to
+//! SAMPLES elements (default 5, 0 = all) times the element count. It is an estimate of
+//! the same shape as Valkey's (`redis-cli --memkeys` ranks keys by it), not a
+//! measurement of forkv's own layout.
+
+use forkv_keyspace::Value;
+
+use super::{is, CmdResult, Ctx};
+use crate::errors;
+use crate::table::flags::*;
+use crate::table::{container, spec, CommandSpec, Exec};
+
+pub const COMMANDS: &[CommandSpec] = &[container("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands.", SUBCOMMANDS)];
+
+const SUBCOMMANDS: &[CommandSpec] = &[
+    spec("memory|usage", -3, READONLY, (2, 2, 1), "server", "4.0.0", "O(N) where N is the number of samples.", "Estimates the memory usage of a key.", Exec::Core(usage)),
+    spec("memory|purge", 2, 0, (0, 0, 0), "server", "4.0.0", "Depends on how much memory is allocated, could be slow", "Asks the allocator to release memory.", Exec::Core(purge)),
+    spec("memory|malloc-stats", 2, 0, (0, 0, 0), "server", "4.0.0", "Depends on how much memory is allocated, could be slow", "Returns the allocator statistics.", Exec::Core(malloc_stats)),
+    spec("memory|help", 2, LOADING | STALE, (0, 0, 0), "server", "4.0.0", "O(1)", "Returns helpful text about the different subcommands.", Exec::Core(help)),
+];
+
+/// Valkey's default number of sampled elements.
+const DEFAULT_SAMPLES: usize = 5;
+/// `robj`: type, encoding, LRU, refcount, pointer.
+const ROBJ: usize = 16;
+/// A hash table entry (key, value, next).
+const DICT_ENTRY: usize = 24;
+
+/// jemalloc's size class for an allocation of `n` bytes (8, 16, 32, 48, 64, 80, ...:
+/// four classes per power of two above 64).
+pub fn size_class(n: usize) -> usize {
+    if n <= 8 {
+        return 8;
+    }
+    if n <= 16 {
+        return 16;
+    }
+    if n <= 64 {
+        return n.div_ceil(16) * 16;
+    }
+    let pow = usize::BITS - (n - 1).leading_zeros(); // 2^pow >= n
+    let step = 1usize << (pow - 3);
+    n.div_ceil(step) * step
+}
+
+/// An sds string of `len` bytes: header, bytes, terminator.
+fn sds(len: usize) -> usize {
+    let hdr = match len {
+        0..=255 => 3,
+        256..=65535 => 5,
+        _ => 9,
+    };
+    size_class(hdr + len + 1)
+}
+
+/// A listpack entry of `len` bytes (encoding byte(s), data, back-length).
+fn lp_entry(len: usize) -> usize {
+    let enc = if len < 64 { 1 } else if len < 4096 { 2 } else { 5 };
+    let total = enc + len;
+    let back = if total < 128 { 1 } else if total < 16384 { 2 } else { 3 };
+    total + back
+}
+
+/// A hash table with `n` entries: the bucket array (a power of two) and the entries.
+fn dict(n: usize) -> usize {
+    let buckets = n.max(4).next_power_of_two();
+    size_class(buckets * 8) + n * DICT_ENTRY
+}
+
+/// Average of `f` over the first `samples` items, times `total`.
+fn extrapolate<I: Iterator>(items: I, total: usize, samples: usize, f: impl Fn(I::Item) -> usize) -> usize {
+    let (mut sum, mut seen) = (0usize, 0usize);
+    for it in items.take(samples) {
+        sum += f(it);
+        seen += 1;
+    }
+    if seen == 0 {
+        0
+    } else {
+        sum / seen * total
+    }
+}
+
+/// The estimated bytes of a value (`objectComputeSize`).
+pub fn value_size(v: &Value, samples: usize) -> usize {
+    match v {
+        Value::Str(s) => match s.encoding_name() {
+            "int" => ROBJ,
+            "embstr" => size_class(ROBJ + 3 + s.len() + 1),
+            _ => ROBJ + sds(s.len()),
+        },
+        Value::List(l) => {
+            let n = l.len();
+            let lp = extrapolate(l.iter(), n, samples, |e| lp_entry(e.len()));
+            if l.encoding_name() == "listpack" {
+                ROBJ + size_class(7 + lp)
+            } else {
+                // quicklist header plus one node per ~8 KiB listpack.
+                let nodes = lp.div_ceil(8192).max(1);
+                ROBJ + 40 + nodes * (32 + 7) + lp
+            }
+        }
+        Value::Hash(h) => {
+            let n = h.len();
+            if h.encoding_name() == "listpack" {
+                ROBJ + size_class(7 + extrapolate(h.iter(), n, samples, |(f, v)| lp_entry(f.len()) + lp_entry(v.len())))
+            } else {
+                ROBJ + dict(n) + extrapolate(h.iter(), n, samples, |(f, v)| sds(f.len()) + sds(v.len()))
+            }
+        }
+        Value::Set(s) => {
+            let n = s.len();
+            match s.encoding_name() {
+                "intset" => ROBJ + size_class(8 + n * 8),
+                "listpack" => ROBJ + size_class(7 + extrapolate(s.iter(), n, samples, |m| lp_entry(m.len()))),
+                _ => ROBJ + dict(n) + extrapolate(s.iter(), n, samples, |m| sds(m.len())),
+            }
+        }
+        Value::ZSet(z) => {
+            let n = z.len();
+            if z.encoding_name() == "listpack" {
+                ROBJ + size_class(7 + extrapolate(z.iter(), n, samples, |(m, _)| lp_entry(m.len()) + 9))
+            } else {
+                // dict + skiplist header + one node per member (score, backward, level 1.33).
+                ROBJ + dict(n) + 40 + extrapolate(z.iter(), n, samples, |(m, _)| sds(m.len()) + size_class(8 + 8 + 8 + 2 * 16))
+            }
+        }
+    }
+}
+
+fn usage(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let mut samples = DEFAULT_SAMPLES;
+    let mut j = 3;
+    while j < argv.len() {
+        if is(argv[j], "samples") && j + 1 < argv.len() {
+            let n = super::parse_i64(argv[j + 1])?;
+            if n < 0 {
+                return Err(errors::SYNTAX.into());
+            }
+            samples = if n == 0 { usize::MAX } else { usize::try_from(n).unwrap_or(usize::MAX) };
+            j += 2;
+        } else {
+            return Err(errors::SYNTAX.into());
+        }
+    }
+    let db = ctx.db();
+    let key = argv[2];
+    // As Valkey's dbFind: no expiry, no hit or miss counted.
+    let Some(v) = ctx.ks.peek(db, key) else {
+        ctx.reply.null();
+        return Ok(());
+    };
+    let total = value_size(v, samples) + sds(key.len()) + DICT_ENTRY;
+    ctx.reply.int(total as i64);
+    Ok(())
+}
+
+fn purge(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
+    release_free_memory();
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// Returns free heap memory to the system (glibc's `malloc_trim`, the allocator forkv
+/// uses; jemalloc's purge in Valkey does the same job).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_free_memory() {
+    extern "C" {
+        fn malloc_trim(pad: usize) -> i32;
+    }
+    // SAFETY: malloc_trim takes no pointers and is safe to call at any time.
+    unsafe {
+        malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_free_memory() {}
+
+fn malloc_stats(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
+    // Valkey's reply when it is built with libc malloc, which is what forkv runs on.
+    ctx.reply.verbatim(b"Stats not supported for the current allocator", "txt");
+    Ok(())
+}
+
+fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
+    super::server::reply_help(
+        ctx,
+        "MEMORY",
+        &[
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+        ],
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_classes_follow_jemalloc() {
+        assert_eq!(size_class(1), 8);
+        assert_eq!(size_class(17), 32);
+        assert_eq!(size_class(65), 80);
+        assert_eq!(size_class(129), 160);
+        assert_eq!(size_class(1025), 1280);
+    }
+
+    #[test]
+    fn strings_cost_like_valkey() {
+        assert_eq!(value_size(&Value::string(b"12345"), 5), ROBJ);
+        assert_eq!(value_size(&Value::string(b"bar"), 5), 32);
+        let big = vec![b'x'; 1000];
+        assert_eq!(value_size(&Value::string(&big), 5), ROBJ + 1024);
+    }
+}
