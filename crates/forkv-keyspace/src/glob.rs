@@ -3,6 +3,9 @@
 
 /// True when `s` matches `pattern`.
 pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
+    if too_many_stars(pattern) {
+        return false;
+    }
     // Iterative with one backtrack point for the last `*`: linear in practice and never
     // recursive, so a hostile pattern cannot blow the stack.
     let (mut p, mut i) = (0usize, 0usize);
@@ -72,6 +75,45 @@ pub fn glob_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
     p == pattern.len()
 }
 
+/// Valkey's protection against abusive patterns: its matcher recurses at every `*` and
+/// gives up (no match) at a nesting depth above 1000, so a pattern whose match must pass
+/// more than 1000 `*` groups (a trailing one does not recurse) never matches there.
+/// Replies must agree, so the same patterns match nothing here.
+fn too_many_stars(pattern: &[u8]) -> bool {
+    const MAX_NESTING: usize = 1000;
+    let mut groups = 0usize;
+    let mut p = 0usize;
+    while p < pattern.len() {
+        match pattern[p] {
+            b'\\' => p += 2,
+            b'[' => {
+                // Skip the class as the matcher reads it.
+                p += 1;
+                if pattern.get(p) == Some(&b'^') {
+                    p += 1;
+                }
+                while p < pattern.len() && pattern[p] != b']' {
+                    p += if pattern[p] == b'\\' { 2 } else { 1 };
+                }
+                p += 1;
+            }
+            b'*' => {
+                while p < pattern.len() && pattern[p] == b'*' {
+                    p += 1;
+                }
+                if p < pattern.len() {
+                    groups += 1;
+                    if groups > MAX_NESTING {
+                        return true;
+                    }
+                }
+            }
+            _ => p += 1,
+        }
+    }
+    false
+}
+
 /// Matches one byte against the class starting at `pattern[start] == b'['`.
 /// Returns (matched, index after the class).
 fn match_class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> Option<(bool, usize)> {
@@ -122,6 +164,17 @@ fn match_class(pattern: &[u8], start: usize, c: u8, nocase: bool) -> Option<(boo
 #[cfg(test)]
 mod tests {
     use super::glob_match;
+
+    #[test]
+    fn abusive_patterns_match_nothing_like_valkey() {
+        let s = vec![b'a'; 5000];
+        assert!(!glob_match(&b"*?".repeat(2000), &s, false));
+        // 1000 groups are still matched, and a trailing group does not count.
+        let mut p = b"*a".repeat(1000);
+        p.push(b'*');
+        assert!(glob_match(&p, &s, false));
+        assert!(glob_match(&b"[*]".repeat(1500), &b"*".repeat(1500), false));
+    }
 
     #[test]
     fn valkey_glob_rules() {
