@@ -141,6 +141,7 @@ export class Server extends EventEmitter {
       queryBufferLimit: Number(this.config.getBigInt('client-query-buffer-limit')),
       hllSparseMaxBytes: Number(this.config.getBigInt('hll-sparse-max-bytes')),
       acllogMaxLen: Number(this.config.getBigInt('acllog-max-len')),
+      lfu: this.config.getEnum('maxmemory-policy').includes('lfu'),
     });
   }
 
@@ -155,7 +156,7 @@ export class Server extends EventEmitter {
       this.applyEngineSettings();
       return null;
     };
-    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len']) this.config.onChange(name, engine);
+    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory-policy']) this.config.onChange(name, engine);
     this.config.onChange('requirepass', () => {
       this.applyRequirepass();
       return null;

@@ -1,5 +1,6 @@
 // AOF propagation of the collection commands: run random writes (including the random
-// and non-deterministic ones: SPOP, HINCRBYFLOAT, LMPOP, ZMPOP, ZADD INCR, *STORE) with
+// and non-deterministic ones: SPOP, HINCRBYFLOAT, LMPOP, ZMPOP, ZADD INCR, *STORE, GEOADD,
+// GEOSEARCHSTORE, SORT ... STORE) with
 // appendonly on, restart from the same directory, and require the replayed dataset to
 // equal the one before the restart, key by key.
 import { test } from 'uvu';
@@ -62,6 +63,12 @@ test('replaying the AOF rebuilds exactly the same collections', async () => {
     () => ['ZUNIONSTORE', 'z3', '2', 'z1', 'z2', 'WEIGHTS', '2', '0.5'],
     () => ['ZRANGESTORE', 'z4', 'z1', '0', '-1'],
     () => ['ZREMRANGEBYSCORE', 'z1', '-inf', '(1'],
+    // GEOADD is logged as the ZADD it stands for; the STORE forms as their own command.
+    () => ['GEOADD', 'g1', ...(r() < 0.3 ? ['CH'] : []), (r() * 10).toFixed(5), (r() * 10).toFixed(5), m()],
+    () => ['GEOSEARCHSTORE', 'g2', 'g1', 'FROMLONLAT', '5', '5', 'BYRADIUS', '400', 'km', ...(r() < 0.5 ? ['STOREDIST'] : [])],
+    () => ['GEORADIUS', 'g1', '5', '5', '300', 'km', pick(['STORE', 'STOREDIST']), 'g3'],
+    () => ['SORT', 'l1', 'ALPHA', 'STORE', 'l3'],
+    () => ['SORT', 's1', 'BY', 'nosort', 'STORE', 'l4'],
   ];
   for (let i = 0; i < 3000; i++) await c.call(...(pick(cmds)()));
   const before = await dump(c);

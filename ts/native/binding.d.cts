@@ -371,6 +371,11 @@ export interface EngineSettings {
   hllSparseMaxBytes?: number
   /** `acllog-max-len`. */
   acllogMaxLen?: number
+  /**
+   * The `maxmemory-policy` is an LFU one: key access clocks count frequency (OBJECT
+   * FREQ) instead of recency (OBJECT IDLETIME).
+   */
+  lfu?: boolean
 }
 
 /** A started child. */

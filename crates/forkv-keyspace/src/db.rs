@@ -6,6 +6,7 @@
 //! clients. Reads take `&self` on the tables and write nothing into shared pages, so a
 //! fork child's copy of the keyspace stays shared with the parent.
 
+use crate::access;
 use crate::dict::{Dict, ResizePolicy};
 use crate::types::EncodingLimits;
 use crate::value::{Bytes, Value};
@@ -16,8 +17,8 @@ pub type UnixMs = i64;
 /// One numbered database.
 #[derive(Default)]
 pub struct Db {
-    /// key -> value
-    pub keys: Dict<Bytes, Value>,
+    /// key -> value, with each key's access clock (see [`crate::access`]).
+    pub keys: Dict<Bytes, Value, u32>,
     /// key -> absolute expiry time (ms); only keys with a TTL appear here.
     pub expires: Dict<Bytes, UnixMs>,
     /// Where the active expire cycle resumes in `expires`.
@@ -82,6 +83,10 @@ pub struct Keyspace {
     pub loading: bool,
     /// Thresholds of the compact collection encodings (`*-max-listpack-*` configs).
     limits: EncodingLimits,
+    /// A fork child shares our pages: reads must not write access clocks.
+    child_active: bool,
+    /// The access clocks count frequency (an LFU `maxmemory-policy`) instead of recency.
+    lfu: bool,
 }
 
 impl Keyspace {
@@ -102,6 +107,8 @@ impl Keyspace {
             active_expire_enabled: true,
             loading: false,
             limits: EncodingLimits::default(),
+            child_active: false,
+            lfu: false,
         }
     }
 
@@ -160,6 +167,7 @@ impl Keyspace {
         for db in &mut self.dbs {
             db.set_policy(p);
         }
+        self.child_active = active;
     }
 
     /// Turns recording of touched keys on or off (on while any client WATCHes or blocks).
@@ -211,6 +219,20 @@ impl Keyspace {
     /// Lookup for a read command: expires lazily and counts hits and misses.
     pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(db, key);
+        self.record_access(db, key);
+        let found = self.dbs[db].keys.get(key);
+        if found.is_some() {
+            self.stats.keyspace_hits += 1;
+        } else {
+            self.stats.keyspace_misses += 1;
+        }
+        found
+    }
+
+    /// Lookup for a read that must not count as an access (OBJECT, TYPE: Valkey's
+    /// `LOOKUP_NOTOUCH`): expires lazily and counts hits and misses.
+    pub fn lookup_read_no_touch(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.expire_if_needed(db, key);
         let found = self.dbs[db].keys.get(key);
         if found.is_some() {
             self.stats.keyspace_hits += 1;
@@ -223,7 +245,66 @@ impl Keyspace {
     /// Lookup for a write command: expires lazily, no hit/miss counting.
     pub fn lookup_write(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
         self.expire_if_needed(db, key);
+        self.record_access(db, key);
         self.dbs[db].keys.get_mut(key)
+    }
+
+    /// Records an access to `key` in its clock, unless a fork child shares our pages
+    /// (the write would copy the page: Valkey skips it too while a child exists).
+    fn record_access(&mut self, db: usize, key: &[u8]) {
+        if self.child_active {
+            return;
+        }
+        let (lfu, now) = (self.lfu, self.now);
+        let r = if lfu { self.random() } else { 0 };
+        if let Some(m) = self.dbs[db].keys.meta_mut(key) {
+            *m = access::accessed(*m, lfu, now, r);
+        }
+    }
+
+    /// Selects what the access clocks count: frequency (LFU policies) or recency. As in
+    /// Valkey, existing clocks are reinterpreted, not converted.
+    pub fn set_lfu(&mut self, on: bool) {
+        self.lfu = on;
+    }
+
+    /// True when the access clocks count frequency.
+    pub fn lfu(&self) -> bool {
+        self.lfu
+    }
+
+    /// The key's raw access clock (DEBUG OBJECT `lru:`).
+    pub fn access_clock(&self, db: usize, key: &[u8]) -> Option<u32> {
+        self.peek(db, key)?;
+        self.dbs[db].keys.meta(key).copied()
+    }
+
+    /// Seconds since the key was last accessed (OBJECT IDLETIME); reads nothing else.
+    pub fn idle_seconds(&self, db: usize, key: &[u8]) -> Option<u64> {
+        self.peek(db, key)?;
+        self.dbs[db].keys.meta(key).map(|m| access::idle_seconds(*m, self.now))
+    }
+
+    /// The key's access frequency counter, decayed to now (OBJECT FREQ).
+    pub fn frequency(&self, db: usize, key: &[u8]) -> Option<u8> {
+        self.peek(db, key)?;
+        self.dbs[db].keys.meta(key).map(|m| access::decayed_counter(*m, self.now))
+    }
+
+    /// Sets the key's clock as if it was last accessed `secs` ago (RESTORE IDLETIME).
+    pub fn set_idle_seconds(&mut self, db: usize, key: &[u8], secs: u64) {
+        let now = self.now;
+        if let Some(m) = self.dbs[db].keys.meta_mut(key) {
+            *m = access::with_idle(now, secs);
+        }
+    }
+
+    /// Sets the key's frequency counter (RESTORE FREQ).
+    pub fn set_frequency(&mut self, db: usize, key: &[u8], freq: u8) {
+        let now = self.now;
+        if let Some(m) = self.dbs[db].keys.meta_mut(key) {
+            *m = access::with_counter(now, freq);
+        }
     }
 
     /// Lookup that neither expires nor counts (TYPE-free peeks such as EXISTS after
@@ -243,11 +324,25 @@ impl Keyspace {
 
     /// Stores a value. `keep_ttl` keeps an existing TTL; otherwise any TTL is cleared.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
+        let fresh = access::fresh(self.lfu, self.now);
+        let lfu = self.lfu;
         let d = &mut self.dbs[db];
         match d.keys.get_mut(key) {
-            Some(slot) => *slot = value,
+            Some(slot) => {
+                *slot = value;
+                // A new value is a new object: its recency starts now, while an LFU
+                // counter survives the overwrite (Valkey's dbSetValue).
+                if !lfu {
+                    if let Some(m) = d.keys.meta_mut(key) {
+                        *m = fresh;
+                    }
+                }
+            }
             None => {
                 d.keys.insert(key.into(), value);
+                if let Some(m) = d.keys.meta_mut(key) {
+                    *m = fresh;
+                }
             }
         }
         if !keep_ttl && !d.expires.is_empty() {
@@ -496,6 +591,38 @@ fn xorshift64star(state: &mut u64) -> u64 {
 mod tests {
     use super::*;
     use crate::value::Value;
+
+    #[test]
+    fn reads_update_the_access_clock_only_without_a_fork_child() {
+        let mut ks = Keyspace::new(1);
+        ks.set_now(1_000_000);
+        ks.set(0, b"k", Value::string(b"v"), false);
+        ks.set_now(1_010_000);
+        assert_eq!(ks.idle_seconds(0, b"k"), Some(10));
+        // A child shares our pages: a read must not write the entry.
+        ks.set_child_active(true);
+        assert!(ks.lookup_read(0, b"k").is_some());
+        assert_eq!(ks.idle_seconds(0, b"k"), Some(10));
+        ks.set_child_active(false);
+        assert!(ks.lookup_read(0, b"k").is_some());
+        assert_eq!(ks.idle_seconds(0, b"k"), Some(0));
+        // Peeks and no-touch lookups never count as an access.
+        ks.set_now(1_020_000);
+        assert!(ks.lookup_read_no_touch(0, b"k").is_some());
+        assert_eq!(ks.idle_seconds(0, b"k"), Some(10));
+    }
+
+    #[test]
+    fn lfu_counters_start_at_five_and_survive_overwrites() {
+        let mut ks = Keyspace::new(1);
+        ks.set_lfu(true);
+        ks.set_now(60_000_000);
+        ks.set(0, b"k", Value::string(b"v"), false);
+        assert_eq!(ks.frequency(0, b"k"), Some(crate::access::LFU_INIT_VAL));
+        ks.set_frequency(0, b"k", 100);
+        ks.set(0, b"k", Value::string(b"w"), false);
+        assert_eq!(ks.frequency(0, b"k"), Some(100));
+    }
 
     #[test]
     fn random_key_finds_a_lone_key_in_any_bucket() {

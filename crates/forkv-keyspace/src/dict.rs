@@ -36,20 +36,22 @@ const INITIAL_SIZE: usize = 4;
 /// Empty buckets a single rehash step may visit before giving up (Valkey: 10 per bucket).
 const EMPTY_VISITS_PER_STEP: usize = 10;
 
-struct Entry<K, V> {
+struct Entry<K, V, M> {
     key: K,
     value: V,
-    next: Option<Box<Entry<K, V>>>,
+    /// Per-entry metadata (the keyspace's access clock); `()` for every other table.
+    meta: M,
+    next: Option<Box<Entry<K, V, M>>>,
 }
 
-type Chain<K, V> = Option<Box<Entry<K, V>>>;
+type Chain<K, V, M> = Option<Box<Entry<K, V, M>>>;
 
-struct Table<K, V> {
-    buckets: Vec<Chain<K, V>>,
+struct Table<K, V, M> {
+    buckets: Vec<Chain<K, V, M>>,
     used: usize,
 }
 
-impl<K, V> Table<K, V> {
+impl<K, V, M> Table<K, V, M> {
     fn empty() -> Self {
         Table {
             buckets: Vec::new(),
@@ -69,21 +71,21 @@ impl<K, V> Table<K, V> {
 }
 
 /// A hash table keyed by `K` with incremental rehashing and a resize-safe scan cursor.
-pub struct Dict<K, V> {
-    tables: [Table<K, V>; 2],
+pub struct Dict<K, V, M = ()> {
+    tables: [Table<K, V, M>; 2],
     /// `Some(i)`: moving table 0 into table 1; buckets below `i` are already moved.
     rehash_idx: Option<usize>,
     hasher: foldhash::fast::FixedState,
     policy: ResizePolicy,
 }
 
-impl<K: Hash + Eq, V> Default for Dict<K, V> {
+impl<K: Hash + Eq, V, M: Default> Default for Dict<K, V, M> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<K: Hash + Eq, V> Dict<K, V> {
+impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
     /// An empty dict; allocates nothing until the first insert.
     pub fn new() -> Self {
         Dict {
@@ -146,6 +148,15 @@ impl<K: Hash + Eq, V> Dict<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.find(key).map(|e| (&e.key, &e.value))
+    }
+
+    /// The entry holding `key`.
+    fn find<Q>(&self, key: &Q) -> Option<&Entry<K, V, M>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         if self.is_empty() {
             return None;
         }
@@ -157,7 +168,7 @@ impl<K: Hash + Eq, V> Dict<K, V> {
             let mut cur = t.buckets[h & t.mask()].as_deref();
             while let Some(e) = cur {
                 if e.key.borrow() == key {
-                    return Some((&e.key, &e.value));
+                    return Some(e);
                 }
                 cur = e.next.as_deref();
             }
@@ -197,6 +208,43 @@ impl<K: Hash + Eq, V> Dict<K, V> {
         while let Some(e) = cur {
             if e.key.borrow() == key {
                 return Some(&mut e.value);
+            }
+            cur = e.next.as_deref_mut();
+        }
+        None
+    }
+
+    /// The metadata of an entry, read-only.
+    pub fn meta<Q>(&self, key: &Q) -> Option<&M>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.find(key).map(|e| &e.meta)
+    }
+
+    /// Mutable access to an entry's metadata. Unlike [`Dict::get_mut`] it never advances a
+    /// rehash: it writes only the entry itself.
+    pub fn meta_mut<Q>(&mut self, key: &Q) -> Option<&mut M>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.is_empty() {
+            return None;
+        }
+        let h = self.hash(key);
+        let live = self.live_tables();
+        let t = (0..live).find(|&t| {
+            let tab = &self.tables[t];
+            !tab.buckets.is_empty() && chain_position(&tab.buckets[h & tab.mask()], key).is_some()
+        })?;
+        let tab = &mut self.tables[t];
+        let idx = h & tab.mask();
+        let mut cur = tab.buckets[idx].as_deref_mut();
+        while let Some(e) = cur {
+            if e.key.borrow() == key {
+                return Some(&mut e.meta);
             }
             cur = e.next.as_deref_mut();
         }
@@ -246,7 +294,7 @@ impl<K: Hash + Eq, V> Dict<K, V> {
         let tab = &mut self.tables[t];
         let idx = h & tab.mask();
         let next = tab.buckets[idx].take();
-        tab.buckets[idx] = Some(Box::new(Entry { key, value, next }));
+        tab.buckets[idx] = Some(Box::new(Entry { key, value, meta: M::default(), next }));
         tab.used += 1;
     }
 
@@ -422,7 +470,7 @@ impl<K: Hash + Eq, V> Dict<K, V> {
             return 0;
         }
         let mut v = cursor as usize;
-        let visit_bucket = |t: &Table<K, V>, i: usize, visit: &mut dyn FnMut(&K, &V)| {
+        let visit_bucket = |t: &Table<K, V, M>, i: usize, visit: &mut dyn FnMut(&K, &V)| {
             let mut cur = t.buckets[i & t.mask()].as_deref();
             while let Some(e) = cur {
                 visit(&e.key, &e.value);
@@ -505,7 +553,7 @@ impl<K: Hash + Eq, V> Dict<K, V> {
     }
 
     /// Iterates every entry without modifying anything (used by the fork child).
-    pub fn iter(&self) -> Iter<'_, K, V> {
+    pub fn iter(&self) -> Iter<'_, K, V, M> {
         Iter {
             dict: self,
             table: 0,
@@ -516,7 +564,7 @@ impl<K: Hash + Eq, V> Dict<K, V> {
 }
 
 /// Position of `key` in a chain, if present.
-fn chain_position<K, V, Q>(chain: &Chain<K, V>, key: &Q) -> Option<usize>
+fn chain_position<K, V, M, Q>(chain: &Chain<K, V, M>, key: &Q) -> Option<usize>
 where
     K: Borrow<Q>,
     Q: Eq + ?Sized,
@@ -548,14 +596,14 @@ fn seed() -> u64 {
 }
 
 /// Read-only iterator over a [`Dict`].
-pub struct Iter<'a, K, V> {
-    dict: &'a Dict<K, V>,
+pub struct Iter<'a, K, V, M = ()> {
+    dict: &'a Dict<K, V, M>,
     table: usize,
     bucket: usize,
-    cur: Option<&'a Entry<K, V>>,
+    cur: Option<&'a Entry<K, V, M>>,
 }
 
-impl<'a, K, V> Iterator for Iter<'a, K, V> {
+impl<'a, K, V, M> Iterator for Iter<'a, K, V, M> {
     type Item = (&'a K, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {

@@ -3,6 +3,7 @@
 //! Pure data structures: no I/O, no napi, no threads. The fork child reads this through
 //! `&Keyspace` only, so nothing here may need a lock or write on a read.
 
+pub mod access;
 pub mod db;
 pub mod dict;
 pub mod glob;

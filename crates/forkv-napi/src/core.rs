@@ -64,6 +64,9 @@ pub struct EngineSettings {
     pub hll_sparse_max_bytes: Option<f64>,
     /// `acllog-max-len`.
     pub acllog_max_len: Option<f64>,
+    /// The `maxmemory-policy` is an LFU one: key access clocks count frequency (OBJECT
+    /// FREQ) instead of recency (OBJECT IDLETIME).
+    pub lfu: Option<bool>,
 }
 
 /// What CLIENT LIST/INFO need from the core about one connection.
@@ -362,6 +365,9 @@ impl Core {
         }
         if let Some(v) = s.acllog_max_len {
             self.engine.acl.log.set_max_len(v as usize);
+        }
+        if let Some(v) = s.lfu {
+            self.engine.ks.set_lfu(v);
         }
         if let Some(v) = s.aof_enabled {
             self.engine.prop.enabled = v;

@@ -22,6 +22,7 @@ const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("debug|reload", -2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Save the RDB on disk and reload it back to memory.", Exec::Host),
     spec("debug|populate", -3, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Create <count> string keys named key:<num>.", Exec::Core(populate)),
     spec("debug|set-skip-checksum-validation", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Enables or disables checksum checks for RDB files and RESTORE's payload.", Exec::Core(set_skip_checksum_validation)),
+    spec("debug|protocol", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Reply with a sample of the given RESP type.", Exec::Core(protocol)),
     spec("debug|help", 2, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Returns helpful text about the different subcommands.", Exec::Core(help)),
 ];
 
@@ -154,7 +155,15 @@ fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let Some(v) = ctx.ks.peek(db, argv[2]) else {
         return Err(crate::errors::NO_SUCH_KEY.into());
     };
-    let text = format!("Value at:{:p} refcount:1 encoding:{}", v as *const _, v.encoding_name());
+    // serializedlength: the value's RDB encoding, without DUMP's type byte, version and
+    // checksum (Valkey's rdbSavedObjectLen).
+    let serialized = forkv_rdb::dump_payload(v).len().saturating_sub(11);
+    let (lru, idle) = (ctx.ks.access_clock(db, argv[2]).unwrap_or(0), ctx.ks.idle_seconds(db, argv[2]).unwrap_or(0));
+    let text = format!(
+        "Value at:{:p} refcount:1 encoding:{} serializedlength:{serialized} lru:{lru} lru_seconds_idle:{idle}",
+        v as *const _,
+        v.encoding_name()
+    );
     ctx.reply.simple(&text);
     Ok(())
 }
@@ -180,6 +189,71 @@ fn digest_value(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// DEBUG PROTOCOL: one sample reply of each RESP type, for client and test-suite checks.
+fn protocol(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    allowed(ctx)?;
+    let name = argv[2].to_ascii_lowercase();
+    let r = &mut ctx.reply;
+    match name.as_slice() {
+        b"string" => r.bulk(b"Hello World"),
+        b"integer" => r.int(12345),
+        b"double" => r.double(3.141),
+        b"bignum" => {
+            const BIG: &[u8] = b"1234567999999999999999999999999999999";
+            if r.resp3() {
+                r.raw(b"(");
+                r.raw(BIG);
+                r.raw(b"\r\n");
+            } else {
+                r.bulk(BIG);
+            }
+        }
+        b"null" => r.null(),
+        b"array" | b"set" => {
+            if name == b"set" {
+                r.set(3);
+            } else {
+                r.array(3);
+            }
+            for j in 0..3 {
+                r.int(j);
+            }
+        }
+        b"map" => {
+            r.map(3);
+            for j in 0..3 {
+                r.int(j);
+                r.boolean(j == 1);
+            }
+        }
+        b"attrib" => {
+            if r.resp3() {
+                r.raw(b"|1\r\n");
+                r.bulk(b"key-popularity");
+                r.array(2);
+                r.bulk(b"key:123");
+                r.int(90);
+            }
+            // Attributes are not replies: a real one follows.
+            r.bulk(b"Some real reply following the attribute");
+        }
+        b"push" => {
+            if !r.resp3() {
+                return Err("ERR RESP2 is not supported by this command".into());
+            }
+            r.push(2);
+            r.bulk(b"server-cpu-usage");
+            r.int(42);
+            r.bulk(b"Some real reply following the push reply");
+        }
+        b"true" => r.boolean(true),
+        b"false" => r.boolean(false),
+        b"verbatim" => r.verbatim(b"This is a verbatim\nstring", "txt"),
+        _ => return Err("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false".into()),
+    }
+    Ok(())
+}
+
 fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
     super::server::reply_help(
         ctx,
@@ -198,6 +272,10 @@ fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
             "    it is used instead of the 'key' prefix. These are not propagated to",
             "    replicas. Cluster slots are not respected so keys not belonging to the",
             "    current node can be created in cluster mode.",
+            "PROTOCOL <type>",
+            "    Reply with a test value of the specified type. <type> can be: string,",
+            "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
+            "    true, false.",
             "RELOAD [MERGE] [NOFLUSH] [NOSAVE]",
             "    Save the RDB on disk and reload it back to memory.",
             "SET-ACTIVE-EXPIRE <0|1>",

@@ -31,6 +31,7 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let key = argv[1];
     let ttl = parse_i64(argv[2])?;
     let (mut replace, mut absttl) = (false, false);
+    let (mut idletime, mut freq): (Option<u64>, Option<u8>) = (None, None);
     let mut i = 4;
     while i < argv.len() {
         let a = argv[i];
@@ -40,18 +41,18 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         } else if is(a, "ABSTTL") {
             absttl = true;
         } else if is(a, "IDLETIME") && has_value {
-            // forkv keeps no LRU clock (it would write on every read, see DESIGN §3): the
-            // value is validated as Valkey does and otherwise ignored.
             let idle = parse_i64(argv[i + 1])?;
             if idle < 0 {
                 return Err("ERR Invalid IDLETIME value, must be >= 0".into());
             }
+            idletime = Some(idle as u64);
             i += 1;
         } else if is(a, "FREQ") && has_value {
-            let freq = parse_i64(argv[i + 1])?;
-            if !(0..=255).contains(&freq) {
+            let f = parse_i64(argv[i + 1])?;
+            if !(0..=255).contains(&f) {
                 return Err("ERR Invalid FREQ value, must be >= 0 and <= 255".into());
             }
+            freq = Some(f as u8);
             i += 1;
         } else {
             return Err(errors::SYNTAX.into());
@@ -98,6 +99,12 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.ks.delete(db, key);
     }
     ctx.ks.put(db, key, value, expire);
+    // Valkey's objectSetLRUOrLFU: FREQ counts under an LFU policy, IDLETIME otherwise.
+    match (ctx.ks.lfu(), freq, idletime) {
+        (true, Some(f), _) => ctx.ks.set_frequency(db, key, f),
+        (false, _, Some(idle)) => ctx.ks.set_idle_seconds(db, key, idle),
+        _ => {}
+    }
     if let Some(at) = expire {
         // Replay must restore the same absolute expiry.
         ctx.suppress_propagation();

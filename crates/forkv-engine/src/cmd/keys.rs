@@ -38,6 +38,8 @@ pub const COMMANDS: &[CommandSpec] = &[
 const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     spec("object|encoding", 3, READONLY, (2, 2, 1), "generic", "2.2.3", "O(1)", "Returns the internal encoding of an object.", Core(object_encoding)),
     spec("object|refcount", 3, READONLY, (2, 2, 1), "generic", "2.2.3", "O(1)", "Returns the reference count of a value of a key.", Core(object_refcount)),
+    spec("object|freq", 3, READONLY, (2, 2, 1), "generic", "4.0.0", "O(1)", "Returns the logarithmic access frequency counter of a Valkey object.", Core(object_freq)),
+    spec("object|idletime", 3, READONLY, (2, 2, 1), "generic", "2.2.3", "O(1)", "Returns the time since the last access to a Valkey object.", Core(object_idletime)),
     spec("object|help", 2, LOADING | STALE, (0, 0, 0), "generic", "6.2.0", "O(1)", "Returns helpful text about the different subcommands.", Core(object_help)),
 ];
 
@@ -57,14 +59,15 @@ fn exists(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 fn touch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
-    let n = argv[1..].iter().filter(|k| ctx.ks.exists(db, k)).count();
+    // A read access of each key: updates its access clock (OBJECT IDLETIME/FREQ).
+    let n = argv[1..].iter().filter(|k| ctx.ks.lookup_read(db, k).is_some()).count();
     ctx.reply.int(n as i64);
     Ok(())
 }
 
 fn type_cmd(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
-    let name = ctx.ks.lookup_read(db, argv[1]).map_or("none", Value::type_name);
+    let name = ctx.ks.lookup_read_no_touch(db, argv[1]).map_or("none", Value::type_name);
     ctx.reply.simple(name);
     Ok(())
 }
@@ -380,7 +383,7 @@ fn persist(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 fn object_encoding(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
-    match ctx.ks.lookup_read(db, argv[2]).map(Value::encoding_name) {
+    match ctx.ks.lookup_read_no_touch(db, argv[2]).map(Value::encoding_name) {
         Some(e) => ctx.reply.bulk(e.as_bytes()),
         None => ctx.reply.null(),
     }
@@ -390,10 +393,38 @@ fn object_encoding(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn object_refcount(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     // Values are never shared between keys in forkv.
-    match ctx.ks.lookup_read(db, argv[2]) {
+    match ctx.ks.lookup_read_no_touch(db, argv[2]) {
         Some(_) => ctx.reply.int(1),
         None => ctx.reply.null(),
     }
+    Ok(())
+}
+
+fn object_idletime(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let db = ctx.db();
+    if ctx.ks.lookup_read_no_touch(db, argv[2]).is_none() {
+        ctx.reply.null();
+        return Ok(());
+    }
+    if ctx.ks.lfu() {
+        return Err("ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.".into());
+    }
+    let idle = ctx.ks.idle_seconds(db, argv[2]).unwrap_or(0);
+    ctx.reply.int(i64::try_from(idle).unwrap_or(i64::MAX));
+    Ok(())
+}
+
+fn object_freq(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let db = ctx.db();
+    if ctx.ks.lookup_read_no_touch(db, argv[2]).is_none() {
+        ctx.reply.null();
+        return Ok(());
+    }
+    if !ctx.ks.lfu() {
+        return Err("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.".into());
+    }
+    let freq = ctx.ks.frequency(db, argv[2]).unwrap_or(0);
+    ctx.reply.int(i64::from(freq));
     Ok(())
 }
 
@@ -405,6 +436,12 @@ fn object_help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
             "ENCODING <key>",
             "    Return the kind of internal representation used in order to store the value",
             "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
             "REFCOUNT <key>",
             "    Return the number of references of the value associated with the specified",
             "    <key>.",

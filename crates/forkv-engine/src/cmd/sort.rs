@@ -35,7 +35,7 @@ pub fn keys_of(args: &[&[u8]]) -> Vec<usize> {
     let mut j = 2;
     while j < args.len() {
         let a = args[j];
-        // Options with arguments are skipped whole, so that `GET store` is not a STORE.
+        // LIMIT, GET and BY arguments are skipped, so that `GET store` is not a STORE.
         let skip = if is(a, "limit") {
             2
         } else if is(a, "get") || is(a, "by") {
@@ -44,7 +44,8 @@ pub fn keys_of(args: &[&[u8]]) -> Vec<usize> {
             if j + 1 < args.len() {
                 store = Some(j + 1);
             }
-            1
+            // Valkey's sortGetKeys does not skip the key: `STORE store k` stores into k.
+            0
         } else {
             0
         };
@@ -365,6 +366,8 @@ mod tests {
         assert_eq!(keys_of(&a), vec![1, 7]);
         let b: Vec<&[u8]> = vec![b"sort", b"abc", b"get", b"store", b"limit", b"0", b"1"];
         assert_eq!(keys_of(&b), vec![1]);
+        let c: Vec<&[u8]> = vec![b"sort", b"abc", b"store", b"store", b"def"];
+        assert_eq!(keys_of(&c), vec![1, 4]);
     }
 
     #[test]
