@@ -41,6 +41,8 @@ impl Core {
                 node_max_bytes: s.stream_node_max_bytes as usize,
                 node_max_entries: s.stream_node_max_entries as usize,
             },
+            // Not a config directive: DEBUG QUICKLIST-PACKED-THRESHOLD's value stays.
+            list_packed_threshold: self.engine.ks.encoding_limits().list_packed_threshold,
         });
     }
 }

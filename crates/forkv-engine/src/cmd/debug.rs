@@ -22,6 +22,7 @@ const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("debug|reload", -2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Save the RDB on disk and reload it back to memory.", Exec::Host),
     spec("debug|populate", -3, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Create <count> string keys named key:<num>.", Exec::Core(populate)),
     spec("debug|set-skip-checksum-validation", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Enables or disables checksum checks for RDB files and RESTORE's payload.", Exec::Core(set_skip_checksum_validation)),
+    spec("debug|quicklist-packed-threshold", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Sets the size from which list elements get a quicklist node of their own.", Exec::Core(quicklist_packed_threshold)),
     spec("debug|protocol", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Reply with a sample of the given RESP type.", Exec::Core(protocol)),
     spec("debug|help", 2, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Returns helpful text about the different subcommands.", Exec::Core(help)),
 ];
@@ -159,11 +160,19 @@ fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     // checksum (Valkey's rdbSavedObjectLen).
     let serialized = forkv_rdb::dump_payload(v).len().saturating_sub(11);
     let (lru, idle) = (ctx.ks.access_clock(db, argv[2]).unwrap_or(0), ctx.ks.idle_seconds(db, argv[2]).unwrap_or(0));
-    let text = format!(
+    let mut text = format!(
         "Value at:{:p} refcount:1 encoding:{} serializedlength:{serialized} lru:{lru} lru_seconds_idle:{idle}",
         v as *const _,
         v.encoding_name()
     );
+    if let forkv_keyspace::Value::List(l) = v {
+        if let Some((nodes, bytes)) = l.quicklist_stats() {
+            // forkv never compresses quicklist nodes (list-compress-depth is not applied).
+            let avg = l.len() as f64 / nodes.max(1) as f64;
+            let fill = ctx.ks.encoding_limits().list_max_listpack_size;
+            text.push_str(&format!(" ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{fill} ql_compressed:0 ql_uncompressed_size:{bytes}"));
+        }
+    }
     ctx.reply.simple(&text);
     Ok(())
 }
@@ -186,6 +195,41 @@ fn digest_value(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         };
         ctx.reply.simple(&digest::hex(&d));
     }
+    Ok(())
+}
+
+/// Parses a memory size as Valkey's `memtoull`: digits with an optional unit (b, k, kb,
+/// m, mb, g, gb; k = 1000, kb = 1024).
+fn parse_memory(arg: &[u8]) -> Option<u64> {
+    let digits = arg.iter().take_while(|c| c.is_ascii_digit()).count();
+    let unit = arg[digits..].to_ascii_lowercase();
+    let mul: u64 = match unit.as_slice() {
+        b"" | b"b" => 1,
+        b"k" => 1000,
+        b"kb" => 1024,
+        b"m" => 1000 * 1000,
+        b"mb" => 1024 * 1024,
+        b"g" => 1000 * 1000 * 1000,
+        b"gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    let n: u64 = if digits == 0 { 0 } else { std::str::from_utf8(&arg[..digits]).ok()?.parse().ok()? };
+    n.checked_mul(mul)
+}
+
+/// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements at least this big are stored in a
+/// quicklist node of their own; 0 restores the 1 GB default.
+fn quicklist_packed_threshold(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    allowed(ctx)?;
+    const ERR: &str = "ERR argument must be a memory value bigger than 1 and smaller than 4gb";
+    let size = parse_memory(argv[2]).ok_or(super::CmdError::Borrowed(ERR))?;
+    if size > (1u64 << 32) - (1 << 20) {
+        return Err(ERR.into());
+    }
+    let mut lim = *ctx.ks.encoding_limits();
+    lim.list_packed_threshold = if size == 0 { forkv_keyspace::types::DEFAULT_PACKED_THRESHOLD } else { size as usize };
+    ctx.ks.set_encoding_limits(lim);
+    ctx.reply.ok();
     Ok(())
 }
 
@@ -276,6 +320,9 @@ fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
             "    Reply with a test value of the specified type. <type> can be: string,",
             "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
             "    true, false.",
+            "QUICKLIST-PACKED-THRESHOLD <size>",
+            "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+            "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
             "RELOAD [MERGE] [NOFLUSH] [NOSAVE]",
             "    Save the RDB on disk and reload it back to memory.",
             "SET-ACTIVE-EXPIRE <0|1>",

@@ -87,6 +87,15 @@ impl ListValue {
         }
     }
 
+    /// Quicklist layout for DEBUG OBJECT: (nodes, bytes of all nodes); `None` for the
+    /// listpack encoding.
+    pub fn quicklist_stats(&self) -> Option<(usize, usize)> {
+        match &self.repr {
+            Repr::Packed(_) => None,
+            Repr::Quick { nodes, .. } => Some((nodes.len(), nodes.iter().map(Listpack::bytes).sum())),
+        }
+    }
+
     /// Appends at the tail with Valkey's default limits (used by loaders).
     pub fn push_back(&mut self, item: &[u8]) {
         self.push(item, false, &EncodingLimits::default());
@@ -136,9 +145,12 @@ impl ListValue {
                 };
                 // A node takes the element only while it stays within the limit
                 // (Valkey's `_quicklistNodeAllowInsert`); otherwise a new node starts.
-                let fits = end.as_ref().is_some_and(|n| {
-                    !limit.exceeded(n.bytes() + entry_size(item.len()), n.len() + 1)
-                });
+                // A large element gets a node of its own, and no element joins it there
+                // (Valkey's plain nodes).
+                let fits = !lim.list_large(item.len())
+                    && end.as_ref().is_some_and(|n| {
+                        !is_plain(n, lim) && !limit.exceeded(n.bytes() + entry_size(item.len()), n.len() + 1)
+                    });
                 match end {
                     Some(node) if fits => {
                         if front {
@@ -370,7 +382,23 @@ impl ListValue {
         };
         match &mut self.repr {
             Repr::Packed(lp) => lp.replace_at(p, value),
-            Repr::Quick { nodes, .. } => nodes[ni].replace_at(p, value),
+            Repr::Quick { nodes, .. } => {
+                nodes[ni].replace_at(p, value);
+                if lim.list_large(value.len()) && nodes[ni].len() > 1 {
+                    // Move the large element into a node of its own.
+                    let mut right = nodes[ni].split_off(p);
+                    let rest = right.seek(1).map(|q| right.split_off(q));
+                    nodes.insert(ni + 1, right);
+                    if let Some(rest) = rest.filter(|r| !r.is_empty()) {
+                        nodes.insert(ni + 2, rest);
+                    }
+                    if nodes[ni].is_empty() {
+                        nodes.remove(ni);
+                    }
+                    self.shrunk(lim);
+                    return true;
+                }
+            }
         }
         self.split_if_needed(ni, lim);
         self.shrunk(lim);
@@ -405,8 +433,23 @@ impl ListValue {
         match &mut self.repr {
             Repr::Packed(lp) => lp.insert_at(at, value),
             Repr::Quick { nodes, count } => {
-                nodes[ni].insert_at(at, value);
                 *count += 1;
+                if lim.list_large(value.len()) || is_plain(&nodes[ni], lim) {
+                    // A large element, or a neighbour that is one: the new element gets
+                    // a node of its own between the two halves of the pivot's node.
+                    let tail = nodes[ni].split_off(at);
+                    let mut single = Listpack::new();
+                    single.push_back(value);
+                    nodes.insert(ni + 1, single);
+                    if !tail.is_empty() {
+                        nodes.insert(ni + 2, tail);
+                    }
+                    if nodes[ni].is_empty() {
+                        nodes.remove(ni);
+                    }
+                    return true;
+                }
+                nodes[ni].insert_at(at, value);
             }
         }
         self.split_if_needed(ni, lim);
@@ -461,6 +504,11 @@ impl ListValue {
         }
         removed
     }
+}
+
+/// True for a node holding one large element (Valkey's plain node): nothing joins it.
+fn is_plain(node: &Listpack, lim: &EncodingLimits) -> bool {
+    node.len() == 1 && node.first().is_some_and(|p| lim.list_large(node.data(p).len()))
 }
 
 /// Iterator over a list in either direction.
@@ -524,6 +572,38 @@ mod tests {
         l.iter()
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .collect()
+    }
+
+    #[test]
+    fn large_elements_get_nodes_of_their_own() {
+        let lim = EncodingLimits {
+            list_max_listpack_size: 1,
+            list_packed_threshold: 5,
+            ..EncodingLimits::default()
+        };
+        let mut l = ListValue::new();
+        for item in ["a", "bigbig", "b", "c"] {
+            l.push(item.as_bytes(), false, &lim);
+        }
+        // Count limit 1: one node per element anyway; now allow 10 per node.
+        let lim = EncodingLimits { list_max_listpack_size: 10, ..lim };
+        let mut l2 = ListValue::new();
+        l2.prepare_growth(0, 20, &EncodingLimits { list_max_listpack_size: 1, ..lim });
+        for item in ["a", "b", "bigbig", "c", "d"] {
+            l2.push(item.as_bytes(), false, &lim);
+        }
+        // [a b] [bigbig] [c d]
+        assert_eq!(l2.quicklist_stats().map(|s| s.0), Some(3));
+        assert!(l2.insert_at_pivot(b"bigbig", b"x", true, &lim));
+        // The small element does not join the large one's node.
+        assert_eq!(l2.quicklist_stats().map(|s| s.0), Some(4));
+        assert!(l2.insert_at_pivot(b"a", b"hugehuge", true, &lim));
+        // [a] [hugehuge] [b] [bigbig] [x] [c d]
+        assert_eq!(l2.quicklist_stats().map(|s| s.0), Some(6));
+        assert!(l2.set(5, b"largest", &lim));
+        assert_eq!(contents(&l2), vec!["a", "hugehuge", "b", "bigbig", "x", "largest", "d"]);
+        assert_eq!(l2.quicklist_stats().map(|s| s.0), Some(7));
+        assert_eq!(contents(&l), vec!["a", "bigbig", "b", "c"]);
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub struct EncodingLimits {
     pub zset_max_listpack_value: usize,
     /// `stream-node-max-bytes` and `stream-node-max-entries`.
     pub stream: stream::StreamLimits,
+    /// List elements at least this big get a quicklist node of their own (Valkey's
+    /// "plain" nodes, `packed_threshold`; set by DEBUG QUICKLIST-PACKED-THRESHOLD).
+    pub list_packed_threshold: usize,
 }
 
 impl Default for EncodingLimits {
@@ -65,9 +68,13 @@ impl Default for EncodingLimits {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             stream: stream::StreamLimits::default(),
+            list_packed_threshold: DEFAULT_PACKED_THRESHOLD,
         }
     }
 }
+
+/// Valkey's default `packed_threshold`: 1 GB.
+pub const DEFAULT_PACKED_THRESHOLD: usize = 1 << 30;
 
 /// Node size limits of a list, derived from `list-max-listpack-size`
 /// (Valkey's `quicklistNodeLimit`).
@@ -85,6 +92,11 @@ const LIST_NODE_BYTES: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 const LIST_SAFETY_BYTES: usize = 8192;
 
 impl EncodingLimits {
+    /// True when a list element of `len` bytes is stored alone in its node.
+    pub fn list_large(&self, len: usize) -> bool {
+        len >= self.list_packed_threshold
+    }
+
     /// The per-node limit for lists.
     pub fn list_node(&self) -> ListNodeLimit {
         let fill = self.list_max_listpack_size;
