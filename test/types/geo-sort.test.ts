@@ -72,7 +72,7 @@ t('GEOSEARCH/GEORADIUS options, errors and STORE', async () => {
   assert.is(await r('GEORADIUS', 'Sicily', '15', '37', '200', 'km', 'STORE', 'x', 'WITHDIST'), '(error ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options)');
   assert.is(await r('GEOSEARCHSTORE', 'dst', 'Sicily', 'FROMLONLAT', '15', '37', 'BYRADIUS', '200', 'km', 'STOREDIST'), '(int 2)');
   // The distances redis-server 7.0 stores (it prints 17 digits, Valkey 8 the shortest form).
-  const stored = (await io.zrange('dst', 0, -1, 'WITHSCORES')).map((x, i) => (i % 2 ? Number(x) : x));
+  const stored = (await io.zrange('dst', '0', '-1', 'WITHSCORES')).map((x, i) => (i % 2 ? Number(x) : x));
   assert.equal(stored, ['Catania', 56.441257870158204, 'Palermo', 190.44242984775784]);
   assert.is(await r('GEORADIUS', 'Sicily', '15', '37', '200', 'km', 'STORE', 'dst2'), '(int 2)');
   assert.is(await io.zscore('dst2', 'Catania'), '3479447370796909');
@@ -106,13 +106,13 @@ t('SORT and SORT_RO: BY, GET, LIMIT, ALPHA, STORE', async () => {
   await io.mset('w_1', '30', 'w_2', '20', 'w_3', '10', 'w_10', '5');
   await io.hset('h_1', 'n', 'one');
   await io.hset('h_2', 'n', 'two');
-  assert.equal(await io.sort('l'), ['1', '2', '3', '10']);
-  assert.equal(await io.sort('l', 'ALPHA', 'DESC'), ['3', '2', '10', '1']);
-  assert.equal(await io.sort('l', 'BY', 'w_*'), ['10', '3', '2', '1']);
-  assert.equal(await io.sort('l', 'BY', 'w_*', 'LIMIT', '1', '2', 'GET', '#', 'GET', 'h_*->n'), ['3', null, '2', 'two']);
-  assert.equal(await io.sort('l', 'BY', 'nosort', 'DESC'), ['10', '2', '1', '3']);
+  assert.equal(await io.call('SORT', 'l'), ['1', '2', '3', '10']);
+  assert.equal(await io.call('SORT', 'l', 'ALPHA', 'DESC'), ['3', '2', '10', '1']);
+  assert.equal(await io.call('SORT', 'l', 'BY', 'w_*'), ['10', '3', '2', '1']);
+  assert.equal(await io.call('SORT', 'l', 'BY', 'w_*', 'LIMIT', '1', '2', 'GET', '#', 'GET', 'h_*->n'), ['3', null, '2', 'two']);
+  assert.equal(await io.call('SORT', 'l', 'BY', 'nosort', 'DESC'), ['10', '2', '1', '3']);
   assert.equal(await io.call('SORT_RO', 'l', 'GET', 'nokey'), [null, null, null, null]);
-  assert.is(await io.sort('l', 'BY', 'w_*', 'STORE', 'out'), 4);
+  assert.is(await io.call('SORT', 'l', 'BY', 'w_*', 'STORE', 'out'), 4);
   assert.equal(await io.lrange('out', 0, -1), ['10', '3', '2', '1']);
   await io.rpush('bad', '1', 'x');
   assert.is(await r('SORT', 'bad'), "(error ERR One or more scores can't be converted into double)");
@@ -122,7 +122,7 @@ t('SORT and SORT_RO: BY, GET, LIMIT, ALPHA, STORE', async () => {
   assert.is(await r('SORT', 's'), '(error WRONGTYPE Operation against a key holding the wrong kind of value)');
   // A set BY a constant is sorted by bytes when stored (a stable result for replicas).
   await io.sadd('set', 'b', 'c', 'a');
-  assert.is(await io.sort('set', 'BY', 'x', 'STORE', 'sorted'), 3);
+  assert.is(await io.call('SORT', 'set', 'BY', 'x', 'STORE', 'sorted'), 3);
   assert.equal(await io.lrange('sorted', 0, -1), ['a', 'b', 'c']);
   assert.equal(await io.call('COMMAND', 'GETKEYS', 'SORT', 'abc', 'STORE', 'bad', 'GET', 'store', 'STORE', 'def'), ['abc', 'def']);
 });
