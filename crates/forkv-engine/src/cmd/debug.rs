@@ -241,6 +241,8 @@ fn protocol(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     match name.as_slice() {
         b"string" => r.bulk(b"Hello World"),
         b"integer" => r.int(12345),
+        // Valkey's sample value, not an approximation of pi.
+        #[allow(clippy::approx_constant)]
         b"double" => r.double(3.141),
         b"bignum" => {
             const BIG: &[u8] = b"1234567999999999999999999999999999999";

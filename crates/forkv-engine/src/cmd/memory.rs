@@ -78,11 +78,7 @@ fn extrapolate<I: Iterator>(items: I, total: usize, samples: usize, f: impl Fn(I
         sum += f(it);
         seen += 1;
     }
-    if seen == 0 {
-        0
-    } else {
-        sum / seen * total
-    }
+    sum.checked_div(seen).map_or(0, |avg| avg * total)
 }
 
 /// The estimated bytes of a value (`objectComputeSize`).
