@@ -116,6 +116,24 @@ pub fn value_size(v: &Value, samples: usize) -> usize {
                 _ => ROBJ + dict(n) + extrapolate(s.iter(), n, samples, |m| sds(m.len())),
             }
         }
+        Value::Stream(st) => {
+            // A radix tree of listpack nodes: sampled node sizes (entry IDs as two
+            // integers, values, own field names) times the node count, plus a rough
+            // constant per consumer group.
+            let node = |(_, n): (_, &forkv_keyspace::types::stream::Node)| {
+                let master: usize = n.master_fields.iter().map(|f| lp_entry(f.len())).sum();
+                let entries: usize = n
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        let own: usize = e.fields.iter().flatten().map(|f| lp_entry(f.len())).sum();
+                        4 + own + e.values.iter().map(|v| lp_entry(v.len())).sum::<usize>()
+                    })
+                    .sum();
+                size_class(7 + master + entries) + 48
+            };
+            ROBJ + 64 + extrapolate(st.nodes(), st.node_count(), samples, node) + st.groups.len() * 128
+        }
         Value::ZSet(z) => {
             let n = z.len();
             if z.encoding_name() == "listpack" {
