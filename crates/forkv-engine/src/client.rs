@@ -52,6 +52,8 @@ pub struct Client {
     /// Replies produced for this client while another one was being served (its blocked
     /// command ran, timed out or was unblocked); `Engine::wake` writes them first.
     pub(crate) pending_out: Vec<u8>,
+    /// The script pseudo-client (`cmd::script`): blocking commands may not block.
+    pub(crate) in_script: bool,
 }
 
 impl Client {
@@ -77,6 +79,7 @@ impl Client {
             blocked: None,
             block_request: None,
             pending_out: Vec::new(),
+            in_script: false,
         }
     }
 
@@ -105,9 +108,10 @@ impl Client {
         self.blocked.is_some()
     }
 
-    /// Blocking commands may not block now (inside EXEC): they answer as if timed out.
+    /// Blocking commands may not block now (inside EXEC or a script): they answer as if
+    /// timed out.
     pub(crate) fn deny_blocking(&self) -> bool {
-        self.exec.is_some()
+        self.exec.is_some() || self.in_script
     }
 
     /// Bytes of input waiting to be parsed (CLIENT LIST `qbuf=`).

@@ -116,6 +116,8 @@ pub struct Engine {
     pub logs: LogQueue,
     /// Users, permissions and the ACL LOG.
     pub acl: acl::Acl,
+    /// The Lua VM and script cache (`cmd::script`), created on first use.
+    scripting: Option<Box<forkv_script::Scripting>>,
 }
 
 impl Engine {
@@ -135,6 +137,7 @@ impl Engine {
             tracking: false,
             logs: LogQueue::default(),
             acl: acl::Acl::new(),
+            scripting: None,
         }
     }
 
@@ -631,7 +634,7 @@ fn client_info(c: &Client, cmd: &str) -> String {
 }
 
 /// Picks the subcommand spec for container commands, with Valkey's errors.
-fn resolve_subcommand(spec: &'static CommandSpec, argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
+pub(crate) fn resolve_subcommand(spec: &'static CommandSpec, argv: &[&[u8]]) -> Result<&'static CommandSpec, String> {
     // A container that also runs bare (COMMAND with no subcommand).
     let bare_ok = argv.len() == 1 && matches!(spec.exec, Exec::Core(_)) && spec.arity_ok(1);
     if spec.subcommands.is_empty() || bare_ok {

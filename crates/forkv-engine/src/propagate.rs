@@ -49,6 +49,11 @@ impl Propagator {
         self.tx = Some((Vec::new(), 0));
     }
 
+    /// A transaction (EXEC, a script) is collecting writes.
+    pub fn in_transaction(&self) -> bool {
+        self.tx.is_some()
+    }
+
     /// EXEC is over: append its writes, wrapped in MULTI/EXEC when there are several.
     pub fn end_transaction(&mut self) {
         let Some((body, ops)) = self.tx.take() else {

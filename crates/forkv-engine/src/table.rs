@@ -202,6 +202,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::hll::COMMANDS,
     crate::cmd::lcs::COMMANDS,
     crate::cmd::acl::COMMANDS,
+    crate::cmd::script::COMMANDS,
 ];
 
 /// All top-level commands.

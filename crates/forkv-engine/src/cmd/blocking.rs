@@ -32,7 +32,8 @@ use crate::table::flags::*;
 use crate::table::{spec, CommandSpec, Exec, Exec::Core};
 use crate::{Engine, Outcome};
 
-const B: u32 = WRITE | NOSCRIPT | BLOCKING;
+// Not noscript: from a script they run without blocking, as in Valkey.
+const B: u32 = WRITE | BLOCKING;
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("blpop", -3, B, (1, -2, 1), "list", "2.0.0", "O(N) where N is the number of provided keys.", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", Core(blpop)),

@@ -22,6 +22,7 @@ pub mod list;
 pub mod memory;
 pub mod multi;
 pub mod pubsub;
+pub mod script;
 pub mod server;
 pub mod set;
 pub mod sort;

@@ -1,0 +1,376 @@
+//! Scripting commands: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (Valkey `eval.c`,
+//! `script.c`). The VM, its sandbox, the cache and the Lua API are the `forkv-script`
+//! crate; this file is the seam: it implements [`ScriptHost`] by running each
+//! `server.call` through the engine's own command path for a script pseudo-client, with
+//! Valkey's checks (`scriptCall`): unknown command, arity, `noscript`, writes from a
+//! read-only script, MISCONF. Blocking commands run without blocking (the pseudo-client
+//! denies it, as inside EXEC).
+//!
+//! The pseudo-client starts in the caller's database (a SELECT inside the script does not
+//! leak out) and answers in the RESP version the script chose (`server.setresp`). Its
+//! writes reach the propagation stream as they execute, collected as one transaction
+//! (MULTI/EXEC around them when there are several), as Valkey propagates a script's
+//! effects; `server.set_repl(server.REPL_NONE)` leaves the following writes out.
+//!
+//! Commands the TypeScript host runs (PUBLISH, INFO, CONFIG, CLIENT, ...) cannot run
+//! synchronously from here yet: [`HOST_COMMAND_ERROR`] is that one refusal, in one place,
+//! until the server crate gives them a synchronous entry point.
+
+use forkv_script::{CallContext, RespValue, RunOptions, ScriptFlags, ScriptHost, Scripting};
+
+use crate::client::Client;
+use crate::log::LogLevel;
+use crate::reply::Reply;
+use crate::table::flags::*;
+use crate::table::{container, spec, CommandSpec, Exec, Exec::Engine as Eng};
+use crate::{errors, Engine, Outcome};
+
+const EV: u32 = NOSCRIPT | SKIP_MONITOR | STALE | MOVABLE_KEYS;
+const SC: u32 = NOSCRIPT;
+
+pub const COMMANDS: &[CommandSpec] = &[
+    spec("eval", -3, EV, (0, 0, 0), "scripting", "2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script.", Eng(eval)),
+    spec("evalsha", -3, EV, (0, 0, 0), "scripting", "2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script by SHA1 digest.", Eng(evalsha)),
+    spec("eval_ro", -3, EV | READONLY, (0, 0, 0), "scripting", "7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script.", Eng(eval_ro)),
+    spec("evalsha_ro", -3, EV | READONLY, (0, 0, 0), "scripting", "7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script by SHA1 digest.", Eng(evalsha_ro)),
+    container("script", -2, 0, "scripting", "2.6.0", "A container for Lua scripts management commands.", SCRIPT_SUBCOMMANDS),
+];
+
+const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
+    spec("script|load", 3, SC | STALE, (0, 0, 0), "scripting", "2.6.0", "O(N) with N being the length in bytes of the script body.", "Loads a server-side Lua script to the script cache.", Eng(script_load)),
+    spec("script|exists", -3, SC, (0, 0, 0), "scripting", "2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "Determines whether server-side Lua scripts exist in the script cache.", Eng(script_exists)),
+    spec("script|flush", -2, SC, (0, 0, 0), "scripting", "2.6.0", "O(N) with N being the number of scripts in cache", "Removes all server-side Lua scripts from the script cache.", Eng(script_flush)),
+    spec("script|show", 3, SC, (0, 0, 0), "scripting", "8.0.0", "O(1).", "Show server-side Lua script in the script cache.", Eng(script_show)),
+    spec("script|help", 2, LOADING | STALE, (0, 0, 0), "scripting", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Eng(script_help)),
+];
+
+/// The id of the script pseudo-client (hosts number real clients from 1).
+pub const SCRIPT_CLIENT: u64 = u64::MAX;
+
+/// The refusal for a command only the TypeScript host can run today. The one place to
+/// change when host commands get a synchronous entry point.
+pub const HOST_COMMAND_ERROR: &str = "This command cannot be called from a script in this version of forkv yet";
+
+const NOSCRIPT_ERROR: &str = "NOSCRIPT No matching script. Please use EVAL.";
+
+impl Engine {
+    /// The VM, created on first use.
+    fn scripting(&mut self) -> Result<&mut Scripting, String> {
+        if self.scripting.is_none() {
+            let vm = Scripting::new().map_err(|e| format!("ERR Failed to initialize the Lua VM: {e}"))?;
+            self.scripting = Some(Box::new(vm));
+        }
+        self.scripting.as_deref_mut().ok_or_else(|| "ERR Lua VM unavailable".to_string())
+    }
+
+    /// Number of cached scripts (INFO `number_of_cached_scripts`).
+    pub fn cached_scripts(&self) -> usize {
+        self.scripting.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// Bytes of the Lua VM and of the cached bodies (INFO `used_memory_vm_eval`,
+    /// `used_memory_scripts_eval`).
+    pub fn script_memory(&self) -> (usize, usize) {
+        self.scripting.as_ref().map_or((0, 0), |s| (s.vm_memory(), s.bodies_bytes()))
+    }
+
+    fn proto_of(&self, id: u64) -> u8 {
+        self.clients.get(&id).map_or(2, |c| c.proto)
+    }
+
+    fn script_error(&mut self, id: u64, msg: &str) -> Outcome {
+        let proto = self.proto_of(id);
+        Reply::new(&mut self.out, proto).error(msg);
+        self.stats.total_error_replies += 1;
+        Outcome::Done
+    }
+}
+
+/// The engine as a script sees it: one command at a time, for the pseudo-client.
+struct EngineHost<'a> {
+    engine: &'a mut Engine,
+}
+
+impl ScriptHost for EngineHost<'_> {
+    fn call(&mut self, argv: &[Vec<u8>], ctx: &CallContext) -> Result<RespValue, String> {
+        let e = &mut *self.engine;
+        let slices: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+        let Some(top) = slices.first().and_then(|name| crate::table::lookup(name)) else {
+            return Err("Unknown command called from script".into());
+        };
+        let spec = match crate::resolve_subcommand(top, &slices) {
+            Ok(s) => s,
+            Err(msg) if msg.starts_with("ERR wrong number of arguments") => {
+                return Err("Wrong number of args calling command from script".into())
+            }
+            Err(_) => return Err("Unknown command called from script".into()),
+        };
+        if spec.flags & NOSCRIPT != 0 {
+            return Err("This command is not allowed from script".into());
+        }
+        if spec.is_write() {
+            if ctx.read_only {
+                return Err("Write commands are not allowed from read-only scripts.".into());
+            }
+            if let Some(err) = &e.cfg.write_error {
+                return Err(format!("-{err}"));
+            }
+        }
+        if let Some(c) = e.clients.get_mut(&SCRIPT_CLIENT) {
+            c.proto = ctx.resp;
+            c.last_cmd = spec.name;
+        }
+        e.stats.total_commands_processed += 1;
+        let aof_was = e.prop.enabled;
+        if ctx.repl & forkv_script::repl::AOF == 0 {
+            e.prop.enabled = false;
+        }
+        let mark = e.out.len();
+        match spec.exec {
+            Exec::Core(handler) => {
+                e.run(SCRIPT_CLIENT, spec, handler, &slices);
+            }
+            Exec::Engine(handler) => {
+                handler(e, SCRIPT_CLIENT, &slices);
+            }
+            Exec::Host | Exec::Container => {
+                e.prop.enabled = aof_was;
+                return Err(HOST_COMMAND_ERROR.into());
+            }
+        }
+        e.prop.enabled = aof_was;
+        let bytes = e.out.split_off(mark);
+        forkv_script::resp::parse_one(&bytes).map_err(|_| "ERR internal error: unreadable reply".to_string())
+    }
+
+    fn log(&mut self, level: i64, message: &[u8]) {
+        let level = match level {
+            forkv_script::log_level::DEBUG => LogLevel::Debug,
+            forkv_script::log_level::VERBOSE => LogLevel::Verbose,
+            forkv_script::log_level::NOTICE => LogLevel::Notice,
+            _ => LogLevel::Warning,
+        };
+        self.engine.logs.push(level, String::from_utf8_lossy(message).into_owned());
+    }
+
+    fn format_double(&self, d: f64) -> String {
+        crate::reply::format_double(d)
+    }
+}
+
+/// Which script a call names.
+enum Source<'a> {
+    Body(&'a [u8]),
+    Sha(&'a [u8]),
+}
+
+fn eval(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
+    eval_generic(e, id, argv, Source::Body(argv[1]), false)
+}
+
+fn evalsha(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
+    eval_generic(e, id, argv, Source::Sha(argv[1]), false)
+}
+
+fn eval_ro(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
+    eval_generic(e, id, argv, Source::Body(argv[1]), true)
+}
+
+fn evalsha_ro(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
+    eval_generic(e, id, argv, Source::Sha(argv[1]), true)
+}
+
+/// Valkey's `evalGenericCommand` + `scriptPrepareForRun` + `scriptResetRun`.
+fn eval_generic(e: &mut Engine, id: u64, argv: &[&[u8]], source: Source<'_>, read_only: bool) -> Outcome {
+    let Some(numkeys) = forkv_keyspace::value::parse_canonical_i64(argv[2]) else {
+        return e.script_error(id, errors::NOT_INT);
+    };
+    if numkeys > (argv.len() - 3) as i64 {
+        return e.script_error(id, "ERR Number of keys can't be greater than number of args");
+    }
+    if numkeys < 0 {
+        return e.script_error(id, "ERR Number of keys can't be negative");
+    }
+    let numkeys = numkeys as usize;
+    let keys = &argv[3..3 + numkeys];
+    let args = &argv[3 + numkeys..];
+
+    let sha = match source {
+        Source::Body(body) => match e.scripting().and_then(|vm| vm.create(body).map_err(|m| format!("ERR {m}"))) {
+            Ok(sha) => sha,
+            Err(msg) => return e.script_error(id, &msg),
+        },
+        Source::Sha(sha) => String::from_utf8_lossy(sha).to_ascii_lowercase(),
+    };
+    let flags = match e.scripting().map(|vm| vm.get(&sha).map(|s| s.flags)) {
+        Ok(Some(flags)) => flags,
+        Ok(None) => return e.script_error(id, NOSCRIPT_ERROR),
+        Err(msg) => return e.script_error(id, &msg),
+    };
+    if !flags.has(ScriptFlags::EVAL_COMPAT_MODE) && !flags.has(ScriptFlags::NO_WRITES) {
+        if read_only {
+            return e.script_error(id, "ERR Can not execute a script with write flag using *_ro command.");
+        }
+        if let Some(err) = e.cfg.write_error.clone() {
+            return e.script_error(id, &err);
+        }
+    }
+
+    let (db, proto) = match e.clients.get(&id) {
+        Some(c) => (c.db, c.proto),
+        None => return Outcome::Close,
+    };
+    let Some(mut vm) = e.scripting.take() else {
+        return e.script_error(id, "ERR Lua VM unavailable");
+    };
+    let mut pseudo = Client::new(SCRIPT_CLIENT);
+    pseudo.db = db;
+    pseudo.authenticated = true;
+    pseudo.in_script = true;
+    e.clients.insert(SCRIPT_CLIENT, pseudo);
+    // Inside EXEC the transaction already collects the writes.
+    let own_tx = !e.prop.in_transaction();
+    if own_tx {
+        e.prop.begin_transaction();
+    }
+    let reply = vm.run(&mut EngineHost { engine: e }, &sha, keys, args, RunOptions { read_only });
+    if own_tx {
+        e.prop.end_transaction();
+    }
+    e.clients.remove(&SCRIPT_CLIENT);
+    e.scripting = Some(vm);
+    if matches!(reply, RespValue::Error(_)) {
+        e.stats.total_error_replies += 1;
+    }
+    encode(&mut Reply::new(&mut e.out, proto), &reply);
+    Outcome::Done
+}
+
+/// Writes a script's reply at the caller's protocol.
+fn encode(r: &mut Reply<'_>, v: &RespValue) {
+    match v {
+        RespValue::Status(s) => {
+            r.out.push(b'+');
+            r.out.extend_from_slice(s);
+            r.out.extend_from_slice(b"\r\n");
+        }
+        RespValue::Error(s) => r.error(&String::from_utf8_lossy(s)),
+        RespValue::Int(n) => r.int(*n),
+        RespValue::Bulk(b) => r.bulk(b),
+        RespValue::NullBulk | RespValue::Null => r.null(),
+        RespValue::NullArray => r.null_array(),
+        RespValue::Array(items) => {
+            r.array(items.len());
+            items.iter().for_each(|i| encode(r, i));
+        }
+        RespValue::Map(pairs) => {
+            r.map(pairs.len());
+            for (k, v) in pairs {
+                encode(r, k);
+                encode(r, v);
+            }
+        }
+        RespValue::Set(items) => {
+            r.set(items.len());
+            items.iter().for_each(|i| encode(r, i));
+        }
+        RespValue::Double(d) => r.double(*d),
+        RespValue::Bool(b) => r.boolean(*b),
+        RespValue::BigNumber(n) => {
+            if r.resp3() {
+                r.out.push(b'(');
+                r.out.extend_from_slice(n);
+                r.out.extend_from_slice(b"\r\n");
+            } else {
+                r.bulk(n);
+            }
+        }
+        RespValue::Verbatim(format, text) => r.verbatim(text, &String::from_utf8_lossy(format)),
+    }
+}
+
+fn script_load(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
+    match e.scripting().and_then(|vm| vm.create(argv[2]).map_err(|m| format!("ERR {m}"))) {
+        Ok(sha) => {
+            let proto = e.proto_of(id);
+            Reply::new(&mut e.out, proto).bulk(sha.as_bytes());
+            Outcome::Done
+        }
+        Err(msg) => e.script_error(id, &msg),
+    }
+}
+
+fn script_exists(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
+    let proto = e.proto_of(id);
+    let found: Vec<bool> = argv[2..]
+        .iter()
+        .map(|sha| {
+            let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+            e.scripting.as_ref().is_some_and(|vm| vm.get(&sha).is_some())
+        })
+        .collect();
+    let mut r = Reply::new(&mut e.out, proto);
+    r.array(found.len());
+    for f in found {
+        r.int(i64::from(f));
+    }
+    Outcome::Done
+}
+
+fn script_flush(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
+    // ASYNC frees in the background in Valkey; the result (an empty cache) is the same.
+    let ok = match argv.len() {
+        2 => true,
+        3 => crate::cmd::is(argv[2], "sync") || crate::cmd::is(argv[2], "async"),
+        _ => false,
+    };
+    if !ok {
+        return e.script_error(id, "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+    }
+    if let Some(vm) = e.scripting.as_mut() {
+        vm.flush();
+    }
+    let proto = e.proto_of(id);
+    Reply::new(&mut e.out, proto).ok();
+    Outcome::Done
+}
+
+fn script_show(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
+    let sha = String::from_utf8_lossy(argv[2]).to_ascii_lowercase();
+    let body = e.scripting.as_ref().and_then(|vm| vm.get(&sha)).map(|s| s.body.clone());
+    match body {
+        Some(body) => {
+            let proto = e.proto_of(id);
+            Reply::new(&mut e.out, proto).bulk(&body);
+            Outcome::Done
+        }
+        None => e.script_error(id, NOSCRIPT_ERROR),
+    }
+}
+
+fn script_help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
+    const LINES: &[&str] = &[
+        "EXISTS <sha1> [<sha1> ...]",
+        "    Return information about the existence of the scripts in the script cache.",
+        "FLUSH [ASYNC|SYNC]",
+        "    Flush the Lua scripts cache. Very dangerous on replicas.",
+        "    When called without the optional mode argument, the behavior is determined",
+        "     by the lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+        "    * ASYNC: Asynchronously flush the scripts cache.",
+        "    * SYNC: Synchronously flush the scripts cache.",
+        "LOAD <script>",
+        "    Load a script into the scripts cache without executing it.",
+        "SHOW <sha1>",
+        "    Show a script from the scripts cache.",
+    ];
+    let proto = e.proto_of(id);
+    let mut r = Reply::new(&mut e.out, proto);
+    r.array(LINES.len() + 3);
+    r.simple("SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    for l in LINES {
+        r.simple(l);
+    }
+    r.simple("HELP");
+    r.simple("    Print this help.");
+    Outcome::Done
+}

@@ -1,0 +1,622 @@
+//! forkv's Lua scripting: one Lua 5.1 VM per server, as Valkey embeds it (`eval.c`,
+//! `script_lua.c`), and nothing of the engine's internals.
+//!
+//! A script calls commands through [`ScriptHost`], a trait with one job: run ONE command
+//! synchronously for the script (argv plus the [`CallContext`]: may it write, which RESP
+//! version, the script's flags) and hand the reply back as a [`RespValue`]. The engine
+//! implements it by dispatching through its own command path for a script
+//! pseudo-client; tests implement it with a map. Everything else lives here:
+//!
+//! - the VM and its sandbox (`prelude.lua`): the library tables and the globals are
+//!   readonly proxies (`Attempt to modify a readonly table`), reading a missing global
+//!   is an error, `os` keeps only `clock`, there is no `io`, `loadfile`, `dofile`,
+//!   `print`, and `debug` is gone once the error handler holds its `getinfo`;
+//! - the script cache by SHA1 ([`Scripting::create`], `SCRIPT LOAD/EXISTS/FLUSH`) and the
+//!   shebang flags ([`shebang`]);
+//! - the `server.*` API (also named `redis`): `call`, `pcall`, `error_reply`,
+//!   `status_reply`, `sha1hex`, `log` and `LOG_*`, `setresp`, `set_repl` and `REPL_*`,
+//!   `replicate_commands`, `breakpoint`/`debug` (no debugger: they do nothing, as outside
+//!   `SCRIPT DEBUG`), the version fields;
+//! - the conversions between replies and Lua values ([`convert`](crate::convert)) and
+//!   Valkey's error wording (`ERR user_script:1: ... script: f_<sha>, on @user_script:1.`);
+//! - `math.random` from a per-run reseeded `lrand48` ([`rand48`]).
+
+pub mod resp;
+pub mod shebang;
+
+mod bit;
+mod cjson;
+mod cmsgpack;
+mod convert;
+mod rand48;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use mlua::chunk::ChunkMode;
+use mlua::{Function, Lua, MultiValue, StdLib, Table, Value, Variadic};
+
+pub use resp::RespValue;
+pub use shebang::ScriptFlags;
+
+use rand48::{Rand48, RAND48_MAX};
+
+/// Log levels of `server.log` (Valkey's `LL_*`).
+pub mod log_level {
+    pub const DEBUG: i64 = 0;
+    pub const VERBOSE: i64 = 1;
+    pub const NOTICE: i64 = 2;
+    pub const WARNING: i64 = 3;
+}
+
+/// Replication targets of `server.set_repl` (Valkey's `PROPAGATE_*`).
+pub mod repl {
+    pub const NONE: i64 = 0;
+    pub const AOF: i64 = 1;
+    pub const REPLICA: i64 = 2;
+    pub const ALL: i64 = AOF | REPLICA;
+}
+
+/// What the host needs to know to run one command for a script.
+#[derive(Clone, Copy, Debug)]
+pub struct CallContext {
+    /// The script may not write: `EVAL_RO`/`EVALSHA_RO`/`FCALL_RO`, or `no-writes`.
+    pub read_only: bool,
+    /// The script's flags (compatibility mode when it has no shebang).
+    pub flags: ScriptFlags,
+    /// The protocol the command's reply is produced in (`server.setresp`).
+    pub resp: u8,
+    /// Where the command's effects go (`server.set_repl`), a [`repl`] mask.
+    pub repl: i64,
+}
+
+/// The engine side of scripting.
+pub trait ScriptHost {
+    /// Runs one command. `Ok` is its reply (errors included, as [`RespValue::Error`]);
+    /// `Err` refuses to run it, with Valkey's message (`"-CODE msg"`, or `"msg"` for ERR).
+    fn call(&mut self, argv: &[Vec<u8>], ctx: &CallContext) -> Result<RespValue, String>;
+    /// `server.log`: a line for the server log at a [`log_level`].
+    fn log(&mut self, level: i64, message: &[u8]);
+    /// The host's double formatter (Valkey's `fpconv_dtoa`), for number arguments.
+    fn format_double(&self, d: f64) -> String;
+}
+
+/// How a script runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Called as `EVAL_RO`/`EVALSHA_RO`/`FCALL_RO`.
+    pub read_only: bool,
+}
+
+/// One cached script.
+pub struct Script {
+    /// The body as sent (shebang included).
+    pub body: Vec<u8>,
+    pub flags: ScriptFlags,
+    func: Function,
+}
+
+/// Per-run state the API functions change.
+#[derive(Clone, Copy)]
+struct RunState {
+    resp: u8,
+    repl: i64,
+}
+
+/// The VM, its sandbox and the script cache.
+pub struct Scripting {
+    lua: Lua,
+    /// The real globals (the proxy scripts see reads through to it).
+    globals: Table,
+    /// The prelude's runner: `run(f, keys, args)` -> xpcall results.
+    runner: Function,
+    /// The prelude's `luaPushErrorBuff`.
+    error_table: Function,
+    /// The real `server` table (scripts see a readonly proxy of it).
+    api: Table,
+    /// Per-run state shared with the prelude: `log`, and `pending` (an error table being
+    /// raised by `server.call`).
+    current: Table,
+    scripts: HashMap<String, Script>,
+    /// Bytes of script bodies held (INFO `used_memory_scripts_eval`).
+    bodies_bytes: usize,
+    rng: Rc<Cell<Rand48>>,
+    state: Rc<Cell<RunState>>,
+}
+
+/// The Lua chunk name of internal code (the error handler skips its frames).
+const INTERNAL: &str = "=forkv";
+
+/// The server version scripts see (`server.REDIS_VERSION`...).
+const VERSION: &str = "8.0.1";
+const VERSION_NUM: i64 = 0x0008_0001;
+
+/// SHA1 of `data` in lowercase hex (script ids, `server.sha1hex`).
+pub fn sha1hex(data: &[u8]) -> String {
+    sha1_smol::Sha1::from(data).digest().to_string()
+}
+
+impl Scripting {
+    /// A fresh VM with the sandbox in place.
+    pub fn new() -> mlua::Result<Self> {
+        // SAFETY: `debug` is the only unsafe library loaded; the prelude keeps
+        // `debug.getinfo` for its error handler and the library is removed before any
+        // script runs (Valkey does the same).
+        let lua = unsafe {
+            Lua::unsafe_new_with(StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG, mlua::LuaOptions::default())
+        };
+        let globals = lua.globals();
+        let api = lua.create_table()?;
+        let current = lua.create_table()?;
+        let rng = Rc::new(Cell::new(Rand48::seeded(0)));
+        let state = Rc::new(Cell::new(RunState { resp: 2, repl: repl::ALL }));
+
+        // os: only clock, as Valkey keeps.
+        let os = lua.create_table()?;
+        let start = std::time::Instant::now();
+        os.raw_set("clock", lua.create_function(move |_, ()| Ok(start.elapsed().as_secs_f64()))?)?;
+        globals.raw_set("os", os)?;
+        for name in ["print", "dofile", "loadfile", "module", "require", "package", "newproxy", "setfenv", "getfenv"] {
+            globals.raw_set(name, Value::Nil)?;
+        }
+
+        cjson::install(&lua, &globals)?;
+        cmsgpack::install(&lua, &globals)?;
+        bit::install(&lua, &globals)?;
+        let raw = lua.create_table()?;
+        register_api(&lua, &api, &raw, &state)?;
+        raw.raw_set(
+            "errmsg",
+            lua.create_function(|_, v: Value| {
+                Ok(match v {
+                    Value::Error(e) => lua_error_text(&e),
+                    _ => "unknown error".to_string(),
+                })
+            })?,
+        )?;
+
+        let prelude: MultiValue = lua
+            .load(include_str!("prelude.lua"))
+            .set_name(INTERNAL)
+            .set_mode(ChunkMode::Text)
+            .call((globals.clone(), api.clone(), current.clone(), raw))?;
+        let mut it = prelude.into_iter();
+        let (Some(Value::Function(runner)), Some(Value::Function(readonly)), Some(Value::Function(error_table))) =
+            (it.next(), it.next(), it.next())
+        else {
+            return Err(mlua::Error::runtime("scripting prelude returned unexpected values"));
+        };
+
+        // The debug library goes once the error handler holds what it needs.
+        globals.raw_set("debug", Value::Nil)?;
+        // math.random/randomseed from lrand48.
+        let math: Table = globals.raw_get("math")?;
+        let r = rng.clone();
+        math.raw_set(
+            "random",
+            lua.create_function(move |_, args: Variadic<Value>| {
+                let mut g = r.get();
+                let x = f64::from(g.next() % RAND48_MAX) / f64::from(RAND48_MAX);
+                r.set(g);
+                let int_arg = |v: &Value, n: usize| match v {
+                    Value::Integer(i) => Ok(*i),
+                    Value::Number(f) => Ok(*f as i64),
+                    Value::String(s) => s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()).map(|f| f as i64).ok_or_else(|| {
+                        mlua::Error::runtime(format!("bad argument #{n} to 'random' (number expected)"))
+                    }),
+                    _ => Err(mlua::Error::runtime(format!("bad argument #{n} to 'random' (number expected)"))),
+                };
+                match args.len() {
+                    0 => Ok(x),
+                    1 => {
+                        let u = int_arg(&args[0], 1)?;
+                        if u < 1 {
+                            return Err(mlua::Error::runtime("bad argument #1 to 'random' (interval is empty)"));
+                        }
+                        Ok((x * u as f64).floor() + 1.0)
+                    }
+                    2 => {
+                        let l = int_arg(&args[0], 1)?;
+                        let u = int_arg(&args[1], 2)?;
+                        if l > u {
+                            return Err(mlua::Error::runtime("bad argument #2 to 'random' (interval is empty)"));
+                        }
+                        Ok((x * (u - l + 1) as f64).floor() + l as f64)
+                    }
+                    _ => Err(mlua::Error::runtime("wrong number of arguments")),
+                }
+            })?,
+        )?;
+        let r = rng.clone();
+        math.raw_set(
+            "randomseed",
+            lua.create_function(move |_, seed: f64| {
+                r.set(Rand48::seeded(seed as i32));
+                Ok(())
+            })?,
+        )?;
+
+        // Scripts see readonly proxies of the libraries and of the globals.
+        for name in ["string", "math", "table", "coroutine", "os", "cjson", "cmsgpack", "bit"] {
+            let t: Table = globals.raw_get(name)?;
+            let proxy: Table = readonly.call(t)?;
+            globals.raw_set(name, proxy)?;
+        }
+        let api_proxy: Table = readonly.call(api.clone())?;
+        globals.raw_set("server", api_proxy.clone())?;
+        globals.raw_set("redis", api_proxy)?;
+        // String methods ("x"):len() go through the proxied string table.
+        lua.load("local p = string; local m = getmetatable(''); m.__index = p; m.__metatable = false")
+            .set_name(INTERNAL)
+            .exec()?;
+        let globals_proxy: Table = readonly.call(globals.clone())?;
+        globals.raw_set("_G", globals_proxy.clone())?;
+        lua.set_globals(globals_proxy)?;
+
+        Ok(Scripting {
+            lua,
+            globals,
+            runner,
+            error_table,
+            api,
+            current,
+            scripts: HashMap::new(),
+            bodies_bytes: 0,
+            rng,
+            state,
+        })
+    }
+
+    /// Compiles and caches an EVAL body (`SCRIPT LOAD`, or EVAL of a new body); returns
+    /// its SHA1. Errors are worded as Valkey's, without the `ERR ` code.
+    pub fn create(&mut self, body: &[u8]) -> Result<String, String> {
+        let sha = sha1hex(body);
+        if self.scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        let (flags, skip) = shebang::parse(body)?;
+        let func = self
+            .lua
+            .load(&body[skip..])
+            .set_name("@user_script")
+            .set_mode(ChunkMode::Text)
+            .into_function()
+            .map_err(|e| format!("Error compiling script (new function): {}", lua_error_text(&e)))?;
+        self.bodies_bytes += body.len();
+        self.scripts.insert(sha.clone(), Script { body: body.to_vec(), flags, func });
+        Ok(sha)
+    }
+
+    /// A cached script by its SHA1 (lowercase hex; the caller lowercases).
+    pub fn get(&self, sha: &str) -> Option<&Script> {
+        self.scripts.get(sha)
+    }
+
+    /// Number of cached scripts (INFO `number_of_cached_scripts`).
+    pub fn len(&self) -> usize {
+        self.scripts.len()
+    }
+
+    /// No script is cached.
+    pub fn is_empty(&self) -> bool {
+        self.scripts.is_empty()
+    }
+
+    /// Bytes of cached script bodies (INFO `used_memory_scripts_eval`).
+    pub fn bodies_bytes(&self) -> usize {
+        self.bodies_bytes
+    }
+
+    /// Bytes the Lua VM uses (INFO `used_memory_vm_eval`).
+    pub fn vm_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// Empties the script cache (`SCRIPT FLUSH`) and collects the garbage.
+    pub fn flush(&mut self) {
+        self.scripts.clear();
+        self.bodies_bytes = 0;
+        let _ = self.lua.gc_collect();
+    }
+
+    /// Runs cached script `sha` with KEYS and ARGV; returns its reply (an error reply when
+    /// it failed), for the host to encode at the caller's protocol.
+    pub fn run(&mut self, host: &mut dyn ScriptHost, sha: &str, keys: &[&[u8]], args: &[&[u8]], opts: RunOptions) -> RespValue {
+        let Some(script) = self.scripts.get(sha) else {
+            return RespValue::Error(b"NOSCRIPT No matching script. Please use EVAL.".to_vec());
+        };
+        let func = script.func.clone();
+        let flags = script.flags;
+        // Valkey 8 names an EVAL script by its SHA1 in error replies.
+        match self.run_function(host, &func, sha, flags, keys, args, opts) {
+            Ok(v) => v,
+            Err(e) => RespValue::Error(format!("ERR {}", lua_error_text(&e)).into_bytes()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_function(
+        &mut self,
+        host: &mut dyn ScriptHost,
+        func: &Function,
+        funcname: &str,
+        flags: ScriptFlags,
+        keys: &[&[u8]],
+        args: &[&[u8]],
+        opts: RunOptions,
+    ) -> mlua::Result<RespValue> {
+        let lua = &self.lua;
+        self.rng.set(Rand48::seeded(0));
+        self.state.set(RunState { resp: 2, repl: repl::ALL });
+        let keys_t = lua.create_sequence_from(keys.iter().map(|k| lua.create_string(k)).collect::<mlua::Result<Vec<_>>>()?)?;
+        let args_t = lua.create_sequence_from(args.iter().map(|a| lua.create_string(a)).collect::<mlua::Result<Vec<_>>>()?)?;
+        self.globals.raw_set("KEYS", keys_t)?;
+        self.globals.raw_set("ARGV", args_t)?;
+        let read_only = opts.read_only || flags.has(ScriptFlags::NO_WRITES);
+        let host = RefCell::new(host);
+        let state = self.state.clone();
+        let error_table = self.error_table.clone();
+        // server.call / server.pcall: Rust functions, so that `return server.call(...)`
+        // keeps the script's frame (a Lua wrapper would be a tail call and lose the
+        // line the error handler reports). An error to raise is parked in
+        // `current.pending` and raised as an mlua error; the error handler and pcall
+        // put the parked table back in its place.
+        let command = |lua: &Lua, argv: Variadic<Value>| -> mlua::Result<(bool, Value)> {
+            let st = state.get();
+            let ctx = CallContext { read_only, flags, resp: st.resp, repl: st.repl };
+            let mut h = host.try_borrow_mut().map_err(|_| mlua::Error::RecursiveMutCallback)?;
+            let argv = match lua_args_to_argv(&argv, &**h) {
+                Ok(a) => a,
+                Err(msg) => {
+                    let t: Table = error_table.call(msg)?;
+                    return Ok((true, Value::Table(t)));
+                }
+            };
+            match h.call(&argv, &ctx) {
+                Ok(reply) => {
+                    let is_err = matches!(reply, RespValue::Error(_));
+                    Ok((is_err, convert::reply_to_lua(lua, &reply, &error_table)?))
+                }
+                Err(msg) => {
+                    let t: Table = error_table.call(msg)?;
+                    t.raw_set("ignore_error_stats_update", true)?;
+                    Ok((true, Value::Table(t)))
+                }
+            }
+        };
+        let result = lua.scope(|scope| {
+            let current = &self.current;
+            let call = scope.create_function(|lua, argv: Variadic<Value>| {
+                let (is_err, v) = command(lua, argv)?;
+                if is_err {
+                    current.raw_set("pending", v)?;
+                    return Err(mlua::Error::runtime("script error"));
+                }
+                Ok(v)
+            })?;
+            let pcall = scope.create_function(|lua, argv: Variadic<Value>| Ok(command(lua, argv)?.1))?;
+            let log = scope.create_function(|_, args: Variadic<Value>| {
+                if args.len() < 2 {
+                    return api_error("redis.log() requires two arguments or more.");
+                }
+                let level = match &args[0] {
+                    Value::Integer(i) => *i,
+                    Value::Number(n) => *n as i64,
+                    _ => return api_error("First argument must be a number (log level)."),
+                };
+                if !(log_level::DEBUG..=log_level::WARNING).contains(&level) {
+                    return api_error("Invalid debug level.");
+                }
+                let mut line = Vec::new();
+                for (j, a) in args[1..].iter().enumerate() {
+                    let piece = match a {
+                        Value::String(s) => s.as_bytes().to_vec(),
+                        Value::Integer(i) => i.to_string().into_bytes(),
+                        Value::Number(n) => lua_number_text(*n).into_bytes(),
+                        _ => continue,
+                    };
+                    if j != 0 {
+                        line.push(b' ');
+                    }
+                    line.extend_from_slice(&piece);
+                }
+                let mut h = host.try_borrow_mut().map_err(|_| mlua::Error::RecursiveMutCallback)?;
+                h.log(level, &line);
+                api_ok(Value::Nil)
+            })?;
+            self.api.raw_set("call", call)?;
+            self.api.raw_set("pcall", pcall)?;
+            self.current.raw_set("log", log)?;
+            let out: MultiValue = self.runner.call((func.clone(), Value::Nil, Value::Nil))?;
+            let mut it = out.into_iter();
+            let ok = matches!(it.next(), Some(Value::Boolean(true)));
+            let value = it.next().unwrap_or(Value::Nil);
+            let reply = if ok {
+                convert::lua_to_reply(&value, state.get().resp)
+            } else {
+                RespValue::Error(error_reply_text(&value, funcname))
+            };
+            self.api.raw_set("call", Value::Nil)?;
+            self.api.raw_set("pcall", Value::Nil)?;
+            self.current.raw_set("log", Value::Nil)?;
+            self.current.raw_set("pending", Value::Nil)?;
+            Ok(reply)
+        });
+        let _ = self.globals.raw_set("KEYS", Value::Nil);
+        let _ = self.globals.raw_set("ARGV", Value::Nil);
+        result
+    }
+}
+
+/// What a raw API function returns: an error message for the prelude's wrapper to raise
+/// as `{err="ERR msg"}` (Valkey's `luaPushError` + `luaError`), or its result.
+type ApiResult = mlua::Result<(Option<&'static str>, Value)>;
+
+fn api_error(msg: &'static str) -> ApiResult {
+    Ok((Some(msg), Value::Nil))
+}
+
+fn api_ok(v: Value) -> ApiResult {
+    Ok((None, v))
+}
+
+/// Lua's `%.14g` rendering of a number (what `tostring` gives).
+fn lua_number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The message of an mlua error without mlua's decorations.
+fn lua_error_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_error_text(cause),
+        other => other.to_string(),
+    }
+}
+
+/// The error reply of a failed script: `{err=, source=, line=}` from the error handler
+/// becomes `<err> script: <funcname>, on <source>:<line>.`.
+fn error_reply_text(v: &Value, funcname: &str) -> Vec<u8> {
+    let Value::Table(t) = v else {
+        let msg = match v {
+            Value::String(s) => String::from_utf8_lossy(&s.as_bytes()).into_owned(),
+            _ => "execution failure".into(),
+        };
+        let msg: String = msg.chars().take(100).collect();
+        return format!("ERR Error running script {funcname}, {msg}").into_bytes();
+    };
+    let text = |k: &str| match t.raw_get::<Value>(k) {
+        Ok(Value::String(s)) => Some(s.as_bytes().to_vec()),
+        Ok(Value::Integer(i)) => Some(i.to_string().into_bytes()),
+        Ok(Value::Number(n)) => Some(lua_number_text(n).into_bytes()),
+        Ok(Value::Error(e)) => Some(lua_error_text(&e).into_bytes()),
+        _ => None,
+    };
+    let mut msg = text("err").unwrap_or_else(|| b"ERR unknown error".to_vec());
+    if let Some(rest) = msg.strip_prefix(b"-") {
+        msg = rest.to_vec();
+    }
+    if let (Some(line), Some(source)) = (text("line"), text("source")) {
+        msg.extend_from_slice(format!(" script: {funcname}, on ").as_bytes());
+        msg.extend_from_slice(&source);
+        msg.push(b':');
+        msg.extend_from_slice(&line);
+        msg.push(b'.');
+    }
+    msg.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }).collect()
+}
+
+/// `server.call` arguments as argv: strings as they are, numbers as integers when
+/// integral (else the host's double format). Errors worded as Valkey's.
+fn lua_args_to_argv(args: &[Value], host: &dyn ScriptHost) -> Result<Vec<Vec<u8>>, &'static str> {
+    if args.is_empty() {
+        return Err("Please specify at least one argument for this call");
+    }
+    let mut argv = Vec::with_capacity(args.len());
+    for a in args {
+        argv.push(match a {
+            Value::String(s) => s.as_bytes().to_vec(),
+            Value::Integer(i) => i.to_string().into_bytes(),
+            Value::Number(n) => {
+                if n.fract() == 0.0 && *n >= -9.2e18 && *n <= 9.2e18 {
+                    (*n as i64).to_string().into_bytes()
+                } else {
+                    host.format_double(*n).into_bytes()
+                }
+            }
+            _ => return Err("Command arguments must be strings or integers"),
+        });
+    }
+    Ok(argv)
+}
+
+/// The static part of the `server` table (the per-run `call`/`pcall`/`log` come from the
+/// prelude and [`Scripting::run`]).
+fn register_api(lua: &Lua, api: &Table, raw: &Table, state: &Rc<Cell<RunState>>) -> mlua::Result<()> {
+    api.raw_set("LOG_DEBUG", log_level::DEBUG)?;
+    api.raw_set("LOG_VERBOSE", log_level::VERBOSE)?;
+    api.raw_set("LOG_NOTICE", log_level::NOTICE)?;
+    api.raw_set("LOG_WARNING", log_level::WARNING)?;
+    api.raw_set("REPL_NONE", repl::NONE)?;
+    api.raw_set("REPL_AOF", repl::AOF)?;
+    api.raw_set("REPL_SLAVE", repl::REPLICA)?;
+    api.raw_set("REPL_REPLICA", repl::REPLICA)?;
+    api.raw_set("REPL_ALL", repl::ALL)?;
+    api.raw_set("REDIS_VERSION", VERSION)?;
+    api.raw_set("REDIS_VERSION_NUM", VERSION_NUM)?;
+    api.raw_set("VALKEY_VERSION", VERSION)?;
+    api.raw_set("VALKEY_VERSION_NUM", VERSION_NUM)?;
+    api.raw_set("SERVER_NAME", "valkey")?;
+    raw.raw_set(
+        "sha1hex",
+        lua.create_function(|lua, args: Variadic<Value>| {
+            if args.len() != 1 {
+                return api_error("wrong number of arguments");
+            }
+            let bytes = match &args[0] {
+                Value::String(s) => s.as_bytes().to_vec(),
+                Value::Integer(i) => i.to_string().into_bytes(),
+                Value::Number(n) => lua_number_text(*n).into_bytes(),
+                _ => Vec::new(),
+            };
+            api_ok(Value::String(lua.create_string(sha1hex(&bytes))?))
+        })?,
+    )?;
+    let st = state.clone();
+    raw.raw_set(
+        "setresp",
+        lua.create_function(move |_, args: Variadic<Value>| {
+            if args.len() != 1 {
+                return api_error("redis.setresp() requires one argument.");
+            }
+            let resp = match &args[0] {
+                Value::Integer(i) => *i,
+                Value::Number(n) => *n as i64,
+                _ => 0,
+            };
+            if resp != 2 && resp != 3 {
+                return api_error("RESP version must be 2 or 3.");
+            }
+            let mut s = st.get();
+            s.resp = resp as u8;
+            st.set(s);
+            api_ok(Value::Nil)
+        })?,
+    )?;
+    let st = state.clone();
+    raw.raw_set(
+        "set_repl",
+        lua.create_function(move |_, args: Variadic<Value>| {
+            if args.len() != 1 {
+                return api_error("redis.set_repl() requires one argument.");
+            }
+            let flags = match &args[0] {
+                Value::Integer(i) => *i,
+                Value::Number(n) => *n as i64,
+                _ => 0,
+            };
+            if flags & !repl::ALL != 0 {
+                return api_error("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+            }
+            let mut s = st.get();
+            s.repl = flags;
+            st.set(s);
+            api_ok(Value::Nil)
+        })?,
+    )?;
+    // Effects replication is the only mode since Valkey 7: this answers true.
+    api.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
+    // No debugger session (SCRIPT DEBUG) exists: both do nothing, as in a normal run.
+    api.raw_set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
+    api.raw_set("debug", lua.create_function(|_, _: Variadic<Value>| Ok(()))?)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,257 @@
+//! The conversions, the API and the sandbox, over a host that keeps strings in a map.
+
+use std::collections::HashMap;
+
+use super::*;
+
+#[derive(Default)]
+struct MapHost {
+    data: HashMap<Vec<u8>, Vec<u8>>,
+    calls: Vec<(Vec<Vec<u8>>, bool, u8)>,
+    logs: Vec<(i64, Vec<u8>)>,
+}
+
+impl ScriptHost for MapHost {
+    fn call(&mut self, argv: &[Vec<u8>], ctx: &CallContext) -> Result<RespValue, String> {
+        self.calls.push((argv.to_vec(), ctx.read_only, ctx.resp));
+        let name = String::from_utf8_lossy(&argv[0]).to_lowercase();
+        Ok(match (name.as_str(), argv.len()) {
+            ("set", 3) => {
+                if ctx.read_only {
+                    return Err("Write commands are not allowed from read-only scripts.".into());
+                }
+                self.data.insert(argv[1].clone(), argv[2].clone());
+                RespValue::Status(b"OK".to_vec())
+            }
+            ("get", 2) => self.data.get(&argv[1]).map_or(RespValue::NullBulk, |v| RespValue::Bulk(v.clone())),
+            ("hgetall", 2) if ctx.resp == 3 => {
+                RespValue::Map(vec![(RespValue::Bulk(b"f".to_vec()), RespValue::Bulk(b"v".to_vec()))])
+            }
+            ("hgetall", 2) => RespValue::Array(vec![RespValue::Bulk(b"f".to_vec()), RespValue::Bulk(b"v".to_vec())]),
+            ("incr", 2) => RespValue::Error(b"ERR value is not an integer or out of range".to_vec()),
+            ("echo", 2) => RespValue::Bulk(argv[1].clone()),
+            ("set" | "get" | "incr" | "echo" | "hgetall", _) => {
+                return Err("Wrong number of args calling command from script".into())
+            }
+            _ => return Err("Unknown command called from script".into()),
+        })
+    }
+
+    fn log(&mut self, level: i64, message: &[u8]) {
+        self.logs.push((level, message.to_vec()));
+    }
+
+    fn format_double(&self, d: f64) -> String {
+        format!("{d}")
+    }
+}
+
+fn eval(s: &mut Scripting, host: &mut MapHost, body: &str, keys: &[&str], args: &[&str]) -> RespValue {
+    let sha = match s.create(body.as_bytes()) {
+        Ok(sha) => sha,
+        Err(e) => return RespValue::Error(format!("ERR {e}").into_bytes()),
+    };
+    let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+    let args: Vec<&[u8]> = args.iter().map(|k| k.as_bytes()).collect();
+    s.run(host, &sha, &keys, &args, RunOptions::default())
+}
+
+fn vm() -> Scripting {
+    match Scripting::new() {
+        Ok(s) => s,
+        Err(e) => panic!("VM: {e}"),
+    }
+}
+
+fn err_text(v: &RespValue) -> String {
+    match v {
+        RespValue::Error(e) => String::from_utf8_lossy(e).into_owned(),
+        other => format!("not an error: {other:?}"),
+    }
+}
+
+fn bulk(s: &str) -> RespValue {
+    RespValue::Bulk(s.as_bytes().to_vec())
+}
+
+#[test]
+fn lua_values_become_replies() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    assert_eq!(eval(&mut s, &mut h, "return 'x'", &[], &[]), bulk("x"));
+    assert_eq!(eval(&mut s, &mut h, "return 3.99", &[], &[]), RespValue::Int(3));
+    assert_eq!(eval(&mut s, &mut h, "return -3.99", &[], &[]), RespValue::Int(-3));
+    assert_eq!(eval(&mut s, &mut h, "return true", &[], &[]), RespValue::Int(1));
+    assert_eq!(eval(&mut s, &mut h, "return false", &[], &[]), RespValue::Null);
+    assert_eq!(eval(&mut s, &mut h, "return nil", &[], &[]), RespValue::Null);
+    assert_eq!(eval(&mut s, &mut h, "return {1,2,nil,4}", &[], &[]), RespValue::Array(vec![RespValue::Int(1), RespValue::Int(2)]));
+    assert_eq!(eval(&mut s, &mut h, "return {ok='fine'}", &[], &[]), RespValue::Status(b"fine".to_vec()));
+    assert_eq!(eval(&mut s, &mut h, "return {err='My Error'}", &[], &[]), RespValue::Error(b"My Error".to_vec()));
+    assert_eq!(eval(&mut s, &mut h, "return redis.error_reply('My Error')", &[], &[]), RespValue::Error(b"My Error".to_vec()));
+    assert_eq!(eval(&mut s, &mut h, "return redis.error_reply('-BOOM')", &[], &[]), RespValue::Error(b"ERR BOOM".to_vec()));
+    assert_eq!(eval(&mut s, &mut h, "return server.status_reply('PONG')", &[], &[]), RespValue::Status(b"PONG".to_vec()));
+    assert_eq!(eval(&mut s, &mut h, "return {double=1.5}", &[], &[]), RespValue::Double(1.5));
+    assert_eq!(
+        eval(&mut s, &mut h, "redis.setresp(3); return {map={a=1}}", &[], &[]),
+        RespValue::Map(vec![(bulk("a"), RespValue::Int(1))])
+    );
+    assert_eq!(eval(&mut s, &mut h, "redis.setresp(3); return true", &[], &[]), RespValue::Bool(true));
+    assert_eq!(
+        eval(&mut s, &mut h, "return {KEYS[1], ARGV[1], #KEYS, #ARGV}", &["k"], &["a", "b"]),
+        RespValue::Array(vec![bulk("k"), bulk("a"), RespValue::Int(1), RespValue::Int(2)])
+    );
+}
+
+#[test]
+fn replies_become_lua_values() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    assert_eq!(eval(&mut s, &mut h, "return redis.call('get','nokey') == false", &[], &[]), RespValue::Int(1));
+    assert_eq!(eval(&mut s, &mut h, "return redis.call('set','k','v')['ok']", &[], &[]), bulk("OK"));
+    assert_eq!(eval(&mut s, &mut h, "return redis.call('get','k')", &[], &[]), bulk("v"));
+    assert_eq!(
+        eval(&mut s, &mut h, "redis.setresp(3); return redis.call('hgetall','h').map.f", &[], &[]),
+        bulk("v")
+    );
+    assert_eq!(eval(&mut s, &mut h, "return redis.call('hgetall','h')[2]", &[], &[]), bulk("v"));
+    // Numbers as arguments: integral ones as integers.
+    assert_eq!(eval(&mut s, &mut h, "return redis.call('echo', 10)", &[], &[]), bulk("10"));
+    assert_eq!(eval(&mut s, &mut h, "return redis.call('echo', 1.5)", &[], &[]), bulk("1.5"));
+}
+
+#[test]
+fn errors_are_worded_as_valkey() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    let sha = sha1hex(b"return redis.call('incr','x')");
+    assert_eq!(
+        err_text(&eval(&mut s, &mut h, "return redis.call('incr','x')", &[], &[])),
+        format!("ERR value is not an integer or out of range script: {sha}, on @user_script:1.")
+    );
+    assert_eq!(
+        eval(&mut s, &mut h, "return redis.pcall('incr','x')", &[], &[]),
+        RespValue::Error(b"ERR value is not an integer or out of range".to_vec())
+    );
+    let e = err_text(&eval(&mut s, &mut h, "error('boom')", &[], &[]));
+    assert!(e.starts_with("ERR user_script:1: boom script: "), "{e}");
+    let e = err_text(&eval(&mut s, &mut h, "redis.call('nosuch')", &[], &[]));
+    assert!(e.starts_with("ERR Unknown command called from script script: "), "{e}");
+    let e = err_text(&eval(&mut s, &mut h, "redis.call()", &[], &[]));
+    assert!(e.starts_with("ERR Please specify at least one argument for this call"), "{e}");
+    let e = err_text(&eval(&mut s, &mut h, "redis.call('get', {})", &[], &[]));
+    assert!(e.starts_with("ERR Command arguments must be strings or integers"), "{e}");
+    let e = err_text(&eval(&mut s, &mut h, "return (", &[], &[]));
+    assert!(e.starts_with("ERR Error compiling script (new function): user_script:1:"), "{e}");
+    let e = err_text(&eval(&mut s, &mut h, "redis.setresp(4)", &[], &[]));
+    assert!(e.starts_with("ERR RESP version must be 2 or 3. script:"), "{e}");
+    // pcall gives the error message of an error table.
+    assert_eq!(
+        eval(&mut s, &mut h, "local ok, e = pcall(function() redis.call('incr','x') end); return e", &[], &[]),
+        bulk("ERR value is not an integer or out of range")
+    );
+}
+
+#[test]
+fn sandbox_holds() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    let e = err_text(&eval(&mut s, &mut h, "return a", &[], &[]));
+    assert!(e.contains("Script attempted to access nonexistent global variable 'a'"), "{e}");
+    for body in [
+        "a = 10",
+        "setmetatable(_G, {})",
+        "local g = getmetatable(_G); g.__index = {}",
+        "redis = function() return 1 end",
+        "_G = {}",
+        "redis.call = function() return 1 end",
+        "string.len = nil",
+        "rawset(redis, 'x', 1)",
+        "loadstring('b = 1')()",
+    ] {
+        let e = err_text(&eval(&mut s, &mut h, body, &[], &[]));
+        assert!(e.contains("Attempt to modify a readonly table"), "{body}: {e}");
+    }
+    for g in ["loadfile", "dofile", "print", "io", "debug"] {
+        let e = err_text(&eval(&mut s, &mut h, &format!("return {g}"), &[], &[]));
+        assert!(e.contains(&format!("nonexistent global variable '{g}'")), "{e}");
+    }
+    let e = err_text(&eval(&mut s, &mut h, "os.execute()", &[], &[]));
+    assert!(e.contains("attempt to call field 'execute'"), "{e}");
+    assert_eq!(eval(&mut s, &mut h, "local t = {} t.x = 1 return t.x", &[], &[]), RespValue::Int(1));
+    assert_eq!(eval(&mut s, &mut h, "return ('abc'):upper()", &[], &[]), bulk("ABC"));
+}
+
+#[test]
+fn api_functions() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    assert_eq!(eval(&mut s, &mut h, "return redis.sha1hex('')", &[], &[]), bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709"));
+    assert_eq!(eval(&mut s, &mut h, "redis.log(redis.LOG_WARNING, 'hello', 'world')", &[], &[]), RespValue::Null);
+    assert_eq!(h.logs, vec![(3, b"hello world".to_vec())]);
+    // math.random is reseeded per run: the same value twice.
+    let a = eval(&mut s, &mut h, "return tostring(math.random())", &[], &[]);
+    let b = eval(&mut s, &mut h, "return tostring(math.random()) ", &[], &[]);
+    assert_eq!(a, b);
+    let e = err_text(&eval(&mut s, &mut h, "redis.set_repl(8)", &[], &[]));
+    assert!(e.starts_with("ERR Invalid replication flags"), "{e}");
+    assert_eq!(eval(&mut s, &mut h, "redis.set_repl(redis.REPL_NONE) return 1", &[], &[]), RespValue::Int(1));
+}
+
+#[test]
+fn read_only_runs_refuse_writes() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    let body = b"#!lua flags=no-writes\nreturn redis.call('set','k','v')";
+    let sha = match s.create(body) {
+        Ok(sha) => sha,
+        Err(e) => panic!("{e}"),
+    };
+    let e = err_text(&s.run(&mut h, &sha, &[], &[], RunOptions::default()));
+    assert!(e.starts_with("ERR Write commands are not allowed from read-only scripts. script:"), "{e}");
+    assert_eq!(h.calls.last().map(|c| c.1), Some(true));
+    assert_eq!(s.len(), 1);
+    s.flush();
+    assert!(s.get(&sha).is_none());
+    assert_eq!(
+        s.run(&mut h, &sha, &[], &[], RunOptions::default()),
+        RespValue::Error(b"NOSCRIPT No matching script. Please use EVAL.".to_vec())
+    );
+}
+
+#[test]
+fn cjson_and_cmsgpack() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    assert_eq!(
+        eval(&mut s, &mut h, "return cjson.encode({1, 'a/b', true, {x=1.5}})", &[], &[]),
+        bulk("[1,\"a\\/b\",true,{\"x\":1.5}]")
+    );
+    assert_eq!(eval(&mut s, &mut h, "return cjson.encode({})", &[], &[]), bulk("{}"));
+    assert_eq!(eval(&mut s, &mut h, "return cjson.encode(0.1)", &[], &[]), bulk("0.1"));
+    assert_eq!(eval(&mut s, &mut h, "return cjson.encode(1e20)", &[], &[]), bulk("1e+20"));
+    assert_eq!(
+        eval(&mut s, &mut h, "local t = cjson.decode('{\"a\":[1,2,{\"b\":null}],\"s\":\"\\\\u00e9\"}'); return {t.a[2], t.a[3].b == cjson.null and 1 or 0, t.s}", &[], &[]),
+        RespValue::Array(vec![RespValue::Int(2), RespValue::Int(1), bulk("é")])
+    );
+    let e = err_text(&eval(&mut s, &mut h, "return cjson.decode('{bad')", &[], &[]));
+    assert!(e.starts_with("ERR Expected object key string but found invalid token at character 2"), "{e}");
+    assert_eq!(
+        eval(&mut s, &mut h, "local a, b = cmsgpack.unpack(cmsgpack.pack({1, 2, {k='v'}}, -300)); return {a[1], a[3].k, b}", &[], &[]),
+        RespValue::Array(vec![RespValue::Int(1), bulk("v"), RespValue::Int(-300)])
+    );
+    assert_eq!(
+        eval(&mut s, &mut h, "return cmsgpack.pack({1,2,3}, 'abc', 1.5)", &[], &[]),
+        RespValue::Bulk(vec![0x93, 1, 2, 3, 0xa3, b'a', b'b', b'c', 0xca, 0x3f, 0xc0, 0, 0])
+    );
+    let e = err_text(&eval(&mut s, &mut h, "return cmsgpack.unpack('\\205')", &[], &[]));
+    assert!(e.starts_with("ERR Missing bytes in input."), "{e}");
+    let e = err_text(&eval(&mut s, &mut h, "cjson.encode = 1", &[], &[]));
+    assert!(e.contains("Attempt to modify a readonly table"), "{e}");
+}
+
+#[test]
+fn bit_library() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    assert_eq!(eval(&mut s, &mut h, "return bit.tohex(65535, -2147483648)", &[], &[]), bulk("0000FFFF"));
+    assert_eq!(eval(&mut s, &mut h, "return bit.tohex(255, 2)", &[], &[]), bulk("ff"));
+    assert_eq!(eval(&mut s, &mut h, "return bit.band(0xff, 0x0f, 0x3)", &[], &[]), RespValue::Int(3));
+    assert_eq!(eval(&mut s, &mut h, "return bit.bnot(0)", &[], &[]), RespValue::Int(-1));
+    assert_eq!(eval(&mut s, &mut h, "return bit.lshift(1, 31)", &[], &[]), RespValue::Int(-2147483648));
+    assert_eq!(eval(&mut s, &mut h, "return bit.rshift(-1, 28)", &[], &[]), RespValue::Int(15));
+    assert_eq!(eval(&mut s, &mut h, "return bit.arshift(-256, 4)", &[], &[]), RespValue::Int(-16));
+    assert_eq!(eval(&mut s, &mut h, "return bit.tobit(4294967297)", &[], &[]), RespValue::Int(1));
+    assert_eq!(eval(&mut s, &mut h, "return bit.bswap(0x12345678)", &[], &[]), RespValue::Int(0x78563412));
+}
