@@ -374,3 +374,55 @@ fn script_help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
     r.simple("    Print this help.");
     Outcome::Done
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, Outcome};
+
+    fn cmd(args: &[&str]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+        }
+        out
+    }
+
+    fn run(e: &mut Engine, args: &[&str]) -> String {
+        e.clear_reply();
+        assert_eq!(e.feed(1, &cmd(args)), Outcome::Done);
+        String::from_utf8_lossy(e.reply()).into_owned()
+    }
+
+    #[test]
+    fn eval_runs_commands_and_propagates_one_transaction() {
+        let mut e = Engine::new(16);
+        e.add_client(1);
+        e.prop.enabled = true;
+        assert_eq!(run(&mut e, &["EVAL", "redis.call('set', KEYS[1], 'a'); redis.call('set', KEYS[2], 'b'); return redis.call('get', KEYS[1])", "2", "x", "y"]), "$1\r\na\r\n");
+        let aof = String::from_utf8_lossy(&e.prop.take()).replace("\r\n", " ");
+        assert_eq!(aof, "*1 $5 MULTI *2 $6 SELECT $1 0 *3 $3 set $1 x $1 a *3 $3 set $1 y $1 b *1 $4 EXEC ");
+        // One write goes out bare; reads leave nothing.
+        run(&mut e, &["EVAL", "redis.call('set', 'z', '1')", "0"]);
+        assert_eq!(String::from_utf8_lossy(&e.prop.take()).replace("\r\n", " "), "*3 $3 set $1 z $1 1 ");
+        run(&mut e, &["EVAL", "return redis.call('get', 'z')", "0"]);
+        assert!(e.prop.take().is_empty());
+        // The pseudo-client is gone afterwards; the caller's database is unchanged.
+        assert!(e.client(super::SCRIPT_CLIENT).is_none());
+        run(&mut e, &["EVAL", "redis.call('select', 3)", "0"]);
+        assert_eq!(e.client(1).map(|c| c.db), Some(0));
+    }
+
+    #[test]
+    fn refusals_and_numkeys() {
+        let mut e = Engine::new(16);
+        e.add_client(1);
+        assert_eq!(run(&mut e, &["EVAL", "return 1", "2", "a"]), "-ERR Number of keys can't be greater than number of args\r\n");
+        assert_eq!(run(&mut e, &["EVAL", "return 1", "-1"]), "-ERR Number of keys can't be negative\r\n");
+        assert_eq!(run(&mut e, &["EVALSHA", "abc", "0"]), "-NOSCRIPT No matching script. Please use EVAL.\r\n");
+        assert!(run(&mut e, &["EVAL", "return redis.call('publish', 'c', 'm')", "0"]).contains(super::HOST_COMMAND_ERROR));
+        e.cfg.write_error = Some("MISCONF disk".into());
+        assert!(run(&mut e, &["EVAL", "return redis.call('set', 'k', 'v')", "0"]).starts_with("-MISCONF disk script: "));
+        assert_eq!(run(&mut e, &["EVAL", "#!lua\nreturn 1", "0"]), "-MISCONF disk\r\n");
+        assert_eq!(run(&mut e, &["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]), ":1\r\n");
+    }
+}
