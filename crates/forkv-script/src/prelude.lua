@@ -17,6 +17,8 @@ local protected = setmetatable({}, {__mode = 'k'})
 local function readonly_error()
   error('Attempt to modify a readonly table', 2)
 end
+-- proxy -> the table it shows, so that next/pairs/ipairs iterate what a script sees.
+local shown = setmetatable({}, {__mode = 'k'})
 local function readonly(t)
   local meta = {__index = t, __newindex = readonly_error}
   local meta_view = setmetatable({}, {__index = meta, __newindex = readonly_error, __metatable = false})
@@ -24,7 +26,28 @@ local function readonly(t)
   local proxy = setmetatable({}, meta)
   protected[proxy] = true
   protected[meta_view] = true
+  shown[proxy] = t
+  shown[meta_view] = meta
   return proxy
+end
+
+local raw_next, raw_ipairs, raw_loadstring = next, ipairs, loadstring
+G.next = function(t, k)
+  return raw_next(shown[t] or t, k)
+end
+local proxied_next = G.next
+G.pairs = function(t)
+  return proxied_next, t, nil
+end
+G.ipairs = function(t)
+  return raw_ipairs(shown[t] or t)
+end
+-- Bytecode is refused (Valkey: a binary chunk does not load).
+G.loadstring = function(s, ...)
+  if type(s) == 'string' and sub(s, 1, 1) == '\27' then
+    return nil, 'binary chunks are not allowed'
+  end
+  return raw_loadstring(s, ...)
 end
 
 G.setmetatable = function(t, m)

@@ -255,3 +255,16 @@ fn bit_library() {
     assert_eq!(eval(&mut s, &mut h, "return bit.tobit(4294967297)", &[], &[]), RespValue::Int(1));
     assert_eq!(eval(&mut s, &mut h, "return bit.bswap(0x12345678)", &[], &[]), RespValue::Int(0x78563412));
 }
+
+#[test]
+fn proxies_iterate_and_bytecode_is_refused() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    assert_eq!(
+        eval(&mut s, &mut h, "local n = 0 for k, v in pairs(os) do n = n + 1 end local k = next(os) return {n, k}", &[], &[]),
+        RespValue::Array(vec![RespValue::Int(1), bulk("clock")])
+    );
+    assert_eq!(eval(&mut s, &mut h, "local n = 0 for _ in pairs(_G) do n = n + 1 end return n > 10", &[], &[]), RespValue::Int(1));
+    let e = err_text(&eval(&mut s, &mut h, "return loadstring(string.dump(function() return 1 end))()", &[], &[]));
+    assert!(e.contains("attempt to call a nil value"), "{e}");
+    assert_eq!(eval(&mut s, &mut h, "return loadstring('return 7')()", &[], &[]), RespValue::Int(7));
+}
