@@ -170,7 +170,11 @@ t('ZUNION/ZINTER/ZDIFF (+STORE) with WEIGHTS and AGGREGATE, sets as inputs, ZINT
   assert.is(await r('ZUNION', '3', 'a', 'b'), '(error ERR syntax error)');
   assert.is(await r('ZINTER', '2', 'a', 'b', 'WEIGHTS', '1', 'x'), '(error ERR weight value is not a float)');
   assert.is(await r('ZDIFF', '2', 'a', 'b', 'WEIGHTS', '1', '1'), '(error ERR syntax error)');
-  assert.is(await r('ZINTERCARD', '0', 'a'), '(error ERR numkeys should be greater than 0)');
+  // ZINTERCARD shares ZUNION's numkeys check (unlike SINTERCARD).
+  assert.is(await r('ZINTERCARD', '0', 'a'), "(error ERR at least 1 input key is needed for 'zintercard' command)");
+  assert.is(await r('ZINTERCARD', '-1', 'a'), "(error ERR at least 1 input key is needed for 'zintercard' command)");
+  assert.is(await r('ZINTERCARD', 'x', 'a'), '(error ERR value is not an integer or out of range)');
+  assert.is(await r('SINTERCARD', '0', 'a'), '(error ERR numkeys should be greater than 0)');
   await io.zadd('p', '+inf', 'm');
   await io.zadd('n', '-inf', 'm');
   assert.equal(await io.zunion(2, 'p', 'n', 'WITHSCORES'), ['m', '0'], 'inf + -inf aggregates to 0');
@@ -212,6 +216,40 @@ t('encodings and a big sorted set: skiplist past 128 members, O(log n) ranges', 
     cursor = next;
   } while (cursor !== '0');
   assert.is(scanned.size, 50000);
+});
+
+t('ZSCAN NOSCORES returns members only (listpack and skiplist); NOVALUES/NOSCORES elsewhere are errors', async () => {
+  await io.zadd('small', 1, 'foo', 2, 'fab', 3, 'fiz', 10, 'foobar');
+  assert.is(await io.object('ENCODING', 'small'), 'listpack');
+  const [c1, l1] = await io.zscan('small', '0', 'NOSCORES');
+  assert.is(c1, '0');
+  assert.equal([...l1].sort(), ['fab', 'fiz', 'foo', 'foobar']);
+  const [, l2] = await io.zscan('small', '0', 'MATCH', 'foo*', 'NOSCORES', 'COUNT', '5');
+  assert.equal([...l2].sort(), ['foo', 'foobar']);
+  const args: Array<string | number> = [];
+  for (let i = 0; i < 300; i++) args.push(i, `m${i}`);
+  await io.zadd('big', ...args);
+  assert.is(await io.object('ENCODING', 'big'), 'skiplist');
+  const seen = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, list] = await io.zscan('big', cursor, 'NOSCORES');
+    for (const m of list) {
+      assert.ok(m.startsWith('m'), `member expected, got ${m}`);
+      seen.add(m);
+    }
+    cursor = next;
+  } while (cursor !== '0');
+  assert.is(seen.size, 300);
+  await io.sadd('s', 'x');
+  await io.hset('h', 'f', 'v');
+  assert.is(await r('ZSCAN', 'small', '0', 'NOVALUES'), '(error ERR NOVALUES option can only be used in HSCAN)');
+  assert.is(await r('SSCAN', 's', '0', 'NOSCORES'), '(error ERR NOSCORES option can only be used in ZSCAN)');
+  assert.is(await r('SSCAN', 's', '0', 'NOVALUES'), '(error ERR NOVALUES option can only be used in HSCAN)');
+  assert.is(await r('HSCAN', 'h', '0', 'NOSCORES'), '(error ERR NOSCORES option can only be used in ZSCAN)');
+  assert.is(await r('SCAN', '0', 'NOSCORES'), '(error ERR NOSCORES option can only be used in ZSCAN)');
+  assert.is(await r('SCAN', '0', 'NOVALUES'), '(error ERR NOVALUES option can only be used in HSCAN)');
+  assert.is(await r('ZSCAN', 'small', '0', 'NOSCORE'), '(error ERR syntax error)');
 });
 
 t('WRONGTYPE on sorted set commands', async () => {

@@ -225,8 +225,25 @@ pub fn parse_numkeys(arg: &[u8]) -> Result<usize, CmdError> {
     )? as usize)
 }
 
+/// Which collection command is scanning: decides whether `NOVALUES` (HSCAN only) and
+/// `NOSCORES` (ZSCAN only) are accepted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ScanKind {
+    /// SSCAN.
+    Set,
+    /// HSCAN.
+    Hash,
+    /// ZSCAN.
+    ZSet,
+}
+
+/// Valkey's error for `NOVALUES` outside HSCAN.
+pub const NOVALUES_ONLY_HSCAN: &str = "ERR NOVALUES option can only be used in HSCAN";
+/// Valkey's error for `NOSCORES` outside ZSCAN.
+pub const NOSCORES_ONLY_ZSCAN: &str = "ERR NOSCORES option can only be used in ZSCAN";
+
 /// Options of HSCAN/SSCAN/ZSCAN: `[MATCH pattern] [COUNT count]`, plus `NOVALUES` for
-/// HSCAN (Valkey 8).
+/// HSCAN and `NOSCORES` for ZSCAN (Valkey 8).
 pub struct ScanArgs<'a> {
     /// Buckets-worth of work hint (default 10).
     pub count: usize,
@@ -234,6 +251,8 @@ pub struct ScanArgs<'a> {
     pub pattern: Option<&'a [u8]>,
     /// HSCAN NOVALUES: fields only.
     pub novalues: bool,
+    /// ZSCAN NOSCORES: members only.
+    pub noscores: bool,
 }
 
 impl ScanArgs<'_> {
@@ -244,16 +263,18 @@ impl ScanArgs<'_> {
     }
 }
 
-/// Parses SCAN-family options from `argv[from..]` with Valkey's errors.
+/// Parses SCAN-family options from `argv[from..]` with Valkey's errors (checked in
+/// argument order, as `scanGenericCommand` does).
 pub fn parse_scan_args<'a>(
     argv: &[&'a [u8]],
     from: usize,
-    allow_novalues: bool,
+    kind: ScanKind,
 ) -> Result<ScanArgs<'a>, CmdError> {
     let mut o = ScanArgs {
         count: 10,
         pattern: None,
         novalues: false,
+        noscores: false,
     };
     let mut i = from;
     while i < argv.len() {
@@ -268,8 +289,17 @@ pub fn parse_scan_args<'a>(
         } else if is(argv[i], "MATCH") && more {
             o.pattern = Some(argv[i + 1]).filter(|p| *p != b"*");
             i += 2;
-        } else if allow_novalues && is(argv[i], "NOVALUES") {
+        } else if is(argv[i], "NOVALUES") {
+            if kind != ScanKind::Hash {
+                return Err(NOVALUES_ONLY_HSCAN.into());
+            }
             o.novalues = true;
+            i += 1;
+        } else if is(argv[i], "NOSCORES") {
+            if kind != ScanKind::ZSet {
+                return Err(NOSCORES_ONLY_ZSCAN.into());
+            }
+            o.noscores = true;
             i += 1;
         } else {
             return Err(errors::SYNTAX.into());

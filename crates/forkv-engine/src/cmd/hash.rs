@@ -350,7 +350,7 @@ fn hscan(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         return Ok(());
     };
     // Options are parsed after the lookup, as Valkey does (a missing key never errors).
-    let opts = coll::parse_scan_args(argv, 3, true)?;
+    let opts = coll::parse_scan_args(argv, 3, coll::ScanKind::Hash)?;
     let (next, items) = coll::scan_loop(cursor, opts.count, |c, out| {
         h.scan(c, |f, v| {
             if opts.matches(f) {

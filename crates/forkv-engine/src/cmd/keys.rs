@@ -128,6 +128,10 @@ pub fn parse_scan_options<'a>(argv: &[&'a [u8]], from: usize, allow_type: bool) 
                 return Err(Cow::Owned(format!("ERR unknown type name '{}'", String::from_utf8_lossy(argv[i + 1]))));
             }
             o.type_name = Some(t);
+        } else if is(argv[i], "NOVALUES") {
+            return Err(super::coll::NOVALUES_ONLY_HSCAN.into());
+        } else if is(argv[i], "NOSCORES") {
+            return Err(super::coll::NOSCORES_ONLY_ZSCAN.into());
         } else {
             return Err(errors::SYNTAX.into());
         }

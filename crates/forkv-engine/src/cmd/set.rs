@@ -461,7 +461,7 @@ fn sscan(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         coll::reply_scan(ctx, 0, &[]);
         return Ok(());
     };
-    let opts = coll::parse_scan_args(argv, 3, false)?;
+    let opts = coll::parse_scan_args(argv, 3, coll::ScanKind::Set)?;
     let (next, items) = coll::scan_loop(cursor, opts.count, |c, out| {
         set.scan(c, |m| {
             if opts.matches(m) {

@@ -1207,8 +1207,8 @@ fn zdiffstore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn zintercard(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    // ZINTERCARD phrases its numkeys error like SINTERCARD.
-    parse_numkeys(argv[1])?;
+    // Unlike SINTERCARD, ZINTERCARD goes through zunionInterDiffGenericCommand in Valkey
+    // and reports "at least 1 input key is needed" for a numkeys below 1.
     let r = setop_generic(ctx, argv, 1, Op::Inter, false, true, "zintercard")?;
     ctx.reply.int(r.card as i64);
     Ok(())
@@ -1221,12 +1221,14 @@ fn zscan(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         coll::reply_scan(ctx, 0, &[]);
         return Ok(());
     };
-    let opts = coll::parse_scan_args(argv, 3, false)?;
+    let opts = coll::parse_scan_args(argv, 3, coll::ScanKind::ZSet)?;
     let (next, items) = coll::scan_loop(cursor, opts.count, |c, out| {
         z.scan(c, |m, s| {
             if opts.matches(m) {
                 out.push(m.to_vec());
-                out.push(format_double(s).into_bytes());
+                if !opts.noscores {
+                    out.push(format_double(s).into_bytes());
+                }
             }
         })
     });
