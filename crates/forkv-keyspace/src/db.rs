@@ -495,7 +495,7 @@ impl Keyspace {
             // (the table is borrowed meanwhile) and store the state back.
             let mut state = self.rng;
             let key: Bytes = {
-                let (k, _) = self.dbs[db].keys.random_entry(|| xorshift64star(&mut state))?;
+                let (k, _) = self.dbs[db].keys.fair_random_entry(|| xorshift64star(&mut state))?;
                 k.clone()
             };
             self.rng = state;

@@ -552,6 +552,72 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
         None
     }
 
+    /// A random entry drawn as Valkey's `dictGetFairRandomKey` does: sample up to 20
+    /// entries from consecutive buckets at a random start (`dictGetSomeKeys`) and pick
+    /// one of them, so an entry's chance does not depend on the length of its chain;
+    /// falls back to [`Dict::random_entry`] when the sample is empty. Read-only (no
+    /// rehash steps), so it is safe while a fork child exists.
+    pub fn fair_random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<(&K, &V)> {
+        const FAIR_SAMPLE: usize = 20;
+        let count = FAIR_SAMPLE.min(self.len());
+        if count == 0 {
+            return None;
+        }
+        let mut sample: Vec<&Entry<K, V>> = Vec::with_capacity(count);
+        let tables = if self.rehash_idx.is_some() { 2 } else { 1 };
+        let maxmask = (0..tables)
+            .map(|t| self.tables[t].mask())
+            .max()
+            .unwrap_or(0);
+        let mut i = rand() as usize & maxmask;
+        let mut empty_run = 0usize;
+        let mut steps = count * 10;
+        'outer: while sample.len() < count && steps > 0 {
+            steps -= 1;
+            for j in 0..tables {
+                if let (2, 0, Some(done)) = (tables, j, self.rehash_idx) {
+                    // Buckets of table 0 below the rehash index are already moved.
+                    if i < done {
+                        if i >= self.tables[1].buckets.len() {
+                            i = done;
+                        } else {
+                            continue;
+                        }
+                    }
+                }
+                let Some(chain) = self.tables[j].buckets.get(i) else {
+                    continue;
+                };
+                match chain.as_deref() {
+                    None => {
+                        empty_run += 1;
+                        if empty_run >= 5 && empty_run > count {
+                            i = rand() as usize & maxmask;
+                            empty_run = 0;
+                        }
+                    }
+                    Some(first) => {
+                        empty_run = 0;
+                        let mut cur = Some(first);
+                        while let Some(e) = cur {
+                            sample.push(e);
+                            if sample.len() == count {
+                                break 'outer;
+                            }
+                            cur = e.next.as_deref();
+                        }
+                    }
+                }
+            }
+            i = (i + 1) & maxmask;
+        }
+        if sample.is_empty() {
+            return self.random_entry(rand);
+        }
+        let e = sample[rand() as usize % sample.len()];
+        Some((&e.key, &e.value))
+    }
+
     /// Iterates every entry without modifying anything (used by the fork child).
     pub fn iter(&self) -> Iter<'_, K, V, M> {
         Iter {
@@ -729,6 +795,37 @@ mod tests {
         while d.rehash(1000) {}
         assert!(d.bucket_count() >= 1024);
         assert_eq!(d.get(key(999).as_slice()), Some(&999));
+    }
+
+    #[test]
+    fn fair_random_entry_is_uniform_on_a_small_table() {
+        // Ten entries in a 16-bucket table: chains of different lengths must not skew the
+        // draw (chi-square with df = 9 stays far below 40, as Valkey's SRANDMEMBER test asks).
+        let mut d: Dict<u32, ()> = Dict::new();
+        for k in 0..10u32 {
+            d.insert(k, ());
+        }
+        let mut x = 7u64;
+        let mut rng = || {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let z = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        let mut hist = [0u32; 10];
+        let draws = 10_000;
+        for _ in 0..draws {
+            let (k, _) = d.fair_random_entry(&mut rng).expect("non-empty");
+            hist[*k as usize] += 1;
+        }
+        let expected = f64::from(draws) / 10.0;
+        let chi: f64 = hist
+            .iter()
+            .map(|&o| (f64::from(o) - expected).powi(2) / expected)
+            .sum();
+        assert!(chi < 40.0, "chi-square {chi}: {hist:?}");
+        let empty: Dict<u32, ()> = Dict::new();
+        assert!(empty.fair_random_entry(&mut rng).is_none());
     }
 
     #[test]

@@ -186,7 +186,7 @@ impl HashValue {
                 let (f, vpos) = lp.get(p);
                 Some((f, lp.data(vpos)))
             }
-            Repr::Table(d) => d.random_entry(rand).map(|(f, v)| (&f[..], &v[..])),
+            Repr::Table(d) => d.fair_random_entry(rand).map(|(f, v)| (&f[..], &v[..])),
         }
     }
 

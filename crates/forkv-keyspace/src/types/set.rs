@@ -235,7 +235,7 @@ impl SetValue {
         match &self.repr {
             Repr::Ints(s) => Some(s.get((rand() % n as u64) as usize)),
             Repr::Packed(lp) => lp.seek((rand() % n as u64) as i64).map(|p| lp.data(p)),
-            Repr::Table(d) => d.random_entry(rand).map(|(m, _)| &m[..]),
+            Repr::Table(d) => d.fair_random_entry(rand).map(|(m, _)| &m[..]),
         }
     }
 
