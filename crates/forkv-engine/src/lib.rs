@@ -412,6 +412,12 @@ impl Engine {
                 }
             }
         }
+        // A command with a huge argv (SADD of 100k members) must not pin its argument
+        // table for the life of the process (Valkey frees such argv arrays too); INFO
+        // used_memory would otherwise stay high after the data is gone.
+        if ranges.capacity() > MAX_KEPT_RANGES {
+            ranges = Vec::new();
+        }
         self.ranges = ranges;
         if let Some(c) = self.clients.get_mut(&id) {
             if !incomplete {
@@ -672,6 +678,30 @@ fn unknown_command_error(argv: &[&[u8]]) -> String {
 
 fn truncate_lossy(b: &[u8], max: usize) -> String {
     String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned()
+}
+
+/// Argument ranges the parse scratch keeps between commands (a few KiB); a bigger table
+/// left by a huge command is released.
+const MAX_KEPT_RANGES: usize = 1024;
+
+#[cfg(test)]
+mod scratch_tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_command_does_not_pin_its_argument_table() {
+        let mut e = Engine::new(1);
+        e.add_client(1);
+        let n = 100_000;
+        let mut cmd = format!("*{}\r\n$4\r\nSADD\r\n$1\r\ns\r\n", n + 2).into_bytes();
+        for i in 0..n {
+            let m = i.to_string();
+            cmd.extend_from_slice(format!("${}\r\n{m}\r\n", m.len()).as_bytes());
+        }
+        assert_eq!(e.feed(1, &cmd), Outcome::Done);
+        assert_eq!(e.reply(), format!(":{n}\r\n").as_bytes());
+        assert!(e.ranges.capacity() <= MAX_KEPT_RANGES, "kept {}", e.ranges.capacity());
+    }
 }
 
 #[cfg(test)]
