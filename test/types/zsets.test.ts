@@ -218,13 +218,17 @@ t('encodings and a big sorted set: skiplist past 128 members, O(log n) ranges', 
   assert.is(scanned.size, 50000);
 });
 
+/** ZSCAN through ioredis's generic call (its typings predate NOSCORES). */
+const zscan = async (...args: string[]): Promise<[string, string[]]> =>
+  (await io.call('ZSCAN', ...args)) as [string, string[]];
+
 t('ZSCAN NOSCORES returns members only (listpack and skiplist); NOVALUES/NOSCORES elsewhere are errors', async () => {
   await io.zadd('small', 1, 'foo', 2, 'fab', 3, 'fiz', 10, 'foobar');
   assert.is(await io.object('ENCODING', 'small'), 'listpack');
-  const [c1, l1] = await io.zscan('small', '0', 'NOSCORES');
+  const [c1, l1] = await zscan('small', '0', 'NOSCORES');
   assert.is(c1, '0');
   assert.equal([...l1].sort(), ['fab', 'fiz', 'foo', 'foobar']);
-  const [, l2] = await io.zscan('small', '0', 'MATCH', 'foo*', 'NOSCORES', 'COUNT', '5');
+  const [, l2] = await zscan('small', '0', 'MATCH', 'foo*', 'NOSCORES', 'COUNT', '5');
   assert.equal([...l2].sort(), ['foo', 'foobar']);
   const args: Array<string | number> = [];
   for (let i = 0; i < 300; i++) args.push(i, `m${i}`);
@@ -233,7 +237,7 @@ t('ZSCAN NOSCORES returns members only (listpack and skiplist); NOVALUES/NOSCORE
   const seen = new Set<string>();
   let cursor = '0';
   do {
-    const [next, list] = await io.zscan('big', cursor, 'NOSCORES');
+    const [next, list] = await zscan('big', cursor, 'NOSCORES');
     for (const m of list) {
       assert.ok(m.startsWith('m'), `member expected, got ${m}`);
       seen.add(m);
