@@ -563,7 +563,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
         if count == 0 {
             return None;
         }
-        let mut sample: Vec<&Entry<K, V>> = Vec::with_capacity(count);
+        let mut sample: Vec<&Entry<K, V, M>> = Vec::with_capacity(count);
         let tables = if self.rehash_idx.is_some() { 2 } else { 1 };
         let maxmask = (0..tables)
             .map(|t| self.tables[t].mask())
