@@ -81,7 +81,7 @@ function clientsSection(s: Server): Array<[string, string | number]> {
     ['connected_clients', s.clients.size],
     ['maxclients', s.config.getInt('maxclients')],
     ['blocked_clients', c.blockedClients],
-    ['pubsub_clients', s.pubsub.clientCount()],
+    ['pubsub_clients', s.core.native.pubsubInfo().clients],
     ['watching_clients', c.watchingClients],
     ['clients_in_timeout_table', c.clientsInTimeoutTable],
     ['total_watched_keys', c.totalWatchedKeys],
@@ -116,6 +116,7 @@ function memorySection(s: Server): Array<[string, string | number]> {
 
 function statsSection(s: Server): Array<[string, string | number]> {
   const c = s.core.native.stats();
+  const ps = s.core.native.pubsubInfo();
   return [
     ['total_connections_received', s.stats.totalConnections],
     ['total_commands_processed', c.totalCommandsProcessed],
@@ -129,6 +130,9 @@ function statsSection(s: Server): Array<[string, string | number]> {
     ['expire_cycle_cpu_milliseconds', c.expireCycleCpuMilliseconds],
     ['keyspace_hits', c.keyspaceHits],
     ['keyspace_misses', c.keyspaceMisses],
+    ['pubsub_channels', ps.channels],
+    ['pubsub_patterns', ps.patterns],
+    ['pubsubshard_channels', ps.shardChannels],
     ...s.extraStats(),
     ['total_error_replies', c.totalErrorReplies],
   ];

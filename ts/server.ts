@@ -12,7 +12,6 @@ import { Logger, type LogLevel } from './log';
 import { encode, error, type Reply } from './resp/encode';
 import { runHostCommand } from './commands';
 import { loadUsersAtStartup } from './commands/acl';
-import { PubSub } from './commands/pubsub';
 import { VERSION } from './version';
 import { RdbPersistence } from './persistence/rdb';
 import { AofPersistence } from './persistence/aof';
@@ -60,8 +59,6 @@ export class Server extends EventEmitter {
   readonly runId: string;
   readonly rdb: RdbPersistence;
   readonly aof: AofPersistence;
-  /** Channel, pattern and shard channel subscriptions (delivery crosses connections). */
-  readonly pubsub: PubSub;
   readonly stats: HostStats = { totalConnections: 0, rejectedConnections: 0, totalNetOutputBytes: 0, opsSamples: [], peakMemory: 0 };
   /** Port actually bound (differs from config when port 0 was asked). */
   port = 0;
@@ -92,7 +89,6 @@ export class Server extends EventEmitter {
     this.applyRequirepass();
     this.applyEncodingLimits();
     this.registerConfigHooks();
-    this.pubsub = new PubSub(this);
     this.rdb = new RdbPersistence(this);
     this.aof = new AofPersistence(this);
     this.updateWriteGate();
@@ -285,6 +281,7 @@ export class Server extends EventEmitter {
     // Fast path: the whole read was answered by the core.
     if (first.step === Step.Done) {
       this.emitReply(conn, first.reply);
+      if (first.deliver) this.deliver();
       if (first.woken) this.serveWoken();
       return;
     }
@@ -296,6 +293,7 @@ export class Server extends EventEmitter {
     try {
       for (;;) {
         this.emitReply(conn, res.reply);
+        if (res.deliver) this.deliver();
         woken ||= res.woken;
         if (res.step === Step.Done) break;
         if (res.step === Step.Close) {
@@ -369,9 +367,18 @@ export class Server extends EventEmitter {
     }
   }
 
-  /** Writes an out-of-band message (pub/sub) to a client, in order with its replies. */
-  deliver(conn: Connection, data: Buffer): void {
-    if (!conn.closed) this.emitReply(conn, data);
+  /** True when the client has a channel, pattern or shard channel subscription. */
+  isSubscribed(conn: Connection): boolean {
+    const st = this.core.native.clientState(conn.id);
+    return st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0;
+  }
+
+  /** Writes the pub/sub messages the core queued for other clients. */
+  private deliver(): void {
+    for (const d of this.core.native.takeDeliveries()) {
+      const conn = this.clients.get(d.id);
+      if (conn && !conn.closed) this.emitReply(conn, d.data);
+    }
   }
 
   private emitReply(conn: Connection, reply: Buffer): void {
@@ -420,7 +427,6 @@ export class Server extends EventEmitter {
     conn.closed = true;
     this.clients.delete(conn.id);
     this.clearBlockTimer(conn.id);
-    this.pubsub.dropClient(conn);
     this.core.native.removeClient(conn.id);
   }
 
@@ -470,7 +476,7 @@ export class Server extends EventEmitter {
     const limit = Date.now() - timeout * 1000;
     for (const c of this.clients.values()) {
       // Blocked and subscribed clients wait by design: no idle timeout (as Valkey).
-      if (!c.busy && c.lastInteraction < limit && !this.pubsub.isSubscribed(c) && !this.core.native.clientState(c.id)?.blocked) {
+      if (!c.busy && c.lastInteraction < limit && !this.isSubscribed(c) && !this.core.native.clientState(c.id)?.blocked) {
         this.log.verbose('Closing idle client');
         this.closeAfterWrite(c);
       }

@@ -77,7 +77,7 @@ export function reset(call: HostCall): Reply {
   server.core.native.setClientDb(conn.id, 0);
   // Out of MULTI, nothing watched, no subscriptions (silently, as Valkey's RESET).
   server.core.native.resetTransaction(conn.id);
-  server.pubsub.dropClient(conn);
+  server.core.native.resetPubsub(conn.id);
   // RESET goes back to the default user (deauthenticated when it has a password).
   server.core.native.aclResetClient(conn.id);
   server.emit('client-reset', conn);
@@ -102,7 +102,6 @@ function clientFlags(subscribed: boolean, st: ClientState | null | undefined): s
 /** One CLIENT LIST / CLIENT INFO line with the fields forkv really tracks. */
 export function clientLine(server: Server, c: Connection): string {
   const st = server.core.native.clientState(c.id);
-  const ps = server.pubsub;
   const now = Date.now();
   const fields: Array<[string, string | number]> = [
     ['id', c.id],
@@ -112,11 +111,11 @@ export function clientLine(server: Server, c: Connection): string {
     ['name', c.name],
     ['age', Math.floor((now - c.createdAt) / 1000)],
     ['idle', Math.floor((now - c.lastInteraction) / 1000)],
-    ['flags', clientFlags(ps.isSubscribed(c), st)],
+    ['flags', clientFlags(st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0, st)],
     ['db', st?.db ?? 0],
-    ['sub', ps.count(c, 'channel')],
-    ['psub', ps.count(c, 'pattern')],
-    ['ssub', ps.count(c, 'shard')],
+    ['sub', st?.sub ?? 0],
+    ['psub', st?.psub ?? 0],
+    ['ssub', st?.ssub ?? 0],
     ['multi', st?.multi ?? -1],
     ['qbuf', st?.qbuf ?? 0],
     ['qbuf-free', Math.max(0, (st?.qbufCapacity ?? 0) - (st?.qbuf ?? 0))],
@@ -214,7 +213,7 @@ export function client(call: HostCall): Reply {
 
 /** Valkey's client type: no replication here, so pubsub when subscribed, else normal. */
 function clientType(server: Server, c: Connection): string {
-  return server.pubsub.isSubscribed(c) ? 'pubsub' : 'normal';
+  return server.isSubscribed(c) ? 'pubsub' : 'normal';
 }
 
 function clientList(call: HostCall): Reply {

@@ -6,7 +6,6 @@ import type { Server } from '../server';
 import { acl } from './acl';
 import { auth, client, hello, reset } from './connection';
 import { config, debug, info, shutdown } from './server';
-import { psubscribe, publish, pubsub, punsubscribe, spublish, ssubscribe, subscribe, sunsubscribe, unsubscribe } from './pubsub';
 import type { HostHandler } from './types';
 import { int } from '../resp/encode';
 
@@ -24,15 +23,6 @@ const HANDLERS: Record<string, HostHandler> = {
   bgsave: (c) => c.server.rdb.bgsaveCommand(c),
   lastsave: (c) => int(c.server.rdb.lastSaveTime),
   bgrewriteaof: (c) => c.server.aof.rewriteCommand(),
-  subscribe,
-  unsubscribe,
-  psubscribe,
-  punsubscribe,
-  ssubscribe,
-  sunsubscribe,
-  publish,
-  spublish,
-  pubsub,
 };
 
 /** Names with a host handler (tests check the command table against this). */

@@ -30,8 +30,6 @@ export declare class Core {
   aofEnableNow(opts: AofOptions): void
   /** Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes. */
   aofClose(): void
-  /** True while an AOF is open. */
-  aofEnabled(): boolean
   /** Changes the fsync policy (CONFIG SET appendfsync). */
   aofSetFsync(fsync: string): void
   /**
@@ -79,11 +77,12 @@ export declare class Core {
    * (CLIENT UNBLOCK); false when it was not blocked. The client is then woken.
    */
   unblockClient(id: number, error: boolean): boolean
-  /**
-   * The host's pub/sub registry says whether the client has subscriptions (RESP2
-   * subscribed mode restricts its commands).
-   */
-  setClientPubsub(id: number, subscribed: boolean): void
+  /** Drops a client's subscriptions silently (RESET). */
+  resetPubsub(id: number): void
+  /** The messages announced by the DELIVER status bit, one entry per receiving client. */
+  takeDeliveries(): Array<Delivery>
+  /** Pub/sub counts for INFO. */
+  pubsubInfo(): PubSubInfo
   /** Leaves MULTI and forgets WATCHed keys (RESET). */
   resetTransaction(id: number): void
   /** Blocked and watching clients for INFO clients. */
@@ -130,14 +129,8 @@ export declare class Core {
   resetStats(): void
   /** Non-empty databases with key and TTL counts. */
   keyspaceInfo(): Array<DbInfo>
-  /** Takes the RESP bytes of writes executed since the last call (for the AOF). */
-  takePropagated(): Buffer
-  /** Bytes of writes waiting for the AOF. */
-  propagatedLen(): number
   /** Valkey glob matching (CONFIG GET patterns and others use the same rules). */
   static globMatch(pattern: string, subject: string, nocase: boolean): boolean
-  /** Valkey glob matching on raw bytes (pub/sub channel names are binary). */
-  static globMatchBytes(pattern: Buffer, subject: Buffer, nocase: boolean): boolean
   /** Every top-level command (the README's command list is generated from this). */
   static commandTable(): Array<CommandRow>
   /** SAVE: writes the RDB file in this process, blocking (as Valkey's SAVE does). */
@@ -284,6 +277,10 @@ export interface ClientState {
   blocked: boolean
   /** A watched key was touched (EXEC will fail). */
   dirtyCas: boolean
+  /** Channels, patterns and shard channels subscribed (CLIENT LIST sub=/psub=/ssub=). */
+  sub: number
+  psub: number
+  ssub: number
 }
 
 /** A command table row (for COMMAND-derived docs such as the README list). */
@@ -329,6 +326,12 @@ export interface DbInfo {
   expires: number
 }
 
+/** Messages waiting for one client. */
+export interface Delivery {
+  id: number
+  data: Buffer
+}
+
 /**
  * Turns transparent huge pages off for this process (`prctl(PR_SET_THP_DISABLE)`).
  * Returns null on success, or the OS error text.
@@ -364,10 +367,8 @@ export interface EngineSettings {
   queryBufferLimit?: number
   /** The default user's password (`requirepass`); empty: nopass. */
   requirepass?: string
-  loading?: boolean
   /** Error for write commands (MISCONF); empty string clears it. */
   writeError?: string
-  aofEnabled?: boolean
   hllSparseMaxBytes?: number
   /** `acllog-max-len`. */
   acllogMaxLen?: number
@@ -447,6 +448,14 @@ export interface OpenFilesLimit {
 
 /** `vm.overcommit_memory` (0, 1 or 2), or null when unreadable. */
 export declare function overcommitMemory(): number | null
+
+/** Pub/sub counts for INFO. */
+export interface PubSubInfo {
+  channels: number
+  patterns: number
+  shardChannels: number
+  clients: number
+}
 
 /** How to write an RDB file. */
 export interface RdbSaveOptions {

@@ -25,6 +25,8 @@ const WOKEN = 0x80;
 const FLUSHED_ALL = 0x40;
 /** Status bit: the engine queued log lines (a panicking command, ...): see `Core.onLog`. */
 const LOGS = 0x20;
+/** Status bit: pub/sub messages wait for other clients; take them with `takeDeliveries()`. */
+const DELIVER = 0x10;
 
 export interface FeedResult {
   reply: Buffer;
@@ -33,6 +35,8 @@ export interface FeedResult {
   woken: boolean;
   /** A FLUSHALL ran in this batch. */
   flushedAll: boolean;
+  /** Messages wait for other clients (see `Core.native.takeDeliveries`). */
+  deliver: boolean;
 }
 
 /** Receives the engine's log lines, with Valkey's level names. */
@@ -46,9 +50,10 @@ function split(out: Buffer, core: Core): FeedResult {
   if (status & LOGS) core.drainLogs();
   return {
     reply: out.subarray(0, n),
-    step: (status & ~(WOKEN | FLUSHED_ALL | LOGS)) as Step,
+    step: (status & ~(WOKEN | FLUSHED_ALL | LOGS | DELIVER)) as Step,
     woken: (status & WOKEN) !== 0,
     flushedAll: (status & FLUSHED_ALL) !== 0,
+    deliver: (status & DELIVER) !== 0,
   };
 }
 
@@ -91,11 +96,6 @@ export class Core {
 /** Valkey glob matching, from the core (one implementation for the whole server). */
 export function globMatch(pattern: string, subject: string, nocase: boolean): boolean {
   return binding.Core.globMatch(pattern, subject, nocase);
-}
-
-/** Valkey glob matching on raw bytes (binary channel names and patterns). */
-export function globMatchBytes(pattern: Buffer, subject: Buffer): boolean {
-  return binding.Core.globMatchBytes(pattern, subject, false);
 }
 
 /** The command table, for generated documentation. */

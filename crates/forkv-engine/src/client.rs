@@ -42,9 +42,13 @@ pub struct Client {
     pub(crate) watched: Vec<WatchedKey>,
     /// A watched key was touched: the next EXEC fails (Valkey's CLIENT_DIRTY_CAS).
     pub(crate) dirty_cas: bool,
-    /// Subscribed to at least one channel, pattern or shard channel. The host owns the
-    /// registry and sets this; in RESP2 it restricts the commands the client may send.
+    /// Subscribed to at least one channel, pattern or shard channel. The server's pub/sub
+    /// registry (crate forkv-server) sets this; in RESP2 it restricts the commands the
+    /// client may send.
     pub pubsub: bool,
+    /// Blocking commands answer as their non-blocking form (a command called from a
+    /// script through `forkv_server::Server::call`, as Valkey's CLIENT_DENY_BLOCKING).
+    pub nonblocking_call: bool,
     /// Blocked on keys (BLPOP ...): what to re-run when one of them becomes ready.
     pub(crate) blocked: Option<Blocked>,
     /// Left by a blocking handler that found nothing to serve; the engine parks the client.
@@ -76,6 +80,7 @@ impl Client {
             watched: Vec::new(),
             dirty_cas: false,
             pubsub: false,
+            nonblocking_call: false,
             blocked: None,
             block_request: None,
             pending_out: Vec::new(),
@@ -108,10 +113,10 @@ impl Client {
         self.blocked.is_some()
     }
 
-    /// Blocking commands may not block now (inside EXEC or a script): they answer as if
-    /// timed out.
+    /// Blocking commands may not block now (inside EXEC, in a script, or called through
+    /// `forkv_server::Server::call`): they answer as if timed out.
     pub(crate) fn deny_blocking(&self) -> bool {
-        self.exec.is_some() || self.in_script
+        self.exec.is_some() || self.in_script || self.nonblocking_call
     }
 
     /// Bytes of input waiting to be parsed (CLIENT LIST `qbuf=`).

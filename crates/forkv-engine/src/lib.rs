@@ -306,6 +306,15 @@ impl Engine {
         self.finish(id, outcome)
     }
 
+    /// Ends a host command run synchronously by the caller of [`Engine::dispatch`] (the
+    /// server crate's own commands called from a script): the client is no longer
+    /// suspended, and its buffered input is left for the next feed.
+    pub fn end_host_command(&mut self, id: u64) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.suspended = false;
+        }
+    }
+
     /// Marks a client to be closed after its pending replies (QUIT, CLIENT KILL).
     pub fn close_after_reply(&mut self, id: u64) {
         if let Some(c) = self.clients.get_mut(&id) {
@@ -469,7 +478,7 @@ impl Engine {
             return self.queue_command(id, spec, argv);
         }
         let outcome = match spec.exec {
-            Exec::Host | Exec::Container => {
+            Exec::Host | Exec::Server | Exec::Container => {
                 client.suspended = true;
                 return Outcome::Host(argv.iter().map(|a| a.to_vec()).collect());
             }

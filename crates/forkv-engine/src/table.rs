@@ -63,6 +63,10 @@ pub enum Exec {
     Engine(EngineHandler),
     /// The TypeScript host (it owns sockets, config, persistence jobs, other clients).
     Host,
+    /// The server crate (`forkv-server`): commands over state beside the engine, such as
+    /// the pub/sub registry. The engine hands their argv up as it does for `Host`
+    /// (`Outcome::Host`), and the server runs them without leaving Rust.
+    Server,
     /// A container whose subcommands say who runs them.
     Container,
 }

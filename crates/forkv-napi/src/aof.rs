@@ -188,8 +188,8 @@ impl Core {
     /// yes); `poll_load` installs the result as for RDB files.
     #[napi]
     pub fn start_aof_load(&mut self, opts: AofOptions) {
-        let dbs = self.engine.ks.db_count();
-        let limits = *self.engine.ks.encoding_limits();
+        let dbs = self.server.engine.ks.db_count();
+        let limits = *self.server.engine.ks.encoding_limits();
         let started = Instant::now();
         let handle = std::thread::spawn(move || {
             let mut engine = Engine::new(dbs);
@@ -219,7 +219,7 @@ impl Core {
             Ok((replay.engine.ks, summary))
         });
         self.persistence.set_loader(started, handle);
-        self.engine.cfg.loading = true;
+        self.server.engine.cfg.loading = true;
     }
 
     /// Opens the AOF for appending (after loading, or with nothing to load). Creates the
@@ -235,7 +235,7 @@ impl Core {
                 dir::load_manifest(&d, &opts.filename).map_err(|e| Error::from_reason(e.to_string()))?.unwrap_or_default()
             }
         };
-        let ks = &self.engine.ks;
+        let ks = &self.server.engine.ks;
         let (file, incr_size) = dir::open_on_server_start(&work, &opts.dirname, &opts.filename, &mut m, opts.use_rdb_preamble, &mut |w| {
             write_base(ks, &opts, w, &mut |_| {})
         })
@@ -248,8 +248,8 @@ impl Core {
         let mut writer = AofWriter::new(file, policy(&opts.fsync), incr_size, current, base, now_ms());
         writer.no_fsync_on_rewrite = opts.no_fsync_on_rewrite;
         self.aof = Some(AofState { opts, dir: d, manifest: m, writer });
-        self.engine.prop.enabled = true;
-        self.engine.prop.reset_db();
+        self.server.engine.prop.enabled = true;
+        self.server.engine.prop.reset_db();
         Ok(())
     }
 
@@ -266,7 +266,7 @@ impl Core {
         let m = dir::load_manifest(&d, &opts.filename).map_err(|e| Error::from_reason(e.to_string()))?.unwrap_or_default();
         let pid = std::process::id();
         let tmp = work.join(manifest::temp_rewrite_bg_name(pid));
-        let ks = &self.engine.ks;
+        let ks = &self.server.engine.ks;
         dir::write_file_synced(&tmp, &mut |w| write_base(ks, &opts, w, &mut |_| {})).map_err(err)?;
         let finished = dir::finish_rewrite(&work, &d, &opts.filename, &m, pid, opts.use_rdb_preamble, false, false).map_err(|e| {
             dir::remove_rewrite_temp_files(&work, pid);
@@ -282,17 +282,11 @@ impl Core {
     #[napi]
     pub fn aof_close(&mut self) -> Result<()> {
         self.aof_flush(true);
-        self.engine.prop.enabled = false;
+        self.server.engine.prop.enabled = false;
         if let Some(state) = self.aof.take() {
             state.writer.close(now_ms()).map_err(|e| Error::from_reason(e.to_string()))?;
         }
         Ok(())
-    }
-
-    /// True while an AOF is open.
-    #[napi]
-    pub fn aof_enabled(&self) -> bool {
-        self.aof.is_some()
     }
 
     /// Changes the fsync policy (CONFIG SET appendfsync).
@@ -312,7 +306,7 @@ impl Core {
         let Some(a) = &mut self.aof else {
             return AofFlushResult { ok: true, error: None, written: 0.0, postponed: false };
         };
-        let pending = self.engine.prop.take();
+        let pending = self.server.engine.prop.take();
         if !pending.is_empty() {
             a.writer.append(&pending);
         }
@@ -359,10 +353,10 @@ impl Core {
                 .map_err(|e| Error::from_reason(format!("Can't open new incr AOF: {e}")))?;
             a.manifest = m;
             a.writer.switch_file(file, now_ms());
-            self.engine.prop.reset_db();
+            self.server.engine.prop.reset_db();
         }
         let work = PathBuf::from(&opts.dir);
-        let ks = &self.engine.ks;
+        let ks = &self.server.engine.ks;
         let total: u64 = (0..ks.db_count()).map(|i| ks.len(i) as u64).sum();
         let child_opts = opts.clone();
         let spawned = forkv_snapshot::spawn_child(ChildKind::AofRewrite, move |ctx| {
@@ -377,7 +371,7 @@ impl Core {
         handle.set_keys_total(total);
         let report = ForkReport { pid: handle.pid(), fork_usec: handle.fork_usec() as f64 };
         self.persistence.adopt_child(handle, None);
-        self.engine.ks.set_child_active(true);
+        self.server.engine.ks.set_child_active(true);
         Ok(report)
     }
 

@@ -8,7 +8,9 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use forkv_engine::{Engine, Outcome};
+use forkv_engine::Outcome;
+use forkv_server::pubsub::Space;
+use forkv_server::Server;
 
 /// Status byte appended to every feed/resume reply.
 #[repr(u8)]
@@ -38,6 +40,9 @@ pub struct EngineLogLine {
     pub level: String,
     pub message: String,
 }
+/// Status bit: pub/sub messages wait for other clients; the host takes them with
+/// `takeDeliveries()` and writes each to its socket.
+const DELIVER: u8 = 0x10;
 
 /// Counters for INFO clients.
 #[napi(object)]
@@ -57,10 +62,8 @@ pub struct EngineSettings {
     pub query_buffer_limit: Option<f64>,
     /// The default user's password (`requirepass`); empty: nopass.
     pub requirepass: Option<String>,
-    pub loading: Option<bool>,
     /// Error for write commands (MISCONF); empty string clears it.
     pub write_error: Option<String>,
-    pub aof_enabled: Option<bool>,
     pub hll_sparse_max_bytes: Option<f64>,
     /// `acllog-max-len`.
     pub acllog_max_len: Option<f64>,
@@ -89,6 +92,26 @@ pub struct ClientState {
     pub blocked: bool,
     /// A watched key was touched (EXEC will fail).
     pub dirty_cas: bool,
+    /// Channels, patterns and shard channels subscribed (CLIENT LIST sub=/psub=/ssub=).
+    pub sub: u32,
+    pub psub: u32,
+    pub ssub: u32,
+}
+
+/// Pub/sub counts for INFO.
+#[napi(object)]
+pub struct PubSubInfo {
+    pub channels: u32,
+    pub patterns: u32,
+    pub shard_channels: u32,
+    pub clients: u32,
+}
+
+/// Messages waiting for one client.
+#[napi(object)]
+pub struct Delivery {
+    pub id: u32,
+    pub data: Buffer,
 }
 
 /// One database's counts for INFO keyspace.
@@ -130,7 +153,7 @@ pub struct CommandRow {
 /// The core: one keyspace and its clients.
 #[napi]
 pub struct Core {
-    pub(crate) engine: Engine,
+    pub(crate) server: Server,
     host_argv: Vec<Vec<u8>>,
     pub(crate) persistence: crate::persistence::Persistence,
     pub(crate) aof: Option<crate::aof::AofState>,
@@ -141,14 +164,14 @@ impl Core {
     /// A core with `databases` empty databases.
     #[napi(constructor)]
     pub fn new(databases: u32) -> Self {
-        Core { engine: Engine::new(databases as usize), host_argv: Vec::new(), persistence: Default::default(), aof: None }
+        Core { server: Server::new(databases as usize), host_argv: Vec::new(), persistence: Default::default(), aof: None }
     }
 
     /// Registers a connection.
     #[napi]
     pub fn add_client(&mut self, id: u32, debug_allowed: bool) {
-        self.engine.add_client(u64::from(id));
-        if let Some(c) = self.engine.client_mut(u64::from(id)) {
+        self.server.add_client(u64::from(id));
+        if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
             c.debug_allowed = debug_allowed;
         }
     }
@@ -156,20 +179,20 @@ impl Core {
     /// Forgets a connection.
     #[napi]
     pub fn remove_client(&mut self, id: u32) {
-        self.engine.remove_client(u64::from(id));
+        self.server.remove_client(u64::from(id));
     }
 
     /// Processes one socket read; returns replies + status byte.
     #[napi]
     pub fn feed<'env>(&mut self, env: &'env Env, id: u32, chunk: BufferSlice) -> Result<BufferSlice<'env>> {
-        let outcome = self.engine.feed(u64::from(id), &chunk);
+        let outcome = self.server.feed(u64::from(id), &chunk);
         self.finish(env, outcome)
     }
 
     /// Continues after a host command; `reply` is its encoded reply.
     #[napi]
     pub fn resume<'env>(&mut self, env: &'env Env, id: u32, reply: BufferSlice) -> Result<BufferSlice<'env>> {
-        let outcome = self.engine.resume(u64::from(id), &reply);
+        let outcome = self.server.resume(u64::from(id), &reply);
         self.finish(env, outcome)
     }
 
@@ -177,48 +200,63 @@ impl Core {
     /// input it pipelined meanwhile; returns replies + status like `feed`.
     #[napi]
     pub fn wake<'env>(&mut self, env: &'env Env, id: u32) -> Result<BufferSlice<'env>> {
-        let outcome = self.engine.wake(u64::from(id));
+        let outcome = self.server.wake(u64::from(id));
         self.finish(env, outcome)
     }
 
     /// The clients announced by the WOKEN status bit, in the order they were served.
     #[napi]
     pub fn take_woken(&mut self) -> Vec<u32> {
-        self.engine.take_woken().into_iter().map(|id| id as u32).collect()
+        self.server.engine.take_woken().into_iter().map(|id| id as u32).collect()
     }
 
     /// A blocked client's deadline in ms since the epoch (0 = none), or null.
     #[napi]
     pub fn block_deadline(&self, id: u32) -> Option<f64> {
-        self.engine.block_deadline(u64::from(id)).map(|d| d as f64)
+        self.server.engine.block_deadline(u64::from(id)).map(|d| d as f64)
     }
 
     /// Ends a blocked client's wait as a timeout, or with -UNBLOCKED when `error`
     /// (CLIENT UNBLOCK); false when it was not blocked. The client is then woken.
     #[napi]
     pub fn unblock_client(&mut self, id: u32, error: bool) -> bool {
-        self.engine.unblock(u64::from(id), error)
+        self.server.engine.unblock(u64::from(id), error)
     }
 
-    /// The host's pub/sub registry says whether the client has subscriptions (RESP2
-    /// subscribed mode restricts its commands).
+    /// Drops a client's subscriptions silently (RESET).
     #[napi]
-    pub fn set_client_pubsub(&mut self, id: u32, subscribed: bool) {
-        if let Some(c) = self.engine.client_mut(u64::from(id)) {
-            c.pubsub = subscribed;
+    pub fn reset_pubsub(&mut self, id: u32) {
+        self.server.reset_pubsub(u64::from(id));
+    }
+
+    /// The messages announced by the DELIVER status bit, one entry per receiving client.
+    #[napi]
+    pub fn take_deliveries(&mut self) -> Vec<Delivery> {
+        self.server.take_deliveries().into_iter().map(|(id, data)| Delivery { id: id as u32, data: data.into() }).collect()
+    }
+
+    /// Pub/sub counts for INFO.
+    #[napi]
+    pub fn pubsub_info(&self) -> PubSubInfo {
+        let s = self.server.pubsub.stats();
+        PubSubInfo {
+            channels: s.channels as u32,
+            patterns: s.patterns as u32,
+            shard_channels: s.shard_channels as u32,
+            clients: s.clients as u32,
         }
     }
 
     /// Leaves MULTI and forgets WATCHed keys (RESET).
     #[napi]
     pub fn reset_transaction(&mut self, id: u32) {
-        self.engine.reset_transaction(u64::from(id));
+        self.server.engine.reset_transaction(u64::from(id));
     }
 
     /// Blocked and watching clients for INFO clients.
     #[napi]
     pub fn conn_stats(&self) -> ConnStats {
-        let s = self.engine.conn_stats();
+        let s = self.server.engine.conn_stats();
         ConnStats {
             blocked_clients: s.blocked_clients as u32,
             clients_in_timeout_table: s.clients_in_timeout_table as u32,
@@ -239,19 +277,20 @@ impl Core {
             }
             Outcome::Blocked => Status::Blocked,
         };
-        let woken = if self.engine.has_woken() { WOKEN } else { 0 };
-        let flushed = if self.engine.ks.take_flushed_all() { FLUSHED_ALL } else { 0 };
-        let logs = if self.engine.logs.is_empty() { 0 } else { LOGS };
-        self.engine.reply_mut().push(status as u8 | woken | flushed | logs);
-        let buf = BufferSlice::copy_from(env, self.engine.reply());
-        self.engine.clear_reply();
+        let woken = if self.server.engine.has_woken() { WOKEN } else { 0 };
+        let flushed = if self.server.engine.ks.take_flushed_all() { FLUSHED_ALL } else { 0 };
+        let logs = if self.server.engine.logs.is_empty() { 0 } else { LOGS };
+        let deliver = if self.server.has_deliveries() { DELIVER } else { 0 };
+        self.server.engine.reply_mut().push(status as u8 | woken | flushed | logs | deliver);
+        let buf = BufferSlice::copy_from(env, self.server.engine.reply());
+        self.server.engine.clear_reply();
         buf
     }
 
     /// The log lines announced by the LOGS status bit.
     #[napi]
     pub fn take_logs(&mut self) -> Vec<EngineLogLine> {
-        self.engine
+        self.server.engine
             .logs
             .take()
             .into_iter()
@@ -268,13 +307,13 @@ impl Core {
     /// Marks a connection to close after its replies.
     #[napi]
     pub fn close_after_reply(&mut self, id: u32) {
-        self.engine.close_after_reply(u64::from(id));
+        self.server.engine.close_after_reply(u64::from(id));
     }
 
     /// Sets a connection's protocol version (HELLO).
     #[napi]
     pub fn set_client_proto(&mut self, id: u32, proto: u32) {
-        if let Some(c) = self.engine.client_mut(u64::from(id)) {
+        if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
             c.proto = proto as u8;
         }
     }
@@ -286,39 +325,39 @@ impl Core {
     #[napi]
     /// `user` is null for `AUTH <password>`.
     pub fn acl_auth(&mut self, id: u32, user: Option<BufferSlice>, pass: BufferSlice) -> Option<String> {
-        self.engine.acl_auth(u64::from(id), user.as_deref(), &pass).err()
+        self.server.engine.acl_auth(u64::from(id), user.as_deref(), &pass).err()
     }
 
     /// RESET: the connection goes back to the default user (authenticated only when
     /// the default user needs no password).
     #[napi]
     pub fn acl_reset_client(&mut self, id: u32) {
-        self.engine.acl_reset_client(u64::from(id));
+        self.server.engine.acl_reset_client(u64::from(id));
     }
     /// The users in aclfile format (ACL SAVE writes it).
     #[napi]
     pub fn acl_file_text(&self) -> String {
-        self.engine.acl.to_file_text()
+        self.server.engine.acl.to_file_text()
     }
 
     /// Replaces the users with an aclfile's (ACL LOAD, start-up); null or the error.
     #[napi]
     pub fn acl_load_file(&mut self, path: String, text: String) -> Option<String> {
-        self.engine.acl.load_file_text(&path, &text).err()
+        self.server.engine.acl.load_file_text(&path, &text).err()
     }
 
     /// A `user` directive of the config file (its words after `user`); null or the error.
     #[napi]
     pub fn acl_config_user(&mut self, words: Vec<String>) -> Option<String> {
         let words: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
-        self.engine.acl.config_user(&words).err()
+        self.server.engine.acl.config_user(&words).err()
     }
     // --- end of the ACL seam.
 
     /// Selects a database for a connection (RESET).
     #[napi]
     pub fn set_client_db(&mut self, id: u32, db: u32) {
-        if let Some(c) = self.engine.client_mut(u64::from(id)) {
+        if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
             c.db = db as usize;
         }
     }
@@ -326,25 +365,30 @@ impl Core {
     /// What the core knows about a connection.
     #[napi]
     pub fn client_state(&self, id: u32) -> Option<ClientState> {
-        self.engine.client(u64::from(id)).map(|c| ClientState {
+        let id = u64::from(id);
+        let ps = &self.server.pubsub;
+        self.server.engine.client(id).map(|c| ClientState {
             db: c.db as u32,
             proto: u32::from(c.proto),
             last_cmd: c.last_cmd.to_string(),
             qbuf: c.query_buffer_len() as f64,
             qbuf_capacity: c.query_buffer_capacity() as f64,
-            authenticated: !self.engine.auth_required(u64::from(id)),
+            authenticated: !self.server.engine.auth_required(u64::from(id)),
             user: c.user.clone().unwrap_or_default(),
             multi: c.multi_len() as i32,
             watch: c.watched_len() as u32,
             blocked: c.is_blocked(),
             dirty_cas: c.dirty_cas(),
+            sub: ps.count(id, Space::Channel) as u32,
+            psub: ps.count(id, Space::Pattern) as u32,
+            ssub: ps.count(id, Space::Shard) as u32,
         })
     }
 
     /// Applies settings (only the fields given).
     #[napi]
     pub fn configure(&mut self, s: EngineSettings) {
-        let cfg = &mut self.engine.cfg;
+        let cfg = &mut self.server.engine.cfg;
         if let Some(v) = s.proto_max_bulk_len {
             cfg.proto_max_bulk_len = v as usize;
         }
@@ -355,23 +399,16 @@ impl Core {
             cfg.hll_sparse_max_bytes = v as usize;
         }
         if let Some(v) = s.requirepass {
-            self.engine.acl.set_requirepass(v.as_bytes());
-        }
-        if let Some(v) = s.loading {
-            cfg.loading = v;
+            self.server.engine.acl.set_requirepass(v.as_bytes());
         }
         if let Some(v) = s.write_error {
             cfg.write_error = if v.is_empty() { None } else { Some(v) };
         }
         if let Some(v) = s.acllog_max_len {
-            self.engine.acl.log.set_max_len(v as usize);
+            self.server.engine.acl.log.set_max_len(v as usize);
         }
         if let Some(v) = s.lfu {
-            self.engine.ks.set_lfu(v);
-        }
-        if let Some(v) = s.aof_enabled {
-            self.engine.prop.enabled = v;
-            self.engine.prop.reset_db();
+            self.server.engine.ks.set_lfu(v);
         }
     }
 
@@ -381,7 +418,7 @@ impl Core {
     pub fn cron(&mut self, expire_budget_ms: f64, rehash: bool) {
         // Rehashing moves entries: never while a fork child shares the pages.
         let rehash = rehash && !self.persistence.has_child();
-        let ks = &mut self.engine.ks;
+        let ks = &mut self.server.engine.ks;
         ks.set_now(forkv_engine::cmd::now_ms());
         ks.active_expire_cycle(std::time::Duration::from_micros((expire_budget_ms * 1000.0) as u64));
         if rehash {
@@ -392,7 +429,7 @@ impl Core {
     /// Counters for INFO.
     #[napi]
     pub fn stats(&self) -> CoreStats {
-        let e = &self.engine;
+        let e = &self.server.engine;
         let k = &e.ks.stats;
         CoreStats {
             total_commands_processed: e.stats.total_commands_processed as f64,
@@ -412,42 +449,24 @@ impl Core {
     /// Resets the counters CONFIG RESETSTAT clears.
     #[napi]
     pub fn reset_stats(&mut self) {
-        self.engine.stats = Default::default();
-        self.engine.ks.stats = Default::default();
+        self.server.engine.stats = Default::default();
+        self.server.engine.ks.stats = Default::default();
     }
 
     /// Non-empty databases with key and TTL counts.
     #[napi]
     pub fn keyspace_info(&self) -> Vec<DbInfo> {
-        let ks = &self.engine.ks;
+        let ks = &self.server.engine.ks;
         (0..ks.db_count())
             .filter(|&i| !ks.is_empty(i))
             .map(|i| DbInfo { db: i as u32, keys: ks.len(i) as f64, expires: ks.expires_len(i) as f64 })
             .collect()
     }
 
-    /// Takes the RESP bytes of writes executed since the last call (for the AOF).
-    #[napi]
-    pub fn take_propagated(&mut self) -> Buffer {
-        Buffer::from(self.engine.prop.take())
-    }
-
-    /// Bytes of writes waiting for the AOF.
-    #[napi]
-    pub fn propagated_len(&self) -> f64 {
-        self.engine.prop.pending().len() as f64
-    }
-
     /// Valkey glob matching (CONFIG GET patterns and others use the same rules).
     #[napi]
     pub fn glob_match(pattern: String, subject: String, nocase: bool) -> bool {
         forkv_keyspace::glob::glob_match(pattern.as_bytes(), subject.as_bytes(), nocase)
-    }
-
-    /// Valkey glob matching on raw bytes (pub/sub channel names are binary).
-    #[napi]
-    pub fn glob_match_bytes(pattern: Buffer, subject: Buffer, nocase: bool) -> bool {
-        forkv_keyspace::glob::glob_match(&pattern, &subject, nocase)
     }
 
     /// Every top-level command (the README's command list is generated from this).

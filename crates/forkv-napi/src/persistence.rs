@@ -285,7 +285,7 @@ impl Core {
     #[napi]
     pub fn save_rdb(&mut self, opts: RdbSaveOptions) -> SaveReport {
         let temp = format!("temp-{}.rdb", std::process::id());
-        match write_rdb_file(&self.engine.ks, &opts, &temp, Vec::with_capacity(CHILD_WRITE_BUFFER), &mut |_| {}) {
+        match write_rdb_file(&self.server.engine.ks, &opts, &temp, Vec::with_capacity(CHILD_WRITE_BUFFER), &mut |_| {}) {
             Ok((keys, bytes)) => SaveReport { ok: true, error: None, keys: keys as f64, bytes: bytes as f64 },
             Err(e) => SaveReport { ok: false, error: Some(e.to_string()), keys: 0.0, bytes: 0.0 },
         }
@@ -296,7 +296,7 @@ impl Core {
     pub fn bgsave(&mut self, opts: RdbSaveOptions) -> Result<ForkReport> {
         let buffer = Vec::with_capacity(CHILD_WRITE_BUFFER);
         let dir = PathBuf::from(&opts.dir);
-        let ks = &self.engine.ks;
+        let ks = &self.server.engine.ks;
         let total = total_keys(ks);
         let spawned = forkv_snapshot::spawn_child(ChildKind::Rdb, move |ctx| {
             ctx.set_keys_total(total);
@@ -316,7 +316,7 @@ impl Core {
         let report = ForkReport { pid: handle.pid(), fork_usec: handle.fork_usec() as f64 };
         let temp = dir.join(format!("temp-{}.rdb", handle.pid()));
         self.persistence.adopt_child(handle, Some(temp));
-        self.engine.ks.set_child_active(true);
+        self.server.engine.ks.set_child_active(true);
         Ok(report)
     }
 
@@ -340,7 +340,7 @@ impl Core {
                 }
                 self.persistence.child = None;
                 self.persistence.child_temp = None;
-                self.engine.ks.set_child_active(false);
+                self.server.engine.ks.set_child_active(false);
                 Some(done)
             }
         };
@@ -390,7 +390,7 @@ impl Core {
     /// child was writing stay counted, as in Valkey).
     #[napi]
     pub fn saved_changes(&mut self, covered: f64) {
-        let ks = &mut self.engine.ks;
+        let ks = &mut self.server.engine.ks;
         ks.dirty = ks.dirty.saturating_sub(covered as u64);
     }
 
@@ -407,11 +407,11 @@ impl Core {
     #[napi]
     pub fn load_rdb_now(&mut self, path: String) -> Result<LoadReport> {
         let started = Instant::now();
-        let mut fresh = Keyspace::new(self.engine.ks.db_count());
-        fresh.set_encoding_limits(*self.engine.ks.encoding_limits());
+        let mut fresh = Keyspace::new(self.server.engine.ks.db_count());
+        fresh.set_encoding_limits(*self.server.engine.ks.encoding_limits());
         let opts = self.rdb_load_options();
         let stats = load_file(&path, &mut fresh, &opts).map_err(Error::from_reason)?;
-        self.engine.ks.replace_data(fresh);
+        self.server.engine.ks.replace_data(fresh);
         Ok(report(&LoadSummary::from_rdb(&stats), started))
     }
 
@@ -419,10 +419,10 @@ impl Core {
     /// engine answers `-LOADING`; `poll_load` installs the result.
     #[napi]
     pub fn start_load(&mut self, path: String) {
-        let dbs = self.engine.ks.db_count();
+        let dbs = self.server.engine.ks.db_count();
         // Values are built under the configured encoding limits (a big zipmap hash becomes
         // a hashtable on load, as in Valkey).
-        let limits = *self.engine.ks.encoding_limits();
+        let limits = *self.server.engine.ks.encoding_limits();
         let opts = self.rdb_load_options();
         let handle = std::thread::spawn(move || {
             let mut ks = Keyspace::new(dbs);
@@ -431,13 +431,13 @@ impl Core {
             Ok((ks, LoadSummary::from_rdb(&stats)))
         });
         self.persistence.set_loader(Instant::now(), handle);
-        self.engine.cfg.loading = true;
+        self.server.engine.cfg.loading = true;
     }
 
     /// How RDB files load now: the checksum is skipped after
     /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`.
     fn rdb_load_options(&self) -> LoadOptions {
-        LoadOptions { verify_checksum: !self.engine.debug.skip_checksum_validation, ..LoadOptions::default() }
+        LoadOptions { verify_checksum: !self.server.engine.debug.skip_checksum_validation, ..LoadOptions::default() }
     }
 
     /// `None` while loading; then the load's report, or an error with the reason.
@@ -452,10 +452,10 @@ impl Core {
         let Some(loader) = self.persistence.loader.take() else {
             return Ok(None);
         };
-        self.engine.cfg.loading = false;
+        self.server.engine.cfg.loading = false;
         let joined = loader.handle.join().map_err(|_| Error::from_reason("the loading thread panicked"))?;
         let (ks, mut summary) = joined.map_err(Error::from_reason)?;
-        self.engine.ks.replace_data(ks);
+        self.server.engine.ks.replace_data(ks);
         self.persistence.loaded_aof = summary.aof.take();
         Ok(Some(report(&summary, loader.started)))
     }

@@ -28,7 +28,7 @@ impl Core {
     /// as in Valkey.
     #[napi]
     pub fn set_encoding_limits(&mut self, s: EncodingSettings) {
-        self.engine.ks.set_encoding_limits(EncodingLimits {
+        self.server.engine.ks.set_encoding_limits(EncodingLimits {
             list_max_listpack_size: s.list_max_listpack_size,
             hash_max_listpack_entries: s.hash_max_listpack_entries as usize,
             hash_max_listpack_value: s.hash_max_listpack_value as usize,
@@ -42,7 +42,7 @@ impl Core {
                 node_max_entries: s.stream_node_max_entries as usize,
             },
             // Not a config directive: DEBUG QUICKLIST-PACKED-THRESHOLD's value stays.
-            list_packed_threshold: self.engine.ks.encoding_limits().list_packed_threshold,
+            list_packed_threshold: self.server.engine.ks.encoding_limits().list_packed_threshold,
         });
     }
 }

@@ -426,7 +426,7 @@ impl Engine {
                 Exec::Engine(handler) => {
                     handler(self, id, &argv);
                 }
-                Exec::Host | Exec::Container => {
+                Exec::Host | Exec::Server | Exec::Container => {
                     if let Some(c) = self.clients.get_mut(&id) {
                         c.suspended = true;
                     }

@@ -133,7 +133,7 @@ impl ScriptHost for EngineHost<'_> {
             Exec::Engine(handler) => {
                 handler(e, SCRIPT_CLIENT, &slices);
             }
-            Exec::Host | Exec::Container => {
+            Exec::Host | Exec::Server | Exec::Container => {
                 e.prop.enabled = aof_was;
                 return Err(HOST_COMMAND_ERROR.into());
             }

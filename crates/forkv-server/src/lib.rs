@@ -1,0 +1,242 @@
+//! forkv's server without Node: the state a Valkey server keeps beside its keyspace, and
+//! the one place where every command that Rust can run is run.
+//!
+//! # Layers
+//!
+//! `forkv-engine` turns client bytes into replies for the commands that live next to the
+//! data: it parses RESP, checks each command against the table (arity, auth, MULTI,
+//! MISCONF, loading, the subscribed-mode gate) and runs the data, transaction and
+//! blocking commands. A command it does not run itself comes back to its caller as
+//! `Outcome::Host(argv)`, with the client suspended until `Engine::resume` is given that
+//! command's reply, so replies keep their order.
+//!
+//! This crate is that caller. [`Server`] owns the engine and the state that commands of
+//! the command table's `Exec::Server` kind need: today the pub/sub registry with its
+//! per-client delivery lists ([`pubsub`], [`outbox`]). [`Server::feed`], [`resume`] and
+//! [`wake`] drive the engine and run every `Exec::Server` command in place, so that
+//! the only `Outcome::Host` a caller ever sees is one that truly needs the host
+//! (`Exec::Host`: sockets, the configuration store, logging, timers, persistence jobs
+//! while they are still orchestrated in TypeScript). The Node binding (`forkv-napi`)
+//! is a shell of conversions over this type, and every behaviour here is tested with
+//! `cargo test`, no Node involved.
+//!
+//! # Calling a command from inside the server
+//!
+//! [`Server::call`] is the synchronous entry point for code that runs *inside* a command,
+//! as Lua's `redis.call` does: it runs one command for a given client context, without
+//! returning to the event loop, and returns that command's encoded reply (RESP in the
+//! client's protocol). Blocking commands answer as their non-blocking form there, a
+//! message the call publishes to its own client is queued on that client's stream
+//! (ahead of the reply of the command that made the call, as in Valkey), and a command
+//! that only the host can run is refused with an error reply, never half-run.
+//!
+//! # Delivery to other clients
+//!
+//! PUBLISH (from a client or from [`Server::call`]) encodes each message once per
+//! receiver, in the receiver's protocol, into that receiver's [`outbox::Outbox`].
+//! [`Server::has_deliveries`] tells the host after a feed that some are waiting and
+//! [`Server::take_deliveries`] hands them over, client by client, for one write each.
+//! The publishing client's own messages go out in its reply stream, before the PUBLISH
+//! reply (Valkey writes them to its buffer first).
+
+pub mod outbox;
+pub mod pubsub;
+
+use forkv_engine::table::{self, Exec};
+use forkv_engine::{Engine, Outcome};
+
+use crate::outbox::Outbox;
+use crate::pubsub::{PubSub, Space};
+
+/// Why [`Server::call`] could not run a command: the reply is then an error reply.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// No such client is registered.
+    NoClient,
+}
+
+/// The server: the engine, the pub/sub registry and the deliveries waiting for the host.
+pub struct Server {
+    /// The keyspace, the clients' protocol state and the command table's Rust handlers.
+    pub engine: Engine,
+    /// Channel, pattern and shard channel subscriptions.
+    pub pubsub: PubSub,
+    outbox: Outbox,
+}
+
+impl Server {
+    /// A server over `databases` empty databases.
+    pub fn new(databases: usize) -> Self {
+        Server { engine: Engine::new(databases), pubsub: PubSub::default(), outbox: Outbox::default() }
+    }
+
+    /// Registers a connection.
+    pub fn add_client(&mut self, id: u64) {
+        self.engine.add_client(id);
+    }
+
+    /// Forgets a connection: its subscriptions, undelivered messages, WATCHed keys and
+    /// blocked command.
+    pub fn remove_client(&mut self, id: u64) {
+        self.pubsub.drop_client(&mut self.engine, id);
+        self.outbox.drop_client(id);
+        self.engine.remove_client(id);
+    }
+
+    /// Drops a client's subscriptions silently (RESET).
+    pub fn reset_pubsub(&mut self, id: u64) {
+        self.pubsub.drop_client(&mut self.engine, id);
+    }
+
+    /// Handles one socket read from client `id` (see [`Engine::feed`]); the replies are
+    /// in `engine.reply()`. Never returns a command of the server's own.
+    pub fn feed(&mut self, id: u64, chunk: &[u8]) -> Outcome {
+        let outcome = self.engine.feed(id, chunk);
+        self.settle(id, outcome)
+    }
+
+    /// Continues after the host ran a command (see [`Engine::resume`]).
+    pub fn resume(&mut self, id: u64, host_reply: &[u8]) -> Outcome {
+        let outcome = self.engine.resume(id, host_reply);
+        self.settle(id, outcome)
+    }
+
+    /// Continues a woken client (see [`Engine::wake`]).
+    pub fn wake(&mut self, id: u64) -> Outcome {
+        let outcome = self.engine.wake(id);
+        self.settle(id, outcome)
+    }
+
+    /// Runs the server's own commands the engine handed up, until the outcome is one
+    /// for the host.
+    fn settle(&mut self, id: u64, mut outcome: Outcome) -> Outcome {
+        loop {
+            let Outcome::Host(argv) = &outcome else {
+                return outcome;
+            };
+            let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+            let mut reply = Vec::new();
+            if !self.run_own(id, &args, &mut reply) {
+                return outcome;
+            }
+            // Messages the command published to its own client precede its reply.
+            if let Some(mut own) = self.outbox.take_for(id) {
+                own.extend_from_slice(&reply);
+                reply = own;
+            }
+            outcome = self.engine.resume(id, &reply);
+        }
+    }
+
+    /// Runs one of the server's own commands (`Exec::Server`), appending its reply to
+    /// `out`; false when `argv` names a command that is not one.
+    fn run_own(&mut self, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) -> bool {
+        let Some(spec) = argv.first().and_then(|name| table::lookup(name)) else {
+            return false;
+        };
+        if !is_own(spec) {
+            return false;
+        }
+        let names = &argv[1..];
+        let proto = self.engine.client(id).map_or(2, |c| c.proto);
+        match spec.name {
+            "subscribe" => self.pubsub.subscribe(&mut self.engine, id, Space::Channel, names, out),
+            "psubscribe" => self.pubsub.subscribe(&mut self.engine, id, Space::Pattern, names, out),
+            "ssubscribe" => self.pubsub.subscribe(&mut self.engine, id, Space::Shard, names, out),
+            "unsubscribe" => self.pubsub.unsubscribe(&mut self.engine, id, Space::Channel, names, out),
+            "punsubscribe" => self.pubsub.unsubscribe(&mut self.engine, id, Space::Pattern, names, out),
+            "sunsubscribe" => self.pubsub.unsubscribe(&mut self.engine, id, Space::Shard, names, out),
+            "publish" | "spublish" => {
+                let space = if spec.name == "publish" { Space::Channel } else { Space::Shard };
+                let (channel, message) = (argv.get(1).copied().unwrap_or_default(), argv.get(2).copied().unwrap_or_default());
+                let n = self.pubsub.publish(&self.engine, &mut self.outbox, space, channel, message);
+                forkv_engine::reply::Reply::new(out, proto).int(n as i64);
+            }
+            "pubsub" => pubsub::introspect(&self.pubsub, proto, argv, out),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Runs one command for client `id` synchronously and returns its encoded reply:
+    /// the entry point for code running inside a command (scripts). Blocking commands
+    /// answer as their non-blocking form; a command only the host can run gets an error
+    /// reply. The caller checks script-specific rules (`noscript` flags) first.
+    pub fn call(&mut self, id: u64, argv: &[&[u8]]) -> Result<Vec<u8>, CallError> {
+        let Some(client) = self.engine.client_mut(id) else {
+            return Err(CallError::NoClient);
+        };
+        if argv.is_empty() {
+            return Ok(b"-ERR wrong number of arguments\r\n".to_vec());
+        }
+        let was_nonblocking = std::mem::replace(&mut client.nonblocking_call, true);
+        let start = self.engine.reply().len();
+        let outcome = self.engine.dispatch(id, argv);
+        let mut reply = self.engine.reply_mut().split_off(start);
+        if let Outcome::Host(host_argv) = outcome {
+            self.engine.end_host_command(id);
+            let args: Vec<&[u8]> = host_argv.iter().map(Vec::as_slice).collect();
+            if !self.run_own(id, &args, &mut reply) {
+                let name = String::from_utf8_lossy(argv[0]).to_lowercase();
+                reply = format!("-ERR '{name}' command is not available from inside another command\r\n").into_bytes();
+            }
+            // Messages to the calling client join its stream now, before whatever the
+            // command that made this call will answer.
+            if let Some(own) = self.outbox.take_for(id) {
+                self.engine.reply_mut().extend_from_slice(&own);
+            }
+        }
+        if let Some(c) = self.engine.client_mut(id) {
+            c.nonblocking_call = was_nonblocking;
+        }
+        Ok(reply)
+    }
+
+    /// True when messages wait for delivery to clients (see [`Server::take_deliveries`]).
+    pub fn has_deliveries(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// Takes every waiting delivery: (client id, bytes to write), one entry per client.
+    pub fn take_deliveries(&mut self) -> Vec<(u64, Vec<u8>)> {
+        self.outbox.take()
+    }
+}
+
+/// True for the commands this crate runs (`Exec::Server`, or a container whose
+/// subcommands are).
+fn is_own(spec: &table::CommandSpec) -> bool {
+    match spec.exec {
+        Exec::Server => true,
+        Exec::Container => spec.subcommands.iter().all(|s| matches!(s.exec, Exec::Server)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_server_command_in_the_table_is_run_here() {
+        let mut s = Server::new(1);
+        s.add_client(1);
+        let mut checked = 0;
+        for spec in table::all() {
+            if !is_own(spec) {
+                continue;
+            }
+            let name = spec.name.as_bytes();
+            let argv: Vec<&[u8]> = match spec.name {
+                "pubsub" => vec![name, b"numpat"],
+                "publish" | "spublish" => vec![name, b"c", b"m"],
+                _ => vec![name, b"c"],
+            };
+            let mut out = Vec::new();
+            assert!(s.run_own(1, &argv, &mut out), "{} is Exec::Server but not run by the server", spec.name);
+            assert!(!out.is_empty());
+            checked += 1;
+        }
+        assert!(checked >= 9);
+    }
+}
