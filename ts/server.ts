@@ -138,6 +138,7 @@ export class Server extends EventEmitter {
       hllSparseMaxBytes: Number(this.config.getBigInt('hll-sparse-max-bytes')),
       acllogMaxLen: Number(this.config.getBigInt('acllog-max-len')),
       lfu: this.config.getEnum('maxmemory-policy').includes('lfu'),
+      lazyfreeLazyExpire: this.config.getBool('lazyfree-lazy-expire'),
     });
   }
 
@@ -152,7 +153,7 @@ export class Server extends EventEmitter {
       this.applyEngineSettings();
       return null;
     };
-    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory-policy']) this.config.onChange(name, engine);
+    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory-policy', 'lazyfree-lazy-expire']) this.config.onChange(name, engine);
     this.config.onChange('requirepass', () => {
       this.applyRequirepass();
       return null;

@@ -377,6 +377,8 @@ export interface EngineSettings {
    * FREQ) instead of recency (OBJECT IDLETIME).
    */
   lfu?: boolean
+  /** `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL). */
+  lazyfreeLazyExpire?: boolean
 }
 
 /** A started child. */

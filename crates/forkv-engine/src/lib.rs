@@ -56,6 +56,8 @@ pub struct EngineConfig {
     pub write_error: Option<String>,
     /// Largest sparse HyperLogLog before it turns dense (`hll-sparse-max-bytes`).
     pub hll_sparse_max_bytes: usize,
+    /// `lazyfree-lazy-expire`: an expired key is propagated as UNLINK rather than DEL.
+    pub lazyfree_lazy_expire: bool,
 }
 
 impl Default for EngineConfig {
@@ -66,6 +68,7 @@ impl Default for EngineConfig {
             loading: false,
             write_error: None,
             hll_sparse_max_bytes: 3000,
+            lazyfree_lazy_expire: true,
         }
     }
 }
@@ -138,6 +141,24 @@ impl Engine {
             logs: LogQueue::default(),
             acl: acl::Acl::new(),
             scripting: None,
+        }
+    }
+
+    /// Starts or stops the propagation stream (an AOF is open or not). Starting it
+    /// forgets the last database, so that the stream's next command selects one, and
+    /// records expired keys so that each is propagated as a deletion.
+    pub fn set_propagation(&mut self, on: bool) {
+        self.prop.enabled = on;
+        self.prop.reset_db();
+        self.ks.set_record_expired(on);
+    }
+
+    /// Propagates the keys deleted by expiry outside any command (the active expire
+    /// cycle), one deletion each.
+    pub fn propagate_expired(&mut self) {
+        if self.ks.has_expired() {
+            let expired = self.ks.take_expired();
+            self.prop.log_expired(&expired, self.cfg.lazyfree_lazy_expire);
         }
     }
 
@@ -567,6 +588,9 @@ impl Engine {
     /// blocked client's command.
     pub(crate) fn run(&mut self, id: u64, spec: &'static CommandSpec, handler: Handler, argv: &[&[u8]]) -> Outcome {
         let bulk = self.bulk_change_for(spec);
+        // Deletions left by an earlier expiry (outside a command) are not this one's.
+        self.propagate_expired();
+        self.prop.begin_unit();
         let Some(client) = self.clients.get_mut(&id) else {
             return Outcome::Close;
         };
@@ -603,6 +627,10 @@ impl Engine {
         if spec.is_write() && self.ks.dirty != dirty_before && !self.prop.suppress_current {
             self.prop.log(db, argv);
         }
+        let expired = if self.ks.has_expired() { self.ks.take_expired() } else { Vec::new() };
+        // Valkey's CMD_TOUCHES_ARBITRARY_KEYS: their deletions are not one transaction.
+        let may_wrap = !matches!(spec.name, "scan" | "randomkey" | "keys");
+        self.prop.end_unit(&expired, self.cfg.lazyfree_lazy_expire, may_wrap);
         self.process_touches(bulk);
         // A blocking command that found nothing to serve parks the client.
         if let Some(req) = block_request {

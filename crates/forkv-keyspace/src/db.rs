@@ -73,6 +73,10 @@ pub struct Keyspace {
     touched: Vec<(usize, Bytes)>,
     /// Set when a whole database was flushed while tracking (WATCH on any key fails).
     flushed: Vec<usize>,
+    /// When set, keys deleted because their TTL passed (lazily or by the active cycle)
+    /// are recorded for the propagation stream (Valkey propagates a DEL/UNLINK for each).
+    record_expired: bool,
+    expired: Vec<(usize, Bytes)>,
     rng: u64,
     /// Active expiry may be disabled for tests (DEBUG SET-ACTIVE-EXPIRE 0).
     pub active_expire_enabled: bool,
@@ -103,6 +107,8 @@ impl Keyspace {
             flushed_all: false,
             touched: Vec::new(),
             flushed: Vec::new(),
+            record_expired: false,
+            expired: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()),
             active_expire_enabled: true,
             loading: false,
@@ -213,7 +219,28 @@ impl Keyspace {
         self.remove_entry(db, key);
         self.stats.expired_keys += 1;
         self.touch(db, key, 1);
+        if self.record_expired {
+            self.expired.push((db, key.into()));
+        }
         true
+    }
+
+    /// Records (or stops recording) the keys deleted by expiry, for propagation.
+    pub fn set_record_expired(&mut self, on: bool) {
+        self.record_expired = on;
+        if !on {
+            self.expired.clear();
+        }
+    }
+
+    /// True when some expired key was recorded since the last [`Keyspace::take_expired`].
+    pub fn has_expired(&self) -> bool {
+        !self.expired.is_empty()
+    }
+
+    /// The keys deleted by expiry since the last call, in deletion order, as (db, key).
+    pub fn take_expired(&mut self) -> Vec<(usize, Bytes)> {
+        std::mem::take(&mut self.expired)
     }
 
     /// Lookup for a read command: expires lazily and counts hits and misses.
@@ -554,6 +581,9 @@ impl Keyspace {
                     if self.remove_entry(db, key).is_some() {
                         self.stats.expired_keys += 1;
                         self.touch(db, key, 1);
+                        if self.record_expired {
+                            self.expired.push((db, key.clone()));
+                        }
                     }
                 }
                 if start.elapsed() >= budget {

@@ -248,8 +248,7 @@ impl Core {
         let mut writer = AofWriter::new(file, policy(&opts.fsync), incr_size, current, base, now_ms());
         writer.no_fsync_on_rewrite = opts.no_fsync_on_rewrite;
         self.aof = Some(AofState { opts, dir: d, manifest: m, writer });
-        self.server.engine.prop.enabled = true;
-        self.server.engine.prop.reset_db();
+        self.server.engine.set_propagation(true);
         Ok(())
     }
 
@@ -282,7 +281,7 @@ impl Core {
     #[napi]
     pub fn aof_close(&mut self) -> Result<()> {
         self.aof_flush(true);
-        self.server.engine.prop.enabled = false;
+        self.server.engine.set_propagation(false);
         if let Some(state) = self.aof.take() {
             state.writer.close(now_ms()).map_err(|e| Error::from_reason(e.to_string()))?;
         }

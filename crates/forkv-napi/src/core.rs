@@ -70,6 +70,8 @@ pub struct EngineSettings {
     /// The `maxmemory-policy` is an LFU one: key access clocks count frequency (OBJECT
     /// FREQ) instead of recency (OBJECT IDLETIME).
     pub lfu: Option<bool>,
+    /// `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL).
+    pub lazyfree_lazy_expire: Option<bool>,
 }
 
 /// What CLIENT LIST/INFO need from the core about one connection.
@@ -401,6 +403,9 @@ impl Core {
         if let Some(v) = s.requirepass {
             self.server.engine.acl.set_requirepass(v.as_bytes());
         }
+        if let Some(v) = s.lazyfree_lazy_expire {
+            cfg.lazyfree_lazy_expire = v;
+        }
         if let Some(v) = s.write_error {
             cfg.write_error = if v.is_empty() { None } else { Some(v) };
         }
@@ -418,12 +423,7 @@ impl Core {
     pub fn cron(&mut self, expire_budget_ms: f64, rehash: bool) {
         // Rehashing moves entries: never while a fork child shares the pages.
         let rehash = rehash && !self.persistence.has_child();
-        let ks = &mut self.server.engine.ks;
-        ks.set_now(forkv_engine::cmd::now_ms());
-        ks.active_expire_cycle(std::time::Duration::from_micros((expire_budget_ms * 1000.0) as u64));
-        if rehash {
-            ks.rehash_step(100);
-        }
+        self.server.cron(std::time::Duration::from_micros((expire_budget_ms * 1000.0) as u64), rehash);
     }
 
     /// Counters for INFO.

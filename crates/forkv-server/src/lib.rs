@@ -192,6 +192,19 @@ impl Server {
         Ok(reply)
     }
 
+    /// Periodic work (Valkey's databasesCron): the active expire cycle within `budget`,
+    /// each deleted key propagated; incremental rehashing when `rehash` (the caller
+    /// says no when a fork child shares the pages).
+    pub fn cron(&mut self, budget: std::time::Duration, rehash: bool) {
+        let ks = &mut self.engine.ks;
+        ks.set_now(forkv_engine::cmd::now_ms());
+        ks.active_expire_cycle(budget);
+        if rehash {
+            ks.rehash_step(100);
+        }
+        self.engine.propagate_expired();
+    }
+
     /// True when messages wait for delivery to clients (see [`Server::take_deliveries`]).
     pub fn has_deliveries(&self) -> bool {
         !self.outbox.is_empty()
