@@ -75,7 +75,7 @@ mod testdir;
 pub use loader::{
     load_aof_dir, load_file, AofLoadCallbacks, LoadError, LoadOptions, LoadReport, LoadStatus,
 };
-pub use manifest::{AofInfo, AofKind, Manifest, ManifestError};
+pub use manifest::{split_args, AofInfo, AofKind, Manifest, ManifestError};
 pub use reader::{AofCommandReader, ReadOutcome};
 pub use resp::encode_command;
 pub use rewrite::{rewrite_keyspace_as_commands, AOF_REWRITE_ITEMS_PER_CMD};
