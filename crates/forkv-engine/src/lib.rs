@@ -647,7 +647,7 @@ impl Engine {
 /// Logs a command that panicked (name and leading arguments) and returns the error its
 /// client gets. The server keeps serving: an embedded server shares its process with
 /// the user's application.
-fn panicked(logs: &mut LogQueue, spec: &CommandSpec, argv: &[&[u8]], payload: &(dyn std::any::Any + Send)) -> String {
+pub fn panicked(logs: &mut LogQueue, spec: &CommandSpec, argv: &[&[u8]], payload: &(dyn std::any::Any + Send)) -> String {
     let msg = log::panic_message(payload);
     let mut shown = String::new();
     for a in argv.iter().take(8) {

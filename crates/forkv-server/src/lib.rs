@@ -129,7 +129,8 @@ impl Server {
     }
 
     /// Runs one of the server's own commands (`Exec::Server`), appending its reply to
-    /// `out`; false when `argv` names a command that is not one.
+    /// `out`; false when `argv` names a command that is not one. A command that panics
+    /// fails alone (an error reply and a BUG log line), as the engine's do.
     fn run_own(&mut self, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) -> bool {
         let Some(spec) = argv.first().and_then(|name| table::lookup(name)) else {
             return false;
@@ -137,6 +138,19 @@ impl Server {
         if !is_own(spec) {
             return false;
         }
+        let mark = out.len();
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_own_spec(spec, id, argv, out)));
+        if let Err(payload) = run {
+            out.truncate(mark);
+            let err = forkv_engine::panicked(&mut self.engine.logs, spec, argv, payload.as_ref());
+            self.engine.stats.total_error_replies += 1;
+            let proto = self.engine.client(id).map_or(2, |c| c.proto);
+            forkv_engine::reply::Reply::new(out, proto).error(&err);
+        }
+        true
+    }
+
+    fn run_own_spec(&mut self, spec: &'static table::CommandSpec, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) {
         let names = &argv[1..];
         let proto = self.engine.client(id).map_or(2, |c| c.proto);
         match spec.name {
@@ -153,9 +167,9 @@ impl Server {
                 forkv_engine::reply::Reply::new(out, proto).int(n as i64);
             }
             "pubsub" => pubsub::introspect(&self.pubsub, proto, argv, out),
-            _ => return false,
+            // `is_own` and this match list the same commands (a test checks it).
+            _ => forkv_engine::reply::Reply::new(out, proto).error(&format!("ERR unknown command '{}'", spec.name)),
         }
-        true
     }
 
     /// Runs one command for client `id` synchronously and returns its encoded reply:
@@ -248,6 +262,7 @@ mod tests {
             let mut out = Vec::new();
             assert!(s.run_own(1, &argv, &mut out), "{} is Exec::Server but not run by the server", spec.name);
             assert!(!out.is_empty());
+            assert!(!out.starts_with(b"-ERR unknown command"), "{} has no implementation here", spec.name);
             checked += 1;
         }
         assert!(checked >= 9);
