@@ -1,16 +1,19 @@
-// The server: listening sockets, the per-connection data path into the core, host
-// command dispatch, and the cron (Valkey's serverCron). One Server owns one Core, so
-// several servers can live in one process, each with its own keyspace.
-import * as net from 'node:net';
+// The server: owns one Core (so several servers can live in one process, each with its
+// own keyspace), the configuration hooks into it, persistence, and the life cycle (start,
+// shutdown, stop). The concerns live in their own modules: listening sockets and
+// protected mode (net/listeners.ts), the per-connection data path (net/datapath.ts), the
+// cron (cron.ts).
 import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 
 import { ConfigStore } from './config/store';
-import { Core, Step, globMatch, type FeedResult } from './native/core';
-import { Connection } from './net/connection';
+import { Core, globMatch } from './native/core';
+import type { Connection } from './net/connection';
+import { DataPath } from './net/datapath';
+import { Listeners } from './net/listeners';
+import { Cron } from './cron';
 import { Logger, type LogLevel } from './log';
-import { encode, error, type Reply } from './resp/encode';
-import { runHostCommand } from './commands';
+import { error, type Reply } from './resp/encode';
 import { loadUsersAtStartup } from './commands/acl';
 import { VERSION } from './version';
 import { RdbPersistence } from './persistence/rdb';
@@ -60,15 +63,11 @@ export class Server extends EventEmitter {
   readonly rdb: RdbPersistence;
   readonly aof: AofPersistence;
   readonly stats: HostStats = { totalConnections: 0, rejectedConnections: 0, totalNetOutputBytes: 0, opsSamples: [], peakMemory: 0 };
-  /** Port actually bound (differs from config when port 0 was asked). */
-  port = 0;
-  /** Addresses actually bound. */
-  boundAddresses: string[] = [];
-  private netServers: net.Server[] = [];
-  private cronTimer: NodeJS.Timeout | null = null;
-  /** Deadline timers of blocked clients, by client id. */
-  private readonly blockTimers = new Map<number, NodeJS.Timeout>();
-  private servingWoken = false;
+  /** Listening sockets and protected mode. */
+  readonly listening: Listeners;
+  /** Socket reads into the core, replies and deliveries out. */
+  readonly dataPath: DataPath;
+  private readonly cronJob: Cron;
   private stopping: Promise<void> | null = null;
   private statsProviders: Array<() => Array<[string, string | number]>> = [];
   private shutdownHooks: Array<(opts: ShutdownOptions) => Promise<string | null>> = [];
@@ -81,6 +80,9 @@ export class Server extends EventEmitter {
     readonly options: ServerOptions = {},
   ) {
     super();
+    this.dataPath = new DataPath(this);
+    this.listening = new Listeners(this, (s) => this.dataPath.onConnection(s));
+    this.cronJob = new Cron(this);
     this.log = log ?? new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
     this.core = new Core(config.getInt('databases'));
     this.core.onLog = (level, message) => this.log.log(level, message);
@@ -178,7 +180,7 @@ export class Server extends EventEmitter {
     this.log.notice(`forkv ${VERSION.forkv} (Valkey ${VERSION.valkeyCompat} compatible), 64 bit, standalone mode, port ${this.config.getInt('port')}, PID: ${process.pid}`);
     this.log.notice('Server initialized');
     loadUsersAtStartup(this, this.options.users ?? []);
-    await this.listenAll();
+    await this.listening.listenAll();
     this.startCron();
     // With appendonly yes the AOF is the source of truth, as in Valkey.
     if (this.config.getBool('appendonly')) await this.aof.loadAtStart();
@@ -187,231 +189,16 @@ export class Server extends EventEmitter {
     this.emit('ready');
   }
 
-  private async listenAll(): Promise<void> {
-    const binds = this.config.getBind();
-    let port = this.config.getInt('port');
-    if (port === 0 && !this.options.ephemeralPort) {
-      this.log.warning('Configured to not listen anywhere, exiting.');
-      throw new ListenError('Configured to not listen anywhere, exiting.');
-    }
-    for (const spec of binds) {
-      const optional = spec.startsWith('-');
-      const host = optional ? spec.slice(1) : spec;
-      const addrs = host === '*' ? ['0.0.0.0'] : host === '::*' ? ['::'] : [host];
-      for (const addr of addrs) {
-        try {
-          const srv = await this.listenOne(addr, port);
-          const bound = srv.address();
-          if (bound && typeof bound === 'object') port = bound.port;
-          this.netServers.push(srv);
-          this.boundAddresses.push(addr);
-        } catch (e) {
-          const err = e as NodeJS.ErrnoException;
-          if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
-          this.log.warning(`Warning: Could not create server TCP listening socket ${addr}:${port}: bind: ${describeErrno(err)}`);
-          this.log.warning(`Failed listening on port ${this.config.getInt('port')} (tcp), aborting.`);
-          await this.closeListeners();
-          throw new ListenError(`Failed listening on port ${this.config.getInt('port')} (tcp), aborting.`);
-        }
-      }
-    }
-    if (this.netServers.length === 0) throw new ListenError('Failed listening on any configured address, aborting.');
-    this.port = port;
-  }
-
-  private listenOne(host: string, port: number): Promise<net.Server> {
-    return new Promise((resolve, reject) => {
-      const srv = net.createServer({ noDelay: true }, (s) => this.onConnection(s));
-      srv.maxConnections = this.config.getInt('maxclients') + 32;
-      if (this.options.unref) srv.unref();
-      srv.once('error', reject);
-      srv.listen({ host, port, backlog: this.config.getInt('tcp-backlog'), ipv6Only: host.includes(':') }, () => {
-        srv.off('error', reject);
-        resolve(srv);
-      });
-    });
-  }
-
-  private onConnection(socket: net.Socket): void {
-    if (this.stopping) {
-      socket.destroy();
-      return;
-    }
-    if (this.options.unref) socket.unref();
-    const conn = new Connection(socket);
-    this.stats.totalConnections++;
-    if (this.clients.size >= this.config.getInt('maxclients')) {
-      this.stats.rejectedConnections++;
-      socket.end('-ERR max number of clients reached\r\n');
-      return;
-    }
-    if (this.protectedModeRefuses(conn)) {
-      this.stats.rejectedConnections++;
-      socket.end(`-${PROTECTED_MODE_ERROR}\r\n`);
-      return;
-    }
-    const keepalive = this.config.getInt('tcp-keepalive');
-    if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
-    this.clients.set(conn.id, conn);
-    const debug = this.config.getEnum('enable-debug-command');
-    this.core.native.addClient(conn.id, debug === 'yes' || (debug === 'local' && conn.isLocal));
-    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.onClose(conn));
-  }
-
-  /** Valkey's protected mode: no password, not bound to loopback only -> local clients only. */
-  private protectedModeRefuses(conn: Connection): boolean {
-    if (!this.config.getBool('protected-mode') || this.config.getString('requirepass') !== '') return false;
-    const loopbackOnly = this.boundAddresses.every((a) => a === '127.0.0.1' || a === '::1' || a === 'localhost');
-    return !loopbackOnly && !conn.isLocal;
-  }
-
-  private onData(conn: Connection, chunk: Buffer): void {
-    conn.lastInteraction = Date.now();
-    this.drive(conn, this.core.feed(conn.id, chunk));
-  }
-
-  /**
-   * Writes the core's replies and runs host commands until the core needs more input.
-   * Replies produced for one read are corked into one write.
-   */
-  private drive(conn: Connection, first: FeedResult): void {
-    // Like Valkey, FLUSHALL resets persistence before its reply goes out.
-    if (first.flushedAll) this.rdb.afterFlushAll();
-    // Fast path: the whole read was answered by the core.
-    if (first.step === Step.Done) {
-      this.emitReply(conn, first.reply);
-      if (first.deliver) this.deliver();
-      if (first.woken) this.serveWoken();
-      return;
-    }
-    // Host commands interleave with core replies: cork so the batch still leaves in
-    // one write.
-    let res = first;
-    let woken = false;
-    conn.socket.cork();
-    try {
-      for (;;) {
-        this.emitReply(conn, res.reply);
-        if (res.deliver) this.deliver();
-        woken ||= res.woken;
-        if (res.step === Step.Done) break;
-        if (res.step === Step.Close) {
-          this.closeAfterWrite(conn);
-          break;
-        }
-        if (res.step === Step.Blocked) {
-          this.armBlockTimer(conn);
-          break;
-        }
-        const argv = this.core.takeHost();
-        const out = this.hostReply(conn, argv);
-        if (out instanceof Promise) {
-          conn.busy = true;
-          void out.then((reply) => {
-            conn.busy = false;
-            if (!conn.closed) this.drive(conn, this.core.resume(conn.id, encode(reply, conn.proto)));
-          });
-          break;
-        }
-        res = this.core.resume(conn.id, encode(out, conn.proto));
-        if (res.flushedAll) this.rdb.afterFlushAll();
-      }
-    } finally {
-      conn.socket.uncork();
-    }
-    // This client's commands served clients blocked on keys (or CLIENT UNBLOCK ended a
-    // wait): answer them now, as Valkey does right after the command.
-    if (woken) this.serveWoken();
-  }
-
-  /**
-   * Writes the replies of clients woken by the core (served by another client's push,
-   * timed out, or CLIENT UNBLOCKed), then runs the commands they pipelined while
-   * blocked. Clients woken meanwhile are taken by the same loop, in order.
-   */
-  private serveWoken(): void {
-    if (this.servingWoken) return;
-    this.servingWoken = true;
-    try {
-      for (let ids = this.core.native.takeWoken(); ids.length > 0; ids = this.core.native.takeWoken()) {
-        for (const id of ids) {
-          this.clearBlockTimer(id);
-          const conn = this.clients.get(id);
-          if (conn && !conn.closed) this.drive(conn, this.core.wake(id));
-        }
-      }
-    } finally {
-      this.servingWoken = false;
-    }
-  }
-
-  /** A blocked client with a timeout gets the null reply when its deadline passes. */
-  private armBlockTimer(conn: Connection): void {
-    this.clearBlockTimer(conn.id);
-    const deadline = this.core.native.blockDeadline(conn.id);
-    if (deadline === null || deadline === undefined || deadline === 0) return;
-    const timer = setTimeout(() => {
-      this.blockTimers.delete(conn.id);
-      if (this.core.native.unblockClient(conn.id, false)) this.serveWoken();
-    }, Math.max(0, deadline - Date.now()));
-    timer.unref();
-    this.blockTimers.set(conn.id, timer);
-  }
-
-  private clearBlockTimer(id: number): void {
-    const t = this.blockTimers.get(id);
-    if (t) {
-      clearTimeout(t);
-      this.blockTimers.delete(id);
-    }
-  }
-
   /** True when the client has a channel, pattern or shard channel subscription. */
   isSubscribed(conn: Connection): boolean {
     const st = this.core.native.clientState(conn.id);
     return st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0;
   }
 
-  /** Writes the pub/sub messages the core queued for other clients. */
-  private deliver(): void {
-    for (const d of this.core.native.takeDeliveries()) {
-      const conn = this.clients.get(d.id);
-      if (conn && !conn.closed) this.emitReply(conn, d.data);
-    }
-  }
-
-  private emitReply(conn: Connection, reply: Buffer): void {
-    if (reply.length === 0) return;
-    // Under appendfsync always the AOF holds replies until their writes are fsynced.
-    if (this.aof.emit(conn, reply)) return;
-    this.writeReply(conn, reply);
-  }
-
   /** Writes reply bytes to a client's socket. */
   writeReply(conn: Connection, reply: Buffer): void {
     conn.write(reply);
     this.stats.totalNetOutputBytes += reply.length;
-  }
-
-  /** Runs a host command; a thrown exception becomes an error reply, never a crash. */
-  private hostReply(conn: Connection, argv: Buffer[]): Reply | Promise<Reply> {
-    try {
-      const r = runHostCommand(this, conn, argv);
-      if (r instanceof Promise) {
-        return r.catch((e: unknown) => this.internalError(argv, e));
-      }
-      return r;
-    } catch (e) {
-      return this.internalError(argv, e);
-    }
-  }
-
-  private internalError(argv: Buffer[], e: unknown): Reply {
-    const name = argv[0]?.toString('latin1') ?? '?';
-    this.log.warning(`Internal error running '${name}': ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    return error(`ERR internal error running '${name}'`);
   }
 
   /** Ends the connection once pending output is flushed. */
@@ -422,66 +209,6 @@ export class Server extends EventEmitter {
     conn.socket.end();
     // A peer that never reads must not keep the socket forever.
     setTimeout(() => conn.socket.destroy(), 5000).unref();
-  }
-
-  private onClose(conn: Connection): void {
-    conn.closed = true;
-    this.clients.delete(conn.id);
-    this.clearBlockTimer(conn.id);
-    this.core.native.removeClient(conn.id);
-  }
-
-  /** (Re)starts the periodic timer at `hz`. */
-  startCron(): void {
-    if (this.cronTimer) clearInterval(this.cronTimer);
-    const hz = this.config.getInt('hz');
-    this.cronTimer = setInterval(() => this.cron(), Math.max(1, Math.floor(1000 / hz)));
-    this.cronTimer.unref();
-  }
-
-  /** Valkey's serverCron: active expiry, rehashing, client timeouts, stats samples. */
-  cron(): void {
-    const hz = this.config.getInt('hz');
-    // Valkey's slow expire cycle may use 25% of each cron period.
-    const budgetMs = (1000 / hz) * 0.25;
-    this.core.native.cron(budgetMs, this.config.getBool('activerehashing'));
-    this.sampleStats();
-    this.closeIdleClients();
-    this.emit('cron');
-  }
-
-  private sampleStats(): void {
-    const s = this.core.native.stats();
-    const now = Date.now();
-    const samples = this.stats.opsSamples;
-    const last = samples[samples.length - 1];
-    if (!last || now - last[0] >= 100) {
-      samples.push([now, s.totalCommandsProcessed]);
-      if (samples.length > 16) samples.shift();
-    }
-    if (s.usedMemory > this.stats.peakMemory) this.stats.peakMemory = s.usedMemory;
-  }
-
-  /** instantaneous_ops_per_sec over the recent samples. */
-  opsPerSec(): number {
-    const s = this.stats.opsSamples;
-    const first = s[0];
-    const last = s[s.length - 1];
-    if (!first || !last || last[0] === first[0]) return 0;
-    return Math.round(((last[1] - first[1]) * 1000) / (last[0] - first[0]));
-  }
-
-  private closeIdleClients(): void {
-    const timeout = this.config.getInt('timeout');
-    if (timeout <= 0) return;
-    const limit = Date.now() - timeout * 1000;
-    for (const c of this.clients.values()) {
-      // Blocked and subscribed clients wait by design: no idle timeout (as Valkey).
-      if (!c.busy && c.lastInteraction < limit && !this.isSubscribed(c) && !this.core.native.clientState(c.id)?.blocked) {
-        this.log.verbose('Closing idle client');
-        this.closeAfterWrite(c);
-      }
-    }
   }
 
   /** Extra INFO stats fields contributed by subsystems (persistence adds fork stats). */
@@ -539,6 +266,36 @@ export class Server extends EventEmitter {
     this.reloadHandler = h;
   }
 
+  /** Port actually bound (differs from config when port 0 was asked). */
+  get port(): number {
+    return this.listening.port;
+  }
+
+  /** Addresses actually bound. */
+  get boundAddresses(): string[] {
+    return this.listening.boundAddresses;
+  }
+
+  /** (Re)starts the cron at `hz`. */
+  startCron(): void {
+    this.cronJob.start();
+  }
+
+  /** One cron tick (Valkey's serverCron). */
+  cron(): void {
+    this.cronJob.tick();
+  }
+
+  /** instantaneous_ops_per_sec over the recent samples. */
+  opsPerSec(): number {
+    return this.cronJob.opsPerSec();
+  }
+
+  /** True once stop() began: new connections are refused. */
+  get isStopping(): boolean {
+    return this.stopping !== null;
+  }
+
   /** Glob matching shared with the core. */
   glob(pattern: string, name: string): boolean {
     return globMatch(pattern, name, true);
@@ -556,8 +313,7 @@ export class Server extends EventEmitter {
   }
 
   private async doStop(): Promise<void> {
-    if (this.cronTimer) clearInterval(this.cronTimer);
-    this.cronTimer = null;
+    this.cronJob.stop();
     // Listeners and sockets may be unref'd (the embedded API): without a handle of our own,
     // a process with nothing else to do would exit (code 13 under a top-level await) before
     // the sockets finish closing, and stop() would never settle.
@@ -571,19 +327,11 @@ export class Server extends EventEmitter {
         if (s.writableFinished) s.destroy();
         else s.once('finish', () => s.destroy());
       }
-      await this.closeListeners();
+      await this.listening.close();
     } finally {
       clearInterval(keepAlive);
     }
     this.emit('stopped');
-  }
-
-  private async closeListeners(): Promise<void> {
-    const ls = this.netServers;
-    this.netServers = [];
-    // net.Server.close() calls back once every connection is gone: the sockets were ended
-    // above, and closeAfterWrite's timer destroys one whose peer never reads.
-    await Promise.all(ls.map((l) => new Promise<void>((r) => l.close(() => r()))));
   }
 }
 
@@ -601,28 +349,10 @@ const ENCODING_LIMIT_DIRECTIVES = [
   'stream-node-max-entries',
 ];
 
-/** Thrown when a configured address cannot be bound. */
-export class ListenError extends Error {}
-
-function describeErrno(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'EADDRINUSE':
-      return 'Address already in use';
-    case 'EACCES':
-      return 'Permission denied';
-    case 'EADDRNOTAVAIL':
-      return 'Cannot assign requested address';
-    default:
-      return err.message;
-  }
-}
-
 function randomHex(n: number): string {
   let s = '';
   while (s.length < n) s += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
   return s.slice(0, n);
 }
 
-/** Valkey's protected-mode refusal, word for word but for the product name. */
-export const PROTECTED_MODE_ERROR =
-  "DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting from the same host the server is running, however MAKE SURE it's not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+export { ListenError, PROTECTED_MODE_ERROR } from './net/listeners';

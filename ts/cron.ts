@@ -1,0 +1,70 @@
+// The cron (Valkey's serverCron at `hz`): active expiry and rehashing in the core,
+// INFO's ops/s samples and peak memory, idle client timeouts, then the 'cron' event that
+// persistence listens to (save rules, child reaping, AOF fsync).
+import type { Server } from './server';
+
+/** The periodic timer and its work. */
+export class Cron {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly server: Server) {}
+
+  /** (Re)starts the periodic timer at `hz`. */
+  start(): void {
+    if (this.timer) clearInterval(this.timer);
+    const hz = this.server.config.getInt('hz');
+    this.timer = setInterval(() => this.tick(), Math.max(1, Math.floor(1000 / hz)));
+    this.timer.unref();
+  }
+
+  /** Valkey's serverCron: active expiry, rehashing, client timeouts, stats samples. */
+  tick(): void {
+    const hz = this.server.config.getInt('hz');
+    // Valkey's slow expire cycle may use 25% of each cron period.
+    const budgetMs = (1000 / hz) * 0.25;
+    this.server.core.native.cron(budgetMs, this.server.config.getBool('activerehashing'));
+    this.sampleStats();
+    this.closeIdleClients();
+    this.server.emit('cron');
+  }
+
+  private sampleStats(): void {
+    const s = this.server.core.native.stats();
+    const now = Date.now();
+    const samples = this.server.stats.opsSamples;
+    const last = samples[samples.length - 1];
+    if (!last || now - last[0] >= 100) {
+      samples.push([now, s.totalCommandsProcessed]);
+      if (samples.length > 16) samples.shift();
+    }
+    if (s.usedMemory > this.server.stats.peakMemory) this.server.stats.peakMemory = s.usedMemory;
+  }
+
+  /** instantaneous_ops_per_sec over the recent samples. */
+  opsPerSec(): number {
+    const s = this.server.stats.opsSamples;
+    const first = s[0];
+    const last = s[s.length - 1];
+    if (!first || !last || last[0] === first[0]) return 0;
+    return Math.round(((last[1] - first[1]) * 1000) / (last[0] - first[0]));
+  }
+
+  private closeIdleClients(): void {
+    const timeout = this.server.config.getInt('timeout');
+    if (timeout <= 0) return;
+    const limit = Date.now() - timeout * 1000;
+    for (const c of this.server.clients.values()) {
+      // Blocked and subscribed clients wait by design: no idle timeout (as Valkey).
+      if (!c.busy && c.lastInteraction < limit && !this.server.isSubscribed(c) && !this.server.core.native.clientState(c.id)?.blocked) {
+        this.server.log.verbose('Closing idle client');
+        this.server.closeAfterWrite(c);
+      }
+    }
+  }
+
+  /** Stops the timer. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

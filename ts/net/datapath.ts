@@ -1,0 +1,193 @@
+// The per-connection data path: each socket read goes to the core in one call; the
+// core's replies are written in one corked batch; host commands run in between (a
+// promise parks the connection until its reply is ready); clients woken by another
+// client's command, and pub/sub deliveries, are written right after the command that
+// produced them.
+import type * as net from 'node:net';
+
+import { Step, type FeedResult } from '../native/core';
+import { encode, error, type Reply } from '../resp/encode';
+import { runHostCommand } from '../commands';
+import { Connection } from './connection';
+import { PROTECTED_MODE_ERROR } from './listeners';
+import type { Server } from '../server';
+
+/** Moves bytes between client sockets and the core. */
+export class DataPath {
+  /** Deadline timers of blocked clients, by client id. */
+  private readonly blockTimers = new Map<number, NodeJS.Timeout>();
+  private servingWoken = false;
+
+  constructor(private readonly server: Server) {}
+
+  /** A new client socket: limits, protected mode, then registration with the core. */
+  onConnection(socket: net.Socket): void {
+    if (this.server.isStopping) {
+      socket.destroy();
+      return;
+    }
+    if (this.server.options.unref) socket.unref();
+    const conn = new Connection(socket);
+    this.server.stats.totalConnections++;
+    if (this.server.clients.size >= this.server.config.getInt('maxclients')) {
+      this.server.stats.rejectedConnections++;
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    if (this.server.listening.protectedModeRefuses(conn)) {
+      this.server.stats.rejectedConnections++;
+      socket.end(`-${PROTECTED_MODE_ERROR}\r\n`);
+      return;
+    }
+    const keepalive = this.server.config.getInt('tcp-keepalive');
+    if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
+    this.server.clients.set(conn.id, conn);
+    const debug = this.server.config.getEnum('enable-debug-command');
+    this.server.core.native.addClient(conn.id, debug === 'yes' || (debug === 'local' && conn.isLocal));
+    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.onClose(conn));
+  }
+
+  private onData(conn: Connection, chunk: Buffer): void {
+    conn.lastInteraction = Date.now();
+    this.drive(conn, this.server.core.feed(conn.id, chunk));
+  }
+
+  /**
+   * Writes the core's replies and runs host commands until the core needs more input.
+   * Replies produced for one read are corked into one write.
+   */
+  private drive(conn: Connection, first: FeedResult): void {
+    // Like Valkey, FLUSHALL resets persistence before its reply goes out.
+    if (first.flushedAll) this.server.rdb.afterFlushAll();
+    // Fast path: the whole read was answered by the core.
+    if (first.step === Step.Done) {
+      this.emitReply(conn, first.reply);
+      if (first.deliver) this.deliver();
+      if (first.woken) this.serveWoken();
+      return;
+    }
+    // Host commands interleave with core replies: cork so the batch still leaves in
+    // one write.
+    let res = first;
+    let woken = false;
+    conn.socket.cork();
+    try {
+      for (;;) {
+        this.emitReply(conn, res.reply);
+        if (res.deliver) this.deliver();
+        woken ||= res.woken;
+        if (res.step === Step.Done) break;
+        if (res.step === Step.Close) {
+          this.server.closeAfterWrite(conn);
+          break;
+        }
+        if (res.step === Step.Blocked) {
+          this.armBlockTimer(conn);
+          break;
+        }
+        const argv = this.server.core.takeHost();
+        const out = this.hostReply(conn, argv);
+        if (out instanceof Promise) {
+          conn.busy = true;
+          void out.then((reply) => {
+            conn.busy = false;
+            if (!conn.closed) this.drive(conn, this.server.core.resume(conn.id, encode(reply, conn.proto)));
+          });
+          break;
+        }
+        res = this.server.core.resume(conn.id, encode(out, conn.proto));
+        if (res.flushedAll) this.server.rdb.afterFlushAll();
+      }
+    } finally {
+      conn.socket.uncork();
+    }
+    // This client's commands served clients blocked on keys (or CLIENT UNBLOCK ended a
+    // wait): answer them now, as Valkey does right after the command.
+    if (woken) this.serveWoken();
+  }
+
+  /**
+   * Writes the replies of clients woken by the core (served by another client's push,
+   * timed out, or CLIENT UNBLOCKed), then runs the commands they pipelined while
+   * blocked. Clients woken meanwhile are taken by the same loop, in order.
+   */
+  private serveWoken(): void {
+    if (this.servingWoken) return;
+    this.servingWoken = true;
+    try {
+      for (let ids = this.server.core.native.takeWoken(); ids.length > 0; ids = this.server.core.native.takeWoken()) {
+        for (const id of ids) {
+          this.clearBlockTimer(id);
+          const conn = this.server.clients.get(id);
+          if (conn && !conn.closed) this.drive(conn, this.server.core.wake(id));
+        }
+      }
+    } finally {
+      this.servingWoken = false;
+    }
+  }
+
+  /** A blocked client with a timeout gets the null reply when its deadline passes. */
+  private armBlockTimer(conn: Connection): void {
+    this.clearBlockTimer(conn.id);
+    const deadline = this.server.core.native.blockDeadline(conn.id);
+    if (deadline === null || deadline === undefined || deadline === 0) return;
+    const timer = setTimeout(() => {
+      this.blockTimers.delete(conn.id);
+      if (this.server.core.native.unblockClient(conn.id, false)) this.serveWoken();
+    }, Math.max(0, deadline - Date.now()));
+    timer.unref();
+    this.blockTimers.set(conn.id, timer);
+  }
+
+  clearBlockTimer(id: number): void {
+    const t = this.blockTimers.get(id);
+    if (t) {
+      clearTimeout(t);
+      this.blockTimers.delete(id);
+    }
+  }
+
+  /** Writes the pub/sub messages the core queued for other clients. */
+  private deliver(): void {
+    for (const d of this.server.core.native.takeDeliveries()) {
+      const conn = this.server.clients.get(d.id);
+      if (conn && !conn.closed) this.emitReply(conn, d.data);
+    }
+  }
+
+  private emitReply(conn: Connection, reply: Buffer): void {
+    if (reply.length === 0) return;
+    // Under appendfsync always the AOF holds replies until their writes are fsynced.
+    if (this.server.aof.emit(conn, reply)) return;
+    this.server.writeReply(conn, reply);
+  }
+
+  /** Runs a host command; a thrown exception becomes an error reply, never a crash. */
+  private hostReply(conn: Connection, argv: Buffer[]): Reply | Promise<Reply> {
+    try {
+      const r = runHostCommand(this.server, conn, argv);
+      if (r instanceof Promise) {
+        return r.catch((e: unknown) => this.internalError(argv, e));
+      }
+      return r;
+    } catch (e) {
+      return this.internalError(argv, e);
+    }
+  }
+
+  private internalError(argv: Buffer[], e: unknown): Reply {
+    const name = argv[0]?.toString('latin1') ?? '?';
+    this.server.log.warning(`Internal error running '${name}': ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    return error(`ERR internal error running '${name}'`);
+  }
+
+  private onClose(conn: Connection): void {
+    conn.closed = true;
+    this.server.clients.delete(conn.id);
+    this.clearBlockTimer(conn.id);
+    this.server.core.native.removeClient(conn.id);
+  }
+}
