@@ -309,7 +309,7 @@ impl Core {
         if !pending.is_empty() {
             a.writer.append(&pending);
         }
-        let child = self.persistence.has_child();
+        let child = self.server.jobs.is_running();
         match a.writer.flush(force, now_ms(), child) {
             Ok(r) => AofFlushResult { ok: true, error: None, written: r.written as f64, postponed: r.postponed },
             Err(e) => AofFlushResult { ok: false, error: Some(strerror_text(&e.error)), written: 0.0, postponed: false },
@@ -342,7 +342,7 @@ impl Core {
     /// child that writes the new base from the keyspace as it is at this instant.
     #[napi]
     pub fn aof_rewrite_start(&mut self, opts: AofOptions) -> Result<ForkReport> {
-        if self.persistence.has_child() {
+        if self.server.jobs.is_running() {
             return Err(Error::from_reason("EEXIST child already running"));
         }
         // Everything before the fork must be in the old incr file.
@@ -369,8 +369,7 @@ impl Core {
         let mut handle = spawned.map_err(|e| Error::from_reason(format!("fork: {e}")))?;
         handle.set_keys_total(total);
         let report = ForkReport { pid: handle.pid(), fork_usec: handle.fork_usec() as f64 };
-        self.persistence.adopt_child(handle, None);
-        self.server.engine.ks.set_child_active(true);
+        self.server.adopt_job(handle, None);
         Ok(report)
     }
 

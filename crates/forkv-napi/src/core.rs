@@ -422,7 +422,7 @@ impl Core {
     #[napi]
     pub fn cron(&mut self, expire_budget_ms: f64, rehash: bool) {
         // Rehashing moves entries: never while a fork child shares the pages.
-        let rehash = rehash && !self.persistence.has_child();
+        let rehash = rehash && !self.server.jobs.is_running();
         self.server.cron(std::time::Duration::from_micros((expire_budget_ms * 1000.0) as u64), rehash);
     }
 

@@ -5,7 +5,7 @@
 //! The fork happens here, on the JS main thread, inside a synchronous napi call: no
 //! command can be half-applied, so the child sees a consistent keyspace (DESIGN.md §2).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -14,13 +14,11 @@ use napi_derive::napi;
 
 use forkv_keyspace::Keyspace;
 use forkv_rdb::{LoadOptions, WriteOptions};
-use forkv_snapshot::{ChildExit, ChildHandle, ChildInfo, ChildKind, ChildOutcome, ForkError};
+use forkv_server::jobs::JobPoll;
+use forkv_server::snapshot::RdbTarget;
+use forkv_snapshot::{ChildExit, ChildKind, ChildOutcome, ForkError};
 
 use crate::core::Core;
-
-/// Write buffer handed to the child, allocated before the fork (the child should not need
-/// to grow its heap for I/O).
-const CHILD_WRITE_BUFFER: usize = 1 << 20;
 
 /// How to write an RDB file.
 #[napi(object)]
@@ -151,9 +149,6 @@ impl LoadSummary {
 /// Persistence state owned by a `Core`.
 #[derive(Default)]
 pub struct Persistence {
-    child: Option<ChildHandle>,
-    /// Temp file the running child writes (removed if it fails).
-    child_temp: Option<PathBuf>,
     loader: Option<Loader>,
     /// An AOF load's manifest, kept for `aof_open`.
     loaded_aof: Option<crate::aof::LoadedAof>,
@@ -167,17 +162,6 @@ struct Loader {
 }
 
 impl Persistence {
-    /// True while a fork child (BGSAVE or rewrite) runs.
-    pub fn has_child(&self) -> bool {
-        self.child.is_some()
-    }
-
-    /// Takes ownership of a freshly forked child.
-    pub fn adopt_child(&mut self, child: ChildHandle, temp: Option<PathBuf>) {
-        self.child = Some(child);
-        self.child_temp = temp;
-    }
-
     /// Installs a loader thread.
     pub fn set_loader(&mut self, started: Instant, handle: JoinHandle<LoadResult>) {
         self.loader = Some(Loader { started, handle });
@@ -221,15 +205,11 @@ fn level_name(l: forkv_snapshot::LogLevel) -> &'static str {
     }
 }
 
-fn collect_logs(info: Vec<ChildInfo>, logs: &mut Vec<ChildLogLine>) {
-    for i in info {
-        if let ChildInfo::Log { level, message } = i {
-            logs.push(ChildLogLine { level: level_name(level).into(), message });
-        }
-    }
+fn log_lines(logs: Vec<(forkv_snapshot::LogLevel, String)>) -> Vec<ChildLogLine> {
+    logs.into_iter().map(|(level, message)| ChildLogLine { level: level_name(level).into(), message }).collect()
 }
 
-fn done_of(exit: ChildExit) -> (ChildDone, Vec<ChildInfo>) {
+fn done_of(exit: ChildExit) -> ChildDone {
     let (outcome, message, signal) = match &exit.outcome {
         ChildOutcome::Ok => ("ok", String::new(), 0),
         ChildOutcome::Failed { message, .. } => ("err", message.clone(), 0),
@@ -237,7 +217,7 @@ fn done_of(exit: ChildExit) -> (ChildDone, Vec<ChildInfo>) {
         ChildOutcome::Cancelled => ("cancelled", String::new(), libc::SIGUSR1),
         ChildOutcome::Lost => ("err", "child status lost (reaped elsewhere)".into(), 0),
     };
-    let done = ChildDone {
+    ChildDone {
         pid: exit.pid,
         kind: kind_name(exit.kind).into(),
         outcome: outcome.into(),
@@ -246,37 +226,21 @@ fn done_of(exit: ChildExit) -> (ChildDone, Vec<ChildInfo>) {
         duration_ms: exit.duration.as_secs_f64() * 1000.0,
         cow_peak: exit.cow_peak as f64,
         keys_processed: exit.keys_processed as f64,
-    };
-    (done, exit.info)
+    }
 }
 
-/// Writes the keyspace to `dir/filename` through `temp_name` (fsync, rename, dir fsync).
-fn write_rdb_file(
-    ks: &Keyspace,
-    o: &RdbSaveOptions,
-    temp_name: &str,
-    buffer: Vec<u8>,
-    progress: &mut dyn FnMut(u64),
-) -> std::io::Result<(u64, u64)> {
-    let opts = rdb_write_options(o, false);
-    let delay = Duration::from_micros(o.key_save_delay_us.max(0.0) as u64);
-    let mut keys = 0;
-    let bytes = forkv_snapshot::write_file_atomically_with_buffer(Path::new(&o.dir), &o.filename, temp_name, buffer, |w| {
-        let stats = forkv_rdb::write_rdb(w, ks, &opts, &mut |p| {
-            progress(p.keys_done);
-            if !delay.is_zero() {
-                std::thread::sleep(delay);
-            }
-            Ok(())
-        })?;
-        keys = stats.keys_written;
-        Ok(())
-    })?;
-    Ok((keys, bytes))
+fn poll_of(p: JobPoll) -> ChildPoll {
+    ChildPoll { logs: log_lines(p.logs), done: p.done.map(done_of) }
 }
 
-fn total_keys(ks: &Keyspace) -> u64 {
-    (0..ks.db_count()).map(|i| ks.len(i) as u64).sum()
+/// The snapshot target of an RDB save.
+fn rdb_target(o: &RdbSaveOptions) -> RdbTarget {
+    RdbTarget {
+        dir: PathBuf::from(&o.dir),
+        filename: o.filename.clone(),
+        write: rdb_write_options(o, false),
+        key_save_delay: Duration::from_micros(o.key_save_delay_us.max(0.0) as u64),
+    }
 }
 
 #[napi]
@@ -284,8 +248,7 @@ impl Core {
     /// SAVE: writes the RDB file in this process, blocking (as Valkey's SAVE does).
     #[napi]
     pub fn save_rdb(&mut self, opts: RdbSaveOptions) -> SaveReport {
-        let temp = format!("temp-{}.rdb", std::process::id());
-        match write_rdb_file(&self.server.engine.ks, &opts, &temp, Vec::with_capacity(CHILD_WRITE_BUFFER), &mut |_| {}) {
+        match self.server.save_rdb(&rdb_target(&opts)) {
             Ok((keys, bytes)) => SaveReport { ok: true, error: None, keys: keys as f64, bytes: bytes as f64 },
             Err(e) => SaveReport { ok: false, error: Some(e.to_string()), keys: 0.0, bytes: 0.0 },
         }
@@ -294,63 +257,20 @@ impl Core {
     /// BGSAVE: forks; the child writes the snapshot as of this instant.
     #[napi]
     pub fn bgsave(&mut self, opts: RdbSaveOptions) -> Result<ForkReport> {
-        let buffer = Vec::with_capacity(CHILD_WRITE_BUFFER);
-        let dir = PathBuf::from(&opts.dir);
-        let ks = &self.server.engine.ks;
-        let total = total_keys(ks);
-        let spawned = forkv_snapshot::spawn_child(ChildKind::Rdb, move |ctx| {
-            ctx.set_keys_total(total);
-            let temp = format!("temp-{}.rdb", ctx.pid());
-            match write_rdb_file(ks, &opts, &temp, buffer, &mut |k| ctx.report_progress(k)) {
-                Ok(_) => {
-                    ctx.log(forkv_snapshot::LogLevel::Notice, "DB saved on disk");
-                    Ok(())
-                }
-                Err(e) => Err(e.to_string()),
-            }
-        });
-        let mut handle = spawned.map_err(fork_error)?;
-        // INFO current_save_keys_total is known at fork time (Valkey: dbTotalServerKeyCount),
-        // before the child's first progress record arrives.
-        handle.set_keys_total(total);
-        let report = ForkReport { pid: handle.pid(), fork_usec: handle.fork_usec() as f64 };
-        let temp = dir.join(format!("temp-{}.rdb", handle.pid()));
-        self.persistence.adopt_child(handle, Some(temp));
-        self.server.engine.ks.set_child_active(true);
-        Ok(report)
+        let forked = self.server.bgsave(rdb_target(&opts)).map_err(fork_error)?;
+        Ok(ForkReport { pid: forked.pid, fork_usec: forked.fork_usec as f64 })
     }
 
     /// Drains the child's messages and reaps it if it ended (never waits).
     #[napi]
     pub fn poll_child(&mut self) -> Option<ChildPoll> {
-        let child = self.persistence.child.as_mut()?;
-        let mut logs = Vec::new();
-        collect_logs(child.drain_info(), &mut logs);
-        let done = match child.try_reap() {
-            None => None,
-            Some(exit) => {
-                let ok = exit.is_ok();
-                let (done, info) = done_of(exit);
-                collect_logs(info, &mut logs);
-                if !ok {
-                    // A failed or killed child cannot clean up after itself.
-                    if let Some(temp) = self.persistence.child_temp.take() {
-                        let _ = std::fs::remove_file(temp);
-                    }
-                }
-                self.persistence.child = None;
-                self.persistence.child_temp = None;
-                self.server.engine.ks.set_child_active(false);
-                Some(done)
-            }
-        };
-        Some(ChildPoll { logs, done })
+        self.server.poll_job().map(poll_of)
     }
 
     /// The running child's progress (INFO persistence), if any.
     #[napi]
     pub fn child_progress(&self) -> Option<ChildProgress> {
-        let c = self.persistence.child.as_ref()?;
+        let c = self.server.jobs.child()?;
         let s = c.stats();
         Some(ChildProgress {
             pid: c.pid(),
@@ -367,31 +287,20 @@ impl Core {
     /// Cancels the running child with SIGUSR1 (BGSAVE CANCEL, SHUTDOWN, FLUSHALL).
     #[napi]
     pub fn kill_child(&mut self) -> bool {
-        match &self.persistence.child {
-            Some(c) => c.kill_cancel().is_ok(),
-            None => false,
-        }
+        self.server.jobs.cancel()
     }
 
     /// Waits up to `ms` for the running child to end (SHUTDOWN after a cancel).
     #[napi]
     pub fn wait_child(&mut self, ms: u32) -> Option<ChildPoll> {
-        let deadline = Instant::now() + Duration::from_millis(u64::from(ms));
-        loop {
-            let poll = self.poll_child()?;
-            if poll.done.is_some() || Instant::now() >= deadline {
-                return Some(poll);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        self.server.wait_job(Duration::from_millis(u64::from(ms))).map(poll_of)
     }
 
     /// After a successful save: forget the changes the snapshot covers (those made while a
     /// child was writing stay counted, as in Valkey).
     #[napi]
     pub fn saved_changes(&mut self, covered: f64) {
-        let ks = &mut self.server.engine.ks;
-        ks.dirty = ks.dirty.saturating_sub(covered as u64);
+        self.server.saved_changes(covered as u64);
     }
 
     /// Fork counters (INFO stats latest_fork_usec, total_forks).

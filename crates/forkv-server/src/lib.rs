@@ -12,11 +12,14 @@
 //!
 //! This crate is that caller. [`Server`] owns the engine and the state that commands of
 //! the command table's `Exec::Server` kind need: today the pub/sub registry with its
-//! per-client delivery lists ([`pubsub`], [`outbox`]). [`Server::feed`], [`resume`] and
+//! per-client delivery lists ([`pubsub`], [`outbox`]). It also owns the one
+//! background-job slot ([`jobs`]: the forked child, its progress and copy-on-write
+//! reports, the dirty counter at fork) and the RDB snapshot composition ([`snapshot`]:
+//! SAVE in process, BGSAVE as fork + atomic file + RDB writer). [`Server::feed`], [`resume`] and
 //! [`wake`] drive the engine and run every `Exec::Server` command in place, so that
 //! the only `Outcome::Host` a caller ever sees is one that truly needs the host
-//! (`Exec::Host`: sockets, the configuration store, logging, timers, persistence jobs
-//! while they are still orchestrated in TypeScript). The Node binding (`forkv-napi`)
+//! (`Exec::Host`: sockets, the configuration store, logging, timers, and the persistence
+//! policy and AOF orchestration, which still live in TypeScript and the binding). The Node binding (`forkv-napi`)
 //! is a shell of conversions over this type, and every behaviour here is tested with
 //! `cargo test`, no Node involved.
 //!
@@ -39,12 +42,15 @@
 //! The publishing client's own messages go out in its reply stream, before the PUBLISH
 //! reply (Valkey writes them to its buffer first).
 
+pub mod jobs;
 pub mod outbox;
 pub mod pubsub;
+pub mod snapshot;
 
 use forkv_engine::table::{self, Exec};
 use forkv_engine::{Engine, Outcome};
 
+use crate::jobs::{JobPoll, JobSlot};
 use crate::outbox::Outbox;
 use crate::pubsub::{PubSub, Space};
 
@@ -61,13 +67,15 @@ pub struct Server {
     pub engine: Engine,
     /// Channel, pattern and shard channel subscriptions.
     pub pubsub: PubSub,
+    /// The one background job (BGSAVE or AOF rewrite child).
+    pub jobs: JobSlot,
     outbox: Outbox,
 }
 
 impl Server {
     /// A server over `databases` empty databases.
     pub fn new(databases: usize) -> Self {
-        Server { engine: Engine::new(databases), pubsub: PubSub::default(), outbox: Outbox::default() }
+        Server { engine: Engine::new(databases), pubsub: PubSub::default(), jobs: JobSlot::default(), outbox: Outbox::default() }
     }
 
     /// Registers a connection.
@@ -217,6 +225,40 @@ impl Server {
             ks.rehash_step(100);
         }
         self.engine.propagate_expired();
+    }
+
+    /// Takes a freshly forked child into the job slot: the keyspace stops moving entries
+    /// (no rehash, no resize) while the child shares its pages, and the dirty counter at
+    /// fork is kept for the save's bookkeeping.
+    pub fn adopt_job(&mut self, child: forkv_snapshot::ChildHandle, temp: Option<std::path::PathBuf>) {
+        let dirty = self.engine.ks.dirty;
+        self.jobs.adopt(child, temp, dirty);
+        self.engine.ks.set_child_active(true);
+    }
+
+    /// Drains the running job's reports and reaps it if it ended (never waits).
+    pub fn poll_job(&mut self) -> Option<JobPoll> {
+        let poll = self.jobs.poll()?;
+        if poll.done.is_some() {
+            self.engine.ks.set_child_active(false);
+        }
+        Some(poll)
+    }
+
+    /// Polls the running job until it is reaped or `timeout` passes.
+    pub fn wait_job(&mut self, timeout: std::time::Duration) -> Option<JobPoll> {
+        let poll = self.jobs.wait(timeout)?;
+        if poll.done.is_some() {
+            self.engine.ks.set_child_active(false);
+        }
+        Some(poll)
+    }
+
+    /// After a successful save: forget the changes the snapshot covers; those made while
+    /// the child was writing stay counted, as in Valkey.
+    pub fn saved_changes(&mut self, covered: u64) {
+        let ks = &mut self.engine.ks;
+        ks.dirty = ks.dirty.saturating_sub(covered);
     }
 
     /// True when messages wait for delivery to clients (see [`Server::take_deliveries`]).

@@ -1,0 +1,100 @@
+//! RDB snapshots: SAVE writes the file in this process; BGSAVE is the composition
+//! "fork + atomic file + RDB writer": the child (`forkv-snapshot`) writes
+//! `temp-<pid>.rdb` with the RDB writer over the keyspace as of the fork, fsyncs, renames
+//! it over the target and fsyncs the directory; the parent takes the child into the
+//! [`JobSlot`](crate::jobs::JobSlot), and the cron's poll reaps it.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use forkv_keyspace::Keyspace;
+use forkv_rdb::WriteOptions;
+use forkv_snapshot::{ChildKind, ForkError};
+
+use crate::Server;
+
+/// The child's write buffer, allocated before fork (the child must not grow the heap
+/// it shares page by page with the parent more than it needs).
+const CHILD_WRITE_BUFFER: usize = 1 << 20;
+
+/// Where and how a snapshot is written.
+#[derive(Clone, Debug)]
+pub struct RdbTarget {
+    /// The data directory (`dir`).
+    pub dir: PathBuf,
+    /// The file name in it (`dbfilename`).
+    pub filename: String,
+    /// Format options (version, compression, checksum, AUX fields).
+    pub write: WriteOptions,
+    /// Pause after each key (`rdb-key-save-delay`, for tests).
+    pub key_save_delay: Duration,
+}
+
+/// A forked snapshot child, as the parent sees it right after fork.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Forked {
+    pub pid: i32,
+    /// How long fork() took (INFO `latest_fork_usec`).
+    pub fork_usec: u64,
+}
+
+/// Writes the keyspace to `target` through `temp_name` (fsync, rename, directory fsync);
+/// returns (keys written, bytes).
+pub fn write_rdb_file(ks: &Keyspace, target: &RdbTarget, temp_name: &str, buffer: Vec<u8>, progress: &mut dyn FnMut(u64)) -> io::Result<(u64, u64)> {
+    let delay = target.key_save_delay;
+    let mut keys = 0;
+    let bytes = forkv_snapshot::write_file_atomically_with_buffer(Path::new(&target.dir), &target.filename, temp_name, buffer, |w| {
+        let stats = forkv_rdb::write_rdb(w, ks, &target.write, &mut |p| {
+            progress(p.keys_done);
+            if !delay.is_zero() {
+                std::thread::sleep(delay);
+            }
+            Ok(())
+        })?;
+        keys = stats.keys_written;
+        Ok(())
+    })?;
+    Ok((keys, bytes))
+}
+
+/// Keys in every database (INFO `current_save_keys_total`).
+pub fn total_keys(ks: &Keyspace) -> u64 {
+    (0..ks.db_count()).map(|i| ks.len(i) as u64).sum()
+}
+
+impl Server {
+    /// SAVE: writes the snapshot in this process, blocking, as Valkey's SAVE does.
+    pub fn save_rdb(&self, target: &RdbTarget) -> io::Result<(u64, u64)> {
+        let temp = format!("temp-{}.rdb", std::process::id());
+        write_rdb_file(&self.engine.ks, target, &temp, Vec::with_capacity(CHILD_WRITE_BUFFER), &mut |_| {})
+    }
+
+    /// BGSAVE: forks; the child writes the snapshot as of this instant and logs
+    /// "DB saved on disk". Refused while another job runs.
+    pub fn bgsave(&mut self, target: RdbTarget) -> Result<Forked, ForkError> {
+        let buffer = Vec::with_capacity(CHILD_WRITE_BUFFER);
+        let ks = &self.engine.ks;
+        let total = total_keys(ks);
+        let temp_dir = target.dir.clone();
+        let spawned = forkv_snapshot::spawn_child(ChildKind::Rdb, move |ctx| {
+            ctx.set_keys_total(total);
+            let temp = format!("temp-{}.rdb", ctx.pid());
+            match write_rdb_file(ks, &target, &temp, buffer, &mut |k| ctx.report_progress(k)) {
+                Ok(_) => {
+                    ctx.log(forkv_snapshot::LogLevel::Notice, "DB saved on disk");
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        });
+        let mut handle = spawned?;
+        // INFO current_save_keys_total is known at fork time (Valkey: dbTotalServerKeyCount),
+        // before the child's first progress record arrives.
+        handle.set_keys_total(total);
+        let forked = Forked { pid: handle.pid(), fork_usec: handle.fork_usec() };
+        let temp = temp_dir.join(format!("temp-{}.rdb", handle.pid()));
+        self.adopt_job(handle, Some(temp));
+        Ok(forked)
+    }
+}

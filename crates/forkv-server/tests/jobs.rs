@@ -1,0 +1,111 @@
+//! The background-job slot and BGSAVE's composition (fork + atomic file + RDB writer):
+//! the child writes, the parent reaps from a poll, the status and the bookkeeping follow.
+#![cfg(target_os = "linux")]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use forkv_server::snapshot::RdbTarget;
+use forkv_server::Server;
+use forkv_snapshot::{ChildKind, ChildOutcome, ForkError};
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("forkv-server-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn cmd(s: &mut Server, args: &[&str]) {
+    let mut input = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        input.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+    }
+    s.feed(1, &input);
+    s.engine.clear_reply();
+}
+
+fn target(dir: &Path, delay: Duration) -> RdbTarget {
+    RdbTarget { dir: dir.to_path_buf(), filename: "dump.rdb".into(), write: Default::default(), key_save_delay: delay }
+}
+
+/// Keys in a file, loaded into a fresh keyspace.
+fn keys_in(path: &Path) -> u64 {
+    let mut ks = forkv_keyspace::Keyspace::new(16);
+    let file = std::fs::File::open(path).expect("dump exists");
+    forkv_rdb::load_rdb(std::io::BufReader::new(file), &mut ks, &Default::default()).expect("dump loads");
+    (0..16).map(|db| ks.len(db) as u64).sum()
+}
+
+/// Polls like the cron until the job ends.
+fn reap(s: &mut Server) -> (Vec<String>, forkv_snapshot::ChildExit) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut logs = Vec::new();
+    loop {
+        let poll = s.poll_job().expect("a job runs");
+        logs.extend(poll.logs.into_iter().map(|(_, m)| m));
+        if let Some(done) = poll.done {
+            return (logs, done);
+        }
+        assert!(Instant::now() < deadline, "child did not end");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+// One test: the fork slot is process-wide, so the steps take turns.
+#[test]
+fn bgsave_forks_writes_reaps_and_the_slot_keeps_its_bookkeeping() {
+    let dir = tmpdir("bgsave");
+    let mut s = Server::new(16);
+    s.add_client(1);
+    for i in 0..500 {
+        cmd(&mut s, &["SET", &format!("k{i}"), "v"]);
+    }
+    cmd(&mut s, &["SELECT", "3"]);
+    cmd(&mut s, &["RPUSH", "list", "a", "b"]);
+    let dirty = s.engine.ks.dirty;
+    assert!(dirty >= 501);
+
+    // BGSAVE: the child writes the snapshot as of the fork.
+    let forked = s.bgsave(target(&dir, Duration::ZERO)).expect("fork");
+    assert!(forked.pid > 0);
+    assert!(s.jobs.is_running());
+    assert_eq!(s.jobs.dirty_at_start(), dirty);
+    assert_eq!(s.jobs.child().map(|c| c.kind()), Some(ChildKind::Rdb));
+    cmd(&mut s, &["SET", "after-fork", "x"]);
+    let (logs, exit) = reap(&mut s);
+    assert_eq!(exit.outcome, ChildOutcome::Ok);
+    assert_eq!(exit.pid, forked.pid);
+    assert!(logs.iter().any(|l| l == "DB saved on disk"), "{logs:?}");
+    assert!(!s.jobs.is_running());
+    assert!(s.poll_job().is_none());
+    assert_eq!(keys_in(&dir.join("dump.rdb")), 501, "the write after fork is not in the snapshot");
+    assert!(!dir.join(format!("temp-{}.rdb", forked.pid)).exists());
+    // The save covers what was dirty at fork; the later write stays counted.
+    s.saved_changes(s.jobs.dirty_at_start());
+    assert_eq!(s.engine.ks.dirty, 1);
+
+    // One job at a time; a cancelled child leaves no temp file.
+    let slow = s.bgsave(target(&dir, Duration::from_millis(20))).expect("fork");
+    assert!(matches!(s.bgsave(target(&dir, Duration::ZERO)), Err(ForkError::ChildExists { .. })));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(s.jobs.cancel());
+    let (_, exit) = reap(&mut s);
+    assert_eq!(exit.outcome, ChildOutcome::Cancelled);
+    assert!(!dir.join(format!("temp-{}.rdb", slow.pid)).exists());
+    assert_eq!(keys_in(&dir.join("dump.rdb")), 501, "the old snapshot is intact");
+
+    // SAVE writes in this process.
+    let (keys, bytes) = s.save_rdb(&target(&dir, Duration::ZERO)).expect("save");
+    assert_eq!(keys, 502);
+    assert!(bytes > 0);
+    assert_eq!(keys_in(&dir.join("dump.rdb")), 502);
+
+    // wait_job: SHUTDOWN's wait after a cancel.
+    s.bgsave(target(&dir, Duration::from_millis(20))).expect("fork");
+    assert!(s.jobs.cancel());
+    let poll = s.wait_job(Duration::from_secs(10)).expect("a job runs");
+    assert_eq!(poll.done.map(|e| e.outcome), Some(ChildOutcome::Cancelled));
+    assert!(!s.jobs.is_running());
+    let _ = std::fs::remove_dir_all(&dir);
+}
