@@ -15,13 +15,15 @@
 //! per-client delivery lists ([`pubsub`], [`outbox`]). It also owns the one
 //! background-job slot ([`jobs`]: the forked child, its progress and copy-on-write
 //! reports, the dirty counter at fork) and the RDB snapshot composition ([`snapshot`]:
-//! SAVE in process, BGSAVE as fork + atomic file + RDB writer). [`Server::feed`], [`resume`] and
-//! [`wake`] drive the engine and run every `Exec::Server` command in place, so that
-//! the only `Outcome::Host` a caller ever sees is one that truly needs the host
-//! (`Exec::Host`: sockets, the configuration store, logging, timers, and the persistence
-//! policy and AOF orchestration, which still live in TypeScript and the binding). The Node binding (`forkv-napi`)
-//! is a shell of conversions over this type, and every behaviour here is tested with
-//! `cargo test`, no Node involved.
+//! SAVE in process, BGSAVE as fork + atomic file + RDB writer).
+//!
+//! [`Server::feed`], [`Server::resume`] and [`Server::wake`] drive the engine and run
+//! every `Exec::Server` command in place, so that the only `Outcome::Host` a caller ever
+//! sees is one that needs the host (`Exec::Host`: sockets, the configuration store,
+//! logging, timers; and, until they move here, INFO, the persistence policy and the AOF
+//! orchestration, which still live in TypeScript and the binding). Everything here is
+//! tested with `cargo test`, no Node involved; the Node binding (`forkv-napi`) converts
+//! between JavaScript values and this type.
 //!
 //! # Calling a command from inside the server
 //!
