@@ -240,7 +240,7 @@ impl Core {
     /// Pub/sub counts for INFO.
     #[napi]
     pub fn pubsub_info(&self) -> PubSubInfo {
-        let s = self.server.pubsub.stats();
+        let s = self.server.pubsub().stats();
         PubSubInfo {
             channels: s.channels as u32,
             patterns: s.patterns as u32,
@@ -368,14 +368,14 @@ impl Core {
     #[napi]
     pub fn client_state(&self, id: u32) -> Option<ClientState> {
         let id = u64::from(id);
-        let ps = &self.server.pubsub;
+        let ps = self.server.pubsub();
         self.server.engine.client(id).map(|c| ClientState {
             db: c.db as u32,
             proto: u32::from(c.proto),
             last_cmd: c.last_cmd.to_string(),
             qbuf: c.query_buffer_len() as f64,
             qbuf_capacity: c.query_buffer_capacity() as f64,
-            authenticated: !self.server.engine.auth_required(u64::from(id)),
+            authenticated: !self.server.engine.auth_required(id),
             user: c.user.clone().unwrap_or_default(),
             multi: c.multi_len() as i32,
             watch: c.watched_len() as u32,
