@@ -170,6 +170,22 @@ t('rate-limiter-flexible RateLimiterRedis (atomic Lua)', async () => {
   assert.ok((await io.pttl('rl:user1')) > 0);
 });
 
+t("redis.call('PUBLISH') reaches a subscriber; host-only commands are still refused", async () => {
+  const sub = new Redis({ port: srv.port, lazyConnect: true });
+  await sub.connect();
+  try {
+    const got = new Promise<[string, string]>((resolve) => sub.on('message', (channel: string, message: string) => resolve([channel, message])));
+    await sub.subscribe('news');
+    assert.is(await io.eval("return redis.call('PUBLISH', KEYS[1], ARGV[1])", 1, 'news', 'from lua'), 1);
+    assert.equal(await got, ['news', 'from lua']);
+    assert.equal(await io.eval("return redis.call('PUBSUB', 'NUMSUB', 'news')", 0), ['news', 1]);
+    assert.match(await errorOf(io.eval("return redis.call('SUBSCRIBE', 'x')", 0)), /^ERR This command is not allowed from script/);
+    assert.match(await errorOf(io.eval("return redis.call('INFO')", 0)), /cannot be called from a script/);
+  } finally {
+    sub.disconnect();
+  }
+});
+
 t('server.log lines reach the server log', async () => {
   await io.eval("redis.log(redis.LOG_WARNING, 'hello from', 'a script')", 0);
   await srv.waitFor(/# hello from a script/, 3000);

@@ -121,6 +121,21 @@ pub struct Engine {
     pub acl: acl::Acl,
     /// The Lua VM and script cache (`cmd::script`), created on first use.
     scripting: Option<Box<forkv_script::Scripting>>,
+    /// The runner of the command table's `Exec::Server` commands for code running inside
+    /// a command (scripts); installed by the server crate (see [`ServerCommands`]).
+    server_commands: Option<Box<dyn ServerCommands>>,
+}
+
+/// The server's own commands (`Exec::Server`: pub/sub) as code running inside a command
+/// reaches them synchronously (a script's `server.call('PUBLISH', ...)`). The engine
+/// cannot depend on the server crate, which owns their state, so the server installs
+/// one with [`Engine::set_server_commands`]; without one such calls are refused.
+pub trait ServerCommands {
+    /// Runs `argv`, an `Exec::Server` command, for client `id`, appending its encoded
+    /// reply to `out`; false (nothing appended) when `argv` is not one of them.
+    fn run(&mut self, engine: &mut Engine, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) -> bool;
+    /// Takes the messages the commands run so far addressed to client `id` itself.
+    fn take_own_messages(&mut self, id: u64) -> Option<Vec<u8>>;
 }
 
 impl Engine {
@@ -141,6 +156,7 @@ impl Engine {
             logs: LogQueue::default(),
             acl: acl::Acl::new(),
             scripting: None,
+            server_commands: None,
         }
     }
 
@@ -160,6 +176,11 @@ impl Engine {
             let expired = self.ks.take_expired();
             self.prop.log_expired(&expired, self.cfg.lazyfree_lazy_expire);
         }
+    }
+
+    /// Installs the runner of the server's own commands for scripts (see [`ServerCommands`]).
+    pub fn set_server_commands(&mut self, runner: Box<dyn ServerCommands>) {
+        self.server_commands = Some(runner);
     }
 
     /// Registers a connection.

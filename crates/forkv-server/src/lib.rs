@@ -49,8 +49,11 @@ pub mod outbox;
 pub mod pubsub;
 pub mod snapshot;
 
+use std::cell::{Ref, RefCell};
+use std::rc::Rc;
+
 use forkv_engine::table::{self, Exec};
-use forkv_engine::{Engine, Outcome};
+use forkv_engine::{Engine, Outcome, ServerCommands};
 
 use crate::jobs::{JobPoll, JobSlot};
 use crate::outbox::Outbox;
@@ -63,21 +66,51 @@ pub enum CallError {
     NoClient,
 }
 
+/// The state of the server's own commands: shared between [`Server`] and the runner it
+/// installs in the engine for scripts ([`OwnRunner`]). Never borrowed across a dispatch,
+/// so the two never hold it at once.
+#[derive(Default)]
+struct Own {
+    /// Channel, pattern and shard channel subscriptions.
+    pubsub: PubSub,
+    /// Messages waiting for delivery, per receiving client.
+    outbox: Outbox,
+}
+
 /// The server: the engine, the pub/sub registry and the deliveries waiting for the host.
 pub struct Server {
     /// The keyspace, the clients' protocol state and the command table's Rust handlers.
     pub engine: Engine,
-    /// Channel, pattern and shard channel subscriptions.
-    pub pubsub: PubSub,
     /// The one background job (BGSAVE or AOF rewrite child).
     pub jobs: JobSlot,
-    outbox: Outbox,
+    own: Rc<RefCell<Own>>,
+}
+
+/// The server's own commands as scripts reach them (see [`ServerCommands`]).
+struct OwnRunner(Rc<RefCell<Own>>);
+
+impl ServerCommands for OwnRunner {
+    fn run(&mut self, engine: &mut Engine, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) -> bool {
+        run_own(engine, &mut self.0.borrow_mut(), id, argv, out)
+    }
+
+    fn take_own_messages(&mut self, id: u64) -> Option<Vec<u8>> {
+        self.0.borrow_mut().outbox.take_for(id)
+    }
 }
 
 impl Server {
     /// A server over `databases` empty databases.
     pub fn new(databases: usize) -> Self {
-        Server { engine: Engine::new(databases), pubsub: PubSub::default(), jobs: JobSlot::default(), outbox: Outbox::default() }
+        let own = Rc::new(RefCell::new(Own::default()));
+        let mut engine = Engine::new(databases);
+        engine.set_server_commands(Box::new(OwnRunner(Rc::clone(&own))));
+        Server { engine, jobs: JobSlot::default(), own }
+    }
+
+    /// Channel, pattern and shard channel subscriptions.
+    pub fn pubsub(&self) -> Ref<'_, PubSub> {
+        Ref::map(self.own.borrow(), |o| &o.pubsub)
     }
 
     /// Registers a connection.
@@ -88,14 +121,15 @@ impl Server {
     /// Forgets a connection: its subscriptions, undelivered messages, WATCHed keys and
     /// blocked command.
     pub fn remove_client(&mut self, id: u64) {
-        self.pubsub.drop_client(&mut self.engine, id);
-        self.outbox.drop_client(id);
+        let mut own = self.own.borrow_mut();
+        own.pubsub.drop_client(&mut self.engine, id);
+        own.outbox.drop_client(id);
         self.engine.remove_client(id);
     }
 
     /// Drops a client's subscriptions silently (RESET).
     pub fn reset_pubsub(&mut self, id: u64) {
-        self.pubsub.drop_client(&mut self.engine, id);
+        self.own.borrow_mut().pubsub.drop_client(&mut self.engine, id);
     }
 
     /// Handles one socket read from client `id` (see [`Engine::feed`]); the replies are
@@ -130,7 +164,7 @@ impl Server {
                 return outcome;
             }
             // Messages the command published to its own client precede its reply.
-            if let Some(mut own) = self.outbox.take_for(id) {
+            if let Some(mut own) = self.own.borrow_mut().outbox.take_for(id) {
                 own.extend_from_slice(&reply);
                 reply = own;
             }
@@ -138,48 +172,9 @@ impl Server {
         }
     }
 
-    /// Runs one of the server's own commands (`Exec::Server`), appending its reply to
-    /// `out`; false when `argv` names a command that is not one. A command that panics
-    /// fails alone (an error reply and a BUG log line), as the engine's do.
+    /// Runs one of the server's own commands (see [`run_own`]).
     fn run_own(&mut self, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) -> bool {
-        let Some(spec) = argv.first().and_then(|name| table::lookup(name)) else {
-            return false;
-        };
-        if !is_own(spec) {
-            return false;
-        }
-        let mark = out.len();
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_own_spec(spec, id, argv, out)));
-        if let Err(payload) = run {
-            out.truncate(mark);
-            let err = forkv_engine::panicked(&mut self.engine.logs, spec, argv, payload.as_ref());
-            self.engine.stats.total_error_replies += 1;
-            let proto = self.engine.client(id).map_or(2, |c| c.proto);
-            forkv_engine::reply::Reply::new(out, proto).error(&err);
-        }
-        true
-    }
-
-    fn run_own_spec(&mut self, spec: &'static table::CommandSpec, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) {
-        let names = &argv[1..];
-        let proto = self.engine.client(id).map_or(2, |c| c.proto);
-        match spec.name {
-            "subscribe" => self.pubsub.subscribe(&mut self.engine, id, Space::Channel, names, out),
-            "psubscribe" => self.pubsub.subscribe(&mut self.engine, id, Space::Pattern, names, out),
-            "ssubscribe" => self.pubsub.subscribe(&mut self.engine, id, Space::Shard, names, out),
-            "unsubscribe" => self.pubsub.unsubscribe(&mut self.engine, id, Space::Channel, names, out),
-            "punsubscribe" => self.pubsub.unsubscribe(&mut self.engine, id, Space::Pattern, names, out),
-            "sunsubscribe" => self.pubsub.unsubscribe(&mut self.engine, id, Space::Shard, names, out),
-            "publish" | "spublish" => {
-                let space = if spec.name == "publish" { Space::Channel } else { Space::Shard };
-                let (channel, message) = (argv.get(1).copied().unwrap_or_default(), argv.get(2).copied().unwrap_or_default());
-                let n = self.pubsub.publish(&self.engine, &mut self.outbox, space, channel, message);
-                forkv_engine::reply::Reply::new(out, proto).int(n as i64);
-            }
-            "pubsub" => pubsub::introspect(&self.pubsub, proto, argv, out),
-            // `is_own` and this match list the same commands (a test checks it).
-            _ => forkv_engine::reply::Reply::new(out, proto).error(&format!("ERR unknown command '{}'", spec.name)),
-        }
+        run_own(&mut self.engine, &mut self.own.borrow_mut(), id, argv, out)
     }
 
     /// Runs one command for client `id` synchronously and returns its encoded reply:
@@ -206,7 +201,7 @@ impl Server {
             }
             // Messages to the calling client join its stream now, before whatever the
             // command that made this call will answer.
-            if let Some(own) = self.outbox.take_for(id) {
+            if let Some(own) = self.own.borrow_mut().outbox.take_for(id) {
                 self.engine.reply_mut().extend_from_slice(&own);
             }
         }
@@ -265,12 +260,56 @@ impl Server {
 
     /// True when messages wait for delivery to clients (see [`Server::take_deliveries`]).
     pub fn has_deliveries(&self) -> bool {
-        !self.outbox.is_empty()
+        !self.own.borrow().outbox.is_empty()
     }
 
     /// Takes every waiting delivery: (client id, bytes to write), one entry per client.
     pub fn take_deliveries(&mut self) -> Vec<(u64, Vec<u8>)> {
-        self.outbox.take()
+        self.own.borrow_mut().outbox.take()
+    }
+}
+
+/// Runs one of the server's own commands (`Exec::Server`), appending its reply to
+/// `out`; false when `argv` names a command that is not one. A command that panics
+/// fails alone (an error reply and a BUG log line), as the engine's do.
+fn run_own(engine: &mut Engine, own: &mut Own, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) -> bool {
+    let Some(spec) = argv.first().and_then(|name| table::lookup(name)) else {
+        return false;
+    };
+    if !is_own(spec) {
+        return false;
+    }
+    let mark = out.len();
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_own_spec(engine, own, spec, id, argv, out)));
+    if let Err(payload) = run {
+        out.truncate(mark);
+        let err = forkv_engine::panicked(&mut engine.logs, spec, argv, payload.as_ref());
+        engine.stats.total_error_replies += 1;
+        let proto = engine.client(id).map_or(2, |c| c.proto);
+        forkv_engine::reply::Reply::new(out, proto).error(&err);
+    }
+    true
+}
+
+fn run_own_spec(engine: &mut Engine, own: &mut Own, spec: &'static table::CommandSpec, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) {
+    let names = &argv[1..];
+    let proto = engine.client(id).map_or(2, |c| c.proto);
+    match spec.name {
+        "subscribe" => own.pubsub.subscribe(engine, id, Space::Channel, names, out),
+        "psubscribe" => own.pubsub.subscribe(engine, id, Space::Pattern, names, out),
+        "ssubscribe" => own.pubsub.subscribe(engine, id, Space::Shard, names, out),
+        "unsubscribe" => own.pubsub.unsubscribe(engine, id, Space::Channel, names, out),
+        "punsubscribe" => own.pubsub.unsubscribe(engine, id, Space::Pattern, names, out),
+        "sunsubscribe" => own.pubsub.unsubscribe(engine, id, Space::Shard, names, out),
+        "publish" | "spublish" => {
+            let space = if spec.name == "publish" { Space::Channel } else { Space::Shard };
+            let (channel, message) = (argv.get(1).copied().unwrap_or_default(), argv.get(2).copied().unwrap_or_default());
+            let n = own.pubsub.publish(engine, &mut own.outbox, space, channel, message);
+            forkv_engine::reply::Reply::new(out, proto).int(n as i64);
+        }
+        "pubsub" => pubsub::introspect(&own.pubsub, proto, argv, out),
+        // `is_own` and this match list the same commands (a test checks it).
+        _ => forkv_engine::reply::Reply::new(out, proto).error(&format!("ERR unknown command '{}'", spec.name)),
     }
 }
 

@@ -95,7 +95,7 @@ fn closing_a_client_drops_its_subscriptions_and_pending_messages() {
     assert!(s.has_deliveries());
     s.remove_client(1);
     assert!(!s.has_deliveries());
-    assert_eq!(s.pubsub.stats(), Default::default());
+    assert_eq!(s.pubsub().stats(), Default::default());
     assert_eq!(run(&mut s, 2, &["PUBLISH", "a", "m"]).1, ":0\r\n");
     assert_eq!(run(&mut s, 2, &["PUBSUB", "NUMPAT"]).1, ":0\r\n");
 }

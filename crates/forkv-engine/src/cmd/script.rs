@@ -12,9 +12,11 @@
 //! (MULTI/EXEC around them when there are several), as Valkey propagates a script's
 //! effects; `server.set_repl(server.REPL_NONE)` leaves the following writes out.
 //!
-//! Commands the TypeScript host runs (PUBLISH, INFO, CONFIG, CLIENT, ...) cannot run
-//! synchronously from here yet: [`HOST_COMMAND_ERROR`] is that one refusal, in one place,
-//! until the server crate gives them a synchronous entry point.
+//! The server's own commands (`Exec::Server`: PUBLISH, SPUBLISH, PUBSUB) run through the
+//! runner the server crate installs ([`crate::ServerCommands`]); a message published to
+//! the script's caller itself precedes the script's reply, as in Valkey. Commands the
+//! TypeScript host runs (INFO, CONFIG, CLIENT, ...) cannot run synchronously from here
+//! yet: [`HOST_COMMAND_ERROR`] is that one refusal, in one place.
 
 use forkv_script::{CallContext, RespValue, RunOptions, ScriptFlags, ScriptHost, Scripting};
 
@@ -89,6 +91,8 @@ impl Engine {
 /// The engine as a script sees it: one command at a time, for the pseudo-client.
 struct EngineHost<'a> {
     engine: &'a mut Engine,
+    /// The client that runs the script (messages published to it join its stream).
+    caller: u64,
 }
 
 impl ScriptHost for EngineHost<'_> {
@@ -133,13 +137,33 @@ impl ScriptHost for EngineHost<'_> {
             Exec::Engine(handler) => {
                 handler(e, SCRIPT_CLIENT, &slices);
             }
-            Exec::Host | Exec::Server | Exec::Container => {
+            Exec::Server => {
+                let ran = match e.server_commands.take() {
+                    Some(mut runner) => {
+                        let mut reply = Vec::new();
+                        let ran = runner.run(e, SCRIPT_CLIENT, &slices, &mut reply);
+                        e.server_commands = Some(runner);
+                        e.out.extend_from_slice(&reply);
+                        ran
+                    }
+                    None => false,
+                };
+                if !ran {
+                    e.prop.enabled = aof_was;
+                    return Err(HOST_COMMAND_ERROR.into());
+                }
+            }
+            Exec::Host | Exec::Container => {
                 e.prop.enabled = aof_was;
                 return Err(HOST_COMMAND_ERROR.into());
             }
         }
         e.prop.enabled = aof_was;
         let bytes = e.out.split_off(mark);
+        // Messages to the caller itself go out before the script's reply.
+        if let Some(own) = e.server_commands.as_mut().and_then(|r| r.take_own_messages(self.caller)) {
+            e.out.extend_from_slice(&own);
+        }
         forkv_script::resp::parse_one(&bytes).map_err(|_| "ERR internal error: unreadable reply".to_string())
     }
 
@@ -233,7 +257,7 @@ fn eval_generic(e: &mut Engine, id: u64, argv: &[&[u8]], source: Source<'_>, rea
     if own_tx {
         e.prop.begin_transaction();
     }
-    let reply = vm.run(&mut EngineHost { engine: e }, &sha, keys, args, RunOptions { read_only });
+    let reply = vm.run(&mut EngineHost { engine: e, caller: id }, &sha, keys, args, RunOptions { read_only });
     if own_tx {
         e.prop.end_transaction();
     }
@@ -419,7 +443,10 @@ mod tests {
         assert_eq!(run(&mut e, &["EVAL", "return 1", "2", "a"]), "-ERR Number of keys can't be greater than number of args\r\n");
         assert_eq!(run(&mut e, &["EVAL", "return 1", "-1"]), "-ERR Number of keys can't be negative\r\n");
         assert_eq!(run(&mut e, &["EVALSHA", "abc", "0"]), "-NOSCRIPT No matching script. Please use EVAL.\r\n");
+        // An engine without a server installed has no runner for PUBLISH (forkv-server's
+        // tests cover it with one); host commands are refused either way.
         assert!(run(&mut e, &["EVAL", "return redis.call('publish', 'c', 'm')", "0"]).contains(super::HOST_COMMAND_ERROR));
+        assert!(run(&mut e, &["EVAL", "return redis.call('info')", "0"]).contains(super::HOST_COMMAND_ERROR));
         e.cfg.write_error = Some("MISCONF disk".into());
         assert!(run(&mut e, &["EVAL", "return redis.call('set', 'k', 'v')", "0"]).starts_with("-MISCONF disk script: "));
         assert_eq!(run(&mut e, &["EVAL", "#!lua\nreturn 1", "0"]), "-MISCONF disk\r\n");
