@@ -35,6 +35,12 @@
 //! (ahead of the reply of the command that made the call, as in Valkey), and a command
 //! that only the host can run is refused with an error reply, never half-run.
 //!
+//! Lua's `redis.call` itself runs inside the engine (EVAL is an engine command), which
+//! cannot see this crate: for the commands of this crate it uses the runner [`Server::new`]
+//! installs in the engine (`forkv_engine::ServerCommands`, sharing the pub/sub state with
+//! the server through an `Rc<RefCell>` that is never borrowed across a dispatch). So
+//! PUBLISH, SPUBLISH and PUBSUB work from scripts, with the same registry and outbox.
+//!
 //! # Delivery to other clients
 //!
 //! PUBLISH (from a client or from [`Server::call`]) encodes each message once per
