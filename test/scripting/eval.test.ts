@@ -2,7 +2,7 @@
 // the libraries that need scripts (ioredis defineCommand, node-redis scripts, Redlock,
 // rate-limiter-flexible's RateLimiterRedis), and the AOF form of a script's effects.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { suite } from 'uvu';
@@ -12,7 +12,7 @@ import { createClient, defineScript, type CommandParser } from 'redis';
 import Redlock from 'redlock';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 
-import { startServer, type RunningServer } from '../helpers/server';
+import { startServer, tempDir, type RunningServer } from '../helpers/server';
 import { errorOf } from '../helpers/errors';
 
 const t = suite('scripting');
@@ -190,6 +190,26 @@ t('server.log lines reach the server log', async () => {
   await io.eval("redis.log(redis.LOG_WARNING, 'hello from', 'a script')", 0);
   await srv.waitFor(/# hello from a script/, 3000);
   assert.match(await errorOf(io.eval("redis.log(99, 'x')", 0)), /^ERR Invalid debug level\./);
+});
+
+t('AOF replay: every EVAL of the file runs (the replaying client outlives the scripts)', async () => {
+  const dir = tempDir();
+  mkdirSync(join(dir, 'appendonlydir'));
+  writeFileSync(join(dir, 'appendonlydir', 'appendonly.aof.manifest'), 'file appendonly.aof.1.incr.aof seq 1 type i\n');
+  const resp = (...args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  writeFileSync(
+    join(dir, 'appendonlydir', 'appendonly.aof.1.incr.aof'),
+    resp('select', '9') + resp('eval', "redis.call('set', KEYS[1], '100')", '1', 'foo') + resp('eval', "redis.call('incr', KEYS[1])", '1', 'foo') + resp('eval', "redis.call('incr', KEYS[1])", '1', 'foo'),
+  );
+  const replayed = await startServer({ dir, args: ['--appendonly', 'yes'] });
+  const c = new Redis({ port: replayed.port, db: 9, lazyConnect: true });
+  try {
+    await c.connect();
+    assert.is(await c.get('foo'), '102');
+  } finally {
+    c.disconnect();
+    await replayed.stop();
+  }
 });
 
 function aofText(): string {

@@ -151,7 +151,9 @@ struct Replay {
     engine: Engine,
 }
 
-const REPLAY_CLIENT: u64 = u64::MAX;
+/// Not the script pseudo-client's id (`u64::MAX`): an EVAL replayed from the AOF would
+/// replace and then remove the replaying client.
+const REPLAY_CLIENT: u64 = forkv_engine::cmd::script::SCRIPT_CLIENT - 1;
 
 impl AofLoadCallbacks for Replay {
     fn load_rdb_base(&mut self, file: &mut dyn BufRead, path: &Path) -> std::result::Result<(), String> {
