@@ -23,6 +23,8 @@ export class Cron {
     // Valkey's slow expire cycle may use 25% of each cron period.
     const budgetMs = (1000 / hz) * 0.25;
     this.server.core.native.cron(budgetMs, this.server.config.getBool('activerehashing'));
+    // Keyspace events of keys the cycle expired.
+    this.server.dataPath.deliver();
     this.sampleStats();
     this.closeIdleClients();
     this.server.emit('cron');

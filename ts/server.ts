@@ -141,6 +141,7 @@ export class Server extends EventEmitter {
       acllogMaxLen: Number(this.config.getBigInt('acllog-max-len')),
       lfu: this.config.getEnum('maxmemory-policy').includes('lfu'),
       lazyfreeLazyExpire: this.config.getBool('lazyfree-lazy-expire'),
+      notifyKeyspaceEvents: this.config.getKeyspaceEvents('notify-keyspace-events'),
     });
   }
 
@@ -155,7 +156,7 @@ export class Server extends EventEmitter {
       this.applyEngineSettings();
       return null;
     };
-    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory-policy', 'lazyfree-lazy-expire']) this.config.onChange(name, engine);
+    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory-policy', 'lazyfree-lazy-expire', 'notify-keyspace-events']) this.config.onChange(name, engine);
     this.config.onChange('requirepass', () => {
       this.applyRequirepass();
       return null;

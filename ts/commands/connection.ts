@@ -161,6 +161,8 @@ const CLIENT_HELP = [
   '    Return information about client connections. Options:',
   '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
   '      Return clients of specified type.',
+  'REPLY (ON|OFF|SKIP)',
+  '    Control the replies sent to the current connection.',
   'SETNAME <name>',
   '    Assign the name <name> to the current connection.',
   'SETINFO <option> <value>',

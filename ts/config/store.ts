@@ -89,6 +89,13 @@ export class ConfigStore {
     return v.value;
   }
 
+  /** `notify-keyspace-events` as Valkey's NOTIFY_* bit flags. */
+  getKeyspaceEvents(name: string): number {
+    const v = this.getValue(name);
+    if (v.type !== 'keyspace-events') throw new TypeError(`forkv config: '${name}' is not keyspace event classes`);
+    return v.value;
+  }
+
   /** An enum directive's name (e.g. "everysec"; "save now" for multi-flag ones). */
   getEnum(name: string): string {
     const v = this.getValue(name);

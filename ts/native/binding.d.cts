@@ -379,6 +379,8 @@ export interface EngineSettings {
   lfu?: boolean
   /** `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL). */
   lazyfreeLazyExpire?: boolean
+  /** `notify-keyspace-events` as Valkey's NOTIFY_* bit flags. */
+  notifyKeyspaceEvents?: number
 }
 
 /** A started child. */

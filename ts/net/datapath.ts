@@ -151,7 +151,7 @@ export class DataPath {
   }
 
   /** Writes the pub/sub messages the core queued for other clients. */
-  private deliver(): void {
+  deliver(): void {
     for (const d of this.server.core.native.takeDeliveries()) {
       const conn = this.server.clients.get(d.id);
       if (conn && !conn.closed) this.emitReply(conn, d.data);

@@ -58,6 +58,36 @@ pub struct Client {
     pub(crate) pending_out: Vec<u8>,
     /// The script pseudo-client (`cmd::script`): blocking commands may not block.
     pub(crate) in_script: bool,
+    /// CLIENT REPLY: how the replies of the next commands are treated.
+    pub(crate) reply_mode: ReplyMode,
+}
+
+/// CLIENT REPLY ON|OFF|SKIP (Valkey's CLIENT_REPLY_OFF / _SKIP_NEXT / _SKIP flags).
+/// Pub/sub messages and (un)subscribe confirmations are pushes and always go out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    /// Replies are sent.
+    #[default]
+    On,
+    /// No reply is sent until CLIENT REPLY ON.
+    Off,
+    /// CLIENT REPLY SKIP ran: the reply of the command after it is dropped.
+    SkipNext,
+    /// This command's reply is dropped; replies resume after it.
+    Skip,
+}
+
+impl ReplyMode {
+    /// After a command completed: whether its reply is dropped, and the mode for the
+    /// next command.
+    pub fn after_command(self) -> (bool, ReplyMode) {
+        match self {
+            ReplyMode::On => (false, ReplyMode::On),
+            ReplyMode::Off => (true, ReplyMode::Off),
+            ReplyMode::SkipNext => (true, ReplyMode::Skip),
+            ReplyMode::Skip => (true, ReplyMode::On),
+        }
+    }
 }
 
 impl Client {
@@ -85,6 +115,7 @@ impl Client {
             block_request: None,
             pending_out: Vec::new(),
             in_script: false,
+            reply_mode: ReplyMode::On,
         }
     }
 

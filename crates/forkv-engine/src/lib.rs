@@ -21,6 +21,7 @@ pub mod debug_flags;
 pub mod digest;
 pub mod errors;
 pub mod log;
+pub mod notify;
 pub mod propagate;
 pub mod reply;
 pub mod resp;
@@ -295,7 +296,11 @@ impl Engine {
     /// Continues after the host ran a command: `host_reply` is that command's encoded
     /// reply (appended in order), then any buffered input is processed.
     pub fn resume(&mut self, id: u64, host_reply: &[u8]) -> Outcome {
+        let mark = self.out.len();
         self.out.extend_from_slice(host_reply);
+        if self.clients.get(&id).is_some_and(|c| c.exec.is_none()) {
+            self.apply_reply_mode(id, mark);
+        }
         let Some(client) = self.clients.get_mut(&id) else {
             return Outcome::Close;
         };
@@ -322,8 +327,13 @@ impl Engine {
         if client.blocked.is_some() {
             return Outcome::Done;
         }
+        let mark = self.out.len();
         self.out.extend_from_slice(&client.pending_out);
         client.pending_out.clear();
+        self.apply_reply_mode(id, mark);
+        let Some(client) = self.clients.get_mut(&id) else {
+            return Outcome::Close;
+        };
         if client.pending_out.capacity() > 64 * 1024 {
             client.pending_out = Vec::new();
         }
@@ -449,7 +459,11 @@ impl Engine {
                         &spilled
                     };
                     pos += len;
+                    let mark = self.out.len();
                     let step = self.dispatch(id, argv);
+                    if matches!(step, Outcome::Done | Outcome::Close) {
+                        self.apply_reply_mode(id, mark);
+                    }
                     if let Args::Slices(v) = args {
                         ranges = v;
                     }
@@ -616,6 +630,7 @@ impl Engine {
             return Outcome::Close;
         };
         let dirty_before = self.ks.dirty;
+        let events_mark = self.ks.notify.mark();
         self.prop.suppress_current = false;
         let proto = client.proto;
         let out_mark = self.out.len();
@@ -648,6 +663,9 @@ impl Engine {
         if spec.is_write() && self.ks.dirty != dirty_before && !self.prop.suppress_current {
             self.prop.log(db, argv);
         }
+        if spec.is_write() && self.ks.dirty != dirty_before && self.ks.notify.active() {
+            self.raise_fixed_event(spec, argv, db, events_mark);
+        }
         let expired = if self.ks.has_expired() { self.ks.take_expired() } else { Vec::new() };
         // Valkey's CMD_TOUCHES_ARBITRARY_KEYS: their deletions are not one transaction.
         let may_wrap = !matches!(spec.name, "scan" | "randomkey" | "keys");
@@ -662,6 +680,39 @@ impl Engine {
         } else {
             Outcome::Done
         }
+    }
+}
+
+impl Engine {
+    /// A command of client `id` completed, its reply written from `mark` on: drops that
+    /// reply under CLIENT REPLY OFF/SKIP (the (un)subscribe confirmations are pushes and
+    /// stay) and moves the mode on.
+    fn apply_reply_mode(&mut self, id: u64, mark: usize) {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if c.reply_mode == client::ReplyMode::On {
+            return;
+        }
+        let (drop, next) = c.reply_mode.after_command();
+        c.reply_mode = next;
+        let push = matches!(c.last_cmd, "subscribe" | "psubscribe" | "ssubscribe" | "unsubscribe" | "punsubscribe" | "sunsubscribe");
+        if drop && !push {
+            self.out.truncate(mark);
+        }
+    }
+
+    /// Raises the event of a write command whose event is fixed (see [`notify`]), on its
+    /// first key.
+    fn raise_fixed_event(&mut self, spec: &CommandSpec, argv: &[&[u8]], db: usize, mark: usize) {
+        let Some((class, event)) = notify::fixed_event(spec.name, argv) else {
+            return;
+        };
+        let Some(key) = usize::try_from(spec.first_key).ok().and_then(|i| argv.get(i)) else {
+            return;
+        };
+        let at = notify::fixed_event_position(self.ks.notify.events(), mark);
+        self.ks.notify.insert_at(at, class, event, db, key);
     }
 }
 

@@ -8,6 +8,7 @@
 
 use crate::access;
 use crate::dict::{Dict, ResizePolicy};
+use crate::notify::{self, Notifier};
 use crate::types::EncodingLimits;
 use crate::value::{Bytes, Value};
 
@@ -91,6 +92,8 @@ pub struct Keyspace {
     child_active: bool,
     /// The access clocks count frequency (an LFU `maxmemory-policy`) instead of recency.
     lfu: bool,
+    /// Keyspace notifications raised by commands and by expiry.
+    pub notify: Notifier,
 }
 
 impl Keyspace {
@@ -115,6 +118,7 @@ impl Keyspace {
             limits: EncodingLimits::default(),
             child_active: false,
             lfu: false,
+            notify: Notifier::default(),
         }
     }
 
@@ -222,6 +226,7 @@ impl Keyspace {
         if self.record_expired {
             self.expired.push((db, key.into()));
         }
+        self.notify.raise(notify::EXPIRED, "expired", db, key);
         true
     }
 
@@ -247,26 +252,25 @@ impl Keyspace {
     pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(db, key);
         self.record_access(db, key);
-        let found = self.dbs[db].keys.get(key);
-        if found.is_some() {
-            self.stats.keyspace_hits += 1;
-        } else {
-            self.stats.keyspace_misses += 1;
-        }
-        found
+        self.count_lookup(db, key)
     }
 
     /// Lookup for a read that must not count as an access (OBJECT, TYPE: Valkey's
     /// `LOOKUP_NOTOUCH`): expires lazily and counts hits and misses.
     pub fn lookup_read_no_touch(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
         self.expire_if_needed(db, key);
-        let found = self.dbs[db].keys.get(key);
-        if found.is_some() {
+        self.count_lookup(db, key)
+    }
+
+    /// A read lookup's accounting: keyspace hits and misses, the `keymiss` event.
+    fn count_lookup(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+        if self.dbs[db].keys.contains_key(key) {
             self.stats.keyspace_hits += 1;
         } else {
             self.stats.keyspace_misses += 1;
+            self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
         }
-        found
+        self.dbs[db].keys.get(key)
     }
 
     /// Lookup for a write command: expires lazily, no hit/miss counting.
@@ -370,8 +374,10 @@ impl Keyspace {
                 if let Some(m) = d.keys.meta_mut(key) {
                     *m = fresh;
                 }
+                self.notify.raise(notify::NEW, "new", db, key);
             }
         }
+        let d = &mut self.dbs[db];
         if !keep_ttl && !d.expires.is_empty() {
             d.expires.remove(key);
         }
@@ -584,6 +590,7 @@ impl Keyspace {
                         if self.record_expired {
                             self.expired.push((db, key.clone()));
                         }
+                        self.notify.raise(notify::EXPIRED, "expired", db, key);
                     }
                 }
                 if start.elapsed() >= budget {

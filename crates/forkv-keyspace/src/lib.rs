@@ -7,6 +7,7 @@ pub mod access;
 pub mod db;
 pub mod dict;
 pub mod glob;
+pub mod notify;
 pub mod num;
 pub mod types;
 pub mod value;

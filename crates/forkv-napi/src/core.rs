@@ -72,6 +72,8 @@ pub struct EngineSettings {
     pub lfu: Option<bool>,
     /// `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL).
     pub lazyfree_lazy_expire: Option<bool>,
+    /// `notify-keyspace-events` as Valkey's NOTIFY_* bit flags.
+    pub notify_keyspace_events: Option<u32>,
 }
 
 /// What CLIENT LIST/INFO need from the core about one connection.
@@ -405,6 +407,9 @@ impl Core {
         }
         if let Some(v) = s.lazyfree_lazy_expire {
             cfg.lazyfree_lazy_expire = v;
+        }
+        if let Some(v) = s.notify_keyspace_events {
+            self.server.engine.ks.notify.set_flags(v);
         }
         if let Some(v) = s.write_error {
             cfg.write_error = if v.is_empty() { None } else { Some(v) };

@@ -60,6 +60,7 @@ use std::rc::Rc;
 
 use forkv_engine::table::{self, Exec};
 use forkv_engine::{Engine, Outcome, ServerCommands};
+use forkv_keyspace::notify;
 
 use crate::jobs::{JobPoll, JobSlot};
 use crate::outbox::Outbox;
@@ -161,6 +162,7 @@ impl Server {
     /// for the host.
     fn settle(&mut self, id: u64, mut outcome: Outcome) -> Outcome {
         loop {
+            self.publish_events();
             let Outcome::Host(argv) = &outcome else {
                 return outcome;
             };
@@ -205,11 +207,12 @@ impl Server {
                 let name = String::from_utf8_lossy(argv[0]).to_lowercase();
                 reply = format!("-ERR '{name}' command is not available from inside another command\r\n").into_bytes();
             }
-            // Messages to the calling client join its stream now, before whatever the
-            // command that made this call will answer.
-            if let Some(own) = self.own.borrow_mut().outbox.take_for(id) {
-                self.engine.reply_mut().extend_from_slice(&own);
-            }
+        }
+        self.publish_events();
+        // Messages to the calling client join its stream now, before whatever the
+        // command that made this call will answer.
+        if let Some(own) = self.own.borrow_mut().outbox.take_for(id) {
+            self.engine.reply_mut().extend_from_slice(&own);
         }
         if let Some(c) = self.engine.client_mut(id) {
             c.nonblocking_call = was_nonblocking;
@@ -228,6 +231,32 @@ impl Server {
             ks.rehash_step(100);
         }
         self.engine.propagate_expired();
+        self.publish_events();
+    }
+
+    /// Publishes the keyspace events raised since the last call (see
+    /// [`forkv_keyspace::notify`]): each on `__keyspace@<db>__:<key>` (message: the
+    /// event) and then `__keyevent@<db>__:<event>` (message: the key), as the
+    /// `notify-keyspace-events` flags ask.
+    pub fn publish_events(&mut self) {
+        if !self.engine.ks.notify.has_events() {
+            return;
+        }
+        let flags = self.engine.ks.notify.flags();
+        let events = self.engine.ks.notify.take();
+        let mut own = self.own.borrow_mut();
+        let own = &mut *own;
+        for ev in events {
+            if flags & notify::KEYSPACE != 0 {
+                let mut channel = format!("__keyspace@{}__:", ev.db).into_bytes();
+                channel.extend_from_slice(&ev.key);
+                own.pubsub.publish(&self.engine, &mut own.outbox, Space::Channel, &channel, ev.event.as_bytes());
+            }
+            if flags & notify::KEYEVENT != 0 {
+                let channel = format!("__keyevent@{}__:{}", ev.db, ev.event);
+                own.pubsub.publish(&self.engine, &mut own.outbox, Space::Channel, channel.as_bytes(), &ev.key);
+            }
+        }
     }
 
     /// Takes a freshly forked child into the job slot: the keyspace stops moving entries

@@ -120,6 +120,7 @@ pub fn commit(
     }
     if emptied {
         ks.delete(db, key);
+        ks.notify.raise(forkv_keyspace::notify::GENERIC, "del", db, key);
     }
 }
 

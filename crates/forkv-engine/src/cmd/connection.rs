@@ -1,6 +1,7 @@
 //! Connection commands the core runs: PING, ECHO, SELECT, QUIT.
 
-use super::{parse_i64, CmdResult, Ctx};
+use super::{is, parse_i64, CmdResult, Ctx};
+use crate::client::ReplyMode;
 use crate::errors;
 use crate::table::flags::*;
 use crate::table::{spec, CommandSpec, Exec::Core};
@@ -40,6 +41,24 @@ fn select(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     ctx.client.db = n as usize;
     ctx.reply.ok();
+    Ok(())
+}
+
+/// CLIENT REPLY ON|OFF|SKIP: only ON answers (OFF and SKIP silence their own reply).
+pub(crate) fn client_reply(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let mode = argv[2];
+    if is(mode, "on") {
+        ctx.client.reply_mode = ReplyMode::On;
+        ctx.reply.ok();
+    } else if is(mode, "off") {
+        ctx.client.reply_mode = ReplyMode::Off;
+    } else if is(mode, "skip") {
+        if ctx.client.reply_mode != ReplyMode::Off {
+            ctx.client.reply_mode = ReplyMode::SkipNext;
+        }
+    } else {
+        return Err(errors::SYNTAX.into());
+    }
     Ok(())
 }
 

@@ -88,6 +88,7 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         if ctx.ks.already_expired(at) {
             // Already expired: like Valkey, delete any existing key and store nothing.
             if ctx.ks.delete(db, key) {
+                ctx.notify(forkv_keyspace::notify::GENERIC, "del", key);
                 ctx.suppress_propagation();
                 ctx.also_propagate(&[b"DEL", key]);
             }
@@ -105,6 +106,7 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         (false, _, Some(idle)) => ctx.ks.set_idle_seconds(db, key, idle),
         _ => {}
     }
+    ctx.notify(forkv_keyspace::notify::GENERIC, "restore", key);
     if let Some(at) = expire {
         // Replay must restore the same absolute expiry.
         ctx.suppress_propagation();

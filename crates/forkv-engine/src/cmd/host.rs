@@ -4,7 +4,7 @@
 //! hands their argv to the host.
 
 use crate::table::flags::*;
-use crate::table::{container, spec, CommandSpec, Exec::Host};
+use crate::table::{container, spec, CommandSpec, Exec::Core, Exec::Host};
 
 const ADM: u32 = ADMIN | NOSCRIPT;
 
@@ -43,5 +43,6 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     spec("client|list", -2, ADM | LOADING | STALE, (0, 0, 0), "connection", "2.4.0", "O(N) where N is the number of client connections", "Lists open connections.", Host),
     spec("client|unblock", -3, ADM | LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "O(log N) where N is the number of client connections", "Unblocks a client blocked by a blocking command from a different connection.", Host),
     spec("client|kill", -3, ADM | LOADING | STALE, (0, 0, 0), "connection", "2.4.0", "O(N) where N is the number of client connections", "Terminates open connections.", Host),
+    spec("client|reply", 3, CL, (0, 0, 0), "connection", "3.2.0", "O(1)", "Instructs the server whether to reply to commands.", Core(crate::cmd::connection::client_reply)),
     spec("client|help", 2, LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Host),
 ];

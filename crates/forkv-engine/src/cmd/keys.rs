@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use forkv_keyspace::glob::glob_match;
-use forkv_keyspace::{Bytes, Value};
+use forkv_keyspace::{notify, Bytes, Value};
 
 use super::{is, parse_i64, CmdResult, Ctx};
 use crate::errors;
@@ -45,7 +45,13 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
 
 fn del(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
-    let n = argv[1..].iter().filter(|k| ctx.ks.delete(db, k)).count();
+    let mut n = 0;
+    for key in &argv[1..] {
+        if ctx.ks.delete(db, key) {
+            ctx.notify(notify::GENERIC, "del", key);
+            n += 1;
+        }
+    }
     ctx.reply.int(n as i64);
     Ok(())
 }
@@ -196,6 +202,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], nx: bool) -> Result<bool, C
     }
     if let Some((value, ttl)) = ctx.ks.take(db, src) {
         ctx.ks.put(db, dst, value, ttl);
+        ctx.notify(notify::GENERIC, "rename_from", src);
+        ctx.notify(notify::GENERIC, "rename_to", dst);
     }
     Ok(true)
 }
@@ -254,6 +262,7 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.ks.delete(dst_db, dst);
     }
     ctx.ks.put(dst_db, dst, value, ttl);
+    ctx.ks.notify.raise(notify::GENERIC, "copy_to", dst_db, dst);
     ctx.reply.int(1);
     Ok(())
 }
@@ -271,6 +280,8 @@ fn move_cmd(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     if let Some((value, ttl)) = ctx.ks.take(src_db, key) {
         ctx.ks.put(dst_db, key, value, ttl);
+        ctx.ks.notify.raise(notify::GENERIC, "move_from", src_db, key);
+        ctx.ks.notify.raise(notify::GENERIC, "move_to", dst_db, key);
     }
     ctx.reply.int(1);
     Ok(())
@@ -321,9 +332,11 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], unit: i64, absolute: bool, 
     ctx.suppress_propagation();
     if ctx.ks.already_expired(at) {
         ctx.ks.delete(db, key);
+        ctx.notify(notify::GENERIC, "del", key);
         ctx.also_propagate(&[b"DEL", key]);
     } else {
         ctx.ks.set_expire(db, key, at);
+        ctx.notify(notify::GENERIC, "expire", key);
         let at_s = at.to_string();
         ctx.also_propagate(&[b"PEXPIREAT", key, at_s.as_bytes()]);
     }

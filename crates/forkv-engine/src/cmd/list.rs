@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use forkv_keyspace::types::clamp_range;
-use forkv_keyspace::ListValue;
+use forkv_keyspace::{notify, ListValue};
 
 use super::coll::{self, commit, parse_long, parse_numkeys, parse_positive, parse_range};
 use super::{is, CmdResult, Ctx};
@@ -92,6 +92,9 @@ fn pop_n(
     list.delete_end(n, front);
     list.shrunk(&lim);
     let emptied = list.is_empty();
+    if n > 0 {
+        ctx.notify(notify::LIST, if front { "lpop" } else { "rpop" }, key);
+    }
     commit(ctx.ks, db, key, n as u64, false, emptied);
     Ok(out)
 }
@@ -382,6 +385,7 @@ fn lmove_generic(
     let (list, created) = coll::write_or_create(ctx.ks, db, dst, ListValue::new)?;
     list.push(&value, to_left, &lim);
     commit(ctx.ks, db, dst, 1, created, false);
+    ctx.notify(notify::LIST, if to_left { "lpush" } else { "rpush" }, dst);
     ctx.reply.bulk(&value);
     Ok(())
 }

@@ -72,6 +72,11 @@ impl Ctx<'_> {
         self.prop.log(self.client.db, argv);
     }
 
+    /// Raises a keyspace event of `class` on `key` in the client's database.
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.ks.notify.raise(class, event, self.client.db, key);
+    }
+
     /// Do not log the executing command itself (a handler that logs its effect instead).
     pub fn suppress_propagation(&mut self) {
         self.prop.suppress_current = true;

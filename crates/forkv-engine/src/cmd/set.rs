@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use forkv_keyspace::{Keyspace, SetValue};
+use forkv_keyspace::{notify, Keyspace, SetValue};
 
 use super::coll::{self, commit, parse_numkeys, parse_positive, parse_range, Rng};
 use super::keys::parse_cursor;
@@ -97,11 +97,13 @@ fn smove(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     let emptied = set.is_empty();
+    ctx.notify(notify::SET, "srem", src);
     commit(ctx.ks, db, src, 1, false, emptied);
     let (dset, created) =
         coll::write_or_create(ctx.ks, db, dst, || SetValue::create(member, 1, &lim))?;
     if dset.add(member, &lim) {
         commit(ctx.ks, db, dst, 1, created, false);
+        ctx.notify(notify::SET, "sadd", dst);
     }
     ctx.reply.int(1);
     Ok(())
@@ -363,11 +365,13 @@ fn reply_members(ctx: &mut Ctx<'_>, members: &[Vec<u8>]) {
 
 /// Stores a result set at `dst` (deleting it when the result is empty); replies with
 /// its size.
-fn store(ctx: &mut Ctx<'_>, dst: &[u8], members: &[Vec<u8>], intersection: bool) {
+fn store(ctx: &mut Ctx<'_>, dst: &[u8], members: &[Vec<u8>], intersection: bool, event: &'static str) {
     let db = ctx.db();
     let lim = *ctx.ks.encoding_limits();
     if members.is_empty() {
-        ctx.ks.delete(db, dst);
+        if ctx.ks.delete(db, dst) {
+            ctx.notify(notify::GENERIC, "del", dst);
+        }
         ctx.reply.int(0);
         return;
     }
@@ -381,6 +385,7 @@ fn store(ctx: &mut Ctx<'_>, dst: &[u8], members: &[Vec<u8>], intersection: bool)
     let n = set.len();
     ctx.ks
         .set(db, dst, forkv_keyspace::Value::Set(Box::new(set)), false);
+    ctx.notify(notify::SET, event, dst);
     ctx.reply.int(n as i64);
 }
 
@@ -396,7 +401,7 @@ fn sinterstore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let sets = load_sets(ctx.ks, db, &argv[2..])?;
     let (members, _) = intersect(&sets, None);
-    store(ctx, argv[1], &members, true);
+    store(ctx, argv[1], &members, true, "sinterstore");
     Ok(())
 }
 
@@ -434,7 +439,7 @@ fn sunionstore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let sets = load_sets(ctx.ks, db, &argv[2..])?;
     let members = union_or_diff(&sets, false);
-    store(ctx, argv[1], &members, false);
+    store(ctx, argv[1], &members, false, "sunionstore");
     Ok(())
 }
 
@@ -450,7 +455,7 @@ fn sdiffstore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let sets = load_sets(ctx.ks, db, &argv[2..])?;
     let members = union_or_diff(&sets, true);
-    store(ctx, argv[1], &members, false);
+    store(ctx, argv[1], &members, false, "sdiffstore");
     Ok(())
 }
 

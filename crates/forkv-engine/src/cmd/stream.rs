@@ -12,7 +12,7 @@
 //! meant when the command ran, so a re-run waits for entries after that ID.
 
 use forkv_keyspace::types::stream::{AppendError, EntryRef, Group, Trim, ENTRIES_READ_INVALID};
-use forkv_keyspace::{StreamId, StreamValue};
+use forkv_keyspace::{notify, StreamId, StreamValue};
 
 use super::blocking::{block_stream, parse_ms_timeout};
 use super::coll::{self, commit};
@@ -310,11 +310,16 @@ fn xadd(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     };
     let mut logged = owned_argv(argv);
     logged[a.id_idx] = id.to_bytes();
+    let mut trimmed = 0;
     if let Some(how) = a.trim {
-        s.trim(how, a.approx, a.limit);
+        trimmed = s.trim(how, a.approx, a.limit);
         rewrite_trim(&mut logged, &a, s);
     }
     commit(ctx.ks, db, argv[1], 1, created, false);
+    ctx.notify(notify::STREAM, "xadd", argv[1]);
+    if trimmed > 0 {
+        ctx.notify(notify::STREAM, "xtrim", argv[1]);
+    }
     reply_id(&mut ctx.reply, id);
     ctx.suppress_propagation();
     log(ctx, &logged);
@@ -660,6 +665,7 @@ fn serve_group(ctx: &mut Ctx<'_>, out: &mut Reply<'_>, key: &[u8], group: &[u8],
         }
         if created {
             ctx.ks.dirty += 1;
+            ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
         }
         let Some(s) = coll::write::<StreamValue>(ctx.ks, db, key)? else {
             return Ok(false);
@@ -1128,6 +1134,7 @@ fn xclaim(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let (key, group, consumer) = (argv[1], argv[2], argv[3]);
     let mut logs: Vec<Vec<Vec<u8>>> = Vec::new();
     let mut changes = 0u64;
+    let mut consumer_created = false;
     let mut body = Vec::new();
     let mut claimed = 0usize;
     {
@@ -1146,6 +1153,7 @@ fn xclaim(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         }
         if g.create_consumer(consumer, now) {
             changes += 1;
+            consumer_created = true;
         }
         if let Some(c) = g.consumers.get_mut(consumer) {
             c.seen_time = now;
@@ -1207,6 +1215,9 @@ fn xclaim(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         }
     }
     ctx.ks.dirty += changes;
+    if consumer_created {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
     ctx.reply.array(claimed);
     ctx.reply.raw(&body);
     for l in &logs {
@@ -1248,6 +1259,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let (key, group, consumer) = (argv[1], argv[2], argv[3]);
     let mut logs: Vec<Vec<Vec<u8>>> = Vec::new();
     let mut changes = 0u64;
+    let mut consumer_created = false;
     let mut body = Vec::new();
     let mut claimed = 0usize;
     let mut deleted = Vec::new();
@@ -1263,6 +1275,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         };
         if g.create_consumer(consumer, now) {
             changes += 1;
+            consumer_created = true;
         }
         if let Some(c) = g.consumers.get_mut(consumer) {
             c.seen_time = now;
@@ -1322,6 +1335,9 @@ fn xautoclaim(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
             .unwrap_or(StreamId::MIN);
     }
     ctx.ks.dirty += changes;
+    if consumer_created {
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", key);
+    }
     ctx.reply.array(3);
     reply_id(&mut ctx.reply, next);
     ctx.reply.array(claimed);

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use forkv_keyspace::{StrValue, Value};
+use forkv_keyspace::{notify, StrValue, Value};
 
 use super::{is, parse_f64, parse_i64, CmdResult, Ctx};
 use crate::errors;
@@ -156,8 +156,10 @@ fn set(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     ctx.ks.set(db, key, Value::Str(StrValue::from_bytes(val)), ttl == Ttl::Keep);
+    ctx.notify(notify::STRING, "set", key);
     if let Ttl::At(at) = ttl {
         ctx.ks.set_expire(db, key, at);
+        ctx.notify(notify::GENERIC, "expire", key);
         // Log an absolute time so that replay does not extend the TTL (Valkey rewrites
         // SET EX/PX as SET PXAT).
         ctx.suppress_propagation();
@@ -189,6 +191,7 @@ fn setnx(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.reply.int(0);
     } else {
         ctx.ks.set(db, argv[1], Value::string(argv[2]), false);
+        ctx.notify(notify::STRING, "set", argv[1]);
         ctx.reply.int(1);
     }
     Ok(())
@@ -199,6 +202,8 @@ fn setex_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], unit: i64, cmd: &str) -> Cmd
     let db = ctx.db();
     ctx.ks.set(db, argv[1], Value::string(argv[3]), false);
     ctx.ks.set_expire(db, argv[1], at);
+    ctx.notify(notify::STRING, "set", argv[1]);
+    ctx.notify(notify::GENERIC, "expire", argv[1]);
     ctx.suppress_propagation();
     let at_s = at.to_string();
     ctx.also_propagate(&[b"SET", argv[1], argv[3], b"PXAT", at_s.as_bytes()]);
@@ -218,6 +223,7 @@ fn getset(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let old = read_str(ctx, argv[1])?.map(|s| s.as_bytes().into_owned());
     let db = ctx.db();
     ctx.ks.set(db, argv[1], Value::string(argv[2]), false);
+    ctx.notify(notify::STRING, "set", argv[1]);
     reply_opt_bytes(ctx, old.as_deref());
     Ok(())
 }
@@ -227,6 +233,7 @@ fn getdel(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     if old.is_some() {
         let db = ctx.db();
         ctx.ks.delete(db, argv[1]);
+        ctx.notify(notify::GENERIC, "del", argv[1]);
         ctx.suppress_propagation();
         ctx.also_propagate(&[b"DEL", argv[1]]);
     }
@@ -252,15 +259,18 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     match ttl {
         Ttl::At(at) if ctx.ks.already_expired(at) => {
             ctx.ks.delete(db, argv[1]);
+            ctx.notify(notify::GENERIC, "del", argv[1]);
             ctx.also_propagate(&[b"DEL", argv[1]]);
         }
         Ttl::At(at) => {
             ctx.ks.set_expire(db, argv[1], at);
+            ctx.notify(notify::GENERIC, "expire", argv[1]);
             let at_s = at.to_string();
             ctx.also_propagate(&[b"PEXPIREAT", argv[1], at_s.as_bytes()]);
         }
         Ttl::Persist => {
             if ctx.ks.persist(db, argv[1]) {
+                ctx.notify(notify::GENERIC, "persist", argv[1]);
                 ctx.also_propagate(&[b"PERSIST", argv[1]]);
             }
         }
@@ -290,6 +300,7 @@ fn mset(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     for pair in argv[1..].chunks_exact(2) {
         ctx.ks.set(db, pair[0], Value::string(pair[1]), false);
+        ctx.notify(notify::STRING, "set", pair[0]);
     }
     ctx.reply.ok();
     Ok(())
@@ -304,6 +315,7 @@ fn msetnx(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     for pair in argv[1..].chunks_exact(2) {
         ctx.ks.set(db, pair[0], Value::string(pair[1]), false);
+        ctx.notify(notify::STRING, "set", pair[0]);
     }
     ctx.reply.int(1);
     Ok(())

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use forkv_keyspace::types::clamp_range;
 use forkv_keyspace::types::ostree::cmp_entry;
-use forkv_keyspace::{Keyspace, SetValue, Value, ZSetValue};
+use forkv_keyspace::{notify, Keyspace, SetValue, Value, ZSetValue};
 
 use super::coll::{self, commit, parse_long, parse_numkeys, parse_positive, parse_range, Rng};
 use super::keys::parse_cursor;
@@ -694,7 +694,7 @@ fn zrange_generic(
         None => Vec::new(),
     };
     if store {
-        store_result(ctx, argv[1], &items);
+        store_result(ctx, argv[1], &items, "zrangestore");
     } else {
         reply_members(&mut ctx.reply, &items, withscores);
     }
@@ -702,11 +702,13 @@ fn zrange_generic(
 }
 
 /// Stores a computed sorted set at `dst` (deleting it when empty); replies its size.
-fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Vec<u8>, f64)]) {
+fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Vec<u8>, f64)], event: &'static str) {
     let db = ctx.db();
     let lim = *ctx.ks.encoding_limits();
     if items.is_empty() {
-        ctx.ks.delete(db, dst);
+        if ctx.ks.delete(db, dst) {
+            ctx.notify(notify::GENERIC, "del", dst);
+        }
         ctx.reply.int(0);
         return;
     }
@@ -718,6 +720,7 @@ fn store_result(ctx: &mut Ctx<'_>, dst: &[u8], items: &[(Vec<u8>, f64)]) {
     z.compact_if_small(&lim);
     let n = z.len();
     ctx.ks.set(db, dst, Value::ZSet(Box::new(z)), false);
+    ctx.notify(notify::ZSET, event, dst);
     ctx.reply.int(n as i64);
 }
 
@@ -805,6 +808,7 @@ fn pop_members(
         items.reverse();
     }
     let emptied = z.is_empty();
+    ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
     commit(ctx.ks, db, key, n as u64, false, emptied);
     Ok(items)
 }
@@ -1181,9 +1185,9 @@ fn setop_reply(ctx: &mut Ctx<'_>, argv: &[&[u8]], op: Op, name: &str) -> CmdResu
     Ok(())
 }
 
-fn setop_store(ctx: &mut Ctx<'_>, argv: &[&[u8]], op: Op, name: &str) -> CmdResult {
+fn setop_store(ctx: &mut Ctx<'_>, argv: &[&[u8]], op: Op, name: &'static str) -> CmdResult {
     let r = setop_generic(ctx, argv, 2, op, true, false, name)?;
-    store_result(ctx, argv[1], &r.items);
+    store_result(ctx, argv[1], &r.items, name);
     Ok(())
 }
 

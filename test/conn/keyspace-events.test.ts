@@ -1,0 +1,126 @@
+// Keyspace notifications through the real server and ioredis subscribers: the channel
+// forms, class masking, the event names of each family, `new`, `keymiss`, expiry seen
+// by the active cycle (no access), events from MULTI, and CLIENT REPLY OFF/SKIP/ON.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import Redis from 'ioredis';
+
+import { startServer, type RunningServer } from '../helpers/server';
+import { bulk, raw, roundtrip } from './util';
+
+const t = suite('keyspace-events');
+let srv: RunningServer;
+let io: Redis;
+
+/** A pattern subscriber on `*` collecting "channel message" lines. */
+async function subscriber(): Promise<{ lines: string[]; sub: Redis; next: (n: number, ms?: number) => Promise<string[]> }> {
+  const sub = new Redis({ port: srv.port, lazyConnect: true });
+  await sub.connect();
+  const lines: string[] = [];
+  sub.on('pmessage', (_p: string, channel: string, message: string) => lines.push(`${channel} ${message}`));
+  await sub.psubscribe('*');
+  const next = async (n: number, ms = 2000): Promise<string[]> => {
+    const end = Date.now() + ms;
+    while (lines.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    return lines.splice(0, n);
+  };
+  return { lines, sub, next };
+}
+
+t.before(async () => {
+  srv = await startServer();
+  io = new Redis({ port: srv.port, lazyConnect: true });
+  await io.connect();
+});
+t.after(async () => {
+  io.disconnect();
+  await srv.stop();
+});
+t.before.each(async () => {
+  await io.flushall();
+});
+
+t('KEA: keyspace then keyevent channel for SET; nothing when off', async () => {
+  const { sub, next, lines } = await subscriber();
+  await io.config('SET', 'notify-keyspace-events', '');
+  await io.set('quiet', '1');
+  await io.config('SET', 'notify-keyspace-events', 'KEA');
+  await io.set('foo', 'bar');
+  assert.equal(await next(2), ['__keyspace@0__:foo set', '__keyevent@0__:set foo']);
+  assert.equal(lines, []);
+  sub.disconnect();
+});
+
+t('event names of each family, masked by class', async () => {
+  const { sub, next } = await subscriber();
+  await io.config('SET', 'notify-keyspace-events', 'Eglshz$t');
+  await io.set('s', '1');
+  await io.incr('s');
+  await io.incrbyfloat('s', '1.5');
+  await io.append('s', 'x');
+  await io.expire('s', 100);
+  await io.persist('s');
+  await io.rename('s', 's2');
+  await io.del('s2', 'missing');
+  await io.rpush('l', 'a', 'b');
+  await io.lmove('l', 'l2', 'LEFT', 'RIGHT');
+  await io.rpop('l');
+  await io.hset('h', 'f', '1');
+  await io.hincrby('h', 'f', 2);
+  await io.sadd('st', 'a');
+  await io.smove('st', 'st2', 'a');
+  await io.zadd('z', 1, 'a');
+  await io.zincrby('z', 1, 'a');
+  await io.zpopmin('z');
+  await io.xadd('x', '*', 'f', 'v');
+  const keyevents = (await next(25)).map((l) => l.replace('__keyevent@0__:', ''));
+  assert.equal(keyevents, [
+    'set s', 'incrby s', 'incrbyfloat s', 'append s', 'expire s', 'persist s', 'rename_from s', 'rename_to s2', 'del s2',
+    'rpush l', 'lpop l', 'rpush l2', 'rpop l', 'del l',
+    'hset h', 'hincrby h',
+    'sadd st', 'srem st', 'del st', 'sadd st2',
+    'zadd z', 'zincr z', 'zpopmin z', 'del z',
+    'xadd x',
+  ]);
+  sub.disconnect();
+});
+
+t('new and keymiss are opt-in classes', async () => {
+  const { sub, next } = await subscriber();
+  await io.config('SET', 'notify-keyspace-events', 'Enm');
+  assert.is(await io.config('GET', 'notify-keyspace-events').then((r) => (r as string[])[1]), 'nEm');
+  await io.set('k', '1');
+  await io.set('k', '2');
+  await io.get('nothing');
+  assert.equal(await next(2), ['__keyevent@0__:new k', '__keyevent@0__:keymiss nothing']);
+  sub.disconnect();
+});
+
+t('expired: raised by the active cycle for a key nobody reads', async () => {
+  const { sub, next } = await subscriber();
+  await io.config('SET', 'notify-keyspace-events', 'Ex');
+  await io.psetex('gone', 50, 'v');
+  assert.equal(await next(1, 3000), ['__keyevent@0__:expired gone']);
+  sub.disconnect();
+});
+
+t('events of a transaction are delivered too', async () => {
+  const { sub, next } = await subscriber();
+  await io.config('SET', 'notify-keyspace-events', 'KA');
+  await io.multi().set('a', '1').lpush('b', 'x').exec();
+  assert.equal(await next(2), ['__keyspace@0__:a set', '__keyspace@0__:b lpush']);
+  sub.disconnect();
+});
+
+t('CLIENT REPLY OFF, SKIP, ON: byte for byte', async () => {
+  const c = await raw(srv.port);
+  // SKIP silences itself and the next command's reply.
+  await roundtrip(c, [['CLIENT', 'REPLY', 'SKIP'], ['SET', 'skipped', '1'], ['PING', 'after']], bulk('after'));
+  // OFF silences everything until ON, which answers.
+  await roundtrip(c, [['CLIENT', 'REPLY', 'OFF'], ['SET', 'off', '1'], ['GET', 'off'], ['CLIENT', 'REPLY', 'ON'], ['GET', 'off']], '+OK\r\n' + bulk('1'));
+  assert.is(await io.get('skipped'), '1');
+  await roundtrip(c, [['CLIENT', 'REPLY', 'MAYBE']], '-ERR syntax error\r\n');
+  c.close();
+});
+
+t.run();
