@@ -85,6 +85,31 @@ t('event names of each family, masked by class', async () => {
   sub.disconnect();
 });
 
+t('bitmaps, HyperLogLog, geo and SORT STORE raise Valkey\'s events', async () => {
+  const { sub, next } = await subscriber();
+  await io.config('SET', 'notify-keyspace-events', 'E$glz');
+  await io.setbit('b', 3, 1);
+  await io.bitfield('b', 'SET', 'u8', 0, 255);
+  await io.call('BITFIELD', 'b', 'GET', 'u8', 0); // a read: no event
+  await io.bitop('OR', 'b2', 'b');
+  await io.bitop('AND', 'b2', 'nothing');
+  await io.pfadd('h', 'a');
+  await io.pfadd('h', 'a'); // unchanged: no event
+  await io.pfmerge('h2', 'h');
+  await io.geoadd('g', 13.361389, 38.115556, 'Palermo');
+  await io.call('GEOSEARCHSTORE', 'g2', 'g', 'FROMLONLAT', 13, 38, 'BYRADIUS', 200, 'km');
+  await io.call('GEORADIUS', 'g', 13, 38, 200, 'km', 'STORE', 'g3');
+  await io.call('GEOSEARCHSTORE', 'g2', 'g', 'FROMLONLAT', 0, 0, 'BYRADIUS', 1, 'km');
+  await io.rpush('l', '2', '1');
+  await io.sort('l', 'STORE', 'sorted');
+  const keyevents = (await next(12)).map((l) => l.replace('__keyevent@0__:', ''));
+  assert.equal(keyevents, [
+    'setbit b', 'setbit b', 'set b2', 'del b2', 'pfadd h', 'pfadd h2', 'zadd g',
+    'geosearchstore g2', 'georadiusstore g3', 'del g2', 'rpush l', 'sortstore sorted',
+  ]);
+  sub.disconnect();
+});
+
 t('new and keymiss are opt-in classes', async () => {
   const { sub, next } = await subscriber();
   await io.config('SET', 'notify-keyspace-events', 'Enm');

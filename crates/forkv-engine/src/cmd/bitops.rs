@@ -301,7 +301,9 @@ fn bitop(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let maxlen = sources.iter().map(Vec::len).max().unwrap_or(0);
     let db = ctx.db();
     if maxlen == 0 {
-        ctx.ks.delete(db, argv[2]);
+        if ctx.ks.delete(db, argv[2]) {
+            ctx.notify(forkv_keyspace::notify::GENERIC, "del", argv[2]);
+        }
         ctx.reply.int(0);
         return Ok(());
     }
@@ -318,6 +320,7 @@ fn bitop(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         *out = acc;
     }
     ctx.ks.set(db, argv[2], Value::Str(StrValue::from_vec(res)), false);
+    ctx.notify(forkv_keyspace::notify::STRING, "set", argv[2]);
     ctx.reply.int(maxlen as i64);
     Ok(())
 }

@@ -359,7 +359,9 @@ fn search_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], variant: Variant, can_store
         // No source set.
         match store {
             Some(dst) => {
-                ctx.ks.delete(db, dst);
+                if ctx.ks.delete(db, dst) {
+                    ctx.notify(forkv_keyspace::notify::GENERIC, "del", dst);
+                }
                 ctx.reply.int(0);
             }
             None => ctx.reply.array(0),
@@ -382,7 +384,10 @@ fn search_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], variant: Variant, can_store
     }
     match store {
         None => reply_hits(ctx, &hits, conversion, withdist, withhash, withcoord),
-        Some(dst) => store_hits(ctx, dst, &hits, conversion, storedist),
+        Some(dst) => {
+            let event = if variant == Variant::SearchStore { "geosearchstore" } else { "georadiusstore" };
+            store_hits(ctx, dst, &hits, conversion, storedist, event)
+        }
     }
     Ok(())
 }
@@ -436,10 +441,12 @@ fn reply_hits(ctx: &mut Ctx<'_>, hits: &[Hit], conversion: f64, withdist: bool, 
 
 /// STORE/STOREDIST/GEOSEARCHSTORE: the hits become a sorted set scored by geohash or by
 /// distance in the unit; no hits delete the destination.
-fn store_hits(ctx: &mut Ctx<'_>, dst: &[u8], hits: &[Hit], conversion: f64, storedist: bool) {
+fn store_hits(ctx: &mut Ctx<'_>, dst: &[u8], hits: &[Hit], conversion: f64, storedist: bool, event: &'static str) {
     let db = ctx.db();
     if hits.is_empty() {
-        ctx.ks.delete(db, dst);
+        if ctx.ks.delete(db, dst) {
+            ctx.notify(forkv_keyspace::notify::GENERIC, "del", dst);
+        }
         ctx.reply.int(0);
         return;
     }
@@ -452,6 +459,7 @@ fn store_hits(ctx: &mut Ctx<'_>, dst: &[u8], hits: &[Hit], conversion: f64, stor
     }
     z.compact_if_small(&lim);
     ctx.ks.set(db, dst, Value::ZSet(Box::new(z)), false);
+    ctx.notify(forkv_keyspace::notify::ZSET, event, dst);
     let n = hits.len() as u64;
     if n > 1 {
         ctx.ks.touch(db, dst, n - 1);

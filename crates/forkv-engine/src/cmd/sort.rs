@@ -338,7 +338,9 @@ fn compare(a: &Item, b: &Item, alpha: bool, by_pattern: bool) -> Ordering {
 fn store_list(ctx: &mut Ctx<'_>, dst: &[u8], items: &[Vec<u8>]) {
     let db = ctx.db();
     if items.is_empty() {
-        ctx.ks.delete(db, dst);
+        if ctx.ks.delete(db, dst) {
+            ctx.notify(forkv_keyspace::notify::GENERIC, "del", dst);
+        }
         ctx.reply.int(0);
         return;
     }
@@ -349,6 +351,7 @@ fn store_list(ctx: &mut Ctx<'_>, dst: &[u8], items: &[Vec<u8>]) {
         list.push(it, false, &lim);
     }
     ctx.ks.set(db, dst, Value::List(Box::new(list)), false);
+    ctx.notify(forkv_keyspace::notify::LIST, "sortstore", dst);
     let n = items.len() as u64;
     if n > 1 {
         ctx.ks.touch(db, dst, n - 1);
