@@ -313,11 +313,19 @@ fn child_has_default_signal_dispositions() {
 fn copy_on_write_grows_when_the_parent_writes() {
     const SIZE: usize = 64 << 20;
     let _g = serial();
+    // The child reports until the parent drops this marker (or 20 s pass): a loaded
+    // machine may deschedule the parent for a long time between two samples.
+    let marker = std::env::temp_dir().join(format!("forkv-cow-done-{}", std::process::id()));
+    let _ = fs::remove_file(&marker);
     let mut big = vec![1u8; SIZE]; // written, so resident and dirty before the fork
-    let mut h = spawn_child(ChildKind::Rdb, |ctx| {
-        ctx.set_progress_interval(Duration::from_millis(100));
-        for k in 0..20u64 {
+    let child_marker = marker.clone();
+    let mut h = spawn_child(ChildKind::Rdb, move |ctx| {
+        ctx.set_progress_interval(Duration::from_millis(50));
+        let end = Instant::now() + Duration::from_secs(20);
+        let mut k = 0u64;
+        while !child_marker.exists() && Instant::now() < end {
             ctx.report_progress(k);
+            k += 1;
             thread::sleep(Duration::from_millis(50));
         }
         Ok(())
@@ -325,7 +333,7 @@ fn copy_on_write_grows_when_the_parent_writes() {
     .unwrap();
 
     // Wait for the first report (the baseline), then dirty every page of the buffer.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + Duration::from_secs(10);
     let mut info = Vec::new();
     while !info.iter().any(|i| matches!(i, ChildInfo::Progress(_))) {
         assert!(Instant::now() < deadline);
@@ -337,8 +345,16 @@ fn copy_on_write_grows_when_the_parent_writes() {
         big[i] = 2;
     }
     std::hint::black_box(&big);
+    // Let the child sample the grown copy-on-write at least once, then let it end.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while h.stats().cow_bytes < baseline + (60 << 20) && Instant::now() < deadline {
+        info.extend(h.drain_info());
+        thread::sleep(Duration::from_millis(10));
+    }
+    fs::write(&marker, b"").unwrap();
 
     let exit = reap(&mut h);
+    let _ = fs::remove_file(&marker);
     assert_eq!(exit.outcome, ChildOutcome::Ok);
     info.extend(exit.info.iter().cloned());
     let max_progress = info
