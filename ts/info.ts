@@ -13,7 +13,7 @@ const SECTIONS: Array<[string, Producer]> = [
   ['memory', memorySection],
   ['persistence', (s) => s.persistenceInfo()],
   ['stats', statsSection],
-  ['replication', () => [['role', 'master'], ['connected_slaves', 0]]],
+  ['replication', (s) => s.replication.infoFields()],
   ['cpu', cpuSection],
   ['keyspace', keyspaceSection],
 ];

@@ -18,6 +18,7 @@ import { loadUsersAtStartup } from './commands/acl';
 import { VERSION } from './version';
 import { RdbPersistence } from './persistence/rdb';
 import { AofPersistence } from './persistence/aof';
+import { ReplicationPrimary } from './replication/primary';
 
 /** Counters kept by the host for INFO stats. */
 export interface HostStats {
@@ -62,6 +63,8 @@ export class Server extends EventEmitter {
   readonly runId: string;
   readonly rdb: RdbPersistence;
   readonly aof: AofPersistence;
+  /** Replication as a primary: SYNC/PSYNC, full syncs, INFO replication. */
+  readonly replication: ReplicationPrimary;
   readonly stats: HostStats = { totalConnections: 0, rejectedConnections: 0, totalNetOutputBytes: 0, opsSamples: [], peakMemory: 0 };
   /** Listening sockets and protected mode. */
   readonly listening: Listeners;
@@ -93,6 +96,7 @@ export class Server extends EventEmitter {
     this.registerConfigHooks();
     this.rdb = new RdbPersistence(this);
     this.aof = new AofPersistence(this);
+    this.replication = new ReplicationPrimary(this);
     this.updateWriteGate();
     this.addStatsProvider(() => {
       const f = this.core.native.forkStats();

@@ -23,6 +23,9 @@ const HANDLERS: Record<string, HostHandler> = {
   bgsave: (c) => c.server.rdb.bgsaveCommand(c),
   lastsave: (c) => int(c.server.rdb.lastSaveTime),
   bgrewriteaof: (c) => c.server.aof.rewriteCommand(),
+  sync: (c) => c.server.replication.syncCommand(c, false),
+  psync: (c) => c.server.replication.syncCommand(c, true),
+  role: (c) => c.server.replication.roleReply(),
 };
 
 /** Names with a host handler (tests check the command table against this). */

@@ -50,6 +50,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'lazyfree-lazy-eviction', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
   'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'maxmemory', 'maxmemory-policy',
   'include', 'extended-redis-compatibility', 'sanitize-dump-payload', 'user', 'aclfile', 'acllog-max-len',
+  'repl-backlog-size', 'repl-ping-replica-period',
 ]);
 
 /** Implemented with a limitation: warned about when set to a non-default value. */

@@ -150,7 +150,7 @@ export class DataPath {
     }
   }
 
-  /** Writes the pub/sub messages the core queued for other clients. */
+  /** Writes the bytes the core queued for other clients (pub/sub, replication stream). */
   deliver(): void {
     for (const d of this.server.core.native.takeDeliveries()) {
       const conn = this.server.clients.get(d.id);

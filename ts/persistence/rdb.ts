@@ -214,6 +214,8 @@ export class RdbPersistence {
     this.lastBgsaveTimeSec = Math.round((Date.now() - this.childStartedAt) / 1000);
     this.lastCowSize = d.cowPeak;
     this.updateWriteGate();
+    // Replicas waiting for this snapshot get it now (or are dropped when it failed).
+    this.server.emit('bgsave-done', d.outcome === 'ok');
   }
 
   /** `save <seconds> <changes>` rules (serverCron). */

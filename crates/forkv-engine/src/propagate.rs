@@ -184,6 +184,11 @@ impl Propagator {
         &self.buf
     }
 
+    /// True while a command's operations are being collected (its bytes may still move).
+    pub fn in_unit(&self) -> bool {
+        self.unit.is_some()
+    }
+
     /// Takes the pending bytes.
     pub fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)

@@ -189,6 +189,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::command::COMMANDS,
     crate::cmd::debug::COMMANDS,
     crate::cmd::host::COMMANDS,
+    crate::cmd::replication::COMMANDS,
     crate::cmd::dump::COMMANDS,
     crate::cmd::list::COMMANDS,
     crate::cmd::hash::COMMANDS,

@@ -250,7 +250,7 @@ impl Core {
         let mut writer = AofWriter::new(file, policy(&opts.fsync), incr_size, current, base, now_ms());
         writer.no_fsync_on_rewrite = opts.no_fsync_on_rewrite;
         self.aof = Some(AofState { opts, dir: d, manifest: m, writer });
-        self.server.engine.set_propagation(true);
+        self.server.set_aof(true);
         Ok(())
     }
 
@@ -283,7 +283,7 @@ impl Core {
     #[napi]
     pub fn aof_close(&mut self) -> Result<()> {
         self.aof_flush(true);
-        self.server.engine.set_propagation(false);
+        self.server.set_aof(false);
         if let Some(state) = self.aof.take() {
             state.writer.close(now_ms()).map_err(|e| Error::from_reason(e.to_string()))?;
         }
@@ -307,7 +307,7 @@ impl Core {
         let Some(a) = &mut self.aof else {
             return AofFlushResult { ok: true, error: None, written: 0.0, postponed: false };
         };
-        let pending = self.server.engine.prop.take();
+        let pending = self.server.take_aof_stream();
         if !pending.is_empty() {
             a.writer.append(&pending);
         }

@@ -10,6 +10,7 @@ mod alloc;
 mod aof;
 mod core;
 mod persistence;
+mod repl;
 mod settings;
 mod syscheck;
 

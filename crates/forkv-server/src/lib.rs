@@ -53,9 +53,10 @@
 pub mod jobs;
 pub mod outbox;
 pub mod pubsub;
+pub mod repl;
 pub mod snapshot;
 
-use std::cell::{Ref, RefCell};
+use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
 
 use forkv_engine::table::{self, Exec};
@@ -65,6 +66,7 @@ use forkv_keyspace::notify;
 use crate::jobs::{JobPoll, JobSlot};
 use crate::outbox::Outbox;
 use crate::pubsub::{PubSub, Space};
+use crate::repl::{Replication, SyncDecision};
 
 /// Why [`Server::call`] could not run a command: the reply is then an error reply.
 #[derive(Debug, PartialEq, Eq)]
@@ -76,12 +78,14 @@ pub enum CallError {
 /// The state of the server's own commands: shared between [`Server`] and the runner it
 /// installs in the engine for scripts ([`OwnRunner`]). Never borrowed across a dispatch,
 /// so the two never hold it at once.
-#[derive(Default)]
 struct Own {
     /// Channel, pattern and shard channel subscriptions.
     pubsub: PubSub,
     /// Messages waiting for delivery, per receiving client.
     outbox: Outbox,
+    /// Replication as a primary: IDs, offset, backlog, attached replicas (REPLCONF is
+    /// one of the server's own commands).
+    repl: Replication,
 }
 
 /// The server: the engine, the pub/sub registry and the deliveries waiting for the host.
@@ -91,6 +95,9 @@ pub struct Server {
     /// The one background job (BGSAVE or AOF rewrite child).
     pub jobs: JobSlot,
     own: Rc<RefCell<Own>>,
+    /// True while an AOF is written: the stream is kept for it in `aof_stream`.
+    aof_on: bool,
+    aof_stream: Vec<u8>,
 }
 
 /// The server's own commands as scripts reach them (see [`ServerCommands`]).
@@ -109,15 +116,143 @@ impl ServerCommands for OwnRunner {
 impl Server {
     /// A server over `databases` empty databases.
     pub fn new(databases: usize) -> Self {
-        let own = Rc::new(RefCell::new(Own::default()));
+        let own = Rc::new(RefCell::new(Own { pubsub: PubSub::default(), outbox: Outbox::default(), repl: Replication::new(random_replid()) }));
         let mut engine = Engine::new(databases);
         engine.set_server_commands(Box::new(OwnRunner(Rc::clone(&own))));
-        Server { engine, jobs: JobSlot::default(), own }
+        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new() }
     }
 
     /// Channel, pattern and shard channel subscriptions.
     pub fn pubsub(&self) -> Ref<'_, PubSub> {
         Ref::map(self.own.borrow(), |o| &o.pubsub)
+    }
+
+    /// Replication as a primary: IDs, offset, backlog, attached replicas.
+    pub fn repl(&self) -> Ref<'_, Replication> {
+        Ref::map(self.own.borrow(), |o| &o.repl)
+    }
+
+    /// Replication state, for changes (configuration, the host's bookkeeping).
+    pub fn repl_mut(&mut self) -> RefMut<'_, Replication> {
+        RefMut::map(self.own.borrow_mut(), |o| &mut o.repl)
+    }
+
+    /// Turns the AOF's share of the propagation stream on or off.
+    pub fn set_aof(&mut self, on: bool) {
+        self.pump_stream();
+        self.aof_on = on;
+        if !on {
+            self.aof_stream.clear();
+        }
+        self.update_propagation();
+    }
+
+    /// The stream is produced while an AOF or a replication backlog consumes it.
+    fn update_propagation(&mut self) {
+        let want = self.aof_on || self.own.borrow().repl.active();
+        if want != self.engine.prop.enabled {
+            self.engine.set_propagation(want);
+        }
+    }
+
+    /// Moves the finished part of the propagation stream to its consumers: the AOF's
+    /// buffer and the replication backlog and replicas. A command still executing keeps
+    /// its bytes until it ends.
+    pub fn pump_stream(&mut self) {
+        if self.engine.prop.in_unit() || self.engine.prop.pending().is_empty() {
+            return;
+        }
+        let bytes = self.engine.prop.take();
+        let own = &mut *self.own.borrow_mut();
+        own.repl.feed(&bytes, &mut own.outbox);
+        if self.aof_on {
+            if self.aof_stream.is_empty() {
+                self.aof_stream = bytes;
+            } else {
+                self.aof_stream.extend_from_slice(&bytes);
+            }
+        }
+    }
+
+    /// Takes the stream waiting for the AOF.
+    pub fn take_aof_stream(&mut self) -> Vec<u8> {
+        self.pump_stream();
+        std::mem::take(&mut self.aof_stream)
+    }
+
+    /// SYNC (`psync` None) or PSYNC replid offset from client `id`. On a partial resync
+    /// the `+CONTINUE` line and the backlog's bytes are queued for the client; on a full
+    /// sync the client waits for a BGSAVE (see [`Server::repl_bgsave_started`]).
+    pub fn repl_sync(&mut self, id: u64, psync: Option<(&[u8], &[u8])>) -> SyncDecision {
+        self.pump_stream();
+        if !self.own.borrow().repl.active() {
+            // A new history begins with the backlog (Valkey's changeReplicationId).
+            self.own.borrow_mut().repl.replid = random_replid();
+        }
+        let decision = {
+            let own = &mut *self.own.borrow_mut();
+            let decision = own.repl.sync(id, psync, now_ms());
+            if let SyncDecision::Continue(bytes) = &decision {
+                own.outbox.buffer(id).extend_from_slice(bytes);
+            }
+            decision
+        };
+        self.update_propagation();
+        decision
+    }
+
+    /// A replica waiting for a BGSAVE joins the one another replica started, if any; its
+    /// `+FULLRESYNC` line (PSYNC only) is queued. True when it joined.
+    pub fn repl_join_running(&mut self, id: u64, psync: bool) -> bool {
+        let own = &mut *self.own.borrow_mut();
+        if !own.repl.join_running_sync(id) {
+            return false;
+        }
+        if psync {
+            let line = own.repl.fullresync_line(id);
+            own.outbox.buffer(id).extend_from_slice(&line);
+        }
+        true
+    }
+
+    /// A BGSAVE for replication was just forked: waiting replicas attach to it at the
+    /// current offset; `psync_ids` get their `+FULLRESYNC` line. The stream after the
+    /// fork starts with a SELECT. Returns the attached ids.
+    pub fn repl_bgsave_started(&mut self, psync_ids: &[u64]) -> Vec<u64> {
+        self.pump_stream();
+        let own = &mut *self.own.borrow_mut();
+        let ids = own.repl.bgsave_started();
+        for &id in &ids {
+            if psync_ids.contains(&id) {
+                let line = own.repl.fullresync_line(id);
+                own.outbox.buffer(id).extend_from_slice(&line);
+            }
+        }
+        self.engine.prop.reset_db();
+        ids
+    }
+
+    /// The snapshot was sent to replica `id`: it goes online; what was buffered since
+    /// the fork is queued for it.
+    pub fn repl_online(&mut self, id: u64) {
+        self.pump_stream();
+        let own = &mut *self.own.borrow_mut();
+        let pending = own.repl.online(id, now_ms());
+        if !pending.is_empty() {
+            own.outbox.buffer(id).extend_from_slice(&pending);
+        }
+    }
+
+    /// Once per second (replicationCron): a PING into the stream every `ping_period`
+    /// seconds when `ping` is set, and a newline to replicas still waiting for their
+    /// snapshot.
+    pub fn repl_cron(&mut self, ping: bool) {
+        self.pump_stream();
+        let own = &mut *self.own.borrow_mut();
+        if ping && own.repl.has_replicas() {
+            own.repl.feed(b"*1\r\n$4\r\nPING\r\n", &mut own.outbox);
+        }
+        own.repl.keepalive_newlines(&mut own.outbox);
     }
 
     /// Registers a connection.
@@ -131,6 +266,8 @@ impl Server {
         let mut own = self.own.borrow_mut();
         own.pubsub.drop_client(&mut self.engine, id);
         own.outbox.drop_client(id);
+        own.repl.remove(id, now_ms());
+        drop(own);
         self.engine.remove_client(id);
     }
 
@@ -164,11 +301,13 @@ impl Server {
         loop {
             self.publish_events();
             let Outcome::Host(argv) = &outcome else {
+                self.pump_stream();
                 return outcome;
             };
             let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
             let mut reply = Vec::new();
             if !self.run_own(id, &args, &mut reply) {
+                self.pump_stream();
                 return outcome;
             }
             // Messages the command published to its own client precede its reply.
@@ -343,9 +482,35 @@ fn run_own_spec(engine: &mut Engine, own: &mut Own, spec: &'static table::Comman
             forkv_engine::reply::Reply::new(out, proto).int(n as i64);
         }
         "pubsub" => pubsub::introspect(&own.pubsub, proto, argv, out),
+        "replconf" => match own.repl.replconf(id, names, now_ms()) {
+            Some(Ok(())) => forkv_engine::reply::Reply::new(out, proto).ok(),
+            Some(Err(e)) => forkv_engine::reply::Reply::new(out, proto).error(&e),
+            None => {}
+        },
         // `is_own` and this match list the same commands (a test checks it).
         _ => forkv_engine::reply::Reply::new(out, proto).error(&format!("ERR unknown command '{}'", spec.name)),
     }
+}
+
+/// Milliseconds since the epoch, unsigned.
+fn now_ms() -> u64 {
+    forkv_engine::cmd::now_ms().max(0) as u64
+}
+
+/// A fresh replication ID: 40 hex characters (Valkey's getRandomHexChars).
+fn random_replid() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = String::with_capacity(40);
+    let mut n = 0u64;
+    while out.len() < 40 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        out.push_str(&format!("{:016x}", h.finish()));
+        n += 1;
+    }
+    out.truncate(40);
+    out
 }
 
 /// True for the commands this crate runs (`Exec::Server`, or a container whose
@@ -375,6 +540,7 @@ mod tests {
             let argv: Vec<&[u8]> = match spec.name {
                 "pubsub" => vec![name, b"numpat"],
                 "publish" | "spublish" => vec![name, b"c", b"m"],
+                "replconf" => vec![name, b"listening-port", b"1"],
                 _ => vec![name, b"c"],
             };
             let mut out = Vec::new();

@@ -24,7 +24,7 @@ fn run(s: &mut Server, args: &[&str]) -> String {
 
 /// The stream since the last call, as commands (argv joined by spaces).
 fn stream(s: &mut Server) -> Vec<String> {
-    let bytes = s.engine.prop.take();
+    let bytes = s.take_aof_stream();
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let mut out = Vec::new();
     let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
@@ -43,7 +43,7 @@ fn stream(s: &mut Server) -> Vec<String> {
 fn server() -> Server {
     let mut s = Server::new(16);
     s.add_client(1);
-    s.engine.set_propagation(true);
+    s.set_aof(true);
     s
 }
 
@@ -146,7 +146,7 @@ fn multi_exec_wraps_the_transaction_and_its_deletions_once() {
 #[test]
 fn nothing_is_recorded_while_propagation_is_off() {
     let mut s = server();
-    s.engine.set_propagation(false);
+    s.set_aof(false);
     expired_keys(&mut s, &["k"]);
     run(&mut s, &["GET", "k"]);
     s.cron(Duration::from_millis(10), false);

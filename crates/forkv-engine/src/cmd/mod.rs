@@ -14,6 +14,7 @@ pub mod dump;
 pub mod host;
 pub mod geo;
 pub mod geohash;
+pub mod replication;
 pub mod hash;
 pub mod hll;
 pub mod keys;

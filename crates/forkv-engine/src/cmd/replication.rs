@@ -1,0 +1,27 @@
+//! The replication commands a replica sends to its primary. SYNC and PSYNC start a full
+//! or partial synchronisation, which needs the host (a fork, the snapshot file, the
+//! replica's socket); REPLCONF configures the link and carries the replica's
+//! acknowledgements, which the server crate (`forkv-server/src/repl.rs`) keeps. ROLE
+//! reports what the host knows of the replicas' sockets.
+
+use crate::table::flags::*;
+use crate::table::{spec, CommandSpec, Exec};
+
+const SYNC_FLAGS: u32 = ADMIN | NOSCRIPT | NO_MULTI;
+
+pub const COMMANDS: &[CommandSpec] = &[
+    spec("sync", 1, SYNC_FLAGS, (0, 0, 0), "server", "1.0.0", "", "An internal command used in replication.", Exec::Host),
+    spec("psync", -3, SYNC_FLAGS, (0, 0, 0), "server", "2.8.0", "", "An internal command used in replication.", Exec::Host),
+    spec("role", 1, NOSCRIPT | LOADING | STALE | FAST, (0, 0, 0), "server", "2.8.12", "O(1)", "Returns the replication role.", Exec::Host),
+    spec(
+        "replconf",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY,
+        (0, 0, 0),
+        "server",
+        "3.0.0",
+        "O(1)",
+        "An internal command for configuring the replication stream.",
+        Exec::Server,
+    ),
+];

@@ -1,0 +1,140 @@
+//! Replication as a primary, for the host: SYNC/PSYNC decisions, the BGSAVE that serves
+//! full syncs, replicas going online, the once-a-second cron and INFO replication. The
+//! state lives in `forkv_server::repl`; bytes for replicas go through the deliveries.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use forkv_server::repl::SyncDecision;
+
+use crate::core::Core;
+
+/// One replica for INFO replication (`slaveN:` lines).
+#[napi(object)]
+pub struct ReplicaRow {
+    pub id: u32,
+    pub state: String,
+    pub listening_port: u32,
+    pub announced_ip: Option<String>,
+    pub ack_offset: f64,
+    pub lag_sec: f64,
+}
+
+/// INFO replication's primary fields.
+#[napi(object)]
+pub struct ReplInfo {
+    pub replid: String,
+    pub replid2: String,
+    pub offset: f64,
+    pub second_offset: f64,
+    pub backlog_active: bool,
+    pub backlog_size: f64,
+    pub backlog_first_byte_offset: f64,
+    pub backlog_histlen: f64,
+    pub replicas: Vec<ReplicaRow>,
+}
+
+#[napi]
+impl Core {
+    /// SYNC (no arguments) or PSYNC replid offset: "continue" (the reply and backlog are
+    /// queued as a delivery; the replica is online) or "full" (it waits for a BGSAVE).
+    #[napi]
+    pub fn repl_sync(&mut self, id: u32, replid: Option<Buffer>, offset: Option<Buffer>) -> String {
+        let psync = match (&replid, &offset) {
+            (Some(r), Some(o)) => Some((r.as_ref(), o.as_ref())),
+            _ => None,
+        };
+        match self.server.repl_sync(u64::from(id), psync) {
+            SyncDecision::Continue(_) => "continue".into(),
+            SyncDecision::Full => "full".into(),
+        }
+    }
+
+    /// True when the client already sent SYNC or PSYNC.
+    #[napi]
+    pub fn repl_is_replica(&self, id: u32) -> bool {
+        self.server.repl().is_replica(u64::from(id))
+    }
+
+    /// Attaches a waiting replica to the BGSAVE another replica started (true), queuing
+    /// its `+FULLRESYNC` line when it sent PSYNC.
+    #[napi]
+    pub fn repl_join_running(&mut self, id: u32, psync: bool) -> bool {
+        self.server.repl_join_running(u64::from(id), psync)
+    }
+
+    /// True when replicas wait for a BGSAVE to start.
+    #[napi]
+    pub fn repl_waiting_for_bgsave(&self) -> bool {
+        self.server.repl().waiting_for_bgsave()
+    }
+
+    /// Right after the BGSAVE fork: waiting replicas attach to it; those in `psync_ids`
+    /// get `+FULLRESYNC`. Returns the attached ids.
+    #[napi]
+    pub fn repl_bgsave_started(&mut self, psync_ids: Vec<u32>) -> Vec<u32> {
+        let ids: Vec<u64> = psync_ids.into_iter().map(u64::from).collect();
+        self.server.repl_bgsave_started(&ids).into_iter().map(|i| i as u32).collect()
+    }
+
+    /// The BGSAVE ended: the replicas attached to it (to be sent the file, or closed when
+    /// it failed).
+    #[napi]
+    pub fn repl_bgsave_done(&mut self) -> Vec<u32> {
+        self.server.repl_mut().bgsave_done().into_iter().map(|i| i as u32).collect()
+    }
+
+    /// The file was sent: the replica is online and what was buffered is delivered.
+    #[napi]
+    pub fn repl_online(&mut self, id: u32) {
+        self.server.repl_online(u64::from(id));
+    }
+
+    /// Once a second: PING into the stream when `ping`, newlines to waiting replicas.
+    #[napi]
+    pub fn repl_cron(&mut self, ping: bool) {
+        self.server.repl_cron(ping);
+    }
+
+    /// `repl-backlog-size`.
+    #[napi]
+    pub fn repl_set_backlog_size(&mut self, bytes: f64) {
+        self.server.repl_mut().set_backlog_size(bytes.clamp(1.0, usize::MAX as f64) as usize);
+    }
+
+    /// True when deliveries wait (the cron's stream, replicas going online).
+    #[napi]
+    pub fn has_deliveries(&self) -> bool {
+        self.server.has_deliveries()
+    }
+
+    /// INFO replication's primary fields.
+    #[napi]
+    pub fn repl_info(&self) -> ReplInfo {
+        let r = self.server.repl();
+        let (replid2, second) = r.second();
+        let now = forkv_engine::cmd::now_ms().max(0) as u64;
+        ReplInfo {
+            replid: r.replid.clone(),
+            replid2: replid2.to_string(),
+            offset: r.offset as f64,
+            second_offset: second as f64,
+            backlog_active: r.active(),
+            backlog_size: r.backlog_size as f64,
+            backlog_first_byte_offset: r.backlog_first_byte_offset() as f64,
+            backlog_histlen: r.backlog_histlen() as f64,
+            replicas: r
+                .info(now)
+                .into_iter()
+                .map(|i| ReplicaRow {
+                    id: i.id as u32,
+                    state: i.state.into(),
+                    listening_port: i.listening_port,
+                    announced_ip: i.announced_ip,
+                    ack_offset: i.ack_offset as f64,
+                    lag_sec: i.lag_sec as f64,
+                })
+                .collect(),
+        }
+    }
+}

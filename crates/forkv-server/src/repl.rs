@@ -1,0 +1,473 @@
+//! Replication, primary side (Valkey's `replication.c` for a primary): the replication
+//! IDs and offset, the backlog that serves partial resynchronisations, and the replicas
+//! attached to this server with their state and acknowledgements.
+//!
+//! The stream sent to replicas is the propagation stream (`forkv_engine::propagate`):
+//! [`Replication::feed`] appends each finished piece of it to the backlog, to the output
+//! of every online replica (through the [`Outbox`], which the host writes to the
+//! sockets), and to the buffer of every replica whose full sync is still running. The
+//! master offset counts every byte of that stream.
+//!
+//! A full sync is disk-based: the host forks a BGSAVE (or attaches the replica to one a
+//! previous replica started), streams the file as `$<len>\r\n<bytes>` once the child is
+//! done, then puts the replica online and writes what was buffered since the fork.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::outbox::Outbox;
+
+/// Where a replica is in its synchronisation (Valkey's `SLAVE_STATE_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// Waiting for a BGSAVE to start (another child is running).
+    WaitBgsaveStart,
+    /// Attached to a running BGSAVE: the stream since its fork is buffered.
+    WaitBgsaveEnd,
+    /// The snapshot file is being written to the socket.
+    SendBulk,
+    /// Receives the stream as it is produced.
+    Online,
+}
+
+impl ReplicaState {
+    /// The name INFO prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplicaState::WaitBgsaveStart | ReplicaState::WaitBgsaveEnd => "wait_bgsave",
+            ReplicaState::SendBulk => "send_bulk",
+            ReplicaState::Online => "online",
+        }
+    }
+}
+
+/// One attached replica (a client that sent SYNC or PSYNC) or a client that announced
+/// itself with REPLCONF before it did.
+#[derive(Clone, Debug)]
+pub struct Replica {
+    /// None until SYNC/PSYNC.
+    pub state: Option<ReplicaState>,
+    /// REPLCONF listening-port.
+    pub listening_port: u32,
+    /// REPLCONF ip-address.
+    pub announced_ip: Option<String>,
+    /// REPLCONF capa psync2 (the +CONTINUE reply carries the replication ID).
+    pub capa_psync2: bool,
+    /// The offset the last REPLCONF ACK reported.
+    pub ack_offset: u64,
+    /// When the last REPLCONF ACK arrived (ms), or the sync started.
+    pub ack_time_ms: u64,
+    /// The master offset the replica's snapshot corresponds to.
+    pub psync_initial_offset: u64,
+    /// The stream since the snapshot's fork, until the replica is online.
+    pending: Vec<u8>,
+}
+
+/// What PSYNC/SYNC decided.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SyncDecision {
+    /// Partial resynchronisation: these bytes (`+CONTINUE` line and the backlog from the
+    /// requested offset) go to the replica, which is online.
+    Continue(Vec<u8>),
+    /// A full sync is needed; the host starts or joins a BGSAVE.
+    Full,
+}
+
+/// The backlog: the last `size` bytes of the stream.
+#[derive(Default)]
+struct Backlog {
+    buf: VecDeque<u8>,
+}
+
+/// Primary-side replication state.
+pub struct Replication {
+    /// The current replication ID (40 hex characters).
+    pub replid: String,
+    /// The previous ID (all zeros when none).
+    pub replid2: String,
+    /// Bytes of stream produced so far (`master_repl_offset`).
+    pub offset: u64,
+    /// Configured backlog size (`repl-backlog-size`).
+    pub backlog_size: usize,
+    backlog: Option<Backlog>,
+    replicas: BTreeMap<u64, Replica>,
+    /// When the last replica went away (ms), for `repl_backlog_ttl`-like bookkeeping.
+    pub no_replicas_since_ms: u64,
+}
+
+/// One row of INFO replication's `slaveN` lines.
+#[derive(Clone, Debug)]
+pub struct ReplicaInfo {
+    pub id: u64,
+    pub state: &'static str,
+    pub listening_port: u32,
+    pub announced_ip: Option<String>,
+    pub ack_offset: u64,
+    pub lag_sec: u64,
+}
+
+const ZERO_ID: &str = "0000000000000000000000000000000000000000";
+
+impl Replication {
+    /// A primary with a fresh random replication ID, no backlog and no replicas.
+    pub fn new(replid: String) -> Self {
+        Replication {
+            replid,
+            replid2: ZERO_ID.to_string(),
+            offset: 0,
+            backlog_size: 10 << 20,
+            backlog: None,
+            replicas: BTreeMap::new(),
+            no_replicas_since_ms: 0,
+        }
+    }
+
+    /// True while a backlog exists: the propagation stream must be produced.
+    pub fn active(&self) -> bool {
+        self.backlog.is_some()
+    }
+
+    /// The first offset the backlog still holds (`repl_backlog_first_byte_offset`).
+    pub fn backlog_first_byte_offset(&self) -> u64 {
+        match &self.backlog {
+            Some(b) => self.offset + 1 - b.buf.len() as u64,
+            None => 0,
+        }
+    }
+
+    /// Bytes in the backlog (`repl_backlog_histlen`).
+    pub fn backlog_histlen(&self) -> u64 {
+        self.backlog.as_ref().map_or(0, |b| b.buf.len() as u64)
+    }
+
+    /// Sets the backlog size; a smaller backlog forgets its oldest bytes.
+    pub fn set_backlog_size(&mut self, size: usize) {
+        self.backlog_size = size.max(1);
+        let size = self.backlog_size;
+        if let Some(b) = &mut self.backlog {
+            let excess = b.buf.len().saturating_sub(size);
+            b.buf.drain(..excess);
+        }
+    }
+
+    /// Appends a finished piece of the stream: backlog, online replicas' outputs, and the
+    /// buffers of replicas still syncing.
+    pub fn feed(&mut self, bytes: &[u8], outbox: &mut Outbox) {
+        if bytes.is_empty() {
+            return;
+        }
+        let Some(b) = &mut self.backlog else {
+            return;
+        };
+        self.offset += bytes.len() as u64;
+        b.buf.extend(bytes);
+        let excess = b.buf.len().saturating_sub(self.backlog_size);
+        b.buf.drain(..excess);
+        for (&id, r) in self.replicas.iter_mut() {
+            match r.state {
+                Some(ReplicaState::Online) => outbox.buffer(id).extend_from_slice(bytes),
+                Some(ReplicaState::WaitBgsaveEnd | ReplicaState::SendBulk) => r.pending.extend_from_slice(bytes),
+                Some(ReplicaState::WaitBgsaveStart) | None => {}
+            }
+        }
+    }
+
+    fn entry(&mut self, id: u64, now_ms: u64) -> &mut Replica {
+        self.replicas.entry(id).or_insert_with(|| Replica {
+            state: None,
+            listening_port: 0,
+            announced_ip: None,
+            capa_psync2: false,
+            ack_offset: 0,
+            ack_time_ms: now_ms,
+            psync_initial_offset: 0,
+            pending: Vec::new(),
+        })
+    }
+
+    /// The replica record of a client, if it announced itself or synced.
+    pub fn replica(&self, id: u64) -> Option<&Replica> {
+        self.replicas.get(&id)
+    }
+
+    /// True when the client sent SYNC or PSYNC already.
+    pub fn is_replica(&self, id: u64) -> bool {
+        self.replicas.get(&id).is_some_and(|r| r.state.is_some())
+    }
+
+    /// REPLCONF for client `id` (`args` after the command name): the reply to write, or
+    /// None for the options that get no reply (ACK, GETACK).
+    pub fn replconf(&mut self, id: u64, args: &[&[u8]], now_ms: u64) -> Option<Result<(), String>> {
+        if !args.len().is_multiple_of(2) {
+            return Some(Err("ERR syntax error".into()));
+        }
+        for pair in args.chunks_exact(2) {
+            let (opt, val) = (pair[0], pair[1]);
+            let name = String::from_utf8_lossy(opt).to_ascii_lowercase();
+            match name.as_str() {
+                "listening-port" => match parse_u64(val).filter(|&p| p <= 65535) {
+                    Some(p) => self.entry(id, now_ms).listening_port = p as u32,
+                    None => return Some(Err("ERR value is not an integer or out of range".into())),
+                },
+                "ip-address" => self.entry(id, now_ms).announced_ip = Some(String::from_utf8_lossy(val).into_owned()),
+                "capa" => {
+                    if val.eq_ignore_ascii_case(b"psync2") {
+                        self.entry(id, now_ms).capa_psync2 = true;
+                    }
+                    // Other capabilities (eof: diskless loading) need nothing from a
+                    // primary that always syncs from disk.
+                }
+                "ack" | "fack" => {
+                    // Only a synced replica acknowledges; no reply either way.
+                    if name == "ack" {
+                        if let (Some(r), Some(off)) = (self.replicas.get_mut(&id), parse_u64(val)) {
+                            if r.state.is_some() {
+                                r.ack_offset = r.ack_offset.max(off);
+                                r.ack_time_ms = now_ms;
+                            }
+                        }
+                    }
+                    return None;
+                }
+                "getack" => return None,
+                "rdb-only" | "rdb-filter-only" | "version" => {}
+                _ => return Some(Err(format!("ERR Unrecognized REPLCONF option: {}", String::from_utf8_lossy(opt)))),
+            }
+        }
+        Some(Ok(()))
+    }
+
+    /// PSYNC `replid` `offset` (or SYNC with `psync` None): a partial resync when the ID
+    /// matches and the backlog holds the offset; else a full sync is needed.
+    pub fn sync(&mut self, id: u64, psync: Option<(&[u8], &[u8])>, now_ms: u64) -> SyncDecision {
+        if let Some((replid, offset)) = psync {
+            if let Some(bytes) = self.try_partial(id, replid, offset, now_ms) {
+                return SyncDecision::Continue(bytes);
+            }
+        }
+        if self.backlog.is_none() {
+            // The first replica: a new history begins (Valkey's createReplicationBacklog
+            // after changeReplicationId).
+            self.backlog = Some(Backlog::default());
+        }
+        let r = self.entry(id, now_ms);
+        r.state = Some(ReplicaState::WaitBgsaveStart);
+        r.ack_time_ms = now_ms;
+        SyncDecision::Full
+    }
+
+    fn try_partial(&mut self, id: u64, replid: &[u8], offset: &[u8], now_ms: u64) -> Option<Vec<u8>> {
+        let b = self.backlog.as_ref()?;
+        if replid != self.replid.as_bytes() {
+            return None;
+        }
+        let off = parse_u64(offset)?;
+        let first = self.offset + 1 - b.buf.len() as u64;
+        if off < first || off > self.offset + 1 {
+            return None;
+        }
+        let skip = (off - first) as usize;
+        let psync2 = self.replicas.get(&id).is_some_and(|r| r.capa_psync2);
+        let mut out = if psync2 { format!("+CONTINUE {}\r\n", self.replid).into_bytes() } else { b"+CONTINUE\r\n".to_vec() };
+        out.extend(b.buf.iter().skip(skip));
+        let current = self.offset;
+        let r = self.entry(id, now_ms);
+        r.state = Some(ReplicaState::Online);
+        r.ack_offset = off.saturating_sub(1);
+        r.ack_time_ms = now_ms;
+        r.psync_initial_offset = current;
+        Some(out)
+    }
+
+    /// A replica waiting for a BGSAVE that another one started can join it: it gets that
+    /// replica's buffer and offset. True when it joined (the host then sends the
+    /// `+FULLRESYNC` line from [`Replication::fullresync_line`]).
+    pub fn join_running_sync(&mut self, id: u64) -> bool {
+        let donor = self.replicas.iter().find(|(&other, r)| other != id && r.state == Some(ReplicaState::WaitBgsaveEnd)).map(|(_, r)| (r.pending.clone(), r.psync_initial_offset));
+        let Some((pending, offset)) = donor else {
+            return false;
+        };
+        if let Some(r) = self.replicas.get_mut(&id) {
+            r.state = Some(ReplicaState::WaitBgsaveEnd);
+            r.pending = pending;
+            r.psync_initial_offset = offset;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A BGSAVE for replication was forked: every replica waiting for one is attached to
+    /// it at the current offset. Returns their ids.
+    pub fn bgsave_started(&mut self) -> Vec<u64> {
+        let offset = self.offset;
+        let mut ids = Vec::new();
+        for (&id, r) in self.replicas.iter_mut() {
+            if r.state == Some(ReplicaState::WaitBgsaveStart) {
+                r.state = Some(ReplicaState::WaitBgsaveEnd);
+                r.pending.clear();
+                r.psync_initial_offset = offset;
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    /// The `+FULLRESYNC <replid> <offset>` line for a replica attached to a BGSAVE.
+    pub fn fullresync_line(&self, id: u64) -> Vec<u8> {
+        let offset = self.replicas.get(&id).map_or(self.offset, |r| r.psync_initial_offset);
+        format!("+FULLRESYNC {} {}\r\n", self.replid, offset).into_bytes()
+    }
+
+    /// True when some replica waits for a BGSAVE to be started.
+    pub fn waiting_for_bgsave(&self) -> bool {
+        self.replicas.values().any(|r| r.state == Some(ReplicaState::WaitBgsaveStart))
+    }
+
+    /// The BGSAVE ended: replicas attached to it move to sending the file (returned), or
+    /// are returned to be disconnected when it failed.
+    pub fn bgsave_done(&mut self) -> Vec<u64> {
+        let mut ids = Vec::new();
+        for (&id, r) in self.replicas.iter_mut() {
+            if r.state == Some(ReplicaState::WaitBgsaveEnd) {
+                r.state = Some(ReplicaState::SendBulk);
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    /// The file was sent: the replica is online; returns what was buffered since the fork.
+    pub fn online(&mut self, id: u64, now_ms: u64) -> Vec<u8> {
+        match self.replicas.get_mut(&id) {
+            Some(r) => {
+                r.state = Some(ReplicaState::Online);
+                r.ack_time_ms = now_ms;
+                std::mem::take(&mut r.pending)
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Forgets a client (disconnected).
+    pub fn remove(&mut self, id: u64, now_ms: u64) {
+        if self.replicas.remove(&id).is_some() && !self.replicas.values().any(|r| r.state.is_some()) {
+            self.no_replicas_since_ms = now_ms;
+        }
+    }
+
+    /// Replicas in pre-sync states that get a newline to keep their link alive (Valkey's
+    /// replicationCron: WAIT_BGSAVE_START, and WAIT_BGSAVE_END of a disk-based sync).
+    pub fn keepalive_newlines(&self, outbox: &mut Outbox) {
+        for (&id, r) in &self.replicas {
+            if matches!(r.state, Some(ReplicaState::WaitBgsaveStart | ReplicaState::WaitBgsaveEnd)) {
+                outbox.buffer(id).push(b'\n');
+            }
+        }
+    }
+
+    /// True when some client sent SYNC or PSYNC.
+    pub fn has_replicas(&self) -> bool {
+        self.replicas.values().any(|r| r.state.is_some())
+    }
+
+    /// Number of synced replicas that are online.
+    pub fn online_count(&self) -> usize {
+        self.replicas.values().filter(|r| r.state == Some(ReplicaState::Online)).count()
+    }
+
+    /// INFO rows for every replica that sent SYNC/PSYNC, in attach order.
+    pub fn info(&self, now_ms: u64) -> Vec<ReplicaInfo> {
+        self.replicas
+            .iter()
+            .filter_map(|(&id, r)| {
+                let state = r.state?;
+                Some(ReplicaInfo {
+                    id,
+                    state: state.name(),
+                    listening_port: r.listening_port,
+                    announced_ip: r.announced_ip.clone(),
+                    ack_offset: r.ack_offset,
+                    lag_sec: now_ms.saturating_sub(r.ack_time_ms) / 1000,
+                })
+            })
+            .collect()
+    }
+
+    /// Replication IDs for INFO (`master_replid2`, `second_repl_offset`: none yet).
+    pub fn second(&self) -> (&str, i64) {
+        (&self.replid2, -1)
+    }
+}
+
+fn parse_u64(b: &[u8]) -> Option<u64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repl() -> Replication {
+        Replication::new("a".repeat(40))
+    }
+
+    #[test]
+    fn no_backlog_no_stream() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        r.feed(b"abc", &mut o);
+        assert_eq!(r.offset, 0);
+        assert!(!r.active());
+    }
+
+    #[test]
+    fn full_sync_buffers_then_goes_online() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        assert_eq!(r.sync(7, None, 0), SyncDecision::Full);
+        assert!(r.waiting_for_bgsave());
+        r.feed(b"before", &mut o);
+        assert_eq!(r.bgsave_started(), vec![7]);
+        assert_eq!(r.fullresync_line(7), format!("+FULLRESYNC {} 6\r\n", "a".repeat(40)).into_bytes());
+        r.feed(b"during", &mut o);
+        assert!(o.is_empty());
+        assert_eq!(r.bgsave_done(), vec![7]);
+        r.feed(b"+bulk", &mut o);
+        assert_eq!(r.online(7, 0), b"during+bulk".to_vec());
+        r.feed(b"live", &mut o);
+        assert_eq!(o.take(), vec![(7, b"live".to_vec())]);
+        assert_eq!(r.offset, 21);
+        assert_eq!(r.info(0)[0].state, "online");
+    }
+
+    #[test]
+    fn partial_resync_from_the_backlog() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        r.sync(1, None, 0);
+        r.feed(b"0123456789", &mut o);
+        let id = "a".repeat(40);
+        assert_eq!(r.replconf(2, &[b"capa", b"psync2"], 0), Some(Ok(())));
+        match r.sync(2, Some((id.as_bytes(), b"5")), 0) {
+            SyncDecision::Continue(b) => assert_eq!(b, format!("+CONTINUE {id}\r\n456789").into_bytes()),
+            SyncDecision::Full => panic!("expected continue"),
+        }
+        assert_eq!(r.sync(3, Some((id.as_bytes(), b"50")), 0), SyncDecision::Full);
+        assert_eq!(r.sync(4, Some((b"x", b"5")), 0), SyncDecision::Full);
+        r.set_backlog_size(4);
+        assert_eq!(r.backlog_first_byte_offset(), 7);
+        assert_eq!(r.sync(5, Some((id.as_bytes(), b"5")), 0), SyncDecision::Full);
+    }
+
+    #[test]
+    fn replconf_options_and_acks() {
+        let mut r = repl();
+        assert_eq!(r.replconf(1, &[b"listening-port", b"6380", b"capa", b"eof"], 0), Some(Ok(())));
+        assert_eq!(r.replconf(1, &[b"ack"], 0), Some(Err("ERR syntax error".into())));
+        assert!(matches!(r.replconf(1, &[b"bogus", b"1"], 0), Some(Err(e)) if e == "ERR Unrecognized REPLCONF option: bogus"));
+        r.sync(1, None, 0);
+        assert_eq!(r.replconf(1, &[b"ack", b"42", b"fack", b"40"], 2500), None);
+        let info = r.info(3600);
+        assert_eq!((info[0].listening_port, info[0].ack_offset, info[0].lag_sec), (6380, 42, 1));
+    }
+}

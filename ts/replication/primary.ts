@@ -1,0 +1,201 @@
+// Replication as a primary, host side (Valkey's replication.c for a primary): SYNC and
+// PSYNC, the disk-based full sync (a BGSAVE, then the file written to each replica as
+// `$<len>\r\n<bytes>`), the once-a-second replication cron (PING into the stream every
+// repl-ping-replica-period, newlines to replicas waiting for their snapshot) and INFO
+// replication. The state (IDs, offset, backlog, replicas, acknowledgements) and the
+// stream live in Rust (forkv-server/src/repl.rs); replica sockets are ordinary client
+// connections whose output is the stream, delivered like pub/sub messages.
+import * as fs from 'node:fs';
+
+import type { HostCall } from '../commands/types';
+import type { Connection } from '../net/connection';
+import { array, bulk, int, type Reply } from '../resp/encode';
+import type { Server } from '../server';
+
+/** No reply: the replica's bytes are queued as deliveries. */
+const NO_REPLY: Reply = { t: 'raw', v: Buffer.alloc(0) };
+
+export class ReplicationPrimary {
+  /** Replicas that sent PSYNC (they get `+FULLRESYNC` when their BGSAVE starts). */
+  private readonly psyncIds = new Set<number>();
+  private lastCronSecond = 0;
+  private cronSeconds = 0;
+
+  constructor(private readonly server: Server) {
+    server.on('cron', () => this.cron());
+    server.on('bgsave-done', (ok: boolean) => this.bgsaveDone(ok));
+    const applyBacklog = (): null => {
+      server.core.native.replSetBacklogSize(Number(server.config.getBigInt('repl-backlog-size')));
+      return null;
+    };
+    applyBacklog();
+    server.config.onChange('repl-backlog-size', applyBacklog);
+  }
+
+  private get native() {
+    return this.server.core.native;
+  }
+
+  /** "ip:port" as Valkey names a replica in its logs (the announced listening port). */
+  private replicaName(conn: Connection): string {
+    const row = this.native.replInfo().replicas.find((r) => r.id === conn.id);
+    return `${this.replicaIp(conn.id, row?.announcedIp)}:${row?.listeningPort ?? 0}`;
+  }
+
+  /** SYNC / PSYNC replid offset (Valkey's syncCommand). */
+  syncCommand(call: HostCall, psync: boolean): Reply {
+    const { conn, argv } = call;
+    // A replica that is already synchronising ignores a second request, as in Valkey.
+    if (this.native.replIsReplica(conn.id)) return NO_REPLY;
+    const log = this.server.log;
+    const hadBacklog = this.native.replInfo().backlogActive;
+    const decision = psync ? this.native.replSync(conn.id, argv[1], argv[2]) : this.native.replSync(conn.id, undefined, undefined);
+    const name = this.replicaName(conn);
+    log.notice(`Replica ${name} asks for synchronization`);
+    if (decision === 'continue') {
+      const from = Number(argv[2]?.toString('latin1'));
+      const bytes = this.native.replInfo().offset - from + 1;
+      log.notice(`Partial resynchronization request from ${name} accepted. Sending ${bytes} bytes of backlog starting from offset ${from}.`);
+      return NO_REPLY;
+    }
+    if (psync) {
+      log.notice(`Full resync requested by replica ${name}`);
+      this.psyncIds.add(conn.id);
+      conn.socket.once('close', () => this.psyncIds.delete(conn.id));
+    }
+    if (!hadBacklog) {
+      const info = this.native.replInfo();
+      log.notice(`Replication backlog created, my new replication IDs are '${info.replid}' and '${info.replid2}'`);
+    }
+    const kind = this.server.rdb.childKind();
+    if (kind === 'rdb' && this.native.replJoinRunning(conn.id, psync)) {
+      this.psyncIds.delete(conn.id);
+      log.notice('Waiting for end of BGSAVE for SYNC');
+    } else if (kind !== null) {
+      log.notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+    } else {
+      this.startSync();
+    }
+    return NO_REPLY;
+  }
+
+  /** Forks the BGSAVE that serves the waiting replicas (startBgsaveForReplication). */
+  private startSync(): void {
+    this.server.log.notice('Starting BGSAVE for SYNC with target: disk');
+    if (!this.server.rdb.startBgsave()) {
+      // Valkey drops the replicas that were waiting when the fork fails.
+      for (const id of this.native.replBgsaveStarted([])) this.drop(id, 'BGSAVE for replication failed');
+      return;
+    }
+    for (const id of this.native.replBgsaveStarted([...this.psyncIds])) this.psyncIds.delete(id);
+    this.server.dataPath.deliver();
+  }
+
+  /** The snapshot child ended: send the file to the replicas attached to it. */
+  private bgsaveDone(ok: boolean): void {
+    const ids = this.native.replBgsaveDone();
+    for (const id of ids) {
+      if (ok) this.sendSnapshot(id);
+      else this.drop(id, 'SYNC failed. BGSAVE child returned an error');
+    }
+  }
+
+  /** Writes `$<len>\r\n` and the snapshot file to a replica, then puts it online. */
+  private sendSnapshot(id: number): void {
+    const conn = this.server.clients.get(id);
+    if (!conn || conn.closed) return;
+    let fd: number;
+    let size: number;
+    try {
+      fd = fs.openSync(this.server.rdb.rdbPath(), 'r');
+      size = fs.fstatSync(fd).size;
+    } catch (e) {
+      this.drop(id, `SYNC failed. Can't open/stat DB after BGSAVE: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    this.server.writeReply(conn, Buffer.from(`$${size}\r\n`, 'latin1'));
+    const stream = fs.createReadStream('', { fd, highWaterMark: 1 << 16 });
+    stream.on('data', (chunk) => {
+      if (conn.closed) {
+        stream.destroy();
+        return;
+      }
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+      conn.outputBytes += buf.length;
+      this.server.stats.totalNetOutputBytes += buf.length;
+      if (!conn.socket.write(buf)) {
+        stream.pause();
+        conn.socket.once('drain', () => stream.resume());
+      }
+    });
+    stream.on('error', (e) => this.drop(id, `SYNC failed. Can't read the DB: ${e.message}`));
+    stream.on('end', () => {
+      if (conn.closed) return;
+      this.native.replOnline(id);
+      this.server.log.notice(`Synchronization with replica ${this.replicaName(conn)} succeeded`);
+      this.server.dataPath.deliver();
+    });
+  }
+
+  private drop(id: number, why: string): void {
+    this.server.log.warning(why);
+    this.psyncIds.delete(id);
+    const conn = this.server.clients.get(id);
+    if (conn) this.server.closeAfterWrite(conn);
+  }
+
+  /** At hz: start a BGSAVE for waiting replicas once the child slot is free; once a second the replication cron. */
+  private cron(): void {
+    if (this.server.rdb.childKind() === null && this.native.replWaitingForBgsave()) this.startSync();
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.lastCronSecond) {
+      this.lastCronSecond = second;
+      this.cronSeconds++;
+      const period = Math.max(1, this.server.config.getInt('repl-ping-replica-period'));
+      this.native.replCron(this.cronSeconds % period === 0);
+    }
+    if (this.native.hasDeliveries()) this.server.dataPath.deliver();
+  }
+
+  /** ROLE as a primary: "master", the offset, and [ip, port, acknowledged offset] per online replica. */
+  roleReply(): Reply {
+    const i = this.native.replInfo();
+    const rows = i.replicas
+      .filter((r) => r.state === 'online')
+      .map((r) => array([bulk(this.replicaIp(r.id, r.announcedIp)), bulk(String(r.listeningPort)), bulk(String(r.ackOffset))]));
+    return array([bulk('master'), int(i.offset), array(rows)]);
+  }
+
+  /** The address a replica announced, else its peer address. */
+  private replicaIp(id: number, announced: string | undefined): string {
+    if (announced !== undefined) return announced;
+    const conn = this.server.clients.get(id);
+    return conn ? conn.addr.slice(0, conn.addr.lastIndexOf(':')) : '?';
+  }
+
+  /** INFO replication for a primary, with Valkey's field names. */
+  infoFields(): Array<[string, string | number]> {
+    const i = this.native.replInfo();
+    const out: Array<[string, string | number]> = [
+      ['role', 'master'],
+      ['connected_slaves', i.replicas.length],
+    ];
+    i.replicas.forEach((r, n) => {
+      const ip = this.replicaIp(r.id, r.announcedIp);
+      out.push([`slave${n}`, `ip=${ip},port=${r.listeningPort},state=${r.state},offset=${r.ackOffset},lag=${r.state === 'online' ? r.lagSec : 0},type=replica`]);
+    });
+    out.push(
+      ['replicas_waiting_psync', 0],
+      ['master_failover_state', 'no-failover'],
+      ['master_replid', i.replid],
+      ['master_replid2', i.replid2],
+      ['master_repl_offset', i.offset],
+      ['second_repl_offset', i.secondOffset],
+      ['repl_backlog_active', i.backlogActive ? 1 : 0],
+      ['repl_backlog_size', Number(this.server.config.getBigInt('repl-backlog-size'))],
+      ['repl_backlog_first_byte_offset', i.backlogFirstByteOffset],
+      ['repl_backlog_histlen', i.backlogHistlen],
+    );
+    return out;
+  }
+}
