@@ -12,8 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{
-    dump_keyspace, now_ms, require_redis_tool, sample_keyspace, Applier, RedisServer, Reply,
-    TestDir,
+    dump_keyspace, dump_server, now_ms, redis_tool, sample_keyspace, Applier, RedisServer, Reply,
+    TempDir,
 };
 use forkv_aof::dir;
 use forkv_aof::manifest::{AofInfo, AofKind, Manifest};
@@ -91,12 +91,12 @@ fn write_forkv_dir(work: &Path, prefix: &str) {
 }
 
 fn check_forkv_dir_in_redis(prefix: &str) {
-    let t = TestDir::new("to-redis");
+    let t = TempDir::new("to-redis");
     let work = t.path();
     write_forkv_dir(work, prefix);
     let dir = work.join("appendonlydir");
 
-    let check = require_redis_tool("redis-check-aof");
+    let check = redis_tool("redis-check-aof");
     let out = Command::new(check)
         .arg(dir.join(format!("{prefix}.manifest")))
         .output()
@@ -122,7 +122,7 @@ fn check_forkv_dir_in_redis(prefix: &str) {
     assert!(!want.contains_key(&(0, b"expired".to_vec())));
 
     let mut srv = RedisServer::start(work, &["--appendonly", "yes", "--appendfilename", prefix]);
-    let got = srv.client().dump();
+    let got = dump_server(&mut srv.client());
     let log = srv.log_text();
     srv.shutdown();
     if got != want {
@@ -150,7 +150,7 @@ fn quoted_manifest_names_interoperate() {
 }
 
 fn info_field(c: &mut common::Client, field: &str) -> String {
-    let info = String::from_utf8(c.cmd(&["INFO", "persistence"]).bulk()).unwrap();
+    let info = String::from_utf8(c.cmd(&["INFO", "persistence"]).bytes()).unwrap();
     info.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
         .unwrap_or_default()
@@ -158,7 +158,7 @@ fn info_field(c: &mut common::Client, field: &str) -> String {
 
 #[test]
 fn redis_written_dir_with_rewrite_loads_in_forkv() {
-    let t = TestDir::new("from-redis");
+    let t = TempDir::new("from-redis");
     let work = t.path();
     let mut srv = RedisServer::start(
         work,
@@ -172,7 +172,7 @@ fn redis_written_dir_with_rewrite_loads_in_forkv() {
         ],
     );
     let mut c = srv.client();
-    let ok = Reply::Simple("OK".into());
+    let ok = Reply::Status("OK".into());
     assert_eq!(c.cmd(&["SET", "s1", "hello"]), ok);
     assert_eq!(c.cmd(&["SET", "n", "10"]), ok);
     c.cmd(&["INCR", "n"]);
@@ -193,7 +193,7 @@ fn redis_written_dir_with_rewrite_loads_in_forkv() {
     assert!(matches!(c.cmd(&["EXEC"]), Reply::Array(Some(_))));
 
     let started = c.cmd(&["BGREWRITEAOF"]);
-    assert!(matches!(started, Reply::Simple(_)), "{started:?}");
+    assert!(matches!(started, Reply::Status(_)), "{started:?}");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let done = info_field(&mut c, "aof_rewrite_in_progress") == "0"
@@ -219,7 +219,7 @@ fn redis_written_dir_with_rewrite_loads_in_forkv() {
     c.cmd(&["SET", "post", "1"]);
     c.cmd(&["ZADD", "z", "2", "e"]);
     c.cmd(&["HSET", "h", "f3", "v3"]);
-    let want = c.dump();
+    let want = dump_server(&mut c);
     drop(c);
     srv.shutdown();
 

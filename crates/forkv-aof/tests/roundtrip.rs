@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 
-use common::{dump_keyspace, now_ms, sample_keyspace, Applier, TestDir};
+use common::{dump_keyspace, now_ms, sample_keyspace, Applier, TempDir};
 use forkv_aof::dir::{self, PersistStep};
 use forkv_aof::manifest::{self, Manifest};
 use forkv_aof::{load_aof_dir, rewrite_keyspace_as_commands, LoadOptions, LoadStatus};
@@ -34,7 +34,7 @@ fn rewrite_bytes(ks: &forkv_keyspace::Keyspace, now: i64) -> Vec<u8> {
 fn rewrite_output_reloads_to_an_equal_keyspace() {
     let now = now_ms();
     let ks = sample_keyspace(now);
-    let t = TestDir::new("rt");
+    let t = TempDir::new("rt");
     let work = t.path();
     let dir = dir::aof_dir(work, D);
     fs::create_dir(&dir).unwrap();
@@ -76,7 +76,7 @@ fn keys(a: &Applier) -> Vec<String> {
 
 #[test]
 fn rewrite_cycle_survives_a_crash_at_every_step() {
-    let t = TestDir::new("cycle");
+    let t = TempDir::new("cycle");
     let work = t.path();
     let dir = dir::aof_dir(work, D);
     let mut m = Manifest::default();

@@ -7,7 +7,7 @@ mod common;
 
 use std::fs::{self, OpenOptions};
 
-use common::TestDir;
+use common::TempDir;
 use forkv_aof::{AofWriter, FsyncPolicy};
 
 fn set_fsize_limit(soft: libc::rlim_t) -> libc::rlim_t {
@@ -33,7 +33,7 @@ fn short_write_is_truncated_back_and_retried() {
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
-    let t = TestDir::new("short");
+    let t = TempDir::new("short");
     let p = t.path().join("appendonly.aof.1.incr.aof");
     let f = OpenOptions::new()
         .append(true)

@@ -11,7 +11,7 @@ mod common;
 use std::process::Command;
 
 use common::{
-    redis_binary, sample_keyspace, snapshot, Canon, Client, Redis, Reply, Snapshot, TempDir, FUTURE,
+    redis_tool, sample_keyspace, snapshot, Canon, Client, RedisServer, Reply, Snapshot, TempDir, FUTURE,
 };
 use forkv_keyspace::Keyspace;
 use forkv_rdb::{dump_payload, parse_dump_payload, write_rdb, RdbErrorKind, WriteOptions};
@@ -86,7 +86,7 @@ fn compare_with_server(c: &mut Client, want: &Snapshot) {
 }
 
 fn check_rdb(path: &std::path::Path) {
-    let out = Command::new(redis_binary("redis-check-rdb"))
+    let out = Command::new(redis_tool("redis-check-rdb"))
         .arg(path)
         .output()
         .unwrap();
@@ -121,14 +121,14 @@ fn our_files_pass_redis_check_rdb_and_load_in_redis_server() {
         write_rdb(&mut file, &ks, &opts, &mut |_| Ok(())).unwrap();
         drop(file);
         check_rdb(&path);
-        let redis = Redis::start(dir.path(), name, &[]);
+        let redis = RedisServer::start(dir.path(), &["--dbfilename", name]);
         let mut c = redis.client();
         compare_with_server(&mut c, &want);
         // Redis logs the `redis-ver` AUX field when it loads the file.
         assert!(
-            redis.log().contains("produced by version 7.2.4"),
+            redis.log_text().contains("produced by version 7.2.4"),
             "{}",
-            redis.log()
+            redis.log_text()
         );
     }
 }
@@ -145,7 +145,7 @@ fn redis_saves_what_it_loaded_from_us_and_we_read_it_back() {
         &mut |_| Ok(()),
     )
     .unwrap();
-    let redis = Redis::start(dir.path(), "ours.rdb", &[]);
+    let redis = RedisServer::start(dir.path(), &["--dbfilename", "ours.rdb"]);
     let mut c = redis.client();
     c.ok(&[b"SAVE"]);
     let bytes = std::fs::read(&path).unwrap();
@@ -207,7 +207,7 @@ fn fill_for_dump(c: &mut Client) -> Vec<Vec<u8>> {
 #[test]
 fn dump_payloads_from_redis_parse_and_ours_restore() {
     let dir = TempDir::new("dump");
-    let redis = Redis::start(dir.path(), "none.rdb", &[]);
+    let redis = RedisServer::start(dir.path(), &["--dbfilename", "none.rdb"]);
     let mut c = redis.client();
     let keys = fill_for_dump(&mut c);
     assert!(keys.len() >= 12);
@@ -232,7 +232,7 @@ fn dump_payloads_from_redis_parse_and_ours_restore() {
         let mut broken = ours.clone();
         let n = broken.len();
         broken[n - 1] ^= 1;
-        match c.cmd(&[b"RESTORE", b"broken", b"0", &broken]) {
+        match c.call(&[b"RESTORE", b"broken", b"0", &broken]) {
             Reply::Error(e) => assert!(
                 e.contains("DUMP payload version or checksum are wrong"),
                 "{e}"

@@ -1,43 +1,16 @@
-//! Shared test helpers: temp dirs, a tiny command applier into a `Keyspace`, keyspace dumps,
-//! a RESP client and a redis-server process guard.
+//! Test helpers of the AOF crate's integration tests: a tiny command applier into a
+//! `Keyspace`, keyspace dumps and a sample keyspace. Temp dirs, the RESP client and the
+//! redis-server fixture come from `forkv-test-support`.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::io::BufRead;
+use std::path::Path;
 
-use forkv_aof::{encode_command, AofLoadCallbacks};
+use forkv_aof::AofLoadCallbacks;
 use forkv_keyspace::{HashValue, Keyspace, ListValue, SetValue, Value, ZSetValue};
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// A fresh directory, removed on drop (kept when `FORKV_KEEP_TEST_DIRS` is set).
-pub struct TestDir(pub PathBuf);
-
-impl TestDir {
-    pub fn new(tag: &str) -> TestDir {
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("forkv-aof-it-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TestDir(p)
-    }
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        if std::env::var_os("FORKV_KEEP_TEST_DIRS").is_none() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
+#[allow(unused_imports)] // each test binary uses its own subset
+pub use forkv_test_support::{redis_tool, Client, RedisServer, Reply, TempDir};
 
 fn s(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -291,260 +264,55 @@ pub fn dump_keyspace(ks: &Keyspace) -> Dump {
     out
 }
 
-/// A RESP reply.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Reply {
-    Simple(String),
-    Error(String),
-    Int(i64),
-    Bulk(Option<Vec<u8>>),
-    Array(Option<Vec<Reply>>),
-}
-
-impl Reply {
-    pub fn bulk(&self) -> Vec<u8> {
-        match self {
-            Reply::Bulk(Some(b)) => b.clone(),
-            other => panic!("expected bulk, got {other:?}"),
-        }
-    }
-    pub fn array(&self) -> Vec<Reply> {
-        match self {
-            Reply::Array(Some(v)) => v.clone(),
-            other => panic!("expected array, got {other:?}"),
-        }
-    }
-    pub fn int(&self) -> i64 {
-        match self {
-            Reply::Int(i) => *i,
-            other => panic!("expected integer, got {other:?}"),
-        }
-    }
-}
-
-/// A minimal blocking RESP2 client.
-pub struct Client {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
-}
-
-impl Client {
-    pub fn connect(port: u16) -> std::io::Result<Client> {
-        let w = TcpStream::connect(("127.0.0.1", port))?;
-        w.set_read_timeout(Some(Duration::from_secs(20)))?;
-        let r = BufReader::new(w.try_clone()?);
-        Ok(Client { w, r })
-    }
-
-    pub fn call(&mut self, args: &[&[u8]]) -> Reply {
-        let mut out = Vec::new();
-        encode_command(&mut out, args);
-        self.w.write_all(&out).unwrap();
-        self.read_reply()
-    }
-
-    pub fn cmd(&mut self, args: &[&str]) -> Reply {
-        let a: Vec<&[u8]> = args.iter().map(|x| x.as_bytes()).collect();
-        self.call(&a)
-    }
-
-    fn line(&mut self) -> String {
-        let mut l = String::new();
-        self.r.read_line(&mut l).unwrap();
-        assert!(l.ends_with("\r\n"), "bad reply line {l:?}");
-        l.truncate(l.len() - 2);
-        l
-    }
-
-    fn read_reply(&mut self) -> Reply {
-        let l = self.line();
-        let (t, rest) = l.split_at(1);
-        match t {
-            "+" => Reply::Simple(rest.to_string()),
-            "-" => Reply::Error(rest.to_string()),
-            ":" => Reply::Int(rest.parse().unwrap()),
-            "$" => {
-                let n: i64 = rest.parse().unwrap();
-                if n < 0 {
-                    return Reply::Bulk(None);
+/// Reads the whole dataset of a live server (dbs 0..16) into a [`Dump`].
+pub fn dump_server(c: &mut Client) -> Dump {
+    let mut out = Dump::new();
+    for dbi in 0..16usize {
+        c.cmd(&["SELECT", &dbi.to_string()]);
+        let keys = c.cmd(&["KEYS", "*"]).array();
+        for k in keys {
+            let k = k.bytes();
+            let ty = match c.call(&[b"TYPE", &k]) {
+                Reply::Status(t) => t,
+                other => panic!("{other:?}"),
+            };
+            let items = |cl: &mut Client, args: &[&[u8]]| -> Vec<Vec<u8>> {
+                cl.call(args).array().iter().map(Reply::bytes).collect()
+            };
+            let dv = match ty.as_str() {
+                "string" => DumpVal::Str(c.call(&[b"GET", &k]).bytes()),
+                "list" => DumpVal::List(items(c, &[b"LRANGE", &k, b"0", b"-1"])),
+                "set" => {
+                    let mut m = items(c, &[b"SMEMBERS", &k]);
+                    m.sort();
+                    DumpVal::Set(m)
                 }
-                let mut b = vec![0u8; n as usize + 2];
-                std::io::Read::read_exact(&mut self.r, &mut b).unwrap();
-                b.truncate(n as usize);
-                Reply::Bulk(Some(b))
-            }
-            "*" => {
-                let n: i64 = rest.parse().unwrap();
-                if n < 0 {
-                    return Reply::Array(None);
+                "hash" => {
+                    let flat = items(c, &[b"HGETALL", &k]);
+                    let mut m: Vec<_> = flat
+                        .chunks(2)
+                        .map(|p| (p[0].clone(), p[1].clone()))
+                        .collect();
+                    m.sort();
+                    DumpVal::Hash(m)
                 }
-                Reply::Array(Some((0..n).map(|_| self.read_reply()).collect()))
-            }
-            _ => panic!("unexpected reply {l:?}"),
-        }
-    }
-
-    /// Reads the whole dataset (dbs 0..16) into a [`Dump`].
-    pub fn dump(&mut self) -> Dump {
-        let mut out = Dump::new();
-        for dbi in 0..16usize {
-            self.cmd(&["SELECT", &dbi.to_string()]);
-            let keys = self.cmd(&["KEYS", "*"]).array();
-            for k in keys {
-                let k = k.bulk();
-                let ty = match self.call(&[b"TYPE", &k]) {
-                    Reply::Simple(t) => t,
-                    other => panic!("{other:?}"),
-                };
-                let items = |c: &mut Client, args: &[&[u8]]| -> Vec<Vec<u8>> {
-                    c.call(args).array().iter().map(Reply::bulk).collect()
-                };
-                let dv = match ty.as_str() {
-                    "string" => DumpVal::Str(self.call(&[b"GET", &k]).bulk()),
-                    "list" => DumpVal::List(items(self, &[b"LRANGE", &k, b"0", b"-1"])),
-                    "set" => {
-                        let mut m = items(self, &[b"SMEMBERS", &k]);
-                        m.sort();
-                        DumpVal::Set(m)
-                    }
-                    "hash" => {
-                        let flat = items(self, &[b"HGETALL", &k]);
-                        let mut m: Vec<_> = flat
-                            .chunks(2)
-                            .map(|p| (p[0].clone(), p[1].clone()))
-                            .collect();
-                        m.sort();
-                        DumpVal::Hash(m)
-                    }
-                    "zset" => {
-                        let flat = items(self, &[b"ZRANGE", &k, b"0", b"-1", b"WITHSCORES"]);
-                        let mut m: Vec<_> = flat
-                            .chunks(2)
-                            .map(|p| (p[0].clone(), score_bits(s(&p[1]).parse::<f64>().unwrap())))
-                            .collect();
-                        m.sort();
-                        DumpVal::ZSet(m)
-                    }
-                    other => panic!("unexpected type {other}"),
-                };
-                let exp = self.call(&[b"PEXPIRETIME", &k]).int();
-                out.insert((dbi, k), (dv, (exp >= 0).then_some(exp)));
-            }
-        }
-        self.cmd(&["SELECT", "0"]);
-        out
-    }
-}
-
-/// Finds `redis-server`; fails the test with a clear message if it is missing (never skips).
-pub fn require_redis_tool(name: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    });
-    match found {
-        Some(p) => p,
-        None => panic!(
-            "`{name}` not found in PATH. These interop tests need real Redis 7 tools \
-             (Debian: apt-get install redis-server redis-tools); they never skip."
-        ),
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A redis-server child process, stopped on drop by `SHUTDOWN NOSAVE`, or by its own PID.
-pub struct RedisServer {
-    child: Child,
-    pub port: u16,
-    pub log: PathBuf,
-}
-
-impl RedisServer {
-    pub fn start(dir: &Path, extra: &[&str]) -> RedisServer {
-        let bin = require_redis_tool("redis-server");
-        let log = dir.join("redis-test.log");
-        let port = free_port();
-        let mut cmd = Command::new(bin);
-        cmd.arg("--port")
-            .arg(port.to_string())
-            .args(["--bind", "127.0.0.1", "--save", "", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(dir)
-            .arg("--logfile")
-            .arg(&log)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let child = cmd.spawn().unwrap();
-        let mut srv = RedisServer { child, port, log };
-        srv.wait_ready();
-        srv
-    }
-
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "redis-server exited early ({status}); log:\n{}",
-                    self.log_text()
-                );
-            }
-            if let Ok(mut c) = Client::connect(self.port) {
-                if c.cmd(&["PING"]) == Reply::Simple("PONG".into()) {
-                    return;
+                "zset" => {
+                    let flat = items(c, &[b"ZRANGE", &k, b"0", b"-1", b"WITHSCORES"]);
+                    let mut m: Vec<_> = flat
+                        .chunks(2)
+                        .map(|p| (p[0].clone(), score_bits(s(&p[1]).parse::<f64>().unwrap())))
+                        .collect();
+                    m.sort();
+                    DumpVal::ZSet(m)
                 }
-            }
-            if Instant::now() > deadline {
-                panic!("redis-server not ready; log:\n{}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(50));
+                other => panic!("unexpected type {other}"),
+            };
+            let exp = c.call(&[b"PEXPIRETIME", &k]).int();
+            out.insert((dbi, k), (dv, (exp >= 0).then_some(exp)));
         }
     }
-
-    pub fn client(&self) -> Client {
-        Client::connect(self.port).unwrap()
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// `SHUTDOWN NOSAVE` and wait for the process to exit.
-    pub fn shutdown(&mut self) {
-        if let Ok(mut c) = Client::connect(self.port) {
-            let mut out = Vec::new();
-            encode_command(&mut out, &[b"SHUTDOWN", b"NOSAVE"]);
-            let _ = c.w.write_all(&out);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // Still running: stop it by its own PID.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.shutdown();
-        }
-    }
+    c.cmd(&["SELECT", "0"]);
+    out
 }
 
 /// A keyspace with every value type, binary data, big collections (several batches),
