@@ -1,14 +1,101 @@
-// A minimal raw RESP client for byte-level assertions (protocol abuse, exact replies).
+// The one RESP client of the uvu suites: raw bytes in and out for protocol-level
+// assertions (exact bytes, pipelines, abuse, closed connections) and parsed RESP2/RESP3
+// replies as a typed tree, so tests compare reply shapes exactly (array vs set vs map,
+// bulk vs double). Real-library behaviour is tested with ioredis/node-redis instead.
 import * as net from 'node:net';
 
+/** One parsed reply. `type` is the RESP type byte. */
+export type Resp =
+  | { type: '+' | '-' | '='; value: string }
+  | { type: ':'; value: bigint }
+  | { type: '$'; value: Buffer | null }
+  | { type: ','; value: string }
+  | { type: '#'; value: boolean }
+  | { type: '_'; value: null }
+  | { type: '*' | '~' | '>'; value: Resp[] | null }
+  | { type: '%'; value: Array<[Resp, Resp]> };
+
+/** Thrown by [`parseResp`] when the buffer ends inside a reply. */
+export class Incomplete extends Error {}
+
+/** Parses one reply at `pos`; returns it and the position after it. */
+export function parseResp(buf: Buffer, pos: number): [Resp, number] {
+  const eol = buf.indexOf('\r\n', pos);
+  if (eol < 0) throw new Incomplete();
+  const tag = String.fromCharCode(buf[pos] ?? 0);
+  const line = buf.toString('latin1', pos + 1, eol);
+  let p = eol + 2;
+  switch (tag) {
+    case '+':
+    case '-':
+      return [{ type: tag, value: line }, p];
+    case ':':
+      return [{ type: ':', value: BigInt(line) }, p];
+    case ',':
+      return [{ type: ',', value: line }, p];
+    case '#':
+      return [{ type: '#', value: line === 't' }, p];
+    case '_':
+      return [{ type: '_', value: null }, p];
+    case '$':
+    case '=': {
+      const n = Number(line);
+      if (n < 0) return [{ type: '$', value: null }, p];
+      if (buf.length < p + n + 2) throw new Incomplete();
+      const data = buf.subarray(p, p + n);
+      p += n + 2;
+      return tag === '$' ? [{ type: '$', value: Buffer.from(data) }, p] : [{ type: '=', value: data.toString('latin1') }, p];
+    }
+    case '*':
+    case '~':
+    case '>': {
+      const n = Number(line);
+      if (n < 0) return [{ type: tag, value: null }, p];
+      const items: Resp[] = [];
+      for (let i = 0; i < n; i++) {
+        const [v, q] = parseResp(buf, p);
+        items.push(v);
+        p = q;
+      }
+      return [{ type: tag, value: items }, p];
+    }
+    case '%': {
+      const n = Number(line);
+      const pairs: Array<[Resp, Resp]> = [];
+      for (let i = 0; i < n; i++) {
+        const [k, q] = parseResp(buf, p);
+        const [v, r] = parseResp(buf, q);
+        pairs.push([k, v]);
+        p = r;
+      }
+      return [{ type: '%', value: pairs }, p];
+    }
+    default:
+      throw new Error(`unexpected RESP type ${JSON.stringify(tag)} in ${JSON.stringify(buf.toString('latin1', pos, pos + 40))}`);
+  }
+}
+
+/** Parses one complete reply at the start of `buf`, or returns undefined if it is incomplete. */
+function tryParse(buf: Buffer): [Resp, number] | undefined {
+  if (buf.length === 0) return undefined;
+  try {
+    return parseResp(buf, 0);
+  } catch (e) {
+    if (e instanceof Incomplete) return undefined;
+    throw e;
+  }
+}
+
 export class RawClient {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
+  /** Parsed reads are served one after another, in the order they were asked for. */
+  private replyChain: Promise<unknown> = Promise.resolve();
   closed = false;
 
   private constructor(readonly socket: net.Socket) {
     socket.on('data', (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
       for (const w of this.waiters.splice(0)) w();
     });
     socket.on('close', () => {
@@ -20,13 +107,41 @@ export class RawClient {
 
   static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, host, () => resolve(new RawClient(s)));
+      const s = net.connect(port, host, () => {
+        s.setNoDelay(true);
+        resolve(new RawClient(s));
+      });
       s.once('error', reject);
     });
   }
 
   write(data: string | Buffer): void {
     this.socket.write(data);
+  }
+
+  /** Sends one command; resolves with its parsed reply. */
+  call(...args: Array<string | Buffer>): Promise<Resp> {
+    this.socket.write(cmd(...args));
+    return this.readReply();
+  }
+
+  /** Sends several commands in one write; resolves with all their parsed replies. */
+  pipeline(cmds: Array<Array<string | Buffer>>): Promise<Resp[]> {
+    this.socket.write(Buffer.concat(cmds.map((c) => cmd(...c))));
+    return Promise.all(cmds.map(() => this.readReply()));
+  }
+
+  /** Reads the next complete reply (parsed) once it has arrived. */
+  readReply(ms = 30000): Promise<Resp> {
+    const next = this.replyChain.then(async () => {
+      let parsed: [Resp, number] | undefined;
+      await this.until(() => (parsed = tryParse(this.buf)) !== undefined, ms);
+      if (parsed === undefined) throw new Error('no reply');
+      this.buf = this.buf.subarray(parsed[1]);
+      return parsed[0];
+    });
+    this.replyChain = next.catch(() => undefined);
+    return next;
   }
 
   /** Reads until `n` bytes are buffered (or the socket closes), then takes them. */
@@ -73,6 +188,7 @@ export class RawClient {
   }
 }
 
+
 /** Encodes a command as RESP. */
 export function cmd(...args: Array<string | Buffer>): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
@@ -81,4 +197,38 @@ export function cmd(...args: Array<string | Buffer>): Buffer {
     parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
   }
   return Buffer.concat(parts);
+}
+
+/** A readable rendering of a reply, for assertion messages and comparisons. */
+export function show(r: Resp): string {
+  switch (r.type) {
+    case '$':
+      return r.value === null ? '(nil)' : JSON.stringify(r.value.toString('latin1'));
+    case ':':
+      return `(int ${r.value})`;
+    case '*':
+    case '~':
+    case '>':
+      return r.value === null ? `${r.type}(nil)` : `${r.type}[${r.value.map(show).join(', ')}]`;
+    case '%':
+      return `%{${r.value.map(([k, v]) => `${show(k)}: ${show(v)}`).join(', ')}}`;
+    case '-':
+      return `(error ${r.value})`;
+    default:
+      return `${r.type}${String(r.value)}`;
+  }
+}
+
+/** The elements of an array-like reply (empty for null). */
+export function items(r: Resp): Resp[] {
+  if ((r.type === '*' || r.type === '~' || r.type === '>') && r.value) return r.value;
+  return [];
+}
+
+/** The text of a bulk/simple/double reply (null for nulls). */
+export function text(r: Resp): string | null {
+  if (r.type === '$') return r.value === null ? null : r.value.toString('latin1');
+  if (r.type === '+' || r.type === ',' || r.type === '=' || r.type === '-') return r.value;
+  if (r.type === ':') return String(r.value);
+  return null;
 }

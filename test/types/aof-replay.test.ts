@@ -6,7 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, tempDir, type RunningServer } from '../helpers/server';
-import { items, rng, RespConn, show, text } from './resp';
+import { items, RawClient, show, text } from '../helpers/client';
+import { rng } from '../helpers/rng';
 
 let srv: RunningServer | undefined;
 
@@ -15,7 +16,7 @@ test.after(async () => {
 });
 
 /** Every key's type and content, canonically ordered. */
-async function dump(c: RespConn): Promise<string> {
+async function dump(c: RawClient): Promise<string> {
   const keys = items(await c.call('KEYS', '*')).map((k) => text(k) ?? '').sort();
   const out: string[] = [];
   for (const k of keys) {
@@ -35,7 +36,7 @@ async function dump(c: RespConn): Promise<string> {
 test('replaying the AOF rebuilds exactly the same collections', async () => {
   const dir = tempDir('forkv-types-aof-');
   srv = await startServer({ dir, args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
-  let c = await RespConn.connect(srv.port);
+  let c = await RawClient.connect(srv.port);
   const r = rng(77);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const m = (): string => pick(['a', 'b', 'c', 'd', '1', '2', '3', 'long'.repeat(20)]);
@@ -76,7 +77,7 @@ test('replaying the AOF rebuilds exactly the same collections', async () => {
   c.close();
   await srv.stop();
   srv = await startServer({ dir, args: ['--appendonly', 'yes'] });
-  c = await RespConn.connect(srv.port);
+  c = await RawClient.connect(srv.port);
   const after = await dump(c);
   c.close();
   assert.fixture(after, before);

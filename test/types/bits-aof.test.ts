@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startServer, tempDir, type RunningServer } from '../helpers/server';
-import { items, rng, RespConn, show, text } from './resp';
+import { items, RawClient, show, text } from '../helpers/client';
+import { rng } from '../helpers/rng';
 
 let srv: RunningServer | undefined;
 
@@ -16,7 +17,7 @@ test.after(async () => {
   await srv?.stop();
 });
 
-async function dump(c: RespConn): Promise<string> {
+async function dump(c: RawClient): Promise<string> {
   const keys = items(await c.call('KEYS', '*')).map((k) => text(k) ?? '').sort();
   const out: string[] = [];
   for (const k of keys) out.push(`${k} ${show(await c.call('GET', k))}`);
@@ -36,7 +37,7 @@ function aofText(dir: string): string {
 test('replaying the AOF rebuilds the same bitmaps and HyperLogLogs, byte for byte', async () => {
   const dir = tempDir('forkv-bits-aof-');
   srv = await startServer({ dir, args: ['--appendonly', 'yes', '--appendfsync', 'always', '--aof-use-rdb-preamble', 'no'] });
-  let c = await RespConn.connect(srv.port);
+  let c = await RawClient.connect(srv.port);
   const r = rng(99);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const n = (hi: number): string => String(Math.floor(r() * hi));
@@ -64,7 +65,7 @@ test('replaying the AOF rebuilds the same bitmaps and HyperLogLogs, byte for byt
   c.close();
   await srv.stop();
   srv = await startServer({ dir, args: ['--appendonly', 'yes'] });
-  c = await RespConn.connect(srv.port);
+  c = await RawClient.connect(srv.port);
   const after = await dump(c);
   c.close();
   assert.fixture(after, before);

@@ -9,16 +9,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startRedis, startServer, type RunningServer } from '../helpers/server';
-import { items, rng, RespConn, show, text, type Resp } from './resp';
+import { items, RawClient, show, text, type Resp } from '../helpers/client';
+import { rng } from '../helpers/rng';
 
 let forkv: RunningServer;
 let redis: RunningServer;
-let fc: RespConn;
-let rc: RespConn;
+let fc: RawClient;
+let rc: RawClient;
 
 test.before(async () => {
   [forkv, redis] = await Promise.all([startServer(), startRedis()]);
-  [fc, rc] = await Promise.all([RespConn.connect(forkv.port), RespConn.connect(redis.port)]);
+  [fc, rc] = await Promise.all([RawClient.connect(forkv.port), RawClient.connect(redis.port)]);
 });
 
 test.after(async () => {

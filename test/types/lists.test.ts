@@ -6,17 +6,17 @@ import Redis from 'ioredis';
 import { createClient } from 'redis';
 import { redisCli } from '../helpers/cli';
 import { startServer, type RunningServer } from '../helpers/server';
-import { RespConn, show } from './resp';
+import { RawClient, show } from '../helpers/client';
 
 const t = suite('lists');
 let srv: RunningServer;
 let io: Redis;
-let raw: RespConn;
+let raw: RawClient;
 
 t.before(async () => {
   srv = await startServer();
   io = new Redis({ port: srv.port });
-  raw = await RespConn.connect(srv.port);
+  raw = await RawClient.connect(srv.port);
 });
 t.after(async () => {
   io.disconnect();
