@@ -3,34 +3,16 @@
  * `sdssplitlen` with a single-space separator (what CONFIG SET uses to split the value of a
  * multi-argument parameter such as `save` or `bind`).
  *
- * Tokens are assembled as bytes and decoded as UTF-8 at the end, so a `\xHH` escape means one
+ * Tokens are split as bytes (by the core) and decoded as UTF-8, so a `\xHH` escape means one
  * byte, exactly as in Valkey: `"\xc3\xa9"` is "é", and what `quoteArg` writes reads back equal.
  * A `\x` sequence that does not form valid UTF-8 decodes to U+FFFD.
  */
 
-/** C `isspace` in the C locale. */
-export function isCSpace(ch: string): boolean {
-  return ch === ' ' || ch === '\t' || ch === '\n' || ch === '\v' || ch === '\f' || ch === '\r';
-}
-
-function isHexDigit(ch: string | undefined): ch is string {
-  return ch !== undefined && /^[0-9a-fA-F]$/.test(ch);
-}
-
-/** Appends the UTF-8 bytes of one character (or surrogate pair) to `out`. */
-function pushChar(out: number[], ch: string): void {
-  const code = ch.charCodeAt(0);
-  if (code < 0x80) {
-    out.push(code);
-    return;
-  }
-  for (const byte of Buffer.from(ch, 'utf8')) out.push(byte);
-}
-
-const SIMPLE_ESCAPES: Readonly<Record<string, number>> = { n: 0x0a, r: 0x0d, t: 0x09, b: 0x08, a: 0x07 };
+import { splitArgs as splitArgsBytes } from '../native/core';
 
 /**
- * Splits a line into arguments like Valkey's `sdssplitargs`.
+ * Splits a line into arguments like Valkey's `sdssplitargs`, with the core's implementation
+ * (the one the AOF manifest reader uses):
  *
  * - Blanks (C isspace) separate arguments; outside quotes a token ends at space, \n, \r or \t.
  * - "double quotes" understand \n \r \t \b \a, \xHH and backslash-anything (the character itself).
@@ -41,62 +23,8 @@ const SIMPLE_ESCAPES: Readonly<Record<string, number>> = { n: 0x0a, r: 0x0d, t: 
  * Returns null for unbalanced quotes or a closing quote followed by a non-blank ("foo"bar).
  */
 export function splitArgs(line: string): string[] | null {
-  const chars = Array.from(line); // code points, so surrogate pairs stay whole
-  const result: string[] = [];
-  let p = 0;
-  for (;;) {
-    while (p < chars.length && isCSpace(chars[p]!)) p++;
-    if (p >= chars.length) return result;
-
-    const bytes: number[] = [];
-    let inDouble = false;
-    let inSingle = false;
-    let done = false;
-    while (!done) {
-      const ch = chars[p];
-      if (inDouble) {
-        if (ch === undefined) return null; // unterminated quotes
-        if (ch === '\\' && chars[p + 1] === 'x' && isHexDigit(chars[p + 2]) && isHexDigit(chars[p + 3])) {
-          bytes.push(parseInt(chars[p + 2]! + chars[p + 3]!, 16));
-          p += 3;
-        } else if (ch === '\\' && chars[p + 1] !== undefined) {
-          p++;
-          const escaped = chars[p]!;
-          const simple = SIMPLE_ESCAPES[escaped];
-          if (simple !== undefined) bytes.push(simple);
-          else pushChar(bytes, escaped);
-        } else if (ch === '"') {
-          const next = chars[p + 1];
-          if (next !== undefined && !isCSpace(next)) return null;
-          done = true;
-        } else {
-          pushChar(bytes, ch);
-        }
-      } else if (inSingle) {
-        if (ch === undefined) return null;
-        if (ch === '\\' && chars[p + 1] === "'") {
-          p++;
-          bytes.push(0x27);
-        } else if (ch === "'") {
-          const next = chars[p + 1];
-          if (next !== undefined && !isCSpace(next)) return null;
-          done = true;
-        } else {
-          pushChar(bytes, ch);
-        }
-      } else if (ch === undefined || ch === ' ' || ch === '\n' || ch === '\r' || ch === '\t') {
-        done = true;
-      } else if (ch === '"') {
-        inDouble = true;
-      } else if (ch === "'") {
-        inSingle = true;
-      } else {
-        pushChar(bytes, ch);
-      }
-      if (p < chars.length) p++;
-    }
-    result.push(Buffer.from(bytes).toString('utf8'));
-  }
+  const args = splitArgsBytes(Buffer.from(line, 'utf8'));
+  return args === null ? null : args.map((a) => a.toString('utf8'));
 }
 
 /**

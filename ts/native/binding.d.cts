@@ -131,6 +131,12 @@ export declare class Core {
   keyspaceInfo(): Array<DbInfo>
   /** Valkey glob matching (CONFIG GET patterns and others use the same rules). */
   static globMatch(pattern: string, subject: string, nocase: boolean): boolean
+  /**
+   * Valkey's `sdssplitargs` over one configuration line: the same implementation the AOF
+   * manifest reader uses, so valkey.conf and the manifest agree on quoting. `null` for
+   * unbalanced quotes or a closing quote followed by a non-blank.
+   */
+  static splitArgs(line: Buffer): Array<Buffer> | null
   /** Every top-level command (the README's command list is generated from this). */
   static commandTable(): Array<CommandRow>
   /** SAVE: writes the RDB file in this process, blocking (as Valkey's SAVE does). */

@@ -98,6 +98,11 @@ export function globMatch(pattern: string, subject: string, nocase: boolean): bo
   return binding.Core.globMatch(pattern, subject, nocase);
 }
 
+/** Valkey's `sdssplitargs` over one line's bytes (null for unbalanced quotes), from the core. */
+export function splitArgs(line: Buffer): Buffer[] | null {
+  return binding.Core.splitArgs(line);
+}
+
 /** The command table, for generated documentation. */
 export function commandTable(): CommandRow[] {
   return binding.Core.commandTable();

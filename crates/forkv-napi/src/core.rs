@@ -474,6 +474,14 @@ impl Core {
         forkv_keyspace::glob::glob_match(pattern.as_bytes(), subject.as_bytes(), nocase)
     }
 
+    /// Valkey's `sdssplitargs` over one configuration line: the same implementation the AOF
+    /// manifest reader uses, so valkey.conf and the manifest agree on quoting. `null` for
+    /// unbalanced quotes or a closing quote followed by a non-blank.
+    #[napi]
+    pub fn split_args(line: Buffer) -> Option<Vec<Buffer>> {
+        forkv_aof::manifest::split_args(&line).map(|args| args.into_iter().map(Buffer::from).collect())
+    }
+
     /// Every top-level command (the README's command list is generated from this).
     #[napi]
     pub fn command_table() -> Vec<CommandRow> {
