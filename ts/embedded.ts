@@ -42,10 +42,19 @@ export type ConfigValue = string | number | boolean | readonly string[];
 /** What createServer takes. Every field is optional. */
 export interface CreateServerOptions {
   /**
-   * TCP port. 0 (the default) binds an ephemeral port: read it from `server.port`. (In
-   * forkv-server's command line, as in valkey-server's, `port 0` means "no TCP listener".)
+   * TCP port. 0 (the default) binds an ephemeral port: read it from `server.port`. `null`:
+   * no TCP listener (then give `unixSocket`, or a `tls-port` in `config`). (In forkv-server's
+   * command line, as in valkey-server's, `port 0` means "no TCP listener".)
    */
-  port?: number;
+  port?: number | null;
+  /**
+   * A unix socket to listen on as well (Valkey's `unixsocket`): clients connect by path
+   * (ioredis `{ path }`, node-redis `{ socket: { path } }`, `redis-cli -s`). With `port: null`
+   * it is the only listener. The socket file is removed by close() and at process exit.
+   */
+  unixSocket?: string;
+  /** Permissions of the unix socket file (`unixsocketperm`), e.g. `0o700`. Default: the umask's. */
+  unixSocketPerm?: number;
   /** Address to bind (default `127.0.0.1`, or `config.bind` when given). */
   host?: string;
   /**
@@ -83,9 +92,16 @@ export interface CloseOptions {
 export interface EmbeddedServer {
   /** The address it listens on (`127.0.0.1` unless told otherwise). */
   readonly host: string;
-  /** The TCP port it listens on (the ephemeral one when port 0 was asked). */
+  /** The TCP port it listens on (the ephemeral one when port 0 was asked); 0 with `port: null`. */
   readonly port: number;
-  /** `redis://host:port`, for clients that take a URL. */
+  /** The TLS port (`tls-port` in `config`), or 0 without TLS. */
+  readonly tlsPort: number;
+  /** The unix socket's path, or null without one. */
+  readonly socketPath: string | null;
+  /**
+   * `redis://host:port`, for clients that take a URL; without a TCP listener,
+   * `rediss://host:tlsPort`, or `unix://<path>` when the unix socket is the only listener.
+   */
   readonly url: string;
   /** Its data directory (absolute). */
   readonly dir: string;
@@ -186,7 +202,9 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Embe
   for (const [name, value] of Object.entries(config)) lines.push(configLine(name, value));
   if (argsText !== '') lines.push(argsText);
   if (opts.host !== undefined) lines.push(configLine('bind', opts.host));
-  if (opts.port !== undefined) lines.push(configLine('port', String(opts.port)));
+  if (opts.port !== undefined) lines.push(configLine('port', String(opts.port ?? 0)));
+  if (opts.unixSocket !== undefined) lines.push(configLine('unixsocket', path.resolve(opts.unixSocket)));
+  if (opts.unixSocketPerm !== undefined) lines.push(configLine('unixsocketperm', opts.unixSocketPerm.toString(8)));
   const fieldDir = explicitDir ?? tempDir;
   if (fieldDir !== null) lines.push(configLine('dir', fieldDir));
   let dir = fieldDir ?? '';
@@ -204,7 +222,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Embe
     });
     const log = new Logger(store.getString('logfile'), store.getEnum('loglevel') as LogLevel);
     for (const w of warnings) log.warning(w.message);
-    server = new Server(store, configFile, log, { ephemeralPort: true, unref: true, users });
+    server = new Server(store, configFile, log, { ephemeralPort: opts.port !== null, unref: true, users });
     dir = server.dataDir();
   } catch (e) {
     removeOwnDir();
@@ -220,6 +238,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Embe
         server.core.native.waitChild(1000);
       }
       server.aof.flush(true);
+      server.listening.removeUnixSocket();
       server.log.close();
       removeOwnDir();
     },
@@ -238,12 +257,19 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Embe
 
   const host = server.boundAddresses[0] ?? '127.0.0.1';
   const port = server.port;
+  const tlsPort = server.tlsPort;
+  const socketPath = server.unixSocket;
+  const url = port !== 0 ? `redis://${urlHost(host)}:${port}`
+    : tlsPort !== 0 ? `rediss://${urlHost(host)}:${tlsPort}`
+    : `unix://${socketPath ?? ''}`;
   let closed: Promise<void> | null = null;
 
   return {
     host,
     port,
-    url: `redis://${urlHost(host)}:${port}`,
+    tlsPort,
+    socketPath,
+    url,
     dir,
     server,
     info(section?: string) {

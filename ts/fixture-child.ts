@@ -20,7 +20,7 @@ async function onMessage(m: ChildRequest): Promise<void> {
     try {
       removeDirOnOrphan = m.removeDirOnOrphan;
       server = await createServer(m.opts);
-      reply({ t: 'ready', host: server.host, port: server.port, url: server.url, dir: server.dir });
+      reply({ t: 'ready', host: server.host, port: server.port, socketPath: server.socketPath, url: server.url, dir: server.dir });
     } catch (e) {
       reply({ t: 'start-failed', message: e instanceof Error ? e.message : String(e) }, () => process.exit(1));
     }

@@ -44,7 +44,9 @@ export interface StopServerOptions extends CloseOptions {
 export interface InstanceInfo {
   readonly host: string;
   readonly port: number;
-  /** `redis://host:port`. */
+  /** The unix socket's path (the `unixSocket` option), or null. */
+  readonly socketPath: string | null;
+  /** `redis://host:port` (see EmbeddedServer.url without a TCP listener). */
   readonly url: string;
   /** The data directory (absolute). */
   readonly dir: string;
@@ -58,7 +60,7 @@ export type ChildRequest =
   | { t: 'start'; opts: CreateServerOptions; removeDirOnOrphan: boolean }
   | { t: 'stop'; save?: boolean; force?: boolean };
 export type ChildReply =
-  | { t: 'ready'; host: string; port: number; url: string; dir: string }
+  | { t: 'ready'; host: string; port: number; socketPath: string | null; url: string; dir: string }
   | { t: 'start-failed'; message: string }
   | { t: 'stopped' }
   | { t: 'stop-failed'; message: string };
@@ -108,7 +110,7 @@ export class ForkvServer {
   private readonly opts: ForkvServerOptions;
   private readonly mode: ServerMode;
   /** Port and dir stick after the first start, so start() after stop() comes back on both. */
-  private port: number | undefined;
+  private port: number | null | undefined;
   private dir: string | undefined;
   private tempDir: string | null = null;
   private running: Running | null = null;
@@ -143,7 +145,7 @@ export class ForkvServer {
     const p = this.enqueue(async () => {
       if (this.running?.alive()) return;
       this.running = this.mode === 'in-process' ? await this.startInProcess() : await this.startChild();
-      this.port = this.running.info.port;
+      if (this.port !== null) this.port = this.running.info.port;
     });
     this.starting = p;
     const clear = (): void => {
@@ -180,6 +182,11 @@ export class ForkvServer {
   /** The TCP port, once started (waits for a start in flight). */
   async getPort(): Promise<number> {
     return (await this.runningInfo()).port;
+  }
+
+  /** The unix socket's path (the `unixSocket` option), once started; null without one. */
+  async getSocketPath(): Promise<string | null> {
+    return (await this.runningInfo()).socketPath;
   }
 
   /** The bound address, once started (waits for a start in flight). */
@@ -239,6 +246,8 @@ export class ForkvServer {
     return {
       ...(this.port !== undefined ? { port: this.port } : {}),
       ...(o.host !== undefined ? { host: o.host } : {}),
+      ...(o.unixSocket !== undefined ? { unixSocket: o.unixSocket } : {}),
+      ...(o.unixSocketPerm !== undefined ? { unixSocketPerm: o.unixSocketPerm } : {}),
       ...(dir !== undefined ? { dir } : {}),
       ...(o.config !== undefined ? { config: o.config } : {}),
       ...(o.configFile !== undefined ? { configFile: o.configFile } : {}),
@@ -249,7 +258,7 @@ export class ForkvServer {
   private async startInProcess(): Promise<Running> {
     const s = await createServer(this.serverOptions());
     return {
-      info: { host: s.host, port: s.port, url: s.url, dir: s.dir, pid: process.pid, mode: 'in-process' },
+      info: { host: s.host, port: s.port, socketPath: s.socketPath, url: s.url, dir: s.dir, pid: process.pid, mode: 'in-process' },
       stop: (o) => s.close(o),
       alive: () => true,
       embedded: s,
@@ -278,7 +287,7 @@ export class ForkvServer {
       child.channel?.unref();
       const pid = child.pid ?? 0;
       return {
-        info: { host: r.host, port: r.port, url: r.url, dir: r.dir, pid, mode: 'child-process' },
+        info: { host: r.host, port: r.port, socketPath: r.socketPath, url: r.url, dir: r.dir, pid, mode: 'child-process' },
         embedded: null,
         alive: () => child.exitCode === null && child.signalCode === null,
         stop: async (o) => {

@@ -72,6 +72,7 @@ function serverSection(s: Server): Array<[string, string | number]> {
     ['configured_hz', s.config.getInt('hz')],
     ['executable', process.argv[1] ?? ''],
     ['config_file', s.configFile ?? ''],
+    ...s.listening.infoFields(),
   ];
 }
 

@@ -34,7 +34,7 @@ export interface HostStats {
 export interface ServerOptions {
   /**
    * `port 0` binds an ephemeral port (the embedded API). Without it, port 0 means "no TCP
-   * listener", as in valkey-server, and forkv (which has no unix socket) refuses to start.
+   * listener", as in valkey-server (then a tls-port or a unixsocket must be configured).
    */
   ephemeralPort?: boolean;
   /** Listeners and client sockets do not keep the Node process alive (the embedded API). */
@@ -84,7 +84,7 @@ export class Server extends EventEmitter {
   ) {
     super();
     this.dataPath = new DataPath(this);
-    this.listening = new Listeners(this, (s) => this.dataPath.onConnection(s));
+    this.listening = new Listeners(this, (s, kind) => this.dataPath.onConnection(s, kind));
     this.cronJob = new Cron(this);
     this.log = log ?? new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
     this.core = new Core(config.getInt('databases'));
@@ -94,6 +94,7 @@ export class Server extends EventEmitter {
     this.applyRequirepass();
     this.applyEncodingLimits();
     this.registerConfigHooks();
+    this.listening.registerConfigHooks();
     this.rdb = new RdbPersistence(this);
     this.aof = new AofPersistence(this);
     this.replication = new ReplicationPrimary(this);
@@ -190,7 +191,7 @@ export class Server extends EventEmitter {
     // With appendonly yes the AOF is the source of truth, as in Valkey.
     if (this.config.getBool('appendonly')) await this.aof.loadAtStart();
     else await this.rdb.loadAtStart();
-    this.log.notice('Ready to accept connections tcp');
+    for (const kind of this.listening.readyTypes()) this.log.notice(`Ready to accept connections ${kind}`);
     this.emit('ready');
   }
 
@@ -279,6 +280,16 @@ export class Server extends EventEmitter {
   /** Addresses actually bound. */
   get boundAddresses(): string[] {
     return this.listening.boundAddresses;
+  }
+
+  /** TLS port actually bound (0: no TLS listener). */
+  get tlsPort(): number {
+    return this.listening.tlsPort;
+  }
+
+  /** Path of the unix socket listened on, or null. */
+  get unixSocket(): string | null {
+    return this.listening.unixPath;
   }
 
   /** (Re)starts the cron at `hz`. */

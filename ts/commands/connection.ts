@@ -89,13 +89,14 @@ function validName(s: string): boolean {
   return /^[\x21-\x7e]*$/.test(s);
 }
 
-/** CLIENT LIST flags in Valkey's order: P pubsub, x MULTI, b blocked, d dirty CAS. */
-function clientFlags(subscribed: boolean, st: ClientState | null | undefined): string {
+/** CLIENT LIST flags in Valkey's order: P pubsub, x MULTI, b blocked, d dirty CAS, U unix socket. */
+function clientFlags(subscribed: boolean, st: ClientState | null | undefined, unix: boolean): string {
   let f = '';
   if (subscribed) f += 'P';
   if (st && st.multi >= 0) f += 'x';
   if (st?.blocked) f += 'b';
   if (st?.dirtyCas) f += 'd';
+  if (unix) f += 'U';
   return f === '' ? 'N' : f;
 }
 
@@ -111,7 +112,7 @@ export function clientLine(server: Server, c: Connection): string {
     ['name', c.name],
     ['age', Math.floor((now - c.createdAt) / 1000)],
     ['idle', Math.floor((now - c.lastInteraction) / 1000)],
-    ['flags', clientFlags(st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0, st)],
+    ['flags', clientFlags(st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0, st, c.kind === 'unix')],
     ['db', st?.db ?? 0],
     ['sub', st?.sub ?? 0],
     ['psub', st?.psub ?? 0],

@@ -22,7 +22,7 @@ const CONFIG_HELP = [
   '    Print this help.',
 ];
 
-export function config(call: HostCall): Reply {
+export function config(call: HostCall): Reply | Promise<Reply> {
   const { server, argv } = call;
   switch (opt(call, 1)) {
     case 'get': {
@@ -34,8 +34,12 @@ export function config(call: HostCall): Reply {
       if ((argv.length - 2) % 2 !== 0) return error("ERR wrong number of arguments for 'config|set' command");
       const pairs: Array<[string, string]> = [];
       for (let i = 2; i < argv.length; i += 2) pairs.push([arg(call, i), arg(call, i + 1)]);
-      const err = server.config.set(pairs, { clientIsLocal: call.conn.isLocal });
-      return err === null ? ok : error(err);
+      const ctx = { clientIsLocal: call.conn.isLocal };
+      const before = pairs.map(([name]): [string, string] => [name, server.config.definition(name) ? server.config.getString(name) : '']);
+      const err = server.config.set(pairs, ctx);
+      if (err !== null) return error(err);
+      if (!server.listening.hasPendingChanges) return ok;
+      return rebindAfterSet(call, pairs, before);
     }
     case 'resetstat':
       server.resetStats();
@@ -49,6 +53,23 @@ export function config(call: HostCall): Reply {
     default:
       return error(`ERR unknown subcommand '${arg(call, 1)}'. Try CONFIG HELP.`);
   }
+}
+
+/**
+ * The second half of a CONFIG SET of port, tls-port or bind: rebinding is asynchronous in
+ * Node. When it fails, every value of the command is restored (and the old listeners bound
+ * again), as Valkey restores a CONFIG SET whose apply function failed.
+ */
+async function rebindAfterSet(call: HostCall, pairs: ReadonlyArray<readonly [string, string]>, before: ReadonlyArray<readonly [string, string]>): Promise<Reply> {
+  const { server } = call;
+  const err = await server.listening.applyPendingChanges();
+  if (err === null) return ok;
+  const culprit = pairs.find(([name]) => ['port', 'tls-port', 'bind'].includes(server.config.definition(name)?.name ?? ''))?.[0] ?? pairs[0]?.[0] ?? '';
+  server.log.warning(`Failed applying new configuration. Possibly related to new ${culprit} setting. Restoring previous settings.`);
+  const restoreErr = server.config.set(before, { clientIsLocal: call.conn.isLocal }) ?? (await server.listening.applyPendingChanges());
+  if (restoreErr !== null) server.log.warning(`Failed applying restored failed CONFIG SET command: ${restoreErr}`);
+  const text = server.config.definition(culprit)?.name === 'bind' ? 'Failed to bind to specified addresses.' : err;
+  return error(`ERR CONFIG SET failed (possibly related to argument '${culprit}') - ${text}`);
 }
 
 export function shutdown(call: HostCall): Reply | Promise<Reply> {

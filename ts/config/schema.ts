@@ -51,12 +51,20 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'maxmemory', 'maxmemory-policy',
   'include', 'extended-redis-compatibility', 'sanitize-dump-payload', 'user', 'aclfile', 'acllog-max-len',
   'repl-backlog-size', 'repl-ping-replica-period',
+  'unixsocket', 'unixsocketperm',
+  'tls-port', 'tls-cert-file', 'tls-key-file', 'tls-key-file-pass', 'tls-client-cert-file', 'tls-client-key-file',
+  'tls-client-key-file-pass', 'tls-dh-params-file', 'tls-ca-cert-file', 'tls-ca-cert-dir', 'tls-auth-clients',
+  'tls-protocols', 'tls-ciphers', 'tls-ciphersuites', 'tls-prefer-server-ciphers', 'tls-session-caching',
+  'tls-session-cache-size', 'tls-session-cache-timeout',
 ]);
 
 /** Implemented with a limitation: warned about when set to a non-default value. */
 export const FORKV_CAVEATS: Readonly<Record<string, string>> = {
   maxmemory: 'forkv reports maxmemory but does not evict keys',
   'maxmemory-policy': 'forkv reports maxmemory-policy but does not evict keys',
+  'tls-client-cert-file': 'forkv opens no TLS connections of its own (it never connects to a primary or a cluster bus): the client certificate is checked, not used',
+  'tls-client-key-file': 'forkv opens no TLS connections of its own (it never connects to a primary or a cluster bus): the client key is checked, not used',
+  'tls-client-key-file-pass': 'forkv opens no TLS connections of its own (it never connects to a primary or a cluster bus): the client key is checked, not used',
 };
 
 /* ------------------------------------------------------------------------------------------ */

@@ -2,6 +2,8 @@
 // timestamps) and the write path with backpressure.
 import type * as net from 'node:net';
 
+import type { ConnKind } from './listeners';
+
 let nextId = 1;
 
 /** Host-side state of a client (the core keeps db, protocol and parse state). */
@@ -20,26 +22,35 @@ export class Connection {
   /** Set while a host command's reply is pending (async host work). */
   busy = false;
 
-  constructor(readonly socket: net.Socket) {}
+  /**
+   * @param kind how the client connected (tcp, tls or the unix socket)
+   * @param unixPath the unix socket's path, for a unix client
+   */
+  constructor(readonly socket: net.Socket, readonly kind: ConnKind = 'tcp', readonly unixPath: string | null = null) {}
 
-  /** "ip:port" of the peer, as CLIENT LIST prints it. */
+  /** "ip:port" of the peer, as CLIENT LIST prints it; "<socket path>:0" for a unix client. */
   get addr(): string {
+    if (this.kind === 'unix') return `${this.unixPath ?? ''}:0`;
     return formatAddr(this.socket.remoteAddress, this.socket.remotePort);
   }
 
-  /** "ip:port" of our end. */
+  /** "ip:port" of our end ("<socket path>:0" for a unix client). */
   get laddr(): string {
+    if (this.kind === 'unix') return `${this.unixPath ?? ''}:0`;
     return formatAddr(this.socket.localAddress, this.socket.localPort);
   }
 
-  /** The socket's file descriptor, when Node exposes it. */
+  /** The socket's file descriptor, when Node exposes it (a TLS socket's is its TCP socket's). */
   get fd(): number {
-    const handle = (this.socket as unknown as { _handle?: { fd?: number } })._handle;
+    type WithHandle = { _handle?: { fd?: number }; _parent?: WithHandle | null };
+    const s = this.socket as unknown as WithHandle;
+    const handle = this.kind === 'tls' ? (s._parent?._handle ?? s._handle) : s._handle;
     return typeof handle?.fd === 'number' ? handle.fd : -1;
   }
 
-  /** True when the peer is on a loopback address. */
+  /** True when the peer is on a loopback address, or on the unix socket (Valkey's connIsLocal). */
   get isLocal(): boolean {
+    if (this.kind === 'unix') return true;
     const a = this.socket.remoteAddress ?? '';
     return a.startsWith('127.') || a === '::1' || a.startsWith('::ffff:127.');
   }

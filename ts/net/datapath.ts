@@ -9,7 +9,7 @@ import { Step, type FeedResult } from '../native/core';
 import { encode, error, type Reply } from '../resp/encode';
 import { runHostCommand } from '../commands';
 import { Connection } from './connection';
-import { PROTECTED_MODE_ERROR } from './listeners';
+import { PROTECTED_MODE_ERROR, type ConnKind } from './listeners';
 import type { Server } from '../server';
 
 /** Moves bytes between client sockets and the core. */
@@ -21,13 +21,13 @@ export class DataPath {
   constructor(private readonly server: Server) {}
 
   /** A new client socket: limits, protected mode, then registration with the core. */
-  onConnection(socket: net.Socket): void {
+  onConnection(socket: net.Socket, kind: ConnKind): void {
     if (this.server.isStopping) {
       socket.destroy();
       return;
     }
     if (this.server.options.unref) socket.unref();
-    const conn = new Connection(socket);
+    const conn = new Connection(socket, kind, kind === 'unix' ? this.server.listening.unixPath : null);
     this.server.stats.totalConnections++;
     if (this.server.clients.size >= this.server.config.getInt('maxclients')) {
       this.server.stats.rejectedConnections++;
@@ -40,7 +40,7 @@ export class DataPath {
       return;
     }
     const keepalive = this.server.config.getInt('tcp-keepalive');
-    if (keepalive > 0) socket.setKeepAlive(true, keepalive * 1000);
+    if (keepalive > 0 && kind !== 'unix') socket.setKeepAlive(true, keepalive * 1000);
     this.server.clients.set(conn.id, conn);
     const debug = this.server.config.getEnum('enable-debug-command');
     this.server.core.native.addClient(conn.id, debug === 'yes' || (debug === 'local' && conn.isLocal));

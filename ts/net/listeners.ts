@@ -1,58 +1,165 @@
-// Listening sockets: binding every configured address (Valkey's listenToPort, with its
-// log lines and errors), and protected mode, the accept-time refusal of non-local clients.
+// Listening sockets, Valkey's three connection types: plain TCP (`port` on every `bind`
+// address), TLS (`tls-port` on the same addresses, through Node's tls module, see tls.ts)
+// and the unix socket (`unixsocket`, `unixsocketperm`). Binding with Valkey's log lines and
+// errors (listenToPort), rebinding when CONFIG SET changes `port`, `tls-port` or `bind`
+// (changeListener), and protected mode, the accept-time refusal of non-local clients.
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 
 import type { Connection } from './connection';
 import type { Server } from '../server';
+import {
+  TLS_START_ERROR, TLS_UPDATE_ERROR, TlsSessionCache, buildSecureContextOptions, clientAuthOptions,
+} from './tls';
+
+/** How a client reached the server (Valkey's connection type names). */
+export type ConnKind = 'tcp' | 'unix' | 'tls';
+
+/** A tls.Server's per-connection verification settings, which it reads at every accept. */
+interface ClientAuthKnobs {
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+}
+
+/** The tls-* directives whose change rebuilds the TLS context (Valkey's applyTlsCfg). */
+export const TLS_CONTEXT_DIRECTIVES = [
+  'tls-cert-file', 'tls-key-file', 'tls-key-file-pass', 'tls-client-cert-file', 'tls-client-key-file',
+  'tls-client-key-file-pass', 'tls-dh-params-file', 'tls-ca-cert-file', 'tls-ca-cert-dir', 'tls-protocols',
+  'tls-ciphers', 'tls-ciphersuites', 'tls-prefer-server-ciphers', 'tls-session-caching',
+  'tls-session-cache-size', 'tls-session-cache-timeout', 'tls-cluster', 'tls-replication',
+];
 
 /** The server's listening sockets. */
 export class Listeners {
-  /** Port actually bound (differs from config when port 0 was asked). */
+  /** TCP port actually bound (differs from config when port 0 was asked); 0 = none. */
   port = 0;
-  /** Addresses actually bound. */
+  /** TLS port actually bound; 0 = none. */
+  tlsPort = 0;
+  /** Path of the unix socket, when one is open. */
+  unixPath: string | null = null;
+  /** Addresses the TCP or TLS listeners are bound to. */
   boundAddresses: string[] = [];
-  private netServers: net.Server[] = [];
+  private tcpServers: net.Server[] = [];
+  private tlsServers: tls.Server[] = [];
+  private unixServer: net.Server | null = null;
+  /** The current secure-context options (null until TLS is first configured). */
+  private tlsOptions: tls.SecureContextOptions | null = null;
+  private readonly sessionCache = new TlsSessionCache(0, 0);
+  /** CONFIG SET changed port, tls-port or bind: rebind in applyPendingChanges(). */
+  private pending = new Set<'tcp' | 'tls'>();
+  /** listenAll() succeeded: later binds are CONFIG SET's. */
+  private started = false;
 
   constructor(
     private readonly server: Server,
-    private readonly onSocket: (socket: net.Socket) => void,
+    private readonly onSocket: (socket: net.Socket, kind: ConnKind) => void,
   ) {}
 
+  /** Binds everything configured, in Valkey's order: TCP, unix socket, TLS. */
   async listenAll(): Promise<void> {
-    const binds = this.server.config.getBind();
-    let port = this.server.config.getInt('port');
-    if (port === 0 && !this.server.options.ephemeralPort) {
+    const c = this.server.config;
+    const tcpPort = c.getInt('port');
+    const tlsPort = c.getInt('tls-port');
+    const unixPath = c.getOptionalString('unixsocket');
+    const tcpWanted = tcpPort !== 0 || this.server.options.ephemeralPort === true;
+    if (!tcpWanted && tlsPort === 0 && unixPath === null) {
       this.server.log.warning('Configured to not listen anywhere, exiting.');
       throw new ListenError('Configured to not listen anywhere, exiting.');
     }
-    for (const spec of binds) {
-      const optional = spec.startsWith('-');
-      const host = optional ? spec.slice(1) : spec;
-      const addrs = host === '*' ? ['0.0.0.0'] : host === '::*' ? ['::'] : [host];
-      for (const addr of addrs) {
-        try {
-          const srv = await this.listenOne(addr, port);
-          const bound = srv.address();
-          if (bound && typeof bound === 'object') port = bound.port;
-          this.netServers.push(srv);
-          this.boundAddresses.push(addr);
-        } catch (e) {
-          const err = e as NodeJS.ErrnoException;
-          if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
-          this.server.log.warning(`Warning: Could not create server TCP listening socket ${addr}:${port}: bind: ${describeErrno(err)}`);
-          this.server.log.warning(`Failed listening on port ${this.server.config.getInt('port')} (tcp), aborting.`);
-          await this.close();
-          throw new ListenError(`Failed listening on port ${this.server.config.getInt('port')} (tcp), aborting.`);
-        }
-      }
+    // TLS is configured before anything listens: a bad certificate stops the start.
+    if (tlsPort !== 0 && this.configureTls() !== null) {
+      this.server.log.warning(TLS_START_ERROR);
+      throw new ListenError(TLS_START_ERROR);
     }
-    if (this.netServers.length === 0) throw new ListenError('Failed listening on any configured address, aborting.');
-    this.port = port;
+    try {
+      if (tcpWanted) await this.bindTcp(tcpPort);
+      if (unixPath !== null) await this.bindUnix(unixPath);
+      if (tlsPort !== 0) await this.bindTls(tlsPort);
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    this.started = true;
   }
 
-  private listenOne(host: string, port: number): Promise<net.Server> {
+  /** The "Ready to accept connections <type>" lines, one per connection type listening. */
+  readyTypes(): ConnKind[] {
+    const out: ConnKind[] = [];
+    if (this.tcpServers.length > 0) out.push('tcp');
+    if (this.unixServer) out.push('unix');
+    if (this.tlsServers.length > 0) out.push('tls');
+    return out;
+  }
+
+  /** INFO's listener<N> lines (N is Valkey's connection type index: 0 tcp, 1 unix, 2 tls). */
+  infoFields(): Array<[string, string]> {
+    const out: Array<[string, string]> = [];
+    const binds = this.server.config.getBind().map((b) => `,bind=${b}`).join('');
+    if (this.tcpServers.length > 0) out.push(['listener0', `name=tcp${binds},port=${this.port}`]);
+    if (this.unixServer && this.unixPath !== null) out.push(['listener1', `name=unix,bind=${this.unixPath}`]);
+    if (this.tlsServers.length > 0) out.push(['listener2', `name=tls${binds},port=${this.tlsPort}`]);
+    return out;
+  }
+
+  /* -------------------------------------------------------------------------------------- */
+  /* TCP and TLS                                                                            */
+  /* -------------------------------------------------------------------------------------- */
+
+  private async bindTcp(configured: number): Promise<void> {
+    const { servers, port, addresses } = await this.bindAll('tcp', configured, () => {
+      const srv = net.createServer({ noDelay: true }, (s) => this.onSocket(s, 'tcp'));
+      return srv;
+    });
+    this.tcpServers = servers;
+    this.port = port;
+    this.boundAddresses = addresses;
+  }
+
+  private async bindTls(configured: number): Promise<void> {
+    const { servers, port, addresses } = await this.bindAll('tls', configured, () => this.createTlsServer());
+    this.tlsServers = servers as tls.Server[];
+    this.tlsPort = port;
+    if (this.boundAddresses.length === 0) this.boundAddresses = addresses;
+  }
+
+  /**
+   * Listens on every `bind` address (Valkey's listenToPort): an address with a leading '-'
+   * is optional and skipped when it does not exist here; any other failure closes what was
+   * bound and fails with Valkey's log lines.
+   */
+  private async bindAll(
+    kind: 'tcp' | 'tls', configured: number, create: () => net.Server,
+  ): Promise<{ servers: net.Server[]; port: number; addresses: string[] }> {
+    const servers: net.Server[] = [];
+    const addresses: string[] = [];
+    let port = configured;
+    for (const spec of this.server.config.getBind()) {
+      const optional = spec.startsWith('-');
+      const host = optional ? spec.slice(1) : spec;
+      const addr = host === '*' ? '0.0.0.0' : host === '::*' ? '::' : host;
+      try {
+        const srv = await this.listenOne(create(), addr, port);
+        const bound = srv.address();
+        if (bound && typeof bound === 'object') port = bound.port;
+        servers.push(srv);
+        addresses.push(addr);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
+        this.server.log.warning(`Warning: Could not create server TCP listening socket ${addr}:${port}: bind: ${describeErrno(err)}`);
+        await closeAll(servers);
+        // At start the server exits after this line; CONFIG SET answers an error instead.
+        if (!this.started) this.server.log.warning(`Failed listening on port ${configured} (${kind}), aborting.`);
+        throw new ListenError(`Failed listening on port ${configured} (${kind}), aborting.`);
+      }
+    }
+    if (servers.length === 0) throw new ListenError('Failed listening on any configured address, aborting.');
+    return { servers, port, addresses };
+  }
+
+  private listenOne(srv: net.Server, host: string, port: number): Promise<net.Server> {
     return new Promise((resolve, reject) => {
-      const srv = net.createServer({ noDelay: true }, (s) => this.onSocket(s));
       srv.maxConnections = this.server.config.getInt('maxclients') + 32;
       if (this.server.options.unref) srv.unref();
       srv.once('error', reject);
@@ -63,6 +170,183 @@ export class Listeners {
     });
   }
 
+  /** One TLS listener: the shared context, tls-auth-clients read at each accept. */
+  private createTlsServer(): tls.Server {
+    const opts = this.tlsOptions;
+    if (opts === null) throw new Error('forkv: TLS listener without a TLS context');
+    const srv = tls.createServer({ ...opts, noDelay: true, ...clientAuthOptions(this.server.config.getEnum('tls-auth-clients')) });
+    // tls.Server hands its requestCert/rejectUnauthorized to every socket it accepts: set
+    // them just before, so a CONFIG SET tls-auth-clients applies to the next connection,
+    // as in Valkey.
+    srv.prependListener('connection', () => {
+      Object.assign(srv as unknown as ClientAuthKnobs, clientAuthOptions(this.server.config.getEnum('tls-auth-clients')));
+    });
+    srv.on('secureConnection', (socket: tls.TLSSocket) => {
+      // tls-auth-clients optional: no certificate is fine, a certificate that does not
+      // verify is not (OpenSSL's SSL_VERIFY_PEER without FAIL_IF_NO_PEER_CERT).
+      if (!socket.authorized && Object.keys(socket.getPeerCertificate()).length > 0) {
+        this.server.log.verbose(`Error accepting a client connection: ${String(socket.authorizationError)} (addr=${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0})`);
+        socket.destroy();
+        return;
+      }
+      this.onSocket(socket, 'tls');
+    });
+    srv.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      this.server.log.verbose(`Error accepting a client connection: ${err.message} (addr=${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0})`);
+    });
+    srv.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
+      if (this.server.config.getBool('tls-session-caching')) this.sessionCache.store(id, data);
+      done();
+    });
+    srv.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
+      done(null, this.server.config.getBool('tls-session-caching') ? this.sessionCache.lookup(id) : null);
+    });
+    return srv;
+  }
+
+  /**
+   * Builds the TLS context from the tls-* directives and puts it in place on every TLS
+   * listener (connections already open keep theirs). Returns Valkey's CONFIG SET error
+   * text, or null. Valkey rebuilds its whole SSL_CTX, sessions included: so does this.
+   */
+  configureTls(): string | null {
+    const opts = buildSecureContextOptions(this.server.config, (m) => this.server.log.warning(m));
+    if (opts === null) return TLS_UPDATE_ERROR;
+    this.tlsOptions = opts;
+    this.sessionCache.clear();
+    this.sessionCache.resize(this.server.config.getInt('tls-session-cache-size'), this.server.config.getInt('tls-session-cache-timeout') * 1000);
+    for (const srv of this.tlsServers) srv.setSecureContext(opts);
+    return null;
+  }
+
+  /** True once a TLS context exists. */
+  get tlsConfigured(): boolean {
+    return this.tlsOptions !== null;
+  }
+
+  /** Sessions in the server-side TLS session cache. */
+  get tlsCachedSessions(): number {
+    return this.sessionCache.count;
+  }
+
+  /* -------------------------------------------------------------------------------------- */
+  /* Unix socket                                                                            */
+  /* -------------------------------------------------------------------------------------- */
+
+  /** Listens on the unix socket: a stale file is removed first, then `unixsocketperm` applied. */
+  private async bindUnix(file: string): Promise<void> {
+    // Valkey unlinks first too ("don't care if this fails"): a socket left by a crash.
+    try {
+      fs.unlinkSync(file);
+    } catch {
+      // absent, or not ours to remove: listen() reports the real problem
+    }
+    const srv = net.createServer((s) => this.onSocket(s, 'unix'));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        srv.maxConnections = this.server.config.getInt('maxclients') + 32;
+        if (this.server.options.unref) srv.unref();
+        srv.once('error', reject);
+        srv.listen({ path: file, backlog: this.server.config.getInt('tcp-backlog') }, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      const perm = this.server.config.getInt('unixsocketperm');
+      if (perm !== 0) fs.chmodSync(file, perm);
+    } catch (e) {
+      await closeAll([srv]);
+      const text = describeErrno(e as NodeJS.ErrnoException);
+      this.server.log.warning(`Failed opening Unix socket: ${text}`);
+      throw new ListenError(`Failed opening Unix socket: ${text}`);
+    }
+    this.unixServer = srv;
+    this.unixPath = file;
+  }
+
+  /* -------------------------------------------------------------------------------------- */
+  /* CONFIG SET port / tls-port / bind                                                      */
+  /* -------------------------------------------------------------------------------------- */
+
+  /** Registers the apply hooks; rebinding itself is asynchronous (applyPendingChanges). */
+  registerConfigHooks(): void {
+    const c = this.server.config;
+    c.onChange('port', () => {
+      this.pending.add('tcp');
+      return null;
+    });
+    c.onChange('bind', () => {
+      this.pending.add('tcp');
+      this.pending.add('tls');
+      return null;
+    });
+    c.onChange('tls-port', (v) => {
+      // Valkey's applyTLSPort: a first TLS port needs a working context.
+      if (v !== '0' && !this.tlsConfigured) {
+        const err = this.configureTls();
+        if (err !== null) return err;
+      }
+      this.pending.add('tls');
+      return null;
+    });
+    const reload = (): string | null => (c.getInt('tls-port') !== 0 ? this.configureTls() : null);
+    for (const name of TLS_CONTEXT_DIRECTIVES) c.onChange(name, reload);
+  }
+
+  /** True when a CONFIG SET left listeners to rebind. */
+  get hasPendingChanges(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /**
+   * Rebinds the listeners whose port or addresses changed (Valkey's changeListener: the old
+   * sockets close first; port 0 leaves that type closed). Returns Valkey's CONFIG SET error
+   * text for the directive at fault, or null.
+   */
+  async applyPendingChanges(): Promise<string | null> {
+    const kinds = this.pending;
+    this.pending = new Set();
+    const c = this.server.config;
+    const sameBind = (): boolean => sameAddresses(this.boundAddresses, c.getBind());
+    if (kinds.has('tcp')) {
+      const want = c.getInt('port');
+      // Under the embedded API port 0 is an ephemeral port, kept while the addresses stay.
+      const ephemeral = want === 0 && this.server.options.ephemeralPort === true;
+      const open = this.tcpServers.length > 0;
+      const portOk = ephemeral ? open : want === (open ? this.port : 0);
+      if (!portOk || ((want !== 0 || ephemeral) && !sameBind())) {
+        stopListening(this.tcpServers);
+        this.tcpServers = [];
+        this.port = 0;
+        if (want !== 0 || ephemeral) {
+          try {
+            await this.bindTcp(want);
+          } catch {
+            return 'Unable to listen on this port. Check server logs.';
+          }
+        }
+      }
+    }
+    if (kinds.has('tls')) {
+      const want = c.getInt('tls-port');
+      const have = this.tlsServers.length > 0 ? this.tlsPort : 0;
+      if (want !== have || (want !== 0 && !sameBind())) {
+        stopListening(this.tlsServers);
+        this.tlsServers = [];
+        this.tlsPort = 0;
+        if (want !== 0) {
+          try {
+            await this.bindTls(want);
+          } catch {
+            return 'Unable to listen on this port. Check server logs.';
+          }
+        }
+      }
+    }
+    if (this.tcpServers.length === 0 && this.tlsServers.length === 0) this.boundAddresses = [];
+    return null;
+  }
+
   /** Valkey's protected mode: no password, not bound to loopback only -> local clients only. */
   protectedModeRefuses(conn: Connection): boolean {
     if (!this.server.config.getBool('protected-mode') || this.server.config.getString('requirepass') !== '') return false;
@@ -70,14 +354,49 @@ export class Listeners {
     return !loopbackOnly && !conn.isLocal;
   }
 
-  /** Stops accepting. */
+  /** Removes the unix socket file (shutdown; also the embedded API's exit hook). */
+  removeUnixSocket(): void {
+    if (this.unixPath === null) return;
+    this.server.log.notice('Removing the unix socket file.');
+    try {
+      fs.unlinkSync(this.unixPath);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code !== 'ENOENT') this.server.log.warning(`Error removing the unix socket file: ${describeErrno(err)}`);
+    }
+  }
+
+  /** Stops accepting; the unix socket file is removed. */
   async close(): Promise<void> {
-    const ls = this.netServers;
-    this.netServers = [];
+    this.removeUnixSocket();
+    const ls: net.Server[] = [...this.tcpServers, ...this.tlsServers, ...(this.unixServer ? [this.unixServer] : [])];
+    this.tcpServers = [];
+    this.tlsServers = [];
+    this.unixServer = null;
+    this.unixPath = null;
     // net.Server.close() calls back once every connection is gone: the server ended the
     // sockets first, and closeAfterWrite's timer destroys one whose peer never reads.
-    await Promise.all(ls.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    await closeAll(ls);
   }
+}
+
+/**
+ * Closes listening sockets without waiting for their connections (Valkey's closeListener:
+ * clients connected through a port stay connected when the port changes). The port is free
+ * once close() returns: libuv closes the descriptor at once.
+ */
+function stopListening(servers: readonly net.Server[]): void {
+  for (const s of servers) s.close();
+}
+
+function closeAll(servers: readonly net.Server[]): Promise<void> {
+  return Promise.all(servers.map((l) => new Promise<void>((r) => l.close(() => r())))).then(() => undefined);
+}
+
+/** The bound addresses against a `bind` list (optional ones may be missing). */
+function sameAddresses(bound: readonly string[], binds: readonly string[]): boolean {
+  const wanted = binds.map((b) => (b.startsWith('-') ? b.slice(1) : b)).map((h) => (h === '*' ? '0.0.0.0' : h === '::*' ? '::' : h));
+  return bound.every((a) => wanted.includes(a)) && binds.filter((b) => !b.startsWith('-')).length <= bound.length;
 }
 
 /** Thrown when a configured address cannot be bound. */
@@ -91,6 +410,10 @@ function describeErrno(err: NodeJS.ErrnoException): string {
       return 'Permission denied';
     case 'EADDRNOTAVAIL':
       return 'Cannot assign requested address';
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'ENAMETOOLONG':
+      return 'File name too long';
     default:
       return err.message;
   }
