@@ -79,7 +79,7 @@ t('plain and TLS ports at once: redis-cli --tls, ioredis and node-redis with a c
   await srv.waitFor(/Ready to accept connections tls/);
   const cli = await redisCliTls(tlsPort, ['SET', 'tls:k', 'v1']);
   assert.is(cli.stdout.trim(), 'OK');
-  const io = new Redis({ host: '127.0.0.1', port: tlsPort, tls: clientTls(true), maxRetriesPerRequest: 0, lazyConnect: true });
+  const io = new Redis({ host: '127.0.0.1', port: tlsPort, tls: clientTls(true), maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
   await io.connect();
   assert.is(await io.get('tls:k'), 'v1');
   await io.set('tls:k', 'v2');
@@ -250,7 +250,7 @@ t('switching between the tcp and tls ports with CONFIG SET (Valkey unit/tls)', a
   assert.is((await redisCli(srv.port, ['CONFIG', 'GET', 'tls-port'])).stdout.trim().split('\n')[1], String(port));
   assert.is((await tlsPing(port, clientTls(true))).reply, 'PONG');
   // Same client, over TLS: close the TLS port, move the plain port, and back.
-  const io = new Redis({ host: '127.0.0.1', port, tls: clientTls(true), maxRetriesPerRequest: 0, lazyConnect: true });
+  const io = new Redis({ host: '127.0.0.1', port, tls: clientTls(true), maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
   await io.connect();
   const plain = await freePort();
   assert.is(await io.config('SET', 'tls-port', '0'), 'OK');
@@ -322,7 +322,7 @@ s('an encrypted key with its passphrase in the config starts', async () => {
   const port = await freePort();
   const r = await startServer({ args: ['--bind', '127.0.0.1', '--tls-port', String(port), '--tls-cert-file', c.serverCert, '--tls-key-file', c.serverKeyEncrypted, '--tls-key-file-pass', 'secret-pass', '--tls-auth-clients', 'no'] });
   try {
-    const io = new Redis({ host: '127.0.0.1', port, tls: { ca: fs.readFileSync(c.ca) }, maxRetriesPerRequest: 0, lazyConnect: true });
+    const io = new Redis({ host: '127.0.0.1', port, tls: { ca: fs.readFileSync(c.ca) }, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
     await io.connect();
     assert.is(await io.ping(), 'PONG');
     io.disconnect();
