@@ -35,7 +35,7 @@ t('unixsocket with unixsocketperm: ioredis, node-redis and redis-cli -s connect 
     assert.is((await cliSocket(sock, ['SET', 'u:k', 'one'])).trim(), 'OK');
     await io.connect();
     assert.is(await io.get('u:k'), 'one');
-    const nr = createClient({ socket: { path: sock } });
+    const nr = createClient({ socket: { path: sock, tls: false } });
     await nr.connect();
     await nr.set('u:k', 'two');
     assert.is(await io.get('u:k'), 'two');
