@@ -21,6 +21,7 @@
 //!   Valkey's error wording (`ERR user_script:1: ... script: f_<sha>, on @user_script:1.`);
 //! - `math.random` from a per-run reseeded `lrand48` ([`rand48`]).
 
+pub mod functions;
 pub mod resp;
 pub mod shebang;
 
@@ -37,6 +38,7 @@ use std::rc::Rc;
 use mlua::chunk::ChunkMode;
 use mlua::{Function, Lua, MultiValue, StdLib, Table, Value, Variadic};
 
+pub use functions::{FunctionInfo, Libraries, Library, RestorePolicy};
 pub use resp::RespValue;
 pub use shebang::ScriptFlags;
 
@@ -123,6 +125,22 @@ pub struct Scripting {
     bodies_bytes: usize,
     rng: Rc<Cell<Rand48>>,
     state: Rc<Cell<RunState>>,
+    /// The function libraries (`FUNCTION LOAD`; empty in the VM of EVAL scripts).
+    libraries: Libraries,
+    /// The globals proxy scripts see, and the prelude's `set_index` that points it at
+    /// the library API while FUNCTION LOAD runs a library's code.
+    globals_proxy: Table,
+    set_index: Function,
+    /// The globals of a library's code while it loads: `server`/`redis` with
+    /// `register_function`, `log`, the `LOG_*` levels and the version fields only.
+    load_env: Table,
+    /// The prelude's runner of a library's code (`load_run`).
+    load_run: Function,
+    /// The functions `server.register_function` registered so far while a library
+    /// loads; `None` outside FUNCTION LOAD (the call is then refused).
+    registering: Rc<RefCell<Option<Vec<FunctionInfo>>>>,
+    /// `server.log` lines of a library's code while it loads (no host is at hand).
+    load_logs: Rc<RefCell<Vec<(i64, Vec<u8>)>>>,
 }
 
 /// The Lua chunk name of internal code (the error handler skips its frames).
@@ -166,6 +184,8 @@ impl Scripting {
         bit::install(&lua, &globals)?;
         let raw = lua.create_table()?;
         register_api(&lua, &api, &raw, &state)?;
+        let registering: Rc<RefCell<Option<Vec<FunctionInfo>>>> = Rc::new(RefCell::new(None));
+        raw.raw_set("register_function", functions::register_function_api(&lua, registering.clone())?)?;
         raw.raw_set(
             "errmsg",
             lua.create_function(|_, v: Value| {
@@ -182,11 +202,12 @@ impl Scripting {
             .set_mode(ChunkMode::Text)
             .call((globals.clone(), api.clone(), current.clone(), raw))?;
         let mut it = prelude.into_iter();
-        let (Some(Value::Function(runner)), Some(Value::Function(readonly)), Some(Value::Function(error_table))) =
-            (it.next(), it.next(), it.next())
-        else {
-            return Err(mlua::Error::runtime("scripting prelude returned unexpected values"));
+        let mut next_fn = || match it.next() {
+            Some(Value::Function(f)) => Ok(f),
+            _ => Err(mlua::Error::runtime("scripting prelude returned unexpected values")),
         };
+        let (runner, readonly, error_table) = (next_fn()?, next_fn()?, next_fn()?);
+        let (set_index, guard, load_run, register_function) = (next_fn()?, next_fn()?, next_fn()?, next_fn()?);
 
         // The debug library goes once the error handler holds what it needs.
         globals.raw_set("debug", Value::Nil)?;
@@ -252,7 +273,22 @@ impl Scripting {
             .exec()?;
         let globals_proxy: Table = readonly.call(globals.clone())?;
         globals.raw_set("_G", globals_proxy.clone())?;
-        lua.set_globals(globals_proxy)?;
+        lua.set_globals(globals_proxy.clone())?;
+
+        // The library API FUNCTION LOAD shows (Valkey's LIBRARY_API): missing fields and
+        // globals are errors, and both tables are readonly.
+        let lib_api = lua.create_table()?;
+        lib_api.raw_set("register_function", register_function)?;
+        lib_api.raw_set("log", api.raw_get::<Value>("log")?)?;
+        for name in ["LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM", "VALKEY_VERSION", "VALKEY_VERSION_NUM", "SERVER_NAME"] {
+            lib_api.raw_set(name, api.raw_get::<Value>(name)?)?;
+        }
+        let lib_api: Table = guard.call(lib_api)?;
+        let lib_api_proxy: Table = readonly.call(lib_api)?;
+        let load_env = lua.create_table()?;
+        load_env.raw_set("server", lib_api_proxy.clone())?;
+        load_env.raw_set("redis", lib_api_proxy)?;
+        let load_env: Table = guard.call(load_env)?;
 
         Ok(Scripting {
             lua,
@@ -265,6 +301,13 @@ impl Scripting {
             bodies_bytes: 0,
             rng,
             state,
+            libraries: Libraries::default(),
+            globals_proxy,
+            set_index,
+            load_env,
+            load_run,
+            registering,
+            load_logs: Rc::new(RefCell::new(Vec::new())),
         })
     }
 
@@ -329,7 +372,7 @@ impl Scripting {
         let func = script.func.clone();
         let flags = script.flags;
         // Valkey 8 names an EVAL script by its SHA1 in error replies.
-        match self.run_function(host, &func, sha, flags, keys, args, opts) {
+        match self.run_function(host, &func, sha, flags, keys, args, opts, false) {
             Ok(v) => v,
             Err(e) => RespValue::Error(format!("ERR {}", lua_error_text(&e)).into_bytes()),
         }
@@ -345,14 +388,21 @@ impl Scripting {
         keys: &[&[u8]],
         args: &[&[u8]],
         opts: RunOptions,
+        as_arguments: bool,
     ) -> mlua::Result<RespValue> {
         let lua = &self.lua;
         self.rng.set(Rand48::seeded(0));
         self.state.set(RunState { resp: 2, repl: repl::ALL });
         let keys_t = lua.create_sequence_from(keys.iter().map(|k| lua.create_string(k)).collect::<mlua::Result<Vec<_>>>()?)?;
         let args_t = lua.create_sequence_from(args.iter().map(|a| lua.create_string(a)).collect::<mlua::Result<Vec<_>>>()?)?;
-        self.globals.raw_set("KEYS", keys_t)?;
-        self.globals.raw_set("ARGV", args_t)?;
+        // EVAL scripts read the KEYS and ARGV globals; a function gets them as arguments.
+        let (keys_arg, args_arg) = if as_arguments {
+            (Value::Table(keys_t), Value::Table(args_t))
+        } else {
+            self.globals.raw_set("KEYS", keys_t)?;
+            self.globals.raw_set("ARGV", args_t)?;
+            (Value::Nil, Value::Nil)
+        };
         let read_only = opts.read_only || flags.has(ScriptFlags::NO_WRITES);
         let host = RefCell::new(host);
         let state = self.state.clone();
@@ -397,30 +447,10 @@ impl Scripting {
             })?;
             let pcall = scope.create_function(|lua, argv: Variadic<Value>| Ok(command(lua, argv)?.1))?;
             let log = scope.create_function(|_, args: Variadic<Value>| {
-                if args.len() < 2 {
-                    return api_error("redis.log() requires two arguments or more.");
-                }
-                let level = match &args[0] {
-                    Value::Integer(i) => *i,
-                    Value::Number(n) => *n as i64,
-                    _ => return api_error("First argument must be a number (log level)."),
+                let (level, line) = match log_line(&args) {
+                    Ok(l) => l,
+                    Err(msg) => return api_error(msg),
                 };
-                if !(log_level::DEBUG..=log_level::WARNING).contains(&level) {
-                    return api_error("Invalid debug level.");
-                }
-                let mut line = Vec::new();
-                for (j, a) in args[1..].iter().enumerate() {
-                    let piece = match a {
-                        Value::String(s) => s.as_bytes().to_vec(),
-                        Value::Integer(i) => i.to_string().into_bytes(),
-                        Value::Number(n) => lua_number_text(*n).into_bytes(),
-                        _ => continue,
-                    };
-                    if j != 0 {
-                        line.push(b' ');
-                    }
-                    line.extend_from_slice(&piece);
-                }
                 let mut h = host.try_borrow_mut().map_err(|_| mlua::Error::RecursiveMutCallback)?;
                 h.log(level, &line);
                 api_ok(Value::Nil)
@@ -428,7 +458,7 @@ impl Scripting {
             self.api.raw_set("call", call)?;
             self.api.raw_set("pcall", pcall)?;
             self.current.raw_set("log", log)?;
-            let out: MultiValue = self.runner.call((func.clone(), Value::Nil, Value::Nil))?;
+            let out: MultiValue = self.runner.call((func.clone(), keys_arg, args_arg))?;
             let mut it = out.into_iter();
             let ok = matches!(it.next(), Some(Value::Boolean(true)));
             let value = it.next().unwrap_or(Value::Nil);
@@ -459,6 +489,36 @@ fn api_error(msg: &'static str) -> ApiResult {
 
 fn api_ok(v: Value) -> ApiResult {
     Ok((None, v))
+}
+
+/// The line of a `server.log(level, ...)` call: its level and its string and number
+/// arguments joined by spaces (others skipped), or Valkey's refusal.
+fn log_line(args: &[Value]) -> Result<(i64, Vec<u8>), &'static str> {
+    if args.len() < 2 {
+        return Err("redis.log() requires two arguments or more.");
+    }
+    let level = match &args[0] {
+        Value::Integer(i) => *i,
+        Value::Number(n) => *n as i64,
+        _ => return Err("First argument must be a number (log level)."),
+    };
+    if !(log_level::DEBUG..=log_level::WARNING).contains(&level) {
+        return Err("Invalid debug level.");
+    }
+    let mut line = Vec::new();
+    for (j, a) in args[1..].iter().enumerate() {
+        let piece = match a {
+            Value::String(s) => s.as_bytes().to_vec(),
+            Value::Integer(i) => i.to_string().into_bytes(),
+            Value::Number(n) => lua_number_text(*n).into_bytes(),
+            _ => continue,
+        };
+        if j != 0 {
+            line.push(b' ');
+        }
+        line.extend_from_slice(&piece);
+    }
+    Ok((level, line))
 }
 
 /// Lua's `%.14g` rendering of a number (what `tostring` gives).

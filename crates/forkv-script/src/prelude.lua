@@ -19,6 +19,8 @@ local function readonly_error()
 end
 -- proxy -> the table it shows, so that next/pairs/ipairs iterate what a script sees.
 local shown = setmetatable({}, {__mode = 'k'})
+-- proxy -> its metatable, so that FUNCTION LOAD can point the globals elsewhere.
+local metas = setmetatable({}, {__mode = 'k'})
 local function readonly(t)
   local meta = {__index = t, __newindex = readonly_error}
   local meta_view = setmetatable({}, {__index = meta, __newindex = readonly_error, __metatable = false})
@@ -28,7 +30,23 @@ local function readonly(t)
   protected[meta_view] = true
   shown[proxy] = t
   shown[meta_view] = meta
+  metas[proxy] = meta
   return proxy
+end
+
+-- What a readonly proxy shows from now on (FUNCTION LOAD runs the library's code with
+-- the globals pointing at the library API only, then points them back).
+local function set_index(proxy, t)
+  metas[proxy].__index = t
+  shown[proxy] = t
+end
+
+-- A table whose missing fields are an error, as the globals are (Valkey's
+-- luaSetErrorMetatable): the library API of FUNCTION LOAD.
+local function guard(t)
+  return setmetatable(t, {__index = function(_, k)
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+  end})
 end
 
 local raw_next, raw_ipairs, raw_loadstring = next, ipairs, loadstring
@@ -117,6 +135,8 @@ api.log = function(...)
     error(error_table(e))
   end
 end
+-- server.register_function, in the API FUNCTION LOAD shows (Rust checks that a load runs).
+local register_function = raising(raw.register_function)
 
 -- server.call raises its error table through Rust as an opaque error; whoever catches
 -- it first takes the parked table back.
@@ -184,9 +204,27 @@ local function run(f, keys, args)
   return xpcall(function() return f(keys, args) end, handler)
 end
 
+-- Runs a library's code for FUNCTION LOAD (no error handler, as Valkey's lua_pcall):
+-- true, or false and the error's message with its code ("ERR ...").
+local function load_run(f)
+  local ok, e = raw_pcall(f)
+  if ok then
+    return true
+  end
+  e = unwrap(e)
+  if type(e) == 'table' then
+    local m = e.err
+    if type(m) == 'string' or type(m) == 'number' then
+      return false, tostring(m)
+    end
+    return false, 'ERR unknown error'
+  end
+  return false, 'ERR ' .. tostring(e)
+end
+
 -- Reading a missing global is an error, as in Valkey.
 setmetatable(G, {__index = function(_, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 0)
 end})
 
-return run, readonly, error_table
+return run, readonly, error_table, set_index, guard, load_run, register_function

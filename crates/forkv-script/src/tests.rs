@@ -268,3 +268,103 @@ fn proxies_iterate_and_bytecode_is_refused() {
     assert!(e.contains("attempt to call a nil value"), "{e}");
     assert_eq!(eval(&mut s, &mut h, "return loadstring('return 7')()", &[], &[]), RespValue::Int(7));
 }
+
+fn load(s: &mut Scripting, host: &mut MapHost, code: &str, replace: bool) -> Result<String, String> {
+    s.load_library(host, code.as_bytes(), replace, Some(functions::LOAD_TIMEOUT))
+}
+
+fn fcall(s: &mut Scripting, host: &mut MapHost, name: &str, keys: &[&str], args: &[&str]) -> RespValue {
+    let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+    let args: Vec<&[u8]> = args.iter().map(|k| k.as_bytes()).collect();
+    s.call_function(host, name, &keys, &args, RunOptions::default())
+}
+
+#[test]
+fn functions_load_and_run() {
+    let mut s = vm();
+    let mut h = MapHost::default();
+    let code = "#!lua name=lib1\nlocal function add1(a) return a + 1 end\n\
+                server.log(server.LOG_NOTICE, 'loading', 1)\n\
+                server.register_function('f1', function(keys, args) return add1(1) end)\n\
+                server.register_function{function_name='Set', callback=function(keys, args) return server.call('set', keys[1], args[1]) end, \
+                flags={'no-writes', 'ALLOW-OOM'}, description='sets'}";
+    assert_eq!(load(&mut s, &mut h, code, false), Ok("lib1".into()));
+    assert_eq!(h.logs, vec![(log_level::NOTICE, b"loading 1".to_vec())]);
+    assert_eq!(fcall(&mut s, &mut h, "F1", &[], &[]), RespValue::Int(2));
+    let set = s.libraries().function("set").map(|f| (f.flags, f.description.clone()));
+    assert_eq!(set, Some((ScriptFlags(ScriptFlags::NO_WRITES | ScriptFlags::ALLOW_OOM), Some(b"sets".to_vec()))));
+    // Keys and arguments are the function's arguments; KEYS does not exist.
+    assert_eq!(
+        err_text(&fcall(&mut s, &mut h, "set", &["k"], &["v"])),
+        "ERR Write commands are not allowed from read-only scripts. script: Set, on @user_function:5."
+    );
+    assert_eq!(load(&mut s, &mut h, code, false), Err("Library 'lib1' already exists".into()));
+    assert_eq!(
+        load(&mut s, &mut h, "#!lua name=lib2\nserver.register_function('f1', function() return KEYS end)", false),
+        Err("Function f1 already exists".into())
+    );
+    assert_eq!(load(&mut s, &mut h, "#!lua name=lib2\nserver.register_function('g', function() return KEYS end)", false), Ok("lib2".into()));
+    assert!(err_text(&fcall(&mut s, &mut h, "g", &[], &[])).contains("Script attempted to access nonexistent global variable 'KEYS'"));
+    // A failed REPLACE keeps the old library.
+    assert!(load(&mut s, &mut h, "#!lua name=lib1\nbad code", true).unwrap_or_else(|e| e).starts_with("Error compiling function: user_function:2:"));
+    assert_eq!(fcall(&mut s, &mut h, "f1", &[], &[]), RespValue::Int(2));
+    assert_eq!(s.libraries().len(), 2);
+    assert_eq!(s.libraries().function_count(), 3);
+    assert!(s.delete_library("lib1"));
+    assert!(!s.delete_library("lib1"));
+    assert_eq!(err_text(&fcall(&mut s, &mut h, "f1", &[], &[])), "ERR Function not found");
+}
+
+#[test]
+fn functions_load_errors_are_valkeys() {
+    let mut s = vm();
+    let mut h = MapHost::default();
+    let cases = [
+        ("#!lua name=l\nserver.register_function('f1', 'x')", "Error registering functions: ERR second argument to server.register_function must be a function"),
+        ("#!lua name=l\nserver.register_function('te st', function() end)", "Error registering functions: ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"),
+        ("#!lua name=l\nserver.register_function()", "Error registering functions: ERR wrong number of arguments to server.register_function"),
+        ("#!lua name=l\na = 1", "Error registering functions: ERR user_function:2: Attempt to modify a readonly table"),
+        ("#!lua name=l\nreturn math.random()", "Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'math'"),
+        ("#!lua name=l\nlocal x = server.call", "Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'"),
+        ("#!lua name=l\nreturn 1", "No functions registered"),
+        ("#!lua name=l\nserver.register_function{function_name='f', callback=function() end, flags={'x'}}", "Error registering functions: ERR unknown flag given"),
+        ("#!lua name=l\nserver.register_function('f', function() end)\nserver.register_function('F', function() end)", "Error registering functions: ERR Function already exists in the library"),
+        ("#!lua name=l\nlocal a = 1 while true do a = a + 1 end", "Error registering functions: ERR FUNCTION LOAD timeout"),
+        ("#!nope name=l\n", "Engine 'nope' not found"),
+        ("#!lua name=\"a b\"\n", functions::BAD_NAME),
+    ];
+    for (code, want) in cases {
+        assert_eq!(load(&mut s, &mut h, code, false), Err(want.to_string()), "{code}");
+    }
+    assert!(s.libraries().is_empty());
+    // register_function captured at load is refused afterwards; the runtime API has none.
+    let code = "#!lua name=l\nlocal lib = server\nlib.register_function('f1', function() lib.register_function('f2', function() end) end)\n\
+                lib.register_function('f3', function() server.register_function('f4', function() end) end)";
+    assert_eq!(load(&mut s, &mut h, code, false), Ok("l".into()));
+    assert!(err_text(&fcall(&mut s, &mut h, "f1", &[], &[])).starts_with("ERR server.register_function can only be called on FUNCTION LOAD command"));
+    assert!(err_text(&fcall(&mut s, &mut h, "f3", &[], &[])).contains("attempt to call field 'register_function' (a nil value)"));
+    // EVAL scripts still see the full globals after a load.
+    assert_eq!(eval(&mut s, &mut h, "return math.floor(1.5)", &[], &[]), RespValue::Int(1));
+}
+
+#[test]
+fn functions_restore_policies() {
+    let mut s = vm();
+    let mut h = MapHost::default();
+    let lib = |name: &str, f: &str, v: i64| format!("#!lua name={name}\nserver.register_function('{f}', function() return {v} end)").into_bytes();
+    load(&mut s, &mut h, &String::from_utf8_lossy(&lib("a", "fa", 1)), false).ok();
+    let dump = vec![lib("a", "fa", 10), lib("b", "fb", 20)];
+    assert_eq!(s.restore_libraries(&mut h, &dump, RestorePolicy::Append), Err("Library a already exists".into()));
+    assert_eq!(fcall(&mut s, &mut h, "fa", &[], &[]), RespValue::Int(1));
+    assert_eq!(s.restore_libraries(&mut h, &dump, RestorePolicy::Replace), Ok(()));
+    assert_eq!(fcall(&mut s, &mut h, "fa", &[], &[]), RespValue::Int(10));
+    assert_eq!(s.libraries().len(), 2);
+    // A function name of a library that stays collides; nothing changes.
+    s.flush_libraries();
+    load(&mut s, &mut h, &String::from_utf8_lossy(&lib("c", "fb", 30)), false).ok();
+    assert_eq!(s.restore_libraries(&mut h, &dump, RestorePolicy::Replace), Err("Function fb already exists".into()));
+    assert_eq!(s.libraries().len(), 1);
+    assert_eq!(s.restore_libraries(&mut h, &dump, RestorePolicy::Flush), Ok(()));
+    assert_eq!(s.libraries().iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
+    assert_eq!(s.libraries().codes(), dump);
+}
