@@ -122,6 +122,8 @@ pub struct Engine {
     pub acl: acl::Acl,
     /// The Lua VM and script cache (`cmd::script`), created on first use.
     scripting: Option<Box<forkv_script::Scripting>>,
+    /// The VM of the function libraries (`cmd::function`), created on first use.
+    functions: Option<Box<forkv_script::Scripting>>,
     /// The runner of the command table's `Exec::Server` commands for code running inside
     /// a command (scripts); installed by the server crate (see [`ServerCommands`]).
     server_commands: Option<Box<dyn ServerCommands>>,
@@ -157,6 +159,7 @@ impl Engine {
             logs: LogQueue::default(),
             acl: acl::Acl::new(),
             scripting: None,
+            functions: None,
             server_commands: None,
         }
     }

@@ -208,6 +208,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::lcs::COMMANDS,
     crate::cmd::acl::COMMANDS,
     crate::cmd::script::COMMANDS,
+    crate::cmd::function::COMMANDS,
 ];
 
 /// All top-level commands.

@@ -55,7 +55,10 @@ mod source;
 mod stream;
 pub mod writer;
 
-pub use dump::{dump_payload, dump_payload_with, parse_dump_payload, parse_dump_payload_with, DumpOptions};
+pub use dump::{
+    dump_payload, dump_payload_with, function_dump_payload, parse_dump_payload, parse_dump_payload_with,
+    parse_function_dump_payload, DumpOptions,
+};
 pub use error::{RdbError, RdbErrorKind};
 pub use reader::{load_rdb, LoadOptions, LoadStats};
 pub use stream::stream_type_for;

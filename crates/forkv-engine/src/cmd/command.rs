@@ -231,7 +231,18 @@ fn movable_keys(name: &str, args: &[&[u8]]) -> Option<Vec<usize>> {
     match name {
         "sort" => Some(super::sort::keys_of(args)),
         "georadius" | "georadiusbymember" => Some(super::geo::keys_of(args)),
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" => Some(numkeys_keys(args)),
         _ => None,
+    }
+}
+
+/// The keys of EVAL and FCALL forms: `<script|function> <numkeys> key...`; none when
+/// numkeys is not a count of the arguments there are.
+fn numkeys_keys(args: &[&[u8]]) -> Vec<usize> {
+    let n = args.get(2).and_then(|n| forkv_keyspace::value::parse_canonical_i64(n)).unwrap_or(0);
+    match usize::try_from(n) {
+        Ok(n) if n <= args.len().saturating_sub(3) => (3..3 + n).collect(),
+        _ => Vec::new(),
     }
 }
 

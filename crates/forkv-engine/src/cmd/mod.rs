@@ -11,6 +11,7 @@ pub mod command;
 pub mod connection;
 pub mod debug;
 pub mod dump;
+pub mod function;
 pub mod host;
 pub mod geo;
 pub mod geohash;

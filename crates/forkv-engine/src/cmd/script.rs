@@ -56,13 +56,22 @@ pub const HOST_COMMAND_ERROR: &str = "This command cannot be called from a scrip
 const NOSCRIPT_ERROR: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
 impl Engine {
-    /// The VM, created on first use.
+    /// The VM of EVAL scripts, created on first use.
     fn scripting(&mut self) -> Result<&mut Scripting, String> {
-        if self.scripting.is_none() {
+        self.vm(Vm::Eval)
+    }
+
+    /// A VM (EVAL's or the functions'), created on first use.
+    pub(crate) fn vm(&mut self, which: Vm) -> Result<&mut Scripting, String> {
+        let slot = match which {
+            Vm::Eval => &mut self.scripting,
+            Vm::Functions => &mut self.functions,
+        };
+        if slot.is_none() {
             let vm = Scripting::new().map_err(|e| format!("ERR Failed to initialize the Lua VM: {e}"))?;
-            self.scripting = Some(Box::new(vm));
+            *slot = Some(Box::new(vm));
         }
-        self.scripting.as_deref_mut().ok_or_else(|| "ERR Lua VM unavailable".to_string())
+        slot.as_deref_mut().ok_or_else(|| "ERR Lua VM unavailable".to_string())
     }
 
     /// Number of cached scripts (INFO `number_of_cached_scripts`).
@@ -76,11 +85,11 @@ impl Engine {
         self.scripting.as_ref().map_or((0, 0), |s| (s.vm_memory(), s.bodies_bytes()))
     }
 
-    fn proto_of(&self, id: u64) -> u8 {
+    pub(crate) fn proto_of(&self, id: u64) -> u8 {
         self.clients.get(&id).map_or(2, |c| c.proto)
     }
 
-    fn script_error(&mut self, id: u64, msg: &str) -> Outcome {
+    pub(crate) fn script_error(&mut self, id: u64, msg: &str) -> Outcome {
         let proto = self.proto_of(id);
         Reply::new(&mut self.out, proto).error(msg);
         self.stats.total_error_replies += 1;
@@ -89,10 +98,10 @@ impl Engine {
 }
 
 /// The engine as a script sees it: one command at a time, for the pseudo-client.
-struct EngineHost<'a> {
-    engine: &'a mut Engine,
+pub(crate) struct EngineHost<'a> {
+    pub(crate) engine: &'a mut Engine,
     /// The client that runs the script (messages published to it join its stream).
-    caller: u64,
+    pub(crate) caller: u64,
 }
 
 impl ScriptHost for EngineHost<'_> {
@@ -231,20 +240,48 @@ fn eval_generic(e: &mut Engine, id: u64, argv: &[&[u8]], source: Source<'_>, rea
         Ok(None) => return e.script_error(id, NOSCRIPT_ERROR),
         Err(msg) => return e.script_error(id, &msg),
     };
-    if !flags.has(ScriptFlags::EVAL_COMPAT_MODE) && !flags.has(ScriptFlags::NO_WRITES) {
-        if read_only {
-            return e.script_error(id, "ERR Can not execute a script with write flag using *_ro command.");
-        }
-        if let Some(err) = e.cfg.write_error.clone() {
-            return e.script_error(id, &err);
-        }
+    if let Some(err) = refusal_before_run(e, flags, read_only) {
+        return e.script_error(id, &err);
     }
+    run_in_vm(e, id, Vm::Eval, |vm, host| vm.run(host, &sha, keys, args, RunOptions { read_only }))
+}
 
+/// The refusals of a script or function by its flags before it runs (Valkey's
+/// `scriptPrepareForRun`): a script that may write is refused by a `*_RO` command and
+/// while writes are denied (MISCONF). Scripts without a shebang decide per command.
+pub(crate) fn refusal_before_run(e: &Engine, flags: ScriptFlags, read_only: bool) -> Option<String> {
+    if flags.has(ScriptFlags::EVAL_COMPAT_MODE) || flags.has(ScriptFlags::NO_WRITES) {
+        return None;
+    }
+    if read_only {
+        return Some("ERR Can not execute a script with write flag using *_ro command.".into());
+    }
+    e.cfg.write_error.clone()
+}
+
+/// Which VM runs: EVAL scripts and functions have one each, as in Valkey.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Vm {
+    Eval,
+    Functions,
+}
+
+/// Runs `f` on a VM for client `id` (Valkey's `scriptPrepareForRun` + `scriptResetRun`):
+/// the script pseudo-client starts in the caller's database, the writes are collected
+/// as one transaction, the reply is encoded at the caller's protocol.
+pub(crate) fn run_in_vm(e: &mut Engine, id: u64, which: Vm, f: impl FnOnce(&mut Scripting, &mut EngineHost<'_>) -> RespValue) -> Outcome {
     let (db, proto) = match e.clients.get(&id) {
         Some(c) => (c.db, c.proto),
         None => return Outcome::Close,
     };
-    let Some(mut vm) = e.scripting.take() else {
+    if let Err(msg) = e.vm(which) {
+        return e.script_error(id, &msg);
+    }
+    let slot = match which {
+        Vm::Eval => &mut e.scripting,
+        Vm::Functions => &mut e.functions,
+    };
+    let Some(mut vm) = slot.take() else {
         return e.script_error(id, "ERR Lua VM unavailable");
     };
     let mut pseudo = Client::new(SCRIPT_CLIENT);
@@ -257,12 +294,15 @@ fn eval_generic(e: &mut Engine, id: u64, argv: &[&[u8]], source: Source<'_>, rea
     if own_tx {
         e.prop.begin_transaction();
     }
-    let reply = vm.run(&mut EngineHost { engine: e, caller: id }, &sha, keys, args, RunOptions { read_only });
+    let reply = f(&mut vm, &mut EngineHost { engine: e, caller: id });
     if own_tx {
         e.prop.end_transaction();
     }
     e.clients.remove(&SCRIPT_CLIENT);
-    e.scripting = Some(vm);
+    match which {
+        Vm::Eval => e.scripting = Some(vm),
+        Vm::Functions => e.functions = Some(vm),
+    }
     if matches!(reply, RespValue::Error(_)) {
         e.stats.total_error_replies += 1;
     }
@@ -271,7 +311,7 @@ fn eval_generic(e: &mut Engine, id: u64, argv: &[&[u8]], source: Source<'_>, rea
 }
 
 /// Writes a script's reply at the caller's protocol.
-fn encode(r: &mut Reply<'_>, v: &RespValue) {
+pub(crate) fn encode(r: &mut Reply<'_>, v: &RespValue) {
     match v {
         RespValue::Status(s) => {
             r.out.push(b'+');
