@@ -105,6 +105,7 @@ function memorySection(s: Server): Array<[string, string | number]> {
     ['used_memory_peak_human', human(peak)],
     ['total_system_memory', os.totalmem()],
     ['total_system_memory_human', human(os.totalmem())],
+    ...scriptingMemory(s),
     ['node_heap_used', mem.heapUsed],
     ['node_heap_used_human', human(mem.heapUsed)],
     ['maxmemory', maxmemory],
@@ -112,6 +113,28 @@ function memorySection(s: Server): Array<[string, string | number]> {
     ['maxmemory_policy', s.config.getEnum('maxmemory-policy')],
     ['mem_fragmentation_ratio', used > 0 ? (mem.rss / used).toFixed(2) : '0.00'],
     ['mem_allocator', 'libc'],
+  ];
+}
+
+/** The scripting fields of the memory section, in Valkey's order. */
+function scriptingMemory(s: Server): Array<[string, string | number]> {
+  const m = s.core.native.scriptingInfo();
+  const vmTotal = m.usedMemoryVmEval + m.usedMemoryVmFunctions;
+  const scripts = m.usedMemoryScriptsEval + m.usedMemoryFunctions;
+  return [
+    ['used_memory_lua', m.usedMemoryVmEval],
+    ['used_memory_vm_eval', m.usedMemoryVmEval],
+    ['used_memory_lua_human', human(m.usedMemoryVmEval)],
+    ['used_memory_scripts_eval', m.usedMemoryScriptsEval],
+    ['number_of_cached_scripts', m.numberOfCachedScripts],
+    ['number_of_functions', m.numberOfFunctions],
+    ['number_of_libraries', m.numberOfLibraries],
+    ['used_memory_vm_functions', m.usedMemoryVmFunctions],
+    ['used_memory_vm_total', vmTotal],
+    ['used_memory_vm_total_human', human(vmTotal)],
+    ['used_memory_functions', m.usedMemoryFunctions],
+    ['used_memory_scripts', scripts],
+    ['used_memory_scripts_human', human(scripts)],
   ];
 }
 

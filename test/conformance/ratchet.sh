@@ -24,9 +24,6 @@ done
 [ -n "$suite" ] || { echo "ratchet: Valkey's conformance suite not found (set FORKV_CONFORMANCE_DIR)" >&2; exit 2; }
 [ -f "$root/dist/cli.js" ] || { echo "ratchet: no dist/cli.js: build first (npm install)" >&2; exit 2; }
 
-# The harness sends FUNCTION FLUSH before every test block in external mode; until
-# forkv has FUNCTION, a private copy of the harness ignores it (see the suite's README).
-export TOLERATE_NO_FUNCTION_FLUSH=${TOLERATE_NO_FUNCTION_FLUSH-1}
 export FORKV_ROOT=$root
 # A unit whose test waits forever for something forkv never sends is cut after this long
 # without progress (the suite defaults to 300 s).

@@ -125,6 +125,8 @@ export declare class Core {
   cron(expireBudgetMs: number, rehash: boolean): void
   /** Counters for INFO. */
   stats(): CoreStats
+  /** The scripting fields of INFO memory. */
+  scriptingInfo(): ScriptingInfo
   /** Resets the counters CONFIG RESETSTAT clears. */
   resetStats(): void
   /** Non-empty databases with key and TTL counts. */
@@ -158,8 +160,13 @@ export declare class Core {
   savedChanges(covered: number): void
   /** Fork counters (INFO stats latest_fork_usec, total_forks). */
   forkStats(): ForkStats
-  /** Loads an RDB file synchronously into the (emptied) keyspace (DEBUG RELOAD). */
-  loadRdbNow(path: string): LoadReport
+  /**
+   * Loads an RDB file synchronously (DEBUG RELOAD): by default in place of the data and
+   * the function libraries; with `noflush` beside them, where a library or key that
+   * exists already is an error, unless `merge` (the file's wins), as Valkey's
+   * RDBFLAGS_ALLOW_DUP. The libraries are checked before any key changes.
+   */
+  loadRdbNow(path: string, noflush: boolean, merge: boolean): LoadReport
   /**
    * Starts loading an RDB file in a background thread (start-up). While it runs the
    * engine answers `-LOADING`; `poll_load` installs the result.
@@ -542,6 +549,21 @@ export interface SaveReport {
   error?: string
   keys: number
   bytes: number
+}
+
+/** The scripting fields of INFO memory (Valkey's names, in bytes and counts). */
+export interface ScriptingInfo {
+  /** The VM of EVAL scripts (`used_memory_vm_eval`, alias `used_memory_lua`). */
+  usedMemoryVmEval: number
+  /** Bodies of the cached EVAL scripts (`used_memory_scripts_eval`). */
+  usedMemoryScriptsEval: number
+  numberOfCachedScripts: number
+  numberOfFunctions: number
+  numberOfLibraries: number
+  /** The VM of the function libraries (`used_memory_vm_functions`). */
+  usedMemoryVmFunctions: number
+  /** The libraries' code and names (`used_memory_functions`). */
+  usedMemoryFunctions: number
 }
 
 /** One line to log, with its Valkey level ("debug", "verbose", "notice", "warning"). */

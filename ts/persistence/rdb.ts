@@ -281,10 +281,13 @@ export class RdbPersistence {
   }
 
   private async debugReload(flags: string[]): Promise<Reply> {
+    if (flags.some((f) => f !== 'merge' && f !== 'noflush' && f !== 'nosave')) {
+      return error('ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.');
+    }
     const nosave = flags.includes('nosave');
     if (!nosave && !this.saveNow()) return error('ERR Error trying to save the DB');
     try {
-      this.core.loadRdbNow(this.rdbPath());
+      this.core.loadRdbNow(this.rdbPath(), flags.includes('noflush'), flags.includes('merge'));
     } catch (e) {
       this.server.log.warning(`DEBUG RELOAD failed: ${e instanceof Error ? e.message : String(e)}`);
       return error('ERR Error trying to load the RDB dump, check server logs.');

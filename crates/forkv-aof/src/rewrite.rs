@@ -65,6 +65,16 @@ pub fn rewrite_keyspace_as_commands<W: Write + ?Sized>(
     Ok(keys_done)
 }
 
+/// Writes `FUNCTION LOAD <code>` for each function library, as Valkey's
+/// `rewriteFunctions` does ahead of the keys.
+pub fn rewrite_functions_as_commands<W: Write + ?Sized>(out: &mut W, codes: &[Vec<u8>]) -> io::Result<()> {
+    for code in codes {
+        out.write_all(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n")?;
+        write_bulk(out, code)?;
+    }
+    Ok(())
+}
+
 /// Writes the commands that recreate one key (without its TTL).
 pub fn write_value<W: Write + ?Sized>(out: &mut W, key: &[u8], value: &Value) -> io::Result<()> {
     match value {

@@ -32,6 +32,8 @@ use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
 
 use forkv_keyspace::Keyspace;
+/// What FUNCTION RESTORE and a loaded file do with the libraries already loaded.
+pub use forkv_script::RestorePolicy;
 
 use crate::client::Client;
 use crate::cmd::blocking::Blocking;

@@ -112,8 +112,9 @@ fn now_ms() -> i64 {
     forkv_engine::cmd::now_ms()
 }
 
-fn rdb_opts(o: &AofOptions) -> forkv_rdb::WriteOptions {
+fn rdb_opts(o: &AofOptions, functions: &[Vec<u8>]) -> forkv_rdb::WriteOptions {
     forkv_rdb::WriteOptions {
+        functions: functions.to_vec(),
         version: o.rdb_version,
         compression: o.rdb_compression,
         checksum: o.rdb_checksum,
@@ -123,8 +124,10 @@ fn rdb_opts(o: &AofOptions) -> forkv_rdb::WriteOptions {
     }
 }
 
-/// Writes a base file from `ks`: an RDB preamble or commands, per `aof-use-rdb-preamble`.
-fn write_base(ks: &Keyspace, o: &AofOptions, w: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> std::io::Result<()> {
+/// Writes a base file from `ks` and the function libraries' `functions`: an RDB preamble
+/// or commands (FUNCTION LOAD for each library, then the keys, as Valkey's
+/// `rewriteAppendOnlyFileRio`), per `aof-use-rdb-preamble`.
+fn write_base(ks: &Keyspace, functions: &[Vec<u8>], o: &AofOptions, w: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> std::io::Result<()> {
     let delay = Duration::from_micros(o.key_save_delay_us.max(0.0) as u64);
     let mut tick = |k: u64| {
         progress(k);
@@ -133,11 +136,12 @@ fn write_base(ks: &Keyspace, o: &AofOptions, w: &mut dyn Write, progress: &mut d
         }
     };
     if o.use_rdb_preamble {
-        forkv_rdb::write_rdb(w, ks, &rdb_opts(o), &mut |p| {
+        forkv_rdb::write_rdb(w, ks, &rdb_opts(o, functions), &mut |p| {
             tick(p.keys_done);
             Ok(())
         })?;
     } else {
+        forkv_aof::rewrite_functions_as_commands(w, functions)?;
         forkv_aof::rewrite_keyspace_as_commands(w, ks, now_ms(), &mut |k| {
             tick(k);
             Ok(())
@@ -158,7 +162,10 @@ const REPLAY_CLIENT: u64 = forkv_engine::cmd::script::SCRIPT_CLIENT - 1;
 impl AofLoadCallbacks for Replay {
     fn load_rdb_base(&mut self, file: &mut dyn BufRead, path: &Path) -> std::result::Result<(), String> {
         let opts = forkv_rdb::LoadOptions { skip_expired: false, ..Default::default() };
-        forkv_rdb::load_rdb(file, &mut self.engine.ks, &opts).map(|_| ()).map_err(|e| format!("{}: {e}", path.display()))
+        let stats = forkv_rdb::load_rdb(file, &mut self.engine.ks, &opts).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.engine
+            .load_function_codes(&stats.functions, forkv_engine::RestorePolicy::Append)
+            .map_err(|e| format!("{}: failed loading a function library: {e}", path.display()))
     }
 
     fn knows_command(&self, name: &[u8]) -> bool {
@@ -217,6 +224,7 @@ impl Core {
                 commands: report.commands,
                 empty_skipped: 0,
                 notes: Vec::new(),
+                functions: replay.engine.function_codes(),
             };
             Ok((replay.engine.ks, summary))
         });
@@ -238,8 +246,9 @@ impl Core {
             }
         };
         let ks = &self.server.engine.ks;
+        let functions = self.server.engine.function_codes();
         let (file, incr_size) = dir::open_on_server_start(&work, &opts.dirname, &opts.filename, &mut m, opts.use_rdb_preamble, &mut |w| {
-            write_base(ks, &opts, w, &mut |_| {})
+            write_base(ks, &functions, &opts, w, &mut |_| {})
         })
         .map_err(|e| Error::from_reason(format!("Can't open the append-only file: {e}")))?;
         let d = dir::aof_dir(&work, &opts.dirname);
@@ -268,7 +277,8 @@ impl Core {
         let pid = std::process::id();
         let tmp = work.join(manifest::temp_rewrite_bg_name(pid));
         let ks = &self.server.engine.ks;
-        dir::write_file_synced(&tmp, &mut |w| write_base(ks, &opts, w, &mut |_| {})).map_err(err)?;
+        let functions = self.server.engine.function_codes();
+        dir::write_file_synced(&tmp, &mut |w| write_base(ks, &functions, &opts, w, &mut |_| {})).map_err(err)?;
         let finished = dir::finish_rewrite(&work, &d, &opts.filename, &m, pid, opts.use_rdb_preamble, false, false).map_err(|e| {
             dir::remove_rewrite_temp_files(&work, pid);
             err(e)
@@ -360,10 +370,12 @@ impl Core {
         let ks = &self.server.engine.ks;
         let total: u64 = (0..ks.db_count()).map(|i| ks.len(i) as u64).sum();
         let child_opts = opts.clone();
+        // The libraries are copied before the fork: the child never touches the VM.
+        let functions = self.server.engine.function_codes();
         let spawned = forkv_snapshot::spawn_child(ChildKind::AofRewrite, move |ctx| {
             ctx.set_keys_total(total);
             let tmp = work.join(manifest::temp_rewrite_bg_name(ctx.pid() as u32));
-            dir::write_file_synced(&tmp, &mut |w| write_base(ks, &child_opts, w, &mut |k| ctx.report_progress(k)))
+            dir::write_file_synced(&tmp, &mut |w| write_base(ks, &functions, &child_opts, w, &mut |k| ctx.report_progress(k)))
                 .map_err(|e| format!("Error writing the rewritten AOF: {e}"))?;
             ctx.log(forkv_snapshot::LogLevel::Notice, "Successfully created the temporary AOF base file");
             Ok(())

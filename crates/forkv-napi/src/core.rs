@@ -126,6 +126,22 @@ pub struct DbInfo {
     pub expires: f64,
 }
 
+/// The scripting fields of INFO memory (Valkey's names, in bytes and counts).
+#[napi(object)]
+pub struct ScriptingInfo {
+    /// The VM of EVAL scripts (`used_memory_vm_eval`, alias `used_memory_lua`).
+    pub used_memory_vm_eval: f64,
+    /// Bodies of the cached EVAL scripts (`used_memory_scripts_eval`).
+    pub used_memory_scripts_eval: f64,
+    pub number_of_cached_scripts: f64,
+    pub number_of_functions: f64,
+    pub number_of_libraries: f64,
+    /// The VM of the function libraries (`used_memory_vm_functions`).
+    pub used_memory_vm_functions: f64,
+    /// The libraries' code and names (`used_memory_functions`).
+    pub used_memory_functions: f64,
+}
+
 /// Counters for INFO stats and persistence.
 #[napi(object)]
 pub struct CoreStats {
@@ -448,6 +464,24 @@ impl Core {
             keyspace_misses: k.keyspace_misses as f64,
             dirty: e.ks.dirty as f64,
             used_memory: crate::alloc::used_bytes() as f64,
+        }
+    }
+
+    /// The scripting fields of INFO memory.
+    #[napi]
+    pub fn scripting_info(&self) -> ScriptingInfo {
+        let e = &self.server.engine;
+        let (vm_eval, bodies) = e.script_memory();
+        let (libraries, functions) = e.function_counts();
+        let (vm_functions, function_bytes) = e.function_memory();
+        ScriptingInfo {
+            used_memory_vm_eval: vm_eval as f64,
+            used_memory_scripts_eval: bodies as f64,
+            number_of_cached_scripts: e.cached_scripts() as f64,
+            number_of_functions: functions as f64,
+            number_of_libraries: libraries as f64,
+            used_memory_vm_functions: vm_functions as f64,
+            used_memory_functions: function_bytes as f64,
         }
     }
 

@@ -14,6 +14,7 @@ use napi_derive::napi;
 
 use forkv_keyspace::Keyspace;
 use forkv_rdb::{LoadOptions, WriteOptions};
+use forkv_engine::RestorePolicy;
 use forkv_server::jobs::JobPoll;
 use forkv_server::snapshot::RdbTarget;
 use forkv_snapshot::{ChildExit, ChildKind, ChildOutcome, ForkError};
@@ -128,6 +129,8 @@ pub struct LoadSummary {
     pub commands: u64,
     pub empty_skipped: u64,
     pub notes: Vec<String>,
+    /// The function libraries' codes, installed with the keyspace (`poll_load`).
+    pub functions: Vec<Vec<u8>>,
 }
 
 impl LoadSummary {
@@ -142,6 +145,7 @@ impl LoadSummary {
             commands: 0,
             empty_skipped: stats.empty_skipped,
             notes: stats.log_lines(),
+            functions: stats.functions.clone(),
         }
     }
 }
@@ -312,15 +316,30 @@ impl Core {
         }
     }
 
-    /// Loads an RDB file synchronously into the (emptied) keyspace (DEBUG RELOAD).
+    /// Loads an RDB file synchronously (DEBUG RELOAD): by default in place of the data and
+    /// the function libraries; with `noflush` beside them, where a library or key that
+    /// exists already is an error, unless `merge` (the file's wins), as Valkey's
+    /// RDBFLAGS_ALLOW_DUP. The libraries are checked before any key changes.
     #[napi]
-    pub fn load_rdb_now(&mut self, path: String) -> Result<LoadReport> {
+    pub fn load_rdb_now(&mut self, path: String, noflush: bool, merge: bool) -> Result<LoadReport> {
         let started = Instant::now();
         let mut fresh = Keyspace::new(self.server.engine.ks.db_count());
         fresh.set_encoding_limits(*self.server.engine.ks.encoding_limits());
         let opts = self.rdb_load_options();
         let stats = load_file(&path, &mut fresh, &opts).map_err(Error::from_reason)?;
-        self.server.engine.ks.replace_data(fresh);
+        let policy = match (noflush, merge) {
+            (false, _) => RestorePolicy::Flush,
+            (true, false) => RestorePolicy::Append,
+            (true, true) => RestorePolicy::Replace,
+        };
+        self.server.engine.load_function_codes(&stats.functions, policy).map_err(Error::from_reason)?;
+        if noflush {
+            // Into the live keyspace this time: existing keys stay (or are replaced).
+            let opts = LoadOptions { replace_existing: merge, ..opts };
+            load_file(&path, &mut self.server.engine.ks, &opts).map_err(Error::from_reason)?;
+        } else {
+            self.server.engine.ks.replace_data(fresh);
+        }
         Ok(report(&LoadSummary::from_rdb(&stats), started))
     }
 
@@ -364,6 +383,7 @@ impl Core {
         self.server.engine.cfg.loading = false;
         let joined = loader.handle.join().map_err(|_| Error::from_reason("the loading thread panicked"))?;
         let (ks, mut summary) = joined.map_err(Error::from_reason)?;
+        self.server.engine.load_function_codes(&summary.functions, RestorePolicy::Flush).map_err(Error::from_reason)?;
         self.server.engine.ks.replace_data(ks);
         self.persistence.loaded_aof = summary.aof.take();
         Ok(Some(report(&summary, loader.started)))

@@ -62,6 +62,9 @@ pub struct LoadStats {
     pub types: BTreeMap<u8, u64>,
     /// The first [`EMPTY_KEYS_LOGGED`] keys skipped as empty collections, for the log.
     pub empty_keys: Vec<Vec<u8>>,
+    /// The code of each function library the file holds (`RDB_OPCODE_FUNCTION2`), in
+    /// file order, for the caller to load (the keyspace knows nothing of functions).
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// How many skipped empty keys are named in the log (Valkey names the first 10).
@@ -181,15 +184,7 @@ fn load_into<R: Read>(
             RDB_OPCODE_FUNCTION_PRE_GA => {
                 return Err(RdbError::corrupt(type_at, "Pre-release function format not supported."))
             }
-            RDB_OPCODE_FUNCTION2 => {
-                return Err(RdbError::new(
-                    type_at,
-                    RdbErrorKind::Unsupported(
-                        "The RDB file contains function libraries (FUNCTION LOAD): forkv does not support functions"
-                            .into(),
-                    ),
-                ))
-            }
+            RDB_OPCODE_FUNCTION2 => stats.functions.push(read_string(&mut src, &mut lzf_scratch)?),
             RDB_OPCODE_SLOT_IMPORT | RDB_OPCODE_UPDATE => {
                 return Err(RdbError::new(
                     type_at,

@@ -47,6 +47,10 @@ pub struct WriteOptions {
     pub used_mem: u64,
     /// More AUX fields, written after the standard ones, in order.
     pub extra_aux: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The code of each function library (`FUNCTION LOAD`), written before the keys as
+    /// `RDB_OPCODE_FUNCTION2` records, as Valkey does; a file with libraries is at least
+    /// version 10 (the first that has the opcode).
+    pub functions: Vec<Vec<u8>>,
 }
 
 impl Default for WriteOptions {
@@ -63,6 +67,7 @@ impl Default for WriteOptions {
                 b"forkv-ver".to_vec(),
                 env!("CARGO_PKG_VERSION").as_bytes().to_vec(),
             )],
+            functions: Vec::new(),
         }
     }
 }
@@ -114,7 +119,8 @@ pub fn write_rdb<W: Write>(
 
     // Streams need version 10 (type 19): raise the header when the data holds one.
     let has_streams = (0..ks.db_count()).any(|i| ks.db(i).keys.iter().any(|(_, v)| matches!(v, Value::Stream(_))));
-    let version = if has_streams { opts.version.max(10) } else { opts.version };
+    // So do function libraries (RDB_OPCODE_FUNCTION2).
+    let version = if has_streams || !opts.functions.is_empty() { opts.version.max(10) } else { opts.version };
     let mut magic = *b"REDIS0000";
     let mut v = version;
     for slot in magic[5..].iter_mut().rev() {
@@ -136,6 +142,10 @@ pub fn write_rdb<W: Write>(
     w.aux_int(b"aof-base", i64::from(opts.aof_base))?;
     for (k, v) in &opts.extra_aux {
         w.aux(k, v)?;
+    }
+    for code in &opts.functions {
+        w.sink.byte(RDB_OPCODE_FUNCTION2)?;
+        w.raw_string(code)?;
     }
 
     let mut keys_done = 0u64;

@@ -402,10 +402,6 @@ fn refused_content_says_what_it_is() {
         (rec(8, b"x", &[0]), "Unknown RDB encoding type 8"),
         (vec![RDB_OPCODE_MODULE_AUX, 1, 2, 3], "module"),
         (
-            [vec![RDB_OPCODE_FUNCTION2], s(b"#!lua name=mylib\nreturn 1")].concat(),
-            "function",
-        ),
-        (
             vec![RDB_OPCODE_FUNCTION_PRE_GA],
             "Pre-release function format",
         ),
@@ -416,6 +412,14 @@ fn refused_content_says_what_it_is() {
         assert!(e.to_string().contains(want), "expected {want:?} in {e}");
         assert!(e.to_string().contains("at byte offset 9"), "{e}");
     }
+}
+
+#[test]
+fn function_libraries_are_read_for_the_caller() {
+    let body = [vec![RDB_OPCODE_FUNCTION2], s(b"#!lua name=mylib\nreturn 1")].concat();
+    let mut ks = Keyspace::new(16);
+    let stats = load_rdb(&file("REDIS0010", &body)[..], &mut ks, &LoadOptions::default()).unwrap();
+    assert_eq!(stats.functions, vec![b"#!lua name=mylib\nreturn 1".to_vec()]);
 }
 
 #[test]

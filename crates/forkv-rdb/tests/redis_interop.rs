@@ -253,3 +253,39 @@ fn dump_payloads_from_redis_parse_and_ours_restore() {
     ]);
     assert_eq!(c.ok(&[b"PEXPIRETIME", b"with-ttl"]).int(), FUTURE);
 }
+
+/// Function libraries cross both ways: a file we write with libraries loads in
+/// redis-server 7.0 (FCALL works there), and the file it saves back, and its FUNCTION
+/// DUMP payload, give the same codes here; our payload restores there.
+#[test]
+fn function_libraries_cross_with_redis_server() {
+    let code = b"#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return 'from ' .. args[1] end)".to_vec();
+    let long = format!("#!lua name=big\n{}redis.register_function('bigf', function() return 7 end)", "-- padding padding\n".repeat(40)).into_bytes();
+    let dir = TempDir::new("functions");
+    let path = dir.path().join("f.rdb");
+    let opts = WriteOptions { functions: vec![code.clone(), long.clone()], ..WriteOptions::default() };
+    write_rdb(std::fs::File::create(&path).unwrap(), &Keyspace::new(16), &opts, &mut |_| Ok(())).unwrap();
+    // A file with libraries is version 10 at least.
+    assert_eq!(&std::fs::read(&path).unwrap()[..9], b"REDIS0010");
+    check_rdb(&path);
+    let redis = Redis::start(dir.path(), "f.rdb", &[]);
+    let mut c = redis.client();
+    assert_eq!(c.ok(&[b"FCALL", b"myfunc", b"0", b"redis"]).bytes(), b"from redis");
+    assert_eq!(c.ok(&[b"FCALL", b"bigf", b"0"]).int(), 7);
+    let payload = c.ok(&[b"FUNCTION", b"DUMP"]).bytes();
+    let mut from_redis = forkv_rdb::parse_function_dump_payload(&payload, true).unwrap();
+    from_redis.sort();
+    let mut want = vec![code.clone(), long.clone()];
+    want.sort();
+    assert_eq!(from_redis, want);
+    c.ok(&[b"SAVE"]);
+    let mut back = Keyspace::new(16);
+    let stats = forkv_rdb::load_rdb(&std::fs::read(&path).unwrap()[..], &mut back, &Default::default()).unwrap();
+    let mut saved = stats.functions;
+    saved.sort();
+    assert_eq!(saved, want);
+    // Our payload restores there.
+    c.ok(&[b"FUNCTION", b"FLUSH"]);
+    c.ok(&[b"FUNCTION", b"RESTORE", &forkv_rdb::function_dump_payload(&[code])]);
+    assert_eq!(c.ok(&[b"FCALL", b"myfunc", b"0", b"us"]).bytes(), b"from us");
+}

@@ -64,16 +64,25 @@ pub fn total_keys(ks: &Keyspace) -> u64 {
 }
 
 impl Server {
+    /// `target` with the function libraries to write before the keys.
+    fn with_functions(&self, mut target: RdbTarget) -> RdbTarget {
+        target.write.functions = self.engine.function_codes();
+        target
+    }
+
     /// SAVE: writes the snapshot in this process, blocking, as Valkey's SAVE does.
     pub fn save_rdb(&self, target: &RdbTarget) -> io::Result<(u64, u64)> {
         let temp = format!("temp-{}.rdb", std::process::id());
-        write_rdb_file(&self.engine.ks, target, &temp, Vec::with_capacity(CHILD_WRITE_BUFFER), &mut |_| {})
+        let target = self.with_functions(target.clone());
+        write_rdb_file(&self.engine.ks, &target, &temp, Vec::with_capacity(CHILD_WRITE_BUFFER), &mut |_| {})
     }
 
     /// BGSAVE: forks; the child writes the snapshot as of this instant and logs
     /// "DB saved on disk". Refused while another job runs.
     pub fn bgsave(&mut self, target: RdbTarget) -> Result<Forked, ForkError> {
         let buffer = Vec::with_capacity(CHILD_WRITE_BUFFER);
+        // The libraries are copied before the fork: the child never touches the VM.
+        let target = self.with_functions(target);
         let ks = &self.engine.ks;
         let total = total_keys(ks);
         let temp_dir = target.dir.clone();
