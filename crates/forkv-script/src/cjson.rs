@@ -1,28 +1,89 @@
 //! `cjson`, as Valkey loads lua-cjson: `encode`, `decode` and `null`, with lua-cjson's
 //! rules (empty tables and tables with non-integer keys become objects, arrays may be
-//! moderately sparse, numbers print as `%.14g`, `/` is escaped, nesting is limited to 1000).
+//! moderately sparse, numbers print as `%.14g`, `/` is escaped, nesting is limited to 1000),
+//! and its configuration functions, which change those rules for the whole VM as in
+//! Valkey: `encode_sparse_array`, `encode_max_depth`, `decode_max_depth`,
+//! `encode_number_precision`, `encode_keep_buffer`, `encode_invalid_numbers`. Each
+//! returns the setting in force (after the change, when given one); a bad argument is
+//! lua-cjson's `bad argument #n to '<name>' (...)`. The depth settings may lower the
+//! nesting limit but not raise it past [`HARD_DEPTH`]: encoding and decoding recurse on
+//! the server's stack, which deeper input would overflow (lua-cjson's default, 1000, is
+//! that limit).
 
-use mlua::{LightUserData, Lua, Table, Value};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
-const MAX_DEPTH: usize = 1000;
+use mlua::{LightUserData, Lua, Table, Value, Variadic};
+
+/// The deepest nesting encoded or decoded, whatever `encode_max_depth`/`decode_max_depth` say.
+const HARD_DEPTH: i64 = 1000;
+
+/// lua-cjson's configuration (`json_config_t`), with its defaults.
+#[derive(Clone, Copy, Debug)]
+struct Config {
+    /// Encode an excessively sparse array as an object instead of failing.
+    sparse_convert: bool,
+    /// 0: any sparse array is fine; otherwise max index > ratio * items is excessive...
+    sparse_ratio: i64,
+    /// ...unless the max index is at most this.
+    sparse_safe: i64,
+    encode_max_depth: i64,
+    decode_max_depth: i64,
+    /// Significant digits of encoded numbers (`%.<p>g`), 1 to 14.
+    precision: i64,
+    /// Reuse one encode buffer between calls.
+    keep_buffer: bool,
+    /// NaN and Inf: 0 refused, 1 encoded as `nan`/`inf`, 2 encoded as `null`.
+    invalid_numbers: u8,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            sparse_convert: false,
+            sparse_ratio: 2,
+            sparse_safe: 10,
+            encode_max_depth: 1000,
+            decode_max_depth: 1000,
+            precision: 14,
+            keep_buffer: true,
+            invalid_numbers: 0,
+        }
+    }
+}
+
+type Cfg = Rc<Cell<Config>>;
 
 /// Registers the `cjson` table in `globals`.
 pub(crate) fn install(lua: &Lua, globals: &Table) -> mlua::Result<()> {
     let t = lua.create_table()?;
+    let cfg: Cfg = Rc::new(Cell::new(Config::default()));
+    let kept = Rc::new(RefCell::new(Vec::new()));
     t.raw_set("null", Value::LightUserData(LightUserData(std::ptr::null_mut())))?;
+    let c = cfg.clone();
     t.raw_set(
         "encode",
-        lua.create_function(|lua, v: Value| {
-            let mut out = Vec::new();
-            encode(&v, &mut out, 0).map_err(mlua::Error::runtime)?;
-            lua.create_string(&out)
+        lua.create_function(move |lua, v: Value| {
+            let cfg = c.get();
+            if cfg.keep_buffer {
+                let mut out = kept.try_borrow_mut().map_err(|_| mlua::Error::RecursiveMutCallback)?;
+                out.clear();
+                encode(&v, &mut out, 0, &cfg).map_err(mlua::Error::runtime)?;
+                lua.create_string(&*out)
+            } else {
+                kept.try_borrow_mut().map_err(|_| mlua::Error::RecursiveMutCallback)?.clear();
+                let mut out = Vec::new();
+                encode(&v, &mut out, 0, &cfg).map_err(mlua::Error::runtime)?;
+                lua.create_string(&out)
+            }
         })?,
     )?;
+    let c = cfg.clone();
     t.raw_set(
         "decode",
-        lua.create_function(|lua, s: mlua::LuaString| {
+        lua.create_function(move |lua, s: mlua::LuaString| {
             let bytes = s.as_bytes();
-            let mut p = Parser { s: &bytes, pos: 0, lua };
+            let mut p = Parser { s: &bytes, pos: 0, lua, max_depth: c.get().decode_max_depth };
             p.skip_ws();
             let v = p.value(0)?;
             p.skip_ws();
@@ -32,11 +93,141 @@ pub(crate) fn install(lua: &Lua, globals: &Table) -> mlua::Result<()> {
             Ok(v)
         })?,
     )?;
+    install_config(lua, &t, &cfg)?;
     globals.raw_set("cjson", t)
 }
 
-/// `%.14g`, as lua-cjson prints numbers.
-pub(crate) fn format_g14(n: f64) -> String {
+/// lua-cjson's `bad argument` error.
+fn bad_arg(n: usize, name: &str, why: &str) -> mlua::Error {
+    mlua::Error::runtime(format!("bad argument #{n} to '{name}' ({why})"))
+}
+
+/// `json_arg_init`: at most `max` arguments.
+fn check_arity(args: &[Value], max: usize, name: &str) -> mlua::Result<()> {
+    if args.len() > max {
+        return Err(bad_arg(max + 1, name, "found too many arguments"));
+    }
+    Ok(())
+}
+
+/// `json_integer_option`: argument `n` (1-based), when given, must be an integer in
+/// `min..=max`.
+fn int_option(args: &[Value], n: usize, name: &str, min: i64, max: i64) -> mlua::Result<Option<i64>> {
+    let v = match args.get(n - 1) {
+        None | Some(Value::Nil) => return Ok(None),
+        Some(Value::Integer(i)) => *i,
+        Some(Value::Number(f)) => *f as i64,
+        Some(Value::String(s)) => s
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .map(|f| f as i64)
+            .ok_or_else(|| bad_arg(n, name, "number expected"))?,
+        Some(_) => return Err(bad_arg(n, name, "number expected")),
+    };
+    if !(min..=max).contains(&v) {
+        return Err(bad_arg(1, name, &format!("expected integer between {min} and {max}")));
+    }
+    Ok(Some(v))
+}
+
+/// `json_enum_option`: argument `n`, when given, is a boolean or one of `options`
+/// (`off`, `on`, ...); the index chosen.
+fn enum_option(args: &[Value], n: usize, name: &str, options: &[&str]) -> mlua::Result<Option<u8>> {
+    match args.get(n - 1) {
+        None | Some(Value::Nil) => Ok(None),
+        Some(Value::Boolean(b)) => Ok(Some(u8::from(*b))),
+        Some(Value::String(s)) => {
+            let text = s.to_string_lossy();
+            options
+                .iter()
+                .position(|o| *o == text)
+                .map(|i| Some(i as u8))
+                .ok_or_else(|| bad_arg(n, name, &format!("invalid option '{text}'")))
+        }
+        Some(_) => Err(bad_arg(n, name, "string expected")),
+    }
+}
+
+/// The configuration functions.
+fn install_config(lua: &Lua, t: &Table, cfg: &Cfg) -> mlua::Result<()> {
+    const INT_MAX: i64 = i32::MAX as i64;
+    let c = cfg.clone();
+    t.raw_set(
+        "encode_sparse_array",
+        lua.create_function(move |_, args: Variadic<Value>| {
+            const NAME: &str = "encode_sparse_array";
+            check_arity(&args, 3, NAME)?;
+            let mut v = c.get();
+            if let Some(convert) = enum_option(&args, 1, NAME, &["off", "on"])? {
+                v.sparse_convert = convert == 1;
+            }
+            if let Some(ratio) = int_option(&args, 2, NAME, 0, INT_MAX)? {
+                v.sparse_ratio = ratio;
+            }
+            if let Some(safe) = int_option(&args, 3, NAME, 0, INT_MAX)? {
+                v.sparse_safe = safe;
+            }
+            c.set(v);
+            Ok((v.sparse_convert, v.sparse_ratio, v.sparse_safe))
+        })?,
+    )?;
+    type IntField = fn(&mut Config) -> &mut i64;
+    let int_settings: [(&'static str, i64, i64, IntField); 3] = [
+        ("encode_max_depth", 1, INT_MAX, |c| &mut c.encode_max_depth),
+        ("decode_max_depth", 1, INT_MAX, |c| &mut c.decode_max_depth),
+        ("encode_number_precision", 1, 14, |c| &mut c.precision),
+    ];
+    for (name, min, max, field) in int_settings {
+        let c = cfg.clone();
+        t.raw_set(
+            name,
+            lua.create_function(move |_, args: Variadic<Value>| {
+                check_arity(&args, 1, name)?;
+                let mut v = c.get();
+                if let Some(n) = int_option(&args, 1, name, min, max)? {
+                    *field(&mut v) = n;
+                }
+                c.set(v);
+                Ok(*field(&mut v))
+            })?,
+        )?;
+    }
+    let c = cfg.clone();
+    t.raw_set(
+        "encode_keep_buffer",
+        lua.create_function(move |_, args: Variadic<Value>| {
+            check_arity(&args, 1, "encode_keep_buffer")?;
+            let mut v = c.get();
+            if let Some(keep) = enum_option(&args, 1, "encode_keep_buffer", &["off", "on"])? {
+                v.keep_buffer = keep == 1;
+            }
+            c.set(v);
+            Ok(v.keep_buffer)
+        })?,
+    )?;
+    let c = cfg.clone();
+    t.raw_set(
+        "encode_invalid_numbers",
+        lua.create_function(move |lua, args: Variadic<Value>| {
+            check_arity(&args, 1, "encode_invalid_numbers")?;
+            let mut v = c.get();
+            if let Some(mode) = enum_option(&args, 1, "encode_invalid_numbers", &["off", "on", "null"])? {
+                v.invalid_numbers = mode;
+            }
+            c.set(v);
+            Ok(match v.invalid_numbers {
+                0 => Value::Boolean(false),
+                1 => Value::Boolean(true),
+                _ => Value::String(lua.create_string("null")?),
+            })
+        })?,
+    )?;
+    Ok(())
+}
+
+/// `%.<precision>g` (precision 1 to 17).
+pub(crate) fn format_g(n: f64, precision: usize) -> String {
     if n.is_nan() {
         return "nan".into();
     }
@@ -47,14 +238,15 @@ pub(crate) fn format_g14(n: f64) -> String {
         return if n.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     let exp = n.abs().log10().floor() as i32;
-    let sci = format!("{:.13e}", n);
+    let precision = precision.clamp(1, 17);
+    let sci = format!("{:.*e}", precision - 1, n);
     let (mant, e) = sci.split_once('e').unwrap_or((&sci, "0"));
     let e: i32 = e.parse().unwrap_or(exp);
-    if !(-4..14).contains(&e) {
+    if !(-4..precision as i32).contains(&e) {
         let mant = trim_zeros(mant);
         format!("{mant}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
     } else {
-        let decimals = (13 - e).max(0) as usize;
+        let decimals = (precision as i32 - 1 - e).max(0) as usize;
         trim_zeros(&format!("{:.*}", decimals, n)).to_string()
     }
 }
@@ -67,7 +259,7 @@ fn trim_zeros(s: &str) -> &str {
     }
 }
 
-fn encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
+fn encode(v: &Value, out: &mut Vec<u8>, depth: usize, cfg: &Config) -> Result<(), String> {
     match v {
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(p) if p.0.is_null() => out.extend_from_slice(b"null"),
@@ -75,16 +267,21 @@ fn encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
         Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
         Value::Number(n) => {
             if n.is_nan() || n.is_infinite() {
-                return Err("Cannot serialise number: must not be NaN or Inf".into());
+                match cfg.invalid_numbers {
+                    0 => return Err("Cannot serialise number: must not be NaN or Inf".into()),
+                    1 => out.extend_from_slice(format_g(*n, cfg.precision as usize).as_bytes()),
+                    _ => out.extend_from_slice(b"null"),
+                }
+                return Ok(());
             }
-            out.extend_from_slice(format_g14(*n).as_bytes());
+            out.extend_from_slice(format_g(*n, cfg.precision as usize).as_bytes());
         }
         Value::String(s) => escape(&s.as_bytes(), out),
         Value::Table(t) => {
-            if depth >= MAX_DEPTH {
+            if depth as i64 >= cfg.encode_max_depth.min(HARD_DEPTH) {
                 return Err(format!("Cannot serialise, excessive nesting ({})", depth + 1));
             }
-            match array_len(t)? {
+            match array_len(t, cfg)? {
                 Some(n) => {
                     out.push(b'[');
                     for i in 1..=n {
@@ -92,7 +289,7 @@ fn encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
                             out.push(b',');
                         }
                         let item: Value = t.raw_get(i).map_err(|e| e.to_string())?;
-                        encode(&item, out, depth + 1)?;
+                        encode(&item, out, depth + 1, cfg)?;
                     }
                     out.push(b']');
                 }
@@ -108,11 +305,11 @@ fn encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
                         match &k {
                             Value::String(s) => escape(&s.as_bytes(), out),
                             Value::Integer(i) => escape(i.to_string().as_bytes(), out),
-                            Value::Number(n) => escape(format_g14(*n).as_bytes(), out),
+                            Value::Number(n) => escape(format_g(*n, cfg.precision as usize).as_bytes(), out),
                             _ => return Err("Cannot serialise table: table key must be a number or string".into()),
                         }
                         out.push(b':');
-                        encode(&val, out, depth + 1)?;
+                        encode(&val, out, depth + 1, cfg)?;
                     }
                     out.push(b'}');
                 }
@@ -126,8 +323,8 @@ fn encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
 }
 
 /// lua-cjson's `lua_array_length`: `Some(max)` when every key is a positive integer and
-/// the array is not excessively sparse (ratio 2, safe 10); `None` for an object.
-fn array_len(t: &Table) -> Result<Option<usize>, String> {
+/// the array is not excessively sparse (`encode_sparse_array`); `None` for an object.
+fn array_len(t: &Table, cfg: &Config) -> Result<Option<usize>, String> {
     let (mut max, mut items) = (0usize, 0usize);
     for pair in t.clone().pairs::<Value, Value>() {
         let (k, _) = pair.map_err(|e| e.to_string())?;
@@ -142,7 +339,11 @@ fn array_len(t: &Table) -> Result<Option<usize>, String> {
     if max == 0 {
         return Ok(None);
     }
-    if max > items * 2 && max > 10 {
+    let (max_i, items_i) = (max as i64, items as i64);
+    if cfg.sparse_ratio > 0 && max_i > items_i.saturating_mul(cfg.sparse_ratio) && max_i > cfg.sparse_safe {
+        if cfg.sparse_convert {
+            return Ok(None);
+        }
         return Err("Cannot serialise table: excessively sparse array".into());
     }
     Ok(Some(max))
@@ -171,6 +372,7 @@ struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
     lua: &'a Lua,
+    max_depth: i64,
 }
 
 impl Parser<'_> {
@@ -182,6 +384,18 @@ impl Parser<'_> {
         mlua::Error::runtime(format!("Expected {expected} but found {found} at character {}", self.pos + 1))
     }
 
+    /// lua-cjson's `json_decode_descend`: entering an object or array at `depth`.
+    fn descend(&self, depth: usize) -> mlua::Result<()> {
+        if depth as i64 >= self.max_depth.min(HARD_DEPTH) {
+            return Err(mlua::Error::runtime(format!(
+                "Found too many nested data structures ({}) at character {}",
+                depth + 1,
+                self.pos + 1
+            )));
+        }
+        Ok(())
+    }
+
     fn skip_ws(&mut self) {
         while matches!(self.s.get(self.pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.pos += 1;
@@ -189,16 +403,10 @@ impl Parser<'_> {
     }
 
     fn value(&mut self, depth: usize) -> mlua::Result<Value> {
-        if depth >= MAX_DEPTH {
-            return Err(mlua::Error::runtime(format!(
-                "Found too many nested data structures ({}) at character {}",
-                depth + 1,
-                self.pos + 1
-            )));
-        }
         self.skip_ws();
         match self.s.get(self.pos) {
             Some(b'{') => {
+                self.descend(depth)?;
                 self.pos += 1;
                 let t = self.lua.create_table()?;
                 self.skip_ws();
@@ -231,6 +439,7 @@ impl Parser<'_> {
                 }
             }
             Some(b'[') => {
+                self.descend(depth)?;
                 self.pos += 1;
                 let t = self.lua.create_table()?;
                 self.skip_ws();

@@ -368,3 +368,27 @@ fn functions_restore_policies() {
     assert_eq!(s.libraries().iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
     assert_eq!(s.libraries().codes(), dump);
 }
+
+#[test]
+fn cjson_configuration() {
+    let mut s = vm();
+    let mut h = MapHost::default();
+    let mut run = |body: &str| eval(&mut s, &mut h, body, &[], &[]);
+    assert_eq!(run("return cjson.encode_keep_buffer(false)"), RespValue::Null);
+    assert_eq!(run("return cjson.encode({a={1,2}})"), bulk("{\"a\":[1,2]}"));
+    assert_eq!(run("cjson.encode_max_depth(1) local ok = pcall(cjson.encode, {a={1}}) cjson.encode_max_depth(1000) return ok"), RespValue::Null);
+    assert_eq!(run("cjson.decode_max_depth(1) local ok = pcall(cjson.decode, '{\"a\":{}}') local ok2 = pcall(cjson.decode, '{\"a\":1}') cjson.decode_max_depth(1000) return {ok, ok2}"),
+        RespValue::Array(vec![RespValue::Null, RespValue::Int(1)]));
+    assert_eq!(run("return cjson.encode_invalid_numbers('null')"), bulk("null"));
+    assert_eq!(run("return cjson.encode({0/0})"), bulk("[null]"));
+    assert_eq!(run("cjson.encode_invalid_numbers(true) return cjson.encode({1/0})"), bulk("[inf]"));
+    assert_eq!(run("cjson.encode_invalid_numbers(false) return {pcall(cjson.encode, {1/0})}").clone(),
+        RespValue::Array(vec![RespValue::Null, bulk("Cannot serialise number: must not be NaN or Inf")]));
+    assert_eq!(run("cjson.encode_number_precision(3) local e = cjson.encode(3.14159) cjson.encode_number_precision(14) return e"), bulk("3.14"));
+    assert_eq!(run("return {pcall(cjson.encode, {[1]=1, [20]=2})}"),
+        RespValue::Array(vec![RespValue::Null, bulk("Cannot serialise table: excessively sparse array")]));
+    assert_eq!(run("cjson.encode_sparse_array(true) local e = cjson.encode({[1]=1, [20]=2}) cjson.encode_sparse_array(false) return e").clone(),
+        bulk("{\"1\":1,\"20\":2}"));
+    assert_eq!(run("return {cjson.encode_sparse_array()}"), RespValue::Array(vec![RespValue::Null, RespValue::Int(2), RespValue::Int(10)]));
+    assert!(err_text(&run("return cjson.encode_max_depth(0)")).contains("bad argument #1 to 'encode_max_depth' (expected integer between 1 and 2147483647)"));
+}
