@@ -1,5 +1,7 @@
 //! `cmsgpack`, as Valkey loads lua-cmsgpack: `pack(...)` encodes each argument and
-//! concatenates them, `unpack(s)` returns every object in `s`. Integral numbers are
+//! concatenates them, `unpack(s)` returns every object in `s`, `unpack_one(s[, offset])`
+//! and `unpack_limit(s, limit[, offset])` return the next offset (-1 at the end) then
+//! at most one / `limit` objects from `offset`. Integral numbers are
 //! packed as the smallest integer form, other numbers as float32 when exact, else
 //! float64; a table whose keys are exactly 1..n is an array, any other a map; nesting
 //! deeper than 16 packs as nil (lua-cmsgpack's limit).
@@ -24,16 +26,15 @@ pub(crate) fn install(lua: &Lua, globals: &Table) -> mlua::Result<()> {
             lua.create_string(&out)
         })?,
     )?;
+    t.raw_set("unpack", lua.create_function(|lua, s: mlua::LuaString| unpack_full(lua, &s.as_bytes(), 0, 0))?)?;
     t.raw_set(
-        "unpack",
-        lua.create_function(|lua, s: mlua::LuaString| {
-            let bytes = s.as_bytes();
-            let mut pos = 0;
-            let mut values = Vec::new();
-            while pos < bytes.len() {
-                values.push(unpack(lua, &bytes, &mut pos, 0)?);
-            }
-            Ok(MultiValue::from_iter(values))
+        "unpack_one",
+        lua.create_function(|lua, (s, offset): (mlua::LuaString, Option<i64>)| unpack_full(lua, &s.as_bytes(), 1, offset.unwrap_or(0)))?,
+    )?;
+    t.raw_set(
+        "unpack_limit",
+        lua.create_function(|lua, (s, limit, offset): (mlua::LuaString, i64, Option<i64>)| {
+            unpack_full(lua, &s.as_bytes(), limit, offset.unwrap_or(0))
         })?,
     )?;
     globals.raw_set("cmsgpack", t)
@@ -136,6 +137,35 @@ fn pack(v: &Value, out: &mut Vec<u8>, depth: usize) -> mlua::Result<()> {
         _ => out.push(0xc0),
     }
     Ok(())
+}
+
+/// lua-cmsgpack's `mp_unpack_full`: up to `limit` objects from `offset` (both 0: every
+/// object, and no offset in the results); otherwise the next offset (-1 when the input
+/// is consumed) comes first.
+fn unpack_full(lua: &Lua, bytes: &[u8], limit: i64, offset: i64) -> mlua::Result<MultiValue> {
+    let decode_all = limit == 0 && offset == 0;
+    if offset < 0 || limit < 0 {
+        // lua-cmsgpack prints the input length where it means the limit.
+        return Err(mlua::Error::runtime(format!(
+            "Invalid request to unpack with offset of {offset} and limit of {}.",
+            bytes.len()
+        )));
+    }
+    let Some(mut pos) = usize::try_from(offset).ok().filter(|&o| o <= bytes.len()) else {
+        return Err(mlua::Error::runtime(format!("Start offset {offset} greater than input length {}.", bytes.len())));
+    };
+    let limit = if decode_all { i64::MAX } else { limit };
+    let mut values = Vec::new();
+    let mut count = 0i64;
+    while pos < bytes.len() && count < limit {
+        values.push(unpack(lua, bytes, &mut pos, 0)?);
+        count += 1;
+    }
+    if !decode_all {
+        let next = if pos == bytes.len() { -1 } else { pos as i64 };
+        values.insert(0, Value::Integer(next));
+    }
+    Ok(MultiValue::from_iter(values))
 }
 
 fn take<'a>(s: &'a [u8], pos: &mut usize, n: usize) -> mlua::Result<&'a [u8]> {

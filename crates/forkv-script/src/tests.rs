@@ -392,3 +392,20 @@ fn cjson_configuration() {
     assert_eq!(run("return {cjson.encode_sparse_array()}"), RespValue::Array(vec![RespValue::Null, RespValue::Int(2), RespValue::Int(10)]));
     assert!(err_text(&run("return cjson.encode_max_depth(0)")).contains("bad argument #1 to 'encode_max_depth' (expected integer between 1 and 2147483647)"));
 }
+
+#[test]
+fn cmsgpack_unpack_one_and_limit() {
+    let mut s = vm();
+    let mut h = MapHost::default();
+    let body = "local e = cmsgpack.pack('a', 'bb', 'ccc')\n\
+                local o1, v1 = cmsgpack.unpack_one(e, 0)\n\
+                local o2, v2, v3 = cmsgpack.unpack_limit(e, 2, o1)\n\
+                local o3 = cmsgpack.unpack_one(e, o1)\n\
+                return {o1, v1, o2, v2, v3, o3, select('#', cmsgpack.unpack_limit(e, 0, 0))}";
+    assert_eq!(
+        eval(&mut s, &mut h, body, &[], &[]),
+        RespValue::Array(vec![RespValue::Int(2), bulk("a"), RespValue::Int(-1), bulk("bb"), bulk("ccc"), RespValue::Int(5), RespValue::Int(3)])
+    );
+    assert!(err_text(&eval(&mut s, &mut h, "return cmsgpack.unpack_one('ab', 5)", &[], &[])).contains("Start offset 5 greater than input length 2."));
+    assert!(err_text(&eval(&mut s, &mut h, "return cmsgpack.unpack_limit('ab', -1)", &[], &[])).contains("Invalid request to unpack with offset of 0 and limit of 2."));
+}
