@@ -82,6 +82,9 @@ pub trait ScriptHost {
     fn log(&mut self, level: i64, message: &[u8]);
     /// The host's double formatter (Valkey's `fpconv_dtoa`), for number arguments.
     fn format_double(&self, d: f64) -> String;
+    /// `server.acl_check_cmd`: may the user running the script run `argv`? `Err` (with
+    /// Valkey's message, without `ERR `) when no such command exists.
+    fn acl_check(&mut self, argv: &[Vec<u8>]) -> Result<bool, String>;
 }
 
 /// How a script runs.
@@ -455,8 +458,23 @@ impl Scripting {
                 h.log(level, &line);
                 api_ok(Value::Nil)
             })?;
+            // A Rust function too, so that `return server.acl_check_cmd(...)` keeps the
+            // script's frame for the error handler (see server.call above).
+            let acl = scope.create_function(|_, args: Variadic<Value>| {
+                let mut h = host.try_borrow_mut().map_err(|_| mlua::Error::RecursiveMutCallback)?;
+                let checked = lua_args_to_argv(&args, &**h).map_err(str::to_string).and_then(|argv| h.acl_check(&argv));
+                match checked {
+                    Ok(allowed) => Ok(allowed),
+                    Err(msg) => {
+                        let t: Table = self.error_table.call(msg)?;
+                        self.current.raw_set("pending", t)?;
+                        Err(mlua::Error::runtime("script error"))
+                    }
+                }
+            })?;
             self.api.raw_set("call", call)?;
             self.api.raw_set("pcall", pcall)?;
+            self.api.raw_set("acl_check_cmd", acl)?;
             self.current.raw_set("log", log)?;
             let out: MultiValue = self.runner.call((func.clone(), keys_arg, args_arg))?;
             let mut it = out.into_iter();
@@ -470,6 +488,7 @@ impl Scripting {
             self.api.raw_set("call", Value::Nil)?;
             self.api.raw_set("pcall", Value::Nil)?;
             self.current.raw_set("log", Value::Nil)?;
+            self.api.raw_set("acl_check_cmd", Value::Nil)?;
             self.current.raw_set("pending", Value::Nil)?;
             Ok(reply)
         });

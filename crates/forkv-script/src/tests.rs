@@ -44,6 +44,14 @@ impl ScriptHost for MapHost {
     fn format_double(&self, d: f64) -> String {
         format!("{d}")
     }
+
+    fn acl_check(&mut self, argv: &[Vec<u8>]) -> Result<bool, String> {
+        match argv[0].to_ascii_lowercase().as_slice() {
+            b"get" => Ok(true),
+            b"set" => Ok(false),
+            _ => Err("Invalid command passed to server.acl_check_cmd()".into()),
+        }
+    }
 }
 
 fn eval(s: &mut Scripting, host: &mut MapHost, body: &str, keys: &[&str], args: &[&str]) -> RespValue {
@@ -408,4 +416,16 @@ fn cmsgpack_unpack_one_and_limit() {
     );
     assert!(err_text(&eval(&mut s, &mut h, "return cmsgpack.unpack_one('ab', 5)", &[], &[])).contains("Start offset 5 greater than input length 2."));
     assert!(err_text(&eval(&mut s, &mut h, "return cmsgpack.unpack_limit('ab', -1)", &[], &[])).contains("Invalid request to unpack with offset of 0 and limit of 2."));
+}
+
+#[test]
+fn acl_check_cmd_asks_the_host() {
+    let mut s = vm();
+    let mut h = MapHost::default();
+    assert_eq!(eval(&mut s, &mut h, "return {redis.acl_check_cmd('get', 'k'), server.acl_check_cmd('set', 'k', 1)}", &[], &[]),
+        RespValue::Array(vec![RespValue::Int(1), RespValue::Null]));
+    assert_eq!(
+        err_text(&eval(&mut s, &mut h, "return redis.acl_check_cmd('nope')", &[], &[])),
+        format!("ERR Invalid command passed to server.acl_check_cmd() script: {}, on @user_script:1.", sha1hex(b"return redis.acl_check_cmd('nope')"))
+    );
 }

@@ -189,6 +189,20 @@ impl ScriptHost for EngineHost<'_> {
     fn format_double(&self, d: f64) -> String {
         crate::reply::format_double(d)
     }
+
+    fn acl_check(&mut self, argv: &[Vec<u8>]) -> Result<bool, String> {
+        const INVALID: &str = "Invalid command passed to server.acl_check_cmd()";
+        let slices: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+        let top = slices.first().and_then(|name| crate::table::lookup(name)).ok_or(INVALID)?;
+        // Valkey's lookupCommand: a container needs a known subcommand; arity is not checked.
+        let spec = if top.subcommands.is_empty() {
+            top
+        } else {
+            slices.get(1).and_then(|sub| top.subcommand(sub)).ok_or(INVALID)?
+        };
+        let user = self.engine.clients.get(&self.caller).and_then(|c| c.user.clone());
+        Ok(self.engine.acl.check(user.as_deref(), spec, &slices).is_ok())
+    }
 }
 
 /// Which script a call names.
