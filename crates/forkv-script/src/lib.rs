@@ -30,6 +30,7 @@ mod cjson;
 mod cmsgpack;
 mod convert;
 mod rand48;
+mod structlib;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -185,6 +186,7 @@ impl Scripting {
         cjson::install(&lua, &globals)?;
         cmsgpack::install(&lua, &globals)?;
         bit::install(&lua, &globals)?;
+        structlib::install(&lua, &globals)?;
         let raw = lua.create_table()?;
         register_api(&lua, &api, &raw, &state)?;
         let registering: Rc<RefCell<Option<Vec<FunctionInfo>>>> = Rc::new(RefCell::new(None));
@@ -262,7 +264,7 @@ impl Scripting {
         )?;
 
         // Scripts see readonly proxies of the libraries and of the globals.
-        for name in ["string", "math", "table", "coroutine", "os", "cjson", "cmsgpack", "bit"] {
+        for name in ["string", "math", "table", "coroutine", "os", "cjson", "cmsgpack", "bit", "struct"] {
             let t: Table = globals.raw_get(name)?;
             let proxy: Table = readonly.call(t)?;
             globals.raw_set(name, proxy)?;

@@ -429,3 +429,24 @@ fn acl_check_cmd_asks_the_host() {
         format!("ERR Invalid command passed to server.acl_check_cmd() script: {}, on @user_script:1.", sha1hex(b"return redis.acl_check_cmd('nope')"))
     );
 }
+
+#[test]
+fn struct_library() {
+    let mut s = vm();
+    let mut h = MapHost::default();
+    let mut run = |body: &str| eval(&mut s, &mut h, body, &[], &[]);
+    let hex = "local function hex(s) return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end)) end ";
+    assert_eq!(run(&format!("{hex} return hex(struct.pack('>h<I2bc3s', 258, 772, -1, 'abcd', 'z'))")), bulk("01020403ff6162637a00"));
+    assert_eq!(run(&format!("{hex} return hex(struct.pack('!4bi', 1, 2))")), bulk("0100000002000000"));
+    assert_eq!(
+        run("return {struct.unpack('>hBc0s', struct.pack('>hBc0s', -2, 3, 'xyz', 'end'))}"),
+        RespValue::Array(vec![RespValue::Int(-2), bulk("xyz"), bulk("end"), RespValue::Int(11)])
+    );
+    assert_eq!(run("return {struct.unpack('d', struct.pack('d', 2.5))}"), RespValue::Array(vec![RespValue::Int(2), RespValue::Int(9)]));
+    assert_eq!(run("return struct.size('!8bd')"), RespValue::Int(16));
+    assert!(err_text(&run("return struct.unpack('i', 'ab')")).contains("bad argument #2 to 'unpack' (data string too short)"));
+    assert!(err_text(&run("return struct.pack('i3', 1)")).contains("integral size 3 is not a power of 2"));
+    assert!(err_text(&run("return struct.pack('q', 1)")).contains("bad argument #1 to 'pack' (invalid format option 'q')"));
+    assert!(err_text(&run("return struct.size('s')")).contains("options 's' has no fixed size"));
+    assert!(err_text(&run("struct.pack = nil")).contains("Attempt to modify a readonly table"));
+}
