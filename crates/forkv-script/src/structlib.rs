@@ -4,12 +4,12 @@
 //! short 2, int 4, long 8, maximum alignment 8).
 //!
 //! Format: `>` big-endian, `<` little-endian, `![n]` alignment (power of 2, default 8),
-//! `x` a zero byte, `b/B` `h/H` `l/L` `i[n]/I[n]` signed/unsigned integers (`n` a power
-//! of 2 up to 32, default 4), `c[n]` `n` chars (0: the whole string when packing, the
+//! `x` a zero byte, `b/B` `h/H` `l/L` `i[n]/I[n]` signed/unsigned integers (`n` up to
+//! 32, default 4), `c[n]` `n` chars (0: the whole string when packing, the
 //! previous unpacked number when unpacking), `s` a zero-terminated string, `f` float,
-//! `d` double, blanks ignored. Integers wider than 8 bytes carry the sign in the extra
-//! bytes when packed and are read from their low 8 bytes when unpacked (in C both are
-//! undefined behaviour).
+//! `d` double, blanks ignored. Integers wider than 8 bytes get zero bytes past the 8th
+//! when packed and are read from their low 8 bytes when unpacked, as Valkey's build does
+//! (the C shifts are undefined there).
 
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
@@ -92,9 +92,6 @@ impl<'a> Format<'a> {
                 if sz > MAX_INT_SIZE {
                     return Err(err(format!("integral size {sz} is larger than limit of {MAX_INT_SIZE}")));
                 }
-                if !sz.is_power_of_two() {
-                    return Err(err(format!("integral size {sz} is not a power of 2")));
-                }
                 sz
             }
             other => return Err(bad_arg(1, name, &format!("invalid format option '{}'", char::from(other)))),
@@ -164,8 +161,7 @@ fn pack(lua: &Lua, args: &[Value]) -> mlua::Result<mlua::LuaString> {
                 arg += 1;
                 // C: (long)n below LONG_MAX, else (unsigned long)n.
                 let value: u64 = if n < i64::MAX as f64 { n as i64 as u64 } else { n as u64 };
-                let fill = if (value as i64) < 0 { 0xff } else { 0 };
-                let bytes: Vec<u8> = (0..size).map(|i| if i < 8 { (value >> (8 * i)) as u8 } else { fill }).collect();
+                let bytes: Vec<u8> = (0..size).map(|i| if i < 8 { (value >> (8 * i)) as u8 } else { 0 }).collect();
                 put_bytes(&mut out, &bytes, f.little);
             }
             b'x' => out.push(0),
@@ -282,7 +278,7 @@ fn size(fmt: &[u8]) -> mlua::Result<usize> {
     while let Some((opt, size)) = f.next(NAME)? {
         pos += f.padding(pos, opt, size);
         if opt == b's' {
-            return Err(bad_arg(1, NAME, "options 's' has no fixed size"));
+            return Err(bad_arg(1, NAME, "option 's' has no fixed size"));
         }
         if opt == b'c' && size == 0 {
             return Err(bad_arg(1, NAME, "option 'c0' has no fixed size"));

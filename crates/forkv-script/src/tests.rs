@@ -445,8 +445,10 @@ fn struct_library() {
     assert_eq!(run("return {struct.unpack('d', struct.pack('d', 2.5))}"), RespValue::Array(vec![RespValue::Int(2), RespValue::Int(9)]));
     assert_eq!(run("return struct.size('!8bd')"), RespValue::Int(16));
     assert!(err_text(&run("return struct.unpack('i', 'ab')")).contains("bad argument #2 to 'unpack' (data string too short)"));
-    assert!(err_text(&run("return struct.pack('i3', 1)")).contains("integral size 3 is not a power of 2"));
+    assert_eq!(run(&format!("{hex} return hex(struct.pack('i3', 1) .. struct.pack('i16', -2))")), bulk("010000feffffffffffffff0000000000000000"));
+    assert_eq!(run("return {struct.unpack('i3i16', struct.pack('i3i16', -5, -2))}"), RespValue::Array(vec![RespValue::Int(-5), RespValue::Int(-2), RespValue::Int(20)]));
+    assert!(err_text(&run("return struct.pack('i33', 1)")).contains("integral size 33 is larger than limit of 32"));
     assert!(err_text(&run("return struct.pack('q', 1)")).contains("bad argument #1 to 'pack' (invalid format option 'q')"));
-    assert!(err_text(&run("return struct.size('s')")).contains("options 's' has no fixed size"));
+    assert!(err_text(&run("return struct.size('s')")).contains("option 's' has no fixed size"));
     assert!(err_text(&run("struct.pack = nil")).contains("Attempt to modify a readonly table"));
 }
