@@ -103,6 +103,9 @@ pub struct Script {
     func: Function,
 }
 
+/// A `server.log` line: its level and text.
+type LogLine = (i64, Vec<u8>);
+
 /// Per-run state the API functions change.
 #[derive(Clone, Copy)]
 struct RunState {
@@ -144,7 +147,7 @@ pub struct Scripting {
     /// loads; `None` outside FUNCTION LOAD (the call is then refused).
     registering: Rc<RefCell<Option<Vec<FunctionInfo>>>>,
     /// `server.log` lines of a library's code while it loads (no host is at hand).
-    load_logs: Rc<RefCell<Vec<(i64, Vec<u8>)>>>,
+    load_logs: Rc<RefCell<Vec<LogLine>>>,
 }
 
 /// The Lua chunk name of internal code (the error handler skips its frames).
