@@ -62,7 +62,8 @@ impl Engine {
     /// usual load), or beside the loaded ones (Append: a name already loaded is an
     /// error; Replace: the file's library wins, DEBUG RELOAD MERGE).
     pub fn load_function_codes(&mut self, codes: &[Vec<u8>], policy: RestorePolicy) -> Result<(), String> {
-        if codes.is_empty() && policy != RestorePolicy::Flush {
+        // Nothing to add, or nothing to flush: the VM need not exist for that.
+        if codes.is_empty() && (policy != RestorePolicy::Flush || self.functions.is_none()) {
             return Ok(());
         }
         self.vm(Vm::Functions)?;
