@@ -268,11 +268,11 @@ fn function_libraries_cross_with_redis_server() {
     // A file with libraries is version 10 at least.
     assert_eq!(&std::fs::read(&path).unwrap()[..9], b"REDIS0010");
     check_rdb(&path);
-    let redis = Redis::start(dir.path(), "f.rdb", &[]);
+    let redis = RedisServer::start(dir.path(), &["--dbfilename", "f.rdb"]);
     let mut c = redis.client();
-    assert_eq!(c.ok(&[b"FCALL", b"myfunc", b"0", b"redis"]).bytes(), b"from redis");
-    assert_eq!(c.ok(&[b"FCALL", b"bigf", b"0"]).int(), 7);
-    let payload = c.ok(&[b"FUNCTION", b"DUMP"]).bytes();
+    assert_eq!(c.ok(&[&b"FCALL"[..], b"myfunc", b"0", b"redis"]).bytes(), b"from redis");
+    assert_eq!(c.ok(&[&b"FCALL"[..], b"bigf", b"0"]).int(), 7);
+    let payload = c.ok(&[&b"FUNCTION"[..], b"DUMP"]).bytes();
     let mut from_redis = forkv_rdb::parse_function_dump_payload(&payload, true).unwrap();
     from_redis.sort();
     let mut want = vec![code.clone(), long.clone()];
@@ -285,7 +285,7 @@ fn function_libraries_cross_with_redis_server() {
     saved.sort();
     assert_eq!(saved, want);
     // Our payload restores there.
-    c.ok(&[b"FUNCTION", b"FLUSH"]);
-    c.ok(&[b"FUNCTION", b"RESTORE", &forkv_rdb::function_dump_payload(&[code])]);
-    assert_eq!(c.ok(&[b"FCALL", b"myfunc", b"0", b"us"]).bytes(), b"from us");
+    c.ok(&[&b"FUNCTION"[..], b"FLUSH"]);
+    c.ok(&[&b"FUNCTION"[..], b"RESTORE", &forkv_rdb::function_dump_payload(&[code])]);
+    assert_eq!(c.ok(&[&b"FCALL"[..], b"myfunc", b"0", b"us"]).bytes(), b"from us");
 }
