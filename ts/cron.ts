@@ -12,6 +12,8 @@ export class Cron {
   /** (Re)starts the periodic timer at `hz`. */
   start(): void {
     if (this.timer) clearInterval(this.timer);
+    // Memory figures exist from the start, not only after the first tick.
+    this.sampleStats();
     const hz = this.server.config.getInt('hz');
     this.timer = setInterval(() => this.tick(), Math.max(1, Math.floor(1000 / hz)));
     this.timer.unref();
@@ -40,6 +42,9 @@ export class Cron {
       if (samples.length > 16) samples.shift();
     }
     if (s.usedMemory > this.server.stats.peakMemory) this.server.stats.peakMemory = s.usedMemory;
+    let clientOutput = 0;
+    for (const c of this.server.clients.values()) clientOutput += c.socket.writableLength;
+    this.server.core.native.sampleMemory(process.memoryUsage.rss(), this.server.stats.peakMemory, clientOutput);
   }
 
   /** instantaneous_ops_per_sec over the recent samples. */

@@ -147,6 +147,9 @@ export class Server extends EventEmitter {
       lfu: this.config.getEnum('maxmemory-policy').includes('lfu'),
       lazyfreeLazyExpire: this.config.getBool('lazyfree-lazy-expire'),
       notifyKeyspaceEvents: this.config.getKeyspaceEvents('notify-keyspace-events'),
+      lazyfreeLazyServerDel: this.config.getBool('lazyfree-lazy-server-del'),
+      // Valkey's MAXMEMORY_FLAG_NO_SHARED_INTEGERS: LRU and LFU policies keep a clock per key.
+      sharedIntegers: this.config.getBigInt('maxmemory') === 0n || !/lru|lfu/.test(this.config.getEnum('maxmemory-policy')),
     });
   }
 
@@ -161,7 +164,7 @@ export class Server extends EventEmitter {
       this.applyEngineSettings();
       return null;
     };
-    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory-policy', 'lazyfree-lazy-expire', 'notify-keyspace-events']) this.config.onChange(name, engine);
+    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory', 'maxmemory-policy', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del', 'notify-keyspace-events']) this.config.onChange(name, engine);
     this.config.onChange('requirepass', () => {
       this.applyRequirepass();
       return null;

@@ -22,9 +22,11 @@ pub mod digest;
 pub mod errors;
 pub mod log;
 pub mod notify;
+pub mod memory_stats;
 pub mod propagate;
 pub mod reply;
 pub mod resp;
+pub mod secure_random;
 pub mod table;
 
 use std::collections::HashMap;
@@ -61,6 +63,12 @@ pub struct EngineConfig {
     pub hll_sparse_max_bytes: usize,
     /// `lazyfree-lazy-expire`: an expired key is propagated as UNLINK rather than DEL.
     pub lazyfree_lazy_expire: bool,
+    /// `lazyfree-lazy-server-del`: a deletion the server decides on (RESTORE with a past
+    /// TTL, SPOP of a whole set) is propagated as UNLINK rather than DEL.
+    pub lazyfree_lazy_server_del: bool,
+    /// Small integer strings (0..9999) are Valkey's shared objects: false while a
+    /// `maxmemory` is set with an LRU or LFU policy (each key then needs its own clock).
+    pub shared_integers: bool,
 }
 
 impl Default for EngineConfig {
@@ -72,6 +80,8 @@ impl Default for EngineConfig {
             write_error: None,
             hll_sparse_max_bytes: 3000,
             lazyfree_lazy_expire: true,
+            lazyfree_lazy_server_del: true,
+            shared_integers: true,
         }
     }
 }
@@ -129,6 +139,12 @@ pub struct Engine {
     /// The runner of the command table's `Exec::Server` commands for code running inside
     /// a command (scripts); installed by the server crate (see [`ServerCommands`]).
     server_commands: Option<Box<dyn ServerCommands>>,
+    /// Unguessable output (ACL GENPASS); seeded by the host, absent until then.
+    pub secure_random: Option<secure_random::SecureRandom>,
+    /// The process figures the host sampled last (MEMORY STATS, DOCTOR).
+    pub host_memory: memory_stats::HostMemory,
+    /// Reads the bytes allocated right now; installed by the host that counts them.
+    used_memory_probe: Option<fn() -> usize>,
 }
 
 /// The server's own commands (`Exec::Server`: pub/sub) as code running inside a command
@@ -163,6 +179,9 @@ impl Engine {
             scripting: None,
             functions: None,
             server_commands: None,
+            secure_random: None,
+            host_memory: memory_stats::HostMemory::default(),
+            used_memory_probe: None,
         }
     }
 
@@ -182,6 +201,28 @@ impl Engine {
             let expired = self.ks.take_expired();
             self.prop.log_expired(&expired, self.cfg.lazyfree_lazy_expire);
         }
+    }
+
+    /// Seeds the cryptographic random source with 32 secret bytes from the operating
+    /// system's CSPRNG (the engine itself reads no device).
+    pub fn seed_secure_random(&mut self, seed: &[u8; 32]) {
+        self.secure_random = Some(secure_random::SecureRandom::from_seed(seed));
+    }
+
+    /// Installs the reader of the process's allocated bytes (MEMORY STATS
+    /// `total.allocated`).
+    pub fn set_used_memory_probe(&mut self, probe: fn() -> usize) {
+        self.used_memory_probe = Some(probe);
+    }
+
+    /// Bytes allocated now: the probe's reading, else the host's last sample.
+    pub fn used_memory(&self) -> usize {
+        self.used_memory_probe.map_or(self.host_memory.used, |probe| probe())
+    }
+
+    /// Bytes allocated for the query buffers of every client.
+    pub fn query_buffers_bytes(&self) -> usize {
+        self.clients.values().map(client::Client::query_buffer_capacity).sum()
     }
 
     /// Installs the runner of the server's own commands for scripts (see [`ServerCommands`]).

@@ -189,6 +189,16 @@ impl Propagator {
         self.unit.is_some()
     }
 
+    /// Bytes allocated for the AOF buffer while an AOF is written (MEMORY STATS
+    /// `aof.buffer`), 0 otherwise.
+    pub fn buffer_bytes(&self) -> usize {
+        if self.enabled {
+            self.buf.capacity()
+        } else {
+            0
+        }
+    }
+
     /// Takes the pending bytes.
     pub fn take(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.buf)

@@ -111,6 +111,27 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
         self.tables[0].buckets.len() + self.tables[1].buckets.len()
     }
 
+    /// Bytes of the bucket arrays of both tables (Valkey's `overhead.db.hashtable.lut`).
+    pub fn lut_bytes(&self) -> usize {
+        self.bucket_count() * std::mem::size_of::<Chain<K, V, M>>()
+    }
+
+    /// Bytes of the bucket array being emptied by a running rehash, 0 when none runs
+    /// (Valkey's `overhead.db.hashtable.rehashing`).
+    pub fn rehashing_bytes(&self) -> usize {
+        if self.rehash_idx.is_some() {
+            self.tables[0].buckets.len() * std::mem::size_of::<Chain<K, V, M>>()
+        } else {
+            0
+        }
+    }
+
+    /// Bytes the table itself takes: its header, the bucket arrays and one entry
+    /// allocation per key (not what keys and values point to).
+    pub fn mem_usage(&self) -> usize {
+        std::mem::size_of::<Self>() + self.lut_bytes() + self.len() * std::mem::size_of::<Entry<K, V, M>>()
+    }
+
     /// True while an incremental rehash is in progress.
     pub fn is_rehashing(&self) -> bool {
         self.rehash_idx.is_some()
@@ -176,6 +197,34 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
         None
     }
 
+    /// The entry holding `key`, mutably: the walk [`Dict::get_mut`] and
+    /// [`Dict::meta_mut`] share. It finds which table holds the key first, so that the
+    /// mutable walk needs no conditional borrow.
+    fn find_mut<Q>(&mut self, key: &Q) -> Option<&mut Entry<K, V, M>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if self.is_empty() {
+            return None;
+        }
+        let h = self.hash(key);
+        let t = (0..self.live_tables()).find(|&t| {
+            let tab = &self.tables[t];
+            !tab.buckets.is_empty() && chain_position(&tab.buckets[h & tab.mask()], key).is_some()
+        })?;
+        let tab = &mut self.tables[t];
+        let idx = h & tab.mask();
+        let mut cur = tab.buckets[idx].as_deref_mut();
+        while let Some(e) = cur {
+            if e.key.borrow() == key {
+                return Some(e);
+            }
+            cur = e.next.as_deref_mut();
+        }
+        None
+    }
+
     /// True when the key is present.
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
@@ -195,23 +244,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
             return None;
         }
         self.rehash_step();
-        let h = self.hash(key);
-        let live = self.live_tables();
-        // Find which table holds it first, so the mutable walk needs no conditional borrow.
-        let t = (0..live).find(|&t| {
-            let tab = &self.tables[t];
-            !tab.buckets.is_empty() && chain_position(&tab.buckets[h & tab.mask()], key).is_some()
-        })?;
-        let tab = &mut self.tables[t];
-        let idx = h & tab.mask();
-        let mut cur = tab.buckets[idx].as_deref_mut();
-        while let Some(e) = cur {
-            if e.key.borrow() == key {
-                return Some(&mut e.value);
-            }
-            cur = e.next.as_deref_mut();
-        }
-        None
+        self.find_mut(key).map(|e| &mut e.value)
     }
 
     /// The metadata of an entry, read-only.
@@ -230,25 +263,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        if self.is_empty() {
-            return None;
-        }
-        let h = self.hash(key);
-        let live = self.live_tables();
-        let t = (0..live).find(|&t| {
-            let tab = &self.tables[t];
-            !tab.buckets.is_empty() && chain_position(&tab.buckets[h & tab.mask()], key).is_some()
-        })?;
-        let tab = &mut self.tables[t];
-        let idx = h & tab.mask();
-        let mut cur = tab.buckets[idx].as_deref_mut();
-        while let Some(e) = cur {
-            if e.key.borrow() == key {
-                return Some(&mut e.meta);
-            }
-            cur = e.next.as_deref_mut();
-        }
-        None
+        self.find_mut(key).map(|e| &mut e.meta)
     }
 
     /// Inserts or replaces; returns the previous value when the key existed.

@@ -57,6 +57,17 @@ impl Value {
         }
     }
 
+    /// The listpack of a listpack-encoded list, hash, set or sorted set (DEBUG LISTPACK).
+    pub fn listpack(&self) -> Option<&crate::types::listpack::Listpack> {
+        match self {
+            Value::List(l) => l.listpack(),
+            Value::Hash(h) => h.listpack(),
+            Value::Set(s) => s.listpack(),
+            Value::ZSet(z) => z.listpack(),
+            Value::Str(_) | Value::Stream(_) => None,
+        }
+    }
+
     /// A deep copy in the same encoding (COPY, and values handed to another database).
     pub fn duplicate(&self) -> Value {
         match self {

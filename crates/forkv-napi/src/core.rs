@@ -74,6 +74,12 @@ pub struct EngineSettings {
     pub lazyfree_lazy_expire: Option<bool>,
     /// `notify-keyspace-events` as Valkey's NOTIFY_* bit flags.
     pub notify_keyspace_events: Option<u32>,
+    /// `lazyfree-lazy-server-del`: deletions the server decides on are propagated as
+    /// UNLINK (else DEL).
+    pub lazyfree_lazy_server_del: Option<bool>,
+    /// Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT): false while
+    /// `maxmemory` is set with an LRU or LFU policy.
+    pub shared_integers: Option<bool>,
 }
 
 /// What CLIENT LIST/INFO need from the core about one connection.
@@ -184,7 +190,25 @@ impl Core {
     /// A core with `databases` empty databases.
     #[napi(constructor)]
     pub fn new(databases: u32) -> Self {
-        Core { server: Server::new(databases as usize), host_argv: Vec::new(), persistence: Default::default(), aof: None }
+        let mut server = Server::new(databases as usize);
+        let engine = &mut server.engine;
+        engine.set_used_memory_probe(crate::alloc::used_bytes);
+        // Valkey's used_memory_startup: what the initialised server holds before any data.
+        engine.host_memory.startup = crate::alloc::used_bytes();
+        engine.host_memory.used = engine.host_memory.startup;
+        Core { server, host_argv: Vec::new(), persistence: Default::default(), aof: None }
+    }
+
+    /// Takes the process memory figures the host samples on its cron tick (MEMORY STATS,
+    /// DOCTOR): resident set size, the peak of allocated bytes it has seen, and the bytes
+    /// waiting in client sockets. The allocated bytes are read at the same instant.
+    #[napi]
+    pub fn sample_memory(&mut self, rss: f64, peak: f64, client_output: f64) {
+        let m = &mut self.server.engine.host_memory;
+        m.used = crate::alloc::used_bytes();
+        m.rss = rss as usize;
+        m.peak = (peak as usize).max(m.used);
+        m.client_output = client_output as usize;
     }
 
     /// Registers a connection.
@@ -426,6 +450,12 @@ impl Core {
         }
         if let Some(v) = s.notify_keyspace_events {
             self.server.engine.ks.notify.set_flags(v);
+        }
+        if let Some(v) = s.lazyfree_lazy_server_del {
+            cfg.lazyfree_lazy_server_del = v;
+        }
+        if let Some(v) = s.shared_integers {
+            cfg.shared_integers = v;
         }
         if let Some(v) = s.write_error {
             cfg.write_error = if v.is_empty() { None } else { Some(v) };

@@ -119,6 +119,9 @@ impl Server {
         let own = Rc::new(RefCell::new(Own { pubsub: PubSub::default(), outbox: Outbox::default(), repl: Replication::new(random_replid()) }));
         let mut engine = Engine::new(databases);
         engine.set_server_commands(Box::new(OwnRunner(Rc::clone(&own))));
+        if let Some(seed) = os_random_seed() {
+            engine.seed_secure_random(&seed);
+        }
         Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new() }
     }
 
@@ -523,6 +526,16 @@ fn is_own(spec: &table::CommandSpec) -> bool {
     }
 }
 
+/// 32 bytes from the operating system's CSPRNG, the seed of the engine's random source
+/// for secrets (ACL GENPASS); `None` where the device cannot be read (GENPASS then
+/// refuses rather than print a guessable password).
+fn os_random_seed() -> Option<[u8; 32]> {
+    use std::io::Read;
+    let mut seed = [0u8; 32];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut seed)).ok()?;
+    Some(seed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -552,3 +565,4 @@ mod tests {
         assert!(checked >= 9);
     }
 }
+

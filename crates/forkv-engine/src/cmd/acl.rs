@@ -184,28 +184,14 @@ fn genpass(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
         return err(e, id, "ERR wrong number of arguments for 'acl|genpass' command");
     }
     let chars = bits.div_ceil(4);
-    let bytes = random_bytes(chars.div_ceil(2));
+    let mut bytes = vec![0u8; chars.div_ceil(2)];
+    let Some(rng) = e.secure_random.as_mut() else {
+        return err(e, id, "ERR no secure random source: the server did not seed one");
+    };
+    rng.fill(&mut bytes);
     let mut hex = acl::sha256::hex(&bytes);
     hex.truncate(chars);
     reply(e, id, |r| r.bulk(hex.as_bytes()))
-}
-
-/// Random bytes from the kernel's CSPRNG (GENPASS output must be unguessable).
-fn random_bytes(n: usize) -> Vec<u8> {
-    use std::io::Read;
-    let mut buf = vec![0u8; n];
-    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf));
-    if read.is_err() {
-        // No /dev/urandom: fall back to the OS-seeded SipHash keys std uses for maps.
-        use std::hash::{BuildHasher, Hasher};
-        for (i, chunk) in buf.chunks_mut(8).enumerate() {
-            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-            h.write_usize(i);
-            let v = h.finish().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-    buf
 }
 
 fn dryrun(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {

@@ -87,10 +87,10 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     if let Some(at) = expire {
         if ctx.ks.already_expired(at) {
             // Already expired: like Valkey, delete any existing key and store nothing.
+            ctx.suppress_propagation();
             if ctx.ks.delete(db, key) {
                 ctx.notify(forkv_keyspace::notify::GENERIC, "del", key);
-                ctx.suppress_propagation();
-                ctx.also_propagate(&[b"DEL", key]);
+                ctx.propagate_server_del(key);
             }
             ctx.reply.ok();
             return Ok(());

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use forkv_keyspace::glob::glob_match;
-use forkv_keyspace::{notify, Bytes, Value};
+use forkv_keyspace::{notify, Bytes, StrValue, Value};
 
 use super::{is, parse_i64, CmdResult, Ctx};
 use crate::errors;
@@ -329,12 +329,10 @@ fn expire_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], unit: i64, absolute: bool, 
         ctx.reply.int(0);
         return Ok(());
     }
-    ctx.suppress_propagation();
     if ctx.ks.already_expired(at) {
-        ctx.ks.delete(db, key);
-        ctx.notify(notify::GENERIC, "del", key);
-        ctx.also_propagate(&[b"DEL", key]);
+        ctx.delete_expired_by_command(key);
     } else {
+        ctx.suppress_propagation();
         ctx.ks.set_expire(db, key, at);
         ctx.notify(notify::GENERIC, "expire", key);
         let at_s = at.to_string();
@@ -407,11 +405,27 @@ fn object_encoding(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// Valkey's `OBJ_SHARED_INTEGERS`: integers below this are shared objects.
+const SHARED_INTEGERS: i64 = 10_000;
+/// Valkey's `OBJ_SHARED_REFCOUNT` (`INT_MAX`): the refcount a shared object reports.
+const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+
+/// The refcount Valkey reports for a value. forkv never shares a value between keys, but
+/// Valkey answers `INT_MAX` for the integers 0..9999 it keeps as shared objects (unless a
+/// `maxmemory` with an LRU/LFU policy forbids sharing), and clients and tests read that
+/// to learn an integer is shared; every other value has one owner.
+pub fn refcount(v: &Value, shared_integers: bool) -> i64 {
+    match v {
+        Value::Str(StrValue::Int(n)) if shared_integers && (0..SHARED_INTEGERS).contains(n) => SHARED_REFCOUNT,
+        _ => 1,
+    }
+}
+
 fn object_refcount(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
-    // Values are never shared between keys in forkv.
-    match ctx.ks.lookup_read_no_touch(db, argv[2]) {
-        Some(_) => ctx.reply.int(1),
+    let shared = ctx.cfg.shared_integers;
+    match ctx.ks.lookup_read_no_touch(db, argv[2]).map(|v| refcount(v, shared)) {
+        Some(n) => ctx.reply.int(n),
         None => ctx.reply.null(),
     }
     Ok(())

@@ -1,4 +1,5 @@
-//! MEMORY USAGE, PURGE, MALLOC-STATS and HELP (Valkey `object.c` `memoryCommand`).
+//! MEMORY USAGE, STATS, DOCTOR, PURGE, MALLOC-STATS and HELP (Valkey `object.c`
+//! `memoryCommand`). STATS and DOCTOR report [`crate::memory_stats`].
 //!
 //! MEMORY USAGE estimates what a key costs the way Valkey's `objectComputeSize` does:
 //! the object header, the allocation of each string rounded up to the allocator's size
@@ -12,12 +13,17 @@ use forkv_keyspace::Value;
 use super::{is, CmdResult, Ctx};
 use crate::errors;
 use crate::table::flags::*;
+use crate::memory_stats::MemoryOverhead;
+use crate::reply::Reply;
 use crate::table::{container, spec, CommandSpec, Exec};
+use crate::{Engine, Outcome};
 
 pub const COMMANDS: &[CommandSpec] = &[container("memory", -2, 0, "server", "4.0.0", "A container for memory diagnostics commands.", SUBCOMMANDS)];
 
 const SUBCOMMANDS: &[CommandSpec] = &[
     spec("memory|usage", -3, READONLY, (2, 2, 1), "server", "4.0.0", "O(N) where N is the number of samples.", "Estimates the memory usage of a key.", Exec::Core(usage)),
+    spec("memory|stats", 2, 0, (0, 0, 0), "server", "4.0.0", "O(1)", "Returns details about memory usage.", Exec::Engine(stats)),
+    spec("memory|doctor", 2, 0, (0, 0, 0), "server", "4.0.0", "O(1)", "Outputs a memory problems report.", Exec::Engine(doctor)),
     spec("memory|purge", 2, 0, (0, 0, 0), "server", "4.0.0", "Depends on how much memory is allocated, could be slow", "Asks the allocator to release memory.", Exec::Core(purge)),
     spec("memory|malloc-stats", 2, 0, (0, 0, 0), "server", "4.0.0", "Depends on how much memory is allocated, could be slow", "Returns the allocator statistics.", Exec::Core(malloc_stats)),
     spec("memory|help", 2, LOADING | STALE, (0, 0, 0), "server", "4.0.0", "O(1)", "Returns helpful text about the different subcommands.", Exec::Core(help)),
@@ -197,8 +203,76 @@ fn release_free_memory() {}
 
 fn malloc_stats(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
     // Valkey's reply when it is built with libc malloc, which is what forkv runs on.
-    ctx.reply.verbatim(b"Stats not supported for the current allocator", "txt");
+    ctx.reply.bulk(b"Stats not supported for the current allocator");
     Ok(())
+}
+
+/// Replies through the calling client's protocol.
+fn reply_to(e: &mut Engine, id: u64, f: impl FnOnce(&mut Reply<'_>)) -> Outcome {
+    let proto = e.clients.get(&id).map_or(2, |c| c.proto);
+    f(&mut Reply::new(&mut e.out, proto));
+    Outcome::Done
+}
+
+/// MEMORY STATS: Valkey 8's fields in Valkey's order; ratios as doubles of Valkey's
+/// single-precision values.
+fn stats(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
+    let m = MemoryOverhead::collect(e);
+    let int = |r: &mut Reply<'_>, name: &[u8], v: i64| {
+        r.bulk(name);
+        r.int(v);
+    };
+    let dbl = |r: &mut Reply<'_>, name: &[u8], v: f32| {
+        r.bulk(name);
+        r.double(f64::from(v));
+    };
+    let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    reply_to(e, id, |r| {
+        r.map(31 + m.dbs.len());
+        int(r, b"peak.allocated", n(m.peak_allocated));
+        int(r, b"total.allocated", n(m.total_allocated));
+        int(r, b"startup.allocated", n(m.startup_allocated));
+        int(r, b"replication.backlog", 0);
+        int(r, b"clients.slaves", 0);
+        int(r, b"clients.normal", n(m.clients_normal));
+        int(r, b"cluster.links", 0);
+        int(r, b"aof.buffer", n(m.aof_buffer));
+        int(r, b"lua.caches", n(m.lua_caches));
+        int(r, b"functions.caches", 0);
+        for d in &m.dbs {
+            r.bulk(format!("db.{}", d.db).as_bytes());
+            r.map(2);
+            int(r, b"overhead.hashtable.main", n(d.main));
+            int(r, b"overhead.hashtable.expires", n(d.expires));
+        }
+        int(r, b"overhead.db.hashtable.lut", n(m.lut));
+        int(r, b"overhead.db.hashtable.rehashing", n(m.rehashing));
+        int(r, b"overhead.total", n(m.overhead_total));
+        int(r, b"db.dict.rehashing.count", n(m.rehashing_count));
+        int(r, b"keys.count", n(m.keys));
+        int(r, b"keys.bytes-per-key", n(m.bytes_per_key));
+        int(r, b"dataset.bytes", n(m.dataset));
+        dbl(r, b"dataset.percentage", m.dataset_perc);
+        dbl(r, b"peak.percentage", m.peak_perc);
+        int(r, b"allocator.allocated", n(m.allocator_allocated));
+        int(r, b"allocator.active", n(m.allocator_active));
+        int(r, b"allocator.resident", n(m.allocator_resident));
+        int(r, b"allocator.muzzy", 0);
+        dbl(r, b"allocator-fragmentation.ratio", m.allocator_frag());
+        int(r, b"allocator-fragmentation.bytes", m.allocator_frag_bytes());
+        dbl(r, b"allocator-rss.ratio", m.allocator_rss());
+        int(r, b"allocator-rss.bytes", m.allocator_rss_bytes());
+        dbl(r, b"rss-overhead.ratio", m.rss_extra());
+        int(r, b"rss-overhead.bytes", m.rss_extra_bytes());
+        dbl(r, b"fragmentation", m.total_frag());
+        int(r, b"fragmentation.bytes", m.total_frag_bytes());
+    })
+}
+
+/// MEMORY DOCTOR: Valkey's report, as verbatim text.
+fn doctor(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
+    let report = MemoryOverhead::collect(e).doctor_report();
+    reply_to(e, id, |r| r.verbatim(report.as_bytes(), "txt"))
 }
 
 fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
@@ -206,10 +280,14 @@ fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
         ctx,
         "MEMORY",
         &[
+            "DOCTOR",
+            "    Return memory problems reports.",
             "MALLOC-STATS",
             "    Return internal statistics report from the memory allocator.",
             "PURGE",
             "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
             "USAGE <key> [SAMPLES <count>]",
             "    Return memory in bytes used by <key> and its value. Nested values are",
             "    sampled up to <count> times (default: 5, 0 means sample all).",

@@ -83,6 +83,29 @@ impl Ctx<'_> {
     pub fn suppress_propagation(&mut self) {
         self.prop.suppress_current = true;
     }
+
+    /// Deletes `key` because a command gave it an expiry already in the past (EXPIRE,
+    /// SET, GETEX), and logs that deletion instead of the command: UNLINK under
+    /// `lazyfree-lazy-expire yes`, else DEL (Valkey's
+    /// `deleteExpiredKeyFromOverwriteAndPropagate`). Returns whether the key existed.
+    pub fn delete_expired_by_command(&mut self, key: &[u8]) -> bool {
+        let db = self.db();
+        self.suppress_propagation();
+        if !self.ks.delete(db, key) {
+            return false;
+        }
+        self.notify(forkv_keyspace::notify::GENERIC, "del", key);
+        let cmd: &[u8] = if self.cfg.lazyfree_lazy_expire { b"UNLINK" } else { b"DEL" };
+        self.also_propagate(&[cmd, key]);
+        true
+    }
+
+    /// Logs the deletion of `key` that the server decided on (RESTORE with a past TTL,
+    /// SPOP of the whole set): UNLINK under `lazyfree-lazy-server-del yes`, else DEL.
+    pub fn propagate_server_del(&mut self, key: &[u8]) {
+        let cmd: &[u8] = if self.cfg.lazyfree_lazy_server_del { b"UNLINK" } else { b"DEL" };
+        self.also_propagate(&[cmd, key]);
+    }
 }
 
 /// ASCII case-insensitive comparison of an argument with an option name.

@@ -202,7 +202,7 @@ fn spop(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     // Random effects are logged as what they did: the members removed (or the key).
     ctx.suppress_propagation();
     if whole && count.is_some() {
-        ctx.also_propagate(&[b"DEL", key]);
+        ctx.propagate_server_del(key);
     } else {
         for chunk in popped.chunks(SREM_BATCH) {
             let mut args: Vec<&[u8]> = vec![b"SREM", key];

@@ -1474,19 +1474,7 @@ fn xinfo_stream(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         reply.map(7);
         reply.bulk(b"name");
         reply.bulk(name);
-        reply.bulk(b"last-delivered-id");
-        reply_id(reply, g.last_id);
-        reply.bulk(b"entries-read");
-        if g.entries_read == ENTRIES_READ_INVALID {
-            reply.null();
-        } else {
-            reply.int(g.entries_read);
-        }
-        reply.bulk(b"lag");
-        match s.group_lag(g) {
-            Some(l) => reply.int(l),
-            None => reply.null(),
-        }
+        reply_group_progress(reply, s, g);
         reply.bulk(b"pel-count");
         reply.int(g.pel.len() as i64);
         reply.bulk(b"pending");
@@ -1526,6 +1514,24 @@ fn xinfo_stream(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// A group's `last-delivered-id`, `entries-read` and `lag` fields, as XINFO GROUPS and
+/// XINFO STREAM FULL both list them.
+fn reply_group_progress(reply: &mut Reply<'_>, s: &StreamValue, g: &Group) {
+    reply.bulk(b"last-delivered-id");
+    reply_id(reply, g.last_id);
+    reply.bulk(b"entries-read");
+    if g.entries_read == ENTRIES_READ_INVALID {
+        reply.null();
+    } else {
+        reply.int(g.entries_read);
+    }
+    reply.bulk(b"lag");
+    match s.group_lag(g) {
+        Some(l) => reply.int(l),
+        None => reply.null(),
+    }
+}
+
 fn xinfo_groups(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let Ctx { ks, reply, .. } = ctx;
@@ -1541,19 +1547,7 @@ fn xinfo_groups(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         reply.int(g.consumers.len() as i64);
         reply.bulk(b"pending");
         reply.int(g.pel.len() as i64);
-        reply.bulk(b"last-delivered-id");
-        reply_id(reply, g.last_id);
-        reply.bulk(b"entries-read");
-        if g.entries_read == ENTRIES_READ_INVALID {
-            reply.null();
-        } else {
-            reply.int(g.entries_read);
-        }
-        reply.bulk(b"lag");
-        match s.group_lag(g) {
-            Some(l) => reply.int(l),
-            None => reply.null(),
-        }
+        reply_group_progress(reply, s, g);
     }
     Ok(())
 }

@@ -155,6 +155,24 @@ fn set(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         }
         return Ok(());
     }
+    match ttl {
+        // An EXAT/PXAT already past: Valkey stores nothing and deletes the key that was
+        // there (logged as UNLINK/DEL, nothing at all when there was none).
+        Ttl::At(at) if ctx.ks.already_expired(at) => {
+            if exists {
+                ctx.delete_expired_by_command(key);
+            } else {
+                ctx.suppress_propagation();
+            }
+            if get_old {
+                reply_opt_bytes(ctx, old.as_deref());
+            } else {
+                ctx.reply.ok();
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
     ctx.ks.set(db, key, Value::Str(StrValue::from_bytes(val)), ttl == Ttl::Keep);
     ctx.notify(notify::STRING, "set", key);
     if let Ttl::At(at) = ttl {
@@ -258,9 +276,7 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     ctx.suppress_propagation();
     match ttl {
         Ttl::At(at) if ctx.ks.already_expired(at) => {
-            ctx.ks.delete(db, argv[1]);
-            ctx.notify(notify::GENERIC, "del", argv[1]);
-            ctx.also_propagate(&[b"DEL", argv[1]]);
+            ctx.delete_expired_by_command(argv[1]);
         }
         Ttl::At(at) => {
             ctx.ks.set_expire(db, argv[1], at);

@@ -58,6 +58,15 @@ impl HashValue {
         }
     }
 
+    /// The listpack holding the elements while the listpack encoding is used (DEBUG
+    /// LISTPACK).
+    pub fn listpack(&self) -> Option<&Listpack> {
+        match &self.repr {
+            Repr::Packed(lp) => Some(lp),
+            _ => None,
+        }
+    }
+
     /// A deep copy with the same encoding (COPY).
     pub fn duplicate(&self) -> HashValue {
         match &self.repr {

@@ -68,6 +68,15 @@ impl ListValue {
         }
     }
 
+    /// The listpack holding the elements while the listpack encoding is used (DEBUG
+    /// LISTPACK).
+    pub fn listpack(&self) -> Option<&Listpack> {
+        match &self.repr {
+            Repr::Packed(lp) => Some(lp),
+            _ => None,
+        }
+    }
+
     /// A deep copy with the same encoding (COPY).
     pub fn duplicate(&self) -> ListValue {
         self.clone()
@@ -93,6 +102,15 @@ impl ListValue {
         match &self.repr {
             Repr::Packed(_) => None,
             Repr::Quick { nodes, .. } => Some((nodes.len(), nodes.iter().map(Listpack::bytes).sum())),
+        }
+    }
+
+    /// The quicklist's nodes, head to tail; `None` for the listpack encoding (DEBUG
+    /// QUICKLIST).
+    pub fn quicklist_nodes(&self) -> Option<&VecDeque<Listpack>> {
+        match &self.repr {
+            Repr::Packed(_) => None,
+            Repr::Quick { nodes, .. } => Some(nodes),
         }
     }
 
@@ -507,7 +525,7 @@ impl ListValue {
 }
 
 /// True for a node holding one large element (Valkey's plain node): nothing joins it.
-fn is_plain(node: &Listpack, lim: &EncodingLimits) -> bool {
+pub fn is_plain(node: &Listpack, lim: &EncodingLimits) -> bool {
     node.len() == 1 && node.first().is_some_and(|p| lim.list_large(node.data(p).len()))
 }
 

@@ -92,6 +92,34 @@ fn encode_entry(out: &mut Vec<u8>, data: &[u8]) {
 }
 
 impl Listpack {
+    /// A description of the layout, entry by entry (DEBUG LISTPACK; the shape of
+    /// Valkey's `lpRepr`, over forkv's own framing: a varint length header, the data, a
+    /// backwards varint of the header and data size).
+    pub fn repr(&self) -> String {
+        use std::fmt::Write;
+        let mut s = format!("{{total bytes {}}} {{num entries {}}}\n", self.buf.len(), self.count);
+        let mut pos = self.first();
+        let mut index = 0;
+        while let Some(p) = pos {
+            let (start, len, end) = decode(&self.buf, p);
+            let (hdr, back) = (start - p, end - start - len);
+            let _ = write!(
+                s,
+                "{{\n\taddr: {:p},\n\tindex: {index:2},\n\toffset: {p},\n\thdr+entrylen+backlen: {:2},\n\thdrlen: {hdr:3},\n\tbacklen: {back:2},\n\tpayload: {len}\n\tbytes: ",
+                self.buf[p..].as_ptr(),
+                end - p,
+            );
+            for b in &self.buf[p..end] {
+                let _ = write!(s, "{b:02x}|");
+            }
+            let _ = writeln!(s, "\n\t[str]{}\n}}", String::from_utf8_lossy(&self.buf[start..start + len]));
+            index += 1;
+            pos = self.next(p);
+        }
+        s.push_str("{end}\n\n");
+        s
+    }
+
     /// An empty listpack (allocates nothing).
     pub fn new() -> Self {
         Listpack::default()

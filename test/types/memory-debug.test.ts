@@ -1,0 +1,148 @@
+// MEMORY STATS/DOCTOR/MALLOC-STATS with Valkey 8's reply shapes (RESP2 flat array through
+// ioredis, RESP3 map with doubles through a raw connection), and the DEBUG subcommands
+// OBJECT [fast], LISTPACK, QUICKLIST and STRINGMATCH-TEST.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import Redis from 'ioredis';
+import { startServer, type RunningServer } from '../helpers/server';
+import { RespConn, text, type Resp } from './resp';
+
+let srv: RunningServer | undefined;
+let io: Redis;
+
+test.before(async () => {
+  srv = await startServer();
+  io = new Redis({ port: srv.port });
+});
+
+test.after(async () => {
+  io.disconnect();
+  await srv?.stop();
+});
+
+/** Valkey 8.0's MEMORY STATS fields, in order (db.N entries go after functions.caches). */
+const FIELDS = [
+  'peak.allocated', 'total.allocated', 'startup.allocated', 'replication.backlog', 'clients.slaves', 'clients.normal',
+  'cluster.links', 'aof.buffer', 'lua.caches', 'functions.caches', 'overhead.db.hashtable.lut',
+  'overhead.db.hashtable.rehashing', 'overhead.total', 'db.dict.rehashing.count', 'keys.count', 'keys.bytes-per-key',
+  'dataset.bytes', 'dataset.percentage', 'peak.percentage', 'allocator.allocated', 'allocator.active',
+  'allocator.resident', 'allocator.muzzy', 'allocator-fragmentation.ratio', 'allocator-fragmentation.bytes',
+  'allocator-rss.ratio', 'allocator-rss.bytes', 'rss-overhead.ratio', 'rss-overhead.bytes', 'fragmentation',
+  'fragmentation.bytes',
+];
+const DOUBLES = ['dataset.percentage', 'peak.percentage', 'allocator-fragmentation.ratio', 'allocator-rss.ratio', 'rss-overhead.ratio', 'fragmentation'];
+
+test('MEMORY STATS lists Valkey 8 fields with figures forkv measures', async () => {
+  await io.flushall();
+  await io.select(3);
+  for (let i = 0; i < 200; i++) await io.set(`k${i}`, 'v'.repeat(50));
+  await io.expire('k1', 1000);
+  await io.select(0);
+  await io.set('a', '1');
+  // Let a cron tick sample RSS and peak.
+  await new Promise((r) => setTimeout(r, 250));
+  const flat = (await io.call('MEMORY', 'STATS')) as unknown[];
+  const m = new Map<string, unknown>();
+  for (let i = 0; i < flat.length; i += 2) m.set(String(flat[i]), flat[i + 1]);
+  const names = [...m.keys()].filter((k) => !/^db\.\d+$/.test(k));
+  assert.equal(names, FIELDS);
+  assert.equal([...m.keys()].filter((k) => /^db\.\d+$/.test(k)), ['db.0', 'db.3']);
+  assert.is([...m.keys()].indexOf('db.0'), FIELDS.indexOf('functions.caches') + 1);
+  const num = (k: string): number => Number(m.get(k));
+  assert.is(num('keys.count'), 201);
+  assert.ok(num('total.allocated') > num('startup.allocated'), 'data adds to the allocation');
+  assert.ok(num('startup.allocated') > 0);
+  assert.ok(num('peak.allocated') >= num('total.allocated'));
+  for (const k of ['replication.backlog', 'clients.slaves', 'cluster.links', 'functions.caches', 'allocator.muzzy', 'db.dict.rehashing.count']) assert.is(num(k), 0, k);
+  assert.ok(num('overhead.db.hashtable.lut') > 0);
+  const db3 = m.get('db.3') as unknown[];
+  assert.is(db3[0], 'overhead.hashtable.main');
+  assert.ok(Number(db3[1]) > 200 * 8, 'an entry per key');
+  assert.is(db3[2], 'overhead.hashtable.expires');
+  assert.ok(Number(db3[3]) > 0);
+  // The overhead adds up as Valkey adds it, and the dataset is the rest.
+  assert.is(num('dataset.bytes'), num('total.allocated') - num('overhead.total'));
+  assert.is(num('keys.bytes-per-key'), Math.floor(num('dataset.bytes') / 201));
+  // The system allocator's figures: active = resident = RSS less Lua, ratios from them.
+  assert.ok(num('allocator.resident') > 0);
+  assert.is(num('allocator.active'), num('allocator.resident'));
+  assert.is(num('allocator-rss.bytes'), 0);
+  for (const k of DOUBLES) assert.ok(Number.isFinite(Number(m.get(k))), k);
+  assert.ok(num('fragmentation') > 0);
+});
+
+test('MEMORY STATS is a map with doubles in RESP3', async () => {
+  assert.ok(srv);
+  const c = await RespConn.connect(srv.port);
+  try {
+    await c.call('HELLO', '3');
+    const r = await c.call('MEMORY', 'STATS');
+    assert.is(r.type, '%');
+    const pairs = r.type === '%' ? r.value : [];
+    const byName = new Map<string, Resp>(pairs.map(([k, v]) => [text(k) ?? '', v]));
+    for (const k of DOUBLES) assert.is(byName.get(k)?.type, ',', k);
+    assert.is(byName.get('keys.count')?.type, ':');
+    assert.is(byName.get('db.0')?.type, '%');
+    const doctor = await c.call('MEMORY', 'DOCTOR');
+    assert.is(doctor.type, '=');
+  } finally {
+    c.close();
+  }
+});
+
+test('MEMORY DOCTOR, MALLOC-STATS and HELP answer as a libc-malloc Valkey', async () => {
+  assert.match(String(await io.call('MEMORY', 'DOCTOR')), /^Hi Sam, /);
+  assert.is(await io.call('MEMORY', 'MALLOC-STATS'), 'Stats not supported for the current allocator');
+  const help = (await io.call('MEMORY', 'HELP')) as string[];
+  assert.ok(help.includes('DOCTOR') && help.includes('STATS') && help.includes('MALLOC-STATS'));
+  let err = '';
+  try {
+    await io.call('MEMORY', 'STATS', 'extra');
+  } catch (e) {
+    err = String(e);
+  }
+  assert.match(err, /wrong number of arguments for 'memory\|stats' command/);
+});
+
+test('DEBUG OBJECT has Valkey 8 fields; fast leaves out the slow ones', async () => {
+  await io.config('SET', 'list-max-listpack-size', '2');
+  await io.del('ql');
+  await io.rpush('ql', 'a', 'b', 'c', 'd', 'e');
+  const full = String(await io.call('DEBUG', 'OBJECT', 'ql'));
+  assert.match(full, /^Value at:\S+ refcount:1 encoding:quicklist serializedlength:\d+ lru:\d+ lru_seconds_idle:\d+ lfu_freq:\d+ lfu_access_time_minutes:\d+ ql_nodes:3 ql_avg_node:1\.67 ql_listpack_max:2 ql_compressed:0 ql_uncompressed_size:\d+$/);
+  const fast = String(await io.call('DEBUG', 'OBJECT', 'ql', 'fast'));
+  assert.match(fast, /^Value at:\S+ refcount:1 encoding:quicklist lru:\d+ lru_seconds_idle:\d+ lfu_freq:\d+ lfu_access_time_minutes:\d+ ql_nodes:3 ql_avg_node:1\.67 ql_listpack_max:2 ql_compressed:0$/);
+  const lru = Number(/ lru:(\d+)/.exec(full)?.[1]);
+  assert.is(Number(/lfu_access_time_minutes:(\d+)/.exec(full)?.[1]), lru >> 8);
+  // Any other fourth word is ignored, as in Valkey.
+  assert.match(String(await io.call('DEBUG', 'OBJECT', 'ql', 'other')), /serializedlength:/);
+  await io.config('SET', 'list-max-listpack-size', '-2');
+});
+
+test('DEBUG LISTPACK and QUICKLIST print the layout to the log', async () => {
+  assert.ok(srv);
+  await io.del('lp', 'ql2', 's');
+  await io.hset('lp', 'field', 'value');
+  assert.is(await io.call('DEBUG', 'LISTPACK', 'lp'), 'Listpack structure printed on stdout');
+  await srv.waitFor(/\{total bytes \d+\} \{num entries 2\}[\s\S]*\[str\]field[\s\S]*\[str\]value[\s\S]*\{end\}/);
+  await io.set('s', 'x');
+  let err = '';
+  await io.call('DEBUG', 'LISTPACK', 's').catch((e: unknown) => (err = String(e)));
+  assert.match(err, /Not a listpack encoded object/);
+  await io.call('DEBUG', 'QUICKLIST', 's').catch((e: unknown) => (err = String(e)));
+  assert.match(err, /Not a quicklist encoded object/);
+  await io.call('DEBUG', 'LISTPACK', 'nokey').catch((e: unknown) => (err = String(e)));
+  assert.match(err, /no such key/);
+  await io.config('SET', 'list-max-listpack-size', '2');
+  await io.rpush('ql2', 'x1', 'x2', 'x3');
+  assert.is(await io.call('DEBUG', 'QUICKLIST', 'ql2', '1'), 'Quicklist structure printed on stdout');
+  await srv.waitFor(/\{count : 3\}\s+\{len : 2\}\s+\{fill : 2\}[\s\S]*quicklist node\(1\)[\s\S]*\[str\]x3/);
+  await io.config('SET', 'list-max-listpack-size', '-2');
+});
+
+test('DEBUG STRINGMATCH-TEST fuzzes the glob matcher', async () => {
+  assert.is(await io.call('DEBUG', 'STRINGMATCH-TEST'), 'Apparently Valkey did not crash: test passed');
+  assert.is(await io.ping(), 'PONG');
+});
+
+test.run();
