@@ -163,4 +163,59 @@ t('node-redis in RESP2 and RESP3, and redis-cli', async () => {
   assert.is((await redisCli(srv.port, ['--no-raw', 'lpop', 'cli', '5'])).stdout.trim(), '(nil)');
 });
 
+/** rdb_changes_since_last_save from INFO persistence. */
+const dirty = async (): Promise<number> => Number(/rdb_changes_since_last_save:(\d+)/.exec(await io.info('persistence'))?.[1]);
+
+t('LMOVE and a served BLMOVE count one change each, as in Valkey', async () => {
+  await io.rpush('src', 'a', 'b');
+  const before = await dirty();
+  await io.lmove('src', 'dst', 'LEFT', 'LEFT');
+  assert.is(await dirty(), before + 1);
+  // The move that empties the source and creates the destination is one change too.
+  await io.lmove('src', 'dst2', 'LEFT', 'LEFT');
+  assert.is(await dirty(), before + 2);
+  const waiter = new Redis({ port: srv.port });
+  try {
+    const moved = waiter.blmove('empty', 'dst3', 'LEFT', 'LEFT', 0);
+    await new Promise((res) => setTimeout(res, 100));
+    const mark = await dirty();
+    await io.lpush('empty', 'x');
+    assert.is(await moved, 'x');
+    assert.is(await dirty(), mark + 2, 'the LPUSH and the move');
+  } finally {
+    waiter.disconnect();
+  }
+});
+
+t('a blocked BLPOP readied by an EXEC whose key expired meanwhile blocks again', async () => {
+  await io.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+  const waiter = new Redis({ port: srv.port });
+  try {
+    const start = Date.now();
+    const popped = waiter.blpop('mylist', 1);
+    await new Promise((res) => setTimeout(res, 100));
+    const tx = io.multi();
+    tx.rpush('mylist', 'a');
+    tx.pexpire('mylist', 100);
+    tx.call('DEBUG', 'SLEEP', '0.2');
+    await tx.exec();
+    assert.is(await popped, null);
+    const took = Date.now() - start;
+    assert.ok(took >= 950 && took < 1500, `kept the first deadline (${took} ms)`);
+  } finally {
+    waiter.disconnect();
+    await io.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+  }
+});
+
+t('timeouts and scores take C hexadecimal floats; out of range timeouts say so', async () => {
+  assert.is(await err(io.blpop('nolist', '0x7FFFFFFFFFFFFF')), 'ERR timeout is out of range');
+  assert.is(await err(io.blpop('nolist', 'abc')), 'ERR timeout is not a float or out of range');
+  assert.is(await io.blpop('nolist', '0x.1p-4'), null);
+  await io.zadd('z', '0x1.8p1', 'm');
+  assert.is(await io.zscore('z', 'm'), '3');
+  assert.is(await io.incrbyfloat('f', '0x10'), '16');
+  assert.is(await err(io.zadd('z', '0x', 'm')), 'ERR value is not a valid float');
+});
+
 t.run();

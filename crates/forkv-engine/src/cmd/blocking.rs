@@ -222,6 +222,10 @@ impl Engine {
             return;
         };
         let argv: Vec<&[u8]> = b.argv.iter().map(Vec::as_slice).collect();
+        // A re-run is a command of its own: it reads the clock afresh (Valkey's call()
+        // updates its cached time), so a key that expired meanwhile (say, during the
+        // EXEC that readied it) is found expired and the client blocks again.
+        self.ks.set_now(super::now_ms());
         self.with_client_output(id, |e| {
             e.run(id, b.spec, handler, &argv);
         });

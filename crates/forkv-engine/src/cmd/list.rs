@@ -377,6 +377,7 @@ fn lmove_generic(
     }
     // The destination's type is checked before anything moves.
     coll::check_type::<ListValue>(ctx.ks, db, dst)?;
+    let dirty = ctx.ks.dirty;
     let popped = pop_n(ctx, src, 1, from_left)?;
     let Some(value) = popped.into_iter().next() else {
         ctx.reply.null();
@@ -386,6 +387,9 @@ fn lmove_generic(
     list.push(&value, to_left, &lim);
     commit(ctx.ks, db, dst, 1, created, false);
     ctx.notify(notify::LIST, if to_left { "lpush" } else { "rpush" }, dst);
+    // One move is one change for the save rules, as in Valkey (the pop, the push and
+    // any deletion or creation of a key count together).
+    ctx.ks.dirty = dirty + 1;
     ctx.reply.bulk(&value);
     Ok(())
 }

@@ -124,7 +124,7 @@ pub fn parse_i64_with(arg: &[u8], err: &'static str) -> Result<i64, CmdError> {
 }
 
 /// Parses a float argument like Valkey's `string2ld`/`strtod`: decimal or exponent forms,
-/// `inf`/`-inf`/`+inf`; no spaces, no NaN, no hex.
+/// C99 hexadecimal floats (`0x1.8p1`), `inf`/`-inf`/`+inf`; no spaces, no NaN.
 pub fn parse_f64(arg: &[u8]) -> Option<f64> {
     let s = std::str::from_utf8(arg).ok()?;
     if s.is_empty() || s.starts_with(|c: char| c.is_whitespace()) || s.ends_with(|c: char| c.is_whitespace()) {
@@ -135,16 +135,81 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
         "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
         "-inf" | "-infinity" => f64::NEG_INFINITY,
         _ => {
-            if lower.contains("inf") || lower.contains("nan") || lower.starts_with("0x") || lower.starts_with("-0x") {
-                return None;
+            let unsigned = lower.trim_start_matches(['+', '-']);
+            if let Some(hex) = unsigned.strip_prefix("0x") {
+                if lower.len() - unsigned.len() > 1 {
+                    return None;
+                }
+                let v = parse_hex_float(hex)?;
+                if lower.starts_with('-') {
+                    -v
+                } else {
+                    v
+                }
+            } else {
+                if lower.contains("inf") || lower.contains("nan") {
+                    return None;
+                }
+                lower.parse::<f64>().ok()?
             }
-            lower.parse::<f64>().ok()?
         }
     };
     if v.is_nan() {
         return None;
     }
     Some(v)
+}
+
+/// The value of a C99 hexadecimal float after its `0x`: hex digits with an optional
+/// point, then an optional binary exponent `p[+-]digits`. `None` when malformed, and when
+/// the value overflows or underflows to zero (`strtod` sets ERANGE, which Valkey refuses).
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (digits, exp) = match s.find('p') {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut mantissa = 0u64;
+    let mut scale: i64 = 0; // binary exponent adjustment for digits kept or dropped
+    for (c, fractional) in int.chars().map(|c| (c, false)).chain(frac.chars().map(|c| (c, true))) {
+        let d = u64::from(c.to_digit(16)?);
+        if mantissa >> 60 == 0 {
+            mantissa = mantissa * 16 + d;
+            if fractional {
+                scale -= 4;
+            }
+        } else if !fractional {
+            // Past 60 bits the digit only scales the value (its bits are below precision).
+            scale += 4;
+        }
+    }
+    let exp: i64 = match exp {
+        Some(e) => {
+            let digits = e.trim_start_matches(['+', '-']);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || e.len() - digits.len() > 1 {
+                return None;
+            }
+            // Clamp: anything this far out over- or underflows anyway.
+            let n = digits.parse::<i64>().unwrap_or(i64::MAX).min(100_000);
+            if e.starts_with('-') {
+                -n
+            } else {
+                n
+            }
+        }
+        None => 0,
+    };
+    if mantissa == 0 {
+        return Some(0.0);
+    }
+    let e = i32::try_from((exp + scale).clamp(-200_000, 200_000)).ok()?;
+    // Scale in two steps so an intermediate power of two does not overflow early.
+    let half = e / 2;
+    let v = mantissa as f64 * 2f64.powi(half) * 2f64.powi(e - half);
+    (v.is_finite() && v != 0.0).then_some(v)
 }
 
 /// Milliseconds since the Unix epoch, from the system clock.
@@ -158,4 +223,25 @@ pub fn now_ms() -> i64 {
 /// Turns an owned error string into a handler error.
 pub fn err(msg: String) -> CmdError {
     Cow::Owned(msg)
+}
+
+#[cfg(test)]
+mod float_tests {
+    use super::parse_f64;
+
+    #[test]
+    fn hex_floats_parse_as_strtod_does() {
+        assert_eq!(parse_f64(b"0x10"), Some(16.0));
+        assert_eq!(parse_f64(b"0x1p4"), Some(16.0));
+        assert_eq!(parse_f64(b"0x.8"), Some(0.5));
+        assert_eq!(parse_f64(b"0x1.8p1"), Some(3.0));
+        assert_eq!(parse_f64(b"-0X1P-2"), Some(-0.25));
+        assert_eq!(parse_f64(b"0x7FFFFFFFFFFFFF"), Some(36028797018963967.0));
+        assert_eq!(parse_f64(b"0x0"), Some(0.0));
+        for bad in [&b"0x"[..], b"0x.", b"0xg", b"0x1p", b"0x1p+", b"--0x1", b"0x1p99999", b"0x1p-99999", b"0x1 "] {
+            assert_eq!(parse_f64(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"nan"), None);
+    }
 }
