@@ -73,12 +73,12 @@ test('a past expiry deletes instead of storing, and propagates UNLINK/DEL as Val
   const dump = await io.dumpBuffer('src');
   assert.ok(dump);
   await io.set('r', 'x');
-  assert.is(await io.restore('r', 1, dump, 'ABSTTL', 'REPLACE'), 'OK');
-  assert.is(await io.restore('r2', 1, dump, 'ABSTTL'), 'OK');
+  assert.is(await io.call('RESTORE', 'r', '1', dump, 'ABSTTL', 'REPLACE'), 'OK');
+  assert.is(await io.call('RESTORE', 'r2', '1', dump, 'ABSTTL'), 'OK');
   assert.is(await io.exists('r', 'r2'), 0);
   await io.config('SET', 'lazyfree-lazy-server-del', 'no');
   await io.set('r', 'x');
-  await io.restore('r', 1, dump, 'ABSTTL', 'REPLACE');
+  await io.call('RESTORE', 'r', '1', dump, 'ABSTTL', 'REPLACE');
   await io.sadd('s', 'a', 'b');
   await io.spop('s', 5);
   await io.config('SET', 'lazyfree-lazy-server-del', 'yes');
@@ -109,6 +109,23 @@ test('a past expiry deletes instead of storing, and propagates UNLINK/DEL as Val
     'sadd s a b',
     'UNLINK s',
   ]);
+});
+
+test('RESTORE with a relative TTL is logged as given, the TTL made absolute, ABSTTL appended', async () => {
+  assert.ok(io && srv);
+  const dump = await io.dumpBuffer('src');
+  assert.ok(dump);
+  const before = Date.now();
+  await io.restore('t1', 100000, dump);
+  await io.restore('t2', 100000, dump, 'REPLACE');
+  await io.call('RESTORE', 't3', String(before + 100000), dump, 'ABSTTL');
+  const tail = aofCommands(srv.dir).slice(-3).map((c) => c.replace(/ \S*\x00[\s\S]*?(?= REPLACE| ABSTTL|$)/i, ' <payload>'));
+  const at = (c: string | undefined): number => Number(c?.split(' ')[2]);
+  assert.match(tail[0] ?? '', /^restore t1 \d+ <payload> ABSTTL$/);
+  assert.match(tail[1] ?? '', /^restore t2 \d+ <payload> REPLACE ABSTTL$/);
+  assert.match(tail[2] ?? '', /^restore t3 \d+ <payload> ABSTTL$/i);
+  assert.ok(at(tail[0]) >= before + 100000 && at(tail[0]) < before + 105000, tail[0]);
+  assert.is(at(tail[2]), before + 100000);
 });
 
 test('OBJECT REFCOUNT reports shared integers as Valkey does', async () => {

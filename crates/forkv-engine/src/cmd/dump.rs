@@ -107,11 +107,15 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         _ => {}
     }
     ctx.notify(forkv_keyspace::notify::GENERIC, "restore", key);
-    if let Some(at) = expire {
-        // Replay must restore the same absolute expiry.
+    if let Some(at) = expire.filter(|_| !absttl) {
+        // Replay must restore the same absolute expiry: Valkey logs the command as given
+        // with the TTL made absolute and ABSTTL appended (an ABSTTL one goes out as is).
         ctx.suppress_propagation();
         let at_s = at.to_string();
-        ctx.also_propagate(&[b"RESTORE", key, at_s.as_bytes(), argv[3], b"ABSTTL", b"REPLACE"]);
+        let mut out: Vec<&[u8]> = argv.to_vec();
+        out[2] = at_s.as_bytes();
+        out.push(b"ABSTTL");
+        ctx.also_propagate(&out);
     }
     ctx.reply.ok();
     Ok(())
