@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 import { startServer, type RunningServer } from '../helpers/server';
-import { RespConn, text, type Resp } from './resp';
+import { RawClient, text, type Resp } from '../helpers/client';
 
 let srv: RunningServer | undefined;
 let io: Redis;
@@ -73,7 +73,7 @@ test('MEMORY STATS lists Valkey 8 fields with figures forkv measures', async () 
 
 test('MEMORY STATS is a map with doubles in RESP3', async () => {
   assert.ok(srv);
-  const c = await RespConn.connect(srv.port);
+  const c = await RawClient.connect(srv.port);
   try {
     await c.call('HELLO', '3');
     const r = await c.call('MEMORY', 'STATS');

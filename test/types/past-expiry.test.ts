@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 import { createClient } from 'redis';
 import { startServer, tempDir, type RunningServer } from '../helpers/server';
-import { parseResp, text, items } from './resp';
+import { parseResp, text, items } from '../helpers/client';
 
 let srv: RunningServer | undefined;
 let io: Redis | undefined;

@@ -181,6 +181,40 @@ export declare class Core {
   /** `None` while loading; then the load's report, or an error with the reason. */
   pollLoad(): LoadReport | null
   /**
+   * SYNC (no arguments) or PSYNC replid offset: "continue" (the reply and backlog are
+   * queued as a delivery; the replica is online) or "full" (it waits for a BGSAVE).
+   */
+  replSync(id: number, replid?: Buffer | undefined | null, offset?: Buffer | undefined | null): string
+  /** True when the client already sent SYNC or PSYNC. */
+  replIsReplica(id: number): boolean
+  /**
+   * Attaches a waiting replica to the BGSAVE another replica started (true), queuing
+   * its `+FULLRESYNC` line when it sent PSYNC.
+   */
+  replJoinRunning(id: number, psync: boolean): boolean
+  /** True when replicas wait for a BGSAVE to start. */
+  replWaitingForBgsave(): boolean
+  /**
+   * Right after the BGSAVE fork: waiting replicas attach to it; those in `psync_ids`
+   * get `+FULLRESYNC`. Returns the attached ids.
+   */
+  replBgsaveStarted(psyncIds: Array<number>): Array<number>
+  /**
+   * The BGSAVE ended: the replicas attached to it (to be sent the file, or closed when
+   * it failed).
+   */
+  replBgsaveDone(): Array<number>
+  /** The file was sent: the replica is online and what was buffered is delivered. */
+  replOnline(id: number): void
+  /** Once a second: PING into the stream when `ping`, newlines to waiting replicas. */
+  replCron(ping: boolean): void
+  /** `repl-backlog-size`. */
+  replSetBacklogSize(bytes: number): void
+  /** True when deliveries wait (the cron's stream, replicas going online). */
+  hasDeliveries(): boolean
+  /** INFO replication's primary fields. */
+  replInfo(): ReplInfo
+  /**
    * Applies new encoding thresholds; existing values convert lazily on their next write,
    * as in Valkey.
    */
@@ -398,6 +432,8 @@ export interface EngineSettings {
   lfu?: boolean
   /** `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL). */
   lazyfreeLazyExpire?: boolean
+  /** `notify-keyspace-events` as Valkey's NOTIFY_* bit flags. */
+  notifyKeyspaceEvents?: number
   /**
    * `lazyfree-lazy-server-del`: deletions the server decides on are propagated as
    * UNLINK (else DEL).
@@ -498,6 +534,29 @@ export interface RdbSaveOptions {
   version: number
   /** Microseconds the writer sleeps after each key (`rdb-key-save-delay`, for tests). */
   keySaveDelayUs: number
+}
+
+/** One replica for INFO replication (`slaveN:` lines). */
+export interface ReplicaRow {
+  id: number
+  state: string
+  listeningPort: number
+  announcedIp?: string
+  ackOffset: number
+  lagSec: number
+}
+
+/** INFO replication's primary fields. */
+export interface ReplInfo {
+  replid: string
+  replid2: string
+  offset: number
+  secondOffset: number
+  backlogActive: boolean
+  backlogSize: number
+  backlogFirstByteOffset: number
+  backlogHistlen: number
+  replicas: Array<ReplicaRow>
 }
 
 /** Result of a synchronous save. */
