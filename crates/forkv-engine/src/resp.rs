@@ -159,7 +159,7 @@ fn parse_inline(buf: &[u8]) -> Parsed {
 
 /// Inline commands split like Valkey's `sdssplitargs`: the one implementation, shared
 /// with the AOF manifest parser.
-pub use forkv_aof::split_args;
+pub use forkv_keyspace::sds::split_args;
 
 #[cfg(test)]
 mod tests {

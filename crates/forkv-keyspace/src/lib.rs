@@ -9,6 +9,7 @@ pub mod dict;
 pub mod glob;
 pub mod notify;
 pub mod num;
+pub mod sds;
 pub mod types;
 pub mod value;
 pub mod zset;

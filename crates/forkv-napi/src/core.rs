@@ -543,7 +543,7 @@ impl Core {
     /// unbalanced quotes or a closing quote followed by a non-blank.
     #[napi]
     pub fn split_args(line: Buffer) -> Option<Vec<Buffer>> {
-        forkv_aof::manifest::split_args(&line).map(|args| args.into_iter().map(Buffer::from).collect())
+        forkv_keyspace::sds::split_args(&line).map(|args| args.into_iter().map(Buffer::from).collect())
     }
 
     /// Every top-level command (the README's command list is generated from this).

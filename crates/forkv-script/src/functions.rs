@@ -24,6 +24,7 @@ use mlua::chunk::ChunkMode;
 use mlua::{Function, HookTriggers, Lua, MultiValue, Value, Variadic, VmState};
 
 use crate::{lua_error_text, RespValue, RunOptions, ScriptFlags, ScriptHost, Scripting};
+use forkv_keyspace::sds::split_args;
 
 /// How long FUNCTION LOAD lets a library's code run (Valkey's `LOAD_TIMEOUT_MS`).
 pub const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
@@ -221,91 +222,6 @@ pub fn parse_metadata(code: &[u8]) -> Result<Metadata, String> {
 /// True for a valid library or function name: letters, digits and `_`, at least one.
 pub fn valid_name(name: &[u8]) -> bool {
     !name.is_empty() && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
-}
-
-/// Splits a line into arguments as Valkey's `sdssplitargs`: blanks separate, `"..."`
-/// takes `\n \r \t \b \a \\ \" \xHH` escapes, `'...'` takes `\'`; a closing quote must
-/// end the argument. `None` for unbalanced quotes.
-pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < line.len() && line[i].is_ascii_whitespace() {
-            i += 1;
-        }
-        if i >= line.len() {
-            return Some(out);
-        }
-        let mut cur = Vec::new();
-        let mut quote: Option<u8> = None;
-        loop {
-            let Some(&c) = line.get(i) else {
-                if quote.is_some() {
-                    return None;
-                }
-                break;
-            };
-            match quote {
-                Some(b'"') => {
-                    if c == b'\\' && i + 3 < line.len() && line[i + 1] == b'x' {
-                        let hex = std::str::from_utf8(&line[i + 2..i + 4]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-                        if let Some(b) = hex {
-                            cur.push(b);
-                            i += 4;
-                            continue;
-                        }
-                    }
-                    if c == b'\\' && i + 1 < line.len() {
-                        cur.push(match line[i + 1] {
-                            b'n' => b'\n',
-                            b'r' => b'\r',
-                            b't' => b'\t',
-                            b'b' => 8,
-                            b'a' => 7,
-                            other => other,
-                        });
-                        i += 2;
-                        continue;
-                    }
-                    if c == b'"' {
-                        if line.get(i + 1).is_some_and(|n| !n.is_ascii_whitespace()) {
-                            return None;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    cur.push(c);
-                }
-                Some(_) => {
-                    if c == b'\\' && line.get(i + 1) == Some(&b'\'') {
-                        cur.push(b'\'');
-                        i += 2;
-                        continue;
-                    }
-                    if c == b'\'' {
-                        if line.get(i + 1).is_some_and(|n| !n.is_ascii_whitespace()) {
-                            return None;
-                        }
-                        i += 1;
-                        break;
-                    }
-                    cur.push(c);
-                }
-                None => {
-                    if c.is_ascii_whitespace() {
-                        break;
-                    }
-                    if c == b'"' || c == b'\'' {
-                        quote = Some(c);
-                    } else {
-                        cur.push(c);
-                    }
-                }
-            }
-            i += 1;
-        }
-        out.push(cur);
-    }
 }
 
 /// `server.register_function` as the prelude wraps it: `(error message or nil, nil)`.
@@ -572,7 +488,5 @@ mod tests {
             Some("Invalid metadata value, name argument was given multiple times")
         );
         assert!(valid_name(b"ab_1") && !valid_name(b"") && !valid_name(b"a b") && !valid_name(b"a\0b"));
-        assert_eq!(split_args(b"a \"b\\x41\\n\" 'c\\'d'"), Some(vec![b"a".to_vec(), b"bA\n".to_vec(), b"c'd".to_vec()]));
-        assert_eq!(split_args(b"\"open"), None);
     }
 }
