@@ -33,3 +33,47 @@ export function rssBytes(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
   return m ? Number(m[1]) * 1024 : NaN;
 }
+
+/**
+ * PIDs of the direct children of `pid`: the union of /proc/<pid>/task/<tid>/children over
+ * its threads (a fork from any thread is listed under that thread).
+ */
+export function childPids(pid: number): number[] {
+  const out = new Set<number>();
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  for (const tid of tids) {
+    try {
+      for (const c of fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/)) {
+        if (c !== '') out.add(Number(c));
+      }
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return [...out];
+}
+
+/** RSS of `pid`, or 0 when it is gone (a child that exited between listing and reading). */
+export function rssOrZero(pid: number): number {
+  try {
+    const r = rssBytes(pid);
+    return Number.isFinite(r) ? r : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * RSS of `pid` plus the RSS of its direct children (a BGSAVE child): pages shared after
+ * fork() count in both, as `ps` would add them up; that is the figure the issue compares.
+ */
+export function familyRssBytes(pid: number): { parent: number; children: number } {
+  let children = 0;
+  for (const c of childPids(pid)) children += rssOrZero(c);
+  return { parent: rssOrZero(pid), children };
+}

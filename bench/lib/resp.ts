@@ -4,6 +4,7 @@
 // It is deliberately the same code path for forkv and redis-server: whatever it costs on
 // the client side, it costs both servers equally.
 import * as net from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 /** An error reply (`-ERR ...`). */
 export class RespError {
@@ -258,4 +259,33 @@ export function parseInfo(text: string): Map<string, string> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Resolves with performance.now() at the first +PONG from a server that is starting: retries
+ * the connection every `retryMs` while it is refused, and PING while the reply is an error
+ * (-LOADING). For "spawn to first PONG": what a client waiting on a restart sees.
+ */
+export async function firstPong(port: number, timeoutMs: number, retryMs = 2): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let c: RespClient | null = null;
+    try {
+      c = await RespClient.connect(port, '127.0.0.1', Math.max(1, deadline - Date.now()));
+      for (;;) {
+        const v = await c.call('PING');
+        if (v === 'PONG') {
+          const at = performance.now();
+          c.close();
+          return at;
+        }
+        if (Date.now() > deadline) throw new Error(`PING on port ${port}: no PONG within ${timeoutMs} ms (last reply ${String(v)})`);
+        await sleep(retryMs);
+      }
+    } catch (e) {
+      c?.close();
+      if (Date.now() > deadline) throw e;
+      await sleep(retryMs);
+    }
+  }
 }

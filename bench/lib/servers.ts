@@ -199,17 +199,43 @@ export class BenchServer {
   }
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export function freePort(): Promise<number> {
+function tryPort(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen(port, '127.0.0.1', () => {
       const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => resolve(port));
+      const got = typeof a === 'object' && a !== null ? a.port : 0;
+      s.close(() => resolve(got));
     });
   });
+}
+
+/** `FORKV_BENCH_PORTS=lo-hi`: the range the harnesses take ports from (shared machines). */
+function portRange(): [number, number] | null {
+  const m = /^(\d+)-(\d+)$/.exec(process.env['FORKV_BENCH_PORTS'] ?? '');
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+let nextInRange = 0;
+
+/**
+ * A free TCP port on 127.0.0.1 (bound then released): from FORKV_BENCH_PORTS (`lo-hi`,
+ * taken in turn) when set, else one the kernel picks.
+ */
+export async function freePort(): Promise<number> {
+  const range = portRange();
+  if (range === null) return tryPort(0);
+  const [lo, hi] = range;
+  for (let i = 0; i <= hi - lo; i++) {
+    const port = lo + ((nextInRange++) % (hi - lo + 1));
+    try {
+      return await tryPort(port);
+    } catch {
+      // taken: try the next one
+    }
+  }
+  throw new Error(`FORKV_BENCH_PORTS=${lo}-${hi}: no free port`);
 }
 
 /** A fresh directory under the OS temp dir (or `base`). */

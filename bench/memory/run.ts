@@ -1,85 +1,156 @@
-// Memory per key: forkv vs redis-server, for 1M small hashes (5 fields) and 1M 100-byte
-// strings, loaded through pipelined raw sockets. Prints bytes/key from INFO used_memory
-// and from process RSS (/proc/<pid>/status VmRSS), and the forkv/redis ratios.
+// bench/memory: memory per key on forkv vs redis-server, side by side.
 //
-//   npx tsx bench/memory/run.ts [keys]        (default 1000000; not part of npm test)
-import * as fs from 'node:fs';
-import { startRedis, startServer, type RunningServer } from '../../test/helpers/server';
-import { RespConn, text } from '../../test/types/resp';
+//   npx tsx bench/memory/run.ts                    # full scale: 1M keys per workload
+//   npx tsx bench/memory/run.ts --keys 100000      # smoke run
+//
+// For each workload, both servers start fresh (memory a FLUSHALL frees stays in the
+// allocator's pools and in RSS, which would make a second workload look free), get the same
+// keys through the pipelined raw loader, and are measured before and after:
+//   - RSS bytes per key: growth of VmRSS (/proc/<pid>/status) divided by the key count;
+//   - used_memory bytes per key: growth of INFO used_memory (what the server's allocator
+//     wrapper counts: requested sizes on forkv, jemalloc usable sizes on redis);
+//   - fragmentation: INFO mem_fragmentation_ratio after loading (RSS / used_memory, so
+//     forkv's includes Node's own heap and code), and the growth ratio RSS / used_memory
+//     over the load alone (what the allocator adds to the data it was asked for).
+import * as path from 'node:path';
 
-const N = Number(process.argv[2] ?? 1_000_000);
-const BATCH = 2000;
+import { bool, changedFlags, defaultsOf, int, parseFlags, str, strList } from '../lib/flags';
+import { loadKeys } from '../lib/load';
+import { rssBytes } from '../lib/proc';
+import { compare, hostInfo, printTable, progress, removeDir, warnIfBusy, writeResults, type Comparison } from '../lib/report';
+import { encodeCommand, RespClient, sleep, type BatchResult } from '../lib/resp';
+import { checkBinaries, DEFAULT_BINARIES, freshDir, KINDS, serverVersions, settingsFromList, startServer, type Binaries, type ServerKind } from '../lib/servers';
 
-function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
+const SPEC = {
+  keys: int(1_000_000, 'keys per workload'),
+  valueSize: int(100, 'string value size, bytes (pseudo-random text)'),
+  workloads: strList(['strings', 'hashes'], 'strings (SET key:<i> <value>) and/or hashes (HSET user:<i> with 5 short fields)'),
+  settleMs: int(1000, 'wait after loading before measuring (lets Node\'s GC and the allocators settle)'),
+  pin: bool(false, 'taskset: servers on CPU 0'),
+  keepDirs: bool(false, "keep the servers' data directories after the run"),
+  serverArgs: strList([], 'extra directives for both servers, as name=value,name=value'),
+  seed: int(1, 'PRNG seed for values'),
+  redisServer: str(DEFAULT_BINARIES.redisServer, 'reference redis-server binary'),
+  forkvCli: str(DEFAULT_BINARIES.forkvCli, "forkv's dist/cli.js"),
+};
 
-async function usedMemory(c: RespConn): Promise<number> {
-  const info = text(await c.call('INFO', 'memory')) ?? '';
-  const m = /used_memory:(\d+)/.exec(info);
-  return m ? Number(m[1]) : NaN;
-}
-
-/** Sends `n` commands built by `make(i)` in pipelined batches, awaiting each batch. */
-async function load(c: RespConn, n: number, make: (i: number) => string[]): Promise<void> {
-  for (let start = 0; start < n; start += BATCH) {
-    const cmds: string[][] = [];
-    for (let i = start; i < Math.min(n, start + BATCH); i++) cmds.push(make(i));
-    const replies = await c.pipeline(cmds);
-    const bad = replies.find((r) => r.type === '-');
-    if (bad) throw new Error(`load failed: ${text(bad)}`);
-  }
-}
+const TITLE = 'bench/memory: RSS and used_memory bytes per key, fragmentation, forkv vs redis-server';
 
 interface Sample {
-  used: number;
   rss: number;
+  used: number;
+  fragRatio: number;
 }
 
-async function measure(srv: RunningServer, c: RespConn, n: number, make: (i: number) => string[]): Promise<[Sample, Sample]> {
-  await c.call('FLUSHALL');
-  const before = { used: await usedMemory(c), rss: rssBytes(srv.pid) };
-  await load(c, n, make);
-  const after = { used: await usedMemory(c), rss: rssBytes(srv.pid) };
-  return [before, after];
+interface WorkloadResult {
+  before: Sample;
+  after: Sample;
+  encoding: string;
 }
 
-const VALUE100 = 'v'.repeat(100);
-const WORKLOADS: Array<[string, (i: number) => string[]]> = [
-  ['1M small hashes (5 fields)', (i) => ['HSET', `user:${i}`, 'name', `n${i}`, 'age', String(i % 100), 'city', 'Paris', 'email', `u${i}@x.io`, 'plan', 'free']],
-  ['1M strings of 100 bytes', (i) => ['SET', `key:${i}`, VALUE100]],
-];
+async function sample(c: RespClient, pid: number): Promise<Sample> {
+  const info = await c.info('memory');
+  return { rss: rssBytes(pid), used: Number(info.get('used_memory')), fragRatio: Number(info.get('mem_fragmentation_ratio')) };
+}
+
+/** HSET user:<i> with five short fields, pipelined in batches of 1000 (8 in flight). */
+async function loadHashes(c: RespClient, keys: number): Promise<void> {
+  const inflight: Array<Promise<BatchResult>> = [];
+  const check = (r: BatchResult): void => {
+    if (r.errors > 0) throw new Error(`load: ${r.errors} error replies, first: ${r.firstError?.message ?? ''}`);
+  };
+  for (let start = 0; start < keys; start += 1000) {
+    const parts: Buffer[] = [];
+    const n = Math.min(1000, keys - start);
+    for (let i = start; i < start + n; i++) {
+      parts.push(encodeCommand(['HSET', `user:${i}`, 'name', `n${i}`, 'age', String(i % 100), 'city', 'Paris', 'email', `u${i}@x.io`, 'plan', 'free']));
+    }
+    inflight.push(c.sendRaw(Buffer.concat(parts), n, false));
+    if (inflight.length >= 8) check(await (inflight.shift() as Promise<BatchResult>));
+  }
+  for (const p of inflight) check(await p);
+}
 
 async function main(): Promise<void> {
-  console.log(`keys per workload: ${N}`);
-  // Fresh servers per workload: memory a FLUSHALL frees stays in the allocator's pools
-  // (and in RSS), which would make the second workload look free.
-  for (const [name, make] of WORKLOADS) {
-    const [forkv, redis] = await Promise.all([startServer(), startRedis()]);
-    const [fc, rc] = await Promise.all([RespConn.connect(forkv.port), RespConn.connect(redis.port)]);
-    try {
-      const [fb, fa] = await measure(forkv, fc, N, make);
-      const [rb, ra] = await measure(redis, rc, N, make);
-      const per = (a: Sample, b: Sample, k: keyof Sample): number => (a[k] - b[k]) / N;
-      const fu = per(fa, fb, 'used');
-      const ru = per(ra, rb, 'used');
-      const fr = per(fa, fb, 'rss');
-      const rr = per(ra, rb, 'rss');
-      console.log(`\n${name}`);
-      console.log(`  used_memory bytes/key: forkv ${fu.toFixed(1)}  redis ${ru.toFixed(1)}  ratio ${(fu / ru).toFixed(2)}`);
-      console.log(`  RSS growth  bytes/key: forkv ${fr.toFixed(1)}  redis ${rr.toFixed(1)}  ratio ${(fr / rr).toFixed(2)}`);
-      const enc = text(await fc.call('OBJECT', 'ENCODING', make(0)[1] as string));
-      console.log(`  forkv encoding of the first key: ${enc}`);
-    } finally {
-      fc.close();
-      rc.close();
-      await Promise.all([forkv.stop(), redis.stop()]);
+  const opts = parseFlags(TITLE, SPEC);
+  for (const w of opts.workloads) if (w !== 'strings' && w !== 'hashes') throw new Error(`--workloads: unknown workload ${w}`);
+  const startedAt = new Date();
+  const bin: Binaries = { forkvCli: path.resolve(opts.forkvCli), redisServer: opts.redisServer };
+  checkBinaries(bin);
+  const reduced = changedFlags(SPEC, opts);
+  process.stdout.write(`${TITLE}\n`);
+  if (reduced.length > 0) process.stdout.write(`non-default flags: ${reduced.join(' ')}\n`);
+  warnIfBusy();
+  const host = hostInfo();
+  const versions = serverVersions(bin);
+  const base = freshDir('forkv-bench-memory-');
+  const settings = settingsFromList(opts.serverArgs);
+  const results: Record<string, Record<ServerKind, WorkloadResult>> = {};
+  const tables: Record<string, Comparison[]> = {};
+
+  for (const workload of opts.workloads) {
+    const partial: Partial<Record<ServerKind, WorkloadResult>> = {};
+    for (const kind of KINDS) {
+      const s = await startServer({ kind, bin, dir: path.join(base, `${workload}-${kind}`), settings, cpu: opts.pin ? 0 : null });
+      try {
+        const c = await RespClient.connect(s.port);
+        await sleep(opts.settleMs);
+        const before = await sample(c, s.pid);
+        progress(`${kind}: loading ${opts.keys} ${workload}`);
+        if (workload === 'strings') {
+          await loadKeys(c, { keys: opts.keys, valueSize: opts.valueSize, prefix: 'key:', batch: 1000, window: 8, seed: opts.seed });
+        } else {
+          await loadHashes(c, opts.keys);
+        }
+        const dbsize = await c.dbsize();
+        if (dbsize !== opts.keys) throw new Error(`${kind}: DBSIZE ${dbsize} after loading ${opts.keys} keys`);
+        await sleep(opts.settleMs);
+        const after = await sample(c, s.pid);
+        const enc = await c.call('OBJECT', 'ENCODING', workload === 'strings' ? 'key:0' : 'user:0');
+        partial[kind] = { before, after, encoding: String(enc) };
+        progress(`${kind}: RSS ${((after.rss - before.rss) / opts.keys).toFixed(1)} B/key, used_memory ${((after.used - before.used) / opts.keys).toFixed(1)} B/key, mem_fragmentation_ratio ${after.fragRatio}`);
+        c.close();
+      } finally {
+        await s.stop();
+      }
     }
+    const r = partial as Record<ServerKind, WorkloadResult>;
+    results[workload] = r;
+    const per = (k: ServerKind, f: 'rss' | 'used'): number => (r[k].after[f] - r[k].before[f]) / opts.keys;
+    const growthFrag = (k: ServerKind): number => (r[k].after.rss - r[k].before.rss) / (r[k].after.used - r[k].before.used);
+    const what = workload === 'strings' ? `${opts.keys} strings x ${opts.valueSize} B` : `${opts.keys} hashes x 5 fields`;
+    const rows: Comparison[] = [
+      compare('RSS bytes per key', 'B', per('forkv', 'rss'), per('redis', 'rss'), false, workload === 'strings' ? '<= 0.8' : ''),
+      compare('used_memory bytes per key', 'B', per('forkv', 'used'), per('redis', 'used'), false),
+      compare('mem_fragmentation_ratio (INFO, RSS / used_memory)', '', r.forkv.after.fragRatio, r.redis.after.fragRatio, false, 'forkv <= 1.1'),
+      compare('fragmentation of the load (RSS growth / used_memory growth)', '', growthFrag('forkv'), growthFrag('redis'), false, 'forkv <= 1.1'),
+      compare('RSS after loading', 'MB', r.forkv.after.rss / 1e6, r.redis.after.rss / 1e6, false),
+      compare('RSS before loading (empty server)', 'MB', r.forkv.before.rss / 1e6, r.redis.before.rss / 1e6, false),
+    ];
+    tables[workload] = rows;
+    printTable(`memory: ${what} (encoding forkv ${r.forkv.encoding}, redis ${r.redis.encoding})`, rows);
   }
+
+  const file = writeResults('memory', startedAt, {
+    bench: 'memory',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    reducedScale: reduced.length > 0,
+    nonDefaultFlags: reduced,
+    options: opts,
+    defaults: defaultsOf(SPEC),
+    host,
+    hostLoadAvgAtEnd: hostInfo().loadAvg,
+    versions,
+    tables,
+    results,
+  });
+  process.stdout.write(`\nresults: ${file}\n`);
+  if (opts.keepDirs) process.stdout.write(`data directories kept under ${base}\n`);
+  else removeDir(base);
 }
 
-void main().catch((e: unknown) => {
-  console.error(e);
-  process.exitCode = 1;
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
 });

@@ -9,22 +9,30 @@
 //   3. BGSAVE x --saves with the probe running: latest_fork_usec, the duration from the
 //      command to INFO rdb_bgsave_in_progress:0 (polled every --poll-ms) and to the rename of
 //      dump.rdb, the dump size, and the probe's latencies scheduled inside the save.
-//   4. copy-on-write: rdb-key-save-delay=--cow-delay-us on both, BGSAVE, and a writer that
-//      SETs --cow-writes random existing keys at --cow-rate/s during the save; rdb_last_cow_size.
-//   5. load at start: stop the server (by PID; save '' so no shutdown save), start it on its
-//      dump.rdb, time spawn -> "Ready to accept connections", check DBSIZE.
+//      RSS of the server plus its child (the forked saver) is sampled at every poll: the peak
+//      is the "peak RSS parent + child" figure.
+//   4. SET latency under a BGSAVE loop: an open-loop SET probe (random existing keys) at
+//      --loop-rate/s for --loop-seconds idle, then as long again while BGSAVEs run back to
+//      back; p99 during the loop / idle p99 is the figure (per server).
+//   5. copy-on-write (only with --cow): rdb-key-save-delay=--cow-delay-us on both, BGSAVE,
+//      and a writer that SETs --cow-writes random existing keys at --cow-rate/s during the
+//      save; rdb_last_cow_size.
+//   6. load at start: stop the server (by PID; save '' so no shutdown save), start it on its
+//      dump.rdb, time spawn -> first +PONG (PING retried while refused or -LOADING) and
+//      spawn -> "Ready to accept connections", check DBSIZE.
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { bool, changedFlags, defaultsOf, float, int, parseFlags, str, strList } from '../lib/flags';
 import { keyName, loadKeys, PacedProbe, PacedWriter } from '../lib/load';
 import { fileId, RenameWatch, waitForChild } from '../lib/persist';
-import { rssBytes } from '../lib/proc';
+import { familyRssBytes, rssBytes } from '../lib/proc';
 import { compare, removeDir, hostInfo, printTable, progress, warnIfBusy, writeResults, type Comparison } from '../lib/report';
-import { encodeCommand, RespClient, sleep } from '../lib/resp';
+import { encodeCommand, firstPong, RespClient, sleep } from '../lib/resp';
 import {
   checkBinaries,
   DEFAULT_BINARIES,
+  freePort,
   freshDir,
   KINDS,
   pinSelf,
@@ -53,7 +61,10 @@ const SPEC = {
   cowWrites: int(10000, 'SETs to random existing keys during the copy-on-write save'),
   cowRate: int(5000, 'writer rate during the copy-on-write save, SETs per second'),
   cowTimeoutSec: int(600, 'give up on the copy-on-write save after this many seconds'),
-  skipCow: bool(false, 'skip phase 4 (copy-on-write under writes)'),
+  loopRate: int(20000, 'SET probe rate for the BGSAVE-loop phase, per second (open loop)'),
+  loopSeconds: float(5, 'seconds of the SET probe idle, and again during the BGSAVE loop'),
+  skipLoop: bool(false, 'skip the BGSAVE-loop latency phase'),
+  cow: bool(false, 'run the copy-on-write phase (adds ~1-1.5 min per server at 1M keys)'),
   pin: bool(false, 'taskset: servers on CPU 0, the harness on CPU 1'),
   keepDirs: bool(false, 'keep the servers\' data directories (dumps, AOFs, server.log) after the run'),
   serverArgs: strList([], 'extra directives for both servers, as name=value,name=value'),
@@ -76,6 +87,17 @@ interface SaveRecord {
   probe: LatencySummary;
   /** The slowest probe requests of this save, scheduled `atMs` after BGSAVE was sent. */
   worst: Array<{ atMs: number; latencyMs: number }>;
+  /** Peak of RSS(server) + RSS(its children) over the INFO polls of this save. */
+  peakFamilyRssBytes: number;
+  /** The server's RSS just before the BGSAVE. */
+  rssBeforeBytes: number;
+}
+
+interface LoopRecord {
+  idle: LatencySummary;
+  loop: LatencySummary;
+  saves: number;
+  errors: number;
 }
 
 interface CowRecord {
@@ -102,8 +124,9 @@ interface ServerResult {
   saves: SaveRecord[];
   probeDuringSaves: LatencySummary;
   probeDuringSavesScheduled: LatencySummary;
+  loop: LoopRecord | null;
   cow: CowRecord | null;
-  restart: { spawnToReadyMs: number; serverReportedLoadMs: number | null; dbsize: number; rssBytes: number };
+  restart: { spawnToPongMs: number; spawnToReadyMs: number; serverReportedLoadMs: number | null; dbsize: number; rssBytes: number };
   /** spawn -> Ready with an empty dir (the fixed start-up cost, e.g. Node's own start). */
   emptyStartMs: number;
 }
@@ -197,9 +220,16 @@ async function main(): Promise<void> {
       const dump = path.join(s.dir, 'dump.rdb');
       for (let i = 0; i < opts.saves; i++) {
         const watch = new RenameWatch(dump, Math.max(1, Math.floor(opts.pollMs / 2)));
+        const rssBefore = rssBytes(s.pid);
+        let peakFamily = rssBefore;
+        const sampleFamily = (): void => {
+          const f = familyRssBytes(s.pid);
+          peakFamily = Math.max(peakFamily, f.parent + f.children);
+        };
         const t0 = performance.now();
         await ctl.callOk('BGSAVE');
-        const w = await waitForChild(poll, 'persistence', { rdb_bgsave_in_progress: '0' }, { pollMs: opts.pollMs, timeoutMs: 600000 });
+        sampleFamily();
+        const w = await waitForChild(poll, 'persistence', { rdb_bgsave_in_progress: '0' }, { pollMs: opts.pollMs, timeoutMs: 600000, onPoll: sampleFamily });
         watch.stop();
         windows.push([t0, w.doneAt]);
         const forkUsec = Number(await poll.infoField('stats', 'latest_fork_usec'));
@@ -215,11 +245,13 @@ async function main(): Promise<void> {
           cowBytes,
           probe: lat,
           worst: probe.worst(t0, w.doneAt, 10),
+          peakFamilyRssBytes: peakFamily,
+          rssBeforeBytes: rssBefore,
         };
         saves.push(rec);
         progress(
           `${kind}: BGSAVE ${i + 1}/${opts.saves} ${status} fork ${forkUsec} us, ${rec.durationMs.toFixed(0)} ms (dump renamed at ${rec.renameMs?.toFixed(0) ?? '?'} ms), ` +
-            `${mb(rec.dumpBytes)}, probe p99 ${lat.p99.toFixed(3)} max ${lat.max.toFixed(3)} ms (${lat.count} samples; slowest at ${rec.worst[0]?.atMs.toFixed(0) ?? '?'} ms)`,
+            `${mb(rec.dumpBytes)}, peak RSS parent+child ${mb(peakFamily)}, probe p99 ${lat.p99.toFixed(3)} max ${lat.max.toFixed(3)} ms (${lat.count} samples; slowest at ${rec.worst[0]?.atMs.toFixed(0) ?? '?'} ms)`,
         );
         if (status !== 'ok') throw new Error(`${kind}: BGSAVE failed (rdb_last_bgsave_status ${status})\n${s.tail()}`);
         await sleep(opts.gapMs);
@@ -240,8 +272,52 @@ async function main(): Promise<void> {
       pc.close();
     }
 
-    // 4. copy-on-write under a paced writer
-    if (!opts.skipCow) {
+    // 4. SET p99 under a BGSAVE loop vs idle
+    if (!opts.skipLoop) {
+      const value = Buffer.alloc(opts.valueSize, 'v');
+      for (const kind of KINDS) {
+        const s = servers[kind];
+        const ctl = await RespClient.connect(s.port);
+        const poll = await RespClient.connect(s.port);
+        const pc = await RespClient.connect(s.port);
+        let x = (opts.seed + 19) >>> 0 || 1;
+        const probe = new PacedProbe(pc, opts.loopRate, () => {
+          x ^= x << 13;
+          x >>>= 0;
+          x ^= x >>> 17;
+          x ^= x << 5;
+          x >>>= 0;
+          return encodeCommand(['SET', keyName('key:', x % opts.keys), value]);
+        });
+        probe.start();
+        await sleep(200);
+        const i0 = performance.now();
+        await sleep(opts.loopSeconds * 1000);
+        const i1 = performance.now();
+        let saves = 0;
+        while (performance.now() - i1 < opts.loopSeconds * 1000) {
+          await ctl.callOk('BGSAVE');
+          const w = await waitForChild(poll, 'persistence', { rdb_bgsave_in_progress: '0' }, { pollMs: opts.pollMs, timeoutMs: 600000 });
+          if (w.last.get('rdb_last_bgsave_status') !== 'ok') throw new Error(`${kind}: BGSAVE failed in the loop\n${s.tail()}`);
+          saves++;
+        }
+        const l1 = performance.now();
+        await probe.stop();
+        const rec: LoopRecord = { idle: summarize(probe.latencies(i0, i1)), loop: summarize(probe.latencies(i1, l1)), saves, errors: probe.errors };
+        if (probe.errors > 0) throw new Error(`${kind}: ${probe.errors} SET probe errors`);
+        partial[kind].loop = rec;
+        progress(
+          `${kind}: SET at ${opts.loopRate}/s: idle p99 ${rec.idle.p99.toFixed(3)} ms, during ${saves} back-to-back BGSAVEs p99 ${rec.loop.p99.toFixed(3)} ms ` +
+            `(${(rec.loop.p99 / rec.idle.p99).toFixed(2)}x), ${rec.idle.count + rec.loop.count} samples`,
+        );
+        ctl.close();
+        poll.close();
+        pc.close();
+      }
+    }
+
+    // 5. copy-on-write under a paced writer
+    if (opts.cow) {
       for (const kind of KINDS) {
         const s = servers[kind];
         const ctl = await RespClient.connect(s.port);
@@ -305,21 +381,24 @@ async function main(): Promise<void> {
       }
     }
 
-    // 5. load time at start
+    // 6. load time at start
     for (const kind of KINDS) {
       const old = servers[kind];
       await old.stop();
       progress(`${kind}: restarting on ${path.join(old.dir, 'dump.rdb')}`);
-      const s = await startServer({ kind, bin, dir: old.dir, settings, cpu: serverCpu, readyTimeoutMs: 600000 });
+      const port = await freePort();
+      const pong = firstPong(port, 600000);
+      const s = await startServer({ kind, bin, dir: old.dir, port, settings, cpu: serverCpu, readyTimeoutMs: 600000 });
       servers[kind] = s;
       const readyAt = s.readyAt;
+      const pongAt = await pong;
       const c = await RespClient.connectRetry(s.port);
       const dbsize = await c.dbsize();
       c.close();
       const m = /DB loaded from disk: ([\d.]+) seconds/.exec(s.output());
-      const rec = { spawnToReadyMs: readyAt - s.spawnedAt, serverReportedLoadMs: m ? Number(m[1]) * 1000 : null, dbsize, rssBytes: rssBytes(s.pid) };
+      const rec = { spawnToPongMs: pongAt - s.spawnedAt, spawnToReadyMs: readyAt - s.spawnedAt, serverReportedLoadMs: m ? Number(m[1]) * 1000 : null, dbsize, rssBytes: rssBytes(s.pid) };
       partial[kind].restart = rec;
-      progress(`${kind}: ready ${rec.spawnToReadyMs.toFixed(0)} ms after spawn (server says ${rec.serverReportedLoadMs ?? '?'} ms loading), DBSIZE ${dbsize}`);
+      progress(`${kind}: first PONG ${rec.spawnToPongMs.toFixed(0)} ms, ready ${rec.spawnToReadyMs.toFixed(0)} ms after spawn (server says ${rec.serverReportedLoadMs ?? '?'} ms loading), DBSIZE ${dbsize}`);
       if (dbsize !== opts.keys) throw new Error(`${kind}: DBSIZE ${dbsize} after restart, expected ${opts.keys}`);
     }
   } finally {
@@ -335,10 +414,13 @@ async function main(): Promise<void> {
   const med = (xs: number[]): number => median(xs.filter((x) => Number.isFinite(x)));
   const rows: Comparison[] = [
     row('latest_fork_usec (median)', 'us', (r) => med(r.saves.map((x) => x.forkUsec)), false, '<= 1.0'),
-    row('BGSAVE -> rdb_bgsave_in_progress:0 (median)', 'ms', (r) => med(r.saves.map((x) => x.durationMs)), false, '<= 1.0'),
+    row('BGSAVE -> rdb_bgsave_in_progress:0 (median)', 'ms', (r) => med(r.saves.map((x) => x.durationMs)), false, '<= 0.7'),
     row('BGSAVE -> dump.rdb renamed (median)', 'ms', (r) => med(r.saves.map((x) => x.renameMs ?? NaN)), false, '<= 1.0'),
     row('dump.rdb size', 'MB', (r) => (r.saves[r.saves.length - 1]?.dumpBytes ?? NaN) / 1e6, false, '<= 1.0'),
-    row('load at start: spawn -> Ready', 'ms', (r) => r.restart.spawnToReadyMs, false, '<= 1.0'),
+    row('peak RSS parent + child during BGSAVE (max)', 'MB', (r) => Math.max(...r.saves.map((x) => x.peakFamilyRssBytes)) / 1e6, false, '<= 1.0'),
+    row('  RSS before BGSAVE', 'MB', (r) => (r.saves[0]?.rssBeforeBytes ?? NaN) / 1e6, false),
+    row('load at start: spawn -> first PONG', 'ms', (r) => r.restart.spawnToPongMs, false, '<= 0.7'),
+    row('load at start: spawn -> Ready', 'ms', (r) => r.restart.spawnToReadyMs, false),
     row('load at start: "DB loaded from disk"', 'ms', (r) => r.restart.serverReportedLoadMs, false, '<= 1.0'),
     row('  start with no dump: spawn -> Ready', 'ms', (r) => r.emptyStartMs, false),
     row(`probe ${opts.probeCmd} p50, idle`, 'ms', (r) => r.idleProbe.p50, false),
@@ -348,7 +430,14 @@ async function main(): Promise<void> {
     row(`probe ${opts.probeCmd} max, during BGSAVE`, 'ms', (r) => r.probeDuringSaves.max, false),
     row('rdb_last_cow_size, idle BGSAVE (median)', 'MB', (r) => med(r.saves.map((x) => x.cowBytes)) / 1e6, false),
   ];
-  if (!opts.skipCow) {
+  if (!opts.skipLoop) {
+    rows.push(
+      row(`SET p99 at ${opts.loopRate}/s, idle`, 'ms', (r) => (r.loop ? r.loop.idle.p99 : null), false),
+      row(`SET p99 at ${opts.loopRate}/s, BGSAVE loop`, 'ms', (r) => (r.loop ? r.loop.loop.p99 : null), false),
+      row('  SET p99 BGSAVE loop / idle (each server)', 'x', (r) => (r.loop ? r.loop.loop.p99 / r.loop.idle.p99 : null), false, 'forkv <= 2'),
+    );
+  }
+  if (opts.cow) {
     rows.push(
       row(`rdb_last_cow_size, ${opts.cowWrites} SETs during save`, 'MB', (r) => (r.cow ? r.cow.rdbLastCowSize / 1e6 : null), false, '<= 1.0'),
       row('  copy-on-write save duration', 's', (r) => (r.cow ? r.cow.durationMs / 1000 : null), false),

@@ -4,10 +4,12 @@
 //   npx tsx bench/throughput/run.ts --requests 100000     # smoke run
 //
 // For each pipeline depth (-P), each server first gets an unmeasured warm-up run (--warmup
-// requests). Then for each round, each server gets a FLUSHALL and then
-//   redis-benchmark -t set,get -n <requests> -r <keyspace> -c <clients> -d <data-size> -P <p> --csv
-// with the server order alternating per round. Figures: ops/s, p50 and p99 (ms) per test, from
-// redis-benchmark's CSV, and the server's own CPU seconds per 1M requests (/proc/<pid>/stat),
+// requests). Then for each round, each server gets a FLUSHALL and then, one test at a time
+// (so the server CPU is known per test),
+//   redis-benchmark -t <test> -n <requests> -r <keyspace> -c <clients> -d <data-size> -P <p> --csv
+// with the server order alternating per round (interleaved: forkv, redis, redis, forkv, ...).
+// Figures (median over rounds): ops/s, p50 and p99 (ms) per test, from redis-benchmark's CSV,
+// and the server's own CPU per request (/proc/<pid>/stat) as k ops per server core-second,
 // which does not depend on how the two cores are shared with redis-benchmark.
 import * as path from 'node:path';
 
@@ -27,7 +29,7 @@ const SPEC = {
   pipelines: intList([1, 16], 'redis-benchmark -P values, one run each'),
   tests: str('set,get', 'redis-benchmark -t'),
   warmup: int(100_000, 'requests per test of an unmeasured warm-up run per server and -P (JIT, allocator), 0 = none'),
-  rounds: int(1, 'runs per server and -P (the median is reported); order alternates per round'),
+  rounds: int(3, 'runs per server and -P (the median is reported); order alternates per round'),
   threads: int(0, 'redis-benchmark --threads (0: not passed, single-threaded client)'),
   pin: bool(false, 'taskset: servers on CPU 0, redis-benchmark on CPU 1'),
   keepDirs: bool(false, 'keep the servers\' data directories (dumps, AOFs, server.log) after the run'),
@@ -44,9 +46,9 @@ interface RunRecord {
   pipeline: number;
   server: ServerKind;
   row: BenchmarkRow;
-  /** Server CPU seconds (user+sys, all threads) over the whole redis-benchmark run (all tests). */
+  /** Server CPU seconds (user+sys, all threads) over this test's redis-benchmark run. */
   serverCpuSec: number;
-  /** Requests of the whole run (tests x requests). */
+  /** Requests of this test's run. */
   requests: number;
   wallMs: number;
 }
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
   const settings = settingsFromList(opts.serverArgs);
   const servers = await startBoth(base, bin, settings, serverCpu);
   progress(`forkv pid ${servers.forkv.pid} port ${servers.forkv.port}; redis pid ${servers.redis.pid} port ${servers.redis.port}; dirs under ${base}`);
-  const testCount = opts.tests.split(',').filter((t) => t !== '').length;
+  const tests = opts.tests.split(',').filter((t) => t !== '');
 
   const runs: RunRecord[] = [];
   try {
@@ -78,27 +80,26 @@ async function main(): Promise<void> {
         const order: ServerKind[] = round % 2 === 0 ? [...KINDS] : [...KINDS].reverse();
         for (const kind of order) {
           const s = servers[kind];
-          const argsFor = (n: number): string[] => {
-            const a = ['-t', opts.tests, '-n', String(n), '-r', String(opts.keyspace), '-c', String(opts.clients), '-d', String(opts.dataSize), '-P', String(p)];
+          const argsFor = (test: string, n: number): string[] => {
+            const a = ['-t', test, '-n', String(n), '-r', String(opts.keyspace), '-c', String(opts.clients), '-d', String(opts.dataSize), '-P', String(p)];
             if (opts.threads > 0) a.push('--threads', String(opts.threads));
             return a;
           };
-          if (opts.warmup > 0 && round === 0) await runRedisBenchmark(opts.redisBenchmark, s.port, argsFor(opts.warmup), clientCpu);
+          if (opts.warmup > 0 && round === 0) await runRedisBenchmark(opts.redisBenchmark, s.port, argsFor(opts.tests, opts.warmup), clientCpu);
           const c = await RespClient.connect(s.port);
           await c.callOk('FLUSHALL');
           c.close();
-          const args = argsFor(opts.requests);
-          const cpu0 = cpuSeconds(s.pid);
-          const r = await runRedisBenchmark(opts.redisBenchmark, s.port, args, clientCpu);
-          const cpu = cpuSeconds(s.pid) - cpu0;
-          for (const row of r.rows) {
-            runs.push({ round, pipeline: p, server: kind, row, serverCpuSec: cpu, requests: opts.requests * testCount, wallMs: r.wallMs });
+          const parts: string[] = [];
+          for (const test of tests) {
+            const cpu0 = cpuSeconds(s.pid);
+            const r = await runRedisBenchmark(opts.redisBenchmark, s.port, argsFor(test, opts.requests), clientCpu);
+            const cpu = cpuSeconds(s.pid) - cpu0;
+            for (const row of r.rows) {
+              runs.push({ round, pipeline: p, server: kind, row, serverCpuSec: cpu, requests: opts.requests, wallMs: r.wallMs });
+              parts.push(`${row.test} ${Math.round(row.rps)} ops/s p50 ${row.p50Ms} p99 ${row.p99Ms} CPU ${cpu.toFixed(2)} s`);
+            }
           }
-          progress(
-            `-P ${p} round ${round + 1}/${opts.rounds} ${kind}: ` +
-              r.rows.map((x) => `${x.test} ${Math.round(x.rps)} ops/s p50 ${x.p50Ms} p99 ${x.p99Ms}`).join('; ') +
-              `; server CPU ${cpu.toFixed(2)} s`,
-          );
+          progress(`-P ${p} round ${round + 1}/${opts.rounds} ${kind}: ${parts.join('; ')}`);
         }
       }
     }
@@ -108,24 +109,20 @@ async function main(): Promise<void> {
 
   // Summaries: median over rounds of each figure.
   const tables: Record<string, Comparison[]> = {};
-  const tests = [...new Set(runs.map((r) => r.row.test))];
+  const testNames = [...new Set(runs.map((r) => r.row.test))];
   for (const p of opts.pipelines) {
     const rows: Comparison[] = [];
     const pick = (kind: ServerKind, test: string, f: (r: RunRecord) => number): number | null => {
       const xs = runs.filter((r) => r.pipeline === p && r.server === kind && r.row.test === test).map(f);
       return xs.length > 0 ? median(xs) : null;
     };
-    const target = p >= 16 ? '>= 1.0' : p === 1 ? '>= 0.95' : '';
-    for (const t of tests) {
-      rows.push(compare(`${t} ops/s`, 'ops/s', pick('forkv', t, (r) => r.row.rps), pick('redis', t, (r) => r.row.rps), true, target));
+    for (const t of testNames) {
+      rows.push(compare(`${t} ops/s`, 'ops/s', pick('forkv', t, (r) => r.row.rps), pick('redis', t, (r) => r.row.rps), true, '>= 1.0'));
       rows.push(compare(`${t} p50`, 'ms', pick('forkv', t, (r) => r.row.p50Ms), pick('redis', t, (r) => r.row.p50Ms), false));
-      rows.push(compare(`${t} p99`, 'ms', pick('forkv', t, (r) => r.row.p99Ms), pick('redis', t, (r) => r.row.p99Ms), false));
+      rows.push(compare(`${t} p99`, 'ms', pick('forkv', t, (r) => r.row.p99Ms), pick('redis', t, (r) => r.row.p99Ms), false, p === 1 ? '<= 1.2' : ''));
+      const kOpsPerCoreSec = (r: RunRecord): number => r.requests / r.serverCpuSec / 1000;
+      rows.push(compare(`${t} k ops per server core-second`, 'k ops/s', pick('forkv', t, kOpsPerCoreSec), pick('redis', t, kOpsPerCoreSec), true));
     }
-    const cpuPerM = (kind: ServerKind): number | null => {
-      const first = tests[0];
-      return first === undefined ? null : pick(kind, first, (r) => (r.serverCpuSec / r.requests) * 1e6);
-    };
-    rows.push(compare(`server CPU per 1M requests (${opts.tests})`, 's', cpuPerM('forkv'), cpuPerM('redis'), false));
     const key = `P${p}`;
     tables[key] = rows;
     printTable(
