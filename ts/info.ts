@@ -2,6 +2,7 @@
 // A field appears only when forkv really measures it.
 import * as os from 'node:os';
 
+import { memAllocator } from './native/core';
 import type { Server } from './server';
 import { VERSION } from './version';
 
@@ -112,7 +113,7 @@ function memorySection(s: Server): Array<[string, string | number]> {
     ['maxmemory_human', human(maxmemory)],
     ['maxmemory_policy', s.config.getEnum('maxmemory-policy')],
     ['mem_fragmentation_ratio', used > 0 ? (mem.rss / used).toFixed(2) : '0.00'],
-    ['mem_allocator', 'libc'],
+    ['mem_allocator', memAllocator()],
   ];
 }
 

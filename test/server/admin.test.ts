@@ -52,6 +52,8 @@ t('INFO sections use Valkey field names and real values', async () => {
   assert.is(all.get('tcp_port'), String(srv.port));
   assert.is(all.get('process_id'), String(srv.pid));
   assert.is(all.get('db0'), 'keys=2,expires=1');
+  // The keyspace's allocator (crates/forkv-napi, "The allocator"), counted by used_memory.
+  assert.is(all.get('mem_allocator'), 'jemalloc');
   const server = await io.info('server');
   assert.ok(server.startsWith('# Server\r\n'));
   assert.not.match(server, /# Clients/);

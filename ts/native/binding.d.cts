@@ -137,6 +137,8 @@ export declare class Core {
   resetStats(): void
   /** Non-empty databases with key and TTL counts. */
   keyspaceInfo(): Array<DbInfo>
+  /** The allocator behind Rust's allocations (INFO `mem_allocator`). */
+  static memAllocator(): string
   /** Valkey glob matching (CONFIG GET patterns and others use the same rules). */
   static globMatch(pattern: string, subject: string, nocase: boolean): boolean
   /**

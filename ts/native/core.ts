@@ -103,6 +103,11 @@ export function splitArgs(line: Buffer): Buffer[] | null {
   return binding.Core.splitArgs(line);
 }
 
+/** The allocator behind the core's allocations ("libc", "jemalloc", "mimalloc"). */
+export function memAllocator(): string {
+  return binding.Core.memAllocator();
+}
+
 /** The command table, for generated documentation. */
 export function commandTable(): CommandRow[] {
   return binding.Core.commandTable();

@@ -1,23 +1,44 @@
-//! A counting wrapper around the system allocator, for INFO `used_memory`.
+//! A counting wrapper around the global allocator, for INFO `used_memory`.
 //!
-//! The system allocator (glibc/musl malloc) is kept on purpose: it is fork-safe (glibc
-//! takes its arena locks across fork()), which jemalloc/mimalloc are not reliably inside a
-//! multi-threaded Node process. Counting uses one relaxed atomic per call, as Valkey's
-//! zmalloc does.
+//! Counting uses one relaxed atomic per call, as Valkey's zmalloc does. The allocator
+//! underneath is chosen at build time: jemalloc (the default feature `jemalloc`; why: "The
+//! allocator" in the crate docs), mimalloc (feature `mimalloc` without `jemalloc`), or the
+//! system allocator (neither).
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[cfg(feature = "jemalloc")]
+type Inner = tikv_jemallocator::Jemalloc;
+#[cfg(feature = "jemalloc")]
+const INNER: Inner = tikv_jemallocator::Jemalloc;
+#[cfg(feature = "jemalloc")]
+const NAME: &str = "jemalloc";
+
+#[cfg(all(feature = "mimalloc", not(feature = "jemalloc")))]
+type Inner = mimalloc::MiMalloc;
+#[cfg(all(feature = "mimalloc", not(feature = "jemalloc")))]
+const INNER: Inner = mimalloc::MiMalloc;
+#[cfg(all(feature = "mimalloc", not(feature = "jemalloc")))]
+const NAME: &str = "mimalloc";
+
+#[cfg(not(any(feature = "mimalloc", feature = "jemalloc")))]
+type Inner = std::alloc::System;
+#[cfg(not(any(feature = "mimalloc", feature = "jemalloc")))]
+const INNER: Inner = std::alloc::System;
+#[cfg(not(any(feature = "mimalloc", feature = "jemalloc")))]
+const NAME: &str = "libc";
 
 struct Counting;
 
 static USED: AtomicUsize = AtomicUsize::new(0);
 
-// SAFETY: every method forwards to `System` with the same arguments; the counter does
+// SAFETY: every method forwards to `INNER` with the same arguments; the counter does
 // not affect the returned memory.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged.
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { INNER.alloc(layout) };
         if !p.is_null() {
             USED.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -26,13 +47,13 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded unchanged.
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { INNER.dealloc(ptr, layout) };
         USED.fetch_sub(layout.size(), Ordering::Relaxed);
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged.
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { INNER.alloc_zeroed(layout) };
         if !p.is_null() {
             USED.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -41,7 +62,7 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded unchanged.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { INNER.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             USED.fetch_sub(layout.size(), Ordering::Relaxed);
             USED.fetch_add(new_size, Ordering::Relaxed);
@@ -56,4 +77,9 @@ static GLOBAL: Counting = Counting;
 /// Bytes currently allocated by Rust code in this process (the keyspace, buffers).
 pub fn used_bytes() -> usize {
     USED.load(Ordering::Relaxed)
+}
+
+/// The allocator's name for INFO `mem_allocator` ("libc", "jemalloc", "mimalloc").
+pub fn allocator_name() -> &'static str {
+    NAME
 }

@@ -532,6 +532,12 @@ impl Core {
             .collect()
     }
 
+    /// The allocator behind Rust's allocations (INFO `mem_allocator`).
+    #[napi]
+    pub fn mem_allocator() -> String {
+        crate::alloc::allocator_name().to_string()
+    }
+
     /// Valkey glob matching (CONFIG GET patterns and others use the same rules).
     #[napi]
     pub fn glob_match(pattern: String, subject: String, nocase: bool) -> bool {
