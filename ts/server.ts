@@ -205,9 +205,13 @@ export class Server extends EventEmitter {
   }
 
   /** Writes reply bytes to a client's socket. */
-  writeReply(conn: Connection, reply: Buffer): void {
-    conn.write(reply);
+  /**
+   * Writes a reply to a client. `reused`: `reply` is a view of a buffer its caller fills
+   * again (see Connection.write); returns true when the socket kept that buffer.
+   */
+  writeReply(conn: Connection, reply: Buffer, reused = false): boolean {
     this.stats.totalNetOutputBytes += reply.length;
+    return conn.write(reply, reused);
   }
 
   /** Ends the connection once pending output is flushed. */

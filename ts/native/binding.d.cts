@@ -93,6 +93,16 @@ export declare class Core {
   resetTransaction(id: number): void
   /** Blocked and watching clients for INFO clients. */
   connStats(): ConnStats
+  /**
+   * The hot path of the data path: processes the first `len` bytes of `input` (the
+   * host's reused read buffer) and copies the replies into `out` (its reused reply
+   * buffer), so a socket read costs no Buffer on either side. Returns
+   * `reply_length * 256 + status` (the status byte of `feed`). When the replies are
+   * longer than `out`, nothing is copied: they wait for `takeReply()`.
+   */
+  feedInto(id: number, input: Buffer, len: number, out: Buffer): number
+  /** The replies `feedInto` left because they did not fit its buffer. */
+  takeReply(): Buffer
   /** The log lines announced by the LOGS status bit. */
   takeLogs(): Array<EngineLogLine>
   /** The argv of the host command announced by the last status byte. */

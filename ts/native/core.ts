@@ -29,6 +29,10 @@ const LOGS = 0x20;
 const DELIVER = 0x10;
 
 export interface FeedResult {
+  /**
+   * The replies. From `feedInto`, a view of the caller's reused reply buffer: valid until
+   * the next `feedInto` with that buffer (write it at once, or copy it).
+   */
   reply: Buffer;
   step: Step;
   /** Other clients have replies waiting (see `Core.takeWoken`). */
@@ -69,6 +73,25 @@ export class Core {
 
   feed(id: number, chunk: Buffer): FeedResult {
     return split(this.native.feed(id, chunk), this);
+  }
+
+  /**
+   * Like `feed` for `input[0, len)`, with the replies copied into `out` (no Buffer is
+   * made for the input or, when they fit, for the replies): `reply` is then a view of
+   * `out`. Replies longer than `out` come as a Buffer of their own.
+   */
+  feedInto(id: number, input: Buffer, len: number, out: Buffer): FeedResult {
+    const r = this.native.feedInto(id, input, len, out);
+    const status = r % 256;
+    const n = (r - status) / 256;
+    if (status & LOGS) this.drainLogs();
+    return {
+      reply: n <= out.length ? out.subarray(0, n) : this.native.takeReply(),
+      step: (status & ~(WOKEN | FLUSHED_ALL | LOGS | DELIVER)) as Step,
+      woken: (status & WOKEN) !== 0,
+      flushedAll: (status & FLUSHED_ALL) !== 0,
+      deliver: (status & DELIVER) !== 0,
+    };
   }
 
   resume(id: number, hostReply: Buffer): FeedResult {

@@ -55,16 +55,29 @@ export class Connection {
     return a.startsWith('127.') || a === '::1' || a.startsWith('::ffff:127.');
   }
 
-  /** Writes bytes; pauses reading while the kernel buffer is full (backpressure). */
-  write(data: Buffer): void {
-    if (this.closed || data.length === 0) return;
+  /**
+   * Writes bytes; pauses reading while the kernel buffer is full (backpressure).
+   *
+   * `reused`: `data` is a view of a buffer the caller fills again after this call. When
+   * nothing is queued on the socket, it goes to the kernel in this call (one syscall, no
+   * copy); otherwise it is copied into the socket's queue. Returns true when the socket
+   * still holds `data` after all (the kernel took only part of it and the rest waits
+   * in libuv's queue): the caller must then stop reusing that buffer.
+   */
+  write(data: Buffer, reused = false): boolean {
+    if (this.closed || data.length === 0) return false;
     this.outputBytes += data.length;
-    if (!this.socket.write(data)) {
+    const s = this.socket;
+    const direct = !reused || (s.writableLength === 0 && s.writableCorked === 0 && !s.connecting);
+    const ok = s.write(direct ? data : Buffer.from(data));
+    const retained = reused && direct && s.writableLength > 0;
+    if (!ok) {
       this.socket.pause();
       this.socket.once('drain', () => {
         if (!this.closed) this.socket.resume();
       });
     }
+    return retained;
   }
 }
 

@@ -3,6 +3,14 @@
 // promise parks the connection until its reply is ready); clients woken by another
 // client's command, and pub/sub deliveries, are written right after the command that
 // produced them.
+//
+// No Buffer per read and none per reply on the hot path: every socket reads into one
+// shared buffer (Node's `onread`, see readinto.ts: a read is handed to the core before the
+// next one can land), and the core copies the replies of a read into one reused reply
+// buffer, written with a single write when the socket has nothing queued. A reply the
+// socket must keep (queued behind earlier output, corked around host commands, held for
+// the AOF) is copied first; if the kernel takes only part of a direct write, libuv keeps
+// the buffer and the data path takes a new one.
 import type * as net from 'node:net';
 
 import { Step, type FeedResult } from '../native/core';
@@ -10,13 +18,23 @@ import { encode, error, type Reply } from '../resp/encode';
 import { runHostCommand } from '../commands';
 import { Connection } from './connection';
 import { PROTECTED_MODE_ERROR, type ConnKind } from './listeners';
+import { readInto } from './readinto';
 import type { Server } from '../server';
+
+/** Bytes of one socket read (libuv reads up to this much per call). */
+const READ_BUFFER_BYTES = 64 * 1024;
+/** Replies of one read up to this size go through the reused buffer; longer ones get a Buffer. */
+const REPLY_BUFFER_BYTES = 64 * 1024;
 
 /** Moves bytes between client sockets and the core. */
 export class DataPath {
   /** Deadline timers of blocked clients, by client id. */
   private readonly blockTimers = new Map<number, NodeJS.Timeout>();
   private servingWoken = false;
+  /** Every socket reads into this buffer; each read is consumed before the next lands. */
+  private readonly readBuf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  /** The core copies a read's replies here; replaced when a socket keeps it. */
+  private replyBuf = Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES);
 
   constructor(private readonly server: Server) {}
 
@@ -31,11 +49,13 @@ export class DataPath {
     this.server.stats.totalConnections++;
     if (this.server.clients.size >= this.server.config.getInt('maxclients')) {
       this.server.stats.rejectedConnections++;
+      socket.resume(); // accepted paused: read (and drop) to the peer's EOF so the socket closes
       socket.end('-ERR max number of clients reached\r\n');
       return;
     }
     if (this.server.listening.protectedModeRefuses(conn)) {
       this.server.stats.rejectedConnections++;
+      socket.resume();
       socket.end(`-${PROTECTED_MODE_ERROR}\r\n`);
       return;
     }
@@ -44,14 +64,25 @@ export class DataPath {
     this.server.clients.set(conn.id, conn);
     const debug = this.server.config.getEnum('enable-debug-command');
     this.server.core.native.addClient(conn.id, debug === 'yes' || (debug === 'local' && conn.isLocal));
-    socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClose(conn));
+    // TCP sockets read into the shared buffer; TLS and unix sockets (not accepted paused) keep
+    // 'data' events.
+    if (kind !== 'tcp' || !readInto(socket, this.readBuf, (n) => this.onRead(conn, n))) {
+      socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+    }
   }
 
+  /** `n` bytes of `conn` in the shared read buffer. */
+  private onRead(conn: Connection, n: number): void {
+    conn.lastInteraction = Date.now();
+    this.drive(conn, this.server.core.feedInto(conn.id, this.readBuf, n, this.replyBuf));
+  }
+
+  /** A read as its own Buffer (Nodes where `readInto` is not possible). */
   private onData(conn: Connection, chunk: Buffer): void {
     conn.lastInteraction = Date.now();
-    this.drive(conn, this.server.core.feed(conn.id, chunk));
+    this.drive(conn, this.server.core.feedInto(conn.id, chunk, chunk.length, this.replyBuf));
   }
 
   /**
@@ -160,9 +191,10 @@ export class DataPath {
 
   private emitReply(conn: Connection, reply: Buffer): void {
     if (reply.length === 0) return;
+    const reused = reply.buffer === this.replyBuf.buffer;
     // Under appendfsync always the AOF holds replies until their writes are fsynced.
-    if (this.server.aof.emit(conn, reply)) return;
-    this.server.writeReply(conn, reply);
+    if (this.server.aof.emit(conn, reused && this.server.aof.holds(conn) ? Buffer.from(reply) : reply)) return;
+    if (this.server.writeReply(conn, reply, reused)) this.replyBuf = Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES);
   }
 
   /** Runs a host command; a thrown exception becomes an error reply, never a crash. */

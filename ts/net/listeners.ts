@@ -108,7 +108,8 @@ export class Listeners {
 
   private async bindTcp(configured: number): Promise<void> {
     const { servers, port, addresses } = await this.bindAll('tcp', configured, () => {
-      const srv = net.createServer({ noDelay: true }, (s) => this.onSocket(s, 'tcp'));
+      // pauseOnConnect: the data path sets up how a TCP socket reads before it starts reading.
+      const srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onSocket(s, 'tcp'));
       return srv;
     });
     this.tcpServers = servers;

@@ -97,6 +97,11 @@ export class AofPersistence {
   /* ---------------------------------------------------------------- the write path */
 
   /** Called by the server for every reply it is about to write. */
+  /** True when `emit` would hold a reply for `conn` (a reused reply buffer must be copied). */
+  holds(conn: import('../net/connection').Connection): boolean {
+    return this.stuckConns.has(conn) || this.holdsReplies;
+  }
+
   emit(conn: import('../net/connection').Connection, reply: Buffer): boolean {
     this.scheduleFlush();
     // Behind a reply that waits for a failed AOF write, in order.

@@ -311,7 +311,9 @@ impl Core {
         }
     }
 
-    fn finish<'env>(&mut self, env: &'env Env, outcome: Outcome) -> Result<BufferSlice<'env>> {
+    /// The status byte of a feed/resume/wake: the step, or-ed with the WOKEN, FLUSHED_ALL,
+    /// LOGS and DELIVER bits. Keeps a host command's argv for `takeHost()`.
+    fn status_byte(&mut self, outcome: Outcome) -> u8 {
         let status = match outcome {
             Outcome::Done => Status::Done,
             Outcome::Close => Status::Close,
@@ -325,7 +327,39 @@ impl Core {
         let flushed = if self.server.engine.ks.take_flushed_all() { FLUSHED_ALL } else { 0 };
         let logs = if self.server.engine.logs.is_empty() { 0 } else { LOGS };
         let deliver = if self.server.has_deliveries() { DELIVER } else { 0 };
-        self.server.engine.reply_mut().push(status as u8 | woken | flushed | logs | deliver);
+        status as u8 | woken | flushed | logs | deliver
+    }
+
+    fn finish<'env>(&mut self, env: &'env Env, outcome: Outcome) -> Result<BufferSlice<'env>> {
+        let status = self.status_byte(outcome);
+        self.server.engine.reply_mut().push(status);
+        let buf = BufferSlice::copy_from(env, self.server.engine.reply());
+        self.server.engine.clear_reply();
+        buf
+    }
+
+    /// The hot path of the data path: processes the first `len` bytes of `input` (the
+    /// host's reused read buffer) and copies the replies into `out` (its reused reply
+    /// buffer), so a socket read costs no Buffer on either side. Returns
+    /// `reply_length * 256 + status` (the status byte of `feed`). When the replies are
+    /// longer than `out`, nothing is copied: they wait for `takeReply()`.
+    #[napi]
+    pub fn feed_into(&mut self, id: u32, input: BufferSlice, len: u32, mut out: BufferSlice) -> f64 {
+        let n = (len as usize).min(input.len());
+        let outcome = self.server.feed(u64::from(id), &input[..n]);
+        let status = self.status_byte(outcome);
+        let reply = self.server.engine.reply();
+        let reply_len = reply.len();
+        if let Some(dst) = out.get_mut(..reply_len) {
+            dst.copy_from_slice(reply);
+            self.server.engine.clear_reply();
+        }
+        reply_len as f64 * 256.0 + f64::from(status)
+    }
+
+    /// The replies `feedInto` left because they did not fit its buffer.
+    #[napi]
+    pub fn take_reply<'env>(&mut self, env: &'env Env) -> Result<BufferSlice<'env>> {
         let buf = BufferSlice::copy_from(env, self.server.engine.reply());
         self.server.engine.clear_reply();
         buf
