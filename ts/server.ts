@@ -19,6 +19,7 @@ import { VERSION } from './version';
 import { RdbPersistence } from './persistence/rdb';
 import { AofPersistence } from './persistence/aof';
 import { ReplicationPrimary } from './replication/primary';
+import { ReplicaLink } from './replication/replica';
 
 /** Counters kept by the host for INFO stats. */
 export interface HostStats {
@@ -65,6 +66,8 @@ export class Server extends EventEmitter {
   readonly aof: AofPersistence;
   /** Replication as a primary: SYNC/PSYNC, full syncs, INFO replication. */
   readonly replication: ReplicationPrimary;
+  /** Replication as a replica: REPLICAOF, the link to the primary, the stream applied. */
+  readonly replica: ReplicaLink;
   readonly stats: HostStats = { totalConnections: 0, rejectedConnections: 0, totalNetOutputBytes: 0, opsSamples: [], peakMemory: 0 };
   /** Listening sockets and protected mode. */
   readonly listening: Listeners;
@@ -98,6 +101,7 @@ export class Server extends EventEmitter {
     this.rdb = new RdbPersistence(this);
     this.aof = new AofPersistence(this);
     this.replication = new ReplicationPrimary(this);
+    this.replica = new ReplicaLink(this);
     this.updateWriteGate();
     this.addStatsProvider(() => {
       const f = this.core.native.forkStats();
@@ -194,6 +198,8 @@ export class Server extends EventEmitter {
     // With appendonly yes the AOF is the source of truth, as in Valkey.
     if (this.config.getBool('appendonly')) await this.aof.loadAtStart();
     else await this.rdb.loadAtStart();
+    // Valkey loads its own data, then connects to its primary.
+    this.replica.startFromConfig();
     for (const kind of this.listening.readyTypes()) this.log.notice(`Ready to accept connections ${kind}`);
     this.emit('ready');
   }

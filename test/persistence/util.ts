@@ -293,7 +293,7 @@ export function sameContents(got: Contents, want: Contents, what: string): void 
   assert.equal([...got.values.keys()].sort(), [...want.values.keys()].sort(), `${what}: key sets`);
   for (const [k, v] of want.values) {
     const g = got.values.get(k);
-    if (g !== v) assert.unreachable(`${what}: ${k} differs: ${(g ?? 'missing').slice(0, 120)} vs ${v.slice(0, 120)}`);
+    if (g !== v) assert.unreachable(`${what}: ${k} differs: ${(g ?? "missing").slice(0, 400)} vs ${v.slice(0, 400)}`);
     const tw = want.ttls.get(k) ?? -1;
     const tg = got.ttls.get(k) ?? -1;
     if (tw < 0) assert.is(tg, tw, `${what}: ${k} TTL`);

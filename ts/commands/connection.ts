@@ -216,6 +216,7 @@ export function client(call: HostCall): Reply {
 
 /** Valkey's client type: no replication here, so pubsub when subscribed, else normal. */
 function clientType(server: Server, c: Connection): string {
+  if (server.replication.isReplicaClient(c.id)) return 'replica';
   return server.isSubscribed(c) ? 'pubsub' : 'normal';
 }
 
@@ -229,7 +230,7 @@ function clientList(call: HostCall): Reply {
     if (o === 'type' && i + 1 < argv.length) {
       const t = opt(call, i + 1);
       if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) return error(`ERR Unknown client type '${arg(call, i + 1)}'`);
-      type = t;
+      type = t === 'slave' ? 'replica' : t;
       i += 2;
     } else if (o === 'id' && i + 1 < argv.length) {
       ids ??= new Set();
@@ -266,6 +267,7 @@ function clientKill(call: HostCall): Reply {
   }
   if ((argv.length - 2) % 2 !== 0) return error('ERR syntax error');
   const filters: Array<(c: Connection) => boolean> = [];
+  let killsPrimaryLink = false;
   let skipme = true;
   for (let i = 2; i < argv.length; i += 2) {
     const o = opt(call, i);
@@ -286,7 +288,9 @@ function clientKill(call: HostCall): Reply {
       case 'type': {
         const t = v.toLowerCase();
         if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) return error(`ERR Unknown client type '${v}'`);
-        filters.push((c) => clientType(server, c) === t);
+        if (t === 'master') killsPrimaryLink = true;
+        const want = t === 'slave' ? 'replica' : t;
+        filters.push((c) => clientType(server, c) === want);
         break;
       }
       case 'user':
@@ -308,6 +312,9 @@ function clientKill(call: HostCall): Reply {
     }
   }
   let killed = 0;
+  // The link to our primary is no socket connection of ours: TYPE master alone drops it
+  // (it reconnects and continues).
+  if (killsPrimaryLink && filters.length === 1) killed += server.replica.killLink();
   for (const c of [...server.clients.values()]) {
     if (skipme && c === conn) continue;
     if (filters.every((f) => f(c))) {

@@ -25,7 +25,9 @@ const HANDLERS: Record<string, HostHandler> = {
   bgrewriteaof: (c) => c.server.aof.rewriteCommand(),
   sync: (c) => c.server.replication.syncCommand(c, false),
   psync: (c) => c.server.replication.syncCommand(c, true),
-  role: (c) => c.server.replication.roleReply(),
+  role: (c) => (c.server.replica.isReplica ? c.server.replica.roleReply() : c.server.replication.roleReply()),
+  replicaof: (c) => c.server.replica.replicaofCommand(c),
+  slaveof: (c) => c.server.replica.replicaofCommand(c),
 };
 
 /** Names with a host handler (tests check the command table against this). */

@@ -56,6 +56,8 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'tls-client-key-file-pass', 'tls-dh-params-file', 'tls-ca-cert-file', 'tls-ca-cert-dir', 'tls-auth-clients',
   'tls-protocols', 'tls-ciphers', 'tls-ciphersuites', 'tls-prefer-server-ciphers', 'tls-session-caching',
   'tls-session-cache-size', 'tls-session-cache-timeout',
+  'replicaof', 'replica-read-only', 'replica-serve-stale-data', 'primaryauth', 'primaryuser', 'repl-timeout',
+  'replica-announce-ip', 'replica-announce-port', 'replica-priority', 'replica-announced', 'repl-diskless-load',
 ]);
 
 /** Implemented with a limitation: warned about when set to a non-default value. */
@@ -65,6 +67,7 @@ export const FORKV_CAVEATS: Readonly<Record<string, string>> = {
   'tls-client-cert-file': 'forkv opens no TLS connections of its own (it never connects to a primary or a cluster bus): the client certificate is checked, not used',
   'tls-client-key-file': 'forkv opens no TLS connections of its own (it never connects to a primary or a cluster bus): the client key is checked, not used',
   'tls-client-key-file-pass': 'forkv opens no TLS connections of its own (it never connects to a primary or a cluster bus): the client key is checked, not used',
+  'repl-diskless-load': "forkv as a replica always writes the primary's snapshot to a temporary file, then loads it (as 'disabled')",
 };
 
 /* ------------------------------------------------------------------------------------------ */

@@ -224,6 +224,21 @@ export declare class Core {
   replSetBacklogSize(bytes: number): void
   /** True when deliveries wait (the cron's stream, replicas going online). */
   hasDeliveries(): boolean
+  /**
+   * Registers the link to this server's primary as client `id` (Valkey's primary
+   * client): its commands are obeyed on a read-only replica, without ACL checks.
+   */
+  addPrimaryClient(id: number): void
+  /**
+   * A replica becomes a primary (REPLICAOF NO ONE): its primary's history becomes the
+   * second ID (valid up to `offset`), a new ID starts here. Returns the new ID.
+   */
+  replPromote(primaryReplid: string, offset: number): string
+  /**
+   * A primary becomes a replica: the replicas attached to it are returned (the host
+   * closes them, as Valkey does) and forgotten.
+   */
+  replDetachReplicas(): Array<number>
   /** INFO replication's primary fields. */
   replInfo(): ReplInfo
   /**
@@ -456,6 +471,10 @@ export interface EngineSettings {
    * `maxmemory` is set with an LRU or LFU policy.
    */
   sharedIntegers?: boolean
+  /** A replica with `replica-read-only yes`: clients' writes get `-READONLY`. */
+  readOnlyReplica?: boolean
+  /** A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`. */
+  primaryDown?: boolean
 }
 
 /** A started child. */

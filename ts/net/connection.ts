@@ -6,9 +6,14 @@ import type { ConnKind } from './listeners';
 
 let nextId = 1;
 
+/** A fresh client id, for connections and for internal clients (the primary's link). */
+export function allocateClientId(): number {
+  return nextId++;
+}
+
 /** Host-side state of a client (the core keeps db, protocol and parse state). */
 export class Connection {
-  readonly id: number = nextId++;
+  readonly id: number = allocateClientId();
   readonly createdAt = Date.now();
   lastInteraction = Date.now();
   name = '';

@@ -144,7 +144,7 @@ export class DataPath {
    * timed out, or CLIENT UNBLOCKed), then runs the commands they pipelined while
    * blocked. Clients woken meanwhile are taken by the same loop, in order.
    */
-  private serveWoken(): void {
+  serveWoken(): void {
     if (this.servingWoken) return;
     this.servingWoken = true;
     try {

@@ -114,7 +114,8 @@ export class AofPersistence {
     return true;
   }
 
-  private scheduleFlush(): void {
+  /** Writes the AOF at the end of this event-loop turn (Valkey's beforeSleep). */
+  scheduleFlush(): void {
     if (this.flushScheduled || !this.enabled) return;
     this.flushScheduled = true;
     setImmediate(() => this.beforeSleep());

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 
 import type { HostCall } from '../commands/types';
 import type { Connection } from '../net/connection';
-import { array, bulk, int, type Reply } from '../resp/encode';
+import { array, bulk, error, int, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 
 /** No reply: the replica's bytes are queued as deliveries. */
@@ -42,9 +42,17 @@ export class ReplicationPrimary {
     return `${this.replicaIp(conn.id, row?.announcedIp)}:${row?.listeningPort ?? 0}`;
   }
 
+  /** True when the client sent SYNC or PSYNC (it is one of our replicas). */
+  isReplicaClient(id: number): boolean {
+    return this.native.replIsReplica(id);
+  }
+
   /** SYNC / PSYNC replid offset (Valkey's syncCommand). */
   syncCommand(call: HostCall, psync: boolean): Reply {
     const { conn, argv } = call;
+    // A replica of a replica would need the primary's stream proxied with its offsets
+    // (Valkey's chained replication): not implemented, refused rather than served wrong.
+    if (this.server.replica.isReplica) return error('ERR forkv does not serve replicas while it is itself a replica (chained replication is not implemented)');
     // A replica that is already synchronising ignores a second request, as in Valkey.
     if (this.native.replIsReplica(conn.id)) return NO_REPLY;
     const log = this.server.log;
@@ -176,20 +184,20 @@ export class ReplicationPrimary {
   /** INFO replication for a primary, with Valkey's field names. */
   infoFields(): Array<[string, string | number]> {
     const i = this.native.replInfo();
-    const out: Array<[string, string | number]> = [
-      ['role', 'master'],
-      ['connected_slaves', i.replicas.length],
-    ];
+    const replica = this.server.replica.isReplica;
+    const out: Array<[string, string | number]> = replica ? this.server.replica.infoFields() : [['role', 'master']];
+    out.push(['connected_slaves', i.replicas.length]);
     i.replicas.forEach((r, n) => {
       const ip = this.replicaIp(r.id, r.announcedIp);
       out.push([`slave${n}`, `ip=${ip},port=${r.listeningPort},state=${r.state},offset=${r.ackOffset},lag=${r.state === 'online' ? r.lagSec : 0},type=replica`]);
     });
+    const history = this.server.replica.history();
     out.push(
       ['replicas_waiting_psync', 0],
       ['master_failover_state', 'no-failover'],
-      ['master_replid', i.replid],
+      ['master_replid', replica ? (history.replid ?? i.replid) : i.replid],
       ['master_replid2', i.replid2],
-      ['master_repl_offset', i.offset],
+      ['master_repl_offset', replica ? history.offset : i.offset],
       ['second_repl_offset', i.secondOffset],
       ['repl_backlog_active', i.backlogActive ? 1 : 0],
       ['repl_backlog_size', Number(this.server.config.getBigInt('repl-backlog-size'))],

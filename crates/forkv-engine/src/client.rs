@@ -58,6 +58,9 @@ pub struct Client {
     pub(crate) pending_out: Vec<u8>,
     /// The script pseudo-client (`cmd::script`): blocking commands may not block.
     pub(crate) in_script: bool,
+    /// The link to this server's primary (Valkey's CLIENT_PRIMARY): its commands are
+    /// obeyed even on a read-only replica or while writes are refused.
+    pub primary: bool,
     /// CLIENT REPLY: how the replies of the next commands are treated.
     pub(crate) reply_mode: ReplyMode,
 }
@@ -115,6 +118,7 @@ impl Client {
             block_request: None,
             pending_out: Vec::new(),
             in_script: false,
+            primary: false,
             reply_mode: ReplyMode::On,
         }
     }

@@ -13,6 +13,10 @@ pub const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bu
 pub const OFFSET_RANGE: &str = "ERR offset is out of range";
 pub const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub const NOAUTH: &str = "NOAUTH Authentication required.";
+/// A write on a read-only replica (`replica-read-only yes`).
+pub const READONLY: &str = "READONLY You can't write against a read only replica.";
+/// A replica with its link down and `replica-serve-stale-data no`.
+pub const MASTERDOWN: &str = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 pub const LOADING: &str = "LOADING Valkey is loading the dataset in memory";
 pub const MISCONF: &str = "MISCONF Valkey is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Valkey logs for details about the RDB error.";
 pub const NOT_POSITIVE_COUNT: &str = "ERR value is out of range, must be positive";

@@ -69,6 +69,12 @@ pub struct EngineConfig {
     /// Small integer strings (0..9999) are Valkey's shared objects: false while a
     /// `maxmemory` is set with an LRU or LFU policy (each key then needs its own clock).
     pub shared_integers: bool,
+    /// A replica with `replica-read-only yes`: write commands of clients other than the
+    /// primary's link get `-READONLY`.
+    pub read_only_replica: bool,
+    /// A replica whose link is down with `replica-serve-stale-data no`: commands
+    /// without the `stale` flag get `-MASTERDOWN`.
+    pub primary_down: bool,
 }
 
 impl Default for EngineConfig {
@@ -82,6 +88,8 @@ impl Default for EngineConfig {
             lazyfree_lazy_expire: true,
             lazyfree_lazy_server_del: true,
             shared_integers: true,
+            read_only_replica: false,
+            primary_down: false,
         }
     }
 }
@@ -652,12 +660,18 @@ impl Engine {
             return Some("ERR Command not allowed inside a transaction".into());
         }
         if let Some(e) = &self.cfg.write_error {
-            if (spec.flags | queued) & (flags::WRITE | flags::DENYOOM) != 0 {
+            if !client.primary && (spec.flags | queued) & (flags::WRITE | flags::DENYOOM) != 0 {
                 return Some(e.clone());
             }
         }
+        if self.cfg.read_only_replica && !client.primary && (spec.flags | queued) & flags::WRITE != 0 {
+            return Some(errors::READONLY.into());
+        }
         if client.pubsub && client.proto == 2 && !cmd::pubsub::allowed_when_subscribed(spec) {
             return Some(cmd::pubsub::subscribed_mode_error(spec));
+        }
+        if self.cfg.primary_down && !client.primary && (spec.flags & flags::STALE == 0 || queued_inv & flags::STALE != 0) {
+            return Some(errors::MASTERDOWN.into());
         }
         if self.cfg.loading && (spec.flags & flags::LOADING == 0 || queued_inv & flags::LOADING != 0) {
             return Some(errors::LOADING.into());

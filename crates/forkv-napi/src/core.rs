@@ -80,6 +80,10 @@ pub struct EngineSettings {
     /// Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT): false while
     /// `maxmemory` is set with an LRU or LFU policy.
     pub shared_integers: Option<bool>,
+    /// A replica with `replica-read-only yes`: clients' writes get `-READONLY`.
+    pub read_only_replica: Option<bool>,
+    /// A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`.
+    pub primary_down: Option<bool>,
 }
 
 /// What CLIENT LIST/INFO need from the core about one connection.
@@ -499,6 +503,12 @@ impl Core {
         }
         if let Some(v) = s.lfu {
             self.server.engine.ks.set_lfu(v);
+        }
+        if let Some(v) = s.read_only_replica {
+            cfg.read_only_replica = v;
+        }
+        if let Some(v) = s.primary_down {
+            cfg.primary_down = v;
         }
     }
 

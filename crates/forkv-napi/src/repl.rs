@@ -108,6 +108,34 @@ impl Core {
         self.server.has_deliveries()
     }
 
+    /// Registers the link to this server's primary as client `id` (Valkey's primary
+    /// client): its commands are obeyed on a read-only replica, without ACL checks.
+    #[napi]
+    pub fn add_primary_client(&mut self, id: u32) {
+        let id = u64::from(id);
+        self.server.add_client(id);
+        if let Some(c) = self.server.engine.client_mut(id) {
+            c.primary = true;
+            c.authenticated = true;
+            c.user = None;
+        }
+    }
+
+    /// A replica becomes a primary (REPLICAOF NO ONE): its primary's history becomes the
+    /// second ID (valid up to `offset`), a new ID starts here. Returns the new ID.
+    #[napi]
+    pub fn repl_promote(&mut self, primary_replid: String, offset: f64) -> String {
+        self.server.repl_promote(&primary_replid, offset.max(0.0) as u64)
+    }
+
+    /// A primary becomes a replica: the replicas attached to it are returned (the host
+    /// closes them, as Valkey does) and forgotten.
+    #[napi]
+    pub fn repl_detach_replicas(&mut self) -> Vec<u32> {
+        let now = forkv_engine::cmd::now_ms().max(0) as u64;
+        self.server.repl_mut().detach_all(now).into_iter().map(|i| i as u32).collect()
+    }
+
     /// INFO replication's primary fields.
     #[napi]
     pub fn repl_info(&self) -> ReplInfo {

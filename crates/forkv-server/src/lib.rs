@@ -246,6 +246,13 @@ impl Server {
         }
     }
 
+    /// REPLICAOF NO ONE (see [`Replication::promote`]): returns the new replication ID.
+    pub fn repl_promote(&mut self, primary_replid: &str, offset: u64) -> String {
+        let id = random_replid();
+        self.repl_mut().promote(primary_replid, offset, id.clone());
+        id
+    }
+
     /// Once per second (replicationCron): a PING into the stream every `ping_period`
     /// seconds when `ping` is set, and a newline to replicas still waiting for their
     /// snapshot.

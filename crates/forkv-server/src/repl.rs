@@ -92,6 +92,8 @@ pub struct Replication {
     replicas: BTreeMap<u64, Replica>,
     /// When the last replica went away (ms), for `repl_backlog_ttl`-like bookkeeping.
     pub no_replicas_since_ms: u64,
+    /// The last offset `replid2` is valid for, plus one (`second_repl_offset`; -1: none).
+    second_offset: i64,
 }
 
 /// One row of INFO replication's `slaveN` lines.
@@ -118,7 +120,29 @@ impl Replication {
             backlog: None,
             replicas: BTreeMap::new(),
             no_replicas_since_ms: 0,
+            second_offset: -1,
         }
+    }
+
+    /// A replica that processed `offset` bytes of its primary's stream `primary_replid`
+    /// becomes a primary (Valkey's shiftReplicationId): that history is the second ID,
+    /// `new_id` the current one, the offset continues. No backlog is kept from the
+    /// replica's time, so a replica asking to continue gets a full sync.
+    pub fn promote(&mut self, primary_replid: &str, offset: u64, new_id: String) {
+        self.replid2 = primary_replid.to_string();
+        self.second_offset = offset as i64 + 1;
+        self.replid = new_id;
+        self.offset = offset;
+        self.backlog = None;
+    }
+
+    /// Forgets every attached replica (this server becomes a replica); returns their ids.
+    pub fn detach_all(&mut self, now_ms: u64) -> Vec<u64> {
+        let ids: Vec<u64> = self.replicas.iter().filter(|(_, r)| r.state.is_some()).map(|(&id, _)| id).collect();
+        for id in &ids {
+            self.remove(*id, now_ms);
+        }
+        ids
     }
 
     /// True while a backlog exists: the propagation stream must be produced.
@@ -393,9 +417,10 @@ impl Replication {
             .collect()
     }
 
-    /// Replication IDs for INFO (`master_replid2`, `second_repl_offset`: none yet).
+    /// The previous replication ID and the offset it is valid up to (plus one) for INFO
+    /// (`master_replid2`, `second_repl_offset`; -1 when there is none).
     pub fn second(&self) -> (&str, i64) {
-        (&self.replid2, -1)
+        (&self.replid2, self.second_offset)
     }
 }
 
@@ -457,6 +482,15 @@ mod tests {
         r.set_backlog_size(4);
         assert_eq!(r.backlog_first_byte_offset(), 7);
         assert_eq!(r.sync(5, Some((id.as_bytes(), b"5")), 0), SyncDecision::Full);
+    }
+
+    #[test]
+    fn promotion_keeps_the_primary_history_as_second_id() {
+        let mut r = repl();
+        r.promote(&"b".repeat(40), 120, "c".repeat(40));
+        assert_eq!((r.replid.as_str(), r.offset), ("c".repeat(40).as_str(), 120));
+        assert_eq!(r.second(), ("b".repeat(40).as_str(), 121));
+        assert!(!r.active());
     }
 
     #[test]

@@ -759,7 +759,9 @@ fn serve_new(s: &mut StreamValue, out: &mut Reply<'_>, key: &[u8], group: &[u8],
         }
         logs.push(xclaim_form(key, group, id, consumer, time, count, g.last_id));
     }
-    if a.noack && advanced {
+    // Valkey 8 propagates the group's last ID and entries_read after every read that
+    // moved it (XCLAIM's LASTID does not carry entries_read), not only under NOACK.
+    if advanced {
         if let Some(g) = s.groups.get(group) {
             logs.push(setid_form(key, group, g));
         }

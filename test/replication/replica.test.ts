@@ -1,0 +1,212 @@
+// forkv as a replica of valkey-server 8.0.1 (diskless `$EOF:` and disk-based `$<len>`
+// full syncs), of Debian redis-server 7.0 and of forkv: data of every type arrives by the
+// full sync, later writes through the stream, a killed link continues with a partial
+// resync, writes are refused (READONLY), INFO/ROLE report the replica, REPLCONF ACK
+// reaches the primary, and REPLICAOF NO ONE keeps the data and makes it writable.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type Redis from 'ioredis';
+
+import { startRedis, startServer, type RunningServer } from '../helpers/server';
+import { contents, errOf, info, quiet, sameContents, waitUntil } from '../persistence/util';
+import { scanCommands } from '../../ts/replication/stream';
+
+const t = suite('replication-replica');
+const running: RunningServer[] = [];
+const clients: Redis[] = [];
+const VALKEY = '/work/shared/valkey/bin/valkey-server';
+
+function connect(port: number, db = 0): Redis {
+  const io = quiet(port, db);
+  clients.push(io);
+  return io;
+}
+
+t.after.each(async () => {
+  for (const c of clients.splice(0)) c.disconnect();
+  for (const s of running.splice(0)) await s.stop('SIGKILL');
+});
+
+type PrimaryKind = 'valkey-diskless' | 'valkey-disk' | 'redis' | 'forkv';
+
+async function startPrimary(kind: PrimaryKind): Promise<RunningServer> {
+  let s: RunningServer;
+  if (kind === 'forkv') s = await startServer({ args: ['--repl-ping-replica-period', '1'] });
+  else if (kind === 'redis') s = await startRedis(['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--enable-debug-command', 'yes']);
+  else {
+    const diskless = kind === 'valkey-diskless' ? 'yes' : 'no';
+    s = await startServer({ command: [VALKEY], args: ['--bind', '127.0.0.1', '--repl-diskless-sync', diskless, '--repl-diskless-sync-delay', '0'] });
+  }
+  running.push(s);
+  return s;
+}
+
+async function startReplica(primaryPort: number, extra: string[] = []): Promise<RunningServer> {
+  const r = await startServer({ args: ['--replicaof', '127.0.0.1', String(primaryPort), ...extra] });
+  running.push(r);
+  return r;
+}
+
+/**
+ * Writes of every type, with a TTL, in dbs 0 and 3. `groupRead` adds an XREADGROUP:
+ * redis 7.0 propagates it without the group's entries_read (fixed in Valkey), so its
+ * replicas (Valkey's too) differ from it there: only the full sync carries that one.
+ */
+async function writeAll(port: number, tag: string, groupRead = true): Promise<void> {
+  const a = connect(port);
+  const b = connect(port, 3);
+  await a.set(`s:${tag}`, `v-${tag}`, 'EX', 1000);
+  await a.set(`n:${tag}`, '12345');
+  await a.rpush(`l:${tag}`, 'a', 'b', 'c');
+  await a.hset(`h:${tag}`, 'f', '1', 'g', '2');
+  await a.sadd(`set:${tag}`, 'x', 'y', '3');
+  await a.sadd(`iset:${tag}`, '1', '2', '3');
+  await b.zadd(`z:${tag}`, 1.5, 'one', 2, 'two');
+  await a.xadd(`st:${tag}`, '1-1', 'k', 'v');
+  await a.xgroup('CREATE', `st:${tag}`, 'g', '0');
+  if (groupRead) await a.call('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', `st:${tag}`, '>');
+  await a.multi().incr(`n:${tag}`).lpush(`l:${tag}`, 'z').exec();
+  await b.set(`big:${tag}`, 'x'.repeat(5000));
+}
+
+async function linkUp(io: Redis): Promise<void> {
+  await waitUntil('replica link up', async () => (await info(io, 'replication')).get('master_link_status') === 'up', 20000, 50);
+}
+
+/**
+ * Waits for equal offsets, then compares every key (values and TTLs), and DEBUG DIGEST
+ * when both sides are forkv (forkv's digest is its own, not Valkey's algorithm).
+ */
+async function sameOnBoth(primaryPort: number, replicaPort: number, what: string, digest: boolean): Promise<void> {
+  const p = connect(primaryPort);
+  const r = connect(replicaPort);
+  await waitUntil(`${what}: offsets match`, async () => {
+    const po = (await info(p, 'replication')).get('master_repl_offset');
+    const ro = (await info(r, 'replication')).get('master_repl_offset');
+    return po !== undefined && po === ro;
+  }, 15000, 50);
+  sameContents(await contents(replicaPort, [0, 3]), await contents(primaryPort, [0, 3]), what);
+  if (digest) assert.is(await r.call('DEBUG', 'DIGEST'), await p.call('DEBUG', 'DIGEST'), `${what}: DEBUG DIGEST`);
+}
+
+for (const kind of ["valkey-diskless", "valkey-disk", "redis", "forkv"] as const) {
+  t(`replica of ${kind}: full sync, stream, partial resync after a killed link, REPLICAOF NO ONE`, async () => {
+    const p = await startPrimary(kind);
+    await writeAll(p.port, 'before');
+    const rep = await startReplica(p.port);
+    const rio = connect(rep.port);
+    await linkUp(rio);
+    // forkv's full sync as a primary is disk-based ($<len>), as valkey with repl-diskless-sync no.
+    const diskBased = kind === 'valkey-disk' || kind === 'forkv';
+    await rep.waitFor(diskBased ? /receiving \d+ bytes from primary to disk/ : /receiving streamed RDB from primary with EOF to disk/);
+    await sameOnBoth(p.port, rep.port, `${kind} after full sync`, kind === 'forkv');
+    await writeAll(p.port, 'after', kind !== 'redis');
+    await sameOnBoth(p.port, rep.port, `${kind} after live writes`, kind === 'forkv');
+
+    // The replica is read-only; ROLE and INFO describe it.
+    assert.match(await errOf(rio.set('x', '1')), /^READONLY You can't write against a read only replica\.$/);
+    const role = (await rio.call('ROLE')) as [string, string, number, string, number];
+    assert.equal(role.slice(0, 4), ['slave', '127.0.0.1', p.port, 'connected']);
+    const ri = await info(rio, 'replication');
+    assert.is(ri.get('role'), 'slave');
+    assert.is(ri.get('master_port'), String(p.port));
+    assert.is(ri.get('master_sync_in_progress'), '0');
+    assert.is(ri.get('slave_repl_offset'), ri.get('master_repl_offset'));
+    assert.is(ri.get('slave_read_only'), '1');
+    assert.is(role[4], Number(ri.get('slave_repl_offset')));
+
+    // The primary sees the replica's acknowledgements reach its offset.
+    const pio = connect(p.port);
+    await waitUntil('primary sees the ACK', async () => {
+      const i = await info(pio, 'replication');
+      return (i.get('slave0') ?? '').includes(`offset=${i.get('master_repl_offset')},`);
+    }, 10000, 100);
+
+    // A killed link: the replica continues from the primary's backlog.
+    await pio.call('CLIENT', 'KILL', 'TYPE', 'replica');
+    await pio.set('during-outage', '1');
+    await rep.waitFor(/Successful partial resynchronization with primary/);
+    await linkUp(rio);
+    await writeAll(p.port, 'resumed', kind !== 'redis');
+    await sameOnBoth(p.port, rep.port, `${kind} after partial resync`, kind === 'forkv');
+    // The same from the replica's side (CLIENT KILL TYPE master).
+    assert.is(await rio.call('CLIENT', 'KILL', 'TYPE', 'master'), 1);
+    await pio.set('after-master-kill', '1');
+    await waitUntil('second partial resync', () => rep.output().split('Successful partial resynchronization').length === 3, 10000, 50);
+    await sameOnBoth(p.port, rep.port, `${kind} after CLIENT KILL TYPE master`, kind === 'forkv');
+    assert.not.match(rep.output(), /Full resync from primary: [0-9a-f]+:\d+[\s\S]*Full resync from primary/);
+
+    // Promotion keeps the data; the primary's history becomes the second ID.
+    const before = await contents(rep.port, [0, 3]);
+    const replid = (await info(rio, 'replication')).get('master_replid');
+    assert.is(await rio.call('REPLICAOF', 'NO', 'ONE'), 'OK');
+    const pi = await info(rio, 'replication');
+    assert.is(pi.get('role'), 'master');
+    assert.is(pi.get('master_replid2'), replid);
+    assert.is(Number(pi.get('second_repl_offset')), Number(pi.get('master_repl_offset')) + 1);
+    assert.is(await rio.set('x', 'now-writable'), 'OK');
+    await pio.set('not-replicated', '1');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.is(await rio.get('not-replicated'), null);
+    await rio.del('x');
+    sameContents(await contents(rep.port, [0, 3]), before, `${kind} after promotion`);
+  });
+}
+
+t('REPLICAOF errors and idempotence, SLAVEOF, replica-serve-stale-data no', async () => {
+  const p = await startPrimary('forkv');
+  const rep = await startServer({ args: ['--replica-serve-stale-data', 'no'] });
+  running.push(rep);
+  const io = connect(rep.port);
+  assert.match(await errOf(io.call('REPLICAOF', '127.0.0.1', '70000')), /ERR Invalid master port/);
+  assert.match(await errOf(io.call('REPLICAOF', 'x')), /wrong number of arguments/);
+  assert.is(await io.call('REPLICAOF', 'NO', 'ONE'), 'OK');
+  assert.is(await io.call('SLAVEOF', '127.0.0.1', String(p.port)), 'OK');
+  assert.is(await io.call('REPLICAOF', '127.0.0.1', String(p.port)), 'OK Already connected to specified master');
+  await linkUp(io);
+  await connect(p.port).set('k', 'v');
+  await waitUntil('key replicated', async () => (await io.get('k')) === 'v', 5000, 20);
+  // The primary goes away: with replica-serve-stale-data no, data commands are refused.
+  await p.stop('SIGKILL');
+  running.splice(running.indexOf(p), 1);
+  await waitUntil('link down', async () => (await info(io, 'replication')).get('master_link_status') === 'down', 5000, 20);
+  assert.match(await errOf(io.get('k')), /^MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'\.$/);
+  assert.is((await info(io, 'replication')).get('role'), 'slave');
+  assert.is(await io.call('REPLICAOF', 'NO', 'ONE'), 'OK');
+  assert.is(await io.get('k'), 'v');
+});
+
+t('a primary with AUTH: the replica authenticates with primaryuser/primaryauth', async () => {
+  const p = await startPrimary('forkv');
+  const pio = connect(p.port);
+  await pio.call('ACL', 'SETUSER', 'repl', 'on', '>s3cret', '+@all', '~*', '&*');
+  // pio stays authenticated as default once a password is required.
+  await pio.config('SET', 'requirepass', 'other');
+  const rep = await startReplica(p.port, ['--masteruser', 'repl', '--masterauth', 's3cret']);
+  const rio = connect(rep.port);
+  await linkUp(rio);
+  await pio.set('secret', 'data');
+  await waitUntil('replicated', async () => (await rio.get('secret')) === 'data', 5000, 20);
+});
+
+t('a chained replica is refused: forkv does not serve replicas while it is a replica', async () => {
+  const p = await startPrimary('forkv');
+  const rep = await startReplica(p.port);
+  await linkUp(connect(rep.port));
+  const sub = connect(rep.port);
+  assert.match(await errOf(sub.call('SYNC')), /chained replication is not implemented/);
+});
+
+t('the stream scanner: command boundaries, keepalive newlines, GETACK, partial input', () => {
+  const s = Buffer.from('*1\r\n$4\r\nPING\r\n\n*3\r\n$8\r\nreplconf\r\n$6\r\nGETACK\r\n$1\r\n*\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv', 'latin1');
+  const cmds = scanCommands(s);
+  assert.equal(cmds, [
+    { end: 14, getack: false },
+    { end: 15, getack: false },
+    { end: 52, getack: true },
+  ]);
+  assert.throws(() => scanCommands(Buffer.from('+OK\r\n')), /expected '\*'/);
+  assert.equal(scanCommands(Buffer.from('*2\r\n$3\r\nGET')), []);
+});
+
+t.run();

@@ -1,0 +1,589 @@
+// forkv as a replica (Valkey's replication.c for a replica): REPLICAOF / SLAVEOF and the
+// `replicaof` directive, the link to the primary and its handshake (PING, AUTH with
+// primaryauth/primaryuser, REPLCONF listening-port/ip-address/capa eof psync2, PSYNC),
+// the snapshot transfer (`$<len>` from a disk-based primary, `$EOF:<mark>` from a
+// diskless one) into a temporary file that then replaces the dump file and is loaded by
+// the core's loader thread (clients get -LOADING meanwhile: `repl-diskless-load
+// disabled`), then the stream: its commands run as the primary client (not answered,
+// obeyed on a read-only replica), the offset counts the bytes of the commands processed,
+// `REPLCONF ACK` goes out every second and for each `REPLCONF GETACK`. After a broken
+// link the replica keeps the primary's ID and its offset and asks to continue
+// (`PSYNC <replid> <offset+1>`); REPLICAOF NO ONE promotes it, keeping the data, with
+// the primary's history as its second replication ID.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+import type { HostCall } from '../commands/types';
+import { allocateClientId } from '../net/connection';
+import { Step } from '../native/core';
+import { encode, error, int, simple, array, bulk, ok, type Reply } from '../resp/encode';
+import { waitForLoad } from '../persistence/rdb';
+import type { Server } from '../server';
+import { ackCommand, encodeCommand, scanCommands } from './stream';
+
+/** Valkey's replication states for a replica, as ROLE names them. */
+type LinkState = 'connect' | 'connecting' | 'handshake' | 'sync' | 'connected';
+
+/** How the snapshot arrives: a length, or an end mark (diskless primary). */
+interface Transfer {
+  fd: number;
+  tempPath: string;
+  /** Bytes still expected (`$<len>`), or -1 with an end mark. */
+  left: number;
+  mark: Buffer | null;
+  /** The last bytes received, held back until they cannot be the end mark. */
+  held: Buffer;
+  total: number;
+  read: number;
+  lastIo: number;
+}
+
+const MARK_LEN = 40;
+
+export class ReplicaLink {
+  /** The primary (REPLICAOF host port), or null for a primary. */
+  private primary: { host: string; port: number } | null = null;
+  private state: LinkState = 'connect';
+  private socket: net.Socket | null = null;
+  /** Received and not yet consumed (handshake replies, the stream's partial command). */
+  private inbuf: Buffer = Buffer.alloc(0);
+  /** Handshake replies are awaited one at a time. */
+  private awaiting: ((line: string) => void) | null = null;
+  private transfer: Transfer | null = null;
+  /** The primary's replication ID and the bytes of its stream processed (kept across
+   * reconnects for PSYNC; null/-1 before the first full sync). */
+  private replid: string | null = null;
+  private offset = -1;
+  /** Bytes of the stream received (`slave_read_repl_offset`). */
+  private readOffset = -1;
+  /** The core client that runs the primary's commands (0: none). */
+  private clientId = 0;
+  private lastIo = 0;
+  private linkDownSince = 0;
+  private lastAckSecond = 0;
+  /** The stream that arrived with the end of the snapshot, applied after loading. */
+  private afterSnapshot: Buffer[] = [];
+
+  constructor(private readonly server: Server) {
+    server.on('cron', () => this.cron());
+    // A stopping server drops its link (an open socket would keep the process alive).
+    server.on('stopped', () => {
+      this.primary = null;
+      this.closeLink();
+    });
+    const apply = (): null => {
+      this.updateGates();
+      return null;
+    };
+    server.config.onChange('replica-read-only', apply);
+    server.config.onChange('replica-serve-stale-data', apply);
+  }
+
+  private get native() {
+    return this.server.core.native;
+  }
+
+  /** True while this server replicates a primary. */
+  get isReplica(): boolean {
+    return this.primary !== null;
+  }
+
+  /** The `replicaof` directive: connect once the local data is loaded. */
+  startFromConfig(): void {
+    const r = this.server.config.getReplicaOf();
+    if (r) this.setPrimary(r.host, r.port);
+  }
+
+  /** REPLICAOF host port | NO ONE (and SLAVEOF): Valkey's replicaofCommand. */
+  replicaofCommand(call: HostCall): Reply {
+    const { argv, conn } = call;
+    const host = argv[1]!.toString('latin1');
+    const portArg = argv[2]!.toString('latin1');
+    const who = `id=${conn.id} addr=${conn.addr} laddr=${conn.laddr} fd=${conn.fd} name=${conn.name}`;
+    if (host.toLowerCase() === 'no' && portArg.toLowerCase() === 'one') {
+      if (this.primary) {
+        this.unsetPrimary();
+        this.server.log.notice(`MASTER MODE enabled (user request from '${who}')`);
+      }
+      return ok;
+    }
+    if (this.server.replication.isReplicaClient(conn.id)) return error('ERR Command is not valid when client is a replica.');
+    if (!/^\d+$/.test(portArg) || Number(portArg) > 65535) return error('ERR Invalid master port');
+    const port = Number(portArg);
+    if (this.primary && this.primary.host.toLowerCase() === host.toLowerCase() && this.primary.port === port) {
+      this.server.log.notice('REPLICAOF would result into synchronization with the primary we are already connected with. No operation performed.');
+      return simple('OK Already connected to specified master');
+    }
+    this.setPrimary(host, port);
+    this.server.log.notice(`REPLICAOF ${host}:${port} enabled (user request from '${who}')`);
+    return ok;
+  }
+
+  /** Starts replicating `host:port` (replicationSetPrimary). */
+  private setPrimary(host: string, port: number): void {
+    const wasPrimary = this.primary === null;
+    this.closeLink();
+    this.primary = { host, port };
+    // Replicas of this server resync with the new history (Valkey disconnects them).
+    for (const id of this.native.replDetachReplicas()) {
+      const c = this.server.clients.get(id);
+      if (c) this.server.closeAfterWrite(c);
+    }
+    if (wasPrimary) {
+      // Our own data is not the primary's history: a full sync is asked for.
+      this.replid = null;
+      this.offset = -1;
+    }
+    this.state = 'connect';
+    this.linkDownSince = Date.now();
+    this.updateGates();
+    this.server.log.notice(`Connecting to PRIMARY ${host}:${port}`);
+    this.connect();
+  }
+
+  /** REPLICAOF NO ONE (replicationUnsetPrimary): keep the data, become a primary. */
+  private unsetPrimary(): void {
+    this.closeLink();
+    if (this.replid !== null && this.offset >= 0) {
+      const id = this.native.replPromote(this.replid, this.offset);
+      this.server.log.notice(`Setting secondary replication ID to ${this.replid}, valid up to offset: ${this.offset + 1}. New replication ID is ${id}`);
+    }
+    if (this.clientId !== 0) {
+      this.native.removeClient(this.clientId);
+      this.clientId = 0;
+    }
+    this.primary = null;
+    this.replid = null;
+    this.offset = -1;
+    this.readOffset = -1;
+    this.updateGates();
+  }
+
+  /** Read-only and stale-data refusals follow the role and the link. */
+  private updateGates(): void {
+    const replica = this.primary !== null;
+    const down = replica && this.state !== 'connected';
+    this.native.configure({
+      readOnlyReplica: replica && this.server.config.getBool('replica-read-only'),
+      primaryDown: down && !this.server.config.getBool('replica-serve-stale-data'),
+    });
+  }
+
+  /* ---------------------------------------------------------------- the link */
+
+  private connect(): void {
+    if (!this.primary || this.socket) return;
+    const { host, port } = this.primary;
+    this.state = 'connecting';
+    this.server.log.notice(`PRIMARY <-> REPLICA sync started`);
+    const s = net.connect({ host, port });
+    this.socket = s;
+    this.inbuf = Buffer.alloc(0);
+    this.lastIo = Date.now();
+    s.setNoDelay(true);
+    if (this.server.options.unref) s.unref();
+    s.on('connect', () => {
+      this.server.log.notice('Non blocking connect for SYNC fired the event.');
+      void this.handshake(s).catch((e: unknown) => this.linkError(s, e instanceof Error ? e.message : String(e)));
+    });
+    s.on('data', (chunk: Buffer) => this.onData(s, chunk));
+    s.on('error', (e) => this.linkError(s, `Error condition on socket for SYNC: ${e.message}`));
+    s.on('close', () => this.onClose(s));
+  }
+
+  private linkError(s: net.Socket, why: string): void {
+    if (this.socket !== s) return;
+    this.server.log.warning(why);
+    s.destroy();
+  }
+
+  private onClose(s: net.Socket): void {
+    if (this.socket !== s) return;
+    this.socket = null;
+    this.awaiting = null;
+    this.abortTransfer();
+    if (this.state === 'connected') {
+      this.server.log.notice('Connection with primary lost.');
+      this.server.log.notice('Caching the disconnected primary state.');
+      this.linkDownSince = Date.now();
+    }
+    this.state = 'connect';
+    this.updateGates();
+  }
+
+  /** Closes the link (a new primary, NO ONE, timeouts) without waiting for 'close'. */
+  private closeLink(): void {
+    const s = this.socket;
+    this.socket = null;
+    this.awaiting = null;
+    this.abortTransfer();
+    if (s) s.destroy();
+    if (this.state === 'connected') this.linkDownSince = Date.now();
+    this.state = 'connect';
+  }
+
+  /** CLIENT KILL TYPE master: drops the link; it reconnects and continues. */
+  killLink(): number {
+    if (!this.socket) return 0;
+    this.socket.destroy();
+    return 1;
+  }
+
+  /** The link's id as CLIENT LIST shows it (0: none). */
+  get primaryClientId(): number {
+    return this.clientId;
+  }
+
+  private send(s: net.Socket, args: ReadonlyArray<string | Buffer>): void {
+    s.write(encodeCommand(args));
+  }
+
+  /** Sends a command of the handshake and waits for its one-line reply. */
+  private ask(s: net.Socket, args: string[]): Promise<string> {
+    return new Promise((resolve) => {
+      this.awaiting = resolve;
+      this.send(s, args);
+      this.pump(s);
+    });
+  }
+
+  private async handshake(s: net.Socket): Promise<void> {
+    this.state = 'handshake';
+    const pong = await this.ask(s, ['PING']);
+    // An auth error is expected here when the primary needs a password (Valkey's check).
+    if (pong.startsWith('-') && !/^-(NOAUTH|NOPERM|ERR operation not permitted)/.test(pong)) {
+      throw new Error(`Error reply to PING from primary: '${pong.slice(1)}'`);
+    }
+    this.server.log.notice('Primary replied to PING, replication can continue...');
+    const pass = this.server.config.getString('primaryauth');
+    if (pass !== '') {
+      const user = this.server.config.getString('primaryuser');
+      const r = await this.ask(s, user !== '' ? ['AUTH', user, pass] : ['AUTH', pass]);
+      if (r.startsWith('-')) throw new Error(`Unable to AUTH to PRIMARY: ${r.slice(1)}`);
+    }
+    const announcedPort = this.server.config.getInt('replica-announce-port') || this.server.port;
+    let r = await this.ask(s, ['REPLCONF', 'listening-port', String(announcedPort)]);
+    if (r.startsWith('-')) this.server.log.notice(`(Non critical) Primary does not understand REPLCONF listening-port: ${r.slice(1)}`);
+    const ip = this.server.config.getString('replica-announce-ip');
+    if (ip !== '') {
+      r = await this.ask(s, ['REPLCONF', 'ip-address', ip]);
+      if (r.startsWith('-')) this.server.log.notice(`(Non critical) Primary does not understand REPLCONF ip-address: ${r.slice(1)}`);
+    }
+    r = await this.ask(s, ['REPLCONF', 'capa', 'eof', 'capa', 'psync2']);
+    if (r.startsWith('-')) this.server.log.notice(`(Non critical) Primary does not understand REPLCONF capa: ${r.slice(1)}`);
+    const cached = this.replid !== null && this.offset >= 0;
+    if (cached) this.server.log.notice(`Trying a partial resynchronization (request ${this.replid}:${this.offset + 1}).`);
+    else this.server.log.notice('Partial resynchronization not possible (no cached primary)');
+    const reply = await this.ask(s, ['PSYNC', cached ? this.replid! : '?', cached ? String(this.offset + 1) : '-1']);
+    if (this.socket !== s) return;
+    const words = reply.split(' ');
+    if (words[0] === '+FULLRESYNC' && words.length >= 3 && /^[0-9a-f]{40}$/.test(words[1]!) && /^\d+$/.test(words[2]!)) {
+      this.server.log.notice(`Full resync from primary: ${words[1]}:${words[2]}`);
+      this.replid = words[1]!;
+      this.offset = Number(words[2]);
+      this.readOffset = this.offset;
+      this.state = 'sync';
+      this.startTransfer();
+      this.pump(s);
+      return;
+    }
+    if (words[0] === '+CONTINUE') {
+      const newId = words[1];
+      if (newId !== undefined && /^[0-9a-f]{40}$/.test(newId) && newId !== this.replid) {
+        this.server.log.notice(`Primary replication ID changed to ${newId}`);
+        this.replid = newId;
+      }
+      this.server.log.notice('Successful partial resynchronization with primary.');
+      this.server.log.notice('PRIMARY <-> REPLICA sync: Primary accepted a Partial Resynchronization.');
+      this.readOffset = this.offset;
+      this.linkUp();
+      this.pump(s);
+      return;
+    }
+    if (/^-(NOMASTERLINK|LOADING)/.test(reply)) {
+      this.server.log.notice(`Primary is currently unable to PSYNC but should be in the future: ${reply.slice(1)}`);
+      s.destroy();
+      return;
+    }
+    throw new Error(`Unexpected reply to PSYNC from primary: ${reply}`);
+  }
+
+  /** The snapshot is about to arrive: a temporary file next to the dump. */
+  private startTransfer(): void {
+    const dir = this.server.dataDir();
+    const tempPath = path.join(dir, `temp-${Date.now()}.${process.pid}.rdb`);
+    const fd = fs.openSync(tempPath, 'w');
+    this.transfer = { fd, tempPath, left: -2, mark: null, held: Buffer.alloc(0), total: 0, read: 0, lastIo: Date.now() };
+  }
+
+  private abortTransfer(): void {
+    const t = this.transfer;
+    if (!t) return;
+    this.transfer = null;
+    try {
+      fs.closeSync(t.fd);
+      fs.unlinkSync(t.tempPath);
+    } catch {
+      // already gone
+    }
+  }
+
+  private onData(s: net.Socket, chunk: Buffer): void {
+    if (this.socket !== s) return;
+    this.lastIo = Date.now();
+    this.inbuf = this.inbuf.length === 0 ? chunk : Buffer.concat([this.inbuf, chunk]);
+    this.pump(s);
+  }
+
+  /** Consumes what arrived according to the state of the link. */
+  private pump(s: net.Socket): void {
+    try {
+      if (this.awaiting) {
+        const nl = this.inbuf.indexOf('\r\n');
+        if (nl < 0) return;
+        const line = this.inbuf.subarray(0, nl).toString('latin1');
+        this.inbuf = this.inbuf.subarray(nl + 2);
+        const k = this.awaiting;
+        this.awaiting = null;
+        k(line);
+        return;
+      }
+      if (this.transfer) this.receiveSnapshot(s);
+      else if (this.state === 'connected') this.applyStream(s);
+    } catch (e) {
+      this.linkError(s, e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** Writes the snapshot bytes to the temporary file; at its end, loads it. */
+  private receiveSnapshot(s: net.Socket): void {
+    const t = this.transfer!;
+    t.lastIo = Date.now();
+    if (t.left === -2) {
+      // Newlines keep the link alive while the primary prepares the snapshot.
+      let i = 0;
+      while (i < this.inbuf.length && this.inbuf[i] === 0x0a) i++;
+      this.inbuf = this.inbuf.subarray(i);
+      const nl = this.inbuf.indexOf('\r\n');
+      if (nl < 0) return;
+      const header = this.inbuf.subarray(0, nl).toString('latin1');
+      this.inbuf = this.inbuf.subarray(nl + 2);
+      if (header.startsWith('-')) throw new Error(`PRIMARY aborted replication with an error: ${header.slice(1)}`);
+      if (!header.startsWith('$')) throw new Error(`Bad protocol from PRIMARY, the first byte is not '$' (we received '${header}'), are you sure the host and port are right?`);
+      if (header.startsWith('$EOF:') && header.length === 5 + MARK_LEN) {
+        t.mark = Buffer.from(header.slice(5), 'latin1');
+        t.left = -1;
+        this.server.log.notice('PRIMARY <-> REPLICA sync: receiving streamed RDB from primary with EOF to disk');
+      } else if (/^\$\d+$/.test(header)) {
+        t.left = Number(header.slice(1));
+        t.total = t.left;
+        this.server.log.notice(`PRIMARY <-> REPLICA sync: receiving ${t.left} bytes from primary to disk`);
+      } else {
+        throw new Error(`Bad protocol from PRIMARY: '${header}'`);
+      }
+    }
+    let rest: Buffer | null = null;
+    if (t.mark) {
+      const buf = t.held.length === 0 ? this.inbuf : Buffer.concat([t.held, this.inbuf]);
+      const at = buf.indexOf(t.mark);
+      if (at >= 0) {
+        this.write(t, buf.subarray(0, at));
+        rest = buf.subarray(at + MARK_LEN);
+      } else {
+        const keep = Math.min(MARK_LEN, buf.length);
+        this.write(t, buf.subarray(0, buf.length - keep));
+        t.held = Buffer.from(buf.subarray(buf.length - keep));
+      }
+    } else {
+      const n = Math.min(t.left, this.inbuf.length);
+      this.write(t, this.inbuf.subarray(0, n));
+      t.left -= n;
+      if (t.left === 0) rest = this.inbuf.subarray(n);
+    }
+    this.inbuf = Buffer.alloc(0);
+    if (rest === null) return;
+    this.afterSnapshot = rest.length > 0 ? [Buffer.from(rest)] : [];
+    fs.fsyncSync(t.fd);
+    fs.closeSync(t.fd);
+    this.transfer = null;
+    void this.loadSnapshot(s, t);
+  }
+
+  private write(t: Transfer, bytes: Buffer): void {
+    let off = 0;
+    while (off < bytes.length) off += fs.writeSync(t.fd, bytes, off, bytes.length - off);
+    t.read += bytes.length;
+  }
+
+  /** The snapshot replaces the dump file and the data (readSyncBulkPayload, disk load). */
+  private async loadSnapshot(s: net.Socket, t: Transfer): Promise<void> {
+    const log = this.server.log;
+    log.notice('PRIMARY <-> REPLICA sync: Flushing old data');
+    // A snapshot of the old data would rename over the file we are about to load.
+    if (this.server.rdb.childKind() !== null) this.native.killChild();
+    const target = this.server.rdb.rdbPath();
+    try {
+      fs.renameSync(t.tempPath, target);
+    } catch (e) {
+      log.warning(`Failed trying to rename the temp DB into ${path.basename(target)} in PRIMARY <-> REPLICA synchronization: ${e instanceof Error ? e.message : String(e)}`);
+      fs.rmSync(t.tempPath, { force: true });
+      s.destroy();
+      return;
+    }
+    log.notice('PRIMARY <-> REPLICA sync: Loading DB in memory');
+    // While loading, the stream is buffered by the socket (reads paused).
+    s.pause();
+    this.server.rdb.loading = true;
+    this.native.startLoad(target);
+    try {
+      const r = await waitForLoad(this.server);
+      this.server.rdb.lastLoadKeysLoaded = r.keys;
+      this.server.rdb.lastLoadKeysExpired = r.expiredSkipped;
+      log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}.`);
+    } catch (e) {
+      log.warning('Failed trying to load the PRIMARY synchronization DB from disk, check server logs.');
+      s.destroy();
+      return;
+    } finally {
+      this.server.rdb.loading = false;
+    }
+    if (this.socket !== s) return;
+    log.notice('PRIMARY <-> REPLICA sync: Finished with success');
+    if (this.clientId !== 0) this.native.removeClient(this.clientId);
+    this.clientId = 0;
+    // The replica's own AOF starts again from the new data (restartAOFAfterSYNC).
+    if (this.server.aof.enabled) this.server.aof.rewriteCommand();
+    this.linkUp();
+    this.inbuf = Buffer.concat([...this.afterSnapshot, this.inbuf]);
+    this.afterSnapshot = [];
+    s.resume();
+    this.pump(s);
+  }
+
+  /** The link is up: the primary client exists, ACKs flow. */
+  private linkUp(): void {
+    if (this.clientId === 0) {
+      this.clientId = allocateClientId();
+      this.native.addPrimaryClient(this.clientId);
+    }
+    this.state = 'connected';
+    this.linkDownSince = 0;
+    this.lastIo = Date.now();
+    this.updateGates();
+    if (this.socket) this.socket.write(ackCommand(this.offset));
+  }
+
+  /* ---------------------------------------------------------------- the stream */
+
+  /** Runs the complete commands received; GETACK is answered with the offset. */
+  private applyStream(s: net.Socket): void {
+    const cmds = scanCommands(this.inbuf);
+    if (cmds.length === 0) return;
+    let from = 0;
+    let runFrom = 0;
+    for (const c of cmds) {
+      if (c.getack) {
+        this.run(this.inbuf.subarray(runFrom, from));
+        this.offset += from - runFrom;
+        s.write(ackCommand(this.offset));
+        this.offset += c.end - from;
+        runFrom = c.end;
+      }
+      from = c.end;
+    }
+    this.run(this.inbuf.subarray(runFrom, from));
+    this.offset += from - runFrom;
+    this.readOffset = this.offset;
+    this.inbuf = this.inbuf.subarray(from);
+  }
+
+  /** Feeds complete commands to the core as the primary client; replies are dropped. */
+  private run(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    const core = this.server.core;
+    const dp = this.server.dataPath;
+    let res = core.feed(this.clientId, bytes);
+    let woken = false;
+    for (;;) {
+      if (res.flushedAll) this.server.rdb.afterFlushAll();
+      if (res.deliver) dp.deliver();
+      woken ||= res.woken;
+      if (res.step !== Step.Host) break;
+      const argv = core.takeHost();
+      // No write command needs the host; anything else from a primary is refused.
+      this.server.log.warning(`The primary sent '${argv[0]?.toString('latin1') ?? '?'}', which a replica does not run`);
+      res = core.resume(this.clientId, encode(error('ERR not run on a replica'), 2));
+    }
+    if (woken) dp.serveWoken();
+    this.server.aof.scheduleFlush();
+  }
+
+  /* ---------------------------------------------------------------- cron */
+
+  /** Once a second: connect, time out a silent primary, send REPLCONF ACK. */
+  private cron(): void {
+    if (!this.primary) return;
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    if (second === this.lastAckSecond) return;
+    this.lastAckSecond = second;
+    const timeoutMs = this.server.config.getInt('repl-timeout') * 1000;
+    if (this.socket && this.state !== 'connected' && this.transfer === null && this.state !== 'sync' && now - this.lastIo > timeoutMs) {
+      this.linkError(this.socket, 'Timeout connecting to the PRIMARY...');
+    } else if (this.transfer && now - this.transfer.lastIo > timeoutMs) {
+      this.linkError(this.socket!, 'Timeout receiving bulk data from PRIMARY... If the problem persists try to set the \'repl-timeout\' parameter in valkey.conf to a larger value.');
+    } else if (this.state === 'connected' && this.socket && now - this.lastIo > timeoutMs) {
+      this.linkError(this.socket, 'PRIMARY timeout: no data nor PING received...');
+    }
+    if (!this.socket && this.state === 'connect') this.connect();
+    if (this.state === 'connected' && this.socket) this.socket.write(ackCommand(this.offset));
+  }
+
+  /* ---------------------------------------------------------------- ROLE and INFO */
+
+  /** ROLE as a replica: slave, host, port, link state, offset. */
+  roleReply(): Reply {
+    const p = this.primary!;
+    return array([bulk('slave'), bulk(p.host), int(p.port), bulk(this.state), int(this.state === 'connected' ? this.offset : -1)]);
+  }
+
+  /** The replica's replication ID and offset for INFO's master_replid/master_repl_offset. */
+  history(): { replid: string | null; offset: number } {
+    return { replid: this.replid, offset: Math.max(0, this.offset) };
+  }
+
+  /** INFO replication's replica fields, with Valkey's names. */
+  infoFields(): Array<[string, string | number]> {
+    const p = this.primary!;
+    const now = Date.now();
+    const up = this.state === 'connected';
+    const out: Array<[string, string | number]> = [
+      ['role', 'slave'],
+      ['master_host', p.host],
+      ['master_port', p.port],
+      ['master_link_status', up ? 'up' : 'down'],
+      ['master_last_io_seconds_ago', up ? Math.floor((now - this.lastIo) / 1000) : -1],
+      ['master_sync_in_progress', this.state === 'sync' ? 1 : 0],
+      ['slave_read_repl_offset', Math.max(0, this.readOffset)],
+      ['slave_repl_offset', Math.max(0, this.offset)],
+    ];
+    const t = this.transfer;
+    if (this.state === 'sync' && t) {
+      out.push(
+        ['master_sync_total_bytes', t.mark ? -1 : t.total],
+        ['master_sync_read_bytes', t.read],
+        ['master_sync_left_bytes', t.mark ? -1 : Math.max(0, t.left)],
+        ['master_sync_perc', t.mark || t.total <= 0 ? '0.00' : ((t.read / t.total) * 100).toFixed(2)],
+        ['master_sync_last_io_seconds_ago', Math.floor((now - t.lastIo) / 1000)],
+      );
+    }
+    if (!up) out.push(['master_link_down_since_seconds', this.linkDownSince === 0 ? -1 : Math.floor((now - this.linkDownSince) / 1000)]);
+    out.push(
+      ['slave_priority', this.server.config.getInt('replica-priority')],
+      ['slave_read_only', this.server.config.getBool('replica-read-only') ? 1 : 0],
+      ['replica_announced', this.server.config.getBool('replica-announced') ? 1 : 0],
+    );
+    return out;
+  }
+}
