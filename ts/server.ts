@@ -119,7 +119,7 @@ export class Server extends EventEmitter {
 
   /** Refuses writes while RDB saves fail (MISCONF) or the AOF cannot be written. */
   updateWriteGate(): void {
-    const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? null;
+    const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? this.replication?.writeGateError() ?? null;
     this.core.native.configure({ writeError: e ?? '' });
   }
 

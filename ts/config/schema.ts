@@ -58,6 +58,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'tls-session-cache-size', 'tls-session-cache-timeout',
   'replicaof', 'replica-read-only', 'replica-serve-stale-data', 'primaryauth', 'primaryuser', 'repl-timeout',
   'replica-announce-ip', 'replica-announce-port', 'replica-priority', 'replica-announced', 'repl-diskless-load',
+  'min-replicas-to-write', 'min-replicas-max-lag',
 ]);
 
 /** Implemented with a limitation: warned about when set to a non-default value. */

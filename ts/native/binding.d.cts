@@ -230,6 +230,11 @@ export declare class Core {
    */
   addPrimaryClient(id: number): void
   /**
+   * WAIT: asks the online replicas for an acknowledgement (`REPLCONF GETACK *` in the
+   * stream, delivered by the host); false when there are none.
+   */
+  replRequestAck(): boolean
+  /**
    * A replica becomes a primary (REPLICAOF NO ONE): its primary's history becomes the
    * second ID (valid up to `offset`), a new ID starts here. Returns the new ID.
    */

@@ -30,6 +30,12 @@ export class ReplicationPrimary {
     };
     applyBacklog();
     server.config.onChange('repl-backlog-size', applyBacklog);
+    const gate = (): null => {
+      server.updateWriteGate();
+      return null;
+    };
+    server.config.onChange('min-replicas-to-write', gate);
+    server.config.onChange('min-replicas-max-lag', gate);
   }
 
   private get native() {
@@ -154,6 +160,8 @@ export class ReplicationPrimary {
 
   /** At hz: start a BGSAVE for waiting replicas once the child slot is free; once a second the replication cron. */
   private cron(): void {
+    // The good-replica count changes as ACKs arrive and age (refreshUnsafeGoodReplicas).
+    this.server.updateWriteGate();
     if (this.server.rdb.childKind() === null && this.native.replWaitingForBgsave()) this.startSync();
     const second = Math.floor(Date.now() / 1000);
     if (second !== this.lastCronSecond) {
@@ -163,6 +171,57 @@ export class ReplicationPrimary {
       this.native.replCron(this.cronSeconds % period === 0);
     }
     if (this.native.hasDeliveries()) this.server.dataPath.deliver();
+  }
+
+  /**
+   * WAIT numreplicas timeout (Valkey's waitCommand): the number of online replicas that
+   * acknowledged the stream up to its current offset, once `numreplicas` did or the
+   * timeout (ms, 0 = none) passed. The replicas are asked for an ACK right away. The
+   * offset waited for is the stream's when WAIT runs (Valkey takes the offset of the
+   * client's own last write, which is never later).
+   */
+  waitCommand(call: HostCall): Reply | Promise<Reply> {
+    const { argv, conn } = call;
+    if (this.server.replica.isReplica) {
+      return error('ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.');
+    }
+    const nArg = argv[1]!.toString('latin1');
+    if (!/^-?\d+$/.test(nArg) || !Number.isSafeInteger(Number(nArg))) return error('ERR value is not an integer or out of range');
+    const tArg = argv[2]!.toString('latin1');
+    if (!/^-?\d+$/.test(tArg) || !Number.isSafeInteger(Number(tArg))) return error('ERR timeout is not an integer or out of range');
+    const timeout = Number(tArg);
+    if (timeout < 0) return error('ERR timeout is negative');
+    const wanted = Number(nArg);
+    const target = this.native.replInfo().offset;
+    const acked = (): number => this.native.replInfo().replicas.filter((r) => r.state === 'online' && r.ackOffset >= target).length;
+    const now = acked();
+    if (now >= wanted) return int(now);
+    if (this.native.replRequestAck()) this.server.dataPath.deliver();
+    const deadline = timeout === 0 ? Infinity : Date.now() + timeout;
+    return new Promise((resolve) => {
+      const timer = setInterval(() => {
+        const n = acked();
+        if (n >= wanted || Date.now() >= deadline || conn.closed) {
+          clearInterval(timer);
+          resolve(int(n));
+        }
+      }, 5);
+      if (this.server.options.unref) timer.unref();
+    });
+  }
+
+  /** Replicas online whose last ACK is at most `min-replicas-max-lag` seconds old. */
+  private goodReplicas(): number {
+    const maxLag = this.server.config.getInt('min-replicas-max-lag');
+    return this.native.replInfo().replicas.filter((r) => r.state === 'online' && r.lagSec <= maxLag).length;
+  }
+
+  /** NOREPLICAS while fewer good replicas than `min-replicas-to-write` (a primary only). */
+  writeGateError(): string | null {
+    const min = this.server.config.getInt('min-replicas-to-write');
+    const maxLag = this.server.config.getInt('min-replicas-max-lag');
+    if (min === 0 || maxLag === 0 || this.server.replica.isReplica) return null;
+    return this.goodReplicas() < min ? 'NOREPLICAS Not enough good replicas to write.' : null;
   }
 
   /** ROLE as a primary: "master", the offset, and [ip, port, acknowledged offset] per online replica. */

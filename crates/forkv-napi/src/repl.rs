@@ -121,6 +121,13 @@ impl Core {
         }
     }
 
+    /// WAIT: asks the online replicas for an acknowledgement (`REPLCONF GETACK *` in the
+    /// stream, delivered by the host); false when there are none.
+    #[napi]
+    pub fn repl_request_ack(&mut self) -> bool {
+        self.server.repl_request_ack()
+    }
+
     /// A replica becomes a primary (REPLICAOF NO ONE): its primary's history becomes the
     /// second ID (valid up to `offset`), a new ID starts here. Returns the new ID.
     #[napi]

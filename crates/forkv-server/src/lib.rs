@@ -265,6 +265,19 @@ impl Server {
         own.repl.keepalive_newlines(&mut own.outbox);
     }
 
+    /// WAIT: `REPLCONF GETACK *` into the stream, so that online replicas acknowledge
+    /// their offset now rather than at their next once-a-second ACK. False without
+    /// replicas (nothing is sent).
+    pub fn repl_request_ack(&mut self) -> bool {
+        self.pump_stream();
+        let own = &mut *self.own.borrow_mut();
+        if own.repl.online_count() == 0 {
+            return false;
+        }
+        own.repl.feed(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n", &mut own.outbox);
+        true
+    }
+
     /// Registers a connection.
     pub fn add_client(&mut self, id: u64) {
         self.engine.add_client(id);
