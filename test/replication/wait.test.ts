@@ -54,6 +54,8 @@ t('WAIT counts replicas that acknowledged the writes (forkv and redis 7.0 replic
   assert.is(await connect(r2.port).get('k19'), '19');
   assert.match(await errOf(io.call('WAIT', '1', '-1')), /^ERR timeout is negative$/);
   assert.match(await errOf(io.call('WAIT', 'x', '1')), /^ERR value is not an integer or out of range$/);
+  assert.match(await errOf(io.call('WAIT', '2', '18446744073709551616')), /^ERR timeout is not an integer or out of range$/);
+  assert.match(await errOf(io.call('WAIT', '2', '9223372036854775807')), /^ERR timeout is out of range$/);
   assert.match(await errOf(connect(r1.port).call('WAIT', '1', '1')), /^ERR WAIT cannot be used with replica instances/);
 });
 

@@ -12,6 +12,16 @@ import type { Connection } from '../net/connection';
 import { array, bulk, error, int, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 
+const INT64_MAX = (1n << 63n) - 1n;
+
+/** A signed 64-bit decimal integer as Valkey's string2ll accepts it, else null. */
+function int64(b: Buffer): bigint | null {
+  const s = b.toString('latin1');
+  if (!/^(0|-?[1-9]\d*)$/.test(s)) return null;
+  const v = BigInt(s);
+  return v > INT64_MAX || v < -INT64_MAX - 1n ? null : v;
+}
+
 /** No reply: the replica's bytes are queued as deliveries. */
 const NO_REPLY: Reply = { t: 'raw', v: Buffer.alloc(0) };
 
@@ -185,13 +195,15 @@ export class ReplicationPrimary {
     if (this.server.replica.isReplica) {
       return error('ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.');
     }
-    const nArg = argv[1]!.toString('latin1');
-    if (!/^-?\d+$/.test(nArg) || !Number.isSafeInteger(Number(nArg))) return error('ERR value is not an integer or out of range');
-    const tArg = argv[2]!.toString('latin1');
-    if (!/^-?\d+$/.test(tArg) || !Number.isSafeInteger(Number(tArg))) return error('ERR timeout is not an integer or out of range');
-    const timeout = Number(tArg);
-    if (timeout < 0) return error('ERR timeout is negative');
-    const wanted = Number(nArg);
+    const wantedArg = int64(argv[1]!);
+    if (wantedArg === null) return error('ERR value is not an integer or out of range');
+    const t = int64(argv[2]!);
+    if (t === null) return error('ERR timeout is not an integer or out of range');
+    if (t < 0n) return error('ERR timeout is negative');
+    // Valkey adds the timeout to the current time in ms: it must not overflow.
+    if (t > 0n && t > INT64_MAX - BigInt(Date.now())) return error('ERR timeout is out of range');
+    const timeout = Number(t);
+    const wanted = Number(wantedArg);
     const target = this.native.replInfo().offset;
     const acked = (): number => this.native.replInfo().replicas.filter((r) => r.state === 'online' && r.ackOffset >= target).length;
     const now = acked();
