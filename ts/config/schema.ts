@@ -65,9 +65,9 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
 export const FORKV_CAVEATS: Readonly<Record<string, string>> = {
   maxmemory: 'forkv reports maxmemory but does not evict keys',
   'maxmemory-policy': 'forkv reports maxmemory-policy but does not evict keys',
-  'tls-client-cert-file': 'forkv opens no TLS connections of its own (it never connects to a primary or a cluster bus): the client certificate is checked, not used',
-  'tls-client-key-file': 'forkv opens no TLS connections of its own (it never connects to a primary or a cluster bus): the client key is checked, not used',
-  'tls-client-key-file-pass': 'forkv opens no TLS connections of its own (it never connects to a primary or a cluster bus): the client key is checked, not used',
+  'tls-client-cert-file': 'forkv opens no TLS connections of its own (its link to a primary is plain TCP: tls-replication is not implemented; no cluster bus): the client certificate is checked, not used',
+  'tls-client-key-file': 'forkv opens no TLS connections of its own (its link to a primary is plain TCP: tls-replication is not implemented; no cluster bus): the client key is checked, not used',
+  'tls-client-key-file-pass': 'forkv opens no TLS connections of its own (its link to a primary is plain TCP: tls-replication is not implemented; no cluster bus): the client key is checked, not used',
   'repl-diskless-load': "forkv as a replica always writes the primary's snapshot to a temporary file, then loads it (as 'disabled')",
 };
 
