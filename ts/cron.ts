@@ -27,6 +27,10 @@ export class Cron {
     this.server.core.native.cron(budgetMs, this.server.config.getBool('activerehashing'));
     // Keyspace events of keys the cycle expired.
     this.server.dataPath.deliver();
+    // Output drains without telling us; eviction goes on where a command's pass ran out of
+    // time or output grew without commands (Valkey's eviction time proc).
+    this.server.output.cron();
+    this.server.evict();
     this.sampleStats();
     this.closeIdleClients();
     this.server.emit('cron');

@@ -93,7 +93,9 @@ function clientsSection(s: Server): Array<[string, string | number]> {
 }
 
 function memorySection(s: Server): Array<[string, string | number]> {
-  const used = s.core.native.stats().usedMemory;
+  const st = s.core.native.stats();
+  const used = st.usedMemory;
+  const out = s.output.totals();
   const mem = process.memoryUsage();
   const peak = Math.max(s.stats.peakMemory, used);
   const maxmemory = Number(s.config.getBigInt('maxmemory'));
@@ -112,6 +114,9 @@ function memorySection(s: Server): Array<[string, string | number]> {
     ['maxmemory', maxmemory],
     ['maxmemory_human', human(maxmemory)],
     ['maxmemory_policy', s.config.getEnum('maxmemory-policy')],
+    ['mem_not_counted_for_evict', st.memNotCountedForEvict],
+    ['mem_clients_slaves', out.replicas],
+    ['mem_clients_normal', out.total - out.replicas],
     ['mem_fragmentation_ratio', used > 0 ? (mem.rss / used).toFixed(2) : '0.00'],
     ['mem_allocator', memAllocator()],
   ];
@@ -153,11 +158,16 @@ function statsSection(s: Server): Array<[string, string | number]> {
     ['expired_stale_perc', c.expiredStalePerc.toFixed(2)],
     ['expired_time_cap_reached_count', c.expiredTimeCapReachedCount],
     ['expire_cycle_cpu_milliseconds', c.expireCycleCpuMilliseconds],
+    ['evicted_keys', c.evictedKeys],
+    ['evicted_clients', 0],
+    ['total_eviction_exceeded_time', c.totalEvictionExceededTime],
+    ['current_eviction_exceeded_time', c.currentEvictionExceededTime],
     ['keyspace_hits', c.keyspaceHits],
     ['keyspace_misses', c.keyspaceMisses],
     ['pubsub_channels', ps.channels],
     ['pubsub_patterns', ps.patterns],
     ['pubsubshard_channels', ps.shardChannels],
+    ['client_output_buffer_limit_disconnections', s.stats.clientOutputBufferLimitDisconnections],
     ...s.extraStats(),
     ['total_error_replies', c.totalErrorReplies],
   ];

@@ -10,6 +10,8 @@ import { ConfigStore } from './config/store';
 import { Core, globMatch } from './native/core';
 import type { Connection } from './net/connection';
 import { DataPath } from './net/datapath';
+import { OutputLimits } from './net/output-limits';
+import { clientLine } from './commands/connection';
 import { Listeners } from './net/listeners';
 import { Cron } from './cron';
 import { Logger, type LogLevel } from './log';
@@ -29,6 +31,8 @@ export interface HostStats {
   /** Ring of (time, commands) samples for instantaneous_ops_per_sec. */
   opsSamples: Array<[number, number]>;
   peakMemory: number;
+  /** Clients closed for overcoming their output buffer limit. */
+  clientOutputBufferLimitDisconnections: number;
 }
 
 /** How a Server runs, beyond its configuration. */
@@ -68,11 +72,13 @@ export class Server extends EventEmitter {
   readonly replication: ReplicationPrimary;
   /** Replication as a replica: REPLICAOF, the link to the primary, the stream applied. */
   readonly replica: ReplicaLink;
-  readonly stats: HostStats = { totalConnections: 0, rejectedConnections: 0, totalNetOutputBytes: 0, opsSamples: [], peakMemory: 0 };
+  readonly stats: HostStats = { totalConnections: 0, rejectedConnections: 0, totalNetOutputBytes: 0, opsSamples: [], peakMemory: 0, clientOutputBufferLimitDisconnections: 0 };
   /** Listening sockets and protected mode. */
   readonly listening: Listeners;
   /** Socket reads into the core, replies and deliveries out. */
   readonly dataPath: DataPath;
+  /** Client output accounting and `client-output-buffer-limit`. */
+  readonly output: OutputLimits;
   private readonly cronJob: Cron;
   private stopping: Promise<void> | null = null;
   private statsProviders: Array<() => Array<[string, string | number]>> = [];
@@ -92,6 +98,12 @@ export class Server extends EventEmitter {
     this.log = log ?? new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
     this.core = new Core(config.getInt('databases'));
     this.core.onLog = (level, message) => this.log.log(level, message);
+    this.output = new OutputLimits({
+      limits: () => this.config.getClientOutputBufferLimits(),
+      classOf: (c) => (c.isReplica ? 'replica' : this.isSubscribed(c) ? 'pubsub' : 'normal'),
+      closeOverLimit: (c) => this.closeOverOutputLimit(c),
+      reportOutputMemory: (total, replicas) => this.core.native.setClientOutputMemory(total, replicas),
+    });
     this.runId = randomHex(40);
     this.applyEngineSettings();
     this.applyRequirepass();
@@ -154,6 +166,45 @@ export class Server extends EventEmitter {
       lazyfreeLazyServerDel: this.config.getBool('lazyfree-lazy-server-del'),
       // Valkey's MAXMEMORY_FLAG_NO_SHARED_INTEGERS: LRU and LFU policies keep a clock per key.
       sharedIntegers: this.config.getBigInt('maxmemory') === 0n || !/lru|lfu/.test(this.config.getEnum('maxmemory-policy')),
+      maxmemory: Number(this.config.getBigInt('maxmemory')),
+      maxmemoryPolicy: this.config.getEnum('maxmemory-policy'),
+      maxmemorySamples: this.config.getInt('maxmemory-samples'),
+      maxmemoryEvictionTenacity: this.config.getInt('maxmemory-eviction-tenacity'),
+      lazyfreeLazyEviction: this.config.getBool('lazyfree-lazy-eviction'),
+      lfuLogFactor: this.config.getInt('lfu-log-factor'),
+      lfuDecayTime: this.config.getInt('lfu-decay-time'),
+      outputHardLimitNormal: Number(this.config.getClientOutputBufferLimits().normal.hardLimitBytes),
+      outputHardLimitPubsub: Number(this.config.getClientOutputBufferLimits().pubsub.hardLimitBytes),
+    });
+  }
+
+  /** CONFIG SET maxmemory: warn when it is below the memory in use, then evict now. */
+  private applyMaxmemory(): void {
+    this.applyEngineSettings();
+    const max = Number(this.config.getBigInt('maxmemory'));
+    if (max === 0) return;
+    const st = this.core.native.stats();
+    const used = st.usedMemory - st.memNotCountedForEvict;
+    if (max < used) {
+      this.log.warning(`WARNING: the new maxmemory value set via CONFIG SET (${max}) is smaller than the current memory usage (${used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.`);
+    }
+    this.evict();
+  }
+
+  private evictionScheduled = false;
+
+  /**
+   * Evicts keys while the memory is over maxmemory: one time-boxed pass now, and while a
+   * pass runs out of time, another on the next turn of the event loop (Valkey's eviction
+   * time proc), so clients are served in between.
+   */
+  evict(): void {
+    if (this.config.getBigInt('maxmemory') === 0n || this.evictionScheduled) return;
+    if (this.core.native.evict() !== 'running') return;
+    this.evictionScheduled = true;
+    setImmediate(() => {
+      this.evictionScheduled = false;
+      this.evict();
     });
   }
 
@@ -168,7 +219,17 @@ export class Server extends EventEmitter {
       this.applyEngineSettings();
       return null;
     };
-    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory', 'maxmemory-policy', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del', 'notify-keyspace-events']) this.config.onChange(name, engine);
+    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory-policy', 'lazyfree-lazy-expire',
+      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events']) this.config.onChange(name, engine);
+    this.config.onChange('maxmemory', () => {
+      this.applyMaxmemory();
+      return null;
+    });
+    this.config.onChange('client-output-buffer-limit', () => {
+      this.output.refreshLimits();
+      this.applyEngineSettings();
+      return null;
+    });
     this.config.onChange('requirepass', () => {
       this.applyRequirepass();
       return null;
@@ -212,12 +273,29 @@ export class Server extends EventEmitter {
 
   /** Writes reply bytes to a client's socket. */
   /**
-   * Writes a reply to a client. `reused`: `reply` is a view of a buffer its caller fills
-   * again (see Connection.write); returns true when the socket kept that buffer.
+   * Writes a reply to a client, unless it is over its output limit (then it is closed).
+   * `reused`: `reply` is a view of a buffer its caller fills again (see Connection.write);
+   * returns true when the socket kept that buffer.
    */
   writeReply(conn: Connection, reply: Buffer, reused = false): boolean {
+    if (conn.closed || !this.output.admit(conn, reply.length)) return false;
+    const kept = conn.write(reply, reused);
     this.stats.totalNetOutputBytes += reply.length;
-    return conn.write(reply, reused);
+    this.output.wrote(conn);
+    return kept;
+  }
+
+  /**
+   * Closes a client whose output overcame its class's limit: at once, dropping what it
+   * has pending (Valkey frees it "ASAP" without writing the rest).
+   */
+  private closeOverOutputLimit(conn: Connection): void {
+    if (conn.closed) return;
+    this.log.warning(`Client ${clientLine(this, conn)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+    this.stats.clientOutputBufferLimitDisconnections++;
+    conn.closed = true;
+    conn.socket.destroy();
+    this.output.forget(conn);
   }
 
   /** Ends the connection once pending output is flushed. */
@@ -246,6 +324,7 @@ export class Server extends EventEmitter {
     this.stats.totalConnections = 0;
     this.stats.rejectedConnections = 0;
     this.stats.totalNetOutputBytes = 0;
+    this.stats.clientOutputBufferLimitDisconnections = 0;
     this.stats.opsSamples = [];
     this.emit('resetstat');
   }

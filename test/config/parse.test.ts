@@ -69,7 +69,9 @@ test('known but unimplemented directives are accepted and named in warnings when
   assert.match(r.warnings[0]!.message, /'unixsocketgroup' is not implemented by forkv/);
   assert.is(r.store.getString('unixsocketgroup'), 'wheel');
   const r2 = load('io-threads 4\nrename-command FLUSHALL ""\nloadmodule /x.so\nmaxmemory 1gb');
-  assert.equal(r2.warnings.map((w) => w.directive).sort(), ['io-threads', 'loadmodule', 'maxmemory', 'rename-command']);
+  // maxmemory is implemented (eviction): no warning.
+  assert.equal(r2.warnings.map((w) => w.directive).sort(), ['io-threads', 'loadmodule', 'rename-command']);
+  assert.is(r2.store.getString('maxmemory'), '1073741824');
   assert.equal(r2.renameCommands, [['FLUSHALL', '']]);
 });
 

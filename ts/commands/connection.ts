@@ -123,6 +123,7 @@ export function clientLine(server: Server, c: Connection): string {
     ['obl', 0],
     ['oll', 0],
     ['omem', c.socket.writableLength],
+    ['tot-mem', (st?.qbufCapacity ?? 0) + c.socket.writableLength],
     ['cmd', st?.lastCmd ?? 'NULL'],
     ['user', st?.user ?? 'default'],
     ['resp', c.proto],

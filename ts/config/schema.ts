@@ -49,6 +49,8 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'stream-node-max-bytes', 'stream-node-max-entries',
   'lazyfree-lazy-eviction', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
   'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'maxmemory', 'maxmemory-policy',
+  'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time',
+  'client-output-buffer-limit',
   'include', 'extended-redis-compatibility', 'sanitize-dump-payload', 'user', 'aclfile', 'acllog-max-len',
   'repl-backlog-size', 'repl-ping-replica-period',
   'unixsocket', 'unixsocketperm',
@@ -63,8 +65,6 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
 
 /** Implemented with a limitation: warned about when set to a non-default value. */
 export const FORKV_CAVEATS: Readonly<Record<string, string>> = {
-  maxmemory: 'forkv reports maxmemory but does not evict keys',
-  'maxmemory-policy': 'forkv reports maxmemory-policy but does not evict keys',
   'tls-client-cert-file': 'forkv opens no TLS connections of its own (its link to a primary is plain TCP: tls-replication is not implemented; no cluster bus): the client certificate is checked, not used',
   'tls-client-key-file': 'forkv opens no TLS connections of its own (its link to a primary is plain TCP: tls-replication is not implemented; no cluster bus): the client key is checked, not used',
   'tls-client-key-file-pass': 'forkv opens no TLS connections of its own (its link to a primary is plain TCP: tls-replication is not implemented; no cluster bus): the client key is checked, not used',

@@ -135,6 +135,16 @@ export declare class Core {
   /** Applies settings (only the fields given). */
   configure(s: EngineSettings): void
   /**
+   * Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
+   * from the cron, as Valkey's eviction time proc); returns "ok", "running" or "fail".
+   */
+  evict(): string
+  /**
+   * The client output the host holds in socket buffers, total and of replicas: counted
+   * in `used_memory`; replica output is not counted for eviction.
+   */
+  setClientOutputMemory(total: number, replicas: number): void
+  /**
    * Periodic work (Valkey's serverCron / databasesCron): active expiry within a time
    * budget, and incremental rehashing when no fork child shares our pages.
    */
@@ -402,6 +412,11 @@ export interface CoreStats {
   keyspaceMisses: number
   dirty: number
   usedMemory: number
+  evictedKeys: number
+  /** The AOF buffer and replica output (`mem_not_counted_for_evict`). */
+  memNotCountedForEvict: number
+  totalEvictionExceededTime: number
+  currentEvictionExceededTime: number
 }
 
 /** One database's counts for INFO keyspace. */
@@ -480,6 +495,19 @@ export interface EngineSettings {
   readOnlyReplica?: boolean
   /** A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`. */
   primaryDown?: boolean
+  /** `maxmemory` in bytes (0: no limit). */
+  maxmemory?: number
+  /** `maxmemory-policy` by its config name. */
+  maxmemoryPolicy?: string
+  maxmemorySamples?: number
+  maxmemoryEvictionTenacity?: number
+  /** `lazyfree-lazy-eviction`: evicted keys are propagated as UNLINK (else DEL). */
+  lazyfreeLazyEviction?: boolean
+  lfuLogFactor?: number
+  lfuDecayTime?: number
+  /** Hard output limits of the normal and pubsub classes, bytes (0: none). */
+  outputHardLimitNormal?: number
+  outputHardLimitPubsub?: number
 }
 
 /** A started child. */

@@ -17,6 +17,8 @@ export const enum Step {
   Close = 2,
   /** Write the reply; the client is blocked (BLPOP ...) until it is woken. */
   Blocked = 3,
+  /** Write the reply; call `wake` once the client's output drained (a long pipeline). */
+  Paused = 4,
 }
 
 /** Status bit: clients were served or unblocked; take them with `takeWoken()`. */

@@ -26,6 +26,10 @@ export class Connection {
   outputBytes = 0;
   /** Set while a host command's reply is pending (async host work). */
   busy = false;
+  /** Since when (unix seconds) the output is over its soft limit; 0: it is not. */
+  softLimitSince = 0;
+  /** The client is a replica (SYNC/PSYNC): its output is class `replica` and not counted for eviction. */
+  isReplica = false;
 
   /**
    * @param kind how the client connected (tcp, tls or the unix socket)

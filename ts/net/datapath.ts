@@ -118,6 +118,10 @@ export class DataPath {
           this.armBlockTimer(conn);
           break;
         }
+        if (res.step === Step.Paused) {
+          this.resumeWhenDrained(conn);
+          break;
+        }
         const argv = this.server.core.takeHost();
         const out = this.hostReply(conn, argv);
         if (out instanceof Promise) {
@@ -158,6 +162,22 @@ export class DataPath {
     } finally {
       this.servingWoken = false;
     }
+  }
+
+  /**
+   * A client whose pipelined replies outgrew what one batch may hold: the rest of its
+   * input runs once its socket has drained (a client that does not read stays parked,
+   * and so does its input, in the kernel's buffers).
+   */
+  private resumeWhenDrained(conn: Connection): void {
+    conn.socket.pause();
+    const go = (): void => {
+      if (conn.closed) return;
+      conn.socket.resume();
+      this.drive(conn, this.server.core.wake(conn.id));
+    };
+    if (conn.socket.writableLength === 0) setImmediate(go);
+    else conn.socket.once('drain', go);
   }
 
   /** A blocked client with a timeout gets the null reply when its deadline passes. */
@@ -218,6 +238,7 @@ export class DataPath {
 
   private onClose(conn: Connection): void {
     conn.closed = true;
+    this.server.output.forget(conn);
     this.server.clients.delete(conn.id);
     this.clearBlockTimer(conn.id);
     this.server.core.native.removeClient(conn.id);

@@ -74,6 +74,9 @@ export class ReplicationPrimary {
     const log = this.server.log;
     const hadBacklog = this.native.replInfo().backlogActive;
     const decision = psync ? this.native.replSync(conn.id, argv[1], argv[2]) : this.native.replSync(conn.id, undefined, undefined);
+    // Its output is now the replica class's (client-output-buffer-limit replica ...), and
+    // not counted for eviction.
+    conn.isReplica = true;
     const name = this.replicaName(conn);
     log.notice(`Replica ${name} asks for synchronization`);
     if (decision === 'continue') {

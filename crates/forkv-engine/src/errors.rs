@@ -20,3 +20,4 @@ pub const MASTERDOWN: &str = "MASTERDOWN Link with MASTER is down and replica-se
 pub const LOADING: &str = "LOADING Valkey is loading the dataset in memory";
 pub const MISCONF: &str = "MISCONF Valkey is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Valkey logs for details about the RDB error.";
 pub const NOT_POSITIVE_COUNT: &str = "ERR value is out of range, must be positive";
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";

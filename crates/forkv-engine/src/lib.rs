@@ -20,6 +20,7 @@ pub mod cmd;
 pub mod debug_flags;
 pub mod digest;
 pub mod errors;
+pub mod evict;
 pub mod log;
 pub mod notify;
 pub mod memory_stats;
@@ -75,6 +76,12 @@ pub struct EngineConfig {
     /// A replica whose link is down with `replica-serve-stale-data no`: commands
     /// without the `stale` flag get `-MASTERDOWN`.
     pub primary_down: bool,
+    /// `maxmemory` and its policy (see [`evict`]).
+    pub maxmemory: evict::MaxmemoryConfig,
+    /// Hard output limits of the normal and pubsub classes (`client-output-buffer-limit`,
+    /// 0: none): replies that could grow without bound stop past them (see
+    /// [`reply::Reply::limit`]) and the client is closed.
+    pub output_hard_limit: [u64; 2],
 }
 
 impl Default for EngineConfig {
@@ -90,6 +97,8 @@ impl Default for EngineConfig {
             shared_integers: true,
             read_only_replica: false,
             primary_down: false,
+            maxmemory: evict::MaxmemoryConfig::default(),
+            output_hard_limit: [0, 32 << 20],
         }
     }
 }
@@ -106,7 +115,15 @@ pub enum Outcome {
     /// Write the reply; the client is blocked (BLPOP ...) until `wake` is due. Its
     /// deadline is `block_deadline`.
     Blocked,
+    /// Write the reply; the client pipelined more commands than its replies may hold
+    /// ([`OUTPUT_PAUSE_BYTES`]): call `wake` once that output has drained, and the rest
+    /// of its input runs then. A client that never reads its replies thus stops being
+    /// read instead of growing the server's memory.
+    Paused,
 }
+
+/// Replies one feed may produce before the rest of a pipeline waits for them to drain.
+pub const OUTPUT_PAUSE_BYTES: usize = 4 << 20;
 
 /// Counters for INFO stats.
 #[derive(Default, Clone, Copy)]
@@ -151,8 +168,19 @@ pub struct Engine {
     pub secure_random: Option<secure_random::SecureRandom>,
     /// The process figures the host sampled last (MEMORY STATS, DOCTOR).
     pub host_memory: memory_stats::HostMemory,
-    /// Reads the bytes allocated right now; installed by the host that counts them.
-    used_memory_probe: Option<fn() -> usize>,
+    /// Measures `used_memory` (see [`evict`]).
+    memory_probe: evict::MemoryProbe,
+    /// Client output the host holds (pending socket writes), counted in `used_memory`.
+    pub client_output_bytes: usize,
+    /// Of that, replica output (not counted for eviction).
+    pub replica_output_bytes: usize,
+    /// Time spent over `maxmemory`.
+    eviction: evict::EvictionState,
+    /// The last command found the memory over `maxmemory` with nothing to evict
+    /// (Valkey's `pre_command_oom_state`; scripts refuse denyoom calls then).
+    pub(crate) oom_state: bool,
+    /// The keyspace's tables have a growth budget (maxmemory is set).
+    grow_budget_set: bool,
 }
 
 /// The server's own commands (`Exec::Server`: pub/sub) as code running inside a command
@@ -189,7 +217,12 @@ impl Engine {
             server_commands: None,
             secure_random: None,
             host_memory: memory_stats::HostMemory::default(),
-            used_memory_probe: None,
+            memory_probe: evict::NO_PROBE,
+            client_output_bytes: 0,
+            replica_output_bytes: 0,
+            eviction: evict::EvictionState::default(),
+            oom_state: false,
+            grow_budget_set: false,
         }
     }
 
@@ -215,17 +248,6 @@ impl Engine {
     /// system's CSPRNG (the engine itself reads no device).
     pub fn seed_secure_random(&mut self, seed: &[u8; 32]) {
         self.secure_random = Some(secure_random::SecureRandom::from_seed(seed));
-    }
-
-    /// Installs the reader of the process's allocated bytes (MEMORY STATS
-    /// `total.allocated`).
-    pub fn set_used_memory_probe(&mut self, probe: fn() -> usize) {
-        self.used_memory_probe = Some(probe);
-    }
-
-    /// Bytes allocated now: the probe's reading, else the host's last sample.
-    pub fn used_memory(&self) -> usize {
-        self.used_memory_probe.map_or(self.host_memory.used, |probe| probe())
     }
 
     /// Bytes allocated for the query buffers of every client.
@@ -318,7 +340,9 @@ impl Engine {
     /// Clears the reply buffer (keeping its capacity).
     pub fn clear_reply(&mut self) {
         self.out.clear();
-        if self.out.capacity() > 1 << 20 {
+        // A big reply must not stay allocated (and counted in used_memory) after it went
+        // out: Valkey frees a client's reply blocks once written.
+        if self.out.capacity() > 64 * 1024 {
             self.out.shrink_to(16 * 1024);
         }
     }
@@ -522,6 +546,13 @@ impl Engine {
                         ranges = v;
                     }
                     match step {
+                        Outcome::Done if self.out.len() >= OUTPUT_PAUSE_BYTES && pos < buf.len() => {
+                            if let Some(c) = self.clients.get_mut(&id) {
+                                c.suspended = true;
+                            }
+                            outcome = Outcome::Paused;
+                            break;
+                        }
                         Outcome::Done => {}
                         other => {
                             outcome = other;
@@ -573,6 +604,9 @@ impl Engine {
             let now = cmd::now_ms().max(0) as u64;
             self.acl.log.add(refusal.reason, "toplevel", refusal.object, user, info, now);
             return self.reject(id, is_exec, &refusal.error);
+        }
+        if self.oom_refuses(id, spec) {
+            return self.reject(id, is_exec, errors::OOM);
         }
         let Some(client) = self.clients.get(&id) else {
             return Outcome::Close;
@@ -694,10 +728,14 @@ impl Engine {
         self.prop.suppress_current = false;
         let proto = client.proto;
         let out_mark = self.out.len();
+        let hard = self.cfg.output_hard_limit[usize::from(client.pubsub)];
+        let limit = if hard == 0 { usize::MAX } else { usize::try_from(hard).unwrap_or(usize::MAX) };
+        let mut reply = Reply::new(&mut self.out, proto);
+        reply.limit = limit;
         let mut ctx = Ctx {
             ks: &mut self.ks,
             client,
-            reply: Reply::new(&mut self.out, proto),
+            reply,
             cfg: &self.cfg,
             prop: &mut self.prop,
             debug: &mut self.debug,
@@ -705,6 +743,10 @@ impl Engine {
         };
         // No input may end the process: a handler that panics fails its command only.
         let caught = panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, argv)));
+        // Past the output limit the client is closed (the host drops the output).
+        if ctx.reply.over_limit() {
+            ctx.client.closing = true;
+        }
         let db = ctx.client.db;
         let closing = ctx.client.closing;
         let block_request = ctx.client.block_request.take();

@@ -7,6 +7,11 @@
 pub struct Reply<'a> {
     pub out: &'a mut Vec<u8>,
     pub proto: u8,
+    /// The client's output buffer hard limit (`client-output-buffer-limit`): a command
+    /// whose reply could grow without bound (HRANDFIELD with a huge negative count)
+    /// stops once `out` is past it; the client is then closed (Valkey's
+    /// `CLIENT_CLOSE_ASAP` checks). `usize::MAX`: no limit.
+    pub limit: usize,
 }
 
 pub use forkv_keyspace::num::format_i64 as fmt_i64;
@@ -14,7 +19,12 @@ pub use forkv_keyspace::num::format_i64 as fmt_i64;
 impl<'a> Reply<'a> {
     /// A writer for `out` at protocol `proto`.
     pub fn new(out: &'a mut Vec<u8>, proto: u8) -> Self {
-        Reply { out, proto }
+        Reply { out, proto, limit: usize::MAX }
+    }
+
+    /// True once the output is past the client's hard limit (see [`Reply::limit`]).
+    pub fn over_limit(&self) -> bool {
+        self.out.len() > self.limit
     }
 
     /// True when the client speaks RESP3.

@@ -177,6 +177,7 @@ fn run_seed(seed: u64, commands: usize) -> std::collections::HashSet<Vec<u8>> {
                     engine.unblock(client, false);
                     outcome = engine.wake(client);
                 }
+                Outcome::Paused => outcome = engine.wake(client),
                 Outcome::Close => {
                     engine.remove_client(client);
                     engine.add_client(client);

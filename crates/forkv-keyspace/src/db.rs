@@ -6,7 +6,8 @@
 //! clients. Reads take `&self` on the tables and write nothing into shared pages, so a
 //! fork child's copy of the keyspace stays shared with the parent.
 
-use crate::access;
+use crate::access::{self, LfuParams};
+use crate::evict::{self, EvictionPool, Policy};
 use crate::dict::{Dict, ResizePolicy};
 use crate::notify::{self, Notifier};
 use crate::types::EncodingLimits;
@@ -56,6 +57,8 @@ pub struct KeyspaceStats {
     pub expired_stale_perc: f64,
     /// Total time spent in active expire cycles (µs).
     pub expire_cycle_cpu_us: u64,
+    /// Keys deleted to stay under `maxmemory`.
+    pub evicted_keys: u64,
 }
 
 /// All databases plus the bookkeeping shared by every mutation.
@@ -94,6 +97,14 @@ pub struct Keyspace {
     lfu: bool,
     /// Keyspace notifications raised by commands and by expiry.
     pub notify: Notifier,
+    /// `lfu-log-factor` and `lfu-decay-time`.
+    lfu_params: LfuParams,
+    /// The best eviction candidates sampled so far (see [`crate::evict`]).
+    evict_pool: EvictionPool,
+    /// The database the random eviction policies looked at last.
+    evict_next_db: usize,
+    /// The `maxmemory-policy` (it decides what the clocks count and what RDB files keep).
+    policy: Policy,
 }
 
 impl Keyspace {
@@ -119,6 +130,10 @@ impl Keyspace {
             child_active: false,
             lfu: false,
             notify: Notifier::default(),
+            lfu_params: LfuParams::default(),
+            evict_pool: EvictionPool::default(),
+            evict_next_db: 0,
+            policy: Policy::NoEviction,
         }
     }
 
@@ -286,11 +301,63 @@ impl Keyspace {
         if self.child_active {
             return;
         }
-        let (lfu, now) = (self.lfu, self.now);
-        let r = if lfu { self.random() } else { 0 };
+        let (lfu, now) = (self.lfu.then_some(self.lfu_params), self.now);
+        let r = if lfu.is_some() { self.random() } else { 0 };
         if let Some(m) = self.dbs[db].keys.meta_mut(key) {
             *m = access::accessed(*m, lfu, now, r);
         }
+    }
+
+    /// Bytes a table growth may allocate now (see `Dict::set_grow_budget`); the engine
+    /// sets what is left under `maxmemory` before each command.
+    pub fn set_grow_budget(&mut self, bytes: usize) {
+        for db in &mut self.dbs {
+            db.keys.set_grow_budget(bytes);
+            db.expires.set_grow_budget(bytes);
+        }
+    }
+
+    /// Sets the `maxmemory-policy`: LFU policies make the clocks count frequency.
+    pub fn set_eviction_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+        self.lfu = policy.is_lfu();
+    }
+
+    /// The `maxmemory-policy` (RDB files keep each key's idle time under the LRU
+    /// policies and its frequency under the LFU ones, as Valkey's do).
+    pub fn eviction_policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// `lfu-log-factor` and `lfu-decay-time`.
+    pub fn lfu_params(&self) -> LfuParams {
+        self.lfu_params
+    }
+
+    /// Sets `lfu-log-factor` and `lfu-decay-time`.
+    pub fn set_lfu_params(&mut self, params: LfuParams) {
+        self.lfu_params = params;
+    }
+
+    /// The next key to evict under `policy`, sampling `samples` keys per database (see
+    /// [`crate::evict`]); None when the policy finds no candidate (noeviction, or no
+    /// key with a TTL under a volatile policy). Reads only: the caller deletes.
+    pub fn eviction_victim(&mut self, policy: Policy, samples: usize) -> Option<(usize, Bytes)> {
+        let Keyspace { dbs, evict_pool, evict_next_db, rng, now, lfu_params, .. } = self;
+        let mut rand = || xorshift64star(rng);
+        let s = evict::Sampling { policy, samples, now_ms: *now, lfu: *lfu_params };
+        evict::pick(dbs, evict_pool, evict_next_db, s, &mut rand)
+    }
+
+    /// Deletes a key to free memory (counted in `evicted_keys`); true when it existed.
+    pub fn evict(&mut self, db: usize, key: &[u8]) -> bool {
+        if self.remove_entry(db, key).is_none() {
+            return false;
+        }
+        self.stats.evicted_keys += 1;
+        self.touch(db, key, 1);
+        self.notify.raise(notify::EVICTED, "evicted", db, key);
+        true
     }
 
     /// Selects what the access clocks count: frequency (LFU policies) or recency. As in
@@ -319,7 +386,8 @@ impl Keyspace {
     /// The key's access frequency counter, decayed to now (OBJECT FREQ).
     pub fn frequency(&self, db: usize, key: &[u8]) -> Option<u8> {
         self.peek(db, key)?;
-        self.dbs[db].keys.meta(key).map(|m| access::decayed_counter(*m, self.now))
+        let decay = self.lfu_params.decay_time;
+        self.dbs[db].keys.meta(key).map(|m| access::decayed_counter(*m, self.now, decay))
     }
 
     /// Sets the key's clock as if it was last accessed `secs` ago (RESTORE IDLETIME).

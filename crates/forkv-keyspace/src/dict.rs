@@ -77,6 +77,10 @@ pub struct Dict<K, V, M = ()> {
     rehash_idx: Option<usize>,
     hasher: foldhash::fast::FixedState,
     policy: ResizePolicy,
+    /// Bytes a growth may allocate before the load factor passes 1.618 (Valkey's
+    /// `dictExpandAllowed`: a resize must not itself push the server over `maxmemory`
+    /// and cause evictions); `usize::MAX`: no limit.
+    grow_budget: usize,
 }
 
 impl<K: Hash + Eq, V, M: Default> Default for Dict<K, V, M> {
@@ -93,6 +97,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
             rehash_idx: None,
             hasher: foldhash::fast::FixedState::with_seed(seed()),
             policy: ResizePolicy::Enable,
+            grow_budget: usize::MAX,
         }
     }
 
@@ -135,6 +140,12 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
     /// True while an incremental rehash is in progress.
     pub fn is_rehashing(&self) -> bool {
         self.rehash_idx.is_some()
+    }
+
+    /// Sets how many bytes a growth may allocate while the load factor is at most 1.618
+    /// (see the `grow_budget` field).
+    pub fn set_grow_budget(&mut self, bytes: usize) {
+        self.grow_budget = bytes;
     }
 
     /// Sets when resizes may start (see [`ResizePolicy`]).
@@ -368,7 +379,13 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
             ResizePolicy::Forbid => false,
         };
         if grow {
-            self.start_resize((used + 1).next_power_of_two());
+            let new_size = (used + 1).next_power_of_two();
+            let bytes = new_size.saturating_mul(std::mem::size_of::<Chain<K, V, M>>());
+            // Up to a load factor of 1.618 the table may wait for memory (1618/1000).
+            if bytes > self.grow_budget && used * 1000 <= size * 1618 {
+                return;
+            }
+            self.start_resize(new_size);
         }
     }
 
@@ -574,9 +591,26 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
     /// rehash steps), so it is safe while a fork child exists.
     pub fn fair_random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<(&K, &V)> {
         const FAIR_SAMPLE: usize = 20;
-        let count = FAIR_SAMPLE.min(self.len());
+        let sample = self.sample_entries(FAIR_SAMPLE, &mut rand);
+        if sample.is_empty() {
+            return self.random_entry(rand);
+        }
+        let e = sample[rand() as usize % sample.len()];
+        Some((&e.key, &e.value))
+    }
+
+    /// Up to `count` entries from consecutive buckets at a random start (Valkey's
+    /// `dictGetSomeKeys`, which eviction samples with): not uniform, fast, and
+    /// read-only (no rehash steps), so it is safe while a fork child exists. Each entry
+    /// is given as (key, value, metadata).
+    pub fn sample(&self, count: usize, mut rand: impl FnMut() -> u64) -> Vec<(&K, &V, &M)> {
+        self.sample_entries(count, &mut rand).into_iter().map(|e| (&e.key, &e.value, &e.meta)).collect()
+    }
+
+    fn sample_entries(&self, count: usize, rand: &mut impl FnMut() -> u64) -> Vec<&Entry<K, V, M>> {
+        let count = count.min(self.len());
         if count == 0 {
-            return None;
+            return Vec::new();
         }
         let mut sample: Vec<&Entry<K, V, M>> = Vec::with_capacity(count);
         let tables = if self.rehash_idx.is_some() { 2 } else { 1 };
@@ -626,11 +660,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
             }
             i = (i + 1) & maxmask;
         }
-        if sample.is_empty() {
-            return self.random_entry(rand);
-        }
-        let e = sample[rand() as usize % sample.len()];
-        Some((&e.key, &e.value))
+        sample
     }
 
     /// Iterates every entry without modifying anything (used by the fork child).
@@ -792,6 +822,25 @@ mod tests {
         for i in 0..100 {
             assert!(seen.contains(&key(i)), "missed key {i}");
         }
+    }
+
+    #[test]
+    fn growth_waits_for_memory_until_the_load_factor_passes_1_618() {
+        let mut d: Dict<u64, ()> = Dict::new();
+        for i in 0..64 {
+            d.insert(i, ());
+        }
+        while d.rehash(100) {}
+        let size = d.bucket_count();
+        d.set_grow_budget(0);
+        for i in 64..(size as u64 * 16 / 10) {
+            d.insert(i, ());
+        }
+        assert_eq!(d.bucket_count(), size, "no growth at load factor <= 1.618 without budget");
+        for i in (size as u64 * 16 / 10)..(size as u64 * 17 / 10) {
+            d.insert(i, ());
+        }
+        assert!(d.is_rehashing() || d.bucket_count() > size, "past 1.618 it grows anyway");
     }
 
     #[test]

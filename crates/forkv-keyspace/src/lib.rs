@@ -6,6 +6,7 @@
 pub mod access;
 pub mod db;
 pub mod dict;
+pub mod evict;
 pub mod glob;
 pub mod notify;
 pub mod num;
@@ -15,7 +16,9 @@ pub mod value;
 pub mod zset;
 
 pub use db::{Db, Keyspace, KeyspaceStats, UnixMs};
+pub use access::LfuParams;
 pub use dict::{Dict, ResizePolicy};
+pub use evict::Policy as EvictionPolicy;
 pub use types::EncodingLimits;
 pub use types::stream::{StreamId, StreamLimits};
 pub use value::{Bytes, HashValue, ListValue, SetValue, StrValue, StreamValue, Value};

@@ -24,6 +24,9 @@ enum Status {
     /// Write the reply; the client is blocked (BLPOP ...): arm a timer for
     /// `blockDeadline()`.
     Blocked = 3,
+    /// Write the reply; call `wake` once the client's output has drained (a pipeline
+    /// whose replies outgrew `OUTPUT_PAUSE_BYTES`).
+    Paused = 4,
 }
 
 /// Or-ed into the status byte when clients were served or unblocked by this call: the
@@ -84,6 +87,19 @@ pub struct EngineSettings {
     pub read_only_replica: Option<bool>,
     /// A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`.
     pub primary_down: Option<bool>,
+    /// `maxmemory` in bytes (0: no limit).
+    pub maxmemory: Option<f64>,
+    /// `maxmemory-policy` by its config name.
+    pub maxmemory_policy: Option<String>,
+    pub maxmemory_samples: Option<u32>,
+    pub maxmemory_eviction_tenacity: Option<u32>,
+    /// `lazyfree-lazy-eviction`: evicted keys are propagated as UNLINK (else DEL).
+    pub lazyfree_lazy_eviction: Option<bool>,
+    pub lfu_log_factor: Option<u32>,
+    pub lfu_decay_time: Option<u32>,
+    /// Hard output limits of the normal and pubsub classes, bytes (0: none).
+    pub output_hard_limit_normal: Option<f64>,
+    pub output_hard_limit_pubsub: Option<f64>,
 }
 
 /// What CLIENT LIST/INFO need from the core about one connection.
@@ -166,6 +182,11 @@ pub struct CoreStats {
     pub keyspace_misses: f64,
     pub dirty: f64,
     pub used_memory: f64,
+    pub evicted_keys: f64,
+    /// The AOF buffer and replica output (`mem_not_counted_for_evict`).
+    pub mem_not_counted_for_evict: f64,
+    pub total_eviction_exceeded_time: f64,
+    pub current_eviction_exceeded_time: f64,
 }
 
 /// A command table row (for COMMAND-derived docs such as the README list).
@@ -196,7 +217,7 @@ impl Core {
     pub fn new(databases: u32) -> Self {
         let mut server = Server::new(databases as usize);
         let engine = &mut server.engine;
-        engine.set_used_memory_probe(crate::alloc::used_bytes);
+        engine.set_memory_probe(crate::alloc::used_bytes);
         // Valkey's used_memory_startup: what the initialised server holds before any data.
         engine.host_memory.startup = crate::alloc::used_bytes();
         engine.host_memory.used = engine.host_memory.startup;
@@ -326,6 +347,7 @@ impl Core {
                 Status::Host
             }
             Outcome::Blocked => Status::Blocked,
+            Outcome::Paused => Status::Paused,
         };
         let woken = if self.server.engine.has_woken() { WOKEN } else { 0 };
         let flushed = if self.server.engine.ks.take_flushed_all() { FLUSHED_ALL } else { 0 };
@@ -510,6 +532,63 @@ impl Core {
         if let Some(v) = s.primary_down {
             cfg.primary_down = v;
         }
+        if let Some(v) = s.output_hard_limit_normal {
+            self.server.engine.cfg.output_hard_limit[0] = v as u64;
+        }
+        if let Some(v) = s.output_hard_limit_pubsub {
+            self.server.engine.cfg.output_hard_limit[1] = v as u64;
+        }
+        let mm = &mut self.server.engine.cfg.maxmemory;
+        if let Some(v) = s.maxmemory {
+            mm.maxmemory = v as u64;
+        }
+        if let Some(p) = s.maxmemory_policy.as_deref().and_then(forkv_keyspace::EvictionPolicy::parse) {
+            mm.policy = p;
+            self.server.engine.ks.set_eviction_policy(p);
+        }
+        if let Some(v) = s.maxmemory_samples {
+            mm.samples = v as usize;
+        }
+        if let Some(v) = s.maxmemory_eviction_tenacity {
+            mm.tenacity = v;
+        }
+        if let Some(v) = s.lazyfree_lazy_eviction {
+            mm.lazy = v;
+        }
+        if s.lfu_log_factor.is_some() || s.lfu_decay_time.is_some() {
+            let mut p = self.server.engine.ks.lfu_params();
+            if let Some(v) = s.lfu_log_factor {
+                p.log_factor = v;
+            }
+            if let Some(v) = s.lfu_decay_time {
+                p.decay_time = v;
+            }
+            self.server.engine.ks.set_lfu_params(p);
+        }
+    }
+
+    /// Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
+    /// from the cron, as Valkey's eviction time proc); returns "ok", "running" or "fail".
+    #[napi]
+    pub fn evict(&mut self) -> String {
+        let r = self.server.engine.perform_evictions();
+        // The deletions go to the AOF like those of the active expire cycle; their
+        // `evicted` keyspace events go out now (the host then delivers them).
+        self.server.publish_events();
+        match r {
+            forkv_engine::evict::EvictResult::Ok => "ok",
+            forkv_engine::evict::EvictResult::Running => "running",
+            forkv_engine::evict::EvictResult::Fail => "fail",
+        }
+        .into()
+    }
+
+    /// The client output the host holds in socket buffers, total and of replicas: counted
+    /// in `used_memory`; replica output is not counted for eviction.
+    #[napi]
+    pub fn set_client_output_memory(&mut self, total: f64, replicas: f64) {
+        self.server.engine.client_output_bytes = total.max(0.0) as usize;
+        self.server.engine.replica_output_bytes = replicas.max(0.0) as usize;
     }
 
     /// Periodic work (Valkey's serverCron / databasesCron): active expiry within a time
@@ -537,7 +616,11 @@ impl Core {
             keyspace_hits: k.keyspace_hits as f64,
             keyspace_misses: k.keyspace_misses as f64,
             dirty: e.ks.dirty as f64,
-            used_memory: crate::alloc::used_bytes() as f64,
+            used_memory: e.used_memory() as f64,
+            evicted_keys: k.evicted_keys as f64,
+            mem_not_counted_for_evict: e.mem_not_counted_for_evict() as f64,
+            total_eviction_exceeded_time: e.eviction_exceeded_ms().0 as f64,
+            current_eviction_exceeded_time: e.eviction_exceeded_ms().1 as f64,
         }
     }
 

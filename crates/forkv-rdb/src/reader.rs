@@ -125,6 +125,9 @@ fn load_into<R: Read>(
     let mut lzf_scratch = Vec::new();
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
+    // Eviction data of the next key (RDB_OPCODE_FREQ / RDB_OPCODE_IDLE).
+    let mut freq: Option<u8> = None;
+    let mut idle: Option<u64> = None;
 
     loop {
         let type_at = src.offset();
@@ -144,12 +147,8 @@ fn load_into<R: Read>(
                 expire = Some(i64::from(secs) * 1000);
             }
             RDB_OPCODE_EXPIRETIME_MS => expire = Some(i64::from_le_bytes(src.array::<8>()?)),
-            RDB_OPCODE_FREQ => {
-                src.byte()?;
-            }
-            RDB_OPCODE_IDLE => {
-                src.plain_length()?;
-            }
+            RDB_OPCODE_FREQ => freq = Some(src.byte()?),
+            RDB_OPCODE_IDLE => idle = Some(src.plain_length()?),
             RDB_OPCODE_EOF => break,
             RDB_OPCODE_SELECTDB => {
                 let id = src.plain_length()?;
@@ -196,6 +195,7 @@ fn load_into<R: Read>(
                 let key = read_string(&mut src, &mut lzf_scratch)?;
                 let value = read_object(t, &mut src, &mut scratch)?;
                 let ttl = expire.take();
+                let (key_freq, key_idle) = (freq.take(), idle.take());
                 *stats.types.entry(t).or_insert(0) += 1;
                 match value {
                     None => {
@@ -211,6 +211,19 @@ fn load_into<R: Read>(
                             return Err(RdbError::new(type_at, RdbErrorKind::DuplicateKey { db, key }));
                         }
                         ks.put(db, &key, v, ttl);
+                        // Valkey's objectSetLRUOrLFU: the counter under an LFU policy,
+                        // the idle time otherwise.
+                        // Both are stamped with the load's clock.
+                        let saved = ks.now();
+                        ks.set_now(now);
+                        if ks.lfu() {
+                            if let Some(f) = key_freq {
+                                ks.set_frequency(db, &key, f);
+                            }
+                        } else if let Some(secs) = key_idle {
+                            ks.set_idle_seconds(db, &key, secs);
+                        }
+                        ks.set_now(saved);
                         stats.keys_loaded += 1;
                     }
                 }

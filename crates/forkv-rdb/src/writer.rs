@@ -149,6 +149,7 @@ pub fn write_rdb<W: Write>(
     }
 
     let mut keys_done = 0u64;
+    let policy = ks.eviction_policy();
     for index in 0..ks.db_count() {
         let db = ks.db(index);
         if db.keys.is_empty() {
@@ -165,6 +166,19 @@ pub fn write_rdb<W: Write>(
                 if let Some(at) = db.expires.get(&key[..]) {
                     w.sink.byte(RDB_OPCODE_EXPIRETIME_MS)?;
                     w.sink.bytes(&at.to_le_bytes())?;
+                }
+            }
+            // Eviction data, as Valkey writes it: idle seconds under an LRU policy, the
+            // decayed access counter under an LFU one.
+            if policy.is_lru() {
+                if let Some(idle) = ks.idle_seconds(index, key) {
+                    w.sink.byte(RDB_OPCODE_IDLE)?;
+                    w.sink.len(idle)?;
+                }
+            } else if policy.is_lfu() {
+                if let Some(freq) = ks.frequency(index, key) {
+                    w.sink.byte(RDB_OPCODE_FREQ)?;
+                    w.sink.byte(freq)?;
                 }
             }
             let t = value_type_for(value, version);

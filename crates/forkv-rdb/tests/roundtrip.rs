@@ -278,3 +278,34 @@ fn loading_does_not_count_as_changes() {
     load_rdb(&bytes[..], &mut ks, &LoadOptions::default()).unwrap();
     assert_eq!(ks.dirty, 7);
 }
+
+#[test]
+fn idle_times_and_frequencies_survive_under_lru_and_lfu_policies() {
+    use forkv_keyspace::EvictionPolicy;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let mut ks = Keyspace::new(16);
+    ks.set_now(now);
+    ks.set(0, b"k", Value::Str(StrValue::from_bytes(b"v")), false);
+    // No eviction policy: no eviction data is written (Valkey's files neither).
+    ks.set_idle_seconds(0, b"k", 1000);
+    let plain = write(&ks, &WriteOptions::default());
+    ks.set_eviction_policy(EvictionPolicy::AllkeysLru);
+    let lru = write(&ks, &WriteOptions::default());
+    assert_eq!(lru.len(), plain.len() + 3, "IDLE opcode + 2-byte length");
+    let mut back = Keyspace::new(16);
+    back.set_eviction_policy(EvictionPolicy::AllkeysLru);
+    load_rdb(&lru[..], &mut back, &LoadOptions::default()).unwrap();
+    back.set_now(now);
+    let idle = back.idle_seconds(0, b"k").unwrap();
+    assert!((1000..=1002).contains(&idle), "idle {idle}");
+
+    ks.set_eviction_policy(EvictionPolicy::VolatileLfu);
+    ks.set_frequency(0, b"k", 42);
+    let lfu = write(&ks, &WriteOptions::default());
+    assert_eq!(lfu.len(), plain.len() + 2, "FREQ opcode + 1 byte");
+    let mut back = Keyspace::new(16);
+    back.set_eviction_policy(EvictionPolicy::AllkeysLfu);
+    load_rdb(&lfu[..], &mut back, &LoadOptions::default()).unwrap();
+    back.set_now(now);
+    assert_eq!(back.frequency(0, b"k"), Some(42));
+}

@@ -177,7 +177,7 @@ fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     // Valkey prints the clock read both ways whatever the policy: the LFU counter decayed
     // to now and the LFU stamp (the upper bits).
-    let freq = forkv_keyspace::access::decayed_counter(lru, ctx.ks.now());
+    let freq = forkv_keyspace::access::decayed_counter(lru, ctx.ks.now(), ctx.ks.lfu_params().decay_time);
     text.push_str(&format!(" lru:{lru} lru_seconds_idle:{idle} lfu_freq:{freq} lfu_access_time_minutes:{}", lru >> 8));
     if let forkv_keyspace::Value::List(l) = v {
         if let Some((nodes, bytes)) = l.quicklist_stats() {

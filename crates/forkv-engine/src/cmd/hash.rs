@@ -323,6 +323,10 @@ fn hrandfield(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
             if let Some((f, v)) = h.random_entry(|| rng.next_u64()) {
                 reply_field(reply, f, v, withvalues);
             }
+            // The client is closed for its output limit: stop mid-run.
+            if reply.over_limit() {
+                break;
+            }
         }
     } else if count >= size {
         reply.array(flat(size, reply));

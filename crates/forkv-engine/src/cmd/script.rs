@@ -129,6 +129,10 @@ impl ScriptHost for EngineHost<'_> {
                 return Err(format!("-{err}"));
             }
         }
+        // The memory was over maxmemory with nothing to evict when the script started.
+        if spec.flags & crate::table::flags::DENYOOM != 0 && e.oom_state && e.cfg.maxmemory.maxmemory > 0 && !ctx.flags.has(ScriptFlags::ALLOW_OOM) {
+            return Err(format!("-{}", crate::errors::OOM));
+        }
         if let Some(c) = e.clients.get_mut(&SCRIPT_CLIENT) {
             c.proto = ctx.resp;
             c.last_cmd = spec.name;
@@ -270,7 +274,13 @@ pub(crate) fn refusal_before_run(e: &Engine, flags: ScriptFlags, read_only: bool
     if read_only {
         return Some("ERR Can not execute a script with write flag using *_ro command.".into());
     }
-    e.cfg.write_error.clone()
+    if let Some(err) = e.cfg.write_error.clone() {
+        return Some(err);
+    }
+    if e.oom_state && e.cfg.maxmemory.maxmemory > 0 && !flags.has(ScriptFlags::ALLOW_OOM) {
+        return Some(crate::errors::OOM.into());
+    }
+    None
 }
 
 /// Which VM runs: EVAL scripts and functions have one each, as in Valkey.

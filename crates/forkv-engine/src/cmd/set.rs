@@ -257,6 +257,10 @@ fn srandmember(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
             if let Some(m) = set.random_member(|| rng.next_u64()) {
                 reply.bulk(m);
             }
+            // The client is closed for its output limit: stop mid-run.
+            if reply.over_limit() {
+                break;
+            }
         }
     } else if count >= size {
         reply.array(size);

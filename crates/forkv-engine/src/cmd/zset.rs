@@ -916,12 +916,20 @@ fn zrandmember(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let picks: Vec<(Vec<u8>, f64)> = if count == 0 {
         Vec::new()
     } else if l < 0 || count == 1 {
-        (0..count)
-            .filter_map(|_| {
-                z.random_entry(|| rng.next_u64())
-                    .map(|(m, s)| (m.to_vec(), s))
-            })
-            .collect()
+        // Stops once the reply would be past the client's output limit (it is closed).
+        let room = reply.limit.saturating_sub(reply.out.len());
+        let mut bytes = 0usize;
+        let mut picks = Vec::new();
+        for _ in 0..count {
+            if let Some((m, s)) = z.random_entry(|| rng.next_u64()) {
+                bytes += m.len() + 32;
+                picks.push((m.to_vec(), s));
+            }
+            if bytes > room {
+                break;
+            }
+        }
+        picks
     } else if count >= size {
         z.iter().map(|(m, s)| (m.to_vec(), s)).collect()
     } else {
