@@ -200,7 +200,10 @@ export class Server extends EventEmitter {
    */
   evict(): void {
     if (this.config.getBigInt('maxmemory') === 0n || this.evictionScheduled) return;
-    if (this.core.native.evict() !== 'running') return;
+    const result = this.core.native.evict();
+    // Keyspace events of the evicted keys (`evicted`) go out now.
+    this.dataPath.deliver();
+    if (result !== 'running') return;
     this.evictionScheduled = true;
     setImmediate(() => {
       this.evictionScheduled = false;

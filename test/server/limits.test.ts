@@ -108,6 +108,25 @@ t('CONFIG SET maxmemory inside MULTI evicts only after EXEC', async () => {
   assert.is(await io.dbsize(), 0);
 });
 
+t('evicted keys raise the evicted keyspace event', async () => {
+  await io.config('SET', 'notify-keyspace-events', 'Ee');
+  const sub = new Redis({ port: srv.port });
+  try {
+    const got: string[] = [];
+    sub.on('message', (_ch: string, key: string) => got.push(key));
+    await sub.subscribe('__keyevent@0__:evicted');
+    await io.set('ev', '1');
+    await io.config('SET', 'maxmemory-policy', 'allkeys-random');
+    await io.config('SET', 'maxmemory', '1');
+    for (let i = 0; i < 100 && got.length === 0; i++) await sleep(10);
+    assert.equal(got, ['ev']);
+  } finally {
+    sub.disconnect();
+    await io.config('SET', 'maxmemory', '0');
+    await io.config('SET', 'notify-keyspace-events', '');
+  }
+});
+
 t('OBJECT FREQ follows lfu-log-factor, and the LFU clock of a new key starts at 5', async () => {
   await io.config('SET', 'maxmemory-policy', 'allkeys-lfu');
   await io.set('f', '1');
