@@ -255,9 +255,11 @@ export class Server extends EventEmitter {
   /** Binds every configured address, then logs readiness. Rejects if the port is taken. */
   async start(): Promise<void> {
     this.log.notice(`forkv ${VERSION.forkv} (Valkey ${VERSION.valkeyCompat} compatible), 64 bit, standalone mode, port ${this.config.getInt('port')}, PID: ${process.pid}`);
-    this.log.notice('Server initialized');
     loadUsersAtStartup(this, this.options.users ?? []);
     await this.listening.listenAll();
+    // As in Valkey, the listeners exist when this line is logged: a test harness that
+    // waits for it connects at once, and meets -LOADING rather than a refused connection.
+    this.log.notice('Server initialized');
     this.startCron();
     // With appendonly yes the AOF is the source of truth, as in Valkey.
     if (this.config.getBool('appendonly')) await this.aof.loadAtStart();

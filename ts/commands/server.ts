@@ -91,6 +91,8 @@ export function debug(call: HostCall): Reply | Promise<Reply> {
     case 'log':
       server.log.warning(`DEBUG LOG: ${arg(call, 2)}`);
       return ok;
+    case 'loadaof':
+      return server.aof.debugLoadAof();
     case 'reload':
       return server.debugReload(call.argv.slice(2).map((b) => b.toString('latin1').toLowerCase()));
     default:

@@ -17,6 +17,13 @@ export declare class Core {
    */
   startAofLoad(opts: AofOptions): void
   /**
+   * DEBUG LOADAOF: writes what is pending, then replaces the dataset with what the AOF
+   * directory holds, read in place (Valkey's `loadAppendOnlyFiles` from `debugCommand`).
+   * Appending goes on into the current incr file. An `Err` means the files could not be
+   * loaded: the dataset is then left as it was (Valkey exits).
+   */
+  loadAofNow(opts: AofOptions): LoadReport
+  /**
    * Opens the AOF for appending (after loading, or with nothing to load). Creates the
    * directory, a base from the current data if none exists, and the incr file.
    */
@@ -198,8 +205,9 @@ export declare class Core {
   /**
    * Starts loading an RDB file in a background thread (start-up). While it runs the
    * engine answers `-LOADING`; `poll_load` installs the result.
+   * `key_load_delay_us` is `key-load-delay` (a test knob, see `forkv_rdb::LoadOptions`).
    */
-  startLoad(path: string): void
+  startLoad(path: string, keyLoadDelayUs: number): void
   /** `None` while loading; then the load's report, or an error with the reason. */
   pollLoad(): LoadReport | null
   /**
@@ -304,6 +312,8 @@ export interface AofOptions {
   rdbVersion: number
   /** Microseconds slept per key in the rewrite child (`rdb-key-save-delay`, for tests). */
   keySaveDelayUs: number
+  /** Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests). */
+  keyLoadDelayUs: number
 }
 
 /** What BGREWRITEAOF did when its child ended. */

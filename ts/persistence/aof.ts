@@ -3,7 +3,7 @@
 // BGSAVE, automatic rewrites, CONFIG SET appendonly/appendfsync, write-error handling,
 // loading at start, and the INFO aof_* fields — with Valkey's replies and log lines.
 import type { AofOptions, ChildDone } from '../native/binding.cjs';
-import { error, simple, type Reply } from '../resp/encode';
+import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server, ShutdownOptions } from '../server';
 import { waitForLoad } from './rdb';
 
@@ -60,6 +60,7 @@ export class AofPersistence {
       rdbChecksum: c.getBool('rdbchecksum'),
       rdbVersion: c.getInt('rdb-version'),
       keySaveDelayUs: c.getInt('rdb-key-save-delay'),
+      keyLoadDelayUs: c.getInt('key-load-delay'),
     };
   }
 
@@ -92,6 +93,23 @@ export class AofPersistence {
     }
     this.core.aofOpen(o);
     this.enabled = true;
+  }
+
+  /**
+   * DEBUG LOADAOF: writes what is pending, then replaces the dataset with the AOF
+   * directory's content (whether or not AOF is on, as Valkey). Where Valkey exits on
+   * files it cannot load, forkv keeps the dataset it had and answers an error.
+   */
+  debugLoadAof(): Reply {
+    this.flushHeld();
+    try {
+      this.core.loadAofNow(this.options());
+    } catch (e) {
+      this.server.log.warning(`DEBUG LOADAOF failed: ${e instanceof Error ? e.message : String(e)}`);
+      return error('ERR Error loading the append only file, check server logs.');
+    }
+    this.server.log.notice('Append Only File loaded by DEBUG LOADAOF');
+    return ok;
   }
 
   /* ---------------------------------------------------------------- the write path */
@@ -278,6 +296,8 @@ export class AofPersistence {
         this.flushHeld();
         this.core.aofClose();
         this.enabled = false;
+        this.rewriteScheduled = false;
+        this.killRewriteChild();
         this.server.log.notice('AOF disabled');
       }
     } catch (e) {
@@ -285,6 +305,19 @@ export class AofPersistence {
     }
     this.server.updateWriteGate();
     return null;
+  }
+
+  /**
+   * Valkey's killAppendOnlyChild: stops a running rewrite and waits for it; reaped here,
+   * so its temp files are removed here too.
+   */
+  private killRewriteChild(): void {
+    const pid = this.core.childProgress();
+    if (pid?.kind !== 'aof') return;
+    this.server.log.notice(`Killing running AOF rewrite child: ${pid.pid}`);
+    this.core.killChild();
+    const p = this.core.waitChild(5000);
+    if (p?.done) this.rewriteDone(p.done);
   }
 
   /** Writes the AOF and releases held replies now (before a connection closes, or AOF turns off). */
@@ -295,10 +328,7 @@ export class AofPersistence {
   private async onShutdown(_o: ShutdownOptions): Promise<string | null> {
     if (this.server.rdb.childKind() === 'aof') {
       this.server.log.warning('There is a child rewriting the AOF. Killing it!');
-      this.core.killChild();
-      // Reaped here, so its temp base must be removed here (Valkey's killAppendOnlyChild).
-      const p = this.core.waitChild(5000);
-      if (p?.done) this.rewriteDone(p.done);
+      this.killRewriteChild();
     }
     if (!this.enabled) return null;
     this.server.log.notice('Calling fsync() on the AOF file.');

@@ -270,7 +270,9 @@ export class RdbPersistence {
       const p = this.core.waitChild(5000);
       if (p) this.onChildPoll(p);
     }
-    const wantSave = o.save ?? this.server.config.getSaveRules().length > 0;
+    // While loading, the keyspace holds part of the data at most: saving it would
+    // overwrite the file being loaded (Valkey forces NOSAVE then).
+    const wantSave = !this.loading && (o.save ?? this.server.config.getSaveRules().length > 0);
     if (!wantSave) return null;
     log.notice('Saving the final RDB snapshot before exiting.');
     if (!this.saveNow()) {
@@ -304,7 +306,7 @@ export class RdbPersistence {
     const file = this.rdbPath();
     if (!fs.existsSync(file)) return;
     this.loading = true;
-    this.core.startLoad(file);
+    this.core.startLoad(file, this.server.config.getInt('key-load-delay'));
     try {
       const r = await waitForLoad(this.server);
       this.lastLoadKeysLoaded = r.keys;

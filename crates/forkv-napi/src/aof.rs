@@ -3,20 +3,20 @@
 //! BGREWRITEAOF in a forked child (Valkey 7+ protocol: a new incr file is opened BEFORE the
 //! fork, so writes made during the rewrite land there and none is lost).
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use forkv_aof::{dir, manifest, AofLoadCallbacks, AofWriter, FsyncPolicy, Manifest};
-use forkv_engine::Engine;
+use forkv_aof::{dir, manifest, AofWriter, FsyncPolicy, Manifest};
+use forkv_server::aof_load::{load_aof, AofLoadParams};
 use forkv_keyspace::Keyspace;
 use forkv_snapshot::ChildKind;
 
 use crate::core::Core;
-use crate::persistence::ForkReport;
+use crate::persistence::{ForkReport, LoadReport};
 
 /// AOF settings from the configuration.
 #[napi(object)]
@@ -38,6 +38,8 @@ pub struct AofOptions {
     pub rdb_version: u32,
     /// Microseconds slept per key in the rewrite child (`rdb-key-save-delay`, for tests).
     pub key_save_delay_us: f64,
+    /// Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests).
+    pub key_load_delay_us: f64,
 }
 
 /// Result of a flush.
@@ -124,10 +126,27 @@ fn rdb_opts(o: &AofOptions, functions: &[Vec<u8>]) -> forkv_rdb::WriteOptions {
     }
 }
 
+/// What the host is told about an AOF load.
+fn load_summary(ks: &Keyspace, report: forkv_aof::LoadReport, functions: Vec<Vec<u8>>) -> crate::persistence::LoadSummary {
+    crate::persistence::LoadSummary {
+        keys: (0..ks.db_count()).map(|i| ks.len(i) as u64).sum(),
+        expired_skipped: 0,
+        bytes: report.current_size,
+        version: 0,
+        aof: Some(LoadedAof { manifest: report.manifest.clone(), base_size: report.base_size }),
+        truncated_at: report.truncated_at.clone(),
+        commands: report.commands,
+        empty_skipped: 0,
+        notes: Vec::new(),
+        functions,
+    }
+}
+
 /// Writes a base file from `ks` and the function libraries' `functions`: an RDB preamble
 /// or commands (FUNCTION LOAD for each library, then the keys, as Valkey's
 /// `rewriteAppendOnlyFileRio`), per `aof-use-rdb-preamble`.
 fn write_base(ks: &Keyspace, functions: &[Vec<u8>], o: &AofOptions, w: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> std::io::Result<()> {
+
     let delay = Duration::from_micros(o.key_save_delay_us.max(0.0) as u64);
     let mut tick = |k: u64| {
         progress(k);
@@ -150,86 +169,55 @@ fn write_base(ks: &Keyspace, functions: &[Vec<u8>], o: &AofOptions, w: &mut dyn 
     Ok(())
 }
 
-/// Replays AOF content into a private engine (so command semantics are the real ones).
-struct Replay {
-    engine: Engine,
-}
-
-/// Not the script pseudo-client's id (`u64::MAX`): an EVAL replayed from the AOF would
-/// replace and then remove the replaying client.
-const REPLAY_CLIENT: u64 = forkv_engine::cmd::script::SCRIPT_CLIENT - 1;
-
-impl AofLoadCallbacks for Replay {
-    fn load_rdb_base(&mut self, file: &mut dyn BufRead, path: &Path) -> std::result::Result<(), String> {
-        let opts = forkv_rdb::LoadOptions { skip_expired: false, ..Default::default() };
-        let stats = forkv_rdb::load_rdb(file, &mut self.engine.ks, &opts).map_err(|e| format!("{}: {e}", path.display()))?;
-        self.engine
-            .load_function_codes(&stats.functions, forkv_engine::RestorePolicy::Append)
-            .map_err(|e| format!("{}: failed loading a function library: {e}", path.display()))
-    }
-
-    fn knows_command(&self, name: &[u8]) -> bool {
-        forkv_engine::table::lookup(name).is_some()
-    }
-
-    fn apply_command(&mut self, argv: Vec<Vec<u8>>) -> std::result::Result<(), String> {
-        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-        self.engine.ks.set_now(now_ms());
-        let outcome = self.engine.dispatch(REPLAY_CLIENT, &args);
-        let reply = self.engine.reply();
-        // Valkey stops loading on an unknown command; other errors (WRONGTYPE after a
-        // partial history) are replayed as they were.
-        if reply.starts_with(b"-ERR unknown command") {
-            let msg = String::from_utf8_lossy(&reply[1..reply.len().saturating_sub(2)]).into_owned();
-            return Err(msg);
-        }
-        self.engine.clear_reply();
-        if let forkv_engine::Outcome::Host(_) = outcome {
-            return Err(format!("command '{}' cannot be replayed from the AOF", String::from_utf8_lossy(args[0])));
-        }
-        Ok(())
-    }
-}
-
 #[napi]
 impl Core {
     /// Starts loading the AOF directory in a background thread (start-up with appendonly
     /// yes); `poll_load` installs the result as for RDB files.
     #[napi]
     pub fn start_aof_load(&mut self, opts: AofOptions) {
-        let dbs = self.server.engine.ks.db_count();
-        let limits = *self.server.engine.ks.encoding_limits();
+        let params = self.aof_load_params(&opts);
         let started = Instant::now();
         let handle = std::thread::spawn(move || {
-            let mut engine = Engine::new(dbs);
-            engine.ks.set_encoding_limits(limits);
-            engine.ks.loading = true;
-            engine.add_client(REPLAY_CLIENT);
-            if let Some(c) = engine.client_mut(REPLAY_CLIENT) {
-                c.authenticated = true;
-                // The replay client is internal: ACL permissions do not apply to it.
-                c.user = None;
-            }
-            let mut replay = Replay { engine };
-            let lo = forkv_aof::LoadOptions { aof_load_truncated: opts.load_truncated, upgrade_legacy: true };
-            let report = forkv_aof::load_aof_dir(Path::new(&opts.dir), &opts.dirname, &opts.filename, lo, &mut replay)
-                .map_err(|e| e.to_string())?;
-            let summary = crate::persistence::LoadSummary {
-                keys: (0..replay.engine.ks.db_count()).map(|i| replay.engine.ks.len(i) as u64).sum(),
-                expired_skipped: 0,
-                bytes: report.current_size,
-                version: 0,
-                aof: Some(LoadedAof { manifest: report.manifest.clone(), base_size: report.base_size }),
-                truncated_at: report.truncated_at.clone(),
-                commands: report.commands,
-                empty_skipped: 0,
-                notes: Vec::new(),
-                functions: replay.engine.function_codes(),
-            };
-            Ok((replay.engine.ks, summary))
+            let loaded = load_aof(&params).map_err(|e| e.to_string())?;
+            let summary = load_summary(&loaded.ks, loaded.report, loaded.functions);
+            Ok((loaded.ks, summary))
         });
         self.persistence.set_loader(started, handle);
         self.server.engine.cfg.loading = true;
+    }
+
+    /// DEBUG LOADAOF: writes what is pending, then replaces the dataset with what the AOF
+    /// directory holds, read in place (Valkey's `loadAppendOnlyFiles` from `debugCommand`).
+    /// Appending goes on into the current incr file. An `Err` means the files could not be
+    /// loaded: the dataset is then left as it was (Valkey exits).
+    #[napi]
+    pub fn load_aof_now(&mut self, opts: AofOptions) -> Result<LoadReport> {
+        let started = Instant::now();
+        self.aof_flush(true);
+        let loaded = load_aof(&self.aof_load_params(&opts)).map_err(|e| Error::from_reason(e.to_string()))?;
+        let summary = load_summary(&loaded.ks, loaded.report, loaded.functions);
+        self.server.engine.load_function_codes(&summary.functions, forkv_engine::RestorePolicy::Flush).map_err(Error::from_reason)?;
+        self.server.engine.ks.replace_data(loaded.ks);
+        // Loaded commands are not changes (Valkey resets server.dirty), and nothing of
+        // the load is propagated.
+        self.server.engine.prop.take();
+        if let (Some(a), Some(loaded)) = (&mut self.aof, &summary.aof) {
+            a.manifest = loaded.manifest.clone();
+        }
+        Ok(crate::persistence::report(&summary, started))
+    }
+
+    /// The loader's parameters from the AOF options and the server's state.
+    fn aof_load_params(&self, opts: &AofOptions) -> AofLoadParams {
+        AofLoadParams {
+            work_dir: PathBuf::from(&opts.dir),
+            dirname: opts.dirname.clone(),
+            filename: opts.filename.clone(),
+            load_truncated: opts.load_truncated,
+            databases: self.server.engine.ks.db_count(),
+            limits: *self.server.engine.ks.encoding_limits(),
+            key_load_delay_us: opts.key_load_delay_us as i64,
+        }
     }
 
     /// Opens the AOF for appending (after loading, or with nothing to load). Creates the

@@ -345,13 +345,14 @@ impl Core {
 
     /// Starts loading an RDB file in a background thread (start-up). While it runs the
     /// engine answers `-LOADING`; `poll_load` installs the result.
+    /// `key_load_delay_us` is `key-load-delay` (a test knob, see `forkv_rdb::LoadOptions`).
     #[napi]
-    pub fn start_load(&mut self, path: String) {
+    pub fn start_load(&mut self, path: String, key_load_delay_us: f64) {
         let dbs = self.server.engine.ks.db_count();
         // Values are built under the configured encoding limits (a big zipmap hash becomes
         // a hashtable on load, as in Valkey).
         let limits = *self.server.engine.ks.encoding_limits();
-        let opts = self.rdb_load_options();
+        let opts = LoadOptions { key_load_delay_us: key_load_delay_us as i64, ..self.rdb_load_options() };
         let handle = std::thread::spawn(move || {
             let mut ks = Keyspace::new(dbs);
             ks.set_encoding_limits(limits);
@@ -390,7 +391,7 @@ impl Core {
     }
 }
 
-fn report(s: &LoadSummary, started: Instant) -> LoadReport {
+pub(crate) fn report(s: &LoadSummary, started: Instant) -> LoadReport {
     LoadReport {
         keys: s.keys as f64,
         expired_skipped: s.expired_skipped as f64,

@@ -28,6 +28,9 @@ pub struct LoadOptions {
     pub verify_checksum: bool,
     /// Replace keys that already exist in the keyspace instead of failing (DEBUG RELOAD).
     pub replace_existing: bool,
+    /// `key-load-delay` (a test knob): microseconds slept after each key; a negative `-n`
+    /// sleeps one microsecond every `n` keys (Valkey's `debugDelay`).
+    pub key_load_delay_us: i64,
 }
 
 impl Default for LoadOptions {
@@ -37,6 +40,7 @@ impl Default for LoadOptions {
             skip_expired: true,
             verify_checksum: true,
             replace_existing: false,
+            key_load_delay_us: 0,
         }
     }
 }
@@ -197,6 +201,7 @@ fn load_into<R: Read>(
                 let ttl = expire.take();
                 let (key_freq, key_idle) = (freq.take(), idle.take());
                 *stats.types.entry(t).or_insert(0) += 1;
+                key_load_delay(opts.key_load_delay_us, stats.types.values().sum());
                 match value {
                     None => {
                         if stats.empty_keys.len() < EMPTY_KEYS_LOGGED {
@@ -241,6 +246,18 @@ fn load_into<R: Read>(
     }
     stats.bytes_read = src.offset();
     Ok(stats)
+}
+
+/// Valkey's `debugDelay` after a key: `us` microseconds, or for a negative `us`, one
+/// microsecond every `-us` keys (`keys_read` counts the keys read so far).
+fn key_load_delay(us: i64, keys_read: u64) {
+    let pause = match us {
+        0 => return,
+        n if n > 0 => n.unsigned_abs(),
+        n if keys_read % n.unsigned_abs() == 0 => 1,
+        _ => return,
+    };
+    std::thread::sleep(std::time::Duration::from_micros(pause));
 }
 
 /// Reads the 9-byte magic: `REDIS` + 4 digits or `VALKEY` + 3 digits.

@@ -50,6 +50,7 @@
 //! The publishing client's own messages go out in its reply stream, before the PUBLISH
 //! reply (Valkey writes them to its buffer first).
 
+pub mod aof_load;
 pub mod jobs;
 pub mod outbox;
 pub mod pubsub;

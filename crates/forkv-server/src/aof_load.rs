@@ -1,0 +1,107 @@
+//! Loading an append-only directory into a fresh keyspace, as Valkey's
+//! `loadAppendOnlyFiles`: the start-up load (on a thread, while clients get `-LOADING`)
+//! and `DEBUG LOADAOF` (in place) share it.
+//!
+//! Commands are replayed through a private [`Engine`] so that their semantics are the real
+//! ones (a `MULTI` block, an `EVAL`, a `SET ... KEEPTTL` do what they did when they were
+//! written); an RDB preamble goes through the RDB reader. The caller installs the resulting
+//! keyspace; the manifest the loader read (after a legacy upgrade) comes back with it.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use forkv_aof::{AofLoadCallbacks, LoadError, LoadReport};
+use forkv_engine::{Engine, Outcome};
+use forkv_keyspace::{EncodingLimits, Keyspace};
+
+/// How to load: where the directory is and what the configuration says.
+#[derive(Clone, Debug)]
+pub struct AofLoadParams {
+    /// `dir`: the working directory holding `appenddirname`.
+    pub work_dir: std::path::PathBuf,
+    /// `appenddirname`.
+    pub dirname: String,
+    /// `appendfilename`: prefix of every file name and the manifest.
+    pub filename: String,
+    /// `aof-load-truncated`.
+    pub load_truncated: bool,
+    /// Databases of the server.
+    pub databases: usize,
+    /// Encodings values are built with (the configured listpack limits).
+    pub limits: EncodingLimits,
+    /// `key-load-delay` in microseconds: a pause per key read from an RDB preamble (tests
+    /// use it to keep the server loading for a while; see `forkv_rdb::LoadOptions`).
+    pub key_load_delay_us: i64,
+}
+
+/// Not the script pseudo-client's id (`u64::MAX`): an EVAL replayed from the AOF would
+/// replace and then remove the replaying client.
+const REPLAY_CLIENT: u64 = forkv_engine::cmd::script::SCRIPT_CLIENT - 1;
+
+/// Replays AOF content into a private engine.
+struct Replay {
+    engine: Engine,
+    key_load_delay_us: i64,
+}
+
+impl AofLoadCallbacks for Replay {
+    fn load_rdb_base(&mut self, file: &mut dyn BufRead, path: &Path) -> Result<(), String> {
+        let opts = forkv_rdb::LoadOptions { skip_expired: false, key_load_delay_us: self.key_load_delay_us, ..Default::default() };
+        let stats = forkv_rdb::load_rdb(file, &mut self.engine.ks, &opts).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.engine
+            .load_function_codes(&stats.functions, forkv_engine::RestorePolicy::Append)
+            .map_err(|e| format!("{}: failed loading a function library: {e}", path.display()))
+    }
+
+    fn knows_command(&self, name: &[u8]) -> bool {
+        forkv_engine::table::lookup(name).is_some()
+    }
+
+    fn apply_command(&mut self, argv: Vec<Vec<u8>>) -> Result<(), String> {
+        let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
+        self.engine.ks.set_now(forkv_engine::cmd::now_ms());
+        let outcome = self.engine.dispatch(REPLAY_CLIENT, &args);
+        let reply = self.engine.reply();
+        // Valkey stops loading on an unknown command; other errors (WRONGTYPE after a
+        // partial history) are replayed as they were.
+        if reply.starts_with(b"-ERR unknown command") {
+            let msg = String::from_utf8_lossy(&reply[1..reply.len().saturating_sub(2)]).into_owned();
+            return Err(msg);
+        }
+        self.engine.clear_reply();
+        if let Outcome::Host(_) = outcome {
+            return Err(format!("command '{}' cannot be replayed from the AOF", String::from_utf8_lossy(args[0])));
+        }
+        Ok(())
+    }
+}
+
+/// What an AOF directory held.
+pub struct AofLoaded {
+    /// The data.
+    pub ks: Keyspace,
+    /// The manifest as loaded (open its last incr file next) and the sizes INFO shows.
+    pub report: LoadReport,
+    /// The function libraries' code (from an RDB preamble or replayed `FUNCTION LOAD`s).
+    pub functions: Vec<Vec<u8>>,
+}
+
+/// Loads the AOF directory described by `p` into a new keyspace.
+pub fn load_aof(p: &AofLoadParams) -> Result<AofLoaded, LoadError> {
+    let mut engine = Engine::new(p.databases);
+    engine.ks.set_encoding_limits(p.limits);
+    engine.ks.loading = true;
+    engine.add_client(REPLAY_CLIENT);
+    if let Some(c) = engine.client_mut(REPLAY_CLIENT) {
+        c.authenticated = true;
+        // The replay client is internal: ACL permissions do not apply to it.
+        c.user = None;
+    }
+    let mut replay = Replay { engine, key_load_delay_us: p.key_load_delay_us };
+    let lo = forkv_aof::LoadOptions { aof_load_truncated: p.load_truncated, upgrade_legacy: true };
+    let report = forkv_aof::load_aof_dir(&p.work_dir, &p.dirname, &p.filename, lo, &mut replay)?;
+    let functions = replay.engine.function_codes();
+    let mut ks = replay.engine.ks;
+    ks.loading = false;
+    Ok(AofLoaded { ks, report, functions })
+}
