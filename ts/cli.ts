@@ -3,6 +3,7 @@
 // start-up checks, signals, pidfile. Extra modes: --check-system (as valkey-server's) and
 // --test-conf (forkv's own: parse a configuration, print OK or the error).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { ConfigError, loadServerConfig, parseCommandLine, type LoadResult } from './config';
 import { strerror } from './config/codecs';
@@ -96,21 +97,14 @@ async function main(): Promise<number> {
   const server = new Server(store, configFile, log, { users: loaded.users });
   const pidfile = store.getString('pidfile');
   const done = new Promise<number>((resolve) => server.once('shutdown', () => resolve(0)));
-  let signalled = false;
+  // Valkey's sigShutdownHandler: the cron shuts down (SHUTDOWN ABORT may cancel it first);
+  // a second SIGINT exits at once, removing the temp file of a save in progress.
   const onSignal = (sig: NodeJS.Signals): void => {
-    if (signalled) {
-      log.warning(`You insist... exiting now.`);
-      process.exit(1);
-    }
-    signalled = true;
-    log.warning(`Received ${sig} scheduling shutdown...`);
-    void server.shutdown({}).then((err) => {
-      if (err !== null) {
-        // Valkey stays up when the shutdown save fails on a signal.
-        signalled = false;
-        log.warning('SIGTERM received but errors trying to shut down the server, check the logs for more information');
-      }
-    });
+    if (sig !== 'SIGINT' && sig !== 'SIGTERM') return;
+    if (server.requestShutdownBySignal(sig)) return;
+    log.warning('You insist... exiting now.');
+    fs.rmSync(path.join(server.dataDir(), `temp-${process.pid}.rdb`), { force: true });
+    process.exit(1);
   };
   // Handlers go in before listening: a signal right after "Ready" must shut down cleanly.
   process.on('SIGINT', onSignal);

@@ -21,6 +21,8 @@ export class Cron {
 
   /** Valkey's serverCron: active expiry, rehashing, client timeouts, stats samples. */
   tick(): void {
+    if (this.server.cronPaused) return;
+    this.server.checkShutdownSignal();
     const hz = this.server.config.getInt('hz');
     // Valkey's slow expire cycle may use 25% of each cron period.
     const budgetMs = (1000 / hz) * 0.25;

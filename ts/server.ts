@@ -84,6 +84,10 @@ export class Server extends EventEmitter {
   private statsProviders: Array<() => Array<[string, string | number]>> = [];
   private shutdownHooks: Array<(opts: ShutdownOptions) => Promise<string | null>> = [];
   private reloadHandler: ((flags: string[]) => Promise<Reply>) | null = null;
+  /** A SIGINT/SIGTERM waiting for the cron to shut down (Valkey's shutdown_asap). */
+  private shutdownSignal: 'SIGINT' | 'SIGTERM' | null = null;
+  /** DEBUG PAUSE-CRON: the cron does nothing while set (Valkey's pause_cron). */
+  cronPaused = false;
 
   constructor(
     readonly config: ConfigStore,
@@ -351,6 +355,50 @@ export class Server extends EventEmitter {
     await this.stop();
     this.emit('shutdown');
     return null;
+  }
+
+  /**
+   * A shutdown signal arrived (Valkey's sigShutdownHandler): the next cron tick shuts
+   * down with the `shutdown-on-sigint`/`-sigterm` flags. Returns false when this is a
+   * second SIGINT while one is pending or running: the caller exits at once.
+   */
+  requestShutdownBySignal(sig: 'SIGINT' | 'SIGTERM'): boolean {
+    if (this.shutdownSignal !== null && sig === 'SIGINT') return false;
+    this.log.warning(this.rdb.loading ? 'Received shutdown signal during loading, scheduling shutdown.' : `Received ${sig} scheduling shutdown...`);
+    this.shutdownSignal = sig;
+    return true;
+  }
+
+  /** True while a shutdown a signal asked for is pending or running. */
+  get shutdownBySignal(): boolean {
+    return this.shutdownSignal !== null;
+  }
+
+  /** SHUTDOWN ABORT: clears a signal's pending shutdown. False when there is none. */
+  abortShutdown(): boolean {
+    if (this.shutdownSignal === null || this.shutdownRunning) return false;
+    this.shutdownSignal = null;
+    this.log.notice('Shutdown manually aborted.');
+    return true;
+  }
+
+  private shutdownRunning = false;
+
+  /** From the cron: runs the shutdown a signal asked for, with that signal's flags. */
+  checkShutdownSignal(): void {
+    const sig = this.shutdownSignal;
+    if (sig === null || this.shutdownRunning) return;
+    const flags = this.config.getEnum(sig === 'SIGINT' ? 'shutdown-on-sigint' : 'shutdown-on-sigterm').split(' ');
+    const save = flags.includes('save') ? true : flags.includes('nosave') ? false : undefined;
+    this.shutdownRunning = true;
+    void this.shutdown({ save, force: flags.includes('force'), now: flags.includes('now') }).then((err) => {
+      this.shutdownRunning = false;
+      if (err !== null) {
+        // Valkey stays up when a signal's shutdown fails (the save failed).
+        this.shutdownSignal = null;
+        this.log.warning(`${sig} received but errors trying to shut down the server, check the logs for more information`);
+      }
+    });
   }
 
   /** Adds work to do before shutting down (returns an error text to refuse). */

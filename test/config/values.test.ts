@@ -149,7 +149,7 @@ test('dir: resolved like chdir, must exist', () => {
 test('values forkv refuses, and activedefrag without jemalloc', () => {
   assert.match(reason('daemonize yes'), /^forkv does not daemonize/);
   assert.is(value('daemonize no', 'daemonize'), 'no');
-  assert.is(reason('aof-timestamp-enabled yes'), 'forkv does not support AOF timestamp annotations');
+  assert.is(value('aof-timestamp-enabled yes', 'aof-timestamp-enabled'), 'yes');
   assert.match(reason('activedefrag yes'), /^Active defragmentation cannot be enabled/);
 });
 

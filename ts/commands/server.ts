@@ -79,7 +79,7 @@ export function shutdown(call: HostCall): Reply | Promise<Reply> {
   if (flags.some((f) => !known.includes(f)) || (flags.includes('save') && flags.includes('nosave'))) return error('ERR syntax error');
   if (flags.includes('abort')) {
     if (flags.length > 1) return error('ERR syntax error');
-    return error('ERR No shutdown in progress.');
+    return server.abortShutdown() ? ok : error('ERR No shutdown in progress.');
   }
   return server.shutdown({ save: flags.includes('save') ? true : flags.includes('nosave') ? false : undefined, force: flags.includes('force') })
     .then((err) => (err === null ? ok : error(err)));
@@ -90,6 +90,15 @@ export function debug(call: HostCall): Reply | Promise<Reply> {
   switch (opt(call, 1)) {
     case 'log':
       server.log.warning(`DEBUG LOG: ${arg(call, 2)}`);
+      return ok;
+    case 'pause-cron':
+      if (call.argv.length !== 3) return error("ERR unknown subcommand or wrong number of arguments for 'pause-cron'. Try DEBUG HELP.");
+      // atoi, as Valkey reads it.
+      server.cronPaused = (parseInt(arg(call, 2), 10) || 0) !== 0;
+      return ok;
+    case 'aof-flush-sleep':
+      if (call.argv.length !== 3) return error("ERR unknown subcommand or wrong number of arguments for 'aof-flush-sleep'. Try DEBUG HELP.");
+      server.core.native.aofSetFlushSleep(parseInt(arg(call, 2), 10) || 0);
       return ok;
     case 'loadaof':
       return server.aof.debugLoadAof();

@@ -20,7 +20,7 @@ import type {
   OutputBufferLimits, StringKind, Validator,
 } from './types';
 import {
-  refuseAofTimestamps, refuseDaemonize, SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW, SHUTDOWN_SAVE,
+  refuseDaemonize, SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW, SHUTDOWN_SAVE,
   validActiveDefrag, validAofDirname, validAofFilename, validClusterConfigFile, validDbFilename,
   validHostname, validHumanNodename, validIpV4, validIpV6, validProcTitleTemplate, validShutdownFlags,
 } from './validators';
@@ -39,7 +39,8 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'rdb-del-sync-files', 'rdb-save-incremental-fsync', 'rdb-version-check', 'rdb-version',
   'appendonly', 'appendfilename', 'appenddirname', 'appendfsync', 'auto-aof-rewrite-percentage',
   'auto-aof-rewrite-min-size', 'aof-load-truncated', 'aof-use-rdb-preamble', 'aof-timestamp-enabled',
-  'no-appendfsync-on-rewrite', 'aof-rewrite-incremental-fsync',
+  'no-appendfsync-on-rewrite', 'aof-rewrite-incremental-fsync', 'aof-disable-auto-gc',
+  'key-load-delay', 'loading-process-events-interval-bytes',
   'hz', 'activerehashing', 'activedefrag', 'latency-tracking', 'busy-reply-threshold',
   'shutdown-timeout', 'shutdown-on-sigint', 'shutdown-on-sigterm',
   'proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes',
@@ -211,7 +212,7 @@ const RAW_TABLE: readonly RawDef[] = [
   bool('rdb-save-incremental-fsync', null, MOD, true),
   bool('aof-load-truncated', null, MOD, true),
   bool('aof-use-rdb-preamble', null, MOD, true),
-  bool('aof-timestamp-enabled', null, MOD, false, refuseAofTimestamps),
+  bool('aof-timestamp-enabled', null, MOD, false),
   bool('cluster-replica-no-failover', 'cluster-slave-no-failover', MOD, false),
   bool('replica-lazy-flush', 'slave-lazy-flush', MOD, true),
   bool('replica-serve-stale-data', 'slave-serve-stale-data', MOD, true),

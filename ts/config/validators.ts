@@ -116,7 +116,3 @@ export function refuseDaemonize(value: boolean): string | null {
   return value ? 'forkv does not daemonize: run it in the foreground under a supervisor (systemd, a container, pm2)' : null;
 }
 
-/** forkv-only refusal: the AOF writer has no timestamp annotations. */
-export function refuseAofTimestamps(value: boolean): string | null {
-  return value ? 'forkv does not support AOF timestamp annotations' : null;
-}

@@ -35,8 +35,20 @@ export declare class Core {
    * the old manifest or the new one, never a mix of stale and new data.
    */
   aofEnableNow(opts: AofOptions): void
+  /**
+   * CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile
+   * (Valkey's `aofDelHistoryFiles`). Returns how many were scheduled for deletion.
+   */
+  aofDeleteHistory(opts: AofOptions): number
   /** Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes. */
   aofClose(): void
+  /** CONFIG SET aof-timestamp-enabled. */
+  aofSetTimestamps(on: boolean): void
+  /**
+   * DEBUG AOF-FLUSH-SLEEP <microseconds>: sleep before each AOF write that has data (0
+   * turns it off).
+   */
+  aofSetFlushSleep(micros: number): void
   /** Changes the fsync policy (CONFIG SET appendfsync). */
   aofSetFsync(fsync: string): void
   /**
@@ -314,6 +326,10 @@ export interface AofOptions {
   keySaveDelayUs: number
   /** Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests). */
   keyLoadDelayUs: number
+  /** `aof-disable-auto-gc`: keep history files instead of deleting them. */
+  disableAutoGc: boolean
+  /** `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases. */
+  timestamps: boolean
 }
 
 /** What BGREWRITEAOF did when its child ended. */
@@ -608,6 +624,11 @@ export interface RdbSaveOptions {
   version: number
   /** Microseconds the writer sleeps after each key (`rdb-key-save-delay`, for tests). */
   keySaveDelayUs: number
+  /**
+   * SAVE in process only: a SIGINT during the save removes its temp file and exits
+   * with status 1 (the shutdown save after a signal, as Valkey's second SIGINT).
+   */
+  exitOnSigint?: boolean
 }
 
 /** One replica for INFO replication (`slaveN:` lines). */

@@ -23,6 +23,9 @@ export class AofPersistence {
   lastWriteOk = true;
   lastWriteError = '';
   private rewriteStartedAt = 0;
+  /** The options the running rewrite was forked with: its base's format (and so its file
+   * name) is the one `aof-use-rdb-preamble` had then, whatever it says when it ends. */
+  private rewriteOptions: AofOptions | null = null;
   private lastFailureAt = 0;
   private flushScheduled = false;
   /** Replies held until the AOF is written (and fsynced under appendfsync always). */
@@ -36,6 +39,14 @@ export class AofPersistence {
     server.on('cron', () => this.cron());
     server.addShutdownHook((o) => this.onShutdown(o));
     server.config.onChange('appendonly', (v) => this.setEnabled(v === 'yes'));
+    server.config.onChange('aof-disable-auto-gc', (v) => {
+      if (v === 'no' && this.enabled) this.core.aofDeleteHistory(this.options());
+      return null;
+    });
+    server.config.onChange('aof-timestamp-enabled', (v) => {
+      this.core.aofSetTimestamps(v === 'yes');
+      return null;
+    });
     server.config.onChange('appendfsync', (v) => {
       this.core.aofSetFsync(v);
       return null;
@@ -61,6 +72,8 @@ export class AofPersistence {
       rdbVersion: c.getInt('rdb-version'),
       keySaveDelayUs: c.getInt('rdb-key-save-delay'),
       keyLoadDelayUs: c.getInt('key-load-delay'),
+      disableAutoGc: c.getBool('aof-disable-auto-gc'),
+      timestamps: c.getBool('aof-timestamp-enabled'),
     };
   }
 
@@ -214,7 +227,9 @@ export class AofPersistence {
   startRewrite(): boolean {
     this.rewriteScheduled = false;
     try {
-      const r = this.core.aofRewriteStart(this.options());
+      const opts = this.options();
+      const r = this.core.aofRewriteStart(opts);
+      this.rewriteOptions = opts;
       this.rewriteStartedAt = Date.now();
       this.server.log.notice(`Background append only file rewriting started by pid ${r.pid}`);
       return true;
@@ -233,7 +248,10 @@ export class AofPersistence {
     const ok = d.outcome === 'ok';
     if (d.outcome === 'err') log.warning(`Background AOF rewrite terminated with error${d.message ? `: ${d.message}` : ''}`);
     else if (d.outcome === 'signal' || d.outcome === 'cancelled') log.warning(`Background AOF rewrite terminated by signal ${d.signal}`);
-    const r = this.core.aofRewriteDone(this.options(), d.pid, ok);
+    const atFork = this.rewriteOptions ?? this.options();
+    this.rewriteOptions = null;
+    // Everything but the base format is read now (auto-gc may have changed meanwhile).
+    const r = this.core.aofRewriteDone({ ...this.options(), useRdbPreamble: atFork.useRdbPreamble }, d.pid, ok);
     if (!ok || !r.ok) {
       if (r.error) log.warning(r.error);
       this.lastRewriteOk = d.outcome === 'cancelled' ? this.lastRewriteOk : false;

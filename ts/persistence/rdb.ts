@@ -96,10 +96,13 @@ export class RdbPersistence {
     return this.saveNow() ? ok : error('ERR');
   }
 
-  /** Synchronous save (SAVE, shutdown, DEBUG RELOAD). True on success. */
-  saveNow(): boolean {
+  /**
+   * Synchronous save (SAVE, shutdown, DEBUG RELOAD). True on success. `exitOnSigint`: a
+   * SIGINT meanwhile removes the temp file and exits (the shutdown save after a signal).
+   */
+  saveNow(exitOnSigint = false): boolean {
     const dirty = this.core.stats().dirty;
-    const r = this.core.saveRdb(this.saveOptions());
+    const r = this.core.saveRdb({ ...this.saveOptions(), exitOnSigint });
     if (!r.ok) {
       this.server.log.warning(`Error saving DB on disk: ${r.error ?? 'unknown error'}`);
       this.lastBgsaveOk = false;
@@ -275,19 +278,20 @@ export class RdbPersistence {
     const wantSave = !this.loading && (o.save ?? this.server.config.getSaveRules().length > 0);
     if (!wantSave) return null;
     log.notice('Saving the final RDB snapshot before exiting.');
-    if (!this.saveNow()) {
+    if (!this.saveNow(this.server.shutdownBySignal)) {
       log.warning('Error trying to save the DB, can\'t exit.');
       return 'ERR Errors trying to SHUTDOWN. Check logs.';
     }
     return null;
   }
 
+  /** DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE] (flags lower-cased). */
   private async debugReload(flags: string[]): Promise<Reply> {
     if (flags.some((f) => f !== 'merge' && f !== 'noflush' && f !== 'nosave')) {
       return error('ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.');
     }
     const nosave = flags.includes('nosave');
-    if (!nosave && !this.saveNow()) return error('ERR Error trying to save the DB');
+    if (!nosave && !this.saveNow()) return error('ERR');
     try {
       this.core.loadRdbNow(this.rdbPath(), flags.includes('noflush'), flags.includes('merge'));
     } catch (e) {

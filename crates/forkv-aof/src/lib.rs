@@ -79,4 +79,4 @@ pub use manifest::{split_args, AofInfo, AofKind, Manifest, ManifestError};
 pub use reader::{AofCommandReader, ReadOutcome};
 pub use resp::encode_command;
 pub use rewrite::{rewrite_functions_as_commands, rewrite_keyspace_as_commands, AOF_REWRITE_ITEMS_PER_CMD};
-pub use writer::{AofWriter, BackgroundFsync, FlushError, FlushReport, FsyncPolicy};
+pub use writer::{timestamp_annotation, AofWriter, BackgroundFsync, FlushError, FlushReport, FsyncPolicy};

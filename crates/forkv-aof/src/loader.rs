@@ -20,12 +20,12 @@ use crate::reader::{AofCommandReader, ReadOutcome};
 
 /// What the loader hands to the server while loading.
 pub trait AofLoadCallbacks {
-    /// Loads an RDB preamble (a base file starting with `REDIS`). `file` is positioned at
-    /// offset 0; the reader must consume exactly the RDB (up to and including the checksum)
-    /// and not read ahead past it: an old-style single-file AOF continues with commands
-    /// right after, and loading resumes where `file` was left. `&mut dyn BufRead` is also a
-    /// `Read`.
-    fn load_rdb_base(&mut self, file: &mut dyn BufRead, path: &Path) -> Result<(), String>;
+    /// Loads an RDB preamble (a base file starting with `REDIS`) and returns its length in
+    /// bytes (up to and including the checksum). `file` is positioned at offset 0; the
+    /// reader may read ahead (RDB readers buffer): an old-style single-file AOF continues
+    /// with commands after the RDB, and the loader resumes at the returned length.
+    /// `&mut dyn BufRead` is also a `Read`.
+    fn load_rdb_base(&mut self, file: &mut dyn BufRead, path: &Path) -> Result<u64, String>;
 
     /// Applies one command. MULTI/EXEC are not passed: a transaction's commands are passed
     /// one by one once its EXEC is read. An `Err` aborts loading (Valkey: unknown command).
@@ -148,7 +148,7 @@ impl std::fmt::Display for LoadError {
             LoadError::MissingFile { name } => {
                 write!(
                     f,
-                    "The append log file {name} doesn't exist (listed in the AOF manifest)"
+                    "The append log file {name} doesn't exist: No such file or directory"
                 )
             }
             LoadError::Open { name, source } => write!(
@@ -298,16 +298,14 @@ pub fn load_file(
     let mut start = 0u64;
     if got == 5 && &sig == b"REDIS" {
         report.rdb_preamble = true;
-        let mut counting = CountingReader {
-            inner: &mut buffered,
-            count: 0,
-        };
-        cb.load_rdb_base(&mut counting, path)
+        start = cb
+            .load_rdb_base(&mut buffered, path)
             .map_err(|message| LoadError::Rdb {
                 name: name.to_string(),
                 message,
             })?;
-        start = counting.count;
+        // The RDB reader buffers: commands start right after the RDB, wherever it stopped.
+        buffered.seek(SeekFrom::Start(start)).map_err(read_err)?;
     }
     let mut reader = AofCommandReader::with_offset(buffered, start);
     let mut multi: Option<Vec<Vec<Vec<u8>>>> = None;
@@ -409,30 +407,6 @@ fn apply(
         cb.progress(offset);
     }
     Ok(())
-}
-
-/// Counts the bytes an RDB reader consumes, so command parsing resumes at the right offset.
-struct CountingReader<'a, R: BufRead> {
-    inner: &'a mut R,
-    count: u64,
-}
-
-impl<R: BufRead> Read for CountingReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for CountingReader<'_, R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-    fn consume(&mut self, amt: usize) {
-        self.count += amt as u64;
-        self.inner.consume(amt);
-    }
 }
 
 /// Overall result of [`load_aof_dir`].
@@ -579,12 +553,14 @@ mod tests {
     }
 
     impl AofLoadCallbacks for Recorder {
-        fn load_rdb_base(&mut self, file: &mut dyn BufRead, _path: &Path) -> Result<(), String> {
-            // A fake "RDB": REDIS + 4 bytes, then the AOF tail.
-            let mut b = [0u8; 9];
-            file.read_exact(&mut b).map_err(|e| e.to_string())?;
+        fn load_rdb_base(&mut self, file: &mut dyn BufRead, _path: &Path) -> Result<u64, String> {
+            // A fake "RDB": REDIS + 4 bytes, then the AOF tail; read ahead as a real
+            // (buffered) RDB reader does.
+            let mut b = [0u8; 12];
+            let n = file.read(&mut b).map_err(|e| e.to_string())?;
+            assert!(n >= 9, "short fake RDB");
             self.rdb_calls += 1;
-            Ok(())
+            Ok(9)
         }
         fn knows_command(&self, name: &[u8]) -> bool {
             self.unknown != Some(name)

@@ -261,6 +261,11 @@ impl std::fmt::Display for FlushError {
 
 impl std::error::Error for FlushError {}
 
+/// The `#TS:` line `aof-timestamp-enabled` writes (also at the head of a rewritten base).
+pub fn timestamp_annotation(unix_secs: i64) -> String {
+    format!("#TS:{unix_secs}\r\n")
+}
+
 /// The open incr file plus the AOF buffer and the size/fsync bookkeeping.
 pub struct AofWriter {
     file: Arc<File>,
@@ -278,6 +283,8 @@ pub struct AofWriter {
     delayed_fsync: u64,
     last_write_errno: Option<i32>,
     bg: BackgroundFsync,
+    /// Unix second of the last `#TS:` annotation written (`aof_cur_timestamp`).
+    last_timestamp: i64,
 }
 
 // errno values (identical on Linux and macOS).
@@ -315,6 +322,7 @@ impl AofWriter {
             delayed_fsync: 0,
             last_write_errno: None,
             bg: BackgroundFsync::new(),
+            last_timestamp: 0,
         }
     }
 
@@ -331,6 +339,17 @@ impl AofWriter {
     /// Adds raw bytes to the AOF buffer.
     pub fn append(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
+    }
+
+    /// `aof-timestamp-enabled`: adds a `#TS:<unix seconds>` annotation before what is
+    /// appended next, when the second changed since the last one (Valkey's
+    /// `genAofTimestampAnnotationIfNeeded`); `valkey-check-aof --truncate-to-timestamp`
+    /// cuts a file at these, and the loader skips them.
+    pub fn annotate_timestamp(&mut self, now_secs: i64) {
+        if now_secs > self.last_timestamp {
+            self.last_timestamp = now_secs;
+            self.buf.extend_from_slice(timestamp_annotation(now_secs).as_bytes());
+        }
     }
 
     /// Adds a command, preceded by `SELECT` when `db` differs from the last one written
@@ -617,6 +636,23 @@ mod tests {
         );
         assert_eq!("no".parse::<FsyncPolicy>().unwrap().as_str(), "no");
         assert!("sometimes".parse::<FsyncPolicy>().is_err());
+    }
+
+    #[test]
+    fn timestamp_annotation_once_per_second() {
+        let t = TestDir::new("wts");
+        let (f, p) = open(&t);
+        let mut w = AofWriter::new(f, FsyncPolicy::No, 0, 0, 0, 0);
+        w.annotate_timestamp(1_628_217_470);
+        w.append_command(None, &[b"SET", b"a", b"1"]);
+        w.annotate_timestamp(1_628_217_470);
+        w.append_command(None, &[b"SET", b"b", b"2"]);
+        w.annotate_timestamp(1_628_217_471);
+        w.flush(true, 0, false).unwrap();
+        let text = String::from_utf8(fs::read(&p).unwrap()).unwrap();
+        assert!(text.starts_with("#TS:1628217470\r\n*3\r\n"), "{text}");
+        assert_eq!(text.matches("#TS:").count(), 2);
+        assert!(text.ends_with("#TS:1628217471\r\n"), "{text}");
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub struct AofOptions {
     pub key_save_delay_us: f64,
     /// Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests).
     pub key_load_delay_us: f64,
+    /// `aof-disable-auto-gc`: keep history files instead of deleting them.
+    pub disable_auto_gc: bool,
+    /// `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases.
+    pub timestamps: bool,
 }
 
 /// Result of a flush.
@@ -160,6 +164,9 @@ fn write_base(ks: &Keyspace, functions: &[Vec<u8>], o: &AofOptions, w: &mut dyn 
             Ok(())
         })?;
     } else {
+        if o.timestamps {
+            w.write_all(forkv_aof::timestamp_annotation(now_ms() / 1000).as_bytes())?;
+        }
         forkv_aof::rewrite_functions_as_commands(w, functions)?;
         forkv_aof::rewrite_keyspace_as_commands(w, ks, now_ms(), &mut |k| {
             tick(k);
@@ -241,7 +248,7 @@ impl Core {
         .map_err(|e| Error::from_reason(format!("Can't open the append-only file: {e}")))?;
         let d = dir::aof_dir(&work, &opts.dirname);
         // Files a crash left listed as history go now (Valkey's aofDelHistoryFiles at start).
-        delete_history_in_background(&d, &opts.filename, &mut m);
+        delete_history_in_background(&d, &opts, &mut m);
         let current = dir::total_size(&d, &m).unwrap_or(incr_size);
         let base = loaded.map(|l| l.base_size).or_else(|| m.base.as_ref().and_then(|b| dir::file_size(&d, &b.name).ok())).unwrap_or(0);
         let mut writer = AofWriter::new(file, policy(&opts.fsync), incr_size, current, base, now_ms());
@@ -272,9 +279,19 @@ impl Core {
             err(e)
         })?;
         let mut m = finished.manifest;
-        delete_history_in_background(&d, &opts.filename, &mut m);
+        delete_history_in_background(&d, &opts, &mut m);
         self.persistence.set_loaded_manifest(m, finished.base_size);
         self.aof_open(opts)
+    }
+
+    /// CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile
+    /// (Valkey's `aofDelHistoryFiles`). Returns how many were scheduled for deletion.
+    #[napi]
+    pub fn aof_delete_history(&mut self, opts: AofOptions) -> u32 {
+        match &mut self.aof {
+            Some(a) => delete_history_in_background(&a.dir, &opts, &mut a.manifest),
+            None => 0,
+        }
     }
 
     /// Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes.
@@ -286,6 +303,21 @@ impl Core {
             state.writer.close(now_ms()).map_err(|e| Error::from_reason(e.to_string()))?;
         }
         Ok(())
+    }
+
+    /// CONFIG SET aof-timestamp-enabled.
+    #[napi]
+    pub fn aof_set_timestamps(&mut self, on: bool) {
+        if let Some(a) = &mut self.aof {
+            a.opts.timestamps = on;
+        }
+    }
+
+    /// DEBUG AOF-FLUSH-SLEEP <microseconds>: sleep before each AOF write that has data (0
+    /// turns it off).
+    #[napi]
+    pub fn aof_set_flush_sleep(&mut self, micros: f64) {
+        self.persistence.aof_flush_sleep = Duration::from_micros(micros.max(0.0) as u64);
     }
 
     /// Changes the fsync policy (CONFIG SET appendfsync).
@@ -307,7 +339,15 @@ impl Core {
         };
         let pending = self.server.take_aof_stream();
         if !pending.is_empty() {
+            if a.opts.timestamps {
+                a.writer.annotate_timestamp(now_ms() / 1000);
+            }
             a.writer.append(&pending);
+        }
+        // DEBUG AOF-FLUSH-SLEEP: a pause before writing, so tests can catch a reply that
+        // would leave before its write.
+        if !self.persistence.aof_flush_sleep.is_zero() && a.writer.buffer_len() > 0 {
+            std::thread::sleep(self.persistence.aof_flush_sleep);
         }
         let child = self.server.jobs.is_running();
         match a.writer.flush(force, now_ms(), child) {
@@ -407,7 +447,7 @@ impl Core {
             }
         };
         let mut manifest = finished.manifest;
-        let history = delete_history_in_background(&d, &opts.filename, &mut manifest);
+        let history = delete_history_in_background(&d, &opts, &mut manifest);
         if let Some(a) = &mut self.aof {
             a.manifest = manifest;
             a.writer.rewrite_done(finished.base_size);
@@ -420,7 +460,12 @@ impl Core {
 /// on a short-lived thread: unlinking a large base blocks for tens of milliseconds, which
 /// Valkey also moves off the main thread (bio lazy free). A crash before the unlink only
 /// leaves unreferenced files. Returns how many files were scheduled.
-fn delete_history_in_background(dir: &Path, prefix: &str, m: &mut Manifest) -> u32 {
+/// With `aof-disable-auto-gc` history files stay (listed as history) until it is turned off.
+fn delete_history_in_background(dir: &Path, opts: &AofOptions, m: &mut Manifest) -> u32 {
+    if opts.disable_auto_gc {
+        return 0;
+    }
+    let prefix = &opts.filename;
     let history = m.take_history();
     if history.is_empty() {
         return 0;

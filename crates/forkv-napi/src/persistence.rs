@@ -32,6 +32,9 @@ pub struct RdbSaveOptions {
     pub version: u32,
     /// Microseconds the writer sleeps after each key (`rdb-key-save-delay`, for tests).
     pub key_save_delay_us: f64,
+    /// SAVE in process only: a SIGINT during the save removes its temp file and exits
+    /// with status 1 (the shutdown save after a signal, as Valkey's second SIGINT).
+    pub exit_on_sigint: Option<bool>,
 }
 
 /// Result of a synchronous save.
@@ -156,6 +159,8 @@ pub struct Persistence {
     loader: Option<Loader>,
     /// An AOF load's manifest, kept for `aof_open`.
     loaded_aof: Option<crate::aof::LoadedAof>,
+    /// DEBUG AOF-FLUSH-SLEEP: pause before each AOF write with data.
+    pub aof_flush_sleep: Duration,
 }
 
 type LoadResult = std::result::Result<(Keyspace, LoadSummary), String>;
@@ -252,6 +257,9 @@ impl Core {
     /// SAVE: writes the RDB file in this process, blocking (as Valkey's SAVE does).
     #[napi]
     pub fn save_rdb(&mut self, opts: RdbSaveOptions) -> SaveReport {
+        let temp = PathBuf::from(&opts.dir).join(format!("temp-{}.rdb", std::process::id()));
+        // Without the guard a second SIGINT still ends the process, once the save is over.
+        let _guard = if opts.exit_on_sigint == Some(true) { forkv_snapshot::SigintExitGuard::install(&temp).ok() } else { None };
         match self.server.save_rdb(&rdb_target(&opts)) {
             Ok((keys, bytes)) => SaveReport { ok: true, error: None, keys: keys as f64, bytes: bytes as f64 },
             Err(e) => SaveReport { ok: false, error: Some(e.to_string()), keys: 0.0, bytes: 0.0 },

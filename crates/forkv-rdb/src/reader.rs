@@ -254,7 +254,7 @@ fn key_load_delay(us: i64, keys_read: u64) {
     let pause = match us {
         0 => return,
         n if n > 0 => n.unsigned_abs(),
-        n if keys_read % n.unsigned_abs() == 0 => 1,
+        n if keys_read.is_multiple_of(n.unsigned_abs()) => 1,
         _ => return,
     };
     std::thread::sleep(std::time::Duration::from_micros(pause));

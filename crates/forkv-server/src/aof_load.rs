@@ -45,12 +45,13 @@ struct Replay {
 }
 
 impl AofLoadCallbacks for Replay {
-    fn load_rdb_base(&mut self, file: &mut dyn BufRead, path: &Path) -> Result<(), String> {
+    fn load_rdb_base(&mut self, file: &mut dyn BufRead, path: &Path) -> Result<u64, String> {
         let opts = forkv_rdb::LoadOptions { skip_expired: false, key_load_delay_us: self.key_load_delay_us, ..Default::default() };
         let stats = forkv_rdb::load_rdb(file, &mut self.engine.ks, &opts).map_err(|e| format!("{}: {e}", path.display()))?;
         self.engine
             .load_function_codes(&stats.functions, forkv_engine::RestorePolicy::Append)
-            .map_err(|e| format!("{}: failed loading a function library: {e}", path.display()))
+            .map_err(|e| format!("{}: failed loading a function library: {e}", path.display()))?;
+        Ok(stats.bytes_read)
     }
 
     fn knows_command(&self, name: &[u8]) -> bool {
@@ -104,4 +105,47 @@ pub fn load_aof(p: &AofLoadParams) -> Result<AofLoaded, LoadError> {
     let mut ks = replay.engine.ks;
     ks.loading = false;
     Ok(AofLoaded { ks, report, functions })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use forkv_keyspace::{StrValue, Value};
+
+    fn params(dir: &Path) -> AofLoadParams {
+        AofLoadParams {
+            work_dir: dir.to_path_buf(),
+            dirname: "appendonlydir".into(),
+            filename: "appendonly.aof".into(),
+            load_truncated: true,
+            databases: 16,
+            limits: EncodingLimits::default(),
+            key_load_delay_us: 0,
+        }
+    }
+
+    /// An old-style single-file AOF: an RDB preamble, then commands. The RDB reader reads
+    /// ahead in big chunks; the commands after it must still be replayed.
+    #[test]
+    fn legacy_preamble_then_commands() {
+        let dir = std::env::temp_dir().join(format!("forkv-aof-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut ks = Keyspace::new(16);
+        for k in ["k1", "k2"] {
+            ks.set(0, k.as_bytes(), Value::Str(StrValue::from_vec(b"v".to_vec())), false);
+        }
+        let mut file = Vec::new();
+        let wo = forkv_rdb::WriteOptions { aof_base: true, ..Default::default() };
+        forkv_rdb::write_rdb(&mut file, &ks, &wo, &mut |_| Ok(())).unwrap();
+        forkv_aof::encode_command(&mut file, &[b"SELECT", b"0"]);
+        forkv_aof::encode_command(&mut file, &[b"SET", b"k3", b"v3"]);
+        std::fs::write(dir.join("appendonly.aof"), &file).unwrap();
+
+        let (loaded, report) = load_aof(&params(&dir)).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(report.commands, 2);
+        assert_eq!(loaded.len(0), 3);
+        assert!(loaded.peek(0, b"k3").is_some());
+    }
 }

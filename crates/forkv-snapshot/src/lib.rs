@@ -68,6 +68,7 @@ pub mod childinfo;
 pub mod cow;
 pub mod fork;
 pub mod reap;
+pub mod sigint_exit;
 mod sys;
 pub mod syscheck;
 
@@ -79,3 +80,4 @@ pub use fork::{
     active_child_pid, latest_fork_usec, spawn_child, total_forks, ChildHandle, ChildKind, ForkError,
 };
 pub use reap::{ChildExit, ChildOutcome};
+pub use sigint_exit::SigintExitGuard;

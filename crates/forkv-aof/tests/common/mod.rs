@@ -168,7 +168,7 @@ impl Applier {
 }
 
 impl AofLoadCallbacks for Applier {
-    fn load_rdb_base(&mut self, _file: &mut dyn BufRead, path: &Path) -> Result<(), String> {
+    fn load_rdb_base(&mut self, _file: &mut dyn BufRead, path: &Path) -> Result<u64, String> {
         Err(format!("no RDB reader in this test ({})", path.display()))
     }
     fn apply_command(&mut self, argv: Vec<Vec<u8>>) -> Result<(), String> {
