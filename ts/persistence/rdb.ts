@@ -366,7 +366,9 @@ export function waitForLoad(server: Server): Promise<LoadReport> {
         r = server.core.native.pollLoad();
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);
-        server.log.warning(`Fatal error loading the DB: ${msg.replace(/\.+$/, '')}. Exiting.`);
+        const [first = '', ...more] = msg.split('\n');
+        server.log.warning(`Fatal error loading the DB: ${first.replace(/\.+$/, '')}. Exiting.`);
+        for (const line of more) server.log.warning(line);
         reject(new LoadError(msg));
         return;
       }

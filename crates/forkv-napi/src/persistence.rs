@@ -418,7 +418,11 @@ pub(crate) fn report(s: &LoadSummary, started: Instant) -> LoadReport {
 fn load_file(path: &str, ks: &mut Keyspace, opts: &LoadOptions) -> std::result::Result<forkv_rdb::LoadStats, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("Fatal error loading the DB, check server logs. Can't open {path}: {e}"))?;
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
-    forkv_rdb::load_rdb(reader, ks, opts).map_err(|e| format!("{path}: {e}"))
+    forkv_rdb::load_rdb(reader, ks, opts).map_err(|e| {
+        // A second line, logged as is: Valkey's last words after such a failure.
+        let tail = if e.is_read_failure() { "\nTerminating server after rdb file reading failure." } else { "" };
+        format!("{path}: {e}{tail}")
+    })
 }
 
 /// Maps a fork failure to the error text INFO/logs show ("Can't save in background: ...").

@@ -118,6 +118,22 @@ impl RdbError {
     }
 }
 
+impl RdbError {
+    /// True for the failures Valkey reports through `rdbReportError` (a corrupt or short
+    /// file, a bad checksum, an unknown type): a start-up load then ends with "Terminating
+    /// server after rdb file reading failure.".
+    pub fn is_read_failure(&self) -> bool {
+        matches!(
+            self.kind,
+            RdbErrorKind::UnexpectedEof
+                | RdbErrorKind::Corrupt(_)
+                | RdbErrorKind::BadChecksum { .. }
+                | RdbErrorKind::UnknownType(_)
+                | RdbErrorKind::ForeignType { .. }
+        )
+    }
+}
+
 impl fmt::Display for RdbError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (at byte offset {})", self.message(), self.offset)

@@ -366,7 +366,12 @@ fn read_blob_object<R: Read>(
                     None => field = Some(item.with_bytes(|b| b.to_vec())),
                     Some(f) => {
                         if !item.with_bytes(|v| hash.set(&f, v, &lim)) {
-                            return Err(BlobProblem::Meaning("duplicate field"));
+                            // Valkey's words for a listpack hash (its conversion panics on it).
+                            return Err(BlobProblem::Meaning(if t == RDB_TYPE_HASH_LISTPACK {
+                                "listpack with dup elements"
+                            } else {
+                                "duplicate field"
+                            }));
                         }
                     }
                 }

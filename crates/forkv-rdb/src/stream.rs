@@ -363,7 +363,7 @@ pub(crate) fn read_stream<R: Read>(t: u8, src: &mut Source<R>, scratch: &mut Vec
                 c.pel.insert(id);
             }
             if g.consumers.insert(cname, c).is_some() {
-                return Err(src.corrupt("Duplicated consumer name loading stream consumer group"));
+                return Err(src.corrupt("Duplicate stream consumer detected."));
             }
         }
         if g.consumers.values().map(|c| c.pel.len()).sum::<usize>() != g.pel.len() {
