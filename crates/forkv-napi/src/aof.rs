@@ -242,8 +242,10 @@ impl Core {
         };
         let ks = &self.server.engine.ks;
         let functions = self.server.engine.function_codes();
+        // In process: no `rdb-key-save-delay` (see aof_enable_now).
+        let in_process = AofOptions { key_save_delay_us: 0.0, ..opts.clone() };
         let (file, incr_size) = dir::open_on_server_start(&work, &opts.dirname, &opts.filename, &mut m, opts.use_rdb_preamble, &mut |w| {
-            write_base(ks, &functions, &opts, w, &mut |_| {})
+            write_base(ks, &functions, &in_process, w, &mut |_| {})
         })
         .map_err(|e| Error::from_reason(format!("Can't open the append-only file: {e}")))?;
         let d = dir::aof_dir(&work, &opts.dirname);
@@ -273,7 +275,10 @@ impl Core {
         let tmp = work.join(manifest::temp_rewrite_bg_name(pid));
         let ks = &self.server.engine.ks;
         let functions = self.server.engine.function_codes();
-        dir::write_file_synced(&tmp, &mut |w| write_base(ks, &functions, &opts, w, &mut |_| {})).map_err(err)?;
+        // `rdb-key-save-delay` slows down children (for tests); here it would stall the
+        // server itself for that long per key.
+        let in_process = AofOptions { key_save_delay_us: 0.0, ..opts.clone() };
+        dir::write_file_synced(&tmp, &mut |w| write_base(ks, &functions, &in_process, w, &mut |_| {})).map_err(err)?;
         let finished = dir::finish_rewrite(&work, &d, &opts.filename, &m, pid, opts.use_rdb_preamble, false, false).map_err(|e| {
             dir::remove_rewrite_temp_files(&work, pid);
             err(e)
