@@ -435,7 +435,7 @@ export class ReplicaLink {
     // While loading, the stream is buffered by the socket (reads paused).
     s.pause();
     this.server.rdb.loading = true;
-    this.native.startLoad(target);
+    this.native.startLoad(target, this.server.config.getInt('key-load-delay'));
     try {
       const r = await waitForLoad(this.server);
       this.server.rdb.lastLoadKeysLoaded = r.keys;

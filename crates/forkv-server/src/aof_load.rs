@@ -142,10 +142,10 @@ mod tests {
         forkv_aof::encode_command(&mut file, &[b"SET", b"k3", b"v3"]);
         std::fs::write(dir.join("appendonly.aof"), &file).unwrap();
 
-        let (loaded, report) = load_aof(&params(&dir)).unwrap();
+        let loaded = load_aof(&params(&dir)).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(report.commands, 2);
-        assert_eq!(loaded.len(0), 3);
-        assert!(loaded.peek(0, b"k3").is_some());
+        assert_eq!(loaded.report.commands, 2);
+        assert_eq!(loaded.ks.len(0), 3);
+        assert!(loaded.ks.peek(0, b"k3").is_some());
     }
 }
