@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 
 import { ConfigStore } from './config/store';
+import { CONFIG_ENTRIES } from './config/schema';
 import { Core, globMatch } from './native/core';
 import type { Connection } from './net/connection';
 import { DataPath } from './net/datapath';
@@ -179,6 +180,9 @@ export class Server extends EventEmitter {
       lfuDecayTime: this.config.getInt('lfu-decay-time'),
       outputHardLimitNormal: Number(this.config.getClientOutputBufferLimits().normal.hardLimitBytes),
       outputHardLimitPubsub: Number(this.config.getClientOutputBufferLimits().pubsub.hardLimitBytes),
+      slowlogLogSlowerThan: Number(this.config.getBigInt('commandlog-execution-slower-than')),
+      slowlogMaxLen: Number(this.config.getBigInt('commandlog-slow-execution-max-len')),
+      sensitiveConfigs: CONFIG_ENTRIES.filter((e) => e.def.flags.sensitive).map((e) => e.name),
     });
   }
 
@@ -227,7 +231,7 @@ export class Server extends EventEmitter {
       return null;
     };
     for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory-policy', 'lazyfree-lazy-expire',
-      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events']) this.config.onChange(name, engine);
+      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len']) this.config.onChange(name, engine);
     this.config.onChange('maxmemory', () => {
       this.applyMaxmemory();
       return null;

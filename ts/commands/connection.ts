@@ -50,7 +50,10 @@ export function hello(call: HostCall): Reply {
   if (!authed) {
     return error('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
   }
-  if (name !== null) conn.name = name;
+  if (name !== null) {
+    conn.name = name;
+    server.core.native.setClientName(conn.id, name);
+  }
   conn.proto = proto;
   server.core.native.setClientProto(conn.id, proto);
   // Valkey's own pairing: its name with its own version (7.2.4 is INFO's redis_version);
@@ -73,11 +76,13 @@ export function reset(call: HostCall): Reply {
   const { server, conn } = call;
   conn.proto = 2;
   conn.name = '';
+  server.core.native.setClientName(conn.id, '');
   server.core.native.setClientProto(conn.id, 2);
   server.core.native.setClientDb(conn.id, 0);
   // Out of MULTI, nothing watched, no subscriptions (silently, as Valkey's RESET).
   server.core.native.resetTransaction(conn.id);
   server.core.native.resetPubsub(conn.id);
+  server.core.native.resetMonitor(conn.id);
   // RESET goes back to the default user (deauthenticated when it has a password).
   server.core.native.aclResetClient(conn.id);
   server.emit('client-reset', conn);
@@ -89,9 +94,10 @@ function validName(s: string): boolean {
   return /^[\x21-\x7e]*$/.test(s);
 }
 
-/** CLIENT LIST flags in Valkey's order: P pubsub, x MULTI, b blocked, d dirty CAS, U unix socket. */
+/** CLIENT LIST flags in Valkey's order: O monitor, P pubsub, x MULTI, b blocked, d dirty CAS, U unix socket. */
 function clientFlags(subscribed: boolean, st: ClientState | null | undefined, unix: boolean): string {
   let f = '';
+  if (st?.monitor) f += 'O';
   if (subscribed) f += 'P';
   if (st && st.multi >= 0) f += 'x';
   if (st?.blocked) f += 'b';
@@ -189,6 +195,7 @@ export function client(call: HostCall): Reply {
       const name = arg(call, 2);
       if (!validName(name)) return error('ERR Client names cannot contain spaces, newlines or special characters.');
       conn.name = name;
+      server.core.native.setClientName(conn.id, name);
       return ok;
     }
     case 'setinfo': {

@@ -82,6 +82,8 @@ export declare class Core {
   sampleMemory(rss: number, peak: number, clientOutput: number): void
   /** Registers a connection. */
   addClient(id: number, debugAllowed: boolean): void
+  /** Registers a connection; `peer` is its address as MONITOR shows it (`ip:port`). */
+  addClient(id: number, debugAllowed: boolean, peer: string): void
   /** Forgets a connection. */
   removeClient(id: number): void
   /** Processes one socket read; returns replies + status byte. */
@@ -104,6 +106,8 @@ export declare class Core {
   unblockClient(id: number, error: boolean): boolean
   /** Drops a client's subscriptions silently (RESET). */
   resetPubsub(id: number): void
+  /** Takes a client out of MONITOR mode (RESET). */
+  resetMonitor(id: number): void
   /** The messages announced by the DELIVER status bit, one entry per receiving client. */
   takeDeliveries(): Array<Delivery>
   /** Pub/sub counts for INFO. */
@@ -147,6 +151,8 @@ export declare class Core {
   aclLoadFile(path: string, text: string): string | null
   /** A `user` directive of the config file (its words after `user`); null or the error. */
   aclConfigUser(words: Array<string>): string | null
+  /** Sets a connection's name as SLOWLOG shows it (CLIENT SETNAME, HELLO SETNAME, RESET). */
+  setClientName(id: number, name: string): void
   /** Selects a database for a connection (RESET). */
   setClientDb(id: number, db: number): void
   /** What the core knows about a connection. */
@@ -402,6 +408,8 @@ export interface ClientState {
   sub: number
   psub: number
   ssub: number
+  /** In MONITOR mode (CLIENT LIST flag `O`). */
+  monitor: boolean
 }
 
 /** A command table row (for COMMAND-derived docs such as the README list). */
@@ -534,6 +542,12 @@ export interface EngineSettings {
   /** Hard output limits of the normal and pubsub classes, bytes (0: none). */
   outputHardLimitNormal?: number
   outputHardLimitPubsub?: number
+  /** `slowlog-log-slower-than` (microseconds, negative disables). */
+  slowlogLogSlowerThan?: number
+  /** `slowlog-max-len`. */
+  slowlogMaxLen?: number
+  /** The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases. */
+  sensitiveConfigs?: Array<string>
 }
 
 /** A started child. */

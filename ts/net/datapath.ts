@@ -63,7 +63,7 @@ export class DataPath {
     if (keepalive > 0 && kind !== 'unix') socket.setKeepAlive(true, keepalive * 1000);
     this.server.clients.set(conn.id, conn);
     const debug = this.server.config.getEnum('enable-debug-command');
-    this.server.core.native.addClient(conn.id, debug === 'yes' || (debug === 'local' && conn.isLocal));
+    this.server.core.native.addClient(conn.id, debug === 'yes' || (debug === 'local' && conn.isLocal), conn.addr);
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClose(conn));
     // TCP sockets read into the shared buffer; TLS and unix sockets (not accepted paused) keep

@@ -23,6 +23,9 @@ pub struct Client {
     pub user: Option<String>,
     /// DEBUG is allowed for this connection (`enable-debug-command`).
     pub debug_allowed: bool,
+    /// The peer's address as MONITOR shows it (`ip:port`, set by the host; `lua` for the
+    /// script pseudo-client).
+    pub peer: String,
     /// Name of the last command run (CLIENT LIST `cmd=`).
     pub last_cmd: &'static str,
     /// Unparsed input carried over between reads.
@@ -63,6 +66,19 @@ pub struct Client {
     pub primary: bool,
     /// CLIENT REPLY: how the replies of the next commands are treated.
     pub(crate) reply_mode: ReplyMode,
+    /// The command handed to the host, with the time it was handed over: once its reply
+    /// comes back it is timed for SLOWLOG and shown to MONITOR (after it ran, so that,
+    /// like Valkey, a RESET or a MONITOR of the monitoring client itself is judged after it).
+    pub(crate) host_command: Option<HostCommand>,
+    /// The connection's name (CLIENT SETNAME / HELLO SETNAME, set by the host), for SLOWLOG.
+    pub name: String,
+}
+
+/// A command the host is running for a client (see `Client::host_command`).
+pub(crate) struct HostCommand {
+    pub(crate) spec: &'static crate::table::CommandSpec,
+    pub(crate) argv: Vec<Vec<u8>>,
+    pub(crate) started: std::time::Instant,
 }
 
 /// CLIENT REPLY ON|OFF|SKIP (Valkey's CLIENT_REPLY_OFF / _SKIP_NEXT / _SKIP flags).
@@ -103,6 +119,7 @@ impl Client {
             authenticated: false,
             user: Some("default".into()),
             debug_allowed: false,
+            peer: String::new(),
             last_cmd: "NULL",
             inbuf: Vec::new(),
             need: 0,
@@ -120,6 +137,8 @@ impl Client {
             in_script: false,
             primary: false,
             reply_mode: ReplyMode::On,
+            host_command: None,
+            name: String::new(),
         }
     }
 

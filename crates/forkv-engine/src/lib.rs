@@ -22,12 +22,15 @@ pub mod digest;
 pub mod errors;
 pub mod evict;
 pub mod log;
+pub mod monitor;
 pub mod notify;
 pub mod memory_stats;
 pub mod propagate;
+pub mod redact;
 pub mod reply;
 pub mod resp;
 pub mod secure_random;
+pub mod slowlog;
 pub mod table;
 
 use std::collections::HashMap;
@@ -142,6 +145,10 @@ pub struct Engine {
     pub stats: EngineStats,
     /// Server-wide DEBUG toggles.
     pub debug: debug_flags::DebugFlags,
+    /// Lines for MONITOR clients (see `monitor`); the server crate delivers them.
+    pub monitor: monitor::MonitorFeed,
+    /// SLOWLOG entries and settings.
+    pub slowlog: slowlog::SlowLog,
     /// Keyed by client id; foldhash, not SipHash: this map is hit several times per
     /// command and its keys are server-assigned.
     clients: HashMap<u64, Client, foldhash::fast::FixedState>,
@@ -204,6 +211,8 @@ impl Engine {
             prop: Propagator::default(),
             stats: EngineStats::default(),
             debug: debug_flags::DebugFlags::default(),
+            monitor: monitor::MonitorFeed::default(),
+            slowlog: slowlog::SlowLog::default(),
             clients: HashMap::with_hasher(foldhash::fast::FixedState::default()),
             out: Vec::with_capacity(16 * 1024),
             ranges: Vec::new(),
@@ -376,6 +385,7 @@ impl Engine {
     pub fn resume(&mut self, id: u64, host_reply: &[u8]) -> Outcome {
         let mark = self.out.len();
         self.out.extend_from_slice(host_reply);
+        self.host_command_done(id);
         if self.clients.get(&id).is_some_and(|c| c.exec.is_none()) {
             self.apply_reply_mode(id, mark);
         }
@@ -440,6 +450,7 @@ impl Engine {
     /// server crate's own commands called from a script): the client is no longer
     /// suspended, and its buffered input is left for the next feed.
     pub fn end_host_command(&mut self, id: u64) {
+        self.host_command_done(id);
         if let Some(c) = self.clients.get_mut(&id) {
             c.suspended = false;
         }
@@ -624,12 +635,22 @@ impl Engine {
         let outcome = match spec.exec {
             Exec::Host | Exec::Server | Exec::Container => {
                 client.suspended = true;
+                self.hold_host_command(id, spec, argv);
                 return Outcome::Host(argv.iter().map(|a| a.to_vec()).collect());
             }
-            Exec::Core(handler) => self.run(id, spec, handler, argv),
+            Exec::Core(handler) => {
+                let started = std::time::Instant::now();
+                let outcome = self.run(id, spec, handler, argv);
+                // A blocked command is logged once it is served.
+                if outcome != Outcome::Blocked {
+                    self.slowlog_push(id, spec, argv, started.elapsed());
+                }
+                outcome
+            }
             Exec::Engine(handler) => {
+                let started = std::time::Instant::now();
                 let out_mark = self.out.len();
-                match panic::catch_unwind(AssertUnwindSafe(|| handler(self, id, argv))) {
+                let outcome = match panic::catch_unwind(AssertUnwindSafe(|| handler(self, id, argv))) {
                     Ok(outcome) => outcome,
                     Err(payload) => {
                         // A half-written reply would desynchronise the client's stream.
@@ -640,15 +661,62 @@ impl Engine {
                         Reply::new(&mut self.out, proto).error(&err);
                         Outcome::Done
                     }
+                };
+                if !matches!(outcome, Outcome::Host(_)) {
+                    self.slowlog_push(id, spec, argv, started.elapsed());
                 }
+                outcome
             }
         };
+        self.monitor_feed(id, spec, argv);
         // Clients blocked on keys this command made ready are served right after it
         // (after the whole transaction for EXEC), before the next pipelined command.
         if !matches!(outcome, Outcome::Host(_)) {
             self.serve_ready_keys();
         }
         outcome
+    }
+
+    /// Records a command client `id` ran in the MONITOR feed (not while loading data,
+    /// as Valkey).
+    pub(crate) fn monitor_feed(&mut self, id: u64, spec: &CommandSpec, argv: &[&[u8]]) {
+        if !self.monitor.is_on() || self.cfg.loading {
+            return;
+        }
+        if let Some(c) = self.clients.get(&id) {
+            self.monitor.feed(spec, c.db, &c.peer, argv);
+        }
+    }
+
+    /// Remembers a command handed to the host until its reply comes back (see
+    /// [`Engine::host_command_done`]).
+    pub(crate) fn hold_host_command(&mut self, id: u64, spec: &'static CommandSpec, argv: &[&[u8]]) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            let argv = argv.iter().map(|a| a.to_vec()).collect();
+            c.host_command = Some(client::HostCommand { spec, argv, started: std::time::Instant::now() });
+        }
+    }
+
+    /// The host ran the command held by [`Engine::hold_host_command`]: it is timed for
+    /// SLOWLOG and shown to MONITOR.
+    fn host_command_done(&mut self, id: u64) {
+        let Some(held) = self.clients.get_mut(&id).and_then(|c| c.host_command.take()) else {
+            return;
+        };
+        let args: Vec<&[u8]> = held.argv.iter().map(Vec::as_slice).collect();
+        self.slowlog_push(id, held.spec, &args, held.started.elapsed());
+        self.monitor_feed(id, held.spec, &args);
+    }
+
+    /// Offers a command client `id` ran to the SLOWLOG, under the name and address of
+    /// client `shown` (the caller, for a command a script called).
+    pub(crate) fn slowlog_push(&mut self, shown: u64, spec: &CommandSpec, argv: &[&[u8]], elapsed: std::time::Duration) {
+        if self.cfg.loading {
+            return;
+        }
+        let (peer, name) = self.clients.get(&shown).map_or(("", ""), |c| (c.peer.as_str(), c.name.as_str()));
+        let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.slowlog.push_if_needed(spec, argv, us, peer, name);
     }
 
     /// Answers a refused command. Inside MULTI the transaction is flagged (EXEC will

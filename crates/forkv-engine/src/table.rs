@@ -209,6 +209,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::acl::COMMANDS,
     crate::cmd::script::COMMANDS,
     crate::cmd::function::COMMANDS,
+    crate::monitor::COMMANDS,
+    crate::slowlog::COMMANDS,
 ];
 
 /// All top-level commands.

@@ -100,6 +100,12 @@ pub struct EngineSettings {
     /// Hard output limits of the normal and pubsub classes, bytes (0: none).
     pub output_hard_limit_normal: Option<f64>,
     pub output_hard_limit_pubsub: Option<f64>,
+    /// `slowlog-log-slower-than` (microseconds, negative disables).
+    pub slowlog_log_slower_than: Option<f64>,
+    /// `slowlog-max-len`.
+    pub slowlog_max_len: Option<f64>,
+    /// The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases.
+    pub sensitive_configs: Option<Vec<String>>,
 }
 
 /// What CLIENT LIST/INFO need from the core about one connection.
@@ -126,6 +132,8 @@ pub struct ClientState {
     pub sub: u32,
     pub psub: u32,
     pub ssub: u32,
+    /// In MONITOR mode (CLIENT LIST flag `O`).
+    pub monitor: bool,
 }
 
 /// Pub/sub counts for INFO.
@@ -236,12 +244,13 @@ impl Core {
         m.client_output = client_output as usize;
     }
 
-    /// Registers a connection.
+    /// Registers a connection; `peer` is its address as MONITOR shows it (`ip:port`).
     #[napi]
-    pub fn add_client(&mut self, id: u32, debug_allowed: bool) {
+    pub fn add_client(&mut self, id: u32, debug_allowed: bool, peer: String) {
         self.server.add_client(u64::from(id));
         if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
             c.debug_allowed = debug_allowed;
+            c.peer = peer;
         }
     }
 
@@ -296,6 +305,12 @@ impl Core {
     #[napi]
     pub fn reset_pubsub(&mut self, id: u32) {
         self.server.reset_pubsub(u64::from(id));
+    }
+
+    /// Takes a client out of MONITOR mode (RESET).
+    #[napi]
+    pub fn reset_monitor(&mut self, id: u32) {
+        self.server.reset_monitor(u64::from(id));
     }
 
     /// The messages announced by the DELIVER status bit, one entry per receiving client.
@@ -458,6 +473,14 @@ impl Core {
     }
     // --- end of the ACL seam.
 
+    /// Sets a connection's name as SLOWLOG shows it (CLIENT SETNAME, HELLO SETNAME, RESET).
+    #[napi]
+    pub fn set_client_name(&mut self, id: u32, name: String) {
+        if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
+            c.name = name;
+        }
+    }
+
     /// Selects a database for a connection (RESET).
     #[napi]
     pub fn set_client_db(&mut self, id: u32, db: u32) {
@@ -486,6 +509,7 @@ impl Core {
             sub: ps.count(id, Space::Channel) as u32,
             psub: ps.count(id, Space::Pattern) as u32,
             ssub: ps.count(id, Space::Shard) as u32,
+            monitor: self.server.is_monitor(id),
         })
     }
 
@@ -564,6 +588,15 @@ impl Core {
                 p.decay_time = v;
             }
             self.server.engine.ks.set_lfu_params(p);
+        }
+        if let Some(v) = s.slowlog_log_slower_than {
+            self.server.engine.slowlog.slower_than = v as i64;
+        }
+        if let Some(v) = s.slowlog_max_len {
+            self.server.engine.slowlog.set_max_len(v as usize);
+        }
+        if let Some(v) = s.sensitive_configs {
+            self.server.engine.slowlog.sensitive_configs = v;
         }
     }
 

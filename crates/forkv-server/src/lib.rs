@@ -87,6 +87,8 @@ struct Own {
     /// Replication as a primary: IDs, offset, backlog, attached replicas (REPLCONF is
     /// one of the server's own commands).
     repl: Replication,
+    /// Clients in MONITOR mode, in the order they entered it.
+    monitors: Vec<u64>,
 }
 
 /// The server: the engine, the pub/sub registry and the deliveries waiting for the host.
@@ -117,7 +119,7 @@ impl ServerCommands for OwnRunner {
 impl Server {
     /// A server over `databases` empty databases.
     pub fn new(databases: usize) -> Self {
-        let own = Rc::new(RefCell::new(Own { pubsub: PubSub::default(), outbox: Outbox::default(), repl: Replication::new(random_replid()) }));
+        let own = Rc::new(RefCell::new(Own { pubsub: PubSub::default(), outbox: Outbox::default(), repl: Replication::new(random_replid()), monitors: Vec::new() }));
         let mut engine = Engine::new(databases);
         engine.set_server_commands(Box::new(OwnRunner(Rc::clone(&own))));
         if let Some(seed) = os_random_seed() {
@@ -292,7 +294,34 @@ impl Server {
         own.outbox.drop_client(id);
         own.repl.remove(id, now_ms());
         drop(own);
+        self.reset_monitor(id);
         self.engine.remove_client(id);
+    }
+
+    /// Takes a client out of MONITOR mode (RESET, disconnection).
+    pub fn reset_monitor(&mut self, id: u64) {
+        let mut own = self.own.borrow_mut();
+        own.monitors.retain(|&m| m != id);
+        let on = !own.monitors.is_empty();
+        drop(own);
+        self.engine.monitor.set_on(on);
+    }
+
+    /// True when client `id` is in MONITOR mode (CLIENT LIST flag `O`).
+    pub fn is_monitor(&self, id: u64) -> bool {
+        self.own.borrow().monitors.contains(&id)
+    }
+
+    /// Copies the MONITOR lines the engine recorded to every monitoring client.
+    fn deliver_monitor_lines(&mut self) {
+        if !self.engine.monitor.has_lines() {
+            return;
+        }
+        let lines = self.engine.monitor.take();
+        let own = &mut *self.own.borrow_mut();
+        for &m in &own.monitors {
+            own.outbox.buffer(m).extend_from_slice(&lines);
+        }
     }
 
     /// Drops a client's subscriptions silently (RESET).
@@ -324,6 +353,7 @@ impl Server {
     fn settle(&mut self, id: u64, mut outcome: Outcome) -> Outcome {
         loop {
             self.publish_events();
+            self.deliver_monitor_lines();
             let Outcome::Host(argv) = &outcome else {
                 self.pump_stream();
                 return outcome;
@@ -372,6 +402,7 @@ impl Server {
             }
         }
         self.publish_events();
+        self.deliver_monitor_lines();
         // Messages to the calling client join its stream now, before whatever the
         // command that made this call will answer.
         if let Some(own) = self.own.borrow_mut().outbox.take_for(id) {
@@ -506,6 +537,14 @@ fn run_own_spec(engine: &mut Engine, own: &mut Own, spec: &'static table::Comman
             forkv_engine::reply::Reply::new(out, proto).int(n as i64);
         }
         "pubsub" => pubsub::introspect(&own.pubsub, proto, argv, out),
+        // Valkey ignores a second MONITOR (no reply) from a client already in the mode.
+        "monitor" => {
+            if !own.monitors.contains(&id) {
+                own.monitors.push(id);
+                engine.monitor.set_on(true);
+                forkv_engine::reply::Reply::new(out, proto).ok();
+            }
+        }
         "replconf" => match own.repl.replconf(id, names, now_ms()) {
             Some(Ok(())) => forkv_engine::reply::Reply::new(out, proto).ok(),
             Some(Err(e)) => forkv_engine::reply::Reply::new(out, proto).error(&e),
@@ -575,6 +614,7 @@ mod tests {
                 "pubsub" => vec![name, b"numpat"],
                 "publish" | "spublish" => vec![name, b"c", b"m"],
                 "replconf" => vec![name, b"listening-port", b"1"],
+                "monitor" => vec![name],
                 _ => vec![name, b"c"],
             };
             let mut out = Vec::new();

@@ -226,9 +226,17 @@ impl Engine {
         // updates its cached time), so a key that expired meanwhile (say, during the
         // EXEC that readied it) is found expired and the client blocks again.
         self.ks.set_now(super::now_ms());
+        let started = std::time::Instant::now();
         self.with_client_output(id, |e| {
             e.run(id, b.spec, handler, &argv);
         });
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if c.blocked.is_none() {
+            // Served: logged now, once (Valkey logs a blocking command when unblocked).
+            self.slowlog_push(id, b.spec, &argv, started.elapsed());
+        }
         let Some(c) = self.clients.get_mut(&id) else {
             return;
         };

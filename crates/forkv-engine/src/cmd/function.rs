@@ -110,7 +110,7 @@ fn fcall_generic(e: &mut Engine, id: u64, argv: &[&[u8]], read_only: bool) -> Ou
     if let Some(err) = refusal_before_run(e, flags, read_only) {
         return e.script_error(id, &err);
     }
-    run_in_vm(e, id, Vm::Functions, |vm, host| vm.call_function(host, &name, keys, args, RunOptions { read_only }))
+    run_in_vm(e, id, argv, Vm::Functions, |vm, host| vm.call_function(host, &name, keys, args, RunOptions { read_only }))
 }
 
 fn fcall(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {

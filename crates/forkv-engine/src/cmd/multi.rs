@@ -421,15 +421,22 @@ impl Engine {
             let argv: Vec<&[u8]> = q.argv.iter().map(Vec::as_slice).collect();
             match q.spec.exec {
                 Exec::Core(handler) => {
+                    let started = std::time::Instant::now();
                     self.run(id, q.spec, handler, &argv);
+                    self.slowlog_push(id, q.spec, &argv, started.elapsed());
+                    self.monitor_feed(id, q.spec, &argv);
                 }
                 Exec::Engine(handler) => {
+                    let started = std::time::Instant::now();
                     handler(self, id, &argv);
+                    self.slowlog_push(id, q.spec, &argv, started.elapsed());
+                    self.monitor_feed(id, q.spec, &argv);
                 }
                 Exec::Host | Exec::Server | Exec::Container => {
                     if let Some(c) = self.clients.get_mut(&id) {
                         c.suspended = true;
                     }
+                    self.hold_host_command(id, q.spec, &argv);
                     return Outcome::Host(q.argv);
                 }
             }

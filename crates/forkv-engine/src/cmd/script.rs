@@ -143,6 +143,7 @@ impl ScriptHost for EngineHost<'_> {
             e.prop.enabled = false;
         }
         let mark = e.out.len();
+        let started = std::time::Instant::now();
         match spec.exec {
             Exec::Core(handler) => {
                 e.run(SCRIPT_CLIENT, spec, handler, &slices);
@@ -172,6 +173,8 @@ impl ScriptHost for EngineHost<'_> {
             }
         }
         e.prop.enabled = aof_was;
+        e.slowlog_push(self.caller, spec, &slices, started.elapsed());
+        e.monitor_feed(SCRIPT_CLIENT, spec, &slices);
         let bytes = e.out.split_off(mark);
         // Messages to the caller itself go out before the script's reply.
         if let Some(own) = e.server_commands.as_mut().and_then(|r| r.take_own_messages(self.caller)) {
@@ -261,7 +264,7 @@ fn eval_generic(e: &mut Engine, id: u64, argv: &[&[u8]], source: Source<'_>, rea
     if let Some(err) = refusal_before_run(e, flags, read_only) {
         return e.script_error(id, &err);
     }
-    run_in_vm(e, id, Vm::Eval, |vm, host| vm.run(host, &sha, keys, args, RunOptions { read_only }))
+    run_in_vm(e, id, argv, Vm::Eval, |vm, host| vm.run(host, &sha, keys, args, RunOptions { read_only }))
 }
 
 /// The refusals of a script or function by its flags before it runs (Valkey's
@@ -293,7 +296,7 @@ pub(crate) enum Vm {
 /// Runs `f` on a VM for client `id` (Valkey's `scriptPrepareForRun` + `scriptResetRun`):
 /// the script pseudo-client starts in the caller's database, the writes are collected
 /// as one transaction, the reply is encoded at the caller's protocol.
-pub(crate) fn run_in_vm(e: &mut Engine, id: u64, which: Vm, f: impl FnOnce(&mut Scripting, &mut EngineHost<'_>) -> RespValue) -> Outcome {
+pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, f: impl FnOnce(&mut Scripting, &mut EngineHost<'_>) -> RespValue) -> Outcome {
     let (db, proto) = match e.clients.get(&id) {
         Some(c) => (c.db, c.proto),
         None => return Outcome::Close,
@@ -312,7 +315,15 @@ pub(crate) fn run_in_vm(e: &mut Engine, id: u64, which: Vm, f: impl FnOnce(&mut 
     pseudo.db = db;
     pseudo.authenticated = true;
     pseudo.in_script = true;
+    pseudo.peer = "lua".into();
     e.clients.insert(SCRIPT_CLIENT, pseudo);
+    // EVAL is flagged skip_monitor and shown here, ahead of the commands its script
+    // calls (Valkey feeds it before the script runs).
+    if e.monitor.is_on() && !e.cfg.loading {
+        if let Some(c) = e.clients.get(&id) {
+            e.monitor.feed_always(c.db, &c.peer, argv);
+        }
+    }
     // Inside EXEC the transaction already collects the writes.
     let own_tx = !e.prop.in_transaction();
     if own_tx {
