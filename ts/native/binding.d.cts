@@ -80,8 +80,6 @@ export declare class Core {
    * waiting in client sockets. The allocated bytes are read at the same instant.
    */
   sampleMemory(rss: number, peak: number, clientOutput: number): void
-  /** Registers a connection. */
-  addClient(id: number, debugAllowed: boolean): void
   /** Registers a connection; `peer` is its address as MONITOR shows it (`ip:port`). */
   addClient(id: number, debugAllowed: boolean, peer: string): void
   /** Forgets a connection. */
