@@ -17,26 +17,22 @@
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { bool, changedFlags, defaultsOf, int, parseFlags, str, strList } from '../lib/flags';
+import { bool, int, str, strList } from '../lib/flags';
 import { keyName, loadKeys, PacedProbe } from '../lib/load';
 import { dirSize, waitForChild } from '../lib/persist';
 import { cpuSeconds, rssBytes } from '../lib/proc';
 import { runRedisBenchmark, type BenchmarkRow } from '../lib/redis-benchmark';
-import { compare, removeDir, hostInfo, printTable, progress, warnIfBusy, writeResults, type Comparison } from '../lib/report';
+import { compare, printTable, progress, type Comparison, mb } from '../lib/report';
 import { encodeCommand, RespClient, sleep } from '../lib/resp';
 import {
-  checkBinaries,
-  DEFAULT_BINARIES,
-  freshDir,
   KINDS,
   pinSelf,
-  serverVersions,
   settingsFromList,
   startServer,
-  type Binaries,
   type ServerKind,
 } from '../lib/servers';
 import { median, summarize, type LatencySummary } from '../lib/stats';
+import { beginBench, commonFlags, finishBench, runBench } from '../lib/harness';
 
 const SPEC = {
   policies: strList(['always', 'everysec', 'no'], 'appendfsync policies for the SET throughput runs'),
@@ -57,12 +53,9 @@ const SPEC = {
   skipThroughput: bool(false, 'skip the appendfsync SET runs'),
   skipRewrite: bool(false, 'skip the BGREWRITEAOF runs'),
   pin: bool(false, 'taskset: servers on CPU 0, redis-benchmark and the harness on CPU 1'),
-  keepDirs: bool(false, 'keep the servers\' data directories (dumps, AOFs, server.log) after the run'),
-  serverArgs: strList([], 'extra directives for both servers, as name=value,name=value'),
   seed: int(1, 'PRNG seed for values'),
   redisBenchmark: str('/usr/bin/redis-benchmark', 'redis-benchmark binary'),
-  redisServer: str(DEFAULT_BINARIES.redisServer, 'reference redis-server binary'),
-  forkvCli: str(DEFAULT_BINARIES.forkvCli, "forkv's dist/cli.js"),
+  ...commonFlags('keep the servers\' data directories (dumps, AOFs, server.log) after the run'),
 };
 
 const TITLE = 'bench/aof: SET throughput per appendfsync policy and BGREWRITEAOF duration, forkv vs redis-server';
@@ -96,21 +89,12 @@ interface RewriteResult {
 }
 
 async function main(): Promise<void> {
-  const opts = parseFlags(TITLE, SPEC);
-  const startedAt = new Date();
-  const bin: Binaries = { forkvCli: path.resolve(opts.forkvCli), redisServer: opts.redisServer };
-  checkBinaries(bin);
-  const reduced = changedFlags(SPEC, opts);
-  process.stdout.write(`${TITLE}\n`);
-  if (reduced.length > 0) process.stdout.write(`non-default flags: ${reduced.join(' ')}\n`);
-  warnIfBusy();
-  const host = hostInfo();
-  const versions = serverVersions(bin);
+  const b = beginBench('aof', TITLE, SPEC);
+  const { opts, bin, base } = b;
   const serverCpu = opts.pin ? 0 : null;
   const clientCpu = opts.pin ? 1 : null;
   if (opts.pin) pinSelf(1);
   const extra = settingsFromList(opts.serverArgs);
-  const base = freshDir('forkv-bench-aof-');
   progress(`dirs under ${base}`);
 
   // 1. appendfsync policies
@@ -260,31 +244,11 @@ async function main(): Promise<void> {
     tables['rewrite'] = rows;
     printTable(`BGREWRITEAOF: ${opts.keys} keys x ${opts.valueSize} bytes, ${opts.rewrites} rewrites, hz ${opts.hz}`, rows);
   }
-  const file = writeResults('aof', startedAt, {
-    bench: 'aof',
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    reducedScale: reduced.length > 0,
-    nonDefaultFlags: reduced,
-    options: opts,
-    defaults: defaultsOf(SPEC),
-    host,
-    hostLoadAvgAtEnd: hostInfo().loadAvg,
-    versions,
+  finishBench(b, {
     tables,
     fsyncRuns,
     rewrite,
   });
-  process.stdout.write(`\nresults: ${file}\n`);
-  if (opts.keepDirs) process.stdout.write(`data directories kept under ${base}\n`);
-  else removeDir(base);
 }
 
-function mb(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
-}
-
-main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
-});
+runBench(main);

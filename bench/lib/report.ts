@@ -111,3 +111,8 @@ export function progress(msg: string): void {
 export function removeDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
+
+/** Bytes as decimal megabytes for progress lines. */
+export function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}

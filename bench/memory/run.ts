@@ -14,12 +14,13 @@
 //     over the load alone (what the allocator adds to the data it was asked for).
 import * as path from 'node:path';
 
-import { bool, changedFlags, defaultsOf, int, parseFlags, str, strList } from '../lib/flags';
+import { bool, int, strList } from '../lib/flags';
 import { loadKeys } from '../lib/load';
 import { rssBytes } from '../lib/proc';
-import { compare, hostInfo, printTable, progress, removeDir, warnIfBusy, writeResults, type Comparison } from '../lib/report';
+import { compare, printTable, progress, type Comparison } from '../lib/report';
 import { encodeCommand, RespClient, sleep, type BatchResult } from '../lib/resp';
-import { checkBinaries, DEFAULT_BINARIES, freshDir, KINDS, serverVersions, settingsFromList, startServer, type Binaries, type ServerKind } from '../lib/servers';
+import { KINDS, settingsFromList, startServer, type ServerKind } from '../lib/servers';
+import { beginBench, commonFlags, finishBench, runBench } from '../lib/harness';
 
 const SPEC = {
   keys: int(1_000_000, 'keys per workload'),
@@ -27,11 +28,8 @@ const SPEC = {
   workloads: strList(['strings', 'hashes'], 'strings (SET key:<i> <value>) and/or hashes (HSET user:<i> with 5 short fields)'),
   settleMs: int(1000, 'wait after loading before measuring (lets Node\'s GC and the allocators settle)'),
   pin: bool(false, 'taskset: servers on CPU 0'),
-  keepDirs: bool(false, "keep the servers' data directories after the run"),
-  serverArgs: strList([], 'extra directives for both servers, as name=value,name=value'),
   seed: int(1, 'PRNG seed for values'),
-  redisServer: str(DEFAULT_BINARIES.redisServer, 'reference redis-server binary'),
-  forkvCli: str(DEFAULT_BINARIES.forkvCli, "forkv's dist/cli.js"),
+  ...commonFlags("keep the servers' data directories after the run"),
 };
 
 const TITLE = 'bench/memory: RSS and used_memory bytes per key, fragmentation, forkv vs redis-server';
@@ -72,18 +70,10 @@ async function loadHashes(c: RespClient, keys: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const opts = parseFlags(TITLE, SPEC);
-  for (const w of opts.workloads) if (w !== 'strings' && w !== 'hashes') throw new Error(`--workloads: unknown workload ${w}`);
-  const startedAt = new Date();
-  const bin: Binaries = { forkvCli: path.resolve(opts.forkvCli), redisServer: opts.redisServer };
-  checkBinaries(bin);
-  const reduced = changedFlags(SPEC, opts);
-  process.stdout.write(`${TITLE}\n`);
-  if (reduced.length > 0) process.stdout.write(`non-default flags: ${reduced.join(' ')}\n`);
-  warnIfBusy();
-  const host = hostInfo();
-  const versions = serverVersions(bin);
-  const base = freshDir('forkv-bench-memory-');
+  const b = beginBench('memory', TITLE, SPEC, (opts) => {
+    for (const w of opts.workloads) if (w !== 'strings' && w !== 'hashes') throw new Error(`--workloads: unknown workload ${w}`);
+  });
+  const { opts, bin, base } = b;
   const settings = settingsFromList(opts.serverArgs);
   const results: Record<string, Record<ServerKind, WorkloadResult>> = {};
   const tables: Record<string, Comparison[]> = {};
@@ -131,26 +121,10 @@ async function main(): Promise<void> {
     printTable(`memory: ${what} (encoding forkv ${r.forkv.encoding}, redis ${r.redis.encoding})`, rows);
   }
 
-  const file = writeResults('memory', startedAt, {
-    bench: 'memory',
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    reducedScale: reduced.length > 0,
-    nonDefaultFlags: reduced,
-    options: opts,
-    defaults: defaultsOf(SPEC),
-    host,
-    hostLoadAvgAtEnd: hostInfo().loadAvg,
-    versions,
+  finishBench(b, {
     tables,
     results,
   });
-  process.stdout.write(`\nresults: ${file}\n`);
-  if (opts.keepDirs) process.stdout.write(`data directories kept under ${base}\n`);
-  else removeDir(base);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -23,27 +23,23 @@
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { bool, changedFlags, defaultsOf, float, int, parseFlags, str, strList } from '../lib/flags';
+import { bool, float, int, str } from '../lib/flags';
 import { keyName, loadKeys, PacedProbe, PacedWriter } from '../lib/load';
 import { fileId, RenameWatch, waitForChild } from '../lib/persist';
 import { familyRssBytes, rssBytes } from '../lib/proc';
-import { compare, removeDir, hostInfo, printTable, progress, warnIfBusy, writeResults, type Comparison } from '../lib/report';
+import { compare, printTable, progress, type Comparison, mb } from '../lib/report';
 import { encodeCommand, firstPong, RespClient, sleep } from '../lib/resp';
 import {
-  checkBinaries,
-  DEFAULT_BINARIES,
   freePort,
-  freshDir,
   KINDS,
   pinSelf,
-  serverVersions,
   settingsFromList,
   startServer,
   type BenchServer,
-  type Binaries,
   type ServerKind,
 } from '../lib/servers';
 import { median, summarize, type LatencySummary } from '../lib/stats';
+import { beginBench, commonFlags, finishBench, runBench } from '../lib/harness';
 
 const SPEC = {
   keys: int(1_000_000, 'distinct keys loaded (key:0 .. key:<keys-1>)'),
@@ -66,11 +62,8 @@ const SPEC = {
   skipLoop: bool(false, 'skip the BGSAVE-loop latency phase'),
   cow: bool(false, 'run the copy-on-write phase (adds ~1-1.5 min per server at 1M keys)'),
   pin: bool(false, 'taskset: servers on CPU 0, the harness on CPU 1'),
-  keepDirs: bool(false, 'keep the servers\' data directories (dumps, AOFs, server.log) after the run'),
-  serverArgs: strList([], 'extra directives for both servers, as name=value,name=value'),
   seed: int(1, 'PRNG seed for values and random keys'),
-  redisServer: str(DEFAULT_BINARIES.redisServer, 'reference redis-server binary'),
-  forkvCli: str(DEFAULT_BINARIES.forkvCli, "forkv's dist/cli.js"),
+  ...commonFlags('keep the servers\' data directories (dumps, AOFs, server.log) after the run'),
 };
 
 const TITLE = 'bench/snapshot: BGSAVE fork latency, duration, dump size, load time, latency and copy-on-write, forkv vs redis-server';
@@ -132,21 +125,13 @@ interface ServerResult {
 }
 
 async function main(): Promise<void> {
-  const opts = parseFlags(TITLE, SPEC);
-  if (opts.probeCmd !== 'get' && opts.probeCmd !== 'ping') throw new Error('--probe-cmd must be get or ping');
-  const startedAt = new Date();
-  const bin: Binaries = { forkvCli: path.resolve(opts.forkvCli), redisServer: opts.redisServer };
-  checkBinaries(bin);
-  const reduced = changedFlags(SPEC, opts);
-  process.stdout.write(`${TITLE}\n`);
-  if (reduced.length > 0) process.stdout.write(`non-default flags: ${reduced.join(' ')}\n`);
-  warnIfBusy();
-  const host = hostInfo();
-  const versions = serverVersions(bin);
+  const b = beginBench('snapshot', TITLE, SPEC, (opts) => {
+    if (opts.probeCmd !== 'get' && opts.probeCmd !== 'ping') throw new Error('--probe-cmd must be get or ping');
+  });
+  const { opts, bin, base } = b;
   const serverCpu = opts.pin ? 0 : null;
   if (opts.pin) pinSelf(1);
 
-  const base = freshDir('forkv-bench-snapshot-');
   const settings = { hz: String(opts.hz), ...settingsFromList(opts.serverArgs) };
   const partial: Record<ServerKind, Partial<ServerResult>> = { forkv: {}, redis: {} };
   const servers: Record<ServerKind, BenchServer> = {
@@ -450,30 +435,10 @@ async function main(): Promise<void> {
     row('pipelined loader (1 connection)', 'SET/s', (r) => r.load.opsPerSec, true),
   );
   printTable(`snapshot: ${opts.keys} keys x ${opts.valueSize} bytes, ${opts.saves} BGSAVEs, probe ${opts.probeCmd} at ${opts.probeRate}/s, hz ${opts.hz}`, rows);
-  const file = writeResults('snapshot', startedAt, {
-    bench: 'snapshot',
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    reducedScale: reduced.length > 0,
-    nonDefaultFlags: reduced,
-    options: opts,
-    defaults: defaultsOf(SPEC),
-    host,
-    hostLoadAvgAtEnd: hostInfo().loadAvg,
-    versions,
+  finishBench(b, {
     table: rows,
     servers: res,
   });
-  process.stdout.write(`\nresults: ${file}\n`);
-  if (opts.keepDirs) process.stdout.write(`data directories kept under ${base}\n`);
-  else removeDir(base);
 }
 
-function mb(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
-}
-
-main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
-});
+runBench(main);

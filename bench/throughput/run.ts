@@ -11,15 +11,15 @@
 // Figures (median over rounds): ops/s, p50 and p99 (ms) per test, from redis-benchmark's CSV,
 // and the server's own CPU per request (/proc/<pid>/stat) as k ops per server core-second,
 // which does not depend on how the two cores are shared with redis-benchmark.
-import * as path from 'node:path';
 
-import { bool, changedFlags, defaultsOf, int, intList, parseFlags, str, strList } from '../lib/flags';
+import { bool, int, intList, str } from '../lib/flags';
 import { runRedisBenchmark, type BenchmarkRow } from '../lib/redis-benchmark';
-import { compare, removeDir, hostInfo, printTable, progress, warnIfBusy, writeResults, type Comparison } from '../lib/report';
+import { compare, printTable, progress, type Comparison } from '../lib/report';
 import { RespClient } from '../lib/resp';
 import { cpuSeconds } from '../lib/proc';
-import { checkBinaries, DEFAULT_BINARIES, freshDir, KINDS, serverVersions, settingsFromList, startBoth, type Binaries, type ServerKind } from '../lib/servers';
+import { KINDS, settingsFromList, startBoth, type ServerKind } from '../lib/servers';
 import { median } from '../lib/stats';
+import { beginBench, commonFlags, finishBench, runBench } from '../lib/harness';
 
 const SPEC = {
   requests: int(1_000_000, 'redis-benchmark -n: requests per test'),
@@ -32,11 +32,8 @@ const SPEC = {
   rounds: int(3, 'runs per server and -P (the median is reported); order alternates per round'),
   threads: int(0, 'redis-benchmark --threads (0: not passed, single-threaded client)'),
   pin: bool(false, 'taskset: servers on CPU 0, redis-benchmark on CPU 1'),
-  keepDirs: bool(false, 'keep the servers\' data directories (dumps, AOFs, server.log) after the run'),
-  serverArgs: strList([], 'extra directives for both servers, as name=value,name=value'),
   redisBenchmark: str('/usr/bin/redis-benchmark', 'redis-benchmark binary'),
-  redisServer: str(DEFAULT_BINARIES.redisServer, 'reference redis-server binary'),
-  forkvCli: str(DEFAULT_BINARIES.forkvCli, "forkv's dist/cli.js"),
+  ...commonFlags('keep the servers\' data directories (dumps, AOFs, server.log) after the run'),
 };
 
 const TITLE = 'bench/throughput: redis-benchmark SET/GET ops/s and latency, forkv vs redis-server';
@@ -54,20 +51,11 @@ interface RunRecord {
 }
 
 async function main(): Promise<void> {
-  const opts = parseFlags(TITLE, SPEC);
-  const startedAt = new Date();
-  const bin: Binaries = { forkvCli: path.resolve(opts.forkvCli), redisServer: opts.redisServer };
-  checkBinaries(bin);
-  const reduced = changedFlags(SPEC, opts);
-  process.stdout.write(`${TITLE}\n`);
-  if (reduced.length > 0) process.stdout.write(`non-default flags: ${reduced.join(' ')}\n`);
-  warnIfBusy();
-  const host = hostInfo();
-  const versions = serverVersions(bin);
+  const b = beginBench('throughput', TITLE, SPEC);
+  const { opts, bin, base } = b;
   const serverCpu = opts.pin ? 0 : null;
   const clientCpu = opts.pin ? 1 : null;
 
-  const base = freshDir('forkv-bench-throughput-');
   const settings = settingsFromList(opts.serverArgs);
   const servers = await startBoth(base, bin, settings, serverCpu);
   progress(`forkv pid ${servers.forkv.pid} port ${servers.forkv.port}; redis pid ${servers.redis.pid} port ${servers.redis.port}; dirs under ${base}`);
@@ -130,26 +118,10 @@ async function main(): Promise<void> {
       rows,
     );
   }
-  const file = writeResults('throughput', startedAt, {
-    bench: 'throughput',
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    reducedScale: reduced.length > 0,
-    nonDefaultFlags: reduced,
-    options: opts,
-    defaults: defaultsOf(SPEC),
-    host,
-    hostLoadAvgAtEnd: hostInfo().loadAvg,
-    versions,
+  finishBench(b, {
     tables,
     runs,
   });
-  process.stdout.write(`\nresults: ${file}\n`);
-  if (opts.keepDirs) process.stdout.write(`data directories kept under ${base}\n`);
-  else removeDir(base);
 }
 
-main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.exit(1);
-});
+runBench(main);
