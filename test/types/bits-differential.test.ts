@@ -13,25 +13,11 @@
 // with a syntax error); the unit suites (unit/bitops) cover it against Valkey's figures.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startRedis, startServer, type RunningServer } from '../helpers/server';
-import { RawClient, show, text } from '../helpers/client';
+import { usePair } from '../helpers/fixture';
+import { show, text } from '../helpers/client';
 import { rng } from '../helpers/rng';
 
-let forkv: RunningServer;
-let redis: RunningServer;
-let fc: RawClient;
-let rc: RawClient;
-
-test.before(async () => {
-  [forkv, redis] = await Promise.all([startServer(), startRedis()]);
-  [fc, rc] = await Promise.all([RawClient.connect(forkv.port), RawClient.connect(redis.port)]);
-});
-
-test.after(async () => {
-  fc?.close();
-  rc?.close();
-  await Promise.all([forkv?.stop(), redis?.stop()]);
-});
+const fx = usePair(test);
 
 type Rand = () => number;
 type Cmd = string[];
@@ -181,7 +167,7 @@ interface Stats {
 }
 
 async function step(cmd: Cmd, stats: Stats, log: string[]): Promise<void> {
-  const [a, b] = await Promise.all([fc.call(...cmd), rc.call(...cmd)]);
+  const [a, b] = await Promise.all([fx.fc.call(...cmd), fx.rc.call(...cmd)]);
   stats.commands++;
   if (a.type === '-') stats.errors++;
   log.push(`${cmd.join(' ').slice(0, 160)} -> ${show(a).slice(0, 160)}`);
@@ -202,10 +188,10 @@ function lookupOrderDifference(cmd: Cmd, a: string, b: string): boolean {
 /** Every key's type and bytes must be identical on both servers. */
 async function compareKeys(keys: readonly string[]): Promise<void> {
   for (const k of keys) {
-    const [ta, tb] = await Promise.all([fc.call('TYPE', k), rc.call('TYPE', k)]);
+    const [ta, tb] = await Promise.all([fx.fc.call('TYPE', k), fx.rc.call('TYPE', k)]);
     assert.is(show(ta), show(tb), `TYPE ${k}`);
     if (text(ta) !== 'string') continue;
-    const [a, b] = await Promise.all([fc.call('GET', k), rc.call('GET', k)]);
+    const [a, b] = await Promise.all([fx.fc.call('GET', k), fx.rc.call('GET', k)]);
     assert.ok(a.type === '$' && b.type === '$' && a.value !== null && b.value !== null && a.value.equals(b.value), `bytes of ${k} differ`);
   }
 }
@@ -214,8 +200,8 @@ async function run(seed: number, n: number, gen: (r: Rand) => Cmd, keys: readonl
   const r = rng(seed);
   const stats: Stats = { commands: 0, errors: 0 };
   const log: string[] = [];
-  await Promise.all([fc.call('FLUSHALL'), rc.call('FLUSHALL')]);
-  for (const c of [['SET', 'str', 'v'], ['RPUSH', 'lst', 'x']]) await Promise.all([fc.call(...c), rc.call(...c)]);
+  await Promise.all([fx.fc.call('FLUSHALL'), fx.rc.call('FLUSHALL')]);
+  for (const c of [['SET', 'str', 'v'], ['RPUSH', 'lst', 'x']]) await Promise.all([fx.fc.call(...c), fx.rc.call(...c)]);
   for (let i = 0; i < n; i++) await step(gen(r), stats, log);
   await compareKeys([...keys, 'str']);
   return stats;
@@ -232,55 +218,55 @@ test('HyperLogLog: same replies and byte-identical values as redis 7.0 (default 
 });
 
 test('HyperLogLog: same promotion to dense with a small hll-sparse-max-bytes', async () => {
-  for (const c of [['CONFIG', 'SET', 'hll-sparse-max-bytes', '200']]) await Promise.all([fc.call(...c), rc.call(...c)]);
+  for (const c of [['CONFIG', 'SET', 'hll-sparse-max-bytes', '200']]) await Promise.all([fx.fc.call(...c), fx.rc.call(...c)]);
   await run(703, 1500, hllCmd, [...HLL_KEYS, 'pm']);
-  for (const c of [['CONFIG', 'SET', 'hll-sparse-max-bytes', '3000']]) await Promise.all([fc.call(...c), rc.call(...c)]);
+  for (const c of [['CONFIG', 'SET', 'hll-sparse-max-bytes', '3000']]) await Promise.all([fx.fc.call(...c), fx.rc.call(...c)]);
 });
 
 test('LCS: forkv and redis 7.0 agree, RESP2 and RESP3', async () => {
   await run(704, 1500, lcsCmd, LCS_KEYS);
-  await Promise.all([fc.call('HELLO', '3'), rc.call('HELLO', '3')]);
+  await Promise.all([fx.fc.call('HELLO', '3'), fx.rc.call('HELLO', '3')]);
   await run(705, 800, lcsCmd, LCS_KEYS);
-  await Promise.all([fc.call('HELLO', '2'), rc.call('HELLO', '2')]);
+  await Promise.all([fx.fc.call('HELLO', '2'), fx.rc.call('HELLO', '2')]);
 });
 
 test('HyperLogLog values move between forkv and redis 7.0 by DUMP/RESTORE, both ways', async () => {
-  await Promise.all([fc.call('FLUSHALL'), rc.call('FLUSHALL')]);
+  await Promise.all([fx.fc.call('FLUSHALL'), fx.rc.call('FLUSHALL')]);
   const sizes: Array<[string, number]> = [['small', 10], ['mid', 600], ['big', 20000]];
   for (const [name, n] of sizes) {
     const elems = Array.from({ length: n }, (_, i) => `m${i}`);
     for (let i = 0; i < elems.length; i += 1000) {
       const chunk = elems.slice(i, i + 1000);
-      await Promise.all([fc.call('PFADD', `f:${name}`, ...chunk), rc.call('PFADD', `r:${name}`, ...chunk)]);
+      await Promise.all([fx.fc.call('PFADD', `f:${name}`, ...chunk), fx.rc.call('PFADD', `r:${name}`, ...chunk)]);
     }
     // forkv -> redis
-    const fdump = await fc.call('DUMP', `f:${name}`);
+    const fdump = await fx.fc.call('DUMP', `f:${name}`);
     assert.is(fdump.type, '$');
     if (fdump.type !== '$' || fdump.value === null) return;
-    assert.is(show(await rc.call('RESTORE', `f:${name}`, '0', fdump.value)), '+OK');
+    assert.is(show(await fx.rc.call('RESTORE', `f:${name}`, '0', fdump.value)), '+OK');
     // redis -> forkv
-    const rdump = await rc.call('DUMP', `r:${name}`);
+    const rdump = await fx.rc.call('DUMP', `r:${name}`);
     if (rdump.type !== '$' || rdump.value === null) return;
-    assert.is(show(await fc.call('RESTORE', `r:${name}`, '0', rdump.value)), '+OK');
+    assert.is(show(await fx.fc.call('RESTORE', `r:${name}`, '0', rdump.value)), '+OK');
     for (const key of [`f:${name}`, `r:${name}`]) {
-      const [a, b] = await Promise.all([fc.call('GET', key), rc.call('GET', key)]);
+      const [a, b] = await Promise.all([fx.fc.call('GET', key), fx.rc.call('GET', key)]);
       assert.is(show(a), show(b), `${key} bytes`);
-      const [ca, cb] = await Promise.all([fc.call('PFCOUNT', key), rc.call('PFCOUNT', key)]);
+      const [ca, cb] = await Promise.all([fx.fc.call('PFCOUNT', key), fx.rc.call('PFCOUNT', key)]);
       assert.is(show(ca), show(cb), `${key} count`);
-      const [ea, eb] = await Promise.all([fc.call('PFDEBUG', 'ENCODING', key), rc.call('PFDEBUG', 'ENCODING', key)]);
+      const [ea, eb] = await Promise.all([fx.fc.call('PFDEBUG', 'ENCODING', key), fx.rc.call('PFDEBUG', 'ENCODING', key)]);
       assert.is(show(ea), show(eb), `${key} encoding`);
       // Both servers keep adding to the value the other one wrote.
-      await Promise.all([fc.call('PFADD', key, 'later1', 'later2'), rc.call('PFADD', key, 'later1', 'later2')]);
-      const [a2, b2] = await Promise.all([fc.call('GET', key), rc.call('GET', key)]);
+      await Promise.all([fx.fc.call('PFADD', key, 'later1', 'later2'), fx.rc.call('PFADD', key, 'later1', 'later2')]);
+      const [a2, b2] = await Promise.all([fx.fc.call('GET', key), fx.rc.call('GET', key)]);
       assert.is(show(a2), show(b2), `${key} bytes after more adds`);
     }
   }
-  assert.is(show(await fc.call('PFDEBUG', 'ENCODING', 'f:big')), '+dense');
-  assert.is(show(await fc.call('PFDEBUG', 'ENCODING', 'f:small')), '+sparse');
+  assert.is(show(await fx.fc.call('PFDEBUG', 'ENCODING', 'f:big')), '+dense');
+  assert.is(show(await fx.fc.call('PFDEBUG', 'ENCODING', 'f:small')), '+sparse');
 });
 
 test('PFSELFTEST passes', async () => {
-  assert.is(show(await fc.call('PFSELFTEST')), '+OK');
+  assert.is(show(await fx.fc.call('PFSELFTEST')), '+OK');
 });
 
 test.run();

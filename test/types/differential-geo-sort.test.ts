@@ -8,25 +8,11 @@
 // bytes, as forkv does.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startRedis, startServer, type RunningServer } from '../helpers/server';
-import { items, RawClient, show, text, type Resp } from '../helpers/client';
+import { usePair } from '../helpers/fixture';
+import { items, show, text, type Resp } from '../helpers/client';
 import { rng } from '../helpers/rng';
 
-let forkv: RunningServer;
-let redis: RunningServer;
-let fc: RawClient;
-let rc: RawClient;
-
-test.before(async () => {
-  [forkv, redis] = await Promise.all([startServer(), startRedis()]);
-  [fc, rc] = await Promise.all([RawClient.connect(forkv.port), RawClient.connect(redis.port)]);
-});
-
-test.after(async () => {
-  fc?.close();
-  rc?.close();
-  await Promise.all([forkv?.stop(), redis?.stop()]);
-});
+const fx = usePair(test);
 
 type Rand = () => number;
 type Cmd = string[];
@@ -141,7 +127,7 @@ async function seedSort(r: Rand): Promise<void> {
     if (r() < 0.8) cmds.push(['SET', `w_${e}`, r() < 0.95 ? String(int(r, -20, 20)) : pick(r, ['x', '1.5', ''])]);
     if (r() < 0.8) cmds.push(['HSET', `h_${e}`, 'f', String(int(r, 0, 9)), 'name', pick(r, words)]);
   }
-  for (const c of cmds) await Promise.all([fc.call(...c), rc.call(...c)]);
+  for (const c of cmds) await Promise.all([fx.fc.call(...c), fx.rc.call(...c)]);
 }
 
 function sortCmd(r: Rand): Cmd {
@@ -206,8 +192,8 @@ function numeric(x: Resp): string {
 async function step(cmd: Cmd, log: string[]): Promise<'error' | 'ok'> {
   const name = (cmd[0] as string).toLowerCase();
   let srcType: string | null = null;
-  if (name.startsWith('sort')) srcType = text(await fc.call('TYPE', cmd[1] as string));
-  const [a, b] = await Promise.all([fc.call(...cmd), rc.call(...cmd)]);
+  if (name.startsWith('sort')) srcType = text(await fx.fc.call('TYPE', cmd[1] as string));
+  const [a, b] = await Promise.all([fx.fc.call(...cmd), fx.rc.call(...cmd)]);
   log.push(`${cmd.join(' ').slice(0, 200)} -> ${show(a).slice(0, 200)}`);
   if (log.length > 20) log.shift();
   const context = (): string => `\ncommand: ${cmd.join(' ')}\nforkv: ${show(a)}\nredis: ${show(b)}\nrecent:\n${log.join('\n')}`;
@@ -217,9 +203,9 @@ async function step(cmd: Cmd, log: string[]): Promise<'error' | 'ok'> {
     // The stored order of ties may differ: check the count, then copy forkv's result.
     assert.is(a.value, b.value, `SORT STORE counts differ${context()}`);
     const dst = cmd[storeAt + 1] as string;
-    const stored = items(await fc.call('LRANGE', dst, '0', '-1')).map((x) => text(x) ?? '');
-    await rc.call('DEL', dst);
-    if (stored.length > 0) await rc.call('RPUSH', dst, ...stored);
+    const stored = items(await fx.fc.call('LRANGE', dst, '0', '-1')).map((x) => text(x) ?? '');
+    await fx.rc.call('DEL', dst);
+    if (stored.length > 0) await fx.rc.call('RPUSH', dst, ...stored);
     return 'ok';
   }
   const limited = up.includes('LIMIT');
@@ -241,19 +227,19 @@ async function step(cmd: Cmd, log: string[]): Promise<'error' | 'ok'> {
 
 async function compareKeys(keys: readonly string[]): Promise<void> {
   for (const k of keys) {
-    const [ta, tb] = await Promise.all([fc.call('TYPE', k), rc.call('TYPE', k)]);
+    const [ta, tb] = await Promise.all([fx.fc.call('TYPE', k), fx.rc.call('TYPE', k)]);
     assert.is(show(ta), show(tb), `TYPE ${k}`);
     const t = text(ta);
     const dump: Cmd | null = t === 'list' ? ['LRANGE', k, '0', '-1'] : t === 'zset' ? ['ZRANGE', k, '0', '-1', 'WITHSCORES'] : null;
     if (!dump) continue;
-    const [a, b] = await Promise.all([fc.call(...dump), rc.call(...dump)]);
+    const [a, b] = await Promise.all([fx.fc.call(...dump), fx.rc.call(...dump)]);
     assert.is(numeric(a), numeric(b), `contents of ${k} differ`);
   }
 }
 
 test('geo: forkv and redis 7.0 agree on random command streams', async () => {
-  await Promise.all([fc.call('FLUSHALL'), rc.call('FLUSHALL')]);
-  await Promise.all([fc.call('SET', 'str', 'v'), rc.call('SET', 'str', 'v')]);
+  await Promise.all([fx.fc.call('FLUSHALL'), fx.rc.call('FLUSHALL')]);
+  await Promise.all([fx.fc.call('SET', 'str', 'v'), fx.rc.call('SET', 'str', 'v')]);
   const r = rng(707);
   const log: string[] = [];
   let errors = 0;
@@ -272,7 +258,7 @@ test('geo: forkv and redis 7.0 agree on random command streams', async () => {
 });
 
 test('SORT: forkv and redis 7.0 agree on random command streams', async () => {
-  await Promise.all([fc.call('FLUSHALL'), rc.call('FLUSHALL')]);
+  await Promise.all([fx.fc.call('FLUSHALL'), fx.rc.call('FLUSHALL')]);
   const r = rng(808);
   await seedSort(r);
   const log: string[] = [];

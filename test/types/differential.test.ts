@@ -18,25 +18,11 @@
 // the per-type suites cover them.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startRedis, startServer, type RunningServer } from '../helpers/server';
+import { usePair } from '../helpers/fixture';
 import { items, RawClient, show, text, type Resp } from '../helpers/client';
 import { rng } from '../helpers/rng';
 
-let forkv: RunningServer;
-let redis: RunningServer;
-let fc: RawClient;
-let rc: RawClient;
-
-test.before(async () => {
-  [forkv, redis] = await Promise.all([startServer(), startRedis()]);
-  [fc, rc] = await Promise.all([RawClient.connect(forkv.port), RawClient.connect(redis.port)]);
-});
-
-test.after(async () => {
-  fc?.close();
-  rc?.close();
-  await Promise.all([forkv?.stop(), redis?.stop()]);
-});
+const fx = usePair(test);
 
 type Rand = () => number;
 type Cmd = string[];
@@ -420,7 +406,7 @@ interface Stats {
 
 /** Runs one command on both servers and checks the replies agree. */
 async function step(cmd: Cmd, stats: Stats, log: string[]): Promise<void> {
-  const [a, b] = await Promise.all([fc.call(...cmd), rc.call(...cmd)]);
+  const [a, b] = await Promise.all([fx.fc.call(...cmd), fx.rc.call(...cmd)]);
   stats.commands++;
   const name = (cmd[0] as string).toLowerCase();
   log.push(`${cmd.join(' ').slice(0, 200)} -> ${show(a).slice(0, 200)}`);
@@ -440,12 +426,12 @@ async function step(cmd: Cmd, stats: Stats, log: string[]): Promise<void> {
     const x = num(text(a) ?? 'NaN');
     const y = num(text(b) ?? 'NaN');
     assert.ok(Math.abs(x - y) <= 1e-12 * Math.max(1, Math.abs(y)), `HINCRBYFLOAT results differ${context()}`);
-    await rc.call('HSET', cmd[1] as string, cmd[2] as string, text(a) ?? '');
+    await fx.rc.call('HSET', cmd[1] as string, cmd[2] as string, text(a) ?? '');
     return;
   }
   if (SCANS.has(name) && a.type === '*' && b.type === '*') {
     // A partial scan is valid; finish both iterations and compare what they returned.
-    const [x, y] = await Promise.all([completeScan(fc, cmd, a), completeScan(rc, cmd, b)]);
+    const [x, y] = await Promise.all([completeScan(fx.fc, cmd, a), completeScan(fx.rc, cmd, b)]);
     assert.is(x, y, `scan results differ${context()}`);
     return;
   }
@@ -494,24 +480,24 @@ async function checkRandom(cmd: Cmd, a: Resp, b: Resp, context: () => string): P
   if (name === 'spop') {
     // What forkv popped is gone from forkv; copy forkv's remaining set into redis.
     if (names.length > 0) {
-      const still = await fc.call('SMISMEMBER', key, ...names);
+      const still = await fx.fc.call('SMISMEMBER', key, ...names);
       assert.ok(items(still).every((x) => x.type === ':' && x.value === 0n), `popped members still present${context()}`);
     }
-    const rest = items(await fc.call('SMEMBERS', key)).map((x) => text(x) ?? '');
-    await rc.call('DEL', key);
-    if (rest.length > 0) await rc.call('SADD', key, ...rest);
+    const rest = items(await fx.fc.call('SMEMBERS', key)).map((x) => text(x) ?? '');
+    await fx.rc.call('DEL', key);
+    if (rest.length > 0) await fx.rc.call('SADD', key, ...rest);
     return;
   }
   for (let i = 0; i < got.length; i += withPairs ? 2 : 1) {
     const member = text(got[i] as Resp) ?? '';
     if (name === 'srandmember') {
-      assert.equal(await fc.call('SISMEMBER', key, member), { type: ':', value: 1n }, `not a member${context()}`);
+      assert.equal(await fx.fc.call('SISMEMBER', key, member), { type: ':', value: 1n }, `not a member${context()}`);
     } else if (name === 'hrandfield') {
-      const v = await fc.call('HGET', key, member);
+      const v = await fx.fc.call('HGET', key, member);
       assert.ok(text(v) !== null, `not a field${context()}`);
       if (withPairs) assert.is(text(got[i + 1] as Resp), text(v), `value mismatch${context()}`);
     } else {
-      const s = await fc.call('ZSCORE', key, member);
+      const s = await fx.fc.call('ZSCORE', key, member);
       assert.ok(text(s) !== null, `not a member${context()}`);
       if (withPairs) assert.is(num(text(got[i + 1] as Resp) ?? ''), num(text(s) ?? ''), `score mismatch${context()}`);
     }
@@ -521,13 +507,13 @@ async function checkRandom(cmd: Cmd, a: Resp, b: Resp, context: () => string): P
 /** Compares the whole dataset of both servers. */
 async function compareAll(keys: readonly string[]): Promise<void> {
   for (const k of keys) {
-    const [ta, tb] = await Promise.all([fc.call('TYPE', k), rc.call('TYPE', k)]);
+    const [ta, tb] = await Promise.all([fx.fc.call('TYPE', k), fx.rc.call('TYPE', k)]);
     assert.is(show(ta), show(tb), `TYPE ${k}`);
     const t = text(ta);
     const dump: Cmd | null =
       t === 'list' ? ['LRANGE', k, '0', '-1'] : t === 'hash' ? ['HGETALL', k] : t === 'set' ? ['SMEMBERS', k] : t === 'zset' ? ['ZRANGE', k, '0', '-1', 'WITHSCORES'] : null;
     if (!dump) continue;
-    const [a, b] = await Promise.all([fc.call(...dump), rc.call(...dump)]);
+    const [a, b] = await Promise.all([fx.fc.call(...dump), fx.rc.call(...dump)]);
     assert.is(normalise(dump, a), normalise(dump, b), `contents of ${k} differ`);
   }
 }
@@ -537,8 +523,8 @@ async function run(seed: number, n: number, gen: (r: Rand) => Cmd, keys: readonl
   const stats: Stats = { commands: 0, errors: 0, random: 0 };
   const log: string[] = [];
   // A clean slate, and a string key for the WRONGTYPE probes to hit.
-  await Promise.all([fc.call('FLUSHALL'), rc.call('FLUSHALL')]);
-  await Promise.all([fc.call('SET', 'str', 'v'), rc.call('SET', 'str', 'v')]);
+  await Promise.all([fx.fc.call('FLUSHALL'), fx.rc.call('FLUSHALL')]);
+  await Promise.all([fx.fc.call('SET', 'str', 'v'), fx.rc.call('SET', 'str', 'v')]);
   for (let i = 0; i < n; i++) await step(gen(r), stats, log);
   await compareAll([...keys, 'str']);
   return stats;
@@ -570,10 +556,10 @@ test('sorted sets, lex ranges on equal scores: forkv and redis 7.0 agree', async
 });
 
 test('RESP3: all families agree with redis 7.0 (maps, sets, doubles, nested pairs)', async () => {
-  await Promise.all([fc.call('HELLO', '3'), rc.call('HELLO', '3')]);
+  await Promise.all([fx.fc.call('HELLO', '3'), fx.rc.call('HELLO', '3')]);
   const mixed = (r: Rand): Cmd => pick(r, [listCmd, hashCmd, setCmd, zsetCmd, lexCmd])(r);
   await run(606, 2500, mixed, [...LIST_KEYS, ...HASH_KEYS, ...SET_KEYS, ...ZSET_KEYS, ...LEX_KEYS]);
-  await Promise.all([fc.call('HELLO', '2'), rc.call('HELLO', '2')]);
+  await Promise.all([fx.fc.call('HELLO', '2'), fx.rc.call('HELLO', '2')]);
 });
 
 test.run();

@@ -2,106 +2,89 @@
 // replies and their RESP3 shapes, edge cases, errors, listpack/hashtable encodings.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import Redis from 'ioredis';
 import { createClient } from 'redis';
 import { redisCli } from '../helpers/cli';
-import { startServer, type RunningServer } from '../helpers/server';
-import { items, RawClient, show } from '../helpers/client';
+import { useServer } from '../helpers/fixture';
+import { items, show } from '../helpers/client';
 
 const t = suite('hashes');
-let srv: RunningServer;
-let io: Redis;
-let raw: RawClient;
+const fx = useServer(t);
 
-t.before(async () => {
-  srv = await startServer();
-  io = new Redis({ port: srv.port });
-  raw = await RawClient.connect(srv.port);
-});
-t.after(async () => {
-  io.disconnect();
-  raw.close();
-  await srv.stop();
-});
-t.before.each(async () => {
-  await io.flushall();
-});
-
-const r = async (...args: string[]): Promise<string> => show(await raw.call(...args));
+const r = async (...args: string[]): Promise<string> => show(await fx.raw.call(...args));
 const WRONG = '(error WRONGTYPE Operation against a key holding the wrong kind of value)';
 
 t('HSET/HGET/HMGET/HDEL/HLEN/HEXISTS/HSTRLEN/HSETNX/HMSET', async () => {
-  assert.is(await io.hset('h', 'a', '1', 'b', '22'), 2);
-  assert.is(await io.hset('h', 'a', 'x', 'c', '3'), 1);
+  assert.is(await fx.io.hset('h', 'a', '1', 'b', '22'), 2);
+  assert.is(await fx.io.hset('h', 'a', 'x', 'c', '3'), 1);
   assert.is(await r('HSET', 'h', 'a'), "(error ERR wrong number of arguments for 'hset' command)");
   assert.is(await r('HSET', 'h', 'a', '1', 'b'), "(error ERR wrong number of arguments for 'hset' command)");
-  assert.is(await io.hget('h', 'a'), 'x');
-  assert.is(await io.hget('h', 'zz'), null);
-  assert.equal(await io.hmget('h', 'a', 'zz', 'b'), ['x', null, '22']);
-  assert.equal(await io.hmget('nokey', 'a'), [null]);
-  assert.is(await io.hsetnx('h', 'a', 'no'), 0);
-  assert.is(await io.hsetnx('h', 'n', 'yes'), 1);
-  assert.is(await io.hmset('h', 'm1', '1', 'm2', '2'), 'OK');
-  assert.is(await io.hlen('h'), 6);
-  assert.is(await io.hexists('h', 'n'), 1);
-  assert.is(await io.hstrlen('h', 'b'), 2);
-  assert.is(await io.hstrlen('h', 'nope'), 0);
-  assert.is(await io.hdel('h', 'a', 'b', 'zz'), 2);
-  assert.is(await io.hdel('h', 'c', 'n', 'm1', 'm2'), 4);
-  assert.is(await io.exists('h'), 0, 'an emptied hash is deleted');
-  assert.is(await io.hlen('h'), 0);
+  assert.is(await fx.io.hget('h', 'a'), 'x');
+  assert.is(await fx.io.hget('h', 'zz'), null);
+  assert.equal(await fx.io.hmget('h', 'a', 'zz', 'b'), ['x', null, '22']);
+  assert.equal(await fx.io.hmget('nokey', 'a'), [null]);
+  assert.is(await fx.io.hsetnx('h', 'a', 'no'), 0);
+  assert.is(await fx.io.hsetnx('h', 'n', 'yes'), 1);
+  assert.is(await fx.io.hmset('h', 'm1', '1', 'm2', '2'), 'OK');
+  assert.is(await fx.io.hlen('h'), 6);
+  assert.is(await fx.io.hexists('h', 'n'), 1);
+  assert.is(await fx.io.hstrlen('h', 'b'), 2);
+  assert.is(await fx.io.hstrlen('h', 'nope'), 0);
+  assert.is(await fx.io.hdel('h', 'a', 'b', 'zz'), 2);
+  assert.is(await fx.io.hdel('h', 'c', 'n', 'm1', 'm2'), 4);
+  assert.is(await fx.io.exists('h'), 0, 'an emptied hash is deleted');
+  assert.is(await fx.io.hlen('h'), 0);
 });
 
 t('HKEYS/HVALS/HGETALL in RESP2 and RESP3 (map), missing keys', async () => {
-  await io.hset('h', 'f1', 'v1', 'f2', 'v2');
+  await fx.io.hset('h', 'f1', 'v1', 'f2', 'v2');
   assert.is(await r('HGETALL', 'h'), '*["f1", "v1", "f2", "v2"]');
   assert.is(await r('HKEYS', 'h'), '*["f1", "f2"]');
   assert.is(await r('HVALS', 'nokey'), '*[]');
-  await raw.call('HELLO', '3');
+  await fx.raw.call('HELLO', '3');
   assert.is(await r('HGETALL', 'h'), '%{"f1": "v1", "f2": "v2"}');
   assert.is(await r('HGETALL', 'nokey'), '%{}');
   assert.is(await r('HGET', 'h', 'zz'), '_null');
-  await raw.call('HELLO', '2');
+  await fx.raw.call('HELLO', '2');
 });
 
 t('HINCRBY and HINCRBYFLOAT: results, overflow, bad values, AOF-safe propagation', async () => {
-  assert.is(await io.hincrby('h', 'n', 5), 5);
-  assert.is(await io.hincrby('h', 'n', -7), -2);
-  await io.hset('h', 'big', '9223372036854775800', 's', 'abc', 'f', '1.5');
+  assert.is(await fx.io.hincrby('h', 'n', 5), 5);
+  assert.is(await fx.io.hincrby('h', 'n', -7), -2);
+  await fx.io.hset('h', 'big', '9223372036854775800', 's', 'abc', 'f', '1.5');
   assert.is(await r('HINCRBY', 'h', 'big', '100'), '(error ERR increment or decrement would overflow)');
   assert.is(await r('HINCRBY', 'h', 's', '1'), '(error ERR hash value is not an integer)');
   assert.is(await r('HINCRBY', 'h', 'n', '1.5'), '(error ERR value is not an integer or out of range)');
-  assert.is(await io.hincrbyfloat('h', 'f', '0.25'), '1.75');
-  assert.is(await io.hincrbyfloat('h', 'new', '10'), '10');
-  assert.is(await io.hincrbyfloat('h', 'n', '2.5e2'), '248');
+  assert.is(await fx.io.hincrbyfloat('h', 'f', '0.25'), '1.75');
+  assert.is(await fx.io.hincrbyfloat('h', 'new', '10'), '10');
+  assert.is(await fx.io.hincrbyfloat('h', 'n', '2.5e2'), '248');
   assert.is(await r('HINCRBYFLOAT', 'h', 's', '1'), '(error ERR hash value is not a float)');
   assert.is(await r('HINCRBYFLOAT', 'h', 'f', 'abc'), '(error ERR value is not a valid float)');
   assert.is(await r('HINCRBYFLOAT', 'h', 'f', 'inf'), '(error ERR value is NaN or Infinity)');
-  await io.hset('h', 'max', '1.7e308');
+  await fx.io.hset('h', 'max', '1.7e308');
   assert.is(await r('HINCRBYFLOAT', 'h', 'max', '1.7e308'), '(error ERR increment would produce NaN or Infinity)');
   assert.is(await r('HINCRBYFLOAT', 'nokey', 'f', 'x'), '(error ERR value is not a valid float)');
-  assert.is(await io.exists('nokey'), 0, 'a failed command leaves no empty key behind');
+  assert.is(await fx.io.exists('nokey'), 0, 'a failed command leaves no empty key behind');
 });
 
 t('HRANDFIELD: counts, negative counts, WITHVALUES in RESP2 and RESP3', async () => {
   assert.is(await r('HRANDFIELD', 'nokey'), '(nil)');
   assert.is(await r('HRANDFIELD', 'nokey', '3'), '*[]');
-  await io.hset('h', 'a', '1', 'b', '2', 'c', '3');
-  const one = await io.hrandfield('h');
+  await fx.io.hset('h', 'a', '1', 'b', '2', 'c', '3');
+  const one = await fx.io.hrandfield('h');
   assert.ok(['a', 'b', 'c'].includes(String(one)));
-  const all = (await io.hrandfield('h', 10)) as string[];
+  const all = (await fx.io.hrandfield('h', 10)) as string[];
   assert.equal([...all].sort(), ['a', 'b', 'c']);
-  const two = (await io.hrandfield('h', 2)) as string[];
+  const two = (await fx.io.hrandfield('h', 2)) as string[];
   assert.is(new Set(two).size, 2);
-  const rep = (await io.hrandfield('h', -7)) as string[];
+  const rep = (await fx.io.hrandfield('h', -7)) as string[];
   assert.is(rep.length, 7, 'negative count allows repetitions');
-  const flat = items(await raw.call('HRANDFIELD', 'h', '-4', 'WITHVALUES'));
+  const flat = items(await fx.raw.call('HRANDFIELD', 'h', '-4', 'WITHVALUES'));
   assert.is(flat.length, 8);
-  await raw.call('HELLO', '3');
-  const nested = items(await raw.call('HRANDFIELD', 'h', '2', 'WITHVALUES'));
+  await fx.raw.call('HELLO', '3');
+  const nested = items(await fx.raw.call('HRANDFIELD', 'h', '2', 'WITHVALUES'));
   assert.is(nested.length, 2);
   for (const p of nested) assert.is(p.type, '*', 'RESP3 pairs are nested arrays');
-  await raw.call('HELLO', '2');
+  await fx.raw.call('HELLO', '2');
   assert.is(await r('HRANDFIELD', 'h', '0'), '*[]');
   assert.is(await r('HRANDFIELD', 'h', '1', 'WITHVALUE'), '(error ERR syntax error)');
   assert.is(await r('HRANDFIELD', 'h', 'x'), '(error ERR value is not an integer or out of range)');
@@ -109,20 +92,20 @@ t('HRANDFIELD: counts, negative counts, WITHVALUES in RESP2 and RESP3', async ()
 });
 
 t('HSCAN: compact hashes in one call, big ones with a cursor, MATCH, NOVALUES', async () => {
-  await io.hset('h', 'f1', 'a', 'f2', 'b', 'x', 'c');
+  await fx.io.hset('h', 'f1', 'a', 'f2', 'b', 'x', 'c');
   assert.is(await r('HSCAN', 'h', '0'), '*["0", *["f1", "a", "f2", "b", "x", "c"]]');
   assert.is(await r('HSCAN', 'h', '0', 'MATCH', 'f*', 'NOVALUES'), '*["0", *["f1", "f2"]]');
   assert.is(await r('HSCAN', 'nokey', '0', 'COUNT', '0'), '*["0", *[]]');
   assert.is(await r('HSCAN', 'h', 'x'), '(error ERR invalid cursor)');
   assert.is(await r('HSCAN', 'h', '0', 'COUNT', '0'), '(error ERR syntax error)');
   const fields = Array.from({ length: 1000 }, (_, i) => [`k${i}`, String(i)]).flat();
-  await io.hset('big', ...fields);
-  assert.is(await io.object('ENCODING', 'big'), 'hashtable');
+  await fx.io.hset('big', ...fields);
+  assert.is(await fx.io.object('ENCODING', 'big'), 'hashtable');
   const seen = new Map<string, string>();
   let cursor = '0';
   let calls = 0;
   do {
-    const [next, list] = await io.hscan('big', cursor, 'COUNT', 50);
+    const [next, list] = await fx.io.hscan('big', cursor, 'COUNT', 50);
     for (let i = 0; i < list.length; i += 2) seen.set(list[i] as string, list[i + 1] as string);
     cursor = next;
     calls++;
@@ -133,22 +116,22 @@ t('HSCAN: compact hashes in one call, big ones with a cursor, MATCH, NOVALUES', 
 });
 
 t('encodings: listpack until 512 fields or a 65-byte field/value, never back', async () => {
-  await io.hset('h', 'a', '1');
-  assert.is(await io.object('ENCODING', 'h'), 'listpack');
-  await io.hset('h', 'long', 'x'.repeat(65));
-  assert.is(await io.object('ENCODING', 'h'), 'hashtable');
-  await io.hdel('h', 'long');
-  assert.is(await io.object('ENCODING', 'h'), 'hashtable');
-  await io.hset('n', ...Array.from({ length: 512 }, (_, i) => [`f${i}`, 'v']).flat());
-  assert.is(await io.object('ENCODING', 'n'), 'listpack');
-  await io.hset('n', 'one-more', 'v');
-  assert.is(await io.object('ENCODING', 'n'), 'hashtable');
-  assert.is(await io.type('n'), 'hash');
-  assert.equal((await io.scan('0', 'TYPE', 'hash'))[1].sort(), ['h', 'n']);
+  await fx.io.hset('h', 'a', '1');
+  assert.is(await fx.io.object('ENCODING', 'h'), 'listpack');
+  await fx.io.hset('h', 'long', 'x'.repeat(65));
+  assert.is(await fx.io.object('ENCODING', 'h'), 'hashtable');
+  await fx.io.hdel('h', 'long');
+  assert.is(await fx.io.object('ENCODING', 'h'), 'hashtable');
+  await fx.io.hset('n', ...Array.from({ length: 512 }, (_, i) => [`f${i}`, 'v']).flat());
+  assert.is(await fx.io.object('ENCODING', 'n'), 'listpack');
+  await fx.io.hset('n', 'one-more', 'v');
+  assert.is(await fx.io.object('ENCODING', 'n'), 'hashtable');
+  assert.is(await fx.io.type('n'), 'hash');
+  assert.equal((await fx.io.scan('0', 'TYPE', 'hash'))[1].sort(), ['h', 'n']);
 });
 
 t('WRONGTYPE on every hash command', async () => {
-  await io.rpush('l', 'x');
+  await fx.io.rpush('l', 'x');
   for (const c of [['HSET', 'l', 'a', 'b'], ['HSETNX', 'l', 'a', 'b'], ['HGET', 'l', 'a'], ['HMGET', 'l', 'a'], ['HDEL', 'l', 'a'], ['HLEN', 'l'], ['HEXISTS', 'l', 'a'], ['HSTRLEN', 'l', 'a'], ['HKEYS', 'l'], ['HVALS', 'l'], ['HGETALL', 'l'], ['HINCRBY', 'l', 'a', '1'], ['HINCRBYFLOAT', 'l', 'a', '1'], ['HRANDFIELD', 'l'], ['HSCAN', 'l', '0']]) {
     assert.is(await r(...c), WRONG, c.join(' '));
   }
@@ -156,7 +139,7 @@ t('WRONGTYPE on every hash command', async () => {
 
 t('node-redis in RESP2 and RESP3, and redis-cli', async () => {
   for (const RESP of [2, 3] as const) {
-    const c = createClient({ socket: { port: srv.port, host: '127.0.0.1' }, RESP });
+    const c = createClient({ socket: { port: fx.srv.port, host: '127.0.0.1' }, RESP });
     await c.connect();
     await c.hSet('nr', { a: '1', b: '2' });
     assert.equal({ ...(await c.hGetAll('nr')) }, { a: '1', b: '2' });
@@ -167,9 +150,9 @@ t('node-redis in RESP2 and RESP3, and redis-cli', async () => {
     await c.del('nr');
     await c.close();
   }
-  assert.is((await redisCli(srv.port, ['hset', 'cli', 'f', 'v w'])).stdout.trim(), '1');
-  assert.is((await redisCli(srv.port, ['--no-raw', 'hgetall', 'cli'])).stdout.trim(), '1) "f"\n2) "v w"');
-  assert.is((await redisCli(srv.port, ['-3', '--no-raw', 'hgetall', 'cli'])).stdout.trim(), '1# "f" => "v w"');
+  assert.is((await redisCli(fx.srv.port, ['hset', 'cli', 'f', 'v w'])).stdout.trim(), '1');
+  assert.is((await redisCli(fx.srv.port, ['--no-raw', 'hgetall', 'cli'])).stdout.trim(), '1) "f"\n2) "v w"');
+  assert.is((await redisCli(fx.srv.port, ['-3', '--no-raw', 'hgetall', 'cli'])).stdout.trim(), '1# "f" => "v w"');
 });
 
 t.run();

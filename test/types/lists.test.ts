@@ -5,27 +5,11 @@ import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 import { createClient } from 'redis';
 import { redisCli } from '../helpers/cli';
-import { startServer, type RunningServer } from '../helpers/server';
-import { RawClient, show } from '../helpers/client';
+import { useServer } from '../helpers/fixture';
+import { show } from '../helpers/client';
 
 const t = suite('lists');
-let srv: RunningServer;
-let io: Redis;
-let raw: RawClient;
-
-t.before(async () => {
-  srv = await startServer();
-  io = new Redis({ port: srv.port });
-  raw = await RawClient.connect(srv.port);
-});
-t.after(async () => {
-  io.disconnect();
-  raw.close();
-  await srv.stop();
-});
-t.before.each(async () => {
-  await io.flushall();
-});
+const fx = useServer(t);
 
 const err = async (p: Promise<unknown>): Promise<string> => {
   try {
@@ -35,27 +19,27 @@ const err = async (p: Promise<unknown>): Promise<string> => {
   }
   throw new Error('expected an error reply');
 };
-const r = async (...args: string[]): Promise<string> => show(await raw.call(...args));
+const r = async (...args: string[]): Promise<string> => show(await fx.raw.call(...args));
 
 t('push, pop, range, index with negative indexes and huge counts', async () => {
-  assert.is(await io.rpush('l', 'a', 'b', 'c'), 3);
-  assert.is(await io.lpush('l', 'z', 'y'), 5);
-  assert.equal(await io.lrange('l', 0, -1), ['y', 'z', 'a', 'b', 'c']);
-  assert.equal(await io.lrange('l', -2, 100), ['b', 'c']);
-  assert.equal(await io.lrange('l', 3, 1), []);
-  assert.equal(await io.lrange('l', -100, 0), ['y']);
-  assert.is(await io.lindex('l', -1), 'c');
-  assert.is(await io.lindex('l', 5), null);
-  assert.is(await io.lpop('l'), 'y');
-  assert.equal(await io.rpop('l', 2), ['c', 'b']);
-  assert.equal(await io.lpop('l', 9999999), ['z', 'a']);
-  assert.is(await io.exists('l'), 0, 'an emptied list is deleted');
-  assert.is(await io.lpop('l'), null);
+  assert.is(await fx.io.rpush('l', 'a', 'b', 'c'), 3);
+  assert.is(await fx.io.lpush('l', 'z', 'y'), 5);
+  assert.equal(await fx.io.lrange('l', 0, -1), ['y', 'z', 'a', 'b', 'c']);
+  assert.equal(await fx.io.lrange('l', -2, 100), ['b', 'c']);
+  assert.equal(await fx.io.lrange('l', 3, 1), []);
+  assert.equal(await fx.io.lrange('l', -100, 0), ['y']);
+  assert.is(await fx.io.lindex('l', -1), 'c');
+  assert.is(await fx.io.lindex('l', 5), null);
+  assert.is(await fx.io.lpop('l'), 'y');
+  assert.equal(await fx.io.rpop('l', 2), ['c', 'b']);
+  assert.equal(await fx.io.lpop('l', 9999999), ['z', 'a']);
+  assert.is(await fx.io.exists('l'), 0, 'an emptied list is deleted');
+  assert.is(await fx.io.lpop('l'), null);
   assert.is(await r('LPOP', 'l', '2'), '*(nil)');
   assert.is(await r('LLEN', 'l'), '(int 0)');
-  assert.is(await io.rpushx('l', 'x'), 0);
-  await io.rpush('l', 'a');
-  assert.is(await io.lpushx('l', 'x', 'y'), 3);
+  assert.is(await fx.io.rpushx('l', 'x'), 0);
+  await fx.io.rpush('l', 'a');
+  assert.is(await fx.io.lpushx('l', 'x', 'y'), 3);
   assert.is(await r('LPOP', 'l', '0'), '*[]');
   assert.is(await r('LPOP', 'l', '-1'), '(error ERR value is out of range, must be positive)');
   assert.is(await r('LPOP', 'l', '1', '2'), "(error ERR wrong number of arguments for 'lpop' command)");
@@ -64,34 +48,34 @@ t('push, pop, range, index with negative indexes and huge counts', async () => {
 });
 
 t('LSET, LINSERT, LREM, LTRIM', async () => {
-  await io.rpush('l', 'a', 'b', 'a', 'c', 'a');
-  assert.is(await io.lset('l', -1, 'A'), 'OK');
-  assert.is(await err(io.lset('l', 10, 'x')), 'ERR index out of range');
-  assert.is(await err(io.lset('nokey', 0, 'x')), 'ERR no such key');
-  assert.is(await io.linsert('l', 'BEFORE', 'c', 'pre'), 6);
-  assert.is(await io.linsert('l', 'AFTER', 'nope', 'x'), -1);
-  assert.is(await io.linsert('nokey', 'AFTER', 'a', 'x'), 0);
+  await fx.io.rpush('l', 'a', 'b', 'a', 'c', 'a');
+  assert.is(await fx.io.lset('l', -1, 'A'), 'OK');
+  assert.is(await err(fx.io.lset('l', 10, 'x')), 'ERR index out of range');
+  assert.is(await err(fx.io.lset('nokey', 0, 'x')), 'ERR no such key');
+  assert.is(await fx.io.linsert('l', 'BEFORE', 'c', 'pre'), 6);
+  assert.is(await fx.io.linsert('l', 'AFTER', 'nope', 'x'), -1);
+  assert.is(await fx.io.linsert('nokey', 'AFTER', 'a', 'x'), 0);
   assert.is(await r('LINSERT', 'l', 'MIDDLE', 'a', 'x'), '(error ERR syntax error)');
-  assert.equal(await io.lrange('l', 0, -1), ['a', 'b', 'a', 'pre', 'c', 'A']);
-  assert.is(await io.lrem('l', -1, 'a'), 1);
-  assert.equal(await io.lrange('l', 0, -1), ['a', 'b', 'pre', 'c', 'A']);
-  assert.is(await io.lrem('l', 0, 'zz'), 0);
-  assert.is(await io.ltrim('l', 1, -2), 'OK');
-  assert.equal(await io.lrange('l', 0, -1), ['b', 'pre', 'c']);
-  assert.is(await io.ltrim('l', 5, 10), 'OK');
-  assert.is(await io.exists('l'), 0);
-  assert.is(await io.ltrim('nokey', 0, 1), 'OK');
+  assert.equal(await fx.io.lrange('l', 0, -1), ['a', 'b', 'a', 'pre', 'c', 'A']);
+  assert.is(await fx.io.lrem('l', -1, 'a'), 1);
+  assert.equal(await fx.io.lrange('l', 0, -1), ['a', 'b', 'pre', 'c', 'A']);
+  assert.is(await fx.io.lrem('l', 0, 'zz'), 0);
+  assert.is(await fx.io.ltrim('l', 1, -2), 'OK');
+  assert.equal(await fx.io.lrange('l', 0, -1), ['b', 'pre', 'c']);
+  assert.is(await fx.io.ltrim('l', 5, 10), 'OK');
+  assert.is(await fx.io.exists('l'), 0);
+  assert.is(await fx.io.ltrim('nokey', 0, 1), 'OK');
 });
 
 t('LPOS with RANK, COUNT, MAXLEN', async () => {
-  await io.rpush('l', 'a', 'b', 'c', 'b', 'b', 'd');
-  assert.is(await io.lpos('l', 'b'), 1);
-  assert.is(await io.lpos('l', 'b', 'RANK', -1), 4);
-  assert.equal(await io.lpos('l', 'b', 'COUNT', 0), [1, 3, 4]);
-  assert.equal(await io.lpos('l', 'b', 'RANK', 2, 'COUNT', 2), [3, 4]);
-  assert.equal(await io.lpos('l', 'b', 'COUNT', 0, 'MAXLEN', 2), [1]);
-  assert.is(await io.lpos('l', 'zz'), null);
-  assert.equal(await io.lpos('nokey', 'a', 'COUNT', 1), []);
+  await fx.io.rpush('l', 'a', 'b', 'c', 'b', 'b', 'd');
+  assert.is(await fx.io.lpos('l', 'b'), 1);
+  assert.is(await fx.io.lpos('l', 'b', 'RANK', -1), 4);
+  assert.equal(await fx.io.lpos('l', 'b', 'COUNT', 0), [1, 3, 4]);
+  assert.equal(await fx.io.lpos('l', 'b', 'RANK', 2, 'COUNT', 2), [3, 4]);
+  assert.equal(await fx.io.lpos('l', 'b', 'COUNT', 0, 'MAXLEN', 2), [1]);
+  assert.is(await fx.io.lpos('l', 'zz'), null);
+  assert.equal(await fx.io.lpos('nokey', 'a', 'COUNT', 1), []);
   assert.is(await r('LPOS', 'l', 'b', 'RANK', '0'), '(error ERR RANK can\'t be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list)');
   assert.is(await r('LPOS', 'l', 'b', 'COUNT', '-1'), "(error ERR COUNT can't be negative)");
   assert.is(await r('LPOS', 'l', 'b', 'MAXLEN', 'x'), "(error ERR MAXLEN can't be negative)");
@@ -99,15 +83,15 @@ t('LPOS with RANK, COUNT, MAXLEN', async () => {
 });
 
 t('LMOVE, RPOPLPUSH and LMPOP', async () => {
-  await io.rpush('src', '1', '2', '3');
-  assert.is(await io.lmove('src', 'dst', 'LEFT', 'RIGHT'), '1');
-  assert.is(await io.rpoplpush('src', 'dst'), '3');
-  assert.equal(await io.lrange('dst', 0, -1), ['3', '1']);
-  assert.is(await io.lmove('src', 'src', 'RIGHT', 'LEFT'), '2', 'rotation of a one-element list');
-  assert.is(await io.lmove('nokey', 'dst', 'LEFT', 'LEFT'), null);
-  await io.set('str', 'x');
-  assert.is(await err(io.lmove('src', 'str', 'LEFT', 'LEFT')), 'WRONGTYPE Operation against a key holding the wrong kind of value');
-  assert.equal(await io.lrange('src', 0, -1), ['2'], 'nothing moved on WRONGTYPE');
+  await fx.io.rpush('src', '1', '2', '3');
+  assert.is(await fx.io.lmove('src', 'dst', 'LEFT', 'RIGHT'), '1');
+  assert.is(await fx.io.rpoplpush('src', 'dst'), '3');
+  assert.equal(await fx.io.lrange('dst', 0, -1), ['3', '1']);
+  assert.is(await fx.io.lmove('src', 'src', 'RIGHT', 'LEFT'), '2', 'rotation of a one-element list');
+  assert.is(await fx.io.lmove('nokey', 'dst', 'LEFT', 'LEFT'), null);
+  await fx.io.set('str', 'x');
+  assert.is(await err(fx.io.lmove('src', 'str', 'LEFT', 'LEFT')), 'WRONGTYPE Operation against a key holding the wrong kind of value');
+  assert.equal(await fx.io.lrange('src', 0, -1), ['2'], 'nothing moved on WRONGTYPE');
   assert.is(await r('LMOVE', 'src', 'dst', 'UP', 'LEFT'), '(error ERR syntax error)');
   assert.is(await r('LMPOP', '2', 'nokey', 'dst', 'RIGHT', 'COUNT', '5'), '*["dst", *["1", "3"]]');
   assert.is(await r('LMPOP', '1', 'nokey', 'LEFT'), '*(nil)');
@@ -117,38 +101,38 @@ t('LMOVE, RPOPLPUSH and LMPOP', async () => {
 });
 
 t('WRONGTYPE everywhere a key holds another type', async () => {
-  await io.set('s', 'v');
+  await fx.io.set('s', 'v');
   for (const c of [['LPUSH', 's', 'x'], ['RPUSHX', 's', 'x'], ['LPOP', 's'], ['LLEN', 's'], ['LRANGE', 's', '0', '1'], ['LINDEX', 's', '0'], ['LSET', 's', '0', 'x'], ['LINSERT', 's', 'BEFORE', 'a', 'b'], ['LREM', 's', '0', 'x'], ['LTRIM', 's', '0', '1'], ['LPOS', 's', 'x'], ['RPOPLPUSH', 's', 'd'], ['LMPOP', '1', 's', 'LEFT']]) {
     assert.is(await r(...c), '(error WRONGTYPE Operation against a key holding the wrong kind of value)', c.join(' '));
   }
 });
 
 t('encodings: listpack until a node exceeds 8 KB, back after shrinking below half', async () => {
-  await io.rpush('l', 'a', 'b');
-  assert.is(await io.object('ENCODING', 'l'), 'listpack');
-  assert.is(await io.type('l'), 'list');
-  await io.rpush('l', ...Array.from({ length: 90 }, () => 'x'.repeat(100)));
-  assert.is(await io.object('ENCODING', 'l'), 'quicklist');
-  await io.ltrim('l', 0, 9);
-  assert.is(await io.object('ENCODING', 'l'), 'listpack');
-  assert.is(await io.llen('l'), 10);
+  await fx.io.rpush('l', 'a', 'b');
+  assert.is(await fx.io.object('ENCODING', 'l'), 'listpack');
+  assert.is(await fx.io.type('l'), 'list');
+  await fx.io.rpush('l', ...Array.from({ length: 90 }, () => 'x'.repeat(100)));
+  assert.is(await fx.io.object('ENCODING', 'l'), 'quicklist');
+  await fx.io.ltrim('l', 0, 9);
+  assert.is(await fx.io.object('ENCODING', 'l'), 'listpack');
+  assert.is(await fx.io.llen('l'), 10);
   const big = Array.from({ length: 20000 }, (_, i) => `e${i}`);
-  await io.rpush('big', ...big);
-  assert.is(await io.object('ENCODING', 'big'), 'quicklist');
-  assert.is(await io.lindex('big', 12345), 'e12345');
-  assert.is(await io.lindex('big', -2), 'e19998');
-  assert.equal(await io.lrange('big', 9998, 10001), ['e9998', 'e9999', 'e10000', 'e10001']);
-  assert.is(await io.lset('big', 15000, 'changed'), 'OK');
-  assert.is(await io.lpos('big', 'changed'), 15000);
-  assert.is(await io.lrem('big', 0, 'e2'), 1);
-  assert.is(await io.llen('big'), 19999);
-  const scan = await io.scan('0', 'COUNT', '100', 'TYPE', 'list');
+  await fx.io.rpush('big', ...big);
+  assert.is(await fx.io.object('ENCODING', 'big'), 'quicklist');
+  assert.is(await fx.io.lindex('big', 12345), 'e12345');
+  assert.is(await fx.io.lindex('big', -2), 'e19998');
+  assert.equal(await fx.io.lrange('big', 9998, 10001), ['e9998', 'e9999', 'e10000', 'e10001']);
+  assert.is(await fx.io.lset('big', 15000, 'changed'), 'OK');
+  assert.is(await fx.io.lpos('big', 'changed'), 15000);
+  assert.is(await fx.io.lrem('big', 0, 'e2'), 1);
+  assert.is(await fx.io.llen('big'), 19999);
+  const scan = await fx.io.scan('0', 'COUNT', '100', 'TYPE', 'list');
   assert.equal(scan[1].sort(), ['big', 'l']);
 });
 
 t('node-redis in RESP2 and RESP3, and redis-cli', async () => {
   for (const RESP of [2, 3] as const) {
-    const c = createClient({ socket: { port: srv.port, host: '127.0.0.1' }, RESP });
+    const c = createClient({ socket: { port: fx.srv.port, host: '127.0.0.1' }, RESP });
     await c.connect();
     assert.is(await c.rPush('nr', ['a', 'b', 'c']), 3);
     assert.equal(await c.lRange('nr', 0, -1), ['a', 'b', 'c']);
@@ -157,29 +141,29 @@ t('node-redis in RESP2 and RESP3, and redis-cli', async () => {
     assert.is(await c.exists('nr'), 0);
     await c.close();
   }
-  assert.is((await redisCli(srv.port, ['rpush', 'cli', 'x y', 'z'])).stdout.trim(), '2');
-  assert.is((await redisCli(srv.port, ['--no-raw', 'lrange', 'cli', '0', '-1'])).stdout.trim(), '1) "x y"\n2) "z"');
-  assert.is((await redisCli(srv.port, ['--no-raw', 'lpop', 'cli', '5'])).stdout.trim(), '1) "x y"\n2) "z"');
-  assert.is((await redisCli(srv.port, ['--no-raw', 'lpop', 'cli', '5'])).stdout.trim(), '(nil)');
+  assert.is((await redisCli(fx.srv.port, ['rpush', 'cli', 'x y', 'z'])).stdout.trim(), '2');
+  assert.is((await redisCli(fx.srv.port, ['--no-raw', 'lrange', 'cli', '0', '-1'])).stdout.trim(), '1) "x y"\n2) "z"');
+  assert.is((await redisCli(fx.srv.port, ['--no-raw', 'lpop', 'cli', '5'])).stdout.trim(), '1) "x y"\n2) "z"');
+  assert.is((await redisCli(fx.srv.port, ['--no-raw', 'lpop', 'cli', '5'])).stdout.trim(), '(nil)');
 });
 
 /** rdb_changes_since_last_save from INFO persistence. */
-const dirty = async (): Promise<number> => Number(/rdb_changes_since_last_save:(\d+)/.exec(await io.info('persistence'))?.[1]);
+const dirty = async (): Promise<number> => Number(/rdb_changes_since_last_save:(\d+)/.exec(await fx.io.info('persistence'))?.[1]);
 
 t('LMOVE and a served BLMOVE count one change each, as in Valkey', async () => {
-  await io.rpush('src', 'a', 'b');
+  await fx.io.rpush('src', 'a', 'b');
   const before = await dirty();
-  await io.lmove('src', 'dst', 'LEFT', 'LEFT');
+  await fx.io.lmove('src', 'dst', 'LEFT', 'LEFT');
   assert.is(await dirty(), before + 1);
   // The move that empties the source and creates the destination is one change too.
-  await io.lmove('src', 'dst2', 'LEFT', 'LEFT');
+  await fx.io.lmove('src', 'dst2', 'LEFT', 'LEFT');
   assert.is(await dirty(), before + 2);
-  const waiter = new Redis({ port: srv.port });
+  const waiter = new Redis({ port: fx.srv.port });
   try {
     const moved = waiter.blmove('empty', 'dst3', 'LEFT', 'LEFT', 0);
     await new Promise((res) => setTimeout(res, 100));
     const mark = await dirty();
-    await io.lpush('empty', 'x');
+    await fx.io.lpush('empty', 'x');
     assert.is(await moved, 'x');
     assert.is(await dirty(), mark + 2, 'the LPUSH and the move');
   } finally {
@@ -188,13 +172,13 @@ t('LMOVE and a served BLMOVE count one change each, as in Valkey', async () => {
 });
 
 t('a blocked BLPOP readied by an EXEC whose key expired meanwhile blocks again', async () => {
-  await io.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
-  const waiter = new Redis({ port: srv.port });
+  await fx.io.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+  const waiter = new Redis({ port: fx.srv.port });
   try {
     const start = Date.now();
     const popped = waiter.blpop('mylist', 1);
     await new Promise((res) => setTimeout(res, 100));
-    const tx = io.multi();
+    const tx = fx.io.multi();
     tx.rpush('mylist', 'a');
     tx.pexpire('mylist', 100);
     tx.call('DEBUG', 'SLEEP', '0.2');
@@ -204,18 +188,18 @@ t('a blocked BLPOP readied by an EXEC whose key expired meanwhile blocks again',
     assert.ok(took >= 950 && took < 1500, `kept the first deadline (${took} ms)`);
   } finally {
     waiter.disconnect();
-    await io.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+    await fx.io.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
   }
 });
 
 t('timeouts and scores take C hexadecimal floats; out of range timeouts say so', async () => {
-  assert.is(await err(io.blpop('nolist', '0x7FFFFFFFFFFFFF')), 'ERR timeout is out of range');
-  assert.is(await err(io.blpop('nolist', 'abc')), 'ERR timeout is not a float or out of range');
-  assert.is(await io.blpop('nolist', '0x.1p-4'), null);
-  await io.zadd('z', '0x1.8p1', 'm');
-  assert.is(await io.zscore('z', 'm'), '3');
-  assert.is(await io.incrbyfloat('f', '0x10'), '16');
-  assert.is(await err(io.zadd('z', '0x', 'm')), 'ERR value is not a valid float');
+  assert.is(await err(fx.io.blpop('nolist', '0x7FFFFFFFFFFFFF')), 'ERR timeout is out of range');
+  assert.is(await err(fx.io.blpop('nolist', 'abc')), 'ERR timeout is not a float or out of range');
+  assert.is(await fx.io.blpop('nolist', '0x.1p-4'), null);
+  await fx.io.zadd('z', '0x1.8p1', 'm');
+  assert.is(await fx.io.zscore('z', 'm'), '3');
+  assert.is(await fx.io.incrbyfloat('f', '0x10'), '16');
+  assert.is(await err(fx.io.zadd('z', '0x', 'm')), 'ERR value is not a valid float');
 });
 
 t.run();

@@ -6,35 +6,19 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 import { createClient } from 'redis';
-import { startServer, type RunningServer } from '../helpers/server';
-import { RawClient, show } from '../helpers/client';
+import { useServer } from '../helpers/fixture';
+import { show } from '../helpers/client';
 
 const t = suite('streams');
-let srv: RunningServer;
-let io: Redis;
-let raw: RawClient;
+const fx = useServer(t);
 
-t.before(async () => {
-  srv = await startServer();
-  io = new Redis({ port: srv.port });
-  raw = await RawClient.connect(srv.port);
-});
-t.after(async () => {
-  io.disconnect();
-  raw.close();
-  await srv.stop();
-});
-t.before.each(async () => {
-  await io.flushall();
-});
-
-const r = async (...args: string[]): Promise<string> => show(await raw.call(...args));
+const r = async (...args: string[]): Promise<string> => show(await fx.raw.call(...args));
 /** An entry as `show` prints it. */
 const E = (id: string, ...fv: string[]): string => `*[${JSON.stringify(id)}, *[${fv.map((x) => JSON.stringify(x)).join(', ')}]]`;
 const A = (...xs: string[]): string => `*[${xs.join(', ')}]`;
 
 t('node-redis: XADD, XGROUP CREATE, XREADGROUP, XACK, XPENDING with a consumer group', async () => {
-  const c = createClient({ socket: { port: srv.port } });
+  const c = createClient({ socket: { port: fx.srv.port } });
   await c.connect();
   try {
     const id1 = await c.xAdd('jobs', '*', { task: 'build', n: '1' });
@@ -80,12 +64,12 @@ t('node-redis: XADD, XGROUP CREATE, XREADGROUP, XACK, XPENDING with a consumer g
 });
 
 t('blocking XREAD is served by XADD on $ and times out with a null reply', async () => {
-  const waiter = new Redis({ port: srv.port });
+  const waiter = new Redis({ port: fx.srv.port });
   try {
-    await io.xadd('s', '1-1', 'a', '1');
+    await fx.io.xadd('s', '1-1', 'a', '1');
     const pending = waiter.xread('BLOCK', 5000, 'STREAMS', 's', '$');
     await waitBlocked(1);
-    await io.xadd('s', '2-1', 'b', '2');
+    await fx.io.xadd('s', '2-1', 'b', '2');
     assert.equal(await pending, [['s', [['2-1', ['b', '2']]]]]);
     const started = Date.now();
     assert.is(await waiter.xread('BLOCK', 100, 'STREAMS', 's', '$'), null);
@@ -96,18 +80,18 @@ t('blocking XREAD is served by XADD on $ and times out with a null reply', async
 });
 
 t('blocking XREADGROUP is served by XADD, and answers -NOGROUP when the group goes', async () => {
-  const waiter = new Redis({ port: srv.port });
+  const waiter = new Redis({ port: fx.srv.port });
   try {
-    await io.call('XGROUP', 'CREATE', 'q', 'g', '$', 'MKSTREAM');
+    await fx.io.call('XGROUP', 'CREATE', 'q', 'g', '$', 'MKSTREAM');
     const pending = waiter.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 'q', '>');
     await waitBlocked(1);
-    await io.xadd('q', '5-5', 'k', 'v');
+    await fx.io.xadd('q', '5-5', 'k', 'v');
     // (ioredis unwraps the one-stream reply of a blocked XREADGROUP, for Valkey too.)
     assert.equal(await pending, ['q', [['5-5', ['k', 'v']]]]);
-    assert.equal(await io.call('XPENDING', 'q', 'g'), [1, '5-5', '5-5', [['c', '1']]]);
+    assert.equal(await fx.io.call('XPENDING', 'q', 'g'), [1, '5-5', '5-5', [['c', '1']]]);
     const gone = waiter.call('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '0', 'STREAMS', 'q', '>').catch((e: Error) => e.message);
     await waitBlocked(1);
-    await io.call('XGROUP', 'DESTROY', 'q', 'g');
+    await fx.io.call('XGROUP', 'DESTROY', 'q', 'g');
     assert.match(String(await gone), /^NOGROUP No such key 'q' or consumer group 'g'/);
   } finally {
     waiter.disconnect();
@@ -115,7 +99,7 @@ t('blocking XREADGROUP is served by XADD, and answers -NOGROUP when the group go
 });
 
 t('XRANGE, XREVRANGE, XDEL, XTRIM, XINFO and their RESP2/RESP3 shapes and errors', async () => {
-  for (let i = 1; i <= 5; i++) await io.xadd('s', `${i}-0`, 'f', `${i}`);
+  for (let i = 1; i <= 5; i++) await fx.io.xadd('s', `${i}-0`, 'f', `${i}`);
   assert.is(await r('XRANGE', 's', '(2-0', '4'), A(E('3-0', 'f', '3'), E('4-0', 'f', '4')));
   assert.is(await r('XREVRANGE', 's', '+', '-', 'COUNT', '2'), A(E('5-0', 'f', '5'), E('4-0', 'f', '4')));
   assert.is(await r('XDEL', 's', '1-0', '9-0'), '(int 1)');
@@ -127,36 +111,36 @@ t('XRANGE, XREVRANGE, XDEL, XTRIM, XINFO and their RESP2/RESP3 shapes and errors
   assert.is(await r('XTRIM', 's', 'MAXLEN', '1', 'LIMIT', '5'), '(error ERR syntax error, LIMIT cannot be used without the special ~ option)');
   assert.is(await r('XRANGE', 's', '(-', '+'), '(error ERR Invalid stream ID specified as stream command argument)');
   assert.is(await r('XREAD', 'STREAMS', 's', 't', '0'), '(error ERR Unbalanced \'xread\' list of streams: for each stream key an ID or \'$\' must be specified.)');
-  await raw.call('HELLO', '3');
+  await fx.raw.call('HELLO', '3');
   try {
     assert.is(await r('XREAD', 'STREAMS', 's', '4-0'), `%{"s": ${A(E('5-0', 'f', '5'))}}`);
     assert.is(await r('XREAD', 'STREAMS', 's', '+'), `%{"s": ${A(E('5-0', 'f', '5'))}}`);
     assert.match(await r('XREAD', 'STREAMS', 's', '5-0'), /^_/);
   } finally {
-    await raw.call('HELLO', '2');
+    await fx.raw.call('HELLO', '2');
   }
   assert.is(await r('OBJECT', 'ENCODING', 's'), '"stream"');
   assert.is(await r('TYPE', 's'), '+stream');
 });
 
 t('nodes follow stream-node-max-entries: MAXLEN ~ drops whole nodes and is logged exact', async () => {
-  await io.config('SET', 'stream-node-max-entries', '10');
+  await fx.io.config('SET', 'stream-node-max-entries', '10');
   try {
-    for (let i = 1; i <= 100; i++) await io.xadd('s', `${i}-0`, 'f', 'v');
-    const info = (await io.call('XINFO', 'STREAM', 's')) as unknown[];
+    for (let i = 1; i <= 100; i++) await fx.io.xadd('s', `${i}-0`, 'f', 'v');
+    const info = (await fx.io.call('XINFO', 'STREAM', 's')) as unknown[];
     assert.is(info[info.indexOf('radix-tree-keys') + 1], 10);
-    assert.is(await io.xtrim('s', 'MAXLEN', '~', 55), 40);
-    assert.is(await io.xlen('s'), 60);
-    assert.is(await io.xtrim('s', 'MAXLEN', '~', 55), 0);
-    assert.is(await io.xtrim('s', 'MAXLEN', 55), 5);
+    assert.is(await fx.io.xtrim('s', 'MAXLEN', '~', 55), 40);
+    assert.is(await fx.io.xlen('s'), 60);
+    assert.is(await fx.io.xtrim('s', 'MAXLEN', '~', 55), 0);
+    assert.is(await fx.io.xtrim('s', 'MAXLEN', 55), 5);
   } finally {
-    await io.config('SET', 'stream-node-max-entries', '100');
+    await fx.io.config('SET', 'stream-node-max-entries', '100');
   }
 });
 
 async function waitBlocked(n: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const m = /blocked_clients:(\d+)/.exec(await io.info('clients'));
+    const m = /blocked_clients:(\d+)/.exec(await fx.io.info('clients'));
     if (m && Number(m[1]) >= n) return;
     await new Promise((res) => setTimeout(res, 10));
   }
