@@ -10,6 +10,13 @@ import Redis from 'ioredis';
 import { RawClient } from './client';
 import { startRedis, startServer, type RunningServer, type StartOptions } from './server';
 
+/** An ioredis client that neither reconnects nor retries (servers in tests get killed on purpose). */
+export function quiet(port: number, db = 0): Redis {
+  const io = new Redis({ port, db, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  io.on('error', () => undefined);
+  return io;
+}
+
 export interface ServerFixture {
   srv: RunningServer;
   /** An ioredis client of `srv`. */
@@ -60,4 +67,39 @@ export function usePair(t: Test): PairFixture {
     await Promise.all([fx.forkv?.stop(), fx.redis?.stop()]);
   });
   return fx;
+}
+
+/** Servers and clients a test starts, all stopped (SIGKILL) and closed after each test. */
+export interface Fleet {
+  /** Registers a server to stop after the test; returns it. */
+  track(s: RunningServer): RunningServer;
+  /** Stops tracking a server the test stopped itself. */
+  untrack(s: RunningServer): void;
+  /** A quiet ioredis client (no reconnect noise) closed after the test. */
+  connect(port: number, db?: number): Redis;
+}
+
+/** Registers an `after.each` that tears down what each test of `t` started. */
+export function useFleet(t: Test): Fleet {
+  const running: RunningServer[] = [];
+  const clients: Redis[] = [];
+  t.after.each(async () => {
+    for (const c of clients.splice(0)) c.disconnect();
+    for (const s of running.splice(0)) await s.stop('SIGKILL');
+  });
+  return {
+    track(s) {
+      running.push(s);
+      return s;
+    },
+    untrack(s) {
+      const i = running.indexOf(s);
+      if (i >= 0) running.splice(i, 1);
+    },
+    connect(port, db = 0) {
+      const io = quiet(port, db);
+      clients.push(io);
+      return io;
+    },
+  };
 }

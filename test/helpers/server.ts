@@ -8,6 +8,8 @@ import * as path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
+/** Valkey 8.0.1's server, the reference the replication tests replicate with (override: VALKEY_SERVER). */
+export const VALKEY_SERVER = process.env.VALKEY_SERVER ?? '/work/shared/valkey/bin/valkey-server';
 
 export interface RunningServer {
   port: number;

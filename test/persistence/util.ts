@@ -6,18 +6,15 @@ import { execFile } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 
 import { startServer, type RunningServer } from '../helpers/server';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** An ioredis client that neither reconnects nor retries (servers here get killed on purpose). */
-export function quiet(port: number, db = 0): Redis {
-  const io = new Redis({ port, db, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-  io.on('error', () => undefined);
-  return io;
-}
+import { quiet } from '../helpers/fixture';
+
+export { quiet };
 
 /** Parses INFO text into field -> value. */
 export function infoFields(text: string): Map<string, string> {

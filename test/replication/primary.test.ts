@@ -11,35 +11,23 @@ import type Redis from 'ioredis';
 
 import { redisCli } from '../helpers/cli';
 import { RawClient } from '../helpers/client';
-import { startRedis, startServer, tempDir, type RunningServer } from '../helpers/server';
-import { checkRdb, contents, info, quiet, sameContents, waitUntil } from '../persistence/util';
+import { startRedis, startServer, tempDir, type RunningServer, VALKEY_SERVER } from '../helpers/server';
+import { useFleet } from '../helpers/fixture';
+import { checkRdb, contents, info, sameContents, waitUntil } from '../persistence/util';
 
 const t = suite('replication-primary');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
-const VALKEY = '/work/shared/valkey/bin/valkey-server';
-
-function connect(port: number, db = 0): Redis {
-  const io = quiet(port, db);
-  clients.push(io);
-  return io;
-}
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
+const fleet = useFleet(t);
 
 async function primary(): Promise<RunningServer> {
   const s = await startServer({ args: ['--repl-ping-replica-period', '1'] });
-  running.push(s);
+  fleet.track(s);
   return s;
 }
 
 /** Writes of several kinds in dbs 0 and 3. */
 async function writeSome(port: number, tag: string): Promise<void> {
-  const a = connect(port);
-  const b = connect(port, 3);
+  const a = fleet.connect(port);
+  const b = fleet.connect(port, 3);
   await a.set(`s:${tag}`, `v-${tag}`);
   await a.rpush(`l:${tag}`, 'a', 'b', 'c');
   await a.hset(`h:${tag}`, 'f', '1', 'g', '2');
@@ -52,8 +40,8 @@ async function writeSome(port: number, tag: string): Promise<void> {
 
 async function replicaOf(kind: 'redis' | 'valkey', port: number): Promise<RunningServer> {
   const args = ['--replicaof', '127.0.0.1', String(port), '--repl-diskless-load', 'disabled'];
-  const r = kind === 'redis' ? await startRedis(args) : await startServer({ command: [VALKEY], args: ['--bind', '127.0.0.1', ...args] });
-  running.push(r);
+  const r = kind === 'redis' ? await startRedis(args) : await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', ...args] });
+  fleet.track(r);
   return r;
 }
 
@@ -62,8 +50,8 @@ async function linkUp(io: Redis): Promise<void> {
 }
 
 async function sameOnBoth(primaryPort: number, replicaPort: number, what: string): Promise<void> {
-  const p = connect(primaryPort);
-  const r = connect(replicaPort);
+  const p = fleet.connect(primaryPort);
+  const r = fleet.connect(replicaPort);
   await waitUntil(`${what}: offsets match`, async () => {
     const po = (await info(p, 'replication')).get('master_repl_offset');
     const ro = (await info(r, 'replication')).get('master_repl_offset');
@@ -77,13 +65,13 @@ for (const kind of ['redis', 'valkey'] as const) {
     const p = await primary();
     await writeSome(p.port, 'before');
     const rep = await replicaOf(kind, p.port);
-    const rio = connect(rep.port);
+    const rio = fleet.connect(rep.port);
     await linkUp(rio);
     await sameOnBoth(p.port, rep.port, `${kind} after full sync`);
     await writeSome(p.port, 'after');
     await sameOnBoth(p.port, rep.port, `${kind} after live writes`);
     assert.is(await rio.get('m2:after'), '2');
-    const a = connect(p.port);
+    const a = fleet.connect(p.port);
     const n = await rio.dbsize();
     await a.set('short', 'x', 'PX', 300);
     await waitUntil('key on the replica', async () => (await rio.dbsize()) === n + 1, 5000, 10);
@@ -109,7 +97,7 @@ for (const kind of ['redis', 'valkey'] as const) {
 
 t('a replica joins a BGSAVE another replica started, and a reconnecting replica continues from the backlog', async () => {
   const p = await primary();
-  const a = connect(p.port);
+  const a = fleet.connect(p.port);
   await a.config('SET', 'rdb-key-save-delay', '200000');
   for (let i = 0; i < 10; i++) await a.set(`k${i}`, String(i));
   const r1 = await replicaOf('redis', p.port);
@@ -118,8 +106,8 @@ t('a replica joins a BGSAVE another replica started, and a reconnecting replica 
   await p.waitFor(/Waiting for end of BGSAVE for SYNC/);
   await a.set('during', 'sync');
   await a.config('SET', 'rdb-key-save-delay', '0');
-  const io1 = connect(r1.port);
-  const io2 = connect(r2.port);
+  const io1 = fleet.connect(r1.port);
+  const io2 = fleet.connect(r2.port);
   await linkUp(io1);
   await linkUp(io2);
   await sameOnBoth(p.port, r1.port, 'first replica');
@@ -134,7 +122,7 @@ t('a replica joins a BGSAVE another replica started, and a reconnecting replica 
 
 t('PSYNC and REPLCONF through the raw protocol', async () => {
   const p = await primary();
-  const a = connect(p.port);
+  const a = fleet.connect(p.port);
   await a.set('x', '1');
   const c = await RawClient.connect(p.port);
   c.write('REPLCONF listening-port 7777\r\n');

@@ -7,25 +7,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type Redis from 'ioredis';
 
-import { startRedis, startServer, type RunningServer } from '../helpers/server';
-import { contents, errOf, info, quiet, sameContents, waitUntil } from '../persistence/util';
+import { startRedis, startServer, type RunningServer, VALKEY_SERVER } from '../helpers/server';
+import { useFleet } from '../helpers/fixture';
+import { contents, errOf, info, sameContents, waitUntil } from '../persistence/util';
 import { scanCommands } from '../../ts/replication/stream';
 
 const t = suite('replication-replica');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
-const VALKEY = '/work/shared/valkey/bin/valkey-server';
-
-function connect(port: number, db = 0): Redis {
-  const io = quiet(port, db);
-  clients.push(io);
-  return io;
-}
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
+const fleet = useFleet(t);
 
 type PrimaryKind = 'valkey-diskless' | 'valkey-disk' | 'redis' | 'forkv';
 
@@ -35,15 +23,15 @@ async function startPrimary(kind: PrimaryKind): Promise<RunningServer> {
   else if (kind === 'redis') s = await startRedis(['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--enable-debug-command', 'yes']);
   else {
     const diskless = kind === 'valkey-diskless' ? 'yes' : 'no';
-    s = await startServer({ command: [VALKEY], args: ['--bind', '127.0.0.1', '--repl-diskless-sync', diskless, '--repl-diskless-sync-delay', '0'] });
+    s = await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', '--repl-diskless-sync', diskless, '--repl-diskless-sync-delay', '0'] });
   }
-  running.push(s);
+  fleet.track(s);
   return s;
 }
 
 async function startReplica(primaryPort: number, extra: string[] = []): Promise<RunningServer> {
   const r = await startServer({ args: ['--replicaof', '127.0.0.1', String(primaryPort), ...extra] });
-  running.push(r);
+  fleet.track(r);
   return r;
 }
 
@@ -53,8 +41,8 @@ async function startReplica(primaryPort: number, extra: string[] = []): Promise<
  * replicas (Valkey's too) differ from it there: only the full sync carries that one.
  */
 async function writeAll(port: number, tag: string, groupRead = true): Promise<void> {
-  const a = connect(port);
-  const b = connect(port, 3);
+  const a = fleet.connect(port);
+  const b = fleet.connect(port, 3);
   await a.set(`s:${tag}`, `v-${tag}`, 'EX', 1000);
   await a.set(`n:${tag}`, '12345');
   await a.rpush(`l:${tag}`, 'a', 'b', 'c');
@@ -78,8 +66,8 @@ async function linkUp(io: Redis): Promise<void> {
  * when both sides are forkv (forkv's digest is its own, not Valkey's algorithm).
  */
 async function sameOnBoth(primaryPort: number, replicaPort: number, what: string, digest: boolean): Promise<void> {
-  const p = connect(primaryPort);
-  const r = connect(replicaPort);
+  const p = fleet.connect(primaryPort);
+  const r = fleet.connect(replicaPort);
   await waitUntil(`${what}: offsets match`, async () => {
     const po = (await info(p, 'replication')).get('master_repl_offset');
     const ro = (await info(r, 'replication')).get('master_repl_offset');
@@ -94,7 +82,7 @@ for (const kind of ["valkey-diskless", "valkey-disk", "redis", "forkv"] as const
     const p = await startPrimary(kind);
     await writeAll(p.port, 'before');
     const rep = await startReplica(p.port);
-    const rio = connect(rep.port);
+    const rio = fleet.connect(rep.port);
     await linkUp(rio);
     // forkv's full sync as a primary is disk-based ($<len>), as valkey with repl-diskless-sync no.
     const diskBased = kind === 'valkey-disk' || kind === 'forkv';
@@ -116,7 +104,7 @@ for (const kind of ["valkey-diskless", "valkey-disk", "redis", "forkv"] as const
     assert.is(role[4], Number(ri.get('slave_repl_offset')));
 
     // The primary sees the replica's acknowledgements reach its offset.
-    const pio = connect(p.port);
+    const pio = fleet.connect(p.port);
     await waitUntil('primary sees the ACK', async () => {
       const i = await info(pio, 'replication');
       return (i.get('slave0') ?? '').includes(`offset=${i.get('master_repl_offset')},`);
@@ -156,19 +144,19 @@ for (const kind of ["valkey-diskless", "valkey-disk", "redis", "forkv"] as const
 t('REPLICAOF errors and idempotence, SLAVEOF, replica-serve-stale-data no', async () => {
   const p = await startPrimary('forkv');
   const rep = await startServer({ args: ['--replica-serve-stale-data', 'no'] });
-  running.push(rep);
-  const io = connect(rep.port);
+  fleet.track(rep);
+  const io = fleet.connect(rep.port);
   assert.match(await errOf(io.call('REPLICAOF', '127.0.0.1', '70000')), /ERR Invalid master port/);
   assert.match(await errOf(io.call('REPLICAOF', 'x')), /wrong number of arguments/);
   assert.is(await io.call('REPLICAOF', 'NO', 'ONE'), 'OK');
   assert.is(await io.call('SLAVEOF', '127.0.0.1', String(p.port)), 'OK');
   assert.is(await io.call('REPLICAOF', '127.0.0.1', String(p.port)), 'OK Already connected to specified master');
   await linkUp(io);
-  await connect(p.port).set('k', 'v');
+  await fleet.connect(p.port).set('k', 'v');
   await waitUntil('key replicated', async () => (await io.get('k')) === 'v', 5000, 20);
   // The primary goes away: with replica-serve-stale-data no, data commands are refused.
   await p.stop('SIGKILL');
-  running.splice(running.indexOf(p), 1);
+  fleet.untrack(p);
   await waitUntil('link down', async () => (await info(io, 'replication')).get('master_link_status') === 'down', 5000, 20);
   assert.match(await errOf(io.get('k')), /^MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'\.$/);
   assert.is((await info(io, 'replication')).get('role'), 'slave');
@@ -178,12 +166,12 @@ t('REPLICAOF errors and idempotence, SLAVEOF, replica-serve-stale-data no', asyn
 
 t('a primary with AUTH: the replica authenticates with primaryuser/primaryauth', async () => {
   const p = await startPrimary('forkv');
-  const pio = connect(p.port);
+  const pio = fleet.connect(p.port);
   await pio.call('ACL', 'SETUSER', 'repl', 'on', '>s3cret', '+@all', '~*', '&*');
   // pio stays authenticated as default once a password is required.
   await pio.config('SET', 'requirepass', 'other');
   const rep = await startReplica(p.port, ['--masteruser', 'repl', '--masterauth', 's3cret']);
-  const rio = connect(rep.port);
+  const rio = fleet.connect(rep.port);
   await linkUp(rio);
   await pio.set('secret', 'data');
   await waitUntil('replicated', async () => (await rio.get('secret')) === 'data', 5000, 20);
@@ -192,8 +180,8 @@ t('a primary with AUTH: the replica authenticates with primaryuser/primaryauth',
 t('a chained replica is refused: forkv does not serve replicas while it is a replica', async () => {
   const p = await startPrimary('forkv');
   const rep = await startReplica(p.port);
-  await linkUp(connect(rep.port));
-  const sub = connect(rep.port);
+  await linkUp(fleet.connect(rep.port));
+  const sub = fleet.connect(rep.port);
   assert.match(await errOf(sub.call('SYNC')), /chained replication is not implemented/);
 });
 

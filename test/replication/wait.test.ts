@@ -5,23 +5,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type Redis from 'ioredis';
 
-import { startRedis, startServer, type RunningServer } from '../helpers/server';
-import { errOf, info, quiet, waitUntil } from '../persistence/util';
+import { startRedis, startServer } from '../helpers/server';
+import { useFleet } from '../helpers/fixture';
+import { errOf, info, waitUntil } from '../persistence/util';
 
 const t = suite('replication-wait');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
-
-function connect(port: number): Redis {
-  const io = quiet(port);
-  clients.push(io);
-  return io;
-}
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
+const fleet = useFleet(t);
 
 async function online(p: Redis, n: number): Promise<void> {
   await waitUntil(`${n} replicas online`, async () => {
@@ -32,12 +21,12 @@ async function online(p: Redis, n: number): Promise<void> {
 
 t('WAIT counts replicas that acknowledged the writes (forkv and redis 7.0 replicas)', async () => {
   const p = await startServer();
-  running.push(p);
+  fleet.track(p);
   const r1 = await startServer({ args: ['--replicaof', '127.0.0.1', String(p.port)] });
-  running.push(r1);
+  fleet.track(r1);
   const r2 = await startRedis(['--replicaof', '127.0.0.1', String(p.port)]);
-  running.push(r2);
-  const io = connect(p.port);
+  fleet.track(r2);
+  const io = fleet.connect(p.port);
   await online(io, 2);
   // WAIT 0 answers at once with the replicas that already acknowledged.
   assert.ok(((await io.call('WAIT', '0', '0')) as number) <= 2);
@@ -50,23 +39,23 @@ t('WAIT counts replicas that acknowledged the writes (forkv and redis 7.0 replic
   const started = Date.now();
   assert.is(await io.call('WAIT', '3', '300'), 2);
   assert.ok(Date.now() - started >= 290);
-  assert.is(await connect(r1.port).get('k19'), '19');
-  assert.is(await connect(r2.port).get('k19'), '19');
+  assert.is(await fleet.connect(r1.port).get('k19'), '19');
+  assert.is(await fleet.connect(r2.port).get('k19'), '19');
   assert.match(await errOf(io.call('WAIT', '1', '-1')), /^ERR timeout is negative$/);
   assert.match(await errOf(io.call('WAIT', 'x', '1')), /^ERR value is not an integer or out of range$/);
   assert.match(await errOf(io.call('WAIT', '2', '18446744073709551616')), /^ERR timeout is not an integer or out of range$/);
   assert.match(await errOf(io.call('WAIT', '2', '9223372036854775807')), /^ERR timeout is out of range$/);
-  assert.match(await errOf(connect(r1.port).call('WAIT', '1', '1')), /^ERR WAIT cannot be used with replica instances/);
+  assert.match(await errOf(fleet.connect(r1.port).call('WAIT', '1', '1')), /^ERR WAIT cannot be used with replica instances/);
 });
 
 t('WAIT without replicas times out with 0; a replica stopped from acknowledging is not counted', async () => {
   const p = await startServer();
-  running.push(p);
-  const io = connect(p.port);
+  fleet.track(p);
+  const io = fleet.connect(p.port);
   await io.set('a', '1');
   assert.is(await io.call('WAIT', '1', '100'), 0);
   const r = await startRedis(['--replicaof', '127.0.0.1', String(p.port)]);
-  running.push(r);
+  fleet.track(r);
   await online(io, 1);
   await io.set('b', '1');
   assert.is(await io.call('WAIT', '1', '5000'), 1);
@@ -83,14 +72,14 @@ t('WAIT without replicas times out with 0; a replica stopped from acknowledging 
 
 t('min-replicas-to-write and min-replicas-max-lag refuse writes with NOREPLICAS', async () => {
   const p = await startServer();
-  running.push(p);
-  const io = connect(p.port);
+  fleet.track(p);
+  const io = fleet.connect(p.port);
   await io.config('SET', 'min-replicas-to-write', '1');
   await io.config('SET', 'min-replicas-max-lag', '2');
   assert.match(await errOf(io.set('k', 'v')), /^NOREPLICAS Not enough good replicas to write\.$/);
   assert.is(await io.get('k'), null);
   const r = await startServer({ args: ['--replicaof', '127.0.0.1', String(p.port)] });
-  running.push(r);
+  fleet.track(r);
   await online(io, 1);
   await waitUntil('writes accepted', async () => (await io.set('k', 'v').catch(() => null)) === 'OK', 10000, 50);
   // A silent replica is no longer good once its last ACK is older than the lag.
