@@ -405,9 +405,10 @@ export class Server extends EventEmitter {
     });
   }
 
-  /** Adds work to do before shutting down (returns an error text to refuse). */
-  addShutdownHook(h: (opts: ShutdownOptions) => Promise<string | null>): void {
-    this.shutdownHooks.push(h);
+  /** Adds work to do before shutting down (returns an error text to refuse); `first` runs it before the others. */
+  addShutdownHook(h: (opts: ShutdownOptions) => Promise<string | null>, first = false): void {
+    if (first) this.shutdownHooks.unshift(h);
+    else this.shutdownHooks.push(h);
   }
 
   /** DEBUG RELOAD: provided by persistence. */

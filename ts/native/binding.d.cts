@@ -29,12 +29,15 @@ export declare class Core {
    */
   aofOpen(opts: AofOptions): void
   /**
-   * CONFIG SET appendonly yes at runtime: writes a fresh base from the current data (in
-   * this process, so it blocks for O(dataset); Valkey forks for this), makes every
-   * earlier file history, then opens a new incr file. A crash at any step leaves either
-   * the old manifest or the new one, never a mix of stale and new data.
+   * CONFIG SET appendonly yes at runtime, or a rewrite started while AOF is being
+   * switched on (Valkey's `AOF_WAIT_REWRITE`): opens the temp incr file, where the writes
+   * made while the child runs accumulate, then forks the child that writes the first
+   * base. `aof_rewrite_done` renames both into place and lists them in the manifest;
+   * until then the manifest on disk (and any earlier AOF files) is untouched.
    */
-  aofEnableNow(opts: AofOptions): void
+  aofStartInitialRewrite(opts: AofOptions): ForkReport
+  /** True while AOF is being switched on and its first rewrite has not succeeded yet. */
+  aofInitialPending(): boolean
   /**
    * CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile
    * (Valkey's `aofDelHistoryFiles`). Returns how many were scheduled for deletion.
@@ -341,6 +344,10 @@ export interface AofRewriteDone {
   ok: boolean
   error?: string
   newBase: string
+  /** The temp incr file's new name when the rewrite switched AOF on. */
+  newIncr?: string
+  /** The temp incr file removed because the rewrite that would switch AOF on failed. */
+  tempIncrRemoved?: string
   baseSize: number
   historyDeleted: number
 }

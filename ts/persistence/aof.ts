@@ -7,13 +7,20 @@ import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server, ShutdownOptions } from '../server';
 import { waitForLoad } from './rdb';
 
-/** After this many consecutive failed rewrites, automatic ones back off (Valkey 7.2+). */
+/** After this many consecutive failed rewrites, the cron's rewrites back off (Valkey 7.2+). */
 const REWRITE_FAILURES_BEFORE_BACKOFF = 3;
-const REWRITE_BACKOFF_MIN_S = 60;
-const REWRITE_BACKOFF_MAX_S = 3600;
+/** The longest back-off, in minutes. */
+const REWRITE_LIMIT_MAX_MINUTES = 60;
+
+/**
+ * Valkey's aof_state: `wait` is AOF switched on at runtime whose first rewrite has not
+ * succeeded yet (AOF_WAIT_REWRITE): writes go to a temp incr file while that rewrite's
+ * child runs, and nothing is in the manifest until it succeeds.
+ */
+export type AofState = 'off' | 'wait' | 'on';
 
 export class AofPersistence {
-  enabled = false;
+  state: AofState = 'off';
   rewriteScheduled = false;
   lastRewriteOk = true;
   lastRewriteTimeSec = -1;
@@ -26,7 +33,9 @@ export class AofPersistence {
   /** The options the running rewrite was forked with: its base's format (and so its file
    * name) is the one `aof-use-rdb-preamble` had then, whatever it says when it ends. */
   private rewriteOptions: AofOptions | null = null;
-  private lastFailureAt = 0;
+  /** Valkey's aofRewriteLimited: after repeated failures, automatic and scheduled rewrites wait until then (ms). */
+  private limitedUntil = 0;
+  private limitDelayMinutes = 0;
   private flushScheduled = false;
   /** Replies held until the AOF is written (and fsynced under appendfsync always). */
   private held: Array<[import('../net/connection').Connection, Buffer]> = [];
@@ -37,6 +46,7 @@ export class AofPersistence {
   constructor(readonly server: Server) {
     server.rdb.addChildOwner({ kind: 'aof', done: (d) => this.rewriteDone(d) });
     server.on('cron', () => this.cron());
+    server.addShutdownHook((o) => this.checkInitialRewrite(o), true);
     server.addShutdownHook((o) => this.onShutdown(o));
     server.config.onChange('appendonly', (v) => this.setEnabled(v === 'yes'));
     server.config.onChange('aof-disable-auto-gc', (v) => {
@@ -55,6 +65,11 @@ export class AofPersistence {
 
   private get core() {
     return this.server.core.native;
+  }
+
+  /** AOF is on or being switched on (INFO aof_enabled). */
+  get enabled(): boolean {
+    return this.state !== 'off';
   }
 
   options(): AofOptions {
@@ -105,7 +120,7 @@ export class AofPersistence {
       this.server.rdb.loading = false;
     }
     this.core.aofOpen(o);
-    this.enabled = true;
+    this.state = 'on';
   }
 
   /**
@@ -218,6 +233,8 @@ export class AofPersistence {
     if (kind === 'aof') return error('ERR Background append only file rewriting already in progress');
     if (kind !== null) {
       this.rewriteScheduled = true;
+      // A manual request is not held back by the failure limit (Valkey resets the count).
+      this.consecutiveFailures = 0;
       return simple('Background append only file rewriting scheduled');
     }
     return this.startRewrite() ? simple('Background append only file rewriting started') : error('ERR Can\'t execute an AOF background rewriting. Please check the server logs for more information.');
@@ -228,7 +245,7 @@ export class AofPersistence {
     this.rewriteScheduled = false;
     try {
       const opts = this.options();
-      const r = this.core.aofRewriteStart(opts);
+      const r = this.state === 'wait' ? this.core.aofStartInitialRewrite(opts) : this.core.aofRewriteStart(opts);
       this.rewriteOptions = opts;
       this.rewriteStartedAt = Date.now();
       this.server.log.notice(`Background append only file rewriting started by pid ${r.pid}`);
@@ -256,12 +273,17 @@ export class AofPersistence {
       if (r.error) log.warning(r.error);
       this.lastRewriteOk = d.outcome === 'cancelled' ? this.lastRewriteOk : false;
       if (d.outcome !== 'cancelled') this.noteFailure();
+      if (r.tempIncrRemoved) log.notice(`Removing the temp incr aof file ${r.tempIncrRemoved} in the background`);
+      // AOF is still being switched on: the next rewrite is tried from the cron.
+      if (this.state === 'wait') this.rewriteScheduled = true;
       return;
     }
     log.notice('Background AOF rewrite terminated with success');
     log.notice(`Successfully renamed the temporary AOF base file temp-rewriteaof-bg-${d.pid}.aof into ${r.newBase}`);
+    if (r.newIncr) log.notice(`Successfully renamed the temporary AOF incr file temp-${this.server.config.getString('appendfilename')}.incr into ${r.newIncr}`);
     if (r.historyDeleted > 0) log.notice(`Removed ${r.historyDeleted} AOF history file(s)`);
     log.notice('Background AOF rewrite finished successfully');
+    if (this.state === 'wait') this.state = 'on';
     this.lastRewriteOk = true;
     this.rewrites++;
     this.consecutiveFailures = 0;
@@ -269,14 +291,28 @@ export class AofPersistence {
 
   private noteFailure(): void {
     this.consecutiveFailures++;
-    this.lastFailureAt = Date.now();
   }
 
-  /** Seconds automatic rewrites wait after repeated failures (0 = no wait). */
-  private backoffSeconds(): number {
-    if (this.consecutiveFailures < REWRITE_FAILURES_BEFORE_BACKOFF) return 0;
-    const exp = this.consecutiveFailures - REWRITE_FAILURES_BEFORE_BACKOFF;
-    return Math.min(REWRITE_BACKOFF_MAX_S, REWRITE_BACKOFF_MIN_S * 2 ** exp);
+  /**
+   * Valkey's aofRewriteLimited: once rewrites failed REWRITE_FAILURES_BEFORE_BACKOFF times in
+   * a row, the cron's rewrites (automatic or scheduled) wait 1, 2, 4 ... 60 minutes; each
+   * new wait is logged. BGREWRITEAOF itself is never held back.
+   */
+  private rewriteLimited(): boolean {
+    if (this.consecutiveFailures < REWRITE_FAILURES_BEFORE_BACKOFF) {
+      this.limitDelayMinutes = 0;
+      this.limitedUntil = 0;
+      return false;
+    }
+    if (this.limitedUntil !== 0) {
+      if (Date.now() < this.limitedUntil) return true;
+      this.limitedUntil = 0;
+      return false;
+    }
+    this.limitDelayMinutes = Math.min(REWRITE_LIMIT_MAX_MINUTES, this.limitDelayMinutes === 0 ? 1 : this.limitDelayMinutes * 2);
+    this.limitedUntil = Date.now() + this.limitDelayMinutes * 60_000;
+    this.server.log.warning(`Background AOF rewrite has repeatedly failed and triggered the limit, will retry in ${this.limitDelayMinutes} minutes`);
+    return true;
   }
 
   /* ---------------------------------------------------------------- cron */
@@ -287,15 +323,15 @@ export class AofPersistence {
     this.flush(false);
     if (this.server.rdb.childKind() !== null) return;
     if (this.rewriteScheduled) {
-      this.startRewrite();
+      if (!this.rewriteLimited()) this.startRewrite();
       return;
     }
-    if (!this.enabled) return;
+    if (this.state !== 'on') return;
     const c = this.server.config;
     const pct = c.getInt('auto-aof-rewrite-percentage');
     const min = Number(c.getBigInt('auto-aof-rewrite-min-size'));
     if (pct <= 0 || !this.core.aofShouldAutoRewrite(pct, min)) return;
-    if ((Date.now() - this.lastFailureAt) / 1000 < this.backoffSeconds()) return;
+    if (this.rewriteLimited()) return;
     const info = this.core.aofInfo();
     this.server.log.notice(`Starting automatic rewriting of AOF on ${Math.round(((info?.currentSize ?? 0) / Math.max(1, info?.baseSize ?? 1) - 1) * 100)}% growth`);
     this.startRewrite();
@@ -307,13 +343,12 @@ export class AofPersistence {
     if (on === this.enabled) return null;
     try {
       if (on) {
-        this.core.aofEnableNow(this.options());
-        this.enabled = true;
-        this.server.log.notice('AOF enabled: the append only file now holds the whole dataset');
+        const err = this.startAppendOnly();
+        if (err !== null) return err;
       } else {
         this.flushHeld();
         this.core.aofClose();
-        this.enabled = false;
+        this.state = 'off';
         this.rewriteScheduled = false;
         this.killRewriteChild();
         this.server.log.notice('AOF disabled');
@@ -322,6 +357,37 @@ export class AofPersistence {
       return `ERR ${e instanceof Error ? e.message : String(e)}`;
     }
     this.server.updateWriteGate();
+    return null;
+  }
+
+  /**
+   * Valkey's startAppendOnly: AOF is on once a rewrite has written the whole dataset as a
+   * new base (state `wait` until then). The rewrite forks now, or once a running BGSAVE
+   * ends; a rewrite already running (started with AOF off) cannot serve, as it keeps no
+   * incr file: it is stopped and a new one started.
+   */
+  private startAppendOnly(): string | null {
+    this.state = 'wait';
+    const kind = this.server.rdb.childKind();
+    if (kind !== null && kind !== 'aof') {
+      this.rewriteScheduled = true;
+      this.server.log.notice('AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.');
+    } else {
+      if (kind === 'aof') {
+        this.server.log.notice('AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.');
+        this.killRewriteChild();
+      }
+      if (!this.startRewrite()) {
+        this.state = 'off';
+        this.server.log.warning('The server needs to enable the AOF but can\'t trigger a background AOF rewrite operation. Check the above logs for more info about the error.');
+        return 'Unable to turn on AOF. Check server logs.';
+      }
+    }
+    if (!this.lastWriteOk) {
+      this.server.log.warning('AOF reopen, just ignore the last error.');
+      this.lastWriteOk = true;
+      this.lastWriteError = '';
+    }
     return null;
   }
 
@@ -343,6 +409,21 @@ export class AofPersistence {
     if (this.held.length > 0 || this.flushScheduled) this.beforeSleep();
   }
 
+  /**
+   * Runs before the other shutdown hooks (nothing is saved or closed yet when it refuses):
+   * the first rewrite of AOF switched on at runtime is writing the only copy of the dataset
+   * the AOF will have, so exiting now would leave no usable AOF (Valkey's finishShutdown).
+   */
+  private async checkInitialRewrite(o: ShutdownOptions): Promise<string | null> {
+    if (this.state !== 'wait' || this.server.rdb.childKind() !== 'aof') return null;
+    if (o.force) {
+      this.server.log.warning('Writing initial AOF. Exit anyway.');
+      return null;
+    }
+    this.server.log.warning('Writing initial AOF, can\'t exit.');
+    return 'ERR Errors trying to SHUTDOWN. Check logs.';
+  }
+
   private async onShutdown(_o: ShutdownOptions): Promise<string | null> {
     if (this.server.rdb.childKind() === 'aof') {
       this.server.log.warning('There is a child rewriting the AOF. Killing it!');
@@ -356,7 +437,7 @@ export class AofPersistence {
     } catch (e) {
       return `ERR Errors trying to SHUTDOWN. Check logs. (${e instanceof Error ? e.message : String(e)})`;
     }
-    this.enabled = false;
+    this.state = 'off';
     return null;
   }
 

@@ -71,6 +71,10 @@ pub struct AofRewriteDone {
     pub ok: bool,
     pub error: Option<String>,
     pub new_base: String,
+    /// The temp incr file's new name when the rewrite switched AOF on.
+    pub new_incr: Option<String>,
+    /// The temp incr file removed because the rewrite that would switch AOF on failed.
+    pub temp_incr_removed: Option<String>,
     pub base_size: f64,
     pub history_deleted: u32,
 }
@@ -81,19 +85,15 @@ pub struct AofState {
     dir: PathBuf,
     manifest: Manifest,
     writer: AofWriter,
+    /// AOF is being switched on (Valkey's `AOF_WAIT_REWRITE`): the writer appends to the
+    /// temp incr file, which becomes a real incr file only when the first rewrite succeeds.
+    initial: bool,
 }
 
 /// State carried from a finished load to `aof_open`.
 pub struct LoadedAof {
     manifest: Manifest,
     base_size: u64,
-}
-
-impl LoadedAof {
-    /// A manifest and its base size, for `aof_open`.
-    pub fn new(manifest: Manifest, base_size: u64) -> Self {
-        LoadedAof { manifest, base_size }
-    }
 }
 
 /// An OS error as C's strerror prints it ("No space left on device"), without Rust's
@@ -255,38 +255,44 @@ impl Core {
         let base = loaded.map(|l| l.base_size).or_else(|| m.base.as_ref().and_then(|b| dir::file_size(&d, &b.name).ok())).unwrap_or(0);
         let mut writer = AofWriter::new(file, policy(&opts.fsync), incr_size, current, base, now_ms());
         writer.no_fsync_on_rewrite = opts.no_fsync_on_rewrite;
-        self.aof = Some(AofState { opts, dir: d, manifest: m, writer });
+        self.aof = Some(AofState { opts, dir: d, manifest: m, writer, initial: false });
         self.server.set_aof(true);
         Ok(())
     }
 
-    /// CONFIG SET appendonly yes at runtime: writes a fresh base from the current data (in
-    /// this process, so it blocks for O(dataset); Valkey forks for this), makes every
-    /// earlier file history, then opens a new incr file. A crash at any step leaves either
-    /// the old manifest or the new one, never a mix of stale and new data.
+    /// CONFIG SET appendonly yes at runtime, or a rewrite started while AOF is being
+    /// switched on (Valkey's `AOF_WAIT_REWRITE`): opens the temp incr file, where the writes
+    /// made while the child runs accumulate, then forks the child that writes the first
+    /// base. `aof_rewrite_done` renames both into place and lists them in the manifest;
+    /// until then the manifest on disk (and any earlier AOF files) is untouched.
     #[napi]
-    pub fn aof_enable_now(&mut self, opts: AofOptions) -> Result<()> {
-        let err = |e: std::io::Error| Error::from_reason(format!("Can't rewrite append only file: {e}"));
+    pub fn aof_start_initial_rewrite(&mut self, opts: AofOptions) -> Result<ForkReport> {
+        if self.server.jobs.is_running() {
+            return Err(Error::from_reason("EEXIST child already running"));
+        }
         let work = PathBuf::from(&opts.dir);
         let d = dir::aof_dir(&work, &opts.dirname);
-        dir::create_dir_if_missing(&d).map_err(err)?;
+        dir::create_dir_if_missing(&d).map_err(|e| Error::from_reason(format!("Can't open or create append-only dir {}: {}", opts.dirname, strerror_text(&e))))?;
         let m = dir::load_manifest(&d, &opts.filename).map_err(|e| Error::from_reason(e.to_string()))?.unwrap_or_default();
-        let pid = std::process::id();
-        let tmp = work.join(manifest::temp_rewrite_bg_name(pid));
-        let ks = &self.server.engine.ks;
-        let functions = self.server.engine.function_codes();
-        // `rdb-key-save-delay` slows down children (for tests); here it would stall the
-        // server itself for that long per key.
-        let in_process = AofOptions { key_save_delay_us: 0.0, ..opts.clone() };
-        dir::write_file_synced(&tmp, &mut |w| write_base(ks, &functions, &in_process, w, &mut |_| {})).map_err(err)?;
-        let finished = dir::finish_rewrite(&work, &d, &opts.filename, &m, pid, opts.use_rdb_preamble, false, false).map_err(|e| {
-            dir::remove_rewrite_temp_files(&work, pid);
-            err(e)
-        })?;
-        let mut m = finished.manifest;
-        delete_history_in_background(&d, &opts, &mut m);
-        self.persistence.set_loaded_manifest(m, finished.base_size);
-        self.aof_open(opts)
+        let file = dir::create_temp_incr(&d, &opts.filename)
+            .map_err(|e| Error::from_reason(format!("Can't open the append-only file {}: {}", manifest::temp_incr_name(&opts.filename), strerror_text(&e))))?;
+        let mut writer = AofWriter::new(file, policy(&opts.fsync), 0, 0, 0, now_ms());
+        writer.no_fsync_on_rewrite = opts.no_fsync_on_rewrite;
+        self.aof = Some(AofState { opts: opts.clone(), dir: d.clone(), manifest: m, writer, initial: true });
+        self.server.set_aof(true);
+        self.server.engine.prop.reset_db();
+        self.fork_rewrite_child(&opts).inspect_err(|_| {
+            // No child: nothing is switched on, and the temp incr goes.
+            self.aof = None;
+            self.server.set_aof(false);
+            let _ = std::fs::remove_file(d.join(manifest::temp_incr_name(&opts.filename)));
+        })
+    }
+
+    /// True while AOF is being switched on and its first rewrite has not succeeded yet.
+    #[napi]
+    pub fn aof_initial_pending(&self) -> bool {
+        self.aof.as_ref().is_some_and(|a| a.initial)
     }
 
     /// CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile
@@ -305,7 +311,12 @@ impl Core {
         self.aof_flush(true);
         self.server.set_aof(false);
         if let Some(state) = self.aof.take() {
+            let temp = state.initial.then(|| state.dir.join(manifest::temp_incr_name(&state.opts.filename)));
             state.writer.close(now_ms()).map_err(|e| Error::from_reason(e.to_string()))?;
+            // Switched off before the first rewrite finished: the temp incr is never used.
+            if let Some(p) = temp {
+                let _ = std::fs::remove_file(p);
+            }
         }
         Ok(())
     }
@@ -399,6 +410,12 @@ impl Core {
             a.writer.switch_file(file, now_ms());
             self.server.engine.prop.reset_db();
         }
+        self.fork_rewrite_child(&opts)
+    }
+
+    /// Forks the rewrite child: it writes the new base from the keyspace as it is now into
+    /// `temp-rewriteaof-bg-<pid>.aof` and exits; the job slot adopts it.
+    fn fork_rewrite_child(&mut self, opts: &AofOptions) -> Result<ForkReport> {
         let work = PathBuf::from(&opts.dir);
         let ks = &self.server.engine.ks;
         let total: u64 = (0..ks.db_count()).map(|i| ks.len(i) as u64).sum();
@@ -426,38 +443,50 @@ impl Core {
     #[napi]
     pub fn aof_rewrite_done(&mut self, opts: AofOptions, child_pid: i32, ok: bool) -> AofRewriteDone {
         let work = PathBuf::from(&opts.dir);
-        let fail = |e: String| AofRewriteDone { ok: false, error: Some(e), new_base: String::new(), base_size: 0.0, history_deleted: 0 };
-        if !ok {
-            dir::remove_rewrite_temp_files(&work, child_pid as u32);
-            return fail(String::new());
-        }
         let d = dir::aof_dir(&work, &opts.dirname);
-        let aof_on = self.aof.is_some();
-        let m = match &self.aof {
-            Some(a) => a.manifest.clone(),
-            None => match dir::load_manifest(&d, &opts.filename) {
-                Ok(m) => m.unwrap_or_default(),
-                Err(e) => return fail(e.to_string()),
-            },
-        };
-        if let Err(e) = dir::create_dir_if_missing(&d) {
-            dir::remove_rewrite_temp_files(&work, child_pid as u32);
-            return fail(e.to_string());
-        }
-        let finished = match dir::finish_rewrite(&work, &d, &opts.filename, &m, child_pid as u32, opts.use_rdb_preamble, aof_on, false) {
-            Ok(f) => f,
+        let initial = self.aof.as_ref().is_some_and(|a| a.initial);
+        let r = if ok { self.install_rewrite(&opts, &work, &d, child_pid, initial) } else { Err(String::new()) };
+        match r {
+            Ok(done) => done,
             Err(e) => {
                 dir::remove_rewrite_temp_files(&work, child_pid as u32);
-                return fail(format!("Error trying to rename the temporary AOF base file: {e}"));
+                let mut done = AofRewriteDone { ok: false, error: (!e.is_empty()).then_some(e), new_base: String::new(), new_incr: None, temp_incr_removed: None, base_size: 0.0, history_deleted: 0 };
+                if initial {
+                    // The first rewrite failed: what the temp incr holds is dropped with it
+                    // (the next rewrite's base covers those writes), and nothing is appended
+                    // until that rewrite forks (Valkey keeps AOF_WAIT_REWRITE and reschedules).
+                    self.aof = None;
+                    self.server.set_aof(false);
+                    let temp = manifest::temp_incr_name(&opts.filename);
+                    let _ = std::fs::remove_file(d.join(&temp));
+                    done.temp_incr_removed = Some(temp);
+                }
+                done
             }
+        }
+    }
+
+    /// The successful half of [`Core::aof_rewrite_done`]: renames the child's base (and the
+    /// temp incr when AOF is being switched on) into the directory, persists the manifest
+    /// and schedules the history for deletion.
+    fn install_rewrite(&mut self, opts: &AofOptions, work: &Path, d: &Path, child_pid: i32, initial: bool) -> std::result::Result<AofRewriteDone, String> {
+        let aof_on = self.aof.is_some() && !initial;
+        let m = match &self.aof {
+            Some(a) => a.manifest.clone(),
+            None => dir::load_manifest(d, &opts.filename).map_err(|e| e.to_string())?.unwrap_or_default(),
         };
+        dir::create_dir_if_missing(d).map_err(|e| e.to_string())?;
+        let finished = dir::finish_rewrite(work, d, &opts.filename, &m, child_pid as u32, opts.use_rdb_preamble, aof_on, initial)
+            .map_err(|e| format!("Error trying to rename the temporary AOF base file: {e}"))?;
         let mut manifest = finished.manifest;
-        let history = delete_history_in_background(&d, &opts, &mut manifest);
+        let new_incr = if initial { manifest.last_incr().map(|i| i.name.clone()) } else { None };
+        let history = delete_history_in_background(d, opts, &mut manifest);
         if let Some(a) = &mut self.aof {
             a.manifest = manifest;
+            a.initial = false;
             a.writer.rewrite_done(finished.base_size);
         }
-        AofRewriteDone { ok: true, error: None, new_base: finished.new_base, base_size: finished.base_size as f64, history_deleted: history }
+        Ok(AofRewriteDone { ok: true, error: None, new_base: finished.new_base, new_incr, temp_incr_removed: None, base_size: finished.base_size as f64, history_deleted: history })
     }
 }
 

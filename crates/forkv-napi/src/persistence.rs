@@ -176,11 +176,6 @@ impl Persistence {
         self.loader = Some(Loader { started, handle });
     }
 
-    /// Hands a manifest to the next `aof_open` (after an in-process rewrite).
-    pub fn set_loaded_manifest(&mut self, manifest: forkv_aof::Manifest, base_size: u64) {
-        self.loaded_aof = Some(crate::aof::LoadedAof::new(manifest, base_size));
-    }
-
     /// The manifest of the AOF loaded at start, once.
     pub fn take_loaded_aof(&mut self) -> Option<crate::aof::LoadedAof> {
         self.loaded_aof.take()
