@@ -10,25 +10,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
 
+import { useFleet } from '../helpers/fixture';
 import { startServer, type RunningServer } from '../helpers/server';
-import { count, errOf, fill, infoNum, nthChildPid, quiet, waitNoChild, waitUntil } from './util';
+import { count, errOf, fill, infoNum, nthChildPid, waitNoChild, waitUntil } from './util';
 
 const t = suite('aof-enable');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
+const fleet = useFleet(t);
 
 async function forkv(args: string[] = [], dir?: string): Promise<{ srv: RunningServer; io: Redis }> {
-  const srv = await startServer({ args, dir });
-  running.push(srv);
-  const io = quiet(srv.port);
-  clients.push(io);
-  return { srv, io };
+  const srv = fleet.track(await startServer({ args, dir }));
+  return { srv, io: fleet.connect(srv.port) };
 }
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
 
 const aofDir = (dir: string): string => path.join(dir, 'appendonlydir');
 const manifestPath = (dir: string): string => path.join(aofDir(dir), 'appendonly.aof.manifest');

@@ -178,8 +178,11 @@ fn set(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     if let Ttl::At(at) = ttl {
         ctx.ks.set_expire(db, key, at);
         ctx.notify(notify::GENERIC, "expire", key);
-        // Log an absolute time so that replay does not extend the TTL (Valkey rewrites
-        // SET EX/PX as SET PXAT).
+    }
+    // Log an absolute time so that replay does not extend the TTL: Valkey rewrites SET
+    // EX/PX/EXAT as SET PXAT, and propagates a SET given PXAT as it came.
+    let pxat_given = argv[3..].iter().any(|a| is(a, "PXAT"));
+    if let (Ttl::At(at), false) = (ttl, pxat_given) {
         ctx.suppress_propagation();
         let at_s = at.to_string();
         let mut out: Vec<&[u8]> = vec![b"SET", key, val, b"PXAT", at_s.as_bytes()];
@@ -514,4 +517,34 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     ctx.reply.int(new_len as i64);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, Outcome};
+
+    fn cmd(args: &[&str]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+        }
+        out
+    }
+
+    /// SET EX is logged as SET PXAT (absolute); a SET given PXAT is logged as it came,
+    /// its option's spelling included (Valkey's setGenericCommand).
+    #[test]
+    fn set_expiry_propagates_as_absolute_and_pxat_verbatim() {
+        let mut e = Engine::new(16);
+        e.add_client(1);
+        e.prop.enabled = true;
+        let at = (crate::cmd::now_ms() + 100_000).to_string();
+        for args in [&["SET", "k", "v", "EX", "100"][..], &["SET", "k", "v", "pxat", &at]] {
+            e.clear_reply();
+            assert_eq!(e.feed(1, &cmd(args)), Outcome::Done);
+        }
+        let aof = String::from_utf8_lossy(&e.prop.take()).replace("\r\n", " ");
+        assert!(aof.contains("*5 $3 SET $1 k $1 v $4 PXAT $13 "), "{aof}");
+        assert!(aof.ends_with(&format!("*5 $3 SET $1 k $1 v $4 pxat $13 {at} ")), "{aof}");
+    }
 }
