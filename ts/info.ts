@@ -73,6 +73,7 @@ function serverSection(s: Server): Array<[string, string | number]> {
     ['configured_hz', s.config.getInt('hz')],
     ['executable', process.argv[1] ?? ''],
     ['config_file', s.configFile ?? ''],
+    ['shutdown_in_milliseconds', s.shutdownInMilliseconds],
     ...s.listening.infoFields(),
   ];
 }

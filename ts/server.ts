@@ -61,6 +61,22 @@ export interface ShutdownOptions {
   now?: boolean;
 }
 
+/** A shutdown waiting for the replicas to acknowledge the primary's offset. */
+interface ReplicaWait {
+  /** When it stops waiting (ms since the epoch): `shutdown-timeout` after it began. */
+  deadline: number;
+  /** The wait is over (caught up, timed out or aborted). */
+  settled: boolean;
+  /** Resolves when the wait is over: true if SHUTDOWN ABORT ended it. */
+  waited: Promise<boolean>;
+  /** What every SHUTDOWN waiting on it answers (null: the server stops). */
+  outcome: Promise<string | null>;
+  abort: () => void;
+}
+
+/** What SHUTDOWN answers when it does not shut down (a refused save, an aborted wait). */
+const SHUTDOWN_ERROR = 'ERR Errors trying to SHUTDOWN. Check logs.';
+
 export class Server extends EventEmitter {
   readonly core: Core;
   readonly log: Logger;
@@ -347,7 +363,61 @@ export class Server extends EventEmitter {
    * Resolves with an error text when a hook refuses and `force` is not set.
    */
   async shutdown(opts: ShutdownOptions = {}): Promise<string | null> {
+    // A SHUTDOWN while one waits for the replicas waits with it and shares its outcome.
+    if (this.replicaWait !== null) return this.replicaWait.outcome;
     this.log.warning('User requested shutdown...');
+    const timeout = this.config.getInt('shutdown-timeout');
+    if (!opts.now && timeout > 0 && !this.replication.allReplicasInSync()) {
+      const wait = this.waitForReplicas(timeout * 1000);
+      wait.outcome = wait.waited.then((aborted) => (aborted ? SHUTDOWN_ERROR : this.finishShutdown(opts)));
+      void wait.outcome.finally(() => {
+        if (this.replicaWait === wait) this.replicaWait = null;
+      });
+      return wait.outcome;
+    }
+    return this.finishShutdown(opts);
+  }
+
+  /** INFO shutdown_in_milliseconds: time left of a shutdown waiting for replicas (0 when none). */
+  get shutdownInMilliseconds(): number {
+    return this.replicaWait === null || this.replicaWait.settled ? 0 : Math.max(0, this.replicaWait.deadline - Date.now());
+  }
+
+  /**
+   * Valkey's prepareForShutdown wait: asks the replicas for an acknowledgement, then checks
+   * every 10 ms until each has acknowledged the primary's offset or `ms` have passed.
+   * `waited` resolves true when SHUTDOWN ABORT cancelled it. Writes are not paused meanwhile
+   * (Valkey pauses them): a write made during the wait may miss a replica.
+   */
+  private waitForReplicas(ms: number): ReplicaWait {
+    let settle: (aborted: boolean) => void = () => undefined;
+    const deadline = Date.now() + ms;
+    const wait: ReplicaWait = {
+      deadline,
+      settled: false,
+      waited: new Promise<boolean>((resolve) => (settle = resolve)),
+      outcome: Promise.resolve(null),
+      abort: () => finish(true),
+    };
+    const timer = setInterval(() => {
+      if (Date.now() >= deadline || this.replication.allReplicasInSync()) finish(false);
+    }, 10);
+    if (this.options.unref) timer.unref();
+    const finish = (aborted: boolean): void => {
+      if (wait.settled) return;
+      wait.settled = true;
+      clearInterval(timer);
+      settle(aborted);
+    };
+    this.replicaWait = wait;
+    this.replication.requestAcks();
+    this.log.notice('Waiting for replicas before shutting down.');
+    return wait;
+  }
+
+  /** Valkey's finishShutdown: the replicas' state in the log, the hooks (saves), then stop. */
+  private async finishShutdown(opts: ShutdownOptions): Promise<string | null> {
+    this.replication.logReplicasAtShutdown();
     for (const hook of this.shutdownHooks) {
       const err = await hook(opts);
       if (err !== null && !opts.force) {
@@ -380,6 +450,13 @@ export class Server extends EventEmitter {
 
   /** SHUTDOWN ABORT: clears a signal's pending shutdown. False when there is none. */
   abortShutdown(): boolean {
+    if (this.replicaWait !== null && !this.replicaWait.settled) {
+      // Every SHUTDOWN waiting for the replicas gets an error; a signal's shutdown is dropped.
+      this.replicaWait.abort();
+      this.shutdownSignal = null;
+      this.log.notice('Shutdown manually aborted.');
+      return true;
+    }
     if (this.shutdownSignal === null || this.shutdownRunning) return false;
     this.shutdownSignal = null;
     this.log.notice('Shutdown manually aborted.');
@@ -387,6 +464,8 @@ export class Server extends EventEmitter {
   }
 
   private shutdownRunning = false;
+  /** A shutdown waiting for the replicas to catch up (Valkey's shutdown_mstime). */
+  private replicaWait: ReplicaWait | null = null;
 
   /** From the cron: runs the shutdown a signal asked for, with that signal's flags. */
   checkShutdownSignal(): void {

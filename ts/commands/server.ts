@@ -81,7 +81,7 @@ export function shutdown(call: HostCall): Reply | Promise<Reply> {
     if (flags.length > 1) return error('ERR syntax error');
     return server.abortShutdown() ? ok : error('ERR No shutdown in progress.');
   }
-  return server.shutdown({ save: flags.includes('save') ? true : flags.includes('nosave') ? false : undefined, force: flags.includes('force') })
+  return server.shutdown({ save: flags.includes('save') ? true : flags.includes('nosave') ? false : undefined, force: flags.includes('force'), now: flags.includes('now') })
     .then((err) => (err === null ? ok : error(err)));
 }
 

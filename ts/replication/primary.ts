@@ -255,6 +255,30 @@ export class ReplicationPrimary {
     return conn ? conn.addr.slice(0, conn.addr.lastIndexOf(':')) : '?';
   }
 
+  /** Every attached replica acknowledged the current offset (Valkey's isReadyToShutdown). */
+  allReplicasInSync(): boolean {
+    const i = this.native.replInfo();
+    return i.replicas.every((r) => r.ackOffset === i.offset);
+  }
+
+  /** Asks the replicas for an acknowledgement now (`REPLCONF GETACK *`). */
+  requestAcks(): void {
+    if (this.native.replRequestAck()) this.server.dataPath.deliver();
+  }
+
+  /** The shutdown's last look at the replicas: one line per lagging one, then the count in sync (Valkey's finishShutdown). */
+  logReplicasAtShutdown(): void {
+    const i = this.native.replInfo();
+    let lagging = 0;
+    for (const r of i.replicas) {
+      if (r.ackOffset === i.offset) continue;
+      lagging++;
+      const lag = r.state === 'online' ? r.lagSec : 0;
+      this.server.log.notice(`Lagging replica ${this.replicaIp(r.id, r.announcedIp)}:${r.listeningPort} reported offset ${i.offset - r.ackOffset} behind master, lag=${lag}, state=${r.state}.`);
+    }
+    if (i.replicas.length > 0) this.server.log.notice(`${i.replicas.length - lagging} of ${i.replicas.length} replicas are in sync when shutting down.`);
+  }
+
   /** INFO replication for a primary, with Valkey's field names. */
   infoFields(): Array<[string, string | number]> {
     const i = this.native.replInfo();
