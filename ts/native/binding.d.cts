@@ -36,8 +36,6 @@ export declare class Core {
    * until then the manifest on disk (and any earlier AOF files) is untouched.
    */
   aofStartInitialRewrite(opts: AofOptions): ForkReport
-  /** True while AOF is being switched on and its first rewrite has not succeeded yet. */
-  aofInitialPending(): boolean
   /**
    * CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile
    * (Valkey's `aofDelHistoryFiles`). Returns how many were scheduled for deletion.

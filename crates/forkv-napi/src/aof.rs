@@ -289,12 +289,6 @@ impl Core {
         })
     }
 
-    /// True while AOF is being switched on and its first rewrite has not succeeded yet.
-    #[napi]
-    pub fn aof_initial_pending(&self) -> bool {
-        self.aof.as_ref().is_some_and(|a| a.initial)
-    }
-
     /// CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile
     /// (Valkey's `aofDelHistoryFiles`). Returns how many were scheduled for deletion.
     #[napi]
