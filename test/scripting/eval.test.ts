@@ -55,7 +55,7 @@ t('errors carry the script and line; pcall catches them', async () => {
   assert.is(await errorOf(io.eval("return redis.pcall('incr', KEYS[1])", 1, 's')), 'ERR value is not an integer or out of range');
   assert.match(await errorOf(io.eval('return nosuchvar', 0)), /Script attempted to access nonexistent global variable 'nosuchvar'/);
   assert.match(await errorOf(io.eval('x = 1', 0)), /Attempt to modify a readonly table/);
-  assert.match(await errorOf(io.eval("redis.call('multi')", 0)), /^ERR This command is not allowed from script/);
+  assert.match(await errorOf(io.eval("redis.call('multi')", 0)), /^ERR This Redis command is not allowed from script/);
   assert.match(await errorOf(io.eval("redis.call('nosuch')", 0)), /^ERR Unknown command called from script/);
   assert.match(await errorOf(io.eval('return (', 0)), /^ERR Error compiling script \(new function\): user_script:1:/);
 });
@@ -179,7 +179,7 @@ t("redis.call('PUBLISH') reaches a subscriber; host-only commands are still refu
     assert.is(await io.eval("return redis.call('PUBLISH', KEYS[1], ARGV[1])", 1, 'news', 'from lua'), 1);
     assert.equal(await got, ['news', 'from lua']);
     assert.equal(await io.eval("return redis.call('PUBSUB', 'NUMSUB', 'news')", 0), ['news', 1]);
-    assert.match(await errorOf(io.eval("return redis.call('SUBSCRIBE', 'x')", 0)), /^ERR This command is not allowed from script/);
+    assert.match(await errorOf(io.eval("return redis.call('SUBSCRIBE', 'x')", 0)), /^ERR This Redis command is not allowed from script/);
     assert.match(await errorOf(io.eval("return redis.call('INFO')", 0)), /cannot be called from a script/);
   } finally {
     sub.disconnect();

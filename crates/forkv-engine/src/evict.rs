@@ -174,7 +174,7 @@ impl Engine {
     /// Before a command runs: evicts, and tells whether the command must be refused with
     /// `-OOM` (Valkey's processCommand): denyoom commands (EXEC of queued ones) and, in
     /// MULTI, any command but EXEC/DISCARD/QUIT/RESET, when nothing could be freed.
-    pub(crate) fn oom_refuses(&mut self, id: u64, spec: &CommandSpec) -> bool {
+    pub(crate) fn oom_refuses(&mut self, id: u64, spec: &CommandSpec, cmd_flags: u32) -> bool {
         if self.cfg.maxmemory.maxmemory == 0 {
             self.oom_state = false;
             if self.grow_budget_set {
@@ -198,7 +198,7 @@ impl Engine {
             Some(m) if spec.name == "exec" => m.queued_flags().0,
             _ => 0,
         };
-        let denyoom = spec.flags & flags::DENYOOM != 0 || queued & flags::DENYOOM != 0;
+        let denyoom = cmd_flags & flags::DENYOOM != 0 || queued & flags::DENYOOM != 0;
         let in_multi = client.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
         denyoom || in_multi
     }

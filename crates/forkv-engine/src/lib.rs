@@ -613,16 +613,19 @@ impl Engine {
             let info = client_info(client, spec.name);
             let user = client.user.clone().unwrap_or_default();
             let now = cmd::now_ms().max(0) as u64;
-            self.acl.log.add(refusal.reason, "toplevel", refusal.object, user, info, now);
+            let context = if client.multi.is_some() { "multi" } else { "toplevel" };
+            self.acl.log.add(refusal.reason, context, refusal.object, user, info, now);
             return self.reject(id, is_exec, &refusal.error);
         }
-        if self.oom_refuses(id, spec) {
+        // EVAL/FCALL of a script that declares flags is checked with them.
+        let cmd_flags = self.script_command_flags(spec, argv);
+        if self.oom_refuses(id, spec, cmd_flags) {
             return self.reject(id, is_exec, errors::OOM);
         }
         let Some(client) = self.clients.get(&id) else {
             return Outcome::Close;
         };
-        if let Some(e) = self.precheck_after_acl(client, spec) {
+        if let Some(e) = self.precheck_after_acl(client, spec, cmd_flags) {
             return self.reject(id, is_exec, &e);
         }
         let Some(client) = self.clients.get_mut(&id) else {
@@ -752,7 +755,7 @@ impl Engine {
     }
 
     /// The refusals Valkey applies after the ACL check.
-    fn precheck_after_acl(&self, client: &Client, spec: &CommandSpec) -> Option<String> {
+    fn precheck_after_acl(&self, client: &Client, spec: &CommandSpec, cmd_flags: u32) -> Option<String> {
         let (queued, queued_inv) = match &client.multi {
             Some(m) if spec.name == "exec" => m.queued_flags(),
             _ => (0, 0),
@@ -762,17 +765,17 @@ impl Engine {
             return Some("ERR Command not allowed inside a transaction".into());
         }
         if let Some(e) = &self.cfg.write_error {
-            if !client.primary && (spec.flags | queued) & (flags::WRITE | flags::DENYOOM) != 0 {
+            if !client.primary && (cmd_flags | queued) & (flags::WRITE | flags::DENYOOM) != 0 {
                 return Some(e.clone());
             }
         }
-        if self.cfg.read_only_replica && !client.primary && (spec.flags | queued) & flags::WRITE != 0 {
+        if self.cfg.read_only_replica && !client.primary && (cmd_flags | queued) & flags::WRITE != 0 {
             return Some(errors::READONLY.into());
         }
         if client.pubsub && client.proto == 2 && !cmd::pubsub::allowed_when_subscribed(spec) {
             return Some(cmd::pubsub::subscribed_mode_error(spec));
         }
-        if self.cfg.primary_down && !client.primary && (spec.flags & flags::STALE == 0 || queued_inv & flags::STALE != 0) {
+        if self.cfg.primary_down && !client.primary && (cmd_flags & flags::STALE == 0 || queued_inv & flags::STALE != 0) {
             return Some(errors::MASTERDOWN.into());
         }
         if self.cfg.loading && (spec.flags & flags::LOADING == 0 || queued_inv & flags::LOADING != 0) {
@@ -905,7 +908,7 @@ pub fn panicked(logs: &mut LogQueue, spec: &CommandSpec, argv: &[&[u8]], payload
 
 /// The client as ACL LOG's `client-info` shows it: the CLIENT LIST fields the engine
 /// knows (the host owns addresses, names and buffers); `cmd` is the refused command.
-fn client_info(c: &Client, cmd: &str) -> String {
+pub(crate) fn client_info(c: &Client, cmd: &str) -> String {
     format!(
         "id={} db={} multi={} watch={} cmd={} user={} resp={}",
         c.id,

@@ -53,5 +53,5 @@ fn subscribing_from_a_script_is_refused() {
     let mut s = Server::new(16);
     s.add_client(1);
     let reply = run(&mut s, 1, &["EVAL", "return redis.call('SUBSCRIBE', 'c')", "0"]);
-    assert!(reply.contains("This command is not allowed from script"), "{reply}");
+    assert!(reply.contains("This Redis command is not allowed from script"), "{reply}");
 }

@@ -39,16 +39,19 @@ impl AclLog {
 
     /// Records a refusal.
     pub fn add(&mut self, reason: &'static str, context: &'static str, object: String, username: String, client_info: String, now_ms: u64) {
-        if let Some(e) = self.entries.iter_mut().find(|e| {
+        let similar = self.entries.iter().position(|e| {
             e.reason == reason
                 && e.context == context
                 && e.object == object
                 && e.username == username
                 && now_ms.saturating_sub(e.created_ms) < GROUPING_MS
-        }) {
+        });
+        // A repeated refusal updates its entry and moves it to the head, as Valkey does.
+        if let Some(mut e) = similar.and_then(|i| self.entries.remove(i)) {
             e.count += 1;
             e.updated_ms = now_ms;
             e.client_info = client_info;
+            self.entries.push_front(e);
             return;
         }
         self.entries.push_front(LogEntry {

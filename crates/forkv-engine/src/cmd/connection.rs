@@ -8,7 +8,7 @@ use crate::table::{spec, CommandSpec, Exec::Core};
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("ping", -1, FAST, (0, 0, 0), "connection", "1.0.0", "O(1)", "Returns the server's liveliness response.", Core(ping)),
-    spec("echo", 2, FAST, (0, 0, 0), "connection", "1.0.0", "O(1)", "Returns the given string.", Core(echo)),
+    spec("echo", 2, LOADING | STALE | FAST, (0, 0, 0), "connection", "1.0.0", "O(1)", "Returns the given string.", Core(echo)),
     spec("select", 2, LOADING | STALE | FAST, (0, 0, 0), "connection", "1.0.0", "O(1)", "Changes the selected database.", Core(select)),
     spec("quit", -1, NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY, (0, 0, 0), "connection", "1.0.0", "O(1)", "Closes the connection.", Core(quit)),
 ];

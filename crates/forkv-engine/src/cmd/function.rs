@@ -70,7 +70,7 @@ impl Engine {
         let Some(mut vm) = self.functions.take() else {
             return Err("Lua VM unavailable".into());
         };
-        let result = vm.restore_libraries(&mut EngineHost { engine: self, caller: 0 }, codes, policy);
+        let result = vm.restore_libraries(&mut EngineHost::new(self, 0), codes, policy);
         self.functions = Some(vm);
         result
     }
@@ -107,7 +107,7 @@ fn fcall_generic(e: &mut Engine, id: u64, argv: &[&[u8]], read_only: bool) -> Ou
         return e.script_error(id, "ERR Number of keys can't be negative");
     }
     let (keys, args) = argv[3..].split_at(numkeys as usize);
-    if let Some(err) = refusal_before_run(e, flags, read_only) {
+    if let Some(err) = refusal_before_run(e, id, flags, read_only) {
         return e.script_error(id, &err);
     }
     run_in_vm(e, id, argv, Vm::Functions, |vm, host| vm.call_function(host, &name, keys, args, RunOptions { read_only }))
@@ -142,7 +142,7 @@ fn load(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
     let Some(mut vm) = e.functions.take() else {
         return e.script_error(id, "ERR Lua VM unavailable");
     };
-    let loaded = vm.load_library(&mut EngineHost { engine: e, caller: id }, code, replace, timeout);
+    let loaded = vm.load_library(&mut EngineHost::new(e, id), code, replace, timeout);
     e.functions = Some(vm);
     match loaded {
         Ok(name) => {

@@ -176,6 +176,7 @@ impl Engine {
 
     /// Queues a command inside MULTI and answers `+QUEUED`.
     pub(crate) fn queue_command(&mut self, id: u64, spec: &'static CommandSpec, argv: &[&[u8]]) -> Outcome {
+        let cmd_flags = self.script_command_flags(spec, argv);
         let Some(c) = self.clients.get_mut(&id) else {
             return Outcome::Close;
         };
@@ -184,8 +185,8 @@ impl Engine {
             // An aborted transaction never runs: don't keep its commands.
             if !m.dirty_exec && !dirty_cas {
                 m.queue.push(Queued { spec, argv: argv.iter().map(|a| a.to_vec()).collect() });
-                m.flags |= spec.flags;
-                m.inv_flags |= !spec.flags;
+                m.flags |= cmd_flags;
+                m.inv_flags |= !cmd_flags;
             }
         }
         Reply::new(&mut self.out, c.proto).simple("QUEUED");
@@ -419,6 +420,12 @@ impl Engine {
                 break;
             };
             let argv: Vec<&[u8]> = q.argv.iter().map(Vec::as_slice).collect();
+            if let Some(err) = self.exec_acl_refusal(id, q.spec, &argv) {
+                let proto = self.clients.get(&id).map_or(2, |c| c.proto);
+                self.stats.total_error_replies += 1;
+                Reply::new(&mut self.out, proto).error(&err);
+                continue;
+            }
             match q.spec.exec {
                 Exec::Core(handler) => {
                     let started = std::time::Instant::now();
@@ -453,6 +460,27 @@ impl Engine {
         } else {
             Outcome::Done
         }
+    }
+
+    /// ACL permissions are checked again when EXEC runs a queued command, in case they
+    /// changed since it was queued (Valkey's execCommand): the refusal is logged with
+    /// context `multi` and answers that command only.
+    fn exec_acl_refusal(&mut self, id: u64, spec: &'static CommandSpec, argv: &[&[u8]]) -> Option<String> {
+        let c = self.clients.get(&id)?;
+        let refusal = self.acl.check(c.user.as_deref(), spec, argv).err()?;
+        let reason = match refusal.reason {
+            "command" => "no permission to execute the command or subcommand",
+            "key" => "no permission to touch the specified keys",
+            "channel" => "no permission to access one of the channels used as arguments",
+            _ => "no permission",
+        };
+        let info = crate::client_info(c, "exec");
+        let user = c.user.clone().unwrap_or_default();
+        let now = super::now_ms().max(0) as u64;
+        self.acl.log.add(refusal.reason, "multi", refusal.object, user, info, now);
+        Some(format!(
+            "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"
+        ))
     }
 
     /// Clears MULTI/WATCH state (RESET).

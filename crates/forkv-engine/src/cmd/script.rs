@@ -102,11 +102,69 @@ pub(crate) struct EngineHost<'a> {
     pub(crate) engine: &'a mut Engine,
     /// The client that runs the script (messages published to it join its stream).
     pub(crate) caller: u64,
+    /// The script already ran a write command (Valkey's `SCRIPT_WRITE_DIRTY`): from then
+    /// on, a change of the server's state (replicas gone, disk errors, memory) no longer
+    /// refuses its writes, which would leave it half done.
+    write_dirty: bool,
+}
+
+impl<'a> EngineHost<'a> {
+    pub(crate) fn new(engine: &'a mut Engine, caller: u64) -> Self {
+        EngineHost { engine, caller, write_dirty: false }
+    }
+
+    /// Valkey's checks of a command a script calls (`scriptCall`), in its order: stale
+    /// replica, ACL, write rules, memory. `Err` is the refusal as the script sees it.
+    fn verify_call(&mut self, spec: &'static CommandSpec, argv: &[&[u8]], ctx: &CallContext) -> Result<(), String> {
+        let e = &mut *self.engine;
+        // Only reachable by a script with `allow-stale`; the others were refused before
+        // they ran.
+        if e.cfg.primary_down && spec.flags & STALE == 0 {
+            return Err("Can not execute the command on a stale replica".into());
+        }
+        self.verify_acl(spec, argv)?;
+        let e = &*self.engine;
+        let obey = e.must_obey(self.caller);
+        if ctx.read_only && spec.flags & (WRITE | MAY_REPLICATE) != 0 {
+            return Err("Write commands are not allowed from read-only scripts.".into());
+        }
+        if spec.is_write() && !self.write_dirty {
+            if e.cfg.read_only_replica && !obey {
+                return Err(format!("-{}", errors::READONLY));
+            }
+            if let Some(err) = &e.cfg.write_error {
+                // MISCONF (disk errors) and NOREPLICAS: Valkey skips the disk check for
+                // its primary and AOF loading, never the replicas one.
+                if !obey || err.starts_with("NOREPLICAS") {
+                    return Err(format!("-{err}"));
+                }
+            }
+        }
+        // The memory was over maxmemory with nothing to evict when the script started.
+        let allow_oom = ctx.flags.has(ScriptFlags::ALLOW_OOM) && !ctx.flags.has(ScriptFlags::EVAL_COMPAT_MODE);
+        if !allow_oom && e.cfg.maxmemory.maxmemory > 0 && !obey && !self.write_dirty && e.oom_state && spec.flags & DENYOOM != 0 {
+            return Err(format!("-{}", errors::OOM));
+        }
+        Ok(())
+    }
+
+    /// The caller's user must be allowed the command, its keys and channels; a refusal
+    /// is logged in the ACL LOG with context `lua`.
+    fn verify_acl(&mut self, spec: &'static CommandSpec, argv: &[&[u8]]) -> Result<(), String> {
+        let e = &mut *self.engine;
+        let Some(caller) = e.clients.get(&self.caller) else { return Ok(()) };
+        let Err(refusal) = e.acl.check(caller.user.as_deref(), spec, argv) else { return Ok(()) };
+        let info = crate::client_info(caller, caller.last_cmd);
+        let user = caller.user.clone().unwrap_or_default();
+        let now = crate::cmd::now_ms().max(0) as u64;
+        let message = refusal.error.strip_prefix("NOPERM ").unwrap_or(&refusal.error).to_string();
+        e.acl.log.add(refusal.reason, "lua", refusal.object, user, info, now);
+        Err(format!("ACL failure in script: {message}"))
+    }
 }
 
 impl ScriptHost for EngineHost<'_> {
     fn call(&mut self, argv: &[Vec<u8>], ctx: &CallContext) -> Result<RespValue, String> {
-        let e = &mut *self.engine;
         let slices: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
         let Some(top) = slices.first().and_then(|name| crate::table::lookup(name)) else {
             return Err("Unknown command called from script".into());
@@ -119,20 +177,13 @@ impl ScriptHost for EngineHost<'_> {
             Err(_) => return Err("Unknown command called from script".into()),
         };
         if spec.flags & NOSCRIPT != 0 {
-            return Err("This command is not allowed from script".into());
+            return Err("This Redis command is not allowed from script".into());
         }
+        self.verify_call(spec, &slices, ctx)?;
         if spec.is_write() {
-            if ctx.read_only {
-                return Err("Write commands are not allowed from read-only scripts.".into());
-            }
-            if let Some(err) = &e.cfg.write_error {
-                return Err(format!("-{err}"));
-            }
+            self.write_dirty = true;
         }
-        // The memory was over maxmemory with nothing to evict when the script started.
-        if spec.flags & crate::table::flags::DENYOOM != 0 && e.oom_state && e.cfg.maxmemory.maxmemory > 0 && !ctx.flags.has(ScriptFlags::ALLOW_OOM) {
-            return Err(format!("-{}", crate::errors::OOM));
-        }
+        let e = &mut *self.engine;
         if let Some(c) = e.clients.get_mut(&SCRIPT_CLIENT) {
             c.proto = ctx.resp;
             c.last_cmd = spec.name;
@@ -261,29 +312,100 @@ fn eval_generic(e: &mut Engine, id: u64, argv: &[&[u8]], source: Source<'_>, rea
         Ok(None) => return e.script_error(id, NOSCRIPT_ERROR),
         Err(msg) => return e.script_error(id, &msg),
     };
-    if let Some(err) = refusal_before_run(e, flags, read_only) {
+    if let Some(err) = refusal_before_run(e, id, flags, read_only) {
         return e.script_error(id, &err);
     }
     run_in_vm(e, id, argv, Vm::Eval, |vm, host| vm.run(host, &sha, keys, args, RunOptions { read_only }))
 }
 
-/// The refusals of a script or function by its flags before it runs (Valkey's
-/// `scriptPrepareForRun`): a script that may write is refused by a `*_RO` command and
-/// while writes are denied (MISCONF). Scripts without a shebang decide per command.
-pub(crate) fn refusal_before_run(e: &Engine, flags: ScriptFlags, read_only: bool) -> Option<String> {
-    if flags.has(ScriptFlags::EVAL_COMPAT_MODE) || flags.has(ScriptFlags::NO_WRITES) {
-        return None;
+/// The refusals of a script or function before it runs (Valkey's `scriptPrepareForRun`).
+/// A script that declares flags is refused by them: a possible write on a read-only
+/// replica, while writes are denied (MISCONF, NOREPLICAS), by a `*_RO` command; a stale
+/// replica without `allow-stale`; over maxmemory without `allow-oom`. Most of these
+/// already refused the EVAL/FCALL itself (its flags follow the script's, see
+/// [`Engine::script_command_flags`]): these texts are what is left for the others (a
+/// transaction queued before the state changed). A script without a shebang is only
+/// refused on a stale replica; its commands are checked as they run.
+pub(crate) fn refusal_before_run(e: &Engine, id: u64, flags: ScriptFlags, read_only: bool) -> Option<String> {
+    let running_stale = e.cfg.primary_down;
+    if flags.has(ScriptFlags::EVAL_COMPAT_MODE) {
+        return running_stale.then(|| errors::MASTERDOWN.to_string());
     }
-    if read_only {
-        return Some("ERR Can not execute a script with write flag using *_ro command.".into());
+    if running_stale && !flags.has(ScriptFlags::ALLOW_STALE) {
+        return Some("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.".into());
     }
-    if let Some(err) = e.cfg.write_error.clone() {
-        return Some(err);
+    let obey = e.must_obey(id);
+    if !flags.has(ScriptFlags::NO_WRITES) {
+        if e.cfg.read_only_replica && !obey {
+            return Some("READONLY Can not run script with write flag on readonly replica".into());
+        }
+        let write_error = e.cfg.write_error.as_deref();
+        if let Some(err) = write_error.filter(|err| err.starts_with("MISCONF") && !obey) {
+            const BLOCKED: &str = "but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.";
+            return Some(match err.strip_prefix(AOF_WRITE_ERROR) {
+                Some(reason) => format!("MISCONF Valkey is configured to persist data to AOF, {BLOCKED} AOF error: {reason}"),
+                None => format!("MISCONF Valkey is configured to save RDB snapshots, {BLOCKED}"),
+            });
+        }
+        if read_only {
+            return Some("ERR Can not execute a script with write flag using *_ro command.".into());
+        }
+        if let Some(err) = write_error.filter(|err| err.starts_with("NOREPLICAS")) {
+            return Some(err.to_string());
+        }
     }
-    if e.oom_state && e.cfg.maxmemory.maxmemory > 0 && !flags.has(ScriptFlags::ALLOW_OOM) {
-        return Some(crate::errors::OOM.into());
+    if e.oom_state && e.cfg.maxmemory.maxmemory > 0 && !flags.has(ScriptFlags::ALLOW_OOM) && !flags.has(ScriptFlags::NO_WRITES) {
+        return Some("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'".into());
     }
     None
+}
+
+/// The start of the write refusal the host sets when the AOF cannot be written (the
+/// reason follows it).
+const AOF_WRITE_ERROR: &str = "MISCONF Errors writing to the AOF file: ";
+
+impl Engine {
+    /// The flags a command is checked with before it runs (Valkey's `getCommandFlags`):
+    /// an EVAL/EVALSHA/FCALL of a script that declares flags takes them from the script
+    /// (`scriptFlagsToCmdFlags`): `write` unless `no-writes`, `denyoom` unless
+    /// `allow-oom` or `no-writes`, `stale` only with `allow-stale`. Others, and scripts
+    /// without a shebang (or not found), keep the command's own flags.
+    pub(crate) fn script_command_flags(&self, spec: &CommandSpec, argv: &[&[u8]]) -> u32 {
+        let script_flags = match spec.name {
+            "eval" | "eval_ro" => argv.get(1).and_then(|body| forkv_script::shebang::parse(body).ok()).map(|(f, _)| f),
+            "evalsha" | "evalsha_ro" => argv.get(1).filter(|sha| sha.len() == 40).and_then(|sha| {
+                let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+                self.scripting.as_ref().and_then(|vm| vm.get(&sha)).map(|s| s.flags)
+            }),
+            "fcall" | "fcall_ro" => argv.get(1).and_then(|name| {
+                let name = String::from_utf8_lossy(name);
+                self.functions.as_ref().and_then(|vm| vm.function_flags(&name))
+            }),
+            _ => None,
+        };
+        match script_flags {
+            Some(f) if !f.has(ScriptFlags::EVAL_COMPAT_MODE) => {
+                let mut flags = spec.flags & !(STALE | DENYOOM | WRITE | MAY_REPLICATE);
+                if !f.has(ScriptFlags::ALLOW_OOM) && !f.has(ScriptFlags::NO_WRITES) {
+                    flags |= DENYOOM;
+                }
+                if !f.has(ScriptFlags::NO_WRITES) {
+                    flags |= WRITE;
+                }
+                if f.has(ScriptFlags::ALLOW_STALE) {
+                    flags |= STALE;
+                }
+                flags
+            }
+            _ => spec.flags,
+        }
+    }
+
+    /// Valkey's `mustObeyClient`: the link to our primary, and AOF loading, are never
+    /// refused a write for the server's own state.
+    pub(crate) fn must_obey(&self, id: u64) -> bool {
+        self.cfg.loading || self.clients.get(&id).is_some_and(|c| c.primary)
+    }
 }
 
 /// Which VM runs: EVAL scripts and functions have one each, as in Valkey.
@@ -329,7 +451,7 @@ pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, f: i
     if own_tx {
         e.prop.begin_transaction();
     }
-    let reply = f(&mut vm, &mut EngineHost { engine: e, caller: id });
+    let reply = f(&mut vm, &mut EngineHost::new(e, id));
     if own_tx {
         e.prop.end_transaction();
     }
@@ -476,6 +598,8 @@ fn script_help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
 
 #[cfg(test)]
 mod tests {
+    use forkv_script::{CallContext, ScriptFlags};
+
     use crate::{Engine, Outcome};
 
     fn cmd(args: &[&str]) -> Vec<u8> {
@@ -526,5 +650,121 @@ mod tests {
         assert!(run(&mut e, &["EVAL", "return redis.call('set', 'k', 'v')", "0"]).starts_with("-MISCONF disk script: "));
         assert_eq!(run(&mut e, &["EVAL", "#!lua\nreturn 1", "0"]), "-MISCONF disk\r\n");
         assert_eq!(run(&mut e, &["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]), ":1\r\n");
+        assert_eq!(run(&mut e, &["EVAL", "return redis.pcall('set', 'k', 'v')['err']", "0"]), "$12\r\nMISCONF disk\r\n");
     }
+
+    /// A user allowed `+@all -set ~a* &ch` on client 1.
+    fn as_restricted_user(e: &mut Engine) {
+        assert_eq!(run(e, &["ACL", "SETUSER", "bob", "on", "nopass", "~a*", "&ch", "+@all", "-set"]), "+OK\r\n");
+        // AUTH is the host's command: log in directly.
+        if let Some(c) = e.client_mut(1) {
+            c.user = Some("bob".into());
+        }
+    }
+
+    #[test]
+    fn acl_refusals_inside_scripts_are_logged_with_context_lua() {
+        let mut e = Engine::new(16);
+        e.add_client(1);
+        as_restricted_user(&mut e);
+        let reply = run(&mut e, &["EVAL", "return redis.call('set', 'a', '1')", "0"]);
+        assert!(reply.starts_with("-ERR ACL failure in script: User bob has no permissions to run the 'set' command script: "), "{reply}");
+        assert!(reply.ends_with(", on @user_script:1.\r\n"), "{reply}");
+        assert!(run(&mut e, &["EVAL", "return redis.call('get', 'b')", "0"]).starts_with("-ERR ACL failure in script: No permissions to access a key script: "));
+        assert!(run(&mut e, &["EVAL", "return redis.call('publish', 'zz', 'm')", "0"]).starts_with("-ERR ACL failure in script: "));
+        // pcall hands the error over as a table, without the script suffix.
+        assert_eq!(
+            run(&mut e, &["EVAL", "return redis.pcall('get', 'b')['err']", "0"]),
+            "$57\r\nERR ACL failure in script: No permissions to access a key\r\n"
+        );
+        assert_eq!(run(&mut e, &["EVAL", "return redis.call('get', 'a')", "0"]), "$-1\r\n");
+        let log = e.acl.log.entries().map(|l| (l.reason, l.context, l.object.clone(), l.count)).collect::<Vec<_>>();
+        assert_eq!(
+            log,
+            [("key", "lua", "b".to_string(), 2), ("channel", "lua", "zz".to_string(), 1), ("command", "lua", "set".to_string(), 1)]
+        );
+        assert!(e.acl.log.entries().all(|l| l.client_info.contains("cmd=eval")));
+    }
+
+    #[test]
+    fn acl_rechecked_at_exec_and_logged_with_context_multi() {
+        let mut e = Engine::new(16);
+        e.add_client(1);
+        e.add_client(2);
+        as_restricted_user(&mut e);
+        // Refused while queued: context multi.
+        assert_eq!(run(&mut e, &["MULTI"]), "+OK\r\n");
+        assert!(run(&mut e, &["SET", "a", "1"]).starts_with("-NOPERM"));
+        assert!(run(&mut e, &["EXEC"]).starts_with("-EXECABORT"));
+        assert_eq!(e.acl.log.entries().next().map(|l| l.context), Some("multi"));
+        // Allowed while queued, revoked before EXEC.
+        assert_eq!(run(&mut e, &["MULTI"]), "+OK\r\n");
+        assert_eq!(run(&mut e, &["INCR", "a1"]), "+QUEUED\r\n");
+        e.clear_reply();
+        e.feed(2, &cmd(&["ACL", "SETUSER", "bob", "-incr"]));
+        assert_eq!(
+            run(&mut e, &["EXEC"]),
+            "*1\r\n-NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: no permission to execute the command or subcommand\r\n"
+        );
+        let entry = e.acl.log.entries().next().map(|l| (l.context, l.object.clone(), l.client_info.contains("cmd=exec")));
+        assert_eq!(entry, Some(("multi", "incr".to_string(), true)));
+    }
+
+    #[test]
+    fn write_rules_of_scripts_on_a_read_only_replica() {
+        let mut e = Engine::new(16);
+        e.add_client(1);
+        e.cfg.read_only_replica = true;
+        // No shebang: refused at the write, with the script suffix; reads run.
+        let reply = run(&mut e, &["EVAL", "return redis.call('set', 'x', '1')", "0"]);
+        assert!(reply.starts_with("-READONLY You can't write against a read only replica. script: "), "{reply}");
+        assert_eq!(run(&mut e, &["EVAL", "return redis.call('get', 'x')", "0"]), "$-1\r\n");
+        // A shebang without no-writes: the EVAL itself is a write.
+        assert_eq!(run(&mut e, &["EVAL", "#!lua\nreturn redis.call('get', 'x')", "0"]), "-READONLY You can't write against a read only replica.\r\n");
+        assert_eq!(run(&mut e, &["EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'x')", "0"]), "$-1\r\n");
+        // Queued while a primary, run once a replica: the flags decide at EXEC.
+        e.cfg.read_only_replica = false;
+        run(&mut e, &["MULTI"]);
+        run(&mut e, &["EVAL", "#!lua\nreturn 1", "0"]);
+        e.cfg.read_only_replica = true;
+        assert!(run(&mut e, &["EXEC"]).starts_with("-EXECABORT Transaction discarded because of: READONLY "));
+        // The primary's link writes regardless.
+        e.client_mut(1).map(|c| c.primary = true);
+        assert_eq!(run(&mut e, &["EVAL", "return redis.call('set', 'x', '1')", "0"]), "+OK\r\n");
+    }
+
+    #[test]
+    fn stale_replica_and_read_only_runs() {
+        let mut e = Engine::new(16);
+        e.add_client(1);
+        assert!(run(&mut e, &["EVAL_RO", "return redis.call('publish', 'c', 'm')", "0"]).starts_with("-ERR Write commands are not allowed from read-only scripts. script: "));
+        e.cfg.primary_down = true;
+        let masterdown = "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n";
+        assert_eq!(run(&mut e, &["EVAL", "return 1", "0"]), masterdown);
+        assert_eq!(run(&mut e, &["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]), masterdown);
+        assert_eq!(run(&mut e, &["EVAL", "#!lua flags=allow-stale,no-writes\nreturn redis.call('echo', 'hi')", "0"]), "$2\r\nhi\r\n");
+        assert!(run(&mut e, &["EVAL", "#!lua flags=allow-stale,no-writes\nreturn redis.call('get', 'x')", "0"]).starts_with("-ERR Can not execute the command on a stale replica script: "));
+    }
+
+    #[test]
+    fn writes_after_the_first_are_not_refused_for_the_server_state() {
+        let mut e = Engine::new(16);
+        e.add_client(1);
+        e.cfg.write_error = Some("NOREPLICAS Not enough good replicas to write.".into());
+        assert!(run(&mut e, &["EVAL", "return redis.call('set', 'x', 1)", "0"]).starts_with("-NOREPLICAS Not enough good replicas to write. script: "));
+        assert_eq!(run(&mut e, &["EVAL", "#!lua\nreturn 1", "0"]), "-NOREPLICAS Not enough good replicas to write.\r\n");
+        assert_eq!(run(&mut e, &["EVAL", "return redis.call('get', 'x')", "0"]), "$-1\r\n");
+        // Once a script wrote, a state that changed while it ran (a replica gone, a
+        // failed save) no longer stops it half way; a read-only run still refuses.
+        e.cfg.read_only_replica = true;
+        let set = crate::table::lookup(b"set").expect("set");
+        let ctx = CallContext { read_only: false, flags: ScriptFlags(ScriptFlags::EVAL_COMPAT_MODE), resp: 2, repl: forkv_script::repl::ALL };
+        let mut host = super::EngineHost::new(&mut e, 1);
+        let argv: [&[u8]; 3] = [b"set", b"x", b"1"];
+        assert!(host.verify_call(set, &argv, &ctx).is_err());
+        host.write_dirty = true;
+        assert_eq!(host.verify_call(set, &argv, &ctx), Ok(()));
+        assert!(host.verify_call(set, &argv, &CallContext { read_only: true, ..ctx }).is_err());
+    }
+
 }
