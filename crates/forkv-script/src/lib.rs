@@ -19,7 +19,8 @@
 //!   `SCRIPT DEBUG`), the version fields;
 //! - the conversions between replies and Lua values ([`convert`](crate::convert)) and
 //!   Valkey's error wording (`ERR user_script:1: ... script: f_<sha>, on @user_script:1.`);
-//! - `math.random` from a per-run reseeded `lrand48` ([`rand48`]).
+//! - `math.random` from one `lrand48` continued from run to run, as
+//!   in Valkey 7+ ([`rand48`]).
 
 pub mod functions;
 pub mod resp;
@@ -174,7 +175,8 @@ impl Scripting {
         let globals = lua.globals();
         let api = lua.create_table()?;
         let current = lua.create_table()?;
-        let rng = Rc::new(Cell::new(Rand48::seeded(0)));
+        // Valkey's generator starts from its static state (that of seed 0x1234ABCD).
+        let rng = Rc::new(Cell::new(Rand48::seeded(0x1234_ABCD)));
         let state = Rc::new(Cell::new(RunState { resp: 2, repl: repl::ALL }));
 
         // os: only clock, as Valkey keeps.
@@ -399,7 +401,7 @@ impl Scripting {
         as_arguments: bool,
     ) -> mlua::Result<RespValue> {
         let lua = &self.lua;
-        self.rng.set(Rand48::seeded(0));
+        // The generator is not reseeded per run (Valkey 7+): each run continues it.
         self.state.set(RunState { resp: 2, repl: repl::ALL });
         let keys_t = lua.create_sequence_from(keys.iter().map(|k| lua.create_string(k)).collect::<mlua::Result<Vec<_>>>()?)?;
         let args_t = lua.create_sequence_from(args.iter().map(|a| lua.create_string(a)).collect::<mlua::Result<Vec<_>>>()?)?;

@@ -1,6 +1,6 @@
 //! The PRNG behind `math.random` (Valkey's `redisLrand48`: the classic 48-bit linear
-//! congruential generator), so a script sees the same sequence on every platform; it is
-//! reseeded with 0 before each script runs, so scripts stay deterministic.
+//! congruential generator), so a script sees the same sequence on every platform. As in
+//! Valkey 7+, it is not reseeded before each script: runs continue its sequence.
 
 /// `lrand48` results are below this.
 pub const RAND48_MAX: u32 = i32::MAX as u32;

@@ -191,10 +191,14 @@ fn api_functions() {
     assert_eq!(eval(&mut s, &mut h, "return redis.sha1hex('')", &[], &[]), bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709"));
     assert_eq!(eval(&mut s, &mut h, "redis.log(redis.LOG_WARNING, 'hello', 'world')", &[], &[]), RespValue::Null);
     assert_eq!(h.logs, vec![(3, b"hello world".to_vec())]);
-    // math.random is reseeded per run: the same value twice.
+    // math.random continues from run to run (Valkey's first value from seed 0, then
+    // another); math.randomseed makes it repeatable.
     let a = eval(&mut s, &mut h, "return tostring(math.random())", &[], &[]);
     let b = eval(&mut s, &mut h, "return tostring(math.random()) ", &[], &[]);
-    assert_eq!(a, b);
+    assert_eq!(a, bulk("0.39646477363839"));
+    assert_ne!(a, b);
+    let seeded = "math.randomseed(10) return tostring(math.random())";
+    assert_eq!(eval(&mut s, &mut h, seeded, &[], &[]), eval(&mut s, &mut h, seeded, &[], &[]));
     let e = err_text(&eval(&mut s, &mut h, "redis.set_repl(8)", &[], &[]));
     assert!(e.starts_with("ERR Invalid replication flags"), "{e}");
     assert_eq!(eval(&mut s, &mut h, "redis.set_repl(redis.REPL_NONE) return 1", &[], &[]), RespValue::Int(1));

@@ -79,10 +79,10 @@ impl AclLog {
         self.entries.clear();
     }
 
-    /// Applies a new `acllog-max-len`.
+    /// Applies a new `acllog-max-len`. As in Valkey, the entries already logged stay
+    /// until the next refusal is logged (which trims the log to the new length).
     pub fn set_max_len(&mut self, n: usize) {
         self.max_len = n;
-        self.entries.truncate(n);
     }
 }
 
@@ -100,7 +100,15 @@ mod tests {
         assert_eq!(e.len(), 2);
         assert_eq!((e[0].reason, e[0].entry_id), ("key", 1));
         assert_eq!((e[1].count, e[1].updated_ms, e[1].client_info.as_str()), (2, 2000, "id=2"));
+        // A repeat moves its entry to the head.
+        log.add("command", "toplevel", "set".into(), "u".into(), "id=4".into(), 4000);
+        assert_eq!(log.entries().map(|e| (e.entry_id, e.count)).collect::<Vec<_>>(), [(0, 3), (1, 1)]);
         log.add("command", "toplevel", "set".into(), "u".into(), "id=3".into(), 70_000);
         assert_eq!(log.entries().count(), 3);
+        // A smaller max length trims at the next refusal, not before.
+        log.set_max_len(0);
+        assert_eq!(log.entries().count(), 3);
+        log.add("key", "lua", "k".into(), "u".into(), "id=5".into(), 71_000);
+        assert_eq!(log.entries().count(), 0);
     }
 }

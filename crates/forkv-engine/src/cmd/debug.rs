@@ -27,6 +27,7 @@ const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("debug|loadaof", 2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Flush the AOF buffers on disk and reload the AOF in memory.", Exec::Host),
     spec("debug|reload", -2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Save the RDB on disk and reload it back to memory.", Exec::Host),
     spec("debug|populate", -3, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Create <count> string keys named key:<num>.", Exec::Core(populate)),
+    spec("debug|set-disable-deny-scripts", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Lets scripts call the commands flagged noscript (test purposes).", Exec::Core(set_disable_deny_scripts)),
     spec("debug|set-skip-checksum-validation", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Enables or disables checksum checks for RDB files and RESTORE's payload.", Exec::Core(set_skip_checksum_validation)),
     spec("debug|quicklist-packed-threshold", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Sets the size from which list elements get a quicklist node of their own.", Exec::Core(quicklist_packed_threshold)),
     spec("debug|protocol", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Reply with a sample of the given RESP type.", Exec::Core(protocol)),
@@ -54,6 +55,15 @@ fn sleep(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn set_active_expire(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     allowed(ctx)?;
     ctx.ks.active_expire_enabled = argv[2] != b"0";
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// `DEBUG SET-DISABLE-DENY-SCRIPTS <0|1>` (Valkey's `script_disable_deny_script`):
+/// scripts may then call commands flagged `noscript`; read as `atoi` reads it.
+fn set_disable_deny_scripts(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    allowed(ctx)?;
+    ctx.debug.disable_deny_scripts = atoi(argv[2]) != 0;
     ctx.reply.ok();
     Ok(())
 }
@@ -448,6 +458,8 @@ fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
             "    Save the RDB on disk and reload it back to memory.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+            "SET-DISABLE-DENY-SCRIPTS <0|1>",
+            "    Disable the noscript flag of commands, so scripts can call them (test purposes).",
             "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
             "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
             "SLEEP <seconds>",

@@ -177,9 +177,10 @@ fn sort_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], readonly: bool) -> CmdResult 
             Some(Value::ZSet(_)) => 3,
             Some(_) => return Err(errors::WRONGTYPE.into()),
         };
-        // A set has no order of its own: storing it unsorted would make the stored
-        // list differ between runs, so it is sorted by bytes instead.
-        if o.dontsort && kind == 2 && o.store.is_some() {
+        // A set has no order of its own: storing it unsorted (or handing it to a
+        // script) would make the result differ between runs and replicas, so it is
+        // sorted by bytes instead.
+        if o.dontsort && kind == 2 && (o.store.is_some() || ctx.client.in_script) {
             o.dontsort = false;
             o.alpha = true;
             o.by = None;
