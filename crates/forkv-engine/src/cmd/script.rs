@@ -731,7 +731,9 @@ mod tests {
         e.cfg.read_only_replica = true;
         assert!(run(&mut e, &["EXEC"]).starts_with("-EXECABORT Transaction discarded because of: READONLY "));
         // The primary's link writes regardless.
-        e.client_mut(1).map(|c| c.primary = true);
+        if let Some(c) = e.client_mut(1) {
+            c.primary = true;
+        }
         assert_eq!(run(&mut e, &["EVAL", "return redis.call('set', 'x', '1')", "0"]), "+OK\r\n");
     }
 
