@@ -1,6 +1,7 @@
 // The cron (Valkey's serverCron at `hz`): active expiry and rehashing in the core,
 // INFO's ops/s samples and peak memory, idle client timeouts, then the 'cron' event that
-// persistence listens to (save rules, child reaping, AOF fsync).
+// persistence listens to (save rules, child reaping, AOF fsync), and the host's INFO facts.
+import { pushInfoFacts } from './info';
 import type { Server } from './server';
 
 /** The periodic timer and its work. */
@@ -14,6 +15,7 @@ export class Cron {
     if (this.timer) clearInterval(this.timer);
     // Memory figures exist from the start, not only after the first tick.
     this.sampleStats();
+    pushInfoFacts(this.server);
     const hz = this.server.config.getInt('hz');
     this.timer = setInterval(() => this.tick(), Math.max(1, Math.floor(1000 / hz)));
     this.timer.unref();
@@ -36,6 +38,8 @@ export class Cron {
     this.sampleStats();
     this.closeIdleClients();
     this.server.emit('cron');
+    // What a script's INFO/LASTSAVE sees (a client's INFO pushes fresh facts itself).
+    pushInfoFacts(this.server);
   }
 
   private sampleStats(): void {

@@ -98,7 +98,6 @@ export class Server extends EventEmitter {
   readonly output: OutputLimits;
   private readonly cronJob: Cron;
   private stopping: Promise<void> | null = null;
-  private statsProviders: Array<() => Array<[string, string | number]>> = [];
   private shutdownHooks: Array<(opts: ShutdownOptions) => Promise<string | null>> = [];
   private reloadHandler: ((flags: string[]) => Promise<Reply>) | null = null;
   /** A SIGINT/SIGTERM waiting for the cron to shut down (Valkey's shutdown_asap). */
@@ -127,6 +126,7 @@ export class Server extends EventEmitter {
     });
     this.runId = randomHex(40);
     this.applyEngineSettings();
+    this.applyLatencyTracking();
     this.applyRequirepass();
     this.applyEncodingLimits();
     this.registerConfigHooks();
@@ -136,13 +136,6 @@ export class Server extends EventEmitter {
     this.replication = new ReplicationPrimary(this);
     this.replica = new ReplicaLink(this);
     this.updateWriteGate();
-    this.addStatsProvider(() => {
-      const f = this.core.native.forkStats();
-      return [
-        ['latest_fork_usec', f.latestForkUsec],
-        ['total_forks', f.totalForks],
-      ];
-    });
   }
 
   /** INFO persistence fields. */
@@ -154,6 +147,11 @@ export class Server extends EventEmitter {
   updateWriteGate(): void {
     const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? this.replication?.writeGateError() ?? null;
     this.core.native.configure({ writeError: e ?? '' });
+  }
+
+  /** Pushes `latency-tracking` and its INFO percentiles to the core. */
+  private applyLatencyTracking(): void {
+    this.core.native.setLatencyTracking(this.config.getBool('latency-tracking'), this.config.getLatencyPercentiles());
   }
 
   /** Pushes the compact-encoding thresholds to the keyspace. */
@@ -248,6 +246,12 @@ export class Server extends EventEmitter {
     };
     for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory-policy', 'lazyfree-lazy-expire',
       'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len']) this.config.onChange(name, engine);
+    for (const name of ['latency-tracking', 'latency-tracking-info-percentiles']) {
+      this.config.onChange(name, () => {
+        this.applyLatencyTracking();
+        return null;
+      });
+    }
     this.config.onChange('maxmemory', () => {
       this.applyMaxmemory();
       return null;
@@ -335,16 +339,6 @@ export class Server extends EventEmitter {
     conn.socket.end();
     // A peer that never reads must not keep the socket forever.
     setTimeout(() => conn.socket.destroy(), 5000).unref();
-  }
-
-  /** Extra INFO stats fields contributed by subsystems (persistence adds fork stats). */
-  extraStats(): Array<[string, string | number]> {
-    return this.statsProviders.flatMap((p) => p());
-  }
-
-  /** Registers a producer of extra INFO stats fields. */
-  addStatsProvider(p: () => Array<[string, string | number]>): void {
-    this.statsProviders.push(p);
   }
 
   /** CONFIG RESETSTAT. */

@@ -179,6 +179,15 @@ export declare class Core {
   scriptingInfo(): ScriptingInfo
   /** Resets the counters CONFIG RESETSTAT clears. */
   resetStats(): void
+  /** `latency-tracking` and `latency-tracking-info-percentiles`. */
+  setLatencyTracking(on: boolean, percentiles: Array<number>): void
+  /**
+   * Replaces a group of the host's INFO facts (`facts`, `listeners`, `persistence`,
+   * `replication`): `[name, value]` pairs in print order.
+   */
+  setHostInfo(group: string, fields: Array<Array<string>>): void
+  /** INFO for the requested section names (none: the default sections). */
+  info(sections: Array<string>): string
   /** Non-empty databases with key and TTL counts. */
   keyspaceInfo(): Array<DbInfo>
   /** The allocator behind Rust's allocations (INFO `mem_allocator`). */
@@ -441,6 +450,7 @@ export interface CoreStats {
   totalCommandsProcessed: number
   totalNetInputBytes: number
   totalErrorReplies: number
+  unexpectedErrorReplies: number
   expiredKeys: number
   expiredStalePerc: number
   expiredTimeCapReachedCount: number

@@ -17,6 +17,7 @@
 pub mod acl;
 pub mod client;
 pub mod cmd;
+pub mod cmdstats;
 pub mod debug_flags;
 pub mod digest;
 pub mod errors;
@@ -149,6 +150,8 @@ pub struct Engine {
     pub monitor: monitor::MonitorFeed,
     /// SLOWLOG entries and settings.
     pub slowlog: slowlog::SlowLog,
+    /// INFO commandstats, errorstats and latencystats.
+    pub cmdstats: cmdstats::CommandStats,
     /// Keyed by client id; foldhash, not SipHash: this map is hit several times per
     /// command and its keys are server-assigned.
     clients: HashMap<u64, Client, foldhash::fast::FixedState>,
@@ -195,7 +198,8 @@ pub struct Engine {
 /// cannot depend on the server crate, which owns their state, so the server installs
 /// one with [`Engine::set_server_commands`]; without one such calls are refused.
 pub trait ServerCommands {
-    /// Runs `argv`, an `Exec::Server` command, for client `id`, appending its encoded
+    /// Runs `argv`, an `Exec::Server` command or a host command the server answers from
+    /// the host's pushed facts (INFO, LASTSAVE), for client `id`, appending its encoded
     /// reply to `out`; false (nothing appended) when `argv` is not one of them.
     fn run(&mut self, engine: &mut Engine, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) -> bool;
     /// Takes the messages the commands run so far addressed to client `id` itself.
@@ -213,6 +217,7 @@ impl Engine {
             debug: debug_flags::DebugFlags::default(),
             monitor: monitor::MonitorFeed::default(),
             slowlog: slowlog::SlowLog::default(),
+            cmdstats: cmdstats::CommandStats::default(),
             clients: HashMap::with_hasher(foldhash::fast::FixedState::default()),
             out: Vec::with_capacity(16 * 1024),
             ranges: Vec::new(),
@@ -516,7 +521,6 @@ impl Engine {
                 Parsed::Error(msg) => {
                     let mut r = Reply::new(&mut self.out, 2);
                     r.error(&format!("ERR Protocol error: {msg}"));
-                    self.stats.total_error_replies += 1;
                     pos = buf.len();
                     outcome = Outcome::Close;
                     if let Some(c) = self.clients.get_mut(&id) {
@@ -604,10 +608,14 @@ impl Engine {
         let is_exec = spec.name == "exec";
         let spec = match resolve_subcommand(spec, argv) {
             Ok(s) => s,
-            Err(e) => return self.reject(id, is_exec, &e),
+            Err(e) => {
+                // An arity error names a command; an unknown subcommand does not.
+                let known = if spec.subcommands.is_empty() || argv.len() < 2 { Some(spec) } else { spec.subcommand(argv[1]) };
+                return self.reject_command(id, known, is_exec, &e);
+            }
         };
         if let Some(e) = self.precheck(client, spec) {
-            return self.reject(id, is_exec, &e);
+            return self.reject_command(id, Some(spec), is_exec, &e);
         }
         if let Err(refusal) = self.acl.check(client.user.as_deref(), spec, argv) {
             let info = client_info(client, spec.name);
@@ -615,18 +623,18 @@ impl Engine {
             let now = cmd::now_ms().max(0) as u64;
             let context = if client.multi.is_some() { "multi" } else { "toplevel" };
             self.acl.log.add(refusal.reason, context, refusal.object, user, info, now);
-            return self.reject(id, is_exec, &refusal.error);
+            return self.reject_command(id, Some(spec), is_exec, &refusal.error);
         }
         // EVAL/FCALL of a script that declares flags is checked with them.
         let cmd_flags = self.script_command_flags(spec, argv);
         if self.oom_refuses(id, spec, cmd_flags) {
-            return self.reject(id, is_exec, errors::OOM);
+            return self.reject_command(id, Some(spec), is_exec, errors::OOM);
         }
         let Some(client) = self.clients.get(&id) else {
             return Outcome::Close;
         };
         if let Some(e) = self.precheck_after_acl(client, spec, cmd_flags) {
-            return self.reject(id, is_exec, &e);
+            return self.reject_command(id, Some(spec), is_exec, &e);
         }
         let Some(client) = self.clients.get_mut(&id) else {
             return Outcome::Close;
@@ -646,7 +654,7 @@ impl Engine {
                 let outcome = self.run(id, spec, handler, argv);
                 // A blocked command is logged once it is served.
                 if outcome != Outcome::Blocked {
-                    self.slowlog_push(id, spec, argv, started.elapsed());
+                    self.command_done(id, spec, argv, started.elapsed());
                 }
                 outcome
             }
@@ -659,14 +667,13 @@ impl Engine {
                         // A half-written reply would desynchronise the client's stream.
                         self.out.truncate(out_mark);
                         let err = panicked(&mut self.logs, spec, argv, payload.as_ref());
-                        self.stats.total_error_replies += 1;
                         let proto = self.clients.get(&id).map_or(2, |c| c.proto);
                         Reply::new(&mut self.out, proto).error(&err);
                         Outcome::Done
                     }
                 };
                 if !matches!(outcome, Outcome::Host(_)) {
-                    self.slowlog_push(id, spec, argv, started.elapsed());
+                    self.command_done(id, spec, argv, started.elapsed());
                 }
                 outcome
             }
@@ -707,8 +714,51 @@ impl Engine {
             return;
         };
         let args: Vec<&[u8]> = held.argv.iter().map(Vec::as_slice).collect();
-        self.slowlog_push(id, held.spec, &args, held.started.elapsed());
+        self.command_done(id, held.spec, &args, held.started.elapsed());
         self.monitor_feed(id, held.spec, &args);
+    }
+
+    /// A command client `id` ran has ended: its calls, time, latency and errors are
+    /// counted (INFO commandstats) and it is offered to the SLOWLOG, under the name and
+    /// address of client `shown` (the caller, for a command a script called).
+    pub(crate) fn command_done(&mut self, shown: u64, spec: &'static CommandSpec, argv: &[&[u8]], elapsed: std::time::Duration) {
+        self.account_errors();
+        let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.cmdstats.command_done(spec.name, us, false, self.stats.total_error_replies);
+        self.slowlog_push(shown, spec, argv, elapsed);
+    }
+
+    /// A command was refused before it ran (arity, ACL, OOM, MISCONF...): counted as
+    /// rejected when known, its error counted either way.
+    pub(crate) fn command_rejected(&mut self, spec: Option<&'static CommandSpec>) {
+        self.account_errors();
+        match spec {
+            Some(spec) => self.cmdstats.command_done(spec.name, 0, true, self.stats.total_error_replies),
+            None => self.cmdstats.sync_errors(self.stats.total_error_replies),
+        }
+    }
+
+    /// Moves the error replies written since the last call into `total_error_replies`
+    /// and errorstats.
+    pub fn account_errors(&mut self) {
+        self.stats.total_error_replies += self.cmdstats.take_errors();
+    }
+
+    /// Counts an error reply the host wrote for a command it ran (its reply bytes).
+    pub fn count_host_reply(&mut self, reply: &[u8]) {
+        if let Some(rest) = reply.strip_prefix(b"-") {
+            let end = rest.iter().position(|&b| b == b'\r').unwrap_or(rest.len());
+            cmdstats::record_error(&String::from_utf8_lossy(&rest[..end]), cmdstats::ErrorKind::Plain);
+        }
+    }
+
+    /// CONFIG RESETSTAT of the engine's counters (Valkey's resetServerStats,
+    /// resetCommandTableStats, resetErrorTableStats).
+    pub fn reset_stats(&mut self) {
+        self.account_errors();
+        self.stats = EngineStats::default();
+        self.ks.stats = Default::default();
+        self.cmdstats.reset(0);
     }
 
     /// Offers a command client `id` ran to the SLOWLOG, under the name and address of
@@ -725,7 +775,17 @@ impl Engine {
     /// Answers a refused command. Inside MULTI the transaction is flagged (EXEC will
     /// answer EXECABORT); a refused EXEC aborts the transaction with the reason.
     fn reject(&mut self, id: u64, is_exec: bool, err: &str) -> Outcome {
-        self.stats.total_error_replies += 1;
+        self.reject_command(id, None, is_exec, err)
+    }
+
+    /// [`Engine::reject`] of a known command, counted as rejected (INFO commandstats).
+    fn reject_command(&mut self, id: u64, spec: Option<&'static CommandSpec>, is_exec: bool, err: &str) -> Outcome {
+        let outcome = self.reject_reply(id, is_exec, err);
+        self.command_rejected(spec);
+        outcome
+    }
+
+    fn reject_reply(&mut self, id: u64, is_exec: bool, err: &str) -> Outcome {
         let Some(client) = self.clients.get_mut(&id) else {
             return Outcome::Close;
         };
@@ -831,7 +891,6 @@ impl Engine {
         };
         if let Err(e) = result {
             Reply::new(&mut self.out, proto).error(&e);
-            self.stats.total_error_replies += 1;
         }
         if spec.is_write() && self.ks.dirty != dirty_before && !self.prop.suppress_current {
             self.prop.log(db, argv);

@@ -54,6 +54,12 @@ impl<'a> Reply<'a> {
     /// An error; `msg` carries its code, e.g. `ERR syntax error` or `WRONGTYPE ...`.
     /// Newlines would break the protocol, so they are replaced with spaces as Valkey does.
     pub fn error(&mut self, msg: &str) {
+        self.error_as(msg, crate::cmdstats::ErrorKind::Plain);
+    }
+
+    /// An error reply counted as `kind` says (see [`crate::cmdstats`]).
+    pub fn error_as(&mut self, msg: &str, kind: crate::cmdstats::ErrorKind) {
+        crate::cmdstats::record_error(msg, kind);
         self.out.push(b'-');
         self.out.extend(msg.bytes().map(|c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
         self.out.extend_from_slice(b"\r\n");

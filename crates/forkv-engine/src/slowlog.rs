@@ -136,7 +136,6 @@ fn get(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
             Some(-1) => count = usize::MAX,
             Some(n) if n >= 0 => count = usize::try_from(n).unwrap_or(usize::MAX),
             _ => {
-                e.stats.total_error_replies += 1;
                 Reply::new(&mut e.out, proto).error("ERR count should be greater than or equal to -1");
                 return Outcome::Done;
             }

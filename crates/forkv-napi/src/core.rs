@@ -182,6 +182,7 @@ pub struct CoreStats {
     pub total_commands_processed: f64,
     pub total_net_input_bytes: f64,
     pub total_error_replies: f64,
+    pub unexpected_error_replies: f64,
     pub expired_keys: f64,
     pub expired_stale_perc: f64,
     pub expired_time_cap_reached_count: f64,
@@ -642,6 +643,7 @@ impl Core {
             total_commands_processed: e.stats.total_commands_processed as f64,
             total_net_input_bytes: e.stats.total_net_input_bytes as f64,
             total_error_replies: e.stats.total_error_replies as f64,
+            unexpected_error_replies: e.stats.unexpected_error_replies as f64,
             expired_keys: k.expired_keys as f64,
             expired_stale_perc: k.expired_stale_perc * 100.0,
             expired_time_cap_reached_count: k.expired_time_cap_reached_count as f64,
@@ -678,8 +680,38 @@ impl Core {
     /// Resets the counters CONFIG RESETSTAT clears.
     #[napi]
     pub fn reset_stats(&mut self) {
-        self.server.engine.stats = Default::default();
-        self.server.engine.ks.stats = Default::default();
+        self.server.engine.reset_stats();
+    }
+
+    /// `latency-tracking` and `latency-tracking-info-percentiles`.
+    #[napi]
+    pub fn set_latency_tracking(&mut self, on: bool, percentiles: Vec<f64>) {
+        let st = &mut self.server.engine.cmdstats;
+        st.latency_tracking = on;
+        st.percentiles = percentiles;
+    }
+
+    /// Replaces a group of the host's INFO facts (`facts`, `listeners`, `persistence`,
+    /// `replication`): `[name, value]` pairs in print order.
+    #[napi]
+    pub fn set_host_info(&mut self, group: String, fields: Vec<Vec<String>>) -> Result<()> {
+        let pairs = fields.into_iter().map(|mut kv| {
+            let v = kv.pop().unwrap_or_default();
+            let k = kv.pop().unwrap_or_default();
+            (k, v)
+        });
+        if self.server.set_host_info(&group, pairs.collect()) {
+            Ok(())
+        } else {
+            Err(Error::from_reason(format!("unknown INFO fact group '{group}'")))
+        }
+    }
+
+    /// INFO for the requested section names (none: the default sections).
+    #[napi]
+    pub fn info(&mut self, sections: Vec<String>) -> String {
+        let names: Vec<&[u8]> = sections.iter().map(|s| s.as_bytes()).collect();
+        self.server.info(&names)
     }
 
     /// Non-empty databases with key and TTL counts.

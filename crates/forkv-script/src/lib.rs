@@ -150,6 +150,10 @@ pub struct Scripting {
     registering: Rc<RefCell<Option<Vec<FunctionInfo>>>>,
     /// `server.log` lines of a library's code while it loads (no host is at hand).
     load_logs: Rc<RefCell<Vec<LogLine>>>,
+    /// The last run failed with the error of a command it called, already counted in
+    /// the error statistics when that command answered (Valkey's
+    /// `ignore_error_stats_update`).
+    last_error_counted: bool,
 }
 
 /// The Lua chunk name of internal code (the error handler skips its frames).
@@ -319,6 +323,7 @@ impl Scripting {
             load_run,
             registering,
             load_logs: Rc::new(RefCell::new(Vec::new())),
+            last_error_counted: false,
         })
     }
 
@@ -488,6 +493,7 @@ impl Scripting {
             let mut it = out.into_iter();
             let ok = matches!(it.next(), Some(Value::Boolean(true)));
             let value = it.next().unwrap_or(Value::Nil);
+            let counted = !ok && matches!(&value, Value::Table(t) if t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false));
             let reply = if ok {
                 convert::lua_to_reply(&value, state.get().resp)
             } else {
@@ -498,12 +504,20 @@ impl Scripting {
             self.current.raw_set("log", Value::Nil)?;
             self.api.raw_set("acl_check_cmd", Value::Nil)?;
             self.current.raw_set("pending", Value::Nil)?;
-            Ok(reply)
+            Ok((reply, counted))
         });
         let _ = self.globals.raw_set("KEYS", Value::Nil);
         let _ = self.globals.raw_set("ARGV", Value::Nil);
         self.gc_after_run();
-        result
+        self.last_error_counted = matches!(result, Ok((_, true)));
+        result.map(|(reply, _)| reply)
+    }
+
+    /// True when the last run's error reply is the error of a command the script called,
+    /// already counted when that command answered: the caller counts the script as
+    /// failed without counting the error again.
+    pub fn last_error_counted(&self) -> bool {
+        self.last_error_counted
     }
 }
 

@@ -51,6 +51,7 @@
 //! reply (Valkey writes them to its buffer first).
 
 pub mod aof_load;
+pub mod info;
 pub mod jobs;
 pub mod outbox;
 pub mod pubsub;
@@ -89,6 +90,8 @@ struct Own {
     repl: Replication,
     /// Clients in MONITOR mode, in the order they entered it.
     monitors: Vec<u64>,
+    /// The facts INFO needs from the host (see [`info`]).
+    host_info: info::HostInfo,
 }
 
 /// The server: the engine, the pub/sub registry and the deliveries waiting for the host.
@@ -108,7 +111,8 @@ struct OwnRunner(Rc<RefCell<Own>>);
 
 impl ServerCommands for OwnRunner {
     fn run(&mut self, engine: &mut Engine, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) -> bool {
-        run_own(engine, &mut self.0.borrow_mut(), id, argv, out)
+        let own = &mut *self.0.borrow_mut();
+        run_own(engine, own, id, argv, out) || run_from_host_facts(engine, own, id, argv, out)
     }
 
     fn take_own_messages(&mut self, id: u64) -> Option<Vec<u8>> {
@@ -119,7 +123,7 @@ impl ServerCommands for OwnRunner {
 impl Server {
     /// A server over `databases` empty databases.
     pub fn new(databases: usize) -> Self {
-        let own = Rc::new(RefCell::new(Own { pubsub: PubSub::default(), outbox: Outbox::default(), repl: Replication::new(random_replid()), monitors: Vec::new() }));
+        let own = Rc::new(RefCell::new(Own { pubsub: PubSub::default(), outbox: Outbox::default(), repl: Replication::new(random_replid()), monitors: Vec::new(), host_info: info::HostInfo::default() }));
         let mut engine = Engine::new(databases);
         engine.set_server_commands(Box::new(OwnRunner(Rc::clone(&own))));
         if let Some(seed) = os_random_seed() {
@@ -338,6 +342,8 @@ impl Server {
 
     /// Continues after the host ran a command (see [`Engine::resume`]).
     pub fn resume(&mut self, id: u64, host_reply: &[u8]) -> Outcome {
+        // The host's error replies count in errorstats as the engine's do.
+        self.engine.count_host_reply(host_reply);
         let outcome = self.engine.resume(id, host_reply);
         self.settle(id, outcome)
     }
@@ -396,7 +402,8 @@ impl Server {
         if let Outcome::Host(host_argv) = outcome {
             self.engine.end_host_command(id);
             let args: Vec<&[u8]> = host_argv.iter().map(Vec::as_slice).collect();
-            if !self.run_own(id, &args, &mut reply) {
+            let ran = self.run_own(id, &args, &mut reply) || run_from_host_facts(&mut self.engine, &self.own.borrow(), id, &args, &mut reply);
+            if !ran {
                 let name = String::from_utf8_lossy(argv[0]).to_lowercase();
                 reply = format!("-ERR '{name}' command is not available from inside another command\r\n").into_bytes();
             }
@@ -451,6 +458,18 @@ impl Server {
                 own.pubsub.publish(&self.engine, &mut own.outbox, Space::Channel, channel.as_bytes(), &ev.key);
             }
         }
+    }
+
+    /// Replaces a group of the host's INFO facts (see [`info::HostInfo::set`]); false for
+    /// an unknown group.
+    pub fn set_host_info(&mut self, group: &str, fields: Vec<(String, String)>) -> bool {
+        self.own.borrow_mut().host_info.set(group, fields)
+    }
+
+    /// INFO for the requested sections (see [`info`]).
+    pub fn info(&mut self, sections: &[&[u8]]) -> String {
+        let own = self.own.borrow();
+        info::render(&mut self.engine, &own.host_info, own.pubsub.stats(), sections)
     }
 
     /// Takes a freshly forked child into the job slot: the keyspace stops moving entries
@@ -513,7 +532,6 @@ fn run_own(engine: &mut Engine, own: &mut Own, id: u64, argv: &[&[u8]], out: &mu
     if let Err(payload) = run {
         out.truncate(mark);
         let err = forkv_engine::panicked(&mut engine.logs, spec, argv, payload.as_ref());
-        engine.stats.total_error_replies += 1;
         let proto = engine.client(id).map_or(2, |c| c.proto);
         forkv_engine::reply::Reply::new(out, proto).error(&err);
     }
@@ -553,6 +571,28 @@ fn run_own_spec(engine: &mut Engine, own: &mut Own, spec: &'static table::Comman
         // `is_own` and this match list the same commands (a test checks it).
         _ => forkv_engine::reply::Reply::new(out, proto).error(&format!("ERR unknown command '{}'", spec.name)),
     }
+}
+
+/// The host commands a command running inside the server (a script) may call, answered
+/// from the facts the host last pushed (see [`info`]): INFO and LASTSAVE. Clients get
+/// them from the host, which pushes fresh facts first. False for another command.
+fn run_from_host_facts(engine: &mut Engine, own: &Own, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) -> bool {
+    let Some(spec) = argv.first().and_then(|name| table::lookup(name)) else {
+        return false;
+    };
+    let proto = engine.client(id).map_or(2, |c| c.proto);
+    match spec.name {
+        "info" => {
+            let text = info::render(engine, &own.host_info, own.pubsub.stats(), &argv[1..]);
+            forkv_engine::reply::Reply::new(out, proto).verbatim(text.as_bytes(), "txt");
+        }
+        "lastsave" => {
+            let at = own.host_info.fact("lastsave").parse().unwrap_or(0);
+            forkv_engine::reply::Reply::new(out, proto).int(at);
+        }
+        _ => return false,
+    }
+    true
 }
 
 /// Milliseconds since the epoch, unsigned.

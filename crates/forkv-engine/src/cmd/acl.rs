@@ -41,7 +41,6 @@ fn reply(e: &mut Engine, id: u64, f: impl FnOnce(&mut Reply<'_>)) -> Outcome {
 }
 
 fn err(e: &mut Engine, id: u64, msg: &str) -> Outcome {
-    e.stats.total_error_replies += 1;
     reply(e, id, |r| r.error(msg))
 }
 

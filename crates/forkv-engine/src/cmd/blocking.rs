@@ -235,7 +235,7 @@ impl Engine {
         };
         if c.blocked.is_none() {
             // Served: logged now, once (Valkey logs a blocking command when unblocked).
-            self.slowlog_push(id, b.spec, &argv, started.elapsed());
+            self.command_done(id, b.spec, &argv, started.elapsed());
         }
         let Some(c) = self.clients.get_mut(&id) else {
             return;
@@ -276,11 +276,13 @@ impl Engine {
         let mut r = Reply::new(&mut c.pending_out, c.proto);
         if let Some(e) = error {
             r.error(e);
-            self.stats.total_error_replies += 1;
         } else {
             r.null_array();
         }
         self.unqueue(id, &b);
+        // Counted now, as Valkey's updateStatsOnUnblock (an UNBLOCKED error fails it).
+        let argv: Vec<&[u8]> = b.argv.iter().map(Vec::as_slice).collect();
+        self.command_done(id, b.spec, &argv, std::time::Duration::ZERO);
         self.blocking.woken.push(id);
         self.update_tracking();
         true

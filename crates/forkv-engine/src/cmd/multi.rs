@@ -83,6 +83,10 @@ impl MultiState {
 /// The rest of a running EXEC's queue.
 pub(crate) struct ExecRun {
     rest: std::vec::IntoIter<Queued>,
+    /// When EXEC started, and whether it waited for a host command: EXEC then ends in
+    /// [`Engine::exec_continue`] and is counted there (INFO commandstats).
+    started: std::time::Instant,
+    paused: bool,
 }
 
 /// One WATCHed key of a client.
@@ -164,7 +168,6 @@ impl Engine {
     fn error_reply(&mut self, id: u64, msg: &str) -> Outcome {
         let proto = self.clients.get(&id).map_or(2, |c| c.proto);
         Reply::new(&mut self.out, proto).error(msg);
-        self.stats.total_error_replies += 1;
         Outcome::Done
     }
 
@@ -430,18 +433,21 @@ impl Engine {
                 Exec::Core(handler) => {
                     let started = std::time::Instant::now();
                     self.run(id, q.spec, handler, &argv);
-                    self.slowlog_push(id, q.spec, &argv, started.elapsed());
+                    self.command_done(id, q.spec, &argv, started.elapsed());
                     self.monitor_feed(id, q.spec, &argv);
                 }
                 Exec::Engine(handler) => {
                     let started = std::time::Instant::now();
                     handler(self, id, &argv);
-                    self.slowlog_push(id, q.spec, &argv, started.elapsed());
+                    self.command_done(id, q.spec, &argv, started.elapsed());
                     self.monitor_feed(id, q.spec, &argv);
                 }
                 Exec::Host | Exec::Server | Exec::Container => {
                     if let Some(c) = self.clients.get_mut(&id) {
                         c.suspended = true;
+                        if let Some(run) = c.exec.as_mut() {
+                            run.paused = true;
+                        }
                     }
                     self.hold_host_command(id, q.spec, &argv);
                     return Outcome::Host(q.argv);
@@ -452,9 +458,13 @@ impl Engine {
         let Some(c) = self.clients.get_mut(&id) else {
             return Outcome::Close;
         };
-        c.exec = None;
+        let run = c.exec.take();
         let closing = c.closing;
         self.discard_transaction(id);
+        // An EXEC that waited for the host ends here, not in `dispatch`.
+        if let (Some(run), Some(exec)) = (run.filter(|r| r.paused), crate::table::lookup(b"exec")) {
+            self.command_done(id, exec, &[b"exec"], run.started.elapsed());
+        }
         if closing {
             Outcome::Close
         } else {
@@ -541,7 +551,7 @@ fn exec(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
     e.update_tracking();
     Reply::new(&mut e.out, proto).array(m.queue.len());
     if let Some(c) = e.clients.get_mut(&id) {
-        c.exec = Some(ExecRun { rest: m.queue.into_iter() });
+        c.exec = Some(ExecRun { rest: m.queue.into_iter(), started: std::time::Instant::now(), paused: false });
     }
     e.prop.begin_transaction();
     e.exec_continue(id)

@@ -14,13 +14,15 @@
 //!
 //! The server's own commands (`Exec::Server`: PUBLISH, SPUBLISH, PUBSUB) run through the
 //! runner the server crate installs ([`crate::ServerCommands`]); a message published to
-//! the script's caller itself precedes the script's reply, as in Valkey. Commands the
-//! TypeScript host runs (INFO, CONFIG, CLIENT, ...) cannot run synchronously from here
-//! yet: [`HOST_COMMAND_ERROR`] is that one refusal, in one place.
+//! the script's caller itself precedes the script's reply, as in Valkey. The same runner
+//! answers INFO and LASTSAVE from the facts the host pushed. The other commands the
+//! TypeScript host runs (CONFIG, CLIENT, ...) cannot run synchronously from here yet:
+//! [`HOST_COMMAND_ERROR`] is that one refusal, in one place.
 
 use forkv_script::{CallContext, RespValue, RunOptions, ScriptFlags, ScriptHost, Scripting};
 
 use crate::client::Client;
+use crate::cmdstats::ErrorKind;
 use crate::log::LogLevel;
 use crate::reply::Reply;
 use crate::table::flags::*;
@@ -92,7 +94,6 @@ impl Engine {
     pub(crate) fn script_error(&mut self, id: u64, msg: &str) -> Outcome {
         let proto = self.proto_of(id);
         Reply::new(&mut self.out, proto).error(msg);
-        self.stats.total_error_replies += 1;
         Outcome::Done
     }
 }
@@ -163,8 +164,10 @@ impl<'a> EngineHost<'a> {
     }
 }
 
-impl ScriptHost for EngineHost<'_> {
-    fn call(&mut self, argv: &[Vec<u8>], ctx: &CallContext) -> Result<RespValue, String> {
+impl EngineHost<'_> {
+    /// One `server.call`: Valkey's `scriptCall` checks, then the command. `known` is set
+    /// to the command once it is resolved (a refusal counts against it).
+    fn run_call(&mut self, argv: &[Vec<u8>], ctx: &CallContext, known: &mut Option<&'static CommandSpec>) -> Result<RespValue, String> {
         let slices: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
         let Some(top) = slices.first().and_then(|name| crate::table::lookup(name)) else {
             return Err("Unknown command called from script".into());
@@ -176,6 +179,7 @@ impl ScriptHost for EngineHost<'_> {
             }
             Err(_) => return Err("Unknown command called from script".into()),
         };
+        *known = Some(spec);
         if spec.flags & NOSCRIPT != 0 && !self.engine.debug.disable_deny_scripts {
             return Err("This Redis command is not allowed from script".into());
         }
@@ -202,7 +206,9 @@ impl ScriptHost for EngineHost<'_> {
             Exec::Engine(handler) => {
                 handler(e, SCRIPT_CLIENT, &slices);
             }
-            Exec::Server => {
+            // The server's own commands, and the host commands the server can answer
+            // from the facts the host pushed (INFO, LASTSAVE).
+            Exec::Server | Exec::Host => {
                 let ran = match e.server_commands.take() {
                     Some(mut runner) => {
                         let mut reply = Vec::new();
@@ -218,13 +224,13 @@ impl ScriptHost for EngineHost<'_> {
                     return Err(HOST_COMMAND_ERROR.into());
                 }
             }
-            Exec::Host | Exec::Container => {
+            Exec::Container => {
                 e.prop.enabled = aof_was;
                 return Err(HOST_COMMAND_ERROR.into());
             }
         }
         e.prop.enabled = aof_was;
-        e.slowlog_push(self.caller, spec, &slices, started.elapsed());
+        e.command_done(self.caller, spec, &slices, started.elapsed());
         e.monitor_feed(SCRIPT_CLIENT, spec, &slices);
         let bytes = e.out.split_off(mark);
         // Messages to the caller itself go out before the script's reply.
@@ -232,6 +238,22 @@ impl ScriptHost for EngineHost<'_> {
             e.out.extend_from_slice(&own);
         }
         forkv_script::resp::parse_one(&bytes).map_err(|_| "ERR internal error: unreadable reply".to_string())
+    }
+}
+
+impl ScriptHost for EngineHost<'_> {
+    fn call(&mut self, argv: &[Vec<u8>], ctx: &CallContext) -> Result<RespValue, String> {
+        let mut known = None;
+        let result = self.run_call(argv, ctx, &mut known);
+        if let Err(msg) = &result {
+            // A refused call is an error reply of the script client (Valkey's scriptCall
+            // counts it and the command's rejection; the script's own error reply then
+            // does not count it again).
+            let text = msg.strip_prefix('-').map_or_else(|| format!("ERR {msg}"), str::to_string);
+            crate::cmdstats::record_error(&text, ErrorKind::Plain);
+            self.engine.command_rejected(known);
+        }
+        result
     }
 
     fn log(&mut self, level: i64, message: &[u8]) {
@@ -458,14 +480,17 @@ pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, f: i
         e.prop.end_transaction();
     }
     e.clients.remove(&SCRIPT_CLIENT);
+    // A script's own error counts as a custom one; the error of a command it called
+    // was counted when that command answered.
+    let kind = if vm.last_error_counted() { ErrorKind::NoStats } else { ErrorKind::Custom };
     match which {
         Vm::Eval => e.scripting = Some(vm),
         Vm::Functions => e.functions = Some(vm),
     }
-    if matches!(reply, RespValue::Error(_)) {
-        e.stats.total_error_replies += 1;
+    match &reply {
+        RespValue::Error(msg) => Reply::new(&mut e.out, proto).error_as(&String::from_utf8_lossy(msg), kind),
+        _ => encode(&mut Reply::new(&mut e.out, proto), &reply),
     }
-    encode(&mut Reply::new(&mut e.out, proto), &reply);
     Outcome::Done
 }
 

@@ -1,0 +1,331 @@
+//! INFO, assembled in one place section by section with Valkey's field names (Valkey's
+//! `genValkeyInfoString`), so that a client and a script (`server.call('INFO')`) get the
+//! same text.
+//!
+//! The server renders what it sees itself: the keyspace, the engine's counters, clients
+//! blocked or watching, pub/sub, scripting memory, forks, command and error statistics.
+//! Facts only the host knows (its port and listeners, config file, executable, process
+//! memory, connection counters, persistence and replication status) are pushed by the
+//! host into [`HostInfo`]: before it answers a client's INFO, and on every cron tick, so
+//! a script sees them at most one tick old.
+//!
+//! Section selection follows Valkey 8: no argument or `default` gives the default
+//! sections, `all` every section, `everything` the same (forkv has no module sections);
+//! several names may be given, unknown names are ignored, each section is printed once,
+//! in Valkey's order.
+
+use forkv_engine::Engine;
+
+use crate::pubsub::PubSubStats;
+
+/// Every section forkv prints, in Valkey's order.
+const SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "keyspace"];
+
+/// The sections of `INFO` and `INFO default`.
+const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "errorstats", "keyspace"];
+
+/// The facts the host pushes: named values, and the ordered field lists of the sections
+/// (or parts) the host owns.
+#[derive(Default)]
+pub struct HostInfo {
+    /// Single facts by INFO field name (`tcp_port`, `used_memory_rss`, ...).
+    facts: Vec<(String, String)>,
+    /// `listener<N>` lines of the server section.
+    listeners: Vec<(String, String)>,
+    /// The persistence section.
+    persistence: Vec<(String, String)>,
+    /// The replication section.
+    replication: Vec<(String, String)>,
+}
+
+impl HostInfo {
+    /// Replaces one group of facts: `facts`, `listeners`, `persistence` or `replication`.
+    /// False for another group name.
+    pub fn set(&mut self, group: &str, fields: Vec<(String, String)>) -> bool {
+        let slot = match group {
+            "facts" => &mut self.facts,
+            "listeners" => &mut self.listeners,
+            "persistence" => &mut self.persistence,
+            "replication" => &mut self.replication,
+            _ => return false,
+        };
+        *slot = fields;
+        true
+    }
+
+    /// A single fact ("" when the host never pushed it).
+    pub fn fact(&self, name: &str) -> &str {
+        self.facts.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    }
+
+    fn num(&self, name: &str) -> f64 {
+        self.fact(name).parse().unwrap_or(0.0)
+    }
+}
+
+/// The sections `requested` selects, in print order.
+pub fn select(requested: &[&[u8]]) -> Vec<&'static str> {
+    let names: Vec<String> = requested.iter().map(|r| String::from_utf8_lossy(r).to_ascii_lowercase()).collect();
+    let all = names.iter().any(|n| n == "all" || n == "everything");
+    let default = names.is_empty() || names.iter().any(|n| n == "default");
+    SECTIONS
+        .iter()
+        .copied()
+        .filter(|s| all || (default && DEFAULT_SECTIONS.contains(s)) || names.iter().any(|n| n == s))
+        .collect()
+}
+
+/// Renders INFO for the requested section names (empty: the default sections).
+pub fn render(engine: &mut Engine, host: &HostInfo, pubsub: PubSubStats, requested: &[&[u8]]) -> String {
+    engine.account_errors();
+    let mut out = String::new();
+    for name in select(requested) {
+        if !out.is_empty() {
+            out.push_str("\r\n");
+        }
+        out.push_str("# ");
+        out.push_str(&name[..1].to_ascii_uppercase());
+        out.push_str(&name[1..]);
+        out.push_str("\r\n");
+        let mut w = Fields(&mut out);
+        match name {
+            "server" => server(&mut w, host),
+            "clients" => clients(&mut w, engine, host, &pubsub),
+            "memory" => memory(&mut w, engine, host),
+            "persistence" => w.list(&host.persistence),
+            "stats" => stats(&mut w, engine, host, &pubsub),
+            "replication" => w.list(&host.replication),
+            "cpu" => {
+                w.put("used_cpu_sys", host.fact("used_cpu_sys"));
+                w.put("used_cpu_user", host.fact("used_cpu_user"));
+            }
+            "commandstats" => engine.cmdstats.render_commandstats(w.0),
+            "errorstats" => engine.cmdstats.render_errorstats(w.0),
+            "latencystats" => engine.cmdstats.render_latencystats(w.0),
+            "keyspace" => keyspace(&mut w, engine),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// `name:value\r\n` lines.
+struct Fields<'a>(&'a mut String);
+
+impl Fields<'_> {
+    fn put(&mut self, name: &str, value: impl std::fmt::Display) {
+        use std::fmt::Write;
+        let _ = write!(self.0, "{name}:{value}\r\n");
+    }
+
+    fn fact(&mut self, host: &HostInfo, name: &str) {
+        self.put(name, host.fact(name));
+    }
+
+    fn list(&mut self, fields: &[(String, String)]) {
+        for (k, v) in fields {
+            self.put(k, v);
+        }
+    }
+}
+
+fn server(w: &mut Fields<'_>, host: &HostInfo) {
+    let now_us = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros());
+    let started_ms = host.num("started_at_ms") as u128;
+    let uptime = (now_us / 1000).saturating_sub(started_ms) / 1000;
+    w.fact(host, "redis_version");
+    w.put("server_name", "forkv");
+    w.fact(host, "forkv_version");
+    w.fact(host, "valkey_compat_version");
+    // Valkey 8 names the field server_mode, and redis_mode under extended-redis-compatibility.
+    let mode = if host.fact("extended_redis_compatibility") == "yes" { "redis_mode" } else { "server_mode" };
+    w.put(mode, "standalone");
+    w.fact(host, "os");
+    w.put("arch_bits", 64);
+    w.put("multiplexing_api", "libuv");
+    w.fact(host, "node_version");
+    w.put("process_id", std::process::id());
+    w.put("process_supervised", "no");
+    w.fact(host, "run_id");
+    w.fact(host, "tcp_port");
+    w.put("server_time_usec", now_us);
+    w.put("uptime_in_seconds", uptime);
+    w.put("uptime_in_days", uptime / 86400);
+    w.fact(host, "hz");
+    w.fact(host, "configured_hz");
+    w.fact(host, "executable");
+    w.fact(host, "config_file");
+    w.fact(host, "shutdown_in_milliseconds");
+    w.list(&host.listeners);
+}
+
+fn clients(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubStats) {
+    let c = engine.conn_stats();
+    w.fact(host, "connected_clients");
+    w.fact(host, "maxclients");
+    w.put("blocked_clients", c.blocked_clients);
+    w.put("pubsub_clients", pubsub.clients);
+    w.put("watching_clients", c.watching_clients);
+    w.put("clients_in_timeout_table", c.clients_in_timeout_table);
+    w.put("total_watched_keys", c.total_watched_keys);
+    w.put("total_blocking_keys", c.total_blocking_keys);
+    w.put("total_blocking_keys_on_nokey", c.total_blocking_keys_on_nokey);
+}
+
+fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo) {
+    let used = engine.used_memory();
+    let rss = host.num("used_memory_rss") as usize;
+    let peak = engine.host_memory.peak.max(used);
+    let total_system = host.num("total_system_memory") as usize;
+    let heap = host.num("node_heap_used") as usize;
+    let maxmemory = engine.cfg.maxmemory.maxmemory as usize;
+    w.put("used_memory", used);
+    w.put("used_memory_human", human(used));
+    w.put("used_memory_rss", rss);
+    w.put("used_memory_rss_human", human(rss));
+    w.put("used_memory_peak", peak);
+    w.put("used_memory_peak_human", human(peak));
+    w.put("total_system_memory", total_system);
+    w.put("total_system_memory_human", human(total_system));
+    scripting_memory(w, engine);
+    w.put("node_heap_used", heap);
+    w.put("node_heap_used_human", human(heap));
+    w.put("maxmemory", maxmemory);
+    w.put("maxmemory_human", human(maxmemory));
+    w.fact(host, "maxmemory_policy");
+    w.put("mem_not_counted_for_evict", engine.mem_not_counted_for_evict());
+    w.fact(host, "mem_clients_slaves");
+    w.fact(host, "mem_clients_normal");
+    w.put("mem_fragmentation_ratio", if used > 0 { to_fixed(rss as f64 / used as f64, 2) } else { "0.00".into() });
+    w.fact(host, "mem_allocator");
+}
+
+/// The scripting fields of the memory section, in Valkey's order.
+fn scripting_memory(w: &mut Fields<'_>, engine: &Engine) {
+    let (vm_eval, scripts_eval) = engine.script_memory();
+    let (libraries, functions) = engine.function_counts();
+    let (vm_functions, function_bytes) = engine.function_memory();
+    let vm_total = vm_eval + vm_functions;
+    let scripts = scripts_eval + function_bytes;
+    w.put("used_memory_lua", vm_eval);
+    w.put("used_memory_vm_eval", vm_eval);
+    w.put("used_memory_lua_human", human(vm_eval));
+    w.put("used_memory_scripts_eval", scripts_eval);
+    w.put("number_of_cached_scripts", engine.cached_scripts());
+    w.put("number_of_functions", functions);
+    w.put("number_of_libraries", libraries);
+    w.put("used_memory_vm_functions", vm_functions);
+    w.put("used_memory_vm_total", vm_total);
+    w.put("used_memory_vm_total_human", human(vm_total));
+    w.put("used_memory_functions", function_bytes);
+    w.put("used_memory_scripts", scripts);
+    w.put("used_memory_scripts_human", human(scripts));
+}
+
+fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubStats) {
+    let s = &engine.stats;
+    let k = &engine.ks.stats;
+    let (total_exceeded, current_exceeded) = engine.eviction_exceeded_ms();
+    w.fact(host, "total_connections_received");
+    w.put("total_commands_processed", s.total_commands_processed);
+    w.fact(host, "instantaneous_ops_per_sec");
+    w.put("total_net_input_bytes", s.total_net_input_bytes);
+    w.fact(host, "total_net_output_bytes");
+    w.fact(host, "rejected_connections");
+    w.put("expired_keys", k.expired_keys);
+    w.put("expired_stale_perc", to_fixed(k.expired_stale_perc * 100.0, 2));
+    w.put("expired_time_cap_reached_count", k.expired_time_cap_reached_count);
+    w.put("expire_cycle_cpu_milliseconds", k.expire_cycle_cpu_us / 1000);
+    w.put("evicted_keys", k.evicted_keys);
+    w.put("evicted_clients", 0);
+    w.put("total_eviction_exceeded_time", total_exceeded);
+    w.put("current_eviction_exceeded_time", current_exceeded);
+    w.put("keyspace_hits", k.keyspace_hits);
+    w.put("keyspace_misses", k.keyspace_misses);
+    w.put("pubsub_channels", pubsub.channels);
+    w.put("pubsub_patterns", pubsub.patterns);
+    w.put("pubsubshard_channels", pubsub.shard_channels);
+    w.fact(host, "client_output_buffer_limit_disconnections");
+    w.put("latest_fork_usec", forkv_snapshot::latest_fork_usec());
+    w.put("total_forks", forkv_snapshot::total_forks());
+    w.put("unexpected_error_replies", s.unexpected_error_replies);
+    w.put("total_error_replies", s.total_error_replies);
+}
+
+fn keyspace(w: &mut Fields<'_>, engine: &Engine) {
+    let ks = &engine.ks;
+    for db in (0..ks.db_count()).filter(|&i| !ks.is_empty(i)) {
+        w.put(&format!("db{db}"), format!("keys={},expires={}", ks.len(db), ks.expires_len(db)));
+    }
+}
+
+/// Bytes in Valkey's human form: 1.50M, 512B.
+pub fn human(bytes: usize) -> String {
+    const UNITS: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{bytes}B")
+    } else {
+        format!("{}{}", to_fixed(v, 2), UNITS[i])
+    }
+}
+
+/// JavaScript's `toFixed`: a tie rounds away from zero (Rust's formatter rounds a
+/// tie to even).
+fn to_fixed(v: f64, digits: i32) -> String {
+    let scale = 10f64.powi(digits);
+    let scaled = v * scale;
+    let floor = scaled.floor();
+    let n = if scaled - floor == 0.5 { floor + 1.0 } else { scaled.round() };
+    format!("{:.*}", digits as usize, n / scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn section_selection_follows_valkey() {
+        assert_eq!(select(&[]), DEFAULT_SECTIONS);
+        assert_eq!(select(&[b"default"]), DEFAULT_SECTIONS);
+        assert_eq!(select(&[b"all"]), SECTIONS);
+        assert_eq!(select(&[b"everything"]), SECTIONS);
+        assert_eq!(select(&[b"keyspace", b"CPU", b"nosuch"]), ["cpu", "keyspace"]);
+        assert_eq!(select(&[b"cpu", b"default"]).iter().filter(|s| **s == "cpu").count(), 1);
+        assert!(select(&[b"commandstats"]) == ["commandstats"]);
+        assert!(select(&[b"nosuch"]).is_empty());
+    }
+
+    #[test]
+    fn human_and_to_fixed_as_the_host_printed_them() {
+        assert_eq!(human(512), "512B");
+        assert_eq!(human(1536), "1.50K");
+        assert_eq!(human(1_179_648), "1.13M");
+        assert_eq!(to_fixed(0.125, 2), "0.13");
+        assert_eq!(to_fixed(1.0, 2), "1.00");
+    }
+
+    #[test]
+    fn renders_core_sections_and_host_facts() {
+        let mut e = Engine::new(2);
+        e.add_client(1);
+        assert_eq!(e.feed(1, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$4\r\nNOPE\r\n"), forkv_engine::Outcome::Done);
+        let mut host = HostInfo::default();
+        assert!(host.set("facts", vec![("tcp_port".into(), "6379".into())]));
+        assert!(host.set("persistence", vec![("loading".into(), "0".into())]));
+        assert!(!host.set("nosuch", Vec::new()));
+        let text = render(&mut e, &host, PubSubStats::default(), &[b"server", b"persistence", b"keyspace", b"commandstats", b"errorstats", b"stats"]);
+        assert!(text.starts_with("# Server\r\nredis_version:\r\nserver_name:forkv\r\n"), "{text}");
+        assert!(text.contains("tcp_port:6379\r\n"));
+        assert!(text.contains("\r\n\r\n# Persistence\r\nloading:0\r\n\r\n# Stats\r\n"), "{text}");
+        assert!(text.contains("cmdstat_set:calls=1,"), "{text}");
+        assert!(text.contains("# Errorstats\r\nerrorstat_ERR:count=1\r\n"), "{text}");
+        assert!(text.contains("total_error_replies:1\r\n"), "{text}");
+        assert!(text.ends_with("# Keyspace\r\ndb0:keys=1,expires=0\r\n"), "{text}");
+    }
+}
