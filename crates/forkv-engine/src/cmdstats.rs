@@ -303,6 +303,51 @@ impl LatencyHistogram {
         self.total
     }
 
+    /// The cumulative distribution LATENCY HISTOGRAM prints: HdrHistogram's logarithmic
+    /// iteration from 1024 ns doubling each step, as (highest equivalent value in
+    /// nanoseconds, cumulative count) at each step whose count grew.
+    pub fn log_cdf(&self) -> Vec<(u64, u64)> {
+        let count_at = |idx: usize| -> u64 {
+            u16::try_from(idx).ok().and_then(|i| self.counts.binary_search_by_key(&i, |&(j, _)| j).ok()).map_or(0, |at| self.counts[at].1)
+        };
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        let mut idx: Option<usize> = None;
+        let (mut cumulative, mut value, mut highest) = (0u64, 0u64, 0u64);
+        let mut level: u64 = 1024;
+        let mut level_lowest = lowest_equivalent(level);
+        let mut previous = 0;
+        loop {
+            let next = idx.map_or(0, |i| i + 1);
+            let peek_beyond = next <= COUNTS_LEN && value_at_index(next) > level_lowest;
+            if cumulative >= self.total && !peek_beyond {
+                break;
+            }
+            loop {
+                if value >= level_lowest {
+                    level = level.saturating_mul(2);
+                    level_lowest = lowest_equivalent(level);
+                    break;
+                }
+                let i = idx.map_or(0, |i| i + 1);
+                idx = Some(i);
+                if i >= COUNTS_LEN {
+                    break;
+                }
+                cumulative += count_at(i);
+                value = value_at_index(i);
+                highest = highest_equivalent(value);
+            }
+            if cumulative > previous {
+                out.push((highest, cumulative));
+            }
+            previous = cumulative;
+            if idx.is_some_and(|i| i >= COUNTS_LEN) {
+                break;
+            }
+        }
+        out
+    }
+
     /// HdrHistogram's `hdr_value_at_percentile`.
     pub fn value_at_percentile(&self, percentile: f64) -> u64 {
         let requested = percentile.min(100.0);
@@ -395,6 +440,9 @@ mod tests {
         assert_eq!(h.value_at_percentile(50.0), 2_007);
         assert_eq!(h.value_at_percentile(100.0), 50_069_503);
         assert_eq!(h.value_at_percentile(0.0), 1_000);
+        // LATENCY HISTOGRAM's steps report the highest equivalent value of the first slot
+        // at or past each level (1024, 2048, 4096 ns ... 2^26 ns), where the count grew.
+        assert_eq!(h.log_cdf(), vec![(1_031, 1), (2_063, 2), (4_127, 3), (67_633_151, 4)]);
         let mut small = LatencyHistogram::default();
         small.record(0);
         assert_eq!(small.value_at_percentile(50.0), 1);

@@ -19,6 +19,7 @@ pub mod replication;
 pub mod hash;
 pub mod hll;
 pub mod keys;
+pub mod latency_histogram;
 pub mod lcs;
 pub mod list;
 pub mod memory;
