@@ -8,6 +8,9 @@ use crate::reply::Reply;
 use crate::table::CommandSpec;
 use crate::{Engine, Outcome};
 
+/// One command's entry: name, calls, (highest equivalent ns, cumulative count) steps.
+type Row = (&'static str, u64, Vec<(u64, u64)>);
+
 /// LATENCY HISTOGRAM: every command with samples, or the named ones (a container name
 /// covers its subcommands; unknown names are skipped).
 pub fn latency_histogram(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
@@ -24,7 +27,7 @@ pub fn latency_histogram(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
             }
         }
     }
-    let rows: Vec<(&'static str, u64, Vec<(u64, u64)>)> = chosen
+    let rows: Vec<Row> = chosen
         .into_iter()
         .filter_map(|name| e.cmdstats.commands.get(name).and_then(|s| s.latency.as_ref()).map(|h| (name, h.total(), h.log_cdf())))
         .collect();
