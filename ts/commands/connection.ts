@@ -94,7 +94,7 @@ function validName(s: string): boolean {
   return /^[\x21-\x7e]*$/.test(s);
 }
 
-/** CLIENT LIST flags in Valkey's order: O monitor, P pubsub, x MULTI, b blocked, d dirty CAS, U unix socket. */
+/** CLIENT LIST flags in Valkey's order: O monitor, P pubsub, x MULTI, b blocked, d dirty CAS, U unix socket, r READONLY. */
 function clientFlags(subscribed: boolean, st: ClientState | null | undefined, unix: boolean): string {
   let f = '';
   if (st?.monitor) f += 'O';
@@ -103,6 +103,7 @@ function clientFlags(subscribed: boolean, st: ClientState | null | undefined, un
   if (st?.blocked) f += 'b';
   if (st?.dirtyCas) f += 'd';
   if (unix) f += 'U';
+  if (st?.readonly) f += 'r';
   return f === '' ? 'N' : f;
 }
 

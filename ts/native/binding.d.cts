@@ -420,6 +420,8 @@ export interface ClientState {
   sub: number
   psub: number
   ssub: number
+  /** READONLY was sent (CLIENT LIST flag `r`). */
+  readonly: boolean
   /** In MONITOR mode (CLIENT LIST flag `O`). */
   monitor: boolean
 }

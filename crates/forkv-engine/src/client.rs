@@ -72,6 +72,9 @@ pub struct Client {
     pub(crate) host_command: Option<HostCommand>,
     /// The connection's name (CLIENT SETNAME / HELLO SETNAME, set by the host), for SLOWLOG.
     pub name: String,
+    /// READONLY was sent (Valkey's CLIENT_READONLY, CLIENT LIST flag `r`); READWRITE and
+    /// RESET clear it.
+    pub readonly: bool,
 }
 
 /// A command the host is running for a client (see `Client::host_command`).
@@ -139,6 +142,7 @@ impl Client {
             reply_mode: ReplyMode::On,
             host_command: None,
             name: String::new(),
+            readonly: false,
         }
     }
 

@@ -26,6 +26,7 @@ pub mod log;
 pub mod monitor;
 pub mod notify;
 pub mod memory_stats;
+pub mod migrate;
 pub mod propagate;
 pub mod redact;
 pub mod reply;
@@ -152,6 +153,8 @@ pub struct Engine {
     pub slowlog: slowlog::SlowLog,
     /// INFO commandstats, errorstats and latencystats.
     pub cmdstats: cmdstats::CommandStats,
+    /// MIGRATE's cached connections (INFO's `migrate_cached_sockets`).
+    pub migrate: migrate::MigrateSockets,
     /// Keyed by client id; foldhash, not SipHash: this map is hit several times per
     /// command and its keys are server-assigned.
     clients: HashMap<u64, Client, foldhash::fast::FixedState>,
@@ -218,6 +221,7 @@ impl Engine {
             monitor: monitor::MonitorFeed::default(),
             slowlog: slowlog::SlowLog::default(),
             cmdstats: cmdstats::CommandStats::default(),
+            migrate: migrate::MigrateSockets::default(),
             clients: HashMap::with_hasher(foldhash::fast::FixedState::default()),
             out: Vec::with_capacity(16 * 1024),
             ranges: Vec::new(),
@@ -871,6 +875,7 @@ impl Engine {
             prop: &mut self.prop,
             debug: &mut self.debug,
             logs: &mut self.logs,
+            migrate: &mut self.migrate,
         };
         // No input may end the process: a handler that panics fails its command only.
         let caught = panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, argv)));

@@ -30,6 +30,7 @@ pub mod flags {
     pub const NO_MULTI: u32 = 1 << 14;
     pub const ALLOW_BUSY: u32 = 1 << 15;
     pub const MOVABLE_KEYS: u32 = 1 << 16;
+    pub const ASKING: u32 = 1 << 17;
 
     /// (bit, name) pairs in Valkey's order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -44,6 +45,7 @@ pub mod flags {
         (STALE, "stale"),
         (SKIP_MONITOR, "skip_monitor"),
         (SKIP_SLOWLOG, "skip_slowlog"),
+        (ASKING, "asking"),
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
@@ -191,6 +193,9 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::host::COMMANDS,
     crate::cmd::replication::COMMANDS,
     crate::cmd::dump::COMMANDS,
+    crate::cmd::migrate::COMMANDS,
+    crate::cmd::cluster::COMMANDS,
+    crate::cmd::lolwut::COMMANDS,
     crate::cmd::list::COMMANDS,
     crate::cmd::hash::COMMANDS,
     crate::cmd::set::COMMANDS,

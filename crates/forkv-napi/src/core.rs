@@ -132,6 +132,8 @@ pub struct ClientState {
     pub sub: u32,
     pub psub: u32,
     pub ssub: u32,
+    /// READONLY was sent (CLIENT LIST flag `r`).
+    pub readonly: bool,
     /// In MONITOR mode (CLIENT LIST flag `O`).
     pub monitor: bool,
 }
@@ -510,6 +512,7 @@ impl Core {
             sub: ps.count(id, Space::Channel) as u32,
             psub: ps.count(id, Space::Pattern) as u32,
             ssub: ps.count(id, Space::Shard) as u32,
+            readonly: c.readonly,
             monitor: self.server.is_monitor(id),
         })
     }

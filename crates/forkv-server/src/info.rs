@@ -245,6 +245,7 @@ fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubSt
     w.put("pubsub_channels", pubsub.channels);
     w.put("pubsub_patterns", pubsub.patterns);
     w.put("pubsubshard_channels", pubsub.shard_channels);
+    w.put("migrate_cached_sockets", engine.migrate.len());
     w.fact(host, "client_output_buffer_limit_disconnections");
     w.put("latest_fork_usec", forkv_snapshot::latest_fork_usec());
     w.put("total_forks", forkv_snapshot::total_forks());

@@ -433,6 +433,8 @@ impl Server {
         }
         self.engine.propagate_expired();
         self.publish_events();
+        // MIGRATE's connections unused for ten seconds (Valkey's migrateCloseTimedoutSockets).
+        self.engine.migrate.close_idle(forkv_engine::cmd::now_ms() / 1000);
     }
 
     /// Publishes the keyspace events raised since the last call (see

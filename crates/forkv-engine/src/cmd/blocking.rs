@@ -527,6 +527,7 @@ fn bzpop(ctx: &mut Ctx<'_>, argv: &[&[u8]], pop: &[u8]) -> CmdResult {
                     prop: &mut *ctx.prop,
                     debug: &mut *ctx.debug,
                     logs: &mut *ctx.logs,
+                    migrate: &mut *ctx.migrate,
                 };
                 delegate(&mut inner, &[pop, key])?;
             }

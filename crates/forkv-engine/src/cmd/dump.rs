@@ -12,6 +12,7 @@ use crate::table::{spec, CommandSpec, Exec::Core};
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("dump", 2, READONLY, (1, 1, 1), "generic", "2.6.0", "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size.", "Returns a serialized representation of the value stored at a key.", Core(dump)),
+    spec("restore-asking", -4, WRITE | DENYOOM | ASKING, (1, 1, 1), "server", "3.0.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size.", "An internal command for migrating keys in a cluster.", Core(restore)),
     spec("restore", -4, WRITE | DENYOOM, (1, 1, 1), "generic", "2.6.0", "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size.", "Creates a key from the serialized representation of a value.", Core(restore)),
 ];
 

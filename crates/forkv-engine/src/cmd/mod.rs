@@ -6,6 +6,7 @@ pub mod bitfield;
 pub mod bitops;
 pub mod acl;
 pub mod blocking;
+pub mod cluster;
 pub mod coll;
 pub mod command;
 pub mod connection;
@@ -22,7 +23,9 @@ pub mod keys;
 pub mod latency_histogram;
 pub mod lcs;
 pub mod list;
+pub mod lolwut;
 pub mod memory;
+pub mod migrate;
 pub mod multi;
 pub mod pubsub;
 pub mod script;
@@ -54,6 +57,8 @@ pub struct Ctx<'a> {
     pub debug: &'a mut crate::debug_flags::DebugFlags,
     /// Lines for the server log.
     pub logs: &'a mut crate::log::LogQueue,
+    /// MIGRATE's cached connections to target servers.
+    pub migrate: &'a mut crate::migrate::MigrateSockets,
 }
 
 /// A handler's error: the reply to send (without `-` and CRLF).

@@ -493,9 +493,12 @@ impl Engine {
         ))
     }
 
-    /// Clears MULTI/WATCH state (RESET).
+    /// Clears MULTI/WATCH state and the READONLY flag (RESET).
     pub fn reset_transaction(&mut self, id: u64) {
         self.discard_transaction(id);
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.readonly = false;
+        }
         self.update_tracking();
     }
 }
