@@ -200,7 +200,12 @@ impl Engine {
                         continue;
                     }
                     // XREADGROUP re-runs also when the key went or changed type: it
-                    // answers -NOGROUP or WRONGTYPE then, as in Valkey 8.
+                    // answers -NOGROUP or WRONGTYPE then, as in Valkey 8. The key is
+                    // judged at the current time: one that expired meanwhile (say,
+                    // during the EXEC that readied it) leaves the client blocked and is
+                    // not deleted here (Valkey's LOOKUP_NOEXPIRE), so its deletion is
+                    // propagated by whichever command touches it next.
+                    self.ks.set_now(super::now_ms());
                     if kind == Kind::StreamGroup || self.ks.peek(db, &key).is_some_and(|v| kind.holds(v)) {
                         self.rerun_blocked(id);
                     }
@@ -563,5 +568,51 @@ mod tests {
         assert_eq!(parse_timeout(b"abc", 0).err().as_deref(), Some("ERR timeout is not a float or out of range"));
         assert_eq!(parse_timeout(b"inf", 0).err().as_deref(), Some("ERR timeout is out of range"));
         assert_eq!(parse_timeout(b"1e20", 0).err().as_deref(), Some("ERR timeout is out of range"));
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use crate::{Engine, Outcome};
+
+    fn cmd(args: &[&str]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+        }
+        out
+    }
+
+    fn aof(e: &mut Engine) -> String {
+        String::from_utf8_lossy(&e.prop.take()).replace("\r\n", " ")
+    }
+
+    /// Valkey's "MULTI + LPUSH + EXPIRE + DEBUG SLEEP on blocked client, key already
+    /// expired": the EXEC readies the key, but it has expired by then, so the blocked
+    /// client stays blocked and the key is deleted (and propagated) only when a later
+    /// command touches it, on its own.
+    #[test]
+    fn a_key_expired_by_the_time_it_is_served_stays_until_touched() {
+        let mut e = Engine::new(16);
+        e.add_client(1);
+        e.add_client(2);
+        if let Some(c) = e.client_mut(1) {
+            c.debug_allowed = true;
+        }
+        e.set_propagation(true);
+        e.cfg.lazyfree_lazy_expire = true;
+        assert_eq!(e.feed(2, &cmd(&["BRPOP", "k", "0"])), Outcome::Blocked);
+        for c in [&["MULTI"][..], &["RPUSH", "k", "hello"], &["PEXPIRE", "k", "20"], &["DEBUG", "SLEEP", "0.05"], &["EXEC"]] {
+            e.clear_reply();
+            e.feed(1, &cmd(c));
+        }
+        assert!(e.client(2).is_some_and(|c| c.is_blocked()));
+        let stream = aof(&mut e);
+        assert!(stream.ends_with("*1 $4 EXEC "), "{stream}");
+        assert!(!stream.contains("UNLINK") && !stream.contains("DEL"), "{stream}");
+        e.clear_reply();
+        e.feed(1, &cmd(&["EXISTS", "k"]));
+        assert_eq!(e.reply(), b":0\r\n");
+        assert_eq!(aof(&mut e), "*2 $6 UNLINK $1 k ");
     }
 }
