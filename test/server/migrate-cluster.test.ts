@@ -8,30 +8,18 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 
-import { startServer, type RunningServer } from '../helpers/server';
-import { errOf, info, quiet, waitUntil } from '../persistence/util';
+import { useFleet } from '../helpers/fixture';
+import { startServer, VALKEY_SERVER, type RunningServer } from '../helpers/server';
+import { errOf, info, waitUntil } from '../persistence/util';
 
 const t = suite('migrate-cluster');
-const VALKEY = '/work/shared/valkey/bin/valkey-server';
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
-
-function connect(port: number, db = 0): Redis {
-  const io = quiet(port, db);
-  clients.push(io);
-  return io;
-}
+const fleet = useFleet(t);
+const connect = fleet.connect;
 
 async function start(kind: 'forkv' | 'valkey', args: string[] = []): Promise<RunningServer> {
-  const s = kind === 'forkv' ? await startServer({ args }) : await startServer({ command: [VALKEY], args: ['--bind', '127.0.0.1', ...args] });
-  running.push(s);
-  return s;
+  const s = kind === 'forkv' ? await startServer({ args }) : await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', ...args] });
+  return fleet.track(s);
 }
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
 
 for (const kind of ['valkey', 'forkv'] as const) {
   t(`MIGRATE moves, copies and replaces keys on a ${kind} target`, async () => {
@@ -94,8 +82,11 @@ t('MIGRATE AUTH and AUTH2 to a valkey-server with a password', async () => {
   assert.match(await errOf(a.migrate('127.0.0.1', dst.port, 'list', 9, 5000, 'REPLACE', 'AUTH', 'nope')), /WRONGPASS/);
   assert.is(await a.migrate('127.0.0.1', dst.port, 'list', 9, 5000, 'REPLACE', 'AUTH2', 'default', 'foobar'), 'OK');
   const b = new Redis({ port: dst.port, db: 9, password: 'foobar', retryStrategy: () => null });
-  clients.push(b);
-  assert.equal(await b.lrange('list', 0, -1), ['c']);
+  try {
+    assert.equal(await b.lrange('list', 0, -1), ['c']);
+  } finally {
+    b.disconnect();
+  }
 });
 
 t('MIGRATE errors: argument checks, unreachable and silent targets', async () => {
@@ -103,7 +94,7 @@ t('MIGRATE errors: argument checks, unreachable and silent targets', async () =>
   const a = connect(src.port);
   await a.set('key', 'v');
   assert.is(await errOf(a.migrate('127.0.0.1', 1, 'key', 'x', 5000)), 'ERR value is not an integer or out of range');
-  assert.is(await errOf(a.migrate('127.0.0.1', 1, 'key', 0, 5000, 'bogus')), 'ERR syntax error');
+  assert.is(await errOf(a.call('MIGRATE', '127.0.0.1', '1', 'key', '0', '5000', 'bogus')), 'ERR syntax error');
   assert.is(
     await errOf(a.migrate('127.0.0.1', 1, 'key', 0, 5000, 'KEYS', 'key')),
     'ERR When using MIGRATE KEYS option, the key argument must be set to the empty string',
@@ -111,6 +102,7 @@ t('MIGRATE errors: argument checks, unreachable and silent targets', async () =>
   // A refused connection fails on the write, as Valkey's non-blocking connect does.
   const closed = await start('valkey');
   const port = closed.port;
+  fleet.untrack(closed);
   await closed.stop('SIGKILL');
   assert.is(await errOf(a.migrate('127.0.0.1', port, 'key', 0, 500)), 'IOERR error or timeout writing to target instance');
   assert.is(await errOf(a.migrate('nosuchhost.invalid', 6379, 'key', 0, 500)), 'IOERR error or timeout connecting to the client');
