@@ -182,16 +182,16 @@ mod tests {
 
     #[test]
     fn connections_are_cached_and_expire() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port().to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("test setup");
+        let port = listener.local_addr().expect("test setup").port().to_string();
         let mut cache = MigrateSockets::default();
         let t = Duration::from_millis(500);
         let name = format!("127.0.0.1:{port}");
         assert!(cache.get(&name, "127.0.0.1", port.as_bytes(), t, 100).is_ok());
         assert_eq!(cache.len(), 1);
-        cache.get(&name, "127.0.0.1", port.as_bytes(), t, 105).unwrap().last_dbid = 9;
+        cache.get(&name, "127.0.0.1", port.as_bytes(), t, 105).expect("test setup").last_dbid = 9;
         assert_eq!(cache.len(), 1);
-        assert_eq!(cache.get(&name, "127.0.0.1", port.as_bytes(), t, 106).unwrap().last_dbid, 9);
+        assert_eq!(cache.get(&name, "127.0.0.1", port.as_bytes(), t, 106).expect("test setup").last_dbid, 9);
         cache.close_idle(116);
         assert_eq!(cache.len(), 1);
         cache.close_idle(117);
@@ -200,15 +200,15 @@ mod tests {
 
     #[test]
     fn reads_lines_and_times_out() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port().to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("test setup");
+        let port = listener.local_addr().expect("test setup").port().to_string();
         let mut cache = MigrateSockets::default();
         let t = Duration::from_millis(200);
-        let cs = cache.get("x", "127.0.0.1", port.as_bytes(), t, 0).unwrap();
-        let (mut peer, _) = listener.accept().unwrap();
-        peer.write_all(b"+OK\r\n-ERR no\r\n").unwrap();
-        assert_eq!(cs.read_line(t).unwrap(), b"+OK");
-        assert_eq!(cs.read_line(t).unwrap(), b"-ERR no");
+        let cs = cache.get("x", "127.0.0.1", port.as_bytes(), t, 0).expect("test setup");
+        let (mut peer, _) = listener.accept().expect("test setup");
+        peer.write_all(b"+OK\r\n-ERR no\r\n").expect("test setup");
+        assert_eq!(cs.read_line(t).expect("test setup"), b"+OK");
+        assert_eq!(cs.read_line(t).expect("test setup"), b"-ERR no");
         assert_eq!(cs.read_line(t), Err(IoFailure::Timeout));
         drop(peer);
         assert_eq!(cs.read_line(t), Err(IoFailure::Other));
@@ -216,8 +216,8 @@ mod tests {
 
     #[test]
     fn refused_connection_is_none() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port().to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("test setup");
+        let port = listener.local_addr().expect("test setup").port().to_string();
         drop(listener);
         let mut cache = MigrateSockets::default();
         assert_eq!(cache.get("x", "127.0.0.1", port.as_bytes(), Duration::from_millis(200), 0).err(), Some(ConnectError::Refused));

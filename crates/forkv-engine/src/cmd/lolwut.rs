@@ -146,6 +146,8 @@ impl Canvas {
     /// A square centred on (x, y), of side `size`, rotated by `angle`: its corners are
     /// points of the circumscribed circle, starting at 45 degrees. The arithmetic keeps
     /// Valkey's float/double mix so the pixels are the same.
+    // Valkey divides by this truncated constant, not by SQRT_2: same pixels.
+    #[allow(clippy::approx_constant)]
     fn square(&mut self, x: i32, y: i32, size: f32, angle: f32, color: u8) {
         let size = (f64::from(size) / 1.4142135623) as f32;
         let size = f64::from(size).round() as f32;
