@@ -79,10 +79,11 @@ export function reset(call: HostCall): Reply {
   server.core.native.setClientName(conn.id, '');
   server.core.native.setClientProto(conn.id, 2);
   server.core.native.setClientDb(conn.id, 0);
-  // Out of MULTI, nothing watched, no subscriptions (silently, as Valkey's RESET).
+  // Out of MULTI, nothing watched, no subscriptions, no key tracking (silently, as Valkey's RESET).
   server.core.native.resetTransaction(conn.id);
   server.core.native.resetPubsub(conn.id);
   server.core.native.resetMonitor(conn.id);
+  server.core.native.resetTracking(conn.id);
   // RESET goes back to the default user (deauthenticated when it has a password).
   server.core.native.aclResetClient(conn.id);
   server.emit('client-reset', conn);
@@ -94,13 +95,19 @@ function validName(s: string): boolean {
   return /^[\x21-\x7e]*$/.test(s);
 }
 
-/** CLIENT LIST flags in Valkey's order: O monitor, P pubsub, x MULTI, b blocked, d dirty CAS, U unix socket, r READONLY. */
+/**
+ * CLIENT LIST flags in Valkey's order: O monitor, P pubsub, x MULTI, b blocked, t tracking,
+ * R tracking redirect broken, B tracking in BCAST mode, d dirty CAS, U unix socket, r READONLY.
+ */
 function clientFlags(subscribed: boolean, st: ClientState | null | undefined, unix: boolean): string {
   let f = '';
   if (st?.monitor) f += 'O';
   if (subscribed) f += 'P';
   if (st && st.multi >= 0) f += 'x';
   if (st?.blocked) f += 'b';
+  if (st?.tracking) f += 't';
+  if (st?.trackingBrokenRedir) f += 'R';
+  if (st?.trackingBcast) f += 'B';
   if (st?.dirtyCas) f += 'd';
   if (unix) f += 'U';
   if (st?.readonly) f += 'r';
@@ -133,6 +140,7 @@ export function clientLine(server: Server, c: Connection): string {
     ['tot-mem', (st?.qbufCapacity ?? 0) + c.socket.writableLength],
     ['cmd', st?.lastCmd ?? 'NULL'],
     ['user', st?.user ?? 'default'],
+    ['redir', st?.redir ?? -1],
     ['resp', c.proto],
     ['lib-name', c.libName],
     ['lib-ver', c.libVer],
@@ -142,6 +150,10 @@ export function clientLine(server: Server, c: Connection): string {
 
 const CLIENT_HELP = [
   'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'CACHING (YES|NO)',
+  '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+  'GETREDIR',
+  '    Return the client ID we are redirecting to when tracking is enabled.',
   'GETNAME',
   '    Return the name of the current connection.',
   'ID',
@@ -180,6 +192,11 @@ const CLIENT_HELP = [
   '    * LIB-VER: the client lib version.',
   'UNBLOCK <clientid> [TIMEOUT|ERROR]',
   '    Unblock the specified blocked client.',
+  'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]',
+  '         [OPTIN] [OPTOUT] [NOLOOP]',
+  '    Control server assisted client side caching.',
+  'TRACKINGINFO',
+  '    Report tracking status for the current connection.',
   'HELP',
   '    Print this help.',
 ];

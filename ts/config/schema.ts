@@ -62,7 +62,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'replicaof', 'replica-read-only', 'replica-serve-stale-data', 'primaryauth', 'primaryuser', 'repl-timeout',
   'replica-announce-ip', 'replica-announce-port', 'replica-priority', 'replica-announced', 'repl-diskless-load',
   'min-replicas-to-write', 'min-replicas-max-lag',
-  'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len',
+  'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys',
 ]);
 
 /** Implemented with a limitation: warned about when set to a non-default value. */

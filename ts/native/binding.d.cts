@@ -109,10 +109,14 @@ export declare class Core {
   resetMonitor(id: number): void
   /** The messages announced by the DELIVER status bit, one entry per receiving client. */
   takeDeliveries(): Array<Delivery>
+  /** Client-side caching counts for INFO. */
+  trackingInfo(): TrackingInfo
   /** Pub/sub counts for INFO. */
   pubsubInfo(): PubSubInfo
   /** Leaves MULTI and forgets WATCHed keys (RESET). */
   resetTransaction(id: number): void
+  /** Turns client-side caching off for a connection (RESET). */
+  resetTracking(id: number): void
   /** Blocked and watching clients for INFO clients. */
   connStats(): ConnStats
   /**
@@ -424,6 +428,14 @@ export interface ClientState {
   readonly: boolean
   /** In MONITOR mode (CLIENT LIST flag `O`). */
   monitor: boolean
+  /**
+   * Client-side caching (CLIENT LIST flags `t`, `R`, `B` and `redir=`): tracking on,
+   * its redirect target found gone, broadcasting mode, the target (-1 when off).
+   */
+  tracking: boolean
+  trackingBrokenRedir: boolean
+  trackingBcast: boolean
+  redir: number
 }
 
 /** A command table row (for COMMAND-derived docs such as the README list). */
@@ -561,6 +573,8 @@ export interface EngineSettings {
   slowlogLogSlowerThan?: number
   /** `slowlog-max-len`. */
   slowlogMaxLen?: number
+  /** `tracking-table-max-keys` (0: no limit). */
+  trackingTableMaxKeys?: number
   /** The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases. */
   sensitiveConfigs?: Array<string>
 }
@@ -714,3 +728,14 @@ export interface SyscheckMessage {
 
 /** The THP mode ("always", "madvise", "never"), or null when unknown. */
 export declare function thpMode(): string | null
+
+/**
+ * Client-side caching counts for INFO (`tracking_clients` in Clients; the others in
+ * Stats).
+ */
+export interface TrackingInfo {
+  clients: number
+  totalKeys: number
+  totalItems: number
+  totalPrefixes: number
+}

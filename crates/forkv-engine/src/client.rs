@@ -64,6 +64,8 @@ pub struct Client {
     /// The link to this server's primary (Valkey's CLIENT_PRIMARY): its commands are
     /// obeyed even on a read-only replica or while writes are refused.
     pub primary: bool,
+    /// CLIENT TRACKING settings (client-side caching).
+    pub tracking: crate::tracking::ClientTracking,
     /// CLIENT REPLY: how the replies of the next commands are treated.
     pub(crate) reply_mode: ReplyMode,
     /// The command handed to the host, with the time it was handed over: once its reply
@@ -140,6 +142,7 @@ impl Client {
             in_script: false,
             primary: false,
             reply_mode: ReplyMode::On,
+            tracking: crate::tracking::ClientTracking::default(),
             host_command: None,
             name: String::new(),
             readonly: false,

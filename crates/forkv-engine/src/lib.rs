@@ -34,6 +34,7 @@ pub mod resp;
 pub mod secure_random;
 pub mod slowlog;
 pub mod table;
+pub mod tracking;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -155,6 +156,9 @@ pub struct Engine {
     pub cmdstats: cmdstats::CommandStats,
     /// MIGRATE's cached connections (INFO's `migrate_cached_sockets`).
     pub migrate: migrate::MigrateSockets,
+    /// Client-side caching: the key table, BCAST prefixes and invalidations (see
+    /// [`tracking`]).
+    pub csc: tracking::Tracking,
     /// Keyed by client id; foldhash, not SipHash: this map is hit several times per
     /// command and its keys are server-assigned.
     clients: HashMap<u64, Client, foldhash::fast::FixedState>,
@@ -222,6 +226,7 @@ impl Engine {
             slowlog: slowlog::SlowLog::default(),
             cmdstats: cmdstats::CommandStats::default(),
             migrate: migrate::MigrateSockets::default(),
+            csc: tracking::Tracking::default(),
             clients: HashMap::with_hasher(foldhash::fast::FixedState::default()),
             out: Vec::with_capacity(16 * 1024),
             ranges: Vec::new(),
@@ -324,6 +329,7 @@ impl Engine {
 
     /// Forgets a connection, with its WATCHed keys and blocked command.
     pub fn remove_client(&mut self, id: u64) {
+        self.disable_tracking(id);
         self.unwatch_all(id);
         self.drop_blocked(id);
         self.clients.remove(&id);
@@ -410,7 +416,11 @@ impl Engine {
             }
         }
         // Host work may have touched keys (and EXEC may have readied some).
-        self.process_touches(BulkChange::Unknown);
+        self.process_touches_from(BulkChange::Unknown, tracking::Origin::During(id));
+        if self.clients.get(&id).is_some_and(|c| c.exec.is_none()) {
+            self.tracking_flush_pending(id);
+            self.tracking_command_done(id);
+        }
         self.serve_ready_keys();
         self.continue_input(id)
     }
@@ -561,6 +571,11 @@ impl Engine {
                     if matches!(step, Outcome::Done | Outcome::Close) {
                         self.apply_reply_mode(id, mark);
                     }
+                    if !matches!(step, Outcome::Host(_)) {
+                        // Invalidations this command caused for its own client follow its reply.
+                        self.tracking_flush_pending(id);
+                        self.tracking_command_done(id);
+                    }
                     if let Args::Slices(v) = args {
                         ranges = v;
                     }
@@ -631,7 +646,14 @@ impl Engine {
         }
         // EVAL/FCALL of a script that declares flags is checked with them.
         let cmd_flags = self.script_command_flags(spec, argv);
-        if self.oom_refuses(id, spec, cmd_flags) {
+        let oom = self.oom_refuses(id, spec, cmd_flags);
+        if self.csc.in_use() {
+            // Evicted keys and the key-table limit: their invalidations for this client
+            // precede its reply (Valkey's processCommand runs both before the command).
+            self.process_touches_from(BulkChange::Unknown, tracking::Origin::Before(id));
+            self.tracking_limit(tracking::Origin::Before(id));
+        }
+        if oom {
             return self.reject_command(id, Some(spec), is_exec, errors::OOM);
         }
         let Some(client) = self.clients.get(&id) else {
@@ -907,7 +929,11 @@ impl Engine {
         // Valkey's CMD_TOUCHES_ARBITRARY_KEYS: their deletions are not one transaction.
         let may_wrap = !matches!(spec.name, "scan" | "randomkey" | "keys");
         self.prop.end_unit(&expired, self.cfg.lazyfree_lazy_expire, may_wrap);
-        self.process_touches(bulk);
+        let origin = self.tracking_origin(id);
+        self.process_touches_from(bulk, origin);
+        if self.csc.active() {
+            self.tracking_after_read(id, spec, argv);
+        }
         // A blocking command that found nothing to serve parks the client.
         if let Some(req) = block_request {
             return self.block(id, spec, argv, req);

@@ -16,6 +16,15 @@ use crate::value::{Bytes, Value};
 /// Milliseconds since the Unix epoch.
 pub type UnixMs = i64;
 
+/// A key a mutation touched (see [`Keyspace::touch`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Touched {
+    pub db: usize,
+    pub key: Bytes,
+    /// Deleted by the server (expiry, eviction) rather than by the running command.
+    pub by_server: bool,
+}
+
 /// One numbered database.
 #[derive(Default)]
 pub struct Db {
@@ -74,7 +83,9 @@ pub struct Keyspace {
     track_touches: bool,
     /// A FLUSHALL happened since the host last asked.
     flushed_all: bool,
-    touched: Vec<(usize, Bytes)>,
+    touched: Vec<Touched>,
+    /// A database was emptied while touches were recorded (see [`Keyspace::take_flush_signal`]).
+    flush_signal: bool,
     /// Set when a whole database was flushed while tracking (WATCH on any key fails).
     flushed: Vec<usize>,
     /// When set, keys deleted because their TTL passed (lazily or by the active cycle)
@@ -120,6 +131,7 @@ impl Keyspace {
             track_touches: false,
             flushed_all: false,
             touched: Vec::new(),
+            flush_signal: false,
             flushed: Vec::new(),
             record_expired: false,
             expired: Vec::new(),
@@ -201,22 +213,40 @@ impl Keyspace {
         if !on {
             self.touched.clear();
             self.flushed.clear();
+            self.flush_signal = false;
         }
     }
 
     /// Takes the keys touched since the last call, and the databases flushed.
-    pub fn drain_touched(&mut self) -> (Vec<(usize, Bytes)>, Vec<usize>) {
+    pub fn drain_touched(&mut self) -> (Vec<Touched>, Vec<usize>) {
         (
             std::mem::take(&mut self.touched),
             std::mem::take(&mut self.flushed),
         )
     }
 
+    /// True once after a database was emptied (FLUSHDB, FLUSHALL, a load replacing the
+    /// data) while touches were recorded: client-side caching then invalidates every key
+    /// (SWAPDB moves data without emptying it and does not count).
+    pub fn take_flush_signal(&mut self) -> bool {
+        std::mem::take(&mut self.flush_signal)
+    }
+
     /// The mutation choke point: every change to a key's value or TTL reports here.
     pub fn touch(&mut self, db: usize, key: &[u8], changes: u64) {
         self.dirty += changes;
         if self.track_touches {
-            self.touched.push((db, key.into()));
+            self.touched.push(Touched { db, key: key.into(), by_server: false });
+        }
+    }
+
+    /// A deletion the server decided on (expiry, eviction), not the running command:
+    /// as [`Keyspace::touch`], marked so that client-side caching's NOLOOP does not
+    /// hide it from the client whose command happened to trigger it.
+    fn touch_by_server(&mut self, db: usize, key: &[u8]) {
+        self.dirty += 1;
+        if self.track_touches {
+            self.touched.push(Touched { db, key: key.into(), by_server: true });
         }
     }
 
@@ -237,7 +267,7 @@ impl Keyspace {
         }
         self.remove_entry(db, key);
         self.stats.expired_keys += 1;
-        self.touch(db, key, 1);
+        self.touch_by_server(db, key);
         if self.record_expired {
             self.expired.push((db, key.into()));
         }
@@ -355,7 +385,7 @@ impl Keyspace {
             return false;
         }
         self.stats.evicted_keys += 1;
-        self.touch(db, key, 1);
+        self.touch_by_server(db, key);
         self.notify.raise(notify::EVICTED, "evicted", db, key);
         true
     }
@@ -550,6 +580,7 @@ impl Keyspace {
         self.dirty += n as u64;
         if self.track_touches {
             self.flushed.push(db);
+            self.flush_signal = true;
         }
         n
     }
@@ -574,6 +605,7 @@ impl Keyspace {
         self.dirty = 0;
         if self.track_touches {
             self.flushed.extend(0..self.dbs.len());
+            self.flush_signal = true;
         }
     }
 
@@ -654,7 +686,7 @@ impl Keyspace {
                 for key in &due {
                     if self.remove_entry(db, key).is_some() {
                         self.stats.expired_keys += 1;
-                        self.touch(db, key, 1);
+                        self.touch_by_server(db, key);
                         if self.record_expired {
                             self.expired.push((db, key.clone()));
                         }
@@ -795,7 +827,9 @@ mod tests {
         ks.set(1, b"b", Value::string(b"1"), false);
         ks.flush_db(0);
         let (keys, flushed) = ks.drain_touched();
-        assert_eq!(keys, vec![(1, Bytes::from(&b"b"[..]))]);
+        assert_eq!(keys, vec![Touched { db: 1, key: Bytes::from(&b"b"[..]), by_server: false }]);
+        assert!(ks.take_flush_signal());
+        assert!(!ks.take_flush_signal());
         assert_eq!(flushed, vec![0]);
     }
 }

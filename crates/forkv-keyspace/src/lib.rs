@@ -15,7 +15,7 @@ pub mod types;
 pub mod value;
 pub mod zset;
 
-pub use db::{Db, Keyspace, KeyspaceStats, UnixMs};
+pub use db::{Db, Keyspace, KeyspaceStats, Touched, UnixMs};
 pub use access::LfuParams;
 pub use dict::{Dict, ResizePolicy};
 pub use evict::Policy as EvictionPolicy;

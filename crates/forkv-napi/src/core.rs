@@ -104,6 +104,8 @@ pub struct EngineSettings {
     pub slowlog_log_slower_than: Option<f64>,
     /// `slowlog-max-len`.
     pub slowlog_max_len: Option<f64>,
+    /// `tracking-table-max-keys` (0: no limit).
+    pub tracking_table_max_keys: Option<f64>,
     /// The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases.
     pub sensitive_configs: Option<Vec<String>>,
 }
@@ -136,6 +138,22 @@ pub struct ClientState {
     pub readonly: bool,
     /// In MONITOR mode (CLIENT LIST flag `O`).
     pub monitor: bool,
+    /// Client-side caching (CLIENT LIST flags `t`, `R`, `B` and `redir=`): tracking on,
+    /// its redirect target found gone, broadcasting mode, the target (-1 when off).
+    pub tracking: bool,
+    pub tracking_broken_redir: bool,
+    pub tracking_bcast: bool,
+    pub redir: f64,
+}
+
+/// Client-side caching counts for INFO (`tracking_clients` in Clients; the others in
+/// Stats).
+#[napi(object)]
+pub struct TrackingInfo {
+    pub clients: f64,
+    pub total_keys: f64,
+    pub total_items: f64,
+    pub total_prefixes: f64,
 }
 
 /// Pub/sub counts for INFO.
@@ -322,6 +340,18 @@ impl Core {
         self.server.take_deliveries().into_iter().map(|(id, data)| Delivery { id: id as u32, data: data.into() }).collect()
     }
 
+    /// Client-side caching counts for INFO.
+    #[napi]
+    pub fn tracking_info(&self) -> TrackingInfo {
+        let t = self.server.engine.csc.info();
+        TrackingInfo {
+            clients: t.clients as f64,
+            total_keys: t.total_keys as f64,
+            total_items: t.total_items as f64,
+            total_prefixes: t.total_prefixes as f64,
+        }
+    }
+
     /// Pub/sub counts for INFO.
     #[napi]
     pub fn pubsub_info(&self) -> PubSubInfo {
@@ -338,6 +368,12 @@ impl Core {
     #[napi]
     pub fn reset_transaction(&mut self, id: u32) {
         self.server.engine.reset_transaction(u64::from(id));
+    }
+
+    /// Turns client-side caching off for a connection (RESET).
+    #[napi]
+    pub fn reset_tracking(&mut self, id: u32) {
+        self.server.engine.disable_tracking(u64::from(id));
     }
 
     /// Blocked and watching clients for INFO clients.
@@ -514,6 +550,10 @@ impl Core {
             ssub: ps.count(id, Space::Shard) as u32,
             readonly: c.readonly,
             monitor: self.server.is_monitor(id),
+            tracking: c.tracking.on,
+            tracking_broken_redir: c.tracking.broken_redir,
+            tracking_bcast: c.tracking.bcast,
+            redir: if c.tracking.on { c.tracking.redirect as f64 } else { -1.0 },
         })
     }
 
@@ -595,6 +635,9 @@ impl Core {
         }
         if let Some(v) = s.slowlog_log_slower_than {
             self.server.engine.slowlog.slower_than = v as i64;
+        }
+        if let Some(v) = s.tracking_table_max_keys {
+            self.server.engine.csc.max_keys = v as usize;
         }
         if let Some(v) = s.slowlog_max_len {
             self.server.engine.slowlog.set_max_len(v as usize);

@@ -164,6 +164,7 @@ fn clients(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSub
     w.fact(host, "connected_clients");
     w.fact(host, "maxclients");
     w.put("blocked_clients", c.blocked_clients);
+    w.put("tracking_clients", engine.csc.info().clients);
     w.put("pubsub_clients", pubsub.clients);
     w.put("watching_clients", c.watching_clients);
     w.put("clients_in_timeout_table", c.clients_in_timeout_table);
@@ -198,6 +199,8 @@ fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo) {
     w.fact(host, "mem_clients_normal");
     w.put("mem_fragmentation_ratio", if used > 0 { to_fixed(rss as f64 / used as f64, 2) } else { "0.00".into() });
     w.fact(host, "mem_allocator");
+    // Every free is synchronous in forkv (no lazyfree thread).
+    w.put("lazyfree_pending_objects", 0);
 }
 
 /// The scripting fields of the memory section, in Valkey's order.
@@ -249,6 +252,10 @@ fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubSt
     w.fact(host, "client_output_buffer_limit_disconnections");
     w.put("latest_fork_usec", forkv_snapshot::latest_fork_usec());
     w.put("total_forks", forkv_snapshot::total_forks());
+    let t = engine.csc.info();
+    w.put("tracking_total_keys", t.total_keys);
+    w.put("tracking_total_items", t.total_items);
+    w.put("tracking_total_prefixes", t.total_prefixes);
     w.put("unexpected_error_replies", s.unexpected_error_replies);
     w.put("total_error_replies", s.total_error_replies);
 }

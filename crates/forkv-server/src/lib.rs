@@ -362,12 +362,16 @@ impl Server {
             self.deliver_monitor_lines();
             let Outcome::Host(argv) = &outcome else {
                 self.pump_stream();
+                // The batch is over: BCAST invalidations go out (Valkey: before sleeping).
+                self.engine.tracking_broadcast();
+                self.deliver_invalidations();
                 return outcome;
             };
             let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
             let mut reply = Vec::new();
             if !self.run_own(id, &args, &mut reply) {
                 self.pump_stream();
+                self.deliver_invalidations();
                 return outcome;
             }
             // Messages the command published to its own client precede its reply.
@@ -376,6 +380,19 @@ impl Server {
                 reply = own;
             }
             outcome = self.engine.resume(id, &reply);
+        }
+    }
+
+    /// Moves the client-side caching invalidations the engine encoded for clients into
+    /// their outboxes (after the current client's replies: a message a command caused
+    /// for its own client is already in its reply stream, after the reply).
+    fn deliver_invalidations(&mut self) {
+        if !self.engine.csc.has_deliveries() {
+            return;
+        }
+        let own = &mut *self.own.borrow_mut();
+        for (id, bytes) in self.engine.csc.take_deliveries() {
+            own.outbox.buffer(id).extend_from_slice(&bytes);
         }
     }
 
@@ -435,6 +452,9 @@ impl Server {
         self.publish_events();
         // MIGRATE's connections unused for ten seconds (Valkey's migrateCloseTimedoutSockets).
         self.engine.migrate.close_idle(forkv_engine::cmd::now_ms() / 1000);
+        // Keys the cycle deleted, the key-table limit, the BCAST batch.
+        self.engine.tracking_cron();
+        self.deliver_invalidations();
     }
 
     /// Publishes the keyspace events raised since the last call (see

@@ -234,6 +234,8 @@ impl Engine {
         let started = std::time::Instant::now();
         self.with_client_output(id, |e| {
             e.run(id, b.spec, handler, &argv);
+            // Its invalidations for itself follow its reply.
+            e.tracking_flush_pending(id);
         });
         let Some(c) = self.clients.get_mut(&id) else {
             return;

@@ -204,25 +204,31 @@ fn getkeys(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     if !c.arity_ok(args.len()) {
         return Err("ERR Invalid number of arguments specified for command".into());
     }
-    if let Some(keys) = movable_keys(c.name, args) {
-        ctx.reply.array(keys.len());
-        for k in keys {
-            ctx.reply.bulk(args[k]);
-        }
-        return Ok(());
-    }
-    if c.first_key <= 0 {
+    if c.first_key <= 0 && movable_keys(c.name, args).is_none() {
         return Err("ERR The command has no key arguments".into());
     }
-    let first = c.first_key as usize;
-    let last = if c.last_key < 0 { args.len() as i64 + i64::from(c.last_key) } else { i64::from(c.last_key) };
-    let step = c.key_step.max(1) as usize;
-    let keys: Vec<&[u8]> = (first..=last.max(0) as usize).step_by(step).filter_map(|i| args.get(i).copied()).collect();
+    let keys = key_positions(c, args);
     ctx.reply.array(keys.len());
     for k in keys {
-        ctx.reply.bulk(k);
+        ctx.reply.bulk(args[k]);
     }
     Ok(())
+}
+
+/// The positions of the keys in `argv` (the command's name at 0) for a command whose
+/// arity was checked: COMMAND GETKEYS, and the keys a read served to a client that
+/// tracks them (client-side caching).
+pub(crate) fn key_positions(c: &CommandSpec, argv: &[&[u8]]) -> Vec<usize> {
+    if let Some(keys) = movable_keys(c.name, argv) {
+        return keys;
+    }
+    if c.first_key <= 0 {
+        return Vec::new();
+    }
+    let first = c.first_key as usize;
+    let last = if c.last_key < 0 { argv.len() as i64 + i64::from(c.last_key) } else { i64::from(c.last_key) };
+    let step = c.key_step.max(1) as usize;
+    (first..=last.max(0) as usize).step_by(step).filter(|&i| i < argv.len()).collect()
 }
 
 /// Key positions of the commands whose keys depend on their options (the STORE

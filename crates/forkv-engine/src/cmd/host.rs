@@ -4,7 +4,7 @@
 //! hands their argv to the host.
 
 use crate::table::flags::*;
-use crate::table::{container, spec, CommandSpec, Exec::Core, Exec::Host};
+use crate::table::{container, spec, CommandSpec, Exec::Core, Exec::Engine, Exec::Host};
 
 const ADM: u32 = ADMIN | NOSCRIPT;
 
@@ -43,6 +43,10 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     spec("client|list", -2, ADM | LOADING | STALE, (0, 0, 0), "connection", "2.4.0", "O(N) where N is the number of client connections", "Lists open connections.", Host),
     spec("client|unblock", -3, ADM | LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "O(log N) where N is the number of client connections", "Unblocks a client blocked by a blocking command from a different connection.", Host),
     spec("client|kill", -3, ADM | LOADING | STALE, (0, 0, 0), "connection", "2.4.0", "O(N) where N is the number of client connections", "Terminates open connections.", Host),
+    spec("client|tracking", -3, CL, (0, 0, 0), "connection", "6.0.0", "O(1). Some options may introduce additional complexity.", "Controls server-assisted client-side caching for the connection.", Engine(crate::tracking::client_tracking)),
+    spec("client|caching", 3, CL, (0, 0, 0), "connection", "6.0.0", "O(1)", "Instructs the server whether to track the keys in the next request.", Engine(crate::tracking::client_caching)),
+    spec("client|getredir", 2, CL, (0, 0, 0), "connection", "6.0.0", "O(1)", "Returns the client ID to which the connection's tracking notifications are redirected.", Engine(crate::tracking::client_getredir)),
+    spec("client|trackinginfo", 2, CL, (0, 0, 0), "connection", "6.2.0", "O(1)", "Returns information about server-assisted client-side caching for the connection.", Engine(crate::tracking::client_trackinginfo)),
     spec("client|reply", 3, CL, (0, 0, 0), "connection", "3.2.0", "O(1)", "Instructs the server whether to reply to commands.", Core(crate::cmd::connection::client_reply)),
     spec("client|help", 2, LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Host),
 ];

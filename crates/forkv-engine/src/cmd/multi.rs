@@ -287,13 +287,23 @@ impl Engine {
     /// Applies the keyspace's record of touched keys and flushed databases: dirties the
     /// clients watching them and marks keys that blocked clients wait on as ready.
     pub(crate) fn process_touches(&mut self, bulk: BulkChange) {
+        self.process_touches_from(bulk, crate::tracking::Origin::Outside);
+    }
+
+    /// [`Engine::process_touches`], with the client that caused the changes (for the
+    /// invalidations of client-side caching).
+    pub(crate) fn process_touches_from(&mut self, bulk: BulkChange, origin: crate::tracking::Origin) {
         if !self.tracking {
             return;
         }
         let (keys, flushed) = self.ks.drain_touched();
-        for (db, key) in &keys {
-            self.touch_watched(*db, key);
-            self.blocking.signal(*db, key);
+        if self.csc.in_use() {
+            let flush = self.ks.take_flush_signal();
+            self.tracking_invalidate(&keys, flush, origin);
+        }
+        for t in &keys {
+            self.touch_watched(t.db, &t.key);
+            self.blocking.signal(t.db, &t.key);
         }
         if !flushed.is_empty() {
             self.touch_bulk(&flushed, bulk);
@@ -405,10 +415,10 @@ impl Engine {
         }
     }
 
-    /// Records touched keys only while someone watches or blocks (the record costs an
-    /// allocation per write).
+    /// Records touched keys only while someone watches, blocks or tracks keys for
+    /// client-side caching (the record costs an allocation per write).
     pub(crate) fn update_tracking(&mut self) {
-        let on = !self.watches.is_empty() || !self.blocking.is_empty();
+        let on = !self.watches.is_empty() || !self.blocking.is_empty() || self.csc.in_use();
         if on != self.tracking {
             self.tracking = on;
             self.ks.set_track_touches(on);

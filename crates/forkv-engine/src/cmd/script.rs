@@ -475,7 +475,10 @@ pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, f: i
     if own_tx {
         e.prop.begin_transaction();
     }
+    // The script's reads are tracked, and its writes looped, as the caller's.
+    let caller_was = e.csc.script_caller.replace(id);
     let reply = f(&mut vm, &mut EngineHost::new(e, id));
+    e.csc.script_caller = caller_was;
     if own_tx {
         e.prop.end_transaction();
     }
