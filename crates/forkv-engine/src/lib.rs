@@ -510,6 +510,11 @@ impl Engine {
         if outcome == Outcome::Done {
             return self.check_query_limit(id);
         }
+        if outcome == Outcome::Close {
+            // The client is leaving (Valkey frees it right after its last reply): it
+            // tracks nothing from now on, even before its socket is gone.
+            self.disable_tracking(id);
+        }
         outcome
     }
 

@@ -390,7 +390,9 @@ impl Engine {
         };
         let (redirect, own_proto) = (c.tracking.redirect, c.proto);
         let (to, proto, pubsub) = if redirect != 0 {
-            match self.clients.get(&redirect) {
+            // A target that is closing (QUIT) is as good as gone: Valkey frees it right
+            // after its last reply.
+            match self.clients.get(&redirect).filter(|r| !r.closing) {
                 Some(r) => (redirect, r.proto, r.pubsub),
                 None => {
                     if let Some(c) = self.clients.get_mut(&id) {
