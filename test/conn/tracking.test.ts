@@ -1,5 +1,5 @@
 // Client-side caching through real clients: node-redis `clientSideCache` (a cached GET
-// is invalidated by another client's SET), RESP3 pushes with ioredis, RESP2 REDIRECT to a
+// is invalidated by another client's SET), RESP3 pushes on a raw connection, RESP2 REDIRECT to a
 // client subscribed to __redis__:invalidate, BCAST with prefixes, FLUSHALL, CLIENT LIST
 // flags and INFO fields.
 import { suite } from 'uvu';
@@ -9,7 +9,7 @@ import { BasicClientSideCache, createClient } from 'redis';
 
 import { text } from '../helpers/client';
 import { startServer, type RunningServer } from '../helpers/server';
-import { arr, bulk, expect, infoField, push, raw, roundtrip, send, sleep } from './util';
+import { arr, bulk, expect, infoField, push, raw, roundtrip, sleep } from './util';
 
 const t = suite('tracking');
 let srv: RunningServer;
