@@ -766,7 +766,9 @@ mod tests {
     #[test]
     fn a_read_key_is_invalidated_once_when_another_client_writes_it() {
         let mut e = engine(&[1, 2]);
-        e.client_mut(1).map(|c| c.proto = 3);
+        if let Some(c) = e.client_mut(1) {
+            c.proto = 3;
+        }
         assert_eq!(run(&mut e, 1, &["CLIENT", "TRACKING", "on"]), "+OK\r\n");
         run(&mut e, 2, &["SET", "k", "v"]);
         run(&mut e, 1, &["GET", "k"]);
@@ -781,7 +783,9 @@ mod tests {
     #[test]
     fn own_writes_come_after_the_reply_and_noloop_hides_them() {
         let mut e = engine(&[1]);
-        e.client_mut(1).map(|c| c.proto = 3);
+        if let Some(c) = e.client_mut(1) {
+            c.proto = 3;
+        }
         run(&mut e, 1, &["CLIENT", "TRACKING", "on"]);
         run(&mut e, 1, &["GET", "k"]);
         assert_eq!(run(&mut e, 1, &["SET", "k", "1"]), "+OK\r\n>2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n");
@@ -793,7 +797,9 @@ mod tests {
     #[test]
     fn resp2_redirect_goes_to_the_invalidate_channel() {
         let mut e = engine(&[1, 2, 3]);
-        e.client_mut(2).map(|c| c.pubsub = true);
+        if let Some(c) = e.client_mut(2) {
+            c.pubsub = true;
+        }
         assert_eq!(run(&mut e, 1, &["CLIENT", "TRACKING", "on", "REDIRECT", "9"]), "-ERR The client ID you want redirect to does not exist\r\n");
         run(&mut e, 1, &["CLIENT", "TRACKING", "on", "REDIRECT", "2"]);
         assert_eq!(run(&mut e, 1, &["CLIENT", "GETREDIR"]), ":2\r\n");
@@ -811,7 +817,9 @@ mod tests {
     #[test]
     fn bcast_prefixes_collect_keys_until_the_broadcast() {
         let mut e = engine(&[1, 2]);
-        e.client_mut(1).map(|c| c.proto = 3);
+        if let Some(c) = e.client_mut(1) {
+            c.proto = 3;
+        }
         assert_eq!(run(&mut e, 1, &["CLIENT", "TRACKING", "on", "PREFIX", "a"]), "-ERR PREFIX option requires BCAST mode to be enabled\r\n");
         assert!(run(&mut e, 1, &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "FOOBAR", "PREFIX", "FOO"]).starts_with("-ERR Prefix 'FOOBAR' overlaps with another provided prefix 'FOO'."));
         run(&mut e, 1, &["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "a:", "PREFIX", "b:"]);
@@ -828,7 +836,9 @@ mod tests {
     #[test]
     fn flush_sends_null_and_empties_the_table() {
         let mut e = engine(&[1, 2]);
-        e.client_mut(1).map(|c| c.proto = 3);
+        if let Some(c) = e.client_mut(1) {
+            c.proto = 3;
+        }
         run(&mut e, 1, &["CLIENT", "TRACKING", "on"]);
         run(&mut e, 1, &["MGET", "a", "b"]);
         run(&mut e, 2, &["FLUSHALL"]);
@@ -848,7 +858,9 @@ mod tests {
     #[test]
     fn optin_tracks_only_after_caching_yes_and_the_table_limit_evicts() {
         let mut e = engine(&[1, 2]);
-        e.client_mut(1).map(|c| c.proto = 3);
+        if let Some(c) = e.client_mut(1) {
+            c.proto = 3;
+        }
         run(&mut e, 1, &["CLIENT", "TRACKING", "on", "OPTIN"]);
         run(&mut e, 1, &["GET", "a"]);
         assert_eq!(e.csc.info().total_keys, 0);
