@@ -31,6 +31,8 @@ export class Cron {
     this.server.core.native.cron(budgetMs, this.server.config.getBool('activerehashing'));
     // Keyspace events of keys the cycle expired.
     this.server.dataPath.deliver();
+    // Clients held by a CLIENT PAUSE whose deadline passed run their commands now.
+    this.server.dataPath.serveWoken();
     // Output drains without telling us; eviction goes on where a command's pass ran out of
     // time or output grew without commands (Valkey's eviction time proc).
     this.server.output.cron();
@@ -71,11 +73,13 @@ export class Cron {
     if (timeout <= 0) return;
     const limit = Date.now() - timeout * 1000;
     for (const c of this.server.clients.values()) {
-      // Blocked and subscribed clients wait by design: no idle timeout (as Valkey).
-      if (!c.busy && c.lastInteraction < limit && !this.server.isSubscribed(c) && !this.server.core.native.clientState(c.id)?.blocked) {
-        this.server.log.verbose('Closing idle client');
-        this.server.closeAfterWrite(c);
-      }
+      if (c.busy || c.lastInteraction >= limit) continue;
+      // As Valkey's clientsCronHandleTimeout: replicas and MONITOR clients, blocked (or
+      // CLIENT PAUSEd) and subscribed clients wait by design and are never timed out.
+      const st = this.server.core.native.clientState(c.id);
+      if (c.isReplica || st?.monitor || st?.blocked || this.server.isSubscribed(c)) continue;
+      this.server.log.verbose('Closing idle client');
+      this.server.closeAfterWrite(c);
     }
   }
 

@@ -96,12 +96,14 @@ function validName(s: string): boolean {
 }
 
 /**
- * CLIENT LIST flags in Valkey's order: O monitor, P pubsub, x MULTI, b blocked, t tracking,
- * R tracking redirect broken, B tracking in BCAST mode, d dirty CAS, U unix socket, r READONLY.
+ * CLIENT LIST flags in Valkey's order: O monitor / S replica, P pubsub, x MULTI, b blocked
+ * (or held by CLIENT PAUSE), t tracking, R tracking redirect broken, B tracking in BCAST mode,
+ * d dirty CAS, U unix socket, r READONLY, e no-evict, T no-touch.
  */
-function clientFlags(subscribed: boolean, st: ClientState | null | undefined, unix: boolean): string {
+function clientFlags(subscribed: boolean, st: ClientState | null | undefined, unix: boolean, replica: boolean): string {
   let f = '';
   if (st?.monitor) f += 'O';
+  else if (replica) f += 'S';
   if (subscribed) f += 'P';
   if (st && st.multi >= 0) f += 'x';
   if (st?.blocked) f += 'b';
@@ -111,13 +113,30 @@ function clientFlags(subscribed: boolean, st: ClientState | null | undefined, un
   if (st?.dirtyCas) f += 'd';
   if (unix) f += 'U';
   if (st?.readonly) f += 'r';
+  if (st?.noEvict) f += 'e';
+  if (st?.noTouch) f += 'T';
   return f === '' ? 'N' : f;
 }
 
-/** One CLIENT LIST / CLIENT INFO line with the fields forkv really tracks. */
-export function clientLine(server: Server, c: Connection): string {
+/** Valkey's `events`: r while the socket is read, w while output waits for the kernel. */
+function socketEvents(c: Connection): string {
+  return (c.socket.isPaused() ? '' : 'r') + (c.socket.writableLength > 0 ? 'w' : '');
+}
+
+/**
+ * One CLIENT LIST / CLIENT INFO line, Valkey 8.0's fields in its order. `current`: the
+ * argv of the command running for `c` (CLIENT LIST/INFO itself), for `argv-mem`.
+ * forkv keeps no per-client reply buffer (replies go to the socket in one write per
+ * batch): `rbs`, `rbp`, `obl` and `oll` are 0, and the bytes the socket still holds
+ * are `omem`.
+ */
+export function clientLine(server: Server, c: Connection, current: Buffer[] | null = null): string {
   const st = server.core.native.clientState(c.id);
   const now = Date.now();
+  const argvMem = current === null ? 0 : current.reduce((n, a) => n + a.length, 0);
+  const qbufMem = st?.qbufCapacity ?? 0;
+  const multiMem = st?.multiMem ?? 0;
+  const omem = c.socket.writableLength;
   const fields: Array<[string, string | number]> = [
     ['id', c.id],
     ['addr', c.addr],
@@ -126,24 +145,33 @@ export function clientLine(server: Server, c: Connection): string {
     ['name', c.name],
     ['age', Math.floor((now - c.createdAt) / 1000)],
     ['idle', Math.floor((now - c.lastInteraction) / 1000)],
-    ['flags', clientFlags(st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0, st, c.kind === 'unix')],
+    ['flags', clientFlags(st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0, st, c.kind === 'unix', server.replication.isReplicaClient(c.id))],
     ['db', st?.db ?? 0],
     ['sub', st?.sub ?? 0],
     ['psub', st?.psub ?? 0],
     ['ssub', st?.ssub ?? 0],
     ['multi', st?.multi ?? -1],
+    ['watch', st?.watch ?? 0],
     ['qbuf', st?.qbuf ?? 0],
-    ['qbuf-free', Math.max(0, (st?.qbufCapacity ?? 0) - (st?.qbuf ?? 0))],
+    ['qbuf-free', Math.max(0, qbufMem - (st?.qbuf ?? 0))],
+    ['argv-mem', argvMem],
+    ['multi-mem', multiMem],
+    ['rbs', 0],
+    ['rbp', 0],
     ['obl', 0],
     ['oll', 0],
-    ['omem', c.socket.writableLength],
-    ['tot-mem', (st?.qbufCapacity ?? 0) + c.socket.writableLength],
+    ['omem', omem],
+    ['tot-mem', qbufMem + argvMem + multiMem + omem],
+    ['events', socketEvents(c)],
     ['cmd', st?.lastCmd ?? 'NULL'],
     ['user', st?.user ?? 'default'],
     ['redir', st?.redir ?? -1],
     ['resp', c.proto],
     ['lib-name', c.libName],
     ['lib-ver', c.libVer],
+    ['tot-net-in', c.inputBytes],
+    ['tot-net-out', c.outputBytes],
+    ['tot-cmds', st?.totCmds ?? 0],
   ];
   return fields.map(([k, v]) => `${k}=${v}`).join(' ');
 }
@@ -168,7 +196,7 @@ const CLIENT_HELP = [
   '      Kill connections made from the specified address',
   '    * LADDR (<ip:port>|<unixsocket>:0)',
   '      Kill connections made to specified local address',
-  '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+  '    * TYPE (NORMAL|PRIMARY|REPLICA|PUBSUB)',
   '      Kill connections by type.',
   '    * USER <username>',
   '      Kill connections authenticated by <username>.',
@@ -180,8 +208,12 @@ const CLIENT_HELP = [
   '      Kill connections older than the specified age.',
   'LIST [options ...]',
   '    Return information about client connections. Options:',
-  '    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)',
+  '    * TYPE (NORMAL|PRIMARY|REPLICA|PUBSUB)',
   '      Return clients of specified type.',
+  'UNPAUSE',
+  '    Stop the current client pause, resuming traffic.',
+  'PAUSE <timeout> [WRITE|ALL]',
+  '    Suspend all, or just write, clients for <timeout> milliseconds.',
   'REPLY (ON|OFF|SKIP)',
   '    Control the replies sent to the current connection.',
   'SETNAME <name>',
@@ -197,6 +229,10 @@ const CLIENT_HELP = [
   '    Control server assisted client side caching.',
   'TRACKINGINFO',
   '    Report tracking status for the current connection.',
+  'NO-EVICT (ON|OFF)',
+  '    Protect current client connection from eviction.',
+  'NO-TOUCH (ON|OFF)',
+  '    Will not touch LRU/LFU stats when this mode is on.',
   'HELP',
   '    Print this help.',
 ];
@@ -226,7 +262,7 @@ export function client(call: HostCall): Reply {
       return ok;
     }
     case 'info':
-      return verbatim(`${clientLine(server, conn)}\n`);
+      return verbatim(`${clientLine(server, conn, argv)}\n`);
     case 'list':
       return clientList(call);
     case 'kill':
@@ -240,7 +276,17 @@ export function client(call: HostCall): Reply {
   }
 }
 
-/** Valkey's client type: no replication here, so pubsub when subscribed, else normal. */
+/** The client types CLIENT LIST/KILL TYPE accept (Valkey's getClientTypeByName). */
+const CLIENT_TYPES = ['normal', 'master', 'primary', 'replica', 'slave', 'pubsub'];
+
+/** One name per type: `slave` is `replica`, `primary` is `master`. */
+function canonicalType(t: string): string {
+  if (t === 'slave') return 'replica';
+  if (t === 'primary') return 'master';
+  return t;
+}
+
+/** Valkey's client type: a replica, pubsub when subscribed, else normal. */
 function clientType(server: Server, c: Connection): string {
   if (server.replication.isReplicaClient(c.id)) return 'replica';
   return server.isSubscribed(c) ? 'pubsub' : 'normal';
@@ -255,8 +301,8 @@ function clientList(call: HostCall): Reply {
     const o = opt(call, i);
     if (o === 'type' && i + 1 < argv.length) {
       const t = opt(call, i + 1);
-      if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) return error(`ERR Unknown client type '${arg(call, i + 1)}'`);
-      type = t === 'slave' ? 'replica' : t;
+      if (!CLIENT_TYPES.includes(t)) return error(`ERR Unknown client type '${arg(call, i + 1)}'`);
+      type = canonicalType(t);
       i += 2;
     } else if (o === 'id' && i + 1 < argv.length) {
       ids ??= new Set();
@@ -273,7 +319,7 @@ function clientList(call: HostCall): Reply {
   for (const c of server.clients.values()) {
     if (ids !== null && !ids.has(c.id)) continue;
     if (type !== null && clientType(server, c) !== type) continue;
-    lines.push(`${clientLine(server, c)}\n`);
+    lines.push(`${clientLine(server, c, c === call.conn ? argv : null)}\n`);
   }
   return verbatim(lines.join(''));
 }
@@ -300,7 +346,8 @@ function clientKill(call: HostCall): Reply {
     const v = arg(call, i + 1);
     switch (o) {
       case 'id': {
-        if (!/^\d+$/.test(v)) return error('ERR client-id should be greater than 0');
+        // Valkey's getRangeLongFromObjectOrReply(1, LONG_MAX).
+        if (!/^\d+$/.test(v) || Number(v) < 1 || BigInt(v) > 0x7fffffffffffffffn) return error('ERR client-id should be greater than 0');
         const id = Number(v);
         filters.push((c) => c.id === id);
         break;
@@ -313,24 +360,28 @@ function clientKill(call: HostCall): Reply {
         break;
       case 'type': {
         const t = v.toLowerCase();
-        if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(t)) return error(`ERR Unknown client type '${v}'`);
-        if (t === 'master') killsPrimaryLink = true;
-        const want = t === 'slave' ? 'replica' : t;
+        if (!CLIENT_TYPES.includes(t)) return error(`ERR Unknown client type '${v}'`);
+        const want = canonicalType(t);
+        if (want === 'master') killsPrimaryLink = true;
         filters.push((c) => clientType(server, c) === want);
         break;
       }
-      case 'user':
-        filters.push(() => v === 'default');
+      case 'user': {
+        if (!server.core.native.aclUserExists(v)) return error(`ERR No such user '${v}'`);
+        filters.push((c) => server.core.native.clientState(c.id)?.user === v);
         break;
+      }
       case 'skipme':
         if (v.toLowerCase() === 'yes') skipme = true;
         else if (v.toLowerCase() === 'no') skipme = false;
         else return error('ERR syntax error');
         break;
       case 'maxage': {
-        if (!/^\d+$/.test(v)) return error('ERR syntax error');
+        if (!/^-?\d+$/.test(v) || BigInt(v) > 0x7fffffffffffffffn || BigInt(v) < -0x8000000000000000n) return error('ERR maxage is not an integer or out of range');
         const age = Number(v);
-        filters.push((c) => (Date.now() - c.createdAt) / 1000 >= age);
+        if (age <= 0) return error('ERR maxage should be greater than 0');
+        // Valkey compares whole seconds of age: older than maxage.
+        filters.push((c) => Math.floor((Date.now() - c.createdAt) / 1000) >= age);
         break;
       }
       default:

@@ -143,6 +143,8 @@ export declare class Core {
    * `user` is null for `AUTH <password>`.
    */
   aclAuth(id: number, user: Buffer | undefined | null, pass: Buffer): string | null
+  /** An ACL user of that name exists (CLIENT KILL USER). */
+  aclUserExists(name: string): boolean
   /**
    * RESET: the connection goes back to the default user (authenticated only when
    * the default user needs no password).
@@ -436,6 +438,16 @@ export interface ClientState {
   trackingBrokenRedir: boolean
   trackingBcast: boolean
   redir: number
+  /** CLIENT NO-EVICT on (flag `e`). */
+  noEvict: boolean
+  /** CLIENT NO-TOUCH on (flag `T`). */
+  noTouch: boolean
+  /** Held by CLIENT PAUSE (counted as blocked). */
+  postponed: boolean
+  /** Commands run (CLIENT LIST `tot-cmds`). */
+  totCmds: number
+  /** Bytes of the MULTI queue (CLIENT LIST `multi-mem`). */
+  multiMem: number
 }
 
 /** A command table row (for COMMAND-derived docs such as the README list). */

@@ -22,8 +22,10 @@ export class Connection {
   /** RESP version, mirrored from the core so host replies use the same protocol. */
   proto = 2;
   closed = false;
-  /** Output bytes written to the socket (INFO total_net_output_bytes). */
+  /** Output bytes written to the socket (INFO total_net_output_bytes, CLIENT LIST tot-net-out). */
   outputBytes = 0;
+  /** Input bytes read from the socket (CLIENT LIST tot-net-in). */
+  inputBytes = 0;
   /** Set while a host command's reply is pending (async host work). */
   busy = false;
   /** Since when (unix seconds) the output is over its soft limit; 0: it is not. */

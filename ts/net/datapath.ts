@@ -76,12 +76,14 @@ export class DataPath {
   /** `n` bytes of `conn` in the shared read buffer. */
   private onRead(conn: Connection, n: number): void {
     conn.lastInteraction = Date.now();
+    conn.inputBytes += n;
     this.drive(conn, this.server.core.feedInto(conn.id, this.readBuf, n, this.replyBuf));
   }
 
   /** A read as its own Buffer (Nodes where `readInto` is not possible). */
   private onData(conn: Connection, chunk: Buffer): void {
     conn.lastInteraction = Date.now();
+    conn.inputBytes += chunk.length;
     this.drive(conn, this.server.core.feedInto(conn.id, chunk, chunk.length, this.replyBuf));
   }
 

@@ -77,6 +77,18 @@ pub struct Client {
     /// READONLY was sent (Valkey's CLIENT_READONLY, CLIENT LIST flag `r`); READWRITE and
     /// RESET clear it.
     pub readonly: bool,
+    /// Held by CLIENT PAUSE: its next command waits in `inbuf` (see `pause`).
+    pub(crate) postponed: bool,
+    /// CLIENT NO-TOUCH: its commands leave the keys' access clocks alone (TOUCH excepted).
+    pub no_touch: bool,
+    /// CLIENT NO-EVICT: exempt from client eviction (CLIENT LIST flag `e`).
+    pub no_evict: bool,
+    /// One of our replicas (it sent SYNC/PSYNC; set by the server crate): never held by
+    /// CLIENT PAUSE.
+    pub replica: bool,
+    /// Commands this client ran to completion, those its scripts called included
+    /// (CLIENT LIST `tot-cmds`); refused, queued and still-blocked ones are not counted.
+    pub commands_processed: u64,
 }
 
 /// A command the host is running for a client (see `Client::host_command`).
@@ -146,6 +158,11 @@ impl Client {
             host_command: None,
             name: String::new(),
             readonly: false,
+            postponed: false,
+            no_touch: false,
+            no_evict: false,
+            commands_processed: 0,
+            replica: false,
         }
     }
 
@@ -157,6 +174,11 @@ impl Client {
     /// Commands queued since MULTI (CLIENT LIST `multi=`, -1 outside a transaction).
     pub fn multi_len(&self) -> i64 {
         self.multi.as_ref().map_or(-1, |m| m.len() as i64)
+    }
+
+    /// Bytes held by the MULTI queue (CLIENT LIST `multi-mem`, 0 outside a transaction).
+    pub fn multi_mem(&self) -> usize {
+        self.multi.as_ref().map_or(0, |m| m.memory())
     }
 
     /// Number of keys WATCHed.
@@ -171,7 +193,12 @@ impl Client {
 
     /// Blocked in BLPOP and friends (CLIENT LIST flag `b`).
     pub fn is_blocked(&self) -> bool {
-        self.blocked.is_some()
+        self.blocked.is_some() || self.postponed
+    }
+
+    /// Held by CLIENT PAUSE until it ends.
+    pub fn is_postponed(&self) -> bool {
+        self.postponed
     }
 
     /// Blocking commands may not block now (inside EXEC, in a script, or called through

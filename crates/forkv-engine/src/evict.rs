@@ -110,7 +110,8 @@ impl Engine {
     /// the module notes).
     pub fn perform_evictions(&mut self) -> EvictResult {
         let mm = self.cfg.maxmemory;
-        if mm.maxmemory == 0 || self.cfg.loading || self.ks.loading {
+        // CLIENT PAUSE holds eviction too (Valkey's isSafeToPerformEvictions).
+        if mm.maxmemory == 0 || self.cfg.loading || self.ks.loading || self.is_paused() {
             self.note_exceeded(false);
             return EvictResult::Ok;
         }

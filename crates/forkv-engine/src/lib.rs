@@ -25,6 +25,7 @@ pub mod evict;
 pub mod log;
 pub mod monitor;
 pub mod notify;
+pub mod pause;
 pub mod memory_stats;
 pub mod migrate;
 pub mod propagate;
@@ -198,6 +199,8 @@ pub struct Engine {
     pub(crate) oom_state: bool,
     /// The keyspace's tables have a growth budget (maxmemory is set).
     grow_budget_set: bool,
+    /// CLIENT PAUSE and the clients it holds (see [`pause`]).
+    pause: pause::Pause,
 }
 
 /// The server's own commands (`Exec::Server`: pub/sub) as code running inside a command
@@ -246,6 +249,7 @@ impl Engine {
             eviction: evict::EvictionState::default(),
             oom_state: false,
             grow_budget_set: false,
+            pause: pause::Pause::default(),
         }
     }
 
@@ -332,6 +336,7 @@ impl Engine {
         self.disable_tracking(id);
         self.unwatch_all(id);
         self.drop_blocked(id);
+        self.forget_postponed(id);
         self.clients.remove(&id);
         self.update_tracking();
     }
@@ -573,6 +578,10 @@ impl Engine {
                     pos += len;
                     let mark = self.out.len();
                     let step = self.dispatch(id, argv);
+                    if step == Outcome::Blocked && self.clients.get(&id).is_some_and(|c| c.postponed) {
+                        // Held by CLIENT PAUSE: the command runs again, whole, once it ends.
+                        pos -= len;
+                    }
                     if matches!(step, Outcome::Done | Outcome::Close) {
                         self.apply_reply_mode(id, mark);
                     }
@@ -667,6 +676,11 @@ impl Engine {
         if let Some(e) = self.precheck_after_acl(client, spec, cmd_flags) {
             return self.reject_command(id, Some(spec), is_exec, &e);
         }
+        if self.postpone_if_paused(id, spec, argv) {
+            // Counted when it really runs.
+            self.stats.total_commands_processed -= 1;
+            return Outcome::Blocked;
+        }
         let Some(client) = self.clients.get_mut(&id) else {
             return Outcome::Close;
         };
@@ -709,6 +723,11 @@ impl Engine {
                 outcome
             }
         };
+        if !matches!(outcome, Outcome::Host(_) | Outcome::Blocked) {
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.commands_processed += 1;
+            }
+        }
         self.monitor_feed(id, spec, argv);
         // Clients blocked on keys this command made ready are served right after it
         // (after the whole transaction for EXEC), before the next pipelined command.
@@ -741,9 +760,13 @@ impl Engine {
     /// The host ran the command held by [`Engine::hold_host_command`]: it is timed for
     /// SLOWLOG and shown to MONITOR.
     fn host_command_done(&mut self, id: u64) {
-        let Some(held) = self.clients.get_mut(&id).and_then(|c| c.host_command.take()) else {
+        let Some(c) = self.clients.get_mut(&id) else {
             return;
         };
+        let Some(held) = c.host_command.take() else {
+            return;
+        };
+        c.commands_processed += 1;
         let args: Vec<&[u8]> = held.argv.iter().map(Vec::as_slice).collect();
         self.command_done(id, held.spec, &args, held.started.elapsed());
         self.monitor_feed(id, held.spec, &args);
@@ -887,6 +910,8 @@ impl Engine {
         };
         let dirty_before = self.ks.dirty;
         let events_mark = self.ks.notify.mark();
+        // CLIENT NO-TOUCH: lookups leave the access clocks alone, except TOUCH's.
+        self.ks.no_touch = client.no_touch && spec.name != "touch";
         self.prop.suppress_current = false;
         let proto = client.proto;
         let out_mark = self.out.len();
@@ -906,6 +931,7 @@ impl Engine {
         };
         // No input may end the process: a handler that panics fails its command only.
         let caught = panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, argv)));
+        ctx.ks.no_touch = false;
         // Past the output limit the client is closed (the host drops the output).
         if ctx.reply.over_limit() {
             ctx.client.closing = true;

@@ -95,6 +95,12 @@ pub struct Keyspace {
     rng: u64,
     /// Active expiry may be disabled for tests (DEBUG SET-ACTIVE-EXPIRE 0).
     pub active_expire_enabled: bool,
+    /// CLIENT PAUSE holds expiry (Valkey's PAUSE_ACTION_EXPIRE): the active cycle does
+    /// nothing and reads see a key past its TTL as absent without deleting it, so the
+    /// dataset stays exactly as it was when the pause began.
+    pub expire_paused: bool,
+    /// CLIENT NO-TOUCH: the running command's lookups leave the access clocks alone.
+    pub no_touch: bool,
     /// Commands are being replayed from an AOF: no key counts as expired and an expire
     /// time in the past is stored rather than deleting the key (Valkey's `keyIsExpired`
     /// and `checkAlreadyExpired` during loading), so a replay rebuilds exactly what was
@@ -137,6 +143,8 @@ impl Keyspace {
             expired: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()),
             active_expire_enabled: true,
+            expire_paused: false,
+            no_touch: false,
             loading: false,
             limits: EncodingLimits::default(),
             child_active: false,
@@ -260,11 +268,32 @@ impl Keyspace {
         }
     }
 
-    /// Deletes `key` when its TTL has passed. Returns true when it did.
+    /// Deletes `key` when its TTL has passed. Returns true when the key is logically
+    /// expired: deleted, or (while expiry is paused) left in place but to be treated as
+    /// absent by the caller, a read.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
         if !self.is_expired_at(db, key) {
             return false;
         }
+        if self.expire_paused {
+            return true;
+        }
+        self.expire_now(db, key);
+        true
+    }
+
+    /// The expiry on a write path: a key past its TTL is deleted even while expiry is
+    /// paused (only the clients a pause never holds write then, as Valkey's replicas).
+    fn expire_for_write(&mut self, db: usize, key: &[u8]) -> bool {
+        if !self.is_expired_at(db, key) {
+            return false;
+        }
+        self.expire_now(db, key);
+        true
+    }
+
+    /// Deletes an expired key with its accounting and event.
+    fn expire_now(&mut self, db: usize, key: &[u8]) {
         self.remove_entry(db, key);
         self.stats.expired_keys += 1;
         self.touch_by_server(db, key);
@@ -272,7 +301,6 @@ impl Keyspace {
             self.expired.push((db, key.into()));
         }
         self.notify.raise(notify::EXPIRED, "expired", db, key);
-        true
     }
 
     /// Records (or stops recording) the keys deleted by expiry, for propagation.
@@ -295,20 +323,28 @@ impl Keyspace {
 
     /// Lookup for a read command: expires lazily and counts hits and misses.
     pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
-        self.expire_if_needed(db, key);
-        self.record_access(db, key);
-        self.count_lookup(db, key)
+        let expired = self.expire_if_needed(db, key);
+        if !expired {
+            self.record_access(db, key);
+        }
+        self.count_lookup(db, key, expired)
     }
 
     /// Lookup for a read that must not count as an access (OBJECT, TYPE: Valkey's
     /// `LOOKUP_NOTOUCH`): expires lazily and counts hits and misses.
     pub fn lookup_read_no_touch(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
-        self.expire_if_needed(db, key);
-        self.count_lookup(db, key)
+        let expired = self.expire_if_needed(db, key);
+        self.count_lookup(db, key, expired)
     }
 
     /// A read lookup's accounting: keyspace hits and misses, the `keymiss` event.
-    fn count_lookup(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+    /// `expired`: the key is logically expired (still stored while expiry is paused).
+    fn count_lookup(&mut self, db: usize, key: &[u8], expired: bool) -> Option<&Value> {
+        if expired && self.expire_paused {
+            self.stats.keyspace_misses += 1;
+            self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
+            return None;
+        }
         if self.dbs[db].keys.contains_key(key) {
             self.stats.keyspace_hits += 1;
         } else {
@@ -320,7 +356,7 @@ impl Keyspace {
 
     /// Lookup for a write command: expires lazily, no hit/miss counting.
     pub fn lookup_write(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
-        self.expire_if_needed(db, key);
+        self.expire_for_write(db, key);
         self.record_access(db, key);
         self.dbs[db].keys.get_mut(key)
     }
@@ -328,7 +364,7 @@ impl Keyspace {
     /// Records an access to `key` in its clock, unless a fork child shares our pages
     /// (the write would copy the page: Valkey skips it too while a child exists).
     fn record_access(&mut self, db: usize, key: &[u8]) {
-        if self.child_active {
+        if self.child_active || self.no_touch {
             return;
         }
         let (lfu, now) = (self.lfu.then_some(self.lfu_params), self.now);
@@ -447,8 +483,7 @@ impl Keyspace {
 
     /// True when the key exists (expiring it first if due).
     pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
-        self.expire_if_needed(db, key);
-        self.dbs[db].keys.contains_key(key)
+        !self.expire_if_needed(db, key) && self.dbs[db].keys.contains_key(key)
     }
 
     /// Stores a value. `keep_ttl` keeps an existing TTL; otherwise any TTL is cleared.
@@ -484,7 +519,7 @@ impl Keyspace {
 
     /// Deletes a key; true when it existed.
     pub fn delete(&mut self, db: usize, key: &[u8]) -> bool {
-        self.expire_if_needed(db, key);
+        self.expire_for_write(db, key);
         if self.remove_entry(db, key).is_some() {
             self.touch(db, key, 1);
             true
@@ -507,7 +542,7 @@ impl Keyspace {
 
     /// Takes a key out (value and TTL), for RENAME/MOVE. Counts as a mutation.
     pub fn take(&mut self, db: usize, key: &[u8]) -> Option<(Value, Option<UnixMs>)> {
-        self.expire_if_needed(db, key);
+        self.expire_for_write(db, key);
         let out = self.remove_entry(db, key)?;
         self.touch(db, key, 1);
         Some(out)
@@ -549,7 +584,9 @@ impl Keyspace {
 
     /// The TTL of a live key: `None` when the key is absent, `Some(None)` when it has no TTL.
     pub fn expire_time(&mut self, db: usize, key: &[u8]) -> Option<Option<UnixMs>> {
-        self.expire_if_needed(db, key);
+        if self.expire_if_needed(db, key) {
+            return None;
+        }
         let d = &self.dbs[db];
         if !d.keys.contains_key(key) {
             return None;
@@ -651,7 +688,7 @@ impl Keyspace {
     /// delete the expired ones, repeat while many of the sample were expired and the
     /// time budget (`deadline` checked every few iterations) allows.
     pub fn active_expire_cycle(&mut self, budget: std::time::Duration) {
-        if !self.active_expire_enabled {
+        if !self.active_expire_enabled || self.expire_paused {
             return;
         }
         let start = std::time::Instant::now();

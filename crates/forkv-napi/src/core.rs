@@ -144,6 +144,16 @@ pub struct ClientState {
     pub tracking_broken_redir: bool,
     pub tracking_bcast: bool,
     pub redir: f64,
+    /// CLIENT NO-EVICT on (flag `e`).
+    pub no_evict: bool,
+    /// CLIENT NO-TOUCH on (flag `T`).
+    pub no_touch: bool,
+    /// Held by CLIENT PAUSE (counted as blocked).
+    pub postponed: bool,
+    /// Commands run (CLIENT LIST `tot-cmds`).
+    pub tot_cmds: f64,
+    /// Bytes of the MULTI queue (CLIENT LIST `multi-mem`).
+    pub multi_mem: f64,
 }
 
 /// Client-side caching counts for INFO (`tracking_clients` in Clients; the others in
@@ -486,12 +496,19 @@ impl Core {
         self.server.engine.acl_auth(u64::from(id), user.as_deref(), &pass).err()
     }
 
+    /// An ACL user of that name exists (CLIENT KILL USER).
+    #[napi]
+    pub fn acl_user_exists(&self, name: String) -> bool {
+        self.server.engine.acl.user(&name).is_some()
+    }
+
     /// RESET: the connection goes back to the default user (authenticated only when
     /// the default user needs no password).
     #[napi]
     pub fn acl_reset_client(&mut self, id: u32) {
         self.server.engine.acl_reset_client(u64::from(id));
     }
+
     /// The users in aclfile format (ACL SAVE writes it).
     #[napi]
     pub fn acl_file_text(&self) -> String {
@@ -554,6 +571,11 @@ impl Core {
             tracking_broken_redir: c.tracking.broken_redir,
             tracking_bcast: c.tracking.bcast,
             redir: if c.tracking.on { c.tracking.redirect as f64 } else { -1.0 },
+            no_evict: c.no_evict,
+            no_touch: c.no_touch,
+            postponed: c.is_postponed(),
+            tot_cmds: c.commands_processed as f64,
+            multi_mem: c.multi_mem() as f64,
         })
     }
 

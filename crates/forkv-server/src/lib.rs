@@ -195,6 +195,10 @@ impl Server {
     /// sync the client waits for a BGSAVE (see [`Server::repl_bgsave_started`]).
     pub fn repl_sync(&mut self, id: u64, psync: Option<(&[u8], &[u8])>) -> SyncDecision {
         self.pump_stream();
+        // A replica is never held by CLIENT PAUSE (its REPLCONF ACKs keep flowing).
+        if let Some(c) = self.engine.client_mut(id) {
+            c.replica = true;
+        }
         if !self.own.borrow().repl.active() {
             // A new history begins with the backlog (Valkey's changeReplicationId).
             self.own.borrow_mut().repl.replid = random_replid();
@@ -442,6 +446,9 @@ impl Server {
     /// each deleted key propagated; incremental rehashing when `rehash` (the caller
     /// says no when a fork child shares the pages).
     pub fn cron(&mut self, budget: std::time::Duration, rehash: bool) {
+        // A CLIENT PAUSE past its deadline ends here when no command came to end it;
+        // the clients it held are among the woken ones the host serves.
+        self.engine.update_pause();
         let ks = &mut self.engine.ks;
         ks.set_now(forkv_engine::cmd::now_ms());
         ks.active_expire_cycle(budget);

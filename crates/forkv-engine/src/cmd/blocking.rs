@@ -95,7 +95,7 @@ pub(crate) struct Blocking {
     /// Keys touched since the last serve that someone waits on, in touch order.
     ready: Vec<(usize, Bytes)>,
     /// Clients whose reply is waiting in their `pending_out` (the host writes it).
-    woken: Vec<u64>,
+    pub(crate) woken: Vec<u64>,
 }
 
 impl Blocking {
@@ -241,6 +241,7 @@ impl Engine {
             return;
         };
         if c.blocked.is_none() {
+            c.commands_processed += 1;
             // Served: logged now, once (Valkey logs a blocking command when unblocked).
             self.command_done(id, b.spec, &argv, started.elapsed());
         }
@@ -331,6 +332,8 @@ impl Engine {
                 if b.deadline != 0 {
                     s.clients_in_timeout_table += 1;
                 }
+            } else if c.postponed {
+                s.blocked_clients += 1;
             }
             if !c.watched.is_empty() {
                 s.watching_clients += 1;

@@ -62,6 +62,32 @@ pub(crate) fn client_reply(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// CLIENT NO-EVICT ON|OFF. forkv has no client eviction (`maxmemory-clients`): every
+/// client is exempt already; the flag is kept for CLIENT LIST (`e`).
+pub(crate) fn client_no_evict(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    ctx.client.no_evict = on_off(argv[2])?;
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// CLIENT NO-TOUCH ON|OFF: the client's commands (TOUCH excepted) leave the keys'
+/// access clocks alone (OBJECT IDLETIME / FREQ, LRU/LFU eviction).
+pub(crate) fn client_no_touch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    ctx.client.no_touch = on_off(argv[2])?;
+    ctx.reply.ok();
+    Ok(())
+}
+
+fn on_off(arg: &[u8]) -> Result<bool, crate::cmd::CmdError> {
+    if is(arg, "on") {
+        Ok(true)
+    } else if is(arg, "off") {
+        Ok(false)
+    } else {
+        Err(errors::SYNTAX.into())
+    }
+}
+
 fn quit(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
     ctx.reply.ok();
     ctx.client.closing = true;

@@ -48,5 +48,9 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     spec("client|getredir", 2, CL, (0, 0, 0), "connection", "6.0.0", "O(1)", "Returns the client ID to which the connection's tracking notifications are redirected.", Engine(crate::tracking::client_getredir)),
     spec("client|trackinginfo", 2, CL, (0, 0, 0), "connection", "6.2.0", "O(1)", "Returns information about server-assisted client-side caching for the connection.", Engine(crate::tracking::client_trackinginfo)),
     spec("client|reply", 3, CL, (0, 0, 0), "connection", "3.2.0", "O(1)", "Instructs the server whether to reply to commands.", Core(crate::cmd::connection::client_reply)),
+    spec("client|pause", -3, ADM | LOADING | STALE, (0, 0, 0), "connection", "3.0.0", "O(1)", "Suspends commands processing.", crate::table::Exec::Engine(crate::pause::client_pause)),
+    spec("client|unpause", 2, ADM | LOADING | STALE, (0, 0, 0), "connection", "6.2.0", "O(N) Where N is the number of paused clients", "Resumes processing commands from paused clients.", crate::table::Exec::Engine(crate::pause::client_unpause)),
+    spec("client|no-evict", 3, ADM | LOADING | STALE, (0, 0, 0), "connection", "7.0.0", "O(1)", "Sets the client eviction mode of the connection.", Core(crate::cmd::connection::client_no_evict)),
+    spec("client|no-touch", 3, CL, (0, 0, 0), "connection", "7.2.0", "O(1)", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", Core(crate::cmd::connection::client_no_touch)),
     spec("client|help", 2, LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Host),
 ];

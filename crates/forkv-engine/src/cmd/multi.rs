@@ -78,6 +78,13 @@ impl MultiState {
     pub(crate) fn queued_flags(&self) -> (u32, u32) {
         (self.flags, self.inv_flags)
     }
+
+    /// Bytes the queue holds: arguments, their vectors and the queue's slots
+    /// (CLIENT LIST `multi-mem`).
+    pub(crate) fn memory(&self) -> usize {
+        let args: usize = self.queue.iter().map(|q| q.argv.iter().map(|a| a.capacity() + std::mem::size_of::<Vec<u8>>()).sum::<usize>()).sum();
+        args + self.queue.capacity() * std::mem::size_of::<Queued>()
+    }
 }
 
 /// The rest of a running EXEC's queue.

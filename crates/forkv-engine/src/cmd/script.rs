@@ -33,8 +33,8 @@ const EV: u32 = NOSCRIPT | SKIP_MONITOR | STALE | MOVABLE_KEYS;
 const SC: u32 = NOSCRIPT;
 
 pub const COMMANDS: &[CommandSpec] = &[
-    spec("eval", -3, EV, (0, 0, 0), "scripting", "2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script.", Eng(eval)),
-    spec("evalsha", -3, EV, (0, 0, 0), "scripting", "2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script by SHA1 digest.", Eng(evalsha)),
+    spec("eval", -3, EV | MAY_REPLICATE, (0, 0, 0), "scripting", "2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script.", Eng(eval)),
+    spec("evalsha", -3, EV | MAY_REPLICATE, (0, 0, 0), "scripting", "2.6.0", "Depends on the script that is executed.", "Executes a server-side Lua script by SHA1 digest.", Eng(evalsha)),
     spec("eval_ro", -3, EV | READONLY, (0, 0, 0), "scripting", "7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script.", Eng(eval_ro)),
     spec("evalsha_ro", -3, EV | READONLY, (0, 0, 0), "scripting", "7.0.0", "Depends on the script that is executed.", "Executes a read-only server-side Lua script by SHA1 digest.", Eng(evalsha_ro)),
     container("script", -2, 0, "scripting", "2.6.0", "A container for Lua scripts management commands.", SCRIPT_SUBCOMMANDS),
@@ -193,6 +193,9 @@ impl EngineHost<'_> {
             c.last_cmd = spec.name;
         }
         e.stats.total_commands_processed += 1;
+        if let Some(c) = e.clients.get_mut(&self.caller) {
+            c.commands_processed += 1;
+        }
         let aof_was = e.prop.enabled;
         if ctx.repl & forkv_script::repl::AOF == 0 {
             e.prop.enabled = false;

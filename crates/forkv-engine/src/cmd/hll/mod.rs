@@ -16,7 +16,7 @@ use sketch::{Invalid, CORRUPTED, HDR, NOT_HLL, REGISTERS};
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("pfadd", -2, WRITE | DENYOOM | FAST, (1, 1, 1), "hyperloglog", "2.8.9", "O(1) to add every element.", "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.", Core(pfadd)),
-    spec("pfcount", -2, READONLY, (1, -1, 1), "hyperloglog", "2.8.9", "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", Core(pfcount)),
+    spec("pfcount", -2, READONLY | MAY_REPLICATE, (1, -1, 1), "hyperloglog", "2.8.9", "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.", "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", Core(pfcount)),
     spec("pfmerge", -2, WRITE | DENYOOM, (1, -1, 1), "hyperloglog", "2.8.9", "O(N) to merge N HyperLogLogs, but with high constant times.", "Merges one or more HyperLogLog values into a single key.", Core(pfmerge)),
     spec("pfdebug", 3, WRITE | DENYOOM | ADMIN, (2, 2, 1), "hyperloglog", "2.8.9", "N/A", "Internal commands for debugging HyperLogLog values.", Core(pfdebug)),
     spec("pfselftest", 1, ADMIN, (0, 0, 0), "hyperloglog", "2.8.9", "N/A", "An internal command for testing HyperLogLog values.", Core(pfselftest)),

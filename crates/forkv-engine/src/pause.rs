@@ -1,0 +1,250 @@
+//! CLIENT PAUSE and CLIENT UNPAUSE (Valkey's `pauseActions` in server.c and
+//! `blockPostponeClient` in blocked.c).
+//!
+//! A pause holds commands back without refusing them: a client whose command the pause
+//! covers is *postponed*. The command stays unconsumed in its input buffer, the client
+//! counts as blocked (INFO `blocked_clients`, CLIENT LIST flag `b`) and its later input
+//! is only buffered. When the pause ends (CLIENT UNPAUSE, or its deadline seen by the
+//! next command or the cron), the postponed clients are woken in the order they were
+//! held and their input runs as if it had just arrived.
+//!
+//! `WRITE` covers the commands that may change data or reach the replication stream:
+//! the `write` and `may_replicate` flags, with a script's own flags in place of
+//! EVAL/EVALSHA/FCALL's (Valkey's getCommandFlags: a `no-writes` script is a read), and
+//! EXEC by the flags of what it queued. `ALL` covers every command. Either one also
+//! stops expiry (reads see a key past its TTL as absent, nothing is deleted) and
+//! eviction. The check comes after every refusal (a wrong arity still answers at once),
+//! so a pause begins after the command or transaction that set it. Clients a pause never
+//! holds: our replicas, the link to our primary, the script pseudo-client, commands inside EXEC, and
+//! replay while loading.
+
+use std::collections::VecDeque;
+
+use forkv_script::ScriptFlags;
+
+use crate::client::Client;
+use crate::reply::Reply;
+use crate::table::{flags, CommandSpec};
+use crate::{Engine, Outcome};
+
+/// The pause set by CLIENT PAUSE, and the clients it holds.
+#[derive(Default)]
+pub(crate) struct Pause {
+    /// End of the pause in ms since the epoch; `None` when there is no pause.
+    end: Option<i64>,
+    /// `ALL` (every command) rather than `WRITE`.
+    all: bool,
+    /// Postponed clients, first held first.
+    postponed: VecDeque<u64>,
+}
+
+/// Valkey's `scriptFlagsToCmdFlags`: a script that declared flags replaces the command's
+/// write, denyoom and stale flags with its own, and drops may_replicate.
+fn script_flags_to_cmd_flags(cmd: u32, script: ScriptFlags) -> u32 {
+    if script.has(ScriptFlags::EVAL_COMPAT_MODE) {
+        return cmd;
+    }
+    let mut f = cmd & !(flags::STALE | flags::DENYOOM | flags::WRITE | flags::MAY_REPLICATE);
+    if !script.has(ScriptFlags::ALLOW_OOM | ScriptFlags::NO_WRITES) {
+        f |= flags::DENYOOM;
+    }
+    if !script.has(ScriptFlags::NO_WRITES) {
+        f |= flags::WRITE;
+    }
+    if script.has(ScriptFlags::ALLOW_STALE) {
+        f |= flags::STALE;
+    }
+    f
+}
+
+impl Engine {
+    /// A command's flags as Valkey's getCommandFlags sees them: for EVAL, EVALSHA and
+    /// FCALL (and their `_RO` forms), the flags the script or function declared. An
+    /// EVAL body not cached yet is judged by its shebang; an unknown SHA or function
+    /// keeps the command's own flags.
+    pub(crate) fn command_flags(&mut self, spec: &CommandSpec, argv: &[&[u8]]) -> u32 {
+        let script = match spec.name {
+            "eval" | "eval_ro" => argv.get(1).and_then(|body| {
+                let sha = forkv_script::sha1hex(body);
+                match self.scripting.as_ref().and_then(|vm| vm.get(&sha)) {
+                    Some(s) => Some(s.flags),
+                    None => forkv_script::shebang::parse(body).ok().map(|(f, _)| f),
+                }
+            }),
+            "evalsha" | "evalsha_ro" => argv.get(1).and_then(|sha| {
+                let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+                self.scripting.as_ref().and_then(|vm| vm.get(&sha)).map(|s| s.flags)
+            }),
+            "fcall" | "fcall_ro" => argv.get(1).and_then(|name| {
+                let name = String::from_utf8_lossy(name);
+                self.functions.as_ref().and_then(|vm| vm.function_flags(&name))
+            }),
+            _ => None,
+        };
+        script.map_or(spec.flags, |s| script_flags_to_cmd_flags(spec.flags, s))
+    }
+
+    /// True while a pause is in force (its deadline not passed yet).
+    pub fn is_paused(&self) -> bool {
+        self.pause.end.is_some_and(|end| crate::cmd::now_ms() < end)
+    }
+
+    /// Ends a pause whose deadline has passed (Valkey's `updatePausedActions`), waking
+    /// the clients it held; true when some were woken. The cron calls this, and every
+    /// command does before it is checked against the pause.
+    pub fn update_pause(&mut self) -> bool {
+        match self.pause.end {
+            Some(end) if crate::cmd::now_ms() >= end => self.unpause(),
+            _ => false,
+        }
+    }
+
+    /// CLIENT PAUSE: pauses until `end` (ms since the epoch). A pause already in force
+    /// keeps its later deadline and, when it is `ALL`, its mode (Valkey keeps the most
+    /// restrictive of the two).
+    pub fn pause_clients(&mut self, end: i64, all: bool) {
+        let active = self.is_paused();
+        self.pause.all = all || (active && self.pause.all);
+        self.pause.end = Some(match self.pause.end {
+            Some(old) if active => old.max(end),
+            _ => end,
+        });
+        self.ks.expire_paused = true;
+    }
+
+    /// Ends the pause: expiry and eviction resume and the postponed clients are woken in
+    /// the order they were held. True when some were woken.
+    pub fn unpause(&mut self) -> bool {
+        self.pause.end = None;
+        self.pause.all = false;
+        self.ks.expire_paused = false;
+        let held = std::mem::take(&mut self.pause.postponed);
+        let woke = !held.is_empty();
+        for id in held {
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.postponed = false;
+                self.blocking.woken.push(id);
+            }
+        }
+        woke
+    }
+
+    /// Whether the pause holds this command of `client` (`flags`: its effective flags;
+    /// `queued`: for EXEC, the flags of the queued commands).
+    fn pause_covers(&self, client: &Client, flags: u32, queued: u32) -> bool {
+        if client.primary || client.replica || client.in_script || client.nonblocking_call || client.exec.is_some() || self.cfg.loading || self.ks.loading {
+            return false;
+        }
+        if !self.is_paused() {
+            return false;
+        }
+        self.pause.all || (flags | queued) & (flags::WRITE | flags::MAY_REPLICATE) != 0
+    }
+
+    /// Before a command runs (after every refusal): postpones the client when the pause
+    /// covers the command. True when it did; the caller leaves the command unconsumed.
+    pub(crate) fn postpone_if_paused(&mut self, id: u64, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+        if self.pause.end.is_none() {
+            return false;
+        }
+        if self.update_pause() {
+            return false;
+        }
+        let queued = match self.clients.get(&id).and_then(|c| c.multi.as_ref()) {
+            Some(m) if spec.name == "exec" => m.queued_flags().0,
+            _ => 0,
+        };
+        let flags = if self.pause.all { spec.flags } else { self.command_flags(spec, argv) };
+        let Some(client) = self.clients.get(&id) else {
+            return false;
+        };
+        if !self.pause_covers(client, flags, queued) {
+            return false;
+        }
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.postponed = true;
+            c.suspended = true;
+        }
+        self.pause.postponed.push_back(id);
+        true
+    }
+
+    /// Forgets a closed client's place in the pause's queue.
+    pub(crate) fn forget_postponed(&mut self, id: u64) {
+        self.pause.postponed.retain(|&c| c != id);
+    }
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL].
+pub(crate) fn client_pause(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
+    let proto = e.clients.get(&id).map_or(2, |c| c.proto);
+    let result = parse_pause(argv);
+    let mut r = Reply::new(&mut e.out, proto);
+    match result {
+        Ok((ms, all)) => {
+            r.ok();
+            let end = crate::cmd::now_ms().saturating_add(ms);
+            e.pause_clients(end, all);
+        }
+        Err(msg) => {
+            r.error(&msg);
+            e.stats.total_error_replies += 1;
+        }
+    }
+    Outcome::Done
+}
+
+/// CLIENT UNPAUSE.
+pub(crate) fn client_unpause(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
+    let proto = e.clients.get(&id).map_or(2, |c| c.proto);
+    e.unpause();
+    Reply::new(&mut e.out, proto).ok();
+    Outcome::Done
+}
+
+/// The timeout in ms and whether the pause is `ALL`, with Valkey's errors.
+fn parse_pause(argv: &[&[u8]]) -> Result<(i64, bool), String> {
+    if argv.len() > 4 {
+        return Err("ERR unknown subcommand or wrong number of arguments for 'pause'. Try CLIENT HELP.".into());
+    }
+    // Valkey's getTimeoutFromObjectOrReply in milliseconds.
+    let ms = forkv_keyspace::value::parse_canonical_i64(argv[2]).ok_or("ERR timeout is not an integer or out of range")?;
+    if ms < 0 {
+        return Err("ERR timeout is negative".into());
+    }
+    if ms > 0 && ms > i64::MAX - crate::cmd::now_ms() {
+        return Err("ERR timeout is out of range".into());
+    }
+    let all = match argv.get(3) {
+        None => true,
+        Some(m) if m.eq_ignore_ascii_case(b"all") => true,
+        Some(m) if m.eq_ignore_ascii_case(b"write") => false,
+        Some(_) => return Err("ERR CLIENT PAUSE mode must be WRITE or ALL".into()),
+    };
+    Ok((ms, all))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_timeout_and_mode_with_valkeys_errors() {
+        assert_eq!(parse_pause(&[b"client", b"pause", b"100"]), Ok((100, true)));
+        assert_eq!(parse_pause(&[b"client", b"pause", b"5", b"write"]), Ok((5, false)));
+        assert_eq!(parse_pause(&[b"client", b"pause", b"5", b"ALL"]), Ok((5, true)));
+        assert_eq!(parse_pause(&[b"client", b"pause", b"abc"]), Err("ERR timeout is not an integer or out of range".into()));
+        assert_eq!(parse_pause(&[b"client", b"pause", b"-1"]), Err("ERR timeout is negative".into()));
+        assert_eq!(parse_pause(&[b"client", b"pause", b"1", b"foo"]), Err("ERR CLIENT PAUSE mode must be WRITE or ALL".into()));
+    }
+
+    #[test]
+    fn declared_script_flags_replace_the_commands() {
+        let nw = ScriptFlags(ScriptFlags::NO_WRITES);
+        assert_eq!(script_flags_to_cmd_flags(flags::MAY_REPLICATE | flags::NOSCRIPT, nw), flags::NOSCRIPT);
+        let none = ScriptFlags(0);
+        assert_eq!(script_flags_to_cmd_flags(flags::MAY_REPLICATE, none), flags::WRITE | flags::DENYOOM);
+        let compat = ScriptFlags(ScriptFlags::EVAL_COMPAT_MODE);
+        assert_eq!(script_flags_to_cmd_flags(flags::MAY_REPLICATE, compat), flags::MAY_REPLICATE);
+    }
+}
