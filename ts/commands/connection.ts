@@ -425,6 +425,15 @@ function clientUnblock(call: HostCall): Reply {
 
 /** Closes a client; the caller's own connection closes after this reply is written. */
 function killClient(server: Server, victim: Connection, caller: Connection): void {
-  if (victim === caller) server.core.native.closeAfterReply(caller.id);
-  else server.closeAfterWrite(victim);
+  if (victim === caller) {
+    server.core.native.closeAfterReply(caller.id);
+    return;
+  }
+  server.closeAfterWrite(victim);
+  // Valkey frees a killed client at once: once its pending output is handed to the
+  // kernel the socket goes, without waiting for the peer to close its side (a client
+  // that never reads would otherwise stay connected, and counted, until it does).
+  const s = victim.socket;
+  if (s.writableFinished) s.destroy();
+  else s.once('finish', () => s.destroy());
 }
