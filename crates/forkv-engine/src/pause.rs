@@ -239,6 +239,35 @@ mod tests {
     }
 
     #[test]
+    fn a_write_pause_holds_writes_in_order_and_serves_reads() {
+        let mut e = Engine::new(1);
+        for id in 1..=3 {
+            e.add_client(id);
+        }
+        assert_eq!(e.feed(1, b"*4\r\n$6\r\nCLIENT\r\n$5\r\nPAUSE\r\n$5\r\n60000\r\n$5\r\nWRITE\r\n"), Outcome::Done);
+        assert_eq!(e.reply(), b"+OK\r\n");
+        e.clear_reply();
+        // A SET and the GET pipelined after it wait; nothing of them is answered.
+        assert_eq!(e.feed(2, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), Outcome::Blocked);
+        assert_eq!(e.feed(3, b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n"), Outcome::Blocked);
+        assert_eq!(e.reply(), b"");
+        assert_eq!(e.conn_stats().blocked_clients, 2);
+        // Reads of other clients are served.
+        assert_eq!(e.feed(1, b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), Outcome::Done);
+        assert_eq!(e.reply(), b"$-1\r\n");
+        e.clear_reply();
+        assert_eq!(e.feed(1, b"*2\r\n$6\r\nCLIENT\r\n$7\r\nUNPAUSE\r\n"), Outcome::Done);
+        assert_eq!(e.take_woken(), vec![2, 3]);
+        e.clear_reply();
+        assert_eq!(e.wake(2), Outcome::Done);
+        assert_eq!(e.reply(), b"+OK\r\n$1\r\nv\r\n");
+        e.clear_reply();
+        assert_eq!(e.wake(3), Outcome::Done);
+        assert_eq!(e.reply(), b":1\r\n");
+        assert_eq!(e.conn_stats().blocked_clients, 0);
+    }
+
+    #[test]
     fn declared_script_flags_replace_the_commands() {
         let nw = ScriptFlags(ScriptFlags::NO_WRITES);
         assert_eq!(script_flags_to_cmd_flags(flags::MAY_REPLICATE | flags::NOSCRIPT, nw), flags::NOSCRIPT);

@@ -58,7 +58,8 @@ fn del(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 fn exists(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
-    let n = argv[1..].iter().filter(|k| ctx.ks.lookup_read(db, k).is_some()).count();
+    // Valkey's LOOKUP_NOTOUCH: EXISTS is no access of the key (OBJECT IDLETIME stays).
+    let n = argv[1..].iter().filter(|k| ctx.ks.lookup_read_no_touch(db, k).is_some()).count();
     ctx.reply.int(n as i64);
     Ok(())
 }
