@@ -27,6 +27,7 @@ const HANDLERS: Record<string, HostHandler> = {
   psync: (c) => c.server.replication.syncCommand(c, true),
   role: (c) => (c.server.replica.isReplica ? c.server.replica.roleReply() : c.server.replication.roleReply()),
   wait: (c) => c.server.replication.waitCommand(c),
+  waitaof: (c) => c.server.replication.waitaofCommand(c),
   replicaof: (c) => c.server.replica.replicaofCommand(c),
   slaveof: (c) => c.server.replica.replicaofCommand(c),
 };

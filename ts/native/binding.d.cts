@@ -58,6 +58,11 @@ export declare class Core {
    * `appendfsync always`.
    */
   aofFlush(force: boolean): AofFlushResult
+  /**
+   * WAITAOF: moves the propagated writes into the AOF buffer, then reports how far
+   * the AOF goes and how far it is fsynced; None while the AOF is off.
+   */
+  aofSyncMarks(): AofSyncMarks | null
   /** AOF sizes and counters for INFO. */
   aofInfo(): AofInfo | null
   /** True when `auto-aof-rewrite-percentage`/`-min-size` call for a rewrite. */
@@ -164,6 +169,11 @@ export declare class Core {
   clientState(id: number): ClientState | null
   /** Applies settings (only the fields given). */
   configure(s: EngineSettings): void
+  /**
+   * Records `ms` for latency `event` if it reaches `latency-monitor-threshold` (the
+   * host's entry to the latency monitor, for the latencies it measures itself).
+   */
+  latencyAddSample(event: string, ms: number): void
   /**
    * Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
    * from the cron, as Valkey's eviction time proc); returns "ok", "running" or "fail".
@@ -363,6 +373,15 @@ export interface AofRewriteDone {
   tempIncrRemoved?: string
   baseSize: number
   historyDeleted: number
+}
+
+/**
+ * WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
+ * (Valkey's `fsynced_reploff`, counted in this process's AOF bytes).
+ */
+export interface AofSyncMarks {
+  appended: number
+  synced: number
 }
 
 /** How a child ended. */
@@ -589,6 +608,10 @@ export interface EngineSettings {
   trackingTableMaxKeys?: number
   /** The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases. */
   sensitiveConfigs?: Array<string>
+  /** `latency-monitor-threshold` in milliseconds (0: off). */
+  latencyMonitorThreshold?: number
+  /** `hz` (LATENCY DOCTOR's advice). */
+  hz?: number
 }
 
 /** A started child. */
@@ -693,6 +716,8 @@ export interface ReplicaRow {
   listeningPort: number
   announcedIp?: string
   ackOffset: number
+  /** The replica's AOF fsynced offset (REPLCONF ACK .. FACK), for WAITAOF. */
+  aofOffset: number
   lagSec: number
 }
 

@@ -225,6 +225,61 @@ export class ReplicationPrimary {
     });
   }
 
+  /**
+   * WAITAOF numlocal numreplicas timeout (Valkey's waitaofCommand): [1 if the local AOF
+   * is fsynced up to this client's writes, replicas whose AOF is fsynced (REPLCONF ACK ..
+   * FACK) up to the stream's offset], once both reach what was asked or the timeout (ms,
+   * 0 = none) passed. As for WAIT, the positions waited for are those when WAITAOF runs.
+   */
+  waitaofCommand(call: HostCall): Reply | Promise<Reply> {
+    const { argv, conn } = call;
+    const numlocal = int64(argv[1]!);
+    if (numlocal === null) return error('ERR value is not an integer or out of range');
+    if (numlocal < 0n || numlocal > 1n) return error('ERR value is out of range, value must between 0 and 1');
+    const numreplicas = int64(argv[2]!);
+    if (numreplicas === null) return error('ERR value is not an integer or out of range');
+    if (numreplicas < 0n) return error('ERR value is out of range, must be positive');
+    const t = int64(argv[3]!);
+    if (t === null) return error('ERR timeout is not an integer or out of range');
+    if (t < 0n) return error('ERR timeout is negative');
+    if (t > 0n && t > INT64_MAX - BigInt(Date.now())) return error('ERR timeout is out of range');
+    if (this.server.replica.isReplica) {
+      return error('ERR WAITAOF cannot be used with replica instances. Please also note that writes to replicas are just local and are not propagated.');
+    }
+    const aofOff = 'ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.';
+    if (numlocal === 1n && !this.server.aof.enabled) return error(aofOff);
+    const localTarget = this.native.aofSyncMarks()?.appended ?? 0;
+    const replTarget = this.native.replInfo().offset;
+    const counts = (): [number, number] => {
+      const marks = this.native.aofSyncMarks();
+      const local = marks !== null && marks.synced >= localTarget ? 1 : 0;
+      const replicas = this.native.replInfo().replicas.filter((r) => r.state === 'online' && r.aofOffset >= replTarget).length;
+      return [local, replicas];
+    };
+    const done = ([l, r]: [number, number]): boolean => l >= Number(numlocal) && r >= Number(numreplicas);
+    const first = counts();
+    if (done(first)) return array(first.map((n) => int(n)));
+    if (this.native.replRequestAck()) this.server.dataPath.deliver();
+    const timeout = Number(t);
+    const deadline = timeout === 0 ? Infinity : Date.now() + timeout;
+    return new Promise((resolve) => {
+      const timer = setInterval(() => {
+        let reply: Reply | null = null;
+        if (this.server.replica.isReplica) reply = error('UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)');
+        else if (numlocal === 1n && !this.server.aof.enabled) reply = error(aofOff);
+        else {
+          const now = counts();
+          if (done(now) || Date.now() >= deadline || conn.closed) reply = array(now.map((n) => int(n)));
+        }
+        if (reply !== null) {
+          clearInterval(timer);
+          resolve(reply);
+        }
+      }, 5);
+      if (this.server.options.unref) timer.unref();
+    });
+  }
+
   /** Replicas online whose last ACK is at most `min-replicas-max-lag` seconds old. */
   private goodReplicas(): number {
     const maxLag = this.server.config.getInt('min-replicas-max-lag');

@@ -20,7 +20,7 @@ import { Step } from '../native/core';
 import { encode, error, int, simple, array, bulk, ok, type Reply } from '../resp/encode';
 import { waitForLoad } from '../persistence/rdb';
 import type { Server } from '../server';
-import { ackCommand, encodeCommand, scanCommands } from './stream';
+import { ackCommand, encodeCommand, FsyncedOffset, scanCommands } from './stream';
 
 /** Valkey's replication states for a replica, as ROLE names them. */
 type LinkState = 'connect' | 'connecting' | 'handshake' | 'sync' | 'connected';
@@ -55,6 +55,8 @@ export class ReplicaLink {
    * reconnects for PSYNC; null/-1 before the first full sync). */
   private replid: string | null = null;
   private offset = -1;
+  /** How far this replica's AOF is fsynced, in stream offsets (REPLCONF ACK's FACK). */
+  private readonly fsynced = new FsyncedOffset();
   /** Bytes of the stream received (`slave_read_repl_offset`). */
   private readOffset = -1;
   /** The core client that runs the primary's commands (0: none). */
@@ -282,6 +284,7 @@ export class ReplicaLink {
       this.server.log.notice(`Full resync from primary: ${words[1]}:${words[2]}`);
       this.replid = words[1]!;
       this.offset = Number(words[2]);
+      this.fsynced.reset();
       this.readOffset = this.offset;
       this.state = 'sync';
       this.startTransfer();
@@ -471,7 +474,17 @@ export class ReplicaLink {
     this.linkDownSince = 0;
     this.lastIo = Date.now();
     this.updateGates();
-    if (this.socket) this.socket.write(ackCommand(this.offset));
+    if (this.socket) this.socket.write(this.ack());
+  }
+
+  /** `REPLCONF ACK <offset>`, with FACK when the AOF is on. */
+  private ack(): Buffer {
+    return ackCommand(this.offset, this.fsynced.fack(this.offset, this.native.aofSyncMarks()));
+  }
+
+  /** The stream up to the current offset was applied: remember where the AOF ends. */
+  private markApplied(): void {
+    if (this.server.aof.enabled) this.fsynced.mark(this.offset, this.native.aofSyncMarks());
   }
 
   /* ---------------------------------------------------------------- the stream */
@@ -486,7 +499,8 @@ export class ReplicaLink {
       if (c.getack) {
         this.run(this.inbuf.subarray(runFrom, from));
         this.offset += from - runFrom;
-        s.write(ackCommand(this.offset));
+        this.markApplied();
+        s.write(this.ack());
         this.offset += c.end - from;
         runFrom = c.end;
       }
@@ -494,6 +508,7 @@ export class ReplicaLink {
     }
     this.run(this.inbuf.subarray(runFrom, from));
     this.offset += from - runFrom;
+    this.markApplied();
     this.readOffset = this.offset;
     this.inbuf = this.inbuf.subarray(from);
   }
@@ -537,7 +552,7 @@ export class ReplicaLink {
       this.linkError(this.socket, 'PRIMARY timeout: no data nor PING received...');
     }
     if (!this.socket && this.state === 'connect') this.connect();
-    if (this.state === 'connected' && this.socket) this.socket.write(ackCommand(this.offset));
+    if (this.state === 'connected' && this.socket) this.socket.write(this.ack());
   }
 
   /* ---------------------------------------------------------------- ROLE and INFO */

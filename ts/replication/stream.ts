@@ -90,10 +90,57 @@ export function scanCommands(buf: Buffer): StreamCommand[] {
   return out;
 }
 
-/** `REPLCONF ACK <offset> FACK <offset>` as a replica sends it (FACK: no AOF fsync lag here). */
-export function ackCommand(offset: number): Buffer {
+/**
+ * `REPLCONF ACK <offset>` as a replica sends it, with `FACK <aof offset>` (how far its AOF
+ * is fsynced) when its AOF is on.
+ */
+export function ackCommand(offset: number, fack: number | null): Buffer {
   const o = String(offset);
-  return Buffer.from(`*5\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$${o.length}\r\n${o}\r\n$4\r\nFACK\r\n$${o.length}\r\n${o}\r\n`, 'latin1');
+  if (fack === null) return Buffer.from(`*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$${o.length}\r\n${o}\r\n`, 'latin1');
+  const f = String(fack);
+  return Buffer.from(`*5\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$${o.length}\r\n${o}\r\n$4\r\nFACK\r\n$${f.length}\r\n${f}\r\n`, 'latin1');
+}
+
+/** What the replica's AOF reports: bytes appended and how many are fsynced. */
+export interface AofMarks {
+  appended: number;
+  synced: number;
+}
+
+/**
+ * The replica's fsynced offset for FACK (Valkey's fsynced_reploff on a replica): after
+ * each applied piece of the stream the AOF position it ends at is remembered with its
+ * stream offset; an offset counts once the AOF is fsynced past its position.
+ */
+export class FsyncedOffset {
+  private marks: Array<{ appended: number; offset: number }> = [];
+  private best = 0;
+
+  /** The stream up to `offset` was applied; `m` is the AOF after it (null: AOF off). */
+  mark(offset: number, m: AofMarks | null): void {
+    if (m === null) return;
+    const last = this.marks[this.marks.length - 1];
+    if (last && last.appended === m.appended) last.offset = offset;
+    else this.marks.push({ appended: m.appended, offset });
+  }
+
+  /** The FACK to send at stream offset `offset`, or null while the AOF is off. */
+  fack(offset: number, m: AofMarks | null): number | null {
+    if (m === null) {
+      this.marks = [];
+      return null;
+    }
+    while (this.marks.length > 0 && this.marks[0]!.appended <= m.synced) this.best = Math.max(this.best, this.marks.shift()!.offset);
+    // Everything appended is fsynced: the offset itself is (PINGs add no AOF bytes).
+    if (m.synced >= m.appended) this.best = Math.max(this.best, offset);
+    return this.best;
+  }
+
+  /** A new replication history (full sync, new primary): offsets start over. */
+  reset(): void {
+    this.marks = [];
+    this.best = 0;
+  }
 }
 
 /** A command as a RESP multibulk. */

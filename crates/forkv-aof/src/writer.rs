@@ -17,7 +17,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -62,7 +62,8 @@ impl FromStr for FsyncPolicy {
 }
 
 enum Job {
-    Fsync(Arc<File>),
+    /// fsync, then publish the tag (the bytes appended when it was queued) as synced.
+    Fsync(Arc<File>, u64),
     FsyncAndClose(Arc<File>),
     #[cfg(test)]
     Sleep(std::time::Duration),
@@ -74,6 +75,8 @@ struct BgShared {
     /// 0 when the last background fsync succeeded, else its errno (Valkey
     /// `aof_bio_fsync_status` / `aof_bio_fsync_errno`).
     last_errno: AtomicI32,
+    /// The tag of the last background fsync that succeeded (WAITAOF's local progress).
+    synced_mark: AtomicU64,
 }
 
 /// The background fsync thread (Valkey's BIO_AOF_FSYNC worker), started on first use.
@@ -98,6 +101,7 @@ impl BackgroundFsync {
             shared: Arc::new(BgShared {
                 pending_fsync: AtomicUsize::new(0),
                 last_errno: AtomicI32::new(0),
+                synced_mark: AtomicU64::new(0),
             }),
         }
     }
@@ -121,10 +125,16 @@ impl BackgroundFsync {
         self.shared.last_errno.store(0, Ordering::Release);
     }
 
-    /// Queues an fsync (fdatasync) of `file`; returns at once.
-    pub fn fsync(&mut self, file: Arc<File>) {
+    /// Queues an fsync (fdatasync) of `file`; returns at once. Once it succeeded,
+    /// [`BackgroundFsync::synced_mark`] is at least `tag`.
+    pub fn fsync(&mut self, file: Arc<File>, tag: u64) {
         self.shared.pending_fsync.fetch_add(1, Ordering::AcqRel);
-        self.submit(Job::Fsync(file));
+        self.submit(Job::Fsync(file, tag));
+    }
+
+    /// The tag of the last background fsync that succeeded.
+    pub fn synced_mark(&self) -> u64 {
+        self.shared.synced_mark.load(Ordering::Acquire)
     }
 
     /// Queues an fsync of `file` and then closes it (when this was the last handle), for the
@@ -183,8 +193,12 @@ fn record(shared: &BgShared, r: io::Result<()>) {
 
 fn run_job(shared: &BgShared, job: Job) {
     match job {
-        Job::Fsync(f) => {
-            record(shared, f.sync_data());
+        Job::Fsync(f, tag) => {
+            let r = f.sync_data();
+            if r.is_ok() {
+                shared.synced_mark.fetch_max(tag, Ordering::AcqRel);
+            }
+            record(shared, r);
             shared.pending_fsync.fetch_sub(1, Ordering::AcqRel);
         }
         Job::FsyncAndClose(f) => {
@@ -232,6 +246,12 @@ pub struct FlushReport {
     pub delayed_write: bool,
     /// The fsync performed.
     pub fsync: FsyncDone,
+    /// How long write(2) took (ms), when there was something to write, and whether a
+    /// background fsync was running then (the latency monitor's `aof-write-*` events).
+    pub write_ms: Option<u64>,
+    pub write_during_fsync: bool,
+    /// How long the fsync under `appendfsync always` took (ms): `aof-fsync-always`.
+    pub fsync_always_ms: Option<u64>,
 }
 
 /// A failed flush.
@@ -285,6 +305,10 @@ pub struct AofWriter {
     bg: BackgroundFsync,
     /// Unix second of the last `#TS:` annotation written (`aof_cur_timestamp`).
     last_timestamp: i64,
+    /// Bytes ever appended to the buffer (never reset; WAITAOF counts in it).
+    appended: u64,
+    /// Bytes of `appended` known to be on disk through an fsync done on this thread.
+    synced_inline: u64,
 }
 
 // errno values (identical on Linux and macOS).
@@ -323,6 +347,8 @@ impl AofWriter {
             last_write_errno: None,
             bg: BackgroundFsync::new(),
             last_timestamp: 0,
+            appended: 0,
+            synced_inline: 0,
         }
     }
 
@@ -339,6 +365,32 @@ impl AofWriter {
     /// Adds raw bytes to the AOF buffer.
     pub fn append(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
+        self.appended += bytes.len() as u64;
+    }
+
+    /// Bytes ever appended (annotations and SELECTs included): a position in the
+    /// stream of this writer that [`AofWriter::synced_total`] catches up with.
+    pub fn appended_total(&self) -> u64 {
+        self.appended
+    }
+
+    /// How much of [`AofWriter::appended_total`] an fsync has put on disk (Valkey's
+    /// `fsynced_reploff`, in bytes of this writer).
+    pub fn synced_total(&self) -> u64 {
+        self.synced_inline.max(self.bg.synced_mark())
+    }
+
+    /// Continues the counts of [`AofWriter::appended_total`] from a previous writer
+    /// (AOF switched off and on again), all of it counted as synced: WAITAOF positions
+    /// taken before stay comparable.
+    pub fn start_counts_at(&mut self, appended: u64) {
+        self.appended += appended;
+        self.synced_inline = self.synced_inline.max(appended);
+    }
+
+    /// Bytes appended and written to the file (no longer buffered).
+    fn written_total(&self) -> u64 {
+        self.appended - self.buf.len() as u64
     }
 
     /// `aof-timestamp-enabled`: adds a `#TS:<unix seconds>` annotation before what is
@@ -348,13 +400,16 @@ impl AofWriter {
     pub fn annotate_timestamp(&mut self, now_secs: i64) {
         if now_secs > self.last_timestamp {
             self.last_timestamp = now_secs;
-            self.buf.extend_from_slice(timestamp_annotation(now_secs).as_bytes());
+            let ts = timestamp_annotation(now_secs);
+            self.buf.extend_from_slice(ts.as_bytes());
+            self.appended += ts.len() as u64;
         }
     }
 
     /// Adds a command, preceded by `SELECT` when `db` differs from the last one written
     /// (`feedAppendOnlyFile`); `None` never selects.
     pub fn append_command(&mut self, db: Option<usize>, argv: &[&[u8]]) {
+        let before = self.buf.len();
         if let Some(d) = db {
             if self.selected_db != Some(d) {
                 encode_select(&mut self.buf, d);
@@ -362,6 +417,7 @@ impl AofWriter {
             }
         }
         encode_command(&mut self.buf, argv);
+        self.appended += (self.buf.len() - before) as u64;
     }
 
     /// Forces the next command to be preceded by `SELECT` (done when a rewrite starts).
@@ -434,6 +490,12 @@ impl AofWriter {
                 FsyncPolicy::No => false,
             };
             if !due {
+                // Everything written is fsynced already (Valkey updates
+                // fsynced_reploff_pending here too), except under `no`.
+                let all_synced = self.last_incr_fsync_offset == self.last_incr_size;
+                if all_synced && self.policy != FsyncPolicy::No && !self.bg.in_progress() {
+                    self.synced_inline = self.synced_inline.max(self.appended);
+                }
                 return Ok(report);
             }
         } else {
@@ -457,7 +519,10 @@ impl AofWriter {
                     }
                 }
             }
+            let started = std::time::Instant::now();
             let res = self.write_buffered();
+            report.write_ms = Some(started.elapsed().as_millis() as u64);
+            report.write_during_fsync = sync_in_progress;
             self.flush_postponed_start = None;
             match res {
                 Ok(n) => report.written = n,
@@ -474,16 +539,20 @@ impl AofWriter {
         }
         match self.policy {
             FsyncPolicy::Always => {
+                let started = std::time::Instant::now();
                 if let Err(error) = self.file.sync_data() {
                     return Err(FlushError { error, fatal: true });
                 }
+                report.fsync_always_ms = Some(started.elapsed().as_millis() as u64);
+                self.synced_inline = self.written_total();
                 self.last_incr_fsync_offset = self.last_incr_size;
                 self.last_fsync_ms = now_ms;
                 report.fsync = FsyncDone::Inline;
             }
             FsyncPolicy::EverySec if now_ms.saturating_sub(self.last_fsync_ms) >= 1000 => {
                 if !sync_in_progress {
-                    self.bg.fsync(Arc::clone(&self.file));
+                    let tag = self.written_total();
+                    self.bg.fsync(Arc::clone(&self.file), tag);
                     self.last_incr_fsync_offset = self.last_incr_size;
                     report.fsync = FsyncDone::Background;
                 }
@@ -497,6 +566,7 @@ impl AofWriter {
     /// fsyncs the current file now, on this thread.
     pub fn fsync_now(&mut self, now_ms: i64) -> io::Result<()> {
         self.file.sync_data()?;
+        self.synced_inline = self.written_total();
         self.last_incr_fsync_offset = self.last_incr_size;
         self.last_fsync_ms = now_ms;
         Ok(())

@@ -137,18 +137,22 @@ impl Engine {
             let Some((db, key)) = self.ks.eviction_victim(mm.policy, mm.samples) else {
                 return EvictResult::Fail;
             };
+            let del_start = Instant::now();
             if self.ks.evict(db, &key) {
                 self.prop.log_expired(&[(db, key)], mm.lazy);
                 evicted += 1;
             }
+            self.latency.add_if_needed("eviction-del", del_start.elapsed().as_millis() as u64);
             if self.memory_for_eviction() <= limit {
                 break;
             }
             // Valkey checks the clock every 16 keys.
             if evicted.is_multiple_of(16) && budget.is_some_and(|b| start.elapsed() >= b) {
+                self.latency.add_if_needed("eviction-cycle", start.elapsed().as_millis() as u64);
                 return EvictResult::Running;
             }
         }
+        self.latency.add_if_needed("eviction-cycle", start.elapsed().as_millis() as u64);
         self.note_exceeded(false);
         EvictResult::Ok
     }

@@ -34,6 +34,7 @@ pub mod reply;
 pub mod resp;
 pub mod secure_random;
 pub mod slowlog;
+pub mod latency;
 pub mod table;
 pub mod tracking;
 
@@ -160,6 +161,8 @@ pub struct Engine {
     /// Client-side caching: the key table, BCAST prefixes and invalidations (see
     /// [`tracking`]).
     pub csc: tracking::Tracking,
+    /// The latency monitor (LATENCY) and its threshold.
+    pub latency: latency::LatencyMonitor,
     /// Keyed by client id; foldhash, not SipHash: this map is hit several times per
     /// command and its keys are server-assigned.
     clients: HashMap<u64, Client, foldhash::fast::FixedState>,
@@ -230,6 +233,7 @@ impl Engine {
             cmdstats: cmdstats::CommandStats::default(),
             migrate: migrate::MigrateSockets::default(),
             csc: tracking::Tracking::default(),
+            latency: latency::LatencyMonitor::default(),
             clients: HashMap::with_hasher(foldhash::fast::FixedState::default()),
             out: Vec::with_capacity(16 * 1024),
             ranges: Vec::new(),
@@ -815,7 +819,7 @@ impl Engine {
         self.cmdstats.reset(0);
     }
 
-    /// Offers a command client `id` ran to the SLOWLOG, under the name and address of
+    /// Offers a command client `id` ran to the SLOWLOG and the latency monitor, under the name and address of
     /// client `shown` (the caller, for a command a script called).
     pub(crate) fn slowlog_push(&mut self, shown: u64, spec: &CommandSpec, argv: &[&[u8]], elapsed: std::time::Duration) {
         if self.cfg.loading {
@@ -824,6 +828,9 @@ impl Engine {
         let (peer, name) = self.clients.get(&shown).map_or(("", ""), |c| (c.peer.as_str(), c.name.as_str()));
         let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         self.slowlog.push_if_needed(spec, argv, us, peer, name);
+        // Valkey's call(): the latency a command induced, by whether it is flagged fast.
+        let event = if spec.flags & flags::FAST != 0 { "fast-command" } else { "command" };
+        self.latency.add_if_needed(event, us / 1000);
     }
 
     /// Answers a refused command. Inside MULTI the transaction is flagged (EXEC will

@@ -216,6 +216,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::function::COMMANDS,
     crate::monitor::COMMANDS,
     crate::slowlog::COMMANDS,
+    crate::latency::COMMANDS,
 ];
 
 /// All top-level commands.

@@ -55,6 +55,14 @@ pub struct AofFlushResult {
     pub postponed: bool,
 }
 
+/// WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
+/// (Valkey's `fsynced_reploff`, counted in this process's AOF bytes).
+#[napi(object)]
+pub struct AofSyncMarks {
+    pub appended: f64,
+    pub synced: f64,
+}
+
 /// INFO persistence aof_* numbers.
 #[napi(object)]
 pub struct AofInfo {
@@ -255,6 +263,8 @@ impl Core {
         let base = loaded.map(|l| l.base_size).or_else(|| m.base.as_ref().and_then(|b| dir::file_size(&d, &b.name).ok())).unwrap_or(0);
         let mut writer = AofWriter::new(file, policy(&opts.fsync), incr_size, current, base, now_ms());
         writer.no_fsync_on_rewrite = opts.no_fsync_on_rewrite;
+        writer.start_counts_at(self.persistence.aof_appended_before);
+        self.server.engine.latency.aof_fsync_always = opts.fsync == "always";
         self.aof = Some(AofState { opts, dir: d, manifest: m, writer, initial: false });
         self.server.set_aof(true);
         Ok(())
@@ -278,6 +288,8 @@ impl Core {
             .map_err(|e| Error::from_reason(format!("Can't open the append-only file {}: {}", manifest::temp_incr_name(&opts.filename), strerror_text(&e))))?;
         let mut writer = AofWriter::new(file, policy(&opts.fsync), 0, 0, 0, now_ms());
         writer.no_fsync_on_rewrite = opts.no_fsync_on_rewrite;
+        writer.start_counts_at(self.persistence.aof_appended_before);
+        self.server.engine.latency.aof_fsync_always = opts.fsync == "always";
         self.aof = Some(AofState { opts: opts.clone(), dir: d.clone(), manifest: m, writer, initial: true });
         self.server.set_aof(true);
         self.server.engine.prop.reset_db();
@@ -305,6 +317,7 @@ impl Core {
         self.aof_flush(true);
         self.server.set_aof(false);
         if let Some(state) = self.aof.take() {
+            self.persistence.aof_appended_before = state.writer.appended_total();
             let temp = state.initial.then(|| state.dir.join(manifest::temp_incr_name(&state.opts.filename)));
             state.writer.close(now_ms()).map_err(|e| Error::from_reason(e.to_string()))?;
             // Switched off before the first rewrite finished: the temp incr is never used.
@@ -335,6 +348,7 @@ impl Core {
     pub fn aof_set_fsync(&mut self, fsync: String) {
         if let Some(a) = &mut self.aof {
             a.writer.set_policy(policy(&fsync));
+            self.server.engine.latency.aof_fsync_always = fsync == "always";
             a.opts.fsync = fsync;
         }
     }
@@ -344,16 +358,12 @@ impl Core {
     /// `appendfsync always`.
     #[napi]
     pub fn aof_flush(&mut self, force: bool) -> AofFlushResult {
+        if !self.aof_take_stream() {
+            return AofFlushResult { ok: true, error: None, written: 0.0, postponed: false };
+        }
         let Some(a) = &mut self.aof else {
             return AofFlushResult { ok: true, error: None, written: 0.0, postponed: false };
         };
-        let pending = self.server.take_aof_stream();
-        if !pending.is_empty() {
-            if a.opts.timestamps {
-                a.writer.annotate_timestamp(now_ms() / 1000);
-            }
-            a.writer.append(&pending);
-        }
         // DEBUG AOF-FLUSH-SLEEP: a pause before writing, so tests can catch a reply that
         // would leave before its write.
         if !self.persistence.aof_flush_sleep.is_zero() && a.writer.buffer_len() > 0 {
@@ -361,9 +371,21 @@ impl Core {
         }
         let child = self.server.jobs.is_running();
         match a.writer.flush(force, now_ms(), child) {
-            Ok(r) => AofFlushResult { ok: true, error: None, written: r.written as f64, postponed: r.postponed },
+            Ok(r) => {
+                record_flush_latency(&mut self.server.engine.latency, &r, child);
+                AofFlushResult { ok: true, error: None, written: r.written as f64, postponed: r.postponed }
+            }
             Err(e) => AofFlushResult { ok: false, error: Some(strerror_text(&e.error)), written: 0.0, postponed: false },
         }
+    }
+
+    /// WAITAOF: moves the propagated writes into the AOF buffer, then reports how far
+    /// the AOF goes and how far it is fsynced; None while the AOF is off.
+    #[napi]
+    pub fn aof_sync_marks(&mut self) -> Option<AofSyncMarks> {
+        self.aof_take_stream();
+        let a = self.aof.as_ref()?;
+        Some(AofSyncMarks { appended: a.writer.appended_total() as f64, synced: a.writer.synced_total() as f64 })
     }
 
     /// AOF sizes and counters for INFO.
@@ -470,8 +492,10 @@ impl Core {
             None => dir::load_manifest(d, &opts.filename).map_err(|e| e.to_string())?.unwrap_or_default(),
         };
         dir::create_dir_if_missing(d).map_err(|e| e.to_string())?;
-        let finished = dir::finish_rewrite(work, d, &opts.filename, &m, child_pid as u32, opts.use_rdb_preamble, aof_on, initial)
-            .map_err(|e| format!("Error trying to rename the temporary AOF base file: {e}"))?;
+        let rename_started = std::time::Instant::now();
+        let finished = dir::finish_rewrite(work, d, &opts.filename, &m, child_pid as u32, opts.use_rdb_preamble, aof_on, initial);
+        self.server.engine.latency.add_if_needed("aof-rename", rename_started.elapsed().as_millis() as u64);
+        let finished = finished.map_err(|e| format!("Error trying to rename the temporary AOF base file: {e}"))?;
         let mut manifest = finished.manifest;
         let new_incr = if initial { manifest.last_incr().map(|i| i.name.clone()) } else { None };
         let history = delete_history_in_background(d, opts, &mut manifest);
@@ -481,6 +505,43 @@ impl Core {
             a.writer.rewrite_done(finished.base_size);
         }
         Ok(AofRewriteDone { ok: true, error: None, new_base: finished.new_base, new_incr, temp_incr_removed: None, base_size: finished.base_size as f64, history_deleted: history })
+    }
+}
+
+impl Core {
+    /// Moves the finished part of the propagation stream into the AOF buffer (with a
+    /// timestamp annotation when enabled). False while the AOF is off.
+    fn aof_take_stream(&mut self) -> bool {
+        let Some(a) = &mut self.aof else {
+            return false;
+        };
+        let pending = self.server.take_aof_stream();
+        if !pending.is_empty() {
+            if a.opts.timestamps {
+                a.writer.annotate_timestamp(now_ms() / 1000);
+            }
+            a.writer.append(&pending);
+        }
+        true
+    }
+}
+
+/// The latency monitor's AOF events of one flush (Valkey's flushAppendOnlyFile): the
+/// write under its circumstance and as `aof-write`, and the fsync under `always`.
+fn record_flush_latency(m: &mut forkv_engine::latency::LatencyMonitor, r: &forkv_aof::writer::FlushReport, child: bool) {
+    if let Some(ms) = r.write_ms {
+        let event = if r.write_during_fsync {
+            "aof-write-pending-fsync"
+        } else if child {
+            "aof-write-active-child"
+        } else {
+            "aof-write-alone"
+        };
+        m.add_if_needed(event, ms);
+        m.add_if_needed("aof-write", ms);
+    }
+    if let Some(ms) = r.fsync_always_ms {
+        m.add_if_needed("aof-fsync-always", ms);
     }
 }
 

@@ -108,6 +108,10 @@ pub struct EngineSettings {
     pub tracking_table_max_keys: Option<f64>,
     /// The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases.
     pub sensitive_configs: Option<Vec<String>>,
+    /// `latency-monitor-threshold` in milliseconds (0: off).
+    pub latency_monitor_threshold: Option<f64>,
+    /// `hz` (LATENCY DOCTOR's advice).
+    pub hz: Option<u32>,
 }
 
 /// What CLIENT LIST/INFO need from the core about one connection.
@@ -667,6 +671,19 @@ impl Core {
         if let Some(v) = s.sensitive_configs {
             self.server.engine.slowlog.sensitive_configs = v;
         }
+        if let Some(v) = s.latency_monitor_threshold {
+            self.server.engine.latency.threshold_ms = v as u64;
+        }
+        if let Some(v) = s.hz {
+            self.server.engine.latency.hz = v;
+        }
+    }
+
+    /// Records `ms` for latency `event` if it reaches `latency-monitor-threshold` (the
+    /// host's entry to the latency monitor, for the latencies it measures itself).
+    #[napi]
+    pub fn latency_add_sample(&mut self, event: String, ms: f64) {
+        self.server.engine.latency.add_if_needed(&event, ms.max(0.0) as u64);
     }
 
     /// Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and

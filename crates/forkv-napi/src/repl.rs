@@ -17,6 +17,8 @@ pub struct ReplicaRow {
     pub listening_port: u32,
     pub announced_ip: Option<String>,
     pub ack_offset: f64,
+    /// The replica's AOF fsynced offset (REPLCONF ACK .. FACK), for WAITAOF.
+    pub aof_offset: f64,
     pub lag_sec: f64,
 }
 
@@ -167,6 +169,7 @@ impl Core {
                     listening_port: i.listening_port,
                     announced_ip: i.announced_ip,
                     ack_offset: i.ack_offset as f64,
+                    aof_offset: i.aof_offset as f64,
                     lag_sec: i.lag_sec as f64,
                 })
                 .collect(),

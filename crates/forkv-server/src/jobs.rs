@@ -20,6 +20,9 @@ pub struct JobPoll {
     pub logs: Vec<(LogLevel, String)>,
     /// Set when the child was reaped by this poll.
     pub done: Option<ChildExit>,
+    /// How long unlinking a failed child's temp file took (ms; the latency monitor's
+    /// `rdb-unlink-temp-file`).
+    pub unlink_ms: Option<u64>,
 }
 
 /// The one background job.
@@ -61,17 +64,20 @@ impl JobSlot {
         let mut logs = Vec::new();
         collect_logs(child.drain_info(), &mut logs);
         let done = child.try_reap();
+        let mut unlink_ms = None;
         if let Some(exit) = &done {
             collect_logs(exit.info.clone(), &mut logs);
             if !exit.is_ok() {
                 if let Some(temp) = self.temp.take() {
+                    let started = std::time::Instant::now();
                     let _ = std::fs::remove_file(temp);
+                    unlink_ms = Some(started.elapsed().as_millis() as u64);
                 }
             }
             self.child = None;
             self.temp = None;
         }
-        Some(JobPoll { logs, done })
+        Some(JobPoll { logs, done, unlink_ms })
     }
 
     /// Asks the child to stop (SIGUSR1: BGSAVE CANCEL, SHUTDOWN, FLUSHALL); false when no
@@ -88,7 +94,7 @@ impl JobSlot {
             let mut poll = self.poll()?;
             logs.append(&mut poll.logs);
             if poll.done.is_some() || Instant::now() >= deadline {
-                return Some(JobPoll { logs, done: poll.done });
+                return Some(JobPoll { logs, done: poll.done, unlink_ms: poll.unlink_ms });
             }
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -451,7 +451,10 @@ impl Server {
         self.engine.update_pause();
         let ks = &mut self.engine.ks;
         ks.set_now(forkv_engine::cmd::now_ms());
+        let started = std::time::Instant::now();
         ks.active_expire_cycle(budget);
+        self.engine.latency.add_if_needed("expire-cycle", started.elapsed().as_millis() as u64);
+        let ks = &mut self.engine.ks;
         if rehash {
             ks.rehash_step(100);
         }
@@ -505,6 +508,13 @@ impl Server {
     /// (no rehash, no resize) while the child shares its pages, and the dirty counter at
     /// fork is kept for the save's bookkeeping.
     pub fn adopt_job(&mut self, child: forkv_snapshot::ChildHandle, temp: Option<std::path::PathBuf>) {
+        // Valkey's serverFork: the `fork` latency event and the fork rate DOCTOR rates.
+        let fork_usec = child.fork_usec();
+        if fork_usec > 0 {
+            let used = self.engine.used_memory() as f64;
+            self.engine.latency.fork_rate = used * 1_000_000.0 / fork_usec as f64 / (1024.0 * 1024.0 * 1024.0);
+        }
+        self.engine.latency.add_if_needed("fork", fork_usec / 1000);
         let dirty = self.engine.ks.dirty;
         self.jobs.adopt(child, temp, dirty);
         self.engine.ks.set_child_active(true);
@@ -513,6 +523,9 @@ impl Server {
     /// Drains the running job's reports and reaps it if it ended (never waits).
     pub fn poll_job(&mut self) -> Option<JobPoll> {
         let poll = self.jobs.poll()?;
+        if let Some(ms) = poll.unlink_ms {
+            self.engine.latency.add_if_needed("rdb-unlink-temp-file", ms);
+        }
         if poll.done.is_some() {
             self.engine.ks.set_child_active(false);
         }

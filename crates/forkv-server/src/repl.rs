@@ -54,6 +54,9 @@ pub struct Replica {
     pub capa_psync2: bool,
     /// The offset the last REPLCONF ACK reported.
     pub ack_offset: u64,
+    /// The offset the replica's AOF is fsynced up to (`REPLCONF ACK <o> FACK <aof o>`;
+    /// WAITAOF counts it).
+    pub aof_offset: u64,
     /// When the last REPLCONF ACK arrived (ms), or the sync started.
     pub ack_time_ms: u64,
     /// The master offset the replica's snapshot corresponds to.
@@ -104,6 +107,7 @@ pub struct ReplicaInfo {
     pub listening_port: u32,
     pub announced_ip: Option<String>,
     pub ack_offset: u64,
+    pub aof_offset: u64,
     pub lag_sec: u64,
 }
 
@@ -202,6 +206,7 @@ impl Replication {
             announced_ip: None,
             capa_psync2: false,
             ack_offset: 0,
+            aof_offset: 0,
             ack_time_ms: now_ms,
             psync_initial_offset: 0,
             pending: Vec::new(),
@@ -224,7 +229,7 @@ impl Replication {
         if !args.len().is_multiple_of(2) {
             return Some(Err("ERR syntax error".into()));
         }
-        for pair in args.chunks_exact(2) {
+        for (i, pair) in args.chunks_exact(2).enumerate() {
             let (opt, val) = (pair[0], pair[1]);
             let name = String::from_utf8_lossy(opt).to_ascii_lowercase();
             match name.as_str() {
@@ -240,18 +245,25 @@ impl Replication {
                     // Other capabilities (eof: diskless loading) need nothing from a
                     // primary that always syncs from disk.
                 }
-                "ack" | "fack" => {
-                    // Only a synced replica acknowledges; no reply either way.
-                    if name == "ack" {
-                        if let (Some(r), Some(off)) = (self.replicas.get_mut(&id), parse_u64(val)) {
-                            if r.state.is_some() {
-                                r.ack_offset = r.ack_offset.max(off);
-                                r.ack_time_ms = now_ms;
+                "ack" => {
+                    // Only a synced replica acknowledges; no reply either way. FACK may
+                    // follow: how far its AOF is fsynced (Valkey's repl_aof_off).
+                    if let (Some(r), Some(off)) = (self.replicas.get_mut(&id), parse_u64(val)) {
+                        if r.state.is_some() {
+                            r.ack_offset = r.ack_offset.max(off);
+                            if let [fack, aof, ..] = &args[2 * i + 2..] {
+                                if fack.eq_ignore_ascii_case(b"fack") {
+                                    if let Some(aof) = parse_u64(aof) {
+                                        r.aof_offset = r.aof_offset.max(aof);
+                                    }
+                                }
                             }
+                            r.ack_time_ms = now_ms;
                         }
                     }
                     return None;
                 }
+                "fack" => return None,
                 "getack" => return None,
                 "rdb-only" | "rdb-filter-only" | "version" => {}
                 _ => return Some(Err(format!("ERR Unrecognized REPLCONF option: {}", String::from_utf8_lossy(opt)))),
@@ -411,6 +423,7 @@ impl Replication {
                     listening_port: r.listening_port,
                     announced_ip: r.announced_ip.clone(),
                     ack_offset: r.ack_offset,
+                    aof_offset: r.aof_offset,
                     lag_sec: now_ms.saturating_sub(r.ack_time_ms) / 1000,
                 })
             })
@@ -502,6 +515,8 @@ mod tests {
         r.sync(1, None, 0);
         assert_eq!(r.replconf(1, &[b"ack", b"42", b"fack", b"40"], 2500), None);
         let info = r.info(3600);
-        assert_eq!((info[0].listening_port, info[0].ack_offset, info[0].lag_sec), (6380, 42, 1));
+        assert_eq!((info[0].listening_port, info[0].ack_offset, info[0].aof_offset, info[0].lag_sec), (6380, 42, 40, 1));
+        r.replconf(1, &[b"ack", b"50"], 2600);
+        assert_eq!((r.info(3600)[0].ack_offset, r.info(3600)[0].aof_offset), (50, 40), "an ACK without FACK keeps the AOF offset");
     }
 }
