@@ -50,6 +50,8 @@ function hostFacts(s: Server): Fields {
     ['config_file', s.configFile ?? ''],
     ['shutdown_in_milliseconds', s.shutdownInMilliseconds],
     ['connected_clients', s.clients.size],
+    // Clients in WAIT/WAITAOF (run by the host): part of blocked_clients.
+    ['host_blocked_clients', s.replication.waitingClients],
     ['maxclients', s.config.getInt('maxclients')],
     ['used_memory_rss', mem.rss],
     ['total_system_memory', os.totalmem()],

@@ -5,7 +5,8 @@ import * as assert from 'uvu/assert';
 import type Redis from 'ioredis';
 
 import { startServer, type RunningServer } from '../helpers/server';
-import { errOf, info, quiet, waitUntil } from '../persistence/util';
+import { quiet } from '../helpers/fixture';
+import { errOf, info, waitUntil } from '../persistence/util';
 
 const t = suite('replication-waitaof');
 const running: RunningServer[] = [];

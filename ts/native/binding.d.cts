@@ -467,6 +467,8 @@ export interface ClientState {
   totCmds: number
   /** Bytes of the MULTI queue (CLIENT LIST `multi-mem`). */
   multiMem: number
+  /** Blocking commands answer at once (inside EXEC or a script): WAIT, WAITAOF. */
+  denyBlocking: boolean
 }
 
 /** A command table row (for COMMAND-derived docs such as the README list). */

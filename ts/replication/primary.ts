@@ -30,6 +30,8 @@ export class ReplicationPrimary {
   private readonly psyncIds = new Set<number>();
   private lastCronSecond = 0;
   private cronSeconds = 0;
+  /** Clients blocked in WAIT or WAITAOF (counted in INFO blocked_clients, as Valkey's BLOCKED_WAIT). */
+  waitingClients = 0;
 
   constructor(private readonly server: Server) {
     server.on('cron', () => this.cron());
@@ -210,14 +212,17 @@ export class ReplicationPrimary {
     const target = this.native.replInfo().offset;
     const acked = (): number => this.native.replInfo().replicas.filter((r) => r.state === 'online' && r.ackOffset >= target).length;
     const now = acked();
-    if (now >= wanted) return int(now);
+    // Inside EXEC (Valkey's deny_blocking) WAIT answers at once.
+    if (now >= wanted || this.native.clientState(conn.id)?.denyBlocking === true) return int(now);
     if (this.native.replRequestAck()) this.server.dataPath.deliver();
     const deadline = timeout === 0 ? Infinity : Date.now() + timeout;
+    this.waitingClients++;
     return new Promise((resolve) => {
       const timer = setInterval(() => {
         const n = acked();
         if (n >= wanted || Date.now() >= deadline || conn.closed) {
           clearInterval(timer);
+          this.waitingClients--;
           resolve(int(n));
         }
       }, 5);
@@ -258,10 +263,12 @@ export class ReplicationPrimary {
     };
     const done = ([l, r]: [number, number]): boolean => l >= Number(numlocal) && r >= Number(numreplicas);
     const first = counts();
-    if (done(first)) return array(first.map((n) => int(n)));
+    // Inside EXEC (Valkey's deny_blocking) WAITAOF answers at once.
+    if (done(first) || this.native.clientState(conn.id)?.denyBlocking === true) return array(first.map((n) => int(n)));
     if (this.native.replRequestAck()) this.server.dataPath.deliver();
     const timeout = Number(t);
     const deadline = timeout === 0 ? Infinity : Date.now() + timeout;
+    this.waitingClients++;
     return new Promise((resolve) => {
       const timer = setInterval(() => {
         let reply: Reply | null = null;
@@ -273,6 +280,7 @@ export class ReplicationPrimary {
         }
         if (reply !== null) {
           clearInterval(timer);
+          this.waitingClients--;
           resolve(reply);
         }
       }, 5);

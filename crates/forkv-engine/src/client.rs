@@ -203,7 +203,7 @@ impl Client {
 
     /// Blocking commands may not block now (inside EXEC, in a script, or called through
     /// `forkv_server::Server::call`): they answer as if timed out.
-    pub(crate) fn deny_blocking(&self) -> bool {
+    pub fn deny_blocking(&self) -> bool {
         self.exec.is_some() || self.in_script || self.nonblocking_call
     }
 

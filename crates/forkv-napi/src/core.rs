@@ -158,6 +158,8 @@ pub struct ClientState {
     pub tot_cmds: f64,
     /// Bytes of the MULTI queue (CLIENT LIST `multi-mem`).
     pub multi_mem: f64,
+    /// Blocking commands answer at once (inside EXEC or a script): WAIT, WAITAOF.
+    pub deny_blocking: bool,
 }
 
 /// Client-side caching counts for INFO (`tracking_clients` in Clients; the others in
@@ -580,6 +582,7 @@ impl Core {
             postponed: c.is_postponed(),
             tot_cmds: c.commands_processed as f64,
             multi_mem: c.multi_mem() as f64,
+            deny_blocking: c.deny_blocking(),
         })
     }
 

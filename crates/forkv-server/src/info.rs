@@ -163,7 +163,8 @@ fn clients(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSub
     let c = engine.conn_stats();
     w.fact(host, "connected_clients");
     w.fact(host, "maxclients");
-    w.put("blocked_clients", c.blocked_clients);
+    // Clients the host keeps blocked (WAIT, WAITAOF) count too.
+    w.put("blocked_clients", c.blocked_clients + host.num("host_blocked_clients") as usize);
     w.put("tracking_clients", engine.csc.info().clients);
     w.put("pubsub_clients", pubsub.clients);
     w.put("watching_clients", c.watching_clients);
