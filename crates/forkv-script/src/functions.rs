@@ -427,6 +427,8 @@ impl Scripting {
         let outcome = setup.and_then(|()| self.load_run.call::<MultiValue>(chunk.clone()));
         if timeout.is_some() {
             self.lua.remove_hook();
+            // The load's own hook replaced the VM's count hook: put it back.
+            self.reinstall_hook();
         }
         // Back to the real globals, whatever happened.
         let restored = self.set_index.call::<()>((self.globals_proxy.clone(), self.globals.clone()));

@@ -38,7 +38,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use mlua::chunk::ChunkMode;
-use mlua::{Function, Lua, MultiValue, StdLib, Table, Value, Variadic};
+use mlua::{Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, Variadic, VmState};
 
 pub use functions::{FunctionInfo, Libraries, Library, RestorePolicy};
 pub use resp::RespValue;
@@ -87,7 +87,22 @@ pub trait ScriptHost {
     /// `server.acl_check_cmd`: may the user running the script run `argv`? `Err` (with
     /// Valkey's message, without `ERR `) when no such command exists.
     fn acl_check(&mut self, argv: &[Vec<u8>]) -> Result<bool, String>;
+    /// Called by the VM's count hook every [`HOOK_INSTRUCTIONS`] instructions while a script
+    /// runs (Valkey's `luaMaskCountHook` -> `scriptInterrupt`): the host checks how long
+    /// the script has run and, once past its busy threshold, serves other clients. True
+    /// when the script must stop (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE): it then
+    /// fails with [`KILLED_ERROR`], and keeps failing at every line so that `pcall` cannot
+    /// catch it for long.
+    fn interrupt(&mut self) -> bool {
+        false
+    }
 }
+
+/// Lua instructions between two calls of [`ScriptHost::interrupt`] (Valkey's count).
+pub const HOOK_INSTRUCTIONS: u32 = 100_000;
+
+/// The error a killed script fails with (the error handler adds where it was).
+pub const KILLED_ERROR: &str = "Script killed by user with SCRIPT KILL...";
 
 /// How a script runs.
 #[derive(Clone, Copy, Debug, Default)]
@@ -154,6 +169,69 @@ pub struct Scripting {
     /// the error statistics when that command answered (Valkey's
     /// `ignore_error_stats_update`).
     last_error_counted: bool,
+    /// What the count hook reaches of the run in progress.
+    hook: Rc<HookLink>,
+}
+
+/// The run in progress as the count hook sees it. The hook is a `'static` closure owned
+/// by the VM, while the host is borrowed for one run only: [`HostGuard`] publishes the
+/// run's host here for exactly the duration of that run.
+#[derive(Default)]
+struct HookLink {
+    /// The running script's `RefCell<&mut dyn ScriptHost>`, lifetime erased; `None`
+    /// between runs.
+    host: Cell<Option<std::ptr::NonNull<RefCell<&'static mut dyn ScriptHost>>>>,
+    /// The host asked to kill the run: every line fails from then on.
+    killed: Cell<bool>,
+}
+
+/// Publishes a run's host to the count hook; withdraws it (and restores the hook's
+/// normal pace after a kill) when the run ends, unwinding included.
+struct HostGuard<'a> {
+    lua: &'a Lua,
+    link: Rc<HookLink>,
+    error_table: Function,
+    current: Table,
+}
+
+impl Drop for HostGuard<'_> {
+    fn drop(&mut self) {
+        self.link.host.set(None);
+        if self.link.killed.replace(false) {
+            let _ = install_hook(self.lua, self.link.clone(), self.error_table.clone(), self.current.clone(), false);
+        }
+    }
+}
+
+/// Installs the VM's count hook (every [`HOOK_INSTRUCTIONS`] instructions, or every line
+/// once a run is killed, as Valkey does so that `pcall` cannot swallow the kill).
+fn install_hook(lua: &Lua, link: Rc<HookLink>, error_table: Function, current: Table, every_line: bool) -> mlua::Result<()> {
+    let triggers = if every_line { HookTriggers::EVERY_LINE } else { HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS) };
+    lua.set_global_hook(triggers, move |lua, _| {
+        if !link.killed.get() {
+            let Some(ptr) = link.host.get() else {
+                return Ok(VmState::Continue);
+            };
+            // SAFETY: `ptr` is set by `HostGuard` for the duration of one run, from a
+            // RefCell that outlives the guard (declared before it in the same frame), and
+            // withdrawn before that frame ends; the hook only runs while Lua code of that
+            // run executes, on this thread. The RefCell guards against a re-entry while
+            // the host is borrowed (a hook firing inside `server.call`'s Lua helpers).
+            let cell = unsafe { ptr.as_ref() };
+            let Ok(mut host) = cell.try_borrow_mut() else {
+                return Ok(VmState::Continue);
+            };
+            if !host.interrupt() {
+                return Ok(VmState::Continue);
+            }
+            drop(host);
+            link.killed.set(true);
+            install_hook(lua, link.clone(), error_table.clone(), current.clone(), true)?;
+        }
+        let t: Table = error_table.call(KILLED_ERROR)?;
+        current.raw_set("pending", t)?;
+        Err(mlua::Error::runtime("script error"))
+    })
 }
 
 /// The Lua chunk name of internal code (the error handler skips its frames).
@@ -304,6 +382,8 @@ impl Scripting {
         load_env.raw_set("server", lib_api_proxy.clone())?;
         load_env.raw_set("redis", lib_api_proxy)?;
         let load_env: Table = guard.call(load_env)?;
+        let hook = Rc::new(HookLink::default());
+        install_hook(&lua, hook.clone(), error_table.clone(), current.clone(), false)?;
 
         Ok(Scripting {
             lua,
@@ -324,6 +404,7 @@ impl Scripting {
             registering,
             load_logs: Rc::new(RefCell::new(Vec::new())),
             last_error_counted: false,
+            hook,
         })
     }
 
@@ -345,6 +426,12 @@ impl Scripting {
         self.bodies_bytes += body.len();
         self.scripts.insert(sha.clone(), Script { body: body.to_vec(), flags, func });
         Ok(sha)
+    }
+
+    /// Puts the count hook back after code that set a hook of its own (FUNCTION LOAD's
+    /// timeout).
+    fn reinstall_hook(&self) {
+        let _ = install_hook(&self.lua, self.hook.clone(), self.error_table.clone(), self.current.clone(), false);
     }
 
     /// A cached script by its SHA1 (lowercase hex; the caller lowercases).
@@ -421,6 +508,11 @@ impl Scripting {
         };
         let read_only = opts.read_only || flags.has(ScriptFlags::NO_WRITES);
         let host = RefCell::new(host);
+        // The count hook reaches this run's host until `_published` drops.
+        let erased = std::ptr::NonNull::from(&host).cast::<RefCell<&'static mut dyn ScriptHost>>();
+        self.hook.host.set(Some(erased));
+        self.hook.killed.set(false);
+        let _published = HostGuard { lua, link: self.hook.clone(), error_table: self.error_table.clone(), current: self.current.clone() };
         let state = self.state.clone();
         let error_table = self.error_table.clone();
         // server.call / server.pcall: Rust functions, so that `return server.call(...)`

@@ -456,3 +456,64 @@ fn struct_library() {
     assert!(err_text(&run("return struct.size('s')")).contains("option 's' has no fixed size"));
     assert!(err_text(&run("struct.pack = nil")).contains("Attempt to modify a readonly table"));
 }
+
+/// A host that asks to kill the script at its `kill_at`-th interrupt.
+struct KillingHost {
+    interrupts: usize,
+    kill_at: usize,
+}
+
+impl ScriptHost for KillingHost {
+    fn call(&mut self, _argv: &[Vec<u8>], _ctx: &CallContext) -> Result<RespValue, String> {
+        Ok(RespValue::Status(b"PONG".to_vec()))
+    }
+    fn log(&mut self, _level: i64, _message: &[u8]) {}
+    fn format_double(&self, d: f64) -> String {
+        format!("{d}")
+    }
+    fn acl_check(&mut self, _argv: &[Vec<u8>]) -> Result<bool, String> {
+        Ok(true)
+    }
+    fn interrupt(&mut self) -> bool {
+        self.interrupts += 1;
+        self.interrupts >= self.kill_at
+    }
+}
+
+fn run_killed(s: &mut Scripting, body: &str, kill_at: usize) -> (RespValue, usize) {
+    let mut host = KillingHost { interrupts: 0, kill_at };
+    let sha = s.create(body.as_bytes()).expect("compiles");
+    let reply = s.run(&mut host, &sha, &[], &[], RunOptions::default());
+    (reply, host.interrupts)
+}
+
+#[test]
+fn the_count_hook_interrupts_a_busy_script_until_the_host_kills_it() {
+    let mut s = Scripting::new().expect("vm");
+    let (reply, interrupts) = run_killed(&mut s, "while true do end", 3);
+    assert_eq!(interrupts, 3);
+    let RespValue::Error(e) = reply else { panic!("not an error: {reply:?}") };
+    let e = String::from_utf8_lossy(&e).into_owned();
+    assert!(e.starts_with("ERR Script killed by user with SCRIPT KILL... script: "), "{e}");
+    assert!(e.ends_with(", on @user_script:1."), "{e}");
+}
+
+#[test]
+fn pcall_cannot_swallow_a_kill() {
+    let mut s = Scripting::new().expect("vm");
+    let body = "local f = function() while 1 do server.call('ping') end end while 1 do pcall(f) end";
+    let (reply, _) = run_killed(&mut s, body, 2);
+    assert!(matches!(&reply, RespValue::Error(e) if e.starts_with(b"ERR Script killed by user")), "{reply:?}");
+    // The next run is not killed at its first line: the hook is back to its count.
+    let (reply, interrupts) = run_killed(&mut s, "local n = 0 for i = 1, 250000 do n = n + 1 end return n", 1000);
+    assert_eq!(reply, RespValue::Int(250000));
+    assert!((1..1000).contains(&interrupts), "{interrupts}");
+}
+
+#[test]
+fn short_scripts_are_not_interrupted() {
+    let mut s = Scripting::new().expect("vm");
+    let (reply, interrupts) = run_killed(&mut s, "return 1", 1);
+    assert_eq!(reply, RespValue::Int(1));
+    assert_eq!(interrupts, 0);
+}
