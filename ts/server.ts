@@ -123,6 +123,9 @@ export class Server extends EventEmitter {
       classOf: (c) => (c.isReplica ? 'replica' : this.isSubscribed(c) ? 'pubsub' : 'normal'),
       closeOverLimit: (c) => this.closeOverOutputLimit(c),
       reportOutputMemory: (total, replicas) => this.core.native.setClientOutputMemory(total, replicas),
+      outputPending: (c, pending) => {
+        if (!c.closed) this.core.native.setOutputPending(c.id, pending);
+      },
     });
     this.runId = randomHex(40);
     this.applyEngineSettings();
@@ -197,6 +200,7 @@ export class Server extends EventEmitter {
       slowlogLogSlowerThan: Number(this.config.getBigInt('commandlog-execution-slower-than')),
       slowlogMaxLen: Number(this.config.getBigInt('commandlog-slow-execution-max-len')),
       trackingTableMaxKeys: Number(this.config.getBigInt('tracking-table-max-keys')),
+      busyReplyThreshold: Number(this.config.getBigInt('busy-reply-threshold')),
       sensitiveConfigs: CONFIG_ENTRIES.filter((e) => e.def.flags.sensitive).map((e) => e.name),
       latencyMonitorThreshold: Number(this.config.getBigInt('latency-monitor-threshold')),
       hz: this.config.getInt('hz'),
@@ -248,7 +252,7 @@ export class Server extends EventEmitter {
       return null;
     };
     for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory-policy', 'lazyfree-lazy-expire',
-      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz']) this.config.onChange(name, engine);
+      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold']) this.config.onChange(name, engine);
     for (const name of ['latency-tracking', 'latency-tracking-info-percentiles']) {
       this.config.onChange(name, () => {
         this.applyLatencyTracking();

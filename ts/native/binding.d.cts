@@ -88,6 +88,13 @@ export declare class Core {
   sampleMemory(rss: number, peak: number, clientOutput: number): void
   /** Registers a connection; `peer` is its address as MONITOR shows it (`ip:port`). */
   addClient(id: number, debugAllowed: boolean, peer: string): void
+  /**
+   * The raw descriptor of a plain TCP or unix client's socket: a busy script serves
+   * it directly (BUSY replies, SCRIPT KILL) while Node's loop cannot run.
+   */
+  setClientFd(id: number, fd: number): void
+  /** The socket of client `id` holds output the host queued (true), or has drained. */
+  setOutputPending(id: number, pending: boolean): void
   /** Forgets a connection. */
   removeClient(id: number): void
   /** Processes one socket read; returns replies + status byte. */
@@ -608,6 +615,8 @@ export interface EngineSettings {
   slowlogMaxLen?: number
   /** `tracking-table-max-keys` (0: no limit). */
   trackingTableMaxKeys?: number
+  /** `busy-reply-threshold` (`lua-time-limit`) in ms; 0: scripts never turn busy. */
+  busyReplyThreshold?: number
   /** The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases. */
   sensitiveConfigs?: Array<string>
   /** `latency-monitor-threshold` in milliseconds (0: off). */

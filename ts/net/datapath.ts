@@ -64,6 +64,9 @@ export class DataPath {
     this.server.clients.set(conn.id, conn);
     const debug = this.server.config.getEnum('enable-debug-command');
     this.server.core.native.addClient(conn.id, debug === 'yes' || (debug === 'local' && conn.isLocal), conn.addr);
+    // A busy script serves plain sockets directly (see forkv-server's busy_io); TLS ones wait.
+    const fd = kind === 'tls' ? -1 : socketFd(socket);
+    if (fd >= 0) this.server.core.native.setClientFd(conn.id, fd);
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClose(conn));
     // TCP sockets read into the shared buffer; TLS and unix sockets (not accepted paused) keep
@@ -245,4 +248,11 @@ export class DataPath {
     this.clearBlockTimer(conn.id);
     this.server.core.native.removeClient(conn.id);
   }
+}
+
+/** The raw descriptor of a plain TCP or unix socket (libuv's handle), -1 when unknown. */
+function socketFd(socket: net.Socket): number {
+  const handle = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle;
+  const fd = handle?.fd;
+  return typeof fd === 'number' && Number.isInteger(fd) ? fd : -1;
 }

@@ -24,6 +24,8 @@ export interface OutputLimitHost {
   closeOverLimit(conn: Connection): void;
   /** The total pending output changed: tell the core (total, of which replicas). */
   reportOutputMemory(total: number, replicas: number): void;
+  /** The client's socket started (or stopped) holding output: a busy script must not write to it. */
+  outputPending(conn: Connection, pending: boolean): void;
 }
 
 /** Output accounting and limits for every client of one server. */
@@ -91,6 +93,7 @@ export class OutputLimits {
     if (now === before) return;
     if (now === 0) this.pending.delete(conn);
     else this.pending.set(conn, now);
+    if ((before === 0) !== (now === 0)) this.host.outputPending(conn, now !== 0);
     this.total += now - before;
     if (conn.isReplica) this.replicaTotal += now - before;
     this.host.reportOutputMemory(this.total, this.replicaTotal);

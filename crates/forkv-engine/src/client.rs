@@ -89,6 +89,9 @@ pub struct Client {
     /// Commands this client ran to completion, those its scripts called included
     /// (CLIENT LIST `tot-cmds`); refused, queued and still-blocked ones are not counted.
     pub commands_processed: u64,
+    /// The host holds output for this client that its socket has not taken yet: a busy
+    /// script must not write to it directly (see `busy`).
+    pub output_pending: bool,
 }
 
 /// A command the host is running for a client (see `Client::host_command`).
@@ -163,6 +166,7 @@ impl Client {
             no_evict: false,
             commands_processed: 0,
             replica: false,
+            output_pending: false,
         }
     }
 

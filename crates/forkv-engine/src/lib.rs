@@ -15,6 +15,7 @@
 //! answer), and the subscribed-mode gate of pub/sub (`cmd::pubsub`).
 
 pub mod acl;
+pub mod busy;
 pub mod client;
 pub mod cmd;
 pub mod cmdstats;
@@ -90,6 +91,9 @@ pub struct EngineConfig {
     /// 0: none): replies that could grow without bound stop past them (see
     /// [`reply::Reply::limit`]) and the client is closed.
     pub output_hard_limit: [u64; 2],
+    /// `busy-reply-threshold` (alias `lua-time-limit`) in ms: a script running longer
+    /// serves other clients from inside (see [`busy`]); 0 never.
+    pub busy_reply_threshold_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -107,6 +111,7 @@ impl Default for EngineConfig {
             primary_down: false,
             maxmemory: evict::MaxmemoryConfig::default(),
             output_hard_limit: [0, 32 << 20],
+            busy_reply_threshold_ms: 5000,
         }
     }
 }
@@ -204,6 +209,10 @@ pub struct Engine {
     grow_budget_set: bool,
     /// CLIENT PAUSE and the clients it holds (see [`pause`]).
     pause: pause::Pause,
+    /// The script or function running now (see [`busy`]).
+    script_run: Option<busy::ScriptRun>,
+    /// Serves other clients while a script is busy; installed by the server crate.
+    busy_events: Option<Box<dyn busy::BusyEvents>>,
 }
 
 /// The server's own commands (`Exec::Server`: pub/sub) as code running inside a command
@@ -254,6 +263,8 @@ impl Engine {
             oom_state: false,
             grow_budget_set: false,
             pause: pause::Pause::default(),
+            script_run: None,
+            busy_events: None,
         }
     }
 
@@ -901,6 +912,12 @@ impl Engine {
         }
         if self.cfg.loading && (spec.flags & flags::LOADING == 0 || queued_inv & flags::LOADING != 0) {
             return Some(errors::LOADING.into());
+        }
+        // A script past busy-reply-threshold: only `allow_busy` commands run.
+        if let Some(run) = self.script_run.as_ref().filter(|r| r.timed_out) {
+            if spec.flags & flags::ALLOW_BUSY == 0 {
+                return Some(run.busy_error().into());
+            }
         }
         None
     }

@@ -173,6 +173,14 @@ impl Propagator {
         }
     }
 
+    /// Drops a transaction's writes unpropagated (a script stopped by SHUTDOWN NOSAVE).
+    /// The next command gets its SELECT again.
+    pub fn discard_transaction(&mut self) {
+        if self.tx.take().is_some() {
+            self.last_db = None;
+        }
+    }
+
     /// Forgets the last database so that the next command is preceded by SELECT (a new
     /// AOF file begins).
     pub fn reset_db(&mut self) {

@@ -106,6 +106,8 @@ pub struct EngineSettings {
     pub slowlog_max_len: Option<f64>,
     /// `tracking-table-max-keys` (0: no limit).
     pub tracking_table_max_keys: Option<f64>,
+    /// `busy-reply-threshold` (`lua-time-limit`) in ms; 0: scripts never turn busy.
+    pub busy_reply_threshold: Option<f64>,
     /// The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases.
     pub sensitive_configs: Option<Vec<String>>,
     /// `latency-monitor-threshold` in milliseconds (0: off).
@@ -289,6 +291,19 @@ impl Core {
             c.debug_allowed = debug_allowed;
             c.peer = peer;
         }
+    }
+
+    /// The raw descriptor of a plain TCP or unix client's socket: a busy script serves
+    /// it directly (BUSY replies, SCRIPT KILL) while Node's loop cannot run.
+    #[napi]
+    pub fn set_client_fd(&mut self, id: u32, fd: i32) {
+        self.server.set_client_fd(u64::from(id), fd);
+    }
+
+    /// The socket of client `id` holds output the host queued (true), or has drained.
+    #[napi]
+    pub fn set_output_pending(&mut self, id: u32, pending: bool) {
+        self.server.set_output_pending(u64::from(id), pending);
     }
 
     /// Forgets a connection.
@@ -667,6 +682,9 @@ impl Core {
         }
         if let Some(v) = s.tracking_table_max_keys {
             self.server.engine.csc.max_keys = v as usize;
+        }
+        if let Some(v) = s.busy_reply_threshold {
+            self.server.engine.cfg.busy_reply_threshold_ms = v.max(0.0) as u64;
         }
         if let Some(v) = s.slowlog_max_len {
             self.server.engine.slowlog.set_max_len(v as usize);

@@ -508,11 +508,11 @@ impl Scripting {
         };
         let read_only = opts.read_only || flags.has(ScriptFlags::NO_WRITES);
         let host = RefCell::new(host);
-        // The count hook reaches this run's host until `_published` drops.
+        // The count hook reaches this run's host until `published` drops.
         let erased = std::ptr::NonNull::from(&host).cast::<RefCell<&'static mut dyn ScriptHost>>();
         self.hook.host.set(Some(erased));
         self.hook.killed.set(false);
-        let _published = HostGuard { lua, link: self.hook.clone(), error_table: self.error_table.clone(), current: self.current.clone() };
+        let published = HostGuard { lua, link: self.hook.clone(), error_table: self.error_table.clone(), current: self.current.clone() };
         let state = self.state.clone();
         let error_table = self.error_table.clone();
         // server.call / server.pcall: Rust functions, so that `return server.call(...)`
@@ -600,6 +600,7 @@ impl Scripting {
         });
         let _ = self.globals.raw_set("KEYS", Value::Nil);
         let _ = self.globals.raw_set("ARGV", Value::Nil);
+        drop(published);
         self.gc_after_run();
         self.last_error_counted = matches!(result, Ok((_, true)));
         result.map(|(reply, _)| reply)

@@ -52,6 +52,7 @@
 
 pub mod aof_load;
 pub mod info;
+mod busy_io;
 pub mod jobs;
 pub mod outbox;
 pub mod pubsub;
@@ -92,7 +93,12 @@ struct Own {
     monitors: Vec<u64>,
     /// The facts INFO needs from the host (see [`info`]).
     host_info: info::HostInfo,
+    /// Raw socket descriptors of the clients a busy script may serve ([`busy_io`]).
+    fds: busy_io::ClientFds,
 }
+
+/// The server's own state as the engine's plug-ins share it.
+type Shared = Rc<RefCell<Own>>;
 
 /// The server: the engine, the pub/sub registry and the deliveries waiting for the host.
 pub struct Server {
@@ -123,9 +129,17 @@ impl ServerCommands for OwnRunner {
 impl Server {
     /// A server over `databases` empty databases.
     pub fn new(databases: usize) -> Self {
-        let own = Rc::new(RefCell::new(Own { pubsub: PubSub::default(), outbox: Outbox::default(), repl: Replication::new(random_replid()), monitors: Vec::new(), host_info: info::HostInfo::default() }));
+        let own = Rc::new(RefCell::new(Own {
+            pubsub: PubSub::default(),
+            outbox: Outbox::default(),
+            repl: Replication::new(random_replid()),
+            monitors: Vec::new(),
+            host_info: info::HostInfo::default(),
+            fds: busy_io::ClientFds::default(),
+        }));
         let mut engine = Engine::new(databases);
         engine.set_server_commands(Box::new(OwnRunner(Rc::clone(&own))));
+        engine.set_busy_events(Box::new(busy_io::BusyIo::new(Rc::clone(&own))));
         if let Some(seed) = os_random_seed() {
             engine.seed_secure_random(&seed);
         }
@@ -294,6 +308,23 @@ impl Server {
         self.engine.add_client(id);
     }
 
+    /// The raw socket of client `id` (a plain TCP or unix connection), which a busy
+    /// script may read and write directly (see [`busy_io`]). Clients without one wait
+    /// for the script's end.
+    pub fn set_client_fd(&mut self, id: u64, fd: i32) {
+        if fd >= 0 {
+            self.own.borrow_mut().fds.insert(id, fd);
+        }
+    }
+
+    /// The host holds output for client `id` that its socket has not taken yet (or no
+    /// longer): a busy script leaves such a client alone.
+    pub fn set_output_pending(&mut self, id: u64, pending: bool) {
+        if let Some(c) = self.engine.client_mut(id) {
+            c.output_pending = pending;
+        }
+    }
+
     /// Forgets a connection: its subscriptions, undelivered messages, WATCHed keys and
     /// blocked command.
     pub fn remove_client(&mut self, id: u64) {
@@ -301,6 +332,7 @@ impl Server {
         own.pubsub.drop_client(&mut self.engine, id);
         own.outbox.drop_client(id);
         own.repl.remove(id, now_ms());
+        own.fds.remove(&id);
         drop(own);
         self.reset_monitor(id);
         self.engine.remove_client(id);

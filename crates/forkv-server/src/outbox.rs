@@ -26,6 +26,11 @@ impl Outbox {
         })
     }
 
+    /// True when client `id` has bytes waiting.
+    pub fn has(&self, id: u64) -> bool {
+        self.pending.contains_key(&id)
+    }
+
     /// True when some client has bytes waiting.
     pub fn is_empty(&self) -> bool {
         self.order.is_empty()

@@ -306,6 +306,13 @@ impl Engine {
         !self.blocking.woken.is_empty()
     }
 
+    /// Lists a client for [`Engine::wake`] (input read while a script was busy).
+    pub(crate) fn push_woken(&mut self, id: u64) {
+        if !self.blocking.woken.contains(&id) {
+            self.blocking.woken.push(id);
+        }
+    }
+
     /// The clients to pass to [`Engine::wake`], in the order they were served.
     pub fn take_woken(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.blocking.woken)

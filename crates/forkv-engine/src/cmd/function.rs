@@ -110,7 +110,7 @@ fn fcall_generic(e: &mut Engine, id: u64, argv: &[&[u8]], read_only: bool) -> Ou
     if let Some(err) = refusal_before_run(e, id, flags, read_only) {
         return e.script_error(id, &err);
     }
-    run_in_vm(e, id, argv, Vm::Functions, |vm, host| vm.call_function(host, &name, keys, args, RunOptions { read_only }))
+    run_in_vm(e, id, argv, Vm::Functions, &name, |vm, host| vm.call_function(host, &name, keys, args, RunOptions { read_only }))
 }
 
 fn fcall(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
@@ -270,13 +270,33 @@ fn list(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
 }
 
 fn stats(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
+    if let Some(run) = e.script_run() {
+        if run.eval {
+            return e.script_error(id, crate::busy::BUSY_EVAL);
+        }
+    }
     let (libraries, functions) = e.function_counts();
     let proto = e.proto_of(id);
+    let running = e.script_run.as_ref().map(|run| (run.name.clone(), run.argv.clone(), run.started.elapsed().as_millis()));
     let mut r = Reply::new(&mut e.out, proto);
     r.map(2);
     r.bulk(b"running_script");
-    // Commands are served between script runs, never during one (see the module notes).
-    r.null();
+    // Served from inside a busy function only (see `busy`).
+    match running {
+        Some((name, argv, ms)) => {
+            r.map(3);
+            r.bulk(b"name");
+            r.bulk(name.as_bytes());
+            r.bulk(b"command");
+            r.array(argv.len());
+            for a in &argv {
+                r.bulk(a);
+            }
+            r.bulk(b"duration_ms");
+            r.int(i64::try_from(ms).unwrap_or(i64::MAX));
+        }
+        None => r.null(),
+    }
     r.bulk(b"engines");
     r.map(1);
     r.bulk(ENGINE_NAME.as_bytes());
@@ -289,7 +309,7 @@ fn stats(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
 }
 
 fn kill(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
-    e.script_error(id, "NOTBUSY No scripts in execution right now.")
+    e.kill_script(id, false)
 }
 
 /// Valkey's reply to a subcommand given too many arguments for its own parser.

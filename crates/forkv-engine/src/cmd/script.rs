@@ -45,6 +45,7 @@ const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
     spec("script|exists", -3, SC, (0, 0, 0), "scripting", "2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "Determines whether server-side Lua scripts exist in the script cache.", Eng(script_exists)),
     spec("script|flush", -2, SC, (0, 0, 0), "scripting", "2.6.0", "O(N) with N being the number of scripts in cache", "Removes all server-side Lua scripts from the script cache.", Eng(script_flush)),
     spec("script|show", 3, SC, (0, 0, 0), "scripting", "8.0.0", "O(1).", "Show server-side Lua script in the script cache.", Eng(script_show)),
+    spec("script|kill", 2, SC | ALLOW_BUSY, (0, 0, 0), "scripting", "2.6.0", "O(1)", "Terminates a server-side Lua script during execution.", Eng(script_kill)),
     spec("script|help", 2, LOADING | STALE, (0, 0, 0), "scripting", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Eng(script_help)),
 ];
 
@@ -107,11 +108,13 @@ pub(crate) struct EngineHost<'a> {
     /// on, a change of the server's state (replicas gone, disk errors, memory) no longer
     /// refuses its writes, which would leave it half done.
     write_dirty: bool,
+    /// The caller's command (FUNCTION STATS shows it once the script is busy).
+    pub(crate) argv: &'a [&'a [u8]],
 }
 
 impl<'a> EngineHost<'a> {
     pub(crate) fn new(engine: &'a mut Engine, caller: u64) -> Self {
-        EngineHost { engine, caller, write_dirty: false }
+        EngineHost { engine, caller, write_dirty: false, argv: &[] }
     }
 
     /// Valkey's checks of a command a script calls (`scriptCall`), in its order: stale
@@ -186,6 +189,10 @@ impl EngineHost<'_> {
         self.verify_call(spec, &slices, ctx)?;
         if spec.is_write() {
             self.write_dirty = true;
+            // SCRIPT KILL can no longer stop the script.
+            if let Some(run) = self.engine.script_run.as_mut() {
+                run.write_dirty = true;
+            }
         }
         let e = &mut *self.engine;
         if let Some(c) = e.clients.get_mut(&SCRIPT_CLIENT) {
@@ -273,6 +280,10 @@ impl ScriptHost for EngineHost<'_> {
         crate::reply::format_double(d)
     }
 
+    fn interrupt(&mut self) -> bool {
+        self.engine.script_interrupt(self.argv)
+    }
+
     fn acl_check(&mut self, argv: &[Vec<u8>]) -> Result<bool, String> {
         const INVALID: &str = "Invalid command passed to server.acl_check_cmd()";
         let slices: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
@@ -340,7 +351,7 @@ fn eval_generic(e: &mut Engine, id: u64, argv: &[&[u8]], source: Source<'_>, rea
     if let Some(err) = refusal_before_run(e, id, flags, read_only) {
         return e.script_error(id, &err);
     }
-    run_in_vm(e, id, argv, Vm::Eval, |vm, host| vm.run(host, &sha, keys, args, RunOptions { read_only }))
+    run_in_vm(e, id, argv, Vm::Eval, &sha, |vm, host| vm.run(host, &sha, keys, args, RunOptions { read_only }))
 }
 
 /// The refusals of a script or function before it runs (Valkey's `scriptPrepareForRun`).
@@ -443,7 +454,7 @@ pub(crate) enum Vm {
 /// Runs `f` on a VM for client `id` (Valkey's `scriptPrepareForRun` + `scriptResetRun`):
 /// the script pseudo-client starts in the caller's database, the writes are collected
 /// as one transaction, the reply is encoded at the caller's protocol.
-pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, f: impl FnOnce(&mut Scripting, &mut EngineHost<'_>) -> RespValue) -> Outcome {
+pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, name: &str, f: impl FnOnce(&mut Scripting, &mut EngineHost<'_>) -> RespValue) -> Outcome {
     let (db, proto) = match e.clients.get(&id) {
         Some(c) => (c.db, c.proto),
         None => return Outcome::Close,
@@ -478,11 +489,17 @@ pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, f: i
     if own_tx {
         e.prop.begin_transaction();
     }
+    e.script_run = Some(crate::busy::ScriptRun::new(id, which == Vm::Eval, name.to_string()));
     // The script's reads are tracked, and its writes looped, as the caller's.
     let caller_was = e.csc.script_caller.replace(id);
-    let reply = f(&mut vm, &mut EngineHost::new(e, id));
+    let reply = f(&mut vm, &mut EngineHost { argv, ..EngineHost::new(e, id) });
     e.csc.script_caller = caller_was;
-    if own_tx {
+    let shutdown = e.end_script_run().is_some_and(|run| run.shutdown_by.is_some());
+    if shutdown && own_tx {
+        // SHUTDOWN NOSAVE stopped it: in Valkey the process ends inside the script,
+        // before its effects are propagated.
+        e.prop.discard_transaction();
+    } else if own_tx {
         e.prop.end_transaction();
     }
     e.clients.remove(&SCRIPT_CLIENT);
@@ -492,6 +509,12 @@ pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, f: i
     match which {
         Vm::Eval => e.scripting = Some(vm),
         Vm::Functions => e.functions = Some(vm),
+    }
+    if shutdown {
+        // The caller gets no reply: the server is going down (the host runs the
+        // SHUTDOWN NOSAVE next).
+        e.close_after_reply(id);
+        return Outcome::Close;
     }
     match &reply {
         RespValue::Error(msg) => Reply::new(&mut e.out, proto).error_as(&String::from_utf8_lossy(msg), kind),
@@ -569,6 +592,10 @@ fn script_exists(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
         r.int(i64::from(f));
     }
     Outcome::Done
+}
+
+fn script_kill(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
+    e.kill_script(id, true)
 }
 
 fn script_flush(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {

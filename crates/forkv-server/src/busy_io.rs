@@ -1,0 +1,133 @@
+//! Serving clients from inside a busy script (Valkey's `processEventsWhileBlocked`).
+//!
+//! The host's event loop is Node's, and a script runs inside one of its callbacks, so
+//! the loop cannot run until the script ends. Once a script is past
+//! `busy-reply-threshold` (see `forkv_engine::busy`), its count hook lands here: the
+//! sockets the host registered ([`Server::set_client_fd`]: plain TCP and unix clients;
+//! TLS clients have none and wait) are polled without waiting, what is readable is read
+//! into the client's query buffer and run by `Engine::feed_busy`, and the replies are
+//! written with `send(2)` directly.
+//!
+//! The host's own queues keep their order: a client whose socket still holds output of
+//! the host is not read (`Client::output_pending`, kept by the host); a reply the kernel
+//! does not take whole goes, with every later one, to the client's outbox, which the
+//! host delivers after the script, and the client is not read again during this run. A
+//! client at EOF or in error is left for the host to close.
+
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+
+use forkv_engine::busy::BusyEvents;
+use forkv_engine::Engine;
+
+use crate::Shared;
+
+/// Bytes read from one socket per poll.
+const READ_BYTES: usize = 16 * 1024;
+
+/// The busy-time event processing the server installs in its engine.
+pub(crate) struct BusyIo {
+    pub(crate) shared: Shared,
+    /// Clients not to read again during this run (EOF, error, output queued, a command
+    /// left for later).
+    stalled: Vec<u64>,
+    buf: Vec<u8>,
+}
+
+impl BusyIo {
+    pub(crate) fn new(shared: Shared) -> Self {
+        BusyIo { shared, stalled: Vec::new(), buf: Vec::new() }
+    }
+
+    /// Writes `reply` to client `id` unless output of it is queued already; what the
+    /// kernel does not take goes to the outbox. False when the client must not be read
+    /// again during this run.
+    fn write(&mut self, id: u64, fd: RawFd, reply: &[u8]) -> bool {
+        if reply.is_empty() {
+            return true;
+        }
+        let own = &mut *self.shared.borrow_mut();
+        if own.outbox.has(id) {
+            own.outbox.buffer(id).extend_from_slice(reply);
+            return false;
+        }
+        let mut sent = 0;
+        while sent < reply.len() {
+            let rest = &reply[sent..];
+            // SAFETY: `fd` is a socket the host registered for a live client; `rest` is
+            // a valid buffer of `rest.len()` bytes.
+            let n = unsafe { libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
+            if n > 0 {
+                sent += n as usize;
+                continue;
+            }
+            let err = std::io::Error::last_os_error().raw_os_error();
+            if n < 0 && err == Some(libc::EINTR) {
+                continue;
+            }
+            if n < 0 && err != Some(libc::EAGAIN) && err != Some(libc::EWOULDBLOCK) {
+                // A broken connection: the host sees it and closes the client.
+                return false;
+            }
+            break;
+        }
+        if sent < reply.len() {
+            own.outbox.buffer(id).extend_from_slice(&reply[sent..]);
+            return false;
+        }
+        true
+    }
+}
+
+impl BusyEvents for BusyIo {
+    fn process(&mut self, engine: &mut Engine) {
+        let fds: Vec<(u64, RawFd)> = {
+            let own = self.shared.borrow();
+            own.fds.iter().filter(|(id, _)| !self.stalled.contains(id) && engine.busy_may_read(**id)).map(|(&id, &fd)| (id, fd)).collect()
+        };
+        if fds.is_empty() {
+            return;
+        }
+        let mut polled: Vec<libc::pollfd> = fds.iter().map(|&(_, fd)| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
+        // SAFETY: `polled` is a valid array of `polled.len()` pollfd structs; timeout 0.
+        let ready = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, 0) };
+        if ready <= 0 {
+            return;
+        }
+        if self.buf.len() < READ_BYTES {
+            self.buf.resize(READ_BYTES, 0);
+        }
+        for (p, &(id, fd)) in polled.iter().zip(&fds) {
+            if p.revents == 0 {
+                continue;
+            }
+            // A command run for an earlier client may have changed this one (QUIT...).
+            if !engine.busy_may_read(id) {
+                continue;
+            }
+            // SAFETY: `buf` holds READ_BYTES writable bytes; `fd` is a registered socket.
+            let n = unsafe { libc::recv(fd, self.buf.as_mut_ptr().cast(), READ_BYTES, libc::MSG_DONTWAIT) };
+            if n <= 0 {
+                let err = std::io::Error::last_os_error().raw_os_error();
+                if n < 0 && (err == Some(libc::EAGAIN) || err == Some(libc::EINTR)) {
+                    continue;
+                }
+                // EOF or an error: the host closes the client after the script.
+                self.stalled.push(id);
+                continue;
+            }
+            let fed = engine.feed_busy(id, &self.buf[..n as usize]);
+            let writable = self.write(id, fd, &fed.reply);
+            if fed.stop || !writable {
+                self.stalled.push(id);
+            }
+        }
+    }
+
+    fn run_ended(&mut self) {
+        self.stalled.clear();
+    }
+}
+
+/// The raw descriptors of the clients the busy loop may serve.
+pub(crate) type ClientFds = HashMap<u64, RawFd, foldhash::fast::FixedState>;
