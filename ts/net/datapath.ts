@@ -142,6 +142,9 @@ export class DataPath {
       }
     } finally {
       conn.socket.uncork();
+      // Writes made while corked looked pending: the uncork may have flushed them (a
+      // busy script leaves clients with pending output alone, see forkv-server busy_io).
+      if (!conn.closed) this.server.output.wrote(conn);
     }
     // This client's commands served clients blocked on keys (or CLIENT UNBLOCK ended a
     // wait): answer them now, as Valkey does right after the command.
