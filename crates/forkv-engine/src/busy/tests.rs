@@ -122,7 +122,7 @@ fn function_kill_and_stats_while_a_function_is_busy() {
     assert!(reply.starts_with("-ERR Script killed by user with SCRIPT KILL..."), "{reply}");
     let got = text(&got);
     assert_eq!(got[0].1, format!("-{BUSY_FUNCTION}\r\n"));
-    assert!(got[1].1.starts_with("*2\r\n$14\r\nrunning_script\r\n*6\r\n$4\r\nname\r\n$4\r\nspin\r\n$7\r\ncommand\r\n*3\r\n$5\r\nFCALL\r\n$4\r\nspin\r\n$1\r\n0\r\n$11\r\nduration_ms\r\n:"), "{}", got[1].1);
+    assert!(got[1].1.starts_with("*4\r\n$14\r\nrunning_script\r\n*6\r\n$4\r\nname\r\n$4\r\nspin\r\n$7\r\ncommand\r\n*3\r\n$5\r\nFCALL\r\n$4\r\nspin\r\n$1\r\n0\r\n$11\r\nduration_ms\r\n:"), "{}", got[1].1);
     assert_eq!(got[2].1, format!("-{BUSY_FUNCTION}\r\n"));
     assert_eq!(got[3].1, "+OK\r\n");
 }
