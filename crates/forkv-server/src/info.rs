@@ -78,6 +78,9 @@ pub fn select(requested: &[&[u8]]) -> Vec<&'static str> {
 /// Renders INFO for the requested section names (empty: the default sections).
 pub fn render(engine: &mut Engine, host: &HostInfo, pubsub: PubSubStats, requested: &[&[u8]]) -> String {
     engine.account_errors();
+    // The memory as the command found it (after its eviction pass), before this text
+    // is allocated: the text itself is no part of the dataset's figures.
+    let used = engine.used_memory();
     let mut out = String::new();
     for name in select(requested) {
         if !out.is_empty() {
@@ -91,7 +94,7 @@ pub fn render(engine: &mut Engine, host: &HostInfo, pubsub: PubSubStats, request
         match name {
             "server" => server(&mut w, host),
             "clients" => clients(&mut w, engine, host, &pubsub),
-            "memory" => memory(&mut w, engine, host),
+            "memory" => memory(&mut w, engine, host, used),
             "persistence" => w.list(&host.persistence),
             "stats" => stats(&mut w, engine, host, &pubsub),
             "replication" => w.list(&host.replication),
@@ -174,8 +177,7 @@ fn clients(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSub
     w.put("total_blocking_keys_on_nokey", c.total_blocking_keys_on_nokey);
 }
 
-fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo) {
-    let used = engine.used_memory();
+fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, used: usize) {
     let rss = host.num("used_memory_rss") as usize;
     let peak = engine.host_memory.peak.max(used);
     let total_system = host.num("total_system_memory") as usize;
