@@ -5,16 +5,15 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 
-import { startServer, type RunningServer } from '../helpers/server';
+import { useServer } from '../helpers/fixture';
 import { bulk, raw, roundtrip } from './util';
 
 const t = suite('keyspace-events');
-let srv: RunningServer;
-let io: Redis;
+const fx = useServer(t);
 
 /** A pattern subscriber on `*` collecting "channel message" lines. */
 async function subscriber(): Promise<{ lines: string[]; sub: Redis; next: (n: number, ms?: number) => Promise<string[]> }> {
-  const sub = new Redis({ port: srv.port, lazyConnect: true });
+  const sub = new Redis({ port: fx.srv.port, lazyConnect: true });
   await sub.connect();
   const lines: string[] = [];
   sub.on('pmessage', (_p: string, channel: string, message: string) => lines.push(`${channel} ${message}`));
@@ -27,25 +26,13 @@ async function subscriber(): Promise<{ lines: string[]; sub: Redis; next: (n: nu
   return { lines, sub, next };
 }
 
-t.before(async () => {
-  srv = await startServer();
-  io = new Redis({ port: srv.port, lazyConnect: true });
-  await io.connect();
-});
-t.after(async () => {
-  io.disconnect();
-  await srv.stop();
-});
-t.before.each(async () => {
-  await io.flushall();
-});
 
 t('KEA: keyspace then keyevent channel for SET; nothing when off', async () => {
   const { sub, next, lines } = await subscriber();
-  await io.config('SET', 'notify-keyspace-events', '');
-  await io.set('quiet', '1');
-  await io.config('SET', 'notify-keyspace-events', 'KEA');
-  await io.set('foo', 'bar');
+  await fx.io.config('SET', 'notify-keyspace-events', '');
+  await fx.io.set('quiet', '1');
+  await fx.io.config('SET', 'notify-keyspace-events', 'KEA');
+  await fx.io.set('foo', 'bar');
   assert.equal(await next(2), ['__keyspace@0__:foo set', '__keyevent@0__:set foo']);
   assert.equal(lines, []);
   sub.disconnect();
@@ -53,26 +40,26 @@ t('KEA: keyspace then keyevent channel for SET; nothing when off', async () => {
 
 t('event names of each family, masked by class', async () => {
   const { sub, next } = await subscriber();
-  await io.config('SET', 'notify-keyspace-events', 'Eglshz$t');
-  await io.set('s', '1');
-  await io.incr('s');
-  await io.incrbyfloat('s', '1.5');
-  await io.append('s', 'x');
-  await io.expire('s', 100);
-  await io.persist('s');
-  await io.rename('s', 's2');
-  await io.del('s2', 'missing');
-  await io.rpush('l', 'a', 'b');
-  await io.lmove('l', 'l2', 'LEFT', 'RIGHT');
-  await io.rpop('l');
-  await io.hset('h', 'f', '1');
-  await io.hincrby('h', 'f', 2);
-  await io.sadd('st', 'a');
-  await io.smove('st', 'st2', 'a');
-  await io.zadd('z', 1, 'a');
-  await io.zincrby('z', 1, 'a');
-  await io.zpopmin('z');
-  await io.xadd('x', '*', 'f', 'v');
+  await fx.io.config('SET', 'notify-keyspace-events', 'Eglshz$t');
+  await fx.io.set('s', '1');
+  await fx.io.incr('s');
+  await fx.io.incrbyfloat('s', '1.5');
+  await fx.io.append('s', 'x');
+  await fx.io.expire('s', 100);
+  await fx.io.persist('s');
+  await fx.io.rename('s', 's2');
+  await fx.io.del('s2', 'missing');
+  await fx.io.rpush('l', 'a', 'b');
+  await fx.io.lmove('l', 'l2', 'LEFT', 'RIGHT');
+  await fx.io.rpop('l');
+  await fx.io.hset('h', 'f', '1');
+  await fx.io.hincrby('h', 'f', 2);
+  await fx.io.sadd('st', 'a');
+  await fx.io.smove('st', 'st2', 'a');
+  await fx.io.zadd('z', 1, 'a');
+  await fx.io.zincrby('z', 1, 'a');
+  await fx.io.zpopmin('z');
+  await fx.io.xadd('x', '*', 'f', 'v');
   const keyevents = (await next(25)).map((l) => l.replace('__keyevent@0__:', ''));
   assert.equal(keyevents, [
     'set s', 'incrby s', 'incrbyfloat s', 'append s', 'expire s', 'persist s', 'rename_from s', 'rename_to s2', 'del s2',
@@ -87,21 +74,21 @@ t('event names of each family, masked by class', async () => {
 
 t('bitmaps, HyperLogLog, geo and SORT STORE raise Valkey\'s events', async () => {
   const { sub, next } = await subscriber();
-  await io.config('SET', 'notify-keyspace-events', 'E$glz');
-  await io.setbit('b', 3, 1);
-  await io.bitfield('b', 'SET', 'u8', 0, 255);
-  await io.call('BITFIELD', 'b', 'GET', 'u8', 0); // a read: no event
-  await io.bitop('OR', 'b2', 'b');
-  await io.bitop('AND', 'b2', 'nothing');
-  await io.pfadd('h', 'a');
-  await io.pfadd('h', 'a'); // unchanged: no event
-  await io.pfmerge('h2', 'h');
-  await io.geoadd('g', 13.361389, 38.115556, 'Palermo');
-  await io.call('GEOSEARCHSTORE', 'g2', 'g', 'FROMLONLAT', 13, 38, 'BYRADIUS', 200, 'km');
-  await io.call('GEORADIUS', 'g', 13, 38, 200, 'km', 'STORE', 'g3');
-  await io.call('GEOSEARCHSTORE', 'g2', 'g', 'FROMLONLAT', 0, 0, 'BYRADIUS', 1, 'km');
-  await io.rpush('l', '2', '1');
-  await io.sort('l', 'STORE', 'sorted');
+  await fx.io.config('SET', 'notify-keyspace-events', 'E$glz');
+  await fx.io.setbit('b', 3, 1);
+  await fx.io.bitfield('b', 'SET', 'u8', 0, 255);
+  await fx.io.call('BITFIELD', 'b', 'GET', 'u8', 0); // a read: no event
+  await fx.io.bitop('OR', 'b2', 'b');
+  await fx.io.bitop('AND', 'b2', 'nothing');
+  await fx.io.pfadd('h', 'a');
+  await fx.io.pfadd('h', 'a'); // unchanged: no event
+  await fx.io.pfmerge('h2', 'h');
+  await fx.io.geoadd('g', 13.361389, 38.115556, 'Palermo');
+  await fx.io.call('GEOSEARCHSTORE', 'g2', 'g', 'FROMLONLAT', 13, 38, 'BYRADIUS', 200, 'km');
+  await fx.io.call('GEORADIUS', 'g', 13, 38, 200, 'km', 'STORE', 'g3');
+  await fx.io.call('GEOSEARCHSTORE', 'g2', 'g', 'FROMLONLAT', 0, 0, 'BYRADIUS', 1, 'km');
+  await fx.io.rpush('l', '2', '1');
+  await fx.io.sort('l', 'STORE', 'sorted');
   const keyevents = (await next(12)).map((l) => l.replace('__keyevent@0__:', ''));
   assert.equal(keyevents, [
     'setbit b', 'setbit b', 'set b2', 'del b2', 'pfadd h', 'pfadd h2', 'zadd g',
@@ -112,38 +99,38 @@ t('bitmaps, HyperLogLog, geo and SORT STORE raise Valkey\'s events', async () =>
 
 t('new and keymiss are opt-in classes', async () => {
   const { sub, next } = await subscriber();
-  await io.config('SET', 'notify-keyspace-events', 'Enm');
-  assert.is(await io.config('GET', 'notify-keyspace-events').then((r) => (r as string[])[1]), 'nEm');
-  await io.set('k', '1');
-  await io.set('k', '2');
-  await io.get('nothing');
+  await fx.io.config('SET', 'notify-keyspace-events', 'Enm');
+  assert.is(await fx.io.config('GET', 'notify-keyspace-events').then((r) => (r as string[])[1]), 'nEm');
+  await fx.io.set('k', '1');
+  await fx.io.set('k', '2');
+  await fx.io.get('nothing');
   assert.equal(await next(2), ['__keyevent@0__:new k', '__keyevent@0__:keymiss nothing']);
   sub.disconnect();
 });
 
 t('expired: raised by the active cycle for a key nobody reads', async () => {
   const { sub, next } = await subscriber();
-  await io.config('SET', 'notify-keyspace-events', 'Ex');
-  await io.psetex('gone', 50, 'v');
+  await fx.io.config('SET', 'notify-keyspace-events', 'Ex');
+  await fx.io.psetex('gone', 50, 'v');
   assert.equal(await next(1, 3000), ['__keyevent@0__:expired gone']);
   sub.disconnect();
 });
 
 t('events of a transaction are delivered too', async () => {
   const { sub, next } = await subscriber();
-  await io.config('SET', 'notify-keyspace-events', 'KA');
-  await io.multi().set('a', '1').lpush('b', 'x').exec();
+  await fx.io.config('SET', 'notify-keyspace-events', 'KA');
+  await fx.io.multi().set('a', '1').lpush('b', 'x').exec();
   assert.equal(await next(2), ['__keyspace@0__:a set', '__keyspace@0__:b lpush']);
   sub.disconnect();
 });
 
 t('CLIENT REPLY OFF, SKIP, ON: byte for byte', async () => {
-  const c = await raw(srv.port);
+  const c = await raw(fx.srv.port);
   // SKIP silences itself and the next command's reply.
   await roundtrip(c, [['CLIENT', 'REPLY', 'SKIP'], ['SET', 'skipped', '1'], ['PING', 'after']], bulk('after'));
   // OFF silences everything until ON, which answers.
   await roundtrip(c, [['CLIENT', 'REPLY', 'OFF'], ['SET', 'off', '1'], ['GET', 'off'], ['CLIENT', 'REPLY', 'ON'], ['GET', 'off']], '+OK\r\n' + bulk('1'));
-  assert.is(await io.get('skipped'), '1');
+  assert.is(await fx.io.get('skipped'), '1');
   await roundtrip(c, [['CLIENT', 'REPLY', 'MAYBE']], '-ERR syntax error\r\n');
   c.close();
 });

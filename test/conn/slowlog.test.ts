@@ -6,53 +6,43 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 
-import { startServer, type RunningServer } from '../helpers/server';
+import { useServer } from '../helpers/fixture';
 
 const t = suite('slowlog');
-let srv: RunningServer;
-let io: Redis;
+const fx = useServer(t, {}, false);
 
 type Entry = [number, number, number, string[], string, string];
 
-t.before(async () => {
-  srv = await startServer();
-  io = new Redis({ port: srv.port, lazyConnect: true });
-  await io.connect();
-});
-t.after(async () => {
-  io.disconnect();
-  await srv.stop();
-});
 
-const get = async (...count: number[]): Promise<Entry[]> => (await io.call('SLOWLOG', 'GET', ...count)) as Entry[];
+const get = async (...count: number[]): Promise<Entry[]> => (await fx.io.call('SLOWLOG', 'GET', ...count)) as Entry[];
 
 t('threshold, max length, GET count, LEN, RESET', async () => {
-  await io.config('SET', 'slowlog-log-slower-than', '100000');
-  await io.call('SLOWLOG', 'RESET');
-  await io.ping();
-  assert.is(await io.call('SLOWLOG', 'LEN'), 0);
-  await io.call('DEBUG', 'SLEEP', '0.15');
-  assert.is(await io.call('SLOWLOG', 'LEN'), 1);
-  await io.config('SET', 'slowlog-log-slower-than', '0');
-  await io.config('SET', 'slowlog-max-len', '10');
-  for (let i = 0; i < 20; i++) await io.ping();
-  assert.is(await io.call('SLOWLOG', 'LEN'), 10);
+  await fx.io.config('SET', 'slowlog-log-slower-than', '100000');
+  await fx.io.call('SLOWLOG', 'RESET');
+  await fx.io.ping();
+  assert.is(await fx.io.call('SLOWLOG', 'LEN'), 0);
+  await fx.io.call('DEBUG', 'SLEEP', '0.15');
+  assert.is(await fx.io.call('SLOWLOG', 'LEN'), 1);
+  await fx.io.config('SET', 'slowlog-log-slower-than', '0');
+  await fx.io.config('SET', 'slowlog-max-len', '10');
+  for (let i = 0; i < 20; i++) await fx.io.ping();
+  assert.is(await fx.io.call('SLOWLOG', 'LEN'), 10);
   assert.is((await get(5)).length, 5);
   assert.is((await get(-1)).length, 10);
   assert.is((await get()).length, 10);
   const err = await get(-2).then(() => null, (e: Error) => e.message);
   assert.is(err, 'ERR count should be greater than or equal to -1');
-  await io.config('SET', 'slowlog-max-len', '128');
-  await io.call('SLOWLOG', 'RESET');
+  await fx.io.config('SET', 'slowlog-max-len', '128');
+  await fx.io.call('SLOWLOG', 'RESET');
   const [reset] = await get();
   assert.equal(reset?.[3], ['SLOWLOG', 'RESET']);
 });
 
 t('an entry: id, time, duration, argv, address, name', async () => {
-  await io.config('SET', 'slowlog-log-slower-than', '100000');
-  await io.client('SETNAME', 'sleeper');
-  await io.call('SLOWLOG', 'RESET');
-  await io.call('DEBUG', 'SLEEP', '0.15');
+  await fx.io.config('SET', 'slowlog-log-slower-than', '100000');
+  await fx.io.client('SETNAME', 'sleeper');
+  await fx.io.call('SLOWLOG', 'RESET');
+  await fx.io.call('DEBUG', 'SLEEP', '0.15');
   const [e] = await get();
   assert.ok(e);
   const [id, time, duration, argv, addr, name] = e as Entry;
@@ -60,21 +50,21 @@ t('an entry: id, time, duration, argv, address, name', async () => {
   assert.ok(Math.abs(time - Date.now() / 1000) < 5, `time ${time}`);
   assert.ok(duration >= 150000, `duration ${duration}`);
   assert.equal(argv, ['DEBUG', 'SLEEP', '0.15']);
-  assert.is(addr, `127.0.0.1:${(io.stream as { localPort?: number }).localPort ?? 0}`);
+  assert.is(addr, `127.0.0.1:${(fx.io.stream as { localPort?: number }).localPort ?? 0}`);
   assert.is(name, 'sleeper');
 });
 
 t('trimming, redaction, EXEC, scripts', async () => {
-  await io.config('SET', 'slowlog-log-slower-than', '0');
-  await io.call('SLOWLOG', 'RESET');
+  await fx.io.config('SET', 'slowlog-log-slower-than', '0');
+  await fx.io.call('SLOWLOG', 'RESET');
   const many = Array.from({ length: 31 }, (_, i) => String(i + 3));
-  await io.sadd('set', ...many);
-  await io.sadd('set', 'foo', 'A'.repeat(129));
-  await io.config('SET', 'requirepass', '');
-  await io.call('ACL', 'SETUSER', 'slowuser', 'on', '>pw').catch(() => undefined);
-  await io.multi().incr('n').exec();
-  await io.eval("return redis.call('incr', 'n')", 0);
-  await io.config('SET', 'slowlog-log-slower-than', '-1');
+  await fx.io.sadd('set', ...many);
+  await fx.io.sadd('set', 'foo', 'A'.repeat(129));
+  await fx.io.config('SET', 'requirepass', '');
+  await fx.io.call('ACL', 'SETUSER', 'slowuser', 'on', '>pw').catch(() => undefined);
+  await fx.io.multi().incr('n').exec();
+  await fx.io.eval("return redis.call('incr', 'n')", 0);
+  await fx.io.config('SET', 'slowlog-log-slower-than', '-1');
   const argvs = (await get(-1)).map((e) => e[3]).reverse();
   assert.equal(argvs, [
     ['SLOWLOG', 'RESET'],
@@ -91,13 +81,13 @@ t('trimming, redaction, EXEC, scripts', async () => {
 });
 
 t('a blocked command is logged once it is served', async () => {
-  await io.config('SET', 'slowlog-log-slower-than', '0');
-  await io.call('SLOWLOG', 'RESET');
-  const blocked = new Redis({ port: srv.port });
+  await fx.io.config('SET', 'slowlog-log-slower-than', '0');
+  await fx.io.call('SLOWLOG', 'RESET');
+  const blocked = new Redis({ port: fx.srv.port });
   const pop = blocked.blpop('bl', 0);
-  for (let i = 0; i < 100 && !String(await io.info('clients')).includes('blocked_clients:1'); i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 100 && !String(await fx.io.info('clients')).includes('blocked_clients:1'); i++) await new Promise((r) => setTimeout(r, 10));
   assert.not.ok((await get(-1)).some((e) => e[3][0] === 'blpop'));
-  await io.lpush('bl', 'x');
+  await fx.io.lpush('bl', 'x');
   await pop;
   assert.is((await get(-1)).filter((e) => e[3][0] === 'blpop').length, 1);
   blocked.disconnect();

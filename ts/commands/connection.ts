@@ -2,7 +2,7 @@
 // sockets, names and library info; the core has db, protocol and parse state).
 import type { ClientState } from '../native/core';
 import type { Connection } from '../net/connection';
-import { array, bulk, error, int, map, nil, ok, simple, verbatim, type Reply } from '../resp/encode';
+import { array, bulk, error, help, int, map, nil, ok, simple, verbatim, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import { VERSION } from '../version';
 import { arg, opt, type HostCall } from './types';
@@ -177,7 +177,6 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
 }
 
 const CLIENT_HELP = [
-  'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'CACHING (YES|NO)',
   '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
   'GETREDIR',
@@ -233,8 +232,6 @@ const CLIENT_HELP = [
   '    Protect current client connection from eviction.',
   'NO-TOUCH (ON|OFF)',
   '    Will not touch LRU/LFU stats when this mode is on.',
-  'HELP',
-  '    Print this help.',
 ];
 
 export function client(call: HostCall): Reply {
@@ -270,7 +267,7 @@ export function client(call: HostCall): Reply {
     case 'unblock':
       return clientUnblock(call);
     case 'help':
-      return array(CLIENT_HELP.map((l) => simple(l)));
+      return help('CLIENT', CLIENT_HELP);
     default:
       return error(`ERR unknown subcommand '${argv[1]?.toString('latin1') ?? ''}'. Try CLIENT HELP.`);
   }

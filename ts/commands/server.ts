@@ -1,6 +1,6 @@
 // Server commands the host owns: INFO, CONFIG, SHUTDOWN, and DEBUG LOG/RELOAD.
 import { renderInfo } from '../info';
-import { array, error, ok, simple, verbatim, type Reply } from '../resp/encode';
+import { error, help, ok, verbatim, type Reply } from '../resp/encode';
 import { arg, opt, type HostCall } from './types';
 
 export function info(call: HostCall): Reply {
@@ -9,7 +9,6 @@ export function info(call: HostCall): Reply {
 }
 
 const CONFIG_HELP = [
-  'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
   'GET <pattern>',
   '    Return parameters matching the glob-like <pattern> and their values.',
   'SET <directive> <value>',
@@ -18,8 +17,6 @@ const CONFIG_HELP = [
   '    Reset statistics reported by the INFO command.',
   'REWRITE',
   '    Rewrite the configuration file.',
-  'HELP',
-  '    Print this help.',
 ];
 
 export function config(call: HostCall): Reply | Promise<Reply> {
@@ -49,7 +46,7 @@ export function config(call: HostCall): Reply | Promise<Reply> {
       return err === null ? ok : error(err);
     }
     case 'help':
-      return array(CONFIG_HELP.map((l) => simple(l)));
+      return help('CONFIG', CONFIG_HELP);
     default:
       return error(`ERR unknown subcommand '${arg(call, 1)}'. Try CONFIG HELP.`);
   }

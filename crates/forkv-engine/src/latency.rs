@@ -562,7 +562,6 @@ fn reset(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
 
 fn help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
     const LINES: &[&str] = &[
-        "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "DOCTOR",
         "    Return a human readable latency analysis report.",
         "GRAPH <event>",
@@ -577,15 +576,9 @@ fn help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
         "HISTOGRAM [COMMAND ...]",
         "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
         "    If no commands are specified then all histograms are replied.",
-        "HELP",
-        "    Print this help.",
     ];
     let proto = proto(e, id);
-    let mut r = Reply::new(&mut e.out, proto);
-    r.array(LINES.len());
-    for l in LINES {
-        r.simple(l);
-    }
+    Reply::new(&mut e.out, proto).help("LATENCY", LINES);
     Outcome::Done
 }
 

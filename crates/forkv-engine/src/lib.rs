@@ -14,6 +14,8 @@
 //! clients served by another client's command are reported as woken for the host to
 //! answer), and the subscribed-mode gate of pub/sub (`cmd::pubsub`).
 
+#[cfg(test)]
+mod testkit;
 pub mod acl;
 pub mod busy;
 pub mod client;

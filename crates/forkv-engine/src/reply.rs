@@ -39,6 +39,18 @@ impl<'a> Reply<'a> {
         self.out.extend_from_slice(b"\r\n");
     }
 
+    /// A HELP reply in Valkey's layout (`addReplyHelp`): the `<COMMAND> <subcommand> ...`
+    /// header, the command's own `lines`, then the closing `HELP` entry every command shares.
+    pub fn help(&mut self, command: &str, lines: &[&str]) {
+        self.array(lines.len() + 3);
+        self.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+        for l in lines {
+            self.simple(l);
+        }
+        self.simple("HELP");
+        self.simple("    Print this help.");
+    }
+
     /// `+OK`
     pub fn ok(&mut self) {
         self.out.extend_from_slice(b"+OK\r\n");

@@ -175,7 +175,6 @@ fn reset(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
 
 fn help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
     const LINES: &[&str] = &[
-        "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GET [<count>]",
         "    Return top <count> entries from the slowlog (default: 10, -1 mean all).",
         "    Entries are made of:",
@@ -185,15 +184,9 @@ fn help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
         "    Return the length of the slowlog.",
         "RESET",
         "    Reset the slowlog.",
-        "HELP",
-        "    Print this help.",
     ];
     let proto = proto(e, id);
-    let mut r = Reply::new(&mut e.out, proto);
-    r.array(LINES.len());
-    for l in LINES {
-        r.simple(l);
-    }
+    Reply::new(&mut e.out, proto).help("SLOWLOG", LINES);
     Outcome::Done
 }
 

@@ -736,14 +736,8 @@ pub(crate) fn client_trackinginfo(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::cmd;
 
-    fn cmd(args: &[&str]) -> Vec<u8> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
-        out
-    }
 
     fn run(e: &mut Engine, id: u64, args: &[&str]) -> String {
         e.clear_reply();

@@ -267,7 +267,6 @@ fn confirmation(out: &mut Vec<u8>, proto: u8, verb: &[u8], name: Option<&[u8]>, 
 }
 
 const PUBSUB_HELP: &[&str] = &[
-    "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CHANNELS [<pattern>]",
     "    Return the currently active channels matching a <pattern> (default: '*').",
     "NUMPAT",
@@ -279,8 +278,6 @@ const PUBSUB_HELP: &[&str] = &[
     "    Return the currently active shard level channels matching a <pattern> (default: '*').",
     "SHARDNUMSUB [<shardchannel> ...]",
     "    Return the number of subscribers for the specified shard level channel(s)",
-    "HELP",
-    "    Prints this help.",
 ];
 
 /// PUBSUB CHANNELS|NUMSUB|NUMPAT|SHARDCHANNELS|SHARDNUMSUB|HELP (the engine has checked
@@ -314,12 +311,7 @@ pub fn introspect(ps: &PubSub, proto: u8, argv: &[&[u8]], out: &mut Vec<u8>) {
             }
         }
         b"numpat" => r.int(ps.stats().patterns as i64),
-        b"help" => {
-            r.array(PUBSUB_HELP.len());
-            for line in PUBSUB_HELP {
-                r.simple(line);
-            }
-        }
+        b"help" => r.help("PUBSUB", PUBSUB_HELP),
         _ => r.error(&format!(
             "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
             String::from_utf8_lossy(argv.get(1).copied().unwrap_or_default())

@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::*;
+use crate::testkit::cmd;
 
 type Log = Rc<RefCell<Vec<(u64, Vec<u8>)>>>;
 
@@ -28,13 +29,6 @@ impl BusyEvents for Scripted {
     }
 }
 
-fn cmd(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    out
-}
 
 fn engine(reads: Vec<(u64, Vec<u8>)>) -> (Engine, Log) {
     let mut e = Engine::new(16);

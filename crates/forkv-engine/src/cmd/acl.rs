@@ -264,7 +264,6 @@ fn log(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
 
 fn help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
     const LINES: &[&str] = &[
-        "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "CAT [<category>]",
         "    List all commands that belong to <category>, or all command categories",
         "    when no category is specified.",
@@ -291,13 +290,6 @@ fn help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
         "    List all the registered usernames.",
         "WHOAMI",
         "    Return the current connection username.",
-        "HELP",
-        "    Print this help.",
     ];
-    reply(e, id, |r| {
-        r.array(LINES.len());
-        for l in LINES {
-            r.simple(l);
-        }
-    })
+    reply(e, id, |r| r.help("ACL", LINES))
 }

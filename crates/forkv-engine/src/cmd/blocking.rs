@@ -585,15 +585,9 @@ mod tests {
 
 #[cfg(test)]
 mod expiry_tests {
+    use crate::testkit::cmd;
     use crate::{Engine, Outcome};
 
-    fn cmd(args: &[&str]) -> Vec<u8> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
-        out
-    }
 
     fn aof(e: &mut Engine) -> String {
         String::from_utf8_lossy(&e.prop.take()).replace("\r\n", " ")

@@ -253,8 +253,7 @@ fn numkeys_keys(args: &[&[u8]]) -> Vec<usize> {
 }
 
 fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    super::server::reply_help(
-        ctx,
+    ctx.reply.help(
         "COMMAND",
         &[
             "(no subcommand)",

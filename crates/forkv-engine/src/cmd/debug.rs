@@ -422,8 +422,7 @@ fn protocol(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    super::server::reply_help(
-        ctx,
+    ctx.reply.help(
         "DEBUG",
         &[
             "AOF-FLUSH-SLEEP <microsec>",

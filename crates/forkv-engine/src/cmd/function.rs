@@ -357,34 +357,16 @@ fn help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
         "      in case of functions name collision with another library).",
     ];
     let proto = e.proto_of(id);
-    let mut r = Reply::new(&mut e.out, proto);
-    r.array(LINES.len() + 3);
-    r.simple("FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-    for l in LINES {
-        r.simple(l);
-    }
-    r.simple("HELP");
-    r.simple("    Print this help.");
+    Reply::new(&mut e.out, proto).help("FUNCTION", LINES);
     Outcome::Done
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::{Engine, Outcome};
+    use crate::testkit::run;
+    use crate::Engine;
 
-    fn cmd(args: &[&str]) -> Vec<u8> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
-        out
-    }
 
-    fn run(e: &mut Engine, args: &[&str]) -> String {
-        e.clear_reply();
-        assert_eq!(e.feed(1, &cmd(args)), Outcome::Done);
-        String::from_utf8_lossy(e.reply()).into_owned()
-    }
 
     const LIB: &str = "#!lua name=test\nserver.register_function('test', function(keys, args) return redis.call('set', keys[1], args[1]) end)";
 

@@ -461,8 +461,7 @@ fn object_freq(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn object_help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    super::server::reply_help(
-        ctx,
+    ctx.reply.help(
         "OBJECT",
         &[
             "ENCODING <key>",

@@ -276,8 +276,7 @@ fn doctor(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
 }
 
 fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    super::server::reply_help(
-        ctx,
+    ctx.reply.help(
         "MEMORY",
         &[
             "DOCTOR",

@@ -645,14 +645,7 @@ fn script_help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
         "    Show a script from the scripts cache.",
     ];
     let proto = e.proto_of(id);
-    let mut r = Reply::new(&mut e.out, proto);
-    r.array(LINES.len() + 3);
-    r.simple("SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-    for l in LINES {
-        r.simple(l);
-    }
-    r.simple("HELP");
-    r.simple("    Print this help.");
+    Reply::new(&mut e.out, proto).help("SCRIPT", LINES);
     Outcome::Done
 }
 
@@ -660,21 +653,10 @@ fn script_help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
 mod tests {
     use forkv_script::{CallContext, ScriptFlags};
 
-    use crate::{Engine, Outcome};
+    use crate::testkit::{cmd, run};
+    use crate::Engine;
 
-    fn cmd(args: &[&str]) -> Vec<u8> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
-        out
-    }
 
-    fn run(e: &mut Engine, args: &[&str]) -> String {
-        e.clear_reply();
-        assert_eq!(e.feed(1, &cmd(args)), Outcome::Done);
-        String::from_utf8_lossy(e.reply()).into_owned()
-    }
 
     #[test]
     fn eval_runs_commands_and_propagates_one_transaction() {

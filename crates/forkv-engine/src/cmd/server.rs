@@ -69,13 +69,3 @@ fn time(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// Writes a HELP reply in Valkey's layout: a header line, the given lines, then HELP.
-pub fn reply_help(ctx: &mut Ctx<'_>, command: &str, lines: &[&str]) {
-    ctx.reply.array(lines.len() + 3);
-    ctx.reply.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-    for l in lines {
-        ctx.reply.simple(l);
-    }
-    ctx.reply.simple("HELP");
-    ctx.reply.simple("    Print this help.");
-}

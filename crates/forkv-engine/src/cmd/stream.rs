@@ -893,8 +893,7 @@ fn xgroup_delconsumer(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn xgroup_help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    super::server::reply_help(
-        ctx,
+    ctx.reply.help(
         "XGROUP",
         &[
             "CREATE <key> <groupname> <id|$> [option]",
@@ -1584,8 +1583,7 @@ fn xinfo_consumers(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn xinfo_help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    super::server::reply_help(
-        ctx,
+    ctx.reply.help(
         "XINFO",
         &[
             "CONSUMERS <key> <groupname>",

@@ -521,15 +521,9 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
+    use crate::testkit::cmd;
     use crate::{Engine, Outcome};
 
-    fn cmd(args: &[&str]) -> Vec<u8> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
-        out
-    }
 
     /// SET EX is logged as SET PXAT (absolute); a SET given PXAT is logged as it came,
     /// its option's spelling included (Valkey's setGenericCommand).
