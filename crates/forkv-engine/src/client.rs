@@ -1,11 +1,15 @@
 //! Per-connection state the core needs: selected database, protocol version,
 //! authentication, the unparsed input, and whether the host is running a command for it;
 //! plus the connection features whose state must sit next to the data: the MULTI queue
-//! and WATCHed keys (`cmd::multi`), the blocked command (`cmd::blocking`), and the
+//! and WATCHed keys (`transaction`, run by `cmd::multi`), the blocked command (`blocked`,
+//! served by `cmd::blocking`), and the
 //! subscribed-mode flag the host sets (`cmd::pubsub`).
 
-use crate::cmd::blocking::{BlockRequest, Blocked};
-use crate::cmd::multi::{ExecRun, MultiState, WatchedKey};
+pub(crate) mod blocked;
+pub(crate) mod transaction;
+
+use blocked::{BlockRequest, Blocked};
+use transaction::{ExecRun, MultiState, WatchedKey};
 
 /// One client connection as the engine sees it.
 pub struct Client {

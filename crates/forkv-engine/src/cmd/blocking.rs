@@ -22,9 +22,10 @@
 
 use std::collections::VecDeque;
 
-use forkv_keyspace::{Bytes, ListValue, Value, ZSetValue};
+use forkv_keyspace::{Bytes, ListValue, ZSetValue};
 
 use super::multi::KeyIndex;
+use crate::client::blocked::{BlockRequest, Blocked, Kind};
 use super::{coll, is, parse_f64, CmdError, CmdResult, Ctx};
 use crate::errors;
 use crate::reply::Reply;
@@ -45,47 +46,6 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("bzpopmax", -3, B | FAST, (1, -2, 1), "sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise. Deletes the sorted set if the last element was popped.", Core(bzpopmax)),
     spec("bzmpop", -5, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), "sorted-set", "7.0.0", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", Core(bzmpop)),
 ];
-
-/// The value type a blocked client waits for.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) enum Kind {
-    List,
-    ZSet,
-    /// XREAD: served by a stream at the key.
-    Stream,
-    /// XREADGROUP: also woken (with an error) when the key stops holding a stream.
-    StreamGroup,
-}
-
-impl Kind {
-    fn holds(self, v: &Value) -> bool {
-        matches!(
-            (self, v),
-            (Kind::List, Value::List(_)) | (Kind::ZSet, Value::ZSet(_)) | (Kind::Stream | Kind::StreamGroup, Value::Stream(_))
-        )
-    }
-}
-
-/// Left by a handler that found nothing to serve.
-pub(crate) struct BlockRequest {
-    keys: Vec<Bytes>,
-    /// Absolute deadline in ms since the epoch; 0 waits forever.
-    deadline: i64,
-    kind: Kind,
-    /// The command to re-run when it differs from the one that blocked (XREAD's `$`
-    /// resolved to an ID).
-    argv: Option<Vec<Vec<u8>>>,
-}
-
-/// A parked client: what it waits on and the command to re-run.
-pub(crate) struct Blocked {
-    db: usize,
-    keys: Vec<Bytes>,
-    deadline: i64,
-    kind: Kind,
-    spec: &'static CommandSpec,
-    argv: Vec<Vec<u8>>,
-}
 
 /// Server-wide blocking state.
 #[derive(Default)]

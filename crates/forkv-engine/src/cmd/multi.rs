@@ -24,6 +24,7 @@ use std::collections::{HashMap, HashSet};
 
 use forkv_keyspace::Bytes;
 
+use crate::client::transaction::{ExecRun, MultiState, Queued, WatchedKey};
 use crate::reply::Reply;
 use crate::table::flags::*;
 use crate::table::{spec, CommandSpec, Exec, Exec::Engine as Eng};
@@ -42,66 +43,6 @@ pub const COMMANDS: &[CommandSpec] = &[
 /// Commands that run at once inside MULTI instead of being queued.
 pub(crate) fn runs_inside_multi(spec: &CommandSpec) -> bool {
     matches!(spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
-}
-
-/// One queued command.
-pub(crate) struct Queued {
-    spec: &'static CommandSpec,
-    argv: Vec<Vec<u8>>,
-}
-
-/// A client's MULTI state.
-#[derive(Default)]
-pub(crate) struct MultiState {
-    queue: Vec<Queued>,
-    /// A command was refused while queuing: EXEC answers EXECABORT.
-    dirty_exec: bool,
-    /// Union of the queued commands' flags (EXEC counts as a write when they do).
-    flags: u32,
-    /// Union of the complements (EXEC is refused while loading when one lacks `loading`).
-    inv_flags: u32,
-}
-
-impl MultiState {
-    /// Number of queued commands.
-    pub(crate) fn len(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// Valkey's flagTransaction: the queue will never run, so it is dropped now.
-    pub(crate) fn flag_error(&mut self) {
-        self.dirty_exec = true;
-        self.queue.clear();
-    }
-
-    /// The flags EXEC is checked with: its own plus every queued command's.
-    pub(crate) fn queued_flags(&self) -> (u32, u32) {
-        (self.flags, self.inv_flags)
-    }
-
-    /// Bytes the queue holds: arguments, their vectors and the queue's slots
-    /// (CLIENT LIST `multi-mem`).
-    pub(crate) fn memory(&self) -> usize {
-        let args: usize = self.queue.iter().map(|q| q.argv.iter().map(|a| a.capacity() + std::mem::size_of::<Vec<u8>>()).sum::<usize>()).sum();
-        args + self.queue.capacity() * std::mem::size_of::<Queued>()
-    }
-}
-
-/// The rest of a running EXEC's queue.
-pub(crate) struct ExecRun {
-    rest: std::vec::IntoIter<Queued>,
-    /// When EXEC started, and whether it waited for a host command: EXEC then ends in
-    /// [`Engine::exec_continue`] and is counted there (INFO commandstats).
-    started: std::time::Instant,
-    paused: bool,
-}
-
-/// One WATCHed key of a client.
-pub(crate) struct WatchedKey {
-    db: usize,
-    key: Bytes,
-    /// The key was already logically expired (but not yet deleted) when watched.
-    expired: bool,
 }
 
 /// Keys per database mapped to a value (who watches them, who blocks on them).
