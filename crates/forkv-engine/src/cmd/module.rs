@@ -115,7 +115,7 @@ mod tests {
     fn loadex_syntax_as_valkey_logs_it() {
         assert!(loadex_syntax(&[]).is_ok());
         assert!(loadex_syntax(&[b"CONFIG", b"a", b"b", b"ARGS", b"x", b"y"]).is_ok());
-        assert_eq!(loadex_syntax(&[b"CONFIG", b"a"]).unwrap_err(), "CONFIG specified without name value pair");
-        assert_eq!(loadex_syntax(&[b"foo"]).unwrap_err(), "Syntax Error from arguments to loadex around foo.");
+        assert_eq!(loadex_syntax(&[b"CONFIG", b"a"]), Err("CONFIG specified without name value pair".to_string()));
+        assert_eq!(loadex_syntax(&[b"foo"]), Err("Syntax Error from arguments to loadex around foo.".to_string()));
     }
 }
