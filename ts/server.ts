@@ -163,6 +163,7 @@ export class Server extends EventEmitter {
     const n = (name: string): number => Number(c.getBigInt(name));
     this.core.native.setEncodingLimits({
       listMaxListpackSize: n('list-max-listpack-size'),
+      listCompressDepth: n('list-compress-depth'),
       hashMaxListpackEntries: n('hash-max-listpack-entries'),
       hashMaxListpackValue: n('hash-max-listpack-value'),
       setMaxIntsetEntries: n('set-max-intset-entries'),
@@ -584,6 +585,7 @@ export class Server extends EventEmitter {
 /** Directives that set the keyspace's compact-encoding thresholds. */
 const ENCODING_LIMIT_DIRECTIVES = [
   'list-max-listpack-size',
+  'list-compress-depth',
   'hash-max-listpack-entries',
   'hash-max-listpack-value',
   'set-max-intset-entries',

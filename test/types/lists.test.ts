@@ -202,4 +202,36 @@ t('timeouts and scores take C hexadecimal floats; out of range timeouts say so',
   assert.is(await err(fx.io.zadd('z', '0x', 'm')), 'ERR value is not a valid float');
 });
 
+t('list-compress-depth compresses interior quicklist nodes and every command still sees them', async () => {
+  await fx.io.config('SET', 'list-max-listpack-size', '4');
+  await fx.io.config('SET', 'list-compress-depth', '1');
+  try {
+    const items = Array.from({ length: 40 }, (_, i) => `${i}`.padStart(30, 'x'));
+    await fx.io.rpush('cl', ...items);
+    const obj = (await fx.io.call('DEBUG', 'OBJECT', 'cl')) as string;
+    assert.match(obj, /ql_nodes:10 .*ql_listpack_max:4 ql_compressed:1/);
+    assert.equal(await fx.io.lrange('cl', 0, -1), items);
+    assert.is(await fx.io.lindex('cl', 17), items[17]);
+    await fx.io.lset('cl', 20, 'changed');
+    await fx.io.linsert('cl', 'BEFORE', items[25], 'inserted');
+    assert.is(await fx.io.lrem('cl', 0, items[30]), 1);
+    const want = [...items];
+    want[20] = 'changed';
+    want.splice(25, 0, 'inserted');
+    want.splice(want.indexOf(items[30]), 1);
+    assert.equal(await fx.io.lrange('cl', 0, -1), want);
+    assert.equal(await fx.io.call('SORT', 'cl', 'ALPHA', 'LIMIT', '0', '2'), [...want].sort().slice(0, 2));
+    // A reload writes the list and reads it back the same.
+    await fx.io.call('DEBUG', 'RELOAD');
+    assert.equal(await fx.io.lrange('cl', 0, -1), want);
+    // A list keeps the depth it was created with; new lists take the new one.
+    await fx.io.config('SET', 'list-compress-depth', '0');
+    await fx.io.rpush('plain', ...items);
+    assert.match((await fx.io.call('DEBUG', 'OBJECT', 'plain')) as string, /ql_compressed:0/);
+  } finally {
+    await fx.io.config('SET', 'list-max-listpack-size', '-2');
+    await fx.io.config('SET', 'list-compress-depth', '0');
+  }
+});
+
 t.run();

@@ -86,8 +86,11 @@ export declare class Core {
    * waiting in client sockets. The allocated bytes are read at the same instant.
    */
   sampleMemory(rss: number, peak: number, clientOutput: number): void
-  /** Registers a connection; `peer` is its address as MONITOR shows it (`ip:port`). */
-  addClient(id: number, debugAllowed: boolean, peer: string): void
+  /**
+   * Registers a connection; `peer` is its address as MONITOR shows it (`ip:port`);
+   * `debug_allowed`/`module_allowed` apply `enable-debug-command`/`enable-module-command`.
+   */
+  addClient(id: number, debugAllowed: boolean, moduleAllowed: boolean, peer: string): void
   /**
    * The raw descriptor of a plain TCP or unix client's socket: a busy script serves
    * it directly (BUSY replies, SCRIPT KILL) while Node's loop cannot run.
@@ -540,11 +543,12 @@ export interface Delivery {
 export declare function disableThpForProcess(): string | null
 
 /**
- * The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size` and
+ * The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size`, `list-compress-depth` and
  * `stream-node-max-*` values.
  */
 export interface EncodingSettings {
   listMaxListpackSize: number
+  listCompressDepth: number
   hashMaxListpackEntries: number
   hashMaxListpackValue: number
   setMaxIntsetEntries: number

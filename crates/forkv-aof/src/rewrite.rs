@@ -84,7 +84,7 @@ pub fn write_value<W: Write + ?Sized>(out: &mut W, key: &[u8], value: &Value) ->
             write_bulk(out, &s.as_bytes())
         }
         Value::List(l) => write_batched(out, b"RPUSH", key, l.len(), 1, l.iter(), |w, item| {
-            write_bulk(w, item)
+            write_bulk(w, &item)
         }),
         Value::Set(s) => write_batched(out, b"SADD", key, s.len(), 1, s.iter(), |w, item| {
             write_bulk(w, item)

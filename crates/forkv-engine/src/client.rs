@@ -27,6 +27,8 @@ pub struct Client {
     pub user: Option<String>,
     /// DEBUG is allowed for this connection (`enable-debug-command`).
     pub debug_allowed: bool,
+    /// MODULE LOAD/LOADEX/UNLOAD are allowed for this connection (`enable-module-command`).
+    pub module_allowed: bool,
     /// The peer's address as MONITOR shows it (`ip:port`, set by the host; `lua` for the
     /// script pseudo-client).
     pub peer: String,
@@ -143,6 +145,7 @@ impl Client {
             authenticated: false,
             user: Some("default".into()),
             debug_allowed: false,
+            module_allowed: false,
             peer: String::new(),
             last_cmd: "NULL",
             inbuf: Vec::new(),

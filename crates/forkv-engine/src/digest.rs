@@ -30,7 +30,7 @@ pub fn value_digest(value: &Value, expire: Option<UnixMs>) -> Digest {
     let mut d = [0u8; 20];
     match value {
         Value::Str(s) => mix(&mut d, &s.as_bytes()),
-        Value::List(l) => l.iter().for_each(|i| mix(&mut d, i)),
+        Value::List(l) => l.iter().for_each(|i| mix(&mut d, &i)),
         Value::Set(s) => s.iter().for_each(|m| xor(&mut d, m)),
         Value::Hash(h) => h.iter().for_each(|(f, v)| {
             let mut e = [0u8; 20];

@@ -196,6 +196,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     crate::cmd::migrate::COMMANDS,
     crate::cmd::cluster::COMMANDS,
     crate::cmd::lolwut::COMMANDS,
+    crate::cmd::module::COMMANDS,
     crate::cmd::list::COMMANDS,
     crate::cmd::hash::COMMANDS,
     crate::cmd::set::COMMANDS,

@@ -283,12 +283,14 @@ impl Core {
         m.client_output = client_output as usize;
     }
 
-    /// Registers a connection; `peer` is its address as MONITOR shows it (`ip:port`).
+    /// Registers a connection; `peer` is its address as MONITOR shows it (`ip:port`);
+    /// `debug_allowed`/`module_allowed` apply `enable-debug-command`/`enable-module-command`.
     #[napi]
-    pub fn add_client(&mut self, id: u32, debug_allowed: bool, peer: String) {
+    pub fn add_client(&mut self, id: u32, debug_allowed: bool, module_allowed: bool, peer: String) {
         self.server.add_client(u64::from(id));
         if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
             c.debug_allowed = debug_allowed;
+            c.module_allowed = module_allowed;
             c.peer = peer;
         }
     }

@@ -6,11 +6,12 @@ use forkv_keyspace::EncodingLimits;
 
 use crate::core::Core;
 
-/// The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size` and
+/// The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size`, `list-compress-depth` and
 /// `stream-node-max-*` values.
 #[napi(object)]
 pub struct EncodingSettings {
     pub list_max_listpack_size: i64,
+    pub list_compress_depth: f64,
     pub hash_max_listpack_entries: f64,
     pub hash_max_listpack_value: f64,
     pub set_max_intset_entries: f64,
@@ -30,6 +31,7 @@ impl Core {
     pub fn set_encoding_limits(&mut self, s: EncodingSettings) {
         self.server.engine.ks.set_encoding_limits(EncodingLimits {
             list_max_listpack_size: s.list_max_listpack_size,
+            list_compress_depth: s.list_compress_depth as usize,
             hash_max_listpack_entries: s.hash_max_listpack_entries as usize,
             hash_max_listpack_value: s.hash_max_listpack_value as usize,
             set_max_intset_entries: s.set_max_intset_entries as usize,

@@ -47,7 +47,8 @@ pub mod dump;
 pub mod encodings;
 pub mod error;
 pub mod len;
-pub mod lzf;
+/// LZF lives in forkv-keyspace (quicklist nodes are compressed with it too).
+pub use forkv_keyspace::lzf;
 mod object;
 pub mod reader;
 mod sink;

@@ -315,7 +315,7 @@ impl<W: Write> ValueWriter<W> {
             Value::List(l) => {
                 self.sink.len(l.len() as u64)?;
                 for item in l.iter() {
-                    self.raw_string(item)?;
+                    self.raw_string(&item)?;
                 }
                 Ok(())
             }

@@ -70,7 +70,7 @@ fn listing(ks: &Keyspace) -> Vec<String> {
             let exp = d.expires.get(&k[..]).copied().unwrap_or(-1);
             let mut tokens: Vec<String> = match v {
                 Value::Str(s) => vec![tok(&s.as_bytes())],
-                Value::List(l) => l.iter().map(tok).collect(),
+                Value::List(l) => l.iter().map(|b| tok(&b)).collect(),
                 Value::Set(s) => s.iter().map(tok).collect(),
                 Value::Hash(h) => h
                     .iter()

@@ -237,7 +237,7 @@ pub fn dump_keyspace(ks: &Keyspace) -> Dump {
         for (k, v) in db.keys.iter() {
             let dv = match v {
                 Value::Str(x) => DumpVal::Str(x.as_bytes().into_owned()),
-                Value::List(l) => DumpVal::List(l.iter().map(<[u8]>::to_vec).collect()),
+                Value::List(l) => DumpVal::List(l.iter().map(std::borrow::Cow::into_owned).collect()),
                 Value::Set(st) => {
                     let mut m: Vec<Vec<u8>> = st.iter().map(<[u8]>::to_vec).collect();
                     m.sort();

@@ -193,11 +193,12 @@ fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let freq = forkv_keyspace::access::decayed_counter(lru, ctx.ks.now(), ctx.ks.lfu_params().decay_time);
     text.push_str(&format!(" lru:{lru} lru_seconds_idle:{idle} lfu_freq:{freq} lfu_access_time_minutes:{}", lru >> 8));
     if let forkv_keyspace::Value::List(l) = v {
-        if let Some((nodes, bytes)) = l.quicklist_stats() {
-            // forkv never compresses quicklist nodes (list-compress-depth is not applied).
+        if let Some((nodes, bytes, depth)) = l.quicklist_stats() {
+            // ql_compressed: the list has a compress depth (Valkey's `ql->compress != 0`).
             let avg = l.len() as f64 / nodes.max(1) as f64;
             let fill = ctx.ks.encoding_limits().list_max_listpack_size;
-            text.push_str(&format!(" ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{fill} ql_compressed:0"));
+            let compressed = u8::from(depth != 0);
+            text.push_str(&format!(" ql_nodes:{nodes} ql_avg_node:{avg:.2} ql_listpack_max:{fill} ql_compressed:{compressed}"));
             if !fast {
                 text.push_str(&format!(" ql_uncompressed_size:{bytes}"));
             }
@@ -253,17 +254,20 @@ fn quicklist(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let Some(nodes) = l.quicklist_nodes() else {
         return Err("ERR Not a quicklist encoded object.".into());
     };
-    let mut text = format!("{{count : {}}}\n{{len : {}}}\n{{fill : {fill}}}\n{{compress : 0}}\n{{bookmark_count : 0}}\n", l.len(), nodes.len());
+    let depth = l.quicklist_stats().map_or(0, |s| s.2);
+    let mut text = format!("{{count : {}}}\n{{len : {}}}\n{{fill : {fill}}}\n{{compress : {depth}}}\n{{bookmark_count : 0}}\n", l.len(), nodes.len());
     for (i, node) in nodes.iter().enumerate() {
-        let container = if forkv_keyspace::types::list::is_plain(node, &lim) { "PLAIN" } else { "PACKED" };
+        let container = if forkv_keyspace::types::list::is_plain(&node.lp, &lim) { "PLAIN" } else { "PACKED" };
+        let encoding = if node.compressed { "LZF" } else { "RAW" };
         text.push_str(&format!(
-            "{{quicklist node({i})\n{{container : {container}, encoding: RAW, size: {}, count: {}, recompress: 0, attempted_compress: 0}}\n",
-            node.bytes(),
-            node.len()
+            "{{quicklist node({i})\n{{container : {container}, encoding: {encoding}, size: {}, count: {}, recompress: 0, attempted_compress: {}}}\n",
+            node.lp.bytes(),
+            node.lp.len(),
+            u8::from(node.attempted)
         ));
         if full {
             text.push_str("{ listpack:\n");
-            text.push_str(&node.repr());
+            text.push_str(&node.lp.repr());
             text.push_str("}\n");
         }
         text.push_str("}\n");

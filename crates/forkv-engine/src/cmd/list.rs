@@ -85,9 +85,9 @@ fn pop_n(
     };
     let n = count.min(list.len());
     let out: Vec<Vec<u8>> = if front {
-        list.iter().take(n).map(<[u8]>::to_vec).collect()
+        list.iter().take(n).map(Cow::into_owned).collect()
     } else {
-        list.iter_rev().take(n).map(<[u8]>::to_vec).collect()
+        list.iter_rev().take(n).map(Cow::into_owned).collect()
     };
     list.delete_end(n, front);
     list.shrunk(&lim);
@@ -167,7 +167,7 @@ fn lrange(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         Some((s, e)) => {
             reply.array(e - s + 1);
             for item in list.iter_from(s, false).take(e - s + 1) {
-                reply.bulk(item);
+                reply.bulk(&item);
             }
         }
     }
@@ -183,7 +183,7 @@ fn lindex(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     };
     let index = parse_long(argv[2], None)?;
     match forkv_keyspace::types::resolve_index(index, list.len()).and_then(|i| list.get(i)) {
-        Some(v) => reply.bulk(v),
+        Some(v) => reply.bulk(&v),
         None => reply.null(),
     }
     Ok(())
@@ -307,7 +307,7 @@ fn lpos(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let from_tail = rank < 0;
     let rank = rank.unsigned_abs();
     let len = list.len();
-    let it: Box<dyn Iterator<Item = &[u8]>> = if from_tail {
+    let it: Box<dyn Iterator<Item = Cow<'_, [u8]>>> = if from_tail {
         Box::new(list.iter_rev())
     } else {
         Box::new(list.iter())
@@ -321,7 +321,7 @@ fn lpos(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let mut matches = 0u64;
     let mut found: Vec<i64> = Vec::new();
     for (i, item) in it.take(scan_limit).enumerate() {
-        if item != argv[2] {
+        if *item != *argv[2] {
             continue;
         }
         matches += 1;

@@ -26,6 +26,7 @@ pub mod list;
 pub mod lolwut;
 pub mod memory;
 pub mod migrate;
+pub mod module;
 pub mod multi;
 pub mod pubsub;
 pub mod script;

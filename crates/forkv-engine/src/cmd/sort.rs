@@ -205,9 +205,9 @@ fn sort_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], readonly: bool) -> CmdResult 
                     if n == 0 {
                         Vec::new()
                     } else if o.desc {
-                        l.iter_from(len - s - 1, true).take(n).map(<[u8]>::to_vec).collect()
+                        l.iter_from(len - s - 1, true).take(n).map(std::borrow::Cow::into_owned).collect()
                     } else {
-                        l.iter_from(s, false).take(n).map(<[u8]>::to_vec).collect()
+                        l.iter_from(s, false).take(n).map(std::borrow::Cow::into_owned).collect()
                     }
                 }
                 Some(Value::ZSet(z)) => {
@@ -227,7 +227,7 @@ fn sort_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], readonly: bool) -> CmdResult 
             window
         } else {
             match value {
-                Some(Value::List(l)) => l.iter().map(<[u8]>::to_vec).collect(),
+                Some(Value::List(l)) => l.iter().map(std::borrow::Cow::into_owned).collect(),
                 Some(Value::Set(s)) => s.iter().map(|m| m.to_vec()).collect(),
                 Some(Value::ZSet(z)) => z.iter().map(|(m, _)| m.to_vec()).collect(),
                 _ => Vec::new(),

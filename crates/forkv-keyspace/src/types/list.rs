@@ -10,10 +10,18 @@
 //! quicklist with one node under half the limit turns it back
 //! (`listTypeTryConvertQuicklist` with `shrinking`), the hysteresis that stops a list
 //! at the boundary from converting on every push and pop.
+//!
+//! A quicklist takes `list-compress-depth` when it is created and keeps it, as Valkey's
+//! does: its interior nodes are LZF-compressed ([`qlnode`](super::qlnode)). Every change
+//! opens (decompresses) the nodes it touches, and then settles the list: after a push,
+//! pop or trim only the nodes near the ends are looked at, after a change in the middle
+//! every node is.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use super::listpack::{entry_size, Listpack};
+use super::qlnode::{self, Node, COMPRESS_MAX};
 use super::EncodingLimits;
 
 /// A list of byte strings.
@@ -26,11 +34,23 @@ pub struct ListValue {
 enum Repr {
     /// OBJ_ENCODING_LISTPACK.
     Packed(Listpack),
-    /// OBJ_ENCODING_QUICKLIST: nodes head to tail, plus the total element count.
+    /// OBJ_ENCODING_QUICKLIST: nodes head to tail, the total element count and the
+    /// compress depth.
     Quick {
-        nodes: VecDeque<Listpack>,
+        nodes: VecDeque<Node>,
         count: usize,
+        depth: usize,
     },
+}
+
+/// A quicklist node as DEBUG QUICKLIST shows it.
+pub struct NodeInfo<'a> {
+    /// The node's elements (decompressed when needed).
+    pub lp: Cow<'a, Listpack>,
+    /// Stored LZF-compressed.
+    pub compressed: bool,
+    /// Compression was attempted and did not pay.
+    pub attempted: bool,
 }
 
 impl Default for ListValue {
@@ -89,28 +109,42 @@ impl ListValue {
         }
     }
 
-    fn node(&self, i: usize) -> &Listpack {
+    /// Node `i` for reading (decompressed into a copy when compressed).
+    fn node(&self, i: usize) -> Cow<'_, Listpack> {
         match &self.repr {
-            Repr::Packed(lp) => lp,
-            Repr::Quick { nodes, .. } => &nodes[i],
+            Repr::Packed(lp) => Cow::Borrowed(lp),
+            Repr::Quick { nodes, .. } => nodes[i].read(),
         }
     }
 
-    /// Quicklist layout for DEBUG OBJECT: (nodes, bytes of all nodes); `None` for the
-    /// listpack encoding.
-    pub fn quicklist_stats(&self) -> Option<(usize, usize)> {
+    /// Elements in node `i` (no decompression).
+    fn node_len(&self, i: usize) -> usize {
+        match &self.repr {
+            Repr::Packed(lp) => lp.len(),
+            Repr::Quick { nodes, .. } => nodes[i].len(),
+        }
+    }
+
+    /// Quicklist layout for DEBUG OBJECT: (nodes, uncompressed bytes of all nodes,
+    /// compress depth); `None` for the listpack encoding.
+    pub fn quicklist_stats(&self) -> Option<(usize, usize, usize)> {
         match &self.repr {
             Repr::Packed(_) => None,
-            Repr::Quick { nodes, .. } => Some((nodes.len(), nodes.iter().map(Listpack::bytes).sum())),
+            Repr::Quick { nodes, depth, .. } => Some((nodes.len(), nodes.iter().map(Node::bytes).sum(), *depth)),
         }
     }
 
     /// The quicklist's nodes, head to tail; `None` for the listpack encoding (DEBUG
     /// QUICKLIST).
-    pub fn quicklist_nodes(&self) -> Option<&VecDeque<Listpack>> {
+    pub fn quicklist_nodes(&self) -> Option<Vec<NodeInfo<'_>>> {
         match &self.repr {
             Repr::Packed(_) => None,
-            Repr::Quick { nodes, .. } => Some(nodes),
+            Repr::Quick { nodes, .. } => Some(
+                nodes
+                    .iter()
+                    .map(|n| NodeInfo { lp: n.read(), compressed: n.is_compressed(), attempted: n.attempted() })
+                    .collect(),
+            ),
         }
     }
 
@@ -136,10 +170,19 @@ impl ListValue {
                 let count = lp.len();
                 let mut nodes = VecDeque::new();
                 if !lp.is_empty() {
-                    nodes.push_back(lp);
+                    nodes.push_back(Node::raw(lp));
                 }
-                self.repr = Repr::Quick { nodes, count };
+                let depth = lim.list_compress_depth.min(COMPRESS_MAX);
+                self.repr = Repr::Quick { nodes, count, depth };
             }
+        }
+    }
+
+    /// Brings the quicklist's nodes to its compress depth; `all` after a change in the
+    /// middle, otherwise only near the ends.
+    fn settle(&mut self, all: bool) {
+        if let Repr::Quick { nodes, depth, .. } = &mut self.repr {
+            qlnode::settle(nodes, *depth, all);
         }
     }
 
@@ -154,7 +197,7 @@ impl ListValue {
                     lp.push_back(item)
                 }
             }
-            Repr::Quick { nodes, count } => {
+            Repr::Quick { nodes, count, .. } => {
                 let limit = lim.list_node();
                 let end = if front {
                     nodes.front_mut()
@@ -167,10 +210,13 @@ impl ListValue {
                 // (Valkey's plain nodes).
                 let fits = !lim.list_large(item.len())
                     && end.as_ref().is_some_and(|n| {
-                        !is_plain(n, lim) && !limit.exceeded(n.bytes() + entry_size(item.len()), n.len() + 1)
+                        !n.is_compressed()
+                            && !is_plain(&n.read(), lim)
+                            && !limit.exceeded(n.bytes() + entry_size(item.len()), n.len() + 1)
                     });
                 match end {
                     Some(node) if fits => {
+                        let node = node.open();
                         if front {
                             node.push_front(item)
                         } else {
@@ -181,36 +227,38 @@ impl ListValue {
                         let mut node = Listpack::new();
                         node.push_back(item);
                         if front {
-                            nodes.push_front(node)
+                            nodes.push_front(Node::raw(node))
                         } else {
-                            nodes.push_back(node)
+                            nodes.push_back(Node::raw(node))
                         }
                     }
                 }
                 *count += 1;
             }
         }
+        self.settle(false);
     }
 
     /// Removes and returns the head (`front`) or tail element.
     pub fn pop(&mut self, front: bool) -> Option<Vec<u8>> {
-        match &mut self.repr {
+        let v = match &mut self.repr {
             Repr::Packed(lp) => {
                 let p = if front { lp.first()? } else { lp.last()? };
                 let v = lp.data(p).to_vec();
                 lp.delete_at(p);
-                Some(v)
+                return Some(v);
             }
-            Repr::Quick { nodes, count } => {
+            Repr::Quick { nodes, count, .. } => {
                 let node = if front {
                     nodes.front_mut()?
                 } else {
                     nodes.back_mut()?
                 };
-                let p = if front { node.first()? } else { node.last()? };
-                let v = node.data(p).to_vec();
-                node.delete_at(p);
-                if node.is_empty() {
+                let node_lp = node.open();
+                let p = if front { node_lp.first()? } else { node_lp.last()? };
+                let v = node_lp.data(p).to_vec();
+                node_lp.delete_at(p);
+                if node_lp.is_empty() {
                     if front {
                         nodes.pop_front();
                     } else {
@@ -218,9 +266,11 @@ impl ListValue {
                     }
                 }
                 *count -= 1;
-                Some(v)
+                v
             }
-        }
+        };
+        self.settle(false);
+        Some(v)
     }
 
     /// Deletes `n` elements from the head (`front`) or the tail.
@@ -239,8 +289,9 @@ impl ListValue {
                 if let Some(p) = start {
                     lp.delete_run(p, n);
                 }
+                return;
             }
-            Repr::Quick { nodes, count } => {
+            Repr::Quick { nodes, count, .. } => {
                 while n > 0 {
                     let node = if front {
                         nodes.front_mut()
@@ -258,6 +309,7 @@ impl ListValue {
                         }
                         continue;
                     }
+                    let node = node.open();
                     let start = if front {
                         node.first()
                     } else {
@@ -271,12 +323,13 @@ impl ListValue {
                 }
             }
         }
+        self.settle(false);
     }
 
     /// Converts a quicklist back to a listpack when it is down to one node under half
     /// the limit. Call after removals.
     pub fn shrunk(&mut self, lim: &EncodingLimits) {
-        if let Repr::Quick { nodes, count } = &mut self.repr {
+        if let Repr::Quick { nodes, count, .. } = &mut self.repr {
             let limit = lim.list_node();
             let ok = match nodes.len() {
                 0 => true,
@@ -284,47 +337,51 @@ impl ListValue {
                 _ => false,
             };
             if ok {
-                let lp = nodes.pop_front().unwrap_or_default();
+                let lp = nodes.pop_front().map(Node::into_listpack).unwrap_or_default();
                 self.repr = Repr::Packed(lp);
             }
         }
     }
 
-    /// (node, offset) of element `index` (0-based, in range), walking from the nearer end.
-    fn locate(&self, index: usize) -> Option<(usize, usize)> {
-        match &self.repr {
-            Repr::Packed(lp) => lp.seek(index as i64).map(|p| (0, p)),
-            Repr::Quick { nodes, count } => {
-                if index >= *count {
-                    return None;
+    /// (node, index within the node: from its head when >= 0, from its tail when
+    /// negative) of element `index` (0-based, in range), walking from the nearer end.
+    /// Only element counts are read: no node is decompressed.
+    fn locate_node(&self, index: usize) -> Option<(usize, i64)> {
+        let count = self.len();
+        if index >= count {
+            return None;
+        }
+        let n = self.node_count();
+        if index < count / 2 {
+            let mut i = index;
+            for ni in 0..n {
+                let len = self.node_len(ni);
+                if i < len {
+                    return Some((ni, i as i64));
                 }
-                if index < count / 2 {
-                    let mut i = index;
-                    for (ni, n) in nodes.iter().enumerate() {
-                        if i < n.len() {
-                            return n.seek(i as i64).map(|p| (ni, p));
-                        }
-                        i -= n.len();
-                    }
-                    None
-                } else {
-                    let mut from_end = count - index;
-                    for (ni, n) in nodes.iter().enumerate().rev() {
-                        if from_end <= n.len() {
-                            return n.seek(-(from_end as i64)).map(|p| (ni, p));
-                        }
-                        from_end -= n.len();
-                    }
-                    None
-                }
+                i -= len;
             }
+            None
+        } else {
+            let mut from_end = count - index;
+            for ni in (0..n).rev() {
+                let len = self.node_len(ni);
+                if from_end <= len {
+                    return Some((ni, -(from_end as i64)));
+                }
+                from_end -= len;
+            }
+            None
         }
     }
 
     /// Element `index` (0-based, in range).
-    pub fn get(&self, index: usize) -> Option<&[u8]> {
-        let (ni, p) = self.locate(index)?;
-        Some(self.node(ni).data(p))
+    pub fn get(&self, index: usize) -> Option<Cow<'_, [u8]>> {
+        let (ni, i) = self.locate_node(index)?;
+        match self.node(ni) {
+            Cow::Borrowed(lp) => lp.seek(i).map(|p| Cow::Borrowed(lp.data(p))),
+            Cow::Owned(lp) => lp.seek(i).map(|p| Cow::Owned(lp.data(p).to_vec())),
+        }
     }
 
     /// Elements head to tail.
@@ -342,26 +399,42 @@ impl ListValue {
 
     /// Elements from `index` towards the tail, or towards the head when `rev`.
     pub fn iter_from(&self, index: usize, rev: bool) -> ListIter<'_> {
-        match self.locate(index) {
-            Some((node, pos)) => {
-                // In reverse, `pos` is the end of the next entry to yield.
-                let pos = if rev { self.node(node).get(pos).1 } else { pos };
-                ListIter {
-                    list: self,
-                    node,
-                    pos,
-                    rev,
-                    done: false,
-                }
-            }
+        let found = self.locate_node(index).and_then(|(ni, i)| {
+            let lp = self.node(ni);
+            let p = lp.seek(i)?;
+            // In reverse, `pos` is the end of the next entry to yield.
+            let pos = if rev { lp.get(p).1 } else { p };
+            Some((ni, lp, pos))
+        });
+        match found {
+            Some((node, lp, pos)) => ListIter {
+                list: self,
+                node,
+                lp,
+                pos,
+                rev,
+                done: false,
+            },
             None => ListIter {
                 list: self,
                 node: 0,
+                lp: Cow::Owned(Listpack::new()),
                 pos: 0,
                 rev,
                 done: true,
             },
         }
+    }
+
+    /// Node `ni` opened for a change, with the byte offset of its element `i` (see
+    /// [`locate_node`](Self::locate_node)).
+    fn open_at(&mut self, ni: usize, i: i64) -> Option<(&mut Listpack, usize)> {
+        let lp = match &mut self.repr {
+            Repr::Packed(lp) => lp,
+            Repr::Quick { nodes, .. } => nodes.get_mut(ni)?.open(),
+        };
+        let p = lp.seek(i)?;
+        Some((lp, p))
     }
 
     /// Splits node `ni` of a quicklist while it exceeds the node limit (after an insert
@@ -371,7 +444,7 @@ impl ListValue {
         if let Repr::Quick { nodes, .. } = &mut self.repr {
             let mut i = ni;
             while i < nodes.len() {
-                let n = &mut nodes[i];
+                let n = nodes[i].open();
                 if n.len() < 2 || !limit.exceeded(n.bytes(), n.len()) {
                     break;
                 }
@@ -379,7 +452,7 @@ impl ListValue {
                     break;
                 };
                 let tail = n.split_off(mid);
-                nodes.insert(i + 1, tail);
+                nodes.insert(i + 1, Node::raw(tail));
                 // The first half may still be too big (huge elements): look again.
                 if !limit.exceeded(nodes[i].bytes(), nodes[i].len()) {
                     i += 1;
@@ -395,31 +468,33 @@ impl ListValue {
         }
         // Valkey counts the replacement as one added element here too.
         self.prepare_growth(value.len(), 1, lim);
-        let Some((ni, p)) = self.locate(index) else {
+        let Some((ni, i)) = self.locate_node(index) else {
             return false;
         };
-        match &mut self.repr {
-            Repr::Packed(lp) => lp.replace_at(p, value),
-            Repr::Quick { nodes, .. } => {
-                nodes[ni].replace_at(p, value);
-                if lim.list_large(value.len()) && nodes[ni].len() > 1 {
-                    // Move the large element into a node of its own.
-                    let mut right = nodes[ni].split_off(p);
-                    let rest = right.seek(1).map(|q| right.split_off(q));
-                    nodes.insert(ni + 1, right);
-                    if let Some(rest) = rest.filter(|r| !r.is_empty()) {
-                        nodes.insert(ni + 2, rest);
-                    }
-                    if nodes[ni].is_empty() {
-                        nodes.remove(ni);
-                    }
-                    self.shrunk(lim);
-                    return true;
+        let Some((lp, p)) = self.open_at(ni, i) else {
+            return false;
+        };
+        lp.replace_at(p, value);
+        if let Repr::Quick { nodes, .. } = &mut self.repr {
+            if lim.list_large(value.len()) && nodes[ni].len() > 1 {
+                // Move the large element into a node of its own.
+                let mut right = nodes[ni].open().split_off(p);
+                let rest = right.seek(1).map(|q| right.split_off(q));
+                nodes.insert(ni + 1, Node::raw(right));
+                if let Some(rest) = rest.filter(|r| !r.is_empty()) {
+                    nodes.insert(ni + 2, Node::raw(rest));
                 }
+                if nodes[ni].is_empty() {
+                    nodes.remove(ni);
+                }
+                self.shrunk(lim);
+                self.settle(true);
+                return true;
             }
         }
         self.split_if_needed(ni, lim);
         self.shrunk(lim);
+        self.settle(true);
         true
     }
 
@@ -450,27 +525,30 @@ impl ListValue {
         let Some((ni, at)) = found else { return false };
         match &mut self.repr {
             Repr::Packed(lp) => lp.insert_at(at, value),
-            Repr::Quick { nodes, count } => {
+            Repr::Quick { nodes, count, .. } => {
                 *count += 1;
-                if lim.list_large(value.len()) || is_plain(&nodes[ni], lim) {
+                let node = nodes[ni].open();
+                if lim.list_large(value.len()) || is_plain(node, lim) {
                     // A large element, or a neighbour that is one: the new element gets
                     // a node of its own between the two halves of the pivot's node.
-                    let tail = nodes[ni].split_off(at);
+                    let tail = node.split_off(at);
                     let mut single = Listpack::new();
                     single.push_back(value);
-                    nodes.insert(ni + 1, single);
+                    nodes.insert(ni + 1, Node::raw(single));
                     if !tail.is_empty() {
-                        nodes.insert(ni + 2, tail);
+                        nodes.insert(ni + 2, Node::raw(tail));
                     }
                     if nodes[ni].is_empty() {
                         nodes.remove(ni);
                     }
+                    self.settle(true);
                     return true;
                 }
-                nodes[ni].insert_at(at, value);
+                node.insert_at(at, value);
             }
         }
         self.split_if_needed(ni, lim);
+        self.settle(true);
         true
     }
 
@@ -480,7 +558,11 @@ impl ListValue {
         let mut removed = 0;
         let nodes: Vec<&mut Listpack> = match &mut self.repr {
             Repr::Packed(lp) => vec![lp],
-            Repr::Quick { nodes, .. } => nodes.iter_mut().collect(),
+            // Only nodes holding `value` are opened (and so recompressed afterwards).
+            Repr::Quick { nodes, .. } => nodes
+                .iter_mut()
+                .filter_map(|n| (n.read().find(value, 1).is_some()).then(|| n.open()))
+                .collect(),
         };
         let order: Box<dyn Iterator<Item = &mut Listpack>> = if from_tail {
             Box::new(nodes.into_iter().rev())
@@ -516,10 +598,11 @@ impl ListValue {
                 }
             }
         }
-        if let Repr::Quick { nodes, count } = &mut self.repr {
+        if let Repr::Quick { nodes, count, .. } = &mut self.repr {
             nodes.retain(|n| !n.is_empty());
             *count -= removed;
         }
+        self.settle(true);
         removed
     }
 }
@@ -529,10 +612,13 @@ pub fn is_plain(node: &Listpack, lim: &EncodingLimits) -> bool {
     node.len() == 1 && node.first().is_some_and(|p| lim.list_large(node.data(p).len()))
 }
 
-/// Iterator over a list in either direction.
+/// Iterator over a list in either direction. Elements of raw nodes are borrowed; those
+/// of compressed nodes are copied out of a decompressed copy of their node.
 pub struct ListIter<'a> {
     list: &'a ListValue,
     node: usize,
+    /// The current node's elements.
+    lp: Cow<'a, Listpack>,
     /// Forward: offset of the next entry. Reverse: end offset of the next entry.
     pos: usize,
     rev: bool,
@@ -540,34 +626,39 @@ pub struct ListIter<'a> {
 }
 
 impl<'a> Iterator for ListIter<'a> {
-    type Item = &'a [u8];
-    fn next(&mut self) -> Option<&'a [u8]> {
+    type Item = Cow<'a, [u8]>;
+    fn next(&mut self) -> Option<Cow<'a, [u8]>> {
         while !self.done {
+            let at = if self.rev {
+                self.lp.prev(self.pos).inspect(|&p| self.pos = p)
+            } else if self.pos < self.lp.bytes() {
+                let p = self.pos;
+                self.pos = self.lp.get(p).1;
+                Some(p)
+            } else {
+                None
+            };
+            if let Some(p) = at {
+                return Some(match &self.lp {
+                    Cow::Borrowed(lp) => Cow::Borrowed(lp.data(p)),
+                    Cow::Owned(lp) => Cow::Owned(lp.data(p).to_vec()),
+                });
+            }
             let list: &'a ListValue = self.list;
-            let lp = list.node(self.node);
             if self.rev {
-                if let Some(p) = lp.prev(self.pos) {
-                    self.pos = p;
-                    return Some(lp.data(p));
-                }
                 if self.node == 0 {
                     self.done = true;
                 } else {
                     self.node -= 1;
-                    self.pos = list.node(self.node).bytes();
+                    self.lp = list.node(self.node);
+                    self.pos = self.lp.bytes();
                 }
+            } else if self.node + 1 >= list.node_count() {
+                self.done = true;
             } else {
-                if self.pos < lp.bytes() {
-                    let (d, n) = lp.get(self.pos);
-                    self.pos = n;
-                    return Some(d);
-                }
-                if self.node + 1 >= list.node_count() {
-                    self.done = true;
-                } else {
-                    self.node += 1;
-                    self.pos = 0;
-                }
+                self.node += 1;
+                self.lp = list.node(self.node);
+                self.pos = 0;
             }
         }
         None
@@ -588,7 +679,7 @@ mod tests {
 
     fn contents(l: &ListValue) -> Vec<String> {
         l.iter()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
             .collect()
     }
 
@@ -668,7 +759,39 @@ mod tests {
     /// A quicklist with many nodes behaves exactly like a VecDeque model.
     #[test]
     fn matches_a_deque_model_under_random_operations() {
-        let lim = small_nodes();
+        run_model(&small_nodes(), 0);
+    }
+
+    /// The same with compressible elements and compress depths 1 and 2: interior nodes
+    /// get compressed and every operation still sees the same elements.
+    #[test]
+    fn compressed_quicklist_matches_the_model() {
+        for depth in [1, 2] {
+            let lim = EncodingLimits { list_compress_depth: depth, ..small_nodes() };
+            run_model(&lim, 40);
+        }
+    }
+
+    #[test]
+    fn interior_nodes_are_compressed_beyond_the_depth() {
+        let lim = EncodingLimits { list_compress_depth: 1, ..small_nodes() };
+        let mut l = ListValue::new();
+        for i in 0..40 {
+            l.push(format!("{i:0>30}").as_bytes(), false, &lim);
+        }
+        let nodes = l.quicklist_nodes().unwrap();
+        let state: Vec<bool> = nodes.iter().map(|n| n.compressed).collect();
+        assert_eq!(state.len(), 10);
+        assert!(!state[0] && !state[9] && state[1..9].iter().all(|c| *c));
+        drop(nodes);
+        assert_eq!(l.get(17).as_deref(), Some(format!("{:0>30}", 17).as_bytes()));
+        // A list keeps the depth it was created with.
+        assert_eq!(l.quicklist_stats().map(|s| s.2), Some(1));
+    }
+
+    fn run_model(lim: &EncodingLimits, pad: usize) {
+        let lim = *lim;
+        let pad = "x".repeat(pad);
         let mut l = ListValue::new();
         let mut model: VecDeque<Vec<u8>> = VecDeque::new();
         let mut seed = 12345u64;
@@ -679,7 +802,7 @@ mod tests {
             (seed >> 33) % n
         };
         for step in 0..30_000 {
-            let v = format!("v{}", rnd(20)).into_bytes();
+            let v = format!("v{}{pad}", rnd(20)).into_bytes();
             match rnd(10) {
                 0 | 1 => {
                     l.push(&v, true, &lim);
@@ -716,7 +839,7 @@ mod tests {
                     model[i] = v;
                 }
                 7 => {
-                    let pivot = format!("v{}", rnd(20)).into_bytes();
+                    let pivot = format!("v{}{pad}", rnd(20)).into_bytes();
                     let after = rnd(2) == 0;
                     let at = model.iter().position(|x| *x == pivot);
                     assert_eq!(l.insert_at_pivot(&pivot, &v, after, &lim), at.is_some());
@@ -750,14 +873,14 @@ mod tests {
             }
             assert_eq!(l.len(), model.len());
             if step % 101 == 0 {
-                let got: Vec<&[u8]> = l.iter().collect();
-                let want: Vec<&[u8]> = model.iter().map(|x| &x[..]).collect();
+                let got: Vec<Vec<u8>> = l.iter().map(Cow::into_owned).collect();
+                let want: Vec<Vec<u8>> = model.iter().cloned().collect();
                 assert_eq!(got, want);
-                let mut back: Vec<&[u8]> = l.iter_rev().collect();
+                let mut back: Vec<Vec<u8>> = l.iter_rev().map(Cow::into_owned).collect();
                 back.reverse();
                 assert_eq!(back, want);
                 for (i, want) in model.iter().enumerate() {
-                    assert_eq!(l.get(i), Some(&want[..]));
+                    assert_eq!(l.get(i).as_deref(), Some(&want[..]));
                 }
                 if !model.is_empty() {
                     let k = rnd(model.len() as u64) as usize;

@@ -140,6 +140,17 @@ impl Listpack {
         self.buf.len()
     }
 
+    /// The encoded entries (what a compressed quicklist node stores).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// A listpack from entries this module encoded ([`as_bytes`](Self::as_bytes)) and
+    /// their count.
+    pub(crate) fn from_parts(buf: Vec<u8>, count: usize) -> Listpack {
+        Listpack { buf, count: count as u32 }
+    }
+
     /// Heap bytes allocated (for memory accounting).
     pub fn allocated(&self) -> usize {
         self.buf.capacity()

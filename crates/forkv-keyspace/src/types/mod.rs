@@ -18,6 +18,7 @@ pub mod intset;
 pub mod list;
 pub mod listpack;
 pub mod ostree;
+pub mod qlnode;
 pub mod set;
 pub mod stream;
 
@@ -33,6 +34,9 @@ pub struct EncodingLimits {
     /// `list-max-listpack-size`: negative = bytes per node (-1 4 KB, -2 8 KB, -3 16 KB,
     /// -4 32 KB, -5 64 KB), positive = entries per node.
     pub list_max_listpack_size: i64,
+    /// `list-compress-depth`: quicklist nodes kept uncompressed at each end; the nodes
+    /// between are LZF-compressed (0 = none). A list keeps the depth it was created with.
+    pub list_compress_depth: usize,
     /// `hash-max-listpack-entries`.
     pub hash_max_listpack_entries: usize,
     /// `hash-max-listpack-value`: longest field or value kept packed.
@@ -60,6 +64,7 @@ impl Default for EncodingLimits {
     fn default() -> Self {
         EncodingLimits {
             list_max_listpack_size: -2,
+            list_compress_depth: 0,
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,

@@ -29,7 +29,7 @@ impl Canon {
     pub fn of(v: &Value) -> Canon {
         match v {
             Value::Str(s) => Canon::Str(s.as_bytes().into_owned()),
-            Value::List(l) => Canon::List(l.iter().map(<[u8]>::to_vec).collect()),
+            Value::List(l) => Canon::List(l.iter().map(std::borrow::Cow::into_owned).collect()),
             Value::Set(s) => {
                 let mut m: Vec<Vec<u8>> = s.iter().map(<[u8]>::to_vec).collect();
                 m.sort();
