@@ -86,8 +86,16 @@ export declare class Core {
    * waiting in client sockets. The allocated bytes are read at the same instant.
    */
   sampleMemory(rss: number, peak: number, clientOutput: number): void
-  /** Registers a connection; `peer` is its address as MONITOR shows it (`ip:port`). */
-  addClient(id: number, debugAllowed: boolean, peer: string): void
+  /**
+   * Registers a connection; `peer` is its address as CLIENT LIST and SLOWLOG show it
+   * (`ip:port`, `<socket path>:0` for a client of the unix socket, `unix`).
+   */
+  addClient(id: number, debugAllowed: boolean, peer: string, unix: boolean): void
+  /**
+   * SHUTDOWN waits for its replicas: writes are paused (`on`) until the shutdown is
+   * cancelled (`!on`). True when held clients were woken (the host serves them).
+   */
+  pauseForShutdown(on: boolean): boolean
   /**
    * The raw descriptor of a plain TCP or unix client's socket: a busy script serves
    * it directly (BUSY replies, SCRIPT KILL) while Node's loop cannot run.

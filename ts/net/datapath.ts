@@ -63,7 +63,7 @@ export class DataPath {
     if (keepalive > 0 && kind !== 'unix') socket.setKeepAlive(true, keepalive * 1000);
     this.server.clients.set(conn.id, conn);
     const debug = this.server.config.getEnum('enable-debug-command');
-    this.server.core.native.addClient(conn.id, debug === 'yes' || (debug === 'local' && conn.isLocal), conn.addr);
+    this.server.core.native.addClient(conn.id, debug === 'yes' || (debug === 'local' && conn.isLocal), conn.addr, kind === 'unix');
     // A busy script serves plain sockets directly (see forkv-server's busy_io); TLS ones wait.
     const fd = kind === 'tls' ? -1 : socketFd(socket);
     if (fd >= 0) this.server.core.native.setClientFd(conn.id, fd);

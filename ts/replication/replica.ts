@@ -455,8 +455,13 @@ export class ReplicaLink {
     log.notice('PRIMARY <-> REPLICA sync: Finished with success');
     if (this.clientId !== 0) this.native.removeClient(this.clientId);
     this.clientId = 0;
-    // The replica's own AOF starts again from the new data (restartAOFAfterSYNC).
-    if (this.server.aof.enabled) this.server.aof.rewriteCommand();
+    // The replica's own AOF starts again from the new data (restartAOFAfterSYNC). The
+    // rewrite's base holds the whole synced offset: once it is installed, FACK reaches that
+    // offset whatever appendfsync says (Valkey's fsynced_reploff_pending at the rewrite).
+    if (this.server.aof.enabled) {
+      this.markApplied();
+      this.server.aof.rewriteCommand();
+    }
     this.linkUp();
     this.inbuf = Buffer.concat([...this.afterSnapshot, this.inbuf]);
     this.afterSnapshot = [];

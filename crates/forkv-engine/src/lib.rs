@@ -145,6 +145,8 @@ pub struct EngineStats {
     pub total_net_input_bytes: u64,
     pub unexpected_error_replies: u64,
     pub total_error_replies: u64,
+    /// Clients closed for going over `client-query-buffer-limit`.
+    pub client_query_buffer_limit_disconnections: u64,
 }
 
 /// The keyspace plus per-client protocol state.
@@ -295,6 +297,12 @@ impl Engine {
     /// Bytes allocated for the query buffers of every client.
     pub fn query_buffers_bytes(&self) -> usize {
         self.clients.values().map(client::Client::query_buffer_capacity).sum()
+    }
+
+    /// The largest query buffer of a connected client (INFO
+    /// `client_recent_max_input_buffer`).
+    pub fn largest_query_buffer(&self) -> usize {
+        self.clients.values().map(client::Client::query_buffer_capacity).max().unwrap_or(0)
     }
 
     /// Installs the runner of the server's own commands for scripts (see [`ServerCommands`]).
@@ -521,7 +529,10 @@ impl Engine {
     fn check_query_limit(&mut self, id: u64) -> Outcome {
         let limit = self.cfg.query_buffer_limit;
         match self.clients.get(&id) {
-            Some(c) if c.inbuf.len() > limit => Outcome::Close,
+            Some(c) if c.inbuf.len() > limit => {
+                self.stats.client_query_buffer_limit_disconnections += 1;
+                Outcome::Close
+            }
             _ => Outcome::Done,
         }
     }
@@ -759,7 +770,7 @@ impl Engine {
             return;
         }
         if let Some(c) = self.clients.get(&id) {
-            self.monitor.feed(spec, c.db, &c.peer, argv);
+            self.monitor.feed(spec, c.db, &c.monitor_peer(), argv);
         }
     }
 
