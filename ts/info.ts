@@ -49,9 +49,10 @@ function hostFacts(s: Server): Fields {
     ['config_file', s.configFile ?? ''],
     ['availability_zone', s.config.getString('availability-zone')],
     ['shutdown_in_milliseconds', s.shutdownInMilliseconds],
-    ['connected_clients', s.clients.size],
-    // Clients in WAIT/WAITAOF (run by the host): part of blocked_clients.
-    ['host_blocked_clients', s.replication.waitingClients],
+    // Replicas are not counted as clients (Valkey: clients less replicas).
+    ['connected_clients', Math.max(0, s.clients.size - s.core.native.replInfo().replicas.length)],
+    // Clients in WAIT/WAITAOF and those waiting with a SHUTDOWN (run by the host): part of blocked_clients.
+    ['host_blocked_clients', s.replication.waitingClients + s.shutdownWaitingClients],
     ['maxclients', s.config.getInt('maxclients')],
     ['client_recent_max_output_buffer', s.output.largest()],
     ['used_memory_rss', mem.rss],

@@ -143,7 +143,8 @@ export class Server extends EventEmitter {
 
   /** INFO persistence fields. */
   persistenceInfo(): Array<[string, string | number]> {
-    return [...this.rdb.infoFields(), ...this.aof.infoFields()];
+    // forkv loads no modules: no module fork ever runs.
+    return [...this.rdb.infoFields(), ...this.aof.infoFields(), ['module_fork_in_progress', 0], ['module_fork_last_cow_size', 0]];
   }
 
   /** Refuses writes while RDB saves fail (MISCONF) or the AOF cannot be written. */
@@ -383,6 +384,9 @@ export class Server extends EventEmitter {
     }
     return this.finishShutdown(opts);
   }
+
+  /** Clients whose SHUTDOWN waits for the replicas (counted in INFO blocked_clients). */
+  shutdownWaitingClients = 0;
 
   /** INFO shutdown_in_milliseconds: time left of a shutdown waiting for replicas (0 when none). */
   get shutdownInMilliseconds(): number {

@@ -434,6 +434,8 @@ export interface ChildProgress {
   keysTotal: number
   cowBytes: number
   cowPeak: number
+  /** Seconds since `cow_bytes` was sampled (INFO `current_cow_size_age`). */
+  cowAgeSec: number
   forkPerc: number
 }
 

@@ -55,6 +55,8 @@ export class ReplicaLink {
    * reconnects for PSYNC; null/-1 before the first full sync). */
   private replid: string | null = null;
   private offset = -1;
+  /** INFO's replication ID and offset while a full sync runs: those before it. */
+  private beforeSync: { replid: string | null; offset: number } | null = null;
   /** How far this replica's AOF is fsynced, in stream offsets (REPLCONF ACK's FACK). */
   private readonly fsynced = new FsyncedOffset();
   /** Bytes of the stream received (`slave_read_repl_offset`). */
@@ -282,6 +284,7 @@ export class ReplicaLink {
     const words = reply.split(' ');
     if (words[0] === '+FULLRESYNC' && words.length >= 3 && /^[0-9a-f]{40}$/.test(words[1]!) && /^\d+$/.test(words[2]!)) {
       this.server.log.notice(`Full resync from primary: ${words[1]}:${words[2]}`);
+      this.beforeSync = this.history();
       this.replid = words[1]!;
       this.offset = Number(words[2]);
       this.fsynced.reset();
@@ -568,8 +571,13 @@ export class ReplicaLink {
     return array([bulk('slave'), bulk(p.host), int(p.port), bulk(this.state), int(this.state === 'connected' ? this.offset : -1)]);
   }
 
-  /** The replica's replication ID and offset for INFO's master_replid/master_repl_offset. */
+  /**
+   * The replica's replication ID and offset for INFO's master_replid/master_repl_offset. While
+   * a full sync transfers and loads, those of before it (Valkey takes the primary's only once
+   * the data is loaded), so that no one takes the replica as caught up too early.
+   */
   history(): { replid: string | null; offset: number } {
+    if (this.state === 'sync' && this.beforeSync !== null) return this.beforeSync;
     return { replid: this.replid, offset: Math.max(0, this.offset) };
   }
 

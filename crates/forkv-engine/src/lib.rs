@@ -410,7 +410,9 @@ impl Engine {
         }
         if client.suspended || !client.inbuf.is_empty() {
             client.inbuf.extend_from_slice(chunk);
-            if client.suspended || client.inbuf.len() < client.need {
+            // Valkey checks the limit after each read, before running what the buffer holds.
+            let over = !client.primary && client.inbuf.len() > self.cfg.query_buffer_limit;
+            if over || client.suspended || client.inbuf.len() < client.need {
                 return self.check_query_limit(id);
             }
             let buf = std::mem::take(&mut client.inbuf);
@@ -529,7 +531,8 @@ impl Engine {
     fn check_query_limit(&mut self, id: u64) -> Outcome {
         let limit = self.cfg.query_buffer_limit;
         match self.clients.get(&id) {
-            Some(c) if c.inbuf.len() > limit => {
+            // The link to our primary is never cut for its buffer (Valkey's CLIENT_PRIMARY).
+            Some(c) if c.inbuf.len() > limit && !c.primary => {
                 self.stats.client_query_buffer_limit_disconnections += 1;
                 Outcome::Close
             }
@@ -838,6 +841,7 @@ impl Engine {
         self.account_errors();
         self.stats = EngineStats::default();
         self.ks.stats = Default::default();
+        self.acl.log.denied = Default::default();
         self.cmdstats.reset(0);
     }
 

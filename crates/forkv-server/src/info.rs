@@ -109,8 +109,12 @@ pub fn render(engine: &mut Engine, host: &HostInfo, pubsub: PubSubStats, repl: R
             out.push_str("\r\n");
         }
         out.push_str("# ");
-        out.push_str(&name[..1].to_ascii_uppercase());
-        out.push_str(&name[1..]);
+        if name == "cpu" {
+            out.push_str("CPU");
+        } else {
+            out.push_str(&name[..1].to_ascii_uppercase());
+            out.push_str(&name[1..]);
+        }
         out.push_str("\r\n");
         let mut w = Fields(&mut out);
         match name {
@@ -335,6 +339,11 @@ fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubSt
     }
     w.put("client_query_buffer_limit_disconnections", s.client_query_buffer_limit_disconnections);
     w.fact(host, "client_output_buffer_limit_disconnections");
+    let denied = engine.acl.log.denied;
+    w.put("acl_access_denied_auth", denied.auth);
+    w.put("acl_access_denied_cmd", denied.cmd);
+    w.put("acl_access_denied_key", denied.key);
+    w.put("acl_access_denied_channel", denied.channel);
 }
 
 /// The CPU section: the process, its reaped children (fork jobs) and the main thread
