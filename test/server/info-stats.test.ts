@@ -2,6 +2,7 @@
 // latencystats and CONFIG RESETSTAT, through ioredis against a real server.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import * as net from 'node:net';
 import Redis from 'ioredis';
 
 import { errorOf } from '../helpers/errors';
@@ -95,15 +96,21 @@ t('acl_access_denied_* count refusals by reason; CONFIG RESETSTAT clears them', 
   }
 });
 
-t('client_query_buffer_limit_disconnections counts clients closed over the query buffer limit', async () => {
+t('client_query_buffer_limit_disconnections counts a client closed with an unfinished command over the limit', async () => {
   await io.config('RESETSTAT');
   await io.config('SET', 'client-query-buffer-limit', '1048576');
-  const big = new Redis({ port: srv.port, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const sock = net.connect(srv.port, '127.0.0.1');
   try {
-    await errorOf(big.set('qk', 'a'.repeat(1048576 + 10)));
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    sock.on('error', () => undefined);
+    // A SET whose value never ends: the buffer outgrows the limit and the client is closed.
+    sock.write('*3\r\n$3\r\nSET\r\n$2\r\nqk\r\n$2000000\r\n');
+    sock.write(Buffer.alloc(1048576 + 4096, 'a'));
+    await closed;
     assert.is(fields(await io.info('stats')).get('client_query_buffer_limit_disconnections'), '1');
   } finally {
-    big.disconnect();
+    sock.destroy();
     await io.config('SET', 'client-query-buffer-limit', '1073741824');
   }
 });

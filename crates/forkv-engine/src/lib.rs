@@ -410,9 +410,7 @@ impl Engine {
         }
         if client.suspended || !client.inbuf.is_empty() {
             client.inbuf.extend_from_slice(chunk);
-            // Valkey checks the limit after each read, before running what the buffer holds.
-            let over = !client.primary && client.inbuf.len() > self.cfg.query_buffer_limit;
-            if over || client.suspended || client.inbuf.len() < client.need {
+            if client.suspended || client.inbuf.len() < client.need {
                 return self.check_query_limit(id);
             }
             let buf = std::mem::take(&mut client.inbuf);
