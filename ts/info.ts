@@ -33,7 +33,6 @@ function strings(fields: Fields): string[][] {
 function hostFacts(s: Server): Fields {
   const mem = process.memoryUsage();
   const out = s.output.totals();
-  const cpu = process.resourceUsage();
   return [
     ['redis_version', VERSION.redisCompat],
     ['forkv_version', VERSION.forkv],
@@ -48,11 +47,14 @@ function hostFacts(s: Server): Fields {
     ['configured_hz', s.config.getInt('hz')],
     ['executable', process.argv[1] ?? ''],
     ['config_file', s.configFile ?? ''],
+    ['availability_zone', s.config.getString('availability-zone')],
     ['shutdown_in_milliseconds', s.shutdownInMilliseconds],
-    ['connected_clients', s.clients.size],
-    // Clients in WAIT/WAITAOF (run by the host): part of blocked_clients.
-    ['host_blocked_clients', s.replication.waitingClients],
+    // Replicas are not counted as clients (Valkey: clients less replicas).
+    ['connected_clients', Math.max(0, s.clients.size - s.core.native.replInfo().replicas.length)],
+    // Clients in WAIT/WAITAOF and those waiting with a SHUTDOWN (run by the host): part of blocked_clients.
+    ['host_blocked_clients', s.replication.waitingClients + s.shutdownWaitingClients],
     ['maxclients', s.config.getInt('maxclients')],
+    ['client_recent_max_output_buffer', s.output.largest()],
     ['used_memory_rss', mem.rss],
     ['total_system_memory', os.totalmem()],
     ['node_heap_used', mem.heapUsed],
@@ -65,8 +67,6 @@ function hostFacts(s: Server): Fields {
     ['total_net_output_bytes', s.stats.totalNetOutputBytes],
     ['rejected_connections', s.stats.rejectedConnections],
     ['client_output_buffer_limit_disconnections', s.stats.clientOutputBufferLimitDisconnections],
-    ['used_cpu_sys', (cpu.systemCPUTime / 1e6).toFixed(6)],
-    ['used_cpu_user', (cpu.userCPUTime / 1e6).toFixed(6)],
     ['lastsave', s.rdb.lastSaveTime],
   ];
 }

@@ -143,7 +143,8 @@ export class Server extends EventEmitter {
 
   /** INFO persistence fields. */
   persistenceInfo(): Array<[string, string | number]> {
-    return [...this.rdb.infoFields(), ...this.aof.infoFields()];
+    // forkv loads no modules: no module fork ever runs.
+    return [...this.rdb.infoFields(), ...this.aof.infoFields(), ['module_fork_in_progress', 0], ['module_fork_last_cow_size', 0]];
   }
 
   /** Refuses writes while RDB saves fail (MISCONF) or the AOF cannot be written. */
@@ -371,7 +372,12 @@ export class Server extends EventEmitter {
     const timeout = this.config.getInt('shutdown-timeout');
     if (!opts.now && timeout > 0 && !this.replication.allReplicasInSync()) {
       const wait = this.waitForReplicas(timeout * 1000);
-      wait.outcome = wait.waited.then((aborted) => (aborted ? SHUTDOWN_ERROR : this.finishShutdown(opts)));
+      wait.outcome = wait.waited.then(async (aborted) => {
+        const err = aborted ? SHUTDOWN_ERROR : await this.finishShutdown(opts);
+        // A cancelled shutdown (ABORT, or a hook refused) resumes the paused writes.
+        if (err !== null) this.pauseWritesForShutdown(false);
+        return err;
+      });
       void wait.outcome.finally(() => {
         if (this.replicaWait === wait) this.replicaWait = null;
       });
@@ -379,6 +385,9 @@ export class Server extends EventEmitter {
     }
     return this.finishShutdown(opts);
   }
+
+  /** Clients whose SHUTDOWN waits for the replicas (counted in INFO blocked_clients). */
+  shutdownWaitingClients = 0;
 
   /** INFO shutdown_in_milliseconds: time left of a shutdown waiting for replicas (0 when none). */
   get shutdownInMilliseconds(): number {
@@ -388,8 +397,8 @@ export class Server extends EventEmitter {
   /**
    * Valkey's prepareForShutdown wait: asks the replicas for an acknowledgement, then checks
    * every 10 ms until each has acknowledged the primary's offset or `ms` have passed.
-   * `waited` resolves true when SHUTDOWN ABORT cancelled it. Writes are not paused meanwhile
-   * (Valkey pauses them): a write made during the wait may miss a replica.
+   * `waited` resolves true when SHUTDOWN ABORT cancelled it. Writes are paused meanwhile, as
+   * Valkey does (PAUSE_DURING_SHUTDOWN), so that none can miss a replica.
    */
   private waitForReplicas(ms: number): ReplicaWait {
     let settle: (aborted: boolean) => void = () => undefined;
@@ -412,9 +421,15 @@ export class Server extends EventEmitter {
       settle(aborted);
     };
     this.replicaWait = wait;
+    this.pauseWritesForShutdown(true);
     this.replication.requestAcks();
     this.log.notice('Waiting for replicas before shutting down.');
     return wait;
+  }
+
+  /** Pauses writes while SHUTDOWN waits for the replicas, or resumes them (serving the held clients). */
+  private pauseWritesForShutdown(on: boolean): void {
+    if (this.core.native.pauseForShutdown(on)) this.dataPath.serveWoken();
   }
 
   /** Valkey's finishShutdown: the replicas' state in the log, the hooks (saves), then stop. */

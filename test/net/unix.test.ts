@@ -45,6 +45,14 @@ t('unixsocket with unixsocketperm: ioredis, node-redis and redis-cli -s connect 
     assert.match(info, new RegExp(`addr=${sock.replace(/[.]/g, '\\.')}:0 laddr=${sock.replace(/[.]/g, '\\.')}:0 `));
     assert.match(info, / flags=U /);
     assert.not.match(info, /fd=-1 /);
+    // MONITOR shows a unix client as unix:<path> (Valkey's replicationFeedMonitors).
+    const mon = await io.monitor();
+    const line = new Promise<string>((resolve) => mon.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args[0]?.toLowerCase() === 'get') resolve(source);
+    }));
+    await nr.get('u:k');
+    assert.is(await line, `unix:${sock}`);
+    mon.disconnect();
     // CLIENT KILL ADDR takes that address.
     const id = await nr.clientId();
     const victimAddr = (await nr.clientInfo()).addr;

@@ -2,7 +2,7 @@
 // `shutdown-timeout` seconds for every replica to acknowledge its offset (INFO
 // shutdown_in_milliseconds counts down), logs each lagging replica and how many are in
 // sync, and exits; SHUTDOWN NOW does not wait; SHUTDOWN ABORT ends the wait and every
-// SHUTDOWN waiting gets an error. The replica is a raw connection that speaks PSYNC and
+// SHUTDOWN waiting gets an error; writes are paused meanwhile. The replica is a raw connection that speaks PSYNC and
 // acknowledges only when the test says so.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -84,7 +84,25 @@ t('SHUTDOWN ABORT ends the wait: every waiting SHUTDOWN gets an error and the se
   const a = errOf(fleet.connect(srv.port).shutdown());
   const b = errOf(fleet.connect(srv.port).shutdown());
   await srv.waitFor(/Waiting for replicas before shutting down\./, 2000);
+  // Writes are paused while the shutdown waits (Valkey's PAUSE_DURING_SHUTDOWN); reads are
+  // served. The waiting SHUTDOWNs count as blocked clients, the replica not as a client.
+  const writer = fleet.connect(srv.port);
+  let written = false;
+  const write = writer.set('paused', '1').then((r) => {
+    written = true;
+    return r;
+  });
+  assert.is(await io.get('k'), '1');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.is(written, false);
+  assert.is(await io.call('CLIENT', 'UNPAUSE'), 'OK');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.is(written, false, 'CLIENT UNPAUSE leaves the shutdown pause');
+  const clients = await info(io, 'clients');
+  assert.is(clients.get('blocked_clients'), '3');
+  assert.is(clients.get('connected_clients'), '5', 'five clients, the replica not counted');
   assert.is(await io.call('SHUTDOWN', 'ABORT'), 'OK');
+  assert.is(await write, 'OK');
   assert.match(await a, /Errors trying to SHUTDOWN\. Check logs\./);
   assert.match(await b, /Errors trying to SHUTDOWN\. Check logs\./);
   await srv.waitFor(/Shutdown manually aborted\./, 2000);

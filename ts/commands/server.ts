@@ -78,8 +78,13 @@ export function shutdown(call: HostCall): Reply | Promise<Reply> {
     if (flags.length > 1) return error('ERR syntax error');
     return server.abortShutdown() ? ok : error('ERR No shutdown in progress.');
   }
-  return server.shutdown({ save: flags.includes('save') ? true : flags.includes('nosave') ? false : undefined, force: flags.includes('force'), now: flags.includes('now') })
-    .then((err) => (err === null ? ok : error(err)));
+  const outcome = server.shutdown({ save: flags.includes('save') ? true : flags.includes('nosave') ? false : undefined, force: flags.includes('force'), now: flags.includes('now') });
+  // A client waiting with the shutdown for the replicas is blocked (INFO blocked_clients).
+  if (server.shutdownInMilliseconds > 0) {
+    server.shutdownWaitingClients++;
+    void outcome.finally(() => server.shutdownWaitingClients--);
+  }
+  return outcome.then((err) => (err === null ? ok : error(err)));
 }
 
 export function debug(call: HostCall): Reply | Promise<Reply> {

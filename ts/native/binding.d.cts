@@ -87,10 +87,15 @@ export declare class Core {
    */
   sampleMemory(rss: number, peak: number, clientOutput: number): void
   /**
-   * Registers a connection; `peer` is its address as MONITOR shows it (`ip:port`);
-   * `debug_allowed`/`module_allowed` apply `enable-debug-command`/`enable-module-command`.
+   * Registers a connection; `peer` is its address as CLIENT LIST and SLOWLOG show it
+   * (`ip:port`, `<socket path>:0` for a client of the unix socket, `unix`).
    */
-  addClient(id: number, debugAllowed: boolean, moduleAllowed: boolean, peer: string): void
+  addClient(id: number, debugAllowed: boolean, peer: string, unix: boolean): void
+  /**
+   * SHUTDOWN waits for its replicas: writes are paused (`on`) until the shutdown is
+   * cancelled (`!on`). True when held clients were woken (the host serves them).
+   */
+  pauseForShutdown(on: boolean): boolean
   /**
    * The raw descriptor of a plain TCP or unix client's socket: a busy script serves
    * it directly (BUSY replies, SCRIPT KILL) while Node's loop cannot run.
@@ -429,6 +434,8 @@ export interface ChildProgress {
   keysTotal: number
   cowBytes: number
   cowPeak: number
+  /** Seconds since `cow_bytes` was sampled (INFO `current_cow_size_age`). */
+  cowAgeSec: number
   forkPerc: number
 }
 
@@ -543,12 +550,11 @@ export interface Delivery {
 export declare function disableThpForProcess(): string | null
 
 /**
- * The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size`, `list-compress-depth` and
+ * The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size` and
  * `stream-node-max-*` values.
  */
 export interface EncodingSettings {
   listMaxListpackSize: number
-  listCompressDepth: number
   hashMaxListpackEntries: number
   hashMaxListpackValue: number
   setMaxIntsetEntries: number

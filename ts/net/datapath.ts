@@ -69,6 +69,7 @@ export class DataPath {
       debug === 'yes' || (debug === 'local' && conn.isLocal),
       modules === 'yes' || (modules === 'local' && conn.isLocal),
       conn.addr,
+      kind === 'unix',
     );
     // A busy script serves plain sockets directly (see forkv-server's busy_io); TLS ones wait.
     const fd = kind === 'tls' ? -1 : socketFd(socket);

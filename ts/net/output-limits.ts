@@ -116,6 +116,13 @@ export class OutputLimits {
     if (this.pending.has(conn)) this.update(conn, 0);
   }
 
+  /** The most output one client's socket holds now, in bytes (INFO client_recent_max_output_buffer). */
+  largest(): number {
+    let max = 0;
+    for (const n of this.pending.values()) max = Math.max(max, n);
+    return max;
+  }
+
   /** Output pending in client sockets, in bytes (normal and pubsub, replicas). */
   totals(): { total: number; replicas: number } {
     return { total: this.total, replicas: this.replicaTotal };

@@ -332,8 +332,11 @@ export class RdbPersistence {
     const now = Date.now();
     return [
       ['loading', this.loading ? 1 : 0],
+      // forkv never loads while serving the old data (no repl-diskless-load swapdb).
+      ['async_loading', 0],
       ['current_cow_peak', p?.cowPeak ?? 0],
       ['current_cow_size', p?.cowBytes ?? 0],
+      ['current_cow_size_age', p?.cowAgeSec ?? 0],
       ['current_fork_perc', (p?.forkPerc ?? 0).toFixed(2)],
       ['current_save_keys_processed', p?.keysProcessed ?? 0],
       ['current_save_keys_total', p?.keysTotal ?? 0],

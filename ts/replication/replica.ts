@@ -55,6 +55,8 @@ export class ReplicaLink {
    * reconnects for PSYNC; null/-1 before the first full sync). */
   private replid: string | null = null;
   private offset = -1;
+  /** INFO's replication ID and offset while a full sync runs: those before it. */
+  private beforeSync: { replid: string | null; offset: number } | null = null;
   /** How far this replica's AOF is fsynced, in stream offsets (REPLCONF ACK's FACK). */
   private readonly fsynced = new FsyncedOffset();
   /** Bytes of the stream received (`slave_read_repl_offset`). */
@@ -282,6 +284,7 @@ export class ReplicaLink {
     const words = reply.split(' ');
     if (words[0] === '+FULLRESYNC' && words.length >= 3 && /^[0-9a-f]{40}$/.test(words[1]!) && /^\d+$/.test(words[2]!)) {
       this.server.log.notice(`Full resync from primary: ${words[1]}:${words[2]}`);
+      this.beforeSync = this.history();
       this.replid = words[1]!;
       this.offset = Number(words[2]);
       this.fsynced.reset();
@@ -455,8 +458,13 @@ export class ReplicaLink {
     log.notice('PRIMARY <-> REPLICA sync: Finished with success');
     if (this.clientId !== 0) this.native.removeClient(this.clientId);
     this.clientId = 0;
-    // The replica's own AOF starts again from the new data (restartAOFAfterSYNC).
-    if (this.server.aof.enabled) this.server.aof.rewriteCommand();
+    // The replica's own AOF starts again from the new data (restartAOFAfterSYNC). The
+    // rewrite's base holds the whole synced offset: once it is installed, FACK reaches that
+    // offset whatever appendfsync says (Valkey's fsynced_reploff_pending at the rewrite).
+    if (this.server.aof.enabled) {
+      this.markApplied();
+      this.server.aof.rewriteCommand();
+    }
     this.linkUp();
     this.inbuf = Buffer.concat([...this.afterSnapshot, this.inbuf]);
     this.afterSnapshot = [];
@@ -563,8 +571,13 @@ export class ReplicaLink {
     return array([bulk('slave'), bulk(p.host), int(p.port), bulk(this.state), int(this.state === 'connected' ? this.offset : -1)]);
   }
 
-  /** The replica's replication ID and offset for INFO's master_replid/master_repl_offset. */
+  /**
+   * The replica's replication ID and offset for INFO's master_replid/master_repl_offset. While
+   * a full sync transfers and loads, those of before it (Valkey takes the primary's only once
+   * the data is loaded), so that no one takes the replica as caught up too early.
+   */
   history(): { replid: string | null; offset: number } {
+    if (this.state === 'sync' && this.beforeSync !== null) return this.beforeSync;
     return { replid: this.replid, offset: Math.max(0, this.offset) };
   }
 

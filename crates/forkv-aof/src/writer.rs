@@ -309,6 +309,10 @@ pub struct AofWriter {
     appended: u64,
     /// Bytes of `appended` known to be on disk through an fsync done on this thread.
     synced_inline: u64,
+    /// `appended` when the running rewrite switched to a new incr file: its base holds all
+    /// of that, so once the rewrite is installed those bytes are on disk whatever the
+    /// policy (Valkey's `fsynced_reploff_pending` taken when a rewrite starts).
+    rewrite_covers: Option<u64>,
 }
 
 // errno values (identical on Linux and macOS).
@@ -349,6 +353,7 @@ impl AofWriter {
             last_timestamp: 0,
             appended: 0,
             synced_inline: 0,
+            rewrite_covers: None,
         }
     }
 
@@ -592,6 +597,8 @@ impl AofWriter {
     /// file is fsynced and closed on the background thread. Call `flush(true, ..)` first;
     /// anything still buffered goes to the new file.
     pub fn switch_file(&mut self, new_file: File, now_ms: i64) {
+        // Everything appended so far is in the keyspace the rewrite's child snapshots.
+        self.rewrite_covers = Some(self.appended);
         let old = std::mem::replace(&mut self.file, Arc::new(new_file));
         self.bg.fsync_and_close(old);
         self.last_fsync_ms = now_ms;
@@ -605,6 +612,11 @@ impl AofWriter {
     pub fn rewrite_done(&mut self, new_base_size: u64) {
         self.current_size = new_base_size + self.last_incr_size;
         self.base_size = self.current_size;
+        // The new base (written and fsynced by the child, listed in an fsynced manifest)
+        // holds everything appended before the rewrite began.
+        if let Some(covered) = self.rewrite_covers.take() {
+            self.synced_inline = self.synced_inline.max(covered);
+        }
     }
 
     /// Sets both sizes (e.g. after loading).
@@ -826,6 +838,25 @@ mod tests {
             (w.current_size(), w.base_size()),
             (10 + n as u64, 10 + n as u64)
         );
+        w.close(0).unwrap();
+    }
+
+    #[test]
+    fn an_installed_rewrite_covers_what_was_appended_before_it_under_any_policy() {
+        let t = TestDir::new("w4b");
+        let (f, _) = open(&t);
+        let mut w = AofWriter::new(f, FsyncPolicy::No, 0, 0, 0, 0);
+        w.append_command(Some(0), &[b"SET", b"a", b"1"]);
+        w.flush(true, 0, false).unwrap();
+        let before = w.appended_total();
+        assert_eq!(w.synced_total(), 0, "appendfsync no never fsyncs");
+        let f2 = OpenOptions::new().append(true).create(true).open(t.path().join("c.incr.aof")).unwrap();
+        w.switch_file(f2, 0);
+        w.append_command(Some(0), &[b"SET", b"b", b"2"]);
+        w.flush(true, 0, false).unwrap();
+        assert_eq!(w.synced_total(), 0, "not before the new base is installed");
+        w.rewrite_done(10);
+        assert_eq!(w.synced_total(), before, "the base holds what came before; the write after it is not fsynced");
         w.close(0).unwrap();
     }
 

@@ -29,9 +29,12 @@ pub struct Client {
     pub debug_allowed: bool,
     /// MODULE LOAD/LOADEX/UNLOAD are allowed for this connection (`enable-module-command`).
     pub module_allowed: bool,
-    /// The peer's address as MONITOR shows it (`ip:port`, set by the host; `lua` for the
-    /// script pseudo-client).
+    /// The peer's address (`ip:port`, `<socket path>:0` on the unix socket; set by the
+    /// host; `lua` for the script pseudo-client), as SLOWLOG shows it.
     pub peer: String,
+    /// Connected through the unix socket (Valkey's CLIENT_UNIX_SOCKET): MONITOR shows
+    /// the peer as `unix:<socket path>`.
+    pub unix_socket: bool,
     /// Name of the last command run (CLIENT LIST `cmd=`).
     pub last_cmd: &'static str,
     /// Unparsed input carried over between reads.
@@ -147,6 +150,7 @@ impl Client {
             debug_allowed: false,
             module_allowed: false,
             peer: String::new(),
+            unix_socket: false,
             last_cmd: "NULL",
             inbuf: Vec::new(),
             need: 0,
@@ -221,6 +225,15 @@ impl Client {
     /// Bytes of input waiting to be parsed (CLIENT LIST `qbuf=`).
     pub fn query_buffer_len(&self) -> usize {
         self.inbuf.len()
+    }
+
+    /// The peer as MONITOR shows it (Valkey's replicationFeedMonitors): `unix:<path>`
+    /// for a client of the unix socket, the address otherwise.
+    pub fn monitor_peer(&self) -> std::borrow::Cow<'_, str> {
+        match self.peer.strip_suffix(":0") {
+            Some(path) if self.unix_socket => format!("unix:{path}").into(),
+            _ => self.peer.as_str().into(),
+        }
     }
 
     /// Allocated input buffer (CLIENT LIST `qbuf-free` is derived from it).

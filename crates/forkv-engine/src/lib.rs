@@ -147,6 +147,8 @@ pub struct EngineStats {
     pub total_net_input_bytes: u64,
     pub unexpected_error_replies: u64,
     pub total_error_replies: u64,
+    /// Clients closed for going over `client-query-buffer-limit`.
+    pub client_query_buffer_limit_disconnections: u64,
 }
 
 /// The keyspace plus per-client protocol state.
@@ -297,6 +299,12 @@ impl Engine {
     /// Bytes allocated for the query buffers of every client.
     pub fn query_buffers_bytes(&self) -> usize {
         self.clients.values().map(client::Client::query_buffer_capacity).sum()
+    }
+
+    /// The largest query buffer of a connected client (INFO
+    /// `client_recent_max_input_buffer`).
+    pub fn largest_query_buffer(&self) -> usize {
+        self.clients.values().map(client::Client::query_buffer_capacity).max().unwrap_or(0)
     }
 
     /// Installs the runner of the server's own commands for scripts (see [`ServerCommands`]).
@@ -523,7 +531,11 @@ impl Engine {
     fn check_query_limit(&mut self, id: u64) -> Outcome {
         let limit = self.cfg.query_buffer_limit;
         match self.clients.get(&id) {
-            Some(c) if c.inbuf.len() > limit => Outcome::Close,
+            // The link to our primary is never cut for its buffer (Valkey's CLIENT_PRIMARY).
+            Some(c) if c.inbuf.len() > limit && !c.primary => {
+                self.stats.client_query_buffer_limit_disconnections += 1;
+                Outcome::Close
+            }
             _ => Outcome::Done,
         }
     }
@@ -761,7 +773,7 @@ impl Engine {
             return;
         }
         if let Some(c) = self.clients.get(&id) {
-            self.monitor.feed(spec, c.db, &c.peer, argv);
+            self.monitor.feed(spec, c.db, &c.monitor_peer(), argv);
         }
     }
 
@@ -829,6 +841,7 @@ impl Engine {
         self.account_errors();
         self.stats = EngineStats::default();
         self.ks.stats = Default::default();
+        self.acl.log.denied = Default::default();
         self.cmdstats.reset(0);
     }
 

@@ -17,6 +17,11 @@
 //! so a pause begins after the command or transaction that set it. Clients a pause never
 //! holds: our replicas, the link to our primary, the script pseudo-client, commands inside EXEC, and
 //! replay while loading.
+//!
+//! Like Valkey's pause purposes, a SHUTDOWN waiting for its replicas pauses writes on its
+//! own account (`PAUSE_DURING_SHUTDOWN`): with no deadline, until the shutdown is
+//! cancelled, and untouched by CLIENT UNPAUSE. The pause in force is the most restrictive
+//! of the two.
 
 use std::collections::VecDeque;
 
@@ -34,6 +39,9 @@ pub(crate) struct Pause {
     end: Option<i64>,
     /// `ALL` (every command) rather than `WRITE`.
     all: bool,
+    /// Writes are paused while SHUTDOWN waits for the replicas (Valkey's
+    /// `PAUSE_DURING_SHUTDOWN`).
+    shutdown: bool,
     /// Postponed clients, first held first.
     postponed: VecDeque<u64>,
 }
@@ -84,14 +92,34 @@ impl Engine {
         script.map_or(spec.flags, |s| script_flags_to_cmd_flags(spec.flags, s))
     }
 
-    /// True while a pause is in force (its deadline not passed yet).
+    /// True while a pause is in force (a CLIENT PAUSE before its deadline, or a shutdown
+    /// waiting for the replicas).
     pub fn is_paused(&self) -> bool {
+        self.pause.shutdown || self.client_pause_active()
+    }
+
+    /// A CLIENT PAUSE is in force (its deadline not passed yet).
+    fn client_pause_active(&self) -> bool {
         self.pause.end.is_some_and(|end| crate::cmd::now_ms() < end)
     }
 
-    /// Ends a pause whose deadline has passed (Valkey's `updatePausedActions`), waking
-    /// the clients it held; true when some were woken. The cron calls this, and every
-    /// command does before it is checked against the pause.
+    /// SHUTDOWN waits for the replicas: pauses writes (`on`) until it is cancelled
+    /// (`!on`; Valkey's `pauseActions`/`unpauseActions(PAUSE_DURING_SHUTDOWN)`). A
+    /// CLIENT PAUSE in force meanwhile stays. True when clients were woken.
+    pub fn pause_for_shutdown(&mut self, on: bool) -> bool {
+        self.pause.shutdown = on;
+        if on {
+            self.ks.expire_paused = true;
+            return false;
+        }
+        // Held clients run again; those a CLIENT PAUSE still covers are held again then.
+        self.ks.expire_paused = self.client_pause_active();
+        self.wake_postponed()
+    }
+
+    /// Ends a CLIENT PAUSE whose deadline has passed (Valkey's `updatePausedActions`),
+    /// waking the clients it held; true when some were woken. The cron calls this, and
+    /// every command does before it is checked against the pause.
     pub fn update_pause(&mut self) -> bool {
         match self.pause.end {
             Some(end) if crate::cmd::now_ms() >= end => self.unpause(),
@@ -103,7 +131,7 @@ impl Engine {
     /// keeps its later deadline and, when it is `ALL`, its mode (Valkey keeps the most
     /// restrictive of the two).
     pub fn pause_clients(&mut self, end: i64, all: bool) {
-        let active = self.is_paused();
+        let active = self.client_pause_active();
         self.pause.all = all || (active && self.pause.all);
         self.pause.end = Some(match self.pause.end {
             Some(old) if active => old.max(end),
@@ -112,12 +140,20 @@ impl Engine {
         self.ks.expire_paused = true;
     }
 
-    /// Ends the pause: expiry and eviction resume and the postponed clients are woken in
-    /// the order they were held. True when some were woken.
+    /// Ends the CLIENT PAUSE (CLIENT UNPAUSE, or its deadline): the postponed clients are
+    /// woken in the order they were held, and expiry and eviction resume unless a
+    /// shutdown still pauses writes (its clients are then held again when they run).
+    /// True when some were woken.
     pub fn unpause(&mut self) -> bool {
         self.pause.end = None;
         self.pause.all = false;
-        self.ks.expire_paused = false;
+        self.ks.expire_paused = self.pause.shutdown;
+        self.wake_postponed()
+    }
+
+    /// Wakes every postponed client, first held first; they are judged again when their
+    /// command runs. True when some were woken.
+    fn wake_postponed(&mut self) -> bool {
         let held = std::mem::take(&mut self.pause.postponed);
         let woke = !held.is_empty();
         for id in held {
@@ -138,16 +174,16 @@ impl Engine {
         if !self.is_paused() {
             return false;
         }
-        self.pause.all || (flags | queued) & (flags::WRITE | flags::MAY_REPLICATE) != 0
+        (self.pause.all && self.client_pause_active()) || (flags | queued) & (flags::WRITE | flags::MAY_REPLICATE) != 0
     }
 
     /// Before a command runs (after every refusal): postpones the client when the pause
     /// covers the command. True when it did; the caller leaves the command unconsumed.
     pub(crate) fn postpone_if_paused(&mut self, id: u64, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
-        if self.pause.end.is_none() {
+        if self.pause.end.is_none() && !self.pause.shutdown {
             return false;
         }
-        if self.update_pause() {
+        if self.update_pause() && !self.pause.shutdown {
             return false;
         }
         let queued = match self.clients.get(&id).and_then(|c| c.multi.as_ref()) {
@@ -265,6 +301,33 @@ mod tests {
         assert_eq!(e.wake(3), Outcome::Done);
         assert_eq!(e.reply(), b":1\r\n");
         assert_eq!(e.conn_stats().blocked_clients, 0);
+    }
+
+    #[test]
+    fn a_shutdown_pauses_writes_until_cancelled_and_client_unpause_leaves_it() {
+        let mut e = Engine::new(1);
+        for id in 1..=2 {
+            e.add_client(id);
+        }
+        e.pause_for_shutdown(true);
+        assert!(e.is_paused());
+        assert_eq!(e.feed(2, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), Outcome::Blocked);
+        assert_eq!(e.feed(1, b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), Outcome::Done);
+        assert_eq!(e.reply(), b"$-1\r\n");
+        e.clear_reply();
+        // CLIENT UNPAUSE ends only a CLIENT PAUSE: the shutdown's pause stays.
+        assert_eq!(e.feed(1, b"*2\r\n$6\r\nCLIENT\r\n$7\r\nUNPAUSE\r\n"), Outcome::Done);
+        e.clear_reply();
+        for id in e.take_woken() {
+            assert_eq!(e.wake(id), Outcome::Blocked);
+        }
+        assert!(e.is_paused());
+        // The shutdown was cancelled: the write runs.
+        assert!(e.pause_for_shutdown(false));
+        assert_eq!(e.take_woken(), vec![2]);
+        assert_eq!(e.wake(2), Outcome::Done);
+        assert_eq!(e.reply(), b"+OK\r\n");
+        assert!(!e.is_paused());
     }
 
     #[test]

@@ -283,16 +283,25 @@ impl Core {
         m.client_output = client_output as usize;
     }
 
-    /// Registers a connection; `peer` is its address as MONITOR shows it (`ip:port`);
+    /// Registers a connection; `peer` is its address as CLIENT LIST and SLOWLOG show it
+    /// (`ip:port`, `<socket path>:0` for a client of the unix socket, `unix`);
     /// `debug_allowed`/`module_allowed` apply `enable-debug-command`/`enable-module-command`.
     #[napi]
-    pub fn add_client(&mut self, id: u32, debug_allowed: bool, module_allowed: bool, peer: String) {
+    pub fn add_client(&mut self, id: u32, debug_allowed: bool, module_allowed: bool, peer: String, unix: bool) {
         self.server.add_client(u64::from(id));
         if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
             c.debug_allowed = debug_allowed;
             c.module_allowed = module_allowed;
             c.peer = peer;
+            c.unix_socket = unix;
         }
+    }
+
+    /// SHUTDOWN waits for its replicas: writes are paused (`on`) until the shutdown is
+    /// cancelled (`!on`). True when held clients were woken (the host serves them).
+    #[napi]
+    pub fn pause_for_shutdown(&mut self, on: bool) -> bool {
+        self.server.engine.pause_for_shutdown(on)
     }
 
     /// The raw descriptor of a plain TCP or unix client's socket: a busy script serves
@@ -789,6 +798,7 @@ impl Core {
     #[napi]
     pub fn reset_stats(&mut self) {
         self.server.engine.reset_stats();
+        self.server.repl_mut().sync_stats = Default::default();
     }
 
     /// `latency-tracking` and `latency-tracking-info-percentiles`.

@@ -92,6 +92,8 @@ pub struct ChildProgress {
     pub keys_total: f64,
     pub cow_bytes: f64,
     pub cow_peak: f64,
+    /// Seconds since `cow_bytes` was sampled (INFO `current_cow_size_age`).
+    pub cow_age_sec: f64,
     pub fork_perc: f64,
 }
 
@@ -290,6 +292,7 @@ impl Core {
             keys_total: s.keys_total as f64,
             cow_bytes: s.cow_bytes as f64,
             cow_peak: s.cow_peak as f64,
+            cow_age_sec: s.cow_age_secs() as f64,
             fork_perc: s.fork_perc(),
         })
     }

@@ -14,15 +14,17 @@
 //! several names may be given, unknown names are ignored, each section is printed once,
 //! in Valkey's order.
 
+use forkv_engine::memory_stats::MemoryOverhead;
 use forkv_engine::Engine;
 
 use crate::pubsub::PubSubStats;
+use crate::repl::{Replication, SyncStats};
 
 /// Every section forkv prints, in Valkey's order.
-const SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "keyspace"];
+const SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"];
 
 /// The sections of `INFO` and `INFO default`.
-const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "errorstats", "keyspace"];
+const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
 
 /// The facts the host pushes: named values, and the ordered field lists of the sections
 /// (or parts) the host owns.
@@ -75,36 +77,61 @@ pub fn select(requested: &[&[u8]]) -> Vec<&'static str> {
         .collect()
 }
 
+/// What the primary side of replication reports: the buffers it holds (INFO
+/// `mem_replication_backlog`, `mem_total_replication_buffers`) and the syncs it served.
+#[derive(Clone, Copy, Default)]
+pub struct ReplFacts {
+    /// Bytes in the backlog.
+    pub backlog: usize,
+    /// Stream bytes buffered for replicas still receiving their snapshot.
+    pub syncing: usize,
+    /// Full and partial resynchronizations served.
+    pub sync: SyncStats,
+}
+
+impl ReplFacts {
+    /// The facts of the server's replication state.
+    pub fn of(repl: &Replication) -> Self {
+        ReplFacts { backlog: repl.backlog_histlen() as usize, syncing: repl.pending_bytes(), sync: repl.sync_stats }
+    }
+}
+
 /// Renders INFO for the requested section names (empty: the default sections).
-pub fn render(engine: &mut Engine, host: &HostInfo, pubsub: PubSubStats, requested: &[&[u8]]) -> String {
+pub fn render(engine: &mut Engine, host: &HostInfo, pubsub: PubSubStats, repl: ReplFacts, requested: &[&[u8]]) -> String {
     engine.account_errors();
     // The memory as the command found it (after its eviction pass), before this text
     // is allocated: the text itself is no part of the dataset's figures.
     let used = engine.used_memory();
+    let overhead = MemoryOverhead::collect(engine);
     let mut out = String::new();
     for name in select(requested) {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
         out.push_str("# ");
-        out.push_str(&name[..1].to_ascii_uppercase());
-        out.push_str(&name[1..]);
+        if name == "cpu" {
+            out.push_str("CPU");
+        } else {
+            out.push_str(&name[..1].to_ascii_uppercase());
+            out.push_str(&name[1..]);
+        }
         out.push_str("\r\n");
         let mut w = Fields(&mut out);
         match name {
             "server" => server(&mut w, host),
             "clients" => clients(&mut w, engine, host, &pubsub),
-            "memory" => memory(&mut w, engine, host, used),
+            "memory" => memory(&mut w, engine, host, used, &overhead, repl),
             "persistence" => w.list(&host.persistence),
-            "stats" => stats(&mut w, engine, host, &pubsub),
+            "stats" => stats(&mut w, engine, host, &pubsub, repl.sync),
             "replication" => w.list(&host.replication),
-            "cpu" => {
-                w.put("used_cpu_sys", host.fact("used_cpu_sys"));
-                w.put("used_cpu_user", host.fact("used_cpu_user"));
-            }
+            "cpu" => cpu(&mut w),
             "commandstats" => engine.cmdstats.render_commandstats(w.0),
             "errorstats" => engine.cmdstats.render_errorstats(w.0),
             "latencystats" => engine.cmdstats.render_latencystats(w.0),
+            // forkv loads no modules and runs no cluster: the sections are there, as
+            // in a Valkey without them.
+            "modules" => {}
+            "cluster" => w.put("cluster_enabled", 0),
             "keyspace" => keyspace(&mut w, engine),
             _ => {}
         }
@@ -138,6 +165,8 @@ fn server(w: &mut Fields<'_>, host: &HostInfo) {
     let uptime = (now_us / 1000).saturating_sub(started_ms) / 1000;
     w.fact(host, "redis_version");
     w.put("server_name", "forkv");
+    // The Valkey version forkv follows (Valkey's own valkey_version field).
+    w.put("valkey_version", host.fact("valkey_compat_version"));
     w.fact(host, "forkv_version");
     w.fact(host, "valkey_compat_version");
     // Valkey 8 names the field server_mode, and redis_mode under extended-redis-compatibility.
@@ -145,6 +174,8 @@ fn server(w: &mut Fields<'_>, host: &HostInfo) {
     w.put(mode, "standalone");
     w.fact(host, "os");
     w.put("arch_bits", 64);
+    // libuv's uv_hrtime, Node's monotonic clock.
+    w.put("monotonic_clock", "POSIX clock_gettime");
     w.put("multiplexing_api", "libuv");
     w.fact(host, "node_version");
     w.put("process_id", std::process::id());
@@ -156,8 +187,12 @@ fn server(w: &mut Fields<'_>, host: &HostInfo) {
     w.put("uptime_in_days", uptime / 86400);
     w.fact(host, "hz");
     w.fact(host, "configured_hz");
+    // The 24-bit seconds clock of the keys' LRU stamps.
+    w.put("lru_clock", (now_us / 1_000_000) & 0xFF_FFFF);
     w.fact(host, "executable");
     w.fact(host, "config_file");
+    w.put("io_threads_active", 0);
+    w.fact(host, "availability_zone");
     w.fact(host, "shutdown_in_milliseconds");
     w.list(&host.listeners);
 }
@@ -165,7 +200,11 @@ fn server(w: &mut Fields<'_>, host: &HostInfo) {
 fn clients(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubStats) {
     let c = engine.conn_stats();
     w.fact(host, "connected_clients");
+    // No cluster bus in forkv.
+    w.put("cluster_connections", 0);
     w.fact(host, "maxclients");
+    w.put("client_recent_max_input_buffer", engine.largest_query_buffer());
+    w.fact(host, "client_recent_max_output_buffer");
     // Clients the host keeps blocked (WAIT, WAITAOF) count too.
     w.put("blocked_clients", c.blocked_clients + host.num("host_blocked_clients") as usize);
     w.put("tracking_clients", engine.csc.info().clients);
@@ -177,7 +216,7 @@ fn clients(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSub
     w.put("total_blocking_keys_on_nokey", c.total_blocking_keys_on_nokey);
 }
 
-fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, used: usize) {
+fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, used: usize, m: &MemoryOverhead, repl: ReplFacts) {
     let rss = host.num("used_memory_rss") as usize;
     let peak = engine.host_memory.peak.max(used);
     let total_system = host.num("total_system_memory") as usize;
@@ -189,6 +228,16 @@ fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, used: usize) {
     w.put("used_memory_rss_human", human(rss));
     w.put("used_memory_peak", peak);
     w.put("used_memory_peak_human", human(peak));
+    w.put("used_memory_peak_perc", format!("{}%", to_fixed(f64::from(m.peak_perc), 2)));
+    w.put("used_memory_overhead", m.overhead_total);
+    w.put("used_memory_startup", m.startup_allocated);
+    w.put("used_memory_dataset", m.dataset);
+    w.put("used_memory_dataset_perc", format!("{}%", to_fixed(f64::from(m.dataset_perc), 2)));
+    w.put("allocator_allocated", m.allocator_allocated);
+    w.put("allocator_active", m.allocator_active);
+    w.put("allocator_resident", m.allocator_resident);
+    // The system allocator keeps no muzzy (decayed, not yet returned) pages.
+    w.put("allocator_muzzy", 0);
     w.put("total_system_memory", total_system);
     w.put("total_system_memory_human", human(total_system));
     scripting_memory(w, engine);
@@ -197,13 +246,30 @@ fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, used: usize) {
     w.put("maxmemory", maxmemory);
     w.put("maxmemory_human", human(maxmemory));
     w.fact(host, "maxmemory_policy");
+    w.put("allocator_frag_ratio", to_fixed(f64::from(m.allocator_frag()), 2));
+    w.put("allocator_frag_bytes", m.allocator_frag_bytes());
+    w.put("allocator_rss_ratio", to_fixed(f64::from(m.allocator_rss()), 2));
+    w.put("allocator_rss_bytes", m.allocator_rss_bytes());
+    w.put("rss_overhead_ratio", to_fixed(f64::from(m.rss_extra()), 2));
+    w.put("rss_overhead_bytes", m.rss_extra_bytes());
+    w.put("mem_fragmentation_ratio", if used > 0 { to_fixed(rss as f64 / used as f64, 2) } else { "0.00".into() });
+    w.put("mem_fragmentation_bytes", rss as i64 - used as i64);
     w.put("mem_not_counted_for_evict", engine.mem_not_counted_for_evict());
+    w.put("mem_replication_backlog", repl.backlog);
+    // Valkey's shared replication buffer: the backlog and what replicas have yet to take
+    // (buffered while they sync, or waiting in their sockets).
+    w.put("mem_total_replication_buffers", repl.backlog + repl.syncing + engine.replica_output_bytes);
     w.fact(host, "mem_clients_slaves");
     w.fact(host, "mem_clients_normal");
-    w.put("mem_fragmentation_ratio", if used > 0 { to_fixed(rss as f64 / used as f64, 2) } else { "0.00".into() });
+    // No cluster bus in forkv.
+    w.put("mem_cluster_links", 0);
+    w.put("mem_aof_buffer", m.aof_buffer);
     w.fact(host, "mem_allocator");
-    // Every free is synchronous in forkv (no lazyfree thread).
+    w.put("mem_overhead_db_hashtable_rehashing", m.rehashing);
+    // No active defragmentation, and every free is synchronous (no lazyfree thread).
+    w.put("active_defrag_running", 0);
     w.put("lazyfree_pending_objects", 0);
+    w.put("lazyfreed_objects", 0);
 }
 
 /// The scripting fields of the memory section, in Valkey's order.
@@ -228,7 +294,7 @@ fn scripting_memory(w: &mut Fields<'_>, engine: &Engine) {
     w.put("used_memory_scripts_human", human(scripts));
 }
 
-fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubStats) {
+fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubStats, sync: SyncStats) {
     let s = &engine.stats;
     let k = &engine.ks.stats;
     let (total_exceeded, current_exceeded) = engine.eviction_exceeded_ms();
@@ -238,6 +304,9 @@ fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubSt
     w.put("total_net_input_bytes", s.total_net_input_bytes);
     w.fact(host, "total_net_output_bytes");
     w.fact(host, "rejected_connections");
+    w.put("sync_full", sync.full);
+    w.put("sync_partial_ok", sync.partial_ok);
+    w.put("sync_partial_err", sync.partial_err);
     w.put("expired_keys", k.expired_keys);
     w.put("expired_stale_perc", to_fixed(k.expired_stale_perc * 100.0, 2));
     w.put("expired_time_cap_reached_count", k.expired_time_cap_reached_count);
@@ -251,16 +320,53 @@ fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubSt
     w.put("pubsub_channels", pubsub.channels);
     w.put("pubsub_patterns", pubsub.patterns);
     w.put("pubsubshard_channels", pubsub.shard_channels);
-    w.put("migrate_cached_sockets", engine.migrate.len());
-    w.fact(host, "client_output_buffer_limit_disconnections");
     w.put("latest_fork_usec", forkv_snapshot::latest_fork_usec());
     w.put("total_forks", forkv_snapshot::total_forks());
+    w.put("migrate_cached_sockets", engine.migrate.len());
+    // forkv has no active defragmentation.
+    for name in ["active_defrag_hits", "active_defrag_misses", "active_defrag_key_hits", "active_defrag_key_misses", "total_active_defrag_time", "current_active_defrag_time"] {
+        w.put(name, 0);
+    }
     let t = engine.csc.info();
     w.put("tracking_total_keys", t.total_keys);
     w.put("tracking_total_items", t.total_items);
     w.put("tracking_total_prefixes", t.total_prefixes);
     w.put("unexpected_error_replies", s.unexpected_error_replies);
     w.put("total_error_replies", s.total_error_replies);
+    // Every read and write happens on the main thread: forkv has no I/O threads.
+    for name in ["io_threaded_reads_processed", "io_threaded_writes_processed", "io_threaded_freed_objects", "io_threaded_poll_processed", "io_threaded_total_prefetch_batches", "io_threaded_total_prefetch_entries"] {
+        w.put(name, 0);
+    }
+    w.put("client_query_buffer_limit_disconnections", s.client_query_buffer_limit_disconnections);
+    w.fact(host, "client_output_buffer_limit_disconnections");
+    let denied = engine.acl.log.denied;
+    w.put("acl_access_denied_auth", denied.auth);
+    w.put("acl_access_denied_cmd", denied.cmd);
+    w.put("acl_access_denied_key", denied.key);
+    w.put("acl_access_denied_channel", denied.channel);
+}
+
+/// The CPU section: the process, its reaped children (fork jobs) and the main thread
+/// (INFO runs on it), from getrusage(2).
+fn cpu(w: &mut Fields<'_>) {
+    let [(sys, user), (sys_children, user_children), (sys_main, user_main)] = [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN, libc::RUSAGE_THREAD].map(cpu_seconds);
+    w.put("used_cpu_sys", format!("{sys:.6}"));
+    w.put("used_cpu_user", format!("{user:.6}"));
+    w.put("used_cpu_sys_children", format!("{sys_children:.6}"));
+    w.put("used_cpu_user_children", format!("{user_children:.6}"));
+    w.put("used_cpu_sys_main_thread", format!("{sys_main:.6}"));
+    w.put("used_cpu_user_main_thread", format!("{user_main:.6}"));
+}
+
+/// System and user CPU seconds of getrusage(`who`); zeros if the call fails.
+fn cpu_seconds(who: libc::c_int) -> (f64, f64) {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+        return (0.0, 0.0);
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(ru.ru_stime), secs(ru.ru_utime))
 }
 
 fn keyspace(w: &mut Fields<'_>, engine: &Engine) {
@@ -330,7 +436,7 @@ mod tests {
         assert!(host.set("facts", vec![("tcp_port".into(), "6379".into())]));
         assert!(host.set("persistence", vec![("loading".into(), "0".into())]));
         assert!(!host.set("nosuch", Vec::new()));
-        let text = render(&mut e, &host, PubSubStats::default(), &[b"server", b"persistence", b"keyspace", b"commandstats", b"errorstats", b"stats"]);
+        let text = render(&mut e, &host, PubSubStats::default(), ReplFacts::default(), &[b"server", b"persistence", b"keyspace", b"commandstats", b"errorstats", b"stats"]);
         assert!(text.starts_with("# Server\r\nredis_version:\r\nserver_name:forkv\r\n"), "{text}");
         assert!(text.contains("tcp_port:6379\r\n"));
         assert!(text.contains("\r\n\r\n# Persistence\r\nloading:0\r\n\r\n# Stats\r\n"), "{text}");

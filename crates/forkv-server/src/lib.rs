@@ -533,7 +533,7 @@ impl Server {
     /// INFO for the requested sections (see [`info`]).
     pub fn info(&mut self, sections: &[&[u8]]) -> String {
         let own = self.own.borrow();
-        info::render(&mut self.engine, &own.host_info, own.pubsub.stats(), sections)
+        info::render(&mut self.engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), sections)
     }
 
     /// Takes a freshly forked child into the job slot: the keyspace stops moving entries
@@ -657,7 +657,7 @@ fn run_from_host_facts(engine: &mut Engine, own: &Own, id: u64, argv: &[&[u8]], 
     let proto = engine.client(id).map_or(2, |c| c.proto);
     match spec.name {
         "info" => {
-            let text = info::render(engine, &own.host_info, own.pubsub.stats(), &argv[1..]);
+            let text = info::render(engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), &argv[1..]);
             forkv_engine::reply::Reply::new(out, proto).verbatim(text.as_bytes(), "txt");
         }
         "lastsave" => {

@@ -97,6 +97,19 @@ pub struct Replication {
     pub no_replicas_since_ms: u64,
     /// The last offset `replid2` is valid for, plus one (`second_repl_offset`; -1: none).
     second_offset: i64,
+    /// How replicas synced (INFO `sync_full`, `sync_partial_ok`, `sync_partial_err`).
+    pub sync_stats: SyncStats,
+}
+
+/// Counts of full and partial resynchronizations served (CONFIG RESETSTAT clears them).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct SyncStats {
+    /// Full resynchronizations (SYNC, or a PSYNC that could not continue).
+    pub full: u64,
+    /// PSYNCs continued from the backlog.
+    pub partial_ok: u64,
+    /// PSYNCs naming a history (not `?`) that could not continue.
+    pub partial_err: u64,
 }
 
 /// One row of INFO replication's `slaveN` lines.
@@ -125,6 +138,7 @@ impl Replication {
             replicas: BTreeMap::new(),
             no_replicas_since_ms: 0,
             second_offset: -1,
+            sync_stats: SyncStats::default(),
         }
     }
 
@@ -165,6 +179,12 @@ impl Replication {
     /// Bytes in the backlog (`repl_backlog_histlen`).
     pub fn backlog_histlen(&self) -> u64 {
         self.backlog.as_ref().map_or(0, |b| b.buf.len() as u64)
+    }
+
+    /// Bytes of stream the buffers of replicas still syncing hold (sent once their
+    /// snapshot is delivered): part of INFO `mem_total_replication_buffers`.
+    pub fn pending_bytes(&self) -> usize {
+        self.replicas.values().map(|r| r.pending.len()).sum()
     }
 
     /// Sets the backlog size; a smaller backlog forgets its oldest bytes.
@@ -277,9 +297,15 @@ impl Replication {
     pub fn sync(&mut self, id: u64, psync: Option<(&[u8], &[u8])>, now_ms: u64) -> SyncDecision {
         if let Some((replid, offset)) = psync {
             if let Some(bytes) = self.try_partial(id, replid, offset, now_ms) {
+                self.sync_stats.partial_ok += 1;
                 return SyncDecision::Continue(bytes);
             }
+            // `?` asks for a full sync on purpose: no failed attempt (as Valkey counts).
+            if !replid.starts_with(b"?") {
+                self.sync_stats.partial_err += 1;
+            }
         }
+        self.sync_stats.full += 1;
         if self.backlog.is_none() {
             // The first replica: a new history begins (Valkey's createReplicationBacklog
             // after changeReplicationId).
@@ -495,6 +521,7 @@ mod tests {
         r.set_backlog_size(4);
         assert_eq!(r.backlog_first_byte_offset(), 7);
         assert_eq!(r.sync(5, Some((id.as_bytes(), b"5")), 0), SyncDecision::Full);
+        assert_eq!(r.sync_stats, SyncStats { full: 4, partial_ok: 1, partial_err: 3 });
     }
 
     #[test]

@@ -290,6 +290,14 @@ pub struct ChildStats {
 }
 
 impl ChildStats {
+    /// `current_cow_size_age`: seconds since `cow_bytes` was sampled (0 if never).
+    pub fn cow_age_secs(&self) -> u64 {
+        if self.cow_updated_us == 0 {
+            return 0;
+        }
+        crate::sys::monotonic_us().saturating_sub(self.cow_updated_us) / 1_000_000
+    }
+
     /// `current_fork_perc`: keys processed as a percentage of the total (0 if unknown).
     pub fn fork_perc(&self) -> f64 {
         if self.keys_total == 0 {

@@ -26,6 +26,22 @@ pub struct AclLog {
     next_id: u64,
     /// `acllog-max-len`.
     pub max_len: usize,
+    /// Every refusal counted by reason, merged ones included (INFO `acl_access_denied_*`;
+    /// ACL LOG RESET keeps them, CONFIG RESETSTAT clears them).
+    pub denied: DeniedCounts,
+}
+
+/// Refusals by reason (Valkey's `acl_info`).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct DeniedCounts {
+    /// Failed AUTHs (`acl_access_denied_auth`).
+    pub auth: u64,
+    /// Commands refused (`acl_access_denied_cmd`).
+    pub cmd: u64,
+    /// Keys refused (`acl_access_denied_key`).
+    pub key: u64,
+    /// Channels refused (`acl_access_denied_channel`).
+    pub channel: u64,
 }
 
 /// Entries this close in time merge (Valkey's ACL_LOG_GROUPING_MAX_TIME_DELTA).
@@ -34,11 +50,18 @@ const GROUPING_MS: u64 = 60_000;
 impl AclLog {
     /// An empty log holding up to 128 entries (Valkey's default `acllog-max-len`).
     pub fn new() -> Self {
-        AclLog { entries: Default::default(), next_id: 0, max_len: 128 }
+        AclLog { entries: Default::default(), next_id: 0, max_len: 128, denied: DeniedCounts::default() }
     }
 
     /// Records a refusal.
     pub fn add(&mut self, reason: &'static str, context: &'static str, object: String, username: String, client_info: String, now_ms: u64) {
+        match reason {
+            "auth" => self.denied.auth += 1,
+            "command" => self.denied.cmd += 1,
+            "key" => self.denied.key += 1,
+            "channel" => self.denied.channel += 1,
+            _ => {}
+        }
         let similar = self.entries.iter().position(|e| {
             e.reason == reason
                 && e.context == context

@@ -481,7 +481,7 @@ pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, name
     // calls (Valkey feeds it before the script runs).
     if e.monitor.is_on() && !e.cfg.loading {
         if let Some(c) = e.clients.get(&id) {
-            e.monitor.feed_always(c.db, &c.peer, argv);
+            e.monitor.feed_always(c.db, &c.monitor_peer(), argv);
         }
     }
     // Inside EXEC the transaction already collects the writes.
