@@ -52,7 +52,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'maxmemory', 'maxmemory-policy',
   'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time',
   'client-output-buffer-limit',
-  'include', 'extended-redis-compatibility', 'sanitize-dump-payload', 'user', 'aclfile', 'acllog-max-len',
+  'include', 'extended-redis-compatibility', 'sanitize-dump-payload', 'user', 'aclfile', 'acllog-max-len', 'acl-pubsub-default',
   'repl-backlog-size', 'repl-ping-replica-period',
   'unixsocket', 'unixsocketperm', 'unixsocketgroup',
   'tls-port', 'tls-cert-file', 'tls-key-file', 'tls-key-file-pass', 'tls-client-cert-file', 'tls-client-key-file',

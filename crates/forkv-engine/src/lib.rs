@@ -361,6 +361,11 @@ impl Engine {
         self.clients.get(&id)
     }
 
+    /// Every connection's state (in no particular order).
+    pub fn clients_iter(&self) -> impl Iterator<Item = &Client> {
+        self.clients.values()
+    }
+
     /// A connection's state, mutable (the host sets proto/auth/db after HELLO, AUTH, RESET).
     pub fn client_mut(&mut self, id: u64) -> Option<&mut Client> {
         self.clients.get_mut(&id)
@@ -828,6 +833,7 @@ impl Engine {
         self.stats = EngineStats::default();
         self.ks.stats = Default::default();
         self.cmdstats.reset(0);
+        self.acl.log.denied = Default::default();
     }
 
     /// Offers a command client `id` ran to the SLOWLOG and the latency monitor, under the name and address of

@@ -261,6 +261,11 @@ fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubSt
     w.put("tracking_total_prefixes", t.total_prefixes);
     w.put("unexpected_error_replies", s.unexpected_error_replies);
     w.put("total_error_replies", s.total_error_replies);
+    let denied = engine.acl.log.denied;
+    w.put("acl_access_denied_auth", denied.auth);
+    w.put("acl_access_denied_cmd", denied.cmd);
+    w.put("acl_access_denied_key", denied.key);
+    w.put("acl_access_denied_channel", denied.channel);
 }
 
 fn keyspace(w: &mut Fields<'_>, engine: &Engine) {

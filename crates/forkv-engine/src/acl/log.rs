@@ -26,6 +26,18 @@ pub struct AclLog {
     next_id: u64,
     /// `acllog-max-len`.
     pub max_len: usize,
+    /// Refusals recorded since start (or CONFIG RESETSTAT), by reason: INFO's
+    /// `acl_access_denied_*` (Valkey counts every entry added, grouped or not).
+    pub denied: DeniedCounts,
+}
+
+/// INFO stats' `acl_access_denied_auth/cmd/key/channel`.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeniedCounts {
+    pub auth: u64,
+    pub cmd: u64,
+    pub key: u64,
+    pub channel: u64,
 }
 
 /// Entries this close in time merge (Valkey's ACL_LOG_GROUPING_MAX_TIME_DELTA).
@@ -34,11 +46,18 @@ const GROUPING_MS: u64 = 60_000;
 impl AclLog {
     /// An empty log holding up to 128 entries (Valkey's default `acllog-max-len`).
     pub fn new() -> Self {
-        AclLog { entries: Default::default(), next_id: 0, max_len: 128 }
+        AclLog { entries: Default::default(), next_id: 0, max_len: 128, denied: DeniedCounts::default() }
     }
 
     /// Records a refusal.
     pub fn add(&mut self, reason: &'static str, context: &'static str, object: String, username: String, client_info: String, now_ms: u64) {
+        match reason {
+            "auth" => self.denied.auth += 1,
+            "command" => self.denied.cmd += 1,
+            "key" => self.denied.key += 1,
+            "channel" => self.denied.channel += 1,
+            _ => {}
+        }
         let similar = self.entries.iter().position(|e| {
             e.reason == reason
                 && e.context == context
