@@ -322,6 +322,9 @@ function clientList(call: HostCall): Reply {
   }
   const lines: string[] = [];
   for (const c of server.clients.values()) {
+    // A connection being closed is gone for Valkey (freed before the next command runs),
+    // though its socket may still be flushing here.
+    if (c.closed && c !== call.conn) continue;
     if (ids !== null && !ids.has(c.id)) continue;
     if (type !== null && clientType(server, c) !== type) continue;
     lines.push(`${clientLine(server, c, c === call.conn ? argv : null)}\n`);

@@ -320,9 +320,10 @@ impl Selector {
             }
         }
         if !self.all_keys {
-            // A key spec without access flags names no key (Valkey's NOT_KEY: the shard
-            // channel of SPUBLISH/SSUBSCRIBE): the channel check below covers it.
-            for (idx, need) in command_keys(spec.name, argv).into_iter().filter(|&(_, need)| need != 0) {
+            // The shard channel of these is a NOT_KEY key spec (for cluster slots): the
+            // channel check below covers it.
+            let not_keys = matches!(spec.name, "spublish" | "ssubscribe" | "sunsubscribe");
+            for (idx, need) in command_keys(spec.name, argv).into_iter().filter(|_| !not_keys) {
                 if !self.key_allowed(argv[idx], need) {
                     return Err(Denied::Key(idx));
                 }
