@@ -326,7 +326,7 @@ mod tests {
         acl.setuser(b"u", &[b"on", b"+@all", b"resetkeys", b"&chan*"]).expect("setuser");
         let spublish = crate::table::lookup(b"spublish").expect("spublish");
         assert!(acl.check(Some("u"), spublish, &[b"spublish", b"chan1", b"m"]).is_ok());
-        let r = acl.check(Some("u"), spublish, &[b"spublish", b"other", b"m"]).err().expect("refused");
+        let Err(r) = acl.check(Some("u"), spublish, &[b"spublish", b"other", b"m"]) else { panic!("must be refused") };
         assert_eq!(r.error, "NOPERM No permissions to access a channel");
     }
 
