@@ -184,6 +184,7 @@ export class Server extends EventEmitter {
       queryBufferLimit: Number(this.config.getBigInt('client-query-buffer-limit')),
       hllSparseMaxBytes: Number(this.config.getBigInt('hll-sparse-max-bytes')),
       acllogMaxLen: Number(this.config.getBigInt('acllog-max-len')),
+      aclPubsubDefaultAll: this.config.getEnum('acl-pubsub-default') === 'allchannels',
       lfu: this.config.getEnum('maxmemory-policy').includes('lfu'),
       lazyfreeLazyExpire: this.config.getBool('lazyfree-lazy-expire'),
       notifyKeyspaceEvents: this.config.getKeyspaceEvents('notify-keyspace-events'),
@@ -253,7 +254,7 @@ export class Server extends EventEmitter {
       this.applyEngineSettings();
       return null;
     };
-    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'maxmemory-policy', 'lazyfree-lazy-expire',
+    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'acl-pubsub-default', 'maxmemory-policy', 'lazyfree-lazy-expire',
       'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold']) this.config.onChange(name, engine);
     for (const name of ['latency-tracking', 'latency-tracking-info-percentiles']) {
       this.config.onChange(name, () => {

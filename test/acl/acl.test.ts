@@ -129,6 +129,76 @@ t('DRYRUN, CAT, GENPASS, DELUSER', async () => {
   assert.equal(((await admin.call('COMMAND', 'INFO', 'get')) as unknown[][])[0]?.[6], ['@read', '@string', '@fast']);
 });
 
+/** Resolves when the connection closes (the server dropped it). */
+const closed = (c: Redis): Promise<void> => new Promise((resolve) => c.once('end', () => resolve()));
+
+t('revoking a channel (SETUSER) or the user (ACL LOAD without it) closes its subscribers; others stay', async () => {
+  await admin.call('ACL', 'SETUSER', 'sub', 'on', 'nopass', '+@all', '~*', 'resetchannels', '&news*', '&keep');
+  const quiet = { port: srv.port, username: 'sub', password: 'x', maxRetriesPerRequest: 0, retryStrategy: () => null };
+  const news = new Redis(quiet);
+  const keep = new Redis(quiet);
+  const pat = new Redis(quiet);
+  await news.subscribe('news1');
+  await keep.subscribe('keep');
+  await pat.psubscribe('news*');
+  const gone = Promise.all([closed(news), closed(pat)]);
+  // &news* is gone: the channel subscriber and the pattern subscriber are closed at once.
+  await admin.call('ACL', 'SETUSER', 'sub', 'resetchannels', '&keep');
+  await gone;
+  assert.is(keep.status, 'ready');
+  const got = new Promise<string>((resolve) => keep.once('message', (_ch: string, m: string) => resolve(m)));
+  await admin.publish('keep', 'still here');
+  assert.is(await got, 'still here');
+  // DELUSER closes the user's connections even when they send nothing.
+  const keepGone = closed(keep);
+  assert.is(await admin.call('ACL', 'DELUSER', 'sub'), 1);
+  await keepGone;
+});
+
+t('acl-pubsub-default: new users, selectors and reset follow it; existing users keep their channels', async () => {
+  await admin.call('ACL', 'SETUSER', 'old-user', 'on');
+  await admin.config('SET', 'acl-pubsub-default', 'allchannels');
+  try {
+    await admin.call('ACL', 'SETUSER', 'new-user', 'on', '(+get)');
+    const u = (await admin.call('ACL', 'GETUSER', 'new-user')) as unknown[];
+    // GETUSER: flags, passwords, commands, keys, channels (index 9), selectors (11).
+    assert.is(u[9], '&*');
+    assert.equal(u[11], [['commands', '-@all +get', 'keys', '', 'channels', '&*']]);
+    assert.is(((await admin.call('ACL', 'GETUSER', 'old-user')) as unknown[])[9], '');
+    assert.match(await errorOf(admin.call('ACL', 'SETUSER', 'one-channel', '&test')), /start with an empty list of channels/);
+    await admin.call('ACL', 'SETUSER', 'old-user', 'reset');
+    assert.is(((await admin.call('ACL', 'GETUSER', 'old-user')) as unknown[])[9], '&*');
+  } finally {
+    await admin.config('SET', 'acl-pubsub-default', 'resetchannels');
+  }
+  await admin.call('ACL', 'DELUSER', 'old-user', 'new-user');
+});
+
+t('shard channels are checked as channels; HELLO tries only its last AUTH; INFO acl_access_denied_*', async () => {
+  await admin.config('RESETSTAT');
+  await admin.call('ACL', 'SETUSER', 'shard', 'on', '>pw', '+@all', 'resetkeys', '&allowed*');
+  const c = new Redis({ port: srv.port, username: 'shard', password: 'pw' });
+  try {
+    assert.is(await c.call('SPUBLISH', 'allowed1', 'm'), 0);
+    assert.is(await errorOf(c.call('SPUBLISH', 'other', 'm')), 'NOPERM No permissions to access a channel');
+    assert.is(await errorOf(c.get('k')), 'NOPERM No permissions to access a key');
+    assert.is(await errorOf(c.call('ACL', 'CAT', 'a', 'b')), "ERR unknown subcommand or wrong number of arguments for 'CAT'. Try ACL HELP.");
+    // Only the last AUTH of a HELLO counts, whatever the earlier ones were.
+    assert.ok(await c.call('HELLO', '2', 'AUTH', 'shard', 'wrong', 'AUTH', 'default', 'x', 'AUTH', 'shard', 'pw'));
+    assert.is(await c.call('ACL', 'WHOAMI'), 'shard');
+    assert.match(await errorOf(c.call('HELLO', '2', 'AUTH', 'shard', 'pw', 'AUTH', 'shard', 'wrong')), /^WRONGPASS/);
+    assert.is(await c.call('ACL', 'WHOAMI'), 'shard');
+    const info = await admin.info('stats');
+    assert.match(info, /acl_access_denied_auth:1\r\n/);
+    assert.match(info, /acl_access_denied_cmd:0\r\n/);
+    assert.match(info, /acl_access_denied_key:1\r\n/);
+    assert.match(info, /acl_access_denied_channel:1\r\n/);
+  } finally {
+    c.disconnect();
+    await admin.call('ACL', 'DELUSER', 'shard');
+  }
+});
+
 t('aclfile: loaded at start, ACL SAVE / ACL LOAD round trip, errors leave users as they were', async () => {
   const dir = tempDir();
   const file = path.join(dir, 'users.acl');

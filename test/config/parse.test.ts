@@ -64,10 +64,10 @@ test('deprecated directives are accepted and ignored (with a note)', () => {
 });
 
 test('known but unimplemented directives are accepted and named in warnings when not at default', () => {
-  const r = load('io-threads 4\nio-threads 1\nunixsocketgroup wheel\ncluster-node-timeout 15000\nport 7000');
-  assert.equal(r.warnings.map((w) => [w.directive, w.line]), [['unixsocketgroup', 3]]);
-  assert.match(r.warnings[0]!.message, /'unixsocketgroup' is not implemented by forkv/);
-  assert.is(r.store.getString('unixsocketgroup'), 'wheel');
+  const r = load('io-threads 4\nio-threads 1\nbio-cpulist 0-1\ncluster-node-timeout 15000\nport 7000');
+  assert.equal(r.warnings.map((w) => [w.directive, w.line]), [['bio-cpulist', 3]]);
+  assert.match(r.warnings[0]!.message, /'bio-cpulist' is not implemented by forkv/);
+  assert.is(r.store.getString('bio-cpulist'), '0-1');
   const r2 = load('io-threads 4\nrename-command FLUSHALL ""\nloadmodule /x.so\nmaxmemory 1gb');
   // maxmemory is implemented (eviction): no warning.
   assert.equal(r2.warnings.map((w) => w.directive).sort(), ['io-threads', 'loadmodule', 'rename-command']);

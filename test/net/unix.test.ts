@@ -97,6 +97,31 @@ t('a unix socket that cannot be created stops start-up', async () => {
   assert.match(srv.output(), /Failed opening Unix socket: /);
 });
 
+t('unixsocketgroup gives the socket file to that group (after unixsocketperm); an unknown group stops start-up', async () => {
+  // A group other than our own primary group, so that the chown is visible.
+  const own = fs.statSync(tempDir()).gid;
+  const other = fs.readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':'))
+    .find((f) => f.length >= 3 && f[0] !== '' && Number(f[2]) !== own);
+  assert.ok(other, 'no second group in /etc/group');
+  const [name, , gid] = other;
+  const dir = tempDir();
+  const sock = path.join(dir, 'g.sock');
+  const srv = await startServer({ dir, args: ['--unixsocket', sock, '--unixsocketperm', '744', '--unixsocketgroup', name!] });
+  try {
+    await srv.waitFor(/Ready to accept connections unix/);
+    const st = fs.statSync(sock);
+    assert.is(st.gid, Number(gid));
+    assert.is(st.mode & 0o777, 0o744);
+    assert.is((await cliSocket(sock, ['CONFIG', 'GET', 'unixsocketgroup'])).trim(), `unixsocketgroup\n${name}`);
+  } finally {
+    await srv.stop();
+  }
+  // Valkey resolves names with getgrnam only, and prints strerror(0) for an unknown one.
+  const bad = await startServer({ waitReady: false, args: ['--unixsocket', path.join(dir, 'b.sock'), '--unixsocketgroup', 'no-such-group-x'] });
+  assert.is((await bad.exited).code, 1);
+  assert.match(bad.output(), /Failed opening Unix socket: getgrnam error for group 'no-such-group-x': Success/);
+});
+
 t('protected mode treats unix clients as local', async () => {
   const dir = tempDir();
   const sock = path.join(dir, 'p.sock');

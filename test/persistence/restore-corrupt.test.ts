@@ -139,15 +139,18 @@ async function exercise(c: Redis, key: string): Promise<void> {
   await p.exec();
 }
 
-t('fuzz: mutated DUMP payloads of every encoding never crash the server (fixed seeds)', async () => {
+t('fuzz: mutated DUMP payloads of every encoding never crash the server (fixed seeds, sanitize-dump-payload no/yes/clients)', async () => {
   const keys = await fillSamples(io);
   const payloads = await Promise.all(keys.map((k) => io.dumpBuffer(k)));
   await io.debug('set-skip-checksum-validation', '1');
   let accepted = 0;
   let refused = 0;
-  for (const seed of [1, 7, 4242]) {
+  // As Valkey's corrupt-dump-fuzzer, under each sanitize-dump-payload mode (forkv validates
+  // every payload deeply in all three, so no mode may crash).
+  for (const [mode, seed] of [['no', 1], ['yes', 7], ['clients', 4242], ['no', 4242], ['yes', 1], ['clients', 7]] as const) {
+    await io.config('SET', 'sanitize-dump-payload', mode);
     const next = rng(seed);
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 150; i++) {
       const original = payloads[next() % payloads.length] as Buffer;
       const m = Buffer.from(original);
       const body = m.length - 10;
@@ -182,6 +185,7 @@ t('fuzz: mutated DUMP payloads of every encoding never crash the server (fixed s
       }
     }
   }
+  await io.config('SET', 'sanitize-dump-payload', 'no');
   assert.ok(refused > 0 && accepted > 0, `accepted ${accepted}, refused ${refused}`);
   assert.is(await io.ping(), 'PONG');
   assert.not.match(srv.output(), /panicked|Internal error running/);

@@ -31,13 +31,13 @@ export function hello(call: HostCall): Reply {
   }
   let name: string | null = null;
   let authed = server.core.native.clientState(conn.id)?.authenticated ?? false;
+  // Valkey reads every option first: of several AUTH options only the last is tried.
+  let auth: [Buffer | null, Buffer] | null = null;
   for (; i < argv.length; i++) {
     const o = opt(call, i);
     const more = argv.length - i - 1;
     if (o === 'auth' && more >= 2) {
-      const err = server.core.native.aclAuth(conn.id, argv[i + 1] ?? null, argv[i + 2] ?? Buffer.alloc(0));
-      if (err !== null && err !== undefined) return error(err);
-      authed = true;
+      auth = [argv[i + 1] ?? null, argv[i + 2] ?? Buffer.alloc(0)];
       i += 2;
     } else if (o === 'setname' && more >= 1) {
       name = arg(call, i + 1);
@@ -46,6 +46,11 @@ export function hello(call: HostCall): Reply {
     } else {
       return error(`ERR Syntax error in HELLO option '${arg(call, i)}'`);
     }
+  }
+  if (auth !== null) {
+    const err = server.core.native.aclAuth(conn.id, auth[0], auth[1]);
+    if (err !== null && err !== undefined) return error(err);
+    authed = true;
   }
   if (!authed) {
     return error('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
@@ -314,6 +319,9 @@ function clientList(call: HostCall): Reply {
   }
   const lines: string[] = [];
   for (const c of server.clients.values()) {
+    // A connection being closed is gone for Valkey (freed before the next command runs),
+    // though its socket may still be flushing here.
+    if (c.closed && c !== call.conn) continue;
     if (ids !== null && !ids.has(c.id)) continue;
     if (type !== null && clientType(server, c) !== type) continue;
     lines.push(`${clientLine(server, c, c === call.conn ? argv : null)}\n`);

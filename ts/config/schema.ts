@@ -52,13 +52,13 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'maxmemory', 'maxmemory-policy',
   'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time',
   'client-output-buffer-limit',
-  'include', 'extended-redis-compatibility', 'sanitize-dump-payload', 'user', 'aclfile', 'acllog-max-len',
+  'include', 'extended-redis-compatibility', 'sanitize-dump-payload', 'user', 'aclfile', 'acllog-max-len', 'acl-pubsub-default',
   'repl-backlog-size', 'repl-ping-replica-period',
-  'unixsocket', 'unixsocketperm',
+  'unixsocket', 'unixsocketperm', 'unixsocketgroup',
   'tls-port', 'tls-cert-file', 'tls-key-file', 'tls-key-file-pass', 'tls-client-cert-file', 'tls-client-key-file',
   'tls-client-key-file-pass', 'tls-dh-params-file', 'tls-ca-cert-file', 'tls-ca-cert-dir', 'tls-auth-clients',
   'tls-protocols', 'tls-ciphers', 'tls-ciphersuites', 'tls-prefer-server-ciphers', 'tls-session-caching',
-  'tls-session-cache-size', 'tls-session-cache-timeout',
+  'tls-session-cache-size', 'tls-session-cache-timeout', 'tls-replication',
   'replicaof', 'replica-read-only', 'replica-serve-stale-data', 'primaryauth', 'primaryuser', 'repl-timeout',
   'replica-announce-ip', 'replica-announce-port', 'replica-priority', 'replica-announced', 'repl-diskless-load',
   'min-replicas-to-write', 'min-replicas-max-lag',
@@ -67,9 +67,6 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
 
 /** Implemented with a limitation: warned about when set to a non-default value. */
 export const FORKV_CAVEATS: Readonly<Record<string, string>> = {
-  'tls-client-cert-file': 'forkv opens no TLS connections of its own (its link to a primary is plain TCP: tls-replication is not implemented; no cluster bus): the client certificate is checked, not used',
-  'tls-client-key-file': 'forkv opens no TLS connections of its own (its link to a primary is plain TCP: tls-replication is not implemented; no cluster bus): the client key is checked, not used',
-  'tls-client-key-file-pass': 'forkv opens no TLS connections of its own (its link to a primary is plain TCP: tls-replication is not implemented; no cluster bus): the client key is checked, not used',
   'repl-diskless-load': "forkv as a replica always writes the primary's snapshot to a temporary file, then loads it (as 'disabled')",
 };
 

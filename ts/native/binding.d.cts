@@ -583,6 +583,8 @@ export interface EngineSettings {
   hllSparseMaxBytes?: number
   /** `acllog-max-len`. */
   acllogMaxLen?: number
+  /** `acl-pubsub-default allchannels` (else `resetchannels`). */
+  aclPubsubDefaultAll?: boolean
   /**
    * The `maxmemory-policy` is an LFU one: key access clocks count frequency (OBJECT
    * FREQ) instead of recency (OBJECT IDLETIME).

@@ -1,6 +1,6 @@
 // Listening sockets, Valkey's three connection types: plain TCP (`port` on every `bind`
 // address), TLS (`tls-port` on the same addresses, through Node's tls module, see tls.ts)
-// and the unix socket (`unixsocket`, `unixsocketperm`). Binding with Valkey's log lines and
+// and the unix socket (`unixsocket`, `unixsocketperm`, `unixsocketgroup`). Binding with Valkey's log lines and
 // errors (listenToPort), rebinding when CONFIG SET changes `port`, `tls-port` or `bind`
 // (changeListener), and protected mode, the accept-time refusal of non-local clients.
 import * as fs from 'node:fs';
@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 
 import type { Connection } from './connection';
+import { chownToGroup } from './unix-group';
 import type { Server } from '../server';
 import {
   TLS_START_ERROR, TLS_UPDATE_ERROR, TlsSessionCache, buildSecureContextOptions, clientAuthOptions,
@@ -234,7 +235,10 @@ export class Listeners {
   /* Unix socket                                                                            */
   /* -------------------------------------------------------------------------------------- */
 
-  /** Listens on the unix socket: a stale file is removed first, then `unixsocketperm` applied. */
+  /**
+   * Listens on the unix socket: a stale file is removed first, then `unixsocketperm` and
+   * `unixsocketgroup` applied (Valkey's anetUnixServer order).
+   */
   private async bindUnix(file: string): Promise<void> {
     // Valkey unlinks first too ("don't care if this fails"): a socket left by a crash.
     try {
@@ -255,9 +259,12 @@ export class Listeners {
       });
       const perm = this.server.config.getInt('unixsocketperm');
       if (perm !== 0) fs.chmodSync(file, perm);
+      const group = this.server.config.getOptionalString('unixsocketgroup');
+      const groupError = group === null || group === '' ? null : chownToGroup(file, group);
+      if (groupError !== null) throw new UnixGroupError(groupError);
     } catch (e) {
       await closeAll([srv]);
-      const text = describeErrno(e as NodeJS.ErrnoException);
+      const text = e instanceof UnixGroupError ? e.message : describeErrno(e as NodeJS.ErrnoException);
       this.server.log.warning(`Failed opening Unix socket: ${text}`);
       throw new ListenError(`Failed opening Unix socket: ${text}`);
     }
@@ -402,6 +409,9 @@ function sameAddresses(bound: readonly string[], binds: readonly string[]): bool
 
 /** Thrown when a configured address cannot be bound. */
 export class ListenError extends Error {}
+
+/** `unixsocketgroup` could not be applied (its text is Valkey's, not an errno's). */
+class UnixGroupError extends Error {}
 
 function describeErrno(err: NodeJS.ErrnoException): string {
   switch (err.code) {

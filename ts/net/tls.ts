@@ -254,8 +254,9 @@ export function buildSecureContextOptions(config: ConfigStore, log: TlsLog): tls
 
 /**
  * `tls-client-cert-file` / `tls-client-key-file`: Valkey builds a second context from them for
- * the connections it makes itself (replication, cluster bus). forkv makes none, so it only
- * loads them to refuse a certificate or key that Valkey would refuse.
+ * the connections it makes itself; forkv's only one is the link to a primary
+ * (`tls-replication`, see clientConnectionOptions). Loaded here as well, so that a certificate
+ * or key Valkey would refuse stops the configuration as it does in Valkey.
  */
 function checkClientCertificate(config: ConfigStore, log: TlsLog): boolean {
   const certFile = config.getOptionalString('tls-client-cert-file');
@@ -277,6 +278,39 @@ function checkClientCertificate(config: ConfigStore, log: TlsLog): boolean {
     return false;
   }
   return true;
+}
+
+/**
+ * Options for a TLS connection forkv opens itself (to its primary, `tls-replication yes`), as
+ * Valkey's client context: the tls-* directives of the server context, with
+ * `tls-client-cert-file`/`tls-client-key-file` as the certificate when both are set (else the
+ * server's own), the peer verified against the configured CA, and no host name check
+ * (Valkey sets none: replicas are commonly configured by IP address). Null after logging
+ * when the configuration cannot be used.
+ */
+export function clientConnectionOptions(config: ConfigStore, log: TlsLog): tls.ConnectionOptions | null {
+  const base = buildSecureContextOptions(config, log);
+  if (base === null) return null;
+  const opts: tls.ConnectionOptions = {
+    cert: base.cert, key: base.key, passphrase: base.passphrase, ca: base.ca, ciphers: base.ciphers,
+    minVersion: base.minVersion, maxVersion: base.maxVersion, secureOptions: base.secureOptions,
+    rejectUnauthorized: true, checkServerIdentity: () => undefined,
+  };
+  const certFile = config.getOptionalString('tls-client-cert-file');
+  const keyFile = config.getOptionalString('tls-client-key-file');
+  if (certFile !== null && keyFile !== null) {
+    try {
+      opts.cert = fs.readFileSync(certFile);
+      opts.key = fs.readFileSync(keyFile);
+    } catch (e) {
+      log(`Failed to load client certificate: ${describe(e)}`);
+      return null;
+    }
+    const pass = config.getOptionalString('tls-client-key-file-pass');
+    if (pass !== null) opts.passphrase = pass;
+    else delete opts.passphrase;
+  }
+  return opts;
 }
 
 function tryContext(opts: tls.SecureContextOptions, log?: TlsLog): boolean {

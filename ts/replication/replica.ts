@@ -1,5 +1,5 @@
 // forkv as a replica (Valkey's replication.c for a replica): REPLICAOF / SLAVEOF and the
-// `replicaof` directive, the link to the primary and its handshake (PING, AUTH with
+// `replicaof` directive, the link to the primary (plain TCP, or TLS with `tls-replication`) and its handshake (PING, AUTH with
 // primaryauth/primaryuser, REPLCONF listening-port/ip-address/capa eof psync2, PSYNC),
 // the snapshot transfer (`$<len>` from a disk-based primary, `$EOF:<mark>` from a
 // diskless one) into a temporary file that then replaces the dump file and is loaded by
@@ -13,9 +13,11 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 
 import type { HostCall } from '../commands/types';
 import { allocateClientId } from '../net/connection';
+import { clientConnectionOptions } from '../net/tls';
 import { Step } from '../native/core';
 import { encode, error, int, simple, array, bulk, ok, type Reply } from '../resp/encode';
 import { waitForLoad } from '../persistence/rdb';
@@ -181,13 +183,26 @@ export class ReplicaLink {
     const { host, port } = this.primary;
     this.state = 'connecting';
     this.server.log.notice(`PRIMARY <-> REPLICA sync started`);
-    const s = net.connect({ host, port });
+    // `tls-replication yes`: the link is TLS, verified against the configured CA (Valkey's
+    // connTypeOfReplication); the primary is then expected on its tls-port.
+    let s: net.Socket;
+    if (this.server.config.getBool('tls-replication')) {
+      const opts = clientConnectionOptions(this.server.config, (m) => this.server.log.warning(m));
+      if (opts === null) {
+        this.server.log.warning('Unable to connect to PRIMARY: Failed to configure TLS');
+        this.state = 'connect';
+        return;
+      }
+      s = tls.connect({ host, port, ...opts });
+    } else {
+      s = net.connect({ host, port });
+    }
     this.socket = s;
     this.inbuf = Buffer.alloc(0);
     this.lastIo = Date.now();
     s.setNoDelay(true);
     if (this.server.options.unref) s.unref();
-    s.on('connect', () => {
+    s.on(s instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => {
       this.server.log.notice('Non blocking connect for SYNC fired the event.');
       void this.handshake(s).catch((e: unknown) => this.linkError(s, e instanceof Error ? e.message : String(e)));
     });
@@ -266,7 +281,9 @@ export class ReplicaLink {
       const r = await this.ask(s, user !== '' ? ['AUTH', user, pass] : ['AUTH', pass]);
       if (r.startsWith('-')) throw new Error(`Unable to AUTH to PRIMARY: ${r.slice(1)}`);
     }
-    const announcedPort = this.server.config.getInt('replica-announce-port') || this.server.port;
+    // Over TLS the replica announces its TLS port (Valkey's syncWithPrimary).
+    const tlsPort = this.server.config.getBool('tls-replication') ? this.server.tlsPort : 0;
+    const announcedPort = this.server.config.getInt('replica-announce-port') || tlsPort || this.server.port;
     let r = await this.ask(s, ['REPLCONF', 'listening-port', String(announcedPort)]);
     if (r.startsWith('-')) this.server.log.notice(`(Non critical) Primary does not understand REPLCONF listening-port: ${r.slice(1)}`);
     const ip = this.server.config.getString('replica-announce-ip');
@@ -346,6 +363,11 @@ export class ReplicaLink {
   private pump(s: net.Socket): void {
     try {
       if (this.awaiting) {
+        // A primary that delays the snapshot (repl-diskless-sync-delay) keeps the link
+        // alive with bare newlines before its PSYNC reply: skipped, as Valkey's replica does.
+        let start = 0;
+        while (start < this.inbuf.length && this.inbuf[start] === 0x0a) start++;
+        if (start > 0) this.inbuf = this.inbuf.subarray(start);
         const nl = this.inbuf.indexOf('\r\n');
         if (nl < 0) return;
         const line = this.inbuf.subarray(0, nl).toString('latin1');

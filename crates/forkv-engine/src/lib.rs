@@ -371,6 +371,11 @@ impl Engine {
         self.clients.get(&id)
     }
 
+    /// Every connection's state (in no particular order).
+    pub fn clients_iter(&self) -> impl Iterator<Item = &Client> {
+        self.clients.values()
+    }
+
     /// A connection's state, mutable (the host sets proto/auth/db after HELLO, AUTH, RESET).
     pub fn client_mut(&mut self, id: u64) -> Option<&mut Client> {
         self.clients.get_mut(&id)

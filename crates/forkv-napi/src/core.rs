@@ -70,6 +70,8 @@ pub struct EngineSettings {
     pub hll_sparse_max_bytes: Option<f64>,
     /// `acllog-max-len`.
     pub acllog_max_len: Option<f64>,
+    /// `acl-pubsub-default allchannels` (else `resetchannels`).
+    pub acl_pubsub_default_all: Option<bool>,
     /// The `maxmemory-policy` is an LFU one: key access clocks count frequency (OBJECT
     /// FREQ) instead of recency (OBJECT IDLETIME).
     pub lfu: Option<bool>,
@@ -645,6 +647,9 @@ impl Core {
         }
         if let Some(v) = s.acllog_max_len {
             self.server.engine.acl.log.set_max_len(v as usize);
+        }
+        if let Some(v) = s.acl_pubsub_default_all {
+            self.server.engine.acl.pubsub_default_all = v;
         }
         if let Some(v) = s.lfu {
             self.server.engine.ks.set_lfu(v);

@@ -110,6 +110,8 @@ pub struct Server {
     /// True while an AOF is written: the stream is kept for it in `aof_stream`.
     aof_on: bool,
     aof_stream: Vec<u8>,
+    /// The ACL generation last checked against the connections ([`Server::enforce_acl_changes`]).
+    acl_generation: u64,
 }
 
 /// The server's own commands as scripts reach them (see [`ServerCommands`]).
@@ -143,7 +145,7 @@ impl Server {
         if let Some(seed) = os_random_seed() {
             engine.seed_secure_random(&seed);
         }
-        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new() }
+        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0 }
     }
 
     /// Channel, pattern and shard channel subscriptions.
@@ -394,6 +396,7 @@ impl Server {
     /// for the host.
     fn settle(&mut self, id: u64, mut outcome: Outcome) -> Outcome {
         loop {
+            self.enforce_acl_changes();
             self.publish_events();
             self.deliver_monitor_lines();
             let Outcome::Host(argv) = &outcome else {
@@ -416,6 +419,31 @@ impl Server {
                 reply = own;
             }
             outcome = self.engine.resume(id, &reply);
+        }
+    }
+
+    /// After users changed (ACL SETUSER, DELUSER, LOAD): connections authenticated as a
+    /// user that no longer exists, and subscribers whose user no longer allows one of
+    /// their channels or patterns, are closed (Valkey's ACLKillPubsubClientsIfNeeded and
+    /// the disconnection of a deleted user's clients). The caller gets its reply first.
+    fn enforce_acl_changes(&mut self) {
+        if self.engine.acl.generation == self.acl_generation {
+            return;
+        }
+        self.acl_generation = self.engine.acl.generation;
+        let engine = &self.engine;
+        let user_of = |id: u64| engine.client(id).and_then(|c| c.user.clone());
+        let mut doomed: Vec<u64> = engine
+            .clients_iter()
+            .filter(|c| c.user.as_deref().is_some_and(|u| engine.acl.user(u).is_none()))
+            .map(|c| c.id)
+            .collect();
+        let refused = self.own.borrow().pubsub.clients_refused(|id, name, pattern| {
+            user_of(id).is_none_or(|u| engine.acl.may_keep_subscription(&u, name, pattern))
+        });
+        doomed.extend(refused);
+        for id in doomed {
+            self.engine.close_soon(id);
         }
     }
 

@@ -103,6 +103,21 @@ impl PubSub {
         }
     }
 
+    /// Clients with a subscription some check refuses: `keep(client, name, is_pattern)`
+    /// is asked for each of their channels, patterns and shard channels.
+    pub fn clients_refused(&self, mut keep: impl FnMut(u64, &[u8], bool) -> bool) -> Vec<u64> {
+        self.clients
+            .iter()
+            .filter(|(id, spaces)| {
+                spaces.iter().enumerate().any(|(space, names)| {
+                    let pattern = space == Space::Pattern as usize;
+                    names.seq.keys().any(|name| !keep(**id, name, pattern))
+                })
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// True when the client has any subscription (Valkey's CLIENT_PUBSUB flag).
     pub fn is_subscribed(&self, id: u64) -> bool {
         self.clients.contains_key(&id)

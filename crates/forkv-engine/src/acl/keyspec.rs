@@ -54,13 +54,69 @@ pub fn command_keys(name: &str, argv: &[&[u8]]) -> Vec<(usize, u8)> {
     let Some(data) = super::categories::command_data(name) else {
         return Vec::new();
     };
+    // MIGRATE's specs are incomplete: Valkey resorts to migrateGetKeys.
+    if name == "migrate" {
+        return migrate_keys(argv);
+    }
     let mut keys = keys_of(data.keys, argv);
-    if name == "set" && !argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get")) {
+    let downgrade = match name {
+        "set" => Some(W).filter(|_| !argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get"))),
+        // VARIABLE_FLAGS: only GETs read the key without writing it (bitfieldGetKeys).
+        "bitfield" => Some(R).filter(|_| bitfield_read_only(argv)),
+        _ => None,
+    };
+    if let Some(perm) = downgrade {
         for k in &mut keys {
-            k.1 = W;
+            k.1 = perm;
         }
     }
     keys
+}
+
+/// BITFIELD with only GET (and OVERFLOW) operations: Valkey's bitfieldGetKeys.
+fn bitfield_read_only(argv: &[&[u8]]) -> bool {
+    let mut i = 2;
+    while i < argv.len() {
+        let left = argv.len() - i - 1;
+        let op = argv[i];
+        if op.eq_ignore_ascii_case(b"get") && left >= 2 {
+            i += 3;
+        } else if (op.eq_ignore_ascii_case(b"set") || op.eq_ignore_ascii_case(b"incrby")) && left >= 3 {
+            return false;
+        } else if op.eq_ignore_ascii_case(b"overflow") && left >= 1 {
+            i += 2;
+        } else {
+            // A malformed call: the command reports it; the spec's read-write stands.
+            return false;
+        }
+    }
+    true
+}
+
+/// MIGRATE's keys (Valkey's migrateGetKeys): argument 3, or with an empty key name
+/// everything after the KEYS option (AUTH and AUTH2 arguments skipped while looking).
+fn migrate_keys(argv: &[&[u8]]) -> Vec<(usize, u8)> {
+    let (mut first, mut num) = (3, 1);
+    if argv.len() > 6 {
+        let mut i = 6;
+        while i < argv.len() {
+            let a = argv[i];
+            if a.eq_ignore_ascii_case(b"keys") {
+                if argv[3].is_empty() {
+                    first = i + 1;
+                    num = argv.len() - first;
+                }
+                break;
+            }
+            if a.eq_ignore_ascii_case(b"auth") {
+                i += 1;
+            } else if a.eq_ignore_ascii_case(b"auth2") {
+                i += 2;
+            }
+            i += 1;
+        }
+    }
+    (first..(first + num).min(argv.len())).map(|i| (i, R | W)).collect()
 }
 
 /// The keys of a command call: (argument index, permission needed), in spec order.
@@ -152,5 +208,20 @@ mod tests {
         assert_eq!(keys(&["zunionstore", "d", "9", "a"]), vec![(1, W)]);
         assert_eq!(keys(&["del", "a", "b"]), vec![(1, W), (2, W)]);
         assert!(keys(&["ping"]).is_empty());
+    }
+
+    #[test]
+    fn bitfield_and_migrate_keys_as_valkey_getkeys() {
+        assert_eq!(keys(&["bitfield", "k", "get", "u4", "0"]), vec![(1, R)]);
+        assert_eq!(keys(&["bitfield", "k", "overflow", "wrap", "get", "u4", "0"]), vec![(1, R)]);
+        assert_eq!(keys(&["bitfield", "k", "get", "u4", "0", "set", "u4", "0", "1"]), vec![(1, R | W)]);
+        assert_eq!(keys(&["bitfield", "k", "incrby", "u4", "0", "1"]), vec![(1, R | W)]);
+        assert_eq!(keys(&["bitfield", "k", "get", "u4"]), vec![(1, R | W)]);
+        assert_eq!(keys(&["migrate", "h", "p", "k", "0", "500"]), vec![(3, R | W)]);
+        assert_eq!(keys(&["migrate", "h", "p", "", "0", "5000", "KEYS", "a", "b"]), vec![(7, R | W), (8, R | W)]);
+        assert_eq!(keys(&["migrate", "h", "p", "", "0", "5000", "AUTH", "KEYS", "KEYS", "a"]), vec![(9, R | W)]);
+        assert_eq!(keys(&["migrate", "h", "p", "", "0", "5000", "AUTH2", "KEYS", "x", "KEYS", "a"]), vec![(10, R | W)]);
+        // KEYS with a key name given: Valkey keeps the key name.
+        assert_eq!(keys(&["migrate", "h", "p", "k", "0", "5000", "KEYS", "a"]), vec![(3, R | W)]);
     }
 }

@@ -32,6 +32,12 @@ pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is
 pub struct Acl {
     users: BTreeMap<String, User>,
     pub log: AclLog,
+    /// `acl-pubsub-default allchannels`: users and selectors created from now on (and
+    /// `reset`) get every channel; existing users keep theirs.
+    pub pubsub_default_all: bool,
+    /// Bumped by every change to the users (SETUSER, DELUSER, LOAD): the server then
+    /// closes connections whose user is gone or whose subscriptions it no longer allows.
+    pub generation: u64,
 }
 
 impl Default for Acl {
@@ -51,7 +57,7 @@ pub struct Refusal {
 impl Acl {
     /// Only the default user: `on nopass ~* &* +@all`.
     pub fn new() -> Self {
-        let mut acl = Acl { users: BTreeMap::new(), log: AclLog::new() };
+        let mut acl = Acl { users: BTreeMap::new(), log: AclLog::new(), pubsub_default_all: false, generation: 0 };
         acl.users.insert("default".into(), default_user());
         acl
     }
@@ -104,18 +110,27 @@ impl Acl {
             return Err("ERR Usernames can't contain spaces or null characters".into());
         }
         let key = String::from_utf8_lossy(name).into_owned();
-        let user = build_user(self.users.get(&key), name, rules).map_err(|(op, reason)| match op {
+        let user = build_user(self.users.get(&key), name, rules, self.pubsub_default_all).map_err(|(op, reason)| match op {
             Some(op) => format!("ERR Error in ACL SETUSER modifier '{}': {reason}", String::from_utf8_lossy(&op)),
             None => format!("ERR {reason}"),
         })?;
         self.users.insert(key, user);
+        self.generation += 1;
         Ok(())
     }
 
     /// ACL DELUSER of one user; false when it does not exist. The default user cannot
     /// be removed (the caller reports it).
     pub fn deluser(&mut self, name: &[u8]) -> bool {
-        self.users.remove(String::from_utf8_lossy(name).as_ref()).is_some()
+        let removed = self.users.remove(String::from_utf8_lossy(name).as_ref()).is_some();
+        self.generation += u64::from(removed);
+        removed
+    }
+
+    /// Whether a connection authenticated as `user` may keep a subscription to `channel`
+    /// (`pattern`: a PSUBSCRIBE pattern); false when the user no longer exists.
+    pub fn may_keep_subscription(&self, user: &str, channel: &[u8], pattern: bool) -> bool {
+        self.users.get(user).is_some_and(|u| u.channel_allowed(channel, pattern))
     }
 
     /// Checks a call for a user (`None`: an internal client with every permission).
@@ -145,7 +160,7 @@ impl Acl {
     /// without the default user keeps a fresh default user.
     pub fn load_file_text(&mut self, path: &str, text: &str) -> Result<(), String> {
         const TAIL: &str = "WARNING: ACL errors detected, no change to the previously active ACL rules was performed";
-        let mut fresh = Acl { users: BTreeMap::new(), log: AclLog::new() };
+        let mut fresh = Acl { users: BTreeMap::new(), log: AclLog::new(), pubsub_default_all: self.pubsub_default_all, generation: 0 };
         fresh.users.insert("default".into(), default_user());
         let mut seen = std::collections::HashSet::new();
         for (i, line) in text.lines().enumerate() {
@@ -164,11 +179,12 @@ impl Acl {
             }
             let mut rules: Vec<&[u8]> = vec![b"reset"];
             rules.extend(words[2..].iter().map(|w| w.as_bytes()));
-            let user = build_user(fresh.users.get(name).filter(|_| name != "default"), name.as_bytes(), &rules)
+            let user = build_user(fresh.users.get(name).filter(|_| name != "default"), name.as_bytes(), &rules, self.pubsub_default_all)
                 .map_err(|(_, reason)| format!("{path}:{lineno}: {reason}. {TAIL}"))?;
             fresh.users.insert(name.to_string(), user);
         }
         self.users = fresh.users;
+        self.generation += 1;
         Ok(())
     }
 
@@ -186,9 +202,24 @@ impl Acl {
 
 /// Applies rules to a copy of `existing` (or a new user); the error names the rule
 /// that failed (none for unbalanced selector parentheses) and the reason.
-fn build_user(existing: Option<&User>, name: &[u8], rules: &[&[u8]]) -> Result<User, (Option<Vec<u8>>, String)> {
+fn build_user(
+    existing: Option<&User>,
+    name: &[u8],
+    rules: &[&[u8]],
+    pubsub_default_all: bool,
+) -> Result<User, (Option<Vec<u8>>, String)> {
     let rules = merge_selector_args(rules).map_err(|e| (None, e))?;
-    let mut user = existing.cloned().unwrap_or_else(|| User::new(&String::from_utf8_lossy(name)));
+    let mut user = match existing {
+        Some(u) => u.clone(),
+        None => {
+            let mut u = User::new(&String::from_utf8_lossy(name));
+            if pubsub_default_all {
+                let _ = u.apply(b"allchannels");
+            }
+            u
+        }
+    };
+    user.pubsub_default_all = pubsub_default_all;
     for r in rules {
         if let Err(e) = user.apply(&r) {
             return Err((Some(r), e));
@@ -268,5 +299,44 @@ mod tests {
         let e = acl.setuser(b"bob", &[b"on", b"+nosuch"]).expect_err("must fail");
         assert_eq!(e, "ERR Error in ACL SETUSER modifier '+nosuch': Unknown command or category name in ACL");
         assert!(acl.user("bob").is_none());
+    }
+
+    #[test]
+    fn acl_pubsub_default_applies_to_new_users_selectors_and_reset() {
+        let mut acl = Acl::new();
+        acl.setuser(b"before", &[b"on"]).expect("setuser");
+        acl.pubsub_default_all = true;
+        acl.setuser(b"after", &[b"on", b"(+get)"]).expect("setuser");
+        let after = acl.user("after").expect("user");
+        assert_eq!(after.root.describe_channels(), "&*");
+        assert_eq!(after.selectors[0].describe_channels(), "&*");
+        // Existing users keep theirs; a single channel on top of allchannels is refused.
+        assert_eq!(acl.user("before").expect("user").root.describe_channels(), "");
+        assert!(acl.setuser(b"one", &[b"&test"]).expect_err("must fail").contains("start with an empty list of channels"));
+        acl.setuser(b"before", &[b"reset"]).expect("setuser");
+        assert_eq!(acl.user("before").expect("user").root.describe_channels(), "&*");
+        acl.pubsub_default_all = false;
+        acl.setuser(b"after", &[b"reset"]).expect("setuser");
+        assert_eq!(acl.user("after").expect("user").root.describe_channels(), "");
+    }
+
+    #[test]
+    fn shard_channels_are_checked_as_channels_not_keys() {
+        let mut acl = Acl::new();
+        acl.setuser(b"u", &[b"on", b"+@all", b"resetkeys", b"&chan*"]).expect("setuser");
+        let spublish = crate::table::lookup(b"spublish").expect("spublish");
+        assert!(acl.check(Some("u"), spublish, &[b"spublish", b"chan1", b"m"]).is_ok());
+        let Err(r) = acl.check(Some("u"), spublish, &[b"spublish", b"other", b"m"]) else { panic!("must be refused") };
+        assert_eq!(r.error, "NOPERM No permissions to access a channel");
+    }
+
+    #[test]
+    fn refusals_are_counted_for_info() {
+        let mut acl = Acl::new();
+        acl.log.add("auth", "toplevel", "AUTH".into(), "u".into(), String::new(), 1);
+        acl.log.add("auth", "toplevel", "AUTH".into(), "u".into(), String::new(), 2);
+        acl.log.add("key", "toplevel", "k".into(), "u".into(), String::new(), 3);
+        let d = acl.log.denied;
+        assert_eq!((d.auth, d.cmd, d.key, d.channel), (2, 0, 1, 0));
     }
 }

@@ -81,7 +81,8 @@ impl Selector {
         let text = String::from_utf8_lossy(op);
         let lower = text.to_ascii_lowercase();
         match lower.as_str() {
-            "allkeys" => {
+            // "~*" and "&*" are the flags themselves in Valkey (so repeating them is fine).
+            "allkeys" | "~*" => {
                 self.all_keys = true;
                 self.keys = vec![KeyPattern { pattern: b"*".to_vec(), perm: R | W }];
                 return Ok(());
@@ -91,7 +92,7 @@ impl Selector {
                 self.keys.clear();
                 return Ok(());
             }
-            "allchannels" => {
+            "allchannels" | "&*" => {
                 self.all_channels = true;
                 self.channels = vec![b"*".to_vec()];
                 return Ok(());
@@ -198,6 +199,16 @@ impl Selector {
             self.update_rules(c.name, allow);
             return Ok(());
         }
+        // Valkey splits at the last '|' (ACLSetSelector): "config|get|x" asks for a first
+        // argument of the subcommand "config|get", which is refused as such; any other
+        // name with two '|' names nothing.
+        if let Some((left, _)) = name.rsplit_once('|').filter(|(left, _)| left.contains('|')) {
+            let is_sub = left
+                .split_once('|')
+                .and_then(|(p, s)| table::lookup(p.as_bytes()).and_then(|c| c.subcommand(s.as_bytes())))
+                .is_some();
+            return Err(if allow && is_sub { "Allowing first-arg of a subcommand is not supported".into() } else { UNKNOWN.into() });
+        }
         let Some((parent, sub)) = name.split_once('|') else {
             return Err(UNKNOWN.into());
         };
@@ -211,9 +222,12 @@ impl Selector {
             return Ok(());
         }
         // A first argument of a command without subcommands (deprecated in Valkey,
-        // still accepted): only allowing is meaningful.
-        if !allow || sub.is_empty() || sub.contains('|') {
+        // still accepted): only allowing is meaningful ("-select|0" names no command).
+        if sub.is_empty() {
             return Err(SYNTAX.into());
+        }
+        if !allow {
+            return Err(UNKNOWN.into());
         }
         if !self.allowed.contains(p.name) {
             let args = self.first_args.entry(p.name).or_default();
@@ -306,7 +320,10 @@ impl Selector {
             }
         }
         if !self.all_keys {
-            for (idx, need) in command_keys(spec.name, argv) {
+            // The shard channel of these is a NOT_KEY key spec (for cluster slots): the
+            // channel check below covers it.
+            let not_keys = matches!(spec.name, "spublish" | "ssubscribe" | "sunsubscribe");
+            for (idx, need) in command_keys(spec.name, argv).into_iter().filter(|_| !not_keys) {
                 if !self.key_allowed(argv[idx], need) {
                     return Err(Denied::Key(idx));
                 }

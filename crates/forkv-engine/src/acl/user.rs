@@ -19,6 +19,9 @@ pub struct User {
     pub skip_sanitize: bool,
     pub root: Selector,
     pub selectors: Vec<Selector>,
+    /// `acl-pubsub-default allchannels` when the rules are applied: new selectors and
+    /// `reset` then start with every channel (Valkey's ACLCreateSelector/`reset`).
+    pub pubsub_default_all: bool,
 }
 
 impl User {
@@ -32,6 +35,7 @@ impl User {
             skip_sanitize: false,
             root: Selector::new(),
             selectors: Vec::new(),
+            pubsub_default_all: false,
         }
     }
 
@@ -55,6 +59,9 @@ impl User {
             "reset" => {
                 for r in ["resetpass", "resetkeys", "resetchannels", "off", "clearselectors", "-@all", "sanitize-payload"] {
                     self.apply(r.as_bytes())?;
+                }
+                if self.pubsub_default_all {
+                    self.apply(b"allchannels")?;
                 }
             }
             _ => match op.first() {
@@ -88,6 +95,9 @@ impl User {
                 }
                 Some(b'(') if op.last() == Some(&b')') => {
                     let mut sel = Selector::new();
+                    if self.pubsub_default_all {
+                        sel.apply(b"allchannels")?;
+                    }
                     for rule in op[1..op.len() - 1].split(|b| *b == b' ').filter(|r| !r.is_empty()) {
                         sel.apply(rule)?;
                     }
@@ -126,6 +136,13 @@ impl User {
             }
         }
         Err(worst)
+    }
+
+    /// True when some selector lets this user subscribe to (or publish on) `channel`;
+    /// a pattern subscription (`pattern`) must be granted literally (Valkey's
+    /// ACLUserCheckChannelPerm).
+    pub fn channel_allowed(&self, channel: &[u8], pattern: bool) -> bool {
+        self.root.channel_allowed(channel, pattern) || self.selectors.iter().any(|s| s.channel_allowed(channel, pattern))
     }
 
     /// The flags as ACL GETUSER lists them.
@@ -212,6 +229,16 @@ mod tests {
         assert_eq!(u.apply(b"+nosuch").expect_err("must fail"), "Unknown command or category name in ACL");
         assert_eq!(u.apply(b"+@nosuch").expect_err("must fail"), "Unknown command or category name in ACL");
         assert_eq!(u.apply(b"+config|nosuch").expect_err("must fail"), "Unknown command or category name in ACL");
+        // Valkey splits at the last '|': a first argument of a subcommand is refused as such.
+        assert_eq!(u.apply(b"+config|get|appendonly").expect_err("must fail"), "Allowing first-arg of a subcommand is not supported");
+        assert_eq!(u.apply(b"+get|key1|key2").expect_err("must fail"), "Unknown command or category name in ACL");
+        assert_eq!(u.apply(b"-get|key1|key2").expect_err("must fail"), "Unknown command or category name in ACL");
+        assert_eq!(u.apply(b"-select|0").expect_err("must fail"), "Unknown command or category name in ACL");
+        assert_eq!(u.apply(b"+select|").expect_err("must fail"), "Syntax error");
+        // "~*" and "&*" are the allkeys/allchannels flags: repeating them is no error.
+        for r in ["~*", "~*", "&*", "&*"] {
+            assert_eq!(u.apply(r.as_bytes()), Ok(()));
+        }
         assert!(u.apply(b"#abc").expect_err("must fail").starts_with("The password hash must be exactly 64"));
         assert!(u.apply(b"<nope").expect_err("must fail").starts_with("The password you are trying to remove"));
         assert_eq!(u.apply(b"%X~a").expect_err("must fail"), "Syntax error");

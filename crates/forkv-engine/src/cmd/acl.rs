@@ -160,7 +160,15 @@ fn cat(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
                 }
             })
         }
-        _ => err(e, id, "ERR wrong number of arguments for 'acl|cat' command"),
+        // Valkey's addReplySubcommandSyntaxError, naming the subcommand as the client wrote it.
+        _ => err(
+            e,
+            id,
+            &format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try ACL HELP.",
+                String::from_utf8_lossy(argv[1])
+            ),
+        ),
     }
 }
 

@@ -273,6 +273,15 @@ impl Engine {
         }
     }
 
+    /// Closes a connection as soon as the host serves the woken clients (Valkey's
+    /// freeClientAsync): ACL changes that revoke a user or its channels.
+    pub fn close_soon(&mut self, id: u64) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.closing = true;
+            self.push_woken(id);
+        }
+    }
+
     /// The clients to pass to [`Engine::wake`], in the order they were served.
     pub fn take_woken(&mut self) -> Vec<u64> {
         std::mem::take(&mut self.blocking.woken)
