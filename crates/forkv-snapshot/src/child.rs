@@ -382,14 +382,17 @@ fn move_to(fd: RawFd, to: RawFd, busy: Option<RawFd>) -> RawFd {
 
 /// True when `fd` is one of the descriptors to keep.
 fn kept(keep: &[Option<RawFd>], fd: RawFd) -> bool {
-    keep.iter().any(|k| *k == Some(fd))
+    keep.contains(&Some(fd))
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn close_all_above_stdio_except(keep: &[Option<RawFd>]) {
     // No allocation in the child: at most two descriptors are kept, sorted in place.
     let mut sorted = [RawFd::MAX; 2];
-    for (slot, k) in sorted.iter_mut().zip(keep.iter().flatten().filter(|&&k| k > 2)) {
+    for (slot, k) in sorted
+        .iter_mut()
+        .zip(keep.iter().flatten().filter(|&&k| k > 2))
+    {
         *slot = *k;
     }
     sorted.sort_unstable();

@@ -253,7 +253,12 @@ where
     // returns, resets signals, closes inherited fds and leaves with `_exit`.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
-        run_child(kind, write_end.as_raw_fd(), output.as_ref().map(AsRawFd::as_raw_fd), job);
+        run_child(
+            kind,
+            write_end.as_raw_fd(),
+            output.as_ref().map(AsRawFd::as_raw_fd),
+            job,
+        );
     }
     drop(output);
     let fork_error = (pid < 0).then(io::Error::last_os_error);

@@ -516,7 +516,8 @@ fn output_pipe_reaches_the_parent_and_ends_with_the_child() {
     // SAFETY: pipe2 fills two descriptors this test then owns.
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
     // SAFETY: both descriptors were just created and are owned here only.
-    let (read_end, write_end) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     let extra = fs::File::open("/dev/null").unwrap();
     let extra_fd = extra.as_raw_fd();
     let mut h = forkv_snapshot::spawn_child_with_output(ChildKind::Rdb, write_end, move |ctx| {
@@ -526,7 +527,11 @@ fn output_pipe_reaches_the_parent_and_ends_with_the_child() {
         let msg = format!("fd={out} extra_open={extra_open}");
         // SAFETY: `out` is the open write end of the pipe; `msg` is valid for its length.
         let n = unsafe { libc::write(out, msg.as_ptr().cast(), msg.len()) };
-        if n == msg.len() as isize { Ok(()) } else { Err("short write".into()) }
+        if n == msg.len() as isize {
+            Ok(())
+        } else {
+            Err("short write".into())
+        }
     })
     .unwrap();
     let mut got = String::new();
