@@ -105,16 +105,19 @@ t('repl-diskless-sync-max-replicas: two replicas share one child started before 
   assert.match(out, /Diskless rdb transfer, done reading from pipe, 2 replicas still up\./);
 });
 
-t('repl-diskless-sync-delay: the child starts once the first replica waited the delay', async () => {
-  const p = await primary('--repl-diskless-sync-delay', '1');
+t('repl-diskless-sync-delay: the child starts once the first replica waited the delay (keepalive newlines meanwhile)', async () => {
+  const p = await primary('--repl-diskless-sync-delay', '2');
   await writeSome(p.port, 'x');
   const started = Date.now();
   const r = await replicaOf('forkv', p.port);
   await p.waitFor(/Delay next BGSAVE for diskless SYNC/);
   await p.waitFor(/Starting BGSAVE for SYNC with target: replicas sockets/);
-  assert.ok(Date.now() - started >= 900, `started after ${Date.now() - started} ms`);
+  assert.ok(Date.now() - started >= 1900, `started after ${Date.now() - started} ms`);
   await linkUp(fleet.connect(r.port));
   await sameOnBoth(p.port, r.port, 'forkv replica');
+  // The newlines sent while the PSYNC reply waited are not taken for the reply.
+  assert.not.match(r.output(), /Unexpected reply to PSYNC/);
+  assert.is(count(p.output(), /Full resync requested by replica/), 1, p.output());
 });
 
 t('raw protocol: $EOF framing, the stream waits for the first ACK; SYNC without capa eof gets the disk sync', async () => {

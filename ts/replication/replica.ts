@@ -343,6 +343,11 @@ export class ReplicaLink {
   private pump(s: net.Socket): void {
     try {
       if (this.awaiting) {
+        // A primary keeps the link alive with newlines while the PSYNC reply waits (a
+        // delayed diskless sync): they are not a reply, as in Valkey.
+        let skip = 0;
+        while (skip < this.inbuf.length && this.inbuf[skip] === 0x0a) skip++;
+        if (skip > 0) this.inbuf = this.inbuf.subarray(skip);
         const nl = this.inbuf.indexOf('\r\n');
         if (nl < 0) return;
         const line = this.inbuf.subarray(0, nl).toString('latin1');
