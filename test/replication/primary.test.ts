@@ -19,7 +19,8 @@ const t = suite('replication-primary');
 const fleet = useFleet(t);
 
 async function primary(): Promise<RunningServer> {
-  const s = await startServer({ args: ['--repl-ping-replica-period', '1'] });
+  // The disk-based full sync (diskless: diskless.test.ts).
+  const s = await startServer({ args: ['--repl-ping-replica-period', '1', '--repl-diskless-sync', 'no'] });
   fleet.track(s);
   return s;
 }

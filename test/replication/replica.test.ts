@@ -19,7 +19,7 @@ type PrimaryKind = 'valkey-diskless' | 'valkey-disk' | 'redis' | 'forkv';
 
 async function startPrimary(kind: PrimaryKind): Promise<RunningServer> {
   let s: RunningServer;
-  if (kind === 'forkv') s = await startServer({ args: ['--repl-ping-replica-period', '1'] });
+  if (kind === 'forkv') s = await startServer({ args: ['--repl-ping-replica-period', '1', '--repl-diskless-sync-delay', '0'] });
   else if (kind === 'redis') s = await startRedis(['--repl-diskless-sync', 'yes', '--repl-diskless-sync-delay', '0', '--enable-debug-command', 'yes']);
   else {
     const diskless = kind === 'valkey-diskless' ? 'yes' : 'no';
@@ -84,8 +84,8 @@ for (const kind of ["valkey-diskless", "valkey-disk", "redis", "forkv"] as const
     const rep = await startReplica(p.port);
     const rio = fleet.connect(rep.port);
     await linkUp(rio);
-    // forkv's full sync as a primary is disk-based ($<len>), as valkey with repl-diskless-sync no.
-    const diskBased = kind === 'valkey-disk' || kind === 'forkv';
+    // forkv as a primary syncs diskless by default ($EOF:<mark>), as valkey does.
+    const diskBased = kind === 'valkey-disk';
     await rep.waitFor(diskBased ? /receiving \d+ bytes from primary to disk/ : /receiving streamed RDB from primary with EOF to disk/);
     await sameOnBoth(p.port, rep.port, `${kind} after full sync`, kind === 'forkv');
     await writeAll(p.port, 'after', kind !== 'redis');

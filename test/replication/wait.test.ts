@@ -20,7 +20,7 @@ async function online(p: Redis, n: number): Promise<void> {
 }
 
 t('WAIT counts replicas that acknowledged the writes (forkv and redis 7.0 replicas)', async () => {
-  const p = await startServer();
+  const p = await startServer({ args: ['--repl-diskless-sync-delay', '0'] });
   fleet.track(p);
   const r1 = await startServer({ args: ['--replicaof', '127.0.0.1', String(p.port)] });
   fleet.track(r1);
@@ -49,7 +49,7 @@ t('WAIT counts replicas that acknowledged the writes (forkv and redis 7.0 replic
 });
 
 t('WAIT without replicas times out with 0; a replica stopped from acknowledging is not counted', async () => {
-  const p = await startServer();
+  const p = await startServer({ args: ['--repl-diskless-sync-delay', '0'] });
   fleet.track(p);
   const io = fleet.connect(p.port);
   await io.set('a', '1');
@@ -71,7 +71,7 @@ t('WAIT without replicas times out with 0; a replica stopped from acknowledging 
 });
 
 t('min-replicas-to-write and min-replicas-max-lag refuse writes with NOREPLICAS', async () => {
-  const p = await startServer();
+  const p = await startServer({ args: ['--repl-diskless-sync-delay', '0'] });
   fleet.track(p);
   const io = fleet.connect(p.port);
   await io.config('SET', 'min-replicas-to-write', '1');

@@ -24,7 +24,7 @@ t.after.each(async () => {
 });
 
 t('WAITAOF waits for the local fsync per appendfsync', async () => {
-  const p = await startServer({ args: ['--appendonly', 'yes', '--appendfsync', 'everysec'] });
+  const p = await startServer({ args: ['--appendonly', 'yes', '--appendfsync', 'everysec', '--repl-diskless-sync-delay', '0'] });
   running.push(p);
   const io = connect(p.port);
   await io.incr('foo');
@@ -43,7 +43,7 @@ t('WAITAOF waits for the local fsync per appendfsync', async () => {
 });
 
 t('WAITAOF counts a forkv replica whose AOF is fsynced', async () => {
-  const p = await startServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+  const p = await startServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always', '--repl-diskless-sync-delay', '0'] });
   running.push(p);
   const r = await startServer({ args: ['--appendonly', 'yes', '--appendfsync', 'everysec', '--replicaof', '127.0.0.1', String(p.port)] });
   running.push(r);

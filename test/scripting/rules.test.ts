@@ -91,7 +91,7 @@ t('ACL: a script runs with its caller\'s permissions for commands, keys and chan
 });
 
 t('READONLY on a read-only replica: at the write for a script without flags, up front for declared writes', async () => {
-  const primary = await startServer();
+  const primary = await startServer({ args: ['--repl-diskless-sync-delay', '0'] });
   const replica = await startServer();
   const p = new Redis({ port: primary.port });
   const r = new Redis({ port: replica.port });

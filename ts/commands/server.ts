@@ -104,6 +104,10 @@ export function debug(call: HostCall): Reply | Promise<Reply> {
       return ok;
     case 'loadaof':
       return server.aof.debugLoadAof();
+    case 'change-repl-id':
+      server.log.notice('Changing replication IDs after receiving DEBUG change-repl-id');
+      server.core.native.replChangeId();
+      return ok;
     case 'reload':
       return server.debugReload(call.argv.slice(2).map((b) => b.toString('latin1').toLowerCase()));
     default:

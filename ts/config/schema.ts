@@ -62,6 +62,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'replicaof', 'replica-read-only', 'replica-serve-stale-data', 'primaryauth', 'primaryuser', 'repl-timeout',
   'replica-announce-ip', 'replica-announce-port', 'replica-priority', 'replica-announced', 'repl-diskless-load',
   'min-replicas-to-write', 'min-replicas-max-lag',
+  'repl-diskless-sync', 'repl-diskless-sync-delay', 'repl-diskless-sync-max-replicas',
   'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys',
 ]);
 

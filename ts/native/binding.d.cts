@@ -237,6 +237,12 @@ export declare class Core {
   saveRdb(opts: RdbSaveOptions): SaveReport
   /** BGSAVE: forks; the child writes the snapshot as of this instant. */
   bgsave(opts: RdbSaveOptions): ForkReport
+  /**
+   * The diskless full sync: forks a child writing the `$EOF:<mark>` line, the snapshot
+   * and `<mark>` into a pipe whose read end (`fd`, now owned by the caller) the host copies
+   * to the replicas.
+   */
+  bgsaveToReplicas(opts: RdbSaveOptions, mark: string): TransferFork
   /** Drains the child's messages and reaps it if it ended (never waits). */
   pollChild(): ChildPoll | null
   /** The running child's progress (INFO persistence), if any. */
@@ -284,8 +290,25 @@ export declare class Core {
   /**
    * Right after the BGSAVE fork: waiting replicas attach to it; those in `psync_ids`
    * get `+FULLRESYNC`. Returns the attached ids.
+   * `socket`: the child is a diskless transfer (no newlines go to those replicas).
    */
-  replBgsaveStarted(psyncIds: Array<number>): Array<number>
+  replBgsaveStarted(psyncIds: Array<number>, socket: boolean): Array<number>
+  /**
+   * A diskless transfer to replica `id` ended: online, its stream starts with its
+   * first REPLCONF ACK.
+   */
+  replOnlineOnAck(id: number): void
+  /** Replicas whose stream started with an ACK since the last call. */
+  replTakeStreamStarted(): Array<number>
+  /** DEBUG CHANGE-REPL-ID: a new replication ID, the previous one cleared. */
+  replChangeId(): string
+  /** True when replica `id` announced `capa eof`. */
+  replCapaEof(id: number): boolean
+  /**
+   * Replicas waiting for a BGSAVE to start, the longest wait (ms), and whether all of
+   * them take a diskless transfer (announced `capa eof`).
+   */
+  replWaitingStart(): ReplWaiting
   /**
    * The BGSAVE ended: the replicas attached to it (to be sent the file, or closed when
    * it failed).
@@ -757,6 +780,13 @@ export interface ReplInfo {
   replicas: Array<ReplicaRow>
 }
 
+/** Replicas waiting for a BGSAVE to start (see [`Core::repl_waiting_start`]). */
+export interface ReplWaiting {
+  count: number
+  maxIdleMs: number
+  allEof: boolean
+}
+
 /** Result of a synchronous save. */
 export interface SaveReport {
   ok: boolean
@@ -798,4 +828,11 @@ export interface TrackingInfo {
   totalKeys: number
   totalItems: number
   totalPrefixes: number
+}
+
+/** A diskless transfer child: its pid and the read end of its pipe. */
+export interface TransferFork {
+  pid: number
+  forkUsec: number
+  fd: number
 }

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { ChildDone, ChildPoll, LoadReport, RdbSaveOptions } from '../native/binding.cjs';
+import type { ChildDone, ChildPoll, LoadReport, RdbSaveOptions, TransferFork } from '../native/binding.cjs';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server, ShutdownOptions } from '../server';
 import type { HostCall } from '../commands/types';
@@ -42,6 +42,8 @@ export class RdbPersistence {
   /** Changes counted when the running child forked (subtracted on success). */
   private dirtyAtFork = 0;
   private childStartedAt = 0;
+  /** The running RDB child writes to replica sockets (a diskless transfer), not to disk. */
+  socketChild = false;
   private readonly others: ChildOwner[] = [];
 
   constructor(readonly server: Server) {
@@ -165,6 +167,24 @@ export class RdbPersistence {
     }
   }
 
+  /**
+   * Forks the diskless transfer child (Valkey's rdbSaveToReplicasSockets): it writes
+   * `$EOF:<mark>`, the snapshot and the mark into a pipe the caller reads. Null (logged)
+   * when the fork fails. Its end is announced with the `transfer-done` event.
+   */
+  startReplicaTransfer(mark: string): TransferFork | null {
+    try {
+      const r = this.core.bgsaveToReplicas(this.saveOptions(), mark);
+      this.childStartedAt = Date.now();
+      this.socketChild = true;
+      this.server.log.notice(`Background RDB transfer started by pid ${r.pid}`);
+      return r;
+    } catch (e) {
+      this.server.log.warning(`Can't save in background: fork: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    }
+  }
+
   /* ---------------------------------------------------------------- cron */
 
   private cron(): void {
@@ -194,7 +214,19 @@ export class RdbPersistence {
       for (const o of this.others) if (o.kind === d.kind) o.done(d);
       return;
     }
-    this.bgsaveDone(d);
+    if (this.socketChild) this.transferDone(d);
+    else this.bgsaveDone(d);
+  }
+
+  /** Valkey's backgroundSaveDoneHandlerSocket: no file was written, the save state stays. */
+  private transferDone(d: ChildDone): void {
+    const log = this.server.log;
+    this.socketChild = false;
+    if (d.outcome === 'ok') log.notice('Background RDB transfer terminated with success');
+    else if (d.outcome === 'err') log.warning('Background transfer error');
+    else log.warning(`Background transfer terminated by signal ${d.signal}`);
+    this.lastBgsaveTimeSec = Math.round((Date.now() - this.childStartedAt) / 1000);
+    this.server.emit('transfer-done', d.outcome === 'ok');
   }
 
   /** Valkey's backgroundSaveDoneHandlerDisk. */

@@ -1,11 +1,15 @@
 // Replication as a primary, host side (Valkey's replication.c for a primary): SYNC and
-// PSYNC, the disk-based full sync (a BGSAVE, then the file written to each replica as
-// `$<len>\r\n<bytes>`), the once-a-second replication cron (PING into the stream every
+// PSYNC, the full sync — disk-based (a BGSAVE, then the file written to each replica as
+// `$<len>\r\n<bytes>`) or diskless (`repl-diskless-sync`: a child writes `$EOF:<mark>`,
+// the snapshot and the mark into a pipe this module copies to every replica attached to
+// the transfer; their stream starts with their first ACK) — the once-a-second replication cron (PING into the stream every
 // repl-ping-replica-period, newlines to replicas waiting for their snapshot) and INFO
 // replication. The state (IDs, offset, backlog, replicas, acknowledgements) and the
 // stream live in Rust (forkv-server/src/repl.rs); replica sockets are ordinary client
 // connections whose output is the stream, delivered like pub/sub messages.
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 
 import type { HostCall } from '../commands/types';
 import type { Connection } from '../net/connection';
@@ -25,7 +29,23 @@ function int64(b: Buffer): bigint | null {
 /** No reply: the replica's bytes are queued as deliveries. */
 const NO_REPLY: Reply = { t: 'raw', v: Buffer.alloc(0) };
 
+/** A running diskless transfer: the child's pipe and the replicas it goes to. */
+interface Transfer {
+  pid: number;
+  pipe: net.Socket;
+  /** Replicas still receiving it. */
+  ids: Set<number>;
+  /** Replicas whose socket is full: the pipe is paused until they drain. */
+  draining: Set<number>;
+  /** The pipe reached its end. */
+  ended: boolean;
+  /** How the child ended (null: still running). */
+  ok: boolean | null;
+}
+
 export class ReplicationPrimary {
+  /** The diskless transfer in progress, if any. */
+  private transfer: Transfer | null = null;
   /** Replicas that sent PSYNC (they get `+FULLRESYNC` when their BGSAVE starts). */
   private readonly psyncIds = new Set<number>();
   private lastCronSecond = 0;
@@ -36,6 +56,7 @@ export class ReplicationPrimary {
   constructor(private readonly server: Server) {
     server.on('cron', () => this.cron());
     server.on('bgsave-done', (ok: boolean) => this.bgsaveDone(ok));
+    server.on('transfer-done', (ok: boolean) => this.transferChildDone(ok));
     const applyBacklog = (): null => {
       server.core.native.replSetBacklogSize(Number(server.config.getBigInt('repl-backlog-size')));
       return null;
@@ -97,27 +118,135 @@ export class ReplicationPrimary {
       log.notice(`Replication backlog created, my new replication IDs are '${info.replid}' and '${info.replid2}'`);
     }
     const kind = this.server.rdb.childKind();
-    if (kind === 'rdb' && this.native.replJoinRunning(conn.id, psync)) {
-      this.psyncIds.delete(conn.id);
-      log.notice('Waiting for end of BGSAVE for SYNC');
-    } else if (kind !== null) {
-      log.notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
-    } else {
+    const socketChild = kind === 'rdb' && this.server.rdb.socketChild;
+    if (kind === 'rdb' && !socketChild) {
+      if (this.native.replJoinRunning(conn.id, psync)) {
+        this.psyncIds.delete(conn.id);
+        log.notice('Waiting for end of BGSAVE for SYNC');
+      } else {
+        log.notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+      }
+    } else if (socketChild) {
+      log.notice('Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC');
+    } else if (this.server.config.getBool('repl-diskless-sync') && this.native.replCapaEof(conn.id) && this.server.config.getInt('repl-diskless-sync-delay') > 0) {
+      // The cron starts the transfer once the delay passed, for every replica then waiting.
+      log.notice('Delay next BGSAVE for diskless SYNC');
+    } else if (kind === null) {
       this.startSync();
+    } else {
+      log.notice('No BGSAVE in progress, but another BG operation is active. BGSAVE for replication delayed');
     }
     return NO_REPLY;
   }
 
-  /** Forks the BGSAVE that serves the waiting replicas (startBgsaveForReplication). */
+  /**
+   * Forks the BGSAVE that serves the waiting replicas (startBgsaveForReplication): to
+   * their sockets with `repl-diskless-sync` when all of them take it (capa eof), else to
+   * disk.
+   */
   private startSync(): void {
-    this.server.log.notice('Starting BGSAVE for SYNC with target: disk');
-    if (!this.server.rdb.startBgsave()) {
-      // Valkey drops the replicas that were waiting when the fork fails.
-      for (const id of this.native.replBgsaveStarted([])) this.drop(id, 'BGSAVE for replication failed');
+    const socket = this.server.config.getBool('repl-diskless-sync') && this.native.replWaitingStart().allEof;
+    this.server.log.notice(`Starting BGSAVE for SYNC with target: ${socket ? 'replicas sockets' : 'disk'}`);
+    if (socket) {
+      this.startTransfer();
       return;
     }
-    for (const id of this.native.replBgsaveStarted([...this.psyncIds])) this.psyncIds.delete(id);
+    if (!this.server.rdb.startBgsave()) {
+      // Valkey drops the replicas that were waiting when the fork fails.
+      for (const id of this.native.replBgsaveStarted([], false)) this.drop(id, 'BGSAVE for replication failed');
+      return;
+    }
+    for (const id of this.native.replBgsaveStarted([...this.psyncIds], false)) this.psyncIds.delete(id);
     this.server.dataPath.deliver();
+  }
+
+  /** Forks the diskless transfer and starts copying its pipe to the attached replicas. */
+  private startTransfer(): void {
+    const mark = randomBytes(20).toString('hex');
+    const fork = this.server.rdb.startReplicaTransfer(mark);
+    if (fork === null) {
+      for (const id of this.native.replBgsaveStarted([], false)) this.drop(id, 'BGSAVE for replication failed');
+      return;
+    }
+    const ids = this.native.replBgsaveStarted([...this.psyncIds], true);
+    for (const id of ids) this.psyncIds.delete(id);
+    // The +FULLRESYNC lines go out before the first byte of the transfer.
+    this.server.dataPath.deliver();
+    const pipe = new net.Socket({ fd: fork.fd, readable: true, writable: false });
+    const t: Transfer = { pid: fork.pid, pipe, ids: new Set(ids), draining: new Set(), ended: false, ok: null };
+    this.transfer = t;
+    pipe.on('data', (chunk: Buffer) => this.copyToReplicas(t, chunk));
+    pipe.on('end', () => {
+      t.ended = true;
+      this.server.log.notice(`Diskless rdb transfer, done reading from pipe, ${t.ids.size} replicas still up.`);
+      this.finishTransfer(t);
+    });
+    pipe.on('error', (e) => this.server.log.warning(`Diskless rdb transfer, error reading from the child's pipe: ${e.message}`));
+    for (const id of ids) {
+      const conn = this.server.clients.get(id);
+      if (!conn || conn.closed) this.transferLost(t, id);
+      else conn.socket.once('close', () => this.transferLost(t, id));
+    }
+  }
+
+  /** One chunk of the child's output to every replica of the transfer (rdbPipeReadHandler). */
+  private copyToReplicas(t: Transfer, chunk: Buffer): void {
+    for (const id of t.ids) {
+      const conn = this.server.clients.get(id);
+      if (!conn || conn.closed) continue;
+      conn.outputBytes += chunk.length;
+      this.server.stats.totalNetOutputBytes += chunk.length;
+      if (!conn.socket.write(chunk) && !t.draining.has(id)) {
+        t.draining.add(id);
+        conn.socket.once('drain', () => this.drained(t, id));
+      }
+    }
+    // The child waits (its pipe fills) while a replica's socket is full, as in Valkey.
+    if (t.draining.size > 0) t.pipe.pause();
+  }
+
+  private drained(t: Transfer, id: number): void {
+    t.draining.delete(id);
+    if (t.draining.size === 0 && this.transfer === t) t.pipe.resume();
+  }
+
+  /** A replica of the transfer went away; without replicas left the child is stopped. */
+  private transferLost(t: Transfer, id: number): void {
+    if (!t.ids.delete(id)) return;
+    this.drained(t, id);
+    if (t.ids.size === 0 && t.ok === null && this.transfer === t) {
+      this.server.log.warning('Diskless rdb transfer, last replica dropped, killing fork child.');
+      this.native.killChild();
+    }
+  }
+
+  /** The transfer's child ended (reaped by the cron). */
+  private transferChildDone(ok: boolean): void {
+    const t = this.transfer;
+    if (t === null) return;
+    t.ok = ok;
+    if (!ok) {
+      this.transfer = null;
+      t.pipe.destroy();
+      for (const id of this.native.replBgsaveDone()) this.drop(id, 'SYNC failed. BGSAVE child returned an error');
+      return;
+    }
+    this.finishTransfer(t);
+  }
+
+  /**
+   * Once the child succeeded and its pipe was read to the end: the replicas are online,
+   * their stream (buffered since the fork) starts with their first REPLCONF ACK.
+   */
+  private finishTransfer(t: Transfer): void {
+    if (!t.ended || t.ok !== true || this.transfer !== t) return;
+    this.transfer = null;
+    for (const id of this.native.replBgsaveDone()) {
+      const conn = this.server.clients.get(id);
+      if (!conn || conn.closed || !t.ids.has(id)) continue;
+      this.native.replOnlineOnAck(id);
+      this.server.log.notice(`Streamed RDB transfer with replica ${this.replicaName(conn)} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
+    }
   }
 
   /** The snapshot child ended: send the file to the replicas attached to it. */
@@ -177,7 +306,11 @@ export class ReplicationPrimary {
   private cron(): void {
     // The good-replica count changes as ACKs arrive and age (refreshUnsafeGoodReplicas).
     this.server.updateWriteGate();
-    if (this.server.rdb.childKind() === null && this.native.replWaitingForBgsave()) this.startSync();
+    if (this.server.rdb.childKind() === null && this.native.replWaitingForBgsave() && this.pendingForkDue()) this.startSync();
+    for (const id of this.native.replTakeStreamStarted()) {
+      const conn = this.server.clients.get(id);
+      if (conn) this.server.log.notice(`Synchronization with replica ${this.replicaName(conn)} succeeded`);
+    }
     const second = Math.floor(Date.now() / 1000);
     if (second !== this.lastCronSecond) {
       this.lastCronSecond = second;
@@ -186,6 +319,19 @@ export class ReplicationPrimary {
       this.native.replCron(this.cronSeconds % period === 0);
     }
     if (this.native.hasDeliveries()) this.server.dataPath.deliver();
+  }
+
+  /**
+   * Replicas wait for a fork (Valkey's replicationStartPendingFork): at once for a disk
+   * sync; for a diskless one once one of them waited `repl-diskless-sync-delay` seconds,
+   * or `repl-diskless-sync-max-replicas` (if set) are waiting.
+   */
+  private pendingForkDue(): boolean {
+    const c = this.server.config;
+    if (!c.getBool('repl-diskless-sync')) return true;
+    const w = this.native.replWaitingStart();
+    const max = c.getInt('repl-diskless-sync-max-replicas');
+    return w.maxIdleMs >= c.getInt('repl-diskless-sync-delay') * 1000 || (max > 0 && w.count >= max);
   }
 
   /**

@@ -187,6 +187,14 @@ impl Persistence {
     }
 }
 
+/// A diskless transfer child: its pid and the read end of its pipe.
+#[napi(object)]
+pub struct TransferFork {
+    pub pid: i32,
+    pub fork_usec: f64,
+    pub fd: i32,
+}
+
 fn rdb_write_options(o: &RdbSaveOptions, aof_base: bool) -> WriteOptions {
     WriteOptions {
         version: o.version,
@@ -271,6 +279,15 @@ impl Core {
     pub fn bgsave(&mut self, opts: RdbSaveOptions) -> Result<ForkReport> {
         let forked = self.server.bgsave(rdb_target(&opts)).map_err(fork_error)?;
         Ok(ForkReport { pid: forked.pid, fork_usec: forked.fork_usec as f64 })
+    }
+
+    /// The diskless full sync: forks a child writing the `$EOF:<mark>` line, the snapshot
+    /// and `<mark>` into a pipe whose read end (`fd`, now owned by the caller) the host copies
+    /// to the replicas.
+    #[napi]
+    pub fn bgsave_to_replicas(&mut self, opts: RdbSaveOptions, mark: String) -> Result<TransferFork> {
+        let (forked, read_end) = self.server.bgsave_to_replicas(rdb_target(&opts), &mark).map_err(fork_error)?;
+        Ok(TransferFork { pid: forked.pid, fork_usec: forked.fork_usec as f64, fd: std::os::fd::IntoRawFd::into_raw_fd(read_end) })
     }
 
     /// Drains the child's messages and reaps it if it ended (never waits).

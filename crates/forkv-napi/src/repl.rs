@@ -22,6 +22,14 @@ pub struct ReplicaRow {
     pub lag_sec: f64,
 }
 
+/// Replicas waiting for a BGSAVE to start (see [`Core::repl_waiting_start`]).
+#[napi(object)]
+pub struct ReplWaiting {
+    pub count: u32,
+    pub max_idle_ms: f64,
+    pub all_eof: bool,
+}
+
 /// INFO replication's primary fields.
 #[napi(object)]
 pub struct ReplInfo {
@@ -73,10 +81,46 @@ impl Core {
 
     /// Right after the BGSAVE fork: waiting replicas attach to it; those in `psync_ids`
     /// get `+FULLRESYNC`. Returns the attached ids.
+    /// `socket`: the child is a diskless transfer (no newlines go to those replicas).
     #[napi]
-    pub fn repl_bgsave_started(&mut self, psync_ids: Vec<u32>) -> Vec<u32> {
+    pub fn repl_bgsave_started(&mut self, psync_ids: Vec<u32>, socket: bool) -> Vec<u32> {
         let ids: Vec<u64> = psync_ids.into_iter().map(u64::from).collect();
-        self.server.repl_bgsave_started(&ids).into_iter().map(|i| i as u32).collect()
+        self.server.repl_bgsave_started(&ids, socket).into_iter().map(|i| i as u32).collect()
+    }
+
+    /// A diskless transfer to replica `id` ended: online, its stream starts with its
+    /// first REPLCONF ACK.
+    #[napi]
+    pub fn repl_online_on_ack(&mut self, id: u32) {
+        self.server.repl_online_on_ack(u64::from(id));
+    }
+
+    /// Replicas whose stream started with an ACK since the last call.
+    #[napi]
+    pub fn repl_take_stream_started(&mut self) -> Vec<u32> {
+        self.server.repl_take_stream_started().into_iter().map(|i| i as u32).collect()
+    }
+
+    /// DEBUG CHANGE-REPL-ID: a new replication ID, the previous one cleared.
+    #[napi]
+    pub fn repl_change_id(&mut self) -> String {
+        self.server.repl_change_id()
+    }
+
+    /// True when replica `id` announced `capa eof`.
+    #[napi]
+    pub fn repl_capa_eof(&self, id: u32) -> bool {
+        self.server.repl().capa_eof(u64::from(id))
+    }
+
+    /// Replicas waiting for a BGSAVE to start, the longest wait (ms), and whether all of
+    /// them take a diskless transfer (announced `capa eof`).
+    #[napi]
+    pub fn repl_waiting_start(&self) -> ReplWaiting {
+        let now = forkv_engine::cmd::now_ms().max(0) as u64;
+        let r = self.server.repl();
+        let (count, idle) = r.waiting_start(now);
+        ReplWaiting { count: count as u32, max_idle_ms: idle as f64, all_eof: r.waiting_all_eof() }
     }
 
     /// The BGSAVE ended: the replicas attached to it (to be sent the file, or closed when

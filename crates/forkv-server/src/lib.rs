@@ -95,6 +95,9 @@ struct Own {
     host_info: info::HostInfo,
     /// Raw socket descriptors of the clients a busy script may serve ([`busy_io`]).
     fds: busy_io::ClientFds,
+    /// Replicas whose stream started with their first ACK after a diskless transfer, not
+    /// yet reported to the host.
+    stream_started: Vec<u64>,
 }
 
 /// The server's own state as the engine's plug-ins share it.
@@ -138,6 +141,7 @@ impl Server {
             monitors: Vec::new(),
             host_info: info::HostInfo::default(),
             fds: busy_io::ClientFds::default(),
+            stream_started: Vec::new(),
         }));
         let mut engine = Engine::new(databases);
         engine.set_server_commands(Box::new(OwnRunner(Rc::clone(&own))));
@@ -248,10 +252,10 @@ impl Server {
     /// A BGSAVE for replication was just forked: waiting replicas attach to it at the
     /// current offset; `psync_ids` get their `+FULLRESYNC` line. The stream after the
     /// fork starts with a SELECT. Returns the attached ids.
-    pub fn repl_bgsave_started(&mut self, psync_ids: &[u64]) -> Vec<u64> {
+    pub fn repl_bgsave_started(&mut self, psync_ids: &[u64], socket: bool) -> Vec<u64> {
         self.pump_stream();
         let own = &mut *self.own.borrow_mut();
-        let ids = own.repl.bgsave_started();
+        let ids = own.repl.bgsave_started(socket);
         for &id in &ids {
             if psync_ids.contains(&id) {
                 let line = own.repl.fullresync_line(id);
@@ -271,6 +275,26 @@ impl Server {
         if !pending.is_empty() {
             own.outbox.buffer(id).extend_from_slice(&pending);
         }
+    }
+
+    /// A diskless transfer to replica `id` ended: it is online; its stream starts with its
+    /// first REPLCONF ACK.
+    pub fn repl_online_on_ack(&mut self, id: u64) {
+        self.pump_stream();
+        self.own.borrow_mut().repl.online_on_ack(id, now_ms());
+    }
+
+    /// Replicas whose stream started with an ACK since the last call (the host logs
+    /// "Synchronization with replica .. succeeded" for them).
+    pub fn repl_take_stream_started(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.own.borrow_mut().stream_started)
+    }
+
+    /// DEBUG CHANGE-REPL-ID (see [`Replication::change_id`]): returns the new ID.
+    pub fn repl_change_id(&mut self) -> String {
+        let id = random_replid();
+        self.repl_mut().change_id(id.clone());
+        id
     }
 
     /// REPLICAOF NO ONE (see [`Replication::promote`]): returns the new replication ID.
@@ -668,7 +692,13 @@ fn run_own_spec(engine: &mut Engine, own: &mut Own, spec: &'static table::Comman
         "replconf" => match own.repl.replconf(id, names, now_ms()) {
             Some(Ok(())) => forkv_engine::reply::Reply::new(out, proto).ok(),
             Some(Err(e)) => forkv_engine::reply::Reply::new(out, proto).error(&e),
-            None => {}
+            None => {
+                // The first ACK after a diskless transfer starts the replica's stream.
+                if let Some(pending) = own.repl.start_stream_on_ack(id) {
+                    own.outbox.buffer(id).extend_from_slice(&pending);
+                    own.stream_started.push(id);
+                }
+            }
         },
         // `is_own` and this match list the same commands (a test checks it).
         _ => forkv_engine::reply::Reply::new(out, proto).error(&format!("ERR unknown command '{}'", spec.name)),

@@ -52,6 +52,16 @@ pub struct Replica {
     pub announced_ip: Option<String>,
     /// REPLCONF capa psync2 (the +CONTINUE reply carries the replication ID).
     pub capa_psync2: bool,
+    /// REPLCONF capa eof: the replica reads a snapshot framed by `$EOF:<mark>` (a
+    /// diskless transfer).
+    pub capa_eof: bool,
+    /// Attached to a diskless transfer (the child writes to its socket through the host):
+    /// nothing else may be written to it until the transfer ends.
+    pub socket_transfer: bool,
+    /// Online after a diskless transfer, but the stream waits for its first REPLCONF ACK
+    /// (Valkey's repl_start_cmd_stream_on_ack): bytes right after the end mark could be
+    /// read together with it.
+    pub stream_on_ack: bool,
     /// The offset the last REPLCONF ACK reported.
     pub ack_offset: u64,
     /// The offset the replica's AOF is fsynced up to (`REPLCONF ACK <o> FACK <aof o>`;
@@ -154,6 +164,15 @@ impl Replication {
         self.backlog = None;
     }
 
+    /// DEBUG CHANGE-REPL-ID (Valkey's changeReplicationId + clearReplicationId2): a new
+    /// current ID, no previous one; replicas asking to continue the old history need a
+    /// full sync.
+    pub fn change_id(&mut self, new_id: String) {
+        self.replid = new_id;
+        self.replid2 = ZERO_ID.to_string();
+        self.second_offset = -1;
+    }
+
     /// Forgets every attached replica (this server becomes a replica); returns their ids.
     pub fn detach_all(&mut self, now_ms: u64) -> Vec<u64> {
         let ids: Vec<u64> = self.replicas.iter().filter(|(_, r)| r.state.is_some()).map(|(&id, _)| id).collect();
@@ -212,6 +231,7 @@ impl Replication {
         b.buf.drain(..excess);
         for (&id, r) in self.replicas.iter_mut() {
             match r.state {
+                Some(ReplicaState::Online) if r.stream_on_ack => r.pending.extend_from_slice(bytes),
                 Some(ReplicaState::Online) => outbox.buffer(id).extend_from_slice(bytes),
                 Some(ReplicaState::WaitBgsaveEnd | ReplicaState::SendBulk) => r.pending.extend_from_slice(bytes),
                 Some(ReplicaState::WaitBgsaveStart) | None => {}
@@ -225,6 +245,9 @@ impl Replication {
             listening_port: 0,
             announced_ip: None,
             capa_psync2: false,
+            capa_eof: false,
+            socket_transfer: false,
+            stream_on_ack: false,
             ack_offset: 0,
             aof_offset: 0,
             ack_time_ms: now_ms,
@@ -261,9 +284,9 @@ impl Replication {
                 "capa" => {
                     if val.eq_ignore_ascii_case(b"psync2") {
                         self.entry(id, now_ms).capa_psync2 = true;
+                    } else if val.eq_ignore_ascii_case(b"eof") {
+                        self.entry(id, now_ms).capa_eof = true;
                     }
-                    // Other capabilities (eof: diskless loading) need nothing from a
-                    // primary that always syncs from disk.
                 }
                 "ack" => {
                     // Only a synced replica acknowledges; no reply either way. FACK may
@@ -344,7 +367,7 @@ impl Replication {
     /// replica's buffer and offset. True when it joined (the host then sends the
     /// `+FULLRESYNC` line from [`Replication::fullresync_line`]).
     pub fn join_running_sync(&mut self, id: u64) -> bool {
-        let donor = self.replicas.iter().find(|(&other, r)| other != id && r.state == Some(ReplicaState::WaitBgsaveEnd)).map(|(_, r)| (r.pending.clone(), r.psync_initial_offset));
+        let donor = self.replicas.iter().find(|(&other, r)| other != id && r.state == Some(ReplicaState::WaitBgsaveEnd) && !r.socket_transfer).map(|(_, r)| (r.pending.clone(), r.psync_initial_offset));
         let Some((pending, offset)) = donor else {
             return false;
         };
@@ -358,14 +381,15 @@ impl Replication {
         }
     }
 
-    /// A BGSAVE for replication was forked: every replica waiting for one is attached to
-    /// it at the current offset. Returns their ids.
-    pub fn bgsave_started(&mut self) -> Vec<u64> {
+    /// A BGSAVE for replication was forked (`socket`: a diskless transfer): every replica
+    /// waiting for one is attached to it at the current offset. Returns their ids.
+    pub fn bgsave_started(&mut self, socket: bool) -> Vec<u64> {
         let offset = self.offset;
         let mut ids = Vec::new();
         for (&id, r) in self.replicas.iter_mut() {
             if r.state == Some(ReplicaState::WaitBgsaveStart) {
                 r.state = Some(ReplicaState::WaitBgsaveEnd);
+                r.socket_transfer = socket;
                 r.pending.clear();
                 r.psync_initial_offset = offset;
                 ids.push(id);
@@ -410,6 +434,48 @@ impl Replication {
         }
     }
 
+    /// A diskless transfer to `id` ended: it is online, but its stream (buffered since the
+    /// fork) starts with its first REPLCONF ACK (see [`Replication::start_stream_on_ack`]).
+    pub fn online_on_ack(&mut self, id: u64, now_ms: u64) {
+        if let Some(r) = self.replicas.get_mut(&id) {
+            r.state = Some(ReplicaState::Online);
+            r.socket_transfer = false;
+            r.stream_on_ack = true;
+            r.ack_time_ms = now_ms;
+        }
+    }
+
+    /// After a REPLCONF ACK from `id`: when its stream waited for it, the buffered stream
+    /// (returned) starts now.
+    pub fn start_stream_on_ack(&mut self, id: u64) -> Option<Vec<u8>> {
+        let r = self.replicas.get_mut(&id)?;
+        if !r.stream_on_ack || r.state != Some(ReplicaState::Online) {
+            return None;
+        }
+        r.stream_on_ack = false;
+        Some(std::mem::take(&mut r.pending))
+    }
+
+    /// True when replica `id` announced `capa eof` (it can take a diskless transfer).
+    pub fn capa_eof(&self, id: u64) -> bool {
+        self.replicas.get(&id).is_some_and(|r| r.capa_eof)
+    }
+
+    /// Replicas waiting for a BGSAVE to start, and the longest time (ms) one has waited
+    /// (Valkey's replicationStartPendingFork: `repl-diskless-sync-delay` and
+    /// `repl-diskless-sync-max-replicas`).
+    pub fn waiting_start(&self, now_ms: u64) -> (usize, u64) {
+        self.replicas
+            .values()
+            .filter(|r| r.state == Some(ReplicaState::WaitBgsaveStart))
+            .fold((0, 0), |(n, idle), r| (n + 1, idle.max(now_ms.saturating_sub(r.ack_time_ms))))
+    }
+
+    /// True when every replica waiting for a BGSAVE announced `capa eof`.
+    pub fn waiting_all_eof(&self) -> bool {
+        self.replicas.values().filter(|r| r.state == Some(ReplicaState::WaitBgsaveStart)).all(|r| r.capa_eof)
+    }
+
     /// Forgets a client (disconnected).
     pub fn remove(&mut self, id: u64, now_ms: u64) {
         if self.replicas.remove(&id).is_some() && !self.replicas.values().any(|r| r.state.is_some()) {
@@ -421,7 +487,9 @@ impl Replication {
     /// replicationCron: WAIT_BGSAVE_START, and WAIT_BGSAVE_END of a disk-based sync).
     pub fn keepalive_newlines(&self, outbox: &mut Outbox) {
         for (&id, r) in &self.replicas {
-            if matches!(r.state, Some(ReplicaState::WaitBgsaveStart | ReplicaState::WaitBgsaveEnd)) {
+            // A diskless transfer's socket carries the child's bytes only.
+            let pre_sync = matches!(r.state, Some(ReplicaState::WaitBgsaveStart | ReplicaState::WaitBgsaveEnd));
+            if pre_sync && !r.socket_transfer {
                 outbox.buffer(id).push(b'\n');
             }
         }
@@ -491,7 +559,7 @@ mod tests {
         assert_eq!(r.sync(7, None, 0), SyncDecision::Full);
         assert!(r.waiting_for_bgsave());
         r.feed(b"before", &mut o);
-        assert_eq!(r.bgsave_started(), vec![7]);
+        assert_eq!(r.bgsave_started(false), vec![7]);
         assert_eq!(r.fullresync_line(7), format!("+FULLRESYNC {} 6\r\n", "a".repeat(40)).into_bytes());
         r.feed(b"during", &mut o);
         assert!(o.is_empty());
@@ -545,5 +613,35 @@ mod tests {
         assert_eq!((info[0].listening_port, info[0].ack_offset, info[0].aof_offset, info[0].lag_sec), (6380, 42, 40, 1));
         r.replconf(1, &[b"ack", b"50"], 2600);
         assert_eq!((r.info(3600)[0].ack_offset, r.info(3600)[0].aof_offset), (50, 40), "an ACK without FACK keeps the AOF offset");
+    }
+
+    #[test]
+    fn diskless_transfer_streams_after_the_first_ack() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        r.replconf(3, &[b"capa", b"eof", b"capa", b"psync2"], 0);
+        r.sync(3, None, 0);
+        r.sync(4, None, 0);
+        assert!(r.capa_eof(3) && !r.capa_eof(4));
+        assert!(!r.waiting_all_eof());
+        assert_eq!(r.waiting_start(1500), (2, 1500));
+        r.remove(4, 0);
+        assert!(r.waiting_all_eof());
+        assert_eq!(r.bgsave_started(true), vec![3]);
+        r.keepalive_newlines(&mut o);
+        assert!(o.is_empty(), "no newline inside a diskless transfer");
+        r.sync(5, None, 0);
+        assert!(!r.join_running_sync(5), "a socket transfer cannot be joined");
+        r.feed(b"during", &mut o);
+        assert_eq!(r.bgsave_done(), vec![3]);
+        r.online_on_ack(3, 0);
+        r.feed(b"+after", &mut o);
+        assert!(!o.has(3), "the stream waits for the ACK");
+        assert_eq!(r.info(0)[0].state, "online");
+        r.replconf(3, &[b"ack", b"6"], 0);
+        assert_eq!(r.start_stream_on_ack(3), Some(b"during+after".to_vec()));
+        assert_eq!(r.start_stream_on_ack(3), None);
+        r.feed(b"live", &mut o);
+        assert_eq!(o.take(), vec![(3, b"live".to_vec())]);
     }
 }

@@ -4,7 +4,8 @@
 //! it over the target and fsyncs the directory; the parent takes the child into the
 //! [`JobSlot`](crate::jobs::JobSlot), and the cron's poll reaps it.
 
-use std::io;
+use std::io::{self, BufWriter, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +18,9 @@ use crate::Server;
 /// The child's write buffer, allocated before fork (the child must not grow the heap
 /// it shares page by page with the parent more than it needs).
 const CHILD_WRITE_BUFFER: usize = 1 << 20;
+
+/// The diskless transfer child's write buffer (one pipe's worth).
+const TRANSFER_WRITE_BUFFER: usize = 1 << 16;
 
 /// Where and how a snapshot is written.
 #[derive(Clone, Debug)]
@@ -106,4 +110,65 @@ impl Server {
         self.adopt_job(handle, Some(temp));
         Ok(forked)
     }
+
+    /// The diskless full sync (Valkey's rdbSaveToReplicasSockets): forks a child that
+    /// writes `$EOF:<mark>\r\n`, the snapshot as of this instant, then `<mark>` into a
+    /// pipe; returns the child and the pipe's read end, which the host copies to every
+    /// replica attached to the transfer. The child fails (EPIPE) if the host closes it.
+    pub fn bgsave_to_replicas(&mut self, target: RdbTarget, mark: &str) -> Result<(Forked, OwnedFd), ForkError> {
+        let (read_end, write_end) = transfer_pipe().map_err(ForkError::Pipe)?;
+        let target = self.with_functions(target);
+        let ks = &self.engine.ks;
+        let total = total_keys(ks);
+        let mark = mark.as_bytes().to_vec();
+        let spawned = forkv_snapshot::spawn_child_with_output(ChildKind::Rdb, write_end, move |ctx| {
+            ctx.set_keys_total(total);
+            let fd = ctx.output_fd().ok_or("no transfer pipe")?;
+            // SAFETY: `fd` is the pipe's write end, open in this child and owned by nobody
+            // else here; the File closes it when the job ends.
+            let pipe = unsafe { std::fs::File::from_raw_fd(fd) };
+            write_eof_framed(pipe, ks, &target, &mark, &mut |k| ctx.report_progress(k)).map_err(|e| e.to_string())
+        });
+        let mut handle = spawned?;
+        handle.set_keys_total(total);
+        let forked = Forked { pid: handle.pid(), fork_usec: handle.fork_usec() };
+        self.adopt_job(handle, None);
+        Ok((forked, read_end))
+    }
+}
+
+/// Writes the snapshot framed for a diskless transfer: `$EOF:<mark>\r\n`, the RDB, `<mark>`.
+pub fn write_eof_framed(out: impl Write, ks: &Keyspace, target: &RdbTarget, mark: &[u8], progress: &mut dyn FnMut(u64)) -> io::Result<()> {
+    let delay = target.key_save_delay;
+    // Smaller than a file's buffer: the replicas see the transfer progress (and the host
+    // notices a replica gone) at the pace the child writes.
+    let mut w = BufWriter::with_capacity(TRANSFER_WRITE_BUFFER, out);
+    w.write_all(b"$EOF:")?;
+    w.write_all(mark)?;
+    w.write_all(b"\r\n")?;
+    w.flush()?;
+    forkv_rdb::write_rdb(&mut w, ks, &target.write, &mut |p| {
+        progress(p.keys_done);
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+        Ok(())
+    })?;
+    w.write_all(mark)?;
+    w.flush()
+}
+
+/// The transfer pipe: both ends close-on-exec (Node's child processes never get them);
+/// enlarged to 1 MB when the kernel allows, fewer wake-ups for the copying parent.
+fn transfer_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two new descriptors into `fds`.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned only here.
+    let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: F_SETPIPE_SZ only resizes this pipe; failure (a lower limit) is harmless.
+    unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+    Ok((r, w))
 }

@@ -107,5 +107,24 @@ fn bgsave_forks_writes_reaps_and_the_slot_keeps_its_bookkeeping() {
     let poll = s.wait_job(Duration::from_secs(10)).expect("a job runs");
     assert_eq!(poll.done.map(|e| e.outcome), Some(ChildOutcome::Cancelled));
     assert!(!s.jobs.is_running());
+
+    // The diskless transfer: `$EOF:<mark>\r\n`, the snapshot as of the fork, `<mark>`,
+    // read from the pipe while the child runs; no file is written.
+    let mark = "0123456789abcdef0123456789abcdef01234567";
+    let before = std::fs::metadata(dir.join("dump.rdb")).expect("dump").modified().expect("mtime");
+    let (_, read_end) = s.bgsave_to_replicas(target(&dir, Duration::ZERO), mark).expect("fork");
+    cmd(&mut s, &["SET", "after-transfer-fork", "x"]);
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::fs::File::from(read_end), &mut bytes).expect("pipe read");
+    let (_, exit) = reap(&mut s);
+    assert_eq!(exit.outcome, ChildOutcome::Ok);
+    let header = format!("$EOF:{mark}\r\n");
+    assert!(bytes.starts_with(header.as_bytes()));
+    assert!(bytes.ends_with(mark.as_bytes()));
+    let rdb = &bytes[header.len()..bytes.len() - mark.len()];
+    let mut ks = forkv_keyspace::Keyspace::new(16);
+    forkv_rdb::load_rdb(rdb, &mut ks, &Default::default()).expect("the framed snapshot loads");
+    assert_eq!((0..16).map(|db| ks.len(db) as u64).sum::<u64>(), 502, "the write after the fork is not in it");
+    assert_eq!(std::fs::metadata(dir.join("dump.rdb")).expect("dump").modified().expect("mtime"), before);
     let _ = std::fs::remove_dir_all(&dir);
 }

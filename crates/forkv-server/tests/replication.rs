@@ -33,7 +33,7 @@ fn full_sync_then_live_stream_and_aof_share_it() {
     run(&mut s, 1, &["SET", "a", "1"]);
     assert_eq!(run(&mut s, 2, &["REPLCONF", "listening-port", "6380", "capa", "psync2"]), "+OK\r\n");
     assert_eq!(s.repl_sync(2, Some((b"?", b"-1"))), SyncDecision::Full);
-    assert_eq!(s.repl_bgsave_started(&[2]), vec![2]);
+    assert_eq!(s.repl_bgsave_started(&[2], false), vec![2]);
     let line = delivered(&mut s, 2);
     assert_eq!(line, format!("+FULLRESYNC {} 0\r\n", s.repl().replid));
     run(&mut s, 1, &["SET", "b", "2"]);

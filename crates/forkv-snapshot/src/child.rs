@@ -20,6 +20,8 @@ use crate::sys::{close_fd, coarse_monotonic_us, StackBuf};
 
 /// The fd number the info pipe is moved to in the child (the first one after stdio).
 const CHILD_INFO_FD: RawFd = 3;
+/// Where the job's output descriptor goes in the child, when there is one.
+const CHILD_OUTPUT_FD: RawFd = 4;
 /// Default spacing of progress records (Valkey: about once a second).
 const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 /// How long the final record may wait for room in a full pipe before the child gives up on it
@@ -45,11 +47,15 @@ pub struct ChildCtx {
     last_send_us: Option<u64>,
     cow: CowSampler,
     dropped: u64,
+    /// The job's output descriptor (the write end of a pipe the parent reads), if the
+    /// child was spawned with one.
+    output: Option<RawFd>,
 }
 
 impl ChildCtx {
-    fn new(kind: ChildKind, fd: RawFd) -> Self {
+    fn new(kind: ChildKind, fd: RawFd, output: Option<RawFd>) -> Self {
         Self {
+            output,
             kind,
             // SAFETY: getpid has no preconditions and is async-signal-safe.
             pid: unsafe { libc::getpid() },
@@ -66,6 +72,12 @@ impl ChildCtx {
     /// What this child is for.
     pub fn kind(&self) -> ChildKind {
         self.kind
+    }
+
+    /// The output descriptor passed to [`crate::spawn_child_with_output`] (kept open in the
+    /// child, at fd 4), or None.
+    pub fn output_fd(&self) -> Option<RawFd> {
+        self.output
     }
 
     /// This child's pid (name temp files after it: `temp-<pid>.rdb`).
@@ -232,31 +244,31 @@ fn duration_us(d: Duration) -> u64 {
 }
 
 /// The child's whole life after `fork()` returned 0. Never returns, never unwinds.
-pub(crate) fn run_child<F>(kind: ChildKind, info_fd: RawFd, job: F) -> !
+pub(crate) fn run_child<F>(kind: ChildKind, info_fd: RawFd, output: Option<RawFd>, job: F) -> !
 where
     F: FnOnce(&mut ChildCtx) -> Result<(), String>,
 {
     // Anything that panics outside the job's own catch_unwind must not unwind into the
     // caller's (parent's) code either.
-    let code =
-        panic::catch_unwind(AssertUnwindSafe(|| child_main(kind, info_fd, job))).unwrap_or(1);
+    let code = panic::catch_unwind(AssertUnwindSafe(|| child_main(kind, info_fd, output, job)))
+        .unwrap_or(1);
     // SAFETY: _exit ends the process without running atexit handlers or static destructors
     // (Node's and V8's would run with their threads missing).
     unsafe { libc::_exit(code) }
 }
 
-fn child_main<F>(kind: ChildKind, info_fd: RawFd, job: F) -> i32
+fn child_main<F>(kind: ChildKind, info_fd: RawFd, output: Option<RawFd>, job: F) -> i32
 where
     F: FnOnce(&mut ChildCtx) -> Result<(), String>,
 {
     reset_signal_dispositions();
     unblock_all_signals();
-    let fd = close_inherited_fds(info_fd);
+    let (fd, output) = close_inherited_fds(info_fd, output);
     PANIC_INFO_FD.store(fd, Ordering::Relaxed);
     set_process_title(kind);
     install_panic_hook();
 
-    let mut ctx = ChildCtx::new(kind, fd);
+    let mut ctx = ChildCtx::new(kind, fd, output);
     match panic::catch_unwind(AssertUnwindSafe(|| job(&mut ctx))) {
         Ok(Ok(())) => {
             ctx.finish(true, "");
@@ -329,26 +341,68 @@ fn unblock_all_signals() {
     }
 }
 
-/// Moves the info pipe to fd 3 and closes every other fd above 2. Returns the pipe's fd.
-fn close_inherited_fds(info_fd: RawFd) -> RawFd {
-    let fd = if info_fd == CHILD_INFO_FD {
-        info_fd
-    } else {
-        // SAFETY: dup2 onto 3 atomically replaces whatever inherited fd was there.
-        let rc = unsafe { libc::dup2(info_fd, CHILD_INFO_FD) };
-        if rc == CHILD_INFO_FD {
-            CHILD_INFO_FD
+/// Moves the info pipe to fd 3 (and the job's output, if any, to fd 4) and closes every
+/// other fd above 2. Returns the descriptors the two now have.
+fn close_inherited_fds(info_fd: RawFd, output: Option<RawFd>) -> (RawFd, Option<RawFd>) {
+    // An output already sitting on 3 would be replaced by the info pipe's dup2: move it
+    // above 4 first (F_DUPFD picks the lowest free number from there).
+    let output = output.map(|o| {
+        if o == CHILD_INFO_FD {
+            // SAFETY: F_DUPFD only duplicates a descriptor of this process.
+            let moved = unsafe { libc::fcntl(o, libc::F_DUPFD, CHILD_OUTPUT_FD + 1) };
+            if moved >= 0 {
+                moved
+            } else {
+                o
+            }
         } else {
-            info_fd
+            o
         }
-    };
-    close_all_above_stdio_except(fd);
-    fd
+    });
+    let fd = move_to(info_fd, CHILD_INFO_FD, output);
+    let output = output.map(|o| move_to(o, CHILD_OUTPUT_FD, Some(fd)));
+    let keep = [Some(fd), output];
+    close_all_above_stdio_except(&keep);
+    (fd, output)
+}
+
+/// `dup2(fd, to)` unless `fd` is already there or `to` holds `busy` (then `fd` stays).
+fn move_to(fd: RawFd, to: RawFd, busy: Option<RawFd>) -> RawFd {
+    if fd == to || busy == Some(to) {
+        return fd;
+    }
+    // SAFETY: dup2 atomically replaces whatever inherited fd was on `to`.
+    let rc = unsafe { libc::dup2(fd, to) };
+    if rc == to {
+        to
+    } else {
+        fd
+    }
+}
+
+/// True when `fd` is one of the descriptors to keep.
+fn kept(keep: &[Option<RawFd>], fd: RawFd) -> bool {
+    keep.contains(&Some(fd))
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn close_all_above_stdio_except(keep: RawFd) {
-    if close_range(3, keep - 1) && close_range(keep + 1, RawFd::MAX) {
+fn close_all_above_stdio_except(keep: &[Option<RawFd>]) {
+    // No allocation in the child: at most two descriptors are kept, sorted in place.
+    let mut sorted = [RawFd::MAX; 2];
+    for (slot, k) in sorted
+        .iter_mut()
+        .zip(keep.iter().flatten().filter(|&&k| k > 2))
+    {
+        *slot = *k;
+    }
+    sorted.sort_unstable();
+    let mut from = 3;
+    let mut ok = true;
+    for k in sorted.into_iter().filter(|&k| k != RawFd::MAX) {
+        ok &= close_range(from, k - 1);
+        from = k + 1;
+    }
+    if ok && close_range(from, RawFd::MAX) {
         return;
     }
     if close_listed_in_proc(keep) {
@@ -358,7 +412,7 @@ fn close_all_above_stdio_except(keep: RawFd) {
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn close_all_above_stdio_except(keep: RawFd) {
+fn close_all_above_stdio_except(keep: &[Option<RawFd>]) {
     close_up_to_limit(keep);
 }
 
@@ -380,7 +434,7 @@ fn close_range(first: RawFd, last: RawFd) -> bool {
 
 /// Closes the fds listed in `/proc/self/fd` (read with raw `getdents64`, no allocation).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn close_listed_in_proc(keep: RawFd) -> bool {
+fn close_listed_in_proc(keep: &[Option<RawFd>]) -> bool {
     // SAFETY: NUL-terminated path; open is async-signal-safe.
     let dir = unsafe {
         libc::open(
@@ -408,7 +462,7 @@ fn close_listed_in_proc(keep: RawFd) -> bool {
             }
             let end = (off + reclen).min(n);
             if let Some(fd) = parse_fd_name(&buf[off + 19..end]) {
-                if fd > 2 && fd != keep && fd != dir {
+                if fd > 2 && !kept(keep, fd) && fd != dir {
                     close_fd(fd);
                 }
             }
@@ -432,7 +486,7 @@ fn parse_fd_name(name: &[u8]) -> Option<RawFd> {
 }
 
 /// Last resort: close every fd number up to the soft `RLIMIT_NOFILE` (capped at 2^20).
-fn close_up_to_limit(keep: RawFd) {
+fn close_up_to_limit(keep: &[Option<RawFd>]) {
     const CAP: u64 = 1 << 20;
     // SAFETY: rlimit is plain data; getrlimit fills it.
     let limit = unsafe {
@@ -446,7 +500,7 @@ fn close_up_to_limit(keep: RawFd) {
     };
     let limit = RawFd::try_from(limit).unwrap_or(RawFd::MAX);
     for fd in 3..limit {
-        if fd != keep {
+        if !kept(keep, fd) {
             close_fd(fd);
         }
     }
@@ -497,11 +551,11 @@ mod tests {
         let checks: [fn(RawFd); 2] = [
             #[cfg(any(target_os = "linux", target_os = "android"))]
             |keep| {
-                assert!(close_listed_in_proc(keep));
+                assert!(close_listed_in_proc(&[Some(keep)]));
             },
             #[cfg(not(any(target_os = "linux", target_os = "android")))]
-            close_up_to_limit,
-            close_up_to_limit,
+            |keep| close_up_to_limit(&[Some(keep)]),
+            |keep| close_up_to_limit(&[Some(keep)]),
         ];
         for closer in checks {
             let mut h = crate::spawn_child(ChildKind::Rdb, move |ctx| {

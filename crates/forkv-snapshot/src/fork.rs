@@ -213,6 +213,28 @@ pub fn spawn_child<F>(kind: ChildKind, job: F) -> Result<ChildHandle, ForkError>
 where
     F: FnOnce(&mut ChildCtx) -> Result<(), String>,
 {
+    spawn(kind, None, job)
+}
+
+/// [`spawn_child`] with one more descriptor for the job: `output` stays open in the child
+/// (as fd 4, see [`ChildCtx::output_fd`]) and is closed in the parent right after the fork,
+/// so that the parent reading the other end of a pipe sees EOF when the child is done
+/// (the diskless replication transfer: the child writes the RDB into a pipe).
+pub fn spawn_child_with_output<F>(
+    kind: ChildKind,
+    output: OwnedFd,
+    job: F,
+) -> Result<ChildHandle, ForkError>
+where
+    F: FnOnce(&mut ChildCtx) -> Result<(), String>,
+{
+    spawn(kind, Some(output), job)
+}
+
+fn spawn<F>(kind: ChildKind, output: Option<OwnedFd>, job: F) -> Result<ChildHandle, ForkError>
+where
+    F: FnOnce(&mut ChildCtx) -> Result<(), String>,
+{
     if let Err(pid) =
         ACTIVE_CHILD.compare_exchange(0, RESERVED, Ordering::AcqRel, Ordering::Acquire)
     {
@@ -231,8 +253,14 @@ where
     // returns, resets signals, closes inherited fds and leaves with `_exit`.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
-        run_child(kind, write_end.as_raw_fd(), job);
+        run_child(
+            kind,
+            write_end.as_raw_fd(),
+            output.as_ref().map(AsRawFd::as_raw_fd),
+            job,
+        );
     }
+    drop(output);
     let fork_error = (pid < 0).then(io::Error::last_os_error);
     let fork_usec = u64::try_from(started_at.elapsed().as_micros()).unwrap_or(u64::MAX);
     restore_signal_mask(&old_mask);

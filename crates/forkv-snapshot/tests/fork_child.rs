@@ -503,3 +503,40 @@ fn dropping_an_unreaped_handle_kills_and_reaps() {
     assert_eq!(rc, -1, "child (or its zombie) still exists");
     assert_eq!(io::Error::last_os_error().raw_os_error(), Some(libc::ESRCH));
 }
+
+/// `spawn_child_with_output`: the job writes into the pipe the parent reads (fd 4 in the
+/// child), other inherited descriptors are closed, and the parent sees EOF once the child
+/// is done because its own copy of the write end was closed at the fork.
+#[test]
+fn output_pipe_reaches_the_parent_and_ends_with_the_child() {
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let _g = serial();
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors this test then owns.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: both descriptors were just created and are owned here only.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let extra = fs::File::open("/dev/null").unwrap();
+    let extra_fd = extra.as_raw_fd();
+    let mut h = forkv_snapshot::spawn_child_with_output(ChildKind::Rdb, write_end, move |ctx| {
+        let out = ctx.output_fd().ok_or("no output fd")?;
+        // SAFETY: F_GETFD only queries the descriptor table.
+        let extra_open = unsafe { libc::fcntl(extra_fd, libc::F_GETFD) } != -1;
+        let msg = format!("fd={out} extra_open={extra_open}");
+        // SAFETY: `out` is the open write end of the pipe; `msg` is valid for its length.
+        let n = unsafe { libc::write(out, msg.as_ptr().cast(), msg.len()) };
+        if n == msg.len() as isize {
+            Ok(())
+        } else {
+            Err("short write".into())
+        }
+    })
+    .unwrap();
+    let mut got = String::new();
+    fs::File::from(read_end).read_to_string(&mut got).unwrap();
+    assert_eq!(got, "fd=4 extra_open=false");
+    assert_eq!(reap(&mut h).outcome, ChildOutcome::Ok);
+    drop(extra);
+}

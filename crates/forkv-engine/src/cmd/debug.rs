@@ -21,6 +21,7 @@ const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("debug|stringmatch-test", 2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Run a fuzz tester against the glob matcher.", Exec::Core(stringmatch_test)),
     spec("debug|digest", 2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Output a hex signature representing the current DB content.", Exec::Core(digest_all)),
     spec("debug|digest-value", -2, F, (2, -1, 1), "server", "1.0.0", "O(N)", "Output a hex signature of the values of all the specified keys.", Exec::Core(digest_value)),
+    spec("debug|change-repl-id", 2, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Change the replication IDs of the instance (testing the replication subsystem).", Exec::Host),
     spec("debug|log", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Write <message> to the server log.", Exec::Host),
     spec("debug|pause-cron", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Stop the server's cron job (background work: expiry, saves, shutdown on signals) until 0.", Exec::Host),
     spec("debug|aof-flush-sleep", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Sleep <microsec> before each AOF write that has data (0 turns it off).", Exec::Host),
@@ -431,6 +432,9 @@ fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
         &[
             "AOF-FLUSH-SLEEP <microsec>",
             "    Server will sleep before flushing the AOF, this is used for testing.",
+            "CHANGE-REPL-ID",
+            "    Change the replication IDs of the instance.",
+            "    Dangerous: should be used only for testing the replication subsystem.",
             "DIGEST",
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key> [<key> ...]",
