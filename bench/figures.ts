@@ -6,6 +6,7 @@
 //   npx tsx bench/figures.ts                      # latest full-scale result of each harness
 //   npx tsx bench/figures.ts --files a.json,b.json # these results instead (one per harness)
 //   npx tsx bench/figures.ts --allow-reduced      # accept smoke runs (never for the README)
+//   npx tsx bench/figures.ts --missing aof='why'  # record a harness's figures as not measured
 //
 // A figure whose row is missing, or a result from a run with uncommitted changes in ts/ or
 // crates/, is an error: the table must describe committed code, every figure of it.
@@ -21,6 +22,7 @@ const SPEC = {
   files: strList([], 'results files to use (default: the newest full-scale one of each harness in bench/results/)'),
   allowReduced: bool(false, 'accept reduced-scale (smoke) results'),
   allowDirty: bool(false, 'accept results of a build with uncommitted changes in ts/ or crates/'),
+  missing: strList([], "harnesses without a usable result, as name=reason: their figures are recorded as not measured, with the reason"),
 };
 
 const OUT = path.join(ROOT, 'bench', 'figures.json');
@@ -83,7 +85,15 @@ function repeats(r: ResultsFile): string {
 function main(): void {
   const opts = parseFlags('bench/figures: issue 16 headline figures from the latest results -> bench/figures.json', SPEC);
   const byBench = new Map<string, { file: string; r: ResultsFile }>();
-  const files = opts.files.length > 0 ? opts.files.map((f) => path.resolve(f)) : BENCHES.map((b) => newest(b, opts.allowReduced));
+  const missing = new Map<string, string>();
+  for (const m of opts.missing) {
+    const i = m.indexOf('=');
+    const name = i < 0 ? m : m.slice(0, i);
+    if (!(BENCHES as string[]).includes(name)) throw new Error(`--missing: unknown harness ${name}`);
+    missing.set(name, i < 0 ? 'not run' : m.slice(i + 1));
+  }
+  const files =
+    opts.files.length > 0 ? opts.files.map((f) => path.resolve(f)) : BENCHES.filter((b) => !missing.has(b)).map((b) => newest(b, opts.allowReduced));
   for (const file of files) {
     const r = readResults(file);
     if (byBench.has(r.bench)) throw new Error(`two results of bench/${r.bench}: ${byBench.get(r.bench)?.file} and ${file}`);
@@ -95,16 +105,20 @@ function main(): void {
   const figures = (Object.keys(FIGURES) as FigureId[]).map((id) => {
     const spec = FIGURES[id];
     const run = byBench.get(spec.bench);
+    const why = missing.get(spec.bench);
+    if (run === undefined && why !== undefined) {
+      return { id, label: spec.label, bench: spec.bench, kind: spec.kind, unit: '', forkv: null, redis: null, ratio: null, higherIsBetter: false, target: '', missing: why };
+    }
     if (run === undefined) throw new Error(`figure ${id}: no result of bench/${spec.bench}`);
     const row = rowsOf(run.r).find((x) => x.figure === id);
     if (row === undefined) throw new Error(`figure ${id}: ${run.file} has no row for it (a run of an older harness?)`);
     if (row.forkv === null || row.redis === null) throw new Error(`figure ${id}: ${run.file} lacks a value (forkv ${row.forkv}, redis ${row.redis})`);
-    return { id, label: spec.label, bench: spec.bench, kind: spec.kind, unit: row.unit, forkv: row.forkv, redis: row.redis, ratio: row.ratio, higherIsBetter: row.higherIsBetter, target: row.target };
+    return { id, label: spec.label, bench: spec.bench, kind: spec.kind, unit: row.unit, forkv: row.forkv, redis: row.redis, ratio: row.ratio, higherIsBetter: row.higherIsBetter, target: row.target, missing: null };
   });
 
-  const runs = BENCHES.flatMap((b) => {
+  const runs = BENCHES.flatMap((b): Array<Record<string, unknown>> => {
     const x = byBench.get(b);
-    if (x === undefined) return [];
+    if (x === undefined) return [{ bench: b, missing: missing.get(b) ?? 'not run' }];
     const { r, file } = x;
     return [
       {
@@ -139,6 +153,10 @@ function main(): void {
   };
   fs.writeFileSync(OUT, `${JSON.stringify(out, null, 2)}\n`);
   for (const f of figures) {
+    if (f.forkv === null || f.redis === null) {
+      process.stdout.write(`${f.label.padEnd(62)} not measured: ${f.missing ?? '?'}\n`);
+      continue;
+    }
     const ratio = f.ratio === null ? '-' : `${f.ratio.toFixed(2)}x`;
     process.stdout.write(`${f.label.padEnd(62)} forkv ${String(Number(f.forkv.toPrecision(4))).padStart(10)}  redis ${String(Number(f.redis.toPrecision(4))).padStart(10)}  ${ratio.padStart(7)}  ${f.target}\n`);
   }

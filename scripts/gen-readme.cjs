@@ -114,9 +114,10 @@ function targetMet(f) {
 function renderBenchmarks() {
   const data = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'figures.json'), 'utf8'));
   const m = data.machine;
-  const dates = [...new Set(data.runs.map((r) => r.startedAt.slice(0, 10)))].join(', ');
-  const loads = data.runs.flatMap((r) => [r.loadAvgAtStart[0], r.loadAvgAtEnd[0]]).filter((x) => typeof x === 'number');
-  const commits = [...new Set(data.runs.map((r) => r.forkvGitCommit.slice(0, 10)))].join(', ');
+  const measured = data.runs.filter((r) => !r.missing);
+  const dates = [...new Set(measured.map((r) => r.startedAt.slice(0, 10)))].join(', ');
+  const loads = measured.flatMap((r) => [r.loadAvgAtStart[0], r.loadAvgAtEnd[0]]).filter((x) => typeof x === 'number');
+  const commits = [...new Set(measured.map((r) => r.forkvGitCommit.slice(0, 10)))].join(', ');
   const out = [
     `Measured ${dates} on ${m.cpuCount} × ${m.cpuModel.trim()}, ${m.memTotalGiB} GiB, ${m.kernel}, Node ${m.node},`,
     `against ${m.redis.replace(/ sha=.*$/, '')} started by the same harness on the same machine (forkv commit ${commits}).`,
@@ -127,12 +128,18 @@ function renderBenchmarks() {
     '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const f of data.figures) {
+    if (f.missing) {
+      out.push(`| ${f.label} | not measured | | | | |`);
+      continue;
+    }
     const u = UNIT_SHOWN[f.unit] ?? ` ${f.unit}`;
     const ratio = f.kind === 'own' || f.ratio === null ? '' : `${f.ratio.toFixed(2)}x`;
     out.push(`| ${f.label} | ${fmtFigure(f.forkv, f.unit)}${u} | ${fmtFigure(f.redis, f.unit)}${u} | ${ratio} | ${f.target} | ${targetMet(f)} |`);
   }
-  out.push('', 'Repetitions (each figure is the median over them):', '');
-  for (const r of data.runs) out.push(`- \`${r.bench}\`: ${r.repeats} (\`${r.file}\`, not committed).`);
+  out.push('', 'Repetitions (a figure of a repeated measurement is the median):', '');
+  for (const r of data.runs) {
+    out.push(r.missing ? `- \`${r.bench}\`: not measured in this run: ${r.missing}.` : `- \`${r.bench}\`: ${r.repeats} (\`${r.file}\`, not committed).`);
+  }
   out.push('');
   return out.join('\n');
 }
