@@ -6,6 +6,8 @@
 //                                       (Core.commandTable(), the same table COMMAND serves)
 //   <!-- BEGIN GENERATED: config -->    the directives forkv implements (ts/config/schema.ts,
 //                                       via dist/), with their defaults as CONFIG GET prints them
+//   <!-- BEGIN GENERATED: benchmarks --> issue 16's headline figures from bench/figures.json
+//                                       (written by `npx tsx bench/figures.ts` from bench runs)
 //
 // Needs `npm run build` (the binding in ts/native, the compiled config in dist/).
 // `node scripts/gen-readme.cjs --check` exits 1 instead of writing when README.md is stale.
@@ -90,6 +92,58 @@ function renderConfig() {
   return out.join('\n');
 }
 
+/** A figure as the README shows it: thousands separators for large values, else 3 significant digits. */
+function fmtFigure(v, unit) {
+  if (unit === 'ops/s' || unit === 'us' || Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  const digits = Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2;
+  return v.toFixed(digits);
+}
+
+const UNIT_SHOWN = { 'ops/s': '', 'k ops/s': '', B: ' B', MB: ' MB', ms: ' ms', us: ' µs', x: 'x', '': '' };
+
+/** Whether a target ("<= 0.8", ">= 1.0", "forkv <= 2") is met: by the ratio, or by forkv's own figure. */
+function targetMet(f) {
+  const m = /(<=|>=)\s*([\d.]+)/.exec(f.target);
+  if (!m) return '';
+  const v = f.kind === 'own' ? f.forkv : f.ratio;
+  if (v === null) return '';
+  const ok = m[1] === '<=' ? v <= Number(m[2]) : v >= Number(m[2]);
+  return ok ? 'met' : 'not met';
+}
+
+function renderBenchmarks() {
+  const data = JSON.parse(fs.readFileSync(path.join(ROOT, 'bench', 'figures.json'), 'utf8'));
+  const m = data.machine;
+  const measured = data.runs.filter((r) => !r.missing);
+  const dates = [...new Set(measured.map((r) => r.startedAt.slice(0, 10)))].join(', ');
+  const loads = measured.flatMap((r) => [r.loadAvgAtStart[0], r.loadAvgAtEnd[0]]).filter((x) => typeof x === 'number');
+  const commits = [...new Set(measured.map((r) => r.forkvGitCommit.slice(0, 10)))].join(', ');
+  const out = [
+    `Measured ${dates} on ${m.cpuCount} × ${m.cpuModel.trim()}, ${m.memTotalGiB} GiB, ${m.kernel}, Node ${m.node},`,
+    `against ${m.redis.replace(/ sha=.*$/, '')} started by the same harness on the same machine (forkv commit ${commits}).`,
+    `The machine was shared with other builds and test suites (1-minute load average ${Math.min(...loads).toFixed(1)} to`,
+    `${Math.max(...loads).toFixed(1)} at the starts and ends of the runs): absolute figures are noise, the ratios less so.`,
+    '',
+    '| figure | forkv | redis 7.0 | forkv / redis | target | |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const f of data.figures) {
+    if (f.missing) {
+      out.push(`| ${f.label} | not measured | | | | |`);
+      continue;
+    }
+    const u = UNIT_SHOWN[f.unit] ?? ` ${f.unit}`;
+    const ratio = f.kind === 'own' || f.ratio === null ? '' : `${f.ratio.toFixed(2)}x`;
+    out.push(`| ${f.label} | ${fmtFigure(f.forkv, f.unit)}${u} | ${fmtFigure(f.redis, f.unit)}${u} | ${ratio} | ${f.target} | ${targetMet(f)} |`);
+  }
+  out.push('', 'Repetitions (a figure of a repeated measurement is the median):', '');
+  for (const r of data.runs) {
+    out.push(r.missing ? `- \`${r.bench}\`: not measured in this run: ${r.missing}.` : `- \`${r.bench}\`: ${r.repeats} (\`${r.file}\`, not committed).`);
+  }
+  out.push('');
+  return out.join('\n');
+}
+
 function replaceSection(text, name, body) {
   const begin = `<!-- BEGIN GENERATED: ${name} (npm run readme) -->`;
   const end = `<!-- END GENERATED: ${name} -->`;
@@ -103,10 +157,11 @@ function replaceSection(text, name, body) {
 function render(current = fs.readFileSync(README, 'utf8')) {
   let text = replaceSection(current, 'commands', renderCommands(commandRows()));
   text = replaceSection(text, 'config', renderConfig());
+  text = replaceSection(text, 'benchmarks', renderBenchmarks());
   return text;
 }
 
-module.exports = { render, renderCommands, renderConfig };
+module.exports = { render, renderCommands, renderConfig, renderBenchmarks };
 
 if (require.main === module) {
   const current = fs.readFileSync(README, 'utf8');

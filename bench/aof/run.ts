@@ -17,6 +17,7 @@
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import { fsyncFigure, type FigureId } from '../lib/figures';
 import { bool, int, str, strList } from '../lib/flags';
 import { keyName, loadKeys, PacedProbe } from '../lib/load';
 import { dirSize, waitForChild } from '../lib/persist';
@@ -209,7 +210,7 @@ async function main(): Promise<void> {
       return xs.length > 0 ? median(xs) : null;
     };
     for (const policy of opts.policies) {
-      rows.push(compare(`appendfsync ${policy}: SET ops/s`, 'ops/s', pick(policy, 'forkv', (r) => r.row.rps), pick(policy, 'redis', (r) => r.row.rps), true, '>= 1.0'));
+      rows.push(compare(`appendfsync ${policy}: SET ops/s`, 'ops/s', pick(policy, 'forkv', (r) => r.row.rps), pick(policy, 'redis', (r) => r.row.rps), true, '>= 1.0', fsyncFigure(policy)));
       rows.push(compare(`appendfsync ${policy}: SET p50`, 'ms', pick(policy, 'forkv', (r) => r.row.p50Ms), pick(policy, 'redis', (r) => r.row.p50Ms), false));
       rows.push(compare(`appendfsync ${policy}: SET p99`, 'ms', pick(policy, 'forkv', (r) => r.row.p99Ms), pick(policy, 'redis', (r) => r.row.p99Ms), false));
       rows.push(
@@ -229,10 +230,11 @@ async function main(): Promise<void> {
   const rf = rewrite.forkv;
   const rr = rewrite.redis;
   if (rf !== undefined && rr !== undefined) {
-    const both = (metric: string, unit: string, f: (r: RewriteResult) => number, higher: boolean, target = ''): Comparison => compare(metric, unit, f(rf), f(rr), higher, target);
+    const both = (metric: string, unit: string, f: (r: RewriteResult) => number, higher: boolean, target = '', figure?: FigureId): Comparison =>
+      compare(metric, unit, f(rf), f(rr), higher, target, figure);
     const med = (xs: number[]): number => median(xs.filter((v) => Number.isFinite(v)));
     const rows: Comparison[] = [
-      both('BGREWRITEAOF -> aof_rewrite_in_progress:0 (median)', 'ms', (r) => med(r.rewrites.map((x) => x.durationMs)), false, '<= 0.7'),
+      both('BGREWRITEAOF -> aof_rewrite_in_progress:0 (median)', 'ms', (r) => med(r.rewrites.map((x) => x.durationMs)), false, '<= 0.7', 'bgrewriteaof-ms'),
       both('latest_fork_usec (median)', 'us', (r) => med(r.rewrites.map((x) => x.forkUsec)), false, '<= 1.0'),
       both('AOF dir size after rewrite', 'MB', (r) => (r.rewrites[r.rewrites.length - 1]?.aofDirBytesAfter ?? NaN) / 1e6, false, '<= 1.0'),
       both('AOF dir size before rewrite (after load)', 'MB', (r) => r.load.aofDirBytes / 1e6, false),

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import type { FigureId } from './figures';
 import { ROOT } from './servers';
 
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
@@ -19,11 +20,23 @@ export interface Comparison {
   higherIsBetter: boolean;
   /** The target for the ratio, printed, never asserted. */
   target: string;
+  /** The headline figure this row measures (bench/lib/figures.ts), if any. */
+  figure?: FigureId;
 }
 
-export function compare(metric: string, unit: string, forkv: number | null, redis: number | null, higherIsBetter: boolean, target = ''): Comparison {
+export function compare(
+  metric: string,
+  unit: string,
+  forkv: number | null,
+  redis: number | null,
+  higherIsBetter: boolean,
+  target = '',
+  figure?: FigureId,
+): Comparison {
   const ratio = forkv !== null && redis !== null && redis !== 0 ? forkv / redis : null;
-  return { metric, unit, forkv, redis, ratio, higherIsBetter, target };
+  const row: Comparison = { metric, unit, forkv, redis, ratio, higherIsBetter, target };
+  if (figure !== undefined) row.figure = figure;
+  return row;
 }
 
 function fmt(v: number | null): string {

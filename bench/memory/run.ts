@@ -110,10 +110,10 @@ async function main(): Promise<void> {
     const growthFrag = (k: ServerKind): number => (r[k].after.rss - r[k].before.rss) / (r[k].after.used - r[k].before.used);
     const what = workload === 'strings' ? `${opts.keys} strings x ${opts.valueSize} B` : `${opts.keys} hashes x 5 fields`;
     const rows: Comparison[] = [
-      compare('RSS bytes per key', 'B', per('forkv', 'rss'), per('redis', 'rss'), false, workload === 'strings' ? '<= 0.8' : ''),
+      compare('RSS bytes per key', 'B', per('forkv', 'rss'), per('redis', 'rss'), false, workload === 'strings' ? '<= 0.8' : '', workload === 'strings' ? 'rss-per-key' : undefined),
       compare('used_memory bytes per key', 'B', per('forkv', 'used'), per('redis', 'used'), false),
-      compare('mem_fragmentation_ratio (INFO, RSS / used_memory)', '', r.forkv.after.fragRatio, r.redis.after.fragRatio, false, 'forkv <= 1.1'),
-      compare('fragmentation of the load (RSS growth / used_memory growth)', '', growthFrag('forkv'), growthFrag('redis'), false, 'forkv <= 1.1'),
+      compare('mem_fragmentation_ratio (INFO, RSS / used_memory)', '', r.forkv.after.fragRatio, r.redis.after.fragRatio, false, 'forkv <= 1.1', workload === 'strings' ? 'frag-info' : undefined),
+      compare('fragmentation of the load (RSS growth / used_memory growth)', '', growthFrag('forkv'), growthFrag('redis'), false, 'forkv <= 1.1', workload === 'strings' ? 'frag-load' : undefined),
       compare('RSS after loading', 'MB', r.forkv.after.rss / 1e6, r.redis.after.rss / 1e6, false),
       compare('RSS before loading (empty server)', 'MB', r.forkv.before.rss / 1e6, r.redis.before.rss / 1e6, false),
     ];

@@ -11,6 +11,7 @@
 //      dump.rdb, the dump size, and the probe's latencies scheduled inside the save.
 //      RSS of the server plus its child (the forked saver) is sampled at every poll: the peak
 //      is the "peak RSS parent + child" figure.
+//   3b. SAVE x --saves (no probe: SAVE blocks the server): command sent -> +OK.
 //   4. SET latency under a BGSAVE loop: an open-loop SET probe (random existing keys) at
 //      --loop-rate/s for --loop-seconds idle, then as long again while BGSAVEs run back to
 //      back; p99 during the loop / idle p99 is the figure (per server).
@@ -23,6 +24,7 @@
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
+import type { FigureId } from '../lib/figures';
 import { bool, float, int, str } from '../lib/flags';
 import { keyName, loadKeys, PacedProbe, PacedWriter } from '../lib/load';
 import { fileId, RenameWatch, waitForChild } from '../lib/persist';
@@ -49,7 +51,7 @@ const SPEC = {
   probeRate: int(2000, 'latency probe: requests per second (one connection, open loop)'),
   probeSeconds: float(5, 'latency probe: seconds of idle measurement'),
   probeCmd: str('get', 'latency probe command: get (random existing key) or ping'),
-  saves: int(3, 'BGSAVEs measured per server (durations: median; probe latencies: pooled)'),
+  saves: int(3, 'BGSAVEs measured per server (durations: median; probe latencies: pooled); as many SAVEs after them'),
   pollMs: int(10, 'INFO polling interval while a child runs, ms'),
   gapMs: int(500, 'idle time between two BGSAVEs, ms'),
   hz: int(100, 'hz for both servers (the child is reaped from the cron: hz 10 quantises durations to 100 ms)'),
@@ -115,6 +117,8 @@ interface ServerResult {
   /** The same requests timed from their slot in the schedule (includes timer lateness). */
   idleProbeScheduled: LatencySummary;
   saves: SaveRecord[];
+  /** Durations of the foreground SAVEs (command sent -> +OK), ms. */
+  foregroundSavesMs: number[];
   probeDuringSaves: LatencySummary;
   probeDuringSavesScheduled: LatencySummary;
   loop: LoopRecord | null;
@@ -257,6 +261,21 @@ async function main(): Promise<void> {
       pc.close();
     }
 
+    // 3b. foreground SAVEs
+    for (const kind of KINDS) {
+      const c = await RespClient.connect(servers[kind].port);
+      const ms: number[] = [];
+      for (let i = 0; i < opts.saves; i++) {
+        const t0 = performance.now();
+        await c.callOk('SAVE');
+        ms.push(performance.now() - t0);
+        await sleep(opts.gapMs);
+      }
+      partial[kind].foregroundSavesMs = ms;
+      progress(`${kind}: SAVE ${ms.map((x) => x.toFixed(0)).join(', ')} ms`);
+      c.close();
+    }
+
     // 4. SET p99 under a BGSAVE loop vs idle
     if (!opts.skipLoop) {
       const value = Buffer.alloc(opts.valueSize, 'v');
@@ -392,19 +411,20 @@ async function main(): Promise<void> {
 
   const res = partial as Record<ServerKind, ServerResult>;
   const both = <T>(f: (r: ServerResult) => T): [T, T] => [f(res.forkv), f(res.redis)];
-  const row = (metric: string, unit: string, f: (r: ServerResult) => number | null, higher: boolean, target = ''): Comparison => {
+  const row = (metric: string, unit: string, f: (r: ServerResult) => number | null, higher: boolean, target = '', figure?: FigureId): Comparison => {
     const [a, b] = both(f);
-    return compare(metric, unit, a, b, higher, target);
+    return compare(metric, unit, a, b, higher, target, figure);
   };
   const med = (xs: number[]): number => median(xs.filter((x) => Number.isFinite(x)));
   const rows: Comparison[] = [
-    row('latest_fork_usec (median)', 'us', (r) => med(r.saves.map((x) => x.forkUsec)), false, '<= 1.0'),
-    row('BGSAVE -> rdb_bgsave_in_progress:0 (median)', 'ms', (r) => med(r.saves.map((x) => x.durationMs)), false, '<= 0.7'),
+    row('latest_fork_usec (median)', 'us', (r) => med(r.saves.map((x) => x.forkUsec)), false, '<= 1.0', 'fork-usec'),
+    row('BGSAVE -> rdb_bgsave_in_progress:0 (median)', 'ms', (r) => med(r.saves.map((x) => x.durationMs)), false, '<= 0.7', 'bgsave-ms'),
+    row('SAVE -> +OK (median)', 'ms', (r) => med(r.foregroundSavesMs), false, '', 'save-ms'),
     row('BGSAVE -> dump.rdb renamed (median)', 'ms', (r) => med(r.saves.map((x) => x.renameMs ?? NaN)), false, '<= 1.0'),
     row('dump.rdb size', 'MB', (r) => (r.saves[r.saves.length - 1]?.dumpBytes ?? NaN) / 1e6, false, '<= 1.0'),
-    row('peak RSS parent + child during BGSAVE (max)', 'MB', (r) => Math.max(...r.saves.map((x) => x.peakFamilyRssBytes)) / 1e6, false, '<= 1.0'),
+    row('peak RSS parent + child during BGSAVE (max)', 'MB', (r) => Math.max(...r.saves.map((x) => x.peakFamilyRssBytes)) / 1e6, false, '<= 1.0', 'peak-rss-bgsave'),
     row('  RSS before BGSAVE', 'MB', (r) => (r.saves[0]?.rssBeforeBytes ?? NaN) / 1e6, false),
-    row('load at start: spawn -> first PONG', 'ms', (r) => r.restart.spawnToPongMs, false, '<= 0.7'),
+    row('load at start: spawn -> first PONG', 'ms', (r) => r.restart.spawnToPongMs, false, '<= 0.7', 'restart-pong-ms'),
     row('load at start: spawn -> Ready', 'ms', (r) => r.restart.spawnToReadyMs, false),
     row('load at start: "DB loaded from disk"', 'ms', (r) => r.restart.serverReportedLoadMs, false, '<= 1.0'),
     row('  start with no dump: spawn -> Ready', 'ms', (r) => r.emptyStartMs, false),
@@ -419,7 +439,7 @@ async function main(): Promise<void> {
     rows.push(
       row(`SET p99 at ${opts.loopRate}/s, idle`, 'ms', (r) => (r.loop ? r.loop.idle.p99 : null), false),
       row(`SET p99 at ${opts.loopRate}/s, BGSAVE loop`, 'ms', (r) => (r.loop ? r.loop.loop.p99 : null), false),
-      row('  SET p99 BGSAVE loop / idle (each server)', 'x', (r) => (r.loop ? r.loop.loop.p99 / r.loop.idle.p99 : null), false, 'forkv <= 2'),
+      row('  SET p99 BGSAVE loop / idle (each server)', 'x', (r) => (r.loop ? r.loop.loop.p99 / r.loop.idle.p99 : null), false, 'forkv <= 2', 'bgsave-loop-p99'),
     );
   }
   if (opts.cow) {

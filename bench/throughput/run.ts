@@ -12,6 +12,7 @@
 // and the server's own CPU per request (/proc/<pid>/stat) as k ops per server core-second,
 // which does not depend on how the two cores are shared with redis-benchmark.
 
+import { throughputFigure } from '../lib/figures';
 import { bool, int, intList, str } from '../lib/flags';
 import { runRedisBenchmark, type BenchmarkRow } from '../lib/redis-benchmark';
 import { compare, printTable, progress, type Comparison } from '../lib/report';
@@ -105,11 +106,11 @@ async function main(): Promise<void> {
       return xs.length > 0 ? median(xs) : null;
     };
     for (const t of testNames) {
-      rows.push(compare(`${t} ops/s`, 'ops/s', pick('forkv', t, (r) => r.row.rps), pick('redis', t, (r) => r.row.rps), true, '>= 1.0'));
+      rows.push(compare(`${t} ops/s`, 'ops/s', pick('forkv', t, (r) => r.row.rps), pick('redis', t, (r) => r.row.rps), true, '>= 1.0', throughputFigure(t, 'ops', p)));
       rows.push(compare(`${t} p50`, 'ms', pick('forkv', t, (r) => r.row.p50Ms), pick('redis', t, (r) => r.row.p50Ms), false));
-      rows.push(compare(`${t} p99`, 'ms', pick('forkv', t, (r) => r.row.p99Ms), pick('redis', t, (r) => r.row.p99Ms), false, p === 1 ? '<= 1.2' : ''));
+      rows.push(compare(`${t} p99`, 'ms', pick('forkv', t, (r) => r.row.p99Ms), pick('redis', t, (r) => r.row.p99Ms), false, p === 1 ? '<= 1.2' : '', throughputFigure(t, 'p99', p)));
       const kOpsPerCoreSec = (r: RunRecord): number => r.requests / r.serverCpuSec / 1000;
-      rows.push(compare(`${t} k ops per server core-second`, 'k ops/s', pick('forkv', t, kOpsPerCoreSec), pick('redis', t, kOpsPerCoreSec), true));
+      rows.push(compare(`${t} k ops per server core-second`, 'k ops/s', pick('forkv', t, kOpsPerCoreSec), pick('redis', t, kOpsPerCoreSec), true, '', throughputFigure(t, 'kops-core', p)));
     }
     const key = `P${p}`;
     tables[key] = rows;

@@ -4,6 +4,13 @@
 //! underneath is chosen at build time: jemalloc (the default feature `jemalloc`; why: "The
 //! allocator" in the crate docs), mimalloc (feature `mimalloc` without `jemalloc`), or the
 //! system allocator (neither).
+//!
+//! What is counted is what Valkey's zmalloc counts: the bytes the allocator really hands
+//! out. Under jemalloc that is the size class of the request (`nallocx`, the same figure
+//! `malloc_usable_size` gives Valkey: a 100-byte value costs 112), so `used_memory`,
+//! `maxmemory` eviction and `mem_fragmentation_ratio` mean what they mean in Valkey. A
+//! layout always maps to the same class, so `dealloc` and `realloc` subtract exactly what
+//! the allocation added. Under the other two allocators it is the requested size.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +36,37 @@ const INNER: Inner = std::alloc::System;
 #[cfg(not(any(feature = "mimalloc", feature = "jemalloc")))]
 const NAME: &str = "libc";
 
+/// The bytes an allocation of `layout` occupies (see the module docs).
+#[cfg(feature = "jemalloc")]
+#[inline]
+fn charged(size: usize, align: usize) -> usize {
+    // tikv-jemallocator passes no flags when the alignment is at most C's
+    // `_Alignof(max_align_t)` (16 on 64-bit targets, 8 on the 32-bit ones it supports) and
+    // no larger than the size, else MALLOCX_ALIGN(align); the class is computed with the
+    // same flags, so it is the class the allocation got.
+    const MAX_ALIGN_T: usize = if cfg!(target_pointer_width = "64") { 16 } else { 8 };
+    let flags = if align <= MAX_ALIGN_T && align <= size {
+        0
+    } else {
+        tikv_jemalloc_sys::MALLOCX_ALIGN(align)
+    };
+    if size == 0 {
+        return 0;
+    }
+    // SAFETY: `nallocx` only computes a size class; it allocates nothing. It returns 0
+    // only for sizes past the largest class, which no successful allocation has.
+    match unsafe { tikv_jemalloc_sys::nallocx(size, flags) } {
+        0 => size,
+        n => n,
+    }
+}
+
+#[cfg(not(feature = "jemalloc"))]
+#[inline]
+fn charged(size: usize, _align: usize) -> usize {
+    size
+}
+
 struct Counting;
 
 static USED: AtomicUsize = AtomicUsize::new(0);
@@ -40,7 +78,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: forwarded unchanged.
         let p = unsafe { INNER.alloc(layout) };
         if !p.is_null() {
-            USED.fetch_add(layout.size(), Ordering::Relaxed);
+            USED.fetch_add(charged(layout.size(), layout.align()), Ordering::Relaxed);
         }
         p
     }
@@ -48,14 +86,14 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded unchanged.
         unsafe { INNER.dealloc(ptr, layout) };
-        USED.fetch_sub(layout.size(), Ordering::Relaxed);
+        USED.fetch_sub(charged(layout.size(), layout.align()), Ordering::Relaxed);
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged.
         let p = unsafe { INNER.alloc_zeroed(layout) };
         if !p.is_null() {
-            USED.fetch_add(layout.size(), Ordering::Relaxed);
+            USED.fetch_add(charged(layout.size(), layout.align()), Ordering::Relaxed);
         }
         p
     }
@@ -64,8 +102,8 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: forwarded unchanged.
         let p = unsafe { INNER.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            USED.fetch_sub(layout.size(), Ordering::Relaxed);
-            USED.fetch_add(new_size, Ordering::Relaxed);
+            USED.fetch_sub(charged(layout.size(), layout.align()), Ordering::Relaxed);
+            USED.fetch_add(charged(new_size, layout.align()), Ordering::Relaxed);
         }
         p
     }

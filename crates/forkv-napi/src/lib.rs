@@ -12,15 +12,19 @@
 //! `bench/throughput`, each against redis-server 7.0 in the same run, on the 2-core
 //! machine; 1M keys x 100 B):
 //!
-//! | allocator | RSS bytes per key | RSS growth / used_memory growth |
-//! |---|---|---|
-//! | glibc    | 248.8 | 1.37 |
-//! | mimalloc | 232.9 | 1.28 |
-//! | jemalloc | 237.1 | 1.30 |
+//! | allocator | RSS bytes per key | RSS growth / used_memory growth | SET / GET `-P 1`, k ops per server core-second |
+//! |---|---|---|---|
+//! | glibc    | 248.8 | 1.37 | 55.5 / 52.9 |
+//! | mimalloc | 232.9 | 1.28 | 66.2 / 70.6 |
+//! | jemalloc | 237.1 | 1.30 | 71.6 / 75.0 |
 //!
-//! (redis-server 7.0 in the same runs: 191.7 bytes per key, 1.04.) Speed: see the commit
-//! that made the choice; on a machine shared by several builds the ops/s of the three are
-//! within the noise of each other, and the server CPU per request is what separates them.
+//! (redis-server 7.0 in the same runs: 191.7 bytes per key, 1.04, about 105 / 118 k ops per
+//! core-second.) Speed is read as requests per second of the server's own CPU time
+//! (`/proc/<pid>/stat`, all threads), because on a machine shared by several builds the
+//! ops/s of the three swing by more than they differ; by that measure jemalloc is 1.3-1.4x
+//! glibc (glibc's `_int_free`/`malloc_consolidate` were a quarter of the profile) and a
+//! little ahead of mimalloc. The current figures against redis are in the README's
+//! benchmark section (`bench/figures.json`).
 //!
 //! In the terms of DESIGN §2 rule 3 (the fork child's allocator must be consistent after
 //! fork): jemalloc registers `pthread_atfork` handlers when it initialises (prefork takes
