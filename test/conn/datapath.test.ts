@@ -3,11 +3,14 @@
 // reply buffer, written directly when the socket has nothing queued. Checked here: the
 // read side works on this Node (no silent fallback), replies longer than the reply buffer,
 // and a client that stops reading (the kernel keeps part of a direct write, so the server
-// must stop reusing that buffer) while another client keeps the shared buffers busy.
+// must stop reusing that buffer) while another client keeps the shared buffers busy; and
+// the direct write (Connection.write: one send(2) past Node's stream while nothing is
+// queued, the stream for the rest, for queued output and for a broken connection).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as net from 'node:net';
 
+import { Connection } from '../../ts/net/connection';
 import { readInto } from '../../ts/net/readinto';
 import { cmd, RawClient } from '../helpers/client';
 import { startServer, type RunningServer } from '../helpers/server';
@@ -68,6 +71,140 @@ t('readInto: an accepted socket reads into the given buffer; pause() stops readi
   } finally {
     c.destroy();
     await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+/** A connected pair through a real listener: the accepted socket (paused) and the client. */
+async function socketPair(): Promise<{ accepted: net.Socket; client: net.Socket; close: () => Promise<void> }> {
+  let accepted: net.Socket | null = null;
+  const server = net.createServer({ pauseOnConnect: true }, (s) => {
+    accepted = s;
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  const client = net.connect(port, '127.0.0.1');
+  await new Promise<void>((r) => client.once('connect', () => r()));
+  await until(() => accepted !== null);
+  const a = accepted as unknown as net.Socket;
+  return {
+    accepted: a,
+    client,
+    close: async () => {
+      a.destroy();
+      client.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function received(c: net.Socket): () => Buffer {
+  const parts: Buffer[] = [];
+  c.on('data', (d: Buffer) => parts.push(d));
+  return () => Buffer.concat(parts);
+}
+
+t('direct write: an idle plain socket gets its bytes from one send(2), past Node\'s stream', async () => {
+  const { accepted, client, close } = await socketPair();
+  try {
+    const conn = new Connection(accepted);
+    conn.directFd = conn.fd;
+    assert.ok(conn.directFd >= 0, 'an accepted TCP socket exposes its descriptor');
+    const got = received(client);
+    const reused = Buffer.from('+PONG\r\n');
+    assert.is(conn.write(reused, true), false, 'nothing is retained');
+    reused.fill(0); // the caller refills its buffer at once: the kernel has the bytes already
+    assert.is(accepted.bytesWritten, 0, 'Node\'s stream wrote nothing');
+    assert.is(accepted.writableLength, 0);
+    await until(() => got().length === 7);
+    assert.is(got().toString(), '+PONG\r\n');
+    assert.is(conn.outputBytes, 7);
+  } finally {
+    await close();
+  }
+});
+
+t('direct write: what the kernel does not take, and later writes, go through the stream in order', async () => {
+  const { accepted, client, close } = await socketPair();
+  try {
+    const conn = new Connection(accepted);
+    conn.directFd = conn.fd;
+    client.pause();
+    // Far more than the kernel's socket buffers hold while the peer does not read.
+    const chunk = Buffer.alloc(4 << 20);
+    for (let i = 0; i < chunk.length; i++) chunk[i] = i % 251;
+    const reused = Buffer.from(chunk);
+    assert.is(conn.write(reused, true), false, 'the leftover of a reused buffer is copied');
+    reused.fill(0xff); // must not reach the peer
+    assert.ok(accepted.writableLength > 0, 'the kernel took only part of it; the stream holds the rest');
+    assert.ok(accepted.writableLength < chunk.length, 'the kernel took a part directly');
+    const tail = Buffer.from('+END\r\n');
+    conn.write(tail, true);
+    tail.fill(0);
+    const got = received(client);
+    client.resume();
+    await until(() => got().length === chunk.length + 6, 10_000);
+    assert.ok(got().subarray(0, chunk.length).equals(chunk), 'bytes arrive whole and in order');
+    assert.is(got().subarray(chunk.length).toString(), '+END\r\n');
+  } finally {
+    await close();
+  }
+});
+
+t('direct write: a peer gone away makes the stream report the error', async () => {
+  const { accepted, client, close } = await socketPair();
+  try {
+    const conn = new Connection(accepted);
+    conn.directFd = conn.fd;
+    let errored = false;
+    accepted.on('error', () => {
+      errored = true;
+    });
+    accepted.resume();
+    client.resetAndDestroy();
+    await sleep(50);
+    // The first write after a reset may still be taken by the kernel; a later one fails.
+    for (let i = 0; i < 20 && !errored && !accepted.destroyed; i++) {
+      conn.write(Buffer.from('+OK\r\n'));
+      await sleep(10);
+    }
+    assert.ok(errored || accepted.destroyed, 'the broken connection was reported');
+  } finally {
+    await close();
+  }
+});
+
+t('direct write: a destroyed socket is never written, even when its descriptor number is reused', async () => {
+  const first = await socketPair();
+  // A listener up before the descriptor is freed, so the next connection takes that number.
+  let accepted2: net.Socket | null = null;
+  const server2 = net.createServer((s) => {
+    accepted2 = s;
+  });
+  await new Promise<void>((r) => server2.listen(0, '127.0.0.1', r));
+  const addr = server2.address();
+  const port2 = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  let client2: net.Socket | null = null;
+  try {
+    const conn = new Connection(first.accepted);
+    conn.directFd = conn.fd;
+    const oldFd = conn.fd;
+    first.accepted.destroy(); // closes the descriptor now; 'close' (conn.closed) comes later
+    client2 = net.connect(port2, '127.0.0.1');
+    await new Promise<void>((r) => client2?.once('connect', () => r()));
+    await until(() => accepted2 !== null);
+    const fds = [new Connection(client2).fd, new Connection(accepted2 as unknown as net.Socket).fd];
+    assert.ok(fds.includes(oldFd), 'the freed descriptor number went to the next connection');
+    const got = [received(client2), received(accepted2 as unknown as net.Socket)];
+    conn.write(Buffer.from('+STALE\r\n'));
+    await sleep(100);
+    assert.is(got[0]?.().length, 0, 'bytes for the destroyed socket reached another connection');
+    assert.is(got[1]?.().length, 0, 'bytes for the destroyed socket reached another connection');
+  } finally {
+    client2?.destroy();
+    (accepted2 as net.Socket | null)?.destroy();
+    await new Promise<void>((r) => server2.close(() => r()));
+    await first.close();
   }
 });
 

@@ -223,6 +223,13 @@ export declare class Core {
   keyspaceInfo(): Array<DbInfo>
   /** The allocator behind Rust's allocations (INFO `mem_allocator`). */
   static memAllocator(): string
+  /**
+   * Writes `data` to the descriptor of a plain TCP or unix client socket now, without
+   * blocking (the host's data path, when the socket's own queue is empty). Returns the
+   * bytes the kernel took, fewer than `data.length` when its buffer is full; -1 when the
+   * connection is broken (the host's stream write then reports the error and closes it).
+   */
+  static sendNow(fd: number, data: Buffer): number
   /** Valkey glob matching (CONFIG GET patterns and others use the same rules). */
   static globMatch(pattern: string, subject: string, nocase: boolean): boolean
   /**

@@ -118,6 +118,14 @@ export class Core {
   }
 }
 
+/**
+ * Writes `data` to a plain socket's descriptor now, without blocking: the bytes the kernel
+ * took (fewer than `data.length` when its buffer is full), -1 when the connection is broken.
+ */
+export function sendNow(fd: number, data: Buffer): number {
+  return binding.Core.sendNow(fd, data);
+}
+
 /** Valkey glob matching, from the core (one implementation for the whole server). */
 export function globMatch(pattern: string, subject: string, nocase: boolean): boolean {
   return binding.Core.globMatch(pattern, subject, nocase);

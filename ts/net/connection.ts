@@ -2,6 +2,7 @@
 // timestamps) and the write path with backpressure.
 import type * as net from 'node:net';
 
+import { sendNow } from '../native/core';
 import type { ConnKind } from './listeners';
 
 let nextId = 1;
@@ -32,6 +33,12 @@ export class Connection {
   softLimitSince = 0;
   /** The client is a replica (SYNC/PSYNC): its output is class `replica` and not counted for eviction. */
   isReplica = false;
+  /**
+   * The socket's descriptor for direct writes (`write`): plain TCP and unix sockets whose
+   * descriptor Node exposes; -1 for TLS sockets (their bytes must go through OpenSSL) and
+   * for sockets that keep Node's write path.
+   */
+  directFd = -1;
 
   /**
    * @param kind how the client connected (tcp, tls or the unix socket)
@@ -69,26 +76,44 @@ export class Connection {
   /**
    * Writes bytes; pauses reading while the kernel buffer is full (backpressure).
    *
-   * `reused`: `data` is a view of a buffer the caller fills again after this call. When
-   * nothing is queued on the socket, it goes to the kernel in this call (one syscall, no
-   * copy); otherwise it is copied into the socket's queue. Returns true when the socket
-   * still holds `data` after all (the kernel took only part of it and the rest waits
-   * in libuv's queue): the caller must then stop reusing that buffer.
+   * When the socket has a direct descriptor (`directFd`) and nothing queued, the bytes go
+   * to the kernel in this call with one `send(2)`, bypassing Node's stream; what
+   * the kernel does not take, and everything written while the socket holds output, takes
+   * Node's stream path, which keeps the order and reports a broken connection.
+   *
+   * `reused`: `data` is a view of a buffer the caller fills again after this call. The
+   * stream path then copies it, unless it goes to the kernel in this call (one syscall,
+   * no copy). Returns true when the socket still holds `data` after all (the kernel took
+   * only part of it and the rest waits in libuv's queue): the caller must then stop
+   * reusing that buffer.
    */
   write(data: Buffer, reused = false): boolean {
     if (this.closed || data.length === 0) return false;
     this.outputBytes += data.length;
     const s = this.socket;
-    const direct = !reused || (s.writableLength === 0 && s.writableCorked === 0 && !s.connecting);
-    const ok = s.write(direct ? data : Buffer.from(data));
-    const retained = reused && direct && s.writableLength > 0;
-    if (!ok) {
-      this.socket.pause();
-      this.socket.once('drain', () => {
-        if (!this.closed) this.socket.resume();
-      });
+    const idle = s.writableLength === 0 && s.writableCorked === 0 && !s.connecting;
+    // Not once destroyed or ended: the descriptor may be closed, or be another socket's.
+    const live = !s.destroyed && !s.writableEnded;
+    if (idle && live && this.directFd >= 0) {
+      const sent = sendNow(this.directFd, data);
+      if (sent === data.length) return false;
+      // The kernel's buffer is full (or the connection broke: the stream write reports it).
+      const rest = sent > 0 ? data.subarray(sent) : data;
+      this.streamWrite(reused ? Buffer.from(rest) : rest);
+      return false;
     }
-    return retained;
+    const direct = !reused || idle;
+    this.streamWrite(direct ? data : Buffer.from(data));
+    return reused && direct && s.writableLength > 0;
+  }
+
+  /** Node's stream write, pausing reads until 'drain' when its queue is over the mark. */
+  private streamWrite(data: Buffer): void {
+    if (this.socket.write(data)) return;
+    this.socket.pause();
+    this.socket.once('drain', () => {
+      if (!this.closed) this.socket.resume();
+    });
   }
 }
 

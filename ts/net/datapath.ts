@@ -7,10 +7,12 @@
 // No Buffer per read and none per reply on the hot path: every socket reads into one
 // shared buffer (Node's `onread`, see readinto.ts: a read is handed to the core before the
 // next one can land), and the core copies the replies of a read into one reused reply
-// buffer, written with a single write when the socket has nothing queued. A reply the
-// socket must keep (queued behind earlier output, corked around host commands, held for
-// the AOF) is copied first; if the kernel takes only part of a direct write, libuv keeps
-// the buffer and the data path takes a new one.
+// buffer. A plain TCP or unix socket with nothing queued gets that buffer with one
+// send(2) (Connection.write), bypassing Node's stream machinery. Everything else takes
+// Node's stream (backpressure, 'drain', errors): what the kernel did not take, the
+// replies of a socket that holds output or is corked around host commands, replies held
+// for the AOF (copied first, as the buffer is reused), and TLS sockets, whose idle writes
+// go to the stream uncopied (if it keeps part of the buffer, the data path takes a new one).
 import type * as net from 'node:net';
 
 import { Step, type FeedResult } from '../native/core';
@@ -74,11 +76,12 @@ export class DataPath {
     // A busy script serves plain sockets directly (see forkv-server's busy_io); TLS ones wait.
     const fd = kind === 'tls' ? -1 : socketFd(socket);
     if (fd >= 0) this.server.core.native.setClientFd(conn.id, fd);
+    // Replies to plain sockets go to the kernel directly while nothing is queued.
+    conn.directFd = fd;
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClose(conn));
-    // TCP sockets read into the shared buffer; TLS and unix sockets (not accepted paused) keep
-    // 'data' events.
-    if (kind !== 'tcp' || !readInto(socket, this.readBuf, (n) => this.onRead(conn, n))) {
+    // TCP and unix sockets read into the shared buffer; TLS sockets keep 'data' events.
+    if (kind === 'tls' || !readInto(socket, this.readBuf, (n) => this.onRead(conn, n))) {
       socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     }
   }

@@ -246,7 +246,8 @@ export class Listeners {
     } catch {
       // absent, or not ours to remove: listen() reports the real problem
     }
-    const srv = net.createServer((s) => this.onSocket(s, 'unix'));
+    // pauseOnConnect: as for TCP, the data path sets up the reads (see bindTcp).
+    const srv = net.createServer({ pauseOnConnect: true }, (s) => this.onSocket(s, 'unix'));
     try {
       await new Promise<void>((resolve, reject) => {
         srv.maxConnections = this.server.config.getInt('maxclients') + 32;

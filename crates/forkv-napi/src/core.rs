@@ -853,6 +853,18 @@ impl Core {
         crate::alloc::allocator_name().to_string()
     }
 
+    /// Writes `data` to the descriptor of a plain TCP or unix client socket now, without
+    /// blocking (the host's data path, when the socket's own queue is empty). Returns the
+    /// bytes the kernel took, fewer than `data.length` when its buffer is full; -1 when the
+    /// connection is broken (the host's stream write then reports the error and closes it).
+    #[napi]
+    pub fn send_now(fd: i32, data: BufferSlice) -> f64 {
+        match forkv_server::direct_send::send_nonblocking(fd, &data) {
+            Ok(n) => n as f64,
+            Err(_) => -1.0,
+        }
+    }
+
     /// Valkey glob matching (CONFIG GET patterns and others use the same rules).
     #[napi]
     pub fn glob_match(pattern: String, subject: String, nocase: bool) -> bool {

@@ -20,6 +20,7 @@ use std::os::fd::RawFd;
 use forkv_engine::busy::BusyEvents;
 use forkv_engine::Engine;
 
+use crate::direct_send::send_nonblocking;
 use crate::Shared;
 
 /// Bytes read from one socket per poll.
@@ -51,26 +52,10 @@ impl BusyIo {
             own.outbox.buffer(id).extend_from_slice(reply);
             return false;
         }
-        let mut sent = 0;
-        while sent < reply.len() {
-            let rest = &reply[sent..];
-            // SAFETY: `fd` is a socket the host registered for a live client; `rest` is
-            // a valid buffer of `rest.len()` bytes.
-            let n = unsafe { libc::send(fd, rest.as_ptr().cast(), rest.len(), libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) };
-            if n > 0 {
-                sent += n as usize;
-                continue;
-            }
-            let err = std::io::Error::last_os_error().raw_os_error();
-            if n < 0 && err == Some(libc::EINTR) {
-                continue;
-            }
-            if n < 0 && err != Some(libc::EAGAIN) && err != Some(libc::EWOULDBLOCK) {
-                // A broken connection: the host sees it and closes the client.
-                return false;
-            }
-            break;
-        }
+        let Ok(sent) = send_nonblocking(fd, reply) else {
+            // A broken connection: the host sees it and closes the client.
+            return false;
+        };
         if sent < reply.len() {
             own.outbox.buffer(id).extend_from_slice(&reply[sent..]);
             return false;

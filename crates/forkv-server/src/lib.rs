@@ -53,6 +53,7 @@
 pub mod aof_load;
 pub mod info;
 mod busy_io;
+pub mod direct_send;
 pub mod jobs;
 pub mod outbox;
 pub mod pubsub;
