@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type Redis from 'ioredis';
 
 import { startServer, type RunningServer } from '../helpers/server';
-import { errOf, infoNum, quiet, sleep, waitNoChild, waitUntil } from './util';
+import { errOf, infoNum, nthChildPid, quiet, sleep, waitNoChild, waitUntil } from './util';
 
 const t = suite('debug-persistence');
 const running: RunningServer[] = [];
@@ -186,6 +186,25 @@ t('DEBUG AOF-FLUSH-SLEEP delays the AOF write, and the reply waits for it', asyn
   assert.ok(Date.now() - started >= 250, 'the reply left before the AOF write');
   assert.ok(fs.statSync(incrFile(srv)).size > size);
   assert.is(await io.call('DEBUG', 'AOF-FLUSH-SLEEP', '0'), 'OK');
+});
+
+t('DEBUG HTSTATS: the key table does not grow while a BGSAVE child runs, and grows from the cron after', async () => {
+  const { srv, io } = await forkv(['--save', '']);
+  await io.select(9);
+  assert.is(await io.call('DEBUG', 'HTSTATS', '9'), '[Dictionary HT]\n[Expires HT]\n');
+  assert.is(await errOf(io.call('DEBUG', 'HTSTATS', '16')), 'ERR Out of range database');
+  assert.is(await io.call('DEBUG', 'POPULATE', '4095', '', '1'), 'OK');
+  await io.config('SET', 'rdb-key-save-delay', '1000000');
+  assert.is(await io.bgsave(), 'Background saving started');
+  await waitUntil('the BGSAVE child', async () => (await infoNum(io, 'rdb_bgsave_in_progress')) === 1);
+  await io.mset('k1', 'v1', 'k2', 'v2');
+  const during = String(await io.call('DEBUG', 'HTSTATS', '9'));
+  assert.match(during, /^\[Dictionary HT\]\nHash table 0 stats \(main hash table\):\n table size: 4096\n number of elements: 4097\n\[Expires HT\]\n$/);
+  process.kill(await nthChildPid(srv, 1), 'SIGKILL');
+  await waitNoChild(io);
+  await waitUntil('the table to grow to 8192', async () => /table size: 8192/.test(String(await io.call('DEBUG', 'HTSTATS', '9'))));
+  const full = String(await io.call('DEBUG', 'HTSTATS', '9', 'FULL'));
+  assert.match(full, / different slots: \d+\n max chain length: \d+\n avg chain length \(counted\): \d+\.\d\d\n/);
 });
 
 t.run();

@@ -676,6 +676,18 @@ impl Keyspace {
         None
     }
 
+    /// Starts the resizes the tables' load factors call for (cron); none while a fork
+    /// child shares the pages (Valkey's `tryResizeHashTables` waits for no child too).
+    pub fn resize_tables(&mut self) {
+        if self.child_active {
+            return;
+        }
+        for db in &mut self.dbs {
+            db.keys.resize_if_needed();
+            db.expires.resize_if_needed();
+        }
+    }
+
     /// One step of incremental rehashing for every database (cron, no child active).
     pub fn rehash_step(&mut self, buckets: usize) {
         for db in &mut self.dbs {

@@ -51,6 +51,41 @@ struct Table<K, V, M> {
     used: usize,
 }
 
+/// Chain lengths of a table as `DEBUG HTSTATS ... full` shows them (Valkey's
+/// `dictGetStatsMsg`: lengths of 49 and more share the last slot).
+fn chain_stats<K, V, M>(table: &Table<K, V, M>) -> String {
+    const VECTLEN: usize = 50;
+    let mut lengths = [0usize; VECTLEN];
+    let (mut slots, mut max_chain, mut total_chain) = (0usize, 0usize, 0usize);
+    for bucket in &table.buckets {
+        let mut len = 0;
+        let mut e = bucket.as_deref();
+        while let Some(entry) = e {
+            len += 1;
+            e = entry.next.as_deref();
+        }
+        lengths[len.min(VECTLEN - 1)] += 1;
+        if len > 0 {
+            slots += 1;
+            max_chain = max_chain.max(len);
+            total_chain += len;
+        }
+    }
+    let size = table.buckets.len().max(1) as f64;
+    let per_slot = |n: usize| if slots == 0 { 0.0 } else { n as f64 / slots as f64 };
+    let mut out = format!(
+        " different slots: {slots}\n max chain length: {max_chain}\n avg chain length (counted): {:.2}\n avg chain length (computed): {:.2}\n Chain length distribution:\n",
+        per_slot(total_chain),
+        per_slot(table.used)
+    );
+    for (len, &n) in lengths.iter().enumerate().take(VECTLEN - 1) {
+        if n > 0 {
+            out.push_str(&format!("   {len}: {n} ({:.2}%)\n", n as f64 * 100.0 / size));
+        }
+    }
+    out
+}
+
 impl<K, V, M> Table<K, V, M> {
     fn empty() -> Self {
         Table {
@@ -387,6 +422,39 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
             }
             self.start_resize(new_size);
         }
+    }
+
+    /// Starts the resize the load factor calls for, if any (Valkey's `kvstoreTryResizeDicts`
+    /// from the cron: a table that grew while a fork child forbade it catches up here,
+    /// without waiting for the next insert).
+    pub fn resize_if_needed(&mut self) {
+        if self.is_empty() {
+            return;
+        }
+        self.expand_if_needed();
+        self.shrink_if_needed();
+    }
+
+    /// The table part of `DEBUG HTSTATS` (Valkey's `dictGetStats`): per live table its
+    /// size and element count, and with `full` its chain statistics. Empty: nothing.
+    pub fn stats(&self, full: bool) -> String {
+        let mut out = String::new();
+        if self.is_empty() {
+            return out;
+        }
+        for t in 0..self.live_tables() {
+            let table = &self.tables[t];
+            let name = if t == 0 { "main hash table" } else { "rehashing target" };
+            out.push_str(&format!(
+                "Hash table {t} stats ({name}):\n table size: {}\n number of elements: {}\n",
+                table.buckets.len(),
+                table.used
+            ));
+            if full {
+                out.push_str(&chain_stats(table));
+            }
+        }
+        out
     }
 
     /// Starts shrinking when the table has become sparse (called after removals and by cron).
@@ -742,6 +810,39 @@ mod tests {
 
     fn key(i: u32) -> Vec<u8> {
         format!("key:{i}").into_bytes()
+    }
+
+    #[test]
+    fn a_growth_held_back_by_a_child_starts_from_the_cron_and_stats_show_it() {
+        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        assert_eq!(d.stats(false), "");
+        for i in 0..4097 {
+            if i == 4095 {
+                // A fork child appears (DEBUG HTSTATS's test: 4095 keys, BGSAVE, then 2 more).
+                d.set_resize_policy(ResizePolicy::Avoid);
+            }
+            d.insert(key(i), i);
+        }
+        while d.rehash(100) {}
+        // Load factor just over 1: no growth while a child shares the pages.
+        assert_eq!(d.stats(false), "Hash table 0 stats (main hash table):\n table size: 4096\n number of elements: 4097\n");
+        d.resize_if_needed();
+        assert!(!d.is_rehashing());
+        d.set_resize_policy(ResizePolicy::Enable);
+        d.resize_if_needed();
+        assert!(d.stats(false).contains("Hash table 1 stats (rehashing target):\n table size: 8192\n"), "{}", d.stats(false));
+        while d.rehash(100) {}
+        let full = d.stats(true);
+        assert!(full.starts_with("Hash table 0 stats (main hash table):\n table size: 8192\n number of elements: 4097\n different slots: "), "{full}");
+        assert!(full.contains(" avg chain length (counted): ") && full.contains(" Chain length distribution:\n   0: "), "{full}");
+        // The distribution counts every bucket once.
+        let buckets: usize = full
+            .lines()
+            .skip_while(|l| !l.starts_with(" Chain length distribution:"))
+            .skip(1)
+            .filter_map(|l| l.trim().split(':').nth(1)?.split_whitespace().next()?.parse::<usize>().ok())
+            .sum();
+        assert_eq!(buckets, 8192);
     }
 
     #[test]

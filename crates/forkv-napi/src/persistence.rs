@@ -437,8 +437,17 @@ fn load_file(path: &str, ks: &mut Keyspace, opts: &LoadOptions) -> std::result::
     let file = std::fs::File::open(path).map_err(|e| format!("Fatal error loading the DB, check server logs. Can't open {path}: {e}"))?;
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
     forkv_rdb::load_rdb(reader, ks, opts).map_err(|e| {
-        // A second line, logged as is: Valkey's last words after such a failure.
-        let tail = if e.is_read_failure() { "\nTerminating server after rdb file reading failure." } else { "" };
+        // More lines, logged as they are, after a corrupt or short file: Valkey's
+        // rdbReportError line (the one RESTORE logs too), then its last words.
+        let tail = if e.is_read_failure() {
+            format!(
+                "\nInternal error in RDB reading offset {}, function at forkv-rdb -> {}\nTerminating server after rdb file reading failure.",
+                e.offset,
+                e.message()
+            )
+        } else {
+            String::new()
+        };
         format!("{path}: {e}{tail}")
     })
 }

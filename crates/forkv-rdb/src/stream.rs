@@ -293,7 +293,12 @@ fn load_node(s: &mut StreamValue, master: StreamId, lp: &[u8]) -> Result<(), &'s
             }
             (Some(fields), values)
         };
-        let _lp_count = next_int(&mut it)?;
+        // lp-count: the items of this entry before it (Valkey's streamValidateListpackIntegrity):
+        // flags, ms, seq and the values, plus the field count and names when they are its own.
+        let items_before = if same { master_fields.len() + 3 } else { 2 * values.len() + 4 };
+        if usize::try_from(next_int(&mut it)?).ok() != Some(items_before) {
+            return Err("Stream listpack integrity check failed");
+        }
         s.push_loaded_entry(master, &master_fields, NodeEntry { id: StreamId::new(ms, seq), deleted: flags & FLAG_DELETED != 0, fields, values });
     }
     if it.next().is_some() {
@@ -314,9 +319,13 @@ fn read_ms<R: Read>(src: &mut Source<R>) -> Result<i64, RdbError> {
 pub(crate) fn read_stream<R: Read>(t: u8, src: &mut Source<R>, scratch: &mut Vec<u8>) -> Result<Option<Value>, RdbError> {
     let mut s = StreamValue::new();
     let nodes = src.plain_length()?;
+    let mut node_keys = std::collections::HashSet::new();
     for _ in 0..nodes {
         let key = read_string(src, scratch)?;
         let key: [u8; 16] = key.as_slice().try_into().map_err(|_| src.corrupt("Stream node key entry is not the size of a stream ID"))?;
+        if !node_keys.insert(key) {
+            return Err(src.corrupt("Listpack re-added with existing key"));
+        }
         let at = src.offset();
         let lp = read_string(src, scratch)?;
         load_node(&mut s, key_id(&key), &lp).map_err(|m| RdbError::corrupt(at, m))?;
@@ -457,5 +466,58 @@ mod tests {
         assert_eq!(got[11], i64::MIN.to_string().into_bytes());
         assert_eq!(got[14], vec![b'y'; 5000]);
         assert_eq!(got[15], b"007");
+    }
+
+    /// A node listpack of one entry `a`=`1` with master ID 1-0 and the given lp-count.
+    fn one_entry_node(lp_count: i64) -> Vec<u8> {
+        let mut lp = LpBuilder::new();
+        for v in [1, 0, 1] {
+            lp.int(v);
+        }
+        lp.string(b"a");
+        lp.int(0);
+        lp.int(FLAG_SAMEFIELDS);
+        lp.int(0);
+        lp.int(0);
+        lp.string(b"1");
+        lp.int(lp_count);
+        lp.finish()
+    }
+
+    /// A type-15 stream body holding `nodes` (key 1-0 each, as RDB strings under 64 bytes).
+    fn stream_body(nodes: &[Vec<u8>]) -> Vec<u8> {
+        let mut body = vec![nodes.len() as u8];
+        for lp in nodes {
+            body.push(16);
+            body.extend_from_slice(&id_key(StreamId::new(1, 0)));
+            assert!(lp.len() < 64);
+            body.push(lp.len() as u8);
+            body.extend_from_slice(lp);
+        }
+        body.extend_from_slice(&[1, 1, 0, 0]); // length 1, last ID 1-0, no groups
+        body
+    }
+
+    /// Loads a stream body: whether a value came out, or the error message.
+    fn load(body: &[u8]) -> Result<bool, String> {
+        read_stream(crate::consts::RDB_TYPE_STREAM_LISTPACKS, &mut Source::new(body), &mut Vec::new())
+            .map(|v| v.is_some())
+            .map_err(|e| e.message())
+    }
+
+    #[test]
+    fn a_node_entry_with_a_wrong_lp_count_is_refused() {
+        // Same fields as the master entry: flags, ms, seq and one value come before it.
+        assert_eq!(load(&stream_body(&[one_entry_node(4)])), Ok(true));
+        for wrong in [0, 3, 5, 600] {
+            let e = load(&stream_body(&[one_entry_node(wrong)])).unwrap_err();
+            assert_eq!(e, "Stream listpack integrity check failed");
+        }
+    }
+
+    #[test]
+    fn two_nodes_with_the_same_key_are_refused() {
+        let e = load(&stream_body(&[one_entry_node(4), one_entry_node(4)])).unwrap_err();
+        assert_eq!(e, "Listpack re-added with existing key");
     }
 }

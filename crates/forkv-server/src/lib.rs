@@ -540,6 +540,7 @@ impl Server {
         ks.active_expire_cycle(budget);
         self.engine.latency.add_if_needed("expire-cycle", started.elapsed().as_millis() as u64);
         let ks = &mut self.engine.ks;
+        ks.resize_tables();
         if rehash {
             ks.rehash_step(100);
         }

@@ -18,6 +18,7 @@ const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("debug|object", -3, F, (2, 2, 1), "server", "1.0.0", "O(1)", "Show low level info about the key and associated value.", Exec::Core(object)),
     spec("debug|listpack", 3, F, (2, 2, 1), "server", "1.0.0", "O(N)", "Show low level info about the listpack encoding of a key.", Exec::Core(listpack)),
     spec("debug|quicklist", -3, F, (2, 2, 1), "server", "1.0.0", "O(N)", "Show low level info about the quicklist encoding of a key.", Exec::Core(quicklist)),
+    spec("debug|htstats", -3, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Return hash table statistics of the specified database.", Exec::Core(htstats)),
     spec("debug|stringmatch-test", 2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Run a fuzz tester against the glob matcher.", Exec::Core(stringmatch_test)),
     spec("debug|digest", 2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Output a hex signature representing the current DB content.", Exec::Core(digest_all)),
     spec("debug|digest-value", -2, F, (2, -1, 1), "server", "1.0.0", "O(N)", "Output a hex signature of the values of all the specified keys.", Exec::Core(digest_value)),
@@ -206,6 +207,20 @@ fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         }
     }
     ctx.reply.simple(&text);
+    Ok(())
+}
+
+/// `DEBUG HTSTATS <dbid> [full]`: the key table and the expires table of a database,
+/// their sizes and element counts (a running rehash shows both tables), and with `full`
+/// their chain lengths (Valkey's `kvstoreGetStats`), as verbatim text.
+fn htstats(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    allowed(ctx)?;
+    let dbid = super::parse_i64(argv[2])?;
+    let db = usize::try_from(dbid).ok().filter(|d| *d < ctx.ks.db_count()).ok_or("ERR Out of range database")?;
+    let full = argv.get(3).is_some_and(|a| a.eq_ignore_ascii_case(b"full"));
+    let d = ctx.ks.db(db);
+    let text = format!("[Dictionary HT]\n{}[Expires HT]\n{}", d.keys.stats(full), d.expires.stats(full));
+    ctx.reply.verbatim(text.as_bytes(), "txt");
     Ok(())
 }
 
@@ -439,6 +454,8 @@ fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
             "    Output a hex signature representing the current DB content.",
             "DIGEST-VALUE <key> [<key> ...]",
             "    Output a hex signature of the values of all the specified keys.",
+            "HTSTATS <dbid> [full]",
+            "    Return hash table statistics of the specified database.",
             "LOADAOF",
             "    Flush the AOF buffers on disk and reload the AOF in memory.",
             "LOG <message>",
