@@ -1,6 +1,6 @@
 // Server commands the host owns: INFO, CONFIG, SHUTDOWN, and DEBUG LOG/RELOAD.
 import { renderInfo } from '../info';
-import { array, error, ok, simple, verbatim, type Reply } from '../resp/encode';
+import { error, ok, verbatim, type Reply } from '../resp/encode';
 import { arg, opt, type HostCall } from './types';
 
 export function info(call: HostCall): Reply {
@@ -8,19 +8,6 @@ export function info(call: HostCall): Reply {
   return verbatim(renderInfo(call.server, sections));
 }
 
-const CONFIG_HELP = [
-  'CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
-  'GET <pattern>',
-  '    Return parameters matching the glob-like <pattern> and their values.',
-  'SET <directive> <value>',
-  '    Set the configuration <directive> to <value>.',
-  'RESETSTAT',
-  '    Reset statistics reported by the INFO command.',
-  'REWRITE',
-  '    Rewrite the configuration file.',
-  'HELP',
-  '    Print this help.',
-];
 
 export function config(call: HostCall): Reply | Promise<Reply> {
   const { server, argv } = call;
@@ -48,8 +35,6 @@ export function config(call: HostCall): Reply | Promise<Reply> {
       const err = server.config.rewrite(server.configFile);
       return err === null ? ok : error(err);
     }
-    case 'help':
-      return array(CONFIG_HELP.map((l) => simple(l)));
     default:
       return error(`ERR unknown subcommand '${arg(call, 1)}'. Try CONFIG HELP.`);
   }

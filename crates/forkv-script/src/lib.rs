@@ -585,12 +585,15 @@ impl Scripting {
             let mut it = out.into_iter();
             let ok = matches!(it.next(), Some(Value::Boolean(true)));
             let value = it.next().unwrap_or(Value::Nil);
-            let counted = !ok && matches!(&value, Value::Table(t) if t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false));
             let reply = if ok {
                 convert::lua_to_reply(&value, state.get().resp)
             } else {
                 RespValue::Error(error_reply_text(&value, funcname))
             };
+            // A command's error, raised by server.call or returned as pcall's table,
+            // was counted when the command answered (Valkey's ignore_error_stats_update).
+            let counted = matches!(reply, RespValue::Error(_))
+                && matches!(&value, Value::Table(t) if t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false));
             self.api.raw_set("call", Value::Nil)?;
             self.api.raw_set("pcall", Value::Nil)?;
             self.current.raw_set("log", Value::Nil)?;

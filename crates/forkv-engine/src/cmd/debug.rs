@@ -176,7 +176,8 @@ fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     let fast = argv.get(3).is_some_and(|a| a.eq_ignore_ascii_case(b"fast"));
     let db = ctx.db();
-    let Some(v) = ctx.ks.peek(db, argv[2]) else {
+    // Valkey looks the key up without expiring it: a logically expired key still shows.
+    let Some(v) = ctx.ks.find(db, argv[2]) else {
         return Err(crate::errors::NO_SUCH_KEY.into());
     };
     let (lru, idle) = (ctx.ks.access_clock(db, argv[2]).unwrap_or(0), ctx.ks.idle_seconds(db, argv[2]).unwrap_or(0));

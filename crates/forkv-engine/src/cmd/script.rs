@@ -473,6 +473,7 @@ pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, name
     pseudo.db = db;
     pseudo.authenticated = true;
     pseudo.in_script = true;
+    pseudo.time_snapshot_us = Some(crate::cmd::now_us());
     // enable-debug-command is checked for the commands clients send, not for scripts.
     pseudo.debug_allowed = true;
     pseudo.peer = "lua".into();
