@@ -610,7 +610,11 @@ fn script_flush(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
         return e.script_error(id, "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
     }
     if let Some(vm) = e.scripting.as_mut() {
-        vm.flush();
+        if let Err(err) = vm.flush() {
+            // No VM could be built: the next EVAL tries again (and reports why).
+            e.logs.push(LogLevel::Warning, format!("SCRIPT FLUSH could not create a fresh Lua VM: {err}"));
+            e.scripting = None;
+        }
     }
     let proto = e.proto_of(id);
     Reply::new(&mut e.out, proto).ok();
