@@ -114,6 +114,18 @@ t('CONFIG HELP and CLIENT HELP can be called from a script and match the direct 
   assert.match(await errorOf(fx.io.eval("return redis.call('config', 'get', 'port')", 0)), /^ERR This Redis command is not allowed from script/);
 });
 
+t('DEBUG LOG from a script once DEBUG SET-DISABLE-DENY-SCRIPTS allows noscript commands', async () => {
+  const body = "return redis.call('DEBUG', 'LOG', 'from-a-script')";
+  assert.match(await errorOf(fx.io.eval(body, 0)), /^ERR This Redis command is not allowed from script/);
+  await fx.io.call('DEBUG', 'SET-DISABLE-DENY-SCRIPTS', '1');
+  try {
+    assert.is(await fx.io.eval(body, 0), 'OK');
+    await fx.srv.waitFor(/DEBUG LOG: from-a-script/);
+  } finally {
+    await fx.io.call('DEBUG', 'SET-DISABLE-DENY-SCRIPTS', '0');
+  }
+});
+
 t('SCRIPT FLUSH replaces the VM: memory goes back, the cache is empty, math.random continues', async () => {
   await fx.io.call('SCRIPT', 'FLUSH');
   const first = await fx.io.eval('return tostring(math.random())', 0);

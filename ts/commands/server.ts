@@ -1,4 +1,4 @@
-// Server commands the host owns: INFO, CONFIG, SHUTDOWN, and DEBUG LOG/RELOAD.
+// Server commands the host owns: INFO, CONFIG, SHUTDOWN, and the DEBUG subcommands that touch the host (RELOAD, LOADAOF...).
 import { renderInfo } from '../info';
 import { error, ok, verbatim, type Reply } from '../resp/encode';
 import { arg, opt, type HostCall } from './types';
@@ -73,9 +73,6 @@ export function shutdown(call: HostCall): Reply | Promise<Reply> {
 export function debug(call: HostCall): Reply | Promise<Reply> {
   const { server } = call;
   switch (opt(call, 1)) {
-    case 'log':
-      server.log.warning(`DEBUG LOG: ${arg(call, 2)}`);
-      return ok;
     case 'pause-cron':
       if (call.argv.length !== 3) return error("ERR unknown subcommand or wrong number of arguments for 'pause-cron'. Try DEBUG HELP.");
       // atoi, as Valkey reads it.
