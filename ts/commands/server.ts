@@ -1,6 +1,6 @@
-// Server commands the host owns: INFO, CONFIG, SHUTDOWN, and DEBUG LOG/RELOAD.
+// Server commands the host owns: INFO, CONFIG, SHUTDOWN, and the DEBUG subcommands that touch the host (RELOAD, LOADAOF...).
 import { renderInfo } from '../info';
-import { error, help, ok, verbatim, type Reply } from '../resp/encode';
+import { error, ok, verbatim, type Reply } from '../resp/encode';
 import { arg, opt, type HostCall } from './types';
 
 export function info(call: HostCall): Reply {
@@ -8,16 +8,6 @@ export function info(call: HostCall): Reply {
   return verbatim(renderInfo(call.server, sections));
 }
 
-const CONFIG_HELP = [
-  'GET <pattern>',
-  '    Return parameters matching the glob-like <pattern> and their values.',
-  'SET <directive> <value>',
-  '    Set the configuration <directive> to <value>.',
-  'RESETSTAT',
-  '    Reset statistics reported by the INFO command.',
-  'REWRITE',
-  '    Rewrite the configuration file.',
-];
 
 export function config(call: HostCall): Reply | Promise<Reply> {
   const { server, argv } = call;
@@ -45,8 +35,6 @@ export function config(call: HostCall): Reply | Promise<Reply> {
       const err = server.config.rewrite(server.configFile);
       return err === null ? ok : error(err);
     }
-    case 'help':
-      return help('CONFIG', CONFIG_HELP);
     default:
       return error(`ERR unknown subcommand '${arg(call, 1)}'. Try CONFIG HELP.`);
   }
@@ -90,9 +78,6 @@ export function shutdown(call: HostCall): Reply | Promise<Reply> {
 export function debug(call: HostCall): Reply | Promise<Reply> {
   const { server } = call;
   switch (opt(call, 1)) {
-    case 'log':
-      server.log.warning(`DEBUG LOG: ${arg(call, 2)}`);
-      return ok;
     case 'pause-cron':
       if (call.argv.length !== 3) return error("ERR unknown subcommand or wrong number of arguments for 'pause-cron'. Try DEBUG HELP.");
       // atoi, as Valkey reads it.

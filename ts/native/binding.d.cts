@@ -636,6 +636,8 @@ export interface EngineSettings {
   sharedIntegers?: boolean
   /** A replica with `replica-read-only yes`: clients' writes get `-READONLY`. */
   readOnlyReplica?: boolean
+  /** The server is a replica (WAIT and WAITAOF are refused). */
+  isReplica?: boolean
   /** A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`. */
   primaryDown?: boolean
   /** `maxmemory` in bytes (0: no limit). */

@@ -172,6 +172,7 @@ export class ReplicaLink {
     const down = replica && this.state !== 'connected';
     this.native.configure({
       readOnlyReplica: replica && this.server.config.getBool('replica-read-only'),
+      isReplica: replica,
       primaryDown: down && !this.server.config.getBool('replica-serve-stale-data'),
     });
   }

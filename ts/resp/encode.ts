@@ -26,9 +26,6 @@ export const array = (v: Reply[]): Reply => ({ t: 'array', v });
 export const map = (v: Array<[Reply, Reply]>): Reply => ({ t: 'map', v });
 export const verbatim = (v: string, format = 'txt'): Reply => ({ t: 'verbatim', v, format });
 export const bulkArray = (v: Array<Buffer | string>): Reply => array(v.map(bulk));
-/** A HELP reply in Valkey's layout (`addReplyHelp`): header, the command's lines, the shared HELP entry. */
-export const help = (command: string, lines: readonly string[]): Reply =>
-  array([`${command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:`, ...lines, 'HELP', '    Print this help.'].map(simple));
 
 /** Encodes a reply for a client speaking RESP `proto`. */
 export function encode(r: Reply, proto: number): Buffer {

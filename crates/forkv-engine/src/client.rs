@@ -70,6 +70,9 @@ pub struct Client {
     pub(crate) pending_out: Vec<u8>,
     /// The script pseudo-client (`cmd::script`): blocking commands may not block.
     pub(crate) in_script: bool,
+    /// The time (µs since the epoch) a script's commands see: TIME inside a script
+    /// answers the time the script started, as Valkey's cached time does.
+    pub(crate) time_snapshot_us: Option<i64>,
     /// The link to this server's primary (Valkey's CLIENT_PRIMARY): its commands are
     /// obeyed even on a read-only replica or while writes are refused.
     pub primary: bool,
@@ -166,6 +169,7 @@ impl Client {
             block_request: None,
             pending_out: Vec::new(),
             in_script: false,
+            time_snapshot_us: None,
             primary: false,
             reply_mode: ReplyMode::On,
             tracking: crate::tracking::ClientTracking::default(),

@@ -84,6 +84,8 @@ pub struct EngineConfig {
     /// A replica with `replica-read-only yes`: write commands of clients other than the
     /// primary's link get `-READONLY`.
     pub read_only_replica: bool,
+    /// The server is a replica (REPLICAOF host port): WAIT and WAITAOF are refused.
+    pub is_replica: bool,
     /// A replica whose link is down with `replica-serve-stale-data no`: commands
     /// without the `stale` flag get `-MASTERDOWN`.
     pub primary_down: bool,
@@ -110,6 +112,7 @@ impl Default for EngineConfig {
             lazyfree_lazy_server_del: true,
             shared_integers: true,
             read_only_replica: false,
+            is_replica: false,
             primary_down: false,
             maxmemory: evict::MaxmemoryConfig::default(),
             output_hard_limit: [0, 32 << 20],

@@ -481,6 +481,11 @@ impl Keyspace {
         self.dbs[db].keys.get(key)
     }
 
+    /// The stored value, expired or not (Valkey's `dbFind`, as DEBUG OBJECT uses it).
+    pub fn find(&self, db: usize, key: &[u8]) -> Option<&Value> {
+        self.dbs[db].keys.get(key)
+    }
+
     /// True when the key exists (expiring it first if due).
     pub fn exists(&mut self, db: usize, key: &[u8]) -> bool {
         !self.expire_if_needed(db, key) && self.dbs[db].keys.contains_key(key)

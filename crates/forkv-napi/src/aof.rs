@@ -370,7 +370,10 @@ impl Core {
             std::thread::sleep(self.persistence.aof_flush_sleep);
         }
         let child = self.server.jobs.is_running();
-        match a.writer.flush(force, now_ms(), child) {
+        let flushed = a.writer.flush(force, now_ms(), child);
+        // What a script's WAITAOF sees until the next turn (Valkey's fsynced_reploff).
+        self.server.set_aof_marks(a.writer.appended_total(), a.writer.synced_total());
+        match flushed {
             Ok(r) => {
                 record_flush_latency(&mut self.server.engine.latency, &r, child);
                 AofFlushResult { ok: true, error: None, written: r.written as f64, postponed: r.postponed }
@@ -385,6 +388,7 @@ impl Core {
     pub fn aof_sync_marks(&mut self) -> Option<AofSyncMarks> {
         self.aof_take_stream();
         let a = self.aof.as_ref()?;
+        self.server.set_aof_marks(a.writer.appended_total(), a.writer.synced_total());
         Some(AofSyncMarks { appended: a.writer.appended_total() as f64, synced: a.writer.synced_total() as f64 })
     }
 

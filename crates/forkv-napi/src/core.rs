@@ -87,6 +87,8 @@ pub struct EngineSettings {
     pub shared_integers: Option<bool>,
     /// A replica with `replica-read-only yes`: clients' writes get `-READONLY`.
     pub read_only_replica: Option<bool>,
+    /// The server is a replica (WAIT and WAITAOF are refused).
+    pub is_replica: Option<bool>,
     /// A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`.
     pub primary_down: Option<bool>,
     /// `maxmemory` in bytes (0: no limit).
@@ -656,6 +658,9 @@ impl Core {
         }
         if let Some(v) = s.read_only_replica {
             cfg.read_only_replica = v;
+        }
+        if let Some(v) = s.is_replica {
+            cfg.is_replica = v;
         }
         if let Some(v) = s.primary_down {
             cfg.primary_down = v;

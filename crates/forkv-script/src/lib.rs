@@ -171,6 +171,9 @@ pub struct Scripting {
     last_error_counted: bool,
     /// What the count hook reaches of the run in progress.
     hook: Rc<HookLink>,
+    /// The generator behind `math.random` (Valkey's static lrand48 state: a VM reset
+    /// does not restart its sequence).
+    rng: Rc<Cell<Rand48>>,
 }
 
 /// The run in progress as the count hook sees it. The hook is a `'static` closure owned
@@ -405,6 +408,7 @@ impl Scripting {
             load_logs: Rc::new(RefCell::new(Vec::new())),
             last_error_counted: false,
             hook,
+            rng,
         })
     }
 
@@ -459,11 +463,14 @@ impl Scripting {
         self.lua.used_memory()
     }
 
-    /// Empties the script cache (`SCRIPT FLUSH`) and collects the garbage.
-    pub fn flush(&mut self) {
-        self.scripts.clear();
-        self.bodies_bytes = 0;
-        let _ = self.lua.gc_collect();
+    /// Empties the script cache (`SCRIPT FLUSH`) by replacing the VM with a fresh one, as
+    /// Valkey does: nothing a script left behind (interned strings, the grown string
+    /// table) outlives the flush. The `math.random` sequence continues.
+    pub fn flush(&mut self) -> mlua::Result<()> {
+        let fresh = Scripting::new()?;
+        fresh.rng.set(self.rng.get());
+        *self = fresh;
+        Ok(())
     }
 
     /// Runs cached script `sha` with KEYS and ARGV; returns its reply (an error reply when
@@ -585,12 +592,15 @@ impl Scripting {
             let mut it = out.into_iter();
             let ok = matches!(it.next(), Some(Value::Boolean(true)));
             let value = it.next().unwrap_or(Value::Nil);
-            let counted = !ok && matches!(&value, Value::Table(t) if t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false));
             let reply = if ok {
                 convert::lua_to_reply(&value, state.get().resp)
             } else {
                 RespValue::Error(error_reply_text(&value, funcname))
             };
+            // A command's error, raised by server.call or returned as pcall's table,
+            // was counted when the command answered (Valkey's ignore_error_stats_update).
+            let counted = matches!(reply, RespValue::Error(_))
+                && matches!(&value, Value::Table(t) if t.raw_get::<bool>("ignore_error_stats_update").unwrap_or(false));
             self.api.raw_set("call", Value::Nil)?;
             self.api.raw_set("pcall", Value::Nil)?;
             self.current.raw_set("log", Value::Nil)?;

@@ -216,7 +216,7 @@ fn read_only_runs_refuse_writes() {
     assert!(e.starts_with("ERR Write commands are not allowed from read-only scripts. script:"), "{e}");
     assert_eq!(h.calls.last().map(|c| c.1), Some(true));
     assert_eq!(s.len(), 1);
-    s.flush();
+    s.flush().expect("a fresh VM");
     assert!(s.get(&sha).is_none());
     assert_eq!(
         s.run(&mut h, &sha, &[], &[], RunOptions::default()),

@@ -59,6 +59,7 @@ pub mod outbox;
 pub mod pubsub;
 pub mod repl;
 pub mod snapshot;
+pub mod wait_now;
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
@@ -99,6 +100,8 @@ struct Own {
     /// Replicas whose stream started with their first ACK after a diskless transfer, not
     /// yet reported to the host.
     stream_started: Vec<u64>,
+    /// The AOF's progress as of the host's last flush; None while the AOF is off.
+    aof_marks: Option<wait_now::AofMarks>,
 }
 
 /// The server's own state as the engine's plug-ins share it.
@@ -143,6 +146,7 @@ impl Server {
             host_info: info::HostInfo::default(),
             fds: busy_io::ClientFds::default(),
             stream_started: Vec::new(),
+            aof_marks: None,
         }));
         let mut engine = Engine::new(databases);
         engine.set_server_commands(Box::new(OwnRunner(Rc::clone(&own))));
@@ -168,12 +172,21 @@ impl Server {
         RefMut::map(self.own.borrow_mut(), |o| &mut o.repl)
     }
 
+    /// Records the AOF's progress (bytes appended, bytes fsynced) after a flush, for the
+    /// WAITAOF a script calls (see [`wait_now`]).
+    pub fn set_aof_marks(&mut self, appended: u64, synced: u64) {
+        if self.aof_on {
+            self.own.borrow_mut().aof_marks = Some(wait_now::AofMarks { appended, synced });
+        }
+    }
+
     /// Turns the AOF's share of the propagation stream on or off.
     pub fn set_aof(&mut self, on: bool) {
         self.pump_stream();
         self.aof_on = on;
         if !on {
             self.aof_stream.clear();
+            self.own.borrow_mut().aof_marks = None;
         }
         self.update_propagation();
     }
@@ -723,6 +736,11 @@ fn run_from_host_facts(engine: &mut Engine, own: &Own, id: u64, argv: &[&[u8]], 
         "lastsave" => {
             let at = own.host_info.fact("lastsave").parse().unwrap_or(0);
             forkv_engine::reply::Reply::new(out, proto).int(at);
+        }
+        // A client that may block is served by the host, which waits.
+        "wait" if engine.client(id).is_some_and(|c| c.deny_blocking()) => wait_now::wait(engine, &own.repl, id, argv, out),
+        "waitaof" if engine.client(id).is_some_and(|c| c.deny_blocking()) => {
+            wait_now::waitaof(engine, &own.repl, own.aof_marks, id, argv, out)
         }
         _ => return false,
     }

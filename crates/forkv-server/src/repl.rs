@@ -500,6 +500,11 @@ impl Replication {
         self.replicas.values().any(|r| r.state.is_some())
     }
 
+    /// Every replica's state, acknowledged offset and AOF-fsynced offset (WAIT, WAITAOF).
+    pub fn states(&self) -> impl Iterator<Item = (Option<ReplicaState>, u64, u64)> + '_ {
+        self.replicas.values().map(|r| (r.state, r.ack_offset, r.aof_offset))
+    }
+
     /// Number of synced replicas that are online.
     pub fn online_count(&self) -> usize {
         self.replicas.values().filter(|r| r.state == Some(ReplicaState::Online)).count()

@@ -23,7 +23,7 @@ const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("debug|digest", 2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Output a hex signature representing the current DB content.", Exec::Core(digest_all)),
     spec("debug|digest-value", -2, F, (2, -1, 1), "server", "1.0.0", "O(N)", "Output a hex signature of the values of all the specified keys.", Exec::Core(digest_value)),
     spec("debug|change-repl-id", 2, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Change the replication IDs of the instance (testing the replication subsystem).", Exec::Host),
-    spec("debug|log", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Write <message> to the server log.", Exec::Host),
+    spec("debug|log", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Write <message> to the server log.", Exec::Core(log)),
     spec("debug|pause-cron", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Stop the server's cron job (background work: expiry, saves, shutdown on signals) until 0.", Exec::Host),
     spec("debug|aof-flush-sleep", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Sleep <microsec> before each AOF write that has data (0 turns it off).", Exec::Host),
     spec("debug|loadaof", 2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Flush the AOF buffers on disk and reload the AOF in memory.", Exec::Host),
@@ -57,6 +57,15 @@ fn sleep(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn set_active_expire(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     allowed(ctx)?;
     ctx.ks.active_expire_enabled = argv[2] != b"0";
+    ctx.reply.ok();
+    Ok(())
+}
+
+/// `DEBUG LOG <message>`: one warning line in the server log (also from a script once
+/// `DEBUG SET-DISABLE-DENY-SCRIPTS 1` lets scripts call DEBUG).
+fn log(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    allowed(ctx)?;
+    ctx.logs.push(crate::log::LogLevel::Warning, format!("DEBUG LOG: {}", String::from_utf8_lossy(argv[2])));
     ctx.reply.ok();
     Ok(())
 }
@@ -178,7 +187,8 @@ fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     let fast = argv.get(3).is_some_and(|a| a.eq_ignore_ascii_case(b"fast"));
     let db = ctx.db();
-    let Some(v) = ctx.ks.peek(db, argv[2]) else {
+    // Valkey looks the key up without expiring it: a logically expired key still shows.
+    let Some(v) = ctx.ks.find(db, argv[2]) else {
         return Err(crate::errors::NO_SUCH_KEY.into());
     };
     let (lru, idle) = (ctx.ks.access_clock(db, argv[2]).unwrap_or(0), ctx.ks.idle_seconds(db, argv[2]).unwrap_or(0));

@@ -29,7 +29,7 @@ const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("config|set", -4, CFG, (0, 0, 0), "server", "2.0.0", "O(N) when N is the number of configuration parameters provided", "Sets configuration parameters in-flight.", Host),
     spec("config|resetstat", 2, CFG, (0, 0, 0), "server", "2.0.0", "O(1)", "Resets the server's statistics.", Host),
     spec("config|rewrite", 2, CFG, (0, 0, 0), "server", "2.8.0", "O(1)", "Persists the effective configuration to file.", Host),
-    spec("config|help", 2, LOADING | STALE, (0, 0, 0), "server", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Host),
+    spec("config|help", 2, LOADING | STALE, (0, 0, 0), "server", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Core(config_help)),
 ];
 
 const CL: u32 = NOSCRIPT | LOADING | STALE;
@@ -52,5 +52,88 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     spec("client|unpause", 2, ADM | LOADING | STALE, (0, 0, 0), "connection", "6.2.0", "O(N) Where N is the number of paused clients", "Resumes processing commands from paused clients.", crate::table::Exec::Engine(crate::pause::client_unpause)),
     spec("client|no-evict", 3, ADM | LOADING | STALE, (0, 0, 0), "connection", "7.0.0", "O(1)", "Sets the client eviction mode of the connection.", Core(crate::cmd::connection::client_no_evict)),
     spec("client|no-touch", 3, CL, (0, 0, 0), "connection", "7.2.0", "O(1)", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", Core(crate::cmd::connection::client_no_touch)),
-    spec("client|help", 2, LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Host),
+    spec("client|help", 2, LOADING | STALE, (0, 0, 0), "connection", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Core(client_help)),
 ];
+
+/// The lines of CONFIG HELP between its header and HELP.
+const CONFIG_HELP: &[&str] = &[
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+];
+
+/// CONFIG HELP, answered by the engine so that scripts can call it as in Valkey.
+fn config_help(ctx: &mut crate::cmd::Ctx<'_>, _argv: &[&[u8]]) -> crate::cmd::CmdResult {
+    ctx.reply.help("CONFIG", CONFIG_HELP);
+    Ok(())
+}
+
+/// The lines of CLIENT HELP between its header and HELP.
+const CLIENT_HELP: &[&str] = &[
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|PRIMARY|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "    * ID <client-id>",
+    "      Kill connections by client id.",
+    "    * MAXAGE <maxage>",
+    "      Kill connections older than the specified age.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|PRIMARY|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
+    "NO-EVICT (ON|OFF)",
+    "    Protect current client connection from eviction.",
+    "NO-TOUCH (ON|OFF)",
+    "    Will not touch LRU/LFU stats when this mode is on.",
+];
+
+/// CLIENT HELP, answered by the engine so that scripts can call it as in Valkey.
+fn client_help(ctx: &mut crate::cmd::Ctx<'_>, _argv: &[&[u8]]) -> crate::cmd::CmdResult {
+    ctx.reply.help("CLIENT", CLIENT_HELP);
+    Ok(())
+}

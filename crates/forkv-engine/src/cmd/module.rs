@@ -31,8 +31,7 @@ const NO_SUCH_MODULE: &str = "ERR Error unloading module: no such module with th
 const NOT_ALLOWED: &str = "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 
 fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    super::server::reply_help(
-        ctx,
+    ctx.reply.help(
         "MODULE",
         &[
             "LIST",

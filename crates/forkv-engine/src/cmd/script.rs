@@ -15,9 +15,11 @@
 //! The server's own commands (`Exec::Server`: PUBLISH, SPUBLISH, PUBSUB) run through the
 //! runner the server crate installs ([`crate::ServerCommands`]); a message published to
 //! the script's caller itself precedes the script's reply, as in Valkey. The same runner
-//! answers INFO and LASTSAVE from the facts the host pushed. The other commands the
-//! TypeScript host runs (CONFIG, CLIENT, ...) cannot run synchronously from here yet:
-//! [`HOST_COMMAND_ERROR`] is that one refusal, in one place.
+//! answers INFO and LASTSAVE from the facts the host pushed, and WAIT/WAITAOF without
+//! blocking. Every command Valkey lets a script call runs this way; the host commands
+//! left (CONFIG GET/SET, CLIENT LIST, DEBUG RELOAD...) are flagged `noscript`, and only
+//! `DEBUG SET-DISABLE-DENY-SCRIPTS 1` lets a script reach them: [`HOST_COMMAND_ERROR`]
+//! is that one refusal, in one place.
 
 use forkv_script::{CallContext, RespValue, RunOptions, ScriptFlags, ScriptHost, Scripting};
 
@@ -52,8 +54,9 @@ const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
 /// The id of the script pseudo-client (hosts number real clients from 1).
 pub const SCRIPT_CLIENT: u64 = u64::MAX;
 
-/// The refusal for a command only the TypeScript host can run today. The one place to
-/// change when host commands get a synchronous entry point.
+/// The refusal for a command only the TypeScript host can run (all flagged `noscript`,
+/// reached only under `DEBUG SET-DISABLE-DENY-SCRIPTS 1`). The one place to change when
+/// host commands get a synchronous entry point.
 pub const HOST_COMMAND_ERROR: &str = "This command cannot be called from a script in this version of forkv yet";
 
 const NOSCRIPT_ERROR: &str = "NOSCRIPT No matching script. Please use EVAL.";
@@ -473,6 +476,7 @@ pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, name
     pseudo.db = db;
     pseudo.authenticated = true;
     pseudo.in_script = true;
+    pseudo.time_snapshot_us = Some(crate::cmd::now_us());
     // enable-debug-command is checked for the commands clients send, not for scripts.
     pseudo.debug_allowed = true;
     pseudo.peer = "lua".into();
@@ -609,7 +613,11 @@ fn script_flush(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
         return e.script_error(id, "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
     }
     if let Some(vm) = e.scripting.as_mut() {
-        vm.flush();
+        if let Err(err) = vm.flush() {
+            // No VM could be built: the next EVAL tries again (and reports why).
+            e.logs.push(LogLevel::Warning, format!("SCRIPT FLUSH could not create a fresh Lua VM: {err}"));
+            e.scripting = None;
+        }
     }
     let proto = e.proto_of(id);
     Reply::new(&mut e.out, proto).ok();

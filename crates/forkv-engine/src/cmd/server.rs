@@ -61,11 +61,13 @@ fn swapdb(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// TIME: the clock now, or inside a script the time the script started (Valkey's
+/// cached time does not move while a script runs).
 fn time(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let us = ctx.client.time_snapshot_us.unwrap_or_else(super::now_us).max(0);
     ctx.reply.array(2);
-    ctx.reply.bulk(now.as_secs().to_string().as_bytes());
-    ctx.reply.bulk(now.subsec_micros().to_string().as_bytes());
+    ctx.reply.bulk((us / 1_000_000).to_string().as_bytes());
+    ctx.reply.bulk((us % 1_000_000).to_string().as_bytes());
     Ok(())
 }
 
