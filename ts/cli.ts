@@ -10,6 +10,7 @@ import { strerror } from './config/codecs';
 import { Logger, type LogLevel } from './log';
 import { ListenError, Server } from './server';
 import { LoadError } from './persistence/rdb';
+import { manageProcTitle } from './proc-title';
 import { checkSystem, memoryChecks, openFilesCheck, tcpBacklogCheck } from './startup-checks';
 import { VERSION } from './version';
 
@@ -124,6 +125,8 @@ async function main(): Promise<number> {
   }
   tcpBacklogCheck(store, log);
   try {
+    // Valkey sets its title once listening (the template may name the bound address).
+    server.once('listening', () => manageProcTitle(server, process.argv[1] ?? 'forkv-server'));
     await server.start();
   } catch (e) {
     if (e instanceof ListenError || e instanceof LoadError) {

@@ -295,6 +295,7 @@ export class Server extends EventEmitter {
     this.log.notice(`forkv ${VERSION.forkv} (Valkey ${VERSION.valkeyCompat} compatible), 64 bit, standalone mode, port ${this.config.getInt('port')}, PID: ${process.pid}`);
     loadUsersAtStartup(this, this.options.users ?? []);
     await this.listening.listenAll();
+    this.emit('listening');
     // As in Valkey, the listeners exist when this line is logged: a test harness that
     // waits for it connects at once, and meets -LOADING rather than a refused connection.
     this.log.notice('Server initialized');

@@ -22,6 +22,20 @@ t('logs the banner with PID, Server initialized and Ready in Valkey format', asy
   assert.match(srv.output(), /ready to exit, bye bye/);
 });
 
+t('proc-title-template sets the process title once listening, and again on CONFIG SET', async () => {
+  const srv = await startServer({ args: ['--proc-title-template', 'forkv-test {port} {listen-addr}{server-mode}'] });
+  const title = (): string => fs.readFileSync(`/proc/${srv.pid}/cmdline`, 'latin1').replace(/\0+$/, '').split('\0')[0]!;
+  try {
+    assert.is(title(), `forkv-test ${srv.port} 127.0.0.1:${srv.port}`);
+    assert.is((await redisCli(srv.port, ['config', 'set', 'proc-title-template', '{{x {port}'])).stdout.trim(), 'OK');
+    assert.is(title(), `{x ${srv.port}`);
+    assert.match((await redisCli(srv.port, ['config', 'set', 'proc-title-template', '{nosuch}'])).stdout, /template format is invalid or contains unknown variables/);
+    assert.is(title(), `{x ${srv.port}`);
+  } finally {
+    await srv.stop();
+  }
+});
+
 t('SIGINT shuts down cleanly too', async () => {
   const srv = await startServer();
   const r = await srv.stop('SIGINT');

@@ -2,7 +2,7 @@
 // sockets, names and library info; the core has db, protocol and parse state).
 import type { ClientState } from '../native/core';
 import type { Connection } from '../net/connection';
-import { array, bulk, error, help, int, map, nil, ok, simple, verbatim, type Reply } from '../resp/encode';
+import { array, bulk, error, int, map, nil, ok, simple, verbatim, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import { VERSION } from '../version';
 import { arg, opt, type HostCall } from './types';

@@ -55,18 +55,17 @@ export function validIpV6(value: string): string | null {
   return value !== '' && !isIPv6(value) ? 'Invalid IPv6 address' : null;
 }
 
-const PROC_TITLE_VARIABLES: Readonly<Record<string, string>> = {
+const PROC_TITLE_SAMPLE: Readonly<Record<string, string>> = {
   // Values only need the right emptiness for validation: Valkey expands with an empty title.
   title: '', 'listen-addr': '*:6379', 'server-mode': '', 'config-file': '-', port: '6379',
   'tls-port': '0', unixsocket: '',
 };
 
 /**
- * `sdstemplate` + `validateProcTitleTemplate`: {var} must be a known variable, "{{" is a
- * literal '{', and the expansion (trimmed of spaces) must not be empty.
+ * Valkey's `sdstemplate` over the process-title variables: {var} must be one of `vars`, "{{"
+ * is a literal '{'. The expansion, or null when the template is malformed.
  */
-export function validProcTitleTemplate(template: string): string | null {
-  const error = 'template format is invalid or contains unknown variables';
+export function expandProcTitle(template: string, vars: Readonly<Record<string, string>>): string | null {
   let out = '';
   let p = 0;
   while (p < template.length) {
@@ -76,20 +75,26 @@ export function validProcTitleTemplate(template: string): string | null {
       break;
     }
     out += template.slice(p, open);
-    if (open + 1 >= template.length) return error;
+    if (open + 1 >= template.length) return null;
     if (template[open + 1] === '{') {
       out += '{';
       p = open + 2;
       continue;
     }
     const close = template.indexOf('}', open + 1);
-    if (close < 0) return error;
-    const value = PROC_TITLE_VARIABLES[template.slice(open + 1, close)];
-    if (value === undefined) return error;
+    if (close < 0) return null;
+    const value = Object.hasOwn(vars, template.slice(open + 1, close)) ? vars[template.slice(open + 1, close)] : undefined;
+    if (value === undefined) return null;
     out += value;
     p = close + 1;
   }
-  return out.replace(/^ +| +$/g, '') === '' ? error : null;
+  return out;
+}
+
+/** `validateProcTitleTemplate`: it expands, and not to blanks only. */
+export function validProcTitleTemplate(template: string): string | null {
+  const out = expandProcTitle(template, PROC_TITLE_SAMPLE);
+  return out === null || out.replace(/^ +| +$/g, '') === '' ? 'template format is invalid or contains unknown variables' : null;
 }
 
 /** Valkey built without jemalloc's defrag support answers exactly this; so does forkv. */

@@ -88,9 +88,10 @@ export declare class Core {
   sampleMemory(rss: number, peak: number, clientOutput: number): void
   /**
    * Registers a connection; `peer` is its address as CLIENT LIST and SLOWLOG show it
-   * (`ip:port`, `<socket path>:0` for a client of the unix socket, `unix`).
+   * (`ip:port`, `<socket path>:0` for a client of the unix socket, `unix`);
+   * `debug_allowed`/`module_allowed` apply `enable-debug-command`/`enable-module-command`.
    */
-  addClient(id: number, debugAllowed: boolean, peer: string, unix: boolean): void
+  addClient(id: number, debugAllowed: boolean, moduleAllowed: boolean, peer: string, unix: boolean): void
   /**
    * SHUTDOWN waits for its replicas: writes are paused (`on`) until the shutdown is
    * cancelled (`!on`). True when held clients were woken (the host serves them).
@@ -580,11 +581,12 @@ export interface Delivery {
 export declare function disableThpForProcess(): string | null
 
 /**
- * The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size` and
+ * The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size`, `list-compress-depth` and
  * `stream-node-max-*` values.
  */
 export interface EncodingSettings {
   listMaxListpackSize: number
+  listCompressDepth: number
   hashMaxListpackEntries: number
   hashMaxListpackValue: number
   setMaxIntsetEntries: number
