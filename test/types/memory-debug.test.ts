@@ -90,9 +90,11 @@ test('MEMORY STATS is a map with doubles in RESP3', async () => {
   }
 });
 
-test('MEMORY DOCTOR, MALLOC-STATS and HELP answer as a libc-malloc Valkey', async () => {
+test("MEMORY DOCTOR, HELP, and MALLOC-STATS/PURGE reaching forkv's jemalloc as Valkey's reach theirs", async () => {
   assert.match(String(await io.call('MEMORY', 'DOCTOR')), /^Hi Sam, /);
-  assert.is(await io.call('MEMORY', 'MALLOC-STATS'), 'Stats not supported for the current allocator');
+  assert.match(String(await io.info('memory')), /\r\nmem_allocator:jemalloc/);
+  assert.match(String(await io.call('MEMORY', 'MALLOC-STATS')), /^___ Begin jemalloc statistics ___\n[\s\S]*--- End jemalloc statistics ---\n$/);
+  assert.is(await io.call('MEMORY', 'PURGE'), 'OK');
   const help = (await io.call('MEMORY', 'HELP')) as string[];
   assert.ok(help.includes('DOCTOR') && help.includes('STATS') && help.includes('MALLOC-STATS'));
   let err = '';

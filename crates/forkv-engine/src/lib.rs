@@ -17,6 +17,7 @@
 #[cfg(test)]
 mod testkit;
 pub mod acl;
+pub mod allocator;
 pub mod busy;
 pub mod client;
 pub mod cmd;

@@ -8,8 +8,9 @@
 //! global allocator lives in the binding crate). Everything else (the keyspace's table
 //! overheads, query buffers, the AOF buffer, the script cache) the engine measures itself.
 //!
-//! forkv runs on the system allocator, which has no statistics of its own. Valkey built
-//! without jemalloc fills the allocator figures the same way (`cronUpdateMemoryStats`):
+//! The allocator figures are not read from the allocator (forkv's Rust allocations go
+//! through jemalloc, see the binding crate, but its `stats.*` are not queried yet): they
+//! are filled as a Valkey built without jemalloc fills them (`cronUpdateMemoryStats`):
 //! allocated is the allocated bytes, active and resident are the RSS less the Lua VM,
 //! muzzy is 0; the ratios follow from those. Replication backlog, replica buffers,
 //! cluster links and function caches do not exist in forkv and are 0, as they are in a

@@ -121,3 +121,40 @@ pub fn used_bytes() -> usize {
 pub fn allocator_name() -> &'static str {
     NAME
 }
+
+/// Gives the engine the allocator's MEMORY MALLOC-STATS report and MEMORY PURGE, as
+/// Valkey's reach jemalloc. Only jemalloc has them; the other builds register nothing and
+/// MALLOC-STATS answers as a libc-malloc Valkey does.
+pub fn register_hooks() {
+    #[cfg(feature = "jemalloc")]
+    forkv_engine::allocator::register(forkv_engine::allocator::AllocatorHooks { stats: jemalloc_stats, purge: jemalloc_purge });
+}
+
+/// jemalloc's `malloc_stats_print` report, as Valkey's MEMORY MALLOC-STATS returns it.
+#[cfg(feature = "jemalloc")]
+fn jemalloc_stats() -> String {
+    use std::ffi::{c_char, c_void, CStr};
+
+    unsafe extern "C" fn append(opaque: *mut c_void, msg: *const c_char) {
+        // SAFETY: `opaque` is the `String` passed below, alive for the whole call; jemalloc
+        // hands over NUL-terminated text.
+        let (out, text) = unsafe { (&mut *opaque.cast::<String>(), CStr::from_ptr(msg)) };
+        out.push_str(&text.to_string_lossy());
+    }
+    let mut out = String::new();
+    // SAFETY: the callback only appends to `out`, which outlives the call; a null options
+    // string asks for the default report.
+    unsafe { tikv_jemalloc_sys::malloc_stats_print(Some(append), (&mut out as *mut String).cast(), std::ptr::null()) };
+    out
+}
+
+/// `arena.<MALLCTL_ARENAS_ALL>.purge`, Valkey's jemalloc_purge.
+#[cfg(feature = "jemalloc")]
+fn jemalloc_purge() {
+    // MALLCTL_ARENAS_ALL is 4096 in jemalloc 5.
+    const PURGE_ALL: &[u8] = b"arena.4096.purge\0";
+    // SAFETY: a void mallctl: no old or new value is read or written.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(PURGE_ALL.as_ptr().cast(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0);
+    }
+}

@@ -266,6 +266,7 @@ impl Core {
     /// A core with `databases` empty databases.
     #[napi(constructor)]
     pub fn new(databases: u32) -> Self {
+        crate::alloc::register_hooks();
         let mut server = Server::new(databases as usize);
         let engine = &mut server.engine;
         engine.set_memory_probe(crate::alloc::used_bytes);

@@ -180,30 +180,17 @@ fn usage(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn purge(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    release_free_memory();
+    crate::allocator::purge();
     ctx.reply.ok();
     Ok(())
 }
 
-/// Returns free heap memory to the system (glibc's `malloc_trim`, the allocator forkv
-/// uses; jemalloc's purge in Valkey does the same job).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn release_free_memory() {
-    extern "C" {
-        fn malloc_trim(pad: usize) -> i32;
-    }
-    // SAFETY: malloc_trim takes no pointers and is safe to call at any time.
-    unsafe {
-        malloc_trim(0);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn release_free_memory() {}
-
 fn malloc_stats(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    // Valkey's reply when it is built with libc malloc, which is what forkv runs on.
-    ctx.reply.bulk(b"Stats not supported for the current allocator");
+    match crate::allocator::stats() {
+        Some(text) => ctx.reply.bulk(text.as_bytes()),
+        // Valkey's reply when it is built on libc malloc.
+        None => ctx.reply.bulk(b"Stats not supported for the current allocator"),
+    }
     Ok(())
 }
 
