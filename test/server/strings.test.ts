@@ -1,7 +1,6 @@
 // String commands through ioredis, node-redis (RESP2 and RESP3) and redis-cli.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import Redis from 'ioredis';
 import { createClient } from 'redis';
 import Valkey from 'iovalkey';
 
