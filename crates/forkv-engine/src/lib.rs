@@ -30,6 +30,7 @@ pub mod log;
 pub mod monitor;
 pub mod notify;
 pub mod pause;
+mod prefetch;
 pub mod memory_stats;
 pub mod migrate;
 pub mod propagate;
@@ -568,6 +569,11 @@ impl Engine {
         let mut ranges = std::mem::take(&mut self.ranges);
         let mut outcome = Outcome::Done;
         let mut incomplete = false;
+        if !self.auth_required(id) {
+            if let Some(db) = self.clients.get(&id).map(|c| c.db) {
+                prefetch::prefetch_batch(&self.ks, db, buf, self.cfg.proto_max_bulk_len, &mut ranges);
+            }
+        }
         while pos < buf.len() {
             let rest = &buf[pos..];
             let unauthenticated = self.auth_required(id);
