@@ -161,11 +161,6 @@ pub struct Persistence {
     loader: Option<Loader>,
     /// An AOF load's manifest, kept for `aof_open`.
     loaded_aof: Option<crate::aof::LoadedAof>,
-    /// DEBUG AOF-FLUSH-SLEEP: pause before each AOF write with data.
-    pub aof_flush_sleep: Duration,
-    /// Bytes the AOF writers before the current one appended (WAITAOF positions span
-    /// CONFIG SET appendonly no/yes).
-    pub aof_appended_before: u64,
 }
 
 type LoadResult = std::result::Result<(Keyspace, LoadSummary), String>;

@@ -56,6 +56,7 @@ mod busy_io;
 pub mod direct_send;
 pub mod jobs;
 pub mod outbox;
+pub mod persist;
 pub mod pubsub;
 pub mod repl;
 pub mod snapshot;
@@ -119,6 +120,8 @@ pub struct Server {
     aof_stream: Vec<u8>,
     /// The ACL generation last checked against the connections ([`Server::enforce_acl_changes`]).
     acl_generation: u64,
+    /// The AOF being appended to, if any ([`persist::aof_job`]).
+    pub aof: persist::aof_job::AofFile,
 }
 
 /// The server's own commands as scripts reach them (see [`ServerCommands`]).
@@ -154,7 +157,7 @@ impl Server {
         if let Some(seed) = os_random_seed() {
             engine.seed_secure_random(&seed);
         }
-        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0 }
+        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default() }
     }
 
     /// Channel, pattern and shard channel subscriptions.
