@@ -122,6 +122,8 @@ pub struct Server {
     acl_generation: u64,
     /// The AOF being appended to, if any ([`persist::aof_job`]).
     pub aof: persist::aof_job::AofFile,
+    /// Save rules, BGSAVE scheduling, the last save's status, MISCONF ([`persist::policy`]).
+    pub rdb_policy: persist::policy::RdbPolicy,
 }
 
 /// The server's own commands as scripts reach them (see [`ServerCommands`]).
@@ -157,7 +159,7 @@ impl Server {
         if let Some(seed) = os_random_seed() {
             engine.seed_secure_random(&seed);
         }
-        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default() }
+        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()) }
     }
 
     /// Channel, pattern and shard channel subscriptions.
@@ -628,8 +630,9 @@ impl Server {
         if let Some(ms) = poll.unlink_ms {
             self.engine.latency.add_if_needed("rdb-unlink-temp-file", ms);
         }
-        if poll.done.is_some() {
+        if let Some(exit) = &poll.done {
             self.engine.ks.set_child_active(false);
+            self.job_ended(exit);
         }
         Some(poll)
     }
@@ -637,8 +640,9 @@ impl Server {
     /// Polls the running job until it is reaped or `timeout` passes.
     pub fn wait_job(&mut self, timeout: std::time::Duration) -> Option<JobPoll> {
         let poll = self.jobs.wait(timeout)?;
-        if poll.done.is_some() {
+        if let Some(exit) = &poll.done {
             self.engine.ks.set_child_active(false);
+            self.job_ended(exit);
         }
         Some(poll)
     }
