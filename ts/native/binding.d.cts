@@ -62,8 +62,18 @@ export declare class Core {
   aofSyncMarks(): AofSyncMarks | null
   /** AOF sizes and counters for INFO. */
   aofInfo(): AofInfo | null
-  /** True when `auto-aof-rewrite-percentage`/`-min-size` call for a rewrite. */
-  aofShouldAutoRewrite(percentage: number, minSize: number): boolean
+  /** BGREWRITEAOF: the policy's verdict (`start`, `in-progress`, `scheduled`). */
+  aofRewriteRequest(): string
+  /**
+   * The cron's rewrite decision: a scheduled rewrite, or an automatic one per
+   * `auto-aof-rewrite-percentage`/`-min-size` (`aof_on`: the AOF is on, not being
+   * switched on), unless backing off.
+   */
+  aofRewriteCron(aofOn: boolean, percentage: number, minSize: number): AofRewriteCron
+  /** AOF switched on while another child runs: the first rewrite starts after it. */
+  aofScheduleRewrite(): void
+  /** The rewrite policy's state (INFO persistence aof_*). */
+  aofRewriteStatus(): AofRewriteStatus
   /**
    * BGREWRITEAOF: a new incr file, then the child writing the new base (see
    * [`forkv_server::Server::aof_rewrite_start`]).
@@ -414,6 +424,15 @@ export interface AofOptions {
   timestamps: boolean
 }
 
+/** What the cron does about AOF rewrites. */
+export interface AofRewriteCron {
+  start: boolean
+  /** Set for an automatic rewrite: the growth over the base, in percent (for the log). */
+  autoGrowth?: number
+  /** The back-off just started a wait of this many minutes (log it). */
+  limitedMinutes?: number
+}
+
 /** What BGREWRITEAOF did when its child ended. */
 export interface AofRewriteDone {
   ok: boolean
@@ -425,6 +444,18 @@ export interface AofRewriteDone {
   tempIncrRemoved?: string
   baseSize: number
   historyDeleted: number
+}
+
+/** INFO persistence: the rewrite policy's state. */
+export interface AofRewriteStatus {
+  scheduled: boolean
+  lastOk: boolean
+  lastTimeSec: number
+  /** Seconds the running rewrite has run (-1: none). */
+  currentTimeSec: number
+  rewrites: number
+  consecutiveFailures: number
+  lastCowSize: number
 }
 
 /**

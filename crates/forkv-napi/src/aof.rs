@@ -12,6 +12,7 @@ use forkv_aof::FsyncPolicy;
 use forkv_keyspace::Keyspace;
 use forkv_server::aof_load::{load_aof, AofLoadParams};
 use forkv_server::persist::aof_job::AofSettings;
+use forkv_server::persist::policy::RewriteVerdict;
 use forkv_server::snapshot::Forked;
 
 use crate::core::Core;
@@ -70,6 +71,29 @@ pub struct AofInfo {
     pub buffer_length: f64,
     pub delayed_fsync: f64,
     pub pending_bio_fsync: f64,
+}
+
+/// What the cron does about AOF rewrites.
+#[napi(object)]
+pub struct AofRewriteCron {
+    pub start: bool,
+    /// Set for an automatic rewrite: the growth over the base, in percent (for the log).
+    pub auto_growth: Option<f64>,
+    /// The back-off just started a wait of this many minutes (log it).
+    pub limited_minutes: Option<f64>,
+}
+
+/// INFO persistence: the rewrite policy's state.
+#[napi(object)]
+pub struct AofRewriteStatus {
+    pub scheduled: bool,
+    pub last_ok: bool,
+    pub last_time_sec: f64,
+    /// Seconds the running rewrite has run (-1: none).
+    pub current_time_sec: f64,
+    pub rewrites: f64,
+    pub consecutive_failures: f64,
+    pub last_cow_size: f64,
 }
 
 /// What BGREWRITEAOF did when its child ended.
@@ -269,10 +293,46 @@ impl Core {
         })
     }
 
-    /// True when `auto-aof-rewrite-percentage`/`-min-size` call for a rewrite.
+    /// BGREWRITEAOF: the policy's verdict (`start`, `in-progress`, `scheduled`).
     #[napi]
-    pub fn aof_should_auto_rewrite(&self, percentage: f64, min_size: f64) -> bool {
-        self.server.aof_should_auto_rewrite(percentage as u64, min_size as u64)
+    pub fn aof_rewrite_request(&mut self) -> String {
+        match self.server.aof_rewrite_request() {
+            RewriteVerdict::Start => "start",
+            RewriteVerdict::InProgress => "in-progress",
+            RewriteVerdict::Scheduled => "scheduled",
+        }
+        .into()
+    }
+
+    /// The cron's rewrite decision: a scheduled rewrite, or an automatic one per
+    /// `auto-aof-rewrite-percentage`/`-min-size` (`aof_on`: the AOF is on, not being
+    /// switched on), unless backing off.
+    #[napi]
+    pub fn aof_rewrite_cron(&mut self, aof_on: bool, percentage: f64, min_size: f64) -> AofRewriteCron {
+        let c = self.server.aof_rewrite_cron(aof_on, percentage.max(0.0) as u64, min_size.max(0.0) as u64);
+        AofRewriteCron { start: c.start, auto_growth: c.auto_growth.map(|g| g as f64), limited_minutes: c.limited_minutes.map(|m| m as f64) }
+    }
+
+    /// AOF switched on while another child runs: the first rewrite starts after it.
+    #[napi]
+    pub fn aof_schedule_rewrite(&mut self) {
+        self.server.rewrite_policy.scheduled = true;
+    }
+
+    /// The rewrite policy's state (INFO persistence aof_*).
+    #[napi]
+    pub fn aof_rewrite_status(&self) -> AofRewriteStatus {
+        let p = &self.server.rewrite_policy;
+        let current = self.server.jobs.child().filter(|c| c.kind() == forkv_snapshot::ChildKind::AofRewrite).map_or(-1.0, |c| c.started_at().elapsed().as_secs_f64().round());
+        AofRewriteStatus {
+            scheduled: p.scheduled,
+            last_ok: p.last_ok,
+            last_time_sec: p.last_time_sec as f64,
+            current_time_sec: current,
+            rewrites: p.rewrites as f64,
+            consecutive_failures: p.consecutive_failures as f64,
+            last_cow_size: p.last_cow_size as f64,
+        }
     }
 
     /// BGREWRITEAOF: a new incr file, then the child writing the new base (see

@@ -124,6 +124,8 @@ pub struct Server {
     pub aof: persist::aof_job::AofFile,
     /// Save rules, BGSAVE scheduling, the last save's status, MISCONF ([`persist::policy`]).
     pub rdb_policy: persist::policy::RdbPolicy,
+    /// BGREWRITEAOF scheduling, automatic rewrites and their back-off ([`persist::policy`]).
+    pub rewrite_policy: persist::policy::RewritePolicy,
 }
 
 /// The server's own commands as scripts reach them (see [`ServerCommands`]).
@@ -159,7 +161,7 @@ impl Server {
         if let Some(seed) = os_random_seed() {
             engine.seed_secure_random(&seed);
         }
-        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()) }
+        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default() }
     }
 
     /// Channel, pattern and shard channel subscriptions.

@@ -125,6 +125,7 @@ fn aof_open_flush_rewrite_and_switch_on_compose() {
     assert!(logs.iter().any(|l| l == "Successfully created the temporary AOF base file"), "{logs:?}");
     let done = s.aof_rewrite_done(&settings(&dir, false, Duration::ZERO), forked.pid, true);
     assert!(done.ok, "{done:?}");
+    assert_eq!((s.rewrite_policy.last_ok, s.rewrite_policy.rewrites, s.rewrite_policy.consecutive_failures), (true, 1, 0));
     assert_eq!(done.new_base, "appendonly.aof.2.base.aof");
     assert_eq!(done.history_deleted, 2, "the old base and incr");
     assert!(done.base_size > 0);
@@ -143,6 +144,7 @@ fn aof_open_flush_rewrite_and_switch_on_compose() {
     assert_eq!(exit.outcome, ChildOutcome::Cancelled);
     let done = s.aof_rewrite_done(&settings(&dir, true, Duration::ZERO), slow.pid, false);
     assert!(!done.ok && done.error.is_none());
+    assert!(s.rewrite_policy.last_ok && s.rewrite_policy.consecutive_failures == 0, "a cancel is no failure");
     assert!(!dir.join(format!("temp-rewriteaof-bg-{}.aof", slow.pid)).exists());
     cmd(&mut s, &["SET", "after-failed-rewrite", "x"]);
     s.aof_flush(false).expect("flush");

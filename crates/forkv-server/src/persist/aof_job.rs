@@ -212,6 +212,12 @@ impl Server {
     /// [`Server::aof_rewrite_done`] renames both into place and lists them in the manifest;
     /// until then the manifest on disk (and any earlier AOF files) is untouched.
     pub fn aof_start_initial_rewrite(&mut self, settings: AofSettings) -> Result<Forked, String> {
+        let r = self.initial_rewrite(settings);
+        self.rewrite_policy.started(r.is_ok());
+        r
+    }
+
+    fn initial_rewrite(&mut self, settings: AofSettings) -> Result<Forked, String> {
         if self.jobs.is_running() {
             return Err("EEXIST child already running".into());
         }
@@ -241,8 +247,10 @@ impl Server {
         }
     }
 
-    /// Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes.
+    /// Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes; a
+    /// scheduled rewrite is forgotten.
     pub fn aof_close(&mut self) -> std::io::Result<()> {
+        self.rewrite_policy.scheduled = false;
         // A failed write here surfaces as the close's error.
         let _ = self.aof_flush(true);
         self.set_aof(false);
@@ -338,6 +346,12 @@ impl Server {
     /// BGREWRITEAOF: opens a new incr file (writes from now on go there), then forks a
     /// child that writes the new base from the keyspace as it is at this instant.
     pub fn aof_rewrite_start(&mut self, settings: AofSettings) -> Result<Forked, String> {
+        let r = self.rewrite(settings);
+        self.rewrite_policy.started(r.is_ok());
+        r
+    }
+
+    fn rewrite(&mut self, settings: AofSettings) -> Result<Forked, String> {
         if self.jobs.is_running() {
             return Err("EEXIST child already running".into());
         }
@@ -384,6 +398,7 @@ impl Server {
         let d = dir::aof_dir(&settings.work_dir, &settings.dirname);
         let initial = self.aof.open.as_ref().is_some_and(|a| a.initial);
         let r = if ok { self.install_rewrite(settings, &d, child_pid, initial) } else { Err(String::new()) };
+        self.rewrite_policy.finished(r.is_ok(), initial);
         match r {
             Ok(done) => done,
             Err(e) => {

@@ -4,6 +4,9 @@
 //! save's status and times, and the MISCONF write gate that a failed save closes under
 //! `stop-writes-on-bgsave-error`.
 //!
+//! The AOF rewrite's policy is here too ([`RewritePolicy`]): BGREWRITEAOF scheduling,
+//! automatic rewrites on growth, and the back-off after repeated failures.
+//!
 //! The state is [`RdbPolicy`]; its decisions take the time as an argument, so they are
 //! tested without a clock. [`Server`]'s methods here apply them around the snapshot
 //! composition of [`crate::snapshot`] and the job slot's reaping. The host keeps the log
@@ -241,8 +244,13 @@ impl Server {
     /// Applies the policy to a reaped child (from [`Server::poll_job`] and
     /// [`Server::wait_job`]): an RDB snapshot's status, and the changes it covers.
     pub(crate) fn job_ended(&mut self, exit: &ChildExit) {
-        if exit.kind == ChildKind::Rdb && self.rdb_policy.child_done(exit, unix_now()) {
-            self.saved_changes(self.jobs.dirty_at_start());
+        match exit.kind {
+            ChildKind::Rdb => {
+                if self.rdb_policy.child_done(exit, unix_now()) {
+                    self.saved_changes(self.jobs.dirty_at_start());
+                }
+            }
+            ChildKind::AofRewrite => self.rewrite_policy.child_ended(exit),
         }
     }
 
@@ -338,5 +346,245 @@ mod tests {
         assert_eq!(p.bgsave_verdict(false, true, Some(ChildKind::AofRewrite)), BgsaveVerdict::CancelledSchedule);
         assert_eq!(p.bgsave_verdict(false, true, None), BgsaveVerdict::NothingToCancel);
         assert_eq!(p.bgsave_verdict(false, true, Some(ChildKind::Rdb)), BgsaveVerdict::CancelledChild);
+    }
+}
+
+/// After this many consecutive failed rewrites, the cron's rewrites back off (Valkey 7.2+'s
+/// `AOF_REWRITE_LIMITE_THRESHOLD`).
+pub const REWRITE_FAILURES_BEFORE_BACKOFF: u64 = 3;
+/// The longest back-off, in minutes (`AOF_REWRITE_LIMITE_MAX_MINUTES`).
+pub const REWRITE_LIMIT_MAX_MINUTES: u64 = 60;
+
+/// BGREWRITEAOF's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RewriteVerdict {
+    Start,
+    /// A rewrite runs already.
+    InProgress,
+    /// Another child runs: the rewrite starts when it ends.
+    Scheduled,
+}
+
+/// What the cron does about AOF rewrites.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RewriteCron {
+    /// Start a rewrite now.
+    pub start: bool,
+    /// It is automatic, at this growth (percent over the base; for the log line).
+    pub auto_growth: Option<i64>,
+    /// The back-off just started a wait of this many minutes (logged once).
+    pub limited_minutes: Option<u64>,
+}
+
+/// The AOF rewrite policy: BGREWRITEAOF scheduling, automatic rewrites and the back-off
+/// after repeated failures (Valkey's `aofRewriteLimited`), with the INFO aof_* status.
+#[derive(Clone, Debug)]
+pub struct RewritePolicy {
+    /// `aof_rewrite_scheduled`.
+    pub scheduled: bool,
+    /// `aof_last_bgrewrite_status`.
+    pub last_ok: bool,
+    /// `aof_last_rewrite_time_sec` (-1 before the first).
+    pub last_time_sec: i64,
+    /// `aof_rewrites`.
+    pub rewrites: u64,
+    /// `aof_rewrites_consecutive_failures`.
+    pub consecutive_failures: u64,
+    /// `aof_last_cow_size`.
+    pub last_cow_size: u64,
+    /// The last reaped rewrite child was cancelled (not a failure).
+    last_cancelled: bool,
+    /// The back-off's current wait ends then (ms; 0: none).
+    limited_until_ms: i64,
+    limit_delay_minutes: u64,
+}
+
+impl Default for RewritePolicy {
+    fn default() -> Self {
+        RewritePolicy {
+            scheduled: false,
+            last_ok: true,
+            last_time_sec: -1,
+            rewrites: 0,
+            consecutive_failures: 0,
+            last_cow_size: 0,
+            last_cancelled: false,
+            limited_until_ms: 0,
+            limit_delay_minutes: 0,
+        }
+    }
+}
+
+impl RewritePolicy {
+    /// BGREWRITEAOF given the running child's kind.
+    pub fn verdict(&mut self, child: Option<ChildKind>) -> RewriteVerdict {
+        match child {
+            Some(ChildKind::AofRewrite) => RewriteVerdict::InProgress,
+            Some(_) => {
+                self.scheduled = true;
+                // A manual request is not held back by the failure limit (Valkey resets the count).
+                self.consecutive_failures = 0;
+                RewriteVerdict::Scheduled
+            }
+            None => RewriteVerdict::Start,
+        }
+    }
+
+    /// A rewrite fork was tried.
+    pub fn started(&mut self, ok: bool) {
+        self.scheduled = false;
+        if !ok {
+            self.last_ok = false;
+            self.consecutive_failures += 1;
+        }
+    }
+
+    /// The rewrite child was reaped.
+    pub fn child_ended(&mut self, exit: &ChildExit) {
+        self.last_time_sec = exit.duration.as_secs_f64().round() as i64;
+        self.last_cow_size = exit.cow_peak;
+        self.last_cancelled = exit.outcome == ChildOutcome::Cancelled;
+    }
+
+    /// The rewrite was finished: `installed` when its base is in force. A first rewrite
+    /// (switching the AOF on) that failed is tried again from the cron.
+    pub fn finished(&mut self, installed: bool, initial: bool) {
+        if installed {
+            self.last_ok = true;
+            self.rewrites += 1;
+            self.consecutive_failures = 0;
+            return;
+        }
+        if !self.last_cancelled {
+            self.last_ok = false;
+            self.consecutive_failures += 1;
+        }
+        if initial {
+            self.scheduled = true;
+        }
+    }
+
+    /// Valkey's aofRewriteLimited: once rewrites failed
+    /// [`REWRITE_FAILURES_BEFORE_BACKOFF`] times in a row, the cron's rewrites (automatic
+    /// or scheduled) wait 1, 2, 4 ... 60 minutes. Returns (limited, a new wait's minutes).
+    pub fn limited(&mut self, now_ms: i64) -> (bool, Option<u64>) {
+        if self.consecutive_failures < REWRITE_FAILURES_BEFORE_BACKOFF {
+            self.limit_delay_minutes = 0;
+            self.limited_until_ms = 0;
+            return (false, None);
+        }
+        if self.limited_until_ms != 0 {
+            if now_ms < self.limited_until_ms {
+                return (true, None);
+            }
+            self.limited_until_ms = 0;
+            return (false, None);
+        }
+        self.limit_delay_minutes = if self.limit_delay_minutes == 0 { 1 } else { (self.limit_delay_minutes * 2).min(REWRITE_LIMIT_MAX_MINUTES) };
+        self.limited_until_ms = now_ms + self.limit_delay_minutes as i64 * 60_000;
+        (true, Some(self.limit_delay_minutes))
+    }
+
+    /// The cron's decision with no child running: a scheduled rewrite, else (AOF on) an
+    /// automatic one when `growth` (current and base size) calls for it; both unless
+    /// backing off.
+    pub fn cron(&mut self, aof_on: bool, auto_due: bool, sizes: (u64, u64), now_ms: i64) -> RewriteCron {
+        let mut out = RewriteCron::default();
+        if !self.scheduled && !(aof_on && auto_due) {
+            return out;
+        }
+        let (limited, minutes) = self.limited(now_ms);
+        out.limited_minutes = minutes;
+        if limited {
+            return out;
+        }
+        out.start = true;
+        if !self.scheduled {
+            let (current, base) = sizes;
+            out.auto_growth = Some(((current as f64 / base.max(1) as f64 - 1.0) * 100.0).round() as i64);
+        }
+        out
+    }
+}
+
+impl Server {
+    /// BGREWRITEAOF: the policy's verdict.
+    pub fn aof_rewrite_request(&mut self) -> RewriteVerdict {
+        let child = self.jobs.child().map(|c| c.kind());
+        self.rewrite_policy.verdict(child)
+    }
+
+    /// The cron's AOF rewrite decision (`auto-aof-rewrite-percentage`, `-min-size`).
+    pub fn aof_rewrite_cron(&mut self, aof_on: bool, percentage: u64, min_size: u64) -> RewriteCron {
+        if self.jobs.is_running() {
+            return RewriteCron::default();
+        }
+        let auto_due = percentage > 0 && self.aof_should_auto_rewrite(percentage, min_size);
+        let sizes = self.aof_sizes().map_or((0, 0), |s| (s.current_size, s.base_size));
+        self.rewrite_policy.cron(aof_on, auto_due, sizes, forkv_engine::cmd::now_ms())
+    }
+}
+
+#[cfg(test)]
+mod rewrite_tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn exit(outcome: ChildOutcome) -> ChildExit {
+        ChildExit { pid: 7, kind: ChildKind::AofRewrite, outcome, duration: Duration::from_millis(1600), cow_bytes: 0, cow_peak: 8192, keys_processed: 0, info: Vec::new() }
+    }
+
+    #[test]
+    fn request_schedules_behind_another_child_and_resets_the_failures() {
+        let mut p = RewritePolicy::default();
+        assert_eq!(p.verdict(None), RewriteVerdict::Start);
+        assert_eq!(p.verdict(Some(ChildKind::AofRewrite)), RewriteVerdict::InProgress);
+        p.consecutive_failures = 5;
+        assert_eq!(p.verdict(Some(ChildKind::Rdb)), RewriteVerdict::Scheduled);
+        assert!(p.scheduled);
+        assert_eq!(p.consecutive_failures, 0);
+        let c = p.cron(false, false, (0, 0), 0);
+        assert!(c.start && c.auto_growth.is_none(), "the scheduled rewrite starts, even with the AOF off");
+        p.started(true);
+        assert!(!p.scheduled);
+    }
+
+    #[test]
+    fn status_after_success_failure_and_cancel() {
+        let mut p = RewritePolicy::default();
+        p.child_ended(&exit(ChildOutcome::Ok));
+        p.finished(true, false);
+        assert_eq!((p.last_ok, p.rewrites, p.last_time_sec, p.last_cow_size), (true, 1, 2, 8192));
+        p.child_ended(&exit(ChildOutcome::Cancelled));
+        p.finished(false, false);
+        assert_eq!((p.last_ok, p.consecutive_failures), (true, 0), "a cancel is no failure");
+        p.child_ended(&exit(ChildOutcome::Failed { message: "x".into(), exit_code: 1 }));
+        p.finished(false, true);
+        assert_eq!((p.last_ok, p.consecutive_failures, p.scheduled), (false, 1, true), "a failed first rewrite is retried");
+        p.started(false);
+        assert_eq!(p.consecutive_failures, 2);
+    }
+
+    #[test]
+    fn automatic_rewrites_back_off_after_three_failures() {
+        let mut p = RewritePolicy::default();
+        assert_eq!(p.cron(true, false, (100, 100), 0), RewriteCron::default(), "nothing due");
+        assert_eq!(p.cron(false, true, (300, 100), 0), RewriteCron::default(), "auto only while the AOF is on");
+        let c = p.cron(true, true, (300, 100), 0);
+        assert_eq!((c.start, c.auto_growth), (true, Some(200)));
+        p.consecutive_failures = 3;
+        let c = p.cron(true, true, (300, 100), 0);
+        assert_eq!((c.start, c.limited_minutes), (false, Some(1)));
+        assert_eq!(p.cron(true, true, (300, 100), 59_999).limited_minutes, None, "still waiting, logged once");
+        assert!(!p.cron(true, true, (300, 100), 59_999).start);
+        assert!(p.cron(true, true, (300, 100), 60_000).start, "the wait is over: one try");
+        assert_eq!(p.cron(true, true, (300, 100), 60_001).limited_minutes, Some(2), "failed again: twice as long");
+        for _ in 0..10 {
+            p.limited_until_ms = 0;
+            p.cron(true, true, (300, 100), 0);
+        }
+        assert_eq!(p.limit_delay_minutes, REWRITE_LIMIT_MAX_MINUTES);
+        p.consecutive_failures = 0;
+        assert!(p.cron(true, true, (300, 100), 0).start, "a success lifts the limit");
     }
 }
