@@ -14,14 +14,17 @@
 //! the command table's `Exec::Server` kind need: today the pub/sub registry with its
 //! per-client delivery lists ([`pubsub`], [`outbox`]). It also owns the one
 //! background-job slot ([`jobs`]: the forked child, its progress and copy-on-write
-//! reports, the dirty counter at fork) and the RDB snapshot composition ([`snapshot`]:
-//! SAVE in process, BGSAVE as fork + atomic file + RDB writer).
+//! reports, the dirty counter at fork), the RDB snapshot composition ([`snapshot`]:
+//! SAVE in process, BGSAVE as fork + atomic file + RDB writer), the AOF while it is
+//! written ([`persist::aof_job`]: open, per-turn flush, BGREWRITEAOF start and finish)
+//! and the persistence policy ([`persist::policy`]: save rules, BGSAVE and rewrite
+//! scheduling, automatic rewrites and their back-off, the save status behind MISCONF).
 //!
 //! [`Server::feed`], [`Server::resume`] and [`Server::wake`] drive the engine and run
 //! every `Exec::Server` command in place, so that the only `Outcome::Host` a caller ever
 //! sees is one that needs the host (`Exec::Host`: sockets, the configuration store,
-//! logging, timers; and, until they move here, INFO, the persistence policy and the AOF
-//! orchestration, which still live in TypeScript and the binding). Everything here is
+//! logging, timers; and, until they move here, INFO and the loading of RDB and AOF files
+//! at start, which still live in TypeScript and the binding). Everything here is
 //! tested with `cargo test`, no Node involved; the Node binding (`forkv-napi`) converts
 //! between JavaScript values and this type.
 //!

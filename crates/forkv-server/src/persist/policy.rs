@@ -490,7 +490,8 @@ impl RewritePolicy {
     /// backing off.
     pub fn cron(&mut self, aof_on: bool, auto_due: bool, sizes: (u64, u64), now_ms: i64) -> RewriteCron {
         let mut out = RewriteCron::default();
-        if !self.scheduled && !(aof_on && auto_due) {
+        let due = self.scheduled || (aof_on && auto_due);
+        if !due {
             return out;
         }
         let (limited, minutes) = self.limited(now_ms);
