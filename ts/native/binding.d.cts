@@ -24,21 +24,18 @@ export declare class Core {
    */
   loadAofNow(opts: AofOptions): LoadReport
   /**
-   * Opens the AOF for appending (after loading, or with nothing to load). Creates the
-   * directory, a base from the current data if none exists, and the incr file.
+   * Opens the AOF for appending (after loading, or with nothing to load): see
+   * [`forkv_server::Server::aof_open`].
    */
   aofOpen(opts: AofOptions): void
   /**
-   * CONFIG SET appendonly yes at runtime, or a rewrite started while AOF is being
-   * switched on (Valkey's `AOF_WAIT_REWRITE`): opens the temp incr file, where the writes
-   * made while the child runs accumulate, then forks the child that writes the first
-   * base. `aof_rewrite_done` renames both into place and lists them in the manifest;
-   * until then the manifest on disk (and any earlier AOF files) is untouched.
+   * CONFIG SET appendonly yes at runtime: the temp incr file, then the child writing
+   * the first base (see [`forkv_server::Server::aof_start_initial_rewrite`]).
    */
   aofStartInitialRewrite(opts: AofOptions): ForkReport
   /**
-   * CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile
-   * (Valkey's `aofDelHistoryFiles`). Returns how many were scheduled for deletion.
+   * CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
+   * Returns how many were scheduled for deletion.
    */
   aofDeleteHistory(opts: AofOptions): number
   /** Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes. */
@@ -65,17 +62,26 @@ export declare class Core {
   aofSyncMarks(): AofSyncMarks | null
   /** AOF sizes and counters for INFO. */
   aofInfo(): AofInfo | null
-  /** True when `auto-aof-rewrite-percentage`/`-min-size` call for a rewrite. */
-  aofShouldAutoRewrite(percentage: number, minSize: number): boolean
+  /** BGREWRITEAOF: the policy's verdict (`start`, `in-progress`, `scheduled`). */
+  aofRewriteRequest(): string
   /**
-   * BGREWRITEAOF: opens a new incr file (writes from now on go there), then forks a
-   * child that writes the new base from the keyspace as it is at this instant.
+   * The cron's rewrite decision: a scheduled rewrite, or an automatic one per
+   * `auto-aof-rewrite-percentage`/`-min-size` (`aof_on`: the AOF is on, not being
+   * switched on), unless backing off.
+   */
+  aofRewriteCron(aofOn: boolean, percentage: number, minSize: number): AofRewriteCron
+  /** AOF switched on while another child runs: the first rewrite starts after it. */
+  aofScheduleRewrite(): void
+  /** The rewrite policy's state (INFO persistence aof_*). */
+  aofRewriteStatus(): AofRewriteStatus
+  /**
+   * BGREWRITEAOF: a new incr file, then the child writing the new base (see
+   * [`forkv_server::Server::aof_rewrite_start`]).
    */
   aofRewriteStart(opts: AofOptions): ForkReport
   /**
-   * After the rewrite child exited (`backgroundRewriteDoneHandler`): on success install
-   * the new base, mark the old files history, persist the manifest, delete history.
-   * On failure remove the temp files; the old files stay in force.
+   * After the rewrite child exited: installs its base or removes its files (see
+   * [`forkv_server::Server::aof_rewrite_done`]).
    */
   aofRewriteDone(opts: AofOptions, childPid: number, ok: boolean): AofRewriteDone
   /** A core with `databases` empty databases. */
@@ -241,10 +247,25 @@ export declare class Core {
   static splitArgs(line: Buffer): Array<Buffer> | null
   /** Every top-level command (the README's command list is generated from this). */
   static commandTable(): Array<CommandRow>
-  /** SAVE: writes the RDB file in this process, blocking (as Valkey's SAVE does). */
+  /**
+   * SAVE (and the shutdown, FLUSHALL, DEBUG RELOAD saves): writes the RDB file in this
+   * process, blocking (as Valkey's SAVE does), with the policy's bookkeeping.
+   */
   saveRdb(opts: RdbSaveOptions): SaveReport
   /** BGSAVE: forks; the child writes the snapshot as of this instant. */
   bgsave(opts: RdbSaveOptions): ForkReport
+  /**
+   * BGSAVE [SCHEDULE|CANCEL]: the policy's verdict (`start`, `in-progress`, `scheduled`,
+   * `another-child`, `cancelled-child`, `cancelled-schedule`, `nothing-to-cancel`); a
+   * cancelled child has been signalled.
+   */
+  bgsaveRequest(schedule: boolean, cancel: boolean): string
+  /** The cron's RDB decision: a scheduled BGSAVE, or the due save rule; None otherwise. */
+  rdbCron(): RdbCronStart | null
+  /** `save` and `stop-writes-on-bgsave-error` as configured. */
+  rdbSetSaveRules(rules: Array<SaveRuleArg>, stopWritesOnError: boolean): void
+  /** The policy's state (LASTSAVE, INFO persistence, MISCONF). */
+  rdbStatus(): RdbStatus
   /**
    * The diskless full sync: forks a child writing the `$EOF:<mark>` line, the snapshot
    * and `<mark>` into a pipe whose read end (`fd`, now owned by the caller) the host copies
@@ -259,11 +280,6 @@ export declare class Core {
   killChild(): boolean
   /** Waits up to `ms` for the running child to end (SHUTDOWN after a cancel). */
   waitChild(ms: number): ChildPoll | null
-  /**
-   * After a successful save: forget the changes the snapshot covers (those made while a
-   * child was writing stay counted, as in Valkey).
-   */
-  savedChanges(covered: number): void
   /** Fork counters (INFO stats latest_fork_usec, total_forks). */
   forkStats(): ForkStats
   /**
@@ -408,6 +424,15 @@ export interface AofOptions {
   timestamps: boolean
 }
 
+/** What the cron does about AOF rewrites. */
+export interface AofRewriteCron {
+  start: boolean
+  /** Set for an automatic rewrite: the growth over the base, in percent (for the log). */
+  autoGrowth?: number
+  /** The back-off just started a wait of this many minutes (log it). */
+  limitedMinutes?: number
+}
+
 /** What BGREWRITEAOF did when its child ended. */
 export interface AofRewriteDone {
   ok: boolean
@@ -419,6 +444,18 @@ export interface AofRewriteDone {
   tempIncrRemoved?: string
   baseSize: number
   historyDeleted: number
+}
+
+/** INFO persistence: the rewrite policy's state. */
+export interface AofRewriteStatus {
+  scheduled: boolean
+  lastOk: boolean
+  lastTimeSec: number
+  /** Seconds the running rewrite has run (-1: none). */
+  currentTimeSec: number
+  rewrites: number
+  consecutiveFailures: number
+  lastCowSize: number
 }
 
 /**
@@ -749,6 +786,13 @@ export interface PubSubInfo {
   clients: number
 }
 
+/** What the cron starts: a scheduled BGSAVE, or the save rule that is due. */
+export interface RdbCronStart {
+  scheduled: boolean
+  seconds: number
+  changes: number
+}
+
 /** How to write an RDB file. */
 export interface RdbSaveOptions {
   dir: string
@@ -764,6 +808,20 @@ export interface RdbSaveOptions {
    * with status 1 (the shutdown save after a signal, as Valkey's second SIGINT).
    */
   exitOnSigint?: boolean
+}
+
+/** The RDB policy's state. */
+export interface RdbStatus {
+  lastSaveTime: number
+  lastBgsaveOk: boolean
+  lastBgsaveTimeSec: number
+  /** Seconds the running RDB child has run (-1: none). */
+  currentBgsaveTimeSec: number
+  saves: number
+  lastCowSize: number
+  bgsaveScheduled: boolean
+  /** MISCONF: writes are refused. */
+  deniesWrites: boolean
 }
 
 /** One replica for INFO replication (`slaveN:` lines). */
@@ -804,6 +862,12 @@ export interface SaveReport {
   error?: string
   keys: number
   bytes: number
+}
+
+/** One `save <seconds> <changes>` rule. */
+export interface SaveRuleArg {
+  seconds: number
+  changes: number
 }
 
 /** The scripting fields of INFO memory (Valkey's names, in bytes and counts). */

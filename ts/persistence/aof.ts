@@ -1,16 +1,12 @@
 // The append-only file, host side: when to flush (once per event-loop turn, before
-// replies go out under `appendfsync always`), BGREWRITEAOF and its scheduling against
-// BGSAVE, automatic rewrites, CONFIG SET appendonly/appendfsync, write-error handling,
-// loading at start, and the INFO aof_* fields — with Valkey's replies and log lines.
+// replies go out under `appendfsync always`), BGREWRITEAOF's replies and log lines,
+// CONFIG SET appendonly/appendfsync, write-error handling, loading at start, and the INFO
+// aof_* fields. The rewrite's scheduling against BGSAVE, automatic rewrites and their
+// back-off are decided by the core (forkv-server's persist::policy).
 import type { AofOptions, ChildDone } from '../native/binding.cjs';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server, ShutdownOptions } from '../server';
 import { waitForLoad } from './rdb';
-
-/** After this many consecutive failed rewrites, the cron's rewrites back off (Valkey 7.2+). */
-const REWRITE_FAILURES_BEFORE_BACKOFF = 3;
-/** The longest back-off, in minutes. */
-const REWRITE_LIMIT_MAX_MINUTES = 60;
 
 /**
  * Valkey's aof_state: `wait` is AOF switched on at runtime whose first rewrite has not
@@ -21,21 +17,11 @@ export type AofState = 'off' | 'wait' | 'on';
 
 export class AofPersistence {
   state: AofState = 'off';
-  rewriteScheduled = false;
-  lastRewriteOk = true;
-  lastRewriteTimeSec = -1;
-  rewrites = 0;
-  consecutiveFailures = 0;
-  lastCowSize = 0;
   lastWriteOk = true;
   lastWriteError = '';
-  private rewriteStartedAt = 0;
   /** The options the running rewrite was forked with: its base's format (and so its file
    * name) is the one `aof-use-rdb-preamble` had then, whatever it says when it ends. */
   private rewriteOptions: AofOptions | null = null;
-  /** Valkey's aofRewriteLimited: after repeated failures, automatic and scheduled rewrites wait until then (ms). */
-  private limitedUntil = 0;
-  private limitDelayMinutes = 0;
   private flushScheduled = false;
   /** Replies held until the AOF is written (and fsynced under appendfsync always). */
   private held: Array<[import('../net/connection').Connection, Buffer]> = [];
@@ -229,39 +215,28 @@ export class AofPersistence {
   /* ---------------------------------------------------------------- BGREWRITEAOF */
 
   rewriteCommand(): Reply {
-    const kind = this.server.rdb.childKind();
-    if (kind === 'aof') return error('ERR Background append only file rewriting already in progress');
-    if (kind !== null) {
-      this.rewriteScheduled = true;
-      // A manual request is not held back by the failure limit (Valkey resets the count).
-      this.consecutiveFailures = 0;
-      return simple('Background append only file rewriting scheduled');
-    }
+    const verdict = this.core.aofRewriteRequest();
+    if (verdict === 'in-progress') return error('ERR Background append only file rewriting already in progress');
+    if (verdict === 'scheduled') return simple('Background append only file rewriting scheduled');
     return this.startRewrite() ? simple('Background append only file rewriting started') : error('ERR Can\'t execute an AOF background rewriting. Please check the server logs for more information.');
   }
 
   /** Forks the rewrite child. False (logged) when it cannot start. */
   startRewrite(): boolean {
-    this.rewriteScheduled = false;
     try {
       const opts = this.options();
       const r = this.state === 'wait' ? this.core.aofStartInitialRewrite(opts) : this.core.aofRewriteStart(opts);
       this.rewriteOptions = opts;
-      this.rewriteStartedAt = Date.now();
       this.server.log.notice(`Background append only file rewriting started by pid ${r.pid}`);
       return true;
     } catch (e) {
       this.server.log.warning(`Can't rewrite append only file in background: ${e instanceof Error ? e.message : String(e)}`);
-      this.lastRewriteOk = false;
-      this.noteFailure();
       return false;
     }
   }
 
   private rewriteDone(d: ChildDone): void {
     const log = this.server.log;
-    this.lastRewriteTimeSec = Math.round((Date.now() - this.rewriteStartedAt) / 1000);
-    this.lastCowSize = d.cowPeak;
     const ok = d.outcome === 'ok';
     if (d.outcome === 'err') log.warning(`Background AOF rewrite terminated with error${d.message ? `: ${d.message}` : ''}`);
     else if (d.outcome === 'signal' || d.outcome === 'cancelled') log.warning(`Background AOF rewrite terminated by signal ${d.signal}`);
@@ -271,11 +246,8 @@ export class AofPersistence {
     const r = this.core.aofRewriteDone({ ...this.options(), useRdbPreamble: atFork.useRdbPreamble }, d.pid, ok);
     if (!ok || !r.ok) {
       if (r.error) log.warning(r.error);
-      this.lastRewriteOk = d.outcome === 'cancelled' ? this.lastRewriteOk : false;
-      if (d.outcome !== 'cancelled') this.noteFailure();
       if (r.tempIncrRemoved) log.notice(`Removing the temp incr aof file ${r.tempIncrRemoved} in the background`);
-      // AOF is still being switched on: the next rewrite is tried from the cron.
-      if (this.state === 'wait') this.rewriteScheduled = true;
+      // AOF still being switched on: the core scheduled the next rewrite for the cron.
       return;
     }
     log.notice('Background AOF rewrite terminated with success');
@@ -284,35 +256,6 @@ export class AofPersistence {
     if (r.historyDeleted > 0) log.notice(`Removed ${r.historyDeleted} AOF history file(s)`);
     log.notice('Background AOF rewrite finished successfully');
     if (this.state === 'wait') this.state = 'on';
-    this.lastRewriteOk = true;
-    this.rewrites++;
-    this.consecutiveFailures = 0;
-  }
-
-  private noteFailure(): void {
-    this.consecutiveFailures++;
-  }
-
-  /**
-   * Valkey's aofRewriteLimited: once rewrites failed REWRITE_FAILURES_BEFORE_BACKOFF times in
-   * a row, the cron's rewrites (automatic or scheduled) wait 1, 2, 4 ... 60 minutes; each
-   * new wait is logged. BGREWRITEAOF itself is never held back.
-   */
-  private rewriteLimited(): boolean {
-    if (this.consecutiveFailures < REWRITE_FAILURES_BEFORE_BACKOFF) {
-      this.limitDelayMinutes = 0;
-      this.limitedUntil = 0;
-      return false;
-    }
-    if (this.limitedUntil !== 0) {
-      if (Date.now() < this.limitedUntil) return true;
-      this.limitedUntil = 0;
-      return false;
-    }
-    this.limitDelayMinutes = Math.min(REWRITE_LIMIT_MAX_MINUTES, this.limitDelayMinutes === 0 ? 1 : this.limitDelayMinutes * 2);
-    this.limitedUntil = Date.now() + this.limitDelayMinutes * 60_000;
-    this.server.log.warning(`Background AOF rewrite has repeatedly failed and triggered the limit, will retry in ${this.limitDelayMinutes} minutes`);
-    return true;
   }
 
   /* ---------------------------------------------------------------- cron */
@@ -321,19 +264,15 @@ export class AofPersistence {
     if (this.server.rdb.loading) return;
     // Retry a failed write, and fsync everysec data even when no command arrives.
     this.flush(false);
-    if (this.server.rdb.childKind() !== null) return;
-    if (this.rewriteScheduled) {
-      if (!this.rewriteLimited()) this.startRewrite();
-      return;
-    }
-    if (this.state !== 'on') return;
     const c = this.server.config;
     const pct = c.getInt('auto-aof-rewrite-percentage');
     const min = Number(c.getBigInt('auto-aof-rewrite-min-size'));
-    if (pct <= 0 || !this.core.aofShouldAutoRewrite(pct, min)) return;
-    if (this.rewriteLimited()) return;
-    const info = this.core.aofInfo();
-    this.server.log.notice(`Starting automatic rewriting of AOF on ${Math.round(((info?.currentSize ?? 0) / Math.max(1, info?.baseSize ?? 1) - 1) * 100)}% growth`);
+    const d = this.core.aofRewriteCron(this.state === 'on', pct, min);
+    if (d.limitedMinutes != null) {
+      this.server.log.warning(`Background AOF rewrite has repeatedly failed and triggered the limit, will retry in ${d.limitedMinutes} minutes`);
+    }
+    if (!d.start) return;
+    if (d.autoGrowth != null) this.server.log.notice(`Starting automatic rewriting of AOF on ${d.autoGrowth}% growth`);
     this.startRewrite();
   }
 
@@ -349,7 +288,6 @@ export class AofPersistence {
         this.flushHeld();
         this.core.aofClose();
         this.state = 'off';
-        this.rewriteScheduled = false;
         this.killRewriteChild();
         this.server.log.notice('AOF disabled');
       }
@@ -370,7 +308,7 @@ export class AofPersistence {
     this.state = 'wait';
     const kind = this.server.rdb.childKind();
     if (kind !== null && kind !== 'aof') {
-      this.rewriteScheduled = true;
+      this.core.aofScheduleRewrite();
       this.server.log.notice('AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.');
     } else {
       if (kind === 'aof') {
@@ -446,24 +384,25 @@ export class AofPersistence {
   infoFields(): Array<[string, string | number]> {
     const p = this.core.childProgress();
     const running = p?.kind === 'aof';
+    const st = this.core.aofRewriteStatus();
     const fields: Array<[string, string | number]> = [
       ['aof_enabled', this.enabled ? 1 : 0],
       ['aof_rewrite_in_progress', running ? 1 : 0],
-      ['aof_rewrite_scheduled', this.rewriteScheduled ? 1 : 0],
-      ['aof_last_rewrite_time_sec', this.lastRewriteTimeSec],
-      ['aof_current_rewrite_time_sec', running ? Math.round((Date.now() - this.rewriteStartedAt) / 1000) : -1],
-      ['aof_last_bgrewrite_status', this.lastRewriteOk ? 'ok' : 'err'],
-      ['aof_rewrites', this.rewrites],
-      ['aof_rewrites_consecutive_failures', this.consecutiveFailures],
+      ['aof_rewrite_scheduled', st.scheduled ? 1 : 0],
+      ['aof_last_rewrite_time_sec', st.lastTimeSec],
+      ['aof_current_rewrite_time_sec', st.currentTimeSec],
+      ['aof_last_bgrewrite_status', st.lastOk ? 'ok' : 'err'],
+      ['aof_rewrites', st.rewrites],
+      ['aof_rewrites_consecutive_failures', st.consecutiveFailures],
       ['aof_last_write_status', this.lastWriteOk ? 'ok' : 'err'],
-      ['aof_last_cow_size', this.lastCowSize],
+      ['aof_last_cow_size', st.lastCowSize],
     ];
     const i = this.core.aofInfo();
     if (this.enabled && i) {
       fields.push(
         ['aof_current_size', i.currentSize],
         ['aof_base_size', i.baseSize],
-        ['aof_pending_rewrite', this.rewriteScheduled ? 1 : 0],
+        ['aof_pending_rewrite', st.scheduled ? 1 : 0],
         ['aof_buffer_length', i.bufferLength],
         ['aof_pending_bio_fsync', i.pendingBioFsync],
         ['aof_delayed_fsync', i.delayedFsync],

@@ -3,8 +3,10 @@
 // persistence fields — with Valkey's replies, log lines and field names.
 //
 // The snapshot itself is written by the Rust core: SAVE in-process, BGSAVE in a child
-// forked inside a synchronous napi call. This module decides when, polls the child from
-// the cron (Valkey's checkChildrenDone) and keeps the bookkeeping INFO reports.
+// forked inside a synchronous napi call. The policy (save rules, retry delay, BGSAVE
+// SCHEDULE/CANCEL, the last save's status, MISCONF) is decided there too
+// (forkv-server's persist::policy); this module feeds it the configuration, polls the
+// child from the cron (Valkey's checkChildrenDone) and writes the log lines and replies.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -13,9 +15,6 @@ import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server, ShutdownOptions } from '../server';
 import type { HostCall } from '../commands/types';
 import { opt } from '../commands/types';
-
-/** Valkey waits this long before retrying a failed background save from the save rules. */
-const BGSAVE_RETRY_DELAY_S = 5;
 
 const MISCONF =
   "MISCONF Valkey is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Valkey logs for details about the RDB error.";
@@ -29,19 +28,9 @@ export interface ChildOwner {
 }
 
 export class RdbPersistence {
-  lastSaveTime = Math.floor(Date.now() / 1000);
-  lastBgsaveOk = true;
-  lastBgsaveTry = 0;
-  lastBgsaveTimeSec = -1;
-  rdbSaves = 0;
-  lastCowSize = 0;
   lastLoadKeysLoaded = 0;
   lastLoadKeysExpired = 0;
   loading = false;
-  bgsaveScheduled = false;
-  /** Changes counted when the running child forked (subtracted on success). */
-  private dirtyAtFork = 0;
-  private childStartedAt = 0;
   /** The running RDB child writes to replica sockets (a diskless transfer), not to disk. */
   socketChild = false;
   private readonly others: ChildOwner[] = [];
@@ -50,14 +39,28 @@ export class RdbPersistence {
     server.on('cron', () => this.cron());
     server.addShutdownHook((o) => this.onShutdown(o));
     server.setReloadHandler((flags) => this.debugReload(flags));
+    this.pushSaveRules();
     server.config.onChange('save', () => {
+      this.pushSaveRules();
       this.updateWriteGate();
       return null;
     });
     server.config.onChange('stop-writes-on-bgsave-error', () => {
+      this.pushSaveRules();
       this.updateWriteGate();
       return null;
     });
+  }
+
+  /** Hands `save` and `stop-writes-on-bgsave-error` to the core's policy. */
+  private pushSaveRules(): void {
+    const c = this.server.config;
+    this.core.rdbSetSaveRules(c.getSaveRules(), c.getBool('stop-writes-on-bgsave-error'));
+  }
+
+  /** Unix time of the last successful save (LASTSAVE). */
+  get lastSaveTime(): number {
+    return this.core.rdbStatus().lastSaveTime;
   }
 
   /** Lets another persistence job (AOF rewrite) share the child slot and its polling. */
@@ -103,19 +106,13 @@ export class RdbPersistence {
    * SIGINT meanwhile removes the temp file and exits (the shutdown save after a signal).
    */
   saveNow(exitOnSigint = false): boolean {
-    const dirty = this.core.stats().dirty;
     const r = this.core.saveRdb({ ...this.saveOptions(), exitOnSigint });
     if (!r.ok) {
       this.server.log.warning(`Error saving DB on disk: ${r.error ?? 'unknown error'}`);
-      this.lastBgsaveOk = false;
       this.updateWriteGate();
       return false;
     }
     this.server.log.notice('DB saved on disk');
-    this.core.savedChanges(dirty);
-    this.lastSaveTime = Math.floor(Date.now() / 1000);
-    this.lastBgsaveOk = true;
-    this.rdbSaves++;
     this.updateWriteGate();
     return true;
   }
@@ -123,44 +120,34 @@ export class RdbPersistence {
   bgsaveCommand(call: HostCall): Reply {
     const sub = call.argv.length > 1 ? opt(call, 1) : '';
     if (call.argv.length > 2 || (sub !== '' && sub !== 'schedule' && sub !== 'cancel')) return error('ERR syntax error');
-    const kind = this.childKind();
-    if (sub === 'cancel') {
-      if (kind === 'rdb') {
-        this.core.killChild();
+    switch (this.core.bgsaveRequest(sub === 'schedule', sub === 'cancel')) {
+      case 'cancelled-child':
         this.server.log.notice('Background saving cancelled by the user');
         return simple('Background saving cancelled');
-      }
-      if (this.bgsaveScheduled) {
-        this.bgsaveScheduled = false;
+      case 'cancelled-schedule':
         return simple('Scheduled background saving cancelled');
-      }
-      return error('ERR Background saving is currently not in progress or scheduled');
-    }
-    if (kind === 'rdb') return error('ERR Background save already in progress');
-    if (kind !== null) {
-      if (sub === 'schedule') {
-        this.bgsaveScheduled = true;
+      case 'nothing-to-cancel':
+        return error('ERR Background saving is currently not in progress or scheduled');
+      case 'in-progress':
+        return error('ERR Background save already in progress');
+      case 'scheduled':
         return simple('Background saving scheduled');
-      }
-      return error(
-        "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
-      );
+      case 'another-child':
+        return error(
+          "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        );
+      default:
+        return this.startBgsave() ? simple('Background saving started') : error('ERR');
     }
-    return this.startBgsave() ? simple('Background saving started') : error('ERR');
   }
 
   /** Forks the snapshot child. False (and logged) when the fork fails. */
   startBgsave(): boolean {
-    this.lastBgsaveTry = Math.floor(Date.now() / 1000);
-    const dirty = this.core.stats().dirty;
     try {
       const r = this.core.bgsave(this.saveOptions());
-      this.dirtyAtFork = dirty;
-      this.childStartedAt = Date.now();
       this.server.log.notice(`Background saving started by pid ${r.pid}`);
       return true;
     } catch (e) {
-      this.lastBgsaveOk = false;
       this.server.log.warning(`Can't save in background: ${e instanceof Error ? e.message : String(e)}`);
       this.updateWriteGate();
       return false;
@@ -175,7 +162,6 @@ export class RdbPersistence {
   startReplicaTransfer(mark: string): TransferFork | null {
     try {
       const r = this.core.bgsaveToReplicas(this.saveOptions(), mark);
-      this.childStartedAt = Date.now();
       this.socketChild = true;
       this.server.log.notice(`Background RDB transfer started by pid ${r.pid}`);
       return r;
@@ -194,12 +180,10 @@ export class RdbPersistence {
       this.onChildPoll(poll);
       return;
     }
-    if (this.bgsaveScheduled) {
-      this.bgsaveScheduled = false;
-      this.startBgsave();
-      return;
-    }
-    this.checkSaveRules();
+    const start = this.core.rdbCron();
+    if (start === null) return;
+    if (!start.scheduled) this.server.log.notice(`${start.changes} changes in ${start.seconds} seconds. Saving...`);
+    this.startBgsave();
   }
 
   private onChildPoll(poll: ChildPoll): void {
@@ -225,56 +209,23 @@ export class RdbPersistence {
     if (d.outcome === 'ok') log.notice('Background RDB transfer terminated with success');
     else if (d.outcome === 'err') log.warning('Background transfer error');
     else log.warning(`Background transfer terminated by signal ${d.signal}`);
-    this.lastBgsaveTimeSec = Math.round((Date.now() - this.childStartedAt) / 1000);
     this.server.emit('transfer-done', d.outcome === 'ok');
   }
 
-  /** Valkey's backgroundSaveDoneHandlerDisk. */
+  /** Valkey's backgroundSaveDoneHandlerDisk (the core's reap already set the status). */
   private bgsaveDone(d: ChildDone): void {
     const log = this.server.log;
-    if (d.outcome === 'ok') {
-      log.notice('Background saving terminated with success');
-      this.core.savedChanges(this.dirtyAtFork);
-      this.lastSaveTime = Math.floor(Date.now() / 1000);
-      this.lastBgsaveOk = true;
-    } else if (d.outcome === 'err') {
-      log.warning(`Background saving error${d.message ? `: ${d.message}` : ''}`);
-      this.lastBgsaveOk = false;
-    } else {
-      log.warning(`Background saving terminated by signal ${d.signal}`);
-      // A cancel (SIGUSR1) is not a failure.
-      if (d.outcome !== 'cancelled') this.lastBgsaveOk = false;
-    }
-    this.rdbSaves += d.outcome === 'ok' ? 1 : 0;
-    this.lastBgsaveTimeSec = Math.round((Date.now() - this.childStartedAt) / 1000);
-    this.lastCowSize = d.cowPeak;
+    if (d.outcome === 'ok') log.notice('Background saving terminated with success');
+    else if (d.outcome === 'err') log.warning(`Background saving error${d.message ? `: ${d.message}` : ''}`);
+    else log.warning(`Background saving terminated by signal ${d.signal}`);
     this.updateWriteGate();
     // Replicas waiting for this snapshot get it now (or are dropped when it failed).
     this.server.emit('bgsave-done', d.outcome === 'ok');
   }
 
-  /** `save <seconds> <changes>` rules (serverCron). */
-  private checkSaveRules(): void {
-    const rules = this.server.config.getSaveRules();
-    if (rules.length === 0) return;
-    const dirty = this.core.stats().dirty;
-    const now = Math.floor(Date.now() / 1000);
-    for (const r of rules) {
-      const due = dirty >= r.changes && now - this.lastSaveTime > r.seconds;
-      const mayRetry = this.lastBgsaveOk || now - this.lastBgsaveTry > BGSAVE_RETRY_DELAY_S;
-      if (due && mayRetry) {
-        this.server.log.notice(`${r.changes} changes in ${r.seconds} seconds. Saving...`);
-        this.startBgsave();
-        return;
-      }
-    }
-  }
-
   /** MISCONF: with save rules and stop-writes-on-bgsave-error, a failed save stops writes. */
   writeGateError(): string | null {
-    const c = this.server.config;
-    const deny = c.getBool('stop-writes-on-bgsave-error') && c.getSaveRules().length > 0 && !this.lastBgsaveOk;
-    return deny ? MISCONF : null;
+    return this.core.rdbStatus().deniesWrites ? MISCONF : null;
   }
 
   private updateWriteGate(): void {
@@ -361,7 +312,7 @@ export class RdbPersistence {
   infoFields(): Array<[string, string | number]> {
     const p = this.core.childProgress();
     const rdbChild = p?.kind === 'rdb';
-    const now = Date.now();
+    const st = this.core.rdbStatus();
     return [
       ['loading', this.loading ? 1 : 0],
       // forkv never loads while serving the old data (no repl-diskless-load swapdb).
@@ -374,12 +325,12 @@ export class RdbPersistence {
       ['current_save_keys_total', p?.keysTotal ?? 0],
       ['rdb_changes_since_last_save', this.core.stats().dirty],
       ['rdb_bgsave_in_progress', rdbChild ? 1 : 0],
-      ['rdb_last_save_time', this.lastSaveTime],
-      ['rdb_last_bgsave_status', this.lastBgsaveOk ? 'ok' : 'err'],
-      ['rdb_last_bgsave_time_sec', this.lastBgsaveTimeSec],
-      ['rdb_current_bgsave_time_sec', rdbChild ? Math.round((now - this.childStartedAt) / 1000) : -1],
-      ['rdb_saves', this.rdbSaves],
-      ['rdb_last_cow_size', this.lastCowSize],
+      ['rdb_last_save_time', st.lastSaveTime],
+      ['rdb_last_bgsave_status', st.lastBgsaveOk ? 'ok' : 'err'],
+      ['rdb_last_bgsave_time_sec', st.lastBgsaveTimeSec],
+      ['rdb_current_bgsave_time_sec', st.currentBgsaveTimeSec],
+      ['rdb_saves', st.saves],
+      ['rdb_last_cow_size', st.lastCowSize],
       ['rdb_last_load_keys_expired', this.lastLoadKeysExpired],
       ['rdb_last_load_keys_loaded', this.lastLoadKeysLoaded],
     ];

@@ -1,19 +1,19 @@
-//! Append-only file entry points of `Core`: loading the multi-part AOF at start, opening
-//! it for appending, flushing the propagated writes (write + fsync per `appendfsync`), and
-//! BGREWRITEAOF in a forked child (Valkey 7+ protocol: a new incr file is opened BEFORE the
-//! fork, so writes made during the rewrite land there and none is lost).
+//! Append-only file entry points of `Core`: loading the multi-part AOF (start-up in a
+//! background thread, DEBUG LOADAOF), and conversions to the server's AOF orchestration
+//! (`forkv_server::persist::aof_job`: open, flush, close, BGREWRITEAOF start and finish).
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use forkv_aof::{dir, manifest, AofWriter, FsyncPolicy, Manifest};
-use forkv_server::aof_load::{load_aof, AofLoadParams};
+use forkv_aof::FsyncPolicy;
 use forkv_keyspace::Keyspace;
-use forkv_snapshot::ChildKind;
+use forkv_server::aof_load::{load_aof, AofLoadParams};
+use forkv_server::persist::aof_job::AofSettings;
+use forkv_server::persist::policy::RewriteVerdict;
+use forkv_server::snapshot::Forked;
 
 use crate::core::Core;
 use crate::persistence::{ForkReport, LoadReport};
@@ -73,6 +73,29 @@ pub struct AofInfo {
     pub pending_bio_fsync: f64,
 }
 
+/// What the cron does about AOF rewrites.
+#[napi(object)]
+pub struct AofRewriteCron {
+    pub start: bool,
+    /// Set for an automatic rewrite: the growth over the base, in percent (for the log).
+    pub auto_growth: Option<f64>,
+    /// The back-off just started a wait of this many minutes (log it).
+    pub limited_minutes: Option<f64>,
+}
+
+/// INFO persistence: the rewrite policy's state.
+#[napi(object)]
+pub struct AofRewriteStatus {
+    pub scheduled: bool,
+    pub last_ok: bool,
+    pub last_time_sec: f64,
+    /// Seconds the running rewrite has run (-1: none).
+    pub current_time_sec: f64,
+    pub rewrites: f64,
+    pub consecutive_failures: f64,
+    pub last_cow_size: f64,
+}
+
 /// What BGREWRITEAOF did when its child ended.
 #[napi(object)]
 pub struct AofRewriteDone {
@@ -87,32 +110,7 @@ pub struct AofRewriteDone {
     pub history_deleted: u32,
 }
 
-/// An open AOF being appended to.
-pub struct AofState {
-    opts: AofOptions,
-    dir: PathBuf,
-    manifest: Manifest,
-    writer: AofWriter,
-    /// AOF is being switched on (Valkey's `AOF_WAIT_REWRITE`): the writer appends to the
-    /// temp incr file, which becomes a real incr file only when the first rewrite succeeds.
-    initial: bool,
-}
-
-/// State carried from a finished load to `aof_open`.
-pub struct LoadedAof {
-    manifest: Manifest,
-    base_size: u64,
-}
-
-/// An OS error as C's strerror prints it ("No space left on device"), without Rust's
-/// " (os error 28)" suffix: Valkey's MISCONF and log lines carry the bare text.
-fn strerror_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match (e.raw_os_error(), s.rfind(" (os error ")) {
-        (Some(_), Some(i)) => s[..i].to_string(),
-        _ => s,
-    }
-}
+pub use forkv_server::persist::aof_job::LoadedAof;
 
 fn policy(s: &str) -> FsyncPolicy {
     match s {
@@ -122,20 +120,31 @@ fn policy(s: &str) -> FsyncPolicy {
     }
 }
 
-fn now_ms() -> i64 {
-    forkv_engine::cmd::now_ms()
+/// The server's AOF settings from the host's options.
+fn settings(o: &AofOptions) -> AofSettings {
+    AofSettings {
+        work_dir: PathBuf::from(&o.dir),
+        dirname: o.dirname.clone(),
+        filename: o.filename.clone(),
+        fsync: policy(&o.fsync),
+        use_rdb_preamble: o.use_rdb_preamble,
+        no_fsync_on_rewrite: o.no_fsync_on_rewrite,
+        rdb: forkv_rdb::WriteOptions {
+            version: o.rdb_version,
+            compression: o.rdb_compression,
+            checksum: o.rdb_checksum,
+            aof_base: true,
+            used_mem: crate::alloc::used_bytes() as u64,
+            ..forkv_rdb::WriteOptions::default()
+        },
+        key_save_delay: Duration::from_micros(o.key_save_delay_us.max(0.0) as u64),
+        disable_auto_gc: o.disable_auto_gc,
+        timestamps: o.timestamps,
+    }
 }
 
-fn rdb_opts(o: &AofOptions, functions: &[Vec<u8>]) -> forkv_rdb::WriteOptions {
-    forkv_rdb::WriteOptions {
-        functions: functions.to_vec(),
-        version: o.rdb_version,
-        compression: o.rdb_compression,
-        checksum: o.rdb_checksum,
-        aof_base: true,
-        used_mem: crate::alloc::used_bytes() as u64,
-        ..forkv_rdb::WriteOptions::default()
-    }
+fn fork_report(f: Forked) -> ForkReport {
+    ForkReport { pid: f.pid, fork_usec: f.fork_usec as f64 }
 }
 
 /// What the host is told about an AOF load.
@@ -152,36 +161,6 @@ fn load_summary(ks: &Keyspace, report: forkv_aof::LoadReport, functions: Vec<Vec
         notes: Vec::new(),
         functions,
     }
-}
-
-/// Writes a base file from `ks` and the function libraries' `functions`: an RDB preamble
-/// or commands (FUNCTION LOAD for each library, then the keys, as Valkey's
-/// `rewriteAppendOnlyFileRio`), per `aof-use-rdb-preamble`.
-fn write_base(ks: &Keyspace, functions: &[Vec<u8>], o: &AofOptions, w: &mut dyn Write, progress: &mut dyn FnMut(u64)) -> std::io::Result<()> {
-
-    let delay = Duration::from_micros(o.key_save_delay_us.max(0.0) as u64);
-    let mut tick = |k: u64| {
-        progress(k);
-        if !delay.is_zero() {
-            std::thread::sleep(delay);
-        }
-    };
-    if o.use_rdb_preamble {
-        forkv_rdb::write_rdb(w, ks, &rdb_opts(o, functions), &mut |p| {
-            tick(p.keys_done);
-            Ok(())
-        })?;
-    } else {
-        if o.timestamps {
-            w.write_all(forkv_aof::timestamp_annotation(now_ms() / 1000).as_bytes())?;
-        }
-        forkv_aof::rewrite_functions_as_commands(w, functions)?;
-        forkv_aof::rewrite_keyspace_as_commands(w, ks, now_ms(), &mut |k| {
-            tick(k);
-            Ok(())
-        })?;
-    }
-    Ok(())
 }
 
 #[napi]
@@ -216,8 +195,8 @@ impl Core {
         // Loaded commands are not changes (Valkey resets server.dirty), and nothing of
         // the load is propagated.
         self.server.engine.prop.take();
-        if let (Some(a), Some(loaded)) = (&mut self.aof, &summary.aof) {
-            a.manifest = loaded.manifest.clone();
+        if let Some(loaded) = &summary.aof {
+            self.server.aof_adopt_manifest(loaded.manifest.clone());
         }
         Ok(crate::persistence::report(&summary, started))
     }
@@ -235,122 +214,51 @@ impl Core {
         }
     }
 
-    /// Opens the AOF for appending (after loading, or with nothing to load). Creates the
-    /// directory, a base from the current data if none exists, and the incr file.
+    /// Opens the AOF for appending (after loading, or with nothing to load): see
+    /// [`forkv_server::Server::aof_open`].
     #[napi]
     pub fn aof_open(&mut self, opts: AofOptions) -> Result<()> {
-        let work = PathBuf::from(&opts.dir);
         let loaded = self.persistence.take_loaded_aof();
-        let mut m = match loaded.as_ref() {
-            Some(l) => l.manifest.clone(),
-            None => {
-                let d = dir::aof_dir(&work, &opts.dirname);
-                dir::load_manifest(&d, &opts.filename).map_err(|e| Error::from_reason(e.to_string()))?.unwrap_or_default()
-            }
-        };
-        let ks = &self.server.engine.ks;
-        let functions = self.server.engine.function_codes();
-        // In process: no `rdb-key-save-delay` (see aof_enable_now).
-        let in_process = AofOptions { key_save_delay_us: 0.0, ..opts.clone() };
-        let (file, incr_size) = dir::open_on_server_start(&work, &opts.dirname, &opts.filename, &mut m, opts.use_rdb_preamble, &mut |w| {
-            write_base(ks, &functions, &in_process, w, &mut |_| {})
-        })
-        .map_err(|e| Error::from_reason(format!("Can't open the append-only file: {e}")))?;
-        let d = dir::aof_dir(&work, &opts.dirname);
-        // Files a crash left listed as history go now (Valkey's aofDelHistoryFiles at start).
-        delete_history_in_background(&d, &opts, &mut m);
-        let current = dir::total_size(&d, &m).unwrap_or(incr_size);
-        let base = loaded.map(|l| l.base_size).or_else(|| m.base.as_ref().and_then(|b| dir::file_size(&d, &b.name).ok())).unwrap_or(0);
-        let mut writer = AofWriter::new(file, policy(&opts.fsync), incr_size, current, base, now_ms());
-        writer.no_fsync_on_rewrite = opts.no_fsync_on_rewrite;
-        writer.start_counts_at(self.persistence.aof_appended_before);
-        self.server.engine.latency.aof_fsync_always = opts.fsync == "always";
-        self.aof = Some(AofState { opts, dir: d, manifest: m, writer, initial: false });
-        self.server.set_aof(true);
-        Ok(())
+        self.server.aof_open(settings(&opts), loaded).map_err(Error::from_reason)
     }
 
-    /// CONFIG SET appendonly yes at runtime, or a rewrite started while AOF is being
-    /// switched on (Valkey's `AOF_WAIT_REWRITE`): opens the temp incr file, where the writes
-    /// made while the child runs accumulate, then forks the child that writes the first
-    /// base. `aof_rewrite_done` renames both into place and lists them in the manifest;
-    /// until then the manifest on disk (and any earlier AOF files) is untouched.
+    /// CONFIG SET appendonly yes at runtime: the temp incr file, then the child writing
+    /// the first base (see [`forkv_server::Server::aof_start_initial_rewrite`]).
     #[napi]
     pub fn aof_start_initial_rewrite(&mut self, opts: AofOptions) -> Result<ForkReport> {
-        if self.server.jobs.is_running() {
-            return Err(Error::from_reason("EEXIST child already running"));
-        }
-        let work = PathBuf::from(&opts.dir);
-        let d = dir::aof_dir(&work, &opts.dirname);
-        dir::create_dir_if_missing(&d).map_err(|e| Error::from_reason(format!("Can't open or create append-only dir {}: {}", opts.dirname, strerror_text(&e))))?;
-        let m = dir::load_manifest(&d, &opts.filename).map_err(|e| Error::from_reason(e.to_string()))?.unwrap_or_default();
-        let file = dir::create_temp_incr(&d, &opts.filename)
-            .map_err(|e| Error::from_reason(format!("Can't open the append-only file {}: {}", manifest::temp_incr_name(&opts.filename), strerror_text(&e))))?;
-        let mut writer = AofWriter::new(file, policy(&opts.fsync), 0, 0, 0, now_ms());
-        writer.no_fsync_on_rewrite = opts.no_fsync_on_rewrite;
-        writer.start_counts_at(self.persistence.aof_appended_before);
-        self.server.engine.latency.aof_fsync_always = opts.fsync == "always";
-        self.aof = Some(AofState { opts: opts.clone(), dir: d.clone(), manifest: m, writer, initial: true });
-        self.server.set_aof(true);
-        self.server.engine.prop.reset_db();
-        self.fork_rewrite_child(&opts).inspect_err(|_| {
-            // No child: nothing is switched on, and the temp incr goes.
-            self.aof = None;
-            self.server.set_aof(false);
-            let _ = std::fs::remove_file(d.join(manifest::temp_incr_name(&opts.filename)));
-        })
+        self.server.aof_start_initial_rewrite(settings(&opts)).map(fork_report).map_err(Error::from_reason)
     }
 
-    /// CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile
-    /// (Valkey's `aofDelHistoryFiles`). Returns how many were scheduled for deletion.
+    /// CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
+    /// Returns how many were scheduled for deletion.
     #[napi]
     pub fn aof_delete_history(&mut self, opts: AofOptions) -> u32 {
-        match &mut self.aof {
-            Some(a) => delete_history_in_background(&a.dir, &opts, &mut a.manifest),
-            None => 0,
-        }
+        self.server.aof_delete_history(&settings(&opts))
     }
 
     /// Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes.
     #[napi]
     pub fn aof_close(&mut self) -> Result<()> {
-        self.aof_flush(true);
-        self.server.set_aof(false);
-        if let Some(state) = self.aof.take() {
-            self.persistence.aof_appended_before = state.writer.appended_total();
-            let temp = state.initial.then(|| state.dir.join(manifest::temp_incr_name(&state.opts.filename)));
-            state.writer.close(now_ms()).map_err(|e| Error::from_reason(e.to_string()))?;
-            // Switched off before the first rewrite finished: the temp incr is never used.
-            if let Some(p) = temp {
-                let _ = std::fs::remove_file(p);
-            }
-        }
-        Ok(())
+        self.server.aof_close().map_err(|e| Error::from_reason(e.to_string()))
     }
 
     /// CONFIG SET aof-timestamp-enabled.
     #[napi]
     pub fn aof_set_timestamps(&mut self, on: bool) {
-        if let Some(a) = &mut self.aof {
-            a.opts.timestamps = on;
-        }
+        self.server.aof_set_timestamps(on);
     }
 
     /// DEBUG AOF-FLUSH-SLEEP <microseconds>: sleep before each AOF write that has data (0
     /// turns it off).
     #[napi]
     pub fn aof_set_flush_sleep(&mut self, micros: f64) {
-        self.persistence.aof_flush_sleep = Duration::from_micros(micros.max(0.0) as u64);
+        self.server.aof_set_flush_sleep(Duration::from_micros(micros.max(0.0) as u64));
     }
 
     /// Changes the fsync policy (CONFIG SET appendfsync).
     #[napi]
     pub fn aof_set_fsync(&mut self, fsync: String) {
-        if let Some(a) = &mut self.aof {
-            a.writer.set_policy(policy(&fsync));
-            self.server.engine.latency.aof_fsync_always = fsync == "always";
-            a.opts.fsync = fsync;
-        }
+        self.server.aof_set_fsync(policy(&fsync));
     }
 
     /// Moves the propagated writes into the AOF and writes/fsyncs per policy
@@ -358,27 +266,9 @@ impl Core {
     /// `appendfsync always`.
     #[napi]
     pub fn aof_flush(&mut self, force: bool) -> AofFlushResult {
-        if !self.aof_take_stream() {
-            return AofFlushResult { ok: true, error: None, written: 0.0, postponed: false };
-        }
-        let Some(a) = &mut self.aof else {
-            return AofFlushResult { ok: true, error: None, written: 0.0, postponed: false };
-        };
-        // DEBUG AOF-FLUSH-SLEEP: a pause before writing, so tests can catch a reply that
-        // would leave before its write.
-        if !self.persistence.aof_flush_sleep.is_zero() && a.writer.buffer_len() > 0 {
-            std::thread::sleep(self.persistence.aof_flush_sleep);
-        }
-        let child = self.server.jobs.is_running();
-        let flushed = a.writer.flush(force, now_ms(), child);
-        // What a script's WAITAOF sees until the next turn (Valkey's fsynced_reploff).
-        self.server.set_aof_marks(a.writer.appended_total(), a.writer.synced_total());
-        match flushed {
-            Ok(r) => {
-                record_flush_latency(&mut self.server.engine.latency, &r, child);
-                AofFlushResult { ok: true, error: None, written: r.written as f64, postponed: r.postponed }
-            }
-            Err(e) => AofFlushResult { ok: false, error: Some(strerror_text(&e.error)), written: 0.0, postponed: false },
+        match self.server.aof_flush(force) {
+            Ok(f) => AofFlushResult { ok: true, error: None, written: f.written as f64, postponed: f.postponed },
+            Err(e) => AofFlushResult { ok: false, error: Some(e), written: 0.0, postponed: false },
         }
     }
 
@@ -386,193 +276,85 @@ impl Core {
     /// the AOF goes and how far it is fsynced; None while the AOF is off.
     #[napi]
     pub fn aof_sync_marks(&mut self) -> Option<AofSyncMarks> {
-        self.aof_take_stream();
-        let a = self.aof.as_ref()?;
-        self.server.set_aof_marks(a.writer.appended_total(), a.writer.synced_total());
-        Some(AofSyncMarks { appended: a.writer.appended_total() as f64, synced: a.writer.synced_total() as f64 })
+        let (appended, synced) = self.server.aof_sync_marks()?;
+        Some(AofSyncMarks { appended: appended as f64, synced: synced as f64 })
     }
 
     /// AOF sizes and counters for INFO.
     #[napi]
     pub fn aof_info(&self) -> Option<AofInfo> {
-        let a = self.aof.as_ref()?;
+        let s = self.server.aof_sizes()?;
         Some(AofInfo {
-            current_size: a.writer.current_size() as f64,
-            base_size: a.writer.base_size() as f64,
-            buffer_length: a.writer.buffer_len() as f64,
-            delayed_fsync: a.writer.delayed_fsync() as f64,
-            pending_bio_fsync: a.writer.pending_bio_fsync() as f64,
+            current_size: s.current_size as f64,
+            base_size: s.base_size as f64,
+            buffer_length: s.buffer_length as f64,
+            delayed_fsync: s.delayed_fsync as f64,
+            pending_bio_fsync: s.pending_bio_fsync as f64,
         })
     }
 
-    /// True when `auto-aof-rewrite-percentage`/`-min-size` call for a rewrite.
+    /// BGREWRITEAOF: the policy's verdict (`start`, `in-progress`, `scheduled`).
     #[napi]
-    pub fn aof_should_auto_rewrite(&self, percentage: f64, min_size: f64) -> bool {
-        match &self.aof {
-            Some(a) => a.writer.should_auto_rewrite(percentage as u64, min_size as u64),
-            None => false,
+    pub fn aof_rewrite_request(&mut self) -> String {
+        match self.server.aof_rewrite_request() {
+            RewriteVerdict::Start => "start",
+            RewriteVerdict::InProgress => "in-progress",
+            RewriteVerdict::Scheduled => "scheduled",
+        }
+        .into()
+    }
+
+    /// The cron's rewrite decision: a scheduled rewrite, or an automatic one per
+    /// `auto-aof-rewrite-percentage`/`-min-size` (`aof_on`: the AOF is on, not being
+    /// switched on), unless backing off.
+    #[napi]
+    pub fn aof_rewrite_cron(&mut self, aof_on: bool, percentage: f64, min_size: f64) -> AofRewriteCron {
+        let c = self.server.aof_rewrite_cron(aof_on, percentage.max(0.0) as u64, min_size.max(0.0) as u64);
+        AofRewriteCron { start: c.start, auto_growth: c.auto_growth.map(|g| g as f64), limited_minutes: c.limited_minutes.map(|m| m as f64) }
+    }
+
+    /// AOF switched on while another child runs: the first rewrite starts after it.
+    #[napi]
+    pub fn aof_schedule_rewrite(&mut self) {
+        self.server.rewrite_policy.scheduled = true;
+    }
+
+    /// The rewrite policy's state (INFO persistence aof_*).
+    #[napi]
+    pub fn aof_rewrite_status(&self) -> AofRewriteStatus {
+        let p = &self.server.rewrite_policy;
+        let current = self.server.jobs.child().filter(|c| c.kind() == forkv_snapshot::ChildKind::AofRewrite).map_or(-1.0, |c| c.started_at().elapsed().as_secs_f64().round());
+        AofRewriteStatus {
+            scheduled: p.scheduled,
+            last_ok: p.last_ok,
+            last_time_sec: p.last_time_sec as f64,
+            current_time_sec: current,
+            rewrites: p.rewrites as f64,
+            consecutive_failures: p.consecutive_failures as f64,
+            last_cow_size: p.last_cow_size as f64,
         }
     }
 
-    /// BGREWRITEAOF: opens a new incr file (writes from now on go there), then forks a
-    /// child that writes the new base from the keyspace as it is at this instant.
+    /// BGREWRITEAOF: a new incr file, then the child writing the new base (see
+    /// [`forkv_server::Server::aof_rewrite_start`]).
     #[napi]
     pub fn aof_rewrite_start(&mut self, opts: AofOptions) -> Result<ForkReport> {
-        if self.server.jobs.is_running() {
-            return Err(Error::from_reason("EEXIST child already running"));
-        }
-        // Everything before the fork must be in the old incr file.
-        self.aof_flush(true);
-        if let Some(a) = &mut self.aof {
-            let (m, file) = dir::start_rewrite(&a.dir, &a.opts.filename, &a.manifest)
-                .map_err(|e| Error::from_reason(format!("Can't open new incr AOF: {e}")))?;
-            a.manifest = m;
-            a.writer.switch_file(file, now_ms());
-            self.server.engine.prop.reset_db();
-        }
-        self.fork_rewrite_child(&opts)
+        self.server.aof_rewrite_start(settings(&opts)).map(fork_report).map_err(Error::from_reason)
     }
 
-    /// Forks the rewrite child: it writes the new base from the keyspace as it is now into
-    /// `temp-rewriteaof-bg-<pid>.aof` and exits; the job slot adopts it.
-    fn fork_rewrite_child(&mut self, opts: &AofOptions) -> Result<ForkReport> {
-        let work = PathBuf::from(&opts.dir);
-        let ks = &self.server.engine.ks;
-        let total: u64 = (0..ks.db_count()).map(|i| ks.len(i) as u64).sum();
-        let child_opts = opts.clone();
-        // The libraries are copied before the fork: the child never touches the VM.
-        let functions = self.server.engine.function_codes();
-        let spawned = forkv_snapshot::spawn_child(ChildKind::AofRewrite, move |ctx| {
-            ctx.set_keys_total(total);
-            let tmp = work.join(manifest::temp_rewrite_bg_name(ctx.pid() as u32));
-            dir::write_file_synced(&tmp, &mut |w| write_base(ks, &functions, &child_opts, w, &mut |k| ctx.report_progress(k)))
-                .map_err(|e| format!("Error writing the rewritten AOF: {e}"))?;
-            ctx.log(forkv_snapshot::LogLevel::Notice, "Successfully created the temporary AOF base file");
-            Ok(())
-        });
-        let mut handle = spawned.map_err(|e| Error::from_reason(format!("fork: {e}")))?;
-        handle.set_keys_total(total);
-        let report = ForkReport { pid: handle.pid(), fork_usec: handle.fork_usec() as f64 };
-        self.server.adopt_job(handle, None);
-        Ok(report)
-    }
-
-    /// After the rewrite child exited (`backgroundRewriteDoneHandler`): on success install
-    /// the new base, mark the old files history, persist the manifest, delete history.
-    /// On failure remove the temp files; the old files stay in force.
+    /// After the rewrite child exited: installs its base or removes its files (see
+    /// [`forkv_server::Server::aof_rewrite_done`]).
     #[napi]
     pub fn aof_rewrite_done(&mut self, opts: AofOptions, child_pid: i32, ok: bool) -> AofRewriteDone {
-        let work = PathBuf::from(&opts.dir);
-        let d = dir::aof_dir(&work, &opts.dirname);
-        let initial = self.aof.as_ref().is_some_and(|a| a.initial);
-        let r = if ok { self.install_rewrite(&opts, &work, &d, child_pid, initial) } else { Err(String::new()) };
-        match r {
-            Ok(done) => done,
-            Err(e) => {
-                dir::remove_rewrite_temp_files(&work, child_pid as u32);
-                let mut done = AofRewriteDone { ok: false, error: (!e.is_empty()).then_some(e), new_base: String::new(), new_incr: None, temp_incr_removed: None, base_size: 0.0, history_deleted: 0 };
-                if initial {
-                    // The first rewrite failed: what the temp incr holds is dropped with it
-                    // (the next rewrite's base covers those writes), and nothing is appended
-                    // until that rewrite forks (Valkey keeps AOF_WAIT_REWRITE and reschedules).
-                    self.aof = None;
-                    self.server.set_aof(false);
-                    let temp = manifest::temp_incr_name(&opts.filename);
-                    let _ = std::fs::remove_file(d.join(&temp));
-                    done.temp_incr_removed = Some(temp);
-                }
-                done
-            }
+        let d = self.server.aof_rewrite_done(&settings(&opts), child_pid, ok);
+        AofRewriteDone {
+            ok: d.ok,
+            error: d.error,
+            new_base: d.new_base,
+            new_incr: d.new_incr,
+            temp_incr_removed: d.temp_incr_removed,
+            base_size: d.base_size as f64,
+            history_deleted: d.history_deleted,
         }
     }
-
-    /// The successful half of [`Core::aof_rewrite_done`]: renames the child's base (and the
-    /// temp incr when AOF is being switched on) into the directory, persists the manifest
-    /// and schedules the history for deletion.
-    fn install_rewrite(&mut self, opts: &AofOptions, work: &Path, d: &Path, child_pid: i32, initial: bool) -> std::result::Result<AofRewriteDone, String> {
-        let aof_on = self.aof.is_some() && !initial;
-        let m = match &self.aof {
-            Some(a) => a.manifest.clone(),
-            None => dir::load_manifest(d, &opts.filename).map_err(|e| e.to_string())?.unwrap_or_default(),
-        };
-        dir::create_dir_if_missing(d).map_err(|e| e.to_string())?;
-        let rename_started = std::time::Instant::now();
-        let finished = dir::finish_rewrite(work, d, &opts.filename, &m, child_pid as u32, opts.use_rdb_preamble, aof_on, initial);
-        self.server.engine.latency.add_if_needed("aof-rename", rename_started.elapsed().as_millis() as u64);
-        let finished = finished.map_err(|e| format!("Error trying to rename the temporary AOF base file: {e}"))?;
-        let mut manifest = finished.manifest;
-        let new_incr = if initial { manifest.last_incr().map(|i| i.name.clone()) } else { None };
-        let history = delete_history_in_background(d, opts, &mut manifest);
-        if let Some(a) = &mut self.aof {
-            a.manifest = manifest;
-            a.initial = false;
-            a.writer.rewrite_done(finished.base_size);
-        }
-        Ok(AofRewriteDone { ok: true, error: None, new_base: finished.new_base, new_incr, temp_incr_removed: None, base_size: finished.base_size as f64, history_deleted: history })
-    }
-}
-
-impl Core {
-    /// Moves the finished part of the propagation stream into the AOF buffer (with a
-    /// timestamp annotation when enabled). False while the AOF is off.
-    fn aof_take_stream(&mut self) -> bool {
-        let Some(a) = &mut self.aof else {
-            return false;
-        };
-        let pending = self.server.take_aof_stream();
-        if !pending.is_empty() {
-            if a.opts.timestamps {
-                a.writer.annotate_timestamp(now_ms() / 1000);
-            }
-            a.writer.append(&pending);
-        }
-        true
-    }
-}
-
-/// The latency monitor's AOF events of one flush (Valkey's flushAppendOnlyFile): the
-/// write under its circumstance and as `aof-write`, and the fsync under `always`.
-fn record_flush_latency(m: &mut forkv_engine::latency::LatencyMonitor, r: &forkv_aof::writer::FlushReport, child: bool) {
-    if let Some(ms) = r.write_ms {
-        let event = if r.write_during_fsync {
-            "aof-write-pending-fsync"
-        } else if child {
-            "aof-write-active-child"
-        } else {
-            "aof-write-alone"
-        };
-        m.add_if_needed(event, ms);
-        m.add_if_needed("aof-write", ms);
-    }
-    if let Some(ms) = r.fsync_always_ms {
-        m.add_if_needed("aof-fsync-always", ms);
-    }
-}
-
-/// Drops the history entries from the manifest (persisted at once), then unlinks the files
-/// on a short-lived thread: unlinking a large base blocks for tens of milliseconds, which
-/// Valkey also moves off the main thread (bio lazy free). A crash before the unlink only
-/// leaves unreferenced files. Returns how many files were scheduled.
-/// With `aof-disable-auto-gc` history files stay (listed as history) until it is turned off.
-fn delete_history_in_background(dir: &Path, opts: &AofOptions, m: &mut Manifest) -> u32 {
-    if opts.disable_auto_gc {
-        return 0;
-    }
-    let prefix = &opts.filename;
-    let history = m.take_history();
-    if history.is_empty() {
-        return 0;
-    }
-    if dir::persist_manifest(dir, prefix, m).is_err() {
-        // Keep them listed as history: the next rewrite retries.
-        m.history = history;
-        return 0;
-    }
-    let names: Vec<String> = history.into_iter().map(|a| a.name).collect();
-    let dir = dir.to_path_buf();
-    let n = names.len() as u32;
-    std::thread::spawn(move || {
-        let _ = dir::unlink_files(&dir, &names);
-    });
-    n
 }

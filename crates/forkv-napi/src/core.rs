@@ -258,7 +258,6 @@ pub struct Core {
     pub(crate) server: Server,
     host_argv: Vec<Vec<u8>>,
     pub(crate) persistence: crate::persistence::Persistence,
-    pub(crate) aof: Option<crate::aof::AofState>,
 }
 
 #[napi]
@@ -273,7 +272,7 @@ impl Core {
         // Valkey's used_memory_startup: what the initialised server holds before any data.
         engine.host_memory.startup = crate::alloc::used_bytes();
         engine.host_memory.used = engine.host_memory.startup;
-        Core { server, host_argv: Vec::new(), persistence: Default::default(), aof: None }
+        Core { server, host_argv: Vec::new(), persistence: Default::default() }
     }
 
     /// Takes the process memory figures the host samples on its cron tick (MEMORY STATS,

@@ -1,8 +1,8 @@
-//! Persistence entry points of `Core`: SAVE, BGSAVE in a forked child, polling and
-//! reaping the child, loading RDB files (in a background thread at start-up, so clients
-//! can be answered `-LOADING` meanwhile).
+//! Persistence entry points of `Core`: conversions to the server's SAVE, BGSAVE, child
+//! polling and RDB policy (`forkv_server::persist::policy`), and loading RDB files (in a
+//! background thread at start-up, so clients can be answered `-LOADING` meanwhile).
 //!
-//! The fork happens here, on the JS main thread, inside a synchronous napi call: no
+//! The fork happens on the JS main thread, inside a synchronous napi call: no
 //! command can be half-applied, so the child sees a consistent keyspace (DESIGN.md §2).
 
 use std::path::PathBuf;
@@ -16,6 +16,7 @@ use forkv_keyspace::Keyspace;
 use forkv_rdb::{LoadOptions, WriteOptions};
 use forkv_engine::RestorePolicy;
 use forkv_server::jobs::JobPoll;
+use forkv_server::persist::policy::{BgsaveVerdict, CronStart, SaveRule};
 use forkv_server::snapshot::RdbTarget;
 use forkv_snapshot::{ChildExit, ChildKind, ChildOutcome, ForkError};
 
@@ -161,11 +162,6 @@ pub struct Persistence {
     loader: Option<Loader>,
     /// An AOF load's manifest, kept for `aof_open`.
     loaded_aof: Option<crate::aof::LoadedAof>,
-    /// DEBUG AOF-FLUSH-SLEEP: pause before each AOF write with data.
-    pub aof_flush_sleep: Duration,
-    /// Bytes the AOF writers before the current one appended (WAITAOF positions span
-    /// CONFIG SET appendonly no/yes).
-    pub aof_appended_before: u64,
 }
 
 type LoadResult = std::result::Result<(Keyspace, LoadSummary), String>;
@@ -185,6 +181,36 @@ impl Persistence {
     pub fn take_loaded_aof(&mut self) -> Option<crate::aof::LoadedAof> {
         self.loaded_aof.take()
     }
+}
+
+/// One `save <seconds> <changes>` rule.
+#[napi(object)]
+pub struct SaveRuleArg {
+    pub seconds: f64,
+    pub changes: f64,
+}
+
+/// What the cron starts: a scheduled BGSAVE, or the save rule that is due.
+#[napi(object)]
+pub struct RdbCronStart {
+    pub scheduled: bool,
+    pub seconds: f64,
+    pub changes: f64,
+}
+
+/// The RDB policy's state.
+#[napi(object)]
+pub struct RdbStatus {
+    pub last_save_time: f64,
+    pub last_bgsave_ok: bool,
+    pub last_bgsave_time_sec: f64,
+    /// Seconds the running RDB child has run (-1: none).
+    pub current_bgsave_time_sec: f64,
+    pub saves: f64,
+    pub last_cow_size: f64,
+    pub bgsave_scheduled: bool,
+    /// MISCONF: writes are refused.
+    pub denies_writes: bool,
 }
 
 /// A diskless transfer child: its pid and the read end of its pipe.
@@ -262,23 +288,74 @@ fn rdb_target(o: &RdbSaveOptions) -> RdbTarget {
 
 #[napi]
 impl Core {
-    /// SAVE: writes the RDB file in this process, blocking (as Valkey's SAVE does).
+    /// SAVE (and the shutdown, FLUSHALL, DEBUG RELOAD saves): writes the RDB file in this
+    /// process, blocking (as Valkey's SAVE does), with the policy's bookkeeping.
     #[napi]
     pub fn save_rdb(&mut self, opts: RdbSaveOptions) -> SaveReport {
         let temp = PathBuf::from(&opts.dir).join(format!("temp-{}.rdb", std::process::id()));
         // Without the guard a second SIGINT still ends the process, once the save is over.
         let _guard = if opts.exit_on_sigint == Some(true) { forkv_snapshot::SigintExitGuard::install(&temp).ok() } else { None };
-        match self.server.save_rdb(&rdb_target(&opts)) {
+        match self.server.save_now(&rdb_target(&opts)) {
             Ok((keys, bytes)) => SaveReport { ok: true, error: None, keys: keys as f64, bytes: bytes as f64 },
-            Err(e) => SaveReport { ok: false, error: Some(e.to_string()), keys: 0.0, bytes: 0.0 },
+            Err(e) => SaveReport { ok: false, error: Some(e), keys: 0.0, bytes: 0.0 },
         }
     }
 
     /// BGSAVE: forks; the child writes the snapshot as of this instant.
     #[napi]
     pub fn bgsave(&mut self, opts: RdbSaveOptions) -> Result<ForkReport> {
-        let forked = self.server.bgsave(rdb_target(&opts)).map_err(fork_error)?;
+        let forked = self.server.bgsave_now(rdb_target(&opts)).map_err(fork_error)?;
         Ok(ForkReport { pid: forked.pid, fork_usec: forked.fork_usec as f64 })
+    }
+
+    /// BGSAVE [SCHEDULE|CANCEL]: the policy's verdict (`start`, `in-progress`, `scheduled`,
+    /// `another-child`, `cancelled-child`, `cancelled-schedule`, `nothing-to-cancel`); a
+    /// cancelled child has been signalled.
+    #[napi]
+    pub fn bgsave_request(&mut self, schedule: bool, cancel: bool) -> String {
+        match self.server.bgsave_request(schedule, cancel) {
+            BgsaveVerdict::Start => "start",
+            BgsaveVerdict::AlreadyInProgress => "in-progress",
+            BgsaveVerdict::Scheduled => "scheduled",
+            BgsaveVerdict::AnotherChild => "another-child",
+            BgsaveVerdict::CancelledChild => "cancelled-child",
+            BgsaveVerdict::CancelledSchedule => "cancelled-schedule",
+            BgsaveVerdict::NothingToCancel => "nothing-to-cancel",
+        }
+        .into()
+    }
+
+    /// The cron's RDB decision: a scheduled BGSAVE, or the due save rule; None otherwise.
+    #[napi]
+    pub fn rdb_cron(&mut self) -> Option<RdbCronStart> {
+        self.server.rdb_cron().map(|c| match c {
+            CronStart::Scheduled => RdbCronStart { scheduled: true, seconds: 0.0, changes: 0.0 },
+            CronStart::Rule(r) => RdbCronStart { scheduled: false, seconds: r.seconds as f64, changes: r.changes as f64 },
+        })
+    }
+
+    /// `save` and `stop-writes-on-bgsave-error` as configured.
+    #[napi]
+    pub fn rdb_set_save_rules(&mut self, rules: Vec<SaveRuleArg>, stop_writes_on_error: bool) {
+        let rules = rules.iter().map(|r| SaveRule { seconds: r.seconds as i64, changes: r.changes.max(0.0) as u64 }).collect();
+        self.server.rdb_policy.set_rules(rules, stop_writes_on_error);
+    }
+
+    /// The policy's state (LASTSAVE, INFO persistence, MISCONF).
+    #[napi]
+    pub fn rdb_status(&self) -> RdbStatus {
+        let p = &self.server.rdb_policy;
+        let current = self.server.jobs.child().filter(|c| c.kind() == ChildKind::Rdb).map_or(-1.0, |c| c.started_at().elapsed().as_secs_f64().round());
+        RdbStatus {
+            last_save_time: p.last_save_time as f64,
+            last_bgsave_ok: p.last_bgsave_ok,
+            last_bgsave_time_sec: p.last_bgsave_time_sec as f64,
+            current_bgsave_time_sec: current,
+            saves: p.saves as f64,
+            last_cow_size: p.last_cow_size as f64,
+            bgsave_scheduled: p.bgsave_scheduled,
+            denies_writes: p.denies_writes(),
+        }
     }
 
     /// The diskless full sync: forks a child writing the `$EOF:<mark>` line, the snapshot
@@ -286,7 +363,9 @@ impl Core {
     /// to the replicas.
     #[napi]
     pub fn bgsave_to_replicas(&mut self, opts: RdbSaveOptions, mark: String) -> Result<TransferFork> {
-        let (forked, read_end) = self.server.bgsave_to_replicas(rdb_target(&opts), &mark).map_err(fork_error)?;
+        let spawned = self.server.bgsave_to_replicas(rdb_target(&opts), &mark);
+        self.server.transfer_forked(spawned.is_ok());
+        let (forked, read_end) = spawned.map_err(fork_error)?;
         Ok(TransferFork { pid: forked.pid, fork_usec: forked.fork_usec as f64, fd: std::os::fd::IntoRawFd::into_raw_fd(read_end) })
     }
 
@@ -324,13 +403,6 @@ impl Core {
     #[napi]
     pub fn wait_child(&mut self, ms: u32) -> Option<ChildPoll> {
         self.server.wait_job(Duration::from_millis(u64::from(ms))).map(poll_of)
-    }
-
-    /// After a successful save: forget the changes the snapshot covers (those made while a
-    /// child was writing stay counted, as in Valkey).
-    #[napi]
-    pub fn saved_changes(&mut self, covered: f64) {
-        self.server.saved_changes(covered as u64);
     }
 
     /// Fork counters (INFO stats latest_fork_usec, total_forks).

@@ -14,14 +14,17 @@
 //! the command table's `Exec::Server` kind need: today the pub/sub registry with its
 //! per-client delivery lists ([`pubsub`], [`outbox`]). It also owns the one
 //! background-job slot ([`jobs`]: the forked child, its progress and copy-on-write
-//! reports, the dirty counter at fork) and the RDB snapshot composition ([`snapshot`]:
-//! SAVE in process, BGSAVE as fork + atomic file + RDB writer).
+//! reports, the dirty counter at fork), the RDB snapshot composition ([`snapshot`]:
+//! SAVE in process, BGSAVE as fork + atomic file + RDB writer), the AOF while it is
+//! written ([`persist::aof_job`]: open, per-turn flush, BGREWRITEAOF start and finish)
+//! and the persistence policy ([`persist::policy`]: save rules, BGSAVE and rewrite
+//! scheduling, automatic rewrites and their back-off, the save status behind MISCONF).
 //!
 //! [`Server::feed`], [`Server::resume`] and [`Server::wake`] drive the engine and run
 //! every `Exec::Server` command in place, so that the only `Outcome::Host` a caller ever
 //! sees is one that needs the host (`Exec::Host`: sockets, the configuration store,
-//! logging, timers; and, until they move here, INFO, the persistence policy and the AOF
-//! orchestration, which still live in TypeScript and the binding). Everything here is
+//! logging, timers; and, until they move here, INFO and the loading of RDB and AOF files
+//! at start, which still live in TypeScript and the binding). Everything here is
 //! tested with `cargo test`, no Node involved; the Node binding (`forkv-napi`) converts
 //! between JavaScript values and this type.
 //!
@@ -56,6 +59,7 @@ mod busy_io;
 pub mod direct_send;
 pub mod jobs;
 pub mod outbox;
+pub mod persist;
 pub mod pubsub;
 pub mod repl;
 pub mod snapshot;
@@ -119,6 +123,12 @@ pub struct Server {
     aof_stream: Vec<u8>,
     /// The ACL generation last checked against the connections ([`Server::enforce_acl_changes`]).
     acl_generation: u64,
+    /// The AOF being appended to, if any ([`persist::aof_job`]).
+    pub aof: persist::aof_job::AofFile,
+    /// Save rules, BGSAVE scheduling, the last save's status, MISCONF ([`persist::policy`]).
+    pub rdb_policy: persist::policy::RdbPolicy,
+    /// BGREWRITEAOF scheduling, automatic rewrites and their back-off ([`persist::policy`]).
+    pub rewrite_policy: persist::policy::RewritePolicy,
 }
 
 /// The server's own commands as scripts reach them (see [`ServerCommands`]).
@@ -154,7 +164,7 @@ impl Server {
         if let Some(seed) = os_random_seed() {
             engine.seed_secure_random(&seed);
         }
-        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0 }
+        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default() }
     }
 
     /// Channel, pattern and shard channel subscriptions.
@@ -625,8 +635,9 @@ impl Server {
         if let Some(ms) = poll.unlink_ms {
             self.engine.latency.add_if_needed("rdb-unlink-temp-file", ms);
         }
-        if poll.done.is_some() {
+        if let Some(exit) = &poll.done {
             self.engine.ks.set_child_active(false);
+            self.job_ended(exit);
         }
         Some(poll)
     }
@@ -634,8 +645,9 @@ impl Server {
     /// Polls the running job until it is reaped or `timeout` passes.
     pub fn wait_job(&mut self, timeout: std::time::Duration) -> Option<JobPoll> {
         let poll = self.jobs.wait(timeout)?;
-        if poll.done.is_some() {
+        if let Some(exit) = &poll.done {
             self.engine.ks.set_child_active(false);
+            self.job_ended(exit);
         }
         Some(poll)
     }

@@ -81,9 +81,11 @@ fn bgsave_forks_writes_reaps_and_the_slot_keeps_its_bookkeeping() {
     assert!(s.poll_job().is_none());
     assert_eq!(keys_in(&dir.join("dump.rdb")), 501, "the write after fork is not in the snapshot");
     assert!(!dir.join(format!("temp-{}.rdb", forked.pid)).exists());
-    // The save covers what was dirty at fork; the later write stays counted.
-    s.saved_changes(s.jobs.dirty_at_start());
+    // The reap applies the policy: the save covers what was dirty at fork; the later
+    // write stays counted, and the status is ok.
     assert_eq!(s.engine.ks.dirty, 1);
+    assert!(s.rdb_policy.last_bgsave_ok);
+    assert_eq!(s.rdb_policy.saves, 1);
 
     // One job at a time; a cancelled child leaves no temp file.
     let slow = s.bgsave(target(&dir, Duration::from_millis(20))).expect("fork");
@@ -94,6 +96,22 @@ fn bgsave_forks_writes_reaps_and_the_slot_keeps_its_bookkeeping() {
     assert_eq!(exit.outcome, ChildOutcome::Cancelled);
     assert!(!dir.join(format!("temp-{}.rdb", slow.pid)).exists());
     assert_eq!(keys_in(&dir.join("dump.rdb")), 501, "the old snapshot is intact");
+    assert!(s.rdb_policy.last_bgsave_ok, "a cancel is not a failure");
+    assert_eq!((s.rdb_policy.saves, s.engine.ks.dirty), (1, 1), "nothing saved, nothing forgotten");
+
+    // A child that fails (no such directory) fails the status: MISCONF with save rules.
+    s.rdb_policy.set_rules(vec![forkv_server::persist::policy::SaveRule { seconds: 3600, changes: 1 }], true);
+    s.bgsave_now(target(&dir.join("missing"), Duration::ZERO)).expect("fork");
+    let (_, exit) = reap(&mut s);
+    assert!(matches!(exit.outcome, ChildOutcome::Failed { .. }), "{:?}", exit.outcome);
+    assert!(!s.rdb_policy.last_bgsave_ok);
+    assert!(s.rdb_policy.denies_writes());
+    assert_eq!(s.engine.ks.dirty, 1);
+    // SAVE through the policy succeeds, forgets the changes and opens the gate again.
+    s.save_now(&target(&dir, Duration::ZERO)).expect("save");
+    assert!(!s.rdb_policy.denies_writes());
+    assert_eq!((s.rdb_policy.saves, s.engine.ks.dirty), (2, 0));
+    s.rdb_policy.set_rules(Vec::new(), true);
 
     // SAVE writes in this process.
     let (keys, bytes) = s.save_rdb(&target(&dir, Duration::ZERO)).expect("save");
