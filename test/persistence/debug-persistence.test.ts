@@ -57,6 +57,30 @@ t('DEBUG LOADAOF replaces the dataset with what the AOF files hold', async () =>
   assert.is(await io.get('after'), '2');
 });
 
+t('DEBUG LOADAOF loads while other clients get -LOADING; a slow replayed script is logged and completes', async () => {
+  const { srv, io } = await forkv(['--appendonly', 'yes', '--lua-time-limit', '1']);
+  const other = quiet(srv.port);
+  clients.push(other);
+  await io.set('before', '1');
+  // A script that takes a while to replay (Valkey's "EVAL timeout with slow verbatim Lua
+  // script from AOF").
+  const script = "redis.call('set',KEYS[1],'y'); for i=1,3000000 do redis.call('ping') end return 'ok'";
+  fs.appendFileSync(incrFile(srv), resp('SELECT', '9') + resp('EVAL', script, '1', 'x'));
+  const loading = io.call('DEBUG', 'LOADAOF');
+  await waitUntil('other clients get -LOADING', async () => /^LOADING /.test(await errOf(other.ping()).catch(() => '')));
+  assert.is(await infoNum(other, 'loading'), 1);
+  assert.is(await loading, 'OK');
+  assert.is(await infoNum(other, 'loading'), 0);
+  await other.select(9);
+  assert.is(await other.get('x'), 'y');
+  assert.is(await io.get('before'), '1');
+  assert.match(srv.output(), /Slow script detected: still in execution after \d+ milliseconds\. You can try killing the script using the SCRIPT KILL command\./);
+  // Appending goes on into the loaded incr file.
+  await io.set('after', '2');
+  assert.is(await io.call('DEBUG', 'LOADAOF'), 'OK');
+  assert.is(await io.get('after'), '2');
+});
+
 t('DEBUG RELOAD: MERGE, NOFLUSH and NOSAVE', async () => {
   const { io } = await forkv(['--save', '']);
   await io.set('a', 'file');

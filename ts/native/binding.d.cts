@@ -17,12 +17,20 @@ export declare class Core {
    */
   startAofLoad(opts: AofOptions): void
   /**
-   * DEBUG LOADAOF: writes what is pending, then replaces the dataset with what the AOF
-   * directory holds, read in place (Valkey's `loadAppendOnlyFiles` from `debugCommand`).
-   * Appending goes on into the current incr file. An `Err` means the files could not be
-   * loaded: the dataset is then left as it was (Valkey exits).
+   * DEBUG LOADAOF (Valkey's `loadAppendOnlyFiles` from `debugCommand`): writes what is
+   * pending, then loads the AOF directory as at start-up, on the loader thread, while
+   * every other client gets `-LOADING` (where Valkey answers them from
+   * `processEventsWhileBlocked`). `poll_load` returns the result; then
+   * `aof_adopt_reload` makes it the dataset's AOF. If the files cannot be loaded the
+   * dataset stays as it was (Valkey exits).
    */
-  loadAofNow(opts: AofOptions): LoadReport
+  startAofReload(opts: AofOptions): void
+  /**
+   * After a DEBUG LOADAOF load was installed by `poll_load`: appending goes on into the
+   * current incr file of the manifest just loaded. Loaded commands are not changes
+   * (Valkey resets server.dirty), and nothing of the load is propagated.
+   */
+  aofAdoptReload(): void
   /**
    * Opens the AOF for appending (after loading, or with nothing to load): see
    * [`forkv_server::Server::aof_open`].

@@ -6,7 +6,8 @@
 import type { AofOptions, ChildDone } from '../native/binding.cjs';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server, ShutdownOptions } from '../server';
-import { waitForLoad } from './rdb';
+import { LOADING_ERROR } from '../config/store';
+import { pollLoad, waitForLoad } from './rdb';
 
 /**
  * Valkey's aof_state: `wait` is AOF switched on at runtime whose first rewrite has not
@@ -111,16 +112,25 @@ export class AofPersistence {
 
   /**
    * DEBUG LOADAOF: writes what is pending, then replaces the dataset with the AOF
-   * directory's content (whether or not AOF is on, as Valkey). Where Valkey exits on
-   * files it cannot load, forkv keeps the dataset it had and answers an error.
+   * directory's content (whether or not AOF is on, as Valkey). The load runs as at
+   * start-up: other clients get -LOADING until it is done, and this client's reply waits
+   * for it. Where Valkey exits on files it cannot load, forkv keeps the dataset it had
+   * and answers an error.
    */
-  debugLoadAof(): Reply {
+  async debugLoadAof(): Promise<Reply> {
+    // One load at a time (DEBUG is allowed while loading).
+    if (this.server.rdb.loading) return error(LOADING_ERROR);
     this.flushHeld();
+    this.server.rdb.loading = true;
+    this.core.startAofReload(this.options());
     try {
-      this.core.loadAofNow(this.options());
+      await pollLoad(this.server);
+      this.core.aofAdoptReload();
     } catch (e) {
       this.server.log.warning(`DEBUG LOADAOF failed: ${e instanceof Error ? e.message : String(e)}`);
       return error('ERR Error loading the append only file, check server logs.');
+    } finally {
+      this.server.rdb.loading = false;
     }
     this.server.log.notice('Append Only File loaded by DEBUG LOADAOF');
     return ok;

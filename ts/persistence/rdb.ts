@@ -345,19 +345,31 @@ export class LoadError extends Error {}
  * clients get -LOADING meanwhile). Rejects with LoadError, logged, on a bad file.
  */
 export function waitForLoad(server: Server): Promise<LoadReport> {
+  return pollLoad(server).catch((e: unknown) => {
+    const msg = e instanceof Error ? e.message : String(e);
+    const [first = '', ...more] = msg.split('\n');
+    server.log.warning(`Fatal error loading the DB: ${first.replace(/\.+$/, '')}. Exiting.`);
+    for (const line of more) server.log.warning(line);
+    throw new LoadError(msg);
+  });
+}
+
+/**
+ * Polls the core's loader thread until it finishes, logging what the loader logs as it
+ * goes (a slow script replayed from the AOF). Rejects with the loader's error, unlogged.
+ */
+export function pollLoad(server: Server): Promise<LoadReport> {
   return new Promise((resolve, reject) => {
     const tick = (): void => {
       let r: LoadReport | null;
       try {
         r = server.core.native.pollLoad();
       } catch (e) {
-        const msg = e instanceof Error ? e.message : String(e);
-        const [first = '', ...more] = msg.split('\n');
-        server.log.warning(`Fatal error loading the DB: ${first.replace(/\.+$/, '')}. Exiting.`);
-        for (const line of more) server.log.warning(line);
-        reject(new LoadError(msg));
+        server.core.drainLogs();
+        reject(e instanceof Error ? e : new Error(String(e)));
         return;
       }
+      server.core.drainLogs();
       if (r === null) setTimeout(tick, 5);
       else resolve(r);
     };

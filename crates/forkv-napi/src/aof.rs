@@ -16,7 +16,7 @@ use forkv_server::persist::policy::RewriteVerdict;
 use forkv_server::snapshot::Forked;
 
 use crate::core::Core;
-use crate::persistence::{ForkReport, LoadReport};
+use crate::persistence::ForkReport;
 
 /// AOF settings from the configuration.
 #[napi(object)]
@@ -169,7 +169,8 @@ impl Core {
     /// yes); `poll_load` installs the result as for RDB files.
     #[napi]
     pub fn start_aof_load(&mut self, opts: AofOptions) {
-        let params = self.aof_load_params(&opts);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let params = AofLoadParams { log: Some(tx), ..self.aof_load_params(&opts) };
         let started = Instant::now();
         let handle = std::thread::spawn(move || {
             let loaded = load_aof(&params).map_err(|e| e.to_string())?;
@@ -177,28 +178,34 @@ impl Core {
             Ok((loaded.ks, summary))
         });
         self.persistence.set_loader(started, handle);
+        self.persistence.set_load_logs(rx);
         self.server.engine.cfg.loading = true;
     }
 
-    /// DEBUG LOADAOF: writes what is pending, then replaces the dataset with what the AOF
-    /// directory holds, read in place (Valkey's `loadAppendOnlyFiles` from `debugCommand`).
-    /// Appending goes on into the current incr file. An `Err` means the files could not be
-    /// loaded: the dataset is then left as it was (Valkey exits).
+    /// DEBUG LOADAOF (Valkey's `loadAppendOnlyFiles` from `debugCommand`): writes what is
+    /// pending, then loads the AOF directory as at start-up, on the loader thread, while
+    /// every other client gets `-LOADING` (where Valkey answers them from
+    /// `processEventsWhileBlocked`). `poll_load` returns the result; then
+    /// `aof_adopt_reload` makes it the dataset's AOF. If the files cannot be loaded the
+    /// dataset stays as it was (Valkey exits).
     #[napi]
-    pub fn load_aof_now(&mut self, opts: AofOptions) -> Result<LoadReport> {
-        let started = Instant::now();
+    pub fn start_aof_reload(&mut self, opts: AofOptions) {
         self.aof_flush(true);
-        let loaded = load_aof(&self.aof_load_params(&opts)).map_err(|e| Error::from_reason(e.to_string()))?;
-        let summary = load_summary(&loaded.ks, loaded.report, loaded.functions);
-        self.server.engine.load_function_codes(&summary.functions, forkv_engine::RestorePolicy::Flush).map_err(Error::from_reason)?;
-        self.server.engine.ks.replace_data(loaded.ks);
-        // Loaded commands are not changes (Valkey resets server.dirty), and nothing of
-        // the load is propagated.
+        self.start_aof_load(opts);
+    }
+
+    /// After a DEBUG LOADAOF load was installed by `poll_load`: appending goes on into the
+    /// current incr file of the manifest just loaded. Loaded commands are not changes
+    /// (Valkey resets server.dirty), and nothing of the load is propagated.
+    #[napi]
+    pub fn aof_adopt_reload(&mut self) {
         self.server.engine.prop.take();
-        if let Some(loaded) = &summary.aof {
-            self.server.aof_adopt_manifest(loaded.manifest.clone());
+        // The files may end in another database than the one the stream last selected
+        // (written behind its back): the next write selects its database again.
+        self.server.engine.prop.reset_db();
+        if let Some(loaded) = self.persistence.take_loaded_aof() {
+            self.server.aof_adopt_manifest(loaded.manifest);
         }
-        Ok(crate::persistence::report(&summary, started))
     }
 
     /// The loader's parameters from the AOF options and the server's state.
@@ -211,6 +218,8 @@ impl Core {
             databases: self.server.engine.ks.db_count(),
             limits: *self.server.engine.ks.encoding_limits(),
             key_load_delay_us: opts.key_load_delay_us as i64,
+            busy_reply_threshold_ms: self.server.engine.cfg.busy_reply_threshold_ms,
+            log: None,
         }
     }
 

@@ -160,6 +160,9 @@ impl LoadSummary {
 #[derive(Default)]
 pub struct Persistence {
     loader: Option<Loader>,
+    /// Log lines the loader thread sends while it runs (a slow script replayed from the
+    /// AOF); `poll_load` hands them to the host's logger.
+    load_logs: Option<std::sync::mpsc::Receiver<forkv_engine::log::LogLine>>,
     /// An AOF load's manifest, kept for `aof_open`.
     loaded_aof: Option<crate::aof::LoadedAof>,
 }
@@ -175,6 +178,11 @@ impl Persistence {
     /// Installs a loader thread.
     pub fn set_loader(&mut self, started: Instant, handle: JoinHandle<LoadResult>) {
         self.loader = Some(Loader { started, handle });
+    }
+
+    /// Where the running loader's log lines arrive.
+    pub fn set_load_logs(&mut self, rx: std::sync::mpsc::Receiver<forkv_engine::log::LogLine>) {
+        self.load_logs = Some(rx);
     }
 
     /// The manifest of the AOF loaded at start, once.
@@ -461,6 +469,15 @@ impl Core {
         self.server.engine.cfg.loading = true;
     }
 
+    /// Moves the loader thread's log lines to the engine's queue, which the host drains.
+    fn drain_load_logs(&mut self) {
+        if let Some(rx) = &self.persistence.load_logs {
+            for line in rx.try_iter() {
+                self.server.engine.logs.push(line.level, line.message);
+            }
+        }
+    }
+
     /// How RDB files load now: the checksum is skipped after
     /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`.
     fn rdb_load_options(&self) -> LoadOptions {
@@ -470,6 +487,7 @@ impl Core {
     /// `None` while loading; then the load's report, or an error with the reason.
     #[napi]
     pub fn poll_load(&mut self) -> Result<Option<LoadReport>> {
+        self.drain_load_logs();
         let Some(loader) = &self.persistence.loader else {
             return Ok(None);
         };
@@ -479,6 +497,9 @@ impl Core {
         let Some(loader) = self.persistence.loader.take() else {
             return Ok(None);
         };
+        // The thread is done: what it sent after the first drain is read now.
+        self.drain_load_logs();
+        self.persistence.load_logs = None;
         self.server.engine.cfg.loading = false;
         let joined = loader.handle.join().map_err(|_| Error::from_reason("the loading thread panicked"))?;
         let (ks, mut summary) = joined.map_err(Error::from_reason)?;

@@ -6,11 +6,19 @@
 //! ones (a `MULTI` block, an `EVAL`, a `SET ... KEEPTTL` do what they did when they were
 //! written); an RDB preamble goes through the RDB reader. The caller installs the resulting
 //! keyspace; the manifest the loader read (after a legacy upgrade) comes back with it.
+//!
+//! A script replayed from the AOF that runs past `busy-reply-threshold` is "slow" as in
+//! Valkey's `scriptInterrupt`: "Slow script detected" is logged (through [`AofLoadParams::log`],
+//! while it still runs) and it goes on; it cannot be killed (Valkey's `mustObeyClient`
+//! holds for the AOF client, and SCRIPT KILL is refused with `-LOADING` meanwhile).
 
 use std::io::BufRead;
 use std::path::Path;
+use std::sync::mpsc::Sender;
 
 use forkv_aof::{AofLoadCallbacks, LoadError, LoadReport};
+use forkv_engine::busy::BusyEvents;
+use forkv_engine::log::LogLine;
 use forkv_engine::{Engine, Outcome};
 use forkv_keyspace::{EncodingLimits, Keyspace};
 
@@ -32,6 +40,39 @@ pub struct AofLoadParams {
     /// `key-load-delay` in microseconds: a pause per key read from an RDB preamble (tests
     /// use it to keep the server loading for a while; see `forkv_rdb::LoadOptions`).
     pub key_load_delay_us: i64,
+    /// `busy-reply-threshold` (`lua-time-limit`) in milliseconds: when a replayed script
+    /// counts as slow (0: never).
+    pub busy_reply_threshold_ms: u64,
+    /// Where the replay's log lines go as they happen (the host's logger, through the
+    /// thread that installs the result); `None` drops them.
+    pub log: Option<Sender<LogLine>>,
+}
+
+/// Forwards the replay engine's log lines to `log` (the engine queues them for a host
+/// that this private engine does not have).
+fn forward_logs(engine: &mut Engine, log: Option<&Sender<LogLine>>) {
+    if engine.logs.is_empty() {
+        return;
+    }
+    for line in engine.logs.take() {
+        if let Some(tx) = log {
+            // The receiver is gone only when nobody waits for the load any more.
+            let _ = tx.send(line);
+        }
+    }
+}
+
+/// The replay engine's events while a replayed script is slow: no client is served from
+/// here (the host's own clients get `-LOADING` from the live engine), but the log line
+/// of the slow script reaches the log while the script still runs.
+struct ReplayBusyEvents {
+    log: Option<Sender<LogLine>>,
+}
+
+impl BusyEvents for ReplayBusyEvents {
+    fn process(&mut self, engine: &mut Engine) {
+        forward_logs(engine, self.log.as_ref());
+    }
 }
 
 /// Not the script pseudo-client's id (`u64::MAX`): an EVAL replayed from the AOF would
@@ -42,6 +83,7 @@ const REPLAY_CLIENT: u64 = forkv_engine::cmd::script::SCRIPT_CLIENT - 1;
 struct Replay {
     engine: Engine,
     key_load_delay_us: i64,
+    log: Option<Sender<LogLine>>,
 }
 
 impl AofLoadCallbacks for Replay {
@@ -62,6 +104,7 @@ impl AofLoadCallbacks for Replay {
         let args: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
         self.engine.ks.set_now(forkv_engine::cmd::now_ms());
         let outcome = self.engine.dispatch(REPLAY_CLIENT, &args);
+        forward_logs(&mut self.engine, self.log.as_ref());
         let reply = self.engine.reply();
         // Valkey stops loading on an unknown command; other errors (WRONGTYPE after a
         // partial history) are replayed as they were.
@@ -92,15 +135,19 @@ pub fn load_aof(p: &AofLoadParams) -> Result<AofLoaded, LoadError> {
     let mut engine = Engine::new(p.databases);
     engine.ks.set_encoding_limits(p.limits);
     engine.ks.loading = true;
+    engine.cfg.busy_reply_threshold_ms = p.busy_reply_threshold_ms;
+    engine.set_busy_events(Box::new(ReplayBusyEvents { log: p.log.clone() }));
     engine.add_client(REPLAY_CLIENT);
     if let Some(c) = engine.client_mut(REPLAY_CLIENT) {
         c.authenticated = true;
         // The replay client is internal: ACL permissions do not apply to it.
         c.user = None;
     }
-    let mut replay = Replay { engine, key_load_delay_us: p.key_load_delay_us };
+    let mut replay = Replay { engine, key_load_delay_us: p.key_load_delay_us, log: p.log.clone() };
     let lo = forkv_aof::LoadOptions { aof_load_truncated: p.load_truncated, upgrade_legacy: true };
-    let report = forkv_aof::load_aof_dir(&p.work_dir, &p.dirname, &p.filename, lo, &mut replay)?;
+    let report = forkv_aof::load_aof_dir(&p.work_dir, &p.dirname, &p.filename, lo, &mut replay);
+    forward_logs(&mut replay.engine, p.log.as_ref());
+    let report = report?;
     let functions = replay.engine.function_codes();
     let mut ks = replay.engine.ks;
     ks.loading = false;
@@ -122,6 +169,8 @@ mod tests {
             databases: 16,
             limits: EncodingLimits::default(),
             key_load_delay_us: 0,
+            busy_reply_threshold_ms: 5000,
+            log: None,
         }
     }
 
@@ -147,5 +196,26 @@ mod tests {
         assert_eq!(loaded.report.commands, 2);
         assert_eq!(loaded.ks.len(0), 3);
         assert!(loaded.ks.peek(0, b"k3").is_some());
+    }
+
+    /// A replayed EVAL that runs past `busy-reply-threshold` is logged as slow (while it
+    /// runs, through the log channel) and still completes, as Valkey's AOF loading does.
+    #[test]
+    fn slow_replayed_script_is_logged_and_completes() {
+        let dir = std::env::temp_dir().join(format!("forkv-aof-slow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut file = Vec::new();
+        forkv_aof::encode_command(&mut file, &[b"SELECT", b"9"]);
+        let script: &[u8] = b"redis.call('set',KEYS[1],'y'); for i=1,200000 do redis.call('ping') end return 'ok'";
+        forkv_aof::encode_command(&mut file, &[b"EVAL", script, b"1", b"x"]);
+        std::fs::write(dir.join("appendonly.aof"), &file).unwrap();
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = AofLoadParams { busy_reply_threshold_ms: 1, log: Some(tx), ..params(&dir) };
+        let loaded = load_aof(&p).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(loaded.ks.peek(9, b"x").is_some());
+        let lines: Vec<LogLine> = rx.try_iter().collect();
+        assert!(lines.iter().any(|l| l.message.starts_with("Slow script detected: still in execution after")), "{lines:?}");
     }
 }

@@ -559,9 +559,13 @@ impl Server {
         self.engine.update_pause();
         let ks = &mut self.engine.ks;
         ks.set_now(forkv_engine::cmd::now_ms());
-        let started = std::time::Instant::now();
-        ks.active_expire_cycle(budget);
-        self.engine.latency.add_if_needed("expire-cycle", started.elapsed().as_millis() as u64);
+        // Not while a load runs (Valkey runs no serverCron then): the keys that are about
+        // to be replaced (DEBUG LOADAOF) must not expire into the AOF being loaded.
+        if !self.engine.cfg.loading {
+            let started = std::time::Instant::now();
+            ks.active_expire_cycle(budget);
+            self.engine.latency.add_if_needed("expire-cycle", started.elapsed().as_millis() as u64);
+        }
         let ks = &mut self.engine.ks;
         ks.resize_tables();
         if rehash {
