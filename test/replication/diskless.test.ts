@@ -7,12 +7,12 @@
 // sync; a transfer whose last replica goes away stops its child.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type Redis from 'ioredis';
 
 import { RawClient } from '../helpers/client';
 import { startRedis, startServer, type RunningServer, VALKEY_SERVER } from '../helpers/server';
 import { useFleet } from '../helpers/fixture';
-import { contents, info, sameContents, waitUntil } from '../persistence/util';
+import { info } from '../persistence/util';
+import { linkUp, sameOnBoth, writeSome } from './sync-check';
 
 const t = suite('replication-diskless');
 const fleet = useFleet(t);
@@ -30,34 +30,6 @@ async function replicaOf(kind: 'redis' | 'valkey' | 'forkv', port: number): Prom
   return fleet.track(r);
 }
 
-async function writeSome(port: number, tag: string): Promise<void> {
-  const a = fleet.connect(port);
-  const b = fleet.connect(port, 3);
-  await a.set(`s:${tag}`, `v-${tag}`);
-  await a.rpush(`l:${tag}`, 'a', 'b', 'c');
-  await a.hset(`h:${tag}`, 'f', '1', 'g', '2');
-  await a.expire(`s:${tag}`, 1000);
-  await b.zadd(`z:${tag}`, 1, 'one', 2, 'two');
-  await a.multi().set(`m1:${tag}`, '1').set(`m2:${tag}`, '2').exec();
-  await b.sadd(`set:${tag}`, 'x', 'y');
-  for (let i = 0; i < 200; i++) await a.set(`bulk:${tag}:${i}`, 'v'.repeat(i));
-}
-
-async function linkUp(io: Redis): Promise<void> {
-  await waitUntil('replica link up', async () => (await info(io, 'replication')).get('master_link_status') === 'up', 20000, 50);
-}
-
-async function sameOnBoth(primaryPort: number, replicaPort: number, what: string): Promise<void> {
-  const p = fleet.connect(primaryPort);
-  const r = fleet.connect(replicaPort);
-  await waitUntil(`${what}: offsets match`, async () => {
-    const po = (await info(p, 'replication')).get('master_repl_offset');
-    const ro = (await info(r, 'replication')).get('master_repl_offset');
-    return po !== undefined && po === ro;
-  }, 15000, 50);
-  sameContents(await contents(replicaPort, [0, 3]), await contents(primaryPort, [0, 3]), what);
-}
-
 function count(text: string, re: RegExp): number {
   return text.match(new RegExp(re.source, 'g'))?.length ?? 0;
 }
@@ -66,22 +38,22 @@ for (const kind of ['redis', 'valkey', 'forkv'] as const) {
   t(`${kind} replica: diskless full sync with writes during the transfer, then the stream`, async () => {
     const p = await primary('--repl-diskless-sync-delay', '0');
     const a = fleet.connect(p.port);
-    await writeSome(p.port, 'before');
+    await writeSome(fleet, p.port, 'before', 200);
     // Slow the child down so that writes land while the transfer runs.
     await a.config('SET', 'rdb-key-save-delay', '2000');
     const rep = await replicaOf(kind, p.port);
     await p.waitFor(/Starting BGSAVE for SYNC with target: replicas sockets/);
     await p.waitFor(/Background RDB transfer started by pid \d+/);
-    await writeSome(p.port, 'during');
+    await writeSome(fleet, p.port, 'during', 200);
     await a.config('SET', 'rdb-key-save-delay', '0');
     const rio = fleet.connect(rep.port);
     await linkUp(rio);
     await p.waitFor(/Streamed RDB transfer with replica 127\.0\.0\.1:\d+ succeeded \(socket\)\. Waiting for REPLCONF ACK from replica to enable streaming/);
     await p.waitFor(/Synchronization with replica 127\.0\.0\.1:\d+ succeeded/);
-    await sameOnBoth(p.port, rep.port, `${kind} after the diskless sync`);
+    await sameOnBoth(fleet, p.port, rep.port, `${kind} after the diskless sync`);
     assert.is(await rio.get('m2:during'), '2');
-    await writeSome(p.port, 'after');
-    await sameOnBoth(p.port, rep.port, `${kind} after live writes`);
+    await writeSome(fleet, p.port, 'after', 200);
+    await sameOnBoth(fleet, p.port, rep.port, `${kind} after live writes`);
     assert.match((await info(a, 'replication')).get('slave0') ?? '', /state=online/);
     assert.ok(!/target: disk/.test(p.output()), 'no disk sync');
   });
@@ -89,7 +61,7 @@ for (const kind of ['redis', 'valkey', 'forkv'] as const) {
 
 t('repl-diskless-sync-max-replicas: two replicas share one child started before the delay', async () => {
   const p = await primary('--repl-diskless-sync-delay', '60', '--repl-diskless-sync-max-replicas', '2');
-  await writeSome(p.port, 'x');
+  await writeSome(fleet, p.port, 'x', 200);
   const r1 = await replicaOf('redis', p.port);
   await p.waitFor(/Delay next BGSAVE for diskless SYNC/);
   const r2 = await replicaOf('valkey', p.port);
@@ -97,8 +69,8 @@ t('repl-diskless-sync-max-replicas: two replicas share one child started before 
   const io2 = fleet.connect(r2.port);
   await linkUp(io1);
   await linkUp(io2);
-  await sameOnBoth(p.port, r1.port, 'redis replica');
-  await sameOnBoth(p.port, r2.port, 'valkey replica');
+  await sameOnBoth(fleet, p.port, r1.port, 'redis replica');
+  await sameOnBoth(fleet, p.port, r2.port, 'valkey replica');
   const out = p.output();
   assert.is(count(out, /Background RDB transfer started by pid/), 1, out);
   assert.is(count(out, /Streamed RDB transfer with replica/), 2, out);
@@ -107,14 +79,14 @@ t('repl-diskless-sync-max-replicas: two replicas share one child started before 
 
 t('repl-diskless-sync-delay: the child starts once the first replica waited the delay (keepalive newlines meanwhile)', async () => {
   const p = await primary('--repl-diskless-sync-delay', '2');
-  await writeSome(p.port, 'x');
+  await writeSome(fleet, p.port, 'x', 200);
   const started = Date.now();
   const r = await replicaOf('forkv', p.port);
   await p.waitFor(/Delay next BGSAVE for diskless SYNC/);
   await p.waitFor(/Starting BGSAVE for SYNC with target: replicas sockets/);
   assert.ok(Date.now() - started >= 1900, `started after ${Date.now() - started} ms`);
   await linkUp(fleet.connect(r.port));
-  await sameOnBoth(p.port, r.port, 'forkv replica');
+  await sameOnBoth(fleet, p.port, r.port, 'forkv replica');
   // The newlines sent while the PSYNC reply waited are not taken for the reply.
   assert.not.match(r.output(), /Unexpected reply to PSYNC/);
   assert.is(count(p.output(), /Full resync requested by replica/), 1, p.output());
@@ -172,7 +144,7 @@ t('the last replica of a transfer going away stops the child; the next replica g
   assert.is((await info(a, 'persistence')).get('rdb_last_bgsave_status'), 'ok');
   const r = await replicaOf('forkv', p.port);
   await linkUp(fleet.connect(r.port));
-  await sameOnBoth(p.port, r.port, 'replica after the stopped transfer');
+  await sameOnBoth(fleet, p.port, r.port, 'replica after the stopped transfer');
 });
 
 t('DEBUG CHANGE-REPL-ID: a new replication ID, no second one; PSYNC of the old ID needs a full sync', async () => {

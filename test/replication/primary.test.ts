@@ -7,13 +7,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type Redis from 'ioredis';
 
 import { redisCli } from '../helpers/cli';
 import { RawClient } from '../helpers/client';
 import { startRedis, startServer, tempDir, type RunningServer, VALKEY_SERVER } from '../helpers/server';
 import { useFleet } from '../helpers/fixture';
-import { checkRdb, contents, info, sameContents, waitUntil } from '../persistence/util';
+import { checkRdb, info, waitUntil } from '../persistence/util';
+import { linkUp, sameOnBoth, writeSome } from './sync-check';
 
 const t = suite('replication-primary');
 const fleet = useFleet(t);
@@ -25,20 +25,6 @@ async function primary(): Promise<RunningServer> {
   return s;
 }
 
-/** Writes of several kinds in dbs 0 and 3. */
-async function writeSome(port: number, tag: string): Promise<void> {
-  const a = fleet.connect(port);
-  const b = fleet.connect(port, 3);
-  await a.set(`s:${tag}`, `v-${tag}`);
-  await a.rpush(`l:${tag}`, 'a', 'b', 'c');
-  await a.hset(`h:${tag}`, 'f', '1', 'g', '2');
-  await a.incrby(`n:${tag}`, 5);
-  await a.expire(`s:${tag}`, 1000);
-  await b.zadd(`z:${tag}`, 1, 'one', 2, 'two');
-  await a.multi().set(`m1:${tag}`, '1').set(`m2:${tag}`, '2').exec();
-  await b.sadd(`set:${tag}`, 'x', 'y');
-}
-
 async function replicaOf(kind: 'redis' | 'valkey', port: number): Promise<RunningServer> {
   const args = ['--replicaof', '127.0.0.1', String(port), '--repl-diskless-load', 'disabled'];
   const r = kind === 'redis' ? await startRedis(args) : await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', ...args] });
@@ -46,31 +32,16 @@ async function replicaOf(kind: 'redis' | 'valkey', port: number): Promise<Runnin
   return r;
 }
 
-async function linkUp(io: Redis): Promise<void> {
-  await waitUntil('replica link up', async () => (await info(io, 'replication')).get('master_link_status') === 'up', 20000, 50);
-}
-
-async function sameOnBoth(primaryPort: number, replicaPort: number, what: string): Promise<void> {
-  const p = fleet.connect(primaryPort);
-  const r = fleet.connect(replicaPort);
-  await waitUntil(`${what}: offsets match`, async () => {
-    const po = (await info(p, 'replication')).get('master_repl_offset');
-    const ro = (await info(r, 'replication')).get('master_repl_offset');
-    return po !== undefined && po === ro;
-  }, 15000, 50);
-  sameContents(await contents(replicaPort, [0, 3]), await contents(primaryPort, [0, 3]), what);
-}
-
 for (const kind of ['redis', 'valkey'] as const) {
   t(`${kind} replica: full sync, then the stream (MULTI/EXEC, SELECT, expired DEL, PING)`, async () => {
     const p = await primary();
-    await writeSome(p.port, 'before');
+    await writeSome(fleet, p.port, 'before');
     const rep = await replicaOf(kind, p.port);
     const rio = fleet.connect(rep.port);
     await linkUp(rio);
-    await sameOnBoth(p.port, rep.port, `${kind} after full sync`);
-    await writeSome(p.port, 'after');
-    await sameOnBoth(p.port, rep.port, `${kind} after live writes`);
+    await sameOnBoth(fleet, p.port, rep.port, `${kind} after full sync`);
+    await writeSome(fleet, p.port, 'after');
+    await sameOnBoth(fleet, p.port, rep.port, `${kind} after live writes`);
     assert.is(await rio.get('m2:after'), '2');
     const a = fleet.connect(p.port);
     const n = await rio.dbsize();
@@ -111,13 +82,13 @@ t('a replica joins a BGSAVE another replica started, and a reconnecting replica 
   const io2 = fleet.connect(r2.port);
   await linkUp(io1);
   await linkUp(io2);
-  await sameOnBoth(p.port, r1.port, 'first replica');
-  await sameOnBoth(p.port, r2.port, 'second replica');
+  await sameOnBoth(fleet, p.port, r1.port, 'first replica');
+  await sameOnBoth(fleet, p.port, r2.port, 'second replica');
   // Killing the link: the replica reconnects and PSYNC continues from the backlog.
   await io1.call('CLIENT', 'KILL', 'TYPE', 'master');
   await a.set('after-kill', 'yes');
   await p.waitFor(/Partial resynchronization request from 127\.0\.0\.1:\d+ accepted/);
-  await sameOnBoth(p.port, r1.port, 'first replica after partial resync');
+  await sameOnBoth(fleet, p.port, r1.port, 'first replica after partial resync');
   assert.is(await io1.get('after-kill'), 'yes');
 });
 
@@ -160,7 +131,7 @@ t('PSYNC and REPLCONF through the raw protocol', async () => {
 
 t('redis-cli --rdb saves a dump redis-check-rdb accepts', async () => {
   const p = await primary();
-  await writeSome(p.port, 'rdb');
+  await writeSome(fleet, p.port, 'rdb');
   const out = path.join(tempDir(), 'dump.rdb');
   const r = await redisCli(p.port, ['--rdb', out]);
   assert.is(r.code, 0, r.stderr + r.stdout);

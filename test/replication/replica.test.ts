@@ -5,11 +5,11 @@
 // reaches the primary, and REPLICAOF NO ONE keeps the data and makes it writable.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type Redis from 'ioredis';
 
 import { startRedis, startServer, type RunningServer, VALKEY_SERVER } from '../helpers/server';
 import { useFleet } from '../helpers/fixture';
 import { contents, errOf, info, sameContents, waitUntil } from '../persistence/util';
+import { linkUp, sameOnBoth, writeAll } from './sync-check';
 import { scanCommands } from '../../ts/replication/stream';
 
 const t = suite('replication-replica');
@@ -35,61 +35,19 @@ async function startReplica(primaryPort: number, extra: string[] = []): Promise<
   return r;
 }
 
-/**
- * Writes of every type, with a TTL, in dbs 0 and 3. `groupRead` adds an XREADGROUP:
- * redis 7.0 propagates it without the group's entries_read (fixed in Valkey), so its
- * replicas (Valkey's too) differ from it there: only the full sync carries that one.
- */
-async function writeAll(port: number, tag: string, groupRead = true): Promise<void> {
-  const a = fleet.connect(port);
-  const b = fleet.connect(port, 3);
-  await a.set(`s:${tag}`, `v-${tag}`, 'EX', 1000);
-  await a.set(`n:${tag}`, '12345');
-  await a.rpush(`l:${tag}`, 'a', 'b', 'c');
-  await a.hset(`h:${tag}`, 'f', '1', 'g', '2');
-  await a.sadd(`set:${tag}`, 'x', 'y', '3');
-  await a.sadd(`iset:${tag}`, '1', '2', '3');
-  await b.zadd(`z:${tag}`, 1.5, 'one', 2, 'two');
-  await a.xadd(`st:${tag}`, '1-1', 'k', 'v');
-  await a.xgroup('CREATE', `st:${tag}`, 'g', '0');
-  if (groupRead) await a.call('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', '1', 'STREAMS', `st:${tag}`, '>');
-  await a.multi().incr(`n:${tag}`).lpush(`l:${tag}`, 'z').exec();
-  await b.set(`big:${tag}`, 'x'.repeat(5000));
-}
-
-async function linkUp(io: Redis): Promise<void> {
-  await waitUntil('replica link up', async () => (await info(io, 'replication')).get('master_link_status') === 'up', 20000, 50);
-}
-
-/**
- * Waits for equal offsets, then compares every key (values and TTLs), and DEBUG DIGEST
- * when both sides are forkv (forkv's digest is its own, not Valkey's algorithm).
- */
-async function sameOnBoth(primaryPort: number, replicaPort: number, what: string, digest: boolean): Promise<void> {
-  const p = fleet.connect(primaryPort);
-  const r = fleet.connect(replicaPort);
-  await waitUntil(`${what}: offsets match`, async () => {
-    const po = (await info(p, 'replication')).get('master_repl_offset');
-    const ro = (await info(r, 'replication')).get('master_repl_offset');
-    return po !== undefined && po === ro;
-  }, 15000, 50);
-  sameContents(await contents(replicaPort, [0, 3]), await contents(primaryPort, [0, 3]), what);
-  if (digest) assert.is(await r.call('DEBUG', 'DIGEST'), await p.call('DEBUG', 'DIGEST'), `${what}: DEBUG DIGEST`);
-}
-
 for (const kind of ["valkey-diskless", "valkey-disk", "redis", "forkv"] as const) {
   t(`replica of ${kind}: full sync, stream, partial resync after a killed link, REPLICAOF NO ONE`, async () => {
     const p = await startPrimary(kind);
-    await writeAll(p.port, 'before');
+    await writeAll(fleet, p.port, 'before');
     const rep = await startReplica(p.port);
     const rio = fleet.connect(rep.port);
     await linkUp(rio);
     // forkv as a primary syncs diskless by default ($EOF:<mark>), as valkey does.
     const diskBased = kind === 'valkey-disk';
     await rep.waitFor(diskBased ? /receiving \d+ bytes from primary to disk/ : /receiving streamed RDB from primary with EOF to disk/);
-    await sameOnBoth(p.port, rep.port, `${kind} after full sync`, kind === 'forkv');
-    await writeAll(p.port, 'after', kind !== 'redis');
-    await sameOnBoth(p.port, rep.port, `${kind} after live writes`, kind === 'forkv');
+    await sameOnBoth(fleet, p.port, rep.port, `${kind} after full sync`, kind === 'forkv');
+    await writeAll(fleet, p.port, 'after', kind !== 'redis');
+    await sameOnBoth(fleet, p.port, rep.port, `${kind} after live writes`, kind === 'forkv');
 
     // The replica is read-only; ROLE and INFO describe it.
     assert.match(await errOf(rio.set('x', '1')), /^READONLY You can't write against a read only replica\.$/);
@@ -115,13 +73,13 @@ for (const kind of ["valkey-diskless", "valkey-disk", "redis", "forkv"] as const
     await pio.set('during-outage', '1');
     await rep.waitFor(/Successful partial resynchronization with primary/);
     await linkUp(rio);
-    await writeAll(p.port, 'resumed', kind !== 'redis');
-    await sameOnBoth(p.port, rep.port, `${kind} after partial resync`, kind === 'forkv');
+    await writeAll(fleet, p.port, 'resumed', kind !== 'redis');
+    await sameOnBoth(fleet, p.port, rep.port, `${kind} after partial resync`, kind === 'forkv');
     // The same from the replica's side (CLIENT KILL TYPE master).
     assert.is(await rio.call('CLIENT', 'KILL', 'TYPE', 'master'), 1);
     await pio.set('after-master-kill', '1');
     await waitUntil('second partial resync', () => rep.output().split('Successful partial resynchronization').length === 3, 10000, 50);
-    await sameOnBoth(p.port, rep.port, `${kind} after CLIENT KILL TYPE master`, kind === 'forkv');
+    await sameOnBoth(fleet, p.port, rep.port, `${kind} after CLIENT KILL TYPE master`, kind === 'forkv');
     assert.not.match(rep.output(), /Full resync from primary: [0-9a-f]+:\d+[\s\S]*Full resync from primary/);
 
     // Promotion keeps the data; the primary's history becomes the second ID.

@@ -11,6 +11,7 @@ import { freePort, startRedis, startServer, type RunningServer } from '../helper
 import { useFleet } from '../helpers/fixture';
 import { testCerts, tlsArgs, type TestCerts } from '../helpers/tls-certs';
 import { info, waitUntil } from '../persistence/util';
+import { linkUp } from './sync-check';
 
 const t = suite('replication over TLS');
 const fleet = useFleet(t);
@@ -37,11 +38,6 @@ function replicaArgs(primaryTlsPort: number): string[] {
   ];
 }
 
-async function linkUp(port: number): Promise<void> {
-  const io = fleet.connect(port);
-  await waitUntil('replica link up', async () => (await info(io, 'replication')).get('master_link_status') === 'up', 20000, 50);
-}
-
 /** Writes on the primary's plain port arrive on the replica: the full sync, then the stream. */
 async function dataFlows(primary: number, replica: number): Promise<void> {
   const p = fleet.connect(primary);
@@ -59,7 +55,7 @@ for (const primaryKind of ['forkv', 'redis'] as const) {
       const primary = await tlsServer(primaryKind, ['--tls-auth-clients', 'yes']);
       await fleet.connect(primary.s.port).set('before', 'snapshot');
       const replica = await tlsServer(replicaKind, replicaArgs(primary.tlsPort));
-      await linkUp(replica.s.port).catch((e: Error) => {
+      await linkUp(fleet.connect(replica.s.port)).catch((e: Error) => {
         throw new Error(`${e.message}\nreplica:\n${replica.s.output().slice(-3000)}\nprimary:\n${primary.s.output().slice(-3000)}`);
       });
       await dataFlows(primary.s.port, replica.s.port);

@@ -966,6 +966,9 @@ impl Engine {
         let events_mark = self.ks.notify.mark();
         // CLIENT NO-TOUCH: lookups leave the access clocks alone, except TOUCH's.
         self.ks.no_touch = client.no_touch && spec.name != "touch";
+        // On a replica the primary's commands see every key live (nested runs keep it).
+        let outer_from_primary = self.ks.from_primary;
+        self.ks.from_primary = outer_from_primary || client.primary;
         self.prop.suppress_current = false;
         let proto = client.proto;
         let out_mark = self.out.len();
@@ -986,6 +989,7 @@ impl Engine {
         // No input may end the process: a handler that panics fails its command only.
         let caught = panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, argv)));
         ctx.ks.no_touch = false;
+        ctx.ks.from_primary = outer_from_primary;
         // Past the output limit the client is closed (the host drops the output).
         if ctx.reply.over_limit() {
             ctx.client.closing = true;

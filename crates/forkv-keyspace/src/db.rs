@@ -106,6 +106,18 @@ pub struct Keyspace {
     /// and `checkAlreadyExpired` during loading), so a replay rebuilds exactly what was
     /// written; the loaded server expires those keys afterwards.
     pub loading: bool,
+    /// Expiry belongs to the primary: see [`Keyspace::set_replica`].
+    replica: bool,
+    /// `replica-read-only yes`: on a replica, even a write lookup leaves a key past its
+    /// TTL stored (Valkey's `is_ro_replica` in `lookupKey`).
+    pub replica_read_only: bool,
+    /// The running command came from the primary's link (Valkey's CLIENT_PRIMARY): on a
+    /// replica it sees every key as live, whatever its TTL says.
+    pub from_primary: bool,
+    /// Keys given a TTL by clients of a writable replica (Valkey's
+    /// `replicaKeysWithExpire`): the primary knows nothing of them, so the replica's own
+    /// cycle expires them. Key to a bit mask of the dbs (0..63) holding it with a TTL.
+    replica_keys_with_expire: std::collections::HashMap<Bytes, u64>,
     /// Thresholds of the compact collection encodings (`*-max-listpack-*` configs).
     limits: EncodingLimits,
     /// A fork child shares our pages: reads must not write access clocks.
@@ -146,6 +158,10 @@ impl Keyspace {
             expire_paused: false,
             no_touch: false,
             loading: false,
+            replica: false,
+            replica_read_only: true,
+            from_primary: false,
+            replica_keys_with_expire: std::collections::HashMap::new(),
             limits: EncodingLimits::default(),
             child_active: false,
             lfu: false,
@@ -190,10 +206,11 @@ impl Keyspace {
     }
 
     /// True when a command setting the expire time `at` should delete the key instead
-    /// (the time has passed), which is never the case while loading (Valkey's
+    /// (the time has passed), which is never the case while loading nor on a replica:
+    /// the key is stored with its past expiry and the primary's DEL removes it (Valkey's
     /// `checkAlreadyExpired`).
     pub fn already_expired(&self, at: UnixMs) -> bool {
-        at <= self.now && !self.loading
+        at <= self.now && !self.loading && !self.replica
     }
 
     /// A fast pseudo-random number (xorshift64*), for RANDOMKEY and sampling.
@@ -259,7 +276,7 @@ impl Keyspace {
     }
 
     fn is_expired_at(&self, db: usize, key: &[u8]) -> bool {
-        if self.loading {
+        if self.loading || (self.replica && self.from_primary) {
             return false;
         }
         match self.dbs[db].expire_of(key) {
@@ -269,13 +286,13 @@ impl Keyspace {
     }
 
     /// Deletes `key` when its TTL has passed. Returns true when the key is logically
-    /// expired: deleted, or (while expiry is paused) left in place but to be treated as
-    /// absent by the caller, a read.
+    /// expired: deleted, or (while expiry is paused, or on a replica) left in place but
+    /// to be treated as absent by the caller, a read.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8]) -> bool {
         if !self.is_expired_at(db, key) {
             return false;
         }
-        if self.expire_paused {
+        if self.expire_paused || self.replica {
             return true;
         }
         self.expire_now(db, key);
@@ -283,12 +300,17 @@ impl Keyspace {
     }
 
     /// The expiry on a write path: a key past its TTL is deleted even while expiry is
-    /// paused (only the clients a pause never holds write then, as Valkey's replicas).
+    /// paused (only the clients a pause never holds write then, as Valkey's replicas),
+    /// and by a client of a writable replica (Valkey's `EXPIRE_FORCE_DELETE_EXPIRED`);
+    /// a read-only replica keeps it for its primary's DEL. True when the key is
+    /// logically expired (the caller treats it as absent).
     fn expire_for_write(&mut self, db: usize, key: &[u8]) -> bool {
         if !self.is_expired_at(db, key) {
             return false;
         }
-        self.expire_now(db, key);
+        if !(self.replica && self.replica_read_only) {
+            self.expire_now(db, key);
+        }
         true
     }
 
@@ -340,7 +362,7 @@ impl Keyspace {
     /// A read lookup's accounting: keyspace hits and misses, the `keymiss` event.
     /// `expired`: the key is logically expired (still stored while expiry is paused).
     fn count_lookup(&mut self, db: usize, key: &[u8], expired: bool) -> Option<&Value> {
-        if expired && self.expire_paused {
+        if expired && (self.expire_paused || self.replica) {
             self.stats.keyspace_misses += 1;
             self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
             return None;
@@ -356,7 +378,9 @@ impl Keyspace {
 
     /// Lookup for a write command: expires lazily, no hit/miss counting.
     pub fn lookup_write(&mut self, db: usize, key: &[u8]) -> Option<&mut Value> {
-        self.expire_for_write(db, key);
+        if self.expire_for_write(db, key) {
+            return None;
+        }
         self.record_access(db, key);
         self.dbs[db].keys.get_mut(key)
     }
@@ -524,7 +548,9 @@ impl Keyspace {
 
     /// Deletes a key; true when it existed.
     pub fn delete(&mut self, db: usize, key: &[u8]) -> bool {
-        self.expire_for_write(db, key);
+        if self.expire_for_write(db, key) {
+            return false;
+        }
         if self.remove_entry(db, key).is_some() {
             self.touch(db, key, 1);
             true
@@ -547,7 +573,9 @@ impl Keyspace {
 
     /// Takes a key out (value and TTL), for RENAME/MOVE. Counts as a mutation.
     pub fn take(&mut self, db: usize, key: &[u8]) -> Option<(Value, Option<UnixMs>)> {
-        self.expire_for_write(db, key);
+        if self.expire_for_write(db, key) {
+            return None;
+        }
         let out = self.remove_entry(db, key)?;
         self.touch(db, key, 1);
         Some(out)
@@ -558,6 +586,7 @@ impl Keyspace {
         self.set(db, key, value, false);
         if let Some(at) = expire {
             self.dbs[db].expires.insert(key.into(), at);
+            self.remember_replica_key_with_expire(db, key);
         }
     }
 
@@ -573,8 +602,67 @@ impl Keyspace {
                 d.expires.insert(key.into(), at);
             }
         }
+        self.remember_replica_key_with_expire(db, key);
         self.touch(db, key, 1);
         true
+    }
+
+    /// Makes this keyspace a replica's (or a primary's again). On a replica a key past
+    /// its TTL reads as missing but stays stored until the primary's DEL arrives (Valkey's
+    /// `expireIfNeeded` with a `primary_host`); the primary's own commands see it live; a
+    /// write by a client of a writable replica deletes it; the active cycle only expires
+    /// the keys such clients gave a TTL. Either switch forgets those keys (a replica
+    /// attached to a primary starts from its dataset; a primary expires everything).
+    pub fn set_replica(&mut self, on: bool) {
+        if self.replica != on {
+            self.replica = on;
+            self.replica_keys_with_expire.clear();
+        }
+    }
+
+    /// True when [`Keyspace::set_replica`] made this a replica's keyspace.
+    pub fn is_replica(&self) -> bool {
+        self.replica
+    }
+
+    /// Records a TTL set by a client of a writable replica (Valkey's
+    /// `rememberReplicaKeyWithExpire`; dbs past 63 are not tracked, as in Valkey).
+    fn remember_replica_key_with_expire(&mut self, db: usize, key: &[u8]) {
+        if !self.replica || self.replica_read_only || self.from_primary || self.loading || db >= 64 {
+            return;
+        }
+        *self.replica_keys_with_expire.entry(key.into()).or_insert(0) |= 1u64 << db;
+    }
+
+    /// Number of keys [`Keyspace::remember_replica_key_with_expire`] tracks.
+    pub fn replica_keys_with_expire(&self) -> usize {
+        self.replica_keys_with_expire.len()
+    }
+
+    /// A replica's active expiry (Valkey's `expireReplicaKeys`): deletes the tracked
+    /// writable-replica keys whose TTL passed and forgets the ones that no longer have
+    /// a TTL in any db.
+    fn expire_replica_keys(&mut self) {
+        if self.replica_keys_with_expire.is_empty() {
+            return;
+        }
+        let now = self.now;
+        let tracked: Vec<(Bytes, u64)> = self.replica_keys_with_expire.iter().map(|(k, m)| (k.clone(), *m)).collect();
+        for (key, mask) in tracked {
+            let mut left = 0u64;
+            for db in (0..self.dbs.len().min(64)).filter(|db| mask & (1u64 << db) != 0) {
+                match self.dbs[db].expire_of(&key) {
+                    Some(at) if at <= now => self.expire_now(db, &key),
+                    Some(_) => left |= 1u64 << db,
+                    None => {}
+                }
+            }
+            if left == 0 {
+                self.replica_keys_with_expire.remove(&key);
+            } else if let Some(m) = self.replica_keys_with_expire.get_mut(&key) {
+                *m = left;
+            }
+        }
     }
 
     /// Removes a TTL; true when there was one.
@@ -631,6 +719,7 @@ impl Keyspace {
     /// [`Keyspace::take_flushed_all`]) because FLUSHALL also resets persistence.
     pub fn flush_all(&mut self) -> usize {
         self.flushed_all = true;
+        self.replica_keys_with_expire.clear();
         (0..self.dbs.len()).map(|i| self.flush_db(i)).sum()
     }
 
@@ -644,6 +733,7 @@ impl Keyspace {
     /// stay, the change counter restarts as after a load in Valkey.
     pub fn replace_data(&mut self, other: Keyspace) {
         self.dbs = other.dbs;
+        self.replica_keys_with_expire.clear();
         self.dirty = 0;
         if self.track_touches {
             self.flushed.extend(0..self.dbs.len());
@@ -664,6 +754,7 @@ impl Keyspace {
     pub fn random_key(&mut self, db: usize) -> Option<Bytes> {
         // Bounded retries: a database full of expired keys may need many draws (Valkey
         // gives up after 100 tries when every key is volatile).
+        let mut last = None;
         for _ in 0..100 {
             // The bucket search draws until it hits a non-empty bucket, so it needs a
             // real stream of random numbers: run the generator on a copy of its state
@@ -677,8 +768,12 @@ impl Keyspace {
             if !self.expire_if_needed(db, &key) {
                 return Some(key);
             }
+            last = Some(key);
         }
-        None
+        // A replica deletes nothing: when every key is volatile they may all be past
+        // their TTL, and Valkey then returns a key that may be expired.
+        let all_volatile = self.dbs[db].expires.len() == self.dbs[db].keys.len();
+        last.filter(|_| self.replica && all_volatile)
     }
 
     /// Starts the resizes the tables' load factors call for (cron); none while a fork
@@ -706,6 +801,11 @@ impl Keyspace {
     /// time budget (`deadline` checked every few iterations) allows.
     pub fn active_expire_cycle(&mut self, budget: std::time::Duration) {
         if !self.active_expire_enabled || self.expire_paused {
+            return;
+        }
+        // A replica leaves expiry to its primary (Valkey's databasesCron).
+        if self.replica {
+            self.expire_replica_keys();
             return;
         }
         let start = std::time::Instant::now();
@@ -782,6 +882,91 @@ fn xorshift64star(state: &mut u64) -> u64 {
 mod tests {
     use super::*;
     use crate::value::Value;
+
+    #[test]
+    fn a_replica_reads_past_ttl_keys_as_missing_and_leaves_them_to_the_primary() {
+        let mut ks = Keyspace::new(1);
+        ks.set_replica(true);
+        ks.set_now(1_000);
+        ks.from_primary = true;
+        ks.set(0, b"k", Value::string(b"v"), false);
+        assert!(ks.set_expire(0, b"k", 2_000));
+        ks.from_primary = false;
+        ks.set_now(3_000);
+        // A SET ... PXAT in the past from the primary's stream is stored, not dropped.
+        assert!(!ks.already_expired(2_000));
+        // A client's read: missing, but still stored (no expired event, no DEL recorded).
+        ks.set_record_expired(true);
+        assert!(ks.lookup_read(0, b"k").is_none());
+        assert!(!ks.exists(0, b"k"));
+        assert_eq!(ks.expire_time(0, b"k"), None);
+        assert_eq!(ks.len(0), 1);
+        assert_eq!(ks.stats.expired_keys, 0);
+        assert!(!ks.has_expired());
+        // RANDOMKEY does not loop forever on a db of expired volatile keys.
+        assert_eq!(ks.random_key(0).as_deref(), Some(&b"k"[..]));
+        // The active cycle leaves the primary's keys alone.
+        ks.active_expire_cycle(std::time::Duration::from_millis(10));
+        assert_eq!(ks.len(0), 1);
+        // A read-only replica keeps it even on a write lookup (PFCOUNT's cache update).
+        assert!(ks.lookup_write(0, b"k").is_none());
+        assert!(!ks.delete(0, b"k"));
+        assert_eq!(ks.len(0), 1);
+        // The primary's own commands see the key live.
+        ks.from_primary = true;
+        assert!(ks.lookup_read(0, b"k").is_some());
+        assert!(ks.delete(0, b"k"));
+        assert_eq!(ks.len(0), 0);
+        // Promoted to primary: expiry is local again.
+        ks.set_replica(false);
+        ks.from_primary = false;
+        ks.set(0, b"p", Value::string(b"v"), false);
+        assert!(ks.set_expire(0, b"p", 2_000));
+        assert!(ks.lookup_read(0, b"p").is_none());
+        assert_eq!(ks.len(0), 0);
+        assert_eq!(ks.stats.expired_keys, 1);
+        assert!(ks.already_expired(2_000));
+    }
+
+    #[test]
+    fn a_writable_replica_expires_the_ttls_its_own_clients_set() {
+        let mut ks = Keyspace::new(2);
+        ks.set_replica(true);
+        ks.replica_read_only = false;
+        ks.set_now(1_000);
+        // Set by a client of the replica, in two dbs; one from the primary.
+        ks.set(0, b"mine", Value::string(b"v"), false);
+        assert!(ks.set_expire(0, b"mine", 2_000));
+        ks.set(1, b"mine", Value::string(b"v"), false);
+        assert!(ks.set_expire(1, b"mine", 9_000));
+        ks.from_primary = true;
+        ks.set(0, b"theirs", Value::string(b"v"), false);
+        assert!(ks.set_expire(0, b"theirs", 2_000));
+        ks.from_primary = false;
+        assert_eq!(ks.replica_keys_with_expire(), 1);
+        ks.set_now(3_000);
+        // DEBUG SET-ACTIVE-EXPIRE 0 stops the replica's cycle too.
+        ks.active_expire_enabled = false;
+        ks.active_expire_cycle(std::time::Duration::from_millis(10));
+        assert_eq!(ks.len(0), 2);
+        ks.active_expire_enabled = true;
+        ks.active_expire_cycle(std::time::Duration::from_millis(10));
+        assert!(ks.find(0, b"mine").is_none());
+        assert!(ks.find(0, b"theirs").is_some(), "the primary's key waits for its DEL");
+        assert!(ks.find(1, b"mine").is_some());
+        assert_eq!(ks.replica_keys_with_expire(), 1);
+        // PERSIST: nothing left to expire, the key is forgotten at the next cycle.
+        assert!(ks.persist(1, b"mine"));
+        ks.active_expire_cycle(std::time::Duration::from_millis(10));
+        assert_eq!(ks.replica_keys_with_expire(), 0);
+        // A client's write deletes a key past its TTL (Valkey's forced delete).
+        ks.set(0, b"w", Value::string(b"v"), false);
+        assert!(ks.set_expire(0, b"w", 2_500));
+        assert!(ks.lookup_write(0, b"w").is_none());
+        assert!(ks.find(0, b"w").is_none());
+        ks.flush_all();
+        assert_eq!(ks.replica_keys_with_expire(), 0);
+    }
 
     #[test]
     fn reads_update_the_access_clock_only_without_a_fork_child() {

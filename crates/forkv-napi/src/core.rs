@@ -658,9 +658,12 @@ impl Core {
         }
         if let Some(v) = s.read_only_replica {
             cfg.read_only_replica = v;
+            // Only meaningful on a replica (then it is `replica-read-only`).
+            self.server.engine.ks.replica_read_only = v;
         }
         if let Some(v) = s.is_replica {
             cfg.is_replica = v;
+            self.server.engine.ks.set_replica(v);
         }
         if let Some(v) = s.primary_down {
             cfg.primary_down = v;

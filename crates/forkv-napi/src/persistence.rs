@@ -479,9 +479,14 @@ impl Core {
     }
 
     /// How RDB files load now: the checksum is skipped after
-    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`.
+    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`; a replica keeps the keys past their TTL
+    /// (its primary's DELs remove them; Valkey skips them only when `iAmPrimary()`).
     fn rdb_load_options(&self) -> LoadOptions {
-        LoadOptions { verify_checksum: !self.server.engine.debug.skip_checksum_validation, ..LoadOptions::default() }
+        LoadOptions {
+            verify_checksum: !self.server.engine.debug.skip_checksum_validation,
+            skip_expired: !self.server.engine.ks.is_replica(),
+            ..LoadOptions::default()
+        }
     }
 
     /// `None` while loading; then the load's report, or an error with the reason.
