@@ -241,4 +241,13 @@ t('user directives in the config file; with an aclfile too the server refuses to
   }
 });
 
+t('a user declared twice in the config stops the start, as in Valkey', async () => {
+  for (const name of ['foo', 'default']) {
+    const bad = await startServer({ args: ['--user', name, '--user', name], waitReady: false });
+    const { code } = await bad.exited;
+    assert.is(code, 1);
+    assert.match(bad.output(), `Error in user declaration '${name}': Duplicate user found. The user can only be defined once in config files`);
+  }
+});
+
 t.run();

@@ -143,6 +143,14 @@ t('a chained replica is refused: forkv does not serve replicas while it is a rep
   assert.match(await errOf(sub.call('SYNC')), /chained replication is not implemented/);
 });
 
+t('bind-source-addr: the replica connects to its primary from that address', async () => {
+  const p = await startPrimary('forkv');
+  const rep = await startReplica(p.port, ['--bind-source-addr', '127.0.0.2']);
+  await linkUp(fleet.connect(rep.port));
+  const slave0 = (await info(fleet.connect(p.port), 'replication')).get('slave0') ?? '';
+  assert.match(slave0, /^ip=127\.0\.0\.2,/);
+});
+
 t('the stream scanner: command boundaries, keepalive newlines, GETACK, partial input', () => {
   const s = Buffer.from('*1\r\n$4\r\nPING\r\n\n*3\r\n$8\r\nreplconf\r\n$6\r\nGETACK\r\n$1\r\n*\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv', 'latin1');
   const cmds = scanCommands(s);

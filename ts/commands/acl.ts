@@ -79,7 +79,12 @@ export function loadUsersAtStartup(server: Server, users: ReadonlyArray<readonly
   if (file !== null && users.length > 0) {
     abort('Configuring Valkey with users defined in valkey.conf and at the same setting an ACL file path is invalid. This setup is very likely to lead to configuration errors and security holes, please define either an ACL file or declare users directly in your valkey.conf, but not both.');
   }
+  const seen = new Set<string>();
   for (const words of users) {
+    // A user is declared once in the config (Valkey's ACLAppendUserForLoading).
+    const name = words[0] ?? '';
+    if (seen.has(name)) abort(`Error in user declaration '${name}': Duplicate user found. The user can only be defined once in config files`);
+    seen.add(name);
     const err = server.core.native.aclConfigUser([...words]);
     if (err !== null && err !== undefined) abort(`Error in user declaration '${words.join(' ')}': ${err.replace(/^ERR /, '')}`);
   }

@@ -186,6 +186,10 @@ export class ReplicaLink {
     this.server.log.notice(`PRIMARY <-> REPLICA sync started`);
     // `tls-replication yes`: the link is TLS, verified against the configured CA (Valkey's
     // connTypeOfReplication); the primary is then expected on its tls-port.
+    // `bind-source-addr`: the local address the link connects from (Valkey's
+    // connectWithPrimary), so the primary sees the replica at that address.
+    const source = this.server.config.getString('bind-source-addr');
+    const from = source === '' ? {} : { localAddress: source };
     let s: net.Socket;
     if (this.server.config.getBool('tls-replication')) {
       const opts = clientConnectionOptions(this.server.config, (m) => this.server.log.warning(m));
@@ -194,9 +198,9 @@ export class ReplicaLink {
         this.state = 'connect';
         return;
       }
-      s = tls.connect({ host, port, ...opts });
+      s = tls.connect({ host, port, ...from, ...opts });
     } else {
-      s = net.connect({ host, port });
+      s = net.connect({ host, port, ...from });
     }
     this.socket = s;
     this.inbuf = Buffer.alloc(0);

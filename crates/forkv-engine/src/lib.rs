@@ -688,6 +688,14 @@ impl Engine {
             Err(e) => {
                 // An arity error names a command; an unknown subcommand does not.
                 let known = if spec.subcommands.is_empty() || argv.len() < 2 { Some(spec) } else { spec.subcommand(argv[1]) };
+                // DEBUG is one command for Valkey: its permissions are checked before
+                // it looks at its first argument (`DEBUG SEGFAULT` of a user allowed
+                // only `debug|object` is NOPERM, not an unknown subcommand).
+                if !acl::categories::has_acl_subcommands(spec.name) && known.is_none() {
+                    if let Err(refusal) = self.acl.check(client.user.as_deref(), spec, argv) {
+                        return self.reject_acl(id, spec, is_exec, refusal);
+                    }
+                }
                 return self.reject_command(id, known, is_exec, &e);
             }
         };
@@ -695,12 +703,7 @@ impl Engine {
             return self.reject_command(id, Some(spec), is_exec, &e);
         }
         if let Err(refusal) = self.acl.check(client.user.as_deref(), spec, argv) {
-            let info = client_info(client, spec.name);
-            let user = client.user.clone().unwrap_or_default();
-            let now = cmd::now_ms().max(0) as u64;
-            let context = if client.multi.is_some() { "multi" } else { "toplevel" };
-            self.acl.log.add(refusal.reason, context, refusal.object, user, info, now);
-            return self.reject_command(id, Some(spec), is_exec, &refusal.error);
+            return self.reject_acl(id, spec, is_exec, refusal);
         }
         // EVAL/FCALL of a script that declares flags is checked with them.
         let cmd_flags = self.script_command_flags(spec, argv);
@@ -881,6 +884,24 @@ impl Engine {
     }
 
     /// [`Engine::reject`] of a known command, counted as rejected (INFO commandstats).
+    /// Refuses a command the client's user may not run: ACL LOG entry, NOPERM reply.
+    fn reject_acl(&mut self, id: u64, spec: &'static CommandSpec, is_exec: bool, refusal: acl::Refusal) -> Outcome {
+        self.log_acl_refusal(id, spec, &refusal);
+        self.reject_command(id, Some(spec), is_exec, &refusal.error)
+    }
+
+    /// Adds a refused command of client `id` to ACL LOG.
+    pub(crate) fn log_acl_refusal(&mut self, id: u64, spec: &CommandSpec, refusal: &acl::Refusal) {
+        let Some(client) = self.clients.get(&id) else {
+            return;
+        };
+        let info = client_info(client, spec.name);
+        let user = client.user.clone().unwrap_or_default();
+        let now = cmd::now_ms().max(0) as u64;
+        let context = if client.multi.is_some() { "multi" } else { "toplevel" };
+        self.acl.log.add(refusal.reason, context, refusal.object.clone(), user, info, now);
+    }
+
     fn reject_command(&mut self, id: u64, spec: Option<&'static CommandSpec>, is_exec: bool, err: &str) -> Outcome {
         let outcome = self.reject_reply(id, is_exec, err);
         self.command_rejected(spec);
@@ -985,6 +1006,7 @@ impl Engine {
             debug: &mut self.debug,
             logs: &mut self.logs,
             migrate: &mut self.migrate,
+            acl: &self.acl,
         };
         // No input may end the process: a handler that panics fails its command only.
         let caught = panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, argv)));

@@ -1,7 +1,7 @@
 //! ACL categories: Valkey 8's category names (in ACL CAT's order) and, per command, the
 //! categories and key specs Valkey gives it (generated data in `command_data`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use super::command_data::COMMANDS;
@@ -34,6 +34,23 @@ pub fn categories_of(name: &str) -> &'static [&'static str] {
     match name.split_once('|') {
         Some((parent, _)) => command_data(parent).map_or(&[], |d| d.categories),
         None => &[],
+    }
+}
+
+/// True when Valkey's command table gives `name` subcommands. forkv's DEBUG has
+/// subcommands only to dispatch them: for Valkey, and so for ACL rules, DEBUG is one
+/// command and `debug|object` is DEBUG with the first argument `object`.
+pub fn has_acl_subcommands(name: &str) -> bool {
+    static PARENTS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    PARENTS.get_or_init(|| COMMANDS.iter().filter_map(|c| c.name.split_once('|').map(|(p, _)| p)).collect()).contains(name)
+}
+
+/// The command name ACL rules and refusals use: a subcommand's full name, or for a
+/// subcommand Valkey does not list (DEBUG's), its parent's.
+pub fn acl_name(name: &str) -> &str {
+    match name.split_once('|') {
+        Some((parent, _)) if !has_acl_subcommands(parent) => parent,
+        _ => name,
     }
 }
 

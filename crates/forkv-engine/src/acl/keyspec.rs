@@ -58,6 +58,11 @@ pub fn command_keys(name: &str, argv: &[&[u8]]) -> Vec<(usize, u8)> {
     if name == "migrate" {
         return migrate_keys(argv);
     }
+    // SORT's STORE destination is found by sortGetKeys in Valkey too.
+    if name == "sort" {
+        let keys = crate::cmd::sort::keys_of(argv);
+        return keys.iter().enumerate().filter(|&(_, &i)| i < argv.len()).map(|(n, &i)| (i, if n == 0 { R } else { W })).collect();
+    }
     let mut keys = keys_of(data.keys, argv);
     let downgrade = match name {
         "set" => Some(W).filter(|_| !argv.iter().skip(3).any(|a| a.eq_ignore_ascii_case(b"get"))),
@@ -208,6 +213,10 @@ mod tests {
         assert_eq!(keys(&["zunionstore", "d", "9", "a"]), vec![(1, W)]);
         assert_eq!(keys(&["del", "a", "b"]), vec![(1, W), (2, W)]);
         assert!(keys(&["ping"]).is_empty());
+        // SORT: the source is read, the STORE destination written (sortGetKeys).
+        assert_eq!(keys(&["sort", "s", "BY", "w*", "STORE", "d"]), vec![(1, R), (5, W)]);
+        assert_eq!(keys(&["sort", "s", "GET", "store"]), vec![(1, R)]);
+        assert!(keys(&["sort"]).is_empty());
     }
 
     #[test]

@@ -146,6 +146,13 @@ impl Acl {
         u.check(spec, argv).map_err(|d| refusal(name, spec, argv, d))
     }
 
+    /// Whether `user` (`None`: an internal client) may read any key in this call (see
+    /// [`User::reads_any_key`]).
+    pub fn reads_any_key(&self, user: Option<&str>, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+        let Some(name) = user else { return true };
+        self.users.get(name).is_some_and(|u| u.reads_any_key(spec, argv))
+    }
+
     /// The aclfile text: one `user <name> <rules>` line per user, sorted.
     pub fn to_file_text(&self) -> String {
         let mut s = String::new();
@@ -239,11 +246,14 @@ fn default_user() -> User {
 fn refusal(user: &str, spec: &CommandSpec, argv: &[&[u8]], d: Denied) -> Refusal {
     let arg = |i: usize| String::from_utf8_lossy(argv.get(i).copied().unwrap_or_default()).into_owned();
     match d {
-        Denied::Command => Refusal {
-            reason: "command",
-            object: spec.name.to_string(),
-            error: format!("NOPERM User {user} has no permissions to run the '{}' command", spec.name),
-        },
+        Denied::Command => {
+            let name = categories::acl_name(spec.name);
+            Refusal {
+                reason: "command",
+                object: name.to_string(),
+                error: format!("NOPERM User {user} has no permissions to run the '{name}' command"),
+            }
+        }
         Denied::Key(i) => Refusal { reason: "key", object: arg(i), error: "NOPERM No permissions to access a key".into() },
         Denied::Channel(i) => {
             Refusal { reason: "channel", object: arg(i), error: "NOPERM No permissions to access a channel".into() }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use forkv_keyspace::glob::glob_match;
 
-use super::categories::{all_commands, commands_in, is_category};
+use super::categories::{acl_name, all_commands, commands_in, has_acl_subcommands, is_category};
 use super::keyspec::{command_keys, R, W};
 use crate::table::{self, CommandSpec};
 
@@ -215,7 +215,7 @@ impl Selector {
         let Some(p) = table::lookup(parent.as_bytes()) else {
             return Err(UNKNOWN.into());
         };
-        if !p.subcommands.is_empty() {
+        if !p.subcommands.is_empty() && has_acl_subcommands(p.name) {
             let s = p.subcommand(sub.as_bytes()).ok_or_else(|| UNKNOWN.to_string())?;
             self.set_command(s, allow);
             self.update_rules(s.name, allow);
@@ -312,8 +312,10 @@ impl Selector {
     /// the command, then its keys, then its channels.
     pub fn check(&self, spec: &CommandSpec, argv: &[&[u8]]) -> Result<(), Denied> {
         if !self.allowed.contains(spec.name) {
+            // First-argument rules are kept under the name Valkey knows (`debug` for
+            // forkv's `debug|object`).
             let first_ok = argv.get(1).is_some_and(|a| {
-                self.first_args.get(spec.name).is_some_and(|v| v.iter().any(|x| x.eq_ignore_ascii_case(a)))
+                self.first_args.get(acl_name(spec.name)).is_some_and(|v| v.iter().any(|x| x.eq_ignore_ascii_case(a)))
             });
             if !first_ok {
                 return Err(Denied::Command);
@@ -337,6 +339,12 @@ impl Selector {
             }
         }
         Ok(())
+    }
+
+    /// True when this selector may read any key: `allkeys`, or the pattern `*` with
+    /// read permission.
+    pub fn reads_all_keys(&self) -> bool {
+        self.all_keys || self.keys.iter().any(|k| k.pattern == b"*" && k.perm & R != 0)
     }
 
     /// True when a pattern grants `need` on `key`.

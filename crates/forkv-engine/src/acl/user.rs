@@ -138,6 +138,13 @@ impl User {
         Err(worst)
     }
 
+    /// True when a selector that allows this call also reads every key (`allkeys`,
+    /// `~*` or `%R~*`): Valkey's ACLUserCheckCmdWithUnrestrictedKeyAccess, which SORT's
+    /// BY and GET options need since the keys they read are not known in advance.
+    pub fn reads_any_key(&self, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
+        std::iter::once(&self.root).chain(&self.selectors).any(|s| s.reads_all_keys() && s.check(spec, argv).is_ok())
+    }
+
     /// True when some selector lets this user subscribe to (or publish on) `channel`;
     /// a pattern subscription (`pattern`) must be granted literally (Valkey's
     /// ACLUserCheckChannelPerm).
@@ -245,6 +252,38 @@ mod tests {
         u.apply(b"allkeys").expect("allkeys");
         assert!(u.apply(b"%R~b").expect_err("must fail").starts_with("Adding a pattern after the * pattern (or the 'allkeys' flag)"));
         assert!(merge_selector_args(&[b"(+get"]).expect_err("must fail").starts_with("Unmatched parenthesis in acl selector starting at '(+get'."));
+    }
+
+    #[test]
+    fn debug_subcommands_are_first_arguments_as_in_valkey() {
+        // Valkey's DEBUG has no subcommands: `debug|x` is a first-argument rule, for
+        // any x, and GETUSER shows it back.
+        let u = user(&["-@all", "+select|0", "+debug|segfault", "+debug|digest"]);
+        assert_eq!(u.describe(), "off sanitize-payload resetchannels -@all +select|0 +debug|segfault +debug|digest");
+        assert_eq!(user(&["-@all", "+debug|segfault", "+debug"]).describe(), "off sanitize-payload resetchannels -@all +debug");
+        assert_eq!(user(&["+@all", "-debug", "+debug|a"]).describe(), "off sanitize-payload resetchannels +@all -debug +debug|a");
+        let debug = crate::table::lookup(b"debug").expect("debug");
+        let digest = debug.subcommand(b"digest").expect("debug|digest");
+        let object = debug.subcommand(b"object").expect("debug|object");
+        assert_eq!(u.check(digest, &[b"DEBUG", b"DIGEST"]), Ok(()));
+        assert_eq!(u.check(object, &[b"DEBUG", b"OBJECT", b"k"]), Err(Denied::Command));
+        // An argument forkv does not implement is judged as DEBUG itself.
+        assert_eq!(u.check(debug, &[b"DEBUG", b"SEGFAULT"]), Ok(()));
+        assert_eq!(u.check(debug, &[b"DEBUG", b"RESTART"]), Err(Denied::Command));
+    }
+
+    #[test]
+    fn reading_any_key_needs_a_read_star_pattern_in_an_allowing_selector() {
+        let sort = crate::table::lookup(b"sort").expect("sort");
+        let argv: &[&[u8]] = &[b"sort", b"mylist", b"by", b"v*"];
+        assert!(!user(&["+sort", "~mylist"]).reads_any_key(sort, argv));
+        assert!(!user(&["+sort", "~mylist", "~v*"]).reads_any_key(sort, argv));
+        assert!(!user(&["+sort", "~mylist", "%W~*"]).reads_any_key(sort, argv));
+        assert!(user(&["+sort", "~mylist", "%R~*"]).reads_any_key(sort, argv));
+        assert!(user(&["+sort", "allkeys"]).reads_any_key(sort, argv));
+        // The selector must allow the call itself.
+        assert!(!user(&["+get", "allkeys"]).reads_any_key(sort, argv));
+        assert!(user(&["(+sort ~mylist %R~*)"]).reads_any_key(sort, argv));
     }
 
     #[test]

@@ -187,6 +187,9 @@ impl Engine {
             return;
         };
         let argv: Vec<&[u8]> = b.argv.iter().map(Vec::as_slice).collect();
+        if self.refuse_rerun(id, b.spec, &argv) {
+            return;
+        }
         // A re-run is a command of its own: it reads the clock afresh (Valkey's call()
         // updates its cached time), so a key that expired meanwhile (say, during the
         // EXEC that readied it) is found expired and the client blocks again.
@@ -213,6 +216,28 @@ impl Engine {
             Some(again) => again.deadline = b.deadline,
             None => self.blocking.woken.push(id),
         }
+    }
+
+    /// A woken command goes through the permission check again (Valkey re-processes it
+    /// as a new command): when the user lost the right to run it (its keys, say) meanwhile,
+    /// it answers NOPERM, counts as a rejected call and is logged in ACL LOG. True when
+    /// refused (the client is then unblocked).
+    fn refuse_rerun(&mut self, id: u64, spec: &'static CommandSpec, argv: &[&[u8]]) -> bool {
+        let Some(c) = self.clients.get(&id) else {
+            return false;
+        };
+        let Err(refusal) = self.acl.check(c.user.as_deref(), spec, argv) else {
+            return false;
+        };
+        self.log_acl_refusal(id, spec, &refusal);
+        self.with_client_output(id, |e| {
+            let proto = e.clients.get(&id).map_or(2, |c| c.proto);
+            Reply::new(&mut e.out, proto).error(&refusal.error);
+        });
+        self.command_rejected(Some(spec));
+        self.blocking.woken.push(id);
+        self.update_tracking();
+        true
     }
 
     /// Runs `f` with the engine's reply buffer swapped for client `id`'s pending one.
@@ -514,6 +539,7 @@ fn bzpop(ctx: &mut Ctx<'_>, argv: &[&[u8]], pop: &[u8]) -> CmdResult {
                     debug: &mut *ctx.debug,
                     logs: &mut *ctx.logs,
                     migrate: &mut *ctx.migrate,
+                    acl: ctx.acl,
                 };
                 delegate(&mut inner, &[pop, key])?;
             }
@@ -557,7 +583,6 @@ mod expiry_tests {
     use crate::testkit::cmd;
     use crate::{Engine, Outcome};
 
-
     fn aof(e: &mut Engine) -> String {
         String::from_utf8_lossy(&e.prop.take()).replace("\r\n", " ")
     }
@@ -589,5 +614,38 @@ mod expiry_tests {
         e.feed(1, &cmd(&["EXISTS", "k"]));
         assert_eq!(e.reply(), b":0\r\n");
         assert_eq!(aof(&mut e), "*2 $6 UNLINK $1 k ");
+    }
+}
+
+#[cfg(test)]
+mod acl_tests {
+    use crate::testkit::{cmd, run};
+    use crate::{Engine, Outcome};
+
+    #[test]
+    fn a_woken_command_is_refused_when_its_user_lost_the_key_meanwhile() {
+        let mut e = Engine::new(16);
+        e.add_client(1);
+        e.add_client(2);
+        assert_eq!(run(&mut e, &["ACL", "SETUSER", "psuser", "on", "nopass", "+@all", "allkeys"]), "+OK\r\n");
+        e.clear_reply();
+        // AUTH is the host's: it sets the user it checked.
+        if let Some(c) = e.client_mut(2) {
+            c.user = Some("psuser".into());
+        }
+        assert_eq!(e.feed(2, &cmd(&["BLPOP", "list1", "0"])), Outcome::Blocked, "{}", String::from_utf8_lossy(e.reply()));
+        assert_eq!(run(&mut e, &["ACL", "SETUSER", "psuser", "resetkeys"]), "+OK\r\n");
+        assert_eq!(run(&mut e, &["LPUSH", "list1", "foo"]), ":1\r\n");
+        assert_eq!(e.take_woken(), vec![2]);
+        e.clear_reply();
+        assert_eq!(e.wake(2), Outcome::Done);
+        assert_eq!(e.reply(), b"-NOPERM No permissions to access a key\r\n");
+        // Not run: the element stays, the call counts as rejected, ACL LOG has it.
+        assert_eq!(run(&mut e, &["LLEN", "list1"]), ":1\r\n");
+        let mut stats = String::new();
+        e.cmdstats.render_commandstats(&mut stats);
+        assert!(stats.contains("cmdstat_blpop:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0"), "{stats}");
+        let log = run(&mut e, &["ACL", "LOG"]);
+        assert!(log.contains("list1") && log.contains("key"), "{log}");
     }
 }

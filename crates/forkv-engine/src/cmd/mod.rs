@@ -60,6 +60,8 @@ pub struct Ctx<'a> {
     pub logs: &'a mut crate::log::LogQueue,
     /// MIGRATE's cached connections to target servers.
     pub migrate: &'a mut crate::migrate::MigrateSockets,
+    /// The users and their permissions (read-only: SORT's BY and GET need them).
+    pub acl: &'a crate::acl::Acl,
 }
 
 /// A handler's error: the reply to send (without `-` and CRLF).

@@ -68,7 +68,9 @@ struct Options<'a> {
     gets: Vec<&'a [u8]>,
 }
 
-fn parse_options<'a>(argv: &[&'a [u8]], readonly: bool) -> Result<Options<'a>, CmdError> {
+/// `reads_any_key`: the user may read every key (BY with a pattern and GET read keys
+/// that are not known in advance; Valkey refuses them otherwise).
+fn parse_options<'a>(argv: &[&'a [u8]], readonly: bool, reads_any_key: bool) -> Result<Options<'a>, CmdError> {
     let mut o = Options {
         desc: false,
         alpha: false,
@@ -99,8 +101,14 @@ fn parse_options<'a>(argv: &[&'a [u8]], readonly: bool) -> Result<Options<'a>, C
         } else if is(a, "by") && left >= 1 {
             o.by = Some(argv[j + 1]);
             o.dontsort = !argv[j + 1].contains(&b'*');
+            if !o.dontsort && !reads_any_key {
+                return Err("ERR BY option of SORT denied due to insufficient ACL permissions.".into());
+            }
             j += 1;
         } else if is(a, "get") && left >= 1 {
+            if !reads_any_key {
+                return Err("ERR GET option of SORT denied due to insufficient ACL permissions.".into());
+            }
             o.gets.push(argv[j + 1]);
             j += 1;
         } else {
@@ -161,7 +169,9 @@ struct Item {
 }
 
 fn sort_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], readonly: bool) -> CmdResult {
-    let mut o = parse_options(argv, readonly)?;
+    let spec = &COMMANDS[usize::from(readonly)];
+    let reads_any_key = ctx.acl.reads_any_key(ctx.client.user.as_deref(), spec, argv);
+    let mut o = parse_options(argv, readonly, reads_any_key)?;
     let db = ctx.db();
     let mut elements: Vec<Vec<u8>>;
     // Whether the source is natively ordered (a list or a sorted set).
@@ -372,6 +382,38 @@ mod tests {
         assert_eq!(keys_of(&b), vec![1]);
         let c: Vec<&[u8]> = vec![b"sort", b"abc", b"store", b"store", b"def"];
         assert_eq!(keys_of(&c), vec![1, 4]);
+    }
+
+    /// Valkey's "Test sort with ACL permissions": BY with a pattern and GET read keys
+    /// not known in advance, so they need read access to every key.
+    #[test]
+    fn by_and_get_need_read_access_to_every_key() {
+        use crate::testkit::run;
+        let mut e = crate::Engine::new(16);
+        e.add_client(1);
+        run(&mut e, &["SET", "v1", "1"]);
+        run(&mut e, &["LPUSH", "mylist", "1"]);
+        let denied = |opt: &str| format!("-ERR {opt} option of SORT denied due to insufficient ACL permissions.\r\n");
+        let as_user = |e: &mut crate::Engine, rules: &[&str], args: &[&str]| {
+            if let Some(c) = e.client_mut(1) {
+                c.user = None;
+            }
+            let mut setuser = vec!["ACL", "SETUSER", "s", "reset", "on", "nopass"];
+            setuser.extend_from_slice(rules);
+            assert_eq!(run(e, &setuser), "+OK\r\n");
+            if let Some(c) = e.client_mut(1) {
+                c.user = Some("s".into());
+            }
+            run(e, args)
+        };
+        for rules in [&["+sort", "~mylist"][..], &["+sort", "~mylist", "~v*"], &["+sort", "~mylist", "%W~*"]] {
+            assert_eq!(as_user(&mut e, rules, &["SORT", "mylist", "BY", "v*"]), denied("BY"), "{rules:?}");
+            assert_eq!(as_user(&mut e, rules, &["SORT", "mylist", "GET", "#"]), denied("GET"), "{rules:?}");
+            // BY without a pattern reads no key.
+            assert_eq!(as_user(&mut e, rules, &["SORT", "mylist", "BY", "nosort"]), "*1\r\n$1\r\n1\r\n");
+        }
+        assert_eq!(as_user(&mut e, &["+sort", "~mylist", "%R~*"], &["SORT", "mylist", "BY", "v*"]), "*1\r\n$1\r\n1\r\n");
+        assert_eq!(as_user(&mut e, &["+sort_ro", "allkeys"], &["SORT_RO", "mylist", "GET", "v*"]), "*1\r\n$1\r\n1\r\n");
     }
 
     #[test]
