@@ -258,4 +258,20 @@ t('maxclients applies to connections accepted while busy', async () => {
   admin.close();
 });
 
+// Last: it ends the server.
+t('SHUTDOWN NOSAVE from a connection made during the busy script ends the server', async () => {
+  const caller = await RawClient.connect(srv.port);
+  caller.call('EVAL', "server.call('set', 'w', '1') while true do end", '0').catch(() => undefined);
+  await sleep(200);
+  const late = connectTcp();
+  late.send('SCRIPT', 'KILL');
+  assert.match(await late.line(), /^-UNKILLABLE /);
+  late.send('SHUTDOWN', 'NOSAVE');
+  const exit = await srv.exited;
+  assert.is(exit.code, 0);
+  assert.match(srv.output(), /User requested shutdown/);
+  caller.close();
+  late.socket.destroy();
+});
+
 t.run();
