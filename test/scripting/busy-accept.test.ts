@@ -9,7 +9,7 @@ import * as tls from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { RawClient, cmd, text } from '../helpers/client';
+import { RawClient, cmd, text, type Resp } from '../helpers/client';
 import { freePort, startServer, tempDir, type RunningServer } from '../helpers/server';
 import { testCerts, tlsArgs } from '../helpers/tls-certs';
 
@@ -71,7 +71,7 @@ function connectTcp(): Lines {
 }
 
 /** Starts a spinning EVAL on its own connection; resolves once the server is busy. */
-async function busyScript(): Promise<{ caller: RawClient; done: Promise<unknown> }> {
+async function busyScript(): Promise<{ caller: RawClient; done: Promise<Resp> }> {
   const caller = await RawClient.connect(srv.port);
   const done = caller.call('EVAL', 'while true do end', '0');
   await sleep(200);
