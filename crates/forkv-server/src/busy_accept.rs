@@ -150,11 +150,11 @@ mod tests {
 
     #[test]
     fn accepts_pending_loopback_connections_without_waiting() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback listener");
+        listener.set_nonblocking(true).expect("nonblocking");
         let listeners = [Listener { fd: listener.as_raw_fd(), unix: false }];
         assert!(accept_pending(&listeners).is_empty());
-        let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let _client = TcpStream::connect(listener.local_addr().expect("its address")).expect("a connection");
         let mut got = Vec::new();
         for _ in 0..100 {
             got = accept_pending(&listeners);

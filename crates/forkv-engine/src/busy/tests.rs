@@ -142,7 +142,7 @@ fn auth_runs_while_busy_and_unlocks_the_client() {
     ]);
     e.acl.set_requirepass(b"secret");
     e.add_client(3);
-    e.acl_auth(1, None, b"secret").unwrap();
+    e.acl_auth(1, None, b"secret").expect("the caller authenticates");
     let (_, reply) = reply_of(&mut e, 1, &cmd(&["EVAL", "while true do end", "0"]));
     assert!(reply.starts_with("-ERR Script killed"), "{reply}");
     let got: Vec<String> = text(&got).into_iter().map(|(_, r)| r).collect();
