@@ -12,7 +12,7 @@ import { Core, globMatch } from './native/core';
 import type { Connection } from './net/connection';
 import { DataPath } from './net/datapath';
 import { OutputLimits } from './net/output-limits';
-import { clientLine } from './commands/connection';
+import { clientLine, helloIdentity } from './commands/connection';
 import { Listeners } from './net/listeners';
 import { Cron } from './cron';
 import { Logger, type LogLevel } from './log';
@@ -207,6 +207,7 @@ export class Server extends EventEmitter {
       sensitiveConfigs: CONFIG_ENTRIES.filter((e) => e.def.flags.sensitive).map((e) => e.name),
       latencyMonitorThreshold: Number(this.config.getBigInt('latency-monitor-threshold')),
       hz: this.config.getInt('hz'),
+      ...helloIdentity(this.config.getBool('extended-redis-compatibility')),
     });
   }
 
@@ -255,7 +256,7 @@ export class Server extends EventEmitter {
       return null;
     };
     for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'acl-pubsub-default', 'maxmemory-policy', 'lazyfree-lazy-expire',
-      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold']) this.config.onChange(name, engine);
+      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold', 'extended-redis-compatibility']) this.config.onChange(name, engine);
     for (const name of ['latency-tracking', 'latency-tracking-info-percentiles']) {
       this.config.onChange(name, () => {
         this.applyLatencyTracking();

@@ -107,7 +107,7 @@ function received(c: net.Socket): () => Buffer {
 t('direct write: an idle plain socket gets its bytes from one send(2), past Node\'s stream', async () => {
   const { accepted, client, close } = await socketPair();
   try {
-    const conn = new Connection(accepted);
+    const conn = new Connection(1, accepted);
     conn.directFd = conn.fd;
     assert.ok(conn.directFd >= 0, 'an accepted TCP socket exposes its descriptor');
     const got = received(client);
@@ -127,7 +127,7 @@ t('direct write: an idle plain socket gets its bytes from one send(2), past Node
 t('direct write: what the kernel does not take, and later writes, go through the stream in order', async () => {
   const { accepted, client, close } = await socketPair();
   try {
-    const conn = new Connection(accepted);
+    const conn = new Connection(1, accepted);
     conn.directFd = conn.fd;
     client.pause();
     // Far more than the kernel's socket buffers hold while the peer does not read.
@@ -154,7 +154,7 @@ t('direct write: what the kernel does not take, and later writes, go through the
 t('direct write: a peer gone away makes the stream report the error', async () => {
   const { accepted, client, close } = await socketPair();
   try {
-    const conn = new Connection(accepted);
+    const conn = new Connection(1, accepted);
     conn.directFd = conn.fd;
     let errored = false;
     accepted.on('error', () => {
@@ -186,14 +186,14 @@ t('direct write: a destroyed socket is never written, even when its descriptor n
   const port2 = typeof addr === 'object' && addr !== null ? addr.port : 0;
   let client2: net.Socket | null = null;
   try {
-    const conn = new Connection(first.accepted);
+    const conn = new Connection(1, first.accepted);
     conn.directFd = conn.fd;
     const oldFd = conn.fd;
     first.accepted.destroy(); // closes the descriptor now; 'close' (conn.closed) comes later
     client2 = net.connect(port2, '127.0.0.1');
     await new Promise<void>((r) => client2?.once('connect', () => r()));
     await until(() => accepted2 !== null);
-    const fds = [new Connection(client2).fd, new Connection(accepted2 as unknown as net.Socket).fd];
+    const fds = [new Connection(1, client2).fd, new Connection(1, accepted2 as unknown as net.Socket).fd];
     assert.ok(fds.includes(oldFd), 'the freed descriptor number went to the next connection');
     const got = [received(client2), received(accepted2 as unknown as net.Socket)];
     conn.write(Buffer.from('+STALE\r\n'));

@@ -61,11 +61,7 @@ export function hello(call: HostCall): Reply {
   }
   conn.proto = proto;
   server.core.native.setClientProto(conn.id, proto);
-  // Valkey's own pairing: its name with its own version (7.2.4 is INFO's redis_version);
-  // extended-redis-compatibility answers as Redis 7.2.4, for clients that check the name.
-  const [serverName, version] = server.config.getBool('extended-redis-compatibility')
-    ? ['redis', VERSION.redisCompat]
-    : ['valkey', VERSION.valkeyCompat];
+  const { helloServer: serverName, helloVersion: version } = helloIdentity(server.config.getBool('extended-redis-compatibility'));
   return map([
     [bulk('server'), bulk(serverName)],
     [bulk('version'), bulk(version)],
@@ -93,6 +89,16 @@ export function reset(call: HostCall): Reply {
   server.core.native.aclResetClient(conn.id);
   server.emit('client-reset', conn);
   return simple('RESET');
+}
+
+/**
+ * The server name and version HELLO answers with: Valkey's own pairing, its name with its
+ * own version (7.2.4 is INFO's redis_version); extended-redis-compatibility answers as
+ * Redis 7.2.4, for clients that check the name. (The engine answers HELLO while a script
+ * is busy: it gets the same pair.)
+ */
+export function helloIdentity(redisCompat: boolean): { helloServer: string; helloVersion: string } {
+  return redisCompat ? { helloServer: 'redis', helloVersion: VERSION.redisCompat } : { helloServer: 'valkey', helloVersion: VERSION.valkeyCompat };
 }
 
 /** Client and library names: printable ASCII, no spaces (Valkey's validateClientAttr). */

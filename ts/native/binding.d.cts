@@ -107,10 +107,43 @@ export declare class Core {
    */
   addClient(id: number, debugAllowed: boolean, moduleAllowed: boolean, peer: string, unix: boolean): void
   /**
+   * Sets what the host knows of a registered client (as `addClient`), for a
+   * connection a busy script accepted and registered already.
+   */
+  setClientInfo(id: number, debugAllowed: boolean, moduleAllowed: boolean, peer: string, unix: boolean): void
+  /**
    * SHUTDOWN waits for its replicas: writes are paused (`on`) until the shutdown is
    * cancelled (`!on`). True when held clients were woken (the host serves them).
    */
   pauseForShutdown(on: boolean): boolean
+  /**
+   * A new client id (connections and internal clients: one counter with the
+   * connections a busy script accepts).
+   */
+  allocateClientId(): number
+  /**
+   * The descriptors of the plain TCP and unix listening sockets, on which a busy
+   * script accepts new connections (TLS listeners are not given: their clients wait).
+   */
+  setBusyListeners(tcp: Array<number>, unix: Array<number>): void
+  /**
+   * The accept-time refusals applied to connections accepted while a script is busy:
+   * `maxclients`, and protected mode (`localOnly`: only loopback and unix clients, the
+   * others get `-<protectedError>`).
+   */
+  setAcceptPolicy(maxclients: number, localOnly: boolean, protectedError: string): void
+  /**
+   * Connections accepted while a script was busy, for the host to adopt (the WOKEN
+   * status bit is set while there are any).
+   */
+  takeBusyAccepted(): Array<BusyAcceptedConn>
+  /**
+   * Clients whose protocol or name HELLO/RESET changed while a script was busy: their
+   * ids, for the host to refresh its copies (`clientProtoAndName`).
+   */
+  takeBusyClientChanges(): Array<number>
+  /** A client's protocol and name as the engine has them, or null. */
+  clientProtoAndName(id: number): ClientProtoName | null
   /**
    * The raw descriptor of a plain TCP or unix client's socket: a busy script serves
    * it directly (BUSY replies, SCRIPT KILL) while Node's loop cannot run.
@@ -475,6 +508,18 @@ export interface AofSyncMarks {
   synced: number
 }
 
+/**
+ * Counters for INFO clients.
+ * A connection a busy script accepted (see forkv-server's `busy_accept`): the host wraps
+ * `fd` in a socket and serves client `id`; a refused one only counts.
+ */
+export interface BusyAcceptedConn {
+  id: number
+  fd: number
+  unix: boolean
+  refused: boolean
+}
+
 /** How a child ended. */
 export interface ChildDone {
   pid: number
@@ -513,6 +558,12 @@ export interface ChildProgress {
   /** Seconds since `cow_bytes` was sampled (INFO `current_cow_size_age`). */
   cowAgeSec: number
   forkPerc: number
+}
+
+/** A client's protocol and name (see `clientProtoAndName`). */
+export interface ClientProtoName {
+  proto: number
+  name: string
 }
 
 /** What CLIENT LIST/INFO need from the core about one connection. */
@@ -575,7 +626,6 @@ export interface CommandRow {
   host: boolean
 }
 
-/** Counters for INFO clients. */
 export interface ConnStats {
   blockedClients: number
   clientsInTimeoutTable: number
@@ -714,6 +764,9 @@ export interface EngineSettings {
   latencyMonitorThreshold?: number
   /** `hz` (LATENCY DOCTOR's advice). */
   hz?: number
+  /** The server name and version HELLO answers with, for the HELLO a busy script serves. */
+  helloServer?: string
+  helloVersion?: string
 }
 
 /** A started child. */

@@ -5,16 +5,8 @@ import type * as net from 'node:net';
 import { sendNow } from '../native/core';
 import type { ConnKind } from './listeners';
 
-let nextId = 1;
-
-/** A fresh client id, for connections and for internal clients (the primary's link). */
-export function allocateClientId(): number {
-  return nextId++;
-}
-
 /** Host-side state of a client (the core keeps db, protocol and parse state). */
 export class Connection {
-  readonly id: number = allocateClientId();
   readonly createdAt = Date.now();
   lastInteraction = Date.now();
   name = '';
@@ -41,10 +33,16 @@ export class Connection {
   directFd = -1;
 
   /**
+   * @param id its client id (the core's counter: `allocateClientId`)
    * @param kind how the client connected (tcp, tls or the unix socket)
    * @param unixPath the unix socket's path, for a unix client
    */
-  constructor(readonly socket: net.Socket, readonly kind: ConnKind = 'tcp', readonly unixPath: string | null = null) {}
+  constructor(
+    readonly id: number,
+    readonly socket: net.Socket,
+    readonly kind: ConnKind = 'tcp',
+    readonly unixPath: string | null = null,
+  ) {}
 
   /** "ip:port" of the peer, as CLIENT LIST prints it; "<socket path>:0" for a unix client. */
   get addr(): string {

@@ -13,7 +13,7 @@
 // replies of a socket that holds output or is corked around host commands, replies held
 // for the AOF (copied first, as the buffer is reused), and TLS sockets, whose idle writes
 // go to the stream uncopied (if it keeps part of the buffer, the data path takes a new one).
-import type * as net from 'node:net';
+import * as net from 'node:net';
 
 import { Step, type FeedResult } from '../native/core';
 import { encode, error, type Reply } from '../resp/encode';
@@ -47,7 +47,7 @@ export class DataPath {
       return;
     }
     if (this.server.options.unref) socket.unref();
-    const conn = new Connection(socket, kind, kind === 'unix' ? this.server.listening.unixPath : null);
+    const conn = new Connection(this.server.core.native.allocateClientId(), socket, kind, kind === 'unix' ? this.server.listening.unixPath : null);
     this.server.stats.totalConnections++;
     if (this.server.clients.size >= this.server.config.getInt('maxclients')) {
       this.server.stats.rejectedConnections++;
@@ -61,18 +61,63 @@ export class DataPath {
       socket.end(`-${PROTECTED_MODE_ERROR}\r\n`);
       return;
     }
+    this.server.core.native.addClient(conn.id, ...this.clientInfo(conn));
+    this.register(conn);
+  }
+
+  /**
+   * After a busy script: takes over the connections it accepted (forkv-server's
+   * busy_accept): the core registered them and may hold their unread input; each
+   * descriptor becomes a socket of ours. Refused ones (answered and closed by the core)
+   * only count. Clients whose HELLO or RESET ran meanwhile get their protocol and name
+   * from the core.
+   */
+  afterBusyScript(): void {
+    for (const a of this.server.core.native.takeBusyAccepted()) {
+      this.server.stats.totalConnections++;
+      if (a.refused) {
+        this.server.stats.rejectedConnections++;
+        continue;
+      }
+      const kind: ConnKind = a.unix ? 'unix' : 'tcp';
+      // pauseOnCreate: not reading yet, as the listeners' pauseOnConnect (readInto starts it).
+      const opts: net.SocketConstructorOpts & { pauseOnCreate: boolean } = { fd: a.fd, readable: true, writable: true, pauseOnCreate: true };
+      const socket = new net.Socket(opts);
+      if (this.server.isStopping) {
+        this.server.core.native.removeClient(a.id);
+        socket.destroy();
+        continue;
+      }
+      if (this.server.options.unref) socket.unref();
+      const conn = new Connection(a.id, socket, kind, a.unix ? this.server.listening.unixPath : null);
+      this.server.core.native.setClientInfo(conn.id, ...this.clientInfo(conn));
+      this.register(conn);
+    }
+    // HELLO and RESET run from inside a busy script changed the core's copy (of an
+    // adopted connection too).
+    for (const id of this.server.core.native.takeBusyClientChanges()) {
+      const conn = this.server.clients.get(id);
+      const st = this.server.core.native.clientProtoAndName(id);
+      if (conn && st) {
+        conn.proto = st.proto;
+        conn.name = st.name;
+      }
+    }
+  }
+
+  /** What the core keeps of a new client: DEBUG/MODULE allowed, its address, unix or not. */
+  private clientInfo(conn: Connection): [boolean, boolean, string, boolean] {
+    const debug = this.server.config.getEnum('enable-debug-command');
+    const modules = this.server.config.getEnum('enable-module-command');
+    return [debug === 'yes' || (debug === 'local' && conn.isLocal), modules === 'yes' || (modules === 'local' && conn.isLocal), conn.addr, conn.kind === 'unix'];
+  }
+
+  /** Serves a client the core knows: keepalive, direct writes, reads. */
+  private register(conn: Connection): void {
+    const { socket, kind } = conn;
     const keepalive = this.server.config.getInt('tcp-keepalive');
     if (keepalive > 0 && kind !== 'unix') socket.setKeepAlive(true, keepalive * 1000);
     this.server.clients.set(conn.id, conn);
-    const debug = this.server.config.getEnum('enable-debug-command');
-    const modules = this.server.config.getEnum('enable-module-command');
-    this.server.core.native.addClient(
-      conn.id,
-      debug === 'yes' || (debug === 'local' && conn.isLocal),
-      modules === 'yes' || (modules === 'local' && conn.isLocal),
-      conn.addr,
-      kind === 'unix',
-    );
     // A busy script serves plain sockets directly (see forkv-server's busy_io); TLS ones wait.
     const fd = kind === 'tls' ? -1 : socketFd(socket);
     if (fd >= 0) this.server.core.native.setClientFd(conn.id, fd);
@@ -170,6 +215,8 @@ export class DataPath {
     if (this.servingWoken) return;
     this.servingWoken = true;
     try {
+      // Connections a busy script accepted first: some of them may be among the woken.
+      this.afterBusyScript();
       for (let ids = this.server.core.native.takeWoken(); ids.length > 0; ids = this.server.core.native.takeWoken()) {
         for (const id of ids) {
           this.clearBlockTimer(id);

@@ -82,6 +82,7 @@ export class Listeners {
       throw e;
     }
     this.started = true;
+    this.syncBusyAccept();
   }
 
   /** The "Ready to accept connections <type>" lines, one per connection type listening. */
@@ -280,6 +281,12 @@ export class Listeners {
   /** Registers the apply hooks; rebinding itself is asynchronous (applyPendingChanges). */
   registerConfigHooks(): void {
     const c = this.server.config;
+    for (const name of ['maxclients', 'protected-mode', 'requirepass']) {
+      c.onChange(name, () => {
+        this.syncBusyAccept();
+        return null;
+      });
+    }
     c.onChange('port', () => {
       this.pending.add('tcp');
       return null;
@@ -327,9 +334,11 @@ export class Listeners {
         stopListening(this.tcpServers);
         this.tcpServers = [];
         this.port = 0;
+        this.syncBusyAccept();
         if (want !== 0 || ephemeral) {
           try {
             await this.bindTcp(want);
+            this.syncBusyAccept();
           } catch {
             return 'Unable to listen on this port. Check server logs.';
           }
@@ -343,6 +352,7 @@ export class Listeners {
         stopListening(this.tlsServers);
         this.tlsServers = [];
         this.tlsPort = 0;
+        this.syncBusyAccept();
         if (want !== 0) {
           try {
             await this.bindTls(want);
@@ -353,14 +363,30 @@ export class Listeners {
       }
     }
     if (this.tcpServers.length === 0 && this.tlsServers.length === 0) this.boundAddresses = [];
+    this.syncBusyAccept();
     return null;
   }
 
   /** Valkey's protected mode: no password, not bound to loopback only -> local clients only. */
   protectedModeRefuses(conn: Connection): boolean {
+    return this.localOnly() && !conn.isLocal;
+  }
+
+  /** Protected mode applies: only local clients are accepted. */
+  private localOnly(): boolean {
     if (!this.server.config.getBool('protected-mode') || this.server.config.getString('requirepass') !== '') return false;
-    const loopbackOnly = this.boundAddresses.every((a) => a === '127.0.0.1' || a === '::1' || a === 'localhost');
-    return !loopbackOnly && !conn.isLocal;
+    return !this.boundAddresses.every((a) => a === '127.0.0.1' || a === '::1' || a === 'localhost');
+  }
+
+  /**
+   * Tells the core which listeners a busy script accepts on (plain TCP and unix: Node's
+   * loop cannot run during a script) and the accept-time rules it applies there; called
+   * whenever the listeners or those rules change.
+   */
+  syncBusyAccept(): void {
+    const native = this.server.core.native;
+    native.setBusyListeners(this.tcpServers.map(listenFd).filter((fd) => fd >= 0), this.unixServer ? [listenFd(this.unixServer)].filter((fd) => fd >= 0) : []);
+    native.setAcceptPolicy(this.server.config.getInt('maxclients'), this.localOnly(), PROTECTED_MODE_ERROR);
   }
 
   /** Removes the unix socket file (shutdown; also the embedded API's exit hook). */
@@ -383,6 +409,7 @@ export class Listeners {
     this.tlsServers = [];
     this.unixServer = null;
     this.unixPath = null;
+    this.syncBusyAccept();
     // net.Server.close() calls back once every connection is gone: the server ended the
     // sockets first, and closeAfterWrite's timer destroys one whose peer never reads.
     await closeAll(ls);
@@ -434,3 +461,9 @@ function describeErrno(err: NodeJS.ErrnoException): string {
 /** Valkey's protected-mode refusal, word for word but for the product name. */
 export const PROTECTED_MODE_ERROR =
   "DENIED Running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers, you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting from the same host the server is running, however MAKE SURE it's not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.";
+
+/** A listening socket's descriptor (-1 when Node does not expose it). */
+function listenFd(srv: net.Server): number {
+  const fd = (srv as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && Number.isInteger(fd) ? fd : -1;
+}

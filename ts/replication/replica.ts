@@ -16,7 +16,6 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 
 import type { HostCall } from '../commands/types';
-import { allocateClientId } from '../net/connection';
 import { clientConnectionOptions } from '../net/tls';
 import { Step } from '../native/core';
 import { encode, error, int, simple, array, bulk, ok, type Reply } from '../resp/encode';
@@ -502,7 +501,7 @@ export class ReplicaLink {
   /** The link is up: the primary client exists, ACKs flow. */
   private linkUp(): void {
     if (this.clientId === 0) {
-      this.clientId = allocateClientId();
+      this.clientId = this.native.allocateClientId();
       this.native.addPrimaryClient(this.clientId);
     }
     this.state = 'connected';

@@ -10,9 +10,10 @@
 //! `allow_busy` and refuses every other one with `-BUSY`. SCRIPT KILL and FUNCTION KILL
 //! mark the run killed; the hook then fails the script.
 //!
-//! What cannot run synchronously here is left in the client's query buffer, in order,
-//! for the normal path once the script ends: host commands flagged `allow_busy` (AUTH,
-//! HELLO, RESET, REPLCONF) and SHUTDOWN NOSAVE. SHUTDOWN NOSAVE also kills the script,
+//! AUTH, HELLO and RESET, the host's commands flagged `allow_busy`, run here on the
+//! engine's client state. What cannot run synchronously here is left in the client's
+//! query buffer, in order, for the normal path once the script ends: REPLCONF and
+//! SHUTDOWN NOSAVE. SHUTDOWN NOSAVE also kills the script,
 //! even one that wrote (Valkey exits from inside it): the script's effects are dropped
 //! from the propagation stream, its caller gets no reply and is closed, and the
 //! shutdown's client is the first one the host serves afterwards (see
@@ -21,6 +22,7 @@
 use std::time::Instant;
 
 use crate::log::LogLevel;
+use crate::reply::Reply;
 use crate::resp::{self, Args, Parsed};
 use crate::table::{self, flags, Exec};
 use crate::{Engine, Outcome};
@@ -273,6 +275,10 @@ impl Engine {
         let spec = argv.first().and_then(|name| table::lookup(name)).and_then(|top| crate::resolve_subcommand(top, argv).ok());
         if let Some(spec) = spec {
             let host_run = matches!(spec.exec, Exec::Host | Exec::Server | Exec::Container);
+            if host_run && matches!(spec.name, "auth" | "hello" | "reset") {
+                self.busy_connection_command(id, spec.name, argv, fed);
+                return Some(());
+            }
             if host_run && spec.flags & flags::ALLOW_BUSY != 0 {
                 let nosave = spec.name == "shutdown" && argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave")) && !argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"abort"));
                 if spec.name == "shutdown" && !nosave {
@@ -304,6 +310,157 @@ impl Engine {
             Outcome::Host(_) | Outcome::Blocked | Outcome::Paused => fed.stop = true,
         }
         Some(())
+    }
+
+    /// AUTH, HELLO and RESET while a script is busy (Valkey serves them from inside the
+    /// script): the checks of [`Engine::dispatch`], then the host's command done here, on
+    /// the engine's client state, counted as a host command that ran. The host's copies
+    /// of a client's protocol and name are refreshed after the script
+    /// ([`Engine::take_busy_client_changes`]).
+    fn busy_connection_command(&mut self, id: u64, name: &str, argv: &[&[u8]], fed: &mut BusyFeed) {
+        match self.dispatch(id, argv) {
+            Outcome::Host(_) => {}
+            Outcome::Done => return,
+            Outcome::Close | Outcome::Blocked | Outcome::Paused => {
+                fed.stop = true;
+                return;
+            }
+        }
+        match name {
+            "auth" => self.busy_auth(id, argv),
+            "hello" => self.busy_hello(id, argv),
+            _ => self.busy_reset(id),
+        }
+        self.host_command_done(id);
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.suspended = false;
+        }
+    }
+
+    /// AUTH [user] pass (the host's `auth`).
+    fn busy_auth(&mut self, id: u64, argv: &[&[u8]]) {
+        let result = match argv.len() {
+            2 => self.acl_auth(id, None, argv[1]),
+            3 => self.acl_auth(id, Some(argv[1]), argv[2]),
+            _ => Err("ERR syntax error".into()),
+        };
+        let proto = self.proto_of(id);
+        match result {
+            Ok(()) => Reply::new(&mut self.out, proto).ok(),
+            Err(e) => Reply::new(&mut self.out, proto).error(&e),
+        }
+    }
+
+    /// HELLO [protover [AUTH user pass] [SETNAME name]] (the host's `hello`).
+    fn busy_hello(&mut self, id: u64, argv: &[&[u8]]) {
+        let old_proto = self.proto_of(id);
+        match self.hello_apply(id, argv) {
+            Err(e) => Reply::new(&mut self.out, old_proto).error(&e),
+            Ok(proto) => {
+                let (server, version) = self.cfg.hello_identity.clone();
+                let mut r = Reply::new(&mut self.out, proto);
+                r.map(7);
+                r.bulk(b"server");
+                r.bulk(server.as_bytes());
+                r.bulk(b"version");
+                r.bulk(version.as_bytes());
+                r.bulk(b"proto");
+                r.int(i64::from(proto));
+                r.bulk(b"id");
+                r.int(i64::try_from(id).unwrap_or(i64::MAX));
+                r.bulk(b"mode");
+                r.bulk(b"standalone");
+                r.bulk(b"role");
+                r.bulk(b"master");
+                r.bulk(b"modules");
+                r.array(0);
+                self.note_busy_client_change(id);
+            }
+        }
+    }
+
+    /// HELLO's options applied to client `id`: its new protocol, or Valkey's error.
+    fn hello_apply(&mut self, id: u64, argv: &[&[u8]]) -> Result<u8, String> {
+        let mut proto = self.proto_of(id);
+        let mut i = 1;
+        if let Some(v) = argv.get(1) {
+            let n = std::str::from_utf8(v).ok().and_then(|t| t.parse::<i64>().ok()).ok_or("ERR Protocol version is not an integer or out of range")?;
+            if !(2..=3).contains(&n) {
+                return Err("NOPROTO unsupported protocol version".into());
+            }
+            proto = n as u8;
+            i = 2;
+        }
+        let mut name: Option<&[u8]> = None;
+        let mut auth: Option<(&[u8], &[u8])> = None;
+        while i < argv.len() {
+            let more = argv.len() - i - 1;
+            if argv[i].eq_ignore_ascii_case(b"auth") && more >= 2 {
+                auth = Some((argv[i + 1], argv[i + 2]));
+                i += 3;
+            } else if argv[i].eq_ignore_ascii_case(b"setname") && more >= 1 {
+                let n = argv[i + 1];
+                if !n.iter().all(|b| (0x21..=0x7e).contains(b)) {
+                    return Err("ERR Client names cannot contain spaces, newlines or special characters.".into());
+                }
+                name = Some(n);
+                i += 2;
+            } else {
+                return Err(format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(argv[i])));
+            }
+        }
+        if let Some((user, pass)) = auth {
+            self.acl_auth(id, Some(user), pass)?;
+        }
+        let Some(c) = self.clients.get_mut(&id) else {
+            return Err("ERR no such client".into());
+        };
+        if !c.authenticated {
+            return Err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into());
+        }
+        if let Some(n) = name {
+            c.name = String::from_utf8_lossy(n).into_owned();
+        }
+        c.proto = proto;
+        Ok(proto)
+    }
+
+    /// RESET (the host's `reset`): RESP2, no name, db 0, out of MULTI and WATCH, no
+    /// subscriptions, MONITOR or tracking, back to the default user.
+    fn busy_reset(&mut self, id: u64) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.proto = 2;
+            c.name.clear();
+            c.db = 0;
+        }
+        self.reset_transaction(id);
+        if let Some(mut server) = self.server_commands.take() {
+            server.reset_client(self, id);
+            self.server_commands = Some(server);
+        }
+        self.disable_tracking(id);
+        self.acl_reset_client(id);
+        Reply::new(&mut self.out, 2).simple("RESET");
+        self.note_busy_client_change(id);
+    }
+
+    /// Client `id`'s protocol or name changed while busy: the host refreshes its copies.
+    fn note_busy_client_change(&mut self, id: u64) {
+        if !self.busy_client_changes.contains(&id) {
+            self.busy_client_changes.push(id);
+        }
+    }
+
+    /// Clients whose protocol or name a command changed while a script was busy (HELLO,
+    /// RESET), for the host to refresh its copies.
+    pub fn take_busy_client_changes(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.busy_client_changes)
+    }
+
+    /// Some client's protocol or name changed while busy (see
+    /// [`Engine::take_busy_client_changes`]).
+    pub fn has_busy_client_changes(&self) -> bool {
+        !self.busy_client_changes.is_empty()
     }
 
     /// The refusals that apply to a command before it runs (auth, ACL), for the host
@@ -343,7 +500,7 @@ impl Engine {
             Some(msg) => self.script_error(id, msg),
             None => {
                 let proto = self.proto_of(id);
-                crate::reply::Reply::new(&mut self.out, proto).ok();
+                Reply::new(&mut self.out, proto).ok();
                 Outcome::Done
             }
         }

@@ -100,6 +100,9 @@ pub struct EngineConfig {
     /// `busy-reply-threshold` (alias `lua-time-limit`) in ms: a script running longer
     /// serves other clients from inside (see [`busy`]); 0 never.
     pub busy_reply_threshold_ms: u64,
+    /// The server name and version HELLO answers with (`extended-redis-compatibility`
+    /// picks them), for the HELLO a busy script serves.
+    pub hello_identity: (String, String),
 }
 
 impl Default for EngineConfig {
@@ -119,6 +122,7 @@ impl Default for EngineConfig {
             maxmemory: evict::MaxmemoryConfig::default(),
             output_hard_limit: [0, 32 << 20],
             busy_reply_threshold_ms: 5000,
+            hello_identity: ("valkey".into(), "8.0.1".into()),
         }
     }
 }
@@ -222,6 +226,8 @@ pub struct Engine {
     script_run: Option<busy::ScriptRun>,
     /// Serves other clients while a script is busy; installed by the server crate.
     busy_events: Option<Box<dyn busy::BusyEvents>>,
+    /// Clients whose protocol or name HELLO/RESET changed while a script was busy.
+    busy_client_changes: Vec<u64>,
 }
 
 /// The server's own commands (`Exec::Server`: pub/sub) as code running inside a command
@@ -235,6 +241,9 @@ pub trait ServerCommands {
     fn run(&mut self, engine: &mut Engine, id: u64, argv: &[&[u8]], out: &mut Vec<u8>) -> bool;
     /// Takes the messages the commands run so far addressed to client `id` itself.
     fn take_own_messages(&mut self, id: u64) -> Option<Vec<u8>>;
+    /// RESET run by the engine (while a script is busy): the server's own per-client
+    /// state goes (subscriptions, MONITOR).
+    fn reset_client(&mut self, engine: &mut Engine, id: u64);
 }
 
 impl Engine {
@@ -274,6 +283,7 @@ impl Engine {
             pause: pause::Pause::default(),
             script_run: None,
             busy_events: None,
+            busy_client_changes: Vec::new(),
         }
     }
 
@@ -389,6 +399,11 @@ impl Engine {
     /// Number of registered connections.
     pub fn client_count(&self) -> usize {
         self.clients.len()
+    }
+
+    /// Number of connections, without the scripts' own client (maxclients counts these).
+    pub fn connection_count(&self) -> usize {
+        self.clients.len() - usize::from(self.clients.contains_key(&cmd::script::SCRIPT_CLIENT))
     }
 
     /// The replies produced by the last feed/resume; the host writes then clears them.

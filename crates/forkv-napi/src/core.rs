@@ -48,6 +48,23 @@ pub struct EngineLogLine {
 const DELIVER: u8 = 0x10;
 
 /// Counters for INFO clients.
+/// A connection a busy script accepted (see forkv-server's `busy_accept`): the host wraps
+/// `fd` in a socket and serves client `id`; a refused one only counts.
+#[napi(object)]
+pub struct BusyAcceptedConn {
+    pub id: u32,
+    pub fd: i32,
+    pub unix: bool,
+    pub refused: bool,
+}
+
+/// A client's protocol and name (see `clientProtoAndName`).
+#[napi(object)]
+pub struct ClientProtoName {
+    pub proto: u32,
+    pub name: String,
+}
+
 #[napi(object)]
 pub struct ConnStats {
     pub blocked_clients: u32,
@@ -118,6 +135,9 @@ pub struct EngineSettings {
     pub latency_monitor_threshold: Option<f64>,
     /// `hz` (LATENCY DOCTOR's advice).
     pub hz: Option<u32>,
+    /// The server name and version HELLO answers with, for the HELLO a busy script serves.
+    pub hello_server: Option<String>,
+    pub hello_version: Option<String>,
 }
 
 /// What CLIENT LIST/INFO need from the core about one connection.
@@ -293,6 +313,13 @@ impl Core {
     #[napi]
     pub fn add_client(&mut self, id: u32, debug_allowed: bool, module_allowed: bool, peer: String, unix: bool) {
         self.server.add_client(u64::from(id));
+        self.set_client_info(id, debug_allowed, module_allowed, peer, unix);
+    }
+
+    /// Sets what the host knows of a registered client (as `addClient`), for a
+    /// connection a busy script accepted and registered already.
+    #[napi]
+    pub fn set_client_info(&mut self, id: u32, debug_allowed: bool, module_allowed: bool, peer: String, unix: bool) {
         if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
             c.debug_allowed = debug_allowed;
             c.module_allowed = module_allowed;
@@ -306,6 +333,49 @@ impl Core {
     #[napi]
     pub fn pause_for_shutdown(&mut self, on: bool) -> bool {
         self.server.engine.pause_for_shutdown(on)
+    }
+
+    /// A new client id (connections and internal clients: one counter with the
+    /// connections a busy script accepts).
+    #[napi]
+    pub fn allocate_client_id(&mut self) -> u32 {
+        self.server.allocate_client_id() as u32
+    }
+
+    /// The descriptors of the plain TCP and unix listening sockets, on which a busy
+    /// script accepts new connections (TLS listeners are not given: their clients wait).
+    #[napi]
+    pub fn set_busy_listeners(&mut self, tcp: Vec<i32>, unix: Vec<i32>) {
+        let all: Vec<(i32, bool)> = tcp.into_iter().map(|fd| (fd, false)).chain(unix.into_iter().map(|fd| (fd, true))).collect();
+        self.server.set_busy_listeners(&all);
+    }
+
+    /// The accept-time refusals applied to connections accepted while a script is busy:
+    /// `maxclients`, and protected mode (`localOnly`: only loopback and unix clients, the
+    /// others get `-<protectedError>`).
+    #[napi]
+    pub fn set_accept_policy(&mut self, maxclients: u32, local_only: bool, protected_error: String) {
+        self.server.set_accept_policy(forkv_server::AcceptPolicy { maxclients: maxclients as usize, local_only, protected_error });
+    }
+
+    /// Connections accepted while a script was busy, for the host to adopt (the WOKEN
+    /// status bit is set while there are any).
+    #[napi]
+    pub fn take_busy_accepted(&mut self) -> Vec<BusyAcceptedConn> {
+        self.server.take_busy_accepted().into_iter().map(|a| BusyAcceptedConn { id: a.id as u32, fd: a.fd, unix: a.unix, refused: a.refused }).collect()
+    }
+
+    /// Clients whose protocol or name HELLO/RESET changed while a script was busy: their
+    /// ids, for the host to refresh its copies (`clientProtoAndName`).
+    #[napi]
+    pub fn take_busy_client_changes(&mut self) -> Vec<u32> {
+        self.server.engine.take_busy_client_changes().into_iter().map(|id| id as u32).collect()
+    }
+
+    /// A client's protocol and name as the engine has them, or null.
+    #[napi]
+    pub fn client_proto_and_name(&self, id: u32) -> Option<ClientProtoName> {
+        self.server.engine.client(u64::from(id)).map(|c| ClientProtoName { proto: u32::from(c.proto), name: c.name.clone() })
     }
 
     /// The raw descriptor of a plain TCP or unix client's socket: a busy script serves
@@ -449,7 +519,7 @@ impl Core {
             Outcome::Blocked => Status::Blocked,
             Outcome::Paused => Status::Paused,
         };
-        let woken = if self.server.engine.has_woken() { WOKEN } else { 0 };
+        let woken = if self.server.engine.has_woken() || self.server.has_busy_accepted() { WOKEN } else { 0 };
         let flushed = if self.server.engine.ks.take_flushed_all() { FLUSHED_ALL } else { 0 };
         let logs = if self.server.engine.logs.is_empty() { 0 } else { LOGS };
         let deliver = if self.server.has_deliveries() { DELIVER } else { 0 };
@@ -721,6 +791,9 @@ impl Core {
         }
         if let Some(v) = s.hz {
             self.server.engine.latency.hz = v;
+        }
+        if let (Some(server), Some(version)) = (s.hello_server, s.hello_version) {
+            self.server.engine.cfg.hello_identity = (server, version);
         }
     }
 

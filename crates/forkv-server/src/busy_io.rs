@@ -13,6 +13,9 @@
 //! does not take whole goes, with every later one, to the client's outbox, which the
 //! host delivers after the script, and the client is not read again during this run. A
 //! client at EOF or in error is left for the host to close.
+//!
+//! New connections are accepted too (see [`crate::busy_accept`]): they are served from
+//! the same call on, and handed to the host after the script.
 
 use std::collections::HashMap;
 use std::os::fd::RawFd;
@@ -20,6 +23,7 @@ use std::os::fd::RawFd;
 use forkv_engine::busy::BusyEvents;
 use forkv_engine::Engine;
 
+use crate::busy_accept::{self, BusyAccepted};
 use crate::direct_send::send_nonblocking;
 use crate::Shared;
 
@@ -64,8 +68,41 @@ impl BusyIo {
     }
 }
 
+impl BusyIo {
+    /// Accepts the connections pending on the host's listeners: each one refused by the
+    /// host's rules is answered and closed, every other one becomes a client the loop
+    /// serves (and the host adopts after the script).
+    fn accept(&mut self, engine: &mut Engine) {
+        let listeners = self.shared.borrow().listeners.clone();
+        for conn in busy_accept::accept_pending(&listeners) {
+            let own = &mut *self.shared.borrow_mut();
+            let refusal: Option<Vec<u8>> = if engine.connection_count() >= own.accept_policy.maxclients {
+                Some(busy_accept::maxclients_error().to_vec())
+            } else if own.accept_policy.local_only && !conn.local {
+                Some(format!("-{}\r\n", own.accept_policy.protected_error).into_bytes())
+            } else {
+                None
+            };
+            if let Some(err) = refusal {
+                busy_accept::refuse(conn.fd, &err);
+                own.busy_accepted.push(BusyAccepted { id: 0, fd: -1, unix: conn.unix, refused: true });
+                continue;
+            }
+            own.next_client_id += 1;
+            let id = own.next_client_id;
+            engine.add_client(id);
+            if let Some(c) = engine.client_mut(id) {
+                c.unix_socket = conn.unix;
+            }
+            own.fds.insert(id, conn.fd);
+            own.busy_accepted.push(BusyAccepted { id, fd: conn.fd, unix: conn.unix, refused: false });
+        }
+    }
+}
+
 impl BusyEvents for BusyIo {
     fn process(&mut self, engine: &mut Engine) {
+        self.accept(engine);
         let fds: Vec<(u64, RawFd)> = {
             let own = self.shared.borrow();
             own.fds.iter().filter(|(id, _)| !self.stalled.contains(id) && engine.busy_may_read(**id)).map(|(&id, &fd)| (id, fd)).collect()

@@ -55,6 +55,7 @@
 
 pub mod aof_load;
 pub mod info;
+mod busy_accept;
 mod busy_io;
 pub mod direct_send;
 pub mod jobs;
@@ -76,6 +77,7 @@ use crate::jobs::{JobPoll, JobSlot};
 use crate::outbox::Outbox;
 use crate::pubsub::{PubSub, Space};
 use crate::repl::{Replication, SyncDecision};
+pub use crate::busy_accept::{AcceptPolicy, BusyAccepted};
 
 /// Why [`Server::call`] could not run a command: the reply is then an error reply.
 #[derive(Debug, PartialEq, Eq)]
@@ -101,6 +103,14 @@ struct Own {
     host_info: info::HostInfo,
     /// Raw socket descriptors of the clients a busy script may serve ([`busy_io`]).
     fds: busy_io::ClientFds,
+    /// The host's plain TCP and unix listeners, on which a busy script accepts ([`busy_accept`]).
+    listeners: Vec<busy_accept::Listener>,
+    /// The host's accept-time refusals, applied to connections accepted while busy.
+    accept_policy: AcceptPolicy,
+    /// Connections accepted while busy, not yet adopted by the host.
+    busy_accepted: Vec<BusyAccepted>,
+    /// The last client id handed out (ids of the host's connections and the busy loop's).
+    next_client_id: u64,
     /// Replicas whose stream started with their first ACK after a diskless transfer, not
     /// yet reported to the host.
     stream_started: Vec<u64>,
@@ -143,6 +153,13 @@ impl ServerCommands for OwnRunner {
     fn take_own_messages(&mut self, id: u64) -> Option<Vec<u8>> {
         self.0.borrow_mut().outbox.take_for(id)
     }
+
+    fn reset_client(&mut self, engine: &mut Engine, id: u64) {
+        let own = &mut *self.0.borrow_mut();
+        own.pubsub.drop_client(engine, id);
+        own.monitors.retain(|&m| m != id);
+        engine.monitor.set_on(!own.monitors.is_empty());
+    }
 }
 
 impl Server {
@@ -155,6 +172,10 @@ impl Server {
             monitors: Vec::new(),
             host_info: info::HostInfo::default(),
             fds: busy_io::ClientFds::default(),
+            listeners: Vec::new(),
+            accept_policy: AcceptPolicy::default(),
+            busy_accepted: Vec::new(),
+            next_client_id: 0,
             stream_started: Vec::new(),
             aof_marks: None,
         }));
@@ -365,6 +386,36 @@ impl Server {
         if fd >= 0 {
             self.own.borrow_mut().fds.insert(id, fd);
         }
+    }
+
+    /// A new client id (one counter for the host's connections, its internal clients
+    /// and the connections a busy script accepts).
+    pub fn allocate_client_id(&mut self) -> u64 {
+        let own = &mut *self.own.borrow_mut();
+        own.next_client_id += 1;
+        own.next_client_id
+    }
+
+    /// The descriptors of the host's plain TCP (`unix` false) and unix listening sockets,
+    /// on which a busy script accepts new connections (see [`busy_accept`]).
+    pub fn set_busy_listeners(&mut self, listeners: &[(i32, bool)]) {
+        self.own.borrow_mut().listeners = listeners.iter().filter(|(fd, _)| *fd >= 0).map(|&(fd, unix)| busy_accept::Listener { fd, unix }).collect();
+    }
+
+    /// The host's accept-time rules for connections accepted while a script is busy.
+    pub fn set_accept_policy(&mut self, policy: AcceptPolicy) {
+        self.own.borrow_mut().accept_policy = policy;
+    }
+
+    /// Connections accepted while a script was busy, for the host to adopt.
+    pub fn take_busy_accepted(&mut self) -> Vec<BusyAccepted> {
+        std::mem::take(&mut self.own.borrow_mut().busy_accepted)
+    }
+
+    /// Connections accepted while busy, or clients HELLO/RESET changed while busy,
+    /// wait for the host.
+    pub fn has_busy_accepted(&self) -> bool {
+        !self.own.borrow().busy_accepted.is_empty() || self.engine.has_busy_client_changes()
     }
 
     /// The host holds output for client `id` that its socket has not taken yet (or no

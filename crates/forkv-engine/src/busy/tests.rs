@@ -129,3 +129,53 @@ fn below_the_threshold_nothing_is_served() {
     assert_eq!(reply, ":1\r\n");
     assert!(got.borrow().is_empty());
 }
+
+#[test]
+fn auth_runs_while_busy_and_unlocks_the_client() {
+    let (mut e, got) = engine(vec![
+        (3, cmd(&["PING"])),
+        (3, cmd(&["AUTH", "wrong"])),
+        (3, cmd(&["AUTH", "default", "secret"])),
+        (3, cmd(&["AUTH", "a", "b", "c"])),
+        (3, cmd(&["PING"])),
+        (3, cmd(&["SCRIPT", "KILL"])),
+    ]);
+    e.acl.set_requirepass(b"secret");
+    e.add_client(3);
+    e.acl_auth(1, None, b"secret").expect("the caller authenticates");
+    let (_, reply) = reply_of(&mut e, 1, &cmd(&["EVAL", "while true do end", "0"]));
+    assert!(reply.starts_with("-ERR Script killed"), "{reply}");
+    let got: Vec<String> = text(&got).into_iter().map(|(_, r)| r).collect();
+    assert_eq!(got[0], format!("-{}\r\n", crate::errors::NOAUTH));
+    assert!(got[1].starts_with("-WRONGPASS"), "{}", got[1]);
+    assert_eq!(got[2], "+OK\r\n");
+    assert_eq!(got[3], "-ERR syntax error\r\n");
+    assert_eq!(got[4], format!("-{BUSY_EVAL}\r\n"));
+    assert_eq!(got[5], "+OK\r\n");
+    assert_eq!(e.client(3).map(|c| c.authenticated), Some(true));
+}
+
+#[test]
+fn hello_and_reset_run_while_busy_and_are_reported_to_the_host() {
+    let (mut e, got) = engine(vec![
+        (2, cmd(&["HELLO", "3", "SETNAME", "n1"])),
+        (2, cmd(&["HELLO", "x"])),
+        (2, cmd(&["HELLO", "2", "SETNAME", "a b"])),
+        (2, cmd(&["HELLO", "3", "FOO"])),
+        (2, cmd(&["SELECT", "1"])),
+        (2, cmd(&["RESET"])),
+        (2, cmd(&["SCRIPT", "KILL"])),
+    ]);
+    let (_, reply) = reply_of(&mut e, 1, &cmd(&["EVAL", "while true do end", "0"]));
+    assert!(reply.starts_with("-ERR Script killed"), "{reply}");
+    let got: Vec<String> = text(&got).into_iter().map(|(_, r)| r).collect();
+    assert!(got[0].starts_with("%7\r\n$6\r\nserver\r\n$6\r\nvalkey\r\n$7\r\nversion\r\n$5\r\n8.0.1\r\n$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:2\r\n"), "{}", got[0]);
+    assert_eq!(got[1], "-ERR Protocol version is not an integer or out of range\r\n");
+    assert_eq!(got[2], "-ERR Client names cannot contain spaces, newlines or special characters.\r\n");
+    assert_eq!(got[3], "-ERR Syntax error in HELLO option 'FOO'\r\n");
+    assert_eq!(got[4], format!("-{BUSY_EVAL}\r\n"));
+    assert_eq!(got[5], "+RESET\r\n");
+    assert_eq!(e.take_busy_client_changes(), vec![2]);
+    let c = e.client(2).expect("client 2");
+    assert_eq!((c.proto, c.name.as_str(), c.db), (2, "", 0));
+}
