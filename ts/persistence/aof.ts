@@ -130,6 +130,10 @@ export class AofPersistence {
    */
   debugLoadAof(): Reply {
     this.flushHeld();
+    // Valkey's flushAppendOnlyFile(1): everything buffered reaches the file even when an
+    // everysec fsync is in progress, where the turn's normal flush (above) postpones the
+    // write; without it the reload misses the last writes (seen as GETEX PERSIST undone).
+    if (this.state === 'on') this.flush(true);
     try {
       this.core.loadAofNow(this.options());
     } catch (e) {
