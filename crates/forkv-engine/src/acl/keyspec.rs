@@ -254,4 +254,25 @@ mod tests {
         // KEYS with a key name given: Valkey keeps the key name.
         assert_eq!(keys(&["migrate", "h", "p", "k", "0", "5000", "KEYS", "a"]), vec![(3, R | W)]);
     }
+
+    /// The strict search behind COMMAND GETKEYS: specs that do not fit fail the search.
+    #[test]
+    fn strict_search_fails_on_specs_that_do_not_fit() {
+        let specs = |name: &str| super::super::categories::command_data(name).map(|d| d.keys).unwrap_or(&[]);
+        let found = |name: &str, argv: &[&str]| {
+            let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+            keys_with_specs(specs(name), &argv).map(|keys| keys.into_iter().map(|(at, s)| (at, s.flags)).collect::<Vec<_>>())
+        };
+        assert_eq!(found("zunionstore", &["zunionstore", "d", "2", "a", "b"]), Some(vec![(1, &["OW", "update"][..]), (3, &["RO", "access"][..]), (4, &["RO", "access"][..])]));
+        assert_eq!(found("zunionstore", &["zunionstore", "d", "5", "a", "b"]), None);
+        assert_eq!(found("zunionstore", &["zunionstore", "d", "-1", "a", "b"]), None);
+        assert_eq!(found("zunionstore", &["zunionstore", "d", "x", "a", "b"]), None);
+        // XREAD: half of what follows STREAMS are keys; an odd count rounds down.
+        assert_eq!(found("xread", &["xread", "count", "1", "streams", "a", "b", "c"]), Some(vec![(4, &["RO", "access"][..])]));
+        // SORT_RO's BY/GET spec is incomplete: skipped, the first key stands.
+        assert_eq!(found("sort_ro", &["sort_ro", "a", "by", "x"]), Some(vec![(1, &["RO", "access"][..])]));
+        // The lenient search keeps what it found.
+        let argv: Vec<&[u8]> = ["zunionstore", "d", "5", "a", "b"].iter().map(|a| a.as_bytes()).collect();
+        assert_eq!(keys_of(specs("zunionstore"), &argv), vec![(1, W)]);
+    }
 }

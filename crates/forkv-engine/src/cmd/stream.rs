@@ -514,7 +514,10 @@ fn read_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], group_cmd: bool) -> CmdResult
                 return Err("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.".into());
             }
             s.map_or(StreamId::MIN, |s| s.last_id)
-        } else if *id_arg == b"+" && !group_cmd {
+        } else if *id_arg == b"+" {
+            if group_cmd {
+                return Err("ERR The + ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The + ID would just return an empty result set.".into());
+            }
             // The last entry: read after the ID before the last one, one entry only.
             s.and_then(|s| s.last_id.decr()).unwrap_or(StreamId::MIN)
         } else if *id_arg == b">" {
@@ -1237,10 +1240,11 @@ fn xautoclaim(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         let more = argv.len() - 1 - j;
         if is(argv[j], "COUNT") && more > 0 {
             let max_count = i64::MAX / 16;
+            // Valkey's getRangeLongFromObjectOrReply with a message: a COUNT that is not a
+            // number gets the same error as one out of range.
             count = match super::parse_i64(argv[j + 1]) {
                 Ok(n) if (1..=max_count).contains(&n) => n,
-                Ok(_) => return Err("ERR COUNT must be > 0".into()),
-                Err(e) => return Err(e),
+                _ => return Err("ERR COUNT must be > 0".into()),
             };
             j += 1;
         } else if is(argv[j], "JUSTID") {
