@@ -89,7 +89,7 @@ function subcommandsSorted(v: Json): Json {
       return {
         map: v.map.map(([k, x]) => {
           const inner = subcommandsSorted(x);
-          if (k === 'subcommands' && inner !== null && typeof inner === 'object' && 'map' in inner) {
+          if (k === 'subcommands' && inner !== null && typeof inner === 'object' && !Array.isArray(inner) && 'map' in inner) {
             return [k, { map: [...inner.map].sort((a, b) => String(a[0]).localeCompare(String(b[0]))) }] as [Json, Json];
           }
           return [k, inner] as [Json, Json];
