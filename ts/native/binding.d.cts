@@ -735,6 +735,11 @@ export interface EngineSettings {
   readOnlyReplica?: boolean
   /** The server is a replica (WAIT and WAITAOF are refused). */
   isReplica?: boolean
+  /**
+   * A replica's primary as `host:port` (empty on a primary): where CLIENT CAPA
+   * REDIRECT clients are sent.
+   */
+  primaryAddress?: string
   /** A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`. */
   primaryDown?: boolean
   /** `maxmemory` in bytes (0: no limit). */

@@ -121,6 +121,10 @@ export class AofPersistence {
     // One load at a time (DEBUG is allowed while loading).
     if (this.server.rdb.loading) return error(LOADING_ERROR);
     this.flushHeld();
+    // Valkey's flushAppendOnlyFile(1): everything buffered reaches the file even when an
+    // everysec fsync is in progress, where the turn's normal flush (above) postpones the
+    // write; without it the reload misses the last writes (seen as GETEX PERSIST undone).
+    if (this.state === 'on') this.flush(true);
     this.server.rdb.loading = true;
     this.core.startAofReload(this.options());
     try {

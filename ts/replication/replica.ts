@@ -172,6 +172,7 @@ export class ReplicaLink {
     this.native.configure({
       readOnlyReplica: replica && this.server.config.getBool('replica-read-only'),
       isReplica: replica,
+      primaryAddress: this.primary ? `${this.primary.host}:${this.primary.port}` : '',
       primaryDown: down && !this.server.config.getBool('replica-serve-stale-data'),
     });
   }

@@ -89,6 +89,9 @@ pub struct Client {
     /// READONLY was sent (Valkey's CLIENT_READONLY, CLIENT LIST flag `r`); READWRITE and
     /// RESET clear it.
     pub readonly: bool,
+    /// CLIENT CAPA REDIRECT: on a replica, this client's reads (unless READONLY) and writes
+    /// are answered `-REDIRECT <primary host>:<port>`. RESET keeps it, as Valkey.
+    pub capa_redirect: bool,
     /// Held by CLIENT PAUSE: its next command waits in `inbuf` (see `pause`).
     pub(crate) postponed: bool,
     /// CLIENT NO-TOUCH: its commands leave the keys' access clocks alone (TOUCH excepted).
@@ -176,6 +179,7 @@ impl Client {
             host_command: None,
             name: String::new(),
             readonly: false,
+            capa_redirect: false,
             postponed: false,
             no_touch: false,
             no_evict: false,

@@ -88,6 +88,9 @@ pub struct EngineConfig {
     pub read_only_replica: bool,
     /// The server is a replica (REPLICAOF host port): WAIT and WAITAOF are refused.
     pub is_replica: bool,
+    /// A replica's primary as `host:port`: clients with CLIENT CAPA REDIRECT are sent
+    /// there (`-REDIRECT host:port`). `None` on a primary.
+    pub primary_address: Option<String>,
     /// A replica whose link is down with `replica-serve-stale-data no`: commands
     /// without the `stale` flag get `-MASTERDOWN`.
     pub primary_down: bool,
@@ -118,6 +121,7 @@ impl Default for EngineConfig {
             shared_integers: true,
             read_only_replica: false,
             is_replica: false,
+            primary_address: None,
             primary_down: false,
             maxmemory: evict::MaxmemoryConfig::default(),
             output_hard_limit: [0, 32 << 20],
@@ -958,6 +962,15 @@ impl Engine {
             Some(m) if spec.name == "exec" => m.queued_flags(),
             _ => (0, 0),
         };
+        // Valkey 8's standalone redirect, checked right after the ACL: a replica sends the
+        // clients that can follow it to the primary for writes, and for reads unless
+        // the client asked to read here (READONLY).
+        if let Some(addr) = self.cfg.primary_address.as_deref().filter(|_| client.capa_redirect && !client.primary) {
+            let all = cmd_flags | queued;
+            if all & flags::WRITE != 0 || (all & flags::READONLY != 0 && !client.readonly) {
+                return Some(format!("REDIRECT {addr}"));
+            }
+        }
         // MULTI and WATCH carry no_multi too but answer for themselves (not flagging).
         if client.multi.is_some() && spec.flags & flags::NO_MULTI != 0 && !matches!(spec.exec, Exec::Engine(_)) {
             return Some("ERR Command not allowed inside a transaction".into());

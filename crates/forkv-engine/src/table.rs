@@ -31,6 +31,10 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 15;
     pub const MOVABLE_KEYS: u32 = 1 << 16;
     pub const ASKING: u32 = 1 << 17;
+    /// Keys are optional (Valkey's CMD_NO_MANDATORY_KEYS: EVAL, FCALL and their forms).
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 18;
+    /// Refused while the server loads asynchronously (Valkey's CMD_NO_ASYNC_LOADING).
+    pub const NO_ASYNC_LOADING: u32 = 1 << 19;
 
     /// (bit, name) pairs in Valkey's order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -49,6 +53,8 @@ pub mod flags {
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (MAY_REPLICATE, "may_replicate"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
         (MOVABLE_KEYS, "movablekeys"),
@@ -92,6 +98,10 @@ pub struct CommandSpec {
     pub summary: &'static str,
     pub exec: Exec,
     pub subcommands: &'static [CommandSpec],
+    /// The subcommands only dispatch (DEBUG's): COMMAND, COMMAND LIST/COUNT/DOCS and the
+    /// command statistics show the command alone, as Valkey, whose DEBUG parses its
+    /// arguments itself.
+    pub unlisted_subcommands: bool,
 }
 
 impl CommandSpec {
@@ -119,6 +129,15 @@ impl CommandSpec {
     /// Looks a subcommand up case-insensitively.
     pub fn subcommand(&self, sub: &[u8]) -> Option<&'static CommandSpec> {
         self.subcommands.iter().find(|s| s.short_name().as_bytes().eq_ignore_ascii_case(sub))
+    }
+
+    /// The subcommands COMMAND lists: none for a command whose subcommands only dispatch.
+    pub fn listed_subcommands(&self) -> &'static [CommandSpec] {
+        if self.unlisted_subcommands {
+            &[]
+        } else {
+            self.subcommands
+        }
     }
 
     /// ACL categories as COMMAND INFO lists them (Valkey 8's, from `acl::categories`).
@@ -153,6 +172,7 @@ pub const fn spec(
         summary,
         exec,
         subcommands: &[],
+        unlisted_subcommands: false,
     }
 }
 
@@ -179,6 +199,7 @@ pub const fn container(
         summary,
         exec: Exec::Container,
         subcommands,
+        unlisted_subcommands: false,
     }
 }
 

@@ -106,6 +106,9 @@ pub struct EngineSettings {
     pub read_only_replica: Option<bool>,
     /// The server is a replica (WAIT and WAITAOF are refused).
     pub is_replica: Option<bool>,
+    /// A replica's primary as `host:port` (empty on a primary): where CLIENT CAPA
+    /// REDIRECT clients are sent.
+    pub primary_address: Option<String>,
     /// A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`.
     pub primary_down: Option<bool>,
     /// `maxmemory` in bytes (0: no limit).
@@ -734,6 +737,9 @@ impl Core {
         if let Some(v) = s.is_replica {
             cfg.is_replica = v;
             self.server.engine.ks.set_replica(v);
+        }
+        if let Some(v) = s.primary_address {
+            cfg.primary_address = if v.is_empty() { None } else { Some(v) };
         }
         if let Some(v) = s.primary_down {
             cfg.primary_down = v;

@@ -34,8 +34,12 @@ pub enum Find {
 /// One key spec.
 #[derive(Clone, Copy, Debug)]
 pub struct KeySpec {
-    /// `R`, `W`, both, or 0.
+    /// `R`, `W`, both, or 0 (what ACL key patterns check; derived from `flags`).
     pub perm: u8,
+    /// The flags as COMMAND INFO lists them (`RW`, `access`, `update`, ...).
+    pub flags: &'static [&'static str],
+    /// COMMAND INFO's `notes` (empty: none).
+    pub notes: &'static str,
     pub begin: Begin,
     pub find: Find,
 }
@@ -46,6 +50,8 @@ pub struct CommandAclData {
     /// Categories without the `@`.
     pub categories: &'static [&'static str],
     pub keys: &'static [KeySpec],
+    /// COMMAND INFO's tips (`nondeterministic_output`, `request_policy:all_shards`, ...).
+    pub tips: &'static [&'static str],
 }
 
 /// The keys of a call of the command named `name` (full name), with Valkey's
@@ -79,7 +85,7 @@ pub fn command_keys(name: &str, argv: &[&[u8]]) -> Vec<(usize, u8)> {
 }
 
 /// BITFIELD with only GET (and OVERFLOW) operations: Valkey's bitfieldGetKeys.
-fn bitfield_read_only(argv: &[&[u8]]) -> bool {
+pub(crate) fn bitfield_read_only(argv: &[&[u8]]) -> bool {
     let mut i = 2;
     while i < argv.len() {
         let left = argv.len() - i - 1;
@@ -100,7 +106,7 @@ fn bitfield_read_only(argv: &[&[u8]]) -> bool {
 
 /// MIGRATE's keys (Valkey's migrateGetKeys): argument 3, or with an empty key name
 /// everything after the KEYS option (AUTH and AUTH2 arguments skipped while looking).
-fn migrate_keys(argv: &[&[u8]]) -> Vec<(usize, u8)> {
+pub(crate) fn migrate_keys(argv: &[&[u8]]) -> Vec<(usize, u8)> {
     let (mut first, mut num) = (3, 1);
     if argv.len() > 6 {
         let mut i = 6;
@@ -128,6 +134,22 @@ fn migrate_keys(argv: &[&[u8]]) -> Vec<(usize, u8)> {
 /// Malformed calls (a key count that is not a number or runs past the end) yield the
 /// keys found so far; the command itself reports the error when it runs.
 pub fn keys_of(specs: &[KeySpec], argv: &[&[u8]]) -> Vec<(usize, u8)> {
+    search(specs, argv, false).unwrap_or_default().into_iter().map(|(at, spec)| (at, spec.perm)).collect()
+}
+
+/// The keys of a command call with the spec that found each, as Valkey's
+/// getKeysUsingKeySpecs: `None` when a spec does not fit the arguments (a key count that
+/// is not a number or runs past the end, a spec that cannot be followed), which COMMAND
+/// GETKEYS reports as invalid arguments. A keyword that is absent finds no keys, and an
+/// incomplete spec (begin or find `unknown`) is skipped.
+pub fn keys_with_specs(specs: &'static [KeySpec], argv: &[&[u8]]) -> Option<Vec<(usize, &'static KeySpec)>> {
+    search(specs, argv, true)
+}
+
+/// The search behind [`keys_of`] (`strict` false: unfit specs are skipped) and
+/// [`keys_with_specs`] (`strict` true: a spec that does not fit the arguments fails the
+/// whole search).
+fn search<'s>(specs: &'s [KeySpec], argv: &[&[u8]], strict: bool) -> Option<Vec<(usize, &'s KeySpec)>> {
     let argc = argv.len() as i64;
     let mut out = Vec::new();
     for spec in specs {
@@ -150,9 +172,13 @@ pub fn keys_of(specs: &[KeySpec], argv: &[&[u8]]) -> Vec<(usize, u8)> {
                     None => continue,
                 }
             }
+            // An incomplete spec (SORT's BY/GET keys): its command finds those keys itself.
             Begin::Unknown => continue,
         };
         if first <= 0 || first >= argc {
+            if strict {
+                return None;
+            }
             continue;
         }
         let (first, last, step) = match spec.find {
@@ -168,27 +194,31 @@ pub fn keys_of(specs: &[KeySpec], argv: &[&[u8]]) -> Vec<(usize, u8)> {
             }
             Find::Keynum { index, first: kfirst, step } => {
                 let at = first + i64::from(index);
-                let Some(n) = argv.get(at as usize).and_then(|a| std::str::from_utf8(a).ok()?.parse::<i64>().ok()) else {
+                let n = argv.get(at as usize).and_then(|a| std::str::from_utf8(a).ok()?.parse::<i64>().ok()).filter(|n| *n >= 0);
+                let Some(n) = n else {
+                    if strict {
+                        return None;
+                    }
                     continue;
                 };
-                if n < 0 {
-                    continue;
-                }
                 let f = first + i64::from(kfirst);
                 (f, f + (n - 1) * i64::from(step.max(1)), i64::from(step.max(1)))
             }
             Find::Unknown => continue,
         };
         if last >= argc || last < first {
+            if strict {
+                return None;
+            }
             continue;
         }
         let mut i = first;
         while i <= last {
-            out.push((i as usize, spec.perm));
+            out.push((i as usize, spec));
             i += step;
         }
     }
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -232,5 +262,26 @@ mod tests {
         assert_eq!(keys(&["migrate", "h", "p", "", "0", "5000", "AUTH2", "KEYS", "x", "KEYS", "a"]), vec![(10, R | W)]);
         // KEYS with a key name given: Valkey keeps the key name.
         assert_eq!(keys(&["migrate", "h", "p", "k", "0", "5000", "KEYS", "a"]), vec![(3, R | W)]);
+    }
+
+    /// The strict search behind COMMAND GETKEYS: specs that do not fit fail the search.
+    #[test]
+    fn strict_search_fails_on_specs_that_do_not_fit() {
+        let specs = |name: &str| super::super::categories::command_data(name).map(|d| d.keys).unwrap_or(&[]);
+        let found = |name: &str, argv: &[&str]| {
+            let argv: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+            keys_with_specs(specs(name), &argv).map(|keys| keys.into_iter().map(|(at, s)| (at, s.flags)).collect::<Vec<_>>())
+        };
+        assert_eq!(found("zunionstore", &["zunionstore", "d", "2", "a", "b"]), Some(vec![(1, &["OW", "update"][..]), (3, &["RO", "access"][..]), (4, &["RO", "access"][..])]));
+        assert_eq!(found("zunionstore", &["zunionstore", "d", "5", "a", "b"]), None);
+        assert_eq!(found("zunionstore", &["zunionstore", "d", "-1", "a", "b"]), None);
+        assert_eq!(found("zunionstore", &["zunionstore", "d", "x", "a", "b"]), None);
+        // XREAD: half of what follows STREAMS are keys; an odd count rounds down.
+        assert_eq!(found("xread", &["xread", "count", "1", "streams", "a", "b", "c"]), Some(vec![(4, &["RO", "access"][..])]));
+        // SORT_RO's BY/GET spec is incomplete: skipped, the first key stands.
+        assert_eq!(found("sort_ro", &["sort_ro", "a", "by", "x"]), Some(vec![(1, &["RO", "access"][..])]));
+        // The lenient search keeps what it found.
+        let argv: Vec<&[u8]> = ["zunionstore", "d", "5", "a", "b"].iter().map(|a| a.as_bytes()).collect();
+        assert_eq!(keys_of(specs("zunionstore"), &argv), vec![(1, W)]);
     }
 }

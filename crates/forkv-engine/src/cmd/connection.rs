@@ -78,6 +78,17 @@ pub(crate) fn client_no_touch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// `CLIENT CAPA <capability> ...`: the client says what it can handle. `redirect`: on a
+/// replica its reads and writes are answered `-REDIRECT <primary>` (see `precheck_after_acl`).
+/// Other capabilities are unknown and ignored, as in Valkey (for forward compatibility).
+pub(crate) fn client_capa(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    if argv[2..].iter().any(|a| is(a, "redirect")) {
+        ctx.client.capa_redirect = true;
+    }
+    ctx.reply.ok();
+    Ok(())
+}
+
 fn on_off(arg: &[u8]) -> Result<bool, crate::cmd::CmdError> {
     if is(arg, "on") {
         Ok(true)

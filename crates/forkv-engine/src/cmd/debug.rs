@@ -10,7 +10,12 @@ use crate::table::{container, spec, CommandSpec, Exec};
 
 const F: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 
-pub const COMMANDS: &[CommandSpec] = &[container("debug", -2, F, "server", "1.0.0", "A container for debugging commands.", DEBUG_SUBCOMMANDS)];
+/// Valkey's DEBUG is one command that parses its arguments itself: forkv's subcommands
+/// dispatch, and COMMAND shows DEBUG alone (no subcommands, no key specs).
+pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
+    unlisted_subcommands: true,
+    ..container("debug", -2, F, "server", "1.0.0", "A container for debugging commands.", DEBUG_SUBCOMMANDS)
+}];
 
 const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("debug|sleep", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Stop the server for <seconds>. Decimals allowed.", Exec::Core(sleep)),

@@ -21,7 +21,7 @@ use crate::table::flags::*;
 use crate::table::{container, spec, CommandSpec, Exec::Engine as Eng};
 use crate::{Engine, Outcome};
 
-const FC: u32 = NOSCRIPT | SKIP_MONITOR | STALE | MOVABLE_KEYS;
+const FC: u32 = NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | MOVABLE_KEYS;
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("fcall", -3, FC | MAY_REPLICATE, (0, 0, 0), "scripting", "7.0.0", "Depends on the function that is executed.", "Invokes a function.", Eng(fcall)),

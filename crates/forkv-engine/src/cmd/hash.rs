@@ -30,7 +30,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("hincrby", 4, WF, (1, 1, 1), "hash", "2.0.0", "O(1)", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", Core(hincrby)),
     spec("hincrbyfloat", 4, WF, (1, 1, 1), "hash", "2.6.0", "O(1)", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", Core(hincrbyfloat)),
     spec("hrandfield", -2, READONLY, (1, 1, 1), "hash", "6.2.0", "O(N) where N is the number of fields returned", "Returns one or more random fields from a hash.", Core(hrandfield)),
-    spec("hscan", -3, READONLY, (1, 1, 1), "hash", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the size of the collection.", "Iterates over fields and values of a hash.", Core(hscan)),
+    spec("hscan", -3, READONLY, (1, 1, 1), "hash", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Iterates over fields and values of a hash.", Core(hscan)),
 ];
 
 /// Sets the field/value pairs of `argv[2..]`; returns how many fields were new.

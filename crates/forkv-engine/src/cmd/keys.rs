@@ -11,16 +11,16 @@ use crate::table::flags::*;
 use crate::table::{container, spec, CommandSpec, Exec::Core};
 
 pub const COMMANDS: &[CommandSpec] = &[
-    spec("del", -2, WRITE, (1, -1, 1), "generic", "1.0.0", "O(N) where N is the number of keys that will be removed.", "Deletes one or more keys.", Core(del)),
-    spec("unlink", -2, WRITE | FAST, (1, -1, 1), "generic", "4.0.0", "O(1) for each key removed regardless of its size.", "Asynchronously deletes one or more keys.", Core(del)),
+    spec("del", -2, WRITE, (1, -1, 1), "generic", "1.0.0", "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", "Deletes one or more keys.", Core(del)),
+    spec("unlink", -2, WRITE | FAST, (1, -1, 1), "generic", "4.0.0", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", "Asynchronously deletes one or more keys.", Core(del)),
     spec("exists", -2, READONLY | FAST, (1, -1, 1), "generic", "1.0.0", "O(N) where N is the number of keys to check.", "Determines whether one or more keys exist.", Core(exists)),
     spec("type", 2, READONLY | FAST, (1, 1, 1), "generic", "1.0.0", "O(1)", "Determines the type of value stored at a key.", Core(type_cmd)),
-    spec("keys", 2, READONLY, (0, 0, 0), "generic", "1.0.0", "O(N) with N being the number of keys in the database.", "Returns all key names that match a pattern.", Core(keys)),
-    spec("scan", -2, READONLY, (0, 0, 0), "generic", "2.8.0", "O(1) for every call. O(N) for a complete iteration.", "Iterates over the key names in the database.", Core(scan)),
+    spec("keys", 2, READONLY, (0, 0, 0), "generic", "1.0.0", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", "Returns all key names that match a pattern.", Core(keys)),
+    spec("scan", -2, READONLY, (0, 0, 0), "generic", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Iterates over the key names in the database.", Core(scan)),
     spec("randomkey", 1, READONLY, (0, 0, 0), "generic", "1.0.0", "O(1)", "Returns a random key name from the database.", Core(randomkey)),
     spec("rename", 3, WRITE, (1, 2, 1), "generic", "1.0.0", "O(1)", "Renames a key and overwrites the destination.", Core(rename)),
     spec("renamenx", 3, WRITE | FAST, (1, 2, 1), "generic", "1.0.0", "O(1)", "Renames a key only when the target key name doesn't exist.", Core(renamenx)),
-    spec("copy", -3, WRITE | DENYOOM, (1, 2, 1), "generic", "6.2.0", "O(N) worst case for collections, where N is the number of nested items.", "Copies the value of a key to a new key.", Core(copy)),
+    spec("copy", -3, WRITE | DENYOOM, (1, 2, 1), "generic", "6.2.0", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", "Copies the value of a key to a new key.", Core(copy)),
     spec("move", 3, WRITE | FAST, (1, 1, 1), "generic", "1.0.0", "O(1)", "Moves a key to another database.", Core(move_cmd)),
     spec("touch", -2, READONLY | FAST, (1, -1, 1), "generic", "3.2.1", "O(N) where N is the number of keys that will be touched.", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", Core(touch)),
     spec("expire", -3, WRITE | FAST, (1, 1, 1), "generic", "1.0.0", "O(1)", "Sets the expiration time of a key in seconds.", Core(expire)),
@@ -38,8 +38,8 @@ pub const COMMANDS: &[CommandSpec] = &[
 const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     spec("object|encoding", 3, READONLY, (2, 2, 1), "generic", "2.2.3", "O(1)", "Returns the internal encoding of an object.", Core(object_encoding)),
     spec("object|refcount", 3, READONLY, (2, 2, 1), "generic", "2.2.3", "O(1)", "Returns the reference count of a value of a key.", Core(object_refcount)),
-    spec("object|freq", 3, READONLY, (2, 2, 1), "generic", "4.0.0", "O(1)", "Returns the logarithmic access frequency counter of a Valkey object.", Core(object_freq)),
-    spec("object|idletime", 3, READONLY, (2, 2, 1), "generic", "2.2.3", "O(1)", "Returns the time since the last access to a Valkey object.", Core(object_idletime)),
+    spec("object|freq", 3, READONLY, (2, 2, 1), "generic", "4.0.0", "O(1)", "Returns the logarithmic access frequency counter of an object.", Core(object_freq)),
+    spec("object|idletime", 3, READONLY, (2, 2, 1), "generic", "2.2.3", "O(1)", "Returns the time since the last access to an object.", Core(object_idletime)),
     spec("object|help", 2, LOADING | STALE, (0, 0, 0), "generic", "6.2.0", "O(1)", "Returns helpful text about the different subcommands.", Core(object_help)),
 ];
 

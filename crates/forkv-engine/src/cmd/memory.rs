@@ -31,6 +31,9 @@ const SUBCOMMANDS: &[CommandSpec] = &[
 
 /// Valkey's default number of sampled elements.
 const DEFAULT_SAMPLES: usize = 5;
+/// `sizeof(quicklist)` and `sizeof(quicklistNode)` on 64-bit builds.
+const QUICKLIST: usize = 40;
+const QL_NODE: usize = 40;
 /// `robj`: type, encoding, LRU, refcount, pointer.
 const ROBJ: usize = 16;
 /// A hash table entry (key, value, next).
@@ -96,14 +99,21 @@ pub fn value_size(v: &Value, samples: usize) -> usize {
             _ => ROBJ + sds(s.len()),
         },
         Value::List(l) => {
-            let n = l.len();
-            let lp = extrapolate(l.iter(), n, samples, |e| lp_entry(e.len()));
-            if l.encoding_name() == "listpack" {
-                ROBJ + size_class(7 + lp)
+            if let Some(nodes) = l.quicklist_node_sizes() {
+                // Valkey's quicklist branch: the header, then the sampled nodes (node
+                // struct plus its allocation: the listpack, or for a compressed node the
+                // LZF block with its 4-byte length) averaged over the node count.
+                let (mut sum, mut seen, mut count) = (0usize, 0usize, 0usize);
+                for (bytes, compressed) in nodes {
+                    if seen < samples {
+                        sum += QL_NODE + size_class(if compressed { 4 + bytes } else { bytes });
+                        seen += 1;
+                    }
+                    count += 1;
+                }
+                ROBJ + QUICKLIST + (sum as f64 / seen.max(1) as f64 * count as f64) as usize
             } else {
-                // quicklist header plus one node per ~8 KiB listpack.
-                let nodes = lp.div_ceil(8192).max(1);
-                ROBJ + 40 + nodes * (32 + 7) + lp
+                ROBJ + size_class(7 + extrapolate(l.iter(), l.len(), samples, |e| lp_entry(e.len())))
             }
         }
         Value::Hash(h) => {

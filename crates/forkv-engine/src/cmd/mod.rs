@@ -9,6 +9,8 @@ pub mod blocking;
 pub mod cluster;
 pub mod coll;
 pub mod command;
+pub mod command_doc;
+mod command_docs;
 pub mod connection;
 pub mod debug;
 pub mod dump;

@@ -15,11 +15,11 @@ use crate::table::{container, spec, CommandSpec, Exec::Core};
 pub const COMMANDS: &[CommandSpec] = &[container("module", -2, 0, "server", "4.0.0", "A container for module commands.", MODULE_SUBCOMMANDS)];
 
 const MODULE_SUBCOMMANDS: &[CommandSpec] = &[
-    spec("module|help", 2, LOADING | STALE, (0, 0, 0), "server", "5.0.0", "O(N) where N is the number of subcommands", "Returns helpful text about the different subcommands.", Core(help)),
+    spec("module|help", 2, LOADING | STALE, (0, 0, 0), "server", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Core(help)),
     spec("module|list", 2, ADMIN | NOSCRIPT, (0, 0, 0), "server", "4.0.0", "O(N) where N is the number of loaded modules.", "Returns all loaded modules.", Core(list)),
-    spec("module|load", -3, ADMIN | NOSCRIPT, (0, 0, 0), "server", "4.0.0", "O(1)", "Loads a module.", Core(load)),
-    spec("module|loadex", -3, ADMIN | NOSCRIPT, (0, 0, 0), "server", "7.0.0", "O(1)", "Loads a module using extended parameters.", Core(load)),
-    spec("module|unload", 3, ADMIN | NOSCRIPT, (0, 0, 0), "server", "4.0.0", "O(1)", "Unloads a module.", Core(unload)),
+    spec("module|load", -3, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, (0, 0, 0), "server", "4.0.0", "O(1)", "Loads a module.", Core(load)),
+    spec("module|loadex", -3, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, (0, 0, 0), "server", "7.0.0", "O(1)", "Loads a module using extended parameters.", Core(load)),
+    spec("module|unload", 3, ADMIN | NOSCRIPT | NO_ASYNC_LOADING, (0, 0, 0), "server", "4.0.0", "O(1)", "Unloads a module.", Core(unload)),
 ];
 
 /// Valkey's reply when a module fails to load, whatever the reason.

@@ -31,7 +31,7 @@ use crate::table::flags::*;
 use crate::table::{container, spec, CommandSpec, Exec, Exec::Engine as Eng};
 use crate::{errors, Engine, Outcome};
 
-const EV: u32 = NOSCRIPT | SKIP_MONITOR | STALE | MOVABLE_KEYS;
+const EV: u32 = NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | MOVABLE_KEYS;
 const SC: u32 = NOSCRIPT;
 
 pub const COMMANDS: &[CommandSpec] = &[

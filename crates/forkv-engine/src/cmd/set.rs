@@ -30,7 +30,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("sunionstore", -3, WRITE | DENYOOM, (1, -1, 1), "set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Stores the union of multiple sets in a key.", Core(sunionstore)),
     spec("sdiff", -2, READONLY, (1, -1, 1), "set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Returns the difference of multiple sets.", Core(sdiff)),
     spec("sdiffstore", -3, WRITE | DENYOOM, (1, -1, 1), "set", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "Stores the difference of multiple sets in a key.", Core(sdiffstore)),
-    spec("sscan", -3, READONLY, (1, 1, 1), "set", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the size of the collection.", "Iterates over members of a set.", Core(sscan)),
+    spec("sscan", -3, READONLY, (1, 1, 1), "set", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "Iterates over members of a set.", Core(sscan)),
 ];
 
 fn sadd(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {

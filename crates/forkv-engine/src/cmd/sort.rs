@@ -16,7 +16,7 @@ use crate::table::{spec, CommandSpec, Exec::Core};
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("sort", -2, WRITE | DENYOOM | MOVABLE_KEYS, (1, 1, 1), "generic", "1.0.0", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.", Core(sort)),
-    spec("sort_ro", -2, READONLY, (1, 1, 1), "generic", "7.0.0", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", "Returns the sorted elements of a list, a set, or a sorted set.", Core(sort_ro)),
+    spec("sort_ro", -2, READONLY | MOVABLE_KEYS, (1, 1, 1), "generic", "7.0.0", "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).", "Returns the sorted elements of a list, a set, or a sorted set.", Core(sort_ro)),
 ];
 
 fn sort(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {

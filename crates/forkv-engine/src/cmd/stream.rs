@@ -31,7 +31,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("xlen", 2, READONLY | FAST, (1, 1, 1), G, "5.0.0", "O(1)", "Return the number of messages in a stream.", Core(xlen)),
     spec("xrange", -4, READONLY, (1, 1, 1), G, "5.0.0", "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Returns the messages from a stream within a range of IDs.", Core(xrange)),
     spec("xrevrange", -4, READONLY, (1, 1, 1), G, "5.0.0", "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).", "Returns the messages from a stream within a range of IDs in reverse order.", Core(xrevrange)),
-    spec("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, (0, 0, 0), G, "5.0.0", "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.", Core(xread)),
+    spec("xread", -4, READONLY | BLOCKING | MOVABLE_KEYS, (0, 0, 0), G, "5.0.0", "", "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.", Core(xread)),
     spec("xreadgroup", -7, WRITE | BLOCKING | MOVABLE_KEYS, (0, 0, 0), G, "5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.", Core(xreadgroup)),
     spec("xack", -4, WRITE | FAST, (1, 1, 1), G, "5.0.0", "O(1) for each message ID processed.", "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.", Core(xack)),
     spec("xpending", -3, READONLY, (1, 1, 1), G, "5.0.0", "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.", "Returns the information and entries from a stream consumer group's pending entries list.", Core(xpending)),
@@ -514,7 +514,10 @@ fn read_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], group_cmd: bool) -> CmdResult
                 return Err("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.".into());
             }
             s.map_or(StreamId::MIN, |s| s.last_id)
-        } else if *id_arg == b"+" && !group_cmd {
+        } else if *id_arg == b"+" {
+            if group_cmd {
+                return Err("ERR The + ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The + ID would just return an empty result set.".into());
+            }
             // The last entry: read after the ID before the last one, one entry only.
             s.and_then(|s| s.last_id.decr()).unwrap_or(StreamId::MIN)
         } else if *id_arg == b">" {
@@ -1237,10 +1240,11 @@ fn xautoclaim(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         let more = argv.len() - 1 - j;
         if is(argv[j], "COUNT") && more > 0 {
             let max_count = i64::MAX / 16;
+            // Valkey's getRangeLongFromObjectOrReply with a message: a COUNT that is not a
+            // number gets the same error as one out of range.
             count = match super::parse_i64(argv[j + 1]) {
                 Ok(n) if (1..=max_count).contains(&n) => n,
-                Ok(_) => return Err("ERR COUNT must be > 0".into()),
-                Err(e) => return Err(e),
+                _ => return Err("ERR COUNT must be > 0".into()),
             };
             j += 1;
         } else if is(argv[j], "JUSTID") {

@@ -25,16 +25,16 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("mget", -2, RF, (1, -1, 1), "string", "1.0.0", "O(N) where N is the number of keys to retrieve.", "Atomically returns the string values of one or more keys.", Core(mget)),
     spec("mset", -3, W, (1, -1, 2), "string", "1.0.1", "O(N) where N is the number of keys to set.", "Atomically creates or modifies the string values of one or more keys.", Core(mset)),
     spec("msetnx", -3, W, (1, -1, 2), "string", "1.0.1", "O(N) where N is the number of keys to set.", "Atomically modifies the string values of one or more keys only when all keys don't exist.", Core(msetnx)),
-    spec("append", 3, WF, (1, 1, 1), "string", "2.0.0", "O(1)", "Appends a string to the value of a key. Creates the key if it doesn't exist.", Core(append)),
+    spec("append", 3, WF, (1, 1, 1), "string", "2.0.0", "O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by the server will double the free space available on every reallocation.", "Appends a string to the value of a key. Creates the key if it doesn't exist.", Core(append)),
     spec("strlen", 2, RF, (1, 1, 1), "string", "2.2.0", "O(1)", "Returns the length of a string value.", Core(strlen)),
     spec("incr", 2, WF, (1, 1, 1), "string", "1.0.0", "O(1)", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", Core(incr)),
     spec("decr", 2, WF, (1, 1, 1), "string", "1.0.0", "O(1)", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", Core(decr)),
     spec("incrby", 3, WF, (1, 1, 1), "string", "1.0.0", "O(1)", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", Core(incrby)),
     spec("decrby", 3, WF, (1, 1, 1), "string", "1.0.0", "O(1)", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", Core(decrby)),
     spec("incrbyfloat", 3, WF, (1, 1, 1), "string", "2.6.0", "O(1)", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", Core(incrbyfloat)),
-    spec("getrange", 4, READONLY, (1, 1, 1), "string", "2.4.0", "O(N) where N is the length of the returned string.", "Returns a substring of the string stored at a key.", Core(getrange)),
-    spec("substr", 4, READONLY, (1, 1, 1), "string", "1.0.0", "O(N) where N is the length of the returned string.", "Returns a substring from a string value.", Core(getrange)),
-    spec("setrange", 4, W, (1, 1, 1), "string", "2.2.0", "O(1), not counting the time taken to copy the new string in place.", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", Core(setrange)),
+    spec("getrange", 4, READONLY, (1, 1, 1), "string", "2.4.0", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "Returns a substring of the string stored at a key.", Core(getrange)),
+    spec("substr", 4, READONLY, (1, 1, 1), "string", "1.0.0", "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.", "Returns a substring from a string value.", Core(getrange)),
+    spec("setrange", 4, W, (1, 1, 1), "string", "2.2.0", "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", Core(setrange)),
 ];
 
 /// Reads a string key: `Ok(None)` when absent, WRONGTYPE for other types.

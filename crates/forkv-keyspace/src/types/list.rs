@@ -134,6 +134,16 @@ impl ListValue {
         }
     }
 
+    /// The bytes each quicklist node holds as stored, head to tail, and whether it is
+    /// LZF-compressed (then the compressed size); `None` for the listpack encoding
+    /// (MEMORY USAGE, which sizes what a node occupies).
+    pub fn quicklist_node_sizes(&self) -> Option<impl Iterator<Item = (usize, bool)> + '_> {
+        match &self.repr {
+            Repr::Packed(_) => None,
+            Repr::Quick { nodes, .. } => Some(nodes.iter().map(|n| (n.stored_bytes(), n.is_compressed()))),
+        }
+    }
+
     /// The quicklist's nodes, head to tail; `None` for the listpack encoding (DEBUG
     /// QUICKLIST).
     pub fn quicklist_nodes(&self) -> Option<Vec<NodeInfo<'_>>> {

@@ -623,9 +623,6 @@ impl StreamValue {
         if self.length == 0 && id <= self.last_id {
             return added;
         }
-        if !id.is_zero() && id < self.max_deleted_id {
-            return ENTRIES_READ_INVALID;
-        }
         if id == self.last_id {
             return added;
         }
@@ -657,15 +654,15 @@ impl StreamValue {
     }
 
     /// Records that `group` delivered `id` (greater than its last ID): advances its
-    /// last ID and read counter as `streamReplyWithRange` does.
+    /// last ID and read counter as Valkey 8.0's `streamReplyWithRange` does: the counter
+    /// is incremented unless a tombstone may lie at or after `id` (later versions check
+    /// from the group's last ID instead, and read another entries-read/lag for it).
     pub fn advance_group(&mut self, name: &[u8], id: StreamId) {
         let valid_read = {
             let Some(g) = self.groups.get(name) else {
                 return;
             };
-            g.entries_read != ENTRIES_READ_INVALID
-                && g.last_id >= self.first_id
-                && !self.range_has_tombstones(g.last_id, StreamId::MAX)
+            g.entries_read != ENTRIES_READ_INVALID && !self.range_has_tombstones(id, StreamId::MAX)
         };
         let estimate = if valid_read || self.entries_added == 0 { None } else { Some(self.estimate_distance(id)) };
         if let Some(g) = self.groups.get_mut(name) {
