@@ -131,9 +131,16 @@ function socketEvents(c: Connection): string {
 /**
  * One CLIENT LIST / CLIENT INFO line, Valkey 8.0's fields in its order. `current`: the
  * argv of the command running for `c` (CLIENT LIST/INFO itself), for `argv-mem`.
- * forkv keeps no per-client reply buffer (replies go to the socket in one write per
- * batch): `rbs`, `rbp`, `obl` and `oll` are 0, and the bytes the socket still holds
- * are `omem`.
+ *
+ * forkv's output buffers are not Valkey's, so its reply-buffer fields say this:
+ * - `rbs`: the size of the reply buffer the core assembles replies in. One client runs at
+ *   a time, so all clients share it, and it is no part of any client's `tot-mem`.
+ * - `rbp`: the largest batch of replies (what the commands of one read produced) written
+ *   to this client in the last 5 s (Valkey resets its peak every 5 s too).
+ * - `obl`: reply bytes handed to the socket that the kernel has not taken yet (Node's
+ *   stream queue, the corked batch included).
+ * - `oll`: the number of writes in that queue.
+ * - `omem`: the memory those queued writes hold, which is `obl`; `tot-mem` counts it once.
  */
 export function clientLine(server: Server, c: Connection, current: Buffer[] | null = null): string {
   const st = server.core.native.clientState(c.id);
@@ -161,10 +168,10 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
     ['qbuf-free', Math.max(0, qbufMem - (st?.qbuf ?? 0))],
     ['argv-mem', argvMem],
     ['multi-mem', multiMem],
-    ['rbs', 0],
-    ['rbp', 0],
-    ['obl', 0],
-    ['oll', 0],
+    ['rbs', server.core.native.stats().replyBufferSize],
+    ['rbp', c.replyPeak(now)],
+    ['obl', omem],
+    ['oll', c.queuedWrites],
     ['omem', omem],
     ['tot-mem', qbufMem + argvMem + multiMem + omem],
     ['events', socketEvents(c)],
