@@ -2,6 +2,7 @@
 // sockets, names and library info; the core has db, protocol and parse state).
 import type { ClientState } from '../native/core';
 import type { Connection } from '../net/connection';
+import { splitPending } from '../net/output-limits';
 import { array, bulk, error, int, map, nil, ok, simple, verbatim, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import { VERSION } from '../version';
@@ -137,10 +138,12 @@ function socketEvents(c: Connection): string {
  *   a time, so all clients share it, and it is no part of any client's `tot-mem`.
  * - `rbp`: the largest batch of replies (what the commands of one read produced) written
  *   to this client in the last 5 s (Valkey resets its peak every 5 s too).
- * - `obl`: reply bytes handed to the socket that the kernel has not taken yet (Node's
- *   stream queue, the corked batch included).
+ * - Pending output is what the socket holds that the kernel has not taken yet (Node's
+ *   stream queue, the corked batch included). Valkey keeps it in a 16 KB reply buffer,
+ *   then a reply list; forkv splits it the same way (see net/output-limits):
+ *   `obl` is the part the reply buffer would hold (up to 16 KB), `omem` the rest (what
+ *   client-output-buffer-limit counts), and `tot-mem` counts both once.
  * - `oll`: the number of writes in that queue.
- * - `omem`: the memory those queued writes hold, which is `obl`; `tot-mem` counts it once.
  */
 export function clientLine(server: Server, c: Connection, current: Buffer[] | null = null): string {
   const st = server.core.native.clientState(c.id);
@@ -148,7 +151,8 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
   const argvMem = current === null ? 0 : current.reduce((n, a) => n + a.length, 0);
   const qbufMem = st?.qbufCapacity ?? 0;
   const multiMem = st?.multiMem ?? 0;
-  const omem = c.socket.writableLength;
+  const pending = splitPending(c.socket.writableLength);
+  const omem = pending.list;
   const fields: Array<[string, string | number]> = [
     ['id', c.id],
     ['addr', c.addr],
@@ -170,10 +174,10 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
     ['multi-mem', multiMem],
     ['rbs', server.core.native.stats().replyBufferSize],
     ['rbp', c.replyPeak(now)],
-    ['obl', omem],
+    ['obl', pending.buffer],
     ['oll', c.queuedWrites],
     ['omem', omem],
-    ['tot-mem', qbufMem + argvMem + multiMem + omem],
+    ['tot-mem', qbufMem + argvMem + multiMem + pending.buffer + omem],
     ['events', socketEvents(c)],
     ['cmd', st?.lastCmd ?? 'NULL'],
     ['user', st?.user ?? 'default'],
