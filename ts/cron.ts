@@ -1,6 +1,7 @@
 // The cron (Valkey's serverCron at `hz`): active expiry and rehashing in the core,
-// INFO's ops/s, traffic and event-loop samples and peak memory, idle client timeouts, then the 'cron' event that
-// persistence listens to (save rules, child reaping, AOF fsync), and the host's INFO facts.
+// INFO's ops/s, traffic and event-loop samples and peak memory, idle client timeouts,
+// then the 'cron' event that persistence listens to (save rules, child reaping, AOF
+// fsync), and the host's INFO facts.
 import { pushInfoFacts } from './info';
 import type { Server } from './server';
 
