@@ -1,6 +1,7 @@
 // The cron (Valkey's serverCron at `hz`): active expiry and rehashing in the core,
-// INFO's ops/s samples and peak memory, idle client timeouts, then the 'cron' event that
-// persistence listens to (save rules, child reaping, AOF fsync), and the host's INFO facts.
+// INFO's ops/s, traffic and event-loop samples and peak memory, idle client timeouts,
+// then the 'cron' event that persistence listens to (save rules, child reaping, AOF
+// fsync), and the host's INFO facts.
 import { pushInfoFacts } from './info';
 import type { Server } from './server';
 
@@ -53,6 +54,13 @@ export class Cron {
       samples.push([now, s.totalCommandsProcessed]);
       if (samples.length > 16) samples.shift();
     }
+    const st = this.server.stats;
+    this.server.loopMetrics.sample({
+      input: s.totalNetInputBytes,
+      output: st.totalNetOutputBytes - st.totalNetReplOutputBytes,
+      replInput: st.totalNetReplInputBytes,
+      replOutput: st.totalNetReplOutputBytes,
+    });
     if (s.usedMemory > this.server.stats.peakMemory) this.server.stats.peakMemory = s.usedMemory;
     let clientOutput = 0;
     for (const c of this.server.clients.values()) clientOutput += c.socket.writableLength;

@@ -23,12 +23,22 @@ import { RdbPersistence } from './persistence/rdb';
 import { AofPersistence } from './persistence/aof';
 import { ReplicationPrimary } from './replication/primary';
 import { ReplicaLink } from './replication/replica';
+import { LoopMetrics } from './loop-metrics';
 
 /** Counters kept by the host for INFO stats. */
 export interface HostStats {
   totalConnections: number;
   rejectedConnections: number;
+  /** Bytes written to clients and replicas (INFO total_net_output_bytes). */
   totalNetOutputBytes: number;
+  /** Of those, bytes written to replicas (INFO total_net_repl_output_bytes). */
+  totalNetReplOutputBytes: number;
+  /** Bytes read from the primary link (INFO total_net_repl_input_bytes). */
+  totalNetReplInputBytes: number;
+  /** Socket reads handled (INFO total_reads_processed). */
+  totalReadsProcessed: number;
+  /** Socket writes issued (INFO total_writes_processed). */
+  totalWritesProcessed: number;
   /** Ring of (time, commands) samples for instantaneous_ops_per_sec. */
   opsSamples: Array<[number, number]>;
   peakMemory: number;
@@ -89,7 +99,20 @@ export class Server extends EventEmitter {
   readonly replication: ReplicationPrimary;
   /** Replication as a replica: REPLICAOF, the link to the primary, the stream applied. */
   readonly replica: ReplicaLink;
-  readonly stats: HostStats = { totalConnections: 0, rejectedConnections: 0, totalNetOutputBytes: 0, opsSamples: [], peakMemory: 0, clientOutputBufferLimitDisconnections: 0 };
+  readonly stats: HostStats = {
+    totalConnections: 0,
+    rejectedConnections: 0,
+    totalNetOutputBytes: 0,
+    totalNetReplOutputBytes: 0,
+    totalNetReplInputBytes: 0,
+    totalReadsProcessed: 0,
+    totalWritesProcessed: 0,
+    opsSamples: [],
+    peakMemory: 0,
+    clientOutputBufferLimitDisconnections: 0,
+  };
+  /** Event-loop counters and the traffic and loop rates of INFO stats. */
+  readonly loopMetrics = new LoopMetrics();
   /** Listening sockets and protected mode. */
   readonly listening: Listeners;
   /** Socket reads into the core, replies and deliveries out. */
@@ -325,9 +348,17 @@ export class Server extends EventEmitter {
   writeReply(conn: Connection, reply: Buffer, reused = false): boolean {
     if (conn.closed || !this.output.admit(conn, reply.length)) return false;
     const kept = conn.write(reply, reused);
-    this.stats.totalNetOutputBytes += reply.length;
+    conn.notePeak(reply.length);
+    this.countOutput(conn, reply.length);
     this.output.wrote(conn);
     return kept;
+  }
+
+  /** Counts `n` bytes written to `conn` in one socket write (INFO stats). */
+  countOutput(conn: Connection, n: number): void {
+    this.stats.totalNetOutputBytes += n;
+    if (conn.isReplica) this.stats.totalNetReplOutputBytes += n;
+    this.stats.totalWritesProcessed++;
   }
 
   /**
@@ -359,7 +390,12 @@ export class Server extends EventEmitter {
     this.stats.totalConnections = 0;
     this.stats.rejectedConnections = 0;
     this.stats.totalNetOutputBytes = 0;
+    this.stats.totalNetReplOutputBytes = 0;
+    this.stats.totalNetReplInputBytes = 0;
+    this.stats.totalReadsProcessed = 0;
+    this.stats.totalWritesProcessed = 0;
     this.stats.clientOutputBufferLimitDisconnections = 0;
+    this.loopMetrics.reset();
     this.stats.opsSamples = [];
     this.emit('resetstat');
   }

@@ -2,6 +2,7 @@
 // sockets, names and library info; the core has db, protocol and parse state).
 import type { ClientState } from '../native/core';
 import type { Connection } from '../net/connection';
+import { splitPending } from '../net/output-limits';
 import { array, bulk, error, int, map, nil, ok, simple, verbatim, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import { VERSION } from '../version';
@@ -137,9 +138,18 @@ function socketEvents(c: Connection): string {
 /**
  * One CLIENT LIST / CLIENT INFO line, Valkey 8.0's fields in its order. `current`: the
  * argv of the command running for `c` (CLIENT LIST/INFO itself), for `argv-mem`.
- * forkv keeps no per-client reply buffer (replies go to the socket in one write per
- * batch): `rbs`, `rbp`, `obl` and `oll` are 0, and the bytes the socket still holds
- * are `omem`.
+ *
+ * forkv's output buffers are not Valkey's, so its reply-buffer fields say this:
+ * - `rbs`: the size of the reply buffer the core assembles replies in. One client runs at
+ *   a time, so all clients share it, and it is no part of any client's `tot-mem`.
+ * - `rbp`: the largest batch of replies (what the commands of one read produced) written
+ *   to this client in the last 5 s (Valkey resets its peak every 5 s too).
+ * - Pending output is what the socket holds that the kernel has not taken yet (Node's
+ *   stream queue, the corked batch included). Valkey keeps it in a 16 KB reply buffer,
+ *   then a reply list; forkv splits it the same way (see net/output-limits):
+ *   `obl` is the part the reply buffer would hold (up to 16 KB), `omem` the rest (what
+ *   client-output-buffer-limit counts), and `tot-mem` counts both once.
+ * - `oll`: the number of writes in that queue.
  */
 export function clientLine(server: Server, c: Connection, current: Buffer[] | null = null): string {
   const st = server.core.native.clientState(c.id);
@@ -147,7 +157,8 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
   const argvMem = current === null ? 0 : current.reduce((n, a) => n + a.length, 0);
   const qbufMem = st?.qbufCapacity ?? 0;
   const multiMem = st?.multiMem ?? 0;
-  const omem = c.socket.writableLength;
+  const pending = splitPending(c.socket.writableLength);
+  const omem = pending.list;
   const fields: Array<[string, string | number]> = [
     ['id', c.id],
     ['addr', c.addr],
@@ -167,12 +178,12 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
     ['qbuf-free', Math.max(0, qbufMem - (st?.qbuf ?? 0))],
     ['argv-mem', argvMem],
     ['multi-mem', multiMem],
-    ['rbs', 0],
-    ['rbp', 0],
-    ['obl', 0],
-    ['oll', 0],
+    ['rbs', server.core.native.stats().replyBufferSize],
+    ['rbp', c.replyPeak(now)],
+    ['obl', pending.buffer],
+    ['oll', c.queuedWrites],
     ['omem', omem],
-    ['tot-mem', qbufMem + argvMem + multiMem + omem],
+    ['tot-mem', qbufMem + argvMem + multiMem + pending.buffer + omem],
     ['events', socketEvents(c)],
     ['cmd', st?.lastCmd ?? 'NULL'],
     ['user', st?.user ?? 'default'],

@@ -639,6 +639,8 @@ export interface ConnStats {
 export interface CoreStats {
   totalCommandsProcessed: number
   totalNetInputBytes: number
+  /** The reply buffer every client's replies are assembled in (CLIENT LIST `rbs`). */
+  replyBufferSize: number
   totalErrorReplies: number
   unexpectedErrorReplies: number
   expiredKeys: number

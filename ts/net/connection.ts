@@ -31,6 +31,12 @@ export class Connection {
    * for sockets that keep Node's write path.
    */
   directFd = -1;
+  /** Writes Node's stream still holds for the kernel (CLIENT LIST `oll`). */
+  queuedWrites = 0;
+  /** The largest reply batch written in the current peak window (CLIENT LIST `rbp`). */
+  private replyPeakBytes = 0;
+  /** When the peak window began (Valkey resets its reply-buffer peak every 5 s). */
+  private replyPeakSince = Date.now();
 
   /**
    * @param id its client id (the core's counter: `allocateClientId`)
@@ -105,9 +111,30 @@ export class Connection {
     return reused && direct && s.writableLength > 0;
   }
 
+  /**
+   * The largest batch of replies (what one read's commands produced) written in the last
+   * 5 s window, as Valkey's reply-buffer peak, which its cron resets every 5 s.
+   */
+  replyPeak(now = Date.now()): number {
+    if (now - this.replyPeakSince >= 5000) {
+      this.replyPeakBytes = 0;
+      this.replyPeakSince = now;
+    }
+    return this.replyPeakBytes;
+  }
+
+  /** Notes a batch of `n` reply bytes for the peak. */
+  notePeak(n: number): void {
+    if (n > this.replyPeak()) this.replyPeakBytes = n;
+  }
+
   /** Node's stream write, pausing reads until 'drain' when its queue is over the mark. */
   private streamWrite(data: Buffer): void {
-    if (this.socket.write(data)) return;
+    this.queuedWrites++;
+    const taken = (): void => {
+      this.queuedWrites--;
+    };
+    if (this.socket.write(data, taken)) return;
     this.socket.pause();
     this.socket.once('drain', () => {
       if (!this.closed) this.socket.resume();

@@ -135,6 +135,7 @@ export class DataPath {
   private onRead(conn: Connection, n: number): void {
     conn.lastInteraction = Date.now();
     conn.inputBytes += n;
+    this.server.stats.totalReadsProcessed++;
     this.drive(conn, this.server.core.feedInto(conn.id, this.readBuf, n, this.replyBuf));
   }
 
@@ -142,6 +143,7 @@ export class DataPath {
   private onData(conn: Connection, chunk: Buffer): void {
     conn.lastInteraction = Date.now();
     conn.inputBytes += chunk.length;
+    this.server.stats.totalReadsProcessed++;
     this.drive(conn, this.server.core.feedInto(conn.id, chunk, chunk.length, this.replyBuf));
   }
 

@@ -3,7 +3,10 @@
 //
 // A client's pending output is what its socket still holds: `socket.writableLength`
 // (Node's queue above the kernel's buffer, as Valkey's reply list is above its kernel
-// buffer). Before a reply is queued, pending + reply is checked against the limits of
+// buffer). Valkey's limits count only the reply list, not the 16 KB reply buffer every
+// client has in front of it, so the first REPLY_BUFFER_BYTES pending count as that buffer
+// (CLIENT LIST `obl`) and the rest as the list (`omem`), which the limits check. Before a
+// reply is queued, that part of pending + reply is checked against the limits of
 // the client's class (normal, pubsub, replica): over the hard limit, or over the soft
 // limit for longer than its seconds, the client is closed at once and nothing more is
 // written to it (its queued output is dropped), as Valkey frees a client "ASAP".
@@ -13,6 +16,18 @@
 // what maxmemory counts), as Valkey's client buffers are.
 import type { ClientClass, OutputBufferLimit } from '../config/types';
 import type { Connection } from './connection';
+
+/** The reply buffer Valkey gives every client (PROTO_REPLY_CHUNK_BYTES), before its reply list. */
+export const REPLY_BUFFER_BYTES = 16 * 1024;
+
+/**
+ * Pending output split as Valkey's: `buffer`, what the client's reply buffer would hold,
+ * and `list`, the overflow (the part `client-output-buffer-limit` and `omem` count).
+ */
+export function splitPending(pending: number): { buffer: number; list: number } {
+  const buffer = Math.min(pending, REPLY_BUFFER_BYTES);
+  return { buffer, list: pending - buffer };
+}
 
 /** What the limits need from the server. */
 export interface OutputLimitHost {
@@ -57,7 +72,7 @@ export class OutputLimits {
    * limit (it is then closed, and the bytes must not be written).
    */
   admit(conn: Connection, extra: number): boolean {
-    const size = conn.socket.writableLength + extra;
+    const size = splitPending(conn.socket.writableLength + extra).list;
     if (size <= this.floor) {
       conn.softLimitSince = 0;
       return true;

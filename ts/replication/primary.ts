@@ -195,7 +195,7 @@ export class ReplicationPrimary {
       const conn = this.server.clients.get(id);
       if (!conn || conn.closed) continue;
       conn.outputBytes += chunk.length;
-      this.server.stats.totalNetOutputBytes += chunk.length;
+      this.server.countOutput(conn, chunk.length);
       if (!conn.socket.write(chunk) && !t.draining.has(id)) {
         t.draining.add(id);
         conn.socket.once('drain', () => this.drained(t, id));
@@ -280,7 +280,7 @@ export class ReplicationPrimary {
       }
       const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
       conn.outputBytes += buf.length;
-      this.server.stats.totalNetOutputBytes += buf.length;
+      this.server.countOutput(conn, buf.length);
       if (!conn.socket.write(buf)) {
         stream.pause();
         conn.socket.once('drain', () => stream.resume());

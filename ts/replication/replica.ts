@@ -360,6 +360,8 @@ export class ReplicaLink {
   private onData(s: net.Socket, chunk: Buffer): void {
     if (this.socket !== s) return;
     this.lastIo = Date.now();
+    this.server.stats.totalNetReplInputBytes += chunk.length;
+    this.server.stats.totalReadsProcessed++;
     this.inbuf = this.inbuf.length === 0 ? chunk : Buffer.concat([this.inbuf, chunk]);
     this.pump(s);
   }
@@ -509,7 +511,15 @@ export class ReplicaLink {
     this.linkDownSince = 0;
     this.lastIo = Date.now();
     this.updateGates();
-    if (this.socket) this.socket.write(this.ack());
+    if (this.socket) this.sendAck(this.socket);
+  }
+
+  /** Sends the ACK to the primary (counted as output, as Valkey counts its primary client's replies). */
+  private sendAck(s: net.Socket): void {
+    const ack = this.ack();
+    this.server.stats.totalNetOutputBytes += ack.length;
+    this.server.stats.totalWritesProcessed++;
+    s.write(ack);
   }
 
   /** `REPLCONF ACK <offset>`, with FACK when the AOF is on. */
@@ -535,7 +545,7 @@ export class ReplicaLink {
         this.run(this.inbuf.subarray(runFrom, from));
         this.offset += from - runFrom;
         this.markApplied();
-        s.write(this.ack());
+        this.sendAck(s);
         this.offset += c.end - from;
         runFrom = c.end;
       }
@@ -587,7 +597,7 @@ export class ReplicaLink {
       this.linkError(this.socket, 'PRIMARY timeout: no data nor PING received...');
     }
     if (!this.socket && this.state === 'connect') this.connect();
-    if (this.state === 'connected' && this.socket) this.socket.write(this.ack());
+    if (this.state === 'connected' && this.socket) this.sendAck(this.socket);
   }
 
   /* ---------------------------------------------------------------- ROLE and INFO */

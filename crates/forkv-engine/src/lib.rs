@@ -162,6 +162,13 @@ pub struct EngineStats {
     pub total_error_replies: u64,
     /// Clients closed for going over `client-query-buffer-limit`.
     pub client_query_buffer_limit_disconnections: u64,
+    /// Times the reply buffer grew for a batch of replies (INFO `reply_buffer_expands`).
+    pub reply_buffer_expands: u64,
+    /// Times the reply buffer was given back after a big batch (INFO `reply_buffer_shrinks`).
+    pub reply_buffer_shrinks: u64,
+    /// Nanoseconds spent running top-level commands (INFO `eventloop_duration_cmd_sum`,
+    /// in microseconds): a command an EXEC or a script runs is part of its caller's time.
+    pub command_time_ns: u64,
 }
 
 /// The keyspace plus per-client protocol state.
@@ -189,6 +196,8 @@ pub struct Engine {
     /// command and its keys are server-assigned.
     clients: HashMap<u64, Client, foldhash::fast::FixedState>,
     out: Vec<u8>,
+    /// The reply buffer's capacity after the last batch (to see it grow).
+    reply_capacity: usize,
     ranges: Vec<Range<usize>>,
     /// (db, key) -> clients WATCHing it.
     watches: KeyIndex<Vec<u64>>,
@@ -267,6 +276,7 @@ impl Engine {
             latency: latency::LatencyMonitor::default(),
             clients: HashMap::with_hasher(foldhash::fast::FixedState::default()),
             out: Vec::with_capacity(16 * 1024),
+            reply_capacity: 16 * 1024,
             ranges: Vec::new(),
             watches: KeyIndex::default(),
             blocking: Blocking::default(),
@@ -423,27 +433,49 @@ impl Engine {
     /// Clears the reply buffer (keeping its capacity).
     pub fn clear_reply(&mut self) {
         self.out.clear();
+        if self.out.capacity() > self.reply_capacity {
+            self.stats.reply_buffer_expands += 1;
+        }
         // A big reply must not stay allocated (and counted in used_memory) after it went
         // out: Valkey frees a client's reply blocks once written.
         if self.out.capacity() > 64 * 1024 {
             self.out.shrink_to(16 * 1024);
+            self.stats.reply_buffer_shrinks += 1;
         }
+        self.reply_capacity = self.out.capacity();
+    }
+
+    /// The size of the reply buffer every client's replies are assembled in (one client
+    /// runs at a time), CLIENT LIST `rbs`.
+    pub fn reply_buffer_size(&self) -> usize {
+        self.out.capacity()
     }
 
     /// Handles one socket read from client `id`.
     pub fn feed(&mut self, id: u64, chunk: &[u8]) -> Outcome {
-        self.stats.total_net_input_bytes += chunk.len() as u64;
         let Some(client) = self.clients.get_mut(&id) else {
+            self.stats.total_net_input_bytes += chunk.len() as u64;
             return Outcome::Close;
         };
+        // The primary's stream is replication input, which the host counts on its link.
+        if !client.primary {
+            self.stats.total_net_input_bytes += chunk.len() as u64;
+        }
         if client.closing {
             return Outcome::Close;
         }
         if client.suspended || !client.inbuf.is_empty() {
             client.inbuf.extend_from_slice(chunk);
-            if client.suspended || client.inbuf.len() < client.need {
-                return self.check_query_limit(id);
+            let waiting = client.suspended || client.inbuf.len() < client.need;
+            // Valkey checks the query buffer after each read, before it runs what the
+            // buffer holds: a command that completes past the limit closes the client unrun.
+            let checked = self.check_query_limit(id);
+            if waiting || checked == Outcome::Close {
+                return checked;
             }
+            let Some(client) = self.clients.get_mut(&id) else {
+                return Outcome::Close;
+            };
             let buf = std::mem::take(&mut client.inbuf);
             let (consumed, outcome) = self.process(id, &buf);
             self.keep_rest(id, &buf[consumed..]);
@@ -765,7 +797,9 @@ impl Engine {
                 let outcome = self.run(id, spec, handler, argv);
                 // A blocked command is logged once it is served.
                 if outcome != Outcome::Blocked {
-                    self.command_done(id, spec, argv, started.elapsed());
+                    let elapsed = started.elapsed();
+                    self.top_level_command_ran(elapsed);
+                    self.command_done(id, spec, argv, elapsed);
                 }
                 outcome
             }
@@ -784,7 +818,9 @@ impl Engine {
                     }
                 };
                 if !matches!(outcome, Outcome::Host(_)) {
-                    self.command_done(id, spec, argv, started.elapsed());
+                    let elapsed = started.elapsed();
+                    self.top_level_command_ran(elapsed);
+                    self.command_done(id, spec, argv, elapsed);
                 }
                 outcome
             }
@@ -833,8 +869,14 @@ impl Engine {
             return;
         };
         c.commands_processed += 1;
+        // A host command an EXEC runs is part of the EXEC's time.
+        let top_level = c.exec.is_none();
         let args: Vec<&[u8]> = held.argv.iter().map(Vec::as_slice).collect();
-        self.command_done(id, held.spec, &args, held.started.elapsed());
+        let elapsed = held.started.elapsed();
+        if top_level {
+            self.top_level_command_ran(elapsed);
+        }
+        self.command_done(id, held.spec, &args, elapsed);
         self.monitor_feed(id, held.spec, &args);
     }
 
@@ -846,6 +888,12 @@ impl Engine {
         let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         self.cmdstats.command_done(spec.name, us, false, self.stats.total_error_replies);
         self.slowlog_push(shown, spec, argv, elapsed);
+    }
+
+    /// A command called by a client (not by an EXEC or a script) ran for `elapsed`.
+    pub(crate) fn top_level_command_ran(&mut self, elapsed: std::time::Duration) {
+        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.stats.command_time_ns = self.stats.command_time_ns.saturating_add(ns);
     }
 
     /// A command was refused before it ran (arity, ACL, OOM, MISCONF...): counted as
@@ -947,7 +995,8 @@ impl Engine {
     }
 
     /// Refusals that apply before a command runs or is queued, in Valkey's order: auth,
-    /// (ACL permissions, in `dispatch`), no_multi, MISCONF, subscribed mode, loading. EXEC is checked with the flags of the
+    /// (ACL permissions, in `dispatch`), no_multi, MISCONF, subscribed mode (or its absence, for the
+    /// unsubscribe commands), loading. EXEC is checked with the flags of the
     /// commands it would run.
     fn precheck(&self, client: &Client, spec: &CommandSpec) -> Option<String> {
         if self.acl.auth_required() && !client.authenticated && spec.flags & flags::NO_AUTH == 0 {
@@ -985,6 +1034,9 @@ impl Engine {
         }
         if client.pubsub && client.proto == 2 && !cmd::pubsub::allowed_when_subscribed(spec) {
             return Some(cmd::pubsub::subscribed_mode_error(spec));
+        }
+        if !client.pubsub && cmd::pubsub::needs_subscribed_mode(spec) {
+            return Some(cmd::pubsub::not_subscribed_error(spec));
         }
         if self.cfg.primary_down && !client.primary && (cmd_flags & flags::STALE == 0 || queued_inv & flags::STALE != 0) {
             return Some(errors::MASTERDOWN.into());

@@ -68,6 +68,9 @@ pub struct KeyspaceStats {
     pub expire_cycle_cpu_us: u64,
     /// Keys deleted to stay under `maxmemory`.
     pub evicted_keys: u64,
+    /// RESTORE payloads validated entry by entry (INFO `dump_payload_sanitizations`):
+    /// forkv validates every payload so, whatever `sanitize-dump-payload` says.
+    pub dump_payload_sanitizations: u64,
 }
 
 /// All databases plus the bookkeeping shared by every mutation.

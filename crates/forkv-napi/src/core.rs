@@ -246,6 +246,8 @@ pub struct ScriptingInfo {
 pub struct CoreStats {
     pub total_commands_processed: f64,
     pub total_net_input_bytes: f64,
+    /// The reply buffer every client's replies are assembled in (CLIENT LIST `rbs`).
+    pub reply_buffer_size: f64,
     pub total_error_replies: f64,
     pub unexpected_error_replies: f64,
     pub expired_keys: f64,
@@ -851,6 +853,7 @@ impl Core {
         CoreStats {
             total_commands_processed: e.stats.total_commands_processed as f64,
             total_net_input_bytes: e.stats.total_net_input_bytes as f64,
+            reply_buffer_size: e.reply_buffer_size() as f64,
             total_error_replies: e.stats.total_error_replies as f64,
             unexpected_error_replies: e.stats.unexpected_error_replies as f64,
             expired_keys: k.expired_keys as f64,

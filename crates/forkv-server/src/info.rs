@@ -167,6 +167,11 @@ fn server(w: &mut Fields<'_>, host: &HostInfo) {
     w.put("server_name", "forkv");
     // The Valkey version forkv follows (Valkey's own valkey_version field).
     w.put("valkey_version", host.fact("valkey_compat_version"));
+    // The build (crates/forkv-server/build.rs): its commit, uncommitted changes in crates/
+    // then, and an id of the build.
+    w.put("redis_git_sha1", env!("FORKV_GIT_SHA1"));
+    w.put("redis_git_dirty", env!("FORKV_GIT_DIRTY"));
+    w.put("redis_build_id", env!("FORKV_BUILD_ID"));
     w.fact(host, "forkv_version");
     w.fact(host, "valkey_compat_version");
     // Valkey 8 names the field server_mode, and redis_mode under extended-redis-compatibility.
@@ -177,6 +182,8 @@ fn server(w: &mut Fields<'_>, host: &HostInfo) {
     // libuv's uv_hrtime, Node's monotonic clock.
     w.put("monotonic_clock", "POSIX clock_gettime");
     w.put("multiplexing_api", "libuv");
+    // Valkey's value for a build not compiled by GCC (forkv's core is compiled by rustc).
+    w.put("gcc_version", "0.0.0");
     w.fact(host, "node_version");
     w.put("process_id", std::process::id());
     w.put("process_supervised", "no");
@@ -301,9 +308,21 @@ fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubSt
     w.fact(host, "total_connections_received");
     w.put("total_commands_processed", s.total_commands_processed);
     w.fact(host, "instantaneous_ops_per_sec");
-    w.put("total_net_input_bytes", s.total_net_input_bytes);
-    w.fact(host, "total_net_output_bytes");
-    w.fact(host, "rejected_connections");
+    // Valkey's totals include the replication traffic; the engine counts the clients'
+    // input, the host the primary link's.
+    w.put("total_net_input_bytes", s.total_net_input_bytes + host.num("total_net_repl_input_bytes") as u64);
+    for name in [
+        "total_net_output_bytes",
+        "total_net_repl_input_bytes",
+        "total_net_repl_output_bytes",
+        "instantaneous_input_kbps",
+        "instantaneous_output_kbps",
+        "instantaneous_input_repl_kbps",
+        "instantaneous_output_repl_kbps",
+        "rejected_connections",
+    ] {
+        w.fact(host, name);
+    }
     w.put("sync_full", sync.full);
     w.put("sync_partial_ok", sync.partial_ok);
     w.put("sync_partial_err", sync.partial_err);
@@ -313,6 +332,8 @@ fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubSt
     w.put("expire_cycle_cpu_milliseconds", k.expire_cycle_cpu_us / 1000);
     w.put("evicted_keys", k.evicted_keys);
     w.put("evicted_clients", 0);
+    // Valkey 8.0 evicts EVAL scripts from a full cache; forkv's script cache has no limit.
+    w.put("evicted_scripts", 0);
     w.put("total_eviction_exceeded_time", total_exceeded);
     w.put("current_eviction_exceeded_time", current_exceeded);
     w.put("keyspace_hits", k.keyspace_hits);
@@ -323,6 +344,9 @@ fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubSt
     w.put("latest_fork_usec", forkv_snapshot::latest_fork_usec());
     w.put("total_forks", forkv_snapshot::total_forks());
     w.put("migrate_cached_sockets", engine.migrate.len());
+    // Keys a writable replica got with a TTL: forkv's replicas expire keys themselves and
+    // keep no such table.
+    w.put("slave_expires_tracked_keys", 0);
     // forkv has no active defragmentation.
     for name in ["active_defrag_hits", "active_defrag_misses", "active_defrag_key_hits", "active_defrag_key_misses", "total_active_defrag_time", "current_active_defrag_time"] {
         w.put(name, 0);
@@ -333,12 +357,22 @@ fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubSt
     w.put("tracking_total_prefixes", t.total_prefixes);
     w.put("unexpected_error_replies", s.unexpected_error_replies);
     w.put("total_error_replies", s.total_error_replies);
+    w.put("dump_payload_sanitizations", k.dump_payload_sanitizations);
+    w.fact(host, "total_reads_processed");
+    w.fact(host, "total_writes_processed");
     // Every read and write happens on the main thread: forkv has no I/O threads.
     for name in ["io_threaded_reads_processed", "io_threaded_writes_processed", "io_threaded_freed_objects", "io_threaded_poll_processed", "io_threaded_total_prefetch_batches", "io_threaded_total_prefetch_entries"] {
         w.put(name, 0);
     }
     w.put("client_query_buffer_limit_disconnections", s.client_query_buffer_limit_disconnections);
     w.fact(host, "client_output_buffer_limit_disconnections");
+    w.put("reply_buffer_shrinks", s.reply_buffer_shrinks);
+    w.put("reply_buffer_expands", s.reply_buffer_expands);
+    w.fact(host, "eventloop_cycles");
+    w.fact(host, "eventloop_duration_sum");
+    w.put("eventloop_duration_cmd_sum", s.command_time_ns / 1000);
+    w.fact(host, "instantaneous_eventloop_cycles_per_sec");
+    w.fact(host, "instantaneous_eventloop_duration_usec");
     let denied = engine.acl.log.denied;
     w.put("acl_access_denied_auth", denied.auth);
     w.put("acl_access_denied_cmd", denied.cmd);

@@ -206,7 +206,9 @@ impl Engine {
         if c.blocked.is_none() {
             c.commands_processed += 1;
             // Served: logged now, once (Valkey logs a blocking command when unblocked).
-            self.command_done(id, b.spec, &argv, started.elapsed());
+            let elapsed = started.elapsed();
+            self.top_level_command_ran(elapsed);
+            self.command_done(id, b.spec, &argv, elapsed);
         }
         let Some(c) = self.clients.get_mut(&id) else {
             return;

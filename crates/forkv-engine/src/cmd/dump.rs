@@ -71,6 +71,7 @@ fn restore(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         verify_checksum: !ctx.debug.skip_checksum_validation,
         limits: *ctx.ks.encoding_limits(),
     };
+    ctx.ks.stats.dump_payload_sanitizations += 1;
     let value = forkv_rdb::parse_dump_payload_with(argv[3], &opts).map_err(|e| match e.kind {
         forkv_rdb::RdbErrorKind::DumpVersionOrChecksum => Cow::Borrowed("ERR DUMP payload version or checksum are wrong"),
         _ => {

@@ -421,7 +421,9 @@ impl Engine {
         self.discard_transaction(id);
         // An EXEC that waited for the host ends here, not in `dispatch`.
         if let (Some(run), Some(exec)) = (run.filter(|r| r.paused), crate::table::lookup(b"exec")) {
-            self.command_done(id, exec, &[b"exec"], run.started.elapsed());
+            let elapsed = run.started.elapsed();
+            self.top_level_command_ran(elapsed);
+            self.command_done(id, exec, &[b"exec"], elapsed);
         }
         if closing {
             Outcome::Close

@@ -45,6 +45,17 @@ pub fn allowed_when_subscribed(spec: &CommandSpec) -> bool {
     )
 }
 
+/// The unsubscribe commands, which Valkey 8 refuses from a client in no subscription
+/// (whatever its protocol).
+pub fn needs_subscribed_mode(spec: &CommandSpec) -> bool {
+    matches!(spec.name, "unsubscribe" | "punsubscribe" | "sunsubscribe")
+}
+
+/// Valkey's refusal of an unsubscribe command from a client in no subscription.
+pub fn not_subscribed_error(spec: &CommandSpec) -> String {
+    format!("NOSUB '{}' command executed not in subscribed mode", spec.name)
+}
+
 /// Valkey's refusal for anything else, naming the command (`client|id` for subcommands).
 pub fn subscribed_mode_error(spec: &CommandSpec) -> String {
     format!(
