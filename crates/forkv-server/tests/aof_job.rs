@@ -56,6 +56,8 @@ fn keys_in(dir: &Path) -> u64 {
         databases: 16,
         limits: Default::default(),
         key_load_delay_us: 0,
+        busy_reply_threshold_ms: 5000,
+        log: None,
     };
     let loaded = load_aof(&p).expect("the AOF loads");
     (0..16).map(|db| loaded.ks.len(db) as u64).sum()
