@@ -4,9 +4,10 @@
 // A client's pending output is what its socket still holds: `socket.writableLength`
 // (Node's queue above the kernel's buffer, as Valkey's reply list is above its kernel
 // buffer). Valkey's limits count only the reply list, not the 16 KB reply buffer every
-// client has in front of it, so the first REPLY_BUFFER_BYTES pending count as that buffer
-// (CLIENT LIST `obl`) and the rest as the list (`omem`), which the limits check. Before a
-// reply is queued, that part of pending + reply is checked against the limits of
+// client has in front of it: CLIENT LIST shows the first REPLY_BUFFER_BYTES pending as that
+// buffer (`obl`) and the rest as the list (`omem`); the limits leave out pending output
+// that fits in the buffer (see `admit` for why not 16 KB of more). Before a
+// reply is queued, pending + reply is checked against the limits of
 // the client's class (normal, pubsub, replica): over the hard limit, or over the soft
 // limit for longer than its seconds, the client is closed at once and nothing more is
 // written to it (its queued output is dropped), as Valkey frees a client "ASAP".
@@ -72,7 +73,13 @@ export class OutputLimits {
    * limit (it is then closed, and the bytes must not be written).
    */
   admit(conn: Connection, extra: number): boolean {
-    const size = splitPending(conn.socket.writableLength + extra).list;
+    // Output that fits in the 16 KB reply buffer is not counted, as in Valkey; beyond it the
+    // whole of it counts. forkv writes a batch's replies chunk by chunk as they come, where
+    // Valkey holds them all until the turn ends: leaving the first 16 KB out of a bigger
+    // amount would let the first chunks of an over-limit batch through (unit/obuf-limits'
+    // "No response for multi commands in pipeline").
+    const pending = conn.socket.writableLength + extra;
+    const size = pending <= REPLY_BUFFER_BYTES ? 0 : pending;
     if (size <= this.floor) {
       conn.softLimitSince = 0;
       return true;
