@@ -13,18 +13,11 @@ import { startServer, type RunningServer } from '../helpers/server';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 import { quiet } from '../helpers/fixture';
+import { infoFields } from '../helpers/info';
 
 export { quiet };
 
-/** Parses INFO text into field -> value. */
-export function infoFields(text: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const line of text.split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) m.set(line.slice(0, i), line.slice(i + 1));
-  }
-  return m;
-}
+export { infoFields };
 
 /** INFO <section> as a map. */
 export async function info(io: Redis, section = 'all'): Promise<Map<string, string>> {

@@ -8,6 +8,7 @@ import { createClient } from 'redis';
 import { cmd, RawClient } from '../helpers/client';
 import { redisCli } from '../helpers/cli';
 import { errorOf } from '../helpers/errors';
+import { infoFields } from '../helpers/info';
 import { startServer, type RunningServer } from '../helpers/server';
 import { commandTable } from '../../ts/native/core';
 import { hostCommandNames } from '../../ts/commands';
@@ -27,14 +28,6 @@ t.after(async () => {
 
 const err = errorOf;
 
-const infoFields = (text: string): Map<string, string> => {
-  const m = new Map<string, string>();
-  for (const line of text.split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) m.set(line.slice(0, i), line.slice(i + 1));
-  }
-  return m;
-};
 
 t('every host command in the table has a host handler', () => {
   const host = commandTable().filter((c) => c.host).map((c) => c.name);

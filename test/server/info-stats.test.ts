@@ -7,20 +7,12 @@ import Redis from 'ioredis';
 
 import { errorOf } from '../helpers/errors';
 import { useServer } from '../helpers/fixture';
+import { infoFields as fields } from '../helpers/info';
 
 const t = suite('info-stats');
 const fx = useServer(t, {}, false);
 
 
-/** The `name:value` fields of an INFO text. */
-const fields = (text: string): Map<string, string> => {
-  const m = new Map<string, string>();
-  for (const line of text.split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) m.set(line.slice(0, i), line.slice(i + 1));
-  }
-  return m;
-};
 
 const headers = (text: string): string[] => text.split('\r\n').filter((l) => l.startsWith('# '));
 

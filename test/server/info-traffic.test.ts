@@ -8,21 +8,13 @@ import * as net from 'node:net';
 import Redis from 'ioredis';
 
 import { useFleet, useServer } from '../helpers/fixture';
+import { infoFields as fields } from '../helpers/info';
 import { startServer } from '../helpers/server';
 
 const t = suite('info-traffic');
 const fx = useServer(t, {}, false);
 const fleet = useFleet(t);
 
-/** The `name:value` fields of an INFO text. */
-const fields = (text: string): Map<string, string> => {
-  const m = new Map<string, string>();
-  for (const line of text.split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) m.set(line.slice(0, i), line.slice(i + 1));
-  }
-  return m;
-};
 
 const stats = async (io: Redis): Promise<Map<string, string>> => fields(await io.info('stats'));
 const num = (f: Map<string, string>, name: string): number => {
