@@ -18,7 +18,7 @@ export class Cron {
     this.sampleStats();
     pushInfoFacts(this.server);
     const hz = this.server.config.getInt('hz');
-    this.timer = setInterval(() => this.tick(), Math.max(1, Math.floor(1000 / hz)));
+    this.timer = setInterval(() => this.server.loopTurns.timeCron(() => this.tick()), Math.max(1, Math.floor(1000 / hz)));
     this.timer.unref();
   }
 

@@ -17,6 +17,7 @@ export function pushInfoFacts(s: Server): void {
   native.setHostInfo('listeners', strings(s.listening.infoFields()));
   native.setHostInfo('persistence', strings(s.persistenceInfo()));
   native.setHostInfo('replication', strings(s.replication.infoFields()));
+  native.setHostInfo('debug', strings(s.loopTurns.fields()));
 }
 
 /** Renders INFO for the requested section names (empty = default), with fresh facts. */

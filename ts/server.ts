@@ -24,6 +24,7 @@ import { AofPersistence } from './persistence/aof';
 import { ReplicationPrimary } from './replication/primary';
 import { ReplicaLink } from './replication/replica';
 import { LoopMetrics } from './loop-metrics';
+import { LoopTurns } from './loop-turns';
 
 /** Counters kept by the host for INFO stats. */
 export interface HostStats {
@@ -113,6 +114,8 @@ export class Server extends EventEmitter {
   };
   /** Event-loop counters and the traffic and loop rates of INFO stats. */
   readonly loopMetrics = new LoopMetrics();
+  /** Per-turn timings of the event loop (INFO debug). */
+  readonly loopTurns = new LoopTurns(() => this.core.native.commandsProcessed());
   /** Listening sockets and protected mode. */
   readonly listening: Listeners;
   /** Socket reads into the core, replies and deliveries out. */
@@ -396,6 +399,7 @@ export class Server extends EventEmitter {
     this.stats.totalWritesProcessed = 0;
     this.stats.clientOutputBufferLimitDisconnections = 0;
     this.loopMetrics.reset();
+    this.loopTurns.reset();
     this.stats.opsSamples = [];
     this.emit('resetstat');
   }

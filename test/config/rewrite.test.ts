@@ -125,3 +125,24 @@ test('rewrite creates a missing file', () => {
 });
 
 test.run();
+
+test('force-all rewrite (DEBUG CONFIG-REWRITE-FORCE-ALL) writes every directive at its default too, and loads back the same', () => {
+  const root = tempDir();
+  const file = join(root, 'all.conf');
+  const s = new ConfigStore({ cwd: root });
+  assert.is(s.set([['hz', '20']]), null);
+  assert.is(s.rewrite(file, true), null);
+  const text = readFileSync(file, 'utf8');
+  // Defaults are written (a plain rewrite leaves them out); unset strings and the default bind stay out.
+  assert.match(text, /^timeout 0$/m);
+  assert.match(text, /^appendonly no$/m);
+  assert.match(text, /^maxmemory-policy noeviction$/m);
+  assert.match(text, /^hz 20$/m);
+  assert.not.match(text, /^bind /m);
+  assert.not.match(text, /^requirepass/m);
+  const plain = join(root, 'plain.conf');
+  assert.is(s.rewrite(plain), null);
+  assert.not.match(readFileSync(plain, 'utf8'), /^timeout 0$/m);
+  const back = loadServerConfig({ configFile: file, cwd: root }).store;
+  for (const [def] of s.entries()) assert.is(back.getString(def.name), s.getString(def.name), def.name);
+});

@@ -86,23 +86,39 @@ t('RESP2 subscribed mode: other commands refused, PING answers ["pong", msg], QU
   await until(async () => (await io.call('PUBLISH', 'c', 'm')) === 0);
 });
 
-t('RESP3: pushes (>), commands allowed while subscribed, a message to oneself comes before the PUBLISH reply', async () => {
+t('RESP3: pushes (>), commands allowed while subscribed, a message to oneself comes after the PUBLISH reply', async () => {
   const c = await client();
   send(c, ['HELLO', '3']);
   await c.readUntil('modules\r\n*0\r\n');
   await roundtrip(c, [['SUBSCRIBE', 'r3']], push(bulk('subscribe'), bulk('r3'), int(1)));
   await roundtrip(c, [['SET', 'k', 'v'], ['GET', 'k']], '+OK\r\n' + bulk('v'));
-  await roundtrip(c, [['PUBLISH', 'r3', 'self']], push(bulk('message'), bulk('r3'), bulk('self')) + int(1));
+  await roundtrip(c, [['PUBLISH', 'r3', 'self']], int(1) + push(bulk('message'), bulk('r3'), bulk('self')));
   await roundtrip(c, [['PSUBSCRIBE', 'r*']], push(bulk('psubscribe'), bulk('r*'), int(2)));
   assert.is(await io.publish('r3', 'both'), 2);
   await expect(c, push(bulk('message'), bulk('r3'), bulk('both')) + push(bulk('pmessage'), bulk('r*'), bulk('r3'), bulk('both')));
-  await roundtrip(c, [['SSUBSCRIBE', 's1'], ['SPUBLISH', 's1', 'sharded']], push(bulk('ssubscribe'), bulk('s1'), int(1)) + push(bulk('smessage'), bulk('s1'), bulk('sharded')) + int(1));
+  await roundtrip(c, [['SSUBSCRIBE', 's1'], ['SPUBLISH', 's1', 'sharded']], push(bulk('ssubscribe'), bulk('s1'), int(1)) + int(1) + push(bulk('smessage'), bulk('s1'), bulk('sharded')));
   await roundtrip(
     c,
     [['UNSUBSCRIBE'], ['PUNSUBSCRIBE'], ['SUNSUBSCRIBE'], ['SUNSUBSCRIBE']],
     push(bulk('unsubscribe'), bulk('r3'), int(1)) + push(bulk('punsubscribe'), bulk('r*'), int(0)) +
       push(bulk('sunsubscribe'), bulk('s1'), int(0)) + "-NOSUB 'sunsubscribe' command executed not in subscribed mode\r\n",
   );
+});
+
+t('RESP3: messages to oneself from inside MULTI and a script follow the EXEC / EVAL reply, before the next reply (as valkey-server 8.0.1)', async () => {
+  const c = await client();
+  send(c, ['HELLO', '3']);
+  await c.readUntil('modules\r\n*0\r\n');
+  await roundtrip(c, [['SUBSCRIBE', 'foo'], ['SSUBSCRIBE', 's1']], push(bulk('subscribe'), bulk('foo'), int(1)) + push(bulk('ssubscribe'), bulk('s1'), int(1)));
+  const msg = (ch: string, m: string) => push(bulk('message'), bulk(ch), bulk(m));
+  await roundtrip(
+    c,
+    [['MULTI'], ['PING', 'abc'], ['PUBLISH', 'foo', 'bar'], ['SPUBLISH', 's1', 'vaz'], ['PING', 'def'], ['EXEC'], ['PING', 'next']],
+    '+OK\r\n' + '+QUEUED\r\n'.repeat(4) + arr(bulk('abc'), int(1), int(1), bulk('def')) + msg('foo', 'bar') +
+      push(bulk('smessage'), bulk('s1'), bulk('vaz')) + bulk('next'),
+  );
+  const script = 'redis.call("ping","abc") redis.call("publish","foo","bar") redis.call("publish","foo","vaz") return "bla"';
+  await roundtrip(c, [['EVAL', script, '0'], ['PING', 'next']], bulk('bla') + msg('foo', 'bar') + msg('foo', 'vaz') + bulk('next'));
 });
 
 t('glob patterns (?, [set], escapes) and binary channel names', async () => {

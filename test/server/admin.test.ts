@@ -1,11 +1,14 @@
 // Connection and server commands: HELLO/AUTH/RESET/CLIENT, INFO, CONFIG, COMMAND, TIME,
 // DEBUG, SHUTDOWN, through ioredis, node-redis, redis-cli and raw RESP.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 import { createClient } from 'redis';
 
-import { cmd, RawClient } from '../helpers/client';
+import { cmd, RawClient, show } from '../helpers/client';
 import { redisCli } from '../helpers/cli';
 import { errorOf } from '../helpers/errors';
 import { infoFields } from '../helpers/info';
@@ -186,9 +189,69 @@ t('TIME, ECHO, PING, DEBUG SLEEP/LOG and DEBUG gated by enable-debug-command', a
   assert.is(await io.call('DEBUG', 'LOG', 'hello-from-test'), 'OK');
   await srv.waitFor(/DEBUG LOG: hello-from-test/);
   const s = await startServer({ args: ['--enable-debug-command', 'no'] });
-  const r = await redisCli(s.port, ['debug', 'digest']);
-  assert.match(r.stdout, /DEBUG command not allowed/);
+  // Every subcommand is refused, HELP, the host's and unknown ones included (as Valkey 8.0.1).
+  for (const argv of [['debug', 'digest'], ['debug', 'help'], ['debug', 'pause-cron', '0'], ['debug', 'nosuch']]) {
+    const r = await redisCli(s.port, argv);
+    assert.match(r.stdout, /^ERR DEBUG command not allowed\. If the enable-debug-command option is set to "local"/, argv.join(' '));
+  }
   await s.stop();
+});
+
+t('DEBUG CONFIG-REWRITE-FORCE-ALL writes every directive into the config file, and the server starts again from it', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forkv-forceall-'));
+  const conf = path.join(dir, 'forkv.conf');
+  fs.writeFileSync(conf, 'hz 15\n');
+  const s = await startServer({ configFile: conf, dir });
+  const c = new Redis({ port: s.port });
+  try {
+    assert.is(await c.call('DEBUG', 'CONFIG-REWRITE-FORCE-ALL'), 'OK');
+    const text = fs.readFileSync(conf, 'utf8');
+    assert.match(text, /^hz 15$/m);
+    assert.match(text, /^timeout 0$/m);
+    assert.match(text, /^maxmemory-policy noeviction$/m);
+    const before = (await c.config('GET', '*')) as string[];
+    await s.stop();
+    const again = await startServer({ configFile: conf, dir, port: s.port });
+    const c2 = new Redis({ port: again.port });
+    try {
+      assert.equal(await c2.config('GET', '*'), before);
+    } finally {
+      c2.disconnect();
+      await again.stop();
+    }
+  } finally {
+    c.disconnect();
+    await s.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const noFile = await errorOf(io.call('DEBUG', 'CONFIG-REWRITE-FORCE-ALL'));
+  assert.is(noFile, 'ERR CONFIG-REWRITE-FORCE-ALL failed: The server is running without a config file');
+});
+
+t('CONFIG SET while the dataset loads: deny-loading directives answer LOADING, others apply', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forkv-loading-'));
+  const s = await startServer({ dir });
+  const c = new Redis({ port: s.port });
+  await c.call('DEBUG', 'POPULATE', '3000', 'key', '100');
+  await c.save();
+  c.disconnect();
+  await s.stop();
+  // 1 ms per key: the load takes about 3 s, serving clients meanwhile.
+  const slow = await startServer({ dir, args: ['--key-load-delay', '1000', '--loading-process-events-interval-bytes', '1024', '--enable-protected-configs', 'yes'], waitReady: false });
+  // Listening before the load starts, as Valkey.
+  await slow.waitFor(/Server initialized/);
+  const raw = await RawClient.connect(slow.port);
+  try {
+    assert.match(show(await raw.call('INFO', 'persistence')), /loading:1/);
+    assert.is(show(await raw.call('CONFIG', 'SET', 'loglevel', 'debug')), '+OK');
+    assert.is(show(await raw.call('CONFIG', 'GET', 'loglevel')), '*["loglevel", "debug"]');
+    assert.is(show(await raw.call('CONFIG', 'SET', 'dir', dir)), '(error LOADING Valkey is loading the dataset in memory)');
+    assert.match(show(await raw.call('INFO', 'persistence')), /loading:1/);
+  } finally {
+    raw.close();
+    await slow.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 t('SHUTDOWN NOSAVE stops the process with exit code 0', async () => {

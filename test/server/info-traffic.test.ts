@@ -55,6 +55,54 @@ t('reads, writes, commands time and loop counters grow with the work done; RESET
   assert.ok(idle2 > idle1 && idle2 < idle1 + 10, `${idle1} -> ${idle2}`);
 });
 
+t('INFO debug: per-turn loop timings, only when named, measured (commands per turn, longest turn, cron and AOF time), RESETSTAT zeroes them', async () => {
+  const debug = async (io: Redis): Promise<Map<string, string>> => fields(await io.info('debug'));
+  // Only `INFO debug` prints the section, last, with Valkey 8.0's four fields in order.
+  const text = await fx.io.info('debug');
+  assert.equal(text.split('\r\n').filter((l) => l !== '').map((l) => l.split(':')[0]), [
+    '# Debug', 'eventloop_duration_aof_sum', 'eventloop_duration_cron_sum', 'eventloop_duration_max', 'eventloop_cmd_per_cycle_max',
+  ]);
+  for (const section of ['all', 'everything', 'default']) {
+    assert.not.ok((await fx.io.info(section)).includes('# Debug'), section);
+  }
+  const both = (await fx.io.call('INFO', 'debug', 'server')) as string;
+  assert.ok(both.startsWith('# Server') && both.includes('\r\n\r\n# Debug\r\n'));
+
+  await fx.io.config('RESETSTAT');
+  const reset = await debug(fx.io);
+  assert.ok(num(reset, 'eventloop_cmd_per_cycle_max') <= 1, reset.get('eventloop_cmd_per_cycle_max'));
+  // 40 commands in one write are read and run in one turn of the loop.
+  const sock = net.connect(fx.srv.port, '127.0.0.1');
+  await new Promise<void>((r) => sock.once('connect', () => r()));
+  let got = '';
+  const done = new Promise<void>((r) => sock.on('data', (d) => { got += d.toString(); if (got.split('+PONG').length > 40) r(); }));
+  sock.write('PING\r\n'.repeat(40));
+  await done;
+  sock.destroy();
+  await sleep(250);
+  const d1 = await debug(fx.io);
+  assert.ok(num(d1, 'eventloop_cmd_per_cycle_max') >= 40, d1.get('eventloop_cmd_per_cycle_max'));
+  assert.ok(num(d1, 'eventloop_duration_cron_sum') > 0);
+  assert.ok(num(d1, 'eventloop_duration_max') > 0);
+  assert.is(num(d1, 'eventloop_duration_aof_sum'), 0, 'no AOF, no AOF time');
+  // A turn that runs a 200 ms command is the longest turn.
+  await fx.io.call('DEBUG', 'SLEEP', '0.2');
+  await sleep(120);
+  const d2 = await debug(fx.io);
+  assert.ok(num(d2, 'eventloop_duration_max') >= 200_000, d2.get('eventloop_duration_max'));
+  assert.ok(num(d2, 'eventloop_duration_cron_sum') > num(d1, 'eventloop_duration_cron_sum'));
+  await fx.io.config('RESETSTAT');
+  const d3 = await debug(fx.io);
+  assert.ok(num(d3, 'eventloop_duration_max') < 200_000, d3.get('eventloop_duration_max'));
+  assert.ok(num(d3, 'eventloop_cmd_per_cycle_max') < 40);
+
+  // With the AOF on (fsync always), the end-of-turn AOF writes take time.
+  const aofSrv = fleet.track(await startServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] }));
+  const aio = fleet.connect(aofSrv.port);
+  for (let i = 0; i < 20; i++) await aio.set(`aof${i}`, 'v');
+  assert.ok(num(await debug(aio), 'eventloop_duration_aof_sum') > 0);
+});
+
 t('instantaneous rates: input and output kbps under traffic, loop cycles per second', async () => {
   await fx.io.config('RESETSTAT');
   const value = 'v'.repeat(64 * 1024);

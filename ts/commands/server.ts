@@ -21,7 +21,8 @@ export function config(call: HostCall): Reply | Promise<Reply> {
       if ((argv.length - 2) % 2 !== 0) return error("ERR wrong number of arguments for 'config|set' command");
       const pairs: Array<[string, string]> = [];
       for (let i = 2; i < argv.length; i += 2) pairs.push([arg(call, i), arg(call, i + 1)]);
-      const ctx = { clientIsLocal: call.conn.isLocal };
+      // While the dataset loads, directives flagged deny-loading answer LOADING.
+      const ctx = { clientIsLocal: call.conn.isLocal, loading: server.rdb.loading };
       const before = pairs.map(([name]): [string, string] => [name, server.config.definition(name) ? server.config.getString(name) : '']);
       const err = server.config.set(pairs, ctx);
       if (err !== null) return error(err);
@@ -95,6 +96,12 @@ export function debug(call: HostCall): Reply | Promise<Reply> {
       return ok;
     case 'reload':
       return server.debugReload(call.argv.slice(2).map((b) => b.toString('latin1').toLowerCase()));
+    case 'config-rewrite-force-all': {
+      // CONFIG REWRITE writing every directive, defaults included (Valkey's force_write).
+      const err = server.config.rewrite(server.configFile, true);
+      if (err === null) return ok;
+      return error(`ERR CONFIG-REWRITE-FORCE-ALL failed: ${err.replace(/^ERR (Rewriting config file: )?/, '')}`);
+    }
     default:
       // The core runs every other DEBUG subcommand itself.
       return error(`ERR unknown subcommand '${arg(call, 1)}'. Try DEBUG HELP.`);

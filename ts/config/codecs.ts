@@ -488,10 +488,6 @@ export function rewriteValue(def: ConfigDef, value: ConfigValue, sink: RewriteSi
       return;
     case 'bind': {
       if (k.type !== 'bind') return mismatch(def);
-      if (def.name === 'rdma-bind') {
-        if (value.value.length > 0) sink.rewriteLine(name, `${name} ${value.value.join(' ')}`, true);
-        return;
-      }
       if (arraysEqual(value.value, k.default)) {
         sink.markProcessed(name);
         return;

@@ -33,7 +33,8 @@ class RewriteState implements RewriteSink {
   private readonly processed = new Set<string>();
   private needsSignature = true;
 
-  constructor(oldContent: string | null) {
+  /** `forceAll`: every directive is written, defaults included (DEBUG CONFIG-REWRITE-FORCE-ALL). */
+  constructor(oldContent: string | null, private readonly forceAll = false) {
     if (oldContent === null || oldContent === '') return;
     for (const raw of oldContent.split('\n')) {
       const line = trimChars(raw, '\r\n\t ');
@@ -66,7 +67,7 @@ class RewriteState implements RewriteSink {
       this.lines[index] = line;
       return;
     }
-    if (!force) return;
+    if (!force && !this.forceAll) return;
     if (this.needsSignature) {
       this.lines.push(CONFIG_REWRITE_SIGNATURE);
       this.needsSignature = false;
@@ -106,10 +107,12 @@ class RewriteState implements RewriteSink {
 
 /**
  * The new file content for `oldContent` (null when the file does not exist) and the current
- * values, in table order.
+ * values, in table order. `forceAll` writes every directive, at its default too (Valkey's
+ * force_write, used by DEBUG CONFIG-REWRITE-FORCE-ALL); values that must stay absent (an unset
+ * string, the default bind, no replicaof) stay absent.
  */
-export function rewriteConfigContent(oldContent: string | null, values: Iterable<readonly [ConfigDef, ConfigValue]>): string {
-  const state = new RewriteState(oldContent);
+export function rewriteConfigContent(oldContent: string | null, values: Iterable<readonly [ConfigDef, ConfigValue]>, forceAll = false): string {
+  const state = new RewriteState(oldContent, forceAll);
   for (const [def, value] of values) rewriteValue(def, value, state);
   state.removeOrphaned();
   return state.content();

@@ -333,9 +333,6 @@ const RAW_TABLE: readonly RawDef[] = [
   num('watchdog-period', null, flags('hidden'), 'int', 0n, INT_MAX, 0n),
   num('shutdown-timeout', null, MOD, 'int', 0n, INT_MAX, 10n),
   num('repl-diskless-sync-max-replicas', null, MOD, 'int', 0n, INT_MAX, 0n),
-  num('rdma-port', null, MOD, 'int', 0n, 65535n, 0n),
-  num('rdma-rx-size', null, IMM, 'int', 64n * 1024n, 16n * MB, MB),
-  num('rdma-completion-vector', null, IMM, 'int', -1n, 1024n, -1n),
 
   /* Unsigned int configs */
   num('maxclients', null, MOD, 'uint', 1n, UINT_MAX, 10000n),
@@ -422,7 +419,6 @@ const RAW_TABLE: readonly RawDef[] = [
   def('notify-keyspace-events', null, MOD, { type: 'keyspace-events' }),
   // forkv deviation: Valkey's compiled-in default is VALKEY_DEFAULT_BIND ("* -::*").
   def('bind', null, flags('multi-arg'), { type: 'bind', default: FORKV_DEFAULT_BIND }),
-  def('rdma-bind', null, flags('multi-arg'), { type: 'bind', default: [] }),
   def('replicaof', 'slaveof', flags('immutable', 'multi-arg'), { type: 'replicaof' }),
   def('latency-tracking-info-percentiles', null, flags('multi-arg'), { type: 'percentiles', default: [50, 99, 99.9] }),
 

@@ -332,7 +332,7 @@ export class ConfigStore {
    * error line without '-': "ERR The server is running without a config file" or
    * "ERR Rewriting config file: <strerror>".
    */
-  rewrite(configFilePath: string | null | undefined): string | null {
+  rewrite(configFilePath: string | null | undefined, forceAll = false): string | null {
     if (!configFilePath) return 'ERR The server is running without a config file';
     let old: string | null;
     try {
@@ -342,7 +342,7 @@ export class ConfigStore {
       old = null;
     }
     try {
-      writeFileAtomic(configFilePath, rewriteConfigContent(old, this.entries()));
+      writeFileAtomic(configFilePath, rewriteConfigContent(old, this.entries(), forceAll));
     } catch (err) {
       return this.rewriteFailed(err);
     }

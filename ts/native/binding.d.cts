@@ -185,6 +185,12 @@ export declare class Core {
   resetTransaction(id: number): void
   /** Turns client-side caching off for a connection (RESET). */
   resetTracking(id: number): void
+  /**
+   * Commands run since the start or the last CONFIG RESETSTAT (INFO
+   * `total_commands_processed`): the host reads it at both ends of an event-loop turn
+   * for INFO debug's `eventloop_cmd_per_cycle_max`, so it costs no object.
+   */
+  commandsProcessed(): number
   /** Blocked and watching clients for INFO clients. */
   connStats(): ConnStats
   /**

@@ -133,6 +133,7 @@ export class DataPath {
 
   /** `n` bytes of `conn` in the shared read buffer. */
   private onRead(conn: Connection, n: number): void {
+    this.server.loopTurns.enter();
     conn.lastInteraction = Date.now();
     conn.inputBytes += n;
     this.server.stats.totalReadsProcessed++;
@@ -141,6 +142,7 @@ export class DataPath {
 
   /** A read as its own Buffer (Nodes where `readInto` is not possible). */
   private onData(conn: Connection, chunk: Buffer): void {
+    this.server.loopTurns.enter();
     conn.lastInteraction = Date.now();
     conn.inputBytes += chunk.length;
     this.server.stats.totalReadsProcessed++;
@@ -190,6 +192,7 @@ export class DataPath {
           conn.busy = true;
           void out.then((reply) => {
             conn.busy = false;
+            this.server.loopTurns.enter();
             if (!conn.closed) this.drive(conn, this.server.core.resume(conn.id, encode(reply, conn.proto)));
           });
           break;

@@ -171,7 +171,7 @@ export class AofPersistence {
   private beforeSleep(): void {
     this.flushScheduled = false;
     const wasOk = this.lastWriteOk;
-    const written = this.flush(false);
+    const written = this.server.loopTurns.timeAof(() => this.flush(false));
     const held = this.held;
     this.held = [];
     if (!written && wasOk && this.enabled && this.server.config.getEnum('appendfsync') === 'always') {

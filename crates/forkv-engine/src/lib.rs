@@ -216,6 +216,10 @@ pub struct Engine {
     /// The runner of the command table's `Exec::Server` commands for code running inside
     /// a command (scripts); installed by the server crate (see [`ServerCommands`]).
     server_commands: Option<Box<dyn ServerCommands>>,
+    /// A server command run inside the current command may have addressed messages to
+    /// its own client (PUBLISH to a channel it subscribes to): they follow the top-level
+    /// command's reply (see [`Engine::flush_own_messages`]).
+    own_messages_waiting: bool,
     /// Unguessable output (ACL GENPASS); seeded by the host, absent until then.
     pub secure_random: Option<secure_random::SecureRandom>,
     /// The process figures the host sampled last (MEMORY STATS, DOCTOR).
@@ -286,6 +290,7 @@ impl Engine {
             scripting: None,
             functions: None,
             server_commands: None,
+            own_messages_waiting: false,
             secure_random: None,
             host_memory: memory_stats::HostMemory::default(),
             memory_probe: evict::NO_PROBE,
@@ -339,6 +344,24 @@ impl Engine {
     /// Installs the runner of the server's own commands for scripts (see [`ServerCommands`]).
     pub fn set_server_commands(&mut self, runner: Box<dyn ServerCommands>) {
         self.server_commands = Some(runner);
+    }
+
+    /// The server addressed messages to client `id`'s own channel subscriptions while one
+    /// of its commands ran: they go out after that command's reply.
+    pub fn note_own_messages(&mut self) {
+        self.own_messages_waiting = true;
+    }
+
+    /// Appends the messages a command addressed to its own client after its reply, once
+    /// the top-level command is over (Valkey's pending_push_messages, joined to the reply
+    /// list after the command): never inside an EXEC's or a script's reply.
+    fn flush_own_messages(&mut self, id: u64) {
+        if !std::mem::take(&mut self.own_messages_waiting) {
+            return;
+        }
+        if let Some(own) = self.server_commands.as_mut().and_then(|r| r.take_own_messages(id)) {
+            self.out.extend_from_slice(&own);
+        }
     }
 
     /// Registers a connection.
@@ -511,6 +534,7 @@ impl Engine {
         if self.clients.get(&id).is_some_and(|c| c.exec.is_none()) {
             self.tracking_flush_pending(id);
             self.tracking_command_done(id);
+            self.flush_own_messages(id);
         }
         self.serve_ready_keys();
         self.continue_input(id)
@@ -681,9 +705,11 @@ impl Engine {
                         self.apply_reply_mode(id, mark);
                     }
                     if !matches!(step, Outcome::Host(_)) {
-                        // Invalidations this command caused for its own client follow its reply.
+                        // Invalidations and messages this command caused for its own client
+                        // follow its reply.
                         self.tracking_flush_pending(id);
                         self.tracking_command_done(id);
+                        self.flush_own_messages(id);
                     }
                     if let Args::Slices(v) = args {
                         ranges = v;
@@ -734,6 +760,9 @@ impl Engine {
             return self.reject(id, false, &unknown_command_error(argv));
         };
         let is_exec = spec.name == "exec";
+        if let Some(e) = cmd::debug::refusal(client, spec, argv.len()) {
+            return self.reject(id, false, e);
+        }
         let spec = match resolve_subcommand(spec, argv) {
             Ok(s) => s,
             Err(e) => {

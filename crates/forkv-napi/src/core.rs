@@ -497,6 +497,14 @@ impl Core {
         self.server.engine.disable_tracking(u64::from(id));
     }
 
+    /// Commands run since the start or the last CONFIG RESETSTAT (INFO
+    /// `total_commands_processed`): the host reads it at both ends of an event-loop turn
+    /// for INFO debug's `eventloop_cmd_per_cycle_max`, so it costs no object.
+    #[napi]
+    pub fn commands_processed(&self) -> f64 {
+        self.server.engine.stats.total_commands_processed as f64
+    }
+
     /// Blocked and watching clients for INFO clients.
     #[napi]
     pub fn conn_stats(&self) -> ConnStats {

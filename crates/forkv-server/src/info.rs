@@ -10,7 +10,8 @@
 //! a script sees them at most one tick old.
 //!
 //! Section selection follows Valkey 8: no argument or `default` gives the default
-//! sections, `all` every section, `everything` the same (forkv has no module sections);
+//! sections, `all` every section but `debug` (printed only when named, as in Valkey 8.0),
+//! `everything` the same (forkv has no module sections);
 //! several names may be given, unknown names are ignored, each section is printed once,
 //! in Valkey's order.
 
@@ -21,7 +22,11 @@ use crate::pubsub::PubSubStats;
 use crate::repl::{Replication, SyncStats};
 
 /// Every section forkv prints, in Valkey's order.
-const SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"];
+const SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace", "debug"];
+
+/// Sections printed only when named: not part of `all` or `everything` (Valkey 8.0's
+/// `debug`, per-turn timings of the event loop).
+const NAMED_ONLY: &[&str] = &["debug"];
 
 /// The sections of `INFO` and `INFO default`.
 const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
@@ -38,17 +43,20 @@ pub struct HostInfo {
     persistence: Vec<(String, String)>,
     /// The replication section.
     replication: Vec<(String, String)>,
+    /// The debug section (the host times its event loop).
+    debug: Vec<(String, String)>,
 }
 
 impl HostInfo {
-    /// Replaces one group of facts: `facts`, `listeners`, `persistence` or `replication`.
-    /// False for another group name.
+    /// Replaces one group of facts: `facts`, `listeners`, `persistence`, `replication` or
+    /// `debug`. False for another group name.
     pub fn set(&mut self, group: &str, fields: Vec<(String, String)>) -> bool {
         let slot = match group {
             "facts" => &mut self.facts,
             "listeners" => &mut self.listeners,
             "persistence" => &mut self.persistence,
             "replication" => &mut self.replication,
+            "debug" => &mut self.debug,
             _ => return false,
         };
         *slot = fields;
@@ -73,7 +81,7 @@ pub fn select(requested: &[&[u8]]) -> Vec<&'static str> {
     SECTIONS
         .iter()
         .copied()
-        .filter(|s| all || (default && DEFAULT_SECTIONS.contains(s)) || names.iter().any(|n| n == s))
+        .filter(|s| (all && !NAMED_ONLY.contains(s)) || (default && DEFAULT_SECTIONS.contains(s)) || names.iter().any(|n| n == s))
         .collect()
 }
 
@@ -133,6 +141,7 @@ pub fn render(engine: &mut Engine, host: &HostInfo, pubsub: PubSubStats, repl: R
             "modules" => {}
             "cluster" => w.put("cluster_enabled", 0),
             "keyspace" => keyspace(&mut w, engine),
+            "debug" => w.list(&host.debug),
             _ => {}
         }
     }
@@ -444,8 +453,12 @@ mod tests {
     fn section_selection_follows_valkey() {
         assert_eq!(select(&[]), DEFAULT_SECTIONS);
         assert_eq!(select(&[b"default"]), DEFAULT_SECTIONS);
-        assert_eq!(select(&[b"all"]), SECTIONS);
-        assert_eq!(select(&[b"everything"]), SECTIONS);
+        let all: Vec<&str> = SECTIONS.iter().copied().filter(|s| *s != "debug").collect();
+        assert_eq!(select(&[b"all"]), all);
+        assert_eq!(select(&[b"everything"]), all);
+        // `debug` only when named, printed last as Valkey prints it.
+        assert_eq!(select(&[b"debug", b"keyspace", b"server"]), ["server", "keyspace", "debug"]);
+        assert_eq!(select(&[b"all", b"debug"]).last(), Some(&"debug"));
         assert_eq!(select(&[b"keyspace", b"CPU", b"nosuch"]), ["cpu", "keyspace"]);
         assert_eq!(select(&[b"cpu", b"default"]).iter().filter(|s| **s == "cpu").count(), 1);
         assert!(select(&[b"commandstats"]) == ["commandstats"]);

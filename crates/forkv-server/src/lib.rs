@@ -512,10 +512,10 @@ impl Server {
                 self.deliver_invalidations();
                 return outcome;
             }
-            // Messages the command published to its own client precede its reply.
-            if let Some(mut own) = self.own.borrow_mut().outbox.take_for(id) {
-                own.extend_from_slice(&reply);
-                reply = own;
+            // Messages the command published to its own client follow the reply of the
+            // top-level command (after EXEC's whole reply inside MULTI).
+            if self.own.borrow().outbox.has(id) {
+                self.engine.note_own_messages();
             }
             outcome = self.engine.resume(id, &reply);
         }
@@ -590,10 +590,10 @@ impl Server {
         }
         self.publish_events();
         self.deliver_monitor_lines();
-        // Messages to the calling client join its stream now, before whatever the
-        // command that made this call will answer.
-        if let Some(own) = self.own.borrow_mut().outbox.take_for(id) {
-            self.engine.reply_mut().extend_from_slice(&own);
+        // Messages to the calling client follow the reply of the command that made this
+        // call (Valkey's pending_push_messages).
+        if self.own.borrow().outbox.has(id) {
+            self.engine.note_own_messages();
         }
         if let Some(c) = self.engine.client_mut(id) {
             c.nonblocking_call = was_nonblocking;

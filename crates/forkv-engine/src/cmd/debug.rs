@@ -33,6 +33,7 @@ const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("debug|aof-flush-sleep", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Sleep <microsec> before each AOF write that has data (0 turns it off).", Exec::Host),
     spec("debug|loadaof", 2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Flush the AOF buffers on disk and reload the AOF in memory.", Exec::Host),
     spec("debug|reload", -2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Save the RDB on disk and reload it back to memory.", Exec::Host),
+    spec("debug|config-rewrite-force-all", 2, F, (0, 0, 0), "server", "1.0.0", "O(N)", "CONFIG REWRITE writing every directive, defaults included.", Exec::Host),
     spec("debug|populate", -3, F, (0, 0, 0), "server", "1.0.0", "O(N)", "Create <count> string keys named key:<num>.", Exec::Core(populate)),
     spec("debug|set-disable-deny-scripts", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Lets scripts call the commands flagged noscript (test purposes).", Exec::Core(set_disable_deny_scripts)),
     spec("debug|set-skip-checksum-validation", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Enables or disables checksum checks for RDB files and RESTORE's payload.", Exec::Core(set_skip_checksum_validation)),
@@ -41,17 +42,16 @@ const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("debug|help", 2, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Returns helpful text about the different subcommands.", Exec::Core(help)),
 ];
 
-/// Valkey refuses DEBUG unless `enable-debug-command` allows it for this client.
-fn allowed(ctx: &Ctx<'_>) -> CmdResult {
-    if ctx.client.debug_allowed {
-        Ok(())
-    } else {
-        Err("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.".into())
-    }
+/// Valkey refuses DEBUG whatever its subcommand (HELP, unknown ones and the host's
+/// included), right after the arity check and before authentication and ACL, unless
+/// `enable-debug-command` allows it for this client. `top` is the top-level command.
+pub(crate) fn refusal(client: &crate::client::Client, top: &CommandSpec, argc: usize) -> Option<&'static str> {
+    (!client.debug_allowed && top.name == "debug" && argc >= 2).then_some(
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+    )
 }
 
 fn sleep(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     let secs = parse_f64(argv[2]).filter(|s| *s >= 0.0).ok_or(super::CmdError::Borrowed(crate::errors::NOT_FLOAT))?;
     // Blocks the whole server on purpose, as in Valkey (used to test timeouts).
     std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
@@ -60,7 +60,6 @@ fn sleep(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn set_active_expire(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     ctx.ks.active_expire_enabled = argv[2] != b"0";
     ctx.reply.ok();
     Ok(())
@@ -69,7 +68,6 @@ fn set_active_expire(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// `DEBUG LOG <message>`: one warning line in the server log (also from a script once
 /// `DEBUG SET-DISABLE-DENY-SCRIPTS 1` lets scripts call DEBUG).
 fn log(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     ctx.logs.push(crate::log::LogLevel::Warning, format!("DEBUG LOG: {}", String::from_utf8_lossy(argv[2])));
     ctx.reply.ok();
     Ok(())
@@ -78,7 +76,6 @@ fn log(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// `DEBUG SET-DISABLE-DENY-SCRIPTS <0|1>` (Valkey's `script_disable_deny_script`):
 /// scripts may then call commands flagged `noscript`; read as `atoi` reads it.
 fn set_disable_deny_scripts(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     ctx.debug.disable_deny_scripts = atoi(argv[2]) != 0;
     ctx.reply.ok();
     Ok(())
@@ -88,7 +85,6 @@ fn set_disable_deny_scripts(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// it (Valkey does), so anything that does not start with a non-zero number turns the
 /// check back on.
 fn set_skip_checksum_validation(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     ctx.debug.skip_checksum_validation = atoi(argv[2]) != 0;
     ctx.reply.ok();
     Ok(())
@@ -131,7 +127,6 @@ const POPULATE_KEY_MAX: usize = 127;
 /// `size` bytes. Keys that exist are left alone. Like Valkey it neither counts as a
 /// change for `save` rules nor reaches the AOF, but WATCHers of the keys see them touched.
 fn populate(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     if argv.len() > 5 {
         return Err(super::err(format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
@@ -186,7 +181,6 @@ fn populate(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// walk over the value (serializedlength, ql_uncompressed_size), any other word is
 /// ignored as in Valkey.
 fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     if argv.len() > 4 {
         return Err(wrong_args(argv));
     }
@@ -229,7 +223,6 @@ fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// their sizes and element counts (a running rehash shows both tables), and with `full`
 /// their chain lengths (Valkey's `kvstoreGetStats`), as verbatim text.
 fn htstats(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     let dbid = super::parse_i64(argv[2])?;
     let db = usize::try_from(dbid).ok().filter(|d| *d < ctx.ks.db_count()).ok_or("ERR Out of range database")?;
     let full = argv.get(3).is_some_and(|a| a.eq_ignore_ascii_case(b"full"));
@@ -251,7 +244,6 @@ fn wrong_args(argv: &[&[u8]]) -> super::CmdError {
 /// listpack format, entry by entry) to the server log, as Valkey prints `lpRepr` on
 /// stdout (forkv's log is stdout unless `logfile` is set).
 fn listpack(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     let db = ctx.db();
     let Some(v) = ctx.ks.peek(db, argv[2]) else {
         return Err(crate::errors::NO_SUCH_KEY.into());
@@ -268,7 +260,6 @@ fn listpack(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// `DEBUG QUICKLIST <key> [<0|1|2>]`: writes a quicklist's header and nodes to the server
 /// log (with 1 or more, each node's listpack too), as Valkey's `quicklistRepr`.
 fn quicklist(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     if argv.len() > 4 {
         return Err(wrong_args(argv));
     }
@@ -312,7 +303,6 @@ fn quicklist(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// million random patterns against random strings (bytes below 128, up to 31 long). It
 /// passes when nothing panics, which the replies of every glob command rely on.
 fn stringmatch_test(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     let mut rng = super::coll::Rng::from_ks(ctx.ks);
     let (mut text, mut pat) = ([0u8; 32], [0u8; 32]);
     let mut matches = 0u64;
@@ -334,14 +324,12 @@ fn stringmatch_test(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
 }
 
 fn digest_all(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     let d = digest::dataset_digest(ctx.ks);
     ctx.reply.simple(&digest::hex(&d));
     Ok(())
 }
 
 fn digest_value(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     let db = ctx.db();
     ctx.reply.array(argv.len() - 2);
     for key in &argv[2..] {
@@ -376,7 +364,6 @@ fn parse_memory(arg: &[u8]) -> Option<u64> {
 /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements at least this big are stored in a
 /// quicklist node of their own; 0 restores the 1 GB default.
 fn quicklist_packed_threshold(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     const ERR: &str = "ERR argument must be a memory value bigger than 1 and smaller than 4gb";
     let size = parse_memory(argv[2]).ok_or(super::CmdError::Borrowed(ERR))?;
     if size > (1u64 << 32) - (1 << 20) {
@@ -391,7 +378,6 @@ fn quicklist_packed_threshold(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 /// DEBUG PROTOCOL: one sample reply of each RESP type, for client and test-suite checks.
 fn protocol(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    allowed(ctx)?;
     let name = argv[2].to_ascii_lowercase();
     let r = &mut ctx.reply;
     match name.as_slice() {

@@ -246,9 +246,9 @@ impl EngineHost<'_> {
         e.command_done(self.caller, spec, &slices, started.elapsed());
         e.monitor_feed(SCRIPT_CLIENT, spec, &slices);
         let bytes = e.out.split_off(mark);
-        // Messages to the caller itself go out before the script's reply.
-        if let Some(own) = e.server_commands.as_mut().and_then(|r| r.take_own_messages(self.caller)) {
-            e.out.extend_from_slice(&own);
+        if matches!(spec.exec, Exec::Server | Exec::Host) {
+            // Messages to the caller itself follow the script's reply.
+            e.note_own_messages();
         }
         forkv_script::resp::parse_one(&bytes).map_err(|_| "ERR internal error: unreadable reply".to_string())
     }
