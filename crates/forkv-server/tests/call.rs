@@ -35,14 +35,18 @@ fn publish_from_a_call_reaches_subscribers() {
 }
 
 #[test]
-fn a_message_to_the_calling_client_joins_its_stream_not_the_call_reply() {
+fn a_message_to_the_calling_client_follows_the_reply_of_the_command_it_runs_in() {
     let mut s = Server::new(16);
     s.add_client(1);
     s.engine.client_mut(1).expect("client").proto = 3;
     s.feed(1, b"*2\r\n$9\r\nSUBSCRIBE\r\n$1\r\nc\r\n");
     s.engine.clear_reply();
+    // Not in the call's reply, nor before the reply of the command the call is part of.
     assert_eq!(reply(&mut s, 1, &["PUBLISH", "c", "m"]), ":1\r\n");
-    assert_eq!(s.engine.reply(), b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n");
+    assert!(s.engine.reply().is_empty());
+    // The next top-level command to end (here a PING standing for it) is followed by it.
+    s.feed(1, b"*1\r\n$4\r\nPING\r\n");
+    assert_eq!(s.engine.reply(), b"+PONG\r\n>3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$1\r\nm\r\n");
     assert!(!s.has_deliveries());
 }
 
