@@ -144,6 +144,7 @@ export class Server extends EventEmitter {
     this.log = log ?? new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
     this.core = new Core(config.getInt('databases'));
     this.core.onLog = (level, message) => this.log.log(level, message);
+    config.setLog((level, message) => this.log.log(level, message));
     this.output = new OutputLimits({
       limits: () => this.config.getClientOutputBufferLimits(),
       classOf: (c) => (c.isReplica ? 'replica' : this.isSubscribed(c) ? 'pubsub' : 'normal'),

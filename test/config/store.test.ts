@@ -179,3 +179,18 @@ test('typed getters', () => {
 });
 
 test.run();
+
+test('CONFIG SET of a directive forkv does not honour is logged, never silent; honoured ones are not', () => {
+  const lines: string[] = [];
+  const s = new ConfigStore({ log: (level, m) => lines.push(`${level} ${m}`) });
+  assert.is(s.set([['active-expire-effort', '5'], ['maxmemory', '10mb']]), null);
+  assert.equal(lines, [
+    "warning CONFIG SET 'active-expire-effort' is not implemented by forkv; the value is accepted and reported by CONFIG GET but has no effect",
+  ]);
+  assert.equal(s.get(['active-expire-effort'], glob), [['active-expire-effort', '5']]);
+  lines.length = 0;
+  // Back to the default: nothing is left ignored, nothing to say.
+  assert.is(s.set([['active-expire-effort', '1']]), null);
+  assert.is(s.set([['notify-keyspace-events', 'KEA']]), null);
+  assert.equal(lines, []);
+});

@@ -36,6 +36,19 @@ t('proc-title-template sets the process title once listening, and again on CONFI
   }
 });
 
+t('CONFIG SET of a directive forkv does not honour is written to the log', async () => {
+  const srv = await startServer();
+  try {
+    assert.is((await redisCli(srv.port, ['config', 'set', 'active-expire-effort', '7'])).stdout.trim(), 'OK');
+    assert.is((await redisCli(srv.port, ['config', 'get', 'active-expire-effort'])).stdout.trim(), 'active-expire-effort\n7');
+    assert.match(srv.output(), /# CONFIG SET 'active-expire-effort' is not implemented by forkv; the value is accepted/);
+    assert.is((await redisCli(srv.port, ['config', 'set', 'hz', '20'])).stdout.trim(), 'OK');
+    assert.not.match(srv.output(), /CONFIG SET 'hz'/);
+  } finally {
+    await srv.stop();
+  }
+});
+
 t('SIGINT shuts down cleanly too', async () => {
   const srv = await startServer();
   const r = await srv.stop('SIGINT');

@@ -17,7 +17,7 @@ import { resolve as resolvePath } from 'node:path';
 import { strerror, type SetContext } from './codecs';
 import { ConfigError } from './errors';
 import { globPaths, hasWildcard } from './include-glob';
-import { DEPRECATED_DIRECTIVES, FORKV_IMPLEMENTED, lookupConfig } from './schema';
+import { DEPRECATED_DIRECTIVES, FORKV_IMPLEMENTED, lookupConfig, notHonouredWarning } from './schema';
 import { asciiLower, quoteArg, splitArgs, trimChars } from './split-args';
 import { ConfigStore, type LogLevel } from './store';
 
@@ -246,9 +246,8 @@ function finish(session: Session, configFile: string | null): LoadResult {
   for (const [name, where] of session.touched) {
     const def = store.definition(name);
     if (!def || store.isDefault(name)) continue;
-    const message = !def.implemented
-      ? `'${name}' is not implemented by forkv; the value is accepted and reported by CONFIG GET but has no effect`
-      : `'${name}': ${def.caveat ?? ''}`;
+    const message = notHonouredWarning(def);
+    if (message === null) continue;
     session.warnings.push({ directive: name, source: where.source, line: where.line, message });
   }
   return { store, warnings: session.warnings, configFile, renameCommands: session.renameCommands, users: session.users };

@@ -64,6 +64,8 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'min-replicas-to-write', 'min-replicas-max-lag',
   'repl-diskless-sync', 'repl-diskless-sync-delay', 'repl-diskless-sync-max-replicas',
   'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys',
+  'notify-keyspace-events', 'latency-monitor-threshold', 'latency-tracking-info-percentiles', 'bind-source-addr',
+  'enable-protected-configs', 'enable-module-command', 'disable-thp', 'availability-zone',
 ]);
 
 /** Implemented with a limitation: warned about when set to a non-default value. */
@@ -435,6 +437,15 @@ export const CONFIG_TABLE: readonly ConfigDef[] = RAW_TABLE.map((raw): ConfigDef
     ...(caveat !== undefined ? { caveat } : {}),
   };
 });
+
+/**
+ * What forkv says when a directive it does not fully honour is set away from its default (from a
+ * config file or by CONFIG SET), or null for one it honours. Nothing is accepted silently.
+ */
+export function notHonouredWarning(def: ConfigDef): string | null {
+  if (!def.implemented) return `'${def.name}' is not implemented by forkv; the value is accepted and reported by CONFIG GET but has no effect`;
+  return def.caveat === undefined ? null : `'${def.name}': ${def.caveat}`;
+}
 
 /** A registered name: Valkey registers each alias as a separate entry pointing at its primary. */
 export interface ConfigEntry {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { defaultValue, formatValue, setFromArgs, strerror, type SetContext } from './codecs';
 import { rewriteConfigContent, writeFileAtomic } from './rewrite';
-import { CONFIG_ENTRIES, CONFIG_TABLE, lookupConfig, type ConfigEntry } from './schema';
+import { CONFIG_ENTRIES, CONFIG_TABLE, lookupConfig, notHonouredWarning, type ConfigEntry } from './schema';
 import { splitOnSpaces } from './split-args';
 import type {
   ClientClass, ConfigDef, ConfigValue, OutputBufferLimit, ReplicaOf, SaveRule,
@@ -42,12 +42,17 @@ export const LOADING_ERROR = 'LOADING Valkey is loading the dataset in memory';
 export class ConfigStore {
   private readonly values = new Map<string, ConfigValue>();
   private readonly hooks = new Map<string, ApplyHook[]>();
-  private readonly log: (level: LogLevel, message: string) => void;
+  private log: (level: LogLevel, message: string) => void;
 
   constructor(options: ConfigStoreOptions = {}) {
     const cwd = options.cwd ?? process.cwd();
     this.log = options.log ?? (() => undefined);
     for (const def of CONFIG_TABLE) this.values.set(def.name, defaultValue(def, cwd));
+  }
+
+  /** Routes the store's log lines to the server's log once it exists (the store is made first). */
+  setLog(log: (level: LogLevel, message: string) => void): void {
+    this.log = log;
   }
 
   /* ---------------------------------------------------------------------------------------- */
@@ -273,6 +278,7 @@ export class ConfigStore {
       warn: (m) => this.log('warning', m),
     };
     const applies: Array<{ hook: ApplyHook; index: number }> = [];
+    const changedDefs: ConfigDef[] = [];
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const def = entry.def;
@@ -285,6 +291,7 @@ export class ConfigStore {
       }
       this.values.set(def.name, result.value);
       if (!result.changed) continue;
+      changedDefs.push(def);
       for (const hook of this.hooks.get(def.name) ?? []) {
         if (!applies.some((a) => a.hook === hook)) applies.push({ hook, index: i });
       }
@@ -303,7 +310,15 @@ export class ConfigStore {
       }
       return this.setError(false, null, entry.name, err === '' ? null : err);
     }
+    for (const def of changedDefs) this.warnIfNotHonoured(def);
     return null;
+  }
+
+  /** A directive forkv does not fully honour is never changed silently: the change is logged. */
+  private warnIfNotHonoured(def: ConfigDef): void {
+    if (this.isDefault(def.name)) return;
+    const message = notHonouredWarning(def);
+    if (message !== null) this.log('warning', `CONFIG SET ${message}`);
   }
 
   private allowProtected(ctx: ConfigSetContext): boolean {
