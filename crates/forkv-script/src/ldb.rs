@@ -112,10 +112,18 @@ impl Shared {
     }
 }
 
-/// The `<command> ...` line of a command a script runs while stepping.
+/// Arguments the `<command>` line shows at most.
+const COMMAND_LOG_ARGS: usize = 10;
+
+/// The `<command> ...` line of a command a script runs while stepping: its first
+/// [`COMMAND_LOG_ARGS`] arguments, then how many more there are.
 pub(crate) fn command_line(argv: &[Vec<u8>]) -> Vec<u8> {
     let mut line = b"<command>".to_vec();
-    for a in argv {
+    for (j, a) in argv.iter().enumerate() {
+        if j == COMMAND_LOG_ARGS {
+            line.extend_from_slice(format!(" ... ({} more)", argv.len() - j - 1).as_bytes());
+            break;
+        }
         line.push(b' ');
         line.extend_from_slice(a);
     }
@@ -539,10 +547,21 @@ fn lua_message(e: &mlua::Error) -> String {
         other => other.to_string(),
     };
     // mlua appends a traceback; Valkey shows the message alone.
-    match text.find("\nstack traceback:") {
-        Some(i) => text[..i].to_string(),
-        None => text,
+    let Some(i) = text.find("\nstack traceback:") else {
+        return text;
+    };
+    let (message, traceback) = text.split_at(i);
+    // Valkey raises a missing global's error from C with the position of the code
+    // that read it; forkv's guard is Lua code raising it without one: take the
+    // position from the traceback.
+    if message.starts_with("Script attempted to access nonexistent global variable") {
+        if let Some(pos) = traceback.split('\t').find_map(|frame| frame.strip_prefix("ldb_eval:")) {
+            if let Some((line, _)) = pos.split_once(':') {
+                return format!("ldb_eval:{line}: {message}");
+            }
+        }
     }
+    message.to_string()
 }
 
 /// `redis|valkey|server <cmd>`: runs the command through `server.call` with logging on,

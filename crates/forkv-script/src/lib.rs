@@ -15,8 +15,9 @@
 //!   shebang flags ([`shebang`]);
 //! - the `server.*` API (also named `redis`): `call`, `pcall`, `error_reply`,
 //!   `status_reply`, `sha1hex`, `log` and `LOG_*`, `setresp`, `set_repl` and `REPL_*`,
-//!   `replicate_commands`, `breakpoint`/`debug` (no debugger: they do nothing, as outside
-//!   `SCRIPT DEBUG`), the version fields;
+//!   `replicate_commands`, `breakpoint`/`debug` (they act only in a debugged run, see
+//!   [`ldb`] and [`Scripting::run_debug`]; the engine does not offer `SCRIPT DEBUG` yet),
+//!   the version fields;
 //! - the conversions between replies and Lua values ([`convert`](crate::convert)) and
 //!   Valkey's error wording (`ERR user_script:1: ... script: f_<sha>, on @user_script:1.`);
 //! - `math.random` from one `lrand48` continued from run to run, as
@@ -627,6 +628,13 @@ impl Scripting {
             match h.call(&argv, &ctx) {
                 Ok(reply) => {
                     if ldb_shared.logging() {
+                        // Converting an error reply logs it (Valkey's luaPushError), then
+                        // the reply is logged.
+                        if let RespValue::Error(msg) = &reply {
+                            let mut entry = b"<error> -".to_vec();
+                            entry.extend_from_slice(msg);
+                            ldb_shared.log(entry);
+                        }
                         ldb_shared.log_reply(&reply, &|d| h.format_double(d));
                     }
                     let is_err = matches!(reply, RespValue::Error(_));

@@ -556,7 +556,7 @@ fn debug_run(s: &mut Scripting, h: &mut MapHost, body: &str, commands: &[&str]) 
     let received = Rc::new(RefCell::new(Vec::new()));
     let io = ScriptedClient { commands, received: received.clone() };
     let sha = s.create(body.as_bytes()).expect("compiles");
-    let session = DebugSession::new(Box::new(io), body.as_bytes(), 5000);
+    let session = DebugSession::new(Box::new(io), body.as_bytes(), 50);
     let reply = s.run_debug(h, &sha, &[b"k"], &[b"v"], RunOptions::default(), session);
     let got = received.borrow().iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect();
     (got, reply)
@@ -622,4 +622,58 @@ fn debugger_abort_fails_the_run_and_a_gone_client_lets_it_finish() {
     // A protocol error fails the run.
     let (_, reply) = debug_run(&mut s, &mut h, "return 1", &["!x\r\n"]);
     assert!(err_text(&reply).starts_with("ERR protocol error script: "), "{reply:?}");
+}
+
+/// A second valkey-server 8.0.1 transcript: frames, trace, RESP3 replies, command
+/// errors, the argument limit of the command log, trimming and its hint.
+#[test]
+fn debugger_frames_errors_and_trimming_match_valkey() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    let body = "local function f(x)\n  local y = x * 2\n  return y\nend\nlocal r = f(3.5)\nredis.setresp(3)\nlocal m = redis.call('hgetall', 'h')\nreturn r\n";
+    let long = "x".repeat(300);
+    let echo_long = format!("r echo {long}");
+    let (got, reply) = debug_run(
+        &mut s,
+        &mut h,
+        body,
+        &["s", "s", "trace", "p", "p x", "s", "s", "s", "r incr s", "r echo a b c d e f g h i j k l", &echo_long, "r nosuch", "e x", "e local z = 1", "list 0", "b 0", "b x", "maxlen 5", "s", "s", "c"],
+    );
+    let trimmed = format!("<reply> \"{}", "x".repeat(247));
+    let expected = vec![
+        "*2\r\n+* Stopped at 4, stop reason = step over\r\n+-> 4   end\r\n".to_string(),
+        "*2\r\n+* Stopped at 5, stop reason = step over\r\n+-> 5   local r = f(3.5)\r\n".into(),
+        "*2\r\n+* Stopped at 2, stop reason = step over\r\n+-> 2     local y = x * 2\r\n".into(),
+        "*4\r\n+In f:\r\n+-> 2     local y = x * 2\r\n+From top level:\r\n+   5   local r = f(3.5)\r\n".into(),
+        "*1\r\n+<value> x = 3.5\r\n".into(),
+        "*1\r\n+<value> 3.5\r\n".into(),
+        "*2\r\n+* Stopped at 3, stop reason = step over\r\n+-> 3     return y\r\n".into(),
+        "*2\r\n+* Stopped at 6, stop reason = step over\r\n+-> 6   redis.setresp(3)\r\n".into(),
+        "*2\r\n+* Stopped at 7, stop reason = step over\r\n+-> 7   local m = redis.call('hgetall', 'h')\r\n".into(),
+        "*3\r\n+<command> incr s\r\n+<error> -ERR value is not an integer or out of range\r\n+<reply> \"-ERR value is not an integer or out of range\"\r\n".into(),
+        "*2\r\n+<command> echo a b c d e f g h i ... (2 more)\r\n+<error> Wrong number of args calling command from script\r\n".into(),
+        format!("*3\r\n+<command> echo {long}\r\n+{trimmed} ...\r\n+<hint> The above reply was trimmed. Use 'maxlen 0' to disable trimming.\r\n"),
+        "*2\r\n+<command> nosuch\r\n+<error> Unknown command called from script\r\n".into(),
+        "*1\r\n+<error> ldb_eval:1: Script attempted to access nonexistent global variable 'x'\r\n".into(),
+        "*1\r\n+<retval> nil\r\n".into(),
+        "*7\r\n+   2     local y = x * 2\r\n+   3     return y\r\n+   4   end\r\n+   5   local r = f(3.5)\r\n+   6   redis.setresp(3)\r\n+-> 7   local m = redis.call('hgetall', 'h')\r\n+   8   return r\r\n".into(),
+        "*1\r\n+All breakpoints removed.\r\n".into(),
+        "*1\r\n+Invalid argument:'x'\r\n".into(),
+        "*1\r\n+<value> replies are truncated at 60 bytes.\r\n".into(),
+        "*4\r\n+<command> hgetall h\r\n+<reply> {\"f\" => \"v\"}\r\n+* Stopped at 8, stop reason = step over\r\n+-> 8   return r\r\n".into(),
+        "*1\r\n+<endsession>\r\n".into(),
+    ];
+    assert_eq!(got, expected);
+    assert_eq!(reply, RespValue::Int(7));
+}
+
+/// A run that does not stop again is stopped once it is past the threshold (valkey-server
+/// 8.0.1 answers the same for this script with busy-reply-threshold 100).
+#[test]
+fn debugger_stops_a_run_past_the_threshold() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    let (got, reply) = debug_run(&mut s, &mut h, "local i = 0\nwhile true do\n  i = i + 1\nend\n", &["c", "a"]);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got[1].starts_with("*2\r\n+* Stopped at ") && got[1].contains(", stop reason = timeout reached, infinite loop?\r\n+-> "), "{}", got[1]);
+    let e = err_text(&reply);
+    assert!(e.starts_with("ERR script aborted for user request script: "), "{e}");
 }
