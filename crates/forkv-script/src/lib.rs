@@ -15,14 +15,16 @@
 //!   shebang flags ([`shebang`]);
 //! - the `server.*` API (also named `redis`): `call`, `pcall`, `error_reply`,
 //!   `status_reply`, `sha1hex`, `log` and `LOG_*`, `setresp`, `set_repl` and `REPL_*`,
-//!   `replicate_commands`, `breakpoint`/`debug` (no debugger: they do nothing, as outside
-//!   `SCRIPT DEBUG`), the version fields;
+//!   `replicate_commands`, `breakpoint`/`debug` (they act only in a debugged run, see
+//!   [`ldb`] and [`Scripting::run_debug`]; the engine does not offer `SCRIPT DEBUG` yet),
+//!   the version fields;
 //! - the conversions between replies and Lua values ([`convert`](crate::convert)) and
 //!   Valkey's error wording (`ERR user_script:1: ... script: f_<sha>, on @user_script:1.`);
 //! - `math.random` from one `lrand48` continued from run to run, as
 //!   in Valkey 7+ ([`rand48`]).
 
 pub mod functions;
+pub mod ldb;
 pub mod resp;
 pub mod shebang;
 
@@ -38,9 +40,11 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use mlua::chunk::ChunkMode;
+use mlua::debug::{Debug, DebugEvent};
 use mlua::{Function, HookTriggers, Lua, MultiValue, StdLib, Table, Value, Variadic, VmState};
 
 pub use functions::{FunctionInfo, Libraries, Library, RestorePolicy};
+pub use ldb::{DebugIo, Session as DebugSession};
 pub use resp::RespValue;
 pub use shebang::ScriptFlags;
 
@@ -186,6 +190,13 @@ struct HookLink {
     host: Cell<Option<std::ptr::NonNull<RefCell<&'static mut dyn ScriptHost>>>>,
     /// The host asked to kill the run: every line fails from then on.
     killed: Cell<bool>,
+    /// The debugger's state shared with the API functions.
+    ldb: Rc<ldb::Shared>,
+    /// The debugging session of the run in progress (`SCRIPT DEBUG`), if any.
+    session: RefCell<Option<ldb::Session>>,
+    /// What the debugger reads of the VM: `debug.getlocal`, `debug.getinfo`, the real
+    /// globals and the `server` table (set once the VM is built).
+    side: RefCell<Option<(Function, Function, Table, Table)>>,
 }
 
 /// Publishes a run's host to the count hook; withdraws it (and restores the hook's
@@ -210,7 +221,11 @@ impl Drop for HostGuard<'_> {
 /// once a run is killed, as Valkey does so that `pcall` cannot swallow the kill).
 fn install_hook(lua: &Lua, link: Rc<HookLink>, error_table: Function, current: Table, every_line: bool) -> mlua::Result<()> {
     let triggers = if every_line { HookTriggers::EVERY_LINE } else { HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS) };
-    lua.set_global_hook(triggers, move |lua, _| {
+    let triggers = if link.ldb.active.get() { HookTriggers::EVERY_LINE.every_nth_instruction(HOOK_INSTRUCTIONS) } else { triggers };
+    lua.set_global_hook(triggers, move |lua, debug| {
+        if link.ldb.active.get() {
+            return debugger_hook(lua, debug, &link, &error_table, &current);
+        }
         if !link.killed.get() {
             let Some(ptr) = link.host.get() else {
                 return Ok(VmState::Continue);
@@ -235,6 +250,45 @@ fn install_hook(lua: &Lua, link: Rc<HookLink>, error_table: Function, current: T
         current.raw_set("pending", t)?;
         Err(mlua::Error::runtime("script error"))
     })
+}
+
+/// The hook of a debugged run (`luaLdbLineHook`): at a line (or count) event of user
+/// code, asks the debugger whether to stop and, when it does, serves the client until a
+/// command resumes the run. No SCRIPT KILL reaches a debugged run (Valkey's neither).
+fn debugger_hook(lua: &Lua, debug: &Debug, link: &HookLink, error_table: &Function, current: &Table) -> mlua::Result<VmState> {
+    let count = match debug.event() {
+        DebugEvent::Count => true,
+        DebugEvent::Line => false,
+        _ => return Ok(VmState::Continue),
+    };
+    let user = debug.source().short_src.is_some_and(|s| s.contains("user_script"));
+    if !user {
+        return Ok(VmState::Continue);
+    }
+    let line = debug.current_line().map_or(0, |l| l as i64);
+    let Ok(mut guard) = link.session.try_borrow_mut() else {
+        return Ok(VmState::Continue);
+    };
+    let Some(session) = guard.as_mut() else {
+        return Ok(VmState::Continue);
+    };
+    let ldb::Stop::At(reason) = ldb::should_stop(session, &link.ldb, line, count) else {
+        return Ok(VmState::Continue);
+    };
+    let side = link.side.borrow();
+    let Some((getlocal, getinfo, globals, api)) = side.as_ref() else {
+        return Ok(VmState::Continue);
+    };
+    let side = ldb::LuaSide { getlocal, getinfo, globals, api };
+    match ldb::stop(lua, &side, session, &link.ldb, reason) {
+        ldb::Resume::Continue => Ok(VmState::Continue),
+        ldb::Resume::Error(msg) => {
+            let t: Table = error_table.call(msg)?;
+            current.raw_set("pending", t)?;
+            Err(mlua::Error::runtime("script error"))
+        }
+        ldb::Resume::Fatal(msg) => Err(mlua::Error::runtime(msg)),
+    }
 }
 
 /// The Lua chunk name of internal code (the error handler skips its frames).
@@ -279,7 +333,8 @@ impl Scripting {
         bit::install(&lua, &globals)?;
         structlib::install(&lua, &globals)?;
         let raw = lua.create_table()?;
-        register_api(&lua, &api, &raw, &state)?;
+        let ldb_shared = Rc::new(ldb::Shared::default());
+        register_api(&lua, &api, &raw, &state, &ldb_shared)?;
         let registering: Rc<RefCell<Option<Vec<FunctionInfo>>>> = Rc::new(RefCell::new(None));
         raw.raw_set("register_function", functions::register_function_api(&lua, registering.clone())?)?;
         raw.raw_set(
@@ -305,7 +360,10 @@ impl Scripting {
         let (runner, readonly, error_table) = (next_fn()?, next_fn()?, next_fn()?);
         let (set_index, guard, load_run, register_function) = (next_fn()?, next_fn()?, next_fn()?, next_fn()?);
 
-        // The debug library goes once the error handler holds what it needs.
+        // The debug library goes once the error handler holds what it needs (and the
+        // debugger what it reads of the stack).
+        let debug_lib: Table = globals.raw_get("debug")?;
+        let (getlocal, getinfo): (Function, Function) = (debug_lib.raw_get("getlocal")?, debug_lib.raw_get("getinfo")?);
         globals.raw_set("debug", Value::Nil)?;
         // math.random/randomseed from lrand48.
         let math: Table = globals.raw_get("math")?;
@@ -385,7 +443,11 @@ impl Scripting {
         load_env.raw_set("server", lib_api_proxy.clone())?;
         load_env.raw_set("redis", lib_api_proxy)?;
         let load_env: Table = guard.call(load_env)?;
-        let hook = Rc::new(HookLink::default());
+        let hook = Rc::new(HookLink {
+            ldb: ldb_shared,
+            side: RefCell::new(Some((getlocal, getinfo, globals.clone(), api.clone()))),
+            ..HookLink::default()
+        });
         install_hook(&lua, hook.clone(), error_table.clone(), current.clone(), false)?;
 
         Ok(Scripting {
@@ -488,6 +550,24 @@ impl Scripting {
         }
     }
 
+    /// Runs cached script `sha` under the debugger (`SCRIPT DEBUG YES|SYNC`): the run
+    /// stops at its first line and the client on `session` drives it; the session ends
+    /// with the `<endsession>` line. The reply is the script's, for the host to send.
+    pub fn run_debug(&mut self, host: &mut dyn ScriptHost, sha: &str, keys: &[&[u8]], args: &[&[u8]], opts: RunOptions, session: ldb::Session) -> RespValue {
+        let shared = self.hook.ldb.clone();
+        shared.reset_for_session();
+        *self.hook.session.borrow_mut() = Some(session);
+        shared.active.set(true);
+        let _ = install_hook(&self.lua, self.hook.clone(), self.error_table.clone(), self.current.clone(), false);
+        let reply = self.run(host, sha, keys, args, opts);
+        shared.active.set(false);
+        if let Some(mut session) = self.hook.session.borrow_mut().take() {
+            session.end(&shared);
+        }
+        self.reinstall_hook();
+        reply
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn run_function(
         &mut self,
@@ -522,6 +602,7 @@ impl Scripting {
         let published = HostGuard { lua, link: self.hook.clone(), error_table: self.error_table.clone(), current: self.current.clone() };
         let state = self.state.clone();
         let error_table = self.error_table.clone();
+        let ldb_shared = self.hook.ldb.clone();
         // server.call / server.pcall: Rust functions, so that `return server.call(...)`
         // keeps the script's frame (a Lua wrapper would be a tail call and lose the
         // line the error handler reports). An error to raise is parked in
@@ -534,16 +615,35 @@ impl Scripting {
             let argv = match lua_args_to_argv(&argv, &**h) {
                 Ok(a) => a,
                 Err(msg) => {
+                    if ldb_shared.logging() {
+                        ldb_shared.log(format!("<error> {msg}").into_bytes());
+                    }
                     let t: Table = error_table.call(msg)?;
                     return Ok((true, Value::Table(t)));
                 }
             };
+            if ldb_shared.logging() {
+                ldb_shared.log(ldb::command_line(&argv));
+            }
             match h.call(&argv, &ctx) {
                 Ok(reply) => {
+                    if ldb_shared.logging() {
+                        // Converting an error reply logs it (Valkey's luaPushError), then
+                        // the reply is logged.
+                        if let RespValue::Error(msg) = &reply {
+                            let mut entry = b"<error> -".to_vec();
+                            entry.extend_from_slice(msg);
+                            ldb_shared.log(entry);
+                        }
+                        ldb_shared.log_reply(&reply, &|d| h.format_double(d));
+                    }
                     let is_err = matches!(reply, RespValue::Error(_));
                     Ok((is_err, convert::reply_to_lua(lua, &reply, &error_table)?))
                 }
                 Err(msg) => {
+                    if ldb_shared.logging() {
+                        ldb_shared.log(format!("<error> {msg}").into_bytes());
+                    }
                     let t: Table = error_table.call(msg)?;
                     t.raw_set("ignore_error_stats_update", true)?;
                     Ok((true, Value::Table(t)))
@@ -767,7 +867,7 @@ fn lua_args_to_argv(args: &[Value], host: &dyn ScriptHost) -> Result<Vec<Vec<u8>
 
 /// The static part of the `server` table (the per-run `call`/`pcall`/`log` come from the
 /// prelude and [`Scripting::run`]).
-fn register_api(lua: &Lua, api: &Table, raw: &Table, state: &Rc<Cell<RunState>>) -> mlua::Result<()> {
+fn register_api(lua: &Lua, api: &Table, raw: &Table, state: &Rc<Cell<RunState>>, ldb_shared: &Rc<ldb::Shared>) -> mlua::Result<()> {
     api.raw_set("LOG_DEBUG", log_level::DEBUG)?;
     api.raw_set("LOG_VERBOSE", log_level::VERBOSE)?;
     api.raw_set("LOG_NOTICE", log_level::NOTICE)?;
@@ -841,9 +941,36 @@ fn register_api(lua: &Lua, api: &Table, raw: &Table, state: &Rc<Cell<RunState>>)
     )?;
     // Effects replication is the only mode since Valkey 7: this answers true.
     api.raw_set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
-    // No debugger session (SCRIPT DEBUG) exists: both do nothing, as in a normal run.
-    api.raw_set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
-    api.raw_set("debug", lua.create_function(|_, _: Variadic<Value>| Ok(()))?)?;
+    // Outside a debugging session (SCRIPT DEBUG) both do nothing.
+    let shared = ldb_shared.clone();
+    api.raw_set(
+        "breakpoint",
+        lua.create_function(move |_, ()| {
+            if shared.active.get() {
+                shared.luabp.set(true);
+                return Ok(true);
+            }
+            Ok(false)
+        })?,
+    )?;
+    let shared = ldb_shared.clone();
+    api.raw_set(
+        "debug",
+        lua.create_function(move |_, args: Variadic<Value>| {
+            if !shared.active.get() {
+                return Ok(());
+            }
+            let mut entry = format!("<debug> line {}: ", shared.currentline.get()).into_bytes();
+            for (j, v) in args.iter().enumerate() {
+                ldb::cat_value(&mut entry, v, 0);
+                if j + 1 != args.len() {
+                    entry.extend_from_slice(b", ");
+                }
+            }
+            shared.log(entry);
+            Ok(())
+        })?,
+    )?;
     Ok(())
 }
 

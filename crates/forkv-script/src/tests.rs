@@ -517,3 +517,163 @@ fn short_scripts_are_not_interrupted() {
     assert_eq!(reply, RespValue::Int(1));
     assert_eq!(interrupts, 0);
 }
+
+/// A debugging client: the commands it sends, one per read, then EOF; what it receives.
+struct ScriptedClient {
+    commands: std::collections::VecDeque<Vec<u8>>,
+    received: Rc<RefCell<Vec<Vec<u8>>>>,
+}
+
+impl DebugIo for ScriptedClient {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(cmd) = self.commands.pop_front() else { return Ok(0) };
+        buf[..cmd.len()].copy_from_slice(&cmd);
+        Ok(cmd.len())
+    }
+    fn write(&mut self, data: &[u8]) {
+        self.received.borrow_mut().push(data.to_vec());
+    }
+}
+
+/// Runs `body` under the debugger with `commands` (space-separated arguments, sent as
+/// RESP arrays, or raw after a `!`); returns every answer the client got and the script's reply.
+fn debug_run(s: &mut Scripting, h: &mut MapHost, body: &str, commands: &[&str]) -> (Vec<String>, RespValue) {
+    let commands = commands
+        .iter()
+        .map(|c| {
+            // `!bytes` is sent as is.
+            if let Some(raw) = c.strip_prefix('!') {
+                return raw.as_bytes().to_vec();
+            }
+            let args: Vec<&str> = c.split(' ').collect();
+            let mut out = format!("*{}\r\n", args.len());
+            for a in args {
+                out.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+            }
+            out.into_bytes()
+        })
+        .collect();
+    let received = Rc::new(RefCell::new(Vec::new()));
+    let io = ScriptedClient { commands, received: received.clone() };
+    let sha = s.create(body.as_bytes()).expect("compiles");
+    let session = DebugSession::new(Box::new(io), body.as_bytes(), 50);
+    let reply = s.run_debug(h, &sha, &[b"k"], &[b"v"], RunOptions::default(), session);
+    let got = received.borrow().iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect();
+    (got, reply)
+}
+
+const LDB_SCRIPT: &str = "local a = redis.call('set', KEYS[1], ARGV[1])\nlocal t = {1,2,'x'}\nredis.debug('hello', t, 5)\nredis.breakpoint()\nlocal b = redis.call('get', KEYS[1])\nreturn b\n";
+
+/// The answers valkey-server 8.0.1 gave to the same session (SCRIPT DEBUG SYNC).
+#[test]
+fn debugger_session_matches_valkey_transcript() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    let (got, reply) = debug_run(
+        &mut s,
+        &mut h,
+        LDB_SCRIPT,
+        &["print t", "step", "step", "p", "eval {1,2,nil,x=3}", "r set", "eval error(\"x\")", "maxlen 0", "print KEYS", "list 3 1", "break 5", "break", "break -5", "break 99", "trace", "foo", "c", "c"],
+    );
+    let expected = [
+        "*2\r\n+* Stopped at 1, stop reason = step over\r\n+-> 1   local a = redis.call('set', KEYS[1], ARGV[1])\r\n",
+        "*1\r\n+No such variable.\r\n",
+        "*4\r\n+<command> set k v\r\n+<reply> \"+OK\"\r\n+* Stopped at 2, stop reason = step over\r\n+-> 2   local t = {1,2,'x'}\r\n",
+        "*2\r\n+* Stopped at 3, stop reason = step over\r\n+-> 3   redis.debug('hello', t, 5)\r\n",
+        "*2\r\n+<value> a = {[\"ok\"]=\"OK\"}\r\n+<value> t = {1; 2; \"x\"}\r\n",
+        "*1\r\n+<retval> {[1]=1; [2]=2; [\"x\"]=3}\r\n",
+        "*2\r\n+<command> set\r\n+<error> Wrong number of args calling command from script\r\n",
+        "*1\r\n+<error> ldb_eval:1: x\r\n",
+        "*1\r\n+<value> replies are unlimited.\r\n",
+        "*1\r\n+<value> {\"k\"}\r\n",
+        "*3\r\n+   2   local t = {1,2,'x'}\r\n+-> 3   redis.debug('hello', t, 5)\r\n+   4   redis.breakpoint()\r\n",
+        "*3\r\n+   4   redis.breakpoint()\r\n+  #5   local b = redis.call('get', KEYS[1])\r\n+   6   return b\r\n",
+        "*2\r\n+1 breakpoints set:\r\n+  #5   local b = redis.call('get', KEYS[1])\r\n",
+        "*1\r\n+Breakpoint removed.\r\n",
+        "*1\r\n+Wrong line number.\r\n",
+        "*2\r\n+In top level:\r\n+-> 3   redis.debug('hello', t, 5)\r\n",
+        "*1\r\n+<error> Unknown Lua debugger command or wrong number of arguments.\r\n",
+        "*3\r\n+<debug> line 3: \"hello\", {1; 2; \"x\"}, 5\r\n+* Stopped at 5, stop reason = server.breakpoint() called\r\n+-> 5   local b = redis.call('get', KEYS[1])\r\n",
+        "*1\r\n+<endsession>\r\n",
+    ];
+    assert_eq!(got, expected);
+    assert_eq!(reply, bulk("v"));
+    // Outside a session the debugger functions do nothing.
+    let plain_false = eval(&mut s, &mut h, "return false", &[], &[]);
+    assert_eq!(eval(&mut s, &mut h, "redis.debug('x') return redis.breakpoint()", &[], &[]), plain_false);
+}
+
+#[test]
+fn debugger_abort_fails_the_run_and_a_gone_client_lets_it_finish() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    let (got, reply) = debug_run(&mut s, &mut h, LDB_SCRIPT, &["step", "abort"]);
+    assert_eq!(got.last().map(String::as_str), Some("*1\r\n+<endsession>\r\n"));
+    let e = err_text(&reply);
+    assert!(e.starts_with("ERR script aborted for user request script: ") && e.ends_with(", on @user_script:2."), "{e}");
+    // Without a client the run goes on; only server.breakpoint() still stops it.
+    let (got, reply) = debug_run(&mut s, &mut h, LDB_SCRIPT, &[]);
+    assert_eq!(got.len(), 3);
+    assert!(got[1].contains("stop reason = server.breakpoint() called"), "{got:?}");
+    assert_eq!(reply, bulk("v"));
+    // A loop steps line by line; help lists the commands.
+    let (got, reply) = debug_run(&mut s, &mut h, "local x = {}\nfor i=1,3 do x[i]=i end\nreturn x\n", &["s", "s", "s", "s", "s", "h", "s"]);
+    assert_eq!(got.iter().filter(|g| g.contains("Stopped at 2")).count(), 4);
+    assert!(got[6].starts_with("*30\r\n+Lua debugger help:\r\n"), "{}", got[6]);
+    assert_eq!(reply, RespValue::Array(vec![RespValue::Int(1), RespValue::Int(2), RespValue::Int(3)]));
+    // A protocol error fails the run.
+    let (_, reply) = debug_run(&mut s, &mut h, "return 1", &["!x\r\n"]);
+    assert!(err_text(&reply).starts_with("ERR protocol error script: "), "{reply:?}");
+}
+
+/// A second valkey-server 8.0.1 transcript: frames, trace, RESP3 replies, command
+/// errors, the argument limit of the command log, trimming and its hint.
+#[test]
+fn debugger_frames_errors_and_trimming_match_valkey() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    let body = "local function f(x)\n  local y = x * 2\n  return y\nend\nlocal r = f(3.5)\nredis.setresp(3)\nlocal m = redis.call('hgetall', 'h')\nreturn r\n";
+    let long = "x".repeat(300);
+    let echo_long = format!("r echo {long}");
+    let (got, reply) = debug_run(
+        &mut s,
+        &mut h,
+        body,
+        &["s", "s", "trace", "p", "p x", "s", "s", "s", "r incr s", "r echo a b c d e f g h i j k l", &echo_long, "r nosuch", "e x", "e local z = 1", "list 0", "b 0", "b x", "maxlen 5", "s", "s", "c"],
+    );
+    let trimmed = format!("<reply> \"{}", "x".repeat(247));
+    let expected = vec![
+        "*2\r\n+* Stopped at 4, stop reason = step over\r\n+-> 4   end\r\n".to_string(),
+        "*2\r\n+* Stopped at 5, stop reason = step over\r\n+-> 5   local r = f(3.5)\r\n".into(),
+        "*2\r\n+* Stopped at 2, stop reason = step over\r\n+-> 2     local y = x * 2\r\n".into(),
+        "*4\r\n+In f:\r\n+-> 2     local y = x * 2\r\n+From top level:\r\n+   5   local r = f(3.5)\r\n".into(),
+        "*1\r\n+<value> x = 3.5\r\n".into(),
+        "*1\r\n+<value> 3.5\r\n".into(),
+        "*2\r\n+* Stopped at 3, stop reason = step over\r\n+-> 3     return y\r\n".into(),
+        "*2\r\n+* Stopped at 6, stop reason = step over\r\n+-> 6   redis.setresp(3)\r\n".into(),
+        "*2\r\n+* Stopped at 7, stop reason = step over\r\n+-> 7   local m = redis.call('hgetall', 'h')\r\n".into(),
+        "*3\r\n+<command> incr s\r\n+<error> -ERR value is not an integer or out of range\r\n+<reply> \"-ERR value is not an integer or out of range\"\r\n".into(),
+        "*2\r\n+<command> echo a b c d e f g h i ... (2 more)\r\n+<error> Wrong number of args calling command from script\r\n".into(),
+        format!("*3\r\n+<command> echo {long}\r\n+{trimmed} ...\r\n+<hint> The above reply was trimmed. Use 'maxlen 0' to disable trimming.\r\n"),
+        "*2\r\n+<command> nosuch\r\n+<error> Unknown command called from script\r\n".into(),
+        "*1\r\n+<error> ldb_eval:1: Script attempted to access nonexistent global variable 'x'\r\n".into(),
+        "*1\r\n+<retval> nil\r\n".into(),
+        "*7\r\n+   2     local y = x * 2\r\n+   3     return y\r\n+   4   end\r\n+   5   local r = f(3.5)\r\n+   6   redis.setresp(3)\r\n+-> 7   local m = redis.call('hgetall', 'h')\r\n+   8   return r\r\n".into(),
+        "*1\r\n+All breakpoints removed.\r\n".into(),
+        "*1\r\n+Invalid argument:'x'\r\n".into(),
+        "*1\r\n+<value> replies are truncated at 60 bytes.\r\n".into(),
+        "*4\r\n+<command> hgetall h\r\n+<reply> {\"f\" => \"v\"}\r\n+* Stopped at 8, stop reason = step over\r\n+-> 8   return r\r\n".into(),
+        "*1\r\n+<endsession>\r\n".into(),
+    ];
+    assert_eq!(got, expected);
+    assert_eq!(reply, RespValue::Int(7));
+}
+
+/// A run that does not stop again is stopped once it is past the threshold (valkey-server
+/// 8.0.1 answers the same for this script with busy-reply-threshold 100).
+#[test]
+fn debugger_stops_a_run_past_the_threshold() {
+    let (mut s, mut h) = (vm(), MapHost::default());
+    let (got, reply) = debug_run(&mut s, &mut h, "local i = 0\nwhile true do\n  i = i + 1\nend\n", &["c", "a"]);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got[1].starts_with("*2\r\n+* Stopped at ") && got[1].contains(", stop reason = timeout reached, infinite loop?\r\n+-> "), "{}", got[1]);
+    let e = err_text(&reply);
+    assert!(e.starts_with("ERR script aborted for user request script: "), "{e}");
+}
