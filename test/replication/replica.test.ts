@@ -135,12 +135,16 @@ t('a primary with AUTH: the replica authenticates with primaryuser/primaryauth',
   await waitUntil('replicated', async () => (await rio.get('secret')) === 'data', 5000, 20);
 });
 
-t('a chained replica is refused: forkv does not serve replicas while it is a replica', async () => {
+t('a replica whose link is down refuses SYNC and PSYNC with NOMASTERLINK', async () => {
   const p = await startPrimary('forkv');
   const rep = await startReplica(p.port);
-  await linkUp(fleet.connect(rep.port));
-  const sub = fleet.connect(rep.port);
-  assert.match(await errOf(sub.call('SYNC')), /chained replication is not implemented/);
+  const rio = fleet.connect(rep.port);
+  await linkUp(rio);
+  await p.stop('SIGKILL');
+  fleet.untrack(p);
+  await waitUntil('link down', async () => (await info(rio, 'replication')).get('master_link_status') === 'down', 5000, 20);
+  assert.is(await errOf(fleet.connect(rep.port).call('SYNC')), "NOMASTERLINK Can't SYNC while not connected with my master");
+  assert.is(await errOf(fleet.connect(rep.port).call('PSYNC', '?', '-1')), "NOMASTERLINK Can't SYNC while not connected with my master");
 });
 
 t('bind-source-addr: the replica connects to its primary from that address', async () => {
