@@ -72,8 +72,9 @@ for (const kind of ['forkv', 'valkey'] as const) {
     const mid = await forkv(of(top));
     const mio = fleet.connect(mid.port);
     await linkUp(mio);
-    // The top's stream is in db 3 now (writeAll ends there), and stays so until a write
-    // elsewhere: the sub-replica's snapshot says so.
+    // The top's stream is put in db 3 (a SELECT 3 goes out once), and stays there until a
+    // write elsewhere: the sub-replica's snapshot must say so.
+    await writeInDb3(top.port, 'before-leaf');
     await sameHistory(top, [mid], `${kind} top and forkv middle`);
     const leaf = await start(of(mid));
     const lio = fleet.connect(leaf.port);
@@ -83,6 +84,7 @@ for (const kind of ['forkv', 'valkey'] as const) {
     await sameHistory(top, [mid, leaf], `${kind} chain after live writes`);
     sameContents(await contents(leaf.port, DBS), await contents(top.port, DBS), `${kind} leaf after live writes`);
     assert.is(await fleet.connect(leaf.port, 3).get('after-fork:first'), 'first');
+    assert.is(await fleet.connect(leaf.port, 0).get('after-fork:first'), null);
     assert.is((await field(mio, 'replication', 'connected_slaves')), '1');
     assert.match((await field(mio, 'replication', 'slave0')) ?? '', new RegExp(`port=${leaf.port},state=online,`));
     assert.equal(await syncs(mio), { full: 1, partial: 0 }, 'the leaf was synced by the middle');

@@ -171,6 +171,11 @@ export declare class Core {
    * (CLIENT UNBLOCK); false when it was not blocked. The client is then woken.
    */
   unblockClient(id: number, error: boolean): boolean
+  /**
+   * REPLICAOF host port: every blocked client gets `-UNBLOCKED` and is woken; returns
+   * how many.
+   */
+  unblockAllForRoleChange(): number
   /** Drops a client's subscriptions silently (RESET). */
   resetPubsub(id: number): void
   /** Takes a client out of MONITOR mode (RESET). */

@@ -162,8 +162,10 @@ export class ReplicaLink {
     this.primary = { host, port };
     // From now on the replicas of this server get the primary's stream, not ours.
     this.native.replSetProxy(true);
-    // Replicas of this server resync with the new history (Valkey disconnects them).
-    this.dropReplicas();
+    // Our replicas stay: they are disconnected once the history changes (a full sync's
+    // load, a new ID on a partial one), as Valkey's replicationSetPrimary leaves them.
+    // Blocked clients are released with -UNBLOCKED: the primary's stream must not serve them.
+    if (this.native.unblockAllForRoleChange() > 0) this.server.dataPath.serveWoken();
     if (wasPrimary) {
       // Our own data is not the primary's history: a full sync is asked for.
       this.replid = null;
