@@ -135,12 +135,38 @@ t('a primary with AUTH: the replica authenticates with primaryuser/primaryauth',
   await waitUntil('replicated', async () => (await rio.get('secret')) === 'data', 5000, 20);
 });
 
-t('a chained replica is refused: forkv does not serve replicas while it is a replica', async () => {
+t('a replica whose link is down refuses SYNC and PSYNC with NOMASTERLINK', async () => {
   const p = await startPrimary('forkv');
   const rep = await startReplica(p.port);
-  await linkUp(fleet.connect(rep.port));
-  const sub = fleet.connect(rep.port);
-  assert.match(await errOf(sub.call('SYNC')), /chained replication is not implemented/);
+  const rio = fleet.connect(rep.port);
+  await linkUp(rio);
+  await p.stop('SIGKILL');
+  fleet.untrack(p);
+  await waitUntil('link down', async () => (await info(rio, 'replication')).get('master_link_status') === 'down', 5000, 20);
+  assert.is(await errOf(fleet.connect(rep.port).call('SYNC')), "NOMASTERLINK Can't SYNC while not connected with my master");
+  assert.is(await errOf(fleet.connect(rep.port).call('PSYNC', '?', '-1')), "NOMASTERLINK Can't SYNC while not connected with my master");
+});
+
+t('REPLICAOF releases blocked clients with -UNBLOCKED; GETSET reaches a replica as SET', async () => {
+  const p = await startPrimary('forkv');
+  const rep = await startServer({ args: [] });
+  fleet.track(rep);
+  const blocked = fleet.connect(rep.port);
+  const popped = errOf(blocked.blpop('foo', 0));
+  const rio = fleet.connect(rep.port);
+  await waitUntil('client blocked', async () => (await info(rio, 'clients')).get('blocked_clients') === '1', 5000, 20);
+  assert.is(await rio.call('REPLICAOF', '127.0.0.1', String(p.port)), 'OK');
+  assert.is(await popped, 'UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)');
+  await linkUp(rio);
+  const pio = fleet.connect(p.port);
+  await pio.rpush('foo', 'a', 'b', 'c');
+  await waitUntil('list replicated whole', async () => (await rio.lrange('foo', 0, -1)).join() === 'a,b,c', 5000, 20);
+  await rio.call('CONFIG', 'RESETSTAT');
+  assert.is(await pio.getset('k', 'v'), null);
+  await waitUntil('GETSET replicated', async () => (await rio.get('k')) === 'v', 5000, 20);
+  const stats = await info(rio, 'commandstats');
+  assert.match(stats.get('cmdstat_set') ?? '', /^calls=1,/);
+  assert.is(stats.get('cmdstat_getset'), undefined);
 });
 
 t('bind-source-addr: the replica connects to its primary from that address', async () => {

@@ -171,6 +171,11 @@ export declare class Core {
    * (CLIENT UNBLOCK); false when it was not blocked. The client is then woken.
    */
   unblockClient(id: number, error: boolean): boolean
+  /**
+   * REPLICAOF host port: every blocked client gets `-UNBLOCKED` and is woken; returns
+   * how many.
+   */
+  unblockAllForRoleChange(): number
   /** Drops a client's subscriptions silently (RESET). */
   resetPubsub(id: number): void
   /** Takes a client out of MONITOR mode (RESET). */
@@ -389,6 +394,23 @@ export declare class Core {
   replOnline(id: number): void
   /** Once a second: PING into the stream when `ping`, newlines to waiting replicas. */
   replCron(ping: boolean): void
+  /**
+   * This server replicates a primary (true) or not: while it does, its replicas get
+   * the primary's stream as received (chained replication).
+   */
+  replSetProxy(on: boolean): void
+  /** Bytes of the primary's stream this replica applied, for its backlog and replicas. */
+  replFeedUpstream(bytes: Buffer): void
+  /**
+   * The primary's snapshot of history `replid` at `offset` is loaded: its history is
+   * this replica's, with a fresh backlog.
+   */
+  replAdoptPrimary(replid: string, offset: number): void
+  /**
+   * The replica continued with its primary (PSYNC +CONTINUE) at `offset`: true when
+   * the replication ID changed (its own replicas must reconnect to learn it).
+   */
+  replContinuePrimary(replid: string, offset: number): boolean
   /** `repl-backlog-size`. */
   replSetBacklogSize(bytes: number): void
   /** True when deliveries wait (the cron's stream, replicas going online). */
@@ -816,6 +838,8 @@ export interface LoadReport {
   emptySkipped: number
   /** Notice-level lines to log before the summary line (the skipped empty keys). */
   notes: Array<string>
+  /** RDB: the `repl-stream-db` AUX field, when present. */
+  replStreamDb?: number
 }
 
 /** What `linuxMemoryWarnings` found. */
@@ -882,6 +906,11 @@ export interface RdbSaveOptions {
    * with status 1 (the shutdown save after a signal, as Valkey's second SIGINT).
    */
   exitOnSigint?: boolean
+  /**
+   * The `repl-stream-db` AUX field: the database the replication stream that follows
+   * the snapshot is in (a replica serving its own replicas: its primary client's).
+   */
+  replStreamDb?: number
 }
 
 /** The RDB policy's state. */

@@ -86,6 +86,9 @@ export class RdbPersistence {
       checksum: c.getBool('rdbchecksum'),
       version: c.getInt('rdb-version'),
       keySaveDelayUs: c.getInt('rdb-key-save-delay'),
+      // A replica's snapshot tells its own replicas which database the stream it passes
+      // on is in (Valkey's rdbPopulateSaveInfo: the primary client's).
+      replStreamDb: this.server.replica.streamDb() ?? undefined,
     };
   }
 

@@ -48,6 +48,8 @@ export class ReplicationPrimary {
   private transfer: Transfer | null = null;
   /** Replicas that sent PSYNC (they get `+FULLRESYNC` when their BGSAVE starts). */
   private readonly psyncIds = new Set<number>();
+  /** Replicas waiting for the end of the disk BGSAVE that runs (WAIT_BGSAVE_END). */
+  private readonly diskWaiters = new Set<number>();
   private lastCronSecond = 0;
   private cronSeconds = 0;
   /** Clients blocked in WAIT or WAITAOF (counted in INFO blocked_clients, as Valkey's BLOCKED_WAIT). */
@@ -89,12 +91,16 @@ export class ReplicationPrimary {
   /** SYNC / PSYNC replid offset (Valkey's syncCommand). */
   syncCommand(call: HostCall, psync: boolean): Reply {
     const { conn, argv } = call;
-    // A replica of a replica would need the primary's stream proxied with its offsets
-    // (Valkey's chained replication): not implemented, refused rather than served wrong.
-    if (this.server.replica.isReplica) return error('ERR forkv does not serve replicas while it is itself a replica (chained replication is not implemented)');
     // A replica that is already synchronising ignores a second request, as in Valkey.
     if (this.native.replIsReplica(conn.id)) return NO_REPLY;
+    // A replica serves replicas of its own (chained replication: they get its primary's
+    // stream as it arrives), but only while its link to the primary is up.
+    if (this.server.replica.isReplica && !this.server.replica.linkUpNow) return error("NOMASTERLINK Can't SYNC while not connected with my master");
     const log = this.server.log;
+    if (psync && int64(argv[2]!) === null) {
+      log.warning(`Replica ${this.replicaName(conn)} asks for synchronization but with a wrong offset`);
+      return error('ERR value is not an integer or out of range');
+    }
     const hadBacklog = this.native.replInfo().backlogActive;
     const decision = psync ? this.native.replSync(conn.id, argv[1], argv[2]) : this.native.replSync(conn.id, undefined, undefined);
     // Its output is now the replica class's (client-output-buffer-limit replica ...), and
@@ -122,6 +128,7 @@ export class ReplicationPrimary {
     if (kind === 'rdb' && !socketChild) {
       if (this.native.replJoinRunning(conn.id, psync)) {
         this.psyncIds.delete(conn.id);
+        this.waitDisk([conn.id]);
         log.notice('Waiting for end of BGSAVE for SYNC');
       } else {
         log.notice("Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
@@ -156,8 +163,28 @@ export class ReplicationPrimary {
       for (const id of this.native.replBgsaveStarted([], false)) this.drop(id, 'BGSAVE for replication failed');
       return;
     }
-    for (const id of this.native.replBgsaveStarted([...this.psyncIds], false)) this.psyncIds.delete(id);
+    const ids = this.native.replBgsaveStarted([...this.psyncIds], false);
+    for (const id of ids) this.psyncIds.delete(id);
+    this.waitDisk(ids);
     this.server.dataPath.deliver();
+  }
+
+  /**
+   * Replicas now wait for the disk BGSAVE. When the last of them goes away and no `save`
+   * rule wants the file, the child is killed: its work would be wasted (Valkey's
+   * freeClient, "Kill rdb child process if its dumping RDB is not useful").
+   */
+  private waitDisk(ids: number[]): void {
+    for (const id of ids) {
+      this.diskWaiters.add(id);
+      const conn = this.server.clients.get(id);
+      if (!conn) continue;
+      conn.socket.once('close', () => {
+        if (!this.diskWaiters.delete(id) || this.diskWaiters.size > 0) return;
+        const kind = this.server.rdb.childKind();
+        if (kind === 'rdb' && !this.server.rdb.socketChild && this.server.config.getSaveRules().length === 0) this.native.killChild();
+      });
+    }
   }
 
   /** Forks the diskless transfer and starts copying its pipe to the attached replicas. */
@@ -251,6 +278,7 @@ export class ReplicationPrimary {
 
   /** The snapshot child ended: send the file to the replicas attached to it. */
   private bgsaveDone(ok: boolean): void {
+    this.diskWaiters.clear();
     const ids = this.native.replBgsaveDone();
     for (const id of ids) {
       if (ok) this.sendSnapshot(id);

@@ -58,6 +58,8 @@ export class ReplicaLink {
   private offset = -1;
   /** INFO's replication ID and offset while a full sync runs: those before it. */
   private beforeSync: { replid: string | null; offset: number } | null = null;
+  /** The history a running full sync brings (`+FULLRESYNC <replid> <offset>`). */
+  private fullSync: { replid: string; offset: number } | null = null;
   /** How far this replica's AOF is fsynced, in stream offsets (REPLCONF ACK's FACK). */
   private readonly fsynced = new FsyncedOffset();
   /** Bytes of the stream received (`slave_read_repl_offset`). */
@@ -69,6 +71,9 @@ export class ReplicaLink {
   private lastAckSecond = 0;
   /** The stream that arrived with the end of the snapshot, applied after loading. */
   private afterSnapshot: Buffer[] = [];
+  /** The database the primary's stream is in after the loaded snapshot (its
+   * `repl-stream-db` AUX field), selected by the primary client once it exists. */
+  private streamDbAfterLoad: number | null = null;
 
   constructor(private readonly server: Server) {
     server.on('cron', () => this.cron());
@@ -92,6 +97,31 @@ export class ReplicaLink {
   /** True while this server replicates a primary. */
   get isReplica(): boolean {
     return this.primary !== null;
+  }
+
+  /** True while the link to the primary is up (this replica may serve replicas of its own). */
+  get linkUpNow(): boolean {
+    return this.primary !== null && this.state === 'connected';
+  }
+
+  /**
+   * The database the primary's stream is in (its client's), while the link is up: a
+   * snapshot this replica makes for its own replicas records it (`repl-stream-db`).
+   */
+  streamDb(): number | null {
+    if (!this.linkUpNow || this.clientId === 0) return null;
+    return this.native.clientState(this.clientId)?.db ?? null;
+  }
+
+  /**
+   * Disconnects this server's own replicas (Valkey's disconnectReplicas): they reconnect
+   * and learn the new history, most often with a partial resynchronization.
+   */
+  private dropReplicas(): void {
+    for (const id of this.native.replDetachReplicas()) {
+      const c = this.server.clients.get(id);
+      if (c) this.server.closeAfterWrite(c);
+    }
   }
 
   /** The `replicaof` directive: connect once the local data is loaded. */
@@ -130,11 +160,12 @@ export class ReplicaLink {
     const wasPrimary = this.primary === null;
     this.closeLink();
     this.primary = { host, port };
-    // Replicas of this server resync with the new history (Valkey disconnects them).
-    for (const id of this.native.replDetachReplicas()) {
-      const c = this.server.clients.get(id);
-      if (c) this.server.closeAfterWrite(c);
-    }
+    // From now on the replicas of this server get the primary's stream, not ours.
+    this.native.replSetProxy(true);
+    // Our replicas stay: they are disconnected once the history changes (a full sync's
+    // load, a new ID on a partial one), as Valkey's replicationSetPrimary leaves them.
+    // Blocked clients are released with -UNBLOCKED: the primary's stream must not serve them.
+    if (this.native.unblockAllForRoleChange() > 0) this.server.dataPath.serveWoken();
     if (wasPrimary) {
       // Our own data is not the primary's history: a full sync is asked for.
       this.replid = null;
@@ -154,6 +185,10 @@ export class ReplicaLink {
       const id = this.native.replPromote(this.replid, this.offset);
       this.server.log.notice(`Setting secondary replication ID to ${this.replid}, valid up to offset: ${this.offset + 1}. New replication ID is ${id}`);
     }
+    this.native.replSetProxy(false);
+    // Our replicas learn the new ID by reconnecting; they continue with the old one as
+    // our second ID (Valkey's replicationUnsetPrimary).
+    this.dropReplicas();
     if (this.clientId !== 0) {
       this.native.removeClient(this.clientId);
       this.clientId = 0;
@@ -307,10 +342,9 @@ export class ReplicaLink {
     if (words[0] === '+FULLRESYNC' && words.length >= 3 && /^[0-9a-f]{40}$/.test(words[1]!) && /^\d+$/.test(words[2]!)) {
       this.server.log.notice(`Full resync from primary: ${words[1]}:${words[2]}`);
       this.beforeSync = this.history();
-      this.replid = words[1]!;
-      this.offset = Number(words[2]);
-      this.fsynced.reset();
-      this.readOffset = this.offset;
+      // The history we had stays ours until the snapshot is loaded: a transfer that fails
+      // leaves the data, and the next PSYNC, as they were (Valkey keeps its cached primary).
+      this.fullSync = { replid: words[1]!, offset: Number(words[2]) };
       this.state = 'sync';
       this.startTransfer();
       this.pump(s);
@@ -322,6 +356,9 @@ export class ReplicaLink {
         this.server.log.notice(`Primary replication ID changed to ${newId}`);
         this.replid = newId;
       }
+      // The history goes on for our own replicas too; a new ID (a failover upstream)
+      // becomes ours, the old one our second, and our replicas reconnect to learn it.
+      if (this.native.replContinuePrimary(this.replid!, this.offset)) this.dropReplicas();
       this.server.log.notice('Successful partial resynchronization with primary.');
       this.server.log.notice('PRIMARY <-> REPLICA sync: Primary accepted a Partial Resynchronization.');
       this.readOffset = this.offset;
@@ -454,6 +491,8 @@ export class ReplicaLink {
   /** The snapshot replaces the dump file and the data (readSyncBulkPayload, disk load). */
   private async loadSnapshot(s: net.Socket, t: Transfer): Promise<void> {
     const log = this.server.log;
+    // A new history: our replicas must sync again (Valkey's replicationAttachToNewPrimary).
+    this.dropReplicas();
     log.notice('PRIMARY <-> REPLICA sync: Flushing old data');
     // A snapshot of the old data would rename over the file we are about to load.
     if (this.server.rdb.childKind() !== null) this.native.killChild();
@@ -467,6 +506,11 @@ export class ReplicaLink {
       return;
     }
     log.notice('PRIMARY <-> REPLICA sync: Loading DB in memory');
+    // The data is replaced: the history we had is gone whatever the load's outcome.
+    const next = this.fullSync;
+    this.fullSync = null;
+    this.replid = null;
+    this.offset = -1;
     // While loading, the stream is buffered by the socket (reads paused).
     s.pause();
     this.server.rdb.loading = true;
@@ -475,7 +519,16 @@ export class ReplicaLink {
       const r = await waitForLoad(this.server);
       this.server.rdb.lastLoadKeysLoaded = r.keys;
       this.server.rdb.lastLoadKeysExpired = r.expiredSkipped;
+      this.streamDbAfterLoad = r.replStreamDb ?? null;
       log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}.`);
+      if (next !== null) {
+        this.replid = next.replid;
+        this.offset = next.offset;
+        this.readOffset = next.offset;
+        this.fsynced.reset();
+        // The primary's history is now ours: our replicas will share its ID and offsets.
+        this.native.replAdoptPrimary(next.replid, next.offset);
+      }
     } catch (e) {
       log.warning('Failed trying to load the PRIMARY synchronization DB from disk, check server logs.');
       s.destroy();
@@ -507,6 +560,11 @@ export class ReplicaLink {
       this.clientId = this.native.allocateClientId();
       this.native.addPrimaryClient(this.clientId);
     }
+    // The stream continues in the database the snapshot says (Valkey's primary client
+    // is created in rsi.repl_stream_db); not part of the stream, so not counted.
+    const db = this.streamDbAfterLoad;
+    this.streamDbAfterLoad = null;
+    if (db !== null && db > 0) this.run(encodeCommand(['SELECT', String(db)]));
     this.state = 'connected';
     this.linkDownSince = 0;
     this.lastIo = Date.now();
@@ -555,6 +613,9 @@ export class ReplicaLink {
     this.offset += from - runFrom;
     this.markApplied();
     this.readOffset = this.offset;
+    // What was applied goes on, unchanged, to our own replicas (chained replication).
+    this.native.replFeedUpstream(this.inbuf.subarray(0, from));
+    if (this.native.hasDeliveries()) this.server.dataPath.deliver();
     this.inbuf = this.inbuf.subarray(from);
   }
 

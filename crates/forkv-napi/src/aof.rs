@@ -160,6 +160,7 @@ fn load_summary(ks: &Keyspace, report: forkv_aof::LoadReport, functions: Vec<Vec
         empty_skipped: 0,
         notes: Vec::new(),
         functions,
+        repl_stream_db: None,
     }
 }
 

@@ -443,6 +443,13 @@ impl Core {
         self.server.engine.unblock(u64::from(id), error)
     }
 
+    /// REPLICAOF host port: every blocked client gets `-UNBLOCKED` and is woken; returns
+    /// how many.
+    #[napi]
+    pub fn unblock_all_for_role_change(&mut self) -> u32 {
+        self.server.engine.unblock_all_for_role_change() as u32
+    }
+
     /// Drops a client's subscriptions silently (RESET).
     #[napi]
     pub fn reset_pubsub(&mut self, id: u32) {

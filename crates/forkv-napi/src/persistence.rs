@@ -36,6 +36,9 @@ pub struct RdbSaveOptions {
     /// SAVE in process only: a SIGINT during the save removes its temp file and exits
     /// with status 1 (the shutdown save after a signal, as Valkey's second SIGINT).
     pub exit_on_sigint: Option<bool>,
+    /// The `repl-stream-db` AUX field: the database the replication stream that follows
+    /// the snapshot is in (a replica serving its own replicas: its primary client's).
+    pub repl_stream_db: Option<u32>,
 }
 
 /// Result of a synchronous save.
@@ -122,6 +125,8 @@ pub struct LoadReport {
     pub empty_skipped: f64,
     /// Notice-level lines to log before the summary line (the skipped empty keys).
     pub notes: Vec<String>,
+    /// RDB: the `repl-stream-db` AUX field, when present.
+    pub repl_stream_db: Option<u32>,
 }
 
 /// What a loader thread produced besides the keyspace.
@@ -137,6 +142,8 @@ pub struct LoadSummary {
     pub notes: Vec<String>,
     /// The function libraries' codes, installed with the keyspace (`poll_load`).
     pub functions: Vec<Vec<u8>>,
+    /// RDB: the `repl-stream-db` AUX field (the database the primary's stream is in).
+    pub repl_stream_db: Option<u32>,
 }
 
 impl LoadSummary {
@@ -152,6 +159,7 @@ impl LoadSummary {
             empty_skipped: stats.empty_skipped,
             notes: stats.log_lines(),
             functions: stats.functions.clone(),
+            repl_stream_db: stats.aux_value("repl-stream-db").and_then(|v| std::str::from_utf8(v).ok()).and_then(|v| v.parse().ok()),
         }
     }
 }
@@ -236,6 +244,13 @@ fn rdb_write_options(o: &RdbSaveOptions, aof_base: bool) -> WriteOptions {
         checksum: o.checksum,
         aof_base,
         used_mem: crate::alloc::used_bytes() as u64,
+        extra_aux: {
+            let mut aux = WriteOptions::default().extra_aux;
+            if let Some(db) = o.repl_stream_db {
+                aux.push((b"repl-stream-db".to_vec(), db.to_string().into_bytes()));
+            }
+            aux
+        },
         ..WriteOptions::default()
     }
 }
@@ -527,6 +542,7 @@ pub(crate) fn report(s: &LoadSummary, started: Instant) -> LoadReport {
         truncated_at: s.truncated_at.as_ref().map(|(_, n)| *n as f64),
         empty_skipped: s.empty_skipped as f64,
         notes: s.notes.clone(),
+        repl_stream_db: s.repl_stream_db,
     }
 }
 

@@ -142,6 +142,33 @@ impl Core {
         self.server.repl_cron(ping);
     }
 
+    /// This server replicates a primary (true) or not: while it does, its replicas get
+    /// the primary's stream as received (chained replication).
+    #[napi]
+    pub fn repl_set_proxy(&mut self, on: bool) {
+        self.server.repl_set_proxy(on);
+    }
+
+    /// Bytes of the primary's stream this replica applied, for its backlog and replicas.
+    #[napi]
+    pub fn repl_feed_upstream(&mut self, bytes: Buffer) {
+        self.server.repl_feed_upstream(bytes.as_ref());
+    }
+
+    /// The primary's snapshot of history `replid` at `offset` is loaded: its history is
+    /// this replica's, with a fresh backlog.
+    #[napi]
+    pub fn repl_adopt_primary(&mut self, replid: String, offset: f64) {
+        self.server.repl_adopt_primary(&replid, offset.max(0.0) as u64);
+    }
+
+    /// The replica continued with its primary (PSYNC +CONTINUE) at `offset`: true when
+    /// the replication ID changed (its own replicas must reconnect to learn it).
+    #[napi]
+    pub fn repl_continue_primary(&mut self, replid: String, offset: f64) -> bool {
+        self.server.repl_continue_primary(&replid, offset.max(0.0) as u64)
+    }
+
     /// `repl-backlog-size`.
     #[napi]
     pub fn repl_set_backlog_size(&mut self, bytes: f64) {

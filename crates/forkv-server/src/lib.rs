@@ -239,7 +239,10 @@ impl Server {
         }
         let bytes = self.engine.prop.take();
         let own = &mut *self.own.borrow_mut();
-        own.repl.feed(&bytes, &mut own.outbox);
+        // A replica's replicas get its primary's stream instead (see repl_feed_upstream).
+        if !own.repl.proxy {
+            own.repl.feed(&bytes, &mut own.outbox);
+        }
         if self.aof_on {
             if self.aof_stream.is_empty() {
                 self.aof_stream = bytes;
@@ -349,13 +352,45 @@ impl Server {
         id
     }
 
+    /// This server replicates a primary (`on`) or not: while it does, its replicas get
+    /// the primary's stream (fed by [`Server::repl_feed_upstream`]), not its own.
+    pub fn repl_set_proxy(&mut self, on: bool) {
+        self.pump_stream();
+        self.own.borrow_mut().repl.proxy = on;
+    }
+
+    /// Bytes of the primary's stream this replica applied: to its backlog and its own
+    /// replicas, unchanged, so that they share the primary's replication ID and offsets.
+    pub fn repl_feed_upstream(&mut self, bytes: &[u8]) {
+        self.pump_stream();
+        let own = &mut *self.own.borrow_mut();
+        own.repl.feed(bytes, &mut own.outbox);
+    }
+
+    /// The replica loaded its primary's snapshot of history `replid` at `offset` (see
+    /// [`Replication::adopt_primary`]).
+    pub fn repl_adopt_primary(&mut self, replid: &str, offset: u64) {
+        self.pump_stream();
+        self.own.borrow_mut().repl.adopt_primary(replid, offset);
+        self.update_propagation();
+    }
+
+    /// The replica continued with its primary (see [`Replication::continue_primary`]):
+    /// true when the replication ID changed.
+    pub fn repl_continue_primary(&mut self, replid: &str, offset: u64) -> bool {
+        self.pump_stream();
+        let changed = self.own.borrow_mut().repl.continue_primary(replid, offset);
+        self.update_propagation();
+        changed
+    }
+
     /// Once per second (replicationCron): a PING into the stream every `ping_period`
-    /// seconds when `ping` is set, and a newline to replicas still waiting for their
-    /// snapshot.
+    /// seconds when `ping` is set (a primary only: a replica passes on its primary's),
+    /// and a newline to replicas still waiting for their snapshot.
     pub fn repl_cron(&mut self, ping: bool) {
         self.pump_stream();
         let own = &mut *self.own.borrow_mut();
-        if ping && own.repl.has_replicas() {
+        if ping && !own.repl.proxy && own.repl.has_replicas() {
             own.repl.feed(b"*1\r\n$4\r\nPING\r\n", &mut own.outbox);
         }
         own.repl.keepalive_newlines(&mut own.outbox);
@@ -367,7 +402,7 @@ impl Server {
     pub fn repl_request_ack(&mut self) -> bool {
         self.pump_stream();
         let own = &mut *self.own.borrow_mut();
-        if own.repl.online_count() == 0 {
+        if own.repl.proxy || own.repl.online_count() == 0 {
             return false;
         }
         own.repl.feed(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n", &mut own.outbox);

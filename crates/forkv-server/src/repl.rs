@@ -109,6 +109,10 @@ pub struct Replication {
     second_offset: i64,
     /// How replicas synced (INFO `sync_full`, `sync_partial_ok`, `sync_partial_err`).
     pub sync_stats: SyncStats,
+    /// This server is itself a replica: the stream its replicas get is the one it
+    /// receives from its primary, byte for byte (Valkey's chained replication,
+    /// replicationFeedStreamFromPrimaryStream), never its own propagation.
+    pub proxy: bool,
 }
 
 /// Counts of full and partial resynchronizations served (CONFIG RESETSTAT clears them).
@@ -149,19 +153,53 @@ impl Replication {
             no_replicas_since_ms: 0,
             second_offset: -1,
             sync_stats: SyncStats::default(),
+            proxy: false,
         }
+    }
+
+    /// A replica finished a full sync from a primary at `offset` of history `replid`:
+    /// that is now its own history (Valkey's readSyncBulkPayload after loading), with a
+    /// fresh backlog from which its own replicas can continue.
+    pub fn adopt_primary(&mut self, replid: &str, offset: u64) {
+        self.replid = replid.to_string();
+        self.replid2 = ZERO_ID.to_string();
+        self.second_offset = -1;
+        self.offset = offset;
+        self.backlog = Some(Backlog::default());
+    }
+
+    /// A replica continued with its primary at `offset`: its history goes on when the
+    /// primary's ID is the same and the offset matches; a primary that changed its ID (a
+    /// failover upstream) makes the old ID the second one (Valkey's PSYNC +CONTINUE
+    /// with a new ID). Without a matching history, the primary's is adopted afresh.
+    /// Returns true when the replication ID changed (the replicas must reconnect).
+    pub fn continue_primary(&mut self, replid: &str, offset: u64) -> bool {
+        if self.backlog.is_none() || self.offset != offset {
+            let changed = self.replid != replid;
+            self.adopt_primary(replid, offset);
+            return changed;
+        }
+        if self.replid == replid {
+            return false;
+        }
+        self.replid2 = std::mem::replace(&mut self.replid, replid.to_string());
+        self.second_offset = offset as i64 + 1;
+        true
     }
 
     /// A replica that processed `offset` bytes of its primary's stream `primary_replid`
     /// becomes a primary (Valkey's shiftReplicationId): that history is the second ID,
-    /// `new_id` the current one, the offset continues. No backlog is kept from the
-    /// replica's time, so a replica asking to continue gets a full sync.
+    /// `new_id` the current one, the offset continues. The backlog the replica kept of
+    /// its primary's stream stays: its replicas continue with the second ID (PSYNC2).
     pub fn promote(&mut self, primary_replid: &str, offset: u64, new_id: String) {
+        if self.offset != offset || self.replid != primary_replid {
+            self.backlog = None;
+        }
         self.replid2 = primary_replid.to_string();
         self.second_offset = offset as i64 + 1;
         self.replid = new_id;
         self.offset = offset;
-        self.backlog = None;
+        self.proxy = false;
     }
 
     /// DEBUG CHANGE-REPL-ID (Valkey's changeReplicationId + clearReplicationId2): a new
@@ -342,10 +380,12 @@ impl Replication {
 
     fn try_partial(&mut self, id: u64, replid: &[u8], offset: &[u8], now_ms: u64) -> Option<Vec<u8>> {
         let b = self.backlog.as_ref()?;
-        if replid != self.replid.as_bytes() {
+        let off = parse_u64(offset)?;
+        // The current history, or the previous one up to where it ended (PSYNC2).
+        let second = replid == self.replid2.as_bytes() && self.second_offset >= 0 && off <= self.second_offset as u64;
+        if replid != self.replid.as_bytes() && !second {
             return None;
         }
-        let off = parse_u64(offset)?;
         let first = self.offset + 1 - b.buf.len() as u64;
         if off < first || off > self.offset + 1 {
             return None;
@@ -604,6 +644,43 @@ mod tests {
         assert_eq!((r.replid.as_str(), r.offset), ("c".repeat(40).as_str(), 120));
         assert_eq!(r.second(), ("b".repeat(40).as_str(), 121));
         assert!(!r.active());
+    }
+
+    #[test]
+    fn a_replica_passes_on_its_primary_history_and_keeps_it_when_promoted() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        let top = "b".repeat(40);
+        r.proxy = true;
+        r.adopt_primary(&top, 100);
+        assert!(r.active());
+        assert_eq!((r.replid.as_str(), r.offset, r.backlog_first_byte_offset()), (top.as_str(), 100, 101));
+        r.replconf(2, &[b"capa", b"psync2"], 0);
+        r.feed(b"0123456789", &mut o);
+        // A sub-replica continues with the top primary's ID and offsets.
+        match r.sync(2, Some((top.as_bytes(), b"105")), 0) {
+            SyncDecision::Continue(b) => assert_eq!(b, format!("+CONTINUE {top}\r\n456789").into_bytes()),
+            SyncDecision::Full => panic!("expected continue"),
+        }
+        // The same history continued upstream: nothing changes.
+        assert!(!r.continue_primary(&top, 110));
+        // The primary failed over: its new ID is ours, the old one the second.
+        let next = "c".repeat(40);
+        assert!(r.continue_primary(&next, 110));
+        assert_eq!(r.second(), (top.as_str(), 111));
+        match r.sync(3, Some((top.as_bytes(), b"111")), 0) {
+            SyncDecision::Continue(b) => assert_eq!(b, b"+CONTINUE\r\n".to_vec()),
+            SyncDecision::Full => panic!("the second ID continues up to where it ended"),
+        }
+        assert_eq!(r.sync(4, Some((top.as_bytes(), b"112")), 0), SyncDecision::Full, "not beyond it");
+        // A promotion keeps the backlog: replicas continue with the second ID.
+        r.feed(b"ab", &mut o);
+        r.promote(&next, 112, "d".repeat(40));
+        assert!(r.active() && !r.proxy);
+        assert!(matches!(r.sync(5, Some((next.as_bytes(), b"113")), 0), SyncDecision::Continue(_)));
+        // A history that does not match the backlog starts a new one.
+        assert!(r.continue_primary(&"e".repeat(40), 500));
+        assert_eq!((r.offset, r.backlog_histlen()), (500, 0));
     }
 
     #[test]

@@ -260,6 +260,17 @@ impl Engine {
         self.end_wait(id, error.then_some("UNBLOCKED client unblocked via CLIENT UNBLOCK"))
     }
 
+    /// This server became a replica: every blocked client gets `-UNBLOCKED` (Valkey's
+    /// disconnectAllBlockedClients), since the primary's stream could otherwise serve it
+    /// data no primary gave it. Returns how many were unblocked.
+    pub fn unblock_all_for_role_change(&mut self) -> usize {
+        let mut ids: Vec<u64> = self.clients.iter().filter(|(_, c)| c.blocked.is_some()).map(|(&id, _)| id).collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .filter(|&id| self.end_wait(id, Some("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)")))
+            .count()
+    }
+
     /// Ends a wait with the timeout reply or the given error.
     fn end_wait(&mut self, id: u64, error: Option<&str>) -> bool {
         let Some(c) = self.clients.get_mut(&id) else {

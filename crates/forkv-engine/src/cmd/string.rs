@@ -245,6 +245,9 @@ fn getset(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     ctx.ks.set(db, argv[1], Value::string(argv[2]), false);
     ctx.notify(notify::STRING, "set", argv[1]);
+    // Propagated as SET, as Valkey's getsetCommand rewrites it (replicas count a SET).
+    ctx.suppress_propagation();
+    ctx.also_propagate(&[b"SET", argv[1], argv[2]]);
     reply_opt_bytes(ctx, old.as_deref());
     Ok(())
 }
