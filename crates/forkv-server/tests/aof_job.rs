@@ -4,28 +4,18 @@
 //! to the live data.
 #![cfg(target_os = "linux")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use forkv_aof::FsyncPolicy;
 use forkv_server::aof_load::{load_aof, AofLoadParams};
 use forkv_server::persist::aof_job::AofSettings;
 use forkv_server::Server;
+use forkv_test_support::TempDir;
 use forkv_snapshot::{ChildKind, ChildOutcome};
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("forkv-server-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
 fn cmd(s: &mut Server, args: &[&str]) {
-    let mut input = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        input.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    s.feed(1, &input);
+    s.feed(1, &forkv_test_support::command(args));
     s.engine.clear_reply();
     // The host's turn: the propagated writes are handed to the AOF.
     s.pump_stream();
@@ -99,7 +89,8 @@ fn wait_for_files(dir: &Path, want: usize) -> Vec<String> {
 // One test: the fork slot is process-wide, so the steps take turns.
 #[test]
 fn aof_open_flush_rewrite_and_switch_on_compose() {
-    let dir = tmpdir("aofjob");
+    let tmp = TempDir::new("aofjob");
+    let dir = tmp.path().to_path_buf();
     let mut s = Server::new(16);
     s.add_client(1);
     for i in 0..200 {
@@ -175,5 +166,4 @@ fn aof_open_flush_rewrite_and_switch_on_compose() {
     assert!(s.aof_should_auto_rewrite(100, 1));
     assert!(!s.aof_should_auto_rewrite(100, u64::MAX));
     s.aof_close().expect("close");
-    let _ = std::fs::remove_dir_all(&dir);
 }

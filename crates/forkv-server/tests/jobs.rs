@@ -2,26 +2,16 @@
 //! the child writes, the parent reaps from a poll, the status and the bookkeeping follow.
 #![cfg(target_os = "linux")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use forkv_server::snapshot::RdbTarget;
 use forkv_server::Server;
+use forkv_test_support::TempDir;
 use forkv_snapshot::{ChildKind, ChildOutcome, ForkError};
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("forkv-server-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
 fn cmd(s: &mut Server, args: &[&str]) {
-    let mut input = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        input.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    s.feed(1, &input);
+    s.feed(1, &forkv_test_support::command(args));
     s.engine.clear_reply();
 }
 
@@ -55,7 +45,8 @@ fn reap(s: &mut Server) -> (Vec<String>, forkv_snapshot::ChildExit) {
 // One test: the fork slot is process-wide, so the steps take turns.
 #[test]
 fn bgsave_forks_writes_reaps_and_the_slot_keeps_its_bookkeeping() {
-    let dir = tmpdir("bgsave");
+    let tmp = TempDir::new("bgsave");
+    let dir = tmp.path().to_path_buf();
     let mut s = Server::new(16);
     s.add_client(1);
     for i in 0..500 {
@@ -144,5 +135,4 @@ fn bgsave_forks_writes_reaps_and_the_slot_keeps_its_bookkeeping() {
     forkv_rdb::load_rdb(rdb, &mut ks, &Default::default()).expect("the framed snapshot loads");
     assert_eq!((0..16).map(|db| ks.len(db) as u64).sum::<u64>(), 502, "the write after the fork is not in it");
     assert_eq!(std::fs::metadata(dir.join("dump.rdb")).expect("dump").modified().expect("mtime"), before);
-    let _ = std::fs::remove_dir_all(&dir);
 }
