@@ -1,17 +1,16 @@
-//! Append-only file entry points of `Core`: loading the multi-part AOF (start-up in a
-//! background thread, DEBUG LOADAOF), and conversions to the server's AOF orchestration
-//! (`forkv_server::persist::aof_job`: open, flush, close, BGREWRITEAOF start and finish).
+//! Append-only file entry points of `Core`: conversions to the server's AOF loading
+//! (`forkv_server::persist::load`) and orchestration (`forkv_server::persist::aof_job`:
+//! open, flush, close, BGREWRITEAOF start and finish).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use forkv_aof::FsyncPolicy;
-use forkv_keyspace::Keyspace;
-use forkv_server::aof_load::{load_aof, AofLoadParams};
 use forkv_server::persist::aof_job::AofSettings;
+use forkv_server::persist::load::AofSource;
 use forkv_server::persist::policy::RewriteVerdict;
 use forkv_server::snapshot::Forked;
 
@@ -110,8 +109,6 @@ pub struct AofRewriteDone {
     pub history_deleted: u32,
 }
 
-pub use forkv_server::persist::aof_job::LoadedAof;
-
 fn policy(s: &str) -> FsyncPolicy {
     match s {
         "always" => FsyncPolicy::Always,
@@ -147,88 +144,44 @@ fn fork_report(f: Forked) -> ForkReport {
     ForkReport { pid: f.pid, fork_usec: f.fork_usec as f64 }
 }
 
-/// What the host is told about an AOF load.
-fn load_summary(ks: &Keyspace, report: forkv_aof::LoadReport, functions: Vec<Vec<u8>>) -> crate::persistence::LoadSummary {
-    crate::persistence::LoadSummary {
-        keys: (0..ks.db_count()).map(|i| ks.len(i) as u64).sum(),
-        expired_skipped: 0,
-        bytes: report.current_size,
-        version: 0,
-        aof: Some(LoadedAof { manifest: report.manifest.clone(), base_size: report.base_size }),
-        truncated_at: report.truncated_at.clone(),
-        commands: report.commands,
-        empty_skipped: 0,
-        notes: Vec::new(),
-        functions,
+/// Where the AOF directory is and how it loads.
+fn source(o: &AofOptions) -> AofSource {
+    AofSource {
+        work_dir: PathBuf::from(&o.dir),
+        dirname: o.dirname.clone(),
+        filename: o.filename.clone(),
+        load_truncated: o.load_truncated,
+        key_load_delay_us: o.key_load_delay_us as i64,
     }
 }
 
 #[napi]
 impl Core {
-    /// Starts loading the AOF directory in a background thread (start-up with appendonly
-    /// yes); `poll_load` installs the result as for RDB files.
+    /// Starts loading the AOF directory on the loader thread (start-up with appendonly
+    /// yes); `poll_load` installs it (see [`forkv_server::Server::start_aof_load`]).
     #[napi]
     pub fn start_aof_load(&mut self, opts: AofOptions) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let params = AofLoadParams { log: Some(tx), ..self.aof_load_params(&opts) };
-        let started = Instant::now();
-        let handle = std::thread::spawn(move || {
-            let loaded = load_aof(&params).map_err(|e| e.to_string())?;
-            let summary = load_summary(&loaded.ks, loaded.report, loaded.functions);
-            Ok((loaded.ks, summary))
-        });
-        self.persistence.set_loader(started, handle);
-        self.persistence.set_load_logs(rx);
-        self.server.engine.cfg.loading = true;
+        self.server.start_aof_load(&source(&opts));
     }
 
-    /// DEBUG LOADAOF (Valkey's `loadAppendOnlyFiles` from `debugCommand`): writes what is
-    /// pending, then loads the AOF directory as at start-up, on the loader thread, while
-    /// every other client gets `-LOADING` (where Valkey answers them from
-    /// `processEventsWhileBlocked`). `poll_load` returns the result; then
-    /// `aof_adopt_reload` makes it the dataset's AOF. If the files cannot be loaded the
-    /// dataset stays as it was (Valkey exits).
+    /// DEBUG LOADAOF's load (see [`forkv_server::Server::start_aof_reload`]); after
+    /// `poll_load`, `aof_adopt_reload`.
     #[napi]
     pub fn start_aof_reload(&mut self, opts: AofOptions) {
-        self.aof_flush(true);
-        self.start_aof_load(opts);
+        self.server.start_aof_reload(&source(&opts));
     }
 
-    /// After a DEBUG LOADAOF load was installed by `poll_load`: appending goes on into the
-    /// current incr file of the manifest just loaded. Loaded commands are not changes
-    /// (Valkey resets server.dirty), and nothing of the load is propagated.
+    /// See [`forkv_server::Server::aof_adopt_reload`].
     #[napi]
     pub fn aof_adopt_reload(&mut self) {
-        self.server.engine.prop.take();
-        // The files may end in another database than the one the stream last selected
-        // (written behind its back): the next write selects its database again.
-        self.server.engine.prop.reset_db();
-        if let Some(loaded) = self.persistence.take_loaded_aof() {
-            self.server.aof_adopt_manifest(loaded.manifest);
-        }
+        self.server.aof_adopt_reload();
     }
 
-    /// The loader's parameters from the AOF options and the server's state.
-    fn aof_load_params(&self, opts: &AofOptions) -> AofLoadParams {
-        AofLoadParams {
-            work_dir: PathBuf::from(&opts.dir),
-            dirname: opts.dirname.clone(),
-            filename: opts.filename.clone(),
-            load_truncated: opts.load_truncated,
-            databases: self.server.engine.ks.db_count(),
-            limits: *self.server.engine.ks.encoding_limits(),
-            key_load_delay_us: opts.key_load_delay_us as i64,
-            busy_reply_threshold_ms: self.server.engine.cfg.busy_reply_threshold_ms,
-            log: None,
-        }
-    }
-
-    /// Opens the AOF for appending (after loading, or with nothing to load): see
-    /// [`forkv_server::Server::aof_open`].
+    /// Opens the AOF for appending after loading (or with nothing to load): see
+    /// [`forkv_server::Server::aof_open_loaded`].
     #[napi]
     pub fn aof_open(&mut self, opts: AofOptions) -> Result<()> {
-        let loaded = self.persistence.take_loaded_aof();
-        self.server.aof_open(settings(&opts), loaded).map_err(Error::from_reason)
+        self.server.aof_open_loaded(settings(&opts)).map_err(Error::from_reason)
     }
 
     /// CONFIG SET appendonly yes at runtime: the temp incr file, then the child writing

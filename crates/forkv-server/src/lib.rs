@@ -139,6 +139,8 @@ pub struct Server {
     pub rdb_policy: persist::policy::RdbPolicy,
     /// BGREWRITEAOF scheduling, automatic rewrites and their back-off ([`persist::policy`]).
     pub rewrite_policy: persist::policy::RewritePolicy,
+    /// The load in progress and the last AOF load's manifest ([`persist::load`]).
+    load: persist::load::LoadState,
 }
 
 /// The server's own commands as scripts reach them (see [`ServerCommands`]).
@@ -185,7 +187,7 @@ impl Server {
         if let Some(seed) = os_random_seed() {
             engine.seed_secure_random(&seed);
         }
-        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default() }
+        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default(), load: Default::default() }
     }
 
     /// Channel, pattern and shard channel subscriptions.

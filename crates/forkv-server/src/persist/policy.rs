@@ -215,6 +215,17 @@ impl Server {
         r
     }
 
+    /// The shutdown save after a signal: [`Server::save_now`], where a SIGINT meanwhile
+    /// removes the temp file and exits with status 1 (Valkey's second SIGINT, which
+    /// cannot wait for the save to end). Without the guard a second SIGINT would still
+    /// end the process, but only once the save is over.
+    pub fn save_now_exiting_on_sigint(&mut self, target: &RdbTarget) -> Result<(u64, u64), String> {
+        let temp = target.dir.join(format!("temp-{}.rdb", std::process::id()));
+        // If the handler cannot be installed the save goes on unguarded, as before a signal.
+        let _guard = forkv_snapshot::SigintExitGuard::install(&temp).ok();
+        self.save_now(target)
+    }
+
     /// BGSAVE's fork with the policy's bookkeeping (the attempt's time; a failed fork
     /// fails the status, as Valkey's rdbSaveBackground).
     pub fn bgsave_now(&mut self, target: RdbTarget) -> Result<Forked, ForkError> {
