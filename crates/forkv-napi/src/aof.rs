@@ -10,6 +10,7 @@ use napi_derive::napi;
 
 use forkv_aof::FsyncPolicy;
 use forkv_server::persist::aof_job::AofSettings;
+use forkv_server::persist::aof_state::{AofState, TurnFlush};
 use forkv_server::persist::load::AofSource;
 use forkv_server::persist::policy::RewriteVerdict;
 use forkv_server::snapshot::Forked;
@@ -45,13 +46,29 @@ pub struct AofOptions {
     pub timestamps: bool,
 }
 
-/// Result of a flush.
+/// What the turn's flush did (see [`forkv_server::persist::aof_state::TurnFlush`]).
 #[napi(object)]
 pub struct AofFlushResult {
-    pub ok: bool,
-    pub error: Option<String>,
+    /// "off" (nothing to write), "written" or "failed".
+    pub outcome: String,
     pub written: f64,
     pub postponed: bool,
+    /// Written after a failed write: the error is solved.
+    pub recovered: bool,
+    /// Failed after a write that had not: the error is new (logged once).
+    pub first: bool,
+    pub error: Option<String>,
+}
+
+/// Whether the AOF is on, and its write status.
+#[napi(object)]
+pub struct AofStatusReport {
+    /// "off", "wait" (switched on, waiting for the first rewrite) or "on".
+    pub state: String,
+    /// INFO aof_last_write_status.
+    pub last_write_ok: bool,
+    /// The MISCONF error writes are refused with, if any.
+    pub write_gate: Option<String>,
 }
 
 /// WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
@@ -184,11 +201,44 @@ impl Core {
         self.server.aof_open_loaded(settings(&opts)).map_err(Error::from_reason)
     }
 
-    /// CONFIG SET appendonly yes at runtime: the temp incr file, then the child writing
-    /// the first base (see [`forkv_server::Server::aof_start_initial_rewrite`]).
+    /// CONFIG SET appendonly yes: the AOF waits for its first rewrite (see
+    /// [`forkv_server::Server::aof_begin_switch_on`]).
     #[napi]
-    pub fn aof_start_initial_rewrite(&mut self, opts: AofOptions) -> Result<ForkReport> {
-        self.server.aof_start_initial_rewrite(settings(&opts)).map(fork_report).map_err(Error::from_reason)
+    pub fn aof_begin_switch_on(&mut self) {
+        self.server.aof_begin_switch_on();
+    }
+
+    /// The end of a switch-on (see [`forkv_server::Server::aof_switch_on_result`]): true
+    /// when a past write error was forgotten.
+    #[napi]
+    pub fn aof_switch_on_result(&mut self, started: bool) -> bool {
+        self.server.aof_switch_on_result(started)
+    }
+
+    /// Forks the rewrite the AOF's state calls for (see
+    /// [`forkv_server::Server::aof_fork_rewrite`]).
+    #[napi]
+    pub fn aof_fork_rewrite(&mut self, opts: AofOptions) -> Result<ForkReport> {
+        self.server.aof_fork_rewrite(settings(&opts)).map(fork_report).map_err(Error::from_reason)
+    }
+
+    /// SHUTDOWN while the first rewrite of a switch-on runs (see
+    /// [`forkv_server::Server::aof_initial_rewrite_running`]).
+    #[napi]
+    pub fn aof_initial_rewrite_running(&self) -> bool {
+        self.server.aof_initial_rewrite_running()
+    }
+
+    /// The AOF's state and write status.
+    #[napi]
+    pub fn aof_status(&self) -> AofStatusReport {
+        let st = self.server.aof_status();
+        let state = match st.state() {
+            AofState::Off => "off",
+            AofState::WaitRewrite => "wait",
+            AofState::On => "on",
+        };
+        AofStatusReport { state: state.into(), last_write_ok: st.last_write_ok(), write_gate: st.write_gate() }
     }
 
     /// CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
@@ -223,14 +273,15 @@ impl Core {
         self.server.aof_set_fsync(policy(&fsync));
     }
 
-    /// Moves the propagated writes into the AOF and writes/fsyncs per policy
-    /// (`flushAppendOnlyFile`). Call once per event-loop turn, before replies go out when
-    /// `appendfsync always`.
+    /// The turn's flush (see [`forkv_server::Server::aof_flush_turn`]). Call once per
+    /// event-loop turn, before replies go out.
     #[napi]
     pub fn aof_flush(&mut self, force: bool) -> AofFlushResult {
-        match self.server.aof_flush(force) {
-            Ok(f) => AofFlushResult { ok: true, error: None, written: f.written as f64, postponed: f.postponed },
-            Err(e) => AofFlushResult { ok: false, error: Some(e), written: 0.0, postponed: false },
+        let r = AofFlushResult { outcome: String::new(), written: 0.0, postponed: false, recovered: false, first: false, error: None };
+        match self.server.aof_flush_turn(force) {
+            TurnFlush::Off => AofFlushResult { outcome: "off".into(), ..r },
+            TurnFlush::Written { written, postponed, recovered } => AofFlushResult { outcome: "written".into(), written: written as f64, postponed, recovered, ..r },
+            TurnFlush::Failed { error, first } => AofFlushResult { outcome: "failed".into(), first, error: Some(error), ..r },
         }
     }
 
@@ -267,11 +318,10 @@ impl Core {
     }
 
     /// The cron's rewrite decision: a scheduled rewrite, or an automatic one per
-    /// `auto-aof-rewrite-percentage`/`-min-size` (`aof_on`: the AOF is on, not being
-    /// switched on), unless backing off.
+    /// `auto-aof-rewrite-percentage`/`-min-size` while the AOF is on, unless backing off.
     #[napi]
-    pub fn aof_rewrite_cron(&mut self, aof_on: bool, percentage: f64, min_size: f64) -> AofRewriteCron {
-        let c = self.server.aof_rewrite_cron(aof_on, percentage.max(0.0) as u64, min_size.max(0.0) as u64);
+    pub fn aof_rewrite_cron(&mut self, percentage: f64, min_size: f64) -> AofRewriteCron {
+        let c = self.server.aof_rewrite_cron(percentage.max(0.0) as u64, min_size.max(0.0) as u64);
         AofRewriteCron { start: c.start, auto_growth: c.auto_growth.map(|g| g as f64), limited_minutes: c.limited_minutes.map(|m| m as f64) }
     }
 
@@ -295,13 +345,6 @@ impl Core {
             consecutive_failures: p.consecutive_failures as f64,
             last_cow_size: p.last_cow_size as f64,
         }
-    }
-
-    /// BGREWRITEAOF: a new incr file, then the child writing the new base (see
-    /// [`forkv_server::Server::aof_rewrite_start`]).
-    #[napi]
-    pub fn aof_rewrite_start(&mut self, opts: AofOptions) -> Result<ForkReport> {
-        self.server.aof_rewrite_start(settings(&opts)).map(fork_report).map_err(Error::from_reason)
     }
 
     /// After the rewrite child exited: installs its base or removes its files (see

@@ -152,6 +152,15 @@ pub struct RdbStatus {
     pub denies_writes: bool,
 }
 
+/// What FLUSHALL's persistence reset did.
+#[napi(object)]
+pub struct FlushAllReport {
+    /// The cancelled snapshot child's messages and exit.
+    pub cancelled: Option<ChildPoll>,
+    /// The save of the empty dataset, when there are save rules.
+    pub saved: Option<SaveReport>,
+}
+
 /// A diskless transfer child: its pid and the read end of its pipe.
 #[napi(object)]
 pub struct TransferFork {
@@ -215,6 +224,13 @@ fn poll_of(p: JobPoll) -> ChildPoll {
     ChildPoll { logs: log_lines(p.logs), done: p.done.map(done_of) }
 }
 
+fn save_report(saved: std::result::Result<(u64, u64), String>) -> SaveReport {
+    match saved {
+        Ok((keys, bytes)) => SaveReport { ok: true, error: None, keys: keys as f64, bytes: bytes as f64 },
+        Err(e) => SaveReport { ok: false, error: Some(e), keys: 0.0, bytes: 0.0 },
+    }
+}
+
 /// The snapshot target of an RDB save.
 fn rdb_target(o: &RdbSaveOptions) -> RdbTarget {
     RdbTarget {
@@ -233,10 +249,14 @@ impl Core {
     pub fn save_rdb(&mut self, opts: RdbSaveOptions) -> SaveReport {
         let target = rdb_target(&opts);
         let saved = if opts.exit_on_sigint == Some(true) { self.server.save_now_exiting_on_sigint(&target) } else { self.server.save_now(&target) };
-        match saved {
-            Ok((keys, bytes)) => SaveReport { ok: true, error: None, keys: keys as f64, bytes: bytes as f64 },
-            Err(e) => SaveReport { ok: false, error: Some(e), keys: 0.0, bytes: 0.0 },
-        }
+        save_report(saved)
+    }
+
+    /// After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]).
+    #[napi]
+    pub fn rdb_reset_after_flushall(&mut self, opts: RdbSaveOptions) -> FlushAllReport {
+        let r = self.server.reset_rdb_after_flushall(&rdb_target(&opts));
+        FlushAllReport { cancelled: r.cancelled.map(poll_of), saved: r.saved.map(save_report) }
     }
 
     /// BGSAVE: forks; the child writes the snapshot as of this instant.

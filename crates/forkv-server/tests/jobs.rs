@@ -117,6 +117,24 @@ fn bgsave_forks_writes_reaps_and_the_slot_keeps_its_bookkeeping() {
     assert_eq!(poll.done.map(|e| e.outcome), Some(ChildOutcome::Cancelled));
     assert!(!s.jobs.is_running());
 
+    // FLUSHALL: the snapshot of the old data is cancelled; with save rules the empty
+    // dataset is saved at once.
+    s.bgsave(target(&dir, Duration::from_millis(20))).expect("fork");
+    let reset = s.reset_rdb_after_flushall(&target(&dir, Duration::ZERO));
+    assert_eq!(reset.cancelled.and_then(|p| p.done).map(|e| e.outcome), Some(ChildOutcome::Cancelled));
+    assert!(reset.saved.is_none(), "no save rules: nothing saved");
+    assert_eq!(keys_in(&dir.join("dump.rdb")), 502, "the file stays");
+    s.rdb_policy.set_rules(vec![forkv_server::persist::policy::SaveRule { seconds: 3600, changes: 1 }], true);
+    cmd(&mut s, &["FLUSHALL"]);
+    let reset = s.reset_rdb_after_flushall(&target(&dir, Duration::ZERO));
+    assert!(reset.cancelled.is_none(), "no child ran");
+    assert_eq!(reset.saved.map(|r| r.map(|(keys, _)| keys)), Some(Ok(0)));
+    assert_eq!(keys_in(&dir.join("dump.rdb")), 0, "a restart does not bring the keys back");
+    s.rdb_policy.set_rules(Vec::new(), true);
+    for i in 0..502 {
+        cmd(&mut s, &["SET", &format!("k{i}"), "v"]);
+    }
+
     // The diskless transfer: `$EOF:<mark>\r\n`, the snapshot as of the fork, `<mark>`,
     // read from the pipe while the child runs; no file is written.
     let mark = "0123456789abcdef0123456789abcdef01234567";
