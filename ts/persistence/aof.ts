@@ -16,6 +16,8 @@ export class AofPersistence {
    * the data path asks it for every reply, which must not cost a crossing.
    */
   private on = false;
+  /** The last flush failed after one that had not (its replies are held under `always`). */
+  private newWriteError = false;
   /** The options the running rewrite was forked with: its base's format (and so its file
    * name) is the one `aof-use-rdb-preamble` had then, whatever it says when it ends. */
   private rewriteOptions: AofOptions | null = null;
@@ -171,11 +173,10 @@ export class AofPersistence {
   /** Valkey's beforeSleep: write (and fsync per policy) the AOF, then release replies. */
   private beforeSleep(): void {
     this.flushScheduled = false;
-    const wasOk = this.core.aofStatus().lastWriteOk;
-    const written = this.flush(false);
+    this.flush(false);
     const held = this.held;
     this.held = [];
-    if (!written && wasOk && this.server.config.getEnum('appendfsync') === 'always') {
+    if (this.newWriteError && this.server.config.getEnum('appendfsync') === 'always') {
       // Under `always` a reply acknowledges a write on disk. Valkey exits here; forkv
       // keeps this turn's replies (and later ones of the same clients) until a write
       // succeeds. Later turns add nothing to the AOF (MISCONF refuses writes), so their
@@ -200,6 +201,7 @@ export class AofPersistence {
   /** Writes pending AOF data (the core keeps the write status and its gate); logs and releases replies. False if the write failed. */
   flush(force: boolean): boolean {
     const r = this.core.aofFlush(force);
+    this.newWriteError = r.outcome === 'failed' && r.first;
     if (r.outcome === 'off') {
       this.releaseStuck();
       return true;
