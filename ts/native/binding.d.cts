@@ -12,35 +12,44 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** The core: one keyspace and its clients. */
 export declare class Core {
   /**
-   * Starts loading the AOF directory in a background thread (start-up with appendonly
-   * yes); `poll_load` installs the result as for RDB files.
+   * Starts loading the AOF directory on the loader thread (start-up with appendonly
+   * yes); `poll_load` installs it (see [`forkv_server::Server::start_aof_load`]).
    */
   startAofLoad(opts: AofOptions): void
   /**
-   * DEBUG LOADAOF (Valkey's `loadAppendOnlyFiles` from `debugCommand`): writes what is
-   * pending, then loads the AOF directory as at start-up, on the loader thread, while
-   * every other client gets `-LOADING` (where Valkey answers them from
-   * `processEventsWhileBlocked`). `poll_load` returns the result; then
-   * `aof_adopt_reload` makes it the dataset's AOF. If the files cannot be loaded the
-   * dataset stays as it was (Valkey exits).
+   * DEBUG LOADAOF's load (see [`forkv_server::Server::start_aof_reload`]); after
+   * `poll_load`, `aof_adopt_reload`.
    */
   startAofReload(opts: AofOptions): void
-  /**
-   * After a DEBUG LOADAOF load was installed by `poll_load`: appending goes on into the
-   * current incr file of the manifest just loaded. Loaded commands are not changes
-   * (Valkey resets server.dirty), and nothing of the load is propagated.
-   */
+  /** See [`forkv_server::Server::aof_adopt_reload`]. */
   aofAdoptReload(): void
   /**
-   * Opens the AOF for appending (after loading, or with nothing to load): see
-   * [`forkv_server::Server::aof_open`].
+   * Opens the AOF for appending after loading (or with nothing to load): see
+   * [`forkv_server::Server::aof_open_loaded`].
    */
   aofOpen(opts: AofOptions): void
   /**
-   * CONFIG SET appendonly yes at runtime: the temp incr file, then the child writing
-   * the first base (see [`forkv_server::Server::aof_start_initial_rewrite`]).
+   * CONFIG SET appendonly yes: the AOF waits for its first rewrite (see
+   * [`forkv_server::Server::aof_begin_switch_on`]).
    */
-  aofStartInitialRewrite(opts: AofOptions): ForkReport
+  aofBeginSwitchOn(): void
+  /**
+   * The end of a switch-on (see [`forkv_server::Server::aof_switch_on_result`]): true
+   * when a past write error was forgotten.
+   */
+  aofSwitchOnResult(started: boolean): boolean
+  /**
+   * Forks the rewrite the AOF's state calls for (see
+   * [`forkv_server::Server::aof_fork_rewrite`]).
+   */
+  aofForkRewrite(opts: AofOptions): ForkReport
+  /**
+   * SHUTDOWN while the first rewrite of a switch-on runs (see
+   * [`forkv_server::Server::aof_initial_rewrite_running`]).
+   */
+  aofInitialRewriteRunning(): boolean
+  /** The AOF's state and write status. */
+  aofStatus(): AofStatusReport
   /**
    * CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
    * Returns how many were scheduled for deletion.
@@ -58,9 +67,8 @@ export declare class Core {
   /** Changes the fsync policy (CONFIG SET appendfsync). */
   aofSetFsync(fsync: string): void
   /**
-   * Moves the propagated writes into the AOF and writes/fsyncs per policy
-   * (`flushAppendOnlyFile`). Call once per event-loop turn, before replies go out when
-   * `appendfsync always`.
+   * The turn's flush (see [`forkv_server::Server::aof_flush_turn`]). Call once per
+   * event-loop turn, before replies go out.
    */
   aofFlush(force: boolean): AofFlushResult
   /**
@@ -74,19 +82,13 @@ export declare class Core {
   aofRewriteRequest(): string
   /**
    * The cron's rewrite decision: a scheduled rewrite, or an automatic one per
-   * `auto-aof-rewrite-percentage`/`-min-size` (`aof_on`: the AOF is on, not being
-   * switched on), unless backing off.
+   * `auto-aof-rewrite-percentage`/`-min-size` while the AOF is on, unless backing off.
    */
-  aofRewriteCron(aofOn: boolean, percentage: number, minSize: number): AofRewriteCron
+  aofRewriteCron(percentage: number, minSize: number): AofRewriteCron
   /** AOF switched on while another child runs: the first rewrite starts after it. */
   aofScheduleRewrite(): void
   /** The rewrite policy's state (INFO persistence aof_*). */
   aofRewriteStatus(): AofRewriteStatus
-  /**
-   * BGREWRITEAOF: a new incr file, then the child writing the new base (see
-   * [`forkv_server::Server::aof_rewrite_start`]).
-   */
-  aofRewriteStart(opts: AofOptions): ForkReport
   /**
    * After the rewrite child exited: installs its base or removes its files (see
    * [`forkv_server::Server::aof_rewrite_done`]).
@@ -304,6 +306,8 @@ export declare class Core {
    * process, blocking (as Valkey's SAVE does), with the policy's bookkeeping.
    */
   saveRdb(opts: RdbSaveOptions): SaveReport
+  /** After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]). */
+  rdbResetAfterFlushall(opts: RdbSaveOptions): FlushAllReport
   /** BGSAVE: forks; the child writes the snapshot as of this instant. */
   bgsave(opts: RdbSaveOptions): ForkReport
   /**
@@ -334,20 +338,17 @@ export declare class Core {
   waitChild(ms: number): ChildPoll | null
   /** Fork counters (INFO stats latest_fork_usec, total_forks). */
   forkStats(): ForkStats
-  /**
-   * Loads an RDB file synchronously (DEBUG RELOAD): by default in place of the data and
-   * the function libraries; with `noflush` beside them, where a library or key that
-   * exists already is an error, unless `merge` (the file's wins), as Valkey's
-   * RDBFLAGS_ALLOW_DUP. The libraries are checked before any key changes.
-   */
+  /** DEBUG RELOAD's load (see [`forkv_server::Server::load_rdb_now`]). */
   loadRdbNow(path: string, noflush: boolean, merge: boolean): LoadReport
   /**
-   * Starts loading an RDB file in a background thread (start-up). While it runs the
-   * engine answers `-LOADING`; `poll_load` installs the result.
-   * `key_load_delay_us` is `key-load-delay` (a test knob, see `forkv_rdb::LoadOptions`).
+   * Starts loading an RDB file on the loader thread (start-up, a replica's full sync);
+   * `poll_load` installs it (see [`forkv_server::Server::start_rdb_load`]).
    */
   startLoad(path: string, keyLoadDelayUs: number): void
-  /** `None` while loading; then the load's report, or an error with the reason. */
+  /**
+   * `None` while loading; then the load's report, or an error with the reason (see
+   * [`forkv_server::Server::poll_load`]).
+   */
   pollLoad(): LoadReport | null
   /**
    * SYNC (no arguments) or PSYNC replid offset: "continue" (the reply and backlog are
@@ -450,12 +451,17 @@ export declare class Core {
  */
 export declare function adjustOpenFilesLimit(maxclients: number): OpenFilesAdjustment
 
-/** Result of a flush. */
+/** What the turn's flush did (see [`forkv_server::persist::aof_state::TurnFlush`]). */
 export interface AofFlushResult {
-  ok: boolean
-  error?: string
+  /** "off" (nothing to write), "written" or "failed". */
+  outcome: string
   written: number
   postponed: boolean
+  /** Written after a failed write: the error is solved. */
+  recovered: boolean
+  /** Failed after a write that had not: the error is new (logged once). */
+  first: boolean
+  error?: string
 }
 
 /** INFO persistence aof_* numbers. */
@@ -525,6 +531,16 @@ export interface AofRewriteStatus {
   rewrites: number
   consecutiveFailures: number
   lastCowSize: number
+}
+
+/** Whether the AOF is on, and its write status. */
+export interface AofStatusReport {
+  /** "off", "wait" (switched on, waiting for the first rewrite) or "on". */
+  state: string
+  /** INFO aof_last_write_status. */
+  lastWriteOk: boolean
+  /** The MISCONF error writes are refused with, if any. */
+  writeGate?: string
 }
 
 /**
@@ -802,6 +818,14 @@ export interface EngineSettings {
   /** The server name and version HELLO answers with, for the HELLO a busy script serves. */
   helloServer?: string
   helloVersion?: string
+}
+
+/** What FLUSHALL's persistence reset did. */
+export interface FlushAllReport {
+  /** The cancelled snapshot child's messages and exit. */
+  cancelled?: ChildPoll
+  /** The save of the empty dataset, when there are save rules. */
+  saved?: SaveReport
 }
 
 /** A started child. */

@@ -1,25 +1,23 @@
 // The append-only file, host side: when to flush (once per event-loop turn, before
 // replies go out under `appendfsync always`), BGREWRITEAOF's replies and log lines,
-// CONFIG SET appendonly/appendfsync, write-error handling, loading at start, and the INFO
-// aof_* fields. The rewrite's scheduling against BGSAVE, automatic rewrites and their
-// back-off are decided by the core (forkv-server's persist::policy).
+// CONFIG SET appendonly/appendfsync, the replies held behind a failed write, loading at
+// start, and the INFO aof_* fields. Whether the AOF is on and its write-error gate
+// (forkv-server's persist::aof_state), the rewrite's scheduling against BGSAVE,
+// automatic rewrites and their back-off (persist::policy) are decided by the core.
 import type { AofOptions, ChildDone } from '../native/binding.cjs';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server, ShutdownOptions } from '../server';
 import { LOADING_ERROR } from '../config/store';
 import { pollLoad, waitForLoad } from './rdb';
 
-/**
- * Valkey's aof_state: `wait` is AOF switched on at runtime whose first rewrite has not
- * succeeded yet (AOF_WAIT_REWRITE): writes go to a temp incr file while that rewrite's
- * child runs, and nothing is in the manifest until it succeeds.
- */
-export type AofState = 'off' | 'wait' | 'on';
-
 export class AofPersistence {
-  state: AofState = 'off';
-  lastWriteOk = true;
-  lastWriteError = '';
+  /**
+   * The core's AOF state as last seen (read again after every call that can change it):
+   * the data path asks it for every reply, which must not cost a crossing.
+   */
+  private on = false;
+  /** The last flush failed after one that had not (its replies are held under `always`). */
+  private newWriteError = false;
   /** The options the running rewrite was forked with: its base's format (and so its file
    * name) is the one `aof-use-rdb-preamble` had then, whatever it says when it ends. */
   private rewriteOptions: AofOptions | null = null;
@@ -56,7 +54,12 @@ export class AofPersistence {
 
   /** AOF is on or being switched on (INFO aof_enabled). */
   get enabled(): boolean {
-    return this.state !== 'off';
+    return this.on;
+  }
+
+  /** Reads the core's AOF state again after a call that can change it. */
+  private syncState(): void {
+    this.on = this.core.aofStatus().state !== 'off';
   }
 
   options(): AofOptions {
@@ -107,7 +110,7 @@ export class AofPersistence {
       this.server.rdb.loading = false;
     }
     this.core.aofOpen(o);
-    this.state = 'on';
+    this.syncState();
   }
 
   /**
@@ -124,7 +127,7 @@ export class AofPersistence {
     // Valkey's flushAppendOnlyFile(1): everything buffered reaches the file even when an
     // everysec fsync is in progress, where the turn's normal flush (above) postpones the
     // write; without it the reload misses the last writes (seen as GETEX PERSIST undone).
-    if (this.state === 'on') this.flush(true);
+    if (this.core.aofStatus().state === 'on') this.flush(true);
     this.server.rdb.loading = true;
     this.core.startAofReload(this.options());
     try {
@@ -170,11 +173,10 @@ export class AofPersistence {
   /** Valkey's beforeSleep: write (and fsync per policy) the AOF, then release replies. */
   private beforeSleep(): void {
     this.flushScheduled = false;
-    const wasOk = this.lastWriteOk;
-    const written = this.server.loopTurns.timeAof(() => this.flush(false));
+    this.server.loopTurns.timeAof(() => this.flush(false));
     const held = this.held;
     this.held = [];
-    if (!written && wasOk && this.enabled && this.server.config.getEnum('appendfsync') === 'always') {
+    if (this.newWriteError && this.server.config.getEnum('appendfsync') === 'always') {
       // Under `always` a reply acknowledges a write on disk. Valkey exits here; forkv
       // keeps this turn's replies (and later ones of the same clients) until a write
       // succeeds. Later turns add nothing to the AOF (MISCONF refuses writes), so their
@@ -196,34 +198,30 @@ export class AofPersistence {
     for (const [conn, reply] of stuck) this.server.writeReply(conn, reply);
   }
 
-  /** Writes pending AOF data; tracks write errors and the write gate. False if the write failed. */
+  /** Writes pending AOF data (the core keeps the write status and its gate); logs and releases replies. False if the write failed. */
   flush(force: boolean): boolean {
-    if (!this.enabled) {
+    const r = this.core.aofFlush(force);
+    this.newWriteError = r.outcome === 'failed' && r.first;
+    if (r.outcome === 'off') {
       this.releaseStuck();
       return true;
     }
-    const r = this.core.aofFlush(force);
-    if (r.ok) {
-      if (!this.lastWriteOk && r.written >= 0) {
+    if (r.outcome === 'written') {
+      if (r.recovered) {
         this.server.log.warning('AOF write error looks solved. The server can write again.');
-        this.lastWriteOk = true;
-        this.lastWriteError = '';
         this.server.updateWriteGate();
       }
       if (this.stuck.length > 0) this.releaseStuck();
       return true;
     }
-    if (this.lastWriteOk) this.server.log.warning(`Error writing to the AOF file: ${r.error ?? 'unknown error'}`);
-    this.lastWriteOk = false;
-    this.lastWriteError = r.error ?? 'unknown error';
+    if (r.first) this.server.log.warning(`Error writing to the AOF file: ${r.error ?? 'unknown error'}`);
     this.server.updateWriteGate();
     return false;
   }
 
   /** A failed AOF write refuses writes until a write succeeds again, whatever the fsync policy (Valkey's writeCommandsDeniedByDiskError). */
   writeGateError(): string | null {
-    if (this.lastWriteOk || !this.enabled) return null;
-    return `MISCONF Errors writing to the AOF file: ${this.lastWriteError}`;
+    return this.core.aofStatus().writeGate ?? null;
   }
 
   /* ---------------------------------------------------------------- BGREWRITEAOF */
@@ -239,7 +237,7 @@ export class AofPersistence {
   startRewrite(): boolean {
     try {
       const opts = this.options();
-      const r = this.state === 'wait' ? this.core.aofStartInitialRewrite(opts) : this.core.aofRewriteStart(opts);
+      const r = this.core.aofForkRewrite(opts);
       this.rewriteOptions = opts;
       this.server.log.notice(`Background append only file rewriting started by pid ${r.pid}`);
       return true;
@@ -269,7 +267,7 @@ export class AofPersistence {
     if (r.newIncr) log.notice(`Successfully renamed the temporary AOF incr file temp-${this.server.config.getString('appendfilename')}.incr into ${r.newIncr}`);
     if (r.historyDeleted > 0) log.notice(`Removed ${r.historyDeleted} AOF history file(s)`);
     log.notice('Background AOF rewrite finished successfully');
-    if (this.state === 'wait') this.state = 'on';
+    this.syncState();
   }
 
   /* ---------------------------------------------------------------- cron */
@@ -281,7 +279,7 @@ export class AofPersistence {
     const c = this.server.config;
     const pct = c.getInt('auto-aof-rewrite-percentage');
     const min = Number(c.getBigInt('auto-aof-rewrite-min-size'));
-    const d = this.core.aofRewriteCron(this.state === 'on', pct, min);
+    const d = this.core.aofRewriteCron(pct, min);
     if (d.limitedMinutes != null) {
       this.server.log.warning(`Background AOF rewrite has repeatedly failed and triggered the limit, will retry in ${d.limitedMinutes} minutes`);
     }
@@ -301,7 +299,7 @@ export class AofPersistence {
       } else {
         this.flushHeld();
         this.core.aofClose();
-        this.state = 'off';
+        this.syncState();
         this.killRewriteChild();
         this.server.log.notice('AOF disabled');
       }
@@ -319,7 +317,8 @@ export class AofPersistence {
    * incr file: it is stopped and a new one started.
    */
   private startAppendOnly(): string | null {
-    this.state = 'wait';
+    this.core.aofBeginSwitchOn();
+    this.syncState();
     const kind = this.server.rdb.childKind();
     if (kind !== null && kind !== 'aof') {
       this.core.aofScheduleRewrite();
@@ -330,16 +329,13 @@ export class AofPersistence {
         this.killRewriteChild();
       }
       if (!this.startRewrite()) {
-        this.state = 'off';
+        this.core.aofSwitchOnResult(false);
+        this.syncState();
         this.server.log.warning('The server needs to enable the AOF but can\'t trigger a background AOF rewrite operation. Check the above logs for more info about the error.');
         return 'Unable to turn on AOF. Check server logs.';
       }
     }
-    if (!this.lastWriteOk) {
-      this.server.log.warning('AOF reopen, just ignore the last error.');
-      this.lastWriteOk = true;
-      this.lastWriteError = '';
-    }
+    if (this.core.aofSwitchOnResult(true)) this.server.log.warning('AOF reopen, just ignore the last error.');
     return null;
   }
 
@@ -367,7 +363,7 @@ export class AofPersistence {
    * the AOF will have, so exiting now would leave no usable AOF (Valkey's finishShutdown).
    */
   private async checkInitialRewrite(o: ShutdownOptions): Promise<string | null> {
-    if (this.state !== 'wait' || this.server.rdb.childKind() !== 'aof') return null;
+    if (!this.core.aofInitialRewriteRunning()) return null;
     if (o.force) {
       this.server.log.warning('Writing initial AOF. Exit anyway.');
       return null;
@@ -389,7 +385,7 @@ export class AofPersistence {
     } catch (e) {
       return `ERR Errors trying to SHUTDOWN. Check logs. (${e instanceof Error ? e.message : String(e)})`;
     }
-    this.state = 'off';
+    this.syncState();
     return null;
   }
 
@@ -399,8 +395,9 @@ export class AofPersistence {
     const p = this.core.childProgress();
     const running = p?.kind === 'aof';
     const st = this.core.aofRewriteStatus();
+    const status = this.core.aofStatus();
     const fields: Array<[string, string | number]> = [
-      ['aof_enabled', this.enabled ? 1 : 0],
+      ['aof_enabled', status.state !== 'off' ? 1 : 0],
       ['aof_rewrite_in_progress', running ? 1 : 0],
       ['aof_rewrite_scheduled', st.scheduled ? 1 : 0],
       ['aof_last_rewrite_time_sec', st.lastTimeSec],
@@ -408,11 +405,11 @@ export class AofPersistence {
       ['aof_last_bgrewrite_status', st.lastOk ? 'ok' : 'err'],
       ['aof_rewrites', st.rewrites],
       ['aof_rewrites_consecutive_failures', st.consecutiveFailures],
-      ['aof_last_write_status', this.lastWriteOk ? 'ok' : 'err'],
+      ['aof_last_write_status', status.lastWriteOk ? 'ok' : 'err'],
       ['aof_last_cow_size', st.lastCowSize],
     ];
     const i = this.core.aofInfo();
-    if (this.enabled && i) {
+    if (status.state !== 'off' && i) {
       fields.push(
         ['aof_current_size', i.currentSize],
         ['aof_base_size', i.baseSize],

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { ChildDone, ChildPoll, LoadReport, RdbSaveOptions, TransferFork } from '../native/binding.cjs';
+import type { ChildDone, ChildPoll, LoadReport, RdbSaveOptions, SaveReport, TransferFork } from '../native/binding.cjs';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server, ShutdownOptions } from '../server';
 import type { HostCall } from '../commands/types';
@@ -109,7 +109,11 @@ export class RdbPersistence {
    * SIGINT meanwhile removes the temp file and exits (the shutdown save after a signal).
    */
   saveNow(exitOnSigint = false): boolean {
-    const r = this.core.saveRdb({ ...this.saveOptions(), exitOnSigint });
+    return this.saveDone(this.core.saveRdb({ ...this.saveOptions(), exitOnSigint }));
+  }
+
+  /** Logs a synchronous save's outcome and updates the write gate. True on success. */
+  private saveDone(r: SaveReport): boolean {
     if (!r.ok) {
       this.server.log.warning(`Error saving DB on disk: ${r.error ?? 'unknown error'}`);
       this.updateWriteGate();
@@ -236,17 +240,14 @@ export class RdbPersistence {
   }
 
   /**
-   * After FLUSHALL (Valkey's flushAllDataAndResetRDB): a running snapshot of the old data
-   * is stopped, and with save rules the empty dataset is saved at once, so a restart does
-   * not bring the flushed keys back.
+   * After FLUSHALL (Valkey's flushAllDataAndResetRDB, decided by the core): a running
+   * snapshot of the old data is stopped, and with save rules the empty dataset is saved at
+   * once, so a restart does not bring the flushed keys back. Logs what it did.
    */
   afterFlushAll(): void {
-    if (this.childKind() === 'rdb') {
-      this.core.killChild();
-      const p = this.core.waitChild(5000);
-      if (p) this.onChildPoll(p);
-    }
-    if (this.server.config.getSaveRules().length > 0) this.saveNow();
+    const r = this.core.rdbResetAfterFlushall(this.saveOptions());
+    if (r.cancelled) this.onChildPoll(r.cancelled);
+    if (r.saved) this.saveDone(r.saved);
   }
 
   /* ---------------------------------------------------------------- shutdown, reload, load */

@@ -1,17 +1,17 @@
-//! Append-only file entry points of `Core`: loading the multi-part AOF (start-up in a
-//! background thread, DEBUG LOADAOF), and conversions to the server's AOF orchestration
-//! (`forkv_server::persist::aof_job`: open, flush, close, BGREWRITEAOF start and finish).
+//! Append-only file entry points of `Core`: conversions to the server's AOF loading
+//! (`forkv_server::persist::load`) and orchestration (`forkv_server::persist::aof_job`:
+//! open, flush, close, BGREWRITEAOF start and finish).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use forkv_aof::FsyncPolicy;
-use forkv_keyspace::Keyspace;
-use forkv_server::aof_load::{load_aof, AofLoadParams};
 use forkv_server::persist::aof_job::AofSettings;
+use forkv_server::persist::aof_state::{AofState, TurnFlush};
+use forkv_server::persist::load::AofSource;
 use forkv_server::persist::policy::RewriteVerdict;
 use forkv_server::snapshot::Forked;
 
@@ -46,13 +46,29 @@ pub struct AofOptions {
     pub timestamps: bool,
 }
 
-/// Result of a flush.
+/// What the turn's flush did (see [`forkv_server::persist::aof_state::TurnFlush`]).
 #[napi(object)]
 pub struct AofFlushResult {
-    pub ok: bool,
-    pub error: Option<String>,
+    /// "off" (nothing to write), "written" or "failed".
+    pub outcome: String,
     pub written: f64,
     pub postponed: bool,
+    /// Written after a failed write: the error is solved.
+    pub recovered: bool,
+    /// Failed after a write that had not: the error is new (logged once).
+    pub first: bool,
+    pub error: Option<String>,
+}
+
+/// Whether the AOF is on, and its write status.
+#[napi(object)]
+pub struct AofStatusReport {
+    /// "off", "wait" (switched on, waiting for the first rewrite) or "on".
+    pub state: String,
+    /// INFO aof_last_write_status.
+    pub last_write_ok: bool,
+    /// The MISCONF error writes are refused with, if any.
+    pub write_gate: Option<String>,
 }
 
 /// WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
@@ -110,8 +126,6 @@ pub struct AofRewriteDone {
     pub history_deleted: u32,
 }
 
-pub use forkv_server::persist::aof_job::LoadedAof;
-
 fn policy(s: &str) -> FsyncPolicy {
     match s {
         "always" => FsyncPolicy::Always,
@@ -147,96 +161,84 @@ fn fork_report(f: Forked) -> ForkReport {
     ForkReport { pid: f.pid, fork_usec: f.fork_usec as f64 }
 }
 
-/// What the host is told about an AOF load.
-fn load_summary(ks: &Keyspace, report: forkv_aof::LoadReport, functions: Vec<Vec<u8>>) -> crate::persistence::LoadSummary {
-    crate::persistence::LoadSummary {
-        keys: (0..ks.db_count()).map(|i| ks.len(i) as u64).sum(),
-        expired_skipped: 0,
-        bytes: report.current_size,
-        version: 0,
-        aof: Some(LoadedAof { manifest: report.manifest.clone(), base_size: report.base_size }),
-        truncated_at: report.truncated_at.clone(),
-        commands: report.commands,
-        empty_skipped: 0,
-        notes: Vec::new(),
-        functions,
-        repl_stream_db: None,
+/// Where the AOF directory is and how it loads.
+fn source(o: &AofOptions) -> AofSource {
+    AofSource {
+        work_dir: PathBuf::from(&o.dir),
+        dirname: o.dirname.clone(),
+        filename: o.filename.clone(),
+        load_truncated: o.load_truncated,
+        key_load_delay_us: o.key_load_delay_us as i64,
     }
 }
 
 #[napi]
 impl Core {
-    /// Starts loading the AOF directory in a background thread (start-up with appendonly
-    /// yes); `poll_load` installs the result as for RDB files.
+    /// Starts loading the AOF directory on the loader thread (start-up with appendonly
+    /// yes); `poll_load` installs it (see [`forkv_server::Server::start_aof_load`]).
     #[napi]
     pub fn start_aof_load(&mut self, opts: AofOptions) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let params = AofLoadParams { log: Some(tx), ..self.aof_load_params(&opts) };
-        let started = Instant::now();
-        let handle = std::thread::spawn(move || {
-            let loaded = load_aof(&params).map_err(|e| e.to_string())?;
-            let summary = load_summary(&loaded.ks, loaded.report, loaded.functions);
-            Ok((loaded.ks, summary))
-        });
-        self.persistence.set_loader(started, handle);
-        self.persistence.set_load_logs(rx);
-        self.server.engine.cfg.loading = true;
+        self.server.start_aof_load(&source(&opts));
     }
 
-    /// DEBUG LOADAOF (Valkey's `loadAppendOnlyFiles` from `debugCommand`): writes what is
-    /// pending, then loads the AOF directory as at start-up, on the loader thread, while
-    /// every other client gets `-LOADING` (where Valkey answers them from
-    /// `processEventsWhileBlocked`). `poll_load` returns the result; then
-    /// `aof_adopt_reload` makes it the dataset's AOF. If the files cannot be loaded the
-    /// dataset stays as it was (Valkey exits).
+    /// DEBUG LOADAOF's load (see [`forkv_server::Server::start_aof_reload`]); after
+    /// `poll_load`, `aof_adopt_reload`.
     #[napi]
     pub fn start_aof_reload(&mut self, opts: AofOptions) {
-        self.aof_flush(true);
-        self.start_aof_load(opts);
+        self.server.start_aof_reload(&source(&opts));
     }
 
-    /// After a DEBUG LOADAOF load was installed by `poll_load`: appending goes on into the
-    /// current incr file of the manifest just loaded. Loaded commands are not changes
-    /// (Valkey resets server.dirty), and nothing of the load is propagated.
+    /// See [`forkv_server::Server::aof_adopt_reload`].
     #[napi]
     pub fn aof_adopt_reload(&mut self) {
-        self.server.engine.prop.take();
-        // The files may end in another database than the one the stream last selected
-        // (written behind its back): the next write selects its database again.
-        self.server.engine.prop.reset_db();
-        if let Some(loaded) = self.persistence.take_loaded_aof() {
-            self.server.aof_adopt_manifest(loaded.manifest);
-        }
+        self.server.aof_adopt_reload();
     }
 
-    /// The loader's parameters from the AOF options and the server's state.
-    fn aof_load_params(&self, opts: &AofOptions) -> AofLoadParams {
-        AofLoadParams {
-            work_dir: PathBuf::from(&opts.dir),
-            dirname: opts.dirname.clone(),
-            filename: opts.filename.clone(),
-            load_truncated: opts.load_truncated,
-            databases: self.server.engine.ks.db_count(),
-            limits: *self.server.engine.ks.encoding_limits(),
-            key_load_delay_us: opts.key_load_delay_us as i64,
-            busy_reply_threshold_ms: self.server.engine.cfg.busy_reply_threshold_ms,
-            log: None,
-        }
-    }
-
-    /// Opens the AOF for appending (after loading, or with nothing to load): see
-    /// [`forkv_server::Server::aof_open`].
+    /// Opens the AOF for appending after loading (or with nothing to load): see
+    /// [`forkv_server::Server::aof_open_loaded`].
     #[napi]
     pub fn aof_open(&mut self, opts: AofOptions) -> Result<()> {
-        let loaded = self.persistence.take_loaded_aof();
-        self.server.aof_open(settings(&opts), loaded).map_err(Error::from_reason)
+        self.server.aof_open_loaded(settings(&opts)).map_err(Error::from_reason)
     }
 
-    /// CONFIG SET appendonly yes at runtime: the temp incr file, then the child writing
-    /// the first base (see [`forkv_server::Server::aof_start_initial_rewrite`]).
+    /// CONFIG SET appendonly yes: the AOF waits for its first rewrite (see
+    /// [`forkv_server::Server::aof_begin_switch_on`]).
     #[napi]
-    pub fn aof_start_initial_rewrite(&mut self, opts: AofOptions) -> Result<ForkReport> {
-        self.server.aof_start_initial_rewrite(settings(&opts)).map(fork_report).map_err(Error::from_reason)
+    pub fn aof_begin_switch_on(&mut self) {
+        self.server.aof_begin_switch_on();
+    }
+
+    /// The end of a switch-on (see [`forkv_server::Server::aof_switch_on_result`]): true
+    /// when a past write error was forgotten.
+    #[napi]
+    pub fn aof_switch_on_result(&mut self, started: bool) -> bool {
+        self.server.aof_switch_on_result(started)
+    }
+
+    /// Forks the rewrite the AOF's state calls for (see
+    /// [`forkv_server::Server::aof_fork_rewrite`]).
+    #[napi]
+    pub fn aof_fork_rewrite(&mut self, opts: AofOptions) -> Result<ForkReport> {
+        self.server.aof_fork_rewrite(settings(&opts)).map(fork_report).map_err(Error::from_reason)
+    }
+
+    /// SHUTDOWN while the first rewrite of a switch-on runs (see
+    /// [`forkv_server::Server::aof_initial_rewrite_running`]).
+    #[napi]
+    pub fn aof_initial_rewrite_running(&self) -> bool {
+        self.server.aof_initial_rewrite_running()
+    }
+
+    /// The AOF's state and write status.
+    #[napi]
+    pub fn aof_status(&self) -> AofStatusReport {
+        let st = self.server.aof_status();
+        let state = match st.state() {
+            AofState::Off => "off",
+            AofState::WaitRewrite => "wait",
+            AofState::On => "on",
+        };
+        AofStatusReport { state: state.into(), last_write_ok: st.last_write_ok(), write_gate: st.write_gate() }
     }
 
     /// CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
@@ -271,14 +273,15 @@ impl Core {
         self.server.aof_set_fsync(policy(&fsync));
     }
 
-    /// Moves the propagated writes into the AOF and writes/fsyncs per policy
-    /// (`flushAppendOnlyFile`). Call once per event-loop turn, before replies go out when
-    /// `appendfsync always`.
+    /// The turn's flush (see [`forkv_server::Server::aof_flush_turn`]). Call once per
+    /// event-loop turn, before replies go out.
     #[napi]
     pub fn aof_flush(&mut self, force: bool) -> AofFlushResult {
-        match self.server.aof_flush(force) {
-            Ok(f) => AofFlushResult { ok: true, error: None, written: f.written as f64, postponed: f.postponed },
-            Err(e) => AofFlushResult { ok: false, error: Some(e), written: 0.0, postponed: false },
+        let r = AofFlushResult { outcome: String::new(), written: 0.0, postponed: false, recovered: false, first: false, error: None };
+        match self.server.aof_flush_turn(force) {
+            TurnFlush::Off => AofFlushResult { outcome: "off".into(), ..r },
+            TurnFlush::Written { written, postponed, recovered } => AofFlushResult { outcome: "written".into(), written: written as f64, postponed, recovered, ..r },
+            TurnFlush::Failed { error, first } => AofFlushResult { outcome: "failed".into(), first, error: Some(error), ..r },
         }
     }
 
@@ -315,11 +318,10 @@ impl Core {
     }
 
     /// The cron's rewrite decision: a scheduled rewrite, or an automatic one per
-    /// `auto-aof-rewrite-percentage`/`-min-size` (`aof_on`: the AOF is on, not being
-    /// switched on), unless backing off.
+    /// `auto-aof-rewrite-percentage`/`-min-size` while the AOF is on, unless backing off.
     #[napi]
-    pub fn aof_rewrite_cron(&mut self, aof_on: bool, percentage: f64, min_size: f64) -> AofRewriteCron {
-        let c = self.server.aof_rewrite_cron(aof_on, percentage.max(0.0) as u64, min_size.max(0.0) as u64);
+    pub fn aof_rewrite_cron(&mut self, percentage: f64, min_size: f64) -> AofRewriteCron {
+        let c = self.server.aof_rewrite_cron(percentage.max(0.0) as u64, min_size.max(0.0) as u64);
         AofRewriteCron { start: c.start, auto_growth: c.auto_growth.map(|g| g as f64), limited_minutes: c.limited_minutes.map(|m| m as f64) }
     }
 
@@ -343,13 +345,6 @@ impl Core {
             consecutive_failures: p.consecutive_failures as f64,
             last_cow_size: p.last_cow_size as f64,
         }
-    }
-
-    /// BGREWRITEAOF: a new incr file, then the child writing the new base (see
-    /// [`forkv_server::Server::aof_rewrite_start`]).
-    #[napi]
-    pub fn aof_rewrite_start(&mut self, opts: AofOptions) -> Result<ForkReport> {
-        self.server.aof_rewrite_start(settings(&opts)).map(fork_report).map_err(Error::from_reason)
     }
 
     /// After the rewrite child exited: installs its base or removes its files (see

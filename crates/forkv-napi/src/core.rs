@@ -282,7 +282,6 @@ pub struct CommandRow {
 pub struct Core {
     pub(crate) server: Server,
     host_argv: Vec<Vec<u8>>,
-    pub(crate) persistence: crate::persistence::Persistence,
 }
 
 #[napi]
@@ -297,7 +296,7 @@ impl Core {
         // Valkey's used_memory_startup: what the initialised server holds before any data.
         engine.host_memory.startup = crate::alloc::used_bytes();
         engine.host_memory.used = engine.host_memory.startup;
-        Core { server, host_argv: Vec::new(), persistence: Default::default() }
+        Core { server, host_argv: Vec::new() }
     }
 
     /// Takes the process memory figures the host samples on its cron tick (MEMORY STATS,

@@ -1,21 +1,19 @@
 //! Persistence entry points of `Core`: conversions to the server's SAVE, BGSAVE, child
-//! polling and RDB policy (`forkv_server::persist::policy`), and loading RDB files (in a
-//! background thread at start-up, so clients can be answered `-LOADING` meanwhile).
+//! polling and RDB policy (`forkv_server::persist::policy`), and to its loading of RDB
+//! files (`forkv_server::persist::load`).
 //!
 //! The fork happens on the JS main thread, inside a synchronous napi call: no
 //! command can be half-applied, so the child sees a consistent keyspace (DESIGN.md §2).
 
-use std::path::PathBuf;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use forkv_keyspace::Keyspace;
-use forkv_rdb::{LoadOptions, WriteOptions};
-use forkv_engine::RestorePolicy;
+use forkv_rdb::WriteOptions;
 use forkv_server::jobs::JobPoll;
+use forkv_server::persist::load::LoadDone;
 use forkv_server::persist::policy::{BgsaveVerdict, CronStart, SaveRule};
 use forkv_server::snapshot::RdbTarget;
 use forkv_snapshot::{ChildExit, ChildKind, ChildOutcome, ForkError};
@@ -129,76 +127,6 @@ pub struct LoadReport {
     pub repl_stream_db: Option<u32>,
 }
 
-/// What a loader thread produced besides the keyspace.
-pub struct LoadSummary {
-    pub keys: u64,
-    pub expired_skipped: u64,
-    pub bytes: u64,
-    pub version: u32,
-    pub aof: Option<crate::aof::LoadedAof>,
-    pub truncated_at: Option<(String, u64)>,
-    pub commands: u64,
-    pub empty_skipped: u64,
-    pub notes: Vec<String>,
-    /// The function libraries' codes, installed with the keyspace (`poll_load`).
-    pub functions: Vec<Vec<u8>>,
-    /// RDB: the `repl-stream-db` AUX field (the database the primary's stream is in).
-    pub repl_stream_db: Option<u32>,
-}
-
-impl LoadSummary {
-    fn from_rdb(stats: &forkv_rdb::LoadStats) -> Self {
-        LoadSummary {
-            keys: stats.keys_loaded,
-            expired_skipped: stats.expired_skipped,
-            bytes: stats.bytes_read,
-            version: stats.version,
-            aof: None,
-            truncated_at: None,
-            commands: 0,
-            empty_skipped: stats.empty_skipped,
-            notes: stats.log_lines(),
-            functions: stats.functions.clone(),
-            repl_stream_db: stats.aux_value("repl-stream-db").and_then(|v| std::str::from_utf8(v).ok()).and_then(|v| v.parse().ok()),
-        }
-    }
-}
-
-/// Persistence state owned by a `Core`.
-#[derive(Default)]
-pub struct Persistence {
-    loader: Option<Loader>,
-    /// Log lines the loader thread sends while it runs (a slow script replayed from the
-    /// AOF); `poll_load` hands them to the host's logger.
-    load_logs: Option<std::sync::mpsc::Receiver<forkv_engine::log::LogLine>>,
-    /// An AOF load's manifest, kept for `aof_open`.
-    loaded_aof: Option<crate::aof::LoadedAof>,
-}
-
-type LoadResult = std::result::Result<(Keyspace, LoadSummary), String>;
-
-struct Loader {
-    started: Instant,
-    handle: JoinHandle<LoadResult>,
-}
-
-impl Persistence {
-    /// Installs a loader thread.
-    pub fn set_loader(&mut self, started: Instant, handle: JoinHandle<LoadResult>) {
-        self.loader = Some(Loader { started, handle });
-    }
-
-    /// Where the running loader's log lines arrive.
-    pub fn set_load_logs(&mut self, rx: std::sync::mpsc::Receiver<forkv_engine::log::LogLine>) {
-        self.load_logs = Some(rx);
-    }
-
-    /// The manifest of the AOF loaded at start, once.
-    pub fn take_loaded_aof(&mut self) -> Option<crate::aof::LoadedAof> {
-        self.loaded_aof.take()
-    }
-}
-
 /// One `save <seconds> <changes>` rule.
 #[napi(object)]
 pub struct SaveRuleArg {
@@ -227,6 +155,15 @@ pub struct RdbStatus {
     pub bgsave_scheduled: bool,
     /// MISCONF: writes are refused.
     pub denies_writes: bool,
+}
+
+/// What FLUSHALL's persistence reset did.
+#[napi(object)]
+pub struct FlushAllReport {
+    /// The cancelled snapshot child's messages and exit.
+    pub cancelled: Option<ChildPoll>,
+    /// The save of the empty dataset, when there are save rules.
+    pub saved: Option<SaveReport>,
 }
 
 /// A diskless transfer child: its pid and the read end of its pipe.
@@ -299,6 +236,13 @@ fn poll_of(p: JobPoll) -> ChildPoll {
     ChildPoll { logs: log_lines(p.logs), done: p.done.map(done_of) }
 }
 
+fn save_report(saved: std::result::Result<(u64, u64), String>) -> SaveReport {
+    match saved {
+        Ok((keys, bytes)) => SaveReport { ok: true, error: None, keys: keys as f64, bytes: bytes as f64 },
+        Err(e) => SaveReport { ok: false, error: Some(e), keys: 0.0, bytes: 0.0 },
+    }
+}
+
 /// The snapshot target of an RDB save.
 fn rdb_target(o: &RdbSaveOptions) -> RdbTarget {
     RdbTarget {
@@ -315,13 +259,16 @@ impl Core {
     /// process, blocking (as Valkey's SAVE does), with the policy's bookkeeping.
     #[napi]
     pub fn save_rdb(&mut self, opts: RdbSaveOptions) -> SaveReport {
-        let temp = PathBuf::from(&opts.dir).join(format!("temp-{}.rdb", std::process::id()));
-        // Without the guard a second SIGINT still ends the process, once the save is over.
-        let _guard = if opts.exit_on_sigint == Some(true) { forkv_snapshot::SigintExitGuard::install(&temp).ok() } else { None };
-        match self.server.save_now(&rdb_target(&opts)) {
-            Ok((keys, bytes)) => SaveReport { ok: true, error: None, keys: keys as f64, bytes: bytes as f64 },
-            Err(e) => SaveReport { ok: false, error: Some(e), keys: 0.0, bytes: 0.0 },
-        }
+        let target = rdb_target(&opts);
+        let saved = if opts.exit_on_sigint == Some(true) { self.server.save_now_exiting_on_sigint(&target) } else { self.server.save_now(&target) };
+        save_report(saved)
+    }
+
+    /// After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]).
+    #[napi]
+    pub fn rdb_reset_after_flushall(&mut self, opts: RdbSaveOptions) -> FlushAllReport {
+        let r = self.server.reset_rdb_after_flushall(&rdb_target(&opts));
+        FlushAllReport { cancelled: r.cancelled.map(poll_of), saved: r.saved.map(save_report) }
     }
 
     /// BGSAVE: forks; the child writes the snapshot as of this instant.
@@ -437,106 +384,36 @@ impl Core {
         }
     }
 
-    /// Loads an RDB file synchronously (DEBUG RELOAD): by default in place of the data and
-    /// the function libraries; with `noflush` beside them, where a library or key that
-    /// exists already is an error, unless `merge` (the file's wins), as Valkey's
-    /// RDBFLAGS_ALLOW_DUP. The libraries are checked before any key changes.
+    /// DEBUG RELOAD's load (see [`forkv_server::Server::load_rdb_now`]).
     #[napi]
     pub fn load_rdb_now(&mut self, path: String, noflush: bool, merge: bool) -> Result<LoadReport> {
-        let started = Instant::now();
-        let mut fresh = Keyspace::new(self.server.engine.ks.db_count());
-        fresh.set_encoding_limits(*self.server.engine.ks.encoding_limits());
-        let opts = self.rdb_load_options();
-        let stats = load_file(&path, &mut fresh, &opts).map_err(Error::from_reason)?;
-        let policy = match (noflush, merge) {
-            (false, _) => RestorePolicy::Flush,
-            (true, false) => RestorePolicy::Append,
-            (true, true) => RestorePolicy::Replace,
-        };
-        self.server.engine.load_function_codes(&stats.functions, policy).map_err(Error::from_reason)?;
-        if noflush {
-            // Into the live keyspace this time: existing keys stay (or are replaced).
-            let opts = LoadOptions { replace_existing: merge, ..opts };
-            load_file(&path, &mut self.server.engine.ks, &opts).map_err(Error::from_reason)?;
-        } else {
-            self.server.engine.ks.replace_data(fresh);
-        }
-        Ok(report(&LoadSummary::from_rdb(&stats), started))
+        self.server.load_rdb_now(Path::new(&path), noflush, merge).map(|d| report(&d)).map_err(Error::from_reason)
     }
 
-    /// Starts loading an RDB file in a background thread (start-up). While it runs the
-    /// engine answers `-LOADING`; `poll_load` installs the result.
-    /// `key_load_delay_us` is `key-load-delay` (a test knob, see `forkv_rdb::LoadOptions`).
+    /// Starts loading an RDB file on the loader thread (start-up, a replica's full sync);
+    /// `poll_load` installs it (see [`forkv_server::Server::start_rdb_load`]).
     #[napi]
     pub fn start_load(&mut self, path: String, key_load_delay_us: f64) {
-        let dbs = self.server.engine.ks.db_count();
-        // Values are built under the configured encoding limits (a big zipmap hash becomes
-        // a hashtable on load, as in Valkey).
-        let limits = *self.server.engine.ks.encoding_limits();
-        let opts = LoadOptions { key_load_delay_us: key_load_delay_us as i64, ..self.rdb_load_options() };
-        let handle = std::thread::spawn(move || {
-            let mut ks = Keyspace::new(dbs);
-            ks.set_encoding_limits(limits);
-            let stats = load_file(&path, &mut ks, &opts)?;
-            Ok((ks, LoadSummary::from_rdb(&stats)))
-        });
-        self.persistence.set_loader(Instant::now(), handle);
-        self.server.engine.cfg.loading = true;
+        self.server.start_rdb_load(PathBuf::from(path), key_load_delay_us as i64);
     }
 
-    /// Moves the loader thread's log lines to the engine's queue, which the host drains.
-    fn drain_load_logs(&mut self) {
-        if let Some(rx) = &self.persistence.load_logs {
-            for line in rx.try_iter() {
-                self.server.engine.logs.push(line.level, line.message);
-            }
-        }
-    }
-
-    /// How RDB files load now: the checksum is skipped after
-    /// `DEBUG SET-SKIP-CHECKSUM-VALIDATION 1`; a replica keeps the keys past their TTL
-    /// (its primary's DELs remove them; Valkey skips them only when `iAmPrimary()`).
-    fn rdb_load_options(&self) -> LoadOptions {
-        LoadOptions {
-            verify_checksum: !self.server.engine.debug.skip_checksum_validation,
-            skip_expired: !self.server.engine.ks.is_replica(),
-            ..LoadOptions::default()
-        }
-    }
-
-    /// `None` while loading; then the load's report, or an error with the reason.
+    /// `None` while loading; then the load's report, or an error with the reason (see
+    /// [`forkv_server::Server::poll_load`]).
     #[napi]
     pub fn poll_load(&mut self) -> Result<Option<LoadReport>> {
-        self.drain_load_logs();
-        let Some(loader) = &self.persistence.loader else {
-            return Ok(None);
-        };
-        if !loader.handle.is_finished() {
-            return Ok(None);
-        }
-        let Some(loader) = self.persistence.loader.take() else {
-            return Ok(None);
-        };
-        // The thread is done: what it sent after the first drain is read now.
-        self.drain_load_logs();
-        self.persistence.load_logs = None;
-        self.server.engine.cfg.loading = false;
-        let joined = loader.handle.join().map_err(|_| Error::from_reason("the loading thread panicked"))?;
-        let (ks, mut summary) = joined.map_err(Error::from_reason)?;
-        self.server.engine.load_function_codes(&summary.functions, RestorePolicy::Flush).map_err(Error::from_reason)?;
-        self.server.engine.ks.replace_data(ks);
-        self.persistence.loaded_aof = summary.aof.take();
-        Ok(Some(report(&summary, loader.started)))
+        Ok(self.server.poll_load().map_err(Error::from_reason)?.map(|d| report(&d)))
     }
 }
 
-pub(crate) fn report(s: &LoadSummary, started: Instant) -> LoadReport {
+/// A load's report for the host's log lines and INFO.
+fn report(d: &LoadDone) -> LoadReport {
+    let s = &d.summary;
     LoadReport {
         keys: s.keys as f64,
         expired_skipped: s.expired_skipped as f64,
         bytes: s.bytes as f64,
         version: s.version,
-        millis: started.elapsed().as_secs_f64() * 1000.0,
+        millis: d.elapsed.as_secs_f64() * 1000.0,
         commands: s.commands as f64,
         truncated_file: s.truncated_at.as_ref().map(|(f, _)| f.clone()),
         truncated_at: s.truncated_at.as_ref().map(|(_, n)| *n as f64),
@@ -544,26 +421,6 @@ pub(crate) fn report(s: &LoadSummary, started: Instant) -> LoadReport {
         notes: s.notes.clone(),
         repl_stream_db: s.repl_stream_db,
     }
-}
-
-/// Loads `path` into `ks`; the error names the file and offset.
-fn load_file(path: &str, ks: &mut Keyspace, opts: &LoadOptions) -> std::result::Result<forkv_rdb::LoadStats, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("Fatal error loading the DB, check server logs. Can't open {path}: {e}"))?;
-    let reader = std::io::BufReader::with_capacity(1 << 20, file);
-    forkv_rdb::load_rdb(reader, ks, opts).map_err(|e| {
-        // More lines, logged as they are, after a corrupt or short file: Valkey's
-        // rdbReportError line (the one RESTORE logs too), then its last words.
-        let tail = if e.is_read_failure() {
-            format!(
-                "\nInternal error in RDB reading offset {}, function at forkv-rdb -> {}\nTerminating server after rdb file reading failure.",
-                e.offset,
-                e.message()
-            )
-        } else {
-            String::new()
-        };
-        format!("{path}: {e}{tail}")
-    })
 }
 
 /// Maps a fork failure to the error text INFO/logs show ("Can't save in background: ...").

@@ -16,15 +16,18 @@
 //! background-job slot ([`jobs`]: the forked child, its progress and copy-on-write
 //! reports, the dirty counter at fork), the RDB snapshot composition ([`snapshot`]:
 //! SAVE in process, BGSAVE as fork + atomic file + RDB writer), the AOF while it is
-//! written ([`persist::aof_job`]: open, per-turn flush, BGREWRITEAOF start and finish)
-//! and the persistence policy ([`persist::policy`]: save rules, BGSAVE and rewrite
-//! scheduling, automatic rewrites and their back-off, the save status behind MISCONF).
+//! written ([`persist::aof_job`]: open, per-turn flush, BGREWRITEAOF start and finish),
+//! whether the AOF is on and its write-error gate ([`persist::aof_state`]), the loading
+//! of RDB files and AOF directories at start-up and for DEBUG RELOAD/LOADAOF
+//! ([`persist::load`], on a loader thread) and the persistence policy
+//! ([`persist::policy`]: save rules, BGSAVE and rewrite scheduling, automatic rewrites
+//! and their back-off, the save status behind MISCONF, FLUSHALL's reset).
 //!
 //! [`Server::feed`], [`Server::resume`] and [`Server::wake`] drive the engine and run
 //! every `Exec::Server` command in place, so that the only `Outcome::Host` a caller ever
 //! sees is one that needs the host (`Exec::Host`: sockets, the configuration store,
-//! logging, timers; and, until they move here, INFO and the loading of RDB and AOF files
-//! at start, which still live in TypeScript and the binding). Everything here is
+//! logging, timers; and, until it moves here, the order of the shutdown's persistence
+//! steps, which still lives in TypeScript). Everything here is
 //! tested with `cargo test`, no Node involved; the Node binding (`forkv-napi`) converts
 //! between JavaScript values and this type.
 //!
@@ -139,6 +142,10 @@ pub struct Server {
     pub rdb_policy: persist::policy::RdbPolicy,
     /// BGREWRITEAOF scheduling, automatic rewrites and their back-off ([`persist::policy`]).
     pub rewrite_policy: persist::policy::RewritePolicy,
+    /// The load in progress and the last AOF load's manifest ([`persist::load`]).
+    load: persist::load::LoadState,
+    /// Whether the AOF is on, and its last write's error ([`persist::aof_state`]).
+    aof_status: persist::aof_state::AofStatus,
 }
 
 /// The server's own commands as scripts reach them (see [`ServerCommands`]).
@@ -185,7 +192,7 @@ impl Server {
         if let Some(seed) = os_random_seed() {
             engine.seed_secure_random(&seed);
         }
-        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default() }
+        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default(), load: Default::default(), aof_status: Default::default() }
     }
 
     /// Channel, pattern and shard channel subscriptions.

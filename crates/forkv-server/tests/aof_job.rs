@@ -4,28 +4,19 @@
 //! to the live data.
 #![cfg(target_os = "linux")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use forkv_aof::FsyncPolicy;
 use forkv_server::aof_load::{load_aof, AofLoadParams};
 use forkv_server::persist::aof_job::AofSettings;
+use forkv_server::persist::aof_state::{AofState, TurnFlush};
 use forkv_server::Server;
+use forkv_test_support::TempDir;
 use forkv_snapshot::{ChildKind, ChildOutcome};
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("forkv-server-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
 fn cmd(s: &mut Server, args: &[&str]) {
-    let mut input = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        input.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    s.feed(1, &input);
+    s.feed(1, &forkv_test_support::command(args));
     s.engine.clear_reply();
     // The host's turn: the propagated writes are handed to the AOF.
     s.pump_stream();
@@ -99,7 +90,8 @@ fn wait_for_files(dir: &Path, want: usize) -> Vec<String> {
 // One test: the fork slot is process-wide, so the steps take turns.
 #[test]
 fn aof_open_flush_rewrite_and_switch_on_compose() {
-    let dir = tmpdir("aofjob");
+    let tmp = TempDir::new("aofjob");
+    let dir = tmp.path().to_path_buf();
     let mut s = Server::new(16);
     s.add_client(1);
     for i in 0..200 {
@@ -107,8 +99,11 @@ fn aof_open_flush_rewrite_and_switch_on_compose() {
     }
 
     // Open with no files: a base from the current data, an empty incr, the manifest.
+    assert_eq!(s.aof_status().state(), AofState::Off);
+    assert_eq!(s.aof_flush_turn(false), TurnFlush::Off);
     s.aof_open(settings(&dir, true, Duration::ZERO), None).expect("open");
     assert!(s.aof.is_open());
+    assert_eq!(s.aof_status().state(), AofState::On);
     assert_eq!(files(&dir), ["appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", "appendonly.aof.manifest"]);
     cmd(&mut s, &["SET", "after-open", "x"]);
     let flushed = s.aof_flush(false).expect("flush");
@@ -117,7 +112,7 @@ fn aof_open_flush_rewrite_and_switch_on_compose() {
     assert_eq!(keys_in(&dir), 201);
 
     // BGREWRITEAOF: a new incr before the fork; the child writes the base as of the fork.
-    let forked = s.aof_rewrite_start(settings(&dir, false, Duration::ZERO)).expect("fork");
+    let forked = s.aof_fork_rewrite(settings(&dir, false, Duration::ZERO)).expect("fork");
     assert_eq!(s.jobs.child().map(|c| c.kind()), Some(ChildKind::AofRewrite));
     assert!(s.aof_rewrite_start(settings(&dir, false, Duration::ZERO)).is_err(), "one child at a time");
     cmd(&mut s, &["SET", "during-rewrite", "x"]);
@@ -156,15 +151,22 @@ fn aof_open_flush_rewrite_and_switch_on_compose() {
     // rewrite installs it with the new base.
     s.aof_close().expect("close");
     assert!(!s.aof.is_open());
+    assert_eq!(s.aof_status().state(), AofState::Off);
     let _ = std::fs::remove_dir_all(dir.join("appendonlydir"));
-    let first = s.aof_start_initial_rewrite(settings(&dir, true, Duration::ZERO)).expect("fork");
+    s.aof_begin_switch_on();
+    assert_eq!(s.aof_status().state(), AofState::WaitRewrite);
+    let first = s.aof_fork_rewrite(settings(&dir, true, Duration::ZERO)).expect("fork");
+    assert!(!s.aof_switch_on_result(true), "no write error to forget");
+    assert!(s.aof_initial_rewrite_running(), "SHUTDOWN is refused meanwhile");
     cmd(&mut s, &["SET", "while-switching-on", "x"]);
-    s.aof_flush(false).expect("flush");
+    assert!(matches!(s.aof_flush_turn(false), TurnFlush::Written { recovered: false, .. }));
     let (_, exit) = reap(&mut s);
     assert_eq!(exit.outcome, ChildOutcome::Ok);
     let done = s.aof_rewrite_done(&settings(&dir, true, Duration::ZERO), first.pid, true);
     assert!(done.ok, "{done:?}");
     assert!(done.new_incr.is_some());
+    assert_eq!(s.aof_status().state(), AofState::On, "the first rewrite completes the switch-on");
+    assert!(!s.aof_initial_rewrite_running());
     assert_eq!(keys_in(&dir), 204);
     // auto-aof-rewrite: growth over the base since the rewrite, above a minimum size.
     assert!(!s.aof_should_auto_rewrite(100, 1));
@@ -175,5 +177,4 @@ fn aof_open_flush_rewrite_and_switch_on_compose() {
     assert!(s.aof_should_auto_rewrite(100, 1));
     assert!(!s.aof_should_auto_rewrite(100, u64::MAX));
     s.aof_close().expect("close");
-    let _ = std::fs::remove_dir_all(&dir);
 }

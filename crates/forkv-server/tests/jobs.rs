@@ -2,26 +2,16 @@
 //! the child writes, the parent reaps from a poll, the status and the bookkeeping follow.
 #![cfg(target_os = "linux")]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use forkv_server::snapshot::RdbTarget;
 use forkv_server::Server;
+use forkv_test_support::TempDir;
 use forkv_snapshot::{ChildKind, ChildOutcome, ForkError};
 
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("forkv-server-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
 fn cmd(s: &mut Server, args: &[&str]) {
-    let mut input = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        input.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    s.feed(1, &input);
+    s.feed(1, &forkv_test_support::command(args));
     s.engine.clear_reply();
 }
 
@@ -55,7 +45,8 @@ fn reap(s: &mut Server) -> (Vec<String>, forkv_snapshot::ChildExit) {
 // One test: the fork slot is process-wide, so the steps take turns.
 #[test]
 fn bgsave_forks_writes_reaps_and_the_slot_keeps_its_bookkeeping() {
-    let dir = tmpdir("bgsave");
+    let tmp = TempDir::new("bgsave");
+    let dir = tmp.path().to_path_buf();
     let mut s = Server::new(16);
     s.add_client(1);
     for i in 0..500 {
@@ -126,6 +117,24 @@ fn bgsave_forks_writes_reaps_and_the_slot_keeps_its_bookkeeping() {
     assert_eq!(poll.done.map(|e| e.outcome), Some(ChildOutcome::Cancelled));
     assert!(!s.jobs.is_running());
 
+    // FLUSHALL: the snapshot of the old data is cancelled; with save rules the empty
+    // dataset is saved at once.
+    s.bgsave(target(&dir, Duration::from_millis(20))).expect("fork");
+    let reset = s.reset_rdb_after_flushall(&target(&dir, Duration::ZERO));
+    assert_eq!(reset.cancelled.and_then(|p| p.done).map(|e| e.outcome), Some(ChildOutcome::Cancelled));
+    assert!(reset.saved.is_none(), "no save rules: nothing saved");
+    assert_eq!(keys_in(&dir.join("dump.rdb")), 502, "the file stays");
+    s.rdb_policy.set_rules(vec![forkv_server::persist::policy::SaveRule { seconds: 3600, changes: 1 }], true);
+    cmd(&mut s, &["FLUSHALL"]);
+    let reset = s.reset_rdb_after_flushall(&target(&dir, Duration::ZERO));
+    assert!(reset.cancelled.is_none(), "no child ran");
+    assert_eq!(reset.saved.map(|r| r.map(|(keys, _)| keys)), Some(Ok(0)));
+    assert_eq!(keys_in(&dir.join("dump.rdb")), 0, "a restart does not bring the keys back");
+    s.rdb_policy.set_rules(Vec::new(), true);
+    for i in 0..502 {
+        cmd(&mut s, &["SET", &format!("k{i}"), "v"]);
+    }
+
     // The diskless transfer: `$EOF:<mark>\r\n`, the snapshot as of the fork, `<mark>`,
     // read from the pipe while the child runs; no file is written.
     let mark = "0123456789abcdef0123456789abcdef01234567";
@@ -144,5 +153,4 @@ fn bgsave_forks_writes_reaps_and_the_slot_keeps_its_bookkeeping() {
     forkv_rdb::load_rdb(rdb, &mut ks, &Default::default()).expect("the framed snapshot loads");
     assert_eq!((0..16).map(|db| ks.len(db) as u64).sum::<u64>(), 502, "the write after the fork is not in it");
     assert_eq!(std::fs::metadata(dir.join("dump.rdb")).expect("dump").modified().expect("mtime"), before);
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,14 +4,8 @@
 
 use forkv_keyspace::notify;
 use forkv_server::Server;
+use forkv_test_support::command as cmd;
 
-fn cmd(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    out
-}
 
 fn run(s: &mut Server, id: u64, args: &[&str]) -> String {
     s.feed(id, &cmd(args));

@@ -6,14 +6,8 @@
 use std::time::Duration;
 
 use forkv_server::Server;
+use forkv_test_support::command as cmd;
 
-fn cmd(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    out
-}
 
 fn run(s: &mut Server, args: &[&str]) -> String {
     s.feed(1, &cmd(args));

@@ -4,14 +4,7 @@
 
 use forkv_server::repl::SyncDecision;
 use forkv_server::Server;
-
-fn cmd(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    out
-}
+use forkv_test_support::command as cmd;
 
 fn run(s: &mut Server, id: u64, args: &[&str]) -> String {
     s.feed(id, &cmd(args));

@@ -2,15 +2,7 @@
 //! the server installs in the engine, with the same registry as clients' commands.
 
 use forkv_server::Server;
-
-/// RESP for one command.
-fn cmd(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    out
-}
+use forkv_test_support::command as cmd;
 
 /// Feeds one command and returns the replies it produced.
 fn run(s: &mut Server, id: u64, args: &[&str]) -> String {

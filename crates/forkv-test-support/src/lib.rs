@@ -9,7 +9,7 @@
 //! - [`TempDir`]: a fresh directory per test, removed on drop unless
 //!   `FORKV_KEEP_TEST_DIRS` is set (to inspect a failure).
 //! - [`Client`] and [`Reply`]: a blocking RESP2 client, enough for tests to drive a
-//!   server and compare replies.
+//!   server and compare replies; [`command`] encodes a command for a server fed in process.
 //! - [`RedisServer`] and [`redis_tool`]: a `redis-server` child on a free loopback port,
 //!   stopped by `SHUTDOWN NOSAVE` or by its own PID on drop. A missing tool fails the test
 //!   with an explanation; these tests never skip, because CI installs the tools and a
@@ -29,4 +29,4 @@ mod resp;
 pub use bytes::{hex, sha1_hex, unhex, Rng};
 pub use dir::TempDir;
 pub use redis::{redis_tool, RedisServer};
-pub use resp::{Client, Reply};
+pub use resp::{command, encode, Client, Reply};

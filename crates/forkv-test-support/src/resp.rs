@@ -89,13 +89,7 @@ impl Client {
 
     /// Sends one command without reading a reply (SHUTDOWN).
     pub fn send(&mut self, args: &[&[u8]]) {
-        let mut buf = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            buf.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            buf.extend_from_slice(a);
-            buf.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&buf).unwrap();
+        self.w.write_all(&encode(args)).unwrap();
     }
 
     fn line(&mut self) -> String {
@@ -133,4 +127,21 @@ impl Client {
             _ => panic!("bad reply line {l:?}"),
         }
     }
+}
+
+/// One command as a RESP array of bulk strings, as a client sends it.
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut buf = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        buf.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        buf.extend_from_slice(a);
+        buf.extend_from_slice(b"\r\n");
+    }
+    buf
+}
+
+/// [`encode`] for text arguments: what tests feed a server in process.
+pub fn command(args: &[&str]) -> Vec<u8> {
+    let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    encode(&bytes)
 }

@@ -195,6 +195,7 @@ impl Server {
         let writer = self.new_aof_writer(file, &settings, incr_size, current, base);
         self.aof.open = Some(OpenAof { settings, dir: d, manifest: m, writer, initial: false });
         self.set_aof(true);
+        self.aof_status.set_state(super::aof_state::AofState::On);
         Ok(())
     }
 
@@ -248,8 +249,14 @@ impl Server {
     }
 
     /// Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes; a
-    /// scheduled rewrite is forgotten.
+    /// scheduled rewrite is forgotten. The AOF is off once the file is closed.
     pub fn aof_close(&mut self) -> std::io::Result<()> {
+        self.close_aof_file()?;
+        self.aof_status.set_state(super::aof_state::AofState::Off);
+        Ok(())
+    }
+
+    fn close_aof_file(&mut self) -> std::io::Result<()> {
         self.rewrite_policy.scheduled = false;
         // A failed write here surfaces as the close's error.
         let _ = self.aof_flush(true);
@@ -400,7 +407,13 @@ impl Server {
         let r = if ok { self.install_rewrite(settings, &d, child_pid, initial) } else { Err(String::new()) };
         self.rewrite_policy.finished(r.is_ok(), initial);
         match r {
-            Ok(done) => done,
+            Ok(done) => {
+                // Valkey's backgroundRewriteDoneHandler: a switch-on is complete.
+                if self.aof_status.state() == super::aof_state::AofState::WaitRewrite {
+                    self.aof_status.set_state(super::aof_state::AofState::On);
+                }
+                done
+            }
             Err(e) => {
                 dir::remove_rewrite_temp_files(&settings.work_dir, child_pid as u32);
                 let mut done = RewriteDone { error: (!e.is_empty()).then_some(e), ..RewriteDone::default() };

@@ -1,8 +1,12 @@
 //! Persistence orchestration while the server runs: what composes the AOF writer, the
 //! fork and the manifest into BGREWRITEAOF and the per-turn flush ([`aof_job`]), and the
-//! RDB policy: save rules, BGSAVE scheduling, the save status and MISCONF ([`policy`]). The RDB
-//! snapshot's composition is [`crate::snapshot`], the child slot [`crate::jobs`], loading
-//! [`crate::aof_load`] and the binding's loader threads.
+//! RDB policy: save rules, BGSAVE scheduling, the save status and MISCONF ([`policy`]),
+//! whether the AOF is on and its write-error gate ([`aof_state`]), and
+//! loading the dataset at start-up and for DEBUG RELOAD/LOADAOF ([`load`], on a loader
+//! thread). The RDB snapshot's composition is [`crate::snapshot`], the child slot
+//! [`crate::jobs`], the AOF replay [`crate::aof_load`].
 
 pub mod aof_job;
+pub mod aof_state;
+pub mod load;
 pub mod policy;

@@ -201,6 +201,15 @@ pub fn unix_now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
+/// What [`Server::reset_rdb_after_flushall`] did.
+#[derive(Default)]
+pub struct FlushAllReset {
+    /// The cancelled snapshot child's messages and exit.
+    pub cancelled: Option<crate::jobs::JobPoll>,
+    /// The save of the empty dataset (keys, bytes) or its error, when there are save rules.
+    pub saved: Option<Result<(u64, u64), String>>,
+}
+
 impl Server {
     /// SAVE (and the shutdown, FLUSHALL and DEBUG RELOAD saves): writes the snapshot in
     /// this process; on success forgets the changes it covers. Returns (keys, bytes) or
@@ -213,6 +222,33 @@ impl Server {
         }
         self.rdb_policy.saved(r.is_ok(), unix_now());
         r
+    }
+
+    /// The shutdown save after a signal: [`Server::save_now`], where a SIGINT meanwhile
+    /// removes the temp file and exits with status 1 (Valkey's second SIGINT, which
+    /// cannot wait for the save to end). Without the guard a second SIGINT would still
+    /// end the process, but only once the save is over.
+    pub fn save_now_exiting_on_sigint(&mut self, target: &RdbTarget) -> Result<(u64, u64), String> {
+        let temp = target.dir.join(format!("temp-{}.rdb", std::process::id()));
+        // If the handler cannot be installed the save goes on unguarded, as before a signal.
+        let _guard = forkv_snapshot::SigintExitGuard::install(&temp).ok();
+        self.save_now(target)
+    }
+
+    /// After FLUSHALL (Valkey's `flushAllDataAndResetRDB`): a running snapshot of the old
+    /// data is cancelled and reaped (waiting up to 5 s), and with save rules the empty
+    /// dataset is saved at once, so a restart does not bring the flushed keys back. The
+    /// host logs what the poll and the save report.
+    pub fn reset_rdb_after_flushall(&mut self, target: &RdbTarget) -> FlushAllReset {
+        let mut reset = FlushAllReset::default();
+        if self.jobs.child().is_some_and(|c| c.kind() == ChildKind::Rdb) {
+            self.jobs.cancel();
+            reset.cancelled = self.wait_job(std::time::Duration::from_secs(5));
+        }
+        if self.rdb_policy.has_rules() {
+            reset.saved = Some(self.save_now(target));
+        }
+        reset
     }
 
     /// BGSAVE's fork with the policy's bookkeeping (the attempt's time; a failed fork
@@ -515,11 +551,13 @@ impl Server {
         self.rewrite_policy.verdict(child)
     }
 
-    /// The cron's AOF rewrite decision (`auto-aof-rewrite-percentage`, `-min-size`).
-    pub fn aof_rewrite_cron(&mut self, aof_on: bool, percentage: u64, min_size: u64) -> RewriteCron {
+    /// The cron's AOF rewrite decision (`auto-aof-rewrite-percentage`, `-min-size`; an
+    /// automatic rewrite only while the AOF is on, not being switched on).
+    pub fn aof_rewrite_cron(&mut self, percentage: u64, min_size: u64) -> RewriteCron {
         if self.jobs.is_running() {
             return RewriteCron::default();
         }
+        let aof_on = self.aof_status().state() == super::aof_state::AofState::On;
         let auto_due = percentage > 0 && self.aof_should_auto_rewrite(percentage, min_size);
         let sizes = self.aof_sizes().map_or((0, 0), |s| (s.current_size, s.base_size));
         self.rewrite_policy.cron(aof_on, auto_due, sizes, forkv_engine::cmd::now_ms())

@@ -1,0 +1,145 @@
+//! Whether the AOF is on, as Valkey's `aof_state`, and its write status: the gate that
+//! refuses writes after a failed AOF write (Valkey's `writeCommandsDeniedByDiskError`
+//! with `aof_last_write_status`), lifted by the next write that succeeds.
+//!
+//! The state moves with what the server does: opening the AOF at start-up turns it on,
+//! closing it turns it off, switching it on at runtime waits for the first rewrite
+//! (`AOF_WAIT_REWRITE`: writes go to a temp incr file, nothing is in the manifest yet) and
+//! that rewrite's success turns it on. The host asks, logs and replies.
+
+use super::aof_job::AofSettings;
+use crate::snapshot::Forked;
+use crate::Server;
+
+/// Valkey's `aof_state`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AofState {
+    #[default]
+    Off,
+    /// Switched on at runtime; on once the first rewrite has written a base.
+    WaitRewrite,
+    On,
+}
+
+/// The state and the last write's error.
+#[derive(Debug, Default)]
+pub struct AofStatus {
+    state: AofState,
+    /// The error of the last write, until a write succeeds (`aof_last_write_status:err`).
+    write_error: Option<String>,
+}
+
+impl AofStatus {
+    pub fn state(&self) -> AofState {
+        self.state
+    }
+
+    /// On or being switched on (INFO `aof_enabled`).
+    pub fn enabled(&self) -> bool {
+        self.state != AofState::Off
+    }
+
+    /// INFO `aof_last_write_status`.
+    pub fn last_write_ok(&self) -> bool {
+        self.write_error.is_none()
+    }
+
+    /// The error writes are refused with, while the AOF is on and its last write failed.
+    pub fn write_gate(&self) -> Option<String> {
+        let e = self.write_error.as_ref().filter(|_| self.enabled())?;
+        Some(format!("MISCONF Errors writing to the AOF file: {e}"))
+    }
+
+    pub(crate) fn set_state(&mut self, state: AofState) {
+        self.state = state;
+    }
+}
+
+/// What the turn's flush did, for the host's log lines and its held replies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TurnFlush {
+    /// The AOF is off: nothing to write.
+    Off,
+    /// Written (or postponed behind an everysec fsync); `recovered`: the previous write
+    /// had failed ("AOF write error looks solved").
+    Written { written: u64, postponed: bool, recovered: bool },
+    /// The write failed; `first`: the previous one had not (the error is logged once).
+    Failed { error: String, first: bool },
+}
+
+impl Server {
+    /// The AOF's state and write status.
+    pub fn aof_status(&self) -> &AofStatus {
+        &self.aof_status
+    }
+
+    /// The turn's flush (Valkey's `flushAppendOnlyFile` from beforeSleep and the cron):
+    /// writes what is pending per the fsync policy and keeps the write status, which
+    /// gates writes ([`AofStatus::write_gate`]).
+    pub fn aof_flush_turn(&mut self, force: bool) -> TurnFlush {
+        if !self.aof_status.enabled() {
+            return TurnFlush::Off;
+        }
+        match self.aof_flush(force) {
+            Ok(f) => TurnFlush::Written { written: f.written, postponed: f.postponed, recovered: self.aof_status.write_error.take().is_some() },
+            Err(error) => {
+                let first = self.aof_status.write_error.replace(error.clone()).is_none();
+                TurnFlush::Failed { error, first }
+            }
+        }
+    }
+
+    /// CONFIG SET appendonly yes (Valkey's `startAppendOnly`): the AOF waits for its first
+    /// rewrite, which [`Server::aof_fork_rewrite`] forks now or the cron once another child
+    /// is done. Then [`Server::aof_switch_on_result`].
+    pub fn aof_begin_switch_on(&mut self) {
+        self.aof_status.set_state(AofState::WaitRewrite);
+    }
+
+    /// The end of a switch-on: when the first rewrite could not start, the AOF stays off;
+    /// otherwise a past write error is forgotten (the files start over), and true is
+    /// returned when there was one ("AOF reopen, just ignore the last error.").
+    pub fn aof_switch_on_result(&mut self, started: bool) -> bool {
+        if !started {
+            self.aof_status.set_state(AofState::Off);
+            return false;
+        }
+        self.aof_status.write_error.take().is_some()
+    }
+
+    /// Forks the rewrite the state calls for: the first one of a switch-on (see
+    /// [`Server::aof_start_initial_rewrite`]) or BGREWRITEAOF's (see
+    /// [`Server::aof_rewrite_start`]).
+    pub fn aof_fork_rewrite(&mut self, settings: AofSettings) -> Result<Forked, String> {
+        if self.aof_status.state() == AofState::WaitRewrite {
+            self.aof_start_initial_rewrite(settings)
+        } else {
+            self.aof_rewrite_start(settings)
+        }
+    }
+
+    /// SHUTDOWN while the first rewrite of a switch-on runs: it writes the only copy of the
+    /// data the AOF will have, so exiting now leaves no usable AOF (Valkey's
+    /// `finishShutdown` refuses unless FORCE).
+    pub fn aof_initial_rewrite_running(&self) -> bool {
+        self.aof_status.state() == AofState::WaitRewrite && self.jobs.child().is_some_and(|c| c.kind() == forkv_snapshot::ChildKind::AofRewrite)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_follows_the_write_status_while_the_aof_is_on() {
+        let mut s = AofStatus::default();
+        assert!(!s.enabled() && s.last_write_ok() && s.write_gate().is_none());
+        s.write_error = Some("No space left on device".into());
+        assert!(s.write_gate().is_none(), "off: nothing is written, nothing is refused");
+        s.set_state(AofState::On);
+        assert_eq!(s.write_gate().as_deref(), Some("MISCONF Errors writing to the AOF file: No space left on device"));
+        assert!(!s.last_write_ok());
+        s.set_state(AofState::WaitRewrite);
+        assert!(s.enabled() && s.write_gate().is_some());
+    }
+}
