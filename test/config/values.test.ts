@@ -164,7 +164,7 @@ test('defaults print as CONFIG GET does', () => {
     'shutdown-on-sigint': 'default', 'notify-keyspace-events': '', requirepass: '', replicaof: '',
     'client-output-buffer-limit': 'normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60',
     'oom-score-adj-values': '0 200 800', 'unixsocketperm': '0', 'maxmemory-clients': '0',
-    'syslog-facility': 'local0', 'acl-pubsub-default': 'resetchannels', 'rdb-version': '9',
+    'syslog-facility': 'local0', 'acl-pubsub-default': 'resetchannels', 'rdb-version': '10',
     'proc-title-template': '{title} {listen-addr} {server-mode}', 'lazyfree-lazy-user-del': 'yes',
   };
   for (const [name, v] of Object.entries(expected)) assert.is(s.getString(name), v, name);

@@ -425,7 +425,7 @@ const RAW_TABLE: readonly RawDef[] = [
   def('latency-tracking-info-percentiles', null, flags('multi-arg'), { type: 'percentiles', default: [50, 99, 99.9] }),
 
   /* forkv-only: the RDB version forkv writes (9 = Redis 5+, 10 = Redis 7.0, 11 = Redis 7.2/Valkey 7-8). */
-  { ...num('rdb-version', null, MOD, 'int', 9n, 11n, 9n), forkvOnly: true },
+  { ...num('rdb-version', null, MOD, 'int', 9n, 11n, 10n), forkvOnly: true },
 ];
 
 /** Every directive, in table order. */

@@ -9,9 +9,9 @@
 //!   the low five bits followed by the last byte (13 bits, up to 8191). The copy may
 //!   overlap the bytes it produces, which is how runs are encoded.
 //!
-//! Any stream following these rules decodes with liblzf's `lzf_decompress`; the
-//! compressor here does not produce byte-identical output to liblzf (it hashes
-//! differently), which no reader depends on.
+//! Any stream following these rules decodes with liblzf's `lzf_decompress`. The
+//! compressor is a port of Valkey's `lzf_compress` and produces its bytes (DUMP payloads
+//! and DEBUG OBJECT `serializedlength` are compared with Valkey's).
 //!
 //! The decompressor trusts nothing: every read is bounds-checked, a reference before the
 //! start of the output or output beyond the declared size is an error, never a panic.
@@ -22,10 +22,9 @@ const MAX_LIT: usize = 32;
 const MAX_DISTANCE: usize = 1 << 13;
 /// Longest back reference: 2 + 7 + 255 bytes.
 const MAX_REF: usize = 2 + 7 + 255;
-/// Shortest back reference worth emitting (two bytes encode it).
-const MIN_MATCH: usize = 3;
-/// Hash table size (log2). 16K slots of `u32`: 64 KiB, allocated once per compressor.
-const HLOG: u32 = 14;
+/// Hash table size (log2), liblzf's `HLOG` as Valkey builds it: 64K slots of `u32`
+/// (256 KiB), allocated once per compressor.
+const HLOG: u32 = 16;
 
 /// Why an LZF stream could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,10 +130,17 @@ impl Compressor {
         }
     }
 
-    /// Compresses `input` into `out` (cleared first). Returns false, leaving `out` in an
-    /// unspecified state, when the result would be longer than `max_out` bytes: the
-    /// caller then stores the string uncompressed, as liblzf's callers do when
-    /// `lzf_compress` returns 0.
+    /// Compresses `input` into `out` (cleared first), producing exactly the bytes of
+    /// Valkey's `lzf_compress` (liblzf 3.6 built with `VERY_FAST`, `HLOG` 16 and a hash
+    /// table of offsets), so that compressed strings in RDB files and DUMP payloads are
+    /// Valkey's byte for byte. Returns false, leaving `out` in an unspecified state,
+    /// where liblzf returns 0 with an output buffer of `max_out` bytes (its early checks
+    /// are conservative: it may give up although the result would have fit); the caller
+    /// then stores the data uncompressed, as Valkey does.
+    ///
+    /// Quirks kept on purpose, as they shape the output: the first byte of the input is
+    /// never the target of a back reference (a slot holding offset 0 reads as empty), and
+    /// after a match only the last two positions it covered are hashed.
     pub fn compress(&mut self, input: &[u8], out: &mut Vec<u8>, max_out: usize) -> bool {
         out.clear();
         let n = input.len();
@@ -144,11 +150,10 @@ impl Compressor {
         if n == 0 {
             return true;
         }
-        let base = match self
-            .next_base
-            .checked_add(n32)
-            .and_then(|b| b.checked_add(1))
-        {
+        if max_out == 0 {
+            return false;
+        }
+        let base = match self.next_base.checked_add(n32).and_then(|b| b.checked_add(1)) {
             Some(next) => {
                 let base = self.next_base;
                 self.next_base = next;
@@ -160,97 +165,115 @@ impl Compressor {
                 1
             }
         };
-        // Reserving `max_out` up front keeps the loop free of reallocation.
-        out.reserve(max_out.min(n + n / MAX_LIT + 1));
+        // Room for what liblzf may write: up to `max_out`, plus the header byte of a run
+        // started at the very end (written only to be dropped or to fail the call).
+        out.resize(max_out.saturating_add(2), 0);
+        let buf = out.as_mut_slice();
+        let at = |i: usize| input.get(i).copied().map_or(0u32, u32::from);
+        let idx = |h: u32| ((h >> (24 - HLOG)).wrapping_sub(h.wrapping_mul(5)) & ((1 << HLOG) - 1)) as usize;
 
-        let mut lit_start = 0;
-        let mut ip = 0;
-        while ip + MIN_MATCH <= n {
-            let h = hash3(input, ip);
-            let slot = self.table.get(h).copied().unwrap_or(0);
-            self.set(h, base, ip);
-            if slot >= base {
-                let r = (slot - base) as usize;
-                let distance = ip.wrapping_sub(r);
-                if r < ip
-                    && distance <= MAX_DISTANCE
-                    && input.get(r..r + MIN_MATCH) == input.get(ip..ip + MIN_MATCH)
-                {
-                    let max_len = (n - ip).min(MAX_REF);
-                    let mut len = MIN_MATCH;
-                    while len < max_len && input.get(r + len) == input.get(ip + len) {
+        let mut lit: usize = 0;
+        let mut op: usize = 1; // the run header sits at op - lit - 1
+        let mut ip: usize = 0;
+        let mut hval: u32 = (at(0) << 8) | at(1);
+        while ip + 2 < n {
+            hval = (hval << 8) | at(ip + 2);
+            let h = idx(hval);
+            let slot = self.table[h];
+            self.table[h] = base + ip as u32;
+            // A slot of this call holds base + position; position 0 counts as empty.
+            let reference = (slot > base).then(|| (slot - base) as usize).filter(|&r| {
+                r < ip && ip - r - 1 < MAX_DISTANCE && input[r + 2] == input[ip + 2] && input[r..r + 2] == input[ip..ip + 2]
+            });
+            if let Some(r) = reference {
+                let off = ip - r - 1;
+                let maxlen = (n - ip - 2).min(MAX_REF);
+                if op + 4 >= max_out && op - usize::from(lit == 0) + 4 >= max_out {
+                    return false;
+                }
+                buf[op - lit - 1] = (lit as u8).wrapping_sub(1); // stop run
+                op -= usize::from(lit == 0); // undo an empty run
+                // liblzf's match loop, to the letter: past 16 bytes of room it first
+                // compares 16 bytes without looking at `maxlen`, and its do-while takes
+                // the third byte (known equal) even when `maxlen` is smaller.
+                let eq = |len: usize| input[r + len] == input[ip + len];
+                let mut len = 2;
+                let mut mismatch = false;
+                if maxlen > 16 {
+                    for _ in 0..16 {
+                        len += 1;
+                        if !eq(len) {
+                            mismatch = true;
+                            break;
+                        }
+                    }
+                }
+                if !mismatch {
+                    len += 1;
+                    while len < maxlen && eq(len) {
                         len += 1;
                     }
-                    if !emit_literals(&input[lit_start..ip], out, max_out)
-                        || !emit_reference(len, distance, out, max_out)
-                    {
-                        return false;
-                    }
-                    // Index the positions the match covered, so later data can refer
-                    // to them too.
-                    let end = ip + len;
-                    let mut p = ip + 1;
-                    while p < end && p + MIN_MATCH <= n {
-                        let h = hash3(input, p);
-                        self.set(h, base, p);
-                        p += 1;
-                    }
-                    ip = end;
-                    lit_start = ip;
-                    continue;
+                }
+                len -= 2; // now octets - 1
+                ip += 1;
+                if len < 7 {
+                    buf[op] = ((off >> 8) + (len << 5)) as u8;
+                    op += 1;
+                } else {
+                    buf[op] = ((off >> 8) + (7 << 5)) as u8;
+                    buf[op + 1] = (len - 7) as u8;
+                    op += 2;
+                }
+                buf[op] = off as u8;
+                op += 1;
+                lit = 0;
+                op += 1; // start run
+                ip += len + 1;
+                if ip + 2 >= n {
+                    break;
+                }
+                // VERY_FAST: hash the last two positions of the match.
+                ip -= 2;
+                hval = (at(ip) << 8) | at(ip + 1);
+                for _ in 0..2 {
+                    hval = (hval << 8) | at(ip + 2);
+                    self.table[idx(hval)] = base + ip as u32;
+                    ip += 1;
+                }
+            } else {
+                if op >= max_out {
+                    return false;
+                }
+                lit += 1;
+                buf[op] = input[ip];
+                op += 1;
+                ip += 1;
+                if lit == MAX_LIT {
+                    buf[op - lit - 1] = (lit - 1) as u8;
+                    lit = 0;
+                    op += 1;
                 }
             }
-            ip += 1;
         }
-        emit_literals(&input[lit_start..], out, max_out)
-    }
-
-    fn set(&mut self, h: usize, base: u32, pos: usize) {
-        if let Some(slot) = self.table.get_mut(h) {
-            // `pos < n <= u32::MAX - base` was checked when the base was chosen.
-            *slot = base + pos as u32;
-        }
-    }
-}
-
-/// Hash of the three bytes at `p` (callers guarantee `p + 3 <= input.len()`).
-fn hash3(input: &[u8], p: usize) -> usize {
-    let v = match input.get(p..p + 3) {
-        Some(&[a, b, c]) => (u32::from(a) << 16) | (u32::from(b) << 8) | u32::from(c),
-        _ => 0,
-    };
-    (v.wrapping_mul(0x9E37_79B1) >> (32 - HLOG)) as usize
-}
-
-/// Appends `lit` as literal runs of at most 32 bytes.
-fn emit_literals(lit: &[u8], out: &mut Vec<u8>, max_out: usize) -> bool {
-    for run in lit.chunks(MAX_LIT) {
-        if out.len() + 1 + run.len() > max_out {
+        if op + 3 > max_out {
             return false;
         }
-        out.push((run.len() - 1) as u8);
-        out.extend_from_slice(run);
+        while ip < n {
+            lit += 1;
+            buf[op] = input[ip];
+            op += 1;
+            ip += 1;
+            if lit == MAX_LIT {
+                buf[op - lit - 1] = (lit - 1) as u8;
+                lit = 0;
+                op += 1;
+            }
+        }
+        buf[op - lit - 1] = (lit as u8).wrapping_sub(1);
+        op -= usize::from(lit == 0);
+        out.truncate(op);
+        true
     }
-    true
-}
-
-/// Appends a back reference copying `len` bytes from `distance` bytes back.
-fn emit_reference(len: usize, distance: usize, out: &mut Vec<u8>, max_out: usize) -> bool {
-    let off = distance - 1;
-    let l = len - 2;
-    let size = if l < 7 { 2 } else { 3 };
-    if out.len() + size > max_out {
-        return false;
-    }
-    let high = (off >> 8) as u8;
-    if l < 7 {
-        out.push(((l as u8) << 5) | high);
-    } else {
-        out.push((7 << 5) | high);
-        out.push((l - 7) as u8);
-    }
-    out.push((off & 0xff) as u8);
-    true
 }
 
 #[cfg(test)]

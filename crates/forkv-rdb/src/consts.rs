@@ -14,10 +14,14 @@ pub const RDB_FOREIGN_VERSION_MAX: u32 = 79;
 pub const RDB_VERSION_VALKEY_MIN: u32 = 80;
 /// Highest `VALKEY`-magic version this crate reads.
 pub const RDB_VERSION_VALKEY_MAX: u32 = 81;
-/// Version this crate writes unless told otherwise: the lowest version that has every
-/// feature the writer uses (binary zset scores need 8; 9 fixes the byte order of
-/// millisecond expire times), so Redis >= 5.0, every Redis 7.x and every Valkey load it.
+/// The lowest version this crate writes: every feature of the plain value types is there
+/// (binary zset scores need 8; 9 fixes the byte order of millisecond expire times), so
+/// Redis >= 5.0, every Redis 7.x and every Valkey load it.
 pub const RDB_VERSION_DEFAULT: u32 = 9;
+/// Version this crate writes unless told otherwise: Redis 7.0's, the newest that Redis 7.0
+/// loads, with the compact forms Valkey writes (quicklist-2 lists, listpack hashes and
+/// sorted sets, intsets) but not the two Redis 7.0 lacks (listpack sets, type-21 streams).
+pub const RDB_VERSION_WRITE: u32 = 10;
 
 /// Length prefix: the top two bits of the first byte say how the length is stored.
 pub const RDB_6BITLEN: u8 = 0;

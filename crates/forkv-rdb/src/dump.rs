@@ -24,18 +24,39 @@ use crate::writer::{value_type_for, ValueWriter};
 /// Length of the footer: version (2) + CRC (8).
 const FOOTER: usize = 10;
 
-/// The DUMP payload of `v`: RDB version 9 in the footer (so Redis >= 5 and every Valkey
-/// RESTORE it) and LZF compression on, as a server with default settings produces.
+/// The footer version of DUMP payloads: 10, the version of Redis 7.0, so that Redis 7.0
+/// and every Valkey RESTORE them. The value is in the form Valkey 8 gives it (quicklist-2
+/// lists, listpack hashes and sorted sets, intsets: the same bytes after the type byte),
+/// except the two forms Redis 7.0 cannot read: a listpack set is a plain set (type 2)
+/// and a stream is type 19 (no consumer active times). Valkey 8's footer says 11.
+pub const DUMP_VERSION: u16 = 10;
+
+/// The DUMP payload of `v` ([`DUMP_VERSION`], LZF compression on, as a server with
+/// default settings produces).
 pub fn dump_payload(v: &Value) -> Vec<u8> {
-    dump_payload_with(v, crate::writer::min_version_for(v) as u16, true)
+    dump_payload_for(v, forkv_keyspace::types::DEFAULT_PACKED_THRESHOLD)
 }
 
-/// The DUMP payload of `v` with an explicit footer version and compression setting.
+/// [`dump_payload`] with list elements of at least `packed_threshold` bytes in plain
+/// quicklist nodes (DEBUG QUICKLIST-PACKED-THRESHOLD).
+pub fn dump_payload_for(v: &Value, packed_threshold: usize) -> Vec<u8> {
+    dump_payload_in(v, DUMP_VERSION, true, packed_threshold)
+}
+
+/// The DUMP payload of `v` with an explicit footer version (which picks the forms, see
+/// [`crate::writer::value_type_for`]) and compression setting.
 pub fn dump_payload_with(v: &Value, version: u16, compression: bool) -> Vec<u8> {
+    dump_payload_in(v, version, compression, forkv_keyspace::types::DEFAULT_PACKED_THRESHOLD)
+}
+
+fn dump_payload_in(v: &Value, version: u16, compression: bool, packed_threshold: usize) -> Vec<u8> {
     let mut out = Vec::new();
+    // Streams need version 10 at least.
+    let version = version.max(crate::writer::min_version_for(v) as u16);
     let t = value_type_for(v, u32::from(version));
     out.push(t);
     let mut w = ValueWriter::new(Sink::new(&mut out, false, 1024), compression);
+    w.packed_threshold = packed_threshold;
     // Writing into a Vec cannot fail.
     let _ = w.value(v, t).and_then(|()| w.sink.finish(&[]));
     out.extend_from_slice(&version.to_le_bytes());

@@ -49,6 +49,7 @@ pub mod error;
 pub mod len;
 /// LZF lives in forkv-keyspace (quicklist nodes are compressed with it too).
 pub use forkv_keyspace::lzf;
+mod lpbuild;
 mod object;
 pub mod reader;
 mod sink;
@@ -57,10 +58,10 @@ mod stream;
 pub mod writer;
 
 pub use dump::{
-    dump_payload, dump_payload_with, function_dump_payload, parse_dump_payload, parse_dump_payload_with,
+    dump_payload, dump_payload_for, dump_payload_with, DUMP_VERSION, function_dump_payload, parse_dump_payload, parse_dump_payload_with,
     parse_function_dump_payload, DumpOptions,
 };
 pub use error::{RdbError, RdbErrorKind};
 pub use reader::{load_rdb, LoadOptions, LoadStats};
 pub use stream::stream_type_for;
-pub use writer::{value_type, write_rdb, write_value, SaveProgress, WriteOptions, WriteStats};
+pub use writer::{serialized_length, value_type, value_type_for, write_rdb, write_value, SaveProgress, WriteOptions, WriteStats};

@@ -215,12 +215,14 @@ fn load_into<R: Read>(
                             let key = String::from_utf8_lossy(key.get(..128).unwrap_or(&key)).into_owned();
                             return Err(RdbError::new(type_at, RdbErrorKind::DuplicateKey { db, key }));
                         }
-                        ks.put(db, &key, v, ttl);
-                        // Valkey's objectSetLRUOrLFU: the counter under an LFU policy,
-                        // the idle time otherwise.
-                        // Both are stamped with the load's clock.
+                        // The key's access clock reads the load's time, as a new object's
+                        // does in Valkey (createObject stamps LRU_CLOCK(); DEBUG OBJECT
+                        // after DEBUG RELOAD shows it); then Valkey's objectSetLRUOrLFU
+                        // applies the saved counter under an LFU policy, the idle time
+                        // otherwise.
                         let saved = ks.now();
                         ks.set_now(now);
+                        ks.put(db, &key, v, ttl);
                         if ks.lfu() {
                             if let Some(f) = key_freq {
                                 ks.set_frequency(db, &key, f);

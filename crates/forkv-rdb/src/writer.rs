@@ -1,9 +1,12 @@
 //! Writing a [`Keyspace`] as an RDB file, and single values for DUMP.
 //!
-//! Only the plain value types are written (0 string, 1 list, 2 set, 4 hash, 5 zset with
-//! binary scores): every loader since Redis 4 reads them and re-encodes small
-//! collections itself, so the file does not depend on which compact encodings (ziplist,
-//! listpack) the reader's version knows. Strings get the same treatment Valkey's
+//! The file's RDB version picks the forms values are written in ([`value_type_for`]): at
+//! 10 (the default) and 11 a value is written as Valkey 8 writes it (quicklist-2 lists
+//! whose nodes are listpacks, listpack hashes and sorted sets, intsets; listpack sets
+//! and type-21 streams only at 11), so DUMP payloads and DEBUG OBJECT `serializedlength`
+//! are Valkey's bytes; at 9 only the plain types, which every loader since Redis 4
+//! reads. The compact blobs are rebuilt in Valkey's encoding by [`crate::lpbuild`]
+//! (forkv's in-memory listpack frames entries its own way). Strings get the same treatment Valkey's
 //! `rdbSaveRawString` gives them: canonical integers that fit 32 bits become integer
 //! encodings, strings over 20 bytes are LZF-compressed when that saves at least 4 bytes.
 //!
@@ -14,18 +17,25 @@
 
 use std::io::{self, Write};
 
-use forkv_keyspace::{Keyspace, StrValue, Value};
+use std::borrow::Cow;
+
+use forkv_keyspace::num::{d2string, DOUBLE_MAX_LEN};
+use forkv_keyspace::types::listpack::Listpack;
+use forkv_keyspace::{Keyspace, ListValue, StrValue, Value};
 
 use crate::consts::*;
 use crate::len::{encode_int, parse_canonical_i64};
+use crate::lpbuild::{intset_blob, LpBuilder};
 use crate::lzf::Compressor;
 use crate::sink::{Sink, FILE_BUF_SIZE};
 
 /// How to write a file.
 #[derive(Debug, Clone)]
 pub struct WriteOptions {
-    /// RDB version in the header: 9 (default, readable by Redis >= 5.0 and every Valkey),
-    /// 10 or 11. The content is the same; the number only gates which loaders accept it.
+    /// RDB version in the header, which also picks the value forms (see
+    /// [`value_type_for`]): 9 (only plain types, readable by Redis >= 5.0 and every
+    /// Valkey), 10 (default: Redis 7.0's forms, readable by Redis >= 7.0 and every Valkey)
+    /// or 11 (Valkey 8's forms, readable by Redis >= 7.2 and every Valkey).
     pub version: u32,
     /// LZF-compress strings longer than 20 bytes when it helps (`rdbcompression`).
     pub compression: bool,
@@ -56,7 +66,7 @@ pub struct WriteOptions {
 impl Default for WriteOptions {
     fn default() -> Self {
         WriteOptions {
-            version: RDB_VERSION_DEFAULT,
+            version: RDB_VERSION_WRITE,
             compression: true,
             checksum: true,
             aof_base: false,
@@ -116,6 +126,7 @@ pub fn write_rdb<W: Write>(
         Sink::new(out, opts.checksum, FILE_BUF_SIZE),
         opts.compression,
     );
+    w.packed_threshold = ks.encoding_limits().list_packed_threshold;
 
     // Streams need version 10 (type 19): raise the header when the data holds one.
     let has_streams = (0..ks.db_count()).any(|i| ks.db(i).keys.iter().any(|(_, v)| matches!(v, Value::Stream(_))));
@@ -202,12 +213,31 @@ pub fn write_rdb<W: Write>(
     })
 }
 
-/// The RDB type byte this crate writes for `v` in a file of RDB `version` (only streams
-/// depend on it, see [`crate::stream_type_for`]).
+/// The RDB type byte this crate writes for `v` in a file (or DUMP payload) of RDB
+/// `version`.
+///
+/// - 9: only the plain types (0 string, 1 list, 2 set, 4 hash, 5 zset), which every
+///   loader since Redis 4 reads (streams need 10: the writer raises such files).
+/// - 10: the forms Redis 7.0 writes: lists as quicklist-2 (18), small hashes and sorted
+///   sets as listpacks (16, 17), integer sets as intsets (11), streams as 19.
+/// - 11: Valkey 8's forms: also small sets as listpacks (20) and streams as 21.
+///
+/// At 10 and 11 a value is stored in the same form Valkey 8 stores it, so its bytes
+/// (after the type byte) are Valkey's.
 pub fn value_type_for(v: &Value, version: u32) -> u8 {
+    let compact = version >= 10;
     match v {
         Value::Stream(_) => crate::stream::stream_type_for(version),
-        other => value_type(other),
+        Value::Str(_) => RDB_TYPE_STRING,
+        Value::List(_) if compact => RDB_TYPE_LIST_QUICKLIST_2,
+        Value::List(_) => RDB_TYPE_LIST,
+        Value::Set(s) if compact && s.encoding_name() == "intset" => RDB_TYPE_SET_INTSET,
+        Value::Set(s) if version >= 11 && s.listpack().is_some() => RDB_TYPE_SET_LISTPACK,
+        Value::Set(_) => RDB_TYPE_SET,
+        Value::Hash(h) if compact && h.listpack().is_some() => RDB_TYPE_HASH_LISTPACK,
+        Value::Hash(_) => RDB_TYPE_HASH,
+        Value::ZSet(z) if compact && z.listpack().is_some() => RDB_TYPE_ZSET_LISTPACK,
+        Value::ZSet(_) => RDB_TYPE_ZSET_2,
     }
 }
 
@@ -219,25 +249,30 @@ pub fn min_version_for(v: &Value) -> u32 {
     }
 }
 
-/// The RDB type byte this crate writes for `v` (streams: as in a version 10 file).
+/// The RDB type byte this crate writes for `v` by default (as in a version 10 file).
 pub fn value_type(v: &Value) -> u8 {
-    match v {
-        Value::Stream(_) => RDB_TYPE_STREAM_LISTPACKS_2,
-        Value::Str(_) => RDB_TYPE_STRING,
-        Value::List(_) => RDB_TYPE_LIST,
-        Value::Set(_) => RDB_TYPE_SET,
-        Value::Hash(_) => RDB_TYPE_HASH,
-        Value::ZSet(_) => RDB_TYPE_ZSET_2,
-    }
+    value_type_for(v, 10)
 }
 
 /// Writes the serialized body of `v` (no type byte, no key) to `out`, as it appears in an
-/// RDB file after the key and in a DUMP payload after the type byte.
+/// RDB file of version 10 after the key and in a DUMP payload after the type byte.
 pub fn write_value<W: Write>(out: W, v: &Value, compression: bool) -> io::Result<()> {
     let mut w = ValueWriter::new(Sink::new(out, false, 4096), compression);
     w.value(v, value_type(v))?;
     w.sink.finish(&[])?;
     Ok(())
+}
+
+/// Length of `v` as Valkey 8 serializes it (`rdbSavedObjectLen`: the body of an RDB 11
+/// record, without type byte and key; DEBUG OBJECT `serializedlength`), compression on.
+/// `packed_threshold` tells which list elements sit in plain quicklist nodes.
+pub fn serialized_length(v: &Value, packed_threshold: usize) -> usize {
+    let mut out = Vec::new();
+    let mut w = ValueWriter::new(Sink::new(&mut out, false, 1024), true);
+    w.packed_threshold = packed_threshold;
+    // Writing into a Vec cannot fail.
+    let _ = w.value(v, value_type_for(v, RDB_VERSION_MAX_REDIS)).and_then(|()| w.sink.finish(&[]));
+    out.len()
 }
 
 /// Serializes values, owning the reusable LZF state.
@@ -247,6 +282,9 @@ pub(crate) struct ValueWriter<W: Write> {
     /// Created on the first string long enough to compress.
     lzf: Option<Compressor>,
     lzf_out: Vec<u8>,
+    /// List elements at least this long sit alone in a plain quicklist node (Valkey's
+    /// `packed_threshold`, DEBUG QUICKLIST-PACKED-THRESHOLD).
+    pub(crate) packed_threshold: usize,
 }
 
 impl<W: Write> ValueWriter<W> {
@@ -256,6 +294,7 @@ impl<W: Write> ValueWriter<W> {
             compression,
             lzf: None,
             lzf_out: Vec::new(),
+            packed_threshold: forkv_keyspace::types::DEFAULT_PACKED_THRESHOLD,
         }
     }
 
@@ -312,6 +351,7 @@ impl<W: Write> ValueWriter<W> {
         match v {
             Value::Stream(s) => crate::stream::write_stream(self, s, t),
             Value::Str(s) => self.str_value(s),
+            Value::List(l) if t == RDB_TYPE_LIST_QUICKLIST_2 => self.quicklist(l),
             Value::List(l) => {
                 self.sink.len(l.len() as u64)?;
                 for item in l.iter() {
@@ -319,12 +359,28 @@ impl<W: Write> ValueWriter<W> {
                 }
                 Ok(())
             }
+            Value::Set(set) if t == RDB_TYPE_SET_INTSET => {
+                self.raw_string(&intset_blob(set.iter()))
+            }
+            Value::Set(set) if t == RDB_TYPE_SET_LISTPACK => {
+                let mut lp = LpBuilder::new();
+                set.iter().for_each(|m| lp.string(m));
+                self.raw_string(&lp.finish())
+            }
             Value::Set(set) => {
                 self.sink.len(set.len() as u64)?;
                 for member in set.iter() {
                     self.raw_string(member)?;
                 }
                 Ok(())
+            }
+            Value::Hash(h) if t == RDB_TYPE_HASH_LISTPACK => {
+                let mut lp = LpBuilder::new();
+                for (field, value) in h.iter() {
+                    lp.string(field);
+                    lp.string(value);
+                }
+                self.raw_string(&lp.finish())
             }
             Value::Hash(h) => {
                 self.sink.len(h.len() as u64)?;
@@ -334,16 +390,90 @@ impl<W: Write> ValueWriter<W> {
                 }
                 Ok(())
             }
-            Value::ZSet(z) => {
-                // Ascending order: loaders accept any order (Valkey writes descending only
-                // to make its own skiplist inserts O(1)), and our iterator is ascending.
-                self.sink.len(z.len() as u64)?;
+            Value::ZSet(z) if t == RDB_TYPE_ZSET_LISTPACK => {
+                // Member then score, ascending; the score as `zzlInsertAt` stores it
+                // (`d2string` text, which the listpack keeps as an integer when it is one).
+                let mut lp = LpBuilder::new();
+                let mut buf = [0u8; DOUBLE_MAX_LEN];
                 for (member, score) in z.iter() {
+                    lp.string(member);
+                    let n = d2string(score, &mut buf);
+                    lp.string(&buf[..n]);
+                }
+                self.raw_string(&lp.finish())
+            }
+            Value::ZSet(z) => {
+                // Descending, as Valkey writes a skiplist (tail to head, so that its own
+                // loader inserts at the head in O(1)); loaders accept any order.
+                self.sink.len(z.len() as u64)?;
+                for (member, score) in z.iter_from(z.len().saturating_sub(1), true) {
                     self.raw_string(member)?;
                     self.sink.bytes(&score.to_le_bytes())?;
                 }
                 Ok(())
             }
         }
+    }
+
+    /// A list as RDB_TYPE_LIST_QUICKLIST_2, the way Valkey's `rdbSaveObject` writes it:
+    /// the node count, then per node its container (PLAIN for a node holding one element
+    /// of at least `packed_threshold` bytes, else PACKED) and its bytes (the element, or
+    /// the node's listpack in Valkey's encoding). A listpack-encoded list is one node.
+    ///
+    /// Valkey writes a node that its compress depth keeps LZF-compressed as that LZF blob
+    /// even with `rdbcompression no`; such a node is compressed here by Valkey's rule
+    /// (`__quicklistCompressNode`). With compression on, the string writer produces the
+    /// same bytes for it.
+    fn quicklist(&mut self, l: &ListValue) -> io::Result<()> {
+        let (nodes, depth): (Vec<Cow<'_, Listpack>>, usize) = match (l.quicklist_nodes(), l.quicklist_stats()) {
+            (Some(nodes), Some((_, _, depth))) => (nodes.into_iter().map(|n| n.lp).collect(), depth),
+            _ => (l.listpack().map(Cow::Borrowed).into_iter().collect(), 0),
+        };
+        self.sink.len(nodes.len() as u64)?;
+        let count = nodes.len();
+        for (i, node) in nodes.iter().enumerate() {
+            let interior = depth > 0 && i >= depth && i + depth < count;
+            let plain = match node.first() {
+                Some(p) if node.len() == 1 && node.data(p).len() >= self.packed_threshold => Some(node.data(p)),
+                _ => None,
+            };
+            let bytes: Cow<'_, [u8]> = match plain {
+                Some(element) => {
+                    self.sink.len(QUICKLIST_NODE_CONTAINER_PLAIN)?;
+                    Cow::Borrowed(element)
+                }
+                None => {
+                    self.sink.len(QUICKLIST_NODE_CONTAINER_PACKED)?;
+                    let mut lp = LpBuilder::new();
+                    node.iter().for_each(|e| lp.string(e));
+                    Cow::Owned(lp.finish())
+                }
+            };
+            if interior && !self.compression {
+                self.node_blob(&bytes)?;
+            } else {
+                self.raw_string(&bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An interior quicklist node with `rdbcompression no`: LZF when Valkey's node
+    /// compression would keep it compressed (at least 48 bytes, saving more than 8),
+    /// else a plain string.
+    fn node_blob(&mut self, raw: &[u8]) -> io::Result<()> {
+        const MIN_COMPRESS_BYTES: usize = 48;
+        const MIN_COMPRESS_IMPROVE: usize = 8;
+        if raw.len() >= MIN_COMPRESS_BYTES {
+            let lzf = self.lzf.get_or_insert_with(Compressor::new);
+            if lzf.compress(raw, &mut self.lzf_out, raw.len()) && !self.lzf_out.is_empty() && self.lzf_out.len() + MIN_COMPRESS_IMPROVE < raw.len() {
+                self.sink.byte((RDB_ENCVAL << 6) | RDB_ENC_LZF)?;
+                self.sink.len(self.lzf_out.len() as u64)?;
+                self.sink.len(raw.len() as u64)?;
+                return self.sink.bytes(&self.lzf_out);
+            }
+        }
+        self.sink.len(raw.len() as u64)?;
+        self.sink.bytes(raw)
     }
 }

@@ -29,8 +29,9 @@ fn load(bytes: &[u8]) -> Keyspace {
 fn every_type_survives_a_round_trip() {
     let ks = sample_keyspace(true);
     let want = snapshot(&ks);
-    for (compression, checksum) in [(true, true), (false, true), (true, false), (false, false)] {
+    for (version, compression, checksum) in [(10, true, true), (10, false, true), (10, true, false), (10, false, false), (9, true, true), (9, false, true), (11, true, true), (11, false, true)] {
         let opts = WriteOptions {
+            version,
             compression,
             checksum,
             ..WriteOptions::default()
@@ -74,10 +75,10 @@ fn header_aux_and_trailer() {
         ..WriteOptions::default()
     };
     let bytes = write(&ks, &opts);
-    assert_eq!(&bytes[..9], b"REDIS0009");
+    assert_eq!(&bytes[..9], b"REDIS0010");
     let mut out = Keyspace::new(16);
     let stats = load_rdb(&bytes[..], &mut out, &LoadOptions::default()).unwrap();
-    assert_eq!(stats.version, 9);
+    assert_eq!(stats.version, 10);
     assert_eq!(stats.aux_value("redis-ver"), Some(&b"7.2.4"[..]));
     assert_eq!(stats.aux_value("redis-bits"), Some(&b"64"[..]));
     assert_eq!(stats.aux_value("ctime"), Some(&b"1700000000"[..]));
@@ -93,7 +94,21 @@ fn header_aux_and_trailer() {
         stats.checksum,
         Some(forkv_rdb::crc64::crc64(&bytes[..bytes.len() - 8]))
     );
-    // Only plain types are written.
+    // Version 10: Valkey's compact forms where Redis 7.0 has them, plain types otherwise.
+    let v10 = [
+        RDB_TYPE_STRING,
+        RDB_TYPE_LIST_QUICKLIST_2,
+        RDB_TYPE_SET,
+        RDB_TYPE_SET_INTSET,
+        RDB_TYPE_HASH,
+        RDB_TYPE_HASH_LISTPACK,
+        RDB_TYPE_ZSET_2,
+        RDB_TYPE_ZSET_LISTPACK,
+    ];
+    assert!(stats.types.keys().all(|t| v10.contains(t)), "{:?}", stats.types);
+    // Version 9: only plain types.
+    let bytes = write(&ks, &WriteOptions { version: 9, ..opts.clone() });
+    let stats = load_rdb(&bytes[..], &mut Keyspace::new(16), &LoadOptions::default()).unwrap();
     let plain = [
         RDB_TYPE_STRING,
         RDB_TYPE_LIST,

@@ -194,9 +194,9 @@ fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let refcount = super::keys::refcount(v, ctx.cfg.shared_integers);
     let mut text = format!("Value at:{:p} refcount:{refcount} encoding:{}", v as *const _, v.encoding_name());
     if !fast {
-        // serializedlength: the value's RDB encoding, without DUMP's type byte, version
-        // and checksum (Valkey's rdbSavedObjectLen).
-        let serialized = forkv_rdb::dump_payload(v).len().saturating_sub(11);
+        // serializedlength: the value's body in Valkey 8's RDB forms, without type byte
+        // and key (Valkey's rdbSavedObjectLen).
+        let serialized = forkv_rdb::serialized_length(v, ctx.ks.encoding_limits().list_packed_threshold);
         text.push_str(&format!(" serializedlength:{serialized}"));
     }
     // Valkey prints the clock read both ways whatever the policy: the LFU counter decayed
@@ -283,7 +283,7 @@ fn quicklist(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         let encoding = if node.compressed { "LZF" } else { "RAW" };
         text.push_str(&format!(
             "{{quicklist node({i})\n{{container : {container}, encoding: {encoding}, size: {}, count: {}, recompress: 0, attempted_compress: {}}}\n",
-            node.lp.bytes(),
+            node.lp.valkey_bytes(),
             node.lp.len(),
             u8::from(node.attempted)
         ));

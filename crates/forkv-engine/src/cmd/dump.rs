@@ -18,9 +18,10 @@ pub const COMMANDS: &[CommandSpec] = &[
 
 fn dump(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
+    let threshold = ctx.ks.encoding_limits().list_packed_threshold;
     match ctx.ks.lookup_read(db, argv[1]) {
         Some(v) => {
-            let payload = forkv_rdb::dump_payload(v);
+            let payload = forkv_rdb::dump_payload_for(v, threshold);
             ctx.reply.bulk(&payload);
         }
         None => ctx.reply.null(),

@@ -168,8 +168,9 @@ fn attempt(
             Some(Some(at)) if at - now < 0 => continue,
             Some(Some(at)) => (at - now).max(1),
         };
+        let threshold = ctx.ks.encoding_limits().list_packed_threshold;
         let Some(value) = ctx.ks.lookup_read(db, key) else { continue };
-        let payload = forkv_rdb::dump_payload(value);
+        let payload = forkv_rdb::dump_payload_for(value, threshold);
         let ttl = ttl.to_string();
         let mut cmd: Vec<&[u8]> = vec![b"RESTORE", key, ttl.as_bytes(), &payload];
         if opts.replace {

@@ -26,6 +26,23 @@
 pub struct Listpack {
     buf: Vec<u8>,
     count: u32,
+    /// Sum of the entries' sizes in Valkey's listpack encoding (integers as integers),
+    /// kept up to date by every change: quicklist node limits compare Valkey's sizes, so
+    /// that nodes split where Valkey's do (saturates at 4 GiB, far beyond any node).
+    valkey_entries: u32,
+}
+
+/// Valkey's listpack header (total bytes, count) and end byte.
+const VALKEY_LP_OVERHEAD: usize = 7;
+
+/// `len` as the u32 the size counter holds.
+fn size32(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+/// Bytes of an entry holding `data` in Valkey's listpack.
+fn valkey_entry(data: &[u8]) -> u32 {
+    size32(super::stream::lp_entry_size(data))
 }
 
 /// Bytes a LEB128 varint of `v` takes.
@@ -140,6 +157,13 @@ impl Listpack {
         self.buf.len()
     }
 
+    /// Bytes Valkey's listpack holding these entries would take (`lpBytes`: header,
+    /// entries with integers encoded as integers, end byte): quicklist node limits and
+    /// DEBUG OBJECT / DEBUG QUICKLIST sizes use it.
+    pub fn valkey_bytes(&self) -> usize {
+        VALKEY_LP_OVERHEAD + self.valkey_entries as usize
+    }
+
     /// The encoded entries (what a compressed quicklist node stores).
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
@@ -148,7 +172,9 @@ impl Listpack {
     /// A listpack from entries this module encoded ([`as_bytes`](Self::as_bytes)) and
     /// their count.
     pub(crate) fn from_parts(buf: Vec<u8>, count: usize) -> Listpack {
-        Listpack { buf, count: count as u32 }
+        let mut lp = Listpack { buf, count: count as u32, valkey_entries: 0 };
+        lp.valkey_entries = lp.iter().fold(0u32, |acc, d| acc.saturating_add(valkey_entry(d)));
+        lp
     }
 
     /// Heap bytes allocated (for memory accounting).
@@ -291,6 +317,7 @@ impl Listpack {
         self.reserve_for(entry_size(data.len()));
         encode_entry(&mut self.buf, data);
         self.count += 1;
+        self.valkey_entries = self.valkey_entries.saturating_add(valkey_entry(data));
     }
 
     /// Prepends at the head.
@@ -305,12 +332,14 @@ impl Listpack {
         self.reserve_for(enc.len());
         self.buf.splice(pos..pos, enc);
         self.count += 1;
+        self.valkey_entries = self.valkey_entries.saturating_add(valkey_entry(data));
     }
 
     /// Deletes the entry at `pos`; returns the offset now holding the following entry
     /// (equal to `bytes()` when it was the last).
     pub fn delete_at(&mut self, pos: usize) -> usize {
-        let (_, end) = self.get(pos);
+        let (data, end) = self.get(pos);
+        self.valkey_entries = self.valkey_entries.saturating_sub(valkey_entry(data));
         self.buf.drain(pos..end);
         self.count -= 1;
         self.shrink_if_sparse();
@@ -321,10 +350,14 @@ impl Listpack {
     pub fn delete_run(&mut self, pos: usize, n: usize) {
         let mut end = pos;
         let mut removed = 0;
+        let mut gone = 0u32;
         while removed < n && end < self.buf.len() {
-            end = self.get(end).1;
+            let (data, next) = self.get(end);
+            gone = gone.saturating_add(valkey_entry(data));
+            end = next;
             removed += 1;
         }
+        self.valkey_entries = self.valkey_entries.saturating_sub(gone);
         self.buf.drain(pos..end);
         self.count -= removed as u32;
         self.shrink_if_sparse();
@@ -332,7 +365,8 @@ impl Listpack {
 
     /// Replaces the data of the entry at `pos`.
     pub fn replace_at(&mut self, pos: usize, data: &[u8]) {
-        let (_, end) = self.get(pos);
+        let (old, end) = self.get(pos);
+        self.valkey_entries = self.valkey_entries.saturating_sub(valkey_entry(old)).saturating_add(valkey_entry(data));
         let mut enc = Vec::with_capacity(entry_size(data.len()));
         encode_entry(&mut enc, data);
         self.buf.splice(pos..end, enc);
@@ -350,16 +384,21 @@ impl Listpack {
     pub fn split_off(&mut self, pos: usize) -> Listpack {
         let tail = self.buf.split_off(pos);
         let mut moved = 0u32;
+        let mut moved_size = 0u32;
         let mut p = 0;
         while p < tail.len() {
-            p = decode(&tail, p).2;
+            let (start, len, end) = decode(&tail, p);
+            moved_size = moved_size.saturating_add(valkey_entry(&tail[start..start + len]));
+            p = end;
             moved += 1;
         }
         self.count -= moved;
+        self.valkey_entries = self.valkey_entries.saturating_sub(moved_size);
         self.buf.shrink_to_fit();
         Listpack {
             buf: tail,
             count: moved,
+            valkey_entries: moved_size,
         }
     }
 
@@ -368,6 +407,7 @@ impl Listpack {
         self.reserve_for(other.buf.len());
         self.buf.extend_from_slice(&other.buf);
         self.count += other.count;
+        self.valkey_entries = self.valkey_entries.saturating_add(other.valkey_entries);
     }
 }
 

@@ -45,6 +45,8 @@ pub struct Compressed {
     data: Box<[u8]>,
     raw_bytes: usize,
     count: usize,
+    /// The listpack's size in Valkey's encoding ([`Listpack::valkey_bytes`]).
+    valkey_bytes: usize,
 }
 
 impl Node {
@@ -66,11 +68,12 @@ impl Node {
         self.len() == 0
     }
 
-    /// Size of the listpack, uncompressed (Valkey's `node->sz`).
+    /// Size of the listpack, uncompressed, as Valkey's listpack would be (`node->sz`):
+    /// what the node limits compare.
     pub fn bytes(&self) -> usize {
         match self {
-            Node::Raw { lp, .. } => lp.bytes(),
-            Node::Lzf(c) => c.raw_bytes,
+            Node::Raw { lp, .. } => lp.valkey_bytes(),
+            Node::Lzf(c) => c.valkey_bytes,
         }
     }
 
@@ -143,8 +146,9 @@ impl Node {
             return;
         }
         let mut out = Vec::new();
-        let max_out = raw.len() - MIN_COMPRESS_IMPROVE;
-        let ok = COMPRESSOR.with(|c| c.borrow_mut().compress(raw, &mut out, max_out));
+        // Valkey gives lzf_compress the node's size as the output limit (a smaller one
+        // can make liblzf give up earlier), then checks the gain.
+        let ok = COMPRESSOR.with(|c| c.borrow_mut().compress(raw, &mut out, raw.len()));
         // Valkey keeps the node raw unless the result is smaller by more than 8 bytes.
         if !ok || out.len() + MIN_COMPRESS_IMPROVE >= raw.len() {
             *tried = true;
@@ -154,6 +158,7 @@ impl Node {
             data: out.into_boxed_slice(),
             raw_bytes: raw.len(),
             count: lp.len(),
+            valkey_bytes: lp.valkey_bytes(),
         }));
     }
 }
