@@ -231,6 +231,7 @@ export class Server extends EventEmitter {
       slowlogMaxLen: Number(this.config.getBigInt('commandlog-slow-execution-max-len')),
       trackingTableMaxKeys: Number(this.config.getBigInt('tracking-table-max-keys')),
       busyReplyThreshold: Number(this.config.getBigInt('busy-reply-threshold')),
+      rdbCompression: this.config.getBool('rdbcompression'),
       sensitiveConfigs: CONFIG_ENTRIES.filter((e) => e.def.flags.sensitive).map((e) => e.name),
       latencyMonitorThreshold: Number(this.config.getBigInt('latency-monitor-threshold')),
       hz: this.config.getInt('hz'),
@@ -283,7 +284,7 @@ export class Server extends EventEmitter {
       return null;
     };
     for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'acl-pubsub-default', 'maxmemory-policy', 'lazyfree-lazy-expire',
-      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold', 'extended-redis-compatibility']) this.config.onChange(name, engine);
+      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold', 'extended-redis-compatibility', 'rdbcompression']) this.config.onChange(name, engine);
     for (const name of ['latency-tracking', 'latency-tracking-info-percentiles']) {
       this.config.onChange(name, () => {
         this.applyLatencyTracking();

@@ -221,6 +221,34 @@ t('plain quicklist nodes (DEBUG QUICKLIST-PACKED-THRESHOLD) dump as Valkey dumps
   }
 });
 
+t('rdbcompression no: DUMP and serializedlength leave strings uncompressed, as Valkey does', async () => {
+  const { f, v } = fx;
+  const cmds: Cmd[] = [
+    ['SET', 'zs', 'ab'.repeat(500)],
+    ['RPUSH', 'zl', 'cd'.repeat(300), 'x', 'ef'.repeat(40)],
+    ['HSET', 'zh', 'f', 'gh'.repeat(30)],
+  ];
+  await Promise.all([run(f, cmds), run(v, cmds)]);
+  try {
+    for (const c of [f, v]) await c.call('CONFIG', 'SET', 'rdbcompression', 'no');
+    for (const key of ['zs', 'zl', 'zh']) {
+      assert.is(await serializedLength(f, key), await serializedLength(v, key), `serializedlength of ${key}`);
+      const [fd, vd] = (await Promise.all([f.dumpBuffer(key), v.dumpBuffer(key)])) as [Buffer, Buffer];
+      assert.is(fd.subarray(0, -10).toString('hex'), vd.subarray(0, -10).toString('hex'), `DUMP of ${key}`);
+    }
+    const plain = (await f.dumpBuffer('zs')) as Buffer;
+    await f.call('CONFIG', 'SET', 'rdbcompression', 'yes');
+    assert.ok(((await f.dumpBuffer('zs')) as Buffer).length < plain.length / 4, 'compressed again with rdbcompression yes');
+    await f.call('RESTORE', 'zs:back', '0', plain);
+    assert.is(await f.get('zs:back'), 'ab'.repeat(500));
+  } finally {
+    for (const c of [f, v]) {
+      await c.call('CONFIG', 'SET', 'rdbcompression', 'yes');
+      await c.del('zs', 'zl', 'zh', 'zs:back');
+    }
+  }
+});
+
 t('RDB files move both ways: forkv (versions 10 and 11) to valkey-server 8.0.1 and back', async () => {
   // The values the first test built are still in both servers (db 0).
   const { f, v } = fx;

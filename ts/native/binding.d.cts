@@ -809,6 +809,8 @@ export interface EngineSettings {
   trackingTableMaxKeys?: number
   /** `busy-reply-threshold` (`lua-time-limit`) in ms; 0: scripts never turn busy. */
   busyReplyThreshold?: number
+  /** `rdbcompression`: DUMP and MIGRATE payloads compress as the RDB does. */
+  rdbCompression?: boolean
   /** The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases. */
   sensitiveConfigs?: Array<string>
   /** `latency-monitor-threshold` in milliseconds (0: off). */

@@ -106,6 +106,8 @@ pub struct EngineConfig {
     /// The server name and version HELLO answers with (`extended-redis-compatibility`
     /// picks them), for the HELLO a busy script serves.
     pub hello_identity: (String, String),
+    /// `rdbcompression`: DUMP and MIGRATE payloads LZF-compress long strings, as the RDB does.
+    pub rdb_compression: bool,
 }
 
 impl Default for EngineConfig {
@@ -127,6 +129,7 @@ impl Default for EngineConfig {
             output_hard_limit: [0, 32 << 20],
             busy_reply_threshold_ms: 5000,
             hello_identity: ("valkey".into(), "8.0.1".into()),
+            rdb_compression: true,
         }
     }
 }

@@ -132,6 +132,8 @@ pub struct EngineSettings {
     pub tracking_table_max_keys: Option<f64>,
     /// `busy-reply-threshold` (`lua-time-limit`) in ms; 0: scripts never turn busy.
     pub busy_reply_threshold: Option<f64>,
+    /// `rdbcompression`: DUMP and MIGRATE payloads compress as the RDB does.
+    pub rdb_compression: Option<bool>,
     /// The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases.
     pub sensitive_configs: Option<Vec<String>>,
     /// `latency-monitor-threshold` in milliseconds (0: off).
@@ -798,6 +800,9 @@ impl Core {
         }
         if let Some(v) = s.tracking_table_max_keys {
             self.server.engine.csc.max_keys = v as usize;
+        }
+        if let Some(v) = s.rdb_compression {
+            self.server.engine.cfg.rdb_compression = v;
         }
         if let Some(v) = s.busy_reply_threshold {
             self.server.engine.cfg.busy_reply_threshold_ms = v.max(0.0) as u64;

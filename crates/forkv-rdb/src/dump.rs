@@ -43,6 +43,11 @@ pub fn dump_payload_for(v: &Value, packed_threshold: usize) -> Vec<u8> {
     dump_payload_in(v, DUMP_VERSION, true, packed_threshold)
 }
 
+/// [`dump_payload_for`] with LZF compression on or off (`rdbcompression`).
+pub fn dump_payload_compressed(v: &Value, packed_threshold: usize, compression: bool) -> Vec<u8> {
+    dump_payload_in(v, DUMP_VERSION, compression, packed_threshold)
+}
+
 /// The DUMP payload of `v` with an explicit footer version (which picks the forms, see
 /// [`crate::writer::value_type_for`]) and compression setting.
 pub fn dump_payload_with(v: &Value, version: u16, compression: bool) -> Vec<u8> {

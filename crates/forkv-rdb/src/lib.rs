@@ -58,7 +58,7 @@ mod stream;
 pub mod writer;
 
 pub use dump::{
-    dump_payload, dump_payload_for, dump_payload_with, DUMP_VERSION, function_dump_payload, parse_dump_payload, parse_dump_payload_with,
+    dump_payload, dump_payload_compressed, dump_payload_for, dump_payload_with, DUMP_VERSION, function_dump_payload, parse_dump_payload, parse_dump_payload_with,
     parse_function_dump_payload, DumpOptions,
 };
 pub use error::{RdbError, RdbErrorKind};

@@ -264,11 +264,11 @@ pub fn write_value<W: Write>(out: W, v: &Value, compression: bool) -> io::Result
 }
 
 /// Length of `v` as Valkey 8 serializes it (`rdbSavedObjectLen`: the body of an RDB 11
-/// record, without type byte and key; DEBUG OBJECT `serializedlength`), compression on.
+/// record, without type byte and key; DEBUG OBJECT `serializedlength`), LZF on as `compression` says.
 /// `packed_threshold` tells which list elements sit in plain quicklist nodes.
-pub fn serialized_length(v: &Value, packed_threshold: usize) -> usize {
+pub fn serialized_length(v: &Value, packed_threshold: usize, compression: bool) -> usize {
     let mut out = Vec::new();
-    let mut w = ValueWriter::new(Sink::new(&mut out, false, 1024), true);
+    let mut w = ValueWriter::new(Sink::new(&mut out, false, 1024), compression);
     w.packed_threshold = packed_threshold;
     // Writing into a Vec cannot fail.
     let _ = w.value(v, value_type_for(v, RDB_VERSION_MAX_REDIS)).and_then(|()| w.sink.finish(&[]));

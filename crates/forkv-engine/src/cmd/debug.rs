@@ -196,7 +196,7 @@ fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     if !fast {
         // serializedlength: the value's body in Valkey 8's RDB forms, without type byte
         // and key (Valkey's rdbSavedObjectLen).
-        let serialized = forkv_rdb::serialized_length(v, ctx.ks.encoding_limits().list_packed_threshold);
+        let serialized = forkv_rdb::serialized_length(v, ctx.ks.encoding_limits().list_packed_threshold, ctx.cfg.rdb_compression);
         text.push_str(&format!(" serializedlength:{serialized}"));
     }
     // Valkey prints the clock read both ways whatever the policy: the LFU counter decayed

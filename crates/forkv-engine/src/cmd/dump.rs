@@ -21,7 +21,7 @@ fn dump(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let threshold = ctx.ks.encoding_limits().list_packed_threshold;
     match ctx.ks.lookup_read(db, argv[1]) {
         Some(v) => {
-            let payload = forkv_rdb::dump_payload_for(v, threshold);
+            let payload = forkv_rdb::dump_payload_compressed(v, threshold, ctx.cfg.rdb_compression);
             ctx.reply.bulk(&payload);
         }
         None => ctx.reply.null(),
