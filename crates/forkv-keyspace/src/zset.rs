@@ -19,7 +19,6 @@ use crate::dict::Dict;
 use crate::types::listpack::{self, Listpack};
 use crate::types::ostree::{cmp_entry, OsTree, TreeIter};
 use crate::types::EncodingLimits;
-use crate::value::Bytes;
 
 /// A score ordered totally (scores are never NaN inside a sorted set).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -52,7 +51,7 @@ enum Repr {
 /// The big encoding: lookup table plus order-statistic tree.
 #[derive(Default)]
 struct Big {
-    dict: Dict<Bytes, f64>,
+    dict: Dict<f64>,
     tree: OsTree,
 }
 
@@ -145,7 +144,7 @@ impl ZSetValue {
             Repr::Tree(_) => {
                 let mut big = Big::default();
                 for (m, s) in self.iter() {
-                    big.dict.insert(m.into(), s);
+                    big.dict.insert(m, s);
                     big.tree.insert(m, s);
                 }
                 ZSetValue {
@@ -160,7 +159,7 @@ impl ZSetValue {
             let mut big = Big::default();
             for d in lp.iter() {
                 let (m, s) = unpack(d);
-                big.dict.insert(m.into(), s);
+                big.dict.insert(m, s);
                 big.tree.insert(m, s);
             }
             self.repr = Repr::Tree(Box::new(big));
@@ -225,7 +224,7 @@ impl ZSetValue {
                     false
                 }
                 None => {
-                    b.dict.insert(member.into(), score);
+                    b.dict.insert(member, score);
                     b.tree.insert(member, score);
                     true
                 }
@@ -254,8 +253,8 @@ impl ZSetValue {
                 None => false,
             },
             Repr::Tree(b) => match b.dict.remove(member) {
-                Some((m, s)) => {
-                    b.tree.remove(&m, s);
+                Some(s) => {
+                    b.tree.remove(member, s);
                     true
                 }
                 None => false,

@@ -10,7 +10,7 @@ use super::intset::Intset;
 use super::listpack::{self, Listpack};
 use super::EncodingLimits;
 use crate::dict::Dict;
-use crate::value::{parse_canonical_i64, Bytes};
+use crate::value::parse_canonical_i64;
 
 /// A set of byte strings.
 pub struct SetValue {
@@ -23,7 +23,7 @@ enum Repr {
     /// OBJ_ENCODING_LISTPACK (members in insertion order).
     Packed(Listpack),
     /// OBJ_ENCODING_HT. Boxed so that a small set's header stays small.
-    Table(Box<Dict<Bytes, ()>>),
+    Table(Box<Dict<()>>),
 }
 
 impl Default for SetValue {
@@ -110,7 +110,7 @@ impl SetValue {
             Repr::Table(d) => {
                 let mut n = Dict::new();
                 for (m, _) in d.iter() {
-                    n.insert(m.clone(), ());
+                    n.insert(m, ());
                 }
                 Repr::Table(Box::new(n))
             }
@@ -124,7 +124,7 @@ impl SetValue {
         }
         let mut d = Dict::new();
         for m in self.iter() {
-            d.insert(Bytes::from(m), ());
+            d.insert(m, ());
         }
         self.repr = Repr::Table(Box::new(d));
     }
@@ -141,7 +141,7 @@ impl SetValue {
                 if d.contains_key(member) {
                     return false;
                 }
-                d.insert(member.into(), ());
+                d.insert(member, ());
                 true
             }
             Repr::Packed(lp) => {
@@ -244,7 +244,7 @@ impl SetValue {
         match &self.repr {
             Repr::Ints(s) => Some(s.get((rand() % n as u64) as usize)),
             Repr::Packed(lp) => lp.seek((rand() % n as u64) as i64).map(|p| lp.data(p)),
-            Repr::Table(d) => d.fair_random_entry(rand).map(|(m, _)| &m[..]),
+            Repr::Table(d) => d.fair_random_entry(rand).map(|(m, _)| m),
         }
     }
 
@@ -277,7 +277,7 @@ pub enum SetIter<'a> {
     /// Over a listpack.
     Packed(listpack::Iter<'a>),
     /// Over a table.
-    Table(crate::dict::Iter<'a, Bytes, ()>),
+    Table(crate::dict::Iter<'a, ()>),
 }
 
 impl<'a> Iterator for SetIter<'a> {
@@ -292,7 +292,7 @@ impl<'a> Iterator for SetIter<'a> {
                 Some(s.get(*i - 1))
             }
             SetIter::Packed(it) => it.next(),
-            SetIter::Table(it) => it.next().map(|(m, _)| &m[..]),
+            SetIter::Table(it) => it.next().map(|(m, _)| m),
         }
     }
 }
