@@ -163,6 +163,25 @@ test('MEMORY USAGE sizes quicklist nodes as stored: a compressed node counts its
   }
 });
 
+test('MEMORY USAGE of an intset counts int16, int32 or int64 slots, never narrowed', async () => {
+  await io.flushall();
+  const small = Array.from({ length: 19 }, (_, i) => String(i + 1));
+  await io.sadd('s', '1', '2', '3');
+  await io.sadd('s32', '1', '2', '40000');
+  await io.sadd('s64', '1', '2', '5000000000');
+  await io.sadd('b', ...small, '40000');
+  await io.sadd('c', ...small, '-5000000000');
+  await io.sadd('e', '1', '2', '3', '100000');
+  await io.srem('e', '100000');
+  const usage = async (k: string): Promise<number> => Number(await io.call('MEMORY', 'USAGE', k));
+  for (const k of ['s', 's32', 's64', 'b', 'c', 'e']) assert.is(await io.call('OBJECT', 'ENCODING', k), 'intset', k);
+  // valkey-server 8.0.1 on the same commands.
+  assert.equal(
+    [await usage('s'), await usage('s32'), await usage('s64'), await usage('b'), await usage('c'), await usage('e')],
+    [56, 64, 72, 136, 232, 64],
+  );
+});
+
 test('DEBUG STRINGMATCH-TEST fuzzes the glob matcher', async () => {
   assert.is(await io.call('DEBUG', 'STRINGMATCH-TEST'), 'Apparently Valkey did not crash: test passed');
   assert.is(await io.ping(), 'PONG');

@@ -535,7 +535,11 @@ impl Keyspace {
                 }
             }
             None => {
-                d.keys.insert(key, value);
+                // A key the table refuses (longer than MAX_KEY_LEN) is not stored: the
+                // command boundary (Engine::run) and the loaders refuse those first.
+                if d.keys.insert(key, value).is_err() {
+                    return;
+                }
                 if let Some(m) = d.keys.meta_mut(key) {
                     *m = fresh;
                 }
@@ -588,7 +592,8 @@ impl Keyspace {
     pub fn put(&mut self, db: usize, key: &[u8], value: Value, expire: Option<UnixMs>) {
         self.set(db, key, value, false);
         if let Some(at) = expire {
-            self.dbs[db].expires.insert(key, at);
+            // Infallible: the key is in the keys table: within MAX_KEY_LEN, cannot be refused.
+            let _ = self.dbs[db].expires.insert(key, at);
             self.remember_replica_key_with_expire(db, key);
         }
     }
@@ -602,7 +607,8 @@ impl Keyspace {
         match d.expires.get_mut(key) {
             Some(t) => *t = at,
             None => {
-                d.expires.insert(key, at);
+                // Infallible: the key is in the keys table: within MAX_KEY_LEN, cannot be refused.
+                let _ = d.expires.insert(key, at);
             }
         }
         self.remember_replica_key_with_expire(db, key);

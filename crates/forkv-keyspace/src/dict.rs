@@ -44,6 +44,30 @@ const EMPTY_VISITS_PER_STEP: usize = 10;
 
 type Chain<V, M> = entry::Link<V, M>;
 
+/// Longest key (or field, or member) a table holds: an entry stores its key's length in
+/// 32 bits to keep the header small. Only reachable with `proto-max-bulk-len` set above
+/// 4 GB (Valkey's default is 512 MB).
+pub const MAX_KEY_LEN: usize = u32::MAX as usize;
+
+/// A key longer than [`MAX_KEY_LEN`] was refused; nothing was allocated or changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyTooLong;
+
+impl KeyTooLong {
+    /// Refuses `key` when it is longer than [`MAX_KEY_LEN`].
+    pub fn check(key: &[u8]) -> Result<(), KeyTooLong> {
+        if key.len() > MAX_KEY_LEN { Err(KeyTooLong) } else { Ok(()) }
+    }
+}
+
+impl std::fmt::Display for KeyTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("key longer than 4 GB")
+    }
+}
+
+impl std::error::Error for KeyTooLong {}
+
 struct Table<V, M> {
     buckets: Vec<Chain<V, M>>,
     used: usize,
@@ -279,33 +303,42 @@ impl<V, M: Default> Dict<V, M> {
         self.find_mut(key).map(|e| &mut e.meta)
     }
 
-    /// Inserts or replaces; returns the previous value when the key existed.
-    pub fn insert(&mut self, key: &[u8], value: V) -> Option<V> {
+    /// Inserts or replaces; returns the previous value when the key existed. A new key
+    /// longer than [`MAX_KEY_LEN`] is refused and the table is left unchanged.
+    pub fn insert(&mut self, key: &[u8], value: V) -> Result<Option<V>, KeyTooLong> {
         if let Some(slot) = self.get_mut(key) {
-            return Some(std::mem::replace(slot, value));
+            return Ok(Some(std::mem::replace(slot, value)));
         }
-        self.insert_new(key, value);
-        None
+        self.insert_new(key, value)?;
+        Ok(None)
     }
 
     /// Returns the value for `key`, inserting `make()` when absent.
-    /// The flag is true when an insert happened.
-    pub fn get_or_insert_with(&mut self, key: &[u8], make: impl FnOnce() -> V) -> (&mut V, bool) {
+    /// The flag is true when an insert happened. A new key longer than [`MAX_KEY_LEN`] is
+    /// refused (before `make` runs) and the table is left unchanged.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &[u8],
+        make: impl FnOnce() -> V,
+    ) -> Result<(&mut V, bool), KeyTooLong> {
         let inserted = if self.contains_key(key) {
             false
         } else {
-            self.insert_new(key, make());
+            KeyTooLong::check(key)?;
+            self.insert_new(key, make())?;
             true
         };
         match self.get_mut(key) {
-            Some(v) => (v, inserted),
+            Some(v) => Ok((v, inserted)),
             // Unreachable: the key is present after the branch above.
             None => panic!("dict: key vanished after insert"),
         }
     }
 
     /// Inserts a key known to be absent.
-    fn insert_new(&mut self, key: &[u8], value: V) {
+    fn insert_new(&mut self, key: &[u8], value: V) -> Result<(), KeyTooLong> {
+        // Checked first: a refused key must not advance a rehash or grow the table.
+        KeyTooLong::check(key)?;
         self.rehash_step();
         self.expand_if_needed();
         let h = self.hash(key);
@@ -313,9 +346,16 @@ impl<V, M: Default> Dict<V, M> {
         let tab = &mut self.tables[t];
         let idx = h & tab.mask();
         let next = tab.buckets[idx].take();
-        tab.buckets[idx] = Some(EntryBox::new(key, value, M::default(), next));
+        match EntryBox::try_new(key, value, M::default(), next) {
+            Ok(e) => tab.buckets[idx] = Some(e),
+            Err((err, _value, next)) => {
+                tab.buckets[idx] = next;
+                return Err(err);
+            }
+        }
         tab.used += 1;
         self.key_bytes += key.len();
+        Ok(())
     }
 
     /// Removes a key; returns its value.
@@ -790,6 +830,19 @@ impl<'a, V, M> Iterator for Iter<'a, V, M> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_key_longer_than_4_gb_is_refused_not_a_panic() {
+        // Zeroed pages from calloc, never touched: 4 GiB + 1 of key costs no memory.
+        let big = vec![0u8; MAX_KEY_LEN + 1];
+        let mut d: Dict<u32> = Dict::new();
+        d.insert(b"a", 1).expect("a short key is stored");
+        assert_eq!(d.insert(&big, 2), Err(KeyTooLong));
+        assert!(matches!(d.get_or_insert_with(&big, || 3), Err(KeyTooLong)));
+        assert_eq!(d.len(), 1, "the table is unchanged");
+        assert_eq!(d.get(b"a"), Some(&1));
+        assert!(KeyTooLong::check(&big[..MAX_KEY_LEN]).is_ok(), "exactly 4 GiB - 1 fits");
+    }
+
     use super::*;
     use std::collections::HashSet;
 
@@ -802,11 +855,11 @@ mod tests {
         let mut d: Dict<u32> = Dict::new();
         assert_eq!(d.prefetch_slot(b"missing"), None, "an empty table has nothing to load");
         for i in 0..1000 {
-            d.insert(&key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         // The 1025th key starts a growth that takes many more writes to finish.
         for i in 1000..1025 {
-            d.insert(&key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         assert!(d.rehash_idx.is_some(), "both tables are live");
         let h = d.prefetch_slot(&key(7)).expect("a non-empty table");
@@ -827,7 +880,7 @@ mod tests {
                 // A fork child appears (DEBUG HTSTATS's test: 4095 keys, BGSAVE, then 2 more).
                 d.set_resize_policy(ResizePolicy::Avoid);
             }
-            d.insert(&key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         while d.rehash(100) {}
         // Load factor just over 1: no growth while a child shares the pages.
@@ -855,13 +908,13 @@ mod tests {
     fn insert_get_remove_through_resizes() {
         let mut d: Dict<u32> = Dict::new();
         for i in 0..10_000 {
-            assert_eq!(d.insert(&key(i), i), None);
+            assert_eq!(d.insert(&key(i), i), Ok(None));
         }
         assert_eq!(d.len(), 10_000);
         for i in 0..10_000 {
             assert_eq!(d.get(key(i).as_slice()), Some(&i));
         }
-        assert_eq!(d.insert(&key(7), 70), Some(7));
+        assert_eq!(d.insert(&key(7), 70), Ok(Some(7)));
         for i in 0..9_990 {
             assert_eq!(
                 d.remove(key(i).as_slice()),
@@ -878,7 +931,7 @@ mod tests {
     fn scan_covers_every_element_across_growth() {
         let mut d: Dict<u32> = Dict::new();
         for i in 0..500 {
-            d.insert(&key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         let mut seen = HashSet::new();
         let mut cursor = 0;
@@ -890,7 +943,7 @@ mod tests {
             // Grow the table between calls: the original 500 must still all be seen.
             if next_key < 3000 {
                 for _ in 0..20 {
-                    d.insert(&key(next_key), next_key);
+                    d.insert(&key(next_key), next_key).expect("a short key is stored");
                     next_key += 1;
                 }
             }
@@ -907,7 +960,7 @@ mod tests {
     fn scan_covers_every_element_across_shrink() {
         let mut d: Dict<u32> = Dict::new();
         for i in 0..4000 {
-            d.insert(&key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         let mut seen = HashSet::new();
         let mut cursor = 0;
@@ -935,17 +988,17 @@ mod tests {
     fn growth_waits_for_memory_until_the_load_factor_passes_1_618() {
         let mut d: Dict<()> = Dict::new();
         for i in 0..64u64 {
-            d.insert(&i.to_le_bytes(), ());
+            d.insert(&i.to_le_bytes(), ()).expect("a short key is stored");
         }
         while d.rehash(100) {}
         let size = d.bucket_count();
         d.set_grow_budget(0);
         for i in 64..(size as u64 * 16 / 10) {
-            d.insert(&i.to_le_bytes(), ());
+            d.insert(&i.to_le_bytes(), ()).expect("a short key is stored");
         }
         assert_eq!(d.bucket_count(), size, "no growth at load factor <= 1.618 without budget");
         for i in (size as u64 * 16 / 10)..(size as u64 * 17 / 10) {
-            d.insert(&i.to_le_bytes(), ());
+            d.insert(&i.to_le_bytes(), ()).expect("a short key is stored");
         }
         assert!(d.is_rehashing() || d.bucket_count() > size, "past 1.618 it grows anyway");
     }
@@ -953,16 +1006,16 @@ mod tests {
     #[test]
     fn forbid_policy_never_starts_a_resize() {
         let mut d: Dict<u32> = Dict::new();
-        d.insert(&key(0), 0);
+        d.insert(&key(0), 0).expect("a short key is stored");
         let buckets = d.bucket_count();
         d.set_resize_policy(ResizePolicy::Forbid);
         for i in 1..1000 {
-            d.insert(&key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         assert_eq!(d.bucket_count(), buckets);
         assert_eq!(d.len(), 1000);
         d.set_resize_policy(ResizePolicy::Enable);
-        d.insert(&key(1000), 1000);
+        d.insert(&key(1000), 1000).expect("a short key is stored");
         while d.rehash(1000) {}
         assert!(d.bucket_count() >= 1024);
         assert_eq!(d.get(key(999).as_slice()), Some(&999));
@@ -974,7 +1027,7 @@ mod tests {
         // draw (chi-square with df = 9 stays far below 40, as Valkey's SRANDMEMBER test asks).
         let mut d: Dict<()> = Dict::new();
         for k in 0..10u8 {
-            d.insert(&[k], ());
+            d.insert(&[k], ()).expect("a short key is stored");
         }
         let mut x = 7u64;
         let mut rng = || {
@@ -1003,7 +1056,7 @@ mod tests {
     fn random_entry_finds_entries_while_rehashing() {
         let mut d: Dict<u32> = Dict::new();
         for i in 0..100 {
-            d.insert(&key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         let mut x = 88172645463325252u64;
         let mut rng = move || {
@@ -1027,17 +1080,17 @@ mod tests {
         let mut d: Dict<Rc<()>, u32> = Dict::new();
         let empty = d.mem_usage();
         let long = vec![b'k'; 1000];
-        d.insert(&long, Rc::clone(&live));
-        d.insert(b"", Rc::clone(&live));
+        d.insert(&long, Rc::clone(&live)).expect("a short key is stored");
+        d.insert(b"", Rc::clone(&live)).expect("a short key is stored");
         for i in 0..100 {
-            d.insert(&key(i), Rc::clone(&live));
+            d.insert(&key(i), Rc::clone(&live)).expect("a short key is stored");
         }
         assert_eq!(Rc::strong_count(&live), 103);
         assert!(d.get(&long).is_some() && d.get(b"").is_some() && d.get(b"k").is_none());
         *d.meta_mut(b"").expect("present") = 5;
         assert_eq!(d.meta(b""), Some(&5));
         // Replacing a value drops the old one and keeps the entry.
-        d.insert(&key(3), Rc::clone(&live));
+        d.insert(&key(3), Rc::clone(&live)).expect("a short key is stored");
         assert_eq!(Rc::strong_count(&live), 103);
         let keys: usize = 1000 + (0..100).map(|i| key(i).len()).sum::<usize>();
         assert_eq!(d.mem_usage(), empty + d.lut_bytes() + 102 * Dict::<Rc<()>, u32>::entry_size(0) + keys);
@@ -1058,10 +1111,10 @@ mod tests {
     fn a_long_chain_drops_without_recursion() {
         // Forbid growth so that every entry lands in the 4 initial buckets.
         let mut d: Dict<u32> = Dict::new();
-        d.insert(&key(0), 0);
+        d.insert(&key(0), 0).expect("a short key is stored");
         d.set_resize_policy(ResizePolicy::Forbid);
         for i in 1..20_000 {
-            d.insert(&key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         assert_eq!(d.bucket_count(), INITIAL_SIZE);
         drop(d);

@@ -144,7 +144,8 @@ impl ZSetValue {
             Repr::Tree(_) => {
                 let mut big = Big::default();
                 for (m, s) in self.iter() {
-                    big.dict.insert(m, s);
+                    // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+                    let _ = big.dict.insert(m, s);
                     big.tree.insert(m, s);
                 }
                 ZSetValue {
@@ -159,7 +160,8 @@ impl ZSetValue {
             let mut big = Big::default();
             for d in lp.iter() {
                 let (m, s) = unpack(d);
-                big.dict.insert(m, s);
+                // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+                let _ = big.dict.insert(m, s);
                 big.tree.insert(m, s);
             }
             self.repr = Repr::Tree(Box::new(big));
@@ -224,7 +226,11 @@ impl ZSetValue {
                     false
                 }
                 None => {
-                    b.dict.insert(member, score);
+                    // A member the table refuses (longer than MAX_KEY_LEN; the command
+                    // boundary and the loaders refuse those first) is not added.
+                    if b.dict.insert(member, score).is_err() {
+                        return false;
+                    }
                     b.tree.insert(member, score);
                     true
                 }

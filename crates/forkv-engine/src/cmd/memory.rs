@@ -136,8 +136,11 @@ pub fn value_size(v: &Value, samples: usize) -> usize {
         }
         Value::Set(s) => {
             let n = s.len();
+            if let Some(bytes) = s.intset_valkey_bytes() {
+                // Valkey's intset: int16, int32 or int64 slots after an 8-byte header.
+                return ROBJ + size_class(bytes);
+            }
             match s.encoding_name() {
-                "intset" => ROBJ + size_class(8 + n * 8),
                 "listpack" => ROBJ + size_class(7 + extrapolate(s.iter(), n, samples, |m| lp_entry(m.len()))),
                 _ => ROBJ + dict(n) + extrapolate(s.iter(), n, samples, |m| sds(m.len())),
             }

@@ -8,6 +8,8 @@ use std::alloc::{self, Layout};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 
+use super::KeyTooLong;
+
 /// The fixed part of an entry; the key's bytes follow it in the same allocation.
 pub(crate) struct Header<V, M> {
     pub(crate) next: Link<V, M>,
@@ -32,10 +34,6 @@ unsafe impl<V: Send, M: Send> Send for EntryBox<V, M> {}
 unsafe impl<V: Sync, M: Sync> Sync for EntryBox<V, M> {}
 
 impl<V, M> EntryBox<V, M> {
-    /// Longest key an entry holds (the length is stored in 32 bits; Valkey's keys are at
-    /// most 512 MB, `proto-max-bulk-len`).
-    pub(crate) const MAX_KEY: usize = u32::MAX as usize;
-
     fn layout(key_len: usize) -> Layout {
         let size = std::mem::size_of::<Header<V, M>>() + key_len;
         // A size that overflows isize cannot be allocated by anything: treat it like an
@@ -49,9 +47,17 @@ impl<V, M> EntryBox<V, M> {
         std::mem::size_of::<Header<V, M>>() + key_len
     }
 
-    /// A new entry holding a copy of `key`.
-    pub(crate) fn new(key: &[u8], value: V, meta: M, next: Link<V, M>) -> Self {
-        assert!(key.len() <= Self::MAX_KEY, "dict: key longer than 4 GB");
+    /// A new entry holding a copy of `key`; a key longer than [`super::MAX_KEY_LEN`] is refused
+    /// before anything is allocated (the value and chain are handed back with the error).
+    pub(crate) fn try_new(
+        key: &[u8],
+        value: V,
+        meta: M,
+        next: Link<V, M>,
+    ) -> Result<Self, (KeyTooLong, V, Link<V, M>)> {
+        let Ok(key_len) = u32::try_from(key.len()) else {
+            return Err((KeyTooLong, value, next));
+        };
         let layout = Self::layout(key.len());
         // SAFETY: the layout has a non-zero size (the header has a pointer in it).
         let raw = unsafe { alloc::alloc(layout) } as *mut Header<V, M>;
@@ -61,10 +67,10 @@ impl<V, M> EntryBox<V, M> {
         // SAFETY: `raw` is a fresh allocation of header + key bytes, aligned for the
         // header; the key bytes go right after it, inside the allocation.
         unsafe {
-            raw.write(Header { next, value, meta, key_len: key.len() as u32 });
+            raw.write(Header { next, value, meta, key_len });
             ptr::copy_nonoverlapping(key.as_ptr(), Self::key_ptr(raw), key.len());
         }
-        EntryBox { ptr, _owns: PhantomData }
+        Ok(EntryBox { ptr, _owns: PhantomData })
     }
 
     /// Where the key bytes of the entry at `h` start (no load: a fixed offset).

@@ -76,7 +76,8 @@ impl HashValue {
             Repr::Table(d) => {
                 let mut n = Dict::new();
                 for (f, v) in d.iter() {
-                    n.insert(f, v.clone());
+                    // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+                    let _ = n.insert(f, v.clone());
                 }
                 HashValue {
                     repr: Repr::Table(Box::new(n)),
@@ -95,7 +96,8 @@ impl HashValue {
             let mut d = Dict::new();
             let mut it = lp.iter();
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
-                d.insert(f, v.into());
+                // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+                let _ = d.insert(f, v.into());
             }
             self.repr = Repr::Table(Box::new(d));
         }
@@ -122,7 +124,7 @@ impl HashValue {
                     true
                 }
             },
-            Repr::Table(d) => d.insert(field, value.into()).is_none(),
+            Repr::Table(d) => matches!(d.insert(field, value.into()), Ok(None)),
         };
         if self.len() > lim.hash_max_listpack_entries {
             self.make_table();

@@ -102,6 +102,15 @@ impl SetValue {
         }
     }
 
+    /// For the intset encoding, the bytes Valkey's intset of the same members takes
+    /// (header plus int16/int32/int64 slots, see [`Intset::valkey_bytes`]).
+    pub fn intset_valkey_bytes(&self) -> Option<usize> {
+        match &self.repr {
+            Repr::Ints(s) => Some(s.valkey_bytes()),
+            _ => None,
+        }
+    }
+
     /// A deep copy with the same encoding (COPY).
     pub fn duplicate(&self) -> SetValue {
         let repr = match &self.repr {
@@ -110,7 +119,8 @@ impl SetValue {
             Repr::Table(d) => {
                 let mut n = Dict::new();
                 for (m, _) in d.iter() {
-                    n.insert(m, ());
+                    // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+                    let _ = n.insert(m, ());
                 }
                 Repr::Table(Box::new(n))
             }
@@ -124,7 +134,8 @@ impl SetValue {
         }
         let mut d = Dict::new();
         for m in self.iter() {
-            d.insert(m, ());
+            // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+            let _ = d.insert(m, ());
         }
         self.repr = Repr::Table(Box::new(d));
     }
@@ -141,8 +152,9 @@ impl SetValue {
                 if d.contains_key(member) {
                     return false;
                 }
-                d.insert(member, ());
-                true
+                // False also for a member the table refuses (longer than MAX_KEY_LEN;
+                // the command boundary and the loaders refuse those first).
+                d.insert(member, ()).is_ok()
             }
             Repr::Packed(lp) => {
                 if lp.find(member, 1).is_some() {
