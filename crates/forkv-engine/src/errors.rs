@@ -10,6 +10,9 @@ pub const NO_SUCH_KEY: &str = "ERR no such key";
 pub const DB_RANGE: &str = "ERR DB index is out of range";
 pub const SAME_OBJECT: &str = "ERR source and destination objects are the same";
 pub const TOO_BIG: &str = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+/// An argument longer than a key, field or member may be (4 GB, forkv's limit; Valkey's
+/// wording for an over-long string).
+pub const ARG_TOO_BIG: &str = "ERR string exceeds maximum allowed size (4 GB per argument)";
 pub const OFFSET_RANGE: &str = "ERR offset is out of range";
 pub const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub const NOAUTH: &str = "NOAUTH Authentication required.";

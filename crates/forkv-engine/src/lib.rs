@@ -766,6 +766,11 @@ impl Engine {
         if let Some(e) = cmd::debug::refusal(client, spec, argv.len()) {
             return self.reject(id, false, e);
         }
+        // Keys, fields and members are stored with 32-bit lengths: an argument past that
+        // (only possible with proto-max-bulk-len above 4 GB) is refused before anything runs.
+        if let Some(e) = oversized_argument(argv) {
+            return self.reject_command(id, Some(spec), is_exec, e);
+        }
         let spec = match resolve_subcommand(spec, argv) {
             Ok(s) => s,
             Err(e) => {
@@ -1121,7 +1126,11 @@ impl Engine {
             acl: &self.acl,
         };
         // No input may end the process: a handler that panics fails its command only.
-        let caught = panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, argv)));
+        // Arguments from scripts reach here without passing `dispatch`: checked again.
+        let caught = match oversized_argument(argv) {
+            Some(e) => Ok(Err(e.into())),
+            None => panic::catch_unwind(AssertUnwindSafe(|| handler(&mut ctx, argv))),
+        };
         ctx.ks.no_touch = false;
         ctx.ks.from_primary = outer_from_primary;
         // Past the output limit the client is closed (the host drops the output).
@@ -1259,6 +1268,15 @@ pub(crate) fn resolve_subcommand(spec: &'static CommandSpec, argv: &[&[u8]]) -> 
 }
 
 /// Valkey's "unknown command" reply, quoting the first arguments.
+/// The error for a command with an argument longer than a key, field or member may be
+/// ([`forkv_keyspace::MAX_KEY_LEN`], 4 GB); checked for every argument, values included,
+/// so no command can reach a table with one.
+fn oversized_argument(argv: &[&[u8]]) -> Option<&'static str> {
+    argv.iter()
+        .any(|a| forkv_keyspace::KeyTooLong::check(a).is_err())
+        .then_some(errors::ARG_TOO_BIG)
+}
+
 fn unknown_command_error(argv: &[&[u8]]) -> String {
     let mut args = String::new();
     for a in &argv[1..] {
@@ -1332,5 +1350,42 @@ mod panic_tests {
         // The engine keeps serving the same client.
         assert_eq!(e.feed(1, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), Outcome::Done);
         assert_eq!(e.reply(), b"+OK\r\n$1\r\nv\r\n");
+    }
+}
+
+#[cfg(test)]
+mod oversized_argument_tests {
+    use super::*;
+
+    /// A 4 GiB + 1 argument: calloc'd zero pages, never touched, so it costs no memory.
+    fn huge() -> Vec<u8> {
+        vec![0u8; forkv_keyspace::MAX_KEY_LEN + 1]
+    }
+
+    #[test]
+    fn a_key_field_or_member_past_4_gb_is_an_error_reply() {
+        let big = huge();
+        let mut e = Engine::new(1);
+        e.add_client(1);
+        let expected = format!("-{}\r\n", errors::ARG_TOO_BIG);
+        let cmds: [&[&[u8]]; 5] = [
+            &[b"set", &big, b"v"],
+            &[b"hset", b"h", &big, b"v"],
+            &[b"sadd", b"s", &big],
+            &[b"zadd", b"z", b"1", &big],
+            &[b"rename", b"k", &big],
+        ];
+        for argv in cmds {
+            assert_eq!(e.dispatch(1, argv), Outcome::Done);
+            assert_eq!(String::from_utf8_lossy(e.reply()), expected, "{}", String::from_utf8_lossy(argv[0]));
+            e.clear_reply();
+        }
+        assert_eq!(e.ks.len(0), 0, "nothing was stored");
+        // The path scripts take (Engine::run without dispatch) refuses it too.
+        let spec = table::lookup(b"sadd").expect("sadd is in the table");
+        let Exec::Core(handler) = spec.exec else { panic!("sadd runs in the core") };
+        assert_eq!(e.run(1, spec, handler, &[b"sadd", b"s", &big]), Outcome::Done);
+        assert_eq!(String::from_utf8_lossy(e.reply()), expected);
+        assert_eq!(e.ks.len(0), 0);
     }
 }

@@ -29,9 +29,9 @@ pub struct Touched {
 #[derive(Default)]
 pub struct Db {
     /// key -> value, with each key's access clock (see [`crate::access`]).
-    pub keys: Dict<Bytes, Value, u32>,
+    pub keys: Dict<Value, u32>,
     /// key -> absolute expiry time (ms); only keys with a TTL appear here.
-    pub expires: Dict<Bytes, UnixMs>,
+    pub expires: Dict<UnixMs>,
     /// Where the active expire cycle resumes in `expires`.
     expire_cursor: u64,
 }
@@ -535,7 +535,11 @@ impl Keyspace {
                 }
             }
             None => {
-                d.keys.insert(key.into(), value);
+                // A key the table refuses (longer than MAX_KEY_LEN) is not stored: the
+                // command boundary (Engine::run) and the loaders refuse those first.
+                if d.keys.insert(key, value).is_err() {
+                    return;
+                }
                 if let Some(m) = d.keys.meta_mut(key) {
                     *m = fresh;
                 }
@@ -565,11 +569,11 @@ impl Keyspace {
     /// Removes a key and its TTL without accounting; returns the value.
     fn remove_entry(&mut self, db: usize, key: &[u8]) -> Option<(Value, Option<UnixMs>)> {
         let d = &mut self.dbs[db];
-        let (_, v) = d.keys.remove(key)?;
+        let v = d.keys.remove(key)?;
         let ttl = if d.expires.is_empty() {
             None
         } else {
-            d.expires.remove(key).map(|(_, t)| t)
+            d.expires.remove(key)
         };
         Some((v, ttl))
     }
@@ -588,7 +592,8 @@ impl Keyspace {
     pub fn put(&mut self, db: usize, key: &[u8], value: Value, expire: Option<UnixMs>) {
         self.set(db, key, value, false);
         if let Some(at) = expire {
-            self.dbs[db].expires.insert(key.into(), at);
+            // Infallible: the key is in the keys table: within MAX_KEY_LEN, cannot be refused.
+            let _ = self.dbs[db].expires.insert(key, at);
             self.remember_replica_key_with_expire(db, key);
         }
     }
@@ -602,7 +607,8 @@ impl Keyspace {
         match d.expires.get_mut(key) {
             Some(t) => *t = at,
             None => {
-                d.expires.insert(key.into(), at);
+                // Infallible: the key is in the keys table: within MAX_KEY_LEN, cannot be refused.
+                let _ = d.expires.insert(key, at);
             }
         }
         self.remember_replica_key_with_expire(db, key);
@@ -765,7 +771,7 @@ impl Keyspace {
             let mut state = self.rng;
             let key: Bytes = {
                 let (k, _) = self.dbs[db].keys.fair_random_entry(|| xorshift64star(&mut state))?;
-                k.clone()
+                Bytes::from(k)
             };
             self.rng = state;
             if !self.expire_if_needed(db, &key) {
@@ -830,7 +836,7 @@ impl Keyspace {
                     cursor = self.dbs[db].expires.scan(cursor, |k, &at| {
                         sampled += 1;
                         if at <= now {
-                            due.push(k.clone());
+                            due.push(Bytes::from(k));
                         }
                     });
                     if sampled >= KEYS_PER_LOOP || cursor == 0 {

@@ -14,9 +14,15 @@
 //!
 //! [`ResizePolicy`] mirrors Valkey's `dict_can_resize`: `Avoid` while a child exists (grow
 //! only when chains get long), `Forbid` when growth must not happen at all.
+//!
+//! Keys are byte strings stored inside the entry (see [`entry`]): one allocation per key
+//! holds its chain link, value, metadata and the key itself, and a bucket is one pointer.
 
-use std::borrow::Borrow;
-use std::hash::{BuildHasher, Hash};
+mod entry;
+
+use std::hash::BuildHasher;
+
+use entry::{EntryBox, Header};
 
 /// When the table may start a resize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,34 +42,50 @@ const INITIAL_SIZE: usize = 4;
 /// Empty buckets a single rehash step may visit before giving up (Valkey: 10 per bucket).
 const EMPTY_VISITS_PER_STEP: usize = 10;
 
-struct Entry<K, V, M> {
-    key: K,
-    value: V,
-    /// Per-entry metadata (the keyspace's access clock); `()` for every other table.
-    meta: M,
-    next: Option<Box<Entry<K, V, M>>>,
+type Chain<V, M> = entry::Link<V, M>;
+
+/// Longest key (or field, or member) a table holds: an entry stores its key's length in
+/// 32 bits to keep the header small. Only reachable with `proto-max-bulk-len` set above
+/// 4 GB (Valkey's default is 512 MB).
+pub const MAX_KEY_LEN: usize = u32::MAX as usize;
+
+/// A key longer than [`MAX_KEY_LEN`] was refused; nothing was allocated or changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyTooLong;
+
+impl KeyTooLong {
+    /// Refuses `key` when it is longer than [`MAX_KEY_LEN`].
+    pub fn check(key: &[u8]) -> Result<(), KeyTooLong> {
+        if key.len() > MAX_KEY_LEN { Err(KeyTooLong) } else { Ok(()) }
+    }
 }
 
-type Chain<K, V, M> = Option<Box<Entry<K, V, M>>>;
+impl std::fmt::Display for KeyTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("key longer than 4 GB")
+    }
+}
 
-struct Table<K, V, M> {
-    buckets: Vec<Chain<K, V, M>>,
+impl std::error::Error for KeyTooLong {}
+
+struct Table<V, M> {
+    buckets: Vec<Chain<V, M>>,
     used: usize,
+}
+
+/// The entries of a chain, first to last.
+fn chain_iter<V, M>(chain: &Chain<V, M>) -> impl Iterator<Item = &EntryBox<V, M>> {
+    std::iter::successors(chain.as_ref(), |e| e.header().next.as_ref())
 }
 
 /// Chain lengths of a table as `DEBUG HTSTATS ... full` shows them (Valkey's
 /// `dictGetStatsMsg`: lengths of 49 and more share the last slot).
-fn chain_stats<K, V, M>(table: &Table<K, V, M>) -> String {
+fn chain_stats<V, M>(table: &Table<V, M>) -> String {
     const VECTLEN: usize = 50;
     let mut lengths = [0usize; VECTLEN];
     let (mut slots, mut max_chain, mut total_chain) = (0usize, 0usize, 0usize);
     for bucket in &table.buckets {
-        let mut len = 0;
-        let mut e = bucket.as_deref();
-        while let Some(entry) = e {
-            len += 1;
-            e = entry.next.as_deref();
-        }
+        let len = chain_iter(bucket).count();
         lengths[len.min(VECTLEN - 1)] += 1;
         if len > 0 {
             slots += 1;
@@ -86,7 +108,7 @@ fn chain_stats<K, V, M>(table: &Table<K, V, M>) -> String {
     out
 }
 
-impl<K, V, M> Table<K, V, M> {
+impl<V, M> Table<V, M> {
     fn empty() -> Self {
         Table {
             buckets: Vec::new(),
@@ -105,9 +127,12 @@ impl<K, V, M> Table<K, V, M> {
     }
 }
 
-/// A hash table keyed by `K` with incremental rehashing and a resize-safe scan cursor.
-pub struct Dict<K, V, M = ()> {
-    tables: [Table<K, V, M>; 2],
+/// A hash table keyed by byte strings with incremental rehashing and a resize-safe scan
+/// cursor.
+pub struct Dict<V, M = ()> {
+    tables: [Table<V, M>; 2],
+    /// Sum of the key lengths of all entries (the entries' allocation sizes follow from it).
+    key_bytes: usize,
     /// `Some(i)`: moving table 0 into table 1; buckets below `i` are already moved.
     rehash_idx: Option<usize>,
     hasher: foldhash::fast::FixedState,
@@ -118,17 +143,18 @@ pub struct Dict<K, V, M = ()> {
     grow_budget: usize,
 }
 
-impl<K: Hash + Eq, V, M: Default> Default for Dict<K, V, M> {
+impl<V, M: Default> Default for Dict<V, M> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
+impl<V, M: Default> Dict<V, M> {
     /// An empty dict; allocates nothing until the first insert.
     pub fn new() -> Self {
         Dict {
             tables: [Table::empty(), Table::empty()],
+            key_bytes: 0,
             rehash_idx: None,
             hasher: foldhash::fast::FixedState::with_seed(seed()),
             policy: ResizePolicy::Enable,
@@ -153,23 +179,29 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
 
     /// Bytes of the bucket arrays of both tables (Valkey's `overhead.db.hashtable.lut`).
     pub fn lut_bytes(&self) -> usize {
-        self.bucket_count() * std::mem::size_of::<Chain<K, V, M>>()
+        self.bucket_count() * std::mem::size_of::<Chain<V, M>>()
     }
 
     /// Bytes of the bucket array being emptied by a running rehash, 0 when none runs
     /// (Valkey's `overhead.db.hashtable.rehashing`).
     pub fn rehashing_bytes(&self) -> usize {
         if self.rehash_idx.is_some() {
-            self.tables[0].buckets.len() * std::mem::size_of::<Chain<K, V, M>>()
+            self.tables[0].buckets.len() * std::mem::size_of::<Chain<V, M>>()
         } else {
             0
         }
     }
 
     /// Bytes the table itself takes: its header, the bucket arrays and one entry
-    /// allocation per key (not what keys and values point to).
+    /// allocation per key with the key inside it (not what values point to).
     pub fn mem_usage(&self) -> usize {
-        std::mem::size_of::<Self>() + self.lut_bytes() + self.len() * std::mem::size_of::<Entry<K, V, M>>()
+        std::mem::size_of::<Self>() + self.lut_bytes() + self.len() * EntryBox::<V, M>::alloc_size(0) + self.key_bytes
+    }
+
+    /// Bytes of the allocation holding one entry with a key of `key_len` bytes (its header:
+    /// chain link, value, metadata and key length; then the key).
+    pub fn entry_size(key_len: usize) -> usize {
+        EntryBox::<V, M>::alloc_size(key_len)
     }
 
     /// True while an incremental rehash is in progress.
@@ -188,7 +220,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
         self.policy = policy;
     }
 
-    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
+    fn hash(&self, key: &[u8]) -> usize {
         self.hasher.hash_one(key) as usize
     }
 
@@ -201,29 +233,12 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
     }
 
     /// Looks a key up. Never moves entries: safe to call while a fork child shares pages.
-    pub fn get<Q>(&self, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.get_key_value(key).map(|(_, v)| v)
-    }
-
-    /// Looks a key up and returns the stored key with its value.
-    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.find(key).map(|e| (&e.key, &e.value))
+    pub fn get(&self, key: &[u8]) -> Option<&V> {
+        self.find(key).map(|e| &e.value)
     }
 
     /// The entry holding `key`.
-    fn find<Q>(&self, key: &Q) -> Option<&Entry<K, V, M>>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+    fn find(&self, key: &[u8]) -> Option<&Header<V, M>> {
         if self.is_empty() {
             return None;
         }
@@ -232,12 +247,8 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
             if t.buckets.is_empty() {
                 continue;
             }
-            let mut cur = t.buckets[h & t.mask()].as_deref();
-            while let Some(e) = cur {
-                if e.key.borrow() == key {
-                    return Some(e);
-                }
-                cur = e.next.as_deref();
+            if let Some(e) = chain_iter(&t.buckets[h & t.mask()]).find(|e| e.key() == key) {
+                return Some(e.header());
             }
         }
         None
@@ -246,11 +257,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
     /// The entry holding `key`, mutably: the walk [`Dict::get_mut`] and
     /// [`Dict::meta_mut`] share. It finds which table holds the key first, so that the
     /// mutable walk needs no conditional borrow.
-    fn find_mut<Q>(&mut self, key: &Q) -> Option<&mut Entry<K, V, M>>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+    fn find_mut(&mut self, key: &[u8]) -> Option<&mut Header<V, M>> {
         if self.is_empty() {
             return None;
         }
@@ -261,31 +268,23 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
         })?;
         let tab = &mut self.tables[t];
         let idx = h & tab.mask();
-        let mut cur = tab.buckets[idx].as_deref_mut();
+        let mut cur = tab.buckets[idx].as_mut();
         while let Some(e) = cur {
-            if e.key.borrow() == key {
-                return Some(e);
+            if e.key() == key {
+                return Some(e.header_mut());
             }
-            cur = e.next.as_deref_mut();
+            cur = e.header_mut().next.as_mut();
         }
         None
     }
 
     /// True when the key is present.
-    pub fn contains_key<Q>(&self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+    pub fn contains_key(&self, key: &[u8]) -> bool {
         self.get(key).is_some()
     }
 
     /// Mutable lookup. Counts as a write: advances a running rehash by one step.
-    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
         if self.is_empty() {
             return None;
         }
@@ -294,77 +293,73 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
     }
 
     /// The metadata of an entry, read-only.
-    pub fn meta<Q>(&self, key: &Q) -> Option<&M>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+    pub fn meta(&self, key: &[u8]) -> Option<&M> {
         self.find(key).map(|e| &e.meta)
     }
 
     /// Mutable access to an entry's metadata. Unlike [`Dict::get_mut`] it never advances a
     /// rehash: it writes only the entry itself.
-    pub fn meta_mut<Q>(&mut self, key: &Q) -> Option<&mut M>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+    pub fn meta_mut(&mut self, key: &[u8]) -> Option<&mut M> {
         self.find_mut(key).map(|e| &mut e.meta)
     }
 
-    /// Inserts or replaces; returns the previous value when the key existed.
-    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        if let Some(slot) = self.get_mut(&key) {
-            return Some(std::mem::replace(slot, value));
+    /// Inserts or replaces; returns the previous value when the key existed. A new key
+    /// longer than [`MAX_KEY_LEN`] is refused and the table is left unchanged.
+    pub fn insert(&mut self, key: &[u8], value: V) -> Result<Option<V>, KeyTooLong> {
+        if let Some(slot) = self.get_mut(key) {
+            return Ok(Some(std::mem::replace(slot, value)));
         }
-        self.insert_new(key, value);
-        None
+        self.insert_new(key, value)?;
+        Ok(None)
     }
 
-    /// Returns the value for `key`, inserting `make()` (keyed by `make_key()`) when absent.
-    /// The flag is true when an insert happened.
-    pub fn get_or_insert_with<Q>(
+    /// Returns the value for `key`, inserting `make()` when absent.
+    /// The flag is true when an insert happened. A new key longer than [`MAX_KEY_LEN`] is
+    /// refused (before `make` runs) and the table is left unchanged.
+    pub fn get_or_insert_with(
         &mut self,
-        key: &Q,
-        make_key: impl FnOnce() -> K,
+        key: &[u8],
         make: impl FnOnce() -> V,
-    ) -> (&mut V, bool)
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+    ) -> Result<(&mut V, bool), KeyTooLong> {
         let inserted = if self.contains_key(key) {
             false
         } else {
-            self.insert_new(make_key(), make());
+            KeyTooLong::check(key)?;
+            self.insert_new(key, make())?;
             true
         };
         match self.get_mut(key) {
-            Some(v) => (v, inserted),
+            Some(v) => Ok((v, inserted)),
             // Unreachable: the key is present after the branch above.
             None => panic!("dict: key vanished after insert"),
         }
     }
 
     /// Inserts a key known to be absent.
-    fn insert_new(&mut self, key: K, value: V) {
+    fn insert_new(&mut self, key: &[u8], value: V) -> Result<(), KeyTooLong> {
+        // Checked first: a refused key must not advance a rehash or grow the table.
+        KeyTooLong::check(key)?;
         self.rehash_step();
         self.expand_if_needed();
-        let h = self.hash(&key);
+        let h = self.hash(key);
         let t = if self.rehash_idx.is_some() { 1 } else { 0 };
         let tab = &mut self.tables[t];
         let idx = h & tab.mask();
         let next = tab.buckets[idx].take();
-        tab.buckets[idx] = Some(Box::new(Entry { key, value, meta: M::default(), next }));
+        match EntryBox::try_new(key, value, M::default(), next) {
+            Ok(e) => tab.buckets[idx] = Some(e),
+            Err((err, _value, next)) => {
+                tab.buckets[idx] = next;
+                return Err(err);
+            }
+        }
         tab.used += 1;
+        self.key_bytes += key.len();
+        Ok(())
     }
 
-    /// Removes a key; returns the stored key and value.
-    pub fn remove<Q>(&mut self, key: &Q) -> Option<(K, V)>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
+    /// Removes a key; returns its value.
+    pub fn remove(&mut self, key: &[u8]) -> Option<V> {
         if self.is_empty() {
             return None;
         }
@@ -381,13 +376,14 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
             };
             let mut slot = &mut tab.buckets[idx];
             for _ in 0..pos {
-                slot = &mut slot.as_mut()?.next;
+                slot = &mut slot.as_mut()?.header_mut().next;
             }
-            let mut entry = slot.take()?;
-            *slot = entry.next.take();
+            let (value, next) = slot.take()?.into_parts();
+            *slot = next;
             tab.used -= 1;
+            self.key_bytes -= key.len();
             self.shrink_if_needed();
-            return Some((entry.key, entry.value));
+            return Some(value);
         }
         None
     }
@@ -395,6 +391,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
     /// Drops every entry and frees both tables.
     pub fn clear(&mut self) {
         self.tables = [Table::empty(), Table::empty()];
+        self.key_bytes = 0;
         self.rehash_idx = None;
     }
 
@@ -415,7 +412,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
         };
         if grow {
             let new_size = (used + 1).next_power_of_two();
-            let bytes = new_size.saturating_mul(std::mem::size_of::<Chain<K, V, M>>());
+            let bytes = new_size.saturating_mul(std::mem::size_of::<Chain<V, M>>());
             // Up to a load factor of 1.618 the table may wait for memory (1618/1000).
             if bytes > self.grow_budget && used * 1000 <= size * 1618 {
                 return;
@@ -507,11 +504,11 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
             }
             let mut chain = self.tables[0].buckets[idx].take();
             while let Some(mut e) = chain {
-                chain = e.next.take();
-                let h = self.hasher.hash_one(&e.key) as usize;
+                chain = e.header_mut().next.take();
+                let h = self.hasher.hash_one(e.key()) as usize;
                 let dst = &mut self.tables[1];
                 let di = h & dst.mask();
-                e.next = dst.buckets[di].take();
+                e.header_mut().next = dst.buckets[di].take();
                 dst.buckets[di] = Some(e);
                 dst.used += 1;
                 self.tables[0].used -= 1;
@@ -565,16 +562,14 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
     /// Reverse-binary iteration (Valkey's `dictScan`): the cursor's high bits are
     /// incremented, so a table that doubled or halved between calls is still covered; an
     /// element present for the whole iteration is returned at least once.
-    pub fn scan(&self, cursor: u64, mut visit: impl FnMut(&K, &V)) -> u64 {
+    pub fn scan(&self, cursor: u64, mut visit: impl FnMut(&[u8], &V)) -> u64 {
         if self.is_empty() {
             return 0;
         }
         let mut v = cursor as usize;
-        let visit_bucket = |t: &Table<K, V, M>, i: usize, visit: &mut dyn FnMut(&K, &V)| {
-            let mut cur = t.buckets[i & t.mask()].as_deref();
-            while let Some(e) = cur {
-                visit(&e.key, &e.value);
-                cur = e.next.as_deref();
+        let visit_bucket = |t: &Table<V, M>, i: usize, visit: &mut dyn FnMut(&[u8], &V)| {
+            for e in chain_iter(&t.buckets[i & t.mask()]) {
+                visit(e.key(), &e.header().value);
             }
         };
         if self.rehash_idx.is_none() {
@@ -606,7 +601,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
 
     /// A uniformly chosen bucket's random entry (Valkey's `dictGetRandomKey`; like it, not
     /// perfectly uniform across entries). `rand` supplies random numbers.
-    pub fn random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<(&K, &V)> {
+    pub fn random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<(&[u8], &V)> {
         if self.is_empty() {
             return None;
         }
@@ -634,22 +629,9 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
                 break c;
             }
         };
-        let mut len = 0;
-        let mut cur = chain.as_deref();
-        while let Some(e) = cur {
-            len += 1;
-            cur = e.next.as_deref();
-        }
-        let mut pick = rand() as usize % len;
-        let mut cur = chain.as_deref();
-        while let Some(e) = cur {
-            if pick == 0 {
-                return Some((&e.key, &e.value));
-            }
-            pick -= 1;
-            cur = e.next.as_deref();
-        }
-        None
+        let len = chain_iter(chain).count();
+        let pick = rand() as usize % len;
+        chain_iter(chain).nth(pick).map(|e| (e.key(), &e.header().value))
     }
 
     /// A random entry drawn as Valkey's `dictGetFairRandomKey` does: sample up to 20
@@ -657,30 +639,33 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
     /// one of them, so an entry's chance does not depend on the length of its chain;
     /// falls back to [`Dict::random_entry`] when the sample is empty. Read-only (no
     /// rehash steps), so it is safe while a fork child exists.
-    pub fn fair_random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<(&K, &V)> {
+    pub fn fair_random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<(&[u8], &V)> {
         const FAIR_SAMPLE: usize = 20;
         let sample = self.sample_entries(FAIR_SAMPLE, &mut rand);
         if sample.is_empty() {
             return self.random_entry(rand);
         }
         let e = sample[rand() as usize % sample.len()];
-        Some((&e.key, &e.value))
+        Some((e.key(), &e.header().value))
     }
 
     /// Up to `count` entries from consecutive buckets at a random start (Valkey's
     /// `dictGetSomeKeys`, which eviction samples with): not uniform, fast, and
     /// read-only (no rehash steps), so it is safe while a fork child exists. Each entry
     /// is given as (key, value, metadata).
-    pub fn sample(&self, count: usize, mut rand: impl FnMut() -> u64) -> Vec<(&K, &V, &M)> {
-        self.sample_entries(count, &mut rand).into_iter().map(|e| (&e.key, &e.value, &e.meta)).collect()
+    pub fn sample(&self, count: usize, mut rand: impl FnMut() -> u64) -> Vec<(&[u8], &V, &M)> {
+        self.sample_entries(count, &mut rand)
+            .into_iter()
+            .map(|e| (e.key(), &e.header().value, &e.header().meta))
+            .collect()
     }
 
-    fn sample_entries(&self, count: usize, rand: &mut impl FnMut() -> u64) -> Vec<&Entry<K, V, M>> {
+    fn sample_entries(&self, count: usize, rand: &mut impl FnMut() -> u64) -> Vec<&EntryBox<V, M>> {
         let count = count.min(self.len());
         if count == 0 {
             return Vec::new();
         }
-        let mut sample: Vec<&Entry<K, V, M>> = Vec::with_capacity(count);
+        let mut sample: Vec<&EntryBox<V, M>> = Vec::with_capacity(count);
         let tables = if self.rehash_idx.is_some() { 2 } else { 1 };
         let maxmask = (0..tables)
             .map(|t| self.tables[t].mask())
@@ -705,7 +690,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
                 let Some(chain) = self.tables[j].buckets.get(i) else {
                     continue;
                 };
-                match chain.as_deref() {
+                match chain {
                     None => {
                         empty_run += 1;
                         if empty_run >= 5 && empty_run > count {
@@ -713,15 +698,13 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
                             empty_run = 0;
                         }
                     }
-                    Some(first) => {
+                    Some(_) => {
                         empty_run = 0;
-                        let mut cur = Some(first);
-                        while let Some(e) = cur {
+                        for e in chain_iter(chain) {
                             sample.push(e);
                             if sample.len() == count {
                                 break 'outer;
                             }
-                            cur = e.next.as_deref();
                         }
                     }
                 }
@@ -732,7 +715,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
     }
 
     /// Iterates every entry without modifying anything (used by the fork child).
-    pub fn iter(&self) -> Iter<'_, K, V, M> {
+    pub fn iter(&self) -> Iter<'_, V, M> {
         Iter {
             dict: self,
             table: 0,
@@ -748,7 +731,7 @@ impl<K: Hash + Eq, V, M: Default> Dict<K, V, M> {
 /// the engine calls these three stages over all the batch's keys in turn, so the misses of
 /// different keys overlap instead of queueing (Valkey 8.1 prefetches batches the same
 /// way). Each stage only hints the CPU: nothing is written, no result depends on it.
-impl<K: Hash + Eq + Borrow<[u8]>, V, M: Default> Dict<K, V, M> {
+impl<V, M: Default> Dict<V, M> {
     /// Stage 1: the bucket slot of `key` in each live table. Returns the key's hash for
     /// the later stages; `None` when the table is empty.
     pub fn prefetch_slot(&self, key: &[u8]) -> Option<usize> {
@@ -768,17 +751,17 @@ impl<K: Hash + Eq + Borrow<[u8]>, V, M: Default> Dict<K, V, M> {
     pub fn prefetch_entry(&self, hash: usize) {
         for t in &self.tables[..self.live_tables()] {
             if let Some(Some(e)) = t.buckets.get(hash & t.mask()) {
-                prefetch(&**e);
+                prefetch(e.as_ptr());
             }
         }
     }
 
-    /// Stage 3: the key bytes of those first entries.
+    /// Stage 3: the key bytes of those first entries. The key sits right after the
+    /// entry's header (its address needs no load), often on the line stage 2 asked for.
     pub fn prefetch_key(&self, hash: usize) {
         for t in &self.tables[..self.live_tables()] {
             if let Some(Some(e)) = t.buckets.get(hash & t.mask()) {
-                let k: &[u8] = e.key.borrow();
-                prefetch(k.as_ptr());
+                prefetch(e.key_addr());
             }
         }
     }
@@ -798,21 +781,8 @@ fn prefetch<T>(p: *const T) {
 }
 
 /// Position of `key` in a chain, if present.
-fn chain_position<K, V, M, Q>(chain: &Chain<K, V, M>, key: &Q) -> Option<usize>
-where
-    K: Borrow<Q>,
-    Q: Eq + ?Sized,
-{
-    let mut cur = chain.as_deref();
-    let mut pos = 0;
-    while let Some(e) = cur {
-        if e.key.borrow() == key {
-            return Some(pos);
-        }
-        pos += 1;
-        cur = e.next.as_deref();
-    }
-    None
+fn chain_position<V, M>(chain: &Chain<V, M>, key: &[u8]) -> Option<usize> {
+    chain_iter(chain).position(|e| e.key() == key)
 }
 
 /// A per-process hash seed, so bucket layout is not predictable from outside (HashDoS).
@@ -830,21 +800,21 @@ fn seed() -> u64 {
 }
 
 /// Read-only iterator over a [`Dict`].
-pub struct Iter<'a, K, V, M = ()> {
-    dict: &'a Dict<K, V, M>,
+pub struct Iter<'a, V, M = ()> {
+    dict: &'a Dict<V, M>,
     table: usize,
     bucket: usize,
-    cur: Option<&'a Entry<K, V, M>>,
+    cur: Option<&'a EntryBox<V, M>>,
 }
 
-impl<'a, K, V, M> Iterator for Iter<'a, K, V, M> {
-    type Item = (&'a K, &'a V);
+impl<'a, V, M> Iterator for Iter<'a, V, M> {
+    type Item = (&'a [u8], &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(e) = self.cur {
-                self.cur = e.next.as_deref();
-                return Some((&e.key, &e.value));
+                self.cur = e.header().next.as_ref();
+                return Some((e.key(), &e.header().value));
             }
             let t = self.dict.tables.get(self.table)?;
             if self.bucket >= t.buckets.len() {
@@ -852,7 +822,7 @@ impl<'a, K, V, M> Iterator for Iter<'a, K, V, M> {
                 self.bucket = 0;
                 continue;
             }
-            self.cur = t.buckets[self.bucket].as_deref();
+            self.cur = t.buckets[self.bucket].as_ref();
             self.bucket += 1;
         }
     }
@@ -860,6 +830,19 @@ impl<'a, K, V, M> Iterator for Iter<'a, K, V, M> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_key_longer_than_4_gb_is_refused_not_a_panic() {
+        // Zeroed pages from calloc, never touched: 4 GiB + 1 of key costs no memory.
+        let big = vec![0u8; MAX_KEY_LEN + 1];
+        let mut d: Dict<u32> = Dict::new();
+        d.insert(b"a", 1).expect("a short key is stored");
+        assert_eq!(d.insert(&big, 2), Err(KeyTooLong));
+        assert!(matches!(d.get_or_insert_with(&big, || 3), Err(KeyTooLong)));
+        assert_eq!(d.len(), 1, "the table is unchanged");
+        assert_eq!(d.get(b"a"), Some(&1));
+        assert!(KeyTooLong::check(&big[..MAX_KEY_LEN]).is_ok(), "exactly 4 GiB - 1 fits");
+    }
+
     use super::*;
     use std::collections::HashSet;
 
@@ -869,14 +852,14 @@ mod tests {
 
     #[test]
     fn prefetch_stages_hash_as_lookups_do_and_cover_a_running_rehash() {
-        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        let mut d: Dict<u32> = Dict::new();
         assert_eq!(d.prefetch_slot(b"missing"), None, "an empty table has nothing to load");
         for i in 0..1000 {
-            d.insert(key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         // The 1025th key starts a growth that takes many more writes to finish.
         for i in 1000..1025 {
-            d.insert(key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         assert!(d.rehash_idx.is_some(), "both tables are live");
         let h = d.prefetch_slot(&key(7)).expect("a non-empty table");
@@ -890,14 +873,14 @@ mod tests {
 
     #[test]
     fn a_growth_held_back_by_a_child_starts_from_the_cron_and_stats_show_it() {
-        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        let mut d: Dict<u32> = Dict::new();
         assert_eq!(d.stats(false), "");
         for i in 0..4097 {
             if i == 4095 {
                 // A fork child appears (DEBUG HTSTATS's test: 4095 keys, BGSAVE, then 2 more).
                 d.set_resize_policy(ResizePolicy::Avoid);
             }
-            d.insert(key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         while d.rehash(100) {}
         // Load factor just over 1: no growth while a child shares the pages.
@@ -923,18 +906,18 @@ mod tests {
 
     #[test]
     fn insert_get_remove_through_resizes() {
-        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        let mut d: Dict<u32> = Dict::new();
         for i in 0..10_000 {
-            assert_eq!(d.insert(key(i), i), None);
+            assert_eq!(d.insert(&key(i), i), Ok(None));
         }
         assert_eq!(d.len(), 10_000);
         for i in 0..10_000 {
             assert_eq!(d.get(key(i).as_slice()), Some(&i));
         }
-        assert_eq!(d.insert(key(7), 70), Some(7));
+        assert_eq!(d.insert(&key(7), 70), Ok(Some(7)));
         for i in 0..9_990 {
             assert_eq!(
-                d.remove(key(i).as_slice()).map(|(_, v)| v),
+                d.remove(key(i).as_slice()),
                 Some(if i == 7 { 70 } else { i })
             );
         }
@@ -946,21 +929,21 @@ mod tests {
 
     #[test]
     fn scan_covers_every_element_across_growth() {
-        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        let mut d: Dict<u32> = Dict::new();
         for i in 0..500 {
-            d.insert(key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         let mut seen = HashSet::new();
         let mut cursor = 0;
         let mut next_key = 500;
         loop {
             cursor = d.scan(cursor, |k, _| {
-                seen.insert(k.clone());
+                seen.insert(k.to_vec());
             });
             // Grow the table between calls: the original 500 must still all be seen.
             if next_key < 3000 {
                 for _ in 0..20 {
-                    d.insert(key(next_key), next_key);
+                    d.insert(&key(next_key), next_key).expect("a short key is stored");
                     next_key += 1;
                 }
             }
@@ -975,16 +958,16 @@ mod tests {
 
     #[test]
     fn scan_covers_every_element_across_shrink() {
-        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        let mut d: Dict<u32> = Dict::new();
         for i in 0..4000 {
-            d.insert(key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         let mut seen = HashSet::new();
         let mut cursor = 0;
         let mut victim = 100;
         loop {
             cursor = d.scan(cursor, |k, _| {
-                seen.insert(k.clone());
+                seen.insert(k.to_vec());
             });
             for _ in 0..40 {
                 if victim < 4000 {
@@ -1003,36 +986,36 @@ mod tests {
 
     #[test]
     fn growth_waits_for_memory_until_the_load_factor_passes_1_618() {
-        let mut d: Dict<u64, ()> = Dict::new();
-        for i in 0..64 {
-            d.insert(i, ());
+        let mut d: Dict<()> = Dict::new();
+        for i in 0..64u64 {
+            d.insert(&i.to_le_bytes(), ()).expect("a short key is stored");
         }
         while d.rehash(100) {}
         let size = d.bucket_count();
         d.set_grow_budget(0);
         for i in 64..(size as u64 * 16 / 10) {
-            d.insert(i, ());
+            d.insert(&i.to_le_bytes(), ()).expect("a short key is stored");
         }
         assert_eq!(d.bucket_count(), size, "no growth at load factor <= 1.618 without budget");
         for i in (size as u64 * 16 / 10)..(size as u64 * 17 / 10) {
-            d.insert(i, ());
+            d.insert(&i.to_le_bytes(), ()).expect("a short key is stored");
         }
         assert!(d.is_rehashing() || d.bucket_count() > size, "past 1.618 it grows anyway");
     }
 
     #[test]
     fn forbid_policy_never_starts_a_resize() {
-        let mut d: Dict<Vec<u8>, u32> = Dict::new();
-        d.insert(key(0), 0);
+        let mut d: Dict<u32> = Dict::new();
+        d.insert(&key(0), 0).expect("a short key is stored");
         let buckets = d.bucket_count();
         d.set_resize_policy(ResizePolicy::Forbid);
         for i in 1..1000 {
-            d.insert(key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         assert_eq!(d.bucket_count(), buckets);
         assert_eq!(d.len(), 1000);
         d.set_resize_policy(ResizePolicy::Enable);
-        d.insert(key(1000), 1000);
+        d.insert(&key(1000), 1000).expect("a short key is stored");
         while d.rehash(1000) {}
         assert!(d.bucket_count() >= 1024);
         assert_eq!(d.get(key(999).as_slice()), Some(&999));
@@ -1042,9 +1025,9 @@ mod tests {
     fn fair_random_entry_is_uniform_on_a_small_table() {
         // Ten entries in a 16-bucket table: chains of different lengths must not skew the
         // draw (chi-square with df = 9 stays far below 40, as Valkey's SRANDMEMBER test asks).
-        let mut d: Dict<u32, ()> = Dict::new();
-        for k in 0..10u32 {
-            d.insert(k, ());
+        let mut d: Dict<()> = Dict::new();
+        for k in 0..10u8 {
+            d.insert(&[k], ()).expect("a short key is stored");
         }
         let mut x = 7u64;
         let mut rng = || {
@@ -1057,7 +1040,7 @@ mod tests {
         let draws = 10_000;
         for _ in 0..draws {
             let (k, _) = d.fair_random_entry(&mut rng).expect("non-empty");
-            hist[*k as usize] += 1;
+            hist[k[0] as usize] += 1;
         }
         let expected = f64::from(draws) / 10.0;
         let chi: f64 = hist
@@ -1065,15 +1048,15 @@ mod tests {
             .map(|&o| (f64::from(o) - expected).powi(2) / expected)
             .sum();
         assert!(chi < 40.0, "chi-square {chi}: {hist:?}");
-        let empty: Dict<u32, ()> = Dict::new();
+        let empty: Dict<()> = Dict::new();
         assert!(empty.fair_random_entry(&mut rng).is_none());
     }
 
     #[test]
     fn random_entry_finds_entries_while_rehashing() {
-        let mut d: Dict<Vec<u8>, u32> = Dict::new();
+        let mut d: Dict<u32> = Dict::new();
         for i in 0..100 {
-            d.insert(key(i), i);
+            d.insert(&key(i), i).expect("a short key is stored");
         }
         let mut x = 88172645463325252u64;
         let mut rng = move || {
@@ -1085,8 +1068,55 @@ mod tests {
         let mut seen = HashSet::new();
         for _ in 0..2000 {
             let (k, _) = d.random_entry(&mut rng).expect("non-empty");
-            seen.insert(k.clone());
+            seen.insert(k.to_vec());
         }
         assert!(seen.len() > 80);
+    }
+
+    #[test]
+    fn entries_hold_their_key_and_drop_their_value_exactly_once() {
+        use std::rc::Rc;
+        let live = Rc::new(());
+        let mut d: Dict<Rc<()>, u32> = Dict::new();
+        let empty = d.mem_usage();
+        let long = vec![b'k'; 1000];
+        d.insert(&long, Rc::clone(&live)).expect("a short key is stored");
+        d.insert(b"", Rc::clone(&live)).expect("a short key is stored");
+        for i in 0..100 {
+            d.insert(&key(i), Rc::clone(&live)).expect("a short key is stored");
+        }
+        assert_eq!(Rc::strong_count(&live), 103);
+        assert!(d.get(&long).is_some() && d.get(b"").is_some() && d.get(b"k").is_none());
+        *d.meta_mut(b"").expect("present") = 5;
+        assert_eq!(d.meta(b""), Some(&5));
+        // Replacing a value drops the old one and keeps the entry.
+        d.insert(&key(3), Rc::clone(&live)).expect("a short key is stored");
+        assert_eq!(Rc::strong_count(&live), 103);
+        let keys: usize = 1000 + (0..100).map(|i| key(i).len()).sum::<usize>();
+        assert_eq!(d.mem_usage(), empty + d.lut_bytes() + 102 * Dict::<Rc<()>, u32>::entry_size(0) + keys);
+        let before = d.mem_usage();
+        assert!(d.remove(&long).is_some());
+        assert_eq!(before - d.mem_usage(), Dict::<Rc<()>, u32>::entry_size(1000));
+        assert_eq!(Rc::strong_count(&live), 102);
+        let mut seen: Vec<Vec<u8>> = d.iter().map(|(k, _)| k.to_vec()).collect();
+        seen.sort();
+        let mut want: Vec<Vec<u8>> = (0..100).map(key).chain([Vec::new()]).collect();
+        want.sort();
+        assert_eq!(seen, want, "every key reads back byte for byte");
+        drop(d);
+        assert_eq!(Rc::strong_count(&live), 1, "dropping the table drops every value once");
+    }
+
+    #[test]
+    fn a_long_chain_drops_without_recursion() {
+        // Forbid growth so that every entry lands in the 4 initial buckets.
+        let mut d: Dict<u32> = Dict::new();
+        d.insert(&key(0), 0).expect("a short key is stored");
+        d.set_resize_policy(ResizePolicy::Forbid);
+        for i in 1..20_000 {
+            d.insert(&key(i), i).expect("a short key is stored");
+        }
+        assert_eq!(d.bucket_count(), INITIAL_SIZE);
+        drop(d);
     }
 }

@@ -212,9 +212,9 @@ pub(crate) fn pick(
             continue;
         }
         let key = if policy.is_allkeys() {
-            d.keys.fair_random_entry(&mut *rand).map(|(k, _)| k.clone())
+            d.keys.fair_random_entry(&mut *rand).map(|(k, _)| Bytes::from(k))
         } else {
-            d.expires.fair_random_entry(&mut *rand).map(|(k, _)| k.clone())
+            d.expires.fair_random_entry(&mut *rand).map(|(k, _)| Bytes::from(k))
         };
         if let Some(k) = key {
             return Some((*next_db, k));

@@ -18,7 +18,7 @@ pub mod zset;
 
 pub use db::{Db, Keyspace, KeyspaceStats, Touched, UnixMs};
 pub use access::LfuParams;
-pub use dict::{Dict, ResizePolicy};
+pub use dict::{Dict, KeyTooLong, ResizePolicy, MAX_KEY_LEN};
 pub use evict::Policy as EvictionPolicy;
 pub use types::EncodingLimits;
 pub use types::stream::{StreamId, StreamLimits};

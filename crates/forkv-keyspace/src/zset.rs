@@ -19,7 +19,6 @@ use crate::dict::Dict;
 use crate::types::listpack::{self, Listpack};
 use crate::types::ostree::{cmp_entry, OsTree, TreeIter};
 use crate::types::EncodingLimits;
-use crate::value::Bytes;
 
 /// A score ordered totally (scores are never NaN inside a sorted set).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -52,7 +51,7 @@ enum Repr {
 /// The big encoding: lookup table plus order-statistic tree.
 #[derive(Default)]
 struct Big {
-    dict: Dict<Bytes, f64>,
+    dict: Dict<f64>,
     tree: OsTree,
 }
 
@@ -145,7 +144,8 @@ impl ZSetValue {
             Repr::Tree(_) => {
                 let mut big = Big::default();
                 for (m, s) in self.iter() {
-                    big.dict.insert(m.into(), s);
+                    // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+                    let _ = big.dict.insert(m, s);
                     big.tree.insert(m, s);
                 }
                 ZSetValue {
@@ -160,7 +160,8 @@ impl ZSetValue {
             let mut big = Big::default();
             for d in lp.iter() {
                 let (m, s) = unpack(d);
-                big.dict.insert(m.into(), s);
+                // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+                let _ = big.dict.insert(m, s);
                 big.tree.insert(m, s);
             }
             self.repr = Repr::Tree(Box::new(big));
@@ -225,7 +226,11 @@ impl ZSetValue {
                     false
                 }
                 None => {
-                    b.dict.insert(member.into(), score);
+                    // A member the table refuses (longer than MAX_KEY_LEN; the command
+                    // boundary and the loaders refuse those first) is not added.
+                    if b.dict.insert(member, score).is_err() {
+                        return false;
+                    }
                     b.tree.insert(member, score);
                     true
                 }
@@ -254,8 +259,8 @@ impl ZSetValue {
                 None => false,
             },
             Repr::Tree(b) => match b.dict.remove(member) {
-                Some((m, s)) => {
-                    b.tree.remove(&m, s);
+                Some(s) => {
+                    b.tree.remove(member, s);
                     true
                 }
                 None => false,

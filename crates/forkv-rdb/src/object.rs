@@ -69,6 +69,20 @@ pub(crate) fn read_string<R: Read>(
     Ok(out)
 }
 
+/// Fails for a key, hash field, set or zset member longer than the keyspace's tables hold
+/// ([`forkv_keyspace::MAX_KEY_LEN`], 4 GB), so a load is refused instead of storing it.
+pub(crate) fn check_member<R: Read>(src: &Source<R>, m: &[u8]) -> Result<(), RdbError> {
+    forkv_keyspace::KeyTooLong::check(m).map_err(|_| {
+        RdbError::new(
+            src.offset(),
+            RdbErrorKind::Unsupported(format!(
+                "a key, field or member of {} bytes (forkv's limit is 4 GB)",
+                m.len()
+            )),
+        )
+    })
+}
+
 /// Reusable buffers for element reads, so a million-element list is not a million
 /// temporary vectors, and the encoding limits the values are built under.
 #[derive(Default)]
@@ -166,6 +180,7 @@ fn read_set<R: Read>(src: &mut Source<R>, s: &mut Scratch) -> Result<Option<Valu
     for _ in 0..n {
         s.elem.clear();
         read_string_into(src, &mut s.elem, &mut s.lzf)?;
+        check_member(src, &s.elem)?;
         if !set.add(&s.elem, &s.lim) {
             return Err(src.corrupt("Duplicate set members detected"));
         }
@@ -179,6 +194,7 @@ fn read_hash<R: Read>(src: &mut Source<R>, s: &mut Scratch) -> Result<Option<Val
     for _ in 0..n {
         s.elem.clear();
         read_string_into(src, &mut s.elem, &mut s.lzf)?;
+        check_member(src, &s.elem)?;
         s.second.clear();
         read_string_into(src, &mut s.second, &mut s.lzf)?;
         if !hash.set(&s.elem, &s.second, &s.lim) {
@@ -198,6 +214,7 @@ fn read_zset<R: Read>(
     for _ in 0..n {
         s.elem.clear();
         read_string_into(src, &mut s.elem, &mut s.lzf)?;
+        check_member(src, &s.elem)?;
         let score = if t == RDB_TYPE_ZSET_2 {
             f64::from_le_bytes(src.array::<8>()?)
         } else {

@@ -13,7 +13,7 @@ use forkv_keyspace::Keyspace;
 
 use crate::consts::*;
 use crate::error::{RdbError, RdbErrorKind};
-use crate::object::{check_type, read_object, read_string, Scratch};
+use crate::object::{check_member, check_type, read_object, read_string, Scratch};
 use crate::source::Source;
 
 /// How to load.
@@ -197,6 +197,7 @@ fn load_into<R: Read>(
             _ => {
                 check_type(t).map_err(|kind| RdbError::new(type_at, kind))?;
                 let key = read_string(&mut src, &mut lzf_scratch)?;
+                check_member(&src, &key)?;
                 let value = read_object(t, &mut src, &mut scratch)?;
                 let ttl = expire.take();
                 let (key_freq, key_idle) = (freq.take(), idle.take());

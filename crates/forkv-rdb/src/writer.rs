@@ -174,7 +174,7 @@ pub fn write_rdb<W: Write>(
         let has_expires = !db.expires.is_empty();
         for (key, value) in db.keys.iter() {
             if has_expires {
-                if let Some(at) = db.expires.get(&key[..]) {
+                if let Some(at) = db.expires.get(key) {
                     w.sink.byte(RDB_OPCODE_EXPIRETIME_MS)?;
                     w.sink.bytes(&at.to_le_bytes())?;
                 }

@@ -67,7 +67,7 @@ fn listing(ks: &Keyspace) -> Vec<String> {
     for db in 0..ks.db_count() {
         let d = ks.db(db);
         for (k, v) in d.keys.iter() {
-            let exp = d.expires.get(&k[..]).copied().unwrap_or(-1);
+            let exp = d.expires.get(k).copied().unwrap_or(-1);
             let mut tokens: Vec<String> = match v {
                 Value::Str(s) => vec![tok(&s.as_bytes())],
                 Value::List(l) => l.iter().map(|b| tok(&b)).collect(),

@@ -108,7 +108,10 @@ impl AofLoadCallbacks for Replay {
         let reply = self.engine.reply();
         // Valkey stops loading on an unknown command; other errors (WRONGTYPE after a
         // partial history) are replayed as they were.
-        if reply.starts_with(b"-ERR unknown command") {
+        // An argument past forkv's 4 GB limit (an AOF written by Valkey with a larger
+        // proto-max-bulk-len) stops the load too, as in the RDB loader: its data cannot be held.
+        let too_long = reply.get(1..).is_some_and(|r| r.starts_with(forkv_engine::errors::ARG_TOO_BIG.as_bytes()));
+        if reply.starts_with(b"-ERR unknown command") || too_long {
             let msg = String::from_utf8_lossy(&reply[1..reply.len().saturating_sub(2)]).into_owned();
             return Err(msg);
         }

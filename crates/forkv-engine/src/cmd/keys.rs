@@ -85,7 +85,7 @@ fn keys(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let all = pattern == b"*";
     let now = ctx.ks.now();
     let d = ctx.ks.db(db);
-    let found: Vec<&Bytes> = d
+    let found: Vec<&[u8]> = d
         .keys
         .iter()
         .filter(|(k, _)| all || glob_match(pattern, k, false))
@@ -161,7 +161,7 @@ fn scan(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
             let type_ok = opts.type_name.as_deref().is_none_or(|t| v.type_name() == t);
             let match_ok = opts.pattern.is_none_or(|p| glob_match(p, k, false));
             if type_ok && match_ok {
-                found.push(k.clone());
+                found.push(Bytes::from(k));
             }
         });
         budget -= 1;

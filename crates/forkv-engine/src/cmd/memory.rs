@@ -4,9 +4,11 @@
 //! MEMORY USAGE estimates what a key costs the way Valkey's `objectComputeSize` does:
 //! the object header, the allocation of each string rounded up to the allocator's size
 //! class, and for big collections the table overhead plus the average size of up to
-//! SAMPLES elements (default 5, 0 = all) times the element count. It is an estimate of
-//! the same shape as Valkey's (`redis-cli --memkeys` ranks keys by it), not a
-//! measurement of forkv's own layout.
+//! SAMPLES elements (default 5, 0 = all) times the element count, plus the key's table
+//! entry (Valkey 8.0's entry with the key embedded in it). It is an estimate of the same
+//! shape as Valkey's (`redis-cli --memkeys` ranks keys by it), with Valkey 8.0.1's figure
+//! for the same key and value where both use the same encoding, not a measurement of
+//! forkv's own layout.
 
 use forkv_keyspace::Value;
 
@@ -38,32 +40,40 @@ const QL_NODE: usize = 40;
 const ROBJ: usize = 16;
 /// A hash table entry (key, value, next).
 const DICT_ENTRY: usize = 24;
+/// The fixed part of a keyspace entry with its key embedded (Valkey 8.0's embedded
+/// `dictEntry`: value pointer, next pointer, and one byte giving the key's header size).
+const EMBEDDED_ENTRY: usize = 8 + 8 + 1;
 
-/// jemalloc's size class for an allocation of `n` bytes (8, 16, 32, 48, 64, 80, ...:
-/// four classes per power of two above 64).
+/// The size class of an allocation of `n` bytes in the jemalloc Valkey builds
+/// (`--with-lg-quantum=3`: every multiple of 8 up to 64, then four classes per power of
+/// two: 80, 96, 112, 128, 160, ...).
 pub fn size_class(n: usize) -> usize {
-    if n <= 8 {
-        return 8;
-    }
-    if n <= 16 {
-        return 16;
-    }
     if n <= 64 {
-        return n.div_ceil(16) * 16;
+        return n.max(1).div_ceil(8) * 8;
     }
     let pow = usize::BITS - (n - 1).leading_zeros(); // 2^pow >= n
     let step = 1usize << (pow - 3);
     n.div_ceil(step) * step
 }
 
-/// An sds string of `len` bytes: header, bytes, terminator.
-fn sds(len: usize) -> usize {
-    let hdr = match len {
+/// The header of an sds string of `len` bytes (sds8, sds16 or sds64).
+fn sds_header(len: usize) -> usize {
+    match len {
         0..=255 => 3,
         256..=65535 => 5,
         _ => 9,
-    };
-    size_class(hdr + len + 1)
+    }
+}
+
+/// An sds string of `len` bytes: header, bytes, terminator.
+fn sds(len: usize) -> usize {
+    size_class(sds_header(len) + len + 1)
+}
+
+/// The keyspace entry of a key of `len` bytes, the key embedded in it as an sds string
+/// (what Valkey 8.0.1's MEMORY USAGE adds for the key: `dictEntryMemUsage`).
+fn key_entry(len: usize) -> usize {
+    size_class(EMBEDDED_ENTRY + sds_header(len) + len + 1)
 }
 
 /// A listpack entry of `len` bytes (encoding byte(s), data, back-length).
@@ -126,8 +136,11 @@ pub fn value_size(v: &Value, samples: usize) -> usize {
         }
         Value::Set(s) => {
             let n = s.len();
+            if let Some(bytes) = s.intset_valkey_bytes() {
+                // Valkey's intset: int16, int32 or int64 slots after an 8-byte header.
+                return ROBJ + size_class(bytes);
+            }
             match s.encoding_name() {
-                "intset" => ROBJ + size_class(8 + n * 8),
                 "listpack" => ROBJ + size_class(7 + extrapolate(s.iter(), n, samples, |m| lp_entry(m.len()))),
                 _ => ROBJ + dict(n) + extrapolate(s.iter(), n, samples, |m| sds(m.len())),
             }
@@ -184,7 +197,7 @@ fn usage(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.reply.null();
         return Ok(());
     };
-    let total = value_size(v, samples) + sds(key.len()) + DICT_ENTRY;
+    let total = value_size(v, samples) + key_entry(key.len());
     ctx.reply.int(total as i64);
     Ok(())
 }
@@ -298,8 +311,10 @@ mod tests {
 
     #[test]
     fn size_classes_follow_jemalloc() {
+        assert_eq!(size_class(0), 8);
         assert_eq!(size_class(1), 8);
-        assert_eq!(size_class(17), 32);
+        assert_eq!(size_class(17), 24);
+        assert_eq!(size_class(41), 48);
         assert_eq!(size_class(65), 80);
         assert_eq!(size_class(129), 160);
         assert_eq!(size_class(1025), 1280);
@@ -308,8 +323,17 @@ mod tests {
     #[test]
     fn strings_cost_like_valkey() {
         assert_eq!(value_size(&Value::string(b"12345"), 5), ROBJ);
-        assert_eq!(value_size(&Value::string(b"bar"), 5), 32);
+        assert_eq!(value_size(&Value::string(b"bar"), 5), 24);
         let big = vec![b'x'; 1000];
         assert_eq!(value_size(&Value::string(&big), 5), ROBJ + 1024);
+    }
+
+    #[test]
+    fn key_entries_cost_like_valkey_8_0_1() {
+        // valkey-server 8.0.1, `SET <n times k> 1` then MEMORY USAGE: the int value is
+        // its 16-byte object, the rest is the entry with the key embedded.
+        for (len, usage) in [(1, 40), (3, 40), (4, 48), (11, 48), (12, 56), (20, 64), (28, 72), (40, 80), (48, 96), (60, 112), (100, 144), (200, 240), (300, 400)] {
+            assert_eq!(ROBJ + key_entry(len), usage, "key of {len} bytes");
+        }
     }
 }

@@ -20,7 +20,7 @@ enum Repr {
     /// OBJ_ENCODING_LISTPACK: alternating field and value entries.
     Packed(Listpack),
     /// OBJ_ENCODING_HT. Boxed so that a small hash's header stays small.
-    Table(Box<Dict<Bytes, Bytes>>),
+    Table(Box<Dict<Bytes>>),
 }
 
 impl Default for HashValue {
@@ -76,7 +76,8 @@ impl HashValue {
             Repr::Table(d) => {
                 let mut n = Dict::new();
                 for (f, v) in d.iter() {
-                    n.insert(f.clone(), v.clone());
+                    // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+                    let _ = n.insert(f, v.clone());
                 }
                 HashValue {
                     repr: Repr::Table(Box::new(n)),
@@ -95,7 +96,8 @@ impl HashValue {
             let mut d = Dict::new();
             let mut it = lp.iter();
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
-                d.insert(f.into(), v.into());
+                // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+                let _ = d.insert(f, v.into());
             }
             self.repr = Repr::Table(Box::new(d));
         }
@@ -122,7 +124,7 @@ impl HashValue {
                     true
                 }
             },
-            Repr::Table(d) => d.insert(field.into(), value.into()).is_none(),
+            Repr::Table(d) => matches!(d.insert(field, value.into()), Ok(None)),
         };
         if self.len() > lim.hash_max_listpack_entries {
             self.make_table();
@@ -195,7 +197,7 @@ impl HashValue {
                 let (f, vpos) = lp.get(p);
                 Some((f, lp.data(vpos)))
             }
-            Repr::Table(d) => d.fair_random_entry(rand).map(|(f, v)| (&f[..], &v[..])),
+            Repr::Table(d) => d.fair_random_entry(rand).map(|(f, v)| (f, &v[..])),
         }
     }
 
@@ -210,7 +212,7 @@ pub enum HashIter<'a> {
     /// Over a listpack.
     Packed(listpack::Iter<'a>),
     /// Over a table.
-    Table(crate::dict::Iter<'a, Bytes, Bytes>),
+    Table(crate::dict::Iter<'a, Bytes>),
 }
 
 impl<'a> Iterator for HashIter<'a> {
@@ -218,7 +220,7 @@ impl<'a> Iterator for HashIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             HashIter::Packed(it) => Some((it.next()?, it.next()?)),
-            HashIter::Table(it) => it.next().map(|(f, v)| (&f[..], &v[..])),
+            HashIter::Table(it) => it.next().map(|(f, v)| (f, &v[..])),
         }
     }
 }

@@ -24,6 +24,10 @@ const WIDTHS: [usize; 4] = [4, 8, 12, 21];
 pub struct Intset {
     /// Bytes per slot (0 while empty).
     width: u8,
+    /// The integer width Valkey's intset of the same inserts would use: 2, 4 or 8 bytes
+    /// (int16/int32/int64), the narrowest every member so far needed, never narrowed
+    /// again (0 while nothing was inserted). Only MEMORY USAGE reads it.
+    valkey_width: u8,
     buf: Vec<u8>,
 }
 
@@ -50,6 +54,16 @@ fn width_for(len: usize) -> usize {
     WIDTHS.iter().copied().find(|w| *w > len).unwrap_or(21)
 }
 
+/// Bytes per integer of Valkey's narrowest intset encoding holding `text` (a canonical
+/// integer): 2 for int16, 4 for int32, 8 for int64 (`_intsetValueEncoding`).
+fn valkey_width_for(text: &[u8]) -> u8 {
+    match parse_canonical_i64(text) {
+        Some(v) if i16::try_from(v).is_ok() => 2,
+        Some(v) if i32::try_from(v).is_ok() => 4,
+        _ => 8,
+    }
+}
+
 impl Intset {
     /// An empty intset.
     pub fn new() -> Self {
@@ -73,6 +87,12 @@ impl Intset {
     /// Heap bytes allocated.
     pub fn allocated(&self) -> usize {
         self.buf.capacity()
+    }
+
+    /// Bytes Valkey's intset of these members would take: its 8-byte header and one
+    /// integer of its encoding width per member (what `zmalloc_size` is asked about).
+    pub fn valkey_bytes(&self) -> usize {
+        8 + self.len() * usize::from(self.valkey_width)
     }
 
     /// Member `i` in ascending order.
@@ -108,6 +128,10 @@ impl Intset {
             Ok(_) => return false,
             Err(p) => p,
         };
+        let valkey_width = valkey_width_for(text);
+        if valkey_width > self.valkey_width {
+            self.valkey_width = valkey_width;
+        }
         let need = width_for(text.len());
         if need > self.width as usize {
             self.widen(need);
@@ -175,6 +199,22 @@ impl Intset {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn valkey_bytes_follow_the_int16_int32_int64_width_and_never_narrow() {
+        let mut s = Intset::new();
+        for m in [&b"1"[..], b"2", b"-32768"] {
+            s.insert(m);
+        }
+        assert_eq!(s.valkey_bytes(), 8 + 3 * 2);
+        s.insert(b"32768");
+        assert_eq!(s.valkey_bytes(), 8 + 4 * 4);
+        s.insert(b"-2147483649");
+        assert_eq!(s.valkey_bytes(), 8 + 5 * 8);
+        // Valkey never narrows an intset: removing the wide member keeps int64 slots.
+        assert!(s.remove(b"-2147483649"));
+        assert_eq!(s.valkey_bytes(), 8 + 4 * 8);
+    }
 
     #[test]
     fn decimal_order_matches_numeric_order() {

@@ -10,7 +10,7 @@ use super::intset::Intset;
 use super::listpack::{self, Listpack};
 use super::EncodingLimits;
 use crate::dict::Dict;
-use crate::value::{parse_canonical_i64, Bytes};
+use crate::value::parse_canonical_i64;
 
 /// A set of byte strings.
 pub struct SetValue {
@@ -23,7 +23,7 @@ enum Repr {
     /// OBJ_ENCODING_LISTPACK (members in insertion order).
     Packed(Listpack),
     /// OBJ_ENCODING_HT. Boxed so that a small set's header stays small.
-    Table(Box<Dict<Bytes, ()>>),
+    Table(Box<Dict<()>>),
 }
 
 impl Default for SetValue {
@@ -102,6 +102,15 @@ impl SetValue {
         }
     }
 
+    /// For the intset encoding, the bytes Valkey's intset of the same members takes
+    /// (header plus int16/int32/int64 slots, see [`Intset::valkey_bytes`]).
+    pub fn intset_valkey_bytes(&self) -> Option<usize> {
+        match &self.repr {
+            Repr::Ints(s) => Some(s.valkey_bytes()),
+            _ => None,
+        }
+    }
+
     /// A deep copy with the same encoding (COPY).
     pub fn duplicate(&self) -> SetValue {
         let repr = match &self.repr {
@@ -110,7 +119,8 @@ impl SetValue {
             Repr::Table(d) => {
                 let mut n = Dict::new();
                 for (m, _) in d.iter() {
-                    n.insert(m.clone(), ());
+                    // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+                    let _ = n.insert(m, ());
                 }
                 Repr::Table(Box::new(n))
             }
@@ -124,7 +134,8 @@ impl SetValue {
         }
         let mut d = Dict::new();
         for m in self.iter() {
-            d.insert(Bytes::from(m), ());
+            // Infallible: copied from a table or a listpack: within MAX_KEY_LEN, cannot be refused.
+            let _ = d.insert(m, ());
         }
         self.repr = Repr::Table(Box::new(d));
     }
@@ -141,8 +152,9 @@ impl SetValue {
                 if d.contains_key(member) {
                     return false;
                 }
-                d.insert(member.into(), ());
-                true
+                // False also for a member the table refuses (longer than MAX_KEY_LEN;
+                // the command boundary and the loaders refuse those first).
+                d.insert(member, ()).is_ok()
             }
             Repr::Packed(lp) => {
                 if lp.find(member, 1).is_some() {
@@ -244,7 +256,7 @@ impl SetValue {
         match &self.repr {
             Repr::Ints(s) => Some(s.get((rand() % n as u64) as usize)),
             Repr::Packed(lp) => lp.seek((rand() % n as u64) as i64).map(|p| lp.data(p)),
-            Repr::Table(d) => d.fair_random_entry(rand).map(|(m, _)| &m[..]),
+            Repr::Table(d) => d.fair_random_entry(rand).map(|(m, _)| m),
         }
     }
 
@@ -277,7 +289,7 @@ pub enum SetIter<'a> {
     /// Over a listpack.
     Packed(listpack::Iter<'a>),
     /// Over a table.
-    Table(crate::dict::Iter<'a, Bytes, ()>),
+    Table(crate::dict::Iter<'a, ()>),
 }
 
 impl<'a> Iterator for SetIter<'a> {
@@ -292,7 +304,7 @@ impl<'a> Iterator for SetIter<'a> {
                 Some(s.get(*i - 1))
             }
             SetIter::Packed(it) => it.next(),
-            SetIter::Table(it) => it.next().map(|(m, _)| &m[..]),
+            SetIter::Table(it) => it.next().map(|(m, _)| m),
         }
     }
 }

@@ -86,7 +86,7 @@ pub fn snapshot(ks: &Keyspace) -> Snapshot {
         for (k, v) in d.keys.iter() {
             out.insert(
                 (db, k.to_vec()),
-                (d.expires.get(&k[..]).copied(), Canon::of(v)),
+                (d.expires.get(k).copied(), Canon::of(v)),
             );
         }
     }
