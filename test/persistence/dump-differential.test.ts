@@ -249,6 +249,25 @@ t('rdbcompression no: DUMP and serializedlength leave strings uncompressed, as V
   }
 });
 
+t('an intset keeps its width after its wide member is removed, in DUMP and across DEBUG RELOAD, as in Valkey', async () => {
+  const { f, v } = fx;
+  const cmds: Cmd[] = [['SADD', 'iw', '1', '2', '5000000000'], ['SREM', 'iw', '5000000000'], ['SADD', 'iw16', '1', '70000'], ['SREM', 'iw16', '70000']];
+  await Promise.all([run(f, cmds), run(v, cmds)]);
+  try {
+    for (const key of ['iw', 'iw16']) {
+      const [fd, vd] = (await Promise.all([f.dumpBuffer(key), v.dumpBuffer(key)])) as [Buffer, Buffer];
+      assert.is(fd.subarray(0, -10).toString('hex'), vd.subarray(0, -10).toString('hex'), `DUMP of ${key}`);
+    }
+    await Promise.all([f.call('DEBUG', 'RELOAD'), v.call('DEBUG', 'RELOAD')]);
+    for (const key of ['iw', 'iw16']) {
+      const [fd, vd] = (await Promise.all([f.dumpBuffer(key), v.dumpBuffer(key)])) as [Buffer, Buffer];
+      assert.is(fd.subarray(0, -10).toString('hex'), vd.subarray(0, -10).toString('hex'), `DUMP of ${key} after DEBUG RELOAD`);
+    }
+  } finally {
+    for (const c of [f, v]) await c.del('iw', 'iw16');
+  }
+});
+
 t('RDB files move both ways: forkv (versions 10 and 11) to valkey-server 8.0.1 and back', async () => {
   // The values the first test built are still in both servers (db 0).
   const { f, v } = fx;

@@ -97,18 +97,18 @@ impl LpBuilder {
 /// ascending order: a little-endian header (`encoding`: bytes per slot 2, 4 or 8;
 /// `length`), then the values little-endian.
 ///
-/// Valkey never narrows an intset's encoding after a wide member is removed; forkv does
-/// not remember past members, so the encoding is the narrowest holding today's members
-/// (the same bytes unless a wider member was once removed).
-pub(crate) fn intset_blob<'a>(members: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+/// The encoding is at least `min_width` (the set's own Valkey width: Valkey never narrows
+/// an intset after a wide member is removed) and wide enough for every member.
+pub(crate) fn intset_blob<'a>(members: impl Iterator<Item = &'a [u8]>, min_width: u8) -> Vec<u8> {
     let values: Vec<i64> = members.filter_map(parse_canonical_i64).collect();
-    let width: usize = if values.iter().all(|v| i16::try_from(*v).is_ok()) {
+    let needed: usize = if values.iter().all(|v| i16::try_from(*v).is_ok()) {
         2
     } else if values.iter().all(|v| i32::try_from(*v).is_ok()) {
         4
     } else {
         8
     };
+    let width = needed.max(usize::from(min_width)).min(8);
     let mut out = Vec::with_capacity(8 + width * values.len());
     out.extend_from_slice(&(width as u32).to_le_bytes());
     out.extend_from_slice(&(values.len() as u32).to_le_bytes());

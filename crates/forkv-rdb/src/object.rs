@@ -361,6 +361,12 @@ fn read_blob_object<R: Read>(
                 listpack::for_each(blob, add)
             }
             .map_err(fail)?;
+            if t == RDB_TYPE_SET_INTSET {
+                // Valkey keeps the width the intset was saved with (checked valid above).
+                if let Some(&w) = blob.first() {
+                    set.keep_intset_width(w);
+                }
+            }
             (!set.is_empty()).then(|| Value::Set(Box::new(set)))
         }
         RDB_TYPE_HASH_ZIPMAP => {

@@ -360,7 +360,7 @@ impl<W: Write> ValueWriter<W> {
                 Ok(())
             }
             Value::Set(set) if t == RDB_TYPE_SET_INTSET => {
-                self.raw_string(&intset_blob(set.iter()))
+                self.raw_string(&intset_blob(set.iter(), set.intset_width().unwrap_or(2)))
             }
             Value::Set(set) if t == RDB_TYPE_SET_LISTPACK => {
                 let mut lp = LpBuilder::new();

@@ -95,6 +95,20 @@ impl Intset {
         8 + self.len() * usize::from(self.valkey_width)
     }
 
+    /// Valkey's encoding width for these members: 2, 4 or 8 bytes (0 while nothing was
+    /// inserted). The RDB writer stores the intset at this width.
+    pub fn valkey_width(&self) -> u8 {
+        self.valkey_width
+    }
+
+    /// Keeps at least `width` (2, 4 or 8) as Valkey's encoding width: an intset loaded
+    /// from a file keeps the width it was saved with, as Valkey's does.
+    pub fn widen_valkey_width(&mut self, width: u8) {
+        if matches!(width, 2 | 4 | 8) && width > self.valkey_width {
+            self.valkey_width = width;
+        }
+    }
+
     /// Member `i` in ascending order.
     pub fn get(&self, i: usize) -> &[u8] {
         let w = self.width as usize;

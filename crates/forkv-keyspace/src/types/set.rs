@@ -111,6 +111,22 @@ impl SetValue {
         }
     }
 
+    /// For the intset encoding, Valkey's integer width of it (2, 4 or 8 bytes).
+    pub fn intset_width(&self) -> Option<u8> {
+        match &self.repr {
+            Repr::Ints(s) => Some(s.valkey_width()),
+            _ => None,
+        }
+    }
+
+    /// For the intset encoding, keeps at least `width` as its Valkey width (see
+    /// [`Intset::widen_valkey_width`]); other encodings have none.
+    pub fn keep_intset_width(&mut self, width: u8) {
+        if let Repr::Ints(s) = &mut self.repr {
+            s.widen_valkey_width(width);
+        }
+    }
+
     /// A deep copy with the same encoding (COPY).
     pub fn duplicate(&self) -> SetValue {
         let repr = match &self.repr {
