@@ -228,6 +228,14 @@ export declare class Core {
   setClientName(id: number, name: string): void
   /** Selects a database for a connection (RESET). */
   setClientDb(id: number, db: number): void
+  /**
+   * The memory a connection holds in the core, in bytes (its part of CLIENT LIST
+   * `tot-mem` and of client eviction's figure): see `Client::memory_usage`, plus its
+   * pub/sub subscriptions. 0 for an unknown id.
+   */
+  clientMemory(id: number): number
+  /** CLIENT NO-EVICT is on for a connection. */
+  clientNoEvict(id: number): boolean
   /** What the core knows about a connection. */
   clientState(id: number): ClientState | null
   /** Applies settings (only the fields given). */

@@ -109,6 +109,16 @@ pub struct Client {
     pub output_pending: bool,
 }
 
+/// What one WATCHed key costs its client, as Valkey counts it (a list node and a
+/// `watchedKey`: the key itself is shared with the database's watch table).
+pub const WATCHED_KEY_OVERHEAD_BYTES: usize = 56;
+/// What one subscription (channel, pattern or shard channel) costs its client, as
+/// Valkey's pubsubMemOverhead counts it (a dict entry and its bucket; the name is shared).
+pub const SUBSCRIPTION_OVERHEAD_BYTES: usize = 32;
+/// The bookkeeping of one BCAST tracking prefix besides its bytes (Valkey counts the
+/// radix tree nodes of the client's prefixes, 32 bytes each).
+pub const TRACKING_PREFIX_OVERHEAD_BYTES: usize = 32;
+
 /// A command the host is running for a client (see `Client::host_command`).
 pub(crate) struct HostCommand {
     pub(crate) spec: &'static crate::table::CommandSpec,
@@ -247,5 +257,16 @@ impl Client {
     /// Allocated input buffer (CLIENT LIST `qbuf-free` is derived from it).
     pub fn query_buffer_capacity(&self) -> usize {
         self.inbuf.capacity()
+    }
+
+    /// The memory this client holds in the core, as Valkey's getClientMemoryUsage counts
+    /// it less the output buffers (the host holds those) and the argv of a running command
+    /// (client eviction runs between commands): the query buffer's allocation, the MULTI
+    /// queue, WATCHed keys, replies held while it was blocked, and the bookkeeping of its
+    /// tracking prefixes. Pub/sub subscriptions live in the server crate's registry: see
+    /// [`SUBSCRIPTION_OVERHEAD_BYTES`].
+    pub fn memory_usage(&self) -> usize {
+        let prefixes: usize = self.tracking.prefixes.iter().map(|p| p.len() + TRACKING_PREFIX_OVERHEAD_BYTES).sum();
+        self.inbuf.capacity() + self.multi_mem() + self.watched.len() * WATCHED_KEY_OVERHEAD_BYTES + self.pending_out.capacity() + prefixes
     }
 }

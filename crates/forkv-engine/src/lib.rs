@@ -465,6 +465,8 @@ impl Engine {
             return Outcome::Close;
         }
         if client.suspended || !client.inbuf.is_empty() {
+            let limit = self.cfg.query_buffer_limit;
+            reserve_for_argument(client, chunk.len(), limit);
             client.inbuf.extend_from_slice(chunk);
             let waiting = client.suspended || client.inbuf.len() < client.need;
             // Valkey checks the query buffer after each read, before it runs what the
@@ -574,8 +576,10 @@ impl Engine {
     }
 
     fn keep_rest(&mut self, id: u64, rest: &[u8]) {
+        let limit = self.cfg.query_buffer_limit;
         if let Some(c) = self.clients.get_mut(&id) {
             if c.inbuf.is_empty() {
+                reserve_for_argument(c, rest.len(), limit);
                 c.inbuf.extend_from_slice(rest);
             } else {
                 // Input that arrived while the buffer was out being processed.
@@ -1300,5 +1304,22 @@ mod panic_tests {
         // The engine keeps serving the same client.
         assert_eq!(e.feed(1, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), Outcome::Done);
         assert_eq!(e.reply(), b"+OK\r\n$1\r\nv\r\n");
+    }
+}
+
+/// Arguments from this size on get a query buffer of their exact size (Valkey's
+/// PROTO_MBULK_BIG_ARG).
+const BIG_ARGUMENT_BYTES: usize = 32 * 1024;
+
+/// Before `extra` bytes are appended to `c`'s query buffer: when the command being read
+/// still needs a big argument (`need`, what the parser asked for), the buffer is sized to
+/// it once, as Valkey sizes its query buffer for a big bulk argument, instead of doubling
+/// (which would let a client hold up to twice what it sent, and count it for client
+/// eviction). Never beyond `limit` (client-query-buffer-limit: a client over it is closed).
+fn reserve_for_argument(c: &mut Client, extra: usize, limit: usize) {
+    let len = c.inbuf.len();
+    let want = c.need.min(limit.saturating_add(1));
+    if want > len + extra && want - len >= BIG_ARGUMENT_BYTES && c.inbuf.capacity() < want {
+        c.inbuf.reserve_exact(want - len);
     }
 }

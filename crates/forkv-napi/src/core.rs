@@ -656,6 +656,24 @@ impl Core {
         }
     }
 
+    /// The memory a connection holds in the core, in bytes (its part of CLIENT LIST
+    /// `tot-mem` and of client eviction's figure): see `Client::memory_usage`, plus its
+    /// pub/sub subscriptions. 0 for an unknown id.
+    #[napi]
+    pub fn client_memory(&self, id: u32) -> f64 {
+        let id = u64::from(id);
+        let Some(c) = self.server.engine.client(id) else { return 0.0 };
+        let ps = self.server.pubsub();
+        let subs = ps.count(id, Space::Channel) + ps.count(id, Space::Pattern) + ps.count(id, Space::Shard);
+        (c.memory_usage() + subs * forkv_engine::client::SUBSCRIPTION_OVERHEAD_BYTES) as f64
+    }
+
+    /// CLIENT NO-EVICT is on for a connection.
+    #[napi]
+    pub fn client_no_evict(&self, id: u32) -> bool {
+        self.server.engine.client(u64::from(id)).is_some_and(|c| c.no_evict)
+    }
+
     /// What the core knows about a connection.
     #[napi]
     pub fn client_state(&self, id: u32) -> Option<ClientState> {
