@@ -159,8 +159,8 @@ function socketEvents(c: Connection): string {
 export function clientLine(server: Server, c: Connection, current: Buffer[] | null = null): string {
   const st = server.core.native.clientState(c.id);
   const now = Date.now();
-  const argvMem = current === null ? 0 : current.reduce((n, a) => n + a.length, 0);
-  const qbufMem = st?.qbufCapacity ?? 0;
+  // The running command's argv, or the arguments read so far of an incomplete one.
+  const argvMem = current === null ? (st?.partialArgv ?? 0) : current.reduce((n, a) => n + a.length, 0);
   const multiMem = st?.multiMem ?? 0;
   const pending = splitPending(c.socket.writableLength);
   const omem = pending.list;
@@ -180,7 +180,7 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
     ['multi', st?.multi ?? -1],
     ['watch', st?.watch ?? 0],
     ['qbuf', st?.qbuf ?? 0],
-    ['qbuf-free', Math.max(0, qbufMem - (st?.qbuf ?? 0))],
+    ['qbuf-free', st?.qbufFree ?? 0],
     ['argv-mem', argvMem],
     ['multi-mem', multiMem],
     ['rbs', server.core.native.stats().replyBufferSize],

@@ -581,6 +581,13 @@ export interface ClientState {
   lastCmd: string
   qbuf: number
   qbufCapacity: number
+  /** CLIENT LIST `qbuf-free`. */
+  qbufFree: number
+  /**
+   * Bytes of the complete arguments of an incomplete command (CLIENT LIST `argv-mem`
+   * while the rest is awaited).
+   */
+  partialArgv: number
   /** May run commands: authenticated, or no password is required. */
   authenticated: boolean
   /** ACL user (CLIENT LIST `user=`). */

@@ -240,9 +240,17 @@ impl Client {
         self.exec.is_some() || self.in_script || self.nonblocking_call
     }
 
-    /// Bytes of input waiting to be parsed (CLIENT LIST `qbuf=`).
+    /// Bytes of input read and not yet parsed (CLIENT LIST `qbuf=`): the query buffer less
+    /// the headers and complete arguments of the incomplete command at its start, which
+    /// Valkey has already moved into the command's argv (see [`Client::partial_argv_len`]).
     pub fn query_buffer_len(&self) -> usize {
-        self.inbuf.len()
+        self.inbuf.len() - crate::resp::parsed_prefix(&self.inbuf).0
+    }
+
+    /// Bytes of the complete arguments of the incomplete command waiting in the query
+    /// buffer (part of CLIENT LIST `argv-mem`, as Valkey's argv_len_sum).
+    pub fn partial_argv_len(&self) -> usize {
+        crate::resp::parsed_prefix(&self.inbuf).1
     }
 
     /// The peer as MONITOR shows it (Valkey's replicationFeedMonitors): `unix:<path>`
@@ -254,9 +262,14 @@ impl Client {
         }
     }
 
-    /// Allocated input buffer (CLIENT LIST `qbuf-free` is derived from it).
+    /// Allocated input buffer (CLIENT LIST `qbuf-free` is the part beyond its content).
     pub fn query_buffer_capacity(&self) -> usize {
         self.inbuf.capacity()
+    }
+
+    /// The query buffer's allocation beyond its content (CLIENT LIST `qbuf-free`).
+    pub fn query_buffer_free(&self) -> usize {
+        self.inbuf.capacity() - self.inbuf.len()
     }
 
     /// The memory this client holds in the core, as Valkey's getClientMemoryUsage counts

@@ -151,6 +151,11 @@ pub struct ClientState {
     pub last_cmd: String,
     pub qbuf: f64,
     pub qbuf_capacity: f64,
+    /// CLIENT LIST `qbuf-free`.
+    pub qbuf_free: f64,
+    /// Bytes of the complete arguments of an incomplete command (CLIENT LIST `argv-mem`
+    /// while the rest is awaited).
+    pub partial_argv: f64,
     /// May run commands: authenticated, or no password is required.
     pub authenticated: bool,
     /// ACL user (CLIENT LIST `user=`).
@@ -685,6 +690,8 @@ impl Core {
             last_cmd: c.last_cmd.to_string(),
             qbuf: c.query_buffer_len() as f64,
             qbuf_capacity: c.query_buffer_capacity() as f64,
+            partial_argv: c.partial_argv_len() as f64,
+            qbuf_free: c.query_buffer_free() as f64,
             authenticated: !self.server.engine.auth_required(id),
             user: c.user.clone().unwrap_or_default(),
             multi: c.multi_len() as i32,
