@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 
 import { startServer, type RunningServer } from '../helpers/server';
+import { evictionLimit, memoryBucket } from '../../ts/net/client-eviction';
 
 const t = suite('client-eviction');
 let srv: RunningServer;
@@ -64,6 +65,24 @@ async function holdQueryBuffer(name: string, bytes: number): Promise<{ sock: net
   await waitFor(async () => Number((await clientFields(name))?.qbuf ?? -1) >= bytes, `${name}'s query buffer`).catch(() => undefined);
   return { sock, closed };
 }
+
+t('the limit and the size buckets are Valkey\'s', () => {
+  assert.is(evictionLimit(0, 100 * MB), 0);
+  assert.is(evictionLimit(3 * MB, 0), 3 * MB);
+  // A percentage of maxmemory (stored negative); off without maxmemory.
+  assert.is(evictionLimit(-7, 6 * MB), Math.floor((6 * MB * 7) / 100));
+  assert.is(evictionLimit(-7, 0), 0);
+  // Never below 128 KB.
+  assert.is(evictionLimit(1, 0), 128 * 1024);
+  // Everything under 32 KB shares bucket 0; then one bucket per power of two, up to 8 GB.
+  assert.is(memoryBucket(0), 0);
+  assert.is(memoryBucket(32 * 1024 - 1), 0);
+  assert.is(memoryBucket(32 * 1024), 1);
+  assert.is(memoryBucket(64 * 1024 - 1), 1);
+  assert.is(memoryBucket(64 * 1024), 2);
+  assert.is(memoryBucket(3 * MB), 7);
+  assert.is(memoryBucket(2 ** 40), 18);
+});
 
 t('an incomplete command shows in qbuf and tot-mem, and evicts its client past maxmemory-clients', async () => {
   await io.config('SET', 'maxmemory-clients', `${3 * MB}`);

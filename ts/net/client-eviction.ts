@@ -23,10 +23,13 @@ const BUCKET_MAX_LOG = 33;
 /** A limit below this is raised to it, so that a bad setting cannot cut every client off (Valkey's 128 KB). */
 const MIN_EVICTION_LIMIT = 128 * 1024;
 
-/** The size bucket of a client using `mem` bytes (0 for anything under 32 KB). */
+/**
+ * The size bucket of a client using `mem` bytes, as Valkey's getMemUsageBucket: the number
+ * of bits of `mem`, clamped to 15..33, less 15 (0 for anything under 32 KB).
+ */
 export function memoryBucket(mem: number): number {
-  const log = mem <= 1 ? 0 : Math.floor(Math.log2(mem));
-  return Math.min(Math.max(log, BUCKET_MIN_LOG), BUCKET_MAX_LOG) - BUCKET_MIN_LOG;
+  const bits = mem < 1 ? 0 : Math.floor(Math.log2(mem)) + 1;
+  return Math.min(Math.max(bits, BUCKET_MIN_LOG), BUCKET_MAX_LOG) - BUCKET_MIN_LOG;
 }
 
 /**
