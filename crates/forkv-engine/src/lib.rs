@@ -143,14 +143,15 @@ pub enum Outcome {
     /// Write the reply; the client is blocked (BLPOP ...) until `wake` is due. Its
     /// deadline is `block_deadline`.
     Blocked,
-    /// Write the reply; the client pipelined more commands than its replies may hold
-    /// ([`OUTPUT_PAUSE_BYTES`]): call `wake` once that output has drained, and the rest
-    /// of its input runs then. A client that never reads its replies thus stops being
-    /// read instead of growing the server's memory.
+    /// Write the reply; the client pipelined more commands than one batch of replies may
+    /// hold ([`OUTPUT_PAUSE_BYTES`]): call `wake` on a later turn of the host's event loop,
+    /// and the rest of its input runs then (other clients are served in between). Its
+    /// input keeps being read meanwhile, as in Valkey: its output buffer limit and client
+    /// eviction bound what it may hold.
     Paused,
 }
 
-/// Replies one feed may produce before the rest of a pipeline waits for them to drain.
+/// Replies one feed may produce before the rest of a pipeline waits for a later turn.
 pub const OUTPUT_PAUSE_BYTES: usize = 4 << 20;
 
 /// Counters for INFO stats.
