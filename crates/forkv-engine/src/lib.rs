@@ -596,9 +596,13 @@ impl Engine {
 
     fn check_query_limit(&mut self, id: u64) -> Outcome {
         let limit = self.cfg.query_buffer_limit;
-        match self.clients.get(&id) {
+        match self.clients.get_mut(&id) {
             // The link to our primary is never cut for its buffer (Valkey's CLIENT_PRIMARY).
             Some(c) if c.inbuf.len() > limit && !c.primary => {
+                // Closing: reads that land before the socket is gone are dropped, and the
+                // disconnection is counted once.
+                c.closing = true;
+                c.inbuf = Vec::new();
                 self.stats.client_query_buffer_limit_disconnections += 1;
                 Outcome::Close
             }
