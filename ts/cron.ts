@@ -37,6 +37,9 @@ export class Cron {
     // Output drains without telling us; eviction goes on where a command's pass ran out of
     // time or output grew without commands (Valkey's eviction time proc).
     this.server.output.cron();
+    // Client memory changes without commands too (output drains or piles up): Valkey's
+    // clientsCron measures every client and evicts over maxmemory-clients.
+    this.server.evictClients();
     this.server.evict();
     this.sampleStats();
     this.closeIdleClients();

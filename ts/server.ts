@@ -12,6 +12,7 @@ import { Core, globMatch } from './native/core';
 import type { Connection } from './net/connection';
 import { DataPath } from './net/datapath';
 import { OutputLimits } from './net/output-limits';
+import { ClientMemory, evictionLimit } from './net/client-eviction';
 import { clientLine, helloIdentity } from './commands/connection';
 import { Listeners } from './net/listeners';
 import { Cron } from './cron';
@@ -45,6 +46,8 @@ export interface HostStats {
   peakMemory: number;
   /** Clients closed for overcoming their output buffer limit. */
   clientOutputBufferLimitDisconnections: number;
+  /** Clients closed by client eviction (INFO evicted_clients). */
+  evictedClients: number;
 }
 
 /** How a Server runs, beyond its configuration. */
@@ -111,6 +114,7 @@ export class Server extends EventEmitter {
     opsSamples: [],
     peakMemory: 0,
     clientOutputBufferLimitDisconnections: 0,
+    evictedClients: 0,
   };
   /** Event-loop counters and the traffic and loop rates of INFO stats. */
   readonly loopMetrics = new LoopMetrics();
@@ -122,6 +126,8 @@ export class Server extends EventEmitter {
   readonly dataPath: DataPath;
   /** Client output accounting and `client-output-buffer-limit`. */
   readonly output: OutputLimits;
+  /** Per-client memory (CLIENT LIST tot-mem, INFO mem_clients_*) and `maxmemory-clients`. */
+  readonly clientMemory: ClientMemory;
   private readonly cronJob: Cron;
   private stopping: Promise<void> | null = null;
   private shutdownHooks: Array<(opts: ShutdownOptions) => Promise<string | null>> = [];
@@ -153,6 +159,13 @@ export class Server extends EventEmitter {
       outputPending: (c, pending) => {
         if (!c.closed) this.core.native.setOutputPending(c.id, pending);
       },
+    });
+    this.clientMemory = new ClientMemory({
+      limit: () => evictionLimit(this.config.getInt('maxmemory-clients'), Number(this.config.getBigInt('maxmemory'))),
+      coreMemory: (c) => this.core.native.clientMemory(c.id),
+      noEvict: (c) => this.core.native.clientNoEvict(c.id),
+      evict: (c) => this.evictClient(c),
+      warn: (message) => this.log.warning(message),
     });
     this.runId = randomHex(40);
     this.applyEngineSettings();
@@ -254,6 +267,22 @@ export class Server extends EventEmitter {
 
   private evictionScheduled = false;
 
+  /** Measures every client and evicts over `maxmemory-clients` (cron, CONFIG SET). */
+  evictClients(): void {
+    this.clientMemory.refreshAll(this.clients.values());
+    this.clientMemory.evict();
+  }
+
+  /** Closes a client chosen by client eviction: logged and counted as Valkey does. */
+  private evictClient(conn: Connection): void {
+    if (conn.closed) return;
+    this.log.notice(`Evicting client: ${clientLine(this, conn)}`);
+    this.stats.evictedClients++;
+    conn.closed = true;
+    conn.socket.destroy();
+    this.output.forget(conn);
+  }
+
   /**
    * Evicts keys while the memory is over maxmemory: one time-boxed pass now, and while a
    * pass runs out of time, another on the next turn of the event loop (Valkey's eviction
@@ -293,6 +322,11 @@ export class Server extends EventEmitter {
     }
     this.config.onChange('maxmemory', () => {
       this.applyMaxmemory();
+      this.evictClients();
+      return null;
+    });
+    this.config.onChange('maxmemory-clients', () => {
+      this.evictClients();
       return null;
     });
     this.config.onChange('client-output-buffer-limit', () => {
@@ -400,6 +434,7 @@ export class Server extends EventEmitter {
     this.stats.totalReadsProcessed = 0;
     this.stats.totalWritesProcessed = 0;
     this.stats.clientOutputBufferLimitDisconnections = 0;
+    this.stats.evictedClients = 0;
     this.loopMetrics.reset();
     this.loopTurns.reset();
     this.stats.opsSamples = [];

@@ -182,20 +182,29 @@ t('a stalled subscriber is disconnected at the pubsub limit and memory stays bou
   sub.destroy();
 });
 
-t('pipelining without reading: the normal-class limit closes the client, backpressure bounds it otherwise', async () => {
+t('pipelining without reading: the server keeps reading; maxmemory-clients or the normal-class limit closes the client', async () => {
   await io.set('big', 'b'.repeat(100 * 1024));
   const pipeline = Buffer.from('GET big\r\n'.repeat(2000));
-  // Default normal limits (0 0 0): the server stops reading while the replies cannot go out.
+  // As Valkey: input is read while replies back up; client eviction bounds the memory.
+  await io.client('NO-EVICT', 'ON');
+  await io.config('SET', 'maxmemory-clients', '32mb');
+  const evictedBefore = await info('evicted_clients');
   const rssBefore = await info('used_memory_rss');
   const s1 = net.connect(srv.port, '127.0.0.1');
   s1.on('error', () => undefined);
+  const closed1 = new Promise<void>((resolve) => s1.once('close', () => resolve()));
   s1.pause();
   for (let i = 0; i < 5; i++) s1.write(pipeline);
-  await sleep(1000);
+  await sleep(500);
+  s1.resume();
+  await closed1;
   assert.is(await io.ping(), 'PONG');
+  assert.is(await info('evicted_clients'), evictedBefore + 1);
   const rss = await info('used_memory_rss');
   assert.ok(rss - rssBefore < 150 * 1024 * 1024, `RSS grew by ${Math.round((rss - rssBefore) / 1e6)} MB for 1 GB of pending replies`);
-  s1.destroy();
+  assert.match(srv.output(), /Evicting client: id=\d+ addr=/);
+  await io.config('SET', 'maxmemory-clients', '0');
+  await io.client('NO-EVICT', 'OFF');
   // With a normal hard limit the client is closed.
   await io.config('SET', 'client-output-buffer-limit', 'normal 1mb 0 0');
   const s2 = net.connect(srv.port, '127.0.0.1');

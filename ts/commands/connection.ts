@@ -149,13 +149,18 @@ function socketEvents(c: Connection): string {
  *   then a reply list; forkv splits it the same way (see net/output-limits):
  *   `obl` is the part the reply buffer would hold (up to 16 KB), `omem` the rest (what
  *   client-output-buffer-limit counts), and `tot-mem` counts both once.
+ * - `tot-mem`: the client's memory as client eviction counts it (net/client-eviction:
+ *   the query buffer's allocation, MULTI queue, WATCHed keys, subscriptions, tracking
+ *   prefixes, pending output) plus the argv of the command running.
+ * - `qbuf`: bytes read from the socket and not yet run (an incomplete command, or input
+ *   held while the client waits); `qbuf-free`: the rest of the query buffer's allocation.
  * - `oll`: the number of writes in that queue.
  */
 export function clientLine(server: Server, c: Connection, current: Buffer[] | null = null): string {
   const st = server.core.native.clientState(c.id);
   const now = Date.now();
-  const argvMem = current === null ? 0 : current.reduce((n, a) => n + a.length, 0);
-  const qbufMem = st?.qbufCapacity ?? 0;
+  // The running command's argv, or the arguments read so far of an incomplete one.
+  const argvMem = current === null ? (st?.partialArgv ?? 0) : current.reduce((n, a) => n + a.length, 0);
   const multiMem = st?.multiMem ?? 0;
   const pending = splitPending(c.socket.writableLength);
   const omem = pending.list;
@@ -175,7 +180,7 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
     ['multi', st?.multi ?? -1],
     ['watch', st?.watch ?? 0],
     ['qbuf', st?.qbuf ?? 0],
-    ['qbuf-free', Math.max(0, qbufMem - (st?.qbuf ?? 0))],
+    ['qbuf-free', st?.qbufFree ?? 0],
     ['argv-mem', argvMem],
     ['multi-mem', multiMem],
     ['rbs', server.core.native.stats().replyBufferSize],
@@ -183,7 +188,7 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
     ['obl', pending.buffer],
     ['oll', c.queuedWrites],
     ['omem', omem],
-    ['tot-mem', qbufMem + argvMem + multiMem + pending.buffer + omem],
+    ['tot-mem', server.core.native.clientMemory(c.id) + argvMem + pending.buffer + omem],
     ['events', socketEvents(c)],
     ['cmd', st?.lastCmd ?? 'NULL'],
     ['user', st?.user ?? 'default'],

@@ -65,7 +65,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'repl-diskless-sync', 'repl-diskless-sync-delay', 'repl-diskless-sync-max-replicas',
   'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys',
   'notify-keyspace-events', 'latency-monitor-threshold', 'latency-tracking-info-percentiles', 'bind-source-addr',
-  'enable-protected-configs', 'enable-module-command', 'disable-thp', 'availability-zone',
+  'enable-protected-configs', 'enable-module-command', 'disable-thp', 'availability-zone', 'maxmemory-clients',
 ]);
 
 /** Implemented with a limitation: warned about when set to a non-default value. */

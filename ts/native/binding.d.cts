@@ -241,6 +241,14 @@ export declare class Core {
   setClientName(id: number, name: string): void
   /** Selects a database for a connection (RESET). */
   setClientDb(id: number, db: number): void
+  /**
+   * The memory a connection holds in the core, in bytes (its part of CLIENT LIST
+   * `tot-mem` and of client eviction's figure): see `Client::memory_usage`, plus its
+   * pub/sub subscriptions. 0 for an unknown id.
+   */
+  clientMemory(id: number): number
+  /** CLIENT NO-EVICT is on for a connection. */
+  clientNoEvict(id: number): boolean
   /** What the core knows about a connection. */
   clientState(id: number): ClientState | null
   /** Applies settings (only the fields given). */
@@ -617,6 +625,13 @@ export interface ClientState {
   lastCmd: string
   qbuf: number
   qbufCapacity: number
+  /** CLIENT LIST `qbuf-free`. */
+  qbufFree: number
+  /**
+   * Bytes of the complete arguments of an incomplete command (CLIENT LIST `argv-mem`
+   * while the rest is awaited).
+   */
+  partialArgv: number
   /** May run commands: authenticated, or no password is required. */
   authenticated: boolean
   /** ACL user (CLIENT LIST `user=`). */

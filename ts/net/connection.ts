@@ -78,7 +78,7 @@ export class Connection {
   }
 
   /**
-   * Writes bytes; pauses reading while the kernel buffer is full (backpressure).
+   * Writes bytes (what the kernel does not take waits in Node's stream queue).
    *
    * When the socket has a direct descriptor (`directFd`) and nothing queued, the bytes go
    * to the kernel in this call with one `send(2)`, bypassing Node's stream; what
@@ -128,17 +128,17 @@ export class Connection {
     if (n > this.replyPeak()) this.replyPeakBytes = n;
   }
 
-  /** Node's stream write, pausing reads until 'drain' when its queue is over the mark. */
+  /**
+   * Node's stream write. Reading goes on while output waits, as in Valkey: what bounds a
+   * client that does not read its replies is its output buffer limit and client eviction
+   * (`maxmemory-clients`), not a pause of its input.
+   */
   private streamWrite(data: Buffer): void {
     this.queuedWrites++;
     const taken = (): void => {
       this.queuedWrites--;
     };
-    if (this.socket.write(data, taken)) return;
-    this.socket.pause();
-    this.socket.once('drain', () => {
-      if (!this.closed) this.socket.resume();
-    });
+    this.socket.write(data, taken);
   }
 }
 

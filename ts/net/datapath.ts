@@ -161,6 +161,7 @@ export class DataPath {
       this.emitReply(conn, first.reply);
       if (first.deliver) this.deliver();
       if (first.woken) this.serveWoken();
+      this.afterClientTurn(conn);
       return;
     }
     // Host commands interleave with core replies: cork so the batch still leaves in
@@ -183,7 +184,7 @@ export class DataPath {
           break;
         }
         if (res.step === Step.Paused) {
-          this.resumeWhenDrained(conn);
+          this.continueLater(conn);
           break;
         }
         const argv = this.server.core.takeHost();
@@ -209,6 +210,17 @@ export class DataPath {
     // This client's commands served clients blocked on keys (or CLIENT UNBLOCK ended a
     // wait): answer them now, as Valkey does right after the command.
     if (woken) this.serveWoken();
+    this.afterClientTurn(conn);
+  }
+
+  /**
+   * After a client's input was processed: its memory is measured again and clients are
+   * evicted if the total is over `maxmemory-clients` (Valkey's beforeNextClient). Output
+   * delivered to other clients was measured as it was written (see `deliver`).
+   */
+  private afterClientTurn(conn: Connection): void {
+    this.server.clientMemory.update(conn);
+    this.server.clientMemory.evict();
   }
 
   /**
@@ -236,18 +248,15 @@ export class DataPath {
 
   /**
    * A client whose pipelined replies outgrew what one batch may hold: the rest of its
-   * input runs once its socket has drained (a client that does not read stays parked,
-   * and so does its input, in the kernel's buffers).
+   * input runs in a later turn of the event loop, so that other clients are served and
+   * its memory is checked in between. Its socket keeps being read (the core buffers that
+   * input), as Valkey keeps reading a client whose replies back up: its output buffer
+   * limit and client eviction bound what it may hold.
    */
-  private resumeWhenDrained(conn: Connection): void {
-    conn.socket.pause();
-    const go = (): void => {
-      if (conn.closed) return;
-      conn.socket.resume();
-      this.drive(conn, this.server.core.wake(conn.id));
-    };
-    if (conn.socket.writableLength === 0) setImmediate(go);
-    else conn.socket.once('drain', go);
+  private continueLater(conn: Connection): void {
+    setImmediate(() => {
+      if (!conn.closed) this.drive(conn, this.server.core.wake(conn.id));
+    });
   }
 
   /** A blocked client with a timeout gets the null reply when its deadline passes. */
@@ -275,7 +284,10 @@ export class DataPath {
   deliver(): void {
     for (const d of this.server.core.native.takeDeliveries()) {
       const conn = this.server.clients.get(d.id);
-      if (conn && !conn.closed) this.emitReply(conn, d.data);
+      if (conn && !conn.closed) {
+        this.emitReply(conn, d.data);
+        this.server.clientMemory.update(conn);
+      }
     }
   }
 
@@ -309,6 +321,7 @@ export class DataPath {
   private onClose(conn: Connection): void {
     conn.closed = true;
     this.server.output.forget(conn);
+    this.server.clientMemory.forget(conn);
     this.server.clients.delete(conn.id);
     this.clearBlockTimer(conn.id);
     this.server.core.native.removeClient(conn.id);

@@ -109,6 +109,16 @@ pub struct Client {
     pub output_pending: bool,
 }
 
+/// What one WATCHed key costs its client, as Valkey counts it (a list node and a
+/// `watchedKey`: the key itself is shared with the database's watch table).
+pub const WATCHED_KEY_OVERHEAD_BYTES: usize = 56;
+/// What one subscription (channel, pattern or shard channel) costs its client, as
+/// Valkey's pubsubMemOverhead counts it (a dict entry and its bucket; the name is shared).
+pub const SUBSCRIPTION_OVERHEAD_BYTES: usize = 32;
+/// The bookkeeping of one BCAST tracking prefix besides its bytes (Valkey counts the
+/// radix tree nodes of the client's prefixes, 32 bytes each).
+pub const TRACKING_PREFIX_OVERHEAD_BYTES: usize = 32;
+
 /// A command the host is running for a client (see `Client::host_command`).
 pub(crate) struct HostCommand {
     pub(crate) spec: &'static crate::table::CommandSpec,
@@ -230,9 +240,17 @@ impl Client {
         self.exec.is_some() || self.in_script || self.nonblocking_call
     }
 
-    /// Bytes of input waiting to be parsed (CLIENT LIST `qbuf=`).
+    /// Bytes of input read and not yet parsed (CLIENT LIST `qbuf=`): the query buffer less
+    /// the headers and complete arguments of the incomplete command at its start, which
+    /// Valkey has already moved into the command's argv (see [`Client::partial_argv_len`]).
     pub fn query_buffer_len(&self) -> usize {
-        self.inbuf.len()
+        self.inbuf.len() - crate::resp::parsed_prefix(&self.inbuf).0
+    }
+
+    /// Bytes of the complete arguments of the incomplete command waiting in the query
+    /// buffer (part of CLIENT LIST `argv-mem`, as Valkey's argv_len_sum).
+    pub fn partial_argv_len(&self) -> usize {
+        crate::resp::parsed_prefix(&self.inbuf).1
     }
 
     /// The peer as MONITOR shows it (Valkey's replicationFeedMonitors): `unix:<path>`
@@ -244,8 +262,24 @@ impl Client {
         }
     }
 
-    /// Allocated input buffer (CLIENT LIST `qbuf-free` is derived from it).
+    /// Allocated input buffer (CLIENT LIST `qbuf-free` is the part beyond its content).
     pub fn query_buffer_capacity(&self) -> usize {
         self.inbuf.capacity()
+    }
+
+    /// The query buffer's allocation beyond its content (CLIENT LIST `qbuf-free`).
+    pub fn query_buffer_free(&self) -> usize {
+        self.inbuf.capacity() - self.inbuf.len()
+    }
+
+    /// The memory this client holds in the core, as Valkey's getClientMemoryUsage counts
+    /// it less the output buffers (the host holds those) and the argv of a running command
+    /// (client eviction runs between commands): the query buffer's allocation, the MULTI
+    /// queue, WATCHed keys, replies held while it was blocked, and the bookkeeping of its
+    /// tracking prefixes. Pub/sub subscriptions live in the server crate's registry: see
+    /// [`SUBSCRIPTION_OVERHEAD_BYTES`].
+    pub fn memory_usage(&self) -> usize {
+        let prefixes: usize = self.tracking.prefixes.iter().map(|p| p.len() + TRACKING_PREFIX_OVERHEAD_BYTES).sum();
+        self.inbuf.capacity() + self.multi_mem() + self.watched.len() * WATCHED_KEY_OVERHEAD_BYTES + self.pending_out.capacity() + prefixes
     }
 }

@@ -146,14 +146,15 @@ pub enum Outcome {
     /// Write the reply; the client is blocked (BLPOP ...) until `wake` is due. Its
     /// deadline is `block_deadline`.
     Blocked,
-    /// Write the reply; the client pipelined more commands than its replies may hold
-    /// ([`OUTPUT_PAUSE_BYTES`]): call `wake` once that output has drained, and the rest
-    /// of its input runs then. A client that never reads its replies thus stops being
-    /// read instead of growing the server's memory.
+    /// Write the reply; the client pipelined more commands than one batch of replies may
+    /// hold ([`OUTPUT_PAUSE_BYTES`]): call `wake` on a later turn of the host's event loop,
+    /// and the rest of its input runs then (other clients are served in between). Its
+    /// input keeps being read meanwhile, as in Valkey: its output buffer limit and client
+    /// eviction bound what it may hold.
     Paused,
 }
 
-/// Replies one feed may produce before the rest of a pipeline waits for them to drain.
+/// Replies one feed may produce before the rest of a pipeline waits for a later turn.
 pub const OUTPUT_PAUSE_BYTES: usize = 4 << 20;
 
 /// Counters for INFO stats.
@@ -491,6 +492,8 @@ impl Engine {
             return Outcome::Close;
         }
         if client.suspended || !client.inbuf.is_empty() {
+            let limit = self.cfg.query_buffer_limit;
+            reserve_for_argument(client, chunk.len(), limit);
             client.inbuf.extend_from_slice(chunk);
             let waiting = client.suspended || client.inbuf.len() < client.need;
             // Valkey checks the query buffer after each read, before it runs what the
@@ -601,8 +604,10 @@ impl Engine {
     }
 
     fn keep_rest(&mut self, id: u64, rest: &[u8]) {
+        let limit = self.cfg.query_buffer_limit;
         if let Some(c) = self.clients.get_mut(&id) {
             if c.inbuf.is_empty() {
+                reserve_for_argument(c, rest.len(), limit);
                 c.inbuf.extend_from_slice(rest);
             } else {
                 // Input that arrived while the buffer was out being processed.
@@ -618,9 +623,13 @@ impl Engine {
 
     fn check_query_limit(&mut self, id: u64) -> Outcome {
         let limit = self.cfg.query_buffer_limit;
-        match self.clients.get(&id) {
+        match self.clients.get_mut(&id) {
             // The link to our primary is never cut for its buffer (Valkey's CLIENT_PRIMARY).
             Some(c) if c.inbuf.len() > limit && !c.primary => {
+                // Closing: reads that land before the socket is gone are dropped, and the
+                // disconnection is counted once.
+                c.closing = true;
+                c.inbuf = Vec::new();
                 self.stats.client_query_buffer_limit_disconnections += 1;
                 Outcome::Close
             }
@@ -1387,5 +1396,22 @@ mod oversized_argument_tests {
         assert_eq!(e.run(1, spec, handler, &[b"sadd", b"s", &big]), Outcome::Done);
         assert_eq!(String::from_utf8_lossy(e.reply()), expected);
         assert_eq!(e.ks.len(0), 0);
+    }
+}
+
+/// Arguments from this size on get a query buffer of their exact size (Valkey's
+/// PROTO_MBULK_BIG_ARG).
+const BIG_ARGUMENT_BYTES: usize = 32 * 1024;
+
+/// Before `extra` bytes are appended to `c`'s query buffer: when the command being read
+/// still needs a big argument (`need`, what the parser asked for), the buffer is sized to
+/// it once, as Valkey sizes its query buffer for a big bulk argument, instead of doubling
+/// (which would let a client hold up to twice what it sent, and count it for client
+/// eviction). Never beyond `limit` (client-query-buffer-limit: a client over it is closed).
+fn reserve_for_argument(c: &mut Client, extra: usize, limit: usize) {
+    let len = c.inbuf.len();
+    let want = c.need.min(limit.saturating_add(1));
+    if want > len + extra && want - len >= BIG_ARGUMENT_BYTES && c.inbuf.capacity() < want {
+        c.inbuf.reserve_exact(want - len);
     }
 }

@@ -72,6 +72,38 @@ fn parse_len(digits: &[u8]) -> Option<i64> {
     forkv_keyspace::value::parse_canonical_i64(digits)
 }
 
+/// How much of an incomplete multibulk command at the start of `buf` Valkey would have
+/// parsed already: `(bytes, argument bytes)`, the headers and complete arguments it takes
+/// out of its query buffer (into argv) while it waits for the rest. CLIENT LIST shows the
+/// rest as `qbuf` and the arguments as part of `argv-mem`. (0, 0) for inline input and
+/// for a complete first command (held input); a malformed part ends the count there (the
+/// parser judges it when the input is complete).
+pub fn parsed_prefix(buf: &[u8]) -> (usize, usize) {
+    if buf.first() != Some(&b'*') {
+        return (0, 0);
+    }
+    let Some(eol) = find_crlf(buf, 1) else { return (0, 0) };
+    let Some(count) = parse_len(&buf[1..eol]).filter(|&n| n > 0) else { return (0, 0) };
+    let (mut pos, mut args) = (eol + 2, 0usize);
+    for _ in 0..count {
+        if buf.get(pos) != Some(&b'$') {
+            return (pos, args);
+        }
+        let Some(eol) = find_crlf(buf, pos + 1) else { return (pos, args) };
+        let Some(len) = parse_len(&buf[pos + 1..eol]).and_then(|n| usize::try_from(n).ok()) else { return (pos, args) };
+        let end = (eol + 2).saturating_add(len).saturating_add(2);
+        if buf.len() < end {
+            // The bulk header is parsed; its argument is what the query buffer holds.
+            return (eol + 2, args);
+        }
+        pos = end;
+        args += len;
+    }
+    // A complete command is input held while the client waits (blocked, paused...):
+    // Valkey has not parsed it either.
+    (0, 0)
+}
+
 fn parse_multibulk(buf: &[u8], max_bulk: usize, unauthenticated: bool, args: &mut Vec<Range<usize>>) -> Parsed {
     let Some(eol) = find_crlf(buf, 1) else {
         if buf.len() > INLINE_MAX {
@@ -164,6 +196,19 @@ pub use forkv_keyspace::sds::split_args;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parsed_prefix_is_what_valkey_moved_out_of_the_query_buffer() {
+        // Headers and complete arguments are parsed; the partial argument is not.
+        assert_eq!(parsed_prefix(b"*3\r\n$3\r\nset\r\n$2\r\na"), (17, 3));
+        assert_eq!(parsed_prefix(b"*1\r\n$10\r\nvvv"), (9, 0));
+        assert_eq!(parsed_prefix(b"*2\r\n$1"), (4, 0));
+        assert_eq!(parsed_prefix(b"*2"), (0, 0));
+        assert_eq!(parsed_prefix(b"GET k"), (0, 0));
+        assert_eq!(parsed_prefix(b"*1\r\n$-5\r\n"), (4, 0));
+        assert_eq!(parsed_prefix(b""), (0, 0));
+        assert_eq!(parsed_prefix(b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPI"), (0, 0));
+    }
 
     fn args_of(buf: &[u8]) -> Vec<Vec<u8>> {
         let mut scratch = Vec::new();

@@ -153,6 +153,11 @@ pub struct ClientState {
     pub last_cmd: String,
     pub qbuf: f64,
     pub qbuf_capacity: f64,
+    /// CLIENT LIST `qbuf-free`.
+    pub qbuf_free: f64,
+    /// Bytes of the complete arguments of an incomplete command (CLIENT LIST `argv-mem`
+    /// while the rest is awaited).
+    pub partial_argv: f64,
     /// May run commands: authenticated, or no password is required.
     pub authenticated: bool,
     /// ACL user (CLIENT LIST `user=`).
@@ -672,6 +677,24 @@ impl Core {
         }
     }
 
+    /// The memory a connection holds in the core, in bytes (its part of CLIENT LIST
+    /// `tot-mem` and of client eviction's figure): see `Client::memory_usage`, plus its
+    /// pub/sub subscriptions. 0 for an unknown id.
+    #[napi]
+    pub fn client_memory(&self, id: u32) -> f64 {
+        let id = u64::from(id);
+        let Some(c) = self.server.engine.client(id) else { return 0.0 };
+        let ps = self.server.pubsub();
+        let subs = ps.count(id, Space::Channel) + ps.count(id, Space::Pattern) + ps.count(id, Space::Shard);
+        (c.memory_usage() + subs * forkv_engine::client::SUBSCRIPTION_OVERHEAD_BYTES) as f64
+    }
+
+    /// CLIENT NO-EVICT is on for a connection.
+    #[napi]
+    pub fn client_no_evict(&self, id: u32) -> bool {
+        self.server.engine.client(u64::from(id)).is_some_and(|c| c.no_evict)
+    }
+
     /// What the core knows about a connection.
     #[napi]
     pub fn client_state(&self, id: u32) -> Option<ClientState> {
@@ -683,6 +706,8 @@ impl Core {
             last_cmd: c.last_cmd.to_string(),
             qbuf: c.query_buffer_len() as f64,
             qbuf_capacity: c.query_buffer_capacity() as f64,
+            partial_argv: c.partial_argv_len() as f64,
+            qbuf_free: c.query_buffer_free() as f64,
             authenticated: !self.server.engine.auth_required(id),
             user: c.user.clone().unwrap_or_default(),
             multi: c.multi_len() as i32,

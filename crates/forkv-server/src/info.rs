@@ -340,7 +340,7 @@ fn stats(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, pubsub: &PubSubSt
     w.put("expired_time_cap_reached_count", k.expired_time_cap_reached_count);
     w.put("expire_cycle_cpu_milliseconds", k.expire_cycle_cpu_us / 1000);
     w.put("evicted_keys", k.evicted_keys);
-    w.put("evicted_clients", 0);
+    w.fact(host, "evicted_clients");
     // Valkey 8.0 evicts EVAL scripts from a full cache; forkv's script cache has no limit.
     w.put("evicted_scripts", 0);
     w.put("total_eviction_exceeded_time", total_exceeded);

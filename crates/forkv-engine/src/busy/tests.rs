@@ -97,7 +97,8 @@ fn partial_input_read_while_busy_stays_for_the_normal_path() {
     let (_, reply) = reply_of(&mut e, 1, &cmd(&["EVAL", "while true do end", "0"]));
     assert!(reply.starts_with("-ERR Script killed"), "{reply}");
     assert_eq!(text(&got), vec![(2, String::new()), (2, "+OK\r\n".to_string())]);
-    assert_eq!(e.client(2).map(|c| c.query_buffer_len()), Some(10));
+    // The `*1` and `$4` headers are parsed (as Valkey's qbuf counts): "PI" is left.
+    assert_eq!(e.client(2).map(|c| c.query_buffer_len()), Some(2));
     let (_, pong) = reply_of(&mut e, 2, b"NG\r\n");
     assert_eq!(pong, "+PONG\r\n");
 }

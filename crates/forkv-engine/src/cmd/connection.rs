@@ -62,8 +62,8 @@ pub(crate) fn client_reply(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// CLIENT NO-EVICT ON|OFF. forkv has no client eviction (`maxmemory-clients`): every
-/// client is exempt already; the flag is kept for CLIENT LIST (`e`).
+/// CLIENT NO-EVICT ON|OFF: exempts the client from client eviction (`maxmemory-clients`,
+/// done by the host: ts/net/client-eviction) and shows as CLIENT LIST flag `e`.
 pub(crate) fn client_no_evict(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     ctx.client.no_evict = on_off(argv[2])?;
     ctx.reply.ok();

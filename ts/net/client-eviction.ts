@@ -1,0 +1,134 @@
+// Client memory and client eviction (`maxmemory-clients`), as Valkey 8.0 does it
+// (networking.c getClientMemoryUsage / updateClientMemUsageAndBucket / evictClients).
+//
+// A client's memory is what CLIENT LIST shows as `tot-mem`: what the core holds for it
+// (query buffer, MULTI queue, WATCHed keys, pub/sub subscriptions, tracking prefixes:
+// `clientMemory`) plus its pending output (what its socket still holds, see
+// output-limits). The figure of each client is refreshed after each of its reads, after
+// output is delivered to it, and by the cron (Valkey: after each command, on writes to
+// other clients, and in clientsCron); the sums by class are INFO's `mem_clients_normal`
+// and `mem_clients_slaves`.
+//
+// When the memory of the normal and pubsub clients reaches the limit, the biggest
+// evictable clients are closed until it is below again. Evictable: not a replica, not
+// CLIENT NO-EVICT on. Like Valkey, clients are ranked by power-of-two size buckets from
+// 32 KB up (all smaller ones share the lowest bucket), and within a bucket taken in the
+// order they entered it. Each eviction is logged ("Evicting client: <CLIENT INFO line>")
+// and counted (INFO `evicted_clients`).
+import type { Connection } from './connection';
+
+/** Valkey's CLIENT_MEM_USAGE_BUCKET_MIN_LOG and _MAX_LOG: buckets of 2^15 B (32 KB) to 2^33 B. */
+const BUCKET_MIN_LOG = 15;
+const BUCKET_MAX_LOG = 33;
+/** A limit below this is raised to it, so that a bad setting cannot cut every client off (Valkey's 128 KB). */
+const MIN_EVICTION_LIMIT = 128 * 1024;
+
+/**
+ * The size bucket of a client using `mem` bytes, as Valkey's getMemUsageBucket: the number
+ * of bits of `mem`, clamped to 15..33, less 15 (0 for anything under 32 KB).
+ */
+export function memoryBucket(mem: number): number {
+  const bits = mem < 1 ? 0 : Math.floor(Math.log2(mem)) + 1;
+  return Math.min(Math.max(bits, BUCKET_MIN_LOG), BUCKET_MAX_LOG) - BUCKET_MIN_LOG;
+}
+
+/**
+ * The client eviction limit in bytes from `maxmemory-clients` (negative: a percentage
+ * of `maxmemory`), 0 when eviction is off (Valkey's getClientEvictionLimit).
+ */
+export function evictionLimit(maxmemoryClients: number, maxmemory: number): number {
+  let limit: number;
+  if (maxmemoryClients < 0 && maxmemory > 0) limit = Math.floor((maxmemory * -maxmemoryClients) / 100);
+  else if (maxmemoryClients > 0) limit = maxmemoryClients;
+  else return 0;
+  return Math.max(limit, MIN_EVICTION_LIMIT);
+}
+
+/** What client eviction needs from the server. */
+export interface ClientMemoryHost {
+  /** The limit now (see `evictionLimit`), 0 when off. */
+  limit(): number;
+  /** The memory the core holds for a client. */
+  coreMemory(conn: Connection): number;
+  /** CLIENT NO-EVICT is on for a client. */
+  noEvict(conn: Connection): boolean;
+  /** Logs, counts and closes an evicted client. */
+  evict(conn: Connection): void;
+  /** Logs a warning (nothing more can be evicted). */
+  warn(message: string): void;
+}
+
+/** Per-client memory, its sums by class, and client eviction. */
+export class ClientMemory {
+  /** Each client's last figure and its bucket; a Map keeps the order clients entered a bucket. */
+  private readonly usage = new Map<Connection, { mem: number; bucket: number }>();
+  private normalTotal = 0;
+  private replicaTotal = 0;
+
+  constructor(private readonly host: ClientMemoryHost) {}
+
+  /** The memory of `conn` now, in bytes (CLIENT LIST `tot-mem` less a running command's argv). */
+  measure(conn: Connection): number {
+    return this.host.coreMemory(conn) + conn.socket.writableLength;
+  }
+
+  /** Refreshes the figure of `conn` (after its reads, or output written to it). */
+  update(conn: Connection): void {
+    if (conn.closed) {
+      this.forget(conn);
+      return;
+    }
+    const mem = this.measure(conn);
+    const before = this.usage.get(conn);
+    const bucket = memoryBucket(mem);
+    this.add(conn, mem - (before?.mem ?? 0));
+    if (before === undefined || before.bucket !== bucket) {
+      // Entering a bucket puts the client at its end, as Valkey's bucket lists do.
+      this.usage.delete(conn);
+      this.usage.set(conn, { mem, bucket });
+    } else {
+      before.mem = mem;
+    }
+  }
+
+  /** A client is gone. */
+  forget(conn: Connection): void {
+    const before = this.usage.get(conn);
+    if (before === undefined) return;
+    this.usage.delete(conn);
+    this.add(conn, -before.mem);
+  }
+
+  private add(conn: Connection, delta: number): void {
+    if (conn.isReplica) this.replicaTotal += delta;
+    else this.normalTotal += delta;
+  }
+
+  /** Memory of the clients by class: normal (pubsub included) and replicas (INFO mem_clients_*). */
+  totals(): { normal: number; replicas: number } {
+    return { normal: this.normalTotal, replicas: this.replicaTotal };
+  }
+
+  /** Refreshes every client (the cron: output drains and grows without commands). */
+  refreshAll(clients: Iterable<Connection>): void {
+    for (const c of clients) this.update(c);
+  }
+
+  /**
+   * Closes the biggest evictable clients while the normal and pubsub clients use at
+   * least the limit (Valkey's evictClients).
+   */
+  evict(): void {
+    const limit = this.host.limit();
+    if (limit === 0 || this.normalTotal < limit) return;
+    // Biggest bucket first; within one, the order clients entered it.
+    const candidates = [...this.usage].filter(([c]) => !c.isReplica).sort((a, b) => b[1].bucket - a[1].bucket);
+    for (const [conn] of candidates) {
+      if (this.normalTotal < limit) return;
+      if (conn.closed || this.host.noEvict(conn)) continue;
+      this.host.evict(conn);
+      this.forget(conn);
+    }
+    if (this.normalTotal >= limit) this.host.warn('Over client maxmemory after evicting all evictable clients');
+  }
+}
