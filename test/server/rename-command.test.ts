@@ -25,6 +25,7 @@ t.before(async () => {
 t.after(async () => {
   io.disconnect();
   await srv.stop();
+  fs.rmSync(srv.dir, { recursive: true, force: true });
 });
 
 t('the new name runs the command, the old one is unknown', async () => {
@@ -70,6 +71,26 @@ t('COMMAND counts a removed command out; ACL rules use the own name', async () =
   assert.is(info[1], null);
   assert.is(await io.call('acl', 'setuser', 'u1', '+flushall'), 'OK');
   assert.match(await errorOf(io.call('acl', 'setuser', 'u2', '+wipe-all')), /Unknown command or category name in ACL/);
+});
+
+t('the AOF holds what clients sent and loads under the same renaming', async () => {
+  const dir = tempDir();
+  const args = ['--appendonly', 'yes', '--rename-command', 'set', 'put'];
+  const first = await startServer({ dir, args });
+  const c1 = new Redis({ port: first.port });
+  assert.match(await errorOf(c1.call('set', 'k', 'v')), /^ERR unknown command 'set'/);
+  assert.is(await c1.call('put', 'k', 'v'), 'OK');
+  c1.disconnect();
+  await first.stop();
+  const again = await startServer({ dir, args });
+  const c2 = new Redis({ port: again.port });
+  try {
+    assert.is(await c2.get('k'), 'v');
+  } finally {
+    c2.disconnect();
+    await again.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 t('startup refuses an unknown command or a taken name with Valkey\'s message', () => {

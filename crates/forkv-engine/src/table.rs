@@ -377,7 +377,7 @@ mod tests {
         assert_eq!(check_renames(&d(&[("flushall", ""), ("FLUSHALL", "x")])).err(), Some((1, "No such command in rename-command")));
         let r = build_renames(&d(&[("FlushAll", "wipe"), ("get", "")])).expect("valid");
         assert!(r.index.get(&b"wipe"[..]).is_some_and(|s| s.name == "flushall"));
-        assert!(r.index.get(&b"flushall"[..]).is_none() && r.index.get(&b"get"[..]).is_none());
+        assert!(!r.index.contains_key(&b"flushall"[..]) && !r.index.contains_key(&b"get"[..]));
         assert_eq!(r.index.len(), all().count() - 1);
     }
 }
