@@ -95,7 +95,7 @@ async function main(): Promise<number> {
 
   // Valkey's initServer: open files before anything listens.
   if (!openFilesCheck(store, log)) return 1;
-  const server = new Server(store, configFile, log, { users: loaded.users });
+  const server = new Server(store, configFile, log, { users: loaded.users, renameCommands: loaded.renameCommands });
   const pidfile = store.getString('pidfile');
   const done = new Promise<number>((resolve) => server.once('shutdown', () => resolve(0)));
   // Valkey's sigShutdownHandler: the cron shuts down (SHUTDOWN ABORT may cancel it first);

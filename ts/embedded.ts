@@ -214,7 +214,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Embe
   };
   let server: Server;
   try {
-    const { store, configFile, warnings, users } = loadServerConfig({
+    const { store, configFile, warnings, users, renameCommands } = loadServerConfig({
       configFile: opts.configFile ?? null,
       stdinText: null,
       options: lines.join('\n'),
@@ -222,7 +222,7 @@ export async function createServer(opts: CreateServerOptions = {}): Promise<Embe
     });
     const log = new Logger(store.getString('logfile'), store.getEnum('loglevel') as LogLevel);
     for (const w of warnings) log.warning(w.message);
-    server = new Server(store, configFile, log, { ephemeralPort: opts.port !== null, unref: true, users });
+    server = new Server(store, configFile, log, { ephemeralPort: opts.port !== null, unref: true, users, renameCommands });
     dir = server.dataDir();
   } catch (e) {
     removeOwnDir();

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 
 import { ConfigStore } from './config/store';
 import { CONFIG_ENTRIES } from './config/schema';
-import { Core, globMatch } from './native/core';
+import { applyRenameCommands, Core, globMatch } from './native/core';
 import type { Connection } from './net/connection';
 import { DataPath } from './net/datapath';
 import { OutputLimits } from './net/output-limits';
@@ -59,6 +59,8 @@ export interface ServerOptions {
   ephemeralPort?: boolean;
   /** Listeners and client sockets do not keep the Node process alive (the embedded API). */
   unref?: boolean;
+  /** `rename-command` directives of the configuration (checked by the parser), applied at start. */
+  renameCommands?: ReadonlyArray<readonly [string, string]>;
   /** `user` directives of the config file (words after `user`), applied at start. */
   users?: ReadonlyArray<readonly string[]>;
 }
@@ -148,6 +150,9 @@ export class Server extends EventEmitter {
     this.listening = new Listeners(this, (s, kind) => this.dataPath.onConnection(s, kind));
     this.cronJob = new Cron(this);
     this.log = log ?? new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
+    // Before the first command (the AOF is loaded later): OLD names nothing from here on.
+    const refused = applyRenameCommands(options.renameCommands ?? []);
+    if (refused !== null) throw new Error(`rename-command: ${refused.message}`);
     this.core = new Core(config.getInt('databases'));
     this.core.onLog = (level, message) => this.log.log(level, message);
     config.setLog((level, message) => this.log.log(level, message));

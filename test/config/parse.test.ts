@@ -70,9 +70,20 @@ test('known but unimplemented directives are accepted and named in warnings when
   assert.is(r.store.getString('bio-cpulist'), '0-1');
   const r2 = load('io-threads 4\nrename-command FLUSHALL ""\nloadmodule /x.so\nmaxmemory 1gb');
   // maxmemory is implemented (eviction): no warning.
-  assert.equal(r2.warnings.map((w) => w.directive).sort(), ['io-threads', 'loadmodule', 'rename-command']);
+  assert.equal(r2.warnings.map((w) => w.directive).sort(), ['io-threads', 'loadmodule']);
   assert.is(r2.store.getString('maxmemory'), '1073741824');
   assert.equal(r2.renameCommands, [['FLUSHALL', '']]);
+});
+
+test('rename-command is checked line by line with Valkey\'s errors', () => {
+  assert.equal(load('rename-command flushall ""\nrename-command get SET2\nrename-command set2 get').renameCommands, [
+    ['flushall', ''], ['get', 'SET2'], ['set2', 'get'],
+  ]);
+  const unknown = loadError('port 7000\nrename-command nosuch x');
+  assert.is(unknown.reason, 'No such command in rename-command');
+  assert.is(unknown.line, 2);
+  assert.is(loadError('rename-command get SET').reason, 'Target command name already exists');
+  assert.is(loadError('rename-command get ""\nrename-command GET x').reason, 'No such command in rename-command');
 });
 
 test('errors after the last line carry no line (replicaof in cluster mode)', () => {

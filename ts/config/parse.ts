@@ -17,6 +17,7 @@ import { resolve as resolvePath } from 'node:path';
 import { strerror, type SetContext } from './codecs';
 import { ConfigError } from './errors';
 import { globPaths, hasWildcard } from './include-glob';
+import { checkRenameCommands } from '../native/core';
 import { DEPRECATED_DIRECTIVES, FORKV_IMPLEMENTED, lookupConfig, notHonouredWarning } from './schema';
 import { asciiLower, quoteArg, splitArgs, trimChars } from './split-args';
 import { ConfigStore, type LogLevel } from './store';
@@ -46,7 +47,7 @@ export interface LoadResult {
   readonly warnings: ConfigWarning[];
   /** Absolute path of the main config file (what CONFIG REWRITE writes), or null. */
   readonly configFile: string | null;
-  /** rename-command directives, in order (forkv records them but does not apply them yet). */
+  /** rename-command directives, in order, already checked; the server applies them at start. */
   readonly renameCommands: Array<readonly [string, string]>;
   /** `user` directives (the words after `user`), in order; the server applies them at start. */
   readonly users: Array<readonly string[]>;
@@ -204,8 +205,10 @@ function parseInto(session: Session, text: string, sourceOf: (line: number) => s
       continue;
     }
     if (name === 'rename-command' && argv.length === 3) {
+      // Valkey renames in its command table as it reads the line, and stops at the first refusal.
       session.renameCommands.push([argv[1]!, argv[2]!]);
-      if (!FORKV_IMPLEMENTED.has(name)) warnUnsupported(session, name, source, lineNo, 'the directive is ignored');
+      const refused = checkRenameCommands(session.renameCommands);
+      if (refused !== null) throw fail(refused.message);
       continue;
     }
     if (name === 'user' && argv.length >= 2) {

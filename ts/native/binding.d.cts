@@ -307,6 +307,14 @@ export declare class Core {
    * unbalanced quotes or a closing quote followed by a non-blank.
    */
   static splitArgs(line: Buffer): Array<Buffer> | null
+  /**
+   * Applies the configuration's `rename-command` directives (pairs of OLD and NEW names,
+   * NEW empty to remove) to the process-wide command table, before the first command.
+   * Returns Valkey's error and the index of the failing directive, or null.
+   */
+  static applyRenameCommands(pairs: Array<Array<Buffer>>): RenameError | null
+  /** Checks `rename-command` directives as `applyRenameCommands` would, applying nothing. */
+  static checkRenameCommands(pairs: Array<Array<Buffer>>): RenameError | null
   /** Every top-level command (the README's command list is generated from this). */
   static commandTable(): Array<CommandRow>
   /**
@@ -966,6 +974,12 @@ export interface RdbStatus {
   bgsaveScheduled: boolean
   /** MISCONF: writes are refused. */
   deniesWrites: boolean
+}
+
+/** A refused `rename-command` directive: its index in the list and Valkey's message. */
+export interface RenameError {
+  index: number
+  message: string
 }
 
 /** One replica for INFO replication (`slaveN:` lines). */

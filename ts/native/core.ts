@@ -141,6 +141,30 @@ export function memAllocator(): string {
   return binding.Core.memAllocator();
 }
 
+/** A `rename-command` directive refused by the core: its index in the list and Valkey's message. */
+export interface RenameCommandError {
+  index: number;
+  message: string;
+}
+
+/** `rename-command` OLD/NEW pairs as the core takes them. */
+function renamePairs(pairs: ReadonlyArray<readonly [string, string]>): Buffer[][] {
+  return pairs.map(([from, to]) => [Buffer.from(from, 'latin1'), Buffer.from(to, 'latin1')]);
+}
+
+/**
+ * Applies `rename-command` directives to the process-wide command table (before the first
+ * command): null, or the first refused directive.
+ */
+export function applyRenameCommands(pairs: ReadonlyArray<readonly [string, string]>): RenameCommandError | null {
+  return binding.Core.applyRenameCommands(renamePairs(pairs)) ?? null;
+}
+
+/** Checks `rename-command` directives as applyRenameCommands would, applying nothing. */
+export function checkRenameCommands(pairs: ReadonlyArray<readonly [string, string]>): RenameCommandError | null {
+  return binding.Core.checkRenameCommands(renamePairs(pairs)) ?? null;
+}
+
 /** The command table, for generated documentation. */
 export function commandTable(): CommandRow[] {
   return binding.Core.commandTable();

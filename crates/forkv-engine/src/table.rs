@@ -246,19 +246,107 @@ pub fn all() -> impl Iterator<Item = &'static CommandSpec> {
     FAMILIES.iter().flat_map(|f| f.iter())
 }
 
-/// Finds a top-level command by name, case-insensitively.
-pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    type Index = HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::FixedState>;
+type Index = HashMap<&'static [u8], &'static CommandSpec, foldhash::fast::FixedState>;
+
+/// The table under the names commands were registered with.
+fn original_index() -> &'static Index {
     static INDEX: OnceLock<Index> = OnceLock::new();
-    let index = INDEX.get_or_init(|| all().map(|c| (c.name.as_bytes(), c)).collect());
+    INDEX.get_or_init(|| all().map(|c| (c.name.as_bytes(), c)).collect())
+}
+
+/// The table after `rename-command` (Valkey's `server.commands`), set once per process
+/// by [`apply_renames`]; unset means no renaming.
+static RENAMED: OnceLock<Renamed> = OnceLock::new();
+
+/// The dispatch names after renaming, and the directives that produced them.
+struct Renamed {
+    index: HashMap<Box<[u8]>, &'static CommandSpec, foldhash::fast::FixedState>,
+    directives: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Finds a top-level command by the name callers use (clients, MULTI, scripts, the AOF
+/// loader: Valkey's `lookupCommand`), case-insensitively: after `rename-command OLD NEW`,
+/// OLD names nothing and NEW names the command.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    match RENAMED.get() {
+        None => lookup_original(name),
+        Some(r) => with_lowercase(name, |lower| r.index.get(lower).copied()),
+    }
+}
+
+/// Runs `f` over `name` in ASCII lowercase, without allocating for names of up to 32 bytes.
+fn with_lowercase<T>(name: &[u8], f: impl FnOnce(&[u8]) -> T) -> T {
     if name.len() > 32 {
-        return None;
+        return f(&name.to_ascii_lowercase());
     }
     let mut buf = [0u8; 32];
     let lower = &mut buf[..name.len()];
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
-    index.get(&lower[..]).copied()
+    f(lower)
+}
+
+/// Finds a top-level command by its own name, whatever `rename-command` did (Valkey's
+/// `server.orig_commands`: ACL rules and the server's internal references use it).
+pub fn lookup_original(name: &[u8]) -> Option<&'static CommandSpec> {
+    if name.len() > 32 {
+        return None;
+    }
+    with_lowercase(name, |lower| original_index().get(lower).copied())
+}
+
+/// The top-level commands callers can reach after `rename-command` (a removed command is
+/// not among them), each once.
+pub fn dispatchable() -> impl Iterator<Item = &'static CommandSpec> {
+    all().filter(|c| RENAMED.get().is_none_or(|r| r.index.values().any(|s| std::ptr::eq(*s, *c))))
+}
+
+/// Applies `rename-command OLD NEW` directives in order, as Valkey's config loader does:
+/// OLD must name a command of the current table ("No such command in rename-command"),
+/// an empty NEW removes it, and NEW must not name another command ("Target command name
+/// already exists"). The error carries the index of the failing directive. The table is
+/// process-wide and set once: applying a different list later in the same process is
+/// refused (servers embedded in one process share it).
+pub fn apply_renames(directives: &[(Vec<u8>, Vec<u8>)]) -> Result<(), (usize, &'static str)> {
+    if let Some(r) = RENAMED.get() {
+        return if r.directives == directives {
+            Ok(())
+        } else {
+            Err((0, "rename-command differs from the one already applied in this process"))
+        };
+    }
+    if directives.is_empty() {
+        return Ok(());
+    }
+    if RENAMED.set(build_renames(directives)?).is_err() {
+        // Another thread set it first: compare with that one.
+        return apply_renames(directives);
+    }
+    Ok(())
+}
+
+/// Checks `rename-command` directives as [`apply_renames`] would, without applying them
+/// (the configuration parser reports the first failing line).
+pub fn check_renames(directives: &[(Vec<u8>, Vec<u8>)]) -> Result<(), (usize, &'static str)> {
+    build_renames(directives).map(|_| ())
+}
+
+fn build_renames(directives: &[(Vec<u8>, Vec<u8>)]) -> Result<Renamed, (usize, &'static str)> {
+    let mut index: HashMap<Box<[u8]>, &'static CommandSpec, foldhash::fast::FixedState> =
+        original_index().iter().map(|(k, v)| (Box::<[u8]>::from(*k), *v)).collect();
+    for (i, (old, new)) in directives.iter().enumerate() {
+        let Some(spec) = index.remove(old.to_ascii_lowercase().as_slice()) else {
+            return Err((i, "No such command in rename-command"));
+        };
+        if !new.is_empty() {
+            let key: Box<[u8]> = new.to_ascii_lowercase().into();
+            if index.contains_key(&key) {
+                return Err((i, "Target command name already exists"));
+            }
+            index.insert(key, spec);
+        }
+    }
+    Ok(Renamed { index, directives: directives.to_vec() })
 }
 
 #[cfg(test)]
@@ -277,5 +365,19 @@ mod tests {
         }
         assert!(lookup(b"GeT").is_some());
         assert!(lookup(b"nope").is_none());
+    }
+
+    #[test]
+    fn renames_follow_valkeys_order_and_errors() {
+        let d = |pairs: &[(&str, &str)]| pairs.iter().map(|(a, b)| (a.as_bytes().to_vec(), b.as_bytes().to_vec())).collect::<Vec<_>>();
+        assert_eq!(check_renames(&d(&[("nosuch", "x")])).err(), Some((0, "No such command in rename-command")));
+        assert_eq!(check_renames(&d(&[("get", "SET")])).err(), Some((0, "Target command name already exists")));
+        // The old name is removed first: renaming to itself or to a removed name works.
+        assert!(check_renames(&d(&[("get", "GET"), ("set", ""), ("get", "set")])).is_ok());
+        assert_eq!(check_renames(&d(&[("flushall", ""), ("FLUSHALL", "x")])).err(), Some((1, "No such command in rename-command")));
+        let r = build_renames(&d(&[("FlushAll", "wipe"), ("get", "")])).expect("valid");
+        assert!(r.index.get(&b"wipe"[..]).is_some_and(|s| s.name == "flushall"));
+        assert!(!r.index.contains_key(&b"flushall"[..]) && !r.index.contains_key(&b"get"[..]));
+        assert_eq!(r.index.len(), all().count() - 1);
     }
 }

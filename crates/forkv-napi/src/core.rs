@@ -538,7 +538,14 @@ impl Core {
         let status = match outcome {
             Outcome::Done => Status::Done,
             Outcome::Close => Status::Close,
-            Outcome::Host(argv) => {
+            Outcome::Host(mut argv) => {
+                // The host knows commands by their own names: a `rename-command` NEW name
+                // is handed over as the command it names.
+                if let Some(first) = argv.first_mut() {
+                    if let Some(spec) = forkv_engine::table::lookup(first) {
+                        *first = spec.name.as_bytes().to_vec();
+                    }
+                }
                 self.host_argv = argv;
                 Status::Host
             }
@@ -1013,6 +1020,20 @@ impl Core {
         forkv_keyspace::sds::split_args(&line).map(|args| args.into_iter().map(Buffer::from).collect())
     }
 
+    /// Applies the configuration's `rename-command` directives (pairs of OLD and NEW names,
+    /// NEW empty to remove) to the process-wide command table, before the first command.
+    /// Returns Valkey's error and the index of the failing directive, or null.
+    #[napi]
+    pub fn apply_rename_commands(pairs: Vec<Vec<Buffer>>) -> Option<RenameError> {
+        forkv_engine::table::apply_renames(&rename_pairs(pairs)).err().map(RenameError::from)
+    }
+
+    /// Checks `rename-command` directives as `applyRenameCommands` would, applying nothing.
+    #[napi]
+    pub fn check_rename_commands(pairs: Vec<Vec<Buffer>>) -> Option<RenameError> {
+        forkv_engine::table::check_renames(&rename_pairs(pairs)).err().map(RenameError::from)
+    }
+
     /// Every top-level command (the README's command list is generated from this).
     #[napi]
     pub fn command_table() -> Vec<CommandRow> {
@@ -1032,4 +1053,28 @@ impl Core {
             })
             .collect()
     }
+}
+
+/// A refused `rename-command` directive: its index in the list and Valkey's message.
+#[napi(object)]
+pub struct RenameError {
+    pub index: u32,
+    pub message: String,
+}
+
+impl From<(usize, &'static str)> for RenameError {
+    fn from((index, message): (usize, &'static str)) -> Self {
+        RenameError { index: u32::try_from(index).unwrap_or(u32::MAX), message: message.to_string() }
+    }
+}
+
+/// `[[old, new], ...]` from the host; a malformed pair (not two names) names no command.
+fn rename_pairs(pairs: Vec<Vec<Buffer>>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    pairs
+        .into_iter()
+        .map(|p| match p.as_slice() {
+            [old, new] => (old.to_vec(), new.to_vec()),
+            _ => (Vec::new(), Vec::new()),
+        })
+        .collect()
 }

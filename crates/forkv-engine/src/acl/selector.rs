@@ -191,7 +191,7 @@ impl Selector {
     }
 
     fn apply_command(&mut self, name: &str, allow: bool) -> Result<(), String> {
-        if let Some(c) = table::lookup(name.as_bytes()) {
+        if let Some(c) = table::lookup_original(name.as_bytes()) {
             self.set_command(c, allow);
             for s in c.subcommands {
                 self.set_command(s, allow);
@@ -205,14 +205,14 @@ impl Selector {
         if let Some((left, _)) = name.rsplit_once('|').filter(|(left, _)| left.contains('|')) {
             let is_sub = left
                 .split_once('|')
-                .and_then(|(p, s)| table::lookup(p.as_bytes()).and_then(|c| c.subcommand(s.as_bytes())))
+                .and_then(|(p, s)| table::lookup_original(p.as_bytes()).and_then(|c| c.subcommand(s.as_bytes())))
                 .is_some();
             return Err(if allow && is_sub { "Allowing first-arg of a subcommand is not supported".into() } else { UNKNOWN.into() });
         }
         let Some((parent, sub)) = name.split_once('|') else {
             return Err(UNKNOWN.into());
         };
-        let Some(p) = table::lookup(parent.as_bytes()) else {
+        let Some(p) = table::lookup_original(parent.as_bytes()) else {
             return Err(UNKNOWN.into());
         };
         if !p.subcommands.is_empty() && has_acl_subcommands(p.name) {

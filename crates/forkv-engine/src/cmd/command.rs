@@ -26,7 +26,7 @@ const COMMAND_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 fn command(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    let all: Vec<_> = table::all().collect();
+    let all: Vec<_> = table::dispatchable().collect();
     ctx.reply.array(all.len());
     for c in all {
         write_info(ctx, c);
@@ -35,7 +35,7 @@ fn command(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
 }
 
 fn count(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
-    ctx.reply.int(table::all().count() as i64);
+    ctx.reply.int(table::dispatchable().count() as i64);
     Ok(())
 }
 
@@ -189,7 +189,7 @@ fn write_key_spec(ctx: &mut Ctx<'_>, spec: &KeySpec) {
 
 fn docs(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let list: Vec<&'static CommandSpec> = if argv.len() == 2 {
-        table::all().collect()
+        table::dispatchable().collect()
     } else {
         argv[2..].iter().filter_map(|n| find(n)).collect()
     };
@@ -321,7 +321,7 @@ fn write_args(ctx: &mut Ctx<'_>, args: &[ArgDoc]) {
 
 fn list(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let mut names: Vec<&'static str> = Vec::new();
-    for c in table::all() {
+    for c in table::dispatchable() {
         names.push(c.name);
         names.extend(c.listed_subcommands().iter().map(|s| s.name));
     }

@@ -420,7 +420,7 @@ impl Engine {
         let closing = c.closing;
         self.discard_transaction(id);
         // An EXEC that waited for the host ends here, not in `dispatch`.
-        if let (Some(run), Some(exec)) = (run.filter(|r| r.paused), crate::table::lookup(b"exec")) {
+        if let (Some(run), Some(exec)) = (run.filter(|r| r.paused), crate::table::lookup_original(b"exec")) {
             let elapsed = run.started.elapsed();
             self.top_level_command_ran(elapsed);
             self.command_done(id, exec, &[b"exec"], elapsed);
