@@ -184,17 +184,25 @@ t('a client that never reads its replies is evicted once its output passes the l
   await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
   sock.pause();
   sock.write('CLIENT SETNAME reader\r\n');
+  // The name comes over another connection than CLIENT LIST: wait until it is set, or the
+  // loop below would read "no such client" as the eviction.
+  await waitFor(async () => (await clientFields('reader')) !== null, 'the name');
   let done = false;
   void closed.then(() => {
     done = true;
   });
+  let evicted = false;
   for (let i = 0; i < 2000 && !done; i++) {
     sock.write('GET k\r\n');
     const f = await clientFields('reader');
-    if (f === null) break;
+    if (f === null) {
+      evicted = true;
+      break;
+    }
     assert.ok(Number(f['tot-mem']) < 3 * MB + 256 * 1024, `tot-mem=${f['tot-mem']}`);
     await sleep(2);
   }
+  assert.ok(evicted || done, 'evicted while it did not read');
   sock.resume();
   await waitFor(async () => (await clientFields('reader')) === null, 'the eviction', 10000);
   sock.destroy();
