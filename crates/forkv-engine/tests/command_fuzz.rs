@@ -124,13 +124,8 @@ fn command(rng: &mut Rng, specs: &[&'static CommandSpec]) -> Vec<Vec<u8>> {
 }
 
 fn encode(argv: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", argv.len()).into_bytes();
-    for a in argv {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+    let args: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    forkv_test_support::encode(&args)
 }
 
 fn show(argv: &[Vec<u8>]) -> String {
