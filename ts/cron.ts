@@ -5,6 +5,14 @@
 import { pushInfoFacts } from './info';
 import type { Server } from './server';
 
+/**
+ * The time one slow active expire cycle may use (Valkey's `config_cycle_slow_time_perc`):
+ * 25% of the cron period at `active-expire-effort` 1, 2% more per unit of effort above it.
+ */
+export function expireBudgetMs(hz: number, effort: number): number {
+  return ((1000 / hz) * (25 + 2 * (effort - 1))) / 100;
+}
+
 /** The periodic timer and its work. */
 export class Cron {
   private timer: NodeJS.Timeout | null = null;
@@ -27,8 +35,7 @@ export class Cron {
     if (this.server.cronPaused) return;
     this.server.checkShutdownSignal();
     const hz = this.server.config.getInt('hz');
-    // Valkey's slow expire cycle may use 25% of each cron period.
-    const budgetMs = (1000 / hz) * 0.25;
+    const budgetMs = expireBudgetMs(hz, this.server.config.getInt('active-expire-effort'));
     this.server.core.native.cron(budgetMs, this.server.config.getBool('activerehashing'));
     // Keyspace events of keys the cycle expired.
     this.server.dataPath.deliver();

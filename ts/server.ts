@@ -19,6 +19,7 @@ import { Cron } from './cron';
 import { Logger, type LogLevel } from './log';
 import { error, type Reply } from './resp/encode';
 import { loadUsersAtStartup } from './commands/acl';
+import { applyOomScoreAdj } from './oom-score-adj';
 import { VERSION } from './version';
 import { RdbPersistence } from './persistence/rdb';
 import { AofPersistence } from './persistence/aof';
@@ -240,6 +241,9 @@ export class Server extends EventEmitter {
       maxmemoryPolicy: this.config.getEnum('maxmemory-policy'),
       maxmemorySamples: this.config.getInt('maxmemory-samples'),
       maxmemoryEvictionTenacity: this.config.getInt('maxmemory-eviction-tenacity'),
+      replicaIgnoreMaxmemory: this.config.getBool('replica-ignore-maxmemory'),
+      activeExpireEffort: this.config.getInt('active-expire-effort'),
+      hideUserDataFromLog: this.config.getBool('hide-user-data-from-log'),
       lazyfreeLazyEviction: this.config.getBool('lazyfree-lazy-eviction'),
       lfuLogFactor: this.config.getInt('lfu-log-factor'),
       lfuDecayTime: this.config.getInt('lfu-decay-time'),
@@ -281,7 +285,7 @@ export class Server extends EventEmitter {
   /** Closes a client chosen by client eviction: logged and counted as Valkey does. */
   private evictClient(conn: Connection): void {
     if (conn.closed) return;
-    this.log.notice(`Evicting client: ${clientLine(this, conn)}`);
+    this.log.notice(`Evicting client: ${clientLine(this, conn, null, this.config.getBool('hide-user-data-from-log'))}`);
     this.stats.evictedClients++;
     conn.closed = true;
     conn.socket.destroy();
@@ -306,6 +310,21 @@ export class Server extends EventEmitter {
     });
   }
 
+  /**
+   * `oom-score-adj`: writes the score of this server's class (primary or replica) and sets
+   * the fork children's (Valkey's setOOMScoreAdj(-1): at start, on CONFIG SET, on
+   * REPLICAOF). Returns null, or the failure (logged, as Valkey logs it).
+   */
+  applyOomScoreAdj(): string | null {
+    const err = applyOomScoreAdj({
+      mode: this.config.getEnum('oom-score-adj'),
+      values: this.config.getOomScoreAdjValues(),
+      replica: this.replica?.isReplica ?? false,
+    });
+    if (err !== null) this.log.warning(err);
+    return err;
+  }
+
   /** `requirepass` is the default ACL user's password (set only when it changes: ACL
    * SETUSER default may have changed the user since). */
   private applyRequirepass(): void {
@@ -318,7 +337,8 @@ export class Server extends EventEmitter {
       return null;
     };
     for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'acl-pubsub-default', 'maxmemory-policy', 'lazyfree-lazy-expire',
-      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold', 'extended-redis-compatibility', 'rdbcompression']) this.config.onChange(name, engine);
+      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold', 'extended-redis-compatibility', 'rdbcompression',
+      'replica-ignore-maxmemory', 'active-expire-effort', 'hide-user-data-from-log']) this.config.onChange(name, engine);
     for (const name of ['latency-tracking', 'latency-tracking-info-percentiles']) {
       this.config.onChange(name, () => {
         this.applyLatencyTracking();
@@ -339,6 +359,9 @@ export class Server extends EventEmitter {
       this.applyEngineSettings();
       return null;
     });
+    for (const name of ['oom-score-adj', 'oom-score-adj-values']) {
+      this.config.onChange(name, () => (this.applyOomScoreAdj() === null ? null : 'Failed to set current oom_score_adj. Check server logs.'));
+    }
     this.config.onChange('requirepass', () => {
       this.applyRequirepass();
       return null;
@@ -367,6 +390,7 @@ export class Server extends EventEmitter {
     // As in Valkey, the listeners exist when this line is logged: a test harness that
     // waits for it connects at once, and meets -LOADING rather than a refused connection.
     this.log.notice('Server initialized');
+    this.applyOomScoreAdj();
     this.startCron();
     // With appendonly yes the AOF is the source of truth, as in Valkey.
     if (this.config.getBool('appendonly')) await this.aof.loadAtStart();
@@ -411,7 +435,7 @@ export class Server extends EventEmitter {
    */
   private closeOverOutputLimit(conn: Connection): void {
     if (conn.closed) return;
-    this.log.warning(`Client ${clientLine(this, conn)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+    this.log.warning(`Client ${clientLine(this, conn, null, this.config.getBool('hide-user-data-from-log'))} scheduled to be closed ASAP for overcoming of output buffer limits.`);
     this.stats.clientOutputBufferLimitDisconnections++;
     conn.closed = true;
     conn.socket.destroy();

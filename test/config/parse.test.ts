@@ -63,14 +63,20 @@ test('deprecated directives are accepted and ignored (with a note)', () => {
   assert.is(reason('dynamic-hz'), 'Bad directive or wrong number of arguments');
 });
 
+test('io-threads: only 1 is accepted (forkv runs no I/O threads)', () => {
+  assert.is(load('io-threads 1').store.getInt('io-threads'), 1);
+  assert.is(reason('io-threads 4'), 'forkv runs no I/O threads: io-threads must be 1 (clients are served on the main thread)');
+  assert.is(reason('io-threads 0'), 'argument must be between 1 and 128 inclusive');
+});
+
 test('known but unimplemented directives are accepted and named in warnings when not at default', () => {
-  const r = load('io-threads 4\nio-threads 1\nbio-cpulist 0-1\ncluster-node-timeout 15000\nport 7000');
+  const r = load('active-defrag-cycle-min 5\nactive-defrag-cycle-min 1\nbio-cpulist 0-1\ncluster-node-timeout 15000\nport 7000');
   assert.equal(r.warnings.map((w) => [w.directive, w.line]), [['bio-cpulist', 3]]);
   assert.match(r.warnings[0]!.message, /'bio-cpulist' is not implemented by forkv/);
   assert.is(r.store.getString('bio-cpulist'), '0-1');
-  const r2 = load('io-threads 4\nrename-command FLUSHALL ""\nloadmodule /x.so\nmaxmemory 1gb');
+  const r2 = load('active-defrag-cycle-min 5\nrename-command FLUSHALL ""\nloadmodule /x.so\nmaxmemory 1gb');
   // maxmemory is implemented (eviction): no warning.
-  assert.equal(r2.warnings.map((w) => w.directive).sort(), ['io-threads', 'loadmodule']);
+  assert.equal(r2.warnings.map((w) => w.directive).sort(), ['active-defrag-cycle-min', 'loadmodule']);
   assert.is(r2.store.getString('maxmemory'), '1073741824');
   assert.equal(r2.renameCommands, [['FLUSHALL', '']]);
 });

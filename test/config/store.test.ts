@@ -183,14 +183,14 @@ test.run();
 test('CONFIG SET of a directive forkv does not honour is logged, never silent; honoured ones are not', () => {
   const lines: string[] = [];
   const s = new ConfigStore({ log: (level, m) => lines.push(`${level} ${m}`) });
-  assert.is(s.set([['active-expire-effort', '5'], ['maxmemory', '10mb']]), null);
+  assert.is(s.set([['active-defrag-cycle-min', '5'], ['maxmemory', '10mb']]), null);
   assert.equal(lines, [
-    "warning CONFIG SET 'active-expire-effort' is not implemented by forkv; the value is accepted and reported by CONFIG GET but has no effect",
+    "warning CONFIG SET 'active-defrag-cycle-min' is not implemented by forkv; the value is accepted and reported by CONFIG GET but has no effect",
   ]);
-  assert.equal(s.get(['active-expire-effort'], glob), [['active-expire-effort', '5']]);
+  assert.equal(s.get(['active-defrag-cycle-min'], glob), [['active-defrag-cycle-min', '5']]);
   lines.length = 0;
   // Back to the default: nothing is left ignored, nothing to say.
-  assert.is(s.set([['active-expire-effort', '1']]), null);
+  assert.is(s.set([['active-defrag-cycle-min', '1']]), null);
   assert.is(s.set([['notify-keyspace-events', 'KEA']]), null);
   assert.equal(lines, []);
 });

@@ -39,9 +39,9 @@ t('proc-title-template sets the process title once listening, and again on CONFI
 t('CONFIG SET of a directive forkv does not honour is written to the log', async () => {
   const srv = await startServer();
   try {
-    assert.is((await redisCli(srv.port, ['config', 'set', 'active-expire-effort', '7'])).stdout.trim(), 'OK');
-    assert.is((await redisCli(srv.port, ['config', 'get', 'active-expire-effort'])).stdout.trim(), 'active-expire-effort\n7');
-    assert.match(srv.output(), /# CONFIG SET 'active-expire-effort' is not implemented by forkv; the value is accepted/);
+    assert.is((await redisCli(srv.port, ['config', 'set', 'active-defrag-cycle-min', '7'])).stdout.trim(), 'OK');
+    assert.is((await redisCli(srv.port, ['config', 'get', 'active-defrag-cycle-min'])).stdout.trim(), 'active-defrag-cycle-min\n7');
+    assert.match(srv.output(), /# CONFIG SET 'active-defrag-cycle-min' is not implemented by forkv; the value is accepted/);
     assert.is((await redisCli(srv.port, ['config', 'set', 'hz', '20'])).stdout.trim(), 'OK');
     assert.not.match(srv.output(), /CONFIG SET 'hz'/);
   } finally {
@@ -113,10 +113,21 @@ t('config file with include, quoted arguments and logfile', async () => {
 });
 
 t('a directive Valkey knows but forkv does not implement is accepted with a warning', async () => {
-  const srv = await startServer({ args: ['--io-threads', '4'] });
-  assert.match(srv.output(), /io-threads/);
+  const srv = await startServer({ args: ['--active-defrag-cycle-min', '4'] });
+  assert.match(srv.output(), /'active-defrag-cycle-min' is not implemented by forkv/);
   const r = await redisCli(srv.port, ['ping']);
   assert.is(r.stdout.trim(), 'PONG');
+  await srv.stop();
+});
+
+t('io-threads other than 1 is refused at startup and is immutable for CONFIG SET', async () => {
+  const bad = await startServer({ waitReady: false, args: ['--io-threads', '4'] });
+  const r = await bad.exited;
+  assert.is(r.code, 1);
+  assert.match(bad.output(), />>> 'io-threads "?4"?'\nforkv runs no I\/O threads: io-threads must be 1/);
+  const srv = await startServer({ args: ['--io-threads', '1'] });
+  assert.is((await redisCli(srv.port, ['config', 'get', 'io-threads'])).stdout.trim(), 'io-threads\n1');
+  assert.match((await redisCli(srv.port, ['config', 'set', 'io-threads', '2'])).stdout, /can't set immutable config/);
   await srv.stop();
 });
 

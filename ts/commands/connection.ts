@@ -135,6 +135,9 @@ function socketEvents(c: Connection): string {
   return (c.socket.isPaused() ? '' : 'r') + (c.socket.writableLength > 0 ? 'w' : '');
 }
 
+/** What a log line shows for user data with `hide-user-data-from-log yes`. */
+const REDACTED = '*redacted*';
+
 /**
  * One CLIENT LIST / CLIENT INFO line, Valkey 8.0's fields in its order. `current`: the
  * argv of the command running for `c` (CLIENT LIST/INFO itself), for `argv-mem`.
@@ -156,7 +159,7 @@ function socketEvents(c: Connection): string {
  *   held while the client waits); `qbuf-free`: the rest of the query buffer's allocation.
  * - `oll`: the number of writes in that queue.
  */
-export function clientLine(server: Server, c: Connection, current: Buffer[] | null = null): string {
+export function clientLine(server: Server, c: Connection, current: Buffer[] | null = null, hideUserData = false): string {
   const st = server.core.native.clientState(c.id);
   const now = Date.now();
   // The running command's argv, or the arguments read so far of an incomplete one.
@@ -169,7 +172,9 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
     ['addr', c.addr],
     ['laddr', c.laddr],
     ['fd', c.fd],
-    ['name', c.name],
+    // A log line with `hide-user-data-from-log yes` shows neither name nor user (Valkey's
+    // catClientInfoString with hide_user_data).
+    ['name', hideUserData ? REDACTED : c.name],
     ['age', Math.floor((now - c.createdAt) / 1000)],
     ['idle', Math.floor((now - c.lastInteraction) / 1000)],
     ['flags', clientFlags(st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0, st, c.kind === 'unix', server.replication.isReplicaClient(c.id))],
@@ -191,7 +196,7 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
     ['tot-mem', server.core.native.clientMemory(c.id) + argvMem + pending.buffer + omem],
     ['events', socketEvents(c)],
     ['cmd', st?.lastCmd ?? 'NULL'],
-    ['user', st?.user ?? 'default'],
+    ['user', hideUserData ? REDACTED : (st?.user ?? 'default')],
     ['redir', st?.redir ?? -1],
     ['resp', c.proto],
     ['lib-name', c.libName],

@@ -20,7 +20,7 @@ import type {
   OutputBufferLimits, StringKind, Validator,
 } from './types';
 import {
-  refuseDaemonize, SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW, SHUTDOWN_SAVE,
+  refuseDaemonize, refuseIoThreads, SHUTDOWN_FORCE, SHUTDOWN_NOSAVE, SHUTDOWN_NOW, SHUTDOWN_SAVE,
   validActiveDefrag, validAofDirname, validAofFilename, validClusterConfigFile, validDbFilename,
   validHostname, validHumanNodename, validIpV4, validIpV6, validProcTitleTemplate, validShutdownFlags,
 } from './validators';
@@ -66,6 +66,8 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys',
   'notify-keyspace-events', 'latency-monitor-threshold', 'latency-tracking-info-percentiles', 'bind-source-addr',
   'enable-protected-configs', 'enable-module-command', 'disable-thp', 'availability-zone', 'maxmemory-clients',
+  'active-expire-effort', 'repl-backlog-ttl', 'replica-ignore-maxmemory', 'replica-lazy-flush',
+  'repl-disable-tcp-nodelay', 'hide-user-data-from-log', 'oom-score-adj', 'oom-score-adj-values', 'io-threads',
 ]);
 
 /** Implemented with a limitation: warned about when set to a non-default value. */
@@ -297,7 +299,8 @@ const RAW_TABLE: readonly RawDef[] = [
   /* Integer configs */
   num('databases', null, IMM, 'int', 1n, INT_MAX, 16n),
   num('port', null, MOD, 'int', 0n, 65535n, 6379n),
-  num('io-threads', null, IMM, 'int', 1n, 128n, 1n),
+  // forkv-only refusal: every client is served on Node's one event loop (no I/O threads).
+  def('io-threads', null, IMM, { type: 'numeric', numType: 'int', format: 'integer', min: 1n, max: 128n, default: 1n, validate: refuseIoThreads }),
   num('events-per-io-thread', null, flags('hidden'), 'int', 0n, INT_MAX, 2n),
   num('prefetch-batch-max-size', null, MOD, 'int', 0n, 128n, 16n),
   num('auto-aof-rewrite-percentage', null, MOD, 'int', 0n, INT_MAX, 100n),

@@ -116,6 +116,14 @@ export function validShutdownFlags(value: number): string | null {
     : null;
 }
 
+/**
+ * forkv-only refusal: forkv reads, parses and writes every client on Node's single event
+ * loop and runs no I/O threads, so only Valkey's default (1, the main thread alone) is accepted.
+ */
+export function refuseIoThreads(value: bigint): string | null {
+  return value === 1n ? null : 'forkv runs no I/O threads: io-threads must be 1 (clients are served on the main thread)';
+}
+
 /** forkv-only refusal: a Node process cannot fork itself into the background safely. */
 export function refuseDaemonize(value: boolean): string | null {
   return value ? 'forkv does not daemonize: run it in the foreground under a supervisor (systemd, a container, pm2)' : null;

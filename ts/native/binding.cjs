@@ -841,4 +841,5 @@ module.exports.disableThpForProcess = nativeBinding.disableThpForProcess
 module.exports.linuxMemoryWarnings = nativeBinding.linuxMemoryWarnings
 module.exports.openFilesLimit = nativeBinding.openFilesLimit
 module.exports.overcommitMemory = nativeBinding.overcommitMemory
+module.exports.setChildOomScoreAdj = nativeBinding.setChildOomScoreAdj
 module.exports.thpMode = nativeBinding.thpMode

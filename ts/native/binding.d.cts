@@ -393,6 +393,17 @@ export declare class Core {
   replOnlineOnAck(id: number): void
   /** Replicas whose stream started with an ACK since the last call. */
   replTakeStreamStarted(): Array<number>
+  /**
+   * A replica's full sync empties the dataset before the primary's loads (Valkey's
+   * emptyData); `lazy` (`replica-lazy-flush`) frees the old data on a background
+   * thread. Returns the number of keys there were.
+   */
+  replEmptyForSync(lazy: boolean): number
+  /**
+   * `repl-backlog-ttl` (once a second): frees the backlog of a primary that has had no
+   * replica for more than `ttl_secs` seconds, with a new replication ID; true when freed.
+   */
+  replFreeIdleBacklog(ttlSecs: number): boolean
   /** DEBUG CHANGE-REPL-ID: a new replication ID, the previous one cleared. */
   replChangeId(): string
   /** True when replica `id` announced `capa eof`. */
@@ -817,6 +828,12 @@ export interface EngineSettings {
   maxmemoryPolicy?: string
   maxmemorySamples?: number
   maxmemoryEvictionTenacity?: number
+  /** `replica-ignore-maxmemory`: a replica neither evicts nor answers `-OOM`. */
+  replicaIgnoreMaxmemory?: boolean
+  /** `active-expire-effort` (1..=10). */
+  activeExpireEffort?: number
+  /** `hide-user-data-from-log`: the core's log lines show no command arguments. */
+  hideUserDataFromLog?: boolean
   /** `lazyfree-lazy-eviction`: evicted keys are propagated as UNLINK (else DEL). */
   lazyfreeLazyEviction?: boolean
   lfuLogFactor?: number
@@ -1042,6 +1059,12 @@ export interface ScriptingInfo {
   /** The libraries' code and names (`used_memory_functions`). */
   usedMemoryFunctions: number
 }
+
+/**
+ * The `oom_score_adj` fork children write for themselves (Valkey's CONFIG_OOM_BGCHILD
+ * class), or null to leave them the inherited score (`oom-score-adj no`).
+ */
+export declare function setChildOomScoreAdj(score?: number | undefined | null): void
 
 /** One line to log, with its Valkey level ("debug", "verbose", "notice", "warning"). */
 export interface SyscheckMessage {

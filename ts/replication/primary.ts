@@ -114,6 +114,9 @@ export class ReplicationPrimary {
       log.notice(`Partial resynchronization request from ${name} accepted. Sending ${bytes} bytes of backlog starting from offset ${from}.`);
       return NO_REPLY;
     }
+    // `repl-disable-tcp-nodelay yes`: Nagle's algorithm on for the replica's socket from
+    // the full sync on (fewer, larger packets, more replication delay), as Valkey's syncCommand.
+    if (this.server.config.getBool('repl-disable-tcp-nodelay')) conn.socket.setNoDelay(false);
     if (psync) {
       log.notice(`Full resync requested by replica ${name}`);
       this.psyncIds.add(conn.id);
@@ -345,6 +348,11 @@ export class ReplicationPrimary {
       this.cronSeconds++;
       const period = Math.max(1, this.server.config.getInt('repl-ping-replica-period'));
       this.native.replCron(this.cronSeconds % period === 0);
+      // `repl-backlog-ttl`: a primary alone for longer frees its backlog (replicationCron).
+      const ttl = Number(this.server.config.getBigInt('repl-backlog-ttl'));
+      if (this.native.replFreeIdleBacklog(ttl)) {
+        this.server.log.notice(`Replication backlog freed after ${ttl} seconds without connected replicas.`);
+      }
     }
     if (this.native.hasDeliveries()) this.server.dataPath.deliver();
   }

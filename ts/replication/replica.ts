@@ -94,6 +94,9 @@ export class ReplicaLink {
     return this.server.core.native;
   }
 
+  /** The role the OOM score was last written for (see updateGates). */
+  private oomRoleReplica = false;
+
   /** True while this server replicates a primary. */
   get isReplica(): boolean {
     return this.primary !== null;
@@ -204,6 +207,11 @@ export class ReplicaLink {
   private updateGates(): void {
     const replica = this.primary !== null;
     const down = replica && this.state !== 'connected';
+    // The OOM score follows the role (Valkey's replicationSetPrimary/UnsetPrimary).
+    if (replica !== this.oomRoleReplica) {
+      this.oomRoleReplica = replica;
+      this.server.applyOomScoreAdj();
+    }
     this.native.configure({
       readOnlyReplica: replica && this.server.config.getBool('replica-read-only'),
       isReplica: replica,
@@ -505,6 +513,9 @@ export class ReplicaLink {
       s.destroy();
       return;
     }
+    // The old data goes before the primary's loads; `replica-lazy-flush yes` frees it on a
+    // background thread (INFO lazyfreed_objects), as Valkey's emptyData with EMPTYDB_ASYNC.
+    this.native.replEmptyForSync(this.server.config.getBool('replica-lazy-flush'));
     log.notice('PRIMARY <-> REPLICA sync: Loading DB in memory');
     // The data is replaced: the history we had is gone whatever the load's outcome.
     const next = this.fullSync;

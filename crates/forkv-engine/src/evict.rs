@@ -45,11 +45,14 @@ pub struct MaxmemoryConfig {
     pub tenacity: u32,
     /// `lazyfree-lazy-eviction`: evictions propagate as UNLINK.
     pub lazy: bool,
+    /// `replica-ignore-maxmemory` (default yes): a replica neither evicts nor refuses
+    /// commands with `-OOM`, so that it stays an exact copy of its primary.
+    pub replica_ignore: bool,
 }
 
 impl Default for MaxmemoryConfig {
     fn default() -> Self {
-        MaxmemoryConfig { maxmemory: 0, policy: EvictionPolicy::NoEviction, samples: 5, tenacity: 10, lazy: true }
+        MaxmemoryConfig { maxmemory: 0, policy: EvictionPolicy::NoEviction, samples: 5, tenacity: 10, lazy: true, replica_ignore: true }
     }
 }
 
@@ -111,7 +114,7 @@ impl Engine {
     pub fn perform_evictions(&mut self) -> EvictResult {
         let mm = self.cfg.maxmemory;
         // CLIENT PAUSE holds eviction too (Valkey's isSafeToPerformEvictions).
-        if mm.maxmemory == 0 || self.cfg.loading || self.ks.loading || self.is_paused() {
+        if !self.maxmemory_applies() || self.cfg.loading || self.ks.loading || self.is_paused() {
             self.note_exceeded(false);
             return EvictResult::Ok;
         }
@@ -157,6 +160,13 @@ impl Engine {
         EvictResult::Ok
     }
 
+    /// A `maxmemory` is set and this server enforces it: not a replica with
+    /// `replica-ignore-maxmemory yes` (Valkey's isSafeToPerformEvictions).
+    pub fn maxmemory_applies(&self) -> bool {
+        let mm = &self.cfg.maxmemory;
+        mm.maxmemory != 0 && !(self.cfg.is_replica && mm.replica_ignore)
+    }
+
     /// Tracks the time spent over the limit (INFO `*_eviction_exceeded_time`).
     fn note_exceeded(&mut self, over: bool) {
         let s = &mut self.eviction;
@@ -180,7 +190,7 @@ impl Engine {
     /// `-OOM` (Valkey's processCommand): denyoom commands (EXEC of queued ones) and, in
     /// MULTI, any command but EXEC/DISCARD/QUIT/RESET, when nothing could be freed.
     pub(crate) fn oom_refuses(&mut self, id: u64, spec: &CommandSpec, cmd_flags: u32) -> bool {
-        if self.cfg.maxmemory.maxmemory == 0 {
+        if !self.maxmemory_applies() {
             self.oom_state = false;
             if self.grow_budget_set {
                 self.ks.set_grow_budget(usize::MAX);
@@ -294,5 +304,16 @@ mod tests {
         e.prop.end_transaction();
         assert_eq!(e.perform_evictions(), EvictResult::Fail);
         assert!(!e.ks.exists(0, b"y"));
+        // A replica with replica-ignore-maxmemory yes (the default) neither evicts nor
+        // refuses writes with -OOM, whatever the memory says; with no, it evicts.
+        e.cfg.is_replica = true;
+        assert!(e.cfg.maxmemory.replica_ignore);
+        assert_eq!(feed(&mut e, "SET r v"), "+OK\r\n");
+        assert_eq!(e.perform_evictions(), EvictResult::Ok);
+        assert!(e.ks.exists(0, b"r"));
+        e.cfg.maxmemory.replica_ignore = false;
+        assert_eq!(e.perform_evictions(), EvictResult::Fail);
+        assert!(!e.ks.exists(0, b"r"));
+        assert_eq!(feed(&mut e, "SET r v"), format!("-{}\r\n", crate::errors::OOM));
     }
 }

@@ -974,6 +974,7 @@ impl Engine {
         self.ks.stats = Default::default();
         self.acl.log.denied = Default::default();
         self.cmdstats.reset(0);
+        forkv_keyspace::lazyfree::reset_stats();
     }
 
     /// Offers a command client `id` ran to the SLOWLOG and the latency monitor, under the name and address of
@@ -1226,12 +1227,17 @@ impl Engine {
 pub fn panicked(logs: &mut LogQueue, spec: &CommandSpec, argv: &[&[u8]], payload: &(dyn std::any::Any + Send)) -> String {
     let msg = log::panic_message(payload);
     let mut shown = String::new();
-    for a in argv.iter().take(8) {
-        shown.push(' ');
-        shown.push_str(&truncate_lossy(a, 64));
-    }
-    if argv.len() > 8 {
-        shown.push_str(" ...");
+    if logs.hide_user_data {
+        // Valkey's crash report with hide-user-data-from-log: each argument `*redacted*`.
+        shown.push_str(&format!(" *redacted* ({} arguments)", argv.len()));
+    } else {
+        for a in argv.iter().take(8) {
+            shown.push(' ');
+            shown.push_str(&truncate_lossy(a, 64));
+        }
+        if argv.len() > 8 {
+            shown.push_str(" ...");
+        }
     }
     logs.push(LogLevel::Warning, format!("BUG: command '{}' panicked: {msg}; argv:{shown}", spec.name));
     format!("ERR internal error while running '{}': {msg}", spec.name)
@@ -1356,6 +1362,17 @@ mod panic_tests {
             assert_eq!(logs[0].level, LogLevel::Warning);
             assert!(logs[0].message.starts_with("BUG: command 'get' panicked: "), "{}", logs[0].message);
         }
+        // hide-user-data-from-log (default yes) shows no argument; with no, they are shown.
+        let logs = |e: &mut Engine| {
+            assert_eq!(e.run(1, spec, boom, &[b"get", b"secret-key"]), Outcome::Done);
+            e.clear_reply();
+            e.logs.take().remove(0).message
+        };
+        assert!(e.logs.hide_user_data);
+        let hidden = logs(&mut e);
+        assert!(hidden.ends_with("argv: *redacted* (2 arguments)") && !hidden.contains("secret-key"), "{hidden}");
+        e.logs.hide_user_data = false;
+        assert!(logs(&mut e).ends_with("argv: get secret-key"));
         // The engine keeps serving the same client.
         assert_eq!(e.feed(1, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), Outcome::Done);
         assert_eq!(e.reply(), b"+OK\r\n$1\r\nv\r\n");

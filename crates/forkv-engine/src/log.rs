@@ -35,10 +35,18 @@ pub struct LogLine {
 
 /// Lines waiting for the host. Bounded: a flood of identical failures must not grow
 /// memory without limit while the host is busy; the overflow is counted and reported.
-#[derive(Default)]
 pub struct LogQueue {
     lines: Vec<LogLine>,
     dropped: u64,
+    /// `hide-user-data-from-log` (default yes): lines about a command show no argument
+    /// (keys, values) and no client name (see [`crate::panicked`]).
+    pub hide_user_data: bool,
+}
+
+impl Default for LogQueue {
+    fn default() -> Self {
+        LogQueue { lines: Vec::new(), dropped: 0, hide_user_data: true }
+    }
 }
 
 /// Most lines kept between two drains.

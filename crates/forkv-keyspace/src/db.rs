@@ -98,6 +98,8 @@ pub struct Keyspace {
     rng: u64,
     /// Active expiry may be disabled for tests (DEBUG SET-ACTIVE-EXPIRE 0).
     pub active_expire_enabled: bool,
+    /// `active-expire-effort` rescaled to 0..=9 (see [`Keyspace::set_active_expire_effort`]).
+    expire_effort: usize,
     /// CLIENT PAUSE holds expiry (Valkey's PAUSE_ACTION_EXPIRE): the active cycle does
     /// nothing and reads see a key past its TTL as absent without deleting it, so the
     /// dataset stays exactly as it was when the pause began.
@@ -158,6 +160,7 @@ impl Keyspace {
             expired: Vec::new(),
             rng: 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()),
             active_expire_enabled: true,
+            expire_effort: 0,
             expire_paused: false,
             no_touch: false,
             loading: false,
@@ -732,6 +735,25 @@ impl Keyspace {
         (0..self.dbs.len()).map(|i| self.flush_db(i)).sum()
     }
 
+    /// A replica's full sync empties every database before the primary's data loads
+    /// (Valkey's emptyData in readSyncBulkPayload); returns how many keys there were.
+    /// With `lazy` (`replica-lazy-flush yes`) the old data is freed on a background
+    /// thread (see [`crate::lazyfree`]), else here.
+    pub fn empty_for_sync(&mut self, lazy: bool) -> usize {
+        let fresh = (0..self.dbs.len()).map(|_| Db::default()).collect();
+        let old = std::mem::replace(&mut self.dbs, fresh);
+        let n: usize = old.iter().map(|d| d.keys.len()).sum();
+        self.replica_keys_with_expire.clear();
+        if self.track_touches {
+            self.flushed.extend(0..self.dbs.len());
+            self.flush_signal = true;
+        }
+        if lazy && n > 0 {
+            crate::lazyfree::free_in_background(old, n as u64);
+        }
+        n
+    }
+
     /// True once after a FLUSHALL: Valkey then stops a running RDB child and, with save
     /// rules, saves the empty dataset at once (`flushAllDataAndResetRDB`).
     pub fn take_flushed_all(&mut self) -> bool {
@@ -805,6 +827,26 @@ impl Keyspace {
         }
     }
 
+    /// `active-expire-effort` (1..=10, Valkey's default 1): a higher effort samples more
+    /// keys per round and tolerates fewer expired keys in a sample before it stops (the
+    /// cron's time budget grows with it too, see the host's cron).
+    pub fn set_active_expire_effort(&mut self, effort: u32) {
+        self.expire_effort = effort.clamp(1, 10) as usize - 1;
+    }
+
+    /// Keys one round of the active cycle samples in a database (Valkey's
+    /// `config_keys_per_loop`: 20, plus 5 per unit of effort above 1).
+    fn expire_keys_per_loop(&self) -> usize {
+        const KEYS_PER_LOOP: usize = 20;
+        KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * self.expire_effort
+    }
+
+    /// The percentage of expired keys in a sample at or below which the cycle moves on
+    /// to the next database (Valkey's `config_cycle_acceptable_stale`: 10, minus the effort).
+    fn expire_acceptable_stale(&self) -> usize {
+        10 - self.expire_effort
+    }
+
     /// Valkey's active expire cycle: sample volatile keys with a persistent scan cursor,
     /// delete the expired ones, repeat while many of the sample were expired and the
     /// time budget (`deadline` checked every few iterations) allows.
@@ -818,7 +860,8 @@ impl Keyspace {
             return;
         }
         let start = std::time::Instant::now();
-        const KEYS_PER_LOOP: usize = 20;
+        let keys_per_loop = self.expire_keys_per_loop();
+        let acceptable_stale = self.expire_acceptable_stale();
         let mut sampled_total = 0u64;
         let mut expired_total = 0u64;
         let mut timed_out = false;
@@ -839,7 +882,7 @@ impl Keyspace {
                             due.push(Bytes::from(k));
                         }
                     });
-                    if sampled >= KEYS_PER_LOOP || cursor == 0 {
+                    if sampled >= keys_per_loop || cursor == 0 {
                         break;
                     }
                 }
@@ -860,8 +903,9 @@ impl Keyspace {
                     timed_out = true;
                     break 'dbs;
                 }
-                // Keep going in this db only while more than 10% of the sample was stale.
-                if sampled == 0 || due.len() * 10 <= sampled || cursor == 0 {
+                // Keep going in this db only while more of the sample was stale than the
+                // effort accepts (Valkey: `expired * 100 / sampled > acceptable_stale`).
+                if sampled == 0 || due.len() * 100 / sampled <= acceptable_stale || cursor == 0 {
                     break;
                 }
             }
@@ -1049,6 +1093,36 @@ mod tests {
         }
         assert_eq!(ks.len(0), 500);
         assert_eq!(ks.stats.expired_keys, 500);
+    }
+
+    /// Keys one active cycle deletes from a fresh db of 2000 volatile keys, every 16th of
+    /// them past its TTL, at `effort`.
+    fn expired_in_one_cycle(effort: u32) -> u64 {
+        let mut ks = Keyspace::new(1);
+        ks.set_active_expire_effort(effort);
+        ks.set_now(0);
+        for i in 0..2000 {
+            let k = format!("k{i}");
+            ks.set(0, k.as_bytes(), Value::string(b"v"), false);
+            ks.set_expire(0, k.as_bytes(), if i % 16 == 0 { 10 } else { 1_000_000 });
+        }
+        ks.set_now(100);
+        ks.active_expire_cycle(std::time::Duration::from_secs(10));
+        ks.stats.expired_keys
+    }
+
+    #[test]
+    fn active_expire_effort_makes_one_cycle_sample_more_and_tolerate_less() {
+        // About 6% of the keys are stale: at effort 1 (20 keys a round, stop at 10% stale or
+        // less) a cycle mostly stops after its first round; at effort 10 (65 keys a round,
+        // stop at 1% or less) it carries on round after round.
+        let low: u64 = (0..10).map(|_| expired_in_one_cycle(1)).sum();
+        let high: u64 = (0..10).map(|_| expired_in_one_cycle(10)).sum();
+        assert!(high > 4 * low, "effort 10 expired {high}, effort 1 expired {low}");
+        let mut ks = Keyspace::new(1);
+        assert_eq!((ks.expire_keys_per_loop(), ks.expire_acceptable_stale()), (20, 10));
+        ks.set_active_expire_effort(10);
+        assert_eq!((ks.expire_keys_per_loop(), ks.expire_acceptable_stale()), (65, 1));
     }
 
     #[test]

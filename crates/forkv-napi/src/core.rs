@@ -117,6 +117,12 @@ pub struct EngineSettings {
     pub maxmemory_policy: Option<String>,
     pub maxmemory_samples: Option<u32>,
     pub maxmemory_eviction_tenacity: Option<u32>,
+    /// `replica-ignore-maxmemory`: a replica neither evicts nor answers `-OOM`.
+    pub replica_ignore_maxmemory: Option<bool>,
+    /// `active-expire-effort` (1..=10).
+    pub active_expire_effort: Option<u32>,
+    /// `hide-user-data-from-log`: the core's log lines show no command arguments.
+    pub hide_user_data_from_log: Option<bool>,
     /// `lazyfree-lazy-eviction`: evicted keys are propagated as UNLINK (else DEL).
     pub lazyfree_lazy_eviction: Option<bool>,
     pub lfu_log_factor: Option<u32>,
@@ -779,6 +785,12 @@ impl Core {
         if let Some(v) = s.lfu {
             self.server.engine.ks.set_lfu(v);
         }
+        if let Some(v) = s.active_expire_effort {
+            self.server.engine.ks.set_active_expire_effort(v);
+        }
+        if let Some(v) = s.hide_user_data_from_log {
+            self.server.engine.logs.hide_user_data = v;
+        }
         if let Some(v) = s.read_only_replica {
             cfg.read_only_replica = v;
             // Only meaningful on a replica (then it is `replica-read-only`).
@@ -813,6 +825,9 @@ impl Core {
         }
         if let Some(v) = s.maxmemory_eviction_tenacity {
             mm.tenacity = v;
+        }
+        if let Some(v) = s.replica_ignore_maxmemory {
+            mm.replica_ignore = v;
         }
         if let Some(v) = s.lazyfree_lazy_eviction {
             mm.lazy = v;

@@ -101,6 +101,21 @@ impl Core {
         self.server.repl_take_stream_started().into_iter().map(|i| i as u32).collect()
     }
 
+    /// A replica's full sync empties the dataset before the primary's loads (Valkey's
+    /// emptyData); `lazy` (`replica-lazy-flush`) frees the old data on a background
+    /// thread. Returns the number of keys there were.
+    #[napi]
+    pub fn repl_empty_for_sync(&mut self, lazy: bool) -> f64 {
+        self.server.engine.ks.empty_for_sync(lazy) as f64
+    }
+
+    /// `repl-backlog-ttl` (once a second): frees the backlog of a primary that has had no
+    /// replica for more than `ttl_secs` seconds, with a new replication ID; true when freed.
+    #[napi]
+    pub fn repl_free_idle_backlog(&mut self, ttl_secs: f64) -> bool {
+        self.server.repl_free_idle_backlog(ttl_secs.max(0.0) as u64)
+    }
+
     /// DEBUG CHANGE-REPL-ID: a new replication ID, the previous one cleared.
     #[napi]
     pub fn repl_change_id(&mut self) -> String {

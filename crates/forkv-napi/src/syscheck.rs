@@ -70,6 +70,13 @@ pub fn disable_thp_for_process() -> Option<String> {
     syscheck::disable_thp_for_process().err().map(|e| e.to_string())
 }
 
+/// The `oom_score_adj` fork children write for themselves (Valkey's CONFIG_OOM_BGCHILD
+/// class), or null to leave them the inherited score (`oom-score-adj no`).
+#[napi]
+pub fn set_child_oom_score_adj(score: Option<i32>) {
+    forkv_snapshot::oom::set_child_oom_score_adj(score);
+}
+
 /// `vm.overcommit_memory` (0, 1 or 2), or null when unreadable.
 #[napi]
 pub fn overcommit_memory() -> Option<u32> {

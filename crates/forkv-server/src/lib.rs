@@ -352,6 +352,13 @@ impl Server {
         id
     }
 
+    /// `repl-backlog-ttl` (see [`Replication::free_idle_backlog`]): true when the backlog
+    /// was freed now.
+    pub fn repl_free_idle_backlog(&mut self, ttl_secs: u64) -> bool {
+        self.pump_stream();
+        self.repl_mut().free_idle_backlog(ttl_secs, now_ms(), random_replid)
+    }
+
     /// REPLICAOF NO ONE (see [`Replication::promote`]): returns the new replication ID.
     pub fn repl_promote(&mut self, primary_replid: &str, offset: u64) -> String {
         let id = random_replid();

@@ -200,6 +200,8 @@ impl Replication {
         self.replid = new_id;
         self.offset = offset;
         self.proxy = false;
+        // `repl-backlog-ttl` counts from the promotion, not from an old departure.
+        self.no_replicas_since_ms = 0;
     }
 
     /// DEBUG CHANGE-REPL-ID (Valkey's changeReplicationId + clearReplicationId2): a new
@@ -209,6 +211,29 @@ impl Replication {
         self.replid = new_id;
         self.replid2 = ZERO_ID.to_string();
         self.second_offset = -1;
+    }
+
+    /// `repl-backlog-ttl` (Valkey's replicationCron): a primary without replicas for more
+    /// than `ttl_secs` seconds frees its backlog and takes a new replication ID (the
+    /// previous one cleared), so that a replica coming back later gets a full sync rather
+    /// than a history the primary no longer holds. Never on a replica (`proxy`), nor with
+    /// `ttl_secs` 0. The idle time counts from the last replica's departure, or from the
+    /// first check after the backlog came to be without one (a promotion). Returns true
+    /// when the backlog was freed.
+    pub fn free_idle_backlog(&mut self, ttl_secs: u64, now_ms: u64, new_id: impl FnOnce() -> String) -> bool {
+        if ttl_secs == 0 || self.proxy || self.backlog.is_none() || self.has_replicas() {
+            return false;
+        }
+        if self.no_replicas_since_ms == 0 {
+            self.no_replicas_since_ms = now_ms;
+            return false;
+        }
+        if now_ms.saturating_sub(self.no_replicas_since_ms) / 1000 <= ttl_secs {
+            return false;
+        }
+        self.change_id(new_id());
+        self.backlog = None;
+        true
     }
 
     /// Forgets every attached replica (this server becomes a replica); returns their ids.
@@ -595,6 +620,27 @@ mod tests {
         r.feed(b"abc", &mut o);
         assert_eq!(r.offset, 0);
         assert!(!r.active());
+    }
+
+    #[test]
+    fn an_idle_backlog_is_freed_after_the_ttl_with_a_new_id() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        assert_eq!(r.sync(7, None, 0), SyncDecision::Full);
+        r.feed(b"abc", &mut o);
+        assert!(!r.free_idle_backlog(1, 100_000, || "b".repeat(40)), "a replica is attached");
+        r.remove(7, 10_000);
+        assert!(!r.free_idle_backlog(0, 100_000, || "b".repeat(40)), "ttl 0: never");
+        assert!(!r.free_idle_backlog(3, 13_999, || "b".repeat(40)));
+        r.proxy = true;
+        assert!(!r.free_idle_backlog(3, 14_000, || "b".repeat(40)), "a replica keeps its backlog");
+        r.proxy = false;
+        assert!(r.free_idle_backlog(3, 14_000, || "b".repeat(40)));
+        assert!(!r.active());
+        assert_eq!((r.replid.as_str(), r.replid2.as_str(), r.offset), ("b".repeat(40).as_str(), ZERO_ID, 3));
+        // A replica asking to continue the old history now needs a full sync.
+        let old = "a".repeat(40);
+        assert_eq!(r.sync(8, Some((old.as_bytes(), b"4")), 20_000), SyncDecision::Full);
     }
 
     #[test]

@@ -266,6 +266,7 @@ where
     let (fd, output) = close_inherited_fds(info_fd, output);
     PANIC_INFO_FD.store(fd, Ordering::Relaxed);
     set_process_title(kind);
+    crate::oom::apply_in_child();
     install_panic_hook();
 
     let mut ctx = ChildCtx::new(kind, fd, output);

@@ -67,6 +67,7 @@ pub mod child;
 pub mod childinfo;
 pub mod cow;
 pub mod fork;
+pub mod oom;
 pub mod reap;
 pub mod sigint_exit;
 mod sys;
