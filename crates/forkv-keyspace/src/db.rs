@@ -1096,13 +1096,14 @@ mod tests {
     }
 
     /// Keys one active cycle deletes from a fresh db of 2000 volatile keys, every 16th of
-    /// them past its TTL, at `effort`.
-    fn expired_in_one_cycle(effort: u32) -> u64 {
+    /// them past its TTL, at `effort`. The key names differ per `trial`: the hash seed is
+    /// fixed for the process, so the same names would give the same layout every time.
+    fn expired_in_one_cycle(effort: u32, trial: u32) -> u64 {
         let mut ks = Keyspace::new(1);
         ks.set_active_expire_effort(effort);
         ks.set_now(0);
         for i in 0..2000 {
-            let k = format!("k{i}");
+            let k = format!("t{trial}e{effort}k{i}");
             ks.set(0, k.as_bytes(), Value::string(b"v"), false);
             ks.set_expire(0, k.as_bytes(), if i % 16 == 0 { 10 } else { 1_000_000 });
         }
@@ -1116,8 +1117,8 @@ mod tests {
         // About 6% of the keys are stale: at effort 1 (20 keys a round, stop at 10% stale or
         // less) a cycle mostly stops after its first round; at effort 10 (65 keys a round,
         // stop at 1% or less) it carries on round after round.
-        let low: u64 = (0..10).map(|_| expired_in_one_cycle(1)).sum();
-        let high: u64 = (0..10).map(|_| expired_in_one_cycle(10)).sum();
+        let low: u64 = (0..10).map(|t| expired_in_one_cycle(1, t)).sum();
+        let high: u64 = (0..10).map(|t| expired_in_one_cycle(10, t)).sum();
         assert!(high > 4 * low, "effort 10 expired {high}, effort 1 expired {low}");
         let mut ks = Keyspace::new(1);
         assert_eq!((ks.expire_keys_per_loop(), ks.expire_acceptable_stale()), (20, 10));
