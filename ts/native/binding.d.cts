@@ -29,25 +29,20 @@ export declare class Core {
    */
   aofOpen(opts: AofOptions): void
   /**
-   * CONFIG SET appendonly yes: the AOF waits for its first rewrite (see
-   * [`forkv_server::Server::aof_begin_switch_on`]).
+   * CONFIG SET appendonly yes (see [`forkv_server::Server::aof_switch_on`]), logged on
+   * the engine's queue.
    */
-  aofBeginSwitchOn(): void
+  aofSwitchOn(opts: AofOptions): AofSwitchOn
   /**
-   * The end of a switch-on (see [`forkv_server::Server::aof_switch_on_result`]): true
-   * when a past write error was forgotten.
+   * CONFIG SET appendonly no (see [`forkv_server::Server::aof_switch_off`]), logged on
+   * the engine's queue.
    */
-  aofSwitchOnResult(started: boolean): boolean
+  aofSwitchOff(opts: AofOptions): void
   /**
-   * Forks the rewrite the AOF's state calls for (see
-   * [`forkv_server::Server::aof_fork_rewrite`]).
+   * Forks the rewrite the AOF's state calls for, logged on the engine's queue (see
+   * [`forkv_server::Server::aof_fork_rewrite_logged`]); None when it did not start.
    */
-  aofForkRewrite(opts: AofOptions): ForkReport
-  /**
-   * SHUTDOWN while the first rewrite of a switch-on runs (see
-   * [`forkv_server::Server::aof_initial_rewrite_running`]).
-   */
-  aofInitialRewriteRunning(): boolean
+  aofForkRewrite(opts: AofOptions): ForkReport | null
   /** The AOF's state and write status. */
   aofStatus(): AofStatusReport
   /**
@@ -55,8 +50,6 @@ export declare class Core {
    * Returns how many were scheduled for deletion.
    */
   aofDeleteHistory(opts: AofOptions): number
-  /** Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes. */
-  aofClose(): void
   /** CONFIG SET aof-timestamp-enabled. */
   aofSetTimestamps(on: boolean): void
   /**
@@ -85,8 +78,6 @@ export declare class Core {
    * `auto-aof-rewrite-percentage`/`-min-size` while the AOF is on, unless backing off.
    */
   aofRewriteCron(percentage: number, minSize: number): AofRewriteCron
-  /** AOF switched on while another child runs: the first rewrite starts after it. */
-  aofScheduleRewrite(): void
   /** The rewrite policy's state (INFO persistence aof_*). */
   aofRewriteStatus(): AofRewriteStatus
   /**
@@ -344,6 +335,11 @@ export declare class Core {
    * to the replicas.
    */
   bgsaveToReplicas(opts: RdbSaveOptions, mark: string): TransferFork
+  /**
+   * The shutdown's persistence steps in Valkey's order, logged on the engine's queue
+   * (see [`forkv_server::Server::shutdown_persistence`]).
+   */
+  shutdownPersistence(steps: ShutdownSteps): ShutdownStepsDone
   /** Drains the child's messages and reaps it if it ended (never waits). */
   pollChild(): ChildPoll | null
   /** The running child's progress (INFO persistence), if any. */
@@ -559,6 +555,17 @@ export interface AofStatusReport {
   writeGate?: string
 }
 
+/** What CONFIG SET appendonly yes did. */
+export interface AofSwitchOn {
+  /**
+   * "forked" (the first rewrite started), "scheduled" (after the running child) or
+   * "failed" (the AOF stays off).
+   */
+  outcome: string
+  /** The first rewrite's pid when forked. */
+  pid?: number
+}
+
 /**
  * WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
  * (Valkey's `fsynced_reploff`, counted in this process's AOF bytes).
@@ -585,6 +592,8 @@ export interface ChildDone {
   pid: number
   /** "rdb" or "aof". */
   kind: string
+  /** An RDB child of a diskless full sync (it wrote to the replicas, not to a file). */
+  transfer: boolean
   /** "ok", "err", "signal", "cancelled". */
   outcome: string
   message: string
@@ -592,6 +601,12 @@ export interface ChildDone {
   durationMs: number
   cowPeak: number
   keysProcessed: number
+  /**
+   * An RDB child's end as Valkey logs it, and its level (see
+   * [`forkv_server::snapshot::rdb_child_end_line`]); None for a rewrite.
+   */
+  endLine?: string
+  endLevel?: string
 }
 
 /** A log line the child sent, to be printed by the host's logger. */
@@ -610,6 +625,8 @@ export interface ChildPoll {
 export interface ChildProgress {
   pid: number
   kind: string
+  /** A diskless full sync's child (writes to the replicas, not to a file). */
+  transfer: boolean
   elapsedMs: number
   keysProcessed: number
   keysTotal: number
@@ -1041,6 +1058,28 @@ export interface ScriptingInfo {
   usedMemoryVmFunctions: number
   /** The libraries' code and names (`used_memory_functions`). */
   usedMemoryFunctions: number
+}
+
+/** SHUTDOWN's flags and configuration (see [`forkv_server::persist::shutdown::ShutdownPlan`]). */
+export interface ShutdownSteps {
+  /** SAVE (true), NOSAVE (false), or neither (the save rules decide). */
+  save?: boolean
+  force: boolean
+  loading: boolean
+  /** The shutdown follows a signal: a SIGINT during the final save exits at once. */
+  exitOnSigint: boolean
+  rdb: RdbSaveOptions
+  aof: AofOptions
+  /** The pid file this process wrote. */
+  pidfile?: string
+}
+
+/** What the shutdown's persistence steps did. */
+export interface ShutdownStepsDone {
+  /** The server may exit; false: refused (logged). */
+  ok: boolean
+  /** The killed child's exit (its lines are logged on the engine's queue). */
+  killed?: ChildDone
 }
 
 /** One line to log, with its Valkey level ("debug", "verbose", "notice", "warning"). */
