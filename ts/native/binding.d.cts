@@ -175,10 +175,6 @@ export declare class Core {
   resetMonitor(id: number): void
   /** The messages announced by the DELIVER status bit, one entry per receiving client. */
   takeDeliveries(): Array<Delivery>
-  /** Client-side caching counts for INFO. */
-  trackingInfo(): TrackingInfo
-  /** Pub/sub counts for INFO. */
-  pubsubInfo(): PubSubInfo
   /** Leaves MULTI and forgets WATCHed keys (RESET). */
   resetTransaction(id: number): void
   /** Turns client-side caching off for a connection (RESET). */
@@ -189,8 +185,6 @@ export declare class Core {
    * for INFO debug's `eventloop_cmd_per_cycle_max`, so it costs no object.
    */
   commandsProcessed(): number
-  /** Blocked and watching clients for INFO clients. */
-  connStats(): ConnStats
   /**
    * The hot path of the data path: processes the first `len` bytes of `input` (the
    * host's reused read buffer) and copies the replies into `out` (its reused reply
@@ -245,11 +239,6 @@ export declare class Core {
   /** Applies settings (only the fields given). */
   configure(s: EngineSettings): void
   /**
-   * Records `ms` for latency `event` if it reaches `latency-monitor-threshold` (the
-   * host's entry to the latency monitor, for the latencies it measures itself).
-   */
-  latencyAddSample(event: string, ms: number): void
-  /**
    * Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
    * from the cron, as Valkey's eviction time proc); returns "ok", "running" or "fail".
    */
@@ -266,8 +255,6 @@ export declare class Core {
   cron(expireBudgetMs: number, rehash: boolean): void
   /** Counters for INFO. */
   stats(): CoreStats
-  /** The scripting fields of INFO memory. */
-  scriptingInfo(): ScriptingInfo
   /** Resets the counters CONFIG RESETSTAT clears. */
   resetStats(): void
   /** `latency-tracking` and `latency-tracking-info-percentiles`. */
@@ -279,8 +266,6 @@ export declare class Core {
   setHostInfo(group: string, fields: Array<Array<string>>): void
   /** INFO for the requested section names (none: the default sections). */
   info(sections: Array<string>): string
-  /** Non-empty databases with key and TTL counts. */
-  keyspaceInfo(): Array<DbInfo>
   /** The allocator behind Rust's allocations (INFO `mem_allocator`). */
   static memAllocator(): string
   /**
@@ -348,8 +333,6 @@ export declare class Core {
   killChild(): boolean
   /** Waits up to `ms` for the running child to end (SHUTDOWN after a cancel). */
   waitChild(ms: number): ChildPoll | null
-  /** Fork counters (INFO stats latest_fork_usec, total_forks). */
-  forkStats(): ForkStats
   /** DEBUG RELOAD's load (see [`forkv_server::Server::load_rdb_now`]). */
   loadRdbNow(path: string, noflush: boolean, merge: boolean): LoadReport
   /**
@@ -710,15 +693,6 @@ export interface CommandRow {
   host: boolean
 }
 
-export interface ConnStats {
-  blockedClients: number
-  clientsInTimeoutTable: number
-  totalBlockingKeys: number
-  totalBlockingKeysOnNokey: number
-  watchingClients: number
-  totalWatchedKeys: number
-}
-
 /** Counters for INFO stats and persistence. */
 export interface CoreStats {
   totalCommandsProcessed: number
@@ -740,13 +714,6 @@ export interface CoreStats {
   memNotCountedForEvict: number
   totalEvictionExceededTime: number
   currentEvictionExceededTime: number
-}
-
-/** One database's counts for INFO keyspace. */
-export interface DbInfo {
-  db: number
-  keys: number
-  expires: number
 }
 
 /** Messages waiting for one client. */
@@ -876,12 +843,6 @@ export interface ForkReport {
   forkUsec: number
 }
 
-/** Fork counters for INFO stats. */
-export interface ForkStats {
-  latestForkUsec: number
-  totalForks: number
-}
-
 /**
  * Valkey's `linuxMemoryWarnings`: the overcommit warning, and the THP warning when THP is
  * `always` and could not be disabled (`disable_thp` false or prctl failed).
@@ -941,14 +902,6 @@ export interface OpenFilesLimit {
 
 /** `vm.overcommit_memory` (0, 1 or 2), or null when unreadable. */
 export declare function overcommitMemory(): number | null
-
-/** Pub/sub counts for INFO. */
-export interface PubSubInfo {
-  channels: number
-  patterns: number
-  shardChannels: number
-  clients: number
-}
 
 /** What the cron starts: a scheduled BGSAVE, or the save rule that is due. */
 export interface RdbCronStart {
@@ -1045,21 +998,6 @@ export interface SaveRuleArg {
   changes: number
 }
 
-/** The scripting fields of INFO memory (Valkey's names, in bytes and counts). */
-export interface ScriptingInfo {
-  /** The VM of EVAL scripts (`used_memory_vm_eval`, alias `used_memory_lua`). */
-  usedMemoryVmEval: number
-  /** Bodies of the cached EVAL scripts (`used_memory_scripts_eval`). */
-  usedMemoryScriptsEval: number
-  numberOfCachedScripts: number
-  numberOfFunctions: number
-  numberOfLibraries: number
-  /** The VM of the function libraries (`used_memory_vm_functions`). */
-  usedMemoryVmFunctions: number
-  /** The libraries' code and names (`used_memory_functions`). */
-  usedMemoryFunctions: number
-}
-
 /** SHUTDOWN's flags and configuration (see [`forkv_server::persist::shutdown::ShutdownPlan`]). */
 export interface ShutdownSteps {
   /** SAVE (true), NOSAVE (false), or neither (the save rules decide). */
@@ -1090,17 +1028,6 @@ export interface SyscheckMessage {
 
 /** The THP mode ("always", "madvise", "never"), or null when unknown. */
 export declare function thpMode(): string | null
-
-/**
- * Client-side caching counts for INFO (`tracking_clients` in Clients; the others in
- * Stats).
- */
-export interface TrackingInfo {
-  clients: number
-  totalKeys: number
-  totalItems: number
-  totalPrefixes: number
-}
 
 /** A diskless transfer child: its pid and the read end of its pipe. */
 export interface TransferFork {

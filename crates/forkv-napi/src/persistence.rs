@@ -109,12 +109,6 @@ pub struct ChildProgress {
     pub fork_perc: f64,
 }
 
-/// Fork counters for INFO stats.
-#[napi(object)]
-pub struct ForkStats {
-    pub latest_fork_usec: f64,
-    pub total_forks: f64,
-}
 
 /// Result of loading a file.
 #[napi(object)]
@@ -431,15 +425,6 @@ impl Core {
     #[napi]
     pub fn wait_child(&mut self, ms: u32) -> Option<ChildPoll> {
         self.server.wait_job(Duration::from_millis(u64::from(ms))).map(poll_of)
-    }
-
-    /// Fork counters (INFO stats latest_fork_usec, total_forks).
-    #[napi]
-    pub fn fork_stats(&self) -> ForkStats {
-        ForkStats {
-            latest_fork_usec: forkv_snapshot::latest_fork_usec() as f64,
-            total_forks: forkv_snapshot::total_forks() as f64,
-        }
     }
 
     /// DEBUG RELOAD's load (see [`forkv_server::Server::load_rdb_now`]).
