@@ -110,13 +110,15 @@ async function main(): Promise<number> {
   // Handlers go in before listening: a signal right after "Ready" must shut down cleanly.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // Valkey writes the pidfile before it listens and removes it when it shuts down.
+  // Valkey writes the pidfile before it listens and removes it when it shuts down (or fails to start).
   const removePidfile = (): void => {
     if (!pidfile) return;
     log.notice('Removing the pid file.');
     fs.rmSync(pidfile, { force: true });
   };
   if (pidfile) {
+    // The shutdown's last persistence step removes it (the core's, with its log line).
+    server.pidfile = pidfile;
     try {
       fs.writeFileSync(pidfile, `${process.pid}\n`);
     } catch (e) {
@@ -136,7 +138,6 @@ async function main(): Promise<number> {
     throw e;
   }
   const code = await done;
-  removePidfile();
   log.close();
   return code;
 }

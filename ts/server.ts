@@ -133,7 +133,8 @@ export class Server extends EventEmitter {
   readonly clientMemory: ClientMemory;
   private readonly cronJob: Cron;
   private stopping: Promise<void> | null = null;
-  private shutdownHooks: Array<(opts: ShutdownOptions) => Promise<string | null>> = [];
+  /** The pid file this process wrote (the command line's), removed by the shutdown. */
+  pidfile: string | null = null;
   private reloadHandler: ((flags: string[]) => Promise<Reply>) | null = null;
   /** A SIGINT/SIGTERM waiting for the cron to shut down (Valkey's shutdown_asap). */
   private shutdownSignal: 'SIGINT' | 'SIGTERM' | null = null;
@@ -471,8 +472,8 @@ export class Server extends EventEmitter {
   }
 
   /**
-   * SHUTDOWN and signals: runs the shutdown hooks (persistence saves there), then stops.
-   * Resolves with an error text when a hook refuses and `force` is not set.
+   * SHUTDOWN and signals: waits for the replicas (unless `now`), runs the core's
+   * persistence steps, then stops. Resolves with an error text when a step refused.
    */
   async shutdown(opts: ShutdownOptions = {}): Promise<string | null> {
     // A SHUTDOWN while one waits for the replicas waits with it and shares its outcome.
@@ -541,17 +542,30 @@ export class Server extends EventEmitter {
     if (this.core.native.pauseForShutdown(on)) this.dataPath.serveWoken();
   }
 
-  /** Valkey's finishShutdown: the replicas' state in the log, the hooks (saves), then stop. */
+  /**
+   * Valkey's finishShutdown: the replicas' state in the log, then the core's persistence
+   * steps (children, AOF fsync, final save, pid file, their log lines), then stop.
+   */
   private async finishShutdown(opts: ShutdownOptions): Promise<string | null> {
     this.replication.logReplicasAtShutdown();
-    for (const hook of this.shutdownHooks) {
-      const err = await hook(opts);
-      if (err !== null && !opts.force) {
-        this.log.warning(`Errors trying to shut down the server. Check the logs for more information.`);
-        return err;
-      }
+    // Replies held for this turn's AOF write go out first (the core writes the AOF again).
+    this.aof.flushHeld();
+    const r = this.core.native.shutdownPersistence({
+      save: opts.save,
+      force: opts.force === true,
+      loading: this.rdb.loading,
+      exitOnSigint: this.shutdownBySignal,
+      rdb: this.rdb.saveOptions(),
+      aof: this.aof.options(),
+      pidfile: this.pidfile ?? undefined,
+    });
+    this.core.drainLogs();
+    if (r.killed) this.rdb.killedAtShutdown(r.killed);
+    this.aof.syncState();
+    if (!r.ok) {
+      this.updateWriteGate();
+      return SHUTDOWN_ERROR;
     }
-    this.log.warning('forkv is now ready to exit, bye bye...');
     await this.stop();
     this.emit('shutdown');
     return null;
@@ -608,12 +622,6 @@ export class Server extends EventEmitter {
         this.log.warning(`${sig} received but errors trying to shut down the server, check the logs for more information`);
       }
     });
-  }
-
-  /** Adds work to do before shutting down (returns an error text to refuse); `first` runs it before the others. */
-  addShutdownHook(h: (opts: ShutdownOptions) => Promise<string | null>, first = false): void {
-    if (first) this.shutdownHooks.unshift(h);
-    else this.shutdownHooks.push(h);
   }
 
   /** DEBUG RELOAD: provided by persistence. */

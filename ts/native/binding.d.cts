@@ -29,25 +29,20 @@ export declare class Core {
    */
   aofOpen(opts: AofOptions): void
   /**
-   * CONFIG SET appendonly yes: the AOF waits for its first rewrite (see
-   * [`forkv_server::Server::aof_begin_switch_on`]).
+   * CONFIG SET appendonly yes (see [`forkv_server::Server::aof_switch_on`]), logged on
+   * the engine's queue.
    */
-  aofBeginSwitchOn(): void
+  aofSwitchOn(opts: AofOptions): AofSwitchOn
   /**
-   * The end of a switch-on (see [`forkv_server::Server::aof_switch_on_result`]): true
-   * when a past write error was forgotten.
+   * CONFIG SET appendonly no (see [`forkv_server::Server::aof_switch_off`]), logged on
+   * the engine's queue.
    */
-  aofSwitchOnResult(started: boolean): boolean
+  aofSwitchOff(opts: AofOptions): void
   /**
-   * Forks the rewrite the AOF's state calls for (see
-   * [`forkv_server::Server::aof_fork_rewrite`]).
+   * Forks the rewrite the AOF's state calls for, logged on the engine's queue (see
+   * [`forkv_server::Server::aof_fork_rewrite_logged`]); None when it did not start.
    */
-  aofForkRewrite(opts: AofOptions): ForkReport
-  /**
-   * SHUTDOWN while the first rewrite of a switch-on runs (see
-   * [`forkv_server::Server::aof_initial_rewrite_running`]).
-   */
-  aofInitialRewriteRunning(): boolean
+  aofForkRewrite(opts: AofOptions): ForkReport | null
   /** The AOF's state and write status. */
   aofStatus(): AofStatusReport
   /**
@@ -55,8 +50,6 @@ export declare class Core {
    * Returns how many were scheduled for deletion.
    */
   aofDeleteHistory(opts: AofOptions): number
-  /** Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes. */
-  aofClose(): void
   /** CONFIG SET aof-timestamp-enabled. */
   aofSetTimestamps(on: boolean): void
   /**
@@ -85,8 +78,6 @@ export declare class Core {
    * `auto-aof-rewrite-percentage`/`-min-size` while the AOF is on, unless backing off.
    */
   aofRewriteCron(percentage: number, minSize: number): AofRewriteCron
-  /** AOF switched on while another child runs: the first rewrite starts after it. */
-  aofScheduleRewrite(): void
   /** The rewrite policy's state (INFO persistence aof_*). */
   aofRewriteStatus(): AofRewriteStatus
   /**
@@ -184,10 +175,6 @@ export declare class Core {
   resetMonitor(id: number): void
   /** The messages announced by the DELIVER status bit, one entry per receiving client. */
   takeDeliveries(): Array<Delivery>
-  /** Client-side caching counts for INFO. */
-  trackingInfo(): TrackingInfo
-  /** Pub/sub counts for INFO. */
-  pubsubInfo(): PubSubInfo
   /** Leaves MULTI and forgets WATCHed keys (RESET). */
   resetTransaction(id: number): void
   /** Turns client-side caching off for a connection (RESET). */
@@ -198,8 +185,6 @@ export declare class Core {
    * for INFO debug's `eventloop_cmd_per_cycle_max`, so it costs no object.
    */
   commandsProcessed(): number
-  /** Blocked and watching clients for INFO clients. */
-  connStats(): ConnStats
   /**
    * The hot path of the data path: processes the first `len` bytes of `input` (the
    * host's reused read buffer) and copies the replies into `out` (its reused reply
@@ -254,11 +239,6 @@ export declare class Core {
   /** Applies settings (only the fields given). */
   configure(s: EngineSettings): void
   /**
-   * Records `ms` for latency `event` if it reaches `latency-monitor-threshold` (the
-   * host's entry to the latency monitor, for the latencies it measures itself).
-   */
-  latencyAddSample(event: string, ms: number): void
-  /**
    * Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
    * from the cron, as Valkey's eviction time proc); returns "ok", "running" or "fail".
    */
@@ -275,8 +255,6 @@ export declare class Core {
   cron(expireBudgetMs: number, rehash: boolean): void
   /** Counters for INFO. */
   stats(): CoreStats
-  /** The scripting fields of INFO memory. */
-  scriptingInfo(): ScriptingInfo
   /** Resets the counters CONFIG RESETSTAT clears. */
   resetStats(): void
   /** `latency-tracking` and `latency-tracking-info-percentiles`. */
@@ -288,8 +266,6 @@ export declare class Core {
   setHostInfo(group: string, fields: Array<Array<string>>): void
   /** INFO for the requested section names (none: the default sections). */
   info(sections: Array<string>): string
-  /** Non-empty databases with key and TTL counts. */
-  keyspaceInfo(): Array<DbInfo>
   /** The allocator behind Rust's allocations (INFO `mem_allocator`). */
   static memAllocator(): string
   /**
@@ -344,6 +320,11 @@ export declare class Core {
    * to the replicas.
    */
   bgsaveToReplicas(opts: RdbSaveOptions, mark: string): TransferFork
+  /**
+   * The shutdown's persistence steps in Valkey's order, logged on the engine's queue
+   * (see [`forkv_server::Server::shutdown_persistence`]).
+   */
+  shutdownPersistence(steps: ShutdownSteps): ShutdownStepsDone
   /** Drains the child's messages and reaps it if it ended (never waits). */
   pollChild(): ChildPoll | null
   /** The running child's progress (INFO persistence), if any. */
@@ -352,8 +333,6 @@ export declare class Core {
   killChild(): boolean
   /** Waits up to `ms` for the running child to end (SHUTDOWN after a cancel). */
   waitChild(ms: number): ChildPoll | null
-  /** Fork counters (INFO stats latest_fork_usec, total_forks). */
-  forkStats(): ForkStats
   /** DEBUG RELOAD's load (see [`forkv_server::Server::load_rdb_now`]). */
   loadRdbNow(path: string, noflush: boolean, merge: boolean): LoadReport
   /**
@@ -570,6 +549,17 @@ export interface AofStatusReport {
   writeGate?: string
 }
 
+/** What CONFIG SET appendonly yes did. */
+export interface AofSwitchOn {
+  /**
+   * "forked" (the first rewrite started), "scheduled" (after the running child) or
+   * "failed" (the AOF stays off).
+   */
+  outcome: string
+  /** The first rewrite's pid when forked. */
+  pid?: number
+}
+
 /**
  * WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
  * (Valkey's `fsynced_reploff`, counted in this process's AOF bytes).
@@ -596,6 +586,8 @@ export interface ChildDone {
   pid: number
   /** "rdb" or "aof". */
   kind: string
+  /** An RDB child of a diskless full sync (it wrote to the replicas, not to a file). */
+  transfer: boolean
   /** "ok", "err", "signal", "cancelled". */
   outcome: string
   message: string
@@ -603,6 +595,12 @@ export interface ChildDone {
   durationMs: number
   cowPeak: number
   keysProcessed: number
+  /**
+   * An RDB child's end as Valkey logs it, and its level (see
+   * [`forkv_server::snapshot::rdb_child_end_line`]); None for a rewrite.
+   */
+  endLine?: string
+  endLevel?: string
 }
 
 /** A log line the child sent, to be printed by the host's logger. */
@@ -621,6 +619,8 @@ export interface ChildPoll {
 export interface ChildProgress {
   pid: number
   kind: string
+  /** A diskless full sync's child (writes to the replicas, not to a file). */
+  transfer: boolean
   elapsedMs: number
   keysProcessed: number
   keysTotal: number
@@ -704,15 +704,6 @@ export interface CommandRow {
   host: boolean
 }
 
-export interface ConnStats {
-  blockedClients: number
-  clientsInTimeoutTable: number
-  totalBlockingKeys: number
-  totalBlockingKeysOnNokey: number
-  watchingClients: number
-  totalWatchedKeys: number
-}
-
 /** Counters for INFO stats and persistence. */
 export interface CoreStats {
   totalCommandsProcessed: number
@@ -734,13 +725,6 @@ export interface CoreStats {
   memNotCountedForEvict: number
   totalEvictionExceededTime: number
   currentEvictionExceededTime: number
-}
-
-/** One database's counts for INFO keyspace. */
-export interface DbInfo {
-  db: number
-  keys: number
-  expires: number
 }
 
 /** Messages waiting for one client. */
@@ -876,12 +860,6 @@ export interface ForkReport {
   forkUsec: number
 }
 
-/** Fork counters for INFO stats. */
-export interface ForkStats {
-  latestForkUsec: number
-  totalForks: number
-}
-
 /**
  * Valkey's `linuxMemoryWarnings`: the overcommit warning, and the THP warning when THP is
  * `always` and could not be disabled (`disable_thp` false or prctl failed).
@@ -941,14 +919,6 @@ export interface OpenFilesLimit {
 
 /** `vm.overcommit_memory` (0, 1 or 2), or null when unreadable. */
 export declare function overcommitMemory(): number | null
-
-/** Pub/sub counts for INFO. */
-export interface PubSubInfo {
-  channels: number
-  patterns: number
-  shardChannels: number
-  clients: number
-}
 
 /** What the cron starts: a scheduled BGSAVE, or the save rule that is due. */
 export interface RdbCronStart {
@@ -1045,19 +1015,26 @@ export interface SaveRuleArg {
   changes: number
 }
 
-/** The scripting fields of INFO memory (Valkey's names, in bytes and counts). */
-export interface ScriptingInfo {
-  /** The VM of EVAL scripts (`used_memory_vm_eval`, alias `used_memory_lua`). */
-  usedMemoryVmEval: number
-  /** Bodies of the cached EVAL scripts (`used_memory_scripts_eval`). */
-  usedMemoryScriptsEval: number
-  numberOfCachedScripts: number
-  numberOfFunctions: number
-  numberOfLibraries: number
-  /** The VM of the function libraries (`used_memory_vm_functions`). */
-  usedMemoryVmFunctions: number
-  /** The libraries' code and names (`used_memory_functions`). */
-  usedMemoryFunctions: number
+/** SHUTDOWN's flags and configuration (see [`forkv_server::persist::shutdown::ShutdownPlan`]). */
+export interface ShutdownSteps {
+  /** SAVE (true), NOSAVE (false), or neither (the save rules decide). */
+  save?: boolean
+  force: boolean
+  loading: boolean
+  /** The shutdown follows a signal: a SIGINT during the final save exits at once. */
+  exitOnSigint: boolean
+  rdb: RdbSaveOptions
+  aof: AofOptions
+  /** The pid file this process wrote. */
+  pidfile?: string
+}
+
+/** What the shutdown's persistence steps did. */
+export interface ShutdownStepsDone {
+  /** The server may exit; false: refused (logged). */
+  ok: boolean
+  /** The killed child's exit (its lines are logged on the engine's queue). */
+  killed?: ChildDone
 }
 
 /**
@@ -1074,17 +1051,6 @@ export interface SyscheckMessage {
 
 /** The THP mode ("always", "madvise", "never"), or null when unknown. */
 export declare function thpMode(): string | null
-
-/**
- * Client-side caching counts for INFO (`tracking_clients` in Clients; the others in
- * Stats).
- */
-export interface TrackingInfo {
-  clients: number
-  totalKeys: number
-  totalItems: number
-  totalPrefixes: number
-}
 
 /** A diskless transfer child: its pid and the read end of its pipe. */
 export interface TransferFork {

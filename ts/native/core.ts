@@ -1,11 +1,11 @@
 // Typed access to the native core. The generated loader (binding.cjs) picks the
 // platform binary; this wrapper hides the status byte that feed/resume append to
 // their reply (one napi crossing per socket read, no result object per call).
-import type { Core as NativeCore, ClientState, CoreStats, DbInfo, CommandRow, EngineSettings } from './binding.cjs';
+import type { Core as NativeCore, ClientState, CoreStats, CommandRow, EngineSettings } from './binding.cjs';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const binding: typeof import('./binding.cjs') = require('./binding.cjs');
 
-export type { ClientState, CoreStats, DbInfo, CommandRow, EngineSettings };
+export type { ClientState, CoreStats, CommandRow, EngineSettings };
 
 /** What to do after handing input to the core. */
 export const enum Step {

@@ -6,7 +6,7 @@
 // automatic rewrites and their back-off (persist::policy) are decided by the core.
 import type { AofOptions, ChildDone } from '../native/binding.cjs';
 import { error, ok, simple, type Reply } from '../resp/encode';
-import type { Server, ShutdownOptions } from '../server';
+import type { Server } from '../server';
 import { LOADING_ERROR } from '../config/store';
 import { pollLoad, waitForLoad } from './rdb';
 
@@ -31,8 +31,6 @@ export class AofPersistence {
   constructor(readonly server: Server) {
     server.rdb.addChildOwner({ kind: 'aof', done: (d) => this.rewriteDone(d) });
     server.on('cron', () => this.cron());
-    server.addShutdownHook((o) => this.checkInitialRewrite(o), true);
-    server.addShutdownHook((o) => this.onShutdown(o));
     server.config.onChange('appendonly', (v) => this.setEnabled(v === 'yes'));
     server.config.onChange('aof-disable-auto-gc', (v) => {
       if (v === 'no' && this.enabled) this.core.aofDeleteHistory(this.options());
@@ -57,8 +55,8 @@ export class AofPersistence {
     return this.on;
   }
 
-  /** Reads the core's AOF state again after a call that can change it. */
-  private syncState(): void {
+  /** Reads the core's AOF state again after a call that can change it (here, or the shutdown's steps). */
+  syncState(): void {
     this.on = this.core.aofStatus().state !== 'off';
   }
 
@@ -233,18 +231,13 @@ export class AofPersistence {
     return this.startRewrite() ? simple('Background append only file rewriting started') : error('ERR Can\'t execute an AOF background rewriting. Please check the server logs for more information.');
   }
 
-  /** Forks the rewrite child. False (logged) when it cannot start. */
+  /** Forks the rewrite child (logged by the core). False when it cannot start. */
   startRewrite(): boolean {
-    try {
-      const opts = this.options();
-      const r = this.core.aofForkRewrite(opts);
-      this.rewriteOptions = opts;
-      this.server.log.notice(`Background append only file rewriting started by pid ${r.pid}`);
-      return true;
-    } catch (e) {
-      this.server.log.warning(`Can't rewrite append only file in background: ${e instanceof Error ? e.message : String(e)}`);
-      return false;
-    }
+    const opts = this.options();
+    const r = this.core.aofForkRewrite(opts);
+    this.server.core.drainLogs();
+    if (r) this.rewriteOptions = opts;
+    return r != null;
   }
 
   private rewriteDone(d: ChildDone): void {
@@ -288,105 +281,36 @@ export class AofPersistence {
     this.startRewrite();
   }
 
-  /* ---------------------------------------------------------------- enable/disable, shutdown */
+  /* ---------------------------------------------------------------- enable/disable */
 
+  /** CONFIG SET appendonly: the core's switch-on/off steps (logged by the core). */
   private setEnabled(on: boolean): string | null {
     if (on === this.enabled) return null;
-    try {
-      if (on) {
-        const err = this.startAppendOnly();
-        if (err !== null) return err;
-      } else {
-        this.flushHeld();
-        this.core.aofClose();
-        this.syncState();
-        this.killRewriteChild();
-        this.server.log.notice('AOF disabled');
-      }
-    } catch (e) {
-      return `ERR ${e instanceof Error ? e.message : String(e)}`;
-    }
-    this.server.updateWriteGate();
-    return null;
-  }
-
-  /**
-   * Valkey's startAppendOnly: AOF is on once a rewrite has written the whole dataset as a
-   * new base (state `wait` until then). The rewrite forks now, or once a running BGSAVE
-   * ends; a rewrite already running (started with AOF off) cannot serve, as it keeps no
-   * incr file: it is stopped and a new one started.
-   */
-  private startAppendOnly(): string | null {
-    this.core.aofBeginSwitchOn();
-    this.syncState();
-    const kind = this.server.rdb.childKind();
-    if (kind !== null && kind !== 'aof') {
-      this.core.aofScheduleRewrite();
-      this.server.log.notice('AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.');
+    const opts = this.options();
+    let err: string | null = null;
+    if (on) {
+      const r = this.core.aofSwitchOn(opts);
+      // The running rewrite's base format (a rewrite killed meanwhile is forgotten).
+      if (r.outcome !== 'scheduled') this.rewriteOptions = r.outcome === 'forked' ? opts : null;
+      if (r.outcome === 'failed') err = 'Unable to turn on AOF. Check server logs.';
     } else {
-      if (kind === 'aof') {
-        this.server.log.notice('AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.');
-        this.killRewriteChild();
-      }
-      if (!this.startRewrite()) {
-        this.core.aofSwitchOnResult(false);
-        this.syncState();
-        this.server.log.warning('The server needs to enable the AOF but can\'t trigger a background AOF rewrite operation. Check the above logs for more info about the error.');
-        return 'Unable to turn on AOF. Check server logs.';
+      this.flushHeld();
+      try {
+        this.core.aofSwitchOff(opts);
+        this.rewriteOptions = null;
+      } catch (e) {
+        err = `ERR ${e instanceof Error ? e.message : String(e)}`;
       }
     }
-    if (this.core.aofSwitchOnResult(true)) this.server.log.warning('AOF reopen, just ignore the last error.');
-    return null;
-  }
-
-  /**
-   * Valkey's killAppendOnlyChild: stops a running rewrite and waits for it; reaped here,
-   * so its temp files are removed here too.
-   */
-  private killRewriteChild(): void {
-    const pid = this.core.childProgress();
-    if (pid?.kind !== 'aof') return;
-    this.server.log.notice(`Killing running AOF rewrite child: ${pid.pid}`);
-    this.core.killChild();
-    const p = this.core.waitChild(5000);
-    if (p?.done) this.rewriteDone(p.done);
+    this.server.core.drainLogs();
+    this.syncState();
+    if (err === null) this.server.updateWriteGate();
+    return err;
   }
 
   /** Writes the AOF and releases held replies now (before a connection closes, or AOF turns off). */
   flushHeld(): void {
     if (this.held.length > 0 || this.flushScheduled) this.beforeSleep();
-  }
-
-  /**
-   * Runs before the other shutdown hooks (nothing is saved or closed yet when it refuses):
-   * the first rewrite of AOF switched on at runtime is writing the only copy of the dataset
-   * the AOF will have, so exiting now would leave no usable AOF (Valkey's finishShutdown).
-   */
-  private async checkInitialRewrite(o: ShutdownOptions): Promise<string | null> {
-    if (!this.core.aofInitialRewriteRunning()) return null;
-    if (o.force) {
-      this.server.log.warning('Writing initial AOF. Exit anyway.');
-      return null;
-    }
-    this.server.log.warning('Writing initial AOF, can\'t exit.');
-    return 'ERR Errors trying to SHUTDOWN. Check logs.';
-  }
-
-  private async onShutdown(_o: ShutdownOptions): Promise<string | null> {
-    if (this.server.rdb.childKind() === 'aof') {
-      this.server.log.warning('There is a child rewriting the AOF. Killing it!');
-      this.killRewriteChild();
-    }
-    if (!this.enabled) return null;
-    this.server.log.notice('Calling fsync() on the AOF file.');
-    this.flushHeld();
-    try {
-      this.core.aofClose();
-    } catch (e) {
-      return `ERR Errors trying to SHUTDOWN. Check logs. (${e instanceof Error ? e.message : String(e)})`;
-    }
-    this.syncState();
-    return null;
   }
 
   /* ---------------------------------------------------------------- INFO */

@@ -1,5 +1,5 @@
 // RDB persistence, host side: SAVE, BGSAVE [SCHEDULE|CANCEL], LASTSAVE, save rules,
-// MISCONF, the final save at shutdown, DEBUG RELOAD, loading at start, and the INFO
+// MISCONF, DEBUG RELOAD, loading at start, and the INFO
 // persistence fields — with Valkey's replies, log lines and field names.
 //
 // The snapshot itself is written by the Rust core: SAVE in-process, BGSAVE in a child
@@ -12,7 +12,7 @@ import * as path from 'node:path';
 
 import type { ChildDone, ChildPoll, LoadReport, RdbSaveOptions, SaveReport, TransferFork } from '../native/binding.cjs';
 import { error, ok, simple, type Reply } from '../resp/encode';
-import type { Server, ShutdownOptions } from '../server';
+import type { Server } from '../server';
 import type { HostCall } from '../commands/types';
 import { opt } from '../commands/types';
 
@@ -31,13 +31,10 @@ export class RdbPersistence {
   lastLoadKeysLoaded = 0;
   lastLoadKeysExpired = 0;
   loading = false;
-  /** The running RDB child writes to replica sockets (a diskless transfer), not to disk. */
-  socketChild = false;
   private readonly others: ChildOwner[] = [];
 
   constructor(readonly server: Server) {
     server.on('cron', () => this.cron());
-    server.addShutdownHook((o) => this.onShutdown(o));
     server.setReloadHandler((flags) => this.debugReload(flags));
     this.pushSaveRules();
     server.config.onChange('save', () => {
@@ -90,6 +87,11 @@ export class RdbPersistence {
       // on is in (Valkey's rdbPopulateSaveInfo: the primary client's).
       replStreamDb: this.server.replica.streamDb() ?? undefined,
     };
+  }
+
+  /** The running RDB child writes to replica sockets (a diskless transfer), not to disk (the core's job slot says). */
+  get socketChild(): boolean {
+    return this.core.childProgress()?.transfer ?? false;
   }
 
   /** The kind of the running child ("rdb", "aof") or null. */
@@ -169,7 +171,6 @@ export class RdbPersistence {
   startReplicaTransfer(mark: string): TransferFork | null {
     try {
       const r = this.core.bgsaveToReplicas(this.saveOptions(), mark);
-      this.socketChild = true;
       this.server.log.notice(`Background RDB transfer started by pid ${r.pid}`);
       return r;
     } catch (e) {
@@ -193,6 +194,21 @@ export class RdbPersistence {
     this.startBgsave();
   }
 
+  /**
+   * The child the shutdown's steps killed, reaped and logged: an RDB child's end is
+   * handled as any (replicas waiting for it hear of it); a killed rewrite's files were
+   * already removed by the core.
+   */
+  killedAtShutdown(d: ChildDone): void {
+    if (d.kind !== 'rdb') return;
+    if (d.transfer) {
+      this.server.emit('transfer-done', false);
+      return;
+    }
+    this.updateWriteGate();
+    this.server.emit('bgsave-done', d.outcome === 'ok');
+  }
+
   private onChildPoll(poll: ChildPoll): void {
     const pid = poll.done?.pid ?? this.core.childProgress()?.pid ?? 0;
     for (const l of poll.logs) {
@@ -205,29 +221,28 @@ export class RdbPersistence {
       for (const o of this.others) if (o.kind === d.kind) o.done(d);
       return;
     }
-    if (this.socketChild) this.transferDone(d);
+    if (d.transfer) this.transferDone(d);
     else this.bgsaveDone(d);
   }
 
   /** Valkey's backgroundSaveDoneHandlerSocket: no file was written, the save state stays. */
   private transferDone(d: ChildDone): void {
-    const log = this.server.log;
-    this.socketChild = false;
-    if (d.outcome === 'ok') log.notice('Background RDB transfer terminated with success');
-    else if (d.outcome === 'err') log.warning('Background transfer error');
-    else log.warning(`Background transfer terminated by signal ${d.signal}`);
+    this.logEnd(d);
     this.server.emit('transfer-done', d.outcome === 'ok');
   }
 
   /** Valkey's backgroundSaveDoneHandlerDisk (the core's reap already set the status). */
   private bgsaveDone(d: ChildDone): void {
-    const log = this.server.log;
-    if (d.outcome === 'ok') log.notice('Background saving terminated with success');
-    else if (d.outcome === 'err') log.warning(`Background saving error${d.message ? `: ${d.message}` : ''}`);
-    else log.warning(`Background saving terminated by signal ${d.signal}`);
+    this.logEnd(d);
     this.updateWriteGate();
     // Replicas waiting for this snapshot get it now (or are dropped when it failed).
     this.server.emit('bgsave-done', d.outcome === 'ok');
+  }
+
+  /** The RDB child's end, in the core's words. */
+  private logEnd(d: ChildDone): void {
+    if (d.endLine == null) return;
+    this.server.log.log(d.endLevel === 'notice' ? 'notice' : 'warning', d.endLine);
   }
 
   /** MISCONF: with save rules and stop-writes-on-bgsave-error, a failed save stops writes. */
@@ -250,27 +265,7 @@ export class RdbPersistence {
     if (r.saved) this.saveDone(r.saved);
   }
 
-  /* ---------------------------------------------------------------- shutdown, reload, load */
-
-  private async onShutdown(o: ShutdownOptions): Promise<string | null> {
-    const log = this.server.log;
-    if (this.childKind() === 'rdb') {
-      log.warning('There is a child saving an .rdb. Killing it!');
-      this.core.killChild();
-      const p = this.core.waitChild(5000);
-      if (p) this.onChildPoll(p);
-    }
-    // While loading, the keyspace holds part of the data at most: saving it would
-    // overwrite the file being loaded (Valkey forces NOSAVE then).
-    const wantSave = !this.loading && (o.save ?? this.server.config.getSaveRules().length > 0);
-    if (!wantSave) return null;
-    log.notice('Saving the final RDB snapshot before exiting.');
-    if (!this.saveNow(this.server.shutdownBySignal)) {
-      log.warning('Error trying to save the DB, can\'t exit.');
-      return 'ERR Errors trying to SHUTDOWN. Check logs.';
-    }
-    return null;
-  }
+  /* ---------------------------------------------------------------- reload, load */
 
   /** DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE] (flags lower-cased). */
   private async debugReload(flags: string[]): Promise<Reply> {

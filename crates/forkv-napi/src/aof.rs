@@ -10,7 +10,7 @@ use napi_derive::napi;
 
 use forkv_aof::FsyncPolicy;
 use forkv_server::persist::aof_job::AofSettings;
-use forkv_server::persist::aof_state::{AofState, TurnFlush};
+use forkv_server::persist::aof_state::{AofState, SwitchOn, TurnFlush};
 use forkv_server::persist::load::AofSource;
 use forkv_server::persist::policy::RewriteVerdict;
 use forkv_server::snapshot::Forked;
@@ -69,6 +69,16 @@ pub struct AofStatusReport {
     pub last_write_ok: bool,
     /// The MISCONF error writes are refused with, if any.
     pub write_gate: Option<String>,
+}
+
+/// What CONFIG SET appendonly yes did.
+#[napi(object)]
+pub struct AofSwitchOn {
+    /// "forked" (the first rewrite started), "scheduled" (after the running child) or
+    /// "failed" (the AOF stays off).
+    pub outcome: String,
+    /// The first rewrite's pid when forked.
+    pub pid: Option<i32>,
 }
 
 /// WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
@@ -135,7 +145,7 @@ fn policy(s: &str) -> FsyncPolicy {
 }
 
 /// The server's AOF settings from the host's options.
-fn settings(o: &AofOptions) -> AofSettings {
+pub(crate) fn settings(o: &AofOptions) -> AofSettings {
     AofSettings {
         work_dir: PathBuf::from(&o.dir),
         dirname: o.dirname.clone(),
@@ -201,32 +211,29 @@ impl Core {
         self.server.aof_open_loaded(settings(&opts)).map_err(Error::from_reason)
     }
 
-    /// CONFIG SET appendonly yes: the AOF waits for its first rewrite (see
-    /// [`forkv_server::Server::aof_begin_switch_on`]).
+    /// CONFIG SET appendonly yes (see [`forkv_server::Server::aof_switch_on`]), logged on
+    /// the engine's queue.
     #[napi]
-    pub fn aof_begin_switch_on(&mut self) {
-        self.server.aof_begin_switch_on();
+    pub fn aof_switch_on(&mut self, opts: AofOptions) -> AofSwitchOn {
+        match self.server.aof_switch_on(settings(&opts)) {
+            SwitchOn::Forked(f) => AofSwitchOn { outcome: "forked".into(), pid: Some(f.pid) },
+            SwitchOn::Scheduled => AofSwitchOn { outcome: "scheduled".into(), pid: None },
+            SwitchOn::Failed => AofSwitchOn { outcome: "failed".into(), pid: None },
+        }
     }
 
-    /// The end of a switch-on (see [`forkv_server::Server::aof_switch_on_result`]): true
-    /// when a past write error was forgotten.
+    /// CONFIG SET appendonly no (see [`forkv_server::Server::aof_switch_off`]), logged on
+    /// the engine's queue.
     #[napi]
-    pub fn aof_switch_on_result(&mut self, started: bool) -> bool {
-        self.server.aof_switch_on_result(started)
+    pub fn aof_switch_off(&mut self, opts: AofOptions) -> Result<()> {
+        self.server.aof_switch_off(&settings(&opts)).map_err(Error::from_reason)
     }
 
-    /// Forks the rewrite the AOF's state calls for (see
-    /// [`forkv_server::Server::aof_fork_rewrite`]).
+    /// Forks the rewrite the AOF's state calls for, logged on the engine's queue (see
+    /// [`forkv_server::Server::aof_fork_rewrite_logged`]); None when it did not start.
     #[napi]
-    pub fn aof_fork_rewrite(&mut self, opts: AofOptions) -> Result<ForkReport> {
-        self.server.aof_fork_rewrite(settings(&opts)).map(fork_report).map_err(Error::from_reason)
-    }
-
-    /// SHUTDOWN while the first rewrite of a switch-on runs (see
-    /// [`forkv_server::Server::aof_initial_rewrite_running`]).
-    #[napi]
-    pub fn aof_initial_rewrite_running(&self) -> bool {
-        self.server.aof_initial_rewrite_running()
+    pub fn aof_fork_rewrite(&mut self, opts: AofOptions) -> Option<ForkReport> {
+        self.server.aof_fork_rewrite_logged(settings(&opts)).map(fork_report)
     }
 
     /// The AOF's state and write status.
@@ -246,12 +253,6 @@ impl Core {
     #[napi]
     pub fn aof_delete_history(&mut self, opts: AofOptions) -> u32 {
         self.server.aof_delete_history(&settings(&opts))
-    }
-
-    /// Stops appending (CONFIG SET appendonly no, shutdown): writes, fsyncs and closes.
-    #[napi]
-    pub fn aof_close(&mut self) -> Result<()> {
-        self.server.aof_close().map_err(|e| Error::from_reason(e.to_string()))
     }
 
     /// CONFIG SET aof-timestamp-enabled.
@@ -323,12 +324,6 @@ impl Core {
     pub fn aof_rewrite_cron(&mut self, percentage: f64, min_size: f64) -> AofRewriteCron {
         let c = self.server.aof_rewrite_cron(percentage.max(0.0) as u64, min_size.max(0.0) as u64);
         AofRewriteCron { start: c.start, auto_growth: c.auto_growth.map(|g| g as f64), limited_minutes: c.limited_minutes.map(|m| m as f64) }
-    }
-
-    /// AOF switched on while another child runs: the first rewrite starts after it.
-    #[napi]
-    pub fn aof_schedule_rewrite(&mut self) {
-        self.server.rewrite_policy.scheduled = true;
     }
 
     /// The rewrite policy's state (INFO persistence aof_*).

@@ -65,15 +65,6 @@ pub struct ClientProtoName {
     pub name: String,
 }
 
-#[napi(object)]
-pub struct ConnStats {
-    pub blocked_clients: u32,
-    pub clients_in_timeout_table: u32,
-    pub total_blocking_keys: u32,
-    pub total_blocking_keys_on_nokey: u32,
-    pub watching_clients: u32,
-    pub total_watched_keys: u32,
-}
 
 /// Engine settings the host keeps in sync with CONFIG.
 #[napi(object)]
@@ -204,24 +195,7 @@ pub struct ClientState {
     pub deny_blocking: bool,
 }
 
-/// Client-side caching counts for INFO (`tracking_clients` in Clients; the others in
-/// Stats).
-#[napi(object)]
-pub struct TrackingInfo {
-    pub clients: f64,
-    pub total_keys: f64,
-    pub total_items: f64,
-    pub total_prefixes: f64,
-}
 
-/// Pub/sub counts for INFO.
-#[napi(object)]
-pub struct PubSubInfo {
-    pub channels: u32,
-    pub patterns: u32,
-    pub shard_channels: u32,
-    pub clients: u32,
-}
 
 /// Messages waiting for one client.
 #[napi(object)]
@@ -230,29 +204,7 @@ pub struct Delivery {
     pub data: Buffer,
 }
 
-/// One database's counts for INFO keyspace.
-#[napi(object)]
-pub struct DbInfo {
-    pub db: u32,
-    pub keys: f64,
-    pub expires: f64,
-}
 
-/// The scripting fields of INFO memory (Valkey's names, in bytes and counts).
-#[napi(object)]
-pub struct ScriptingInfo {
-    /// The VM of EVAL scripts (`used_memory_vm_eval`, alias `used_memory_lua`).
-    pub used_memory_vm_eval: f64,
-    /// Bodies of the cached EVAL scripts (`used_memory_scripts_eval`).
-    pub used_memory_scripts_eval: f64,
-    pub number_of_cached_scripts: f64,
-    pub number_of_functions: f64,
-    pub number_of_libraries: f64,
-    /// The VM of the function libraries (`used_memory_vm_functions`).
-    pub used_memory_vm_functions: f64,
-    /// The libraries' code and names (`used_memory_functions`).
-    pub used_memory_functions: f64,
-}
 
 /// Counters for INFO stats and persistence.
 #[napi(object)]
@@ -480,30 +432,6 @@ impl Core {
         self.server.take_deliveries().into_iter().map(|(id, data)| Delivery { id: id as u32, data: data.into() }).collect()
     }
 
-    /// Client-side caching counts for INFO.
-    #[napi]
-    pub fn tracking_info(&self) -> TrackingInfo {
-        let t = self.server.engine.csc.info();
-        TrackingInfo {
-            clients: t.clients as f64,
-            total_keys: t.total_keys as f64,
-            total_items: t.total_items as f64,
-            total_prefixes: t.total_prefixes as f64,
-        }
-    }
-
-    /// Pub/sub counts for INFO.
-    #[napi]
-    pub fn pubsub_info(&self) -> PubSubInfo {
-        let s = self.server.pubsub().stats();
-        PubSubInfo {
-            channels: s.channels as u32,
-            patterns: s.patterns as u32,
-            shard_channels: s.shard_channels as u32,
-            clients: s.clients as u32,
-        }
-    }
-
     /// Leaves MULTI and forgets WATCHed keys (RESET).
     #[napi]
     pub fn reset_transaction(&mut self, id: u32) {
@@ -522,20 +450,6 @@ impl Core {
     #[napi]
     pub fn commands_processed(&self) -> f64 {
         self.server.engine.stats.total_commands_processed as f64
-    }
-
-    /// Blocked and watching clients for INFO clients.
-    #[napi]
-    pub fn conn_stats(&self) -> ConnStats {
-        let s = self.server.engine.conn_stats();
-        ConnStats {
-            blocked_clients: s.blocked_clients as u32,
-            clients_in_timeout_table: s.clients_in_timeout_table as u32,
-            total_blocking_keys: s.total_blocking_keys as u32,
-            total_blocking_keys_on_nokey: s.total_blocking_keys_on_nokey as u32,
-            watching_clients: s.watching_clients as u32,
-            total_watched_keys: s.total_watched_keys as u32,
-        }
     }
 
     /// The status byte of a feed/resume/wake: the step, or-ed with the WOKEN, FLUSHED_ALL,
@@ -871,13 +785,6 @@ impl Core {
         }
     }
 
-    /// Records `ms` for latency `event` if it reaches `latency-monitor-threshold` (the
-    /// host's entry to the latency monitor, for the latencies it measures itself).
-    #[napi]
-    pub fn latency_add_sample(&mut self, event: String, ms: f64) {
-        self.server.engine.latency.add_if_needed(&event, ms.max(0.0) as u64);
-    }
-
     /// Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
     /// from the cron, as Valkey's eviction time proc); returns "ok", "running" or "fail".
     #[napi]
@@ -937,24 +844,6 @@ impl Core {
         }
     }
 
-    /// The scripting fields of INFO memory.
-    #[napi]
-    pub fn scripting_info(&self) -> ScriptingInfo {
-        let e = &self.server.engine;
-        let (vm_eval, bodies) = e.script_memory();
-        let (libraries, functions) = e.function_counts();
-        let (vm_functions, function_bytes) = e.function_memory();
-        ScriptingInfo {
-            used_memory_vm_eval: vm_eval as f64,
-            used_memory_scripts_eval: bodies as f64,
-            number_of_cached_scripts: e.cached_scripts() as f64,
-            number_of_functions: functions as f64,
-            number_of_libraries: libraries as f64,
-            used_memory_vm_functions: vm_functions as f64,
-            used_memory_functions: function_bytes as f64,
-        }
-    }
-
     /// Resets the counters CONFIG RESETSTAT clears.
     #[napi]
     pub fn reset_stats(&mut self) {
@@ -991,16 +880,6 @@ impl Core {
     pub fn info(&mut self, sections: Vec<String>) -> String {
         let names: Vec<&[u8]> = sections.iter().map(|s| s.as_bytes()).collect();
         self.server.info(&names)
-    }
-
-    /// Non-empty databases with key and TTL counts.
-    #[napi]
-    pub fn keyspace_info(&self) -> Vec<DbInfo> {
-        let ks = &self.server.engine.ks;
-        (0..ks.db_count())
-            .filter(|&i| !ks.is_empty(i))
-            .map(|i| DbInfo { db: i as u32, keys: ks.len(i) as f64, expires: ks.expires_len(i) as f64 })
-            .collect()
     }
 
     /// The allocator behind Rust's allocations (INFO `mem_allocator`).

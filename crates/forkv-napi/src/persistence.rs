@@ -12,12 +12,14 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use forkv_rdb::WriteOptions;
-use forkv_server::jobs::JobPoll;
+use forkv_server::jobs::{JobPoll, JobTarget};
 use forkv_server::persist::load::LoadDone;
 use forkv_server::persist::policy::{BgsaveVerdict, CronStart, SaveRule};
+use forkv_server::persist::shutdown::ShutdownPlan;
 use forkv_server::snapshot::RdbTarget;
 use forkv_snapshot::{ChildExit, ChildKind, ChildOutcome, ForkError};
 
+use crate::aof::AofOptions;
 use crate::core::Core;
 
 /// How to write an RDB file.
@@ -68,6 +70,8 @@ pub struct ChildDone {
     pub pid: i32,
     /// "rdb" or "aof".
     pub kind: String,
+    /// An RDB child of a diskless full sync (it wrote to the replicas, not to a file).
+    pub transfer: bool,
     /// "ok", "err", "signal", "cancelled".
     pub outcome: String,
     pub message: String,
@@ -75,6 +79,10 @@ pub struct ChildDone {
     pub duration_ms: f64,
     pub cow_peak: f64,
     pub keys_processed: f64,
+    /// An RDB child's end as Valkey logs it, and its level (see
+    /// [`forkv_server::snapshot::rdb_child_end_line`]); None for a rewrite.
+    pub end_line: Option<String>,
+    pub end_level: Option<String>,
 }
 
 /// What a poll found: log lines, current progress, and the exit if the child ended.
@@ -89,6 +97,8 @@ pub struct ChildPoll {
 pub struct ChildProgress {
     pub pid: i32,
     pub kind: String,
+    /// A diskless full sync's child (writes to the replicas, not to a file).
+    pub transfer: bool,
     pub elapsed_ms: f64,
     pub keys_processed: f64,
     pub keys_total: f64,
@@ -99,12 +109,6 @@ pub struct ChildProgress {
     pub fork_perc: f64,
 }
 
-/// Fork counters for INFO stats.
-#[napi(object)]
-pub struct ForkStats {
-    pub latest_fork_usec: f64,
-    pub total_forks: f64,
-}
 
 /// Result of loading a file.
 #[napi(object)]
@@ -174,6 +178,30 @@ pub struct TransferFork {
     pub fd: i32,
 }
 
+/// SHUTDOWN's flags and configuration (see [`forkv_server::persist::shutdown::ShutdownPlan`]).
+#[napi(object)]
+pub struct ShutdownSteps {
+    /// SAVE (true), NOSAVE (false), or neither (the save rules decide).
+    pub save: Option<bool>,
+    pub force: bool,
+    pub loading: bool,
+    /// The shutdown follows a signal: a SIGINT during the final save exits at once.
+    pub exit_on_sigint: bool,
+    pub rdb: RdbSaveOptions,
+    pub aof: AofOptions,
+    /// The pid file this process wrote.
+    pub pidfile: Option<String>,
+}
+
+/// What the shutdown's persistence steps did.
+#[napi(object)]
+pub struct ShutdownStepsDone {
+    /// The server may exit; false: refused (logged).
+    pub ok: bool,
+    /// The killed child's exit (its lines are logged on the engine's queue).
+    pub killed: Option<ChildDone>,
+}
+
 fn rdb_write_options(o: &RdbSaveOptions, aof_base: bool) -> WriteOptions {
     WriteOptions {
         version: o.version,
@@ -212,7 +240,9 @@ fn log_lines(logs: Vec<(forkv_snapshot::LogLevel, String)>) -> Vec<ChildLogLine>
     logs.into_iter().map(|(level, message)| ChildLogLine { level: level_name(level).into(), message }).collect()
 }
 
-fn done_of(exit: ChildExit) -> ChildDone {
+fn done_of(exit: ChildExit, target: JobTarget) -> ChildDone {
+    let transfer = target == JobTarget::ReplicaSockets;
+    let end = (exit.kind == ChildKind::Rdb).then(|| forkv_server::snapshot::rdb_child_end_line(&exit, transfer));
     let (outcome, message, signal) = match &exit.outcome {
         ChildOutcome::Ok => ("ok", String::new(), 0),
         ChildOutcome::Failed { message, .. } => ("err", message.clone(), 0),
@@ -223,17 +253,21 @@ fn done_of(exit: ChildExit) -> ChildDone {
     ChildDone {
         pid: exit.pid,
         kind: kind_name(exit.kind).into(),
+        transfer,
         outcome: outcome.into(),
         message,
         signal,
         duration_ms: exit.duration.as_secs_f64() * 1000.0,
         cow_peak: exit.cow_peak as f64,
         keys_processed: exit.keys_processed as f64,
+        end_level: end.as_ref().map(|(level, _)| level.name().into()),
+        end_line: end.map(|(_, line)| line),
     }
 }
 
 fn poll_of(p: JobPoll) -> ChildPoll {
-    ChildPoll { logs: log_lines(p.logs), done: p.done.map(done_of) }
+    let target = p.target;
+    ChildPoll { logs: log_lines(p.logs), done: p.done.map(|d| done_of(d, target)) }
 }
 
 fn save_report(saved: std::result::Result<(u64, u64), String>) -> SaveReport {
@@ -339,6 +373,23 @@ impl Core {
         Ok(TransferFork { pid: forked.pid, fork_usec: forked.fork_usec as f64, fd: std::os::fd::IntoRawFd::into_raw_fd(read_end) })
     }
 
+    /// The shutdown's persistence steps in Valkey's order, logged on the engine's queue
+    /// (see [`forkv_server::Server::shutdown_persistence`]).
+    #[napi]
+    pub fn shutdown_persistence(&mut self, steps: ShutdownSteps) -> ShutdownStepsDone {
+        let plan = ShutdownPlan {
+            save: steps.save,
+            force: steps.force,
+            loading: steps.loading,
+            exit_on_sigint: steps.exit_on_sigint,
+            rdb: rdb_target(&steps.rdb),
+            aof: crate::aof::settings(&steps.aof),
+            pidfile: steps.pidfile.map(PathBuf::from),
+        };
+        let r = self.server.shutdown_persistence(&plan);
+        ShutdownStepsDone { ok: r.ok, killed: r.killed.map(|k| done_of(k.exit, k.target)) }
+    }
+
     /// Drains the child's messages and reaps it if it ended (never waits).
     #[napi]
     pub fn poll_child(&mut self) -> Option<ChildPoll> {
@@ -353,6 +404,7 @@ impl Core {
         Some(ChildProgress {
             pid: c.pid(),
             kind: kind_name(c.kind()).into(),
+            transfer: self.server.jobs.is_transfer(),
             elapsed_ms: c.started_at().elapsed().as_secs_f64() * 1000.0,
             keys_processed: s.keys_processed as f64,
             keys_total: s.keys_total as f64,
@@ -373,15 +425,6 @@ impl Core {
     #[napi]
     pub fn wait_child(&mut self, ms: u32) -> Option<ChildPoll> {
         self.server.wait_job(Duration::from_millis(u64::from(ms))).map(poll_of)
-    }
-
-    /// Fork counters (INFO stats latest_fork_usec, total_forks).
-    #[napi]
-    pub fn fork_stats(&self) -> ForkStats {
-        ForkStats {
-            latest_fork_usec: forkv_snapshot::latest_fork_usec() as f64,
-            total_forks: forkv_snapshot::total_forks() as f64,
-        }
     }
 
     /// DEBUG RELOAD's load (see [`forkv_server::Server::load_rdb_now`]).

@@ -1,9 +1,10 @@
-//! The background-job slot (Valkey's `child_pid` / `child_type` with `childinfo.c`): at
-//! most one forked child at a time (an RDB snapshot or an AOF rewrite; room for a replica
-//! full sync and a forkless snapshot later), with what INFO and the policy need about
-//! it: kind, pid, start time, progress and copy-on-write reports (through the child's
-//! pipe, `forkv-snapshot`), the dirty counter when it started, and the temp file to remove
-//! if it fails.
+//! The background-job slot (Valkey's `child_pid` / `child_type` / `rdb_child_type` with
+//! `childinfo.c`): at most one forked child at a time (an RDB snapshot to a file, an RDB
+//! snapshot streamed to replicas for a diskless full sync, or an AOF rewrite; room for a
+//! forkless snapshot later), with what INFO and the policy need about it: kind and target,
+//! pid, start time, progress and copy-on-write reports (through the child's pipe,
+//! `forkv-snapshot`), the dirty counter when it started, and the temp file to remove if it
+//! fails.
 //!
 //! The slot never blocks: [`JobSlot::poll`] drains the child's reports and reaps it with
 //! `waitpid(pid, WNOHANG)` (the cron calls it at `hz`), [`JobSlot::wait`] polls until an
@@ -14,8 +15,21 @@ use std::time::{Duration, Instant};
 
 use forkv_snapshot::{ChildExit, ChildHandle, ChildInfo, LogLevel};
 
+/// Where an RDB child writes (Valkey's `rdb_child_type`); an AOF rewrite writes to a file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum JobTarget {
+    /// A file in `dir` (BGSAVE, an AOF rewrite's base).
+    #[default]
+    File,
+    /// The replicas of a diskless full sync, through a pipe the host copies to their
+    /// sockets: no file is written and no save status follows.
+    ReplicaSockets,
+}
+
 /// What one poll found: the child's log lines, and its exit once it ended.
 pub struct JobPoll {
+    /// Where the polled child writes.
+    pub target: JobTarget,
     /// Lines the child logged (it has no logger of its own), in order.
     pub logs: Vec<(LogLevel, String)>,
     /// Set when the child was reaped by this poll.
@@ -29,6 +43,8 @@ pub struct JobPoll {
 #[derive(Default)]
 pub struct JobSlot {
     child: Option<ChildHandle>,
+    /// Where the running (or last) child writes.
+    target: JobTarget,
     /// The temp file the child writes; removed when it fails (it cannot clean up itself).
     temp: Option<PathBuf>,
     /// The keyspace's dirty counter at fork: what a successful snapshot covers.
@@ -46,14 +62,25 @@ impl JobSlot {
         self.child.as_ref()
     }
 
+    /// Where the running (or last) child writes.
+    pub fn target(&self) -> JobTarget {
+        self.target
+    }
+
+    /// True while a diskless transfer's child runs.
+    pub fn is_transfer(&self) -> bool {
+        self.child.is_some() && self.target == JobTarget::ReplicaSockets
+    }
+
     /// The dirty counter when the running (or last) child was forked.
     pub fn dirty_at_start(&self) -> u64 {
         self.dirty_at_start
     }
 
     /// Takes a freshly forked child into the slot.
-    pub fn adopt(&mut self, child: ChildHandle, temp: Option<PathBuf>, dirty_at_start: u64) {
+    pub fn adopt(&mut self, child: ChildHandle, target: JobTarget, temp: Option<PathBuf>, dirty_at_start: u64) {
         self.child = Some(child);
+        self.target = target;
         self.temp = temp;
         self.dirty_at_start = dirty_at_start;
     }
@@ -77,7 +104,7 @@ impl JobSlot {
             self.child = None;
             self.temp = None;
         }
-        Some(JobPoll { logs, done, unlink_ms })
+        Some(JobPoll { target: self.target, logs, done, unlink_ms })
     }
 
     /// Asks the child to stop (SIGUSR1: BGSAVE CANCEL, SHUTDOWN, FLUSHALL); false when no
@@ -94,7 +121,7 @@ impl JobSlot {
             let mut poll = self.poll()?;
             logs.append(&mut poll.logs);
             if poll.done.is_some() || Instant::now() >= deadline {
-                return Some(JobPoll { logs, done: poll.done, unlink_ms: poll.unlink_ms });
+                return Some(JobPoll { target: poll.target, logs, done: poll.done, unlink_ms: poll.unlink_ms });
             }
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -26,8 +26,8 @@
 //! [`Server::feed`], [`Server::resume`] and [`Server::wake`] drive the engine and run
 //! every `Exec::Server` command in place, so that the only `Outcome::Host` a caller ever
 //! sees is one that needs the host (`Exec::Host`: sockets, the configuration store,
-//! logging, timers; and, until it moves here, the order of the shutdown's persistence
-//! steps, which still lives in TypeScript). Everything here is
+//! logging, timers). The shutdown's persistence steps run here too, in Valkey's order
+//! ([`persist::shutdown`]); the host closes the sockets and exits after them. Everything here is
 //! tested with `cargo test`, no Node involved; the Node binding (`forkv-napi`) converts
 //! between JavaScript values and this type.
 //!
@@ -720,7 +720,7 @@ impl Server {
     /// Takes a freshly forked child into the job slot: the keyspace stops moving entries
     /// (no rehash, no resize) while the child shares its pages, and the dirty counter at
     /// fork is kept for the save's bookkeeping.
-    pub fn adopt_job(&mut self, child: forkv_snapshot::ChildHandle, temp: Option<std::path::PathBuf>) {
+    pub fn adopt_job(&mut self, child: forkv_snapshot::ChildHandle, target: jobs::JobTarget, temp: Option<std::path::PathBuf>) {
         // Valkey's serverFork: the `fork` latency event and the fork rate DOCTOR rates.
         let fork_usec = child.fork_usec();
         if fork_usec > 0 {
@@ -729,7 +729,7 @@ impl Server {
         }
         self.engine.latency.add_if_needed("fork", fork_usec / 1000);
         let dirty = self.engine.ks.dirty;
-        self.jobs.adopt(child, temp, dirty);
+        self.jobs.adopt(child, target, temp, dirty);
         self.engine.ks.set_child_active(true);
     }
 
@@ -741,7 +741,7 @@ impl Server {
         }
         if let Some(exit) = &poll.done {
             self.engine.ks.set_child_active(false);
-            self.job_ended(exit);
+            self.job_ended(exit, poll.target);
         }
         Some(poll)
     }
@@ -751,7 +751,7 @@ impl Server {
         let poll = self.jobs.wait(timeout)?;
         if let Some(exit) = &poll.done {
             self.engine.ks.set_child_active(false);
-            self.job_ended(exit);
+            self.job_ended(exit, poll.target);
         }
         Some(poll)
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use forkv_keyspace::Keyspace;
 use forkv_rdb::WriteOptions;
-use forkv_snapshot::{ChildKind, ForkError};
+use forkv_snapshot::{ChildExit, ChildKind, ForkError};
 
 use crate::Server;
 
@@ -107,7 +107,7 @@ impl Server {
         handle.set_keys_total(total);
         let forked = Forked { pid: handle.pid(), fork_usec: handle.fork_usec() };
         let temp = temp_dir.join(format!("temp-{}.rdb", handle.pid()));
-        self.adopt_job(handle, Some(temp));
+        self.adopt_job(handle, crate::jobs::JobTarget::File, Some(temp));
         Ok(forked)
     }
 
@@ -132,7 +132,7 @@ impl Server {
         let mut handle = spawned?;
         handle.set_keys_total(total);
         let forked = Forked { pid: handle.pid(), fork_usec: handle.fork_usec() };
-        self.adopt_job(handle, None);
+        self.adopt_job(handle, crate::jobs::JobTarget::ReplicaSockets, None);
         Ok((forked, read_end))
     }
 }
@@ -171,4 +171,23 @@ fn transfer_pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     // SAFETY: F_SETPIPE_SZ only resizes this pipe; failure (a lower limit) is harmless.
     unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
     Ok((r, w))
+}
+
+/// The line Valkey logs when an RDB child ends (`backgroundSaveDoneHandlerDisk`, or
+/// `...Socket` for a diskless transfer).
+pub fn rdb_child_end_line(exit: &ChildExit, socket: bool) -> (forkv_engine::log::LogLevel, String) {
+    use forkv_engine::log::LogLevel;
+    use forkv_snapshot::ChildOutcome;
+    let signal = match &exit.outcome {
+        ChildOutcome::Ok if socket => return (LogLevel::Notice, "Background RDB transfer terminated with success".into()),
+        ChildOutcome::Ok => return (LogLevel::Notice, "Background saving terminated with success".into()),
+        ChildOutcome::Failed { .. } | ChildOutcome::Lost if socket => return (LogLevel::Warning, "Background transfer error".into()),
+        ChildOutcome::Failed { message, .. } if message.is_empty() => return (LogLevel::Warning, "Background saving error".into()),
+        ChildOutcome::Failed { message, .. } => return (LogLevel::Warning, format!("Background saving error: {message}")),
+        ChildOutcome::Lost => return (LogLevel::Warning, "Background saving error: child status lost (reaped elsewhere)".into()),
+        ChildOutcome::KilledBySignal(s) => *s,
+        ChildOutcome::Cancelled => libc::SIGUSR1,
+    };
+    let what = if socket { "transfer" } else { "saving" };
+    (LogLevel::Warning, format!("Background {what} terminated by signal {signal}"))
 }

@@ -323,6 +323,19 @@ impl Server {
         }
     }
 
+    /// The shutdown's flush (Valkey's `flushAppendOnlyFile(1)` and `fsync`): everything
+    /// pending is written, whatever the fsync policy, and fsynced now. The write status
+    /// is kept as by the turn's flush. The error is the OS error's text.
+    pub fn aof_write_and_fsync(&mut self) -> Result<(), String> {
+        if let super::aof_state::TurnFlush::Failed { error, .. } = self.aof_flush_turn(true) {
+            return Err(error);
+        }
+        match &mut self.aof.open {
+            Some(a) => a.writer.fsync_now(now_ms()).map_err(|e| strerror_text(&e)),
+            None => Ok(()),
+        }
+    }
+
     /// WAITAOF: moves the propagated writes into the AOF buffer, then reports (appended,
     /// fsynced) byte positions; None while the AOF is off.
     pub fn aof_sync_marks(&mut self) -> Option<(u64, u64)> {
@@ -393,7 +406,7 @@ impl Server {
         let mut handle = spawned.map_err(|e| format!("fork: {e}"))?;
         handle.set_keys_total(total);
         let forked = Forked { pid: handle.pid(), fork_usec: handle.fork_usec() };
-        self.adopt_job(handle, None);
+        self.adopt_job(handle, crate::jobs::JobTarget::File, None);
         Ok(forked)
     }
 

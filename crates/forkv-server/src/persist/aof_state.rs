@@ -5,11 +5,27 @@
 //! The state moves with what the server does: opening the AOF at start-up turns it on,
 //! closing it turns it off, switching it on at runtime waits for the first rewrite
 //! (`AOF_WAIT_REWRITE`: writes go to a temp incr file, nothing is in the manifest yet) and
-//! that rewrite's success turns it on. The host asks, logs and replies.
+//! that rewrite's success turns it on. [`Server::aof_switch_on`] and
+//! [`Server::aof_switch_off`] are CONFIG SET appendonly's steps, with their log lines on
+//! the engine's queue; the host replies.
+
+use forkv_engine::log::LogLevel;
+use forkv_snapshot::ChildKind;
 
 use super::aof_job::AofSettings;
 use crate::snapshot::Forked;
 use crate::Server;
+
+/// What [`Server::aof_switch_on`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwitchOn {
+    /// The first rewrite was forked now.
+    Forked(Forked),
+    /// Another child runs: the cron forks the first rewrite once it is done.
+    Scheduled,
+    /// The first rewrite could not start: the AOF stays off.
+    Failed,
+}
 
 /// Valkey's `aof_state`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -115,6 +131,65 @@ impl Server {
             self.aof_start_initial_rewrite(settings)
         } else {
             self.aof_rewrite_start(settings)
+        }
+    }
+
+    /// CONFIG SET appendonly yes (Valkey's `startAppendOnly`): the AOF waits for its first
+    /// rewrite, forked now, or by the cron once another child (a snapshot) is done. A
+    /// rewrite already running (BGREWRITEAOF with the AOF off) keeps no incr file, so it
+    /// cannot serve: it is killed and a new one forked. Logged on the engine's queue.
+    pub fn aof_switch_on(&mut self, settings: AofSettings) -> SwitchOn {
+        self.aof_begin_switch_on();
+        let running = self.jobs.child().map(|c| c.kind());
+        let outcome = if running == Some(ChildKind::Rdb) {
+            self.rewrite_policy.scheduled = true;
+            self.log(LogLevel::Notice, "AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
+            SwitchOn::Scheduled
+        } else {
+            if running == Some(ChildKind::AofRewrite) {
+                self.log(LogLevel::Notice, "AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.");
+                if let Some(p) = self.aof_kill_rewrite_child(&settings) {
+                    self.log_child(p);
+                }
+            }
+            match self.aof_fork_rewrite_logged(settings) {
+                Some(f) => SwitchOn::Forked(f),
+                None => {
+                    self.aof_switch_on_result(false);
+                    self.log(LogLevel::Warning, "The server needs to enable the AOF but can't trigger a background AOF rewrite operation. Check the above logs for more info about the error.");
+                    return SwitchOn::Failed;
+                }
+            }
+        };
+        if self.aof_switch_on_result(true) {
+            self.log(LogLevel::Warning, "AOF reopen, just ignore the last error.");
+        }
+        outcome
+    }
+
+    /// CONFIG SET appendonly no (Valkey's `stopAppendOnly`): writes, fsyncs and closes the
+    /// AOF, then kills a running rewrite (its files go). The error is the close's.
+    pub fn aof_switch_off(&mut self, settings: &AofSettings) -> Result<(), String> {
+        self.aof_close().map_err(|e| e.to_string())?;
+        if let Some(p) = self.aof_kill_rewrite_child(settings) {
+            self.log_child(p);
+        }
+        self.log(LogLevel::Notice, "AOF disabled");
+        Ok(())
+    }
+
+    /// [`Server::aof_fork_rewrite`] with its log line ("... started by pid N", or why it
+    /// could not start); None when it did not start.
+    pub fn aof_fork_rewrite_logged(&mut self, settings: AofSettings) -> Option<Forked> {
+        match self.aof_fork_rewrite(settings) {
+            Ok(f) => {
+                self.log(LogLevel::Notice, &format!("Background append only file rewriting started by pid {}", f.pid));
+                Some(f)
+            }
+            Err(e) => {
+                self.log(LogLevel::Warning, &format!("Can't rewrite append only file in background: {e}"));
+                None
+            }
         }
     }
 

@@ -3,10 +3,11 @@
 //! RDB policy: save rules, BGSAVE scheduling, the save status and MISCONF ([`policy`]),
 //! whether the AOF is on and its write-error gate ([`aof_state`]), and
 //! loading the dataset at start-up and for DEBUG RELOAD/LOADAOF ([`load`], on a loader
-//! thread). The RDB snapshot's composition is [`crate::snapshot`], the child slot
+//! thread), and the shutdown's steps in Valkey's order ([`shutdown`]). The RDB snapshot's composition is [`crate::snapshot`], the child slot
 //! [`crate::jobs`], the AOF replay [`crate::aof_load`].
 
 pub mod aof_job;
 pub mod aof_state;
 pub mod load;
 pub mod policy;
+pub mod shutdown;

@@ -77,8 +77,6 @@ pub struct RdbPolicy {
     pub last_cow_size: u64,
     /// BGSAVE SCHEDULE waits for the running child.
     pub bgsave_scheduled: bool,
-    /// The running RDB child writes to replica sockets (no file, no save status).
-    socket_child: bool,
 }
 
 impl RdbPolicy {
@@ -94,7 +92,6 @@ impl RdbPolicy {
             saves: 0,
             last_cow_size: 0,
             bgsave_scheduled: false,
-            socket_child: false,
         }
     }
 
@@ -165,19 +162,18 @@ impl RdbPolicy {
         if !socket {
             self.last_bgsave_try = now;
         }
-        match result {
-            Ok(()) => self.socket_child = socket,
-            // A failed diskless fork leaves the save status alone (no file was involved).
-            Err(()) if !socket => self.last_bgsave_ok = false,
-            Err(()) => {}
+        // A failed diskless fork leaves the save status alone (no file was involved).
+        if result.is_err() && !socket {
+            self.last_bgsave_ok = false;
         }
     }
 
     /// An RDB child was reaped (backgroundSaveDoneHandler): true when its snapshot
-    /// succeeded on disk (the caller then forgets the changes it covers).
-    pub fn child_done(&mut self, exit: &ChildExit, now: i64) -> bool {
+    /// succeeded on disk (the caller then forgets the changes it covers). A diskless
+    /// transfer's child (`transfer`) sets the duration only.
+    pub fn child_done(&mut self, exit: &ChildExit, transfer: bool, now: i64) -> bool {
         self.last_bgsave_time_sec = exit.duration.as_secs_f64().round() as i64;
-        if std::mem::take(&mut self.socket_child) {
+        if transfer {
             return false;
         }
         let ok = exit.outcome == ChildOutcome::Ok;
@@ -279,10 +275,10 @@ impl Server {
 
     /// Applies the policy to a reaped child (from [`Server::poll_job`] and
     /// [`Server::wait_job`]): an RDB snapshot's status, and the changes it covers.
-    pub(crate) fn job_ended(&mut self, exit: &ChildExit) {
+    pub(crate) fn job_ended(&mut self, exit: &ChildExit, target: crate::jobs::JobTarget) {
         match exit.kind {
             ChildKind::Rdb => {
-                if self.rdb_policy.child_done(exit, unix_now()) {
+                if self.rdb_policy.child_done(exit, target == crate::jobs::JobTarget::ReplicaSockets, unix_now()) {
                     self.saved_changes(self.jobs.dirty_at_start());
                 }
             }
@@ -352,18 +348,18 @@ mod tests {
     fn child_exits_set_the_status_a_cancel_is_no_failure() {
         let mut p = RdbPolicy::new(1000);
         p.forked(Ok(()), false, 1000);
-        assert!(p.child_done(&exit(ChildOutcome::Ok, 3), 1003));
+        assert!(p.child_done(&exit(ChildOutcome::Ok, 3), false, 1003));
         assert_eq!((p.last_save_time, p.last_bgsave_ok, p.saves, p.last_bgsave_time_sec, p.last_cow_size), (1003, true, 1, 3, 4096));
         p.forked(Ok(()), false, 1010);
-        assert!(!p.child_done(&exit(ChildOutcome::Cancelled, 0), 1011));
+        assert!(!p.child_done(&exit(ChildOutcome::Cancelled, 0), false, 1011));
         assert!(p.last_bgsave_ok, "cancelled is not an error");
         p.forked(Ok(()), false, 1020);
-        assert!(!p.child_done(&exit(ChildOutcome::KilledBySignal(9), 1), 1021));
+        assert!(!p.child_done(&exit(ChildOutcome::KilledBySignal(9), 1), false, 1021));
         assert!(!p.last_bgsave_ok);
         assert_eq!(p.saves, 1);
         // A diskless transfer's end sets the duration only.
         p.forked(Ok(()), true, 1030);
-        assert!(!p.child_done(&exit(ChildOutcome::Ok, 7), 1037));
+        assert!(!p.child_done(&exit(ChildOutcome::Ok, 7), true, 1037));
         assert_eq!((p.last_bgsave_ok, p.saves, p.last_save_time, p.last_bgsave_time_sec), (false, 1, 1003, 7));
     }
 
