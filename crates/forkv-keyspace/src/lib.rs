@@ -8,6 +8,7 @@ pub mod db;
 pub mod dict;
 pub mod evict;
 pub mod glob;
+pub mod heap_bytes;
 pub mod lazyfree;
 pub mod lzf;
 pub mod notify;

@@ -11,6 +11,7 @@ pub use crate::types::hash::HashValue;
 pub use crate::types::list::ListValue;
 pub use crate::types::set::SetValue;
 pub use crate::types::stream::StreamValue;
+use crate::heap_bytes::HeapBytes;
 use crate::zset::ZSetValue;
 
 /// Owned byte string used for keys, members and fields.
@@ -86,19 +87,41 @@ impl Value {
     }
 }
 
-/// Longest string kept inline in the value slot, with no heap allocation.
-pub const EMBED_MAX: usize = 22;
+/// Longest string kept inline in the value, with no heap allocation (the value is 16
+/// bytes: the tag, the length byte and these).
+pub const EMBED_MAX: usize = 14;
 
-/// A string value in one of three encodings, as Valkey's `int`/`embstr`/`raw`.
+/// Longest string Valkey stores as `embstr` (`OBJ_ENCODING_EMBSTR_SIZE_LIMIT`): a string
+/// written whole with at most this many bytes reports that encoding.
+pub const EMBSTR_SIZE_LIMIT: usize = 44;
+
+/// Longest string [`StrValue::from_vec`] copies into an exact-size block; a longer buffer
+/// is kept as it is (a copy would cost more than the buffer's spare capacity saves).
+const COPY_MAX: usize = 64 * 1024;
+
+/// A string value. OBJECT ENCODING reports Valkey's names: `int` for a canonical
+/// integer, `embstr` for a string of at most [`EMBSTR_SIZE_LIMIT`] bytes written whole,
+/// `raw` for longer ones and for strings edited in place (APPEND, SETRANGE, the bit and
+/// HyperLogLog commands), as Valkey's `tryObjectEncoding` and `dbUnshareStringValue` do.
+///
+/// The value is 16 bytes (tag included; checked below), so a keyspace entry stays small;
+/// only the growable form needs a second allocation for its `Vec` header.
 #[derive(Clone)]
 pub enum StrValue {
     /// A canonical decimal integer that fits in i64 (no leading zeros, no `+`).
     Int(i64),
     /// Up to [`EMBED_MAX`] bytes stored inline.
     Embed { len: u8, buf: [u8; EMBED_MAX] },
-    /// Heap bytes.
-    Raw(Vec<u8>),
+    /// Bytes written whole, in one exact-size heap block.
+    Heap(HeapBytes),
+    /// A growable buffer: a string edited in place, or a large buffer taken as it was.
+    Raw(Box<Vec<u8>>),
 }
+
+// A value is one tag byte and fifteen bytes of payload: `Value`'s own tag lives in the
+// niche of `StrValue`'s. Every keyspace entry holds one, so its size is a per-key cost.
+const _: () = assert!(std::mem::size_of::<StrValue>() == 16);
+const _: () = assert!(std::mem::size_of::<Value>() == 16);
 
 impl StrValue {
     /// Stores bytes in the most compact encoding that represents them exactly.
@@ -116,16 +139,26 @@ impl StrValue {
                 buf,
             };
         }
-        StrValue::Raw(b.to_vec())
+        match HeapBytes::new(b) {
+            Some(h) => StrValue::Heap(h),
+            None => StrValue::Raw(Box::new(b.to_vec())),
+        }
     }
 
-    /// Takes ownership of a buffer (no copy for long strings).
+    /// Takes a buffer written whole: copied into the compact forms up to 64 KB, kept as
+    /// it is (no copy) beyond.
     pub fn from_vec(v: Vec<u8>) -> StrValue {
-        if v.len() <= EMBED_MAX {
+        if v.len() <= COPY_MAX {
             StrValue::from_bytes(&v)
         } else {
-            StrValue::Raw(v)
+            StrValue::Raw(Box::new(v))
         }
+    }
+
+    /// A growable string that reports `raw` whatever its length (Valkey creates these
+    /// for SETBIT, SETRANGE and PFADD on a new key, and for BITOP's result).
+    pub fn raw(v: Vec<u8>) -> StrValue {
+        StrValue::Raw(Box::new(v))
     }
 
     /// The bytes; borrowed except for integers, which are formatted.
@@ -133,6 +166,7 @@ impl StrValue {
         match self {
             StrValue::Int(n) => Cow::Owned(n.to_string().into_bytes()),
             StrValue::Embed { len, buf } => Cow::Borrowed(&buf[..*len as usize]),
+            StrValue::Heap(h) => Cow::Borrowed(h.as_slice()),
             StrValue::Raw(v) => Cow::Borrowed(v),
         }
     }
@@ -142,6 +176,7 @@ impl StrValue {
         match self {
             StrValue::Int(n) => decimal_len(*n),
             StrValue::Embed { len, .. } => *len as usize,
+            StrValue::Heap(h) => h.len(),
             StrValue::Raw(v) => v.len(),
         }
     }
@@ -151,19 +186,20 @@ impl StrValue {
         self.len() == 0
     }
 
-    /// OBJECT ENCODING name.
+    /// OBJECT ENCODING name (Valkey's, see the type's docs).
     pub fn encoding_name(&self) -> &'static str {
         match self {
             StrValue::Int(_) => "int",
             StrValue::Embed { .. } => "embstr",
-            StrValue::Raw(_) => "raw",
+            StrValue::Heap(h) if h.len() <= EMBSTR_SIZE_LIMIT => "embstr",
+            StrValue::Heap(_) | StrValue::Raw(_) => "raw",
         }
     }
 
     /// Converts to a growable heap buffer for in-place edits (APPEND, SETRANGE).
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         if !matches!(self, StrValue::Raw(_)) {
-            *self = StrValue::Raw(self.as_bytes().into_owned());
+            *self = StrValue::raw(self.as_bytes().into_owned());
         }
         match self {
             StrValue::Raw(v) => v,
@@ -243,12 +279,26 @@ mod tests {
     fn strings_pick_the_compact_encoding() {
         assert_eq!(StrValue::from_bytes(b"12345").encoding_name(), "int");
         assert_eq!(StrValue::from_bytes(b"012").encoding_name(), "embstr");
-        assert_eq!(StrValue::from_bytes(&[b'x'; 23]).encoding_name(), "raw");
+        assert_eq!(StrValue::from_bytes(&[b'x'; 14]).encoding_name(), "embstr");
+        // Past the inline bytes, Valkey's 44-byte embstr limit still decides the name.
+        assert_eq!(StrValue::from_bytes(&[b'x'; 15]).encoding_name(), "embstr");
+        assert_eq!(StrValue::from_bytes(&[b'x'; 44]).encoding_name(), "embstr");
+        assert_eq!(StrValue::from_bytes(&[b'x'; 45]).encoding_name(), "raw");
+        assert_eq!(StrValue::from_vec(vec![b'y'; 30]).encoding_name(), "embstr");
+        assert_eq!(StrValue::from_vec(vec![b'y'; 70_000]).len(), 70_000);
+        assert_eq!(StrValue::raw(b"ab".to_vec()).encoding_name(), "raw");
+        for len in [0usize, 14, 15, 44, 45, 100] {
+            let src = vec![b'z'; len];
+            let v = StrValue::from_bytes(&src);
+            assert_eq!((v.len(), v.as_bytes().as_ref()), (len, &src[..]));
+            assert_eq!(v.clone().as_bytes().as_ref(), &src[..]);
+        }
         assert_eq!(StrValue::from_bytes(b"-77").as_bytes().as_ref(), b"-77");
         assert_eq!(StrValue::from_bytes(b"-77").len(), 3);
         assert_eq!(decimal_len(i64::MIN), 20);
         let mut s = StrValue::from_bytes(b"10");
         s.make_raw().extend_from_slice(b"x");
         assert_eq!(s.as_bytes().as_ref(), b"10x");
+        assert_eq!(s.encoding_name(), "raw", "an edited string is raw, as after Valkey's APPEND");
     }
 }

@@ -50,7 +50,7 @@ pub fn string_for_bit_write<'a>(ctx: &'a mut Ctx<'_>, key: &[u8], maxbit: u64) -
     let need = (maxbit >> 3) as usize + 1;
     let (created, grown) = match ctx.ks.lookup_write(db, key) {
         None => {
-            ctx.ks.set(db, key, Value::Str(StrValue::Raw(vec![0u8; need])), false);
+            ctx.ks.set(db, key, Value::Str(StrValue::raw(vec![0u8; need])), false);
             (true, true)
         }
         Some(Value::Str(s)) => {
@@ -319,7 +319,7 @@ fn bitop(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         }
         *out = acc;
     }
-    ctx.ks.set(db, argv[2], Value::Str(StrValue::from_vec(res)), false);
+    ctx.ks.set(db, argv[2], Value::Str(StrValue::raw(res)), false);
     ctx.notify(forkv_keyspace::notify::STRING, "set", argv[2]);
     ctx.reply.int(maxlen as i64);
     Ok(())

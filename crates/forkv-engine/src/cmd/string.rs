@@ -499,7 +499,7 @@ fn setrange(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         return Err(errors::TOO_BIG.into());
     }
     if !exists {
-        ctx.ks.set(db, argv[1], Value::Str(StrValue::Raw(Vec::new())), true);
+        ctx.ks.set(db, argv[1], Value::Str(StrValue::raw(Vec::new())), true);
     }
     let new_len = match ctx.ks.lookup_write(db, argv[1]) {
         // Nothing to write: the value keeps its encoding (an int stays an int).

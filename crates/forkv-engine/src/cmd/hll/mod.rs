@@ -84,7 +84,7 @@ fn pfadd(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
             updated = 1;
             apply(&mut s, &mut updated);
             // Storing the new key counts as one change.
-            ctx.ks.set(db, argv[1], Value::Str(StrValue::Raw(s)), false);
+            ctx.ks.set(db, argv[1], Value::Str(StrValue::raw(s)), false);
             if updated > 1 {
                 ctx.ks.touch(db, argv[1], updated - 1);
             }
@@ -159,7 +159,7 @@ fn pfmerge(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         }
     }
     if ctx.ks.lookup_write(db, argv[1]).is_none() {
-        ctx.ks.set(db, argv[1], Value::Str(StrValue::Raw(sketch::new_sparse())), false);
+        ctx.ks.set(db, argv[1], Value::Str(StrValue::raw(sketch::new_sparse())), false);
     }
     let Some(s) = hll_bytes_mut(ctx, argv[1])? else {
         return Err(errors::NO_SUCH_KEY.into());
