@@ -30,6 +30,8 @@ export class Cron {
     // Valkey's slow expire cycle may use 25% of each cron period.
     const budgetMs = (1000 / hz) * 0.25;
     this.server.core.native.cron(budgetMs, this.server.config.getBool('activerehashing'));
+    // Lines of the forked debugging sessions the cron reaped.
+    this.server.core.drainLogs();
     // Keyspace events of keys the cycle expired.
     this.server.dataPath.deliver();
     // Clients held by a CLIENT PAUSE whose deadline passed run their commands now.
