@@ -354,6 +354,16 @@ mod tests {
         assert_eq!(run(&mut e, &["EVAL", "return 3", "0"]), ":3\r\n");
     }
 
+    /// Reads from `peer` until what was read so far ends with `needle`.
+    fn read_until(peer: &mut UnixStream, seen: &mut String, needle: &str) {
+        let mut buf = [0u8; 1024];
+        while !seen.ends_with(needle) {
+            let n = peer.read(&mut buf).expect("read");
+            assert!(n > 0, "connection closed before {needle:?}: {seen:?}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+
     #[test]
     fn sync_session_runs_on_the_socket_and_keeps_changes() {
         let mut e = engine();
@@ -362,15 +372,23 @@ mod tests {
             c.socket_fd = Some(server_end.as_raw_fd());
         }
         assert_eq!(run(&mut e, &["SCRIPT", "DEBUG", "SYNC"]), "+OK\r\n");
-        // The debugger's commands wait in the socket: step once, then continue.
-        client_end.write_all(b"*1\r\n$1\r\ns\r\n*1\r\n$1\r\nc\r\n").expect("write");
+        // The user: one debugger command per stop (the REPL drops what follows a command
+        // in the same read, as Valkey's does).
+        let user = std::thread::spawn(move || {
+            let mut seen = String::new();
+            read_until(&mut client_end, &mut seen, "+-> 1   redis.call('set', KEYS[1], 'v')\r\n");
+            client_end.write_all(b"*1\r\n$1\r\ns\r\n").expect("write");
+            read_until(&mut client_end, &mut seen, "+-> 2   return 1\r\n");
+            client_end.write_all(b"*1\r\n$1\r\nc\r\n").expect("write");
+            client_end.read_to_string(&mut seen).expect("read");
+            seen
+        });
         e.clear_reply();
         let outcome = e.feed(1, &cmd(&["EVAL", "redis.call('set', KEYS[1], 'v')\nreturn 1", "1", "k"]));
         assert_eq!(outcome, Outcome::Close);
         assert_eq!(String::from_utf8_lossy(e.reply()), ":1\r\n");
         drop(server_end);
-        let mut transcript = String::new();
-        client_end.read_to_string(&mut transcript).expect("read");
+        let transcript = user.join().expect("user thread");
         assert_eq!(
             transcript,
             "*2\r\n+* Stopped at 1, stop reason = step over\r\n+-> 1   redis.call('set', KEYS[1], 'v')\r\n\
@@ -393,7 +411,8 @@ mod tests {
         assert_eq!(run(&mut e, &["SCRIPT", "DEBUG", "SYNC"]), "+OK\r\n");
         e.clear_reply();
         assert_eq!(e.feed(1, &cmd(&["EVAL", "return +", "0"])), Outcome::Close);
-        assert!(String::from_utf8_lossy(e.reply()).starts_with("-ERR user_script:1:"), "{}", String::from_utf8_lossy(e.reply()));
+        let reply = String::from_utf8_lossy(e.reply()).into_owned();
+        assert!(reply.starts_with("-ERR ") && reply.contains("user_script:1:"), "{reply}");
         drop(server_end);
         let mut transcript = String::new();
         client_end.read_to_string(&mut transcript).expect("read");
