@@ -37,6 +37,8 @@ export class Cron {
     const hz = this.server.config.getInt('hz');
     const budgetMs = expireBudgetMs(hz, this.server.config.getInt('active-expire-effort'));
     this.server.core.native.cron(budgetMs, this.server.config.getBool('activerehashing'));
+    // Lines of the forked debugging sessions the cron reaped.
+    this.server.core.drainLogs();
     // Keyspace events of keys the cycle expired.
     this.server.dataPath.deliver();
     // Clients held by a CLIENT PAUSE whose deadline passed run their commands now.

@@ -444,6 +444,16 @@ export class Server extends EventEmitter {
   }
 
   /** Ends the connection once pending output is flushed. */
+  /**
+   * Forgets a client whose socket a forked Lua debugging session took over (SCRIPT DEBUG
+   * YES): the descriptor is closed without a shutdown, so the child keeps the connection.
+   */
+  detach(conn: Connection): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    conn.socket.destroy();
+  }
+
   closeAfterWrite(conn: Connection): void {
     if (conn.closed) return;
     this.aof.flushHeld(); // replies held for the AOF write (QUIT's +OK included) go out first
@@ -698,6 +708,9 @@ export class Server extends EventEmitter {
     // the sockets finish closing, and stop() would never settle.
     const keepAlive = setInterval(() => undefined, 1 << 30);
     try {
+      // Forked Lua debugging sessions end with the server (Valkey's ldbKillForkedSessions).
+      this.core.native.killLdbSessions();
+      this.core.drainLogs();
       for (const c of this.clients.values()) {
         this.closeAfterWrite(c);
         // Valkey closes clients at shutdown without waiting for them: once pending output

@@ -201,6 +201,13 @@ export declare class Core {
   takeHost(): Array<Buffer>
   /** Marks a connection to close after its replies. */
   closeAfterReply(id: number): void
+  /**
+   * The connection's socket belongs to a forked Lua debugging session (SCRIPT DEBUG
+   * YES): close the host's descriptor without shutting the connection down.
+   */
+  clientDetached(id: number): boolean
+  /** Kills the forked Lua debugging sessions (SHUTDOWN). */
+  killLdbSessions(): void
   /** Sets a connection's protocol version (HELLO). */
   setClientProto(id: number, proto: number): void
   /**

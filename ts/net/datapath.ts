@@ -176,7 +176,8 @@ export class DataPath {
         woken ||= res.woken;
         if (res.step === Step.Done) break;
         if (res.step === Step.Close) {
-          this.server.closeAfterWrite(conn);
+          if (this.server.core.native.clientDetached(conn.id)) this.server.detach(conn);
+          else this.server.closeAfterWrite(conn);
           break;
         }
         if (res.step === Step.Blocked) {

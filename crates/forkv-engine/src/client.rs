@@ -107,6 +107,15 @@ pub struct Client {
     /// The host holds output for this client that its socket has not taken yet: a busy
     /// script must not write to it directly (see `busy`).
     pub output_pending: bool,
+    /// SCRIPT DEBUG YES|SYNC: the client's next EVAL runs under the Lua debugger (Valkey's
+    /// `lua_debug` and `lua_debug_sync` flags).
+    pub lua_debug: Option<crate::cmd::script_debug::LuaDebug>,
+    /// The raw descriptor of the client's socket, for a plain TCP or unix connection (set
+    /// by the server crate from the host's): a debugging session talks to it directly.
+    pub socket_fd: Option<i32>,
+    /// Its socket now belongs to a forked debugging session: the host closes its own
+    /// copy without shutting the connection down, and writes nothing more to it.
+    pub detached: bool,
 }
 
 /// What one WATCHed key costs its client, as Valkey counts it (a list node and a
@@ -196,6 +205,9 @@ impl Client {
             commands_processed: 0,
             replica: false,
             output_pending: false,
+            lua_debug: None,
+            socket_fd: None,
+            detached: false,
         }
     }
 

@@ -249,6 +249,8 @@ pub struct Engine {
     busy_events: Option<Box<dyn busy::BusyEvents>>,
     /// Clients whose protocol or name HELLO/RESET changed while a script was busy.
     busy_client_changes: Vec<u64>,
+    /// Forked Lua debugging sessions (`SCRIPT DEBUG YES`) not reaped yet.
+    pub(crate) ldb_children: Vec<forkv_snapshot::ChildHandle>,
 }
 
 /// The server's own commands (`Exec::Server`: pub/sub) as code running inside a command
@@ -307,6 +309,7 @@ impl Engine {
             script_run: None,
             busy_events: None,
             busy_client_changes: Vec::new(),
+            ldb_children: Vec::new(),
         }
     }
 

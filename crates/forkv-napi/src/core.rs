@@ -537,6 +537,19 @@ impl Core {
         self.server.engine.close_after_reply(u64::from(id));
     }
 
+    /// The connection's socket belongs to a forked Lua debugging session (SCRIPT DEBUG
+    /// YES): close the host's descriptor without shutting the connection down.
+    #[napi]
+    pub fn client_detached(&self, id: u32) -> bool {
+        self.server.engine.client(u64::from(id)).is_some_and(|c| c.detached)
+    }
+
+    /// Kills the forked Lua debugging sessions (SHUTDOWN).
+    #[napi]
+    pub fn kill_ldb_sessions(&mut self) {
+        self.server.engine.kill_ldb_sessions();
+    }
+
     /// Sets a connection's protocol version (HELLO).
     #[napi]
     pub fn set_client_proto(&mut self, id: u32, proto: u32) {

@@ -224,6 +224,8 @@ fn kind_name(k: ChildKind) -> &'static str {
     match k {
         ChildKind::Rdb => "rdb",
         ChildKind::AofRewrite => "aof",
+        // Debugging sessions never take the job slot this reports on.
+        ChildKind::Ldb => "ldb",
     }
 }
 

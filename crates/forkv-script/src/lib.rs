@@ -16,7 +16,7 @@
 //! - the `server.*` API (also named `redis`): `call`, `pcall`, `error_reply`,
 //!   `status_reply`, `sha1hex`, `log` and `LOG_*`, `setresp`, `set_repl` and `REPL_*`,
 //!   `replicate_commands`, `breakpoint`/`debug` (they act only in a debugged run, see
-//!   [`ldb`] and [`Scripting::run_debug`]; the engine does not offer `SCRIPT DEBUG` yet),
+//!   [`ldb`] and [`Scripting::run_debug`], which the engine runs for `SCRIPT DEBUG YES|SYNC`),
 //!   the version fields;
 //! - the conversions between replies and Lua values ([`convert`](crate::convert)) and
 //!   Valkey's error wording (`ERR user_script:1: ... script: f_<sha>, on @user_script:1.`);

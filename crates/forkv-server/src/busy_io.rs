@@ -93,6 +93,7 @@ impl BusyIo {
             engine.add_client(id);
             if let Some(c) = engine.client_mut(id) {
                 c.unix_socket = conn.unix;
+                c.socket_fd = Some(conn.fd);
             }
             own.fds.insert(id, conn.fd);
             own.busy_accepted.push(BusyAccepted { id, fd: conn.fd, unix: conn.unix, refused: false });

@@ -434,6 +434,9 @@ impl Server {
     pub fn set_client_fd(&mut self, id: u64, fd: i32) {
         if fd >= 0 {
             self.own.borrow_mut().fds.insert(id, fd);
+            if let Some(c) = self.engine.client_mut(id) {
+                c.socket_fd = Some(fd);
+            }
         }
     }
 
@@ -657,6 +660,8 @@ impl Server {
         // A CLIENT PAUSE past its deadline ends here when no command came to end it;
         // the clients it held are among the woken ones the host serves.
         self.engine.update_pause();
+        // Forked Lua debugging sessions that ended (Valkey's checkChildrenDone).
+        self.engine.reap_ldb_children();
         let ks = &mut self.engine.ks;
         ks.set_now(forkv_engine::cmd::now_ms());
         // Not while a load runs (Valkey runs no serverCron then): the keys that are about

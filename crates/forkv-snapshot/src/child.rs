@@ -74,8 +74,8 @@ impl ChildCtx {
         self.kind
     }
 
-    /// The output descriptor passed to [`crate::spawn_child_with_output`] (kept open in the
-    /// child, at fd 4), or None.
+    /// The output descriptor passed to [`crate::spawn_child_with_output`] or
+    /// [`crate::spawn_session_child`] (kept open in the child, at fd 4), or None.
     pub fn output_fd(&self) -> Option<RawFd> {
         self.output
     }
@@ -262,6 +262,12 @@ where
     F: FnOnce(&mut ChildCtx) -> Result<(), String>,
 {
     reset_signal_dispositions();
+    if kind == ChildKind::Ldb {
+        // A debugging session outlives no signal of the parent's: SIGTERM and SIGINT
+        // are the parent's to handle (Valkey's LDB child ignores them too).
+        ignore_signal(libc::SIGTERM);
+        ignore_signal(libc::SIGINT);
+    }
     unblock_all_signals();
     let (fd, output) = close_inherited_fds(info_fd, output);
     PANIC_INFO_FD.store(fd, Ordering::Relaxed);
@@ -328,6 +334,18 @@ fn reset_signal_dispositions() {
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
+    }
+}
+
+/// Sets `sig` to `SIG_IGN`.
+fn ignore_signal(sig: i32) {
+    // SAFETY: sigaction is plain data (all-zero is valid); this only changes this
+    // process's disposition of `sig`.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = libc::SIG_IGN;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(sig, &sa, std::ptr::null_mut());
     }
 }
 

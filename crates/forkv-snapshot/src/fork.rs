@@ -28,6 +28,10 @@ pub enum ChildKind {
     Rdb,
     /// BGREWRITEAOF: writes a new AOF base file.
     AofRewrite,
+    /// A forked Lua debugging session (`SCRIPT DEBUG YES`): runs the script on the
+    /// client's socket and exits, so its changes die with it. Not mutually exclusive with
+    /// the others (Valkey's `CHILD_TYPE_LDB`): see [`spawn_session_child`].
+    Ldb,
 }
 
 impl ChildKind {
@@ -38,6 +42,7 @@ impl ChildKind {
         match self {
             ChildKind::Rdb => "forkv-rdb-bgsave",
             ChildKind::AofRewrite => "forkv-aof-rewrite",
+            ChildKind::Ldb => "forkv-lua-debug",
         }
     }
 
@@ -45,6 +50,7 @@ impl ChildKind {
         match self {
             ChildKind::Rdb => c"forkv-rdb-bgsave",
             ChildKind::AofRewrite => c"forkv-aof-rewrite",
+            ChildKind::Ldb => c"forkv-lua-debug",
         }
     }
 
@@ -53,6 +59,7 @@ impl ChildKind {
         match self {
             ChildKind::Rdb => "RDB",
             ChildKind::AofRewrite => "AOF rewrite",
+            ChildKind::Ldb => "Lua debugging session",
         }
     }
 }
@@ -213,7 +220,7 @@ pub fn spawn_child<F>(kind: ChildKind, job: F) -> Result<ChildHandle, ForkError>
 where
     F: FnOnce(&mut ChildCtx) -> Result<(), String>,
 {
-    spawn(kind, None, job)
+    spawn(kind, None, true, job)
 }
 
 /// [`spawn_child`] with one more descriptor for the job: `output` stays open in the child
@@ -228,19 +235,43 @@ pub fn spawn_child_with_output<F>(
 where
     F: FnOnce(&mut ChildCtx) -> Result<(), String>,
 {
-    spawn(kind, Some(output), job)
+    spawn(kind, Some(output), true, job)
 }
 
-fn spawn<F>(kind: ChildKind, output: Option<OwnedFd>, job: F) -> Result<ChildHandle, ForkError>
+/// A child beside the background job, not in its slot (Valkey's `CHILD_TYPE_LDB`): a
+/// BGSAVE may run meanwhile, and several may run at once. `output` is the descriptor the
+/// job serves (a client's socket, see [`ChildCtx::output_fd`]); the parent's copy passed
+/// here is closed right after the fork, the caller's own descriptor is untouched. The
+/// child resets signals, closes every other inherited fd and leaves with `_exit`, as
+/// [`spawn_child`]'s does; reap it with [`ChildHandle::try_reap`].
+pub fn spawn_session_child<F>(
+    kind: ChildKind,
+    output: OwnedFd,
+    job: F,
+) -> Result<ChildHandle, ForkError>
 where
     F: FnOnce(&mut ChildCtx) -> Result<(), String>,
 {
-    if let Err(pid) =
-        ACTIVE_CHILD.compare_exchange(0, RESERVED, Ordering::AcqRel, Ordering::Acquire)
-    {
-        return Err(ForkError::ChildExists { pid });
+    spawn(kind, Some(output), false, job)
+}
+
+fn spawn<F>(
+    kind: ChildKind,
+    output: Option<OwnedFd>,
+    exclusive: bool,
+    job: F,
+) -> Result<ChildHandle, ForkError>
+where
+    F: FnOnce(&mut ChildCtx) -> Result<(), String>,
+{
+    if exclusive {
+        if let Err(pid) =
+            ACTIVE_CHILD.compare_exchange(0, RESERVED, Ordering::AcqRel, Ordering::Acquire)
+        {
+            return Err(ForkError::ChildExists { pid });
+        }
     }
-    let slot = SlotGuard { armed: true };
+    let slot = SlotGuard { armed: exclusive };
 
     let (read_end, write_end) = info_pipe().map_err(ForkError::Pipe)?;
     // Allocated before the fork so the parent side needs nothing new afterwards.
@@ -270,7 +301,9 @@ where
     // The parent must not hold the write end, or it would never see EOF when the child exits.
     drop(write_end);
 
-    ACTIVE_CHILD.store(pid, Ordering::Release);
+    if exclusive {
+        ACTIVE_CHILD.store(pid, Ordering::Release);
+    }
     slot.disarm();
     TOTAL_FORKS.fetch_add(1, Ordering::Relaxed);
     LATEST_FORK_USEC.store(fork_usec, Ordering::Relaxed);

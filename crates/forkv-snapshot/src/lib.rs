@@ -78,7 +78,8 @@ pub use child::ChildCtx;
 pub use childinfo::{ChildInfo, ChildStats, DoneInfo, LogLevel, ProgressInfo};
 pub use cow::{private_dirty_bytes, CowStats};
 pub use fork::{
-    active_child_pid, latest_fork_usec, spawn_child, spawn_child_with_output, total_forks,
+    active_child_pid, latest_fork_usec, spawn_child, spawn_child_with_output, spawn_session_child,
+    total_forks,
     ChildHandle, ChildKind, ForkError,
 };
 pub use reap::{ChildExit, ChildOutcome};

@@ -540,3 +540,49 @@ fn output_pipe_reaches_the_parent_and_ends_with_the_child() {
     assert_eq!(reap(&mut h).outcome, ChildOutcome::Ok);
     drop(extra);
 }
+
+/// `spawn_session_child` (a forked Lua debugging session): it runs beside the job slot's
+/// child (a BGSAVE may be running, another session may start), serves the socket it was
+/// given at fd 4 while the parent's own descriptor stays open in the parent, ignores
+/// SIGTERM, and is reaped like the others.
+#[test]
+fn session_child_takes_no_slot_and_keeps_its_socket() {
+    use std::io::{Read, Write};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::net::UnixStream;
+    let _g = serial();
+    let mut job = spawn_child(ChildKind::Rdb, sleeper).unwrap();
+    let (ours, mut peer) = UnixStream::pair().unwrap();
+    // SAFETY: F_DUPFD_CLOEXEC duplicates a descriptor of this process.
+    let dup = unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 0) };
+    assert!(dup >= 0);
+    // SAFETY: `dup` was just created and is owned here only.
+    let dup = unsafe { OwnedFd::from_raw_fd(dup) };
+    let mut session = forkv_snapshot::spawn_session_child(ChildKind::Ldb, dup, |ctx| {
+        let fd = ctx.output_fd().ok_or("no socket")?;
+        ctx.log(LogLevel::Notice, "session up");
+        let mut buf = [0u8; 16];
+        // SAFETY: `buf` is writable for its length; `fd` is the socket.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        let n = usize::try_from(n).map_err(|_| "read failed")?;
+        let mut reply = b"echo:".to_vec();
+        reply.extend_from_slice(&buf[..n]);
+        // SAFETY: `reply` is valid for its length.
+        unsafe { libc::write(fd, reply.as_ptr().cast(), reply.len()) };
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(active_child_pid(), Some(job.pid()), "the session did not take the slot");
+    wait_for_log(&mut session, "session up");
+    // SIGTERM is the parent's to handle: the session ignores it.
+    session.signal(libc::SIGTERM).unwrap();
+    // The parent forgets its copy without a shutdown: the child still talks to the peer.
+    drop(ours);
+    peer.write_all(b"hi").unwrap();
+    let mut got = String::new();
+    peer.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "echo:hi");
+    assert_eq!(reap(&mut session).outcome, ChildOutcome::Ok);
+    job.kill_cancel().unwrap();
+    assert_eq!(reap(&mut job).outcome, ChildOutcome::Cancelled);
+}

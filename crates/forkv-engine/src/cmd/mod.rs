@@ -32,6 +32,7 @@ pub mod module;
 pub mod multi;
 pub mod pubsub;
 pub mod script;
+pub mod script_debug;
 pub mod server;
 pub mod set;
 pub mod sort;

@@ -47,6 +47,7 @@ const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
     spec("script|exists", -3, SC, (0, 0, 0), "scripting", "2.6.0", "O(N) with N being the number of scripts to check (so checking a single script is an O(1) operation).", "Determines whether server-side Lua scripts exist in the script cache.", Eng(script_exists)),
     spec("script|flush", -2, SC, (0, 0, 0), "scripting", "2.6.0", "O(N) with N being the number of scripts in cache", "Removes all server-side Lua scripts from the script cache.", Eng(script_flush)),
     spec("script|show", 3, SC, (0, 0, 0), "scripting", "8.0.0", "O(1).", "Show server-side Lua script in the script cache.", Eng(script_show)),
+    spec("script|debug", 3, SC, (0, 0, 0), "scripting", "3.2.0", "O(1)", "Sets the debug mode of server-side Lua scripts.", Eng(crate::cmd::script_debug::script_debug)),
     spec("script|kill", 2, SC | ALLOW_BUSY, (0, 0, 0), "scripting", "2.6.0", "O(1)", "Terminates a server-side Lua script during execution.", Eng(script_kill)),
     spec("script|help", 2, LOADING | STALE, (0, 0, 0), "scripting", "5.0.0", "O(1)", "Returns helpful text about the different subcommands.", Eng(script_help)),
 ];
@@ -303,29 +304,50 @@ impl ScriptHost for EngineHost<'_> {
 }
 
 /// Which script a call names.
-enum Source<'a> {
+pub(crate) enum Source<'a> {
     Body(&'a [u8]),
     Sha(&'a [u8]),
 }
 
 fn eval(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
-    eval_generic(e, id, argv, Source::Body(argv[1]), false)
+    eval_or_debug(e, id, argv, false)
 }
 
 fn evalsha(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
-    eval_generic(e, id, argv, Source::Sha(argv[1]), false)
+    evalsha_or_refuse(e, id, argv, false)
 }
 
 fn eval_ro(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
-    eval_generic(e, id, argv, Source::Body(argv[1]), true)
+    eval_or_debug(e, id, argv, true)
 }
 
 fn evalsha_ro(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
-    eval_generic(e, id, argv, Source::Sha(argv[1]), true)
+    evalsha_or_refuse(e, id, argv, true)
 }
 
-/// Valkey's `evalGenericCommand` + `scriptPrepareForRun` + `scriptResetRun`.
-fn eval_generic(e: &mut Engine, id: u64, argv: &[&[u8]], source: Source<'_>, read_only: bool) -> Outcome {
+/// EVAL and EVAL_RO: under the debugger when the client asked for it (SCRIPT DEBUG).
+fn eval_or_debug(e: &mut Engine, id: u64, argv: &[&[u8]], read_only: bool) -> Outcome {
+    if e.clients.get(&id).is_some_and(|c| c.lua_debug.is_some()) {
+        return crate::cmd::script_debug::eval_with_debugging(e, id, argv, read_only);
+    }
+    eval_generic(e, id, argv, Source::Body(argv[1]), read_only, &mut None)
+}
+
+/// EVALSHA and EVALSHA_RO: a debugging client must send the body (Valkey's wording).
+fn evalsha_or_refuse(e: &mut Engine, id: u64, argv: &[&[u8]], read_only: bool) -> Outcome {
+    if e.clients.get(&id).is_some_and(|c| c.lua_debug.is_some()) {
+        if argv[1].len() != 40 {
+            return e.script_error(id, NOSCRIPT_ERROR);
+        }
+        return e.script_error(id, "ERR Please use EVAL instead of EVALSHA for debugging");
+    }
+    eval_generic(e, id, argv, Source::Sha(argv[1]), read_only, &mut None)
+}
+
+/// Valkey's `evalGenericCommand` + `scriptPrepareForRun` + `scriptResetRun`. With a
+/// debugging session in `debug`, the run goes under the debugger (which takes it); a
+/// session still there afterwards was never started (the script did not compile, say).
+pub(crate) fn eval_generic(e: &mut Engine, id: u64, argv: &[&[u8]], source: Source<'_>, read_only: bool, debug: &mut Option<forkv_script::DebugSession>) -> Outcome {
     let Some(numkeys) = forkv_keyspace::value::parse_canonical_i64(argv[2]) else {
         return e.script_error(id, errors::NOT_INT);
     };
@@ -354,7 +376,11 @@ fn eval_generic(e: &mut Engine, id: u64, argv: &[&[u8]], source: Source<'_>, rea
     if let Some(err) = refusal_before_run(e, id, flags, read_only) {
         return e.script_error(id, &err);
     }
-    run_in_vm(e, id, argv, Vm::Eval, &sha, |vm, host| vm.run(host, &sha, keys, args, RunOptions { read_only }))
+    let opts = RunOptions { read_only };
+    match debug.take() {
+        Some(session) => run_in_vm(e, id, argv, Vm::Eval, &sha, |vm, host| vm.run_debug(host, &sha, keys, args, opts, session)),
+        None => run_in_vm(e, id, argv, Vm::Eval, &sha, |vm, host| vm.run(host, &sha, keys, args, opts)),
+    }
 }
 
 /// The refusals of a script or function before it runs (Valkey's `scriptPrepareForRun`).
@@ -639,6 +665,8 @@ fn script_show(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
 
 fn script_help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
     const LINES: &[&str] = &[
+        "DEBUG (YES|SYNC|NO)",
+        "    Set the debug mode for subsequent scripts executed.",
         "EXISTS <sha1> [<sha1> ...]",
         "    Return information about the existence of the scripts in the script cache.",
         "FLUSH [ASYNC|SYNC]",
@@ -647,6 +675,8 @@ fn script_help(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
         "     by the lazyfree-lazy-user-flush configuration directive. Valid modes are:",
         "    * ASYNC: Asynchronously flush the scripts cache.",
         "    * SYNC: Synchronously flush the scripts cache.",
+        "KILL",
+        "    Kill the currently executing Lua script.",
         "LOAD <script>",
         "    Load a script into the scripts cache without executing it.",
         "SHOW <sha1>",

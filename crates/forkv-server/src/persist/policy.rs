@@ -283,6 +283,8 @@ impl Server {
                 }
             }
             ChildKind::AofRewrite => self.rewrite_policy.child_ended(exit),
+            // Debugging sessions are reaped by the engine, never by the job slot.
+            ChildKind::Ldb => {}
         }
     }
 
