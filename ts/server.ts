@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { ConfigStore } from './config/store';
 import { CONFIG_ENTRIES } from './config/schema';
 import { applyRenameCommands, Core, globMatch } from './native/core';
-import type { Connection } from './net/connection';
+import { REPLY_PEAK_RESET_DEFAULT_MS, type Connection } from './net/connection';
 import { DataPath } from './net/datapath';
 import { OutputLimits } from './net/output-limits';
 import { ClientMemory, evictionLimit } from './net/client-eviction';
@@ -140,6 +140,11 @@ export class Server extends EventEmitter {
   private shutdownSignal: 'SIGINT' | 'SIGTERM' | null = null;
   /** DEBUG PAUSE-CRON: the cron does nothing while set (Valkey's pause_cron). */
   cronPaused = false;
+  /**
+   * DEBUG REPLYBUFFER PEAK-RESET-TIME: ms between resets of each client's reply peak
+   * (CLIENT LIST `rbp`), negative for never (Valkey's reply_buffer_peak_reset_time).
+   */
+  replyPeakResetMs = REPLY_PEAK_RESET_DEFAULT_MS;
 
   constructor(
     readonly config: ConfigStore,
@@ -417,7 +422,7 @@ export class Server extends EventEmitter {
   writeReply(conn: Connection, reply: Buffer, reused = false): boolean {
     if (conn.closed || !this.output.admit(conn, reply.length)) return false;
     const kept = conn.write(reply, reused);
-    conn.notePeak(reply.length);
+    conn.notePeak(reply.length, this.replyPeakResetMs);
     this.countOutput(conn, reply.length);
     this.output.wrote(conn);
     return kept;

@@ -146,7 +146,8 @@ const REDACTED = '*redacted*';
  * - `rbs`: the size of the reply buffer the core assembles replies in. One client runs at
  *   a time, so all clients share it, and it is no part of any client's `tot-mem`.
  * - `rbp`: the largest batch of replies (what the commands of one read produced) written
- *   to this client in the last 5 s (Valkey resets its peak every 5 s too).
+ *   to this client in the last 5 s (Valkey resets its peak every 5 s too; DEBUG
+ *   REPLYBUFFER PEAK-RESET-TIME changes that).
  * - Pending output is what the socket holds that the kernel has not taken yet (Node's
  *   stream queue, the corked batch included). Valkey keeps it in a 16 KB reply buffer,
  *   then a reply list; forkv splits it the same way (see net/output-limits):
@@ -189,7 +190,7 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
     ['argv-mem', argvMem],
     ['multi-mem', multiMem],
     ['rbs', server.core.native.stats().replyBufferSize],
-    ['rbp', c.replyPeak(now)],
+    ['rbp', c.replyPeak(now, server.replyPeakResetMs)],
     ['obl', pending.buffer],
     ['oll', c.queuedWrites],
     ['omem', omem],
@@ -403,10 +404,11 @@ function killClient(server: Server, victim: Connection, caller: Connection): voi
     return;
   }
   server.closeAfterWrite(victim);
-  // Valkey frees a killed client at once: once its pending output is handed to the
-  // kernel the socket goes, without waiting for the peer to close its side (a client
-  // that never reads would otherwise stay connected, and counted, until it does).
+  // Valkey frees a killed client at once (freeClient), its pending output dropped: a
+  // client that never reads (a stopped replica holding megabytes) must not stay
+  // connected, and counted in INFO's mem_clients_*, until its output drains. With
+  // nothing pending, the socket goes once its end is handed to the kernel.
   const s = victim.socket;
-  if (s.writableFinished) s.destroy();
+  if (s.writableFinished || s.writableLength > 0) s.destroy();
   else s.once('finish', () => s.destroy());
 }

@@ -2,6 +2,8 @@
 import { renderInfo } from '../info';
 import { error, ok, verbatim, type Reply } from '../resp/encode';
 import { arg, opt, type HostCall } from './types';
+import { string2ll } from '../config/numbers';
+import { REPLY_PEAK_RESET_DEFAULT_MS } from '../net/connection';
 
 export function info(call: HostCall): Reply {
   const sections = call.argv.slice(1).map((b) => b.toString('latin1'));
@@ -76,6 +78,36 @@ export function shutdown(call: HostCall): Reply | Promise<Reply> {
   return outcome.then((err) => (err === null ? ok : error(err)));
 }
 
+/**
+ * DEBUG REPLYBUFFER PEAK-RESET-TIME <never|reset|ms> (how long a client's reply peak,
+ * CLIENT LIST `rbp`, lasts) and RESIZING <0|1> (whether the core gives its reply buffer
+ * back after a big batch), as Valkey parses them.
+ */
+function debugReplyBuffer(call: HostCall): Reply {
+  const { server } = call;
+  // The table's arity makes it 4 arguments.
+  const value = arg(call, 3);
+  switch (opt(call, 2)) {
+    case 'peak-reset-time': {
+      const v = value.toLowerCase();
+      if (v === 'never') server.replyPeakResetMs = -1;
+      else if (v === 'reset') server.replyPeakResetMs = REPLY_PEAK_RESET_DEFAULT_MS;
+      else {
+        const ms = string2ll(value);
+        if (ms === null) return error('ERR value is not an integer or out of range');
+        server.replyPeakResetMs = Number(ms);
+      }
+      return ok;
+    }
+    case 'resizing':
+      // atoi, as Valkey reads it.
+      server.core.native.configure({ replyBufferResizing: (parseInt(value, 10) || 0) !== 0 });
+      return ok;
+    default:
+      return error("ERR unknown subcommand or wrong number of arguments for 'replybuffer'. Try DEBUG HELP.");
+  }
+}
+
 export function debug(call: HostCall): Reply | Promise<Reply> {
   const { server } = call;
   switch (opt(call, 1)) {
@@ -88,6 +120,8 @@ export function debug(call: HostCall): Reply | Promise<Reply> {
       if (call.argv.length !== 3) return error("ERR unknown subcommand or wrong number of arguments for 'aof-flush-sleep'. Try DEBUG HELP.");
       server.core.native.aofSetFlushSleep(parseInt(arg(call, 2), 10) || 0);
       return ok;
+    case 'replybuffer':
+      return debugReplyBuffer(call);
     case 'loadaof':
       return server.aof.debugLoadAof();
     case 'change-repl-id':

@@ -146,13 +146,13 @@ export declare class Core {
   setOutputPending(id: number, pending: boolean): void
   /** Forgets a connection. */
   removeClient(id: number): void
-  /** Processes one socket read; returns replies + status byte. */
+  /** Processes one socket read; returns replies + the client's memory (8 bytes) + status byte. */
   feed(id: number, chunk: Buffer): Buffer
   /** Continues after a host command; `reply` is its encoded reply. */
   resume(id: number, reply: Buffer): Buffer
   /**
    * Writes what a woken client got (served, timed out, unblocked), then processes the
-   * input it pipelined meanwhile; returns replies + status like `feed`.
+   * input it pipelined meanwhile; returns replies, memory and status like `feed`.
    */
   wake(id: number): Buffer
   /** The clients announced by the WOKEN status bit, in the order they were served. */
@@ -190,9 +190,11 @@ export declare class Core {
    * host's reused read buffer) and copies the replies into `out` (its reused reply
    * buffer), so a socket read costs no Buffer on either side. Returns
    * `reply_length * 256 + status` (the status byte of `feed`). When the replies are
-   * longer than `out`, nothing is copied: they wait for `takeReply()`.
+   * longer than `out`, nothing is copied: they wait for `takeReply()`. The client's
+   * memory afterwards goes to the first 8 bytes of `memory` (f64, little endian), as
+   * `feed` appends it.
    */
-  feedInto(id: number, input: Buffer, len: number, out: Buffer): number
+  feedInto(id: number, input: Buffer, len: number, out: Buffer, memory: Buffer): number
   /** The replies `feedInto` left because they did not fit its buffer. */
   takeReply(): Buffer
   /** The log lines announced by the LOGS status bit. */
@@ -737,7 +739,14 @@ export interface CoreStats {
 /** Messages waiting for one client. */
 export interface Delivery {
   id: number
+  /**
+   * The bytes, copied into a Buffer of V8's: the core's copy is freed at once. A
+   * Buffer wrapping the core's allocation would keep it (counted in `used_memory`)
+   * until the garbage collector ran, long after the socket wrote it.
+   */
   data: Buffer
+  /** The receiving client's memory in the core (see `clientMemory`), for client eviction. */
+  memory: number
 }
 
 /**
@@ -773,6 +782,8 @@ export interface EngineLogLine {
 /** Engine settings the host keeps in sync with CONFIG. */
 export interface EngineSettings {
   protoMaxBulkLen?: number
+  /** DEBUG REPLYBUFFER RESIZING: the reply buffer is given back after a big batch. */
+  replyBufferResizing?: boolean
   queryBufferLimit?: number
   /** The default user's password (`requirepass`); empty: nopass. */
   requirepass?: string

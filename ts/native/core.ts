@@ -1,6 +1,7 @@
 // Typed access to the native core. The generated loader (binding.cjs) picks the
 // platform binary; this wrapper hides the status byte that feed/resume append to
-// their reply (one napi crossing per socket read, no result object per call).
+// their reply, and the client's memory figure that comes with it (one napi crossing per
+// socket read, no result object per call).
 import type { Core as NativeCore, ClientState, CoreStats, CommandRow, EngineSettings } from './binding.cjs';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const binding: typeof import('./binding.cjs') = require('./binding.cjs');
@@ -43,6 +44,11 @@ export interface FeedResult {
   flushedAll: boolean;
   /** Messages wait for other clients (see `Core.native.takeDeliveries`). */
   deliver: boolean;
+  /**
+   * The memory the core holds for the client after this call (`clientMemory`, without a
+   * second crossing): client eviction's figure less the pending output.
+   */
+  memory: number;
 }
 
 /** Receives the engine's log lines, with Valkey's level names. */
@@ -50,9 +56,13 @@ export type EngineLogSink = (level: 'debug' | 'verbose' | 'notice' | 'warning', 
 
 const LEVEL_NAMES = new Set(['debug', 'verbose', 'notice', 'warning']);
 
+/** Bytes of the client's memory figure (f64, little endian) before the status byte. */
+const MEMORY_BYTES = 8;
+
+/** A result of `feed`/`resume`/`wake`: replies, then the client's memory, then the status byte. */
 function split(out: Buffer, core: Core): FeedResult {
-  const n = out.length - 1;
-  const status = out[n] ?? 0;
+  const n = out.length - 1 - MEMORY_BYTES;
+  const status = out[out.length - 1] ?? 0;
   if (status & LOGS) core.drainLogs();
   return {
     reply: out.subarray(0, n),
@@ -60,12 +70,15 @@ function split(out: Buffer, core: Core): FeedResult {
     woken: (status & WOKEN) !== 0,
     flushedAll: (status & FLUSHED_ALL) !== 0,
     deliver: (status & DELIVER) !== 0,
+    memory: out.readDoubleLE(n),
   };
 }
 
 /** One keyspace with its clients. */
 export class Core {
   readonly native: NativeCore;
+  /** Where `feedInto` leaves the client's memory figure (f64, little endian). */
+  private readonly memorySlot = Buffer.alloc(MEMORY_BYTES);
   /** Where the engine's log lines go (the server sets its logger here). */
   onLog: EngineLogSink = (level, message) => process.stderr.write(`${level}: ${message}\n`);
 
@@ -83,7 +96,7 @@ export class Core {
    * `out`. Replies longer than `out` come as a Buffer of their own.
    */
   feedInto(id: number, input: Buffer, len: number, out: Buffer): FeedResult {
-    const r = this.native.feedInto(id, input, len, out);
+    const r = this.native.feedInto(id, input, len, out, this.memorySlot);
     const status = r % 256;
     const n = (r - status) / 256;
     if (status & LOGS) this.drainLogs();
@@ -93,6 +106,7 @@ export class Core {
       woken: (status & WOKEN) !== 0,
       flushedAll: (status & FLUSHED_ALL) !== 0,
       deliver: (status & DELIVER) !== 0,
+      memory: this.memorySlot.readDoubleLE(0),
     };
   }
 

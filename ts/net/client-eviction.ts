@@ -72,13 +72,17 @@ export class ClientMemory {
     return this.host.coreMemory(conn) + conn.socket.writableLength;
   }
 
-  /** Refreshes the figure of `conn` (after its reads, or output written to it). */
-  update(conn: Connection): void {
+  /**
+   * Refreshes the figure of `conn` (after its reads, or output written to it).
+   * `coreMemory`: what the core holds for it, when the caller has it already (a feed
+   * result carries it); asked of the core otherwise.
+   */
+  update(conn: Connection, coreMemory?: number): void {
     if (conn.closed) {
       this.forget(conn);
       return;
     }
-    const mem = this.measure(conn);
+    const mem = coreMemory === undefined ? this.measure(conn) : coreMemory + conn.socket.writableLength;
     const before = this.usage.get(conn);
     const bucket = memoryBucket(mem);
     this.add(conn, mem - (before?.mem ?? 0));

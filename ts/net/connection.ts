@@ -5,6 +5,9 @@ import type * as net from 'node:net';
 import { sendNow } from '../native/core';
 import type { ConnKind } from './listeners';
 
+/** Valkey's REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME: a client's reply peak restarts every 5 s. */
+export const REPLY_PEAK_RESET_DEFAULT_MS = 5000;
+
 /** Host-side state of a client (the core keeps db, protocol and parse state). */
 export class Connection {
   readonly createdAt = Date.now();
@@ -35,7 +38,7 @@ export class Connection {
   queuedWrites = 0;
   /** The largest reply batch written in the current peak window (CLIENT LIST `rbp`). */
   private replyPeakBytes = 0;
-  /** When the peak window began (Valkey resets its reply-buffer peak every 5 s). */
+  /** When the peak window began (Valkey resets its reply-buffer peak every 5 s by default). */
   private replyPeakSince = Date.now();
 
   /**
@@ -112,20 +115,22 @@ export class Connection {
   }
 
   /**
-   * The largest batch of replies (what one read's commands produced) written in the last
-   * 5 s window, as Valkey's reply-buffer peak, which its cron resets every 5 s.
+   * The largest batch of replies (what one read's commands produced) written in the
+   * current window of `resetMs` (negative: the window never ends), as Valkey's
+   * reply-buffer peak, which its cron resets every `reply_buffer_peak_reset_time` (DEBUG
+   * REPLYBUFFER PEAK-RESET-TIME; 5 s by default).
    */
-  replyPeak(now = Date.now()): number {
-    if (now - this.replyPeakSince >= 5000) {
+  replyPeak(now: number, resetMs: number): number {
+    if (resetMs >= 0 && now - this.replyPeakSince >= resetMs) {
       this.replyPeakBytes = 0;
       this.replyPeakSince = now;
     }
     return this.replyPeakBytes;
   }
 
-  /** Notes a batch of `n` reply bytes for the peak. */
-  notePeak(n: number): void {
-    if (n > this.replyPeak()) this.replyPeakBytes = n;
+  /** Notes a batch of `n` reply bytes for the peak (see `replyPeak`). */
+  notePeak(n: number, resetMs: number): void {
+    if (n > this.replyPeak(Date.now(), resetMs)) this.replyPeakBytes = n;
   }
 
   /**

@@ -161,12 +161,14 @@ export class DataPath {
       this.emitReply(conn, first.reply);
       if (first.deliver) this.deliver();
       if (first.woken) this.serveWoken();
-      this.afterClientTurn(conn);
+      this.afterClientTurn(conn, first.memory);
       return;
     }
     // Host commands interleave with core replies: cork so the batch still leaves in
     // one write.
     let res = first;
+    // The client's memory in the core after the last call of this turn.
+    let memory = first.memory;
     let woken = false;
     conn.socket.cork();
     try {
@@ -200,6 +202,7 @@ export class DataPath {
           break;
         }
         res = this.server.core.resume(conn.id, encode(out, conn.proto));
+        memory = res.memory;
         if (res.flushedAll) this.server.rdb.afterFlushAll();
       }
     } finally {
@@ -211,16 +214,18 @@ export class DataPath {
     // This client's commands served clients blocked on keys (or CLIENT UNBLOCK ended a
     // wait): answer them now, as Valkey does right after the command.
     if (woken) this.serveWoken();
-    this.afterClientTurn(conn);
+    this.afterClientTurn(conn, memory);
   }
 
   /**
    * After a client's input was processed: its memory is measured again and clients are
    * evicted if the total is over `maxmemory-clients` (Valkey's beforeNextClient). Output
    * delivered to other clients was measured as it was written (see `deliver`).
+   * `coreMemory`: the core's figure for the client, from the last feed result (no
+   * second call into the core).
    */
-  private afterClientTurn(conn: Connection): void {
-    this.server.clientMemory.update(conn);
+  private afterClientTurn(conn: Connection, coreMemory: number): void {
+    this.server.clientMemory.update(conn, coreMemory);
     this.server.clientMemory.evict();
   }
 
@@ -287,7 +292,7 @@ export class DataPath {
       const conn = this.server.clients.get(d.id);
       if (conn && !conn.closed) {
         this.emitReply(conn, d.data);
-        this.server.clientMemory.update(conn);
+        this.server.clientMemory.update(conn, d.memory);
       }
     }
   }

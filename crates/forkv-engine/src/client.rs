@@ -41,6 +41,12 @@ pub struct Client {
     pub(crate) inbuf: Vec<u8>,
     /// Don't try to parse again until `inbuf` holds this many bytes.
     pub(crate) need: usize,
+    /// The most input held at once since the cron last looked (Valkey's querybuf_peak):
+    /// the cron shrinks a query buffer that is far bigger (see `resize_query_buffer`).
+    pub(crate) qbuf_peak: usize,
+    /// When input last arrived (ms since the epoch): the cron frees the query buffer of
+    /// a client idle for more than 2 s.
+    pub(crate) last_input_ms: i64,
     /// The host is executing a command for this client; input is only buffered.
     pub(crate) suspended: bool,
     /// Close the connection once the pending replies are written.
@@ -118,6 +124,15 @@ pub struct Client {
     pub detached: bool,
 }
 
+/// A client whose partial command stays after a read gets a private query buffer of at
+/// least this size (Valkey's PROTO_IOBUF_LEN: the client takes over the shared read buffer).
+pub const QUERY_BUFFER_MIN_BYTES: usize = 16 * 1024;
+/// The cron trims a query buffer bigger than this that is far over its recent peak
+/// (Valkey's PROTO_RESIZE_THRESHOLD).
+pub const QUERY_BUFFER_RESIZE_THRESHOLD: usize = 32 * 1024;
+/// The cron leaves a query buffer alone unless it wastes more than this.
+const QUERY_BUFFER_WASTE_BYTES: usize = 4 * 1024;
+
 /// What one WATCHed key costs its client, as Valkey counts it (a list node and a
 /// `watchedKey`: the key itself is shared with the database's watch table).
 pub const WATCHED_KEY_OVERHEAD_BYTES: usize = 56;
@@ -179,6 +194,8 @@ impl Client {
             last_cmd: "NULL",
             inbuf: Vec::new(),
             need: 0,
+            qbuf_peak: 0,
+            last_input_ms: 0,
             suspended: false,
             closing: false,
             multi: None,
@@ -282,6 +299,38 @@ impl Client {
     /// The query buffer's allocation beyond its content (CLIENT LIST `qbuf-free`).
     pub fn query_buffer_free(&self) -> usize {
         self.inbuf.capacity() - self.inbuf.len()
+    }
+
+    /// The cron's look at the query buffer (Valkey's clientsCronResizeQueryBuffer): a
+    /// buffer wasting more than 4 KB is given back when the client has been idle for more
+    /// than 2 s (freed when empty: the next read then runs from the host's shared read
+    /// buffer again), or trimmed to the recent peak when it is over 32 KB and more than
+    /// twice that peak (never below an argument being read, nor below 16 KB). The peak
+    /// then restarts.
+    pub fn resize_query_buffer(&mut self, now_ms: i64) {
+        let cap = self.inbuf.capacity();
+        if cap == 0 {
+            return;
+        }
+        let len = self.inbuf.len();
+        // The bytes the command being read needs (a partial command waits in the buffer).
+        let reading = if len > 0 && self.need > len { self.need } else { 0 };
+        // Whole seconds, as Valkey compares its unixtime with the last interaction.
+        let idle_s = now_ms / 1000 - self.last_input_ms / 1000;
+        if cap - len > QUERY_BUFFER_WASTE_BYTES {
+            if idle_s > 2 {
+                if len == 0 && !self.primary {
+                    self.inbuf = Vec::new();
+                } else {
+                    self.inbuf.shrink_to_fit();
+                }
+            } else if cap > QUERY_BUFFER_RESIZE_THRESHOLD && cap / 2 > self.qbuf_peak {
+                // Not below the 16 KB a read gets: Valkey reads into a trimmed buffer
+                // with that much room, so it is back to that size at once.
+                self.inbuf.shrink_to(len.max(self.qbuf_peak).max(reading).max(QUERY_BUFFER_MIN_BYTES));
+            }
+        }
+        self.qbuf_peak = len.max(reading);
     }
 
     /// The memory this client holds in the core, as Valkey's getClientMemoryUsage counts

@@ -108,6 +108,10 @@ pub struct EngineConfig {
     pub hello_identity: (String, String),
     /// `rdbcompression`: DUMP and MIGRATE payloads LZF-compress long strings, as the RDB does.
     pub rdb_compression: bool,
+    /// The reply buffer is given back after a big batch of replies (see
+    /// [`Engine::clear_reply`]); DEBUG REPLYBUFFER RESIZING 0 turns it off, so that its
+    /// size stays put for tests (Valkey's `reply_buffer_resizing_enabled`).
+    pub reply_buffer_resizing: bool,
 }
 
 impl Default for EngineConfig {
@@ -130,6 +134,7 @@ impl Default for EngineConfig {
             busy_reply_threshold_ms: 5000,
             hello_identity: ("valkey".into(), "8.0.1".into()),
             rdb_compression: true,
+            reply_buffer_resizing: true,
         }
     }
 }
@@ -468,7 +473,7 @@ impl Engine {
         }
         // A big reply must not stay allocated (and counted in used_memory) after it went
         // out: Valkey frees a client's reply blocks once written.
-        if self.out.capacity() > 64 * 1024 {
+        if self.cfg.reply_buffer_resizing && self.out.capacity() > 64 * 1024 {
             self.out.shrink_to(16 * 1024);
             self.stats.reply_buffer_shrinks += 1;
         }
@@ -494,6 +499,8 @@ impl Engine {
         if client.closing {
             return Outcome::Close;
         }
+        client.last_input_ms = cmd::now_ms();
+        client.qbuf_peak = client.qbuf_peak.max(client.inbuf.len() + chunk.len());
         if client.suspended || !client.inbuf.is_empty() {
             let limit = self.cfg.query_buffer_limit;
             reserve_for_argument(client, chunk.len(), limit);
@@ -510,7 +517,7 @@ impl Engine {
             };
             let buf = std::mem::take(&mut client.inbuf);
             let (consumed, outcome) = self.process(id, &buf);
-            self.keep_rest(id, &buf[consumed..]);
+            self.keep_buffer(id, buf, consumed);
             return self.finish(id, outcome);
         }
         let (consumed, outcome) = self.process(id, chunk);
@@ -585,7 +592,7 @@ impl Engine {
         }
         let buf = std::mem::take(&mut client.inbuf);
         let (consumed, outcome) = self.process(id, &buf);
-        self.keep_rest(id, &buf[consumed..]);
+        self.keep_buffer(id, buf, consumed);
         self.finish(id, outcome)
     }
 
@@ -606,11 +613,22 @@ impl Engine {
         }
     }
 
+    /// After a read was run from the host's shared read buffer: a partial command left
+    /// (`rest`) moves to the client's own query buffer, of at least
+    /// [`client::QUERY_BUFFER_MIN_BYTES`] (Valkey hands the shared buffer to such a
+    /// client), or exactly the size of a big argument being read.
     fn keep_rest(&mut self, id: u64, rest: &[u8]) {
+        if rest.is_empty() {
+            return;
+        }
         let limit = self.cfg.query_buffer_limit;
         if let Some(c) = self.clients.get_mut(&id) {
             if c.inbuf.is_empty() {
                 reserve_for_argument(c, rest.len(), limit);
+                let want = rest.len().max(client::QUERY_BUFFER_MIN_BYTES);
+                if c.inbuf.capacity() < want {
+                    c.inbuf.reserve_exact(want);
+                }
                 c.inbuf.extend_from_slice(rest);
             } else {
                 // Input that arrived while the buffer was out being processed.
@@ -618,9 +636,27 @@ impl Engine {
                 merged.extend_from_slice(&c.inbuf);
                 c.inbuf = merged;
             }
-            if c.inbuf.is_empty() && c.inbuf.capacity() > 64 * 1024 {
-                c.inbuf = Vec::new();
-            }
+        }
+    }
+
+    /// After the client's own query buffer `buf` was run up to `consumed`: it goes back
+    /// to the client with the rest, its allocation kept (Valkey keeps a client's query
+    /// buffer after a command; the cron shrinks it: see
+    /// [`client::Client::resize_query_buffer`]). Input that arrived meanwhile follows.
+    fn keep_buffer(&mut self, id: u64, mut buf: Vec<u8>, consumed: usize) {
+        let limit = self.cfg.query_buffer_limit;
+        if let Some(c) = self.clients.get_mut(&id) {
+            buf.drain(..consumed.min(buf.len()));
+            buf.extend_from_slice(&c.inbuf);
+            c.inbuf = buf;
+            reserve_for_argument(c, 0, limit);
+        }
+    }
+
+    /// The cron's pass over the query buffers (see [`client::Client::resize_query_buffer`]).
+    pub fn resize_query_buffers(&mut self, now_ms: i64) {
+        for c in self.clients.values_mut() {
+            c.resize_query_buffer(now_ms);
         }
     }
 
@@ -1332,6 +1368,69 @@ mod scratch_tests {
         assert_eq!(e.feed(1, &cmd), Outcome::Done);
         assert_eq!(e.reply(), format!(":{n}\r\n").as_bytes());
         assert!(e.ranges.capacity() <= MAX_KEPT_RANGES, "kept {}", e.ranges.capacity());
+    }
+}
+
+#[cfg(test)]
+mod query_buffer_tests {
+    use super::*;
+
+    fn capacity(e: &Engine) -> usize {
+        e.client(1).map_or(0, client::Client::query_buffer_capacity)
+    }
+
+    #[test]
+    fn a_partial_command_gets_a_private_buffer_kept_after_it_and_freed_when_idle() {
+        let mut e = Engine::new(1);
+        e.add_client(1);
+        assert_eq!(e.feed(1, b"PING\r\n"), Outcome::Done);
+        assert_eq!(capacity(&e), 0, "a complete read runs from the host's buffer");
+        e.clear_reply();
+        assert_eq!(e.feed(1, b"*3\r\n$3\r\nset\r\n$2\r\na"), Outcome::Done);
+        assert!(capacity(&e) >= client::QUERY_BUFFER_MIN_BYTES);
+        assert_eq!(e.feed(1, b"a\r\n$1\r\nb\r\n"), Outcome::Done);
+        assert_eq!(e.reply(), b"+OK\r\n");
+        let kept = capacity(&e);
+        assert!((client::QUERY_BUFFER_MIN_BYTES..=2 * client::QUERY_BUFFER_MIN_BYTES).contains(&kept), "kept {kept}");
+        let last = e.client(1).map_or(0, |c| c.last_input_ms);
+        // Not idle yet: kept. Idle for more than 2 whole seconds: freed.
+        e.resize_query_buffers(last);
+        assert_eq!(capacity(&e), kept);
+        e.resize_query_buffers(last + 3000);
+        assert_eq!(capacity(&e), 0);
+    }
+
+    #[test]
+    fn a_big_buffer_is_trimmed_to_the_recent_peak_and_an_argument_being_read_is_kept() {
+        let mut e = Engine::new(1);
+        e.add_client(1);
+        let big = vec![b'A'; 200_000];
+        let mut cmd = format!("*3\r\n$3\r\nset\r\n$1\r\nx\r\n${}\r\n", big.len()).into_bytes();
+        cmd.extend_from_slice(&big);
+        cmd.extend_from_slice(b"\r\n");
+        let (head, tail) = cmd.split_at(1000);
+        e.feed(1, head);
+        e.feed(1, tail);
+        assert_eq!(e.reply(), b"+OK\r\n");
+        e.clear_reply();
+        let orig = capacity(&e);
+        assert!(orig > 200_000, "the argument's buffer is kept: {orig}");
+        let now = e.client(1).map_or(0, |c| c.last_input_ms);
+        // The peak of this period was the big argument: kept, and the peak restarts.
+        e.resize_query_buffers(now);
+        assert_eq!(capacity(&e), orig);
+        e.feed(1, b"PING\r\n");
+        e.resize_query_buffers(now);
+        let trimmed = capacity(&e);
+        assert_eq!(trimmed, client::QUERY_BUFFER_MIN_BYTES, "trimmed to the recent peak, not below 16 KB");
+        // A big argument half read keeps a buffer of its size while the client is busy;
+        // idle, the buffer keeps only what it holds (the next read grows it again).
+        let (head, _) = cmd.split_at(100_000);
+        e.feed(1, head);
+        e.resize_query_buffers(now);
+        assert!(capacity(&e) >= cmd.len() - 30);
+        e.resize_query_buffers(now + 5000);
+        assert_eq!(capacity(&e), e.client(1).map_or(0, |c| c.inbuf.len()), "idle: trimmed to what it holds");
     }
 }
 

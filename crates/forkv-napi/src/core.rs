@@ -70,6 +70,8 @@ pub struct ClientProtoName {
 #[napi(object)]
 pub struct EngineSettings {
     pub proto_max_bulk_len: Option<f64>,
+    /// DEBUG REPLYBUFFER RESIZING: the reply buffer is given back after a big batch.
+    pub reply_buffer_resizing: Option<bool>,
     pub query_buffer_limit: Option<f64>,
     /// The default user's password (`requirepass`); empty: nopass.
     pub requirepass: Option<String>,
@@ -199,9 +201,14 @@ pub struct ClientState {
 
 /// Messages waiting for one client.
 #[napi(object)]
-pub struct Delivery {
+pub struct Delivery<'env> {
     pub id: u32,
-    pub data: Buffer,
+    /// The bytes, copied into a Buffer of V8's: the core's copy is freed at once. A
+    /// Buffer wrapping the core's allocation would keep it (counted in `used_memory`)
+    /// until the garbage collector ran, long after the socket wrote it.
+    pub data: BufferSlice<'env>,
+    /// The receiving client's memory in the core (see `clientMemory`), for client eviction.
+    pub memory: f64,
 }
 
 
@@ -366,26 +373,26 @@ impl Core {
         self.server.remove_client(u64::from(id));
     }
 
-    /// Processes one socket read; returns replies + status byte.
+    /// Processes one socket read; returns replies + the client's memory (8 bytes) + status byte.
     #[napi]
     pub fn feed<'env>(&mut self, env: &'env Env, id: u32, chunk: BufferSlice) -> Result<BufferSlice<'env>> {
         let outcome = self.server.feed(u64::from(id), &chunk);
-        self.finish(env, outcome)
+        self.finish(env, id, outcome)
     }
 
     /// Continues after a host command; `reply` is its encoded reply.
     #[napi]
     pub fn resume<'env>(&mut self, env: &'env Env, id: u32, reply: BufferSlice) -> Result<BufferSlice<'env>> {
         let outcome = self.server.resume(u64::from(id), &reply);
-        self.finish(env, outcome)
+        self.finish(env, id, outcome)
     }
 
     /// Writes what a woken client got (served, timed out, unblocked), then processes the
-    /// input it pipelined meanwhile; returns replies + status like `feed`.
+    /// input it pipelined meanwhile; returns replies, memory and status like `feed`.
     #[napi]
     pub fn wake<'env>(&mut self, env: &'env Env, id: u32) -> Result<BufferSlice<'env>> {
         let outcome = self.server.wake(u64::from(id));
-        self.finish(env, outcome)
+        self.finish(env, id, outcome)
     }
 
     /// The clients announced by the WOKEN status bit, in the order they were served.
@@ -428,8 +435,12 @@ impl Core {
 
     /// The messages announced by the DELIVER status bit, one entry per receiving client.
     #[napi]
-    pub fn take_deliveries(&mut self) -> Vec<Delivery> {
-        self.server.take_deliveries().into_iter().map(|(id, data)| Delivery { id: id as u32, data: data.into() }).collect()
+    pub fn take_deliveries<'env>(&mut self, env: &'env Env) -> Result<Vec<Delivery<'env>>> {
+        let deliveries = self.server.take_deliveries();
+        deliveries
+            .into_iter()
+            .map(|(id, data)| Ok(Delivery { id: id as u32, data: BufferSlice::copy_from(env, &data)?, memory: self.server.client_memory(id) as f64 }))
+            .collect()
     }
 
     /// Leaves MULTI and forgets WATCHed keys (RESET).
@@ -479,8 +490,19 @@ impl Core {
         status as u8 | woken | flushed | logs | deliver
     }
 
-    fn finish<'env>(&mut self, env: &'env Env, outcome: Outcome) -> Result<BufferSlice<'env>> {
+    /// The client's memory in the core (see `clientMemory`) as the 8 bytes (f64, little
+    /// endian) that end a feed result: the host measures the client after each turn
+    /// without a second crossing.
+    fn memory_bytes(&self, id: u32) -> [u8; 8] {
+        (self.server.client_memory(u64::from(id)) as f64).to_le_bytes()
+    }
+
+    /// Appends to the replies the client's memory (8 bytes, see `memory_bytes`) and the
+    /// status byte, and hands them over.
+    fn finish<'env>(&mut self, env: &'env Env, id: u32, outcome: Outcome) -> Result<BufferSlice<'env>> {
         let status = self.status_byte(outcome);
+        let memory = self.memory_bytes(id);
+        self.server.engine.reply_mut().extend_from_slice(&memory);
         self.server.engine.reply_mut().push(status);
         let buf = BufferSlice::copy_from(env, self.server.engine.reply());
         self.server.engine.clear_reply();
@@ -491,12 +513,17 @@ impl Core {
     /// host's reused read buffer) and copies the replies into `out` (its reused reply
     /// buffer), so a socket read costs no Buffer on either side. Returns
     /// `reply_length * 256 + status` (the status byte of `feed`). When the replies are
-    /// longer than `out`, nothing is copied: they wait for `takeReply()`.
+    /// longer than `out`, nothing is copied: they wait for `takeReply()`. The client's
+    /// memory afterwards goes to the first 8 bytes of `memory` (f64, little endian), as
+    /// `feed` appends it.
     #[napi]
-    pub fn feed_into(&mut self, id: u32, input: BufferSlice, len: u32, mut out: BufferSlice) -> f64 {
+    pub fn feed_into(&mut self, id: u32, input: BufferSlice, len: u32, mut out: BufferSlice, mut memory: BufferSlice) -> f64 {
         let n = (len as usize).min(input.len());
         let outcome = self.server.feed(u64::from(id), &input[..n]);
         let status = self.status_byte(outcome);
+        if let Some(dst) = memory.get_mut(..8) {
+            dst.copy_from_slice(&self.memory_bytes(id));
+        }
         let reply = self.server.engine.reply();
         let reply_len = reply.len();
         if let Some(dst) = out.get_mut(..reply_len) {
@@ -622,11 +649,7 @@ impl Core {
     /// pub/sub subscriptions. 0 for an unknown id.
     #[napi]
     pub fn client_memory(&self, id: u32) -> f64 {
-        let id = u64::from(id);
-        let Some(c) = self.server.engine.client(id) else { return 0.0 };
-        let ps = self.server.pubsub();
-        let subs = ps.count(id, Space::Channel) + ps.count(id, Space::Pattern) + ps.count(id, Space::Shard);
-        (c.memory_usage() + subs * forkv_engine::client::SUBSCRIPTION_OVERHEAD_BYTES) as f64
+        self.server.client_memory(u64::from(id)) as f64
     }
 
     /// CLIENT NO-EVICT is on for a connection.
@@ -681,6 +704,9 @@ impl Core {
         }
         if let Some(v) = s.query_buffer_limit {
             cfg.query_buffer_limit = v as usize;
+        }
+        if let Some(v) = s.reply_buffer_resizing {
+            cfg.reply_buffer_resizing = v;
         }
         if let Some(v) = s.hll_sparse_max_bytes {
             cfg.hll_sparse_max_bytes = v as usize;

@@ -200,6 +200,14 @@ impl Server {
         Ref::map(self.own.borrow(), |o| &o.pubsub)
     }
 
+    /// The memory client `id` holds in the core, in bytes: [`forkv_engine::client::Client::memory_usage`]
+    /// plus its pub/sub subscriptions (its part of CLIENT LIST `tot-mem` and of client
+    /// eviction's figure). 0 for an unknown id.
+    pub fn client_memory(&self, id: u64) -> usize {
+        let Some(c) = self.engine.client(id) else { return 0 };
+        c.memory_usage() + self.pubsub().total_count(id) * forkv_engine::client::SUBSCRIPTION_OVERHEAD_BYTES
+    }
+
     /// Replication as a primary: IDs, offset, backlog, attached replicas.
     pub fn repl(&self) -> Ref<'_, Replication> {
         Ref::map(self.own.borrow(), |o| &o.repl)
@@ -679,7 +687,10 @@ impl Server {
         self.engine.propagate_expired();
         self.publish_events();
         // MIGRATE's connections unused for ten seconds (Valkey's migrateCloseTimedoutSockets).
-        self.engine.migrate.close_idle(forkv_engine::cmd::now_ms() / 1000);
+        let now = forkv_engine::cmd::now_ms();
+        self.engine.migrate.close_idle(now / 1000);
+        // Query buffers of idle clients, or far over their recent peak (Valkey's clientsCron).
+        self.engine.resize_query_buffers(now);
         // Keys the cycle deleted, the key-table limit, the BCAST batch.
         self.engine.tracking_cron();
         self.deliver_invalidations();

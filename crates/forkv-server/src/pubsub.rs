@@ -95,6 +95,12 @@ impl PubSub {
         self.clients.get(&id).map_or(0, |s| s[space as usize].seq.len())
     }
 
+    /// A client's subscriptions in all three namespaces (one lookup: the per-turn client
+    /// memory figure needs it).
+    pub fn total_count(&self, id: u64) -> usize {
+        self.clients.get(&id).map_or(0, |s| s.iter().map(|n| n.seq.len()).sum())
+    }
+
     /// The count SUBSCRIBE-like replies carry: channels + patterns, or shard channels.
     fn reply_count(&self, id: u64, space: Space) -> usize {
         match space {
