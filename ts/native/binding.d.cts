@@ -1033,6 +1033,12 @@ export interface SaveRuleArg {
   changes: number
 }
 
+/**
+ * The `oom_score_adj` fork children write for themselves (Valkey's CONFIG_OOM_BGCHILD
+ * class), or null to leave them the inherited score (`oom-score-adj no`).
+ */
+export declare function setChildOomScoreAdj(score?: number | undefined | null): void
+
 /** SHUTDOWN's flags and configuration (see [`forkv_server::persist::shutdown::ShutdownPlan`]). */
 export interface ShutdownSteps {
   /** SAVE (true), NOSAVE (false), or neither (the save rules decide). */
@@ -1054,12 +1060,6 @@ export interface ShutdownStepsDone {
   /** The killed child's exit (its lines are logged on the engine's queue). */
   killed?: ChildDone
 }
-
-/**
- * The `oom_score_adj` fork children write for themselves (Valkey's CONFIG_OOM_BGCHILD
- * class), or null to leave them the inherited score (`oom-score-adj no`).
- */
-export declare function setChildOomScoreAdj(score?: number | undefined | null): void
 
 /** One line to log, with its Valkey level ("debug", "verbose", "notice", "warning"). */
 export interface SyscheckMessage {
