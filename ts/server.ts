@@ -23,6 +23,7 @@ import { applyOomScoreAdj } from './oom-score-adj';
 import { VERSION } from './version';
 import { RdbPersistence } from './persistence/rdb';
 import { AofPersistence } from './persistence/aof';
+import { Failover } from './replication/failover';
 import { ReplicationPrimary } from './replication/primary';
 import { ReplicaLink } from './replication/replica';
 import { LoopMetrics } from './loop-metrics';
@@ -106,6 +107,8 @@ export class Server extends EventEmitter {
   readonly replication: ReplicationPrimary;
   /** Replication as a replica: REPLICAOF, the link to the primary, the stream applied. */
   readonly replica: ReplicaLink;
+  /** FAILOVER: handing the primary role to a replica. */
+  readonly failover: Failover;
   readonly stats: HostStats = {
     totalConnections: 0,
     rejectedConnections: 0,
@@ -190,6 +193,7 @@ export class Server extends EventEmitter {
     this.aof = new AofPersistence(this);
     this.replication = new ReplicationPrimary(this);
     this.replica = new ReplicaLink(this);
+    this.failover = new Failover(this);
     this.updateWriteGate();
   }
 

@@ -30,7 +30,7 @@ const capture = JSON.parse(
 ) as Capture;
 
 /** Valkey 8.0.1 commands forkv does not have yet (each a known gap of its own issue). */
-const MISSING = ['failover'];
+const MISSING: string[] = [];
 
 function toJson(r: Resp): Json {
   switch (r.type) {

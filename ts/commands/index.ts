@@ -30,6 +30,7 @@ const HANDLERS: Record<string, HostHandler> = {
   waitaof: (c) => c.server.replication.waitaofCommand(c),
   replicaof: (c) => c.server.replica.replicaofCommand(c),
   slaveof: (c) => c.server.replica.replicaofCommand(c),
+  failover: (c) => c.server.failover.command(c),
 };
 
 /** Names with a host handler (tests check the command table against this). */

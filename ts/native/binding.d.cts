@@ -110,6 +110,11 @@ export declare class Core {
    */
   pauseForShutdown(on: boolean): boolean
   /**
+   * A FAILOVER runs: writes are paused (`on`) until it ends (`!on`). True when held
+   * clients were woken (the host serves them).
+   */
+  pauseForFailover(on: boolean): boolean
+  /**
    * A new client id (connections and internal clients: one counter with the
    * connections a busy script accepts).
    */

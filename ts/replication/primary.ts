@@ -93,10 +93,21 @@ export class ReplicationPrimary {
     const { conn, argv } = call;
     // A replica that is already synchronising ignores a second request, as in Valkey.
     if (this.native.replIsReplica(conn.id)) return NO_REPLY;
+    const log = this.server.log;
+    // Our primary fails over to us (FAILOVER): `PSYNC <our replid> <offset> FAILOVER`
+    // promotes this replica, and the PSYNC goes on (it continues from our second ID).
+    if (psync && argv.length > 3 && argv[3]!.toString('latin1').toLowerCase() === 'failover') {
+      const replid = argv[1]!.toString('latin1');
+      log.notice(`Failover request received for replid ${replid}.`);
+      if (!this.server.replica.isReplica) return error("ERR PSYNC FAILOVER can't be sent to a master.");
+      if (replid.toLowerCase() !== this.native.replInfo().replid.toLowerCase()) return error('ERR PSYNC FAILOVER replid must match my replid.');
+      this.server.replica.promoteOnFailoverRequest(conn);
+    }
+    // Replicas cannot sync with a primary that is handing its role over.
+    if (this.server.failover.state !== 'no-failover') return error("NOMASTERLINK Can't SYNC while failing over");
     // A replica serves replicas of its own (chained replication: they get its primary's
     // stream as it arrives), but only while its link to the primary is up.
     if (this.server.replica.isReplica && !this.server.replica.linkUpNow) return error("NOMASTERLINK Can't SYNC while not connected with my master");
-    const log = this.server.log;
     if (psync && int64(argv[2]!) === null) {
       log.warning(`Replica ${this.replicaName(conn)} asks for synchronization but with a wrong offset`);
       return error('ERR value is not an integer or out of range');
@@ -347,7 +358,11 @@ export class ReplicationPrimary {
       this.lastCronSecond = second;
       this.cronSeconds++;
       const period = Math.max(1, this.server.config.getInt('repl-ping-replica-period'));
-      this.native.replCron(this.cronSeconds % period === 0);
+      // No PING while a FAILOVER with a TIMEOUT pauses writes: it would move the offset
+      // the replicas must reach (Valkey's manual_failover_in_progress).
+      const failover = this.server.failover;
+      const pinging = failover.state === 'no-failover' || !failover.hasTimeout;
+      this.native.replCron(pinging && this.cronSeconds % period === 0);
       // `repl-backlog-ttl`: a primary alone for longer frees its backlog (replicationCron).
       const ttl = Number(this.server.config.getBigInt('repl-backlog-ttl'));
       if (this.native.replFreeIdleBacklog(ttl)) {
@@ -537,7 +552,7 @@ export class ReplicationPrimary {
     const history = this.server.replica.history();
     out.push(
       ['replicas_waiting_psync', 0],
-      ['master_failover_state', 'no-failover'],
+      ['master_failover_state', this.server.failover.state],
       ['master_replid', replica ? (history.replid ?? i.replid) : i.replid],
       ['master_replid2', i.replid2],
       ['master_repl_offset', replica ? history.offset : i.offset],

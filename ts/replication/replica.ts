@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 
 import type { HostCall } from '../commands/types';
+import type { Connection } from '../net/connection';
 import { clientConnectionOptions } from '../net/tls';
 import { Step } from '../native/core';
 import { encode, error, int, simple, array, bulk, ok, type Reply } from '../resp/encode';
@@ -41,6 +42,11 @@ interface Transfer {
 }
 
 const MARK_LEN = 40;
+
+/** A client as Valkey's logs name the one that changed the role (catClientInfoString's start). */
+function clientSummary(conn: Connection): string {
+  return `id=${conn.id} addr=${conn.addr} laddr=${conn.laddr} fd=${conn.fd} name=${conn.name}`;
+}
 
 export class ReplicaLink {
   /** The primary (REPLICAOF host port), or null for a primary. */
@@ -136,13 +142,13 @@ export class ReplicaLink {
   /** REPLICAOF host port | NO ONE (and SLAVEOF): Valkey's replicaofCommand. */
   replicaofCommand(call: HostCall): Reply {
     const { argv, conn } = call;
+    if (this.server.failover.state !== 'no-failover') return error('ERR REPLICAOF not allowed while failing over.');
     const host = argv[1]!.toString('latin1');
     const portArg = argv[2]!.toString('latin1');
-    const who = `id=${conn.id} addr=${conn.addr} laddr=${conn.laddr} fd=${conn.fd} name=${conn.name}`;
     if (host.toLowerCase() === 'no' && portArg.toLowerCase() === 'one') {
       if (this.primary) {
         this.unsetPrimary();
-        this.server.log.notice(`MASTER MODE enabled (user request from '${who}')`);
+        this.server.log.notice(`PRIMARY MODE enabled (user request from '${clientSummary(conn)}')`);
       }
       return ok;
     }
@@ -154,8 +160,28 @@ export class ReplicaLink {
       return simple('OK Already connected to specified master');
     }
     this.setPrimary(host, port);
-    this.server.log.notice(`REPLICAOF ${host}:${port} enabled (user request from '${who}')`);
+    this.server.log.notice(`REPLICAOF ${host}:${port} enabled (user request from '${clientSummary(conn)}')`);
     return ok;
+  }
+
+  /** A FAILOVER's target is in sync (or FORCE): this primary follows it. */
+  followForFailover(host: string, port: number): void {
+    this.setPrimary(host, port);
+  }
+
+  /** A FAILOVER in progress was aborted: this server is a primary again. */
+  unfollowAfterFailover(): void {
+    this.unsetPrimary();
+  }
+
+  /**
+   * `PSYNC <replid> <offset> FAILOVER` from our primary, naming our own history: this
+   * replica becomes a primary (a new replication ID, the old one its second), and the
+   * PSYNC then continues as any other would.
+   */
+  promoteOnFailoverRequest(conn: Connection): void {
+    this.unsetPrimary();
+    this.server.log.notice(`PRIMARY MODE enabled (failover request from '${clientSummary(conn)}')`);
   }
 
   /** Starts replicating `host:port` (replicationSetPrimary). */
@@ -170,9 +196,14 @@ export class ReplicaLink {
     // Blocked clients are released with -UNBLOCKED: the primary's stream must not serve them.
     if (this.native.unblockAllForRoleChange() > 0) this.server.dataPath.serveWoken();
     if (wasPrimary) {
-      // Our own data is not the primary's history: a full sync is asked for.
-      this.replid = null;
-      this.offset = -1;
+      // Our own history is offered to the new primary (replicationCachePrimaryUsingMyself):
+      // one that shares it (our former replica, after a FAILOVER or a promotion) lets us
+      // continue with a partial resynchronization.
+      const own = this.native.replInfo();
+      this.replid = own.replid;
+      this.offset = own.offset;
+      this.readOffset = own.offset;
+      this.server.log.notice('Before turning into a replica, using my own primary parameters to synthesize a cached primary: I may be able to synchronize with the new primary with just a partial transfer.');
     }
     this.state = 'connect';
     this.linkDownSince = Date.now();
@@ -344,9 +375,21 @@ export class ReplicaLink {
     const cached = this.replid !== null && this.offset >= 0;
     if (cached) this.server.log.notice(`Trying a partial resynchronization (request ${this.replid}:${this.offset + 1}).`);
     else this.server.log.notice('Partial resynchronization not possible (no cached primary)');
-    const reply = await this.ask(s, ['PSYNC', cached ? this.replid! : '?', cached ? String(this.offset + 1) : '-1']);
+    // A primary failing over asks its target to take over (Valkey's PSYNC ... FAILOVER).
+    const psync = ['PSYNC', cached ? this.replid! : '?', cached ? String(this.offset + 1) : '-1'];
+    const failover = this.server.failover;
+    if (failover.inProgress) psync.push('FAILOVER');
+    const reply = await this.ask(s, psync);
     if (this.socket !== s) return;
     const words = reply.split(' ');
+    if (failover.inProgress) {
+      if (words[0] === '+FULLRESYNC' || words[0] === '+CONTINUE') {
+        failover.succeeded();
+      } else {
+        failover.abort('Failover target rejected psync request');
+        return;
+      }
+    }
     if (words[0] === '+FULLRESYNC' && words.length >= 3 && /^[0-9a-f]{40}$/.test(words[1]!) && /^\d+$/.test(words[2]!)) {
       this.server.log.notice(`Full resync from primary: ${words[1]}:${words[2]}`);
       this.beforeSync = this.history();

@@ -19,9 +19,9 @@
 //! replay while loading.
 //!
 //! Like Valkey's pause purposes, a SHUTDOWN waiting for its replicas pauses writes on its
-//! own account (`PAUSE_DURING_SHUTDOWN`): with no deadline, until the shutdown is
-//! cancelled, and untouched by CLIENT UNPAUSE. The pause in force is the most restrictive
-//! of the two.
+//! own account (`PAUSE_DURING_SHUTDOWN`), and so does a FAILOVER from its start until it
+//! ends (`PAUSE_DURING_FAILOVER`): with no deadline, until the shutdown or failover ends,
+//! and untouched by CLIENT UNPAUSE. The pause in force is the most restrictive of them.
 
 use std::collections::VecDeque;
 
@@ -42,6 +42,8 @@ pub(crate) struct Pause {
     /// Writes are paused while SHUTDOWN waits for the replicas (Valkey's
     /// `PAUSE_DURING_SHUTDOWN`).
     shutdown: bool,
+    /// Writes are paused while a FAILOVER runs (Valkey's `PAUSE_DURING_FAILOVER`).
+    failover: bool,
     /// Postponed clients, first held first.
     postponed: VecDeque<u64>,
 }
@@ -95,7 +97,13 @@ impl Engine {
     /// True while a pause is in force (a CLIENT PAUSE before its deadline, or a shutdown
     /// waiting for the replicas).
     pub fn is_paused(&self) -> bool {
-        self.pause.shutdown || self.client_pause_active()
+        self.writes_held() || self.client_pause_active()
+    }
+
+    /// Writes are paused on a purpose's account (a shutdown or a failover), whatever
+    /// CLIENT PAUSE says.
+    fn writes_held(&self) -> bool {
+        self.pause.shutdown || self.pause.failover
     }
 
     /// A CLIENT PAUSE is in force (its deadline not passed yet).
@@ -108,12 +116,25 @@ impl Engine {
     /// CLIENT PAUSE in force meanwhile stays. True when clients were woken.
     pub fn pause_for_shutdown(&mut self, on: bool) -> bool {
         self.pause.shutdown = on;
+        self.purpose_pause_changed(on)
+    }
+
+    /// A FAILOVER pauses writes (`on`) from its start until it ends, whether it succeeded
+    /// or was aborted (`!on`; Valkey's `pauseActions`/`unpauseActions(PAUSE_DURING_FAILOVER)`).
+    /// A CLIENT PAUSE in force meanwhile stays. True when clients were woken.
+    pub fn pause_for_failover(&mut self, on: bool) -> bool {
+        self.pause.failover = on;
+        self.purpose_pause_changed(on)
+    }
+
+    /// A purpose's pause began (`on`) or ended: expiry stops, or resumes and the held
+    /// clients run again (those another pause still covers are held again then).
+    fn purpose_pause_changed(&mut self, on: bool) -> bool {
         if on {
             self.ks.expire_paused = true;
             return false;
         }
-        // Held clients run again; those a CLIENT PAUSE still covers are held again then.
-        self.ks.expire_paused = self.client_pause_active();
+        self.ks.expire_paused = self.writes_held() || self.client_pause_active();
         self.wake_postponed()
     }
 
@@ -147,7 +168,7 @@ impl Engine {
     pub fn unpause(&mut self) -> bool {
         self.pause.end = None;
         self.pause.all = false;
-        self.ks.expire_paused = self.pause.shutdown;
+        self.ks.expire_paused = self.writes_held();
         self.wake_postponed()
     }
 
@@ -180,10 +201,10 @@ impl Engine {
     /// Before a command runs (after every refusal): postpones the client when the pause
     /// covers the command. True when it did; the caller leaves the command unconsumed.
     pub(crate) fn postpone_if_paused(&mut self, id: u64, spec: &CommandSpec, argv: &[&[u8]]) -> bool {
-        if self.pause.end.is_none() && !self.pause.shutdown {
+        if self.pause.end.is_none() && !self.writes_held() {
             return false;
         }
-        if self.update_pause() && !self.pause.shutdown {
+        if self.update_pause() && !self.writes_held() {
             return false;
         }
         let queued = match self.clients.get(&id).and_then(|c| c.multi.as_ref()) {
@@ -324,6 +345,28 @@ mod tests {
         assert!(e.is_paused());
         // The shutdown was cancelled: the write runs.
         assert!(e.pause_for_shutdown(false));
+        assert_eq!(e.take_woken(), vec![2]);
+        assert_eq!(e.wake(2), Outcome::Done);
+        assert_eq!(e.reply(), b"+OK\r\n");
+        assert!(!e.is_paused());
+    }
+
+    #[test]
+    fn a_failover_pauses_writes_until_it_ends_even_across_a_shutdown_pause() {
+        let mut e = Engine::new(1);
+        for id in 1..=2 {
+            e.add_client(id);
+        }
+        e.pause_for_failover(true);
+        e.pause_for_shutdown(true);
+        assert_eq!(e.feed(2, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"), Outcome::Blocked);
+        // The shutdown's pause ends; the failover's still holds the write.
+        assert!(e.pause_for_shutdown(false));
+        for id in e.take_woken() {
+            assert_eq!(e.wake(id), Outcome::Blocked);
+        }
+        assert!(e.is_paused());
+        assert!(e.pause_for_failover(false));
         assert_eq!(e.take_woken(), vec![2]);
         assert_eq!(e.wake(2), Outcome::Done);
         assert_eq!(e.reply(), b"+OK\r\n");

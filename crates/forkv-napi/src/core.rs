@@ -311,6 +311,13 @@ impl Core {
         self.server.engine.pause_for_shutdown(on)
     }
 
+    /// A FAILOVER runs: writes are paused (`on`) until it ends (`!on`). True when held
+    /// clients were woken (the host serves them).
+    #[napi]
+    pub fn pause_for_failover(&mut self, on: bool) -> bool {
+        self.server.engine.pause_for_failover(on)
+    }
+
     /// A new client id (connections and internal clients: one counter with the
     /// connections a busy script accepts).
     #[napi]

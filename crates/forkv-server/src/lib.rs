@@ -369,8 +369,13 @@ impl Server {
 
     /// REPLICAOF NO ONE (see [`Replication::promote`]): returns the new replication ID.
     pub fn repl_promote(&mut self, primary_replid: &str, offset: u64) -> String {
+        self.pump_stream();
         let id = random_replid();
         self.repl_mut().promote(primary_replid, offset, id.clone());
+        // The stream we start begins with a SELECT: a replica that continues with us may
+        // be in another database than the one our primary's stream left us in (Valkey's
+        // replicationUnsetPrimary resets `replicas_eldb`).
+        self.engine.prop.reset_db();
         id
     }
 

@@ -147,3 +147,18 @@ fn nothing_is_recorded_while_propagation_is_off() {
     assert!(!s.engine.ks.has_expired());
     assert!(stream(&mut s).is_empty());
 }
+
+#[test]
+fn a_promoted_replica_starts_its_stream_with_a_select() {
+    let mut s = server();
+    run(&mut s, &["SELECT", "9"]);
+    run(&mut s, &["SET", "a", "1"]);
+    assert_eq!(stream(&mut s), vec!["SELECT 9", "SET a 1"]);
+    // Replicas continuing with the new primary may be in any database (a former primary's
+    // new link starts in db 0): the first write after the promotion selects again.
+    let replid = s.repl().replid.clone();
+    let offset = s.repl().offset;
+    s.repl_promote(&replid, offset);
+    run(&mut s, &["SET", "b", "2"]);
+    assert_eq!(stream(&mut s), vec!["SELECT 9", "SET b 2"]);
+}
