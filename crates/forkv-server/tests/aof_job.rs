@@ -8,71 +8,23 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use forkv_aof::FsyncPolicy;
-use forkv_server::aof_load::{load_aof, AofLoadParams};
 use forkv_server::persist::aof_job::AofSettings;
 use forkv_server::persist::aof_state::{AofState, TurnFlush};
 use forkv_server::Server;
 use forkv_test_support::TempDir;
 use forkv_snapshot::{ChildKind, ChildOutcome};
 
-fn cmd(s: &mut Server, args: &[&str]) {
-    s.feed(1, &forkv_test_support::command(args));
-    s.engine.clear_reply();
-    // The host's turn: the propagated writes are handed to the AOF.
-    s.pump_stream();
-}
+mod common;
+use common::{aof_keys as keys_in, cmd, reap};
 
 fn settings(dir: &Path, preamble: bool, delay: Duration) -> AofSettings {
-    AofSettings {
-        work_dir: dir.to_path_buf(),
-        dirname: "appendonlydir".into(),
-        filename: "appendonly.aof".into(),
-        fsync: FsyncPolicy::Always,
-        use_rdb_preamble: preamble,
-        no_fsync_on_rewrite: false,
-        rdb: Default::default(),
-        key_save_delay: delay,
-        disable_auto_gc: false,
-        timestamps: false,
-    }
-}
-
-/// The keys the AOF directory loads to.
-fn keys_in(dir: &Path) -> u64 {
-    let p = AofLoadParams {
-        work_dir: dir.to_path_buf(),
-        dirname: "appendonlydir".into(),
-        filename: "appendonly.aof".into(),
-        load_truncated: false,
-        databases: 16,
-        limits: Default::default(),
-        key_load_delay_us: 0,
-        busy_reply_threshold_ms: 5000,
-        log: None,
-    };
-    let loaded = load_aof(&p).expect("the AOF loads");
-    (0..16).map(|db| loaded.ks.len(db) as u64).sum()
+    common::aof_settings(dir, FsyncPolicy::Always, preamble, delay)
 }
 
 fn files(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir.join("appendonlydir")).expect("aof dir").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
     v.sort();
     v
-}
-
-/// Polls like the cron until the job ends.
-fn reap(s: &mut Server) -> (Vec<String>, forkv_snapshot::ChildExit) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut logs = Vec::new();
-    loop {
-        let poll = s.poll_job().expect("a job runs");
-        logs.extend(poll.logs.into_iter().map(|(_, m)| m));
-        if let Some(done) = poll.done {
-            return (logs, done);
-        }
-        assert!(Instant::now() < deadline, "child did not end");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Waits until the background unlink of history files is done.

@@ -5,7 +5,7 @@
 #![cfg(target_os = "linux")]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use forkv_aof::FsyncPolicy;
 use forkv_server::persist::aof_job::AofSettings;
@@ -15,41 +15,11 @@ use forkv_server::Server;
 use forkv_snapshot::{ChildKind, ChildOutcome};
 use forkv_test_support::TempDir;
 
-fn cmd(s: &mut Server, args: &[&str]) {
-    s.feed(1, &forkv_test_support::command(args));
-    s.engine.clear_reply();
-    s.pump_stream();
-}
+mod common;
+use common::{cmd, logs, reap};
 
 fn settings(dir: &Path, delay: Duration) -> AofSettings {
-    AofSettings {
-        work_dir: dir.to_path_buf(),
-        dirname: "appendonlydir".into(),
-        filename: "appendonly.aof".into(),
-        fsync: FsyncPolicy::No,
-        use_rdb_preamble: true,
-        no_fsync_on_rewrite: false,
-        rdb: Default::default(),
-        key_save_delay: delay,
-        disable_auto_gc: false,
-        timestamps: false,
-    }
-}
-
-fn logs(s: &mut Server) -> Vec<String> {
-    s.engine.logs.take().into_iter().map(|l| l.message).collect()
-}
-
-/// Polls like the cron until the job ends.
-fn reap(s: &mut Server) -> forkv_snapshot::ChildExit {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(done) = s.poll_job().expect("a job runs").done {
-            return done;
-        }
-        assert!(Instant::now() < deadline, "child did not end");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    common::aof_settings(dir, FsyncPolicy::No, true, delay)
 }
 
 fn temp_files(dir: &Path) -> Vec<String> {
@@ -72,7 +42,7 @@ fn appendonly_switches_on_and_off_in_valkeys_steps() {
     let SwitchOn::Forked(first) = s.aof_switch_on(settings(&dir, Duration::ZERO)) else { panic!("not forked") };
     assert_eq!(logs(&mut s), [format!("Background append only file rewriting started by pid {}", first.pid)]);
     assert_eq!(s.aof_status().state(), AofState::WaitRewrite);
-    assert_eq!(reap(&mut s).outcome, ChildOutcome::Ok);
+    assert_eq!(reap(&mut s).1.outcome, ChildOutcome::Ok);
     assert!(s.aof_rewrite_done(&settings(&dir, Duration::ZERO), first.pid, true).ok);
     assert_eq!(s.aof_status().state(), AofState::On);
 
@@ -98,7 +68,7 @@ fn appendonly_switches_on_and_off_in_valkeys_steps() {
     reap(&mut s);
     assert!(s.aof_rewrite_cron(0, 0).start, "the cron starts it once the snapshot is done");
     let next = s.aof_fork_rewrite_logged(settings(&dir, Duration::ZERO)).expect("fork");
-    assert_eq!(reap(&mut s).outcome, ChildOutcome::Ok);
+    assert_eq!(reap(&mut s).1.outcome, ChildOutcome::Ok);
     assert!(s.aof_rewrite_done(&settings(&dir, Duration::ZERO), next.pid, true).ok);
     assert_eq!(s.aof_status().state(), AofState::On);
     s.aof_switch_off(&settings(&dir, Duration::ZERO)).expect("off");
@@ -114,7 +84,7 @@ fn appendonly_switches_on_and_off_in_valkeys_steps() {
     assert_eq!(l[1], format!("Killing running AOF rewrite child: {}", old.pid));
     assert_eq!(l.last(), Some(&format!("Background append only file rewriting started by pid {}", new.pid)));
     assert_eq!(s.jobs.child().map(|c| (c.pid(), c.kind())), Some((new.pid, ChildKind::AofRewrite)));
-    assert_eq!(reap(&mut s).outcome, ChildOutcome::Ok);
+    assert_eq!(reap(&mut s).1.outcome, ChildOutcome::Ok);
     assert!(s.aof_rewrite_done(&settings(&dir, Duration::ZERO), new.pid, true).ok);
     assert_eq!(s.aof_status().state(), AofState::On);
     s.aof_switch_off(&settings(&dir, Duration::ZERO)).expect("off");

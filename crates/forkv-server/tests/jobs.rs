@@ -3,43 +3,18 @@
 #![cfg(target_os = "linux")]
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use forkv_server::snapshot::RdbTarget;
 use forkv_server::Server;
 use forkv_test_support::TempDir;
 use forkv_snapshot::{ChildKind, ChildOutcome, ForkError};
 
-fn cmd(s: &mut Server, args: &[&str]) {
-    s.feed(1, &forkv_test_support::command(args));
-    s.engine.clear_reply();
-}
+mod common;
+use common::{cmd, rdb_keys as keys_in, reap};
 
 fn target(dir: &Path, delay: Duration) -> RdbTarget {
     RdbTarget { dir: dir.to_path_buf(), filename: "dump.rdb".into(), write: Default::default(), key_save_delay: delay }
-}
-
-/// Keys in a file, loaded into a fresh keyspace.
-fn keys_in(path: &Path) -> u64 {
-    let mut ks = forkv_keyspace::Keyspace::new(16);
-    let file = std::fs::File::open(path).expect("dump exists");
-    forkv_rdb::load_rdb(std::io::BufReader::new(file), &mut ks, &Default::default()).expect("dump loads");
-    (0..16).map(|db| ks.len(db) as u64).sum()
-}
-
-/// Polls like the cron until the job ends.
-fn reap(s: &mut Server) -> (Vec<String>, forkv_snapshot::ChildExit) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut logs = Vec::new();
-    loop {
-        let poll = s.poll_job().expect("a job runs");
-        logs.extend(poll.logs.into_iter().map(|(_, m)| m));
-        if let Some(done) = poll.done {
-            return (logs, done);
-        }
-        assert!(Instant::now() < deadline, "child did not end");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 // One test: the fork slot is process-wide, so the steps take turns.

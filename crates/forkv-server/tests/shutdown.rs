@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use forkv_aof::FsyncPolicy;
-use forkv_server::aof_load::{load_aof, AofLoadParams};
 use forkv_server::jobs::JobTarget;
 use forkv_server::persist::aof_job::AofSettings;
 use forkv_server::persist::aof_state::AofState;
@@ -19,25 +18,11 @@ use forkv_server::Server;
 use forkv_snapshot::{ChildKind, ChildOutcome};
 use forkv_test_support::TempDir;
 
-fn cmd(s: &mut Server, args: &[&str]) {
-    s.feed(1, &forkv_test_support::command(args));
-    s.engine.clear_reply();
-    s.pump_stream();
-}
+mod common;
+use common::{aof_keys, cmd, logs, rdb_keys};
 
 fn aof_settings(dir: &Path, delay: Duration) -> AofSettings {
-    AofSettings {
-        work_dir: dir.to_path_buf(),
-        dirname: "appendonlydir".into(),
-        filename: "appendonly.aof".into(),
-        fsync: FsyncPolicy::No,
-        use_rdb_preamble: true,
-        no_fsync_on_rewrite: false,
-        rdb: Default::default(),
-        key_save_delay: delay,
-        disable_auto_gc: false,
-        timestamps: false,
-    }
+    common::aof_settings(dir, FsyncPolicy::No, true, delay)
 }
 
 fn plan(dir: &Path, save: Option<bool>, force: bool) -> ShutdownPlan {
@@ -52,37 +37,10 @@ fn plan(dir: &Path, save: Option<bool>, force: bool) -> ShutdownPlan {
     }
 }
 
-fn logs(s: &mut Server) -> Vec<String> {
-    s.engine.logs.take().into_iter().map(|l| l.message).collect()
-}
-
 fn pidfile(dir: &Path) -> PathBuf {
     let p = dir.join("forkv.pid");
     std::fs::write(&p, "1\n").expect("pid file");
     p
-}
-
-fn aof_keys(dir: &Path) -> u64 {
-    let p = AofLoadParams {
-        work_dir: dir.to_path_buf(),
-        dirname: "appendonlydir".into(),
-        filename: "appendonly.aof".into(),
-        load_truncated: false,
-        databases: 16,
-        limits: Default::default(),
-        key_load_delay_us: 0,
-        busy_reply_threshold_ms: 5000,
-        log: None,
-    };
-    let loaded = load_aof(&p).expect("the AOF loads");
-    (0..16).map(|db| loaded.ks.len(db) as u64).sum()
-}
-
-fn rdb_keys(path: &Path) -> u64 {
-    let mut ks = forkv_keyspace::Keyspace::new(16);
-    let file = std::fs::File::open(path).expect("dump exists");
-    forkv_rdb::load_rdb(std::io::BufReader::new(file), &mut ks, &Default::default()).expect("dump loads");
-    (0..16).map(|db| ks.len(db) as u64).sum()
 }
 
 fn server_with_keys(n: usize) -> Server {
