@@ -1,7 +1,9 @@
-// The one RESP client of the uvu suites: raw bytes in and out for protocol-level
-// assertions (exact bytes, pipelines, abuse, closed connections) and parsed RESP2/RESP3
-// replies as a typed tree, so tests compare reply shapes exactly (array vs set vs map,
-// bulk vs double). Real-library behaviour is tested with ioredis/node-redis instead.
+// The one RESP client of the uvu suites and of the benchmark harnesses (bench/lib/client.ts):
+// raw bytes in and out for protocol-level assertions (exact bytes, pipelines, abuse, closed
+// connections), parsed RESP2/RESP3 replies as a typed tree, so tests compare reply shapes
+// exactly (array vs set vs map, bulk vs double), and counted batches for bulk loads (many
+// pipelined commands whose replies are only checked for errors). Real-library behaviour is
+// tested with ioredis/node-redis instead.
 import * as net from 'node:net';
 
 /** One parsed reply. `type` is the RESP type byte. */
@@ -86,6 +88,14 @@ function tryParse(buf: Buffer): [Resp, number] | undefined {
   }
 }
 
+/** What a counted batch got back (see [`RawClient.sendBatch`]). */
+export interface BatchResult {
+  /** Error replies among the batch's. */
+  errors: number;
+  /** The first error reply's text. */
+  firstError: string | null;
+}
+
 export class RawClient {
   private buf: Buffer = Buffer.alloc(0);
   private waiters: Array<() => void> = [];
@@ -105,14 +115,35 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
+  static connect(port: number, host = '127.0.0.1', timeoutMs = 0): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = net.connect(port, host, () => {
+        clearTimeout(t);
         s.setNoDelay(true);
         resolve(new RawClient(s));
       });
-      s.once('error', reject);
+      const t = timeoutMs > 0 ? setTimeout(() => {
+        s.destroy();
+        reject(new Error(`connect to ${host}:${port} timed out`));
+      }, timeoutMs) : undefined;
+      s.once('error', (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
     });
+  }
+
+  /** Connects, retrying until `timeoutMs` (for a server that is still starting). */
+  static async connectRetry(port: number, timeoutMs = 30000): Promise<RawClient> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await RawClient.connect(port);
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
   }
 
   write(data: string | Buffer): void {
@@ -129,6 +160,41 @@ export class RawClient {
   pipeline(cmds: Array<Array<string | Buffer>>): Promise<Resp[]> {
     this.socket.write(Buffer.concat(cmds.map((c) => cmd(...c))));
     return Promise.all(cmds.map(() => this.readReply()));
+  }
+
+  /**
+   * Writes pre-encoded bytes holding `count` commands; resolves once all their replies are
+   * in, counting the error replies without keeping the replies (bulk loads). Ordered with
+   * the parsed reads like any other.
+   */
+  sendBatch(bytes: Buffer, count: number, ms = 120000): Promise<BatchResult> {
+    const next = this.replyChain.then(async () => {
+      const r: BatchResult = { errors: 0, firstError: null };
+      let remaining = count;
+      const drain = (): boolean => {
+        let pos = 0;
+        try {
+          while (remaining > 0 && pos < this.buf.length) {
+            const [v, end] = parseResp(this.buf, pos);
+            pos = end;
+            remaining--;
+            if (v.type === '-') {
+              r.errors++;
+              r.firstError ??= v.value;
+            }
+          }
+        } catch (e) {
+          if (!(e instanceof Incomplete)) throw e;
+        }
+        this.buf = this.buf.subarray(pos);
+        return remaining === 0;
+      };
+      await this.until(drain, ms);
+      return r;
+    });
+    this.replyChain = next.catch(() => undefined);
+    this.socket.write(bytes);
+    return next;
   }
 
   /** Reads the next complete reply (parsed) once it has arrived. */

@@ -81,10 +81,11 @@ export declare class Core {
   /** The rewrite policy's state (INFO persistence aof_*). */
   aofRewriteStatus(): AofRewriteStatus
   /**
-   * After the rewrite child exited: installs its base or removes its files (see
-   * [`forkv_server::Server::aof_rewrite_done`]).
+   * After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as
+   * `pollChild` reported them): logs its end, installs its base or removes its files,
+   * on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]).
    */
-  aofRewriteDone(opts: AofOptions, childPid: number, ok: boolean): AofRewriteDone
+  aofRewriteDone(opts: AofOptions, pid: number, outcome: string, message: string, signal: number): AofRewriteDone
   /** A core with `databases` empty databases. */
   constructor(databases: number)
   /**
@@ -250,7 +251,7 @@ export declare class Core {
   clientNoEvict(id: number): boolean
   /** What the core knows about a connection. */
   clientState(id: number): ClientState | null
-  /** Applies settings (only the fields given). */
+  /** Applies settings (only the fields given; see [`forkv_server::settings`]). */
   configure(s: EngineSettings): void
   /**
    * Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and

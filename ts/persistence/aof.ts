@@ -18,9 +18,6 @@ export class AofPersistence {
   private on = false;
   /** The last flush failed after one that had not (its replies are held under `always`). */
   private newWriteError = false;
-  /** The options the running rewrite was forked with: its base's format (and so its file
-   * name) is the one `aof-use-rdb-preamble` had then, whatever it says when it ends. */
-  private rewriteOptions: AofOptions | null = null;
   private flushScheduled = false;
   /** Replies held until the AOF is written (and fsynced under appendfsync always). */
   private held: Array<[import('../net/connection').Connection, Buffer]> = [];
@@ -233,34 +230,16 @@ export class AofPersistence {
 
   /** Forks the rewrite child (logged by the core). False when it cannot start. */
   startRewrite(): boolean {
-    const opts = this.options();
-    const r = this.core.aofForkRewrite(opts);
+    const r = this.core.aofForkRewrite(this.options());
     this.server.core.drainLogs();
-    if (r) this.rewriteOptions = opts;
     return r != null;
   }
 
+  /** The rewrite child ended: the core installs its base (in the format it was forked with) or removes its files, and logs it. */
   private rewriteDone(d: ChildDone): void {
-    const log = this.server.log;
-    const ok = d.outcome === 'ok';
-    if (d.outcome === 'err') log.warning(`Background AOF rewrite terminated with error${d.message ? `: ${d.message}` : ''}`);
-    else if (d.outcome === 'signal' || d.outcome === 'cancelled') log.warning(`Background AOF rewrite terminated by signal ${d.signal}`);
-    const atFork = this.rewriteOptions ?? this.options();
-    this.rewriteOptions = null;
-    // Everything but the base format is read now (auto-gc may have changed meanwhile).
-    const r = this.core.aofRewriteDone({ ...this.options(), useRdbPreamble: atFork.useRdbPreamble }, d.pid, ok);
-    if (!ok || !r.ok) {
-      if (r.error) log.warning(r.error);
-      if (r.tempIncrRemoved) log.notice(`Removing the temp incr aof file ${r.tempIncrRemoved} in the background`);
-      // AOF still being switched on: the core scheduled the next rewrite for the cron.
-      return;
-    }
-    log.notice('Background AOF rewrite terminated with success');
-    log.notice(`Successfully renamed the temporary AOF base file temp-rewriteaof-bg-${d.pid}.aof into ${r.newBase}`);
-    if (r.newIncr) log.notice(`Successfully renamed the temporary AOF incr file temp-${this.server.config.getString('appendfilename')}.incr into ${r.newIncr}`);
-    if (r.historyDeleted > 0) log.notice(`Removed ${r.historyDeleted} AOF history file(s)`);
-    log.notice('Background AOF rewrite finished successfully');
-    this.syncState();
+    const r = this.core.aofRewriteDone(this.options(), d.pid, d.outcome, d.message, d.signal);
+    this.server.core.drainLogs();
+    if (r.ok) this.syncState();
   }
 
   /* ---------------------------------------------------------------- cron */
@@ -290,14 +269,11 @@ export class AofPersistence {
     let err: string | null = null;
     if (on) {
       const r = this.core.aofSwitchOn(opts);
-      // The running rewrite's base format (a rewrite killed meanwhile is forgotten).
-      if (r.outcome !== 'scheduled') this.rewriteOptions = r.outcome === 'forked' ? opts : null;
       if (r.outcome === 'failed') err = 'Unable to turn on AOF. Check server logs.';
     } else {
       this.flushHeld();
       try {
         this.core.aofSwitchOff(opts);
-        this.rewriteOptions = null;
       } catch (e) {
         err = `ERR ${e instanceof Error ? e.message : String(e)}`;
       }

@@ -94,6 +94,11 @@ impl Engine {
         self.memory_probe = probe;
     }
 
+    /// The probe's figure alone: the process's allocations (an RDB's `used-mem` AUX field).
+    pub fn allocated_memory(&self) -> usize {
+        (self.memory_probe)()
+    }
+
     /// INFO `used_memory`: the probe's figure plus the client output the host holds.
     pub fn used_memory(&self) -> usize {
         (self.memory_probe)() + self.client_output_bytes

@@ -9,11 +9,13 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use forkv_aof::FsyncPolicy;
+use forkv_server::job_report::JobEnd;
 use forkv_server::persist::aof_job::AofSettings;
 use forkv_server::persist::aof_state::{AofState, SwitchOn, TurnFlush};
 use forkv_server::persist::load::AofSource;
 use forkv_server::persist::policy::RewriteVerdict;
-use forkv_server::snapshot::Forked;
+use forkv_server::snapshot::{Forked, RdbFormat};
+use forkv_server::Server;
 
 use crate::core::Core;
 use crate::persistence::ForkReport;
@@ -145,7 +147,7 @@ fn policy(s: &str) -> FsyncPolicy {
 }
 
 /// The server's AOF settings from the host's options.
-pub(crate) fn settings(o: &AofOptions) -> AofSettings {
+pub(crate) fn settings(server: &Server, o: &AofOptions) -> AofSettings {
     AofSettings {
         work_dir: PathBuf::from(&o.dir),
         dirname: o.dirname.clone(),
@@ -153,14 +155,7 @@ pub(crate) fn settings(o: &AofOptions) -> AofSettings {
         fsync: policy(&o.fsync),
         use_rdb_preamble: o.use_rdb_preamble,
         no_fsync_on_rewrite: o.no_fsync_on_rewrite,
-        rdb: forkv_rdb::WriteOptions {
-            version: o.rdb_version,
-            compression: o.rdb_compression,
-            checksum: o.rdb_checksum,
-            aof_base: true,
-            used_mem: crate::alloc::used_bytes() as u64,
-            ..forkv_rdb::WriteOptions::default()
-        },
+        rdb: server.rdb_write_options(RdbFormat { version: o.rdb_version, compression: o.rdb_compression, checksum: o.rdb_checksum }, None),
         key_save_delay: Duration::from_micros(o.key_save_delay_us.max(0.0) as u64),
         disable_auto_gc: o.disable_auto_gc,
         timestamps: o.timestamps,
@@ -208,14 +203,14 @@ impl Core {
     /// [`forkv_server::Server::aof_open_loaded`].
     #[napi]
     pub fn aof_open(&mut self, opts: AofOptions) -> Result<()> {
-        self.server.aof_open_loaded(settings(&opts)).map_err(Error::from_reason)
+        self.server.aof_open_loaded(settings(&self.server, &opts)).map_err(Error::from_reason)
     }
 
     /// CONFIG SET appendonly yes (see [`forkv_server::Server::aof_switch_on`]), logged on
     /// the engine's queue.
     #[napi]
     pub fn aof_switch_on(&mut self, opts: AofOptions) -> AofSwitchOn {
-        match self.server.aof_switch_on(settings(&opts)) {
+        match self.server.aof_switch_on(settings(&self.server, &opts)) {
             SwitchOn::Forked(f) => AofSwitchOn { outcome: "forked".into(), pid: Some(f.pid) },
             SwitchOn::Scheduled => AofSwitchOn { outcome: "scheduled".into(), pid: None },
             SwitchOn::Failed => AofSwitchOn { outcome: "failed".into(), pid: None },
@@ -226,14 +221,14 @@ impl Core {
     /// the engine's queue.
     #[napi]
     pub fn aof_switch_off(&mut self, opts: AofOptions) -> Result<()> {
-        self.server.aof_switch_off(&settings(&opts)).map_err(Error::from_reason)
+        self.server.aof_switch_off(&settings(&self.server, &opts)).map_err(Error::from_reason)
     }
 
     /// Forks the rewrite the AOF's state calls for, logged on the engine's queue (see
     /// [`forkv_server::Server::aof_fork_rewrite_logged`]); None when it did not start.
     #[napi]
     pub fn aof_fork_rewrite(&mut self, opts: AofOptions) -> Option<ForkReport> {
-        self.server.aof_fork_rewrite_logged(settings(&opts)).map(fork_report)
+        self.server.aof_fork_rewrite_logged(settings(&self.server, &opts)).map(fork_report)
     }
 
     /// The AOF's state and write status.
@@ -252,7 +247,7 @@ impl Core {
     /// Returns how many were scheduled for deletion.
     #[napi]
     pub fn aof_delete_history(&mut self, opts: AofOptions) -> u32 {
-        self.server.aof_delete_history(&settings(&opts))
+        self.server.aof_delete_history(&settings(&self.server, &opts))
     }
 
     /// CONFIG SET aof-timestamp-enabled.
@@ -330,7 +325,7 @@ impl Core {
     #[napi]
     pub fn aof_rewrite_status(&self) -> AofRewriteStatus {
         let p = &self.server.rewrite_policy;
-        let current = self.server.jobs.child().filter(|c| c.kind() == forkv_snapshot::ChildKind::AofRewrite).map_or(-1.0, |c| c.started_at().elapsed().as_secs_f64().round());
+        let current = self.server.job_run_secs(forkv_snapshot::ChildKind::AofRewrite) as f64;
         AofRewriteStatus {
             scheduled: p.scheduled,
             last_ok: p.last_ok,
@@ -342,11 +337,19 @@ impl Core {
         }
     }
 
-    /// After the rewrite child exited: installs its base or removes its files (see
-    /// [`forkv_server::Server::aof_rewrite_done`]).
+    /// After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as
+    /// `pollChild` reported them): logs its end, installs its base or removes its files,
+    /// on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]).
     #[napi]
-    pub fn aof_rewrite_done(&mut self, opts: AofOptions, child_pid: i32, ok: bool) -> AofRewriteDone {
-        let d = self.server.aof_rewrite_done(&settings(&opts), child_pid, ok);
+    pub fn aof_rewrite_done(&mut self, opts: AofOptions, pid: i32, outcome: String, message: String, signal: i32) -> AofRewriteDone {
+        let outcome = match outcome.as_str() {
+            "ok" => "ok",
+            "signal" => "signal",
+            "cancelled" => "cancelled",
+            _ => "err",
+        };
+        let end = JobEnd { pid, kind: forkv_snapshot::ChildKind::AofRewrite, transfer: false, outcome, message, signal, duration: Duration::ZERO, cow_peak: 0, keys_processed: 0, end_line: None };
+        let d = self.server.aof_rewrite_done_logged(&settings(&self.server, &opts), &end);
         AofRewriteDone {
             ok: d.ok,
             error: d.error,

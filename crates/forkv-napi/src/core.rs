@@ -144,6 +144,54 @@ pub struct EngineSettings {
     pub hello_version: Option<String>,
 }
 
+impl From<EngineSettings> for forkv_server::settings::EngineSettings {
+    fn from(s: EngineSettings) -> Self {
+        let size = |v: Option<f64>| v.map(|v| v as usize);
+        let bytes = |v: Option<f64>| v.map(|v| v as u64);
+        forkv_server::settings::EngineSettings {
+            proto_max_bulk_len: size(s.proto_max_bulk_len),
+            reply_buffer_resizing: s.reply_buffer_resizing,
+            query_buffer_limit: size(s.query_buffer_limit),
+            requirepass: s.requirepass,
+            write_error: s.write_error,
+            hll_sparse_max_bytes: size(s.hll_sparse_max_bytes),
+            acllog_max_len: size(s.acllog_max_len),
+            acl_pubsub_default_all: s.acl_pubsub_default_all,
+            lfu: s.lfu,
+            lazyfree_lazy_expire: s.lazyfree_lazy_expire,
+            notify_keyspace_events: s.notify_keyspace_events,
+            lazyfree_lazy_server_del: s.lazyfree_lazy_server_del,
+            shared_integers: s.shared_integers,
+            read_only_replica: s.read_only_replica,
+            is_replica: s.is_replica,
+            primary_address: s.primary_address,
+            primary_down: s.primary_down,
+            maxmemory: bytes(s.maxmemory),
+            maxmemory_policy: s.maxmemory_policy,
+            maxmemory_samples: s.maxmemory_samples.map(|v| v as usize),
+            maxmemory_eviction_tenacity: s.maxmemory_eviction_tenacity,
+            replica_ignore_maxmemory: s.replica_ignore_maxmemory,
+            active_expire_effort: s.active_expire_effort,
+            hide_user_data_from_log: s.hide_user_data_from_log,
+            lazyfree_lazy_eviction: s.lazyfree_lazy_eviction,
+            lfu_log_factor: s.lfu_log_factor,
+            lfu_decay_time: s.lfu_decay_time,
+            output_hard_limit_normal: bytes(s.output_hard_limit_normal),
+            output_hard_limit_pubsub: bytes(s.output_hard_limit_pubsub),
+            slowlog_log_slower_than: s.slowlog_log_slower_than.map(|v| v as i64),
+            slowlog_max_len: size(s.slowlog_max_len),
+            tracking_table_max_keys: size(s.tracking_table_max_keys),
+            busy_reply_threshold_ms: bytes(s.busy_reply_threshold),
+            rdb_compression: s.rdb_compression,
+            sensitive_configs: s.sensitive_configs,
+            latency_monitor_threshold_ms: bytes(s.latency_monitor_threshold),
+            hz: s.hz,
+            hello_server: s.hello_server,
+            hello_version: s.hello_version,
+        }
+    }
+}
+
 /// What CLIENT LIST/INFO need from the core about one connection.
 #[napi(object)]
 pub struct ClientState {
@@ -476,15 +524,8 @@ impl Core {
         let status = match outcome {
             Outcome::Done => Status::Done,
             Outcome::Close => Status::Close,
-            Outcome::Host(mut argv) => {
-                // The host knows commands by their own names: a `rename-command` NEW name
-                // is handed over as the command it names.
-                if let Some(first) = argv.first_mut() {
-                    if let Some(spec) = forkv_engine::table::lookup(first) {
-                        *first = spec.name.as_bytes().to_vec();
-                    }
-                }
-                self.host_argv = argv;
+            Outcome::Host(argv) => {
+                self.host_argv = forkv_server::host_argv(argv);
                 Status::Host
             }
             Outcome::Blocked => Status::Blocked,
@@ -702,144 +743,17 @@ impl Core {
         })
     }
 
-    /// Applies settings (only the fields given).
+    /// Applies settings (only the fields given; see [`forkv_server::settings`]).
     #[napi]
     pub fn configure(&mut self, s: EngineSettings) {
-        let cfg = &mut self.server.engine.cfg;
-        if let Some(v) = s.proto_max_bulk_len {
-            cfg.proto_max_bulk_len = v as usize;
-        }
-        if let Some(v) = s.query_buffer_limit {
-            cfg.query_buffer_limit = v as usize;
-        }
-        if let Some(v) = s.reply_buffer_resizing {
-            cfg.reply_buffer_resizing = v;
-        }
-        if let Some(v) = s.hll_sparse_max_bytes {
-            cfg.hll_sparse_max_bytes = v as usize;
-        }
-        if let Some(v) = s.requirepass {
-            self.server.engine.acl.set_requirepass(v.as_bytes());
-        }
-        if let Some(v) = s.lazyfree_lazy_expire {
-            cfg.lazyfree_lazy_expire = v;
-        }
-        if let Some(v) = s.notify_keyspace_events {
-            self.server.engine.ks.notify.set_flags(v);
-        }
-        if let Some(v) = s.lazyfree_lazy_server_del {
-            cfg.lazyfree_lazy_server_del = v;
-        }
-        if let Some(v) = s.shared_integers {
-            cfg.shared_integers = v;
-        }
-        if let Some(v) = s.write_error {
-            cfg.write_error = if v.is_empty() { None } else { Some(v) };
-        }
-        if let Some(v) = s.acllog_max_len {
-            self.server.engine.acl.log.set_max_len(v as usize);
-        }
-        if let Some(v) = s.acl_pubsub_default_all {
-            self.server.engine.acl.pubsub_default_all = v;
-        }
-        if let Some(v) = s.lfu {
-            self.server.engine.ks.set_lfu(v);
-        }
-        if let Some(v) = s.active_expire_effort {
-            self.server.engine.ks.set_active_expire_effort(v);
-        }
-        if let Some(v) = s.hide_user_data_from_log {
-            self.server.engine.logs.hide_user_data = v;
-        }
-        if let Some(v) = s.read_only_replica {
-            cfg.read_only_replica = v;
-            // Only meaningful on a replica (then it is `replica-read-only`).
-            self.server.engine.ks.replica_read_only = v;
-        }
-        if let Some(v) = s.is_replica {
-            cfg.is_replica = v;
-            self.server.engine.ks.set_replica(v);
-        }
-        if let Some(v) = s.primary_address {
-            cfg.primary_address = if v.is_empty() { None } else { Some(v) };
-        }
-        if let Some(v) = s.primary_down {
-            cfg.primary_down = v;
-        }
-        if let Some(v) = s.output_hard_limit_normal {
-            self.server.engine.cfg.output_hard_limit[0] = v as u64;
-        }
-        if let Some(v) = s.output_hard_limit_pubsub {
-            self.server.engine.cfg.output_hard_limit[1] = v as u64;
-        }
-        let mm = &mut self.server.engine.cfg.maxmemory;
-        if let Some(v) = s.maxmemory {
-            mm.maxmemory = v as u64;
-        }
-        if let Some(p) = s.maxmemory_policy.as_deref().and_then(forkv_keyspace::EvictionPolicy::parse) {
-            mm.policy = p;
-            self.server.engine.ks.set_eviction_policy(p);
-        }
-        if let Some(v) = s.maxmemory_samples {
-            mm.samples = v as usize;
-        }
-        if let Some(v) = s.maxmemory_eviction_tenacity {
-            mm.tenacity = v;
-        }
-        if let Some(v) = s.replica_ignore_maxmemory {
-            mm.replica_ignore = v;
-        }
-        if let Some(v) = s.lazyfree_lazy_eviction {
-            mm.lazy = v;
-        }
-        if s.lfu_log_factor.is_some() || s.lfu_decay_time.is_some() {
-            let mut p = self.server.engine.ks.lfu_params();
-            if let Some(v) = s.lfu_log_factor {
-                p.log_factor = v;
-            }
-            if let Some(v) = s.lfu_decay_time {
-                p.decay_time = v;
-            }
-            self.server.engine.ks.set_lfu_params(p);
-        }
-        if let Some(v) = s.slowlog_log_slower_than {
-            self.server.engine.slowlog.slower_than = v as i64;
-        }
-        if let Some(v) = s.tracking_table_max_keys {
-            self.server.engine.csc.max_keys = v as usize;
-        }
-        if let Some(v) = s.rdb_compression {
-            self.server.engine.cfg.rdb_compression = v;
-        }
-        if let Some(v) = s.busy_reply_threshold {
-            self.server.engine.cfg.busy_reply_threshold_ms = v.max(0.0) as u64;
-        }
-        if let Some(v) = s.slowlog_max_len {
-            self.server.engine.slowlog.set_max_len(v as usize);
-        }
-        if let Some(v) = s.sensitive_configs {
-            self.server.engine.slowlog.sensitive_configs = v;
-        }
-        if let Some(v) = s.latency_monitor_threshold {
-            self.server.engine.latency.threshold_ms = v as u64;
-        }
-        if let Some(v) = s.hz {
-            self.server.engine.latency.hz = v;
-        }
-        if let (Some(server), Some(version)) = (s.hello_server, s.hello_version) {
-            self.server.engine.cfg.hello_identity = (server, version);
-        }
+        self.server.configure(s.into());
     }
 
     /// Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
     /// from the cron, as Valkey's eviction time proc); returns "ok", "running" or "fail".
     #[napi]
     pub fn evict(&mut self) -> String {
-        let r = self.server.engine.perform_evictions();
-        // The deletions go to the AOF like those of the active expire cycle; their
-        // `evicted` keyspace events go out now (the host then delivers them).
-        self.server.publish_events();
-        match r {
+        match self.server.evict() {
             forkv_engine::evict::EvictResult::Ok => "ok",
             forkv_engine::evict::EvictResult::Running => "running",
             forkv_engine::evict::EvictResult::Fail => "fail",
@@ -859,8 +773,6 @@ impl Core {
     /// budget, and incremental rehashing when no fork child shares our pages.
     #[napi]
     pub fn cron(&mut self, expire_budget_ms: f64, rehash: bool) {
-        // Rehashing moves entries: never while a fork child shares the pages.
-        let rehash = rehash && !self.server.jobs.is_running();
         self.server.cron(std::time::Duration::from_micros((expire_budget_ms * 1000.0) as u64), rehash);
     }
 
@@ -893,8 +805,7 @@ impl Core {
     /// Resets the counters CONFIG RESETSTAT clears.
     #[napi]
     pub fn reset_stats(&mut self) {
-        self.server.engine.reset_stats();
-        self.server.repl_mut().sync_stats = Default::default();
+        self.server.reset_stats();
     }
 
     /// `latency-tracking` and `latency-tracking-info-percentiles`.

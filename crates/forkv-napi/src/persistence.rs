@@ -11,13 +11,13 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use forkv_rdb::WriteOptions;
-use forkv_server::jobs::{JobPoll, JobTarget};
+use forkv_server::job_report::{fork_error_text, kind_name, JobEnd, JobReport};
 use forkv_server::persist::load::LoadDone;
 use forkv_server::persist::policy::{BgsaveVerdict, CronStart, SaveRule};
 use forkv_server::persist::shutdown::ShutdownPlan;
-use forkv_server::snapshot::RdbTarget;
-use forkv_snapshot::{ChildExit, ChildKind, ChildOutcome, ForkError};
+use forkv_server::snapshot::{RdbFormat, RdbTarget};
+use forkv_server::Server;
+use forkv_snapshot::{ChildKind, ForkError};
 
 use crate::aof::AofOptions;
 use crate::core::Core;
@@ -202,74 +202,28 @@ pub struct ShutdownStepsDone {
     pub killed: Option<ChildDone>,
 }
 
-fn rdb_write_options(o: &RdbSaveOptions, aof_base: bool) -> WriteOptions {
-    WriteOptions {
-        version: o.version,
-        compression: o.compression,
-        checksum: o.checksum,
-        aof_base,
-        used_mem: crate::alloc::used_bytes() as u64,
-        extra_aux: {
-            let mut aux = WriteOptions::default().extra_aux;
-            if let Some(db) = o.repl_stream_db {
-                aux.push((b"repl-stream-db".to_vec(), db.to_string().into_bytes()));
-            }
-            aux
-        },
-        ..WriteOptions::default()
-    }
-}
-
-fn kind_name(k: ChildKind) -> &'static str {
-    match k {
-        ChildKind::Rdb => "rdb",
-        ChildKind::AofRewrite => "aof",
-        // Debugging sessions never take the job slot this reports on.
-        ChildKind::Ldb => "ldb",
-    }
-}
-
-fn level_name(l: forkv_snapshot::LogLevel) -> &'static str {
-    match l {
-        forkv_snapshot::LogLevel::Debug => "debug",
-        forkv_snapshot::LogLevel::Verbose => "verbose",
-        forkv_snapshot::LogLevel::Notice => "notice",
-        forkv_snapshot::LogLevel::Warning => "warning",
-    }
-}
-
 fn log_lines(logs: Vec<(forkv_snapshot::LogLevel, String)>) -> Vec<ChildLogLine> {
-    logs.into_iter().map(|(level, message)| ChildLogLine { level: level_name(level).into(), message }).collect()
+    logs.into_iter().map(|(level, message)| ChildLogLine { level: level.name().into(), message }).collect()
 }
 
-fn done_of(exit: ChildExit, target: JobTarget) -> ChildDone {
-    let transfer = target == JobTarget::ReplicaSockets;
-    let end = (exit.kind == ChildKind::Rdb).then(|| forkv_server::snapshot::rdb_child_end_line(&exit, transfer));
-    let (outcome, message, signal) = match &exit.outcome {
-        ChildOutcome::Ok => ("ok", String::new(), 0),
-        ChildOutcome::Failed { message, .. } => ("err", message.clone(), 0),
-        ChildOutcome::KilledBySignal(s) => ("signal", String::new(), *s),
-        ChildOutcome::Cancelled => ("cancelled", String::new(), libc::SIGUSR1),
-        ChildOutcome::Lost => ("err", "child status lost (reaped elsewhere)".into(), 0),
-    };
+fn done_of(e: JobEnd) -> ChildDone {
     ChildDone {
-        pid: exit.pid,
-        kind: kind_name(exit.kind).into(),
-        transfer,
-        outcome: outcome.into(),
-        message,
-        signal,
-        duration_ms: exit.duration.as_secs_f64() * 1000.0,
-        cow_peak: exit.cow_peak as f64,
-        keys_processed: exit.keys_processed as f64,
-        end_level: end.as_ref().map(|(level, _)| level.name().into()),
-        end_line: end.map(|(_, line)| line),
+        pid: e.pid,
+        kind: kind_name(e.kind).into(),
+        transfer: e.transfer,
+        outcome: e.outcome.into(),
+        message: e.message,
+        signal: e.signal,
+        duration_ms: e.duration.as_secs_f64() * 1000.0,
+        cow_peak: e.cow_peak as f64,
+        keys_processed: e.keys_processed as f64,
+        end_level: e.end_line.as_ref().map(|(level, _)| level.name().into()),
+        end_line: e.end_line.map(|(_, line)| line),
     }
 }
 
-fn poll_of(p: JobPoll) -> ChildPoll {
-    let target = p.target;
-    ChildPoll { logs: log_lines(p.logs), done: p.done.map(|d| done_of(d, target)) }
+fn poll_of(p: JobReport) -> ChildPoll {
+    ChildPoll { logs: log_lines(p.logs), done: p.done.map(done_of) }
 }
 
 fn save_report(saved: std::result::Result<(u64, u64), String>) -> SaveReport {
@@ -279,14 +233,14 @@ fn save_report(saved: std::result::Result<(u64, u64), String>) -> SaveReport {
     }
 }
 
+/// The RDB format of the host's options.
+fn rdb_format(o: &RdbSaveOptions) -> RdbFormat {
+    RdbFormat { version: o.version, compression: o.compression, checksum: o.checksum }
+}
+
 /// The snapshot target of an RDB save.
-fn rdb_target(o: &RdbSaveOptions) -> RdbTarget {
-    RdbTarget {
-        dir: PathBuf::from(&o.dir),
-        filename: o.filename.clone(),
-        write: rdb_write_options(o, false),
-        key_save_delay: Duration::from_micros(o.key_save_delay_us.max(0.0) as u64),
-    }
+fn rdb_target(server: &Server, o: &RdbSaveOptions) -> RdbTarget {
+    server.rdb_target(PathBuf::from(&o.dir), o.filename.clone(), rdb_format(o), o.repl_stream_db, Duration::from_micros(o.key_save_delay_us.max(0.0) as u64))
 }
 
 #[napi]
@@ -295,7 +249,7 @@ impl Core {
     /// process, blocking (as Valkey's SAVE does), with the policy's bookkeeping.
     #[napi]
     pub fn save_rdb(&mut self, opts: RdbSaveOptions) -> SaveReport {
-        let target = rdb_target(&opts);
+        let target = rdb_target(&self.server, &opts);
         let saved = if opts.exit_on_sigint == Some(true) { self.server.save_now_exiting_on_sigint(&target) } else { self.server.save_now(&target) };
         save_report(saved)
     }
@@ -303,14 +257,15 @@ impl Core {
     /// After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]).
     #[napi]
     pub fn rdb_reset_after_flushall(&mut self, opts: RdbSaveOptions) -> FlushAllReport {
-        let r = self.server.reset_rdb_after_flushall(&rdb_target(&opts));
-        FlushAllReport { cancelled: r.cancelled.map(poll_of), saved: r.saved.map(save_report) }
+        let r = self.server.reset_rdb_after_flushall(&rdb_target(&self.server, &opts));
+        FlushAllReport { cancelled: r.cancelled.map(|p| poll_of(p.into())), saved: r.saved.map(save_report) }
     }
 
     /// BGSAVE: forks; the child writes the snapshot as of this instant.
     #[napi]
     pub fn bgsave(&mut self, opts: RdbSaveOptions) -> Result<ForkReport> {
-        let forked = self.server.bgsave_now(rdb_target(&opts)).map_err(fork_error)?;
+        let target = rdb_target(&self.server, &opts);
+        let forked = self.server.bgsave_now(target).map_err(fork_error)?;
         Ok(ForkReport { pid: forked.pid, fork_usec: forked.fork_usec as f64 })
     }
 
@@ -351,7 +306,7 @@ impl Core {
     #[napi]
     pub fn rdb_status(&self) -> RdbStatus {
         let p = &self.server.rdb_policy;
-        let current = self.server.jobs.child().filter(|c| c.kind() == ChildKind::Rdb).map_or(-1.0, |c| c.started_at().elapsed().as_secs_f64().round());
+        let current = self.server.job_run_secs(ChildKind::Rdb) as f64;
         RdbStatus {
             last_save_time: p.last_save_time as f64,
             last_bgsave_ok: p.last_bgsave_ok,
@@ -369,9 +324,8 @@ impl Core {
     /// to the replicas.
     #[napi]
     pub fn bgsave_to_replicas(&mut self, opts: RdbSaveOptions, mark: String) -> Result<TransferFork> {
-        let spawned = self.server.bgsave_to_replicas(rdb_target(&opts), &mark);
-        self.server.transfer_forked(spawned.is_ok());
-        let (forked, read_end) = spawned.map_err(fork_error)?;
+        let target = rdb_target(&self.server, &opts);
+        let (forked, read_end) = self.server.transfer_now(target, &mark).map_err(fork_error)?;
         Ok(TransferFork { pid: forked.pid, fork_usec: forked.fork_usec as f64, fd: std::os::fd::IntoRawFd::into_raw_fd(read_end) })
     }
 
@@ -384,36 +338,34 @@ impl Core {
             force: steps.force,
             loading: steps.loading,
             exit_on_sigint: steps.exit_on_sigint,
-            rdb: rdb_target(&steps.rdb),
-            aof: crate::aof::settings(&steps.aof),
+            rdb: rdb_target(&self.server, &steps.rdb),
+            aof: crate::aof::settings(&self.server, &steps.aof),
             pidfile: steps.pidfile.map(PathBuf::from),
         };
         let r = self.server.shutdown_persistence(&plan);
-        ShutdownStepsDone { ok: r.ok, killed: r.killed.map(|k| done_of(k.exit, k.target)) }
+        ShutdownStepsDone { ok: r.ok, killed: r.killed.map(|k| done_of(JobEnd::of(&k.exit, k.target))) }
     }
 
     /// Drains the child's messages and reaps it if it ended (never waits).
     #[napi]
     pub fn poll_child(&mut self) -> Option<ChildPoll> {
-        self.server.poll_job().map(poll_of)
+        self.server.poll_job_report().map(poll_of)
     }
 
     /// The running child's progress (INFO persistence), if any.
     #[napi]
     pub fn child_progress(&self) -> Option<ChildProgress> {
-        let c = self.server.jobs.child()?;
-        let s = c.stats();
-        Some(ChildProgress {
-            pid: c.pid(),
-            kind: kind_name(c.kind()).into(),
-            transfer: self.server.jobs.is_transfer(),
-            elapsed_ms: c.started_at().elapsed().as_secs_f64() * 1000.0,
-            keys_processed: s.keys_processed as f64,
-            keys_total: s.keys_total as f64,
-            cow_bytes: s.cow_bytes as f64,
-            cow_peak: s.cow_peak as f64,
-            cow_age_sec: s.cow_age_secs() as f64,
-            fork_perc: s.fork_perc(),
+        self.server.job_progress().map(|p| ChildProgress {
+            pid: p.pid,
+            kind: kind_name(p.kind).into(),
+            transfer: p.transfer,
+            elapsed_ms: p.elapsed.as_secs_f64() * 1000.0,
+            keys_processed: p.keys_processed as f64,
+            keys_total: p.keys_total as f64,
+            cow_bytes: p.cow_bytes as f64,
+            cow_peak: p.cow_peak as f64,
+            cow_age_sec: p.cow_age_secs as f64,
+            fork_perc: p.fork_perc,
         })
     }
 
@@ -426,7 +378,7 @@ impl Core {
     /// Waits up to `ms` for the running child to end (SHUTDOWN after a cancel).
     #[napi]
     pub fn wait_child(&mut self, ms: u32) -> Option<ChildPoll> {
-        self.server.wait_job(Duration::from_millis(u64::from(ms))).map(poll_of)
+        self.server.wait_job_report(Duration::from_millis(u64::from(ms))).map(poll_of)
     }
 
     /// DEBUG RELOAD's load (see [`forkv_server::Server::load_rdb_now`]).
@@ -468,10 +420,7 @@ fn report(d: &LoadDone) -> LoadReport {
     }
 }
 
-/// Maps a fork failure to the error text INFO/logs show ("Can't save in background: ...").
+/// A fork failure as the error the host logs (see [`fork_error_text`]).
 fn fork_error(e: ForkError) -> Error {
-    match e {
-        ForkError::ChildExists { pid } => Error::from_reason(format!("EEXIST child {pid} already running")),
-        other => Error::from_reason(format!("fork: {other}")),
-    }
+    Error::from_reason(fork_error_text(&e))
 }

@@ -106,7 +106,7 @@ impl Core {
     /// thread. Returns the number of keys there were.
     #[napi]
     pub fn repl_empty_for_sync(&mut self, lazy: bool) -> f64 {
-        self.server.engine.ks.empty_for_sync(lazy) as f64
+        self.server.repl_empty_for_sync(lazy) as f64
     }
 
     /// `repl-backlog-ttl` (once a second): frees the backlog of a primary that has had no
@@ -132,10 +132,8 @@ impl Core {
     /// them take a diskless transfer (announced `capa eof`).
     #[napi]
     pub fn repl_waiting_start(&self) -> ReplWaiting {
-        let now = forkv_engine::cmd::now_ms().max(0) as u64;
-        let r = self.server.repl();
-        let (count, idle) = r.waiting_start(now);
-        ReplWaiting { count: count as u32, max_idle_ms: idle as f64, all_eof: r.waiting_all_eof() }
+        let (count, idle, all_eof) = self.server.repl_waiting_start();
+        ReplWaiting { count: count as u32, max_idle_ms: idle as f64, all_eof }
     }
 
     /// The BGSAVE ended: the replicas attached to it (to be sent the file, or closed when
@@ -200,13 +198,7 @@ impl Core {
     /// client): its commands are obeyed on a read-only replica, without ACL checks.
     #[napi]
     pub fn add_primary_client(&mut self, id: u32) {
-        let id = u64::from(id);
-        self.server.add_client(id);
-        if let Some(c) = self.server.engine.client_mut(id) {
-            c.primary = true;
-            c.authenticated = true;
-            c.user = None;
-        }
+        self.server.add_primary_client(u64::from(id));
     }
 
     /// WAIT: asks the online replicas for an acknowledgement (`REPLCONF GETACK *` in the
@@ -227,16 +219,15 @@ impl Core {
     /// closes them, as Valkey does) and forgotten.
     #[napi]
     pub fn repl_detach_replicas(&mut self) -> Vec<u32> {
-        let now = forkv_engine::cmd::now_ms().max(0) as u64;
-        self.server.repl_mut().detach_all(now).into_iter().map(|i| i as u32).collect()
+        self.server.repl_detach_replicas().into_iter().map(|i| i as u32).collect()
     }
 
     /// INFO replication's primary fields.
     #[napi]
     pub fn repl_info(&self) -> ReplInfo {
+        let replicas = self.server.repl_replicas_info();
         let r = self.server.repl();
         let (replid2, second) = r.second();
-        let now = forkv_engine::cmd::now_ms().max(0) as u64;
         ReplInfo {
             replid: r.replid.clone(),
             replid2: replid2.to_string(),
@@ -246,8 +237,7 @@ impl Core {
             backlog_size: r.backlog_size as f64,
             backlog_first_byte_offset: r.backlog_first_byte_offset() as f64,
             backlog_histlen: r.backlog_histlen() as f64,
-            replicas: r
-                .info(now)
+            replicas: replicas
                 .into_iter()
                 .map(|i| ReplicaRow {
                     id: i.id as u32,

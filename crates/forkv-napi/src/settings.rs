@@ -29,7 +29,7 @@ impl Core {
     /// as in Valkey.
     #[napi]
     pub fn set_encoding_limits(&mut self, s: EncodingSettings) {
-        self.server.engine.ks.set_encoding_limits(EncodingLimits {
+        self.server.set_encoding_limits(EncodingLimits {
             list_max_listpack_size: s.list_max_listpack_size,
             list_compress_depth: s.list_compress_depth as usize,
             hash_max_listpack_entries: s.hash_max_listpack_entries as usize,
@@ -43,8 +43,8 @@ impl Core {
                 node_max_bytes: s.stream_node_max_bytes as usize,
                 node_max_entries: s.stream_node_max_entries as usize,
             },
-            // Not a config directive: DEBUG QUICKLIST-PACKED-THRESHOLD's value stays.
-            list_packed_threshold: self.server.engine.ks.encoding_limits().list_packed_threshold,
+            // Not a config directive: the server keeps DEBUG QUICKLIST-PACKED-THRESHOLD's value.
+            list_packed_threshold: 0,
         });
     }
 }

@@ -5,7 +5,6 @@
 use napi_derive::napi;
 
 use forkv_snapshot::syscheck;
-use forkv_snapshot::LogLevel;
 
 /// What `linuxMemoryWarnings` found.
 #[napi(object)]
@@ -43,16 +42,6 @@ pub struct OpenFilesLimit {
     pub soft: f64,
     /// `Infinity` for RLIM_INFINITY.
     pub hard: f64,
-}
-
-fn level_name(level: LogLevel) -> String {
-    match level {
-        LogLevel::Debug => "debug",
-        LogLevel::Verbose => "verbose",
-        LogLevel::Notice => "notice",
-        LogLevel::Warning => "warning",
-    }
-    .to_string()
 }
 
 fn limit_to_f64(v: u64) -> f64 {
@@ -130,7 +119,7 @@ pub fn adjust_open_files_limit(maxclients: u32) -> OpenFilesAdjustment {
             .messages
             .into_iter()
             .map(|(level, message)| SyscheckMessage {
-                level: level_name(level),
+                level: level.name().to_string(),
                 message,
             })
             .collect(),

@@ -226,7 +226,8 @@ fn install_config(lua: &Lua, t: &Table, cfg: &Cfg) -> mlua::Result<()> {
     Ok(())
 }
 
-/// `%.<precision>g` (precision 1 to 17).
+/// C's `%.<precision>g` (precision 1 to 17; a NaN prints `nan` whatever its sign): the one
+/// `%g` formatter of the crate (the debugger's `%g` is this at precision 6).
 pub(crate) fn format_g(n: f64, precision: usize) -> String {
     if n.is_nan() {
         return "nan".into();

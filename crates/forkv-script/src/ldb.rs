@@ -736,37 +736,12 @@ pub(crate) fn cat_value(out: &mut Vec<u8>, v: &Value, level: usize) {
     }
 }
 
-/// C's `%g` (precision 6).
+/// C's `%g` (precision 6), with C's sign on a NaN.
 pub(crate) fn format_g(x: f64) -> String {
-    if x.is_nan() {
-        return if x.is_sign_negative() { "-nan" } else { "nan" }.to_string();
+    if x.is_nan() && x.is_sign_negative() {
+        return "-nan".to_string();
     }
-    if x.is_infinite() {
-        return if x < 0.0 { "-inf" } else { "inf" }.to_string();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.to_string();
-    }
-    // The exponent after rounding to 6 significant digits.
-    let sci = format!("{x:.5e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..6).contains(&exp) {
-        let m = strip_zeros(mantissa);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (5 - exp).max(0) as usize;
-        strip_zeros(&format!("{x:.decimals$}")).to_string()
-    }
-}
-
-fn strip_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
+    crate::cjson::format_g(x, 6)
 }
 
 /// `ldbRespToHuman`: a reply as the debugger shows it.

@@ -21,7 +21,10 @@
 //! of RDB files and AOF directories at start-up and for DEBUG RELOAD/LOADAOF
 //! ([`persist::load`], on a loader thread) and the persistence policy
 //! ([`persist::policy`]: save rules, BGSAVE and rewrite scheduling, automatic rewrites
-//! and their back-off, the save status behind MISCONF, FLUSHALL's reset).
+//! and their back-off, the save status behind MISCONF, FLUSHALL's reset). What the host is
+//! told about the job slot (a child's progress, run time and end, in the words the logs
+//! and INFO use) is decided in [`job_report`], and where each engine setting the host
+//! keeps in sync with CONFIG lands in [`settings`]: the binding only converts values.
 //!
 //! [`Server::feed`], [`Server::resume`] and [`Server::wake`] drive the engine and run
 //! every `Exec::Server` command in place, so that the only `Outcome::Host` a caller ever
@@ -58,6 +61,7 @@
 
 pub mod aof_load;
 pub mod info;
+pub mod job_report;
 mod busy_accept;
 mod busy_io;
 pub mod direct_send;
@@ -66,6 +70,7 @@ pub mod outbox;
 pub mod persist;
 pub mod pubsub;
 pub mod repl;
+pub mod settings;
 pub mod snapshot;
 pub mod wait_now;
 
@@ -353,6 +358,32 @@ impl Server {
         std::mem::take(&mut self.own.borrow_mut().stream_started)
     }
 
+    /// Replicas waiting for a BGSAVE to start, the longest wait (ms), and whether all of
+    /// them take a diskless transfer (announced `capa eof`).
+    pub fn repl_waiting_start(&self) -> (usize, u64, bool) {
+        let r = self.repl();
+        let (count, idle) = r.waiting_start(now_ms());
+        (count, idle, r.waiting_all_eof())
+    }
+
+    /// A primary becomes a replica: the replicas attached to it are returned (the host
+    /// closes them, as Valkey does) and forgotten.
+    pub fn repl_detach_replicas(&mut self) -> Vec<u64> {
+        self.repl_mut().detach_all(now_ms())
+    }
+
+    /// INFO replication's rows of the attached replicas, as of now.
+    pub fn repl_replicas_info(&self) -> Vec<repl::ReplicaInfo> {
+        self.repl().info(now_ms())
+    }
+
+    /// A replica's full sync empties the dataset before the primary's loads (Valkey's
+    /// emptyData); `lazy` (`replica-lazy-flush`) frees the old data on a background
+    /// thread. Returns the number of keys there were.
+    pub fn repl_empty_for_sync(&mut self, lazy: bool) -> u64 {
+        self.engine.ks.empty_for_sync(lazy) as u64
+    }
+
     /// DEBUG CHANGE-REPL-ID (see [`Replication::change_id`]): returns the new ID.
     pub fn repl_change_id(&mut self) -> String {
         let id = random_replid();
@@ -439,6 +470,32 @@ impl Server {
     /// Registers a connection.
     pub fn add_client(&mut self, id: u64) {
         self.engine.add_client(id);
+    }
+
+    /// Registers the link to this server's primary as client `id` (Valkey's primary
+    /// client): its commands are obeyed on a read-only replica, without ACL checks.
+    pub fn add_primary_client(&mut self, id: u64) {
+        self.add_client(id);
+        if let Some(c) = self.engine.client_mut(id) {
+            c.primary = true;
+            c.authenticated = true;
+            c.user = None;
+        }
+    }
+
+    /// Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
+    /// from the cron, as Valkey's eviction time proc). The deletions go to the stream like
+    /// those of the active expire cycle; their `evicted` keyspace events are published now.
+    pub fn evict(&mut self) -> forkv_engine::evict::EvictResult {
+        let r = self.engine.perform_evictions();
+        self.publish_events();
+        r
+    }
+
+    /// CONFIG RESETSTAT: the engine's counters and the full/partial sync counts.
+    pub fn reset_stats(&mut self) {
+        self.engine.reset_stats();
+        self.repl_mut().sync_stats = Default::default();
     }
 
     /// The raw socket of client `id` (a plain TCP or unix connection), which a busy
@@ -686,7 +743,8 @@ impl Server {
         }
         let ks = &mut self.engine.ks;
         ks.resize_tables();
-        if rehash {
+        // Rehashing moves entries: never while a fork child shares the pages.
+        if rehash && !self.jobs.is_running() {
             ks.rehash_step(100);
         }
         self.engine.propagate_expired();
@@ -885,6 +943,15 @@ fn run_from_host_facts(engine: &mut Engine, own: &Own, id: u64, argv: &[&[u8]], 
 }
 
 /// Milliseconds since the epoch, unsigned.
+/// A host command's argv as the host takes it: a `rename-command` NEW name is handed
+/// over as the command it names, by the table's own name (the host dispatches on those).
+pub fn host_argv(mut argv: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if let Some(spec) = argv.first().and_then(|first| table::lookup(first)) {
+        argv[0] = spec.name.as_bytes().to_vec();
+    }
+    argv
+}
+
 fn now_ms() -> u64 {
     forkv_engine::cmd::now_ms().max(0) as u64
 }

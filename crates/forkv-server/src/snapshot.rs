@@ -35,6 +35,15 @@ pub struct RdbTarget {
     pub key_save_delay: Duration,
 }
 
+/// The RDB format settings of a save (`rdb-version`, `rdbcompression`, `rdbchecksum`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RdbFormat {
+    /// RDB version to write (9..=11).
+    pub version: u32,
+    pub compression: bool,
+    pub checksum: bool,
+}
+
 /// A forked snapshot child, as the parent sees it right after fork.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Forked {
@@ -68,6 +77,29 @@ pub fn total_keys(ks: &Keyspace) -> u64 {
 }
 
 impl Server {
+    /// The RDB writer's options for `format`, with the AUX fields a save carries: the
+    /// `used-mem` figure of the engine's memory probe, and `repl-stream-db` (the database
+    /// the replication stream after the snapshot is in) when given.
+    pub fn rdb_write_options(&self, format: RdbFormat, repl_stream_db: Option<u32>) -> WriteOptions {
+        let mut extra_aux = WriteOptions::default().extra_aux;
+        if let Some(db) = repl_stream_db {
+            extra_aux.push((b"repl-stream-db".to_vec(), db.to_string().into_bytes()));
+        }
+        WriteOptions {
+            version: format.version,
+            compression: format.compression,
+            checksum: format.checksum,
+            used_mem: self.engine.allocated_memory() as u64,
+            extra_aux,
+            ..WriteOptions::default()
+        }
+    }
+
+    /// The target of an RDB save to `dir`/`filename` (see [`Server::rdb_write_options`]).
+    pub fn rdb_target(&self, dir: PathBuf, filename: String, format: RdbFormat, repl_stream_db: Option<u32>, key_save_delay: Duration) -> RdbTarget {
+        RdbTarget { dir, filename, write: self.rdb_write_options(format, repl_stream_db), key_save_delay }
+    }
+
     /// `target` with the function libraries to write before the keys.
     fn with_functions(&self, mut target: RdbTarget) -> RdbTarget {
         target.write.functions = self.engine.function_codes();

@@ -51,6 +51,16 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
+    /// The level's name as the `loglevel` directive spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Verbose => "verbose",
+            LogLevel::Notice => "notice",
+            LogLevel::Warning => "warning",
+        }
+    }
+
     fn to_byte(self) -> u8 {
         match self {
             LogLevel::Debug => 0,

@@ -113,6 +113,10 @@ pub struct AofFile {
     /// Bytes the AOF writers before the current one appended (WAITAOF positions span
     /// CONFIG SET appendonly no/yes).
     appended_before: u64,
+    /// The running rewrite child's pid and the base format it writes (RDB preamble or
+    /// commands): `aof-use-rdb-preamble` as it was at the fork, whatever it says when
+    /// the child ends, names the base the parent installs.
+    rewrite_preamble: Option<(i32, bool)>,
 }
 
 impl AofFile {
@@ -406,6 +410,7 @@ impl Server {
         let mut handle = spawned.map_err(|e| format!("fork: {e}"))?;
         handle.set_keys_total(total);
         let forked = Forked { pid: handle.pid(), fork_usec: handle.fork_usec() };
+        self.aof.rewrite_preamble = Some((forked.pid, settings.use_rdb_preamble));
         self.adopt_job(handle, crate::jobs::JobTarget::File, None);
         Ok(forked)
     }
@@ -414,7 +419,14 @@ impl Server {
     /// success installs the new base, marks the old files history, persists the manifest
     /// and deletes the history. On failure removes the temp files; the old files stay in
     /// force (and a first rewrite's temp incr goes, the AOF staying off until the next).
+    /// The base's format is the one the child was forked with (see `rewrite_preamble`);
+    /// every other setting is read from `settings` now.
     pub fn aof_rewrite_done(&mut self, settings: &AofSettings, child_pid: i32, ok: bool) -> RewriteDone {
+        let mut settings = settings.clone();
+        if let Some((_, preamble)) = self.aof.rewrite_preamble.take().filter(|(pid, _)| *pid == child_pid) {
+            settings.use_rdb_preamble = preamble;
+        }
+        let settings = &settings;
         let d = dir::aof_dir(&settings.work_dir, &settings.dirname);
         let initial = self.aof.open.as_ref().is_some_and(|a| a.initial);
         let r = if ok { self.install_rewrite(settings, &d, child_pid, initial) } else { Err(String::new()) };

@@ -12,7 +12,7 @@
 use forkv_engine::log::LogLevel;
 use forkv_snapshot::ChildKind;
 
-use super::aof_job::AofSettings;
+use super::aof_job::{AofSettings, RewriteDone};
 use crate::snapshot::Forked;
 use crate::Server;
 
@@ -191,6 +191,40 @@ impl Server {
                 None
             }
         }
+    }
+
+    /// A rewrite child ended (`end`, as the job slot reported it): logs its end, installs
+    /// its base or removes its files ([`Server::aof_rewrite_done`]) and logs what that did,
+    /// with Valkey's lines (`backgroundRewriteDoneHandler`).
+    pub fn aof_rewrite_done_logged(&mut self, settings: &AofSettings, end: &crate::job_report::JobEnd) -> RewriteDone {
+        let ok = end.outcome == "ok";
+        match end.outcome {
+            "err" if end.message.is_empty() => self.log(LogLevel::Warning, "Background AOF rewrite terminated with error"),
+            "err" => self.log(LogLevel::Warning, &format!("Background AOF rewrite terminated with error: {}", end.message)),
+            "signal" | "cancelled" => self.log(LogLevel::Warning, &format!("Background AOF rewrite terminated by signal {}", end.signal)),
+            _ => {}
+        }
+        let r = self.aof_rewrite_done(settings, end.pid, ok);
+        if !ok || !r.ok {
+            if let Some(e) = &r.error {
+                self.log(LogLevel::Warning, e);
+            }
+            if let Some(t) = &r.temp_incr_removed {
+                self.log(LogLevel::Notice, &format!("Removing the temp incr aof file {t} in the background"));
+            }
+            // Still being switched on: the policy scheduled the next rewrite for the cron.
+            return r;
+        }
+        self.log(LogLevel::Notice, "Background AOF rewrite terminated with success");
+        self.log(LogLevel::Notice, &format!("Successfully renamed the temporary AOF base file {} into {}", forkv_aof::manifest::temp_rewrite_bg_name(end.pid as u32), r.new_base));
+        if let Some(incr) = &r.new_incr {
+            self.log(LogLevel::Notice, &format!("Successfully renamed the temporary AOF incr file {} into {incr}", forkv_aof::manifest::temp_incr_name(&settings.filename)));
+        }
+        if r.history_deleted > 0 {
+            self.log(LogLevel::Notice, &format!("Removed {} AOF history file(s)", r.history_deleted));
+        }
+        self.log(LogLevel::Notice, "Background AOF rewrite finished successfully");
+        r
     }
 
     /// SHUTDOWN while the first rewrite of a switch-on runs: it writes the only copy of the

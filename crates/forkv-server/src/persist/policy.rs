@@ -288,9 +288,12 @@ impl Server {
         }
     }
 
-    /// The diskless transfer's fork was tried (its end sets no save status).
-    pub fn transfer_forked(&mut self, ok: bool) {
-        self.rdb_policy.forked(if ok { Ok(()) } else { Err(()) }, true, unix_now());
+    /// The diskless full sync's fork ([`Server::bgsave_to_replicas`]) with the policy's
+    /// bookkeeping (the attempt's time; its end sets no save status).
+    pub fn transfer_now(&mut self, target: RdbTarget, mark: &str) -> Result<(Forked, std::os::fd::OwnedFd), ForkError> {
+        let r = self.bgsave_to_replicas(target, mark);
+        self.rdb_policy.forked(r.as_ref().map(|_| ()).map_err(|_| ()), true, unix_now());
+        r
     }
 }
 
