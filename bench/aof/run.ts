@@ -24,7 +24,7 @@ import { dirSize, waitForChild } from '../lib/persist';
 import { cpuSeconds, rssBytes } from '../lib/proc';
 import { runRedisBenchmark, type BenchmarkRow } from '../lib/redis-benchmark';
 import { compare, printTable, progress, type Comparison, mb } from '../lib/report';
-import { encodeCommand, RespClient, sleep } from '../lib/resp';
+import { cmd, RawClient, sleep, callOk, dbsize as dbsizeOf, infoField } from '../lib/client';
 import {
   KINDS,
   pinSelf,
@@ -137,12 +137,12 @@ async function main(): Promise<void> {
       const settings = { appendonly: 'yes', appendfsync: 'everysec', 'auto-aof-rewrite-percentage': '0', hz: String(opts.hz), ...extra };
       const s = await startServer({ kind, bin, dir, settings, cpu: serverCpu });
       try {
-        const c = await RespClient.connect(s.port);
-        const poll = await RespClient.connect(s.port);
-        const pc = await RespClient.connect(s.port);
+        const c = await RawClient.connect(s.port);
+        const poll = await RawClient.connect(s.port);
+        const pc = await RawClient.connect(s.port);
         progress(`${kind}: loading ${opts.keys} keys x ${opts.valueSize} bytes with appendonly yes`);
         const lr = await loadKeys(c, { keys: opts.keys, valueSize: opts.valueSize, prefix: 'key:', batch: 1000, window: 8, seed: opts.seed });
-        const dbsize = await c.dbsize();
+        const dbsize = await dbsizeOf(c);
         if (dbsize !== opts.keys) throw new Error(`${kind}: DBSIZE ${dbsize} after loading ${opts.keys} keys`);
         await sleep(1100); // let everysec flush what the load wrote
         const aofDir = path.join(dir, 'appendonlydir');
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
           x ^= x >>> 17;
           x ^= x << 5;
           x >>>= 0;
-          return encodeCommand(['GET', keyName('key:', x % opts.keys)]);
+          return cmd('GET', keyName('key:', x % opts.keys));
         });
         probe.start();
         await sleep(200);
@@ -163,10 +163,10 @@ async function main(): Promise<void> {
         const windows: Array<[number, number]> = [];
         for (let i = 0; i < opts.rewrites; i++) {
           const t0 = performance.now();
-          await c.callOk('BGREWRITEAOF');
+          await callOk(c, 'BGREWRITEAOF');
           const w = await waitForChild(poll, 'persistence', { aof_rewrite_in_progress: '0', aof_rewrite_scheduled: '0' }, { pollMs: opts.pollMs, timeoutMs: 600000 });
           windows.push([t0, w.doneAt]);
-          const forkUsec = Number(await poll.infoField('stats', 'latest_fork_usec'));
+          const forkUsec = Number(await infoField(poll, 'stats', 'latest_fork_usec'));
           const rec: RewriteRecord = {
             durationMs: w.doneAt - t0,
             forkUsec,

@@ -6,7 +6,7 @@
 // like redis-benchmark's -d would shrink the dump to almost nothing and hide the save cost).
 import { performance } from 'node:perf_hooks';
 
-import { encodeCommand, RespClient, type BatchResult } from './resp';
+import { cmd, RawClient, type BatchResult } from './client';
 
 const ALPHABET = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
 
@@ -58,7 +58,7 @@ export interface LoadResult {
 }
 
 /** Writes `SET <prefix><i> <value>` for every i in [0, keys), pipelined; fails on any error reply. */
-export async function loadKeys(client: RespClient, o: LoadOptions): Promise<LoadResult> {
+export async function loadKeys(client: RawClient, o: LoadOptions): Promise<LoadResult> {
   const rng = new Rng(o.seed);
   const vHeader = `$${o.valueSize}\r\n`;
   const maxCmd = 64 + o.prefix.length + o.valueSize;
@@ -76,15 +76,15 @@ export async function loadKeys(client: RespClient, o: LoadOptions): Promise<Load
       buf[pos++] = 13;
       buf[pos++] = 10;
     }
-    inflight.push(client.sendRaw(buf.subarray(0, pos), n, false));
+    inflight.push(client.sendBatch(buf.subarray(0, pos), n));
     if (inflight.length >= o.window) {
       const r = await (inflight.shift() as Promise<BatchResult>);
-      if (r.errors > 0) throw new Error(`load: ${r.errors} error replies, first: ${r.firstError?.message ?? ''}`);
+      if (r.errors > 0) throw new Error(`load: ${r.errors} error replies, first: ${r.firstError ?? ''}`);
     }
   }
   for (const p of inflight) {
     const r = await p;
-    if (r.errors > 0) throw new Error(`load: ${r.errors} error replies, first: ${r.firstError?.message ?? ''}`);
+    if (r.errors > 0) throw new Error(`load: ${r.errors} error replies, first: ${r.firstError ?? ''}`);
   }
   const ms = performance.now() - t0;
   return { keys: o.keys, ms, opsPerSec: o.keys / (ms / 1000) };
@@ -140,7 +140,7 @@ export class PacedProbe {
   errors = 0;
 
   constructor(
-    private readonly client: RespClient,
+    private readonly client: RawClient,
     private readonly rate: number,
     private readonly makeCommand: (k: number) => Buffer,
   ) {}
@@ -165,7 +165,7 @@ export class PacedProbe {
       // per request would cost the harness more CPU than the server); each is timed to the
       // reply of the last one, which on loopback is within microseconds of its own.
       const sentAt = performance.now();
-      const p = this.client.sendRaw(cmds.length === 1 ? (cmds[0] as Buffer) : Buffer.concat(cmds), cmds.length, false).then(
+      const p = this.client.sendBatch(cmds.length === 1 ? (cmds[0] as Buffer) : Buffer.concat(cmds), cmds.length).then(
         (r) => {
           this.errors += r.errors;
           const at = performance.now();
@@ -235,7 +235,7 @@ export class PacedWriter {
   readonly done: Promise<void>;
 
   constructor(
-    private readonly client: RespClient,
+    private readonly client: RawClient,
     private readonly o: { rate: number; limit: number; keySpace: number; prefix: string; valueSize: number; seed: number },
   ) {
     this.rng = new Rng(o.seed);
@@ -253,10 +253,10 @@ export class PacedWriter {
       for (let i = 0; i < n; i++) {
         const v = Buffer.allocUnsafe(this.o.valueSize);
         this.rng.fill(v, 0, this.o.valueSize);
-        parts.push(encodeCommand(['SET', keyName(this.o.prefix, this.rng.below(this.o.keySpace)), v]));
+        parts.push(cmd('SET', keyName(this.o.prefix, this.rng.below(this.o.keySpace)), v));
       }
       this.sent += n;
-      const p = this.client.sendRaw(Buffer.concat(parts), n, false).then(
+      const p = this.client.sendBatch(Buffer.concat(parts), n).then(
         (r) => {
           this.acked += n;
           this.errors += r.errors;

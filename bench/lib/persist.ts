@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-import { RespClient, sleep } from './resp';
+import { RawClient, sleep, info as infoOf } from './client';
 
 export interface ChildWait {
   /** performance.now() when the poll reply that showed the child finished arrived. */
@@ -20,7 +20,7 @@ export interface ChildWait {
  * (e.g. rdb_bgsave_in_progress=0), recording the peak of each `track` field on the way.
  */
 export async function waitForChild(
-  client: RespClient,
+  client: RawClient,
   section: string,
   idle: Record<string, string>,
   o: { pollMs: number; timeoutMs: number; track?: string[]; onPoll?: () => void },
@@ -29,7 +29,7 @@ export async function waitForChild(
   const peaks: Record<string, number> = {};
   let polls = 0;
   for (;;) {
-    const info = await client.info(section);
+    const info = await infoOf(client, section);
     const at = performance.now();
     polls++;
     o.onPoll?.();

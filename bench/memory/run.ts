@@ -18,7 +18,7 @@ import { bool, int, strList } from '../lib/flags';
 import { loadKeys } from '../lib/load';
 import { rssBytes } from '../lib/proc';
 import { compare, printTable, progress, type Comparison } from '../lib/report';
-import { encodeCommand, RespClient, sleep, type BatchResult } from '../lib/resp';
+import { cmd, RawClient, sleep, text, type BatchResult, dbsize as dbsizeOf, info as infoOf } from '../lib/client';
 import { KINDS, settingsFromList, startServer, type ServerKind } from '../lib/servers';
 import { beginBench, commonFlags, finishBench, runBench } from '../lib/harness';
 
@@ -46,24 +46,24 @@ interface WorkloadResult {
   encoding: string;
 }
 
-async function sample(c: RespClient, pid: number): Promise<Sample> {
-  const info = await c.info('memory');
+async function sample(c: RawClient, pid: number): Promise<Sample> {
+  const info = await infoOf(c, 'memory');
   return { rss: rssBytes(pid), used: Number(info.get('used_memory')), fragRatio: Number(info.get('mem_fragmentation_ratio')) };
 }
 
 /** HSET user:<i> with five short fields, pipelined in batches of 1000 (8 in flight). */
-async function loadHashes(c: RespClient, keys: number): Promise<void> {
+async function loadHashes(c: RawClient, keys: number): Promise<void> {
   const inflight: Array<Promise<BatchResult>> = [];
   const check = (r: BatchResult): void => {
-    if (r.errors > 0) throw new Error(`load: ${r.errors} error replies, first: ${r.firstError?.message ?? ''}`);
+    if (r.errors > 0) throw new Error(`load: ${r.errors} error replies, first: ${r.firstError ?? ''}`);
   };
   for (let start = 0; start < keys; start += 1000) {
     const parts: Buffer[] = [];
     const n = Math.min(1000, keys - start);
     for (let i = start; i < start + n; i++) {
-      parts.push(encodeCommand(['HSET', `user:${i}`, 'name', `n${i}`, 'age', String(i % 100), 'city', 'Paris', 'email', `u${i}@x.io`, 'plan', 'free']));
+      parts.push(cmd('HSET', `user:${i}`, 'name', `n${i}`, 'age', String(i % 100), 'city', 'Paris', 'email', `u${i}@x.io`, 'plan', 'free'));
     }
-    inflight.push(c.sendRaw(Buffer.concat(parts), n, false));
+    inflight.push(c.sendBatch(Buffer.concat(parts), n));
     if (inflight.length >= 8) check(await (inflight.shift() as Promise<BatchResult>));
   }
   for (const p of inflight) check(await p);
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     for (const kind of KINDS) {
       const s = await startServer({ kind, bin, dir: path.join(base, `${workload}-${kind}`), settings, cpu: opts.pin ? 0 : null });
       try {
-        const c = await RespClient.connect(s.port);
+        const c = await RawClient.connect(s.port);
         await sleep(opts.settleMs);
         const before = await sample(c, s.pid);
         progress(`${kind}: loading ${opts.keys} ${workload}`);
@@ -92,12 +92,12 @@ async function main(): Promise<void> {
         } else {
           await loadHashes(c, opts.keys);
         }
-        const dbsize = await c.dbsize();
+        const dbsize = await dbsizeOf(c);
         if (dbsize !== opts.keys) throw new Error(`${kind}: DBSIZE ${dbsize} after loading ${opts.keys} keys`);
         await sleep(opts.settleMs);
         const after = await sample(c, s.pid);
         const enc = await c.call('OBJECT', 'ENCODING', workload === 'strings' ? 'key:0' : 'user:0');
-        partial[kind] = { before, after, encoding: String(enc) };
+        partial[kind] = { before, after, encoding: text(enc) ?? '' };
         progress(`${kind}: RSS ${((after.rss - before.rss) / opts.keys).toFixed(1)} B/key, used_memory ${((after.used - before.used) / opts.keys).toFixed(1)} B/key, mem_fragmentation_ratio ${after.fragRatio}`);
         c.close();
       } finally {

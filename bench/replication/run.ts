@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { int } from '../lib/flags';
 import { loadKeys } from '../lib/load';
 import { compare, printTable, progress } from '../lib/report';
-import { RespClient, sleep } from '../lib/resp';
+import { RawClient, sleep, callOk, dbsize as dbsizeOf, info as infoOf } from '../lib/client';
 import { KINDS, settingsFromList, startServer, type BenchServer, type ServerKind } from '../lib/servers';
 import { median } from '../lib/stats';
 import { beginBench, commonFlags, finishBench, runBench } from '../lib/harness';
@@ -45,10 +45,10 @@ interface SyncRecord {
   replicaDbsize: number;
 }
 
-async function waitLinkUp(c: RespClient, pollMs: number, timeoutMs: number): Promise<number> {
+async function waitLinkUp(c: RawClient, pollMs: number, timeoutMs: number): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const i = await c.info('replication');
+    const i = await infoOf(c, 'replication');
     if (i.get('master_link_status') === 'up' && i.get('master_sync_in_progress') === '0') return performance.now();
     if (performance.now() > deadline) throw new Error(`replica not in sync after ${timeoutMs} ms`);
     await sleep(pollMs);
@@ -64,21 +64,21 @@ async function main(): Promise<void> {
   for (const kind of KINDS) {
     const primary: BenchServer = await startServer({ kind, bin, dir: path.join(base, kind), settings });
     try {
-      const c = await RespClient.connect(primary.port);
+      const c = await RawClient.connect(primary.port);
       progress(`${kind} primary pid ${primary.pid}: loading ${opts.keys} keys x ${opts.valueSize} bytes`);
       await loadKeys(c, { keys: opts.keys, valueSize: opts.valueSize, prefix: 'key:', batch: opts.loadBatch, window: opts.loadWindow, seed: opts.seed });
-      const dbsize = await c.dbsize();
+      const dbsize = await dbsizeOf(c);
       if (dbsize !== opts.keys) throw new Error(`${kind}: DBSIZE ${dbsize} after loading ${opts.keys} keys`);
       for (const mode of MODES) {
-        await c.callOk('CONFIG', 'SET', 'repl-diskless-sync', mode === 'diskless' ? 'yes' : 'no');
+        await callOk(c, 'CONFIG', 'SET', 'repl-diskless-sync', mode === 'diskless' ? 'yes' : 'no');
         for (let run = 0; run < opts.runs; run++) {
           const replica = await startServer({ kind: 'redis', bin, dir: path.join(base, `replica-${replicaNo++}`), settings: { hz: String(opts.hz), 'repl-diskless-load': 'disabled' } });
           try {
-            const rc = await RespClient.connect(replica.port);
+            const rc = await RawClient.connect(replica.port);
             const t0 = performance.now();
-            await rc.callOk('REPLICAOF', '127.0.0.1', String(primary.port));
+            await callOk(rc, 'REPLICAOF', '127.0.0.1', String(primary.port));
             const done = await waitLinkUp(rc, opts.pollMs, opts.timeoutSec * 1000);
-            const replicaDbsize = await rc.dbsize();
+            const replicaDbsize = await dbsizeOf(rc);
             if (replicaDbsize !== opts.keys) throw new Error(`${kind} ${mode}: replica DBSIZE ${replicaDbsize}, expected ${opts.keys}`);
             const rec = { ms: done - t0, replicaDbsize };
             results[kind][mode].push(rec);

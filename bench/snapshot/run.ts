@@ -30,7 +30,7 @@ import { keyName, loadKeys, PacedProbe, PacedWriter } from '../lib/load';
 import { fileId, RenameWatch, waitForChild } from '../lib/persist';
 import { familyRssBytes, rssBytes } from '../lib/proc';
 import { compare, printTable, progress, type Comparison, mb } from '../lib/report';
-import { encodeCommand, firstPong, RespClient, sleep } from '../lib/resp';
+import { cmd, firstPong, RawClient, sleep, callOk, dbsize as dbsizeOf, infoField, info as infoOf } from '../lib/client';
 import {
   freePort,
   KINDS,
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
 
   const probeCommand = (rngSeed: number): ((k: number) => Buffer) => {
     if (opts.probeCmd === 'ping') {
-      const ping = encodeCommand(['PING']);
+      const ping = cmd('PING');
       return () => ping;
     }
     let x = rngSeed >>> 0 || 1;
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
       x ^= x >>> 17;
       x ^= x << 5;
       x >>>= 0;
-      return encodeCommand(['GET', keyName('key:', x % opts.keys)]);
+      return cmd('GET', keyName('key:', x % opts.keys));
     };
   };
 
@@ -168,12 +168,12 @@ async function main(): Promise<void> {
     // 1. load
     for (const kind of KINDS) {
       const s = servers[kind];
-      const c = await RespClient.connect(s.port);
+      const c = await RawClient.connect(s.port);
       progress(`${kind}: loading ${opts.keys} keys x ${opts.valueSize} bytes`);
       const r = await loadKeys(c, { keys: opts.keys, valueSize: opts.valueSize, prefix: 'key:', batch: opts.loadBatch, window: opts.loadWindow, seed: opts.seed });
-      const dbsize = await c.dbsize();
+      const dbsize = await dbsizeOf(c);
       if (dbsize !== opts.keys) throw new Error(`${kind}: DBSIZE ${dbsize} after loading ${opts.keys} keys`);
-      const usedMemory = Number((await c.info('memory')).get('used_memory'));
+      const usedMemory = Number((await infoOf(c, 'memory')).get('used_memory'));
       partial[kind].load = { ms: r.ms, opsPerSec: r.opsPerSec, dbsize, rssBytes: rssBytes(s.pid), usedMemory };
       progress(`${kind}: loaded in ${(r.ms / 1000).toFixed(2)} s (${Math.round(r.opsPerSec)} SET/s), DBSIZE ${dbsize}, RSS ${mb(rssBytes(s.pid))}`);
       c.close();
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     // 2. idle probe
     for (const kind of KINDS) {
       const s = servers[kind];
-      const c = await RespClient.connect(s.port);
+      const c = await RawClient.connect(s.port);
       const probe = new PacedProbe(c, opts.probeRate, probeCommand(opts.seed + 7));
       probe.start();
       await sleep(opts.probeSeconds * 1000);
@@ -198,9 +198,9 @@ async function main(): Promise<void> {
     // 3. BGSAVEs with the probe running
     for (const kind of KINDS) {
       const s = servers[kind];
-      const ctl = await RespClient.connect(s.port);
-      const poll = await RespClient.connect(s.port);
-      const pc = await RespClient.connect(s.port);
+      const ctl = await RawClient.connect(s.port);
+      const poll = await RawClient.connect(s.port);
+      const pc = await RawClient.connect(s.port);
       const probe = new PacedProbe(pc, opts.probeRate, probeCommand(opts.seed + 11));
       probe.start();
       await sleep(200);
@@ -216,12 +216,12 @@ async function main(): Promise<void> {
           peakFamily = Math.max(peakFamily, f.parent + f.children);
         };
         const t0 = performance.now();
-        await ctl.callOk('BGSAVE');
+        await callOk(ctl, 'BGSAVE');
         sampleFamily();
         const w = await waitForChild(poll, 'persistence', { rdb_bgsave_in_progress: '0' }, { pollMs: opts.pollMs, timeoutMs: 600000, onPoll: sampleFamily });
         watch.stop();
         windows.push([t0, w.doneAt]);
-        const forkUsec = Number(await poll.infoField('stats', 'latest_fork_usec'));
+        const forkUsec = Number(await infoField(poll, 'stats', 'latest_fork_usec'));
         const status = w.last.get('rdb_last_bgsave_status') ?? '?';
         const cowBytes = Number(w.last.get('rdb_last_cow_size'));
         const lat = summarize(probe.latencies(t0, w.doneAt));
@@ -263,11 +263,11 @@ async function main(): Promise<void> {
 
     // 3b. foreground SAVEs
     for (const kind of KINDS) {
-      const c = await RespClient.connect(servers[kind].port);
+      const c = await RawClient.connect(servers[kind].port);
       const ms: number[] = [];
       for (let i = 0; i < opts.saves; i++) {
         const t0 = performance.now();
-        await c.callOk('SAVE');
+        await callOk(c, 'SAVE');
         ms.push(performance.now() - t0);
         await sleep(opts.gapMs);
       }
@@ -281,9 +281,9 @@ async function main(): Promise<void> {
       const value = Buffer.alloc(opts.valueSize, 'v');
       for (const kind of KINDS) {
         const s = servers[kind];
-        const ctl = await RespClient.connect(s.port);
-        const poll = await RespClient.connect(s.port);
-        const pc = await RespClient.connect(s.port);
+        const ctl = await RawClient.connect(s.port);
+        const poll = await RawClient.connect(s.port);
+        const pc = await RawClient.connect(s.port);
         let x = (opts.seed + 19) >>> 0 || 1;
         const probe = new PacedProbe(pc, opts.loopRate, () => {
           x ^= x << 13;
@@ -291,7 +291,7 @@ async function main(): Promise<void> {
           x ^= x >>> 17;
           x ^= x << 5;
           x >>>= 0;
-          return encodeCommand(['SET', keyName('key:', x % opts.keys), value]);
+          return cmd('SET', keyName('key:', x % opts.keys), value);
         });
         probe.start();
         await sleep(200);
@@ -300,7 +300,7 @@ async function main(): Promise<void> {
         const i1 = performance.now();
         let saves = 0;
         while (performance.now() - i1 < opts.loopSeconds * 1000) {
-          await ctl.callOk('BGSAVE');
+          await callOk(ctl, 'BGSAVE');
           const w = await waitForChild(poll, 'persistence', { rdb_bgsave_in_progress: '0' }, { pollMs: opts.pollMs, timeoutMs: 600000 });
           if (w.last.get('rdb_last_bgsave_status') !== 'ok') throw new Error(`${kind}: BGSAVE failed in the loop\n${s.tail()}`);
           saves++;
@@ -324,15 +324,15 @@ async function main(): Promise<void> {
     if (opts.cow) {
       for (const kind of KINDS) {
         const s = servers[kind];
-        const ctl = await RespClient.connect(s.port);
-        const poll = await RespClient.connect(s.port);
-        const wc = await RespClient.connect(s.port);
-        await ctl.callOk('CONFIG', 'SET', 'rdb-key-save-delay', String(opts.cowDelayUs));
+        const ctl = await RawClient.connect(s.port);
+        const poll = await RawClient.connect(s.port);
+        const wc = await RawClient.connect(s.port);
+        await callOk(ctl, 'CONFIG', 'SET', 'rdb-key-save-delay', String(opts.cowDelayUs));
         const rssBefore = rssBytes(s.pid);
         const writer = new PacedWriter(wc, { rate: opts.cowRate, limit: opts.cowWrites, keySpace: opts.keys, prefix: 'key:', valueSize: opts.valueSize, seed: opts.seed + 13 });
         progress(`${kind}: copy-on-write save (rdb-key-save-delay ${opts.cowDelayUs} us/key, ${opts.cowWrites} SETs at ${opts.cowRate}/s)`);
         const t0 = performance.now();
-        await ctl.callOk('BGSAVE');
+        await callOk(ctl, 'BGSAVE');
         writer.start();
         let ackedAtEnd = -1;
         let lastReport = performance.now();
@@ -355,8 +355,8 @@ async function main(): Promise<void> {
         ackedAtEnd = writer.acked;
         const finishedFirst = writer.acked >= opts.cowWrites && writer.lastAckAt <= w.doneAt;
         await writer.stop();
-        await ctl.callOk('CONFIG', 'SET', 'rdb-key-save-delay', '0');
-        const forkUsec = Number(await poll.infoField('stats', 'latest_fork_usec'));
+        await callOk(ctl, 'CONFIG', 'SET', 'rdb-key-save-delay', '0');
+        const forkUsec = Number(await infoField(poll, 'stats', 'latest_fork_usec'));
         const durationMs = w.doneAt - t0;
         const rec: CowRecord = {
           delayUs: opts.cowDelayUs,
@@ -396,8 +396,8 @@ async function main(): Promise<void> {
       servers[kind] = s;
       const readyAt = s.readyAt;
       const pongAt = await pong;
-      const c = await RespClient.connectRetry(s.port);
-      const dbsize = await c.dbsize();
+      const c = await RawClient.connectRetry(s.port);
+      const dbsize = await dbsizeOf(c);
       c.close();
       const m = /DB loaded from disk: ([\d.]+) seconds/.exec(s.output());
       const rec = { spawnToPongMs: pongAt - s.spawnedAt, spawnToReadyMs: readyAt - s.spawnedAt, serverReportedLoadMs: m ? Number(m[1]) * 1000 : null, dbsize, rssBytes: rssBytes(s.pid) };

@@ -16,7 +16,7 @@ import { throughputFigure } from '../lib/figures';
 import { bool, int, intList, str } from '../lib/flags';
 import { runRedisBenchmark, type BenchmarkRow } from '../lib/redis-benchmark';
 import { compare, printTable, progress, type Comparison } from '../lib/report';
-import { RespClient } from '../lib/resp';
+import { RawClient, callOk } from '../lib/client';
 import { cpuSeconds } from '../lib/proc';
 import { KINDS, settingsFromList, startBoth, type ServerKind } from '../lib/servers';
 import { median } from '../lib/stats';
@@ -75,8 +75,8 @@ async function main(): Promise<void> {
             return a;
           };
           if (opts.warmup > 0 && round === 0) await runRedisBenchmark(opts.redisBenchmark, s.port, argsFor(opts.tests, opts.warmup), clientCpu);
-          const c = await RespClient.connect(s.port);
-          await c.callOk('FLUSHALL');
+          const c = await RawClient.connect(s.port);
+          await callOk(c, 'FLUSHALL');
           c.close();
           const parts: string[] = [];
           for (const test of tests) {
