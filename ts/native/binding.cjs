@@ -839,7 +839,6 @@ module.exports.Core = nativeBinding.Core
 module.exports.adjustOpenFilesLimit = nativeBinding.adjustOpenFilesLimit
 module.exports.disableThpForProcess = nativeBinding.disableThpForProcess
 module.exports.linuxMemoryWarnings = nativeBinding.linuxMemoryWarnings
-module.exports.openFilesLimit = nativeBinding.openFilesLimit
 module.exports.overcommitMemory = nativeBinding.overcommitMemory
 module.exports.setChildOomScoreAdj = nativeBinding.setChildOomScoreAdj
 module.exports.thpMode = nativeBinding.thpMode

@@ -930,17 +930,6 @@ export interface OpenFilesAdjustment {
   fatal: boolean
 }
 
-/** The soft and hard open-files limits, or null when getrlimit fails. */
-export declare function openFilesLimit(): OpenFilesLimit | null
-
-/** The soft and hard `RLIMIT_NOFILE`. */
-export interface OpenFilesLimit {
-  /** `Infinity` for RLIM_INFINITY. */
-  soft: number
-  /** `Infinity` for RLIM_INFINITY. */
-  hard: number
-}
-
 /** `vm.overcommit_memory` (0, 1 or 2), or null when unreadable. */
 export declare function overcommitMemory(): number | null
 

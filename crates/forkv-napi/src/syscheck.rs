@@ -35,15 +35,6 @@ pub struct OpenFilesAdjustment {
     pub fatal: bool,
 }
 
-/// The soft and hard `RLIMIT_NOFILE`.
-#[napi(object)]
-pub struct OpenFilesLimit {
-    /// `Infinity` for RLIM_INFINITY.
-    pub soft: f64,
-    /// `Infinity` for RLIM_INFINITY.
-    pub hard: f64,
-}
-
 fn limit_to_f64(v: u64) -> f64 {
     if v == u64::MAX {
         f64::INFINITY
@@ -94,17 +85,6 @@ pub fn linux_memory_warnings(disable_thp: bool, product: String) -> MemoryWarnin
         warnings: w.warnings,
         thp_enabled: w.thp_enabled,
     }
-}
-
-/// The soft and hard open-files limits, or null when getrlimit fails.
-#[napi]
-pub fn open_files_limit() -> Option<OpenFilesLimit> {
-    syscheck::open_files_limit()
-        .ok()
-        .map(|(soft, hard)| OpenFilesLimit {
-            soft: limit_to_f64(soft),
-            hard: limit_to_f64(hard),
-        })
 }
 
 /// Valkey's `adjustOpenFilesLimit`: raises the soft `RLIMIT_NOFILE` to `maxclients + 32` (or as
