@@ -526,28 +526,20 @@ impl Keyspace {
         let fresh = access::fresh(self.lfu, self.now);
         let lfu = self.lfu;
         let d = &mut self.dbs[db];
-        match d.keys.get_mut(key) {
-            Some(slot) => {
-                *slot = value;
-                // A new value is a new object: its recency starts now, while an LFU
-                // counter survives the overwrite (Valkey's dbSetValue).
-                if !lfu {
-                    if let Some(m) = d.keys.meta_mut(key) {
-                        *m = fresh;
-                    }
-                }
+        // A key the table refuses (longer than MAX_KEY_LEN) is not stored: the command
+        // boundary (Engine::run) and the loaders refuse those first.
+        let Ok(existed) = d.keys.set(key, value) else {
+            return;
+        };
+        // A new value is a new object: its recency starts now, while an LFU counter
+        // survives the overwrite (Valkey's dbSetValue).
+        if !(existed && lfu) {
+            if let Some(m) = d.keys.meta_mut(key) {
+                *m = fresh;
             }
-            None => {
-                // A key the table refuses (longer than MAX_KEY_LEN) is not stored: the
-                // command boundary (Engine::run) and the loaders refuse those first.
-                if d.keys.insert(key, value).is_err() {
-                    return;
-                }
-                if let Some(m) = d.keys.meta_mut(key) {
-                    *m = fresh;
-                }
-                self.notify.raise(notify::NEW, "new", db, key);
-            }
+        }
+        if !existed {
+            self.notify.raise(notify::NEW, "new", db, key);
         }
         let d = &mut self.dbs[db];
         if !keep_ttl && !d.expires.is_empty() {
