@@ -528,16 +528,11 @@ impl Keyspace {
         let d = &mut self.dbs[db];
         // A key the table refuses (longer than MAX_KEY_LEN) is not stored: the command
         // boundary (Engine::run) and the loaders refuse those first.
-        let Ok(existed) = d.keys.set(key, value) else {
-            return;
-        };
         // A new value is a new object: its recency starts now, while an LFU counter
         // survives the overwrite (Valkey's dbSetValue).
-        if !(existed && lfu) {
-            if let Some(m) = d.keys.meta_mut(key) {
-                *m = fresh;
-            }
-        }
+        let Ok(existed) = d.keys.set(key, value, |existed| (!(existed && lfu)).then_some(fresh)) else {
+            return;
+        };
         if !existed {
             self.notify.raise(notify::NEW, "new", db, key);
         }

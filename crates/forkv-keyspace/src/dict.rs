@@ -312,27 +312,42 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
     /// Inserts or replaces; returns the previous value when the key existed. A new key
     /// longer than [`MAX_KEY_LEN`] is refused and the table is left unchanged.
     pub fn insert(&mut self, key: &[u8], value: V) -> Result<Option<V>, KeyTooLong> {
-        self.put(key, value, true).map(|(_, old)| old)
+        self.put(key, value, true, |_| None).map(|(_, old)| old)
     }
 
     /// Inserts or replaces, dropping any previous value; true when the key existed.
     /// Unlike [`Dict::insert`], an old value kept in its entry is not copied out first.
-    pub fn set(&mut self, key: &[u8], value: V) -> Result<bool, KeyTooLong> {
-        self.put(key, value, false).map(|(existed, _)| existed)
+    /// `meta` is told whether the key existed and gives the entry's new metadata (`None`:
+    /// an existing entry keeps its own, a new one gets the default), so a caller that
+    /// sets both needs one lookup, not two.
+    pub fn set(&mut self, key: &[u8], value: V, meta: impl FnOnce(bool) -> Option<M>) -> Result<bool, KeyTooLong> {
+        self.put(key, value, false, meta).map(|(existed, _)| existed)
     }
 
     /// [`Dict::insert`] and [`Dict::set`]: an existing entry gets the new value (which may
     /// be embedded there); the old value comes back when `keep_old`. The flag is true when
     /// the key existed.
-    fn put(&mut self, key: &[u8], value: V, keep_old: bool) -> Result<(bool, Option<V>), KeyTooLong> {
+    fn put(
+        &mut self,
+        key: &[u8],
+        value: V,
+        keep_old: bool,
+        meta: impl FnOnce(bool) -> Option<M>,
+    ) -> Result<(bool, Option<V>), KeyTooLong> {
         if !self.is_empty() {
             // A write lookup: one step of a running rehash, as `get_mut`.
             self.rehash_step();
             if let Some(e) = self.find_mut(key) {
-                return Ok((true, e.set_value(value, keep_old)));
+                let old = e.set_value(value, keep_old);
+                if let Some(m) = meta(true) {
+                    e.header_mut().meta = m;
+                }
+                return Ok((true, old));
             }
         }
-        self.insert_new(key, value)?;
+        // Checked before `meta` runs: a refused key changes nothing.
+        KeyTooLong::check(key)?;
+        self.insert_new(key, value, meta(false).unwrap_or_default())?;
         Ok((false, None))
     }
 
@@ -348,7 +363,7 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
             false
         } else {
             KeyTooLong::check(key)?;
-            self.insert_new(key, make())?;
+            self.insert_new(key, make(), M::default())?;
             true
         };
         match self.get_mut(key) {
@@ -359,7 +374,7 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
     }
 
     /// Inserts a key known to be absent.
-    fn insert_new(&mut self, key: &[u8], value: V) -> Result<(), KeyTooLong> {
+    fn insert_new(&mut self, key: &[u8], value: V, meta: M) -> Result<(), KeyTooLong> {
         // Checked first: a refused key must not advance a rehash or grow the table.
         KeyTooLong::check(key)?;
         self.rehash_step();
@@ -369,7 +384,7 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         let tab = &mut self.tables[t];
         let idx = h & tab.mask();
         let next = tab.buckets[idx].take();
-        match EntryBox::try_new(key, value, M::default(), next) {
+        match EntryBox::try_new(key, value, meta, next) {
             Ok(e) => tab.buckets[idx] = Some(e),
             Err((err, _value, next)) => {
                 tab.buckets[idx] = next;
@@ -1169,12 +1184,23 @@ mod tests {
         assert_eq!(d.meta(key(2).as_slice()), Some(&77));
         let Value::Str(old) = old else { panic!("a string") };
         assert_eq!(old.as_bytes().as_ref(), &text(2, 16)[..]);
-        assert_eq!(d.set(&key(2), Value::string(&[b'm'; 100])), Ok(true), "a long value replaces an embedded one");
+        assert_eq!(d.set(&key(2), Value::string(&[b'm'; 100]), |_| None), Ok(true), "a long value replaces an embedded one");
         assert!(!embedded(&d, &key(2)));
-        assert_eq!(d.set(&key(2), Value::string(&[b'o'; 20])), Ok(true), "and the other way round");
+        assert_eq!(d.set(&key(2), Value::string(&[b'o'; 20]), |existed| existed.then_some(78)), Ok(true), "and the other way round");
         assert!(embedded(&d, &key(2)));
-        assert_eq!(d.meta(key(2).as_slice()), Some(&77));
-        assert_eq!(d.set(b"fresh", Value::string(&[b'f'; 44])), Ok(false));
+        assert_eq!(d.meta(key(2).as_slice()), Some(&78), "the metadata given for an existing key");
+        // A value as long as the embedded one takes its tail in place.
+        assert_eq!(d.set(&key(2), Value::string(&[b'p'; 20]), |_| None), Ok(true));
+        let old = d.insert(&key(2), Value::string(&[b'q'; 20])).expect("stored").expect("existed");
+        assert!(embedded(&d, &key(2)));
+        assert!(matches!(&old, Value::Str(StrValue::Heap(h)) if h.as_slice() == [b'p'; 20]), "the old value owns its bytes");
+        let Some(Value::Str(s)) = d.get(key(2).as_slice()) else { panic!("key 2 lost") };
+        assert_eq!(s.as_bytes().as_ref(), &[b'q'; 20]);
+        assert_eq!(d.meta(key(2).as_slice()), Some(&78));
+        assert_eq!(d.set(b"fresh", Value::string(&[b'f'; 44]), |existed| (!existed).then_some(5)), Ok(false));
+        assert_eq!(d.meta(b"fresh"), Some(&5), "the metadata given for a new key");
+        assert_eq!(d.set(b"fresh", Value::string(b"1"), |_| None), Ok(true));
+        assert_eq!(d.meta(b"fresh"), Some(&5), "None keeps an existing entry's metadata");
         // Removed values own their bytes.
         let removed: Vec<Value> = (3..1500u32).filter_map(|i| d.remove(key(i).as_slice())).collect();
         assert_eq!(removed.len(), 1497);

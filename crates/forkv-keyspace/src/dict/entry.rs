@@ -170,12 +170,35 @@ impl<V: EntryTail, M> EntryBox<V, M> {
     }
 
     /// Replaces the value; the old one comes back owning its bytes when `keep_old`, else
-    /// it is dropped here (no copy of an embedded old value). When either value has a
-    /// tail, the entry is rebuilt in a new allocation (key, metadata and link move over).
+    /// it is dropped here (no copy of an embedded old value). A new value with a tail as
+    /// long as the old one's takes its place; otherwise, when either value has a tail, the
+    /// entry is rebuilt in a new allocation (key, metadata and link move over).
     pub(crate) fn set_value(&mut self, value: V, keep_old: bool) -> Option<V> {
         if self.header().value.embedded_len() == 0 && value.tail_len() == 0 {
             let old = std::mem::replace(&mut self.header_mut().value, value);
             return keep_old.then_some(old);
+        }
+        let tail = value.tail_len();
+        if tail > 0 && tail == self.header().value.embedded_len() {
+            // Same tail size (an overwrite with a value as long): reuse the allocation.
+            let raw = self.ptr.as_ptr();
+            // SAFETY: the old value is moved out and detached (or dropped in place) before
+            // the new one is written over it and over the tail it used; the allocation
+            // keeps its size, and the tail of `tail` bytes after the key stays where it is.
+            unsafe {
+                let old = if keep_old {
+                    let mut v = ptr::read(&(*raw).value);
+                    v.detach();
+                    Some(v)
+                } else {
+                    ptr::drop_in_place(&mut (*raw).value);
+                    None
+                };
+                ptr::write(&mut (*raw).value, value);
+                let at = Self::key_ptr(raw).add((*raw).key_len as usize);
+                (*raw).value.embed(at);
+                return old;
+            }
         }
         let old_layout = self.current_layout();
         let raw = self.ptr.as_ptr();
