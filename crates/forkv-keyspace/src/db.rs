@@ -688,6 +688,14 @@ impl Keyspace {
 
     /// Number of keys in a database (including logically expired ones not yet reclaimed,
     /// as DBSIZE does in Valkey).
+    /// Sizes the empty tables of `db` for a load's `keys` keys, `expires` of them with a
+    /// TTL (RDB's RESIZEDB hint; see [`Dict::reserve_empty`]).
+    pub fn reserve(&mut self, db: usize, keys: usize, expires: usize) {
+        let d = &mut self.dbs[db];
+        d.keys.reserve_empty(keys);
+        d.expires.reserve_empty(expires);
+    }
+
     pub fn len(&self, db: usize) -> usize {
         self.dbs[db].keys.len()
     }

@@ -459,6 +459,25 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         }
     }
 
+    /// Sizes an empty table for `n` entries in one allocation (a loader's size hint, as
+    /// Valkey's `dictExpand` on RDB's RESIZEDB), so they go in without the incremental
+    /// growths, each of which moves every entry once more. A table with entries, a
+    /// running rehash, a resize policy other than `Enable` or a growth budget too small
+    /// leave it as it is.
+    pub fn reserve_empty(&mut self, n: usize) {
+        if !self.is_empty() || self.rehash_idx.is_some() || self.policy != ResizePolicy::Enable {
+            return;
+        }
+        let Some(size) = n.max(INITIAL_SIZE).checked_next_power_of_two() else {
+            return;
+        };
+        let bytes = size.saturating_mul(std::mem::size_of::<Chain<V, M>>());
+        if size <= self.tables[0].buckets.len() || bytes > self.grow_budget {
+            return;
+        }
+        self.tables[0] = Table::with_size(size);
+    }
+
     /// Starts the resize the load factor calls for, if any (Valkey's `kvstoreTryResizeDicts`
     /// from the cron: a table that grew while a fork child forbade it catches up here,
     /// without waiting for the next insert).
@@ -1224,6 +1243,30 @@ mod tests {
         drop(removed);
         d.clear();
         assert!(d.is_empty());
+    }
+
+    #[test]
+    fn a_size_hint_sizes_an_empty_table_once() {
+        let mut d: Dict<u32> = Dict::new();
+        d.reserve_empty(1000);
+        assert_eq!(d.bucket_count(), 1024);
+        for i in 0..1000 {
+            d.insert(&key(i), i).expect("a short key is stored");
+        }
+        assert!(!d.is_rehashing(), "no growth while the hinted entries go in");
+        assert_eq!(d.bucket_count(), 1024);
+        d.reserve_empty(1 << 20);
+        assert_eq!(d.bucket_count(), 1024, "a table with entries keeps its size");
+        let mut held: Dict<u32> = Dict::new();
+        held.set_resize_policy(ResizePolicy::Avoid);
+        held.reserve_empty(1000);
+        assert_eq!(held.bucket_count(), 0, "not while a fork child shares the pages");
+        let mut poor: Dict<u32> = Dict::new();
+        poor.set_grow_budget(64);
+        poor.reserve_empty(1000);
+        assert_eq!(poor.bucket_count(), 0, "not past the memory budget");
+        poor.reserve_empty(usize::MAX);
+        assert_eq!(poor.bucket_count(), 0);
     }
 
     #[test]

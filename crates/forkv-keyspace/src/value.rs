@@ -276,6 +276,17 @@ impl StrValue {
         }
     }
 
+    /// As [`StrValue::from_vec`] for a buffer the caller reuses: a string of up to 64 KB
+    /// is copied out and the buffer keeps its capacity; a larger one takes the buffer
+    /// (left empty).
+    pub fn from_scratch(buf: &mut Vec<u8>) -> StrValue {
+        if buf.len() <= COPY_MAX {
+            StrValue::from_bytes(buf)
+        } else {
+            StrValue::Raw(Box::new(std::mem::take(buf)))
+        }
+    }
+
     /// A growable string that reports `raw` whatever its length (Valkey creates these
     /// for SETBIT, SETRANGE and PFADD on a new key, and for BITOP's result).
     pub fn raw(v: Vec<u8>) -> StrValue {
