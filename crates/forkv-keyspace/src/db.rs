@@ -526,28 +526,15 @@ impl Keyspace {
         let fresh = access::fresh(self.lfu, self.now);
         let lfu = self.lfu;
         let d = &mut self.dbs[db];
-        match d.keys.get_mut(key) {
-            Some(slot) => {
-                *slot = value;
-                // A new value is a new object: its recency starts now, while an LFU
-                // counter survives the overwrite (Valkey's dbSetValue).
-                if !lfu {
-                    if let Some(m) = d.keys.meta_mut(key) {
-                        *m = fresh;
-                    }
-                }
-            }
-            None => {
-                // A key the table refuses (longer than MAX_KEY_LEN) is not stored: the
-                // command boundary (Engine::run) and the loaders refuse those first.
-                if d.keys.insert(key, value).is_err() {
-                    return;
-                }
-                if let Some(m) = d.keys.meta_mut(key) {
-                    *m = fresh;
-                }
-                self.notify.raise(notify::NEW, "new", db, key);
-            }
+        // A key the table refuses (longer than MAX_KEY_LEN) is not stored: the command
+        // boundary (Engine::run) and the loaders refuse those first.
+        // A new value is a new object: its recency starts now, while an LFU counter
+        // survives the overwrite (Valkey's dbSetValue).
+        let Ok(existed) = d.keys.set(key, value, |existed| (!(existed && lfu)).then_some(fresh)) else {
+            return;
+        };
+        if !existed {
+            self.notify.raise(notify::NEW, "new", db, key);
         }
         let d = &mut self.dbs[db];
         if !keep_ttl && !d.expires.is_empty() {
@@ -701,6 +688,14 @@ impl Keyspace {
 
     /// Number of keys in a database (including logically expired ones not yet reclaimed,
     /// as DBSIZE does in Valkey).
+    /// Sizes the empty tables of `db` for a load's `keys` keys, `expires` of them with a
+    /// TTL (RDB's RESIZEDB hint; see [`Dict::reserve_empty`]).
+    pub fn reserve(&mut self, db: usize, keys: usize, expires: usize) {
+        let d = &mut self.dbs[db];
+        d.keys.reserve_empty(keys);
+        d.expires.reserve_empty(expires);
+    }
+
     pub fn len(&self, db: usize) -> usize {
         self.dbs[db].keys.len()
     }

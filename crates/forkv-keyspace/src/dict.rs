@@ -23,6 +23,7 @@ mod entry;
 use std::hash::BuildHasher;
 
 use entry::{EntryBox, Header};
+pub use entry::EntryTail;
 
 /// When the table may start a resize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,19 +69,19 @@ impl std::fmt::Display for KeyTooLong {
 
 impl std::error::Error for KeyTooLong {}
 
-struct Table<V, M> {
+struct Table<V: EntryTail, M> {
     buckets: Vec<Chain<V, M>>,
     used: usize,
 }
 
 /// The entries of a chain, first to last.
-fn chain_iter<V, M>(chain: &Chain<V, M>) -> impl Iterator<Item = &EntryBox<V, M>> {
+fn chain_iter<V: EntryTail, M>(chain: &Chain<V, M>) -> impl Iterator<Item = &EntryBox<V, M>> {
     std::iter::successors(chain.as_ref(), |e| e.header().next.as_ref())
 }
 
 /// Chain lengths of a table as `DEBUG HTSTATS ... full` shows them (Valkey's
 /// `dictGetStatsMsg`: lengths of 49 and more share the last slot).
-fn chain_stats<V, M>(table: &Table<V, M>) -> String {
+fn chain_stats<V: EntryTail, M>(table: &Table<V, M>) -> String {
     const VECTLEN: usize = 50;
     let mut lengths = [0usize; VECTLEN];
     let (mut slots, mut max_chain, mut total_chain) = (0usize, 0usize, 0usize);
@@ -108,7 +109,7 @@ fn chain_stats<V, M>(table: &Table<V, M>) -> String {
     out
 }
 
-impl<V, M> Table<V, M> {
+impl<V: EntryTail, M> Table<V, M> {
     fn empty() -> Self {
         Table {
             buckets: Vec::new(),
@@ -129,7 +130,7 @@ impl<V, M> Table<V, M> {
 
 /// A hash table keyed by byte strings with incremental rehashing and a resize-safe scan
 /// cursor.
-pub struct Dict<V, M = ()> {
+pub struct Dict<V: EntryTail, M = ()> {
     tables: [Table<V, M>; 2],
     /// Sum of the key lengths of all entries (the entries' allocation sizes follow from it).
     key_bytes: usize,
@@ -143,13 +144,13 @@ pub struct Dict<V, M = ()> {
     grow_budget: usize,
 }
 
-impl<V, M: Default> Default for Dict<V, M> {
+impl<V: EntryTail, M: Default> Default for Dict<V, M> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<V, M: Default> Dict<V, M> {
+impl<V: EntryTail, M: Default> Dict<V, M> {
     /// An empty dict; allocates nothing until the first insert.
     pub fn new() -> Self {
         Dict {
@@ -254,10 +255,11 @@ impl<V, M: Default> Dict<V, M> {
         None
     }
 
-    /// The entry holding `key`, mutably: the walk [`Dict::get_mut`] and
-    /// [`Dict::meta_mut`] share. It finds which table holds the key first, so that the
-    /// mutable walk needs no conditional borrow.
-    fn find_mut(&mut self, key: &[u8]) -> Option<&mut Header<V, M>> {
+    /// The entry holding `key`, mutably: the walk [`Dict::get_mut`], [`Dict::meta_mut`]
+    /// and [`Dict::insert`] share. It finds which table holds the key first, so that the
+    /// mutable walk needs no conditional borrow. Callers must not hand out the value
+    /// mutably before detaching it (see [`EntryTail`]).
+    fn find_mut(&mut self, key: &[u8]) -> Option<&mut EntryBox<V, M>> {
         if self.is_empty() {
             return None;
         }
@@ -271,7 +273,7 @@ impl<V, M: Default> Dict<V, M> {
         let mut cur = tab.buckets[idx].as_mut();
         while let Some(e) = cur {
             if e.key() == key {
-                return Some(e.header_mut());
+                return Some(e);
             }
             cur = e.header_mut().next.as_mut();
         }
@@ -289,7 +291,11 @@ impl<V, M: Default> Dict<V, M> {
             return None;
         }
         self.rehash_step();
-        self.find_mut(key).map(|e| &mut e.value)
+        let e = self.find_mut(key)?;
+        // A value kept in its entry's tail cannot change size there: it takes its bytes
+        // back before anyone may change it.
+        e.detach();
+        Some(&mut e.header_mut().value)
     }
 
     /// The metadata of an entry, read-only.
@@ -300,17 +306,49 @@ impl<V, M: Default> Dict<V, M> {
     /// Mutable access to an entry's metadata. Unlike [`Dict::get_mut`] it never advances a
     /// rehash: it writes only the entry itself.
     pub fn meta_mut(&mut self, key: &[u8]) -> Option<&mut M> {
-        self.find_mut(key).map(|e| &mut e.meta)
+        self.find_mut(key).map(|e| &mut e.header_mut().meta)
     }
 
     /// Inserts or replaces; returns the previous value when the key existed. A new key
     /// longer than [`MAX_KEY_LEN`] is refused and the table is left unchanged.
     pub fn insert(&mut self, key: &[u8], value: V) -> Result<Option<V>, KeyTooLong> {
-        if let Some(slot) = self.get_mut(key) {
-            return Ok(Some(std::mem::replace(slot, value)));
+        self.put(key, value, true, |_| None).map(|(_, old)| old)
+    }
+
+    /// Inserts or replaces, dropping any previous value; true when the key existed.
+    /// Unlike [`Dict::insert`], an old value kept in its entry is not copied out first.
+    /// `meta` is told whether the key existed and gives the entry's new metadata (`None`:
+    /// an existing entry keeps its own, a new one gets the default), so a caller that
+    /// sets both needs one lookup, not two.
+    pub fn set(&mut self, key: &[u8], value: V, meta: impl FnOnce(bool) -> Option<M>) -> Result<bool, KeyTooLong> {
+        self.put(key, value, false, meta).map(|(existed, _)| existed)
+    }
+
+    /// [`Dict::insert`] and [`Dict::set`]: an existing entry gets the new value (which may
+    /// be embedded there); the old value comes back when `keep_old`. The flag is true when
+    /// the key existed.
+    fn put(
+        &mut self,
+        key: &[u8],
+        value: V,
+        keep_old: bool,
+        meta: impl FnOnce(bool) -> Option<M>,
+    ) -> Result<(bool, Option<V>), KeyTooLong> {
+        if !self.is_empty() {
+            // A write lookup: one step of a running rehash, as `get_mut`.
+            self.rehash_step();
+            if let Some(e) = self.find_mut(key) {
+                let old = e.set_value(value, keep_old);
+                if let Some(m) = meta(true) {
+                    e.header_mut().meta = m;
+                }
+                return Ok((true, old));
+            }
         }
-        self.insert_new(key, value)?;
-        Ok(None)
+        // Checked before `meta` runs: a refused key changes nothing.
+        KeyTooLong::check(key)?;
+        self.insert_new(key, value, meta(false).unwrap_or_default())?;
+        Ok((false, None))
     }
 
     /// Returns the value for `key`, inserting `make()` when absent.
@@ -325,7 +363,7 @@ impl<V, M: Default> Dict<V, M> {
             false
         } else {
             KeyTooLong::check(key)?;
-            self.insert_new(key, make())?;
+            self.insert_new(key, make(), M::default())?;
             true
         };
         match self.get_mut(key) {
@@ -336,7 +374,7 @@ impl<V, M: Default> Dict<V, M> {
     }
 
     /// Inserts a key known to be absent.
-    fn insert_new(&mut self, key: &[u8], value: V) -> Result<(), KeyTooLong> {
+    fn insert_new(&mut self, key: &[u8], value: V, meta: M) -> Result<(), KeyTooLong> {
         // Checked first: a refused key must not advance a rehash or grow the table.
         KeyTooLong::check(key)?;
         self.rehash_step();
@@ -346,7 +384,7 @@ impl<V, M: Default> Dict<V, M> {
         let tab = &mut self.tables[t];
         let idx = h & tab.mask();
         let next = tab.buckets[idx].take();
-        match EntryBox::try_new(key, value, M::default(), next) {
+        match EntryBox::try_new(key, value, meta, next) {
             Ok(e) => tab.buckets[idx] = Some(e),
             Err((err, _value, next)) => {
                 tab.buckets[idx] = next;
@@ -419,6 +457,25 @@ impl<V, M: Default> Dict<V, M> {
             }
             self.start_resize(new_size);
         }
+    }
+
+    /// Sizes an empty table for `n` entries in one allocation (a loader's size hint, as
+    /// Valkey's `dictExpand` on RDB's RESIZEDB), so they go in without the incremental
+    /// growths, each of which moves every entry once more. A table with entries, a
+    /// running rehash, a resize policy other than `Enable` or a growth budget too small
+    /// leave it as it is.
+    pub fn reserve_empty(&mut self, n: usize) {
+        if !self.is_empty() || self.rehash_idx.is_some() || self.policy != ResizePolicy::Enable {
+            return;
+        }
+        let Some(size) = n.max(INITIAL_SIZE).checked_next_power_of_two() else {
+            return;
+        };
+        let bytes = size.saturating_mul(std::mem::size_of::<Chain<V, M>>());
+        if size <= self.tables[0].buckets.len() || bytes > self.grow_budget {
+            return;
+        }
+        self.tables[0] = Table::with_size(size);
     }
 
     /// Starts the resize the load factor calls for, if any (Valkey's `kvstoreTryResizeDicts`
@@ -731,7 +788,7 @@ impl<V, M: Default> Dict<V, M> {
 /// the engine calls these three stages over all the batch's keys in turn, so the misses of
 /// different keys overlap instead of queueing (Valkey 8.1 prefetches batches the same
 /// way). Each stage only hints the CPU: nothing is written, no result depends on it.
-impl<V, M: Default> Dict<V, M> {
+impl<V: EntryTail, M: Default> Dict<V, M> {
     /// Stage 1: the bucket slot of `key` in each live table. Returns the key's hash for
     /// the later stages; `None` when the table is empty.
     pub fn prefetch_slot(&self, key: &[u8]) -> Option<usize> {
@@ -781,7 +838,7 @@ fn prefetch<T>(p: *const T) {
 }
 
 /// Position of `key` in a chain, if present.
-fn chain_position<V, M>(chain: &Chain<V, M>, key: &[u8]) -> Option<usize> {
+fn chain_position<V: EntryTail, M>(chain: &Chain<V, M>, key: &[u8]) -> Option<usize> {
     chain_iter(chain).position(|e| e.key() == key)
 }
 
@@ -800,14 +857,14 @@ fn seed() -> u64 {
 }
 
 /// Read-only iterator over a [`Dict`].
-pub struct Iter<'a, V, M = ()> {
+pub struct Iter<'a, V: EntryTail, M = ()> {
     dict: &'a Dict<V, M>,
     table: usize,
     bucket: usize,
     cur: Option<&'a EntryBox<V, M>>,
 }
 
-impl<'a, V, M> Iterator for Iter<'a, V, M> {
+impl<'a, V: EntryTail, M> Iterator for Iter<'a, V, M> {
     type Item = (&'a [u8], &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -1105,6 +1162,111 @@ mod tests {
         assert_eq!(seen, want, "every key reads back byte for byte");
         drop(d);
         assert_eq!(Rc::strong_count(&live), 1, "dropping the table drops every value once");
+    }
+
+    #[test]
+    fn short_strings_live_in_their_entry_and_leave_it_owning_their_bytes() {
+        use crate::value::{StrValue, Value};
+        let embedded = |d: &Dict<Value, u32>, k: &[u8]| matches!(d.get(k), Some(Value::Str(StrValue::Tail { .. })));
+        let text = |i: u32, len: usize| -> Vec<u8> { format!("{i:0>len$}x").into_bytes() };
+        let mut d: Dict<Value, u32> = Dict::new();
+        // 15..=44 bytes are embedded; shorter ones are inline and longer ones heap strings.
+        for i in 0..3000u32 {
+            let len = 14 + (i as usize % 40);
+            d.insert(&key(i), Value::string(&text(i, len))).expect("a short key is stored");
+        }
+        while d.rehash(100) {}
+        for i in 0..3000u32 {
+            let len = 14 + (i as usize % 40);
+            let want = text(i, len);
+            let Some(Value::Str(s)) = d.get(key(i).as_slice()) else { panic!("key {i} lost") };
+            assert_eq!(s.as_bytes().as_ref(), &want[..], "key {i} reads back through growth");
+            assert_eq!(embedded(&d, &key(i)), (15..=44).contains(&want.len()), "key {i}, {} bytes", want.len());
+            assert_eq!(s.encoding_name(), if want.len() <= 44 { "embstr" } else { "raw" });
+        }
+        // A clone owns its bytes: it outlives the entry it was read from.
+        let cloned = match d.get(key(1).as_slice()) {
+            Some(Value::Str(s)) => s.clone(),
+            _ => panic!("key 1 lost"),
+        };
+        assert!(matches!(cloned, StrValue::Heap(_)));
+        // A write lookup hands out an owned string; the entry shrinks around the key.
+        let Some(Value::Str(s)) = d.get_mut(key(1).as_slice()) else { panic!("key 1 lost") };
+        s.make_raw().extend_from_slice(b"-more");
+        assert!(!embedded(&d, &key(1)));
+        let Some(Value::Str(s)) = d.get(key(1).as_slice()) else { panic!("key 1 lost") };
+        assert_eq!(s.as_bytes().as_ref(), [cloned.as_bytes().as_ref(), b"-more"].concat().as_slice());
+        // Replacing keeps the metadata and returns the old value with its own bytes.
+        *d.meta_mut(key(2).as_slice()).expect("present") = 77;
+        let old = d.insert(&key(2), Value::string(&[b'n'; 30])).expect("stored").expect("existed");
+        assert!(embedded(&d, &key(2)));
+        assert_eq!(d.meta(key(2).as_slice()), Some(&77));
+        let Value::Str(old) = old else { panic!("a string") };
+        assert_eq!(old.as_bytes().as_ref(), &text(2, 16)[..]);
+        assert_eq!(d.set(&key(2), Value::string(&[b'm'; 100]), |_| None), Ok(true), "a long value replaces an embedded one");
+        assert!(!embedded(&d, &key(2)));
+        assert_eq!(d.set(&key(2), Value::string(&[b'o'; 20]), |existed| existed.then_some(78)), Ok(true), "and the other way round");
+        assert!(embedded(&d, &key(2)));
+        assert_eq!(d.meta(key(2).as_slice()), Some(&78), "the metadata given for an existing key");
+        // A value as long as the embedded one takes its tail in place.
+        assert_eq!(d.set(&key(2), Value::string(&[b'p'; 20]), |_| None), Ok(true));
+        let old = d.insert(&key(2), Value::string(&[b'q'; 20])).expect("stored").expect("existed");
+        assert!(embedded(&d, &key(2)));
+        assert!(matches!(&old, Value::Str(StrValue::Heap(h)) if h.as_slice() == [b'p'; 20]), "the old value owns its bytes");
+        let Some(Value::Str(s)) = d.get(key(2).as_slice()) else { panic!("key 2 lost") };
+        assert_eq!(s.as_bytes().as_ref(), &[b'q'; 20]);
+        assert_eq!(d.meta(key(2).as_slice()), Some(&78));
+        assert_eq!(d.set(b"fresh", Value::string(&[b'f'; 44]), |existed| (!existed).then_some(5)), Ok(false));
+        assert_eq!(d.meta(b"fresh"), Some(&5), "the metadata given for a new key");
+        assert_eq!(d.set(b"fresh", Value::string(b"1"), |_| None), Ok(true));
+        assert_eq!(d.meta(b"fresh"), Some(&5), "None keeps an existing entry's metadata");
+        // Removed values own their bytes.
+        let removed: Vec<Value> = (3..1500u32).filter_map(|i| d.remove(key(i).as_slice())).collect();
+        assert_eq!(removed.len(), 1497);
+        for (v, i) in removed.iter().zip(3u32..) {
+            let Value::Str(s) = v else { panic!("a string") };
+            assert_eq!(s.as_bytes().as_ref(), &text(i, 14 + (i as usize % 40))[..]);
+        }
+        let mut seen = 0;
+        let mut cursor = 0;
+        loop {
+            cursor = d.scan(cursor, |_, v| {
+                assert!(matches!(v, Value::Str(_)));
+                seen += 1;
+            });
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert_eq!(seen, d.len());
+        assert_eq!(d.iter().count(), 1504);
+        drop(removed);
+        d.clear();
+        assert!(d.is_empty());
+    }
+
+    #[test]
+    fn a_size_hint_sizes_an_empty_table_once() {
+        let mut d: Dict<u32> = Dict::new();
+        d.reserve_empty(1000);
+        assert_eq!(d.bucket_count(), 1024);
+        for i in 0..1000 {
+            d.insert(&key(i), i).expect("a short key is stored");
+        }
+        assert!(!d.is_rehashing(), "no growth while the hinted entries go in");
+        assert_eq!(d.bucket_count(), 1024);
+        d.reserve_empty(1 << 20);
+        assert_eq!(d.bucket_count(), 1024, "a table with entries keeps its size");
+        let mut held: Dict<u32> = Dict::new();
+        held.set_resize_policy(ResizePolicy::Avoid);
+        held.reserve_empty(1000);
+        assert_eq!(held.bucket_count(), 0, "not while a fork child shares the pages");
+        let mut poor: Dict<u32> = Dict::new();
+        poor.set_grow_budget(64);
+        poor.reserve_empty(1000);
+        assert_eq!(poor.bucket_count(), 0, "not past the memory budget");
+        poor.reserve_empty(usize::MAX);
+        assert_eq!(poor.bucket_count(), 0);
     }
 
     #[test]

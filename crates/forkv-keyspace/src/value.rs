@@ -11,6 +11,7 @@ pub use crate::types::hash::HashValue;
 pub use crate::types::list::ListValue;
 pub use crate::types::set::SetValue;
 pub use crate::types::stream::StreamValue;
+use crate::dict::EntryTail;
 use crate::heap_bytes::HeapBytes;
 use crate::zset::ZSetValue;
 
@@ -99,14 +100,27 @@ pub const EMBSTR_SIZE_LIMIT: usize = 44;
 /// is kept as it is (a copy would cost more than the buffer's spare capacity saves).
 const COPY_MAX: usize = 64 * 1024;
 
+/// Where the bytes of an embedded string are: the tail of the keyspace entry that holds
+/// the value (see [`EntryTail`]). Only the table creates one (the field is private), and
+/// it never lets an embedded value move or be changed in place.
+#[derive(Clone, Copy)]
+pub struct TailPtr(std::ptr::NonNull<u8>);
+
+// SAFETY: the bytes behind it are immutable while the value is embedded and belong to the
+// entry, which is owned like the value (a `Send`/`Sync` table of entries).
+unsafe impl Send for TailPtr {}
+// SAFETY: as above: only read.
+unsafe impl Sync for TailPtr {}
+
 /// A string value. OBJECT ENCODING reports Valkey's names: `int` for a canonical
 /// integer, `embstr` for a string of at most [`EMBSTR_SIZE_LIMIT`] bytes written whole,
 /// `raw` for longer ones and for strings edited in place (APPEND, SETRANGE, the bit and
 /// HyperLogLog commands), as Valkey's `tryObjectEncoding` and `dbUnshareStringValue` do.
 ///
 /// The value is 16 bytes (tag included; checked below), so a keyspace entry stays small;
-/// only the growable form needs a second allocation for its `Vec` header.
-#[derive(Clone)]
+/// only the growable form needs a second allocation for its `Vec` header. A string of at
+/// most [`EMBSTR_SIZE_LIMIT`] bytes written whole is moved into its keyspace entry when it
+/// is stored there (`Tail`): no allocation of its own, as Valkey's embstr.
 pub enum StrValue {
     /// A canonical decimal integer that fits in i64 (no leading zeros, no `+`).
     Int(i64),
@@ -116,6 +130,94 @@ pub enum StrValue {
     Heap(HeapBytes),
     /// A growable buffer: a string edited in place, or a large buffer taken as it was.
     Raw(Box<Vec<u8>>),
+    /// Bytes written whole, kept in the tail of the keyspace entry holding the value.
+    Tail { len: u32, at: TailPtr },
+}
+
+impl Clone for StrValue {
+    /// A clone owns its bytes: an embedded string's copy is a heap string.
+    fn clone(&self) -> Self {
+        match self {
+            StrValue::Int(n) => StrValue::Int(*n),
+            StrValue::Embed { len, buf } => StrValue::Embed { len: *len, buf: *buf },
+            StrValue::Heap(h) => StrValue::Heap(h.clone()),
+            StrValue::Raw(v) => StrValue::Raw(v.clone()),
+            StrValue::Tail { .. } => StrValue::owned_copy(self.tail_bytes()),
+        }
+    }
+}
+
+// SAFETY: only a `Heap` string of at most EMBSTR_SIZE_LIMIT bytes asks for a tail; `embed`
+// turns it into `Tail` with exactly that length, `embedded_len` reports the `Tail` length
+// (0 otherwise), `detach` turns `Tail` back into an owned string, and dropping a `Tail`
+// frees nothing.
+unsafe impl EntryTail for StrValue {
+    fn tail_len(&self) -> usize {
+        match self {
+            StrValue::Heap(h) if h.len() <= EMBSTR_SIZE_LIMIT => h.len(),
+            _ => 0,
+        }
+    }
+
+    unsafe fn embed(&mut self, tail: *mut u8) {
+        let StrValue::Heap(h) = self else { return };
+        let len = h.len();
+        if len > EMBSTR_SIZE_LIMIT {
+            return;
+        }
+        // SAFETY: the caller gives `tail_len()` = `len` writable bytes that outlive the
+        // embedded value; `tail` is non-null (it is inside an allocation).
+        unsafe {
+            std::ptr::copy_nonoverlapping(h.as_slice().as_ptr(), tail, len);
+            *self = StrValue::Tail {
+                len: len as u32,
+                at: TailPtr(std::ptr::NonNull::new_unchecked(tail)),
+            };
+        }
+    }
+
+    fn embedded_len(&self) -> usize {
+        match self {
+            StrValue::Tail { len, .. } => *len as usize,
+            _ => 0,
+        }
+    }
+
+    fn detach(&mut self) {
+        if let StrValue::Tail { .. } = self {
+            *self = StrValue::owned_copy(self.tail_bytes());
+        }
+    }
+}
+
+// SAFETY: delegates to the string; other values never embed.
+unsafe impl EntryTail for Value {
+    fn tail_len(&self) -> usize {
+        match self {
+            Value::Str(s) => s.tail_len(),
+            _ => 0,
+        }
+    }
+
+    unsafe fn embed(&mut self, tail: *mut u8) {
+        if let Value::Str(s) = self {
+            // SAFETY: the caller's promise, passed on.
+            unsafe { s.embed(tail) }
+        }
+    }
+
+    fn embedded_len(&self) -> usize {
+        match self {
+            Value::Str(s) => s.embedded_len(),
+            _ => 0,
+        }
+    }
+
+    fn detach(&mut self) {
+        if let Value::Str(s) = self {
+            s.detach();
+        }
+    }
 }
 
 // A value is one tag byte and fifteen bytes of payload: `Value`'s own tag lives in the
@@ -145,6 +247,25 @@ impl StrValue {
         }
     }
 
+    /// The bytes of an embedded string (empty for the other forms).
+    fn tail_bytes(&self) -> &[u8] {
+        match self {
+            // SAFETY: an embedded value's pointer and length describe its entry's tail,
+            // which lives (unchanged) as long as the value stays embedded in it.
+            StrValue::Tail { len, at } => unsafe { std::slice::from_raw_parts(at.0.as_ptr(), *len as usize) },
+            _ => &[],
+        }
+    }
+
+    /// An owned string of these bytes in the heap form (no integer or inline check: the
+    /// bytes come from a string that already had its encoding chosen).
+    fn owned_copy(b: &[u8]) -> StrValue {
+        match HeapBytes::new(b) {
+            Some(h) => StrValue::Heap(h),
+            None => StrValue::Raw(Box::new(b.to_vec())),
+        }
+    }
+
     /// Takes a buffer written whole: copied into the compact forms up to 64 KB, kept as
     /// it is (no copy) beyond.
     pub fn from_vec(v: Vec<u8>) -> StrValue {
@@ -152,6 +273,17 @@ impl StrValue {
             StrValue::from_bytes(&v)
         } else {
             StrValue::Raw(Box::new(v))
+        }
+    }
+
+    /// As [`StrValue::from_vec`] for a buffer the caller reuses: a string of up to 64 KB
+    /// is copied out and the buffer keeps its capacity; a larger one takes the buffer
+    /// (left empty).
+    pub fn from_scratch(buf: &mut Vec<u8>) -> StrValue {
+        if buf.len() <= COPY_MAX {
+            StrValue::from_bytes(buf)
+        } else {
+            StrValue::Raw(Box::new(std::mem::take(buf)))
         }
     }
 
@@ -168,6 +300,7 @@ impl StrValue {
             StrValue::Embed { len, buf } => Cow::Borrowed(&buf[..*len as usize]),
             StrValue::Heap(h) => Cow::Borrowed(h.as_slice()),
             StrValue::Raw(v) => Cow::Borrowed(v),
+            StrValue::Tail { .. } => Cow::Borrowed(self.tail_bytes()),
         }
     }
 
@@ -178,6 +311,7 @@ impl StrValue {
             StrValue::Embed { len, .. } => *len as usize,
             StrValue::Heap(h) => h.len(),
             StrValue::Raw(v) => v.len(),
+            StrValue::Tail { len, .. } => *len as usize,
         }
     }
 
@@ -190,7 +324,7 @@ impl StrValue {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             StrValue::Int(_) => "int",
-            StrValue::Embed { .. } => "embstr",
+            StrValue::Embed { .. } | StrValue::Tail { .. } => "embstr",
             StrValue::Heap(h) if h.len() <= EMBSTR_SIZE_LIMIT => "embstr",
             StrValue::Heap(_) | StrValue::Raw(_) => "raw",
         }

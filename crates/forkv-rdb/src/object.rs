@@ -138,8 +138,11 @@ pub(crate) fn read_object<R: Read>(
     check_type(t).map_err(|kind| src.error(kind))?;
     let value = match t {
         RDB_TYPE_STRING => {
-            let v = read_string(src, &mut s.lzf)?;
-            Some(Value::Str(StrValue::from_vec(v)))
+            // Read into the reused buffer: the string is copied into its exact-size
+            // block once (a large one takes the buffer instead).
+            s.elem.clear();
+            read_string_into(src, &mut s.elem, &mut s.lzf)?;
+            Some(Value::Str(StrValue::from_scratch(&mut s.elem)))
         }
         RDB_TYPE_LIST => read_list(src, s)?,
         RDB_TYPE_SET => read_set(src, s)?,

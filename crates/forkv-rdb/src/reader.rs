@@ -31,6 +31,10 @@ pub struct LoadOptions {
     /// `key-load-delay` (a test knob): microseconds slept after each key; a negative `-n`
     /// sleeps one microsecond every `n` keys (Valkey's `debugDelay`).
     pub key_load_delay_us: i64,
+    /// Largest RESIZEDB size hint acted on (tables sized for that many keys up front); 0
+    /// ignores the hints. A hint is only read from the input, so whoever knows the input's
+    /// size bounds it (a file of `n` bytes cannot hold more than about `n / 8` keys).
+    pub size_hint_max: u64,
 }
 
 impl Default for LoadOptions {
@@ -41,6 +45,7 @@ impl Default for LoadOptions {
             verify_checksum: true,
             replace_existing: false,
             key_load_delay_us: 0,
+            size_hint_max: 0,
         }
     }
 }
@@ -127,6 +132,7 @@ fn load_into<R: Read>(
     };
     let mut scratch = Scratch::with_limits(*ks.encoding_limits());
     let mut lzf_scratch = Vec::new();
+    let mut key_buf = Vec::new();
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     // Eviction data of the next key (RDB_OPCODE_FREQ / RDB_OPCODE_IDLE).
@@ -162,9 +168,14 @@ fn load_into<R: Read>(
                     .ok_or_else(|| RdbError::new(type_at, RdbErrorKind::DbOutOfRange { db: id, databases: ks.db_count() }))?;
             }
             RDB_OPCODE_RESIZEDB => {
-                // Size hints; the keyspace's tables grow incrementally anyway.
-                src.plain_length()?;
-                src.plain_length()?;
+                // Size hints: empty tables are sized once for them, up to the caller's
+                // bound (a bigger dataset grows incrementally past it, as without one).
+                let keys = src.plain_length()?;
+                let expires = src.plain_length()?;
+                let cap = |n: u64| usize::try_from(n.min(opts.size_hint_max)).unwrap_or(0);
+                if opts.size_hint_max > 0 {
+                    ks.reserve(db, cap(keys), cap(expires));
+                }
             }
             RDB_OPCODE_SLOT_INFO => {
                 for _ in 0..3 {
@@ -196,24 +207,31 @@ fn load_into<R: Read>(
             }
             _ => {
                 check_type(t).map_err(|kind| RdbError::new(type_at, kind))?;
-                let key = read_string(&mut src, &mut lzf_scratch)?;
-                check_member(&src, &key)?;
+                // Read into a buffer reused for every key (the table copies the key into
+                // its entry): no allocation per key.
+                key_buf.clear();
+                crate::object::read_string_into(&mut src, &mut key_buf, &mut lzf_scratch)?;
+                let key = &key_buf[..];
+                check_member(&src, key)?;
                 let value = read_object(t, &mut src, &mut scratch)?;
                 let ttl = expire.take();
                 let (key_freq, key_idle) = (freq.take(), idle.take());
                 *stats.types.entry(t).or_insert(0) += 1;
-                key_load_delay(opts.key_load_delay_us, stats.types.values().sum());
+                if opts.key_load_delay_us != 0 {
+                    // Summed only for the test knob: a walk of the map per key otherwise.
+                    key_load_delay(opts.key_load_delay_us, stats.types.values().sum());
+                }
                 match value {
                     None => {
                         if stats.empty_keys.len() < EMPTY_KEYS_LOGGED {
-                            stats.empty_keys.push(key);
+                            stats.empty_keys.push(key.to_vec());
                         }
                         stats.empty_skipped += 1;
                     }
                     Some(_) if opts.skip_expired && ttl.is_some_and(|at| at < now) => stats.expired_skipped += 1,
                     Some(v) => {
-                        if !opts.replace_existing && ks.db(db).keys.get(&key[..]).is_some() {
-                            let key = String::from_utf8_lossy(key.get(..128).unwrap_or(&key)).into_owned();
+                        if !opts.replace_existing && ks.db(db).keys.get(key).is_some() {
+                            let key = String::from_utf8_lossy(key.get(..128).unwrap_or(key)).into_owned();
                             return Err(RdbError::new(type_at, RdbErrorKind::DuplicateKey { db, key }));
                         }
                         // The key's access clock reads the load's time, as a new object's
@@ -223,13 +241,13 @@ fn load_into<R: Read>(
                         // otherwise.
                         let saved = ks.now();
                         ks.set_now(now);
-                        ks.put(db, &key, v, ttl);
+                        ks.put(db, key, v, ttl);
                         if ks.lfu() {
                             if let Some(f) = key_freq {
-                                ks.set_frequency(db, &key, f);
+                                ks.set_frequency(db, key, f);
                             }
                         } else if let Some(secs) = key_idle {
-                            ks.set_idle_seconds(db, &key, secs);
+                            ks.set_idle_seconds(db, key, secs);
                         }
                         ks.set_now(saved);
                         stats.keys_loaded += 1;

@@ -324,3 +324,28 @@ fn idle_times_and_frequencies_survive_under_lru_and_lfu_policies() {
     back.set_now(now);
     assert_eq!(back.frequency(0, b"k"), Some(42));
 }
+
+#[test]
+fn resizedb_hints_size_the_tables_up_to_the_callers_bound() {
+    let mut ks = Keyspace::new(16);
+    for i in 0..1000 {
+        ks.put(0, format!("k{i}").as_bytes(), Value::string(b"v"), (i < 10).then_some(i64::MAX / 2));
+    }
+    let bytes = write(&ks, &WriteOptions::default());
+    let load_with = |size_hint_max: u64| {
+        let mut fresh = Keyspace::new(16);
+        let opts = LoadOptions { size_hint_max, ..LoadOptions::default() };
+        load_rdb(&bytes[..], &mut fresh, &opts).unwrap();
+        fresh
+    };
+    let hinted = load_with(1 << 20);
+    assert_eq!(hinted.db(0).keys.bucket_count(), 1024, "sized once for the 1000 keys");
+    assert_eq!(hinted.db(0).expires.bucket_count(), 16, "and the 10 TTLs");
+    assert!(!hinted.db(0).keys.is_rehashing());
+    let capped = load_with(100);
+    assert!(capped.db(0).keys.bucket_count() >= 1024, "past the bound the table grows as it fills");
+    assert_eq!(capped.len(0), 1000);
+    let ignored = load_with(0);
+    assert_eq!(ignored.len(0), 1000);
+    assert_eq!(snapshot(&hinted), snapshot(&ignored), "the same data whatever the hint");
+}

@@ -281,6 +281,9 @@ fn forward_logs(engine: &mut forkv_engine::Engine, logs: Option<&Receiver<LogLin
 fn load_rdb_file(path: &Path, ks: &mut Keyspace, opts: &LoadOptions) -> Result<forkv_rdb::LoadStats, String> {
     let shown = path.display();
     let file = std::fs::File::open(path).map_err(|e| format!("Fatal error loading the DB, check server logs. Can't open {shown}: {e}"))?;
+    // RESIZEDB hints are believed up to what the file's size can hold (8 bytes a key).
+    let size_hint_max = file.metadata().map_or(0, |m| m.len() / 8);
+    let opts = &LoadOptions { size_hint_max, ..opts.clone() };
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
     forkv_rdb::load_rdb(reader, ks, opts).map_err(|e| {
         // More lines, logged as they are, after a corrupt or short file: Valkey's
