@@ -835,10 +835,10 @@ impl Core {
     /// from the cron, as Valkey's eviction time proc); returns "ok", "running" or "fail".
     #[napi]
     pub fn evict(&mut self) -> String {
-        let r = self.server.engine.perform_evictions();
         // The deletions go to the AOF like those of the active expire cycle; their
-        // `evicted` keyspace events go out now (the host then delivers them).
-        self.server.publish_events();
+        // invalidations and `evicted` keyspace events go out now (the host then delivers
+        // them).
+        let r = self.server.evict();
         match r {
             forkv_engine::evict::EvictResult::Ok => "ok",
             forkv_engine::evict::EvictResult::Running => "running",

@@ -701,6 +701,17 @@ impl Server {
         self.deliver_invalidations();
     }
 
+    /// An eviction pass for the host (after CONFIG SET maxmemory, and from the cron, as
+    /// Valkey's eviction time proc): evicts, then queues what the evicted keys cause for
+    /// other clients (client-side caching invalidations, then `evicted` events), for the
+    /// host to write out right away.
+    pub fn evict(&mut self) -> forkv_engine::evict::EvictResult {
+        let result = self.engine.perform_evictions();
+        self.deliver_invalidations();
+        self.publish_events();
+        result
+    }
+
     /// Publishes the keyspace events raised since the last call (see
     /// [`forkv_keyspace::notify`]): each on `__keyspace@<db>__:<key>` (message: the
     /// event) and then `__keyevent@<db>__:<event>` (message: the key), as the
