@@ -5,7 +5,8 @@
 //! engine compares the memory counted for eviction with `maxmemory`. The memory counted is
 //! what the host measures ([`Engine::set_memory_probe`]: the process's Rust allocations
 //! plus the client output the host still holds) minus what Valkey does not count: the AOF
-//! buffer and replica output (`mem_not_counted_for_evict`). Over the limit, keys are
+//! buffer and replica output, including the stream buffered for a replica during its full
+//! sync (`mem_not_counted_for_evict`). Over the limit, keys are
 //! deleted one by one in the order the policy picks (`forkv_keyspace::evict`) until the
 //! memory is under it again, each deletion propagated as DEL (UNLINK with
 //! `lazyfree-lazy-eviction yes`) and counted in `evicted_keys`. One call evicts for at
@@ -99,9 +100,12 @@ impl Engine {
         (self.memory_probe)() + self.client_output_bytes
     }
 
-    /// INFO `mem_not_counted_for_evict`: the AOF buffer and replica output.
+    /// INFO `mem_not_counted_for_evict`: the AOF buffer and replica output, wherever they
+    /// are (Valkey's freeMemoryGetNotCountedMemory): the stream of the running batch, what
+    /// the server holds for the AOF and for replicas still syncing, and replica output
+    /// waiting in the host's sockets.
     pub fn mem_not_counted_for_evict(&self) -> usize {
-        self.prop.pending().len() + self.replica_output_bytes
+        self.prop.pending().len() + self.stream_buffered_bytes + self.replica_output_bytes
     }
 
     /// Memory that counts against `maxmemory`.
