@@ -3,6 +3,8 @@
 // then the 'cron' event that persistence listens to (save rules, child reaping, AOF
 // fsync), and the host's INFO facts.
 import { pushInfoFacts } from './info';
+import { ClientsRotation, clientsCronIterations } from './net/clients-cron';
+import type { Connection } from './net/connection';
 import type { Server } from './server';
 
 /**
@@ -16,6 +18,8 @@ export function expireBudgetMs(hz: number, effort: number): number {
 /** The periodic timer and its work. */
 export class Cron {
   private timer: NodeJS.Timeout | null = null;
+  /** Where the clients cron's walk over the clients is. */
+  private readonly rotation = new ClientsRotation();
 
   constructor(private readonly server: Server) {}
 
@@ -45,13 +49,13 @@ export class Cron {
     this.server.dataPath.serveWoken();
     // Output drains without telling us; eviction goes on where a command's pass ran out of
     // time or output grew without commands (Valkey's eviction time proc).
-    this.server.output.cron();
+    for (const c of this.server.output.cron()) this.server.clientMemory.refreshOutput(c);
     // Client memory changes without commands too (output drains or piles up): Valkey's
-    // clientsCron measures every client and evicts over maxmemory-clients.
-    this.server.evictClients();
+    // clientsCron re-measures a slice of the clients, then evicts over maxmemory-clients.
+    this.clientsCron(hz);
+    this.server.clientMemory.evict();
     this.server.evict();
     this.sampleStats();
-    this.closeIdleClients();
     this.server.emit('cron');
     // What a script's INFO/LASTSAVE sees (a client's INFO pushes fresh facts itself).
     pushInfoFacts(this.server);
@@ -74,8 +78,9 @@ export class Cron {
       replOutput: st.totalNetReplOutputBytes,
     });
     if (s.usedMemory > this.server.stats.peakMemory) this.server.stats.peakMemory = s.usedMemory;
-    let clientOutput = 0;
-    for (const c of this.server.clients.values()) clientOutput += c.socket.writableLength;
+    // The output client sockets hold, as the output accounting keeps it (not a walk over
+    // every client per tick).
+    const clientOutput = this.server.output.totals().total;
     this.server.core.native.sampleMemory(process.memoryUsage.rss(), this.server.stats.peakMemory, clientOutput);
   }
 
@@ -88,19 +93,29 @@ export class Cron {
     return Math.round(((last[1] - first[1]) * 1000) / (last[0] - first[0]));
   }
 
-  private closeIdleClients(): void {
+  /**
+   * Valkey's clientsCron: visits numclients / hz clients (see clients-cron.ts), so that each
+   * is visited about once a second: the idle timeout, then (in the core) the query buffer
+   * trim, and the client's memory figure for CLIENT LIST and client eviction.
+   */
+  private clientsCron(hz: number): void {
+    const batch = this.rotation.next(this.server.clients, clientsCronIterations(this.server.clients.size, hz));
     const timeout = this.server.config.getInt('timeout');
-    if (timeout <= 0) return;
-    const limit = Date.now() - timeout * 1000;
-    for (const c of this.server.clients.values()) {
-      if (c.busy || c.lastInteraction >= limit) continue;
-      // As Valkey's clientsCronHandleTimeout: replicas and MONITOR clients, blocked (or
-      // CLIENT PAUSEd) and subscribed clients wait by design and are never timed out.
-      const st = this.server.core.native.clientState(c.id);
-      if (c.isReplica || st?.monitor || st?.blocked || this.server.isSubscribed(c)) continue;
-      this.server.log.verbose('Closing idle client');
-      this.server.closeAfterWrite(c);
-    }
+    const visited = batch.filter((c) => !c.closed && !this.closedForIdleness(c, timeout));
+    const memory = this.server.core.native.clientsCron(visited.map((c) => c.id));
+    visited.forEach((c, i) => this.server.clientMemory.update(c, memory[i]));
+  }
+
+  /** Closes `c` when it has been idle past `timeout` seconds (0: never); true when it did. */
+  private closedForIdleness(c: Connection, timeout: number): boolean {
+    if (timeout <= 0 || c.busy || c.lastInteraction >= Date.now() - timeout * 1000) return false;
+    // As Valkey's clientsCronHandleTimeout: replicas and MONITOR clients, blocked (or
+    // CLIENT PAUSEd) and subscribed clients wait by design and are never timed out.
+    const st = this.server.core.native.clientState(c.id);
+    if (c.isReplica || st?.monitor || st?.blocked || this.server.isSubscribed(c)) return false;
+    this.server.log.verbose('Closing idle client');
+    this.server.closeAfterWrite(c);
+    return true;
   }
 
   /** Stops the timer. */

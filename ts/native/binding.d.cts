@@ -247,6 +247,11 @@ export declare class Core {
    * pub/sub subscriptions. 0 for an unknown id.
    */
   clientMemory(id: number): number
+  /**
+   * The clients cron's visit of some connections (see `Server::clients_cron`): trims
+   * their query buffers and returns the memory each holds in the core, in order.
+   */
+  clientsCron(ids: Array<number>): Array<number>
   /** CLIENT NO-EVICT is on for a connection. */
   clientNoEvict(id: number): boolean
   /** What the core knows about a connection. */

@@ -60,8 +60,11 @@ export interface ClientMemoryHost {
 
 /** Per-client memory, its sums by class, and client eviction. */
 export class ClientMemory {
-  /** Each client's last figure and its bucket; a Map keeps the order clients entered a bucket. */
-  private readonly usage = new Map<Connection, { mem: number; bucket: number }>();
+  /**
+   * Each client's last figure, the core's part of it, and its bucket; a Map keeps the order
+   * clients entered a bucket.
+   */
+  private readonly usage = new Map<Connection, { mem: number; core: number; bucket: number }>();
   private normalTotal = 0;
   private replicaTotal = 0;
 
@@ -82,16 +85,35 @@ export class ClientMemory {
       this.forget(conn);
       return;
     }
-    const mem = coreMemory === undefined ? this.measure(conn) : coreMemory + conn.socket.writableLength;
+    const core = coreMemory ?? this.host.coreMemory(conn);
+    this.set(conn, core, core + conn.socket.writableLength);
+  }
+
+  /**
+   * Refreshes only the output part of a client's figure (the cron re-read its socket), with
+   * the core's part as last measured; a client not measured yet waits for its measure.
+   */
+  refreshOutput(conn: Connection): void {
+    const before = this.usage.get(conn);
+    if (before === undefined) return;
+    if (conn.closed) {
+      this.forget(conn);
+      return;
+    }
+    this.set(conn, before.core, before.core + conn.socket.writableLength);
+  }
+
+  private set(conn: Connection, core: number, mem: number): void {
     const before = this.usage.get(conn);
     const bucket = memoryBucket(mem);
     this.add(conn, mem - (before?.mem ?? 0));
     if (before === undefined || before.bucket !== bucket) {
       // Entering a bucket puts the client at its end, as Valkey's bucket lists do.
       this.usage.delete(conn);
-      this.usage.set(conn, { mem, bucket });
+      this.usage.set(conn, { mem, core, bucket });
     } else {
       before.mem = mem;
+      before.core = core;
     }
   }
 
@@ -113,7 +135,7 @@ export class ClientMemory {
     return { normal: this.normalTotal, replicas: this.replicaTotal };
   }
 
-  /** Refreshes every client (the cron: output drains and grows without commands). */
+  /** Refreshes every client (CONFIG SET maxmemory / maxmemory-clients). */
   refreshAll(clients: Iterable<Connection>): void {
     for (const c of clients) this.update(c);
   }

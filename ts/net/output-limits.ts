@@ -126,11 +126,13 @@ export class OutputLimits {
    * and a client over its soft limit for too long is closed even when nothing more is
    * written to it (Valkey's clientsCron).
    */
-  cron(): void {
-    for (const conn of [...this.pending.keys()]) {
+  cron(): Connection[] {
+    const reread = [...this.pending.keys()];
+    for (const conn of reread) {
       if (!conn.closed) this.admit(conn, 0);
       this.wrote(conn);
     }
+    return reread;
   }
 
   /** A client is gone: its output no longer counts. */

@@ -5,7 +5,8 @@
 //! engine compares the memory counted for eviction with `maxmemory`. The memory counted is
 //! what the host measures ([`Engine::set_memory_probe`]: the process's Rust allocations
 //! plus the client output the host still holds) minus what Valkey does not count: the AOF
-//! buffer and replica output (`mem_not_counted_for_evict`). Over the limit, keys are
+//! buffer and replica output, including the stream buffered for a replica during its full
+//! sync (`mem_not_counted_for_evict`). Over the limit, keys are
 //! deleted one by one in the order the policy picks (`forkv_keyspace::evict`) until the
 //! memory is under it again, each deletion propagated as DEL (UNLINK with
 //! `lazyfree-lazy-eviction yes`) and counted in `evicted_keys`. One call evicts for at
@@ -104,9 +105,12 @@ impl Engine {
         (self.memory_probe)() + self.client_output_bytes
     }
 
-    /// INFO `mem_not_counted_for_evict`: the AOF buffer and replica output.
+    /// INFO `mem_not_counted_for_evict`: the AOF buffer and replica output, wherever they
+    /// are (Valkey's freeMemoryGetNotCountedMemory): the stream of the running batch, what
+    /// the server holds for the AOF and for replicas still syncing, and replica output
+    /// waiting in the host's sockets.
     pub fn mem_not_counted_for_evict(&self) -> usize {
-        self.prop.pending().len() + self.replica_output_bytes
+        self.prop.pending().len() + self.stream_buffered_bytes + self.replica_output_bytes
     }
 
     /// Memory that counts against `maxmemory`.
@@ -115,8 +119,24 @@ impl Engine {
     }
 
     /// Evicts keys until the memory is under `maxmemory` or the pass's time is up (see
-    /// the module notes).
+    /// the module notes), then signals the evicted keys: the host's entry (after CONFIG
+    /// SET maxmemory, and the cron's pass).
+    ///
+    /// The signals go out with the pass that caused them, as Valkey's signalModifiedKey
+    /// inside performEvictions: the invalidations reach the outbox now and the host writes
+    /// them to the sockets right after. Left for the next command, they would sit in the
+    /// outbox while that command's own eviction pass measures the memory, and drive it.
     pub fn perform_evictions(&mut self) -> EvictResult {
+        let before = self.ks.stats.evicted_keys;
+        let result = self.eviction_pass();
+        if self.ks.stats.evicted_keys != before {
+            self.process_touches(crate::cmd::multi::BulkChange::Unknown);
+        }
+        result
+    }
+
+    /// One eviction pass; the caller signals the evicted keys (see [`Engine::perform_evictions`]).
+    fn eviction_pass(&mut self) -> EvictResult {
         let mm = self.cfg.maxmemory;
         // CLIENT PAUSE holds eviction too (Valkey's isSafeToPerformEvictions).
         if !self.maxmemory_applies() || self.cfg.loading || self.ks.loading || self.is_paused() {
@@ -124,7 +144,8 @@ impl Engine {
             return EvictResult::Ok;
         }
         let limit = usize::try_from(mm.maxmemory).unwrap_or(usize::MAX);
-        if self.memory_for_eviction() <= limit {
+        let counted = self.memory_for_eviction();
+        if counted <= limit {
             self.note_exceeded(false);
             return EvictResult::Ok;
         }
@@ -137,23 +158,23 @@ impl Engine {
         if self.prop.in_transaction() {
             return EvictResult::Running;
         }
+        // What must be freed is fixed now; each deletion counts only the memory its
+        // own delete released (see `evict_one`), as in Valkey.
+        let to_free = (counted - limit) as i64;
+        let mut freed = 0i64;
         let start = Instant::now();
         let budget = time_limit(mm.tenacity);
         self.ks.set_now(crate::cmd::now_ms());
         let mut evicted = 0u64;
-        loop {
+        while freed < to_free {
             let Some((db, key)) = self.ks.eviction_victim(mm.policy, mm.samples) else {
                 return EvictResult::Fail;
             };
-            let del_start = Instant::now();
-            if self.ks.evict(db, &key) {
-                self.prop.log_expired(&[(db, key)], mm.lazy);
-                evicted += 1;
-            }
-            self.latency.add_if_needed("eviction-del", del_start.elapsed().as_millis() as u64);
-            if self.memory_for_eviction() <= limit {
-                break;
-            }
+            let Some(delta) = self.evict_one(db, key, mm.lazy) else {
+                continue;
+            };
+            freed += delta;
+            evicted += 1;
             // Valkey checks the clock every 16 keys.
             if evicted.is_multiple_of(16) && budget.is_some_and(|b| start.elapsed() >= b) {
                 self.latency.add_if_needed("eviction-cycle", start.elapsed().as_millis() as u64);
@@ -163,6 +184,29 @@ impl Engine {
         self.latency.add_if_needed("eviction-cycle", start.elapsed().as_millis() as u64);
         self.note_exceeded(false);
         EvictResult::Ok
+    }
+
+    /// Evicts one key; returns the memory its deletion freed (negative when the delete
+    /// allocated more than it released), None when the key was gone already.
+    ///
+    /// The figure is the used-memory delta around the delete alone (Valkey's
+    /// performEvictions around dbGenericDelete). What the eviction causes afterwards is
+    /// left out on purpose: the touched-key record, the `evicted` event, the invalidation
+    /// messages client-side caching sends (they grow the tracking clients' output) and the
+    /// propagated DEL. Counting them would make an eviction free less than it costs, and
+    /// the loop would then drain the keyspace (the "client tracking don't cause eviction
+    /// feedback loop" case of Valkey's unit/maxmemory).
+    fn evict_one(&mut self, db: usize, key: forkv_keyspace::Bytes, lazy: bool) -> Option<i64> {
+        let del_start = Instant::now();
+        let before = (self.memory_probe)() as i64;
+        if !self.ks.evict_delete(db, &key) {
+            return None;
+        }
+        let delta = before - (self.memory_probe)() as i64;
+        self.latency.add_if_needed("eviction-del", del_start.elapsed().as_millis() as u64);
+        self.ks.signal_evicted(db, &key);
+        self.prop.log_expired(&[(db, key)], lazy);
+        Some(delta)
     }
 
     /// A `maxmemory` is set and this server enforces it: not a replica with
@@ -203,7 +247,8 @@ impl Engine {
             }
             return false;
         }
-        self.oom_state = self.perform_evictions() == EvictResult::Fail;
+        // The caller signals the evicted keys (their invalidations precede the reply).
+        self.oom_state = self.eviction_pass() == EvictResult::Fail;
         // A table growth must not itself push the memory over the limit.
         let limit = usize::try_from(self.cfg.maxmemory.maxmemory).unwrap_or(usize::MAX);
         self.ks.set_grow_budget(limit.saturating_sub(self.memory_for_eviction()));

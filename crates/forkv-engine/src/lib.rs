@@ -239,6 +239,9 @@ pub struct Engine {
     pub client_output_bytes: usize,
     /// Of that, replica output (not counted for eviction).
     pub replica_output_bytes: usize,
+    /// The propagated stream the server holds outside the engine: the AOF buffer and the
+    /// buffers of replicas still syncing (not counted for eviction either).
+    pub stream_buffered_bytes: usize,
     /// Time spent over `maxmemory`.
     eviction: evict::EvictionState,
     /// The last command found the memory over `maxmemory` with nothing to evict
@@ -307,6 +310,7 @@ impl Engine {
             memory_probe: evict::NO_PROBE,
             client_output_bytes: 0,
             replica_output_bytes: 0,
+            stream_buffered_bytes: 0,
             eviction: evict::EvictionState::default(),
             oom_state: false,
             grow_budget_set: false,
@@ -653,9 +657,17 @@ impl Engine {
         }
     }
 
-    /// The cron's pass over the query buffers (see [`client::Client::resize_query_buffer`]).
+    /// The cron's pass over every query buffer (see [`client::Client::resize_query_buffer`]).
     pub fn resize_query_buffers(&mut self, now_ms: i64) {
         for c in self.clients.values_mut() {
+            c.resize_query_buffer(now_ms);
+        }
+    }
+
+    /// The query buffer pass for one client (the host's clients cron visits a slice of the
+    /// clients per tick, as Valkey's clientsCron does); nothing for an unknown id.
+    pub fn resize_query_buffer_of(&mut self, id: u64, now_ms: i64) {
+        if let Some(c) = self.clients.get_mut(&id) {
             c.resize_query_buffer(now_ms);
         }
     }

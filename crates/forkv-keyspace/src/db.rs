@@ -445,15 +445,34 @@ impl Keyspace {
         evict::pick(dbs, evict_pool, evict_next_db, s, &mut rand)
     }
 
-    /// Deletes a key to free memory (counted in `evicted_keys`); true when it existed.
+    /// Deletes a key to free memory (counted in `evicted_keys`) and signals it (WATCH,
+    /// client-side caching, the `evicted` event); true when it existed.
     pub fn evict(&mut self, db: usize, key: &[u8]) -> bool {
+        if !self.evict_delete(db, key) {
+            return false;
+        }
+        self.signal_evicted(db, key);
+        true
+    }
+
+    /// The deletion half of [`Keyspace::evict`]: removes the key and frees its value, and
+    /// nothing else, so that the caller can measure the memory the deletion alone frees
+    /// (Valkey's performEvictions measures `dbGenericDelete` alone: the records the
+    /// signals leave behind, the invalidation messages they cause and the propagated DEL
+    /// must not count as memory that still has to be freed). Then call
+    /// [`Keyspace::signal_evicted`]. True when the key existed.
+    pub fn evict_delete(&mut self, db: usize, key: &[u8]) -> bool {
         if self.remove_entry(db, key).is_none() {
             return false;
         }
         self.stats.evicted_keys += 1;
+        true
+    }
+
+    /// The signalling half of [`Keyspace::evict`], after [`Keyspace::evict_delete`].
+    pub fn signal_evicted(&mut self, db: usize, key: &[u8]) {
         self.touch_by_server(db, key);
         self.notify.raise(notify::EVICTED, "evicted", db, key);
-        true
     }
 
     /// Selects what the access clocks count: frequency (LFU policies) or recency. As in

@@ -700,6 +700,14 @@ impl Core {
         self.server.client_memory(u64::from(id)) as f64
     }
 
+    /// The clients cron's visit of some connections (see `Server::clients_cron`): trims
+    /// their query buffers and returns the memory each holds in the core, in order.
+    #[napi]
+    pub fn clients_cron(&mut self, ids: Vec<u32>) -> Vec<f64> {
+        let ids: Vec<u64> = ids.into_iter().map(u64::from).collect();
+        self.server.clients_cron(&ids).into_iter().map(|m| m as f64).collect()
+    }
+
     /// CLIENT NO-EVICT is on for a connection.
     #[napi]
     pub fn client_no_evict(&self, id: u32) -> bool {
@@ -753,6 +761,8 @@ impl Core {
     /// from the cron, as Valkey's eviction time proc); returns "ok", "running" or "fail".
     #[napi]
     pub fn evict(&mut self) -> String {
+        // Deletions go to the AOF like the active expire cycle's; their invalidations and
+        // `evicted` keyspace events go out now (the host then delivers them).
         match self.server.evict() {
             forkv_engine::evict::EvictResult::Ok => "ok",
             forkv_engine::evict::EvictResult::Running => "running",

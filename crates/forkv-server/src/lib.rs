@@ -72,6 +72,7 @@ pub mod pubsub;
 pub mod repl;
 pub mod settings;
 pub mod snapshot;
+pub mod stream_buf;
 pub mod wait_now;
 
 use std::cell::{Ref, RefCell, RefMut};
@@ -206,11 +207,30 @@ impl Server {
     }
 
     /// The memory client `id` holds in the core, in bytes: [`forkv_engine::client::Client::memory_usage`]
-    /// plus its pub/sub subscriptions (its part of CLIENT LIST `tot-mem` and of client
+    /// plus its pub/sub subscriptions and, for a replica still syncing, the stream buffered
+    /// for it (its part of CLIENT LIST `tot-mem`, of INFO `mem_clients_*` and of client
     /// eviction's figure). 0 for an unknown id.
     pub fn client_memory(&self, id: u64) -> usize {
         let Some(c) = self.engine.client(id) else { return 0 };
-        c.memory_usage() + self.pubsub().total_count(id) * forkv_engine::client::SUBSCRIPTION_OVERHEAD_BYTES
+        let own = self.own.borrow();
+        c.memory_usage()
+            + own.pubsub.total_count(id) * forkv_engine::client::SUBSCRIPTION_OVERHEAD_BYTES
+            // A syncing replica's stream waits here, not yet in its socket: its output all the same.
+            + own.repl.pending_bytes_of(id)
+    }
+
+    /// Valkey's clientsCron for the clients the host visits this tick (a slice of them,
+    /// so that the work per tick stays bounded): trims each one's query buffer when it is
+    /// idle or far over its recent peak, and returns the memory each then holds in the
+    /// core ([`Server::client_memory`]), in the order of `ids`.
+    pub fn clients_cron(&mut self, ids: &[u64]) -> Vec<usize> {
+        let now = forkv_engine::cmd::now_ms();
+        ids.iter()
+            .map(|&id| {
+                self.engine.resize_query_buffer_of(id, now);
+                self.client_memory(id)
+            })
+            .collect()
     }
 
     /// Replication as a primary: IDs, offset, backlog, attached replicas.
@@ -270,12 +290,21 @@ impl Server {
                 self.aof_stream.extend_from_slice(&bytes);
             }
         }
+        self.engine.stream_buffered_bytes = stream_buffered(&self.aof_stream, own);
+    }
+
+    /// Tells the engine how much of the stream this crate holds (see [`stream_buffered`])
+    /// where `own` is not borrowed yet.
+    fn refresh_stream_buffers(&mut self) {
+        self.engine.stream_buffered_bytes = stream_buffered(&self.aof_stream, &self.own.borrow());
     }
 
     /// Takes the stream waiting for the AOF.
     pub fn take_aof_stream(&mut self) -> Vec<u8> {
         self.pump_stream();
-        std::mem::take(&mut self.aof_stream)
+        let taken = std::mem::take(&mut self.aof_stream);
+        self.refresh_stream_buffers();
+        taken
     }
 
     /// SYNC (`psync` None) or PSYNC replid offset from client `id`. On a partial resync
@@ -314,6 +343,7 @@ impl Server {
             let line = own.repl.fullresync_line(id);
             own.outbox.buffer(id).extend_from_slice(&line);
         }
+        self.engine.stream_buffered_bytes = stream_buffered(&self.aof_stream, own);
         true
     }
 
@@ -331,6 +361,7 @@ impl Server {
             }
         }
         self.engine.prop.reset_db();
+        self.engine.stream_buffered_bytes = stream_buffered(&self.aof_stream, own);
         ids
     }
 
@@ -343,6 +374,7 @@ impl Server {
         if !pending.is_empty() {
             own.outbox.buffer(id).extend_from_slice(&pending);
         }
+        self.engine.stream_buffered_bytes = stream_buffered(&self.aof_stream, own);
     }
 
     /// A diskless transfer to replica `id` ended: it is online; its stream starts with its
@@ -423,6 +455,7 @@ impl Server {
         self.pump_stream();
         let own = &mut *self.own.borrow_mut();
         own.repl.feed(bytes, &mut own.outbox);
+        self.engine.stream_buffered_bytes = stream_buffered(&self.aof_stream, own);
     }
 
     /// The replica loaded its primary's snapshot of history `replid` at `offset` (see
@@ -481,15 +514,6 @@ impl Server {
             c.authenticated = true;
             c.user = None;
         }
-    }
-
-    /// Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
-    /// from the cron, as Valkey's eviction time proc). The deletions go to the stream like
-    /// those of the active expire cycle; their `evicted` keyspace events are published now.
-    pub fn evict(&mut self) -> forkv_engine::evict::EvictResult {
-        let r = self.engine.perform_evictions();
-        self.publish_events();
-        r
     }
 
     /// CONFIG RESETSTAT: the engine's counters and the full/partial sync counts.
@@ -557,6 +581,7 @@ impl Server {
         own.repl.remove(id, now_ms());
         own.fds.remove(&id);
         drop(own);
+        self.refresh_stream_buffers();
         self.reset_monitor(id);
         self.engine.remove_client(id);
     }
@@ -634,6 +659,8 @@ impl Server {
                 self.deliver_invalidations();
                 return outcome;
             }
+            // REPLCONF ACK may have handed a replica's buffered stream on.
+            self.refresh_stream_buffers();
             // Messages the command published to its own client follow the reply of the
             // top-level command (after EXEC's whole reply inside MULTI).
             if self.own.borrow().outbox.has(id) {
@@ -752,11 +779,20 @@ impl Server {
         // MIGRATE's connections unused for ten seconds (Valkey's migrateCloseTimedoutSockets).
         let now = forkv_engine::cmd::now_ms();
         self.engine.migrate.close_idle(now / 1000);
-        // Query buffers of idle clients, or far over their recent peak (Valkey's clientsCron).
-        self.engine.resize_query_buffers(now);
         // Keys the cycle deleted, the key-table limit, the BCAST batch.
         self.engine.tracking_cron();
         self.deliver_invalidations();
+    }
+
+    /// An eviction pass for the host (after CONFIG SET maxmemory, and from the cron, as
+    /// Valkey's eviction time proc): evicts, then queues what the evicted keys cause for
+    /// other clients (client-side caching invalidations, then `evicted` events), for the
+    /// host to write out right away.
+    pub fn evict(&mut self) -> forkv_engine::evict::EvictResult {
+        let result = self.engine.perform_evictions();
+        self.deliver_invalidations();
+        self.publish_events();
+        result
     }
 
     /// Publishes the keyspace events raised since the last call (see
@@ -851,6 +887,16 @@ impl Server {
     pub fn take_deliveries(&mut self) -> Vec<(u64, Vec<u8>)> {
         self.own.borrow_mut().outbox.take()
     }
+}
+
+/// The stream this crate holds for the AOF and for replicas still syncing (or waiting for
+/// their first ACK): with the AOF buffer and replica output, memory Valkey leaves out of what
+/// `maxmemory` counts (freeMemoryGetNotCountedMemory). The engine is told wherever those
+/// buffers change, so that an eviction check never sees a stale figure: a full sync's
+/// buffered stream would otherwise count as data and evict keys (unit/maxmemory's
+/// replica-buffer cases).
+fn stream_buffered(aof_stream: &[u8], own: &Own) -> usize {
+    aof_stream.len() + own.repl.pending_bytes()
 }
 
 /// Runs one of the server's own commands (`Exec::Server`), appending its reply to

@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::outbox::Outbox;
+use crate::stream_buf::StreamBuf;
 
 /// Where a replica is in its synchronisation (Valkey's `SLAVE_STATE_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +73,7 @@ pub struct Replica {
     /// The master offset the replica's snapshot corresponds to.
     pub psync_initial_offset: u64,
     /// The stream since the snapshot's fork, until the replica is online.
-    pending: Vec<u8>,
+    pending: StreamBuf,
 }
 
 /// What PSYNC/SYNC decided.
@@ -263,10 +264,16 @@ impl Replication {
         self.backlog.as_ref().map_or(0, |b| b.buf.len() as u64)
     }
 
-    /// Bytes of stream the buffers of replicas still syncing hold (sent once their
-    /// snapshot is delivered): part of INFO `mem_total_replication_buffers`.
+    /// Memory the buffers of replicas still syncing hold (their stream, sent once their
+    /// snapshot is delivered), as allocated: part of INFO `mem_total_replication_buffers`.
     pub fn pending_bytes(&self) -> usize {
-        self.replicas.values().map(|r| r.pending.len()).sum()
+        self.replicas.values().map(|r| r.pending.allocated()).sum()
+    }
+
+    /// Of that, the memory buffered for replica `id` (part of its output buffer, as
+    /// Valkey's replicas reference the shared replication buffer).
+    pub fn pending_bytes_of(&self, id: u64) -> usize {
+        self.replicas.get(&id).map_or(0, |r| r.pending.allocated())
     }
 
     /// Sets the backlog size; a smaller backlog forgets its oldest bytes.
@@ -315,7 +322,7 @@ impl Replication {
             aof_offset: 0,
             ack_time_ms: now_ms,
             psync_initial_offset: 0,
-            pending: Vec::new(),
+            pending: StreamBuf::default(),
         })
     }
 
@@ -493,7 +500,7 @@ impl Replication {
             Some(r) => {
                 r.state = Some(ReplicaState::Online);
                 r.ack_time_ms = now_ms;
-                std::mem::take(&mut r.pending)
+                r.pending.take()
             }
             None => Vec::new(),
         }
@@ -518,7 +525,7 @@ impl Replication {
             return None;
         }
         r.stream_on_ack = false;
-        Some(std::mem::take(&mut r.pending))
+        Some(r.pending.take())
     }
 
     /// True when replica `id` announced `capa eof` (it can take a diskless transfer).
