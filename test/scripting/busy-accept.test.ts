@@ -209,6 +209,36 @@ t('redis-cli --tls gets -BUSY during a busy FCALL and FUNCTION KILL through TLS 
   }
 });
 
+t('REPLCONF (allow-busy) is served during a busy script, as Valkey serves a replica from the script hook', async () => {
+  const replica = connectTcp();
+  replica.send('PING');
+  assert.is(await replica.line(), '+PONG');
+  const { caller, done } = await busyScript();
+  let ended = false;
+  void done.then(() => {
+    ended = true;
+  });
+  try {
+    // A replica's handshake and its ACKs: answered (ACK and GETACK from a non-replica
+    // silently, as Valkey 8.0.1 does) while the script still runs; PING is refused.
+    replica.send('REPLCONF', 'listening-port', '6390');
+    assert.is(await replica.line(), '+OK');
+    replica.send('REPLCONF', 'capa', 'eof', 'capa', 'psync2');
+    assert.is(await replica.line(), '+OK');
+    replica.send('REPLCONF', 'ACK', '0');
+    replica.send('REPLCONF', 'GETACK', '*');
+    replica.send('PING');
+    assert.is(await replica.line(), `-${BUSY_EVAL}`);
+    assert.not.ok(ended, 'the script was still running');
+    replica.send('SCRIPT', 'KILL');
+    assert.is(await replica.line(), '+OK');
+    assert.match(text(await done) ?? '', /^ERR Script killed by user with SCRIPT KILL/);
+  } finally {
+    caller.close();
+    replica.socket.destroy();
+  }
+});
+
 t('AUTH is answered during a busy script, for clients old and new', async () => {
   const admin = await RawClient.connect(srv.port);
   assert.is(text(await admin.call('CONFIG', 'SET', 'requirepass', 'secret')), 'OK');
