@@ -68,7 +68,7 @@ t('EVALSHA, SCRIPT LOAD/EXISTS/SHOW/FLUSH and NOSCRIPT', async () => {
   assert.equal(await io.script('EXISTS', sha, 'ffffffffffffffffffffffffffffffffffffffff'), [1, 0]);
   assert.is(await io.call('SCRIPT', 'SHOW', sha), 'return 42');
   assert.is(await io.script('FLUSH', 'ASYNC'), 'OK');
-  assert.is(await errorOf(io.evalsha(sha, 0)), 'NOSCRIPT No matching script. Please use EVAL.');
+  assert.is(await errorOf(io.evalsha(sha, 0)), 'NOSCRIPT No matching script.');
   assert.is(await errorOf(io.call('SCRIPT', 'FLUSH', 'LATER')), 'ERR SCRIPT FLUSH only support SYNC|ASYNC option');
 });
 

@@ -220,7 +220,7 @@ fn read_only_runs_refuse_writes() {
     assert!(s.get(&sha).is_none());
     assert_eq!(
         s.run(&mut h, &sha, &[], &[], RunOptions::default()),
-        RespValue::Error(b"NOSCRIPT No matching script. Please use EVAL.".to_vec())
+        RespValue::Error(b"NOSCRIPT No matching script.".to_vec())
     );
 }
 
