@@ -190,7 +190,7 @@ t("redis.call('PUBLISH') reaches a subscriber; CONFIG HELP runs from a script, C
 t('server.log lines reach the server log', async () => {
   await io.eval("redis.log(redis.LOG_WARNING, 'hello from', 'a script')", 0);
   await srv.waitFor(/# hello from a script/, 3000);
-  assert.match(await errorOf(io.eval("redis.log(99, 'x')", 0)), /^ERR Invalid debug level\./);
+  assert.match(await errorOf(io.eval("redis.log(99, 'x')", 0)), /^ERR Invalid log level\./);
 });
 
 t('AOF replay: every EVAL of the file runs (the replaying client outlives the scripts)', async () => {

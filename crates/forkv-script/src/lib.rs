@@ -776,7 +776,7 @@ fn log_line(args: &[Value]) -> Result<(i64, Vec<u8>), &'static str> {
         _ => return Err("First argument must be a number (log level)."),
     };
     if !(log_level::DEBUG..=log_level::WARNING).contains(&level) {
-        return Err("Invalid debug level.");
+        return Err("Invalid log level.");
     }
     let mut line = Vec::new();
     for (j, a) in args[1..].iter().enumerate() {
