@@ -157,7 +157,7 @@ export class Server extends EventEmitter {
   ) {
     super();
     this.dataPath = new DataPath(this);
-    this.listening = new Listeners(this, (s, kind) => this.dataPath.onConnection(s, kind));
+    this.listening = new Listeners(this, (s, kind, peer, head) => this.dataPath.onConnection(s, kind, peer ?? null, head ?? null));
     this.cronJob = new Cron(this);
     this.log = log ?? new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
     // Before the first command (the AOF is loaded later): OLD names nothing from here on.

@@ -9,6 +9,7 @@ import * as tls from 'node:tls';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { redisCli } from '../helpers/cli';
 import { RawClient, cmd, text, type Resp } from '../helpers/client';
 import { freePort, startServer, tempDir, type RunningServer } from '../helpers/server';
 import { testCerts, tlsArgs } from '../helpers/tls-certs';
@@ -134,22 +135,107 @@ t('a unix socket client connecting during a busy script gets -BUSY and stays con
   }
 });
 
-t('a TLS client connecting during a busy script is served once the script ends', async () => {
-  const { caller, done } = await busyScript();
+/** A TLS client of the test CA (connects without waiting: the server may be busy). */
+function connectTls(): Lines {
   const c = testCerts();
-  const late = new Lines(tls.connect({ host: '127.0.0.1', port: tlsPort, ca: fs.readFileSync(c.ca), cert: fs.readFileSync(c.clientCert), key: fs.readFileSync(c.clientKey) }));
+  return new Lines(tls.connect({ host: '127.0.0.1', port: tlsPort, ca: fs.readFileSync(c.ca), cert: fs.readFileSync(c.clientCert), key: fs.readFileSync(c.clientKey) }));
+}
+
+t('a TLS client connected before a busy script gets -BUSY and SCRIPT KILL stops the script', async () => {
+  const early = connectTls();
+  early.send('PING');
+  assert.is(await early.line(), '+PONG');
+  early.send('CLIENT', 'ID');
+  const earlyId = Number((await early.line()).slice(1));
+  const { caller, done } = await busyScript();
+  try {
+    early.send('GET', 'x');
+    assert.is(await early.line(), `-${BUSY_EVAL}`);
+    early.send('SCRIPT', 'KILL');
+    assert.is(await early.line(), '+OK');
+    assert.match(text(await done) ?? '', /^ERR Script killed by user with SCRIPT KILL/);
+    early.send('PING');
+    assert.is(await early.line(), '+PONG');
+    // CLIENT LIST shows the TLS client's own TCP peer and the TLS port, not the bridge.
+    const list = text(await caller.call('CLIENT', 'LIST')) ?? '';
+    assert.match(list, new RegExp(`^id=${earlyId} addr=127\\.0\\.0\\.1:\\d+ laddr=127\\.0\\.0\\.1:${tlsPort} `, 'm'));
+  } finally {
+    caller.close();
+    early.socket.destroy();
+  }
+});
+
+t('a TLS client connecting during a busy script gets -BUSY, and its SCRIPT KILL works', async () => {
+  const { caller, done } = await busyScript();
+  const late = connectTls();
   try {
     late.send('PING');
-    await sleep(200);
-    const killer = connectTcp();
-    killer.send('SCRIPT', 'KILL');
-    assert.is(await killer.line(), '+OK');
-    killer.socket.destroy();
-    await done;
-    assert.is(await late.line(), '+PONG');
+    assert.is(await late.line(), `-${BUSY_EVAL}`);
+    late.send('SCRIPT', 'KILL');
+    assert.is(await late.line(), '+OK');
+    assert.match(text(await done) ?? '', /^ERR Script killed by user with SCRIPT KILL/);
+    // Then an ordinary TLS client of the host, with its address.
+    late.send('CLIENT', 'INFO');
+    assert.match(await late.line(), /^\$\d+$/);
+    assert.match(await late.line(), new RegExp(` addr=127\\.0\\.0\\.1:\\d+ laddr=127\\.0\\.0\\.1:${tlsPort} `));
+    late.send('SET', 'tls:after', '1');
+    assert.is(await late.line(), '+OK');
   } finally {
     caller.close();
     late.socket.destroy();
+  }
+});
+
+t('redis-cli --tls gets -BUSY during a busy FCALL and FUNCTION KILL through TLS stops it', async () => {
+  const c = testCerts();
+  const setup = await RawClient.connect(srv.port);
+  await setup.call('FUNCTION', 'LOAD', 'REPLACE', "#!lua name=spin\nserver.register_function{function_name='spin', callback=function() while true do end end, flags={'no-writes'}}");
+  const caller = await RawClient.connect(srv.port);
+  const done = caller.call('FCALL', 'spin', '0');
+  await sleep(200);
+  const tlsFlags = ['--tls', '--cacert', c.ca, '--cert', c.clientCert, '--key', c.clientKey];
+  try {
+    const busy = await redisCli(tlsPort, [...tlsFlags, 'PING']);
+    assert.match(busy.stdout, /^BUSY Valkey is busy running a script/);
+    const kill = await redisCli(tlsPort, [...tlsFlags, 'FUNCTION', 'KILL']);
+    assert.is(kill.stdout.trim(), 'OK');
+    assert.match(text(await done) ?? '', /^ERR Script killed by user with SCRIPT KILL\.\.\. script: spin, on @user_function:2\./);
+    const after = await redisCli(tlsPort, [...tlsFlags, 'PING']);
+    assert.is(after.stdout.trim(), 'PONG');
+  } finally {
+    await setup.call('FUNCTION', 'FLUSH');
+    setup.close();
+    caller.close();
+  }
+});
+
+t('REPLCONF (allow-busy) is served during a busy script, as Valkey serves a replica from the script hook', async () => {
+  const replica = connectTcp();
+  replica.send('PING');
+  assert.is(await replica.line(), '+PONG');
+  const { caller, done } = await busyScript();
+  let ended = false;
+  void done.then(() => {
+    ended = true;
+  });
+  try {
+    // A replica's handshake and its ACKs: answered (ACK and GETACK from a non-replica
+    // silently, as Valkey 8.0.1 does) while the script still runs; PING is refused.
+    replica.send('REPLCONF', 'listening-port', '6390');
+    assert.is(await replica.line(), '+OK');
+    replica.send('REPLCONF', 'capa', 'eof', 'capa', 'psync2');
+    assert.is(await replica.line(), '+OK');
+    replica.send('REPLCONF', 'ACK', '0');
+    replica.send('REPLCONF', 'GETACK', '*');
+    replica.send('PING');
+    assert.is(await replica.line(), `-${BUSY_EVAL}`);
+    assert.not.ok(ended, 'the script was still running');
+    replica.send('SCRIPT', 'KILL');
+    assert.is(await replica.line(), '+OK');
+    assert.match(text(await done) ?? '', /^ERR Script killed by user with SCRIPT KILL/);
+  } finally {
+    caller.close();
+    replica.socket.destroy();
   }
 });
 

@@ -68,7 +68,7 @@ t('EVALSHA, SCRIPT LOAD/EXISTS/SHOW/FLUSH and NOSCRIPT', async () => {
   assert.equal(await io.script('EXISTS', sha, 'ffffffffffffffffffffffffffffffffffffffff'), [1, 0]);
   assert.is(await io.call('SCRIPT', 'SHOW', sha), 'return 42');
   assert.is(await io.script('FLUSH', 'ASYNC'), 'OK');
-  assert.is(await errorOf(io.evalsha(sha, 0)), 'NOSCRIPT No matching script. Please use EVAL.');
+  assert.is(await errorOf(io.evalsha(sha, 0)), 'NOSCRIPT No matching script.');
   assert.is(await errorOf(io.call('SCRIPT', 'FLUSH', 'LATER')), 'ERR SCRIPT FLUSH only support SYNC|ASYNC option');
 });
 
@@ -190,7 +190,7 @@ t("redis.call('PUBLISH') reaches a subscriber; CONFIG HELP runs from a script, C
 t('server.log lines reach the server log', async () => {
   await io.eval("redis.log(redis.LOG_WARNING, 'hello from', 'a script')", 0);
   await srv.waitFor(/# hello from a script/, 3000);
-  assert.match(await errorOf(io.eval("redis.log(99, 'x')", 0)), /^ERR Invalid debug level\./);
+  assert.match(await errorOf(io.eval("redis.log(99, 'x')", 0)), /^ERR Invalid log level\./);
 });
 
 t('AOF replay: every EVAL of the file runs (the replaying client outlives the scripts)', async () => {

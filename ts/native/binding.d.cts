@@ -121,10 +121,11 @@ export declare class Core {
    */
   allocateClientId(): number
   /**
-   * The descriptors of the plain TCP and unix listening sockets, on which a busy
-   * script accepts new connections (TLS listeners are not given: their clients wait).
+   * The descriptors of the plain TCP and unix listening sockets and of the TLS bridge
+   * (the private socket on which the host's TLS worker forwards TLS clients), on which
+   * a busy script accepts new connections.
    */
-  setBusyListeners(tcp: Array<number>, unix: Array<number>): void
+  setBusyListeners(tcp: Array<number>, unix: Array<number>, tlsBridge: Array<number>): void
   /**
    * The accept-time refusals applied to connections accepted while a script is busy:
    * `maxclients`, and protected mode (`localOnly`: only loopback and unix clients, the
@@ -598,6 +599,10 @@ export interface BusyAcceptedConn {
   id: number
   fd: number
   unix: boolean
+  /** A TLS client, through the host's TLS bridge. */
+  tls: boolean
+  /** Its bridge preamble as read so far (see forkv-server's `busy_accept`). */
+  preamble: Buffer
   refused: boolean
 }
 

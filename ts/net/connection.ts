@@ -4,6 +4,7 @@ import type * as net from 'node:net';
 
 import { sendNow } from '../native/core';
 import type { ConnKind } from './listeners';
+import type { TlsPeer } from './tls-bridge';
 
 /** Valkey's REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME: a client's reply peak restarts every 5 s. */
 export const REPLY_PEAK_RESET_DEFAULT_MS = 5000;
@@ -30,8 +31,8 @@ export class Connection {
   isReplica = false;
   /**
    * The socket's descriptor for direct writes (`write`): plain TCP and unix sockets whose
-   * descriptor Node exposes; -1 for TLS sockets (their bytes must go through OpenSSL) and
-   * for sockets that keep Node's write path.
+   * descriptor Node exposes (TLS clients' bridge sockets too); -1 for sockets that keep
+   * Node's write path.
    */
   directFd = -1;
   /** Writes Node's stream still holds for the kernel (CLIENT LIST `oll`). */
@@ -45,38 +46,40 @@ export class Connection {
    * @param id its client id (the core's counter: `allocateClientId`)
    * @param kind how the client connected (tcp, tls or the unix socket)
    * @param unixPath the unix socket's path, for a unix client
+   * @param peer a TLS client's addresses (its socket is the TLS bridge's, see tls-bridge.ts)
    */
   constructor(
     readonly id: number,
     readonly socket: net.Socket,
     readonly kind: ConnKind = 'tcp',
     readonly unixPath: string | null = null,
+    readonly peer: TlsPeer | null = null,
   ) {}
 
   /** "ip:port" of the peer, as CLIENT LIST prints it; "<socket path>:0" for a unix client. */
   get addr(): string {
     if (this.kind === 'unix') return `${this.unixPath ?? ''}:0`;
+    if (this.peer !== null) return formatAddr(this.peer.remoteAddress, this.peer.remotePort);
     return formatAddr(this.socket.remoteAddress, this.socket.remotePort);
   }
 
   /** "ip:port" of our end ("<socket path>:0" for a unix client). */
   get laddr(): string {
     if (this.kind === 'unix') return `${this.unixPath ?? ''}:0`;
+    if (this.peer !== null) return formatAddr(this.peer.localAddress, this.peer.localPort);
     return formatAddr(this.socket.localAddress, this.socket.localPort);
   }
 
-  /** The socket's file descriptor, when Node exposes it (a TLS socket's is its TCP socket's). */
+  /** The socket's file descriptor, when Node exposes it (a TLS client's is its bridge socket's). */
   get fd(): number {
-    type WithHandle = { _handle?: { fd?: number }; _parent?: WithHandle | null };
-    const s = this.socket as unknown as WithHandle;
-    const handle = this.kind === 'tls' ? (s._parent?._handle ?? s._handle) : s._handle;
+    const handle = (this.socket as unknown as { _handle?: { fd?: number } | null })._handle;
     return typeof handle?.fd === 'number' ? handle.fd : -1;
   }
 
   /** True when the peer is on a loopback address, or on the unix socket (Valkey's connIsLocal). */
   get isLocal(): boolean {
     if (this.kind === 'unix') return true;
-    const a = this.socket.remoteAddress ?? '';
+    const a = (this.peer !== null ? this.peer.remoteAddress : this.socket.remoteAddress) ?? '';
     return a.startsWith('127.') || a === '::1' || a.startsWith('::ffff:127.');
   }
 

@@ -21,6 +21,7 @@ import { runHostCommand } from '../commands';
 import { Connection } from './connection';
 import { PROTECTED_MODE_ERROR, type ConnKind } from './listeners';
 import { readInto } from './readinto';
+import { TlsBridge, type TlsPeer } from './tls-bridge';
 import type { Server } from '../server';
 
 /** Bytes of one socket read (libuv reads up to this much per call). */
@@ -40,14 +41,18 @@ export class DataPath {
 
   constructor(private readonly server: Server) {}
 
-  /** A new client socket: limits, protected mode, then registration with the core. */
-  onConnection(socket: net.Socket, kind: ConnKind): void {
+  /**
+   * A new client socket: limits, protected mode, then registration with the core. A TLS
+   * client comes through the TLS bridge: `peer` holds its addresses, `head` the bytes it
+   * sent with the bridge's preamble.
+   */
+  onConnection(socket: net.Socket, kind: ConnKind, peer: TlsPeer | null = null, head: Buffer | null = null): void {
     if (this.server.isStopping) {
       socket.destroy();
       return;
     }
     if (this.server.options.unref) socket.unref();
-    const conn = new Connection(this.server.core.native.allocateClientId(), socket, kind, kind === 'unix' ? this.server.listening.unixPath : null);
+    const conn = new Connection(this.server.core.native.allocateClientId(), socket, kind, kind === 'unix' ? this.server.listening.unixPath : null, peer);
     this.server.stats.totalConnections++;
     if (this.server.clients.size >= this.server.config.getInt('maxclients')) {
       this.server.stats.rejectedConnections++;
@@ -62,7 +67,7 @@ export class DataPath {
       return;
     }
     this.server.core.native.addClient(conn.id, ...this.clientInfo(conn));
-    this.register(conn);
+    this.register(conn, head);
   }
 
   /**
@@ -79,7 +84,7 @@ export class DataPath {
         this.server.stats.rejectedConnections++;
         continue;
       }
-      const kind: ConnKind = a.unix ? 'unix' : 'tcp';
+      const kind: ConnKind = a.tls ? 'tls' : a.unix ? 'unix' : 'tcp';
       // pauseOnCreate: not reading yet, as the listeners' pauseOnConnect (readInto starts it).
       const opts: net.SocketConstructorOpts & { pauseOnCreate: boolean } = { fd: a.fd, readable: true, writable: true, pauseOnCreate: true };
       const socket = new net.Socket(opts);
@@ -89,9 +94,20 @@ export class DataPath {
         continue;
       }
       if (this.server.options.unref) socket.unref();
-      const conn = new Connection(a.id, socket, kind, a.unix ? this.server.listening.unixPath : null);
-      this.server.core.native.setClientInfo(conn.id, ...this.clientInfo(conn));
-      this.register(conn);
+      if (!a.tls) {
+        this.adopt(a.id, socket, kind, null, null);
+        continue;
+      }
+      // A TLS client: its addresses are in the bridge's preamble, which the script may
+      // have read only in part.
+      void TlsBridge.finishPreamble(socket, a.preamble).then((got) => {
+        if (got === null) {
+          this.server.core.native.removeClient(a.id);
+          socket.destroy();
+          return;
+        }
+        this.adopt(a.id, socket, kind, got.peer, got.head);
+      });
     }
     // HELLO and RESET run from inside a busy script changed the core's copy (of an
     // adopted connection too).
@@ -105,6 +121,13 @@ export class DataPath {
     }
   }
 
+  /** Serves a connection a busy script accepted (the core knows it already). */
+  private adopt(id: number, socket: net.Socket, kind: ConnKind, peer: TlsPeer | null, head: Buffer | null): void {
+    const conn = new Connection(id, socket, kind, kind === 'unix' ? this.server.listening.unixPath : null, peer);
+    this.server.core.native.setClientInfo(conn.id, ...this.clientInfo(conn));
+    this.register(conn, head);
+  }
+
   /** What the core keeps of a new client: DEBUG/MODULE allowed, its address, unix or not. */
   private clientInfo(conn: Connection): [boolean, boolean, string, boolean] {
     const debug = this.server.config.getEnum('enable-debug-command');
@@ -112,22 +135,30 @@ export class DataPath {
     return [debug === 'yes' || (debug === 'local' && conn.isLocal), modules === 'yes' || (modules === 'local' && conn.isLocal), conn.addr, conn.kind === 'unix'];
   }
 
-  /** Serves a client the core knows: keepalive, direct writes, reads. */
-  private register(conn: Connection): void {
+  /**
+   * Serves a client the core knows: keepalive, direct writes, reads. `head`: bytes of the
+   * client read before (with a TLS bridge preamble), run first.
+   */
+  private register(conn: Connection, head: Buffer | null = null): void {
     const { socket, kind } = conn;
     const keepalive = this.server.config.getInt('tcp-keepalive');
-    if (keepalive > 0 && kind !== 'unix') socket.setKeepAlive(true, keepalive * 1000);
+    // A TLS client's socket is the bridge's (unix): the worker keeps its TCP connection.
+    if (keepalive > 0 && kind === 'tcp') socket.setKeepAlive(true, keepalive * 1000);
     this.server.clients.set(conn.id, conn);
-    // A busy script serves plain sockets directly (see forkv-server's busy_io); TLS ones wait.
-    const fd = kind === 'tls' ? -1 : socketFd(socket);
+    // A busy script serves every client directly (see forkv-server's busy_io): a TLS
+    // client through its bridge socket, whose plaintext the TLS worker forwards.
+    const fd = socketFd(socket);
     if (fd >= 0) this.server.core.native.setClientFd(conn.id, fd);
-    // Replies to plain sockets go to the kernel directly while nothing is queued.
+    // Replies go to the kernel directly while nothing is queued.
     conn.directFd = fd;
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClose(conn));
-    // TCP and unix sockets read into the shared buffer; TLS sockets keep 'data' events.
+    if (head !== null && head.length > 0) this.onData(conn, head);
+    // TCP and unix sockets read into the shared buffer; a TLS client's bridge socket read
+    // its preamble through the stream already, and keeps 'data' events.
     if (kind === 'tls' || !readInto(socket, this.readBuf, (n) => this.onRead(conn, n))) {
       socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
+      socket.resume();
     }
   }
 

@@ -1,27 +1,19 @@
 // Listening sockets, Valkey's three connection types: plain TCP (`port` on every `bind`
-// address), TLS (`tls-port` on the same addresses, through Node's tls module, see tls.ts)
+// address), TLS (`tls-port` on the same addresses, through Node's tls module, see tls.ts,
+// held by the TLS worker thread and bridged to this one, see tls-bridge.ts)
 // and the unix socket (`unixsocket`, `unixsocketperm`, `unixsocketgroup`). Binding with Valkey's log lines and
 // errors (listenToPort), rebinding when CONFIG SET changes `port`, `tls-port` or `bind`
 // (changeListener), and protected mode, the accept-time refusal of non-local clients.
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
-
 import type { Connection } from './connection';
 import { chownToGroup } from './unix-group';
 import type { Server } from '../server';
-import {
-  TLS_START_ERROR, TLS_UPDATE_ERROR, TlsSessionCache, buildSecureContextOptions, clientAuthOptions,
-} from './tls';
+import { TLS_START_ERROR, TLS_UPDATE_ERROR, buildSecureContextOptions } from './tls';
+import { TlsBridge, type TlsListenerHandle, type TlsPeer } from './tls-bridge';
 
 /** How a client reached the server (Valkey's connection type names). */
 export type ConnKind = 'tcp' | 'unix' | 'tls';
-
-/** A tls.Server's per-connection verification settings, which it reads at every accept. */
-interface ClientAuthKnobs {
-  requestCert: boolean;
-  rejectUnauthorized: boolean;
-}
 
 /** The tls-* directives whose change rebuilds the TLS context (Valkey's applyTlsCfg). */
 export const TLS_CONTEXT_DIRECTIVES = [
@@ -42,11 +34,13 @@ export class Listeners {
   /** Addresses the TCP or TLS listeners are bound to. */
   boundAddresses: string[] = [];
   private tcpServers: net.Server[] = [];
-  private tlsServers: tls.Server[] = [];
+  /** The TLS listeners, held by the TLS worker. */
+  private tlsServers: TlsListenerHandle[] = [];
+  /** The TLS worker and the bridge its clients come through (started with TLS). */
+  private readonly tlsBridge: TlsBridge;
   private unixServer: net.Server | null = null;
   /** The current secure-context options (null until TLS is first configured). */
-  private tlsOptions: tls.SecureContextOptions | null = null;
-  private readonly sessionCache = new TlsSessionCache(0, 0);
+  private tlsOptions: ReturnType<typeof buildSecureContextOptions> = null;
   /** CONFIG SET changed port, tls-port or bind: rebind in applyPendingChanges(). */
   private pending = new Set<'tcp' | 'tls'>();
   /** listenAll() succeeded: later binds are CONFIG SET's. */
@@ -54,8 +48,14 @@ export class Listeners {
 
   constructor(
     private readonly server: Server,
-    private readonly onSocket: (socket: net.Socket, kind: ConnKind) => void,
-  ) {}
+    private readonly onSocket: (socket: net.Socket, kind: ConnKind, peer?: TlsPeer, head?: Buffer) => void,
+  ) {
+    this.tlsBridge = new TlsBridge(
+      (socket, peer, head) => this.onSocket(socket, 'tls', peer, head),
+      (text) => this.server.log.verbose(text),
+      this.server.options.unref === true,
+    );
+  }
 
   /** Binds everything configured, in Valkey's order: TCP, unix socket, TLS. */
   async listenAll(): Promise<void> {
@@ -109,19 +109,27 @@ export class Listeners {
   /* -------------------------------------------------------------------------------------- */
 
   private async bindTcp(configured: number): Promise<void> {
-    const { servers, port, addresses } = await this.bindAll('tcp', configured, () => {
+    const { servers, port, addresses } = await this.bindAll<net.Server>('tcp', configured, async (host, p) => {
       // pauseOnConnect: the data path sets up how a TCP socket reads before it starts reading.
-      const srv = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onSocket(s, 'tcp'));
-      return srv;
-    });
+      const srv = await this.listenOne(net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onSocket(s, 'tcp')), host, p);
+      const bound = srv.address();
+      return { handle: srv, port: bound && typeof bound === 'object' ? bound.port : p };
+    }, closeAll);
     this.tcpServers = servers;
     this.port = port;
     this.boundAddresses = addresses;
   }
 
   private async bindTls(configured: number): Promise<void> {
-    const { servers, port, addresses } = await this.bindAll('tls', configured, () => this.createTlsServer());
-    this.tlsServers = servers as tls.Server[];
+    await this.tlsBridge.start();
+    this.syncBusyAccept();
+    const maxConnections = this.server.config.getInt('maxclients') + 32;
+    const backlog = this.server.config.getInt('tcp-backlog');
+    const { servers, port, addresses } = await this.bindAll<TlsListenerHandle>('tls', configured, async (host, p) => {
+      const handle = await this.tlsBridge.listen(host, p, backlog, maxConnections);
+      return { handle, port: handle.port };
+    }, (hs) => Promise.all(hs.map((h) => this.tlsBridge.close(h))).then(() => undefined));
+    this.tlsServers = servers;
     this.tlsPort = port;
     if (this.boundAddresses.length === 0) this.boundAddresses = addresses;
   }
@@ -131,10 +139,11 @@ export class Listeners {
    * is optional and skipped when it does not exist here; any other failure closes what was
    * bound and fails with Valkey's log lines.
    */
-  private async bindAll(
-    kind: 'tcp' | 'tls', configured: number, create: () => net.Server,
-  ): Promise<{ servers: net.Server[]; port: number; addresses: string[] }> {
-    const servers: net.Server[] = [];
+  private async bindAll<H>(
+    kind: 'tcp' | 'tls', configured: number, listen: (host: string, port: number) => Promise<{ handle: H; port: number }>,
+    closeBound: (handles: H[]) => Promise<void>,
+  ): Promise<{ servers: H[]; port: number; addresses: string[] }> {
+    const servers: H[] = [];
     const addresses: string[] = [];
     let port = configured;
     for (const spec of this.server.config.getBind()) {
@@ -142,16 +151,15 @@ export class Listeners {
       const host = optional ? spec.slice(1) : spec;
       const addr = host === '*' ? '0.0.0.0' : host === '::*' ? '::' : host;
       try {
-        const srv = await this.listenOne(create(), addr, port);
-        const bound = srv.address();
-        if (bound && typeof bound === 'object') port = bound.port;
-        servers.push(srv);
+        const bound = await listen(addr, port);
+        port = bound.port;
+        servers.push(bound.handle);
         addresses.push(addr);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         if (optional && (err.code === 'EADDRNOTAVAIL' || err.code === 'EAFNOSUPPORT')) continue;
         this.server.log.warning(`Warning: Could not create server TCP listening socket ${addr}:${port}: bind: ${describeErrno(err)}`);
-        await closeAll(servers);
+        await closeBound(servers);
         // At start the server exits after this line; CONFIG SET answers an error instead.
         if (!this.started) this.server.log.warning(`Failed listening on port ${configured} (${kind}), aborting.`);
         throw new ListenError(`Failed listening on port ${configured} (${kind}), aborting.`);
@@ -173,40 +181,6 @@ export class Listeners {
     });
   }
 
-  /** One TLS listener: the shared context, tls-auth-clients read at each accept. */
-  private createTlsServer(): tls.Server {
-    const opts = this.tlsOptions;
-    if (opts === null) throw new Error('forkv: TLS listener without a TLS context');
-    const srv = tls.createServer({ ...opts, noDelay: true, ...clientAuthOptions(this.server.config.getEnum('tls-auth-clients')) });
-    // tls.Server hands its requestCert/rejectUnauthorized to every socket it accepts: set
-    // them just before, so a CONFIG SET tls-auth-clients applies to the next connection,
-    // as in Valkey.
-    srv.prependListener('connection', () => {
-      Object.assign(srv as unknown as ClientAuthKnobs, clientAuthOptions(this.server.config.getEnum('tls-auth-clients')));
-    });
-    srv.on('secureConnection', (socket: tls.TLSSocket) => {
-      // tls-auth-clients optional: no certificate is fine, a certificate that does not
-      // verify is not (OpenSSL's SSL_VERIFY_PEER without FAIL_IF_NO_PEER_CERT).
-      if (!socket.authorized && Object.keys(socket.getPeerCertificate()).length > 0) {
-        this.server.log.verbose(`Error accepting a client connection: ${String(socket.authorizationError)} (addr=${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0})`);
-        socket.destroy();
-        return;
-      }
-      this.onSocket(socket, 'tls');
-    });
-    srv.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
-      this.server.log.verbose(`Error accepting a client connection: ${err.message} (addr=${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0})`);
-    });
-    srv.on('newSession', (id: Buffer, data: Buffer, done: () => void) => {
-      if (this.server.config.getBool('tls-session-caching')) this.sessionCache.store(id, data);
-      done();
-    });
-    srv.on('resumeSession', (id: Buffer, done: (err: Error | null, data: Buffer | null) => void) => {
-      done(null, this.server.config.getBool('tls-session-caching') ? this.sessionCache.lookup(id) : null);
-    });
-    return srv;
-  }
-
   /**
    * Builds the TLS context from the tls-* directives and puts it in place on every TLS
    * listener (connections already open keep theirs). Returns Valkey's CONFIG SET error
@@ -216,9 +190,9 @@ export class Listeners {
     const opts = buildSecureContextOptions(this.server.config, (m) => this.server.log.warning(m));
     if (opts === null) return TLS_UPDATE_ERROR;
     this.tlsOptions = opts;
-    this.sessionCache.clear();
-    this.sessionCache.resize(this.server.config.getInt('tls-session-cache-size'), this.server.config.getInt('tls-session-cache-timeout') * 1000);
-    for (const srv of this.tlsServers) srv.setSecureContext(opts);
+    const c = this.server.config;
+    this.tlsBridge.setContext(opts, c.getBool('tls-session-caching'), c.getInt('tls-session-cache-size'), c.getInt('tls-session-cache-timeout') * 1000);
+    this.tlsBridge.setAuthMode(c.getEnum('tls-auth-clients'));
     return null;
   }
 
@@ -229,7 +203,7 @@ export class Listeners {
 
   /** Sessions in the server-side TLS session cache. */
   get tlsCachedSessions(): number {
-    return this.sessionCache.count;
+    return this.tlsBridge.cachedSessions;
   }
 
   /* -------------------------------------------------------------------------------------- */
@@ -287,6 +261,15 @@ export class Listeners {
         return null;
       });
     }
+    // Read by the TLS worker at each accept, as Valkey reads it.
+    c.onChange('tls-auth-clients', (v) => {
+      this.tlsBridge.setAuthMode(v);
+      return null;
+    });
+    c.onChange('maxclients', (v) => {
+      this.tlsBridge.setMaxConnections(Number(v) + 32);
+      return null;
+    });
     c.onChange('port', () => {
       this.pending.add('tcp');
       return null;
@@ -349,7 +332,7 @@ export class Listeners {
       const want = c.getInt('tls-port');
       const have = this.tlsServers.length > 0 ? this.tlsPort : 0;
       if (want !== have || (want !== 0 && !sameBind())) {
-        stopListening(this.tlsServers);
+        await Promise.all(this.tlsServers.map((h) => this.tlsBridge.close(h)));
         this.tlsServers = [];
         this.tlsPort = 0;
         this.syncBusyAccept();
@@ -385,7 +368,12 @@ export class Listeners {
    */
   syncBusyAccept(): void {
     const native = this.server.core.native;
-    native.setBusyListeners(this.tcpServers.map(listenFd).filter((fd) => fd >= 0), this.unixServer ? [listenFd(this.unixServer)].filter((fd) => fd >= 0) : []);
+    const bridgeFd = this.tlsBridge.listenFd;
+    native.setBusyListeners(
+      this.tcpServers.map(listenFd).filter((fd) => fd >= 0),
+      this.unixServer ? [listenFd(this.unixServer)].filter((fd) => fd >= 0) : [],
+      bridgeFd >= 0 ? [bridgeFd] : [],
+    );
     native.setAcceptPolicy(this.server.config.getInt('maxclients'), this.localOnly(), PROTECTED_MODE_ERROR);
   }
 
@@ -404,15 +392,19 @@ export class Listeners {
   /** Stops accepting; the unix socket file is removed. */
   async close(): Promise<void> {
     this.removeUnixSocket();
-    const ls: net.Server[] = [...this.tcpServers, ...this.tlsServers, ...(this.unixServer ? [this.unixServer] : [])];
+    const ls: net.Server[] = [...this.tcpServers, ...(this.unixServer ? [this.unixServer] : [])];
+    const tlsListeners = this.tlsServers;
     this.tcpServers = [];
     this.tlsServers = [];
     this.unixServer = null;
     this.unixPath = null;
+    this.tlsBridge.stopping = true;
     this.syncBusyAccept();
+    await Promise.all(tlsListeners.map((h) => this.tlsBridge.close(h)));
     // net.Server.close() calls back once every connection is gone: the server ended the
     // sockets first, and closeAfterWrite's timer destroys one whose peer never reads.
-    await closeAll(ls);
+    // The bridge (its TLS clients' sockets) goes last, and the worker with it.
+    await Promise.all([closeAll(ls), this.tlsBridge.stop()]);
   }
 }
 

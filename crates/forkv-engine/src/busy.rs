@@ -279,6 +279,12 @@ impl Engine {
                 self.busy_connection_command(id, spec.name, argv, fed);
                 return Some(());
             }
+            // REPLCONF (ACK from a replica, ...): allowed while busy and run by the server
+            // crate, as Valkey runs it from inside the script.
+            if matches!(spec.exec, Exec::Server) && spec.flags & flags::ALLOW_BUSY != 0 && self.server_commands.is_some() {
+                self.busy_server_command(id, argv, fed);
+                return Some(());
+            }
             if host_run && spec.flags & flags::ALLOW_BUSY != 0 {
                 let nosave = spec.name == "shutdown" && argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave")) && !argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"abort"));
                 if spec.name == "shutdown" && !nosave {
@@ -331,6 +337,29 @@ impl Engine {
             "hello" => self.busy_hello(id, argv),
             _ => self.busy_reset(id),
         }
+        self.host_command_done(id);
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.suspended = false;
+        }
+    }
+
+    /// A command the server crate runs (REPLCONF) while a script is busy: the checks of
+    /// [`Engine::dispatch`], then the server's runner, counted as a host command that ran.
+    fn busy_server_command(&mut self, id: u64, argv: &[&[u8]], fed: &mut BusyFeed) {
+        match self.dispatch(id, argv) {
+            Outcome::Host(_) => {}
+            Outcome::Done => return,
+            Outcome::Close | Outcome::Blocked | Outcome::Paused => {
+                fed.stop = true;
+                return;
+            }
+        }
+        let mut reply = Vec::new();
+        if let Some(mut server) = self.server_commands.take() {
+            server.run(self, id, argv, &mut reply);
+            self.server_commands = Some(server);
+        }
+        self.out.extend_from_slice(&reply);
         self.host_command_done(id);
         if let Some(c) = self.clients.get_mut(&id) {
             c.suspended = false;

@@ -55,6 +55,10 @@ pub struct BusyAcceptedConn {
     pub id: u32,
     pub fd: i32,
     pub unix: bool,
+    /// A TLS client, through the host's TLS bridge.
+    pub tls: bool,
+    /// Its bridge preamble as read so far (see forkv-server's `busy_accept`).
+    pub preamble: Buffer,
     pub refused: bool,
 }
 
@@ -373,11 +377,18 @@ impl Core {
         self.server.allocate_client_id() as u32
     }
 
-    /// The descriptors of the plain TCP and unix listening sockets, on which a busy
-    /// script accepts new connections (TLS listeners are not given: their clients wait).
+    /// The descriptors of the plain TCP and unix listening sockets and of the TLS bridge
+    /// (the private socket on which the host's TLS worker forwards TLS clients), on which
+    /// a busy script accepts new connections.
     #[napi]
-    pub fn set_busy_listeners(&mut self, tcp: Vec<i32>, unix: Vec<i32>) {
-        let all: Vec<(i32, bool)> = tcp.into_iter().map(|fd| (fd, false)).chain(unix.into_iter().map(|fd| (fd, true))).collect();
+    pub fn set_busy_listeners(&mut self, tcp: Vec<i32>, unix: Vec<i32>, tls_bridge: Vec<i32>) {
+        use forkv_server::ListenerKind;
+        let all: Vec<(i32, ListenerKind)> = tcp
+            .into_iter()
+            .map(|fd| (fd, ListenerKind::Tcp))
+            .chain(unix.into_iter().map(|fd| (fd, ListenerKind::Unix)))
+            .chain(tls_bridge.into_iter().map(|fd| (fd, ListenerKind::TlsBridge)))
+            .collect();
         self.server.set_busy_listeners(&all);
     }
 
@@ -393,7 +404,7 @@ impl Core {
     /// status bit is set while there are any).
     #[napi]
     pub fn take_busy_accepted(&mut self) -> Vec<BusyAcceptedConn> {
-        self.server.take_busy_accepted().into_iter().map(|a| BusyAcceptedConn { id: a.id as u32, fd: a.fd, unix: a.unix, refused: a.refused }).collect()
+        self.server.take_busy_accepted().into_iter().map(|a| BusyAcceptedConn { id: a.id as u32, fd: a.fd, unix: a.unix, tls: a.tls, preamble: a.preamble.into(), refused: a.refused }).collect()
     }
 
     /// Clients whose protocol or name HELLO/RESET changed while a script was busy: their

@@ -105,6 +105,10 @@ pub trait ScriptHost {
 /// Lua instructions between two calls of [`ScriptHost::interrupt`] (Valkey's count).
 pub const HOOK_INSTRUCTIONS: u32 = 100_000;
 
+/// The error of EVALSHA (and a script cache miss) for an unknown SHA1, as Valkey 8.0.1
+/// words it (Redis adds " Please use EVAL."; clients match the `NOSCRIPT` prefix only).
+pub const NOSCRIPT_ERROR: &str = "NOSCRIPT No matching script.";
+
 /// The error a killed script fails with (the error handler adds where it was).
 pub const KILLED_ERROR: &str = "Script killed by user with SCRIPT KILL...";
 
@@ -539,7 +543,7 @@ impl Scripting {
     /// it failed), for the host to encode at the caller's protocol.
     pub fn run(&mut self, host: &mut dyn ScriptHost, sha: &str, keys: &[&[u8]], args: &[&[u8]], opts: RunOptions) -> RespValue {
         let Some(script) = self.scripts.get(sha) else {
-            return RespValue::Error(b"NOSCRIPT No matching script. Please use EVAL.".to_vec());
+            return RespValue::Error(NOSCRIPT_ERROR.as_bytes().to_vec());
         };
         let func = script.func.clone();
         let flags = script.flags;
@@ -772,7 +776,7 @@ fn log_line(args: &[Value]) -> Result<(i64, Vec<u8>), &'static str> {
         _ => return Err("First argument must be a number (log level)."),
     };
     if !(log_level::DEBUG..=log_level::WARNING).contains(&level) {
-        return Err("Invalid debug level.");
+        return Err("Invalid log level.");
     }
     let mut line = Vec::new();
     for (j, a) in args[1..].iter().enumerate() {

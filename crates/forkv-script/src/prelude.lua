@@ -68,15 +68,16 @@ G.loadstring = function(s, ...)
   return raw_loadstring(s, ...)
 end
 
+-- Valkey raises these from C (lua_setmetatable, lua_rawset): no position in the message.
 G.setmetatable = function(t, m)
   if protected[t] then
-    error('Attempt to modify a readonly table', 2)
+    error('Attempt to modify a readonly table', 0)
   end
   return setmetatable(t, m)
 end
 G.rawset = function(t, k, v)
   if protected[t] then
-    error('Attempt to modify a readonly table', 2)
+    error('Attempt to modify a readonly table', 0)
   end
   return rawset(t, k, v)
 end
@@ -222,9 +223,10 @@ local function load_run(f)
   return false, 'ERR ' .. tostring(e)
 end
 
--- Reading a missing global is an error, as in Valkey.
+-- Reading a missing global is an error, as in Valkey, with the position of the code that
+-- read it ("user_script:1: Script attempted...").
 setmetatable(G, {__index = function(_, k)
-  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 0)
+  error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end})
 
 return run, readonly, error_table, set_index, guard, load_run, register_function

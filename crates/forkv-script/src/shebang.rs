@@ -48,12 +48,11 @@ pub fn parse(body: &[u8]) -> Result<(ScriptFlags, usize), String> {
     let Some(end) = body.iter().position(|&c| c == b'\n') else {
         return Err("Invalid script shebang".into());
     };
-    let line = &body[2..end];
+    // Valkey splits the whole line ("#!lua flags=..."): the first word must be "#!lua".
+    let line = &body[..end];
     let parts: Vec<&[u8]> = line.split(|c| c.is_ascii_whitespace()).filter(|p| !p.is_empty()).collect();
-    let Some(engine) = parts.first() else {
-        return Err("Unexpected engine in script shebang: ".into());
-    };
-    if *engine != b"lua" {
+    let engine = parts.first().copied().unwrap_or_default();
+    if engine != b"#!lua" {
         return Err(format!("Unexpected engine in script shebang: {}", String::from_utf8_lossy(engine)));
     }
     let mut flags = 0;
@@ -87,6 +86,9 @@ mod tests {
             Ok(ScriptFlags(ScriptFlags::NO_WRITES | ScriptFlags::ALLOW_OOM))
         );
         assert!(parse(b"#!not-lua\n").err().unwrap_or_default().starts_with("Unexpected engine in script shebang"));
+        // Valkey 8.0.1's words: the first word of the line, "#!" included.
+        assert_eq!(parse(b"#!LUA\n").err(), Some("Unexpected engine in script shebang: #!LUA".into()));
+        assert_eq!(parse(b"#! lua\n").err(), Some("Unexpected engine in script shebang: #!".into()));
         assert!(parse(b"#!lua badger=data\n").err().unwrap_or_default().starts_with("Unknown lua shebang option"));
         assert!(parse(b"#!lua flags=allow-oom,what?\n").err().unwrap_or_default().starts_with("Unexpected flag in script shebang"));
         assert_eq!(parse(b"#!lua"), Err("Invalid script shebang".into()));

@@ -10,8 +10,15 @@
 //! refusals (maxclients, protected mode: [`AcceptPolicy`]), an engine client and a place
 //! among the sockets the busy loop serves. After the script the host takes the list
 //! ([`crate::Server::take_busy_accepted`]) and wraps each descriptor in its own socket
-//! object. TLS listeners are not registered: a TLS handshake needs the host's OpenSSL,
-//! so TLS clients connect once the script is over (the kernel holds them meanwhile).
+//! object.
+//!
+//! TLS clients: the host terminates TLS in a worker thread of its own, which keeps
+//! running during a script, and forwards each TLS client's plaintext over a private unix
+//! socket (the "TLS bridge" listener, registered here like the others). A bridged
+//! connection starts with a one-line preamble, `<peer ip> <peer port> <local ip> <local
+//! port>\n`, written by the worker before any byte of the client: the busy loop strips it
+//! (see [`Preamble`]), applies protected mode to the peer it names, and keeps it for the
+//! host, which learns the client's address from it.
 
 use std::os::fd::RawFd;
 
@@ -21,11 +28,23 @@ const MAXCLIENTS_ERROR: &[u8] = b"-ERR max number of clients reached\r\n";
 /// is 1000; the hook runs every few milliseconds, so fewer per call keeps the script going).
 const ACCEPTS_PER_CALL: usize = 16;
 
+/// What kind of clients a listening socket of the host brings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListenerKind {
+    /// Plain TCP.
+    Tcp,
+    /// The unix socket (`unixsocket`).
+    Unix,
+    /// The host's TLS bridge: a private unix socket on which its TLS worker forwards
+    /// each TLS client's plaintext, after a preamble.
+    TlsBridge,
+}
+
 /// One listening socket of the host.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Listener {
     pub(crate) fd: RawFd,
-    pub(crate) unix: bool,
+    pub(crate) kind: ListenerKind,
 }
 
 /// The host's accept-time rules, as of its last update.
@@ -55,14 +74,40 @@ pub struct BusyAccepted {
     pub fd: RawFd,
     /// A client of the unix socket.
     pub unix: bool,
+    /// A TLS client, through the host's TLS bridge.
+    pub tls: bool,
+    /// A TLS client's preamble as read so far (complete when it ends with `\n`; the host
+    /// reads the rest from the socket when it is not).
+    pub preamble: Vec<u8>,
     /// Refused (maxclients or protected mode): counted as a rejected connection.
     pub refused: bool,
+}
+
+/// The preamble of a bridged TLS connection (see the module's notes).
+pub(crate) struct Preamble;
+
+impl Preamble {
+    /// The longest preamble (two IPv6 addresses and two ports fit well within it): a
+    /// longer one is not the worker's, and the connection is dropped.
+    pub(crate) const MAX: usize = 256;
+
+    /// Whether the peer a complete preamble names is local (loopback), as Valkey's
+    /// `connIsLocal` decides for a TLS connection.
+    pub(crate) fn peer_is_local(preamble: &[u8]) -> bool {
+        let text = std::str::from_utf8(preamble).unwrap_or("");
+        let ip = text.split(' ').next().unwrap_or("");
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(v4)) => v4.is_loopback(),
+            Ok(std::net::IpAddr::V6(v6)) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+            Err(_) => false,
+        }
+    }
 }
 
 /// A new connection on a listener, not yet checked.
 pub(crate) struct NewConn {
     pub(crate) fd: RawFd,
-    pub(crate) unix: bool,
+    pub(crate) kind: ListenerKind,
     /// A loopback peer, or the unix socket (Valkey's `connIsLocal`).
     pub(crate) local: bool,
 }
@@ -93,11 +138,12 @@ pub(crate) fn accept_pending(listeners: &[Listener]) -> Vec<NewConn> {
                 // EAGAIN: none left; any other error (EMFILE...) ends this round too.
                 break;
             }
-            if !l.unix {
+            if l.kind == ListenerKind::Tcp {
                 set_nodelay(fd);
             }
-            let local = l.unix || is_loopback(&addr);
-            conns.push(NewConn { fd, unix: l.unix, local });
+            // A bridged TLS client's peer is known from its preamble only: it is checked then.
+            let local = l.kind != ListenerKind::Tcp || is_loopback(&addr);
+            conns.push(NewConn { fd, kind: l.kind, local });
         }
     }
     conns
@@ -145,6 +191,15 @@ fn is_loopback(addr: &libc::sockaddr_storage) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_preamble_names_a_local_peer_or_not() {
+        assert!(Preamble::peer_is_local(b"127.0.0.1 5000 127.0.0.1 6380\n"));
+        assert!(Preamble::peer_is_local(b"::1 5000 ::1 6380\n"));
+        assert!(Preamble::peer_is_local(b"::ffff:127.0.0.1 5000 ::ffff:127.0.0.1 6380\n"));
+        assert!(!Preamble::peer_is_local(b"10.1.2.3 5000 10.1.2.4 6380\n"));
+        assert!(!Preamble::peer_is_local(b"garbage\n"));
+    }
     use std::net::{TcpListener, TcpStream};
     use std::os::fd::AsRawFd;
 
@@ -152,7 +207,7 @@ mod tests {
     fn accepts_pending_loopback_connections_without_waiting() {
         let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback listener");
         listener.set_nonblocking(true).expect("nonblocking");
-        let listeners = [Listener { fd: listener.as_raw_fd(), unix: false }];
+        let listeners = [Listener { fd: listener.as_raw_fd(), kind: ListenerKind::Tcp }];
         assert!(accept_pending(&listeners).is_empty());
         let _client = TcpStream::connect(listener.local_addr().expect("its address")).expect("a connection");
         let mut got = Vec::new();
@@ -164,7 +219,7 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert_eq!(got.len(), 1);
-        assert!(got[0].local && !got[0].unix);
+        assert!(got[0].local && got[0].kind == ListenerKind::Tcp);
         for c in got {
             // SAFETY: accepted by the test.
             unsafe { libc::close(c.fd) };

@@ -3,8 +3,8 @@
 //! The host's event loop is Node's, and a script runs inside one of its callbacks, so
 //! the loop cannot run until the script ends. Once a script is past
 //! `busy-reply-threshold` (see `forkv_engine::busy`), its count hook lands here: the
-//! sockets the host registered ([`Server::set_client_fd`]: plain TCP and unix clients;
-//! TLS clients have none and wait) are polled without waiting, what is readable is read
+//! sockets the host registered ([`Server::set_client_fd`]: TCP and unix clients, and TLS
+//! clients through the host's TLS bridge) are polled without waiting, what is readable is read
 //! into the client's query buffer and run by `Engine::feed_busy`, and the replies are
 //! written with `send(2)` directly.
 //!
@@ -23,7 +23,7 @@ use std::os::fd::RawFd;
 use forkv_engine::busy::BusyEvents;
 use forkv_engine::Engine;
 
-use crate::busy_accept::{self, BusyAccepted};
+use crate::busy_accept::{self, BusyAccepted, ListenerKind, Preamble};
 use crate::direct_send::send_nonblocking;
 use crate::Shared;
 
@@ -83,21 +83,64 @@ impl BusyIo {
             } else {
                 None
             };
+            let unix = conn.kind == ListenerKind::Unix;
+            let tls = conn.kind == ListenerKind::TlsBridge;
             if let Some(err) = refusal {
                 busy_accept::refuse(conn.fd, &err);
-                own.busy_accepted.push(BusyAccepted { id: 0, fd: -1, unix: conn.unix, refused: true });
+                own.busy_accepted.push(BusyAccepted { id: 0, fd: -1, unix, tls, preamble: Vec::new(), refused: true });
                 continue;
             }
             own.next_client_id += 1;
             let id = own.next_client_id;
             engine.add_client(id);
             if let Some(c) = engine.client_mut(id) {
-                c.unix_socket = conn.unix;
+                c.unix_socket = unix;
                 c.socket_fd = Some(conn.fd);
             }
             own.fds.insert(id, conn.fd);
-            own.busy_accepted.push(BusyAccepted { id, fd: conn.fd, unix: conn.unix, refused: false });
+            own.busy_accepted.push(BusyAccepted { id, fd: conn.fd, unix, tls, preamble: Vec::new(), refused: false });
         }
+    }
+
+    /// Takes a bridged TLS client's preamble off the front of `data` (see
+    /// [`busy_accept::Preamble`]). Returns where the client's own bytes start in `data`,
+    /// or None when there are none to run now: the preamble is not complete yet, or the
+    /// client was refused (protected mode, a malformed preamble) and its socket closed.
+    fn strip_preamble(&mut self, engine: &mut Engine, id: u64, fd: RawFd, data: &[u8]) -> Option<usize> {
+        let own = &mut *self.shared.borrow_mut();
+        let Some(pos) = own.busy_accepted.iter().position(|a| a.id == id && a.tls && !a.refused && a.preamble.last() != Some(&b'\n')) else {
+            return Some(0);
+        };
+        let policy_local_only = own.accept_policy.local_only;
+        let entry = &mut own.busy_accepted[pos];
+        let (taken, complete) = match data.iter().position(|&b| b == b'\n') {
+            Some(nl) => (nl + 1, true),
+            None => (data.len(), false),
+        };
+        entry.preamble.extend_from_slice(&data[..taken]);
+        let malformed = entry.preamble.len() > Preamble::MAX;
+        if !complete && !malformed {
+            return None;
+        }
+        let refusal: Option<Vec<u8>> = if malformed {
+            Some(Vec::new())
+        } else if policy_local_only && !Preamble::peer_is_local(&entry.preamble) {
+            Some(format!("-{}\r\n", own.accept_policy.protected_error).into_bytes())
+        } else {
+            None
+        };
+        let Some(err) = refusal else {
+            return Some(taken);
+        };
+        let entry = &mut own.busy_accepted[pos];
+        entry.refused = true;
+        entry.id = 0;
+        entry.fd = -1;
+        own.fds.remove(&id);
+        engine.remove_client(id);
+        self.stalled.push(id);
+        busy_accept::refuse(fd, &err);
+        None
     }
 }
 
@@ -139,7 +182,14 @@ impl BusyEvents for BusyIo {
                 self.stalled.push(id);
                 continue;
             }
-            let fed = engine.feed_busy(id, &self.buf[..n as usize]);
+            let n = n as usize;
+            let buf = std::mem::take(&mut self.buf);
+            let start = self.strip_preamble(engine, id, fd, &buf[..n]);
+            let fed = start.map(|at| engine.feed_busy(id, &buf[at..n]));
+            self.buf = buf;
+            let Some(fed) = fed else {
+                continue;
+            };
             let writable = self.write(id, fd, &fed.reply);
             if fed.stop || !writable {
                 self.stalled.push(id);

@@ -86,7 +86,7 @@ use crate::jobs::{JobPoll, JobSlot};
 use crate::outbox::Outbox;
 use crate::pubsub::{PubSub, Space};
 use crate::repl::{Replication, SyncDecision};
-pub use crate::busy_accept::{AcceptPolicy, BusyAccepted};
+pub use crate::busy_accept::{AcceptPolicy, BusyAccepted, ListenerKind};
 
 /// Why [`Server::call`] could not run a command: the reply is then an error reply.
 #[derive(Debug, PartialEq, Eq)]
@@ -542,10 +542,10 @@ impl Server {
         own.next_client_id
     }
 
-    /// The descriptors of the host's plain TCP (`unix` false) and unix listening sockets,
+    /// The descriptors of the host's listening sockets (plain TCP, unix, its TLS bridge),
     /// on which a busy script accepts new connections (see [`busy_accept`]).
-    pub fn set_busy_listeners(&mut self, listeners: &[(i32, bool)]) {
-        self.own.borrow_mut().listeners = listeners.iter().filter(|(fd, _)| *fd >= 0).map(|&(fd, unix)| busy_accept::Listener { fd, unix }).collect();
+    pub fn set_busy_listeners(&mut self, listeners: &[(i32, ListenerKind)]) {
+        self.own.borrow_mut().listeners = listeners.iter().filter(|(fd, _)| *fd >= 0).map(|&(fd, kind)| busy_accept::Listener { fd, kind }).collect();
     }
 
     /// The host's accept-time rules for connections accepted while a script is busy.

@@ -21,7 +21,7 @@
 //! `DEBUG SET-DISABLE-DENY-SCRIPTS 1` lets a script reach them: [`HOST_COMMAND_ERROR`]
 //! is that one refusal, in one place.
 
-use forkv_script::{CallContext, RespValue, RunOptions, ScriptFlags, ScriptHost, Scripting};
+use forkv_script::{CallContext, RespValue, RunOptions, ScriptFlags, ScriptHost, Scripting, NOSCRIPT_ERROR};
 
 use crate::client::Client;
 use crate::cmdstats::ErrorKind;
@@ -60,7 +60,6 @@ pub const SCRIPT_CLIENT: u64 = u64::MAX;
 /// host commands get a synchronous entry point.
 pub const HOST_COMMAND_ERROR: &str = "This command cannot be called from a script in this version of forkv yet";
 
-const NOSCRIPT_ERROR: &str = "NOSCRIPT No matching script. Please use EVAL.";
 
 impl Engine {
     /// The VM of EVAL scripts, created on first use.
@@ -480,6 +479,17 @@ pub(crate) enum Vm {
     Functions,
 }
 
+/// EVAL is flagged skip_monitor and shown to MONITOR here, ahead of the commands its
+/// script calls (Valkey feeds it before the script runs); a forked debugging session
+/// shows it too, in the parent, as Valkey does.
+pub(crate) fn feed_monitors(e: &mut Engine, id: u64, argv: &[&[u8]]) {
+    if e.monitor.is_on() && !e.cfg.loading {
+        if let Some(c) = e.clients.get(&id) {
+            e.monitor.feed_always(c.db, &c.monitor_peer(), argv);
+        }
+    }
+}
+
 /// Runs `f` on a VM for client `id` (Valkey's `scriptPrepareForRun` + `scriptResetRun`):
 /// the script pseudo-client starts in the caller's database, the writes are collected
 /// as one transaction, the reply is encoded at the caller's protocol.
@@ -507,13 +517,7 @@ pub(crate) fn run_in_vm(e: &mut Engine, id: u64, argv: &[&[u8]], which: Vm, name
     pseudo.debug_allowed = true;
     pseudo.peer = "lua".into();
     e.clients.insert(SCRIPT_CLIENT, pseudo);
-    // EVAL is flagged skip_monitor and shown here, ahead of the commands its script
-    // calls (Valkey feeds it before the script runs).
-    if e.monitor.is_on() && !e.cfg.loading {
-        if let Some(c) = e.clients.get(&id) {
-            e.monitor.feed_always(c.db, &c.monitor_peer(), argv);
-        }
-    }
+    feed_monitors(e, id, argv);
     // Inside EXEC the transaction already collects the writes.
     let own_tx = !e.prop.in_transaction();
     if own_tx {
@@ -721,7 +725,7 @@ mod tests {
         e.add_client(1);
         assert_eq!(run(&mut e, &["EVAL", "return 1", "2", "a"]), "-ERR Number of keys can't be greater than number of args\r\n");
         assert_eq!(run(&mut e, &["EVAL", "return 1", "-1"]), "-ERR Number of keys can't be negative\r\n");
-        assert_eq!(run(&mut e, &["EVALSHA", "abc", "0"]), "-NOSCRIPT No matching script. Please use EVAL.\r\n");
+        assert_eq!(run(&mut e, &["EVALSHA", "abc", "0"]), "-NOSCRIPT No matching script.\r\n");
         // An engine without a server installed has no runner for PUBLISH (forkv-server's
         // tests cover it with one); host commands are refused either way.
         assert!(run(&mut e, &["EVAL", "return redis.call('publish', 'c', 'm')", "0"]).contains(super::HOST_COMMAND_ERROR));

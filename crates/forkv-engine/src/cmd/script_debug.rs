@@ -37,8 +37,9 @@ pub enum LuaDebug {
     Sync,
 }
 
-/// Refusal of SCRIPT DEBUG YES|SYNC for a connection without a raw socket.
-pub const NO_SOCKET_ERROR: &str = "ERR SCRIPT DEBUG YES|SYNC needs a plain TCP or unix connection: forkv cannot run the Lua debugger over TLS";
+/// Refusal of SCRIPT DEBUG YES|SYNC for a connection without a raw socket (every client
+/// of the host has one: TLS clients through the host's TLS bridge; internal clients do not).
+pub const NO_SOCKET_ERROR: &str = "ERR SCRIPT DEBUG YES|SYNC needs a client connection with a socket";
 
 /// Valkey's send timeout of the debugging connection, in seconds.
 const SEND_TIMEOUT_SECS: libc::time_t = 5;
@@ -134,6 +135,8 @@ fn eval_forked(e: &mut Engine, id: u64, fd: RawFd, argv: &[&[u8]], read_only: bo
     match spawned {
         Ok(child) => {
             e.ldb_children.push(child);
+            // MONITOR shows the EVAL (not the commands its script runs in the child).
+            crate::cmd::script::feed_monitors(e, id, argv);
             // Valkey's freeClientAsync: nothing more is written to this client here.
             e.out.clear();
             if let Some(c) = e.clients.get_mut(&id) {
@@ -349,7 +352,7 @@ mod tests {
         assert_eq!(run(&mut e, &["SCRIPT", "DEBUG", "YES"]), "+OK\r\n");
         let sha = "a".repeat(40);
         assert_eq!(run(&mut e, &["EVALSHA", &sha, "0"]), "-ERR Please use EVAL instead of EVALSHA for debugging\r\n");
-        assert_eq!(run(&mut e, &["EVALSHA_RO", "abc", "0"]), "-NOSCRIPT No matching script. Please use EVAL.\r\n");
+        assert_eq!(run(&mut e, &["EVALSHA_RO", "abc", "0"]), "-NOSCRIPT No matching script.\r\n");
         assert_eq!(run(&mut e, &["SCRIPT", "DEBUG", "NO"]), "+OK\r\n");
         assert_eq!(run(&mut e, &["EVAL", "return 3", "0"]), ":3\r\n");
     }
