@@ -183,15 +183,24 @@ export class RdbPersistence {
 
   private cron(): void {
     if (this.loading) return;
-    const poll = this.core.pollChild();
-    if (poll) {
-      this.onChildPoll(poll);
-      return;
-    }
+    if (this.pollChild()) return;
     const start = this.core.rdbCron();
     if (start === null) return;
     if (!start.scheduled) this.server.log.notice(`${start.changes} changes in ${start.seconds} seconds. Saving...`);
     this.startBgsave();
+  }
+
+  /**
+   * Reaps the child now if it ended, rather than at the next cron tick (a diskless
+   * transfer whose pipe reached its end: its replicas go online at once). True when
+   * there was a child to poll.
+   */
+  pollChild(): boolean {
+    if (this.loading) return false;
+    const poll = this.core.pollChild();
+    if (!poll) return false;
+    this.onChildPoll(poll);
+    return true;
   }
 
   /**
