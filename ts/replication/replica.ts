@@ -210,6 +210,7 @@ export class ReplicaLink {
     this.primary = { host, port };
     // CONFIG GET and CONFIG REWRITE show the live primary (Valkey's replicaof option).
     this.server.config.forceValue('replicaof', { type: 'replicaof', value: { host, port } });
+    this.server.log.serverRole = 'S';
     // From now on the replicas of this server get the primary's stream, not ours.
     this.native.replSetProxy(true);
     // Our replicas stay: they are disconnected once the history changes (a full sync's
@@ -250,6 +251,7 @@ export class ReplicaLink {
     }
     this.primary = null;
     this.server.config.forceValue('replicaof', { type: 'replicaof', value: null });
+    this.server.log.serverRole = 'M';
     this.replid = null;
     this.offset = -1;
     this.readOffset = -1;
