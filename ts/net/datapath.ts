@@ -308,6 +308,9 @@ export class DataPath {
   private replicaReplied(conn: Connection, reply: Buffer): boolean {
     if (!conn.isReplica || reply.length === 0 || conn.closed) return false;
     const cmd = this.server.core.native.clientState(conn.id)?.lastCmd || '<unknown>';
+    // REPLCONF ACK is answered with the stream buffered since the fork when it starts it
+    // (a diskless sync's first ACK): that is the link's own traffic, not a reply.
+    if (cmd === 'replconf') return false;
     this.server.log.warning(`Replica generated a reply to command '${cmd}', disconnecting it: ${clientLine(this.server, conn)}`);
     // An error reply is also logged as Valkey's afterErrorReply does for a replica.
     if (reply[0] === 0x2d) {
