@@ -33,8 +33,11 @@ export class Logger {
     this.fd = file === '' ? null : fs.openSync(file, 'a');
   }
 
-  /** Writes one line; `role` is M for the server, C for a fork child's messages. */
-  log(level: Exclude<LogLevel, 'nothing'>, msg: string, role = 'M', pid = process.pid): void {
+  /** The server's own role mark: M for a primary, S while it replicates a primary (Valkey's serverLogRaw). */
+  serverRole: 'M' | 'S' = 'M';
+
+  /** Writes one line; `role` is the server's (M or S), or C for a fork child's messages. */
+  log(level: Exclude<LogLevel, 'nothing'>, msg: string, role: string = this.serverRole, pid = process.pid): void {
     const n = LEVELS[level];
     if (n < this.level) return;
     const text = `${pid}:${role} ${logTime(new Date())} ${MARKS[n]} ${msg}\n`;

@@ -172,6 +172,39 @@ for (const [primary, target] of [
   });
 }
 
+t('a replica that reports its link up after a diskless sync is online for its primary: FAILOVER TO it at once', async () => {
+  // The primary marks the replicas of a diskless transfer online when it reaps the child;
+  // that used to wait for the next cron tick (up to 100 ms), while the replicas had loaded
+  // the snapshot and reported the link up: FAILOVER TO one of them right then was refused
+  // "target replica is not online" (seen in integration/failover).
+  const p = await start('forkv');
+  const r1 = await start('forkv');
+  const r2 = await start('forkv');
+  const pio = fleet.connect(p.port);
+  const r1io = fleet.connect(r1.port);
+  const r2io = fleet.connect(r2.port);
+  const upNow = async (io: Redis): Promise<void> => {
+    await waitUntil('replica link up', async () => (await field(io, 'master_link_status')) === 'up', 20000, 1);
+  };
+  for (let round = 0; round < 5; round++) {
+    await pio.set(`round:${round}`, String(round));
+    assert.is(await r1io.call('REPLICAOF', '127.0.0.1', String(p.port)), 'OK');
+    assert.is(await r2io.call('REPLICAOF', '127.0.0.1', String(p.port)), 'OK');
+    await upNow(r1io);
+    await upNow(r2io);
+    const states = [...(await info(pio, 'replication')).entries()].filter(([k]) => /^slave\d+$/.test(k)).map(([, v]) => /state=(\w+)/.exec(v)?.[1]);
+    assert.equal(states, ['online', 'online'], `round ${round}: the primary's view of its replicas`);
+    if (round < 4) {
+      assert.is(await r1io.call('REPLICAOF', 'NO', 'ONE'), 'OK');
+      assert.is(await r2io.call('REPLICAOF', 'NO', 'ONE'), 'OK');
+    }
+  }
+  assert.is(await pio.call('FAILOVER', 'TO', '127.0.0.1', String(r1.port)), 'OK');
+  await failoverDone(pio, 'to r1');
+  assert.is(await field(r1io, 'role'), 'master');
+  assert.is(await field(pio, 'role'), 'slave');
+});
+
 t('FAILOVER to any replica picks one in sync; TIMEOUT aborts, FORCE fails over anyway, ABORT', async () => {
   const [p, r1, r2] = await trio('forkv', ['forkv', 'forkv']);
   const pio = fleet.connect(p.port);

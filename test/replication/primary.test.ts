@@ -129,6 +129,37 @@ t('PSYNC and REPLCONF through the raw protocol', async () => {
   c2.socket.destroy();
 });
 
+t('a replica that sends a command with a reply on its link is disconnected, the reply unsent (Valkey\'s warning)', async () => {
+  const p = await primary();
+  const a = fleet.connect(p.port);
+  await a.set('foo', 'bar');
+  const cases: Array<[string, string, string]> = [
+    ['SYNC', 'PING', 'ping'],
+    ['SYNC', 'XINFO HELP', 'xinfo|help'],
+    ['PSYNC replicationid -1', 'GET foo', 'get'],
+    ['PSYNC replicationid -1', 'SLOWLOG GET', 'slowlog|get'],
+  ];
+  for (const [sync, cmd, name] of cases) {
+    const c = await RawClient.connect(p.port);
+    const closed = new Promise<void>((resolve) => c.socket.once('close', () => resolve()));
+    let got = '';
+    c.socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    c.write(`${sync}\r\n`);
+    if (sync.startsWith('PSYNC')) await waitUntil('+FULLRESYNC', () => /^\+FULLRESYNC [0-9a-f]{40} \d+\r\n/.test(got), 5000, 10);
+    c.write(`${cmd}\r\n`);
+    await closed;
+    assert.match(p.output(), new RegExp(`Replica generated a reply to command '${name.replace('|', '\\|')}', disconnecting it: id=\\d+ addr=`), cmd);
+    // Nothing but the sync's own bytes reached the replica: no reply to the command.
+    assert.not.match(got, /\+PONG|\$3\r\nbar|XINFO <subcommand>/, cmd);
+    if (cmd === 'GET foo') {
+      // A replica may not touch the keyspace; the error it would get is logged, as Valkey's.
+      assert.match(p.output(), /== CRITICAL == This primary is sending an error to its replica: 'ERR Replica can't interact with the keyspace' after processing the command 'get'/);
+    }
+    assert.is(await a.ping(), 'PONG');
+    await waitUntil('the replica is gone', async () => (await info(a, 'replication')).get('connected_slaves') === '0', 10000, 20);
+  }
+});
+
 t('redis-cli --rdb saves a dump redis-check-rdb accepts', async () => {
   const p = await primary();
   await writeSome(fleet, p.port, 'rdb');

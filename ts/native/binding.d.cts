@@ -918,6 +918,9 @@ export interface LoadReport {
   notes: Array<string>
   /** RDB: the `repl-stream-db` AUX field, when present. */
   replStreamDb?: number
+  /** RDB: the `repl-id` and `repl-offset` AUX fields, when both are present and valid. */
+  replId?: string
+  replOffset?: number
 }
 
 /** What `linuxMemoryWarnings` found. */
@@ -966,10 +969,10 @@ export interface RdbSaveOptions {
    */
   exitOnSigint?: boolean
   /**
-   * The `repl-stream-db` AUX field: the database the replication stream that follows
-   * the snapshot is in (a replica serving its own replicas: its primary client's).
+   * The replication AUX fields (Valkey's rdbSaveInfo), written by a replica that has
+   * a primary's history.
    */
-  replStreamDb?: number
+  repl?: ReplSaveInfo
 }
 
 /** The RDB policy's state. */
@@ -1015,6 +1018,20 @@ export interface ReplInfo {
   backlogFirstByteOffset: number
   backlogHistlen: number
   replicas: Array<ReplicaRow>
+}
+
+/**
+ * A replica's place in its primary's stream, saved as the `repl-stream-db`, `repl-id`
+ * and `repl-offset` AUX fields: restarted from the file, the replica continues with a
+ * partial resynchronization (Valkey's rdbPopulateSaveInfo and loadDataFromDisk).
+ */
+export interface ReplSaveInfo {
+  /** The database the stream that follows the snapshot is in (the primary client's). */
+  streamDb: number
+  /** The primary's replication ID. */
+  replId: string
+  /** The bytes of the stream the snapshot holds. */
+  replOffset: number
 }
 
 /** Replicas waiting for a BGSAVE to start (see [`Core::repl_waiting_start`]). */

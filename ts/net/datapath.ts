@@ -18,6 +18,7 @@ import * as net from 'node:net';
 import { Step, type FeedResult } from '../native/core';
 import { encode, error, type Reply } from '../resp/encode';
 import { runHostCommand } from '../commands';
+import { clientLine } from '../commands/connection';
 import { Connection } from './connection';
 import { PROTECTED_MODE_ERROR, type ConnKind } from './listeners';
 import { readInto } from './readinto';
@@ -189,6 +190,7 @@ export class DataPath {
     if (first.flushedAll) this.server.rdb.afterFlushAll();
     // Fast path: the whole read was answered by the core.
     if (first.step === Step.Done) {
+      if (this.replicaReplied(conn, first.reply)) return;
       this.emitReply(conn, first.reply);
       if (first.deliver) this.deliver();
       if (first.woken) this.serveWoken();
@@ -204,6 +206,7 @@ export class DataPath {
     conn.socket.cork();
     try {
       for (;;) {
+        if (this.replicaReplied(conn, res.reply)) break;
         this.emitReply(conn, res.reply);
         if (res.deliver) this.deliver();
         woken ||= res.woken;
@@ -326,6 +329,30 @@ export class DataPath {
         this.server.clientMemory.update(conn, d.memory);
       }
     }
+  }
+
+  /**
+   * A reply to a command one of our replicas sent on its replication link (Valkey's
+   * _prepareClientToWrite): the link carries the stream only, so the reply is dropped and
+   * the replica disconnected, with Valkey's warning. True when that happened.
+   */
+  private replicaReplied(conn: Connection, reply: Buffer): boolean {
+    if (!conn.isReplica || reply.length === 0 || conn.closed) return false;
+    const cmd = this.server.core.native.clientState(conn.id)?.lastCmd || '<unknown>';
+    // REPLCONF ACK is answered with the stream buffered since the fork when it starts it
+    // (a diskless sync's first ACK): that is the link's own traffic, not a reply.
+    if (cmd === 'replconf') return false;
+    this.server.log.warning(`Replica generated a reply to command '${cmd}', disconnecting it: ${clientLine(this.server, conn)}`);
+    // An error reply is also logged as Valkey's afterErrorReply does for a replica.
+    if (reply[0] === 0x2d) {
+      const end = reply.indexOf('\r\n');
+      const text = reply.subarray(1, end < 0 ? Math.min(reply.length, 4096) : Math.min(end, 4096)).toString('latin1');
+      this.server.log.warning(`== CRITICAL == This primary is sending an error to its replica: '${text}' after processing the command '${cmd}'`);
+    }
+    this.server.closeAfterWrite(conn);
+    // Freed at once (freeClientAsync): what was pending for it is not sent.
+    conn.socket.destroy();
+    return true;
   }
 
   private emitReply(conn: Connection, reply: Buffer): void {

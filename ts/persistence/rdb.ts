@@ -83,9 +83,9 @@ export class RdbPersistence {
       checksum: c.getBool('rdbchecksum'),
       version: c.getInt('rdb-version'),
       keySaveDelayUs: c.getInt('rdb-key-save-delay'),
-      // A replica's snapshot tells its own replicas which database the stream it passes
-      // on is in (Valkey's rdbPopulateSaveInfo: the primary client's).
-      replStreamDb: this.server.replica.streamDb() ?? undefined,
+      // A replica's snapshot records where it is in its primary's stream: its own replicas
+      // continue in that database, and a restart from it continues with a partial sync.
+      repl: this.server.replica.saveInfo() ?? undefined,
     };
   }
 
@@ -183,15 +183,24 @@ export class RdbPersistence {
 
   private cron(): void {
     if (this.loading) return;
-    const poll = this.core.pollChild();
-    if (poll) {
-      this.onChildPoll(poll);
-      return;
-    }
+    if (this.pollChild()) return;
     const start = this.core.rdbCron();
     if (start === null) return;
     if (!start.scheduled) this.server.log.notice(`${start.changes} changes in ${start.seconds} seconds. Saving...`);
     this.startBgsave();
+  }
+
+  /**
+   * Reaps the child now if it ended, rather than at the next cron tick (a diskless
+   * transfer whose pipe reached its end: its replicas go online at once). True when
+   * there was a child to poll.
+   */
+  pollChild(): boolean {
+    if (this.loading) return false;
+    const poll = this.core.pollChild();
+    if (!poll) return false;
+    this.onChildPoll(poll);
+    return true;
   }
 
   /**
@@ -301,6 +310,7 @@ export class RdbPersistence {
       const empty = r.emptySkipped > 0 ? `, empty keys skipped: ${r.emptySkipped}` : '';
       this.server.log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}${empty}.`);
       this.server.log.notice(`DB loaded from disk: ${(r.millis / 1000).toFixed(3)} seconds`);
+      this.server.replica.restoreFromRdb(r);
     } finally {
       this.loading = false;
     }

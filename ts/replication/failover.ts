@@ -69,8 +69,14 @@ export class Failover {
     });
   }
 
+  /**
+   * The replica at host:port. Valkey takes the first match (replicationFindReplica), where a
+   * disconnected replica is already gone; here an entry can outlive its connection for a
+   * moment while the same replica reconnects, so an online entry is preferred.
+   */
   private find(host: string, port: number): Candidate | undefined {
-    return this.candidates().find((c) => c.host.toLowerCase() === host.toLowerCase() && c.port === port);
+    const at = this.candidates().filter((c) => c.host.toLowerCase() === host.toLowerCase() && c.port === port);
+    return at.find((c) => c.online) ?? at[0];
   }
 
   /** FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT ms]. */

@@ -30,6 +30,10 @@ function int64(b: Buffer): bigint | null {
 const NO_REPLY: Reply = { t: 'raw', v: Buffer.alloc(0) };
 
 /** A running diskless transfer: the child's pipe and the replicas it goes to. */
+/** How often, and how many times, a transfer's exiting child is polled (see reapSoon). */
+const REAP_INTERVAL_MS = 5;
+const REAP_TRIES = 20;
+
 interface Transfer {
   pid: number;
   pipe: net.Socket;
@@ -221,6 +225,7 @@ export class ReplicationPrimary {
       t.ended = true;
       this.server.log.notice(`Diskless rdb transfer, done reading from pipe, ${t.ids.size} replicas still up.`);
       this.finishTransfer(t);
+      this.reapSoon(t, 0);
     });
     pipe.on('error', (e) => this.server.log.warning(`Diskless rdb transfer, error reading from the child's pipe: ${e.message}`));
     for (const id of ids) {
@@ -261,7 +266,21 @@ export class ReplicationPrimary {
     }
   }
 
-  /** The transfer's child ended (reaped by the cron). */
+  /**
+   * The pipe ended, so the child is exiting: it is reaped within milliseconds rather than
+   * at the next cron tick. Until then its replicas are not online, while they may already
+   * have loaded the snapshot and report the link up (a FAILOVER TO one of them right then
+   * was refused "target replica is not online"). Gives up after ~100 ms: the cron reaps.
+   */
+  private reapSoon(t: Transfer, tries: number): void {
+    if (this.transfer !== t || t.ok !== null || tries >= REAP_TRIES) return;
+    this.server.rdb.pollChild();
+    if (this.transfer !== t || t.ok !== null) return;
+    const timer = setTimeout(() => this.reapSoon(t, tries + 1), REAP_INTERVAL_MS);
+    if (this.server.options.unref) timer.unref();
+  }
+
+  /** The transfer's child ended (reaped by the cron, or by reapSoon). */
   private transferChildDone(ok: boolean): void {
     const t = this.transfer;
     if (t === null) return;

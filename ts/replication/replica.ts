@@ -19,6 +19,7 @@ import type { HostCall } from '../commands/types';
 import type { Connection } from '../net/connection';
 import { clientConnectionOptions } from '../net/tls';
 import { Step } from '../native/core';
+import type { LoadReport, ReplSaveInfo } from '../native/binding.cjs';
 import { encode, error, int, simple, array, bulk, ok, type Reply } from '../resp/encode';
 import { waitForLoad } from '../persistence/rdb';
 import type { Server } from '../server';
@@ -114,12 +115,30 @@ export class ReplicaLink {
   }
 
   /**
-   * The database the primary's stream is in (its client's), while the link is up: a
-   * snapshot this replica makes for its own replicas records it (`repl-stream-db`).
+   * Where this replica is in its primary's stream, for the snapshots it makes (Valkey's
+   * rdbPopulateSaveInfo for a replica with a primary client, connected or cached): the
+   * database the stream is in (its own replicas' full syncs continue there), the
+   * primary's replication ID and the offset. Restarted from such a file, the replica
+   * continues with a partial resynchronization (see restoreFromRdb).
    */
-  streamDb(): number | null {
-    if (!this.linkUpNow || this.clientId === 0) return null;
-    return this.native.clientState(this.clientId)?.db ?? null;
+  saveInfo(): ReplSaveInfo | null {
+    if (this.primary === null || this.replid === null || this.offset < 0 || this.clientId === 0) return null;
+    const db = this.native.clientState(this.clientId)?.db;
+    if (db === undefined) return null;
+    return { streamDb: db, replId: this.replid, replOffset: this.offset };
+  }
+
+  /**
+   * The start-up load of an RDB file that a replica saved (Valkey's loadDataFromDisk):
+   * with `replicaof` configured, its `repl-id`/`repl-offset` become this server's history,
+   * which setPrimary then offers to the primary (`PSYNC <repl-id> <repl-offset+1>`), and
+   * the stream continues in the saved `repl-stream-db`.
+   */
+  restoreFromRdb(r: LoadReport): void {
+    if (this.server.config.getReplicaOf() === null) return;
+    if (r.replId == null || r.replOffset == null || r.replStreamDb == null) return;
+    this.native.replAdoptPrimary(r.replId, r.replOffset);
+    this.streamDbAfterLoad = r.replStreamDb;
   }
 
   /**
@@ -189,6 +208,9 @@ export class ReplicaLink {
     const wasPrimary = this.primary === null;
     this.closeLink();
     this.primary = { host, port };
+    // CONFIG GET and CONFIG REWRITE show the live primary (Valkey's replicaof option).
+    this.server.config.forceValue('replicaof', { type: 'replicaof', value: { host, port } });
+    this.server.log.serverRole = 'S';
     // From now on the replicas of this server get the primary's stream, not ours.
     this.native.replSetProxy(true);
     // Our replicas stay: they are disconnected once the history changes (a full sync's
@@ -228,6 +250,8 @@ export class ReplicaLink {
       this.clientId = 0;
     }
     this.primary = null;
+    this.server.config.forceValue('replicaof', { type: 'replicaof', value: null });
+    this.server.log.serverRole = 'M';
     this.replid = null;
     this.offset = -1;
     this.readOffset = -1;

@@ -18,6 +18,8 @@ pub const INVALID_CURSOR: &str = "ERR invalid cursor";
 pub const NOAUTH: &str = "NOAUTH Authentication required.";
 /// A write on a read-only replica (`replica-read-only yes`).
 pub const READONLY: &str = "READONLY You can't write against a read only replica.";
+/// A command of a replica of ours (after SYNC/PSYNC) that reads, writes or may replicate.
+pub const REPLICA_KEYSPACE: &str = "ERR Replica can't interact with the keyspace";
 /// A replica with its link down and `replica-serve-stale-data no`.
 pub const MASTERDOWN: &str = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 pub const LOADING: &str = "LOADING Valkey is loading the dataset in memory";

@@ -1068,6 +1068,11 @@ impl Engine {
     }
 
     fn reject_command(&mut self, id: u64, spec: Option<&'static CommandSpec>, is_exec: bool, err: &str) -> Outcome {
+        // A command that was found is the client's last one even when refused (Valkey sets
+        // lastcmd at lookup): CLIENT LIST `cmd=`, and the log line of a replica's reply.
+        if let (Some(spec), Some(client)) = (spec, self.clients.get_mut(&id)) {
+            client.last_cmd = spec.name;
+        }
         let outcome = self.reject_reply(id, is_exec, err);
         self.command_rejected(spec);
         outcome
@@ -1135,6 +1140,11 @@ impl Engine {
         }
         if !client.pubsub && cmd::pubsub::needs_subscribed_mode(spec) {
             return Some(cmd::pubsub::not_subscribed_error(spec));
+        }
+        // A replica of ours (it sent SYNC/PSYNC) may not touch the keyspace: it is exempt
+        // from CLIENT PAUSE, which this would let it bypass (Valkey's processCommand).
+        if client.replica && (cmd_flags | queued) & (flags::WRITE | flags::READONLY | flags::MAY_REPLICATE) != 0 {
+            return Some(errors::REPLICA_KEYSPACE.into());
         }
         if self.cfg.primary_down && !client.primary && (cmd_flags & flags::STALE == 0 || queued_inv & flags::STALE != 0) {
             return Some(errors::MASTERDOWN.into());

@@ -36,9 +36,22 @@ pub struct RdbSaveOptions {
     /// SAVE in process only: a SIGINT during the save removes its temp file and exits
     /// with status 1 (the shutdown save after a signal, as Valkey's second SIGINT).
     pub exit_on_sigint: Option<bool>,
-    /// The `repl-stream-db` AUX field: the database the replication stream that follows
-    /// the snapshot is in (a replica serving its own replicas: its primary client's).
-    pub repl_stream_db: Option<u32>,
+    /// The replication AUX fields (Valkey's rdbSaveInfo), written by a replica that has
+    /// a primary's history.
+    pub repl: Option<ReplSaveInfo>,
+}
+
+/// A replica's place in its primary's stream, saved as the `repl-stream-db`, `repl-id`
+/// and `repl-offset` AUX fields: restarted from the file, the replica continues with a
+/// partial resynchronization (Valkey's rdbPopulateSaveInfo and loadDataFromDisk).
+#[napi(object)]
+pub struct ReplSaveInfo {
+    /// The database the stream that follows the snapshot is in (the primary client's).
+    pub stream_db: u32,
+    /// The primary's replication ID.
+    pub repl_id: String,
+    /// The bytes of the stream the snapshot holds.
+    pub repl_offset: f64,
 }
 
 /// Result of a synchronous save.
@@ -129,6 +142,9 @@ pub struct LoadReport {
     pub notes: Vec<String>,
     /// RDB: the `repl-stream-db` AUX field, when present.
     pub repl_stream_db: Option<u32>,
+    /// RDB: the `repl-id` and `repl-offset` AUX fields, when both are present and valid.
+    pub repl_id: Option<String>,
+    pub repl_offset: Option<f64>,
 }
 
 /// One `save <seconds> <changes>` rule.
@@ -240,7 +256,12 @@ fn rdb_format(o: &RdbSaveOptions) -> RdbFormat {
 
 /// The snapshot target of an RDB save.
 fn rdb_target(server: &Server, o: &RdbSaveOptions) -> RdbTarget {
-    server.rdb_target(PathBuf::from(&o.dir), o.filename.clone(), rdb_format(o), o.repl_stream_db, Duration::from_micros(o.key_save_delay_us.max(0.0) as u64))
+    let repl = o.repl.as_ref().map(|r| forkv_server::snapshot::ReplSaveInfo {
+        stream_db: r.stream_db,
+        repl_id: r.repl_id.clone(),
+        repl_offset: r.repl_offset.max(0.0) as u64,
+    });
+    server.rdb_target(PathBuf::from(&o.dir), o.filename.clone(), rdb_format(o), repl.as_ref(), Duration::from_micros(o.key_save_delay_us.max(0.0) as u64))
 }
 
 #[napi]
@@ -417,6 +438,8 @@ fn report(d: &LoadDone) -> LoadReport {
         empty_skipped: s.empty_skipped as f64,
         notes: s.notes.clone(),
         repl_stream_db: s.repl_stream_db,
+        repl_id: s.repl_position.as_ref().map(|(id, _)| id.clone()),
+        repl_offset: s.repl_position.as_ref().map(|(_, off)| *off as f64),
     }
 }
 

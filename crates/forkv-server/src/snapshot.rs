@@ -76,14 +76,29 @@ pub fn total_keys(ks: &Keyspace) -> u64 {
     (0..ks.db_count()).map(|i| ks.len(i) as u64).sum()
 }
 
+/// A replica's place in its primary's stream, saved as the `repl-stream-db`, `repl-id`
+/// and `repl-offset` AUX fields (Valkey's rdbSaveInfo): restarted from the file, the
+/// replica continues with a partial resynchronization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplSaveInfo {
+    /// The database the stream that follows the snapshot is in (the primary client's).
+    pub stream_db: u32,
+    /// The primary's replication ID.
+    pub repl_id: String,
+    /// The bytes of the stream the snapshot holds.
+    pub repl_offset: u64,
+}
+
 impl Server {
     /// The RDB writer's options for `format`, with the AUX fields a save carries: the
-    /// `used-mem` figure of the engine's memory probe, and `repl-stream-db` (the database
-    /// the replication stream after the snapshot is in) when given.
-    pub fn rdb_write_options(&self, format: RdbFormat, repl_stream_db: Option<u32>) -> WriteOptions {
+    /// `used-mem` figure of the engine's memory probe, and the replication fields (in
+    /// Valkey's order, rdbSaveInfoAuxFields) when given.
+    pub fn rdb_write_options(&self, format: RdbFormat, repl: Option<&ReplSaveInfo>) -> WriteOptions {
         let mut extra_aux = WriteOptions::default().extra_aux;
-        if let Some(db) = repl_stream_db {
-            extra_aux.push((b"repl-stream-db".to_vec(), db.to_string().into_bytes()));
+        if let Some(r) = repl {
+            extra_aux.push((b"repl-stream-db".to_vec(), r.stream_db.to_string().into_bytes()));
+            extra_aux.push((b"repl-id".to_vec(), r.repl_id.clone().into_bytes()));
+            extra_aux.push((b"repl-offset".to_vec(), r.repl_offset.to_string().into_bytes()));
         }
         WriteOptions {
             version: format.version,
@@ -96,8 +111,8 @@ impl Server {
     }
 
     /// The target of an RDB save to `dir`/`filename` (see [`Server::rdb_write_options`]).
-    pub fn rdb_target(&self, dir: PathBuf, filename: String, format: RdbFormat, repl_stream_db: Option<u32>, key_save_delay: Duration) -> RdbTarget {
-        RdbTarget { dir, filename, write: self.rdb_write_options(format, repl_stream_db), key_save_delay }
+    pub fn rdb_target(&self, dir: PathBuf, filename: String, format: RdbFormat, repl: Option<&ReplSaveInfo>, key_save_delay: Duration) -> RdbTarget {
+        RdbTarget { dir, filename, write: self.rdb_write_options(format, repl), key_save_delay }
     }
 
     /// `target` with the function libraries to write before the keys.

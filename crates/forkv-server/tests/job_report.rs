@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use forkv_server::job_report::{fork_error_text, kind_name, JobEnd};
 use forkv_server::jobs::JobTarget;
-use forkv_server::snapshot::{RdbFormat, RdbTarget};
+use forkv_server::snapshot::{RdbFormat, RdbTarget, ReplSaveInfo};
 use forkv_server::Server;
 use forkv_snapshot::{ChildExit, ChildKind, ChildOutcome, ForkError};
 use forkv_test_support::TempDir;
@@ -56,10 +56,13 @@ fn used_mem_probe() -> usize {
 fn rdb_options_carry_the_aux_fields() {
     let mut s = Server::new(16);
     s.engine.set_memory_probe(used_mem_probe);
-    let o = s.rdb_write_options(FORMAT, Some(3));
+    let repl = ReplSaveInfo { stream_db: 3, repl_id: "a".repeat(40), repl_offset: 1234 };
+    let o = s.rdb_write_options(FORMAT, Some(&repl));
     assert_eq!((o.version, o.compression, o.checksum, o.aof_base), (11, true, true, false));
     assert_eq!(o.used_mem, 123_456);
-    assert!(o.extra_aux.iter().any(|(k, v)| k == b"repl-stream-db" && v == b"3"));
+    // Valkey's order (rdbSaveInfoAuxFields), after the fields every save carries.
+    let tail: Vec<(&[u8], &[u8])> = o.extra_aux.iter().rev().take(3).rev().map(|(k, v)| (k.as_slice(), v.as_slice())).collect();
+    assert_eq!(tail, vec![(&b"repl-stream-db"[..], &b"3"[..]), (&b"repl-id"[..], "a".repeat(40).as_bytes()), (&b"repl-offset"[..], &b"1234"[..])]);
     assert!(!s.rdb_write_options(FORMAT, None).extra_aux.iter().any(|(k, _)| k == b"repl-stream-db"));
 }
 

@@ -47,6 +47,9 @@ pub struct LoadSummary {
     pub functions: Vec<Vec<u8>>,
     /// RDB: the `repl-stream-db` AUX field (the database the primary's stream is in).
     pub repl_stream_db: Option<u32>,
+    /// RDB: the `repl-id` and `repl-offset` AUX fields (a replica's place in its primary's
+    /// stream), when both are there and well-formed.
+    pub repl_position: Option<(String, u64)>,
 }
 
 impl LoadSummary {
@@ -63,6 +66,7 @@ impl LoadSummary {
                 .aux_value("repl-stream-db")
                 .and_then(|v| std::str::from_utf8(v).ok())
                 .and_then(|v| v.parse().ok()),
+            repl_position: repl_position(stats),
             ..LoadSummary::default()
         }
     }
@@ -78,6 +82,17 @@ impl LoadSummary {
             ..LoadSummary::default()
         }
     }
+}
+
+/// The `repl-id` (40 hex digits) and `repl-offset` (a non-negative integer) AUX fields, as
+/// Valkey's rdbLoad takes them (it ignores an ID of another length, and -1 as the offset).
+fn repl_position(stats: &forkv_rdb::LoadStats) -> Option<(String, u64)> {
+    let id = stats.aux_value("repl-id")?;
+    if id.len() != 40 || !id.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let offset = std::str::from_utf8(stats.aux_value("repl-offset")?).ok()?.parse::<u64>().ok()?;
+    Some((String::from_utf8_lossy(id).into_owned(), offset))
 }
 
 /// A finished load: what it produced and how long it took.
