@@ -576,7 +576,8 @@ export interface AofSwitchOn {
 
 /**
  * WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
- * (Valkey's `fsynced_reploff`, counted in this process's AOF bytes).
+ * (Valkey's `fsynced_reploff`, counted in this process's AOF bytes; -1 while the AOF
+ * waits for its first rewrite).
  */
 export interface AofSyncMarks {
   appended: number

@@ -82,7 +82,8 @@ pub struct AofSwitchOn {
 }
 
 /// WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
-/// (Valkey's `fsynced_reploff`, counted in this process's AOF bytes).
+/// (Valkey's `fsynced_reploff`, counted in this process's AOF bytes; -1 while the AOF
+/// waits for its first rewrite).
 #[napi(object)]
 pub struct AofSyncMarks {
     pub appended: f64,
@@ -291,7 +292,8 @@ impl Core {
     #[napi]
     pub fn aof_sync_marks(&mut self) -> Option<AofSyncMarks> {
         let (appended, synced) = self.server.aof_sync_marks()?;
-        Some(AofSyncMarks { appended: appended as f64, synced: synced as f64 })
+        // -1 while the AOF waits for its first rewrite (Valkey's fsynced_reploff -1).
+        Some(AofSyncMarks { appended: appended as f64, synced: synced.map_or(-1.0, |s| s as f64) })
     }
 
     /// AOF sizes and counters for INFO.
