@@ -353,7 +353,12 @@ export declare class Core {
    * Starts loading an RDB file on the loader thread (start-up, a replica's full sync);
    * `poll_load` installs it (see [`forkv_server::Server::start_rdb_load`]).
    */
-  startLoad(path: string, keyLoadDelayUs: number): void
+  startLoad(path: string, keyLoadDelayUs: number, eventsIntervalBytes: number): void
+  /**
+   * The event points the running load passed (the host serves held client input at
+   * each new one); null when nothing loads (see [`forkv_server::Server::load_events`]).
+   */
+  loadEvents(): number | null
   /**
    * `None` while loading; then the load's report, or an error with the reason (see
    * [`forkv_server::Server::poll_load`]).
@@ -513,6 +518,11 @@ export interface AofOptions {
   keySaveDelayUs: number
   /** Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests). */
   keyLoadDelayUs: number
+  /**
+   * `loading-process-events-interval-bytes`: bytes of an RDB preamble between two
+   * points where the host serves clients while loading.
+   */
+  loadingEventsIntervalBytes: number
   /** `aof-disable-auto-gc`: keep history files instead of deleting them. */
   disableAutoGc: boolean
   /** `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases. */

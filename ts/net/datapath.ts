@@ -20,6 +20,7 @@ import { encode, error, type Reply } from '../resp/encode';
 import { runHostCommand } from '../commands';
 import { Connection } from './connection';
 import { PROTECTED_MODE_ERROR, type ConnKind } from './listeners';
+import { LoadGate } from './load-gate';
 import { readInto } from './readinto';
 import type { Server } from '../server';
 
@@ -37,6 +38,12 @@ export class DataPath {
   private readonly readBuf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   /** The core copies a read's replies here; replaced when a socket keeps it. */
   private replyBuf = Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES);
+
+  /** Client input waits here between a running load's event points. */
+  readonly loadGate = new LoadGate((conn, input) => {
+    this.server.loopTurns.enter();
+    this.feed(conn, input);
+  });
 
   constructor(private readonly server: Server) {}
 
@@ -137,7 +144,8 @@ export class DataPath {
     conn.lastInteraction = Date.now();
     conn.inputBytes += n;
     this.server.stats.totalReadsProcessed++;
-    this.drive(conn, this.server.core.feedInto(conn.id, this.readBuf, n, this.replyBuf));
+    if (this.loadGate.holding) this.loadGate.hold(conn, this.readBuf.subarray(0, n));
+    else this.drive(conn, this.server.core.feedInto(conn.id, this.readBuf, n, this.replyBuf));
   }
 
   /** A read as its own Buffer (Nodes where `readInto` is not possible). */
@@ -146,7 +154,13 @@ export class DataPath {
     conn.lastInteraction = Date.now();
     conn.inputBytes += chunk.length;
     this.server.stats.totalReadsProcessed++;
-    this.drive(conn, this.server.core.feedInto(conn.id, chunk, chunk.length, this.replyBuf));
+    if (this.loadGate.holding) this.loadGate.hold(conn, chunk);
+    else this.feed(conn, chunk);
+  }
+
+  /** Runs `input` of `conn` (a read, or what the load gate held). */
+  private feed(conn: Connection, input: Buffer): void {
+    this.drive(conn, this.server.core.feedInto(conn.id, input, input.length, this.replyBuf));
   }
 
   /**

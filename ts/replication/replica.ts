@@ -20,7 +20,7 @@ import type { Connection } from '../net/connection';
 import { clientConnectionOptions } from '../net/tls';
 import { Step } from '../native/core';
 import { encode, error, int, simple, array, bulk, ok, type Reply } from '../resp/encode';
-import { waitForLoad } from '../persistence/rdb';
+import { loadingEventsInterval, waitForLoad } from '../persistence/rdb';
 import type { Server } from '../server';
 import { ackCommand, encodeCommand, FsyncedOffset, scanCommands } from './stream';
 
@@ -568,7 +568,7 @@ export class ReplicaLink {
     // While loading, the stream is buffered by the socket (reads paused).
     s.pause();
     this.server.rdb.loading = true;
-    this.native.startLoad(target, this.server.config.getInt('key-load-delay'));
+    this.native.startLoad(target, this.server.config.getInt('key-load-delay'), loadingEventsInterval(this.server));
     try {
       const r = await waitForLoad(this.server);
       this.server.rdb.lastLoadKeysLoaded = r.keys;

@@ -40,6 +40,9 @@ pub struct AofOptions {
     pub key_save_delay_us: f64,
     /// Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests).
     pub key_load_delay_us: f64,
+    /// `loading-process-events-interval-bytes`: bytes of an RDB preamble between two
+    /// points where the host serves clients while loading.
+    pub loading_events_interval_bytes: f64,
     /// `aof-disable-auto-gc`: keep history files instead of deleting them.
     pub disable_auto_gc: bool,
     /// `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases.
@@ -180,6 +183,7 @@ fn source(o: &AofOptions) -> AofSource {
         filename: o.filename.clone(),
         load_truncated: o.load_truncated,
         key_load_delay_us: o.key_load_delay_us as i64,
+        events_interval_bytes: o.loading_events_interval_bytes as u64,
     }
 }
 

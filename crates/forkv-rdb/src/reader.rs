@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::Arc;
 
 use forkv_keyspace::Keyspace;
 
@@ -31,6 +32,9 @@ pub struct LoadOptions {
     /// `key-load-delay` (a test knob): microseconds slept after each key; a negative `-n`
     /// sleeps one microsecond every `n` keys (Valkey's `debugDelay`).
     pub key_load_delay_us: i64,
+    /// Where the offset is reported after each key (a load the host serves clients
+    /// during, see [`crate::LoadProgress`]).
+    pub progress: Option<Arc<crate::LoadProgress>>,
 }
 
 impl Default for LoadOptions {
@@ -41,6 +45,7 @@ impl Default for LoadOptions {
             verify_checksum: true,
             replace_existing: false,
             key_load_delay_us: 0,
+            progress: None,
         }
     }
 }
@@ -203,6 +208,9 @@ fn load_into<R: Read>(
                 let (key_freq, key_idle) = (freq.take(), idle.take());
                 *stats.types.entry(t).or_insert(0) += 1;
                 key_load_delay(opts.key_load_delay_us, stats.types.values().sum());
+                if let Some(p) = &opts.progress {
+                    p.reached(src.offset());
+                }
                 match value {
                     None => {
                         if stats.empty_keys.len() < EMPTY_KEYS_LOGGED {

@@ -40,6 +40,8 @@ pub struct AofLoadParams {
     /// `key-load-delay` in microseconds: a pause per key read from an RDB preamble (tests
     /// use it to keep the server loading for a while; see `forkv_rdb::LoadOptions`).
     pub key_load_delay_us: i64,
+    /// Event points of the load (an RDB preamble's bytes, every 1024 commands).
+    pub progress: std::sync::Arc<forkv_rdb::LoadProgress>,
     /// `busy-reply-threshold` (`lua-time-limit`) in milliseconds: when a replayed script
     /// counts as slow (0: never).
     pub busy_reply_threshold_ms: u64,
@@ -83,12 +85,18 @@ const REPLAY_CLIENT: u64 = forkv_engine::cmd::script::SCRIPT_CLIENT - 1;
 struct Replay {
     engine: Engine,
     key_load_delay_us: i64,
+    progress: std::sync::Arc<forkv_rdb::LoadProgress>,
     log: Option<Sender<LogLine>>,
 }
 
 impl AofLoadCallbacks for Replay {
     fn load_rdb_base(&mut self, file: &mut dyn BufRead, path: &Path) -> Result<u64, String> {
-        let opts = forkv_rdb::LoadOptions { skip_expired: false, key_load_delay_us: self.key_load_delay_us, ..Default::default() };
+        let opts = forkv_rdb::LoadOptions {
+            skip_expired: false,
+            key_load_delay_us: self.key_load_delay_us,
+            progress: Some(self.progress.clone()),
+            ..Default::default()
+        };
         let stats = forkv_rdb::load_rdb(file, &mut self.engine.ks, &opts).map_err(|e| format!("{}: {e}", path.display()))?;
         self.engine
             .load_function_codes(&stats.functions, forkv_engine::RestorePolicy::Append)
@@ -98,6 +106,10 @@ impl AofLoadCallbacks for Replay {
 
     fn knows_command(&self, name: &[u8]) -> bool {
         forkv_engine::table::lookup(name).is_some()
+    }
+
+    fn progress(&mut self, _file_offset: u64) {
+        self.progress.event();
     }
 
     fn apply_command(&mut self, argv: Vec<Vec<u8>>) -> Result<(), String> {
@@ -146,7 +158,7 @@ pub fn load_aof(p: &AofLoadParams) -> Result<AofLoaded, LoadError> {
         // The replay client is internal: ACL permissions do not apply to it.
         c.user = None;
     }
-    let mut replay = Replay { engine, key_load_delay_us: p.key_load_delay_us, log: p.log.clone() };
+    let mut replay = Replay { engine, key_load_delay_us: p.key_load_delay_us, progress: p.progress.clone(), log: p.log.clone() };
     let lo = forkv_aof::LoadOptions { aof_load_truncated: p.load_truncated, upgrade_legacy: true };
     let report = forkv_aof::load_aof_dir(&p.work_dir, &p.dirname, &p.filename, lo, &mut replay);
     forward_logs(&mut replay.engine, p.log.as_ref());
@@ -172,6 +184,7 @@ mod tests {
             databases: 16,
             limits: EncodingLimits::default(),
             key_load_delay_us: 0,
+            progress: Default::default(),
             busy_reply_threshold_ms: 5000,
             log: None,
         }
