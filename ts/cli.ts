@@ -97,7 +97,11 @@ async function main(): Promise<number> {
   if (!openFilesCheck(store, log)) return 1;
   const server = new Server(store, configFile, log, { users: loaded.users, renameCommands: loaded.renameCommands });
   const pidfile = store.getString('pidfile');
-  const done = new Promise<number>((resolve) => server.once('shutdown', () => resolve(0)));
+  const done = new Promise<number>((resolve) => {
+    server.once('shutdown', () => resolve(0));
+    // Valkey's serverPanic ends the process with a failure.
+    server.once('panic', () => resolve(1));
+  });
   // Valkey's sigShutdownHandler: the cron shuts down (SHUTDOWN ABORT may cancel it first);
   // a second SIGINT exits at once, removing the temp file of a save in progress.
   const onSignal = (sig: NodeJS.Signals): void => {

@@ -245,6 +245,7 @@ export class Server extends EventEmitter {
       lazyfreeLazyExpire: this.config.getBool('lazyfree-lazy-expire'),
       notifyKeyspaceEvents: this.config.getKeyspaceEvents('notify-keyspace-events'),
       lazyfreeLazyServerDel: this.config.getBool('lazyfree-lazy-server-del'),
+      propagationErrorBehavior: this.config.getEnum('propagation-error-behavior'),
       // Valkey's MAXMEMORY_FLAG_NO_SHARED_INTEGERS: LRU and LFU policies keep a clock per key.
       sharedIntegers: this.config.getBigInt('maxmemory') === 0n || !/lru|lfu/.test(this.config.getEnum('maxmemory-policy')),
       maxmemory: Number(this.config.getBigInt('maxmemory')),
@@ -348,7 +349,7 @@ export class Server extends EventEmitter {
     };
     for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'acl-pubsub-default', 'maxmemory-policy', 'lazyfree-lazy-expire',
       'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold', 'extended-redis-compatibility', 'rdbcompression',
-      'replica-ignore-maxmemory', 'active-expire-effort', 'hide-user-data-from-log']) this.config.onChange(name, engine);
+      'replica-ignore-maxmemory', 'active-expire-effort', 'hide-user-data-from-log', 'propagation-error-behavior']) this.config.onChange(name, engine);
     for (const name of ['latency-tracking', 'latency-tracking-info-percentiles']) {
       this.config.onChange(name, () => {
         this.applyLatencyTracking();
@@ -588,6 +589,24 @@ export class Server extends EventEmitter {
     await this.stop();
     this.emit('shutdown');
     return null;
+  }
+
+  /**
+   * Valkey's serverPanic, for a condition after which the data cannot be trusted (an error
+   * reply to the primary under `propagation-error-behavior panic`): the bug-report lines in
+   * the log, then the server stops without saving and emits 'panic' (the CLI exits 1).
+   * Only the server ends: an embedding application keeps its process.
+   */
+  panic(message: string): void {
+    if (this.stopping) return;
+    const log = this.log;
+    log.warning('=== FORKV BUG REPORT START: Cut & paste starting from here ===');
+    log.warning('------------------------------------------------');
+    log.warning('!!! Software Failure. Press left mouse button to continue');
+    log.warning(`Guru Meditation: ${message} #forkv`);
+    log.warning('------------------------------------------------');
+    log.warning('=== FORKV BUG REPORT END. Make sure to include from START to END. ===');
+    void this.stop().then(() => this.emit('panic', message));
   }
 
   /**

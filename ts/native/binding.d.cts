@@ -85,6 +85,11 @@ export declare class Core {
    * [`forkv_server::Server::aof_rewrite_done`]).
    */
   aofRewriteDone(opts: AofOptions, childPid: number, ok: boolean): AofRewriteDone
+  /**
+   * The panic an error reply to the primary asked for (`propagation-error-behavior`):
+   * its message; the host logs it as Valkey's serverPanic and stops the server.
+   */
+  takePanicRequest(): string | null
   /** A core with `databases` empty databases. */
   constructor(databases: number)
   /**
@@ -824,6 +829,8 @@ export interface EngineSettings {
    * UNLINK (else DEL).
    */
   lazyfreeLazyServerDel?: boolean
+  /** `propagation-error-behavior`: ignore, panic or panic-on-replicas. */
+  propagationErrorBehavior?: string
   /**
    * Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT): false while
    * `maxmemory` is set with an LRU or LFU policy.

@@ -692,6 +692,9 @@ export class ReplicaLink {
     }
     if (woken) dp.serveWoken();
     this.server.aof.scheduleFlush();
+    // An error reply to the primary under propagation-error-behavior panic(-on-replicas).
+    const panic = core.native.takePanicRequest();
+    if (panic !== null && panic !== undefined) this.server.panic(panic);
   }
 
   /* ---------------------------------------------------------------- cron */

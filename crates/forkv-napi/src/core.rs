@@ -92,6 +92,8 @@ pub struct EngineSettings {
     /// `lazyfree-lazy-server-del`: deletions the server decides on are propagated as
     /// UNLINK (else DEL).
     pub lazyfree_lazy_server_del: Option<bool>,
+    /// `propagation-error-behavior`: ignore, panic or panic-on-replicas.
+    pub propagation_error_behavior: Option<String>,
     /// Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT): false while
     /// `maxmemory` is set with an LRU or LFU policy.
     pub shared_integers: Option<bool>,
@@ -258,6 +260,13 @@ pub struct Core {
 
 #[napi]
 impl Core {
+    /// The panic an error reply to the primary asked for (`propagation-error-behavior`):
+    /// its message; the host logs it as Valkey's serverPanic and stops the server.
+    #[napi]
+    pub fn take_panic_request(&mut self) -> Option<String> {
+        self.server.engine.take_panic_request()
+    }
+
     /// A core with `databases` empty databases.
     #[napi(constructor)]
     pub fn new(databases: u32) -> Self {
@@ -726,6 +735,9 @@ impl Core {
         }
         if let Some(v) = s.notify_keyspace_events {
             self.server.engine.ks.notify.set_flags(v);
+        }
+        if let Some(v) = s.propagation_error_behavior.as_deref().and_then(forkv_engine::propagation_error::PropagationErrorBehavior::parse) {
+            cfg.propagation_error_behavior = v;
         }
         if let Some(v) = s.lazyfree_lazy_server_del {
             cfg.lazyfree_lazy_server_del = v;

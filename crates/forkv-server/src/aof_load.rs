@@ -18,7 +18,8 @@ use std::sync::mpsc::Sender;
 
 use forkv_aof::{AofLoadCallbacks, LoadError, LoadReport};
 use forkv_engine::busy::BusyEvents;
-use forkv_engine::log::LogLine;
+use forkv_engine::log::{LogLevel, LogLine};
+use forkv_engine::propagation_error::{self, PropagationErrorBehavior};
 use forkv_engine::{Engine, Outcome};
 use forkv_keyspace::{EncodingLimits, Keyspace};
 
@@ -42,6 +43,8 @@ pub struct AofLoadParams {
     pub key_load_delay_us: i64,
     /// Event points of the load (an RDB preamble's bytes, every 1024 commands).
     pub progress: std::sync::Arc<forkv_rdb::LoadProgress>,
+    /// `propagation-error-behavior`: what a replayed command's error does.
+    pub propagation_error_behavior: PropagationErrorBehavior,
     /// `busy-reply-threshold` (`lua-time-limit`) in milliseconds: when a replayed script
     /// counts as slow (0: never).
     pub busy_reply_threshold_ms: u64,
@@ -84,6 +87,7 @@ const REPLAY_CLIENT: u64 = forkv_engine::cmd::script::SCRIPT_CLIENT - 1;
 /// Replays AOF content into a private engine.
 struct Replay {
     engine: Engine,
+    propagation_error_behavior: PropagationErrorBehavior,
     key_load_delay_us: i64,
     progress: std::sync::Arc<forkv_rdb::LoadProgress>,
     log: Option<Sender<LogLine>>,
@@ -127,6 +131,18 @@ impl AofLoadCallbacks for Replay {
             let msg = String::from_utf8_lossy(&reply[1..reply.len().saturating_sub(2)]).into_owned();
             return Err(msg);
         }
+        // Any other error: Valkey's afterErrorReply for its AOF client (logged; a panic
+        // under `propagation-error-behavior panic`, which stops the load).
+        if let Some(error) = propagation_error::error_text(&reply) {
+            let command = forkv_engine::table::lookup(args[0]).map_or_else(|| String::from_utf8_lossy(args[0]).to_lowercase(), |s| s.name.to_string());
+            let line = propagation_error::critical_line("server", "AOF-loading-client", &error, &command);
+            if let Some(tx) = &self.log {
+                let _ = tx.send(LogLine { level: LogLevel::Warning, message: line });
+            }
+            if self.propagation_error_behavior.panics_for_aof() {
+                return Err(propagation_error::panic_message("server", "AOF-loading-client", &command));
+            }
+        }
         self.engine.clear_reply();
         if let Outcome::Host(_) = outcome {
             return Err(format!("command '{}' cannot be replayed from the AOF", String::from_utf8_lossy(args[0])));
@@ -158,7 +174,7 @@ pub fn load_aof(p: &AofLoadParams) -> Result<AofLoaded, LoadError> {
         // The replay client is internal: ACL permissions do not apply to it.
         c.user = None;
     }
-    let mut replay = Replay { engine, key_load_delay_us: p.key_load_delay_us, progress: p.progress.clone(), log: p.log.clone() };
+    let mut replay = Replay { engine, propagation_error_behavior: p.propagation_error_behavior, key_load_delay_us: p.key_load_delay_us, progress: p.progress.clone(), log: p.log.clone() };
     let lo = forkv_aof::LoadOptions { aof_load_truncated: p.load_truncated, upgrade_legacy: true };
     let report = forkv_aof::load_aof_dir(&p.work_dir, &p.dirname, &p.filename, lo, &mut replay);
     forward_logs(&mut replay.engine, p.log.as_ref());
@@ -185,6 +201,7 @@ mod tests {
             limits: EncodingLimits::default(),
             key_load_delay_us: 0,
             progress: Default::default(),
+            propagation_error_behavior: PropagationErrorBehavior::Ignore,
             busy_reply_threshold_ms: 5000,
             log: None,
         }

@@ -158,6 +158,7 @@ impl Server {
             limits: *self.engine.ks.encoding_limits(),
             key_load_delay_us: src.key_load_delay_us,
             progress: progress.clone(),
+            propagation_error_behavior: self.engine.cfg.propagation_error_behavior,
             busy_reply_threshold_ms: self.engine.cfg.busy_reply_threshold_ms,
             log: Some(tx),
         };
