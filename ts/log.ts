@@ -42,6 +42,13 @@ export class Logger {
     else fs.writeSync(this.fd, text);
   }
 
+  /** Writes `text` as it is, without the line prefix (Valkey's LL_RAW), at `level`. */
+  raw(level: Exclude<LogLevel, 'nothing'>, text: string): void {
+    if (LEVELS[level] < this.level) return;
+    if (this.fd === null) process.stdout.write(text);
+    else fs.writeSync(this.fd, text);
+  }
+
   debug(msg: string): void {
     this.log('debug', msg);
   }

@@ -20,7 +20,7 @@ import { Logger, type LogLevel } from './log';
 import { error, type Reply } from './resp/encode';
 import { loadUsersAtStartup } from './commands/acl';
 import { applyOomScoreAdj } from './oom-score-adj';
-import { VERSION } from './version';
+import { asciiLogo, bannerLine, showLogo } from './logo';
 import { RdbPersistence } from './persistence/rdb';
 import { AofPersistence } from './persistence/aof';
 import { Failover } from './replication/failover';
@@ -394,7 +394,16 @@ export class Server extends EventEmitter {
 
   /** Binds every configured address, then logs readiness. Rejects if the port is taken. */
   async start(): Promise<void> {
-    this.log.notice(`forkv ${VERSION.forkv} (Valkey ${VERSION.valkeyCompat} compatible), 64 bit, standalone mode, port ${this.config.getInt('port')}, PID: ${process.pid}`);
+    const port = this.config.getInt('port');
+    const logo = showLogo({
+      alwaysShowLogo: this.config.getBool('always-show-logo'),
+      logfile: this.config.getString('logfile'),
+      syslog: this.config.getBool('syslog-enabled'),
+      stdoutIsTty: process.stdout.isTTY === true,
+    });
+    // The PID is on either form: harnesses wait for it.
+    if (logo) this.log.raw('notice', asciiLogo(port, process.pid));
+    else this.log.notice(bannerLine(port, process.pid));
     loadUsersAtStartup(this, this.options.users ?? []);
     await this.listening.listenAll();
     this.emit('listening');

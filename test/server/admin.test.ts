@@ -280,6 +280,26 @@ t('loading-process-events-interval-bytes: a load shorter than the interval answe
   }
 });
 
+t('always-show-logo: the ASCII logo with port and PID in the log; without it (and no TTY) one line', async () => {
+  const logo = await startServer({ args: ['--always-show-logo', 'yes'] });
+  try {
+    const out = logo.output();
+    assert.match(out, /Running in standalone mode/);
+    assert.match(out, new RegExp(`^ +'-+' +PID: ${logo.pid}$`, 'm'));
+    assert.match(out, new RegExp(`Port: ${logo.port}$`, 'm'));
+    assert.not.match(out, /standalone mode, port/);
+  } finally {
+    await logo.stop();
+  }
+  const plain = await startServer();
+  try {
+    assert.match(plain.output(), new RegExp(`\\* forkv .*, 64 bit, standalone mode, port ${plain.port}, PID: ${plain.pid}$`, 'm'));
+    assert.not.match(plain.output(), /Running in standalone mode/);
+  } finally {
+    await plain.stop();
+  }
+});
+
 t('SHUTDOWN NOSAVE stops the process with exit code 0', async () => {
   const s = await startServer();
   const r = await redisCli(s.port, ['shutdown', 'nosave']);

@@ -68,6 +68,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'enable-protected-configs', 'enable-module-command', 'disable-thp', 'availability-zone', 'maxmemory-clients',
   'active-expire-effort', 'repl-backlog-ttl', 'replica-ignore-maxmemory', 'replica-lazy-flush',
   'repl-disable-tcp-nodelay', 'hide-user-data-from-log', 'oom-score-adj', 'oom-score-adj-values', 'io-threads',
+  'propagation-error-behavior',
 ]);
 
 /** Implemented with a limitation: warned about when set to a non-default value. */
