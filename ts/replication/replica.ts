@@ -21,6 +21,7 @@ import { clientConnectionOptions } from '../net/tls';
 import { Step } from '../native/core';
 import { encode, error, int, simple, array, bulk, ok, type Reply } from '../resp/encode';
 import { loadingEventsInterval, waitForLoad } from '../persistence/rdb';
+import { persistenceDisabled } from './primary';
 import type { Server } from '../server';
 import { ackCommand, encodeCommand, FsyncedOffset, scanCommands } from './stream';
 
@@ -589,6 +590,11 @@ export class ReplicaLink {
       return;
     } finally {
       this.server.rdb.loading = false;
+    }
+    // rdb-del-sync-files: a replica without persistence keeps no copy of the primary's data.
+    if (this.server.config.getBool('rdb-del-sync-files') && persistenceDisabled(this.server)) {
+      log.notice('Removing the RDB file obtained from the primary. This replica has persistence disabled');
+      fs.rm(target, { force: true }, () => undefined);
     }
     if (this.socket !== s) return;
     log.notice('PRIMARY <-> REPLICA sync: Finished with success');
