@@ -12,6 +12,7 @@ import { ListenError, Server } from './server';
 import { LoadError } from './persistence/rdb';
 import { manageProcTitle } from './proc-title';
 import { checkSystem, memoryChecks, openFilesCheck, tcpBacklogCheck } from './startup-checks';
+import { applySyslog } from './syslog';
 import { VERSION } from './version';
 
 /** What --help adds to valkey-server's usage text. */
@@ -83,6 +84,7 @@ async function main(): Promise<number> {
   }
   const { store, warnings, configFile } = loaded;
   const log = new Logger(store.getString('logfile'), store.getEnum('loglevel') as LogLevel);
+  applySyslog(log, store);
   if (store.getBool('daemonize')) {
     process.stderr.write('forkv does not daemonize: run it in the foreground under a supervisor (systemd, a container runtime, pm2) instead of setting daemonize yes.\n');
     return 1;

@@ -21,6 +21,7 @@ import { error, type Reply } from './resp/encode';
 import { loadUsersAtStartup } from './commands/acl';
 import { applyOomScoreAdj } from './oom-score-adj';
 import { asciiLogo, bannerLine, showLogo } from './logo';
+import { applySyslog } from './syslog';
 import { RdbPersistence } from './persistence/rdb';
 import { AofPersistence } from './persistence/aof';
 import { Failover } from './replication/failover';
@@ -159,7 +160,11 @@ export class Server extends EventEmitter {
     this.dataPath = new DataPath(this);
     this.listening = new Listeners(this, (s, kind) => this.dataPath.onConnection(s, kind));
     this.cronJob = new Cron(this);
-    this.log = log ?? new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
+    if (log) this.log = log;
+    else {
+      this.log = new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
+      applySyslog(this.log, config);
+    }
     // Before the first command (the AOF is loaded later): OLD names nothing from here on.
     const refused = applyRenameCommands(options.renameCommands ?? []);
     if (refused !== null) throw new Error(`rename-command: ${refused.message}`);
@@ -246,6 +251,7 @@ export class Server extends EventEmitter {
       notifyKeyspaceEvents: this.config.getKeyspaceEvents('notify-keyspace-events'),
       lazyfreeLazyServerDel: this.config.getBool('lazyfree-lazy-server-del'),
       propagationErrorBehavior: this.config.getEnum('propagation-error-behavior'),
+      crashLogEnabled: this.config.getBool('crash-log-enabled'),
       // Valkey's MAXMEMORY_FLAG_NO_SHARED_INTEGERS: LRU and LFU policies keep a clock per key.
       sharedIntegers: this.config.getBigInt('maxmemory') === 0n || !/lru|lfu/.test(this.config.getEnum('maxmemory-policy')),
       maxmemory: Number(this.config.getBigInt('maxmemory')),
@@ -349,7 +355,7 @@ export class Server extends EventEmitter {
     };
     for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'acl-pubsub-default', 'maxmemory-policy', 'lazyfree-lazy-expire',
       'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold', 'extended-redis-compatibility', 'rdbcompression',
-      'replica-ignore-maxmemory', 'active-expire-effort', 'hide-user-data-from-log', 'propagation-error-behavior']) this.config.onChange(name, engine);
+      'replica-ignore-maxmemory', 'active-expire-effort', 'hide-user-data-from-log', 'propagation-error-behavior', 'crash-log-enabled']) this.config.onChange(name, engine);
     for (const name of ['latency-tracking', 'latency-tracking-info-percentiles']) {
       this.config.onChange(name, () => {
         this.applyLatencyTracking();

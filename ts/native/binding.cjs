@@ -842,4 +842,6 @@ module.exports.linuxMemoryWarnings = nativeBinding.linuxMemoryWarnings
 module.exports.openFilesLimit = nativeBinding.openFilesLimit
 module.exports.overcommitMemory = nativeBinding.overcommitMemory
 module.exports.setChildOomScoreAdj = nativeBinding.setChildOomScoreAdj
+module.exports.syslogOpen = nativeBinding.syslogOpen
+module.exports.syslogWrite = nativeBinding.syslogWrite
 module.exports.thpMode = nativeBinding.thpMode

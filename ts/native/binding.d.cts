@@ -829,6 +829,8 @@ export interface EngineSettings {
    * UNLINK (else DEL).
    */
   lazyfreeLazyServerDel?: boolean
+  /** `crash-log-enabled`: a caught panic is logged with its crash report. */
+  crashLogEnabled?: boolean
   /** `propagation-error-behavior`: ignore, panic or panic-on-replicas. */
   propagationErrorBehavior?: string
   /**
@@ -1089,6 +1091,15 @@ export interface SyscheckMessage {
   level: string
   message: string
 }
+
+/**
+ * Opens the system log with `ident` and `facility` (a `syslog-facility` name). Returns
+ * null, or why it cannot.
+ */
+export declare function syslogOpen(ident: string, facilityName: string): string | null
+
+/** Sends one line at a Valkey level ("debug", "verbose", "notice", "warning"). */
+export declare function syslogWrite(level: string, message: string): void
 
 /** The THP mode ("always", "madvise", "never"), or null when unknown. */
 export declare function thpMode(): string | null

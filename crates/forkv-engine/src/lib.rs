@@ -1279,6 +1279,10 @@ impl Engine {
 pub fn panicked(logs: &mut LogQueue, spec: &CommandSpec, argv: &[&[u8]], payload: &(dyn std::any::Any + Send)) -> String {
     let msg = log::panic_message(payload);
     let mut shown = String::new();
+    if !logs.crash_log {
+        logs.push(LogLevel::Warning, format!("BUG: command '{}' panicked: {msg}", spec.name));
+        return format!("ERR internal error while running '{}': {msg}", spec.name);
+    }
     if logs.hide_user_data {
         // Valkey's crash report with hide-user-data-from-log: each argument `*redacted*`.
         shown.push_str(&format!(" *redacted* ({} arguments)", argv.len()));
@@ -1488,6 +1492,10 @@ mod panic_tests {
         assert!(hidden.ends_with("argv: *redacted* (2 arguments)") && !hidden.contains("secret-key"), "{hidden}");
         e.logs.hide_user_data = false;
         assert!(logs(&mut e).ends_with("argv: get secret-key"));
+        // crash-log-enabled no: the panic's line without the crash report.
+        e.logs.crash_log = false;
+        assert_eq!(logs(&mut e), "BUG: command 'get' panicked: boom");
+        e.logs.crash_log = true;
         // The engine keeps serving the same client.
         assert_eq!(e.feed(1, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), Outcome::Done);
         assert_eq!(e.reply(), b"+OK\r\n$1\r\nv\r\n");

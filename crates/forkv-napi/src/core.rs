@@ -92,6 +92,8 @@ pub struct EngineSettings {
     /// `lazyfree-lazy-server-del`: deletions the server decides on are propagated as
     /// UNLINK (else DEL).
     pub lazyfree_lazy_server_del: Option<bool>,
+    /// `crash-log-enabled`: a caught panic is logged with its crash report.
+    pub crash_log_enabled: Option<bool>,
     /// `propagation-error-behavior`: ignore, panic or panic-on-replicas.
     pub propagation_error_behavior: Option<String>,
     /// Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT): false while
@@ -759,6 +761,9 @@ impl Core {
         }
         if let Some(v) = s.active_expire_effort {
             self.server.engine.ks.set_active_expire_effort(v);
+        }
+        if let Some(v) = s.crash_log_enabled {
+            self.server.engine.logs.crash_log = v;
         }
         if let Some(v) = s.hide_user_data_from_log {
             self.server.engine.logs.hide_user_data = v;
