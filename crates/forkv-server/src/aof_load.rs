@@ -133,7 +133,7 @@ impl AofLoadCallbacks for Replay {
         }
         // Any other error: Valkey's afterErrorReply for its AOF client (logged; a panic
         // under `propagation-error-behavior panic`, which stops the load).
-        if let Some(error) = propagation_error::error_text(&reply) {
+        if let Some(error) = propagation_error::error_text(reply) {
             let command = forkv_engine::table::lookup(args[0]).map_or_else(|| String::from_utf8_lossy(args[0]).to_lowercase(), |s| s.name.to_string());
             let line = propagation_error::critical_line("server", "AOF-loading-client", &error, &command);
             if let Some(tx) = &self.log {
