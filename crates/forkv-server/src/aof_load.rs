@@ -69,14 +69,17 @@ fn forward_logs(engine: &mut Engine, log: Option<&Sender<LogLine>>) {
 
 /// The replay engine's events while a replayed script is slow: no client is served from
 /// here (the host's own clients get `-LOADING` from the live engine), but the log line
-/// of the slow script reaches the log while the script still runs.
+/// of the slow script reaches the log while the script still runs, and each call is an
+/// event point of the load (Valkey's scriptInterrupt serves events while loading too).
 struct ReplayBusyEvents {
     log: Option<Sender<LogLine>>,
+    progress: std::sync::Arc<forkv_rdb::LoadProgress>,
 }
 
 impl BusyEvents for ReplayBusyEvents {
     fn process(&mut self, engine: &mut Engine) {
         forward_logs(engine, self.log.as_ref());
+        self.progress.event();
     }
 }
 
@@ -167,7 +170,7 @@ pub fn load_aof(p: &AofLoadParams) -> Result<AofLoaded, LoadError> {
     engine.ks.set_encoding_limits(p.limits);
     engine.ks.loading = true;
     engine.cfg.busy_reply_threshold_ms = p.busy_reply_threshold_ms;
-    engine.set_busy_events(Box::new(ReplayBusyEvents { log: p.log.clone() }));
+    engine.set_busy_events(Box::new(ReplayBusyEvents { log: p.log.clone(), progress: p.progress.clone() }));
     engine.add_client(REPLAY_CLIENT);
     if let Some(c) = engine.client_mut(REPLAY_CLIENT) {
         c.authenticated = true;
