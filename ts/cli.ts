@@ -12,6 +12,7 @@ import { ListenError, Server } from './server';
 import { LoadError } from './persistence/rdb';
 import { manageProcTitle } from './proc-title';
 import { checkSystem, memoryChecks, openFilesCheck, tcpBacklogCheck } from './startup-checks';
+import { applySyslog } from './syslog';
 import { VERSION } from './version';
 
 /** What --help adds to valkey-server's usage text. */
@@ -83,6 +84,7 @@ async function main(): Promise<number> {
   }
   const { store, warnings, configFile } = loaded;
   const log = new Logger(store.getString('logfile'), store.getEnum('loglevel') as LogLevel);
+  applySyslog(log, store);
   if (store.getBool('daemonize')) {
     process.stderr.write('forkv does not daemonize: run it in the foreground under a supervisor (systemd, a container runtime, pm2) instead of setting daemonize yes.\n');
     return 1;
@@ -97,7 +99,11 @@ async function main(): Promise<number> {
   if (!openFilesCheck(store, log)) return 1;
   const server = new Server(store, configFile, log, { users: loaded.users, renameCommands: loaded.renameCommands });
   const pidfile = store.getString('pidfile');
-  const done = new Promise<number>((resolve) => server.once('shutdown', () => resolve(0)));
+  const done = new Promise<number>((resolve) => {
+    server.once('shutdown', () => resolve(0));
+    // Valkey's serverPanic ends the process with a failure.
+    server.once('panic', () => resolve(1));
+  });
   // Valkey's sigShutdownHandler: the cron shuts down (SHUTDOWN ABORT may cancel it first);
   // a second SIGINT exits at once, removing the temp file of a save in progress.
   const onSignal = (sig: NodeJS.Signals): void => {

@@ -14,14 +14,23 @@ export function logTime(d: Date): string {
   return `${pad(d.getDate())} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/** Where lines also go with `syslog-enabled yes` (the core's syslog(3)). */
+export type SyslogSink = (level: Exclude<LogLevel, 'nothing'>, msg: string) => void;
+
 export class Logger {
   private fd: number | null = null;
   private level: number = LEVELS.notice;
+  private syslog: SyslogSink | null = null;
 
   /** `file` empty = stdout; otherwise opened for append, as Valkey's logfile. */
   constructor(file = '', level: LogLevel = 'notice') {
     this.setFile(file);
     this.setLevel(level);
+  }
+
+  /** `syslog-enabled yes`: every line logged also goes to `sink` (as Valkey: the message alone). */
+  setSyslog(sink: SyslogSink | null): void {
+    this.syslog = sink;
   }
 
   setLevel(level: LogLevel): void {
@@ -43,6 +52,15 @@ export class Logger {
     const text = `${pid}:${role} ${logTime(new Date())} ${MARKS[n]} ${msg}\n`;
     if (this.fd === null) process.stdout.write(text);
     else fs.writeSync(this.fd, text);
+    this.syslog?.(level, msg);
+  }
+
+  /** Writes `text` as it is, without the line prefix (Valkey's LL_RAW), at `level`. */
+  raw(level: Exclude<LogLevel, 'nothing'>, text: string): void {
+    if (LEVELS[level] < this.level) return;
+    if (this.fd === null) process.stdout.write(text);
+    else fs.writeSync(this.fd, text);
+    this.syslog?.(level, text);
   }
 
   debug(msg: string): void {

@@ -20,7 +20,8 @@ import { Logger, type LogLevel } from './log';
 import { error, type Reply } from './resp/encode';
 import { loadUsersAtStartup } from './commands/acl';
 import { applyOomScoreAdj } from './oom-score-adj';
-import { VERSION } from './version';
+import { asciiLogo, bannerLine, showLogo } from './logo';
+import { applySyslog } from './syslog';
 import { RdbPersistence } from './persistence/rdb';
 import { AofPersistence } from './persistence/aof';
 import { Failover } from './replication/failover';
@@ -159,7 +160,11 @@ export class Server extends EventEmitter {
     this.dataPath = new DataPath(this);
     this.listening = new Listeners(this, (s, kind, peer, head) => this.dataPath.onConnection(s, kind, peer ?? null, head ?? null));
     this.cronJob = new Cron(this);
-    this.log = log ?? new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
+    if (log) this.log = log;
+    else {
+      this.log = new Logger(config.getString('logfile'), config.getEnum('loglevel') as LogLevel);
+      applySyslog(this.log, config);
+    }
     // Before the first command (the AOF is loaded later): OLD names nothing from here on.
     const refused = applyRenameCommands(options.renameCommands ?? []);
     if (refused !== null) throw new Error(`rename-command: ${refused.message}`);
@@ -245,6 +250,8 @@ export class Server extends EventEmitter {
       lazyfreeLazyExpire: this.config.getBool('lazyfree-lazy-expire'),
       notifyKeyspaceEvents: this.config.getKeyspaceEvents('notify-keyspace-events'),
       lazyfreeLazyServerDel: this.config.getBool('lazyfree-lazy-server-del'),
+      propagationErrorBehavior: this.config.getEnum('propagation-error-behavior'),
+      crashLogEnabled: this.config.getBool('crash-log-enabled'),
       // Valkey's MAXMEMORY_FLAG_NO_SHARED_INTEGERS: LRU and LFU policies keep a clock per key.
       sharedIntegers: this.config.getBigInt('maxmemory') === 0n || !/lru|lfu/.test(this.config.getEnum('maxmemory-policy')),
       maxmemory: Number(this.config.getBigInt('maxmemory')),
@@ -348,7 +355,7 @@ export class Server extends EventEmitter {
     };
     for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'acl-pubsub-default', 'maxmemory-policy', 'lazyfree-lazy-expire',
       'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold', 'extended-redis-compatibility', 'rdbcompression',
-      'replica-ignore-maxmemory', 'active-expire-effort', 'hide-user-data-from-log']) this.config.onChange(name, engine);
+      'replica-ignore-maxmemory', 'active-expire-effort', 'hide-user-data-from-log', 'propagation-error-behavior', 'crash-log-enabled']) this.config.onChange(name, engine);
     for (const name of ['latency-tracking', 'latency-tracking-info-percentiles']) {
       this.config.onChange(name, () => {
         this.applyLatencyTracking();
@@ -393,7 +400,16 @@ export class Server extends EventEmitter {
 
   /** Binds every configured address, then logs readiness. Rejects if the port is taken. */
   async start(): Promise<void> {
-    this.log.notice(`forkv ${VERSION.forkv} (Valkey ${VERSION.valkeyCompat} compatible), 64 bit, standalone mode, port ${this.config.getInt('port')}, PID: ${process.pid}`);
+    const port = this.config.getInt('port');
+    const logo = showLogo({
+      alwaysShowLogo: this.config.getBool('always-show-logo'),
+      logfile: this.config.getString('logfile'),
+      syslog: this.config.getBool('syslog-enabled'),
+      stdoutIsTty: process.stdout.isTTY === true,
+    });
+    // The PID is on either form: harnesses wait for it.
+    if (logo) this.log.raw('notice', asciiLogo(port, process.pid));
+    else this.log.notice(bannerLine(port, process.pid));
     loadUsersAtStartup(this, this.options.users ?? []);
     await this.listening.listenAll();
     this.emit('listening');
@@ -588,6 +604,24 @@ export class Server extends EventEmitter {
     await this.stop();
     this.emit('shutdown');
     return null;
+  }
+
+  /**
+   * Valkey's serverPanic, for a condition after which the data cannot be trusted (an error
+   * reply to the primary under `propagation-error-behavior panic`): the bug-report lines in
+   * the log, then the server stops without saving and emits 'panic' (the CLI exits 1).
+   * Only the server ends: an embedding application keeps its process.
+   */
+  panic(message: string): void {
+    if (this.stopping) return;
+    const log = this.log;
+    log.warning('=== FORKV BUG REPORT START: Cut & paste starting from here ===');
+    log.warning('------------------------------------------------');
+    log.warning('!!! Software Failure. Press left mouse button to continue');
+    log.warning(`Guru Meditation: ${message} #forkv`);
+    log.warning('------------------------------------------------');
+    log.warning('=== FORKV BUG REPORT END. Make sure to include from START to END. ===');
+    void this.stop().then(() => this.emit('panic', message));
   }
 
   /**

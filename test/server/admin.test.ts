@@ -254,6 +254,52 @@ t('CONFIG SET while the dataset loads: deny-loading directives answer LOADING, o
   }
 });
 
+t('loading-process-events-interval-bytes: a load shorter than the interval answers commands after it, not with LOADING', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'forkv-loading-'));
+  const s = await startServer({ dir });
+  const c = new Redis({ port: s.port });
+  await c.call('DEBUG', 'POPULATE', '1000', 'key');
+  await c.save();
+  c.disconnect();
+  await s.stop();
+  const size = fs.statSync(path.join(dir, 'dump.rdb')).size;
+  assert.ok(size < 2 * 1024 * 1024, `${size} bytes: shorter than the default interval`);
+  // 1 ms per key: about a second of loading with no event point (Valkey serves none either).
+  const slow = await startServer({ dir, args: ['--key-load-delay', '1000'], waitReady: false });
+  await slow.waitFor(/Server initialized/);
+  const raw = await RawClient.connect(slow.port);
+  try {
+    const started = Date.now();
+    assert.is(show(await raw.call('GET', 'key:999')), '"value:999"');
+    assert.ok(Date.now() - started >= 300, 'answered once the load was done');
+    assert.match(show(await raw.call('INFO', 'persistence')), /loading:0/);
+  } finally {
+    raw.close();
+    await slow.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+t('always-show-logo: the ASCII logo with port and PID in the log; without it (and no TTY) one line', async () => {
+  const logo = await startServer({ args: ['--always-show-logo', 'yes'] });
+  try {
+    const out = logo.output();
+    assert.match(out, /Running in standalone mode/);
+    assert.match(out, new RegExp(`^ +'-+' +PID: ${logo.pid}$`, 'm'));
+    assert.match(out, new RegExp(`Port: ${logo.port}$`, 'm'));
+    assert.not.match(out, /standalone mode, port/);
+  } finally {
+    await logo.stop();
+  }
+  const plain = await startServer();
+  try {
+    assert.match(plain.output(), new RegExp(`\\* forkv .*, 64 bit, standalone mode, port ${plain.port}, PID: ${plain.pid}$`, 'm'));
+    assert.not.match(plain.output(), /Running in standalone mode/);
+  } finally {
+    await plain.stop();
+  }
+});
+
 t('SHUTDOWN NOSAVE stops the process with exit code 0', async () => {
   const s = await startServer();
   const r = await redisCli(s.port, ['shutdown', 'nosave']);

@@ -34,12 +34,12 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'port', 'bind', 'dir', 'dbfilename', 'databases', 'requirepass', 'maxclients', 'timeout',
   'tcp-keepalive', 'tcp-backlog', 'protected-mode', 'loglevel', 'logfile', 'pidfile', 'daemonize',
   'always-show-logo', 'set-proc-title', 'proc-title-template', 'syslog-enabled', 'syslog-ident',
-  'syslog-facility', 'crash-log-enabled', 'locale-collate', 'enable-debug-command',
+  'syslog-facility', 'crash-log-enabled', 'enable-debug-command',
   'save', 'rdbcompression', 'rdbchecksum', 'rdb-key-save-delay', 'stop-writes-on-bgsave-error',
-  'rdb-del-sync-files', 'rdb-save-incremental-fsync', 'rdb-version-check', 'rdb-version',
+  'rdb-del-sync-files', 'rdb-version',
   'appendonly', 'appendfilename', 'appenddirname', 'appendfsync', 'auto-aof-rewrite-percentage',
   'auto-aof-rewrite-min-size', 'aof-load-truncated', 'aof-use-rdb-preamble', 'aof-timestamp-enabled',
-  'no-appendfsync-on-rewrite', 'aof-rewrite-incremental-fsync', 'aof-disable-auto-gc',
+  'no-appendfsync-on-rewrite', 'aof-disable-auto-gc',
   'key-load-delay', 'loading-process-events-interval-bytes',
   'hz', 'activerehashing', 'activedefrag', 'latency-tracking', 'busy-reply-threshold',
   'shutdown-timeout', 'shutdown-on-sigint', 'shutdown-on-sigterm',
@@ -49,7 +49,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'set-max-listpack-value', 'zset-max-listpack-entries', 'zset-max-listpack-value',
   'stream-node-max-bytes', 'stream-node-max-entries',
   'lazyfree-lazy-eviction', 'lazyfree-lazy-expire', 'lazyfree-lazy-server-del',
-  'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'maxmemory', 'maxmemory-policy',
+  'lazyfree-lazy-user-flush', 'maxmemory', 'maxmemory-policy',
   'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lfu-log-factor', 'lfu-decay-time',
   'client-output-buffer-limit',
   'include', 'extended-redis-compatibility', 'sanitize-dump-payload', 'user', 'aclfile', 'acllog-max-len', 'acl-pubsub-default',
@@ -68,6 +68,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'enable-protected-configs', 'enable-module-command', 'disable-thp', 'availability-zone', 'maxmemory-clients',
   'active-expire-effort', 'repl-backlog-ttl', 'replica-ignore-maxmemory', 'replica-lazy-flush',
   'repl-disable-tcp-nodelay', 'hide-user-data-from-log', 'oom-score-adj', 'oom-score-adj-values', 'io-threads',
+  'propagation-error-behavior',
 ]);
 
 /** Implemented with a limitation: warned about when set to a non-default value. */

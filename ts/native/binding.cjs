@@ -841,4 +841,6 @@ module.exports.disableThpForProcess = nativeBinding.disableThpForProcess
 module.exports.linuxMemoryWarnings = nativeBinding.linuxMemoryWarnings
 module.exports.overcommitMemory = nativeBinding.overcommitMemory
 module.exports.setChildOomScoreAdj = nativeBinding.setChildOomScoreAdj
+module.exports.syslogOpen = nativeBinding.syslogOpen
+module.exports.syslogWrite = nativeBinding.syslogWrite
 module.exports.thpMode = nativeBinding.thpMode

@@ -81,11 +81,15 @@ export declare class Core {
   /** The rewrite policy's state (INFO persistence aof_*). */
   aofRewriteStatus(): AofRewriteStatus
   /**
-   * After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as
-   * `pollChild` reported them): logs its end, installs its base or removes its files,
-   * on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]).
+   * After the rewrite child exited: installs its base or removes its files (see
+   * [`forkv_server::Server::aof_rewrite_done`]).
    */
-  aofRewriteDone(opts: AofOptions, pid: number, outcome: string, message: string, signal: number): AofRewriteDone
+  aofRewriteDone(opts: AofOptions, childPid: number, ok: boolean): AofRewriteDone
+  /**
+   * The panic an error reply to the primary asked for (`propagation-error-behavior`):
+   * its message; the host logs it as Valkey's serverPanic and stops the server.
+   */
+  takePanicRequest(): string | null
   /** A core with `databases` empty databases. */
   constructor(databases: number)
   /**
@@ -121,11 +125,10 @@ export declare class Core {
    */
   allocateClientId(): number
   /**
-   * The descriptors of the plain TCP and unix listening sockets and of the TLS bridge
-   * (the private socket on which the host's TLS worker forwards TLS clients), on which
-   * a busy script accepts new connections.
+   * The descriptors of the plain TCP and unix listening sockets, on which a busy
+   * script accepts new connections (TLS listeners are not given: their clients wait).
    */
-  setBusyListeners(tcp: Array<number>, unix: Array<number>, tlsBridge: Array<number>): void
+  setBusyListeners(tcp: Array<number>, unix: Array<number>): void
   /**
    * The accept-time refusals applied to connections accepted while a script is busy:
    * `maxclients`, and protected mode (`localOnly`: only loopback and unix clients, the
@@ -248,16 +251,11 @@ export declare class Core {
    * pub/sub subscriptions. 0 for an unknown id.
    */
   clientMemory(id: number): number
-  /**
-   * The clients cron's visit of some connections (see `Server::clients_cron`): trims
-   * their query buffers and returns the memory each holds in the core, in order.
-   */
-  clientsCron(ids: Array<number>): Array<number>
   /** CLIENT NO-EVICT is on for a connection. */
   clientNoEvict(id: number): boolean
   /** What the core knows about a connection. */
   clientState(id: number): ClientState | null
-  /** Applies settings (only the fields given; see [`forkv_server::settings`]). */
+  /** Applies settings (only the fields given). */
   configure(s: EngineSettings): void
   /**
    * Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
@@ -360,7 +358,12 @@ export declare class Core {
    * Starts loading an RDB file on the loader thread (start-up, a replica's full sync);
    * `poll_load` installs it (see [`forkv_server::Server::start_rdb_load`]).
    */
-  startLoad(path: string, keyLoadDelayUs: number): void
+  startLoad(path: string, keyLoadDelayUs: number, eventsIntervalBytes: number): void
+  /**
+   * The event points the running load passed (the host serves held client input at
+   * each new one); null when nothing loads (see [`forkv_server::Server::load_events`]).
+   */
+  loadEvents(): number | null
   /**
    * `None` while loading; then the load's report, or an error with the reason (see
    * [`forkv_server::Server::poll_load`]).
@@ -520,6 +523,11 @@ export interface AofOptions {
   keySaveDelayUs: number
   /** Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests). */
   keyLoadDelayUs: number
+  /**
+   * `loading-process-events-interval-bytes`: bytes of an RDB preamble between two
+   * points where the host serves clients while loading.
+   */
+  loadingEventsIntervalBytes: number
   /** `aof-disable-auto-gc`: keep history files instead of deleting them. */
   disableAutoGc: boolean
   /** `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases. */
@@ -583,7 +591,8 @@ export interface AofSwitchOn {
 
 /**
  * WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
- * (Valkey's `fsynced_reploff`, counted in this process's AOF bytes).
+ * (Valkey's `fsynced_reploff`, counted in this process's AOF bytes; -1 while the AOF
+ * waits for its first rewrite).
  */
 export interface AofSyncMarks {
   appended: number
@@ -599,10 +608,6 @@ export interface BusyAcceptedConn {
   id: number
   fd: number
   unix: boolean
-  /** A TLS client, through the host's TLS bridge. */
-  tls: boolean
-  /** Its bridge preamble as read so far (see forkv-server's `busy_accept`). */
-  preamble: Buffer
   refused: boolean
 }
 
@@ -824,6 +829,10 @@ export interface EngineSettings {
    * UNLINK (else DEL).
    */
   lazyfreeLazyServerDel?: boolean
+  /** `crash-log-enabled`: a caught panic is logged with its crash report. */
+  crashLogEnabled?: boolean
+  /** `propagation-error-behavior`: ignore, panic or panic-on-replicas. */
+  propagationErrorBehavior?: string
   /**
    * Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT): false while
    * `maxmemory` is set with an LRU or LFU policy.
@@ -918,9 +927,6 @@ export interface LoadReport {
   notes: Array<string>
   /** RDB: the `repl-stream-db` AUX field, when present. */
   replStreamDb?: number
-  /** RDB: the `repl-id` and `repl-offset` AUX fields, when both are present and valid. */
-  replId?: string
-  replOffset?: number
 }
 
 /** What `linuxMemoryWarnings` found. */
@@ -941,6 +947,17 @@ export interface OpenFilesAdjustment {
   messages: Array<SyscheckMessage>
   /** The limit is too low to start at all (Valkey exits with status 1). */
   fatal: boolean
+}
+
+/** The soft and hard open-files limits, or null when getrlimit fails. */
+export declare function openFilesLimit(): OpenFilesLimit | null
+
+/** The soft and hard `RLIMIT_NOFILE`. */
+export interface OpenFilesLimit {
+  /** `Infinity` for RLIM_INFINITY. */
+  soft: number
+  /** `Infinity` for RLIM_INFINITY. */
+  hard: number
 }
 
 /** `vm.overcommit_memory` (0, 1 or 2), or null when unreadable. */
@@ -969,10 +986,10 @@ export interface RdbSaveOptions {
    */
   exitOnSigint?: boolean
   /**
-   * The replication AUX fields (Valkey's rdbSaveInfo), written by a replica that has
-   * a primary's history.
+   * The `repl-stream-db` AUX field: the database the replication stream that follows
+   * the snapshot is in (a replica serving its own replicas: its primary client's).
    */
-  repl?: ReplSaveInfo
+  replStreamDb?: number
 }
 
 /** The RDB policy's state. */
@@ -1018,20 +1035,6 @@ export interface ReplInfo {
   backlogFirstByteOffset: number
   backlogHistlen: number
   replicas: Array<ReplicaRow>
-}
-
-/**
- * A replica's place in its primary's stream, saved as the `repl-stream-db`, `repl-id`
- * and `repl-offset` AUX fields: restarted from the file, the replica continues with a
- * partial resynchronization (Valkey's rdbPopulateSaveInfo and loadDataFromDisk).
- */
-export interface ReplSaveInfo {
-  /** The database the stream that follows the snapshot is in (the primary client's). */
-  streamDb: number
-  /** The primary's replication ID. */
-  replId: string
-  /** The bytes of the stream the snapshot holds. */
-  replOffset: number
 }
 
 /** Replicas waiting for a BGSAVE to start (see [`Core::repl_waiting_start`]). */
@@ -1088,6 +1091,15 @@ export interface SyscheckMessage {
   level: string
   message: string
 }
+
+/**
+ * Opens the system log with `ident` and `facility` (a `syslog-facility` name). Returns
+ * null, or why it cannot.
+ */
+export declare function syslogOpen(ident: string, facilityName: string): string | null
+
+/** Sends one line at a Valkey level ("debug", "verbose", "notice", "warning"). */
+export declare function syslogWrite(level: string, message: string): void
 
 /** The THP mode ("always", "madvise", "never"), or null when unknown. */
 export declare function thpMode(): string | null

@@ -21,6 +21,7 @@ import { runHostCommand } from '../commands';
 import { clientLine } from '../commands/connection';
 import { Connection } from './connection';
 import { PROTECTED_MODE_ERROR, type ConnKind } from './listeners';
+import { LoadGate } from './load-gate';
 import { readInto } from './readinto';
 import { TlsBridge, type TlsPeer } from './tls-bridge';
 import type { Server } from '../server';
@@ -39,6 +40,12 @@ export class DataPath {
   private readonly readBuf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   /** The core copies a read's replies here; replaced when a socket keeps it. */
   private replyBuf = Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES);
+
+  /** Client input waits here between a running load's event points. */
+  readonly loadGate = new LoadGate((conn, input) => {
+    this.server.loopTurns.enter();
+    this.feed(conn, input);
+  });
 
   constructor(private readonly server: Server) {}
 
@@ -169,7 +176,8 @@ export class DataPath {
     conn.lastInteraction = Date.now();
     conn.inputBytes += n;
     this.server.stats.totalReadsProcessed++;
-    this.drive(conn, this.server.core.feedInto(conn.id, this.readBuf, n, this.replyBuf));
+    if (this.loadGate.holding) this.loadGate.hold(conn, this.readBuf.subarray(0, n));
+    else this.drive(conn, this.server.core.feedInto(conn.id, this.readBuf, n, this.replyBuf));
   }
 
   /** A read as its own Buffer (Nodes where `readInto` is not possible). */
@@ -178,7 +186,13 @@ export class DataPath {
     conn.lastInteraction = Date.now();
     conn.inputBytes += chunk.length;
     this.server.stats.totalReadsProcessed++;
-    this.drive(conn, this.server.core.feedInto(conn.id, chunk, chunk.length, this.replyBuf));
+    if (this.loadGate.holding) this.loadGate.hold(conn, chunk);
+    else this.feed(conn, chunk);
+  }
+
+  /** Runs `input` of `conn` (a read, or what the load gate held). */
+  private feed(conn: Connection, input: Buffer): void {
+    this.drive(conn, this.server.core.feedInto(conn.id, input, input.length, this.replyBuf));
   }
 
   /**

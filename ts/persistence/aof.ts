@@ -8,7 +8,7 @@ import type { AofOptions, ChildDone } from '../native/binding.cjs';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import { LOADING_ERROR } from '../config/store';
-import { pollLoad, waitForLoad } from './rdb';
+import { loadingEventsInterval, pollLoad, waitForLoad } from './rdb';
 
 export class AofPersistence {
   /**
@@ -72,6 +72,7 @@ export class AofPersistence {
       rdbVersion: c.getInt('rdb-version'),
       keySaveDelayUs: c.getInt('rdb-key-save-delay'),
       keyLoadDelayUs: c.getInt('key-load-delay'),
+      loadingEventsIntervalBytes: loadingEventsInterval(this.server),
       disableAutoGc: c.getBool('aof-disable-auto-gc'),
       timestamps: c.getBool('aof-timestamp-enabled'),
     };

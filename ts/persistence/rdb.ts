@@ -301,7 +301,7 @@ export class RdbPersistence {
     const file = this.rdbPath();
     if (!fs.existsSync(file)) return;
     this.loading = true;
-    this.core.startLoad(file, this.server.config.getInt('key-load-delay'));
+    this.core.startLoad(file, this.server.config.getInt('key-load-delay'), loadingEventsInterval(this.server));
     try {
       const r = await waitForLoad(this.server);
       this.lastLoadKeysLoaded = r.keys;
@@ -346,6 +346,11 @@ export class RdbPersistence {
   }
 }
 
+/** `loading-process-events-interval-bytes`: bytes read between two points where clients are served while loading. */
+export function loadingEventsInterval(server: Server): number {
+  return Number(server.config.getBigInt('loading-process-events-interval-bytes'));
+}
+
 /** The data could not be loaded: the server must not start. */
 export class LoadError extends Error {}
 
@@ -368,6 +373,9 @@ export function waitForLoad(server: Server): Promise<LoadReport> {
  * goes (a slow script replayed from the AOF). Rejects with the loader's error, unlogged.
  */
 export function pollLoad(server: Server): Promise<LoadReport> {
+  // Client input waits for the loader's event points meanwhile (see net/load-gate.ts).
+  const gate = server.dataPath.loadGate;
+  gate.begin();
   return new Promise((resolve, reject) => {
     const tick = (): void => {
       let r: LoadReport | null;
@@ -375,12 +383,20 @@ export function pollLoad(server: Server): Promise<LoadReport> {
         r = server.core.native.pollLoad();
       } catch (e) {
         server.core.drainLogs();
+        gate.end();
         reject(e instanceof Error ? e : new Error(String(e)));
         return;
       }
       server.core.drainLogs();
-      if (r === null) setTimeout(tick, 5);
-      else resolve(r);
+      if (r === null) {
+        gate.tick(server.core.native.loadEvents());
+        setTimeout(tick, 5);
+      } else {
+        // Served after the load's own steps (its log lines, the replica's link up): the
+        // held input runs once the data is in place, as after Valkey's load.
+        setImmediate(() => gate.end());
+        resolve(r);
+      }
     };
     tick();
   });

@@ -56,6 +56,8 @@ export class ReplicationPrimary {
   private readonly diskWaiters = new Set<number>();
   private lastCronSecond = 0;
   private cronSeconds = 0;
+  /** The dump file on disk was written to feed replicas (Valkey's RDBGeneratedByReplication). */
+  private rdbForReplicas = false;
   /** Clients blocked in WAIT or WAITAOF (counted in INFO blocked_clients, as Valkey's BLOCKED_WAIT). */
   waitingClients = 0;
 
@@ -181,6 +183,7 @@ export class ReplicationPrimary {
       for (const id of this.native.replBgsaveStarted([], false)) this.drop(id, 'BGSAVE for replication failed');
       return;
     }
+    this.rdbForReplicas = true;
     const ids = this.native.replBgsaveStarted([...this.psyncIds], false);
     for (const id of ids) this.psyncIds.delete(id);
     this.waitDisk(ids);
@@ -356,6 +359,25 @@ export class ReplicationPrimary {
     });
   }
 
+  /**
+   * `rdb-del-sync-files` (Valkey's removeRDBUsedToSyncReplicas): a server without
+   * persistence (no `save` rule, AOF off) deletes the dump it wrote only to feed replicas,
+   * once no replica waits for it or reads it.
+   */
+  private removeRdbUsedToSync(): void {
+    if (!this.server.config.getBool('rdb-del-sync-files')) {
+      this.rdbForReplicas = false;
+      return;
+    }
+    if (!this.rdbForReplicas || !persistenceDisabled(this.server)) return;
+    if (this.native.replInfo().replicas.some((r) => r.state === 'wait_bgsave' || r.state === 'send_bulk')) return;
+    const file = this.server.rdb.rdbPath();
+    if (!fs.existsSync(file)) return;
+    this.rdbForReplicas = false;
+    this.server.log.notice('Removing the RDB file used to feed replicas in a persistence-less instance');
+    fs.rm(file, { force: true }, () => undefined);
+  }
+
   private drop(id: number, why: string): void {
     this.server.log.warning(why);
     this.psyncIds.delete(id);
@@ -376,6 +398,7 @@ export class ReplicationPrimary {
     if (second !== this.lastCronSecond) {
       this.lastCronSecond = second;
       this.cronSeconds++;
+      this.removeRdbUsedToSync();
       const period = Math.max(1, this.server.config.getInt('repl-ping-replica-period'));
       // No PING while a FAILOVER with a TIMEOUT pauses writes: it would move the offset
       // the replicas must reach (Valkey's manual_failover_in_progress).
@@ -583,4 +606,9 @@ export class ReplicationPrimary {
     );
     return out;
   }
+}
+
+/** No `save` rule and the AOF off (Valkey's allPersistenceDisabled). */
+export function persistenceDisabled(server: Server): boolean {
+  return server.config.getSaveRules().length === 0 && !server.aof.enabled;
 }

@@ -21,7 +21,8 @@ import { clientConnectionOptions } from '../net/tls';
 import { Step } from '../native/core';
 import type { LoadReport, ReplSaveInfo } from '../native/binding.cjs';
 import { encode, error, int, simple, array, bulk, ok, type Reply } from '../resp/encode';
-import { waitForLoad } from '../persistence/rdb';
+import { loadingEventsInterval, waitForLoad } from '../persistence/rdb';
+import { persistenceDisabled } from './primary';
 import type { Server } from '../server';
 import { ackCommand, encodeCommand, FsyncedOffset, scanCommands } from './stream';
 
@@ -592,7 +593,7 @@ export class ReplicaLink {
     // While loading, the stream is buffered by the socket (reads paused).
     s.pause();
     this.server.rdb.loading = true;
-    this.native.startLoad(target, this.server.config.getInt('key-load-delay'));
+    this.native.startLoad(target, this.server.config.getInt('key-load-delay'), loadingEventsInterval(this.server));
     try {
       const r = await waitForLoad(this.server);
       this.server.rdb.lastLoadKeysLoaded = r.keys;
@@ -613,6 +614,11 @@ export class ReplicaLink {
       return;
     } finally {
       this.server.rdb.loading = false;
+    }
+    // rdb-del-sync-files: a replica without persistence keeps no copy of the primary's data.
+    if (this.server.config.getBool('rdb-del-sync-files') && persistenceDisabled(this.server)) {
+      log.notice('Removing the RDB file obtained from the primary. This replica has persistence disabled');
+      fs.rm(target, { force: true }, () => undefined);
     }
     if (this.socket !== s) return;
     log.notice('PRIMARY <-> REPLICA sync: Finished with success');
@@ -716,6 +722,9 @@ export class ReplicaLink {
     }
     if (woken) dp.serveWoken();
     this.server.aof.scheduleFlush();
+    // An error reply to the primary under propagation-error-behavior panic(-on-replicas).
+    const panic = core.native.takePanicRequest();
+    if (panic !== null && panic !== undefined) this.server.panic(panic);
   }
 
   /* ---------------------------------------------------------------- cron */

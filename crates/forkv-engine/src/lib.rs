@@ -34,6 +34,7 @@ mod prefetch;
 pub mod memory_stats;
 pub mod migrate;
 pub mod propagate;
+pub mod propagation_error;
 pub mod redact;
 pub mod reply;
 pub mod resp;
@@ -112,6 +113,8 @@ pub struct EngineConfig {
     /// [`Engine::clear_reply`]); DEBUG REPLYBUFFER RESIZING 0 turns it off, so that its
     /// size stays put for tests (Valkey's `reply_buffer_resizing_enabled`).
     pub reply_buffer_resizing: bool,
+    /// `propagation-error-behavior` (see [`propagation_error`]).
+    pub propagation_error_behavior: propagation_error::PropagationErrorBehavior,
 }
 
 impl Default for EngineConfig {
@@ -133,6 +136,7 @@ impl Default for EngineConfig {
             output_hard_limit: [0, 32 << 20],
             busy_reply_threshold_ms: 5000,
             hello_identity: ("valkey".into(), "8.0.1".into()),
+            propagation_error_behavior: propagation_error::PropagationErrorBehavior::Ignore,
             rdb_compression: true,
             reply_buffer_resizing: true,
         }
@@ -182,6 +186,9 @@ pub struct EngineStats {
 
 /// The keyspace plus per-client protocol state.
 pub struct Engine {
+    /// A panic an error reply to the primary asked for (`propagation-error-behavior`);
+    /// the host stops the server.
+    pub panic_request: Option<String>,
     pub ks: Keyspace,
     pub cfg: EngineConfig,
     pub prop: Propagator,
@@ -281,6 +288,7 @@ impl Engine {
     /// An engine over `databases` empty databases.
     pub fn new(databases: usize) -> Self {
         Engine {
+            panic_request: None,
             ks: Keyspace::new(databases),
             cfg: EngineConfig::default(),
             prop: Propagator::default(),
@@ -1180,6 +1188,7 @@ impl Engine {
         self.ks.from_primary = outer_from_primary || client.primary;
         self.prop.suppress_current = false;
         let proto = client.proto;
+        let to_primary = client.primary;
         let out_mark = self.out.len();
         let hard = self.cfg.output_hard_limit[usize::from(client.pubsub)];
         let limit = if hard == 0 { usize::MAX } else { usize::try_from(hard).unwrap_or(usize::MAX) };
@@ -1221,6 +1230,10 @@ impl Engine {
         };
         if let Err(e) = result {
             Reply::new(&mut self.out, proto).error(&e);
+        }
+        if to_primary && self.out.get(out_mark) == Some(&b'-') {
+            let reply = self.out[out_mark..].to_vec();
+            self.after_reply_to_primary(spec.name, &reply);
         }
         if spec.is_write() && self.ks.dirty != dirty_before && !self.prop.suppress_current {
             self.prop.log(db, argv);
@@ -1288,6 +1301,10 @@ impl Engine {
 pub fn panicked(logs: &mut LogQueue, spec: &CommandSpec, argv: &[&[u8]], payload: &(dyn std::any::Any + Send)) -> String {
     let msg = log::panic_message(payload);
     let mut shown = String::new();
+    if !logs.crash_log {
+        logs.push(LogLevel::Warning, format!("BUG: command '{}' panicked: {msg}", spec.name));
+        return format!("ERR internal error while running '{}': {msg}", spec.name);
+    }
     if logs.hide_user_data {
         // Valkey's crash report with hide-user-data-from-log: each argument `*redacted*`.
         shown.push_str(&format!(" *redacted* ({} arguments)", argv.len()));
@@ -1497,6 +1514,10 @@ mod panic_tests {
         assert!(hidden.ends_with("argv: *redacted* (2 arguments)") && !hidden.contains("secret-key"), "{hidden}");
         e.logs.hide_user_data = false;
         assert!(logs(&mut e).ends_with("argv: get secret-key"));
+        // crash-log-enabled no: the panic's line without the crash report.
+        e.logs.crash_log = false;
+        assert_eq!(logs(&mut e), "BUG: command 'get' panicked: boom");
+        e.logs.crash_log = true;
         // The engine keeps serving the same client.
         assert_eq!(e.feed(1, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), Outcome::Done);
         assert_eq!(e.reply(), b"+OK\r\n$1\r\nv\r\n");

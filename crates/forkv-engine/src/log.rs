@@ -41,11 +41,15 @@ pub struct LogQueue {
     /// `hide-user-data-from-log` (default yes): lines about a command show no argument
     /// (keys, values) and no client name (see [`crate::panicked`]).
     pub hide_user_data: bool,
+    /// `crash-log-enabled` (default yes): a caught panic is logged with its crash report
+    /// (the command's arguments, as Valkey's report shows the current client's argv); with
+    /// no, only the panic's own line.
+    pub crash_log: bool,
 }
 
 impl Default for LogQueue {
     fn default() -> Self {
-        LogQueue { lines: Vec::new(), dropped: 0, hide_user_data: true }
+        LogQueue { lines: Vec::new(), dropped: 0, hide_user_data: true, crash_log: true }
     }
 }
 

@@ -42,6 +42,9 @@ pub struct AofOptions {
     pub key_save_delay_us: f64,
     /// Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests).
     pub key_load_delay_us: f64,
+    /// `loading-process-events-interval-bytes`: bytes of an RDB preamble between two
+    /// points where the host serves clients while loading.
+    pub loading_events_interval_bytes: f64,
     /// `aof-disable-auto-gc`: keep history files instead of deleting them.
     pub disable_auto_gc: bool,
     /// `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases.
@@ -84,7 +87,8 @@ pub struct AofSwitchOn {
 }
 
 /// WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
-/// (Valkey's `fsynced_reploff`, counted in this process's AOF bytes).
+/// (Valkey's `fsynced_reploff`, counted in this process's AOF bytes; -1 while the AOF
+/// waits for its first rewrite).
 #[napi(object)]
 pub struct AofSyncMarks {
     pub appended: f64,
@@ -174,6 +178,7 @@ fn source(o: &AofOptions) -> AofSource {
         filename: o.filename.clone(),
         load_truncated: o.load_truncated,
         key_load_delay_us: o.key_load_delay_us as i64,
+        events_interval_bytes: o.loading_events_interval_bytes as u64,
     }
 }
 
@@ -286,7 +291,8 @@ impl Core {
     #[napi]
     pub fn aof_sync_marks(&mut self) -> Option<AofSyncMarks> {
         let (appended, synced) = self.server.aof_sync_marks()?;
-        Some(AofSyncMarks { appended: appended as f64, synced: synced as f64 })
+        // -1 while the AOF waits for its first rewrite (Valkey's fsynced_reploff -1).
+        Some(AofSyncMarks { appended: appended as f64, synced: synced.map_or(-1.0, |s| s as f64) })
     }
 
     /// AOF sizes and counters for INFO.

@@ -96,6 +96,10 @@ pub struct EngineSettings {
     /// `lazyfree-lazy-server-del`: deletions the server decides on are propagated as
     /// UNLINK (else DEL).
     pub lazyfree_lazy_server_del: Option<bool>,
+    /// `crash-log-enabled`: a caught panic is logged with its crash report.
+    pub crash_log_enabled: Option<bool>,
+    /// `propagation-error-behavior`: ignore, panic or panic-on-replicas.
+    pub propagation_error_behavior: Option<String>,
     /// Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT): false while
     /// `maxmemory` is set with an LRU or LFU policy.
     pub shared_integers: Option<bool>,
@@ -177,6 +181,8 @@ impl From<EngineSettings> for forkv_server::settings::EngineSettings {
             replica_ignore_maxmemory: s.replica_ignore_maxmemory,
             active_expire_effort: s.active_expire_effort,
             hide_user_data_from_log: s.hide_user_data_from_log,
+            crash_log_enabled: s.crash_log_enabled,
+            propagation_error_behavior: s.propagation_error_behavior,
             lazyfree_lazy_eviction: s.lazyfree_lazy_eviction,
             lfu_log_factor: s.lfu_log_factor,
             lfu_decay_time: s.lfu_decay_time,
@@ -310,6 +316,13 @@ pub struct Core {
 
 #[napi]
 impl Core {
+    /// The panic an error reply to the primary asked for (`propagation-error-behavior`):
+    /// its message; the host logs it as Valkey's serverPanic and stops the server.
+    #[napi]
+    pub fn take_panic_request(&mut self) -> Option<String> {
+        self.server.engine.take_panic_request()
+    }
+
     /// A core with `databases` empty databases.
     #[napi(constructor)]
     pub fn new(databases: u32) -> Self {

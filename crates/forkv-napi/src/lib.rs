@@ -57,5 +57,6 @@ mod persistence;
 mod repl;
 mod settings;
 mod syscheck;
+mod syslog;
 
 pub use crate::core::Core;

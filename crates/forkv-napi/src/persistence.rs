@@ -411,8 +411,15 @@ impl Core {
     /// Starts loading an RDB file on the loader thread (start-up, a replica's full sync);
     /// `poll_load` installs it (see [`forkv_server::Server::start_rdb_load`]).
     #[napi]
-    pub fn start_load(&mut self, path: String, key_load_delay_us: f64) {
-        self.server.start_rdb_load(PathBuf::from(path), key_load_delay_us as i64);
+    pub fn start_load(&mut self, path: String, key_load_delay_us: f64, events_interval_bytes: f64) {
+        self.server.start_rdb_load(PathBuf::from(path), key_load_delay_us as i64, events_interval_bytes as u64);
+    }
+
+    /// The event points the running load passed (the host serves held client input at
+    /// each new one); null when nothing loads (see [`forkv_server::Server::load_events`]).
+    #[napi]
+    pub fn load_events(&self) -> Option<f64> {
+        self.server.load_events().map(|e| e as f64)
     }
 
     /// `None` while loading; then the load's report, or an error with the reason (see

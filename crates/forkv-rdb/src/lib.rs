@@ -51,6 +51,7 @@ pub mod len;
 pub use forkv_keyspace::lzf;
 mod lpbuild;
 mod object;
+pub mod progress;
 pub mod reader;
 mod sink;
 mod source;
@@ -62,6 +63,7 @@ pub use dump::{
     parse_function_dump_payload, DumpOptions,
 };
 pub use error::{RdbError, RdbErrorKind};
+pub use progress::LoadProgress;
 pub use reader::{load_rdb, LoadOptions, LoadStats};
 pub use stream::stream_type_for;
 pub use writer::{serialized_length, value_type, value_type_for, write_rdb, write_value, SaveProgress, WriteOptions, WriteStats};

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::sync::Arc;
 
 use forkv_keyspace::Keyspace;
 
@@ -35,6 +36,9 @@ pub struct LoadOptions {
     /// ignores the hints. A hint is only read from the input, so whoever knows the input's
     /// size bounds it (a file of `n` bytes cannot hold more than about `n / 8` keys).
     pub size_hint_max: u64,
+    /// Where the offset is reported after each key (a load the host serves clients
+    /// during, see [`crate::LoadProgress`]).
+    pub progress: Option<Arc<crate::LoadProgress>>,
 }
 
 impl Default for LoadOptions {
@@ -46,6 +50,7 @@ impl Default for LoadOptions {
             replace_existing: false,
             key_load_delay_us: 0,
             size_hint_max: 0,
+            progress: None,
         }
     }
 }
@@ -220,6 +225,9 @@ fn load_into<R: Read>(
                 if opts.key_load_delay_us != 0 {
                     // Summed only for the test knob: a walk of the map per key otherwise.
                     key_load_delay(opts.key_load_delay_us, stats.types.values().sum());
+                }
+                if let Some(p) = &opts.progress {
+                    p.reached(src.offset());
                 }
                 match value {
                     None => {

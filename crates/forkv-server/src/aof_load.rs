@@ -18,7 +18,8 @@ use std::sync::mpsc::Sender;
 
 use forkv_aof::{AofLoadCallbacks, LoadError, LoadReport};
 use forkv_engine::busy::BusyEvents;
-use forkv_engine::log::LogLine;
+use forkv_engine::log::{LogLevel, LogLine};
+use forkv_engine::propagation_error::{self, PropagationErrorBehavior};
 use forkv_engine::{Engine, Outcome};
 use forkv_keyspace::{EncodingLimits, Keyspace};
 
@@ -40,6 +41,10 @@ pub struct AofLoadParams {
     /// `key-load-delay` in microseconds: a pause per key read from an RDB preamble (tests
     /// use it to keep the server loading for a while; see `forkv_rdb::LoadOptions`).
     pub key_load_delay_us: i64,
+    /// Event points of the load (an RDB preamble's bytes, every 1024 commands).
+    pub progress: std::sync::Arc<forkv_rdb::LoadProgress>,
+    /// `propagation-error-behavior`: what a replayed command's error does.
+    pub propagation_error_behavior: PropagationErrorBehavior,
     /// `busy-reply-threshold` (`lua-time-limit`) in milliseconds: when a replayed script
     /// counts as slow (0: never).
     pub busy_reply_threshold_ms: u64,
@@ -64,14 +69,17 @@ fn forward_logs(engine: &mut Engine, log: Option<&Sender<LogLine>>) {
 
 /// The replay engine's events while a replayed script is slow: no client is served from
 /// here (the host's own clients get `-LOADING` from the live engine), but the log line
-/// of the slow script reaches the log while the script still runs.
+/// of the slow script reaches the log while the script still runs, and each call is an
+/// event point of the load (Valkey's scriptInterrupt serves events while loading too).
 struct ReplayBusyEvents {
     log: Option<Sender<LogLine>>,
+    progress: std::sync::Arc<forkv_rdb::LoadProgress>,
 }
 
 impl BusyEvents for ReplayBusyEvents {
     fn process(&mut self, engine: &mut Engine) {
         forward_logs(engine, self.log.as_ref());
+        self.progress.event();
     }
 }
 
@@ -82,13 +90,20 @@ const REPLAY_CLIENT: u64 = forkv_engine::cmd::script::SCRIPT_CLIENT - 1;
 /// Replays AOF content into a private engine.
 struct Replay {
     engine: Engine,
+    propagation_error_behavior: PropagationErrorBehavior,
     key_load_delay_us: i64,
+    progress: std::sync::Arc<forkv_rdb::LoadProgress>,
     log: Option<Sender<LogLine>>,
 }
 
 impl AofLoadCallbacks for Replay {
     fn load_rdb_base(&mut self, file: &mut dyn BufRead, path: &Path) -> Result<u64, String> {
-        let opts = forkv_rdb::LoadOptions { skip_expired: false, key_load_delay_us: self.key_load_delay_us, ..Default::default() };
+        let opts = forkv_rdb::LoadOptions {
+            skip_expired: false,
+            key_load_delay_us: self.key_load_delay_us,
+            progress: Some(self.progress.clone()),
+            ..Default::default()
+        };
         let stats = forkv_rdb::load_rdb(file, &mut self.engine.ks, &opts).map_err(|e| format!("{}: {e}", path.display()))?;
         self.engine
             .load_function_codes(&stats.functions, forkv_engine::RestorePolicy::Append)
@@ -98,6 +113,10 @@ impl AofLoadCallbacks for Replay {
 
     fn knows_command(&self, name: &[u8]) -> bool {
         forkv_engine::table::lookup(name).is_some()
+    }
+
+    fn progress(&mut self, _file_offset: u64) {
+        self.progress.event();
     }
 
     fn apply_command(&mut self, argv: Vec<Vec<u8>>) -> Result<(), String> {
@@ -114,6 +133,18 @@ impl AofLoadCallbacks for Replay {
         if reply.starts_with(b"-ERR unknown command") || too_long {
             let msg = String::from_utf8_lossy(&reply[1..reply.len().saturating_sub(2)]).into_owned();
             return Err(msg);
+        }
+        // Any other error: Valkey's afterErrorReply for its AOF client (logged; a panic
+        // under `propagation-error-behavior panic`, which stops the load).
+        if let Some(error) = propagation_error::error_text(reply) {
+            let command = forkv_engine::table::lookup(args[0]).map_or_else(|| String::from_utf8_lossy(args[0]).to_lowercase(), |s| s.name.to_string());
+            let line = propagation_error::critical_line("server", "AOF-loading-client", &error, &command);
+            if let Some(tx) = &self.log {
+                let _ = tx.send(LogLine { level: LogLevel::Warning, message: line });
+            }
+            if self.propagation_error_behavior.panics_for_aof() {
+                return Err(propagation_error::panic_message("server", "AOF-loading-client", &command));
+            }
         }
         self.engine.clear_reply();
         if let Outcome::Host(_) = outcome {
@@ -139,14 +170,14 @@ pub fn load_aof(p: &AofLoadParams) -> Result<AofLoaded, LoadError> {
     engine.ks.set_encoding_limits(p.limits);
     engine.ks.loading = true;
     engine.cfg.busy_reply_threshold_ms = p.busy_reply_threshold_ms;
-    engine.set_busy_events(Box::new(ReplayBusyEvents { log: p.log.clone() }));
+    engine.set_busy_events(Box::new(ReplayBusyEvents { log: p.log.clone(), progress: p.progress.clone() }));
     engine.add_client(REPLAY_CLIENT);
     if let Some(c) = engine.client_mut(REPLAY_CLIENT) {
         c.authenticated = true;
         // The replay client is internal: ACL permissions do not apply to it.
         c.user = None;
     }
-    let mut replay = Replay { engine, key_load_delay_us: p.key_load_delay_us, log: p.log.clone() };
+    let mut replay = Replay { engine, propagation_error_behavior: p.propagation_error_behavior, key_load_delay_us: p.key_load_delay_us, progress: p.progress.clone(), log: p.log.clone() };
     let lo = forkv_aof::LoadOptions { aof_load_truncated: p.load_truncated, upgrade_legacy: true };
     let report = forkv_aof::load_aof_dir(&p.work_dir, &p.dirname, &p.filename, lo, &mut replay);
     forward_logs(&mut replay.engine, p.log.as_ref());
@@ -172,6 +203,8 @@ mod tests {
             databases: 16,
             limits: EncodingLimits::default(),
             key_load_delay_us: 0,
+            progress: Default::default(),
+            propagation_error_behavior: PropagationErrorBehavior::Ignore,
             busy_reply_threshold_ms: 5000,
             log: None,
         }

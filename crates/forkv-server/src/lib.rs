@@ -245,7 +245,7 @@ impl Server {
 
     /// Records the AOF's progress (bytes appended, bytes fsynced) after a flush, for the
     /// WAITAOF a script calls (see [`wait_now`]).
-    pub fn set_aof_marks(&mut self, appended: u64, synced: u64) {
+    pub fn set_aof_marks(&mut self, appended: u64, synced: Option<u64>) {
         if self.aof_on {
             self.own.borrow_mut().aof_marks = Some(wait_now::AofMarks { appended, synced });
         }

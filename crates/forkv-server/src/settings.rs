@@ -4,6 +4,7 @@
 //! and [`Server::configure`] applies them here, so that where a directive lands is decided
 //! in one place, with cargo tests.
 
+use forkv_engine::propagation_error::PropagationErrorBehavior;
 use forkv_keyspace::{EncodingLimits, EvictionPolicy};
 
 use crate::Server;
@@ -54,6 +55,10 @@ pub struct EngineSettings {
     pub active_expire_effort: Option<u32>,
     /// `hide-user-data-from-log`.
     pub hide_user_data_from_log: Option<bool>,
+    /// `crash-log-enabled`: a caught panic is logged with its crash report.
+    pub crash_log_enabled: Option<bool>,
+    /// `propagation-error-behavior` by its config name (an unknown name changes nothing).
+    pub propagation_error_behavior: Option<String>,
     /// `lazyfree-lazy-eviction`: evicted keys propagate as UNLINK (else DEL).
     pub lazyfree_lazy_eviction: Option<bool>,
     pub lfu_log_factor: Option<u32>,
@@ -98,6 +103,9 @@ impl Server {
         set(&mut cfg.busy_reply_threshold_ms, s.busy_reply_threshold_ms);
         set(&mut cfg.output_hard_limit[0], s.output_hard_limit_normal);
         set(&mut cfg.output_hard_limit[1], s.output_hard_limit_pubsub);
+        if let Some(v) = s.propagation_error_behavior.as_deref().and_then(PropagationErrorBehavior::parse) {
+            cfg.propagation_error_behavior = v;
+        }
         if let Some(v) = s.write_error {
             cfg.write_error = non_empty(v);
         }
@@ -149,6 +157,7 @@ impl Server {
             e.ks.set_lfu_params(p);
         }
         set(&mut e.logs.hide_user_data, s.hide_user_data_from_log);
+        set(&mut e.logs.crash_log, s.crash_log_enabled);
         set(&mut e.slowlog.slower_than, s.slowlog_log_slower_than);
         if let Some(v) = s.slowlog_max_len {
             e.slowlog.set_max_len(v);

@@ -12,11 +12,12 @@ const NOT_INT: &str = "ERR value is not an integer or out of range";
 const TIMEOUT_NOT_INT: &str = "ERR timeout is not an integer or out of range";
 
 /// The AOF's progress as of the host's last flush (Valkey's `fsynced_reploff`, which its
-/// event loop also refreshes once per iteration): bytes appended, bytes fsynced.
+/// event loop also refreshes once per iteration): bytes appended, bytes fsynced (None
+/// while the AOF waits for its first rewrite: nothing counts as fsynced yet).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AofMarks {
     pub appended: u64,
-    pub synced: u64,
+    pub synced: Option<u64>,
 }
 
 /// Checks a WAIT/WAITAOF timeout (milliseconds) as Valkey's getTimeoutFromObjectOrReply.
@@ -78,7 +79,7 @@ pub fn waitaof(engine: &Engine, repl: &Replication, aof: Option<AofMarks>, id: u
     if numlocal == 1 && aof.is_none() {
         return reply.error("ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.");
     }
-    let local = aof.is_some_and(|m| m.synced >= m.appended);
+    let local = aof.is_some_and(|m| m.synced.is_some_and(|s| s >= m.appended));
     let target = repl.offset;
     let replicas = online_at(repl, |_, aof_offset| aof_offset >= target);
     reply.array(2);

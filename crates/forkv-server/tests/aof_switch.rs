@@ -42,9 +42,14 @@ fn appendonly_switches_on_and_off_in_valkeys_steps() {
     let SwitchOn::Forked(first) = s.aof_switch_on(settings(&dir, Duration::ZERO)) else { panic!("not forked") };
     assert_eq!(logs(&mut s), [format!("Background append only file rewriting started by pid {}", first.pid)]);
     assert_eq!(s.aof_status().state(), AofState::WaitRewrite);
+    // Until the first rewrite is installed nothing counts as fsynced (WAITAOF's local 0).
+    cmd(&mut s, &["SET", "during", "v"]);
+    s.aof_write_and_fsync().expect("fsync");
+    assert!(matches!(s.aof_sync_marks(), Some((a, None)) if a > 0), "{:?}", s.aof_sync_marks());
     assert_eq!(reap(&mut s).1.outcome, ChildOutcome::Ok);
     assert!(s.aof_rewrite_done(&settings(&dir, Duration::ZERO), first.pid, true).ok);
     assert_eq!(s.aof_status().state(), AofState::On);
+    assert!(matches!(s.aof_sync_marks(), Some((a, Some(f))) if f >= a), "fsynced once on: {:?}", s.aof_sync_marks());
 
     // Off while a rewrite runs: the AOF is closed, the child killed, its files removed.
     let slow = s.aof_fork_rewrite_logged(settings(&dir, Duration::from_millis(20))).expect("fork");

@@ -35,7 +35,7 @@ fn target(dir: &Path) -> RdbTarget {
 }
 
 fn source(dir: &Path) -> AofSource {
-    AofSource { work_dir: dir.to_path_buf(), dirname: "appendonlydir".into(), filename: "appendonly.aof".into(), load_truncated: true, key_load_delay_us: 0 }
+    AofSource { work_dir: dir.to_path_buf(), dirname: "appendonlydir".into(), filename: "appendonly.aof".into(), load_truncated: true, key_load_delay_us: 0, events_interval_bytes: 2 << 20 }
 }
 
 fn aof_settings(dir: &Path) -> AofSettings {
@@ -81,9 +81,22 @@ fn an_rdb_loads_on_the_thread_while_clients_get_loading() {
     cmd(&mut b, &["SET", "old", "x"]);
     assert!(!b.is_loading());
     // A pause per key keeps the thread busy long enough to be seen loading.
-    b.start_rdb_load(dir.join("dump.rdb"), 100);
+    // An event point every 1024 bytes read: the host serves clients at each.
+    b.start_rdb_load(dir.join("dump.rdb"), 100, 1024);
     assert!(b.is_loading());
     assert!(cmd(&mut b, &["GET", "old"]).starts_with("-LOADING"), "clients are told the server loads");
+    let mut events = 0;
+    while let Some(e) = b.load_events() {
+        events = e;
+        if b.poll_load().expect("loads").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let size = std::fs::metadata(dir.join("dump.rdb")).expect("dump").len();
+    assert!(events >= 1 && events <= size / 1024, "{events} event points for {size} bytes");
+    assert_eq!(b.load_events(), None, "nothing loads any more");
+    b.start_rdb_load(dir.join("dump.rdb"), 0, 2 << 20);
     let done = wait_load(&mut b).expect("loads");
     assert!(!b.is_loading());
     assert_eq!((done.summary.keys, done.summary.expired_skipped), (300, 1));
@@ -95,12 +108,12 @@ fn an_rdb_loads_on_the_thread_while_clients_get_loading() {
     // A corrupt file: the loader's error, with Valkey's lines; the data stays.
     let bytes = std::fs::read(dir.join("dump.rdb")).expect("dump");
     std::fs::write(dir.join("bad.rdb"), &bytes[..bytes.len() / 2]).expect("write");
-    b.start_rdb_load(dir.join("bad.rdb"), 0);
+    b.start_rdb_load(dir.join("bad.rdb"), 0, 2 << 20);
     let err = wait_load(&mut b).expect_err("a short file fails");
     assert!(err.contains("bad.rdb") && err.contains("Terminating server after rdb file reading failure."), "{err}");
     assert!(!b.is_loading());
     assert_eq!(cmd(&mut b, &["DBSIZE"]), ":300\r\n");
-    b.start_rdb_load(dir.join("missing.rdb"), 0);
+    b.start_rdb_load(dir.join("missing.rdb"), 0, 2 << 20);
     assert!(wait_load(&mut b).expect_err("no file").starts_with("Fatal error loading the DB, check server logs. Can't open"));
 }
 

@@ -59,10 +59,13 @@ fn wait_and_waitaof_from_a_script_answer_without_blocking() {
     assert_eq!(off, "-ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.\r\n");
     // With the AOF on, the local count follows the marks of the host's last flush.
     s.set_aof(true);
-    s.set_aof_marks(100, 50);
+    s.set_aof_marks(100, Some(50));
     assert_eq!(run(&mut s, 1, &["EVAL", "return redis.call('WAITAOF', '1', '0', '0')", "0"]), "*2\r\n:0\r\n:0\r\n");
-    s.set_aof_marks(100, 100);
+    s.set_aof_marks(100, Some(100));
     assert_eq!(run(&mut s, 1, &["EVAL", "return redis.call('WAITAOF', '1', '0', '0')", "0"]), "*2\r\n:1\r\n:0\r\n");
+    // Waiting for the first rewrite: nothing counts as fsynced, not even an empty AOF.
+    s.set_aof_marks(0, None);
+    assert_eq!(run(&mut s, 1, &["EVAL", "return redis.call('WAITAOF', '1', '0', '0')", "0"]), "*2\r\n:0\r\n:0\r\n");
     s.engine.cfg.is_replica = true;
     assert!(run(&mut s, 1, &["EVAL", "return redis.pcall('WAIT', '0', '0')", "0"]).starts_with("-ERR WAIT cannot be used with replica instances."));
 }

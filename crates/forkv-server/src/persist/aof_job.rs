@@ -317,6 +317,7 @@ impl Server {
         let flushed = a.writer.flush(force, now_ms(), child);
         let (appended, synced) = (a.writer.appended_total(), a.writer.synced_total());
         // What a script's WAITAOF sees until the next turn (Valkey's fsynced_reploff).
+        let synced = self.aof_fsync_counted(synced);
         self.set_aof_marks(appended, synced);
         match flushed {
             Ok(r) => {
@@ -342,12 +343,20 @@ impl Server {
 
     /// WAITAOF: moves the propagated writes into the AOF buffer, then reports (appended,
     /// fsynced) byte positions; None while the AOF is off.
-    pub fn aof_sync_marks(&mut self) -> Option<(u64, u64)> {
+    pub fn aof_sync_marks(&mut self) -> Option<(u64, Option<u64>)> {
         self.aof_take_stream();
         let a = self.aof.open.as_ref()?;
-        let marks = (a.writer.appended_total(), a.writer.synced_total());
-        self.set_aof_marks(marks.0, marks.1);
-        Some(marks)
+        let (appended, synced) = (a.writer.appended_total(), a.writer.synced_total());
+        let synced = self.aof_fsync_counted(synced);
+        self.set_aof_marks(appended, synced);
+        Some((appended, synced))
+    }
+
+    /// How far the AOF counts as fsynced: not at all while it waits for its first rewrite
+    /// (Valkey's `fsynced_reploff` stays -1 in `AOF_WAIT_REWRITE`: the data is only safe
+    /// once that rewrite's base is installed, which switches the AOF on).
+    fn aof_fsync_counted(&self, synced: u64) -> Option<u64> {
+        (self.aof_status.state() != super::aof_state::AofState::WaitRewrite).then_some(synced)
     }
 
     /// AOF sizes and counters for INFO; None while the AOF is off.

@@ -13,13 +13,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use forkv_engine::log::LogLine;
 use forkv_engine::RestorePolicy;
 use forkv_keyspace::Keyspace;
-use forkv_rdb::LoadOptions;
+use forkv_rdb::{LoadOptions, LoadProgress};
 
 use super::aof_job::LoadedAof;
 use crate::aof_load::{load_aof, AofLoadParams};
@@ -114,12 +115,16 @@ pub struct AofSource {
     pub load_truncated: bool,
     /// `key-load-delay` in microseconds (a test knob).
     pub key_load_delay_us: i64,
+    /// `loading-process-events-interval-bytes`: bytes of an RDB preamble between two
+    /// event points (the commands after it have one every 1024).
+    pub events_interval_bytes: u64,
 }
 
 type ThreadResult = Result<(Keyspace, LoadSummary), String>;
 
 struct LoaderThread {
     started: Instant,
+    progress: Arc<LoadProgress>,
     handle: JoinHandle<ThreadResult>,
     /// Log lines the thread sends while it runs (a slow script replayed from the AOF).
     logs: Option<Receiver<LogLine>>,
@@ -135,26 +140,30 @@ pub struct LoadState {
 impl Server {
     /// Starts loading the RDB file at `path` on a loader thread (start-up, a replica's
     /// full sync). The engine answers `-LOADING` until [`Server::poll_load`] installs it.
-    /// `key_load_delay_us` is `key-load-delay` (see `forkv_rdb::LoadOptions`).
-    pub fn start_rdb_load(&mut self, path: PathBuf, key_load_delay_us: i64) {
+    /// `key_load_delay_us` is `key-load-delay` (see `forkv_rdb::LoadOptions`);
+    /// `events_interval_bytes` is `loading-process-events-interval-bytes` (see
+    /// [`Server::load_events`]).
+    pub fn start_rdb_load(&mut self, path: PathBuf, key_load_delay_us: i64, events_interval_bytes: u64) {
         let dbs = self.engine.ks.db_count();
         // Values are built under the configured encoding limits (a big zipmap hash becomes
         // a hashtable on load, as in Valkey).
         let limits = *self.engine.ks.encoding_limits();
-        let opts = LoadOptions { key_load_delay_us, ..self.rdb_load_options() };
+        let progress = Arc::new(LoadProgress::new(events_interval_bytes));
+        let opts = LoadOptions { key_load_delay_us, progress: Some(progress.clone()), ..self.rdb_load_options() };
         let handle = std::thread::spawn(move || {
             let mut ks = Keyspace::new(dbs);
             ks.set_encoding_limits(limits);
             let stats = load_rdb_file(&path, &mut ks, &opts)?;
             Ok((ks, LoadSummary::from_rdb(&stats)))
         });
-        self.start_loader(handle, None);
+        self.start_loader(handle, progress, None);
     }
 
     /// Starts loading the AOF directory on a loader thread (start-up with appendonly yes);
     /// [`Server::poll_load`] installs it as for an RDB file.
     pub fn start_aof_load(&mut self, src: &AofSource) {
         let (tx, rx) = mpsc::channel();
+        let progress = Arc::new(LoadProgress::new(src.events_interval_bytes));
         let params = AofLoadParams {
             work_dir: src.work_dir.clone(),
             dirname: src.dirname.clone(),
@@ -163,6 +172,8 @@ impl Server {
             databases: self.engine.ks.db_count(),
             limits: *self.engine.ks.encoding_limits(),
             key_load_delay_us: src.key_load_delay_us,
+            progress: progress.clone(),
+            propagation_error_behavior: self.engine.cfg.propagation_error_behavior,
             busy_reply_threshold_ms: self.engine.cfg.busy_reply_threshold_ms,
             log: Some(tx),
         };
@@ -171,7 +182,7 @@ impl Server {
             let summary = LoadSummary::from_aof(&loaded.ks, loaded.report, loaded.functions);
             Ok((loaded.ks, summary))
         });
-        self.start_loader(handle, Some(rx));
+        self.start_loader(handle, progress, Some(rx));
     }
 
     /// DEBUG LOADAOF (Valkey's `loadAppendOnlyFiles` from `debugCommand`): writes what is
@@ -187,9 +198,16 @@ impl Server {
         self.start_aof_load(src);
     }
 
-    fn start_loader(&mut self, handle: JoinHandle<ThreadResult>, logs: Option<Receiver<LogLine>>) {
-        self.load.thread = Some(LoaderThread { started: Instant::now(), handle, logs });
+    fn start_loader(&mut self, handle: JoinHandle<ThreadResult>, progress: Arc<LoadProgress>, logs: Option<Receiver<LogLine>>) {
+        self.load.thread = Some(LoaderThread { started: Instant::now(), progress, handle, logs });
         self.engine.cfg.loading = true;
+    }
+
+    /// The event points the running load passed (Valkey serves its clients at each, see
+    /// `forkv_rdb::LoadProgress`); None when nothing loads. The host holds client input
+    /// between them.
+    pub fn load_events(&self) -> Option<u64> {
+        self.load.thread.as_ref().map(|t| t.progress.events())
     }
 
     /// True while a loader thread runs (until [`Server::poll_load`] installs its result).

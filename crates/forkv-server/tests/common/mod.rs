@@ -74,6 +74,8 @@ pub fn aof_keys(dir: &Path) -> u64 {
         databases: 16,
         limits: Default::default(),
         key_load_delay_us: 0,
+        progress: Default::default(),
+        propagation_error_behavior: Default::default(),
         busy_reply_threshold_ms: 5000,
         log: None,
     };

@@ -1,0 +1,67 @@
+// propagation-error-behavior for the AOF (Valkey's afterErrorReply for its AOF client): a
+// command that fails when replayed (an INCR of a string, appended behind the server's back)
+// is logged as critical and the load goes on under `ignore` and `panic-on-replicas`;
+// under `panic` the load stops and the server does not start.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Redis from 'ioredis';
+
+import { startServer, tempDir } from '../helpers/server';
+
+const t = suite('aof-propagation-error');
+
+const CRITICAL = /== CRITICAL == This server is sending an error to its AOF-loading-client: 'ERR value is not an integer or out of range' after processing the command 'incr'/;
+
+/** A directory whose AOF holds SET k abc, then an INCR k that fails on replay. */
+async function divergentAof(): Promise<string> {
+  const dir = tempDir('forkv-aof-perr-');
+  const s = await startServer({ dir, args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+  const c = new Redis({ port: s.port });
+  try {
+    await c.set('k', 'abc');
+    await c.set('other', 'v');
+  } finally {
+    c.disconnect();
+    await s.stop();
+  }
+  const aofDir = path.join(dir, 'appendonlydir');
+  const incr = fs.readdirSync(aofDir).find((f) => f.endsWith('.incr.aof'));
+  assert.ok(incr, 'an incr file');
+  fs.appendFileSync(path.join(aofDir, incr), '*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n');
+  return dir;
+}
+
+for (const behavior of ['ignore', 'panic-on-replicas']) {
+  t(`${behavior}: logged as critical, and the load goes on`, async () => {
+    const dir = await divergentAof();
+    const s = await startServer({ dir, args: ['--appendonly', 'yes', '--propagation-error-behavior', behavior] });
+    const c = new Redis({ port: s.port });
+    try {
+      assert.match(s.output(), CRITICAL);
+      assert.is(await c.get('k'), 'abc');
+      assert.is(await c.get('other'), 'v');
+    } finally {
+      c.disconnect();
+      await s.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+t('panic: the load stops and the server does not start', async () => {
+  const dir = await divergentAof();
+  const s = await startServer({ dir, args: ['--appendonly', 'yes', '--propagation-error-behavior', 'panic'], waitReady: false });
+  try {
+    const e = await s.exited;
+    assert.is(e.code, 1);
+    assert.match(s.output(), CRITICAL);
+    assert.match(s.output(), /This server panicked sending an error to its AOF-loading-client after processing the command 'incr'/);
+    assert.not.match(s.output(), /Ready to accept connections/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+t.run();
