@@ -81,10 +81,11 @@ export declare class Core {
   /** The rewrite policy's state (INFO persistence aof_*). */
   aofRewriteStatus(): AofRewriteStatus
   /**
-   * After the rewrite child exited: installs its base or removes its files (see
-   * [`forkv_server::Server::aof_rewrite_done`]).
+   * After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as
+   * `pollChild` reported them): logs its end, installs its base or removes its files,
+   * on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]).
    */
-  aofRewriteDone(opts: AofOptions, childPid: number, ok: boolean): AofRewriteDone
+  aofRewriteDone(opts: AofOptions, pid: number, outcome: string, message: string, signal: number): AofRewriteDone
   /**
    * The panic an error reply to the primary asked for (`propagation-error-behavior`):
    * its message; the host logs it as Valkey's serverPanic and stops the server.
@@ -125,10 +126,11 @@ export declare class Core {
    */
   allocateClientId(): number
   /**
-   * The descriptors of the plain TCP and unix listening sockets, on which a busy
-   * script accepts new connections (TLS listeners are not given: their clients wait).
+   * The descriptors of the plain TCP and unix listening sockets and of the TLS bridge
+   * (the private socket on which the host's TLS worker forwards TLS clients), on which
+   * a busy script accepts new connections.
    */
-  setBusyListeners(tcp: Array<number>, unix: Array<number>): void
+  setBusyListeners(tcp: Array<number>, unix: Array<number>, tlsBridge: Array<number>): void
   /**
    * The accept-time refusals applied to connections accepted while a script is busy:
    * `maxclients`, and protected mode (`localOnly`: only loopback and unix clients, the
@@ -251,11 +253,16 @@ export declare class Core {
    * pub/sub subscriptions. 0 for an unknown id.
    */
   clientMemory(id: number): number
+  /**
+   * The clients cron's visit of some connections (see `Server::clients_cron`): trims
+   * their query buffers and returns the memory each holds in the core, in order.
+   */
+  clientsCron(ids: Array<number>): Array<number>
   /** CLIENT NO-EVICT is on for a connection. */
   clientNoEvict(id: number): boolean
   /** What the core knows about a connection. */
   clientState(id: number): ClientState | null
-  /** Applies settings (only the fields given). */
+  /** Applies settings (only the fields given; see [`forkv_server::settings`]). */
   configure(s: EngineSettings): void
   /**
    * Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
@@ -608,6 +615,10 @@ export interface BusyAcceptedConn {
   id: number
   fd: number
   unix: boolean
+  /** A TLS client, through the host's TLS bridge. */
+  tls: boolean
+  /** Its bridge preamble as read so far (see forkv-server's `busy_accept`). */
+  preamble: Buffer
   refused: boolean
 }
 
@@ -927,6 +938,9 @@ export interface LoadReport {
   notes: Array<string>
   /** RDB: the `repl-stream-db` AUX field, when present. */
   replStreamDb?: number
+  /** RDB: the `repl-id` and `repl-offset` AUX fields, when both are present and valid. */
+  replId?: string
+  replOffset?: number
 }
 
 /** What `linuxMemoryWarnings` found. */
@@ -947,17 +961,6 @@ export interface OpenFilesAdjustment {
   messages: Array<SyscheckMessage>
   /** The limit is too low to start at all (Valkey exits with status 1). */
   fatal: boolean
-}
-
-/** The soft and hard open-files limits, or null when getrlimit fails. */
-export declare function openFilesLimit(): OpenFilesLimit | null
-
-/** The soft and hard `RLIMIT_NOFILE`. */
-export interface OpenFilesLimit {
-  /** `Infinity` for RLIM_INFINITY. */
-  soft: number
-  /** `Infinity` for RLIM_INFINITY. */
-  hard: number
 }
 
 /** `vm.overcommit_memory` (0, 1 or 2), or null when unreadable. */
@@ -986,10 +989,10 @@ export interface RdbSaveOptions {
    */
   exitOnSigint?: boolean
   /**
-   * The `repl-stream-db` AUX field: the database the replication stream that follows
-   * the snapshot is in (a replica serving its own replicas: its primary client's).
+   * The replication AUX fields (Valkey's rdbSaveInfo), written by a replica that has
+   * a primary's history.
    */
-  replStreamDb?: number
+  repl?: ReplSaveInfo
 }
 
 /** The RDB policy's state. */
@@ -1035,6 +1038,20 @@ export interface ReplInfo {
   backlogFirstByteOffset: number
   backlogHistlen: number
   replicas: Array<ReplicaRow>
+}
+
+/**
+ * A replica's place in its primary's stream, saved as the `repl-stream-db`, `repl-id`
+ * and `repl-offset` AUX fields: restarted from the file, the replica continues with a
+ * partial resynchronization (Valkey's rdbPopulateSaveInfo and loadDataFromDisk).
+ */
+export interface ReplSaveInfo {
+  /** The database the stream that follows the snapshot is in (the primary client's). */
+  streamDb: number
+  /** The primary's replication ID. */
+  replId: string
+  /** The bytes of the stream the snapshot holds. */
+  replOffset: number
 }
 
 /** Replicas waiting for a BGSAVE to start (see [`Core::repl_waiting_start`]). */
