@@ -336,12 +336,12 @@ impl Scripting {
         cmsgpack::install(&lua, &globals)?;
         bit::install(&lua, &globals)?;
         structlib::install(&lua, &globals)?;
-        let raw = lua.create_table()?;
+        let raw_api = lua.create_table()?;
         let ldb_shared = Rc::new(ldb::Shared::default());
-        register_api(&lua, &api, &raw, &state, &ldb_shared)?;
+        register_api(&lua, &api, &raw_api, &state, &ldb_shared)?;
         let registering: Rc<RefCell<Option<Vec<FunctionInfo>>>> = Rc::new(RefCell::new(None));
-        raw.raw_set("register_function", functions::register_function_api(&lua, registering.clone())?)?;
-        raw.raw_set(
+        raw_api.raw_set("register_function", functions::register_function_api(&lua, registering.clone())?)?;
+        raw_api.raw_set(
             "errmsg",
             lua.create_function(|_, v: Value| {
                 Ok(match v {
@@ -355,7 +355,7 @@ impl Scripting {
             .load(include_str!("prelude.lua"))
             .set_name(INTERNAL)
             .set_mode(ChunkMode::Text)
-            .call((globals.clone(), api.clone(), current.clone(), raw))?;
+            .call((globals.clone(), api.clone(), current.clone(), raw_api.clone()))?;
         let mut it = prelude.into_iter();
         let mut next_fn = || match it.next() {
             Some(Value::Function(f)) => Ok(f),
@@ -363,6 +363,7 @@ impl Scripting {
         };
         let (runner, readonly, error_table) = (next_fn()?, next_fn()?, next_fn()?);
         let (set_index, guard, load_run, register_function) = (next_fn()?, next_fn()?, next_fn()?, next_fn()?);
+        install_raising_api(&lua, &api, &raw_api, &error_table, &current)?;
 
         // The debug library goes once the error handler holds what it needs (and the
         // debugger what it reads of the stack).
@@ -867,6 +868,42 @@ fn lua_args_to_argv(args: &[Value], host: &dyn ScriptHost) -> Result<Vec<Vec<u8>
         });
     }
     Ok(argv)
+}
+
+/// Installs `server.sha1hex`, `setresp`, `set_repl` and `log` as Rust functions that
+/// raise the raw API function's error as Valkey's error table (parked in
+/// `current.pending`, as `server.call` does). Being C functions to Lua, they keep the
+/// script's frame in `return server.setresp(4)`, so the error names the script's line as
+/// Valkey's does (a Lua wrapper would be a tail call: "(tail call):-1").
+fn install_raising_api(lua: &Lua, api: &Table, raw_api: &Table, error_table: &Function, current: &Table) -> mlua::Result<()> {
+    let raise = |error_table: &Function, current: &Table, msg: String| -> mlua::Result<Value> {
+        let t: Table = error_table.call(msg)?;
+        current.raw_set("pending", t)?;
+        Err(mlua::Error::runtime("script error"))
+    };
+    for name in ["sha1hex", "setresp", "set_repl"] {
+        let raw: Function = raw_api.raw_get(name)?;
+        let (error_table, current) = (error_table.clone(), current.clone());
+        let f = lua.create_function(move |_, args: MultiValue| {
+            let (e, v): (Option<String>, Value) = raw.call(args)?;
+            match e {
+                Some(msg) => raise(&error_table, &current, msg),
+                None => Ok(v),
+            }
+        })?;
+        api.raw_set(name, f)?;
+    }
+    // `log` reaches the run's host through `current.log`, set for each run.
+    let (error_table, current) = (error_table.clone(), current.clone());
+    let log = lua.create_function(move |_, args: MultiValue| {
+        let per_run: Function = current.raw_get("log")?;
+        let e: Option<String> = per_run.call(args)?;
+        match e {
+            Some(msg) => raise(&error_table, &current, msg),
+            None => Ok(Value::Nil),
+        }
+    })?;
+    api.raw_set("log", log)
 }
 
 /// The static part of the `server` table (the per-run `call`/`pcall`/`log` come from the

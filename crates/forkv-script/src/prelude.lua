@@ -127,15 +127,9 @@ local function raising(f)
     return v
   end
 end
-api.sha1hex = raising(raw.sha1hex)
-api.setresp = raising(raw.setresp)
-api.set_repl = raising(raw.set_repl)
-api.log = function(...)
-  local e = current.log(...)
-  if e then
-    error(error_table(e))
-  end
-end
+-- server.sha1hex/setresp/set_repl/log are raising Rust functions installed after this
+-- prelude (see `raising_api` in lib.rs): a Lua wrapper here would be a tail call in
+-- `return server.setresp(4)` and lose the script's line in the error.
 -- server.register_function, in the API FUNCTION LOAD shows (Rust checks that a load runs).
 local register_function = raising(raw.register_function)
 

@@ -149,6 +149,17 @@ fn errors_are_worded_as_valkey() {
     assert!(e.starts_with("ERR Error compiling script (new function): user_script:1:"), "{e}");
     let e = err_text(&eval(&mut s, &mut h, "redis.setresp(4)", &[], &[]));
     assert!(e.starts_with("ERR RESP version must be 2 or 3. script:"), "{e}");
+    // A tail call keeps the script's line, as Valkey's C functions do.
+    for (body, msg) in [
+        ("return redis.setresp(4)", "ERR RESP version must be 2 or 3."),
+        ("return redis.set_repl(99)", "ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE."),
+        ("return redis.log(99, 'x')", "ERR Invalid log level."),
+        ("return redis.sha1hex()", "ERR wrong number of arguments"),
+    ] {
+        let e = err_text(&eval(&mut s, &mut h, body, &[], &[]));
+        assert!(e.starts_with(msg) && e.ends_with(", on @user_script:1."), "{body}: {e}");
+    }
+    assert_eq!(eval(&mut s, &mut h, "return redis.sha1hex('')", &[], &[]), bulk("da39a3ee5e6b4b0d3255bfef95601890afd80709"));
     // pcall gives the error message of an error table.
     assert_eq!(
         eval(&mut s, &mut h, "local ok, e = pcall(function() redis.call('incr','x') end); return e", &[], &[]),
