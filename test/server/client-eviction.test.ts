@@ -6,11 +6,15 @@ import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 
 import { startServer, type RunningServer } from '../helpers/server';
+import { clientFields as clientFieldsOf, infoNumber, waitFor } from '../helpers/introspect';
 import { evictionLimit, memoryBucket } from '../../ts/net/client-eviction';
 
 const t = suite('client-eviction');
 let srv: RunningServer;
 let io: Redis;
+
+const info = (field: string): Promise<number> => infoNumber(io, field);
+const clientFields = (name: string): Promise<Record<string, string> | null> => clientFieldsOf(io, name);
 
 t.before(async () => {
   // The log lines checked below name their client (the default, yes, redacts names).
@@ -30,28 +34,6 @@ t.before.each(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
-
-async function info(field: string): Promise<number> {
-  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(await io.info());
-  if (!m) throw new Error(`INFO has no ${field}`);
-  return Number(m[1]);
-}
-
-/** CLIENT LIST fields of the client named `name`, or null when it is not connected. */
-async function clientFields(name: string): Promise<Record<string, string> | null> {
-  const list = (await io.client('LIST')) as string;
-  const line = list.split('\n').find((l) => l.includes(` name=${name} `));
-  if (!line) return null;
-  return Object.fromEntries(line.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-}
-
-async function waitFor(cond: () => Promise<boolean>, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** A raw client named `name` that sends `bytes` bytes of an incomplete bulk argument. */
 async function holdQueryBuffer(name: string, bytes: number): Promise<{ sock: net.Socket; closed: Promise<void> }> {

@@ -11,6 +11,7 @@ import * as assert from 'uvu/assert';
 import Redis from 'ioredis';
 
 import { startServer, type RunningServer } from '../helpers/server';
+import { clientFields as clientFieldsOf, infoNumber, waitFor } from '../helpers/introspect';
 import { CLIENTS_CRON_MIN_ITERATIONS, ClientsRotation, clientsCronIterations } from '../../ts/net/clients-cron';
 import type { Connection } from '../../ts/net/connection';
 
@@ -31,27 +32,8 @@ async function connect(): Promise<net.Socket> {
   return sock;
 }
 
-async function info(field: string): Promise<number> {
-  const m = new RegExp(`^${field}:(\\d+)`, 'm').exec(await io.info());
-  if (!m) throw new Error(`INFO has no ${field}`);
-  return Number(m[1]);
-}
-
-/** CLIENT LIST fields of the client named `name`, or null when it is not connected. */
-async function clientFields(name: string): Promise<Record<string, string> | null> {
-  const list = (await io.client('LIST')) as string;
-  const line = list.split('\n').find((l) => l.includes(` name=${name} `));
-  if (!line) return null;
-  return Object.fromEntries(line.trim().split(' ').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-}
-
-async function waitFor(cond: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+const info = (field: string): Promise<number> => infoNumber(io, field);
+const clientFields = (name: string): Promise<Record<string, string> | null> => clientFieldsOf(io, name);
 
 t.before(async () => {
   srv = await startServer();
