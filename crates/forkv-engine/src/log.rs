@@ -5,26 +5,9 @@
 //! here; the binding flags the reply of the call that produced them and the host drains
 //! the queue into its logger (which owns the logfile, the level and the format).
 
-/// Valkey's log levels, by the names `loglevel` takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogLevel {
-    Debug,
-    Verbose,
-    Notice,
-    Warning,
-}
-
-impl LogLevel {
-    /// The level's name as the `loglevel` directive spells it.
-    pub fn name(self) -> &'static str {
-        match self {
-            LogLevel::Debug => "debug",
-            LogLevel::Verbose => "verbose",
-            LogLevel::Notice => "notice",
-            LogLevel::Warning => "warning",
-        }
-    }
-}
+/// Valkey's log levels, by the names `loglevel` takes: the one type the fork children's
+/// records use too.
+pub use forkv_snapshot::LogLevel;
 
 /// One line for the host's logger.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -280,7 +280,7 @@ impl Engine {
             };
             for info in lines {
                 if let forkv_snapshot::ChildInfo::Log { level, message } = info {
-                    self.logs.push(log_level(level), message);
+                    self.logs.push(level, message);
                 }
             }
             if done {
@@ -304,15 +304,6 @@ impl Engine {
             // Dropping an unreaped handle kills the child and reaps it.
             drop(child);
         }
-    }
-}
-
-fn log_level(level: forkv_snapshot::LogLevel) -> LogLevel {
-    match level {
-        forkv_snapshot::LogLevel::Debug => LogLevel::Debug,
-        forkv_snapshot::LogLevel::Verbose => LogLevel::Verbose,
-        forkv_snapshot::LogLevel::Notice => LogLevel::Notice,
-        _ => LogLevel::Warning,
     }
 }
 

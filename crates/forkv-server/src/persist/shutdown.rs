@@ -153,7 +153,7 @@ impl Server {
     /// Logs the lines a killed child sent; returns its exit.
     pub(crate) fn log_child(&mut self, poll: JobPoll) -> Option<KilledJob> {
         for (level, message) in poll.logs {
-            self.engine.logs.push(engine_level(level), message);
+            self.engine.logs.push(level, message);
         }
         poll.done.map(|exit| KilledJob { exit, target: poll.target })
     }
@@ -170,14 +170,5 @@ impl Server {
     /// Queues a line for the host's logger.
     pub(crate) fn log(&mut self, level: LogLevel, message: &str) {
         self.engine.logs.push(level, message.to_string());
-    }
-}
-
-fn engine_level(l: forkv_snapshot::LogLevel) -> LogLevel {
-    match l {
-        forkv_snapshot::LogLevel::Debug => LogLevel::Debug,
-        forkv_snapshot::LogLevel::Verbose => LogLevel::Verbose,
-        forkv_snapshot::LogLevel::Notice => LogLevel::Notice,
-        forkv_snapshot::LogLevel::Warning => LogLevel::Warning,
     }
 }
