@@ -324,13 +324,8 @@ impl Engine {
     /// of a client's protocol and name are refreshed after the script
     /// ([`Engine::take_busy_client_changes`]).
     fn busy_connection_command(&mut self, id: u64, name: &str, argv: &[&[u8]], fed: &mut BusyFeed) {
-        match self.dispatch(id, argv) {
-            Outcome::Host(_) => {}
-            Outcome::Done => return,
-            Outcome::Close | Outcome::Blocked | Outcome::Paused => {
-                fed.stop = true;
-                return;
-            }
+        if !self.busy_checks_pass(id, argv, fed) {
+            return;
         }
         match name {
             "auth" => self.busy_auth(id, argv),
@@ -346,13 +341,8 @@ impl Engine {
     /// A command the server crate runs (REPLCONF) while a script is busy: the checks of
     /// [`Engine::dispatch`], then the server's runner, counted as a host command that ran.
     fn busy_server_command(&mut self, id: u64, argv: &[&[u8]], fed: &mut BusyFeed) {
-        match self.dispatch(id, argv) {
-            Outcome::Host(_) => {}
-            Outcome::Done => return,
-            Outcome::Close | Outcome::Blocked | Outcome::Paused => {
-                fed.stop = true;
-                return;
-            }
+        if !self.busy_checks_pass(id, argv, fed) {
+            return;
         }
         let mut reply = Vec::new();
         if let Some(mut server) = self.server_commands.take() {
@@ -363,6 +353,20 @@ impl Engine {
         self.host_command_done(id);
         if let Some(c) = self.clients.get_mut(&id) {
             c.suspended = false;
+        }
+    }
+
+    /// The checks of [`Engine::dispatch`] for a command served during a busy script: true
+    /// when the command is the host's (or the server's) to run now; otherwise dispatch
+    /// answered it, or the feed stops here (the client closes, blocks or is paused).
+    fn busy_checks_pass(&mut self, id: u64, argv: &[&[u8]], fed: &mut BusyFeed) -> bool {
+        match self.dispatch(id, argv) {
+            Outcome::Host(_) => true,
+            Outcome::Done => false,
+            Outcome::Close | Outcome::Blocked | Outcome::Paused => {
+                fed.stop = true;
+                false
+            }
         }
     }
 

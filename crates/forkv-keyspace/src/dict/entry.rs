@@ -186,14 +186,7 @@ impl<V: EntryTail, M> EntryBox<V, M> {
             // the new one is written over it and over the tail it used; the allocation
             // keeps its size, and the tail of `tail` bytes after the key stays where it is.
             unsafe {
-                let old = if keep_old {
-                    let mut v = ptr::read(&(*raw).value);
-                    v.detach();
-                    Some(v)
-                } else {
-                    ptr::drop_in_place(&mut (*raw).value);
-                    None
-                };
+                let old = Self::take_value(raw, keep_old);
                 ptr::write(&mut (*raw).value, value);
                 let at = Self::key_ptr(raw).add((*raw).key_len as usize);
                 (*raw).value.embed(at);
@@ -212,16 +205,29 @@ impl<V: EntryTail, M> EntryBox<V, M> {
             let next = ptr::read(&(*raw).next);
             let meta = ptr::read(&(*raw).meta);
             self.ptr = Self::build(key, key_len, value, meta, next);
-            let old = if keep_old {
+            let old = Self::take_value(raw, keep_old);
+            alloc::dealloc(raw.cast::<u8>(), old_layout);
+            old
+        }
+    }
+
+    /// Moves the value out of the entry at `raw`, detached from the entry's tail, when
+    /// `keep_old`; else drops it in place (no copy of an embedded value).
+    ///
+    /// # Safety
+    /// `raw` is an initialized entry whose tail is still allocated; afterwards its value
+    /// field is dead and must be overwritten or the entry freed without dropping it again.
+    unsafe fn take_value(raw: *mut Header<V, M>, keep_old: bool) -> Option<V> {
+        // SAFETY: the caller's contract above.
+        unsafe {
+            if keep_old {
                 let mut v = ptr::read(&(*raw).value);
                 v.detach();
                 Some(v)
             } else {
                 ptr::drop_in_place(&mut (*raw).value);
                 None
-            };
-            alloc::dealloc(raw.cast::<u8>(), old_layout);
-            old
+            }
         }
     }
 
