@@ -4,12 +4,17 @@
 #
 #   test/conformance/ratchet.sh [external|spawn]...     (default: both modes)
 #
-# floor.txt has one line per unit, "<mode> <unit> <passed>": external-mode units run
+# floor.txt has one line per unit, "<mode> <unit> <passed> [distinct]": external-mode units run
 # against one server restarted before every unit (the suite's core.sh), spawn-mode units
 # let the harness start forkv itself for every test block (run.sh spawn). A unit below its
 # floor is run once more before it counts as a failure (a few of Valkey's tests are
 # timing-sensitive on a loaded 2-core machine); a unit above its floor is reported so the
 # floor can be raised in the same commit. Floors only ever go up.
+#
+# A unit whose number of tests is random (integration/psync2-reg runs a test for each 5% draw
+# of a 20 s loop) is marked "distinct" as a fourth field: its count is then the number of
+# distinct test names that passed and never failed in the run, which is fixed for a healthy
+# server, and any failed test lowers it.
 #
 # The suite lives outside the repository (see DESIGN.md): $FORKV_CONFORMANCE_DIR, else
 # ../shared/conformance beside the checkout, else /work/shared/conformance.
@@ -46,6 +51,22 @@ passed_of() {  # results_dir unit
   awk -F'\t' -v u="$2" 'NR>1 && $1==u {print $2; found=1} END {if (!found) print 0}' "$1/summary.tsv" 2>/dev/null || echo 0
 }
 
+# distinct test names a unit passed and never failed, from its log (a test that fails or
+# never runs, as after an [exception], is missing from the count)
+distinct_passed_of() {  # results_dir unit
+  local log=$1/logs/${2//\//_}.log
+  [ -f "$log" ] || { echo 0; return; }
+  awk '
+    /^\[ok\]: /        { name=substr($0, 7); sub(/ \([0-9]+ ms\)$/, "", name); ok[name]=1 }
+    /^\[(err|exception)\]: / { name=$0; sub(/^\[[a-z]+\]: /, "", name); sub(/ in .*$/, "", name); bad[name]=1 }
+    END { n=0; for (t in ok) if (!(t in bad)) n++; print n }
+  ' "$log"
+}
+
+count_of() {  # results_dir unit kind
+  if [ "$3" = distinct ]; then distinct_passed_of "$1" "$2"; else passed_of "$1" "$2"; fi
+}
+
 modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=(external spawn)
 status=0
@@ -58,12 +79,13 @@ for mode in "${modes[@]}"; do
   run_units "$mode" "$out_root/$mode" "${units[@]}"
   for unit in "${units[@]}"; do
     want=$(awk -v m="$mode" -v u="$unit" '$1==m && $2==u {print $3}' "$floor_file")
-    got=$(passed_of "$out_root/$mode" "$unit")
+    kind=$(awk -v m="$mode" -v u="$unit" '$1==m && $2==u {print $4}' "$floor_file")
+    got=$(count_of "$out_root/$mode" "$unit" "$kind")
     note=""
     if [ "$got" -lt "$want" ]; then
       retry=$out_root/$mode-retry-${unit//\//_}
       run_units "$mode" "$retry" "$unit"
-      again=$(passed_of "$retry" "$unit")
+      again=$(count_of "$retry" "$unit" "$kind")
       note=" (retried: $again)"
       [ "$again" -gt "$got" ] && got=$again
     fi
@@ -74,7 +96,7 @@ for mode in "${modes[@]}"; do
     else
       verdict="ok"
     fi
-    printf '%-8s %-45s %4d passed, floor %4d  %s%s\n' "$mode" "$unit" "$got" "$want" "$verdict" "$note"
+    printf '%-8s %-45s %4d passed%s, floor %4d  %s%s\n' "$mode" "$unit" "$got" "${kind:+ ($kind)}" "$want" "$verdict" "$note"
   done
   echo "== $mode mode took $((SECONDS - start)) s"
 done
