@@ -188,6 +188,8 @@ export class Server extends EventEmitter {
       warn: (message) => this.log.warning(message),
     });
     this.runId = randomHex(40);
+    // Valkey refuses to start with a locale the system does not have.
+    if (!this.core.native.setLocaleCollate(config.getString('locale-collate'))) throw new Error('locale-collate: Invalid locale name');
     this.applyEngineSettings();
     this.applyLatencyTracking();
     this.applyRequirepass();
@@ -248,6 +250,8 @@ export class Server extends EventEmitter {
       aclPubsubDefaultAll: this.config.getEnum('acl-pubsub-default') === 'allchannels',
       lfu: this.config.getEnum('maxmemory-policy').includes('lfu'),
       lazyfreeLazyExpire: this.config.getBool('lazyfree-lazy-expire'),
+      lazyfreeLazyUserDel: this.config.getBool('lazyfree-lazy-user-del'),
+      lazyfreeLazyUserFlush: this.config.getBool('lazyfree-lazy-user-flush'),
       notifyKeyspaceEvents: this.config.getKeyspaceEvents('notify-keyspace-events'),
       lazyfreeLazyServerDel: this.config.getBool('lazyfree-lazy-server-del'),
       propagationErrorBehavior: this.config.getEnum('propagation-error-behavior'),
@@ -354,6 +358,7 @@ export class Server extends EventEmitter {
       return null;
     };
     for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'acl-pubsub-default', 'maxmemory-policy', 'lazyfree-lazy-expire',
+      'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush',
       'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold', 'extended-redis-compatibility', 'rdbcompression',
       'replica-ignore-maxmemory', 'active-expire-effort', 'hide-user-data-from-log', 'propagation-error-behavior', 'crash-log-enabled']) this.config.onChange(name, engine);
     for (const name of ['latency-tracking', 'latency-tracking-info-percentiles']) {
@@ -392,6 +397,7 @@ export class Server extends EventEmitter {
       this.log.setLevel(v as LogLevel);
       return null;
     });
+    this.config.onChange('locale-collate', (v) => (this.core.native.setLocaleCollate(v) ? null : 'Invalid locale name'));
     this.config.onChange('hz', () => {
       this.startCron();
       return null;

@@ -1,7 +1,8 @@
 // propagation-error-behavior for the AOF (Valkey's afterErrorReply for its AOF client): a
 // command that fails when replayed (an INCR of a string, appended behind the server's back)
 // is logged as critical and the load goes on under `ignore` and `panic-on-replicas`;
-// under `panic` the load stops and the server does not start.
+// under `panic` the load stops and the server does not start. A command refused before it runs
+// (wrong arity) is such an error too.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
@@ -14,8 +15,8 @@ const t = suite('aof-propagation-error');
 
 const CRITICAL = /== CRITICAL == This server is sending an error to its AOF-loading-client: 'ERR value is not an integer or out of range' after processing the command 'incr'/;
 
-/** A directory whose AOF holds SET k abc, then an INCR k that fails on replay. */
-async function divergentAof(): Promise<string> {
+/** A directory whose AOF holds SET k abc, then `tail` (by default an INCR k that fails on replay). */
+async function divergentAof(tail = '*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n'): Promise<string> {
   const dir = tempDir('forkv-aof-perr-');
   const s = await startServer({ dir, args: ['--appendonly', 'yes', '--appendfsync', 'always'] });
   const c = new Redis({ port: s.port });
@@ -29,7 +30,7 @@ async function divergentAof(): Promise<string> {
   const aofDir = path.join(dir, 'appendonlydir');
   const incr = fs.readdirSync(aofDir).find((f) => f.endsWith('.incr.aof'));
   assert.ok(incr, 'an incr file');
-  fs.appendFileSync(path.join(aofDir, incr), '*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n');
+  fs.appendFileSync(path.join(aofDir, incr), tail);
   return dir;
 }
 
@@ -61,6 +62,26 @@ t('panic: the load stops and the server does not start', async () => {
     assert.not.match(s.output(), /Ready to accept connections/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+t('a command refused before it runs (wrong arity) follows the directive too', async () => {
+  const arity = /== CRITICAL == This server is sending an error to its AOF-loading-client: 'ERR wrong number of arguments for 'incr' command' after processing the command 'incr'/;
+  for (const behavior of ['ignore', 'panic']) {
+    const dir = await divergentAof('*1\r\n$4\r\nINCR\r\n');
+    const s = await startServer({ dir, args: ['--appendonly', 'yes', '--propagation-error-behavior', behavior], waitReady: false });
+    try {
+      await s.waitFor(arity);
+      if (behavior === 'panic') {
+        assert.is((await s.exited).code, 1);
+        assert.not.match(s.output(), /Ready to accept connections/);
+      } else {
+        await s.waitFor(/Ready to accept connections/);
+        await s.stop();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
 

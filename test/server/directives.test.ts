@@ -1,7 +1,7 @@
 // Directives that change how the server runs, each through a real server and client:
 // active-expire-effort, oom-score-adj(-values), hide-user-data-from-log, repl-backlog-ttl,
-// replica-ignore-maxmemory, replica-lazy-flush and repl-disable-tcp-nodelay (io-threads is in
-// startup.test.ts). Each test fails when the directive is accepted and ignored.
+// replica-ignore-maxmemory, replica-lazy-flush, repl-disable-tcp-nodelay, locale-collate and the refused
+// rdb-version-check (io-threads is in startup.test.ts; lazyfree-lazy-* in lazyfree.test.ts). Each test fails when the directive is accepted and ignored.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -12,7 +12,7 @@ import { expireBudgetMs } from '../../ts/cron';
 import { createServer } from '../../ts/embedded';
 import { useFleet } from '../helpers/fixture';
 import { startServer, type RunningServer } from '../helpers/server';
-import { info, waitUntil } from '../persistence/util';
+import { errOf, info, waitUntil } from '../persistence/util';
 import { linkUp } from '../replication/sync-check';
 
 const t = suite('directives');
@@ -186,6 +186,26 @@ t('repl-disable-tcp-nodelay: the socket of a replica in full sync gets Nagle bac
       await es.close({ save: false });
     }
   }
+});
+
+t('locale-collate: SORT ALPHA compares in the locale set; an unknown locale is refused at CONFIG SET and at start', async () => {
+  const s = await start(['--locale-collate', 'C']);
+  const io = fleet.connect(s.port);
+  await io.rpush('l', 'b', 'B', 'a', 'A', 'a');
+  assert.equal(await io.sort('l', 'ALPHA'), ['A', 'B', 'a', 'a', 'b']);
+  assert.equal(await io.call('SORT_RO', 'l', 'ALPHA', 'DESC'), ['b', 'a', 'a', 'B', 'A']);
+  assert.match(await errOf(io.config('SET', 'locale-collate', 'xx_NOWHERE.UTF-8')), /Invalid locale name/);
+  assert.equal(await io.config('GET', 'locale-collate'), ['locale-collate', 'C']);
+  assert.is(await io.config('SET', 'locale-collate', 'POSIX'), 'OK');
+  assert.not.match(s.output(), /locale-collate' is not implemented/);
+  assert.match(await errOf(startServer({ args: ['--locale-collate', 'xx_NOWHERE.UTF-8'] })), /Invalid locale name/);
+});
+
+t('rdb-version-check is not a Valkey 8.0 directive: refused as an unknown one', async () => {
+  const io = fleet.connect((await start()).port);
+  assert.match(await errOf(io.config('SET', 'rdb-version-check', 'relaxed')), /Unknown option or number of arguments for CONFIG SET - 'rdb-version-check'/);
+  assert.equal(await io.config('GET', 'rdb-version-check'), []);
+  assert.match(await errOf(startServer({ args: ['--rdb-version-check', 'relaxed'] })), /Bad directive or wrong number of arguments/);
 });
 
 t.run();

@@ -265,6 +265,11 @@ export declare class Core {
   /** Applies settings (only the fields given; see [`forkv_server::settings`]). */
   configure(s: EngineSettings): void
   /**
+   * `locale-collate`: sets the locale SORT ALPHA compares in ("" for the environment's);
+   * false when the system has no such locale.
+   */
+  setLocaleCollate(name: string): boolean
+  /**
    * Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and
    * from the cron, as Valkey's eviction time proc); returns "ok", "running" or "fail".
    */
@@ -539,6 +544,8 @@ export interface AofOptions {
   disableAutoGc: boolean
   /** `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases. */
   timestamps: boolean
+  /** `aof-rewrite-incremental-fsync`: the rewrite child syncs its file every 4 MiB. */
+  incrementalFsync: boolean
 }
 
 /** What the cron does about AOF rewrites. */
@@ -833,6 +840,10 @@ export interface EngineSettings {
   lfu?: boolean
   /** `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL). */
   lazyfreeLazyExpire?: boolean
+  /** `lazyfree-lazy-user-del`: DEL frees big values on the background thread. */
+  lazyfreeLazyUserDel?: boolean
+  /** `lazyfree-lazy-user-flush`: FLUSHALL/FLUSHDB without SYNC/ASYNC free in the background. */
+  lazyfreeLazyUserFlush?: boolean
   /** `notify-keyspace-events` as Valkey's NOTIFY_* bit flags. */
   notifyKeyspaceEvents?: number
   /**
@@ -983,6 +994,8 @@ export interface RdbSaveOptions {
   version: number
   /** Microseconds the writer sleeps after each key (`rdb-key-save-delay`, for tests). */
   keySaveDelayUs: number
+  /** `rdb-save-incremental-fsync`: the file is synced every 4 MiB while it is written. */
+  incrementalFsync?: boolean
   /**
    * SAVE in process only: a SIGINT during the save removes its temp file and exits
    * with status 1 (the shutdown save after a signal, as Valkey's second SIGINT).

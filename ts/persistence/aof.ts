@@ -75,6 +75,7 @@ export class AofPersistence {
       loadingEventsIntervalBytes: loadingEventsInterval(this.server),
       disableAutoGc: c.getBool('aof-disable-auto-gc'),
       timestamps: c.getBool('aof-timestamp-enabled'),
+      incrementalFsync: c.getBool('aof-rewrite-incremental-fsync'),
     };
   }
 

@@ -83,6 +83,7 @@ export class RdbPersistence {
       checksum: c.getBool('rdbchecksum'),
       version: c.getInt('rdb-version'),
       keySaveDelayUs: c.getInt('rdb-key-save-delay'),
+      incrementalFsync: c.getBool('rdb-save-incremental-fsync'),
       // A replica's snapshot records where it is in its primary's stream: its own replicas
       // continue in that database, and a restart from it continues with a partial sync.
       repl: this.server.replica.saveInfo() ?? undefined,

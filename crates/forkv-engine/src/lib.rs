@@ -22,6 +22,7 @@ pub mod busy;
 pub mod client;
 pub mod cmd;
 pub mod cmdstats;
+pub mod collate;
 pub mod debug_flags;
 pub mod digest;
 pub mod errors;
@@ -76,11 +77,6 @@ pub struct EngineConfig {
     pub write_error: Option<String>,
     /// Largest sparse HyperLogLog before it turns dense (`hll-sparse-max-bytes`).
     pub hll_sparse_max_bytes: usize,
-    /// `lazyfree-lazy-expire`: an expired key is propagated as UNLINK rather than DEL.
-    pub lazyfree_lazy_expire: bool,
-    /// `lazyfree-lazy-server-del`: a deletion the server decides on (RESTORE with a past
-    /// TTL, SPOP of a whole set) is propagated as UNLINK rather than DEL.
-    pub lazyfree_lazy_server_del: bool,
     /// Small integer strings (0..9999) are Valkey's shared objects: false while a
     /// `maxmemory` is set with an LRU or LFU policy (each key then needs its own clock).
     pub shared_integers: bool,
@@ -125,8 +121,6 @@ impl Default for EngineConfig {
             loading: false,
             write_error: None,
             hll_sparse_max_bytes: 3000,
-            lazyfree_lazy_expire: true,
-            lazyfree_lazy_server_del: true,
             shared_integers: true,
             read_only_replica: false,
             is_replica: false,
@@ -344,7 +338,7 @@ impl Engine {
     pub fn propagate_expired(&mut self) {
         if self.ks.has_expired() {
             let expired = self.ks.take_expired();
-            self.prop.log_expired(&expired, self.cfg.lazyfree_lazy_expire);
+            self.prop.log_expired(&expired, self.ks.lazyfree.expire);
         }
     }
 
@@ -1081,8 +1075,17 @@ impl Engine {
         if let (Some(spec), Some(client)) = (spec, self.clients.get_mut(&id)) {
             client.last_cmd = spec.name;
         }
+        let to_primary = self.clients.get(&id).is_some_and(|c| c.primary);
+        let out_mark = self.out.len();
         let outcome = self.reject_reply(id, is_exec, err);
         self.command_rejected(spec);
+        // A refusal before the command runs (unknown command, arity, a precheck) is an
+        // error to the primary as well (Valkey's rejectCommand ends in afterErrorReply),
+        // with "<unknown>" for a command that was not found.
+        if to_primary {
+            let reply = self.out[out_mark..].to_vec();
+            self.after_reply_to_primary(spec.map_or("<unknown>", |s| s.name), &reply);
+        }
         outcome
     }
 
@@ -1244,7 +1247,7 @@ impl Engine {
         let expired = if self.ks.has_expired() { self.ks.take_expired() } else { Vec::new() };
         // Valkey's CMD_TOUCHES_ARBITRARY_KEYS: their deletions are not one transaction.
         let may_wrap = !matches!(spec.name, "scan" | "randomkey" | "keys");
-        self.prop.end_unit(&expired, self.cfg.lazyfree_lazy_expire, may_wrap);
+        self.prop.end_unit(&expired, self.ks.lazyfree.expire, may_wrap);
         let origin = self.tracking_origin(id);
         self.process_touches_from(bulk, origin);
         if self.csc.active() {

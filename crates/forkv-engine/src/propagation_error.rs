@@ -86,6 +86,32 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testkit::run;
+
+    /// A primary link whose command is refused before it runs: logged, counted and, under
+    /// `panic`, a panic is requested, as after a command that ran.
+    fn refused_by_the_replica(behavior: PropagationErrorBehavior, argv: &[&str]) -> (String, u64, Option<String>) {
+        let mut e = Engine::new(16);
+        e.add_client(1);
+        e.cfg.propagation_error_behavior = behavior;
+        if let Some(c) = e.client_mut(1) {
+            c.primary = true;
+        }
+        run(&mut e, argv);
+        let lines: Vec<String> = e.logs.take().into_iter().map(|l| l.message).collect();
+        (lines.join("\n"), e.stats.unexpected_error_replies, e.take_panic_request())
+    }
+
+    #[test]
+    fn refusals_before_the_command_runs_count_as_errors_to_the_primary() {
+        let (log, n, panic) = refused_by_the_replica(PropagationErrorBehavior::Ignore, &["NOSUCHCMD", "a"]);
+        assert!(log.contains("== CRITICAL == This replica is sending an error to its primary: 'ERR unknown command 'NOSUCHCMD', with args beginning with: 'a' ' after processing the command '<unknown>'"), "{log}");
+        assert_eq!((n, panic), (1, None));
+        let (log, n, panic) = refused_by_the_replica(PropagationErrorBehavior::Panic, &["GET"]);
+        assert!(log.contains("'ERR wrong number of arguments for 'get' command' after processing the command 'get'"), "{log}");
+        assert_eq!(n, 1);
+        assert_eq!(panic.as_deref(), Some("This replica panicked sending an error to its primary after processing the command 'get'"));
+    }
 
     #[test]
     fn the_error_and_the_lines_in_valkeys_words() {

@@ -8,6 +8,7 @@
 
 use crate::access::{self, LfuParams};
 use crate::evict::{self, EvictionPool, Policy};
+use crate::lazyfree::{self, LazyFreeConfig};
 use crate::dict::{Dict, ResizePolicy};
 use crate::notify::{self, Notifier};
 use crate::types::EncodingLimits;
@@ -139,6 +140,8 @@ pub struct Keyspace {
     evict_next_db: usize,
     /// The `maxmemory-policy` (it decides what the clocks count and what RDB files keep).
     policy: Policy,
+    /// Which deletions free big values on the background thread (`lazyfree-lazy-*`).
+    pub lazyfree: LazyFreeConfig,
 }
 
 impl Keyspace {
@@ -174,6 +177,7 @@ impl Keyspace {
             notify: Notifier::default(),
             lfu_params: LfuParams::default(),
             evict_pool: EvictionPool::default(),
+            lazyfree: LazyFreeConfig::default(),
             evict_next_db: 0,
             policy: Policy::NoEviction,
         }
@@ -322,7 +326,9 @@ impl Keyspace {
 
     /// Deletes an expired key with its accounting and event.
     fn expire_now(&mut self, db: usize, key: &[u8]) {
-        self.remove_entry(db, key);
+        if let Some((value, _)) = self.remove_entry(db, key) {
+            lazyfree::free_value(value, self.lazyfree.expire);
+        }
         self.stats.expired_keys += 1;
         self.touch_by_server(db, key);
         if self.record_expired {
@@ -462,9 +468,10 @@ impl Keyspace {
     /// must not count as memory that still has to be freed). Then call
     /// [`Keyspace::signal_evicted`]. True when the key existed.
     pub fn evict_delete(&mut self, db: usize, key: &[u8]) -> bool {
-        if self.remove_entry(db, key).is_none() {
+        let Some((value, _)) = self.remove_entry(db, key) else {
             return false;
-        }
+        };
+        lazyfree::free_value(value, self.lazyfree.eviction);
         self.stats.evicted_keys += 1;
         true
     }
@@ -544,14 +551,21 @@ impl Keyspace {
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, keep_ttl: bool) {
         let fresh = access::fresh(self.lfu, self.now);
         let lfu = self.lfu;
+        let lazy = self.lazyfree.server_del;
         let d = &mut self.dbs[db];
         // A key the table refuses (longer than MAX_KEY_LEN) is not stored: the command
         // boundary (Engine::run) and the loaders refuse those first.
         // A new value is a new object: its recency starts now, while an LFU counter
-        // survives the overwrite (Valkey's dbSetValue).
-        let Ok(existed) = d.keys.set(key, value, |existed| (!(existed && lfu)).then_some(fresh)) else {
+        // survives the overwrite (Valkey's dbSetValue). A big old value is freed on the
+        // background thread under `lazyfree-lazy-server-del` (Valkey's dbSetValue too).
+        let keep_old = |old: &Value| lazy && lazyfree::free_effort(old) > lazyfree::LAZYFREE_THRESHOLD;
+        let set = d.keys.set_keeping(key, value, keep_old, |existed| (!(existed && lfu)).then_some(fresh));
+        let Ok((existed, old)) = set else {
             return;
         };
+        if let Some(old) = old {
+            lazyfree::free_value(old, true);
+        }
         if !existed {
             self.notify.raise(notify::NEW, "new", db, key);
         }
@@ -562,16 +576,25 @@ impl Keyspace {
         self.touch(db, key, 1);
     }
 
-    /// Deletes a key; true when it existed.
+    /// Deletes a key the server decided to delete (`lazyfree-lazy-server-del` says how
+    /// its value is freed); true when it existed.
     pub fn delete(&mut self, db: usize, key: &[u8]) -> bool {
+        self.delete_freeing(db, key, self.lazyfree.server_del)
+    }
+
+    /// Deletes a key; a big value is freed on the background thread when `lazy` (UNLINK,
+    /// DEL under `lazyfree-lazy-user-del`). True when it existed.
+    pub fn delete_freeing(&mut self, db: usize, key: &[u8], lazy: bool) -> bool {
         if self.expire_for_write(db, key) {
             return false;
         }
-        if self.remove_entry(db, key).is_some() {
-            self.touch(db, key, 1);
-            true
-        } else {
-            false
+        match self.remove_entry(db, key) {
+            Some((value, _)) => {
+                lazyfree::free_value(value, lazy);
+                self.touch(db, key, 1);
+                true
+            }
+            None => false,
         }
     }
 
@@ -729,10 +752,17 @@ impl Keyspace {
         self.dbs[db].expires.len()
     }
 
-    /// Empties one database; returns how many keys it held.
-    pub fn flush_db(&mut self, db: usize) -> usize {
+    /// Empties one database; returns how many keys it held. With `lazy` (FLUSHDB ASYNC)
+    /// the old tables go whole to the background thread, counted as one object per key
+    /// (Valkey's emptyDbAsync).
+    pub fn flush_db(&mut self, db: usize, lazy: bool) -> usize {
         let n = self.dbs[db].keys.len();
-        self.dbs[db] = Db::default();
+        let old = std::mem::take(&mut self.dbs[db]);
+        if lazy && n > 0 {
+            lazyfree::free_in_background(old, n as u64);
+        } else {
+            drop(old);
+        }
         self.dirty += n as u64;
         if self.track_touches {
             self.flushed.push(db);
@@ -743,10 +773,10 @@ impl Keyspace {
 
     /// Empties every database; returns how many keys there were. The host is told (see
     /// [`Keyspace::take_flushed_all`]) because FLUSHALL also resets persistence.
-    pub fn flush_all(&mut self) -> usize {
+    pub fn flush_all(&mut self, lazy: bool) -> usize {
         self.flushed_all = true;
         self.replica_keys_with_expire.clear();
-        (0..self.dbs.len()).map(|i| self.flush_db(i)).sum()
+        (0..self.dbs.len()).map(|i| self.flush_db(i, lazy)).sum()
     }
 
     /// A replica's full sync empties every database before the primary's data loads
@@ -904,7 +934,8 @@ impl Keyspace {
                 sampled_total += sampled as u64;
                 expired_total += due.len() as u64;
                 for key in &due {
-                    if self.remove_entry(db, key).is_some() {
+                    if let Some((value, _)) = self.remove_entry(db, key) {
+                        lazyfree::free_value(value, self.lazyfree.expire);
                         self.stats.expired_keys += 1;
                         self.touch_by_server(db, key);
                         if self.record_expired {
@@ -1031,7 +1062,7 @@ mod tests {
         assert!(ks.set_expire(0, b"w", 2_500));
         assert!(ks.lookup_write(0, b"w").is_none());
         assert!(ks.find(0, b"w").is_none());
-        ks.flush_all();
+        ks.flush_all(false);
         assert_eq!(ks.replica_keys_with_expire(), 0);
     }
 
@@ -1162,7 +1193,7 @@ mod tests {
         assert!(ks.drain_touched().0.is_empty());
         ks.set_track_touches(true);
         ks.set(1, b"b", Value::string(b"1"), false);
-        ks.flush_db(0);
+        ks.flush_db(0, false);
         let (keys, flushed) = ks.drain_touched();
         assert_eq!(keys, vec![Touched { db: 1, key: Bytes::from(&b"b"[..]), by_server: false }]);
         assert!(ks.take_flush_signal());

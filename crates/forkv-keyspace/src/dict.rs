@@ -312,7 +312,7 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
     /// Inserts or replaces; returns the previous value when the key existed. A new key
     /// longer than [`MAX_KEY_LEN`] is refused and the table is left unchanged.
     pub fn insert(&mut self, key: &[u8], value: V) -> Result<Option<V>, KeyTooLong> {
-        self.put(key, value, true, |_| None).map(|(_, old)| old)
+        self.put(key, value, |_| true, |_| None).map(|(_, old)| old)
     }
 
     /// Inserts or replaces, dropping any previous value; true when the key existed.
@@ -321,7 +321,20 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
     /// an existing entry keeps its own, a new one gets the default), so a caller that
     /// sets both needs one lookup, not two.
     pub fn set(&mut self, key: &[u8], value: V, meta: impl FnOnce(bool) -> Option<M>) -> Result<bool, KeyTooLong> {
-        self.put(key, value, false, meta).map(|(existed, _)| existed)
+        self.put(key, value, |_| false, meta).map(|(existed, _)| existed)
+    }
+
+    /// [`Dict::set`] that also hands back the old value when `keep_old` says so (given a
+    /// look at it): the keyspace keeps a big one to free it on the background thread
+    /// (see [`crate::lazyfree`]) and lets a small one be dropped in place.
+    pub fn set_keeping(
+        &mut self,
+        key: &[u8],
+        value: V,
+        keep_old: impl FnOnce(&V) -> bool,
+        meta: impl FnOnce(bool) -> Option<M>,
+    ) -> Result<(bool, Option<V>), KeyTooLong> {
+        self.put(key, value, keep_old, meta)
     }
 
     /// [`Dict::insert`] and [`Dict::set`]: an existing entry gets the new value (which may
@@ -331,14 +344,15 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         &mut self,
         key: &[u8],
         value: V,
-        keep_old: bool,
+        keep_old: impl FnOnce(&V) -> bool,
         meta: impl FnOnce(bool) -> Option<M>,
     ) -> Result<(bool, Option<V>), KeyTooLong> {
         if !self.is_empty() {
             // A write lookup: one step of a running rehash, as `get_mut`.
             self.rehash_step();
             if let Some(e) = self.find_mut(key) {
-                let old = e.set_value(value, keep_old);
+                let keep = keep_old(&e.header().value);
+                let old = e.set_value(value, keep);
                 if let Some(m) = meta(true) {
                     e.header_mut().meta = m;
                 }

@@ -49,6 +49,8 @@ pub struct AofOptions {
     pub disable_auto_gc: bool,
     /// `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases.
     pub timestamps: bool,
+    /// `aof-rewrite-incremental-fsync`: the rewrite child syncs its file every 4 MiB.
+    pub incremental_fsync: bool,
 }
 
 /// What the turn's flush did (see [`forkv_server::persist::aof_state::TurnFlush`]).
@@ -163,6 +165,7 @@ pub(crate) fn settings(server: &Server, o: &AofOptions) -> AofSettings {
         key_save_delay: Duration::from_micros(o.key_save_delay_us.max(0.0) as u64),
         disable_auto_gc: o.disable_auto_gc,
         timestamps: o.timestamps,
+        incremental_fsync: o.incremental_fsync,
     }
 }
 

@@ -91,6 +91,10 @@ pub struct EngineSettings {
     pub lfu: Option<bool>,
     /// `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL).
     pub lazyfree_lazy_expire: Option<bool>,
+    /// `lazyfree-lazy-user-del`: DEL frees big values on the background thread.
+    pub lazyfree_lazy_user_del: Option<bool>,
+    /// `lazyfree-lazy-user-flush`: FLUSHALL/FLUSHDB without SYNC/ASYNC free in the background.
+    pub lazyfree_lazy_user_flush: Option<bool>,
     /// `notify-keyspace-events` as Valkey's NOTIFY_* bit flags.
     pub notify_keyspace_events: Option<u32>,
     /// `lazyfree-lazy-server-del`: deletions the server decides on are propagated as
@@ -167,6 +171,8 @@ impl From<EngineSettings> for forkv_server::settings::EngineSettings {
             acl_pubsub_default_all: s.acl_pubsub_default_all,
             lfu: s.lfu,
             lazyfree_lazy_expire: s.lazyfree_lazy_expire,
+            lazyfree_lazy_user_del: s.lazyfree_lazy_user_del,
+            lazyfree_lazy_user_flush: s.lazyfree_lazy_user_flush,
             notify_keyspace_events: s.notify_keyspace_events,
             lazyfree_lazy_server_del: s.lazyfree_lazy_server_del,
             shared_integers: s.shared_integers,
@@ -779,6 +785,13 @@ impl Core {
     #[napi]
     pub fn configure(&mut self, s: EngineSettings) {
         self.server.configure(s.into());
+    }
+
+    /// `locale-collate`: sets the locale SORT ALPHA compares in ("" for the environment's);
+    /// false when the system has no such locale.
+    #[napi]
+    pub fn set_locale_collate(&mut self, name: String) -> bool {
+        forkv_engine::collate::set_locale_collate(&name)
     }
 
     /// Evicts keys now if the memory is over `maxmemory` (after CONFIG SET maxmemory, and

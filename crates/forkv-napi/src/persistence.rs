@@ -33,6 +33,8 @@ pub struct RdbSaveOptions {
     pub version: u32,
     /// Microseconds the writer sleeps after each key (`rdb-key-save-delay`, for tests).
     pub key_save_delay_us: f64,
+    /// `rdb-save-incremental-fsync`: the file is synced every 4 MiB while it is written.
+    pub incremental_fsync: Option<bool>,
     /// SAVE in process only: a SIGINT during the save removes its temp file and exits
     /// with status 1 (the shutdown save after a signal, as Valkey's second SIGINT).
     pub exit_on_sigint: Option<bool>,
@@ -261,7 +263,9 @@ fn rdb_target(server: &Server, o: &RdbSaveOptions) -> RdbTarget {
         repl_id: r.repl_id.clone(),
         repl_offset: r.repl_offset.max(0.0) as u64,
     });
-    server.rdb_target(PathBuf::from(&o.dir), o.filename.clone(), rdb_format(o), repl.as_ref(), Duration::from_micros(o.key_save_delay_us.max(0.0) as u64))
+    let mut target = server.rdb_target(PathBuf::from(&o.dir), o.filename.clone(), rdb_format(o), repl.as_ref(), Duration::from_micros(o.key_save_delay_us.max(0.0) as u64));
+    target.incremental_fsync = o.incremental_fsync.unwrap_or(false);
+    target
 }
 
 #[napi]

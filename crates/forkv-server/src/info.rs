@@ -282,8 +282,8 @@ fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, used: usize, m: 
     w.put("mem_aof_buffer", m.aof_buffer);
     w.fact(host, "mem_allocator");
     w.put("mem_overhead_db_hashtable_rehashing", m.rehashing);
-    // No active defragmentation. A replica's old data is freed in the background with
-    // `replica-lazy-flush yes` (forkv_keyspace::lazyfree); every other free is synchronous.
+    // No active defragmentation. Big values and flushed databases are freed on the
+    // background thread (forkv_keyspace::lazyfree: UNLINK, FLUSH* ASYNC, lazyfree-lazy-*).
     w.put("active_defrag_running", 0);
     w.put("lazyfree_pending_objects", forkv_keyspace::lazyfree::pending_objects());
     w.put("lazyfreed_objects", forkv_keyspace::lazyfree::freed_objects());

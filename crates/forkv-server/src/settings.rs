@@ -27,11 +27,17 @@ pub struct EngineSettings {
     pub acl_pubsub_default_all: Option<bool>,
     /// The `maxmemory-policy` is an LFU one: key access clocks count frequency.
     pub lfu: Option<bool>,
-    /// `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL).
+    /// `lazyfree-lazy-expire`: expired keys are freed on the background thread when big,
+    /// and propagated as UNLINK (else DEL).
     pub lazyfree_lazy_expire: Option<bool>,
+    /// `lazyfree-lazy-user-del`: DEL frees big values on the background thread as UNLINK.
+    pub lazyfree_lazy_user_del: Option<bool>,
+    /// `lazyfree-lazy-user-flush`: FLUSHALL/FLUSHDB without SYNC/ASYNC free in the background.
+    pub lazyfree_lazy_user_flush: Option<bool>,
     /// `notify-keyspace-events` as Valkey's NOTIFY_* bit flags.
     pub notify_keyspace_events: Option<u32>,
-    /// `lazyfree-lazy-server-del`: server-decided deletions propagate as UNLINK.
+    /// `lazyfree-lazy-server-del`: server-decided deletions and overwrites free big values
+    /// on the background thread and propagate as UNLINK.
     pub lazyfree_lazy_server_del: Option<bool>,
     /// Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT).
     pub shared_integers: Option<bool>,
@@ -59,7 +65,8 @@ pub struct EngineSettings {
     pub crash_log_enabled: Option<bool>,
     /// `propagation-error-behavior` by its config name (an unknown name changes nothing).
     pub propagation_error_behavior: Option<String>,
-    /// `lazyfree-lazy-eviction`: evicted keys propagate as UNLINK (else DEL).
+    /// `lazyfree-lazy-eviction`: evicted keys are freed on the background thread when big,
+    /// and propagate as UNLINK (else DEL).
     pub lazyfree_lazy_eviction: Option<bool>,
     pub lfu_log_factor: Option<u32>,
     pub lfu_decay_time: Option<u32>,
@@ -95,8 +102,6 @@ impl Server {
         set(&mut cfg.query_buffer_limit, s.query_buffer_limit);
         set(&mut cfg.reply_buffer_resizing, s.reply_buffer_resizing);
         set(&mut cfg.hll_sparse_max_bytes, s.hll_sparse_max_bytes);
-        set(&mut cfg.lazyfree_lazy_expire, s.lazyfree_lazy_expire);
-        set(&mut cfg.lazyfree_lazy_server_del, s.lazyfree_lazy_server_del);
         set(&mut cfg.shared_integers, s.shared_integers);
         set(&mut cfg.primary_down, s.primary_down);
         set(&mut cfg.rdb_compression, s.rdb_compression);
@@ -121,12 +126,18 @@ impl Server {
             cfg.is_replica = v;
             e.ks.set_replica(v);
         }
+        let lazy = &mut e.ks.lazyfree;
+        set(&mut lazy.user_del, s.lazyfree_lazy_user_del);
+        set(&mut lazy.user_flush, s.lazyfree_lazy_user_flush);
+        set(&mut lazy.server_del, s.lazyfree_lazy_server_del);
+        set(&mut lazy.expire, s.lazyfree_lazy_expire);
+        set(&mut lazy.eviction, s.lazyfree_lazy_eviction);
+        let cfg = &mut e.cfg;
         let mm = &mut cfg.maxmemory;
         set(&mut mm.maxmemory, s.maxmemory);
         set(&mut mm.samples, s.maxmemory_samples);
         set(&mut mm.tenacity, s.maxmemory_eviction_tenacity);
         set(&mut mm.replica_ignore, s.replica_ignore_maxmemory);
-        set(&mut mm.lazy, s.lazyfree_lazy_eviction);
         if let Some(p) = s.maxmemory_policy.as_deref().and_then(EvictionPolicy::parse) {
             mm.policy = p;
             e.ks.set_eviction_policy(p);

@@ -33,6 +33,8 @@ pub struct RdbTarget {
     pub write: WriteOptions,
     /// Pause after each key (`rdb-key-save-delay`, for tests).
     pub key_save_delay: Duration,
+    /// `rdb-save-incremental-fsync`: sync the file every 4 MiB while writing it.
+    pub incremental_fsync: bool,
 }
 
 /// The RDB format settings of a save (`rdb-version`, `rdbcompression`, `rdbchecksum`).
@@ -57,7 +59,8 @@ pub struct Forked {
 pub fn write_rdb_file(ks: &Keyspace, target: &RdbTarget, temp_name: &str, buffer: Vec<u8>, progress: &mut dyn FnMut(u64)) -> io::Result<(u64, u64)> {
     let delay = target.key_save_delay;
     let mut keys = 0;
-    let bytes = forkv_snapshot::write_file_atomically_with_buffer(Path::new(&target.dir), &target.filename, temp_name, buffer, |w| {
+    let dir = Path::new(&target.dir);
+    let bytes = forkv_snapshot::write_file_atomically_synced(dir, &target.filename, temp_name, buffer, target.incremental_fsync, |w| {
         let stats = forkv_rdb::write_rdb(w, ks, &target.write, &mut |p| {
             progress(p.keys_done);
             if !delay.is_zero() {
@@ -112,7 +115,7 @@ impl Server {
 
     /// The target of an RDB save to `dir`/`filename` (see [`Server::rdb_write_options`]).
     pub fn rdb_target(&self, dir: PathBuf, filename: String, format: RdbFormat, repl: Option<&ReplSaveInfo>, key_save_delay: Duration) -> RdbTarget {
-        RdbTarget { dir, filename, write: self.rdb_write_options(format, repl), key_save_delay }
+        RdbTarget { dir, filename, write: self.rdb_write_options(format, repl), key_save_delay, incremental_fsync: false }
     }
 
     /// `target` with the function libraries to write before the keys.

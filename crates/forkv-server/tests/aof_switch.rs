@@ -64,7 +64,7 @@ fn appendonly_switches_on_and_off_in_valkeys_steps() {
     assert_eq!(temp_files(&dir), Vec::<String>::new());
 
     // On while a snapshot runs: the first rewrite is scheduled for the cron.
-    let rdb = RdbTarget { dir: dir.clone(), filename: "dump.rdb".into(), write: Default::default(), key_save_delay: Duration::ZERO };
+    let rdb = RdbTarget { dir: dir.clone(), filename: "dump.rdb".into(), write: Default::default(), key_save_delay: Duration::ZERO, incremental_fsync: false };
     s.bgsave(rdb).expect("fork");
     assert_eq!(s.aof_switch_on(settings(&dir, Duration::ZERO)), SwitchOn::Scheduled);
     assert_eq!(logs(&mut s), ["AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible."]);

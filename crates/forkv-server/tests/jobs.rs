@@ -14,7 +14,7 @@ mod common;
 use common::{cmd, rdb_keys as keys_in, reap};
 
 fn target(dir: &Path, delay: Duration) -> RdbTarget {
-    RdbTarget { dir: dir.to_path_buf(), filename: "dump.rdb".into(), write: Default::default(), key_save_delay: delay }
+    RdbTarget { dir: dir.to_path_buf(), filename: "dump.rdb".into(), write: Default::default(), key_save_delay: delay, incremental_fsync: false }
 }
 
 // One test: the fork slot is process-wide, so the steps take turns.

@@ -31,7 +31,7 @@ fn server() -> Server {
 }
 
 fn target(dir: &Path) -> RdbTarget {
-    RdbTarget { dir: dir.to_path_buf(), filename: "dump.rdb".into(), write: Default::default(), key_save_delay: Duration::ZERO }
+    RdbTarget { dir: dir.to_path_buf(), filename: "dump.rdb".into(), write: Default::default(), key_save_delay: Duration::ZERO, incremental_fsync: false }
 }
 
 fn source(dir: &Path) -> AofSource {
@@ -50,6 +50,7 @@ fn aof_settings(dir: &Path) -> AofSettings {
         key_save_delay: Duration::ZERO,
         disable_auto_gc: false,
         timestamps: false,
+        incremental_fsync: false,
     }
 }
 

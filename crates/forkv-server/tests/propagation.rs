@@ -62,7 +62,7 @@ fn a_read_that_finds_an_expired_key_propagates_only_its_deletion() {
 #[test]
 fn with_lazyfree_lazy_expire_no_the_deletion_is_a_del() {
     let mut s = server();
-    s.engine.cfg.lazyfree_lazy_expire = false;
+    s.engine.ks.lazyfree.expire = false;
     expired_keys(&mut s, &["foo"]);
     run(&mut s, &["EXISTS", "foo"]);
     assert_eq!(stream(&mut s), vec!["DEL foo"]);

@@ -31,7 +31,7 @@ fn plan(dir: &Path, save: Option<bool>, force: bool) -> ShutdownPlan {
         force,
         loading: false,
         exit_on_sigint: false,
-        rdb: RdbTarget { dir: dir.to_path_buf(), filename: "dump.rdb".into(), write: Default::default(), key_save_delay: Duration::ZERO },
+        rdb: RdbTarget { dir: dir.to_path_buf(), filename: "dump.rdb".into(), write: Default::default(), key_save_delay: Duration::ZERO, incremental_fsync: false },
         aof: aof_settings(dir, Duration::ZERO),
         pidfile: Some(dir.join("forkv.pid")),
     }

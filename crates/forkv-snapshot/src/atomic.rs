@@ -15,6 +15,7 @@ use std::io::{self, Write};
 use std::os::fd::IntoRawFd;
 use std::path::Path;
 
+use crate::autosync::SyncingFile;
 use crate::sys::error_text;
 
 /// Writes a file atomically: `f` writes the contents into a buffer of `buf_capacity` bytes
@@ -51,7 +52,24 @@ pub fn write_file_atomically_with_buffer<F>(
     dir: &Path,
     final_name: &str,
     temp_name: &str,
+    buffer: Vec<u8>,
+    f: F,
+) -> io::Result<u64>
+where
+    F: FnOnce(&mut dyn Write) -> io::Result<()>,
+{
+    write_file_atomically_synced(dir, final_name, temp_name, buffer, false, f)
+}
+
+/// Like [`write_file_atomically_with_buffer`]; with `incremental_fsync`
+/// (`rdb-save-incremental-fsync`) the file is synced every
+/// [`crate::autosync::AUTOSYNC_BYTES`] on the way (see [`crate::autosync`]).
+pub fn write_file_atomically_synced<F>(
+    dir: &Path,
+    final_name: &str,
+    temp_name: &str,
     mut buffer: Vec<u8>,
+    incremental_fsync: bool,
     f: F,
 ) -> io::Result<u64>
 where
@@ -61,7 +79,7 @@ where
     let final_path = dir.join(final_name);
     let dir_shown = dir.display();
 
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
@@ -89,7 +107,7 @@ where
     buffer.clear();
     let written = {
         let mut w = PreallocatedWriter {
-            file: &mut file,
+            file: SyncingFile::new(&file, incremental_fsync),
             buf: buffer,
             written: 0,
         };
@@ -181,7 +199,7 @@ fn fsync_dir(dir: &Path) -> io::Result<()> {
 /// A buffered writer over a preallocated `Vec` that never reallocates: writes that do not fit
 /// flush the buffer first, and writes as large as the buffer go straight to the file.
 struct PreallocatedWriter<'a> {
-    file: &'a mut File,
+    file: SyncingFile<'a>,
     buf: Vec<u8>,
     written: u64,
 }

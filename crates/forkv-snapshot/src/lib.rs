@@ -58,11 +58,13 @@
 //! - [`cow`]: `Private_Dirty` sampling with Valkey's duty cycle.
 //! - [`reap`]: reaping, cancelling, how a child ended ([`ChildExit`]).
 //! - [`atomic`]: temp file, fsync, rename, directory fsync.
+//! - [`autosync`]: the incremental fsync of a file being written (`*-incremental-fsync`).
 //! - [`syscheck`]: overcommit, THP and open-files checks with Valkey's texts.
 #![cfg(unix)]
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod autosync;
 pub mod child;
 pub mod childinfo;
 pub mod cow;
@@ -73,7 +75,7 @@ pub mod sigint_exit;
 mod sys;
 pub mod syscheck;
 
-pub use atomic::{write_file_atomically, write_file_atomically_with_buffer};
+pub use atomic::{write_file_atomically, write_file_atomically_synced, write_file_atomically_with_buffer};
 pub use child::ChildCtx;
 pub use childinfo::{ChildInfo, ChildStats, DoneInfo, LogLevel, ProgressInfo};
 pub use cow::{private_dirty_bytes, CowStats};

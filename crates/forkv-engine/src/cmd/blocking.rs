@@ -613,7 +613,7 @@ mod expiry_tests {
             c.debug_allowed = true;
         }
         e.set_propagation(true);
-        e.cfg.lazyfree_lazy_expire = true;
+        e.ks.lazyfree.expire = true;
         assert_eq!(e.feed(2, &cmd(&["BRPOP", "k", "0"])), Outcome::Blocked);
         for c in [&["MULTI"][..], &["RPUSH", "k", "hello"], &["PEXPIRE", "k", "20"], &["DEBUG", "SLEEP", "0.05"], &["EXEC"]] {
             e.clear_reply();

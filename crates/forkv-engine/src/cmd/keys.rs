@@ -12,7 +12,7 @@ use crate::table::{container, spec, CommandSpec, Exec::Core};
 
 pub const COMMANDS: &[CommandSpec] = &[
     spec("del", -2, WRITE, (1, -1, 1), "generic", "1.0.0", "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).", "Deletes one or more keys.", Core(del)),
-    spec("unlink", -2, WRITE | FAST, (1, -1, 1), "generic", "4.0.0", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", "Asynchronously deletes one or more keys.", Core(del)),
+    spec("unlink", -2, WRITE | FAST, (1, -1, 1), "generic", "4.0.0", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", "Asynchronously deletes one or more keys.", Core(unlink)),
     spec("exists", -2, READONLY | FAST, (1, -1, 1), "generic", "1.0.0", "O(N) where N is the number of keys to check.", "Determines whether one or more keys exist.", Core(exists)),
     spec("type", 2, READONLY | FAST, (1, 1, 1), "generic", "1.0.0", "O(1)", "Determines the type of value stored at a key.", Core(type_cmd)),
     spec("keys", 2, READONLY, (0, 0, 0), "generic", "1.0.0", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", "Returns all key names that match a pattern.", Core(keys)),
@@ -44,10 +44,21 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 fn del(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let lazy = ctx.ks.lazyfree.user_del;
+    delete_keys(ctx, argv, lazy)
+}
+
+/// UNLINK: DEL that always frees big values on the background thread.
+fn unlink(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    delete_keys(ctx, argv, true)
+}
+
+/// DEL and UNLINK (Valkey's delGenericCommand): `lazy` frees big values in the background.
+fn delete_keys(ctx: &mut Ctx<'_>, argv: &[&[u8]], lazy: bool) -> CmdResult {
     let db = ctx.db();
     let mut n = 0;
     for key in &argv[1..] {
-        if ctx.ks.delete(db, key) {
+        if ctx.ks.delete_freeing(db, key, lazy) {
             ctx.notify(notify::GENERIC, "del", key);
             n += 1;
         }

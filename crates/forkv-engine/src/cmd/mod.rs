@@ -103,11 +103,12 @@ impl Ctx<'_> {
     pub fn delete_expired_by_command(&mut self, key: &[u8]) -> bool {
         let db = self.db();
         self.suppress_propagation();
-        if !self.ks.delete(db, key) {
+        let lazy = self.ks.lazyfree.expire;
+        if !self.ks.delete_freeing(db, key, lazy) {
             return false;
         }
         self.notify(forkv_keyspace::notify::GENERIC, "del", key);
-        let cmd: &[u8] = if self.cfg.lazyfree_lazy_expire { b"UNLINK" } else { b"DEL" };
+        let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         self.also_propagate(&[cmd, key]);
         true
     }
@@ -115,7 +116,7 @@ impl Ctx<'_> {
     /// Logs the deletion of `key` that the server decided on (RESTORE with a past TTL,
     /// SPOP of the whole set): UNLINK under `lazyfree-lazy-server-del yes`, else DEL.
     pub fn propagate_server_del(&mut self, key: &[u8]) {
-        let cmd: &[u8] = if self.cfg.lazyfree_lazy_server_del { b"UNLINK" } else { b"DEL" };
+        let cmd: &[u8] = if self.ks.lazyfree.server_del { b"UNLINK" } else { b"DEL" };
         self.also_propagate(&[cmd, key]);
     }
 }

@@ -1,6 +1,6 @@
 //! Server-wide data commands the core runs: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME.
 
-use super::{is, CmdResult, Ctx};
+use super::{is, CmdError, CmdResult, Ctx};
 use crate::errors;
 use crate::table::flags::*;
 use crate::table::{spec, CommandSpec, Exec::Core};
@@ -19,19 +19,22 @@ fn dbsize(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC; both free memory synchronously here.
-fn flush_mode_ok(argv: &[&[u8]]) -> CmdResult {
+/// FLUSHDB/FLUSHALL's optional SYNC or ASYNC: true when the data is to be freed on the
+/// background thread; without either, `lazyfree-lazy-user-flush` decides (Valkey's
+/// getFlushCommandFlags).
+fn flush_is_lazy(ctx: &Ctx<'_>, argv: &[&[u8]]) -> Result<bool, CmdError> {
     match argv {
-        [_] => Ok(()),
-        [_, m] if is(m, "ASYNC") || is(m, "SYNC") => Ok(()),
+        [_] => Ok(ctx.ks.lazyfree.user_flush),
+        [_, m] if is(m, "ASYNC") => Ok(true),
+        [_, m] if is(m, "SYNC") => Ok(false),
         _ => Err(errors::SYNTAX.into()),
     }
 }
 
 fn flushdb(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    flush_mode_ok(argv)?;
+    let lazy = flush_is_lazy(ctx, argv)?;
     let db = ctx.db();
-    ctx.ks.flush_db(db);
+    ctx.ks.flush_db(db, lazy);
     // Logged even when the database was already empty, as Valkey does.
     ctx.suppress_propagation();
     ctx.also_propagate(argv);
@@ -40,8 +43,8 @@ fn flushdb(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn flushall(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    flush_mode_ok(argv)?;
-    ctx.ks.flush_all();
+    let lazy = flush_is_lazy(ctx, argv)?;
+    ctx.ks.flush_all(lazy);
     ctx.suppress_propagation();
     ctx.also_propagate(argv);
     ctx.reply.ok();

@@ -1,5 +1,5 @@
 //! SORT and SORT_RO (Valkey `sort.c`): sorts the elements of a list, set or sorted set
-//! numerically or (ALPHA) by bytes, by the elements themselves or by the values of
+//! numerically or (ALPHA) in the `locale-collate` order, by the elements themselves or by the values of
 //! other keys named by a `BY` pattern (`weight_*`, `obj_*->field`), returns a LIMIT
 //! window, and replaces each element by the values of `GET` patterns (`#` is the
 //! element). STORE writes the result as a list instead of replying with it.
@@ -10,6 +10,7 @@ use std::cmp::Ordering;
 use forkv_keyspace::{Keyspace, ListValue, Value};
 
 use super::{is, CmdError, CmdResult, Ctx};
+use crate::collate;
 use crate::errors;
 use crate::table::flags::*;
 use crate::table::{spec, CommandSpec, Exec::Core};
@@ -324,7 +325,8 @@ fn sort_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], readonly: bool) -> CmdResult 
 }
 
 /// Valkey's `sortCompare` (before DESC is applied): numeric by score, equal scores by
-/// element bytes; ALPHA by the BY values (a missing one first) or by the elements.
+/// element bytes; ALPHA by the BY values (a missing one first) or by the elements, in
+/// the `locale-collate` locale (`strcoll`, see [`crate::collate`]).
 fn compare(a: &Item, b: &Item, alpha: bool, by_pattern: bool) -> Ordering {
     if !alpha {
         return match a.score.partial_cmp(&b.score) {
@@ -337,10 +339,10 @@ fn compare(a: &Item, b: &Item, alpha: bool, by_pattern: bool) -> Ordering {
             (None, None) => Ordering::Equal,
             (None, Some(_)) => Ordering::Less,
             (Some(_), None) => Ordering::Greater,
-            (Some(x), Some(y)) => x.cmp(y),
+            (Some(x), Some(y)) => collate::compare(x, y),
         }
     } else {
-        a.element.cmp(&b.element)
+        collate::compare(&a.element, &b.element)
     }
 }
 

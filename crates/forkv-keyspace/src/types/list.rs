@@ -107,7 +107,8 @@ impl ListValue {
         self.clone()
     }
 
-    fn node_count(&self) -> usize {
+    /// Number of quicklist nodes (1 for a listpack-encoded list).
+    pub fn node_count(&self) -> usize {
         match &self.repr {
             Repr::Packed(_) => 1,
             Repr::Quick { nodes, .. } => nodes.len(),

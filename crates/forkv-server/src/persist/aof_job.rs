@@ -49,6 +49,8 @@ pub struct AofSettings {
     pub disable_auto_gc: bool,
     /// `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases.
     pub timestamps: bool,
+    /// `aof-rewrite-incremental-fsync`: the rewrite child syncs its file every 4 MiB.
+    pub incremental_fsync: bool,
 }
 
 /// What a finished AOF load hands to [`Server::aof_open`].
@@ -411,7 +413,7 @@ impl Server {
         let spawned = forkv_snapshot::spawn_child(ChildKind::AofRewrite, move |ctx| {
             ctx.set_keys_total(total);
             let tmp = s.work_dir.join(manifest::temp_rewrite_bg_name(ctx.pid() as u32));
-            dir::write_file_synced(&tmp, &mut |w| write_base(ks, &functions, &s, s.key_save_delay, w, &mut |k| ctx.report_progress(k)))
+            dir::write_file_synced_incrementally(&tmp, s.incremental_fsync, &mut |w| write_base(ks, &functions, &s, s.key_save_delay, w, &mut |k| ctx.report_progress(k)))
                 .map_err(|e| format!("Error writing the rewritten AOF: {e}"))?;
             ctx.log(forkv_snapshot::LogLevel::Notice, "Successfully created the temporary AOF base file");
             Ok(())

@@ -33,6 +33,7 @@ pub fn aof_settings(dir: &Path, fsync: FsyncPolicy, preamble: bool, delay: Durat
         key_save_delay: delay,
         disable_auto_gc: false,
         timestamps: false,
+        incremental_fsync: false,
     }
 }
 
