@@ -39,8 +39,8 @@ interface Transfer {
   pipe: net.Socket;
   /** Replicas still receiving it. */
   ids: Set<number>;
-  /** Replicas whose socket is full: the pipe is paused until they drain. */
-  draining: Set<number>;
+  /** Replicas whose socket is full, and since when (ms): the pipe is paused until they drain. */
+  draining: Map<number, number>;
   /** The pipe reached its end. */
   ended: boolean;
   /** The end mark that closes the transfer, its last bytes passed on so far, and how many bytes were. */
@@ -238,7 +238,7 @@ export class ReplicationPrimary {
       pid: fork.pid,
       pipe,
       ids: new Set(ids),
-      draining: new Set(),
+      draining: new Map(),
       ended: false,
       ok: null,
       mark: Buffer.from(mark, 'latin1'),
@@ -270,7 +270,7 @@ export class ReplicationPrimary {
       conn.outputBytes += chunk.length;
       this.server.countOutput(conn, chunk.length);
       if (!conn.socket.write(chunk) && !t.draining.has(id)) {
-        t.draining.add(id);
+        t.draining.set(id, Date.now());
         conn.socket.once('drain', () => this.drained(t, id));
       }
     }
@@ -299,6 +299,25 @@ export class ReplicationPrimary {
   private drained(t: Transfer, id: number): void {
     t.draining.delete(id);
     if (t.draining.size === 0 && this.transfer === t) t.pipe.resume();
+  }
+
+  /**
+   * A replica of the transfer that has not read for longer than `repl-timeout` is
+   * dropped, so the others go on (Valkey's replicationCron: "Disconnecting timedout
+   * replica (full sync)", from the last partial write).
+   */
+  private dropStalledTransferReplicas(): void {
+    const t = this.transfer;
+    if (t === null) return;
+    const timeoutMs = this.server.config.getInt('repl-timeout') * 1000;
+    const now = Date.now();
+    for (const [id, since] of [...t.draining]) {
+      if (now - since <= timeoutMs) continue;
+      const conn = this.server.clients.get(id);
+      this.server.log.warning(`Disconnecting timedout replica (full sync): ${conn ? this.replicaName(conn) : id}`);
+      if (conn) conn.socket.destroy();
+      this.transferLost(t, id);
+    }
   }
 
   /** A replica of the transfer went away; without replicas left the child is stopped. */
@@ -452,6 +471,7 @@ export class ReplicationPrimary {
       this.lastCronSecond = second;
       this.cronSeconds++;
       this.removeRdbUsedToSync();
+      this.dropStalledTransferReplicas();
       const period = Math.max(1, this.server.config.getInt('repl-ping-replica-period'));
       // No PING while a FAILOVER with a TIMEOUT pauses writes: it would move the offset
       // the replicas must reach (Valkey's manual_failover_in_progress).
