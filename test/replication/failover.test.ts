@@ -173,10 +173,11 @@ for (const [primary, target] of [
 }
 
 t('a replica that reports its link up after a diskless sync is online for its primary: FAILOVER TO it at once', async () => {
-  // The primary marks the replicas of a diskless transfer online when it reaps the child;
-  // that used to wait for the next cron tick (up to 100 ms), while the replicas had loaded
-  // the snapshot and reported the link up: FAILOVER TO one of them right then was refused
-  // "target replica is not online" (seen in integration/failover).
+  // The primary used to mark the replicas of a diskless transfer online when it reaped the
+  // child (at the next cron tick, up to 100 ms later), while the replicas had loaded the
+  // snapshot and reported the link up: FAILOVER TO one of them right then was refused
+  // "target replica is not online" (seen in integration/failover). Now a replica's first
+  // ACK after the transfer's end mark puts it online, as in Valkey.
   const p = await start('forkv');
   const r1 = await start('forkv');
   const r2 = await start('forkv');

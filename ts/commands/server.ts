@@ -24,7 +24,7 @@ export function config(call: HostCall): Reply | Promise<Reply> {
       const pairs: Array<[string, string]> = [];
       for (let i = 2; i < argv.length; i += 2) pairs.push([arg(call, i), arg(call, i + 1)]);
       // While the dataset loads, directives flagged deny-loading answer LOADING.
-      const ctx = { clientIsLocal: call.conn.isLocal, loading: server.rdb.loading };
+      const ctx = { clientIsLocal: call.conn.isLocal, loading: server.rdb.loading || server.core.native.asyncLoading() };
       const before = pairs.map(([name]): [string, string] => [name, server.config.definition(name) ? server.config.getString(name) : '']);
       const err = server.config.set(pairs, ctx);
       if (err !== null) return error(err);

@@ -76,7 +76,6 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
 
 /** Implemented with a limitation: warned about when set to a non-default value. */
 export const FORKV_CAVEATS: Readonly<Record<string, string>> = {
-  'repl-diskless-load': "forkv as a replica always writes the primary's snapshot to a temporary file, then loads it (as 'disabled')",
 };
 
 /* ------------------------------------------------------------------------------------------ */

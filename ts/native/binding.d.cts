@@ -372,6 +372,20 @@ export declare class Core {
    */
   startLoad(path: string, keyLoadDelayUs: number, eventsIntervalBytes: number): void
   /**
+   * Starts loading an RDB from a primary's socket, fed with `feed_load` and ended with
+   * `end_load_input`; `poll_load` installs it (see
+   * [`forkv_server::Server::start_rdb_stream_load`]).
+   */
+  startStreamLoad(keyLoadDelayUs: number, eventsIntervalBytes: number, sizeHintMax: number, asyncLoading: boolean): void
+  /** One chunk of the snapshot for the load from a socket. */
+  feedLoad(chunk: Buffer): void
+  /** The snapshot's input ended (its end, or the link was lost). */
+  endLoadInput(): void
+  /** Bytes fed to the load from a socket and not read by it yet. */
+  loadInputQueued(): number
+  /** True while a replica loads beside the data it serves (INFO `async_loading`). */
+  asyncLoading(): boolean
+  /**
    * The event points the running load passed (the host serves held client input at
    * each new one); null when nothing loads (see [`forkv_server::Server::load_events`]).
    */
@@ -406,8 +420,15 @@ export declare class Core {
    * first REPLCONF ACK.
    */
   replOnlineOnAck(id: number): void
+  /**
+   * The diskless transfer's end mark was written to these replicas: their first
+   * REPLCONF ACK puts them online, whether or not the child was reaped.
+   */
+  replTransferSent(ids: Array<number>): void
   /** Replicas whose stream started with an ACK since the last call. */
   replTakeStreamStarted(): Array<number>
+  /** Keys in every database (`repl-diskless-load on-empty-db`). */
+  dbTotalKeys(): number
   /**
    * A replica's full sync empties the dataset before the primary's loads (Valkey's
    * emptyData); `lazy` (`replica-lazy-flush`) frees the old data on a background

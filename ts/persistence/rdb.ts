@@ -325,8 +325,8 @@ export class RdbPersistence {
     const st = this.core.rdbStatus();
     return [
       ['loading', this.loading ? 1 : 0],
-      // forkv never loads while serving the old data (no repl-diskless-load swapdb).
-      ['async_loading', 0],
+      // A replica loading its primary's snapshot beside the data it serves (repl-diskless-load swapdb).
+      ['async_loading', this.core.asyncLoading() ? 1 : 0],
       ['current_cow_peak', p?.cowPeak ?? 0],
       ['current_cow_size', p?.cowBytes ?? 0],
       ['current_cow_size_age', p?.cowAgeSec ?? 0],
@@ -373,9 +373,11 @@ export function waitForLoad(server: Server): Promise<LoadReport> {
  * Polls the core's loader thread until it finishes, logging what the loader logs as it
  * goes (a slow script replayed from the AOF). Rejects with the loader's error, unlogged.
  */
-export function pollLoad(server: Server): Promise<LoadReport> {
-  // Client input waits for the loader's event points meanwhile (see net/load-gate.ts).
-  const gate = server.dataPath.loadGate;
+export function pollLoad(server: Server, gated = true): Promise<LoadReport> {
+  // Client input waits for the loader's event points meanwhile (see net/load-gate.ts),
+  // unless the old data is served during the load (a replica's async_loading).
+  const held = server.dataPath.loadGate;
+  const gate = gated ? held : { begin: (): void => undefined, end: (): void => undefined, tick: (_events: number | null): void => undefined };
   gate.begin();
   return new Promise((resolve, reject) => {
     const tick = (): void => {

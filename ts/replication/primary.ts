@@ -39,16 +39,28 @@ interface Transfer {
   pipe: net.Socket;
   /** Replicas still receiving it. */
   ids: Set<number>;
-  /** Replicas whose socket is full: the pipe is paused until they drain. */
-  draining: Set<number>;
+  /** Replicas whose socket is full, and since when (ms): the pipe is paused until they drain. */
+  draining: Map<number, number>;
   /** The pipe reached its end. */
   ended: boolean;
+  /** The end mark that closes the transfer, its last bytes passed on so far, and how many bytes were. */
+  mark: Buffer;
+  tail: Buffer;
+  passed: number;
+  /** The end mark was written to the replicas: their first ACK puts them online. */
+  sent: boolean;
   /** How the child ended (null: still running). */
   ok: boolean | null;
 }
 
 export class ReplicationPrimary {
-  /** The diskless transfer in progress, if any. */
+  /**
+   * The diskless transfer in progress, if any: from its fork until its child was reaped
+   * AND its pipe read to the end. Its child exits once it wrote everything, so it can be
+   * reaped while the pipe still holds the end of the snapshot (Valkey's child waits on
+   * rdb_child_exit_pipe instead); no other transfer starts meanwhile, or the replicas of
+   * this one were taken for the next one's (left in send_bulk, never online).
+   */
   private transfer: Transfer | null = null;
   /** Replicas that sent PSYNC (they get `+FULLRESYNC` when their BGSAVE starts). */
   private readonly psyncIds = new Set<number>();
@@ -144,7 +156,8 @@ export class ReplicationPrimary {
       log.notice(`Replication backlog created, my new replication IDs are '${info.replid}' and '${info.replid2}'`);
     }
     const kind = this.server.rdb.childKind();
-    const socketChild = kind === 'rdb' && this.server.rdb.socketChild;
+    // A transfer whose child was reaped still runs until its pipe is read to the end.
+    const socketChild = (kind === 'rdb' && this.server.rdb.socketChild) || this.transfer !== null;
     if (kind === 'rdb' && !socketChild) {
       if (this.native.replJoinRunning(conn.id, psync)) {
         this.psyncIds.delete(conn.id);
@@ -221,7 +234,18 @@ export class ReplicationPrimary {
     // The +FULLRESYNC lines go out before the first byte of the transfer.
     this.server.dataPath.deliver();
     const pipe = new net.Socket({ fd: fork.fd, readable: true, writable: false });
-    const t: Transfer = { pid: fork.pid, pipe, ids: new Set(ids), draining: new Set(), ended: false, ok: null };
+    const t: Transfer = {
+      pid: fork.pid,
+      pipe,
+      ids: new Set(ids),
+      draining: new Map(),
+      ended: false,
+      ok: null,
+      mark: Buffer.from(mark, 'latin1'),
+      tail: Buffer.alloc(0),
+      passed: 0,
+      sent: false,
+    };
     this.transfer = t;
     pipe.on('data', (chunk: Buffer) => this.copyToReplicas(t, chunk));
     pipe.on('end', () => {
@@ -246,17 +270,54 @@ export class ReplicationPrimary {
       conn.outputBytes += chunk.length;
       this.server.countOutput(conn, chunk.length);
       if (!conn.socket.write(chunk) && !t.draining.has(id)) {
-        t.draining.add(id);
+        t.draining.set(id, Date.now());
         conn.socket.once('drain', () => this.drained(t, id));
       }
     }
     // The child waits (its pipe fills) while a replica's socket is full, as in Valkey.
     if (t.draining.size > 0) t.pipe.pause();
+    this.watchEndMark(t, chunk);
+  }
+
+  /**
+   * The transfer is all sent once its end mark went out (`$EOF:<mark>\r\n`, the snapshot,
+   * `<mark>`): from then on a replica's REPLCONF ACK means it loaded the snapshot, and puts
+   * it online at once (Valkey's replconf ACK: checkChildrenDone, then
+   * replicaStartCommandStream), rather than when the child is reaped.
+   */
+  private watchEndMark(t: Transfer, chunk: Buffer): void {
+    t.passed += chunk.length;
+    const m = t.mark.length;
+    t.tail = Buffer.concat([t.tail, chunk.subarray(Math.max(0, chunk.length - m))]);
+    t.tail = t.tail.subarray(Math.max(0, t.tail.length - m));
+    // Past the opening line (which also holds the mark) and the snapshot's header.
+    if (t.sent || t.passed < 2 * m + 16 || !t.tail.equals(t.mark)) return;
+    t.sent = true;
+    this.native.replTransferSent([...t.ids]);
   }
 
   private drained(t: Transfer, id: number): void {
     t.draining.delete(id);
     if (t.draining.size === 0 && this.transfer === t) t.pipe.resume();
+  }
+
+  /**
+   * A replica of the transfer that has not read for longer than `repl-timeout` is
+   * dropped, so the others go on (Valkey's replicationCron: "Disconnecting timedout
+   * replica (full sync)", from the last partial write).
+   */
+  private dropStalledTransferReplicas(): void {
+    const t = this.transfer;
+    if (t === null) return;
+    const timeoutMs = this.server.config.getInt('repl-timeout') * 1000;
+    const now = Date.now();
+    for (const [id, since] of [...t.draining]) {
+      if (now - since <= timeoutMs) continue;
+      const conn = this.server.clients.get(id);
+      this.server.log.warning(`Disconnecting timedout replica (full sync): ${conn ? this.replicaName(conn) : id}`);
+      if (conn) conn.socket.destroy();
+      this.transferLost(t, id);
+    }
   }
 
   /** A replica of the transfer went away; without replicas left the child is stopped. */
@@ -271,9 +332,9 @@ export class ReplicationPrimary {
 
   /**
    * The pipe ended, so the child is exiting: it is reaped within milliseconds rather than
-   * at the next cron tick. Until then its replicas are not online, while they may already
-   * have loaded the snapshot and report the link up (a FAILOVER TO one of them right then
-   * was refused "target replica is not online"). Gives up after ~100 ms: the cron reaps.
+   * at the next cron tick, which frees the child slot for the next sync. (Its replicas do
+   * not wait for it: their first ACK puts them online, see watchEndMark.) Gives up after
+   * ~100 ms: the cron reaps.
    */
   private reapSoon(t: Transfer, tries: number): void {
     if (this.transfer !== t || t.ok !== null || tries >= REAP_TRIES) return;
@@ -298,8 +359,9 @@ export class ReplicationPrimary {
   }
 
   /**
-   * Once the child succeeded and its pipe was read to the end: the replicas are online,
-   * their stream (buffered since the fork) starts with their first REPLCONF ACK.
+   * Once the child succeeded and its pipe was read to the end: the replicas not yet put
+   * online by an ACK are online, their stream (buffered since the fork) starts with their
+   * first REPLCONF ACK.
    */
   private finishTransfer(t: Transfer): void {
     if (!t.ended || t.ok !== true || this.transfer !== t) return;
@@ -337,6 +399,16 @@ export class ReplicationPrimary {
     }
     this.server.writeReply(conn, Buffer.from(`$${size}\r\n`, 'latin1'));
     const stream = fs.createReadStream('', { fd, highWaterMark: 1 << 16 });
+    let sent = 0;
+    // Online as soon as the last byte went to the socket (Valkey's sendBulkToReplica), not
+    // at the stream's 'end', which takes one more read of the file: meanwhile the replica
+    // could load the snapshot and report its link up while we still said send_bulk.
+    const online = (): void => {
+      if (conn.closed) return;
+      this.native.replOnline(id);
+      this.server.log.notice(`Synchronization with replica ${this.replicaName(conn)} succeeded`);
+      this.server.dataPath.deliver();
+    };
     stream.on('data', (chunk) => {
       if (conn.closed) {
         stream.destroy();
@@ -345,18 +417,18 @@ export class ReplicationPrimary {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
       conn.outputBytes += buf.length;
       this.server.countOutput(conn, buf.length);
+      sent += buf.length;
       if (!conn.socket.write(buf)) {
         stream.pause();
         conn.socket.once('drain', () => stream.resume());
       }
+      if (sent === size) online();
     });
     stream.on('error', (e) => this.drop(id, `SYNC failed. Can't read the DB: ${e.message}`));
     stream.on('end', () => {
-      if (conn.closed) return;
-      this.native.replOnline(id);
-      this.server.log.notice(`Synchronization with replica ${this.replicaName(conn)} succeeded`);
-      this.server.dataPath.deliver();
+      if (sent < size) this.drop(id, `SYNC failed. The DB file was ${sent} bytes, not ${size}`);
     });
+    if (size === 0) online();
   }
 
   /**
@@ -389,7 +461,7 @@ export class ReplicationPrimary {
   private cron(): void {
     // The good-replica count changes as ACKs arrive and age (refreshUnsafeGoodReplicas).
     this.server.updateWriteGate();
-    if (this.server.rdb.childKind() === null && this.native.replWaitingForBgsave() && this.pendingForkDue()) this.startSync();
+    if (this.server.rdb.childKind() === null && this.transfer === null && this.native.replWaitingForBgsave() && this.pendingForkDue()) this.startSync();
     for (const id of this.native.replTakeStreamStarted()) {
       const conn = this.server.clients.get(id);
       if (conn) this.server.log.notice(`Synchronization with replica ${this.replicaName(conn)} succeeded`);
@@ -399,6 +471,7 @@ export class ReplicationPrimary {
       this.lastCronSecond = second;
       this.cronSeconds++;
       this.removeRdbUsedToSync();
+      this.dropStalledTransferReplicas();
       const period = Math.max(1, this.server.config.getInt('repl-ping-replica-period'));
       // No PING while a FAILOVER with a TIMEOUT pauses writes: it would move the offset
       // the replicas must reach (Valkey's manual_failover_in_progress).

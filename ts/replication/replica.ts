@@ -4,7 +4,8 @@
 // the snapshot transfer (`$<len>` from a disk-based primary, `$EOF:<mark>` from a
 // diskless one) into a temporary file that then replaces the dump file and is loaded by
 // the core's loader thread (clients get -LOADING meanwhile: `repl-diskless-load
-// disabled`), then the stream: its commands run as the primary client (not answered,
+// disabled`), or parsed by that thread as it arrives (`swapdb`, which keeps the old data
+// until the load succeeded, `on-empty-db`, `flush-before-load`), then the stream: its commands run as the primary client (not answered,
 // obeyed on a read-only replica), the offset counts the bytes of the commands processed,
 // `REPLCONF ACK` goes out every second and for each `REPLCONF GETACK`. After a broken
 // link the replica keeps the primary's ID and its offset and asks to continue
@@ -21,7 +22,7 @@ import { clientConnectionOptions } from '../net/tls';
 import { Step } from '../native/core';
 import type { LoadReport, ReplSaveInfo } from '../native/binding.cjs';
 import { encode, error, int, simple, array, bulk, ok, type Reply } from '../resp/encode';
-import { loadingEventsInterval, waitForLoad } from '../persistence/rdb';
+import { loadingEventsInterval, pollLoad, waitForLoad } from '../persistence/rdb';
 import { persistenceDisabled } from './primary';
 import type { Server } from '../server';
 import { ackCommand, encodeCommand, FsyncedOffset, scanCommands } from './stream';
@@ -31,8 +32,14 @@ type LinkState = 'connect' | 'connecting' | 'handshake' | 'sync' | 'connected';
 
 /** How the snapshot arrives: a length, or an end mark (diskless primary). */
 interface Transfer {
+  /** The temporary file it is written to (-1 until the header; none when it is loaded
+   * straight from the socket). */
   fd: number;
   tempPath: string;
+  /** Loaded from the socket as it arrives (`repl-diskless-load`), not through a file. */
+  socketLoad: boolean;
+  /** The socket is paused: the loader is behind by more than LOAD_QUEUE_MAX bytes. */
+  throttled: boolean;
   /** Bytes still expected (`$<len>`), or -1 with an end mark. */
   left: number;
   mark: Buffer | null;
@@ -44,6 +51,10 @@ interface Transfer {
 }
 
 const MARK_LEN = 40;
+
+/** Bytes of the snapshot handed to the loader and not yet read by it above which the
+ * socket is paused (a slow load slows the primary down, as Valkey's blocking read does). */
+const LOAD_QUEUE_MAX = 1 << 20;
 
 /** A client as Valkey's logs name the one that changed the role (catClientInfoString's start). */
 function clientSummary(conn: Connection): string {
@@ -77,6 +88,8 @@ export class ReplicaLink {
   private lastIo = 0;
   private linkDownSince = 0;
   private lastAckSecond = 0;
+  /** A full sync's load runs (from the socket or the file). */
+  private loadRunning = false;
   /** The stream that arrived with the end of the snapshot, applied after loading. */
   private afterSnapshot: Buffer[] = [];
   /** The database the primary's stream is in after the loaded snapshot (its
@@ -450,18 +463,45 @@ export class ReplicaLink {
     throw new Error(`Unexpected reply to PSYNC from primary: ${reply}`);
   }
 
-  /** The snapshot is about to arrive: a temporary file next to the dump. */
+  /** The snapshot is about to arrive; its header says how (see openTransfer). */
   private startTransfer(): void {
-    const dir = this.server.dataDir();
-    const tempPath = path.join(dir, `temp-${Date.now()}.${process.pid}.rdb`);
-    const fd = fs.openSync(tempPath, 'w');
-    this.transfer = { fd, tempPath, left: -2, mark: null, held: Buffer.alloc(0), total: 0, read: 0, lastIo: Date.now() };
+    this.transfer = { fd: -1, tempPath: '', socketLoad: false, throttled: false, left: -2, mark: null, held: Buffer.alloc(0), total: 0, read: 0, lastIo: Date.now() };
+  }
+
+  /**
+   * Valkey's useDisklessLoad: `swapdb` and `flush-before-load` always load from the
+   * socket, `on-empty-db` when there is no key, `disabled` never.
+   */
+  private useDisklessLoad(): boolean {
+    const mode = this.server.config.getString('repl-diskless-load');
+    if (mode === 'swapdb' || mode === 'flush-before-load') return true;
+    return mode === 'on-empty-db' && this.native.dbTotalKeys() === 0;
+  }
+
+  /** The header was read: the snapshot goes to a temporary file next to the dump, or to the loader. */
+  private openTransfer(s: net.Socket, t: Transfer): void {
+    const log = this.server.log;
+    if (this.useDisklessLoad()) {
+      t.socketLoad = true;
+      log.notice(t.mark ? 'PRIMARY <-> REPLICA sync: receiving streamed RDB from primary with EOF to parser' : `PRIMARY <-> REPLICA sync: receiving ${t.left} bytes from primary to parser`);
+      void this.loadFromSocket(s, t);
+      return;
+    }
+    t.tempPath = path.join(this.server.dataDir(), `temp-${Date.now()}.${process.pid}.rdb`);
+    t.fd = fs.openSync(t.tempPath, 'w');
+    log.notice(t.mark ? 'PRIMARY <-> REPLICA sync: receiving streamed RDB from primary with EOF to disk' : `PRIMARY <-> REPLICA sync: receiving ${t.left} bytes from primary to disk`);
   }
 
   private abortTransfer(): void {
     const t = this.transfer;
     if (!t) return;
     this.transfer = null;
+    // A load from the socket reads a short snapshot and fails (see loadFromSocket).
+    if (t.socketLoad) {
+      this.native.endLoadInput();
+      return;
+    }
+    if (t.fd < 0) return;
     try {
       fs.closeSync(t.fd);
       fs.unlinkSync(t.tempPath);
@@ -522,14 +562,13 @@ export class ReplicaLink {
       if (header.startsWith('$EOF:') && header.length === 5 + MARK_LEN) {
         t.mark = Buffer.from(header.slice(5), 'latin1');
         t.left = -1;
-        this.server.log.notice('PRIMARY <-> REPLICA sync: receiving streamed RDB from primary with EOF to disk');
       } else if (/^\$\d+$/.test(header)) {
         t.left = Number(header.slice(1));
         t.total = t.left;
-        this.server.log.notice(`PRIMARY <-> REPLICA sync: receiving ${t.left} bytes from primary to disk`);
       } else {
         throw new Error(`Bad protocol from PRIMARY: '${header}'`);
       }
+      this.openTransfer(s, t);
     }
     let rest: Buffer | null = null;
     if (t.mark) {
@@ -550,8 +589,21 @@ export class ReplicaLink {
       if (t.left === 0) rest = this.inbuf.subarray(n);
     }
     this.inbuf = Buffer.alloc(0);
-    if (rest === null) return;
+    if (rest === null) {
+      if (t.socketLoad && !t.throttled && this.native.loadInputQueued() > LOAD_QUEUE_MAX) {
+        t.throttled = true;
+        s.pause();
+      }
+      return;
+    }
     this.afterSnapshot = rest.length > 0 ? [Buffer.from(rest)] : [];
+    if (t.socketLoad) {
+      // The loader reads to the end; the stream after it waits in the socket meanwhile.
+      this.native.endLoadInput();
+      this.transfer = null;
+      s.pause();
+      return;
+    }
     fs.fsyncSync(t.fd);
     fs.closeSync(t.fd);
     this.transfer = null;
@@ -559,9 +611,97 @@ export class ReplicaLink {
   }
 
   private write(t: Transfer, bytes: Buffer): void {
+    t.read += bytes.length;
+    if (t.socketLoad) {
+      this.native.feedLoad(bytes);
+      return;
+    }
     let off = 0;
     while (off < bytes.length) off += fs.writeSync(t.fd, bytes, off, bytes.length - off);
-    t.read += bytes.length;
+  }
+
+  /**
+   * Loads the snapshot as it arrives (Valkey's replicaLoadPrimaryRDBFromSocket): the
+   * loader thread builds the new data beside the old. `swapdb` keeps the old data until
+   * the load succeeded (and serves it meanwhile when the primary's history is the one we
+   * had: async_loading), the other modes empty it first. A failed load (a short read
+   * when the link is lost, a corrupt stream) ends the link; the next attempt starts over.
+   */
+  private async loadFromSocket(s: net.Socket, t: Transfer): Promise<void> {
+    const log = this.server.log;
+    const swap = this.server.config.getString('repl-diskless-load') === 'swapdb';
+    const next = this.fullSync;
+    const asyncLoading = swap && next !== null && next.replid === this.replid;
+    // A snapshot of the old data would only cost copy-on-write now.
+    if (this.server.rdb.childKind() !== null) this.native.killChild();
+    if (!swap) {
+      // A new history: our replicas must sync again; the old data goes first.
+      this.dropReplicas();
+      log.notice('PRIMARY <-> REPLICA sync: Flushing old data');
+      this.native.replEmptyForSync(this.server.config.getBool('replica-lazy-flush'));
+      this.fullSync = null;
+      this.replid = null;
+      this.offset = -1;
+    }
+    log.notice('PRIMARY <-> REPLICA sync: Loading DB in memory');
+    const hint = t.mark ? 0 : Math.floor(t.total / 8);
+    this.native.startStreamLoad(this.server.config.getInt('key-load-delay'), loadingEventsInterval(this.server), hint, asyncLoading);
+    this.server.rdb.loading = !asyncLoading;
+    const throttle = setInterval(() => {
+      if (this.transfer !== t) return;
+      // Waiting for the loader is not a silent primary.
+      t.lastIo = Date.now();
+      if (t.throttled && this.native.loadInputQueued() <= LOAD_QUEUE_MAX / 2) {
+        t.throttled = false;
+        s.resume();
+      }
+    }, 5);
+    let r: LoadReport;
+    this.loadRunning = true;
+    try {
+      r = await pollLoad(this.server, !asyncLoading);
+    } catch (e) {
+      for (const line of (e instanceof Error ? e.message : String(e)).split('\n')) log.warning(line);
+      log.warning('Failed trying to load the PRIMARY synchronization DB from socket, check server logs.');
+      if (swap) {
+        log.notice('PRIMARY <-> REPLICA sync: Discarding temporary DB in background');
+      } else {
+        log.notice('PRIMARY <-> REPLICA sync: Discarding the half-loaded data');
+        this.native.replEmptyForSync(this.server.config.getBool('replica-lazy-flush'));
+      }
+      if (this.transfer === t) this.abortTransfer();
+      if (this.socket === s) s.destroy();
+      return;
+    } finally {
+      clearInterval(throttle);
+      this.server.rdb.loading = false;
+      this.loadRunning = false;
+    }
+    if (swap) {
+      this.dropReplicas();
+      log.notice('PRIMARY <-> REPLICA sync: Swapping active DB with loaded DB');
+      log.notice('PRIMARY <-> REPLICA sync: Discarding old DB in background');
+      this.fullSync = null;
+    }
+    this.loaded(r, next);
+    if (this.socket !== s) return;
+    this.linkUpAfterSync(s);
+  }
+
+  /** A full sync's snapshot is in place: its history becomes ours. */
+  private loaded(r: LoadReport, next: { replid: string; offset: number } | null): void {
+    this.server.rdb.lastLoadKeysLoaded = r.keys;
+    this.server.rdb.lastLoadKeysExpired = r.expiredSkipped;
+    this.streamDbAfterLoad = r.replStreamDb ?? null;
+    this.server.log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}.`);
+    if (next !== null) {
+      this.replid = next.replid;
+      this.offset = next.offset;
+      this.readOffset = next.offset;
+      this.fsynced.reset();
+      // The primary's history is now ours: our replicas will share its ID and offsets.
+      this.native.replAdoptPrimary(next.replid, next.offset);
+    }
   }
 
   /** The snapshot replaces the dump file and the data (readSyncBulkPayload, disk load). */
@@ -594,26 +734,16 @@ export class ReplicaLink {
     s.pause();
     this.server.rdb.loading = true;
     this.native.startLoad(target, this.server.config.getInt('key-load-delay'), loadingEventsInterval(this.server));
+    this.loadRunning = true;
     try {
-      const r = await waitForLoad(this.server);
-      this.server.rdb.lastLoadKeysLoaded = r.keys;
-      this.server.rdb.lastLoadKeysExpired = r.expiredSkipped;
-      this.streamDbAfterLoad = r.replStreamDb ?? null;
-      log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}.`);
-      if (next !== null) {
-        this.replid = next.replid;
-        this.offset = next.offset;
-        this.readOffset = next.offset;
-        this.fsynced.reset();
-        // The primary's history is now ours: our replicas will share its ID and offsets.
-        this.native.replAdoptPrimary(next.replid, next.offset);
-      }
+      this.loaded(await waitForLoad(this.server), next);
     } catch (e) {
       log.warning('Failed trying to load the PRIMARY synchronization DB from disk, check server logs.');
       s.destroy();
       return;
     } finally {
       this.server.rdb.loading = false;
+      this.loadRunning = false;
     }
     // rdb-del-sync-files: a replica without persistence keeps no copy of the primary's data.
     if (this.server.config.getBool('rdb-del-sync-files') && persistenceDisabled(this.server)) {
@@ -621,7 +751,12 @@ export class ReplicaLink {
       fs.rm(target, { force: true }, () => undefined);
     }
     if (this.socket !== s) return;
-    log.notice('PRIMARY <-> REPLICA sync: Finished with success');
+    this.linkUpAfterSync(s);
+  }
+
+  /** After a full sync's load: the primary client, the AOF, the stream that waited. */
+  private linkUpAfterSync(s: net.Socket): void {
+    this.server.log.notice('PRIMARY <-> REPLICA sync: Finished with success');
     if (this.clientId !== 0) this.native.removeClient(this.clientId);
     this.clientId = 0;
     // The replica's own AOF starts again from the new data (restartAOFAfterSYNC). The
@@ -744,7 +879,9 @@ export class ReplicaLink {
     } else if (this.state === 'connected' && this.socket && now - this.lastIo > timeoutMs) {
       this.linkError(this.socket, 'PRIMARY timeout: no data nor PING received...');
     }
-    if (!this.socket && this.state === 'connect') this.connect();
+    // A load that outlived its link finishes (and is installed or dropped) before the next
+    // sync starts one of its own.
+    if (!this.socket && this.state === 'connect' && !this.loadRunning) this.connect();
     if (this.state === 'connected' && this.socket) this.sendAck(this.socket);
   }
 

@@ -72,6 +72,10 @@ pub struct EngineConfig {
     pub query_buffer_limit: usize,
     /// Data is being loaded: commands without the `loading` flag get `-LOADING`.
     pub loading: bool,
+    /// A replica loads its primary's snapshot beside the data it serves (Valkey's
+    /// async_loading, `repl-diskless-load swapdb`): commands flagged `no_async_loading`
+    /// get `-LOADING`, the others run on the old data.
+    pub async_loading: bool,
     /// When set, write commands are refused with this error (MISCONF after a failed
     /// background save with `stop-writes-on-bgsave-error yes`).
     pub write_error: Option<String>,
@@ -119,6 +123,7 @@ impl Default for EngineConfig {
             proto_max_bulk_len: 512 * 1024 * 1024,
             query_buffer_limit: 1024 * 1024 * 1024,
             loading: false,
+            async_loading: false,
             write_error: None,
             hll_sparse_max_bytes: 3000,
             shared_integers: true,
@@ -1161,6 +1166,9 @@ impl Engine {
             return Some(errors::MASTERDOWN.into());
         }
         if self.cfg.loading && (spec.flags & flags::LOADING == 0 || queued_inv & flags::LOADING != 0) {
+            return Some(errors::LOADING.into());
+        }
+        if self.cfg.async_loading && (cmd_flags | queued) & flags::NO_ASYNC_LOADING != 0 {
             return Some(errors::LOADING.into());
         }
         // A script past busy-reply-threshold: only `allow_busy` commands run.

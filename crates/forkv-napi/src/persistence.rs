@@ -419,6 +419,38 @@ impl Core {
         self.server.start_rdb_load(PathBuf::from(path), key_load_delay_us as i64, events_interval_bytes as u64);
     }
 
+    /// Starts loading an RDB from a primary's socket, fed with `feed_load` and ended with
+    /// `end_load_input`; `poll_load` installs it (see
+    /// [`forkv_server::Server::start_rdb_stream_load`]).
+    #[napi]
+    pub fn start_stream_load(&mut self, key_load_delay_us: f64, events_interval_bytes: f64, size_hint_max: f64, async_loading: bool) {
+        self.server.start_rdb_stream_load(key_load_delay_us as i64, events_interval_bytes as u64, size_hint_max as u64, async_loading);
+    }
+
+    /// One chunk of the snapshot for the load from a socket.
+    #[napi]
+    pub fn feed_load(&mut self, chunk: Buffer) {
+        self.server.feed_load_input(&chunk);
+    }
+
+    /// The snapshot's input ended (its end, or the link was lost).
+    #[napi]
+    pub fn end_load_input(&mut self) {
+        self.server.end_load_input();
+    }
+
+    /// Bytes fed to the load from a socket and not read by it yet.
+    #[napi]
+    pub fn load_input_queued(&self) -> f64 {
+        self.server.load_input_queued() as f64
+    }
+
+    /// True while a replica loads beside the data it serves (INFO `async_loading`).
+    #[napi]
+    pub fn async_loading(&self) -> bool {
+        self.server.is_async_loading()
+    }
+
     /// The event points the running load passed (the host serves held client input at
     /// each new one); null when nothing loads (see [`forkv_server::Server::load_events`]).
     #[napi]

@@ -95,10 +95,24 @@ impl Core {
         self.server.repl_online_on_ack(u64::from(id));
     }
 
+    /// The diskless transfer's end mark was written to these replicas: their first
+    /// REPLCONF ACK puts them online, whether or not the child was reaped.
+    #[napi]
+    pub fn repl_transfer_sent(&mut self, ids: Vec<u32>) {
+        let ids: Vec<u64> = ids.into_iter().map(u64::from).collect();
+        self.server.repl_transfer_sent(&ids);
+    }
+
     /// Replicas whose stream started with an ACK since the last call.
     #[napi]
     pub fn repl_take_stream_started(&mut self) -> Vec<u32> {
         self.server.repl_take_stream_started().into_iter().map(|i| i as u32).collect()
+    }
+
+    /// Keys in every database (`repl-diskless-load on-empty-db`).
+    #[napi]
+    pub fn db_total_keys(&self) -> f64 {
+        self.server.db_total_keys() as f64
     }
 
     /// A replica's full sync empties the dataset before the primary's loads (Valkey's

@@ -384,6 +384,12 @@ impl Server {
         self.own.borrow_mut().repl.online_on_ack(id, now_ms());
     }
 
+    /// The diskless transfer's end mark was written to these replicas: their first
+    /// REPLCONF ACK puts them online (see [`repl::Replication::transfer_sent`]).
+    pub fn repl_transfer_sent(&mut self, ids: &[u64]) {
+        self.own.borrow_mut().repl.transfer_sent(ids);
+    }
+
     /// Replicas whose stream started with an ACK since the last call (the host logs
     /// "Synchronization with replica .. succeeded" for them).
     pub fn repl_take_stream_started(&mut self) -> Vec<u64> {
@@ -414,6 +420,12 @@ impl Server {
     /// thread. Returns the number of keys there were.
     pub fn repl_empty_for_sync(&mut self, lazy: bool) -> u64 {
         self.engine.ks.empty_for_sync(lazy) as u64
+    }
+
+    /// Keys in every database (Valkey's dbTotalServerKeyCount: `repl-diskless-load
+    /// on-empty-db` loads from the socket only into an empty dataset).
+    pub fn db_total_keys(&self) -> u64 {
+        snapshot::total_keys(&self.engine.ks)
     }
 
     /// DEBUG CHANGE-REPL-ID (see [`Replication::change_id`]): returns the new ID.
@@ -950,7 +962,7 @@ fn run_own_spec(engine: &mut Engine, own: &mut Own, spec: &'static table::Comman
             Some(Err(e)) => forkv_engine::reply::Reply::new(out, proto).error(&e),
             None => {
                 // The first ACK after a diskless transfer starts the replica's stream.
-                if let Some(pending) = own.repl.start_stream_on_ack(id) {
+                if let Some(pending) = own.repl.start_stream_on_ack(id, now_ms()) {
                     own.outbox.buffer(id).extend_from_slice(&pending);
                     own.stream_started.push(id);
                 }

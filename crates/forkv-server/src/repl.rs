@@ -63,6 +63,11 @@ pub struct Replica {
     /// (Valkey's repl_start_cmd_stream_on_ack): bytes right after the end mark could be
     /// read together with it.
     pub stream_on_ack: bool,
+    /// Every byte of its diskless transfer was handed to its socket (the child's pipe
+    /// ended): its first REPLCONF ACK puts it online and starts its stream, without
+    /// waiting for the child to be reaped (Valkey's replconf ACK: checkChildrenDone, then
+    /// replicaStartCommandStream).
+    pub rdb_sent: bool,
     /// The offset the last REPLCONF ACK reported.
     pub ack_offset: u64,
     /// The offset the replica's AOF is fsynced up to (`REPLCONF ACK <o> FACK <aof o>`;
@@ -318,6 +323,7 @@ impl Replication {
             capa_eof: false,
             socket_transfer: false,
             stream_on_ack: false,
+            rdb_sent: false,
             ack_offset: 0,
             aof_offset: 0,
             ack_time_ms: now_ms,
@@ -462,6 +468,7 @@ impl Replication {
             if r.state == Some(ReplicaState::WaitBgsaveStart) {
                 r.state = Some(ReplicaState::WaitBgsaveEnd);
                 r.socket_transfer = socket;
+                r.rdb_sent = false;
                 r.pending.clear();
                 r.psync_initial_offset = offset;
                 ids.push(id);
@@ -512,15 +519,36 @@ impl Replication {
         if let Some(r) = self.replicas.get_mut(&id) {
             r.state = Some(ReplicaState::Online);
             r.socket_transfer = false;
+            r.rdb_sent = false;
             r.stream_on_ack = true;
             r.ack_time_ms = now_ms;
         }
     }
 
+    /// The diskless transfer's last byte (its end mark) was written to these replicas:
+    /// each goes online with its first REPLCONF ACK (see [`Replication::start_stream_on_ack`]).
+    pub fn transfer_sent(&mut self, ids: &[u64]) {
+        for id in ids {
+            if let Some(r) = self.replicas.get_mut(id) {
+                if r.state == Some(ReplicaState::WaitBgsaveEnd) && r.socket_transfer {
+                    r.rdb_sent = true;
+                }
+            }
+        }
+    }
+
     /// After a REPLCONF ACK from `id`: when its stream waited for it, the buffered stream
-    /// (returned) starts now.
-    pub fn start_stream_on_ack(&mut self, id: u64) -> Option<Vec<u8>> {
+    /// (returned) starts now. A replica whose diskless transfer was all sent is put online
+    /// by this ACK: it loaded the snapshot, whether or not the child was reaped yet.
+    pub fn start_stream_on_ack(&mut self, id: u64, now_ms: u64) -> Option<Vec<u8>> {
         let r = self.replicas.get_mut(&id)?;
+        if r.rdb_sent && r.state == Some(ReplicaState::WaitBgsaveEnd) {
+            r.state = Some(ReplicaState::Online);
+            r.socket_transfer = false;
+            r.rdb_sent = false;
+            r.ack_time_ms = now_ms;
+            return Some(r.pending.take());
+        }
         if !r.stream_on_ack || r.state != Some(ReplicaState::Online) {
             return None;
         }
@@ -774,8 +802,29 @@ mod tests {
         assert!(!o.has(3), "the stream waits for the ACK");
         assert_eq!(r.info(0)[0].state, "online");
         r.replconf(3, &[b"ack", b"6"], 0);
-        assert_eq!(r.start_stream_on_ack(3), Some(b"during+after".to_vec()));
-        assert_eq!(r.start_stream_on_ack(3), None);
+        assert_eq!(r.start_stream_on_ack(3, 0), Some(b"during+after".to_vec()));
+        assert_eq!(r.start_stream_on_ack(3, 0), None);
+        r.feed(b"live", &mut o);
+        assert_eq!(o.take(), vec![(3, b"live".to_vec())]);
+    }
+
+    #[test]
+    fn a_transfer_all_sent_goes_online_with_the_first_ack_before_the_reap() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        r.replconf(3, &[b"capa", b"eof"], 0);
+        r.sync(3, None, 0);
+        assert_eq!(r.bgsave_started(true), vec![3]);
+        r.feed(b"during", &mut o);
+        r.replconf(3, &[b"ack", b"0"], 0);
+        assert_eq!(r.start_stream_on_ack(3, 0), None, "an ACK before the end mark was sent changes nothing");
+        assert_eq!(r.info(0)[0].state, "wait_bgsave");
+        r.transfer_sent(&[3]);
+        r.replconf(3, &[b"ack", b"6"], 500);
+        assert_eq!(r.start_stream_on_ack(3, 500), Some(b"during".to_vec()));
+        assert_eq!(r.info(500)[0].state, "online");
+        // The child is reaped later: the replica is no longer waiting for it.
+        assert!(r.bgsave_done().is_empty());
         r.feed(b"live", &mut o);
         assert_eq!(o.take(), vec![(3, b"live".to_vec())]);
     }

@@ -23,6 +23,7 @@ use forkv_keyspace::Keyspace;
 use forkv_rdb::{LoadOptions, LoadProgress};
 
 use super::aof_job::LoadedAof;
+use super::stream_input::{stream_input, StreamInput};
 use crate::aof_load::{load_aof, AofLoadParams};
 use crate::Server;
 
@@ -135,6 +136,8 @@ struct LoaderThread {
 pub struct LoadState {
     thread: Option<LoaderThread>,
     loaded_aof: Option<LoadedAof>,
+    /// The input of a load from a primary's socket (see [`Server::start_rdb_stream_load`]).
+    input: Option<StreamInput>,
 }
 
 impl Server {
@@ -157,6 +160,71 @@ impl Server {
             Ok((ks, LoadSummary::from_rdb(&stats)))
         });
         self.start_loader(handle, progress, None);
+    }
+
+    /// Starts loading an RDB as it arrives from a primary's socket (`repl-diskless-load`,
+    /// Valkey's replicaLoadPrimaryRDBFromSocket): the host feeds it with
+    /// [`Server::feed_load_input`] and ends it with [`Server::end_load_input`]. The new
+    /// keyspace is built beside the live one, so a failed load (a short read, a corrupt
+    /// stream) leaves the data as it was: `swapdb` keeps the old data that way, and the
+    /// host empties it first for the other modes. `async_loading`: the live data is served
+    /// meanwhile (Valkey's async_loading, `swapdb` with the same replication ID), else
+    /// clients get `-LOADING`. `size_hint_max` bounds RESIZEDB hints (0 when the size is
+    /// not announced).
+    pub fn start_rdb_stream_load(&mut self, key_load_delay_us: i64, events_interval_bytes: u64, size_hint_max: u64, async_loading: bool) {
+        let dbs = self.engine.ks.db_count();
+        let limits = *self.engine.ks.encoding_limits();
+        let progress = Arc::new(LoadProgress::new(events_interval_bytes));
+        let opts = LoadOptions { key_load_delay_us, size_hint_max, progress: Some(progress.clone()), ..self.rdb_load_options() };
+        let (input, reader) = stream_input();
+        let handle = std::thread::spawn(move || {
+            let mut ks = Keyspace::new(dbs);
+            ks.set_encoding_limits(limits);
+            let reader = std::io::BufReader::with_capacity(1 << 16, reader);
+            let stats = forkv_rdb::load_rdb(reader, &mut ks, &opts).map_err(|e| {
+                // Valkey's rdbReportError for a load from a socket: a short read is a lost
+                // link (the replica resumes), anything else a corrupt stream.
+                let line = format!("Internal error in RDB reading offset {}, function at forkv-rdb -> {}", e.offset, e.message());
+                if e.is_read_failure() {
+                    format!("{line}. Failure loading rdb format from socket, assuming connection error, resuming operation.")
+                } else {
+                    format!("{line}. Failure loading rdb format")
+                }
+            })?;
+            Ok((ks, LoadSummary::from_rdb(&stats)))
+        });
+        self.load.input = Some(input);
+        self.start_loader(handle, progress, None);
+        if async_loading {
+            self.engine.cfg.loading = false;
+            self.engine.cfg.async_loading = true;
+        }
+    }
+
+    /// One chunk of the snapshot of the load from a socket (nothing when none runs).
+    pub fn feed_load_input(&mut self, bytes: &[u8]) {
+        if let Some(input) = &self.load.input {
+            input.feed(bytes);
+        }
+    }
+
+    /// The snapshot's input ended (its end mark or its announced size was reached, or the
+    /// link was lost: then the load fails with a short read).
+    pub fn end_load_input(&mut self) {
+        if let Some(mut input) = self.load.input.take() {
+            input.end();
+        }
+    }
+
+    /// Bytes fed to the load from a socket and not yet read by it.
+    pub fn load_input_queued(&self) -> usize {
+        self.load.input.as_ref().map_or(0, StreamInput::queued)
+    }
+
+    /// True while a load runs beside the data that is served (see
+    /// [`Server::start_rdb_stream_load`]).
+    pub fn is_async_loading(&self) -> bool {
+        self.engine.cfg.async_loading
     }
 
     /// Starts loading the AOF directory on a loader thread (start-up with appendonly yes);
@@ -230,6 +298,8 @@ impl Server {
         // The thread is done: what it sent after the first drain is read now.
         forward_logs(&mut self.engine, thread.logs.as_ref());
         self.engine.cfg.loading = false;
+        self.engine.cfg.async_loading = false;
+        self.end_load_input();
         let joined = thread.handle.join().map_err(|_| "the loading thread panicked".to_string())?;
         let (ks, mut summary) = joined?;
         self.engine.load_function_codes(&summary.functions, RestorePolicy::Flush)?;

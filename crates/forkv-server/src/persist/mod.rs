@@ -11,3 +11,4 @@ pub mod aof_state;
 pub mod load;
 pub mod policy;
 pub mod shutdown;
+pub mod stream_input;
