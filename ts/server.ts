@@ -202,12 +202,6 @@ export class Server extends EventEmitter {
     this.updateWriteGate();
   }
 
-  /** INFO persistence fields. */
-  persistenceInfo(): Array<[string, string | number]> {
-    // forkv loads no modules: no module fork ever runs.
-    return [...this.rdb.infoFields(), ...this.aof.infoFields(), ['module_fork_in_progress', 0], ['module_fork_last_cow_size', 0]];
-  }
-
   /** Refuses writes while RDB saves fail (MISCONF) or the AOF cannot be written. */
   updateWriteGate(): void {
     const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? this.replication?.writeGateError() ?? null;

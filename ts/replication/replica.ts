@@ -593,13 +593,11 @@ export class ReplicaLink {
     // While loading, the stream is buffered by the socket (reads paused).
     s.pause();
     this.server.rdb.loading = true;
-    this.native.startLoad(target, this.server.config.getInt('key-load-delay'), loadingEventsInterval(this.server));
+    this.native.startReplicaLoad(target, this.server.config.getInt('key-load-delay'), loadingEventsInterval(this.server));
     try {
       const r = await waitForLoad(this.server);
-      this.server.rdb.lastLoadKeysLoaded = r.keys;
-      this.server.rdb.lastLoadKeysExpired = r.expiredSkipped;
       this.streamDbAfterLoad = r.replStreamDb ?? null;
-      log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}.`);
+      // "Done loading RDB, ..." is the core's line.
       if (next !== null) {
         this.replid = next.replid;
         this.offset = next.offset;

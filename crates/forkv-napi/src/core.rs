@@ -850,8 +850,8 @@ impl Core {
         st.percentiles = percentiles;
     }
 
-    /// Replaces a group of the host's INFO facts (`facts`, `listeners`, `persistence`,
-    /// `replication`): `[name, value]` pairs in print order.
+    /// Replaces a group of the host's INFO facts (`facts`, `listeners`, `replication`,
+    /// `debug`): `[name, value]` pairs in print order.
     #[napi]
     pub fn set_host_info(&mut self, group: String, fields: Vec<Vec<String>>) -> Result<()> {
         let pairs = fields.into_iter().map(|mut kv| {

@@ -828,6 +828,7 @@ impl Server {
 
     /// INFO for the requested sections (see [`info`]).
     pub fn info(&mut self, sections: &[&[u8]]) -> String {
+        self.refresh_persistence_info();
         let own = self.own.borrow();
         info::render(&mut self.engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), sections)
     }
@@ -975,7 +976,7 @@ fn run_from_host_facts(engine: &mut Engine, own: &Own, id: u64, argv: &[&[u8]], 
             forkv_engine::reply::Reply::new(out, proto).verbatim(text.as_bytes(), "txt");
         }
         "lastsave" => {
-            let at = own.host_info.fact("lastsave").parse().unwrap_or(0);
+            let at = own.host_info.persistence.iter().find(|(k, _)| k == "rdb_last_save_time").map_or(0, |(_, v)| v.parse().unwrap_or(0));
             forkv_engine::reply::Reply::new(out, proto).int(at);
         }
         // A client that may block is served by the host, which waits.
