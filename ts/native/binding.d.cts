@@ -256,7 +256,7 @@ export declare class Core {
   clientsCron(ids: Array<number>): Array<number>
   /** CLIENT NO-EVICT is on for a connection. */
   clientNoEvict(id: number): boolean
-  /** What the core knows about a connection. */
+  /** What the core knows about a connection (see [`forkv_server::client_view`]). */
   clientState(id: number): ClientState | null
   /** Applies settings (only the fields given; see [`forkv_server::settings`]). */
   configure(s: EngineSettings): void
@@ -275,7 +275,7 @@ export declare class Core {
    * budget, and incremental rehashing when no fork child shares our pages.
    */
   cron(expireBudgetMs: number, rehash: boolean): void
-  /** Counters for INFO. */
+  /** Counters for INFO (see [`forkv_server::counters`]). */
   stats(): CoreStats
   /** Resets the counters CONFIG RESETSTAT clears. */
   resetStats(): void

@@ -60,11 +60,14 @@
 //! reply (Valkey writes them to its buffer first).
 
 pub mod aof_load;
+pub mod client_view;
+pub mod counters;
 pub mod info;
 pub mod job_report;
 mod busy_accept;
 mod busy_io;
 pub mod direct_send;
+mod host_memory;
 pub mod jobs;
 pub mod outbox;
 pub mod persist;
@@ -72,6 +75,7 @@ pub mod pubsub;
 pub mod repl;
 pub mod settings;
 pub mod snapshot;
+pub mod step_status;
 pub mod stream_buf;
 pub mod wait_now;
 

@@ -3,7 +3,6 @@
 //! last RDB load's key counts, and the AOF's part once the AOF is on.
 #![cfg(target_os = "linux")]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use forkv_server::snapshot::RdbFormat;
@@ -86,7 +85,7 @@ fn fields_follow_valkey_and_the_server_state() {
 
     // A load on the loader thread records its key counts once installed.
     let mut loaded = Server::new(16);
-    loaded.start_rdb_load(PathBuf::from(tmp.path().join("dump.rdb")), 0, 0);
+    loaded.start_rdb_load(tmp.path().join("dump.rdb"), 0, 0);
     assert_eq!(field(&loaded, "loading"), "1");
     while loaded.poll_load().expect("the file loads").is_none() {
         std::thread::sleep(Duration::from_millis(5));
