@@ -25,6 +25,11 @@
 //! told about the job slot (a child's progress, run time and end, in the words the logs
 //! and INFO use) is decided in [`job_report`], and where each engine setting the host
 //! keeps in sync with CONFIG lands in [`settings`]: the binding only converts values.
+//! INFO's persistence section is built here from that state ([`persist::info`]), and the
+//! persistence log lines are written here too, on the engine's log queue the host drains.
+//! What the binding hands the host besides replies is decided here as well: the status
+//! byte ending every feed result ([`step_status`]), a connection's view for CLIENT LIST
+//! ([`client_view`]), the INFO counters ([`counters`]) and the memory samples.
 //!
 //! [`Server::feed`], [`Server::resume`] and [`Server::wake`] drive the engine and run
 //! every `Exec::Server` command in place, so that the only `Outcome::Host` a caller ever
