@@ -130,7 +130,7 @@ struct LoaderThread {
     handle: JoinHandle<ThreadResult>,
     /// Log lines the thread sends while it runs (a slow script replayed from the AOF).
     logs: Option<Receiver<LogLine>>,
-    /// Which load this is: its end is logged in that load's words ([`super::load_log`]).
+    /// Which load this is: its end is logged in that load's words (`persist/load_log.rs`).
     purpose: LoadPurpose,
 }
 
@@ -255,7 +255,7 @@ impl Server {
     /// done, installs its keyspace and libraries in place of the live ones and returns the
     /// summary, or the loader's error (the dataset stays as it was). The lines the loader
     /// logged so far are in the engine's log queue either way, and so are, once it ended,
-    /// the lines of its end ([`super::load_log`]).
+    /// the lines of its end (`persist/load_log.rs`).
     pub fn poll_load(&mut self) -> Result<Option<LoadDone>, String> {
         self.drain_load_logs();
         if !self.load.thread.as_ref().is_some_and(|t| t.handle.is_finished()) {
