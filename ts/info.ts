@@ -15,7 +15,8 @@ export function pushInfoFacts(s: Server): void {
   const native = s.core.native;
   native.setHostInfo('facts', strings(hostFacts(s)));
   native.setHostInfo('listeners', strings(s.listening.infoFields()));
-  native.setHostInfo('persistence', strings(s.persistenceInfo()));
+  // The persistence section is the core's own (forkv-server's persist/info.rs).
+  native.refreshPersistenceInfo();
   native.setHostInfo('replication', strings(s.replication.infoFields()));
   native.setHostInfo('debug', strings(s.loopTurns.fields()));
 }
@@ -78,6 +79,5 @@ function hostFacts(s: Server): Fields {
     ['eventloop_duration_sum', s.loopMetrics.busyUs()],
     ['rejected_connections', s.stats.rejectedConnections],
     ['client_output_buffer_limit_disconnections', s.stats.clientOutputBufferLimitDisconnections],
-    ['lastsave', s.rdb.lastSaveTime],
   ];
 }

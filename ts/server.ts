@@ -7,15 +7,16 @@ import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 
 import { ConfigStore } from './config/store';
-import { CONFIG_ENTRIES } from './config/schema';
 import { applyRenameCommands, Core, globMatch } from './native/core';
 import { REPLY_PEAK_RESET_DEFAULT_MS, type Connection } from './net/connection';
 import { DataPath } from './net/datapath';
 import { OutputLimits } from './net/output-limits';
 import { ClientMemory, evictionLimit } from './net/client-eviction';
-import { clientLine, helloIdentity } from './commands/connection';
+import { clientLine } from './commands/connection';
 import { Listeners } from './net/listeners';
 import { Cron } from './cron';
+import { EngineConfig } from './engine-config';
+import { ShutdownControl } from './shutdown';
 import { Logger, type LogLevel } from './log';
 import { error, type Reply } from './resp/encode';
 import { loadUsersAtStartup } from './commands/acl';
@@ -80,22 +81,6 @@ export interface ShutdownOptions {
   now?: boolean;
 }
 
-/** A shutdown waiting for the replicas to acknowledge the primary's offset. */
-interface ReplicaWait {
-  /** When it stops waiting (ms since the epoch): `shutdown-timeout` after it began. */
-  deadline: number;
-  /** The wait is over (caught up, timed out or aborted). */
-  settled: boolean;
-  /** Resolves when the wait is over: true if SHUTDOWN ABORT ended it. */
-  waited: Promise<boolean>;
-  /** What every SHUTDOWN waiting on it answers (null: the server stops). */
-  outcome: Promise<string | null>;
-  abort: () => void;
-}
-
-/** What SHUTDOWN answers when it does not shut down (a refused save, an aborted wait). */
-const SHUTDOWN_ERROR = 'ERR Errors trying to SHUTDOWN. Check logs.';
-
 export class Server extends EventEmitter {
   readonly core: Core;
   readonly log: Logger;
@@ -136,12 +121,12 @@ export class Server extends EventEmitter {
   /** Per-client memory (CLIENT LIST tot-mem, INFO mem_clients_*) and `maxmemory-clients`. */
   readonly clientMemory: ClientMemory;
   private readonly cronJob: Cron;
+  /** The configuration the core enforces, pushed at start and on CONFIG SET. */
+  readonly engineConfig: EngineConfig;
   private stopping: Promise<void> | null = null;
   /** The pid file this process wrote (the command line's), removed by the shutdown. */
   pidfile: string | null = null;
   private reloadHandler: ((flags: string[]) => Promise<Reply>) | null = null;
-  /** A SIGINT/SIGTERM waiting for the cron to shut down (Valkey's shutdown_asap). */
-  private shutdownSignal: 'SIGINT' | 'SIGTERM' | null = null;
   /** DEBUG PAUSE-CRON: the cron does nothing while set (Valkey's pause_cron). */
   cronPaused = false;
   /**
@@ -188,13 +173,8 @@ export class Server extends EventEmitter {
       warn: (message) => this.log.warning(message),
     });
     this.runId = randomHex(40);
-    // Valkey refuses to start with a locale the system does not have.
-    if (!this.core.native.setLocaleCollate(config.getString('locale-collate'))) throw new Error('locale-collate: Invalid locale name');
-    this.applyEngineSettings();
-    this.applyLatencyTracking();
-    this.applyRequirepass();
-    this.applyEncodingLimits();
-    this.registerConfigHooks();
+    this.engineConfig = new EngineConfig(this);
+    this.shutdownControl = new ShutdownControl(this);
     this.listening.registerConfigHooks();
     this.rdb = new RdbPersistence(this);
     this.aof = new AofPersistence(this);
@@ -204,95 +184,10 @@ export class Server extends EventEmitter {
     this.updateWriteGate();
   }
 
-  /** INFO persistence fields. */
-  persistenceInfo(): Array<[string, string | number]> {
-    // forkv loads no modules: no module fork ever runs.
-    return [...this.rdb.infoFields(), ...this.aof.infoFields(), ['module_fork_in_progress', 0], ['module_fork_last_cow_size', 0]];
-  }
-
   /** Refuses writes while RDB saves fail (MISCONF) or the AOF cannot be written. */
   updateWriteGate(): void {
     const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? this.replication?.writeGateError() ?? null;
     this.core.native.configure({ writeError: e ?? '' });
-  }
-
-  /** Pushes `latency-tracking` and its INFO percentiles to the core. */
-  private applyLatencyTracking(): void {
-    this.core.native.setLatencyTracking(this.config.getBool('latency-tracking'), this.config.getLatencyPercentiles());
-  }
-
-  /** Pushes the compact-encoding thresholds to the keyspace. */
-  private applyEncodingLimits(): void {
-    const c = this.config;
-    const n = (name: string): number => Number(c.getBigInt(name));
-    this.core.native.setEncodingLimits({
-      listMaxListpackSize: n('list-max-listpack-size'),
-      listCompressDepth: n('list-compress-depth'),
-      hashMaxListpackEntries: n('hash-max-listpack-entries'),
-      hashMaxListpackValue: n('hash-max-listpack-value'),
-      setMaxIntsetEntries: n('set-max-intset-entries'),
-      setMaxListpackEntries: n('set-max-listpack-entries'),
-      setMaxListpackValue: n('set-max-listpack-value'),
-      zsetMaxListpackEntries: n('zset-max-listpack-entries'),
-      zsetMaxListpackValue: n('zset-max-listpack-value'),
-      streamNodeMaxBytes: n('stream-node-max-bytes'),
-      streamNodeMaxEntries: n('stream-node-max-entries'),
-    });
-  }
-
-  /** Pushes the settings the core enforces. */
-  private applyEngineSettings(): void {
-    this.core.native.configure({
-      protoMaxBulkLen: Number(this.config.getBigInt('proto-max-bulk-len')),
-      queryBufferLimit: Number(this.config.getBigInt('client-query-buffer-limit')),
-      hllSparseMaxBytes: Number(this.config.getBigInt('hll-sparse-max-bytes')),
-      acllogMaxLen: Number(this.config.getBigInt('acllog-max-len')),
-      aclPubsubDefaultAll: this.config.getEnum('acl-pubsub-default') === 'allchannels',
-      lfu: this.config.getEnum('maxmemory-policy').includes('lfu'),
-      lazyfreeLazyExpire: this.config.getBool('lazyfree-lazy-expire'),
-      lazyfreeLazyUserDel: this.config.getBool('lazyfree-lazy-user-del'),
-      lazyfreeLazyUserFlush: this.config.getBool('lazyfree-lazy-user-flush'),
-      notifyKeyspaceEvents: this.config.getKeyspaceEvents('notify-keyspace-events'),
-      lazyfreeLazyServerDel: this.config.getBool('lazyfree-lazy-server-del'),
-      propagationErrorBehavior: this.config.getEnum('propagation-error-behavior'),
-      crashLogEnabled: this.config.getBool('crash-log-enabled'),
-      // Valkey's MAXMEMORY_FLAG_NO_SHARED_INTEGERS: LRU and LFU policies keep a clock per key.
-      sharedIntegers: this.config.getBigInt('maxmemory') === 0n || !/lru|lfu/.test(this.config.getEnum('maxmemory-policy')),
-      maxmemory: Number(this.config.getBigInt('maxmemory')),
-      maxmemoryPolicy: this.config.getEnum('maxmemory-policy'),
-      maxmemorySamples: this.config.getInt('maxmemory-samples'),
-      maxmemoryEvictionTenacity: this.config.getInt('maxmemory-eviction-tenacity'),
-      replicaIgnoreMaxmemory: this.config.getBool('replica-ignore-maxmemory'),
-      activeExpireEffort: this.config.getInt('active-expire-effort'),
-      hideUserDataFromLog: this.config.getBool('hide-user-data-from-log'),
-      lazyfreeLazyEviction: this.config.getBool('lazyfree-lazy-eviction'),
-      lfuLogFactor: this.config.getInt('lfu-log-factor'),
-      lfuDecayTime: this.config.getInt('lfu-decay-time'),
-      outputHardLimitNormal: Number(this.config.getClientOutputBufferLimits().normal.hardLimitBytes),
-      outputHardLimitPubsub: Number(this.config.getClientOutputBufferLimits().pubsub.hardLimitBytes),
-      slowlogLogSlowerThan: Number(this.config.getBigInt('commandlog-execution-slower-than')),
-      slowlogMaxLen: Number(this.config.getBigInt('commandlog-slow-execution-max-len')),
-      trackingTableMaxKeys: Number(this.config.getBigInt('tracking-table-max-keys')),
-      busyReplyThreshold: Number(this.config.getBigInt('busy-reply-threshold')),
-      rdbCompression: this.config.getBool('rdbcompression'),
-      sensitiveConfigs: CONFIG_ENTRIES.filter((e) => e.def.flags.sensitive).map((e) => e.name),
-      latencyMonitorThreshold: Number(this.config.getBigInt('latency-monitor-threshold')),
-      hz: this.config.getInt('hz'),
-      ...helloIdentity(this.config.getBool('extended-redis-compatibility')),
-    });
-  }
-
-  /** CONFIG SET maxmemory: warn when it is below the memory in use, then evict now. */
-  private applyMaxmemory(): void {
-    this.applyEngineSettings();
-    const max = Number(this.config.getBigInt('maxmemory'));
-    if (max === 0) return;
-    const st = this.core.native.stats();
-    const used = st.usedMemory - st.memNotCountedForEvict;
-    if (max < used) {
-      this.log.warning(`WARNING: the new maxmemory value set via CONFIG SET (${max}) is smaller than the current memory usage (${used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.`);
-    }
-    this.evict();
   }
 
   private evictionScheduled = false;
@@ -344,64 +239,6 @@ export class Server extends EventEmitter {
     });
     if (err !== null) this.log.warning(err);
     return err;
-  }
-
-  /** `requirepass` is the default ACL user's password (set only when it changes: ACL
-   * SETUSER default may have changed the user since). */
-  private applyRequirepass(): void {
-    this.core.native.configure({ requirepass: this.config.getString('requirepass') });
-  }
-
-  private registerConfigHooks(): void {
-    const engine = (): null => {
-      this.applyEngineSettings();
-      return null;
-    };
-    for (const name of ['proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes', 'acllog-max-len', 'acl-pubsub-default', 'maxmemory-policy', 'lazyfree-lazy-expire',
-      'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush',
-      'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events', 'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold', 'extended-redis-compatibility', 'rdbcompression',
-      'replica-ignore-maxmemory', 'active-expire-effort', 'hide-user-data-from-log', 'propagation-error-behavior', 'crash-log-enabled']) this.config.onChange(name, engine);
-    for (const name of ['latency-tracking', 'latency-tracking-info-percentiles']) {
-      this.config.onChange(name, () => {
-        this.applyLatencyTracking();
-        return null;
-      });
-    }
-    this.config.onChange('maxmemory', () => {
-      this.applyMaxmemory();
-      this.evictClients();
-      return null;
-    });
-    this.config.onChange('maxmemory-clients', () => {
-      this.evictClients();
-      return null;
-    });
-    this.config.onChange('client-output-buffer-limit', () => {
-      this.output.refreshLimits();
-      this.applyEngineSettings();
-      return null;
-    });
-    for (const name of ['oom-score-adj', 'oom-score-adj-values']) {
-      this.config.onChange(name, () => (this.applyOomScoreAdj() === null ? null : 'Failed to set current oom_score_adj. Check server logs.'));
-    }
-    this.config.onChange('requirepass', () => {
-      this.applyRequirepass();
-      return null;
-    });
-    const encodings = (): null => {
-      this.applyEncodingLimits();
-      return null;
-    };
-    for (const name of ENCODING_LIMIT_DIRECTIVES) this.config.onChange(name, encodings);
-    this.config.onChange('loglevel', (v) => {
-      this.log.setLevel(v as LogLevel);
-      return null;
-    });
-    this.config.onChange('locale-collate', (v) => (this.core.native.setLocaleCollate(v) ? null : 'Invalid locale name'));
-    this.config.onChange('hz', () => {
-      this.startCron();
-      return null;
-    });
   }
 
   /** Binds every configured address, then logs readiness. Rejects if the port is taken. */
@@ -512,104 +349,26 @@ export class Server extends EventEmitter {
     this.emit('resetstat');
   }
 
-  /**
-   * SHUTDOWN and signals: waits for the replicas (unless `now`), runs the core's
-   * persistence steps, then stops. Resolves with an error text when a step refused.
-   */
-  async shutdown(opts: ShutdownOptions = {}): Promise<string | null> {
-    // A SHUTDOWN while one waits for the replicas waits with it and shares its outcome.
-    if (this.replicaWait !== null) return this.replicaWait.outcome;
-    this.log.warning('User requested shutdown...');
-    const timeout = this.config.getInt('shutdown-timeout');
-    if (!opts.now && timeout > 0 && !this.replication.allReplicasInSync()) {
-      const wait = this.waitForReplicas(timeout * 1000);
-      wait.outcome = wait.waited.then(async (aborted) => {
-        const err = aborted ? SHUTDOWN_ERROR : await this.finishShutdown(opts);
-        // A cancelled shutdown (ABORT, or a hook refused) resumes the paused writes.
-        if (err !== null) this.pauseWritesForShutdown(false);
-        return err;
-      });
-      void wait.outcome.finally(() => {
-        if (this.replicaWait === wait) this.replicaWait = null;
-      });
-      return wait.outcome;
-    }
-    return this.finishShutdown(opts);
+  /** SHUTDOWN, signals and SHUTDOWN ABORT ([`ShutdownControl`](./shutdown.ts)). */
+  readonly shutdownControl: ShutdownControl;
+
+  /** SHUTDOWN: see ShutdownControl.run. Resolves with an error text when a step refused. */
+  shutdown(opts: ShutdownOptions = {}): Promise<string | null> {
+    return this.shutdownControl.run(opts);
   }
 
   /** Clients whose SHUTDOWN waits for the replicas (counted in INFO blocked_clients). */
-  shutdownWaitingClients = 0;
+  get shutdownWaitingClients(): number {
+    return this.shutdownControl.waitingClients;
+  }
 
-  /** INFO shutdown_in_milliseconds: time left of a shutdown waiting for replicas (0 when none). */
+  set shutdownWaitingClients(n: number) {
+    this.shutdownControl.waitingClients = n;
+  }
+
+  /** INFO shutdown_in_milliseconds. */
   get shutdownInMilliseconds(): number {
-    return this.replicaWait === null || this.replicaWait.settled ? 0 : Math.max(0, this.replicaWait.deadline - Date.now());
-  }
-
-  /**
-   * Valkey's prepareForShutdown wait: asks the replicas for an acknowledgement, then checks
-   * every 10 ms until each has acknowledged the primary's offset or `ms` have passed.
-   * `waited` resolves true when SHUTDOWN ABORT cancelled it. Writes are paused meanwhile, as
-   * Valkey does (PAUSE_DURING_SHUTDOWN), so that none can miss a replica.
-   */
-  private waitForReplicas(ms: number): ReplicaWait {
-    let settle: (aborted: boolean) => void = () => undefined;
-    const deadline = Date.now() + ms;
-    const wait: ReplicaWait = {
-      deadline,
-      settled: false,
-      waited: new Promise<boolean>((resolve) => (settle = resolve)),
-      outcome: Promise.resolve(null),
-      abort: () => finish(true),
-    };
-    const timer = setInterval(() => {
-      if (Date.now() >= deadline || this.replication.allReplicasInSync()) finish(false);
-    }, 10);
-    if (this.options.unref) timer.unref();
-    const finish = (aborted: boolean): void => {
-      if (wait.settled) return;
-      wait.settled = true;
-      clearInterval(timer);
-      settle(aborted);
-    };
-    this.replicaWait = wait;
-    this.pauseWritesForShutdown(true);
-    this.replication.requestAcks();
-    this.log.notice('Waiting for replicas before shutting down.');
-    return wait;
-  }
-
-  /** Pauses writes while SHUTDOWN waits for the replicas, or resumes them (serving the held clients). */
-  private pauseWritesForShutdown(on: boolean): void {
-    if (this.core.native.pauseForShutdown(on)) this.dataPath.serveWoken();
-  }
-
-  /**
-   * Valkey's finishShutdown: the replicas' state in the log, then the core's persistence
-   * steps (children, AOF fsync, final save, pid file, their log lines), then stop.
-   */
-  private async finishShutdown(opts: ShutdownOptions): Promise<string | null> {
-    this.replication.logReplicasAtShutdown();
-    // Replies held for this turn's AOF write go out first (the core writes the AOF again).
-    this.aof.flushHeld();
-    const r = this.core.native.shutdownPersistence({
-      save: opts.save,
-      force: opts.force === true,
-      loading: this.rdb.loading,
-      exitOnSigint: this.shutdownBySignal,
-      rdb: this.rdb.saveOptions(),
-      aof: this.aof.options(),
-      pidfile: this.pidfile ?? undefined,
-    });
-    this.core.drainLogs();
-    if (r.killed) this.rdb.killedAtShutdown(r.killed);
-    this.aof.syncState();
-    if (!r.ok) {
-      this.updateWriteGate();
-      return SHUTDOWN_ERROR;
-    }
-    await this.stop();
-    this.emit('shutdown');
-    return null;
+    return this.shutdownControl.inMilliseconds;
   }
 
   /**
@@ -630,57 +389,24 @@ export class Server extends EventEmitter {
     void this.stop().then(() => this.emit('panic', message));
   }
 
-  /**
-   * A shutdown signal arrived (Valkey's sigShutdownHandler): the next cron tick shuts
-   * down with the `shutdown-on-sigint`/`-sigterm` flags. Returns false when this is a
-   * second SIGINT while one is pending or running: the caller exits at once.
-   */
+  /** A shutdown signal arrived: see ShutdownControl.requestBySignal. */
   requestShutdownBySignal(sig: 'SIGINT' | 'SIGTERM'): boolean {
-    if (this.shutdownSignal !== null && sig === 'SIGINT') return false;
-    this.log.warning(this.rdb.loading ? 'Received shutdown signal during loading, scheduling shutdown.' : `Received ${sig} scheduling shutdown...`);
-    this.shutdownSignal = sig;
-    return true;
+    return this.shutdownControl.requestBySignal(sig);
   }
 
   /** True while a shutdown a signal asked for is pending or running. */
   get shutdownBySignal(): boolean {
-    return this.shutdownSignal !== null;
+    return this.shutdownControl.bySignal;
   }
 
-  /** SHUTDOWN ABORT: clears a signal's pending shutdown. False when there is none. */
+  /** SHUTDOWN ABORT. False when there is nothing to abort. */
   abortShutdown(): boolean {
-    if (this.replicaWait !== null && !this.replicaWait.settled) {
-      // Every SHUTDOWN waiting for the replicas gets an error; a signal's shutdown is dropped.
-      this.replicaWait.abort();
-      this.shutdownSignal = null;
-      this.log.notice('Shutdown manually aborted.');
-      return true;
-    }
-    if (this.shutdownSignal === null || this.shutdownRunning) return false;
-    this.shutdownSignal = null;
-    this.log.notice('Shutdown manually aborted.');
-    return true;
+    return this.shutdownControl.abort();
   }
 
-  private shutdownRunning = false;
-  /** A shutdown waiting for the replicas to catch up (Valkey's shutdown_mstime). */
-  private replicaWait: ReplicaWait | null = null;
-
-  /** From the cron: runs the shutdown a signal asked for, with that signal's flags. */
+  /** From the cron: runs the shutdown a signal asked for. */
   checkShutdownSignal(): void {
-    const sig = this.shutdownSignal;
-    if (sig === null || this.shutdownRunning) return;
-    const flags = this.config.getEnum(sig === 'SIGINT' ? 'shutdown-on-sigint' : 'shutdown-on-sigterm').split(' ');
-    const save = flags.includes('save') ? true : flags.includes('nosave') ? false : undefined;
-    this.shutdownRunning = true;
-    void this.shutdown({ save, force: flags.includes('force'), now: flags.includes('now') }).then((err) => {
-      this.shutdownRunning = false;
-      if (err !== null) {
-        // Valkey stays up when a signal's shutdown fails (the save failed).
-        this.shutdownSignal = null;
-        this.log.warning(`${sig} received but errors trying to shut down the server, check the logs for more information`);
-      }
-    });
+    this.shutdownControl.checkSignal();
   }
 
   /** DEBUG RELOAD: provided by persistence. */
@@ -775,21 +501,6 @@ export class Server extends EventEmitter {
     this.emit('stopped');
   }
 }
-
-/** Directives that set the keyspace's compact-encoding thresholds. */
-const ENCODING_LIMIT_DIRECTIVES = [
-  'list-max-listpack-size',
-  'list-compress-depth',
-  'hash-max-listpack-entries',
-  'hash-max-listpack-value',
-  'set-max-intset-entries',
-  'set-max-listpack-entries',
-  'set-max-listpack-value',
-  'zset-max-listpack-entries',
-  'zset-max-listpack-value',
-  'stream-node-max-bytes',
-  'stream-node-max-entries',
-];
 
 function randomHex(n: number): string {
   let s = '';

@@ -69,8 +69,6 @@ export declare class Core {
    * the AOF goes and how far it is fsynced; None while the AOF is off.
    */
   aofSyncMarks(): AofSyncMarks | null
-  /** AOF sizes and counters for INFO. */
-  aofInfo(): AofInfo | null
   /** BGREWRITEAOF: the policy's verdict (`start`, `in-progress`, `scheduled`). */
   aofRewriteRequest(): string
   /**
@@ -78,8 +76,6 @@ export declare class Core {
    * `auto-aof-rewrite-percentage`/`-min-size` while the AOF is on, unless backing off.
    */
   aofRewriteCron(percentage: number, minSize: number): AofRewriteCron
-  /** The rewrite policy's state (INFO persistence aof_*). */
-  aofRewriteStatus(): AofRewriteStatus
   /**
    * After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as
    * `pollChild` reported them): logs its end, installs its base or removes its files,
@@ -260,7 +256,7 @@ export declare class Core {
   clientsCron(ids: Array<number>): Array<number>
   /** CLIENT NO-EVICT is on for a connection. */
   clientNoEvict(id: number): boolean
-  /** What the core knows about a connection. */
+  /** What the core knows about a connection (see [`forkv_server::client_view`]). */
   clientState(id: number): ClientState | null
   /** Applies settings (only the fields given; see [`forkv_server::settings`]). */
   configure(s: EngineSettings): void
@@ -284,15 +280,15 @@ export declare class Core {
    * budget, and incremental rehashing when no fork child shares our pages.
    */
   cron(expireBudgetMs: number, rehash: boolean): void
-  /** Counters for INFO. */
+  /** Counters for INFO (see [`forkv_server::counters`]). */
   stats(): CoreStats
   /** Resets the counters CONFIG RESETSTAT clears. */
   resetStats(): void
   /** `latency-tracking` and `latency-tracking-info-percentiles`. */
   setLatencyTracking(on: boolean, percentiles: Array<number>): void
   /**
-   * Replaces a group of the host's INFO facts (`facts`, `listeners`, `persistence`,
-   * `replication`): `[name, value]` pairs in print order.
+   * Replaces a group of the host's INFO facts (`facts`, `listeners`, `replication`,
+   * `debug`): `[name, value]` pairs in print order.
    */
   setHostInfo(group: string, fields: Array<Array<string>>): void
   /** INFO for the requested section names (none: the default sections). */
@@ -343,8 +339,13 @@ export declare class Core {
   rdbCron(): RdbCronStart | null
   /** `save` and `stop-writes-on-bgsave-error` as configured. */
   rdbSetSaveRules(rules: Array<SaveRuleArg>, stopWritesOnError: boolean): void
-  /** The policy's state (LASTSAVE, INFO persistence, MISCONF). */
+  /** The policy's state (LASTSAVE, MISCONF). */
   rdbStatus(): RdbStatus
+  /**
+   * Refreshes INFO's persistence section from the core's state (see
+   * [`forkv_server::Server::persistence_info`]): what a script's INFO sees until the next.
+   */
+  refreshPersistenceInfo(): void
   /**
    * The diskless full sync: forks a child writing the `$EOF:<mark>` line, the snapshot
    * and `<mark>` into a pipe whose read end (`fd`, now owned by the caller) the host copies
@@ -364,13 +365,15 @@ export declare class Core {
   killChild(): boolean
   /** Waits up to `ms` for the running child to end (SHUTDOWN after a cancel). */
   waitChild(ms: number): ChildPoll | null
-  /** DEBUG RELOAD's load (see [`forkv_server::Server::load_rdb_now`]). */
-  loadRdbNow(path: string, noflush: boolean, merge: boolean): LoadReport
+  /** DEBUG RELOAD's load, logged (see [`forkv_server::Server::debug_reload_logged`]). */
+  loadRdbNow(path: string, noflush: boolean, merge: boolean): void
   /**
    * Starts loading an RDB file on the loader thread (start-up, a replica's full sync);
    * `poll_load` installs it (see [`forkv_server::Server::start_rdb_load`]).
    */
   startLoad(path: string, keyLoadDelayUs: number, eventsIntervalBytes: number): void
+  /** `startLoad` for a replica's full sync (its end is logged as a replica's). */
+  startReplicaLoad(path: string, keyLoadDelayUs: number, eventsIntervalBytes: number): void
   /**
    * Starts loading an RDB from a primary's socket, fed with `feed_load` and ended with
    * `end_load_input`; `poll_load` installs it (see
@@ -527,15 +530,6 @@ export interface AofFlushResult {
   error?: string
 }
 
-/** INFO persistence aof_* numbers. */
-export interface AofInfo {
-  currentSize: number
-  baseSize: number
-  bufferLength: number
-  delayedFsync: number
-  pendingBioFsync: number
-}
-
 /** AOF settings from the configuration. */
 export interface AofOptions {
   /** `dir`: where `appenddirname` lives and where rewrite temp files go. */
@@ -589,18 +583,6 @@ export interface AofRewriteDone {
   tempIncrRemoved?: string
   baseSize: number
   historyDeleted: number
-}
-
-/** INFO persistence: the rewrite policy's state. */
-export interface AofRewriteStatus {
-  scheduled: boolean
-  lastOk: boolean
-  lastTimeSec: number
-  /** Seconds the running rewrite has run (-1: none). */
-  currentTimeSec: number
-  rewrites: number
-  consecutiveFailures: number
-  lastCowSize: number
 }
 
 /** Whether the AOF is on, and its write status. */
@@ -952,25 +934,14 @@ export interface ForkReport {
  */
 export declare function linuxMemoryWarnings(disableThp: boolean, product: string): MemoryWarnings
 
-/** Result of loading a file. */
+/**
+ * What the host needs of a finished load (its log lines are the core's): the
+ * replication AUX fields of an RDB file a replica saved.
+ */
 export interface LoadReport {
-  keys: number
-  expiredSkipped: number
-  bytes: number
-  version: number
-  millis: number
-  /** AOF: commands replayed. */
-  commands: number
-  /** AOF: the file cut at a truncated tail, and its new length. */
-  truncatedFile?: string
-  truncatedAt?: number
-  /** RDB: empty collections skipped (old servers could save them). */
-  emptySkipped: number
-  /** Notice-level lines to log before the summary line (the skipped empty keys). */
-  notes: Array<string>
-  /** RDB: the `repl-stream-db` AUX field, when present. */
+  /** The `repl-stream-db` AUX field, when present. */
   replStreamDb?: number
-  /** RDB: the `repl-id` and `repl-offset` AUX fields, when both are present and valid. */
+  /** The `repl-id` and `repl-offset` AUX fields, when both are present and valid. */
   replId?: string
   replOffset?: number
 }
@@ -1029,16 +1000,12 @@ export interface RdbSaveOptions {
   repl?: ReplSaveInfo
 }
 
-/** The RDB policy's state. */
+/**
+ * What LASTSAVE and the write gate need of the RDB policy (the INFO fields are the
+ * core's: `refreshPersistenceInfo`).
+ */
 export interface RdbStatus {
   lastSaveTime: number
-  lastBgsaveOk: boolean
-  lastBgsaveTimeSec: number
-  /** Seconds the running RDB child has run (-1: none). */
-  currentBgsaveTimeSec: number
-  saves: number
-  lastCowSize: number
-  bgsaveScheduled: boolean
   /** MISCONF: writes are refused. */
   deniesWrites: boolean
 }

@@ -1,7 +1,7 @@
 // The append-only file, host side: when to flush (once per event-loop turn, before
 // replies go out under `appendfsync always`), BGREWRITEAOF's replies and log lines,
 // CONFIG SET appendonly/appendfsync, the replies held behind a failed write, loading at
-// start, and the INFO aof_* fields. Whether the AOF is on and its write-error gate
+// start (the INFO aof_* fields are the core's). Whether the AOF is on and its write-error gate
 // (forkv-server's persist::aof_state), the rewrite's scheduling against BGSAVE,
 // automatic rewrites and their back-off (persist::policy) are decided by the core.
 import type { AofOptions, ChildDone } from '../native/binding.cjs';
@@ -97,12 +97,8 @@ export class AofPersistence {
     this.server.rdb.loading = true;
     this.core.startAofLoad(o);
     try {
-      const r = await waitForLoad(this.server);
-      if (r.truncatedFile) {
-        this.server.log.warning(`!!! Warning: short read while loading the AOF file ${r.truncatedFile}!!!`);
-        this.server.log.warning(`AOF ${r.truncatedFile} loaded anyway because aof-load-truncated is enabled`);
-      }
-      this.server.log.notice(`DB loaded from append only file: ${(r.millis / 1000).toFixed(3)} seconds`);
+      // The load's lines are the core's (forkv-server's persist/load_log.rs).
+      await waitForLoad(this.server);
     } finally {
       this.server.rdb.loading = false;
     }
@@ -130,13 +126,13 @@ export class AofPersistence {
     try {
       await pollLoad(this.server);
       this.core.aofAdoptReload();
-    } catch (e) {
-      this.server.log.warning(`DEBUG LOADAOF failed: ${e instanceof Error ? e.message : String(e)}`);
+    } catch {
+      // "DEBUG LOADAOF failed: ..." is the core's line.
       return error('ERR Error loading the append only file, check server logs.');
     } finally {
       this.server.rdb.loading = false;
+      this.server.core.drainLogs();
     }
-    this.server.log.notice('Append Only File loaded by DEBUG LOADAOF');
     return ok;
   }
 
@@ -195,23 +191,23 @@ export class AofPersistence {
     for (const [conn, reply] of stuck) this.server.writeReply(conn, reply);
   }
 
-  /** Writes pending AOF data (the core keeps the write status and its gate); logs and releases replies. False if the write failed. */
+  /**
+   * Writes pending AOF data (the core keeps the write status and its gate, and logs a new
+   * error and its recovery); releases replies. False if the write failed.
+   */
   flush(force: boolean): boolean {
     const r = this.core.aofFlush(force);
     this.newWriteError = r.outcome === 'failed' && r.first;
+    if (r.recovered || this.newWriteError) this.server.core.drainLogs();
     if (r.outcome === 'off') {
       this.releaseStuck();
       return true;
     }
     if (r.outcome === 'written') {
-      if (r.recovered) {
-        this.server.log.warning('AOF write error looks solved. The server can write again.');
-        this.server.updateWriteGate();
-      }
+      if (r.recovered) this.server.updateWriteGate();
       if (this.stuck.length > 0) this.releaseStuck();
       return true;
     }
-    if (r.first) this.server.log.warning(`Error writing to the AOF file: ${r.error ?? 'unknown error'}`);
     this.server.updateWriteGate();
     return false;
   }
@@ -253,12 +249,10 @@ export class AofPersistence {
     const c = this.server.config;
     const pct = c.getInt('auto-aof-rewrite-percentage');
     const min = Number(c.getBigInt('auto-aof-rewrite-min-size'));
+    // The back-off's and an automatic rewrite's lines are the core's.
     const d = this.core.aofRewriteCron(pct, min);
-    if (d.limitedMinutes != null) {
-      this.server.log.warning(`Background AOF rewrite has repeatedly failed and triggered the limit, will retry in ${d.limitedMinutes} minutes`);
-    }
+    if (d.limitedMinutes != null || d.autoGrowth != null) this.server.core.drainLogs();
     if (!d.start) return;
-    if (d.autoGrowth != null) this.server.log.notice(`Starting automatic rewriting of AOF on ${d.autoGrowth}% growth`);
     this.startRewrite();
   }
 
@@ -289,38 +283,5 @@ export class AofPersistence {
   /** Writes the AOF and releases held replies now (before a connection closes, or AOF turns off). */
   flushHeld(): void {
     if (this.held.length > 0 || this.flushScheduled) this.beforeSleep();
-  }
-
-  /* ---------------------------------------------------------------- INFO */
-
-  infoFields(): Array<[string, string | number]> {
-    const p = this.core.childProgress();
-    const running = p?.kind === 'aof';
-    const st = this.core.aofRewriteStatus();
-    const status = this.core.aofStatus();
-    const fields: Array<[string, string | number]> = [
-      ['aof_enabled', status.state !== 'off' ? 1 : 0],
-      ['aof_rewrite_in_progress', running ? 1 : 0],
-      ['aof_rewrite_scheduled', st.scheduled ? 1 : 0],
-      ['aof_last_rewrite_time_sec', st.lastTimeSec],
-      ['aof_current_rewrite_time_sec', st.currentTimeSec],
-      ['aof_last_bgrewrite_status', st.lastOk ? 'ok' : 'err'],
-      ['aof_rewrites', st.rewrites],
-      ['aof_rewrites_consecutive_failures', st.consecutiveFailures],
-      ['aof_last_write_status', status.lastWriteOk ? 'ok' : 'err'],
-      ['aof_last_cow_size', st.lastCowSize],
-    ];
-    const i = this.core.aofInfo();
-    if (status.state !== 'off' && i) {
-      fields.push(
-        ['aof_current_size', i.currentSize],
-        ['aof_base_size', i.baseSize],
-        ['aof_pending_rewrite', st.scheduled ? 1 : 0],
-        ['aof_buffer_length', i.bufferLength],
-        ['aof_pending_bio_fsync', i.pendingBioFsync],
-        ['aof_delayed_fsync', i.delayedFsync],
-      );
-    }
-    return fields;
   }
 }

@@ -1,6 +1,6 @@
 // RDB persistence, host side: SAVE, BGSAVE [SCHEDULE|CANCEL], LASTSAVE, save rules,
-// MISCONF, DEBUG RELOAD, loading at start, and the INFO
-// persistence fields — with Valkey's replies, log lines and field names.
+// MISCONF, DEBUG RELOAD and loading at start, with Valkey's replies and log lines. The
+// INFO persistence fields are the core's (forkv-server's persist/info.rs).
 //
 // The snapshot itself is written by the Rust core: SAVE in-process, BGSAVE in a child
 // forked inside a synchronous napi call. The policy (save rules, retry delay, BGSAVE
@@ -28,8 +28,6 @@ export interface ChildOwner {
 }
 
 export class RdbPersistence {
-  lastLoadKeysLoaded = 0;
-  lastLoadKeysExpired = 0;
   loading = false;
   private readonly others: ChildOwner[] = [];
 
@@ -115,24 +113,20 @@ export class RdbPersistence {
     return this.saveDone(this.core.saveRdb({ ...this.saveOptions(), exitOnSigint }));
   }
 
-  /** Logs a synchronous save's outcome and updates the write gate. True on success. */
+  /** A synchronous save's outcome (logged by the core): updates the write gate. True on success. */
   private saveDone(r: SaveReport): boolean {
-    if (!r.ok) {
-      this.server.log.warning(`Error saving DB on disk: ${r.error ?? 'unknown error'}`);
-      this.updateWriteGate();
-      return false;
-    }
-    this.server.log.notice('DB saved on disk');
+    this.server.core.drainLogs();
     this.updateWriteGate();
-    return true;
+    return r.ok;
   }
 
   bgsaveCommand(call: HostCall): Reply {
     const sub = call.argv.length > 1 ? opt(call, 1) : '';
     if (call.argv.length > 2 || (sub !== '' && sub !== 'schedule' && sub !== 'cancel')) return error('ERR syntax error');
-    switch (this.core.bgsaveRequest(sub === 'schedule', sub === 'cancel')) {
+    const verdict = this.core.bgsaveRequest(sub === 'schedule', sub === 'cancel');
+    this.server.core.drainLogs();
+    switch (verdict) {
       case 'cancelled-child':
-        this.server.log.notice('Background saving cancelled by the user');
         return simple('Background saving cancelled');
       case 'cancelled-schedule':
         return simple('Scheduled background saving cancelled');
@@ -151,16 +145,16 @@ export class RdbPersistence {
     }
   }
 
-  /** Forks the snapshot child. False (and logged) when the fork fails. */
+  /** Forks the snapshot child (logged by the core). False when the fork fails. */
   startBgsave(): boolean {
     try {
-      const r = this.core.bgsave(this.saveOptions());
-      this.server.log.notice(`Background saving started by pid ${r.pid}`);
+      this.core.bgsave(this.saveOptions());
       return true;
-    } catch (e) {
-      this.server.log.warning(`Can't save in background: ${e instanceof Error ? e.message : String(e)}`);
+    } catch {
       this.updateWriteGate();
       return false;
+    } finally {
+      this.server.core.drainLogs();
     }
   }
 
@@ -171,12 +165,11 @@ export class RdbPersistence {
    */
   startReplicaTransfer(mark: string): TransferFork | null {
     try {
-      const r = this.core.bgsaveToReplicas(this.saveOptions(), mark);
-      this.server.log.notice(`Background RDB transfer started by pid ${r.pid}`);
-      return r;
-    } catch (e) {
-      this.server.log.warning(`Can't save in background: fork: ${e instanceof Error ? e.message : String(e)}`);
+      return this.core.bgsaveToReplicas(this.saveOptions(), mark);
+    } catch {
       return null;
+    } finally {
+      this.server.core.drainLogs();
     }
   }
 
@@ -185,9 +178,8 @@ export class RdbPersistence {
   private cron(): void {
     if (this.loading) return;
     if (this.pollChild()) return;
-    const start = this.core.rdbCron();
-    if (start === null) return;
-    if (!start.scheduled) this.server.log.notice(`${start.changes} changes in ${start.seconds} seconds. Saving...`);
+    // The due save rule's line is the core's.
+    if (this.core.rdbCron() === null) return;
     this.startBgsave();
   }
 
@@ -286,11 +278,12 @@ export class RdbPersistence {
     if (!nosave && !this.saveNow()) return error('ERR');
     try {
       this.core.loadRdbNow(this.rdbPath(), flags.includes('noflush'), flags.includes('merge'));
-    } catch (e) {
-      this.server.log.warning(`DEBUG RELOAD failed: ${e instanceof Error ? e.message : String(e)}`);
+    } catch {
       return error('ERR Error trying to load the RDB dump, check server logs.');
+    } finally {
+      // "DB reloaded by DEBUG RELOAD", or why it failed.
+      this.server.core.drainLogs();
     }
-    this.server.log.notice('DB reloaded by DEBUG RELOAD');
     return ok;
   }
 
@@ -304,46 +297,12 @@ export class RdbPersistence {
     this.loading = true;
     this.core.startLoad(file, this.server.config.getInt('key-load-delay'), loadingEventsInterval(this.server));
     try {
+      // The load's lines are the core's (forkv-server's persist/load_log.rs).
       const r = await waitForLoad(this.server);
-      this.lastLoadKeysLoaded = r.keys;
-      this.lastLoadKeysExpired = r.expiredSkipped;
-      for (const line of r.notes) this.server.log.notice(line);
-      const empty = r.emptySkipped > 0 ? `, empty keys skipped: ${r.emptySkipped}` : '';
-      this.server.log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}${empty}.`);
-      this.server.log.notice(`DB loaded from disk: ${(r.millis / 1000).toFixed(3)} seconds`);
       this.server.replica.restoreFromRdb(r);
     } finally {
       this.loading = false;
     }
-  }
-
-  /* ---------------------------------------------------------------- INFO */
-
-  infoFields(): Array<[string, string | number]> {
-    const p = this.core.childProgress();
-    const rdbChild = p?.kind === 'rdb';
-    const st = this.core.rdbStatus();
-    return [
-      ['loading', this.loading ? 1 : 0],
-      // A replica loading its primary's snapshot beside the data it serves (repl-diskless-load swapdb).
-      ['async_loading', this.core.asyncLoading() ? 1 : 0],
-      ['current_cow_peak', p?.cowPeak ?? 0],
-      ['current_cow_size', p?.cowBytes ?? 0],
-      ['current_cow_size_age', p?.cowAgeSec ?? 0],
-      ['current_fork_perc', (p?.forkPerc ?? 0).toFixed(2)],
-      ['current_save_keys_processed', p?.keysProcessed ?? 0],
-      ['current_save_keys_total', p?.keysTotal ?? 0],
-      ['rdb_changes_since_last_save', this.core.stats().dirty],
-      ['rdb_bgsave_in_progress', rdbChild ? 1 : 0],
-      ['rdb_last_save_time', st.lastSaveTime],
-      ['rdb_last_bgsave_status', st.lastBgsaveOk ? 'ok' : 'err'],
-      ['rdb_last_bgsave_time_sec', st.lastBgsaveTimeSec],
-      ['rdb_current_bgsave_time_sec', st.currentBgsaveTimeSec],
-      ['rdb_saves', st.saves],
-      ['rdb_last_cow_size', st.lastCowSize],
-      ['rdb_last_load_keys_expired', this.lastLoadKeysExpired],
-      ['rdb_last_load_keys_loaded', this.lastLoadKeysLoaded],
-    ];
   }
 }
 
@@ -357,21 +316,17 @@ export class LoadError extends Error {}
 
 /**
  * Polls the core's loader thread until it finishes (the event loop keeps running, so
- * clients get -LOADING meanwhile). Rejects with LoadError, logged, on a bad file.
+ * clients get -LOADING meanwhile). Rejects with LoadError on a bad file (the core logged why).
  */
 export function waitForLoad(server: Server): Promise<LoadReport> {
   return pollLoad(server).catch((e: unknown) => {
-    const msg = e instanceof Error ? e.message : String(e);
-    const [first = '', ...more] = msg.split('\n');
-    server.log.warning(`Fatal error loading the DB: ${first.replace(/\.+$/, '')}. Exiting.`);
-    for (const line of more) server.log.warning(line);
-    throw new LoadError(msg);
+    throw new LoadError(e instanceof Error ? e.message : String(e));
   });
 }
 
 /**
  * Polls the core's loader thread until it finishes, logging what the loader logs as it
- * goes (a slow script replayed from the AOF). Rejects with the loader's error, unlogged.
+ * goes (a slow script replayed from the AOF) and at its end. Rejects with the loader's error.
  */
 export function pollLoad(server: Server, gated = true): Promise<LoadReport> {
   // Client input waits for the loader's event points meanwhile (see net/load-gate.ts),

@@ -660,8 +660,8 @@ export class ReplicaLink {
     this.loadRunning = true;
     try {
       r = await pollLoad(this.server, !asyncLoading);
-    } catch (e) {
-      for (const line of (e instanceof Error ? e.message : String(e)).split('\n')) log.warning(line);
+    } catch {
+      // The loader's own lines (rdbReportError's) are the core's.
       log.warning('Failed trying to load the PRIMARY synchronization DB from socket, check server logs.');
       if (swap) {
         log.notice('PRIMARY <-> REPLICA sync: Discarding temporary DB in background');
@@ -690,10 +690,8 @@ export class ReplicaLink {
 
   /** A full sync's snapshot is in place: its history becomes ours. */
   private loaded(r: LoadReport, next: { replid: string; offset: number } | null): void {
-    this.server.rdb.lastLoadKeysLoaded = r.keys;
-    this.server.rdb.lastLoadKeysExpired = r.expiredSkipped;
     this.streamDbAfterLoad = r.replStreamDb ?? null;
-    this.server.log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}.`);
+    // "Done loading RDB, ..." and INFO's rdb_last_load_keys_* are the core's.
     if (next !== null) {
       this.replid = next.replid;
       this.offset = next.offset;
@@ -733,7 +731,7 @@ export class ReplicaLink {
     // While loading, the stream is buffered by the socket (reads paused).
     s.pause();
     this.server.rdb.loading = true;
-    this.native.startLoad(target, this.server.config.getInt('key-load-delay'), loadingEventsInterval(this.server));
+    this.native.startReplicaLoad(target, this.server.config.getInt('key-load-delay'), loadingEventsInterval(this.server));
     this.loadRunning = true;
     try {
       this.loaded(await waitForLoad(this.server), next);

@@ -97,16 +97,6 @@ pub struct AofSyncMarks {
     pub synced: f64,
 }
 
-/// INFO persistence aof_* numbers.
-#[napi(object)]
-pub struct AofInfo {
-    pub current_size: f64,
-    pub base_size: f64,
-    pub buffer_length: f64,
-    pub delayed_fsync: f64,
-    pub pending_bio_fsync: f64,
-}
-
 /// What the cron does about AOF rewrites.
 #[napi(object)]
 pub struct AofRewriteCron {
@@ -115,19 +105,6 @@ pub struct AofRewriteCron {
     pub auto_growth: Option<f64>,
     /// The back-off just started a wait of this many minutes (log it).
     pub limited_minutes: Option<f64>,
-}
-
-/// INFO persistence: the rewrite policy's state.
-#[napi(object)]
-pub struct AofRewriteStatus {
-    pub scheduled: bool,
-    pub last_ok: bool,
-    pub last_time_sec: f64,
-    /// Seconds the running rewrite has run (-1: none).
-    pub current_time_sec: f64,
-    pub rewrites: f64,
-    pub consecutive_failures: f64,
-    pub last_cow_size: f64,
 }
 
 /// What BGREWRITEAOF did when its child ended.
@@ -282,7 +259,7 @@ impl Core {
     #[napi]
     pub fn aof_flush(&mut self, force: bool) -> AofFlushResult {
         let r = AofFlushResult { outcome: String::new(), written: 0.0, postponed: false, recovered: false, first: false, error: None };
-        match self.server.aof_flush_turn(force) {
+        match self.server.aof_flush_turn_logged(force) {
             TurnFlush::Off => AofFlushResult { outcome: "off".into(), ..r },
             TurnFlush::Written { written, postponed, recovered } => AofFlushResult { outcome: "written".into(), written: written as f64, postponed, recovered, ..r },
             TurnFlush::Failed { error, first } => AofFlushResult { outcome: "failed".into(), first, error: Some(error), ..r },
@@ -296,19 +273,6 @@ impl Core {
         let (appended, synced) = self.server.aof_sync_marks()?;
         // -1 while the AOF waits for its first rewrite (Valkey's fsynced_reploff -1).
         Some(AofSyncMarks { appended: appended as f64, synced: synced.map_or(-1.0, |s| s as f64) })
-    }
-
-    /// AOF sizes and counters for INFO.
-    #[napi]
-    pub fn aof_info(&self) -> Option<AofInfo> {
-        let s = self.server.aof_sizes()?;
-        Some(AofInfo {
-            current_size: s.current_size as f64,
-            base_size: s.base_size as f64,
-            buffer_length: s.buffer_length as f64,
-            delayed_fsync: s.delayed_fsync as f64,
-            pending_bio_fsync: s.pending_bio_fsync as f64,
-        })
     }
 
     /// BGREWRITEAOF: the policy's verdict (`start`, `in-progress`, `scheduled`).
@@ -326,24 +290,8 @@ impl Core {
     /// `auto-aof-rewrite-percentage`/`-min-size` while the AOF is on, unless backing off.
     #[napi]
     pub fn aof_rewrite_cron(&mut self, percentage: f64, min_size: f64) -> AofRewriteCron {
-        let c = self.server.aof_rewrite_cron(percentage.max(0.0) as u64, min_size.max(0.0) as u64);
+        let c = self.server.aof_rewrite_cron_logged(percentage.max(0.0) as u64, min_size.max(0.0) as u64);
         AofRewriteCron { start: c.start, auto_growth: c.auto_growth.map(|g| g as f64), limited_minutes: c.limited_minutes.map(|m| m as f64) }
-    }
-
-    /// The rewrite policy's state (INFO persistence aof_*).
-    #[napi]
-    pub fn aof_rewrite_status(&self) -> AofRewriteStatus {
-        let p = &self.server.rewrite_policy;
-        let current = self.server.job_run_secs(forkv_snapshot::ChildKind::AofRewrite) as f64;
-        AofRewriteStatus {
-            scheduled: p.scheduled,
-            last_ok: p.last_ok,
-            last_time_sec: p.last_time_sec as f64,
-            current_time_sec: current,
-            rewrites: p.rewrites as f64,
-            consecutive_failures: p.consecutive_failures as f64,
-            last_cow_size: p.last_cow_size as f64,
-        }
     }
 
     /// After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as

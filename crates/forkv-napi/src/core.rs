@@ -1,41 +1,15 @@
 //! `Core`: the JavaScript-facing object that owns one engine (keyspace + clients).
 //!
 //! Hot path: `feed(id, chunk)` is the one napi crossing per socket read. It returns the
-//! replies as one Buffer whose LAST byte is a status code (see [`Status`]): packing the
-//! status into the reply avoids building a result object per read. The TypeScript
-//! wrapper (`ts/native/core.ts`) strips it.
+//! replies as one Buffer whose LAST byte is a status code (see
+//! [`forkv_server::step_status`]): packing the status into the reply avoids building a
+//! result object per read. The TypeScript wrapper (`ts/native/core.ts`) strips it.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use forkv_engine::Outcome;
-use forkv_server::pubsub::Space;
 use forkv_server::Server;
-
-/// Status byte appended to every feed/resume reply.
-#[repr(u8)]
-enum Status {
-    /// Write the reply, wait for input.
-    Done = 0,
-    /// Write the reply, then run the command from `takeHost()` and call `resume`.
-    Host = 1,
-    /// Write the reply, then close the connection.
-    Close = 2,
-    /// Write the reply; the client is blocked (BLPOP ...): arm a timer for
-    /// `blockDeadline()`.
-    Blocked = 3,
-    /// Write the reply; call `wake` once the client's output has drained (a pipeline
-    /// whose replies outgrew `OUTPUT_PAUSE_BYTES`).
-    Paused = 4,
-}
-
-/// Or-ed into the status byte when clients were served or unblocked by this call: the
-/// host takes them with `takeWoken()` and calls `wake` for each.
-const WOKEN: u8 = 0x80;
-/// Status bit: a FLUSHALL ran; the host resets persistence (stops an RDB child, saves).
-const FLUSHED_ALL: u8 = 0x40;
-/// Status bit: the engine queued log lines; the host takes them with `takeLogs()`.
-const LOGS: u8 = 0x20;
 
 /// A line for the host's logger, with Valkey's level name.
 #[napi(object)]
@@ -43,10 +17,6 @@ pub struct EngineLogLine {
     pub level: String,
     pub message: String,
 }
-/// Status bit: pub/sub messages wait for other clients; the host takes them with
-/// `takeDeliveries()` and writes each to its socket.
-const DELIVER: u8 = 0x10;
-
 /// Counters for INFO clients.
 /// A connection a busy script accepted (see forkv-server's `busy_accept`): the host wraps
 /// `fd` in a socket and serves client `id`; a refused one only counts.
@@ -334,11 +304,7 @@ impl Core {
     pub fn new(databases: u32) -> Self {
         crate::alloc::register_hooks();
         let mut server = Server::new(databases as usize);
-        let engine = &mut server.engine;
-        engine.set_memory_probe(crate::alloc::used_bytes);
-        // Valkey's used_memory_startup: what the initialised server holds before any data.
-        engine.host_memory.startup = crate::alloc::used_bytes();
-        engine.host_memory.used = engine.host_memory.startup;
+        server.install_memory_probe(crate::alloc::used_bytes);
         Core { server, host_argv: Vec::new() }
     }
 
@@ -347,11 +313,7 @@ impl Core {
     /// waiting in client sockets. The allocated bytes are read at the same instant.
     #[napi]
     pub fn sample_memory(&mut self, rss: f64, peak: f64, client_output: f64) {
-        let m = &mut self.server.engine.host_memory;
-        m.used = crate::alloc::used_bytes();
-        m.rss = rss as usize;
-        m.peak = (peak as usize).max(m.used);
-        m.client_output = client_output as usize;
+        self.server.sample_host_memory(rss as usize, peak as usize, client_output as usize);
     }
 
     /// Registers a connection; `peer` is its address as CLIENT LIST and SLOWLOG show it
@@ -367,12 +329,7 @@ impl Core {
     /// connection a busy script accepted and registered already.
     #[napi]
     pub fn set_client_info(&mut self, id: u32, debug_allowed: bool, module_allowed: bool, peer: String, unix: bool) {
-        if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
-            c.debug_allowed = debug_allowed;
-            c.module_allowed = module_allowed;
-            c.peer = peer;
-            c.unix_socket = unix;
-        }
+        self.server.set_client_info(u64::from(id), debug_allowed, module_allowed, peer, unix);
     }
 
     /// SHUTDOWN waits for its replicas: writes are paused (`on`) until the shutdown is
@@ -548,24 +505,14 @@ impl Core {
         self.server.engine.stats.total_commands_processed as f64
     }
 
-    /// The status byte of a feed/resume/wake: the step, or-ed with the WOKEN, FLUSHED_ALL,
-    /// LOGS and DELIVER bits. Keeps a host command's argv for `takeHost()`.
+    /// The status byte of a feed/resume/wake (see [`forkv_server::step_status`]); keeps a
+    /// host command's argv for `takeHost()`.
     fn status_byte(&mut self, outcome: Outcome) -> u8 {
-        let status = match outcome {
-            Outcome::Done => Status::Done,
-            Outcome::Close => Status::Close,
-            Outcome::Host(argv) => {
-                self.host_argv = forkv_server::host_argv(argv);
-                Status::Host
-            }
-            Outcome::Blocked => Status::Blocked,
-            Outcome::Paused => Status::Paused,
-        };
-        let woken = if self.server.engine.has_woken() || self.server.has_busy_accepted() { WOKEN } else { 0 };
-        let flushed = if self.server.engine.ks.take_flushed_all() { FLUSHED_ALL } else { 0 };
-        let logs = if self.server.engine.logs.is_empty() { 0 } else { LOGS };
-        let deliver = if self.server.has_deliveries() { DELIVER } else { 0 };
-        status as u8 | woken | flushed | logs | deliver
+        let (status, argv) = self.server.step_status(outcome);
+        if let Some(argv) = argv {
+            self.host_argv = argv;
+        }
+        status
     }
 
     /// The client's memory in the core (see `clientMemory`) as the 8 bytes (f64, little
@@ -658,9 +605,7 @@ impl Core {
     /// Sets a connection's protocol version (HELLO).
     #[napi]
     pub fn set_client_proto(&mut self, id: u32, proto: u32) {
-        if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
-            c.proto = proto as u8;
-        }
+        self.server.set_client_proto(u64::from(id), proto as u8);
     }
 
     // --- ACL seam for the host's AUTH / HELLO AUTH / RESET (moves with issue 9's restructure).
@@ -709,17 +654,13 @@ impl Core {
     /// Sets a connection's name as SLOWLOG shows it (CLIENT SETNAME, HELLO SETNAME, RESET).
     #[napi]
     pub fn set_client_name(&mut self, id: u32, name: String) {
-        if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
-            c.name = name;
-        }
+        self.server.set_client_name(u64::from(id), name);
     }
 
     /// Selects a database for a connection (RESET).
     #[napi]
     pub fn set_client_db(&mut self, id: u32, db: u32) {
-        if let Some(c) = self.server.engine.client_mut(u64::from(id)) {
-            c.db = db as usize;
-        }
+        self.server.set_client_db(u64::from(id), db as usize);
     }
 
     /// The memory a connection holds in the core, in bytes (its part of CLIENT LIST
@@ -744,40 +685,38 @@ impl Core {
         self.server.engine.client(u64::from(id)).is_some_and(|c| c.no_evict)
     }
 
-    /// What the core knows about a connection.
+    /// What the core knows about a connection (see [`forkv_server::client_view`]).
     #[napi]
     pub fn client_state(&self, id: u32) -> Option<ClientState> {
-        let id = u64::from(id);
-        let ps = self.server.pubsub();
-        self.server.engine.client(id).map(|c| ClientState {
-            db: c.db as u32,
-            proto: u32::from(c.proto),
-            last_cmd: c.last_cmd.to_string(),
-            qbuf: c.query_buffer_len() as f64,
-            qbuf_capacity: c.query_buffer_capacity() as f64,
-            partial_argv: c.partial_argv_len() as f64,
-            qbuf_free: c.query_buffer_free() as f64,
-            authenticated: !self.server.engine.auth_required(id),
-            user: c.user.clone().unwrap_or_default(),
-            multi: c.multi_len() as i32,
-            watch: c.watched_len() as u32,
-            blocked: c.is_blocked(),
-            dirty_cas: c.dirty_cas(),
-            sub: ps.count(id, Space::Channel) as u32,
-            psub: ps.count(id, Space::Pattern) as u32,
-            ssub: ps.count(id, Space::Shard) as u32,
-            readonly: c.readonly,
-            monitor: self.server.is_monitor(id),
-            tracking: c.tracking.on,
-            tracking_broken_redir: c.tracking.broken_redir,
-            tracking_bcast: c.tracking.bcast,
-            redir: if c.tracking.on { c.tracking.redirect as f64 } else { -1.0 },
-            no_evict: c.no_evict,
-            no_touch: c.no_touch,
-            postponed: c.is_postponed(),
-            tot_cmds: c.commands_processed as f64,
-            multi_mem: c.multi_mem() as f64,
-            deny_blocking: c.deny_blocking(),
+        self.server.client_view(u64::from(id)).map(|v| ClientState {
+            db: v.db as u32,
+            proto: u32::from(v.proto),
+            last_cmd: v.last_cmd.to_string(),
+            qbuf: v.qbuf as f64,
+            qbuf_capacity: v.qbuf_capacity as f64,
+            partial_argv: v.partial_argv as f64,
+            qbuf_free: v.qbuf_free as f64,
+            authenticated: v.authenticated,
+            user: v.user,
+            multi: v.multi as i32,
+            watch: v.watch as u32,
+            blocked: v.blocked,
+            dirty_cas: v.dirty_cas,
+            sub: v.sub as u32,
+            psub: v.psub as u32,
+            ssub: v.ssub as u32,
+            readonly: v.readonly,
+            monitor: v.monitor,
+            tracking: v.tracking,
+            tracking_broken_redir: v.tracking_broken_redir,
+            tracking_bcast: v.tracking_bcast,
+            redir: v.redir.map_or(-1.0, |r| r as f64),
+            no_evict: v.no_evict,
+            no_touch: v.no_touch,
+            postponed: v.postponed,
+            tot_cmds: v.tot_cmds as f64,
+            multi_mem: v.multi_mem as f64,
+            deny_blocking: v.deny_blocking,
         })
     }
 
@@ -823,29 +762,28 @@ impl Core {
         self.server.cron(std::time::Duration::from_micros((expire_budget_ms * 1000.0) as u64), rehash);
     }
 
-    /// Counters for INFO.
+    /// Counters for INFO (see [`forkv_server::counters`]).
     #[napi]
     pub fn stats(&self) -> CoreStats {
-        let e = &self.server.engine;
-        let k = &e.ks.stats;
+        let c = self.server.counters();
         CoreStats {
-            total_commands_processed: e.stats.total_commands_processed as f64,
-            total_net_input_bytes: e.stats.total_net_input_bytes as f64,
-            reply_buffer_size: e.reply_buffer_size() as f64,
-            total_error_replies: e.stats.total_error_replies as f64,
-            unexpected_error_replies: e.stats.unexpected_error_replies as f64,
-            expired_keys: k.expired_keys as f64,
-            expired_stale_perc: k.expired_stale_perc * 100.0,
-            expired_time_cap_reached_count: k.expired_time_cap_reached_count as f64,
-            expire_cycle_cpu_milliseconds: (k.expire_cycle_cpu_us / 1000) as f64,
-            keyspace_hits: k.keyspace_hits as f64,
-            keyspace_misses: k.keyspace_misses as f64,
-            dirty: e.ks.dirty as f64,
-            used_memory: e.used_memory() as f64,
-            evicted_keys: k.evicted_keys as f64,
-            mem_not_counted_for_evict: e.mem_not_counted_for_evict() as f64,
-            total_eviction_exceeded_time: e.eviction_exceeded_ms().0 as f64,
-            current_eviction_exceeded_time: e.eviction_exceeded_ms().1 as f64,
+            total_commands_processed: c.total_commands_processed as f64,
+            total_net_input_bytes: c.total_net_input_bytes as f64,
+            reply_buffer_size: c.reply_buffer_size as f64,
+            total_error_replies: c.total_error_replies as f64,
+            unexpected_error_replies: c.unexpected_error_replies as f64,
+            expired_keys: c.expired_keys as f64,
+            expired_stale_perc: c.expired_stale_perc,
+            expired_time_cap_reached_count: c.expired_time_cap_reached_count as f64,
+            expire_cycle_cpu_milliseconds: c.expire_cycle_cpu_milliseconds as f64,
+            keyspace_hits: c.keyspace_hits as f64,
+            keyspace_misses: c.keyspace_misses as f64,
+            dirty: c.dirty as f64,
+            used_memory: c.used_memory as f64,
+            evicted_keys: c.evicted_keys as f64,
+            mem_not_counted_for_evict: c.mem_not_counted_for_evict as f64,
+            total_eviction_exceeded_time: c.total_eviction_exceeded_time as f64,
+            current_eviction_exceeded_time: c.current_eviction_exceeded_time as f64,
         }
     }
 
@@ -863,8 +801,8 @@ impl Core {
         st.percentiles = percentiles;
     }
 
-    /// Replaces a group of the host's INFO facts (`facts`, `listeners`, `persistence`,
-    /// `replication`): `[name, value]` pairs in print order.
+    /// Replaces a group of the host's INFO facts (`facts`, `listeners`, `replication`,
+    /// `debug`): `[name, value]` pairs in print order.
     #[napi]
     pub fn set_host_info(&mut self, group: String, fields: Vec<Vec<String>>) -> Result<()> {
         let pairs = fields.into_iter().map(|mut kv| {

@@ -17,7 +17,7 @@ use forkv_server::persist::policy::{BgsaveVerdict, CronStart, SaveRule};
 use forkv_server::persist::shutdown::ShutdownPlan;
 use forkv_server::snapshot::{RdbFormat, RdbTarget};
 use forkv_server::Server;
-use forkv_snapshot::{ChildKind, ForkError};
+use forkv_snapshot::ForkError;
 
 use crate::aof::AofOptions;
 use crate::core::Core;
@@ -125,26 +125,13 @@ pub struct ChildProgress {
 }
 
 
-/// Result of loading a file.
+/// What the host needs of a finished load (its log lines are the core's): the
+/// replication AUX fields of an RDB file a replica saved.
 #[napi(object)]
 pub struct LoadReport {
-    pub keys: f64,
-    pub expired_skipped: f64,
-    pub bytes: f64,
-    pub version: u32,
-    pub millis: f64,
-    /// AOF: commands replayed.
-    pub commands: f64,
-    /// AOF: the file cut at a truncated tail, and its new length.
-    pub truncated_file: Option<String>,
-    pub truncated_at: Option<f64>,
-    /// RDB: empty collections skipped (old servers could save them).
-    pub empty_skipped: f64,
-    /// Notice-level lines to log before the summary line (the skipped empty keys).
-    pub notes: Vec<String>,
-    /// RDB: the `repl-stream-db` AUX field, when present.
+    /// The `repl-stream-db` AUX field, when present.
     pub repl_stream_db: Option<u32>,
-    /// RDB: the `repl-id` and `repl-offset` AUX fields, when both are present and valid.
+    /// The `repl-id` and `repl-offset` AUX fields, when both are present and valid.
     pub repl_id: Option<String>,
     pub repl_offset: Option<f64>,
 }
@@ -164,17 +151,11 @@ pub struct RdbCronStart {
     pub changes: f64,
 }
 
-/// The RDB policy's state.
+/// What LASTSAVE and the write gate need of the RDB policy (the INFO fields are the
+/// core's: `refreshPersistenceInfo`).
 #[napi(object)]
 pub struct RdbStatus {
     pub last_save_time: f64,
-    pub last_bgsave_ok: bool,
-    pub last_bgsave_time_sec: f64,
-    /// Seconds the running RDB child has run (-1: none).
-    pub current_bgsave_time_sec: f64,
-    pub saves: f64,
-    pub last_cow_size: f64,
-    pub bgsave_scheduled: bool,
     /// MISCONF: writes are refused.
     pub denies_writes: bool,
 }
@@ -275,14 +256,13 @@ impl Core {
     #[napi]
     pub fn save_rdb(&mut self, opts: RdbSaveOptions) -> SaveReport {
         let target = rdb_target(&self.server, &opts);
-        let saved = if opts.exit_on_sigint == Some(true) { self.server.save_now_exiting_on_sigint(&target) } else { self.server.save_now(&target) };
-        save_report(saved)
+        save_report(self.server.save_now_logged(&target, opts.exit_on_sigint == Some(true)))
     }
 
     /// After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]).
     #[napi]
     pub fn rdb_reset_after_flushall(&mut self, opts: RdbSaveOptions) -> FlushAllReport {
-        let r = self.server.reset_rdb_after_flushall(&rdb_target(&self.server, &opts));
+        let r = self.server.reset_rdb_after_flushall_logged(&rdb_target(&self.server, &opts));
         FlushAllReport { cancelled: r.cancelled.map(|p| poll_of(p.into())), saved: r.saved.map(save_report) }
     }
 
@@ -290,7 +270,7 @@ impl Core {
     #[napi]
     pub fn bgsave(&mut self, opts: RdbSaveOptions) -> Result<ForkReport> {
         let target = rdb_target(&self.server, &opts);
-        let forked = self.server.bgsave_now(target).map_err(fork_error)?;
+        let forked = self.server.bgsave_logged(target).map_err(fork_error)?;
         Ok(ForkReport { pid: forked.pid, fork_usec: forked.fork_usec as f64 })
     }
 
@@ -299,7 +279,7 @@ impl Core {
     /// cancelled child has been signalled.
     #[napi]
     pub fn bgsave_request(&mut self, schedule: bool, cancel: bool) -> String {
-        match self.server.bgsave_request(schedule, cancel) {
+        match self.server.bgsave_request_logged(schedule, cancel) {
             BgsaveVerdict::Start => "start",
             BgsaveVerdict::AlreadyInProgress => "in-progress",
             BgsaveVerdict::Scheduled => "scheduled",
@@ -314,7 +294,7 @@ impl Core {
     /// The cron's RDB decision: a scheduled BGSAVE, or the due save rule; None otherwise.
     #[napi]
     pub fn rdb_cron(&mut self) -> Option<RdbCronStart> {
-        self.server.rdb_cron().map(|c| match c {
+        self.server.rdb_cron_logged().map(|c| match c {
             CronStart::Scheduled => RdbCronStart { scheduled: true, seconds: 0.0, changes: 0.0 },
             CronStart::Rule(r) => RdbCronStart { scheduled: false, seconds: r.seconds as f64, changes: r.changes as f64 },
         })
@@ -327,21 +307,18 @@ impl Core {
         self.server.rdb_policy.set_rules(rules, stop_writes_on_error);
     }
 
-    /// The policy's state (LASTSAVE, INFO persistence, MISCONF).
+    /// The policy's state (LASTSAVE, MISCONF).
     #[napi]
     pub fn rdb_status(&self) -> RdbStatus {
         let p = &self.server.rdb_policy;
-        let current = self.server.job_run_secs(ChildKind::Rdb) as f64;
-        RdbStatus {
-            last_save_time: p.last_save_time as f64,
-            last_bgsave_ok: p.last_bgsave_ok,
-            last_bgsave_time_sec: p.last_bgsave_time_sec as f64,
-            current_bgsave_time_sec: current,
-            saves: p.saves as f64,
-            last_cow_size: p.last_cow_size as f64,
-            bgsave_scheduled: p.bgsave_scheduled,
-            denies_writes: p.denies_writes(),
-        }
+        RdbStatus { last_save_time: p.last_save_time as f64, denies_writes: p.denies_writes() }
+    }
+
+    /// Refreshes INFO's persistence section from the core's state (see
+    /// [`forkv_server::Server::persistence_info`]): what a script's INFO sees until the next.
+    #[napi]
+    pub fn refresh_persistence_info(&mut self) {
+        self.server.refresh_persistence_info();
     }
 
     /// The diskless full sync: forks a child writing the `$EOF:<mark>` line, the snapshot
@@ -350,7 +327,7 @@ impl Core {
     #[napi]
     pub fn bgsave_to_replicas(&mut self, opts: RdbSaveOptions, mark: String) -> Result<TransferFork> {
         let target = rdb_target(&self.server, &opts);
-        let (forked, read_end) = self.server.transfer_now(target, &mark).map_err(fork_error)?;
+        let (forked, read_end) = self.server.transfer_logged(target, &mark).map_err(fork_error)?;
         Ok(TransferFork { pid: forked.pid, fork_usec: forked.fork_usec as f64, fd: std::os::fd::IntoRawFd::into_raw_fd(read_end) })
     }
 
@@ -406,10 +383,10 @@ impl Core {
         self.server.wait_job_report(Duration::from_millis(u64::from(ms))).map(poll_of)
     }
 
-    /// DEBUG RELOAD's load (see [`forkv_server::Server::load_rdb_now`]).
+    /// DEBUG RELOAD's load, logged (see [`forkv_server::Server::debug_reload_logged`]).
     #[napi]
-    pub fn load_rdb_now(&mut self, path: String, noflush: bool, merge: bool) -> Result<LoadReport> {
-        self.server.load_rdb_now(Path::new(&path), noflush, merge).map(|d| report(&d)).map_err(Error::from_reason)
+    pub fn load_rdb_now(&mut self, path: String, noflush: bool, merge: bool) -> Result<()> {
+        self.server.debug_reload_logged(Path::new(&path), noflush, merge).map_err(Error::from_reason)
     }
 
     /// Starts loading an RDB file on the loader thread (start-up, a replica's full sync);
@@ -417,6 +394,12 @@ impl Core {
     #[napi]
     pub fn start_load(&mut self, path: String, key_load_delay_us: f64, events_interval_bytes: f64) {
         self.server.start_rdb_load(PathBuf::from(path), key_load_delay_us as i64, events_interval_bytes as u64);
+    }
+
+    /// `startLoad` for a replica's full sync (its end is logged as a replica's).
+    #[napi]
+    pub fn start_replica_load(&mut self, path: String, key_load_delay_us: f64, events_interval_bytes: f64) {
+        self.server.start_replica_load(PathBuf::from(path), key_load_delay_us as i64, events_interval_bytes as u64);
     }
 
     /// Starts loading an RDB from a primary's socket, fed with `feed_load` and ended with
@@ -466,20 +449,10 @@ impl Core {
     }
 }
 
-/// A load's report for the host's log lines and INFO.
+/// A load's report for the host.
 fn report(d: &LoadDone) -> LoadReport {
     let s = &d.summary;
     LoadReport {
-        keys: s.keys as f64,
-        expired_skipped: s.expired_skipped as f64,
-        bytes: s.bytes as f64,
-        version: s.version,
-        millis: d.elapsed.as_secs_f64() * 1000.0,
-        commands: s.commands as f64,
-        truncated_file: s.truncated_at.as_ref().map(|(f, _)| f.clone()),
-        truncated_at: s.truncated_at.as_ref().map(|(_, n)| *n as f64),
-        empty_skipped: s.empty_skipped as f64,
-        notes: s.notes.clone(),
         repl_stream_db: s.repl_stream_db,
         repl_id: s.repl_position.as_ref().map(|(id, _)| id.clone()),
         repl_offset: s.repl_position.as_ref().map(|(_, off)| *off as f64),

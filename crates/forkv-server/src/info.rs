@@ -5,9 +5,10 @@
 //! The server renders what it sees itself: the keyspace, the engine's counters, clients
 //! blocked or watching, pub/sub, scripting memory, forks, command and error statistics.
 //! Facts only the host knows (its port and listeners, config file, executable, process
-//! memory, connection counters, persistence and replication status) are pushed by the
-//! host into [`HostInfo`]: before it answers a client's INFO, and on every cron tick, so
-//! a script sees them at most one tick old.
+//! memory, connection counters, replication status) are pushed by the host into
+//! [`HostInfo`]: before it answers a client's INFO, and on every cron tick, so a script
+//! sees them at most one tick old. The persistence section is the server's own
+//! ([`crate::persist::info`]), refreshed at the same two points.
 //!
 //! Section selection follows Valkey 8: no argument or `default` gives the default
 //! sections, `all` every section but `debug` (printed only when named, as in Valkey 8.0),
@@ -39,8 +40,12 @@ pub struct HostInfo {
     facts: Vec<(String, String)>,
     /// `listener<N>` lines of the server section.
     listeners: Vec<(String, String)>,
-    /// The persistence section.
-    persistence: Vec<(String, String)>,
+    /// The persistence section: the server's own fields ([`Server::persistence_info`]),
+    /// refreshed by [`Server::refresh_persistence_info`], never pushed by the host.
+    ///
+    /// [`Server::persistence_info`]: crate::Server::persistence_info
+    /// [`Server::refresh_persistence_info`]: crate::Server::refresh_persistence_info
+    pub(crate) persistence: Vec<(String, String)>,
     /// The replication section.
     replication: Vec<(String, String)>,
     /// The debug section (the host times its event loop).
@@ -48,13 +53,12 @@ pub struct HostInfo {
 }
 
 impl HostInfo {
-    /// Replaces one group of facts: `facts`, `listeners`, `persistence`, `replication` or
-    /// `debug`. False for another group name.
+    /// Replaces one group of facts: `facts`, `listeners`, `replication` or `debug`. False
+    /// for another group name (the persistence section is the server's own).
     pub fn set(&mut self, group: &str, fields: Vec<(String, String)>) -> bool {
         let slot = match group {
             "facts" => &mut self.facts,
             "listeners" => &mut self.listeners,
-            "persistence" => &mut self.persistence,
             "replication" => &mut self.replication,
             "debug" => &mut self.debug,
             _ => return false,
@@ -482,7 +486,8 @@ mod tests {
         assert_eq!(e.feed(1, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$4\r\nNOPE\r\n"), forkv_engine::Outcome::Done);
         let mut host = HostInfo::default();
         assert!(host.set("facts", vec![("tcp_port".into(), "6379".into())]));
-        assert!(host.set("persistence", vec![("loading".into(), "0".into())]));
+        assert!(!host.set("persistence", Vec::new()), "the persistence section is the server's own");
+        host.persistence = vec![("loading".into(), "0".into())];
         assert!(!host.set("nosuch", Vec::new()));
         let text = render(&mut e, &host, PubSubStats::default(), ReplFacts::default(), &[b"server", b"persistence", b"keyspace", b"commandstats", b"errorstats", b"stats"]);
         assert!(text.starts_with("# Server\r\nredis_version:\r\nserver_name:forkv\r\n"), "{text}");

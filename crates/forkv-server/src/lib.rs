@@ -25,6 +25,11 @@
 //! told about the job slot (a child's progress, run time and end, in the words the logs
 //! and INFO use) is decided in [`job_report`], and where each engine setting the host
 //! keeps in sync with CONFIG lands in [`settings`]: the binding only converts values.
+//! INFO's persistence section is built here from that state ([`persist::info`]), and the
+//! persistence log lines are written here too, on the engine's log queue the host drains.
+//! What the binding hands the host besides replies is decided here as well: the status
+//! byte ending every feed result ([`step_status`]), a connection's view for CLIENT LIST
+//! ([`client_view`]), the INFO counters ([`counters`]) and the memory samples.
 //!
 //! [`Server::feed`], [`Server::resume`] and [`Server::wake`] drive the engine and run
 //! every `Exec::Server` command in place, so that the only `Outcome::Host` a caller ever
@@ -60,11 +65,14 @@
 //! reply (Valkey writes them to its buffer first).
 
 pub mod aof_load;
+pub mod client_view;
+pub mod counters;
 pub mod info;
 pub mod job_report;
 mod busy_accept;
 mod busy_io;
 pub mod direct_send;
+mod host_memory;
 pub mod jobs;
 pub mod outbox;
 pub mod persist;
@@ -72,6 +80,7 @@ pub mod pubsub;
 pub mod repl;
 pub mod settings;
 pub mod snapshot;
+pub mod step_status;
 pub mod stream_buf;
 pub mod wait_now;
 
@@ -840,6 +849,7 @@ impl Server {
 
     /// INFO for the requested sections (see [`info`]).
     pub fn info(&mut self, sections: &[&[u8]]) -> String {
+        self.refresh_persistence_info();
         let own = self.own.borrow();
         info::render(&mut self.engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), sections)
     }
@@ -987,7 +997,7 @@ fn run_from_host_facts(engine: &mut Engine, own: &Own, id: u64, argv: &[&[u8]], 
             forkv_engine::reply::Reply::new(out, proto).verbatim(text.as_bytes(), "txt");
         }
         "lastsave" => {
-            let at = own.host_info.fact("lastsave").parse().unwrap_or(0);
+            let at = own.host_info.persistence.iter().find(|(k, _)| k == "rdb_last_save_time").map_or(0, |(_, v)| v.parse().unwrap_or(0));
             forkv_engine::reply::Reply::new(out, proto).int(at);
         }
         // A client that may block is served by the host, which waits.

@@ -183,6 +183,11 @@ impl EngineHost<'_> {
             Err(msg) if msg.starts_with("ERR wrong number of arguments") => {
                 return Err("Wrong number of args calling command from script".into())
             }
+            // DEBUG's subcommands only dispatch: Valkey sees DEBUG alone, which scripts
+            // may not call, whatever follows it.
+            Err(_) if top.unlisted_subcommands && top.arity_ok(slices.len()) && top.flags & NOSCRIPT != 0 && !self.engine.debug.disable_deny_scripts => {
+                return Err("This Redis command is not allowed from script".into())
+            }
             Err(_) => return Err("Unknown command called from script".into()),
         };
         *known = Some(spec);
@@ -861,6 +866,8 @@ mod tests {
         run(&mut e, &["SADD", "s", "b", "aa", "a"]);
         assert_eq!(run(&mut e, &["EVAL", "return redis.call('sort', KEYS[1], 'by', '_')", "1", "s"]), "*3\r\n$1\r\na\r\n$2\r\naa\r\n$1\r\nb\r\n");
         assert!(run(&mut e, &["EVAL", "return redis.call('debug', 'protocol', 'true')", "0"]).starts_with("-ERR This Redis command is not allowed from script script: "));
+        // As Valkey, whose DEBUG has no subcommands: any DEBUG call is refused the same way.
+        assert!(run(&mut e, &["EVAL", "return redis.call('debug', 'nosuch')", "0"]).starts_with("-ERR This Redis command is not allowed from script script: "));
         e.debug.disable_deny_scripts = true;
         assert_eq!(run(&mut e, &["EVAL", "redis.setresp(3) return redis.call('debug', 'protocol', 'true')", "0"]), ":1\r\n");
     }

@@ -102,6 +102,8 @@ fn repl_position(stats: &forkv_rdb::LoadStats) -> Option<(String, u64)> {
 pub struct LoadDone {
     pub summary: LoadSummary,
     pub elapsed: Duration,
+    /// An AOF directory was loaded (else an RDB file).
+    pub aof: bool,
 }
 
 /// Where the AOF directory is and how it loads (the configuration's part of
@@ -129,6 +131,19 @@ struct LoaderThread {
     handle: JoinHandle<ThreadResult>,
     /// Log lines the thread sends while it runs (a slow script replayed from the AOF).
     logs: Option<Receiver<LogLine>>,
+    /// Which load this is: its end is logged in that load's words (`persist/load_log.rs`).
+    purpose: LoadPurpose,
+}
+
+/// Why a load on the loader thread runs; its end is logged accordingly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadPurpose {
+    /// The start-up load of the RDB file or the AOF directory.
+    Startup,
+    /// A replica loads the RDB file its primary sent (a full sync).
+    ReplicaSync,
+    /// `DEBUG LOADAOF`.
+    DebugLoadAof,
 }
 
 /// The load in progress, and the manifest of the last AOF load until the AOF takes it.
@@ -138,6 +153,9 @@ pub struct LoadState {
     loaded_aof: Option<LoadedAof>,
     /// The input of a load from a primary's socket (see [`Server::start_rdb_stream_load`]).
     input: Option<StreamInput>,
+    /// The last RDB loaded on the loader thread (start-up, a replica's full sync from a
+    /// file or a socket): keys loaded and keys skipped as expired (INFO `rdb_last_load_keys_*`).
+    last_rdb_keys: (u64, u64),
 }
 
 impl Server {
@@ -159,7 +177,16 @@ impl Server {
             let stats = load_rdb_file(&path, &mut ks, &opts)?;
             Ok((ks, LoadSummary::from_rdb(&stats)))
         });
-        self.start_loader(handle, progress, None);
+        self.start_loader(handle, progress, None, LoadPurpose::Startup);
+    }
+
+    /// [`Server::start_rdb_load`] for a replica's full sync: the same load, logged as a
+    /// replica logs it.
+    pub fn start_replica_load(&mut self, path: PathBuf, key_load_delay_us: i64, events_interval_bytes: u64) {
+        self.start_rdb_load(path, key_load_delay_us, events_interval_bytes);
+        if let Some(t) = self.load.thread.as_mut() {
+            t.purpose = LoadPurpose::ReplicaSync;
+        }
     }
 
     /// Starts loading an RDB as it arrives from a primary's socket (`repl-diskless-load`,
@@ -194,7 +221,7 @@ impl Server {
             Ok((ks, LoadSummary::from_rdb(&stats)))
         });
         self.load.input = Some(input);
-        self.start_loader(handle, progress, None);
+        self.start_loader(handle, progress, None, LoadPurpose::ReplicaSync);
         if async_loading {
             self.engine.cfg.loading = false;
             self.engine.cfg.async_loading = true;
@@ -250,7 +277,7 @@ impl Server {
             let summary = LoadSummary::from_aof(&loaded.ks, loaded.report, loaded.functions);
             Ok((loaded.ks, summary))
         });
-        self.start_loader(handle, progress, Some(rx));
+        self.start_loader(handle, progress, Some(rx), LoadPurpose::Startup);
     }
 
     /// DEBUG LOADAOF (Valkey's `loadAppendOnlyFiles` from `debugCommand`): writes what is
@@ -264,10 +291,13 @@ impl Server {
         // what reached the files either way.
         let _ = self.aof_flush(true);
         self.start_aof_load(src);
+        if let Some(t) = self.load.thread.as_mut() {
+            t.purpose = LoadPurpose::DebugLoadAof;
+        }
     }
 
-    fn start_loader(&mut self, handle: JoinHandle<ThreadResult>, progress: Arc<LoadProgress>, logs: Option<Receiver<LogLine>>) {
-        self.load.thread = Some(LoaderThread { started: Instant::now(), progress, handle, logs });
+    fn start_loader(&mut self, handle: JoinHandle<ThreadResult>, progress: Arc<LoadProgress>, logs: Option<Receiver<LogLine>>, purpose: LoadPurpose) {
+        self.load.thread = Some(LoaderThread { started: Instant::now(), progress, handle, logs, purpose });
         self.engine.cfg.loading = true;
     }
 
@@ -278,6 +308,12 @@ impl Server {
         self.load.thread.as_ref().map(|t| t.progress.events())
     }
 
+    /// The keys loaded and skipped as expired by the last RDB load of the loader thread
+    /// (INFO `rdb_last_load_keys_loaded` and `rdb_last_load_keys_expired`).
+    pub fn last_rdb_load_keys(&self) -> (u64, u64) {
+        self.load.last_rdb_keys
+    }
+
     /// True while a loader thread runs (until [`Server::poll_load`] installs its result).
     pub fn is_loading(&self) -> bool {
         self.load.thread.is_some()
@@ -286,7 +322,8 @@ impl Server {
     /// Never waits: `Ok(None)` while loading (or when nothing loads); when the thread is
     /// done, installs its keyspace and libraries in place of the live ones and returns the
     /// summary, or the loader's error (the dataset stays as it was). The lines the loader
-    /// logged so far are in the engine's log queue either way.
+    /// logged so far are in the engine's log queue either way, and so are, once it ended,
+    /// the lines of its end (`persist/load_log.rs`).
     pub fn poll_load(&mut self) -> Result<Option<LoadDone>, String> {
         self.drain_load_logs();
         if !self.load.thread.as_ref().is_some_and(|t| t.handle.is_finished()) {
@@ -300,12 +337,24 @@ impl Server {
         self.engine.cfg.loading = false;
         self.engine.cfg.async_loading = false;
         self.end_load_input();
+        let purpose = thread.purpose;
+        let result = self.install_load(thread);
+        self.log_load_end(purpose, &result);
+        result.map(Some)
+    }
+
+    /// Joins a finished loader thread and installs its dataset.
+    fn install_load(&mut self, thread: LoaderThread) -> Result<LoadDone, String> {
         let joined = thread.handle.join().map_err(|_| "the loading thread panicked".to_string())?;
         let (ks, mut summary) = joined?;
         self.engine.load_function_codes(&summary.functions, RestorePolicy::Flush)?;
         self.engine.ks.replace_data(ks);
+        let aof = summary.aof.is_some();
+        if !aof {
+            self.load.last_rdb_keys = (summary.keys, summary.expired_skipped);
+        }
         self.load.loaded_aof = summary.aof.take();
-        Ok(Some(LoadDone { summary, elapsed: thread.started.elapsed() }))
+        Ok(LoadDone { summary, elapsed: thread.started.elapsed(), aof })
     }
 
     /// Moves the loader thread's log lines to the engine's queue, which the host drains.
@@ -325,6 +374,7 @@ impl Server {
         if let Some(loaded) = self.load.loaded_aof.take() {
             self.aof_adopt_manifest(loaded.manifest);
         }
+        self.log(forkv_engine::log::LogLevel::Notice, "Append Only File loaded by DEBUG LOADAOF");
     }
 
     /// Opens the AOF for appending after the start-up load (or with nothing loaded): see
@@ -357,7 +407,7 @@ impl Server {
         } else {
             self.engine.ks.replace_data(fresh);
         }
-        Ok(LoadDone { summary: LoadSummary::from_rdb(&stats), elapsed: started.elapsed() })
+        Ok(LoadDone { summary: LoadSummary::from_rdb(&stats), elapsed: started.elapsed(), aof: false })
     }
 
     /// How RDB files load now: the checksum is skipped after
