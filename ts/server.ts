@@ -186,6 +186,7 @@ export class Server extends EventEmitter {
       noEvict: (c) => this.core.native.clientNoEvict(c.id),
       evict: (c) => this.evictClient(c),
       warn: (message) => this.log.warning(message),
+      report: (normal) => this.core.native.setClientsMemory(normal),
     });
     this.runId = randomHex(40);
     this.applyEngineSettings();
@@ -264,6 +265,7 @@ export class Server extends EventEmitter {
       lazyfreeLazyEviction: this.config.getBool('lazyfree-lazy-eviction'),
       lfuLogFactor: this.config.getInt('lfu-log-factor'),
       lfuDecayTime: this.config.getInt('lfu-decay-time'),
+      clientEvictionLimit: evictionLimit(this.config.getInt('maxmemory-clients'), Number(this.config.getBigInt('maxmemory'))),
       outputHardLimitNormal: Number(this.config.getClientOutputBufferLimits().normal.hardLimitBytes),
       outputHardLimitPubsub: Number(this.config.getClientOutputBufferLimits().pubsub.hardLimitBytes),
       slowlogLogSlowerThan: Number(this.config.getBigInt('commandlog-execution-slower-than')),
@@ -368,6 +370,7 @@ export class Server extends EventEmitter {
       return null;
     });
     this.config.onChange('maxmemory-clients', () => {
+      this.applyEngineSettings();
       this.evictClients();
       return null;
     });

@@ -275,6 +275,12 @@ export declare class Core {
    */
   setClientOutputMemory(total: number, replicas: number): void
   /**
+   * The memory of the normal and pubsub clients as the host measures it (client
+   * eviction's figure): a pipelined batch stops where its replies bring it to the
+   * client-eviction limit, so that the host evicts before the next command.
+   */
+  setClientsMemory(normal: number): void
+  /**
    * Periodic work (Valkey's serverCron / databasesCron): active expiry within a time
    * budget, and incremental rehashing when no fork child shares our pages.
    */
@@ -876,6 +882,8 @@ export interface EngineSettings {
   lazyfreeLazyEviction?: boolean
   lfuLogFactor?: number
   lfuDecayTime?: number
+  /** The client-eviction limit in bytes (`maxmemory-clients` resolved; 0: off). */
+  clientEvictionLimit?: number
   /** Hard output limits of the normal and pubsub classes, bytes (0: none). */
   outputHardLimitNormal?: number
   outputHardLimitPubsub?: number

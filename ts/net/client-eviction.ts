@@ -15,6 +15,11 @@
 // 32 KB up (all smaller ones share the lowest bucket), and within a bucket taken in the
 // order they entered it. Each eviction is logged ("Evicting client: <CLIENT INFO line>")
 // and counted (INFO `evicted_clients`).
+//
+// Valkey evicts before every command; here eviction runs after each read's batch, so the
+// core is told the normal total while eviction is on (`report`) and stops a pipelined
+// batch whose replies bring it to the limit: the client is measured and clients evicted
+// before its next command runs (forkv-engine's client_evict).
 import type { Connection } from './connection';
 
 /** Valkey's CLIENT_MEM_USAGE_BUCKET_MIN_LOG and _MAX_LOG: buckets of 2^15 B (32 KB) to 2^33 B. */
@@ -56,6 +61,12 @@ export interface ClientMemoryHost {
   evict(conn: Connection): void;
   /** Logs a warning (nothing more can be evicted). */
   warn(message: string): void;
+  /**
+   * The memory of the normal and pubsub clients changed while client eviction is on: the
+   * core stops a pipelined batch whose replies bring it to the limit (see forkv-engine's
+   * client_evict), so that eviction runs between commands, as in Valkey.
+   */
+  report(normal: number): void;
 }
 
 /** Per-client memory, its sums by class, and client eviction. */
@@ -67,6 +78,8 @@ export class ClientMemory {
   private readonly usage = new Map<Connection, { mem: number; core: number; bucket: number }>();
   private normalTotal = 0;
   private replicaTotal = 0;
+  /** Client eviction was on at the last `evict`: the normal total goes to the core. */
+  private reporting = false;
 
   constructor(private readonly host: ClientMemoryHost) {}
 
@@ -127,7 +140,10 @@ export class ClientMemory {
 
   private add(conn: Connection, delta: number): void {
     if (conn.isReplica) this.replicaTotal += delta;
-    else this.normalTotal += delta;
+    else if (delta !== 0) {
+      this.normalTotal += delta;
+      if (this.reporting) this.host.report(this.normalTotal);
+    }
   }
 
   /** Memory of the clients by class: normal (pubsub included) and replicas (INFO mem_clients_*). */
@@ -146,7 +162,10 @@ export class ClientMemory {
    */
   evict(): void {
     const limit = this.host.limit();
-    if (limit === 0 || this.normalTotal < limit) return;
+    const on = limit !== 0;
+    if (on && !this.reporting) this.host.report(this.normalTotal);
+    this.reporting = on;
+    if (!on || this.normalTotal < limit) return;
     // Biggest bucket first; within one, the order clients entered it.
     const candidates = [...this.usage].filter(([c]) => !c.isReplica).sort((a, b) => b[1].bucket - a[1].bucket);
     for (const [conn] of candidates) {

@@ -20,6 +20,7 @@ pub mod acl;
 pub mod allocator;
 pub mod busy;
 pub mod client;
+pub mod client_evict;
 pub mod cmd;
 pub mod cmdstats;
 pub mod debug_flags;
@@ -156,7 +157,9 @@ pub enum Outcome {
     /// deadline is `block_deadline`.
     Blocked,
     /// Write the reply; the client pipelined more commands than one batch of replies may
-    /// hold ([`OUTPUT_PAUSE_BYTES`]): call `wake` on a later turn of the host's event loop,
+    /// hold ([`OUTPUT_PAUSE_BYTES`]), or its replies brought the clients' memory to the
+    /// client-eviction limit ([`client_evict`]: measure it and evict clients first): call
+    /// `wake` on a later turn of the host's event loop,
     /// and the rest of its input runs then (other clients are served in between). Its
     /// input keeps being read meanwhile, as in Valkey: its output buffer limit and client
     /// eviction bound what it may hold.
@@ -246,6 +249,9 @@ pub struct Engine {
     pub client_output_bytes: usize,
     /// Of that, replica output (not counted for eviction).
     pub replica_output_bytes: usize,
+    /// The host's client-eviction limit and clients' memory: a pipelined batch stops
+    /// where it reaches the limit (see [`client_evict`]).
+    pub client_eviction: client_evict::ClientEvictionGauge,
     /// The propagated stream the server holds outside the engine: the AOF buffer and the
     /// buffers of replicas still syncing (not counted for eviction either).
     pub stream_buffered_bytes: usize,
@@ -318,6 +324,7 @@ impl Engine {
             memory_probe: evict::NO_PROBE,
             client_output_bytes: 0,
             replica_output_bytes: 0,
+            client_eviction: client_evict::ClientEvictionGauge::default(),
             stream_buffered_bytes: 0,
             eviction: evict::EvictionState::default(),
             oom_state: false,
@@ -786,7 +793,7 @@ impl Engine {
                         ranges = v;
                     }
                     match step {
-                        Outcome::Done if self.out.len() >= OUTPUT_PAUSE_BYTES && pos < buf.len() => {
+                        Outcome::Done if pos < buf.len() && (self.out.len() >= OUTPUT_PAUSE_BYTES || self.client_eviction.batch_must_yield(self.out.len())) => {
                             if let Some(c) = self.clients.get_mut(&id) {
                                 c.suspended = true;
                             }
