@@ -95,10 +95,10 @@ export declare class Core {
   constructor(databases: number)
   /**
    * Takes the process memory figures the host samples on its cron tick (MEMORY STATS,
-   * DOCTOR): resident set size, the peak of allocated bytes it has seen, and the bytes
-   * waiting in client sockets. The allocated bytes are read at the same instant.
+   * DOCTOR): resident set size and the peak of allocated bytes it has seen. The
+   * allocated bytes are read at the same instant.
    */
-  sampleMemory(rss: number, peak: number, clientOutput: number): void
+  sampleMemory(rss: number, peak: number): void
   /**
    * Registers a connection; `peer` is its address as CLIENT LIST and SLOWLOG show it
    * (`ip:port`, `<socket path>:0` for a client of the unix socket, `unix`);

@@ -288,6 +288,9 @@ pub trait ServerCommands {
     /// RESET run by the engine (while a script is busy): the server's own per-client
     /// state goes (subscriptions, MONITOR).
     fn reset_client(&mut self, engine: &mut Engine, id: u64);
+    /// The replication backlog and the clients' memory by class (see
+    /// [`memory_stats::ServerMemory`]).
+    fn memory(&self, engine: &Engine) -> memory_stats::ServerMemory;
 }
 
 impl Engine {
@@ -361,9 +364,15 @@ impl Engine {
         self.secure_random = Some(secure_random::SecureRandom::from_seed(seed));
     }
 
-    /// Bytes allocated for the query buffers of every client.
-    pub fn query_buffers_bytes(&self) -> usize {
-        self.clients.values().map(client::Client::query_buffer_capacity).sum()
+    /// The clients with a connection (every client but the scripts' own), by id.
+    pub fn connected_clients(&self) -> impl Iterator<Item = (u64, &Client)> {
+        self.clients.iter().filter(|(&id, _)| id != cmd::script::SCRIPT_CLIENT).map(|(&id, c)| (id, c))
+    }
+
+    /// The replication backlog and the clients' memory by class, as the server beside the
+    /// engine measures them (MEMORY STATS, INFO memory); zeros for an engine without one.
+    pub fn server_memory(&self) -> memory_stats::ServerMemory {
+        self.server_commands.as_ref().map(|s| s.memory(self)).unwrap_or_default()
     }
 
     /// The largest query buffer of a connected client (INFO

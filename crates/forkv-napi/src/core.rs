@@ -340,15 +340,14 @@ impl Core {
     }
 
     /// Takes the process memory figures the host samples on its cron tick (MEMORY STATS,
-    /// DOCTOR): resident set size, the peak of allocated bytes it has seen, and the bytes
-    /// waiting in client sockets. The allocated bytes are read at the same instant.
+    /// DOCTOR): resident set size and the peak of allocated bytes it has seen. The
+    /// allocated bytes are read at the same instant.
     #[napi]
-    pub fn sample_memory(&mut self, rss: f64, peak: f64, client_output: f64) {
+    pub fn sample_memory(&mut self, rss: f64, peak: f64) {
         let m = &mut self.server.engine.host_memory;
         m.used = crate::alloc::used_bytes();
         m.rss = rss as usize;
         m.peak = (peak as usize).max(m.used);
-        m.client_output = client_output as usize;
     }
 
     /// Registers a connection; `peer` is its address as CLIENT LIST and SLOWLOG show it

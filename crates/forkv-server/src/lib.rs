@@ -66,6 +66,7 @@ mod busy_accept;
 mod busy_io;
 pub mod direct_send;
 pub mod jobs;
+mod memory;
 pub mod outbox;
 pub mod persist;
 pub mod pubsub;
@@ -173,6 +174,10 @@ impl ServerCommands for OwnRunner {
         own.monitors.retain(|&m| m != id);
         engine.monitor.set_on(!own.monitors.is_empty());
     }
+
+    fn memory(&self, engine: &Engine) -> forkv_engine::memory_stats::ServerMemory {
+        memory::server_memory(engine, &self.0.borrow())
+    }
 }
 
 impl Server {
@@ -212,11 +217,7 @@ impl Server {
     /// eviction's figure). 0 for an unknown id.
     pub fn client_memory(&self, id: u64) -> usize {
         let Some(c) = self.engine.client(id) else { return 0 };
-        let own = self.own.borrow();
-        c.memory_usage()
-            + own.pubsub.total_count(id) * forkv_engine::client::SUBSCRIPTION_OVERHEAD_BYTES
-            // A syncing replica's stream waits here, not yet in its socket: its output all the same.
-            + own.repl.pending_bytes_of(id)
+        memory::client_memory(c, &self.own.borrow(), id)
     }
 
     /// Valkey's clientsCron for the clients the host visits this tick (a slice of them,
@@ -829,7 +830,8 @@ impl Server {
     /// INFO for the requested sections (see [`info`]).
     pub fn info(&mut self, sections: &[&[u8]]) -> String {
         let own = self.own.borrow();
-        info::render(&mut self.engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), sections)
+        let memory = memory::server_memory(&self.engine, &own);
+        info::render(&mut self.engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), memory, sections)
     }
 
     /// Takes a freshly forked child into the job slot: the keyspace stops moving entries
@@ -971,7 +973,8 @@ fn run_from_host_facts(engine: &mut Engine, own: &Own, id: u64, argv: &[&[u8]], 
     let proto = engine.client(id).map_or(2, |c| c.proto);
     match spec.name {
         "info" => {
-            let text = info::render(engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), &argv[1..]);
+            let memory = memory::server_memory(engine, own);
+            let text = info::render(engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), memory, &argv[1..]);
             forkv_engine::reply::Reply::new(out, proto).verbatim(text.as_bytes(), "txt");
         }
         "lastsave" => {
