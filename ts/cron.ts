@@ -78,10 +78,7 @@ export class Cron {
       replOutput: st.totalNetReplOutputBytes,
     });
     if (s.usedMemory > this.server.stats.peakMemory) this.server.stats.peakMemory = s.usedMemory;
-    // The output client sockets hold, as the output accounting keeps it (not a walk over
-    // every client per tick).
-    const clientOutput = this.server.output.totals().total;
-    this.server.core.native.sampleMemory(process.memoryUsage.rss(), this.server.stats.peakMemory, clientOutput);
+    this.server.core.native.sampleMemory(process.memoryUsage.rss(), this.server.stats.peakMemory);
   }
 
   /** instantaneous_ops_per_sec over the recent samples. */

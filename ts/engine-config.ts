@@ -5,6 +5,7 @@
 // cron's period).
 import { CONFIG_ENTRIES } from './config/schema';
 import { helloIdentity } from './commands/connection';
+import { evictionLimit } from './net/client-eviction';
 import type { LogLevel } from './log';
 import type { Server } from './server';
 
@@ -104,6 +105,7 @@ export class EngineConfig {
       lazyfreeLazyEviction: c.getBool('lazyfree-lazy-eviction'),
       lfuLogFactor: c.getInt('lfu-log-factor'),
       lfuDecayTime: c.getInt('lfu-decay-time'),
+      clientEvictionLimit: evictionLimit(c.getInt('maxmemory-clients'), Number(c.getBigInt('maxmemory'))),
       outputHardLimitNormal: Number(c.getClientOutputBufferLimits().normal.hardLimitBytes),
       outputHardLimitPubsub: Number(c.getClientOutputBufferLimits().pubsub.hardLimitBytes),
       slowlogLogSlowerThan: Number(c.getBigInt('commandlog-execution-slower-than')),
@@ -157,6 +159,7 @@ export class EngineConfig {
       return null;
     });
     config.onChange('maxmemory-clients', () => {
+      this.applyEngineSettings();
       server.evictClients();
       return null;
     });

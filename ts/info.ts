@@ -34,7 +34,6 @@ function strings(fields: Fields): string[][] {
 /** The single facts, by INFO field name (the core prints them in its order). */
 function hostFacts(s: Server): Fields {
   const mem = process.memoryUsage();
-  const clientMem = s.clientMemory.totals();
   return [
     ['redis_version', VERSION.redisCompat],
     ['forkv_version', VERSION.forkv],
@@ -61,10 +60,6 @@ function hostFacts(s: Server): Fields {
     ['total_system_memory', os.totalmem()],
     ['node_heap_used', mem.heapUsed],
     ['maxmemory_policy', s.config.getEnum('maxmemory-policy')],
-    // Everything the clients hold (query and output buffers, MULTI, subscriptions...), as
-    // Valkey's stat_clients_type_memory: replicas, and the rest.
-    ['mem_clients_slaves', clientMem.replicas],
-    ['mem_clients_normal', clientMem.normal],
     ['evicted_clients', s.stats.evictedClients],
     ['mem_allocator', memAllocator()],
     ['total_connections_received', s.stats.totalConnections],

@@ -171,6 +171,7 @@ export class Server extends EventEmitter {
       noEvict: (c) => this.core.native.clientNoEvict(c.id),
       evict: (c) => this.evictClient(c),
       warn: (message) => this.log.warning(message),
+      report: (normal) => this.core.native.setClientsMemory(normal),
     });
     this.runId = randomHex(40);
     this.engineConfig = new EngineConfig(this);

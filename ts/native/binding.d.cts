@@ -91,10 +91,10 @@ export declare class Core {
   constructor(databases: number)
   /**
    * Takes the process memory figures the host samples on its cron tick (MEMORY STATS,
-   * DOCTOR): resident set size, the peak of allocated bytes it has seen, and the bytes
-   * waiting in client sockets. The allocated bytes are read at the same instant.
+   * DOCTOR): resident set size and the peak of allocated bytes it has seen. The
+   * allocated bytes are read at the same instant.
    */
-  sampleMemory(rss: number, peak: number, clientOutput: number): void
+  sampleMemory(rss: number, peak: number): void
   /**
    * Registers a connection; `peer` is its address as CLIENT LIST and SLOWLOG show it
    * (`ip:port`, `<socket path>:0` for a client of the unix socket, `unix`);
@@ -275,6 +275,12 @@ export declare class Core {
    * in `used_memory`; replica output is not counted for eviction.
    */
   setClientOutputMemory(total: number, replicas: number): void
+  /**
+   * The memory of the normal and pubsub clients as the host measures it (client
+   * eviction's figure): a pipelined batch stops where its replies bring it to the
+   * client-eviction limit, so that the host evicts before the next command.
+   */
+  setClientsMemory(normal: number): void
   /**
    * Periodic work (Valkey's serverCron / databasesCron): active expiry within a time
    * budget, and incremental rehashing when no fork child shares our pages.
@@ -890,6 +896,8 @@ export interface EngineSettings {
   lazyfreeLazyEviction?: boolean
   lfuLogFactor?: number
   lfuDecayTime?: number
+  /** The client-eviction limit in bytes (`maxmemory-clients` resolved; 0: off). */
+  clientEvictionLimit?: number
   /** Hard output limits of the normal and pubsub classes, bytes (0: none). */
   outputHardLimitNormal?: number
   outputHardLimitPubsub?: number

@@ -6,8 +6,8 @@
 // `clientMemory`) plus its pending output (what its socket still holds, see
 // output-limits). The figure of each client is refreshed after each of its reads, after
 // output is delivered to it, and by the cron (Valkey: after each command, on writes to
-// other clients, and in clientsCron); the sums by class are INFO's `mem_clients_normal`
-// and `mem_clients_slaves`.
+// other clients, and in clientsCron). INFO's `mem_clients_*` and MEMORY STATS are
+// measured from the same parts by the core (forkv-server's memory.rs).
 //
 // When the memory of the normal and pubsub clients reaches the limit, the biggest
 // evictable clients are closed until it is below again. Evictable: not a replica, not
@@ -15,6 +15,11 @@
 // 32 KB up (all smaller ones share the lowest bucket), and within a bucket taken in the
 // order they entered it. Each eviction is logged ("Evicting client: <CLIENT INFO line>")
 // and counted (INFO `evicted_clients`).
+//
+// Valkey evicts before every command; here eviction runs after each read's batch, so the
+// core is told the normal total while eviction is on (`report`) and stops a pipelined
+// batch whose replies bring it to the limit: the client is measured and clients evicted
+// before its next command runs (forkv-engine's client_evict).
 import type { Connection } from './connection';
 
 /** Valkey's CLIENT_MEM_USAGE_BUCKET_MIN_LOG and _MAX_LOG: buckets of 2^15 B (32 KB) to 2^33 B. */
@@ -56,17 +61,30 @@ export interface ClientMemoryHost {
   evict(conn: Connection): void;
   /** Logs a warning (nothing more can be evicted). */
   warn(message: string): void;
+  /**
+   * The memory of the normal and pubsub clients changed while client eviction is on: the
+   * core stops a pipelined batch whose replies bring it to the limit (see forkv-engine's
+   * client_evict), so that eviction runs between commands, as in Valkey.
+   */
+  report(normal: number): void;
 }
 
-/** Per-client memory, its sums by class, and client eviction. */
+/** A client's last figure, the core's part of it, its bucket, and its class when measured. */
+interface Usage {
+  mem: number;
+  core: number;
+  bucket: number;
+  replica: boolean;
+}
+
+/** Per-client memory, the total of the normal and pubsub clients, and client eviction. */
 export class ClientMemory {
-  /**
-   * Each client's last figure, the core's part of it, and its bucket; a Map keeps the order
-   * clients entered a bucket.
-   */
-  private readonly usage = new Map<Connection, { mem: number; core: number; bucket: number }>();
+  /** Each client's last figure; a Map keeps the order clients entered a bucket. */
+  private readonly usage = new Map<Connection, Usage>();
+  /** The memory of the normal and pubsub clients (replicas are never evicted). */
   private normalTotal = 0;
-  private replicaTotal = 0;
+  /** Client eviction was on at the last `evict`: the normal total goes to the core. */
+  private reporting = false;
 
   constructor(private readonly host: ClientMemoryHost) {}
 
@@ -105,15 +123,16 @@ export class ClientMemory {
 
   private set(conn: Connection, core: number, mem: number): void {
     const before = this.usage.get(conn);
-    const bucket = memoryBucket(mem);
-    this.add(conn, mem - (before?.mem ?? 0));
-    if (before === undefined || before.bucket !== bucket) {
+    const now: Usage = { mem, core, bucket: memoryBucket(mem), replica: conn.isReplica };
+    // By the class each figure was counted in: a client that turned replica (SYNC) leaves
+    // the normal total with what it had added there.
+    this.addNormal(normalPart(now) - (before === undefined ? 0 : normalPart(before)));
+    if (before === undefined || before.bucket !== now.bucket) {
       // Entering a bucket puts the client at its end, as Valkey's bucket lists do.
       this.usage.delete(conn);
-      this.usage.set(conn, { mem, core, bucket });
+      this.usage.set(conn, now);
     } else {
-      before.mem = mem;
-      before.core = core;
+      Object.assign(before, now);
     }
   }
 
@@ -122,17 +141,13 @@ export class ClientMemory {
     const before = this.usage.get(conn);
     if (before === undefined) return;
     this.usage.delete(conn);
-    this.add(conn, -before.mem);
+    this.addNormal(-normalPart(before));
   }
 
-  private add(conn: Connection, delta: number): void {
-    if (conn.isReplica) this.replicaTotal += delta;
-    else this.normalTotal += delta;
-  }
-
-  /** Memory of the clients by class: normal (pubsub included) and replicas (INFO mem_clients_*). */
-  totals(): { normal: number; replicas: number } {
-    return { normal: this.normalTotal, replicas: this.replicaTotal };
+  private addNormal(delta: number): void {
+    if (delta === 0) return;
+    this.normalTotal += delta;
+    if (this.reporting) this.host.report(this.normalTotal);
   }
 
   /** Refreshes every client (CONFIG SET maxmemory / maxmemory-clients). */
@@ -146,9 +161,12 @@ export class ClientMemory {
    */
   evict(): void {
     const limit = this.host.limit();
-    if (limit === 0 || this.normalTotal < limit) return;
+    const on = limit !== 0;
+    if (on && !this.reporting) this.host.report(this.normalTotal);
+    this.reporting = on;
+    if (!on || this.normalTotal < limit) return;
     // Biggest bucket first; within one, the order clients entered it.
-    const candidates = [...this.usage].filter(([c]) => !c.isReplica).sort((a, b) => b[1].bucket - a[1].bucket);
+    const candidates = [...this.usage].filter(([c, u]) => !u.replica && !c.isReplica).sort((a, b) => b[1].bucket - a[1].bucket);
     for (const [conn] of candidates) {
       if (this.normalTotal < limit) return;
       if (conn.closed || this.host.noEvict(conn)) continue;
@@ -157,4 +175,9 @@ export class ClientMemory {
     }
     if (this.normalTotal >= limit) this.host.warn('Over client maxmemory after evicting all evictable clients');
   }
+}
+
+/** What a figure adds to the normal total: all of it for a normal or pubsub client, nothing for a replica. */
+function normalPart(u: Usage): number {
+  return u.replica ? 0 : u.mem;
 }

@@ -20,6 +20,7 @@ pub mod acl;
 pub mod allocator;
 pub mod busy;
 pub mod client;
+pub mod client_evict;
 pub mod cmd;
 pub mod cmdstats;
 pub mod collate;
@@ -155,7 +156,9 @@ pub enum Outcome {
     /// deadline is `block_deadline`.
     Blocked,
     /// Write the reply; the client pipelined more commands than one batch of replies may
-    /// hold ([`OUTPUT_PAUSE_BYTES`]): call `wake` on a later turn of the host's event loop,
+    /// hold ([`OUTPUT_PAUSE_BYTES`]), or its replies brought the clients' memory to the
+    /// client-eviction limit ([`client_evict`]: measure it and evict clients first): call
+    /// `wake` on a later turn of the host's event loop,
     /// and the rest of its input runs then (other clients are served in between). Its
     /// input keeps being read meanwhile, as in Valkey: its output buffer limit and client
     /// eviction bound what it may hold.
@@ -245,6 +248,9 @@ pub struct Engine {
     pub client_output_bytes: usize,
     /// Of that, replica output (not counted for eviction).
     pub replica_output_bytes: usize,
+    /// The host's client-eviction limit and clients' memory: a pipelined batch stops
+    /// where it reaches the limit (see [`client_evict`]).
+    pub client_eviction: client_evict::ClientEvictionGauge,
     /// The propagated stream the server holds outside the engine: the AOF buffer and the
     /// buffers of replicas still syncing (not counted for eviction either).
     pub stream_buffered_bytes: usize,
@@ -281,6 +287,9 @@ pub trait ServerCommands {
     /// RESET run by the engine (while a script is busy): the server's own per-client
     /// state goes (subscriptions, MONITOR).
     fn reset_client(&mut self, engine: &mut Engine, id: u64);
+    /// The replication backlog and the clients' memory by class (see
+    /// [`memory_stats::ServerMemory`]).
+    fn memory(&self, engine: &Engine) -> memory_stats::ServerMemory;
 }
 
 impl Engine {
@@ -317,6 +326,7 @@ impl Engine {
             memory_probe: evict::NO_PROBE,
             client_output_bytes: 0,
             replica_output_bytes: 0,
+            client_eviction: client_evict::ClientEvictionGauge::default(),
             stream_buffered_bytes: 0,
             eviction: evict::EvictionState::default(),
             oom_state: false,
@@ -353,9 +363,15 @@ impl Engine {
         self.secure_random = Some(secure_random::SecureRandom::from_seed(seed));
     }
 
-    /// Bytes allocated for the query buffers of every client.
-    pub fn query_buffers_bytes(&self) -> usize {
-        self.clients.values().map(client::Client::query_buffer_capacity).sum()
+    /// The clients with a connection (every client but the scripts' own), by id.
+    pub fn connected_clients(&self) -> impl Iterator<Item = (u64, &Client)> {
+        self.clients.iter().filter(|(&id, _)| id != cmd::script::SCRIPT_CLIENT).map(|(&id, c)| (id, c))
+    }
+
+    /// The replication backlog and the clients' memory by class, as the server beside the
+    /// engine measures them (MEMORY STATS, INFO memory); zeros for an engine without one.
+    pub fn server_memory(&self) -> memory_stats::ServerMemory {
+        self.server_commands.as_ref().map(|s| s.memory(self)).unwrap_or_default()
     }
 
     /// The largest query buffer of a connected client (INFO
@@ -785,7 +801,7 @@ impl Engine {
                         ranges = v;
                     }
                     match step {
-                        Outcome::Done if self.out.len() >= OUTPUT_PAUSE_BYTES && pos < buf.len() => {
+                        Outcome::Done if pos < buf.len() && (self.out.len() >= OUTPUT_PAUSE_BYTES || self.client_eviction.batch_must_yield(self.out.len())) => {
                             if let Some(c) = self.clients.get_mut(&id) {
                                 c.suspended = true;
                             }

@@ -1,20 +1,27 @@
 //! What MEMORY STATS and MEMORY DOCTOR report: Valkey's `getMemoryOverheadData`, from
 //! what forkv measures.
 //!
-//! The process-wide figures (resident set size, peak, memory at start-up, bytes waiting
-//! in client sockets) belong to the host: it samples them on its cron tick, as Valkey
-//! samples `cron_malloc_stats` in `serverCron`, and hands them over in [`HostMemory`].
+//! The process-wide figures (resident set size, peak, memory at start-up) belong to the
+//! host: it samples them on its cron tick, as Valkey samples `cron_malloc_stats` in
+//! `serverCron`, and hands them over in [`HostMemory`].
 //! The allocated bytes are read live through a probe the host installs (the counting
-//! global allocator lives in the binding crate). Everything else (the keyspace's table
-//! overheads, query buffers, the AOF buffer, the script cache) the engine measures itself.
+//! global allocator lives in the binding crate). The keyspace's table overheads, the AOF
+//! buffer and the script cache the engine measures itself.
 //!
 //! The allocator figures are not read from the allocator (forkv's Rust allocations go
 //! through jemalloc, see the binding crate, but its `stats.*` are not queried yet): they
 //! are filled as a Valkey built without jemalloc fills them (`cronUpdateMemoryStats`):
 //! allocated is the allocated bytes, active and resident are the RSS less the Lua VM,
-//! muzzy is 0; the ratios follow from those. Replication backlog, replica buffers,
-//! cluster links and function caches do not exist in forkv and are 0, as they are in a
-//! Valkey without replicas, cluster or functions.
+//! muzzy is 0; the ratios follow from those. Cluster links and function caches do not
+//! exist in forkv and are 0, as they are in a Valkey without cluster or functions.
+//!
+//! The replication backlog and the clients' memory by class live beside the engine: the
+//! server crate measures them ([`ServerMemory`], through [`crate::ServerCommands`]), so
+//! that MEMORY STATS and INFO memory report the same figures, with Valkey's meaning:
+//! `clients.normal` is the normal, pub/sub and primary-link clients (a replica's link to
+//! its primary included), `clients.slaves` the replicas (their pending output and the
+//! stream buffered while they sync), `replication.backlog` the backlog; all three are
+//! part of `overhead.total`.
 
 use crate::Engine;
 
@@ -27,11 +34,27 @@ pub struct HostMemory {
     pub peak: usize,
     /// Allocated bytes once the server was initialised, before any data was loaded.
     pub startup: usize,
-    /// Bytes of replies waiting in client sockets.
-    pub client_output: usize,
     /// Allocated bytes when the sample was taken (the ratios use the same instant's
     /// RSS and allocation, as Valkey's do).
     pub used: usize,
+}
+
+/// What the server beside the engine measures (Valkey's `repl_buffer_mem` split as
+/// getMemoryOverheadData splits it, and `stat_clients_type_memory` by class).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct ServerMemory {
+    /// The replication backlog's bytes (INFO `mem_replication_backlog`).
+    pub repl_backlog: usize,
+    /// The clients of the normal, pub/sub and primary classes: what the server holds for
+    /// each (query buffer, MULTI queue, watched keys, subscriptions) and their pending
+    /// output (INFO `mem_clients_normal`).
+    pub clients_normal: usize,
+    /// The replicas: what the server holds for each, the stream buffered while they sync,
+    /// and their pending output (INFO `mem_clients_slaves`).
+    pub clients_replicas: usize,
+    /// Connected clients that are not replicas, and replicas (MEMORY DOCTOR's averages).
+    pub normal_count: usize,
+    pub replica_count: usize,
 }
 
 /// One database's table overheads.
@@ -48,6 +71,8 @@ pub struct MemoryOverhead {
     pub peak_allocated: usize,
     pub total_allocated: usize,
     pub startup_allocated: usize,
+    pub repl_backlog: usize,
+    pub clients_replicas: usize,
     pub clients_normal: usize,
     pub aof_buffer: usize,
     pub lua_caches: usize,
@@ -65,8 +90,10 @@ pub struct MemoryOverhead {
     pub allocator_active: usize,
     pub allocator_resident: usize,
     pub rss: usize,
-    /// The number of connected clients (DOCTOR's average client buffer).
+    /// Connected clients that are not replicas (DOCTOR's average client buffer).
     pub clients: usize,
+    /// Connected replicas (DOCTOR's replica buffers).
+    pub replicas: usize,
     /// Cached scripts (DOCTOR's "many scripts").
     pub scripts: usize,
 }
@@ -77,8 +104,9 @@ fn ratio(a: usize, b: usize) -> f32 {
 }
 
 impl MemoryOverhead {
-    /// Collects the figures from the engine and the host's last sample.
-    pub fn collect(e: &Engine) -> Self {
+    /// Collects the figures from the engine, the server beside it (`server`, see
+    /// [`Engine::server_memory`]) and the host's last sample.
+    pub fn collect(e: &Engine, server: ServerMemory) -> Self {
         let host = e.host_memory;
         let used = e.used_memory();
         let (vm, bodies) = e.script_memory();
@@ -86,15 +114,18 @@ impl MemoryOverhead {
             total_allocated: used,
             startup_allocated: host.startup,
             peak_allocated: host.peak.max(used),
-            clients_normal: e.query_buffers_bytes() + host.client_output,
+            repl_backlog: server.repl_backlog,
+            clients_replicas: server.clients_replicas,
+            clients_normal: server.clients_normal,
             aof_buffer: e.prop.buffer_bytes(),
             lua_caches: bodies,
-            clients: e.client_count(),
+            clients: server.normal_count,
+            replicas: server.replica_count,
             scripts: e.cached_scripts(),
             rss: host.rss,
             ..Default::default()
         };
-        let mut total = m.startup_allocated + m.clients_normal + m.aof_buffer + m.lua_caches;
+        let mut total = m.startup_allocated + m.repl_backlog + m.clients_replicas + m.clients_normal + m.aof_buffer + m.lua_caches;
         for i in 0..e.ks.db_count() {
             let db = e.ks.db(i);
             if db.keys.is_empty() {
@@ -182,6 +213,9 @@ impl MemoryOverhead {
         }
         if self.rss_extra() > 1.1 && self.rss_extra_bytes() > MB10 {
             issues.push(" * High process RSS overhead: This instance has non-allocator RSS memory overhead is greater than 1.1 (this means that the Resident Set Size of the Valkey process is much larger than the RSS the allocator holds). This problem may be due to Lua scripts or Modules.\n\n");
+        }
+        if self.replicas > 0 && self.clients_replicas > 10 * 1024 * 1024 {
+            issues.push(" * Big replica buffers: The replica output buffers in this instance are greater than 10MB for each replica (on average). This likely means that there is some replica instance that is struggling receiving data, either because it is too slow or because of networking issues. As a result, data piles on the primary output buffers. Please try to identify what replica is not receiving data correctly and why. You can use the INFO output in order to check the replicas delays and the CLIENT LIST command to check the output buffers of each replica.\n\n");
         }
         if self.clients_normal.checked_div(self.clients).unwrap_or(0) > 200 * 1024 {
             issues.push(" * Big client buffers: The clients output buffers in this instance are greater than 200K per client (on average). This may result from different causes, like Pub/Sub clients subscribed to channels bot not receiving data fast enough, so that data piles on the Valkey instance output buffer, or clients sending commands with large replies or very large sequences of commands in the same pipeline. Please use the CLIENT LIST command in order to investigate the issue if it causes problems in your instance, or to understand better why certain clients are using a big amount of memory.\n\n");

@@ -102,6 +102,8 @@ pub struct EngineSettings {
     pub lazyfree_lazy_eviction: Option<bool>,
     pub lfu_log_factor: Option<u32>,
     pub lfu_decay_time: Option<u32>,
+    /// The client-eviction limit in bytes (`maxmemory-clients` resolved; 0: off).
+    pub client_eviction_limit: Option<f64>,
     /// Hard output limits of the normal and pubsub classes, bytes (0: none).
     pub output_hard_limit_normal: Option<f64>,
     pub output_hard_limit_pubsub: Option<f64>,
@@ -162,6 +164,7 @@ impl From<EngineSettings> for forkv_server::settings::EngineSettings {
             lazyfree_lazy_eviction: s.lazyfree_lazy_eviction,
             lfu_log_factor: s.lfu_log_factor,
             lfu_decay_time: s.lfu_decay_time,
+            client_eviction_limit: size(s.client_eviction_limit),
             output_hard_limit_normal: bytes(s.output_hard_limit_normal),
             output_hard_limit_pubsub: bytes(s.output_hard_limit_pubsub),
             slowlog_log_slower_than: s.slowlog_log_slower_than.map(|v| v as i64),
@@ -309,11 +312,11 @@ impl Core {
     }
 
     /// Takes the process memory figures the host samples on its cron tick (MEMORY STATS,
-    /// DOCTOR): resident set size, the peak of allocated bytes it has seen, and the bytes
-    /// waiting in client sockets. The allocated bytes are read at the same instant.
+    /// DOCTOR): resident set size and the peak of allocated bytes it has seen. The
+    /// allocated bytes are read at the same instant.
     #[napi]
-    pub fn sample_memory(&mut self, rss: f64, peak: f64, client_output: f64) {
-        self.server.sample_host_memory(rss as usize, peak as usize, client_output as usize);
+    pub fn sample_memory(&mut self, rss: f64, peak: f64) {
+        self.server.sample_host_memory(rss as usize, peak as usize);
     }
 
     /// Registers a connection; `peer` is its address as CLIENT LIST and SLOWLOG show it
@@ -753,6 +756,14 @@ impl Core {
     pub fn set_client_output_memory(&mut self, total: f64, replicas: f64) {
         self.server.engine.client_output_bytes = total.max(0.0) as usize;
         self.server.engine.replica_output_bytes = replicas.max(0.0) as usize;
+    }
+
+    /// The memory of the normal and pubsub clients as the host measures it (client
+    /// eviction's figure): a pipelined batch stops where its replies bring it to the
+    /// client-eviction limit, so that the host evicts before the next command.
+    #[napi]
+    pub fn set_clients_memory(&mut self, normal: f64) {
+        self.server.engine.client_eviction.clients_memory = normal.max(0.0) as usize;
     }
 
     /// Periodic work (Valkey's serverCron / databasesCron): active expiry within a time

@@ -16,15 +16,14 @@ impl Server {
         self.engine.host_memory.used = now;
     }
 
-    /// The host's cron sample: resident set size, the peak of allocated bytes it has seen
-    /// and the bytes waiting in client sockets, with the allocated bytes of the same instant.
-    pub fn sample_host_memory(&mut self, rss: usize, peak: usize, client_output: usize) {
+    /// The host's cron sample: resident set size and the peak of allocated bytes it has
+    /// seen, with the allocated bytes of the same instant.
+    pub fn sample_host_memory(&mut self, rss: usize, peak: usize) {
         let used = self.engine.allocated_memory();
         let m = &mut self.engine.host_memory;
         m.used = used;
         m.rss = rss;
         m.peak = peak.max(used);
-        m.client_output = client_output;
     }
 }
 
@@ -41,8 +40,8 @@ mod tests {
         let mut s = Server::new(1);
         s.install_memory_probe(probe);
         assert_eq!((s.engine.host_memory.startup, s.engine.host_memory.used), (4096, 4096));
-        s.sample_host_memory(10_000, 100, 7);
+        s.sample_host_memory(10_000, 100);
         let m = &s.engine.host_memory;
-        assert_eq!((m.rss, m.peak, m.client_output, m.used), (10_000, 4096, 7, 4096), "the peak is never below the current figure");
+        assert_eq!((m.rss, m.peak, m.used), (10_000, 4096, 4096), "the peak is never below the current figure");
     }
 }

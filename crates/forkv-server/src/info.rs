@@ -16,7 +16,7 @@
 //! several names may be given, unknown names are ignored, each section is printed once,
 //! in Valkey's order.
 
-use forkv_engine::memory_stats::MemoryOverhead;
+use forkv_engine::memory_stats::{MemoryOverhead, ServerMemory};
 use forkv_engine::Engine;
 
 use crate::pubsub::PubSubStats;
@@ -109,12 +109,12 @@ impl ReplFacts {
 }
 
 /// Renders INFO for the requested section names (empty: the default sections).
-pub fn render(engine: &mut Engine, host: &HostInfo, pubsub: PubSubStats, repl: ReplFacts, requested: &[&[u8]]) -> String {
+pub fn render(engine: &mut Engine, host: &HostInfo, pubsub: PubSubStats, repl: ReplFacts, beside: ServerMemory, requested: &[&[u8]]) -> String {
     engine.account_errors();
     // The memory as the command found it (after its eviction pass), before this text
     // is allocated: the text itself is no part of the dataset's figures.
     let used = engine.used_memory();
-    let overhead = MemoryOverhead::collect(engine);
+    let overhead = MemoryOverhead::collect(engine, beside);
     let mut out = String::new();
     for name in select(requested) {
         if !out.is_empty() {
@@ -275,12 +275,12 @@ fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, used: usize, m: 
     w.put("mem_fragmentation_ratio", if used > 0 { to_fixed(rss as f64 / used as f64, 2) } else { "0.00".into() });
     w.put("mem_fragmentation_bytes", rss as i64 - used as i64);
     w.put("mem_not_counted_for_evict", engine.mem_not_counted_for_evict());
-    w.put("mem_replication_backlog", repl.backlog);
+    w.put("mem_replication_backlog", m.repl_backlog);
     // Valkey's shared replication buffer: the backlog and what replicas have yet to take
     // (buffered while they sync, or waiting in their sockets).
     w.put("mem_total_replication_buffers", repl.backlog + repl.syncing + engine.replica_output_bytes);
-    w.fact(host, "mem_clients_slaves");
-    w.fact(host, "mem_clients_normal");
+    w.put("mem_clients_slaves", m.clients_replicas);
+    w.put("mem_clients_normal", m.clients_normal);
     // No cluster bus in forkv.
     w.put("mem_cluster_links", 0);
     w.put("mem_aof_buffer", m.aof_buffer);
@@ -489,7 +489,7 @@ mod tests {
         assert!(!host.set("persistence", Vec::new()), "the persistence section is the server's own");
         host.persistence = vec![("loading".into(), "0".into())];
         assert!(!host.set("nosuch", Vec::new()));
-        let text = render(&mut e, &host, PubSubStats::default(), ReplFacts::default(), &[b"server", b"persistence", b"keyspace", b"commandstats", b"errorstats", b"stats"]);
+        let text = render(&mut e, &host, PubSubStats::default(), ReplFacts::default(), ServerMemory::default(), &[b"server", b"persistence", b"keyspace", b"commandstats", b"errorstats", b"stats"]);
         assert!(text.starts_with("# Server\r\nredis_version:\r\nserver_name:forkv\r\n"), "{text}");
         assert!(text.contains("tcp_port:6379\r\n"));
         assert!(text.contains("\r\n\r\n# Persistence\r\nloading:0\r\n\r\n# Stats\r\n"), "{text}");

@@ -74,6 +74,7 @@ mod busy_io;
 pub mod direct_send;
 mod host_memory;
 pub mod jobs;
+mod memory;
 pub mod outbox;
 pub mod persist;
 pub mod pubsub;
@@ -182,6 +183,10 @@ impl ServerCommands for OwnRunner {
         own.monitors.retain(|&m| m != id);
         engine.monitor.set_on(!own.monitors.is_empty());
     }
+
+    fn memory(&self, engine: &Engine) -> forkv_engine::memory_stats::ServerMemory {
+        memory::server_memory(engine, &self.0.borrow())
+    }
 }
 
 impl Server {
@@ -221,11 +226,7 @@ impl Server {
     /// eviction's figure). 0 for an unknown id.
     pub fn client_memory(&self, id: u64) -> usize {
         let Some(c) = self.engine.client(id) else { return 0 };
-        let own = self.own.borrow();
-        c.memory_usage()
-            + own.pubsub.total_count(id) * forkv_engine::client::SUBSCRIPTION_OVERHEAD_BYTES
-            // A syncing replica's stream waits here, not yet in its socket: its output all the same.
-            + own.repl.pending_bytes_of(id)
+        memory::client_memory(c, &self.own.borrow(), id)
     }
 
     /// Valkey's clientsCron for the clients the host visits this tick (a slice of them,
@@ -851,7 +852,8 @@ impl Server {
     pub fn info(&mut self, sections: &[&[u8]]) -> String {
         self.refresh_persistence_info();
         let own = self.own.borrow();
-        info::render(&mut self.engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), sections)
+        let memory = memory::server_memory(&self.engine, &own);
+        info::render(&mut self.engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), memory, sections)
     }
 
     /// Takes a freshly forked child into the job slot: the keyspace stops moving entries
@@ -993,7 +995,8 @@ fn run_from_host_facts(engine: &mut Engine, own: &Own, id: u64, argv: &[&[u8]], 
     let proto = engine.client(id).map_or(2, |c| c.proto);
     match spec.name {
         "info" => {
-            let text = info::render(engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), &argv[1..]);
+            let memory = memory::server_memory(engine, own);
+            let text = info::render(engine, &own.host_info, own.pubsub.stats(), info::ReplFacts::of(&own.repl), memory, &argv[1..]);
             forkv_engine::reply::Reply::new(out, proto).verbatim(text.as_bytes(), "txt");
         }
         "lastsave" => {

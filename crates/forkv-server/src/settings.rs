@@ -70,6 +70,8 @@ pub struct EngineSettings {
     pub lazyfree_lazy_eviction: Option<bool>,
     pub lfu_log_factor: Option<u32>,
     pub lfu_decay_time: Option<u32>,
+    /// The client-eviction limit in bytes (`maxmemory-clients` resolved; 0: off).
+    pub client_eviction_limit: Option<usize>,
     /// Hard output limits of the normal and pubsub classes, bytes (0: none).
     pub output_hard_limit_normal: Option<u64>,
     pub output_hard_limit_pubsub: Option<u64>,
@@ -108,6 +110,7 @@ impl Server {
         set(&mut cfg.busy_reply_threshold_ms, s.busy_reply_threshold_ms);
         set(&mut cfg.output_hard_limit[0], s.output_hard_limit_normal);
         set(&mut cfg.output_hard_limit[1], s.output_hard_limit_pubsub);
+        set(&mut e.client_eviction.limit, s.client_eviction_limit);
         if let Some(v) = s.propagation_error_behavior.as_deref().and_then(PropagationErrorBehavior::parse) {
             cfg.propagation_error_behavior = v;
         }

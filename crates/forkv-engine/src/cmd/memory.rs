@@ -227,7 +227,7 @@ fn reply_to(e: &mut Engine, id: u64, f: impl FnOnce(&mut Reply<'_>)) -> Outcome 
 /// MEMORY STATS: Valkey 8's fields in Valkey's order; ratios as doubles of Valkey's
 /// single-precision values.
 fn stats(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
-    let m = MemoryOverhead::collect(e);
+    let m = MemoryOverhead::collect(e, e.server_memory());
     let int = |r: &mut Reply<'_>, name: &[u8], v: i64| {
         r.bulk(name);
         r.int(v);
@@ -242,8 +242,8 @@ fn stats(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
         int(r, b"peak.allocated", n(m.peak_allocated));
         int(r, b"total.allocated", n(m.total_allocated));
         int(r, b"startup.allocated", n(m.startup_allocated));
-        int(r, b"replication.backlog", 0);
-        int(r, b"clients.slaves", 0);
+        int(r, b"replication.backlog", n(m.repl_backlog));
+        int(r, b"clients.slaves", n(m.clients_replicas));
         int(r, b"clients.normal", n(m.clients_normal));
         int(r, b"cluster.links", 0);
         int(r, b"aof.buffer", n(m.aof_buffer));
@@ -281,7 +281,7 @@ fn stats(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
 
 /// MEMORY DOCTOR: Valkey's report, as verbatim text.
 fn doctor(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
-    let report = MemoryOverhead::collect(e).doctor_report();
+    let report = MemoryOverhead::collect(e, e.server_memory()).doctor_report();
     reply_to(e, id, |r| r.verbatim(report.as_bytes(), "txt"))
 }
 
