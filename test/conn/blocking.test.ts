@@ -96,9 +96,8 @@ t('a blocked client does not block the server: others are answered while it wait
   send(waiter, ['BLPOP', 'never', '0']);
   await blocked(1);
   const other = await client();
-  const started = Date.now();
+  // BLPOP with timeout 0 never returns on its own: these replies came while it waited.
   await roundtrip(other, [['PING'], ['SET', 'k', 'v'], ['GET', 'k']], '+PONG\r\n+OK\r\n' + bulk('v'));
-  assert.ok(Date.now() - started < 200);
   assert.ok(await silent(waiter, 20));
   const list = (await fx.io.call('CLIENT', 'LIST')) as string;
   assert.match(list, /flags=b db=0 .*cmd=blpop/);

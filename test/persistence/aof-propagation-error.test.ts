@@ -85,4 +85,32 @@ t('a command refused before it runs (wrong arity) follows the directive too', as
   }
 });
 
+t('CLUSTER SLOTS / SHARDS in the AOF under panic: replayed under cluster-enabled yes (Valkey answers them), a panic under no', async () => {
+  const slots = '*2\r\n$7\r\ncluster\r\n$5\r\nslots\r\n*2\r\n$7\r\ncluster\r\n$6\r\nshards\r\n';
+  for (const cluster of ['yes', 'no']) {
+    const dir = await divergentAof(slots);
+    const args = ['--appendonly', 'yes', '--propagation-error-behavior', 'panic', '--cluster-enabled', cluster, '--databases', '1'];
+    const s = await startServer({ dir, args, waitReady: false });
+    try {
+      if (cluster === 'yes') {
+        await s.waitFor(/Ready to accept connections/);
+        assert.match(s.output(), /CLUSTER SLOTS read from the AOF not answered: forkv has no cluster mode/);
+        assert.match(s.output(), /CLUSTER SHARDS read from the AOF not answered/);
+        const c = new Redis({ port: s.port });
+        try {
+          assert.is(await c.get('k'), 'abc');
+        } finally {
+          c.disconnect();
+        }
+        await s.stop();
+      } else {
+        assert.is((await s.exited).code, 1);
+        assert.match(s.output(), /This server panicked sending an error to its AOF-loading-client after processing the command 'cluster\|slots'/, s.output());
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
 t.run();

@@ -28,7 +28,7 @@ t.after.each(async () => {
   for (const s of running.splice(0)) await s.stop('SIGKILL');
 });
 
-t('seed: BGSAVE is a point-in-time snapshot; the parent keeps answering in ms; restart loads it', async () => {
+t('seed: BGSAVE is a point-in-time snapshot; the parent keeps answering while the child writes; restart loads it', async () => {
   // 600 ms per key: the child needs over a second for two keys.
   const { srv, io } = await forkv(['--rdb-key-save-delay', '600000']);
   await io.set('key1', 'value1');
@@ -36,17 +36,12 @@ t('seed: BGSAVE is a point-in-time snapshot; the parent keeps answering in ms; r
   assert.is(await io.bgsave(), 'Background saving started');
   assert.is((await info(io, 'persistence')).get('rdb_bgsave_in_progress'), '1');
   assert.is(await io.set('key3', 'value3'), 'OK');
-  const lat: number[] = [];
-  for (let i = 0; i < 20; i++) {
-    const t0 = process.hrtime.bigint();
+  // The parent answers every command while the child is alive: each PING is bracketed by
+  // INFO saying the save is still in progress (no speed threshold: bench/ measures latency).
+  for (let i = 0; i < 5; i++) {
     assert.is(await io.ping(), 'PONG');
-    lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    await sleep(10);
+    assert.is((await info(io, 'persistence')).get('rdb_bgsave_in_progress'), '1', `the save ended before PING ${i + 1}`);
   }
-  // The child is still writing: the parent answered every ping meanwhile.
-  assert.is((await info(io, 'persistence')).get('rdb_bgsave_in_progress'), '1', 'the save ended before the pings');
-  const maxMs = Math.max(...lat);
-  assert.ok(maxMs < 50, `PING took up to ${maxMs.toFixed(1)} ms during BGSAVE`);
   assert.is(await io.get('key3'), 'value3');
   await waitNoChild(io);
   const dump = path.join(srv.dir, 'dump.rdb');

@@ -112,6 +112,43 @@ t('lazyfree-lazy-eviction: an evicted big value is freed in the background under
   }
 });
 
+t('SCRIPT FLUSH / FUNCTION FLUSH count more than 64 scripts or functions as Valkey 8.0.1 does: ASYNC and the default under lazyfree-lazy-user-flush yes', async () => {
+  const io = await server();
+  const loadScripts = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) await io.call('SCRIPT', 'LOAD', `return ${i}`);
+  };
+  const lib = (n: number): string => ['#!lua name=lib', ...Array.from({ length: n }, (_, i) => `redis.register_function('f${i}', function() return ${i} end)`)].join('\n');
+  // Measured on valkey-server 8.0.1: 70 scripts or functions count 70; 64 or fewer, or SYNC, count nothing.
+  await loadScripts(70);
+  assert.is(await io.call('SCRIPT', 'FLUSH', 'ASYNC'), 'OK');
+  assert.is(await freedInBackground(io), 70);
+  assert.is((await info(io, 'memory')).get('number_of_cached_scripts'), '0');
+  await loadScripts(64);
+  await io.call('SCRIPT', 'FLUSH', 'ASYNC');
+  await loadScripts(70);
+  await io.call('SCRIPT', 'FLUSH', 'SYNC');
+  assert.is(await freedInBackground(io), 70);
+  await loadScripts(70);
+  await io.call('SCRIPT', 'FLUSH');
+  assert.is(await freedInBackground(io), 140);
+  assert.is(await io.call('FUNCTION', 'LOAD', lib(70)), 'lib');
+  assert.is(await io.call('FUNCTION', 'FLUSH', 'ASYNC'), 'OK');
+  assert.is(await freedInBackground(io), 210);
+  assert.equal(await io.call('FUNCTION', 'LIST'), []);
+  await io.call('FUNCTION', 'LOAD', lib(70));
+  await io.call('FUNCTION', 'FLUSH', 'SYNC');
+  await io.call('FUNCTION', 'LOAD', lib(64));
+  await io.call('FUNCTION', 'FLUSH', 'ASYNC');
+  assert.is(await freedInBackground(io), 210);
+  // lazyfree-lazy-user-flush no: a FLUSH without SYNC or ASYNC frees at once.
+  await io.config('SET', 'lazyfree-lazy-user-flush', 'no');
+  await loadScripts(70);
+  await io.call('SCRIPT', 'FLUSH');
+  await io.call('FUNCTION', 'LOAD', lib(70));
+  await io.call('FUNCTION', 'FLUSH');
+  assert.is(await freedInBackground(io), 210);
+});
+
 t('fork safety: BGSAVE after BGSAVE while big values are unlinked, and every save completes', async () => {
   const io = await server();
   for (let round = 0; round < 8; round++) {

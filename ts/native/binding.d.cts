@@ -547,6 +547,11 @@ export interface AofOptions {
   fsync: string
   useRdbPreamble: boolean
   loadTruncated: boolean
+  /**
+   * `cluster-enabled`: what a CLUSTER state report read from the AOF does (forkv itself
+   * has no cluster mode; see `forkv_server::aof_load::AofLoadParams::cluster_enabled`).
+   */
+  clusterEnabled: boolean
   noFsyncOnRewrite: boolean
   /** RDB options for a preamble base. */
   rdbCompression: boolean

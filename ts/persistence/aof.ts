@@ -66,6 +66,7 @@ export class AofPersistence {
       fsync: c.getEnum('appendfsync'),
       useRdbPreamble: c.getBool('aof-use-rdb-preamble'),
       loadTruncated: c.getBool('aof-load-truncated'),
+      clusterEnabled: c.getBool('cluster-enabled'),
       noFsyncOnRewrite: c.getBool('no-appendfsync-on-rewrite'),
       rdbCompression: c.getBool('rdbcompression'),
       rdbChecksum: c.getBool('rdbchecksum'),

@@ -120,6 +120,13 @@ pub fn free_in_background<T: Send + 'static>(data: T, objects: u64) {
     }
 }
 
+/// Counts `objects` as freed in the background although they were freed here: what Valkey
+/// hands to its lazy-free thread but forkv cannot move to one (a Lua VM: mlua ties it to
+/// the thread that made it). INFO's `lazyfreed_objects` then moves as Valkey's does.
+pub fn count_freed_here(objects: u64) {
+    FREED.fetch_add(objects, Ordering::Relaxed);
+}
+
 /// Objects handed to the background thread and not yet freed.
 pub fn pending_objects() -> u64 {
     PENDING.load(Ordering::Relaxed)

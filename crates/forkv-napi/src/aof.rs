@@ -33,6 +33,9 @@ pub struct AofOptions {
     pub fsync: String,
     pub use_rdb_preamble: bool,
     pub load_truncated: bool,
+    /// `cluster-enabled`: what a CLUSTER state report read from the AOF does (forkv itself
+    /// has no cluster mode; see `forkv_server::aof_load::AofLoadParams::cluster_enabled`).
+    pub cluster_enabled: bool,
     pub no_fsync_on_rewrite: bool,
     /// RDB options for a preamble base.
     pub rdb_compression: bool,
@@ -157,6 +160,7 @@ fn source(o: &AofOptions) -> AofSource {
         dirname: o.dirname.clone(),
         filename: o.filename.clone(),
         load_truncated: o.load_truncated,
+        cluster_enabled: o.cluster_enabled,
         key_load_delay_us: o.key_load_delay_us as i64,
         events_interval_bytes: o.loading_events_interval_bytes as u64,
     }

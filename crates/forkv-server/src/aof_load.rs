@@ -45,6 +45,10 @@ pub struct AofLoadParams {
     pub progress: std::sync::Arc<forkv_rdb::LoadProgress>,
     /// `propagation-error-behavior`: what a replayed command's error does.
     pub propagation_error_behavior: PropagationErrorBehavior,
+    /// `cluster-enabled`: the configuration asked for cluster mode (forkv still runs
+    /// standalone). A CLUSTER state report in the AOF, which a Valkey cluster node answers,
+    /// is then replayed without stopping the load on forkv's refusal.
+    pub cluster_enabled: bool,
     /// `busy-reply-threshold` (`lua-time-limit`) in milliseconds: when a replayed script
     /// counts as slow (0: never).
     pub busy_reply_threshold_ms: u64,
@@ -91,6 +95,7 @@ const REPLAY_CLIENT: u64 = forkv_engine::cmd::script::SCRIPT_CLIENT - 1;
 struct Replay {
     engine: Engine,
     propagation_error_behavior: PropagationErrorBehavior,
+    cluster_enabled: bool,
     key_load_delay_us: i64,
     progress: std::sync::Arc<forkv_rdb::LoadProgress>,
     log: Option<Sender<LogLine>>,
@@ -134,10 +139,25 @@ impl AofLoadCallbacks for Replay {
             let msg = String::from_utf8_lossy(&reply[1..reply.len().saturating_sub(2)]).into_owned();
             return Err(msg);
         }
+        // CLUSTER SLOTS/SHARDS/... under `cluster-enabled yes`: a Valkey cluster node answers
+        // them and discards the reply; forkv, which has no cluster mode, refuses them. Their
+        // refusal changes no data, so it is only noted (with `cluster-enabled no` Valkey
+        // refuses them too, and that error goes through afterErrorReply below).
+        if self.cluster_enabled && forkv_engine::cmd::cluster::is_state_report(&args) && forkv_engine::cmd::cluster::is_disabled_reply(reply) {
+            if let Some(tx) = &self.log {
+                let line = format!("CLUSTER {} read from the AOF not answered: forkv has no cluster mode", String::from_utf8_lossy(args[1]).to_uppercase());
+                let _ = tx.send(LogLine { level: LogLevel::Notice, message: line });
+            }
+            self.engine.clear_reply();
+            return Ok(());
+        }
         // Any other error: Valkey's afterErrorReply for its AOF client (logged; a panic
         // under `propagation-error-behavior panic`, which stops the load).
         if let Some(error) = propagation_error::error_text(reply) {
-            let command = forkv_engine::table::lookup(args[0]).map_or_else(|| String::from_utf8_lossy(args[0]).to_lowercase(), |s| s.name.to_string());
+            // Valkey names the command by its full name (`cluster|slots`, c->lastcmd->fullname).
+            let spec = forkv_engine::table::lookup(args[0]);
+            let spec = spec.filter(|c| !c.unlisted_subcommands).and_then(|c| args.get(1).and_then(|sub| c.subcommand(sub))).or(spec);
+            let command = spec.map_or_else(|| String::from_utf8_lossy(args[0]).to_lowercase(), |s| s.name.to_string());
             let line = propagation_error::critical_line("server", "AOF-loading-client", &error, &command);
             if let Some(tx) = &self.log {
                 let _ = tx.send(LogLine { level: LogLevel::Warning, message: line });
@@ -177,7 +197,7 @@ pub fn load_aof(p: &AofLoadParams) -> Result<AofLoaded, LoadError> {
         // The replay client is internal: ACL permissions do not apply to it.
         c.user = None;
     }
-    let mut replay = Replay { engine, propagation_error_behavior: p.propagation_error_behavior, key_load_delay_us: p.key_load_delay_us, progress: p.progress.clone(), log: p.log.clone() };
+    let mut replay = Replay { engine, propagation_error_behavior: p.propagation_error_behavior, cluster_enabled: p.cluster_enabled, key_load_delay_us: p.key_load_delay_us, progress: p.progress.clone(), log: p.log.clone() };
     let lo = forkv_aof::LoadOptions { aof_load_truncated: p.load_truncated, upgrade_legacy: true };
     let report = forkv_aof::load_aof_dir(&p.work_dir, &p.dirname, &p.filename, lo, &mut replay);
     forward_logs(&mut replay.engine, p.log.as_ref());
@@ -205,6 +225,7 @@ mod tests {
             key_load_delay_us: 0,
             progress: Default::default(),
             propagation_error_behavior: PropagationErrorBehavior::Ignore,
+            cluster_enabled: false,
             busy_reply_threshold_ms: 5000,
             log: None,
         }
@@ -253,5 +274,48 @@ mod tests {
         assert!(loaded.ks.peek(9, b"x").is_some());
         let lines: Vec<LogLine> = rx.try_iter().collect();
         assert!(lines.iter().any(|l| l.message.starts_with("Slow script detected: still in execution after")), "{lines:?}");
+    }
+
+    /// CLUSTER SLOTS / SHARDS in the AOF under `propagation-error-behavior panic`: with
+    /// `cluster-enabled yes` (Valkey answers them) the load goes on past forkv's refusal;
+    /// with `cluster-enabled no` the refusal panics the load, as Valkey's does.
+    #[test]
+    fn cluster_state_reports_in_aof() {
+        let dir = std::env::temp_dir().join(format!("forkv-aof-cluster-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut file = Vec::new();
+        forkv_aof::encode_command(&mut file, &[b"cluster", b"slots"]);
+        forkv_aof::encode_command(&mut file, &[b"cluster", b"shards"]);
+        forkv_aof::encode_command(&mut file, &[b"SET", b"k", b"v"]);
+        std::fs::write(dir.join("appendonly.aof"), &file).unwrap();
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let panic = PropagationErrorBehavior::parse("panic").unwrap();
+        let on = AofLoadParams { propagation_error_behavior: panic, cluster_enabled: true, log: Some(tx), ..params(&dir) };
+        let loaded = load_aof(&on).unwrap();
+        assert!(loaded.ks.peek(0, b"k").is_some());
+        let lines: Vec<LogLine> = rx.try_iter().collect();
+        assert!(lines.iter().any(|l| l.message.starts_with("CLUSTER SLOTS read from the AOF not answered")), "{lines:?}");
+
+        let off = AofLoadParams { propagation_error_behavior: panic, ..params(&dir) };
+        let err = load_aof(&off).err().map(|e| e.to_string()).unwrap_or_default();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(err.contains("panicked sending an error to its AOF-loading-client"), "{err}");
+    }
+
+    /// An administrative CLUSTER subcommand (it would change a cluster node's state) still
+    /// stops a `panic` load under `cluster-enabled yes`: forkv cannot do what it asked.
+    #[test]
+    fn cluster_admin_in_aof_still_panics() {
+        let dir = std::env::temp_dir().join(format!("forkv-aof-cluster-admin-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut file = Vec::new();
+        forkv_aof::encode_command(&mut file, &[b"cluster", b"addslots", b"1"]);
+        std::fs::write(dir.join("appendonly.aof"), &file).unwrap();
+        let panic = PropagationErrorBehavior::parse("panic").unwrap();
+        let on = AofLoadParams { propagation_error_behavior: panic, cluster_enabled: true, ..params(&dir) };
+        let failed = load_aof(&on).is_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(failed);
     }
 }

@@ -35,7 +35,7 @@ fn target(dir: &Path) -> RdbTarget {
 }
 
 fn source(dir: &Path) -> AofSource {
-    AofSource { work_dir: dir.to_path_buf(), dirname: "appendonlydir".into(), filename: "appendonly.aof".into(), load_truncated: true, key_load_delay_us: 0, events_interval_bytes: 2 << 20 }
+    AofSource { work_dir: dir.to_path_buf(), dirname: "appendonlydir".into(), filename: "appendonly.aof".into(), load_truncated: true, cluster_enabled: false, key_load_delay_us: 0, events_interval_bytes: 2 << 20 }
 }
 
 fn aof_settings(dir: &Path) -> AofSettings {

@@ -51,6 +51,23 @@ const CLUSTER_SUBCOMMANDS: &[CommandSpec] = &[
     spec("cluster|slots", 2, LOADING | STALE, (0, 0, 0), "cluster", "3.0.0", "O(N) where N is the total number of Cluster nodes", "Returns the mapping of cluster slots to nodes.", Core(cluster_disabled)),
 ];
 
+/// Whether `argv` asks a CLUSTER subcommand that only reports the cluster's state (SLOTS,
+/// SHARDS, NODES, INFO, KEYSLOT, ...: no ADMIN flag, nothing a cluster node would change).
+/// With `cluster-enabled yes` Valkey answers them, so an AOF replay (which discards the
+/// reply) does not stop on forkv's refusal of them.
+pub fn is_state_report(argv: &[&[u8]]) -> bool {
+    let (Some(name), Some(sub)) = (argv.first(), argv.get(1)) else { return false };
+    crate::table::lookup(name)
+        .filter(|c| c.name == "cluster")
+        .and_then(|c| c.subcommand(sub))
+        .is_some_and(|s| s.flags & ADMIN == 0)
+}
+
+/// Whether `reply` is the refusal of a server without cluster support.
+pub fn is_disabled_reply(reply: &[u8]) -> bool {
+    reply.strip_prefix(b"-").is_some_and(|r| r.starts_with(DISABLED.as_bytes()))
+}
+
 /// CLUSTER ... and ASKING without cluster support.
 fn cluster_disabled(_ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
     Err(DISABLED.into())

@@ -165,15 +165,22 @@ fn delete(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
 }
 
 fn flush(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
-    match argv.len() {
-        2 => {}
-        3 if is(argv[2], "sync") || is(argv[2], "async") => {}
+    let lazy = match argv.len() {
+        2 => e.ks.lazyfree.user_flush,
+        3 if is(argv[2], "sync") => false,
+        3 if is(argv[2], "async") => true,
         3 => return e.script_error(id, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option"),
         _ => return e.script_error(id, &wrong_args("flush")),
-    }
-    // ASYNC frees in the background in Valkey; the result (no library) is the same.
+    };
     if let Some(vm) = e.functions.as_mut() {
+        let functions = vm.libraries().function_count();
         vm.flush_libraries();
+        // Valkey's freeFunctionsAsync frees the libraries on its lazy-free thread when they
+        // held more than LAZYFREE_THRESHOLD functions; forkv freed them here (the Lua VM
+        // cannot leave its thread) and counts them as Valkey does.
+        if lazy && functions > forkv_keyspace::lazyfree::LAZYFREE_THRESHOLD {
+            forkv_keyspace::lazyfree::count_freed_here(functions as u64);
+        }
     }
     e.function_changed(id, argv);
     e.reply_ok(id)

@@ -638,20 +638,27 @@ fn script_kill(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
 }
 
 fn script_flush(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
-    // ASYNC frees in the background in Valkey; the result (an empty cache) is the same.
-    let ok = match argv.len() {
-        2 => true,
-        3 => crate::cmd::is(argv[2], "sync") || crate::cmd::is(argv[2], "async"),
-        _ => false,
+    let lazy = match argv.len() {
+        2 => Some(e.ks.lazyfree.user_flush),
+        3 if crate::cmd::is(argv[2], "sync") => Some(false),
+        3 if crate::cmd::is(argv[2], "async") => Some(true),
+        _ => None,
     };
-    if !ok {
+    let Some(lazy) = lazy else {
         return e.script_error(id, "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
-    }
+    };
     if let Some(vm) = e.scripting.as_mut() {
+        let scripts = vm.len();
         if let Err(err) = vm.flush() {
             // No VM could be built: the next EVAL tries again (and reports why).
             e.logs.push(LogLevel::Warning, format!("SCRIPT FLUSH could not create a fresh Lua VM: {err}"));
             e.scripting = None;
+        }
+        // Valkey's freeLuaScriptsAsync closes the old VM on its lazy-free thread when it
+        // held more than LAZYFREE_THRESHOLD scripts; forkv closed it here (see
+        // count_freed_here) and counts the scripts as Valkey does.
+        if lazy && scripts > forkv_keyspace::lazyfree::LAZYFREE_THRESHOLD {
+            forkv_keyspace::lazyfree::count_freed_here(scripts as u64);
         }
     }
     let proto = e.proto_of(id);

@@ -116,6 +116,8 @@ pub struct AofSource {
     pub filename: String,
     /// `aof-load-truncated`.
     pub load_truncated: bool,
+    /// `cluster-enabled` (see [`AofLoadParams::cluster_enabled`]).
+    pub cluster_enabled: bool,
     /// `key-load-delay` in microseconds (a test knob).
     pub key_load_delay_us: i64,
     /// `loading-process-events-interval-bytes`: bytes of an RDB preamble between two
@@ -269,6 +271,7 @@ impl Server {
             key_load_delay_us: src.key_load_delay_us,
             progress: progress.clone(),
             propagation_error_behavior: self.engine.cfg.propagation_error_behavior,
+            cluster_enabled: src.cluster_enabled,
             busy_reply_threshold_ms: self.engine.cfg.busy_reply_threshold_ms,
             log: Some(tx),
         };

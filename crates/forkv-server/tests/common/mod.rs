@@ -77,6 +77,7 @@ pub fn aof_keys(dir: &Path) -> u64 {
         key_load_delay_us: 0,
         progress: Default::default(),
         propagation_error_behavior: Default::default(),
+        cluster_enabled: false,
         busy_reply_threshold_ms: 5000,
         log: None,
     };
