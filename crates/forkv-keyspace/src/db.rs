@@ -11,7 +11,7 @@ use crate::evict::{self, EvictionPool, Policy};
 use crate::dict::{Dict, ResizePolicy};
 use crate::notify::{self, Notifier};
 use crate::types::EncodingLimits;
-use crate::value::{Bytes, Value};
+use crate::value::{Bytes, Value, ValueRef};
 
 /// Milliseconds since the Unix epoch.
 pub type UnixMs = i64;
@@ -350,7 +350,7 @@ impl Keyspace {
     }
 
     /// Lookup for a read command: expires lazily and counts hits and misses.
-    pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+    pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<ValueRef<'_>> {
         let expired = self.expire_if_needed(db, key);
         if !expired {
             self.record_access(db, key);
@@ -360,14 +360,14 @@ impl Keyspace {
 
     /// Lookup for a read that must not count as an access (OBJECT, TYPE: Valkey's
     /// `LOOKUP_NOTOUCH`): expires lazily and counts hits and misses.
-    pub fn lookup_read_no_touch(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+    pub fn lookup_read_no_touch(&mut self, db: usize, key: &[u8]) -> Option<ValueRef<'_>> {
         let expired = self.expire_if_needed(db, key);
         self.count_lookup(db, key, expired)
     }
 
     /// A read lookup's accounting: keyspace hits and misses, the `keymiss` event.
     /// `expired`: the key is logically expired (still stored while expiry is paused).
-    fn count_lookup(&mut self, db: usize, key: &[u8], expired: bool) -> Option<&Value> {
+    fn count_lookup(&mut self, db: usize, key: &[u8], expired: bool) -> Option<ValueRef<'_>> {
         if expired && (self.expire_paused || self.replica) {
             self.stats.keyspace_misses += 1;
             self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
@@ -379,7 +379,7 @@ impl Keyspace {
             self.stats.keyspace_misses += 1;
             self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
         }
-        self.dbs[db].keys.get(key)
+        self.dbs[db].keys.get_ref(key)
     }
 
     /// Lookup for a write command: expires lazily, no hit/miss counting.
@@ -523,16 +523,16 @@ impl Keyspace {
 
     /// Lookup that neither expires nor counts (TYPE-free peeks such as EXISTS after
     /// expiry was already handled, or OBJECT).
-    pub fn peek(&self, db: usize, key: &[u8]) -> Option<&Value> {
+    pub fn peek(&self, db: usize, key: &[u8]) -> Option<ValueRef<'_>> {
         if self.is_expired_at(db, key) {
             return None;
         }
-        self.dbs[db].keys.get(key)
+        self.dbs[db].keys.get_ref(key)
     }
 
     /// The stored value, expired or not (Valkey's `dbFind`, as DEBUG OBJECT uses it).
-    pub fn find(&self, db: usize, key: &[u8]) -> Option<&Value> {
-        self.dbs[db].keys.get(key)
+    pub fn find(&self, db: usize, key: &[u8]) -> Option<ValueRef<'_>> {
+        self.dbs[db].keys.get_ref(key)
     }
 
     /// True when the key exists (expiring it first if due).
@@ -806,7 +806,7 @@ impl Keyspace {
             // (the table is borrowed meanwhile) and store the state back.
             let mut state = self.rng;
             let key: Bytes = {
-                let (k, _) = self.dbs[db].keys.fair_random_entry(|| xorshift64star(&mut state))?;
+                let (k, _) = self.dbs[db].keys.fair_random_entry_ref(|| xorshift64star(&mut state))?;
                 Bytes::from(k)
             };
             self.rng = state;
