@@ -349,13 +349,27 @@ impl Keyspace {
         std::mem::take(&mut self.expired)
     }
 
-    /// Lookup for a read command: expires lazily and counts hits and misses.
+    /// Lookup for a read command: expires lazily, records the access in the key's clock
+    /// (see [`Keyspace::record_access`]) and counts hits and misses; one table lookup
+    /// for a key that has no TTL.
     pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<ValueRef<'_>> {
         let expired = self.expire_if_needed(db, key);
-        if !expired {
-            self.record_access(db, key);
+        if expired || self.child_active || self.no_touch {
+            return self.count_lookup(db, key, expired);
         }
-        self.count_lookup(db, key, expired)
+        let (lfu, now) = (self.lfu.then_some(self.lfu_params), self.now);
+        let r = if lfu.is_some() { self.random() } else { 0 };
+        match self.dbs[db].keys.get_touch(key, |m| *m = access::accessed(*m, lfu, now, r)) {
+            Some(v) => {
+                self.stats.keyspace_hits += 1;
+                Some(v)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
+                None
+            }
+        }
     }
 
     /// Lookup for a read that must not count as an access (OBJECT, TYPE: Valkey's
@@ -373,13 +387,17 @@ impl Keyspace {
             self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
             return None;
         }
-        if self.dbs[db].keys.contains_key(key) {
-            self.stats.keyspace_hits += 1;
-        } else {
-            self.stats.keyspace_misses += 1;
-            self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
+        match self.dbs[db].keys.get_ref(key) {
+            Some(v) => {
+                self.stats.keyspace_hits += 1;
+                Some(v)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
+                None
+            }
         }
-        self.dbs[db].keys.get_ref(key)
     }
 
     /// Lookup for a write command: expires lazily, no hit/miss counting.

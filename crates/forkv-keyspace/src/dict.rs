@@ -321,6 +321,15 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         self.find(key).map(|e| &e.prefix().meta)
     }
 
+    /// A read that records an access: `touch` updates the entry's metadata, then the value
+    /// comes back (one lookup where `meta_mut` then `get_ref` take two). Like
+    /// [`Dict::meta_mut`], it never advances a rehash: it writes only the entry itself.
+    pub fn get_touch(&mut self, key: &[u8], touch: impl FnOnce(&mut M)) -> Option<VRef<'_, V>> {
+        let e = self.find_mut(key)?;
+        touch(&mut e.prefix_mut().meta);
+        Some(e.value())
+    }
+
     /// Mutable access to an entry's metadata. Unlike [`Dict::get_mut`] it never advances a
     /// rehash: it writes only the entry itself.
     pub fn meta_mut(&mut self, key: &[u8]) -> Option<&mut M> {
