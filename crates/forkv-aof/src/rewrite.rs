@@ -39,7 +39,7 @@ pub fn rewrite_keyspace_as_commands<W: Write + ?Sized>(
             continue;
         }
         let mut selected = false;
-        for (key, value) in db.keys.iter() {
+        for (key, value) in db.keys.iter_ref() {
             let expire = db.expire_of(key);
             if expire.is_some_and(|at| at < now_ms) {
                 continue;
@@ -49,7 +49,7 @@ pub fn rewrite_keyspace_as_commands<W: Write + ?Sized>(
                 write_bulk_i64(out, dbi as i64)?;
                 selected = true;
             }
-            write_value(out, key, value)?;
+            write_value(out, key, &value)?;
             if let Some(at) = expire {
                 out.write_all(b"*3\r\n$9\r\nPEXPIREAT\r\n")?;
                 write_bulk(out, key)?;

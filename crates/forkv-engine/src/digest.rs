@@ -89,10 +89,10 @@ pub fn dataset_digest(ks: &Keyspace) -> Digest {
             continue;
         }
         mix(&mut total, &(i as u32).to_be_bytes());
-        for (k, v) in db.keys.iter() {
+        for (k, v) in db.keys.iter_ref() {
             let mut kd = [0u8; 20];
             mix(&mut kd, k);
-            let vd = value_digest(v, db.expire_of(k));
+            let vd = value_digest(&v, db.expire_of(k));
             mix(&mut kd, &vd);
             xor(&mut total, &kd);
         }

@@ -12,7 +12,7 @@ use crate::lazyfree::{self, LazyFreeConfig};
 use crate::dict::{Dict, ResizePolicy};
 use crate::notify::{self, Notifier};
 use crate::types::EncodingLimits;
-use crate::value::{Bytes, Value};
+use crate::value::{Bytes, Value, ValueRef};
 
 /// Milliseconds since the Unix epoch.
 pub type UnixMs = i64;
@@ -355,37 +355,55 @@ impl Keyspace {
         std::mem::take(&mut self.expired)
     }
 
-    /// Lookup for a read command: expires lazily and counts hits and misses.
-    pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+    /// Lookup for a read command: expires lazily, records the access in the key's clock
+    /// (see [`Keyspace::record_access`]) and counts hits and misses; one table lookup
+    /// for a key that has no TTL.
+    pub fn lookup_read(&mut self, db: usize, key: &[u8]) -> Option<ValueRef<'_>> {
         let expired = self.expire_if_needed(db, key);
-        if !expired {
-            self.record_access(db, key);
+        if expired || self.child_active || self.no_touch {
+            return self.count_lookup(db, key, expired);
         }
-        self.count_lookup(db, key, expired)
+        let (lfu, now) = (self.lfu.then_some(self.lfu_params), self.now);
+        let r = if lfu.is_some() { self.random() } else { 0 };
+        match self.dbs[db].keys.get_touch(key, |m| *m = access::accessed(*m, lfu, now, r)) {
+            Some(v) => {
+                self.stats.keyspace_hits += 1;
+                Some(v)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
+                None
+            }
+        }
     }
 
     /// Lookup for a read that must not count as an access (OBJECT, TYPE: Valkey's
     /// `LOOKUP_NOTOUCH`): expires lazily and counts hits and misses.
-    pub fn lookup_read_no_touch(&mut self, db: usize, key: &[u8]) -> Option<&Value> {
+    pub fn lookup_read_no_touch(&mut self, db: usize, key: &[u8]) -> Option<ValueRef<'_>> {
         let expired = self.expire_if_needed(db, key);
         self.count_lookup(db, key, expired)
     }
 
     /// A read lookup's accounting: keyspace hits and misses, the `keymiss` event.
     /// `expired`: the key is logically expired (still stored while expiry is paused).
-    fn count_lookup(&mut self, db: usize, key: &[u8], expired: bool) -> Option<&Value> {
+    fn count_lookup(&mut self, db: usize, key: &[u8], expired: bool) -> Option<ValueRef<'_>> {
         if expired && (self.expire_paused || self.replica) {
             self.stats.keyspace_misses += 1;
             self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
             return None;
         }
-        if self.dbs[db].keys.contains_key(key) {
-            self.stats.keyspace_hits += 1;
-        } else {
-            self.stats.keyspace_misses += 1;
-            self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
+        match self.dbs[db].keys.get_ref(key) {
+            Some(v) => {
+                self.stats.keyspace_hits += 1;
+                Some(v)
+            }
+            None => {
+                self.stats.keyspace_misses += 1;
+                self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
+                None
+            }
         }
-        self.dbs[db].keys.get(key)
     }
 
     /// Lookup for a write command: expires lazily, no hit/miss counting.
@@ -530,16 +548,16 @@ impl Keyspace {
 
     /// Lookup that neither expires nor counts (TYPE-free peeks such as EXISTS after
     /// expiry was already handled, or OBJECT).
-    pub fn peek(&self, db: usize, key: &[u8]) -> Option<&Value> {
+    pub fn peek(&self, db: usize, key: &[u8]) -> Option<ValueRef<'_>> {
         if self.is_expired_at(db, key) {
             return None;
         }
-        self.dbs[db].keys.get(key)
+        self.dbs[db].keys.get_ref(key)
     }
 
     /// The stored value, expired or not (Valkey's `dbFind`, as DEBUG OBJECT uses it).
-    pub fn find(&self, db: usize, key: &[u8]) -> Option<&Value> {
-        self.dbs[db].keys.get(key)
+    pub fn find(&self, db: usize, key: &[u8]) -> Option<ValueRef<'_>> {
+        self.dbs[db].keys.get_ref(key)
     }
 
     /// True when the key exists (expiring it first if due).
@@ -836,7 +854,7 @@ impl Keyspace {
             // (the table is borrowed meanwhile) and store the state back.
             let mut state = self.rng;
             let key: Bytes = {
-                let (k, _) = self.dbs[db].keys.fair_random_entry(|| xorshift64star(&mut state))?;
+                let (k, _) = self.dbs[db].keys.fair_random_entry_ref(|| xorshift64star(&mut state))?;
                 Bytes::from(k)
             };
             self.rng = state;

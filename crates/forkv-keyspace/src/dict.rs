@@ -17,13 +17,15 @@
 //!
 //! Keys are byte strings stored inside the entry (see [`entry`]): one allocation per key
 //! holds its chain link, value, metadata and the key itself, and a bucket is one pointer.
+//! A short string value may be packed into the entry too: tables of such values hand out
+//! [`VRef`]s (`get_ref`, `iter_ref`, ...); tables of [`Plain`] values plain references.
 
 mod entry;
 
 use std::hash::BuildHasher;
 
-use entry::{EntryBox, Header};
-pub use entry::EntryTail;
+use entry::EntryBox;
+pub use entry::{EntryTail, Plain, VRef};
 
 /// When the table may start a resize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +78,7 @@ struct Table<V: EntryTail, M> {
 
 /// The entries of a chain, first to last.
 fn chain_iter<V: EntryTail, M>(chain: &Chain<V, M>) -> impl Iterator<Item = &EntryBox<V, M>> {
-    std::iter::successors(chain.as_ref(), |e| e.header().next.as_ref())
+    std::iter::successors(chain.as_ref(), |e| e.prefix().next.as_ref())
 }
 
 /// Chain lengths of a table as `DEBUG HTSTATS ... full` shows them (Valkey's
@@ -134,6 +136,8 @@ pub struct Dict<V: EntryTail, M = ()> {
     tables: [Table<V, M>; 2],
     /// Sum of the key lengths of all entries (the entries' allocation sizes follow from it).
     key_bytes: usize,
+    /// Entries in the packed layout (their header is smaller; see [`entry`]).
+    packed: usize,
     /// `Some(i)`: moving table 0 into table 1; buckets below `i` are already moved.
     rehash_idx: Option<usize>,
     hasher: foldhash::fast::FixedState,
@@ -156,6 +160,7 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         Dict {
             tables: [Table::empty(), Table::empty()],
             key_bytes: 0,
+            packed: 0,
             rehash_idx: None,
             hasher: foldhash::fast::FixedState::with_seed(seed()),
             policy: ResizePolicy::Enable,
@@ -194,9 +199,15 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
     }
 
     /// Bytes the table itself takes: its header, the bucket arrays and one entry
-    /// allocation per key with the key inside it (not what values point to).
+    /// allocation per key with the key inside it (not what values point to, nor the
+    /// bytes of packed values: those count as the values').
     pub fn mem_usage(&self) -> usize {
-        std::mem::size_of::<Self>() + self.lut_bytes() + self.len() * EntryBox::<V, M>::alloc_size(0) + self.key_bytes
+        let full = self.len() - self.packed;
+        std::mem::size_of::<Self>()
+            + self.lut_bytes()
+            + full * EntryBox::<V, M>::alloc_size(0)
+            + self.packed * EntryBox::<V, M>::packed_size(0)
+            + self.key_bytes
     }
 
     /// Bytes of the allocation holding one entry with a key of `key_len` bytes (its header:
@@ -233,13 +244,14 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         }
     }
 
-    /// Looks a key up. Never moves entries: safe to call while a fork child shares pages.
-    pub fn get(&self, key: &[u8]) -> Option<&V> {
-        self.find(key).map(|e| &e.value)
+    /// Looks a key up: the stored value, or a view of a packed one. Never moves entries:
+    /// safe to call while a fork child shares pages.
+    pub fn get_ref(&self, key: &[u8]) -> Option<VRef<'_, V>> {
+        self.find(key).map(EntryBox::value)
     }
 
     /// The entry holding `key`.
-    fn find(&self, key: &[u8]) -> Option<&Header<V, M>> {
+    fn find(&self, key: &[u8]) -> Option<&EntryBox<V, M>> {
         if self.is_empty() {
             return None;
         }
@@ -249,7 +261,7 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
                 continue;
             }
             if let Some(e) = chain_iter(&t.buckets[h & t.mask()]).find(|e| e.key() == key) {
-                return Some(e.header());
+                return Some(e);
             }
         }
         None
@@ -257,8 +269,8 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
 
     /// The entry holding `key`, mutably: the walk [`Dict::get_mut`], [`Dict::meta_mut`]
     /// and [`Dict::insert`] share. It finds which table holds the key first, so that the
-    /// mutable walk needs no conditional borrow. Callers must not hand out the value
-    /// mutably before detaching it (see [`EntryTail`]).
+    /// mutable walk needs no conditional borrow. Callers hand out the value mutably only
+    /// through [`EntryBox::value_mut`] (which unpacks a packed one).
     fn find_mut(&mut self, key: &[u8]) -> Option<&mut EntryBox<V, M>> {
         if self.is_empty() {
             return None;
@@ -275,14 +287,14 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
             if e.key() == key {
                 return Some(e);
             }
-            cur = e.header_mut().next.as_mut();
+            cur = e.prefix_mut().next.as_mut();
         }
         None
     }
 
     /// True when the key is present.
     pub fn contains_key(&self, key: &[u8]) -> bool {
-        self.get(key).is_some()
+        self.find(key).is_some()
     }
 
     /// Mutable lookup. Counts as a write: advances a running rehash by one step.
@@ -292,21 +304,36 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         }
         self.rehash_step();
         let e = self.find_mut(key)?;
-        // A value kept in its entry's tail cannot change size there: it takes its bytes
-        // back before anyone may change it.
-        e.detach();
-        Some(&mut e.header_mut().value)
+        // A packed value cannot change size in its entry: the entry is rebuilt with the
+        // value owning its bytes before anyone may change it.
+        let was_packed = e.is_packed();
+        let v: *mut V = e.value_mut();
+        if was_packed {
+            self.packed -= 1;
+        }
+        // SAFETY: `v` points into the entry `find_mut` borrowed from `self`, which the
+        // returned reference keeps borrowed; only the counter was touched in between.
+        Some(unsafe { &mut *v })
     }
 
     /// The metadata of an entry, read-only.
     pub fn meta(&self, key: &[u8]) -> Option<&M> {
-        self.find(key).map(|e| &e.meta)
+        self.find(key).map(|e| &e.prefix().meta)
+    }
+
+    /// A read that records an access: `touch` updates the entry's metadata, then the value
+    /// comes back (one lookup where `meta_mut` then `get_ref` take two). Like
+    /// [`Dict::meta_mut`], it never advances a rehash: it writes only the entry itself.
+    pub fn get_touch(&mut self, key: &[u8], touch: impl FnOnce(&mut M)) -> Option<VRef<'_, V>> {
+        let e = self.find_mut(key)?;
+        touch(&mut e.prefix_mut().meta);
+        Some(e.value())
     }
 
     /// Mutable access to an entry's metadata. Unlike [`Dict::get_mut`] it never advances a
     /// rehash: it writes only the entry itself.
     pub fn meta_mut(&mut self, key: &[u8]) -> Option<&mut M> {
-        self.find_mut(key).map(|e| &mut e.header_mut().meta)
+        self.find_mut(key).map(|e| &mut e.prefix_mut().meta)
     }
 
     /// Inserts or replaces; returns the previous value when the key existed. A new key
@@ -334,28 +361,33 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         keep_old: impl FnOnce(&V) -> bool,
         meta: impl FnOnce(bool) -> Option<M>,
     ) -> Result<(bool, Option<V>), KeyTooLong> {
-        self.put(key, value, keep_old, meta)
+        // A packed value is a short string, never worth the background thread.
+        self.put(key, value, |old| old.is_some_and(keep_old), meta)
     }
 
     /// [`Dict::insert`] and [`Dict::set`]: an existing entry gets the new value (which may
-    /// be embedded there); the old value comes back when `keep_old`. The flag is true when
-    /// the key existed.
+    /// be embedded there); the old value comes back when `keep_old` says so, given a look at
+    /// it (`None` for a value packed in its entry, which exists only as bytes). The flag is
+    /// true when the key existed.
     fn put(
         &mut self,
         key: &[u8],
         value: V,
-        keep_old: impl FnOnce(&V) -> bool,
+        keep_old: impl FnOnce(Option<&V>) -> bool,
         meta: impl FnOnce(bool) -> Option<M>,
     ) -> Result<(bool, Option<V>), KeyTooLong> {
         if !self.is_empty() {
             // A write lookup: one step of a running rehash, as `get_mut`.
             self.rehash_step();
             if let Some(e) = self.find_mut(key) {
-                let keep = keep_old(&e.header().value);
+                let was_packed = e.is_packed();
+                let keep = keep_old((!was_packed).then(|| e.full_value()));
                 let old = e.set_value(value, keep);
                 if let Some(m) = meta(true) {
-                    e.header_mut().meta = m;
+                    e.prefix_mut().meta = m;
                 }
+                let now_packed = e.is_packed();
+                self.packed = self.packed + usize::from(now_packed) - usize::from(was_packed);
                 return Ok((true, old));
             }
         }
@@ -399,7 +431,10 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         let idx = h & tab.mask();
         let next = tab.buckets[idx].take();
         match EntryBox::try_new(key, value, meta, next) {
-            Ok(e) => tab.buckets[idx] = Some(e),
+            Ok(e) => {
+                self.packed += usize::from(e.is_packed());
+                tab.buckets[idx] = Some(e);
+            }
             Err((err, _value, next)) => {
                 tab.buckets[idx] = next;
                 return Err(err);
@@ -428,9 +463,11 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
             };
             let mut slot = &mut tab.buckets[idx];
             for _ in 0..pos {
-                slot = &mut slot.as_mut()?.header_mut().next;
+                slot = &mut slot.as_mut()?.prefix_mut().next;
             }
-            let (value, next) = slot.take()?.into_parts();
+            let e = slot.take()?;
+            self.packed -= usize::from(e.is_packed());
+            let (value, next) = e.into_parts();
             *slot = next;
             tab.used -= 1;
             self.key_bytes -= key.len();
@@ -444,6 +481,7 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
     pub fn clear(&mut self) {
         self.tables = [Table::empty(), Table::empty()];
         self.key_bytes = 0;
+        self.packed = 0;
         self.rehash_idx = None;
     }
 
@@ -575,11 +613,11 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
             }
             let mut chain = self.tables[0].buckets[idx].take();
             while let Some(mut e) = chain {
-                chain = e.header_mut().next.take();
+                chain = e.prefix_mut().next.take();
                 let h = self.hasher.hash_one(e.key()) as usize;
                 let dst = &mut self.tables[1];
                 let di = h & dst.mask();
-                e.header_mut().next = dst.buckets[di].take();
+                e.prefix_mut().next = dst.buckets[di].take();
                 dst.buckets[di] = Some(e);
                 dst.used += 1;
                 self.tables[0].used -= 1;
@@ -640,7 +678,7 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         let mut v = cursor as usize;
         let visit_bucket = |t: &Table<V, M>, i: usize, visit: &mut dyn FnMut(&[u8], &V)| {
             for e in chain_iter(&t.buckets[i & t.mask()]) {
-                visit(e.key(), &e.header().value);
+                visit(e.key(), &e.value());
             }
         };
         if self.rehash_idx.is_none() {
@@ -672,7 +710,11 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
 
     /// A uniformly chosen bucket's random entry (Valkey's `dictGetRandomKey`; like it, not
     /// perfectly uniform across entries). `rand` supplies random numbers.
-    pub fn random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<(&[u8], &V)> {
+    pub fn random_entry_ref(&self, rand: impl FnMut() -> u64) -> Option<(&[u8], VRef<'_, V>)> {
+        self.random_box(rand).map(|e| (e.key(), e.value()))
+    }
+
+    fn random_box(&self, mut rand: impl FnMut() -> u64) -> Option<&EntryBox<V, M>> {
         if self.is_empty() {
             return None;
         }
@@ -702,7 +744,7 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         };
         let len = chain_iter(chain).count();
         let pick = rand() as usize % len;
-        chain_iter(chain).nth(pick).map(|e| (e.key(), &e.header().value))
+        chain_iter(chain).nth(pick)
     }
 
     /// A random entry drawn as Valkey's `dictGetFairRandomKey` does: sample up to 20
@@ -710,24 +752,27 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
     /// one of them, so an entry's chance does not depend on the length of its chain;
     /// falls back to [`Dict::random_entry`] when the sample is empty. Read-only (no
     /// rehash steps), so it is safe while a fork child exists.
-    pub fn fair_random_entry(&self, mut rand: impl FnMut() -> u64) -> Option<(&[u8], &V)> {
+    pub fn fair_random_entry_ref(&self, rand: impl FnMut() -> u64) -> Option<(&[u8], VRef<'_, V>)> {
+        self.fair_random_box(rand).map(|e| (e.key(), e.value()))
+    }
+
+    fn fair_random_box(&self, mut rand: impl FnMut() -> u64) -> Option<&EntryBox<V, M>> {
         const FAIR_SAMPLE: usize = 20;
         let sample = self.sample_entries(FAIR_SAMPLE, &mut rand);
         if sample.is_empty() {
-            return self.random_entry(rand);
+            return self.random_box(rand);
         }
-        let e = sample[rand() as usize % sample.len()];
-        Some((e.key(), &e.header().value))
+        Some(sample[rand() as usize % sample.len()])
     }
 
     /// Up to `count` entries from consecutive buckets at a random start (Valkey's
     /// `dictGetSomeKeys`, which eviction samples with): not uniform, fast, and
     /// read-only (no rehash steps), so it is safe while a fork child exists. Each entry
     /// is given as (key, value, metadata).
-    pub fn sample(&self, count: usize, mut rand: impl FnMut() -> u64) -> Vec<(&[u8], &V, &M)> {
+    pub fn sample_ref(&self, count: usize, mut rand: impl FnMut() -> u64) -> Vec<(&[u8], VRef<'_, V>, &M)> {
         self.sample_entries(count, &mut rand)
             .into_iter()
-            .map(|e| (e.key(), &e.header().value, &e.header().meta))
+            .map(|e| (e.key(), e.value(), &e.prefix().meta))
             .collect()
     }
 
@@ -785,14 +830,50 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
         sample
     }
 
-    /// Iterates every entry without modifying anything (used by the fork child).
-    pub fn iter(&self) -> Iter<'_, V, M> {
-        Iter {
+    /// Iterates every entry without modifying anything (used by the fork child); packed
+    /// values come as views.
+    pub fn iter_ref(&self) -> IterRef<'_, V, M> {
+        IterRef(self.entries())
+    }
+
+    fn entries(&self) -> Entries<'_, V, M> {
+        Entries {
             dict: self,
             table: 0,
             bucket: 0,
             cur: None,
         }
+    }
+}
+
+/// Tables of values that never pack hand out plain references.
+impl<V: Plain, M: Default> Dict<V, M> {
+    /// Looks a key up. Never moves entries: safe to call while a fork child shares pages.
+    pub fn get(&self, key: &[u8]) -> Option<&V> {
+        self.find(key).map(EntryBox::full_value)
+    }
+
+    /// A uniformly chosen bucket's random entry (see [`Dict::random_entry_ref`]).
+    pub fn random_entry(&self, rand: impl FnMut() -> u64) -> Option<(&[u8], &V)> {
+        self.random_box(rand).map(|e| (e.key(), e.full_value()))
+    }
+
+    /// A random entry drawn fairly (see [`Dict::fair_random_entry_ref`]).
+    pub fn fair_random_entry(&self, rand: impl FnMut() -> u64) -> Option<(&[u8], &V)> {
+        self.fair_random_box(rand).map(|e| (e.key(), e.full_value()))
+    }
+
+    /// Up to `count` entries from consecutive buckets (see [`Dict::sample_ref`]).
+    pub fn sample(&self, count: usize, mut rand: impl FnMut() -> u64) -> Vec<(&[u8], &V, &M)> {
+        self.sample_entries(count, &mut rand)
+            .into_iter()
+            .map(|e| (e.key(), e.full_value(), &e.prefix().meta))
+            .collect()
+    }
+
+    /// Iterates every entry without modifying anything (used by the fork child).
+    pub fn iter(&self) -> Iter<'_, V, M> {
+        Iter(self.entries())
     }
 }
 
@@ -870,22 +951,44 @@ fn seed() -> u64 {
     })
 }
 
-/// Read-only iterator over a [`Dict`].
-pub struct Iter<'a, V: EntryTail, M = ()> {
+/// The entries of a [`Dict`], read-only.
+struct Entries<'a, V: EntryTail, M> {
     dict: &'a Dict<V, M>,
     table: usize,
     bucket: usize,
     cur: Option<&'a EntryBox<V, M>>,
 }
 
-impl<'a, V: EntryTail, M> Iterator for Iter<'a, V, M> {
+/// Read-only iterator over a [`Dict`] of [`Plain`] values.
+pub struct Iter<'a, V: EntryTail, M = ()>(Entries<'a, V, M>);
+
+/// Read-only iterator over a [`Dict`] whose values may be packed (views for those).
+pub struct IterRef<'a, V: EntryTail, M = ()>(Entries<'a, V, M>);
+
+impl<'a, V: Plain, M> Iterator for Iter<'a, V, M> {
     type Item = (&'a [u8], &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|e| (e.key(), e.full_value()))
+    }
+}
+
+impl<'a, V: EntryTail, M> Iterator for IterRef<'a, V, M> {
+    type Item = (&'a [u8], VRef<'a, V>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|e| (e.key(), e.value()))
+    }
+}
+
+impl<'a, V: EntryTail, M> Iterator for Entries<'a, V, M> {
+    type Item = &'a EntryBox<V, M>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(e) = self.cur {
-                self.cur = e.header().next.as_ref();
-                return Some((e.key(), &e.header().value));
+                self.cur = e.prefix().next.as_ref();
+                return Some(e);
             }
             let t = self.dict.tables.get(self.table)?;
             if self.bucket >= t.buckets.len() {
@@ -1179,67 +1282,88 @@ mod tests {
     }
 
     #[test]
-    fn short_strings_live_in_their_entry_and_leave_it_owning_their_bytes() {
+    fn strings_written_whole_are_packed_in_their_entry_and_leave_it_owning_their_bytes() {
         use crate::value::{StrValue, Value};
-        let embedded = |d: &Dict<Value, u32>, k: &[u8]| matches!(d.get(k), Some(Value::Str(StrValue::Tail { .. })));
+        let packed = |d: &Dict<Value, u32>, k: &[u8]| matches!(d.get_ref(k), Some(VRef::View(..)));
         let text = |i: u32, len: usize| -> Vec<u8> { format!("{i:0>len$}x").into_bytes() };
+        let len_of = |i: u32| [1usize, 13, 14, 30, 44, 45, 99, 100, 200][i as usize % 9];
         let mut d: Dict<Value, u32> = Dict::new();
-        // 15..=44 bytes are embedded; shorter ones are inline and longer ones heap strings.
         for i in 0..3000u32 {
-            let len = 14 + (i as usize % 40);
-            d.insert(&key(i), Value::string(&text(i, len))).expect("a short key is stored");
+            d.insert(&key(i), Value::string(&text(i, len_of(i)))).expect("a short key is stored");
         }
         while d.rehash(100) {}
         for i in 0..3000u32 {
-            let len = 14 + (i as usize % 40);
-            let want = text(i, len);
-            let Some(Value::Str(s)) = d.get(key(i).as_slice()) else { panic!("key {i} lost") };
+            let want = text(i, len_of(i));
+            let Some(Value::Str(s)) = d.get_ref(key(i).as_slice()).as_deref().cloned_str() else { panic!("key {i} lost") };
             assert_eq!(s.as_bytes().as_ref(), &want[..], "key {i} reads back through growth");
-            assert_eq!(embedded(&d, &key(i)), (15..=44).contains(&want.len()), "key {i}, {} bytes", want.len());
-            assert_eq!(s.encoding_name(), if want.len() <= 44 { "embstr" } else { "raw" });
+            assert!(packed(&d, &key(i)), "key {i}, {} bytes: packed", want.len());
+            let v = d.get_ref(key(i).as_slice()).expect("present");
+            assert_eq!(v.encoding_name(), if want.len() <= 44 { "embstr" } else { "raw" }, "{} bytes", want.len());
         }
-        // A clone owns its bytes: it outlives the entry it was read from.
-        let cloned = match d.get(key(1).as_slice()) {
+        // Integers and strings too long for 16 bits keep a value of their own.
+        d.insert(b"int", Value::string(b"12345")).expect("stored");
+        assert!(!packed(&d, b"int"));
+        assert_eq!(d.get_ref(b"int").expect("present").encoding_name(), "int");
+        let huge = vec![b'h'; 70_000];
+        d.insert(b"huge", Value::string(&huge)).expect("stored");
+        assert!(!packed(&d, b"huge"));
+        let long_key = vec![b'k'; 70_000];
+        d.insert(&long_key, Value::string(b"a short value")).expect("stored");
+        assert!(!packed(&d, &long_key), "a key past 16 bits keeps the full layout");
+        assert!(matches!(d.get_ref(&long_key).as_deref(), Some(Value::Str(s)) if s.as_bytes().as_ref() == b"a short value"));
+        // A clone of a view owns its bytes: it outlives the entry it was read from.
+        let cloned = match d.get_ref(key(7).as_slice()).as_deref() {
             Some(Value::Str(s)) => s.clone(),
-            _ => panic!("key 1 lost"),
+            _ => panic!("key 7 lost"),
         };
         assert!(matches!(cloned, StrValue::Heap(_)));
-        // A write lookup hands out an owned string; the entry shrinks around the key.
-        let Some(Value::Str(s)) = d.get_mut(key(1).as_slice()) else { panic!("key 1 lost") };
+        // A write lookup unpacks: the value owns its bytes and may grow.
+        *d.meta_mut(key(7).as_slice()).expect("present") = 41;
+        let Some(Value::Str(s)) = d.get_mut(key(7).as_slice()) else { panic!("key 7 lost") };
         s.make_raw().extend_from_slice(b"-more");
-        assert!(!embedded(&d, &key(1)));
-        let Some(Value::Str(s)) = d.get(key(1).as_slice()) else { panic!("key 1 lost") };
+        assert!(!packed(&d, &key(7)));
+        assert_eq!(d.meta(key(7).as_slice()), Some(&41), "the metadata survives the unpacking");
+        let Some(Value::Str(s)) = d.get_ref(key(7).as_slice()).as_deref().cloned_str() else { panic!("key 7 lost") };
         assert_eq!(s.as_bytes().as_ref(), [cloned.as_bytes().as_ref(), b"-more"].concat().as_slice());
         // Replacing keeps the metadata and returns the old value with its own bytes.
         *d.meta_mut(key(2).as_slice()).expect("present") = 77;
-        let old = d.insert(&key(2), Value::string(&[b'n'; 30])).expect("stored").expect("existed");
-        assert!(embedded(&d, &key(2)));
+        let old = d.insert(&key(2), Value::string(&[b'n'; 100])).expect("stored").expect("existed");
+        assert!(packed(&d, &key(2)));
         assert_eq!(d.meta(key(2).as_slice()), Some(&77));
         let Value::Str(old) = old else { panic!("a string") };
-        assert_eq!(old.as_bytes().as_ref(), &text(2, 16)[..]);
-        assert_eq!(d.set(&key(2), Value::string(&[b'm'; 100]), |_| None), Ok(true), "a long value replaces an embedded one");
-        assert!(!embedded(&d, &key(2)));
+        assert_eq!(old.as_bytes().as_ref(), &text(2, len_of(2))[..]);
+        assert_eq!(d.set(&key(2), Value::string(b"-5"), |_| None), Ok(true), "an integer replaces a packed string");
+        assert!(!packed(&d, &key(2)));
         assert_eq!(d.set(&key(2), Value::string(&[b'o'; 20]), |existed| existed.then_some(78)), Ok(true), "and the other way round");
-        assert!(embedded(&d, &key(2)));
+        assert!(packed(&d, &key(2)));
         assert_eq!(d.meta(key(2).as_slice()), Some(&78), "the metadata given for an existing key");
-        // A value as long as the embedded one takes its tail in place.
+        // A value as long as the packed one is written over it in place.
         assert_eq!(d.set(&key(2), Value::string(&[b'p'; 20]), |_| None), Ok(true));
         let old = d.insert(&key(2), Value::string(&[b'q'; 20])).expect("stored").expect("existed");
-        assert!(embedded(&d, &key(2)));
+        assert!(packed(&d, &key(2)));
         assert!(matches!(&old, Value::Str(StrValue::Heap(h)) if h.as_slice() == [b'p'; 20]), "the old value owns its bytes");
-        let Some(Value::Str(s)) = d.get(key(2).as_slice()) else { panic!("key 2 lost") };
-        assert_eq!(s.as_bytes().as_ref(), &[b'q'; 20]);
+        assert!(matches!(d.get_ref(key(2).as_slice()).as_deref(), Some(Value::Str(s)) if s.as_bytes().as_ref() == [b'q'; 20]));
         assert_eq!(d.meta(key(2).as_slice()), Some(&78));
-        assert_eq!(d.set(b"fresh", Value::string(&[b'f'; 44]), |existed| (!existed).then_some(5)), Ok(false));
+        assert_eq!(d.set(b"fresh", Value::string(&[b'f'; 100]), |existed| (!existed).then_some(5)), Ok(false));
         assert_eq!(d.meta(b"fresh"), Some(&5), "the metadata given for a new key");
         assert_eq!(d.set(b"fresh", Value::string(b"1"), |_| None), Ok(true));
         assert_eq!(d.meta(b"fresh"), Some(&5), "None keeps an existing entry's metadata");
+        // The table's own bytes: a packed entry's header is the 16-byte prefix.
+        let full = EntryBox::<Value, u32>::alloc_size(0);
+        let prefix = EntryBox::<Value, u32>::packed_size(0);
+        assert_eq!((full, prefix), (32, 16));
+        let before = d.mem_usage();
+        assert!(d.remove(b"fresh").is_some());
+        assert_eq!(before - d.mem_usage(), full + 5, "an integer's entry is a full one");
+        let before = d.mem_usage();
+        assert!(d.remove(key(4).as_slice()).is_some());
+        assert_eq!(before - d.mem_usage(), prefix + key(4).len(), "a packed entry");
         // Removed values own their bytes.
-        let removed: Vec<Value> = (3..1500u32).filter_map(|i| d.remove(key(i).as_slice())).collect();
-        assert_eq!(removed.len(), 1497);
-        for (v, i) in removed.iter().zip(3u32..) {
+        let removed: Vec<(u32, Value)> = (10..1500u32).filter_map(|i| Some((i, d.remove(key(i).as_slice())?))).collect();
+        assert_eq!(removed.len(), 1490);
+        for (i, v) in &removed {
             let Value::Str(s) = v else { panic!("a string") };
-            assert_eq!(s.as_bytes().as_ref(), &text(i, 14 + (i as usize % 40))[..]);
+            assert_eq!(s.as_bytes().as_ref(), &text(*i, len_of(*i))[..]);
         }
         let mut seen = 0;
         let mut cursor = 0;
@@ -1253,10 +1377,23 @@ mod tests {
             }
         }
         assert_eq!(seen, d.len());
-        assert_eq!(d.iter().count(), 1504);
+        assert_eq!(d.iter_ref().count(), d.len());
+        assert_eq!(d.iter_ref().filter(|(_, v)| matches!(v, VRef::View(..))).count(), d.len() - 4, "all but int, huge, the long key and key 7");
         drop(removed);
         d.clear();
         assert!(d.is_empty());
+        assert_eq!(d.mem_usage(), std::mem::size_of::<Dict<Value, u32>>());
+    }
+
+    /// A copy of a string read from a table, so the test can drop the borrow.
+    trait ClonedStr {
+        fn cloned_str(self) -> Option<crate::value::Value>;
+    }
+
+    impl ClonedStr for Option<&crate::value::Value> {
+        fn cloned_str(self) -> Option<crate::value::Value> {
+            self.map(crate::value::Value::duplicate)
+        }
     }
 
     #[test]

@@ -143,7 +143,7 @@ pub(crate) struct Sampling {
 fn populate(pool: &mut EvictionPool, db_index: usize, db: &Db, s: Sampling, rand: &mut impl FnMut() -> u64) {
     let Sampling { policy, samples, now_ms, lfu } = s;
     if policy.is_allkeys() {
-        for (key, _, clock) in db.keys.sample(samples, &mut *rand) {
+        for (key, _, clock) in db.keys.sample_ref(samples, &mut *rand) {
             pool.offer(score(policy, *clock, None, now_ms, lfu), db_index, key);
         }
     } else {
@@ -212,7 +212,7 @@ pub(crate) fn pick(
             continue;
         }
         let key = if policy.is_allkeys() {
-            d.keys.fair_random_entry(&mut *rand).map(|(k, _)| Bytes::from(k))
+            d.keys.fair_random_entry_ref(&mut *rand).map(|(k, _)| Bytes::from(k))
         } else {
             d.expires.fair_random_entry(&mut *rand).map(|(k, _)| Bytes::from(k))
         };

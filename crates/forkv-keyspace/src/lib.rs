@@ -20,9 +20,9 @@ pub mod zset;
 
 pub use db::{Db, Keyspace, KeyspaceStats, Touched, UnixMs};
 pub use access::LfuParams;
-pub use dict::{Dict, KeyTooLong, ResizePolicy, MAX_KEY_LEN};
+pub use dict::{Dict, KeyTooLong, ResizePolicy, VRef, MAX_KEY_LEN};
 pub use evict::Policy as EvictionPolicy;
 pub use types::EncodingLimits;
 pub use types::stream::{StreamId, StreamLimits};
-pub use value::{Bytes, HashValue, ListValue, SetValue, StrValue, StreamValue, Value};
+pub use value::{Bytes, HashValue, ListValue, SetValue, StrValue, StreamValue, Value, ValueRef};
 pub use zset::ZSetValue;

@@ -15,6 +15,10 @@ use crate::dict::EntryTail;
 use crate::heap_bytes::HeapBytes;
 use crate::zset::ZSetValue;
 
+/// A value read from the keyspace: a reference to a stored value or a view of a string
+/// packed in its entry; dereferences to [`Value`].
+pub type ValueRef<'a> = crate::dict::VRef<'a, Value>;
+
 /// Owned byte string used for keys, members and fields.
 pub type Bytes = Box<[u8]>;
 
@@ -100,13 +104,13 @@ pub const EMBSTR_SIZE_LIMIT: usize = 44;
 /// is kept as it is (a copy would cost more than the buffer's spare capacity saves).
 const COPY_MAX: usize = 64 * 1024;
 
-/// Where the bytes of an embedded string are: the tail of the keyspace entry that holds
-/// the value (see [`EntryTail`]). Only the table creates one (the field is private), and
-/// it never lets an embedded value move or be changed in place.
+/// Where the bytes of a packed string are: after the key in the keyspace entry that holds
+/// them (see [`EntryTail`]). Only the table creates one (the field is private), in a
+/// view it hands out while the entry is borrowed, never as a stored or owned value.
 #[derive(Clone, Copy)]
 pub struct TailPtr(std::ptr::NonNull<u8>);
 
-// SAFETY: the bytes behind it are immutable while the value is embedded and belong to the
+// SAFETY: the bytes behind it are immutable while the view lives and belong to the
 // entry, which is owned like the value (a `Send`/`Sync` table of entries).
 unsafe impl Send for TailPtr {}
 // SAFETY: as above: only read.
@@ -118,9 +122,10 @@ unsafe impl Sync for TailPtr {}
 /// HyperLogLog commands), as Valkey's `tryObjectEncoding` and `dbUnshareStringValue` do.
 ///
 /// The value is 16 bytes (tag included; checked below), so a keyspace entry stays small;
-/// only the growable form needs a second allocation for its `Vec` header. A string of at
-/// most [`EMBSTR_SIZE_LIMIT`] bytes written whole is moved into its keyspace entry when it
-/// is stored there (`Tail`): no allocation of its own, as Valkey's embstr.
+/// only the growable form needs a second allocation for its `Vec` header. A string written
+/// whole (inline or heap form, up to 64 KB) is packed into its keyspace entry when it is
+/// stored there: no allocation and no `StrValue` of its own, as Valkey's embstr; the table
+/// hands it out as a `Tail` view.
 pub enum StrValue {
     /// A canonical decimal integer that fits in i64 (no leading zeros, no `+`).
     Int(i64),
@@ -130,12 +135,12 @@ pub enum StrValue {
     Heap(HeapBytes),
     /// A growable buffer: a string edited in place, or a large buffer taken as it was.
     Raw(Box<Vec<u8>>),
-    /// Bytes written whole, kept in the tail of the keyspace entry holding the value.
+    /// A view of a string packed in its keyspace entry (owns nothing; see [`EntryTail`]).
     Tail { len: u32, at: TailPtr },
 }
 
 impl Clone for StrValue {
-    /// A clone owns its bytes: an embedded string's copy is a heap string.
+    /// A clone owns its bytes: a packed string's copy is an inline or heap string.
     fn clone(&self) -> Self {
         match self {
             StrValue::Int(n) => StrValue::Int(*n),
@@ -147,76 +152,47 @@ impl Clone for StrValue {
     }
 }
 
-// SAFETY: only a `Heap` string of at most EMBSTR_SIZE_LIMIT bytes asks for a tail; `embed`
-// turns it into `Tail` with exactly that length, `embedded_len` reports the `Tail` length
-// (0 otherwise), `detach` turns `Tail` back into an owned string, and dropping a `Tail`
-// frees nothing.
+// SAFETY: `view` makes a `Tail`, which only reads the bytes it was given and frees nothing
+// when dropped (its clone owns a copy); `unpack` gives an owned string of the same bytes.
 unsafe impl EntryTail for StrValue {
-    fn tail_len(&self) -> usize {
+    /// Strings written whole pack into their entry (inline and heap forms); integers and
+    /// growable strings stay as they are.
+    fn packable(&self) -> Option<&[u8]> {
         match self {
-            StrValue::Heap(h) if h.len() <= EMBSTR_SIZE_LIMIT => h.len(),
-            _ => 0,
+            StrValue::Embed { len, buf } => Some(&buf[..*len as usize]),
+            StrValue::Heap(h) => Some(h.as_slice()),
+            StrValue::Int(_) | StrValue::Raw(_) | StrValue::Tail { .. } => None,
         }
     }
 
-    unsafe fn embed(&mut self, tail: *mut u8) {
-        let StrValue::Heap(h) = self else { return };
-        let len = h.len();
-        if len > EMBSTR_SIZE_LIMIT {
-            return;
-        }
-        // SAFETY: the caller gives `tail_len()` = `len` writable bytes that outlive the
-        // embedded value; `tail` is non-null (it is inside an allocation).
-        unsafe {
-            std::ptr::copy_nonoverlapping(h.as_slice().as_ptr(), tail, len);
-            *self = StrValue::Tail {
-                len: len as u32,
-                at: TailPtr(std::ptr::NonNull::new_unchecked(tail)),
-            };
-        }
+    unsafe fn view(bytes: *const u8, len: usize) -> Self {
+        // `len` is at most u16::MAX (a packed entry's); a dangling pointer for an empty
+        // string is never read.
+        let at = std::ptr::NonNull::new(bytes.cast_mut()).unwrap_or(std::ptr::NonNull::dangling());
+        StrValue::Tail { len: len as u32, at: TailPtr(at) }
     }
 
-    fn embedded_len(&self) -> usize {
-        match self {
-            StrValue::Tail { len, .. } => *len as usize,
-            _ => 0,
-        }
-    }
-
-    fn detach(&mut self) {
-        if let StrValue::Tail { .. } = self {
-            *self = StrValue::owned_copy(self.tail_bytes());
-        }
+    fn unpack(bytes: &[u8]) -> Self {
+        StrValue::owned_copy(bytes)
     }
 }
 
-// SAFETY: delegates to the string; other values never embed.
+// SAFETY: delegates to the string; other values never pack.
 unsafe impl EntryTail for Value {
-    fn tail_len(&self) -> usize {
+    fn packable(&self) -> Option<&[u8]> {
         match self {
-            Value::Str(s) => s.tail_len(),
-            _ => 0,
+            Value::Str(s) => s.packable(),
+            _ => None,
         }
     }
 
-    unsafe fn embed(&mut self, tail: *mut u8) {
-        if let Value::Str(s) = self {
-            // SAFETY: the caller's promise, passed on.
-            unsafe { s.embed(tail) }
-        }
+    unsafe fn view(bytes: *const u8, len: usize) -> Self {
+        // SAFETY: the caller's promise, passed on.
+        Value::Str(unsafe { StrValue::view(bytes, len) })
     }
 
-    fn embedded_len(&self) -> usize {
-        match self {
-            Value::Str(s) => s.embedded_len(),
-            _ => 0,
-        }
-    }
-
-    fn detach(&mut self) {
-        if let Value::Str(s) = self {
-            s.detach();
-        }
+    fn unpack(bytes: &[u8]) -> Self {
+        Value::Str(StrValue::unpack(bytes))
     }
 }
 
@@ -247,11 +223,11 @@ impl StrValue {
         }
     }
 
-    /// The bytes of an embedded string (empty for the other forms).
+    /// The bytes of a packed string's view (empty for the other forms).
     fn tail_bytes(&self) -> &[u8] {
         match self {
-            // SAFETY: an embedded value's pointer and length describe its entry's tail,
-            // which lives (unchanged) as long as the value stays embedded in it.
+            // SAFETY: a view's pointer and length describe bytes of its entry, which stay
+            // unchanged while the view lives (it borrows the table).
             StrValue::Tail { len, at } => unsafe { std::slice::from_raw_parts(at.0.as_ptr(), *len as usize) },
             _ => &[],
         }
@@ -260,6 +236,11 @@ impl StrValue {
     /// An owned string of these bytes in the heap form (no integer or inline check: the
     /// bytes come from a string that already had its encoding chosen).
     fn owned_copy(b: &[u8]) -> StrValue {
+        if b.len() <= EMBED_MAX {
+            let mut buf = [0u8; EMBED_MAX];
+            buf[..b.len()].copy_from_slice(b);
+            return StrValue::Embed { len: b.len() as u8, buf };
+        }
         match HeapBytes::new(b) {
             Some(h) => StrValue::Heap(h),
             None => StrValue::Raw(Box::new(b.to_vec())),
@@ -324,8 +305,9 @@ impl StrValue {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             StrValue::Int(_) => "int",
-            StrValue::Embed { .. } | StrValue::Tail { .. } => "embstr",
-            StrValue::Heap(h) if h.len() <= EMBSTR_SIZE_LIMIT => "embstr",
+            StrValue::Embed { .. } => "embstr",
+            StrValue::Heap(_) | StrValue::Tail { .. } if self.len() <= EMBSTR_SIZE_LIMIT => "embstr",
+            StrValue::Tail { .. } => "raw",
             StrValue::Heap(_) | StrValue::Raw(_) => "raw",
         }
     }

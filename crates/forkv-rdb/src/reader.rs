@@ -238,7 +238,7 @@ fn load_into<R: Read>(
                     }
                     Some(_) if opts.skip_expired && ttl.is_some_and(|at| at < now) => stats.expired_skipped += 1,
                     Some(v) => {
-                        if !opts.replace_existing && ks.db(db).keys.get(key).is_some() {
+                        if !opts.replace_existing && ks.db(db).keys.get_ref(key).is_some() {
                             let key = String::from_utf8_lossy(key.get(..128).unwrap_or(key)).into_owned();
                             return Err(RdbError::new(type_at, RdbErrorKind::DuplicateKey { db, key }));
                         }

@@ -129,7 +129,7 @@ pub fn write_rdb<W: Write>(
     w.packed_threshold = ks.encoding_limits().list_packed_threshold;
 
     // Streams need version 10 (type 19): raise the header when the data holds one.
-    let has_streams = (0..ks.db_count()).any(|i| ks.db(i).keys.iter().any(|(_, v)| matches!(v, Value::Stream(_))));
+    let has_streams = (0..ks.db_count()).any(|i| ks.db(i).keys.iter_ref().any(|(_, v)| matches!(*v, Value::Stream(_))));
     // So do function libraries (RDB_OPCODE_FUNCTION2).
     let version = if has_streams || !opts.functions.is_empty() { opts.version.max(10) } else { opts.version };
     let mut magic = *b"REDIS0000";
@@ -172,7 +172,7 @@ pub fn write_rdb<W: Write>(
         w.sink.len(db.keys.len() as u64)?;
         w.sink.len(db.expires.len() as u64)?;
         let has_expires = !db.expires.is_empty();
-        for (key, value) in db.keys.iter() {
+        for (key, value) in db.keys.iter_ref() {
             if has_expires {
                 if let Some(at) = db.expires.get(key) {
                     w.sink.byte(RDB_OPCODE_EXPIRETIME_MS)?;
@@ -192,10 +192,10 @@ pub fn write_rdb<W: Write>(
                     w.sink.byte(freq)?;
                 }
             }
-            let t = value_type_for(value, version);
+            let t = value_type_for(&value, version);
             w.sink.byte(t)?;
             w.raw_string(key)?;
-            w.value(value, t)?;
+            w.value(&value, t)?;
             keys_done += 1;
             hook(SaveProgress {
                 keys_done,

@@ -300,7 +300,7 @@ fn huge_declared_lengths_fail_fast() {
 fn mutated_dump_payloads_never_panic() {
     let ks = sample_keyspace(false);
     let mut rng = Rng(42);
-    let payloads: Vec<Vec<u8>> = ks.db(0).keys.iter().map(|(_, v)| dump_payload(v)).collect();
+    let payloads: Vec<Vec<u8>> = ks.db(0).keys.iter_ref().map(|(_, v)| dump_payload(&v)).collect();
     for _ in 0..20_000 {
         let mut p = payloads[rng.below(payloads.len() as u64) as usize].clone();
         let body = p.len() - 10;

@@ -38,16 +38,16 @@ fn liblzf_payloads_from_redis_parse() {
 fn our_payloads_round_trip_for_every_sample_value() {
     let ks = sample_keyspace(true);
     for db in 0..ks.db_count() {
-        for (key, v) in ks.db(db).keys.iter() {
+        for (key, v) in ks.db(db).keys.iter_ref() {
             // Each version's forms (9 plain, 10 Redis 7.0's, 11 Valkey 8's) read back.
             for version in [9, 10, 11] {
                 for compression in [true, false] {
-                    let p = dump_payload_with(v, version, compression);
+                    let p = dump_payload_with(&v, version, compression);
                     let back = parse_dump_payload(&p).unwrap_or_else(|e| panic!("{key:?} v{version}: {e}"));
-                    assert_eq!(Canon::of(&back), Canon::of(v), "{key:?} v{version}");
+                    assert_eq!(Canon::of(&back), Canon::of(&v), "{key:?} v{version}");
                 }
             }
-            let p = dump_payload(v);
+            let p = dump_payload(&v);
             assert_eq!(&p[p.len() - 10..p.len() - 8], &[10, 0], "footer version");
         }
     }

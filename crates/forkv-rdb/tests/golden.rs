@@ -66,9 +66,9 @@ fn listing(ks: &Keyspace) -> Vec<String> {
     let mut lines = Vec::new();
     for db in 0..ks.db_count() {
         let d = ks.db(db);
-        for (k, v) in d.keys.iter() {
+        for (k, v) in d.keys.iter_ref() {
             let exp = d.expires.get(k).copied().unwrap_or(-1);
-            let mut tokens: Vec<String> = match v {
+            let mut tokens: Vec<String> = match &*v {
                 Value::Str(s) => vec![tok(&s.as_bytes())],
                 Value::List(l) => l.iter().map(|b| tok(&b)).collect(),
                 Value::Set(s) => s.iter().map(tok).collect(),
@@ -82,7 +82,7 @@ fn listing(ks: &Keyspace) -> Vec<String> {
                     .map(|e| format!("{}:{}", e.id, e.pairs().map(|(f, v)| format!("{}={}", tok(f), tok(v))).collect::<Vec<_>>().join(",")))
                     .collect(),
             };
-            if !matches!(v, Value::Str(_) | Value::List(_) | Value::Stream(_)) {
+            if !matches!(&*v, Value::Str(_) | Value::List(_) | Value::Stream(_)) {
                 tokens.sort();
             }
             lines.push(format!(
@@ -169,8 +169,8 @@ fn lzf_strings_from_redis_decode() {
     );
     assert_same(&snapshot(&a), &snapshot(&b));
     assert!(fixture("redis-7.0.rdb").len() < fixture("redis-7.0-nocompress.rdb").len() / 2);
-    let big = a.db(0).keys.get(&b"big:1mib"[..]).unwrap();
-    let Value::Str(s) = big else {
+    let big = a.db(0).keys.get_ref(&b"big:1mib"[..]).unwrap();
+    let Value::Str(s) = &*big else {
         panic!("not a string")
     };
     let bytes = s.as_bytes();

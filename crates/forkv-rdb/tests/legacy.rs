@@ -25,9 +25,9 @@ fn load(bytes: &[u8]) -> Result<(Keyspace, LoadStats), RdbError> {
 
 fn get(ks: &Keyspace, db: usize, key: &[u8]) -> Canon {
     Canon::of(
-        ks.db(db)
+        &ks.db(db)
             .keys
-            .get(key)
+            .get_ref(key)
             .unwrap_or_else(|| panic!("{:?} missing", String::from_utf8_lossy(key))),
     )
 }

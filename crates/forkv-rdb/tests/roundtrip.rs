@@ -167,7 +167,7 @@ fn integers_are_stored_as_integers() {
         "{bytes:02x?}"
     );
     assert!(matches!(
-        ks.db(0).keys.get(&b"k"[..]),
+        ks.db(0).keys.get_ref(&b"k"[..]).as_deref(),
         Some(Value::Str(StrValue::Int(_)))
     ));
 }
@@ -268,10 +268,10 @@ fn expired_keys_are_written_and_skipped_at_load() {
 fn write_value_matches_the_file_body() {
     let ks = sample_keyspace(false);
     let bytes = write(&ks, &WriteOptions::default());
-    for (key, value) in ks.db(0).keys.iter() {
+    for (key, value) in ks.db(0).keys.iter_ref() {
         let mut body = Vec::new();
-        write_value(&mut body, value, true).unwrap();
-        let mut record = vec![value_type(value)];
+        write_value(&mut body, &value, true).unwrap();
+        let mut record = vec![value_type(&value)];
         // Keys in the sample are short and not integers: a 1-byte length prefix.
         if key.len() < 64 && forkv_rdb::len::parse_canonical_i64(key).is_none() && key.len() <= 20 {
             record.push(key.len() as u8);

@@ -87,7 +87,7 @@ impl Applier {
             }
             "incr" => {
                 need(1)?;
-                let cur = match self.ks.peek(db, &a[0]) {
+                let cur = match self.ks.peek(db, &a[0]).as_deref() {
                     Some(Value::Str(v)) => int(&v.as_bytes())?,
                     None => 0,
                     _ => return Err("WRONGTYPE".into()),
@@ -234,8 +234,8 @@ pub fn dump_keyspace(ks: &Keyspace) -> Dump {
     let mut out = Dump::new();
     for dbi in 0..ks.db_count() {
         let db = ks.db(dbi);
-        for (k, v) in db.keys.iter() {
-            let dv = match v {
+        for (k, v) in db.keys.iter_ref() {
+            let dv = match &*v {
                 Value::Str(x) => DumpVal::Str(x.as_bytes().into_owned()),
                 Value::List(l) => DumpVal::List(l.iter().map(std::borrow::Cow::into_owned).collect()),
                 Value::Set(st) => {

@@ -151,7 +151,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], readonly_cmd: bool) -> Cm
 /// Only GETs: reads without creating the key (a missing key reads as zeros).
 fn reply_gets(ctx: &mut Ctx<'_>, key: &[u8], ops: &[Op]) -> CmdResult {
     let db = ctx.db();
-    let bytes: Vec<u8> = match ctx.ks.lookup_read(db, key) {
+    let bytes: Vec<u8> = match ctx.ks.lookup_read(db, key).as_deref() {
         None => Vec::new(),
         Some(Value::Str(s)) => s.as_bytes().into_owned(),
         Some(_) => return Err(errors::WRONGTYPE.into()),

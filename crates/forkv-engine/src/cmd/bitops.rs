@@ -82,7 +82,7 @@ pub struct BitTarget<'a> {
 /// Reads a string key's bytes for a bit read: `Ok(None)` when absent.
 pub fn read_string(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
     let db = ctx.db();
-    match ctx.ks.lookup_read(db, key) {
+    match ctx.ks.lookup_read(db, key).as_deref() {
         None => Ok(None),
         Some(Value::Str(s)) => Ok(Some(s.as_bytes().into_owned())),
         Some(_) => Err(errors::WRONGTYPE.into()),
@@ -115,7 +115,7 @@ fn setbit(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn getbit(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let offset = parse_bit_offset(argv[2], 0, ctx.cfg.proto_max_bulk_len)?;
     let db = ctx.db();
-    let bit = match ctx.ks.lookup_read(db, argv[1]) {
+    let bit = match ctx.ks.lookup_read(db, argv[1]).as_deref() {
         None => 0,
         Some(Value::Str(s)) => {
             let bytes = s.as_bytes();

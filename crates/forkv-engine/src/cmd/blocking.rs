@@ -166,7 +166,7 @@ impl Engine {
                     // not deleted here (Valkey's LOOKUP_NOEXPIRE), so its deletion is
                     // propagated by whichever command touches it next.
                     self.ks.set_now(super::now_ms());
-                    if kind == Kind::StreamGroup || self.ks.peek(db, &key).is_some_and(|v| kind.holds(v)) {
+                    if kind == Kind::StreamGroup || self.ks.peek(db, &key).is_some_and(|v| kind.holds(&v)) {
                         self.rerun_blocked(id);
                     }
                 }

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use forkv_keyspace::{HashValue, Keyspace, ListValue, SetValue, StreamValue, Value, ZSetValue};
+use forkv_keyspace::{HashValue, Keyspace, ListValue, SetValue, StreamValue, VRef, Value, ZSetValue};
 
 use super::{is, CmdError, Ctx};
 use crate::errors;
@@ -56,7 +56,9 @@ pub fn read<'a, T: Coll>(
 ) -> Result<Option<&'a T>, CmdError> {
     match ks.lookup_read(db, key) {
         None => Ok(None),
-        Some(v) => T::of(v).map(Some).ok_or(Cow::Borrowed(errors::WRONGTYPE)),
+        // A value read as a view is a string packed in its entry: never a collection.
+        Some(VRef::View(..)) => Err(Cow::Borrowed(errors::WRONGTYPE)),
+        Some(VRef::Ref(v)) => T::of(v).map(Some).ok_or(Cow::Borrowed(errors::WRONGTYPE)),
     }
 }
 

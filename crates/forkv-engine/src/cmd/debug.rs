@@ -191,6 +191,7 @@ fn object(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let Some(v) = ctx.ks.find(db, argv[2]) else {
         return Err(crate::errors::NO_SUCH_KEY.into());
     };
+    let v = &*v;
     let (lru, idle) = (ctx.ks.access_clock(db, argv[2]).unwrap_or(0), ctx.ks.idle_seconds(db, argv[2]).unwrap_or(0));
     let refcount = super::keys::refcount(v, ctx.cfg.shared_integers);
     let mut text = format!("Value at:{:p} refcount:{refcount} encoding:{}", v as *const _, v.encoding_name());
@@ -249,6 +250,7 @@ fn listpack(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let Some(v) = ctx.ks.peek(db, argv[2]) else {
         return Err(crate::errors::NO_SUCH_KEY.into());
     };
+    let v = &*v;
     let Some(lp) = v.listpack() else {
         return Err("ERR Not a listpack encoded object.".into());
     };
@@ -271,6 +273,7 @@ fn quicklist(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let Some(v) = ctx.ks.peek(db, argv[2]) else {
         return Err(crate::errors::NO_SUCH_KEY.into());
     };
+    let v = &*v;
     let forkv_keyspace::Value::List(l) = v else {
         return Err("ERR Not a quicklist encoded object.".into());
     };
@@ -334,7 +337,7 @@ fn digest_value(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     ctx.reply.array(argv.len() - 2);
     for key in &argv[2..] {
-        let d = match ctx.ks.peek(db, key) {
+        let d = match ctx.ks.peek(db, key).as_deref() {
             Some(v) => digest::value_digest(v, ctx.ks.db(db).expire_of(key)),
             None => [0u8; 20],
         };

@@ -19,7 +19,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 fn dump(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let threshold = ctx.ks.encoding_limits().list_packed_threshold;
-    match ctx.ks.lookup_read(db, argv[1]) {
+    match ctx.ks.lookup_read(db, argv[1]).as_deref() {
         Some(v) => {
             let payload = forkv_rdb::dump_payload_compressed(v, threshold, ctx.cfg.rdb_compression);
             ctx.reply.bulk(&payload);

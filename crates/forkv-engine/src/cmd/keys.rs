@@ -85,7 +85,7 @@ fn touch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 fn type_cmd(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
-    let name = ctx.ks.lookup_read_no_touch(db, argv[1]).map_or("none", Value::type_name);
+    let name = ctx.ks.lookup_read_no_touch(db, argv[1]).as_deref().map_or("none", Value::type_name);
     ctx.reply.simple(name);
     Ok(())
 }
@@ -98,7 +98,7 @@ fn keys(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let d = ctx.ks.db(db);
     let found: Vec<&[u8]> = d
         .keys
-        .iter()
+        .iter_ref()
         .filter(|(k, _)| all || glob_match(pattern, k, false))
         .filter(|(k, _)| d.expire_of(k).is_none_or(|at| at > now))
         .map(|(k, _)| k)
@@ -261,7 +261,7 @@ fn copy(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     if src_db == dst_db && src == dst {
         return Err(errors::SAME_OBJECT.into());
     }
-    let Some(value) = ctx.ks.lookup_read(src_db, src).map(Value::duplicate) else {
+    let Some(value) = ctx.ks.lookup_read(src_db, src).as_deref().map(Value::duplicate) else {
         ctx.reply.int(0);
         return Ok(());
     };
@@ -410,7 +410,7 @@ fn persist(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 fn object_encoding(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
-    match ctx.ks.lookup_read_no_touch(db, argv[2]).map(Value::encoding_name) {
+    match ctx.ks.lookup_read_no_touch(db, argv[2]).as_deref().map(Value::encoding_name) {
         Some(e) => ctx.reply.bulk(e.as_bytes()),
         None => ctx.reply.null(),
     }
@@ -436,7 +436,7 @@ pub fn refcount(v: &Value, shared_integers: bool) -> i64 {
 fn object_refcount(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let db = ctx.db();
     let shared = ctx.cfg.shared_integers;
-    match ctx.ks.lookup_read_no_touch(db, argv[2]).map(|v| refcount(v, shared)) {
+    match ctx.ks.lookup_read_no_touch(db, argv[2]).as_deref().map(|v| refcount(v, shared)) {
         Some(n) => ctx.reply.int(n),
         None => ctx.reply.null(),
     }

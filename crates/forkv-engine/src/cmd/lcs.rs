@@ -40,7 +40,7 @@ pub struct LcsResult {
 
 fn value_of(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Vec<u8>, CmdError> {
     let db = ctx.db();
-    match ctx.ks.lookup_read(db, key) {
+    match ctx.ks.lookup_read(db, key).as_deref() {
         None => Ok(Vec::new()),
         Some(Value::Str(s)) => Ok(s.as_bytes().into_owned()),
         Some(_) => Err("ERR The specified keys must contain string values".into()),

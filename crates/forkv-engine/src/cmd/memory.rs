@@ -197,6 +197,7 @@ fn usage(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.reply.null();
         return Ok(());
     };
+    let v = &*v;
     let total = value_size(v, samples) + key_entry(key.len());
     ctx.reply.int(total as i64);
     Ok(())

@@ -170,6 +170,7 @@ fn attempt(
         };
         let threshold = ctx.ks.encoding_limits().list_packed_threshold;
         let Some(value) = ctx.ks.lookup_read(db, key) else { continue };
+        let value = &*value;
         let payload = forkv_rdb::dump_payload_compressed(value, threshold, ctx.cfg.rdb_compression);
         let ttl = ttl.to_string();
         let mut cmd: Vec<&[u8]> = vec![b"RESTORE", key, ttl.as_bytes(), &payload];

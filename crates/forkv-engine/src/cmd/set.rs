@@ -294,7 +294,7 @@ fn load_sets<'a>(
     Ok(keys
         .iter()
         .map(|k| match ks.peek(db, k) {
-            Some(forkv_keyspace::Value::Set(s)) => Some(&**s),
+            Some(forkv_keyspace::VRef::Ref(forkv_keyspace::Value::Set(s))) => Some(&**s),
             _ => None,
         })
         .collect())

@@ -139,7 +139,7 @@ fn lookup_by_pattern(ks: &mut Keyspace, db: usize, pattern: &[u8], element: &[u8
     key.extend_from_slice(&pattern[..star]);
     key.extend_from_slice(element);
     key.extend_from_slice(postfix);
-    match (ks.lookup_read(db, &key)?, field) {
+    match (&*ks.lookup_read(db, &key)?, field) {
         (Value::Str(s), None) => Some(s.as_bytes().into_owned()),
         (Value::Hash(h), Some(f)) => h.get(f).map(<[u8]>::to_vec),
         _ => None,
@@ -180,7 +180,8 @@ fn sort_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], readonly: bool) -> CmdResult 
     let total;
     let (mut start, mut end);
     {
-        let value = ctx.ks.lookup_read(db, argv[1]);
+        let found = ctx.ks.lookup_read(db, argv[1]);
+        let value = found.as_deref();
         let kind = match value {
             None => 0,
             Some(Value::List(_)) => 1,

@@ -37,12 +37,12 @@ pub const COMMANDS: &[CommandSpec] = &[
     spec("setrange", 4, W, (1, 1, 1), "string", "2.2.0", "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", Core(setrange)),
 ];
 
-/// Reads a string key: `Ok(None)` when absent, WRONGTYPE for other types.
-fn read_str<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<Option<&'a StrValue>, Cow<'static, str>> {
+/// Reads a string key through `f`: `Ok(None)` when absent, WRONGTYPE for other types.
+fn read_str<R>(ctx: &mut Ctx<'_>, key: &[u8], f: impl FnOnce(&StrValue) -> R) -> Result<Option<R>, Cow<'static, str>> {
     let db = ctx.db();
-    match ctx.ks.lookup_read(db, key) {
+    match ctx.ks.lookup_read(db, key).as_deref() {
         None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s)),
+        Some(Value::Str(s)) => Ok(Some(f(s))),
         Some(_) => Err(errors::WRONGTYPE.into()),
     }
 }
@@ -52,7 +52,7 @@ fn read_str<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<Option<&'a StrValue>
 fn reply_value_of(ctx: &mut Ctx<'_>, key: &[u8], strict: bool) -> CmdResult {
     let db = ctx.client.db;
     let Ctx { ks, reply, .. } = ctx;
-    match ks.lookup_read(db, key) {
+    match ks.lookup_read(db, key).as_deref() {
         Some(Value::Str(StrValue::Int(n))) => reply.bulk_i64(*n),
         Some(Value::Str(s)) => reply.bulk(&s.as_bytes()),
         None => reply.null(),
@@ -142,7 +142,7 @@ fn set(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     let db = ctx.db();
     let old = if get_old {
-        read_str(ctx, key)?.map(|s| s.as_bytes().into_owned())
+        read_str(ctx, key, |s| s.as_bytes().into_owned())?
     } else {
         None
     };
@@ -241,7 +241,7 @@ fn psetex(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn getset(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let old = read_str(ctx, argv[1])?.map(|s| s.as_bytes().into_owned());
+    let old = read_str(ctx, argv[1], |s| s.as_bytes().into_owned())?;
     let db = ctx.db();
     ctx.ks.set(db, argv[1], Value::string(argv[2]), false);
     ctx.notify(notify::STRING, "set", argv[1]);
@@ -253,7 +253,7 @@ fn getset(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn getdel(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let old = read_str(ctx, argv[1])?.map(|s| s.as_bytes().into_owned());
+    let old = read_str(ctx, argv[1], |s| s.as_bytes().into_owned())?;
     if old.is_some() {
         let db = ctx.db();
         ctx.ks.delete(db, argv[1]);
@@ -274,7 +274,7 @@ fn getex(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         }
         i += 1;
     }
-    let Some(val) = read_str(ctx, argv[1])?.map(|s| s.as_bytes().into_owned()) else {
+    let Some(val) = read_str(ctx, argv[1], |s| s.as_bytes().into_owned())? else {
         ctx.reply.null();
         return Ok(());
     };
@@ -368,7 +368,7 @@ fn append(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn strlen(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let n = read_str(ctx, argv[1])?.map_or(0, |s| s.len());
+    let n = read_str(ctx, argv[1], StrValue::len)?.unwrap_or(0);
     ctx.reply.int(n as i64);
     Ok(())
 }
@@ -453,11 +453,10 @@ fn format_incr_float(v: f64) -> String {
 fn getrange(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let start = parse_i64(argv[2])?;
     let end = parse_i64(argv[3])?;
-    let Some(s) = read_str(ctx, argv[1])? else {
+    let Some(bytes) = read_str(ctx, argv[1], |s| s.as_bytes().into_owned())? else {
         ctx.reply.bulk(b"");
         return Ok(());
     };
-    let bytes = s.as_bytes().into_owned();
     let len = bytes.len() as i64;
     if (start < 0 && end < 0 && start > end) || len == 0 {
         ctx.reply.bulk(b"");

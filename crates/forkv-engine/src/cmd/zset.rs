@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use forkv_keyspace::types::clamp_range;
 use forkv_keyspace::types::ostree::cmp_entry;
-use forkv_keyspace::{notify, Keyspace, SetValue, Value, ZSetValue};
+use forkv_keyspace::{notify, Keyspace, SetValue, VRef, Value, ZSetValue};
 
 use super::coll::{self, commit, parse_long, parse_numkeys, parse_positive, parse_range, Rng};
 use super::keys::parse_cursor;
@@ -1058,7 +1058,7 @@ fn setop_generic(
     let db = ctx.db();
     // Types are checked before the options are parsed, as in Valkey.
     for k in keys {
-        match ctx.ks.lookup_read(db, k) {
+        match ctx.ks.lookup_read(db, k).as_deref() {
             None | Some(Value::ZSet(_)) | Some(Value::Set(_)) => {}
             Some(_) => return Err(errors::WRONGTYPE.into()),
         }
@@ -1105,8 +1105,8 @@ fn setop_generic(
         .zip(weights)
         .map(|(k, w)| {
             let src = match ks.peek(db, k) {
-                Some(Value::ZSet(z)) => Src::Z(z),
-                Some(Value::Set(s)) => Src::S(s),
+                Some(VRef::Ref(Value::ZSet(z))) => Src::Z(z),
+                Some(VRef::Ref(Value::Set(s))) => Src::S(s),
                 _ => Src::None,
             };
             (src, w)

@@ -1,282 +1,413 @@
-//! One table entry in one allocation: the chain link, the value, the metadata and the key's
-//! bytes after them (Valkey 8.1 embeds the key in the object the table points to the same
-//! way). A separate allocation per key costs its own allocator header and size-class
-//! rounding, and one more cache miss on every lookup; here a lookup reads the key from the
-//! cache line the entry starts on.
+//! One table entry in one allocation: the chain link, the metadata, the key's length, then
+//! the value and the key's bytes (Valkey 8.1 embeds the key in the object the table points
+//! to the same way). A separate allocation per key costs its own allocator header and
+//! size-class rounding, and one more cache miss on every lookup; here a lookup reads the
+//! key from the cache line the entry starts on.
 //!
-//! A value may also keep its bytes in the entry, after the key (see [`EntryTail`]): a short
-//! string then costs no allocation of its own, as Valkey's `embstr` shares one with its
-//! object header. The entry's size follows from the key length in the header and the
-//! length the value reports, so nothing else records it.
+//! Two layouts share the first 16 bytes (the [`Prefix`]: link, metadata, length word):
+//!
+//! ```text
+//! full:    [next 8][meta][key_len u32][value V          ][key bytes]
+//! packed:  [next 8][meta][key_len u16, value_len u16    ][key bytes][value bytes]
+//! ```
+//!
+//! A *packed* entry keeps a short value's bytes right after the key and no `V` at all (see
+//! [`EntryTail`]): a 100-byte string under a 10-byte key is then one 126-byte allocation
+//! (jemalloc's 128 class) instead of a 48-byte entry plus a 112-byte string, as Valkey's
+//! embstr shares one allocation with its object header. Which layout an entry has is bit
+//! 0 of the pointer to it (entries are 8-aligned), so the prefix carries no flag.
+//! A packed value is handed out as a [`VRef::View`]: a `V` built on the fly that refers to
+//! the bytes in the entry and owns nothing. Before anyone may change it in place, the
+//! entry is rebuilt in the full layout ([`EntryBox::value_mut`]).
 
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
 
 use super::KeyTooLong;
 
-/// A value that may keep its bytes in the tail of the entry holding it, right after the
-/// key. Types that never do take the default methods.
+/// A value that may be kept *packed*: its bytes in its entry, after the key, with no `V`
+/// stored. Types that never pack take the default methods (and implement [`Plain`]).
 ///
 /// # Safety
-/// An implementation must keep these promises, on which the entry's allocation size (and
-/// so its deallocation) rests: `embedded_len` is 0 for a value that was never embedded;
-/// after `embed` it is the `tail_len` the value reported just before, until `detach`,
-/// which makes the value own its bytes again and `embedded_len` 0. An embedded value's
-/// drop must not free the tail. The table never moves an embedded value out of its entry
-/// nor hands out `&mut` to one: it detaches it first.
-pub unsafe trait EntryTail {
-    /// Bytes this value would move into its entry's tail; 0: it stays as it is.
-    fn tail_len(&self) -> usize {
-        0
+/// `view` must return a value that only refers to the `len` bytes it was given, never
+/// frees or changes them when dropped, and clones into a value owning its bytes;
+/// `unpack(b)` must equal (in content) the value `packable` gave `b` for.
+pub unsafe trait EntryTail: Sized {
+    /// The bytes this value would be packed as (at most `u16::MAX`), or `None`: it is
+    /// stored as it is. A value that packs is dropped after its bytes were copied.
+    fn packable(&self) -> Option<&[u8]> {
+        None
     }
 
-    /// Copies the value's bytes to `tail` and makes it refer to them there.
+    /// A non-owning view of packed bytes.
     ///
     /// # Safety
-    /// `tail` points to `tail_len()` writable bytes that stay where they are, unused by
-    /// anything else, until the value is detached or dropped in place.
-    unsafe fn embed(&mut self, _tail: *mut u8) {}
-
-    /// Bytes of its entry's tail the value refers to now; 0 when it owns its bytes.
-    fn embedded_len(&self) -> usize {
-        0
+    /// `bytes` points to `len` bytes that stay unchanged while the view lives; the view
+    /// must not be dropped (it is wrapped in `ManuallyDrop`).
+    unsafe fn view(_bytes: *const u8, _len: usize) -> Self {
+        unreachable!("a value that never packs has no view")
     }
 
-    /// Makes an embedded value own its bytes again (a copy); no-op otherwise.
-    fn detach(&mut self) {}
+    /// A value owning a copy of packed bytes.
+    fn unpack(_bytes: &[u8]) -> Self {
+        unreachable!("a value that never packs is never unpacked")
+    }
 }
 
-// SAFETY: none of these ever embeds (the defaults).
-unsafe impl EntryTail for () {}
-// SAFETY: as above.
-unsafe impl EntryTail for u32 {}
-// SAFETY: as above.
-unsafe impl EntryTail for i64 {}
-// SAFETY: as above.
-unsafe impl EntryTail for f64 {}
-// SAFETY: as above.
-unsafe impl EntryTail for Box<[u8]> {}
-// SAFETY: as above.
-unsafe impl<T> EntryTail for std::rc::Rc<T> {}
+/// A value that never packs: tables of these hand out plain references.
+///
+/// # Safety
+/// `packable` must always return `None` (the default).
+pub unsafe trait Plain: EntryTail {}
 
-/// The fixed part of an entry; the key's bytes follow it in the same allocation.
-pub(crate) struct Header<V: EntryTail, M> {
+macro_rules! plain {
+    ($($t:ty),*) => {$(
+        // SAFETY: the defaults: never packs.
+        unsafe impl EntryTail for $t {}
+        // SAFETY: as above.
+        unsafe impl Plain for $t {}
+    )*};
+}
+plain!((), u32, i64, f64, Box<[u8]>);
+// SAFETY: the defaults: never packs.
+unsafe impl<T> EntryTail for std::rc::Rc<T> {}
+// SAFETY: as above.
+unsafe impl<T> Plain for std::rc::Rc<T> {}
+
+/// A value read from a table: a reference to a stored value, or a view of a packed one.
+/// Dereferences to `V` either way.
+pub enum VRef<'a, V> {
+    /// The value stored in a full entry.
+    Ref(&'a V),
+    /// A view of a packed entry's bytes (owns nothing; valid while the entry is borrowed).
+    View(ManuallyDrop<V>, PhantomData<&'a V>),
+}
+
+impl<V> std::ops::Deref for VRef<'_, V> {
+    type Target = V;
+
+    fn deref(&self) -> &V {
+        match self {
+            VRef::Ref(v) => v,
+            VRef::View(v, _) => v,
+        }
+    }
+}
+
+/// The part both layouts start with.
+#[repr(C)]
+pub(crate) struct Prefix<V: EntryTail, M> {
     pub(crate) next: Link<V, M>,
-    pub(crate) value: V,
     /// Per-entry metadata (the keyspace's access clock); `()` for every other table.
     pub(crate) meta: M,
-    key_len: u32,
+    /// Full: the key's length. Packed: the key's length in the low 16 bits, the value's
+    /// in the high 16.
+    len_word: u32,
+}
+
+/// A full entry's fixed part; the key's bytes follow it.
+#[repr(C)]
+struct Full<V: EntryTail, M> {
+    prefix: Prefix<V, M>,
+    value: V,
 }
 
 /// A chain link: an owned entry or the end of the chain.
 pub(crate) type Link<V, M> = Option<EntryBox<V, M>>;
 
-/// An owned, thin pointer to one entry allocation (header followed by the key's bytes).
+/// Longest key and longest value a packed entry holds (16-bit lengths).
+const PACK_MAX: usize = u16::MAX as usize;
+
+/// Bit 0 of an entry pointer: the entry is packed.
+const PACKED: usize = 1;
+
+/// An owned, thin pointer to one entry allocation; bit 0 says which layout it has.
 pub(crate) struct EntryBox<V: EntryTail, M> {
-    ptr: NonNull<Header<V, M>>,
-    _owns: PhantomData<Header<V, M>>,
+    tagged: NonNull<u8>,
+    _owns: PhantomData<Full<V, M>>,
 }
 
 // SAFETY: an EntryBox owns its allocation exclusively, like a Box of the header and bytes.
 unsafe impl<V: EntryTail + Send, M: Send> Send for EntryBox<V, M> {}
-// SAFETY: shared access only hands out shared references to the owned data.
+// SAFETY: shared access only hands out shared references (or views) of the owned data.
 unsafe impl<V: EntryTail + Sync, M: Sync> Sync for EntryBox<V, M> {}
 
 impl<V: EntryTail, M> EntryBox<V, M> {
-    fn layout(key_len: usize, tail_len: usize) -> Layout {
-        let size = std::mem::size_of::<Header<V, M>>()
-            .saturating_add(key_len)
-            .saturating_add(tail_len);
+    const PREFIX: usize = std::mem::size_of::<Prefix<V, M>>();
+    const FULL: usize = std::mem::size_of::<Full<V, M>>();
+    const ALIGN: usize = std::mem::align_of::<Full<V, M>>();
+
+    fn layout(size: usize) -> Layout {
         // A size that overflows isize cannot be allocated by anything: treat it like an
         // allocation failure (keys come from clients through checked bulk lengths).
-        Layout::from_size_align(size, std::mem::align_of::<Header<V, M>>())
-            .unwrap_or_else(|_| alloc::handle_alloc_error(Layout::new::<Header<V, M>>()))
+        Layout::from_size_align(size, Self::ALIGN)
+            .unwrap_or_else(|_| alloc::handle_alloc_error(Layout::new::<Full<V, M>>()))
     }
 
-    /// Bytes one entry with a key of `key_len` bytes asks the allocator for (without a
-    /// value's tail: that counts as the value's).
+    /// Bytes a full entry with a key of `key_len` bytes asks the allocator for (a packed
+    /// entry's value bytes count as the value's, see [`EntryBox::packed_size`]).
     pub(crate) fn alloc_size(key_len: usize) -> usize {
-        std::mem::size_of::<Header<V, M>>() + key_len
+        Self::FULL + key_len
     }
 
-    /// A new entry holding a copy of `key`; a key longer than [`super::MAX_KEY_LEN`] is refused
-    /// before anything is allocated (the value and chain are handed back with the error).
+    /// Bytes a packed entry with a key of `key_len` bytes asks for, without its value's.
+    pub(crate) fn packed_size(key_len: usize) -> usize {
+        Self::PREFIX + key_len
+    }
+
+    /// A new entry holding a copy of `key`; a key longer than [`super::MAX_KEY_LEN`] is
+    /// refused before anything is allocated (the value and chain are handed back with the
+    /// error).
     pub(crate) fn try_new(
         key: &[u8],
         value: V,
         meta: M,
         next: Link<V, M>,
     ) -> Result<Self, (KeyTooLong, V, Link<V, M>)> {
-        let Ok(key_len) = u32::try_from(key.len()) else {
+        if u32::try_from(key.len()).is_err() {
             return Err((KeyTooLong, value, next));
-        };
-        Ok(EntryBox { ptr: Self::build(key, key_len, value, meta, next), _owns: PhantomData })
+        }
+        Ok(Self::build(key, value, meta, next))
     }
 
-    /// A fresh allocation holding the header, the key and, when the value asks for one,
-    /// its tail (the value is embedded there).
-    fn build(key: &[u8], key_len: u32, value: V, meta: M, next: Link<V, M>) -> NonNull<Header<V, M>> {
-        let tail = value.tail_len();
-        let layout = Self::layout(key.len(), tail);
-        // SAFETY: the layout has a non-zero size (the header has a pointer in it).
-        let raw = unsafe { alloc::alloc(layout) } as *mut Header<V, M>;
-        let Some(ptr) = NonNull::new(raw) else {
-            alloc::handle_alloc_error(layout)
-        };
-        // SAFETY: `raw` is a fresh allocation of header + key bytes + tail, aligned for
-        // the header; the key bytes go right after it and the tail after them, inside the
-        // allocation. The tail stays put as long as the entry lives (entries never move:
-        // the table moves pointers to them).
+    /// A fresh allocation: packed when the value and key allow it, else full. The key is
+    /// at most `u32::MAX` bytes (checked by the callers).
+    fn build(key: &[u8], value: V, meta: M, next: Link<V, M>) -> Self {
+        match value.packable() {
+            Some(bytes) if bytes.len() <= PACK_MAX && key.len() <= PACK_MAX => {
+                let e = Self::build_packed(key, bytes, meta, next);
+                drop(value);
+                e
+            }
+            _ => Self::build_full(key, value, meta, next),
+        }
+    }
+
+    fn alloc(size: usize) -> NonNull<u8> {
+        let layout = Self::layout(size);
+        // SAFETY: the size is non-zero (every layout holds a pointer).
+        let raw = unsafe { alloc::alloc(layout) };
+        NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout))
+    }
+
+    fn build_full(key: &[u8], value: V, meta: M, next: Link<V, M>) -> Self {
+        let raw = Self::alloc(Self::FULL + key.len());
+        // SAFETY: a fresh allocation of the full header plus the key, aligned for it.
         unsafe {
-            raw.write(Header { next, value, meta, key_len });
-            let key_at = Self::key_ptr(raw);
+            raw.as_ptr().cast::<Full<V, M>>().write(Full {
+                prefix: Prefix { next, meta, len_word: key.len() as u32 },
+                value,
+            });
+            ptr::copy_nonoverlapping(key.as_ptr(), raw.as_ptr().add(Self::FULL), key.len());
+        }
+        EntryBox { tagged: raw, _owns: PhantomData }
+    }
+
+    fn build_packed(key: &[u8], bytes: &[u8], meta: M, next: Link<V, M>) -> Self {
+        let raw = Self::alloc(Self::PREFIX + key.len() + bytes.len());
+        // SAFETY: a fresh allocation of the prefix, the key and the value bytes, aligned
+        // for the prefix; both lengths fit 16 bits (checked by `build`). The tag goes in
+        // bit 0, which the alignment leaves free.
+        unsafe {
+            let len_word = key.len() as u32 | (bytes.len() as u32) << 16;
+            raw.as_ptr().cast::<Prefix<V, M>>().write(Prefix { next, meta, len_word });
+            let key_at = raw.as_ptr().add(Self::PREFIX);
             ptr::copy_nonoverlapping(key.as_ptr(), key_at, key.len());
-            if tail > 0 {
-                (*raw).value.embed(key_at.add(key.len()));
-            }
+            ptr::copy_nonoverlapping(bytes.as_ptr(), key_at.add(key.len()), bytes.len());
+            EntryBox { tagged: NonNull::new_unchecked(raw.as_ptr().map_addr(|a| a | PACKED)), _owns: PhantomData }
         }
-        ptr
     }
 
-    /// The layout this entry was allocated with (key length from the header, tail length
-    /// from the value).
+    /// True when the value's bytes are packed after the key.
+    pub(crate) fn is_packed(&self) -> bool {
+        self.tagged.as_ptr().addr() & PACKED != 0
+    }
+
+    /// The allocation's address (tag cleared).
+    fn base(&self) -> *mut u8 {
+        self.tagged.as_ptr().map_addr(|a| a & !PACKED)
+    }
+
+    fn len_word(&self) -> u32 {
+        self.prefix().len_word
+    }
+
+    fn key_len(&self) -> usize {
+        if self.is_packed() { (self.len_word() & 0xffff) as usize } else { self.len_word() as usize }
+    }
+
+    /// Length of a packed value (0 for a full entry).
+    fn packed_len(&self) -> usize {
+        if self.is_packed() { (self.len_word() >> 16) as usize } else { 0 }
+    }
+
+    /// Where the key's bytes start (a fixed offset per layout).
+    fn key_ptr(&self) -> *mut u8 {
+        let off = if self.is_packed() { Self::PREFIX } else { Self::FULL };
+        self.base().wrapping_add(off)
+    }
+
+    /// The layout the entry was allocated with.
     fn current_layout(&self) -> Layout {
-        let h = self.header();
-        Self::layout(h.key_len as usize, h.value.embedded_len())
-    }
-
-    /// Makes the value own its bytes again and shrinks the allocation to header + key,
-    /// so the value may be handed out mutably (a tail has a fixed size).
-    pub(crate) fn detach(&mut self) {
-        if self.header().value.embedded_len() == 0 {
-            return;
+        if self.is_packed() {
+            Self::layout(Self::PREFIX + self.key_len() + self.packed_len())
+        } else {
+            Self::layout(Self::FULL + self.key_len())
         }
-        let old = self.current_layout();
-        let raw = self.ptr.as_ptr();
-        // SAFETY: the header is ours and initialized. After `detach` the value owns a
-        // copy of its bytes, so the tail is dead; `realloc` keeps the header and key (the
-        // new size covers exactly them) and may move them, which is fine: nothing points
-        // into an entry but its own EntryBox, updated here.
-        unsafe {
-            (*raw).value.detach();
-            let new = Self::layout((*raw).key_len as usize, 0);
-            let moved = alloc::realloc(raw.cast::<u8>(), old, new.size()) as *mut Header<V, M>;
-            match NonNull::new(moved) {
-                Some(p) => self.ptr = p,
-                None => alloc::handle_alloc_error(new),
-            }
-        }
-    }
-
-    /// Replaces the value; the old one comes back owning its bytes when `keep_old`, else
-    /// it is dropped here (no copy of an embedded old value). A new value with a tail as
-    /// long as the old one's takes its place; otherwise, when either value has a tail, the
-    /// entry is rebuilt in a new allocation (key, metadata and link move over).
-    pub(crate) fn set_value(&mut self, value: V, keep_old: bool) -> Option<V> {
-        if self.header().value.embedded_len() == 0 && value.tail_len() == 0 {
-            let old = std::mem::replace(&mut self.header_mut().value, value);
-            return keep_old.then_some(old);
-        }
-        let tail = value.tail_len();
-        if tail > 0 && tail == self.header().value.embedded_len() {
-            // Same tail size (an overwrite with a value as long): reuse the allocation.
-            let raw = self.ptr.as_ptr();
-            // SAFETY: the old value is moved out and detached (or dropped in place) before
-            // the new one is written over it and over the tail it used; the allocation
-            // keeps its size, and the tail of `tail` bytes after the key stays where it is.
-            unsafe {
-                let old = Self::take_value(raw, keep_old);
-                ptr::write(&mut (*raw).value, value);
-                let at = Self::key_ptr(raw).add((*raw).key_len as usize);
-                (*raw).value.embed(at);
-                return old;
-            }
-        }
-        let old_layout = self.current_layout();
-        let raw = self.ptr.as_ptr();
-        // SAFETY: we own the old allocation: its fields are moved out exactly once (next
-        // and meta into the new entry, the value detached and returned or dropped in place
-        // while its tail is still allocated), then its bytes are freed without running
-        // the header's drop again.
-        unsafe {
-            let key_len = (*raw).key_len;
-            let key = std::slice::from_raw_parts(Self::key_ptr(raw), key_len as usize);
-            let next = ptr::read(&(*raw).next);
-            let meta = ptr::read(&(*raw).meta);
-            self.ptr = Self::build(key, key_len, value, meta, next);
-            let old = Self::take_value(raw, keep_old);
-            alloc::dealloc(raw.cast::<u8>(), old_layout);
-            old
-        }
-    }
-
-    /// Moves the value out of the entry at `raw`, detached from the entry's tail, when
-    /// `keep_old`; else drops it in place (no copy of an embedded value).
-    ///
-    /// # Safety
-    /// `raw` is an initialized entry whose tail is still allocated; afterwards its value
-    /// field is dead and must be overwritten or the entry freed without dropping it again.
-    unsafe fn take_value(raw: *mut Header<V, M>, keep_old: bool) -> Option<V> {
-        // SAFETY: the caller's contract above.
-        unsafe {
-            if keep_old {
-                let mut v = ptr::read(&(*raw).value);
-                v.detach();
-                Some(v)
-            } else {
-                ptr::drop_in_place(&mut (*raw).value);
-                None
-            }
-        }
-    }
-
-    /// Where the key bytes of the entry at `h` start (no load: a fixed offset).
-    fn key_ptr(h: *mut Header<V, M>) -> *mut u8 {
-        h.cast::<u8>().wrapping_add(std::mem::size_of::<Header<V, M>>())
     }
 
     /// The entry's address (for prefetch hints).
-    pub(crate) fn as_ptr(&self) -> *const Header<V, M> {
-        self.ptr.as_ptr()
+    pub(crate) fn as_ptr(&self) -> *const u8 {
+        self.base()
     }
 
     /// The address of the key bytes (for prefetch hints).
     pub(crate) fn key_addr(&self) -> *const u8 {
-        Self::key_ptr(self.ptr.as_ptr())
+        self.key_ptr()
     }
 
-    pub(crate) fn header(&self) -> &Header<V, M> {
-        // SAFETY: the pointer is to a live, initialized header we own.
-        unsafe { self.ptr.as_ref() }
+    pub(crate) fn prefix(&self) -> &Prefix<V, M> {
+        // SAFETY: both layouts start with an initialized prefix we own.
+        unsafe { &*self.base().cast::<Prefix<V, M>>() }
     }
 
-    pub(crate) fn header_mut(&mut self) -> &mut Header<V, M> {
+    pub(crate) fn prefix_mut(&mut self) -> &mut Prefix<V, M> {
         // SAFETY: as above, and `&mut self` makes the access exclusive.
-        unsafe { self.ptr.as_mut() }
+        unsafe { &mut *self.base().cast::<Prefix<V, M>>() }
     }
 
     /// The key's bytes.
     pub(crate) fn key(&self) -> &[u8] {
-        let len = self.header().key_len as usize;
-        // SAFETY: `new` wrote `key_len` bytes at this offset; they live as long as `self`.
-        unsafe { std::slice::from_raw_parts(Self::key_ptr(self.ptr.as_ptr()), len) }
+        // SAFETY: the builders wrote `key_len` bytes at this offset; they live as long as
+        // `self`.
+        unsafe { std::slice::from_raw_parts(self.key_ptr(), self.key_len()) }
     }
 
-    /// Frees the allocation and returns the value and the next link.
-    pub(crate) fn into_parts(self) -> (V, Link<V, M>) {
-        let raw = self.ptr.as_ptr();
-        let layout = self.current_layout();
-        std::mem::forget(self);
-        // SAFETY: we own the allocation (forgotten above, so no double drop): move the
-        // fields out (the value copies its bytes out of the tail before it is freed),
-        // drop the metadata in place, then free the bytes.
+    /// The packed value's bytes (empty for a full entry).
+    fn packed_bytes(&self) -> &[u8] {
+        if !self.is_packed() {
+            return &[];
+        }
+        // SAFETY: `build_packed` wrote `packed_len` bytes right after the key.
+        unsafe { std::slice::from_raw_parts(self.key_ptr().add(self.key_len()), self.packed_len()) }
+    }
+
+    /// The value: a reference into a full entry, a view of a packed one.
+    pub(crate) fn value(&self) -> VRef<'_, V> {
+        if self.is_packed() {
+            let b = self.packed_bytes();
+            // SAFETY: the bytes stay unchanged while `self` is borrowed (the view's
+            // lifetime), and the view is never dropped (ManuallyDrop).
+            VRef::View(ManuallyDrop::new(unsafe { V::view(b.as_ptr(), b.len()) }), PhantomData)
+        } else {
+            VRef::Ref(self.full_value())
+        }
+    }
+
+    /// The value of a full entry. Only called on entries of [`Plain`] values and on
+    /// entries known to be full.
+    pub(crate) fn full_value(&self) -> &V {
+        debug_assert!(!self.is_packed());
+        // SAFETY: a full entry holds an initialized `Full` at its base.
+        unsafe { &(*self.base().cast::<Full<V, M>>()).value }
+    }
+
+    /// The value, mutably: a packed entry is rebuilt in the full layout first (its value
+    /// owning its bytes), since a value changed in place may change size.
+    pub(crate) fn value_mut(&mut self) -> &mut V {
+        if self.is_packed() {
+            let value = V::unpack(self.packed_bytes());
+            let (key, old) = (self.key_ptr(), self.current_layout());
+            let key_len = self.key_len();
+            let base = self.base();
+            // SAFETY: the prefix's link and metadata move to the new entry exactly once;
+            // the old allocation (a prefix, the key and bytes, no `V`) is then freed
+            // without dropping anything else.
+            unsafe {
+                let prefix = ptr::read(base.cast::<Prefix<V, M>>());
+                let key = std::slice::from_raw_parts(key, key_len);
+                let fresh = Self::build_full(key, value, prefix.meta, prefix.next);
+                alloc::dealloc(base, old);
+                ptr::write(self, fresh);
+            }
+        }
+        // SAFETY: full now; `&mut self` makes the access exclusive.
+        unsafe { &mut (*self.base().cast::<Full<V, M>>()).value }
+    }
+
+    /// Replaces the value; the old one comes back owning its bytes when `keep_old`, else
+    /// it is dropped here. A full entry whose new value does not pack keeps its
+    /// allocation; a packed entry whose new value packs to as many bytes is overwritten in
+    /// place; otherwise the entry is rebuilt (key, metadata and link move over).
+    pub(crate) fn set_value(&mut self, value: V, keep_old: bool) -> Option<V> {
+        let new_pack = value.packable().filter(|b| b.len() <= PACK_MAX && self.key_len() <= PACK_MAX).map(<[u8]>::len);
+        if !self.is_packed() && new_pack.is_none() {
+            let old = std::mem::replace(self.full_value_mut(), value);
+            return keep_old.then_some(old);
+        }
+        if self.is_packed() && new_pack == Some(self.packed_len()) {
+            let old = keep_old.then(|| V::unpack(self.packed_bytes()));
+            let at = self.key_ptr().wrapping_add(self.key_len());
+            if let Some(bytes) = value.packable() {
+                // SAFETY: the entry's value bytes have exactly this length and belong to it;
+                // `&mut self` guarantees no view of them is alive.
+                unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), at, bytes.len()) };
+            }
+            return old;
+        }
+        let old_layout = self.current_layout();
+        let base = self.base();
+        let packed = self.is_packed();
+        // SAFETY: we own the old allocation: its fields are moved out exactly once (next
+        // and meta into the new entry, a full entry's value returned or dropped), then its
+        // bytes are freed without running anything else.
         unsafe {
-            let mut value = ptr::read(&(*raw).value);
-            value.detach();
-            let next = ptr::read(&(*raw).next);
-            ptr::drop_in_place(&mut (*raw).meta);
-            alloc::dealloc(raw.cast::<u8>(), layout);
+            let key = std::slice::from_raw_parts(self.key_ptr(), self.key_len());
+            let old = if packed {
+                keep_old.then(|| V::unpack(self.packed_bytes()))
+            } else {
+                let v = ptr::read(&(*base.cast::<Full<V, M>>()).value);
+                if keep_old {
+                    Some(v)
+                } else {
+                    drop(v);
+                    None
+                }
+            };
+            let prefix = ptr::read(base.cast::<Prefix<V, M>>());
+            let fresh = Self::build(key, value, prefix.meta, prefix.next);
+            alloc::dealloc(base, old_layout);
+            ptr::write(self, fresh);
+            old
+        }
+    }
+
+    fn full_value_mut(&mut self) -> &mut V {
+        debug_assert!(!self.is_packed());
+        // SAFETY: a full entry; `&mut self` makes the access exclusive.
+        unsafe { &mut (*self.base().cast::<Full<V, M>>()).value }
+    }
+
+    /// Frees the allocation and returns the value (owning its bytes) and the next link.
+    pub(crate) fn into_parts(self) -> (V, Link<V, M>) {
+        let this = ManuallyDrop::new(self);
+        let base = this.base();
+        let layout = this.current_layout();
+        // SAFETY: we own the allocation (not dropped again: ManuallyDrop): move the fields
+        // out (a packed value is copied out of the entry first), drop the metadata in
+        // place, then free the bytes.
+        unsafe {
+            let value = if this.is_packed() {
+                V::unpack(this.packed_bytes())
+            } else {
+                ptr::read(&(*base.cast::<Full<V, M>>()).value)
+            };
+            let prefix = ptr::read(base.cast::<Prefix<V, M>>());
+            let next = prefix.next;
+            drop(prefix.meta);
+            alloc::dealloc(base, layout);
             (value, next)
         }
     }
@@ -285,19 +416,22 @@ impl<V: EntryTail, M> EntryBox<V, M> {
 impl<V: EntryTail, M> Drop for EntryBox<V, M> {
     fn drop(&mut self) {
         // Unlink the rest of the chain first and drop it in a loop, not by recursion.
-        let mut next = self.header_mut().next.take();
+        let mut next = self.prefix_mut().next.take();
         while let Some(mut e) = next {
-            next = e.header_mut().next.take();
+            next = e.prefix_mut().next.take();
             drop(e);
         }
-        let raw = self.ptr.as_ptr();
+        let base = self.base();
         let layout = self.current_layout();
-        // SAFETY: the header is initialized and owned by us; after dropping it in place
-        // (an embedded value's drop leaves its tail alone) the allocation is freed with
-        // the layout it was made with, taken before the drop.
+        // SAFETY: the entry is initialized and owned by us: drop what it holds in place (a
+        // packed entry holds no `V`), then free it with the layout it was made with.
         unsafe {
-            ptr::drop_in_place(raw);
-            alloc::dealloc(raw.cast::<u8>(), layout);
+            if self.is_packed() {
+                ptr::drop_in_place(base.cast::<Prefix<V, M>>());
+            } else {
+                ptr::drop_in_place(base.cast::<Full<V, M>>());
+            }
+            alloc::dealloc(base, layout);
         }
     }
 }

@@ -83,10 +83,10 @@ pub fn snapshot(ks: &Keyspace) -> Snapshot {
     let mut out = BTreeMap::new();
     for db in 0..ks.db_count() {
         let d = ks.db(db);
-        for (k, v) in d.keys.iter() {
+        for (k, v) in d.keys.iter_ref() {
             out.insert(
                 (db, k.to_vec()),
-                (d.expires.get(k).copied(), Canon::of(v)),
+                (d.expires.get(k).copied(), Canon::of(&v)),
             );
         }
     }

@@ -103,6 +103,7 @@ fn pfcount(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         let mut max = vec![0u8; REGISTERS];
         for key in &argv[1..] {
             let Some(v) = ctx.ks.lookup_read(db, key) else { continue };
+            let v = &*v;
             check_hll(v)?;
             if let Value::Str(s) = v {
                 sketch::merge_into(&mut max, &s.as_bytes()).map_err(corrupted)?;
@@ -111,7 +112,7 @@ fn pfcount(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         ctx.reply.int(sketch::estimate(&sketch::histogram_raw(&max)) as i64);
         return Ok(());
     }
-    let card = match ctx.ks.lookup_read(db, argv[1]) {
+    let card = match ctx.ks.lookup_read(db, argv[1]).as_deref() {
         None => {
             ctx.reply.int(0);
             return Ok(());
@@ -151,6 +152,7 @@ fn pfmerge(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let mut use_dense = false;
     for key in &argv[1..] {
         let Some(v) = ctx.ks.lookup_read(db, key) else { continue };
+        let v = &*v;
         check_hll(v)?;
         if let Value::Str(s) = v {
             let b = s.as_bytes();
