@@ -398,10 +398,12 @@ export class Server extends EventEmitter {
       return null;
     });
     this.config.onChange('locale-collate', (v) => (this.core.native.setLocaleCollate(v) ? null : 'Invalid locale name'));
-    this.config.onChange('hz', () => {
-      this.startCron();
-      return null;
-    });
+    for (const name of ['hz', 'dynamic-hz']) {
+      this.config.onChange(name, () => {
+        this.startCron();
+        return null;
+      });
+    }
   }
 
   /** Binds every configured address, then logs readiness. Rejects if the port is taken. */
@@ -717,6 +719,11 @@ export class Server extends EventEmitter {
   /** (Re)starts the cron at `hz`. */
   startCron(): void {
     this.cronJob.start();
+  }
+
+  /** The hz the cron runs at: `hz`, raised by dynamic-hz with many clients (INFO's hz). */
+  get cronHz(): number {
+    return this.cronJob.hz;
   }
 
   /** One cron tick (Valkey's serverCron). */

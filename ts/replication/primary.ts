@@ -361,15 +361,18 @@ export class ReplicationPrimary {
   /**
    * Once the child succeeded and its pipe was read to the end: the replicas not yet put
    * online by an ACK are online, their stream (buffered since the fork) starts with their
-   * first REPLCONF ACK.
+   * first REPLCONF ACK. The success line is logged for every replica of the transfer still
+   * connected, also one its first ACK already put online (Valkey logs it per replica when
+   * it reaps the child).
    */
   private finishTransfer(t: Transfer): void {
     if (!t.ended || t.ok !== true || this.transfer !== t) return;
     this.transfer = null;
-    for (const id of this.native.replBgsaveDone()) {
+    const waiting = new Set(this.native.replBgsaveDone());
+    for (const id of t.ids) {
       const conn = this.server.clients.get(id);
-      if (!conn || conn.closed || !t.ids.has(id)) continue;
-      this.native.replOnlineOnAck(id);
+      if (!conn || conn.closed) continue;
+      if (waiting.has(id)) this.native.replOnlineOnAck(id);
       this.server.log.notice(`Streamed RDB transfer with replica ${this.replicaName(conn)} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
     }
   }
