@@ -86,7 +86,8 @@ export class RdbPersistence {
       incrementalFsync: c.getBool('rdb-save-incremental-fsync'),
       // A replica's snapshot records where it is in its primary's stream: its own replicas
       // continue in that database, and a restart from it continues with a partial sync.
-      repl: this.server.replica.saveInfo() ?? undefined,
+      // A primary's records its own history, which its replicas continue after a restart.
+      repl: this.server.replica.saveInfo() ?? this.server.replication.saveInfo() ?? undefined,
     };
   }
 
@@ -311,7 +312,8 @@ export class RdbPersistence {
       const empty = r.emptySkipped > 0 ? `, empty keys skipped: ${r.emptySkipped}` : '';
       this.server.log.notice(`Done loading RDB, keys loaded: ${r.keys}, keys expired: ${r.expiredSkipped}${empty}.`);
       this.server.log.notice(`DB loaded from disk: ${(r.millis / 1000).toFixed(3)} seconds`);
-      this.server.replica.restoreFromRdb(r);
+      if (this.server.config.getReplicaOf() === null) this.server.replication.restoreFromRdb(r);
+      else this.server.replica.restoreFromRdb(r);
     } finally {
       this.loading = false;
     }

@@ -15,6 +15,7 @@ import type { HostCall } from '../commands/types';
 import type { Connection } from '../net/connection';
 import { array, bulk, error, int, type Reply } from '../resp/encode';
 import type { Server } from '../server';
+import type { LoadReport, ReplSaveInfo } from '../native/binding.cjs';
 
 const INT64_MAX = (1n << 63n) - 1n;
 
@@ -458,6 +459,28 @@ export class ReplicationPrimary {
     this.psyncIds.delete(id);
     const conn = this.server.clients.get(id);
     if (conn) this.server.closeAfterWrite(conn);
+  }
+
+  /**
+   * This primary's history for the snapshots it makes (Valkey's rdbPopulateSaveInfo): only
+   * while it has a backlog (it is in a replication chain). The stream database is the one
+   * the stream last selected, 0 when the next command starts with a SELECT anyway.
+   */
+  saveInfo(): ReplSaveInfo | null {
+    if (this.server.replica.isReplica) return null;
+    const i = this.native.replInfo();
+    if (!i.backlogActive) return null;
+    return { streamDb: this.native.replStreamDb() ?? 0, replId: i.replid, replOffset: i.offset };
+  }
+
+  /**
+   * The start-up load of a primary (no `replicaof`; Valkey's loadDataFromDisk): a file with
+   * `repl-id`, `repl-offset` and `repl-stream-db` makes that history this server's second
+   * ID, so that its replicas continue with +CONTINUE after the restart.
+   */
+  restoreFromRdb(r: LoadReport): void {
+    if (r.replId == null || r.replOffset == null || r.replStreamDb == null) return;
+    this.native.replRestorePrimary(r.replId, r.replOffset);
   }
 
   /** At hz: start a BGSAVE for waiting replicas once the child slot is free; once a second the replication cron. */
