@@ -678,6 +678,7 @@ mod tests {
         assert_eq!((r.replid2.as_str(), r.second_offset, r.offset), (old.as_str(), 1001, 1000));
         assert_eq!(r.backlog_first_byte_offset(), 1001);
         let top = r.replid.clone();
+        assert_eq!(r.replconf(7, &[b"capa", b"psync2"], 6_000), Some(Ok(())));
         match r.sync(7, Some((old.as_bytes(), b"1001")), 6_000) {
             SyncDecision::Continue(b) => assert_eq!(b, format!("+CONTINUE {top}\r\n").into_bytes()),
             SyncDecision::Full => panic!("the saved history continues"),
