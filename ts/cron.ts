@@ -2,6 +2,7 @@
 // INFO's ops/s, traffic and event-loop samples and peak memory, idle client timeouts,
 // then the 'cron' event that persistence listens to (save rules, child reaping, AOF
 // fsync), and the host's INFO facts.
+import { effectiveHz } from './dynamic-hz';
 import { pushInfoFacts } from './info';
 import { ClientsRotation, clientsCronIterations } from './net/clients-cron';
 import type { Connection } from './net/connection';
@@ -20,25 +21,46 @@ export class Cron {
   private timer: NodeJS.Timeout | null = null;
   /** Where the clients cron's walk over the clients is. */
   private readonly rotation = new ClientsRotation();
+  /** The hz the cron runs at (Valkey's server.hz): `hz`, raised by dynamic-hz (see dynamic-hz.ts). */
+  private currentHz = 0;
 
   constructor(private readonly server: Server) {}
 
-  /** (Re)starts the periodic timer at `hz`. */
+  /** The effective hz (INFO's `hz`; `configured_hz` is the config). */
+  get hz(): number {
+    return this.currentHz || this.computeHz();
+  }
+
+  /** (Re)starts the periodic timer at the effective hz. */
   start(): void {
-    if (this.timer) clearInterval(this.timer);
     // Memory figures exist from the start, not only after the first tick.
     this.sampleStats();
     pushInfoFacts(this.server);
-    const hz = this.server.config.getInt('hz');
+    this.schedule(this.computeHz());
+  }
+
+  /** Runs the timer at `hz` ticks a second (restarted only when the period changes). */
+  private schedule(hz: number): void {
+    if (this.timer && hz === this.currentHz) return;
+    if (this.timer) clearInterval(this.timer);
+    this.currentHz = hz;
     this.timer = setInterval(() => this.server.loopTurns.timeCron(() => this.tick()), Math.max(1, Math.floor(1000 / hz)));
     this.timer.unref();
+  }
+
+  private computeHz(): number {
+    const config = this.server.config;
+    return effectiveHz(config.getInt('hz'), config.getBool('dynamic-hz'), this.server.clients.size);
   }
 
   /** Valkey's serverCron: active expiry, rehashing, client timeouts, stats samples. */
   tick(): void {
     if (this.server.cronPaused) return;
     this.server.checkShutdownSignal();
-    const hz = this.server.config.getInt('hz');
+    // Valkey resets server.hz to the configured hz on every cron, then adapts it to the
+    // number of clients; the next tick comes 1000 / hz ms later.
+    const hz = this.computeHz();
+    if (this.timer) this.schedule(hz);
     const budgetMs = expireBudgetMs(hz, this.server.config.getInt('active-expire-effort'));
     this.server.core.native.cron(budgetMs, this.server.config.getBool('activerehashing'));
     // Lines of the forked debugging sessions the cron reaped.

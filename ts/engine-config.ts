@@ -185,9 +185,11 @@ export class EngineConfig {
       return null;
     });
     config.onChange('locale-collate', (v) => (this.native.setLocaleCollate(v) ? null : 'Invalid locale name'));
-    config.onChange('hz', () => {
-      server.startCron();
-      return null;
-    });
+    for (const name of ['hz', 'dynamic-hz']) {
+      config.onChange(name, () => {
+        server.startCron();
+        return null;
+      });
+    }
   }
 }

@@ -44,7 +44,7 @@ function hostFacts(s: Server): Fields {
     ['run_id', s.runId],
     ['tcp_port', s.port],
     ['started_at_ms', s.startedAt],
-    ['hz', s.config.getInt('hz')],
+    ['hz', s.cronHz],
     ['configured_hz', s.config.getInt('hz')],
     ['executable', process.argv[1] ?? ''],
     ['config_file', s.configFile ?? ''],

@@ -446,6 +446,11 @@ export class Server extends EventEmitter {
     this.cronJob.start();
   }
 
+  /** The hz the cron runs at: `hz`, raised by dynamic-hz with many clients (INFO's hz). */
+  get cronHz(): number {
+    return this.cronJob.hz;
+  }
+
   /** One cron tick (Valkey's serverCron). */
   cron(): void {
     this.cronJob.tick();

@@ -58,9 +58,9 @@ test('the last occurrence of a directive wins', () => {
 });
 
 test('deprecated directives are accepted and ignored (with a note)', () => {
-  const r = load('dynamic-hz yes\nlist-max-ziplist-entries 512');
-  assert.equal(r.warnings.map((w) => w.directive), ['dynamic-hz', 'list-max-ziplist-entries']);
-  assert.is(reason('dynamic-hz'), 'Bad directive or wrong number of arguments');
+  const r = load('lua-replicate-commands yes\nlist-max-ziplist-entries 512');
+  assert.equal(r.warnings.map((w) => w.directive), ['lua-replicate-commands', 'list-max-ziplist-entries']);
+  assert.is(reason('lua-replicate-commands'), 'Bad directive or wrong number of arguments');
 });
 
 test('io-threads: only 1 is accepted (forkv runs no I/O threads)', () => {

@@ -3,8 +3,9 @@
  * bounds, enum values, defaults, flags, and what forkv implements.
  *
  * Source: Valkey's `standardConfig static_configs[]` in src/config.c (valkey-io/valkey, 9.0 line,
- * a superset of 8.x), in the same order. Valkey 8.x configs that 9.0 turned into deprecated no-ops
- * (dynamic-hz, io-threads-do-reads) are in DEPRECATED_DIRECTIVES, as in 9.0.
+ * a superset of 8.x), in the same order. io-threads-do-reads, which 9.0 turned into a deprecated
+ * no-op, is in DEPRECATED_DIRECTIVES as in 9.0. dynamic-hz, which 9.0 deprecated too, is a real
+ * config here, as in Valkey 8.0.1 (the version forkv answers as): see ts/dynamic-hz.ts.
  *
  * Defaults are Valkey's, with these forkv deviations (each also marked where it is defined):
  * - bind: "127.0.0.1 -::1" instead of Valkey's compiled-in "* -::*" (forkv listens on loopback
@@ -44,7 +45,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'auto-aof-rewrite-min-size', 'aof-load-truncated', 'aof-use-rdb-preamble', 'aof-timestamp-enabled',
   'no-appendfsync-on-rewrite', 'aof-disable-auto-gc',
   'key-load-delay', 'loading-process-events-interval-bytes',
-  'hz', 'activerehashing', 'activedefrag', 'latency-tracking', 'busy-reply-threshold',
+  'hz', 'dynamic-hz', 'activerehashing', 'activedefrag', 'latency-tracking', 'busy-reply-threshold',
   'shutdown-timeout', 'shutdown-on-sigint', 'shutdown-on-sigterm',
   'proto-max-bulk-len', 'client-query-buffer-limit', 'hll-sparse-max-bytes',
   'list-max-listpack-size', 'list-compress-depth', 'hash-max-listpack-entries',
@@ -203,6 +204,7 @@ const RAW_TABLE: readonly RawDef[] = [
   bool('activerehashing', null, MOD, true),
   bool('stop-writes-on-bgsave-error', null, MOD, true),
   bool('set-proc-title', null, IMM, true),
+  bool('dynamic-hz', null, MOD, true),
   bool('lazyfree-lazy-eviction', null, MOD, true),
   bool('lazyfree-lazy-expire', null, MOD, true),
   bool('lazyfree-lazy-server-del', null, MOD, true),
@@ -486,7 +488,6 @@ export const DEPRECATED_DIRECTIVES: ReadonlyMap<string, readonly [number, number
   ['list-max-ziplist-value', [2, 2]],
   ['lua-replicate-commands', [2, 2]],
   ['io-threads-do-reads', [2, 2]],
-  ['dynamic-hz', [2, 2]],
 ]);
 
 /** Config-file-only directives that are not in the table (CONFIG REWRITE keeps their lines). */

@@ -480,6 +480,16 @@ export declare class Core {
    */
   replAdoptPrimary(replid: string, offset: number): void
   /**
+   * A primary restarted from a snapshot carrying its `repl-id`/`repl-offset`: that
+   * history becomes its second ID and its replicas continue (Valkey's loadDataFromDisk).
+   */
+  replRestorePrimary(replid: string, offset: number): void
+  /**
+   * The database the replication stream last selected (Valkey's `replicas_eldb`), or
+   * null when the next command starts with a SELECT.
+   */
+  replStreamDb(): number | null
+  /**
    * The replica continued with its primary (PSYNC +CONTINUE) at `offset`: true when
    * the replication ID changed (its own replicas must reconnect to learn it).
    */

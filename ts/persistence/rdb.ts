@@ -84,7 +84,8 @@ export class RdbPersistence {
       incrementalFsync: c.getBool('rdb-save-incremental-fsync'),
       // A replica's snapshot records where it is in its primary's stream: its own replicas
       // continue in that database, and a restart from it continues with a partial sync.
-      repl: this.server.replica.saveInfo() ?? undefined,
+      // A primary's records its own history, which its replicas continue after a restart.
+      repl: this.server.replica.saveInfo() ?? this.server.replication.saveInfo() ?? undefined,
     };
   }
 
@@ -299,7 +300,8 @@ export class RdbPersistence {
     try {
       // The load's lines are the core's (forkv-server's persist/load_log.rs).
       const r = await waitForLoad(this.server);
-      this.server.replica.restoreFromRdb(r);
+      if (this.server.config.getReplicaOf() === null) this.server.replication.restoreFromRdb(r);
+      else this.server.replica.restoreFromRdb(r);
     } finally {
       this.loading = false;
     }

@@ -15,6 +15,7 @@ import type { HostCall } from '../commands/types';
 import type { Connection } from '../net/connection';
 import { array, bulk, error, int, type Reply } from '../resp/encode';
 import type { Server } from '../server';
+import type { LoadReport, ReplSaveInfo } from '../native/binding.cjs';
 
 const INT64_MAX = (1n << 63n) - 1n;
 
@@ -361,15 +362,18 @@ export class ReplicationPrimary {
   /**
    * Once the child succeeded and its pipe was read to the end: the replicas not yet put
    * online by an ACK are online, their stream (buffered since the fork) starts with their
-   * first REPLCONF ACK.
+   * first REPLCONF ACK. The success line is logged for every replica of the transfer still
+   * connected, also one its first ACK already put online (Valkey logs it per replica when
+   * it reaps the child).
    */
   private finishTransfer(t: Transfer): void {
     if (!t.ended || t.ok !== true || this.transfer !== t) return;
     this.transfer = null;
-    for (const id of this.native.replBgsaveDone()) {
+    const waiting = new Set(this.native.replBgsaveDone());
+    for (const id of t.ids) {
       const conn = this.server.clients.get(id);
-      if (!conn || conn.closed || !t.ids.has(id)) continue;
-      this.native.replOnlineOnAck(id);
+      if (!conn || conn.closed) continue;
+      if (waiting.has(id)) this.native.replOnlineOnAck(id);
       this.server.log.notice(`Streamed RDB transfer with replica ${this.replicaName(conn)} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
     }
   }
@@ -455,6 +459,28 @@ export class ReplicationPrimary {
     this.psyncIds.delete(id);
     const conn = this.server.clients.get(id);
     if (conn) this.server.closeAfterWrite(conn);
+  }
+
+  /**
+   * This primary's history for the snapshots it makes (Valkey's rdbPopulateSaveInfo): only
+   * while it has a backlog (it is in a replication chain). The stream database is the one
+   * the stream last selected, 0 when the next command starts with a SELECT anyway.
+   */
+  saveInfo(): ReplSaveInfo | null {
+    if (this.server.replica.isReplica) return null;
+    const i = this.native.replInfo();
+    if (!i.backlogActive) return null;
+    return { streamDb: this.native.replStreamDb() ?? 0, replId: i.replid, replOffset: i.offset };
+  }
+
+  /**
+   * The start-up load of a primary (no `replicaof`; Valkey's loadDataFromDisk): a file with
+   * `repl-id`, `repl-offset` and `repl-stream-db` makes that history this server's second
+   * ID, so that its replicas continue with +CONTINUE after the restart.
+   */
+  restoreFromRdb(r: LoadReport): void {
+    if (r.replId == null || r.replOffset == null || r.replStreamDb == null) return;
+    this.native.replRestorePrimary(r.replId, r.replOffset);
   }
 
   /** At hz: start a BGSAVE for waiting replicas once the child slot is free; once a second the replication cron. */

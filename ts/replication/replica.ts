@@ -149,7 +149,6 @@ export class ReplicaLink {
    * the stream continues in the saved `repl-stream-db`.
    */
   restoreFromRdb(r: LoadReport): void {
-    if (this.server.config.getReplicaOf() === null) return;
     if (r.replId == null || r.replOffset == null || r.replStreamDb == null) return;
     this.native.replAdoptPrimary(r.replId, r.replOffset);
     this.streamDbAfterLoad = r.replStreamDb;

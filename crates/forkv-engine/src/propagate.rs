@@ -181,6 +181,11 @@ impl Propagator {
         }
     }
 
+    /// The database the stream last selected (None: the next command starts with SELECT).
+    pub fn last_db(&self) -> Option<usize> {
+        self.last_db
+    }
+
     /// Forgets the last database so that the next command is preceded by SELECT (a new
     /// AOF file begins).
     pub fn reset_db(&mut self) {

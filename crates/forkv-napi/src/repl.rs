@@ -189,6 +189,20 @@ impl Core {
         self.server.repl_adopt_primary(&replid, offset.max(0.0) as u64);
     }
 
+    /// A primary restarted from a snapshot carrying its `repl-id`/`repl-offset`: that
+    /// history becomes its second ID and its replicas continue (Valkey's loadDataFromDisk).
+    #[napi]
+    pub fn repl_restore_primary(&mut self, replid: String, offset: f64) {
+        self.server.repl_restore_primary(&replid, offset.max(0.0) as u64);
+    }
+
+    /// The database the replication stream last selected (Valkey's `replicas_eldb`), or
+    /// null when the next command starts with a SELECT.
+    #[napi]
+    pub fn repl_stream_db(&self) -> Option<u32> {
+        self.server.repl_stream_db().map(|d| d as u32)
+    }
+
     /// The replica continued with its primary (PSYNC +CONTINUE) at `offset`: true when
     /// the replication ID changed (its own replicas must reconnect to learn it).
     #[napi]

@@ -488,6 +488,21 @@ impl Server {
         self.update_propagation();
     }
 
+    /// A primary restarted from a snapshot with its `repl-id`/`repl-offset` (see
+    /// [`Replication::restore_primary`]); the stream it starts begins with a SELECT.
+    pub fn repl_restore_primary(&mut self, replid: &str, offset: u64) {
+        self.pump_stream();
+        self.own.borrow_mut().repl.restore_primary(replid, offset, now_ms());
+        self.engine.prop.reset_db();
+        self.update_propagation();
+    }
+
+    /// The database the replication stream last selected (Valkey's `replicas_eldb`; None
+    /// when the next command starts with a SELECT).
+    pub fn repl_stream_db(&self) -> Option<usize> {
+        self.engine.prop.last_db()
+    }
+
     /// The replica continued with its primary (see [`Replication::continue_primary`]):
     /// true when the replication ID changed.
     pub fn repl_continue_primary(&mut self, replid: &str, offset: u64) -> bool {

@@ -210,6 +210,19 @@ impl Replication {
         self.no_replicas_since_ms = 0;
     }
 
+    /// A primary restarted from a snapshot that carries its history (`repl-id`,
+    /// `repl-offset`; Valkey's loadDataFromDisk): that history becomes the second ID, valid
+    /// up to `offset`, the offset continues from it and a fresh backlog starts there, so
+    /// that its replicas continue with a partial resynchronization (+CONTINUE with this
+    /// server's own new ID). `repl-backlog-ttl` counts from now.
+    pub fn restore_primary(&mut self, replid: &str, offset: u64, now_ms: u64) {
+        self.replid2 = replid.to_string();
+        self.second_offset = offset as i64 + 1;
+        self.offset += offset;
+        self.backlog = Some(Backlog::default());
+        self.no_replicas_since_ms = now_ms;
+    }
+
     /// DEBUG CHANGE-REPL-ID (Valkey's changeReplicationId + clearReplicationId2): a new
     /// current ID, no previous one; replicas asking to continue the old history need a
     /// full sync.
@@ -655,6 +668,22 @@ mod tests {
         r.feed(b"abc", &mut o);
         assert_eq!(r.offset, 0);
         assert!(!r.active());
+    }
+
+    #[test]
+    fn a_restarted_primary_continues_its_saved_history_as_the_second_id() {
+        let mut r = repl();
+        let old = "c".repeat(40);
+        r.restore_primary(&old, 1000, 5_000);
+        assert_eq!((r.replid2.as_str(), r.second_offset, r.offset), (old.as_str(), 1001, 1000));
+        assert_eq!(r.backlog_first_byte_offset(), 1001);
+        let top = r.replid.clone();
+        assert_eq!(r.replconf(7, &[b"capa", b"psync2"], 6_000), Some(Ok(())));
+        match r.sync(7, Some((old.as_bytes(), b"1001")), 6_000) {
+            SyncDecision::Continue(b) => assert_eq!(b, format!("+CONTINUE {top}\r\n").into_bytes()),
+            SyncDecision::Full => panic!("the saved history continues"),
+        }
+        assert_eq!(r.sync(8, Some((old.as_bytes(), b"1002")), 6_000), SyncDecision::Full, "past the saved offset");
     }
 
     #[test]

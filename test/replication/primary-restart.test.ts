@@ -1,0 +1,87 @@
+// A primary restarted from its own RDB keeps its history for its replicas (Valkey 8.0.1's
+// rdbPopulateSaveInfo / loadDataFromDisk): a primary in a replication chain (it has a
+// backlog) saves `repl-stream-db`, `repl-id` and `repl-offset`; loaded at start-up without
+// `replicaof`, that ID becomes its second one, valid up to the saved offset, with a new
+// current ID and a fresh backlog from there. Its replicas ask PSYNC <old id> <offset+1>
+// and get +CONTINUE <new id>. Replicas: forkv and valkey-server 8.0.1; the same
+// expectations run with a valkey-server primary.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { startServer, tempDir, VALKEY_SERVER, type RunningServer } from '../helpers/server';
+import { useFleet } from '../helpers/fixture';
+import { info, waitUntil } from '../persistence/util';
+import { linkUp, sameOnBoth, writeAll } from './sync-check';
+
+const t = suite('replication-primary-restart');
+const fleet = useFleet(t);
+
+async function stats(port: number): Promise<{ full: number; partial: number }> {
+  const s = await info(fleet.connect(port), 'stats');
+  return { full: Number(s.get('sync_full')), partial: Number(s.get('sync_partial_ok')) };
+}
+
+for (const kind of ['forkv', 'valkey'] as const) {
+  t(`a ${kind} primary restarted by SHUTDOWN SAVE: its forkv and valkey replicas continue with +CONTINUE`, async () => {
+    const dir = tempDir();
+    const start = async (port?: number): Promise<RunningServer> => {
+      const args = ['--repl-diskless-sync-delay', '0', '--save', ''];
+      return fleet.track(kind === 'forkv'
+        ? await startServer({ args, dir, port })
+        : await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', ...args], dir, port }));
+    };
+    const p = await start();
+    await writeAll(fleet, p.port, 'before');
+    const fr = fleet.track(await startServer());
+    const vr = fleet.track(await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', '--save', ''] }));
+    for (const r of [fr, vr]) {
+      const io = fleet.connect(r.port);
+      assert.is(await io.call('REPLICAOF', '127.0.0.1', String(p.port)), 'OK');
+      await linkUp(io);
+    }
+    await writeAll(fleet, p.port, 'linked');
+    await sameOnBoth(fleet, p.port, fr.port, 'forkv replica before the restart');
+    await sameOnBoth(fleet, p.port, vr.port, 'valkey replica before the restart');
+    const before = await info(fleet.connect(p.port), 'replication');
+    const oldId = before.get('master_replid') ?? '';
+    const offset = Number(before.get('master_repl_offset'));
+    assert.ok(offset > 0);
+
+    await fleet.connect(p.port).call('SHUTDOWN', 'SAVE').catch(() => undefined);
+    await p.exited;
+    fleet.untrack(p);
+    const again = await start(p.port);
+    const pio = fleet.connect(again.port);
+    const after = await info(pio, 'replication');
+    assert.is.not(after.get('master_replid'), oldId, 'a new current ID');
+    assert.is(after.get('master_replid2'), oldId, 'the saved ID is the second one');
+    // The shutdown itself adds to the stream (REPLCONF GETACK * to the replicas), so the
+    // saved offset is at least the one read before it.
+    const saved = Number(after.get('master_repl_offset'));
+    assert.ok(saved >= offset, `${saved} >= ${offset}`);
+    assert.is(after.get('second_repl_offset'), String(saved + 1));
+
+    await waitUntil('both replicas continued', async () => (await stats(again.port)).partial === 2, 15000);
+    assert.equal(await stats(again.port), { full: 0, partial: 2 });
+    for (const r of [fr, vr]) await linkUp(fleet.connect(r.port));
+    assert.match(fr.output(), /Successful partial resynchronization with primary\./);
+    await writeAll(fleet, again.port, 'after');
+    await sameOnBoth(fleet, again.port, fr.port, 'forkv replica after the restart');
+    await sameOnBoth(fleet, again.port, vr.port, 'valkey replica after the restart');
+  });
+}
+
+t('a primary without replicas (no backlog) saves no replication info: restarted, it has no second ID', async () => {
+  const dir = tempDir();
+  const p = fleet.track(await startServer({ args: ['--save', ''], dir }));
+  await writeAll(fleet, p.port, 'alone');
+  await fleet.connect(p.port).call('SHUTDOWN', 'SAVE').catch(() => undefined);
+  await p.exited;
+  fleet.untrack(p);
+  const again = fleet.track(await startServer({ args: ['--save', ''], dir, port: p.port }));
+  const after = await info(fleet.connect(again.port), 'replication');
+  assert.is(after.get('master_replid2'), '0000000000000000000000000000000000000000');
+  assert.is(after.get('master_repl_offset'), '0');
+});
+
+t.run();
