@@ -365,17 +365,8 @@ impl Keyspace {
         }
         let (lfu, now) = (self.lfu.then_some(self.lfu_params), self.now);
         let r = if lfu.is_some() { self.random() } else { 0 };
-        match self.dbs[db].keys.get_touch(key, |m| *m = access::accessed(*m, lfu, now, r)) {
-            Some(v) => {
-                self.stats.keyspace_hits += 1;
-                Some(v)
-            }
-            None => {
-                self.stats.keyspace_misses += 1;
-                self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
-                None
-            }
-        }
+        let found = self.dbs[db].keys.get_touch(key, |m| *m = access::accessed(*m, lfu, now, r));
+        count_hit_or_miss(&mut self.stats, &mut self.notify, db, key, found)
     }
 
     /// Lookup for a read that must not count as an access (OBJECT, TYPE: Valkey's
@@ -388,22 +379,8 @@ impl Keyspace {
     /// A read lookup's accounting: keyspace hits and misses, the `keymiss` event.
     /// `expired`: the key is logically expired (still stored while expiry is paused).
     fn count_lookup(&mut self, db: usize, key: &[u8], expired: bool) -> Option<ValueRef<'_>> {
-        if expired && (self.expire_paused || self.replica) {
-            self.stats.keyspace_misses += 1;
-            self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
-            return None;
-        }
-        match self.dbs[db].keys.get_ref(key) {
-            Some(v) => {
-                self.stats.keyspace_hits += 1;
-                Some(v)
-            }
-            None => {
-                self.stats.keyspace_misses += 1;
-                self.notify.raise(notify::KEY_MISS, "keymiss", db, key);
-                None
-            }
-        }
+        let found = if expired && (self.expire_paused || self.replica) { None } else { self.dbs[db].keys.get_ref(key) };
+        count_hit_or_miss(&mut self.stats, &mut self.notify, db, key, found)
     }
 
     /// Lookup for a write command: expires lazily, no hit/miss counting.
@@ -992,6 +969,18 @@ fn xorshift64star(state: &mut u64) -> u64 {
     x ^= x >> 27;
     *state = x;
     x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+}
+
+/// A read lookup's outcome counted: a keyspace hit, or a miss with its `keymiss` event.
+/// (Fields, not `&mut Keyspace`: `found` still borrows the keyspace's tables.)
+fn count_hit_or_miss<'a>(stats: &mut KeyspaceStats, notify: &mut Notifier, db: usize, key: &[u8], found: Option<ValueRef<'a>>) -> Option<ValueRef<'a>> {
+    if found.is_some() {
+        stats.keyspace_hits += 1;
+    } else {
+        stats.keyspace_misses += 1;
+        notify.raise(notify::KEY_MISS, "keymiss", db, key);
+    }
+    found
 }
 
 #[cfg(test)]
