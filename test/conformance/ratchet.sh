@@ -7,8 +7,9 @@
 # floor.txt has one line per unit, "<mode> <unit> <passed> [distinct]": external-mode units run
 # against one server restarted before every unit (the suite's core.sh), spawn-mode units
 # let the harness start forkv itself for every test block (run.sh spawn). A unit below its
-# floor is run once more before it counts as a failure (a few of Valkey's tests are
-# timing-sensitive on a loaded 2-core machine); a unit above its floor is reported so the
+# floor is run again ($RATCHET_RETRIES times, default 1) before it counts as a failure (a
+# few of Valkey's tests are timing-sensitive on a loaded 2-core machine), and the output then
+# shows the [err] lines of each run; a unit above its floor is reported so the
 # floor can be raised in the same commit. Floors only ever go up.
 #
 # A unit whose number of tests is random (integration/psync2-reg runs a test for each 5% draw
@@ -63,10 +64,22 @@ distinct_passed_of() {  # results_dir unit
   ' "$log"
 }
 
+# The failed tests of a unit in a results dir, for the CI log: its [err] and [exception] lines
+# with the assertion that follows each (the logs themselves stay on the machine).
+failures_of() {  # results_dir unit
+  local log=$1/logs/${2//\//_}.log
+  [ -f "$log" ] || { echo "    (no log: $log)"; return; }
+  local lines
+  lines=$(grep -E -A2 '^\[(err|exception)\]: ' "$log" | head -n 30 | cut -c1-300 | sed 's/^/    /' || true)
+  echo "${lines:-    (no [err] or [exception] line: tests missing from the count did not run)}"
+}
+
 count_of() {  # results_dir unit kind
   if [ "$3" = distinct ]; then distinct_passed_of "$1" "$2"; else passed_of "$1" "$2"; fi
 }
 
+# How many times a unit below its floor is run again before it counts as a failure.
+retries=${RATCHET_RETRIES:-1}
 modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=(external spawn)
 status=0
@@ -82,13 +95,16 @@ for mode in "${modes[@]}"; do
     kind=$(awk -v m="$mode" -v u="$unit" '$1==m && $2==u {print $4}' "$floor_file")
     got=$(count_of "$out_root/$mode" "$unit" "$kind")
     note=""
-    if [ "$got" -lt "$want" ]; then
-      retry=$out_root/$mode-retry-${unit//\//_}
+    runs=("$out_root/$mode")
+    while [ "$got" -lt "$want" ] && [ ${#runs[@]} -le "$retries" ]; do
+      retry=$out_root/$mode-retry${#runs[@]}-${unit//\//_}
       run_units "$mode" "$retry" "$unit"
       again=$(count_of "$retry" "$unit" "$kind")
-      note=" (retried: $again)"
+      note="$note${note:+,} $again"
+      runs+=("$retry")
       [ "$again" -gt "$got" ] && got=$again
-    fi
+    done
+    [ -z "$note" ] || note=" (retried:$note)"
     if [ "$got" -lt "$want" ]; then
       verdict="BELOW FLOOR"; status=1
     elif [ "$got" -gt "$want" ]; then
@@ -97,6 +113,12 @@ for mode in "${modes[@]}"; do
       verdict="ok"
     fi
     printf '%-8s %-45s %4d passed%s, floor %4d  %s%s\n' "$mode" "$unit" "$got" "${kind:+ ($kind)}" "$want" "$verdict" "$note"
+    # A unit that needed a retry shows what failed in each run (the logs stay on the machine).
+    if [ ${#runs[@]} -gt 1 ]; then
+      for i in "${!runs[@]}"; do
+        echo "  run $((i + 1)) failed:"; failures_of "${runs[$i]}" "$unit"
+      done
+    fi
   done
   echo "== $mode mode took $((SECONDS - start)) s"
 done
