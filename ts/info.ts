@@ -50,8 +50,9 @@ function hostFacts(s: Server): Fields {
     ['config_file', s.configFile ?? ''],
     ['availability_zone', s.config.getString('availability-zone')],
     ['shutdown_in_milliseconds', s.shutdownInMilliseconds],
-    // Replicas are not counted as clients (Valkey: clients less replicas).
-    ['connected_clients', Math.max(0, s.clients.size - s.core.native.replInfo().replicas.length)],
+    // Replicas are not counted as clients (Valkey: clients less replicas); a replica's link
+    // to its primary is (Valkey's primary client is in its client list).
+    ['connected_clients', Math.max(0, s.clients.size - s.core.native.replInfo().replicas.length) + (s.replica.primaryClientView() === null ? 0 : 1)],
     // Clients in WAIT/WAITAOF and those waiting with a SHUTDOWN (run by the host): part of blocked_clients.
     ['host_blocked_clients', s.replication.waitingClients + s.shutdownWaitingClients],
     ['maxclients', s.config.getInt('maxclients')],

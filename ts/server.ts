@@ -272,7 +272,7 @@ export class Server extends EventEmitter {
   }
 
   /** True when the client has a channel, pattern or shard channel subscription. */
-  isSubscribed(conn: Connection): boolean {
+  isSubscribed(conn: Pick<Connection, 'id'>): boolean {
     const st = this.core.native.clientState(conn.id);
     return st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0;
   }

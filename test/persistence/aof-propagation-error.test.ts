@@ -13,7 +13,7 @@ import { startServer, tempDir } from '../helpers/server';
 
 const t = suite('aof-propagation-error');
 
-const CRITICAL = /== CRITICAL == This server is sending an error to its AOF-loading-client: 'ERR value is not an integer or out of range' after processing the command 'incr'/;
+const CRITICAL = /== CRITICAL == This server is sending an error to its AOF-loading-client: 'value is not an integer or out of range' after processing the command 'incr'/;
 
 /** A directory whose AOF holds SET k abc, then `tail` (by default an INCR k that fails on replay). */
 async function divergentAof(tail = '*2\r\n$4\r\nINCR\r\n$1\r\nk\r\n'): Promise<string> {
@@ -65,8 +65,21 @@ t('panic: the load stops and the server does not start', async () => {
   }
 });
 
+t('the error as valkey-server 8.0.1 logs it: bare for ERR messages, with its code for shared errors', async () => {
+  // SET k v XX NX: shared.syntaxerr; LPUSH k x on a string: shared.wrongtypeerr.
+  const dir = await divergentAof('*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$2\r\nXX\r\n$2\r\nNX\r\n*3\r\n$5\r\nLPUSH\r\n$1\r\nk\r\n$1\r\nx\r\n');
+  const s = await startServer({ dir, args: ['--appendonly', 'yes'] });
+  try {
+    assert.match(s.output(), /to its AOF-loading-client: '-ERR syntax error' after processing the command 'set'/);
+    assert.match(s.output(), /to its AOF-loading-client: '-WRONGTYPE Operation against a key holding the wrong kind of value' after processing the command 'lpush'/);
+  } finally {
+    await s.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 t('a command refused before it runs (wrong arity) follows the directive too', async () => {
-  const arity = /== CRITICAL == This server is sending an error to its AOF-loading-client: 'ERR wrong number of arguments for 'incr' command' after processing the command 'incr'/;
+  const arity = /== CRITICAL == This server is sending an error to its AOF-loading-client: 'wrong number of arguments for 'incr' command' after processing the command 'incr'/;
   for (const behavior of ['ignore', 'panic']) {
     const dir = await divergentAof('*1\r\n$4\r\nINCR\r\n');
     const s = await startServer({ dir, args: ['--appendonly', 'yes', '--propagation-error-behavior', behavior], waitReady: false });

@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 
 import { RawClient, type Resp } from '../helpers/client';
 import { useFleet, useServer } from '../helpers/fixture';
-import { ROOT, startServer } from '../helpers/server';
+import { ROOT, startServer, VALKEY_SERVER } from '../helpers/server';
 
 /** A reply in the capture's JSON form: sets as `{set}`, maps as `{map}`, errors as `{error}`. */
 type Json = string | number | boolean | null | Json[] | { set: Json[] } | { map: Array<[Json, Json]> } | { error: string };
@@ -102,6 +102,7 @@ function subcommandsSorted(v: Json): Json {
 
 const t = suite('command-meta');
 const fx = useServer(t, {}, false);
+const fleet = useFleet(t);
 let raw: RawClient;
 
 t.before(async () => {
@@ -142,6 +143,42 @@ t('COMMAND DOCS of every command is Valkey 8.0.1 reply', async () => {
     if (JSON.stringify(got) !== JSON.stringify(expected)) diffs.push(`${name}:\n  forkv  ${JSON.stringify(got)}\n  valkey ${JSON.stringify(expected)}`);
   }
   assert.is(diffs.length, 0, diffs.slice(0, 5).join('\n'));
+});
+
+/** COMMAND COUNT, LIST, INFO and DOCS of a server, keyed by command name, in comparable form. */
+async function commandTables(c: RawClient): Promise<{ count: Json; list: string[]; info: Record<string, Json>; docs: Record<string, Json> }> {
+  const count = toJson(await c.call('COMMAND', 'COUNT'));
+  const list = (toJson(await c.call('COMMAND', 'LIST')) as string[]).sort();
+  const info: Record<string, Json> = {};
+  for (const entry of toJson(await c.call('COMMAND', 'INFO')) as Json[][]) info[String(entry[0])] = subcommandsSorted(entry);
+  const docs: Record<string, Json> = {};
+  const all = toJson(await c.call('COMMAND', 'DOCS')) as { map: Array<[Json, Json]> };
+  for (const [name, doc] of all.map) docs[String(name)] = subcommandsSorted(doc);
+  return { count, list, info, docs };
+}
+
+t('COMMAND COUNT, LIST, INFO and DOCS are those of a live valkey-server 8.0.1, command by command', async () => {
+  const valkey = fleet.track(await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1'] }));
+  const v = await RawClient.connect(valkey.port);
+  try {
+    await v.call('HELLO', '3');
+    const [want, got] = await Promise.all([commandTables(v), commandTables(raw)]);
+    assert.is(got.count, want.count);
+    assert.equal(got.list, want.list);
+    // Every top-level command is compared (COMMAND INFO and DOCS without names list them all).
+    assert.is(Object.keys(want.info).length, want.count);
+    assert.is(Object.keys(want.docs).length, want.count);
+    const diffs: string[] = [];
+    for (const part of ['info', 'docs'] as const) {
+      for (const name of new Set([...Object.keys(want[part]), ...Object.keys(got[part])])) {
+        const [a, b] = [JSON.stringify(got[part][name] ?? null), JSON.stringify(want[part][name] ?? null)];
+        if (a !== b) diffs.push(`${part} ${name}:\n  forkv  ${a}\n  valkey ${b}`);
+      }
+    }
+    assert.is(diffs.length, 0, diffs.slice(0, 5).join('\n'));
+  } finally {
+    v.close();
+  }
 });
 
 /** COMMAND GETKEYSANDFLAGS calls and valkey-server 8.0.1's replies (keys with their flags, or the error). */
@@ -202,8 +239,6 @@ t('COMMAND GETKEYSANDFLAGS and GETKEYS answer as Valkey 8.0.1', async () => {
     assert.equal(keys, Array.isArray(want) ? want.map((k) => (k as Json[])[0] as Json) : want, `GETKEYS ${call}`);
   }
 });
-
-const fleet = useFleet(t);
 
 t('CLIENT CAPA REDIRECT: a replica sends reads and writes to its primary, READONLY keeps reads', async () => {
   const primary = fleet.track(await startServer());

@@ -131,6 +131,32 @@ t('io-threads other than 1 is refused at startup and is immutable for CONFIG SET
   await srv.stop();
 });
 
+t('io-threads-do-reads: an immutable yes/no as in valkey-server 8.0.1, listed, kept by CONFIG REWRITE', async () => {
+  const dir = tempDir();
+  const conf = path.join(dir, 'forkv.conf');
+  fs.writeFileSync(conf, 'io-threads-do-reads no\n');
+  const srv = await startServer({ configFile: conf, dir });
+  try {
+    assert.is((await redisCli(srv.port, ['config', 'get', 'io-threads-do-reads'])).stdout.trim(), 'io-threads-do-reads\nno');
+    assert.match((await redisCli(srv.port, ['config', 'get', '*'])).stdout, /\nio-threads-do-reads\nno\n/);
+    assert.match((await redisCli(srv.port, ['config', 'set', 'io-threads-do-reads', 'yes'])).stdout, /ERR CONFIG SET failed \(possibly related to argument 'io-threads-do-reads'\) - can't set immutable config/);
+    assert.is((await redisCli(srv.port, ['config', 'rewrite'])).stdout.trim(), 'OK');
+    assert.match(fs.readFileSync(conf, 'utf8'), /^io-threads-do-reads no$/m);
+    assert.not.match(srv.output(), /io-threads-do-reads.*(deprecated|ignored)/);
+  } finally {
+    await srv.stop();
+  }
+  const dflt = await startServer();
+  try {
+    assert.is((await redisCli(dflt.port, ['config', 'get', 'io-threads-do-reads'])).stdout.trim(), 'io-threads-do-reads\nyes');
+  } finally {
+    await dflt.stop();
+  }
+  const bad = await startServer({ waitReady: false, args: ['--io-threads-do-reads', 'maybe'] });
+  assert.is((await bad.exited).code, 1);
+  assert.match(bad.output(), />>> 'io-threads-do-reads "?maybe"?'\nargument must be 'yes' or 'no'/);
+});
+
 t('daemonize yes is refused with a clear message', async () => {
   const srv = await startServer({ waitReady: false, args: ['--daemonize', 'yes'] });
   const r = await srv.exited;

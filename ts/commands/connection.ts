@@ -1,7 +1,7 @@
 // Connection commands the host owns: HELLO, AUTH, RESET and CLIENT (the host has the
 // sockets, names and library info; the core has db, protocol and parse state).
 import type { ClientState } from '../native/core';
-import type { Connection } from '../net/connection';
+import type { ClientView, Connection } from '../net/connection';
 import { splitPending } from '../net/output-limits';
 import { array, bulk, error, int, map, nil, ok, simple, verbatim, type Reply } from '../resp/encode';
 import type { Server } from '../server';
@@ -108,14 +108,15 @@ function validName(s: string): boolean {
 }
 
 /**
- * CLIENT LIST flags in Valkey's order: O monitor / S replica, P pubsub, x MULTI, b blocked
- * (or held by CLIENT PAUSE), t tracking, R tracking redirect broken, B tracking in BCAST mode,
- * d dirty CAS, U unix socket, r READONLY, e no-evict, T no-touch.
+ * CLIENT LIST flags in Valkey's order: O monitor / S replica, M our primary, P pubsub,
+ * x MULTI, b blocked (or held by CLIENT PAUSE), t tracking, R tracking redirect broken,
+ * B tracking in BCAST mode, d dirty CAS, U unix socket, r READONLY, e no-evict, T no-touch.
  */
-function clientFlags(subscribed: boolean, st: ClientState | null | undefined, unix: boolean, replica: boolean): string {
+function clientFlags(subscribed: boolean, st: ClientState | null | undefined, unix: boolean, replica: boolean, primary: boolean): string {
   let f = '';
   if (st?.monitor) f += 'O';
   else if (replica) f += 'S';
+  if (primary) f += 'M';
   if (subscribed) f += 'P';
   if (st && st.multi >= 0) f += 'x';
   if (st?.blocked) f += 'b';
@@ -131,7 +132,7 @@ function clientFlags(subscribed: boolean, st: ClientState | null | undefined, un
 }
 
 /** Valkey's `events`: r while the socket is read, w while output waits for the kernel. */
-function socketEvents(c: Connection): string {
+function socketEvents(c: ClientView): string {
   return (c.socket.isPaused() ? '' : 'r') + (c.socket.writableLength > 0 ? 'w' : '');
 }
 
@@ -160,8 +161,11 @@ const REDACTED = '*redacted*';
  *   held while the client waits); `qbuf-free`: the rest of the query buffer's allocation.
  * - `oll`: the number of writes in that queue.
  */
-export function clientLine(server: Server, c: Connection, current: Buffer[] | null = null, hideUserData = false): string {
+export function clientLine(server: Server, c: ClientView, current: Buffer[] | null = null, hideUserData = false): string {
   const st = server.core.native.clientState(c.id);
+  // A replica's link to its primary: flag M, and no user (Valkey's primary client runs as
+  // the superuser, user NULL).
+  const primary = isPrimaryClient(server, c);
   const now = Date.now();
   // The running command's argv, or the arguments read so far of an incomplete one.
   const argvMem = current === null ? (st?.partialArgv ?? 0) : current.reduce((n, a) => n + a.length, 0);
@@ -178,7 +182,7 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
     ['name', hideUserData ? REDACTED : c.name],
     ['age', Math.floor((now - c.createdAt) / 1000)],
     ['idle', Math.floor((now - c.lastInteraction) / 1000)],
-    ['flags', clientFlags(st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0, st, c.kind === 'unix', server.replication.isReplicaClient(c.id))],
+    ['flags', clientFlags(st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0, st, c.kind === 'unix', server.replication.isReplicaClient(c.id), primary)],
     ['db', st?.db ?? 0],
     ['sub', st?.sub ?? 0],
     ['psub', st?.psub ?? 0],
@@ -197,7 +201,7 @@ export function clientLine(server: Server, c: Connection, current: Buffer[] | nu
     ['tot-mem', server.core.native.clientMemory(c.id) + argvMem + pending.buffer + omem],
     ['events', socketEvents(c)],
     ['cmd', st?.lastCmd ?? 'NULL'],
-    ['user', hideUserData ? REDACTED : (st?.user ?? 'default')],
+    ['user', hideUserData ? REDACTED : primary ? '(superuser)' : (st?.user ?? 'default')],
     ['redir', st?.redir ?? -1],
     ['resp', c.proto],
     ['lib-name', c.libName],
@@ -257,10 +261,29 @@ function canonicalType(t: string): string {
   return t;
 }
 
-/** Valkey's client type: a replica, pubsub when subscribed, else normal. */
-function clientType(server: Server, c: Connection): string {
+/** The client is this replica's link to its primary. */
+function isPrimaryClient(server: Server, c: ClientView): boolean {
+  return c.id !== 0 && c.id === server.replica.primaryClientId;
+}
+
+/** Valkey's client type: our primary, a replica, pubsub when subscribed, else normal. */
+function clientType(server: Server, c: ClientView): string {
+  if (isPrimaryClient(server, c)) return 'master';
   if (server.replication.isReplicaClient(c.id)) return 'replica';
   return server.isSubscribed(c) ? 'pubsub' : 'normal';
+}
+
+/**
+ * Every client Valkey lists, in id order: our open connections (the caller's own, even
+ * closing) and, on a replica whose link is up, the primary client.
+ */
+function allClients(server: Server, caller: Connection): ClientView[] {
+  // A connection being closed is gone for Valkey (freed before the next command runs),
+  // though its socket may still be flushing here.
+  const all: ClientView[] = [...server.clients.values()].filter((c) => !c.closed || c === caller);
+  const primary = server.replica.primaryClientView();
+  if (primary !== null) all.push(primary);
+  return all.sort((a, b) => a.id - b.id);
 }
 
 function clientList(call: HostCall): Reply {
@@ -287,10 +310,7 @@ function clientList(call: HostCall): Reply {
     }
   }
   const lines: string[] = [];
-  for (const c of server.clients.values()) {
-    // A connection being closed is gone for Valkey (freed before the next command runs),
-    // though its socket may still be flushing here.
-    if (c.closed && c !== call.conn) continue;
+  for (const c of allClients(server, call.conn)) {
     if (ids !== null && !ids.has(c.id)) continue;
     if (type !== null && clientType(server, c) !== type) continue;
     lines.push(`${clientLine(server, c, c === call.conn ? argv : null)}\n`);
@@ -303,7 +323,7 @@ function clientKill(call: HostCall): Reply {
   // Old form: CLIENT KILL ip:port -> +OK or "No such client".
   if (argv.length === 3) {
     const addr = arg(call, 2);
-    for (const c of server.clients.values()) {
+    for (const c of allClients(server, conn)) {
       if (c.addr === addr) {
         killClient(server, c, conn);
         return ok;
@@ -312,8 +332,7 @@ function clientKill(call: HostCall): Reply {
     return error('ERR No such client');
   }
   if ((argv.length - 2) % 2 !== 0) return error('ERR syntax error');
-  const filters: Array<(c: Connection) => boolean> = [];
-  let killsPrimaryLink = false;
+  const filters: Array<(c: ClientView) => boolean> = [];
   let skipme = true;
   for (let i = 2; i < argv.length; i += 2) {
     const o = opt(call, i);
@@ -336,13 +355,13 @@ function clientKill(call: HostCall): Reply {
         const t = v.toLowerCase();
         if (!CLIENT_TYPES.includes(t)) return error(`ERR Unknown client type '${v}'`);
         const want = canonicalType(t);
-        if (want === 'master') killsPrimaryLink = true;
         filters.push((c) => clientType(server, c) === want);
         break;
       }
       case 'user': {
         if (!server.core.native.aclUserExists(v)) return error(`ERR No such user '${v}'`);
-        filters.push((c) => server.core.native.clientState(c.id)?.user === v);
+        // The primary client has no user (Valkey's NULL): no USER filter matches it.
+        filters.push((c) => !isPrimaryClient(server, c) && server.core.native.clientState(c.id)?.user === v);
         break;
       }
       case 'skipme':
@@ -363,10 +382,7 @@ function clientKill(call: HostCall): Reply {
     }
   }
   let killed = 0;
-  // The link to our primary is no socket connection of ours: TYPE master alone drops it
-  // (it reconnects and continues).
-  if (killsPrimaryLink && filters.length === 1) killed += server.replica.killLink();
-  for (const c of [...server.clients.values()]) {
+  for (const c of allClients(server, conn)) {
     if (skipme && c === conn) continue;
     if (filters.every((f) => f(c))) {
       killClient(server, c, conn);
@@ -397,12 +413,25 @@ function clientUnblock(call: HostCall): Reply {
   return int(n > 0 && n <= 0xffffffff && server.core.native.unblockClient(n, asError) ? 1 : 0);
 }
 
-/** Closes a client; the caller's own connection closes after this reply is written. */
-function killClient(server: Server, victim: Connection, caller: Connection): void {
+/**
+ * Closes a client; the caller's own connection closes after this reply is written. The
+ * link to our primary is dropped: it reconnects and continues (Valkey's cached primary).
+ */
+function killClient(server: Server, victim: ClientView, caller: Connection): void {
   if (victim === caller) {
     server.core.native.closeAfterReply(caller.id);
     return;
   }
+  if (isPrimaryClient(server, victim)) {
+    server.replica.killLink();
+    return;
+  }
+  const conn = server.clients.get(victim.id);
+  if (conn === undefined) return;
+  killClientConnection(server, conn);
+}
+
+function killClientConnection(server: Server, victim: Connection): void {
   server.closeAfterWrite(victim);
   // Valkey frees a killed client at once (freeClient), its pending output dropped: a
   // client that never reads (a stopped replica holding megabytes) must not stay

@@ -4,8 +4,9 @@
  *
  * Source: Valkey's `standardConfig static_configs[]` in src/config.c (valkey-io/valkey, 9.0 line,
  * a superset of 8.x), in the same order. io-threads-do-reads, which 9.0 turned into a deprecated
- * no-op, is in DEPRECATED_DIRECTIVES as in 9.0. dynamic-hz, which 9.0 deprecated too, is a real
- * config here, as in Valkey 8.0.1 (the version forkv answers as): see ts/dynamic-hz.ts.
+ * no-op, is a config here as in Valkey 8.0.1 (the version forkv answers as): immutable, default
+ * yes, listed by CONFIG GET and kept by CONFIG REWRITE. dynamic-hz, which 9.0 deprecated too, is
+ * a real config here, as in 8.0.1: see ts/dynamic-hz.ts.
  *
  * Defaults are Valkey's, with these forkv deviations (each also marked where it is defined):
  * - bind: "127.0.0.1 -::1" instead of Valkey's compiled-in "* -::*" (forkv listens on loopback
@@ -72,6 +73,7 @@ export const FORKV_IMPLEMENTED: ReadonlySet<string> = new Set([
   'enable-protected-configs', 'enable-module-command', 'disable-thp', 'availability-zone', 'maxmemory-clients',
   'active-expire-effort', 'repl-backlog-ttl', 'replica-ignore-maxmemory', 'replica-lazy-flush',
   'repl-disable-tcp-nodelay', 'hide-user-data-from-log', 'oom-score-adj', 'oom-score-adj-values', 'io-threads',
+  'io-threads-do-reads',
   'propagation-error-behavior', 'locale-collate', 'rdb-save-incremental-fsync', 'aof-rewrite-incremental-fsync',
 ]);
 
@@ -197,6 +199,9 @@ const RAW_TABLE: readonly RawDef[] = [
   /* Bool configs */
   bool('rdbchecksum', null, IMM, true),
   bool('daemonize', null, IMM, false, refuseDaemonize),
+  // Whether I/O threads also read: with io-threads 1 (forkv's only value) there are none, so
+  // neither value changes anything, as in Valkey 8.0.1 with io-threads 1.
+  bool('io-threads-do-reads', null, IMM, true),
   bool('always-show-logo', null, IMM, false),
   bool('protected-mode', null, MOD, true),
   bool('rdbcompression', null, MOD, true),
@@ -487,7 +492,6 @@ export const DEPRECATED_DIRECTIVES: ReadonlyMap<string, readonly [number, number
   ['list-max-ziplist-entries', [2, 2]],
   ['list-max-ziplist-value', [2, 2]],
   ['lua-replicate-commands', [2, 2]],
-  ['io-threads-do-reads', [2, 2]],
 ]);
 
 /** Config-file-only directives that are not in the table (CONFIG REWRITE keeps their lines). */

@@ -317,6 +317,12 @@ export declare class Core {
    */
   static splitArgs(line: Buffer): Array<Buffer> | null
   /**
+   * Valkey's "== CRITICAL ==" line for an error reply `reply` that `from` sends to `to`
+   * after `command` (the one wording, forkv-engine's `propagation_error`); null when the
+   * reply is no error.
+   */
+  static criticalLine(from: string, to: string, reply: Buffer, command: string): string | null
+  /**
    * Applies the configuration's `rename-command` directives (pairs of OLD and NEW names,
    * NEW empty to remove) to the process-wide command table, before the first command.
    * Returns Valkey's error and the index of the failing directive, or null.

@@ -150,6 +150,11 @@ export function splitArgs(line: Buffer): Buffer[] | null {
   return binding.Core.splitArgs(line);
 }
 
+/** Valkey's "== CRITICAL ==" line for the error reply `reply` `from` sends `to` after `command` (null: no error). */
+export function criticalLine(from: string, to: string, reply: Buffer, command: string): string | null {
+  return binding.Core.criticalLine(from, to, reply, command);
+}
+
 /** The allocator behind the core's allocations ("libc", "jemalloc", "mimalloc"). */
 export function memAllocator(): string {
   return binding.Core.memAllocator();

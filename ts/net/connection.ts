@@ -72,8 +72,7 @@ export class Connection {
 
   /** The socket's file descriptor, when Node exposes it (a TLS client's is its bridge socket's). */
   get fd(): number {
-    const handle = (this.socket as unknown as { _handle?: { fd?: number } | null })._handle;
-    return typeof handle?.fd === 'number' ? handle.fd : -1;
+    return socketFd(this.socket);
   }
 
   /** True when the peer is on a loopback address, or on the unix socket (Valkey's connIsLocal). */
@@ -150,7 +149,25 @@ export class Connection {
   }
 }
 
-function formatAddr(ip: string | undefined, port: number | undefined): string {
+/**
+ * What CLIENT LIST, CLIENT KILL and the log lines know of a client: one of our
+ * connections, or a replica's link to its primary (Valkey's primary client, see
+ * replication/replica.ts).
+ */
+export type ClientView = Pick<
+  Connection,
+  'id' | 'addr' | 'laddr' | 'fd' | 'name' | 'createdAt' | 'lastInteraction' | 'kind' | 'socket' | 'proto' | 'libName' | 'libVer'
+  | 'inputBytes' | 'outputBytes' | 'queuedWrites' | 'replyPeak'
+>;
+
+/** A socket's file descriptor, when Node exposes it; -1 otherwise. */
+export function socketFd(socket: net.Socket): number {
+  const handle = (socket as unknown as { _handle?: { fd?: number } | null })._handle;
+  return typeof handle?.fd === 'number' ? handle.fd : -1;
+}
+
+/** "ip:port" as CLIENT LIST prints an address (IPv4-mapped IPv6 as plain IPv4). */
+export function formatAddr(ip: string | undefined, port: number | undefined): string {
   if (ip === undefined) return '?:0';
   const host = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
   return `${host}:${port ?? 0}`;

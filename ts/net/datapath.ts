@@ -15,7 +15,7 @@
 // go to the stream uncopied (if it keeps part of the buffer, the data path takes a new one).
 import * as net from 'node:net';
 
-import { Step, type FeedResult } from '../native/core';
+import { criticalLine, Step, type FeedResult } from '../native/core';
 import { encode, error, type Reply } from '../resp/encode';
 import { runHostCommand } from '../commands';
 import { clientLine } from '../commands/connection';
@@ -358,11 +358,8 @@ export class DataPath {
     if (cmd === 'replconf') return false;
     this.server.log.warning(`Replica generated a reply to command '${cmd}', disconnecting it: ${clientLine(this.server, conn)}`);
     // An error reply is also logged as Valkey's afterErrorReply does for a replica.
-    if (reply[0] === 0x2d) {
-      const end = reply.indexOf('\r\n');
-      const text = reply.subarray(1, end < 0 ? Math.min(reply.length, 4096) : Math.min(end, 4096)).toString('latin1');
-      this.server.log.warning(`== CRITICAL == This primary is sending an error to its replica: '${text}' after processing the command '${cmd}'`);
-    }
+    const critical = criticalLine('primary', 'replica', reply, cmd);
+    if (critical !== null) this.server.log.warning(critical);
     this.server.closeAfterWrite(conn);
     // Freed at once (freeClientAsync): what was pending for it is not sent.
     conn.socket.destroy();

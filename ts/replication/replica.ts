@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 
 import type { HostCall } from '../commands/types';
-import type { Connection } from '../net/connection';
+import { formatAddr, socketFd, type ClientView, type Connection } from '../net/connection';
 import { clientConnectionOptions } from '../net/tls';
 import { Step } from '../native/core';
 import type { LoadReport, ReplSaveInfo } from '../native/binding.cjs';
@@ -85,6 +85,11 @@ export class ReplicaLink {
   private readOffset = -1;
   /** The core client that runs the primary's commands (0: none). */
   private clientId = 0;
+  /** That client's start and traffic (CLIENT LIST age, tot-net-in, tot-net-out): it lives
+   * across reconnects that continue the stream, as Valkey's cached primary client. */
+  private clientCreatedAt = 0;
+  private clientInput = 0;
+  private clientOutput = 0;
   private lastIo = 0;
   private linkDownSince = 0;
   private lastAckSecond = 0;
@@ -368,6 +373,35 @@ export class ReplicaLink {
   /** The link's id as CLIENT LIST shows it (0: none). */
   get primaryClientId(): number {
     return this.clientId;
+  }
+
+  /**
+   * The primary client as CLIENT LIST shows it (Valkey's client with flag M): it exists
+   * while the link is up and the stream flows; addr is the primary's end, laddr ours.
+   */
+  primaryClientView(): ClientView | null {
+    const s = this.socket;
+    if (this.clientId === 0 || s === null || this.state !== 'connected') return null;
+    const input = this.clientInput;
+    const output = this.clientOutput;
+    return {
+      id: this.clientId,
+      addr: formatAddr(s.remoteAddress, s.remotePort),
+      laddr: formatAddr(s.localAddress, s.localPort),
+      fd: socketFd(s),
+      name: '',
+      createdAt: this.clientCreatedAt,
+      lastInteraction: this.lastIo,
+      kind: s instanceof tls.TLSSocket ? 'tls' : 'tcp',
+      socket: s,
+      proto: 2,
+      libName: '',
+      libVer: '',
+      inputBytes: input,
+      outputBytes: output,
+      queuedWrites: 0,
+      replyPeak: () => 0,
+    };
   }
 
   private send(s: net.Socket, args: ReadonlyArray<string | Buffer>): void {
@@ -775,6 +809,9 @@ export class ReplicaLink {
     if (this.clientId === 0) {
       this.clientId = this.native.allocateClientId();
       this.native.addPrimaryClient(this.clientId);
+      this.clientCreatedAt = Date.now();
+      this.clientInput = 0;
+      this.clientOutput = 0;
     }
     // The stream continues in the database the snapshot says (Valkey's primary client
     // is created in rsi.repl_stream_db); not part of the stream, so not counted.
@@ -793,6 +830,7 @@ export class ReplicaLink {
     const ack = this.ack();
     this.server.stats.totalNetOutputBytes += ack.length;
     this.server.stats.totalWritesProcessed++;
+    if (this.clientId !== 0) this.clientOutput += ack.length;
     s.write(ack);
   }
 
@@ -827,6 +865,7 @@ export class ReplicaLink {
     }
     this.run(this.inbuf.subarray(runFrom, from));
     this.offset += from - runFrom;
+    this.clientInput += from;
     this.markApplied();
     this.readOffset = this.offset;
     // What was applied goes on, unchanged, to our own replicas (chained replication).

@@ -15,6 +15,23 @@ pub struct AllocatorHooks {
     /// Returns the allocator's unused dirty pages to the system (jemalloc's
     /// `arena.<all>.purge`).
     pub purge: fn(),
+    /// The allocator's own figures now (Valkey's `zmalloc_get_allocator_info`), None if
+    /// it could not tell.
+    pub figures: fn() -> Option<AllocatorFigures>,
+}
+
+/// What the allocator says of its memory (jemalloc's `stats.allocated`, `stats.active`,
+/// `stats.resident` and the muzzy pages of all arenas), as INFO's `allocator_*` show it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AllocatorFigures {
+    /// Bytes in allocations handed out.
+    pub allocated: usize,
+    /// Bytes in the pages those allocations occupy.
+    pub active: usize,
+    /// Bytes of the allocator's memory that are resident.
+    pub resident: usize,
+    /// Bytes in pages given back lazily (MADV_FREE), not yet reclaimed by the system.
+    pub muzzy: usize,
 }
 
 static HOOKS: OnceLock<AllocatorHooks> = OnceLock::new();
@@ -27,6 +44,11 @@ pub fn register(hooks: AllocatorHooks) {
 /// The registered allocator's statistics report, if an allocator registered one.
 pub(crate) fn stats() -> Option<String> {
     HOOKS.get().map(|h| (h.stats)())
+}
+
+/// The registered allocator's figures now, if it has them.
+pub fn sample_figures() -> Option<AllocatorFigures> {
+    HOOKS.get().and_then(|h| (h.figures)())
 }
 
 /// Purges the registered allocator, then glibc's heap (Node and the C libraries in the
@@ -66,7 +88,11 @@ mod tests {
     /// one; no other engine test depends on the libc fallback).
     #[test]
     fn memory_commands_reach_the_registered_allocator() {
-        register(AllocatorHooks { stats: || "___ Begin test statistics ___\n".into(), purge: || PURGED.store(true, Ordering::Relaxed) });
+        register(AllocatorHooks {
+            stats: || "___ Begin test statistics ___\n".into(),
+            purge: || PURGED.store(true, Ordering::Relaxed),
+            figures: || None,
+        });
         let mut e = Engine::new(1);
         e.add_client(1);
         assert_eq!(run(&mut e, &["MEMORY", "MALLOC-STATS"]), "$30\r\n___ Begin test statistics ___\n\r\n");

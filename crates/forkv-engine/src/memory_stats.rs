@@ -8,11 +8,13 @@
 //! global allocator lives in the binding crate). The keyspace's table overheads, the AOF
 //! buffer and the script cache the engine measures itself.
 //!
-//! The allocator figures are not read from the allocator (forkv's Rust allocations go
-//! through jemalloc, see the binding crate, but its `stats.*` are not queried yet): they
-//! are filled as a Valkey built without jemalloc fills them (`cronUpdateMemoryStats`):
-//! allocated is the allocated bytes, active and resident are the RSS less the Lua VM,
-//! muzzy is 0; the ratios follow from those. Cluster links and function caches do not
+//! The allocator figures are the allocator's own (jemalloc's `stats.*`, through the hook
+//! the binding registers in [`crate::allocator`]), sampled with the host's figures as
+//! Valkey's `cronUpdateMemoryStats` samples them. jemalloc serves Rust's allocations only
+//! (Node and V8 allocate from glibc), so the RSS beyond jemalloc's resident bytes shows as
+//! `rss_overhead`. An allocator without figures (a build on the system allocator) gets
+//! Valkey's fallback for one without jemalloc: allocated is the allocated bytes, active
+//! and resident are the RSS less the Lua VM, muzzy is 0; the ratios follow from those. Cluster links and function caches do not
 //! exist in forkv and are 0, as they are in a Valkey without cluster or functions.
 //!
 //! The replication backlog and the clients' memory by class live beside the engine: the
@@ -37,6 +39,8 @@ pub struct HostMemory {
     /// Allocated bytes when the sample was taken (the ratios use the same instant's
     /// RSS and allocation, as Valkey's do).
     pub used: usize,
+    /// The allocator's own figures at the sample, when it has them.
+    pub allocator: Option<crate::allocator::AllocatorFigures>,
 }
 
 /// What the server beside the engine measures (Valkey's `repl_buffer_mem` split as
@@ -89,6 +93,7 @@ pub struct MemoryOverhead {
     pub allocator_allocated: usize,
     pub allocator_active: usize,
     pub allocator_resident: usize,
+    pub allocator_muzzy: usize,
     pub rss: usize,
     /// Connected clients that are not replicas (DOCTOR's average client buffer).
     pub clients: usize,
@@ -145,10 +150,20 @@ impl MemoryOverhead {
         let net = if used > m.startup_allocated { used - m.startup_allocated } else { 1 };
         m.dataset_perc = m.dataset as f32 * 100.0 / net as f32;
         m.bytes_per_key = m.dataset.checked_div(m.keys).unwrap_or(0);
-        // The system allocator's fallback figures (see the module comment).
-        m.allocator_allocated = host.used;
-        m.allocator_resident = host.rss.saturating_sub(vm);
-        m.allocator_active = m.allocator_resident;
+        match host.allocator.filter(|a| a.resident > 0) {
+            Some(a) => {
+                m.allocator_allocated = a.allocated;
+                m.allocator_active = a.active;
+                m.allocator_resident = a.resident;
+                m.allocator_muzzy = a.muzzy;
+            }
+            None => {
+                // The system allocator's fallback figures (see the module comment).
+                m.allocator_allocated = host.used;
+                m.allocator_resident = host.rss.saturating_sub(vm);
+                m.allocator_active = m.allocator_resident;
+            }
+        }
         m
     }
 

@@ -53,8 +53,33 @@ pub fn error_text(reply: &[u8]) -> Option<String> {
     Some(String::from_utf8_lossy(&rest[..end]).into_owned())
 }
 
-/// The critical line Valkey logs: `from` sent `error` to `to` after `command`.
+/// ERR replies Valkey makes from a string that spells its code (`-ERR ...`): its shared
+/// error objects (`createSharedObjects`) and the few `addReplyError` calls with the code
+/// written out. Every other ERR reply is `addReplyError` of the bare message.
+const SPELLED_ERR: &[&str] = &[
+    "ERR",
+    "ERR no such key",
+    "ERR syntax error",
+    "ERR source and destination objects are the same",
+    "ERR index out of range",
+    "ERR operation not permitted",
+];
+
+/// The error as Valkey's `afterErrorReply` logs it: the string the reply was made from,
+/// not the reply. `addReplyError("value is not ...")` is logged bare, without the `ERR `
+/// its reply gets; an error with its code spelled out (shared objects, every other code
+/// than ERR) keeps it, with the leading `-`: `'-WRONGTYPE Operation ...'`.
+pub fn logged_error(error: &str) -> String {
+    match error.strip_prefix("ERR ") {
+        Some(message) if !SPELLED_ERR.contains(&error) && !error.starts_with("ERR invalid longitude,latitude pair ") => message.to_string(),
+        _ => format!("-{error}"),
+    }
+}
+
+/// The critical line Valkey logs: `from` sent the error reply `error` (its text, see
+/// [`error_text`]) to `to` after `command`.
 pub fn critical_line(from: &str, to: &str, error: &str, command: &str) -> String {
+    let error = logged_error(error);
     format!("== CRITICAL == This {from} is sending an error to its {to}: '{error}' after processing the command '{command}'")
 }
 
@@ -105,10 +130,10 @@ mod tests {
     #[test]
     fn refusals_before_the_command_runs_count_as_errors_to_the_primary() {
         let (log, n, panic) = refused_by_the_replica(PropagationErrorBehavior::Ignore, &["NOSUCHCMD", "a"]);
-        assert!(log.contains("== CRITICAL == This replica is sending an error to its primary: 'ERR unknown command 'NOSUCHCMD', with args beginning with: 'a' ' after processing the command '<unknown>'"), "{log}");
+        assert!(log.contains("== CRITICAL == This replica is sending an error to its primary: 'unknown command 'NOSUCHCMD', with args beginning with: 'a' ' after processing the command '<unknown>'"), "{log}");
         assert_eq!((n, panic), (1, None));
         let (log, n, panic) = refused_by_the_replica(PropagationErrorBehavior::Panic, &["GET"]);
-        assert!(log.contains("'ERR wrong number of arguments for 'get' command' after processing the command 'get'"), "{log}");
+        assert!(log.contains("'wrong number of arguments for 'get' command' after processing the command 'get'"), "{log}");
         assert_eq!(n, 1);
         assert_eq!(panic.as_deref(), Some("This replica panicked sending an error to its primary after processing the command 'get'"));
     }
@@ -119,8 +144,16 @@ mod tests {
         assert_eq!(error_text(b":1\r\n"), None);
         assert_eq!(
             critical_line("replica", "primary", "ERR x", "incr"),
-            "== CRITICAL == This replica is sending an error to its primary: 'ERR x' after processing the command 'incr'"
+            "== CRITICAL == This replica is sending an error to its primary: 'x' after processing the command 'incr'"
         );
+        // valkey-server 8.0.1 replaying an AOF logs these (its AOF-loading-client).
+        assert_eq!(logged_error("ERR value is not an integer or out of range"), "value is not an integer or out of range");
+        assert_eq!(logged_error("ERR syntax error"), "-ERR syntax error");
+        assert_eq!(logged_error("ERR no such key"), "-ERR no such key");
+        assert_eq!(logged_error("ERR index out of range"), "-ERR index out of range");
+        assert_eq!(logged_error("ERR invalid longitude,latitude pair 200.000000,100.000000"), "-ERR invalid longitude,latitude pair 200.000000,100.000000");
+        assert_eq!(logged_error("WRONGTYPE Key is not a valid HyperLogLog string value."), "-WRONGTYPE Key is not a valid HyperLogLog string value.");
+        assert_eq!(logged_error("ERR"), "-ERR");
         assert_eq!(PropagationErrorBehavior::parse("panic-on-replicas"), Some(PropagationErrorBehavior::PanicOnReplicas));
         assert!(PropagationErrorBehavior::PanicOnReplicas.panics_for_primary() && !PropagationErrorBehavior::PanicOnReplicas.panics_for_aof());
         assert!(!PropagationErrorBehavior::Ignore.panics_for_primary());

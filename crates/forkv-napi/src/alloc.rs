@@ -117,17 +117,77 @@ pub fn used_bytes() -> usize {
     USED.load(Ordering::Relaxed)
 }
 
-/// The allocator's name for INFO `mem_allocator` ("libc", "jemalloc", "mimalloc").
+/// The allocator's name for INFO `mem_allocator`: "jemalloc-<major.minor.bugfix>" as
+/// Valkey names its jemalloc (`jemalloc-5.3.0`), "mimalloc" or "libc".
 pub fn allocator_name() -> &'static str {
+    #[cfg(feature = "jemalloc")]
+    {
+        static NAMED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        NAMED.get_or_init(|| jemalloc_version().map_or_else(|| NAME.to_string(), |v| format!("{NAME}-{v}")))
+    }
+    #[cfg(not(feature = "jemalloc"))]
     NAME
 }
 
-/// Gives the engine the allocator's MEMORY MALLOC-STATS report and MEMORY PURGE, as
-/// Valkey's reach jemalloc. Only jemalloc has them; the other builds register nothing and
+/// jemalloc's `version` ("5.3.0-1-g<commit>") up to its first '-'.
+#[cfg(feature = "jemalloc")]
+fn jemalloc_version() -> Option<String> {
+    let mut version: *const std::ffi::c_char = std::ptr::null();
+    let mut len = std::mem::size_of::<*const std::ffi::c_char>();
+    // SAFETY: "version" reads a `const char *` into `version`, whose size `len` gives.
+    let rc = unsafe {
+        tikv_jemalloc_sys::mallctl(c"version".as_ptr(), (&raw mut version).cast(), &mut len, std::ptr::null_mut(), 0)
+    };
+    if rc != 0 || version.is_null() {
+        return None;
+    }
+    // SAFETY: jemalloc's version is a static NUL-terminated string.
+    let text = unsafe { std::ffi::CStr::from_ptr(version) }.to_string_lossy();
+    text.split('-').next().map(str::to_string)
+}
+
+/// Reads a `size_t` statistic of jemalloc's.
+#[cfg(feature = "jemalloc")]
+fn jemalloc_size(name: &std::ffi::CStr) -> Option<usize> {
+    let mut value: usize = 0;
+    let mut len = std::mem::size_of::<usize>();
+    // SAFETY: the statistics read here are `size_t`, the size `len` gives.
+    let rc = unsafe { tikv_jemalloc_sys::mallctl(name.as_ptr(), (&raw mut value).cast(), &mut len, std::ptr::null_mut(), 0) };
+    (rc == 0 && len == std::mem::size_of::<usize>()).then_some(value)
+}
+
+/// jemalloc's figures after refreshing its statistics (Valkey's
+/// `zmalloc_get_allocator_info`): allocated, active, resident, and the muzzy pages of
+/// all arenas in bytes.
+#[cfg(feature = "jemalloc")]
+fn jemalloc_figures() -> Option<forkv_engine::allocator::AllocatorFigures> {
+    let mut epoch: u64 = 1;
+    let mut len = std::mem::size_of::<u64>();
+    // SAFETY: "epoch" reads and writes a uint64_t; both point at `epoch`, `len` its size.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(c"epoch".as_ptr(), (&raw mut epoch).cast(), &mut len, (&raw mut epoch).cast(), len);
+    }
+    let page = jemalloc_size(c"arenas.page").unwrap_or(4096);
+    // MALLCTL_ARENAS_ALL is 4096 in jemalloc 5.
+    let muzzy_pages = jemalloc_size(c"stats.arenas.4096.pmuzzy").unwrap_or(0);
+    Some(forkv_engine::allocator::AllocatorFigures {
+        allocated: jemalloc_size(c"stats.allocated")?,
+        active: jemalloc_size(c"stats.active")?,
+        resident: jemalloc_size(c"stats.resident")?,
+        muzzy: muzzy_pages.saturating_mul(page),
+    })
+}
+
+/// Gives the engine the allocator's MEMORY MALLOC-STATS report, MEMORY PURGE and its
+/// figures (INFO `allocator_*`), as Valkey's reach jemalloc. Only jemalloc has them; the other builds register nothing and
 /// MALLOC-STATS answers as a libc-malloc Valkey does.
 pub fn register_hooks() {
     #[cfg(feature = "jemalloc")]
-    forkv_engine::allocator::register(forkv_engine::allocator::AllocatorHooks { stats: jemalloc_stats, purge: jemalloc_purge });
+    forkv_engine::allocator::register(forkv_engine::allocator::AllocatorHooks {
+        stats: jemalloc_stats,
+        purge: jemalloc_purge,
+        figures: jemalloc_figures,
+    });
 }
 
 /// jemalloc's `malloc_stats_print` report, as Valkey's MEMORY MALLOC-STATS returns it.

@@ -867,6 +867,15 @@ impl Core {
         forkv_keyspace::sds::split_args(&line).map(|args| args.into_iter().map(Buffer::from).collect())
     }
 
+    /// Valkey's "== CRITICAL ==" line for an error reply `reply` that `from` sends to `to`
+    /// after `command` (the one wording, forkv-engine's `propagation_error`); null when the
+    /// reply is no error.
+    #[napi]
+    pub fn critical_line(from: String, to: String, reply: Buffer, command: String) -> Option<String> {
+        let error = forkv_engine::propagation_error::error_text(&reply)?;
+        Some(forkv_engine::propagation_error::critical_line(&from, &to, &error, &command))
+    }
+
     /// Applies the configuration's `rename-command` directives (pairs of OLD and NEW names,
     /// NEW empty to remove) to the process-wide command table, before the first command.
     /// Returns Valkey's error and the index of the failing directive, or null.

@@ -17,11 +17,13 @@ impl Server {
     }
 
     /// The host's cron sample: resident set size and the peak of allocated bytes it has
-    /// seen, with the allocated bytes of the same instant.
+    /// seen, with the allocated bytes and the allocator's own figures of the same instant.
     pub fn sample_host_memory(&mut self, rss: usize, peak: usize) {
         let used = self.engine.allocated_memory();
+        let allocator = forkv_engine::allocator::sample_figures();
         let m = &mut self.engine.host_memory;
         m.used = used;
+        m.allocator = allocator;
         m.rss = rss;
         m.peak = peak.max(used);
     }

@@ -256,8 +256,7 @@ fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, used: usize, m: 
     w.put("allocator_allocated", m.allocator_allocated);
     w.put("allocator_active", m.allocator_active);
     w.put("allocator_resident", m.allocator_resident);
-    // The system allocator keeps no muzzy (decayed, not yet returned) pages.
-    w.put("allocator_muzzy", 0);
+    w.put("allocator_muzzy", m.allocator_muzzy);
     w.put("total_system_memory", total_system);
     w.put("total_system_memory_human", human(total_system));
     scripting_memory(w, engine);

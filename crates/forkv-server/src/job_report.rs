@@ -101,11 +101,12 @@ impl From<JobPoll> for JobReport {
     }
 }
 
-/// A failed fork as INFO and the logs show it (after "Can't save in background: ").
+/// A failed fork as INFO and the logs show it (after "Can't save in background: "):
+/// a failed `fork()` reads "fork: <strerror>", once, as Valkey's line has it.
 pub fn fork_error_text(e: &ForkError) -> String {
     match e {
         ForkError::ChildExists { pid } => format!("EEXIST child {pid} already running"),
-        other => format!("fork: {other}"),
+        other => other.to_string(),
     }
 }
 

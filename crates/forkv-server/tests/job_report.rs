@@ -46,6 +46,9 @@ fn every_end_reads_as_the_host_logs_it() {
 
     assert_eq!((kind_name(ChildKind::Rdb), kind_name(ChildKind::AofRewrite)), ("rdb", "aof"));
     assert_eq!(fork_error_text(&ForkError::ChildExists { pid: 7 }), "EEXIST child 7 already running");
+    // One "fork: ", as Valkey's "Can't save in background: fork: %s".
+    let eagain = ForkError::Fork(std::io::Error::from_raw_os_error(libc::EAGAIN));
+    assert_eq!(fork_error_text(&eagain), "fork: Resource temporarily unavailable");
 }
 
 fn used_mem_probe() -> usize {

@@ -268,7 +268,7 @@ fn stats(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
         int(r, b"allocator.allocated", n(m.allocator_allocated));
         int(r, b"allocator.active", n(m.allocator_active));
         int(r, b"allocator.resident", n(m.allocator_resident));
-        int(r, b"allocator.muzzy", 0);
+        int(r, b"allocator.muzzy", n(m.allocator_muzzy));
         dbl(r, b"allocator-fragmentation.ratio", m.allocator_frag());
         int(r, b"allocator-fragmentation.bytes", m.allocator_frag_bytes());
         dbl(r, b"allocator-rss.ratio", m.allocator_rss());

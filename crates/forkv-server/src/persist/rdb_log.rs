@@ -41,7 +41,7 @@ impl Server {
         let r = self.transfer_now(target, mark);
         match &r {
             Ok((f, _)) => self.log(LogLevel::Notice, &format!("Background RDB transfer started by pid {}", f.pid)),
-            Err(e) => self.log(LogLevel::Warning, &format!("Can't save in background: fork: {}", fork_error_text(e))),
+            Err(e) => self.log(LogLevel::Warning, &format!("Can't save in background: {}", fork_error_text(e))),
         }
         r
     }
