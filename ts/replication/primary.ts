@@ -474,13 +474,14 @@ export class ReplicationPrimary {
   }
 
   /**
-   * The start-up load of a primary (no `replicaof`; Valkey's loadDataFromDisk): a file with
-   * `repl-id`, `repl-offset` and `repl-stream-db` makes that history this server's second
-   * ID, so that its replicas continue with +CONTINUE after the restart.
+   * The start-up load of a primary (no `replicaof`; Valkey's loadDataFromDisk): the keys
+   * it skipped as expired go to the backlog as deletions, and a file with `repl-id`,
+   * `repl-offset` and `repl-stream-db` makes that history this server's second ID, so that
+   * its replicas continue with +CONTINUE after the restart and delete those keys too.
    */
   restoreFromRdb(r: LoadReport): void {
-    if (r.replId == null || r.replOffset == null || r.replStreamDb == null) return;
-    this.native.replRestorePrimary(r.replId, r.replOffset);
+    const valid = r.replId != null && r.replOffset != null && r.replStreamDb != null;
+    this.native.replRestorePrimary(valid ? r.replId : null, valid ? r.replOffset : null);
   }
 
   /** At hz: start a BGSAVE for waiting replicas once the child slot is free; once a second the replication cron. */

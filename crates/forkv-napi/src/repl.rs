@@ -189,11 +189,13 @@ impl Core {
         self.server.repl_adopt_primary(&replid, offset.max(0.0) as u64);
     }
 
-    /// A primary restarted from a snapshot carrying its `repl-id`/`repl-offset`: that
-    /// history becomes its second ID and its replicas continue (Valkey's loadDataFromDisk).
+    /// After a primary's start-up load: the keys it skipped as expired are propagated as
+    /// deletions, and a snapshot carrying its `repl-id`/`repl-offset` (both given) makes
+    /// that history its second ID, so that its replicas continue (Valkey's loadDataFromDisk).
     #[napi]
-    pub fn repl_restore_primary(&mut self, replid: String, offset: f64) {
-        self.server.repl_restore_primary(&replid, offset.max(0.0) as u64);
+    pub fn repl_restore_primary(&mut self, replid: Option<String>, offset: Option<f64>) {
+        let history = replid.as_deref().zip(offset.map(|o| o.max(0.0) as u64));
+        self.server.repl_restore_primary(history);
     }
 
     /// The database the replication stream last selected (Valkey's `replicas_eldb`), or

@@ -212,15 +212,30 @@ impl Replication {
 
     /// A primary restarted from a snapshot that carries its history (`repl-id`,
     /// `repl-offset`; Valkey's loadDataFromDisk): that history becomes the second ID, valid
-    /// up to `offset`, the offset continues from it and a fresh backlog starts there, so
-    /// that its replicas continue with a partial resynchronization (+CONTINUE with this
-    /// server's own new ID). `repl-backlog-ttl` counts from now.
+    /// up to `offset`, and the offset is rebased on it, so that its replicas continue with
+    /// a partial resynchronization (+CONTINUE with this server's own new ID). The backlog
+    /// keeps what the load put in it (the deletions of the keys found expired, which then
+    /// follow `offset`), or a fresh one starts. `repl-backlog-ttl` counts from now.
     pub fn restore_primary(&mut self, replid: &str, offset: u64, now_ms: u64) {
         self.replid2 = replid.to_string();
         self.second_offset = offset as i64 + 1;
         self.offset += offset;
-        self.backlog = Some(Backlog::default());
+        self.open_backlog();
         self.no_replicas_since_ms = now_ms;
+    }
+
+    /// Starts a backlog if there is none (Valkey's createReplicationBacklog before the
+    /// start-up load of a primary, whose expired keys are propagated into it).
+    pub fn open_backlog(&mut self) {
+        if self.backlog.is_none() {
+            self.backlog = Some(Backlog::default());
+        }
+    }
+
+    /// Frees the backlog, keeping the offset (Valkey's freeReplicationBacklog after a
+    /// start-up load without a history to continue).
+    pub fn drop_backlog(&mut self) {
+        self.backlog = None;
     }
 
     /// DEBUG CHANGE-REPL-ID (Valkey's changeReplicationId + clearReplicationId2): a new
@@ -668,6 +683,24 @@ mod tests {
         r.feed(b"abc", &mut o);
         assert_eq!(r.offset, 0);
         assert!(!r.active());
+    }
+
+    #[test]
+    fn a_restarted_primary_keeps_what_its_load_fed_after_the_saved_offset() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        let old = "c".repeat(40);
+        r.open_backlog();
+        r.feed(b"DELS", &mut o);
+        r.restore_primary(&old, 1000, 5_000);
+        assert_eq!((r.offset, r.second_offset, r.backlog_histlen()), (1004, 1001, 4));
+        assert_eq!(r.backlog_first_byte_offset(), 1001);
+        assert_eq!(r.replconf(7, &[b"capa", b"psync2"], 6_000), Some(Ok(())));
+        let top = r.replid.clone();
+        match r.sync(7, Some((old.as_bytes(), b"1001")), 6_000) {
+            SyncDecision::Continue(b) => assert_eq!(b, format!("+CONTINUE {top}\r\nDELS").into_bytes()),
+            SyncDecision::Full => panic!("the saved history continues with the deletions"),
+        }
     }
 
     #[test]
