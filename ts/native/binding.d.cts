@@ -1050,6 +1050,8 @@ export interface ReplicaRow {
   /** The replica's AOF fsynced offset (REPLCONF ACK .. FACK), for WAITAOF. */
   aofOffset: number
   lagSec: number
+  /** The stream it holds in the backlog, not yet sent (while its full sync runs). */
+  heldBytes: number
 }
 
 /** INFO replication's primary fields. */

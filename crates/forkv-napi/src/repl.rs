@@ -20,6 +20,8 @@ pub struct ReplicaRow {
     /// The replica's AOF fsynced offset (REPLCONF ACK .. FACK), for WAITAOF.
     pub aof_offset: f64,
     pub lag_sec: f64,
+    /// The stream it holds in the backlog, not yet sent (while its full sync runs).
+    pub held_bytes: f64,
 }
 
 /// Replicas waiting for a BGSAVE to start (see [`Core::repl_waiting_start`]).
@@ -277,6 +279,7 @@ impl Core {
                     ack_offset: i.ack_offset as f64,
                     aof_offset: i.aof_offset as f64,
                     lag_sec: i.lag_sec as f64,
+                    held_bytes: i.held_bytes as f64,
                 })
                 .collect(),
         }
