@@ -309,11 +309,14 @@ function clientKill(call: HostCall): Reply {
         return ok;
       }
     }
+    // The link to our primary (it reconnects and continues with a partial resync).
+    if (server.replica.linkAddr === addr && server.replica.killLink() > 0) return ok;
     return error('ERR No such client');
   }
   if ((argv.length - 2) % 2 !== 0) return error('ERR syntax error');
   const filters: Array<(c: Connection) => boolean> = [];
   let killsPrimaryLink = false;
+  let killsLinkByAddr = false;
   let skipme = true;
   for (let i = 2; i < argv.length; i += 2) {
     const o = opt(call, i);
@@ -327,6 +330,7 @@ function clientKill(call: HostCall): Reply {
         break;
       }
       case 'addr':
+        if (v === server.replica.linkAddr) killsLinkByAddr = true;
         filters.push((c) => c.addr === v);
         break;
       case 'laddr':
@@ -365,7 +369,8 @@ function clientKill(call: HostCall): Reply {
   let killed = 0;
   // The link to our primary is no socket connection of ours: TYPE master alone drops it
   // (it reconnects and continues).
-  if (killsPrimaryLink && filters.length === 1) killed += server.replica.killLink();
+  // So does ADDR alone naming its address.
+  if ((killsPrimaryLink || killsLinkByAddr) && filters.length === 1) killed += server.replica.killLink();
   for (const c of [...server.clients.values()]) {
     if (skipme && c === conn) continue;
     if (filters.every((f) => f(c))) {

@@ -365,6 +365,18 @@ export class ReplicaLink {
     return 1;
   }
 
+  /**
+   * The primary client's address as Valkey shows it (the primary's ip:port, its
+   * formatAddr), while the link is up (Valkey's primary client exists from then on); null
+   * otherwise. `CLIENT KILL <ip:port>` names it so.
+   */
+  get linkAddr(): string | null {
+    const s = this.socket;
+    if (!s || this.state !== 'connected' || !s.remoteAddress || !s.remotePort) return null;
+    const ip = s.remoteAddress;
+    return ip.includes(':') ? `[${ip}]:${s.remotePort}` : `${ip}:${s.remotePort}`;
+  }
+
   /** The link's id as CLIENT LIST shows it (0: none). */
   get primaryClientId(): number {
     return this.clientId;
