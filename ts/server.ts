@@ -164,6 +164,7 @@ export class Server extends EventEmitter {
       outputPending: (c, pending) => {
         if (!c.closed) this.core.native.setOutputPending(c.id, pending);
       },
+      backlogSize: () => Number(this.config.getBigInt('repl-backlog-size')),
     });
     this.clientMemory = new ClientMemory({
       limit: () => evictionLimit(this.config.getInt('maxmemory-clients'), Number(this.config.getBigInt('maxmemory'))),

@@ -4,7 +4,8 @@
 // `replicaof`, that ID becomes its second one, valid up to the saved offset, with a new
 // current ID and a fresh backlog from there. Its replicas ask PSYNC <old id> <offset+1>
 // and get +CONTINUE <new id>. Replicas: forkv and valkey-server 8.0.1; the same
-// expectations run with a valkey-server primary.
+// expectations run with a valkey-server primary. Keys that expired while the primary was
+// down reach the replicas as DELs that follow the saved offset.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -69,6 +70,81 @@ for (const kind of ['forkv', 'valkey'] as const) {
     await sameOnBoth(fleet, again.port, fr.port, 'forkv replica after the restart');
     await sameOnBoth(fleet, again.port, vr.port, 'valkey replica after the restart');
   });
+}
+
+/** DBSIZE of dbs 0 and 3: a replica counts the keys past their TTL it still holds. */
+async function sizes(port: number): Promise<number[]> {
+  return Promise.all([0, 3].map(async (db) => Number(await fleet.connect(port, db).call('DBSIZE'))));
+}
+
+// Keys that expired while the primary was down are skipped by its load; each goes to the
+// backlog as a DEL after the saved offset (Valkey's RDBFLAGS_FEED_REPL), so the replicas
+// delete them too: through +CONTINUE when the backlog holds them all, by a full sync when
+// they overflowed it (`repl-backlog-size` 16384 against 2048 deletions).
+for (const kind of ['forkv', 'valkey'] as const) {
+  for (const many of [false, true]) {
+    const how = many ? 'overflow the backlog: a full sync' : 'reach the replicas through +CONTINUE';
+    t(`a ${kind} primary restarted after its keys expired: their DELs ${how}`, async () => {
+      const dir = tempDir();
+      const args = ['--repl-diskless-sync-delay', '0', '--save', '', '--repl-backlog-size', many ? '16384' : '1mb'];
+      const start = async (port?: number): Promise<RunningServer> => fleet.track(kind === 'forkv'
+        ? await startServer({ args, dir, port })
+        : await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', ...args], dir, port }));
+      const p = await start();
+      const fr = fleet.track(await startServer());
+      const vr = fleet.track(await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', '--save', ''] }));
+      for (const r of [fr, vr]) {
+        const io = fleet.connect(r.port);
+        assert.is(await io.call('REPLICAOF', '127.0.0.1', String(p.port)), 'OK');
+        await linkUp(io);
+      }
+      const pio = fleet.connect(p.port);
+      await pio.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+      const doomed = many ? 2048 : 300;
+      const ttlMs = 2500;
+      const writtenAt = Date.now();
+      for (const db of [0, 3]) {
+        const c = fleet.connect(p.port, db);
+        const batch = c.pipeline();
+        for (let i = 0; i < doomed / 2; i++) batch.set(`gone:${i}`, 'v', 'PX', ttlMs);
+        batch.set('stays', 'v');
+        await batch.exec();
+      }
+      // Offsets only: reading the keys could expire them here (and propagate their DELs).
+      const offset = Number((await info(pio, 'replication')).get('master_repl_offset'));
+      await waitUntil('the replicas have every key', async () => {
+        const acked = await Promise.all([fr, vr].map(async (r) => (await info(fleet.connect(r.port), 'replication')).get('master_repl_offset')));
+        return acked.every((o) => Number(o) >= offset);
+      }, 15000, 20);
+      await pio.call('SHUTDOWN', 'SAVE').catch(() => undefined);
+      assert.ok(Date.now() < writtenAt + ttlMs, 'saved before the keys expired (a loaded machine: raise ttlMs)');
+      await p.exited;
+      fleet.untrack(p);
+      await new Promise((r) => setTimeout(r, Math.max(0, writtenAt + ttlMs + 200 - Date.now())));
+      const again = await start(p.port);
+      const aio = fleet.connect(again.port);
+      assert.is((await info(aio, 'persistence')).get('rdb_last_load_keys_expired'), String(doomed));
+      const repl = await info(aio, 'replication');
+      const saved = Number(repl.get('second_repl_offset')) - 1;
+      assert.ok(saved >= offset, `${saved} >= ${offset}`);
+      const histlen = Number(repl.get('repl_backlog_histlen'));
+      if (many) {
+        assert.ok(Number(repl.get('repl_backlog_first_byte_offset')) > saved + 1, 'the deletions overflowed the backlog');
+      } else {
+        assert.is(Number(repl.get('master_repl_offset')), saved + histlen, 'the deletions follow the saved offset');
+      }
+      await waitUntil('both replicas synced again', async () => {
+        const s = await stats(again.port);
+        return s.full + s.partial === 2;
+      }, 20000);
+      assert.equal(await stats(again.port), many ? { full: 2, partial: 0 } : { full: 0, partial: 2 });
+      for (const r of [fr, vr]) {
+        await linkUp(fleet.connect(r.port));
+        await sameOnBoth(fleet, again.port, r.port, `${r === fr ? 'forkv' : 'valkey'} replica after the restart`);
+        assert.equal(await sizes(r.port), [1, 1], 'the expired keys are deleted on the replica');
+      }
+    });
+  }
 }
 
 t('a primary without replicas (no backlog) saves no replication info: restarted, it has no second ID', async () => {

@@ -189,4 +189,23 @@ t('the stream scanner: command boundaries, keepalive newlines, GETACK, partial i
   assert.equal(scanCommands(Buffer.from('*2\r\n$3\r\nGET')), []);
 });
 
+// Valkey's suite breaks the link with `CLIENT KILL <primary ip:port>` on the replica
+// (integration/replication-psync): the primary client carries the primary's address.
+t('CLIENT KILL <ip:port> and CLIENT KILL ADDR <ip:port> of the primary drop the link; PSYNC continues', async () => {
+  const p = await startPrimary('valkey-diskless');
+  const r = await startReplica(p.port);
+  const rio = fleet.connect(r.port);
+  await linkUp(rio);
+  const addr = `127.0.0.1:${p.port}`;
+  assert.is(await rio.call('CLIENT', 'KILL', addr), 'OK');
+  await waitUntil('first partial resync', async () => (await info(fleet.connect(p.port), 'stats')).get('sync_partial_ok') === '1', 15000, 20);
+  await linkUp(rio);
+  assert.is(await rio.call('CLIENT', 'KILL', 'ADDR', addr), 1);
+  await waitUntil('second partial resync', async () => (await info(fleet.connect(p.port), 'stats')).get('sync_partial_ok') === '2', 15000, 20);
+  await linkUp(rio);
+  assert.is(await errOf(rio.call('CLIENT', 'KILL', '127.0.0.1:1')), 'ERR No such client');
+  await fleet.connect(p.port).set('after', 'kills');
+  await sameOnBoth(fleet, p.port, r.port, 'after the kills');
+});
+
 t.run();

@@ -486,10 +486,11 @@ export declare class Core {
    */
   replAdoptPrimary(replid: string, offset: number): void
   /**
-   * A primary restarted from a snapshot carrying its `repl-id`/`repl-offset`: that
-   * history becomes its second ID and its replicas continue (Valkey's loadDataFromDisk).
+   * After a primary's start-up load: the keys it skipped as expired are propagated as
+   * deletions, and a snapshot carrying its `repl-id`/`repl-offset` (both given) makes
+   * that history its second ID, so that its replicas continue (Valkey's loadDataFromDisk).
    */
-  replRestorePrimary(replid: string, offset: number): void
+  replRestorePrimary(replid?: string | undefined | null, offset?: number | undefined | null): void
   /**
    * The database the replication stream last selected (Valkey's `replicas_eldb`), or
    * null when the next command starts with a SELECT.
@@ -1055,6 +1056,8 @@ export interface ReplicaRow {
   /** The replica's AOF fsynced offset (REPLCONF ACK .. FACK), for WAITAOF. */
   aofOffset: number
   lagSec: number
+  /** The stream it holds in the backlog, not yet sent (while its full sync runs). */
+  heldBytes: number
 }
 
 /** INFO replication's primary fields. */

@@ -275,6 +275,8 @@ export class DataPath {
   private afterClientTurn(conn: Connection, coreMemory: number): void {
     this.server.clientMemory.update(conn, coreMemory);
     this.server.clientMemory.evict();
+    // A replica's input may be the REPLCONF ACK a FAILOVER waits for.
+    if (conn.isReplica) this.server.failover.afterReplicaInput();
   }
 
   /**

@@ -42,6 +42,8 @@ export interface OutputLimitHost {
   reportOutputMemory(total: number, replicas: number): void;
   /** The client's socket started (or stopped) holding output: a busy script must not write to it. */
   outputPending(conn: Connection, pending: boolean): void;
+  /** `repl-backlog-size`: a replica's hard limit is never below it. */
+  backlogSize(): number;
 }
 
 /** Output accounting and limits for every client of one server. */
@@ -86,7 +88,12 @@ export class OutputLimits {
     }
     const cls = this.host.classOf(conn);
     const l = this.host.limits()[cls];
-    const hard = l.hardLimitBytes > 0n && size >= Number(l.hardLimitBytes);
+    let hardLimit = Number(l.hardLimitBytes);
+    // Valkey's checkClientOutputBufferLimits: a replica's hard limit below the backlog size
+    // would drop a replica right after a partial resync it was granted; the backlog size
+    // is used instead (the replica shares the backlog's memory anyway).
+    if (cls === 'replica' && hardLimit > 0) hardLimit = Math.max(hardLimit, this.host.backlogSize());
+    const hard = hardLimit > 0 && size >= hardLimit;
     let soft = l.softLimitBytes > 0n && size >= Number(l.softLimitBytes);
     // The soft limit closes only once it has been exceeded for more than its seconds.
     if (soft) {

@@ -41,9 +41,32 @@ export class Failover {
   private endTime = 0;
   private force = false;
 
+  /** An end-of-turn status check is queued (see checkAtEndOfTurn). */
+  private checkQueued = false;
+  private readonly queuedCheck = (): void => {
+    this.checkQueued = false;
+    this.updateStatus();
+  };
+
   constructor(private readonly server: Server) {
-    // Valkey runs the replication cron every 100 ms while a failover is on.
+    // The timeout is checked by the cron too, when no replica input comes.
     server.on('cron', () => this.updateStatus());
+  }
+
+  /**
+   * Valkey checks the failover in beforeSleep, at the end of every event-loop turn: the
+   * replica's acknowledgement is acted on in the turn it arrives, not at the next cron
+   * tick. Queued at most once per turn (a setImmediate runs after this turn's I/O).
+   */
+  private checkAtEndOfTurn(): void {
+    if (this.checkQueued || this.state !== 'waiting-for-sync') return;
+    this.checkQueued = true;
+    setImmediate(this.queuedCheck);
+  }
+
+  /** A replica's input was processed (it may hold the REPLCONF ACK waited for). */
+  afterReplicaInput(): void {
+    this.checkAtEndOfTurn();
   }
 
   private get native() {
@@ -129,6 +152,8 @@ export class Failover {
     this.force = force;
     this.state = 'waiting-for-sync';
     this.native.pauseForFailover(true);
+    // A replica that acknowledged the whole stream already is taken in this turn.
+    this.checkAtEndOfTurn();
     return ok;
   }
 

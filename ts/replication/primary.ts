@@ -307,6 +307,19 @@ export class ReplicationPrimary {
    * dropped, so the others go on (Valkey's replicationCron: "Disconnecting timedout
    * replica (full sync)", from the last partial write).
    */
+  /**
+   * A replica still syncing holds the stream since its snapshot in the backlog: that is
+   * its output buffer, as in Valkey (a replica references the shared replication buffer),
+   * so `client-output-buffer-limit replica` closes one that holds too much (checked at hz).
+   */
+  private checkHeldStreams(): void {
+    for (const r of this.native.replInfo().replicas) {
+      if (r.heldBytes === 0) continue;
+      const conn = this.server.clients.get(r.id);
+      if (conn && !conn.closed) this.server.output.admit(conn, r.heldBytes);
+    }
+  }
+
   private dropStalledTransferReplicas(): void {
     const t = this.transfer;
     if (t === null) return;
@@ -474,19 +487,21 @@ export class ReplicationPrimary {
   }
 
   /**
-   * The start-up load of a primary (no `replicaof`; Valkey's loadDataFromDisk): a file with
-   * `repl-id`, `repl-offset` and `repl-stream-db` makes that history this server's second
-   * ID, so that its replicas continue with +CONTINUE after the restart.
+   * The start-up load of a primary (no `replicaof`; Valkey's loadDataFromDisk): the keys
+   * it skipped as expired go to the backlog as deletions, and a file with `repl-id`,
+   * `repl-offset` and `repl-stream-db` makes that history this server's second ID, so that
+   * its replicas continue with +CONTINUE after the restart and delete those keys too.
    */
   restoreFromRdb(r: LoadReport): void {
-    if (r.replId == null || r.replOffset == null || r.replStreamDb == null) return;
-    this.native.replRestorePrimary(r.replId, r.replOffset);
+    const valid = r.replId != null && r.replOffset != null && r.replStreamDb != null;
+    this.native.replRestorePrimary(valid ? r.replId : null, valid ? r.replOffset : null);
   }
 
   /** At hz: start a BGSAVE for waiting replicas once the child slot is free; once a second the replication cron. */
   private cron(): void {
     // The good-replica count changes as ACKs arrive and age (refreshUnsafeGoodReplicas).
     this.server.updateWriteGate();
+    this.checkHeldStreams();
     if (this.server.rdb.childKind() === null && this.transfer === null && this.native.replWaitingForBgsave() && this.pendingForkDue()) this.startSync();
     for (const id of this.native.replTakeStreamStarted()) {
       const conn = this.server.clients.get(id);

@@ -20,6 +20,8 @@ pub struct ReplicaRow {
     /// The replica's AOF fsynced offset (REPLCONF ACK .. FACK), for WAITAOF.
     pub aof_offset: f64,
     pub lag_sec: f64,
+    /// The stream it holds in the backlog, not yet sent (while its full sync runs).
+    pub held_bytes: f64,
 }
 
 /// Replicas waiting for a BGSAVE to start (see [`Core::repl_waiting_start`]).
@@ -189,11 +191,13 @@ impl Core {
         self.server.repl_adopt_primary(&replid, offset.max(0.0) as u64);
     }
 
-    /// A primary restarted from a snapshot carrying its `repl-id`/`repl-offset`: that
-    /// history becomes its second ID and its replicas continue (Valkey's loadDataFromDisk).
+    /// After a primary's start-up load: the keys it skipped as expired are propagated as
+    /// deletions, and a snapshot carrying its `repl-id`/`repl-offset` (both given) makes
+    /// that history its second ID, so that its replicas continue (Valkey's loadDataFromDisk).
     #[napi]
-    pub fn repl_restore_primary(&mut self, replid: String, offset: f64) {
-        self.server.repl_restore_primary(&replid, offset.max(0.0) as u64);
+    pub fn repl_restore_primary(&mut self, replid: Option<String>, offset: Option<f64>) {
+        let history = replid.as_deref().zip(offset.map(|o| o.max(0.0) as u64));
+        self.server.repl_restore_primary(history);
     }
 
     /// The database the replication stream last selected (Valkey's `replicas_eldb`), or
@@ -275,6 +279,7 @@ impl Core {
                     ack_offset: i.ack_offset as f64,
                     aof_offset: i.aof_offset as f64,
                     lag_sec: i.lag_sec as f64,
+                    held_bytes: i.held_bytes as f64,
                 })
                 .collect(),
         }

@@ -25,6 +25,10 @@ pub struct LoadOptions {
     /// Skip keys whose TTL already passed, as a primary does. Set false when loading an
     /// AOF base or as a replica, where the writer decides about expiry.
     pub skip_expired: bool,
+    /// Keep the name of every key skipped as expired ([`LoadStats::expired_keys`]): a
+    /// primary's start-up load propagates a deletion for each (Valkey's
+    /// `RDBFLAGS_FEED_REPL`), so that its replicas drop them too.
+    pub record_expired: bool,
     /// Verify the trailing checksum (when the file has a non-zero one).
     pub verify_checksum: bool,
     /// Replace keys that already exist in the keyspace instead of failing (DEBUG RELOAD).
@@ -46,6 +50,7 @@ impl Default for LoadOptions {
         LoadOptions {
             now_ms: None,
             skip_expired: true,
+            record_expired: false,
             verify_checksum: true,
             replace_existing: false,
             key_load_delay_us: 0,
@@ -62,6 +67,8 @@ pub struct LoadStats {
     pub keys_loaded: u64,
     /// Keys skipped because their TTL had passed (Valkey: `rdb_last_load_keys_expired`).
     pub expired_skipped: u64,
+    /// With [`LoadOptions::record_expired`]: those keys (database, name), in file order.
+    pub expired_keys: Vec<(usize, Box<[u8]>)>,
     /// Keys skipped because their collection was empty (old servers could save those).
     pub empty_skipped: u64,
     /// AUX fields in file order (name, value), unknown ones included.
@@ -236,7 +243,12 @@ fn load_into<R: Read>(
                         }
                         stats.empty_skipped += 1;
                     }
-                    Some(_) if opts.skip_expired && ttl.is_some_and(|at| at < now) => stats.expired_skipped += 1,
+                    Some(_) if opts.skip_expired && ttl.is_some_and(|at| at < now) => {
+                        if opts.record_expired {
+                            stats.expired_keys.push((db, key.into()));
+                        }
+                        stats.expired_skipped += 1;
+                    }
                     Some(v) => {
                         if !opts.replace_existing && ks.db(db).keys.get_ref(key).is_some() {
                             let key = String::from_utf8_lossy(key.get(..128).unwrap_or(key)).into_owned();

@@ -265,6 +265,24 @@ fn expired_keys_are_written_and_skipped_at_load() {
 }
 
 #[test]
+fn expired_keys_are_named_when_recorded() {
+    let mut ks = Keyspace::new(16);
+    ks.put(0, b"old0", Value::string(b"x"), Some(1_000));
+    ks.put(3, b"old3", Value::string(b"x"), Some(1_000));
+    ks.put(3, b"live", Value::string(b"y"), Some(common::FUTURE));
+    let bytes = write(&ks, &WriteOptions::default());
+    let mut out = Keyspace::new(16);
+    let stats = load_rdb(&bytes[..], &mut out, &LoadOptions::default()).unwrap();
+    assert!(stats.expired_keys.is_empty(), "not recorded unless asked");
+    let mut out = Keyspace::new(16);
+    let opts = LoadOptions { record_expired: true, ..LoadOptions::default() };
+    let stats = load_rdb(&bytes[..], &mut out, &opts).unwrap();
+    let named: Vec<(usize, &[u8])> = stats.expired_keys.iter().map(|(db, k)| (*db, &k[..])).collect();
+    assert_eq!(named, vec![(0, &b"old0"[..]), (3, &b"old3"[..])]);
+    assert_eq!((stats.keys_loaded, stats.expired_skipped), (1, 2));
+}
+
+#[test]
 fn write_value_matches_the_file_body() {
     let ks = sample_keyspace(false);
     let bytes = write(&ks, &WriteOptions::default());

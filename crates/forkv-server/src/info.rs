@@ -93,10 +93,8 @@ pub fn select(requested: &[&[u8]]) -> Vec<&'static str> {
 /// `mem_replication_backlog`, `mem_total_replication_buffers`) and the syncs it served.
 #[derive(Clone, Copy, Default)]
 pub struct ReplFacts {
-    /// Bytes in the backlog.
+    /// Memory of the backlog, which also holds the stream of replicas still syncing.
     pub backlog: usize,
-    /// Stream bytes buffered for replicas still receiving their snapshot.
-    pub syncing: usize,
     /// Full and partial resynchronizations served.
     pub sync: SyncStats,
 }
@@ -104,7 +102,7 @@ pub struct ReplFacts {
 impl ReplFacts {
     /// The facts of the server's replication state.
     pub fn of(repl: &Replication) -> Self {
-        ReplFacts { backlog: repl.backlog_histlen() as usize, syncing: repl.pending_bytes(), sync: repl.sync_stats }
+        ReplFacts { backlog: repl.backlog_allocated(), sync: repl.sync_stats }
     }
 }
 
@@ -275,9 +273,9 @@ fn memory(w: &mut Fields<'_>, engine: &Engine, host: &HostInfo, used: usize, m: 
     w.put("mem_fragmentation_bytes", rss as i64 - used as i64);
     w.put("mem_not_counted_for_evict", engine.mem_not_counted_for_evict());
     w.put("mem_replication_backlog", m.repl_backlog);
-    // Valkey's shared replication buffer: the backlog and what replicas have yet to take
-    // (buffered while they sync, or waiting in their sockets).
-    w.put("mem_total_replication_buffers", repl.backlog + repl.syncing + engine.replica_output_bytes);
+    // Valkey's shared replication buffer: the backlog (holding the stream of the replicas
+    // still syncing, once for all) and what waits in the replicas' sockets.
+    w.put("mem_total_replication_buffers", repl.backlog + engine.replica_output_bytes);
     w.put("mem_clients_slaves", m.clients_replicas);
     w.put("mem_clients_normal", m.clients_normal);
     // No cluster bus in forkv.

@@ -488,13 +488,37 @@ impl Server {
         self.update_propagation();
     }
 
-    /// A primary restarted from a snapshot with its `repl-id`/`repl-offset` (see
-    /// [`Replication::restore_primary`]); the stream it starts begins with a SELECT.
-    pub fn repl_restore_primary(&mut self, replid: &str, offset: u64) {
+    /// After the start-up load of a primary (Valkey's loadDataFromDisk): each key the load
+    /// skipped as expired is propagated as a DEL (UNLINK with `lazyfree-lazy-expire`) into
+    /// a new backlog, to the replicas only (never the AOF, as replicationFeedReplicas);
+    /// then a snapshot with its `repl-id`/`repl-offset` (`history`) makes that history the
+    /// second ID, its offset rebased on it (see [`Replication::restore_primary`]), so that
+    /// the replicas continue and delete those keys too. Without a history the backlog
+    /// goes again, the offset kept, as Valkey's does.
+    pub fn repl_restore_primary(&mut self, history: Option<(&str, u64)>) {
         self.pump_stream();
-        self.own.borrow_mut().repl.restore_primary(replid, offset, now_ms());
-        self.engine.prop.reset_db();
+        let expired = self.take_expired_at_start();
+        if !expired.is_empty() {
+            self.own.borrow_mut().repl.open_backlog();
+            self.update_propagation();
+            // The stream starts with its SELECT (Valkey's replicas_eldb is -1 at start).
+            self.engine.prop.reset_db();
+            self.engine.prop.log_expired(&expired, self.engine.ks.lazyfree.expire);
+            let bytes = self.engine.prop.take();
+            let own = &mut *self.own.borrow_mut();
+            own.repl.feed(&bytes, &mut own.outbox);
+        }
+        match history {
+            Some((replid, offset)) => {
+                self.own.borrow_mut().repl.restore_primary(replid, offset, now_ms());
+                if expired.is_empty() {
+                    self.engine.prop.reset_db();
+                }
+            }
+            None => self.own.borrow_mut().repl.drop_backlog(),
+        }
         self.update_propagation();
+        self.refresh_stream_buffers();
     }
 
     /// The database the replication stream last selected (Valkey's `replicas_eldb`; None

@@ -3,16 +3,22 @@
 //! attached to this server with their state and acknowledgements.
 //!
 //! The stream sent to replicas is the propagation stream (`forkv_engine::propagate`):
-//! [`Replication::feed`] appends each finished piece of it to the backlog, to the output
-//! of every online replica (through the [`Outbox`], which the host writes to the
-//! sockets), and to the buffer of every replica whose full sync is still running. The
-//! master offset counts every byte of that stream.
+//! [`Replication::feed`] appends each finished piece of it to the backlog and to the
+//! output of every online replica (through the [`Outbox`], which the host writes to the
+//! sockets). The master offset counts every byte of that stream.
+//!
+//! The backlog is the one replication buffer, as Valkey's shared one: a replica whose full
+//! sync is still running holds the offset it needs from (its snapshot's), and the backlog
+//! keeps everything from the oldest such offset, past `repl-backlog-size` if it must; so
+//! the stream since a fork is held once however many replicas wait for it, a replica can
+//! continue from anything still held, and the backlog returns to its size once no replica
+//! holds it back.
 //!
 //! A full sync is disk-based: the host forks a BGSAVE (or attaches the replica to one a
 //! previous replica started), streams the file as `$<len>\r\n<bytes>` once the child is
 //! done, then puts the replica online and writes what was buffered since the fork.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use crate::outbox::Outbox;
 use crate::stream_buf::StreamBuf;
@@ -77,8 +83,9 @@ pub struct Replica {
     pub ack_time_ms: u64,
     /// The master offset the replica's snapshot corresponds to.
     pub psync_initial_offset: u64,
-    /// The stream since the snapshot's fork, until the replica is online.
-    pending: StreamBuf,
+    /// The offset of the first byte of the stream it still needs from the backlog (the
+    /// one after its snapshot's), until its stream starts; None: it holds nothing back.
+    hold_from: Option<u64>,
 }
 
 /// What PSYNC/SYNC decided.
@@ -91,10 +98,10 @@ pub enum SyncDecision {
     Full,
 }
 
-/// The backlog: the last `size` bytes of the stream.
+/// The backlog: the last `size` bytes of the stream, or more while replicas hold them.
 #[derive(Default)]
 struct Backlog {
-    buf: VecDeque<u8>,
+    buf: StreamBuf,
 }
 
 /// Primary-side replication state.
@@ -142,6 +149,8 @@ pub struct ReplicaInfo {
     pub ack_offset: u64,
     pub aof_offset: u64,
     pub lag_sec: u64,
+    /// The stream it holds in the backlog, not yet sent (while its full sync runs).
+    pub held_bytes: u64,
 }
 
 const ZERO_ID: &str = "0000000000000000000000000000000000000000";
@@ -212,15 +221,30 @@ impl Replication {
 
     /// A primary restarted from a snapshot that carries its history (`repl-id`,
     /// `repl-offset`; Valkey's loadDataFromDisk): that history becomes the second ID, valid
-    /// up to `offset`, the offset continues from it and a fresh backlog starts there, so
-    /// that its replicas continue with a partial resynchronization (+CONTINUE with this
-    /// server's own new ID). `repl-backlog-ttl` counts from now.
+    /// up to `offset`, and the offset is rebased on it, so that its replicas continue with
+    /// a partial resynchronization (+CONTINUE with this server's own new ID). The backlog
+    /// keeps what the load put in it (the deletions of the keys found expired, which then
+    /// follow `offset`), or a fresh one starts. `repl-backlog-ttl` counts from now.
     pub fn restore_primary(&mut self, replid: &str, offset: u64, now_ms: u64) {
         self.replid2 = replid.to_string();
         self.second_offset = offset as i64 + 1;
         self.offset += offset;
-        self.backlog = Some(Backlog::default());
+        self.open_backlog();
         self.no_replicas_since_ms = now_ms;
+    }
+
+    /// Starts a backlog if there is none (Valkey's createReplicationBacklog before the
+    /// start-up load of a primary, whose expired keys are propagated into it).
+    pub fn open_backlog(&mut self) {
+        if self.backlog.is_none() {
+            self.backlog = Some(Backlog::default());
+        }
+    }
+
+    /// Frees the backlog, keeping the offset (Valkey's freeReplicationBacklog after a
+    /// start-up load without a history to continue).
+    pub fn drop_backlog(&mut self) {
+        self.backlog = None;
     }
 
     /// DEBUG CHANGE-REPL-ID (Valkey's changeReplicationId + clearReplicationId2): a new
@@ -282,26 +306,59 @@ impl Replication {
         self.backlog.as_ref().map_or(0, |b| b.buf.len() as u64)
     }
 
-    /// Memory the buffers of replicas still syncing hold (their stream, sent once their
-    /// snapshot is delivered), as allocated: part of INFO `mem_total_replication_buffers`.
-    pub fn pending_bytes(&self) -> usize {
-        self.replicas.values().map(|r| r.pending.allocated()).sum()
+    /// Memory of the backlog, as allocated (its blocks): INFO `mem_total_replication_buffers`
+    /// adds what waits in the replicas' sockets.
+    pub fn backlog_allocated(&self) -> usize {
+        self.backlog.as_ref().map_or(0, |b| b.buf.allocated())
     }
 
-    /// Of that, the memory buffered for replica `id` (part of its output buffer, as
-    /// Valkey's replicas reference the shared replication buffer).
+    /// Memory the backlog holds past `repl-backlog-size` (for replicas still syncing): not
+    /// counted as data by `maxmemory` (Valkey's freeMemoryGetNotCountedMemory).
+    pub fn pending_bytes(&self) -> usize {
+        self.backlog_allocated().saturating_sub(self.backlog_size)
+    }
+
+    /// The stream replica `id` holds in the backlog, not yet sent to it (part of its output
+    /// buffer, as Valkey's replicas reference the shared replication buffer).
     pub fn pending_bytes_of(&self, id: u64) -> usize {
-        self.replicas.get(&id).map_or(0, |r| r.pending.allocated())
+        let held = self.replicas.get(&id).and_then(|r| r.hold_from);
+        held.map_or(0, |from| (self.offset + 1).saturating_sub(from) as usize)
     }
 
     /// Sets the backlog size; a smaller backlog forgets its oldest bytes.
     pub fn set_backlog_size(&mut self, size: usize) {
         self.backlog_size = size.max(1);
-        let size = self.backlog_size;
-        if let Some(b) = &mut self.backlog {
-            let excess = b.buf.len().saturating_sub(size);
-            b.buf.drain(..excess);
+        self.trim_backlog();
+    }
+
+    /// Forgets the backlog's bytes beyond `repl-backlog-size` that no replica holds.
+    fn trim_backlog(&mut self) {
+        let held_from = self.replicas.values().filter_map(|r| r.hold_from).min();
+        let end = self.offset + 1;
+        let Some(b) = &mut self.backlog else {
+            return;
+        };
+        let mut keep = self.backlog_size as u64;
+        if let Some(from) = held_from {
+            keep = keep.max(end.saturating_sub(from));
         }
+        let excess = (b.buf.len() as u64).saturating_sub(keep);
+        b.buf.trim_front(excess as usize);
+    }
+
+    /// The stream replica `id` held, taken out to be sent (its stream starts): it holds
+    /// nothing back any more.
+    fn take_held(&mut self, id: u64) -> Vec<u8> {
+        let first = self.backlog_first_byte_offset();
+        let Some(from) = self.replicas.get_mut(&id).and_then(|r| r.hold_from.take()) else {
+            return Vec::new();
+        };
+        let bytes = match &self.backlog {
+            Some(b) => b.buf.copy_from(from.saturating_sub(first) as usize),
+            None => Vec::new(),
+        };
+        self.trim_backlog();
+        bytes
     }
 
     /// Appends a finished piece of the stream: backlog, online replicas' outputs, and the
@@ -314,17 +371,14 @@ impl Replication {
             return;
         };
         self.offset += bytes.len() as u64;
-        b.buf.extend(bytes);
-        let excess = b.buf.len().saturating_sub(self.backlog_size);
-        b.buf.drain(..excess);
-        for (&id, r) in self.replicas.iter_mut() {
-            match r.state {
-                Some(ReplicaState::Online) if r.stream_on_ack => r.pending.extend_from_slice(bytes),
-                Some(ReplicaState::Online) => outbox.buffer(id).extend_from_slice(bytes),
-                Some(ReplicaState::WaitBgsaveEnd | ReplicaState::SendBulk) => r.pending.extend_from_slice(bytes),
-                Some(ReplicaState::WaitBgsaveStart) | None => {}
+        b.buf.extend_from_slice(bytes);
+        // Replicas still syncing find these bytes in the backlog (they hold it back).
+        for (&id, r) in self.replicas.iter() {
+            if r.state == Some(ReplicaState::Online) && r.hold_from.is_none() {
+                outbox.buffer(id).extend_from_slice(bytes);
             }
         }
+        self.trim_backlog();
     }
 
     fn entry(&mut self, id: u64, now_ms: u64) -> &mut Replica {
@@ -341,7 +395,7 @@ impl Replication {
             aof_offset: 0,
             ack_time_ms: now_ms,
             psync_initial_offset: 0,
-            pending: StreamBuf::default(),
+            hold_from: None,
         })
     }
 
@@ -444,7 +498,7 @@ impl Replication {
         let skip = (off - first) as usize;
         let psync2 = self.replicas.get(&id).is_some_and(|r| r.capa_psync2);
         let mut out = if psync2 { format!("+CONTINUE {}\r\n", self.replid).into_bytes() } else { b"+CONTINUE\r\n".to_vec() };
-        out.extend(b.buf.iter().skip(skip));
+        out.extend_from_slice(&b.buf.copy_from(skip));
         let current = self.offset;
         let r = self.entry(id, now_ms);
         r.state = Some(ReplicaState::Online);
@@ -458,13 +512,13 @@ impl Replication {
     /// replica's buffer and offset. True when it joined (the host then sends the
     /// `+FULLRESYNC` line from [`Replication::fullresync_line`]).
     pub fn join_running_sync(&mut self, id: u64) -> bool {
-        let donor = self.replicas.iter().find(|(&other, r)| other != id && r.state == Some(ReplicaState::WaitBgsaveEnd) && !r.socket_transfer).map(|(_, r)| (r.pending.clone(), r.psync_initial_offset));
-        let Some((pending, offset)) = donor else {
+        let donor = self.replicas.iter().find(|(&other, r)| other != id && r.state == Some(ReplicaState::WaitBgsaveEnd) && !r.socket_transfer).map(|(_, r)| (r.hold_from, r.psync_initial_offset));
+        let Some((hold_from, offset)) = donor else {
             return false;
         };
         if let Some(r) = self.replicas.get_mut(&id) {
             r.state = Some(ReplicaState::WaitBgsaveEnd);
-            r.pending = pending;
+            r.hold_from = hold_from;
             r.psync_initial_offset = offset;
             true
         } else {
@@ -482,7 +536,7 @@ impl Replication {
                 r.state = Some(ReplicaState::WaitBgsaveEnd);
                 r.socket_transfer = socket;
                 r.rdb_sent = false;
-                r.pending.clear();
+                r.hold_from = Some(offset + 1);
                 r.psync_initial_offset = offset;
                 ids.push(id);
             }
@@ -520,7 +574,7 @@ impl Replication {
             Some(r) => {
                 r.state = Some(ReplicaState::Online);
                 r.ack_time_ms = now_ms;
-                r.pending.take()
+                self.take_held(id)
             }
             None => Vec::new(),
         }
@@ -560,13 +614,13 @@ impl Replication {
             r.socket_transfer = false;
             r.rdb_sent = false;
             r.ack_time_ms = now_ms;
-            return Some(r.pending.take());
+            return Some(self.take_held(id));
         }
         if !r.stream_on_ack || r.state != Some(ReplicaState::Online) {
             return None;
         }
         r.stream_on_ack = false;
-        Some(r.pending.take())
+        Some(self.take_held(id))
     }
 
     /// True when replica `id` announced `capa eof` (it can take a diskless transfer).
@@ -591,8 +645,15 @@ impl Replication {
 
     /// Forgets a client (disconnected).
     pub fn remove(&mut self, id: u64, now_ms: u64) {
-        if self.replicas.remove(&id).is_some() && !self.replicas.values().any(|r| r.state.is_some()) {
+        let Some(gone) = self.replicas.remove(&id) else {
+            return;
+        };
+        if !self.replicas.values().any(|r| r.state.is_some()) {
             self.no_replicas_since_ms = now_ms;
+        }
+        // What it held back in the backlog may go now.
+        if gone.hold_from.is_some() {
+            self.trim_backlog();
         }
     }
 
@@ -637,6 +698,7 @@ impl Replication {
                     ack_offset: r.ack_offset,
                     aof_offset: r.aof_offset,
                     lag_sec: now_ms.saturating_sub(r.ack_time_ms) / 1000,
+                    held_bytes: self.pending_bytes_of(id) as u64,
                 })
             })
             .collect()
@@ -668,6 +730,24 @@ mod tests {
         r.feed(b"abc", &mut o);
         assert_eq!(r.offset, 0);
         assert!(!r.active());
+    }
+
+    #[test]
+    fn a_restarted_primary_keeps_what_its_load_fed_after_the_saved_offset() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        let old = "c".repeat(40);
+        r.open_backlog();
+        r.feed(b"DELS", &mut o);
+        r.restore_primary(&old, 1000, 5_000);
+        assert_eq!((r.offset, r.second_offset, r.backlog_histlen()), (1004, 1001, 4));
+        assert_eq!(r.backlog_first_byte_offset(), 1001);
+        assert_eq!(r.replconf(7, &[b"capa", b"psync2"], 6_000), Some(Ok(())));
+        let top = r.replid.clone();
+        match r.sync(7, Some((old.as_bytes(), b"1001")), 6_000) {
+            SyncDecision::Continue(b) => assert_eq!(b, format!("+CONTINUE {top}\r\nDELS").into_bytes()),
+            SyncDecision::Full => panic!("the saved history continues with the deletions"),
+        }
     }
 
     #[test]
@@ -805,6 +885,34 @@ mod tests {
         assert_eq!((info[0].listening_port, info[0].ack_offset, info[0].aof_offset, info[0].lag_sec), (6380, 42, 40, 1));
         r.replconf(1, &[b"ack", b"50"], 2600);
         assert_eq!((r.info(3600)[0].ack_offset, r.info(3600)[0].aof_offset), (50, 40), "an ACK without FACK keeps the AOF offset");
+    }
+
+    #[test]
+    fn replicas_syncing_share_the_backlog_which_outgrows_its_size_until_they_stop_holding_it() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        r.set_backlog_size(100);
+        r.sync(1, None, 0);
+        r.sync(2, None, 0);
+        assert_eq!(r.bgsave_started(false), vec![1, 2]);
+        let chunk = [b'x'; 1000];
+        for _ in 0..50 {
+            r.feed(&chunk, &mut o);
+        }
+        // Held once for both: 50,000 bytes in 16 KB blocks, not twice that.
+        assert_eq!(r.backlog_histlen(), 50_000);
+        assert!(r.backlog_allocated() < 4 * crate::stream_buf::BLOCK_BYTES + 512, "{}", r.backlog_allocated());
+        assert_eq!((r.pending_bytes_of(1), r.pending_bytes_of(2)), (50_000, 50_000));
+        // A third replica continues from anything still held, past repl-backlog-size.
+        assert!(matches!(r.sync(3, Some((r.replid.clone().as_bytes(), b"30001")), 0), SyncDecision::Continue(b) if b.len() == 11 + 20_000));
+        r.remove(1, 0);
+        assert_eq!(r.backlog_histlen(), 50_000, "replica 2 still holds it");
+        r.bgsave_done();
+        assert_eq!(r.online(2, 0).len(), 50_000);
+        assert_eq!((r.backlog_histlen(), r.pending_bytes_of(2)), (100, 0));
+        assert!(r.backlog_allocated() <= 2 * crate::stream_buf::BLOCK_BYTES + 512, "{}", r.backlog_allocated());
+        r.feed(b"live", &mut o);
+        assert_eq!(o.take().iter().map(|(id, b)| (*id, b.len())).collect::<Vec<_>>(), vec![(2, 4), (3, 4)]);
     }
 
     #[test]

@@ -52,10 +52,13 @@ pub struct LoadSummary {
     /// RDB: the `repl-id` and `repl-offset` AUX fields (a replica's place in its primary's
     /// stream), when both are there and well-formed.
     pub repl_position: Option<(String, u64)>,
+    /// RDB, a primary's start-up load: the keys skipped as expired (database, name), which
+    /// its replicas must delete too (see [`Server::repl_restore_primary`]).
+    pub expired_keys: Vec<(usize, Box<[u8]>)>,
 }
 
 impl LoadSummary {
-    fn from_rdb(stats: &forkv_rdb::LoadStats) -> Self {
+    fn from_rdb(stats: &mut forkv_rdb::LoadStats) -> Self {
         LoadSummary {
             keys: stats.keys_loaded,
             expired_skipped: stats.expired_skipped,
@@ -69,6 +72,7 @@ impl LoadSummary {
                 .and_then(|v| std::str::from_utf8(v).ok())
                 .and_then(|v| v.parse().ok()),
             repl_position: repl_position(stats),
+            expired_keys: std::mem::take(&mut stats.expired_keys),
             ..LoadSummary::default()
         }
     }
@@ -158,6 +162,9 @@ pub struct LoadState {
     /// The last RDB loaded on the loader thread (start-up, a replica's full sync from a
     /// file or a socket): keys loaded and keys skipped as expired (INFO `rdb_last_load_keys_*`).
     last_rdb_keys: (u64, u64),
+    /// The keys a primary's start-up load skipped as expired, until their deletions are
+    /// propagated (see [`Server::repl_restore_primary`]).
+    expired_at_start: Vec<(usize, Box<[u8]>)>,
 }
 
 impl Server {
@@ -172,12 +179,15 @@ impl Server {
         // a hashtable on load, as in Valkey).
         let limits = *self.engine.ks.encoding_limits();
         let progress = Arc::new(LoadProgress::new(events_interval_bytes));
-        let opts = LoadOptions { key_load_delay_us, progress: Some(progress.clone()), ..self.rdb_load_options() };
+        let mut opts = LoadOptions { key_load_delay_us, progress: Some(progress.clone()), ..self.rdb_load_options() };
+        // A primary names the keys it skips as expired: their deletions go to its replicas
+        // (Valkey's RDBFLAGS_FEED_REPL; a replica skips none).
+        opts.record_expired = opts.skip_expired;
         let handle = std::thread::spawn(move || {
             let mut ks = Keyspace::new(dbs);
             ks.set_encoding_limits(limits);
-            let stats = load_rdb_file(&path, &mut ks, &opts)?;
-            Ok((ks, LoadSummary::from_rdb(&stats)))
+            let mut stats = load_rdb_file(&path, &mut ks, &opts)?;
+            Ok((ks, LoadSummary::from_rdb(&mut stats)))
         });
         self.start_loader(handle, progress, None, LoadPurpose::Startup);
     }
@@ -210,7 +220,7 @@ impl Server {
             let mut ks = Keyspace::new(dbs);
             ks.set_encoding_limits(limits);
             let reader = std::io::BufReader::with_capacity(1 << 16, reader);
-            let stats = forkv_rdb::load_rdb(reader, &mut ks, &opts).map_err(|e| {
+            let mut stats = forkv_rdb::load_rdb(reader, &mut ks, &opts).map_err(|e| {
                 // Valkey's rdbReportError for a load from a socket: a short read is a lost
                 // link (the replica resumes), anything else a corrupt stream.
                 let line = format!("Internal error in RDB reading offset {}, function at forkv-rdb -> {}", e.offset, e.message());
@@ -220,7 +230,7 @@ impl Server {
                     format!("{line}. Failure loading rdb format")
                 }
             })?;
-            Ok((ks, LoadSummary::from_rdb(&stats)))
+            Ok((ks, LoadSummary::from_rdb(&mut stats)))
         });
         self.load.input = Some(input);
         self.start_loader(handle, progress, None, LoadPurpose::ReplicaSync);
@@ -317,6 +327,11 @@ impl Server {
         self.load.last_rdb_keys
     }
 
+    /// Takes the keys the start-up load of a primary skipped as expired (once).
+    pub(crate) fn take_expired_at_start(&mut self) -> Vec<(usize, Box<[u8]>)> {
+        std::mem::take(&mut self.load.expired_at_start)
+    }
+
     /// True while a loader thread runs (until [`Server::poll_load`] installs its result).
     pub fn is_loading(&self) -> bool {
         self.load.thread.is_some()
@@ -341,7 +356,13 @@ impl Server {
         self.engine.cfg.async_loading = false;
         self.end_load_input();
         let purpose = thread.purpose;
-        let result = self.install_load(thread);
+        let mut result = self.install_load(thread);
+        if let Ok(done) = &mut result {
+            self.load.expired_at_start = match purpose {
+                LoadPurpose::Startup => std::mem::take(&mut done.summary.expired_keys),
+                _ => Vec::new(),
+            };
+        }
         self.log_load_end(purpose, &result);
         result.map(Some)
     }
@@ -396,7 +417,7 @@ impl Server {
         let mut fresh = Keyspace::new(self.engine.ks.db_count());
         fresh.set_encoding_limits(*self.engine.ks.encoding_limits());
         let opts = self.rdb_load_options();
-        let stats = load_rdb_file(path, &mut fresh, &opts)?;
+        let mut stats = load_rdb_file(path, &mut fresh, &opts)?;
         let policy = match (noflush, merge) {
             (false, _) => RestorePolicy::Flush,
             (true, false) => RestorePolicy::Append,
@@ -410,7 +431,7 @@ impl Server {
         } else {
             self.engine.ks.replace_data(fresh);
         }
-        Ok(LoadDone { summary: LoadSummary::from_rdb(&stats), elapsed: started.elapsed(), aof: false })
+        Ok(LoadDone { summary: LoadSummary::from_rdb(&mut stats), elapsed: started.elapsed(), aof: false })
     }
 
     /// How RDB files load now: the checksum is skipped after
