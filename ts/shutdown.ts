@@ -109,7 +109,6 @@ export class ShutdownControl {
     const r = this.server.core.native.shutdownPersistence({
       save: opts.save,
       force: opts.force === true,
-      loading: this.server.rdb.loading,
       exitOnSigint: this.bySignal,
       rdb: this.server.rdb.saveOptions(),
       aof: this.server.aof.options(),

@@ -258,8 +258,12 @@ export declare class Core {
   clientNoEvict(id: number): boolean
   /** What the core knows about a connection (see [`forkv_server::client_view`]). */
   clientState(id: number): ClientState | null
-  /** Applies settings (only the fields given; see [`forkv_server::settings`]). */
-  configure(s: EngineSettings): void
+  /**
+   * Applies settings: only the properties given, by their names in
+   * [`forkv_server::settings::EngineSettings::FIELDS`] (the TypeScript type is generated
+   * from it). An unknown name or a value of the wrong type throws.
+   */
+  configure(settings: import('./engine-settings').EngineSettings): void
   /**
    * `locale-collate`: sets the locale SORT ALPHA compares in ("" for the environment's);
    * false when the system has no such locale.
@@ -520,11 +524,6 @@ export declare class Core {
   replDetachReplicas(): Array<number>
   /** INFO replication's primary fields. */
   replInfo(): ReplInfo
-  /**
-   * Applies new encoding thresholds; existing values convert lazily on their next write,
-   * as in Valkey.
-   */
-  setEncodingLimits(s: EncodingSettings): void
 }
 
 /**
@@ -667,12 +666,6 @@ export interface ChildDone {
   durationMs: number
   cowPeak: number
   keysProcessed: number
-  /**
-   * An RDB child's end as Valkey logs it, and its level (see
-   * [`forkv_server::snapshot::rdb_child_end_line`]); None for a rewrite.
-   */
-  endLine?: string
-  endLevel?: string
 }
 
 /** A log line the child sent, to be printed by the host's logger. */
@@ -818,123 +811,10 @@ export interface Delivery {
  */
 export declare function disableThpForProcess(): string | null
 
-/**
- * The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size`, `list-compress-depth` and
- * `stream-node-max-*` values.
- */
-export interface EncodingSettings {
-  listMaxListpackSize: number
-  listCompressDepth: number
-  hashMaxListpackEntries: number
-  hashMaxListpackValue: number
-  setMaxIntsetEntries: number
-  setMaxListpackEntries: number
-  setMaxListpackValue: number
-  zsetMaxListpackEntries: number
-  zsetMaxListpackValue: number
-  streamNodeMaxBytes: number
-  streamNodeMaxEntries: number
-}
-
 /** A line for the host's logger, with Valkey's level name. */
 export interface EngineLogLine {
   level: string
   message: string
-}
-
-/** Engine settings the host keeps in sync with CONFIG. */
-export interface EngineSettings {
-  protoMaxBulkLen?: number
-  /** DEBUG REPLYBUFFER RESIZING: the reply buffer is given back after a big batch. */
-  replyBufferResizing?: boolean
-  queryBufferLimit?: number
-  /** The default user's password (`requirepass`); empty: nopass. */
-  requirepass?: string
-  /** Error for write commands (MISCONF); empty string clears it. */
-  writeError?: string
-  hllSparseMaxBytes?: number
-  /** `acllog-max-len`. */
-  acllogMaxLen?: number
-  /** `acl-pubsub-default allchannels` (else `resetchannels`). */
-  aclPubsubDefaultAll?: boolean
-  /**
-   * The `maxmemory-policy` is an LFU one: key access clocks count frequency (OBJECT
-   * FREQ) instead of recency (OBJECT IDLETIME).
-   */
-  lfu?: boolean
-  /** `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL). */
-  lazyfreeLazyExpire?: boolean
-  /** `lazyfree-lazy-user-del`: DEL frees big values on the background thread. */
-  lazyfreeLazyUserDel?: boolean
-  /** `lazyfree-lazy-user-flush`: FLUSHALL/FLUSHDB without SYNC/ASYNC free in the background. */
-  lazyfreeLazyUserFlush?: boolean
-  /** `notify-keyspace-events` as Valkey's NOTIFY_* bit flags. */
-  notifyKeyspaceEvents?: number
-  /**
-   * `lazyfree-lazy-server-del`: deletions the server decides on are propagated as
-   * UNLINK (else DEL).
-   */
-  lazyfreeLazyServerDel?: boolean
-  /** `crash-log-enabled`: a caught panic is logged with its crash report. */
-  crashLogEnabled?: boolean
-  /** `propagation-error-behavior`: ignore, panic or panic-on-replicas. */
-  propagationErrorBehavior?: string
-  /**
-   * Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT): false while
-   * `maxmemory` is set with an LRU or LFU policy.
-   */
-  sharedIntegers?: boolean
-  /** A replica with `replica-read-only yes`: clients' writes get `-READONLY`. */
-  readOnlyReplica?: boolean
-  /** The server is a replica (WAIT and WAITAOF are refused). */
-  isReplica?: boolean
-  /**
-   * A replica's primary as `host:port` (empty on a primary): where CLIENT CAPA
-   * REDIRECT clients are sent.
-   */
-  primaryAddress?: string
-  /** A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`. */
-  primaryDown?: boolean
-  /** `maxmemory` in bytes (0: no limit). */
-  maxmemory?: number
-  /** `maxmemory-policy` by its config name. */
-  maxmemoryPolicy?: string
-  maxmemorySamples?: number
-  maxmemoryEvictionTenacity?: number
-  /** `replica-ignore-maxmemory`: a replica neither evicts nor answers `-OOM`. */
-  replicaIgnoreMaxmemory?: boolean
-  /** `active-expire-effort` (1..=10). */
-  activeExpireEffort?: number
-  /** `hide-user-data-from-log`: the core's log lines show no command arguments. */
-  hideUserDataFromLog?: boolean
-  /** `lazyfree-lazy-eviction`: evicted keys are propagated as UNLINK (else DEL). */
-  lazyfreeLazyEviction?: boolean
-  lfuLogFactor?: number
-  lfuDecayTime?: number
-  /** The client-eviction limit in bytes (`maxmemory-clients` resolved; 0: off). */
-  clientEvictionLimit?: number
-  /** Hard output limits of the normal and pubsub classes, bytes (0: none). */
-  outputHardLimitNormal?: number
-  outputHardLimitPubsub?: number
-  /** `slowlog-log-slower-than` (microseconds, negative disables). */
-  slowlogLogSlowerThan?: number
-  /** `slowlog-max-len`. */
-  slowlogMaxLen?: number
-  /** `tracking-table-max-keys` (0: no limit). */
-  trackingTableMaxKeys?: number
-  /** `busy-reply-threshold` (`lua-time-limit`) in ms; 0: scripts never turn busy. */
-  busyReplyThreshold?: number
-  /** `rdbcompression`: DUMP and MIGRATE payloads compress as the RDB does. */
-  rdbCompression?: boolean
-  /** The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases. */
-  sensitiveConfigs?: Array<string>
-  /** `latency-monitor-threshold` in milliseconds (0: off). */
-  latencyMonitorThreshold?: number
-  /** `hz` (LATENCY DOCTOR's advice). */
-  hz?: number
-  /** The server name and version HELLO answers with, for the HELLO a busy script serves. */
-  helloServer?: string
-  helloVersion?: string
 }
 
 /** What FLUSHALL's persistence reset did. */
@@ -1110,7 +990,6 @@ export interface ShutdownSteps {
   /** SAVE (true), NOSAVE (false), or neither (the save rules decide). */
   save?: boolean
   force: boolean
-  loading: boolean
   /** The shutdown follows a signal: a SIGINT during the final save exits at once. */
   exitOnSigint: boolean
   rdb: RdbSaveOptions

@@ -2,7 +2,8 @@
 // platform binary; this wrapper hides the status byte that feed/resume append to
 // their reply, and the client's memory figure that comes with it (one napi crossing per
 // socket read, no result object per call).
-import type { Core as NativeCore, ClientState, CoreStats, CommandRow, EngineSettings } from './binding.cjs';
+import type { Core as NativeCore, ClientState, CoreStats, CommandRow } from './binding.cjs';
+import type { EngineSettings } from './engine-settings';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const binding: typeof import('./binding.cjs') = require('./binding.cjs');
 

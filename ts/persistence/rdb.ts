@@ -218,6 +218,8 @@ export class RdbPersistence {
       const level = l.level === 'warning' ? 'warning' : l.level === 'debug' ? 'debug' : l.level === 'verbose' ? 'verbose' : 'notice';
       this.server.log.log(level, l.message, 'C', pid);
     }
+    // After the child's own lines: the core's (an RDB child's end line).
+    this.server.core.drainLogs();
     const d = poll.done;
     if (!d) return;
     if (d.kind !== 'rdb') {
@@ -230,22 +232,14 @@ export class RdbPersistence {
 
   /** Valkey's backgroundSaveDoneHandlerSocket: no file was written, the save state stays. */
   private transferDone(d: ChildDone): void {
-    this.logEnd(d);
     this.server.emit('transfer-done', d.outcome === 'ok');
   }
 
   /** Valkey's backgroundSaveDoneHandlerDisk (the core's reap already set the status). */
   private bgsaveDone(d: ChildDone): void {
-    this.logEnd(d);
     this.updateWriteGate();
     // Replicas waiting for this snapshot get it now (or are dropped when it failed).
     this.server.emit('bgsave-done', d.outcome === 'ok');
-  }
-
-  /** The RDB child's end, in the core's words. */
-  private logEnd(d: ChildDone): void {
-    if (d.endLine == null) return;
-    this.server.log.log(d.endLevel === 'notice' ? 'notice' : 'warning', d.endLine);
   }
 
   /** MISCONF: with save rules and stop-writes-on-bgsave-error, a failed save stops writes. */

@@ -309,7 +309,7 @@ impl Core {
             "cancelled" => "cancelled",
             _ => "err",
         };
-        let end = JobEnd { pid, kind: forkv_snapshot::ChildKind::AofRewrite, transfer: false, outcome, message, signal, duration: Duration::ZERO, cow_peak: 0, keys_processed: 0, end_line: None };
+        let end = JobEnd { pid, kind: forkv_snapshot::ChildKind::AofRewrite, transfer: false, outcome, message, signal, duration: Duration::ZERO, cow_peak: 0, keys_processed: 0 };
         let d = self.server.aof_rewrite_done_logged(&settings(&self.server, &opts), &end);
         AofRewriteDone {
             ok: d.ok,

@@ -40,147 +40,6 @@ pub struct ClientProtoName {
 }
 
 
-/// Engine settings the host keeps in sync with CONFIG.
-#[napi(object)]
-pub struct EngineSettings {
-    pub proto_max_bulk_len: Option<f64>,
-    /// DEBUG REPLYBUFFER RESIZING: the reply buffer is given back after a big batch.
-    pub reply_buffer_resizing: Option<bool>,
-    pub query_buffer_limit: Option<f64>,
-    /// The default user's password (`requirepass`); empty: nopass.
-    pub requirepass: Option<String>,
-    /// Error for write commands (MISCONF); empty string clears it.
-    pub write_error: Option<String>,
-    pub hll_sparse_max_bytes: Option<f64>,
-    /// `acllog-max-len`.
-    pub acllog_max_len: Option<f64>,
-    /// `acl-pubsub-default allchannels` (else `resetchannels`).
-    pub acl_pubsub_default_all: Option<bool>,
-    /// The `maxmemory-policy` is an LFU one: key access clocks count frequency (OBJECT
-    /// FREQ) instead of recency (OBJECT IDLETIME).
-    pub lfu: Option<bool>,
-    /// `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL).
-    pub lazyfree_lazy_expire: Option<bool>,
-    /// `lazyfree-lazy-user-del`: DEL frees big values on the background thread.
-    pub lazyfree_lazy_user_del: Option<bool>,
-    /// `lazyfree-lazy-user-flush`: FLUSHALL/FLUSHDB without SYNC/ASYNC free in the background.
-    pub lazyfree_lazy_user_flush: Option<bool>,
-    /// `notify-keyspace-events` as Valkey's NOTIFY_* bit flags.
-    pub notify_keyspace_events: Option<u32>,
-    /// `lazyfree-lazy-server-del`: deletions the server decides on are propagated as
-    /// UNLINK (else DEL).
-    pub lazyfree_lazy_server_del: Option<bool>,
-    /// `crash-log-enabled`: a caught panic is logged with its crash report.
-    pub crash_log_enabled: Option<bool>,
-    /// `propagation-error-behavior`: ignore, panic or panic-on-replicas.
-    pub propagation_error_behavior: Option<String>,
-    /// Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT): false while
-    /// `maxmemory` is set with an LRU or LFU policy.
-    pub shared_integers: Option<bool>,
-    /// A replica with `replica-read-only yes`: clients' writes get `-READONLY`.
-    pub read_only_replica: Option<bool>,
-    /// The server is a replica (WAIT and WAITAOF are refused).
-    pub is_replica: Option<bool>,
-    /// A replica's primary as `host:port` (empty on a primary): where CLIENT CAPA
-    /// REDIRECT clients are sent.
-    pub primary_address: Option<String>,
-    /// A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`.
-    pub primary_down: Option<bool>,
-    /// `maxmemory` in bytes (0: no limit).
-    pub maxmemory: Option<f64>,
-    /// `maxmemory-policy` by its config name.
-    pub maxmemory_policy: Option<String>,
-    pub maxmemory_samples: Option<u32>,
-    pub maxmemory_eviction_tenacity: Option<u32>,
-    /// `replica-ignore-maxmemory`: a replica neither evicts nor answers `-OOM`.
-    pub replica_ignore_maxmemory: Option<bool>,
-    /// `active-expire-effort` (1..=10).
-    pub active_expire_effort: Option<u32>,
-    /// `hide-user-data-from-log`: the core's log lines show no command arguments.
-    pub hide_user_data_from_log: Option<bool>,
-    /// `lazyfree-lazy-eviction`: evicted keys are propagated as UNLINK (else DEL).
-    pub lazyfree_lazy_eviction: Option<bool>,
-    pub lfu_log_factor: Option<u32>,
-    pub lfu_decay_time: Option<u32>,
-    /// The client-eviction limit in bytes (`maxmemory-clients` resolved; 0: off).
-    pub client_eviction_limit: Option<f64>,
-    /// Hard output limits of the normal and pubsub classes, bytes (0: none).
-    pub output_hard_limit_normal: Option<f64>,
-    pub output_hard_limit_pubsub: Option<f64>,
-    /// `slowlog-log-slower-than` (microseconds, negative disables).
-    pub slowlog_log_slower_than: Option<f64>,
-    /// `slowlog-max-len`.
-    pub slowlog_max_len: Option<f64>,
-    /// `tracking-table-max-keys` (0: no limit).
-    pub tracking_table_max_keys: Option<f64>,
-    /// `busy-reply-threshold` (`lua-time-limit`) in ms; 0: scripts never turn busy.
-    pub busy_reply_threshold: Option<f64>,
-    /// `rdbcompression`: DUMP and MIGRATE payloads compress as the RDB does.
-    pub rdb_compression: Option<bool>,
-    /// The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases.
-    pub sensitive_configs: Option<Vec<String>>,
-    /// `latency-monitor-threshold` in milliseconds (0: off).
-    pub latency_monitor_threshold: Option<f64>,
-    /// `hz` (LATENCY DOCTOR's advice).
-    pub hz: Option<u32>,
-    /// The server name and version HELLO answers with, for the HELLO a busy script serves.
-    pub hello_server: Option<String>,
-    pub hello_version: Option<String>,
-}
-
-impl From<EngineSettings> for forkv_server::settings::EngineSettings {
-    fn from(s: EngineSettings) -> Self {
-        let size = |v: Option<f64>| v.map(|v| v as usize);
-        let bytes = |v: Option<f64>| v.map(|v| v as u64);
-        forkv_server::settings::EngineSettings {
-            proto_max_bulk_len: size(s.proto_max_bulk_len),
-            reply_buffer_resizing: s.reply_buffer_resizing,
-            query_buffer_limit: size(s.query_buffer_limit),
-            requirepass: s.requirepass,
-            write_error: s.write_error,
-            hll_sparse_max_bytes: size(s.hll_sparse_max_bytes),
-            acllog_max_len: size(s.acllog_max_len),
-            acl_pubsub_default_all: s.acl_pubsub_default_all,
-            lfu: s.lfu,
-            lazyfree_lazy_expire: s.lazyfree_lazy_expire,
-            lazyfree_lazy_user_del: s.lazyfree_lazy_user_del,
-            lazyfree_lazy_user_flush: s.lazyfree_lazy_user_flush,
-            notify_keyspace_events: s.notify_keyspace_events,
-            lazyfree_lazy_server_del: s.lazyfree_lazy_server_del,
-            shared_integers: s.shared_integers,
-            read_only_replica: s.read_only_replica,
-            is_replica: s.is_replica,
-            primary_address: s.primary_address,
-            primary_down: s.primary_down,
-            maxmemory: bytes(s.maxmemory),
-            maxmemory_policy: s.maxmemory_policy,
-            maxmemory_samples: s.maxmemory_samples.map(|v| v as usize),
-            maxmemory_eviction_tenacity: s.maxmemory_eviction_tenacity,
-            replica_ignore_maxmemory: s.replica_ignore_maxmemory,
-            active_expire_effort: s.active_expire_effort,
-            hide_user_data_from_log: s.hide_user_data_from_log,
-            crash_log_enabled: s.crash_log_enabled,
-            propagation_error_behavior: s.propagation_error_behavior,
-            lazyfree_lazy_eviction: s.lazyfree_lazy_eviction,
-            lfu_log_factor: s.lfu_log_factor,
-            lfu_decay_time: s.lfu_decay_time,
-            client_eviction_limit: size(s.client_eviction_limit),
-            output_hard_limit_normal: bytes(s.output_hard_limit_normal),
-            output_hard_limit_pubsub: bytes(s.output_hard_limit_pubsub),
-            slowlog_log_slower_than: s.slowlog_log_slower_than.map(|v| v as i64),
-            slowlog_max_len: size(s.slowlog_max_len),
-            tracking_table_max_keys: size(s.tracking_table_max_keys),
-            busy_reply_threshold_ms: bytes(s.busy_reply_threshold),
-            rdb_compression: s.rdb_compression,
-            sensitive_configs: s.sensitive_configs,
-            latency_monitor_threshold_ms: bytes(s.latency_monitor_threshold),
-            hz: s.hz,
-            hello_server: s.hello_server,
-            hello_version: s.hello_version,
-        }
-    }
-}
-
 /// What CLIENT LIST/INFO need from the core about one connection.
 #[napi(object)]
 pub struct ClientState {
@@ -723,10 +582,13 @@ impl Core {
         })
     }
 
-    /// Applies settings (only the fields given; see [`forkv_server::settings`]).
-    #[napi]
-    pub fn configure(&mut self, s: EngineSettings) {
-        self.server.configure(s.into());
+    /// Applies settings: only the properties given, by their names in
+    /// [`forkv_server::settings::EngineSettings::FIELDS`] (the TypeScript type is generated
+    /// from it). An unknown name or a value of the wrong type throws.
+    #[napi(ts_args_type = "settings: import('./engine-settings').EngineSettings")]
+    pub fn configure(&mut self, settings: Object) -> Result<()> {
+        self.server.configure(crate::settings::engine_settings(&settings)?);
+        Ok(())
     }
 
     /// `locale-collate`: sets the locale SORT ALPHA compares in ("" for the environment's);

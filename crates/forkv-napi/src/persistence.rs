@@ -94,10 +94,6 @@ pub struct ChildDone {
     pub duration_ms: f64,
     pub cow_peak: f64,
     pub keys_processed: f64,
-    /// An RDB child's end as Valkey logs it, and its level (see
-    /// [`forkv_server::snapshot::rdb_child_end_line`]); None for a rewrite.
-    pub end_line: Option<String>,
-    pub end_level: Option<String>,
 }
 
 /// What a poll found: log lines, current progress, and the exit if the child ended.
@@ -183,7 +179,6 @@ pub struct ShutdownSteps {
     /// SAVE (true), NOSAVE (false), or neither (the save rules decide).
     pub save: Option<bool>,
     pub force: bool,
-    pub loading: bool,
     /// The shutdown follows a signal: a SIGINT during the final save exits at once.
     pub exit_on_sigint: bool,
     pub rdb: RdbSaveOptions,
@@ -216,8 +211,6 @@ fn done_of(e: JobEnd) -> ChildDone {
         duration_ms: e.duration.as_secs_f64() * 1000.0,
         cow_peak: e.cow_peak as f64,
         keys_processed: e.keys_processed as f64,
-        end_level: e.end_line.as_ref().map(|(level, _)| level.name().into()),
-        end_line: e.end_line.map(|(_, line)| line),
     }
 }
 
@@ -338,7 +331,6 @@ impl Core {
         let plan = ShutdownPlan {
             save: steps.save,
             force: steps.force,
-            loading: steps.loading,
             exit_on_sigint: steps.exit_on_sigint,
             rdb: rdb_target(&self.server, &steps.rdb),
             aof: crate::aof::settings(&self.server, &steps.aof),

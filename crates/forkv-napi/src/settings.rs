@@ -1,50 +1,25 @@
-//! Keyspace settings the host keeps in sync with CONFIG (the compact-encoding thresholds).
+//! The engine settings from a JavaScript object: each property is set by name on
+//! [`forkv_server::settings::EngineSettings`], the one definition of the settings.
 
-use napi_derive::napi;
+use napi::bindgen_prelude::*;
 
-use forkv_keyspace::EncodingLimits;
+use forkv_server::settings::{EngineSettings, SettingValue};
 
-use crate::core::Core;
-
-/// The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size`, `list-compress-depth` and
-/// `stream-node-max-*` values.
-#[napi(object)]
-pub struct EncodingSettings {
-    pub list_max_listpack_size: i64,
-    pub list_compress_depth: f64,
-    pub hash_max_listpack_entries: f64,
-    pub hash_max_listpack_value: f64,
-    pub set_max_intset_entries: f64,
-    pub set_max_listpack_entries: f64,
-    pub set_max_listpack_value: f64,
-    pub zset_max_listpack_entries: f64,
-    pub zset_max_listpack_value: f64,
-    pub stream_node_max_bytes: f64,
-    pub stream_node_max_entries: f64,
-}
-
-#[napi]
-impl Core {
-    /// Applies new encoding thresholds; existing values convert lazily on their next write,
-    /// as in Valkey.
-    #[napi]
-    pub fn set_encoding_limits(&mut self, s: EncodingSettings) {
-        self.server.set_encoding_limits(EncodingLimits {
-            list_max_listpack_size: s.list_max_listpack_size,
-            list_compress_depth: s.list_compress_depth as usize,
-            hash_max_listpack_entries: s.hash_max_listpack_entries as usize,
-            hash_max_listpack_value: s.hash_max_listpack_value as usize,
-            set_max_intset_entries: s.set_max_intset_entries as usize,
-            set_max_listpack_entries: s.set_max_listpack_entries as usize,
-            set_max_listpack_value: s.set_max_listpack_value as usize,
-            zset_max_listpack_entries: s.zset_max_listpack_entries as usize,
-            zset_max_listpack_value: s.zset_max_listpack_value as usize,
-            stream: forkv_keyspace::StreamLimits {
-                node_max_bytes: s.stream_node_max_bytes as usize,
-                node_max_entries: s.stream_node_max_entries as usize,
-            },
-            // Not a config directive: the server keeps DEBUG QUICKLIST-PACKED-THRESHOLD's value.
-            list_packed_threshold: 0,
-        });
+/// The settings an object of the host gives (`undefined` properties are left out).
+pub(crate) fn engine_settings(o: &Object) -> Result<EngineSettings> {
+    let mut s = EngineSettings::default();
+    for name in Object::keys(o)? {
+        let Some(v) = o.get::<Unknown>(&name)? else { continue };
+        // SAFETY (each cast): the value's type was checked just before; an object that is
+        // not an array of strings fails the array conversion with an error.
+        let value = match v.get_type()? {
+            ValueType::Boolean => SettingValue::Bool(unsafe { v.cast::<bool>() }?),
+            ValueType::Number => SettingValue::Number(unsafe { v.cast::<f64>() }?),
+            ValueType::String => SettingValue::Text(unsafe { v.cast::<String>() }?),
+            ValueType::Object => SettingValue::List(unsafe { v.cast::<Vec<String>>() }?),
+            other => return Err(Error::from_reason(format!("engine setting '{name}' has a value of type {other}"))),
+        };
+        s.set(&name, value).map_err(Error::from_reason)?;
     }
+    Ok(s)
 }

@@ -1,17 +1,169 @@
 //! The engine settings the host keeps in sync with CONFIG: what each one changes in the
-//! engine, the keyspace, the ACL, the slow log and the latency monitor. The host converts
-//! its configuration store's values to [`EngineSettings`] (only the fields that changed)
-//! and [`Server::configure`] applies them here, so that where a directive lands is decided
-//! in one place, with cargo tests.
+//! engine, the keyspace (its compact-encoding thresholds too), the ACL, the slow log and
+//! the latency monitor. The host converts its configuration store's values to
+//! [`EngineSettings`] and [`Server::configure`] applies them here, so that where a
+//! directive lands is decided in one place, with cargo tests.
+//!
+//! [`EngineSettings`] is the one definition of these settings: the binding sets its fields
+//! by name from a JavaScript object through [`EngineSettings::set`], and the host's
+//! TypeScript type (`ts/native/engine-settings.ts`) is generated from
+//! [`EngineSettings::FIELDS`] (the cargo test `engine_settings_ts_is_current` checks it;
+//! `FORKV_REGENERATE=1` rewrites it).
 
 use forkv_engine::propagation_error::PropagationErrorBehavior;
 use forkv_keyspace::{EncodingLimits, EvictionPolicy};
 
 use crate::Server;
 
-/// Engine settings; `None` leaves a setting as it is.
-#[derive(Clone, Debug, Default)]
-pub struct EngineSettings {
+/// One setting's value as the host hands it over (a JavaScript boolean, number, string or
+/// array of strings); [`EngineSettings::set`] converts it to the field's type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SettingValue {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    List(Vec<String>),
+}
+
+/// A field type of [`EngineSettings`]: how a [`SettingValue`] converts to it, and its
+/// TypeScript name. Numbers convert as Rust's `as` does (saturating; the configuration
+/// store has already checked each directive's range).
+pub trait SettingType: Sized {
+    const TS: &'static str;
+    fn from_value(v: SettingValue) -> Option<Self>;
+}
+
+macro_rules! number_setting {
+    ($($t:ty),*) => {$(
+        impl SettingType for $t {
+            const TS: &'static str = "number";
+            fn from_value(v: SettingValue) -> Option<Self> {
+                match v {
+                    SettingValue::Number(n) => Some(n as $t),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+number_setting!(usize, u64, i64, u32);
+
+impl SettingType for bool {
+    const TS: &'static str = "boolean";
+    fn from_value(v: SettingValue) -> Option<Self> {
+        match v {
+            SettingValue::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+impl SettingType for String {
+    const TS: &'static str = "string";
+    fn from_value(v: SettingValue) -> Option<Self> {
+        match v {
+            SettingValue::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl SettingType for Vec<String> {
+    const TS: &'static str = "string[]";
+    fn from_value(v: SettingValue) -> Option<Self> {
+        match v {
+            SettingValue::List(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+/// One field of [`EngineSettings`] as the host names it: its name in camelCase (the
+/// JavaScript property), its TypeScript type and its doc comment.
+#[derive(Clone, Copy, Debug)]
+pub struct SettingField {
+    pub name: &'static str,
+    pub ts_type: &'static str,
+    pub doc: &'static [&'static str],
+}
+
+/// Defines [`EngineSettings`] and the table of its fields ([`EngineSettings::FIELDS`],
+/// [`EngineSettings::set`]) from one list, so the binding needs no copy of it.
+macro_rules! engine_settings {
+    ($( $(#[doc = $doc:literal])* pub $field:ident: Option<$t:ty>, )*) => {
+        /// Engine settings; `None` leaves a setting as it is.
+        #[derive(Clone, Debug, Default)]
+        pub struct EngineSettings {
+            $( $(#[doc = $doc])* pub $field: Option<$t>, )*
+        }
+
+        impl EngineSettings {
+            /// Every field, in declaration order (the host's type is generated from it:
+            /// `ts/native/engine-settings.ts`).
+            pub const FIELDS: &'static [SettingField] = &[
+                $( SettingField { name: camel!($field), ts_type: <$t as SettingType>::TS, doc: &[$($doc),*] }, )*
+            ];
+
+            /// Sets the field the host names `name` (camelCase, see [`Self::FIELDS`]).
+            /// An unknown name or a value of the wrong type is an error, never ignored.
+            pub fn set(&mut self, name: &str, v: SettingValue) -> Result<(), String> {
+                $(
+                    if name == camel!($field) {
+                        let ty = <$t as SettingType>::TS;
+                        self.$field = Some(<$t as SettingType>::from_value(v).ok_or_else(|| format!("engine setting '{name}' must be a {ty}"))?);
+                        return Ok(());
+                    }
+                )*
+                Err(format!("unknown engine setting '{name}'"))
+            }
+        }
+    };
+}
+
+/// A field name in camelCase, at compile time.
+macro_rules! camel {
+    ($field:ident) => {{
+        const SNAKE: &str = stringify!($field);
+        const LEN: usize = camel_len(SNAKE);
+        const BYTES: [u8; LEN] = camel_bytes::<LEN>(SNAKE);
+        match std::str::from_utf8(&BYTES) {
+            Ok(s) => s,
+            Err(_) => panic!("field names are ASCII"),
+        }
+    }};
+}
+
+const fn camel_len(snake: &str) -> usize {
+    let b = snake.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        if b[i] != b'_' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+const fn camel_bytes<const N: usize>(snake: &str) -> [u8; N] {
+    let b = snake.as_bytes();
+    let mut out = [0u8; N];
+    let (mut i, mut j, mut upper) = (0, 0, false);
+    while i < b.len() {
+        if b[i] == b'_' {
+            upper = true;
+        } else {
+            out[j] = if upper { b[i].to_ascii_uppercase() } else { b[i] };
+            upper = false;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+engine_settings! {
+
     pub proto_max_bulk_len: Option<usize>,
     /// DEBUG REPLYBUFFER RESIZING: the reply buffer is given back after a big batch.
     pub reply_buffer_resizing: Option<bool>,
@@ -81,23 +233,46 @@ pub struct EngineSettings {
     /// `tracking-table-max-keys` (0: no limit).
     pub tracking_table_max_keys: Option<usize>,
     /// `busy-reply-threshold` in ms; 0: scripts never turn busy.
-    pub busy_reply_threshold_ms: Option<u64>,
+    pub busy_reply_threshold: Option<u64>,
     /// `rdbcompression`: DUMP and MIGRATE payloads compress as the RDB does.
     pub rdb_compression: Option<bool>,
     /// The CONFIG parameters whose values SLOWLOG redacts, names and aliases.
     pub sensitive_configs: Option<Vec<String>>,
     /// `latency-monitor-threshold` in milliseconds (0: off).
-    pub latency_monitor_threshold_ms: Option<u64>,
+    pub latency_monitor_threshold: Option<u64>,
     /// `hz` (LATENCY DOCTOR's advice).
     pub hz: Option<u32>,
     /// The server name and version HELLO answers with (both or neither apply).
     pub hello_server: Option<String>,
     pub hello_version: Option<String>,
+    /// `list-max-listpack-size`: negative = bytes per node, positive = entries per node.
+    pub list_max_listpack_size: Option<i64>,
+    /// `list-compress-depth`.
+    pub list_compress_depth: Option<usize>,
+    /// `hash-max-listpack-entries`.
+    pub hash_max_listpack_entries: Option<usize>,
+    /// `hash-max-listpack-value`.
+    pub hash_max_listpack_value: Option<usize>,
+    /// `set-max-intset-entries`.
+    pub set_max_intset_entries: Option<usize>,
+    /// `set-max-listpack-entries`.
+    pub set_max_listpack_entries: Option<usize>,
+    /// `set-max-listpack-value`.
+    pub set_max_listpack_value: Option<usize>,
+    /// `zset-max-listpack-entries`.
+    pub zset_max_listpack_entries: Option<usize>,
+    /// `zset-max-listpack-value`.
+    pub zset_max_listpack_value: Option<usize>,
+    /// `stream-node-max-bytes`.
+    pub stream_node_max_bytes: Option<usize>,
+    /// `stream-node-max-entries`.
+    pub stream_node_max_entries: Option<usize>,
 }
 
 impl Server {
     /// Applies the settings given (see [`EngineSettings`]).
     pub fn configure(&mut self, s: EngineSettings) {
+        self.configure_encodings(&s);
         let e = &mut self.engine;
         let cfg = &mut e.cfg;
         set(&mut cfg.proto_max_bulk_len, s.proto_max_bulk_len);
@@ -107,7 +282,7 @@ impl Server {
         set(&mut cfg.shared_integers, s.shared_integers);
         set(&mut cfg.primary_down, s.primary_down);
         set(&mut cfg.rdb_compression, s.rdb_compression);
-        set(&mut cfg.busy_reply_threshold_ms, s.busy_reply_threshold_ms);
+        set(&mut cfg.busy_reply_threshold_ms, s.busy_reply_threshold);
         set(&mut cfg.output_hard_limit[0], s.output_hard_limit_normal);
         set(&mut cfg.output_hard_limit[1], s.output_hard_limit_pubsub);
         set(&mut e.client_eviction.limit, s.client_eviction_limit);
@@ -178,8 +353,28 @@ impl Server {
         }
         set(&mut e.slowlog.sensitive_configs, s.sensitive_configs);
         set(&mut e.csc.max_keys, s.tracking_table_max_keys);
-        set(&mut e.latency.threshold_ms, s.latency_monitor_threshold_ms);
+        set(&mut e.latency.threshold_ms, s.latency_monitor_threshold);
         set(&mut e.latency.hz, s.hz);
+    }
+
+    /// The compact-encoding thresholds among `s`, over the current ones.
+    fn configure_encodings(&mut self, s: &EngineSettings) {
+        let mut l = *self.engine.ks.encoding_limits();
+        let before = l;
+        set(&mut l.list_max_listpack_size, s.list_max_listpack_size);
+        set(&mut l.list_compress_depth, s.list_compress_depth);
+        set(&mut l.hash_max_listpack_entries, s.hash_max_listpack_entries);
+        set(&mut l.hash_max_listpack_value, s.hash_max_listpack_value);
+        set(&mut l.set_max_intset_entries, s.set_max_intset_entries);
+        set(&mut l.set_max_listpack_entries, s.set_max_listpack_entries);
+        set(&mut l.set_max_listpack_value, s.set_max_listpack_value);
+        set(&mut l.zset_max_listpack_entries, s.zset_max_listpack_entries);
+        set(&mut l.zset_max_listpack_value, s.zset_max_listpack_value);
+        set(&mut l.stream.node_max_bytes, s.stream_node_max_bytes);
+        set(&mut l.stream.node_max_entries, s.stream_node_max_entries);
+        if l != before {
+            self.set_encoding_limits(l);
+        }
     }
 
     /// Applies new encoding thresholds (the config directives); existing values convert
@@ -189,6 +384,26 @@ impl Server {
         limits.list_packed_threshold = self.engine.ks.encoding_limits().list_packed_threshold;
         self.engine.ks.set_encoding_limits(limits);
     }
+}
+
+/// The host's TypeScript type of [`EngineSettings`] (`ts/native/engine-settings.ts`).
+pub fn engine_settings_ts() -> String {
+    let mut out = String::from(
+        "// Generated from crates/forkv-server/src/settings.rs (EngineSettings) by its cargo test\n\
+         // engine_settings_ts_is_current: `FORKV_REGENERATE=1 cargo test -p forkv-server --test settings`.\n\
+         // Do not edit.\n\n\
+         /** Engine settings the host keeps in sync with CONFIG; a field left out stays as it is. */\n\
+         export interface EngineSettings {\n",
+    );
+    for f in EngineSettings::FIELDS {
+        if !f.doc.is_empty() {
+            let doc: Vec<&str> = f.doc.iter().map(|l| l.trim()).collect();
+            out.push_str(&format!("  /** {} */\n", doc.join(" ")));
+        }
+        out.push_str(&format!("  {}?: {};\n", f.name, f.ts_type));
+    }
+    out.push_str("}\n");
+    out
 }
 
 fn set<T>(field: &mut T, v: Option<T>) {

@@ -1,0 +1,107 @@
+// Generated from crates/forkv-server/src/settings.rs (EngineSettings) by its cargo test
+// engine_settings_ts_is_current: `FORKV_REGENERATE=1 cargo test -p forkv-server --test settings`.
+// Do not edit.
+
+/** Engine settings the host keeps in sync with CONFIG; a field left out stays as it is. */
+export interface EngineSettings {
+  protoMaxBulkLen?: number;
+  /** DEBUG REPLYBUFFER RESIZING: the reply buffer is given back after a big batch. */
+  replyBufferResizing?: boolean;
+  queryBufferLimit?: number;
+  /** The default user's password (`requirepass`); empty: nopass. */
+  requirepass?: string;
+  /** Error for write commands (MISCONF); empty string clears it. */
+  writeError?: string;
+  hllSparseMaxBytes?: number;
+  /** `acllog-max-len`. */
+  acllogMaxLen?: number;
+  /** `acl-pubsub-default allchannels` (else `resetchannels`). */
+  aclPubsubDefaultAll?: boolean;
+  /** The `maxmemory-policy` is an LFU one: key access clocks count frequency. */
+  lfu?: boolean;
+  /** `lazyfree-lazy-expire`: expired keys are freed on the background thread when big, and propagated as UNLINK (else DEL). */
+  lazyfreeLazyExpire?: boolean;
+  /** `lazyfree-lazy-user-del`: DEL frees big values on the background thread as UNLINK. */
+  lazyfreeLazyUserDel?: boolean;
+  /** `lazyfree-lazy-user-flush`: FLUSHALL/FLUSHDB without SYNC/ASYNC free in the background. */
+  lazyfreeLazyUserFlush?: boolean;
+  /** `notify-keyspace-events` as Valkey's NOTIFY_* bit flags. */
+  notifyKeyspaceEvents?: number;
+  /** `lazyfree-lazy-server-del`: server-decided deletions and overwrites free big values on the background thread and propagate as UNLINK. */
+  lazyfreeLazyServerDel?: boolean;
+  /** Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT). */
+  sharedIntegers?: boolean;
+  /** A replica with `replica-read-only yes`: clients' writes get `-READONLY`. */
+  readOnlyReplica?: boolean;
+  /** The server is a replica (WAIT and WAITAOF are refused). */
+  isReplica?: boolean;
+  /** A replica's primary as `host:port`; empty on a primary. */
+  primaryAddress?: string;
+  /** A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`. */
+  primaryDown?: boolean;
+  /** `maxmemory` in bytes (0: no limit). */
+  maxmemory?: number;
+  /** `maxmemory-policy` by its config name (an unknown name changes nothing). */
+  maxmemoryPolicy?: string;
+  maxmemorySamples?: number;
+  maxmemoryEvictionTenacity?: number;
+  /** `replica-ignore-maxmemory`. */
+  replicaIgnoreMaxmemory?: boolean;
+  /** `active-expire-effort` (1..=10). */
+  activeExpireEffort?: number;
+  /** `hide-user-data-from-log`. */
+  hideUserDataFromLog?: boolean;
+  /** `crash-log-enabled`: a caught panic is logged with its crash report. */
+  crashLogEnabled?: boolean;
+  /** `propagation-error-behavior` by its config name (an unknown name changes nothing). */
+  propagationErrorBehavior?: string;
+  /** `lazyfree-lazy-eviction`: evicted keys are freed on the background thread when big, and propagate as UNLINK (else DEL). */
+  lazyfreeLazyEviction?: boolean;
+  lfuLogFactor?: number;
+  lfuDecayTime?: number;
+  /** The client-eviction limit in bytes (`maxmemory-clients` resolved; 0: off). */
+  clientEvictionLimit?: number;
+  /** Hard output limits of the normal and pubsub classes, bytes (0: none). */
+  outputHardLimitNormal?: number;
+  outputHardLimitPubsub?: number;
+  /** `slowlog-log-slower-than` (microseconds, negative disables). */
+  slowlogLogSlowerThan?: number;
+  slowlogMaxLen?: number;
+  /** `tracking-table-max-keys` (0: no limit). */
+  trackingTableMaxKeys?: number;
+  /** `busy-reply-threshold` in ms; 0: scripts never turn busy. */
+  busyReplyThreshold?: number;
+  /** `rdbcompression`: DUMP and MIGRATE payloads compress as the RDB does. */
+  rdbCompression?: boolean;
+  /** The CONFIG parameters whose values SLOWLOG redacts, names and aliases. */
+  sensitiveConfigs?: string[];
+  /** `latency-monitor-threshold` in milliseconds (0: off). */
+  latencyMonitorThreshold?: number;
+  /** `hz` (LATENCY DOCTOR's advice). */
+  hz?: number;
+  /** The server name and version HELLO answers with (both or neither apply). */
+  helloServer?: string;
+  helloVersion?: string;
+  /** `list-max-listpack-size`: negative = bytes per node, positive = entries per node. */
+  listMaxListpackSize?: number;
+  /** `list-compress-depth`. */
+  listCompressDepth?: number;
+  /** `hash-max-listpack-entries`. */
+  hashMaxListpackEntries?: number;
+  /** `hash-max-listpack-value`. */
+  hashMaxListpackValue?: number;
+  /** `set-max-intset-entries`. */
+  setMaxIntsetEntries?: number;
+  /** `set-max-listpack-entries`. */
+  setMaxListpackEntries?: number;
+  /** `set-max-listpack-value`. */
+  setMaxListpackValue?: number;
+  /** `zset-max-listpack-entries`. */
+  zsetMaxListpackEntries?: number;
+  /** `zset-max-listpack-value`. */
+  zsetMaxListpackValue?: number;
+  /** `stream-node-max-bytes`. */
+  streamNodeMaxBytes?: number;
+  /** `stream-node-max-entries`. */
+  streamNodeMaxEntries?: number;
+}
