@@ -257,13 +257,13 @@ export declare class Core {
   /** CLIENT NO-EVICT is on for a connection. */
   clientNoEvict(id: number): boolean
   /** What the core knows about a connection (see [`forkv_server::client_view`]). */
-  clientState(id: number): ClientState | null
+  clientState(id: number): import('./host-types').ClientState | null
   /**
    * Applies settings: only the properties given, by their names in
    * [`forkv_server::settings::EngineSettings::FIELDS`] (the TypeScript type is generated
    * from it). An unknown name or a value of the wrong type throws.
    */
-  configure(settings: import('./engine-settings').EngineSettings): void
+  configure(settings: import('./host-types').EngineSettings): void
   /**
    * `locale-collate`: sets the locale SORT ALPHA compares in ("" for the environment's);
    * false when the system has no such locale.
@@ -291,7 +291,7 @@ export declare class Core {
    */
   cron(expireBudgetMs: number, rehash: boolean): void
   /** Counters for INFO (see [`forkv_server::counters`]). */
-  stats(): CoreStats
+  stats(): import('./host-types').CoreStats
   /** Resets the counters CONFIG RESETSTAT clears. */
   resetStats(): void
   /** `latency-tracking` and `latency-tracking-info-percentiles`. */
@@ -637,7 +637,6 @@ export interface AofSyncMarks {
 }
 
 /**
- * Counters for INFO clients.
  * A connection a busy script accepted (see forkv-server's `busy_accept`): the host wraps
  * `fd` in a socket and serves client `id`; a refused one only counts.
  */
@@ -702,62 +701,6 @@ export interface ClientProtoName {
   name: string
 }
 
-/** What CLIENT LIST/INFO need from the core about one connection. */
-export interface ClientState {
-  db: number
-  proto: number
-  lastCmd: string
-  qbuf: number
-  qbufCapacity: number
-  /** CLIENT LIST `qbuf-free`. */
-  qbufFree: number
-  /**
-   * Bytes of the complete arguments of an incomplete command (CLIENT LIST `argv-mem`
-   * while the rest is awaited).
-   */
-  partialArgv: number
-  /** May run commands: authenticated, or no password is required. */
-  authenticated: boolean
-  /** ACL user (CLIENT LIST `user=`). */
-  user: string
-  /** Commands queued in MULTI, -1 outside a transaction. */
-  multi: number
-  /** Keys WATCHed. */
-  watch: number
-  /** Blocked in a blocking command. */
-  blocked: boolean
-  /** A watched key was touched (EXEC will fail). */
-  dirtyCas: boolean
-  /** Channels, patterns and shard channels subscribed (CLIENT LIST sub=/psub=/ssub=). */
-  sub: number
-  psub: number
-  ssub: number
-  /** READONLY was sent (CLIENT LIST flag `r`). */
-  readonly: boolean
-  /** In MONITOR mode (CLIENT LIST flag `O`). */
-  monitor: boolean
-  /**
-   * Client-side caching (CLIENT LIST flags `t`, `R`, `B` and `redir=`): tracking on,
-   * its redirect target found gone, broadcasting mode, the target (-1 when off).
-   */
-  tracking: boolean
-  trackingBrokenRedir: boolean
-  trackingBcast: boolean
-  redir: number
-  /** CLIENT NO-EVICT on (flag `e`). */
-  noEvict: boolean
-  /** CLIENT NO-TOUCH on (flag `T`). */
-  noTouch: boolean
-  /** Held by CLIENT PAUSE (counted as blocked). */
-  postponed: boolean
-  /** Commands run (CLIENT LIST `tot-cmds`). */
-  totCmds: number
-  /** Bytes of the MULTI queue (CLIENT LIST `multi-mem`). */
-  multiMem: number
-  /** Blocking commands answer at once (inside EXEC or a script): WAIT, WAITAOF. */
-  denyBlocking: boolean
-}
-
 /** A command table row (for COMMAND-derived docs such as the README list). */
 export interface CommandRow {
   name: string
@@ -767,29 +710,6 @@ export interface CommandRow {
   summary: string
   flags: Array<string>
   host: boolean
-}
-
-/** Counters for INFO stats and persistence. */
-export interface CoreStats {
-  totalCommandsProcessed: number
-  totalNetInputBytes: number
-  /** The reply buffer every client's replies are assembled in (CLIENT LIST `rbs`). */
-  replyBufferSize: number
-  totalErrorReplies: number
-  unexpectedErrorReplies: number
-  expiredKeys: number
-  expiredStalePerc: number
-  expiredTimeCapReachedCount: number
-  expireCycleCpuMilliseconds: number
-  keyspaceHits: number
-  keyspaceMisses: number
-  dirty: number
-  usedMemory: number
-  evictedKeys: number
-  /** The AOF buffer and replica output (`mem_not_counted_for_evict`). */
-  memNotCountedForEvict: number
-  totalEvictionExceededTime: number
-  currentEvictionExceededTime: number
 }
 
 /** Messages waiting for one client. */

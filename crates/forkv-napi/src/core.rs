@@ -17,7 +17,6 @@ pub struct EngineLogLine {
     pub level: String,
     pub message: String,
 }
-/// Counters for INFO clients.
 /// A connection a busy script accepted (see forkv-server's `busy_accept`): the host wraps
 /// `fd` in a socket and serves client `id`; a refused one only counts.
 #[napi(object)]
@@ -40,61 +39,6 @@ pub struct ClientProtoName {
 }
 
 
-/// What CLIENT LIST/INFO need from the core about one connection.
-#[napi(object)]
-pub struct ClientState {
-    pub db: u32,
-    pub proto: u32,
-    pub last_cmd: String,
-    pub qbuf: f64,
-    pub qbuf_capacity: f64,
-    /// CLIENT LIST `qbuf-free`.
-    pub qbuf_free: f64,
-    /// Bytes of the complete arguments of an incomplete command (CLIENT LIST `argv-mem`
-    /// while the rest is awaited).
-    pub partial_argv: f64,
-    /// May run commands: authenticated, or no password is required.
-    pub authenticated: bool,
-    /// ACL user (CLIENT LIST `user=`).
-    pub user: String,
-    /// Commands queued in MULTI, -1 outside a transaction.
-    pub multi: i32,
-    /// Keys WATCHed.
-    pub watch: u32,
-    /// Blocked in a blocking command.
-    pub blocked: bool,
-    /// A watched key was touched (EXEC will fail).
-    pub dirty_cas: bool,
-    /// Channels, patterns and shard channels subscribed (CLIENT LIST sub=/psub=/ssub=).
-    pub sub: u32,
-    pub psub: u32,
-    pub ssub: u32,
-    /// READONLY was sent (CLIENT LIST flag `r`).
-    pub readonly: bool,
-    /// In MONITOR mode (CLIENT LIST flag `O`).
-    pub monitor: bool,
-    /// Client-side caching (CLIENT LIST flags `t`, `R`, `B` and `redir=`): tracking on,
-    /// its redirect target found gone, broadcasting mode, the target (-1 when off).
-    pub tracking: bool,
-    pub tracking_broken_redir: bool,
-    pub tracking_bcast: bool,
-    pub redir: f64,
-    /// CLIENT NO-EVICT on (flag `e`).
-    pub no_evict: bool,
-    /// CLIENT NO-TOUCH on (flag `T`).
-    pub no_touch: bool,
-    /// Held by CLIENT PAUSE (counted as blocked).
-    pub postponed: bool,
-    /// Commands run (CLIENT LIST `tot-cmds`).
-    pub tot_cmds: f64,
-    /// Bytes of the MULTI queue (CLIENT LIST `multi-mem`).
-    pub multi_mem: f64,
-    /// Blocking commands answer at once (inside EXEC or a script): WAIT, WAITAOF.
-    pub deny_blocking: bool,
-}
-
-
-
 /// Messages waiting for one client.
 #[napi(object)]
 pub struct Delivery<'env> {
@@ -108,30 +52,6 @@ pub struct Delivery<'env> {
 }
 
 
-
-/// Counters for INFO stats and persistence.
-#[napi(object)]
-pub struct CoreStats {
-    pub total_commands_processed: f64,
-    pub total_net_input_bytes: f64,
-    /// The reply buffer every client's replies are assembled in (CLIENT LIST `rbs`).
-    pub reply_buffer_size: f64,
-    pub total_error_replies: f64,
-    pub unexpected_error_replies: f64,
-    pub expired_keys: f64,
-    pub expired_stale_perc: f64,
-    pub expired_time_cap_reached_count: f64,
-    pub expire_cycle_cpu_milliseconds: f64,
-    pub keyspace_hits: f64,
-    pub keyspace_misses: f64,
-    pub dirty: f64,
-    pub used_memory: f64,
-    pub evicted_keys: f64,
-    /// The AOF buffer and replica output (`mem_not_counted_for_evict`).
-    pub mem_not_counted_for_evict: f64,
-    pub total_eviction_exceeded_time: f64,
-    pub current_eviction_exceeded_time: f64,
-}
 
 /// A command table row (for COMMAND-derived docs such as the README list).
 #[napi(object)]
@@ -548,46 +468,17 @@ impl Core {
     }
 
     /// What the core knows about a connection (see [`forkv_server::client_view`]).
-    #[napi]
-    pub fn client_state(&self, id: u32) -> Option<ClientState> {
-        self.server.client_view(u64::from(id)).map(|v| ClientState {
-            db: v.db as u32,
-            proto: u32::from(v.proto),
-            last_cmd: v.last_cmd.to_string(),
-            qbuf: v.qbuf as f64,
-            qbuf_capacity: v.qbuf_capacity as f64,
-            partial_argv: v.partial_argv as f64,
-            qbuf_free: v.qbuf_free as f64,
-            authenticated: v.authenticated,
-            user: v.user,
-            multi: v.multi as i32,
-            watch: v.watch as u32,
-            blocked: v.blocked,
-            dirty_cas: v.dirty_cas,
-            sub: v.sub as u32,
-            psub: v.psub as u32,
-            ssub: v.ssub as u32,
-            readonly: v.readonly,
-            monitor: v.monitor,
-            tracking: v.tracking,
-            tracking_broken_redir: v.tracking_broken_redir,
-            tracking_bcast: v.tracking_bcast,
-            redir: v.redir.map_or(-1.0, |r| r as f64),
-            no_evict: v.no_evict,
-            no_touch: v.no_touch,
-            postponed: v.postponed,
-            tot_cmds: v.tot_cmds as f64,
-            multi_mem: v.multi_mem as f64,
-            deny_blocking: v.deny_blocking,
-        })
+    #[napi(ts_return_type = "import('./host-types').ClientState | null")]
+    pub fn client_state<'env>(&self, env: &'env Env, id: u32) -> Result<Option<Object<'env>>> {
+        self.server.client_view(u64::from(id)).map(|v| crate::host_types::record(env, &v)).transpose()
     }
 
     /// Applies settings: only the properties given, by their names in
     /// [`forkv_server::settings::EngineSettings::FIELDS`] (the TypeScript type is generated
     /// from it). An unknown name or a value of the wrong type throws.
-    #[napi(ts_args_type = "settings: import('./engine-settings').EngineSettings")]
+    #[napi(ts_args_type = "settings: import('./host-types').EngineSettings")]
     pub fn configure(&mut self, settings: Object) -> Result<()> {
-        self.server.configure(crate::settings::engine_settings(&settings)?);
+        self.server.configure(crate::host_types::engine_settings(&settings)?);
         Ok(())
     }
 
@@ -636,28 +527,9 @@ impl Core {
     }
 
     /// Counters for INFO (see [`forkv_server::counters`]).
-    #[napi]
-    pub fn stats(&self) -> CoreStats {
-        let c = self.server.counters();
-        CoreStats {
-            total_commands_processed: c.total_commands_processed as f64,
-            total_net_input_bytes: c.total_net_input_bytes as f64,
-            reply_buffer_size: c.reply_buffer_size as f64,
-            total_error_replies: c.total_error_replies as f64,
-            unexpected_error_replies: c.unexpected_error_replies as f64,
-            expired_keys: c.expired_keys as f64,
-            expired_stale_perc: c.expired_stale_perc,
-            expired_time_cap_reached_count: c.expired_time_cap_reached_count as f64,
-            expire_cycle_cpu_milliseconds: c.expire_cycle_cpu_milliseconds as f64,
-            keyspace_hits: c.keyspace_hits as f64,
-            keyspace_misses: c.keyspace_misses as f64,
-            dirty: c.dirty as f64,
-            used_memory: c.used_memory as f64,
-            evicted_keys: c.evicted_keys as f64,
-            mem_not_counted_for_evict: c.mem_not_counted_for_evict as f64,
-            total_eviction_exceeded_time: c.total_eviction_exceeded_time as f64,
-            current_eviction_exceeded_time: c.current_eviction_exceeded_time as f64,
-        }
+    #[napi(ts_return_type = "import('./host-types').CoreStats")]
+    pub fn stats<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        crate::host_types::record(env, &self.server.counters())
     }
 
     /// Resets the counters CONFIG RESETSTAT clears.

@@ -73,6 +73,7 @@ mod busy_accept;
 mod busy_io;
 pub mod direct_send;
 mod host_memory;
+pub mod host_types;
 pub mod jobs;
 mod memory;
 pub mod outbox;

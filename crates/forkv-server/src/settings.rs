@@ -6,13 +6,13 @@
 //!
 //! [`EngineSettings`] is the one definition of these settings: the binding sets its fields
 //! by name from a JavaScript object through [`EngineSettings::set`], and the host's
-//! TypeScript type (`ts/native/engine-settings.ts`) is generated from
-//! [`EngineSettings::FIELDS`] (the cargo test `engine_settings_ts_is_current` checks it;
-//! `FORKV_REGENERATE=1` rewrites it).
+//! TypeScript type (`ts/native/host-types.ts`) is generated from
+//! [`EngineSettings::FIELDS`] (see [`crate::host_types`]).
 
 use forkv_engine::propagation_error::PropagationErrorBehavior;
 use forkv_keyspace::{EncodingLimits, EvictionPolicy};
 
+use crate::host_types::{camel, HostField};
 use crate::Server;
 
 /// One setting's value as the host hands it over (a JavaScript boolean, number, string or
@@ -78,15 +78,6 @@ impl SettingType for Vec<String> {
     }
 }
 
-/// One field of [`EngineSettings`] as the host names it: its name in camelCase (the
-/// JavaScript property), its TypeScript type and its doc comment.
-#[derive(Clone, Copy, Debug)]
-pub struct SettingField {
-    pub name: &'static str,
-    pub ts_type: &'static str,
-    pub doc: &'static [&'static str],
-}
-
 /// Defines [`EngineSettings`] and the table of its fields ([`EngineSettings::FIELDS`],
 /// [`EngineSettings::set`]) from one list, so the binding needs no copy of it.
 macro_rules! engine_settings {
@@ -99,9 +90,9 @@ macro_rules! engine_settings {
 
         impl EngineSettings {
             /// Every field, in declaration order (the host's type is generated from it:
-            /// `ts/native/engine-settings.ts`).
-            pub const FIELDS: &'static [SettingField] = &[
-                $( SettingField { name: camel!($field), ts_type: <$t as SettingType>::TS, doc: &[$($doc),*] }, )*
+            /// `ts/native/host-types.ts`).
+            pub const FIELDS: &'static [HostField] = &[
+                $( HostField { name: camel!($field), ts_type: <$t as SettingType>::TS, doc: &[$($doc),*] }, )*
             ];
 
             /// Sets the field the host names `name` (camelCase, see [`Self::FIELDS`]).
@@ -118,48 +109,6 @@ macro_rules! engine_settings {
             }
         }
     };
-}
-
-/// A field name in camelCase, at compile time.
-macro_rules! camel {
-    ($field:ident) => {{
-        const SNAKE: &str = stringify!($field);
-        const LEN: usize = camel_len(SNAKE);
-        const BYTES: [u8; LEN] = camel_bytes::<LEN>(SNAKE);
-        match std::str::from_utf8(&BYTES) {
-            Ok(s) => s,
-            Err(_) => panic!("field names are ASCII"),
-        }
-    }};
-}
-
-const fn camel_len(snake: &str) -> usize {
-    let b = snake.as_bytes();
-    let (mut i, mut n) = (0, 0);
-    while i < b.len() {
-        if b[i] != b'_' {
-            n += 1;
-        }
-        i += 1;
-    }
-    n
-}
-
-const fn camel_bytes<const N: usize>(snake: &str) -> [u8; N] {
-    let b = snake.as_bytes();
-    let mut out = [0u8; N];
-    let (mut i, mut j, mut upper) = (0, 0, false);
-    while i < b.len() {
-        if b[i] == b'_' {
-            upper = true;
-        } else {
-            out[j] = if upper { b[i].to_ascii_uppercase() } else { b[i] };
-            upper = false;
-            j += 1;
-        }
-        i += 1;
-    }
-    out
 }
 
 engine_settings! {
@@ -384,26 +333,6 @@ impl Server {
         limits.list_packed_threshold = self.engine.ks.encoding_limits().list_packed_threshold;
         self.engine.ks.set_encoding_limits(limits);
     }
-}
-
-/// The host's TypeScript type of [`EngineSettings`] (`ts/native/engine-settings.ts`).
-pub fn engine_settings_ts() -> String {
-    let mut out = String::from(
-        "// Generated from crates/forkv-server/src/settings.rs (EngineSettings) by its cargo test\n\
-         // engine_settings_ts_is_current: `FORKV_REGENERATE=1 cargo test -p forkv-server --test settings`.\n\
-         // Do not edit.\n\n\
-         /** Engine settings the host keeps in sync with CONFIG; a field left out stays as it is. */\n\
-         export interface EngineSettings {\n",
-    );
-    for f in EngineSettings::FIELDS {
-        if !f.doc.is_empty() {
-            let doc: Vec<&str> = f.doc.iter().map(|l| l.trim()).collect();
-            out.push_str(&format!("  /** {} */\n", doc.join(" ")));
-        }
-        out.push_str(&format!("  {}?: {};\n", f.name, f.ts_type));
-    }
-    out.push_str("}\n");
-    out
 }
 
 fn set<T>(field: &mut T, v: Option<T>) {

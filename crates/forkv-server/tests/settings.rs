@@ -4,7 +4,7 @@
 //! primary's client) do what Valkey does.
 
 use forkv_keyspace::EvictionPolicy;
-use forkv_server::settings::{engine_settings_ts, EngineSettings, SettingValue};
+use forkv_server::settings::{EngineSettings, SettingValue};
 use forkv_server::Server;
 
 mod common;
@@ -170,17 +170,4 @@ fn encoding_thresholds_are_engine_settings() {
     assert_eq!(now.zset_max_listpack_entries, before.zset_max_listpack_entries, "not given: unchanged");
     s.configure(EngineSettings { hz: Some(10), ..Default::default() });
     assert_eq!(*s.engine.ks.encoding_limits(), now, "no encoding field: the limits stay");
-}
-
-/// The host's TypeScript type is generated from `EngineSettings::FIELDS`: regenerate with
-/// `FORKV_REGENERATE=1 cargo test -p forkv-server --test settings`.
-#[test]
-fn engine_settings_ts_is_current() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ts/native/engine-settings.ts");
-    let want = engine_settings_ts();
-    if std::env::var_os("FORKV_REGENERATE").is_some() {
-        std::fs::write(&path, &want).expect("write ts/native/engine-settings.ts");
-    }
-    let have = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(have == want, "ts/native/engine-settings.ts is out of date: FORKV_REGENERATE=1 cargo test -p forkv-server --test settings");
 }

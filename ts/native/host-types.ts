@@ -1,6 +1,6 @@
-// Generated from crates/forkv-server/src/settings.rs (EngineSettings) by its cargo test
-// engine_settings_ts_is_current: `FORKV_REGENERATE=1 cargo test -p forkv-server --test settings`.
-// Do not edit.
+// Generated from forkv-server's host types (crates/forkv-server/src/host_types.rs) by
+// its cargo test host_types_ts_is_current: `FORKV_REGENERATE=1 cargo test -p forkv-server
+// --test host_types`. Do not edit.
 
 /** Engine settings the host keeps in sync with CONFIG; a field left out stays as it is. */
 export interface EngineSettings {
@@ -104,4 +104,71 @@ export interface EngineSettings {
   streamNodeMaxBytes?: number;
   /** `stream-node-max-entries`. */
   streamNodeMaxEntries?: number;
+}
+
+/** Counters for INFO stats and the host's cron samples. */
+export interface CoreStats {
+  totalCommandsProcessed: number;
+  totalNetInputBytes: number;
+  /** The reply buffer every client's replies are assembled in (CLIENT LIST `rbs`). */
+  replyBufferSize: number;
+  totalErrorReplies: number;
+  unexpectedErrorReplies: number;
+  expiredKeys: number;
+  /** Percent. */
+  expiredStalePerc: number;
+  expiredTimeCapReachedCount: number;
+  expireCycleCpuMilliseconds: number;
+  keyspaceHits: number;
+  keyspaceMisses: number;
+  /** Changes since the last save. */
+  dirty: number;
+  usedMemory: number;
+  evictedKeys: number;
+  /** The AOF buffer and replica output (`mem_not_counted_for_evict`). */
+  memNotCountedForEvict: number;
+  totalEvictionExceededTime: number;
+  currentEvictionExceededTime: number;
+}
+
+/** What CLIENT LIST/INFO need from the server about one connection. */
+export interface ClientState {
+  db: number;
+  proto: number;
+  lastCmd: string;
+  /** CLIENT LIST `qbuf`, its capacity, `qbuf-free`. */
+  qbuf: number;
+  qbufCapacity: number;
+  qbufFree: number;
+  /** Bytes of the complete arguments of an incomplete command (`argv-mem`). */
+  partialArgv: number;
+  /** May run commands: authenticated, or no password is required. */
+  authenticated: boolean;
+  /** ACL user (`user=`); empty for none. */
+  user: string;
+  /** Commands queued in MULTI, -1 outside a transaction. */
+  multi: number;
+  watch: number;
+  blocked: boolean;
+  /** A watched key was touched (EXEC will fail). */
+  dirtyCas: boolean;
+  /** Channels, patterns and shard channels subscribed. */
+  sub: number;
+  psub: number;
+  ssub: number;
+  readonly: boolean;
+  monitor: boolean;
+  /** Client-side caching: on, its redirect target found gone, broadcasting, the target (CLIENT LIST `redir=`: -1 when tracking is off). */
+  tracking: boolean;
+  trackingBrokenRedir: boolean;
+  trackingBcast: boolean;
+  redir: number;
+  noEvict: boolean;
+  noTouch: boolean;
+  /** Held by CLIENT PAUSE (counted as blocked). */
+  postponed: boolean;
+  totCmds: number;
+  multiMem: number;
+  /** Blocking commands answer at once (inside EXEC or a script): WAIT, WAITAOF. */
+  denyBlocking: boolean;
 }

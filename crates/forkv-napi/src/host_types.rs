@@ -1,8 +1,10 @@
-//! The engine settings from a JavaScript object: each property is set by name on
-//! [`forkv_server::settings::EngineSettings`], the one definition of the settings.
+//! forkv-server's host types across Node-API, field by field through their tables
+//! ([`forkv_server::host_types`]): the engine settings from a JavaScript object, and the
+//! records to plain objects. No field is named here.
 
 use napi::bindgen_prelude::*;
 
+use forkv_server::host_types::{HostRecord, RecordValue};
 use forkv_server::settings::{EngineSettings, SettingValue};
 
 /// The settings an object of the host gives (`undefined` properties are left out).
@@ -22,4 +24,22 @@ pub(crate) fn engine_settings(o: &Object) -> Result<EngineSettings> {
         s.set(&name, value).map_err(Error::from_reason)?;
     }
     Ok(s)
+}
+
+/// A record as a plain object (its TypeScript type is `R::TS_NAME` in
+/// `ts/native/host-types.ts`).
+pub(crate) fn record<'env, R: HostRecord>(env: &'env Env, r: &R) -> Result<Object<'env>> {
+    let mut o = Object::new(env)?;
+    let mut failed = None;
+    r.visit(&mut |name, v| {
+        let set = match v {
+            RecordValue::Bool(b) => o.set(name, b),
+            RecordValue::Number(n) => o.set(name, n),
+            RecordValue::Text(t) => o.set(name, t),
+        };
+        if let Err(e) = set {
+            failed.get_or_insert(e);
+        }
+    });
+    failed.map_or(Ok(o), Err)
 }
