@@ -40,9 +40,9 @@ export declare class Core {
   aofSwitchOff(opts: AofOptions): void
   /**
    * Forks the rewrite the AOF's state calls for, logged on the engine's queue (see
-   * [`forkv_server::Server::aof_fork_rewrite_logged`]); None when it did not start.
+   * [`forkv_server::Server::aof_fork_rewrite_logged`]); false when it did not start.
    */
-  aofForkRewrite(opts: AofOptions): ForkReport | null
+  aofForkRewrite(opts: AofOptions): boolean
   /** The AOF's state and write status. */
   aofStatus(): AofStatusReport
   /**
@@ -79,9 +79,10 @@ export declare class Core {
   /**
    * After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as
    * `pollChild` reported them): logs its end, installs its base or removes its files,
-   * on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]).
+   * on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]). True
+   * when its base was installed.
    */
-  aofRewriteDone(opts: AofOptions, pid: number, outcome: string, message: string, signal: number): AofRewriteDone
+  aofRewriteDone(opts: AofOptions, pid: number, outcome: string, message: string, signal: number): boolean
   /**
    * The panic an error reply to the primary asked for (`propagation-error-behavior`):
    * its message; the host logs it as Valkey's serverPanic and stops the server.
@@ -332,21 +333,28 @@ export declare class Core {
   static commandTable(): Array<CommandRow>
   /**
    * SAVE (and the shutdown, FLUSHALL, DEBUG RELOAD saves): writes the RDB file in this
-   * process, blocking (as Valkey's SAVE does), with the policy's bookkeeping.
+   * process, blocking (as Valkey's SAVE does), with the policy's bookkeeping and its
+   * log lines. True when saved.
    */
-  saveRdb(opts: RdbSaveOptions): SaveReport
+  saveRdb(opts: RdbSaveOptions): boolean
   /** After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]). */
   rdbResetAfterFlushall(opts: RdbSaveOptions): FlushAllReport
-  /** BGSAVE: forks; the child writes the snapshot as of this instant. */
-  bgsave(opts: RdbSaveOptions): ForkReport
+  /**
+   * BGSAVE: forks; the child writes the snapshot as of this instant. Throws (logged)
+   * when the fork fails.
+   */
+  bgsave(opts: RdbSaveOptions): void
   /**
    * BGSAVE [SCHEDULE|CANCEL]: the policy's verdict (`start`, `in-progress`, `scheduled`,
    * `another-child`, `cancelled-child`, `cancelled-schedule`, `nothing-to-cancel`); a
    * cancelled child has been signalled.
    */
   bgsaveRequest(schedule: boolean, cancel: boolean): string
-  /** The cron's RDB decision: a scheduled BGSAVE, or the due save rule; None otherwise. */
-  rdbCron(): RdbCronStart | null
+  /**
+   * The cron's RDB decision (a scheduled BGSAVE, or a due save rule, whose line the core
+   * logs): true when a BGSAVE is to start now.
+   */
+  rdbCron(): boolean
   /** `save` and `stop-writes-on-bgsave-error` as configured. */
   rdbSetSaveRules(rules: Array<SaveRuleArg>, stopWritesOnError: boolean): void
   /** The policy's state (LASTSAVE, MISCONF). */
@@ -369,7 +377,7 @@ export declare class Core {
   shutdownPersistence(steps: ShutdownSteps): ShutdownStepsDone
   /** Drains the child's messages and reaps it if it ended (never waits). */
   pollChild(): ChildPoll | null
-  /** The running child's progress (INFO persistence), if any. */
+  /** The running child, if any. */
   childProgress(): ChildProgress | null
   /** Cancels the running child with SIGUSR1 (BGSAVE CANCEL, SHUTDOWN, FLUSHALL). */
   killChild(): boolean
@@ -534,15 +542,12 @@ export declare function adjustOpenFilesLimit(maxclients: number): OpenFilesAdjus
 
 /** What the turn's flush did (see [`forkv_server::persist::aof_state::TurnFlush`]). */
 export interface AofFlushResult {
-  /** "off" (nothing to write), "written" or "failed". */
+  /** "off" (nothing to write), "written" or "failed" (the core logs the error). */
   outcome: string
-  written: number
-  postponed: boolean
   /** Written after a failed write: the error is solved. */
   recovered: boolean
   /** Failed after a write that had not: the error is new (logged once). */
   first: boolean
-  error?: string
 }
 
 /** AOF settings from the configuration. */
@@ -592,25 +597,10 @@ export interface AofRewriteCron {
   limitedMinutes?: number
 }
 
-/** What BGREWRITEAOF did when its child ended. */
-export interface AofRewriteDone {
-  ok: boolean
-  error?: string
-  newBase: string
-  /** The temp incr file's new name when the rewrite switched AOF on. */
-  newIncr?: string
-  /** The temp incr file removed because the rewrite that would switch AOF on failed. */
-  tempIncrRemoved?: string
-  baseSize: number
-  historyDeleted: number
-}
-
 /** Whether the AOF is on, and its write status. */
 export interface AofStatusReport {
   /** "off", "wait" (switched on, waiting for the first rewrite) or "on". */
   state: string
-  /** INFO aof_last_write_status. */
-  lastWriteOk: boolean
   /** The MISCONF error writes are refused with, if any. */
   writeGate?: string
 }
@@ -662,9 +652,6 @@ export interface ChildDone {
   outcome: string
   message: string
   signal: number
-  durationMs: number
-  cowPeak: number
-  keysProcessed: number
 }
 
 /** A log line the child sent, to be printed by the host's logger. */
@@ -679,20 +666,12 @@ export interface ChildPoll {
   done?: ChildDone
 }
 
-/** Progress of the running child, for INFO. */
+/** The running child (its progress is INFO's, assembled in the core). */
 export interface ChildProgress {
   pid: number
   kind: string
   /** A diskless full sync's child (writes to the replicas, not to a file). */
   transfer: boolean
-  elapsedMs: number
-  keysProcessed: number
-  keysTotal: number
-  cowBytes: number
-  cowPeak: number
-  /** Seconds since `cow_bytes` was sampled (INFO `current_cow_size_age`). */
-  cowAgeSec: number
-  forkPerc: number
 }
 
 /** A client's protocol and name (see `clientProtoAndName`). */
@@ -741,14 +720,8 @@ export interface EngineLogLine {
 export interface FlushAllReport {
   /** The cancelled snapshot child's messages and exit. */
   cancelled?: ChildPoll
-  /** The save of the empty dataset, when there are save rules. */
-  saved?: SaveReport
-}
-
-/** A started child. */
-export interface ForkReport {
-  pid: number
-  forkUsec: number
+  /** The save of the empty dataset (true: saved), when there are save rules. */
+  saved?: boolean
 }
 
 /**
@@ -773,8 +746,6 @@ export interface LoadReport {
 export interface MemoryWarnings {
   /** Lines to log at warning level, already prefixed `WARNING ` as Valkey prints them. */
   warnings: Array<string>
-  /** THP is `always` and could not be disabled for this process. */
-  thpEnabled: boolean
 }
 
 /** What `adjustOpenFilesLimit` did. */
@@ -791,13 +762,6 @@ export interface OpenFilesAdjustment {
 
 /** `vm.overcommit_memory` (0, 1 or 2), or null when unreadable. */
 export declare function overcommitMemory(): number | null
-
-/** What the cron starts: a scheduled BGSAVE, or the save rule that is due. */
-export interface RdbCronStart {
-  scheduled: boolean
-  seconds: number
-  changes: number
-}
 
 /** How to write an RDB file. */
 export interface RdbSaveOptions {
@@ -858,7 +822,6 @@ export interface ReplInfo {
   offset: number
   secondOffset: number
   backlogActive: boolean
-  backlogSize: number
   backlogFirstByteOffset: number
   backlogHistlen: number
   replicas: Array<ReplicaRow>
@@ -883,14 +846,6 @@ export interface ReplWaiting {
   count: number
   maxIdleMs: number
   allEof: boolean
-}
-
-/** Result of a synchronous save. */
-export interface SaveReport {
-  ok: boolean
-  error?: string
-  keys: number
-  bytes: number
 }
 
 /** One `save <seconds> <changes>` rule. */

@@ -229,16 +229,16 @@ export class AofPersistence {
 
   /** Forks the rewrite child (logged by the core). False when it cannot start. */
   startRewrite(): boolean {
-    const r = this.core.aofForkRewrite(this.options());
+    const started = this.core.aofForkRewrite(this.options());
     this.server.core.drainLogs();
-    return r != null;
+    return started;
   }
 
   /** The rewrite child ended: the core installs its base (in the format it was forked with) or removes its files, and logs it. */
   private rewriteDone(d: ChildDone): void {
-    const r = this.core.aofRewriteDone(this.options(), d.pid, d.outcome, d.message, d.signal);
+    const installed = this.core.aofRewriteDone(this.options(), d.pid, d.outcome, d.message, d.signal);
     this.server.core.drainLogs();
-    if (r.ok) this.syncState();
+    if (installed) this.syncState();
   }
 
   /* ---------------------------------------------------------------- cron */

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { ChildDone, ChildPoll, LoadReport, RdbSaveOptions, SaveReport, TransferFork } from '../native/binding.cjs';
+import type { ChildDone, ChildPoll, LoadReport, RdbSaveOptions, TransferFork } from '../native/binding.cjs';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import type { HostCall } from '../commands/types';
@@ -115,10 +115,10 @@ export class RdbPersistence {
   }
 
   /** A synchronous save's outcome (logged by the core): updates the write gate. True on success. */
-  private saveDone(r: SaveReport): boolean {
+  private saveDone(saved: boolean): boolean {
     this.server.core.drainLogs();
     this.updateWriteGate();
-    return r.ok;
+    return saved;
   }
 
   bgsaveCommand(call: HostCall): Reply {
@@ -180,8 +180,7 @@ export class RdbPersistence {
     if (this.loading) return;
     if (this.pollChild()) return;
     // The due save rule's line is the core's.
-    if (this.core.rdbCron() === null) return;
-    this.startBgsave();
+    if (this.core.rdbCron()) this.startBgsave();
   }
 
   /**
@@ -259,7 +258,7 @@ export class RdbPersistence {
   afterFlushAll(): void {
     const r = this.core.rdbResetAfterFlushall(this.saveOptions());
     if (r.cancelled) this.onChildPoll(r.cancelled);
-    if (r.saved) this.saveDone(r.saved);
+    if (r.saved != null) this.saveDone(r.saved);
   }
 
   /* ---------------------------------------------------------------- reload, load */

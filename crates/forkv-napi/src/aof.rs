@@ -14,11 +14,10 @@ use forkv_server::persist::aof_job::AofSettings;
 use forkv_server::persist::aof_state::{AofState, SwitchOn, TurnFlush};
 use forkv_server::persist::load::AofSource;
 use forkv_server::persist::policy::RewriteVerdict;
-use forkv_server::snapshot::{Forked, RdbFormat};
+use forkv_server::snapshot::RdbFormat;
 use forkv_server::Server;
 
 use crate::core::Core;
-use crate::persistence::ForkReport;
 
 /// AOF settings from the configuration.
 #[napi(object)]
@@ -59,15 +58,12 @@ pub struct AofOptions {
 /// What the turn's flush did (see [`forkv_server::persist::aof_state::TurnFlush`]).
 #[napi(object)]
 pub struct AofFlushResult {
-    /// "off" (nothing to write), "written" or "failed".
+    /// "off" (nothing to write), "written" or "failed" (the core logs the error).
     pub outcome: String,
-    pub written: f64,
-    pub postponed: bool,
     /// Written after a failed write: the error is solved.
     pub recovered: bool,
     /// Failed after a write that had not: the error is new (logged once).
     pub first: bool,
-    pub error: Option<String>,
 }
 
 /// Whether the AOF is on, and its write status.
@@ -75,8 +71,6 @@ pub struct AofFlushResult {
 pub struct AofStatusReport {
     /// "off", "wait" (switched on, waiting for the first rewrite) or "on".
     pub state: String,
-    /// INFO aof_last_write_status.
-    pub last_write_ok: bool,
     /// The MISCONF error writes are refused with, if any.
     pub write_gate: Option<String>,
 }
@@ -110,20 +104,6 @@ pub struct AofRewriteCron {
     pub limited_minutes: Option<f64>,
 }
 
-/// What BGREWRITEAOF did when its child ended.
-#[napi(object)]
-pub struct AofRewriteDone {
-    pub ok: bool,
-    pub error: Option<String>,
-    pub new_base: String,
-    /// The temp incr file's new name when the rewrite switched AOF on.
-    pub new_incr: Option<String>,
-    /// The temp incr file removed because the rewrite that would switch AOF on failed.
-    pub temp_incr_removed: Option<String>,
-    pub base_size: f64,
-    pub history_deleted: u32,
-}
-
 fn policy(s: &str) -> FsyncPolicy {
     match s {
         "always" => FsyncPolicy::Always,
@@ -147,10 +127,6 @@ pub(crate) fn settings(server: &Server, o: &AofOptions) -> AofSettings {
         timestamps: o.timestamps,
         incremental_fsync: o.incremental_fsync,
     }
-}
-
-fn fork_report(f: Forked) -> ForkReport {
-    ForkReport { pid: f.pid, fork_usec: f.fork_usec as f64 }
 }
 
 /// Where the AOF directory is and how it loads.
@@ -214,10 +190,10 @@ impl Core {
     }
 
     /// Forks the rewrite the AOF's state calls for, logged on the engine's queue (see
-    /// [`forkv_server::Server::aof_fork_rewrite_logged`]); None when it did not start.
+    /// [`forkv_server::Server::aof_fork_rewrite_logged`]); false when it did not start.
     #[napi]
-    pub fn aof_fork_rewrite(&mut self, opts: AofOptions) -> Option<ForkReport> {
-        self.server.aof_fork_rewrite_logged(settings(&self.server, &opts)).map(fork_report)
+    pub fn aof_fork_rewrite(&mut self, opts: AofOptions) -> bool {
+        self.server.aof_fork_rewrite_logged(settings(&self.server, &opts)).is_some()
     }
 
     /// The AOF's state and write status.
@@ -229,7 +205,7 @@ impl Core {
             AofState::WaitRewrite => "wait",
             AofState::On => "on",
         };
-        AofStatusReport { state: state.into(), last_write_ok: st.last_write_ok(), write_gate: st.write_gate() }
+        AofStatusReport { state: state.into(), write_gate: st.write_gate() }
     }
 
     /// CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
@@ -262,11 +238,11 @@ impl Core {
     /// event-loop turn, before replies go out.
     #[napi]
     pub fn aof_flush(&mut self, force: bool) -> AofFlushResult {
-        let r = AofFlushResult { outcome: String::new(), written: 0.0, postponed: false, recovered: false, first: false, error: None };
+        let r = AofFlushResult { outcome: String::new(), recovered: false, first: false };
         match self.server.aof_flush_turn_logged(force) {
             TurnFlush::Off => AofFlushResult { outcome: "off".into(), ..r },
-            TurnFlush::Written { written, postponed, recovered } => AofFlushResult { outcome: "written".into(), written: written as f64, postponed, recovered, ..r },
-            TurnFlush::Failed { error, first } => AofFlushResult { outcome: "failed".into(), first, error: Some(error), ..r },
+            TurnFlush::Written { recovered, .. } => AofFlushResult { outcome: "written".into(), recovered, ..r },
+            TurnFlush::Failed { first, .. } => AofFlushResult { outcome: "failed".into(), first, ..r },
         }
     }
 
@@ -300,9 +276,10 @@ impl Core {
 
     /// After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as
     /// `pollChild` reported them): logs its end, installs its base or removes its files,
-    /// on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]).
+    /// on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]). True
+    /// when its base was installed.
     #[napi]
-    pub fn aof_rewrite_done(&mut self, opts: AofOptions, pid: i32, outcome: String, message: String, signal: i32) -> AofRewriteDone {
+    pub fn aof_rewrite_done(&mut self, opts: AofOptions, pid: i32, outcome: String, message: String, signal: i32) -> bool {
         let outcome = match outcome.as_str() {
             "ok" => "ok",
             "signal" => "signal",
@@ -310,15 +287,6 @@ impl Core {
             _ => "err",
         };
         let end = JobEnd { pid, kind: forkv_snapshot::ChildKind::AofRewrite, transfer: false, outcome, message, signal, duration: Duration::ZERO, cow_peak: 0, keys_processed: 0 };
-        let d = self.server.aof_rewrite_done_logged(&settings(&self.server, &opts), &end);
-        AofRewriteDone {
-            ok: d.ok,
-            error: d.error,
-            new_base: d.new_base,
-            new_incr: d.new_incr,
-            temp_incr_removed: d.temp_incr_removed,
-            base_size: d.base_size as f64,
-            history_deleted: d.history_deleted,
-        }
+        self.server.aof_rewrite_done_logged(&settings(&self.server, &opts), &end).ok
     }
 }
