@@ -111,9 +111,8 @@ export class ShutdownControl {
       force: opts.force === true,
       exitOnSigint: this.bySignal,
       rdb: this.server.rdb.saveOptions(),
-      aof: this.server.aof.options(),
       pidfile: this.server.pidfile ?? undefined,
-    });
+    }, this.server.aof.options());
     this.server.core.drainLogs();
     if (r.killed) this.server.rdb.killedAtShutdown(r.killed);
     this.server.aof.syncState();

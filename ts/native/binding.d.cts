@@ -15,41 +15,41 @@ export declare class Core {
    * Starts loading the AOF directory on the loader thread (start-up with appendonly
    * yes); `poll_load` installs it (see [`forkv_server::Server::start_aof_load`]).
    */
-  startAofLoad(opts: AofOptions): void
+  startAofLoad(opts: import('./host-types').AofOptions): void
   /**
    * DEBUG LOADAOF's load (see [`forkv_server::Server::start_aof_reload`]); after
    * `poll_load`, `aof_adopt_reload`.
    */
-  startAofReload(opts: AofOptions): void
+  startAofReload(opts: import('./host-types').AofOptions): void
   /** See [`forkv_server::Server::aof_adopt_reload`]. */
   aofAdoptReload(): void
   /**
    * Opens the AOF for appending after loading (or with nothing to load): see
    * [`forkv_server::Server::aof_open_loaded`].
    */
-  aofOpen(opts: AofOptions): void
+  aofOpen(opts: import('./host-types').AofOptions): void
   /**
    * CONFIG SET appendonly yes (see [`forkv_server::Server::aof_switch_on`]), logged on
    * the engine's queue.
    */
-  aofSwitchOn(opts: AofOptions): AofSwitchOn
+  aofSwitchOn(opts: import('./host-types').AofOptions): AofSwitchOn
   /**
    * CONFIG SET appendonly no (see [`forkv_server::Server::aof_switch_off`]), logged on
    * the engine's queue.
    */
-  aofSwitchOff(opts: AofOptions): void
+  aofSwitchOff(opts: import('./host-types').AofOptions): void
   /**
    * Forks the rewrite the AOF's state calls for, logged on the engine's queue (see
    * [`forkv_server::Server::aof_fork_rewrite_logged`]); false when it did not start.
    */
-  aofForkRewrite(opts: AofOptions): boolean
+  aofForkRewrite(opts: import('./host-types').AofOptions): boolean
   /** The AOF's state and write status. */
   aofStatus(): AofStatusReport
   /**
    * CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
    * Returns how many were scheduled for deletion.
    */
-  aofDeleteHistory(opts: AofOptions): number
+  aofDeleteHistory(opts: import('./host-types').AofOptions): number
   /** CONFIG SET aof-timestamp-enabled. */
   aofSetTimestamps(on: boolean): void
   /**
@@ -82,7 +82,7 @@ export declare class Core {
    * on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]). True
    * when its base was installed.
    */
-  aofRewriteDone(opts: AofOptions, pid: number, outcome: string, message: string, signal: number): boolean
+  aofRewriteDone(opts: import('./host-types').AofOptions, pid: number, outcome: string, message: string, signal: number): boolean
   /**
    * The panic an error reply to the primary asked for (`propagation-error-behavior`):
    * its message; the host logs it as Valkey's serverPanic and stops the server.
@@ -372,9 +372,10 @@ export declare class Core {
   bgsaveToReplicas(opts: RdbSaveOptions, mark: string): TransferFork
   /**
    * The shutdown's persistence steps in Valkey's order, logged on the engine's queue
-   * (see [`forkv_server::Server::shutdown_persistence`]).
+   * (see [`forkv_server::Server::shutdown_persistence`]); `aof`: the AOF's configuration,
+   * for the files of a killed rewrite.
    */
-  shutdownPersistence(steps: ShutdownSteps): ShutdownStepsDone
+  shutdownPersistence(steps: ShutdownSteps, aof: import('./host-types').AofOptions): ShutdownStepsDone
   /** Drains the child's messages and reaps it if it ended (never waits). */
   pollChild(): ChildPoll | null
   /** The running child, if any. */
@@ -548,44 +549,6 @@ export interface AofFlushResult {
   recovered: boolean
   /** Failed after a write that had not: the error is new (logged once). */
   first: boolean
-}
-
-/** AOF settings from the configuration. */
-export interface AofOptions {
-  /** `dir`: where `appenddirname` lives and where rewrite temp files go. */
-  dir: string
-  dirname: string
-  /** `appendfilename`: prefix of every file name and the manifest. */
-  filename: string
-  /** always / everysec / no */
-  fsync: string
-  useRdbPreamble: boolean
-  loadTruncated: boolean
-  /**
-   * `cluster-enabled`: what a CLUSTER state report read from the AOF does (forkv itself
-   * has no cluster mode; see `forkv_server::aof_load::AofLoadParams::cluster_enabled`).
-   */
-  clusterEnabled: boolean
-  noFsyncOnRewrite: boolean
-  /** RDB options for a preamble base. */
-  rdbCompression: boolean
-  rdbChecksum: boolean
-  rdbVersion: number
-  /** Microseconds slept per key in the rewrite child (`rdb-key-save-delay`, for tests). */
-  keySaveDelayUs: number
-  /** Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests). */
-  keyLoadDelayUs: number
-  /**
-   * `loading-process-events-interval-bytes`: bytes of an RDB preamble between two
-   * points where the host serves clients while loading.
-   */
-  loadingEventsIntervalBytes: number
-  /** `aof-disable-auto-gc`: keep history files instead of deleting them. */
-  disableAutoGc: boolean
-  /** `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases. */
-  timestamps: boolean
-  /** `aof-rewrite-incremental-fsync`: the rewrite child syncs its file every 4 MiB. */
-  incrementalFsync: boolean
 }
 
 /** What the cron does about AOF rewrites. */
@@ -868,7 +831,6 @@ export interface ShutdownSteps {
   /** The shutdown follows a signal: a SIGINT during the final save exits at once. */
   exitOnSigint: boolean
   rdb: RdbSaveOptions
-  aof: AofOptions
   /** The pid file this process wrote. */
   pidfile?: string
 }

@@ -106,6 +106,42 @@ export interface EngineSettings {
   streamNodeMaxEntries?: number;
 }
 
+/** AOF settings from the configuration. */
+export interface AofOptions {
+  /** `dir`: where `appenddirname` lives and where rewrite temp files go. */
+  dir: string;
+  /** `appenddirname`. */
+  dirname: string;
+  /** `appendfilename`: prefix of every file name and the manifest. */
+  filename: string;
+  /** `appendfsync`: always / everysec / no. */
+  fsync: string;
+  /** `aof-use-rdb-preamble`. */
+  useRdbPreamble: boolean;
+  /** `aof-load-truncated`. */
+  loadTruncated: boolean;
+  /** `cluster-enabled`: what a CLUSTER state report read from the AOF does (forkv itself has no cluster mode; see `crate::aof_load::AofLoadParams::cluster_enabled`). */
+  clusterEnabled: boolean;
+  /** `no-appendfsync-on-rewrite`. */
+  noFsyncOnRewrite: boolean;
+  /** RDB options for a preamble base. */
+  rdbCompression: boolean;
+  rdbChecksum: boolean;
+  rdbVersion: number;
+  /** Microseconds slept per key in the rewrite child (`rdb-key-save-delay`, for tests). */
+  keySaveDelayUs: number;
+  /** Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests). */
+  keyLoadDelayUs: number;
+  /** `loading-process-events-interval-bytes`: bytes of an RDB preamble between two points where the host serves clients while loading. */
+  loadingEventsIntervalBytes: number;
+  /** `aof-disable-auto-gc`: keep history files instead of deleting them. */
+  disableAutoGc: boolean;
+  /** `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases. */
+  timestamps: boolean;
+  /** `aof-rewrite-incremental-fsync`: the rewrite child syncs its file every 4 MiB. */
+  incrementalFsync: boolean;
+}
+
 /** Counters for INFO stats and the host's cron samples. */
 export interface CoreStats {
   totalCommandsProcessed: number;

@@ -4,12 +4,26 @@
 
 use napi::bindgen_prelude::*;
 
-use forkv_server::host_types::{HostRecord, RecordValue};
+use forkv_server::host_types::{HostInput, HostRecord, RecordValue};
 use forkv_server::settings::{EngineSettings, SettingValue};
 
 /// The settings an object of the host gives (`undefined` properties are left out).
 pub(crate) fn engine_settings(o: &Object) -> Result<EngineSettings> {
     let mut s = EngineSettings::default();
+    for (name, value) in values(o)? {
+        s.set(&name, value).map_err(Error::from_reason)?;
+    }
+    Ok(s)
+}
+
+/// An input of the host from its object (see [`HostInput::from_values`]).
+pub(crate) fn input<T: HostInput>(o: &Object) -> Result<T> {
+    T::from_values(values(o)?).map_err(Error::from_reason)
+}
+
+/// An object's (name, value) pairs, `undefined` properties left out.
+fn values(o: &Object) -> Result<Vec<(String, SettingValue)>> {
+    let mut out = Vec::new();
     for name in Object::keys(o)? {
         let Some(v) = o.get::<Unknown>(&name)? else { continue };
         // SAFETY (each cast): the value's type was checked just before; an object that is
@@ -19,11 +33,11 @@ pub(crate) fn engine_settings(o: &Object) -> Result<EngineSettings> {
             ValueType::Number => SettingValue::Number(unsafe { v.cast::<f64>() }?),
             ValueType::String => SettingValue::Text(unsafe { v.cast::<String>() }?),
             ValueType::Object => SettingValue::List(unsafe { v.cast::<Vec<String>>() }?),
-            other => return Err(Error::from_reason(format!("engine setting '{name}' has a value of type {other}"))),
+            other => return Err(Error::from_reason(format!("field '{name}' has a value of type {other}"))),
         };
-        s.set(&name, value).map_err(Error::from_reason)?;
+        out.push((name, value));
     }
-    Ok(s)
+    Ok(out)
 }
 
 /// A record as a plain object (its TypeScript type is `R::TS_NAME` in

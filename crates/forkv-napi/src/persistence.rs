@@ -19,7 +19,6 @@ use forkv_server::snapshot::{RdbFormat, RdbTarget};
 use forkv_server::Server;
 use forkv_snapshot::ForkError;
 
-use crate::aof::AofOptions;
 use crate::core::Core;
 
 /// How to write an RDB file.
@@ -147,7 +146,6 @@ pub struct ShutdownSteps {
     /// The shutdown follows a signal: a SIGINT during the final save exits at once.
     pub exit_on_sigint: bool,
     pub rdb: RdbSaveOptions,
-    pub aof: AofOptions,
     /// The pid file this process wrote.
     pub pidfile: Option<String>,
 }
@@ -280,19 +278,21 @@ impl Core {
     }
 
     /// The shutdown's persistence steps in Valkey's order, logged on the engine's queue
-    /// (see [`forkv_server::Server::shutdown_persistence`]).
-    #[napi]
-    pub fn shutdown_persistence(&mut self, steps: ShutdownSteps) -> ShutdownStepsDone {
+    /// (see [`forkv_server::Server::shutdown_persistence`]); `aof`: the AOF's configuration,
+    /// for the files of a killed rewrite.
+    #[napi(ts_args_type = "steps: ShutdownSteps, aof: import('./host-types').AofOptions")]
+    pub fn shutdown_persistence(&mut self, steps: ShutdownSteps, aof: Object) -> Result<ShutdownStepsDone> {
+        let aof = self.server.aof_settings(&crate::host_types::input(&aof)?);
         let plan = ShutdownPlan {
             save: steps.save,
             force: steps.force,
             exit_on_sigint: steps.exit_on_sigint,
             rdb: rdb_target(&self.server, &steps.rdb),
-            aof: crate::aof::settings(&self.server, &steps.aof),
+            aof,
             pidfile: steps.pidfile.map(PathBuf::from),
         };
         let r = self.server.shutdown_persistence(&plan);
-        ShutdownStepsDone { ok: r.ok, killed: r.killed.map(|k| done_of(JobEnd::of(&k.exit, k.target))) }
+        Ok(ShutdownStepsDone { ok: r.ok, killed: r.killed.map(|k| done_of(JobEnd::of(&k.exit, k.target))) })
     }
 
     /// Drains the child's messages and reaps it if it ended (never waits).

@@ -12,71 +12,9 @@
 use forkv_engine::propagation_error::PropagationErrorBehavior;
 use forkv_keyspace::{EncodingLimits, EvictionPolicy};
 
-use crate::host_types::{camel, HostField};
+use crate::host_types::{camel, HostField, SettingType};
+pub use crate::host_types::SettingValue;
 use crate::Server;
-
-/// One setting's value as the host hands it over (a JavaScript boolean, number, string or
-/// array of strings); [`EngineSettings::set`] converts it to the field's type.
-#[derive(Clone, Debug, PartialEq)]
-pub enum SettingValue {
-    Bool(bool),
-    Number(f64),
-    Text(String),
-    List(Vec<String>),
-}
-
-/// A field type of [`EngineSettings`]: how a [`SettingValue`] converts to it, and its
-/// TypeScript name. Numbers convert as Rust's `as` does (saturating; the configuration
-/// store has already checked each directive's range).
-pub trait SettingType: Sized {
-    const TS: &'static str;
-    fn from_value(v: SettingValue) -> Option<Self>;
-}
-
-macro_rules! number_setting {
-    ($($t:ty),*) => {$(
-        impl SettingType for $t {
-            const TS: &'static str = "number";
-            fn from_value(v: SettingValue) -> Option<Self> {
-                match v {
-                    SettingValue::Number(n) => Some(n as $t),
-                    _ => None,
-                }
-            }
-        }
-    )*};
-}
-number_setting!(usize, u64, i64, u32);
-
-impl SettingType for bool {
-    const TS: &'static str = "boolean";
-    fn from_value(v: SettingValue) -> Option<Self> {
-        match v {
-            SettingValue::Bool(b) => Some(b),
-            _ => None,
-        }
-    }
-}
-
-impl SettingType for String {
-    const TS: &'static str = "string";
-    fn from_value(v: SettingValue) -> Option<Self> {
-        match v {
-            SettingValue::Text(s) => Some(s),
-            _ => None,
-        }
-    }
-}
-
-impl SettingType for Vec<String> {
-    const TS: &'static str = "string[]";
-    fn from_value(v: SettingValue) -> Option<Self> {
-        match v {
-            SettingValue::List(l) => Some(l),
-            _ => None,
-        }
-    }
-}
 
 /// Defines [`EngineSettings`] and the table of its fields ([`EngineSettings::FIELDS`],
 /// [`EngineSettings::set`]) from one list, so the binding needs no copy of it.
