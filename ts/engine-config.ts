@@ -61,7 +61,7 @@ export class EngineConfig {
   private applyEncodingLimits(): void {
     const c = this.config;
     const n = (name: string): number => Number(c.getBigInt(name));
-    this.native.setEncodingLimits({
+    this.native.configure({
       listMaxListpackSize: n('list-max-listpack-size'),
       listCompressDepth: n('list-compress-depth'),
       hashMaxListpackEntries: n('hash-max-listpack-entries'),

@@ -109,12 +109,10 @@ export class ShutdownControl {
     const r = this.server.core.native.shutdownPersistence({
       save: opts.save,
       force: opts.force === true,
-      loading: this.server.rdb.loading,
       exitOnSigint: this.bySignal,
       rdb: this.server.rdb.saveOptions(),
-      aof: this.server.aof.options(),
       pidfile: this.server.pidfile ?? undefined,
-    });
+    }, this.server.aof.options());
     this.server.core.drainLogs();
     if (r.killed) this.server.rdb.killedAtShutdown(r.killed);
     this.server.aof.syncState();

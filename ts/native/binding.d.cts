@@ -15,41 +15,41 @@ export declare class Core {
    * Starts loading the AOF directory on the loader thread (start-up with appendonly
    * yes); `poll_load` installs it (see [`forkv_server::Server::start_aof_load`]).
    */
-  startAofLoad(opts: AofOptions): void
+  startAofLoad(opts: import('./host-types').AofOptions): void
   /**
    * DEBUG LOADAOF's load (see [`forkv_server::Server::start_aof_reload`]); after
    * `poll_load`, `aof_adopt_reload`.
    */
-  startAofReload(opts: AofOptions): void
+  startAofReload(opts: import('./host-types').AofOptions): void
   /** See [`forkv_server::Server::aof_adopt_reload`]. */
   aofAdoptReload(): void
   /**
    * Opens the AOF for appending after loading (or with nothing to load): see
    * [`forkv_server::Server::aof_open_loaded`].
    */
-  aofOpen(opts: AofOptions): void
+  aofOpen(opts: import('./host-types').AofOptions): void
   /**
    * CONFIG SET appendonly yes (see [`forkv_server::Server::aof_switch_on`]), logged on
    * the engine's queue.
    */
-  aofSwitchOn(opts: AofOptions): AofSwitchOn
+  aofSwitchOn(opts: import('./host-types').AofOptions): AofSwitchOn
   /**
    * CONFIG SET appendonly no (see [`forkv_server::Server::aof_switch_off`]), logged on
    * the engine's queue.
    */
-  aofSwitchOff(opts: AofOptions): void
+  aofSwitchOff(opts: import('./host-types').AofOptions): void
   /**
    * Forks the rewrite the AOF's state calls for, logged on the engine's queue (see
-   * [`forkv_server::Server::aof_fork_rewrite_logged`]); None when it did not start.
+   * [`forkv_server::Server::aof_fork_rewrite_logged`]); false when it did not start.
    */
-  aofForkRewrite(opts: AofOptions): ForkReport | null
+  aofForkRewrite(opts: import('./host-types').AofOptions): boolean
   /** The AOF's state and write status. */
   aofStatus(): AofStatusReport
   /**
    * CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
    * Returns how many were scheduled for deletion.
    */
-  aofDeleteHistory(opts: AofOptions): number
+  aofDeleteHistory(opts: import('./host-types').AofOptions): number
   /** CONFIG SET aof-timestamp-enabled. */
   aofSetTimestamps(on: boolean): void
   /**
@@ -79,9 +79,10 @@ export declare class Core {
   /**
    * After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as
    * `pollChild` reported them): logs its end, installs its base or removes its files,
-   * on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]).
+   * on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]). True
+   * when its base was installed.
    */
-  aofRewriteDone(opts: AofOptions, pid: number, outcome: string, message: string, signal: number): AofRewriteDone
+  aofRewriteDone(opts: import('./host-types').AofOptions, pid: number, outcome: string, message: string, signal: number): boolean
   /**
    * The panic an error reply to the primary asked for (`propagation-error-behavior`):
    * its message; the host logs it as Valkey's serverPanic and stops the server.
@@ -257,9 +258,13 @@ export declare class Core {
   /** CLIENT NO-EVICT is on for a connection. */
   clientNoEvict(id: number): boolean
   /** What the core knows about a connection (see [`forkv_server::client_view`]). */
-  clientState(id: number): ClientState | null
-  /** Applies settings (only the fields given; see [`forkv_server::settings`]). */
-  configure(s: EngineSettings): void
+  clientState(id: number): import('./host-types').ClientState | null
+  /**
+   * Applies settings: only the properties given, by their names in
+   * [`forkv_server::settings::EngineSettings::FIELDS`] (the TypeScript type is generated
+   * from it). An unknown name or a value of the wrong type throws.
+   */
+  configure(settings: import('./host-types').EngineSettings): void
   /**
    * `locale-collate`: sets the locale SORT ALPHA compares in ("" for the environment's);
    * false when the system has no such locale.
@@ -287,7 +292,7 @@ export declare class Core {
    */
   cron(expireBudgetMs: number, rehash: boolean): void
   /** Counters for INFO (see [`forkv_server::counters`]). */
-  stats(): CoreStats
+  stats(): import('./host-types').CoreStats
   /** Resets the counters CONFIG RESETSTAT clears. */
   resetStats(): void
   /** `latency-tracking` and `latency-tracking-info-percentiles`. */
@@ -334,21 +339,28 @@ export declare class Core {
   static commandTable(): Array<CommandRow>
   /**
    * SAVE (and the shutdown, FLUSHALL, DEBUG RELOAD saves): writes the RDB file in this
-   * process, blocking (as Valkey's SAVE does), with the policy's bookkeeping.
+   * process, blocking (as Valkey's SAVE does), with the policy's bookkeeping and its
+   * log lines. True when saved.
    */
-  saveRdb(opts: RdbSaveOptions): SaveReport
+  saveRdb(opts: RdbSaveOptions): boolean
   /** After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]). */
   rdbResetAfterFlushall(opts: RdbSaveOptions): FlushAllReport
-  /** BGSAVE: forks; the child writes the snapshot as of this instant. */
-  bgsave(opts: RdbSaveOptions): ForkReport
+  /**
+   * BGSAVE: forks; the child writes the snapshot as of this instant. Throws (logged)
+   * when the fork fails.
+   */
+  bgsave(opts: RdbSaveOptions): void
   /**
    * BGSAVE [SCHEDULE|CANCEL]: the policy's verdict (`start`, `in-progress`, `scheduled`,
    * `another-child`, `cancelled-child`, `cancelled-schedule`, `nothing-to-cancel`); a
    * cancelled child has been signalled.
    */
   bgsaveRequest(schedule: boolean, cancel: boolean): string
-  /** The cron's RDB decision: a scheduled BGSAVE, or the due save rule; None otherwise. */
-  rdbCron(): RdbCronStart | null
+  /**
+   * The cron's RDB decision (a scheduled BGSAVE, or a due save rule, whose line the core
+   * logs): true when a BGSAVE is to start now.
+   */
+  rdbCron(): boolean
   /** `save` and `stop-writes-on-bgsave-error` as configured. */
   rdbSetSaveRules(rules: Array<SaveRuleArg>, stopWritesOnError: boolean): void
   /** The policy's state (LASTSAVE, MISCONF). */
@@ -366,12 +378,13 @@ export declare class Core {
   bgsaveToReplicas(opts: RdbSaveOptions, mark: string): TransferFork
   /**
    * The shutdown's persistence steps in Valkey's order, logged on the engine's queue
-   * (see [`forkv_server::Server::shutdown_persistence`]).
+   * (see [`forkv_server::Server::shutdown_persistence`]); `aof`: the AOF's configuration,
+   * for the files of a killed rewrite.
    */
-  shutdownPersistence(steps: ShutdownSteps): ShutdownStepsDone
+  shutdownPersistence(steps: ShutdownSteps, aof: import('./host-types').AofOptions): ShutdownStepsDone
   /** Drains the child's messages and reaps it if it ended (never waits). */
   pollChild(): ChildPoll | null
-  /** The running child's progress (INFO persistence), if any. */
+  /** The running child, if any. */
   childProgress(): ChildProgress | null
   /** Cancels the running child with SIGUSR1 (BGSAVE CANCEL, SHUTDOWN, FLUSHALL). */
   killChild(): boolean
@@ -527,11 +540,6 @@ export declare class Core {
   replDetachReplicas(): Array<number>
   /** INFO replication's primary fields. */
   replInfo(): ReplInfo
-  /**
-   * Applies new encoding thresholds; existing values convert lazily on their next write,
-   * as in Valkey.
-   */
-  setEncodingLimits(s: EncodingSettings): void
 }
 
 /**
@@ -542,53 +550,12 @@ export declare function adjustOpenFilesLimit(maxclients: number): OpenFilesAdjus
 
 /** What the turn's flush did (see [`forkv_server::persist::aof_state::TurnFlush`]). */
 export interface AofFlushResult {
-  /** "off" (nothing to write), "written" or "failed". */
+  /** "off" (nothing to write), "written" or "failed" (the core logs the error). */
   outcome: string
-  written: number
-  postponed: boolean
   /** Written after a failed write: the error is solved. */
   recovered: boolean
   /** Failed after a write that had not: the error is new (logged once). */
   first: boolean
-  error?: string
-}
-
-/** AOF settings from the configuration. */
-export interface AofOptions {
-  /** `dir`: where `appenddirname` lives and where rewrite temp files go. */
-  dir: string
-  dirname: string
-  /** `appendfilename`: prefix of every file name and the manifest. */
-  filename: string
-  /** always / everysec / no */
-  fsync: string
-  useRdbPreamble: boolean
-  loadTruncated: boolean
-  /**
-   * `cluster-enabled`: what a CLUSTER state report read from the AOF does (forkv itself
-   * has no cluster mode; see `forkv_server::aof_load::AofLoadParams::cluster_enabled`).
-   */
-  clusterEnabled: boolean
-  noFsyncOnRewrite: boolean
-  /** RDB options for a preamble base. */
-  rdbCompression: boolean
-  rdbChecksum: boolean
-  rdbVersion: number
-  /** Microseconds slept per key in the rewrite child (`rdb-key-save-delay`, for tests). */
-  keySaveDelayUs: number
-  /** Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests). */
-  keyLoadDelayUs: number
-  /**
-   * `loading-process-events-interval-bytes`: bytes of an RDB preamble between two
-   * points where the host serves clients while loading.
-   */
-  loadingEventsIntervalBytes: number
-  /** `aof-disable-auto-gc`: keep history files instead of deleting them. */
-  disableAutoGc: boolean
-  /** `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases. */
-  timestamps: boolean
-  /** `aof-rewrite-incremental-fsync`: the rewrite child syncs its file every 4 MiB. */
-  incrementalFsync: boolean
 }
 
 /** What the cron does about AOF rewrites. */
@@ -600,25 +567,10 @@ export interface AofRewriteCron {
   limitedMinutes?: number
 }
 
-/** What BGREWRITEAOF did when its child ended. */
-export interface AofRewriteDone {
-  ok: boolean
-  error?: string
-  newBase: string
-  /** The temp incr file's new name when the rewrite switched AOF on. */
-  newIncr?: string
-  /** The temp incr file removed because the rewrite that would switch AOF on failed. */
-  tempIncrRemoved?: string
-  baseSize: number
-  historyDeleted: number
-}
-
 /** Whether the AOF is on, and its write status. */
 export interface AofStatusReport {
   /** "off", "wait" (switched on, waiting for the first rewrite) or "on". */
   state: string
-  /** INFO aof_last_write_status. */
-  lastWriteOk: boolean
   /** The MISCONF error writes are refused with, if any. */
   writeGate?: string
 }
@@ -645,7 +597,6 @@ export interface AofSyncMarks {
 }
 
 /**
- * Counters for INFO clients.
  * A connection a busy script accepted (see forkv-server's `busy_accept`): the host wraps
  * `fd` in a socket and serves client `id`; a refused one only counts.
  */
@@ -671,15 +622,6 @@ export interface ChildDone {
   outcome: string
   message: string
   signal: number
-  durationMs: number
-  cowPeak: number
-  keysProcessed: number
-  /**
-   * An RDB child's end as Valkey logs it, and its level (see
-   * [`forkv_server::snapshot::rdb_child_end_line`]); None for a rewrite.
-   */
-  endLine?: string
-  endLevel?: string
 }
 
 /** A log line the child sent, to be printed by the host's logger. */
@@ -694,82 +636,18 @@ export interface ChildPoll {
   done?: ChildDone
 }
 
-/** Progress of the running child, for INFO. */
+/** The running child (its progress is INFO's, assembled in the core). */
 export interface ChildProgress {
   pid: number
   kind: string
   /** A diskless full sync's child (writes to the replicas, not to a file). */
   transfer: boolean
-  elapsedMs: number
-  keysProcessed: number
-  keysTotal: number
-  cowBytes: number
-  cowPeak: number
-  /** Seconds since `cow_bytes` was sampled (INFO `current_cow_size_age`). */
-  cowAgeSec: number
-  forkPerc: number
 }
 
 /** A client's protocol and name (see `clientProtoAndName`). */
 export interface ClientProtoName {
   proto: number
   name: string
-}
-
-/** What CLIENT LIST/INFO need from the core about one connection. */
-export interface ClientState {
-  db: number
-  proto: number
-  lastCmd: string
-  qbuf: number
-  qbufCapacity: number
-  /** CLIENT LIST `qbuf-free`. */
-  qbufFree: number
-  /**
-   * Bytes of the complete arguments of an incomplete command (CLIENT LIST `argv-mem`
-   * while the rest is awaited).
-   */
-  partialArgv: number
-  /** May run commands: authenticated, or no password is required. */
-  authenticated: boolean
-  /** ACL user (CLIENT LIST `user=`). */
-  user: string
-  /** Commands queued in MULTI, -1 outside a transaction. */
-  multi: number
-  /** Keys WATCHed. */
-  watch: number
-  /** Blocked in a blocking command. */
-  blocked: boolean
-  /** A watched key was touched (EXEC will fail). */
-  dirtyCas: boolean
-  /** Channels, patterns and shard channels subscribed (CLIENT LIST sub=/psub=/ssub=). */
-  sub: number
-  psub: number
-  ssub: number
-  /** READONLY was sent (CLIENT LIST flag `r`). */
-  readonly: boolean
-  /** In MONITOR mode (CLIENT LIST flag `O`). */
-  monitor: boolean
-  /**
-   * Client-side caching (CLIENT LIST flags `t`, `R`, `B` and `redir=`): tracking on,
-   * its redirect target found gone, broadcasting mode, the target (-1 when off).
-   */
-  tracking: boolean
-  trackingBrokenRedir: boolean
-  trackingBcast: boolean
-  redir: number
-  /** CLIENT NO-EVICT on (flag `e`). */
-  noEvict: boolean
-  /** CLIENT NO-TOUCH on (flag `T`). */
-  noTouch: boolean
-  /** Held by CLIENT PAUSE (counted as blocked). */
-  postponed: boolean
-  /** Commands run (CLIENT LIST `tot-cmds`). */
-  totCmds: number
-  /** Bytes of the MULTI queue (CLIENT LIST `multi-mem`). */
-  multiMem: number
-  /** Blocking commands answer at once (inside EXEC or a script): WAIT, WAITAOF. */
-  denyBlocking: boolean
 }
 
 /** A command table row (for COMMAND-derived docs such as the README list). */
@@ -781,29 +659,6 @@ export interface CommandRow {
   summary: string
   flags: Array<string>
   host: boolean
-}
-
-/** Counters for INFO stats and persistence. */
-export interface CoreStats {
-  totalCommandsProcessed: number
-  totalNetInputBytes: number
-  /** The reply buffer every client's replies are assembled in (CLIENT LIST `rbs`). */
-  replyBufferSize: number
-  totalErrorReplies: number
-  unexpectedErrorReplies: number
-  expiredKeys: number
-  expiredStalePerc: number
-  expiredTimeCapReachedCount: number
-  expireCycleCpuMilliseconds: number
-  keyspaceHits: number
-  keyspaceMisses: number
-  dirty: number
-  usedMemory: number
-  evictedKeys: number
-  /** The AOF buffer and replica output (`mem_not_counted_for_evict`). */
-  memNotCountedForEvict: number
-  totalEvictionExceededTime: number
-  currentEvictionExceededTime: number
 }
 
 /** Messages waiting for one client. */
@@ -825,137 +680,18 @@ export interface Delivery {
  */
 export declare function disableThpForProcess(): string | null
 
-/**
- * The `*-max-listpack-*`, `set-max-intset-entries`, `list-max-listpack-size`, `list-compress-depth` and
- * `stream-node-max-*` values.
- */
-export interface EncodingSettings {
-  listMaxListpackSize: number
-  listCompressDepth: number
-  hashMaxListpackEntries: number
-  hashMaxListpackValue: number
-  setMaxIntsetEntries: number
-  setMaxListpackEntries: number
-  setMaxListpackValue: number
-  zsetMaxListpackEntries: number
-  zsetMaxListpackValue: number
-  streamNodeMaxBytes: number
-  streamNodeMaxEntries: number
-}
-
 /** A line for the host's logger, with Valkey's level name. */
 export interface EngineLogLine {
   level: string
   message: string
 }
 
-/** Engine settings the host keeps in sync with CONFIG. */
-export interface EngineSettings {
-  protoMaxBulkLen?: number
-  /** DEBUG REPLYBUFFER RESIZING: the reply buffer is given back after a big batch. */
-  replyBufferResizing?: boolean
-  queryBufferLimit?: number
-  /** The default user's password (`requirepass`); empty: nopass. */
-  requirepass?: string
-  /** Error for write commands (MISCONF); empty string clears it. */
-  writeError?: string
-  hllSparseMaxBytes?: number
-  /** `acllog-max-len`. */
-  acllogMaxLen?: number
-  /** `acl-pubsub-default allchannels` (else `resetchannels`). */
-  aclPubsubDefaultAll?: boolean
-  /**
-   * The `maxmemory-policy` is an LFU one: key access clocks count frequency (OBJECT
-   * FREQ) instead of recency (OBJECT IDLETIME).
-   */
-  lfu?: boolean
-  /** `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL). */
-  lazyfreeLazyExpire?: boolean
-  /** `lazyfree-lazy-user-del`: DEL frees big values on the background thread. */
-  lazyfreeLazyUserDel?: boolean
-  /** `lazyfree-lazy-user-flush`: FLUSHALL/FLUSHDB without SYNC/ASYNC free in the background. */
-  lazyfreeLazyUserFlush?: boolean
-  /** `notify-keyspace-events` as Valkey's NOTIFY_* bit flags. */
-  notifyKeyspaceEvents?: number
-  /**
-   * `lazyfree-lazy-server-del`: deletions the server decides on are propagated as
-   * UNLINK (else DEL).
-   */
-  lazyfreeLazyServerDel?: boolean
-  /** `crash-log-enabled`: a caught panic is logged with its crash report. */
-  crashLogEnabled?: boolean
-  /** `propagation-error-behavior`: ignore, panic or panic-on-replicas. */
-  propagationErrorBehavior?: string
-  /**
-   * Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT): false while
-   * `maxmemory` is set with an LRU or LFU policy.
-   */
-  sharedIntegers?: boolean
-  /** A replica with `replica-read-only yes`: clients' writes get `-READONLY`. */
-  readOnlyReplica?: boolean
-  /** The server is a replica (WAIT and WAITAOF are refused). */
-  isReplica?: boolean
-  /**
-   * A replica's primary as `host:port` (empty on a primary): where CLIENT CAPA
-   * REDIRECT clients are sent.
-   */
-  primaryAddress?: string
-  /** A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`. */
-  primaryDown?: boolean
-  /** `maxmemory` in bytes (0: no limit). */
-  maxmemory?: number
-  /** `maxmemory-policy` by its config name. */
-  maxmemoryPolicy?: string
-  maxmemorySamples?: number
-  maxmemoryEvictionTenacity?: number
-  /** `replica-ignore-maxmemory`: a replica neither evicts nor answers `-OOM`. */
-  replicaIgnoreMaxmemory?: boolean
-  /** `active-expire-effort` (1..=10). */
-  activeExpireEffort?: number
-  /** `hide-user-data-from-log`: the core's log lines show no command arguments. */
-  hideUserDataFromLog?: boolean
-  /** `lazyfree-lazy-eviction`: evicted keys are propagated as UNLINK (else DEL). */
-  lazyfreeLazyEviction?: boolean
-  lfuLogFactor?: number
-  lfuDecayTime?: number
-  /** The client-eviction limit in bytes (`maxmemory-clients` resolved; 0: off). */
-  clientEvictionLimit?: number
-  /** Hard output limits of the normal and pubsub classes, bytes (0: none). */
-  outputHardLimitNormal?: number
-  outputHardLimitPubsub?: number
-  /** `slowlog-log-slower-than` (microseconds, negative disables). */
-  slowlogLogSlowerThan?: number
-  /** `slowlog-max-len`. */
-  slowlogMaxLen?: number
-  /** `tracking-table-max-keys` (0: no limit). */
-  trackingTableMaxKeys?: number
-  /** `busy-reply-threshold` (`lua-time-limit`) in ms; 0: scripts never turn busy. */
-  busyReplyThreshold?: number
-  /** `rdbcompression`: DUMP and MIGRATE payloads compress as the RDB does. */
-  rdbCompression?: boolean
-  /** The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases. */
-  sensitiveConfigs?: Array<string>
-  /** `latency-monitor-threshold` in milliseconds (0: off). */
-  latencyMonitorThreshold?: number
-  /** `hz` (LATENCY DOCTOR's advice). */
-  hz?: number
-  /** The server name and version HELLO answers with, for the HELLO a busy script serves. */
-  helloServer?: string
-  helloVersion?: string
-}
-
 /** What FLUSHALL's persistence reset did. */
 export interface FlushAllReport {
   /** The cancelled snapshot child's messages and exit. */
   cancelled?: ChildPoll
-  /** The save of the empty dataset, when there are save rules. */
-  saved?: SaveReport
-}
-
-/** A started child. */
-export interface ForkReport {
-  pid: number
-  forkUsec: number
+  /** The save of the empty dataset (true: saved), when there are save rules. */
+  saved?: boolean
 }
 
 /**
@@ -980,8 +716,6 @@ export interface LoadReport {
 export interface MemoryWarnings {
   /** Lines to log at warning level, already prefixed `WARNING ` as Valkey prints them. */
   warnings: Array<string>
-  /** THP is `always` and could not be disabled for this process. */
-  thpEnabled: boolean
 }
 
 /** What `adjustOpenFilesLimit` did. */
@@ -998,13 +732,6 @@ export interface OpenFilesAdjustment {
 
 /** `vm.overcommit_memory` (0, 1 or 2), or null when unreadable. */
 export declare function overcommitMemory(): number | null
-
-/** What the cron starts: a scheduled BGSAVE, or the save rule that is due. */
-export interface RdbCronStart {
-  scheduled: boolean
-  seconds: number
-  changes: number
-}
 
 /** How to write an RDB file. */
 export interface RdbSaveOptions {
@@ -1067,7 +794,6 @@ export interface ReplInfo {
   offset: number
   secondOffset: number
   backlogActive: boolean
-  backlogSize: number
   backlogFirstByteOffset: number
   backlogHistlen: number
   replicas: Array<ReplicaRow>
@@ -1094,14 +820,6 @@ export interface ReplWaiting {
   allEof: boolean
 }
 
-/** Result of a synchronous save. */
-export interface SaveReport {
-  ok: boolean
-  error?: string
-  keys: number
-  bytes: number
-}
-
 /** One `save <seconds> <changes>` rule. */
 export interface SaveRuleArg {
   seconds: number
@@ -1119,11 +837,9 @@ export interface ShutdownSteps {
   /** SAVE (true), NOSAVE (false), or neither (the save rules decide). */
   save?: boolean
   force: boolean
-  loading: boolean
   /** The shutdown follows a signal: a SIGINT during the final save exits at once. */
   exitOnSigint: boolean
   rdb: RdbSaveOptions
-  aof: AofOptions
   /** The pid file this process wrote. */
   pidfile?: string
 }

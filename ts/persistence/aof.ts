@@ -4,7 +4,8 @@
 // start (the INFO aof_* fields are the core's). Whether the AOF is on and its write-error gate
 // (forkv-server's persist::aof_state), the rewrite's scheduling against BGSAVE,
 // automatic rewrites and their back-off (persist::policy) are decided by the core.
-import type { AofOptions, ChildDone } from '../native/binding.cjs';
+import type { ChildDone } from '../native/binding.cjs';
+import type { AofOptions } from '../native/host-types';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import { LOADING_ERROR } from '../config/store';
@@ -229,16 +230,16 @@ export class AofPersistence {
 
   /** Forks the rewrite child (logged by the core). False when it cannot start. */
   startRewrite(): boolean {
-    const r = this.core.aofForkRewrite(this.options());
+    const started = this.core.aofForkRewrite(this.options());
     this.server.core.drainLogs();
-    return r != null;
+    return started;
   }
 
   /** The rewrite child ended: the core installs its base (in the format it was forked with) or removes its files, and logs it. */
   private rewriteDone(d: ChildDone): void {
-    const r = this.core.aofRewriteDone(this.options(), d.pid, d.outcome, d.message, d.signal);
+    const installed = this.core.aofRewriteDone(this.options(), d.pid, d.outcome, d.message, d.signal);
     this.server.core.drainLogs();
-    if (r.ok) this.syncState();
+    if (installed) this.syncState();
   }
 
   /* ---------------------------------------------------------------- cron */

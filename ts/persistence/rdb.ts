@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { ChildDone, ChildPoll, LoadReport, RdbSaveOptions, SaveReport, TransferFork } from '../native/binding.cjs';
+import type { ChildDone, ChildPoll, LoadReport, RdbSaveOptions, TransferFork } from '../native/binding.cjs';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import type { HostCall } from '../commands/types';
@@ -115,10 +115,10 @@ export class RdbPersistence {
   }
 
   /** A synchronous save's outcome (logged by the core): updates the write gate. True on success. */
-  private saveDone(r: SaveReport): boolean {
+  private saveDone(saved: boolean): boolean {
     this.server.core.drainLogs();
     this.updateWriteGate();
-    return r.ok;
+    return saved;
   }
 
   bgsaveCommand(call: HostCall): Reply {
@@ -180,8 +180,7 @@ export class RdbPersistence {
     if (this.loading) return;
     if (this.pollChild()) return;
     // The due save rule's line is the core's.
-    if (this.core.rdbCron() === null) return;
-    this.startBgsave();
+    if (this.core.rdbCron()) this.startBgsave();
   }
 
   /**
@@ -218,6 +217,8 @@ export class RdbPersistence {
       const level = l.level === 'warning' ? 'warning' : l.level === 'debug' ? 'debug' : l.level === 'verbose' ? 'verbose' : 'notice';
       this.server.log.log(level, l.message, 'C', pid);
     }
+    // After the child's own lines: the core's (an RDB child's end line).
+    this.server.core.drainLogs();
     const d = poll.done;
     if (!d) return;
     if (d.kind !== 'rdb') {
@@ -230,22 +231,14 @@ export class RdbPersistence {
 
   /** Valkey's backgroundSaveDoneHandlerSocket: no file was written, the save state stays. */
   private transferDone(d: ChildDone): void {
-    this.logEnd(d);
     this.server.emit('transfer-done', d.outcome === 'ok');
   }
 
   /** Valkey's backgroundSaveDoneHandlerDisk (the core's reap already set the status). */
   private bgsaveDone(d: ChildDone): void {
-    this.logEnd(d);
     this.updateWriteGate();
     // Replicas waiting for this snapshot get it now (or are dropped when it failed).
     this.server.emit('bgsave-done', d.outcome === 'ok');
-  }
-
-  /** The RDB child's end, in the core's words. */
-  private logEnd(d: ChildDone): void {
-    if (d.endLine == null) return;
-    this.server.log.log(d.endLevel === 'notice' ? 'notice' : 'warning', d.endLine);
   }
 
   /** MISCONF: with save rules and stop-writes-on-bgsave-error, a failed save stops writes. */
@@ -265,7 +258,7 @@ export class RdbPersistence {
   afterFlushAll(): void {
     const r = this.core.rdbResetAfterFlushall(this.saveOptions());
     if (r.cancelled) this.onChildPoll(r.cancelled);
-    if (r.saved) this.saveDone(r.saved);
+    if (r.saved != null) this.saveDone(r.saved);
   }
 
   /* ---------------------------------------------------------------- reload, load */

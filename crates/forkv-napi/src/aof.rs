@@ -2,72 +2,27 @@
 //! (`forkv_server::persist::load`) and orchestration (`forkv_server::persist::aof_job`:
 //! open, flush, close, BGREWRITEAOF start and finish).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use forkv_aof::FsyncPolicy;
 use forkv_server::job_report::JobEnd;
-use forkv_server::persist::aof_job::AofSettings;
+use forkv_server::persist::aof_config::{fsync_policy, AofConfig};
 use forkv_server::persist::aof_state::{AofState, SwitchOn, TurnFlush};
-use forkv_server::persist::load::AofSource;
 use forkv_server::persist::policy::RewriteVerdict;
-use forkv_server::snapshot::{Forked, RdbFormat};
-use forkv_server::Server;
 
 use crate::core::Core;
-use crate::persistence::ForkReport;
-
-/// AOF settings from the configuration.
-#[napi(object)]
-#[derive(Clone)]
-pub struct AofOptions {
-    /// `dir`: where `appenddirname` lives and where rewrite temp files go.
-    pub dir: String,
-    pub dirname: String,
-    /// `appendfilename`: prefix of every file name and the manifest.
-    pub filename: String,
-    /// always / everysec / no
-    pub fsync: String,
-    pub use_rdb_preamble: bool,
-    pub load_truncated: bool,
-    /// `cluster-enabled`: what a CLUSTER state report read from the AOF does (forkv itself
-    /// has no cluster mode; see `forkv_server::aof_load::AofLoadParams::cluster_enabled`).
-    pub cluster_enabled: bool,
-    pub no_fsync_on_rewrite: bool,
-    /// RDB options for a preamble base.
-    pub rdb_compression: bool,
-    pub rdb_checksum: bool,
-    pub rdb_version: u32,
-    /// Microseconds slept per key in the rewrite child (`rdb-key-save-delay`, for tests).
-    pub key_save_delay_us: f64,
-    /// Microseconds slept per key read from an RDB preamble (`key-load-delay`, for tests).
-    pub key_load_delay_us: f64,
-    /// `loading-process-events-interval-bytes`: bytes of an RDB preamble between two
-    /// points where the host serves clients while loading.
-    pub loading_events_interval_bytes: f64,
-    /// `aof-disable-auto-gc`: keep history files instead of deleting them.
-    pub disable_auto_gc: bool,
-    /// `aof-timestamp-enabled`: `#TS:` annotations in incr files and AOF-format bases.
-    pub timestamps: bool,
-    /// `aof-rewrite-incremental-fsync`: the rewrite child syncs its file every 4 MiB.
-    pub incremental_fsync: bool,
-}
 
 /// What the turn's flush did (see [`forkv_server::persist::aof_state::TurnFlush`]).
 #[napi(object)]
 pub struct AofFlushResult {
-    /// "off" (nothing to write), "written" or "failed".
+    /// "off" (nothing to write), "written" or "failed" (the core logs the error).
     pub outcome: String,
-    pub written: f64,
-    pub postponed: bool,
     /// Written after a failed write: the error is solved.
     pub recovered: bool,
     /// Failed after a write that had not: the error is new (logged once).
     pub first: bool,
-    pub error: Option<String>,
 }
 
 /// Whether the AOF is on, and its write status.
@@ -75,8 +30,6 @@ pub struct AofFlushResult {
 pub struct AofStatusReport {
     /// "off", "wait" (switched on, waiting for the first rewrite) or "on".
     pub state: String,
-    /// INFO aof_last_write_status.
-    pub last_write_ok: bool,
     /// The MISCONF error writes are refused with, if any.
     pub write_gate: Option<String>,
 }
@@ -110,76 +63,27 @@ pub struct AofRewriteCron {
     pub limited_minutes: Option<f64>,
 }
 
-/// What BGREWRITEAOF did when its child ended.
-#[napi(object)]
-pub struct AofRewriteDone {
-    pub ok: bool,
-    pub error: Option<String>,
-    pub new_base: String,
-    /// The temp incr file's new name when the rewrite switched AOF on.
-    pub new_incr: Option<String>,
-    /// The temp incr file removed because the rewrite that would switch AOF on failed.
-    pub temp_incr_removed: Option<String>,
-    pub base_size: f64,
-    pub history_deleted: u32,
-}
-
-fn policy(s: &str) -> FsyncPolicy {
-    match s {
-        "always" => FsyncPolicy::Always,
-        "no" => FsyncPolicy::No,
-        _ => FsyncPolicy::EverySec,
-    }
-}
-
-/// The server's AOF settings from the host's options.
-pub(crate) fn settings(server: &Server, o: &AofOptions) -> AofSettings {
-    AofSettings {
-        work_dir: PathBuf::from(&o.dir),
-        dirname: o.dirname.clone(),
-        filename: o.filename.clone(),
-        fsync: policy(&o.fsync),
-        use_rdb_preamble: o.use_rdb_preamble,
-        no_fsync_on_rewrite: o.no_fsync_on_rewrite,
-        rdb: server.rdb_write_options(RdbFormat { version: o.rdb_version, compression: o.rdb_compression, checksum: o.rdb_checksum }, None),
-        key_save_delay: Duration::from_micros(o.key_save_delay_us.max(0.0) as u64),
-        disable_auto_gc: o.disable_auto_gc,
-        timestamps: o.timestamps,
-        incremental_fsync: o.incremental_fsync,
-    }
-}
-
-fn fork_report(f: Forked) -> ForkReport {
-    ForkReport { pid: f.pid, fork_usec: f.fork_usec as f64 }
-}
-
-/// Where the AOF directory is and how it loads.
-fn source(o: &AofOptions) -> AofSource {
-    AofSource {
-        work_dir: PathBuf::from(&o.dir),
-        dirname: o.dirname.clone(),
-        filename: o.filename.clone(),
-        load_truncated: o.load_truncated,
-        cluster_enabled: o.cluster_enabled,
-        key_load_delay_us: o.key_load_delay_us as i64,
-        events_interval_bytes: o.loading_events_interval_bytes as u64,
-    }
+/// The AOF configuration of the host's object.
+fn config(o: &Object) -> Result<AofConfig> {
+    crate::host_types::input(o)
 }
 
 #[napi]
 impl Core {
     /// Starts loading the AOF directory on the loader thread (start-up with appendonly
     /// yes); `poll_load` installs it (see [`forkv_server::Server::start_aof_load`]).
-    #[napi]
-    pub fn start_aof_load(&mut self, opts: AofOptions) {
-        self.server.start_aof_load(&source(&opts));
+    #[napi(ts_args_type = "opts: import('./host-types').AofOptions")]
+    pub fn start_aof_load(&mut self, opts: Object) -> Result<()> {
+        self.server.start_aof_load(&config(&opts)?.source());
+        Ok(())
     }
 
     /// DEBUG LOADAOF's load (see [`forkv_server::Server::start_aof_reload`]); after
     /// `poll_load`, `aof_adopt_reload`.
-    #[napi]
-    pub fn start_aof_reload(&mut self, opts: AofOptions) {
-        self.server.start_aof_reload(&source(&opts));
+    #[napi(ts_args_type = "opts: import('./host-types').AofOptions")]
+    pub fn start_aof_reload(&mut self, opts: Object) -> Result<()> {
+        self.server.start_aof_reload(&config(&opts)?.source());
+        Ok(())
     }
 
     /// See [`forkv_server::Server::aof_adopt_reload`].
@@ -190,34 +94,38 @@ impl Core {
 
     /// Opens the AOF for appending after loading (or with nothing to load): see
     /// [`forkv_server::Server::aof_open_loaded`].
-    #[napi]
-    pub fn aof_open(&mut self, opts: AofOptions) -> Result<()> {
-        self.server.aof_open_loaded(settings(&self.server, &opts)).map_err(Error::from_reason)
+    #[napi(ts_args_type = "opts: import('./host-types').AofOptions")]
+    pub fn aof_open(&mut self, opts: Object) -> Result<()> {
+        let settings = self.server.aof_settings(&config(&opts)?);
+        self.server.aof_open_loaded(settings).map_err(Error::from_reason)
     }
 
     /// CONFIG SET appendonly yes (see [`forkv_server::Server::aof_switch_on`]), logged on
     /// the engine's queue.
-    #[napi]
-    pub fn aof_switch_on(&mut self, opts: AofOptions) -> AofSwitchOn {
-        match self.server.aof_switch_on(settings(&self.server, &opts)) {
+    #[napi(ts_args_type = "opts: import('./host-types').AofOptions")]
+    pub fn aof_switch_on(&mut self, opts: Object) -> Result<AofSwitchOn> {
+        let settings = self.server.aof_settings(&config(&opts)?);
+        Ok(match self.server.aof_switch_on(settings) {
             SwitchOn::Forked(f) => AofSwitchOn { outcome: "forked".into(), pid: Some(f.pid) },
             SwitchOn::Scheduled => AofSwitchOn { outcome: "scheduled".into(), pid: None },
             SwitchOn::Failed => AofSwitchOn { outcome: "failed".into(), pid: None },
-        }
+        })
     }
 
     /// CONFIG SET appendonly no (see [`forkv_server::Server::aof_switch_off`]), logged on
     /// the engine's queue.
-    #[napi]
-    pub fn aof_switch_off(&mut self, opts: AofOptions) -> Result<()> {
-        self.server.aof_switch_off(&settings(&self.server, &opts)).map_err(Error::from_reason)
+    #[napi(ts_args_type = "opts: import('./host-types').AofOptions")]
+    pub fn aof_switch_off(&mut self, opts: Object) -> Result<()> {
+        let settings = self.server.aof_settings(&config(&opts)?);
+        self.server.aof_switch_off(&settings).map_err(Error::from_reason)
     }
 
     /// Forks the rewrite the AOF's state calls for, logged on the engine's queue (see
-    /// [`forkv_server::Server::aof_fork_rewrite_logged`]); None when it did not start.
-    #[napi]
-    pub fn aof_fork_rewrite(&mut self, opts: AofOptions) -> Option<ForkReport> {
-        self.server.aof_fork_rewrite_logged(settings(&self.server, &opts)).map(fork_report)
+    /// [`forkv_server::Server::aof_fork_rewrite_logged`]); false when it did not start.
+    #[napi(ts_args_type = "opts: import('./host-types').AofOptions")]
+    pub fn aof_fork_rewrite(&mut self, opts: Object) -> Result<bool> {
+        let settings = self.server.aof_settings(&config(&opts)?);
+        Ok(self.server.aof_fork_rewrite_logged(settings).is_some())
     }
 
     /// The AOF's state and write status.
@@ -229,14 +137,15 @@ impl Core {
             AofState::WaitRewrite => "wait",
             AofState::On => "on",
         };
-        AofStatusReport { state: state.into(), last_write_ok: st.last_write_ok(), write_gate: st.write_gate() }
+        AofStatusReport { state: state.into(), write_gate: st.write_gate() }
     }
 
     /// CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
     /// Returns how many were scheduled for deletion.
-    #[napi]
-    pub fn aof_delete_history(&mut self, opts: AofOptions) -> u32 {
-        self.server.aof_delete_history(&settings(&self.server, &opts))
+    #[napi(ts_args_type = "opts: import('./host-types').AofOptions")]
+    pub fn aof_delete_history(&mut self, opts: Object) -> Result<u32> {
+        let settings = self.server.aof_settings(&config(&opts)?);
+        Ok(self.server.aof_delete_history(&settings))
     }
 
     /// CONFIG SET aof-timestamp-enabled.
@@ -255,18 +164,18 @@ impl Core {
     /// Changes the fsync policy (CONFIG SET appendfsync).
     #[napi]
     pub fn aof_set_fsync(&mut self, fsync: String) {
-        self.server.aof_set_fsync(policy(&fsync));
+        self.server.aof_set_fsync(fsync_policy(&fsync));
     }
 
     /// The turn's flush (see [`forkv_server::Server::aof_flush_turn`]). Call once per
     /// event-loop turn, before replies go out.
     #[napi]
     pub fn aof_flush(&mut self, force: bool) -> AofFlushResult {
-        let r = AofFlushResult { outcome: String::new(), written: 0.0, postponed: false, recovered: false, first: false, error: None };
+        let r = AofFlushResult { outcome: String::new(), recovered: false, first: false };
         match self.server.aof_flush_turn_logged(force) {
             TurnFlush::Off => AofFlushResult { outcome: "off".into(), ..r },
-            TurnFlush::Written { written, postponed, recovered } => AofFlushResult { outcome: "written".into(), written: written as f64, postponed, recovered, ..r },
-            TurnFlush::Failed { error, first } => AofFlushResult { outcome: "failed".into(), first, error: Some(error), ..r },
+            TurnFlush::Written { recovered, .. } => AofFlushResult { outcome: "written".into(), recovered, ..r },
+            TurnFlush::Failed { first, .. } => AofFlushResult { outcome: "failed".into(), first, ..r },
         }
     }
 
@@ -300,25 +209,18 @@ impl Core {
 
     /// After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as
     /// `pollChild` reported them): logs its end, installs its base or removes its files,
-    /// on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]).
-    #[napi]
-    pub fn aof_rewrite_done(&mut self, opts: AofOptions, pid: i32, outcome: String, message: String, signal: i32) -> AofRewriteDone {
+    /// on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]). True
+    /// when its base was installed.
+    #[napi(ts_args_type = "opts: import('./host-types').AofOptions, pid: number, outcome: string, message: string, signal: number")]
+    pub fn aof_rewrite_done(&mut self, opts: Object, pid: i32, outcome: String, message: String, signal: i32) -> Result<bool> {
         let outcome = match outcome.as_str() {
             "ok" => "ok",
             "signal" => "signal",
             "cancelled" => "cancelled",
             _ => "err",
         };
-        let end = JobEnd { pid, kind: forkv_snapshot::ChildKind::AofRewrite, transfer: false, outcome, message, signal, duration: Duration::ZERO, cow_peak: 0, keys_processed: 0, end_line: None };
-        let d = self.server.aof_rewrite_done_logged(&settings(&self.server, &opts), &end);
-        AofRewriteDone {
-            ok: d.ok,
-            error: d.error,
-            new_base: d.new_base,
-            new_incr: d.new_incr,
-            temp_incr_removed: d.temp_incr_removed,
-            base_size: d.base_size as f64,
-            history_deleted: d.history_deleted,
-        }
+        let end = JobEnd { pid, kind: forkv_snapshot::ChildKind::AofRewrite, transfer: false, outcome, message, signal, duration: Duration::ZERO, cow_peak: 0, keys_processed: 0 };
+        let settings = self.server.aof_settings(&config(&opts)?);
+        Ok(self.server.aof_rewrite_done_logged(&settings, &end).ok)
     }
 }

@@ -17,7 +17,6 @@ pub struct EngineLogLine {
     pub level: String,
     pub message: String,
 }
-/// Counters for INFO clients.
 /// A connection a busy script accepted (see forkv-server's `busy_accept`): the host wraps
 /// `fd` in a socket and serves client `id`; a refused one only counts.
 #[napi(object)]
@@ -40,202 +39,6 @@ pub struct ClientProtoName {
 }
 
 
-/// Engine settings the host keeps in sync with CONFIG.
-#[napi(object)]
-pub struct EngineSettings {
-    pub proto_max_bulk_len: Option<f64>,
-    /// DEBUG REPLYBUFFER RESIZING: the reply buffer is given back after a big batch.
-    pub reply_buffer_resizing: Option<bool>,
-    pub query_buffer_limit: Option<f64>,
-    /// The default user's password (`requirepass`); empty: nopass.
-    pub requirepass: Option<String>,
-    /// Error for write commands (MISCONF); empty string clears it.
-    pub write_error: Option<String>,
-    pub hll_sparse_max_bytes: Option<f64>,
-    /// `acllog-max-len`.
-    pub acllog_max_len: Option<f64>,
-    /// `acl-pubsub-default allchannels` (else `resetchannels`).
-    pub acl_pubsub_default_all: Option<bool>,
-    /// The `maxmemory-policy` is an LFU one: key access clocks count frequency (OBJECT
-    /// FREQ) instead of recency (OBJECT IDLETIME).
-    pub lfu: Option<bool>,
-    /// `lazyfree-lazy-expire`: expired keys are propagated as UNLINK (else DEL).
-    pub lazyfree_lazy_expire: Option<bool>,
-    /// `lazyfree-lazy-user-del`: DEL frees big values on the background thread.
-    pub lazyfree_lazy_user_del: Option<bool>,
-    /// `lazyfree-lazy-user-flush`: FLUSHALL/FLUSHDB without SYNC/ASYNC free in the background.
-    pub lazyfree_lazy_user_flush: Option<bool>,
-    /// `notify-keyspace-events` as Valkey's NOTIFY_* bit flags.
-    pub notify_keyspace_events: Option<u32>,
-    /// `lazyfree-lazy-server-del`: deletions the server decides on are propagated as
-    /// UNLINK (else DEL).
-    pub lazyfree_lazy_server_del: Option<bool>,
-    /// `crash-log-enabled`: a caught panic is logged with its crash report.
-    pub crash_log_enabled: Option<bool>,
-    /// `propagation-error-behavior`: ignore, panic or panic-on-replicas.
-    pub propagation_error_behavior: Option<String>,
-    /// Integers 0..9999 count as Valkey's shared objects (OBJECT REFCOUNT): false while
-    /// `maxmemory` is set with an LRU or LFU policy.
-    pub shared_integers: Option<bool>,
-    /// A replica with `replica-read-only yes`: clients' writes get `-READONLY`.
-    pub read_only_replica: Option<bool>,
-    /// The server is a replica (WAIT and WAITAOF are refused).
-    pub is_replica: Option<bool>,
-    /// A replica's primary as `host:port` (empty on a primary): where CLIENT CAPA
-    /// REDIRECT clients are sent.
-    pub primary_address: Option<String>,
-    /// A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`.
-    pub primary_down: Option<bool>,
-    /// `maxmemory` in bytes (0: no limit).
-    pub maxmemory: Option<f64>,
-    /// `maxmemory-policy` by its config name.
-    pub maxmemory_policy: Option<String>,
-    pub maxmemory_samples: Option<u32>,
-    pub maxmemory_eviction_tenacity: Option<u32>,
-    /// `replica-ignore-maxmemory`: a replica neither evicts nor answers `-OOM`.
-    pub replica_ignore_maxmemory: Option<bool>,
-    /// `active-expire-effort` (1..=10).
-    pub active_expire_effort: Option<u32>,
-    /// `hide-user-data-from-log`: the core's log lines show no command arguments.
-    pub hide_user_data_from_log: Option<bool>,
-    /// `lazyfree-lazy-eviction`: evicted keys are propagated as UNLINK (else DEL).
-    pub lazyfree_lazy_eviction: Option<bool>,
-    pub lfu_log_factor: Option<u32>,
-    pub lfu_decay_time: Option<u32>,
-    /// The client-eviction limit in bytes (`maxmemory-clients` resolved; 0: off).
-    pub client_eviction_limit: Option<f64>,
-    /// Hard output limits of the normal and pubsub classes, bytes (0: none).
-    pub output_hard_limit_normal: Option<f64>,
-    pub output_hard_limit_pubsub: Option<f64>,
-    /// `slowlog-log-slower-than` (microseconds, negative disables).
-    pub slowlog_log_slower_than: Option<f64>,
-    /// `slowlog-max-len`.
-    pub slowlog_max_len: Option<f64>,
-    /// `tracking-table-max-keys` (0: no limit).
-    pub tracking_table_max_keys: Option<f64>,
-    /// `busy-reply-threshold` (`lua-time-limit`) in ms; 0: scripts never turn busy.
-    pub busy_reply_threshold: Option<f64>,
-    /// `rdbcompression`: DUMP and MIGRATE payloads compress as the RDB does.
-    pub rdb_compression: Option<bool>,
-    /// The CONFIG parameters whose values SLOWLOG redacts (SENSITIVE_CONFIG), names and aliases.
-    pub sensitive_configs: Option<Vec<String>>,
-    /// `latency-monitor-threshold` in milliseconds (0: off).
-    pub latency_monitor_threshold: Option<f64>,
-    /// `hz` (LATENCY DOCTOR's advice).
-    pub hz: Option<u32>,
-    /// The server name and version HELLO answers with, for the HELLO a busy script serves.
-    pub hello_server: Option<String>,
-    pub hello_version: Option<String>,
-}
-
-impl From<EngineSettings> for forkv_server::settings::EngineSettings {
-    fn from(s: EngineSettings) -> Self {
-        let size = |v: Option<f64>| v.map(|v| v as usize);
-        let bytes = |v: Option<f64>| v.map(|v| v as u64);
-        forkv_server::settings::EngineSettings {
-            proto_max_bulk_len: size(s.proto_max_bulk_len),
-            reply_buffer_resizing: s.reply_buffer_resizing,
-            query_buffer_limit: size(s.query_buffer_limit),
-            requirepass: s.requirepass,
-            write_error: s.write_error,
-            hll_sparse_max_bytes: size(s.hll_sparse_max_bytes),
-            acllog_max_len: size(s.acllog_max_len),
-            acl_pubsub_default_all: s.acl_pubsub_default_all,
-            lfu: s.lfu,
-            lazyfree_lazy_expire: s.lazyfree_lazy_expire,
-            lazyfree_lazy_user_del: s.lazyfree_lazy_user_del,
-            lazyfree_lazy_user_flush: s.lazyfree_lazy_user_flush,
-            notify_keyspace_events: s.notify_keyspace_events,
-            lazyfree_lazy_server_del: s.lazyfree_lazy_server_del,
-            shared_integers: s.shared_integers,
-            read_only_replica: s.read_only_replica,
-            is_replica: s.is_replica,
-            primary_address: s.primary_address,
-            primary_down: s.primary_down,
-            maxmemory: bytes(s.maxmemory),
-            maxmemory_policy: s.maxmemory_policy,
-            maxmemory_samples: s.maxmemory_samples.map(|v| v as usize),
-            maxmemory_eviction_tenacity: s.maxmemory_eviction_tenacity,
-            replica_ignore_maxmemory: s.replica_ignore_maxmemory,
-            active_expire_effort: s.active_expire_effort,
-            hide_user_data_from_log: s.hide_user_data_from_log,
-            crash_log_enabled: s.crash_log_enabled,
-            propagation_error_behavior: s.propagation_error_behavior,
-            lazyfree_lazy_eviction: s.lazyfree_lazy_eviction,
-            lfu_log_factor: s.lfu_log_factor,
-            lfu_decay_time: s.lfu_decay_time,
-            client_eviction_limit: size(s.client_eviction_limit),
-            output_hard_limit_normal: bytes(s.output_hard_limit_normal),
-            output_hard_limit_pubsub: bytes(s.output_hard_limit_pubsub),
-            slowlog_log_slower_than: s.slowlog_log_slower_than.map(|v| v as i64),
-            slowlog_max_len: size(s.slowlog_max_len),
-            tracking_table_max_keys: size(s.tracking_table_max_keys),
-            busy_reply_threshold_ms: bytes(s.busy_reply_threshold),
-            rdb_compression: s.rdb_compression,
-            sensitive_configs: s.sensitive_configs,
-            latency_monitor_threshold_ms: bytes(s.latency_monitor_threshold),
-            hz: s.hz,
-            hello_server: s.hello_server,
-            hello_version: s.hello_version,
-        }
-    }
-}
-
-/// What CLIENT LIST/INFO need from the core about one connection.
-#[napi(object)]
-pub struct ClientState {
-    pub db: u32,
-    pub proto: u32,
-    pub last_cmd: String,
-    pub qbuf: f64,
-    pub qbuf_capacity: f64,
-    /// CLIENT LIST `qbuf-free`.
-    pub qbuf_free: f64,
-    /// Bytes of the complete arguments of an incomplete command (CLIENT LIST `argv-mem`
-    /// while the rest is awaited).
-    pub partial_argv: f64,
-    /// May run commands: authenticated, or no password is required.
-    pub authenticated: bool,
-    /// ACL user (CLIENT LIST `user=`).
-    pub user: String,
-    /// Commands queued in MULTI, -1 outside a transaction.
-    pub multi: i32,
-    /// Keys WATCHed.
-    pub watch: u32,
-    /// Blocked in a blocking command.
-    pub blocked: bool,
-    /// A watched key was touched (EXEC will fail).
-    pub dirty_cas: bool,
-    /// Channels, patterns and shard channels subscribed (CLIENT LIST sub=/psub=/ssub=).
-    pub sub: u32,
-    pub psub: u32,
-    pub ssub: u32,
-    /// READONLY was sent (CLIENT LIST flag `r`).
-    pub readonly: bool,
-    /// In MONITOR mode (CLIENT LIST flag `O`).
-    pub monitor: bool,
-    /// Client-side caching (CLIENT LIST flags `t`, `R`, `B` and `redir=`): tracking on,
-    /// its redirect target found gone, broadcasting mode, the target (-1 when off).
-    pub tracking: bool,
-    pub tracking_broken_redir: bool,
-    pub tracking_bcast: bool,
-    pub redir: f64,
-    /// CLIENT NO-EVICT on (flag `e`).
-    pub no_evict: bool,
-    /// CLIENT NO-TOUCH on (flag `T`).
-    pub no_touch: bool,
-    /// Held by CLIENT PAUSE (counted as blocked).
-    pub postponed: bool,
-    /// Commands run (CLIENT LIST `tot-cmds`).
-    pub tot_cmds: f64,
-    /// Bytes of the MULTI queue (CLIENT LIST `multi-mem`).
-    pub multi_mem: f64,
-    /// Blocking commands answer at once (inside EXEC or a script): WAIT, WAITAOF.
-    pub deny_blocking: bool,
-}
-
-
-
 /// Messages waiting for one client.
 #[napi(object)]
 pub struct Delivery<'env> {
@@ -249,30 +52,6 @@ pub struct Delivery<'env> {
 }
 
 
-
-/// Counters for INFO stats and persistence.
-#[napi(object)]
-pub struct CoreStats {
-    pub total_commands_processed: f64,
-    pub total_net_input_bytes: f64,
-    /// The reply buffer every client's replies are assembled in (CLIENT LIST `rbs`).
-    pub reply_buffer_size: f64,
-    pub total_error_replies: f64,
-    pub unexpected_error_replies: f64,
-    pub expired_keys: f64,
-    pub expired_stale_perc: f64,
-    pub expired_time_cap_reached_count: f64,
-    pub expire_cycle_cpu_milliseconds: f64,
-    pub keyspace_hits: f64,
-    pub keyspace_misses: f64,
-    pub dirty: f64,
-    pub used_memory: f64,
-    pub evicted_keys: f64,
-    /// The AOF buffer and replica output (`mem_not_counted_for_evict`).
-    pub mem_not_counted_for_evict: f64,
-    pub total_eviction_exceeded_time: f64,
-    pub current_eviction_exceeded_time: f64,
-}
 
 /// A command table row (for COMMAND-derived docs such as the README list).
 #[napi(object)]
@@ -689,44 +468,18 @@ impl Core {
     }
 
     /// What the core knows about a connection (see [`forkv_server::client_view`]).
-    #[napi]
-    pub fn client_state(&self, id: u32) -> Option<ClientState> {
-        self.server.client_view(u64::from(id)).map(|v| ClientState {
-            db: v.db as u32,
-            proto: u32::from(v.proto),
-            last_cmd: v.last_cmd.to_string(),
-            qbuf: v.qbuf as f64,
-            qbuf_capacity: v.qbuf_capacity as f64,
-            partial_argv: v.partial_argv as f64,
-            qbuf_free: v.qbuf_free as f64,
-            authenticated: v.authenticated,
-            user: v.user,
-            multi: v.multi as i32,
-            watch: v.watch as u32,
-            blocked: v.blocked,
-            dirty_cas: v.dirty_cas,
-            sub: v.sub as u32,
-            psub: v.psub as u32,
-            ssub: v.ssub as u32,
-            readonly: v.readonly,
-            monitor: v.monitor,
-            tracking: v.tracking,
-            tracking_broken_redir: v.tracking_broken_redir,
-            tracking_bcast: v.tracking_bcast,
-            redir: v.redir.map_or(-1.0, |r| r as f64),
-            no_evict: v.no_evict,
-            no_touch: v.no_touch,
-            postponed: v.postponed,
-            tot_cmds: v.tot_cmds as f64,
-            multi_mem: v.multi_mem as f64,
-            deny_blocking: v.deny_blocking,
-        })
+    #[napi(ts_return_type = "import('./host-types').ClientState | null")]
+    pub fn client_state<'env>(&self, env: &'env Env, id: u32) -> Result<Option<Object<'env>>> {
+        self.server.client_view(u64::from(id)).map(|v| crate::host_types::record(env, &v)).transpose()
     }
 
-    /// Applies settings (only the fields given; see [`forkv_server::settings`]).
-    #[napi]
-    pub fn configure(&mut self, s: EngineSettings) {
-        self.server.configure(s.into());
+    /// Applies settings: only the properties given, by their names in
+    /// [`forkv_server::settings::EngineSettings::FIELDS`] (the TypeScript type is generated
+    /// from it). An unknown name or a value of the wrong type throws.
+    #[napi(ts_args_type = "settings: import('./host-types').EngineSettings")]
+    pub fn configure(&mut self, settings: Object) -> Result<()> {
+        self.server.configure(crate::host_types::engine_settings(&settings)?);
+        Ok(())
     }
 
     /// `locale-collate`: sets the locale SORT ALPHA compares in ("" for the environment's);
@@ -774,28 +527,9 @@ impl Core {
     }
 
     /// Counters for INFO (see [`forkv_server::counters`]).
-    #[napi]
-    pub fn stats(&self) -> CoreStats {
-        let c = self.server.counters();
-        CoreStats {
-            total_commands_processed: c.total_commands_processed as f64,
-            total_net_input_bytes: c.total_net_input_bytes as f64,
-            reply_buffer_size: c.reply_buffer_size as f64,
-            total_error_replies: c.total_error_replies as f64,
-            unexpected_error_replies: c.unexpected_error_replies as f64,
-            expired_keys: c.expired_keys as f64,
-            expired_stale_perc: c.expired_stale_perc,
-            expired_time_cap_reached_count: c.expired_time_cap_reached_count as f64,
-            expire_cycle_cpu_milliseconds: c.expire_cycle_cpu_milliseconds as f64,
-            keyspace_hits: c.keyspace_hits as f64,
-            keyspace_misses: c.keyspace_misses as f64,
-            dirty: c.dirty as f64,
-            used_memory: c.used_memory as f64,
-            evicted_keys: c.evicted_keys as f64,
-            mem_not_counted_for_evict: c.mem_not_counted_for_evict as f64,
-            total_eviction_exceeded_time: c.total_eviction_exceeded_time as f64,
-            current_eviction_exceeded_time: c.current_eviction_exceeded_time as f64,
-        }
+    #[napi(ts_return_type = "import('./host-types').CoreStats")]
+    pub fn stats<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        crate::host_types::record(env, &self.server.counters())
     }
 
     /// Resets the counters CONFIG RESETSTAT clears.

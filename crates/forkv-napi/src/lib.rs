@@ -53,9 +53,9 @@
 mod alloc;
 mod aof;
 mod core;
+mod host_types;
 mod persistence;
 mod repl;
-mod settings;
 mod syscheck;
 mod syslog;
 

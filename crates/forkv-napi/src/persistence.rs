@@ -13,13 +13,12 @@ use napi_derive::napi;
 
 use forkv_server::job_report::{fork_error_text, kind_name, JobEnd, JobReport};
 use forkv_server::persist::load::LoadDone;
-use forkv_server::persist::policy::{BgsaveVerdict, CronStart, SaveRule};
+use forkv_server::persist::policy::{BgsaveVerdict, SaveRule};
 use forkv_server::persist::shutdown::ShutdownPlan;
 use forkv_server::snapshot::{RdbFormat, RdbTarget};
 use forkv_server::Server;
 use forkv_snapshot::ForkError;
 
-use crate::aof::AofOptions;
 use crate::core::Core;
 
 /// How to write an RDB file.
@@ -56,22 +55,6 @@ pub struct ReplSaveInfo {
     pub repl_offset: f64,
 }
 
-/// Result of a synchronous save.
-#[napi(object)]
-pub struct SaveReport {
-    pub ok: bool,
-    pub error: Option<String>,
-    pub keys: f64,
-    pub bytes: f64,
-}
-
-/// A started child.
-#[napi(object)]
-pub struct ForkReport {
-    pub pid: i32,
-    pub fork_usec: f64,
-}
-
 /// A log line the child sent, to be printed by the host's logger.
 #[napi(object)]
 pub struct ChildLogLine {
@@ -91,13 +74,6 @@ pub struct ChildDone {
     pub outcome: String,
     pub message: String,
     pub signal: i32,
-    pub duration_ms: f64,
-    pub cow_peak: f64,
-    pub keys_processed: f64,
-    /// An RDB child's end as Valkey logs it, and its level (see
-    /// [`forkv_server::snapshot::rdb_child_end_line`]); None for a rewrite.
-    pub end_line: Option<String>,
-    pub end_level: Option<String>,
 }
 
 /// What a poll found: log lines, current progress, and the exit if the child ended.
@@ -107,21 +83,13 @@ pub struct ChildPoll {
     pub done: Option<ChildDone>,
 }
 
-/// Progress of the running child, for INFO.
+/// The running child (its progress is INFO's, assembled in the core).
 #[napi(object)]
 pub struct ChildProgress {
     pub pid: i32,
     pub kind: String,
     /// A diskless full sync's child (writes to the replicas, not to a file).
     pub transfer: bool,
-    pub elapsed_ms: f64,
-    pub keys_processed: f64,
-    pub keys_total: f64,
-    pub cow_bytes: f64,
-    pub cow_peak: f64,
-    /// Seconds since `cow_bytes` was sampled (INFO `current_cow_size_age`).
-    pub cow_age_sec: f64,
-    pub fork_perc: f64,
 }
 
 
@@ -143,14 +111,6 @@ pub struct SaveRuleArg {
     pub changes: f64,
 }
 
-/// What the cron starts: a scheduled BGSAVE, or the save rule that is due.
-#[napi(object)]
-pub struct RdbCronStart {
-    pub scheduled: bool,
-    pub seconds: f64,
-    pub changes: f64,
-}
-
 /// What LASTSAVE and the write gate need of the RDB policy (the INFO fields are the
 /// core's: `refreshPersistenceInfo`).
 #[napi(object)]
@@ -165,8 +125,8 @@ pub struct RdbStatus {
 pub struct FlushAllReport {
     /// The cancelled snapshot child's messages and exit.
     pub cancelled: Option<ChildPoll>,
-    /// The save of the empty dataset, when there are save rules.
-    pub saved: Option<SaveReport>,
+    /// The save of the empty dataset (true: saved), when there are save rules.
+    pub saved: Option<bool>,
 }
 
 /// A diskless transfer child: its pid and the read end of its pipe.
@@ -183,11 +143,9 @@ pub struct ShutdownSteps {
     /// SAVE (true), NOSAVE (false), or neither (the save rules decide).
     pub save: Option<bool>,
     pub force: bool,
-    pub loading: bool,
     /// The shutdown follows a signal: a SIGINT during the final save exits at once.
     pub exit_on_sigint: bool,
     pub rdb: RdbSaveOptions,
-    pub aof: AofOptions,
     /// The pid file this process wrote.
     pub pidfile: Option<String>,
 }
@@ -213,23 +171,11 @@ fn done_of(e: JobEnd) -> ChildDone {
         outcome: e.outcome.into(),
         message: e.message,
         signal: e.signal,
-        duration_ms: e.duration.as_secs_f64() * 1000.0,
-        cow_peak: e.cow_peak as f64,
-        keys_processed: e.keys_processed as f64,
-        end_level: e.end_line.as_ref().map(|(level, _)| level.name().into()),
-        end_line: e.end_line.map(|(_, line)| line),
     }
 }
 
 fn poll_of(p: JobReport) -> ChildPoll {
     ChildPoll { logs: log_lines(p.logs), done: p.done.map(done_of) }
-}
-
-fn save_report(saved: std::result::Result<(u64, u64), String>) -> SaveReport {
-    match saved {
-        Ok((keys, bytes)) => SaveReport { ok: true, error: None, keys: keys as f64, bytes: bytes as f64 },
-        Err(e) => SaveReport { ok: false, error: Some(e), keys: 0.0, bytes: 0.0 },
-    }
 }
 
 /// The RDB format of the host's options.
@@ -252,26 +198,28 @@ fn rdb_target(server: &Server, o: &RdbSaveOptions) -> RdbTarget {
 #[napi]
 impl Core {
     /// SAVE (and the shutdown, FLUSHALL, DEBUG RELOAD saves): writes the RDB file in this
-    /// process, blocking (as Valkey's SAVE does), with the policy's bookkeeping.
+    /// process, blocking (as Valkey's SAVE does), with the policy's bookkeeping and its
+    /// log lines. True when saved.
     #[napi]
-    pub fn save_rdb(&mut self, opts: RdbSaveOptions) -> SaveReport {
+    pub fn save_rdb(&mut self, opts: RdbSaveOptions) -> bool {
         let target = rdb_target(&self.server, &opts);
-        save_report(self.server.save_now_logged(&target, opts.exit_on_sigint == Some(true)))
+        self.server.save_now_logged(&target, opts.exit_on_sigint == Some(true)).is_ok()
     }
 
     /// After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]).
     #[napi]
     pub fn rdb_reset_after_flushall(&mut self, opts: RdbSaveOptions) -> FlushAllReport {
         let r = self.server.reset_rdb_after_flushall_logged(&rdb_target(&self.server, &opts));
-        FlushAllReport { cancelled: r.cancelled.map(|p| poll_of(p.into())), saved: r.saved.map(save_report) }
+        FlushAllReport { cancelled: r.cancelled.map(|p| poll_of(p.into())), saved: r.saved.map(|s| s.is_ok()) }
     }
 
-    /// BGSAVE: forks; the child writes the snapshot as of this instant.
+    /// BGSAVE: forks; the child writes the snapshot as of this instant. Throws (logged)
+    /// when the fork fails.
     #[napi]
-    pub fn bgsave(&mut self, opts: RdbSaveOptions) -> Result<ForkReport> {
+    pub fn bgsave(&mut self, opts: RdbSaveOptions) -> Result<()> {
         let target = rdb_target(&self.server, &opts);
-        let forked = self.server.bgsave_logged(target).map_err(fork_error)?;
-        Ok(ForkReport { pid: forked.pid, fork_usec: forked.fork_usec as f64 })
+        self.server.bgsave_logged(target).map_err(fork_error)?;
+        Ok(())
     }
 
     /// BGSAVE [SCHEDULE|CANCEL]: the policy's verdict (`start`, `in-progress`, `scheduled`,
@@ -291,13 +239,11 @@ impl Core {
         .into()
     }
 
-    /// The cron's RDB decision: a scheduled BGSAVE, or the due save rule; None otherwise.
+    /// The cron's RDB decision (a scheduled BGSAVE, or a due save rule, whose line the core
+    /// logs): true when a BGSAVE is to start now.
     #[napi]
-    pub fn rdb_cron(&mut self) -> Option<RdbCronStart> {
-        self.server.rdb_cron_logged().map(|c| match c {
-            CronStart::Scheduled => RdbCronStart { scheduled: true, seconds: 0.0, changes: 0.0 },
-            CronStart::Rule(r) => RdbCronStart { scheduled: false, seconds: r.seconds as f64, changes: r.changes as f64 },
-        })
+    pub fn rdb_cron(&mut self) -> bool {
+        self.server.rdb_cron_logged().is_some()
     }
 
     /// `save` and `stop-writes-on-bgsave-error` as configured.
@@ -332,20 +278,21 @@ impl Core {
     }
 
     /// The shutdown's persistence steps in Valkey's order, logged on the engine's queue
-    /// (see [`forkv_server::Server::shutdown_persistence`]).
-    #[napi]
-    pub fn shutdown_persistence(&mut self, steps: ShutdownSteps) -> ShutdownStepsDone {
+    /// (see [`forkv_server::Server::shutdown_persistence`]); `aof`: the AOF's configuration,
+    /// for the files of a killed rewrite.
+    #[napi(ts_args_type = "steps: ShutdownSteps, aof: import('./host-types').AofOptions")]
+    pub fn shutdown_persistence(&mut self, steps: ShutdownSteps, aof: Object) -> Result<ShutdownStepsDone> {
+        let aof = self.server.aof_settings(&crate::host_types::input(&aof)?);
         let plan = ShutdownPlan {
             save: steps.save,
             force: steps.force,
-            loading: steps.loading,
             exit_on_sigint: steps.exit_on_sigint,
             rdb: rdb_target(&self.server, &steps.rdb),
-            aof: crate::aof::settings(&self.server, &steps.aof),
+            aof,
             pidfile: steps.pidfile.map(PathBuf::from),
         };
         let r = self.server.shutdown_persistence(&plan);
-        ShutdownStepsDone { ok: r.ok, killed: r.killed.map(|k| done_of(JobEnd::of(&k.exit, k.target))) }
+        Ok(ShutdownStepsDone { ok: r.ok, killed: r.killed.map(|k| done_of(JobEnd::of(&k.exit, k.target))) })
     }
 
     /// Drains the child's messages and reaps it if it ended (never waits).
@@ -354,21 +301,10 @@ impl Core {
         self.server.poll_job_report().map(poll_of)
     }
 
-    /// The running child's progress (INFO persistence), if any.
+    /// The running child, if any.
     #[napi]
     pub fn child_progress(&self) -> Option<ChildProgress> {
-        self.server.job_progress().map(|p| ChildProgress {
-            pid: p.pid,
-            kind: kind_name(p.kind).into(),
-            transfer: p.transfer,
-            elapsed_ms: p.elapsed.as_secs_f64() * 1000.0,
-            keys_processed: p.keys_processed as f64,
-            keys_total: p.keys_total as f64,
-            cow_bytes: p.cow_bytes as f64,
-            cow_peak: p.cow_peak as f64,
-            cow_age_sec: p.cow_age_secs as f64,
-            fork_perc: p.fork_perc,
-        })
+        self.server.job_progress().map(|p| ChildProgress { pid: p.pid, kind: kind_name(p.kind).into(), transfer: p.transfer })
     }
 
     /// Cancels the running child with SIGUSR1 (BGSAVE CANCEL, SHUTDOWN, FLUSHALL).

@@ -40,7 +40,6 @@ pub struct ReplInfo {
     pub offset: f64,
     pub second_offset: f64,
     pub backlog_active: bool,
-    pub backlog_size: f64,
     pub backlog_first_byte_offset: f64,
     pub backlog_histlen: f64,
     pub replicas: Vec<ReplicaRow>,
@@ -266,7 +265,6 @@ impl Core {
             offset: r.offset as f64,
             second_offset: second as f64,
             backlog_active: r.active(),
-            backlog_size: r.backlog_size as f64,
             backlog_first_byte_offset: r.backlog_first_byte_offset() as f64,
             backlog_histlen: r.backlog_histlen() as f64,
             replicas: replicas

@@ -11,8 +11,6 @@ use forkv_snapshot::syscheck;
 pub struct MemoryWarnings {
     /// Lines to log at warning level, already prefixed `WARNING ` as Valkey prints them.
     pub warnings: Vec<String>,
-    /// THP is `always` and could not be disabled for this process.
-    pub thp_enabled: bool,
 }
 
 /// One line to log, with its Valkey level ("debug", "verbose", "notice", "warning").
@@ -80,11 +78,7 @@ pub fn thp_mode() -> Option<String> {
 /// `always` and could not be disabled (`disable_thp` false or prctl failed).
 #[napi]
 pub fn linux_memory_warnings(disable_thp: bool, product: String) -> MemoryWarnings {
-    let w = syscheck::linux_memory_warnings(disable_thp, &product);
-    MemoryWarnings {
-        warnings: w.warnings,
-        thp_enabled: w.thp_enabled,
-    }
+    MemoryWarnings { warnings: syscheck::linux_memory_warnings(disable_thp, &product).warnings }
 }
 
 /// Valkey's `adjustOpenFilesLimit`: raises the soft `RLIMIT_NOFILE` to `maxclients + 32` (or as

@@ -4,8 +4,11 @@
 //! set. The binding only converts these.
 
 use crate::pubsub::Space;
+use crate::host_types::host_record;
 use crate::Server;
 
+host_record! {
+#[ts = "ClientState"]
 /// What CLIENT LIST/INFO need from the server about one connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientView {
@@ -34,11 +37,12 @@ pub struct ClientView {
     pub ssub: usize,
     pub readonly: bool,
     pub monitor: bool,
-    /// Client-side caching: on, its redirect target found gone, broadcasting, the target.
+    /// Client-side caching: on, its redirect target found gone, broadcasting, the target
+    /// (CLIENT LIST `redir=`: -1 when tracking is off).
     pub tracking: bool,
     pub tracking_broken_redir: bool,
     pub tracking_bcast: bool,
-    pub redir: Option<u64>,
+    pub redir: i64,
     pub no_evict: bool,
     pub no_touch: bool,
     /// Held by CLIENT PAUSE (counted as blocked).
@@ -47,6 +51,7 @@ pub struct ClientView {
     pub multi_mem: usize,
     /// Blocking commands answer at once (inside EXEC or a script): WAIT, WAITAOF.
     pub deny_blocking: bool,
+}
 }
 
 impl Server {
@@ -76,7 +81,7 @@ impl Server {
             tracking: c.tracking.on,
             tracking_broken_redir: c.tracking.broken_redir,
             tracking_bcast: c.tracking.bcast,
-            redir: c.tracking.on.then_some(c.tracking.redirect),
+            redir: if c.tracking.on { c.tracking.redirect as i64 } else { -1 },
             no_evict: c.no_evict,
             no_touch: c.no_touch,
             postponed: c.is_postponed(),

@@ -1,8 +1,11 @@
 //! The counters the host reads for INFO stats and its own samples (ops per second, traffic
 //! rates, peak memory), gathered in one read.
 
+use crate::host_types::host_record;
 use crate::Server;
 
+host_record! {
+#[ts = "CoreStats"]
 /// Counters for INFO stats and the host's cron samples.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Counters {
@@ -27,6 +30,7 @@ pub struct Counters {
     pub mem_not_counted_for_evict: usize,
     pub total_eviction_exceeded_time: u64,
     pub current_eviction_exceeded_time: u64,
+}
 }
 
 impl Server {

@@ -1,12 +1,12 @@
 //! What the host is told about the background-job slot ([`crate::jobs`]): the running
 //! child's progress and run time (INFO persistence's `current_*`, `rdb_bgsave_in_progress`,
 //! `aof_rewrite_in_progress`, `rdb_current_bgsave_time_sec`, `aof_current_rewrite_time_sec`),
-//! a child's end as the host logs and dispatches it, and a failed fork's text. The host
+//! a child's end as the host dispatches it (an RDB child's end line is logged here, on the
+//! engine's queue), and a failed fork's text. The host
 //! only converts these; the wording and the numbers are decided here.
 
 use std::time::Duration;
 
-use forkv_engine::log::LogLevel;
 use forkv_snapshot::{ChildExit, ChildKind, ChildOutcome, ForkError};
 
 use crate::jobs::{JobPoll, JobTarget};
@@ -56,9 +56,6 @@ pub struct JobEnd {
     pub duration: Duration,
     pub cow_peak: u64,
     pub keys_processed: u64,
-    /// An RDB child's end line as Valkey logs it ([`crate::snapshot::rdb_child_end_line`]);
-    /// None for a rewrite (the AOF side logs its own end).
-    pub end_line: Option<(LogLevel, String)>,
 }
 
 impl JobEnd {
@@ -82,7 +79,6 @@ impl JobEnd {
             duration: exit.duration,
             cow_peak: exit.cow_peak,
             keys_processed: exit.keys_processed,
-            end_line: (exit.kind == ChildKind::Rdb).then(|| crate::snapshot::rdb_child_end_line(exit, transfer)),
         }
     }
 }
@@ -135,13 +131,28 @@ impl Server {
         self.jobs.child().filter(|c| c.kind() == kind).map_or(-1, |c| c.started_at().elapsed().as_secs_f64().round() as i64)
     }
 
-    /// Drains the child's messages and reaps it if it ended (never waits).
+    /// Drains the child's messages and reaps it if it ended (never waits). An RDB child's
+    /// end line is queued on the engine's log, after the child's own lines the host prints.
     pub fn poll_job_report(&mut self) -> Option<JobReport> {
-        self.poll_job().map(JobReport::from)
+        let p = self.poll_job()?;
+        self.log_rdb_child_end(&p);
+        Some(p.into())
     }
 
-    /// Waits up to `timeout` for the running child to end (SHUTDOWN after a cancel).
+    /// Waits up to `timeout` for the running child to end (SHUTDOWN after a cancel);
+    /// logged as [`Server::poll_job_report`].
     pub fn wait_job_report(&mut self, timeout: Duration) -> Option<JobReport> {
-        self.wait_job(timeout).map(JobReport::from)
+        let p = self.wait_job(timeout)?;
+        self.log_rdb_child_end(&p);
+        Some(p.into())
+    }
+
+    /// Queues the line Valkey logs when an RDB child ends
+    /// ([`crate::snapshot::rdb_child_end_line`]); a rewrite's end is the AOF side's.
+    pub(crate) fn log_rdb_child_end(&mut self, p: &JobPoll) {
+        if let Some(exit) = p.done.as_ref().filter(|e| e.kind == ChildKind::Rdb) {
+            let (level, line) = crate::snapshot::rdb_child_end_line(exit, p.target == JobTarget::ReplicaSockets);
+            self.log(level, &line);
+        }
     }
 }

@@ -29,7 +29,11 @@
 //! persistence log lines are written here too, on the engine's log queue the host drains.
 //! What the binding hands the host besides replies is decided here as well: the status
 //! byte ending every feed result ([`step_status`]), a connection's view for CLIENT LIST
-//! ([`client_view`]), the INFO counters ([`counters`]) and the memory samples.
+//! ([`client_view`]), the INFO counters ([`counters`]) and the memory samples. The types
+//! the host sees by name (the engine settings going in, those records coming out) are
+//! defined once, here, with a table of their fields ([`host_types`]): the binding converts
+//! them field by field through it, and the host's TypeScript types
+//! (`ts/native/host-types.ts`) are generated from it.
 //!
 //! [`Server::feed`], [`Server::resume`] and [`Server::wake`] drive the engine and run
 //! every `Exec::Server` command in place, so that the only `Outcome::Host` a caller ever
@@ -73,6 +77,7 @@ mod busy_accept;
 mod busy_io;
 pub mod direct_send;
 mod host_memory;
+pub mod host_types;
 pub mod jobs;
 mod memory;
 pub mod outbox;

@@ -1,17 +1,56 @@
 //! The engine settings the host keeps in sync with CONFIG: what each one changes in the
-//! engine, the keyspace, the ACL, the slow log and the latency monitor. The host converts
-//! its configuration store's values to [`EngineSettings`] (only the fields that changed)
-//! and [`Server::configure`] applies them here, so that where a directive lands is decided
-//! in one place, with cargo tests.
+//! engine, the keyspace (its compact-encoding thresholds too), the ACL, the slow log and
+//! the latency monitor. The host converts its configuration store's values to
+//! [`EngineSettings`] and [`Server::configure`] applies them here, so that where a
+//! directive lands is decided in one place, with cargo tests.
+//!
+//! [`EngineSettings`] is the one definition of these settings: the binding sets its fields
+//! by name from a JavaScript object through [`EngineSettings::set`], and the host's
+//! TypeScript type (`ts/native/host-types.ts`) is generated from
+//! [`EngineSettings::FIELDS`] (see [`crate::host_types`]).
 
 use forkv_engine::propagation_error::PropagationErrorBehavior;
 use forkv_keyspace::{EncodingLimits, EvictionPolicy};
 
+use crate::host_types::{camel, HostField, SettingType};
+pub use crate::host_types::SettingValue;
 use crate::Server;
 
-/// Engine settings; `None` leaves a setting as it is.
-#[derive(Clone, Debug, Default)]
-pub struct EngineSettings {
+/// Defines [`EngineSettings`] and the table of its fields ([`EngineSettings::FIELDS`],
+/// [`EngineSettings::set`]) from one list, so the binding needs no copy of it.
+macro_rules! engine_settings {
+    ($( $(#[doc = $doc:literal])* pub $field:ident: Option<$t:ty>, )*) => {
+        /// Engine settings; `None` leaves a setting as it is.
+        #[derive(Clone, Debug, Default)]
+        pub struct EngineSettings {
+            $( $(#[doc = $doc])* pub $field: Option<$t>, )*
+        }
+
+        impl EngineSettings {
+            /// Every field, in declaration order (the host's type is generated from it:
+            /// `ts/native/host-types.ts`).
+            pub const FIELDS: &'static [HostField] = &[
+                $( HostField { name: camel!($field), ts_type: <$t as SettingType>::TS, doc: &[$($doc),*] }, )*
+            ];
+
+            /// Sets the field the host names `name` (camelCase, see [`Self::FIELDS`]).
+            /// An unknown name or a value of the wrong type is an error, never ignored.
+            pub fn set(&mut self, name: &str, v: SettingValue) -> Result<(), String> {
+                $(
+                    if name == camel!($field) {
+                        let ty = <$t as SettingType>::TS;
+                        self.$field = Some(<$t as SettingType>::from_value(v).ok_or_else(|| format!("engine setting '{name}' must be a {ty}"))?);
+                        return Ok(());
+                    }
+                )*
+                Err(format!("unknown engine setting '{name}'"))
+            }
+        }
+    };
+}
+
+engine_settings! {
+
     pub proto_max_bulk_len: Option<usize>,
     /// DEBUG REPLYBUFFER RESIZING: the reply buffer is given back after a big batch.
     pub reply_buffer_resizing: Option<bool>,
@@ -81,23 +120,46 @@ pub struct EngineSettings {
     /// `tracking-table-max-keys` (0: no limit).
     pub tracking_table_max_keys: Option<usize>,
     /// `busy-reply-threshold` in ms; 0: scripts never turn busy.
-    pub busy_reply_threshold_ms: Option<u64>,
+    pub busy_reply_threshold: Option<u64>,
     /// `rdbcompression`: DUMP and MIGRATE payloads compress as the RDB does.
     pub rdb_compression: Option<bool>,
     /// The CONFIG parameters whose values SLOWLOG redacts, names and aliases.
     pub sensitive_configs: Option<Vec<String>>,
     /// `latency-monitor-threshold` in milliseconds (0: off).
-    pub latency_monitor_threshold_ms: Option<u64>,
+    pub latency_monitor_threshold: Option<u64>,
     /// `hz` (LATENCY DOCTOR's advice).
     pub hz: Option<u32>,
     /// The server name and version HELLO answers with (both or neither apply).
     pub hello_server: Option<String>,
     pub hello_version: Option<String>,
+    /// `list-max-listpack-size`: negative = bytes per node, positive = entries per node.
+    pub list_max_listpack_size: Option<i64>,
+    /// `list-compress-depth`.
+    pub list_compress_depth: Option<usize>,
+    /// `hash-max-listpack-entries`.
+    pub hash_max_listpack_entries: Option<usize>,
+    /// `hash-max-listpack-value`.
+    pub hash_max_listpack_value: Option<usize>,
+    /// `set-max-intset-entries`.
+    pub set_max_intset_entries: Option<usize>,
+    /// `set-max-listpack-entries`.
+    pub set_max_listpack_entries: Option<usize>,
+    /// `set-max-listpack-value`.
+    pub set_max_listpack_value: Option<usize>,
+    /// `zset-max-listpack-entries`.
+    pub zset_max_listpack_entries: Option<usize>,
+    /// `zset-max-listpack-value`.
+    pub zset_max_listpack_value: Option<usize>,
+    /// `stream-node-max-bytes`.
+    pub stream_node_max_bytes: Option<usize>,
+    /// `stream-node-max-entries`.
+    pub stream_node_max_entries: Option<usize>,
 }
 
 impl Server {
     /// Applies the settings given (see [`EngineSettings`]).
     pub fn configure(&mut self, s: EngineSettings) {
+        self.configure_encodings(&s);
         let e = &mut self.engine;
         let cfg = &mut e.cfg;
         set(&mut cfg.proto_max_bulk_len, s.proto_max_bulk_len);
@@ -107,7 +169,7 @@ impl Server {
         set(&mut cfg.shared_integers, s.shared_integers);
         set(&mut cfg.primary_down, s.primary_down);
         set(&mut cfg.rdb_compression, s.rdb_compression);
-        set(&mut cfg.busy_reply_threshold_ms, s.busy_reply_threshold_ms);
+        set(&mut cfg.busy_reply_threshold_ms, s.busy_reply_threshold);
         set(&mut cfg.output_hard_limit[0], s.output_hard_limit_normal);
         set(&mut cfg.output_hard_limit[1], s.output_hard_limit_pubsub);
         set(&mut e.client_eviction.limit, s.client_eviction_limit);
@@ -178,8 +240,28 @@ impl Server {
         }
         set(&mut e.slowlog.sensitive_configs, s.sensitive_configs);
         set(&mut e.csc.max_keys, s.tracking_table_max_keys);
-        set(&mut e.latency.threshold_ms, s.latency_monitor_threshold_ms);
+        set(&mut e.latency.threshold_ms, s.latency_monitor_threshold);
         set(&mut e.latency.hz, s.hz);
+    }
+
+    /// The compact-encoding thresholds among `s`, over the current ones.
+    fn configure_encodings(&mut self, s: &EngineSettings) {
+        let mut l = *self.engine.ks.encoding_limits();
+        let before = l;
+        set(&mut l.list_max_listpack_size, s.list_max_listpack_size);
+        set(&mut l.list_compress_depth, s.list_compress_depth);
+        set(&mut l.hash_max_listpack_entries, s.hash_max_listpack_entries);
+        set(&mut l.hash_max_listpack_value, s.hash_max_listpack_value);
+        set(&mut l.set_max_intset_entries, s.set_max_intset_entries);
+        set(&mut l.set_max_listpack_entries, s.set_max_listpack_entries);
+        set(&mut l.set_max_listpack_value, s.set_max_listpack_value);
+        set(&mut l.zset_max_listpack_entries, s.zset_max_listpack_entries);
+        set(&mut l.zset_max_listpack_value, s.zset_max_listpack_value);
+        set(&mut l.stream.node_max_bytes, s.stream_node_max_bytes);
+        set(&mut l.stream.node_max_entries, s.stream_node_max_entries);
+        if l != before {
+            self.set_encoding_limits(l);
+        }
     }
 
     /// Applies new encoding thresholds (the config directives); existing values convert

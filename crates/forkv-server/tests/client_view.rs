@@ -15,7 +15,7 @@ fn the_view_follows_the_connection() {
     assert_eq!(s.client_view(1), None);
     s.add_client(1);
     let v = s.client_view(1).expect("registered");
-    assert_eq!((v.db, v.proto, v.multi, v.sub, v.redir, v.authenticated), (0, 2, -1, 0, None, true));
+    assert_eq!((v.db, v.proto, v.multi, v.sub, v.redir, v.authenticated), (0, 2, -1, 0, -1, true));
     run(&mut s, 1, &["SELECT", "3"]);
     run(&mut s, 1, &["WATCH", "k"]);
     run(&mut s, 1, &["MULTI"]);
@@ -32,7 +32,7 @@ fn the_view_follows_the_connection() {
     s.add_client(2);
     run(&mut s, 2, &["CLIENT", "TRACKING", "ON", "BCAST"]);
     let v = s.client_view(2).expect("registered");
-    assert_eq!((v.tracking, v.tracking_bcast, v.redir), (true, true, Some(0)));
+    assert_eq!((v.tracking, v.tracking_bcast, v.redir), (true, true, 0));
     s.set_client_proto(2, 3);
     s.set_client_db(2, 5);
     s.set_client_info(2, true, false, "127.0.0.1:5000".into(), false);

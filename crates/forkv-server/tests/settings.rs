@@ -4,7 +4,7 @@
 //! primary's client) do what Valkey does.
 
 use forkv_keyspace::EvictionPolicy;
-use forkv_server::settings::EngineSettings;
+use forkv_server::settings::{EngineSettings, SettingValue};
 use forkv_server::Server;
 
 mod common;
@@ -21,8 +21,8 @@ fn configure_applies_only_the_fields_given() {
         maxmemory: Some(1 << 20),
         maxmemory_policy: Some("allkeys-lfu".into()),
         slowlog_log_slower_than: Some(-1),
-        busy_reply_threshold_ms: Some(0),
-        latency_monitor_threshold_ms: Some(7),
+        busy_reply_threshold: Some(0),
+        latency_monitor_threshold: Some(7),
         hello_server: Some("valkey".into()),
         hello_version: Some("8.0.1".into()),
         output_hard_limit_pubsub: Some(99),
@@ -125,4 +125,49 @@ fn reset_stats_and_the_primary_client() {
     let c = s.engine.client(9).expect("registered");
     assert!(c.primary && c.authenticated && c.user.is_none());
     assert!(!s.engine.auth_required(9), "the primary's link needs no AUTH");
+}
+
+#[test]
+fn settings_are_set_by_their_host_names() {
+    let mut set = EngineSettings::default();
+    set.set("protoMaxBulkLen", SettingValue::Number(1024.0)).expect("a number");
+    set.set("lazyfreeLazyExpire", SettingValue::Bool(true)).expect("a boolean");
+    set.set("maxmemoryPolicy", SettingValue::Text("allkeys-lru".into())).expect("a string");
+    set.set("sensitiveConfigs", SettingValue::List(vec!["requirepass".into()])).expect("a list");
+    set.set("slowlogLogSlowerThan", SettingValue::Number(-1.0)).expect("a negative number");
+    set.set("busyReplyThreshold", SettingValue::Number(5000.0)).expect("a number");
+    assert_eq!(set.proto_max_bulk_len, Some(1024));
+    assert_eq!(set.lazyfree_lazy_expire, Some(true));
+    assert_eq!(set.maxmemory_policy.as_deref(), Some("allkeys-lru"));
+    assert_eq!(set.sensitive_configs, Some(vec!["requirepass".to_string()]));
+    assert_eq!(set.slowlog_log_slower_than, Some(-1));
+    assert_eq!(set.busy_reply_threshold, Some(5000));
+    assert_eq!(set.query_buffer_limit, None, "not given: left as it is");
+
+    // Nothing is accepted and then ignored.
+    assert_eq!(set.set("noSuchSetting", SettingValue::Bool(true)), Err("unknown engine setting 'noSuchSetting'".into()));
+    assert_eq!(set.set("hz", SettingValue::Text("10".into())), Err("engine setting 'hz' must be a number".into()));
+    assert_eq!(set.set("proto_max_bulk_len", SettingValue::Number(1.0)), Err("unknown engine setting 'proto_max_bulk_len'".into()));
+}
+
+#[test]
+fn every_field_has_a_distinct_host_name() {
+    let names: std::collections::HashSet<&str> = EngineSettings::FIELDS.iter().map(|f| f.name).collect();
+    assert_eq!(names.len(), EngineSettings::FIELDS.len());
+    assert!(names.contains("listMaxListpackSize") && names.contains("streamNodeMaxEntries") && names.contains("helloVersion"));
+    assert!(EngineSettings::FIELDS.iter().all(|f| !f.name.contains('_')));
+}
+
+#[test]
+fn encoding_thresholds_are_engine_settings() {
+    let mut s = Server::new(16);
+    let before = *s.engine.ks.encoding_limits();
+    s.configure(EngineSettings { hash_max_listpack_entries: Some(7), stream_node_max_bytes: Some(0), list_max_listpack_size: Some(-3), ..Default::default() });
+    let now = *s.engine.ks.encoding_limits();
+    assert_eq!(now.hash_max_listpack_entries, 7);
+    assert_eq!(now.stream.node_max_bytes, 0);
+    assert_eq!(now.list_max_listpack_size, -3);
+    assert_eq!(now.zset_max_listpack_entries, before.zset_max_listpack_entries, "not given: unchanged");
+    s.configure(EngineSettings { hz: Some(10), ..Default::default() });
+    assert_eq!(*s.engine.ks.encoding_limits(), now, "no encoding field: the limits stay");
 }

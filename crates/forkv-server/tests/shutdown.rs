@@ -29,7 +29,6 @@ fn plan(dir: &Path, save: Option<bool>, force: bool) -> ShutdownPlan {
     ShutdownPlan {
         save,
         force,
-        loading: false,
         exit_on_sigint: false,
         rdb: RdbTarget { dir: dir.to_path_buf(), filename: "dump.rdb".into(), write: Default::default(), key_save_delay: Duration::ZERO, incremental_fsync: false },
         aof: aof_settings(dir, Duration::ZERO),
@@ -82,9 +81,9 @@ fn shutdown_steps_follow_valkeys_order_and_refusals() {
     assert_eq!(rdb_keys(&dir.join("dump.rdb")), 3, "SAVE without rules");
     // While loading, nothing is saved, even with SAVE: the file being loaded stays.
     let mut s = server_with_keys(5);
-    let mut p = plan(&dir, Some(true), false);
-    p.loading = true;
-    assert!(s.shutdown_persistence(&p).ok);
+    s.start_rdb_stream_load(0, 0, 0, false);
+    assert!(s.is_loading());
+    assert!(s.shutdown_persistence(&plan(&dir, Some(true), false)).ok);
     assert_eq!(rdb_keys(&dir.join("dump.rdb")), 3);
 
     // A failed save refuses the shutdown (the pid file stays); FORCE exits anyway.

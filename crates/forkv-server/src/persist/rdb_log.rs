@@ -68,6 +68,9 @@ impl Server {
     /// messages are the host's to print, as every child's).
     pub fn reset_rdb_after_flushall_logged(&mut self, target: &RdbTarget) -> FlushAllReset {
         let r = self.reset_rdb_after_flushall(target);
+        if let Some(cancelled) = &r.cancelled {
+            self.log_rdb_child_end(cancelled);
+        }
         if let Some(saved) = &r.saved {
             self.log_save(saved);
         }

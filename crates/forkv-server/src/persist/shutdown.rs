@@ -38,8 +38,6 @@ pub struct ShutdownPlan {
     pub save: Option<bool>,
     /// SHUTDOWN FORCE: a failed save or a running first rewrite does not stop the exit.
     pub force: bool,
-    /// The host is loading the dataset (start-up or a replica's full sync).
-    pub loading: bool,
     /// The shutdown follows a signal: a SIGINT during the final save removes its temp file
     /// and exits at once (Valkey's second SIGINT).
     pub exit_on_sigint: bool,
@@ -104,8 +102,9 @@ impl Server {
             // A BGREWRITEAOF with the AOF off: its files would be left behind.
             killed = self.aof_kill_rewrite_child(&plan.aof).and_then(|p| self.log_child(p));
         }
-        let loading = plan.loading || self.is_loading();
-        let save = !loading && plan.save.unwrap_or_else(|| self.rdb_policy.has_rules());
+        // Loading (start-up, a replica's full sync, DEBUG RELOAD/LOADAOF): the keyspace
+        // holds part of the data at most.
+        let save = !self.is_loading() && plan.save.unwrap_or_else(|| self.rdb_policy.has_rules());
         if save {
             self.log(LogLevel::Notice, "Saving the final RDB snapshot before exiting.");
             let saved = if plan.exit_on_sigint { self.save_now_exiting_on_sigint(&plan.rdb) } else { self.save_now(&plan.rdb) };

@@ -1,0 +1,59 @@
+//! forkv-server's host types across Node-API, field by field through their tables
+//! ([`forkv_server::host_types`]): the engine settings from a JavaScript object, and the
+//! records to plain objects. No field is named here.
+
+use napi::bindgen_prelude::*;
+
+use forkv_server::host_types::{HostInput, HostRecord, RecordValue};
+use forkv_server::settings::{EngineSettings, SettingValue};
+
+/// The settings an object of the host gives (`undefined` properties are left out).
+pub(crate) fn engine_settings(o: &Object) -> Result<EngineSettings> {
+    let mut s = EngineSettings::default();
+    for (name, value) in values(o)? {
+        s.set(&name, value).map_err(Error::from_reason)?;
+    }
+    Ok(s)
+}
+
+/// An input of the host from its object (see [`HostInput::from_values`]).
+pub(crate) fn input<T: HostInput>(o: &Object) -> Result<T> {
+    T::from_values(values(o)?).map_err(Error::from_reason)
+}
+
+/// An object's (name, value) pairs, `undefined` properties left out.
+fn values(o: &Object) -> Result<Vec<(String, SettingValue)>> {
+    let mut out = Vec::new();
+    for name in Object::keys(o)? {
+        let Some(v) = o.get::<Unknown>(&name)? else { continue };
+        // SAFETY (each cast): the value's type was checked just before; an object that is
+        // not an array of strings fails the array conversion with an error.
+        let value = match v.get_type()? {
+            ValueType::Boolean => SettingValue::Bool(unsafe { v.cast::<bool>() }?),
+            ValueType::Number => SettingValue::Number(unsafe { v.cast::<f64>() }?),
+            ValueType::String => SettingValue::Text(unsafe { v.cast::<String>() }?),
+            ValueType::Object => SettingValue::List(unsafe { v.cast::<Vec<String>>() }?),
+            other => return Err(Error::from_reason(format!("field '{name}' has a value of type {other}"))),
+        };
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// A record as a plain object (its TypeScript type is `R::TS_NAME` in
+/// `ts/native/host-types.ts`).
+pub(crate) fn record<'env, R: HostRecord>(env: &'env Env, r: &R) -> Result<Object<'env>> {
+    let mut o = Object::new(env)?;
+    let mut failed = None;
+    r.visit(&mut |name, v| {
+        let set = match v {
+            RecordValue::Bool(b) => o.set(name, b),
+            RecordValue::Number(n) => o.set(name, n),
+            RecordValue::Text(t) => o.set(name, t),
+        };
+        if let Err(e) = set {
+            failed.get_or_insert(e);
+        }
+    });
+    failed.map_or(Ok(o), Err)
+}

@@ -1,0 +1,319 @@
+//! The types the host sees by name: [`crate::settings::EngineSettings`] and the
+//! [`HostInput`]s ([`crate::persist::aof_config::AofConfig`]) going in, and the records
+//! coming out ([`crate::counters::Counters`], [`crate::client_view::ClientView`]).
+//! Each is defined once, here in Rust, by a macro that also makes a table of its fields
+//! (their names in camelCase, TypeScript types and doc comments). The binding converts any
+//! of them field by field through that table, and the host's TypeScript types
+//! (`ts/native/host-types.ts`) are generated from it ([`host_types_ts`]; the cargo test
+//! `host_types_ts_is_current` checks the file, `FORKV_REGENERATE=1` rewrites it), so no
+//! field is listed twice.
+
+/// One field of a host type: its name in camelCase (the JavaScript property), its
+/// TypeScript type and its doc comment.
+#[derive(Clone, Copy, Debug)]
+pub struct HostField {
+    pub name: &'static str,
+    pub ts_type: &'static str,
+    pub doc: &'static [&'static str],
+}
+
+/// One setting's value as the host hands it over (a JavaScript boolean, number, string or
+/// array of strings); [`crate::settings::EngineSettings::set`] and [`HostInput::from_values`] convert it to the field's type.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SettingValue {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    List(Vec<String>),
+}
+
+/// A field type of an input (the engine settings, [`HostInput`]s): how a [`SettingValue`] converts to it, and its
+/// TypeScript name. Numbers convert as Rust's `as` does (saturating; the configuration
+/// store has already checked each directive's range).
+pub trait SettingType: Sized {
+    const TS: &'static str;
+    fn from_value(v: SettingValue) -> Option<Self>;
+}
+
+macro_rules! number_setting {
+    ($($t:ty),*) => {$(
+        impl SettingType for $t {
+            const TS: &'static str = "number";
+            fn from_value(v: SettingValue) -> Option<Self> {
+                match v {
+                    SettingValue::Number(n) => Some(n as $t),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+number_setting!(usize, u64, i64, u32);
+
+impl SettingType for bool {
+    const TS: &'static str = "boolean";
+    fn from_value(v: SettingValue) -> Option<Self> {
+        match v {
+            SettingValue::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+impl SettingType for String {
+    const TS: &'static str = "string";
+    fn from_value(v: SettingValue) -> Option<Self> {
+        match v {
+            SettingValue::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl SettingType for Vec<String> {
+    const TS: &'static str = "string[]";
+    fn from_value(v: SettingValue) -> Option<Self> {
+        match v {
+            SettingValue::List(l) => Some(l),
+            _ => None,
+        }
+    }
+}
+
+/// A field's value as the host receives it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RecordValue<'a> {
+    Bool(bool),
+    Number(f64),
+    Text(&'a str),
+}
+
+/// A field type of a record: its value for the host, and its TypeScript name.
+pub trait RecordField {
+    const TS: &'static str;
+    fn record_value(&self) -> RecordValue<'_>;
+}
+
+macro_rules! number_field {
+    ($($t:ty),*) => {$(
+        impl RecordField for $t {
+            const TS: &'static str = "number";
+            fn record_value(&self) -> RecordValue<'_> {
+                RecordValue::Number(*self as f64)
+            }
+        }
+    )*};
+}
+number_field!(u8, u32, usize, u64, i64, f64);
+
+impl RecordField for bool {
+    const TS: &'static str = "boolean";
+    fn record_value(&self) -> RecordValue<'_> {
+        RecordValue::Bool(*self)
+    }
+}
+
+impl RecordField for String {
+    const TS: &'static str = "string";
+    fn record_value(&self) -> RecordValue<'_> {
+        RecordValue::Text(self)
+    }
+}
+
+impl RecordField for &'static str {
+    const TS: &'static str = "string";
+    fn record_value(&self) -> RecordValue<'_> {
+        RecordValue::Text(self)
+    }
+}
+
+/// A struct the host hands over as a plain object, every field given.
+pub trait HostInput: Sized {
+    /// Its TypeScript interface's name.
+    const TS_NAME: &'static str;
+    const DOC: &'static [&'static str];
+    const FIELDS: &'static [HostField];
+    /// The struct from the host's (name, value) pairs: an unknown name, a value of the
+    /// wrong type or a missing field is an error, never ignored.
+    fn from_values(values: Vec<(String, SettingValue)>) -> Result<Self, String>;
+}
+
+/// Defines a struct the host hands over and its [`HostInput`] table, from one list.
+macro_rules! host_input {
+    (
+        #[ts = $ts:literal]
+        $(#[doc = $sdoc:literal])*
+        #[derive($($derive:path),*)]
+        pub struct $name:ident {
+            $( $(#[doc = $doc:literal])* pub $field:ident: $t:ty, )*
+        }
+    ) => {
+        $(#[doc = $sdoc])*
+        #[derive($($derive),*)]
+        pub struct $name {
+            $( $(#[doc = $doc])* pub $field: $t, )*
+        }
+
+        impl $crate::host_types::HostInput for $name {
+            const TS_NAME: &'static str = $ts;
+            const DOC: &'static [&'static str] = &[$($sdoc),*];
+            const FIELDS: &'static [$crate::host_types::HostField] = &[
+                $( $crate::host_types::HostField {
+                    name: $crate::host_types::camel!($field),
+                    ts_type: <$t as $crate::host_types::SettingType>::TS,
+                    doc: &[$($doc),*],
+                }, )*
+            ];
+            fn from_values(values: Vec<(String, $crate::host_types::SettingValue)>) -> Result<Self, String> {
+                $( let mut $field: Option<$t> = None; )*
+                for (name, v) in values {
+                    $(
+                        if name == $crate::host_types::camel!($field) {
+                            let ty = <$t as $crate::host_types::SettingType>::TS;
+                            $field = Some(<$t as $crate::host_types::SettingType>::from_value(v).ok_or_else(|| format!("{} field '{name}' must be a {ty}", $ts))?);
+                            continue;
+                        }
+                    )*
+                    return Err(format!("unknown {} field '{name}'", $ts));
+                }
+                Ok($name {
+                    $( $field: $field.ok_or_else(|| format!("{} field '{}' is missing", $ts, $crate::host_types::camel!($field)))?, )*
+                })
+            }
+        }
+    };
+}
+pub(crate) use host_input;
+
+/// A struct the host receives as a plain object.
+pub trait HostRecord {
+    /// Its TypeScript interface's name.
+    const TS_NAME: &'static str;
+    const DOC: &'static [&'static str];
+    const FIELDS: &'static [HostField];
+    /// Each field's value, in the order of [`Self::FIELDS`].
+    fn visit(&self, f: &mut dyn FnMut(&'static str, RecordValue<'_>));
+}
+
+/// Defines a struct the host receives and its [`HostRecord`] table, from one list.
+macro_rules! host_record {
+    (
+        #[ts = $ts:literal]
+        $(#[doc = $sdoc:literal])*
+        #[derive($($derive:path),*)]
+        pub struct $name:ident {
+            $( $(#[doc = $doc:literal])* pub $field:ident: $t:ty, )*
+        }
+    ) => {
+        $(#[doc = $sdoc])*
+        #[derive($($derive),*)]
+        pub struct $name {
+            $( $(#[doc = $doc])* pub $field: $t, )*
+        }
+
+        impl $crate::host_types::HostRecord for $name {
+            const TS_NAME: &'static str = $ts;
+            const DOC: &'static [&'static str] = &[$($sdoc),*];
+            const FIELDS: &'static [$crate::host_types::HostField] = &[
+                $( $crate::host_types::HostField {
+                    name: $crate::host_types::camel!($field),
+                    ts_type: <$t as $crate::host_types::RecordField>::TS,
+                    doc: &[$($doc),*],
+                }, )*
+            ];
+            fn visit(&self, f: &mut dyn FnMut(&'static str, $crate::host_types::RecordValue<'_>)) {
+                $( f($crate::host_types::camel!($field), $crate::host_types::RecordField::record_value(&self.$field)); )*
+            }
+        }
+    };
+}
+pub(crate) use host_record;
+
+/// A field name in camelCase, at compile time.
+macro_rules! camel {
+    ($field:ident) => {{
+        const SNAKE: &str = stringify!($field);
+        const LEN: usize = $crate::host_types::camel_len(SNAKE);
+        const BYTES: [u8; LEN] = $crate::host_types::camel_bytes::<LEN>(SNAKE);
+        match std::str::from_utf8(&BYTES) {
+            Ok(s) => s,
+            Err(_) => panic!("field names are ASCII"),
+        }
+    }};
+}
+pub(crate) use camel;
+
+/// The length of `snake` in camelCase.
+pub const fn camel_len(snake: &str) -> usize {
+    let b = snake.as_bytes();
+    let (mut i, mut n) = (0, 0);
+    while i < b.len() {
+        if b[i] != b'_' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// `snake` in camelCase (`N` is [`camel_len`]).
+pub const fn camel_bytes<const N: usize>(snake: &str) -> [u8; N] {
+    let b = snake.as_bytes();
+    let mut out = [0u8; N];
+    let (mut i, mut j, mut upper) = (0, 0, false);
+    while i < b.len() {
+        if b[i] == b'_' {
+            upper = true;
+        } else {
+            out[j] = if upper { b[i].to_ascii_uppercase() } else { b[i] };
+            upper = false;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// One TypeScript interface; `optional`: every field may be left out.
+fn ts_interface(out: &mut String, name: &str, doc: &[&str], fields: &[HostField], optional: bool) {
+    out.push('\n');
+    if !doc.is_empty() {
+        out.push_str(&format!("/** {} */\n", join_doc(doc)));
+    }
+    out.push_str(&format!("export interface {name} {{\n"));
+    for f in fields {
+        if !f.doc.is_empty() {
+            out.push_str(&format!("  /** {} */\n", join_doc(f.doc)));
+        }
+        let opt = if optional { "?" } else { "" };
+        out.push_str(&format!("  {}{opt}: {};\n", f.name, f.ts_type));
+    }
+    out.push_str("}\n");
+}
+
+fn join_doc(doc: &[&str]) -> String {
+    doc.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ")
+}
+
+fn record_ts<R: HostRecord>(out: &mut String) {
+    ts_interface(out, R::TS_NAME, R::DOC, R::FIELDS, false);
+}
+
+fn input_ts<I: HostInput>(out: &mut String) {
+    ts_interface(out, I::TS_NAME, I::DOC, I::FIELDS, false);
+}
+
+/// The host's TypeScript types (`ts/native/host-types.ts`).
+pub fn host_types_ts() -> String {
+    use crate::settings::EngineSettings;
+    let mut out = String::from(
+        "// Generated from forkv-server's host types (crates/forkv-server/src/host_types.rs) by\n\
+         // its cargo test host_types_ts_is_current: `FORKV_REGENERATE=1 cargo test -p forkv-server\n\
+         // --test host_types`. Do not edit.\n",
+    );
+    ts_interface(&mut out, "EngineSettings", &["Engine settings the host keeps in sync with CONFIG; a field left out stays as it is."], EngineSettings::FIELDS, true);
+    input_ts::<crate::persist::aof_config::AofConfig>(&mut out);
+    record_ts::<crate::counters::Counters>(&mut out);
+    record_ts::<crate::client_view::ClientView>(&mut out);
+    out
+}
