@@ -53,6 +53,7 @@
 mod alloc;
 mod aof;
 mod core;
+mod fastpath;
 mod persistence;
 mod repl;
 mod settings;
