@@ -12,7 +12,7 @@ use crate::lazyfree::{self, LazyFreeConfig};
 use crate::dict::{Dict, ResizePolicy};
 use crate::notify::{self, Notifier};
 use crate::types::EncodingLimits;
-use crate::value::{parse_canonical_i64, Bytes, StrValue, Value, ValueRef, EMBED_MAX};
+use crate::value::{Bytes, Value, ValueRef};
 
 /// Milliseconds since the Unix epoch.
 pub type UnixMs = i64;
@@ -571,24 +571,6 @@ impl Keyspace {
         self.touch(db, key, 1);
     }
 
-    /// Stores a string given as bytes (SET and its family), as `set` with
-    /// `Value::string(bytes)`; a string that is packed in its entry (not an integer, longer
-    /// than an inline string, within the entry's 16-bit lengths) is copied there straight
-    /// from `bytes`, without a value of its own allocated, copied and freed on the way.
-    pub fn set_string(&mut self, db: usize, key: &[u8], bytes: &[u8], keep_ttl: bool) {
-        let integer = bytes.len() <= 20 && parse_canonical_i64(bytes).is_some();
-        if integer || bytes.len() <= EMBED_MAX || !crate::dict::packs(key.len(), bytes.len()) {
-            self.set(db, key, Value::string(bytes), keep_ttl);
-            return;
-        }
-        // SAFETY: the view is read only by the table during this call, which packs it (it
-        // packs as its bytes, and `packs` holds for these lengths): its bytes are copied into
-        // the entry and the view is dropped before `bytes` can go. A view owns nothing, so
-        // dropping it frees nothing (also when the table refuses the key).
-        let view = unsafe { StrValue::view_of(bytes) };
-        self.set(db, key, Value::Str(view), keep_ttl);
-    }
-
     /// Deletes a key the server decided to delete (`lazyfree-lazy-server-del` says how
     /// its value is freed); true when it existed.
     pub fn delete(&mut self, db: usize, key: &[u8]) -> bool {
@@ -1005,40 +987,6 @@ fn count_hit_or_miss<'a>(stats: &mut KeyspaceStats, notify: &mut Notifier, db: u
 mod tests {
     use super::*;
     use crate::value::Value;
-
-    /// The stored string of `key` as bytes, and whether it reads as an integer.
-    fn stored(ks: &mut Keyspace, key: &[u8]) -> (Vec<u8>, bool) {
-        match ks.lookup_read(0, key).as_deref() {
-            Some(Value::Str(s)) => (s.as_bytes().into_owned(), matches!(s, StrValue::Int(_))),
-            _ => panic!("no string at {key:?}"),
-        }
-    }
-
-    #[test]
-    fn set_string_stores_a_copy_of_the_argument_in_every_form() {
-        let mut ks = Keyspace::new(1);
-        let long = vec![b'z'; 70_000];
-        // (bytes, reads as an integer): inline, packed from the argument (new, same
-        // length, other length), integer, too long to pack.
-        let cases: [(&[u8], bool); 6] =
-            [(b"short", false), (&[b'a'; 100], false), (&[b'b'; 100], false), (&[b'c'; 300], false), (b"12345678901234567", true), (&long, false)];
-        for (bytes, int) in cases {
-            let mut arg = bytes.to_vec();
-            ks.set_string(0, b"key", &arg, false);
-            // The argument's buffer is reused for the next command: the entry owns a copy.
-            arg.iter_mut().for_each(|b| *b = b'!');
-            assert_eq!(stored(&mut ks, b"key"), (bytes.to_vec(), int));
-        }
-        // A new key too long to pack stores its value in full; the TTL is kept or cleared.
-        ks.set_string(0, &vec![b'k'; 70_000], &[b'v'; 100], false);
-        assert_eq!(stored(&mut ks, &vec![b'k'; 70_000]).0, vec![b'v'; 100]);
-        assert!(ks.set_expire(0, b"key", i64::MAX / 2));
-        ks.set_string(0, b"key", &[b'd'; 100], true);
-        assert_eq!(ks.expire_time(0, b"key"), Some(Some(i64::MAX / 2)));
-        ks.set_string(0, b"key", &[b'e'; 100], false);
-        assert_eq!(ks.expire_time(0, b"key"), Some(None));
-        assert_eq!(ks.len(0), 2);
-    }
 
     #[test]
     fn a_replica_reads_past_ttl_keys_as_missing_and_leaves_them_to_the_primary() {

@@ -26,7 +26,6 @@ use std::hash::BuildHasher;
 
 use entry::EntryBox;
 pub use entry::{EntryTail, Plain, VRef};
-pub(crate) use entry::packs;
 
 /// When the table may start a resize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

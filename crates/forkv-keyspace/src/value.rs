@@ -161,10 +161,7 @@ unsafe impl EntryTail for StrValue {
         match self {
             StrValue::Embed { len, buf } => Some(&buf[..*len as usize]),
             StrValue::Heap(h) => Some(h.as_slice()),
-            // A view packs as the bytes it shows: the table copies them (a keyspace write
-            // straight from a command's argument, see `Keyspace::set_string`).
-            StrValue::Tail { .. } => Some(self.tail_bytes()),
-            StrValue::Int(_) | StrValue::Raw(_) => None,
+            StrValue::Int(_) | StrValue::Raw(_) | StrValue::Tail { .. } => None,
         }
     }
 
@@ -227,17 +224,6 @@ impl StrValue {
     }
 
     /// The bytes of a packed string's view (empty for the other forms).
-    /// A view of `bytes` (the form of a packed string read from its entry), for
-    /// `Keyspace::set_string`.
-    ///
-    /// # Safety
-    /// The view must not be used after `bytes` is gone, nor stored anywhere but packed
-    /// (copied) into an entry.
-    pub(crate) unsafe fn view_of(bytes: &[u8]) -> StrValue {
-        // SAFETY: `bytes` is valid for its length; the caller bounds the view's life.
-        unsafe { <StrValue as EntryTail>::view(bytes.as_ptr(), bytes.len()) }
-    }
-
     fn tail_bytes(&self) -> &[u8] {
         match self {
             // SAFETY: a view's pointer and length describe bytes of its entry, which stay

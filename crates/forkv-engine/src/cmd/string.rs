@@ -173,7 +173,7 @@ fn set(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         }
         _ => {}
     }
-    ctx.ks.set_string(db, key, val, ttl == Ttl::Keep);
+    ctx.ks.set(db, key, Value::Str(StrValue::from_bytes(val)), ttl == Ttl::Keep);
     ctx.notify(notify::STRING, "set", key);
     if let Ttl::At(at) = ttl {
         ctx.ks.set_expire(db, key, at);
@@ -211,7 +211,7 @@ fn setnx(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     if ctx.ks.exists(db, argv[1]) {
         ctx.reply.int(0);
     } else {
-        ctx.ks.set_string(db, argv[1], argv[2], false);
+        ctx.ks.set(db, argv[1], Value::string(argv[2]), false);
         ctx.notify(notify::STRING, "set", argv[1]);
         ctx.reply.int(1);
     }
@@ -221,7 +221,7 @@ fn setnx(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn setex_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], unit: i64, cmd: &str) -> CmdResult {
     let at = expire_arg(ctx, argv[2], unit, false, cmd)?;
     let db = ctx.db();
-    ctx.ks.set_string(db, argv[1], argv[3], false);
+    ctx.ks.set(db, argv[1], Value::string(argv[3]), false);
     ctx.ks.set_expire(db, argv[1], at);
     ctx.notify(notify::STRING, "set", argv[1]);
     ctx.notify(notify::GENERIC, "expire", argv[1]);
@@ -243,7 +243,7 @@ fn psetex(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn getset(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let old = read_str(ctx, argv[1], |s| s.as_bytes().into_owned())?;
     let db = ctx.db();
-    ctx.ks.set_string(db, argv[1], argv[2], false);
+    ctx.ks.set(db, argv[1], Value::string(argv[2]), false);
     ctx.notify(notify::STRING, "set", argv[1]);
     // Propagated as SET, as Valkey's getsetCommand rewrites it (replicas count a SET).
     ctx.suppress_propagation();
@@ -321,7 +321,7 @@ fn mset(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     check_pairs(argv, "mset")?;
     let db = ctx.db();
     for pair in argv[1..].chunks_exact(2) {
-        ctx.ks.set_string(db, pair[0], pair[1], false);
+        ctx.ks.set(db, pair[0], Value::string(pair[1]), false);
         ctx.notify(notify::STRING, "set", pair[0]);
     }
     ctx.reply.ok();
@@ -336,7 +336,7 @@ fn msetnx(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         return Ok(());
     }
     for pair in argv[1..].chunks_exact(2) {
-        ctx.ks.set_string(db, pair[0], pair[1], false);
+        ctx.ks.set(db, pair[0], Value::string(pair[1]), false);
         ctx.notify(notify::STRING, "set", pair[0]);
     }
     ctx.reply.int(1);
@@ -348,7 +348,7 @@ fn append(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let max = ctx.cfg.proto_max_bulk_len;
     let new_len = match ctx.ks.lookup_write(db, argv[1]) {
         None => {
-            ctx.ks.set_string(db, argv[1], argv[2], true);
+            ctx.ks.set(db, argv[1], Value::string(argv[2]), true);
             argv[2].len()
         }
         Some(Value::Str(s)) => {

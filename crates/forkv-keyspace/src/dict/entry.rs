@@ -120,12 +120,6 @@ pub(crate) type Link<V, M> = Option<EntryBox<V, M>>;
 /// Longest key and longest value a packed entry holds (16-bit lengths).
 const PACK_MAX: usize = u16::MAX as usize;
 
-/// True when a value packing to `value_len` bytes is packed in the entry of a key of
-/// `key_len` bytes (both fit the prefix's 16-bit lengths), as [`EntryBox::build`] decides.
-pub(crate) fn packs(key_len: usize, value_len: usize) -> bool {
-    value_len <= PACK_MAX && key_len <= PACK_MAX
-}
-
 /// Bit 0 of an entry pointer: the entry is packed.
 const PACKED: usize = 1;
 
