@@ -293,6 +293,21 @@ export class Server extends EventEmitter {
     return kept;
   }
 
+  /**
+   * Counts `n` reply bytes the core sent to `conn`'s idle socket itself (see
+   * DataPath.directFd), as `writeReply` counts a write; within Valkey's 16 KB reply
+   * buffer, so no output limit applies.
+   */
+  wroteDirect(conn: Connection, n: number): void {
+    conn.outputBytes += n;
+    conn.softLimitSince = 0;
+    conn.notePeak(n, this.replyPeakResetMs);
+    this.countOutput(conn, n);
+    this.output.wrote(conn);
+    // As AofPersistence.emit does for every reply: the turn's AOF write is scheduled.
+    this.aof.scheduleFlush();
+  }
+
   /** Counts `n` bytes written to `conn` in one socket write (INFO stats). */
   countOutput(conn: Connection, n: number): void {
     this.stats.totalNetOutputBytes += n;

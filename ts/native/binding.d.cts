@@ -91,6 +91,20 @@ export declare class Core {
   /** A core with `databases` empty databases. */
   constructor(databases: number)
   /**
+   * Hands the core the host's buffers for `feedRead` (see fastpath.rs): the shared read
+   * buffer, the reply buffer (again whenever the host replaces it) and a 16-byte result
+   * slot. The core keeps references to them until they are replaced or it is dropped.
+   */
+  bindIo(input: Buffer, out: Buffer, slot: Buffer): void
+  /**
+   * The read path's function, `feedRead(core, id, len, fd)`: runs `len` bytes of the
+   * bound read buffer for client `id`; sends the replies to `fd` when it is not -1 (an
+   * idle plain socket) and copies what remains to the bound reply buffer. Returns
+   * `remaining_reply_length * 256 + status` (the status byte of `feed`); the result
+   * slot gets the client's memory and the bytes sent (two f64, native endian).
+   */
+  static feedReadFunction(): (core: Core, id: number, len: number, fd: number) => number
+  /**
    * Takes the process memory figures the host samples on its cron tick (MEMORY STATS,
    * DOCTOR): resident set size and the peak of allocated bytes it has seen. The
    * allocated bytes are read at the same instant.

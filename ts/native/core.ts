@@ -50,7 +50,16 @@ export interface FeedResult {
    * second crossing): client eviction's figure less the pending output.
    */
   memory: number;
+  /**
+   * Bytes of this call's replies the core already sent to the client's socket itself
+   * (`feedRead` given an idle socket); `reply` holds only what follows them.
+   */
+  direct: number;
 }
+
+/** The read path's function (see forkv-napi's fastpath.rs), looked up once. */
+const feedReadFn = binding.Core.feedReadFunction();
+const NO_REPLY = Buffer.alloc(0);
 
 /** Receives the engine's log lines, with Valkey's level names. */
 export type EngineLogSink = (level: 'debug' | 'verbose' | 'notice' | 'warning', message: string) => void;
@@ -72,6 +81,7 @@ function split(out: Buffer, core: Core): FeedResult {
     flushedAll: (status & FLUSHED_ALL) !== 0,
     deliver: (status & DELIVER) !== 0,
     memory: out.readDoubleLE(n),
+    direct: 0,
   };
 }
 
@@ -80,6 +90,10 @@ export class Core {
   readonly native: NativeCore;
   /** Where `feedInto` leaves the client's memory figure (f64, little endian). */
   private readonly memorySlot = Buffer.alloc(MEMORY_BYTES);
+  /** Where `feedRead` leaves the client's memory figure and the bytes it sent. */
+  private readonly readSlot = new Float64Array(2);
+  /** The reply buffer bound for `feedRead` (see `bindIo`). */
+  private boundOut: Buffer | null = null;
   /** Where the engine's log lines go (the server sets its logger here). */
   onLog: EngineLogSink = (level, message) => process.stderr.write(`${level}: ${message}\n`);
 
@@ -108,6 +122,45 @@ export class Core {
       flushedAll: (status & FLUSHED_ALL) !== 0,
       deliver: (status & DELIVER) !== 0,
       memory: this.memorySlot.readDoubleLE(0),
+      direct: 0,
+    };
+  }
+
+  /**
+   * Binds the host's read buffer and reply buffer for `feedRead` (again whenever the reply
+   * buffer is replaced).
+   */
+  bindIo(input: Buffer, out: Buffer): void {
+    this.native.bindIo(input, out, Buffer.from(this.readSlot.buffer));
+    this.boundOut = out;
+  }
+
+  /** The reply buffer `feedRead` copies into (null before `bindIo`). */
+  get boundReplyBuffer(): Buffer | null {
+    return this.boundOut;
+  }
+
+  /**
+   * The read path: runs `len` bytes of the bound read buffer for client `id` (one
+   * crossing, see forkv-napi's fastpath.rs). `fd`: the client's socket when it is idle and
+   * nothing holds its replies back (-1 otherwise); the core then sends the replies
+   * itself (`direct`), and `reply` is what the kernel did not take, a view of the bound
+   * reply buffer.
+   */
+  feedRead(id: number, len: number, fd: number): FeedResult {
+    const r = feedReadFn(this.native, id, len, fd);
+    const status = r % 256;
+    const n = (r - status) / 256;
+    if (status & LOGS) this.drainLogs();
+    const out = this.boundOut as Buffer;
+    return {
+      reply: n === 0 ? NO_REPLY : n <= out.length ? out.subarray(0, n) : this.native.takeReply(),
+      step: (status & ~(WOKEN | FLUSHED_ALL | LOGS | DELIVER)) as Step,
+      woken: (status & WOKEN) !== 0,
+      flushedAll: (status & FLUSHED_ALL) !== 0,
+      deliver: (status & DELIVER) !== 0,
+      memory: this.readSlot[0] ?? 0,
+      direct: this.readSlot[1] ?? 0,
     };
   }
 

@@ -101,9 +101,7 @@ export class Connection {
     this.outputBytes += data.length;
     const s = this.socket;
     const idle = s.writableLength === 0 && s.writableCorked === 0 && !s.connecting;
-    // Not once destroyed or ended: the descriptor may be closed, or be another socket's.
-    const live = !s.destroyed && !s.writableEnded;
-    if (idle && live && this.directFd >= 0) {
+    if (idle && this.directFd >= 0 && isLive(s)) {
       const sent = sendNow(this.directFd, data);
       if (sent === data.length) return false;
       // The kernel's buffer is full (or the connection broke: the stream write reports it).
@@ -114,6 +112,15 @@ export class Connection {
     const direct = !reused || idle;
     this.streamWrite(direct ? data : Buffer.from(data));
     return reused && direct && s.writableLength > 0;
+  }
+
+  /**
+   * True when bytes may go to `directFd` now, as `write` would send them: a direct
+   * descriptor, nothing queued in Node's stream, not corked, connected and open.
+   */
+  idleForDirectWrite(): boolean {
+    const s = this.socket;
+    return this.directFd >= 0 && !this.closed && s.writableLength === 0 && s.writableCorked === 0 && !s.connecting && isLive(s);
   }
 
   /**
@@ -164,6 +171,11 @@ export type ClientView = Pick<
 export function socketFd(socket: net.Socket): number {
   const handle = (socket as unknown as { _handle?: { fd?: number } | null })._handle;
   return typeof handle?.fd === 'number' ? handle.fd : -1;
+}
+
+/** Not destroyed or ended: the descriptor may be closed after that, or be another socket's. */
+function isLive(s: net.Socket): boolean {
+  return !s.destroyed && !s.writableEnded;
 }
 
 /** "ip:port" as CLIENT LIST prints an address (IPv4-mapped IPv6 as plain IPv4). */

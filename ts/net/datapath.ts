@@ -6,8 +6,10 @@
 //
 // No Buffer per read and none per reply on the hot path: every socket reads into one
 // shared buffer (Node's `onread`, see readinto.ts: a read is handed to the core before the
-// next one can land), and the core copies the replies of a read into one reused reply
-// buffer. A plain TCP or unix socket with nothing queued gets that buffer with one
+// next one can land), in one call that takes no Buffer either (`feedRead`, bound to the
+// buffers once). A plain TCP or unix socket with nothing queued gets its replies from the
+// core in that same call, with one send(2) (forkv-napi's fastpath.rs); otherwise the core
+// copies them into one reused reply buffer, which an idle plain socket gets with one
 // send(2) (Connection.write), bypassing Node's stream machinery. Everything else takes
 // Node's stream (backpressure, 'drain', errors): what the kernel did not take, the
 // replies of a socket that holds output or is corked around host commands, replies held
@@ -19,7 +21,7 @@ import { criticalLine, Step, type FeedResult } from '../native/core';
 import { encode, error, type Reply } from '../resp/encode';
 import { runHostCommand } from '../commands';
 import { clientLine } from '../commands/connection';
-import { Connection } from './connection';
+import { Connection, socketFd } from './connection';
 import { PROTECTED_MODE_ERROR, type ConnKind } from './listeners';
 import { LoadGate } from './load-gate';
 import { readInto } from './readinto';
@@ -176,8 +178,23 @@ export class DataPath {
     conn.lastInteraction = Date.now();
     conn.inputBytes += n;
     this.server.stats.totalReadsProcessed++;
-    if (this.loadGate.holding) this.loadGate.hold(conn, this.readBuf.subarray(0, n));
-    else this.drive(conn, this.server.core.feedInto(conn.id, this.readBuf, n, this.replyBuf));
+    if (this.loadGate.holding) {
+      this.loadGate.hold(conn, this.readBuf.subarray(0, n));
+      return;
+    }
+    const core = this.server.core;
+    if (core.boundReplyBuffer !== this.replyBuf) core.bindIo(this.readBuf, this.replyBuf);
+    this.drive(conn, core.feedRead(conn.id, n, this.directFd(conn)));
+  }
+
+  /**
+   * The socket the core may send `conn`'s replies to itself (see forkv-napi's
+   * fastpath.rs): an idle plain socket whose replies nothing holds back, as
+   * `emitReply` would write them at once; -1 otherwise.
+   */
+  private directFd(conn: Connection): number {
+    if (conn.isReplica || !conn.idleForDirectWrite()) return -1;
+    return this.server.aof.holds(conn) ? -1 : conn.directFd;
   }
 
   /** A read as its own Buffer (Nodes where `readInto` is not possible). */
@@ -200,6 +217,8 @@ export class DataPath {
    * Replies produced for one read are corked into one write.
    */
   private drive(conn: Connection, first: FeedResult): void {
+    // Replies the core sent itself (feedRead): only counted here.
+    if (first.direct > 0) this.server.wroteDirect(conn, first.direct);
     // Like Valkey, FLUSHALL resets persistence before its reply goes out.
     if (first.flushedAll) this.server.rdb.afterFlushAll();
     // Fast path: the whole read was answered by the core.
@@ -403,11 +422,4 @@ export class DataPath {
     this.clearBlockTimer(conn.id);
     this.server.core.native.removeClient(conn.id);
   }
-}
-
-/** The raw descriptor of a plain TCP or unix socket (libuv's handle), -1 when unknown. */
-function socketFd(socket: net.Socket): number {
-  const handle = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle;
-  const fd = handle?.fd;
-  return typeof fd === 'number' && Number.isInteger(fd) ? fd : -1;
 }

@@ -70,6 +70,14 @@ pub struct CommandRow {
 pub struct Core {
     pub(crate) server: Server,
     host_argv: Vec<Vec<u8>>,
+    /// The host's buffers for `feedRead` (see `bindIo` and fastpath.rs).
+    pub(crate) io: Option<crate::fastpath::IoBuffers>,
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        crate::fastpath::unregister(self);
+    }
 }
 
 #[napi]
@@ -87,7 +95,27 @@ impl Core {
         crate::alloc::register_hooks();
         let mut server = Server::new(databases as usize);
         server.install_memory_probe(crate::alloc::used_bytes);
-        Core { server, host_argv: Vec::new() }
+        Core { server, host_argv: Vec::new(), io: None }
+    }
+
+    /// Hands the core the host's buffers for `feedRead` (see fastpath.rs): the shared read
+    /// buffer, the reply buffer (again whenever the host replaces it) and a 16-byte result
+    /// slot. The core keeps references to them until they are replaced or it is dropped.
+    #[napi]
+    pub fn bind_io(&mut self, input: Buffer, out: Buffer, slot: Buffer) -> Result<()> {
+        self.io = Some(crate::fastpath::IoBuffers::new(input, out, slot)?);
+        crate::fastpath::register(self);
+        Ok(())
+    }
+
+    /// The read path's function, `feedRead(core, id, len, fd)`: runs `len` bytes of the
+    /// bound read buffer for client `id`; sends the replies to `fd` when it is not -1 (an
+    /// idle plain socket) and copies what remains to the bound reply buffer. Returns
+    /// `remaining_reply_length * 256 + status` (the status byte of `feed`); the result
+    /// slot gets the client's memory and the bytes sent (two f64, native endian).
+    #[napi(ts_return_type = "(core: Core, id: number, len: number, fd: number) => number")]
+    pub fn feed_read_function(env: &Env) -> Result<Function<'_, (), f64>> {
+        env.create_function::<(), f64>("feedRead", crate::fastpath::feed_read)
     }
 
     /// Takes the process memory figures the host samples on its cron tick (MEMORY STATS,
@@ -289,7 +317,7 @@ impl Core {
 
     /// The status byte of a feed/resume/wake (see [`forkv_server::step_status`]); keeps a
     /// host command's argv for `takeHost()`.
-    fn status_byte(&mut self, outcome: Outcome) -> u8 {
+    pub(crate) fn status_byte(&mut self, outcome: Outcome) -> u8 {
         let (status, argv) = self.server.step_status(outcome);
         if let Some(argv) = argv {
             self.host_argv = argv;
