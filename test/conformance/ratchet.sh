@@ -12,10 +12,12 @@
 # shows the [err] lines of each run; a unit above its floor is reported so the
 # floor can be raised in the same commit. Floors only ever go up.
 #
-# A unit whose number of tests is random (integration/psync2-reg runs a test for each 5% draw
-# of a 20 s loop) is marked "distinct" as a fourth field: its count is then the number of
-# distinct test names that passed and never failed in the run, which is fixed for a healthy
-# server, and any failed test lowers it.
+# A unit whose number of tests is random or follows the machine's speed (integration/psync2-reg
+# runs a test for each 5% draw of a 20 s loop; integration/psync2 runs as many 10-test cycles
+# as fit in 40 s, 4 or 5) is marked "distinct" as a fourth field: its count is then the number
+# of distinct test names, with every run of digits taken as one (a cycle number, a replica
+# index), that passed and never failed in the run. That is fixed for a healthy server, and a
+# test that fails in any cycle lowers it.
 #
 # The suite lives outside the repository (see DESIGN.md): $FORKV_CONFORMANCE_DIR, else
 # ../shared/conformance beside the checkout, else /work/shared/conformance.
@@ -52,14 +54,15 @@ passed_of() {  # results_dir unit
   awk -F'\t' -v u="$2" 'NR>1 && $1==u {print $2; found=1} END {if (!found) print 0}' "$1/summary.tsv" 2>/dev/null || echo 0
 }
 
-# distinct test names a unit passed and never failed, from its log (a test that fails or
-# never runs, as after an [exception], is missing from the count)
+# distinct test names a unit passed and never failed, from its log, digit runs folded into
+# "#" ("PSYNC2: --- CYCLE 3 ---" and "... CYCLE 4 ---" are one name); a test that fails in
+# any run of it, or never runs, as after an [exception], is missing from the count
 distinct_passed_of() {  # results_dir unit
   local log=$1/logs/${2//\//_}.log
   [ -f "$log" ] || { echo 0; return; }
   awk '
-    /^\[ok\]: /        { name=substr($0, 7); sub(/ \([0-9]+ ms\)$/, "", name); ok[name]=1 }
-    /^\[(err|exception)\]: / { name=$0; sub(/^\[[a-z]+\]: /, "", name); sub(/ in .*$/, "", name); bad[name]=1 }
+    /^\[ok\]: /        { name=substr($0, 7); sub(/ \([0-9]+ ms\)$/, "", name); gsub(/[0-9]+/, "#", name); ok[name]=1 }
+    /^\[(err|exception)\]: / { name=$0; sub(/^\[[a-z]+\]: /, "", name); sub(/ in .*$/, "", name); gsub(/[0-9]+/, "#", name); bad[name]=1 }
     END { n=0; for (t in ok) if (!(t in bad)) n++; print n }
   ' "$log"
 }
