@@ -1155,8 +1155,9 @@ impl Engine {
                 return Some(format!("REDIRECT {addr}"));
             }
         }
-        // MULTI and WATCH carry no_multi too but answer for themselves (not flagging).
-        if client.multi.is_some() && spec.flags & flags::NO_MULTI != 0 && !matches!(spec.exec, Exec::Engine(_)) {
+        // MULTI and WATCH are no_multi commands too: Valkey 8 refuses them here and flags
+        // the transaction (Redis 7.0 answered "MULTI calls can not be nested" unflagged).
+        if client.multi.is_some() && spec.flags & flags::NO_MULTI != 0 {
             return Some("ERR Command not allowed inside a transaction".into());
         }
         if let Some(e) = &self.cfg.write_error {

@@ -15,6 +15,11 @@
 //! except for the commands that touch arbitrary keys (SCAN, RANDOMKEY, KEYS), whose
 //! deletions go out bare, as Valkey's `propagatePendingCommands` does. Keys the active
 //! expire cycle deletes are propagated one by one, unwrapped.
+//!
+//! PUBLISH and SPUBLISH go to the replicas only (Valkey's `forceCommandPropagation(c,
+//! PROPAGATE_REPL)`), so that a replica's subscribers get the messages published on its
+//! primary: they enter the one stream like any operation (a transaction wraps them with
+//! its writes) and [`without_replica_only`] takes them out of the AOF's copy.
 
 /// Collects the RESP form of executed writes until the host flushes them to the AOF.
 #[derive(Default)]
@@ -30,6 +35,8 @@ pub struct Propagator {
     tx: Option<(Vec<u8>, usize)>,
     /// The command being executed, while one is.
     unit: Option<Unit>,
+    /// The pending bytes hold a replicas-only operation (see [`Propagator::log_for_replicas`]).
+    replica_only: bool,
 }
 
 /// Where the executing command's operations begin in the stream, so that deletions
@@ -74,6 +81,20 @@ impl Propagator {
         if let Some(u) = &mut self.unit {
             u.ops += 1;
         }
+    }
+
+    /// Logs a command that goes to the replicas but never to the AOF (PUBLISH).
+    pub fn log_for_replicas(&mut self, db: usize, argv: &[&[u8]]) {
+        if self.enabled {
+            self.log(db, argv);
+            self.replica_only = true;
+        }
+    }
+
+    /// True when the pending bytes (or a running transaction's) hold a replicas-only
+    /// operation: the AOF's copy must go through [`without_replica_only`].
+    pub fn has_replica_only(&self) -> bool {
+        self.replica_only
     }
 
     fn target(&mut self) -> &mut Vec<u8> {
@@ -214,9 +235,109 @@ impl Propagator {
 
     /// Takes the pending bytes.
     pub fn take(&mut self) -> Vec<u8> {
+        // A transaction still collecting keeps its own replicas-only operations.
+        self.replica_only = self.replica_only && self.tx.is_some();
         std::mem::take(&mut self.buf)
     }
 }
 
+/// The commands replicas get and the AOF does not (see the module notes).
+fn is_replica_only(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"PUBLISH") || name.eq_ignore_ascii_case(b"SPUBLISH")
+}
+
+/// The AOF's copy of a stream: `stream` without its PUBLISH and SPUBLISH commands. The
+/// stream is this module's own encoding; should a command not parse, the rest is kept
+/// as it is.
+pub fn without_replica_only(stream: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(stream.len());
+    let mut at = 0;
+    while at < stream.len() {
+        let Some((len, first)) = command_extent(&stream[at..]) else {
+            out.extend_from_slice(&stream[at..]);
+            break;
+        };
+        if !is_replica_only(first) {
+            out.extend_from_slice(&stream[at..at + len]);
+        }
+        at += len;
+    }
+    out
+}
+
+/// The length of the RESP multibulk command at the start of `bytes` and its first
+/// argument, or None when it does not parse.
+fn command_extent(bytes: &[u8]) -> Option<(usize, &[u8])> {
+    fn line(bytes: &[u8], at: usize, tag: u8) -> Option<(usize, usize)> {
+        if bytes.get(at) != Some(&tag) {
+            return None;
+        }
+        let end = at + bytes.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+        let n = std::str::from_utf8(bytes.get(at + 1..end)?).ok()?.parse().ok()?;
+        Some((n, end + 2))
+    }
+    let (argc, mut at) = line(bytes, 0, b'*')?;
+    let mut first: &[u8] = &[];
+    for i in 0..argc {
+        let (len, start) = line(bytes, at, b'$')?;
+        let end = start.checked_add(len)?;
+        if i == 0 {
+            first = bytes.get(start..end)?;
+        }
+        if bytes.get(end..end + 2)? != b"\r\n" {
+            return None;
+        }
+        at = end + 2;
+    }
+    Some((at, first))
+}
+
 /// Appends a command as a RESP multibulk (the AOF crate's encoder: one format).
 pub use forkv_aof::encode_command;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stream(cmds: &[&[&[u8]]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for argv in cmds {
+            encode_command(&mut out, argv);
+        }
+        out
+    }
+
+    #[test]
+    fn the_aof_copy_drops_publish_and_keeps_the_rest() {
+        let mut p = Propagator { enabled: true, ..Default::default() };
+        p.begin_transaction();
+        p.log(0, &[b"SET", b"k", b"v"]);
+        p.log_for_replicas(0, &[b"publish", b"ch", b"m\r\n"]);
+        p.log_for_replicas(0, &[b"SPUBLISH", b"sh", b""]);
+        p.end_transaction();
+        assert!(p.has_replica_only());
+        let all = p.take();
+        assert!(!p.has_replica_only());
+        assert_eq!(
+            all,
+            stream(&[&[b"MULTI"], &[b"SELECT", b"0"], &[b"SET", b"k", b"v"], &[b"publish", b"ch", b"m\r\n"], &[b"SPUBLISH", b"sh", b""], &[b"EXEC"]])
+        );
+        assert_eq!(without_replica_only(&all), stream(&[&[b"MULTI"], &[b"SELECT", b"0"], &[b"SET", b"k", b"v"], &[b"EXEC"]]));
+    }
+
+    #[test]
+    fn nothing_is_logged_for_replicas_while_propagation_is_off() {
+        let mut p = Propagator::default();
+        p.log_for_replicas(0, &[b"PUBLISH", b"ch", b"m"]);
+        assert!(p.take().is_empty());
+        assert!(!p.has_replica_only());
+    }
+
+    #[test]
+    fn a_stream_that_does_not_parse_is_kept_from_there_on() {
+        let mut s = stream(&[&[b"PUBLISH", b"a", b"b"], &[b"SET", b"k", b"v"]]);
+        s.extend_from_slice(b"*2\r\n$3\r\nDEL\r\n$9\r\nshort");
+        let expected = [&stream(&[&[b"SET", b"k", b"v"]])[..], b"*2\r\n$3\r\nDEL\r\n$9\r\nshort"].concat();
+        assert_eq!(without_replica_only(&s), expected);
+    }
+}

@@ -59,8 +59,8 @@ fn a_queuing_error_aborts_and_transaction_errors_match_valkey() {
     let (r, _) = send(&mut e, 1, &[&["EXEC"], &["DISCARD"], &["MULTI"], &["MULTI"], &["WATCH", "k"], &["EXEC"]]);
     assert_eq!(
         r,
-        "-ERR EXEC without MULTI\r\n-ERR DISCARD without MULTI\r\n+OK\r\n-ERR MULTI calls can not be nested\r\n\
-         -ERR WATCH inside MULTI is not allowed\r\n*0\r\n"
+        "-ERR EXEC without MULTI\r\n-ERR DISCARD without MULTI\r\n+OK\r\n-ERR Command not allowed inside a transaction\r\n\
+         -ERR Command not allowed inside a transaction\r\n-EXECABORT Transaction discarded because of previous errors.\r\n"
     );
 }
 

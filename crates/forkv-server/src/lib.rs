@@ -292,6 +292,7 @@ impl Server {
         if self.engine.prop.in_unit() || self.engine.prop.pending().is_empty() {
             return;
         }
+        let replica_only = self.engine.prop.has_replica_only();
         let bytes = self.engine.prop.take();
         let own = &mut *self.own.borrow_mut();
         // A replica's replicas get its primary's stream instead (see repl_feed_upstream).
@@ -299,7 +300,9 @@ impl Server {
             own.repl.feed(&bytes, &mut own.outbox);
         }
         if self.aof_on {
-            if self.aof_stream.is_empty() {
+            if replica_only {
+                self.aof_stream.extend_from_slice(&forkv_engine::propagate::without_replica_only(&bytes));
+            } else if self.aof_stream.is_empty() {
                 self.aof_stream = bytes;
             } else {
                 self.aof_stream.extend_from_slice(&bytes);
@@ -1002,6 +1005,11 @@ fn run_own_spec(engine: &mut Engine, own: &mut Own, spec: &'static table::Comman
             let space = if spec.name == "publish" { Space::Channel } else { Space::Shard };
             let (channel, message) = (argv.get(1).copied().unwrap_or_default(), argv.get(2).copied().unwrap_or_default());
             let n = own.pubsub.publish(engine, &mut own.outbox, space, channel, message);
+            // The replicas' subscribers get it too (never the AOF; see forkv_engine::propagate).
+            if own.repl.active() {
+                let db = engine.client(id).map_or(0, |c| c.db);
+                engine.prop.log_for_replicas(db, argv);
+            }
             forkv_engine::reply::Reply::new(out, proto).int(n as i64);
         }
         "pubsub" => pubsub::introspect(&own.pubsub, proto, argv, out),

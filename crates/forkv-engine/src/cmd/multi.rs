@@ -467,9 +467,6 @@ fn multi(e: &mut Engine, id: u64, _argv: &[&[u8]]) -> Outcome {
     let Some(c) = e.clients.get_mut(&id) else {
         return Outcome::Close;
     };
-    if c.multi.is_some() {
-        return e.error_reply(id, "ERR MULTI calls can not be nested");
-    }
     c.multi = Some(MultiState::default());
     e.ok_reply(id)
 }
@@ -524,9 +521,6 @@ fn watch(e: &mut Engine, id: u64, argv: &[&[u8]]) -> Outcome {
     let Some(c) = e.clients.get(&id) else {
         return Outcome::Close;
     };
-    if c.multi.is_some() {
-        return e.error_reply(id, "ERR WATCH inside MULTI is not allowed");
-    }
     // Already dirty: watching more cannot change the outcome.
     if !c.dirty_cas {
         let db = c.db;
