@@ -1,4 +1,4 @@
-// PUBLISH reaches a replica's subscribers: Valkey propagates PUBLISH to its replicas
+// PUBLISH and SPUBLISH reach a replica's subscribers: Valkey propagates them to its replicas
 // (forceCommandPropagation with PROPAGATE_REPL, outside cluster mode) and never to the AOF.
 // Primaries and replicas are forkv and valkey-server 8.0.1 in every pairing that involves
 // forkv; a transaction carries its PUBLISH with its writes.
@@ -44,6 +44,10 @@ for (const [pk, rk] of pairs) {
     assert.is(await rio.call('REPLICAOF', '127.0.0.1', String(p.port)), 'OK');
     await linkUp(rio);
     const sub = await subscriber(fleet, r.port, 'news');
+    const shard = fleet.connect(r.port);
+    const shardGot: string[] = [];
+    shard.on('smessage', (_ch: string, msg: string) => shardGot.push(msg));
+    await shard.call('SSUBSCRIBE', 'sh');
     const pio = fleet.connect(p.port);
     await pio.publish('news', 'one');
     await pio.multi().set('k', 'v').publish('news', 'two').exec();
@@ -51,6 +55,9 @@ for (const [pk, rk] of pairs) {
     await pio.publish('news', 'three');
     await waitUntil('the replica delivered three messages', () => sub.got.length === 3, 10000);
     assert.equal(sub.got, ['one', 'two', 'three']);
+    await pio.call('SPUBLISH', 'sh', 'sharded');
+    await waitUntil('the replica delivered the SPUBLISH', () => shardGot.length === 1, 10000);
+    assert.equal(shardGot, ['sharded']);
     assert.is(await rio.get('k'), 'v');
   });
 }
