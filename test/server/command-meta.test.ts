@@ -284,4 +284,24 @@ t('CLIENT CAPA REDIRECT: a replica sends reads and writes to its primary, READON
   }
 });
 
+t('CLIENT CAPA REDIRECT: EXEC of writes queued before the server became a replica answers REDIRECT', async () => {
+  const primary = fleet.track(await startServer());
+  const server = fleet.track(await startServer());
+  const c = await RawClient.connect(server.port);
+  const admin = await RawClient.connect(server.port);
+  try {
+    assert.equal(toJson(await c.call('CLIENT', 'CAPA', 'redirect')), 'OK');
+    assert.equal(toJson(await c.call('MULTI')), 'OK');
+    assert.equal(toJson(await c.call('SET', 'foo', 'bar')), 'QUEUED');
+    assert.equal(toJson(await admin.call('REPLICAOF', '127.0.0.1', String(primary.port))), 'OK');
+    // Valkey discards the transaction and answers REDIRECT itself, not EXECABORT.
+    assert.equal(toJson(await c.call('EXEC')), { error: `REDIRECT 127.0.0.1:${primary.port}` });
+    assert.equal(toJson(await c.call('EXEC')), { error: 'ERR EXEC without MULTI' });
+    assert.equal(toJson(await admin.call('EXISTS', 'foo')), 0);
+  } finally {
+    c.close();
+    admin.close();
+  }
+});
+
 t.run();

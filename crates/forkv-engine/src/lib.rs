@@ -1121,8 +1121,14 @@ impl Engine {
         if is_exec {
             self.discard_transaction(id);
             self.update_tracking();
-            let reason = err.strip_prefix("ERR ").unwrap_or(err);
-            Reply::new(&mut self.out, proto).error(&format!("EXECABORT Transaction discarded because of: {reason}"));
+            // A replica's REDIRECT discards the transaction and answers as itself (Valkey's
+            // processCommand does not route it through rejectCommand's EXECABORT).
+            if err.starts_with("REDIRECT ") {
+                Reply::new(&mut self.out, proto).error(err);
+            } else {
+                let reason = err.strip_prefix("ERR ").unwrap_or(err);
+                Reply::new(&mut self.out, proto).error(&format!("EXECABORT Transaction discarded because of: {reason}"));
+            }
         } else {
             Reply::new(&mut self.out, proto).error(err);
         }
