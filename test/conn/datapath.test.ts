@@ -271,4 +271,25 @@ t('a client over maxclients gets the error and the connection closes (accepted s
   }
 });
 
+t('clients over maxclients that reset their connection at once leave the server running', async () => {
+  const small = await startServer({ args: ['--maxclients', '1'] });
+  const first = await RawClient.connect(small.port);
+  try {
+    for (let i = 0; i < 40; i++) {
+      const s = net.connect(small.port, '127.0.0.1');
+      s.on('error', () => undefined);
+      await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+      // Unread input and SO_LINGER 0: the server's side sees ECONNRESET.
+      s.write(cmd('PING'));
+      s.resetAndDestroy();
+    }
+    await sleep(200);
+    first.write(cmd('PING'));
+    assert.is((await first.readBytes(7)).toString(), '+PONG\r\n');
+  } finally {
+    first.close();
+    await small.stop();
+  }
+});
+
 t.run();

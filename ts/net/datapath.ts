@@ -65,19 +65,27 @@ export class DataPath {
     const conn = new Connection(this.server.core.native.allocateClientId(), socket, kind, kind === 'unix' ? this.server.listening.unixPath : null, peer);
     this.server.stats.totalConnections++;
     if (this.server.clients.size >= this.server.config.getInt('maxclients')) {
-      this.server.stats.rejectedConnections++;
-      socket.resume(); // accepted paused: read (and drop) to the peer's EOF so the socket closes
-      socket.end('-ERR max number of clients reached\r\n');
+      this.refuse(socket, '-ERR max number of clients reached\r\n');
       return;
     }
     if (this.server.listening.protectedModeRefuses(conn)) {
-      this.server.stats.rejectedConnections++;
-      socket.resume();
-      socket.end(`-${PROTECTED_MODE_ERROR}\r\n`);
+      this.refuse(socket, `-${PROTECTED_MODE_ERROR}\r\n`);
       return;
     }
     this.server.core.native.addClient(conn.id, ...this.clientInfo(conn));
     this.register(conn, head);
+  }
+
+  /**
+   * Answers a connection that is not let in with its error line and closes it. The peer
+   * may reset the connection meanwhile (a client that gives up at once): the socket's
+   * error is expected then, and must not reach the process as an unhandled one.
+   */
+  private refuse(socket: net.Socket, line: string): void {
+    this.server.stats.rejectedConnections++;
+    socket.on('error', () => socket.destroy());
+    socket.resume(); // accepted paused: read (and drop) to the peer's EOF so the socket closes
+    socket.end(line);
   }
 
   /**
