@@ -891,6 +891,21 @@ impl Engine {
         let Some(client) = self.clients.get(&id) else {
             return Outcome::Close;
         };
+        // While a failover is in progress (this server already follows the new primary,
+        // writes still held), a command that would be redirected waits for the failover's
+        // end instead, as Valkey's processCommand postpones it: then it is redirected to
+        // the new primary, or runs here if the failover was aborted.
+        if self.failover_holds_writes() {
+            let queued = match &client.multi {
+                Some(m) if spec.name == "exec" => m.queued_flags().0,
+                _ => 0,
+            };
+            if self.redirect_target(client, cmd_flags | queued).is_some() {
+                self.postpone(id);
+                self.stats.total_commands_processed -= 1;
+                return Outcome::Blocked;
+            }
+        }
         if let Some(e) = self.precheck_after_acl(client, spec, cmd_flags) {
             return self.reject_command(id, Some(spec), is_exec, &e);
         }
@@ -1146,20 +1161,23 @@ impl Engine {
         None
     }
 
+    /// Valkey 8's standalone redirect, checked right after the ACL: a replica sends the
+    /// clients that can follow it to the primary for writes, and for reads unless the
+    /// client asked to read here (READONLY). `all_flags` include a transaction's queued
+    /// commands at EXEC.
+    fn redirect_target<'a>(&'a self, client: &Client, all_flags: u32) -> Option<&'a str> {
+        let addr = self.cfg.primary_address.as_deref().filter(|_| client.capa_redirect && !client.primary)?;
+        (all_flags & flags::WRITE != 0 || (all_flags & flags::READONLY != 0 && !client.readonly)).then_some(addr)
+    }
+
     /// The refusals Valkey applies after the ACL check.
     fn precheck_after_acl(&self, client: &Client, spec: &CommandSpec, cmd_flags: u32) -> Option<String> {
         let (queued, queued_inv) = match &client.multi {
             Some(m) if spec.name == "exec" => m.queued_flags(),
             _ => (0, 0),
         };
-        // Valkey 8's standalone redirect, checked right after the ACL: a replica sends the
-        // clients that can follow it to the primary for writes, and for reads unless
-        // the client asked to read here (READONLY).
-        if let Some(addr) = self.cfg.primary_address.as_deref().filter(|_| client.capa_redirect && !client.primary) {
-            let all = cmd_flags | queued;
-            if all & flags::WRITE != 0 || (all & flags::READONLY != 0 && !client.readonly) {
-                return Some(format!("REDIRECT {addr}"));
-            }
+        if let Some(addr) = self.redirect_target(client, cmd_flags | queued) {
+            return Some(format!("REDIRECT {addr}"));
         }
         // MULTI and WATCH are no_multi commands too: Valkey 8 refuses them here and flags
         // the transaction (Redis 7.0 answered "MULTI calls can not be nested" unflagged).

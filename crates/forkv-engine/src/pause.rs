@@ -218,12 +218,22 @@ impl Engine {
         if !self.pause_covers(client, flags, queued) {
             return false;
         }
+        self.postpone(id);
+        true
+    }
+
+    /// Holds client `id`'s command until the pause ends (it runs again then).
+    pub(crate) fn postpone(&mut self, id: u64) {
         if let Some(c) = self.clients.get_mut(&id) {
             c.postponed = true;
             c.suspended = true;
         }
         self.pause.postponed.push_back(id);
-        true
+    }
+
+    /// A failover holds the writes (from FAILOVER until it ends or is aborted).
+    pub(crate) fn failover_holds_writes(&self) -> bool {
+        self.pause.failover
     }
 
     /// Forgets a closed client's place in the pause's queue.
@@ -371,6 +381,27 @@ mod tests {
         assert_eq!(e.wake(2), Outcome::Done);
         assert_eq!(e.reply(), b"+OK\r\n");
         assert!(!e.is_paused());
+    }
+
+    #[test]
+    fn a_command_to_redirect_waits_for_the_end_of_a_failover_in_progress() {
+        let mut e = Engine::new(1);
+        e.add_client(1);
+        assert_eq!(e.feed(1, b"*3\r\n$6\r\nCLIENT\r\n$4\r\nCAPA\r\n$8\r\nredirect\r\n"), Outcome::Done);
+        e.clear_reply();
+        // FAILOVER's last step: the server follows the new primary, writes still held.
+        e.pause_for_failover(true);
+        e.cfg.primary_address = Some("127.0.0.1:7000".into());
+        assert_eq!(e.feed(1, b"*1\r\n$4\r\nPING\r\n"), Outcome::Done);
+        assert_eq!(e.reply(), b"+PONG\r\n");
+        e.clear_reply();
+        // A read too: without READONLY it would be redirected.
+        assert_eq!(e.feed(1, b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n"), Outcome::Blocked);
+        assert!(e.reply().is_empty());
+        assert!(e.pause_for_failover(false));
+        assert_eq!(e.take_woken(), vec![1]);
+        assert_eq!(e.wake(1), Outcome::Done);
+        assert_eq!(e.reply(), b"-REDIRECT 127.0.0.1:7000\r\n");
     }
 
     #[test]
