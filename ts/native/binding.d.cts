@@ -77,12 +77,11 @@ export declare class Core {
    */
   aofRewriteCron(percentage: number, minSize: number): AofRewriteCron
   /**
-   * After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as
-   * `pollChild` reported them): logs its end, installs its base or removes its files,
-   * on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]). True
-   * when its base was installed.
+   * After `pollChild` reported the rewrite child's end: logs it, installs its base or
+   * removes its files, on the engine's queue (see
+   * [`forkv_server::Server::aof_rewrite_reaped_logged`]). True when its base was installed.
    */
-  aofRewriteDone(opts: import('./host-types').AofOptions, pid: number, outcome: string, message: string, signal: number): boolean
+  aofRewriteDone(opts: import('./host-types').AofOptions): boolean
   /**
    * The panic an error reply to the primary asked for (`propagation-error-behavior`):
    * its message; the host logs it as Valkey's serverPanic and stops the server.
@@ -356,14 +355,14 @@ export declare class Core {
    * process, blocking (as Valkey's SAVE does), with the policy's bookkeeping and its
    * log lines. True when saved.
    */
-  saveRdb(opts: RdbSaveOptions): boolean
+  saveRdb(opts: import('./host-types').RdbSaveOptions): boolean
   /** After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]). */
-  rdbResetAfterFlushall(opts: RdbSaveOptions): FlushAllReport
+  rdbResetAfterFlushall(opts: import('./host-types').RdbSaveOptions): FlushAllReport
   /**
    * BGSAVE: forks; the child writes the snapshot as of this instant. Throws (logged)
    * when the fork fails.
    */
-  bgsave(opts: RdbSaveOptions): void
+  bgsave(opts: import('./host-types').RdbSaveOptions): void
   /**
    * BGSAVE [SCHEDULE|CANCEL]: the policy's verdict (`start`, `in-progress`, `scheduled`,
    * `another-child`, `cancelled-child`, `cancelled-schedule`, `nothing-to-cancel`); a
@@ -389,13 +388,13 @@ export declare class Core {
    * and `<mark>` into a pipe whose read end (`fd`, now owned by the caller) the host copies
    * to the replicas.
    */
-  bgsaveToReplicas(opts: RdbSaveOptions, mark: string): TransferFork
+  bgsaveToReplicas(opts: import('./host-types').RdbSaveOptions, mark: string): TransferFork
   /**
    * The shutdown's persistence steps in Valkey's order, logged on the engine's queue
    * (see [`forkv_server::Server::shutdown_persistence`]); `aof`: the AOF's configuration,
    * for the files of a killed rewrite.
    */
-  shutdownPersistence(steps: ShutdownSteps, aof: import('./host-types').AofOptions): ShutdownStepsDone
+  shutdownPersistence(steps: import('./host-types').ShutdownSteps, aof: import('./host-types').AofOptions): ShutdownStepsDone
   /** Drains the child's messages and reaps it if it ended (never waits). */
   pollChild(): ChildPoll | null
   /** The running child, if any. */
@@ -552,8 +551,8 @@ export declare class Core {
    * closes them, as Valkey does) and forgotten.
    */
   replDetachReplicas(): Array<number>
-  /** INFO replication's primary fields. */
-  replInfo(): ReplInfo
+  /** INFO replication's primary fields (see [`forkv_server::Server::repl_info`]). */
+  replInfo(): import('./host-types').ReplInfo
 }
 
 /**
@@ -747,30 +746,6 @@ export interface OpenFilesAdjustment {
 /** `vm.overcommit_memory` (0, 1 or 2), or null when unreadable. */
 export declare function overcommitMemory(): number | null
 
-/** How to write an RDB file. */
-export interface RdbSaveOptions {
-  dir: string
-  filename: string
-  compression: boolean
-  checksum: boolean
-  /** RDB version to write (9..=11). */
-  version: number
-  /** Microseconds the writer sleeps after each key (`rdb-key-save-delay`, for tests). */
-  keySaveDelayUs: number
-  /** `rdb-save-incremental-fsync`: the file is synced every 4 MiB while it is written. */
-  incrementalFsync?: boolean
-  /**
-   * SAVE in process only: a SIGINT during the save removes its temp file and exits
-   * with status 1 (the shutdown save after a signal, as Valkey's second SIGINT).
-   */
-  exitOnSigint?: boolean
-  /**
-   * The replication AUX fields (Valkey's rdbSaveInfo), written by a replica that has
-   * a primary's history.
-   */
-  repl?: ReplSaveInfo
-}
-
 /**
  * What LASTSAVE and the write gate need of the RDB policy (the INFO fields are the
  * core's: `refreshPersistenceInfo`).
@@ -785,46 +760,6 @@ export interface RdbStatus {
 export interface RenameError {
   index: number
   message: string
-}
-
-/** One replica for INFO replication (`slaveN:` lines). */
-export interface ReplicaRow {
-  id: number
-  state: string
-  listeningPort: number
-  announcedIp?: string
-  ackOffset: number
-  /** The replica's AOF fsynced offset (REPLCONF ACK .. FACK), for WAITAOF. */
-  aofOffset: number
-  lagSec: number
-  /** The stream it holds in the backlog, not yet sent (while its full sync runs). */
-  heldBytes: number
-}
-
-/** INFO replication's primary fields. */
-export interface ReplInfo {
-  replid: string
-  replid2: string
-  offset: number
-  secondOffset: number
-  backlogActive: boolean
-  backlogFirstByteOffset: number
-  backlogHistlen: number
-  replicas: Array<ReplicaRow>
-}
-
-/**
- * A replica's place in its primary's stream, saved as the `repl-stream-db`, `repl-id`
- * and `repl-offset` AUX fields: restarted from the file, the replica continues with a
- * partial resynchronization (Valkey's rdbPopulateSaveInfo and loadDataFromDisk).
- */
-export interface ReplSaveInfo {
-  /** The database the stream that follows the snapshot is in (the primary client's). */
-  streamDb: number
-  /** The primary's replication ID. */
-  replId: string
-  /** The bytes of the stream the snapshot holds. */
-  replOffset: number
 }
 
 /** Replicas waiting for a BGSAVE to start (see [`Core::repl_waiting_start`]). */
@@ -845,18 +780,6 @@ export interface SaveRuleArg {
  * class), or null to leave them the inherited score (`oom-score-adj no`).
  */
 export declare function setChildOomScoreAdj(score?: number | undefined | null): void
-
-/** SHUTDOWN's flags and configuration (see [`forkv_server::persist::shutdown::ShutdownPlan`]). */
-export interface ShutdownSteps {
-  /** SAVE (true), NOSAVE (false), or neither (the save rules decide). */
-  save?: boolean
-  force: boolean
-  /** The shutdown follows a signal: a SIGINT during the final save exits at once. */
-  exitOnSigint: boolean
-  rdb: RdbSaveOptions
-  /** The pid file this process wrote. */
-  pidfile?: string
-}
 
 /** What the shutdown's persistence steps did. */
 export interface ShutdownStepsDone {

@@ -142,6 +142,46 @@ export interface AofOptions {
   incrementalFsync: boolean;
 }
 
+/** A replica's place in its primary's stream, saved as the `repl-stream-db`, `repl-id` and `repl-offset` AUX fields (Valkey's rdbSaveInfo): restarted from the file, the replica continues with a partial resynchronization. */
+export interface ReplSaveInfo {
+  /** The database the stream that follows the snapshot is in (the primary client's). */
+  streamDb: number;
+  /** The primary's replication ID. */
+  replId: string;
+  /** The bytes of the stream the snapshot holds. */
+  replOffset: number;
+}
+
+/** How to write an RDB file, as the host's configuration says. */
+export interface RdbSaveOptions {
+  dir: string;
+  filename: string;
+  compression: boolean;
+  checksum: boolean;
+  /** RDB version to write (9..=11). */
+  version: number;
+  /** Microseconds the writer sleeps after each key (`rdb-key-save-delay`, for tests). */
+  keySaveDelayUs: number;
+  /** `rdb-save-incremental-fsync`: the file is synced every 4 MiB while it is written. */
+  incrementalFsync?: boolean | null;
+  /** SAVE in process only: a SIGINT during the save removes its temp file and exits with status 1 (the shutdown save after a signal, as Valkey's second SIGINT). */
+  exitOnSigint?: boolean | null;
+  /** The replication AUX fields (Valkey's rdbSaveInfo), written by a replica that has a primary's history. */
+  repl?: ReplSaveInfo | null;
+}
+
+/** SHUTDOWN's flags and configuration as the host hands them over (the server makes its `ShutdownPlan` of them). */
+export interface ShutdownSteps {
+  /** SAVE (true), NOSAVE (false), or neither (the save rules decide). */
+  save?: boolean | null;
+  force: boolean;
+  /** The shutdown follows a signal: a SIGINT during the final save exits at once. */
+  exitOnSigint: boolean;
+  rdb: RdbSaveOptions;
+  /** The pid file this process wrote. */
+  pidfile?: string | null;
+}
+
 /** Counters for INFO stats and the host's cron samples. */
 export interface CoreStats {
   totalCommandsProcessed: number;
@@ -207,4 +247,29 @@ export interface ClientState {
   multiMem: number;
   /** Blocking commands answer at once (inside EXEC or a script): WAIT, WAITAOF. */
   denyBlocking: boolean;
+}
+
+/** One row of INFO replication's `slaveN` lines. */
+export interface ReplicaRow {
+  id: number;
+  state: string;
+  listeningPort: number;
+  announcedIp?: string;
+  ackOffset: number;
+  aofOffset: number;
+  lagSec: number;
+  /** The stream it holds in the backlog, not yet sent (while its full sync runs). */
+  heldBytes: number;
+}
+
+/** INFO replication's primary fields. */
+export interface ReplInfo {
+  replid: string;
+  replid2: string;
+  offset: number;
+  secondOffset: number;
+  backlogActive: boolean;
+  backlogFirstByteOffset: number;
+  backlogHistlen: number;
+  replicas: ReplicaRow[];
 }

@@ -237,7 +237,7 @@ export class AofPersistence {
 
   /** The rewrite child ended: the core installs its base (in the format it was forked with) or removes its files, and logs it. */
   private rewriteDone(d: ChildDone): void {
-    const installed = this.core.aofRewriteDone(this.options(), d.pid, d.outcome, d.message, d.signal);
+    const installed = this.core.aofRewriteDone(this.options());
     this.server.core.drainLogs();
     if (installed) this.syncState();
   }

@@ -15,7 +15,8 @@ import type { HostCall } from '../commands/types';
 import type { Connection } from '../net/connection';
 import { array, bulk, error, int, type Reply } from '../resp/encode';
 import type { Server } from '../server';
-import type { LoadReport, ReplSaveInfo } from '../native/binding.cjs';
+import type { LoadReport } from '../native/binding.cjs';
+import type { ReplSaveInfo } from '../native/host-types';
 
 const INT64_MAX = (1n << 63n) - 1n;
 

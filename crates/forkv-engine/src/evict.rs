@@ -34,6 +34,17 @@ pub enum EvictResult {
     Fail,
 }
 
+impl EvictResult {
+    /// The result's name for the host (`ok`, `running`, `fail`).
+    pub fn name(self) -> &'static str {
+        match self {
+            EvictResult::Ok => "ok",
+            EvictResult::Running => "running",
+            EvictResult::Fail => "fail",
+        }
+    }
+}
+
 /// The `maxmemory` settings.
 #[derive(Clone, Copy, Debug)]
 pub struct MaxmemoryConfig {

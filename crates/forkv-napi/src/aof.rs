@@ -7,10 +7,8 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use forkv_server::job_report::JobEnd;
 use forkv_server::persist::aof_config::{fsync_policy, AofConfig};
-use forkv_server::persist::aof_state::{AofState, SwitchOn, TurnFlush};
-use forkv_server::persist::policy::RewriteVerdict;
+use forkv_server::persist::aof_state::{SwitchOn, TurnFlush};
 
 use crate::core::Core;
 
@@ -132,12 +130,7 @@ impl Core {
     #[napi]
     pub fn aof_status(&self) -> AofStatusReport {
         let st = self.server.aof_status();
-        let state = match st.state() {
-            AofState::Off => "off",
-            AofState::WaitRewrite => "wait",
-            AofState::On => "on",
-        };
-        AofStatusReport { state: state.into(), write_gate: st.write_gate() }
+        AofStatusReport { state: st.state().name().into(), write_gate: st.write_gate() }
     }
 
     /// CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
@@ -191,12 +184,7 @@ impl Core {
     /// BGREWRITEAOF: the policy's verdict (`start`, `in-progress`, `scheduled`).
     #[napi]
     pub fn aof_rewrite_request(&mut self) -> String {
-        match self.server.aof_rewrite_request() {
-            RewriteVerdict::Start => "start",
-            RewriteVerdict::InProgress => "in-progress",
-            RewriteVerdict::Scheduled => "scheduled",
-        }
-        .into()
+        self.server.aof_rewrite_request().name().into()
     }
 
     /// The cron's rewrite decision: a scheduled rewrite, or an automatic one per
@@ -207,20 +195,12 @@ impl Core {
         AofRewriteCron { start: c.start, auto_growth: c.auto_growth.map(|g| g as f64), limited_minutes: c.limited_minutes.map(|m| m as f64) }
     }
 
-    /// After the rewrite child `pid` ended (its `outcome`, `message` and `signal` as
-    /// `pollChild` reported them): logs its end, installs its base or removes its files,
-    /// on the engine's queue (see [`forkv_server::Server::aof_rewrite_done_logged`]). True
-    /// when its base was installed.
-    #[napi(ts_args_type = "opts: import('./host-types').AofOptions, pid: number, outcome: string, message: string, signal: number")]
-    pub fn aof_rewrite_done(&mut self, opts: Object, pid: i32, outcome: String, message: String, signal: i32) -> Result<bool> {
-        let outcome = match outcome.as_str() {
-            "ok" => "ok",
-            "signal" => "signal",
-            "cancelled" => "cancelled",
-            _ => "err",
-        };
-        let end = JobEnd { pid, kind: forkv_snapshot::ChildKind::AofRewrite, transfer: false, outcome, message, signal, duration: Duration::ZERO, cow_peak: 0, keys_processed: 0 };
+    /// After `pollChild` reported the rewrite child's end: logs it, installs its base or
+    /// removes its files, on the engine's queue (see
+    /// [`forkv_server::Server::aof_rewrite_reaped_logged`]). True when its base was installed.
+    #[napi(ts_args_type = "opts: import('./host-types').AofOptions")]
+    pub fn aof_rewrite_done(&mut self, opts: Object) -> Result<bool> {
         let settings = self.server.aof_settings(&config(&opts)?);
-        Ok(self.server.aof_rewrite_done_logged(&settings, &end).ok)
+        Ok(self.server.aof_rewrite_reaped_logged(&settings).is_some_and(|r| r.ok))
     }
 }

@@ -86,7 +86,7 @@ impl Core {
     /// its message; the host logs it as Valkey's serverPanic and stops the server.
     #[napi]
     pub fn take_panic_request(&mut self) -> Option<String> {
-        self.server.engine.take_panic_request()
+        self.server.take_panic_request()
     }
 
     /// A core with `databases` empty databases.
@@ -146,14 +146,14 @@ impl Core {
     /// cancelled (`!on`). True when held clients were woken (the host serves them).
     #[napi]
     pub fn pause_for_shutdown(&mut self, on: bool) -> bool {
-        self.server.engine.pause_for_shutdown(on)
+        self.server.pause_for_shutdown(on)
     }
 
     /// A FAILOVER runs: writes are paused (`on`) until it ends (`!on`). True when held
     /// clients were woken (the host serves them).
     #[napi]
     pub fn pause_for_failover(&mut self, on: bool) -> bool {
-        self.server.engine.pause_for_failover(on)
+        self.server.pause_for_failover(on)
     }
 
     /// A new client id (connections and internal clients: one counter with the
@@ -197,13 +197,13 @@ impl Core {
     /// ids, for the host to refresh its copies (`clientProtoAndName`).
     #[napi]
     pub fn take_busy_client_changes(&mut self) -> Vec<u32> {
-        self.server.engine.take_busy_client_changes().into_iter().map(|id| id as u32).collect()
+        self.server.take_busy_client_changes().into_iter().map(|id| id as u32).collect()
     }
 
     /// A client's protocol and name as the engine has them, or null.
     #[napi]
     pub fn client_proto_and_name(&self, id: u32) -> Option<ClientProtoName> {
-        self.server.engine.client(u64::from(id)).map(|c| ClientProtoName { proto: u32::from(c.proto), name: c.name.clone() })
+        self.server.client_proto_and_name(u64::from(id)).map(|(proto, name)| ClientProtoName { proto: u32::from(proto), name })
     }
 
     /// The raw descriptor of a plain TCP or unix client's socket: a busy script serves
@@ -250,27 +250,27 @@ impl Core {
     /// The clients announced by the WOKEN status bit, in the order they were served.
     #[napi]
     pub fn take_woken(&mut self) -> Vec<u32> {
-        self.server.engine.take_woken().into_iter().map(|id| id as u32).collect()
+        self.server.take_woken().into_iter().map(|id| id as u32).collect()
     }
 
     /// A blocked client's deadline in ms since the epoch (0 = none), or null.
     #[napi]
     pub fn block_deadline(&self, id: u32) -> Option<f64> {
-        self.server.engine.block_deadline(u64::from(id)).map(|d| d as f64)
+        self.server.block_deadline(u64::from(id)).map(|d| d as f64)
     }
 
     /// Ends a blocked client's wait as a timeout, or with -UNBLOCKED when `error`
     /// (CLIENT UNBLOCK); false when it was not blocked. The client is then woken.
     #[napi]
     pub fn unblock_client(&mut self, id: u32, error: bool) -> bool {
-        self.server.engine.unblock(u64::from(id), error)
+        self.server.unblock_client(u64::from(id), error)
     }
 
     /// REPLICAOF host port: every blocked client gets `-UNBLOCKED` and is woken; returns
     /// how many.
     #[napi]
     pub fn unblock_all_for_role_change(&mut self) -> u32 {
-        self.server.engine.unblock_all_for_role_change() as u32
+        self.server.unblock_all_for_role_change() as u32
     }
 
     /// Drops a client's subscriptions silently (RESET).
@@ -298,13 +298,13 @@ impl Core {
     /// Leaves MULTI and forgets WATCHed keys (RESET).
     #[napi]
     pub fn reset_transaction(&mut self, id: u32) {
-        self.server.engine.reset_transaction(u64::from(id));
+        self.server.reset_transaction(u64::from(id));
     }
 
     /// Turns client-side caching off for a connection (RESET).
     #[napi]
     pub fn reset_tracking(&mut self, id: u32) {
-        self.server.engine.disable_tracking(u64::from(id));
+        self.server.reset_tracking(u64::from(id));
     }
 
     /// Commands run since the start or the last CONFIG RESETSTAT (INFO
@@ -312,7 +312,7 @@ impl Core {
     /// for INFO debug's `eventloop_cmd_per_cycle_max`, so it costs no object.
     #[napi]
     pub fn commands_processed(&self) -> f64 {
-        self.server.engine.stats.total_commands_processed as f64
+        self.server.commands_processed() as f64
     }
 
     /// The status byte of a feed/resume/wake (see [`forkv_server::step_status`]); keeps a
@@ -337,10 +337,10 @@ impl Core {
     fn finish<'env>(&mut self, env: &'env Env, id: u32, outcome: Outcome) -> Result<BufferSlice<'env>> {
         let status = self.status_byte(outcome);
         let memory = self.memory_bytes(id);
-        self.server.engine.reply_mut().extend_from_slice(&memory);
-        self.server.engine.reply_mut().push(status);
-        let buf = BufferSlice::copy_from(env, self.server.engine.reply());
-        self.server.engine.clear_reply();
+        self.server.append_to_reply(&memory);
+        self.server.append_to_reply(&[status]);
+        let buf = BufferSlice::copy_from(env, self.server.reply());
+        self.server.clear_reply();
         buf
     }
 
@@ -359,11 +359,11 @@ impl Core {
         if let Some(dst) = memory.get_mut(..8) {
             dst.copy_from_slice(&self.memory_bytes(id));
         }
-        let reply = self.server.engine.reply();
+        let reply = self.server.reply();
         let reply_len = reply.len();
         if let Some(dst) = out.get_mut(..reply_len) {
             dst.copy_from_slice(reply);
-            self.server.engine.clear_reply();
+            self.server.clear_reply();
         }
         reply_len as f64 * 256.0 + f64::from(status)
     }
@@ -371,17 +371,16 @@ impl Core {
     /// The replies `feedInto` left because they did not fit its buffer.
     #[napi]
     pub fn take_reply<'env>(&mut self, env: &'env Env) -> Result<BufferSlice<'env>> {
-        let buf = BufferSlice::copy_from(env, self.server.engine.reply());
-        self.server.engine.clear_reply();
+        let buf = BufferSlice::copy_from(env, self.server.reply());
+        self.server.clear_reply();
         buf
     }
 
     /// The log lines announced by the LOGS status bit.
     #[napi]
     pub fn take_logs(&mut self) -> Vec<EngineLogLine> {
-        self.server.engine
-            .logs
-            .take()
+        self.server
+            .take_logs()
             .into_iter()
             .map(|l| EngineLogLine { level: l.level.name().to_string(), message: l.message })
             .collect()
@@ -396,20 +395,20 @@ impl Core {
     /// Marks a connection to close after its replies.
     #[napi]
     pub fn close_after_reply(&mut self, id: u32) {
-        self.server.engine.close_after_reply(u64::from(id));
+        self.server.close_after_reply(u64::from(id));
     }
 
     /// The connection's socket belongs to a forked Lua debugging session (SCRIPT DEBUG
     /// YES): close the host's descriptor without shutting the connection down.
     #[napi]
     pub fn client_detached(&self, id: u32) -> bool {
-        self.server.engine.client(u64::from(id)).is_some_and(|c| c.detached)
+        self.server.client_detached(u64::from(id))
     }
 
     /// Kills the forked Lua debugging sessions (SHUTDOWN).
     #[napi]
     pub fn kill_ldb_sessions(&mut self) {
-        self.server.engine.kill_ldb_sessions();
+        self.server.kill_ldb_sessions();
     }
 
     /// Sets a connection's protocol version (HELLO).
@@ -425,39 +424,39 @@ impl Core {
     #[napi]
     /// `user` is null for `AUTH <password>`.
     pub fn acl_auth(&mut self, id: u32, user: Option<BufferSlice>, pass: BufferSlice) -> Option<String> {
-        self.server.engine.acl_auth(u64::from(id), user.as_deref(), &pass).err()
+        self.server.acl_auth(u64::from(id), user.as_deref(), &pass).err()
     }
 
     /// An ACL user of that name exists (CLIENT KILL USER).
     #[napi]
     pub fn acl_user_exists(&self, name: String) -> bool {
-        self.server.engine.acl.user(&name).is_some()
+        self.server.acl_user_exists(&name)
     }
 
     /// RESET: the connection goes back to the default user (authenticated only when
     /// the default user needs no password).
     #[napi]
     pub fn acl_reset_client(&mut self, id: u32) {
-        self.server.engine.acl_reset_client(u64::from(id));
+        self.server.acl_reset_client(u64::from(id));
     }
 
     /// The users in aclfile format (ACL SAVE writes it).
     #[napi]
     pub fn acl_file_text(&self) -> String {
-        self.server.engine.acl.to_file_text()
+        self.server.acl_file_text()
     }
 
     /// Replaces the users with an aclfile's (ACL LOAD, start-up); null or the error.
     #[napi]
     pub fn acl_load_file(&mut self, path: String, text: String) -> Option<String> {
-        self.server.engine.acl.load_file_text(&path, &text).err()
+        self.server.acl_load_file(&path, &text).err()
     }
 
     /// A `user` directive of the config file (its words after `user`); null or the error.
     #[napi]
     pub fn acl_config_user(&mut self, words: Vec<String>) -> Option<String> {
         let words: Vec<&[u8]> = words.iter().map(|w| w.as_bytes()).collect();
-        self.server.engine.acl.config_user(&words).err()
+        self.server.acl_config_user(&words).err()
     }
     // --- end of the ACL seam.
 
@@ -492,7 +491,7 @@ impl Core {
     /// CLIENT NO-EVICT is on for a connection.
     #[napi]
     pub fn client_no_evict(&self, id: u32) -> bool {
-        self.server.engine.client(u64::from(id)).is_some_and(|c| c.no_evict)
+        self.server.client_no_evict(u64::from(id))
     }
 
     /// What the core knows about a connection (see [`forkv_server::client_view`]).
@@ -523,20 +522,14 @@ impl Core {
     pub fn evict(&mut self) -> String {
         // Deletions go to the AOF like the active expire cycle's; their invalidations and
         // `evicted` keyspace events go out now (the host then delivers them).
-        match self.server.evict() {
-            forkv_engine::evict::EvictResult::Ok => "ok",
-            forkv_engine::evict::EvictResult::Running => "running",
-            forkv_engine::evict::EvictResult::Fail => "fail",
-        }
-        .into()
+        self.server.evict().name().into()
     }
 
     /// The client output the host holds in socket buffers, total and of replicas: counted
     /// in `used_memory`; replica output is not counted for eviction.
     #[napi]
     pub fn set_client_output_memory(&mut self, total: f64, replicas: f64) {
-        self.server.engine.client_output_bytes = total.max(0.0) as usize;
-        self.server.engine.replica_output_bytes = replicas.max(0.0) as usize;
+        self.server.set_client_output_memory(total.max(0.0) as usize, replicas.max(0.0) as usize);
     }
 
     /// The memory of the normal and pubsub clients as the host measures it (client
@@ -544,7 +537,7 @@ impl Core {
     /// client-eviction limit, so that the host evicts before the next command.
     #[napi]
     pub fn set_clients_memory(&mut self, normal: f64) {
-        self.server.engine.client_eviction.clients_memory = normal.max(0.0) as usize;
+        self.server.set_clients_memory(normal.max(0.0) as usize);
     }
 
     /// Periodic work (Valkey's serverCron / databasesCron): active expiry within a time
@@ -569,9 +562,7 @@ impl Core {
     /// `latency-tracking` and `latency-tracking-info-percentiles`.
     #[napi]
     pub fn set_latency_tracking(&mut self, on: bool, percentiles: Vec<f64>) {
-        let st = &mut self.server.engine.cmdstats;
-        st.latency_tracking = on;
-        st.percentiles = percentiles;
+        self.server.set_latency_tracking(on, percentiles);
     }
 
     /// Replaces a group of the host's INFO facts (`facts`, `listeners`, `replication`,

@@ -13,7 +13,7 @@
 //! `fd`, when not -1, is the client's socket, which the host found idle (nothing queued
 //! in Node's stream, not corked) and whose replies nothing holds back (not a replica
 //! link, no `appendfsync always` hold): the core then sends the replies itself, up to
-//! [`DIRECT_MAX`] bytes, with one non-blocking `send(2)`, instead of copying them out for
+//! `DIRECT_MAX` bytes, with one non-blocking `send(2)` ([`forkv_server::Server::send_reply_now`]), instead of copying them out for
 //! the host to send with a second crossing. What the kernel does not take is copied to
 //! the start of the reply buffer for the host's stream path.
 
@@ -24,11 +24,6 @@ use napi::bindgen_prelude::*;
 use napi::sys;
 
 use crate::core::Core;
-
-/// Replies up to this size go to an idle socket from the core. Valkey's 16 KB reply
-/// buffer: within it the host's output limits cannot refuse a batch (see the host's
-/// `OutputLimits.admit`), so they need not be asked.
-pub const DIRECT_MAX: usize = 16 * 1024;
 
 /// The host's buffers for `feedRead`, held by strong references.
 pub struct IoBuffers {
@@ -89,25 +84,17 @@ impl Core {
         };
         let status = self.status_byte(outcome);
         let memory = self.server.client_memory(u64::from(id)) as f64;
-        let reply = self.server.engine.reply();
-        let mut sent = 0usize;
-        if fd >= 0 && !reply.is_empty() && reply.len() <= DIRECT_MAX {
-            // A broken connection sends nothing here: the host's stream write reports it.
-            sent = forkv_server::direct_send::send_nonblocking(fd, reply).unwrap_or(0);
-        }
-        let rest_len = reply.len() - sent;
+        let sent = if fd >= 0 { self.server.send_reply_now(fd) } else { 0 };
+        let rest_len = self.server.reply().len();
         let Some(io) = self.io.as_mut() else {
             return -1.0;
         };
         io.slot[..8].copy_from_slice(&memory.to_ne_bytes());
         io.slot[8..16].copy_from_slice(&(sent as f64).to_ne_bytes());
+        // Longer than the buffer: the rest waits for `takeReply()`.
         if let Some(dst) = io.out.get_mut(..rest_len) {
-            dst.copy_from_slice(&self.server.engine.reply()[sent..]);
-            self.server.engine.clear_reply();
-        } else if sent > 0 {
-            // Too long for the buffer (never, with `sent` > 0: DIRECT_MAX is below it): the
-            // rest waits for `takeReply()`.
-            self.server.engine.reply_mut().drain(..sent);
+            dst.copy_from_slice(self.server.reply());
+            self.server.clear_reply();
         }
         rest_len as f64 * 256.0 + f64::from(status)
     }

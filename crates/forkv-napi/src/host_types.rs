@@ -1,10 +1,11 @@
 //! forkv-server's host types across Node-API, field by field through their tables
-//! ([`forkv_server::host_types`]): the engine settings from a JavaScript object, and the
-//! records to plain objects. No field is named here.
+//! ([`forkv_server::host_types`]): the engine settings and the inputs from JavaScript
+//! objects (nested objects included), and the records to plain objects (lists of records
+//! to arrays). No field is named here.
 
 use napi::bindgen_prelude::*;
 
-use forkv_server::host_types::{HostInput, HostRecord, RecordValue};
+use forkv_server::host_types::{HostInput, RecordValue, RecordVisit};
 use forkv_server::settings::{EngineSettings, SettingValue};
 
 /// The settings an object of the host gives (`undefined` properties are left out).
@@ -21,18 +22,20 @@ pub(crate) fn input<T: HostInput>(o: &Object) -> Result<T> {
     T::from_values(values(o)?).map_err(Error::from_reason)
 }
 
-/// An object's (name, value) pairs, `undefined` properties left out.
+/// An object's (name, value) pairs, `undefined` and `null` properties left out.
 fn values(o: &Object) -> Result<Vec<(String, SettingValue)>> {
     let mut out = Vec::new();
     for name in Object::keys(o)? {
         let Some(v) = o.get::<Unknown>(&name)? else { continue };
-        // SAFETY (each cast): the value's type was checked just before; an object that is
+        // SAFETY (each cast): the value's type was checked just before; an array that is
         // not an array of strings fails the array conversion with an error.
         let value = match v.get_type()? {
+            ValueType::Null | ValueType::Undefined => continue,
             ValueType::Boolean => SettingValue::Bool(unsafe { v.cast::<bool>() }?),
             ValueType::Number => SettingValue::Number(unsafe { v.cast::<f64>() }?),
             ValueType::String => SettingValue::Text(unsafe { v.cast::<String>() }?),
-            ValueType::Object => SettingValue::List(unsafe { v.cast::<Vec<String>>() }?),
+            ValueType::Object if v.is_array()? => SettingValue::List(unsafe { v.cast::<Vec<String>>() }?),
+            ValueType::Object => SettingValue::Object(values(&unsafe { v.cast::<Object>() }?)?),
             other => return Err(Error::from_reason(format!("field '{name}' has a value of type {other}"))),
         };
         out.push((name, value));
@@ -40,9 +43,9 @@ fn values(o: &Object) -> Result<Vec<(String, SettingValue)>> {
     Ok(out)
 }
 
-/// A record as a plain object (its TypeScript type is `R::TS_NAME` in
+/// A record as a plain object (its TypeScript type is its `TS_NAME` in
 /// `ts/native/host-types.ts`).
-pub(crate) fn record<'env, R: HostRecord>(env: &'env Env, r: &R) -> Result<Object<'env>> {
+pub(crate) fn record<'env>(env: &'env Env, r: &dyn RecordVisit) -> Result<Object<'env>> {
     let mut o = Object::new(env)?;
     let mut failed = None;
     r.visit(&mut |name, v| {
@@ -50,10 +53,23 @@ pub(crate) fn record<'env, R: HostRecord>(env: &'env Env, r: &R) -> Result<Objec
             RecordValue::Bool(b) => o.set(name, b),
             RecordValue::Number(n) => o.set(name, n),
             RecordValue::Text(t) => o.set(name, t),
+            RecordValue::Absent => Ok(()),
+            RecordValue::List(l) => list(env, l).and_then(|a| o.set(name, a)),
         };
         if let Err(e) = set {
             failed.get_or_insert(e);
         }
     });
     failed.map_or(Ok(o), Err)
+}
+
+/// A list of records as an array of plain objects.
+fn list<'env>(env: &'env Env, l: &dyn forkv_server::host_types::RecordList) -> Result<Array<'env>> {
+    let mut a = env.create_array(l.len() as u32)?;
+    for i in 0..l.len() {
+        if let Some(item) = l.item(i) {
+            a.set(i as u32, record(env, item)?)?;
+        }
+    }
+    Ok(a)
 }

@@ -13,47 +13,13 @@ use napi_derive::napi;
 
 use forkv_server::job_report::{fork_error_text, kind_name, JobEnd, JobReport};
 use forkv_server::persist::load::LoadDone;
-use forkv_server::persist::policy::{BgsaveVerdict, SaveRule};
-use forkv_server::persist::shutdown::ShutdownPlan;
-use forkv_server::snapshot::{RdbFormat, RdbTarget};
+use forkv_server::persist::policy::SaveRule;
+use forkv_server::persist::shutdown::ShutdownSteps;
+use forkv_server::snapshot::{RdbSaveOptions, RdbTarget};
 use forkv_server::Server;
 use forkv_snapshot::ForkError;
 
 use crate::core::Core;
-
-/// How to write an RDB file.
-#[napi(object)]
-pub struct RdbSaveOptions {
-    pub dir: String,
-    pub filename: String,
-    pub compression: bool,
-    pub checksum: bool,
-    /// RDB version to write (9..=11).
-    pub version: u32,
-    /// Microseconds the writer sleeps after each key (`rdb-key-save-delay`, for tests).
-    pub key_save_delay_us: f64,
-    /// `rdb-save-incremental-fsync`: the file is synced every 4 MiB while it is written.
-    pub incremental_fsync: Option<bool>,
-    /// SAVE in process only: a SIGINT during the save removes its temp file and exits
-    /// with status 1 (the shutdown save after a signal, as Valkey's second SIGINT).
-    pub exit_on_sigint: Option<bool>,
-    /// The replication AUX fields (Valkey's rdbSaveInfo), written by a replica that has
-    /// a primary's history.
-    pub repl: Option<ReplSaveInfo>,
-}
-
-/// A replica's place in its primary's stream, saved as the `repl-stream-db`, `repl-id`
-/// and `repl-offset` AUX fields: restarted from the file, the replica continues with a
-/// partial resynchronization (Valkey's rdbPopulateSaveInfo and loadDataFromDisk).
-#[napi(object)]
-pub struct ReplSaveInfo {
-    /// The database the stream that follows the snapshot is in (the primary client's).
-    pub stream_db: u32,
-    /// The primary's replication ID.
-    pub repl_id: String,
-    /// The bytes of the stream the snapshot holds.
-    pub repl_offset: f64,
-}
 
 /// A log line the child sent, to be printed by the host's logger.
 #[napi(object)]
@@ -137,19 +103,6 @@ pub struct TransferFork {
     pub fd: i32,
 }
 
-/// SHUTDOWN's flags and configuration (see [`forkv_server::persist::shutdown::ShutdownPlan`]).
-#[napi(object)]
-pub struct ShutdownSteps {
-    /// SAVE (true), NOSAVE (false), or neither (the save rules decide).
-    pub save: Option<bool>,
-    pub force: bool,
-    /// The shutdown follows a signal: a SIGINT during the final save exits at once.
-    pub exit_on_sigint: bool,
-    pub rdb: RdbSaveOptions,
-    /// The pid file this process wrote.
-    pub pidfile: Option<String>,
-}
-
 /// What the shutdown's persistence steps did.
 #[napi(object)]
 pub struct ShutdownStepsDone {
@@ -178,21 +131,9 @@ fn poll_of(p: JobReport) -> ChildPoll {
     ChildPoll { logs: log_lines(p.logs), done: p.done.map(done_of) }
 }
 
-/// The RDB format of the host's options.
-fn rdb_format(o: &RdbSaveOptions) -> RdbFormat {
-    RdbFormat { version: o.version, compression: o.compression, checksum: o.checksum }
-}
-
-/// The snapshot target of an RDB save.
-fn rdb_target(server: &Server, o: &RdbSaveOptions) -> RdbTarget {
-    let repl = o.repl.as_ref().map(|r| forkv_server::snapshot::ReplSaveInfo {
-        stream_db: r.stream_db,
-        repl_id: r.repl_id.clone(),
-        repl_offset: r.repl_offset.max(0.0) as u64,
-    });
-    let mut target = server.rdb_target(PathBuf::from(&o.dir), o.filename.clone(), rdb_format(o), repl.as_ref(), Duration::from_micros(o.key_save_delay_us.max(0.0) as u64));
-    target.incremental_fsync = o.incremental_fsync.unwrap_or(false);
-    target
+/// The snapshot target of the host's save options.
+fn rdb_target(server: &Server, o: &Object) -> Result<RdbTarget> {
+    Ok(server.rdb_target_of(&crate::host_types::input::<RdbSaveOptions>(o)?))
 }
 
 #[napi]
@@ -200,24 +141,25 @@ impl Core {
     /// SAVE (and the shutdown, FLUSHALL, DEBUG RELOAD saves): writes the RDB file in this
     /// process, blocking (as Valkey's SAVE does), with the policy's bookkeeping and its
     /// log lines. True when saved.
-    #[napi]
-    pub fn save_rdb(&mut self, opts: RdbSaveOptions) -> bool {
-        let target = rdb_target(&self.server, &opts);
-        self.server.save_now_logged(&target, opts.exit_on_sigint == Some(true)).is_ok()
+    #[napi(ts_args_type = "opts: import('./host-types').RdbSaveOptions")]
+    pub fn save_rdb(&mut self, opts: Object) -> Result<bool> {
+        let opts = crate::host_types::input::<RdbSaveOptions>(&opts)?;
+        let target = self.server.rdb_target_of(&opts);
+        Ok(self.server.save_now_logged(&target, opts.exit_on_sigint == Some(true)).is_ok())
     }
 
     /// After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]).
-    #[napi]
-    pub fn rdb_reset_after_flushall(&mut self, opts: RdbSaveOptions) -> FlushAllReport {
-        let r = self.server.reset_rdb_after_flushall_logged(&rdb_target(&self.server, &opts));
-        FlushAllReport { cancelled: r.cancelled.map(|p| poll_of(p.into())), saved: r.saved.map(|s| s.is_ok()) }
+    #[napi(ts_args_type = "opts: import('./host-types').RdbSaveOptions")]
+    pub fn rdb_reset_after_flushall(&mut self, opts: Object) -> Result<FlushAllReport> {
+        let r = self.server.reset_rdb_after_flushall_logged(&rdb_target(&self.server, &opts)?);
+        Ok(FlushAllReport { cancelled: r.cancelled.map(|p| poll_of(p.into())), saved: r.saved.map(|s| s.is_ok()) })
     }
 
     /// BGSAVE: forks; the child writes the snapshot as of this instant. Throws (logged)
     /// when the fork fails.
-    #[napi]
-    pub fn bgsave(&mut self, opts: RdbSaveOptions) -> Result<()> {
-        let target = rdb_target(&self.server, &opts);
+    #[napi(ts_args_type = "opts: import('./host-types').RdbSaveOptions")]
+    pub fn bgsave(&mut self, opts: Object) -> Result<()> {
+        let target = rdb_target(&self.server, &opts)?;
         self.server.bgsave_logged(target).map_err(fork_error)?;
         Ok(())
     }
@@ -227,16 +169,7 @@ impl Core {
     /// cancelled child has been signalled.
     #[napi]
     pub fn bgsave_request(&mut self, schedule: bool, cancel: bool) -> String {
-        match self.server.bgsave_request_logged(schedule, cancel) {
-            BgsaveVerdict::Start => "start",
-            BgsaveVerdict::AlreadyInProgress => "in-progress",
-            BgsaveVerdict::Scheduled => "scheduled",
-            BgsaveVerdict::AnotherChild => "another-child",
-            BgsaveVerdict::CancelledChild => "cancelled-child",
-            BgsaveVerdict::CancelledSchedule => "cancelled-schedule",
-            BgsaveVerdict::NothingToCancel => "nothing-to-cancel",
-        }
-        .into()
+        self.server.bgsave_request_logged(schedule, cancel).name().into()
     }
 
     /// The cron's RDB decision (a scheduled BGSAVE, or a due save rule, whose line the core
@@ -250,14 +183,13 @@ impl Core {
     #[napi]
     pub fn rdb_set_save_rules(&mut self, rules: Vec<SaveRuleArg>, stop_writes_on_error: bool) {
         let rules = rules.iter().map(|r| SaveRule { seconds: r.seconds as i64, changes: r.changes.max(0.0) as u64 }).collect();
-        self.server.rdb_policy.set_rules(rules, stop_writes_on_error);
+        self.server.rdb_set_save_rules(rules, stop_writes_on_error);
     }
 
     /// The policy's state (LASTSAVE, MISCONF).
     #[napi]
     pub fn rdb_status(&self) -> RdbStatus {
-        let p = &self.server.rdb_policy;
-        RdbStatus { last_save_time: p.last_save_time as f64, denies_writes: p.denies_writes() }
+        RdbStatus { last_save_time: self.server.rdb_last_save_time() as f64, denies_writes: self.server.rdb_denies_writes() }
     }
 
     /// Refreshes INFO's persistence section from the core's state (see
@@ -270,9 +202,9 @@ impl Core {
     /// The diskless full sync: forks a child writing the `$EOF:<mark>` line, the snapshot
     /// and `<mark>` into a pipe whose read end (`fd`, now owned by the caller) the host copies
     /// to the replicas.
-    #[napi]
-    pub fn bgsave_to_replicas(&mut self, opts: RdbSaveOptions, mark: String) -> Result<TransferFork> {
-        let target = rdb_target(&self.server, &opts);
+    #[napi(ts_args_type = "opts: import('./host-types').RdbSaveOptions, mark: string")]
+    pub fn bgsave_to_replicas(&mut self, opts: Object, mark: String) -> Result<TransferFork> {
+        let target = rdb_target(&self.server, &opts)?;
         let (forked, read_end) = self.server.transfer_logged(target, &mark).map_err(fork_error)?;
         Ok(TransferFork { pid: forked.pid, fork_usec: forked.fork_usec as f64, fd: std::os::fd::IntoRawFd::into_raw_fd(read_end) })
     }
@@ -280,17 +212,10 @@ impl Core {
     /// The shutdown's persistence steps in Valkey's order, logged on the engine's queue
     /// (see [`forkv_server::Server::shutdown_persistence`]); `aof`: the AOF's configuration,
     /// for the files of a killed rewrite.
-    #[napi(ts_args_type = "steps: ShutdownSteps, aof: import('./host-types').AofOptions")]
-    pub fn shutdown_persistence(&mut self, steps: ShutdownSteps, aof: Object) -> Result<ShutdownStepsDone> {
+    #[napi(ts_args_type = "steps: import('./host-types').ShutdownSteps, aof: import('./host-types').AofOptions")]
+    pub fn shutdown_persistence(&mut self, steps: Object, aof: Object) -> Result<ShutdownStepsDone> {
         let aof = self.server.aof_settings(&crate::host_types::input(&aof)?);
-        let plan = ShutdownPlan {
-            save: steps.save,
-            force: steps.force,
-            exit_on_sigint: steps.exit_on_sigint,
-            rdb: rdb_target(&self.server, &steps.rdb),
-            aof,
-            pidfile: steps.pidfile.map(PathBuf::from),
-        };
+        let plan = self.server.shutdown_plan(&crate::host_types::input::<ShutdownSteps>(&steps)?, aof);
         let r = self.server.shutdown_persistence(&plan);
         Ok(ShutdownStepsDone { ok: r.ok, killed: r.killed.map(|k| done_of(JobEnd::of(&k.exit, k.target))) })
     }
@@ -310,7 +235,7 @@ impl Core {
     /// Cancels the running child with SIGUSR1 (BGSAVE CANCEL, SHUTDOWN, FLUSHALL).
     #[napi]
     pub fn kill_child(&mut self) -> bool {
-        self.server.jobs.cancel()
+        self.server.cancel_job()
     }
 
     /// Waits up to `ms` for the running child to end (SHUTDOWN after a cancel).

@@ -9,40 +9,12 @@ use forkv_server::repl::SyncDecision;
 
 use crate::core::Core;
 
-/// One replica for INFO replication (`slaveN:` lines).
-#[napi(object)]
-pub struct ReplicaRow {
-    pub id: u32,
-    pub state: String,
-    pub listening_port: u32,
-    pub announced_ip: Option<String>,
-    pub ack_offset: f64,
-    /// The replica's AOF fsynced offset (REPLCONF ACK .. FACK), for WAITAOF.
-    pub aof_offset: f64,
-    pub lag_sec: f64,
-    /// The stream it holds in the backlog, not yet sent (while its full sync runs).
-    pub held_bytes: f64,
-}
-
 /// Replicas waiting for a BGSAVE to start (see [`Core::repl_waiting_start`]).
 #[napi(object)]
 pub struct ReplWaiting {
     pub count: u32,
     pub max_idle_ms: f64,
     pub all_eof: bool,
-}
-
-/// INFO replication's primary fields.
-#[napi(object)]
-pub struct ReplInfo {
-    pub replid: String,
-    pub replid2: String,
-    pub offset: f64,
-    pub second_offset: f64,
-    pub backlog_active: bool,
-    pub backlog_first_byte_offset: f64,
-    pub backlog_histlen: f64,
-    pub replicas: Vec<ReplicaRow>,
 }
 
 #[napi]
@@ -253,33 +225,9 @@ impl Core {
         self.server.repl_detach_replicas().into_iter().map(|i| i as u32).collect()
     }
 
-    /// INFO replication's primary fields.
-    #[napi]
-    pub fn repl_info(&self) -> ReplInfo {
-        let replicas = self.server.repl_replicas_info();
-        let r = self.server.repl();
-        let (replid2, second) = r.second();
-        ReplInfo {
-            replid: r.replid.clone(),
-            replid2: replid2.to_string(),
-            offset: r.offset as f64,
-            second_offset: second as f64,
-            backlog_active: r.active(),
-            backlog_first_byte_offset: r.backlog_first_byte_offset() as f64,
-            backlog_histlen: r.backlog_histlen() as f64,
-            replicas: replicas
-                .into_iter()
-                .map(|i| ReplicaRow {
-                    id: i.id as u32,
-                    state: i.state.into(),
-                    listening_port: i.listening_port,
-                    announced_ip: i.announced_ip,
-                    ack_offset: i.ack_offset as f64,
-                    aof_offset: i.aof_offset as f64,
-                    lag_sec: i.lag_sec as f64,
-                    held_bytes: i.held_bytes as f64,
-                })
-                .collect(),
-        }
+    /// INFO replication's primary fields (see [`forkv_server::Server::repl_info`]).
+    #[napi(ts_return_type = "import('./host-types').ReplInfo")]
+    pub fn repl_info<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        crate::host_types::record(env, &self.server.repl_info())
     }
 }

@@ -64,14 +64,7 @@ pub fn overcommit_memory() -> Option<u32> {
 /// The THP mode ("always", "madvise", "never"), or null when unknown.
 #[napi]
 pub fn thp_mode() -> Option<String> {
-    syscheck::thp_enabled_mode().map(|m| {
-        match m {
-            syscheck::ThpMode::Always => "always",
-            syscheck::ThpMode::Madvise => "madvise",
-            syscheck::ThpMode::Never => "never",
-        }
-        .to_string()
-    })
+    syscheck::thp_enabled_mode().map(|m| m.name().to_string())
 }
 
 /// Valkey's `linuxMemoryWarnings`: the overcommit warning, and the THP warning when THP is

@@ -4,11 +4,11 @@
 //! set. The binding only converts these.
 
 use crate::pubsub::Space;
-use crate::host_types::host_record;
+use crate::host_types::host_type;
 use crate::Server;
 
-host_record! {
-#[ts = "ClientState"]
+host_type! {
+#[record = "ClientState"]
 /// What CLIENT LIST/INFO need from the server about one connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientView {

@@ -1,11 +1,11 @@
 //! The counters the host reads for INFO stats and its own samples (ops per second, traffic
 //! rates, peak memory), gathered in one read.
 
-use crate::host_types::host_record;
+use crate::host_types::host_type;
 use crate::Server;
 
-host_record! {
-#[ts = "CoreStats"]
+host_type! {
+#[record = "CoreStats"]
 /// Counters for INFO stats and the host's cron samples.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Counters {

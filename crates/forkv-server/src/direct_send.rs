@@ -10,6 +10,29 @@
 
 use std::os::fd::RawFd;
 
+use crate::Server;
+
+/// Replies up to this size go to an idle socket from the core ([`Server::send_reply_now`]).
+/// Valkey's 16 KB reply buffer: within it the host's output limits cannot refuse a batch
+/// (see the host's `OutputLimits.admit`), so they need not be asked.
+pub const DIRECT_MAX: usize = 16 * 1024;
+
+impl Server {
+    /// The data path's direct write: the replies waiting (the last feed's) go to `fd`, a
+    /// client socket the host found idle, with one non-blocking send, when they are at
+    /// most [`DIRECT_MAX`] bytes; what the kernel took is dropped from them. Returns the
+    /// bytes sent (0 for a broken connection: the host's stream write reports it).
+    pub fn send_reply_now(&mut self, fd: RawFd) -> usize {
+        let reply = self.reply();
+        if reply.is_empty() || reply.len() > DIRECT_MAX {
+            return 0;
+        }
+        let sent = send_nonblocking(fd, reply).unwrap_or(0);
+        self.consume_reply(sent);
+        sent
+    }
+}
+
 /// Sends `bytes` to the socket `fd` without blocking, until all are sent or the kernel's
 /// buffer is full. Returns how many bytes the kernel took (fewer than `bytes.len()` when
 /// it is full), or the error of a broken connection when it took none of them in the
@@ -44,6 +67,29 @@ mod tests {
     use std::io::Read;
     use std::os::fd::AsRawFd;
     use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn the_data_path_sends_a_small_reply_itself_and_leaves_a_big_one() {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let mut s = Server::new(16);
+        s.add_client(1);
+        s.feed(1, b"PING\r\n");
+        assert_eq!(s.send_reply_now(a.as_raw_fd()), 7);
+        assert!(s.reply().is_empty(), "what the kernel took is dropped");
+        let mut got = [0u8; 7];
+        b.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"+PONG\r\n");
+
+        let big = "x".repeat(DIRECT_MAX);
+        s.feed(1, format!("ECHO {big}\r\n").as_bytes());
+        let len = s.reply().len();
+        assert!(len > DIRECT_MAX);
+        assert_eq!(s.send_reply_now(a.as_raw_fd()), 0, "over DIRECT_MAX: the host's stream writes it");
+        assert_eq!(s.reply().len(), len);
+        s.clear_reply();
+        assert_eq!(s.send_reply_now(a.as_raw_fd()), 0, "nothing to send");
+    }
 
     #[test]
     fn sends_everything_the_kernel_takes() {

@@ -1,7 +1,10 @@
 //! The types the host sees by name: [`crate::settings::EngineSettings`] and the
-//! [`HostInput`]s ([`crate::persist::aof_config::AofConfig`]) going in, and the records
-//! coming out ([`crate::counters::Counters`], [`crate::client_view::ClientView`]).
-//! Each is defined once, here in Rust, by a macro that also makes a table of its fields
+//! [`HostInput`]s ([`crate::persist::aof_config::AofConfig`], the RDB save options
+//! [`crate::snapshot::RdbSaveOptions`] with their nested [`crate::snapshot::ReplSaveInfo`],
+//! SHUTDOWN's [`crate::persist::shutdown::ShutdownSteps`]) going in, and the records coming
+//! out ([`crate::counters::Counters`], [`crate::client_view::ClientView`],
+//! [`crate::repl::ReplInfo`] with its list of [`crate::repl::ReplicaInfo`]).
+//! Each is defined once, in Rust, by the `host_type!` macro, which also makes a table of its fields
 //! (their names in camelCase, TypeScript types and doc comments). The binding converts any
 //! of them field by field through that table, and the host's TypeScript types
 //! (`ts/native/host-types.ts`) are generated from it ([`host_types_ts`]; the cargo test
@@ -14,6 +17,9 @@
 pub struct HostField {
     pub name: &'static str,
     pub ts_type: &'static str,
+    /// An input's field the host may leave out (`name?: T | null`), a record's field that
+    /// may be left out (`name?: T`).
+    pub optional: bool,
     pub doc: &'static [&'static str],
 }
 
@@ -25,6 +31,8 @@ pub enum SettingValue {
     Number(f64),
     Text(String),
     List(Vec<String>),
+    /// A plain object: a nested input's (name, value) pairs.
+    Object(Vec<(String, SettingValue)>),
 }
 
 /// A field type of an input (the engine settings, [`HostInput`]s): how a [`SettingValue`] converts to it, and its
@@ -32,7 +40,13 @@ pub enum SettingValue {
 /// store has already checked each directive's range).
 pub trait SettingType: Sized {
     const TS: &'static str;
+    /// The host may leave the field out (an `Option`; `null` counts as left out).
+    const OPTIONAL: bool = false;
     fn from_value(v: SettingValue) -> Option<Self>;
+    /// The value of a field the host left out: None (an error) unless it is optional.
+    fn missing() -> Option<Self> {
+        None
+    }
 }
 
 macro_rules! number_setting {
@@ -80,17 +94,34 @@ impl SettingType for Vec<String> {
     }
 }
 
+impl<T: SettingType> SettingType for Option<T> {
+    const TS: &'static str = T::TS;
+    const OPTIONAL: bool = true;
+    fn from_value(v: SettingValue) -> Option<Self> {
+        T::from_value(v).map(Some)
+    }
+    fn missing() -> Option<Self> {
+        Some(None)
+    }
+}
+
 /// A field's value as the host receives it.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy)]
 pub enum RecordValue<'a> {
     Bool(bool),
     Number(f64),
     Text(&'a str),
+    /// An `Option` that is `None`: the property is left out (`undefined` for the host).
+    Absent,
+    /// A list of records (`Vec` of a [`HostRecord`]).
+    List(&'a dyn RecordList),
 }
 
 /// A field type of a record: its value for the host, and its TypeScript name.
 pub trait RecordField {
     const TS: &'static str;
+    /// An `Option`: the property may be left out.
+    const OPTIONAL: bool = false;
     fn record_value(&self) -> RecordValue<'_>;
 }
 
@@ -127,7 +158,23 @@ impl RecordField for &'static str {
     }
 }
 
-/// A struct the host hands over as a plain object, every field given.
+impl<T: RecordField> RecordField for Option<T> {
+    const TS: &'static str = T::TS;
+    const OPTIONAL: bool = true;
+    fn record_value(&self) -> RecordValue<'_> {
+        self.as_ref().map_or(RecordValue::Absent, RecordField::record_value)
+    }
+}
+
+impl<T: HostRecord> RecordField for Vec<T> {
+    const TS: &'static str = T::TS_LIST;
+    fn record_value(&self) -> RecordValue<'_> {
+        RecordValue::List(self)
+    }
+}
+
+/// A struct the host hands over as a plain object, every field given (an optional one
+/// may be left out).
 pub trait HostInput: Sized {
     /// Its TypeScript interface's name.
     const TS_NAME: &'static str;
@@ -138,10 +185,46 @@ pub trait HostInput: Sized {
     fn from_values(values: Vec<(String, SettingValue)>) -> Result<Self, String>;
 }
 
-/// Defines a struct the host hands over and its [`HostInput`] table, from one list.
-macro_rules! host_input {
+/// A record's fields, one by one (the part of [`HostRecord`] a nested record is reached by).
+pub trait RecordVisit {
+    /// Each field's value, in the order of [`HostRecord::FIELDS`].
+    fn visit(&self, f: &mut dyn FnMut(&'static str, RecordValue<'_>));
+}
+
+/// A list of records, as the binding walks it.
+pub trait RecordList {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn item(&self, i: usize) -> Option<&dyn RecordVisit>;
+}
+
+impl<T: HostRecord> RecordList for Vec<T> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    fn item(&self, i: usize) -> Option<&dyn RecordVisit> {
+        self.get(i).map(|r| r as &dyn RecordVisit)
+    }
+}
+
+/// A struct the host receives as a plain object.
+pub trait HostRecord: RecordVisit {
+    /// Its TypeScript interface's name, and the name of a list of it.
+    const TS_NAME: &'static str;
+    const TS_LIST: &'static str;
+    const DOC: &'static [&'static str];
+    const FIELDS: &'static [HostField];
+}
+
+/// Defines a struct the host sees by name and its table, from one list: `#[input = "Ts"]`
+/// for one the host hands over ([`HostInput`]; it may also be a field of another input),
+/// `#[record = "Ts"]` for one it receives ([`HostRecord`]; a `Vec` of it may be a field of
+/// another record). `Ts` is its TypeScript name.
+macro_rules! host_type {
     (
-        #[ts = $ts:literal]
+        #[$kind:ident = $ts:literal]
         $(#[doc = $sdoc:literal])*
         #[derive($($derive:path),*)]
         pub struct $name:ident {
@@ -154,6 +237,14 @@ macro_rules! host_input {
             $( $(#[doc = $doc])* pub $field: $t, )*
         }
 
+        $crate::host_types::host_type_impl! { $kind $name $ts [$($sdoc),*] $( [$($doc),*] $field: $t, )* }
+    };
+}
+pub(crate) use host_type;
+
+/// The table and conversion of a [`host_type!`] struct, by kind.
+macro_rules! host_type_impl {
+    (input $name:ident $ts:literal [$($sdoc:literal),*] $( [$($doc:literal),*] $field:ident: $t:ty, )*) => {
         impl $crate::host_types::HostInput for $name {
             const TS_NAME: &'static str = $ts;
             const DOC: &'static [&'static str] = &[$($sdoc),*];
@@ -161,6 +252,7 @@ macro_rules! host_input {
                 $( $crate::host_types::HostField {
                     name: $crate::host_types::camel!($field),
                     ts_type: <$t as $crate::host_types::SettingType>::TS,
+                    optional: <$t as $crate::host_types::SettingType>::OPTIONAL,
                     doc: &[$($doc),*],
                 }, )*
             ];
@@ -177,57 +269,44 @@ macro_rules! host_input {
                     return Err(format!("unknown {} field '{name}'", $ts));
                 }
                 Ok($name {
-                    $( $field: $field.ok_or_else(|| format!("{} field '{}' is missing", $ts, $crate::host_types::camel!($field)))?, )*
+                    $( $field: $field.or_else(<$t as $crate::host_types::SettingType>::missing).ok_or_else(|| format!("{} field '{}' is missing", $ts, $crate::host_types::camel!($field)))?, )*
                 })
             }
         }
+
+        impl $crate::host_types::SettingType for $name {
+            const TS: &'static str = $ts;
+            fn from_value(v: $crate::host_types::SettingValue) -> Option<Self> {
+                match v {
+                    $crate::host_types::SettingValue::Object(values) => <$name as $crate::host_types::HostInput>::from_values(values).ok(),
+                    _ => None,
+                }
+            }
+        }
     };
-}
-pub(crate) use host_input;
-
-/// A struct the host receives as a plain object.
-pub trait HostRecord {
-    /// Its TypeScript interface's name.
-    const TS_NAME: &'static str;
-    const DOC: &'static [&'static str];
-    const FIELDS: &'static [HostField];
-    /// Each field's value, in the order of [`Self::FIELDS`].
-    fn visit(&self, f: &mut dyn FnMut(&'static str, RecordValue<'_>));
-}
-
-/// Defines a struct the host receives and its [`HostRecord`] table, from one list.
-macro_rules! host_record {
-    (
-        #[ts = $ts:literal]
-        $(#[doc = $sdoc:literal])*
-        #[derive($($derive:path),*)]
-        pub struct $name:ident {
-            $( $(#[doc = $doc:literal])* pub $field:ident: $t:ty, )*
-        }
-    ) => {
-        $(#[doc = $sdoc])*
-        #[derive($($derive),*)]
-        pub struct $name {
-            $( $(#[doc = $doc])* pub $field: $t, )*
-        }
-
+    (record $name:ident $ts:literal [$($sdoc:literal),*] $( [$($doc:literal),*] $field:ident: $t:ty, )*) => {
         impl $crate::host_types::HostRecord for $name {
             const TS_NAME: &'static str = $ts;
+            const TS_LIST: &'static str = concat!($ts, "[]");
             const DOC: &'static [&'static str] = &[$($sdoc),*];
             const FIELDS: &'static [$crate::host_types::HostField] = &[
                 $( $crate::host_types::HostField {
                     name: $crate::host_types::camel!($field),
                     ts_type: <$t as $crate::host_types::RecordField>::TS,
+                    optional: <$t as $crate::host_types::RecordField>::OPTIONAL,
                     doc: &[$($doc),*],
                 }, )*
             ];
+        }
+
+        impl $crate::host_types::RecordVisit for $name {
             fn visit(&self, f: &mut dyn FnMut(&'static str, $crate::host_types::RecordValue<'_>)) {
                 $( f($crate::host_types::camel!($field), $crate::host_types::RecordField::record_value(&self.$field)); )*
             }
         }
     };
 }
-pub(crate) use host_record;
+pub(crate) use host_type_impl;
 
 /// A field name in camelCase, at compile time.
 macro_rules! camel {
@@ -274,8 +353,9 @@ pub const fn camel_bytes<const N: usize>(snake: &str) -> [u8; N] {
     out
 }
 
-/// One TypeScript interface; `optional`: every field may be left out.
-fn ts_interface(out: &mut String, name: &str, doc: &[&str], fields: &[HostField], optional: bool) {
+/// One TypeScript interface of an input (`record` false) or a record; `all_optional`:
+/// every field may be left out.
+fn ts_interface(out: &mut String, name: &str, doc: &[&str], fields: &[HostField], record: bool, all_optional: bool) {
     out.push('\n');
     if !doc.is_empty() {
         out.push_str(&format!("/** {} */\n", join_doc(doc)));
@@ -285,8 +365,13 @@ fn ts_interface(out: &mut String, name: &str, doc: &[&str], fields: &[HostField]
         if !f.doc.is_empty() {
             out.push_str(&format!("  /** {} */\n", join_doc(f.doc)));
         }
-        let opt = if optional { "?" } else { "" };
-        out.push_str(&format!("  {}{opt}: {};\n", f.name, f.ts_type));
+        let (opt, null) = match (record, f.optional || all_optional) {
+            (_, false) => ("", ""),
+            (true, true) => ("?", ""),
+            (false, true) if all_optional => ("?", ""),
+            (false, true) => ("?", " | null"),
+        };
+        out.push_str(&format!("  {}{opt}: {}{null};\n", f.name, f.ts_type));
     }
     out.push_str("}\n");
 }
@@ -296,11 +381,11 @@ fn join_doc(doc: &[&str]) -> String {
 }
 
 fn record_ts<R: HostRecord>(out: &mut String) {
-    ts_interface(out, R::TS_NAME, R::DOC, R::FIELDS, false);
+    ts_interface(out, R::TS_NAME, R::DOC, R::FIELDS, true, false);
 }
 
 fn input_ts<I: HostInput>(out: &mut String) {
-    ts_interface(out, I::TS_NAME, I::DOC, I::FIELDS, false);
+    ts_interface(out, I::TS_NAME, I::DOC, I::FIELDS, false, false);
 }
 
 /// The host's TypeScript types (`ts/native/host-types.ts`).
@@ -311,9 +396,14 @@ pub fn host_types_ts() -> String {
          // its cargo test host_types_ts_is_current: `FORKV_REGENERATE=1 cargo test -p forkv-server\n\
          // --test host_types`. Do not edit.\n",
     );
-    ts_interface(&mut out, "EngineSettings", &["Engine settings the host keeps in sync with CONFIG; a field left out stays as it is."], EngineSettings::FIELDS, true);
+    ts_interface(&mut out, "EngineSettings", &["Engine settings the host keeps in sync with CONFIG; a field left out stays as it is."], EngineSettings::FIELDS, false, true);
     input_ts::<crate::persist::aof_config::AofConfig>(&mut out);
+    input_ts::<crate::snapshot::ReplSaveInfo>(&mut out);
+    input_ts::<crate::snapshot::RdbSaveOptions>(&mut out);
+    input_ts::<crate::persist::shutdown::ShutdownSteps>(&mut out);
     record_ts::<crate::counters::Counters>(&mut out);
     record_ts::<crate::client_view::ClientView>(&mut out);
+    record_ts::<crate::repl::ReplicaInfo>(&mut out);
+    record_ts::<crate::repl::ReplInfo>(&mut out);
     out
 }

@@ -136,7 +136,7 @@ impl Server {
     pub fn poll_job_report(&mut self) -> Option<JobReport> {
         let p = self.poll_job()?;
         self.log_rdb_child_end(&p);
-        Some(p.into())
+        Some(self.keep_rewrite_end(p.into()))
     }
 
     /// Waits up to `timeout` for the running child to end (SHUTDOWN after a cancel);
@@ -144,7 +144,16 @@ impl Server {
     pub fn wait_job_report(&mut self, timeout: Duration) -> Option<JobReport> {
         let p = self.wait_job(timeout)?;
         self.log_rdb_child_end(&p);
-        Some(p.into())
+        Some(self.keep_rewrite_end(p.into()))
+    }
+
+    /// Keeps a rewrite child's end for [`Server::aof_rewrite_reaped_logged`], which the
+    /// host calls when the report reaches its AOF side.
+    fn keep_rewrite_end(&mut self, r: JobReport) -> JobReport {
+        if let Some(end) = r.done.as_ref().filter(|e| e.kind == ChildKind::AofRewrite) {
+            self.rewrite_end = Some(end.clone());
+        }
+        r
     }
 
     /// Queues the line Valkey logs when an RDB child ends

@@ -33,7 +33,11 @@
 //! the host sees by name (the engine settings going in, those records coming out) are
 //! defined once, here, with a table of their fields ([`host_types`]): the binding converts
 //! them field by field through it, and the host's TypeScript types
-//! (`ts/native/host-types.ts`) are generated from it.
+//! (`ts/native/host-types.ts`) are generated from it. Everything else the host asks of the
+//! server (a connection's controls, the reply buffer of a feed and the data path's direct
+//! write of it, the log queue, the ACL seam of AUTH/HELLO/RESET, the figures the host
+//! measures) is a method of [`Server`] (`host_calls.rs`, [`direct_send`]): the binding never
+//! reaches into the engine or the job slot.
 //!
 //! [`Server::feed`], [`Server::resume`] and [`Server::wake`] drive the engine and run
 //! every `Exec::Server` command in place, so that the only `Outcome::Host` a caller ever
@@ -76,6 +80,7 @@ pub mod job_report;
 mod busy_accept;
 mod busy_io;
 pub mod direct_send;
+mod host_calls;
 mod host_memory;
 pub mod host_types;
 pub mod jobs;
@@ -167,6 +172,9 @@ pub struct Server {
     load: persist::load::LoadState,
     /// Whether the AOF is on, and its last write's error ([`persist::aof_state`]).
     aof_status: persist::aof_state::AofStatus,
+    /// The end of a rewrite child a job report handed the host, kept for the AOF side's
+    /// finish ([`Server::aof_rewrite_reaped_logged`]): the host passes nothing back.
+    rewrite_end: Option<job_report::JobEnd>,
 }
 
 /// The server's own commands as scripts reach them (see [`ServerCommands`]).
@@ -217,7 +225,7 @@ impl Server {
         if let Some(seed) = os_random_seed() {
             engine.seed_secure_random(&seed);
         }
-        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default(), load: Default::default(), aof_status: Default::default() }
+        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default(), load: Default::default(), aof_status: Default::default(), rewrite_end: None }
     }
 
     /// Channel, pattern and shard channel subscriptions.
@@ -431,6 +439,23 @@ impl Server {
     /// INFO replication's rows of the attached replicas, as of now.
     pub fn repl_replicas_info(&self) -> Vec<repl::ReplicaInfo> {
         self.repl().info(now_ms())
+    }
+
+    /// INFO replication's primary fields, as of now.
+    pub fn repl_info(&self) -> repl::ReplInfo {
+        let replicas = self.repl_replicas_info();
+        let r = self.repl();
+        let (replid2, second_offset) = r.second();
+        repl::ReplInfo {
+            replid: r.replid.clone(),
+            replid2: replid2.to_string(),
+            offset: r.offset,
+            second_offset,
+            backlog_active: r.active(),
+            backlog_first_byte_offset: r.backlog_first_byte_offset(),
+            backlog_histlen: r.backlog_histlen(),
+            replicas,
+        }
     }
 
     /// A replica's full sync empties the dataset before the primary's loads (Valkey's

@@ -20,6 +20,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::host_types::host_type;
 use crate::outbox::Outbox;
 use crate::stream_buf::StreamBuf;
 
@@ -139,6 +140,8 @@ pub struct SyncStats {
     pub partial_err: u64,
 }
 
+host_type! {
+#[record = "ReplicaRow"]
 /// One row of INFO replication's `slaveN` lines.
 #[derive(Clone, Debug)]
 pub struct ReplicaInfo {
@@ -151,6 +154,23 @@ pub struct ReplicaInfo {
     pub lag_sec: u64,
     /// The stream it holds in the backlog, not yet sent (while its full sync runs).
     pub held_bytes: u64,
+}
+}
+
+host_type! {
+#[record = "ReplInfo"]
+/// INFO replication's primary fields.
+#[derive(Clone, Debug)]
+pub struct ReplInfo {
+    pub replid: String,
+    pub replid2: String,
+    pub offset: u64,
+    pub second_offset: i64,
+    pub backlog_active: bool,
+    pub backlog_first_byte_offset: u64,
+    pub backlog_histlen: u64,
+    pub replicas: Vec<ReplicaInfo>,
+}
 }
 
 const ZERO_ID: &str = "0000000000000000000000000000000000000000";

@@ -30,7 +30,7 @@ macro_rules! engine_settings {
             /// Every field, in declaration order (the host's type is generated from it:
             /// `ts/native/host-types.ts`).
             pub const FIELDS: &'static [HostField] = &[
-                $( HostField { name: camel!($field), ts_type: <$t as SettingType>::TS, doc: &[$($doc),*] }, )*
+                $( HostField { name: camel!($field), ts_type: <$t as SettingType>::TS, optional: false, doc: &[$($doc),*] }, )*
             ];
 
             /// Sets the field the host names `name` (camelCase, see [`Self::FIELDS`]).

@@ -13,6 +13,7 @@ use forkv_keyspace::Keyspace;
 use forkv_rdb::WriteOptions;
 use forkv_snapshot::{ChildExit, ChildKind, ForkError};
 
+use crate::host_types::host_type;
 use crate::Server;
 
 /// The child's write buffer, allocated before fork (the child must not grow the heap
@@ -79,6 +80,8 @@ pub fn total_keys(ks: &Keyspace) -> u64 {
     (0..ks.db_count()).map(|i| ks.len(i) as u64).sum()
 }
 
+host_type! {
+#[input = "ReplSaveInfo"]
 /// A replica's place in its primary's stream, saved as the `repl-stream-db`, `repl-id`
 /// and `repl-offset` AUX fields (Valkey's rdbSaveInfo): restarted from the file, the
 /// replica continues with a partial resynchronization.
@@ -91,8 +94,41 @@ pub struct ReplSaveInfo {
     /// The bytes of the stream the snapshot holds.
     pub repl_offset: u64,
 }
+}
+
+host_type! {
+#[input = "RdbSaveOptions"]
+/// How to write an RDB file, as the host's configuration says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RdbSaveOptions {
+    pub dir: String,
+    pub filename: String,
+    pub compression: bool,
+    pub checksum: bool,
+    /// RDB version to write (9..=11).
+    pub version: u32,
+    /// Microseconds the writer sleeps after each key (`rdb-key-save-delay`, for tests).
+    pub key_save_delay_us: u64,
+    /// `rdb-save-incremental-fsync`: the file is synced every 4 MiB while it is written.
+    pub incremental_fsync: Option<bool>,
+    /// SAVE in process only: a SIGINT during the save removes its temp file and exits
+    /// with status 1 (the shutdown save after a signal, as Valkey's second SIGINT).
+    pub exit_on_sigint: Option<bool>,
+    /// The replication AUX fields (Valkey's rdbSaveInfo), written by a replica that has
+    /// a primary's history.
+    pub repl: Option<ReplSaveInfo>,
+}
+}
 
 impl Server {
+    /// The snapshot target of the host's save options.
+    pub fn rdb_target_of(&self, o: &RdbSaveOptions) -> RdbTarget {
+        let format = RdbFormat { version: o.version, compression: o.compression, checksum: o.checksum };
+        let mut target = self.rdb_target(PathBuf::from(&o.dir), o.filename.clone(), format, o.repl.as_ref(), Duration::from_micros(o.key_save_delay_us));
+        target.incremental_fsync = o.incremental_fsync.unwrap_or(false);
+        target
+    }
+
     /// The RDB writer's options for `format`, with the AUX fields a save carries: the
     /// `used-mem` figure of the engine's memory probe, and the replication fields (in
     /// Valkey's order, rdbSaveInfoAuxFields) when given.

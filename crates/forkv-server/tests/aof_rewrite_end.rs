@@ -53,5 +53,25 @@ fn the_base_format_is_the_forks_and_the_end_is_logged() {
     cmd(&mut s, &["SET", "after", "x"]);
     s.aof_flush(false).expect("flush");
     assert_eq!(aof_keys(&dir), 21);
+
+    // The host's path: the job report it polls hands over the end, and the server keeps
+    // it for the AOF side's finish; the host passes nothing back.
+    assert!(s.aof_rewrite_reaped_logged(&with_preamble(true)).is_none(), "no rewrite ended since");
+    s.aof_fork_rewrite_logged(with_preamble(true)).expect("fork");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let end = loop {
+        if let Some(end) = s.poll_job_report().and_then(|r| r.done) {
+            break end;
+        }
+        assert!(std::time::Instant::now() < deadline, "child did not end");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!((end.outcome, end.kind), ("ok", forkv_snapshot::ChildKind::AofRewrite));
+    logs(&mut s);
+    let done = s.aof_rewrite_reaped_logged(&with_preamble(true)).expect("the reported end is kept");
+    assert!(done.ok, "{done:?}");
+    assert_eq!(logs(&mut s).last().map(String::as_str), Some("Background AOF rewrite finished successfully"));
+    assert!(s.aof_rewrite_reaped_logged(&with_preamble(true)).is_none(), "taken once");
+    assert_eq!(aof_keys(&dir), 21);
     s.aof_close().expect("close");
 }

@@ -19,6 +19,8 @@ fn fields<R: HostRecord>(r: &R) -> Vec<(&'static str, String)> {
             RecordValue::Bool(b) => b.to_string(),
             RecordValue::Number(n) => n.to_string(),
             RecordValue::Text(t) => format!("{t:?}"),
+            RecordValue::Absent => "undefined".into(),
+            RecordValue::List(l) => format!("[{} records]", l.len()),
         };
         out.push((name, v));
     });
@@ -112,4 +114,63 @@ fn the_aof_configuration_is_an_input_every_field_given() {
     let mut extra = aof_values("");
     extra.push(("appendonly".into(), SettingValue::Bool(true)));
     assert_eq!(AofConfig::from_values(extra), Err("unknown AofOptions field 'appendonly'".into()));
+}
+
+/// Nested inputs and optional fields: the RDB save options with their replication AUX
+/// fields as a nested object, the optional ones left out (or `null`, which the binding
+/// leaves out too); a nested object of the wrong shape is an error.
+#[test]
+fn an_input_nests_inputs_and_leaves_optional_fields_out() {
+    use forkv_server::snapshot::{RdbSaveOptions, ReplSaveInfo};
+    let n = SettingValue::Number;
+    let base = || {
+        vec![
+            ("dir".to_string(), SettingValue::Text("/data".into())),
+            ("filename".into(), SettingValue::Text("dump.rdb".into())),
+            ("compression".into(), SettingValue::Bool(true)),
+            ("checksum".into(), SettingValue::Bool(true)),
+            ("version".into(), n(11.0)),
+            ("keySaveDelayUs".into(), n(0.0)),
+        ]
+    };
+    let o = RdbSaveOptions::from_values(base()).expect("optional fields may be left out");
+    assert_eq!((o.incremental_fsync, o.exit_on_sigint, o.repl), (None, None, None));
+
+    let mut with_repl = base();
+    let repl = vec![("streamDb".to_string(), n(3.0)), ("replId".into(), SettingValue::Text("a".repeat(40))), ("replOffset".into(), n(1234.0))];
+    with_repl.push(("repl".into(), SettingValue::Object(repl)));
+    with_repl.push(("incrementalFsync".into(), SettingValue::Bool(true)));
+    let o = RdbSaveOptions::from_values(with_repl).expect("nested");
+    assert_eq!(o.repl, Some(ReplSaveInfo { stream_db: 3, repl_id: "a".repeat(40), repl_offset: 1234 }));
+    assert_eq!(o.incremental_fsync, Some(true));
+
+    let mut bad = base();
+    bad.push(("repl".into(), SettingValue::Object(vec![("streamDb".to_string(), n(3.0))])));
+    assert_eq!(RdbSaveOptions::from_values(bad).err().as_deref(), Some("RdbSaveOptions field 'repl' must be a ReplSaveInfo"));
+    let mut missing = base();
+    missing.retain(|(k, _)| k != "version");
+    assert_eq!(RdbSaveOptions::from_values(missing).err().as_deref(), Some("RdbSaveOptions field 'version' is missing"));
+
+    let ts = host_types_ts();
+    assert!(ts.contains("  repl?: ReplSaveInfo | null;\n"), "{ts}");
+    assert!(ts.contains("export interface ReplInfo {\n") && ts.contains("  replicas: ReplicaRow[];\n"));
+    assert!(ts.contains("  announcedIp?: string;\n"));
+}
+
+/// A record holding a list of records: INFO replication's fields with a row per replica.
+#[test]
+fn a_record_visits_its_list_of_records() {
+    let mut s = Server::new(16);
+    s.add_client(1);
+    s.add_client(2);
+    cmd(&mut s, &["REPLCONF", "listening-port", "6390"]);
+    assert_eq!(s.repl_sync(1, None), forkv_server::repl::SyncDecision::Full);
+    let info = s.repl_info();
+    let got = fields(&info);
+    assert_eq!(got.iter().map(|(n, _)| *n).collect::<Vec<_>>(), forkv_server::repl::ReplInfo::FIELDS.iter().map(|f| f.name).collect::<Vec<_>>());
+    assert!(got.contains(&("replicas", "[1 records]".into())), "{got:?}");
+    let row = fields(&info.replicas[0]);
+    assert!(row.contains(&("id", "1".into())), "{row:?}");
+    assert!(row.contains(&("announcedIp", "undefined".into())), "no IP announced: left out, {row:?}");
+    assert_eq!(forkv_server::repl::ReplicaInfo::TS_NAME, "ReplicaRow");
 }

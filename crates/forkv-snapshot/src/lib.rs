@@ -74,6 +74,7 @@ pub mod reap;
 pub mod sigint_exit;
 mod sys;
 pub mod syscheck;
+pub mod syslog;
 
 pub use atomic::{write_file_atomically, write_file_atomically_synced, write_file_atomically_with_buffer};
 pub use child::ChildCtx;

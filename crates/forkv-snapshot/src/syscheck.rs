@@ -35,6 +35,17 @@ pub enum ThpMode {
     Never,
 }
 
+impl ThpMode {
+    /// The mode as the kernel names it (`always`, `madvise`, `never`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ThpMode::Always => "always",
+            ThpMode::Madvise => "madvise",
+            ThpMode::Never => "never",
+        }
+    }
+}
+
 /// Turns transparent huge pages off for this process and its future children
 /// (`prctl(PR_SET_THP_DISABLE)`, Linux ≥ 3.15). `Unsupported` elsewhere.
 #[cfg(any(target_os = "linux", target_os = "android"))]

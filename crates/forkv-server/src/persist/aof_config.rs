@@ -9,12 +9,12 @@ use forkv_aof::FsyncPolicy;
 
 use super::aof_job::AofSettings;
 use super::load::AofSource;
-use crate::host_types::host_input;
+use crate::host_types::host_type;
 use crate::snapshot::RdbFormat;
 use crate::Server;
 
-host_input! {
-#[ts = "AofOptions"]
+host_type! {
+#[input = "AofOptions"]
 /// AOF settings from the configuration.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AofConfig {

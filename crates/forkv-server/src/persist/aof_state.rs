@@ -37,6 +37,17 @@ pub enum AofState {
     On,
 }
 
+impl AofState {
+    /// The state's name for the host (`off`, `wait`, `on`).
+    pub fn name(self) -> &'static str {
+        match self {
+            AofState::Off => "off",
+            AofState::WaitRewrite => "wait",
+            AofState::On => "on",
+        }
+    }
+}
+
 /// The state and the last write's error.
 #[derive(Debug, Default)]
 pub struct AofStatus {
@@ -225,6 +236,13 @@ impl Server {
         }
         self.log(LogLevel::Notice, "Background AOF rewrite finished successfully");
         r
+    }
+
+    /// The rewrite child the last job report ended ([`Server::poll_job_report`]): its end
+    /// handled as [`Server::aof_rewrite_done_logged`]; None when no rewrite ended since.
+    pub fn aof_rewrite_reaped_logged(&mut self, settings: &AofSettings) -> Option<RewriteDone> {
+        let end = self.rewrite_end.take()?;
+        Some(self.aof_rewrite_done_logged(settings, &end))
     }
 
     /// SHUTDOWN while the first rewrite of a switch-on runs: it writes the only copy of the

@@ -58,6 +58,22 @@ pub enum BgsaveVerdict {
     NothingToCancel,
 }
 
+impl BgsaveVerdict {
+    /// The verdict's name for the host (`start`, `in-progress`, `scheduled`,
+    /// `another-child`, `cancelled-child`, `cancelled-schedule`, `nothing-to-cancel`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BgsaveVerdict::Start => "start",
+            BgsaveVerdict::AlreadyInProgress => "in-progress",
+            BgsaveVerdict::Scheduled => "scheduled",
+            BgsaveVerdict::AnotherChild => "another-child",
+            BgsaveVerdict::CancelledChild => "cancelled-child",
+            BgsaveVerdict::CancelledSchedule => "cancelled-schedule",
+            BgsaveVerdict::NothingToCancel => "nothing-to-cancel",
+        }
+    }
+}
+
 /// The RDB policy's state (INFO persistence rdb_* fields, LASTSAVE).
 #[derive(Clone, Debug)]
 pub struct RdbPolicy {
@@ -400,6 +416,17 @@ pub enum RewriteVerdict {
     InProgress,
     /// Another child runs: the rewrite starts when it ends.
     Scheduled,
+}
+
+impl RewriteVerdict {
+    /// The verdict's name for the host (`start`, `in-progress`, `scheduled`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RewriteVerdict::Start => "start",
+            RewriteVerdict::InProgress => "in-progress",
+            RewriteVerdict::Scheduled => "scheduled",
+        }
+    }
 }
 
 /// What the cron does about AOF rewrites.

@@ -26,7 +26,8 @@ use forkv_snapshot::{ChildExit, ChildKind};
 use super::aof_job::AofSettings;
 use super::aof_state::AofState;
 use crate::jobs::{JobPoll, JobTarget};
-use crate::snapshot::{rdb_child_end_line, RdbTarget};
+use crate::host_types::host_type;
+use crate::snapshot::{rdb_child_end_line, RdbSaveOptions, RdbTarget};
 use crate::Server;
 
 /// How long the shutdown waits for a killed child to exit.
@@ -47,6 +48,37 @@ pub struct ShutdownPlan {
     pub aof: AofSettings,
     /// The pid file this process wrote, removed last.
     pub pidfile: Option<PathBuf>,
+}
+
+host_type! {
+#[input = "ShutdownSteps"]
+/// SHUTDOWN's flags and configuration as the host hands them over (the server makes its `ShutdownPlan` of them).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShutdownSteps {
+    /// SAVE (true), NOSAVE (false), or neither (the save rules decide).
+    pub save: Option<bool>,
+    pub force: bool,
+    /// The shutdown follows a signal: a SIGINT during the final save exits at once.
+    pub exit_on_sigint: bool,
+    pub rdb: RdbSaveOptions,
+    /// The pid file this process wrote.
+    pub pidfile: Option<String>,
+}
+}
+
+impl Server {
+    /// The plan of the host's shutdown steps; `aof`: the AOF's settings, for the files of a
+    /// killed rewrite.
+    pub fn shutdown_plan(&self, steps: &ShutdownSteps, aof: AofSettings) -> ShutdownPlan {
+        ShutdownPlan {
+            save: steps.save,
+            force: steps.force,
+            exit_on_sigint: steps.exit_on_sigint,
+            rdb: self.rdb_target_of(&steps.rdb),
+            aof,
+            pidfile: steps.pidfile.as_ref().map(PathBuf::from),
+        }
+    }
 }
 
 /// What the shutdown did.
