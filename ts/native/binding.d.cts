@@ -334,6 +334,11 @@ export declare class Core {
    * `debug`): `[name, value]` pairs in print order.
    */
   setHostInfo(group: string, fields: Array<Array<string>>): void
+  /**
+   * Sets the single INFO facts given as `[name, value]` pairs, keeping the others (the
+   * cron pushes only the facts that changed).
+   */
+  mergeHostFacts(fields: Array<Array<string>>): void
   /** INFO for the requested section names (none: the default sections). */
   info(sections: Array<string>): string
   /** The allocator behind Rust's allocations (INFO `mem_allocator`). */

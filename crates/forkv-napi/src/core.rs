@@ -614,6 +614,18 @@ impl Core {
         }
     }
 
+    /// Sets the single INFO facts given as `[name, value]` pairs, keeping the others (the
+    /// cron pushes only the facts that changed).
+    #[napi]
+    pub fn merge_host_facts(&mut self, fields: Vec<Vec<String>>) {
+        let pairs = fields.into_iter().map(|mut kv| {
+            let v = kv.pop().unwrap_or_default();
+            let k = kv.pop().unwrap_or_default();
+            (k, v)
+        });
+        self.server.merge_host_facts(pairs.collect());
+    }
+
     /// INFO for the requested section names (none: the default sections).
     #[napi]
     pub fn info(&mut self, sections: Vec<String>) -> String {
