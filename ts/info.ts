@@ -10,15 +10,49 @@ import { VERSION } from './version';
 
 type Fields = Array<[string, string | number]>;
 
-/** Pushes the host's INFO facts into the core. */
+/**
+ * What was last pushed into a server's core: the single facts by name, and each ordered
+ * group as one text. The cron pushes every tick; most facts do not change between ticks,
+ * and each pushed string is converted and allocated on both sides, so only the facts and
+ * groups that changed are pushed again.
+ */
+interface Pushed {
+  facts: Map<string, string>;
+  groups: Map<string, string>;
+}
+
+const pushed = new WeakMap<Server, Pushed>();
+
+/** Pushes the host's INFO facts into the core (those that changed since the last push). */
 export function pushInfoFacts(s: Server): void {
   const native = s.core.native;
-  native.setHostInfo('facts', strings(hostFacts(s)));
-  native.setHostInfo('listeners', strings(s.listening.infoFields()));
+  let last = pushed.get(s);
+  if (last === undefined) {
+    last = { facts: new Map(), groups: new Map() };
+    pushed.set(s, last);
+  }
+  const changed: string[][] = [];
+  for (const [name, value] of hostFacts(s)) {
+    const text = String(value);
+    if (last.facts.get(name) === text) continue;
+    last.facts.set(name, text);
+    changed.push([name, text]);
+  }
+  if (changed.length > 0) native.mergeHostFacts(changed);
+  pushGroup(s, last, 'listeners', s.listening.infoFields());
   // The persistence section is the core's own (forkv-server's persist/info.rs).
   native.refreshPersistenceInfo();
-  native.setHostInfo('replication', strings(s.replication.infoFields()));
-  native.setHostInfo('debug', strings(s.loopTurns.fields()));
+  pushGroup(s, last, 'replication', s.replication.infoFields());
+  pushGroup(s, last, 'debug', s.loopTurns.fields());
+}
+
+/** Replaces an ordered group of facts in the core when it differs from the last push. */
+function pushGroup(s: Server, last: Pushed, group: string, fields: Fields): void {
+  const list = strings(fields);
+  const text = list.map(([k, v]) => `${k ?? ''}:${v ?? ''}`).join('\n');
+  if (last.groups.get(group) === text) return;
+  last.groups.set(group, text);
+  s.core.native.setHostInfo(group, list);
 }
 
 /** Renders INFO for the requested section names (empty = default), with fresh facts. */

@@ -167,7 +167,8 @@ export class Server extends EventEmitter {
       backlogSize: () => Number(this.config.getBigInt('repl-backlog-size')),
     });
     this.clientMemory = new ClientMemory({
-      limit: () => evictionLimit(this.config.getInt('maxmemory-clients'), Number(this.config.getBigInt('maxmemory'))),
+      // Asked after every read: looked up again only when the configuration changed.
+      limit: config.derived((c) => evictionLimit(c.getInt('maxmemory-clients'), Number(c.getBigInt('maxmemory')))),
       coreMemory: (c) => this.core.native.clientMemory(c.id),
       noEvict: (c) => this.core.native.clientNoEvict(c.id),
       evict: (c) => this.evictClient(c),

@@ -194,6 +194,32 @@ t('ioredis: a subscriber connection receives messages and pattern messages', asy
   sub.disconnect();
 });
 
+t('deliveries of one PUBLISH beyond the reply buffer (many subscribers, a 200 KB message) arrive whole and in order, to a paused subscriber too', async () => {
+  // 40 subscribers x 3 KB: more than one batch of the core's delivery records (64 KB);
+  // 200 KB: one delivery longer than the buffer, taken as a Buffer of its own.
+  const subs = await Promise.all(Array.from({ length: 40 }, async () => {
+    const sub = new Redis({ port: srv.port });
+    const got: string[] = [];
+    sub.on('message', (_ch: string, m: string) => got.push(m));
+    await sub.subscribe('wide');
+    return { sub, got };
+  }));
+  // One subscriber does not read for a while: its deliveries wait in its socket's stream,
+  // while the next PUBLISHes reuse the buffers they came from.
+  const slow = await client();
+  await roundtrip(slow, [['SUBSCRIBE', 'wide']], arr(bulk('subscribe'), bulk('wide'), int(1)));
+  slow.socket.pause();
+  const messages = ['a', 'b', 'c', 'd'].map((c, i) => c.repeat(i === 2 ? 200 * 1024 : 3000) + String(i));
+  for (const m of messages) assert.is(await io.publish('wide', m), 41);
+  await until(async () => subs.every((s) => s.got.length === messages.length), 10000);
+  for (const { sub, got } of subs) {
+    assert.equal(got, messages);
+    sub.disconnect();
+  }
+  slow.socket.resume();
+  await expect(slow, messages.map((m) => arr(bulk('message'), bulk('wide'), bulk(m))).join(''), 10000);
+});
+
 t('node-redis v6: RESP3 subscriber keeps running commands on the same connection; RESP2 subscriber', async () => {
   const c = createClient({ socket: { port: srv.port, host: '127.0.0.1' }, RESP: 3 });
   await c.connect();

@@ -43,11 +43,43 @@ export class ConfigStore {
   private readonly values = new Map<string, ConfigValue>();
   private readonly hooks = new Map<string, ApplyHook[]>();
   private log: (level: LogLevel, message: string) => void;
+  private changes = 0;
 
   constructor(options: ConfigStoreOptions = {}) {
     const cwd = options.cwd ?? process.cwd();
     this.log = options.log ?? (() => undefined);
-    for (const def of CONFIG_TABLE) this.values.set(def.name, defaultValue(def, cwd));
+    for (const def of CONFIG_TABLE) this.store(def.name, defaultValue(def, cwd));
+  }
+
+  /**
+   * Counts every stored value change (CONFIG SET, its rollback, loading, forced values): a
+   * figure derived from the configuration on a hot path (per read) is cached until this
+   * moves (see `derived`).
+   */
+  get generation(): number {
+    return this.changes;
+  }
+
+  /**
+   * A cached figure computed from the configuration by `compute`, recomputed only after a
+   * value changed (`generation`): for paths that run per read, where looking directives
+   * up by name each time costs more than the work they guard.
+   */
+  derived<T>(compute: (config: ConfigStore) => T): () => T {
+    let at = -1;
+    let value: T;
+    return () => {
+      if (at !== this.changes) {
+        value = compute(this);
+        at = this.changes;
+      }
+      return value;
+    };
+  }
+
+  private store(name: string, value: ConfigValue): void {
+    this.values.set(name, value);
+    this.changes++;
   }
 
   /** Routes the store's log lines to the server's log once it exists (the store is made first). */
@@ -289,7 +321,7 @@ export class ConfigStore {
         this.restore(backup);
         return this.setError(false, null, entry.name, result.error);
       }
-      this.values.set(def.name, result.value);
+      this.store(def.name, result.value);
       if (!result.changed) continue;
       changedDefs.push(def);
       for (const hook of this.hooks.get(def.name) ?? []) {
@@ -327,7 +359,7 @@ export class ConfigStore {
   }
 
   private restore(backup: ReadonlyMap<string, ConfigValue>): void {
-    for (const [name, value] of backup) this.values.set(name, value);
+    for (const [name, value] of backup) this.store(name, value);
   }
 
   private setError(denyLoading: boolean, invalidArgName: string | null, errArgName: string | null, errstr: string | null): string {
@@ -382,7 +414,7 @@ export class ConfigStore {
   loadDirective(def: ConfigDef, args: readonly string[], ctx: SetContext): string | null {
     const result = setFromArgs(def, this.getValue(def.name), args, ctx);
     if (!result.ok) return result.error;
-    this.values.set(def.name, result.value);
+    this.store(def.name, result.value);
     return null;
   }
 
@@ -390,7 +422,7 @@ export class ConfigStore {
   forceValue(name: string, value: ConfigValue): void {
     const def = this.requireDef(name);
     if (value.type !== this.getValue(def.name).type) throw new TypeError(`forkv config: wrong value type for '${name}'`);
-    this.values.set(def.name, value);
+    this.store(def.name, value);
   }
 
   private requireDef(name: string): ConfigDef {

@@ -104,6 +104,21 @@ export declare class Core {
    */
   static feedReadFunction(): (core: Core, id: number, len: number, fd: number) => number
   /**
+   * `wakeRead(core, id, fd)`: as `wake`, with the result handed over as `feedRead`
+   * hands it (see fastpath.rs).
+   */
+  static wakeReadFunction(): (core: Core, id: number, fd: number) => number
+  /**
+   * `resumeRead(core, id, fd, hostReply)`: as `resume`, with the result handed over as
+   * `feedRead` hands it (see fastpath.rs).
+   */
+  static resumeReadFunction(): (core: Core, id: number, fd: number, hostReply: Buffer) => number
+  /**
+   * `takeDeliveriesInto(core)`: the deliveries as records in the bound reply buffer
+   * (see fastpath.rs); returns `bytes * 2 + more`.
+   */
+  static takeDeliveriesIntoFunction(): (core: Core) => number
+  /**
    * Takes the process memory figures the host samples on its cron tick (MEMORY STATS,
    * DOCTOR): resident set size and the peak of allocated bytes it has seen. The
    * allocated bytes are read at the same instant.
@@ -195,7 +210,10 @@ export declare class Core {
   resetPubsub(id: number): void
   /** Takes a client out of MONITOR mode (RESET). */
   resetMonitor(id: number): void
-  /** The messages announced by the DELIVER status bit, one entry per receiving client. */
+  /**
+   * The messages announced by the DELIVER status bit, one entry per receiving client
+   * (those `takeDeliveriesInto` left first).
+   */
   takeDeliveries(): Array<Delivery>
   /** Leaves MULTI and forgets WATCHed keys (RESET). */
   resetTransaction(id: number): void
@@ -315,6 +333,11 @@ export declare class Core {
    * `debug`): `[name, value]` pairs in print order.
    */
   setHostInfo(group: string, fields: Array<Array<string>>): void
+  /**
+   * Sets the single INFO facts given as `[name, value]` pairs, keeping the others (the
+   * cron pushes only the facts that changed).
+   */
+  mergeHostFacts(fields: Array<Array<string>>): void
   /** INFO for the requested section names (none: the default sections). */
   info(sections: Array<string>): string
   /** The allocator behind Rust's allocations (INFO `mem_allocator`). */

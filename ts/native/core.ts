@@ -57,8 +57,13 @@ export interface FeedResult {
   direct: number;
 }
 
-/** The read path's function (see forkv-napi's fastpath.rs), looked up once. */
+/** The data path's plain Node-API functions (see forkv-napi's fastpath.rs), looked up once. */
 const feedReadFn = binding.Core.feedReadFunction();
+const wakeReadFn = binding.Core.wakeReadFunction();
+const resumeReadFn = binding.Core.resumeReadFunction();
+const takeDeliveriesIntoFn = binding.Core.takeDeliveriesIntoFunction();
+/** Bytes before a delivery's data in `takeDeliveriesInto`'s records: id (u32), length (u32), memory (f64). */
+const DELIVERY_HEADER = 16;
 const NO_REPLY = Buffer.alloc(0);
 
 /** Receives the engine's log lines, with Valkey's level names. */
@@ -148,7 +153,54 @@ export class Core {
    * reply buffer.
    */
   feedRead(id: number, len: number, fd: number): FeedResult {
-    const r = feedReadFn(this.native, id, len, fd);
+    return this.boundResult(feedReadFn(this.native, id, len, fd));
+  }
+
+  /**
+   * `wake` through the bound buffers (see `feedRead`: `fd` as there): a woken client's
+   * replies and the input it pipelined meanwhile.
+   */
+  wakeRead(id: number, fd: number): FeedResult {
+    return this.boundResult(wakeReadFn(this.native, id, fd));
+  }
+
+  /** `resume` through the bound buffers (see `feedRead`: `fd` as there). */
+  resumeRead(id: number, hostReply: Buffer, fd: number): FeedResult {
+    return this.boundResult(resumeReadFn(this.native, id, fd, hostReply));
+  }
+
+  /**
+   * Calls `each` for every delivery waiting (messages for other clients, announced by the
+   * DELIVER status bit): the client id, its bytes (a view of the bound reply buffer, valid
+   * until the next call into the core through it) and the client's memory in the core.
+   * `rebind` runs between batches (the caller may have replaced its reply buffer).
+   */
+  takeDeliveries(each: (id: number, data: Buffer, memory: number) => void, rebind: () => void): void {
+    for (;;) {
+      const r = takeDeliveriesIntoFn(this.native);
+      const more = r % 2 === 1;
+      const bytes = (r - (more ? 1 : 0)) / 2;
+      const out = this.boundOut as Buffer;
+      for (let at = 0; at < bytes; ) {
+        const id = out.readUInt32LE(at);
+        const len = out.readUInt32LE(at + 4);
+        const memory = out.readDoubleLE(at + 8);
+        const start = at + DELIVERY_HEADER;
+        at = start + len;
+        each(id, out.subarray(start, at), memory);
+      }
+      if (!more) return;
+      if (bytes === 0) {
+        // The next delivery is longer than the reply buffer: the rest as Buffers of their own.
+        for (const d of this.native.takeDeliveries()) each(d.id, d.data, d.memory);
+        return;
+      }
+      rebind();
+    }
+  }
+
+  /** A result of the bound-buffer calls: `rest_length * 256 + status`, and the result slot. */
+  private boundResult(r: number): FeedResult {
     const status = r % 256;
     const n = (r - status) / 256;
     if (status & LOGS) this.drainLogs();
@@ -170,11 +222,6 @@ export class Core {
 
   takeHost(): Buffer[] {
     return this.native.takeHost();
-  }
-
-  /** Writes a woken client's reply and runs its pipelined input. */
-  wake(id: number): FeedResult {
-    return split(this.native.wake(id), this);
   }
 
   /** Hands the engine's queued log lines to `onLog`. */

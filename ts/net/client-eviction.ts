@@ -33,7 +33,9 @@ const MIN_EVICTION_LIMIT = 128 * 1024;
  * of bits of `mem`, clamped to 15..33, less 15 (0 for anything under 32 KB).
  */
 export function memoryBucket(mem: number): number {
-  const bits = mem < 1 ? 0 : Math.floor(Math.log2(mem)) + 1;
+  // Below 32 KB (nearly every client): the lowest bucket, without a logarithm.
+  if (mem < 2 ** BUCKET_MIN_LOG) return 0;
+  const bits = Math.floor(Math.log2(mem)) + 1;
   return Math.min(Math.max(bits, BUCKET_MIN_LOG), BUCKET_MAX_LOG) - BUCKET_MIN_LOG;
 }
 
@@ -85,6 +87,11 @@ export class ClientMemory {
   private normalTotal = 0;
   /** Client eviction was on at the last `evict`: the normal total goes to the core. */
   private reporting = false;
+  /** "Over client maxmemory ..." was logged in this turn of the event loop (see `evict`). */
+  private warnedThisTurn = false;
+  private readonly newTurn = (): void => {
+    this.warnedThisTurn = false;
+  };
 
   constructor(private readonly host: ClientMemoryHost) {}
 
@@ -123,17 +130,21 @@ export class ClientMemory {
 
   private set(conn: Connection, core: number, mem: number): void {
     const before = this.usage.get(conn);
-    const now: Usage = { mem, core, bucket: memoryBucket(mem), replica: conn.isReplica };
+    const bucket = memoryBucket(mem);
+    const replica = conn.isReplica;
     // By the class each figure was counted in: a client that turned replica (SYNC) leaves
     // the normal total with what it had added there.
-    this.addNormal(normalPart(now) - (before === undefined ? 0 : normalPart(before)));
-    if (before === undefined || before.bucket !== now.bucket) {
-      // Entering a bucket puts the client at its end, as Valkey's bucket lists do.
-      this.usage.delete(conn);
-      this.usage.set(conn, now);
-    } else {
-      Object.assign(before, now);
+    this.addNormal((replica ? 0 : mem) - (before === undefined ? 0 : normalPart(before)));
+    if (before !== undefined && before.bucket === bucket) {
+      // The same bucket (nearly every read): updated in place, no object per read.
+      before.mem = mem;
+      before.core = core;
+      before.replica = replica;
+      return;
     }
+    // Entering a bucket puts the client at its end, as Valkey's bucket lists do.
+    if (before !== undefined) this.usage.delete(conn);
+    this.usage.set(conn, { mem, core, bucket, replica });
   }
 
   /** A client is gone. */
@@ -173,7 +184,21 @@ export class ClientMemory {
       this.host.evict(conn);
       this.forget(conn);
     }
-    if (this.normalTotal >= limit) this.host.warn('Over client maxmemory after evicting all evictable clients');
+    if (this.normalTotal >= limit) this.warnOver();
+  }
+
+  /**
+   * Logs that nothing more can be evicted, at most once per turn of the event loop. Valkey
+   * logs it from each evictClients call that ends over the limit: once per loop turn
+   * (beforeSleep) and before each command; forkv evicts after every socket read, and a
+   * big argument arrives in many 64 KB reads within one turn, with no command between
+   * them, which logged it once per read.
+   */
+  private warnOver(): void {
+    if (this.warnedThisTurn) return;
+    this.warnedThisTurn = true;
+    setImmediate(this.newTurn);
+    this.host.warn('Over client maxmemory after evicting all evictable clients');
   }
 }
 

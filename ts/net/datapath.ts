@@ -17,7 +17,7 @@
 // go to the stream uncopied (if it keeps part of the buffer, the data path takes a new one).
 import * as net from 'node:net';
 
-import { criticalLine, Step, type FeedResult } from '../native/core';
+import { criticalLine, Step, type Core, type FeedResult } from '../native/core';
 import { encode, error, type Reply } from '../resp/encode';
 import { runHostCommand } from '../commands';
 import { clientLine } from '../commands/connection';
@@ -190,9 +190,24 @@ export class DataPath {
       this.loadGate.hold(conn, this.readBuf.subarray(0, n));
       return;
     }
+    this.drive(conn, this.boundCore().feedRead(conn.id, n, this.directFd(conn)));
+  }
+
+  /** The core, with the current reply buffer bound for its bound-buffer calls (`feedRead` ...). */
+  private boundCore(): Core {
     const core = this.server.core;
     if (core.boundReplyBuffer !== this.replyBuf) core.bindIo(this.readBuf, this.replyBuf);
-    this.drive(conn, core.feedRead(conn.id, n, this.directFd(conn)));
+    return core;
+  }
+
+  /** Continues `conn` after a host command whose reply is `reply` (corked: no direct send). */
+  private resume(conn: Connection, reply: Reply): FeedResult {
+    return this.boundCore().resumeRead(conn.id, encode(reply, conn.proto), -1);
+  }
+
+  /** A woken client's replies and pipelined input. */
+  private wake(conn: Connection): FeedResult {
+    return this.boundCore().wakeRead(conn.id, this.directFd(conn));
   }
 
   /**
@@ -272,11 +287,11 @@ export class DataPath {
           void out.then((reply) => {
             conn.busy = false;
             this.server.loopTurns.enter();
-            if (!conn.closed) this.drive(conn, this.server.core.resume(conn.id, encode(reply, conn.proto)));
+            if (!conn.closed) this.drive(conn, this.resume(conn, reply));
           });
           break;
         }
-        res = this.server.core.resume(conn.id, encode(out, conn.proto));
+        res = this.resume(conn, out);
         memory = res.memory;
         if (res.flushedAll) this.server.rdb.afterFlushAll();
       }
@@ -321,7 +336,7 @@ export class DataPath {
         for (const id of ids) {
           this.clearBlockTimer(id);
           const conn = this.server.clients.get(id);
-          if (conn && !conn.closed) this.drive(conn, this.server.core.wake(id));
+          if (conn && !conn.closed) this.drive(conn, this.wake(conn));
         }
       }
     } finally {
@@ -338,7 +353,7 @@ export class DataPath {
    */
   private continueLater(conn: Connection): void {
     setImmediate(() => {
-      if (!conn.closed) this.drive(conn, this.server.core.wake(conn.id));
+      if (!conn.closed) this.drive(conn, this.wake(conn));
     });
   }
 
@@ -365,13 +380,16 @@ export class DataPath {
 
   /** Writes the bytes the core queued for other clients (pub/sub, replication stream). */
   deliver(): void {
-    for (const d of this.server.core.native.takeDeliveries()) {
-      const conn = this.server.clients.get(d.id);
-      if (conn && !conn.closed) {
-        this.emitReply(conn, d.data);
-        this.server.clientMemory.update(conn, d.memory);
-      }
-    }
+    this.boundCore().takeDeliveries(
+      (id, data, memory) => {
+        const conn = this.server.clients.get(id);
+        if (conn && !conn.closed) {
+          this.emitReply(conn, data);
+          this.server.clientMemory.update(conn, memory);
+        }
+      },
+      () => this.boundCore(),
+    );
   }
 
   /**

@@ -72,6 +72,8 @@ pub struct Core {
     host_argv: Vec<Vec<u8>>,
     /// The host's buffers for `feedRead` (see `bindIo` and fastpath.rs).
     pub(crate) io: Option<crate::fastpath::IoBuffers>,
+    /// Deliveries taken from the server that `takeDeliveriesInto` could not fit yet.
+    pub(crate) pending_deliveries: std::collections::VecDeque<(u64, Vec<u8>)>,
 }
 
 impl Drop for Core {
@@ -95,7 +97,7 @@ impl Core {
         crate::alloc::register_hooks();
         let mut server = Server::new(databases as usize);
         server.install_memory_probe(crate::alloc::used_bytes);
-        Core { server, host_argv: Vec::new(), io: None }
+        Core { server, host_argv: Vec::new(), io: None, pending_deliveries: std::collections::VecDeque::new() }
     }
 
     /// Hands the core the host's buffers for `feedRead` (see fastpath.rs): the shared read
@@ -116,6 +118,27 @@ impl Core {
     #[napi(ts_return_type = "(core: Core, id: number, len: number, fd: number) => number")]
     pub fn feed_read_function(env: &Env) -> Result<Function<'_, (), f64>> {
         env.create_function::<(), f64>("feedRead", crate::fastpath::feed_read)
+    }
+
+    /// `wakeRead(core, id, fd)`: as `wake`, with the result handed over as `feedRead`
+    /// hands it (see fastpath.rs).
+    #[napi(ts_return_type = "(core: Core, id: number, fd: number) => number")]
+    pub fn wake_read_function(env: &Env) -> Result<Function<'_, (), f64>> {
+        env.create_function::<(), f64>("wakeRead", crate::fastpath::wake_read)
+    }
+
+    /// `resumeRead(core, id, fd, hostReply)`: as `resume`, with the result handed over as
+    /// `feedRead` hands it (see fastpath.rs).
+    #[napi(ts_return_type = "(core: Core, id: number, fd: number, hostReply: Buffer) => number")]
+    pub fn resume_read_function(env: &Env) -> Result<Function<'_, (), f64>> {
+        env.create_function::<(), f64>("resumeRead", crate::fastpath::resume_read)
+    }
+
+    /// `takeDeliveriesInto(core)`: the deliveries as records in the bound reply buffer
+    /// (see fastpath.rs); returns `bytes * 2 + more`.
+    #[napi(ts_return_type = "(core: Core) => number")]
+    pub fn take_deliveries_into_function(env: &Env) -> Result<Function<'_, (), f64>> {
+        env.create_function::<(), f64>("takeDeliveriesInto", crate::fastpath::take_deliveries_into)
     }
 
     /// Takes the process memory figures the host samples on its cron tick (MEMORY STATS,
@@ -285,10 +308,11 @@ impl Core {
         self.server.reset_monitor(u64::from(id));
     }
 
-    /// The messages announced by the DELIVER status bit, one entry per receiving client.
+    /// The messages announced by the DELIVER status bit, one entry per receiving client
+    /// (those `takeDeliveriesInto` left first).
     #[napi]
     pub fn take_deliveries<'env>(&mut self, env: &'env Env) -> Result<Vec<Delivery<'env>>> {
-        let deliveries = self.server.take_deliveries();
+        let deliveries = self.all_deliveries();
         deliveries
             .into_iter()
             .map(|(id, data)| Ok(Delivery { id: id as u32, data: BufferSlice::copy_from(env, &data)?, memory: self.server.client_memory(id) as f64 }))
@@ -579,6 +603,18 @@ impl Core {
         } else {
             Err(Error::from_reason(format!("unknown INFO fact group '{group}'")))
         }
+    }
+
+    /// Sets the single INFO facts given as `[name, value]` pairs, keeping the others (the
+    /// cron pushes only the facts that changed).
+    #[napi]
+    pub fn merge_host_facts(&mut self, fields: Vec<Vec<String>>) {
+        let pairs = fields.into_iter().map(|mut kv| {
+            let v = kv.pop().unwrap_or_default();
+            let k = kv.pop().unwrap_or_default();
+            (k, v)
+        });
+        self.server.merge_host_facts(pairs.collect());
     }
 
     /// INFO for the requested section names (none: the default sections).

@@ -16,14 +16,25 @@
 //! `DIRECT_MAX` bytes, with one non-blocking `send(2)` ([`forkv_server::Server::send_reply_now`]), instead of copying them out for
 //! the host to send with a second crossing. What the kernel does not take is copied to
 //! the start of the reply buffer for the host's stream path.
+//!
+//! The other crossings of a turn take the same form: `wakeRead(core, id, fd)` (a woken
+//! client's replies and pipelined input), `resumeRead(core, id, fd, hostReply)` (after a
+//! host command) and `takeDeliveriesInto(core)` (pub/sub messages and other output for
+//! other clients, as records in the reply buffer), instead of napi-rs methods that made a
+//! Buffer per call (and one per delivery) and a result object.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::ptr;
 
 use napi::bindgen_prelude::*;
 use napi::sys;
 
 use crate::core::Core;
+
+/// Bytes before a delivery's data in `takeDeliveriesInto`'s records: the client id (u32),
+/// the data's length (u32) and the client's memory (f64), little endian.
+pub const DELIVERY_HEADER: usize = 16;
 
 /// The host's buffers for `feedRead`, held by strong references.
 pub struct IoBuffers {
@@ -82,6 +93,33 @@ impl Core {
             let n = (len as usize).min(io.input.len());
             self.server.feed(u64::from(id), &io.input[..n])
         };
+        self.hand_over(id, outcome, fd)
+    }
+
+    /// The work of `wakeRead`: a woken client's replies and the input it pipelined meanwhile.
+    fn wake_read(&mut self, id: u32, fd: i32) -> f64 {
+        if self.io.is_none() {
+            return -1.0;
+        }
+        let outcome = self.server.wake(u64::from(id));
+        self.hand_over(id, outcome, fd)
+    }
+
+    /// The work of `resumeRead`: continues after a host command whose encoded reply is
+    /// `host_reply`.
+    fn resume_read(&mut self, id: u32, fd: i32, host_reply: &[u8]) -> f64 {
+        if self.io.is_none() {
+            return -1.0;
+        }
+        let outcome = self.server.resume(u64::from(id), host_reply);
+        self.hand_over(id, outcome, fd)
+    }
+
+    /// Hands a step's replies over (see the module docs): sent to `fd` when it is not -1
+    /// and they fit [`forkv_server::direct_send::DIRECT_MAX`], the rest copied to the reply buffer (or left for
+    /// `takeReply()` when too long for it); the result slot gets the client's memory and
+    /// the bytes sent. Returns `rest_length * 256 + status`.
+    fn hand_over(&mut self, id: u32, outcome: forkv_engine::Outcome, fd: i32) -> f64 {
         let status = self.status_byte(outcome);
         let memory = self.server.client_memory(u64::from(id)) as f64;
         let sent = if fd >= 0 { self.server.send_reply_now(fd) } else { 0 };
@@ -98,6 +136,44 @@ impl Core {
         }
         rest_len as f64 * 256.0 + f64::from(status)
     }
+
+    /// The work of `takeDeliveriesInto`: the deliveries waiting (see `takeDeliveries`) as
+    /// records in the reply buffer, each [`DELIVERY_HEADER`] bytes (client id, data length,
+    /// the client's memory) then the data, as many as fit. Returns `bytes * 2 + more`, where
+    /// `more` is 1 when deliveries remain: the host calls again, or, when no record was
+    /// written (the next one is longer than the buffer), takes them with `takeDeliveries()`.
+    fn take_deliveries_into(&mut self) -> f64 {
+        if self.pending_deliveries.is_empty() {
+            self.pending_deliveries = VecDeque::from(self.server.take_deliveries());
+        }
+        let Some(io) = self.io.as_mut() else {
+            return -1.0;
+        };
+        let mut at = 0usize;
+        while let Some((id, data)) = self.pending_deliveries.front() {
+            let end = at + DELIVERY_HEADER + data.len();
+            let Some(record) = io.out.get_mut(at..end) else {
+                break;
+            };
+            let memory = self.server.client_memory(*id) as f64;
+            // Client ids are allocated by the host as u32 (allocateClientId).
+            record[..4].copy_from_slice(&(*id as u32).to_le_bytes());
+            record[4..8].copy_from_slice(&(data.len() as u32).to_le_bytes());
+            record[8..16].copy_from_slice(&memory.to_le_bytes());
+            record[DELIVERY_HEADER..].copy_from_slice(data);
+            at = end;
+            self.pending_deliveries.pop_front();
+        }
+        let more = !self.pending_deliveries.is_empty();
+        at as f64 * 2.0 + f64::from(u8::from(more))
+    }
+
+    /// The deliveries `takeDeliveriesInto` left (first), then any new ones.
+    pub(crate) fn all_deliveries(&mut self) -> Vec<(u64, Vec<u8>)> {
+        let mut all: Vec<(u64, Vec<u8>)> = self.pending_deliveries.drain(..).collect();
+        all.extend(self.server.take_deliveries());
+        all
+    }
 }
 
 /// Throws a JavaScript error and returns no value.
@@ -109,48 +185,145 @@ unsafe fn throw(env: sys::napi_env, msg: &'static std::ffi::CStr) -> sys::napi_v
     ptr::null_mut()
 }
 
+/// The call's first `N` arguments, or None (fewer given, or napi failed).
+///
+/// SAFETY (callers): env and info are the running callback's.
+unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> Option<[sys::napi_value; N]> {
+    let mut argc = N;
+    let mut argv = [ptr::null_mut(); N];
+    // SAFETY: `argv` has room for `argc` values; env and info are the call's.
+    let ok = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
+    (ok == sys::Status::napi_ok && argc >= N).then_some(argv)
+}
+
+/// The Core wrapped by `value`, when it has bound buffers.
+///
+/// SAFETY (callers): env is the running callback's and `value` one of its values.
+unsafe fn bound_core(env: sys::napi_env, value: sys::napi_value) -> Option<*mut Core> {
+    let mut wrapped: *mut std::ffi::c_void = ptr::null_mut();
+    // SAFETY: see the function's contract.
+    let ok = unsafe { sys::napi_unwrap(env, value, &mut wrapped) };
+    let core = wrapped.cast::<Core>();
+    (ok == sys::Status::napi_ok && is_bound(core)).then_some(core)
+}
+
+/// A number argument as u32 (None: not a number).
+///
+/// SAFETY (callers): env is the running callback's and `value` one of its values.
+unsafe fn u32_arg(env: sys::napi_env, value: sys::napi_value) -> Option<u32> {
+    let mut n = 0u32;
+    // SAFETY: see the function's contract; a non-number is an error status.
+    (unsafe { sys::napi_get_value_uint32(env, value, &mut n) } == sys::Status::napi_ok).then_some(n)
+}
+
+/// A number argument as i32 (None: not a number).
+///
+/// SAFETY (callers): env is the running callback's and `value` one of its values.
+unsafe fn i32_arg(env: sys::napi_env, value: sys::napi_value) -> Option<i32> {
+    let mut n = 0i32;
+    // SAFETY: see the function's contract; a non-number is an error status.
+    (unsafe { sys::napi_get_value_int32(env, value, &mut n) } == sys::Status::napi_ok).then_some(n)
+}
+
+/// Returns `r` to JavaScript as a number.
+///
+/// SAFETY (callers): env is the running callback's.
+unsafe fn number(env: sys::napi_env, r: f64) -> sys::napi_value {
+    let mut out = ptr::null_mut();
+    // SAFETY: env is the call's.
+    if unsafe { sys::napi_create_double(env, r, &mut out) } != sys::Status::napi_ok {
+        // SAFETY: env is the call's.
+        return unsafe { throw(env, c"forkv: cannot return a number") };
+    }
+    out
+}
+
+// SAFETY of the `(*core)` calls below: `core` is a live Core: it is bound (a dropped Core
+// unregisters itself) and it is the object napi-rs wrapped for argv[0], which the call
+// keeps alive. No other reference to it exists during the call: the core never calls into
+// JavaScript, so no method of it can run meanwhile.
+
 /// `feedRead(core, id, len, fd)`: see the module docs.
 ///
 /// # Safety
 /// Called by Node-API only, with the env and callback info of the call.
 pub unsafe extern "C" fn feed_read(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    let mut argc = 4usize;
-    let mut argv = [ptr::null_mut(); 4];
-    // SAFETY: `argv` has room for `argc` values; env and info are the call's.
-    let ok = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
-    if ok != sys::Status::napi_ok || argc < 4 {
-        // SAFETY: env is the call's.
-        return unsafe { throw(env, c"feedRead(core, id, len, fd): 4 arguments") };
+    // SAFETY: env and info are the call's, and so are the values read.
+    unsafe {
+        let Some(argv) = args::<4>(env, info) else {
+            return throw(env, c"feedRead(core, id, len, fd): 4 arguments");
+        };
+        let Some(core) = bound_core(env, argv[0]) else {
+            return throw(env, c"feedRead: not a Core with bound buffers");
+        };
+        let (Some(id), Some(len), Some(fd)) = (u32_arg(env, argv[1]), u32_arg(env, argv[2]), i32_arg(env, argv[3])) else {
+            return throw(env, c"feedRead: id, len and fd are numbers");
+        };
+        number(env, (*core).feed_read(id, len, fd))
     }
-    let mut wrapped: *mut std::ffi::c_void = ptr::null_mut();
-    // SAFETY: argv[0] is a value of this call.
-    let ok = unsafe { sys::napi_unwrap(env, argv[0], &mut wrapped) };
-    let core = wrapped.cast::<Core>();
-    if ok != sys::Status::napi_ok || !is_bound(core) {
-        // SAFETY: env is the call's.
-        return unsafe { throw(env, c"feedRead: not a Core with bound buffers") };
+}
+
+/// `wakeRead(core, id, fd)`: a woken client's step (see the module docs).
+///
+/// # Safety
+/// Called by Node-API only, with the env and callback info of the call.
+pub unsafe extern "C" fn wake_read(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: env and info are the call's, and so are the values read.
+    unsafe {
+        let Some(argv) = args::<3>(env, info) else {
+            return throw(env, c"wakeRead(core, id, fd): 3 arguments");
+        };
+        let Some(core) = bound_core(env, argv[0]) else {
+            return throw(env, c"wakeRead: not a Core with bound buffers");
+        };
+        let (Some(id), Some(fd)) = (u32_arg(env, argv[1]), i32_arg(env, argv[2])) else {
+            return throw(env, c"wakeRead: id and fd are numbers");
+        };
+        number(env, (*core).wake_read(id, fd))
     }
-    let (mut id, mut len, mut fd) = (0u32, 0u32, -1i32);
-    // SAFETY: the values are the call's; a non-number is an error status, checked.
-    let nums_ok = unsafe {
-        sys::napi_get_value_uint32(env, argv[1], &mut id) == sys::Status::napi_ok
-            && sys::napi_get_value_uint32(env, argv[2], &mut len) == sys::Status::napi_ok
-            && sys::napi_get_value_int32(env, argv[3], &mut fd) == sys::Status::napi_ok
-    };
-    if !nums_ok {
-        // SAFETY: env is the call's.
-        return unsafe { throw(env, c"feedRead: id, len and fd are numbers") };
+}
+
+/// `resumeRead(core, id, fd, hostReply)`: the step after a host command (see the module docs).
+///
+/// # Safety
+/// Called by Node-API only, with the env and callback info of the call.
+pub unsafe extern "C" fn resume_read(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: env and info are the call's, and so are the values read.
+    unsafe {
+        let Some(argv) = args::<4>(env, info) else {
+            return throw(env, c"resumeRead(core, id, fd, hostReply): 4 arguments");
+        };
+        let Some(core) = bound_core(env, argv[0]) else {
+            return throw(env, c"resumeRead: not a Core with bound buffers");
+        };
+        let (Some(id), Some(fd)) = (u32_arg(env, argv[1]), i32_arg(env, argv[2])) else {
+            return throw(env, c"resumeRead: id and fd are numbers");
+        };
+        let mut data: *mut std::ffi::c_void = ptr::null_mut();
+        let mut len = 0usize;
+        if sys::napi_get_buffer_info(env, argv[3], &mut data, &mut len) != sys::Status::napi_ok {
+            return throw(env, c"resumeRead: hostReply is a Buffer");
+        }
+        // The Buffer's bytes stay valid during the call (the call holds the value) and no
+        // JavaScript runs meanwhile; a host reply is never a view of the bound buffers.
+        let reply: &[u8] = if len == 0 || data.is_null() { &[] } else { std::slice::from_raw_parts(data.cast::<u8>(), len) };
+        number(env, (*core).resume_read(id, fd, reply))
     }
-    // SAFETY: `core` is a live Core: it is bound (a dropped Core unregisters itself) and it
-    // is the object napi-rs wrapped for argv[0], which the call keeps alive. No other
-    // reference to it exists during this call: the core never calls into JavaScript, so
-    // no method of it can run meanwhile.
-    let r = unsafe { (*core).feed_read(id, len, fd) };
-    let mut out = ptr::null_mut();
-    // SAFETY: env is the call's.
-    if unsafe { sys::napi_create_double(env, r, &mut out) } != sys::Status::napi_ok {
-        // SAFETY: env is the call's.
-        return unsafe { throw(env, c"feedRead: cannot return a number") };
+}
+
+/// `takeDeliveriesInto(core)`: the waiting deliveries as records (see the module docs).
+///
+/// # Safety
+/// Called by Node-API only, with the env and callback info of the call.
+pub unsafe extern "C" fn take_deliveries_into(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: env and info are the call's, and so are the values read.
+    unsafe {
+        let Some(argv) = args::<1>(env, info) else {
+            return throw(env, c"takeDeliveriesInto(core): 1 argument");
+        };
+        let Some(core) = bound_core(env, argv[0]) else {
+            return throw(env, c"takeDeliveriesInto: not a Core with bound buffers");
+        };
+        number(env, (*core).take_deliveries_into())
     }
-    out
 }

@@ -67,6 +67,17 @@ impl HostInfo {
         true
     }
 
+    /// Sets the single facts in `fields` (by name), keeping the others: the host pushes
+    /// only the facts that changed since its last push.
+    pub fn merge_facts(&mut self, fields: Vec<(String, String)>) {
+        for (k, v) in fields {
+            match self.facts.iter_mut().find(|(name, _)| *name == k) {
+                Some(slot) => slot.1 = v,
+                None => self.facts.push((k, v)),
+            }
+        }
+    }
+
     /// A single fact ("" when the host never pushed it).
     pub fn fact(&self, name: &str) -> &str {
         self.facts.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
@@ -474,6 +485,17 @@ mod tests {
         assert_eq!(human(1_179_648), "1.13M");
         assert_eq!(to_fixed(0.125, 2), "0.13");
         assert_eq!(to_fixed(1.0, 2), "1.00");
+    }
+
+    #[test]
+    fn merged_facts_replace_by_name_and_keep_the_others() {
+        let mut host = HostInfo::default();
+        assert!(host.set("facts", vec![("tcp_port".into(), "6379".into()), ("used_memory_rss".into(), "100".into())]));
+        host.merge_facts(vec![("used_memory_rss".into(), "200".into()), ("node_heap_used".into(), "7".into())]);
+        assert_eq!(host.fact("tcp_port"), "6379");
+        assert_eq!(host.fact("used_memory_rss"), "200");
+        assert_eq!(host.fact("node_heap_used"), "7");
+        assert_eq!(host.facts.len(), 3);
     }
 
     #[test]

@@ -920,6 +920,12 @@ impl Server {
         self.own.borrow_mut().host_info.set(group, fields)
     }
 
+    /// Sets the host's single INFO facts in `fields`, keeping the others (see
+    /// [`info::HostInfo::merge_facts`]).
+    pub fn merge_host_facts(&mut self, fields: Vec<(String, String)>) {
+        self.own.borrow_mut().host_info.merge_facts(fields);
+    }
+
     /// INFO for the requested sections (see [`info`]).
     pub fn info(&mut self, sections: &[&[u8]]) -> String {
         self.refresh_persistence_info();
