@@ -12,7 +12,7 @@ import { REPLY_PEAK_RESET_DEFAULT_MS, type Connection } from './net/connection';
 import { DataPath } from './net/datapath';
 import { OutputLimits } from './net/output-limits';
 import { ClientMemory, evictionLimit } from './net/client-eviction';
-import { clientLine } from './commands/connection';
+import { clientLine } from './commands/client-line';
 import { Listeners } from './net/listeners';
 import { Cron } from './cron';
 import { EngineConfig } from './engine-config';
@@ -188,7 +188,7 @@ export class Server extends EventEmitter {
 
   /** Refuses writes while RDB saves fail (MISCONF) or the AOF cannot be written. */
   updateWriteGate(): void {
-    const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? this.replication?.writeGateError() ?? null;
+    const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? this.replication?.acks.writeGateError() ?? null;
     this.core.native.configure({ writeError: e ?? '' });
   }
 
