@@ -6,20 +6,10 @@
 // `+CONTINUE` the stream (replica-stream.ts).
 import type * as net from 'node:net';
 
-import type { ReplicaLink } from './replica';
+import { LinkPart } from './replica-state';
 import { encodeCommand } from './stream';
 
-export class Handshake {
-  constructor(private readonly link: ReplicaLink) {}
-
-  private get st() {
-    return this.link.st;
-  }
-
-  private get server() {
-    return this.link.server;
-  }
-
+export class Handshake extends LinkPart {
   /**
    * Hands the line that arrived to the command of the handshake awaiting it. False when
    * none awaits (the bytes are the snapshot's or the stream's).
@@ -119,7 +109,7 @@ export class Handshake {
       }
       // The history goes on for our own replicas too; a new ID (a failover upstream)
       // becomes ours, the old one our second, and our replicas reconnect to learn it.
-      if (this.server.core.native.replContinuePrimary(this.st.replid!, this.st.offset)) this.link.dropReplicas();
+      if (this.native.replContinuePrimary(this.st.replid!, this.st.offset)) this.link.dropReplicas();
       this.server.log.notice('Successful partial resynchronization with primary.');
       this.server.log.notice('PRIMARY <-> REPLICA sync: Primary accepted a Partial Resynchronization.');
       this.st.readOffset = this.st.offset;

@@ -11,6 +11,7 @@ import { formatAddr, socketFd, type ClientView } from '../net/connection';
 import type { ReplSaveInfo } from '../native/binding.cjs';
 import { array, bulk, int, type Reply } from '../resp/encode';
 import type { Server } from '../server';
+import type { ReplicaLink } from './replica';
 import type { Transfer } from './replica-transfer';
 import { FsyncedOffset } from './stream';
 
@@ -149,5 +150,22 @@ export class ReplicaState {
       ['replica_announced', this.server.config.getBool('replica-announced') ? 1 : 0],
     );
     return out;
+  }
+}
+
+/** A part of the link (handshake, transfer, stream): it reaches the shared state, the server and the core. */
+export abstract class LinkPart {
+  constructor(protected readonly link: ReplicaLink) {}
+
+  protected get st(): ReplicaState {
+    return this.link.st;
+  }
+
+  protected get server(): Server {
+    return this.link.server;
+  }
+
+  protected get native(): Server['core']['native'] {
+    return this.link.server.core.native;
   }
 }

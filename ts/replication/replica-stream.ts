@@ -8,24 +8,10 @@ import type * as net from 'node:net';
 
 import { Step } from '../native/core';
 import { encode, error } from '../resp/encode';
-import type { ReplicaLink } from './replica';
+import { LinkPart } from './replica-state';
 import { ackCommand, encodeCommand, scanCommands } from './stream';
 
-export class PrimaryStream {
-  constructor(private readonly link: ReplicaLink) {}
-
-  private get st() {
-    return this.link.st;
-  }
-
-  private get server() {
-    return this.link.server;
-  }
-
-  private get native() {
-    return this.link.server.core.native;
-  }
-
+export class PrimaryStream extends LinkPart {
   /** After a full sync's load: the primary client, the AOF, the stream that waited. */
   linkUpAfterSync(s: net.Socket): void {
     this.server.log.notice('PRIMARY <-> REPLICA sync: Finished with success');

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { LoadReport } from '../native/binding.cjs';
 import { loadingEventsInterval, pollLoad, waitForLoad } from '../persistence/rdb';
 import { persistenceDisabled } from './primary';
-import type { ReplicaLink } from './replica';
+import { LinkPart } from './replica-state';
 
 /** How the snapshot arrives: a length, or an end mark (diskless primary). */
 export interface Transfer {
@@ -41,21 +41,7 @@ const MARK_LEN = 40;
 const LOAD_QUEUE_MAX = 1 << 20;
 
 /** Receives a full sync's snapshot and loads it. */
-export class SnapshotReceiver {
-  constructor(private readonly link: ReplicaLink) {}
-
-  private get st() {
-    return this.link.st;
-  }
-
-  private get server() {
-    return this.link.server;
-  }
-
-  private get native() {
-    return this.link.server.core.native;
-  }
-
+export class SnapshotReceiver extends LinkPart {
   /** The snapshot is about to arrive; its header says how (see open). */
   start(): void {
     this.st.transfer = { fd: -1, tempPath: '', socketLoad: false, throttled: false, left: -2, mark: null, held: Buffer.alloc(0), total: 0, read: 0, lastIo: Date.now() };
