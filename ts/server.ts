@@ -278,7 +278,6 @@ export class Server extends EventEmitter {
     return st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0;
   }
 
-  /** Writes reply bytes to a client's socket. */
   /**
    * Writes a reply to a client, unless it is over its output limit (then it is closed).
    * `reused`: `reply` is a view of a buffer its caller fills again (see Connection.write);
@@ -328,7 +327,6 @@ export class Server extends EventEmitter {
     this.output.forget(conn);
   }
 
-  /** Ends the connection once pending output is flushed. */
   /**
    * Forgets a client whose socket a forked Lua debugging session took over (SCRIPT DEBUG
    * YES): the descriptor is closed without a shutdown, so the child keeps the connection.
@@ -339,6 +337,7 @@ export class Server extends EventEmitter {
     conn.socket.destroy();
   }
 
+  /** Ends the connection once pending output is flushed. */
   closeAfterWrite(conn: Connection): void {
     if (conn.closed) return;
     this.aof.flushHeld(); // replies held for the AOF write (QUIT's +OK included) go out first
