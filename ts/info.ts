@@ -88,7 +88,7 @@ function hostFacts(s: Server): Fields {
     // to its primary is (Valkey's primary client is in its client list).
     ['connected_clients', Math.max(0, s.clients.size - s.core.native.replInfo().replicas.length) + (s.replica.primaryClientView() === null ? 0 : 1)],
     // Clients in WAIT/WAITAOF and those waiting with a SHUTDOWN (run by the host): part of blocked_clients.
-    ['host_blocked_clients', s.replication.waitingClients + s.shutdownWaitingClients],
+    ['host_blocked_clients', s.replication.acks.waitingClients + s.shutdownWaitingClients],
     ['maxclients', s.config.getInt('maxclients')],
     ['client_recent_max_output_buffer', s.output.largest()],
     ['used_memory_rss', mem.rss],

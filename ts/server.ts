@@ -12,7 +12,7 @@ import { REPLY_PEAK_RESET_DEFAULT_MS, type Connection } from './net/connection';
 import { DataPath } from './net/datapath';
 import { OutputLimits } from './net/output-limits';
 import { ClientMemory, evictionLimit } from './net/client-eviction';
-import { clientLine } from './commands/connection';
+import { clientLine } from './commands/client-line';
 import { Listeners } from './net/listeners';
 import { Cron } from './cron';
 import { EngineConfig } from './engine-config';
@@ -189,7 +189,7 @@ export class Server extends EventEmitter {
 
   /** Refuses writes while RDB saves fail (MISCONF) or the AOF cannot be written. */
   updateWriteGate(): void {
-    const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? this.replication?.writeGateError() ?? null;
+    const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? this.replication?.acks.writeGateError() ?? null;
     this.core.native.configure({ writeError: e ?? '' });
   }
 
@@ -279,7 +279,6 @@ export class Server extends EventEmitter {
     return st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0;
   }
 
-  /** Writes reply bytes to a client's socket. */
   /**
    * Writes a reply to a client, unless it is over its output limit (then it is closed).
    * `reused`: `reply` is a view of a buffer its caller fills again (see Connection.write);
@@ -329,7 +328,6 @@ export class Server extends EventEmitter {
     this.output.forget(conn);
   }
 
-  /** Ends the connection once pending output is flushed. */
   /**
    * Forgets a client whose socket a forked Lua debugging session took over (SCRIPT DEBUG
    * YES): the descriptor is closed without a shutdown, so the child keeps the connection.
@@ -340,6 +338,7 @@ export class Server extends EventEmitter {
     conn.socket.destroy();
   }
 
+  /** Ends the connection once pending output is flushed. */
   closeAfterWrite(conn: Connection): void {
     if (conn.closed) return;
     this.aof.flushHeld(); // replies held for the AOF write (QUIT's +OK included) go out first

@@ -36,7 +36,7 @@ export class ShutdownControl {
     if (this.replicaWait !== null) return this.replicaWait.outcome;
     this.server.log.warning('User requested shutdown...');
     const timeout = this.server.config.getInt('shutdown-timeout');
-    if (!opts.now && timeout > 0 && !this.server.replication.allReplicasInSync()) {
+    if (!opts.now && timeout > 0 && !this.server.replication.acks.allReplicasInSync()) {
       const wait = this.waitForReplicas(timeout * 1000);
       wait.outcome = wait.waited.then(async (aborted) => {
         const err = aborted ? SHUTDOWN_ERROR : await this.finish(opts);
@@ -77,7 +77,7 @@ export class ShutdownControl {
       abort: () => finish(true),
     };
     const timer = setInterval(() => {
-      if (Date.now() >= deadline || this.server.replication.allReplicasInSync()) finish(false);
+      if (Date.now() >= deadline || this.server.replication.acks.allReplicasInSync()) finish(false);
     }, 10);
     if (this.server.options.unref) timer.unref();
     const finish = (aborted: boolean): void => {
@@ -88,7 +88,7 @@ export class ShutdownControl {
     };
     this.replicaWait = wait;
     this.pauseWrites(true);
-    this.server.replication.requestAcks();
+    this.server.replication.acks.requestAcks();
     this.server.log.notice('Waiting for replicas before shutting down.');
     return wait;
   }
@@ -103,7 +103,7 @@ export class ShutdownControl {
    * steps (children, AOF fsync, final save, pid file, their log lines), then stop.
    */
   private async finish(opts: ShutdownOptions): Promise<string | null> {
-    this.server.replication.logReplicasAtShutdown();
+    this.server.replication.acks.logReplicasAtShutdown();
     // Replies held for this turn's AOF write go out first (the core writes the AOF again).
     this.server.aof.flushHeld();
     const r = this.server.core.native.shutdownPersistence({

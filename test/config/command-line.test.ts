@@ -1,7 +1,8 @@
 /** valkey-server's argv handling, and its result fed through loadServerConfig. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadServerConfig, parseCommandLine, type CommandLine } from '../../ts/config/parse';
+import { parseCommandLine, type CommandLine } from '../../ts/config/command-line';
+import { loadServerConfig } from '../../ts/config/parse';
 
 function run(cl: CommandLine): Extract<CommandLine, { kind: 'run' }> {
   if (cl.kind !== 'run') throw new Error(`expected run, got ${cl.kind}`);

@@ -115,6 +115,15 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
+  /**
+   * A client over a socket that is still connecting (a unix or TLS socket, or one that must
+   * not wait for the server to accept it: a busy server accepts late). Writes wait in the
+   * socket until it is connected.
+   */
+  static over(socket: net.Socket): RawClient {
+    return new RawClient(socket);
+  }
+
   static connect(port: number, host = '127.0.0.1', timeoutMs = 0): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const s = net.connect(port, host, () => {

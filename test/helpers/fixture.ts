@@ -77,6 +77,8 @@ export interface Fleet {
   untrack(s: RunningServer): void;
   /** A quiet ioredis client (no reconnect noise) closed after the test. */
   connect(port: number, db?: number): Redis;
+  /** Starts a forkv stopped after the test, with a quiet ioredis client of it. */
+  forkv(opts?: StartOptions): Promise<{ srv: RunningServer; io: Redis }>;
 }
 
 /** Registers an `after.each` that tears down what each test of `t` started. */
@@ -87,7 +89,7 @@ export function useFleet(t: Test): Fleet {
     for (const c of clients.splice(0)) c.disconnect();
     for (const s of running.splice(0)) await s.stop('SIGKILL');
   });
-  return {
+  const fleet: Fleet = {
     track(s) {
       running.push(s);
       return s;
@@ -101,5 +103,10 @@ export function useFleet(t: Test): Fleet {
       clients.push(io);
       return io;
     },
+    async forkv(opts = {}) {
+      const srv = fleet.track(await startServer(opts));
+      return { srv, io: fleet.connect(srv.port) };
+    },
   };
+  return fleet;
 }

@@ -7,25 +7,18 @@ import * as assert from 'uvu/assert';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
 
-import { startServer, tempDir, type RunningServer } from '../helpers/server';
-import { checkAof, errOf, info, mountTmpfs, quiet, sleep, waitUntil } from './util';
+import { tempDir, type RunningServer } from '../helpers/server';
+import { type Fleet, useFleet } from '../helpers/fixture';
+import { checkAof, errOf, info, mountTmpfs, sleep, waitUntil } from './util';
 
 const t = suite('aof-durability');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
+const fleet = useFleet(t);
 const cleanups: Array<() => Promise<void>> = [];
 
-async function forkv(args: string[], dir?: string): Promise<{ srv: RunningServer; io: Redis }> {
-  const srv = await startServer({ args: ['--appendonly', 'yes', ...args], dir });
-  running.push(srv);
-  const io = quiet(srv.port);
-  clients.push(io);
-  return { srv, io };
-}
+const forkv = (args: string[], dir?: string): ReturnType<Fleet['forkv']> => fleet.forkv({ args: ['--appendonly', 'yes', ...args], dir });
 
+// After the fleet's servers stopped (hooks run in the order they were registered).
 t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
   for (const c of cleanups.splice(0)) await c();
 });
 
@@ -40,8 +33,7 @@ interface Acked {
 async function writeUntilKilled(port: number, n: number, killAfterMs: number, kill: () => void): Promise<Acked> {
   const acked: Acked = { counters: new Map(), sets: new Map() };
   const writer = async (w: number): Promise<void> => {
-    const c = quiet(port);
-    clients.push(c);
+    const c = fleet.connect(port);
     for (let i = 0; ; i++) {
       try {
         const v = await c.incr(`counter:${w}`);
@@ -121,8 +113,7 @@ t('full disk: MISCONF "Errors writing to the AOF file" until space returns, then
   // Write on a second connection until a SET is not acknowledged: under `always` the reply
   // of a write whose AOF record cannot be written waits for the disk (it is not an ack).
   // (The file's last page may still take a few bytes on tmpfs.)
-  const w = quiet(srv.port);
-  clients.push(w);
+  const w = fleet.connect(srv.port);
   let pending: Promise<string> | null = null;
   let pendingKey = '';
   for (let i = 0; i < 50 && pending === null; i++) {

@@ -8,19 +8,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type Redis from 'ioredis';
 
-import { useFleet } from '../helpers/fixture';
-import { startServer, type RunningServer } from '../helpers/server';
+import { type Fleet, useFleet } from '../helpers/fixture';
 import { count, errOf, fill, infoNum, nthChildPid, waitNoChild, waitUntil } from './util';
 
 const t = suite('aof-enable');
 const fleet = useFleet(t);
 
-async function forkv(args: string[] = [], dir?: string): Promise<{ srv: RunningServer; io: Redis }> {
-  const srv = fleet.track(await startServer({ args, dir }));
-  return { srv, io: fleet.connect(srv.port) };
-}
+const forkv = (args: string[] = [], dir?: string): ReturnType<Fleet['forkv']> => fleet.forkv({ args, dir });
 
 const aofDir = (dir: string): string => path.join(dir, 'appendonlydir');
 const manifestPath = (dir: string): string => path.join(aofDir(dir), 'appendonly.aof.manifest');

@@ -8,24 +8,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
 
-import { startRedis, startServer, tempDir, type RunningServer } from '../helpers/server';
-import { checkAof, contents, quiet, sameContents, sleep, waitNoChild, waitUntil } from './util';
+import { startRedis, startServer, tempDir } from '../helpers/server';
+import { useFleet } from '../helpers/fixture';
+import { checkAof, contents, sameContents, sleep, waitNoChild, waitUntil } from './util';
 
 const t = suite('aof-interop');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
+const fleet = useFleet(t);
 const DBS = [0, 2, 7];
 
 function connect(port: number, db = 0): Redis {
-  const io = quiet(port, db);
-  clients.push(io);
-  return io;
+  return fleet.connect(port, db);
 }
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
 
 /** The first half of the data: goes into the base at the rewrite. */
 async function writeBase(port: number): Promise<void> {
@@ -89,7 +82,7 @@ async function writeIncr(port: number): Promise<void> {
 
 t('an appendonlydir forkv wrote (base + incr) loads in redis-server 7.0 and passes redis-check-aof', async () => {
   const fk = await startServer({ args: ['--appendonly', 'yes'] });
-  running.push(fk);
+  fleet.track(fk);
   await writeBase(fk.port);
   const f = connect(fk.port);
   assert.is(await f.bgrewriteaof(), 'Background append only file rewriting started');
@@ -111,7 +104,7 @@ t('an appendonlydir forkv wrote (base + incr) loads in redis-server 7.0 and pass
   const copy = tempDir('aof-to-redis-');
   fs.cpSync(path.join(fk.dir, 'appendonlydir'), path.join(copy, 'appendonlydir'), { recursive: true });
   const redis = await startRedis(['--appendonly', 'yes'], copy);
-  running.push(redis);
+  fleet.track(redis);
   assert.match(redis.output(), /DB loaded from base file appendonly\.aof\.2\.base\.rdb/);
   assert.match(redis.output(), /DB loaded from incr file appendonly\.aof\.2\.incr\.aof/);
   sameContents(await contents(redis.port, DBS), want, 'redis-server loading forkv\'s AOF');
@@ -119,7 +112,7 @@ t('an appendonlydir forkv wrote (base + incr) loads in redis-server 7.0 and pass
 
 t('a rewrite as commands (aof-use-rdb-preamble no) loads in redis-server 7.0 with identical contents', async () => {
   const fk = await startServer({ args: ['--appendonly', 'yes', '--aof-use-rdb-preamble', 'no'] });
-  running.push(fk);
+  fleet.track(fk);
   await writeBase(fk.port);
   await writeIncr(fk.port);
   const f = connect(fk.port);
@@ -132,18 +125,18 @@ t('a rewrite as commands (aof-use-rdb-preamble no) loads in redis-server 7.0 wit
   const copy = tempDir('aofrw-to-redis-');
   fs.cpSync(path.join(fk.dir, 'appendonlydir'), path.join(copy, 'appendonlydir'), { recursive: true });
   const redis = await startRedis(['--appendonly', 'yes'], copy);
-  running.push(redis);
+  fleet.track(redis);
   sameContents(await contents(redis.port, DBS), want, 'redis-server loading forkv\'s rewritten AOF');
   // And forkv itself, restarted on its own files.
   await fk.stop('SIGTERM');
   const again = await startServer({ dir: fk.dir, args: ['--appendonly', 'yes', '--aof-use-rdb-preamble', 'no'] });
-  running.push(again);
+  fleet.track(again);
   sameContents(await contents(again.port, DBS), want, 'forkv restarted on its rewritten AOF');
 });
 
 t('an appendonlydir redis-server 7.0 wrote (after BGREWRITEAOF and more writes) loads in forkv', async () => {
   const redis = await startRedis(['--appendonly', 'yes', '--appendfsync', 'always']);
-  running.push(redis);
+  fleet.track(redis);
   await writeBase(redis.port);
   const r = connect(redis.port);
   await r.bgrewriteaof();
@@ -156,7 +149,7 @@ t('an appendonlydir redis-server 7.0 wrote (after BGREWRITEAOF and more writes) 
   const copy = tempDir('aof-from-redis-');
   fs.cpSync(path.join(redis.dir, 'appendonlydir'), path.join(copy, 'appendonlydir'), { recursive: true });
   const fk = await startServer({ dir: copy, args: ['--appendonly', 'yes', '--aof-load-truncated', 'no'] });
-  running.push(fk);
+  fleet.track(fk);
   assert.match(fk.output(), /DB loaded from append only file/);
   sameContents(await contents(fk.port, DBS), want, 'forkv loading redis-server\'s AOF');
   // forkv keeps appending to redis-server's incr file, and a restart still agrees.
@@ -165,7 +158,7 @@ t('an appendonlydir redis-server 7.0 wrote (after BGREWRITEAOF and more writes) 
   await sleep(50);
   await fk.stop('SIGTERM');
   const again = await startServer({ dir: copy, args: ['--appendonly', 'yes'] });
-  running.push(again);
+  fleet.track(again);
   assert.is(await connect(again.port).get('forkv-was-here'), '1');
 });
 

@@ -7,29 +7,17 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type Redis from 'ioredis';
 
 import { cmd, RawClient } from '../helpers/client';
 import { redisCli } from '../helpers/cli';
-import { startServer, tempDir, type RunningServer } from '../helpers/server';
-import { checkAof, checkRdb, count, drained, fill, info, infoNum, nthChildPid, quiet, sleep, tempFiles, waitNoChild, waitUntil } from './util';
+import { startServer, tempDir } from '../helpers/server';
+import { type Fleet, useFleet } from '../helpers/fixture';
+import { checkAof, checkRdb, count, drained, fill, info, infoNum, nthChildPid, sleep, tempFiles, waitNoChild, waitUntil } from './util';
 
 const t = suite('aof');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
+const fleet = useFleet(t);
 
-async function forkv(args: string[] = [], dir?: string): Promise<{ srv: RunningServer; io: Redis }> {
-  const srv = await startServer({ args: ['--appendonly', 'yes', ...args], dir });
-  running.push(srv);
-  const io = quiet(srv.port);
-  clients.push(io);
-  return { srv, io };
-}
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
+const forkv = (args: string[] = [], dir?: string): ReturnType<Fleet['forkv']> => fleet.forkv({ args: ['--appendonly', 'yes', ...args], dir });
 
 interface ManifestEntry {
   name: string;
@@ -51,7 +39,7 @@ function manifest(dir: string): ManifestEntry[] {
 
 const aofFile = (dir: string, name: string): Buffer => fs.readFileSync(path.join(dir, 'appendonlydir', name));
 /** A command as RESP, the way the AOF records it (ioredis sends lowercase names). */
-const resp = (...args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+const resp = (...args: string[]): string => cmd(...args).toString();
 
 /** A copy of `dir` (appendonlydir included) in a fresh temp dir. */
 function copyDir(dir: string, prefix: string): string {
@@ -112,9 +100,8 @@ t('seed: key3 written during BGREWRITEAOF is in the new incr file, not in the ne
   const plain = tempDir('aof-base-as-rdb-');
   fs.copyFileSync(path.join(srv.dir, 'appendonlydir', 'appendonly.aof.2.base.rdb'), path.join(plain, 'base.rdb'));
   const reader = await startServer({ dir: plain, args: ['--dbfilename', 'base.rdb'] });
-  running.push(reader);
-  const rio = quiet(reader.port);
-  clients.push(rio);
+  fleet.track(reader);
+  const rio = fleet.connect(reader.port);
   assert.equal((await rio.keys('*')).sort(), ['key1', 'key2']);
 
   // The incr file: key3's SET and nothing about key1/key2.
@@ -154,8 +141,7 @@ t('seed: key3 written during BGREWRITEAOF is in the new incr file, not in the ne
   assert.match(ca.stdout, /All AOF files and manifest are valid/);
 
   // Restart: all three keys.
-  const running0 = running.indexOf(srv);
-  running.splice(running0, 1);
+  fleet.untrack(srv);
   io.disconnect();
   assert.is((await srv.stop('SIGKILL')).signal, 'SIGKILL');
   assert.equal(await loadedKeys(srv.dir), ['key1', 'key2', 'key3']);
@@ -165,7 +151,7 @@ t('a truncated tail loads with aof-load-truncated yes (warning), is refused with
   const { srv, io } = await forkv();
   for (let i = 0; i < 20; i++) await io.set(`key:${i}`, `value-${i}`);
   io.disconnect();
-  running.splice(running.indexOf(srv), 1);
+  fleet.untrack(srv);
   await srv.stop('SIGKILL');
   const incrName = 'appendonly.aof.1.incr.aof';
   const full = aofFile(srv.dir, incrName);
@@ -242,7 +228,7 @@ t('the manifest switch interrupted at each step leaves a loadable directory with
   await waitNoChild(io);
   await io.set('d', '4');
   io.disconnect();
-  running.splice(running.indexOf(srv), 1);
+  fleet.untrack(srv);
   await srv.stop('SIGKILL');
   const after = srv.dir;
   const newManifest = fs.readFileSync(path.join(after, 'appendonlydir', 'appendonly.aof.manifest'), 'utf8');
@@ -363,9 +349,8 @@ t('BGREWRITEAOF while BGSAVE runs is scheduled and runs after it', async () => {
 
 t('CONFIG SET appendonly yes writes a base with the current data; appendonly no stops logging', async () => {
   const srv = await startServer();
-  running.push(srv);
-  const io = quiet(srv.port);
-  clients.push(io);
+  fleet.track(srv);
+  const io = fleet.connect(srv.port);
   await fill(io, 500, 20, 'pre:');
   assert.is(await infoNum(io, 'aof_enabled'), 0);
   assert.not.ok(fs.existsSync(path.join(srv.dir, 'appendonlydir')));

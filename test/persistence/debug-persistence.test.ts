@@ -6,27 +6,16 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type Redis from 'ioredis';
 
-import { startServer, type RunningServer } from '../helpers/server';
-import { errOf, infoNum, nthChildPid, quiet, sleep, waitNoChild, waitUntil } from './util';
+import { cmd } from '../helpers/client';
+import { type RunningServer } from '../helpers/server';
+import { type Fleet, useFleet } from '../helpers/fixture';
+import { errOf, infoNum, nthChildPid, sleep, waitNoChild, waitUntil } from './util';
 
 const t = suite('debug-persistence');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
+const fleet = useFleet(t);
 
-async function forkv(args: string[] = []): Promise<{ srv: RunningServer; io: Redis }> {
-  const srv = await startServer({ args });
-  running.push(srv);
-  const io = quiet(srv.port);
-  clients.push(io);
-  return { srv, io };
-}
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
+const forkv = (args: string[] = []): ReturnType<Fleet['forkv']> => fleet.forkv({ args });
 
 const aofDir = (srv: RunningServer): string => path.join(srv.dir, 'appendonlydir');
 const manifestLines = (srv: RunningServer): string[] =>
@@ -36,7 +25,7 @@ function incrFile(srv: RunningServer): string {
   const last = manifestLines(srv).filter((l) => l.endsWith('type i')).pop() ?? '';
   return path.join(aofDir(srv), last.split(' ')[1] ?? '');
 }
-const resp = (...args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+const resp = (...args: string[]): string => cmd(...args).toString();
 
 t('DEBUG LOADAOF replaces the dataset with what the AOF files hold', async () => {
   const { srv, io } = await forkv(['--appendonly', 'yes']);
@@ -59,8 +48,7 @@ t('DEBUG LOADAOF replaces the dataset with what the AOF files hold', async () =>
 
 t('DEBUG LOADAOF loads while other clients get -LOADING; a slow replayed script is logged and completes', async () => {
   const { srv, io } = await forkv(['--appendonly', 'yes', '--lua-time-limit', '1']);
-  const other = quiet(srv.port);
-  clients.push(other);
+  const other = fleet.connect(srv.port);
   await io.set('before', '1');
   // A script that takes a while to replay (Valkey's "EVAL timeout with slow verbatim Lua
   // script from AOF").

@@ -17,7 +17,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type Redis from 'ioredis';
 
-import { rng } from '../helpers/rng';
+import { int, pick, rng, type Rand } from '../helpers/rng';
 import { startServer, tempDir, VALKEY_SERVER, type RunningServer } from '../helpers/server';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -40,10 +40,7 @@ t.after(async () => {
   await Promise.all([fx.forkv?.stop(), fx.valkey?.stop()]);
 });
 
-type Rand = () => number;
 type Cmd = Array<string | Buffer>;
-const int = (r: Rand, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
-const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
 
 /** An element: every listpack integer width, text of each string header size, binary. */
 function element(r: Rand): string | Buffer {

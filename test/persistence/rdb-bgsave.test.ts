@@ -6,27 +6,15 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type Redis from 'ioredis';
 
-import { startRedis, startServer, tempDir, type RunningServer } from '../helpers/server';
-import { checkRdb, childPidFromLog, errOf, nthChildPid, quiet, fill, info, infoNum, sleep, tempFiles, waitNoChild, waitUntil } from './util';
+import { startRedis, startServer, tempDir } from '../helpers/server';
+import { type Fleet, useFleet } from '../helpers/fixture';
+import { checkRdb, childPidFromLog, errOf, nthChildPid, fill, info, infoNum, sleep, tempFiles, waitNoChild, waitUntil } from './util';
 
 const t = suite('rdb-bgsave');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
+const fleet = useFleet(t);
 
-async function forkv(args: string[] = [], dir?: string): Promise<{ srv: RunningServer; io: Redis }> {
-  const srv = await startServer({ args, dir });
-  running.push(srv);
-  const io = quiet(srv.port);
-  clients.push(io);
-  return { srv, io };
-}
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
+const forkv = (args: string[] = [], dir?: string): ReturnType<Fleet['forkv']> => fleet.forkv({ args, dir });
 
 t('seed: BGSAVE is a point-in-time snapshot; the parent keeps answering while the child writes; restart loads it', async () => {
   // 600 ms per key: the child needs over a second for two keys.
@@ -59,9 +47,8 @@ t('seed: BGSAVE is a point-in-time snapshot; the parent keeps answering while th
     const copy = tempDir(`rdb-seed-${which}-`);
     fs.copyFileSync(dump, path.join(copy, 'dump.rdb'));
     const other = which === 'forkv' ? await startServer({ dir: copy }) : await startRedis([], copy);
-    running.push(other);
-    const c = quiet(other.port);
-    clients.push(c);
+    fleet.track(other);
+    const c = fleet.connect(other.port);
     assert.equal((await c.keys('*')).sort(), ['key1', 'key2'], which);
     assert.is(await c.get('key1'), 'value1');
     assert.is(await c.get('key2'), 'value2');
@@ -72,10 +59,9 @@ t('seed: BGSAVE is a point-in-time snapshot; the parent keeps answering while th
   const r = await srv.stop('SIGTERM');
   assert.is(r.code, 0);
   const again = await startServer({ dir: srv.dir });
-  running.push(again);
+  fleet.track(again);
   assert.match(again.output(), /Done loading RDB, keys loaded: 2, keys expired: 0\./);
-  const io2 = quiet(again.port);
-  clients.push(io2);
+  const io2 = fleet.connect(again.port);
   assert.equal((await io2.keys('*')).sort(), ['key1', 'key2']);
   assert.is(await infoNum(io2, 'rdb_last_load_keys_loaded'), 2);
   assert.is(await infoNum(io2, 'rdb_last_load_keys_expired'), 0);

@@ -8,25 +8,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
 
-import { startServer, tempDir, type RunningServer } from '../helpers/server';
-import { checkRdb, drained, errOf, fill, info, mountTmpfs, nthChildPid, quiet, run, tempFiles, waitNoChild, waitUntil } from './util';
+import { startServer, tempDir } from '../helpers/server';
+import { type Fleet, useFleet } from '../helpers/fixture';
+import { checkRdb, drained, errOf, fill, info, mountTmpfs, nthChildPid, run, tempFiles, waitNoChild, waitUntil } from './util';
 
 const t = suite('rdb-failures');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
+const fleet = useFleet(t);
 const cleanups: Array<() => Promise<void>> = [];
 
-async function forkv(args: string[] = [], dir?: string): Promise<{ srv: RunningServer; io: Redis }> {
-  const srv = await startServer({ args, dir });
-  running.push(srv);
-  const io = quiet(srv.port);
-  clients.push(io);
-  return { srv, io };
-}
+const forkv = (args: string[] = [], dir?: string): ReturnType<Fleet['forkv']> => fleet.forkv({ args, dir });
 
+// After the fleet's servers stopped (hooks run in the order they were registered).
 t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
   for (const c of cleanups.splice(0)) await c();
 });
 
@@ -90,9 +83,8 @@ t('kill -9 of the server mid-save: the old dump stays intact and loadable', asyn
   const chk = await checkRdb(dump);
   assert.is(chk.code, 0, chk.stdout);
   const again = await startServer({ dir: srv.dir });
-  running.push(again);
-  const io2 = quiet(again.port);
-  clients.push(io2);
+  fleet.track(again);
+  const io2 = fleet.connect(again.port);
   assert.is(await io2.dbsize(), 30);
   assert.match(again.output(), /Done loading RDB, keys loaded: 30, keys expired: 0\./);
 });

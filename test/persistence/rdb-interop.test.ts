@@ -13,26 +13,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type Redis from 'ioredis';
 
-import { startRedis, startServer, tempDir, type RunningServer } from '../helpers/server';
-import { canonical, checkRdb, contents, quiet, sameContents, waitNoChild } from './util';
+import { startRedis, startServer, tempDir } from '../helpers/server';
+import { useFleet } from '../helpers/fixture';
+import { canonical, checkRdb, contents, sameContents, waitNoChild } from './util';
 
 const t = suite('rdb-interop');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
+const fleet = useFleet(t);
 /** Databases holding data in these tests; db 9 of a redis-server is the scratch db. */
 const DBS = [0, 1, 5, 15];
 const SCRATCH = 9;
 
 function connect(port: number, db = 0): Redis {
-  const io = quiet(port, db);
-  clients.push(io);
-  return io;
+  return fleet.connect(port, db);
 }
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
 
 /** Fills a server with every type, in every encoding redis 7.0 writes. Returns the key count. */
 async function populate(port: number): Promise<number> {
@@ -104,7 +97,7 @@ async function populate(port: number): Promise<number> {
 
 t('a dump redis-server 7.0 writes loads in forkv with identical contents', async () => {
   const redis = await startRedis();
-  running.push(redis);
+  fleet.track(redis);
   const n = await populate(redis.port);
   const r0 = connect(redis.port);
   // One key already expired in the file: loading skips it.
@@ -120,7 +113,7 @@ t('a dump redis-server 7.0 writes loads in forkv with identical contents', async
   const dir = tempDir('interop-from-redis-');
   fs.copyFileSync(path.join(redis.dir, 'dump.rdb'), path.join(dir, 'dump.rdb'));
   const fk = await startServer({ dir });
-  running.push(fk);
+  fleet.track(fk);
   assert.match(fk.output(), new RegExp(`Done loading RDB, keys loaded: ${n}, keys expired: 1\\.`));
   sameContents(await contents(fk.port, DBS), want, 'forkv after loading redis dump');
 
@@ -134,13 +127,13 @@ t('a dump redis-server 7.0 writes loads in forkv with identical contents', async
   const dir2 = tempDir('interop-roundtrip-');
   fs.copyFileSync(path.join(dir, 'dump.rdb'), path.join(dir2, 'dump.rdb'));
   const redis2 = await startRedis([], dir2);
-  running.push(redis2);
+  fleet.track(redis2);
   sameContents(await contents(redis2.port, DBS), want, 'redis after forkv re-saved the redis dump');
 });
 
 t('a dump forkv writes (every type, ints, binary, 1 MB and compressible values, TTLs, dbs) loads in redis-server', async () => {
   const fk = await startServer();
-  running.push(fk);
+  fleet.track(fk);
   const n = await populate(fk.port);
   for (const db of DBS) {
     const p = connect(fk.port, db).pipeline();
@@ -163,7 +156,7 @@ t('a dump forkv writes (every type, ints, binary, 1 MB and compressible values, 
   const dir = tempDir('interop-from-forkv-');
   fs.copyFileSync(dump, path.join(dir, 'dump.rdb'));
   const redis = await startRedis([], dir);
-  running.push(redis);
+  fleet.track(redis);
   assert.match(redis.output(), /DB loaded from disk/);
   sameContents(await contents(redis.port, DBS), want, 'redis-server loading the forkv dump');
 });
@@ -171,7 +164,8 @@ t('a dump forkv writes (every type, ints, binary, 1 MB and compressible values, 
 t('DUMP/RESTORE payloads move every type both ways between forkv and redis-server', async () => {
   const fk = await startServer();
   const redis = await startRedis();
-  running.push(fk, redis);
+  fleet.track(fk);
+  fleet.track(redis);
   const f = connect(fk.port);
   const r = connect(redis.port);
   const rs = connect(redis.port, SCRATCH);

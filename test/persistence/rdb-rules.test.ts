@@ -9,27 +9,14 @@ import Redis from 'ioredis';
 import { cmd, RawClient } from '../helpers/client';
 import { redisCli } from '../helpers/cli';
 import { startServer, tempDir, type RunningServer } from '../helpers/server';
+import { type Fleet, useFleet } from '../helpers/fixture';
 import { checkRdb, count, drained, fill, info, infoNum, launch, nthChildPid, quiet, sleep, waitUntil } from './util';
 
 const t = suite('rdb-rules');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
+const fleet = useFleet(t);
 
-function client(srv: RunningServer): Redis {
-  const io = quiet(srv.port);
-  clients.push(io);
-  return io;
-}
-async function forkv(args: string[] = [], dir?: string): Promise<{ srv: RunningServer; io: Redis }> {
-  const srv = await startServer({ args, dir });
-  running.push(srv);
-  return { srv, io: client(srv) };
-}
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
+const client = (srv: RunningServer): Redis => fleet.connect(srv.port);
+const forkv = (args: string[] = [], dir?: string): ReturnType<Fleet['forkv']> => fleet.forkv({ args, dir });
 
 const SAVING = /\* 1 changes in 1 seconds\. Saving\.\.\.$/m;
 
@@ -49,7 +36,7 @@ t('save rule from a config file fires; CONFIG SET save adds and `save ""` remove
   const conf = path.join(dir, 'forkv.conf');
   fs.writeFileSync(conf, `# persistence test\ndir ${dir}\nsave 1 1\nhz 20\nenable-debug-command yes\n`);
   const srv = await launch([conf], { dir });
-  running.push(srv);
+  fleet.track(srv);
   const io = client(srv);
   assert.equal(await io.config('GET', 'save'), ['save', '1 1']);
   await io.set('from-conf', '1');
@@ -108,7 +95,7 @@ t('SHUTDOWN SAVE / NOSAVE and SIGTERM with save rules; restarts see what was sav
   assert.match(out, /Saving the final RDB snapshot before exiting/);
 
   s = await startServer({ dir });
-  running.push(s);
+  fleet.track(s);
   io = client(s);
   assert.equal((await io.keys('*')).sort(), ['a', 'c', 'ttl']);
   assert.match(s.output(), /Done loading RDB, keys loaded: 3, keys expired: 0\./);
@@ -172,7 +159,7 @@ t('a client connecting while a 300k-key dump loads gets -LOADING, then the data'
   await first.stop('SIGKILL');
 
   const srv = await startServer({ dir, waitReady: false });
-  running.push(srv);
+  fleet.track(srv);
   let raw: RawClient | null = null;
   await waitUntil(
     'the listener',

@@ -22,24 +22,34 @@ async function stats(port: number): Promise<{ full: number; partial: number }> {
   return { full: Number(s.get('sync_full')), partial: Number(s.get('sync_partial_ok')) };
 }
 
+/**
+ * Starts (and restarts, on the same `port`) a primary of `kind` with its data in `dir`,
+ * stopped after the test.
+ */
+function primaryStarter(kind: 'forkv' | 'valkey', args: string[], dir: string): (port?: number) => Promise<RunningServer> {
+  return async (port) => fleet.track(kind === 'forkv'
+    ? await startServer({ args, dir, port })
+    : await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', ...args], dir, port }));
+}
+
+/** A forkv and a valkey-server replica of the primary on `port`, their links up. */
+async function attachReplicas(port: number): Promise<[RunningServer, RunningServer]> {
+  const fr = fleet.track(await startServer());
+  const vr = fleet.track(await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', '--save', ''] }));
+  for (const r of [fr, vr]) {
+    const io = fleet.connect(r.port);
+    assert.is(await io.call('REPLICAOF', '127.0.0.1', String(port)), 'OK');
+    await linkUp(io);
+  }
+  return [fr, vr];
+}
+
 for (const kind of ['forkv', 'valkey'] as const) {
   t(`a ${kind} primary restarted by SHUTDOWN SAVE: its forkv and valkey replicas continue with +CONTINUE`, async () => {
-    const dir = tempDir();
-    const start = async (port?: number): Promise<RunningServer> => {
-      const args = ['--repl-diskless-sync-delay', '0', '--save', ''];
-      return fleet.track(kind === 'forkv'
-        ? await startServer({ args, dir, port })
-        : await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', ...args], dir, port }));
-    };
+    const start = primaryStarter(kind, ['--repl-diskless-sync-delay', '0', '--save', ''], tempDir());
     const p = await start();
     await writeAll(fleet, p.port, 'before');
-    const fr = fleet.track(await startServer());
-    const vr = fleet.track(await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', '--save', ''] }));
-    for (const r of [fr, vr]) {
-      const io = fleet.connect(r.port);
-      assert.is(await io.call('REPLICAOF', '127.0.0.1', String(p.port)), 'OK');
-      await linkUp(io);
-    }
+    const [fr, vr] = await attachReplicas(p.port);
     await writeAll(fleet, p.port, 'linked');
     await sameOnBoth(fleet, p.port, fr.port, 'forkv replica before the restart');
     await sameOnBoth(fleet, p.port, vr.port, 'valkey replica before the restart');
@@ -85,19 +95,9 @@ for (const kind of ['forkv', 'valkey'] as const) {
   for (const many of [false, true]) {
     const how = many ? 'overflow the backlog: a full sync' : 'reach the replicas through +CONTINUE';
     t(`a ${kind} primary restarted after its keys expired: their DELs ${how}`, async () => {
-      const dir = tempDir();
-      const args = ['--repl-diskless-sync-delay', '0', '--save', '', '--repl-backlog-size', many ? '16384' : '1mb'];
-      const start = async (port?: number): Promise<RunningServer> => fleet.track(kind === 'forkv'
-        ? await startServer({ args, dir, port })
-        : await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', ...args], dir, port }));
+      const start = primaryStarter(kind, ['--repl-diskless-sync-delay', '0', '--save', '', '--repl-backlog-size', many ? '16384' : '1mb'], tempDir());
       const p = await start();
-      const fr = fleet.track(await startServer());
-      const vr = fleet.track(await startServer({ command: [VALKEY_SERVER], args: ['--bind', '127.0.0.1', '--save', ''] }));
-      for (const r of [fr, vr]) {
-        const io = fleet.connect(r.port);
-        assert.is(await io.call('REPLICAOF', '127.0.0.1', String(p.port)), 'OK');
-        await linkUp(io);
-      }
+      const [fr, vr] = await attachReplicas(p.port);
       const pio = fleet.connect(p.port);
       await pio.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
       const doomed = many ? 2048 : 300;

@@ -4,28 +4,20 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type Redis from 'ioredis';
 
-import { startServer, type RunningServer } from '../helpers/server';
-import { quiet } from '../helpers/fixture';
+import { startServer } from '../helpers/server';
+import { useFleet } from '../helpers/fixture';
 import { errOf, info, waitUntil } from '../persistence/util';
 
 const t = suite('replication-waitaof');
-const running: RunningServer[] = [];
-const clients: Redis[] = [];
+const fleet = useFleet(t);
 
 function connect(port: number): Redis {
-  const io = quiet(port);
-  clients.push(io);
-  return io;
+  return fleet.connect(port);
 }
-
-t.after.each(async () => {
-  for (const c of clients.splice(0)) c.disconnect();
-  for (const s of running.splice(0)) await s.stop('SIGKILL');
-});
 
 t('WAITAOF waits for the local fsync per appendfsync', async () => {
   const p = await startServer({ args: ['--appendonly', 'yes', '--appendfsync', 'everysec', '--repl-diskless-sync-delay', '0'] });
-  running.push(p);
+  fleet.track(p);
   const io = connect(p.port);
   await io.incr('foo');
   assert.equal(await io.call('WAITAOF', '1', '0', '0'), [1, 0]);
@@ -44,9 +36,9 @@ t('WAITAOF waits for the local fsync per appendfsync', async () => {
 
 t('WAITAOF counts a forkv replica whose AOF is fsynced', async () => {
   const p = await startServer({ args: ['--appendonly', 'yes', '--appendfsync', 'always', '--repl-diskless-sync-delay', '0'] });
-  running.push(p);
+  fleet.track(p);
   const r = await startServer({ args: ['--appendonly', 'yes', '--appendfsync', 'everysec', '--replicaof', '127.0.0.1', String(p.port)] });
-  running.push(r);
+  fleet.track(r);
   const io = connect(p.port);
   await waitUntil('replica online', async () => ((await info(io, 'replication')).get('slave0') ?? '').includes('state=online'), 20000, 50);
   await io.incr('foo');

@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { redisCli } from '../helpers/cli';
-import { RawClient, cmd, text, type Resp } from '../helpers/client';
+import { RawClient, cmd, show, text, type Resp } from '../helpers/client';
 import { freePort, startServer, tempDir, type RunningServer } from '../helpers/server';
 import { testCerts, tlsArgs } from '../helpers/tls-certs';
 
@@ -33,42 +33,14 @@ t.after(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A socket that collects what it receives; `line()` waits for the next CRLF-ended line. */
-class Lines {
-  private buf = '';
-  private waiters: Array<() => void> = [];
-  constructor(readonly socket: net.Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      this.buf += d;
-      for (const w of this.waiters.splice(0)) w();
-    });
-    socket.on('error', () => undefined);
-  }
-  send(...args: string[]): void {
-    this.socket.write(cmd(...args));
-  }
-  async line(ms = 5000): Promise<string> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const end = this.buf.indexOf('\r\n');
-      if (end >= 0) {
-        const l = this.buf.slice(0, end);
-        this.buf = this.buf.slice(end + 2);
-        return l;
-      }
-      if (Date.now() > deadline) throw new Error(`no reply within ${ms} ms (got ${JSON.stringify(this.buf)})`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
+/** Sends one command and renders its reply (see show). */
+async function reply(c: RawClient, ...args: string[]): Promise<string> {
+  return show(await c.call(...args));
 }
 
 /** Connects (without waiting for the server to accept: it may be busy). */
-function connectTcp(): Lines {
-  return new Lines(net.connect(srv.port, '127.0.0.1'));
+function connectTcp(): RawClient {
+  return RawClient.over(net.connect(srv.port, '127.0.0.1'));
 }
 
 /** Starts a spinning EVAL on its own connection; resolves once the server is busy. */
@@ -84,20 +56,14 @@ t('a TCP client connecting during a busy EVAL gets -BUSY; SCRIPT KILL from a new
   const late = connectTcp();
   const killer = connectTcp();
   try {
-    late.send('PING');
-    assert.is(await late.line(), `-${BUSY_EVAL}`);
-    late.send('GET', 'x');
-    assert.is(await late.line(), `-${BUSY_EVAL}`);
-    killer.send('SCRIPT', 'KILL');
-    assert.is(await killer.line(), '+OK');
+    assert.is(await reply(late, 'PING'), `(error ${BUSY_EVAL})`);
+    assert.is(await reply(late, 'GET', 'x'), `(error ${BUSY_EVAL})`);
+    assert.is(await reply(killer, 'SCRIPT', 'KILL'), '+OK');
     assert.match(text(await done) ?? '', /^ERR Script killed by user with SCRIPT KILL/);
     // After the script both are ordinary clients of the host.
-    late.send('PING');
-    assert.is(await late.line(), '+PONG');
-    killer.send('CLIENT', 'ID');
-    const killerId = Number((await killer.line()).slice(1));
-    late.send('CLIENT', 'ID');
-    const lateId = Number((await late.line()).slice(1));
+    assert.is(await reply(late, 'PING'), '+PONG');
+    const killerId = Number(text(await killer.call('CLIENT', 'ID')));
+    const lateId = Number(text(await late.call('CLIENT', 'ID')));
     assert.ok(lateId > 0 && killerId > 0 && lateId !== killerId);
     const probe = await RawClient.connect(srv.port);
     const list = text(await probe.call('CLIENT', 'LIST')) ?? '';
@@ -117,18 +83,15 @@ t('a TCP client connecting during a busy EVAL gets -BUSY; SCRIPT KILL from a new
 
 t('a unix socket client connecting during a busy script gets -BUSY and stays connected', async () => {
   const { caller, done } = await busyScript();
-  const late = new Lines(net.connect(path.join(dir, 'forkv.sock')));
+  const late = RawClient.over(net.connect(path.join(dir, 'forkv.sock')));
   try {
-    late.send('PING');
-    assert.is(await late.line(), `-${BUSY_EVAL}`);
-    late.send('SCRIPT', 'KILL');
-    assert.is(await late.line(), '+OK');
+    assert.is(await reply(late, 'PING'), `(error ${BUSY_EVAL})`);
+    assert.is(await reply(late, 'SCRIPT', 'KILL'), '+OK');
     await done;
-    late.send('SET', 'u', '1');
-    assert.is(await late.line(), '+OK');
-    late.send('CLIENT', 'INFO');
-    assert.match(await late.line(), /^\$\d+$/);
-    assert.match(await late.line(), / flags=U /);
+    assert.is(await reply(late, 'SET', 'u', '1'), '+OK');
+    const info = await late.call('CLIENT', 'INFO');
+    assert.is(info.type, '$');
+    assert.match(text(info) ?? '', / flags=U /);
   } finally {
     caller.close();
     late.socket.destroy();
@@ -136,26 +99,21 @@ t('a unix socket client connecting during a busy script gets -BUSY and stays con
 });
 
 /** A TLS client of the test CA (connects without waiting: the server may be busy). */
-function connectTls(): Lines {
+function connectTls(): RawClient {
   const c = testCerts();
-  return new Lines(tls.connect({ host: '127.0.0.1', port: tlsPort, ca: fs.readFileSync(c.ca), cert: fs.readFileSync(c.clientCert), key: fs.readFileSync(c.clientKey) }));
+  return RawClient.over(tls.connect({ host: '127.0.0.1', port: tlsPort, ca: fs.readFileSync(c.ca), cert: fs.readFileSync(c.clientCert), key: fs.readFileSync(c.clientKey) }));
 }
 
 t('a TLS client connected before a busy script gets -BUSY and SCRIPT KILL stops the script', async () => {
   const early = connectTls();
-  early.send('PING');
-  assert.is(await early.line(), '+PONG');
-  early.send('CLIENT', 'ID');
-  const earlyId = Number((await early.line()).slice(1));
+  assert.is(await reply(early, 'PING'), '+PONG');
+  const earlyId = Number(text(await early.call('CLIENT', 'ID')));
   const { caller, done } = await busyScript();
   try {
-    early.send('GET', 'x');
-    assert.is(await early.line(), `-${BUSY_EVAL}`);
-    early.send('SCRIPT', 'KILL');
-    assert.is(await early.line(), '+OK');
+    assert.is(await reply(early, 'GET', 'x'), `(error ${BUSY_EVAL})`);
+    assert.is(await reply(early, 'SCRIPT', 'KILL'), '+OK');
     assert.match(text(await done) ?? '', /^ERR Script killed by user with SCRIPT KILL/);
-    early.send('PING');
-    assert.is(await early.line(), '+PONG');
+    assert.is(await reply(early, 'PING'), '+PONG');
     // CLIENT LIST shows the TLS client's own TCP peer and the TLS port, not the bridge.
     const list = text(await caller.call('CLIENT', 'LIST')) ?? '';
     assert.match(list, new RegExp(`^id=${earlyId} addr=127\\.0\\.0\\.1:\\d+ laddr=127\\.0\\.0\\.1:${tlsPort} `, 'm'));
@@ -169,17 +127,14 @@ t('a TLS client connecting during a busy script gets -BUSY, and its SCRIPT KILL 
   const { caller, done } = await busyScript();
   const late = connectTls();
   try {
-    late.send('PING');
-    assert.is(await late.line(), `-${BUSY_EVAL}`);
-    late.send('SCRIPT', 'KILL');
-    assert.is(await late.line(), '+OK');
+    assert.is(await reply(late, 'PING'), `(error ${BUSY_EVAL})`);
+    assert.is(await reply(late, 'SCRIPT', 'KILL'), '+OK');
     assert.match(text(await done) ?? '', /^ERR Script killed by user with SCRIPT KILL/);
     // Then an ordinary TLS client of the host, with its address.
-    late.send('CLIENT', 'INFO');
-    assert.match(await late.line(), /^\$\d+$/);
-    assert.match(await late.line(), new RegExp(` addr=127\\.0\\.0\\.1:\\d+ laddr=127\\.0\\.0\\.1:${tlsPort} `));
-    late.send('SET', 'tls:after', '1');
-    assert.is(await late.line(), '+OK');
+    const info = await late.call('CLIENT', 'INFO');
+    assert.is(info.type, '$');
+    assert.match(text(info) ?? '', new RegExp(` addr=127\\.0\\.0\\.1:\\d+ laddr=127\\.0\\.0\\.1:${tlsPort} `));
+    assert.is(await reply(late, 'SET', 'tls:after', '1'), '+OK');
   } finally {
     caller.close();
     late.socket.destroy();
@@ -211,8 +166,7 @@ t('redis-cli --tls gets -BUSY during a busy FCALL and FUNCTION KILL through TLS 
 
 t('REPLCONF (allow-busy) is served during a busy script, as Valkey serves a replica from the script hook', async () => {
   const replica = connectTcp();
-  replica.send('PING');
-  assert.is(await replica.line(), '+PONG');
+  assert.is(await reply(replica, 'PING'), '+PONG');
   const { caller, done } = await busyScript();
   let ended = false;
   void done.then(() => {
@@ -221,17 +175,13 @@ t('REPLCONF (allow-busy) is served during a busy script, as Valkey serves a repl
   try {
     // A replica's handshake and its ACKs: answered (ACK and GETACK from a non-replica
     // silently, as Valkey 8.0.1 does) while the script still runs; PING is refused.
-    replica.send('REPLCONF', 'listening-port', '6390');
-    assert.is(await replica.line(), '+OK');
-    replica.send('REPLCONF', 'capa', 'eof', 'capa', 'psync2');
-    assert.is(await replica.line(), '+OK');
-    replica.send('REPLCONF', 'ACK', '0');
-    replica.send('REPLCONF', 'GETACK', '*');
-    replica.send('PING');
-    assert.is(await replica.line(), `-${BUSY_EVAL}`);
+    assert.is(await reply(replica, 'REPLCONF', 'listening-port', '6390'), '+OK');
+    assert.is(await reply(replica, 'REPLCONF', 'capa', 'eof', 'capa', 'psync2'), '+OK');
+    replica.write(cmd('REPLCONF', 'ACK', '0'));
+    replica.write(cmd('REPLCONF', 'GETACK', '*'));
+    assert.is(await reply(replica, 'PING'), `(error ${BUSY_EVAL})`);
     assert.not.ok(ended, 'the script was still running');
-    replica.send('SCRIPT', 'KILL');
-    assert.is(await replica.line(), '+OK');
+    assert.is(await reply(replica, 'SCRIPT', 'KILL'), '+OK');
     assert.match(text(await done) ?? '', /^ERR Script killed by user with SCRIPT KILL/);
   } finally {
     caller.close();
@@ -248,19 +198,13 @@ t('AUTH is answered during a busy script, for clients old and new', async () => 
     const done = caller.call('EVAL', 'while true do end', '0');
     await sleep(200);
     const late = connectTcp();
-    late.send('PING');
-    assert.is(await late.line(), '-NOAUTH Authentication required.');
-    late.send('AUTH', 'nope');
-    assert.match(await late.line(), /^-WRONGPASS /);
-    late.send('AUTH', 'default', 'secret');
-    assert.is(await late.line(), '+OK');
-    late.send('PING');
-    assert.is(await late.line(), `-${BUSY_EVAL}`);
-    late.send('SCRIPT', 'KILL');
-    assert.is(await late.line(), '+OK');
+    assert.is(await reply(late, 'PING'), '(error NOAUTH Authentication required.)');
+    assert.match(await reply(late, 'AUTH', 'nope'), /^\(error WRONGPASS /);
+    assert.is(await reply(late, 'AUTH', 'default', 'secret'), '+OK');
+    assert.is(await reply(late, 'PING'), `(error ${BUSY_EVAL})`);
+    assert.is(await reply(late, 'SCRIPT', 'KILL'), '+OK');
     await done;
-    late.send('PING');
-    assert.is(await late.line(), '+PONG');
+    assert.is(await reply(late, 'PING'), '+PONG');
     late.socket.destroy();
     caller.close();
   } finally {
@@ -274,40 +218,30 @@ t('HELLO and RESET are answered during a busy script, and the host sees their ef
   const { caller, done } = await busyScript();
   const late = connectTcp();
   try {
-    late.send('HELLO', '3', 'SETNAME', 'busy-hello');
-    assert.is(await late.line(), '%7');
-    assert.is(await late.line(), '$6');
-    assert.is(await late.line(), 'server');
-    assert.is(await late.line(), '$6');
-    assert.is(await late.line(), 'valkey');
-    const rest: string[] = [];
-    for (let l = await late.line(); l !== '*0'; l = await late.line()) rest.push(l); // up to modules: []
-    assert.equal(rest.slice(4, 7), ['$5', 'proto', ':3']);
-    assert.equal(rest.slice(-6), ['$4', 'role', '$6', 'master', '$7', 'modules']);
-    late.send('HELLO', '4');
-    assert.is(await late.line(), '-NOPROTO unsupported protocol version');
-    late.send('CLIENT', 'SETNAME', 'x');
-    assert.is(await late.line(), `-${BUSY_EVAL}`);
-    late.send('SCRIPT', 'KILL');
-    assert.is(await late.line(), '+OK');
+    const hello = await late.call('HELLO', '3', 'SETNAME', 'busy-hello');
+    const fields = hello.type === '%' ? hello.value.map(([k, v]) => `${show(k)}=${show(v)}`) : [];
+    assert.is(fields.length, 7, show(hello));
+    assert.is(fields[0], '"server"="valkey"');
+    assert.is(fields[2], '"proto"=(int 3)');
+    assert.equal(fields.slice(-2), ['"role"="master"', '"modules"=*[]']);
+    assert.is(await reply(late, 'HELLO', '4'), '(error NOPROTO unsupported protocol version)');
+    assert.is(await reply(late, 'CLIENT', 'SETNAME', 'x'), `(error ${BUSY_EVAL})`);
+    assert.is(await reply(late, 'SCRIPT', 'KILL'), '+OK');
     await done;
-    late.send('CLIENT', 'INFO');
-    const head = await late.line();
-    assert.match(head, /^=\d+$/, head);
-    const info = await late.line();
+    const verbatim = await late.call('CLIENT', 'INFO');
+    assert.is(verbatim.type, '=', show(verbatim));
+    const info = text(verbatim) ?? '';
     assert.match(info, / name=busy-hello /);
     assert.match(info, / resp=3 /);
     // RESET while busy: back to RESP2 and no name, for the host too.
     const again = caller.call('EVAL', 'while true do end', '0');
     await sleep(200);
-    late.send('RESET');
-    assert.is(await late.line(), '+RESET');
-    late.send('SCRIPT', 'KILL');
-    assert.is(await late.line(), '+OK');
+    assert.is(await reply(late, 'RESET'), '+RESET');
+    assert.is(await reply(late, 'SCRIPT', 'KILL'), '+OK');
     await again;
-    late.send('CLIENT', 'INFO');
-    assert.match(await late.line(), /^\$\d+$/);
-    const reset = await late.line();
+    const bulk = await late.call('CLIENT', 'INFO');
+    assert.is(bulk.type, '$', show(bulk));
+    const reset = text(bulk) ?? '';
     assert.match(reset, / name= /);
     assert.match(reset, / resp=2 /);
   } finally {
@@ -325,14 +259,12 @@ t('maxclients applies to connections accepted while busy', async () => {
     const { caller, done } = await busyScript();
     const third = connectTcp();
     const fourth = connectTcp();
-    third.send('PING');
-    fourth.send('PING');
-    const replies = [await third.line(), await fourth.line()];
+    const replies = await Promise.all([reply(third, 'PING'), reply(fourth, 'PING')]);
     // The one accepted kills the script (a fifth client would be refused too).
-    const accepted = replies[0] === `-${BUSY_EVAL}` ? third : fourth;
-    accepted.send('SCRIPT', 'KILL');
+    const accepted = replies[0] === `(error ${BUSY_EVAL})` ? third : fourth;
+    accepted.write(cmd('SCRIPT', 'KILL'));
     await done;
-    assert.equal(replies.sort(), [`-${BUSY_EVAL}`, '-ERR max number of clients reached']);
+    assert.equal(replies.sort(), [`(error ${BUSY_EVAL})`, '(error ERR max number of clients reached)']);
     third.socket.destroy();
     fourth.socket.destroy();
     caller.close();
@@ -350,9 +282,8 @@ t('SHUTDOWN NOSAVE from a connection made during the busy script ends the server
   caller.call('EVAL', "server.call('set', 'w', '1') while true do end", '0').catch(() => undefined);
   await sleep(200);
   const late = connectTcp();
-  late.send('SCRIPT', 'KILL');
-  assert.match(await late.line(), /^-UNKILLABLE /);
-  late.send('SHUTDOWN', 'NOSAVE');
+  assert.match(await reply(late, 'SCRIPT', 'KILL'), /^\(error UNKILLABLE /);
+  late.write(cmd('SHUTDOWN', 'NOSAVE'));
   const exit = await srv.exited;
   assert.is(exit.code, 0);
   assert.match(srv.output(), /User requested shutdown/);

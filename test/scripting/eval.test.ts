@@ -12,6 +12,7 @@ import { createClient, defineScript, type CommandParser } from 'redis';
 import Redlock from 'redlock';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 
+import { cmd } from '../helpers/client';
 import { startServer, tempDir, type RunningServer } from '../helpers/server';
 import { errorOf } from '../helpers/errors';
 
@@ -197,7 +198,7 @@ t('AOF replay: every EVAL of the file runs (the replaying client outlives the sc
   const dir = tempDir();
   mkdirSync(join(dir, 'appendonlydir'));
   writeFileSync(join(dir, 'appendonlydir', 'appendonly.aof.manifest'), 'file appendonly.aof.1.incr.aof seq 1 type i\n');
-  const resp = (...args: string[]): string => `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  const resp = (...args: string[]): string => cmd(...args).toString();
   writeFileSync(
     join(dir, 'appendonlydir', 'appendonly.aof.1.incr.aof'),
     resp('select', '9') + resp('eval', "redis.call('set', KEYS[1], '100')", '1', 'foo') + resp('eval', "redis.call('incr', KEYS[1])", '1', 'foo') + resp('eval', "redis.call('incr', KEYS[1])", '1', 'foo'),

@@ -20,16 +20,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { usePair } from '../helpers/fixture';
 import { items, RawClient, show, text, type Resp } from '../helpers/client';
-import { rng } from '../helpers/rng';
+import { int, many, pick, rng, type Rand } from '../helpers/rng';
 
 const fx = usePair(test);
 
-type Rand = () => number;
 type Cmd = string[];
-
-const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
-const int = (r: Rand, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
-const many = <T>(r: Rand, n: number, f: () => T): T[] => Array.from({ length: n }, f);
 
 const SMALL = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', '1', '2', '3', '10', '-5', '007', ''];
 const LONG = 'L'.repeat(70);

@@ -12,7 +12,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RawClient, show, type Resp } from '../helpers/client';
-import { rng } from '../helpers/rng';
+import { int, pick, rng, type Rand } from '../helpers/rng';
 import { startServer, VALKEY_SERVER, type RunningServer } from '../helpers/server';
 
 const test = suite('streams-differential');
@@ -27,11 +27,7 @@ test.after(async () => {
   await Promise.all([fx.forkv?.stop(), fx.valkey?.stop()]);
 });
 
-type Rand = () => number;
 type Cmd = string[];
-
-const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
-const int = (r: Rand, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 
 const STREAMS = ['s0', 's1', 's2'];
 const GROUPS = ['g0', 'g1'];

@@ -4,7 +4,8 @@ import type { Connection } from '../net/connection';
 import { error, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import { acl } from './acl';
-import { auth, client, hello, reset } from './connection';
+import { client } from './client';
+import { auth, hello, reset } from './connection';
 import { config, debug, info, shutdown } from './server';
 import type { HostHandler } from './types';
 import { int } from '../resp/encode';
@@ -23,11 +24,11 @@ const HANDLERS: Record<string, HostHandler> = {
   bgsave: (c) => c.server.rdb.bgsaveCommand(c),
   lastsave: (c) => int(c.server.rdb.lastSaveTime),
   bgrewriteaof: (c) => c.server.aof.rewriteCommand(),
-  sync: (c) => c.server.replication.syncCommand(c, false),
-  psync: (c) => c.server.replication.syncCommand(c, true),
+  sync: (c) => c.server.replication.fullSync.syncCommand(c, false),
+  psync: (c) => c.server.replication.fullSync.syncCommand(c, true),
   role: (c) => (c.server.replica.isReplica ? c.server.replica.roleReply() : c.server.replication.roleReply()),
-  wait: (c) => c.server.replication.waitCommand(c),
-  waitaof: (c) => c.server.replication.waitaofCommand(c),
+  wait: (c) => c.server.replication.acks.waitCommand(c),
+  waitaof: (c) => c.server.replication.acks.waitaofCommand(c),
   replicaof: (c) => c.server.replica.replicaofCommand(c),
   slaveof: (c) => c.server.replica.replicaofCommand(c),
   failover: (c) => c.server.failover.command(c),

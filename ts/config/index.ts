@@ -21,9 +21,10 @@ export { keyspaceEventsToFlags, keyspaceFlagsToString } from './codecs';
 export {
   ConfigStore, LOADING_ERROR, type ApplyHook, type ConfigSetContext, type ConfigStoreOptions, type LogLevel,
 } from './store';
+export { parseCommandLine, USAGE, type CommandLine } from './command-line';
 export {
-  parseCommandLine, parseConfigText, loadServerConfig, readConfigSource, USAGE,
-  type CommandLine, type ConfigWarning, type LoadOptions, type LoadResult, type ParseOptions,
+  parseConfigText, loadServerConfig, readConfigSource,
+  type ConfigWarning, type LoadOptions, type LoadResult, type ParseOptions,
 } from './parse';
 export { CONFIG_REWRITE_SIGNATURE } from './rewrite';
 export type * from './types';

@@ -20,7 +20,7 @@ import * as net from 'node:net';
 import { criticalLine, Step, type Core, type FeedResult } from '../native/core';
 import { encode, error, type Reply } from '../resp/encode';
 import { runHostCommand } from '../commands';
-import { clientLine } from '../commands/connection';
+import { clientLine } from '../commands/client-line';
 import { Connection, socketFd } from './connection';
 import { PROTECTED_MODE_ERROR, type ConnKind } from './listeners';
 import { LoadGate } from './load-gate';
