@@ -625,6 +625,30 @@ impl Keyspace {
         }
     }
 
+    /// [`Keyspace::put`] of a key that must be new (a loader's): one hash and one walk
+    /// of the table. Returns false, storing nothing, when the key exists or the table
+    /// refuses it (longer than `MAX_KEY_LEN`: the loaders refuse those first).
+    pub fn put_if_absent(&mut self, db: usize, key: &[u8], value: Value, expire: Option<UnixMs>) -> bool {
+        let fresh = access::fresh(self.lfu, self.now);
+        let d = &mut self.dbs[db];
+        if d.keys.insert_if_absent(key, value, fresh) != Ok(true) {
+            return false;
+        }
+        // What `set` does after storing a new key.
+        self.notify.raise(notify::NEW, "new", db, key);
+        let d = &mut self.dbs[db];
+        if !d.expires.is_empty() {
+            d.expires.remove(key);
+        }
+        self.touch(db, key, 1);
+        if let Some(at) = expire {
+            // Infallible: the key is in the keys table: within MAX_KEY_LEN, cannot be refused.
+            let _ = self.dbs[db].expires.insert(key, at);
+            self.remember_replica_key_with_expire(db, key);
+        }
+        true
+    }
+
     /// Sets an absolute expiry on an existing key. Returns false when the key is absent.
     pub fn set_expire(&mut self, db: usize, key: &[u8], at: UnixMs) -> bool {
         let d = &mut self.dbs[db];

@@ -421,11 +421,33 @@ impl<V: EntryTail, M: Default> Dict<V, M> {
 
     /// Inserts a key known to be absent.
     fn insert_new(&mut self, key: &[u8], value: V, meta: M) -> Result<(), KeyTooLong> {
+        let h = self.hash(key);
+        self.insert_new_hashed(key, h, value, meta)
+    }
+
+    /// Inserts `key` unless it is there: one hash and one walk of its chains, where a
+    /// lookup followed by [`Dict::insert`] takes three hashes and two walks (a loader
+    /// inserting a million keys that must not repeat). Returns false, dropping `value`
+    /// and changing nothing, when the key exists. A key longer than [`MAX_KEY_LEN`] is
+    /// refused and the table is left unchanged.
+    pub fn insert_if_absent(&mut self, key: &[u8], value: V, meta: M) -> Result<bool, KeyTooLong> {
+        let h = self.hash(key);
+        let present = self.tables[..self.live_tables()]
+            .iter()
+            .any(|t| !t.buckets.is_empty() && chain_position(&t.buckets[h & t.mask()], key).is_some());
+        if present {
+            return Ok(false);
+        }
+        self.insert_new_hashed(key, h, value, meta)?;
+        Ok(true)
+    }
+
+    /// [`Dict::insert_new`] with the key's hash already computed.
+    fn insert_new_hashed(&mut self, key: &[u8], h: usize, value: V, meta: M) -> Result<(), KeyTooLong> {
         // Checked first: a refused key must not advance a rehash or grow the table.
         KeyTooLong::check(key)?;
         self.rehash_step();
         self.expand_if_needed();
-        let h = self.hash(key);
         let t = if self.rehash_idx.is_some() { 1 } else { 0 };
         let tab = &mut self.tables[t];
         let idx = h & tab.mask();
@@ -1076,6 +1098,22 @@ mod tests {
             .filter_map(|l| l.trim().split(':').nth(1)?.split_whitespace().next()?.parse::<usize>().ok())
             .sum();
         assert_eq!(buckets, 8192);
+    }
+
+    #[test]
+    fn insert_if_absent_stores_new_keys_and_leaves_present_ones_alone() {
+        let mut d: Dict<u32> = Dict::new();
+        for i in 0..3000 {
+            assert_eq!(d.insert_if_absent(&key(i), i, ()), Ok(true));
+            // A repeat, also while a growth is rehashing (the key may sit in either table).
+            assert_eq!(d.insert_if_absent(&key(i), 99, ()), Ok(false));
+            assert_eq!(d.insert_if_absent(&key(i / 2), 99, ()), Ok(false));
+        }
+        assert_eq!(d.len(), 3000);
+        assert!((0..3000).all(|i| d.get(key(i).as_slice()) == Some(&i)), "no value was replaced");
+        let big = vec![0u8; MAX_KEY_LEN + 1];
+        assert_eq!(d.insert_if_absent(&big, 1, ()), Err(KeyTooLong));
+        assert_eq!(d.len(), 3000);
     }
 
     #[test]
