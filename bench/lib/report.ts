@@ -49,9 +49,12 @@ function fmt(v: number | null): string {
   return v.toFixed(3);
 }
 
-/** Prints a comparison table: metric | forkv | redis | forkv/redis | target. */
-export function printTable(title: string, rows: Comparison[]): void {
-  const head = ['metric', 'unit', 'forkv', 'redis', 'forkv/redis', 'better', 'target'];
+/**
+ * Prints a comparison table: metric | forkv | redis | forkv/redis | target. `names` relabels
+ * the two columns (a baseline table compares forkv with an earlier forkv build).
+ */
+export function printTable(title: string, rows: Comparison[], names: readonly [string, string] = ['forkv', 'redis']): void {
+  const head = ['metric', 'unit', names[0], names[1], `${names[0]}/${names[1]}`, 'better', 'target'];
   const body = rows.map((r) => [
     r.metric,
     r.unit,
