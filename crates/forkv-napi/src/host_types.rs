@@ -55,12 +55,25 @@ pub(crate) fn record<'env>(env: &'env Env, r: &dyn RecordVisit) -> Result<Object
             RecordValue::Text(t) => o.set(name, t),
             RecordValue::Absent => Ok(()),
             RecordValue::List(l) => list(env, l).and_then(|a| o.set(name, a)),
+            RecordValue::Record(r) => record(env, r).and_then(|v| o.set(name, v)),
+            RecordValue::Bytes(b) => BufferSlice::copy_from(env, b).and_then(|v| o.set(name, v)),
+            RecordValue::Strings(l) => o.set(name, l.to_vec()),
         };
         if let Err(e) = set {
             failed.get_or_insert(e);
         }
     });
     failed.map_or(Ok(o), Err)
+}
+
+/// A record, or null.
+pub(crate) fn record_opt<'env, R: RecordVisit>(env: &'env Env, r: Option<R>) -> Result<Option<Object<'env>>> {
+    r.map(|r| record(env, &r)).transpose()
+}
+
+/// A list of records as an array of plain objects.
+pub(crate) fn records<'env, R: forkv_server::host_types::HostRecord>(env: &'env Env, l: &Vec<R>) -> Result<Array<'env>> {
+    list(env, l)
 }
 
 /// A list of records as an array of plain objects.

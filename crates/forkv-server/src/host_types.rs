@@ -115,6 +115,12 @@ pub enum RecordValue<'a> {
     Absent,
     /// A list of records (`Vec` of a [`HostRecord`]).
     List(&'a dyn RecordList),
+    /// A nested record.
+    Record(&'a dyn RecordVisit),
+    /// Bytes (a `Buffer` for the host, copied).
+    Bytes(&'a [u8]),
+    /// A list of strings.
+    Strings(&'a [String]),
 }
 
 /// A field type of a record: its value for the host, and its TypeScript name.
@@ -135,7 +141,29 @@ macro_rules! number_field {
         }
     )*};
 }
-number_field!(u8, u32, usize, u64, i64, f64);
+number_field!(u8, i32, u32, usize, u64, i64, f64);
+
+impl RecordField for Vec<u8> {
+    const TS: &'static str = "Buffer";
+    fn record_value(&self) -> RecordValue<'_> {
+        RecordValue::Bytes(self)
+    }
+}
+
+impl RecordField for Vec<String> {
+    const TS: &'static str = "string[]";
+    fn record_value(&self) -> RecordValue<'_> {
+        RecordValue::Strings(self)
+    }
+}
+
+/// A child's kind by its name for the host ("rdb", "aof"; see [`crate::job_report::kind_name`]).
+impl RecordField for forkv_snapshot::ChildKind {
+    const TS: &'static str = "string";
+    fn record_value(&self) -> RecordValue<'_> {
+        RecordValue::Text(crate::job_report::kind_name(*self))
+    }
+}
 
 impl RecordField for bool {
     const TS: &'static str = "boolean";
@@ -304,6 +332,13 @@ macro_rules! host_type_impl {
                 $( f($crate::host_types::camel!($field), $crate::host_types::RecordField::record_value(&self.$field)); )*
             }
         }
+
+        impl $crate::host_types::RecordField for $name {
+            const TS: &'static str = $ts;
+            fn record_value(&self) -> $crate::host_types::RecordValue<'_> {
+                $crate::host_types::RecordValue::Record(self)
+            }
+        }
     };
 }
 pub(crate) use host_type_impl;
@@ -380,7 +415,7 @@ fn join_doc(doc: &[&str]) -> String {
     doc.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ")
 }
 
-fn record_ts<R: HostRecord>(out: &mut String) {
+pub(crate) fn record_ts<R: HostRecord>(out: &mut String) {
     ts_interface(out, R::TS_NAME, R::DOC, R::FIELDS, true, false);
 }
 
@@ -405,5 +440,7 @@ pub fn host_types_ts() -> String {
     record_ts::<crate::client_view::ClientView>(&mut out);
     record_ts::<crate::repl::ReplicaInfo>(&mut out);
     record_ts::<crate::repl::ReplInfo>(&mut out);
+    input_ts::<crate::persist::policy::SaveRule>(&mut out);
+    crate::host_records::records_ts(&mut out);
     out
 }
