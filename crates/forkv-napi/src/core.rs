@@ -471,7 +471,7 @@ impl Core {
     /// from it). An unknown name or a value of the wrong type throws.
     #[napi(ts_args_type = "settings: import('./host-types').EngineSettings")]
     pub fn configure(&mut self, settings: Object) -> Result<()> {
-        self.server.configure(crate::host_types::engine_settings(&settings)?);
+        self.server.configure(crate::host_types::input(&settings)?);
         Ok(())
     }
 

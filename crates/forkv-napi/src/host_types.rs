@@ -1,21 +1,12 @@
 //! forkv-server's host types across Node-API, field by field through their tables
-//! ([`forkv_server::host_types`]): the engine settings and the inputs from JavaScript
+//! ([`forkv_server::host_types`]): the inputs (the engine settings among them) from JavaScript
 //! objects (nested objects included), and the records to plain objects (lists of records
 //! to arrays). No field is named here.
 
 use napi::bindgen_prelude::*;
 
 use forkv_server::host_types::{HostInput, RecordValue, RecordVisit};
-use forkv_server::settings::{EngineSettings, SettingValue};
-
-/// The settings an object of the host gives (`undefined` properties are left out).
-pub(crate) fn engine_settings(o: &Object) -> Result<EngineSettings> {
-    let mut s = EngineSettings::default();
-    for (name, value) in values(o)? {
-        s.set(&name, value).map_err(Error::from_reason)?;
-    }
-    Ok(s)
-}
+use forkv_server::settings::SettingValue;
 
 /// An input of the host from its object (see [`HostInput::from_values`]).
 pub(crate) fn input<T: HostInput>(o: &Object) -> Result<T> {

@@ -220,3 +220,15 @@ fn results_are_records_with_nested_records_bytes_and_strings() {
     assert!(ts.contains("  preamble: Buffer;\n") && ts.contains("  flags: string[];\n"));
     assert!(ts.contains("export interface SaveRuleArg {\n  seconds: number;\n  changes: number;\n}\n"));
 }
+
+/// The engine settings are an input like the others, every field optional, whose errors
+/// name an "engine setting".
+#[test]
+fn the_engine_settings_are_an_input_of_optional_fields() {
+    use forkv_server::settings::EngineSettings;
+    let s = EngineSettings::from_values(vec![("hz".into(), SettingValue::Number(20.0))]).expect("the rest left out");
+    assert_eq!((s.hz, s.maxmemory), (Some(20), None));
+    assert_eq!(EngineSettings::from_values(vec![("hz".into(), SettingValue::Text("20".into()))]).err().as_deref(), Some("engine setting 'hz' must be a number"));
+    assert_eq!(EngineSettings::from_values(vec![("nope".into(), SettingValue::Bool(true))]).err().as_deref(), Some("unknown engine setting 'nope'"));
+    assert!(EngineSettings::FIELDS.iter().all(|f| f.optional));
+}
