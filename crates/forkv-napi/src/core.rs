@@ -22,7 +22,7 @@ pub struct Core {
     /// The host's buffers for `feedRead` (see `bindIo` and fastpath.rs).
     pub(crate) io: Option<crate::fastpath::IoBuffers>,
     /// Deliveries taken from the server that `takeDeliveriesInto` could not fit yet.
-    pub(crate) pending_deliveries: std::collections::VecDeque<(u64, Vec<u8>)>,
+    pub(crate) deliveries: forkv_server::host_io::DeliveryRecords,
 }
 
 impl Drop for Core {
@@ -46,7 +46,7 @@ impl Core {
         crate::alloc::register_hooks();
         let mut server = Server::new(databases as usize);
         server.install_memory_probe(crate::alloc::used_bytes);
-        Core { server, host_argv: Vec::new(), io: None, pending_deliveries: std::collections::VecDeque::new() }
+        Core { server, host_argv: Vec::new(), io: None, deliveries: Default::default() }
     }
 
     /// Hands the core the host's buffers for `feedRead` (see fastpath.rs): the shared read
@@ -261,7 +261,7 @@ impl Core {
     /// (those `takeDeliveriesInto` left first).
     #[napi(ts_return_type = "import('./host-types').Delivery[]")]
     pub fn take_deliveries<'env>(&mut self, env: &'env Env) -> Result<Array<'env>> {
-        let deliveries: Vec<Delivery> = self.all_deliveries().into_iter().map(|(id, data)| Delivery { id, data, memory: self.server.client_memory(id) }).collect();
+        let deliveries: Vec<Delivery> = self.deliveries.take_all(&mut self.server).into_iter().map(|(id, data)| Delivery { id, data, memory: self.server.client_memory(id) }).collect();
         records(env, &deliveries)
     }
 
