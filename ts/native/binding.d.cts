@@ -32,7 +32,7 @@ export declare class Core {
    * CONFIG SET appendonly yes (see [`forkv_server::Server::aof_switch_on`]), logged on
    * the engine's queue.
    */
-  aofSwitchOn(opts: import('./host-types').AofOptions): AofSwitchOn
+  aofSwitchOn(opts: import('./host-types').AofOptions): import('./host-types').AofSwitchOn
   /**
    * CONFIG SET appendonly no (see [`forkv_server::Server::aof_switch_off`]), logged on
    * the engine's queue.
@@ -44,7 +44,7 @@ export declare class Core {
    */
   aofForkRewrite(opts: import('./host-types').AofOptions): boolean
   /** The AOF's state and write status. */
-  aofStatus(): AofStatusReport
+  aofStatus(): import('./host-types').AofStatusReport
   /**
    * CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
    * Returns how many were scheduled for deletion.
@@ -63,19 +63,19 @@ export declare class Core {
    * The turn's flush (see [`forkv_server::Server::aof_flush_turn`]). Call once per
    * event-loop turn, before replies go out.
    */
-  aofFlush(force: boolean): AofFlushResult
+  aofFlush(force: boolean): import('./host-types').AofFlushResult
   /**
    * WAITAOF: moves the propagated writes into the AOF buffer, then reports how far
    * the AOF goes and how far it is fsynced; None while the AOF is off.
    */
-  aofSyncMarks(): AofSyncMarks | null
+  aofSyncMarks(): import('./host-types').AofSyncMarks | null
   /** BGREWRITEAOF: the policy's verdict (`start`, `in-progress`, `scheduled`). */
   aofRewriteRequest(): string
   /**
    * The cron's rewrite decision: a scheduled rewrite, or an automatic one per
    * `auto-aof-rewrite-percentage`/`-min-size` while the AOF is on, unless backing off.
    */
-  aofRewriteCron(percentage: number, minSize: number): AofRewriteCron
+  aofRewriteCron(percentage: number, minSize: number): import('./host-types').AofRewriteCron
   /**
    * After `pollChild` reported the rewrite child's end: logs it, installs its base or
    * removes its files, on the engine's queue (see
@@ -166,14 +166,14 @@ export declare class Core {
    * Connections accepted while a script was busy, for the host to adopt (the WOKEN
    * status bit is set while there are any).
    */
-  takeBusyAccepted(): Array<BusyAcceptedConn>
+  takeBusyAccepted(): import('./host-types').BusyAcceptedConn[]
   /**
    * Clients whose protocol or name HELLO/RESET changed while a script was busy: their
    * ids, for the host to refresh its copies (`clientProtoAndName`).
    */
   takeBusyClientChanges(): Array<number>
   /** A client's protocol and name as the engine has them, or null. */
-  clientProtoAndName(id: number): ClientProtoName | null
+  clientProtoAndName(id: number): import('./host-types').ClientProtoName | null
   /**
    * The raw descriptor of a plain TCP or unix client's socket: a busy script serves
    * it directly (BUSY replies, SCRIPT KILL) while Node's loop cannot run.
@@ -214,7 +214,7 @@ export declare class Core {
    * The messages announced by the DELIVER status bit, one entry per receiving client
    * (those `takeDeliveriesInto` left first).
    */
-  takeDeliveries(): Array<Delivery>
+  takeDeliveries(): import('./host-types').Delivery[]
   /** Leaves MULTI and forgets WATCHed keys (RESET). */
   resetTransaction(id: number): void
   /** Turns client-side caching off for a connection (RESET). */
@@ -238,7 +238,7 @@ export declare class Core {
   /** The replies `feedInto` left because they did not fit its buffer. */
   takeReply(): Buffer
   /** The log lines announced by the LOGS status bit. */
-  takeLogs(): Array<EngineLogLine>
+  takeLogs(): import('./host-types').EngineLogLine[]
   /** The argv of the host command announced by the last status byte. */
   takeHost(): Array<Buffer>
   /** Marks a connection to close after its replies. */
@@ -368,11 +368,11 @@ export declare class Core {
    * NEW empty to remove) to the process-wide command table, before the first command.
    * Returns Valkey's error and the index of the failing directive, or null.
    */
-  static applyRenameCommands(pairs: Array<Array<Buffer>>): RenameError | null
+  static applyRenameCommands(pairs: Array<Array<Buffer>>): import('./host-types').RenameError | null
   /** Checks `rename-command` directives as `applyRenameCommands` would, applying nothing. */
-  static checkRenameCommands(pairs: Array<Array<Buffer>>): RenameError | null
+  static checkRenameCommands(pairs: Array<Array<Buffer>>): import('./host-types').RenameError | null
   /** Every top-level command (the README's command list is generated from this). */
-  static commandTable(): Array<CommandRow>
+  static commandTable(): import('./host-types').CommandRow[]
   /**
    * SAVE (and the shutdown, FLUSHALL, DEBUG RELOAD saves): writes the RDB file in this
    * process, blocking (as Valkey's SAVE does), with the policy's bookkeeping and its
@@ -380,7 +380,7 @@ export declare class Core {
    */
   saveRdb(opts: import('./host-types').RdbSaveOptions): boolean
   /** After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]). */
-  rdbResetAfterFlushall(opts: import('./host-types').RdbSaveOptions): FlushAllReport
+  rdbResetAfterFlushall(opts: import('./host-types').RdbSaveOptions): import('./host-types').FlushAllReport
   /**
    * BGSAVE: forks; the child writes the snapshot as of this instant. Throws (logged)
    * when the fork fails.
@@ -398,9 +398,9 @@ export declare class Core {
    */
   rdbCron(): boolean
   /** `save` and `stop-writes-on-bgsave-error` as configured. */
-  rdbSetSaveRules(rules: Array<SaveRuleArg>, stopWritesOnError: boolean): void
+  rdbSetSaveRules(rules: import('./host-types').SaveRuleArg[], stopWritesOnError: boolean): void
   /** The policy's state (LASTSAVE, MISCONF). */
-  rdbStatus(): RdbStatus
+  rdbStatus(): import('./host-types').RdbStatus
   /**
    * Refreshes INFO's persistence section from the core's state (see
    * [`forkv_server::Server::persistence_info`]): what a script's INFO sees until the next.
@@ -411,21 +411,21 @@ export declare class Core {
    * and `<mark>` into a pipe whose read end (`fd`, now owned by the caller) the host copies
    * to the replicas.
    */
-  bgsaveToReplicas(opts: import('./host-types').RdbSaveOptions, mark: string): TransferFork
+  bgsaveToReplicas(opts: import('./host-types').RdbSaveOptions, mark: string): import('./host-types').TransferFork
   /**
    * The shutdown's persistence steps in Valkey's order, logged on the engine's queue
    * (see [`forkv_server::Server::shutdown_persistence`]); `aof`: the AOF's configuration,
    * for the files of a killed rewrite.
    */
-  shutdownPersistence(steps: import('./host-types').ShutdownSteps, aof: import('./host-types').AofOptions): ShutdownStepsDone
+  shutdownPersistence(steps: import('./host-types').ShutdownSteps, aof: import('./host-types').AofOptions): import('./host-types').ShutdownStepsDone
   /** Drains the child's messages and reaps it if it ended (never waits). */
-  pollChild(): ChildPoll | null
+  pollChild(): import('./host-types').ChildPoll | null
   /** The running child, if any. */
-  childProgress(): ChildProgress | null
+  childProgress(): import('./host-types').ChildProgress | null
   /** Cancels the running child with SIGUSR1 (BGSAVE CANCEL, SHUTDOWN, FLUSHALL). */
   killChild(): boolean
   /** Waits up to `ms` for the running child to end (SHUTDOWN after a cancel). */
-  waitChild(ms: number): ChildPoll | null
+  waitChild(ms: number): import('./host-types').ChildPoll | null
   /** DEBUG RELOAD's load, logged (see [`forkv_server::Server::debug_reload_logged`]). */
   loadRdbNow(path: string, noflush: boolean, merge: boolean): void
   /**
@@ -458,7 +458,7 @@ export declare class Core {
    * `None` while loading; then the load's report, or an error with the reason (see
    * [`forkv_server::Server::poll_load`]).
    */
-  pollLoad(): LoadReport | null
+  pollLoad(): import('./host-types').LoadReport | null
   /**
    * SYNC (no arguments) or PSYNC replid offset: "continue" (the reply and backlog are
    * queued as a delivery; the replica is online) or "full" (it waits for a BGSAVE).
@@ -512,7 +512,7 @@ export declare class Core {
    * Replicas waiting for a BGSAVE to start, the longest wait (ms), and whether all of
    * them take a diskless transfer (announced `capa eof`).
    */
-  replWaitingStart(): ReplWaiting
+  replWaitingStart(): import('./host-types').ReplWaiting
   /**
    * The BGSAVE ended: the replicas attached to it (to be sent the file, or closed when
    * it failed).
@@ -582,133 +582,7 @@ export declare class Core {
  * Valkey's `adjustOpenFilesLimit`: raises the soft `RLIMIT_NOFILE` to `maxclients + 32` (or as
  * high as the system allows) and says how far `maxclients` must be reduced.
  */
-export declare function adjustOpenFilesLimit(maxclients: number): OpenFilesAdjustment
-
-/** What the turn's flush did (see [`forkv_server::persist::aof_state::TurnFlush`]). */
-export interface AofFlushResult {
-  /** "off" (nothing to write), "written" or "failed" (the core logs the error). */
-  outcome: string
-  /** Written after a failed write: the error is solved. */
-  recovered: boolean
-  /** Failed after a write that had not: the error is new (logged once). */
-  first: boolean
-}
-
-/** What the cron does about AOF rewrites. */
-export interface AofRewriteCron {
-  start: boolean
-  /** Set for an automatic rewrite: the growth over the base, in percent (for the log). */
-  autoGrowth?: number
-  /** The back-off just started a wait of this many minutes (log it). */
-  limitedMinutes?: number
-}
-
-/** Whether the AOF is on, and its write status. */
-export interface AofStatusReport {
-  /** "off", "wait" (switched on, waiting for the first rewrite) or "on". */
-  state: string
-  /** The MISCONF error writes are refused with, if any. */
-  writeGate?: string
-}
-
-/** What CONFIG SET appendonly yes did. */
-export interface AofSwitchOn {
-  /**
-   * "forked" (the first rewrite started), "scheduled" (after the running child) or
-   * "failed" (the AOF stays off).
-   */
-  outcome: string
-  /** The first rewrite's pid when forked. */
-  pid?: number
-}
-
-/**
- * WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
- * (Valkey's `fsynced_reploff`, counted in this process's AOF bytes; -1 while the AOF
- * waits for its first rewrite).
- */
-export interface AofSyncMarks {
-  appended: number
-  synced: number
-}
-
-/**
- * A connection a busy script accepted (see forkv-server's `busy_accept`): the host wraps
- * `fd` in a socket and serves client `id`; a refused one only counts.
- */
-export interface BusyAcceptedConn {
-  id: number
-  fd: number
-  unix: boolean
-  /** A TLS client, through the host's TLS bridge. */
-  tls: boolean
-  /** Its bridge preamble as read so far (see forkv-server's `busy_accept`). */
-  preamble: Buffer
-  refused: boolean
-}
-
-/** How a child ended. */
-export interface ChildDone {
-  pid: number
-  /** "rdb" or "aof". */
-  kind: string
-  /** An RDB child of a diskless full sync (it wrote to the replicas, not to a file). */
-  transfer: boolean
-  /** "ok", "err", "signal", "cancelled". */
-  outcome: string
-  message: string
-  signal: number
-}
-
-/** A log line the child sent, to be printed by the host's logger. */
-export interface ChildLogLine {
-  level: string
-  message: string
-}
-
-/** What a poll found: log lines, current progress, and the exit if the child ended. */
-export interface ChildPoll {
-  logs: Array<ChildLogLine>
-  done?: ChildDone
-}
-
-/** The running child (its progress is INFO's, assembled in the core). */
-export interface ChildProgress {
-  pid: number
-  kind: string
-  /** A diskless full sync's child (writes to the replicas, not to a file). */
-  transfer: boolean
-}
-
-/** A client's protocol and name (see `clientProtoAndName`). */
-export interface ClientProtoName {
-  proto: number
-  name: string
-}
-
-/** A command table row (for COMMAND-derived docs such as the README list). */
-export interface CommandRow {
-  name: string
-  arity: number
-  group: string
-  since: string
-  summary: string
-  flags: Array<string>
-  host: boolean
-}
-
-/** Messages waiting for one client. */
-export interface Delivery {
-  id: number
-  /**
-   * The bytes, copied into a Buffer of V8's: the core's copy is freed at once. A
-   * Buffer wrapping the core's allocation would keep it (counted in `used_memory`)
-   * until the garbage collector ran, long after the socket wrote it.
-   */
-  data: Buffer
-  /** The receiving client's memory in the core (see `clientMemory`), for client eviction. */
-  memory: number
-}
+export declare function adjustOpenFilesLimit(maxclients: number): import('./host-types').OpenFilesAdjustment
 
 /**
  * Turns transparent huge pages off for this process (`prctl(PR_SET_THP_DISABLE)`).
@@ -716,107 +590,20 @@ export interface Delivery {
  */
 export declare function disableThpForProcess(): string | null
 
-/** A line for the host's logger, with Valkey's level name. */
-export interface EngineLogLine {
-  level: string
-  message: string
-}
-
-/** What FLUSHALL's persistence reset did. */
-export interface FlushAllReport {
-  /** The cancelled snapshot child's messages and exit. */
-  cancelled?: ChildPoll
-  /** The save of the empty dataset (true: saved), when there are save rules. */
-  saved?: boolean
-}
-
 /**
  * Valkey's `linuxMemoryWarnings`: the overcommit warning, and the THP warning when THP is
  * `always` and could not be disabled (`disable_thp` false or prctl failed).
  */
-export declare function linuxMemoryWarnings(disableThp: boolean, product: string): MemoryWarnings
-
-/**
- * What the host needs of a finished load (its log lines are the core's): the
- * replication AUX fields of an RDB file a replica saved.
- */
-export interface LoadReport {
-  /** The `repl-stream-db` AUX field, when present. */
-  replStreamDb?: number
-  /** The `repl-id` and `repl-offset` AUX fields, when both are present and valid. */
-  replId?: string
-  replOffset?: number
-}
-
-/** What `linuxMemoryWarnings` found. */
-export interface MemoryWarnings {
-  /** Lines to log at warning level, already prefixed `WARNING ` as Valkey prints them. */
-  warnings: Array<string>
-}
-
-/** What `adjustOpenFilesLimit` did. */
-export interface OpenFilesAdjustment {
-  /** The `maxclients` the server can serve (reduced when the limit could not be raised). */
-  maxclients: number
-  /** The soft limit in force afterwards (`Infinity` for RLIM_INFINITY). */
-  limit: number
-  /** Lines to log, with Valkey's levels and texts. */
-  messages: Array<SyscheckMessage>
-  /** The limit is too low to start at all (Valkey exits with status 1). */
-  fatal: boolean
-}
+export declare function linuxMemoryWarnings(disableThp: boolean, product: string): import('./host-types').MemoryWarnings
 
 /** `vm.overcommit_memory` (0, 1 or 2), or null when unreadable. */
 export declare function overcommitMemory(): number | null
-
-/**
- * What LASTSAVE and the write gate need of the RDB policy (the INFO fields are the
- * core's: `refreshPersistenceInfo`).
- */
-export interface RdbStatus {
-  lastSaveTime: number
-  /** MISCONF: writes are refused. */
-  deniesWrites: boolean
-}
-
-/** A refused `rename-command` directive: its index in the list and Valkey's message. */
-export interface RenameError {
-  index: number
-  message: string
-}
-
-/** Replicas waiting for a BGSAVE to start (see [`Core::repl_waiting_start`]). */
-export interface ReplWaiting {
-  count: number
-  maxIdleMs: number
-  allEof: boolean
-}
-
-/** One `save <seconds> <changes>` rule. */
-export interface SaveRuleArg {
-  seconds: number
-  changes: number
-}
 
 /**
  * The `oom_score_adj` fork children write for themselves (Valkey's CONFIG_OOM_BGCHILD
  * class), or null to leave them the inherited score (`oom-score-adj no`).
  */
 export declare function setChildOomScoreAdj(score?: number | undefined | null): void
-
-/** What the shutdown's persistence steps did. */
-export interface ShutdownStepsDone {
-  /** The server may exit; false: refused (logged). */
-  ok: boolean
-  /** The killed child's exit (its lines are logged on the engine's queue). */
-  killed?: ChildDone
-}
-
-/** One line to log, with its Valkey level ("debug", "verbose", "notice", "warning"). */
-export interface SyscheckMessage {
-  level: string
-  message: string
-}
 
 /**
  * Opens the system log with `ident` and `facility` (a `syslog-facility` name). Returns
@@ -829,10 +616,3 @@ export declare function syslogWrite(level: string, message: string): void
 
 /** The THP mode ("always", "madvise", "never"), or null when unknown. */
 export declare function thpMode(): string | null
-
-/** A diskless transfer child: its pid and the read end of its pipe. */
-export interface TransferFork {
-  pid: number
-  forkUsec: number
-  fd: number
-}

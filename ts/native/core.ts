@@ -2,8 +2,8 @@
 // platform binary; this wrapper hides the status byte that feed/resume append to
 // their reply, and the client's memory figure that comes with it (one napi crossing per
 // socket read, no result object per call).
-import type { Core as NativeCore, CommandRow } from './binding.cjs';
-import type { ClientState, CoreStats, EngineSettings } from './host-types';
+import type { Core as NativeCore } from './binding.cjs';
+import type { ClientState, CommandRow, CoreStats, EngineSettings } from './host-types';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const binding: typeof import('./binding.cjs') = require('./binding.cjs');
 

@@ -273,3 +273,208 @@ export interface ReplInfo {
   backlogHistlen: number;
   replicas: ReplicaRow[];
 }
+
+/** One `save <seconds> <changes>` rule. */
+export interface SaveRuleArg {
+  seconds: number;
+  changes: number;
+}
+
+/** A log line the child sent, to be printed by the host's logger. */
+export interface ChildLogLine {
+  level: string;
+  message: string;
+}
+
+/** How a child ended. */
+export interface ChildDone {
+  pid: number;
+  /** "rdb" or "aof". */
+  kind: string;
+  /** An RDB child of a diskless full sync (it wrote to the replicas, not to a file). */
+  transfer: boolean;
+  /** "ok", "err", "signal", "cancelled". */
+  outcome: string;
+  message: string;
+  signal: number;
+}
+
+/** What a poll found: log lines, current progress, and the exit if the child ended. */
+export interface ChildPoll {
+  logs: ChildLogLine[];
+  done?: ChildDone;
+}
+
+/** The running child (its progress is INFO's, assembled in the core). */
+export interface ChildProgress {
+  pid: number;
+  kind: string;
+  /** A diskless full sync's child (writes to the replicas, not to a file). */
+  transfer: boolean;
+}
+
+/** What the host needs of a finished load (its log lines are the core's): the replication AUX fields of an RDB file a replica saved. */
+export interface LoadReport {
+  /** The `repl-stream-db` AUX field, when present. */
+  replStreamDb?: number;
+  /** The `repl-id` and `repl-offset` AUX fields, when both are present and valid. */
+  replId?: string;
+  replOffset?: number;
+}
+
+/** What LASTSAVE and the write gate need of the RDB policy (the INFO fields are the core's: `refreshPersistenceInfo`). */
+export interface RdbStatus {
+  lastSaveTime: number;
+  /** MISCONF: writes are refused. */
+  deniesWrites: boolean;
+}
+
+/** What FLUSHALL's persistence reset did. */
+export interface FlushAllReport {
+  /** The cancelled snapshot child's messages and exit. */
+  cancelled?: ChildPoll;
+  /** The save of the empty dataset (true: saved), when there are save rules. */
+  saved?: boolean;
+}
+
+/** A diskless transfer child: its pid and the read end of its pipe. */
+export interface TransferFork {
+  pid: number;
+  forkUsec: number;
+  fd: number;
+}
+
+/** What the shutdown's persistence steps did. */
+export interface ShutdownStepsDone {
+  /** The server may exit; false: refused (logged). */
+  ok: boolean;
+  /** The killed child's exit (its lines are logged on the engine's queue). */
+  killed?: ChildDone;
+}
+
+/** What the turn's flush did (see [`TurnFlush`]). */
+export interface AofFlushResult {
+  /** "off" (nothing to write), "written" or "failed" (the core logs the error). */
+  outcome: string;
+  /** Written after a failed write: the error is solved. */
+  recovered: boolean;
+  /** Failed after a write that had not: the error is new (logged once). */
+  first: boolean;
+}
+
+/** Whether the AOF is on, and its write status. */
+export interface AofStatusReport {
+  /** "off", "wait" (switched on, waiting for the first rewrite) or "on". */
+  state: string;
+  /** The MISCONF error writes are refused with, if any. */
+  writeGate?: string;
+}
+
+/** What CONFIG SET appendonly yes did. */
+export interface AofSwitchOn {
+  /** "forked" (the first rewrite started), "scheduled" (after the running child) or "failed" (the AOF stays off). */
+  outcome: string;
+  /** The first rewrite's pid when forked. */
+  pid?: number;
+}
+
+/** WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced (Valkey's `fsynced_reploff`, counted in this process's AOF bytes; -1 while the AOF waits for its first rewrite). */
+export interface AofSyncMarks {
+  appended: number;
+  synced: number;
+}
+
+/** What the cron does about AOF rewrites. */
+export interface AofRewriteCron {
+  /** Start a rewrite now. */
+  start: boolean;
+  /** It is automatic, at this growth (percent over the base; for the log line). */
+  autoGrowth?: number;
+  /** The back-off just started a wait of this many minutes (logged once). */
+  limitedMinutes?: number;
+}
+
+/** A line for the host's logger, with Valkey's level name. */
+export interface EngineLogLine {
+  level: string;
+  message: string;
+}
+
+/** A connection the busy loop accepted, for the host to adopt after the script. */
+export interface BusyAcceptedConn {
+  /** Its client id (0 when refused: the socket was answered and closed). */
+  id: number;
+  /** Its descriptor (-1 when refused). */
+  fd: number;
+  /** A client of the unix socket. */
+  unix: boolean;
+  /** A TLS client, through the host's TLS bridge. */
+  tls: boolean;
+  /** A TLS client's preamble as read so far (complete when it ends with `\n`; the host reads the rest from the socket when it is not). */
+  preamble: Buffer;
+  /** Refused (maxclients or protected mode): counted as a rejected connection. */
+  refused: boolean;
+}
+
+/** A client's protocol and name (see `clientProtoAndName`). */
+export interface ClientProtoName {
+  proto: number;
+  name: string;
+}
+
+/** Messages waiting for one client. */
+export interface Delivery {
+  id: number;
+  /** The bytes, copied into a Buffer of V8's: the core's copy is freed at once. A Buffer wrapping the core's allocation would keep it (counted in `used_memory`) until the garbage collector ran, long after the socket wrote it. */
+  data: Buffer;
+  /** The receiving client's memory in the core (see `clientMemory`), for client eviction. */
+  memory: number;
+}
+
+/** A command table row (for COMMAND-derived docs such as the README list). */
+export interface CommandRow {
+  name: string;
+  arity: number;
+  group: string;
+  since: string;
+  summary: string;
+  flags: string[];
+  host: boolean;
+}
+
+/** A refused `rename-command` directive: its index in the list and Valkey's message. */
+export interface RenameError {
+  index: number;
+  message: string;
+}
+
+/** Replicas waiting for a BGSAVE to start (see [`crate::Server::repl_waiting_start`]). */
+export interface ReplWaiting {
+  count: number;
+  maxIdleMs: number;
+  allEof: boolean;
+}
+
+/** What `linuxMemoryWarnings` found. */
+export interface MemoryWarnings {
+  /** Lines to log at warning level, already prefixed `WARNING ` as Valkey prints them. */
+  warnings: string[];
+}
+
+/** One line to log, with its Valkey level ("debug", "verbose", "notice", "warning"). */
+export interface SyscheckMessage {
+  level: string;
+  message: string;
+}
+
+/** What `adjustOpenFilesLimit` did. */
+export interface OpenFilesAdjustment {
+  /** The `maxclients` the server can serve (reduced when the limit could not be raised). */
+  maxclients: number;
+  /** The soft limit in force afterwards (`Infinity` for RLIM_INFINITY). */
+  limit: number;
+  /** Lines to log, with Valkey's levels and texts. */
+  messages: SyscheckMessage[];
+  /** The limit is too low to start at all (Valkey exits with status 1). */
+  fatal: boolean;
+}

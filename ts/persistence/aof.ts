@@ -4,8 +4,7 @@
 // start (the INFO aof_* fields are the core's). Whether the AOF is on and its write-error gate
 // (forkv-server's persist::aof_state), the rewrite's scheduling against BGSAVE,
 // automatic rewrites and their back-off (persist::policy) are decided by the core.
-import type { ChildDone } from '../native/binding.cjs';
-import type { AofOptions } from '../native/host-types';
+import type { AofOptions, ChildDone } from '../native/host-types';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import { LOADING_ERROR } from '../config/store';

@@ -10,8 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import type { ChildDone, ChildPoll, LoadReport, TransferFork } from '../native/binding.cjs';
-import type { RdbSaveOptions } from '../native/host-types';
+import type { ChildDone, ChildPoll, LoadReport, RdbSaveOptions, TransferFork } from '../native/host-types';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import type { HostCall } from '../commands/types';

@@ -10,7 +10,7 @@
 //   primary-diskless.ts  the diskless transfer: the child's pipe copied to the replicas
 //   primary-wait.ts      WAIT, WAITAOF, min-replicas, the replicas at shutdown
 import type { Connection } from '../net/connection';
-import type { LoadReport } from '../native/binding.cjs';
+import type { LoadReport } from '../native/host-types';
 import type { ReplSaveInfo } from '../native/host-types';
 import { array, bulk, int, type Reply } from '../resp/encode';
 import type { Server } from '../server';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import * as path from 'node:path';
 
-import type { LoadReport } from '../native/binding.cjs';
+import type { LoadReport } from '../native/host-types';
 import { loadingEventsInterval, pollLoad, waitForLoad } from '../persistence/rdb';
 import { persistenceDisabled } from './primary';
 import { LinkPart } from './replica-state';

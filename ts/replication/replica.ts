@@ -15,7 +15,7 @@ import * as tls from 'node:tls';
 import type { HostCall } from '../commands/types';
 import { clientConnectionOptions } from '../net/tls';
 import type { ClientView, Connection } from '../net/connection';
-import type { LoadReport } from '../native/binding.cjs';
+import type { LoadReport } from '../native/host-types';
 import type { ReplSaveInfo } from '../native/host-types';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server } from '../server';

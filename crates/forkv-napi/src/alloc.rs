@@ -11,6 +11,10 @@
 //! `maxmemory` eviction and `mem_fragmentation_ratio` mean what they mean in Valkey. A
 //! layout always maps to the same class, so `dealloc` and `realloc` subtract exactly what
 //! the allocation added. Under the other two allocators it is the requested size.
+//!
+//! Only the allocator itself is here (a `#[global_allocator]` belongs to the binary that
+//! links everything, this addon); jemalloc's figures, report, purge and version are read
+//! by the `forkv-jemalloc` crate, which has cargo tests.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -123,98 +127,17 @@ pub fn allocator_name() -> &'static str {
     #[cfg(feature = "jemalloc")]
     {
         static NAMED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        NAMED.get_or_init(|| jemalloc_version().map_or_else(|| NAME.to_string(), |v| format!("{NAME}-{v}")))
+        NAMED.get_or_init(|| forkv_jemalloc::version().map_or_else(|| NAME.to_string(), |v| format!("{NAME}-{v}")))
     }
     #[cfg(not(feature = "jemalloc"))]
     NAME
 }
 
-/// jemalloc's `version` ("5.3.0-1-g<commit>") up to its first '-'.
-#[cfg(feature = "jemalloc")]
-fn jemalloc_version() -> Option<String> {
-    let mut version: *const std::ffi::c_char = std::ptr::null();
-    let mut len = std::mem::size_of::<*const std::ffi::c_char>();
-    // SAFETY: "version" reads a `const char *` into `version`, whose size `len` gives.
-    let rc = unsafe {
-        tikv_jemalloc_sys::mallctl(c"version".as_ptr(), (&raw mut version).cast(), &mut len, std::ptr::null_mut(), 0)
-    };
-    if rc != 0 || version.is_null() {
-        return None;
-    }
-    // SAFETY: jemalloc's version is a static NUL-terminated string.
-    let text = unsafe { std::ffi::CStr::from_ptr(version) }.to_string_lossy();
-    text.split('-').next().map(str::to_string)
-}
-
-/// Reads a `size_t` statistic of jemalloc's.
-#[cfg(feature = "jemalloc")]
-fn jemalloc_size(name: &std::ffi::CStr) -> Option<usize> {
-    let mut value: usize = 0;
-    let mut len = std::mem::size_of::<usize>();
-    // SAFETY: the statistics read here are `size_t`, the size `len` gives.
-    let rc = unsafe { tikv_jemalloc_sys::mallctl(name.as_ptr(), (&raw mut value).cast(), &mut len, std::ptr::null_mut(), 0) };
-    (rc == 0 && len == std::mem::size_of::<usize>()).then_some(value)
-}
-
-/// jemalloc's figures after refreshing its statistics (Valkey's
-/// `zmalloc_get_allocator_info`): allocated, active, resident, and the muzzy pages of
-/// all arenas in bytes.
-#[cfg(feature = "jemalloc")]
-fn jemalloc_figures() -> Option<forkv_engine::allocator::AllocatorFigures> {
-    let mut epoch: u64 = 1;
-    let mut len = std::mem::size_of::<u64>();
-    // SAFETY: "epoch" reads and writes a uint64_t; both point at `epoch`, `len` its size.
-    unsafe {
-        tikv_jemalloc_sys::mallctl(c"epoch".as_ptr(), (&raw mut epoch).cast(), &mut len, (&raw mut epoch).cast(), len);
-    }
-    let page = jemalloc_size(c"arenas.page").unwrap_or(4096);
-    // MALLCTL_ARENAS_ALL is 4096 in jemalloc 5.
-    let muzzy_pages = jemalloc_size(c"stats.arenas.4096.pmuzzy").unwrap_or(0);
-    Some(forkv_engine::allocator::AllocatorFigures {
-        allocated: jemalloc_size(c"stats.allocated")?,
-        active: jemalloc_size(c"stats.active")?,
-        resident: jemalloc_size(c"stats.resident")?,
-        muzzy: muzzy_pages.saturating_mul(page),
-    })
-}
-
 /// Gives the engine the allocator's MEMORY MALLOC-STATS report, MEMORY PURGE and its
-/// figures (INFO `allocator_*`), as Valkey's reach jemalloc. Only jemalloc has them; the other builds register nothing and
+/// figures (INFO `allocator_*`), as Valkey's reach jemalloc (read by `forkv-jemalloc`,
+/// with its cargo tests). Only jemalloc has them; the other builds register nothing and
 /// MALLOC-STATS answers as a libc-malloc Valkey does.
 pub fn register_hooks() {
     #[cfg(feature = "jemalloc")]
-    forkv_engine::allocator::register(forkv_engine::allocator::AllocatorHooks {
-        stats: jemalloc_stats,
-        purge: jemalloc_purge,
-        figures: jemalloc_figures,
-    });
-}
-
-/// jemalloc's `malloc_stats_print` report, as Valkey's MEMORY MALLOC-STATS returns it.
-#[cfg(feature = "jemalloc")]
-fn jemalloc_stats() -> String {
-    use std::ffi::{c_char, c_void, CStr};
-
-    unsafe extern "C" fn append(opaque: *mut c_void, msg: *const c_char) {
-        // SAFETY: `opaque` is the `String` passed below, alive for the whole call; jemalloc
-        // hands over NUL-terminated text.
-        let (out, text) = unsafe { (&mut *opaque.cast::<String>(), CStr::from_ptr(msg)) };
-        out.push_str(&text.to_string_lossy());
-    }
-    let mut out = String::new();
-    // SAFETY: the callback only appends to `out`, which outlives the call; a null options
-    // string asks for the default report.
-    unsafe { tikv_jemalloc_sys::malloc_stats_print(Some(append), (&mut out as *mut String).cast(), std::ptr::null()) };
-    out
-}
-
-/// `arena.<MALLCTL_ARENAS_ALL>.purge`, Valkey's jemalloc_purge.
-#[cfg(feature = "jemalloc")]
-fn jemalloc_purge() {
-    // MALLCTL_ARENAS_ALL is 4096 in jemalloc 5.
-    const PURGE_ALL: &[u8] = b"arena.4096.purge\0";
-    // SAFETY: a void mallctl: no old or new value is read or written.
-    unsafe {
-        tikv_jemalloc_sys::mallctl(PURGE_ALL.as_ptr().cast(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut(), 0);
-    }
+    forkv_engine::allocator::register(forkv_jemalloc::hooks());
 }

@@ -8,58 +8,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use forkv_server::persist::aof_config::{fsync_policy, AofConfig};
-use forkv_server::persist::aof_state::{SwitchOn, TurnFlush};
+use forkv_server::host_records::{AofFlushResult, AofStatusReport, AofSwitchOn, AofSyncMarks};
 
 use crate::core::Core;
-
-/// What the turn's flush did (see [`forkv_server::persist::aof_state::TurnFlush`]).
-#[napi(object)]
-pub struct AofFlushResult {
-    /// "off" (nothing to write), "written" or "failed" (the core logs the error).
-    pub outcome: String,
-    /// Written after a failed write: the error is solved.
-    pub recovered: bool,
-    /// Failed after a write that had not: the error is new (logged once).
-    pub first: bool,
-}
-
-/// Whether the AOF is on, and its write status.
-#[napi(object)]
-pub struct AofStatusReport {
-    /// "off", "wait" (switched on, waiting for the first rewrite) or "on".
-    pub state: String,
-    /// The MISCONF error writes are refused with, if any.
-    pub write_gate: Option<String>,
-}
-
-/// What CONFIG SET appendonly yes did.
-#[napi(object)]
-pub struct AofSwitchOn {
-    /// "forked" (the first rewrite started), "scheduled" (after the running child) or
-    /// "failed" (the AOF stays off).
-    pub outcome: String,
-    /// The first rewrite's pid when forked.
-    pub pid: Option<i32>,
-}
-
-/// WAITAOF's view of the local AOF: bytes appended so far and how many of them are fsynced
-/// (Valkey's `fsynced_reploff`, counted in this process's AOF bytes; -1 while the AOF
-/// waits for its first rewrite).
-#[napi(object)]
-pub struct AofSyncMarks {
-    pub appended: f64,
-    pub synced: f64,
-}
-
-/// What the cron does about AOF rewrites.
-#[napi(object)]
-pub struct AofRewriteCron {
-    pub start: bool,
-    /// Set for an automatic rewrite: the growth over the base, in percent (for the log).
-    pub auto_growth: Option<f64>,
-    /// The back-off just started a wait of this many minutes (log it).
-    pub limited_minutes: Option<f64>,
-}
+use crate::host_types::{record, record_opt};
 
 /// The AOF configuration of the host's object.
 fn config(o: &Object) -> Result<AofConfig> {
@@ -100,14 +52,10 @@ impl Core {
 
     /// CONFIG SET appendonly yes (see [`forkv_server::Server::aof_switch_on`]), logged on
     /// the engine's queue.
-    #[napi(ts_args_type = "opts: import('./host-types').AofOptions")]
-    pub fn aof_switch_on(&mut self, opts: Object) -> Result<AofSwitchOn> {
+    #[napi(ts_args_type = "opts: import('./host-types').AofOptions", ts_return_type = "import('./host-types').AofSwitchOn")]
+    pub fn aof_switch_on<'env>(&mut self, env: &'env Env, opts: Object) -> Result<Object<'env>> {
         let settings = self.server.aof_settings(&config(&opts)?);
-        Ok(match self.server.aof_switch_on(settings) {
-            SwitchOn::Forked(f) => AofSwitchOn { outcome: "forked".into(), pid: Some(f.pid) },
-            SwitchOn::Scheduled => AofSwitchOn { outcome: "scheduled".into(), pid: None },
-            SwitchOn::Failed => AofSwitchOn { outcome: "failed".into(), pid: None },
-        })
+        record(env, &AofSwitchOn::from(self.server.aof_switch_on(settings)))
     }
 
     /// CONFIG SET appendonly no (see [`forkv_server::Server::aof_switch_off`]), logged on
@@ -127,10 +75,9 @@ impl Core {
     }
 
     /// The AOF's state and write status.
-    #[napi]
-    pub fn aof_status(&self) -> AofStatusReport {
-        let st = self.server.aof_status();
-        AofStatusReport { state: st.state().name().into(), write_gate: st.write_gate() }
+    #[napi(ts_return_type = "import('./host-types').AofStatusReport")]
+    pub fn aof_status<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        record(env, &AofStatusReport::from(self.server.aof_status()))
     }
 
     /// CONFIG SET aof-disable-auto-gc no: deletes the history files kept meanwhile.
@@ -162,23 +109,16 @@ impl Core {
 
     /// The turn's flush (see [`forkv_server::Server::aof_flush_turn`]). Call once per
     /// event-loop turn, before replies go out.
-    #[napi]
-    pub fn aof_flush(&mut self, force: bool) -> AofFlushResult {
-        let r = AofFlushResult { outcome: String::new(), recovered: false, first: false };
-        match self.server.aof_flush_turn_logged(force) {
-            TurnFlush::Off => AofFlushResult { outcome: "off".into(), ..r },
-            TurnFlush::Written { recovered, .. } => AofFlushResult { outcome: "written".into(), recovered, ..r },
-            TurnFlush::Failed { first, .. } => AofFlushResult { outcome: "failed".into(), first, ..r },
-        }
+    #[napi(ts_return_type = "import('./host-types').AofFlushResult")]
+    pub fn aof_flush<'env>(&mut self, env: &'env Env, force: bool) -> Result<Object<'env>> {
+        record(env, &AofFlushResult::from(self.server.aof_flush_turn_logged(force)))
     }
 
     /// WAITAOF: moves the propagated writes into the AOF buffer, then reports how far
     /// the AOF goes and how far it is fsynced; None while the AOF is off.
-    #[napi]
-    pub fn aof_sync_marks(&mut self) -> Option<AofSyncMarks> {
-        let (appended, synced) = self.server.aof_sync_marks()?;
-        // -1 while the AOF waits for its first rewrite (Valkey's fsynced_reploff -1).
-        Some(AofSyncMarks { appended: appended as f64, synced: synced.map_or(-1.0, |s| s as f64) })
+    #[napi(ts_return_type = "import('./host-types').AofSyncMarks | null")]
+    pub fn aof_sync_marks<'env>(&mut self, env: &'env Env) -> Result<Option<Object<'env>>> {
+        record_opt(env, self.server.aof_sync_marks().map(AofSyncMarks::of))
     }
 
     /// BGREWRITEAOF: the policy's verdict (`start`, `in-progress`, `scheduled`).
@@ -189,10 +129,9 @@ impl Core {
 
     /// The cron's rewrite decision: a scheduled rewrite, or an automatic one per
     /// `auto-aof-rewrite-percentage`/`-min-size` while the AOF is on, unless backing off.
-    #[napi]
-    pub fn aof_rewrite_cron(&mut self, percentage: f64, min_size: f64) -> AofRewriteCron {
-        let c = self.server.aof_rewrite_cron_logged(percentage.max(0.0) as u64, min_size.max(0.0) as u64);
-        AofRewriteCron { start: c.start, auto_growth: c.auto_growth.map(|g| g as f64), limited_minutes: c.limited_minutes.map(|m| m as f64) }
+    #[napi(ts_return_type = "import('./host-types').AofRewriteCron")]
+    pub fn aof_rewrite_cron<'env>(&mut self, env: &'env Env, percentage: f64, min_size: f64) -> Result<Object<'env>> {
+        record(env, &self.server.aof_rewrite_cron_logged(percentage.max(0.0) as u64, min_size.max(0.0) as u64))
     }
 
     /// After `pollChild` reported the rewrite child's end: logs it, installs its base or

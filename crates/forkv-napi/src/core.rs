@@ -9,61 +9,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use forkv_engine::Outcome;
+use forkv_server::host_records::{command_rows, rename_pairs, ClientProtoName, Delivery, EngineLogLine, RenameError};
 use forkv_server::Server;
 
-/// A line for the host's logger, with Valkey's level name.
-#[napi(object)]
-pub struct EngineLogLine {
-    pub level: String,
-    pub message: String,
-}
-/// A connection a busy script accepted (see forkv-server's `busy_accept`): the host wraps
-/// `fd` in a socket and serves client `id`; a refused one only counts.
-#[napi(object)]
-pub struct BusyAcceptedConn {
-    pub id: u32,
-    pub fd: i32,
-    pub unix: bool,
-    /// A TLS client, through the host's TLS bridge.
-    pub tls: bool,
-    /// Its bridge preamble as read so far (see forkv-server's `busy_accept`).
-    pub preamble: Buffer,
-    pub refused: bool,
-}
-
-/// A client's protocol and name (see `clientProtoAndName`).
-#[napi(object)]
-pub struct ClientProtoName {
-    pub proto: u32,
-    pub name: String,
-}
-
-
-/// Messages waiting for one client.
-#[napi(object)]
-pub struct Delivery<'env> {
-    pub id: u32,
-    /// The bytes, copied into a Buffer of V8's: the core's copy is freed at once. A
-    /// Buffer wrapping the core's allocation would keep it (counted in `used_memory`)
-    /// until the garbage collector ran, long after the socket wrote it.
-    pub data: BufferSlice<'env>,
-    /// The receiving client's memory in the core (see `clientMemory`), for client eviction.
-    pub memory: f64,
-}
-
-
-
-/// A command table row (for COMMAND-derived docs such as the README list).
-#[napi(object)]
-pub struct CommandRow {
-    pub name: String,
-    pub arity: i32,
-    pub group: String,
-    pub since: String,
-    pub summary: String,
-    pub flags: Vec<String>,
-    pub host: bool,
-}
+use crate::host_types::{record_opt, records};
 
 /// The core: one keyspace and its clients.
 #[napi]
@@ -73,7 +22,7 @@ pub struct Core {
     /// The host's buffers for `feedRead` (see `bindIo` and fastpath.rs).
     pub(crate) io: Option<crate::fastpath::IoBuffers>,
     /// Deliveries taken from the server that `takeDeliveriesInto` could not fit yet.
-    pub(crate) pending_deliveries: std::collections::VecDeque<(u64, Vec<u8>)>,
+    pub(crate) deliveries: forkv_server::host_io::DeliveryRecords,
 }
 
 impl Drop for Core {
@@ -97,7 +46,7 @@ impl Core {
         crate::alloc::register_hooks();
         let mut server = Server::new(databases as usize);
         server.install_memory_probe(crate::alloc::used_bytes);
-        Core { server, host_argv: Vec::new(), io: None, pending_deliveries: std::collections::VecDeque::new() }
+        Core { server, host_argv: Vec::new(), io: None, deliveries: Default::default() }
     }
 
     /// Hands the core the host's buffers for `feedRead` (see fastpath.rs): the shared read
@@ -211,9 +160,9 @@ impl Core {
 
     /// Connections accepted while a script was busy, for the host to adopt (the WOKEN
     /// status bit is set while there are any).
-    #[napi]
-    pub fn take_busy_accepted(&mut self) -> Vec<BusyAcceptedConn> {
-        self.server.take_busy_accepted().into_iter().map(|a| BusyAcceptedConn { id: a.id as u32, fd: a.fd, unix: a.unix, tls: a.tls, preamble: a.preamble.into(), refused: a.refused }).collect()
+    #[napi(ts_return_type = "import('./host-types').BusyAcceptedConn[]")]
+    pub fn take_busy_accepted<'env>(&mut self, env: &'env Env) -> Result<Array<'env>> {
+        records(env, &self.server.take_busy_accepted())
     }
 
     /// Clients whose protocol or name HELLO/RESET changed while a script was busy: their
@@ -224,9 +173,9 @@ impl Core {
     }
 
     /// A client's protocol and name as the engine has them, or null.
-    #[napi]
-    pub fn client_proto_and_name(&self, id: u32) -> Option<ClientProtoName> {
-        self.server.client_proto_and_name(u64::from(id)).map(|(proto, name)| ClientProtoName { proto: u32::from(proto), name })
+    #[napi(ts_return_type = "import('./host-types').ClientProtoName | null")]
+    pub fn client_proto_and_name<'env>(&self, env: &'env Env, id: u32) -> Result<Option<Object<'env>>> {
+        record_opt(env, self.server.client_proto_and_name(u64::from(id)).map(|(proto, name)| ClientProtoName { proto, name }))
     }
 
     /// The raw descriptor of a plain TCP or unix client's socket: a busy script serves
@@ -310,13 +259,10 @@ impl Core {
 
     /// The messages announced by the DELIVER status bit, one entry per receiving client
     /// (those `takeDeliveriesInto` left first).
-    #[napi]
-    pub fn take_deliveries<'env>(&mut self, env: &'env Env) -> Result<Vec<Delivery<'env>>> {
-        let deliveries = self.all_deliveries();
-        deliveries
-            .into_iter()
-            .map(|(id, data)| Ok(Delivery { id: id as u32, data: BufferSlice::copy_from(env, &data)?, memory: self.server.client_memory(id) as f64 }))
-            .collect()
+    #[napi(ts_return_type = "import('./host-types').Delivery[]")]
+    pub fn take_deliveries<'env>(&mut self, env: &'env Env) -> Result<Array<'env>> {
+        let deliveries: Vec<Delivery> = self.deliveries.take_all(&mut self.server).into_iter().map(|(id, data)| Delivery { id, data, memory: self.server.client_memory(id) }).collect();
+        records(env, &deliveries)
     }
 
     /// Leaves MULTI and forgets WATCHed keys (RESET).
@@ -401,13 +347,9 @@ impl Core {
     }
 
     /// The log lines announced by the LOGS status bit.
-    #[napi]
-    pub fn take_logs(&mut self) -> Vec<EngineLogLine> {
-        self.server
-            .take_logs()
-            .into_iter()
-            .map(|l| EngineLogLine { level: l.level.name().to_string(), message: l.message })
-            .collect()
+    #[napi(ts_return_type = "import('./host-types').EngineLogLine[]")]
+    pub fn take_logs<'env>(&mut self, env: &'env Env) -> Result<Array<'env>> {
+        records(env, &self.server.take_logs().into_iter().map(EngineLogLine::from).collect())
     }
 
     /// The argv of the host command announced by the last status byte.
@@ -529,7 +471,7 @@ impl Core {
     /// from it). An unknown name or a value of the wrong type throws.
     #[napi(ts_args_type = "settings: import('./host-types').EngineSettings")]
     pub fn configure(&mut self, settings: Object) -> Result<()> {
-        self.server.configure(crate::host_types::engine_settings(&settings)?);
+        self.server.configure(crate::host_types::input(&settings)?);
         Ok(())
     }
 
@@ -668,58 +610,21 @@ impl Core {
     /// Applies the configuration's `rename-command` directives (pairs of OLD and NEW names,
     /// NEW empty to remove) to the process-wide command table, before the first command.
     /// Returns Valkey's error and the index of the failing directive, or null.
-    #[napi]
-    pub fn apply_rename_commands(pairs: Vec<Vec<Buffer>>) -> Option<RenameError> {
-        forkv_engine::table::apply_renames(&rename_pairs(pairs)).err().map(RenameError::from)
+    #[napi(ts_return_type = "import('./host-types').RenameError | null")]
+    pub fn apply_rename_commands(env: &Env, pairs: Vec<Vec<Buffer>>) -> Result<Option<Object<'_>>> {
+        record_opt(env, forkv_engine::table::apply_renames(&rename_pairs(&pairs)).err().map(RenameError::from))
     }
 
     /// Checks `rename-command` directives as `applyRenameCommands` would, applying nothing.
-    #[napi]
-    pub fn check_rename_commands(pairs: Vec<Vec<Buffer>>) -> Option<RenameError> {
-        forkv_engine::table::check_renames(&rename_pairs(pairs)).err().map(RenameError::from)
+    #[napi(ts_return_type = "import('./host-types').RenameError | null")]
+    pub fn check_rename_commands(env: &Env, pairs: Vec<Vec<Buffer>>) -> Result<Option<Object<'_>>> {
+        record_opt(env, forkv_engine::table::check_renames(&rename_pairs(&pairs)).err().map(RenameError::from))
     }
 
     /// Every top-level command (the README's command list is generated from this).
-    #[napi]
-    pub fn command_table() -> Vec<CommandRow> {
-        forkv_engine::table::all()
-            .map(|c| CommandRow {
-                name: c.name.to_string(),
-                arity: c.arity,
-                group: c.group.to_string(),
-                since: c.since.to_string(),
-                summary: c.summary.to_string(),
-                flags: forkv_engine::table::flags::NAMES
-                    .iter()
-                    .filter(|(b, _)| c.flags & b != 0)
-                    .map(|(_, n)| n.to_string())
-                    .collect(),
-                host: matches!(c.exec, forkv_engine::table::Exec::Host),
-            })
-            .collect()
+    #[napi(ts_return_type = "import('./host-types').CommandRow[]")]
+    pub fn command_table(env: &Env) -> Result<Array<'_>> {
+        records(env, &command_rows())
     }
 }
 
-/// A refused `rename-command` directive: its index in the list and Valkey's message.
-#[napi(object)]
-pub struct RenameError {
-    pub index: u32,
-    pub message: String,
-}
-
-impl From<(usize, &'static str)> for RenameError {
-    fn from((index, message): (usize, &'static str)) -> Self {
-        RenameError { index: u32::try_from(index).unwrap_or(u32::MAX), message: message.to_string() }
-    }
-}
-
-/// `[[old, new], ...]` from the host; a malformed pair (not two names) names no command.
-fn rename_pairs(pairs: Vec<Vec<Buffer>>) -> Vec<(Vec<u8>, Vec<u8>)> {
-    pairs
-        .into_iter()
-        .map(|p| match p.as_slice() {
-            [old, new] => (old.to_vec(), new.to_vec()),
-            _ => (Vec::new(), Vec::new()),
-        })
-        .collect()
-}

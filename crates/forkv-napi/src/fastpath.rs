@@ -24,17 +24,12 @@
 //! Buffer per call (and one per delivery) and a result object.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::ptr;
 
 use napi::bindgen_prelude::*;
 use napi::sys;
 
 use crate::core::Core;
-
-/// Bytes before a delivery's data in `takeDeliveriesInto`'s records: the client id (u32),
-/// the data's length (u32) and the client's memory (f64), little endian.
-pub const DELIVERY_HEADER: usize = 16;
 
 /// The host's buffers for `feedRead`, held by strong references.
 pub struct IoBuffers {
@@ -115,64 +110,21 @@ impl Core {
         self.hand_over(id, outcome, fd)
     }
 
-    /// Hands a step's replies over (see the module docs): sent to `fd` when it is not -1
-    /// and they fit [`forkv_server::direct_send::DIRECT_MAX`], the rest copied to the reply buffer (or left for
-    /// `takeReply()` when too long for it); the result slot gets the client's memory and
-    /// the bytes sent. Returns `rest_length * 256 + status`.
+    /// Hands a step's replies over (see [`forkv_server::Server::hand_over_into`]).
     fn hand_over(&mut self, id: u32, outcome: forkv_engine::Outcome, fd: i32) -> f64 {
         let status = self.status_byte(outcome);
-        let memory = self.server.client_memory(u64::from(id)) as f64;
-        let sent = if fd >= 0 { self.server.send_reply_now(fd) } else { 0 };
-        let rest_len = self.server.reply().len();
         let Some(io) = self.io.as_mut() else {
             return -1.0;
         };
-        io.slot[..8].copy_from_slice(&memory.to_ne_bytes());
-        io.slot[8..16].copy_from_slice(&(sent as f64).to_ne_bytes());
-        // Longer than the buffer: the rest waits for `takeReply()`.
-        if let Some(dst) = io.out.get_mut(..rest_len) {
-            dst.copy_from_slice(self.server.reply());
-            self.server.clear_reply();
-        }
-        rest_len as f64 * 256.0 + f64::from(status)
+        self.server.hand_over_into(u64::from(id), status, fd, &mut io.out, &mut io.slot)
     }
 
-    /// The work of `takeDeliveriesInto`: the deliveries waiting (see `takeDeliveries`) as
-    /// records in the reply buffer, each [`DELIVERY_HEADER`] bytes (client id, data length,
-    /// the client's memory) then the data, as many as fit. Returns `bytes * 2 + more`, where
-    /// `more` is 1 when deliveries remain: the host calls again, or, when no record was
-    /// written (the next one is longer than the buffer), takes them with `takeDeliveries()`.
+    /// The work of `takeDeliveriesInto` (see [`forkv_server::host_io::DeliveryRecords::pack_into`]).
     fn take_deliveries_into(&mut self) -> f64 {
-        if self.pending_deliveries.is_empty() {
-            self.pending_deliveries = VecDeque::from(self.server.take_deliveries());
-        }
         let Some(io) = self.io.as_mut() else {
             return -1.0;
         };
-        let mut at = 0usize;
-        while let Some((id, data)) = self.pending_deliveries.front() {
-            let end = at + DELIVERY_HEADER + data.len();
-            let Some(record) = io.out.get_mut(at..end) else {
-                break;
-            };
-            let memory = self.server.client_memory(*id) as f64;
-            // Client ids are allocated by the host as u32 (allocateClientId).
-            record[..4].copy_from_slice(&(*id as u32).to_le_bytes());
-            record[4..8].copy_from_slice(&(data.len() as u32).to_le_bytes());
-            record[8..16].copy_from_slice(&memory.to_le_bytes());
-            record[DELIVERY_HEADER..].copy_from_slice(data);
-            at = end;
-            self.pending_deliveries.pop_front();
-        }
-        let more = !self.pending_deliveries.is_empty();
-        at as f64 * 2.0 + f64::from(u8::from(more))
-    }
-
-    /// The deliveries `takeDeliveriesInto` left (first), then any new ones.
-    pub(crate) fn all_deliveries(&mut self) -> Vec<(u64, Vec<u8>)> {
-        let mut all: Vec<(u64, Vec<u8>)> = self.pending_deliveries.drain(..).collect();
-        all.extend(self.server.take_deliveries());
-        all
+        self.deliveries.pack_into(&mut self.server, &mut io.out)
     }
 }
 

@@ -1,21 +1,12 @@
 //! forkv-server's host types across Node-API, field by field through their tables
-//! ([`forkv_server::host_types`]): the engine settings and the inputs from JavaScript
+//! ([`forkv_server::host_types`]): the inputs (the engine settings among them) from JavaScript
 //! objects (nested objects included), and the records to plain objects (lists of records
 //! to arrays). No field is named here.
 
 use napi::bindgen_prelude::*;
 
 use forkv_server::host_types::{HostInput, RecordValue, RecordVisit};
-use forkv_server::settings::{EngineSettings, SettingValue};
-
-/// The settings an object of the host gives (`undefined` properties are left out).
-pub(crate) fn engine_settings(o: &Object) -> Result<EngineSettings> {
-    let mut s = EngineSettings::default();
-    for (name, value) in values(o)? {
-        s.set(&name, value).map_err(Error::from_reason)?;
-    }
-    Ok(s)
-}
+use forkv_server::settings::SettingValue;
 
 /// An input of the host from its object (see [`HostInput::from_values`]).
 pub(crate) fn input<T: HostInput>(o: &Object) -> Result<T> {
@@ -55,12 +46,25 @@ pub(crate) fn record<'env>(env: &'env Env, r: &dyn RecordVisit) -> Result<Object
             RecordValue::Text(t) => o.set(name, t),
             RecordValue::Absent => Ok(()),
             RecordValue::List(l) => list(env, l).and_then(|a| o.set(name, a)),
+            RecordValue::Record(r) => record(env, r).and_then(|v| o.set(name, v)),
+            RecordValue::Bytes(b) => BufferSlice::copy_from(env, b).and_then(|v| o.set(name, v)),
+            RecordValue::Strings(l) => o.set(name, l.to_vec()),
         };
         if let Err(e) = set {
             failed.get_or_insert(e);
         }
     });
     failed.map_or(Ok(o), Err)
+}
+
+/// A record, or null.
+pub(crate) fn record_opt<'env, R: RecordVisit>(env: &'env Env, r: Option<R>) -> Result<Option<Object<'env>>> {
+    r.map(|r| record(env, &r)).transpose()
+}
+
+/// A list of records as an array of plain objects.
+pub(crate) fn records<'env, R: forkv_server::host_types::HostRecord>(env: &'env Env, l: &Vec<R>) -> Result<Array<'env>> {
+    list(env, l)
 }
 
 /// A list of records as an array of plain objects.

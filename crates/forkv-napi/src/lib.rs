@@ -1,6 +1,22 @@
-//! The Node-API binding: module wiring only. Everything here is a thin shell over the
-//! pure crates; this is the only crate that links napi (napi symbols exist only inside
-//! the node binary, so it has no Rust tests — it is exercised by the uvu suites).
+//! The Node-API binding: conversions only. This is the only crate that links napi (napi
+//! symbols exist only inside the node binary, so it has no Rust tests; it is exercised by
+//! the uvu suites), so everything that can be tested lives in the pure crates: a method
+//! here is one call into `forkv_server::Server` (or a pure crate) plus a conversion.
+//!
+//! What is left, and why:
+//! - `core`, `aof`, `persistence`, `repl`, `syscheck`, `syslog`: the `#[napi]` methods,
+//!   each one call and a conversion of numbers, strings and Buffers.
+//! - `host_types`: the one generic conversion of forkv-server's host types, inputs from
+//!   JavaScript objects and records (results) to plain objects, field by field through the
+//!   tables `host_type!` makes; no field is named here (their TypeScript types are generated
+//!   into `ts/native/host-types.ts` by forkv-server's cargo test).
+//! - `fastpath`: the read path's raw Node-API functions (`feedRead`, `wakeRead`,
+//!   `resumeRead`, `takeDeliveriesInto`), one crossing per socket read without napi-rs's
+//!   argument machinery (it cost as much as the command); argument checks, then one call
+//!   (`Server::hand_over_into`, `DeliveryRecords::pack_into` in `forkv_server::host_io`).
+//! - `alloc`: the counting `#[global_allocator]` (it must be declared in the binary that is
+//!   linked, this addon) and its size-class charging; jemalloc's figures are read by the
+//!   `forkv-jemalloc` crate.
 //!
 //! # The allocator
 //!

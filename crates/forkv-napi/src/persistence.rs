@@ -11,8 +11,8 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use forkv_server::job_report::{fork_error_text, kind_name, JobEnd, JobReport};
-use forkv_server::persist::load::LoadDone;
+use forkv_server::host_records::{ChildPoll, ChildProgress, FlushAllReport, LoadReport, RdbStatus, ShutdownStepsDone, TransferFork};
+use forkv_server::job_report::fork_error_text;
 use forkv_server::persist::policy::SaveRule;
 use forkv_server::persist::shutdown::ShutdownSteps;
 use forkv_server::snapshot::{RdbSaveOptions, RdbTarget};
@@ -20,120 +20,11 @@ use forkv_server::Server;
 use forkv_snapshot::ForkError;
 
 use crate::core::Core;
-
-/// A log line the child sent, to be printed by the host's logger.
-#[napi(object)]
-pub struct ChildLogLine {
-    pub level: String,
-    pub message: String,
-}
-
-/// How a child ended.
-#[napi(object)]
-pub struct ChildDone {
-    pub pid: i32,
-    /// "rdb" or "aof".
-    pub kind: String,
-    /// An RDB child of a diskless full sync (it wrote to the replicas, not to a file).
-    pub transfer: bool,
-    /// "ok", "err", "signal", "cancelled".
-    pub outcome: String,
-    pub message: String,
-    pub signal: i32,
-}
-
-/// What a poll found: log lines, current progress, and the exit if the child ended.
-#[napi(object)]
-pub struct ChildPoll {
-    pub logs: Vec<ChildLogLine>,
-    pub done: Option<ChildDone>,
-}
-
-/// The running child (its progress is INFO's, assembled in the core).
-#[napi(object)]
-pub struct ChildProgress {
-    pub pid: i32,
-    pub kind: String,
-    /// A diskless full sync's child (writes to the replicas, not to a file).
-    pub transfer: bool,
-}
-
-
-/// What the host needs of a finished load (its log lines are the core's): the
-/// replication AUX fields of an RDB file a replica saved.
-#[napi(object)]
-pub struct LoadReport {
-    /// The `repl-stream-db` AUX field, when present.
-    pub repl_stream_db: Option<u32>,
-    /// The `repl-id` and `repl-offset` AUX fields, when both are present and valid.
-    pub repl_id: Option<String>,
-    pub repl_offset: Option<f64>,
-}
-
-/// One `save <seconds> <changes>` rule.
-#[napi(object)]
-pub struct SaveRuleArg {
-    pub seconds: f64,
-    pub changes: f64,
-}
-
-/// What LASTSAVE and the write gate need of the RDB policy (the INFO fields are the
-/// core's: `refreshPersistenceInfo`).
-#[napi(object)]
-pub struct RdbStatus {
-    pub last_save_time: f64,
-    /// MISCONF: writes are refused.
-    pub denies_writes: bool,
-}
-
-/// What FLUSHALL's persistence reset did.
-#[napi(object)]
-pub struct FlushAllReport {
-    /// The cancelled snapshot child's messages and exit.
-    pub cancelled: Option<ChildPoll>,
-    /// The save of the empty dataset (true: saved), when there are save rules.
-    pub saved: Option<bool>,
-}
-
-/// A diskless transfer child: its pid and the read end of its pipe.
-#[napi(object)]
-pub struct TransferFork {
-    pub pid: i32,
-    pub fork_usec: f64,
-    pub fd: i32,
-}
-
-/// What the shutdown's persistence steps did.
-#[napi(object)]
-pub struct ShutdownStepsDone {
-    /// The server may exit; false: refused (logged).
-    pub ok: bool,
-    /// The killed child's exit (its lines are logged on the engine's queue).
-    pub killed: Option<ChildDone>,
-}
-
-fn log_lines(logs: Vec<(forkv_snapshot::LogLevel, String)>) -> Vec<ChildLogLine> {
-    logs.into_iter().map(|(level, message)| ChildLogLine { level: level.name().into(), message }).collect()
-}
-
-fn done_of(e: JobEnd) -> ChildDone {
-    ChildDone {
-        pid: e.pid,
-        kind: kind_name(e.kind).into(),
-        transfer: e.transfer,
-        outcome: e.outcome.into(),
-        message: e.message,
-        signal: e.signal,
-    }
-}
-
-fn poll_of(p: JobReport) -> ChildPoll {
-    ChildPoll { logs: log_lines(p.logs), done: p.done.map(done_of) }
-}
+use crate::host_types::{input, record, record_opt};
 
 /// The snapshot target of the host's save options.
 fn rdb_target(server: &Server, o: &Object) -> Result<RdbTarget> {
-    Ok(server.rdb_target_of(&crate::host_types::input::<RdbSaveOptions>(o)?))
+    Ok(server.rdb_target_of(&input::<RdbSaveOptions>(o)?))
 }
 
 #[napi]
@@ -143,16 +34,16 @@ impl Core {
     /// log lines. True when saved.
     #[napi(ts_args_type = "opts: import('./host-types').RdbSaveOptions")]
     pub fn save_rdb(&mut self, opts: Object) -> Result<bool> {
-        let opts = crate::host_types::input::<RdbSaveOptions>(&opts)?;
+        let opts = input::<RdbSaveOptions>(&opts)?;
         let target = self.server.rdb_target_of(&opts);
         Ok(self.server.save_now_logged(&target, opts.exit_on_sigint == Some(true)).is_ok())
     }
 
     /// After FLUSHALL (see [`forkv_server::Server::reset_rdb_after_flushall`]).
-    #[napi(ts_args_type = "opts: import('./host-types').RdbSaveOptions")]
-    pub fn rdb_reset_after_flushall(&mut self, opts: Object) -> Result<FlushAllReport> {
+    #[napi(ts_args_type = "opts: import('./host-types').RdbSaveOptions", ts_return_type = "import('./host-types').FlushAllReport")]
+    pub fn rdb_reset_after_flushall<'env>(&mut self, env: &'env Env, opts: Object) -> Result<Object<'env>> {
         let r = self.server.reset_rdb_after_flushall_logged(&rdb_target(&self.server, &opts)?);
-        Ok(FlushAllReport { cancelled: r.cancelled.map(|p| poll_of(p.into())), saved: r.saved.map(|s| s.is_ok()) })
+        record(env, &FlushAllReport::from(r))
     }
 
     /// BGSAVE: forks; the child writes the snapshot as of this instant. Throws (logged)
@@ -180,16 +71,17 @@ impl Core {
     }
 
     /// `save` and `stop-writes-on-bgsave-error` as configured.
-    #[napi]
-    pub fn rdb_set_save_rules(&mut self, rules: Vec<SaveRuleArg>, stop_writes_on_error: bool) {
-        let rules = rules.iter().map(|r| SaveRule { seconds: r.seconds as i64, changes: r.changes.max(0.0) as u64 }).collect();
+    #[napi(ts_args_type = "rules: import('./host-types').SaveRuleArg[], stopWritesOnError: boolean")]
+    pub fn rdb_set_save_rules(&mut self, rules: Vec<Object>, stop_writes_on_error: bool) -> Result<()> {
+        let rules = rules.iter().map(input::<SaveRule>).collect::<Result<_>>()?;
         self.server.rdb_set_save_rules(rules, stop_writes_on_error);
+        Ok(())
     }
 
     /// The policy's state (LASTSAVE, MISCONF).
-    #[napi]
-    pub fn rdb_status(&self) -> RdbStatus {
-        RdbStatus { last_save_time: self.server.rdb_last_save_time() as f64, denies_writes: self.server.rdb_denies_writes() }
+    #[napi(ts_return_type = "import('./host-types').RdbStatus")]
+    pub fn rdb_status<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        record(env, &RdbStatus { last_save_time: self.server.rdb_last_save_time(), denies_writes: self.server.rdb_denies_writes() })
     }
 
     /// Refreshes INFO's persistence section from the core's state (see
@@ -202,34 +94,36 @@ impl Core {
     /// The diskless full sync: forks a child writing the `$EOF:<mark>` line, the snapshot
     /// and `<mark>` into a pipe whose read end (`fd`, now owned by the caller) the host copies
     /// to the replicas.
-    #[napi(ts_args_type = "opts: import('./host-types').RdbSaveOptions, mark: string")]
-    pub fn bgsave_to_replicas(&mut self, opts: Object, mark: String) -> Result<TransferFork> {
+    #[napi(ts_args_type = "opts: import('./host-types').RdbSaveOptions, mark: string", ts_return_type = "import('./host-types').TransferFork")]
+    pub fn bgsave_to_replicas<'env>(&mut self, env: &'env Env, opts: Object, mark: String) -> Result<Object<'env>> {
         let target = rdb_target(&self.server, &opts)?;
         let (forked, read_end) = self.server.transfer_logged(target, &mark).map_err(fork_error)?;
-        Ok(TransferFork { pid: forked.pid, fork_usec: forked.fork_usec as f64, fd: std::os::fd::IntoRawFd::into_raw_fd(read_end) })
+        record(env, &TransferFork::handed_over(forked, read_end))
     }
 
     /// The shutdown's persistence steps in Valkey's order, logged on the engine's queue
     /// (see [`forkv_server::Server::shutdown_persistence`]); `aof`: the AOF's configuration,
     /// for the files of a killed rewrite.
-    #[napi(ts_args_type = "steps: import('./host-types').ShutdownSteps, aof: import('./host-types').AofOptions")]
-    pub fn shutdown_persistence(&mut self, steps: Object, aof: Object) -> Result<ShutdownStepsDone> {
-        let aof = self.server.aof_settings(&crate::host_types::input(&aof)?);
-        let plan = self.server.shutdown_plan(&crate::host_types::input::<ShutdownSteps>(&steps)?, aof);
-        let r = self.server.shutdown_persistence(&plan);
-        Ok(ShutdownStepsDone { ok: r.ok, killed: r.killed.map(|k| done_of(JobEnd::of(&k.exit, k.target))) })
+    #[napi(
+        ts_args_type = "steps: import('./host-types').ShutdownSteps, aof: import('./host-types').AofOptions",
+        ts_return_type = "import('./host-types').ShutdownStepsDone"
+    )]
+    pub fn shutdown_persistence<'env>(&mut self, env: &'env Env, steps: Object, aof: Object) -> Result<Object<'env>> {
+        let aof = self.server.aof_settings(&input(&aof)?);
+        let plan = self.server.shutdown_plan(&input::<ShutdownSteps>(&steps)?, aof);
+        record(env, &ShutdownStepsDone::from(self.server.shutdown_persistence(&plan)))
     }
 
     /// Drains the child's messages and reaps it if it ended (never waits).
-    #[napi]
-    pub fn poll_child(&mut self) -> Option<ChildPoll> {
-        self.server.poll_job_report().map(poll_of)
+    #[napi(ts_return_type = "import('./host-types').ChildPoll | null")]
+    pub fn poll_child<'env>(&mut self, env: &'env Env) -> Result<Option<Object<'env>>> {
+        record_opt(env, self.server.poll_job_report().map(ChildPoll::from))
     }
 
     /// The running child, if any.
-    #[napi]
-    pub fn child_progress(&self) -> Option<ChildProgress> {
-        self.server.job_progress().map(|p| ChildProgress { pid: p.pid, kind: kind_name(p.kind).into(), transfer: p.transfer })
+    #[napi(ts_return_type = "import('./host-types').ChildProgress | null")]
+    pub fn child_progress<'env>(&self, env: &'env Env) -> Result<Option<Object<'env>>> {
+        record_opt(env, self.server.job_progress().map(ChildProgress::from))
     }
 
     /// Cancels the running child with SIGUSR1 (BGSAVE CANCEL, SHUTDOWN, FLUSHALL).
@@ -239,9 +133,9 @@ impl Core {
     }
 
     /// Waits up to `ms` for the running child to end (SHUTDOWN after a cancel).
-    #[napi]
-    pub fn wait_child(&mut self, ms: u32) -> Option<ChildPoll> {
-        self.server.wait_job_report(Duration::from_millis(u64::from(ms))).map(poll_of)
+    #[napi(ts_return_type = "import('./host-types').ChildPoll | null")]
+    pub fn wait_child<'env>(&mut self, env: &'env Env, ms: u32) -> Result<Option<Object<'env>>> {
+        record_opt(env, self.server.wait_job_report(Duration::from_millis(u64::from(ms))).map(ChildPoll::from))
     }
 
     /// DEBUG RELOAD's load, logged (see [`forkv_server::Server::debug_reload_logged`]).
@@ -304,19 +198,9 @@ impl Core {
 
     /// `None` while loading; then the load's report, or an error with the reason (see
     /// [`forkv_server::Server::poll_load`]).
-    #[napi]
-    pub fn poll_load(&mut self) -> Result<Option<LoadReport>> {
-        Ok(self.server.poll_load().map_err(Error::from_reason)?.map(|d| report(&d)))
-    }
-}
-
-/// A load's report for the host.
-fn report(d: &LoadDone) -> LoadReport {
-    let s = &d.summary;
-    LoadReport {
-        repl_stream_db: s.repl_stream_db,
-        repl_id: s.repl_position.as_ref().map(|(id, _)| id.clone()),
-        repl_offset: s.repl_position.as_ref().map(|(_, off)| *off as f64),
+    #[napi(ts_return_type = "import('./host-types').LoadReport | null")]
+    pub fn poll_load<'env>(&mut self, env: &'env Env) -> Result<Option<Object<'env>>> {
+        record_opt(env, self.server.poll_load().map_err(Error::from_reason)?.as_ref().map(LoadReport::from))
     }
 }
 

@@ -9,14 +9,6 @@ use forkv_server::repl::SyncDecision;
 
 use crate::core::Core;
 
-/// Replicas waiting for a BGSAVE to start (see [`Core::repl_waiting_start`]).
-#[napi(object)]
-pub struct ReplWaiting {
-    pub count: u32,
-    pub max_idle_ms: f64,
-    pub all_eof: bool,
-}
-
 #[napi]
 impl Core {
     /// SYNC (no arguments) or PSYNC replid offset: "continue" (the reply and backlog are
@@ -117,10 +109,9 @@ impl Core {
 
     /// Replicas waiting for a BGSAVE to start, the longest wait (ms), and whether all of
     /// them take a diskless transfer (announced `capa eof`).
-    #[napi]
-    pub fn repl_waiting_start(&self) -> ReplWaiting {
-        let (count, idle, all_eof) = self.server.repl_waiting_start();
-        ReplWaiting { count: count as u32, max_idle_ms: idle as f64, all_eof }
+    #[napi(ts_return_type = "import('./host-types').ReplWaiting")]
+    pub fn repl_waiting_start<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        crate::host_types::record(env, &forkv_server::host_records::ReplWaiting::from(self.server.repl_waiting_start()))
     }
 
     /// The BGSAVE ended: the replicas attached to it (to be sent the file, or closed when

@@ -2,44 +2,12 @@
 //! overcommit and the open-files limit. The checks and Valkey's texts live in
 //! `forkv_snapshot::syscheck`; this module only carries them across Node-API.
 
+use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use forkv_server::host_records::{MemoryWarnings, OpenFilesAdjustment};
+
 use forkv_snapshot::syscheck;
-
-/// What `linuxMemoryWarnings` found.
-#[napi(object)]
-pub struct MemoryWarnings {
-    /// Lines to log at warning level, already prefixed `WARNING ` as Valkey prints them.
-    pub warnings: Vec<String>,
-}
-
-/// One line to log, with its Valkey level ("debug", "verbose", "notice", "warning").
-#[napi(object)]
-pub struct SyscheckMessage {
-    pub level: String,
-    pub message: String,
-}
-
-/// What `adjustOpenFilesLimit` did.
-#[napi(object)]
-pub struct OpenFilesAdjustment {
-    /// The `maxclients` the server can serve (reduced when the limit could not be raised).
-    pub maxclients: u32,
-    /// The soft limit in force afterwards (`Infinity` for RLIM_INFINITY).
-    pub limit: f64,
-    /// Lines to log, with Valkey's levels and texts.
-    pub messages: Vec<SyscheckMessage>,
-    /// The limit is too low to start at all (Valkey exits with status 1).
-    pub fatal: bool,
-}
-
-fn limit_to_f64(v: u64) -> f64 {
-    if v == u64::MAX {
-        f64::INFINITY
-    } else {
-        v as f64
-    }
-}
 
 /// Turns transparent huge pages off for this process (`prctl(PR_SET_THP_DISABLE)`).
 /// Returns null on success, or the OS error text.
@@ -69,27 +37,14 @@ pub fn thp_mode() -> Option<String> {
 
 /// Valkey's `linuxMemoryWarnings`: the overcommit warning, and the THP warning when THP is
 /// `always` and could not be disabled (`disable_thp` false or prctl failed).
-#[napi]
-pub fn linux_memory_warnings(disable_thp: bool, product: String) -> MemoryWarnings {
-    MemoryWarnings { warnings: syscheck::linux_memory_warnings(disable_thp, &product).warnings }
+#[napi(ts_return_type = "import('./host-types').MemoryWarnings")]
+pub fn linux_memory_warnings(env: &Env, disable_thp: bool, product: String) -> Result<Object<'_>> {
+    crate::host_types::record(env, &MemoryWarnings { warnings: syscheck::linux_memory_warnings(disable_thp, &product).warnings })
 }
 
 /// Valkey's `adjustOpenFilesLimit`: raises the soft `RLIMIT_NOFILE` to `maxclients + 32` (or as
 /// high as the system allows) and says how far `maxclients` must be reduced.
-#[napi]
-pub fn adjust_open_files_limit(maxclients: u32) -> OpenFilesAdjustment {
-    let r = syscheck::adjust_open_files_limit(maxclients);
-    OpenFilesAdjustment {
-        maxclients: r.maxclients,
-        limit: limit_to_f64(r.limit),
-        messages: r
-            .messages
-            .into_iter()
-            .map(|(level, message)| SyscheckMessage {
-                level: level.name().to_string(),
-                message,
-            })
-            .collect(),
-        fatal: r.fatal,
-    }
+#[napi(ts_return_type = "import('./host-types').OpenFilesAdjustment")]
+pub fn adjust_open_files_limit(env: &Env, maxclients: u32) -> Result<Object<'_>> {
+    crate::host_types::record(env, &OpenFilesAdjustment::from(syscheck::adjust_open_files_limit(maxclients)))
 }

@@ -21,6 +21,7 @@
 //! host, which learns the client's address from it.
 
 use std::os::fd::RawFd;
+use crate::host_types::host_type;
 
 /// The maxclients error (Valkey's `acceptCommonHandler`).
 const MAXCLIENTS_ERROR: &[u8] = b"-ERR max number of clients reached\r\n";
@@ -65,6 +66,8 @@ impl Default for AcceptPolicy {
     }
 }
 
+host_type! {
+#[record = "BusyAcceptedConn"]
 /// A connection the busy loop accepted, for the host to adopt after the script.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BusyAccepted {
@@ -81,6 +84,7 @@ pub struct BusyAccepted {
     pub preamble: Vec<u8>,
     /// Refused (maxclients or protected mode): counted as a rejected connection.
     pub refused: bool,
+}
 }
 
 /// The preamble of a bridged TLS connection (see the module's notes).

@@ -115,6 +115,12 @@ pub enum RecordValue<'a> {
     Absent,
     /// A list of records (`Vec` of a [`HostRecord`]).
     List(&'a dyn RecordList),
+    /// A nested record.
+    Record(&'a dyn RecordVisit),
+    /// Bytes (a `Buffer` for the host, copied).
+    Bytes(&'a [u8]),
+    /// A list of strings.
+    Strings(&'a [String]),
 }
 
 /// A field type of a record: its value for the host, and its TypeScript name.
@@ -135,7 +141,29 @@ macro_rules! number_field {
         }
     )*};
 }
-number_field!(u8, u32, usize, u64, i64, f64);
+number_field!(u8, i32, u32, usize, u64, i64, f64);
+
+impl RecordField for Vec<u8> {
+    const TS: &'static str = "Buffer";
+    fn record_value(&self) -> RecordValue<'_> {
+        RecordValue::Bytes(self)
+    }
+}
+
+impl RecordField for Vec<String> {
+    const TS: &'static str = "string[]";
+    fn record_value(&self) -> RecordValue<'_> {
+        RecordValue::Strings(self)
+    }
+}
+
+/// A child's kind by its name for the host ("rdb", "aof"; see [`crate::job_report::kind_name`]).
+impl RecordField for forkv_snapshot::ChildKind {
+    const TS: &'static str = "string";
+    fn record_value(&self) -> RecordValue<'_> {
+        RecordValue::Text(crate::job_report::kind_name(*self))
+    }
+}
 
 impl RecordField for bool {
     const TS: &'static str = "boolean";
@@ -180,9 +208,14 @@ pub trait HostInput: Sized {
     const TS_NAME: &'static str;
     const DOC: &'static [&'static str];
     const FIELDS: &'static [HostField];
+    /// How its errors name a field: "<WHAT> '<name>' ..." ("AofOptions field" by default).
+    const WHAT: &'static str;
     /// The struct from the host's (name, value) pairs: an unknown name, a value of the
     /// wrong type or a missing field is an error, never ignored.
     fn from_values(values: Vec<(String, SettingValue)>) -> Result<Self, String>;
+    /// Sets the field the host names `name` (camelCase, see [`Self::FIELDS`]): an unknown
+    /// name or a value of the wrong type is an error, never ignored.
+    fn set_value(&mut self, name: &str, v: SettingValue) -> Result<(), String>;
 }
 
 /// A record's fields, one by one (the part of [`HostRecord`] a nested record is reached by).
@@ -221,10 +254,11 @@ pub trait HostRecord: RecordVisit {
 /// Defines a struct the host sees by name and its table, from one list: `#[input = "Ts"]`
 /// for one the host hands over ([`HostInput`]; it may also be a field of another input),
 /// `#[record = "Ts"]` for one it receives ([`HostRecord`]; a `Vec` of it may be a field of
-/// another record). `Ts` is its TypeScript name.
+/// another record). `Ts` is its TypeScript name; an input's errors name a field
+/// "Ts field 'name'", or as `#[input = "Ts", what = "engine setting"]` says.
 macro_rules! host_type {
     (
-        #[$kind:ident = $ts:literal]
+        #[$kind:ident = $ts:literal $(, what = $what:literal)?]
         $(#[doc = $sdoc:literal])*
         #[derive($($derive:path),*)]
         pub struct $name:ident {
@@ -237,16 +271,28 @@ macro_rules! host_type {
             $( $(#[doc = $doc])* pub $field: $t, )*
         }
 
-        $crate::host_types::host_type_impl! { $kind $name $ts [$($sdoc),*] $( [$($doc),*] $field: $t, )* }
+        $crate::host_types::host_type_impl! { $kind $name $ts ($crate::host_types::field_noun!($ts $(, $what)?)) [$($sdoc),*] $( [$($doc),*] $field: $t, )* }
     };
 }
 pub(crate) use host_type;
 
+/// How an input's errors name its fields (see [`host_type!`]).
+macro_rules! field_noun {
+    ($ts:literal) => {
+        concat!($ts, " field")
+    };
+    ($ts:literal, $what:literal) => {
+        $what
+    };
+}
+pub(crate) use field_noun;
+
 /// The table and conversion of a [`host_type!`] struct, by kind.
 macro_rules! host_type_impl {
-    (input $name:ident $ts:literal [$($sdoc:literal),*] $( [$($doc:literal),*] $field:ident: $t:ty, )*) => {
+    (input $name:ident $ts:literal ($what:expr) [$($sdoc:literal),*] $( [$($doc:literal),*] $field:ident: $t:ty, )*) => {
         impl $crate::host_types::HostInput for $name {
             const TS_NAME: &'static str = $ts;
+            const WHAT: &'static str = $what;
             const DOC: &'static [&'static str] = &[$($sdoc),*];
             const FIELDS: &'static [$crate::host_types::HostField] = &[
                 $( $crate::host_types::HostField {
@@ -262,15 +308,25 @@ macro_rules! host_type_impl {
                     $(
                         if name == $crate::host_types::camel!($field) {
                             let ty = <$t as $crate::host_types::SettingType>::TS;
-                            $field = Some(<$t as $crate::host_types::SettingType>::from_value(v).ok_or_else(|| format!("{} field '{name}' must be a {ty}", $ts))?);
+                            $field = Some(<$t as $crate::host_types::SettingType>::from_value(v).ok_or_else(|| format!("{} '{name}' must be a {ty}", Self::WHAT))?);
                             continue;
                         }
                     )*
-                    return Err(format!("unknown {} field '{name}'", $ts));
+                    return Err(format!("unknown {} '{name}'", Self::WHAT));
                 }
                 Ok($name {
-                    $( $field: $field.or_else(<$t as $crate::host_types::SettingType>::missing).ok_or_else(|| format!("{} field '{}' is missing", $ts, $crate::host_types::camel!($field)))?, )*
+                    $( $field: $field.or_else(<$t as $crate::host_types::SettingType>::missing).ok_or_else(|| format!("{} '{}' is missing", Self::WHAT, $crate::host_types::camel!($field)))?, )*
                 })
+            }
+            fn set_value(&mut self, name: &str, v: $crate::host_types::SettingValue) -> Result<(), String> {
+                $(
+                    if name == $crate::host_types::camel!($field) {
+                        let ty = <$t as $crate::host_types::SettingType>::TS;
+                        self.$field = <$t as $crate::host_types::SettingType>::from_value(v).ok_or_else(|| format!("{} '{name}' must be a {ty}", Self::WHAT))?;
+                        return Ok(());
+                    }
+                )*
+                Err(format!("unknown {} '{name}'", Self::WHAT))
             }
         }
 
@@ -284,7 +340,7 @@ macro_rules! host_type_impl {
             }
         }
     };
-    (record $name:ident $ts:literal [$($sdoc:literal),*] $( [$($doc:literal),*] $field:ident: $t:ty, )*) => {
+    (record $name:ident $ts:literal ($what:expr) [$($sdoc:literal),*] $( [$($doc:literal),*] $field:ident: $t:ty, )*) => {
         impl $crate::host_types::HostRecord for $name {
             const TS_NAME: &'static str = $ts;
             const TS_LIST: &'static str = concat!($ts, "[]");
@@ -302,6 +358,13 @@ macro_rules! host_type_impl {
         impl $crate::host_types::RecordVisit for $name {
             fn visit(&self, f: &mut dyn FnMut(&'static str, $crate::host_types::RecordValue<'_>)) {
                 $( f($crate::host_types::camel!($field), $crate::host_types::RecordField::record_value(&self.$field)); )*
+            }
+        }
+
+        impl $crate::host_types::RecordField for $name {
+            const TS: &'static str = $ts;
+            fn record_value(&self) -> $crate::host_types::RecordValue<'_> {
+                $crate::host_types::RecordValue::Record(self)
             }
         }
     };
@@ -380,7 +443,7 @@ fn join_doc(doc: &[&str]) -> String {
     doc.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ")
 }
 
-fn record_ts<R: HostRecord>(out: &mut String) {
+pub(crate) fn record_ts<R: HostRecord>(out: &mut String) {
     ts_interface(out, R::TS_NAME, R::DOC, R::FIELDS, true, false);
 }
 
@@ -405,5 +468,7 @@ pub fn host_types_ts() -> String {
     record_ts::<crate::client_view::ClientView>(&mut out);
     record_ts::<crate::repl::ReplicaInfo>(&mut out);
     record_ts::<crate::repl::ReplInfo>(&mut out);
+    input_ts::<crate::persist::policy::SaveRule>(&mut out);
+    crate::host_records::records_ts(&mut out);
     out
 }

@@ -81,6 +81,8 @@ mod busy_accept;
 mod busy_io;
 pub mod direct_send;
 mod host_calls;
+pub mod host_io;
+pub mod host_records;
 mod host_memory;
 pub mod host_types;
 pub mod jobs;

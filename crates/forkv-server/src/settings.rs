@@ -4,53 +4,25 @@
 //! [`EngineSettings`] and [`Server::configure`] applies them here, so that where a
 //! directive lands is decided in one place, with cargo tests.
 //!
-//! [`EngineSettings`] is the one definition of these settings: the binding sets its fields
-//! by name from a JavaScript object through [`EngineSettings::set`], and the host's
-//! TypeScript type (`ts/native/host-types.ts`) is generated from
-//! [`EngineSettings::FIELDS`] (see [`crate::host_types`]).
+//! [`EngineSettings`] is the one definition of these settings, a host input like the
+//! others ([`crate::host_types`]'s `host_type!`, every field optional): the binding converts
+//! the host's object through its table, and the host's TypeScript type
+//! (`ts/native/host-types.ts`) is generated from [`EngineSettings::FIELDS`]. Its errors
+//! name an "engine setting".
 
 use forkv_engine::propagation_error::PropagationErrorBehavior;
 use forkv_keyspace::{EncodingLimits, EvictionPolicy};
 
-use crate::host_types::{camel, HostField, SettingType};
+use crate::host_types::{host_type, HostField, HostInput};
 pub use crate::host_types::SettingValue;
 use crate::Server;
 
-/// Defines [`EngineSettings`] and the table of its fields ([`EngineSettings::FIELDS`],
-/// [`EngineSettings::set`]) from one list, so the binding needs no copy of it.
-macro_rules! engine_settings {
-    ($( $(#[doc = $doc:literal])* pub $field:ident: Option<$t:ty>, )*) => {
-        /// Engine settings; `None` leaves a setting as it is.
-        #[derive(Clone, Debug, Default)]
-        pub struct EngineSettings {
-            $( $(#[doc = $doc])* pub $field: Option<$t>, )*
-        }
-
-        impl EngineSettings {
-            /// Every field, in declaration order (the host's type is generated from it:
-            /// `ts/native/host-types.ts`).
-            pub const FIELDS: &'static [HostField] = &[
-                $( HostField { name: camel!($field), ts_type: <$t as SettingType>::TS, optional: false, doc: &[$($doc),*] }, )*
-            ];
-
-            /// Sets the field the host names `name` (camelCase, see [`Self::FIELDS`]).
-            /// An unknown name or a value of the wrong type is an error, never ignored.
-            pub fn set(&mut self, name: &str, v: SettingValue) -> Result<(), String> {
-                $(
-                    if name == camel!($field) {
-                        let ty = <$t as SettingType>::TS;
-                        self.$field = Some(<$t as SettingType>::from_value(v).ok_or_else(|| format!("engine setting '{name}' must be a {ty}"))?);
-                        return Ok(());
-                    }
-                )*
-                Err(format!("unknown engine setting '{name}'"))
-            }
-        }
-    };
-}
-
-engine_settings! {
-
+host_type! {
+#[input = "EngineSettings", what = "engine setting"]
+/// Engine settings; `None` leaves a setting as it is (every field is optional, so the
+/// host gives only the ones that changed).
+#[derive(Clone, Debug, Default)]
+pub struct EngineSettings {
     pub proto_max_bulk_len: Option<usize>,
     /// DEBUG REPLYBUFFER RESIZING: the reply buffer is given back after a big batch.
     pub reply_buffer_resizing: Option<bool>,
@@ -154,6 +126,19 @@ engine_settings! {
     pub stream_node_max_bytes: Option<usize>,
     /// `stream-node-max-entries`.
     pub stream_node_max_entries: Option<usize>,
+}
+}
+
+impl EngineSettings {
+    /// Every field, in declaration order (the host's type is generated from it:
+    /// `ts/native/host-types.ts`).
+    pub const FIELDS: &'static [HostField] = <Self as HostInput>::FIELDS;
+
+    /// Sets the field the host names `name` (camelCase, see [`Self::FIELDS`]). An
+    /// unknown name or a value of the wrong type is an error, never ignored.
+    pub fn set(&mut self, name: &str, v: SettingValue) -> Result<(), String> {
+        self.set_value(name, v)
+    }
 }
 
 impl Server {

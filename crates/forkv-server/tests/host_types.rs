@@ -21,6 +21,9 @@ fn fields<R: HostRecord>(r: &R) -> Vec<(&'static str, String)> {
             RecordValue::Text(t) => format!("{t:?}"),
             RecordValue::Absent => "undefined".into(),
             RecordValue::List(l) => format!("[{} records]", l.len()),
+            RecordValue::Record(_) => "{record}".into(),
+            RecordValue::Bytes(b) => format!("{b:?}"),
+            RecordValue::Strings(l) => format!("{l:?}"),
         };
         out.push((name, v));
     });
@@ -173,4 +176,59 @@ fn a_record_visits_its_list_of_records() {
     assert!(row.contains(&("id", "1".into())), "{row:?}");
     assert!(row.contains(&("announcedIp", "undefined".into())), "no IP announced: left out, {row:?}");
     assert_eq!(forkv_server::repl::ReplicaInfo::TS_NAME, "ReplicaRow");
+}
+
+/// The results the host receives are records too: nested records (a poll's end), lists of
+/// records (its log lines), bytes and lists of strings, each under its camelCase name; and
+/// a value the host reads as a sentinel (-1, Infinity) keeps it.
+#[test]
+fn results_are_records_with_nested_records_bytes_and_strings() {
+    use forkv_server::host_records::{command_rows, AofSyncMarks, ChildPoll, Delivery, OpenFilesAdjustment};
+    use forkv_server::job_report::{JobEnd, JobReport};
+    use forkv_snapshot::{ChildKind, LogLevel};
+    let end = JobEnd {
+        pid: 42,
+        kind: ChildKind::AofRewrite,
+        transfer: false,
+        outcome: "err",
+        message: "disk full".into(),
+        signal: 0,
+        duration: std::time::Duration::from_millis(5),
+        cow_peak: 0,
+        keys_processed: 0,
+    };
+    let poll = ChildPoll::from(JobReport { logs: vec![(LogLevel::Warning, "a line".into())], done: Some(end) });
+    let got = fields(&poll);
+    assert_eq!(got, vec![("logs", "[1 records]".to_string()), ("done", "{record}".to_string())]);
+    let done = fields(poll.done.as_ref().expect("ended"));
+    assert!(done.contains(&("kind", "\"aof\"".into())) && done.contains(&("outcome", "\"err\"".into())), "{done:?}");
+    assert_eq!(fields(&poll.logs[0]), vec![("level", "\"warning\"".to_string()), ("message", "\"a line\"".to_string())]);
+
+    assert_eq!(fields(&AofSyncMarks::of((10, None))), vec![("appended", "10".to_string()), ("synced", "-1".to_string())], "-1 before the first rewrite");
+    let d = Delivery { id: 3, data: b"+OK\r\n".to_vec(), memory: 7 };
+    assert_eq!(fields(&d)[1], ("data", format!("{:?}", b"+OK\r\n")));
+
+    let adj = OpenFilesAdjustment::from(forkv_snapshot::syscheck::OpenFilesAdjustment { maxclients: 10, limit: u64::MAX, messages: vec![], fatal: false });
+    assert!(fields(&adj).contains(&("limit", "inf".into())), "RLIM_INFINITY is Infinity");
+
+    let get = command_rows().into_iter().find(|r| r.name == "get").expect("GET");
+    let row = fields(&get);
+    assert!(row.contains(&("flags", "[\"readonly\", \"fast\"]".into())), "{row:?}");
+
+    let ts = host_types_ts();
+    assert!(ts.contains("export interface ChildPoll {\n  logs: ChildLogLine[];\n  done?: ChildDone;\n}\n"), "{ts}");
+    assert!(ts.contains("  preamble: Buffer;\n") && ts.contains("  flags: string[];\n"));
+    assert!(ts.contains("export interface SaveRuleArg {\n  seconds: number;\n  changes: number;\n}\n"));
+}
+
+/// The engine settings are an input like the others, every field optional, whose errors
+/// name an "engine setting".
+#[test]
+fn the_engine_settings_are_an_input_of_optional_fields() {
+    use forkv_server::settings::EngineSettings;
+    let s = EngineSettings::from_values(vec![("hz".into(), SettingValue::Number(20.0))]).expect("the rest left out");
+    assert_eq!((s.hz, s.maxmemory), (Some(20), None));
+    assert_eq!(EngineSettings::from_values(vec![("hz".into(), SettingValue::Text("20".into()))]).err().as_deref(), Some("engine setting 'hz' must be a number"));
+    assert_eq!(EngineSettings::from_values(vec![("nope".into(), SettingValue::Bool(true))]).err().as_deref(), Some("unknown engine setting 'nope'"));
+    assert!(EngineSettings::FIELDS.iter().all(|f| f.optional));
 }

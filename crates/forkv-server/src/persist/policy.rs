@@ -18,16 +18,20 @@ use forkv_snapshot::{ChildExit, ChildKind, ChildOutcome, ForkError};
 
 use crate::snapshot::{Forked, RdbTarget};
 use crate::Server;
+use crate::host_types::host_type;
 
 /// Valkey waits this long (seconds) before a save rule retries after a failed save
 /// (`CONFIG_BGSAVE_RETRY_DELAY`).
 pub const BGSAVE_RETRY_DELAY_S: i64 = 5;
 
+host_type! {
+#[input = "SaveRuleArg"]
 /// One `save <seconds> <changes>` rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SaveRule {
     pub seconds: i64,
     pub changes: u64,
+}
 }
 
 /// What the cron should start now.
@@ -429,6 +433,8 @@ impl RewriteVerdict {
     }
 }
 
+host_type! {
+#[record = "AofRewriteCron"]
 /// What the cron does about AOF rewrites.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct RewriteCron {
@@ -438,6 +444,7 @@ pub struct RewriteCron {
     pub auto_growth: Option<i64>,
     /// The back-off just started a wait of this many minutes (logged once).
     pub limited_minutes: Option<u64>,
+}
 }
 
 /// The AOF rewrite policy: BGREWRITEAOF scheduling, automatic rewrites and the back-off
