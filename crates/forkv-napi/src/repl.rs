@@ -15,12 +15,15 @@ pub struct ReplWaiting {
     pub count: u32,
     pub max_idle_ms: f64,
     pub all_eof: bool,
+    /// They asked for a filtered snapshot (REPLCONF rdb-filter-only): it goes to their sockets.
+    pub filtered: bool,
 }
 
 #[napi]
 impl Core {
     /// SYNC (no arguments) or PSYNC replid offset: "continue" (the reply and backlog are
-    /// queued as a delivery; the replica is online) or "full" (it waits for a BGSAVE).
+    /// queued as a delivery; the replica is online), "full" (it waits for a BGSAVE), or
+    /// else the error that refuses it.
     #[napi]
     pub fn repl_sync(&mut self, id: u32, replid: Option<Buffer>, offset: Option<Buffer>) -> String {
         let psync = match (&replid, &offset) {
@@ -30,6 +33,7 @@ impl Core {
         match self.server.repl_sync(u64::from(id), psync) {
             SyncDecision::Continue(_) => "continue".into(),
             SyncDecision::Full => "full".into(),
+            SyncDecision::Refused(e) => e.into(),
         }
     }
 
@@ -62,10 +66,10 @@ impl Core {
     }
 
     /// A diskless transfer to replica `id` ended: online, its stream starts with its
-    /// first REPLCONF ACK.
+    /// first REPLCONF ACK. False: it asked for the snapshot only, close it.
     #[napi]
-    pub fn repl_online_on_ack(&mut self, id: u32) {
-        self.server.repl_online_on_ack(u64::from(id));
+    pub fn repl_online_on_ack(&mut self, id: u32) -> bool {
+        self.server.repl_online_on_ack(u64::from(id))
     }
 
     /// The diskless transfer's end mark was written to these replicas: their first
@@ -119,8 +123,8 @@ impl Core {
     /// them take a diskless transfer (announced `capa eof`).
     #[napi]
     pub fn repl_waiting_start(&self) -> ReplWaiting {
-        let (count, idle, all_eof) = self.server.repl_waiting_start();
-        ReplWaiting { count: count as u32, max_idle_ms: idle as f64, all_eof }
+        let (count, idle, all_eof, filtered) = self.server.repl_waiting_start();
+        ReplWaiting { count: count as u32, max_idle_ms: idle as f64, all_eof, filtered }
     }
 
     /// The BGSAVE ended: the replicas attached to it (to be sent the file, or closed when
@@ -131,9 +135,10 @@ impl Core {
     }
 
     /// The file was sent: the replica is online and what was buffered is delivered.
+    /// False: it asked for the snapshot only, close it.
     #[napi]
-    pub fn repl_online(&mut self, id: u32) {
-        self.server.repl_online(u64::from(id));
+    pub fn repl_online(&mut self, id: u32) -> bool {
+        self.server.repl_online(u64::from(id))
     }
 
     /// Once a second: PING into the stream when `ping`, newlines to waiting replicas.
