@@ -735,6 +735,13 @@ export interface FlushAllReport {
 }
 
 /**
+ * Installs the crash report's signal handlers (the fatal ones when `crash_log`, as
+ * `crash-log-enabled`; SIGALRM's always), writing to the log descriptor `log_fd` and naming
+ * the server `name`. Returns null, or why it could not.
+ */
+export declare function installCrashReport(logFd: number, name: string, crashLog: boolean): string | null
+
+/**
  * Valkey's `linuxMemoryWarnings`: the overcommit warning, and the THP warning when THP is
  * `always` and could not be disabled (`disable_thp` false or prctl failed).
  */
