@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { installCrashReport } from './crash-report';
 import { ConfigError, loadServerConfig, parseCommandLine, type LoadResult } from './config';
 import { strerror } from './config/codecs';
 import { Logger, type LogLevel } from './log';
@@ -85,6 +86,7 @@ async function main(): Promise<number> {
   const { store, warnings, configFile } = loaded;
   const log = new Logger(store.getString('logfile'), store.getEnum('loglevel') as LogLevel);
   applySyslog(log, store);
+  installCrashReport(log, store);
   if (store.getBool('daemonize')) {
     process.stderr.write('forkv does not daemonize: run it in the foreground under a supervisor (systemd, a container runtime, pm2) instead of setting daemonize yes.\n');
     return 1;

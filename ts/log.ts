@@ -42,6 +42,11 @@ export class Logger {
     this.fd = file === '' ? null : fs.openSync(file, 'a');
   }
 
+  /** The descriptor lines go to: the log file's, or stdout's (1). */
+  get descriptor(): number {
+    return this.fd ?? 1;
+  }
+
   /** The server's own role mark: M for a primary, S while it replicates a primary (Valkey's serverLogRaw). */
   serverRole: 'M' | 'S' = 'M';
 

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.Core = nativeBinding.Core
 module.exports.adjustOpenFilesLimit = nativeBinding.adjustOpenFilesLimit
 module.exports.disableThpForProcess = nativeBinding.disableThpForProcess
+module.exports.installCrashReport = nativeBinding.installCrashReport
 module.exports.linuxMemoryWarnings = nativeBinding.linuxMemoryWarnings
 module.exports.overcommitMemory = nativeBinding.overcommitMemory
 module.exports.setChildOomScoreAdj = nativeBinding.setChildOomScoreAdj

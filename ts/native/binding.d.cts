@@ -461,7 +461,8 @@ export declare class Core {
   pollLoad(): import('./host-types').LoadReport | null
   /**
    * SYNC (no arguments) or PSYNC replid offset: "continue" (the reply and backlog are
-   * queued as a delivery; the replica is online) or "full" (it waits for a BGSAVE).
+   * queued as a delivery; the replica is online), "full" (it waits for a BGSAVE), or
+   * else the error that refuses it.
    */
   replSync(id: number, replid?: Buffer | undefined | null, offset?: Buffer | undefined | null): string
   /** True when the client already sent SYNC or PSYNC. */
@@ -481,9 +482,9 @@ export declare class Core {
   replBgsaveStarted(psyncIds: Array<number>, socket: boolean): Array<number>
   /**
    * A diskless transfer to replica `id` ended: online, its stream starts with its
-   * first REPLCONF ACK.
+   * first REPLCONF ACK. False: it asked for the snapshot only, close it.
    */
-  replOnlineOnAck(id: number): void
+  replOnlineOnAck(id: number): boolean
   /**
    * The diskless transfer's end mark was written to these replicas: their first
    * REPLCONF ACK puts them online, whether or not the child was reaped.
@@ -518,8 +519,11 @@ export declare class Core {
    * it failed).
    */
   replBgsaveDone(): Array<number>
-  /** The file was sent: the replica is online and what was buffered is delivered. */
-  replOnline(id: number): void
+  /**
+   * The file was sent: the replica is online and what was buffered is delivered.
+   * False: it asked for the snapshot only, close it.
+   */
+  replOnline(id: number): boolean
   /** Once a second: PING into the stream when `ping`, newlines to waiting replicas. */
   replCron(ping: boolean): void
   /**
@@ -589,6 +593,13 @@ export declare function adjustOpenFilesLimit(maxclients: number): import('./host
  * Returns null on success, or the OS error text.
  */
 export declare function disableThpForProcess(): string | null
+
+/**
+ * Installs the crash report's signal handlers (the fatal ones when `crash_log`, as
+ * `crash-log-enabled`; SIGALRM's always), writing to the log descriptor `log_fd` and naming
+ * the server `name`. Returns null, or why it could not.
+ */
+export declare function installCrashReport(logFd: number, name: string, crashLog: boolean): string | null
 
 /**
  * Valkey's `linuxMemoryWarnings`: the overcommit warning, and the THP warning when THP is

@@ -453,6 +453,8 @@ export interface ReplWaiting {
   count: number;
   maxIdleMs: number;
   allEof: boolean;
+  /** They asked for a filtered snapshot (REPLCONF rdb-filter-only): it goes to their sockets. */
+  filtered: boolean;
 }
 
 /** What `linuxMemoryWarnings` found. */

@@ -203,8 +203,8 @@ export class DisklessTransfer {
     for (const id of t.ids) {
       const conn = this.server.clients.get(id);
       if (!conn || conn.closed) continue;
-      if (waiting.has(id)) this.native.replOnlineOnAck(id);
       this.server.log.notice(`Streamed RDB transfer with replica ${this.primary.replicaName(conn)} succeeded (socket). Waiting for REPLCONF ACK from replica to enable streaming`);
+      if (waiting.has(id) && !this.native.replOnlineOnAck(id)) this.primary.closeRdbOnly(conn);
     }
   }
 }

@@ -60,6 +60,8 @@ export class FullSyncScheduler {
     }
     const hadBacklog = this.native.replInfo().backlogActive;
     const decision = psync ? this.native.replSync(conn.id, argv[1], argv[2]) : this.native.replSync(conn.id, undefined, undefined);
+    // A filtered snapshot asked without `capa eof`: refused with the core's error.
+    if (decision !== 'continue' && decision !== 'full') return error(decision);
     // Its output is now the replica class's (client-output-buffer-limit replica ...), and
     // not counted for eviction.
     conn.isReplica = true;
@@ -108,12 +110,14 @@ export class FullSyncScheduler {
   }
 
   /**
-   * Forks the BGSAVE that serves the waiting replicas (startBgsaveForReplication): to
-   * their sockets with `repl-diskless-sync` when all of them take it (capa eof), else to
-   * disk.
+   * Forks the BGSAVE that serves the waiting replicas that asked for the same snapshot as
+   * the first (startBgsaveForReplication): to their sockets with `repl-diskless-sync`, or
+   * for a filtered snapshot (`REPLCONF rdb-filter-only`, never written to the dump file),
+   * when all of them take it (capa eof); else to disk.
    */
   private startSync(): void {
-    const socket = this.server.config.getBool('repl-diskless-sync') && this.native.replWaitingStart().allEof;
+    const waiting = this.native.replWaitingStart();
+    const socket = (this.server.config.getBool('repl-diskless-sync') || waiting.filtered) && waiting.allEof;
     this.server.log.notice(`Starting BGSAVE for SYNC with target: ${socket ? 'replicas sockets' : 'disk'}`);
     if (socket) {
       this.startTransfer();
@@ -213,7 +217,10 @@ export class FullSyncScheduler {
     // could load the snapshot and report its link up while we still said send_bulk.
     const online = (): void => {
       if (conn.closed) return;
-      this.native.replOnline(id);
+      if (!this.native.replOnline(id)) {
+        this.primary.closeRdbOnly(conn);
+        return;
+      }
       this.server.log.notice(`Synchronization with replica ${this.primary.replicaName(conn)} succeeded`);
       this.server.dataPath.deliver();
     };

@@ -53,10 +53,23 @@ export class ReplicationPrimary {
     return this.server.core.native;
   }
 
-  /** "ip:port" as Valkey names a replica in its logs (the announced listening port). */
+  /**
+   * "ip:port" as Valkey names a replica in its logs (replicationGetReplicaName: the
+   * announced listening port, `<unknown-replica-port>` when none was announced).
+   */
   replicaName(conn: Connection): string {
     const row = this.native.replInfo().replicas.find((r) => r.id === conn.id);
-    return `${this.replicaIp(conn.id, row?.announcedIp)}:${row?.listeningPort ?? 0}`;
+    const port = row?.listeningPort ?? 0;
+    return `${this.replicaIp(conn.id, row?.announcedIp)}:${port === 0 ? '<unknown-replica-port>' : port}`;
+  }
+
+  /**
+   * A replica that asked for the snapshot only (`REPLCONF rdb-only 1`, valkey-cli --rdb)
+   * was sent it: it never goes online and is closed (Valkey's replicaPutOnline).
+   */
+  closeRdbOnly(conn: Connection): void {
+    this.server.log.notice(`RDB transfer completed, rdb only replica (${this.replicaName(conn)}) should be disconnected asap`);
+    this.server.closeAfterWrite(conn);
   }
 
   /** True when the client sent SYNC or PSYNC (it is one of our replicas). */

@@ -69,6 +69,7 @@
 mod alloc;
 mod aof;
 mod core;
+mod crash;
 mod fastpath;
 mod host_types;
 mod persistence;

@@ -12,7 +12,8 @@ use crate::core::Core;
 #[napi]
 impl Core {
     /// SYNC (no arguments) or PSYNC replid offset: "continue" (the reply and backlog are
-    /// queued as a delivery; the replica is online) or "full" (it waits for a BGSAVE).
+    /// queued as a delivery; the replica is online), "full" (it waits for a BGSAVE), or
+    /// else the error that refuses it.
     #[napi]
     pub fn repl_sync(&mut self, id: u32, replid: Option<Buffer>, offset: Option<Buffer>) -> String {
         let psync = match (&replid, &offset) {
@@ -22,6 +23,7 @@ impl Core {
         match self.server.repl_sync(u64::from(id), psync) {
             SyncDecision::Continue(_) => "continue".into(),
             SyncDecision::Full => "full".into(),
+            SyncDecision::Refused(e) => e.into(),
         }
     }
 
@@ -54,10 +56,10 @@ impl Core {
     }
 
     /// A diskless transfer to replica `id` ended: online, its stream starts with its
-    /// first REPLCONF ACK.
+    /// first REPLCONF ACK. False: it asked for the snapshot only, close it.
     #[napi]
-    pub fn repl_online_on_ack(&mut self, id: u32) {
-        self.server.repl_online_on_ack(u64::from(id));
+    pub fn repl_online_on_ack(&mut self, id: u32) -> bool {
+        self.server.repl_online_on_ack(u64::from(id))
     }
 
     /// The diskless transfer's end mark was written to these replicas: their first
@@ -111,7 +113,7 @@ impl Core {
     /// them take a diskless transfer (announced `capa eof`).
     #[napi(ts_return_type = "import('./host-types').ReplWaiting")]
     pub fn repl_waiting_start<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        crate::host_types::record(env, &forkv_server::host_records::ReplWaiting::from(self.server.repl_waiting_start()))
+        crate::host_types::record(env, &self.server.repl_waiting_start())
     }
 
     /// The BGSAVE ended: the replicas attached to it (to be sent the file, or closed when
@@ -122,9 +124,10 @@ impl Core {
     }
 
     /// The file was sent: the replica is online and what was buffered is delivered.
+    /// False: it asked for the snapshot only, close it.
     #[napi]
-    pub fn repl_online(&mut self, id: u32) {
-        self.server.repl_online(u64::from(id));
+    pub fn repl_online(&mut self, id: u32) -> bool {
+        self.server.repl_online(u64::from(id))
     }
 
     /// Once a second: PING into the stream when `ping`, newlines to waiting replicas.

@@ -61,6 +61,9 @@ pub struct WriteOptions {
     /// `RDB_OPCODE_FUNCTION2` records, as Valkey does; a file with libraries is at least
     /// version 10 (the first that has the opcode).
     pub functions: Vec<Vec<u8>>,
+    /// Leave the keys out: the file holds the header, the AUX fields and the libraries
+    /// (a replica's `REPLCONF rdb-filter-only`, as Valkey's `REPLICA_REQ_RDB_EXCLUDE_DATA`).
+    pub exclude_data: bool,
 }
 
 impl Default for WriteOptions {
@@ -78,6 +81,7 @@ impl Default for WriteOptions {
                 env!("CARGO_PKG_VERSION").as_bytes().to_vec(),
             )],
             functions: Vec::new(),
+            exclude_data: false,
         }
     }
 }
@@ -129,7 +133,8 @@ pub fn write_rdb<W: Write>(
     w.packed_threshold = ks.encoding_limits().list_packed_threshold;
 
     // Streams need version 10 (type 19): raise the header when the data holds one.
-    let has_streams = (0..ks.db_count()).any(|i| ks.db(i).keys.iter_ref().any(|(_, v)| matches!(*v, Value::Stream(_))));
+    let dbs = if opts.exclude_data { 0 } else { ks.db_count() };
+    let has_streams = (0..dbs).any(|i| ks.db(i).keys.iter_ref().any(|(_, v)| matches!(*v, Value::Stream(_))));
     // So do function libraries (RDB_OPCODE_FUNCTION2).
     let version = if has_streams || !opts.functions.is_empty() { opts.version.max(10) } else { opts.version };
     let mut magic = *b"REDIS0000";
@@ -161,7 +166,7 @@ pub fn write_rdb<W: Write>(
 
     let mut keys_done = 0u64;
     let policy = ks.eviction_policy();
-    for index in 0..ks.db_count() {
+    for index in 0..dbs {
         let db = ks.db(index);
         if db.keys.is_empty() {
             continue;

@@ -367,3 +367,19 @@ fn resizedb_hints_size_the_tables_up_to_the_callers_bound() {
     assert_eq!(ignored.len(0), 1000);
     assert_eq!(snapshot(&hinted), snapshot(&ignored), "the same data whatever the hint");
 }
+
+#[test]
+fn a_file_without_data_keeps_the_aux_fields_and_the_libraries() {
+    // A replica's `REPLCONF rdb-filter-only functions` (valkey-cli --functions-rdb).
+    let ks = sample_keyspace(true);
+    let lib = b"#!lua name=lib1\nserver.register_function('f', function() return 1 end)".to_vec();
+    // A fixed ctime and used-mem: no AUX byte can look like the SELECTDB opcode.
+    let opts = WriteOptions { functions: vec![lib.clone()], exclude_data: true, ctime: Some(0), used_mem: 0, ..WriteOptions::default() };
+    let bytes = write(&ks, &opts);
+    let mut loaded = Keyspace::new(16);
+    let stats = load_rdb(&bytes[..], &mut loaded, &LoadOptions::default()).unwrap();
+    assert_eq!(stats.functions, vec![lib]);
+    assert!((0..loaded.db_count()).all(|i| loaded.len(i) == 0));
+    assert!(!bytes.contains(&RDB_OPCODE_SELECTDB), "no database at all");
+    assert!(bytes.len() < 400, "{} bytes", bytes.len());
+}

@@ -383,13 +383,9 @@ pub struct ReplWaiting {
     pub count: usize,
     pub max_idle_ms: u64,
     pub all_eof: bool,
+    /// They asked for a filtered snapshot (REPLCONF rdb-filter-only): it goes to their sockets.
+    pub filtered: bool,
 }
-}
-
-impl From<(usize, u64, bool)> for ReplWaiting {
-    fn from((count, max_idle_ms, all_eof): (usize, u64, bool)) -> Self {
-        ReplWaiting { count, max_idle_ms, all_eof }
-    }
 }
 
 // --- start-up system checks (forkv_snapshot::syscheck).

@@ -91,6 +91,7 @@ pub mod outbox;
 pub mod persist;
 pub mod pubsub;
 pub mod repl;
+pub mod repl_request;
 pub mod settings;
 pub mod snapshot;
 pub mod step_status;
@@ -339,6 +340,9 @@ impl Server {
     /// the `+CONTINUE` line and the backlog's bytes are queued for the client; on a full
     /// sync the client waits for a BGSAVE (see [`Server::repl_bgsave_started`]).
     pub fn repl_sync(&mut self, id: u64, psync: Option<(&[u8], &[u8])>) -> SyncDecision {
+        if let Some(e) = self.repl().sync_refusal(id) {
+            return SyncDecision::Refused(e);
+        }
         self.pump_stream();
         // A replica is never held by CLIENT PAUSE (its REPLCONF ACKs keep flowing).
         if let Some(c) = self.engine.client_mut(id) {
@@ -394,22 +398,26 @@ impl Server {
     }
 
     /// The snapshot was sent to replica `id`: it goes online; what was buffered since
-    /// the fork is queued for it.
-    pub fn repl_online(&mut self, id: u64) {
+    /// the fork is queued for it. False for a replica that asked for the snapshot only
+    /// (`REPLCONF rdb-only 1`): the host closes it.
+    pub fn repl_online(&mut self, id: u64) -> bool {
         self.pump_stream();
         let own = &mut *self.own.borrow_mut();
-        let pending = own.repl.online(id, now_ms());
+        let Some(pending) = own.repl.online(id, now_ms()) else {
+            return false;
+        };
         if !pending.is_empty() {
             own.outbox.buffer(id).extend_from_slice(&pending);
         }
         self.engine.stream_buffered_bytes = stream_buffered(&self.aof_stream, own);
+        true
     }
 
     /// A diskless transfer to replica `id` ended: it is online; its stream starts with its
-    /// first REPLCONF ACK.
-    pub fn repl_online_on_ack(&mut self, id: u64) {
+    /// first REPLCONF ACK. False for a snapshot-only replica: the host closes it.
+    pub fn repl_online_on_ack(&mut self, id: u64) -> bool {
         self.pump_stream();
-        self.own.borrow_mut().repl.online_on_ack(id, now_ms());
+        self.own.borrow_mut().repl.online_on_ack(id, now_ms())
     }
 
     /// The diskless transfer's end mark was written to these replicas: their first
@@ -424,12 +432,14 @@ impl Server {
         std::mem::take(&mut self.own.borrow_mut().stream_started)
     }
 
-    /// Replicas waiting for a BGSAVE to start, the longest wait (ms), and whether all of
-    /// them take a diskless transfer (announced `capa eof`).
-    pub fn repl_waiting_start(&self) -> (usize, u64, bool) {
+    /// Replicas waiting for a BGSAVE to start, the longest wait (ms), whether all of those
+    /// the next fork serves take a diskless transfer (announced `capa eof`), and whether
+    /// they asked for a filtered snapshot (which only goes to their sockets).
+    pub fn repl_waiting_start(&self) -> host_records::ReplWaiting {
         let r = self.repl();
-        let (count, idle) = r.waiting_start(now_ms());
-        (count, idle, r.waiting_all_eof())
+        let (count, max_idle_ms) = r.waiting_start(now_ms());
+        let filtered = r.fork_filter().is_some_and(|f| f.filtered());
+        host_records::ReplWaiting { count, max_idle_ms, all_eof: r.waiting_all_eof(), filtered }
     }
 
     /// A primary becomes a replica: the replicas attached to it are returned (the host

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 
 use crate::host_types::host_type;
 use crate::outbox::Outbox;
+use crate::repl_request::{parse_rdb_only, RdbFilter};
 use crate::stream_buf::StreamBuf;
 
 /// Where a replica is in its synchronisation (Valkey's `SLAVE_STATE_*`).
@@ -35,6 +36,8 @@ pub enum ReplicaState {
     SendBulk,
     /// Receives the stream as it is produced.
     Online,
+    /// Asked for the snapshot only (`REPLCONF rdb-only 1`) and was sent it: it is closed.
+    RdbTransmitted,
 }
 
 impl ReplicaState {
@@ -44,6 +47,7 @@ impl ReplicaState {
             ReplicaState::WaitBgsaveStart | ReplicaState::WaitBgsaveEnd => "wait_bgsave",
             ReplicaState::SendBulk => "send_bulk",
             ReplicaState::Online => "online",
+            ReplicaState::RdbTransmitted => "rdb_transmitted",
         }
     }
 }
@@ -87,6 +91,10 @@ pub struct Replica {
     /// The offset of the first byte of the stream it still needs from the backlog (the
     /// one after its snapshot's), until its stream starts; None: it holds nothing back.
     hold_from: Option<u64>,
+    /// `REPLCONF rdb-only 1`: the snapshot and nothing after it (see [`crate::repl_request`]).
+    pub rdb_only: bool,
+    /// `REPLCONF rdb-filter-only`: what its snapshot leaves out.
+    pub filter: RdbFilter,
 }
 
 /// What PSYNC/SYNC decided.
@@ -97,6 +105,8 @@ pub enum SyncDecision {
     Continue(Vec<u8>),
     /// A full sync is needed; the host starts or joins a BGSAVE.
     Full,
+    /// Refused with this error (a filtered snapshot asked without `capa eof`).
+    Refused(&'static str),
 }
 
 /// The backlog: the last `size` bytes of the stream, or more while replicas hold them.
@@ -416,6 +426,8 @@ impl Replication {
             ack_time_ms: now_ms,
             psync_initial_offset: 0,
             hold_from: None,
+            rdb_only: false,
+            filter: RdbFilter::default(),
         })
     }
 
@@ -471,7 +483,16 @@ impl Replication {
                 }
                 "fack" => return None,
                 "getack" => return None,
-                "rdb-only" | "rdb-filter-only" | "version" => {}
+                "rdb-only" => match parse_rdb_only(val) {
+                    Ok(on) => self.entry(id, now_ms).rdb_only = on,
+                    Err(e) => return Some(Err(e.into())),
+                },
+                "rdb-filter-only" => {
+                    if let Err(e) = self.entry(id, now_ms).filter.set_filter_only(val) {
+                        return Some(Err(e));
+                    }
+                }
+                "version" => {}
                 _ => return Some(Err(format!("ERR Unrecognized REPLCONF option: {}", String::from_utf8_lossy(opt)))),
             }
         }
@@ -481,6 +502,9 @@ impl Replication {
     /// PSYNC `replid` `offset` (or SYNC with `psync` None): a partial resync when the ID
     /// matches and the backlog holds the offset; else a full sync is needed.
     pub fn sync(&mut self, id: u64, psync: Option<(&[u8], &[u8])>, now_ms: u64) -> SyncDecision {
+        if let Some(e) = self.sync_refusal(id) {
+            return SyncDecision::Refused(e);
+        }
         if let Some((replid, offset)) = psync {
             if let Some(bytes) = self.try_partial(id, replid, offset, now_ms) {
                 self.sync_stats.partial_ok += 1;
@@ -501,6 +525,13 @@ impl Replication {
         r.state = Some(ReplicaState::WaitBgsaveStart);
         r.ack_time_ms = now_ms;
         SyncDecision::Full
+    }
+
+    /// Why SYNC/PSYNC from `id` is refused before anything else: a filtered snapshot only
+    /// goes to the replica's socket, so it needs `capa eof` (Valkey's syncCommand).
+    pub fn sync_refusal(&self, id: u64) -> Option<&'static str> {
+        let r = self.replicas.get(&id)?;
+        (r.filter.filtered() && !r.capa_eof).then_some("ERR Filtered replica requires EOF capability")
     }
 
     fn try_partial(&mut self, id: u64, replid: &[u8], offset: &[u8], now_ms: u64) -> Option<Vec<u8>> {
@@ -531,37 +562,60 @@ impl Replication {
     /// A replica waiting for a BGSAVE that another one started can join it: it gets that
     /// replica's buffer and offset. True when it joined (the host then sends the
     /// `+FULLRESYNC` line from [`Replication::fullresync_line`]).
+    /// Only a replica that asked for the same snapshot joins; one that wants the stream
+    /// after it never joins a fork only snapshot-only replicas wait for (nobody held the
+    /// stream since; Valkey's syncCommand, CASE 1).
     pub fn join_running_sync(&mut self, id: u64) -> bool {
-        let donor = self.replicas.iter().find(|(&other, r)| other != id && r.state == Some(ReplicaState::WaitBgsaveEnd) && !r.socket_transfer).map(|(_, r)| (r.hold_from, r.psync_initial_offset));
+        let Some(me) = self.replicas.get(&id) else {
+            return false;
+        };
+        let (rdb_only, filter) = (me.rdb_only, me.filter);
+        let donor = self
+            .replicas
+            .iter()
+            .find(|(&other, r)| other != id && r.state == Some(ReplicaState::WaitBgsaveEnd) && !r.socket_transfer && (!r.rdb_only || rdb_only))
+            .filter(|(_, r)| r.filter == filter)
+            .map(|(_, r)| (r.hold_from, r.psync_initial_offset));
         let Some((hold_from, offset)) = donor else {
             return false;
         };
-        if let Some(r) = self.replicas.get_mut(&id) {
-            r.state = Some(ReplicaState::WaitBgsaveEnd);
-            r.hold_from = hold_from;
-            r.psync_initial_offset = offset;
-            true
-        } else {
-            false
-        }
+        let Some(r) = self.replicas.get_mut(&id) else {
+            return false;
+        };
+        r.state = Some(ReplicaState::WaitBgsaveEnd);
+        r.hold_from = if rdb_only { None } else { hold_from };
+        r.psync_initial_offset = offset;
+        true
     }
 
     /// A BGSAVE for replication was forked (`socket`: a diskless transfer): every replica
-    /// waiting for one is attached to it at the current offset. Returns their ids.
+    /// waiting for one that asked for the snapshot of [`Replication::fork_filter`] is
+    /// attached to it at the current offset (the others wait for the next fork). Returns
+    /// their ids. A snapshot-only replica holds no stream.
     pub fn bgsave_started(&mut self, socket: bool) -> Vec<u64> {
         let offset = self.offset;
+        let Some(filter) = self.fork_filter() else {
+            return Vec::new();
+        };
         let mut ids = Vec::new();
         for (&id, r) in self.replicas.iter_mut() {
-            if r.state == Some(ReplicaState::WaitBgsaveStart) {
+            if r.state == Some(ReplicaState::WaitBgsaveStart) && r.filter == filter {
                 r.state = Some(ReplicaState::WaitBgsaveEnd);
                 r.socket_transfer = socket;
                 r.rdb_sent = false;
-                r.hold_from = Some(offset + 1);
+                r.hold_from = if r.rdb_only { None } else { Some(offset + 1) };
                 r.psync_initial_offset = offset;
                 ids.push(id);
             }
         }
         ids
+    }
+
+    /// What the next fork for replicas writes: the filter of the first replica waiting
+    /// for one (Valkey's replicationStartPendingFork takes the first one's `replica_req`);
+    /// None when none waits.
+    pub fn fork_filter(&self) -> Option<RdbFilter> {
+        self.replicas.values().find(|r| r.state == Some(ReplicaState::WaitBgsaveStart)).map(|r| r.filter)
     }
 
     /// The `+FULLRESYNC <replid> <offset>` line for a replica attached to a BGSAVE.
@@ -589,27 +643,39 @@ impl Replication {
     }
 
     /// The file was sent: the replica is online; returns what was buffered since the fork.
-    pub fn online(&mut self, id: u64, now_ms: u64) -> Vec<u8> {
+    /// A snapshot-only replica is not (Valkey's replicaPutOnline): None, it must be closed.
+    pub fn online(&mut self, id: u64, now_ms: u64) -> Option<Vec<u8>> {
         match self.replicas.get_mut(&id) {
+            Some(r) if r.rdb_only => {
+                r.state = Some(ReplicaState::RdbTransmitted);
+                None
+            }
             Some(r) => {
                 r.state = Some(ReplicaState::Online);
                 r.ack_time_ms = now_ms;
-                self.take_held(id)
+                Some(self.take_held(id))
             }
-            None => Vec::new(),
+            None => Some(Vec::new()),
         }
     }
 
     /// A diskless transfer to `id` ended: it is online, but its stream (buffered since the
     /// fork) starts with its first REPLCONF ACK (see [`Replication::start_stream_on_ack`]).
-    pub fn online_on_ack(&mut self, id: u64, now_ms: u64) {
-        if let Some(r) = self.replicas.get_mut(&id) {
-            r.state = Some(ReplicaState::Online);
-            r.socket_transfer = false;
-            r.rdb_sent = false;
-            r.stream_on_ack = true;
-            r.ack_time_ms = now_ms;
+    /// False for a snapshot-only replica, which must be closed instead.
+    pub fn online_on_ack(&mut self, id: u64, now_ms: u64) -> bool {
+        let Some(r) = self.replicas.get_mut(&id) else {
+            return true;
+        };
+        r.socket_transfer = false;
+        r.rdb_sent = false;
+        if r.rdb_only {
+            r.state = Some(ReplicaState::RdbTransmitted);
+            return false;
         }
+        r.state = Some(ReplicaState::Online);
+        r.stream_on_ack = true;
+        r.ack_time_ms = now_ms;
+        true
     }
 
     /// The diskless transfer's last byte (its end mark) was written to these replicas:
@@ -629,7 +695,8 @@ impl Replication {
     /// by this ACK: it loaded the snapshot, whether or not the child was reaped yet.
     pub fn start_stream_on_ack(&mut self, id: u64, now_ms: u64) -> Option<Vec<u8>> {
         let r = self.replicas.get_mut(&id)?;
-        if r.rdb_sent && r.state == Some(ReplicaState::WaitBgsaveEnd) {
+        // A snapshot-only replica never starts a stream; it is closed once its transfer ends.
+        if r.rdb_sent && r.state == Some(ReplicaState::WaitBgsaveEnd) && !r.rdb_only {
             r.state = Some(ReplicaState::Online);
             r.socket_transfer = false;
             r.rdb_sent = false;
@@ -658,9 +725,11 @@ impl Replication {
             .fold((0, 0), |(n, idle), r| (n + 1, idle.max(now_ms.saturating_sub(r.ack_time_ms))))
     }
 
-    /// True when every replica waiting for a BGSAVE announced `capa eof`.
+    /// True when every replica the next fork serves (those waiting for one that asked for
+    /// the first one's snapshot) announced `capa eof`.
     pub fn waiting_all_eof(&self) -> bool {
-        self.replicas.values().filter(|r| r.state == Some(ReplicaState::WaitBgsaveStart)).all(|r| r.capa_eof)
+        let filter = self.fork_filter();
+        self.replicas.values().filter(|r| r.state == Some(ReplicaState::WaitBgsaveStart) && Some(r.filter) == filter).all(|r| r.capa_eof)
     }
 
     /// Forgets a client (disconnected).
@@ -766,7 +835,7 @@ mod tests {
         let top = r.replid.clone();
         match r.sync(7, Some((old.as_bytes(), b"1001")), 6_000) {
             SyncDecision::Continue(b) => assert_eq!(b, format!("+CONTINUE {top}\r\nDELS").into_bytes()),
-            SyncDecision::Full => panic!("the saved history continues with the deletions"),
+            _ => panic!("the saved history continues with the deletions"),
         }
     }
 
@@ -781,7 +850,7 @@ mod tests {
         assert_eq!(r.replconf(7, &[b"capa", b"psync2"], 6_000), Some(Ok(())));
         match r.sync(7, Some((old.as_bytes(), b"1001")), 6_000) {
             SyncDecision::Continue(b) => assert_eq!(b, format!("+CONTINUE {top}\r\n").into_bytes()),
-            SyncDecision::Full => panic!("the saved history continues"),
+            _ => panic!("the saved history continues"),
         }
         assert_eq!(r.sync(8, Some((old.as_bytes(), b"1002")), 6_000), SyncDecision::Full, "past the saved offset");
     }
@@ -820,7 +889,7 @@ mod tests {
         assert!(o.is_empty());
         assert_eq!(r.bgsave_done(), vec![7]);
         r.feed(b"+bulk", &mut o);
-        assert_eq!(r.online(7, 0), b"during+bulk".to_vec());
+        assert_eq!(r.online(7, 0), Some(b"during+bulk".to_vec()));
         r.feed(b"live", &mut o);
         assert_eq!(o.take(), vec![(7, b"live".to_vec())]);
         assert_eq!(r.offset, 21);
@@ -837,7 +906,7 @@ mod tests {
         assert_eq!(r.replconf(2, &[b"capa", b"psync2"], 0), Some(Ok(())));
         match r.sync(2, Some((id.as_bytes(), b"5")), 0) {
             SyncDecision::Continue(b) => assert_eq!(b, format!("+CONTINUE {id}\r\n456789").into_bytes()),
-            SyncDecision::Full => panic!("expected continue"),
+            _ => panic!("expected continue"),
         }
         assert_eq!(r.sync(3, Some((id.as_bytes(), b"50")), 0), SyncDecision::Full);
         assert_eq!(r.sync(4, Some((b"x", b"5")), 0), SyncDecision::Full);
@@ -870,7 +939,7 @@ mod tests {
         // A sub-replica continues with the top primary's ID and offsets.
         match r.sync(2, Some((top.as_bytes(), b"105")), 0) {
             SyncDecision::Continue(b) => assert_eq!(b, format!("+CONTINUE {top}\r\n456789").into_bytes()),
-            SyncDecision::Full => panic!("expected continue"),
+            _ => panic!("expected continue"),
         }
         // The same history continued upstream: nothing changes.
         assert!(!r.continue_primary(&top, 110));
@@ -880,7 +949,7 @@ mod tests {
         assert_eq!(r.second(), (top.as_str(), 111));
         match r.sync(3, Some((top.as_bytes(), b"111")), 0) {
             SyncDecision::Continue(b) => assert_eq!(b, b"+CONTINUE\r\n".to_vec()),
-            SyncDecision::Full => panic!("the second ID continues up to where it ended"),
+            _ => panic!("the second ID continues up to where it ended"),
         }
         assert_eq!(r.sync(4, Some((top.as_bytes(), b"112")), 0), SyncDecision::Full, "not beyond it");
         // A promotion keeps the backlog: replicas continue with the second ID.
@@ -928,7 +997,7 @@ mod tests {
         r.remove(1, 0);
         assert_eq!(r.backlog_histlen(), 50_000, "replica 2 still holds it");
         r.bgsave_done();
-        assert_eq!(r.online(2, 0).len(), 50_000);
+        assert_eq!(r.online(2, 0).map(|b| b.len()), Some(50_000));
         assert_eq!((r.backlog_histlen(), r.pending_bytes_of(2)), (100, 0));
         assert!(r.backlog_allocated() <= 2 * crate::stream_buf::BLOCK_BYTES + 512, "{}", r.backlog_allocated());
         r.feed(b"live", &mut o);
@@ -954,7 +1023,7 @@ mod tests {
         assert!(!r.join_running_sync(5), "a socket transfer cannot be joined");
         r.feed(b"during", &mut o);
         assert_eq!(r.bgsave_done(), vec![3]);
-        r.online_on_ack(3, 0);
+        assert!(r.online_on_ack(3, 0));
         r.feed(b"+after", &mut o);
         assert!(!o.has(3), "the stream waits for the ACK");
         assert_eq!(r.info(0)[0].state, "online");
@@ -984,5 +1053,67 @@ mod tests {
         assert!(r.bgsave_done().is_empty());
         r.feed(b"live", &mut o);
         assert_eq!(o.take(), vec![(3, b"live".to_vec())]);
+    }
+    #[test]
+    fn replconf_rdb_only_and_filter_only_words_and_the_eof_requirement() {
+        let mut r = repl();
+        assert_eq!(r.replconf(1, &[b"rdb-only", b"2"], 0), Some(Err("ERR value is out of range, value must between 0 and 1".into())));
+        assert_eq!(r.replconf(1, &[b"rdb-filter-only", b"functions x"], 0), Some(Err("ERR Unsupported rdb-filter-only option: x".into())));
+        assert_eq!(r.replconf(1, &[b"rdb-only", b"1", b"rdb-filter-only", b""], 0), Some(Ok(())));
+        let me = r.replica(1).map(|m| (m.rdb_only, m.filter));
+        assert_eq!(me, Some((true, RdbFilter { exclude_data: true, exclude_functions: true })));
+        // A filtered snapshot goes to the socket only: no SYNC without capa eof.
+        assert_eq!(r.sync(1, None, 0), SyncDecision::Refused("ERR Filtered replica requires EOF capability"));
+        assert!(!r.is_replica(1) && r.sync_stats.full == 0);
+        r.replconf(1, &[b"capa", b"eof"], 0);
+        assert_eq!(r.sync(1, None, 0), SyncDecision::Full);
+    }
+
+    #[test]
+    fn a_fork_serves_the_replicas_that_asked_for_the_first_ones_snapshot() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        r.replconf(1, &[b"capa", b"eof", b"rdb-filter-only", b"functions"], 0);
+        r.replconf(2, &[b"capa", b"eof"], 0);
+        r.replconf(3, &[b"capa", b"eof", b"rdb-filter-only", b"FUNCTIONS", b"rdb-only", b"1"], 0);
+        for id in [1, 2, 3] {
+            assert_eq!(r.sync(id, None, 0), SyncDecision::Full);
+        }
+        let functions_only = RdbFilter { exclude_data: true, exclude_functions: false };
+        assert_eq!(r.fork_filter(), Some(functions_only));
+        assert!(r.waiting_all_eof());
+        assert_eq!(r.bgsave_started(true), vec![1, 3]);
+        assert_eq!(r.fork_filter(), Some(RdbFilter::default()), "replica 2 waits for the next fork");
+        r.feed(b"during", &mut o);
+        assert_eq!((r.pending_bytes_of(1), r.pending_bytes_of(3)), (6, 0), "a snapshot-only replica holds no stream");
+        assert_eq!(r.bgsave_done(), vec![1, 3]);
+        assert!(r.online_on_ack(1, 0));
+        assert!(!r.online_on_ack(3, 0), "snapshot only: to be closed");
+        assert_eq!(r.replica(3).and_then(|m| m.state), Some(ReplicaState::RdbTransmitted));
+        r.replconf(3, &[b"ack", b"6"], 0);
+        assert_eq!(r.start_stream_on_ack(3, 0), None, "never a stream");
+        assert_eq!(r.bgsave_started(false), vec![2]);
+    }
+
+    #[test]
+    fn a_snapshot_only_replica_joins_a_disk_save_but_a_full_replica_never_joins_a_snapshot_only_one() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        r.replconf(1, &[b"rdb-only", b"1"], 0);
+        r.sync(1, None, 0);
+        assert_eq!(r.bgsave_started(false), vec![1]);
+        r.sync(2, None, 0);
+        assert!(!r.join_running_sync(2), "nobody held the stream since that fork");
+        r.replconf(3, &[b"rdb-only", b"1"], 0);
+        r.sync(3, None, 0);
+        assert!(r.join_running_sync(3));
+        r.replconf(4, &[b"capa", b"eof", b"rdb-filter-only", b"functions"], 0);
+        r.sync(4, None, 0);
+        assert!(!r.join_running_sync(4), "another snapshot");
+        r.feed(b"x", &mut o);
+        assert_eq!(r.bgsave_done(), vec![1, 3]);
+        assert_eq!(r.online(1, 0), None);
+        assert_eq!(r.online(3, 0), None);
+        assert_eq!(r.info(0).iter().map(|i| i.state).collect::<Vec<_>>(), vec!["rdb_transmitted", "wait_bgsave", "rdb_transmitted", "wait_bgsave"]);
     }
 }

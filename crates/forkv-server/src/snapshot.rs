@@ -201,11 +201,18 @@ impl Server {
     /// writes `$EOF:<mark>\r\n`, the snapshot as of this instant, then `<mark>` into a
     /// pipe; returns the child and the pipe's read end, which the host copies to every
     /// replica attached to the transfer. The child fails (EPIPE) if the host closes it.
+    /// The snapshot is the one the replicas waiting for this fork asked for
+    /// (`REPLCONF rdb-filter-only`, see [`crate::repl_request`]).
     pub fn bgsave_to_replicas(&mut self, target: RdbTarget, mark: &str) -> Result<(Forked, OwnedFd), ForkError> {
         let (read_end, write_end) = transfer_pipe().map_err(ForkError::Pipe)?;
-        let target = self.with_functions(target);
+        let filter = self.repl().fork_filter().unwrap_or_default();
+        let mut target = self.with_functions(target);
+        if filter.exclude_functions {
+            target.write.functions.clear();
+        }
+        target.write.exclude_data = filter.exclude_data;
         let ks = &self.engine.ks;
-        let total = total_keys(ks);
+        let total = if filter.exclude_data { 0 } else { total_keys(ks) };
         let mark = mark.as_bytes().to_vec();
         let spawned = forkv_snapshot::spawn_child_with_output(ChildKind::Rdb, write_end, move |ctx| {
             ctx.set_keys_total(total);

@@ -60,6 +60,7 @@
 //! - [`atomic`]: temp file, fsync, rename, directory fsync.
 //! - [`autosync`]: the incremental fsync of a file being written (`*-incremental-fsync`).
 //! - [`syscheck`]: overcommit, THP and open-files checks with Valkey's texts.
+//! - [`crash_report`]: the report a fatal signal (and SIGALRM) writes to the log.
 #![cfg(unix)]
 #![deny(missing_docs)]
 
@@ -68,6 +69,7 @@ pub mod autosync;
 pub mod child;
 pub mod childinfo;
 pub mod cow;
+pub mod crash_report;
 pub mod fork;
 pub mod oom;
 pub mod reap;

@@ -19,6 +19,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec {
 
 const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     spec("debug|sleep", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Stop the server for <seconds>. Decimals allowed.", Exec::Core(sleep)),
+    spec("debug|segfault", 2, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Crash the server with sigsegv.", Exec::Core(segfault)),
     spec("debug|set-active-expire", 3, F, (0, 0, 0), "server", "1.0.0", "O(1)", "Setting it to 0 disables expiring keys in background when they are not accessed.", Exec::Core(set_active_expire)),
     spec("debug|object", -3, F, (2, 2, 1), "server", "1.0.0", "O(1)", "Show low level info about the key and associated value.", Exec::Core(object)),
     spec("debug|listpack", 3, F, (2, 2, 1), "server", "1.0.0", "O(N)", "Show low level info about the listpack encoding of a key.", Exec::Core(listpack)),
@@ -57,6 +58,23 @@ fn sleep(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     // Blocks the whole server on purpose, as in Valkey (used to test timeouts).
     std::thread::sleep(std::time::Duration::from_secs_f64(secs.min(3600.0)));
     ctx.reply.ok();
+    Ok(())
+}
+
+/// DEBUG SEGFAULT: a real invalid write, as Valkey's (a write to a read-only page): the
+/// crash report (forkv-snapshot's crash_report) is written to the log and the process
+/// dies of SIGSEGV. Only a client that `enable-debug-command` allows gets here.
+fn segfault(_ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
+    // SAFETY: none on purpose: the write to a fresh read-only mapping faults, which is
+    // what the command asks for; the mapping is never used otherwise.
+    unsafe {
+        let p = libc::mmap(std::ptr::null_mut(), 4096, libc::PROT_READ, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+        if p != libc::MAP_FAILED {
+            std::ptr::write_volatile(p.cast::<u8>(), b'x');
+        }
+        // Without a mapping, the signal itself.
+        libc::raise(libc::SIGSEGV);
+    }
     Ok(())
 }
 
@@ -490,6 +508,8 @@ fn help(ctx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
             "    Enable or disable giving the reply buffer back after a big batch of replies.",
             "RELOAD [MERGE] [NOFLUSH] [NOSAVE]",
             "    Save the RDB on disk and reload it back to memory.",
+            "SEGFAULT",
+            "    Crash the server with sigsegv.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Setting it to 0 disables expiring keys in background when they are not accessed.",
             "SET-DISABLE-DENY-SCRIPTS <0|1>",
