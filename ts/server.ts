@@ -184,13 +184,6 @@ export class Server extends EventEmitter {
     this.replication = new ReplicationPrimary(this);
     this.replica = new ReplicaLink(this);
     this.failover = new Failover(this);
-    this.updateWriteGate();
-  }
-
-  /** Refuses writes while RDB saves fail (MISCONF) or the AOF cannot be written. */
-  updateWriteGate(): void {
-    const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? this.replication?.acks.writeGateError() ?? null;
-    this.core.native.configure({ writeError: e ?? '' });
   }
 
   private evictionScheduled = false;

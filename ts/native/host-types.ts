@@ -10,8 +10,6 @@ export interface EngineSettings {
   queryBufferLimit?: number;
   /** The default user's password (`requirepass`); empty: nopass. */
   requirepass?: string;
-  /** Error for write commands (MISCONF); empty string clears it. */
-  writeError?: string;
   hllSparseMaxBytes?: number;
   /** `acllog-max-len`. */
   acllogMaxLen?: number;
@@ -33,8 +31,12 @@ export interface EngineSettings {
   sharedIntegers?: boolean;
   /** A replica with `replica-read-only yes`: clients' writes get `-READONLY`. */
   readOnlyReplica?: boolean;
-  /** The server is a replica (WAIT and WAITAOF are refused). */
+  /** The server is a replica (WAIT and WAITAOF are refused; no min-replicas gate). */
   isReplica?: boolean;
+  /** `min-replicas-to-write` (0: off): the write gate's NOREPLICAS. */
+  minReplicasToWrite?: number;
+  /** `min-replicas-max-lag` in seconds (0: off). */
+  minReplicasMaxLag?: number;
   /** A replica's primary as `host:port`; empty on a primary. */
   primaryAddress?: string;
   /** A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`. */

@@ -1,9 +1,10 @@
 // The append-only file, host side: when to flush (once per event-loop turn, before
 // replies go out under `appendfsync always`), BGREWRITEAOF's replies and log lines,
 // CONFIG SET appendonly/appendfsync, the replies held behind a failed write, loading at
-// start (the INFO aof_* fields are the core's). Whether the AOF is on and its write-error gate
-// (forkv-server's persist::aof_state), the rewrite's scheduling against BGSAVE,
-// automatic rewrites and their back-off (persist::policy) are decided by the core.
+// start (the INFO aof_* fields are the core's). Whether the AOF is on and its write status
+// (forkv-server's persist::aof_state) with the MISCONF it leads to (write_gate), the
+// rewrite's scheduling against BGSAVE, automatic rewrites and their back-off
+// (persist::policy) are decided by the core.
 import type { ChildDone } from '../native/binding.cjs';
 import type { AofOptions } from '../native/host-types';
 import { error, ok, simple, type Reply } from '../resp/encode';
@@ -206,17 +207,10 @@ export class AofPersistence {
       return true;
     }
     if (r.outcome === 'written') {
-      if (r.recovered) this.server.updateWriteGate();
       if (this.stuck.length > 0) this.releaseStuck();
       return true;
     }
-    this.server.updateWriteGate();
     return false;
-  }
-
-  /** A failed AOF write refuses writes until a write succeeds again, whatever the fsync policy (Valkey's writeCommandsDeniedByDiskError). */
-  writeGateError(): string | null {
-    return this.core.aofStatus().writeGate ?? null;
   }
 
   /* ---------------------------------------------------------------- BGREWRITEAOF */
@@ -278,7 +272,6 @@ export class AofPersistence {
     }
     this.server.core.drainLogs();
     this.syncState();
-    if (err === null) this.server.updateWriteGate();
     return err;
   }
 

@@ -41,12 +41,6 @@ export class ReplicationPrimary {
     };
     applyBacklog();
     server.config.onChange('repl-backlog-size', applyBacklog);
-    const gate = (): null => {
-      server.updateWriteGate();
-      return null;
-    };
-    server.config.onChange('min-replicas-to-write', gate);
-    server.config.onChange('min-replicas-max-lag', gate);
   }
 
   private get native() {
@@ -102,8 +96,6 @@ export class ReplicationPrimary {
 
   /** At hz: start a BGSAVE for waiting replicas once the child slot is free; once a second the replication cron. */
   private cron(): void {
-    // The good-replica count changes as ACKs arrive and age (refreshUnsafeGoodReplicas).
-    this.server.updateWriteGate();
     this.checkHeldStreams();
     this.fullSync.startIfDue();
     for (const id of this.native.replTakeStreamStarted()) {

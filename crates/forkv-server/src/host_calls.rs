@@ -171,6 +171,7 @@ impl Server {
     /// `save` and `stop-writes-on-bgsave-error` as configured.
     pub fn rdb_set_save_rules(&mut self, rules: Vec<crate::persist::policy::SaveRule>, stop_writes_on_error: bool) {
         self.rdb_policy.set_rules(rules, stop_writes_on_error);
+        self.refresh_write_gate();
     }
 
     /// LASTSAVE: the last successful save's time (seconds since the epoch).
@@ -178,7 +179,8 @@ impl Server {
         self.rdb_policy.last_save_time
     }
 
-    /// MISCONF: the last background save failed and writes are refused.
+    /// MISCONF: the last background save failed and writes are refused (the write gate's
+    /// RDB part, see [`crate::write_gate`]).
     pub fn rdb_denies_writes(&self) -> bool {
         self.rdb_policy.denies_writes()
     }

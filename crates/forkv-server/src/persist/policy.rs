@@ -233,6 +233,7 @@ impl Server {
             self.saved_changes(dirty);
         }
         self.rdb_policy.saved(r.is_ok(), unix_now());
+        self.refresh_write_gate();
         r
     }
 
@@ -268,6 +269,7 @@ impl Server {
     pub fn bgsave_now(&mut self, target: RdbTarget) -> Result<Forked, ForkError> {
         let r = self.bgsave(target);
         self.rdb_policy.forked(r.as_ref().map(|_| ()).map_err(|_| ()), false, unix_now());
+        self.refresh_write_gate();
         r
     }
 
@@ -302,6 +304,7 @@ impl Server {
             // Debugging sessions are reaped by the engine, never by the job slot.
             ChildKind::Ldb => {}
         }
+        self.refresh_write_gate();
     }
 
     /// The diskless full sync's fork ([`Server::bgsave_to_replicas`]) with the policy's
