@@ -134,7 +134,7 @@ export class EngineConfig {
     if (max < used) {
       this.server.log.warning(`WARNING: the new maxmemory value set via CONFIG SET (${max}) is smaller than the current memory usage (${used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.`);
     }
-    this.server.evict();
+    this.server.dataPath.evictKeys();
   }
 
   /** `requirepass` is the default ACL user's password (set only when it changes: ACL
@@ -159,12 +159,12 @@ export class EngineConfig {
     }
     config.onChange('maxmemory', () => {
       this.applyMaxmemory();
-      server.evictClients();
+      server.clientMemory.refreshAllAndEvict(server.clients.values());
       return null;
     });
     config.onChange('maxmemory-clients', () => {
       this.applyEngineSettings();
-      server.evictClients();
+      server.clientMemory.refreshAllAndEvict(server.clients.values());
       return null;
     });
     config.onChange('client-output-buffer-limit', () => {

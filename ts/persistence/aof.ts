@@ -183,7 +183,7 @@ export class AofPersistence {
       }
       return;
     }
-    for (const [conn, reply] of held) this.server.writeReply(conn, reply);
+    for (const [conn, reply] of held) this.server.clientOutput.write(conn, reply);
   }
 
   /** Releases replies that waited for a failed AOF write, in order. */
@@ -191,7 +191,7 @@ export class AofPersistence {
     const stuck = this.stuck;
     this.stuck = [];
     this.stuckConns.clear();
-    for (const [conn, reply] of stuck) this.server.writeReply(conn, reply);
+    for (const [conn, reply] of stuck) this.server.clientOutput.write(conn, reply);
   }
 
   /**
