@@ -897,10 +897,7 @@ impl Engine {
         // end instead, as Valkey's processCommand postpones it: then it is redirected to
         // the new primary, or runs here if the failover was aborted.
         if self.failover_holds_writes() {
-            let queued = match &client.multi {
-                Some(m) if spec.name == "exec" => m.queued_flags().0,
-                _ => 0,
-            };
+            let (queued, _) = client.exec_queued_flags(spec);
             if self.redirect_target(client, cmd_flags | queued).is_some() {
                 self.postpone(id);
                 self.stats.total_commands_processed -= 1;
@@ -1173,10 +1170,7 @@ impl Engine {
 
     /// The refusals Valkey applies after the ACL check.
     fn precheck_after_acl(&self, client: &Client, spec: &CommandSpec, cmd_flags: u32) -> Option<String> {
-        let (queued, queued_inv) = match &client.multi {
-            Some(m) if spec.name == "exec" => m.queued_flags(),
-            _ => (0, 0),
-        };
+        let (queued, queued_inv) = client.exec_queued_flags(spec);
         if let Some(addr) = self.redirect_target(client, cmd_flags | queued) {
             return Some(format!("REDIRECT {addr}"));
         }
