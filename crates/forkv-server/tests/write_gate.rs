@@ -74,6 +74,10 @@ fn disk_errors_close_the_gate_until_they_are_over() {
     assert_eq!(run(&mut s, 1, &["PING"]), "+PONG\r\n", "NOREPLICAS refuses writes only");
     min_replicas(&mut s, 0, 10);
     assert_eq!(run(&mut s, 1, &["SET", "k", "w"]), "+OK\r\n");
+    // A failed save in process (SAVE, SHUTDOWN's) leaves the status and the gate as they
+    // were (Valkey's rdbSave: only background saves fail it).
+    assert!(s.save_now(&target(&dir.join("missing"))).is_err());
+    assert_eq!(run(&mut s, 1, &["SET", "k", "w"]), "+OK\r\n");
 
     // Without stop-writes-on-bgsave-error, or without save rules, a failed save refuses nothing.
     s.rdb_set_save_rules(vec![SaveRule { seconds: 3600, changes: 1 }], false);

@@ -164,10 +164,13 @@ impl RdbPolicy {
         self.rules.iter().find(|r| dirty >= r.changes && now - self.last_save_time > r.seconds).map(|r| CronStart::Rule(*r))
     }
 
-    /// A save in this process ended.
+    /// A save in this process ended. As Valkey's rdbSave, a success sets the status ok
+    /// (and so lifts MISCONF); a failure leaves it as it was: only background saves fail
+    /// it (checked against valkey-server 8.0.1: a failed SAVE keeps
+    /// `rdb_last_bgsave_status:ok` and writes go on).
     pub fn saved(&mut self, ok: bool, now: i64) {
-        self.last_bgsave_ok = ok;
         if ok {
+            self.last_bgsave_ok = true;
             self.last_save_time = now;
             self.saves += 1;
         }
@@ -361,8 +364,10 @@ mod tests {
         assert!(!p.denies_writes());
         p.set_rules(Vec::new(), true);
         assert!(!p.denies_writes());
-        // A save in process that succeeds opens the gate again.
+        // A save in process that fails changes nothing; one that succeeds opens the gate again.
         p.set_rules(vec![SaveRule { seconds: 1, changes: 1 }], true);
+        p.saved(false, 2008);
+        assert!(p.denies_writes());
         p.saved(true, 2010);
         assert!(!p.denies_writes());
         assert_eq!((p.last_save_time, p.saves), (2010, 1));
