@@ -110,7 +110,7 @@ async function main(): Promise<number> {
   // a second SIGINT exits at once, removing the temp file of a save in progress.
   const onSignal = (sig: NodeJS.Signals): void => {
     if (sig !== 'SIGINT' && sig !== 'SIGTERM') return;
-    if (server.requestShutdownBySignal(sig)) return;
+    if (server.shutdownControl.requestBySignal(sig)) return;
     log.warning('You insist... exiting now.');
     fs.rmSync(path.join(server.dataDir(), `temp-${process.pid}.rdb`), { force: true });
     process.exit(1);

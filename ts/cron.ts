@@ -56,7 +56,7 @@ export class Cron {
   /** Valkey's serverCron: active expiry, rehashing, client timeouts, stats samples. */
   tick(): void {
     if (this.server.cronPaused) return;
-    this.server.checkShutdownSignal();
+    this.server.shutdownControl.checkSignal();
     // Valkey resets server.hz to the configured hz on every cron, then adapts it to the
     // number of clients; the next tick comes 1000 / hz ms later.
     const hz = this.computeHz();
@@ -76,7 +76,7 @@ export class Cron {
     // clientsCron re-measures a slice of the clients, then evicts over maxmemory-clients.
     this.clientsCron(hz);
     this.server.clientMemory.evict();
-    this.server.evict();
+    this.server.dataPath.evictKeys();
     this.sampleStats();
     this.server.emit('cron');
     // What a script's INFO/LASTSAVE sees (a client's INFO pushes fresh facts itself).
@@ -133,7 +133,7 @@ export class Cron {
     const st = this.server.core.native.clientState(c.id);
     if (c.isReplica || st?.monitor || st?.blocked || this.server.isSubscribed(c)) return false;
     this.server.log.verbose('Closing idle client');
-    this.server.closeAfterWrite(c);
+    this.server.clientOutput.closeAfterWrite(c);
     return true;
   }
 

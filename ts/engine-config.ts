@@ -30,6 +30,7 @@ const ENGINE_DIRECTIVES = [
   'lazyfree-lazy-user-del', 'lazyfree-lazy-user-flush', 'maxmemory-samples', 'maxmemory-eviction-tenacity', 'lazyfree-lazy-eviction', 'lfu-log-factor', 'lfu-decay-time', 'lazyfree-lazy-server-del', 'notify-keyspace-events',
   'commandlog-execution-slower-than', 'commandlog-slow-execution-max-len', 'tracking-table-max-keys', 'latency-monitor-threshold', 'hz', 'busy-reply-threshold',
   'extended-redis-compatibility', 'rdbcompression', 'replica-ignore-maxmemory', 'active-expire-effort', 'hide-user-data-from-log', 'propagation-error-behavior', 'crash-log-enabled',
+  'min-replicas-to-write', 'min-replicas-max-lag',
 ];
 
 /** Pushes the configuration into the core now, and on each change of it. */
@@ -116,6 +117,9 @@ export class EngineConfig {
       sensitiveConfigs: CONFIG_ENTRIES.filter((e) => e.def.flags.sensitive).map((e) => e.name),
       latencyMonitorThreshold: Number(c.getBigInt('latency-monitor-threshold')),
       hz: c.getInt('hz'),
+      // The core's write gate counts the good replicas against these (NOREPLICAS).
+      minReplicasToWrite: c.getInt('min-replicas-to-write'),
+      minReplicasMaxLag: c.getInt('min-replicas-max-lag'),
       ...helloIdentity(c.getBool('extended-redis-compatibility')),
     });
   }
@@ -130,7 +134,7 @@ export class EngineConfig {
     if (max < used) {
       this.server.log.warning(`WARNING: the new maxmemory value set via CONFIG SET (${max}) is smaller than the current memory usage (${used}). This will result in key eviction and/or the inability to accept new write commands depending on the maxmemory-policy.`);
     }
-    this.server.evict();
+    this.server.dataPath.evictKeys();
   }
 
   /** `requirepass` is the default ACL user's password (set only when it changes: ACL
@@ -155,12 +159,12 @@ export class EngineConfig {
     }
     config.onChange('maxmemory', () => {
       this.applyMaxmemory();
-      server.evictClients();
+      server.clientMemory.refreshAllAndEvict(server.clients.values());
       return null;
     });
     config.onChange('maxmemory-clients', () => {
       this.applyEngineSettings();
-      server.evictClients();
+      server.clientMemory.refreshAllAndEvict(server.clients.values());
       return null;
     });
     config.onChange('client-output-buffer-limit', () => {

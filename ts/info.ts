@@ -83,12 +83,12 @@ function hostFacts(s: Server): Fields {
     ['executable', process.argv[1] ?? ''],
     ['config_file', s.configFile ?? ''],
     ['availability_zone', s.config.getString('availability-zone')],
-    ['shutdown_in_milliseconds', s.shutdownInMilliseconds],
+    ['shutdown_in_milliseconds', s.shutdownControl.inMilliseconds],
     // Replicas are not counted as clients (Valkey: clients less replicas); a replica's link
     // to its primary is (Valkey's primary client is in its client list).
     ['connected_clients', Math.max(0, s.clients.size - s.core.native.replInfo().replicas.length) + (s.replica.primaryClientView() === null ? 0 : 1)],
     // Clients in WAIT/WAITAOF and those waiting with a SHUTDOWN (run by the host): part of blocked_clients.
-    ['host_blocked_clients', s.replication.acks.waitingClients + s.shutdownWaitingClients],
+    ['host_blocked_clients', s.replication.acks.waitingClients + s.shutdownControl.waitingClients],
     ['maxclients', s.config.getInt('maxclients')],
     ['client_recent_max_output_buffer', s.output.largest()],
     ['used_memory_rss', mem.rss],

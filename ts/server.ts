@@ -1,8 +1,11 @@
 // The server: owns one Core (so several servers can live in one process, each with its
-// own keyspace), the configuration hooks into it, persistence, and the life cycle (start,
-// shutdown, stop). The concerns live in their own modules: listening sockets and
-// protected mode (net/listeners.ts), the per-connection data path (net/datapath.ts), the
-// cron (cron.ts).
+// own keyspace), wires the parts together, and runs the life cycle (start, stop). The
+// concerns live in their own modules: listening sockets and protected mode
+// (net/listeners.ts), the per-connection data path (net/datapath.ts: reads in, replies and
+// deliveries out, key eviction between reads), what goes out to a client and how a client
+// is closed (net/client-output.ts), output limits and client eviction
+// (net/output-limits.ts, net/client-eviction.ts), the cron (cron.ts), SHUTDOWN and the
+// shutdown signals (shutdown.ts).
 import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 
@@ -10,9 +13,9 @@ import { ConfigStore } from './config/store';
 import { applyRenameCommands, Core, globMatch } from './native/core';
 import { REPLY_PEAK_RESET_DEFAULT_MS, type Connection } from './net/connection';
 import { DataPath } from './net/datapath';
+import { ClientOutput } from './net/client-output';
 import { OutputLimits } from './net/output-limits';
 import { ClientMemory, evictionLimit } from './net/client-eviction';
-import { clientLine } from './commands/client-line';
 import { Listeners } from './net/listeners';
 import { Cron } from './cron';
 import { EngineConfig } from './engine-config';
@@ -116,6 +119,8 @@ export class Server extends EventEmitter {
   readonly listening: Listeners;
   /** Socket reads into the core, replies and deliveries out. */
   readonly dataPath: DataPath;
+  /** Writes to clients (counted for INFO) and the ways a client is closed. */
+  readonly clientOutput: ClientOutput;
   /** Client output accounting and `client-output-buffer-limit`. */
   readonly output: OutputLimits;
   /** Per-client memory (CLIENT LIST tot-mem, INFO mem_clients_*) and `maxmemory-clients`. */
@@ -143,6 +148,7 @@ export class Server extends EventEmitter {
   ) {
     super();
     this.dataPath = new DataPath(this);
+    this.clientOutput = new ClientOutput(this);
     this.listening = new Listeners(this, (s, kind, peer, head) => this.dataPath.onConnection(s, kind, peer ?? null, head ?? null));
     this.cronJob = new Cron(this);
     if (log) this.log = log;
@@ -159,7 +165,7 @@ export class Server extends EventEmitter {
     this.output = new OutputLimits({
       limits: () => this.config.getClientOutputBufferLimits(),
       classOf: (c) => (c.isReplica ? 'replica' : this.isSubscribed(c) ? 'pubsub' : 'normal'),
-      closeOverLimit: (c) => this.closeOverOutputLimit(c),
+      closeOverLimit: (c) => this.clientOutput.closeOverLimit(c),
       reportOutputMemory: (total, replicas) => this.core.native.setClientOutputMemory(total, replicas),
       outputPending: (c, pending) => {
         if (!c.closed) this.core.native.setOutputPending(c.id, pending);
@@ -171,7 +177,7 @@ export class Server extends EventEmitter {
       limit: config.derived((c) => evictionLimit(c.getInt('maxmemory-clients'), Number(c.getBigInt('maxmemory')))),
       coreMemory: (c) => this.core.native.clientMemory(c.id),
       noEvict: (c) => this.core.native.clientNoEvict(c.id),
-      evict: (c) => this.evictClient(c),
+      evict: (c) => this.clientOutput.closeEvicted(c),
       warn: (message) => this.log.warning(message),
       report: (normal) => this.core.native.setClientsMemory(normal),
     });
@@ -184,49 +190,6 @@ export class Server extends EventEmitter {
     this.replication = new ReplicationPrimary(this);
     this.replica = new ReplicaLink(this);
     this.failover = new Failover(this);
-    this.updateWriteGate();
-  }
-
-  /** Refuses writes while RDB saves fail (MISCONF) or the AOF cannot be written. */
-  updateWriteGate(): void {
-    const e = this.rdb.writeGateError() ?? this.aof?.writeGateError() ?? this.replication?.acks.writeGateError() ?? null;
-    this.core.native.configure({ writeError: e ?? '' });
-  }
-
-  private evictionScheduled = false;
-
-  /** Measures every client and evicts over `maxmemory-clients` (cron, CONFIG SET). */
-  evictClients(): void {
-    this.clientMemory.refreshAll(this.clients.values());
-    this.clientMemory.evict();
-  }
-
-  /** Closes a client chosen by client eviction: logged and counted as Valkey does. */
-  private evictClient(conn: Connection): void {
-    if (conn.closed) return;
-    this.log.notice(`Evicting client: ${clientLine(this, conn, null, this.config.getBool('hide-user-data-from-log'))}`);
-    this.stats.evictedClients++;
-    conn.closed = true;
-    conn.socket.destroy();
-    this.output.forget(conn);
-  }
-
-  /**
-   * Evicts keys while the memory is over maxmemory: one time-boxed pass now, and while a
-   * pass runs out of time, another on the next turn of the event loop (Valkey's eviction
-   * time proc), so clients are served in between.
-   */
-  evict(): void {
-    if (this.config.getBigInt('maxmemory') === 0n || this.evictionScheduled) return;
-    const result = this.core.native.evict();
-    // Keyspace events of the evicted keys (`evicted`) go out now.
-    this.dataPath.deliver();
-    if (result !== 'running') return;
-    this.evictionScheduled = true;
-    setImmediate(() => {
-      this.evictionScheduled = false;
-      this.evict();
-    });
   }
 
   /**
@@ -279,75 +242,6 @@ export class Server extends EventEmitter {
     return st !== null && st !== undefined && st.sub + st.psub + st.ssub > 0;
   }
 
-  /**
-   * Writes a reply to a client, unless it is over its output limit (then it is closed).
-   * `reused`: `reply` is a view of a buffer its caller fills again (see Connection.write);
-   * returns true when the socket kept that buffer.
-   */
-  writeReply(conn: Connection, reply: Buffer, reused = false): boolean {
-    if (conn.closed || !this.output.admit(conn, reply.length)) return false;
-    const kept = conn.write(reply, reused);
-    conn.notePeak(reply.length, this.replyPeakResetMs);
-    this.countOutput(conn, reply.length);
-    this.output.wrote(conn);
-    return kept;
-  }
-
-  /**
-   * Counts `n` reply bytes the core sent to `conn`'s idle socket itself (see
-   * DataPath.directFd), as `writeReply` counts a write; within Valkey's 16 KB reply
-   * buffer, so no output limit applies.
-   */
-  wroteDirect(conn: Connection, n: number): void {
-    conn.outputBytes += n;
-    conn.softLimitSince = 0;
-    conn.notePeak(n, this.replyPeakResetMs);
-    this.countOutput(conn, n);
-    this.output.wrote(conn);
-    // As AofPersistence.emit does for every reply: the turn's AOF write is scheduled.
-    this.aof.scheduleFlush();
-  }
-
-  /** Counts `n` bytes written to `conn` in one socket write (INFO stats). */
-  countOutput(conn: Connection, n: number): void {
-    this.stats.totalNetOutputBytes += n;
-    if (conn.isReplica) this.stats.totalNetReplOutputBytes += n;
-    this.stats.totalWritesProcessed++;
-  }
-
-  /**
-   * Closes a client whose output overcame its class's limit: at once, dropping what it
-   * has pending (Valkey frees it "ASAP" without writing the rest).
-   */
-  private closeOverOutputLimit(conn: Connection): void {
-    if (conn.closed) return;
-    this.log.warning(`Client ${clientLine(this, conn, null, this.config.getBool('hide-user-data-from-log'))} scheduled to be closed ASAP for overcoming of output buffer limits.`);
-    this.stats.clientOutputBufferLimitDisconnections++;
-    conn.closed = true;
-    conn.socket.destroy();
-    this.output.forget(conn);
-  }
-
-  /**
-   * Forgets a client whose socket a forked Lua debugging session took over (SCRIPT DEBUG
-   * YES): the descriptor is closed without a shutdown, so the child keeps the connection.
-   */
-  detach(conn: Connection): void {
-    if (conn.closed) return;
-    conn.closed = true;
-    conn.socket.destroy();
-  }
-
-  /** Ends the connection once pending output is flushed. */
-  closeAfterWrite(conn: Connection): void {
-    if (conn.closed) return;
-    this.aof.flushHeld(); // replies held for the AOF write (QUIT's +OK included) go out first
-    conn.closed = true;
-    conn.socket.end();
-    // A peer that never reads must not keep the socket forever.
-    setTimeout(() => conn.socket.destroy(), 5000).unref();
-  }
-
   /** CONFIG RESETSTAT. */
   resetStats(): void {
     this.core.native.resetStats();
@@ -374,20 +268,6 @@ export class Server extends EventEmitter {
     return this.shutdownControl.run(opts);
   }
 
-  /** Clients whose SHUTDOWN waits for the replicas (counted in INFO blocked_clients). */
-  get shutdownWaitingClients(): number {
-    return this.shutdownControl.waitingClients;
-  }
-
-  set shutdownWaitingClients(n: number) {
-    this.shutdownControl.waitingClients = n;
-  }
-
-  /** INFO shutdown_in_milliseconds. */
-  get shutdownInMilliseconds(): number {
-    return this.shutdownControl.inMilliseconds;
-  }
-
   /**
    * Valkey's serverPanic, for a condition after which the data cannot be trusted (an error
    * reply to the primary under `propagation-error-behavior panic`): the bug-report lines in
@@ -404,26 +284,6 @@ export class Server extends EventEmitter {
     log.warning('------------------------------------------------');
     log.warning('=== FORKV BUG REPORT END. Make sure to include from START to END. ===');
     void this.stop().then(() => this.emit('panic', message));
-  }
-
-  /** A shutdown signal arrived: see ShutdownControl.requestBySignal. */
-  requestShutdownBySignal(sig: 'SIGINT' | 'SIGTERM'): boolean {
-    return this.shutdownControl.requestBySignal(sig);
-  }
-
-  /** True while a shutdown a signal asked for is pending or running. */
-  get shutdownBySignal(): boolean {
-    return this.shutdownControl.bySignal;
-  }
-
-  /** SHUTDOWN ABORT. False when there is nothing to abort. */
-  abortShutdown(): boolean {
-    return this.shutdownControl.abort();
-  }
-
-  /** From the cron: runs the shutdown a signal asked for. */
-  checkShutdownSignal(): void {
-    this.shutdownControl.checkSignal();
   }
 
   /** DEBUG RELOAD: provided by persistence. */
@@ -509,7 +369,7 @@ export class Server extends EventEmitter {
       this.core.native.killLdbSessions();
       this.core.drainLogs();
       for (const c of this.clients.values()) {
-        this.closeAfterWrite(c);
+        this.clientOutput.closeAfterWrite(c);
         // Valkey closes clients at shutdown without waiting for them: once pending output
         // is handed to the kernel, the socket goes, whether or not the peer closes its side.
         const s = c.socket;

@@ -116,10 +116,7 @@ export class ShutdownControl {
     this.server.core.drainLogs();
     if (r.killed) this.server.rdb.killedAtShutdown(r.killed);
     this.server.aof.syncState();
-    if (!r.ok) {
-      this.server.updateWriteGate();
-      return SHUTDOWN_ERROR;
-    }
+    if (!r.ok) return SHUTDOWN_ERROR;
     await this.server.stop();
     this.server.emit('shutdown');
     return null;

@@ -226,7 +226,7 @@ function killClient(server: Server, victim: ClientView, caller: Connection): voi
 }
 
 function killClientConnection(server: Server, victim: Connection): void {
-  server.closeAfterWrite(victim);
+  server.clientOutput.closeAfterWrite(victim);
   // Valkey frees a killed client at once (freeClient), its pending output dropped: a
   // client that never reads (a stopped replica holding megabytes) must not stay
   // connected, and counted in INFO's mem_clients_*, until its output drains. With

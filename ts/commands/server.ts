@@ -67,13 +67,14 @@ export function shutdown(call: HostCall): Reply | Promise<Reply> {
   if (flags.some((f) => !known.includes(f)) || (flags.includes('save') && flags.includes('nosave'))) return error('ERR syntax error');
   if (flags.includes('abort')) {
     if (flags.length > 1) return error('ERR syntax error');
-    return server.abortShutdown() ? ok : error('ERR No shutdown in progress.');
+    return server.shutdownControl.abort() ? ok : error('ERR No shutdown in progress.');
   }
   const outcome = server.shutdown({ save: flags.includes('save') ? true : flags.includes('nosave') ? false : undefined, force: flags.includes('force'), now: flags.includes('now') });
   // A client waiting with the shutdown for the replicas is blocked (INFO blocked_clients).
-  if (server.shutdownInMilliseconds > 0) {
-    server.shutdownWaitingClients++;
-    void outcome.finally(() => server.shutdownWaitingClients--);
+  const control = server.shutdownControl;
+  if (control.inMilliseconds > 0) {
+    control.waitingClients++;
+    void outcome.finally(() => control.waitingClients--);
   }
   return outcome.then((err) => (err === null ? ok : error(err)));
 }

@@ -10,8 +10,6 @@ export interface EngineSettings {
   queryBufferLimit?: number;
   /** The default user's password (`requirepass`); empty: nopass. */
   requirepass?: string;
-  /** Error for write commands (MISCONF); empty string clears it. */
-  writeError?: string;
   hllSparseMaxBytes?: number;
   /** `acllog-max-len`. */
   acllogMaxLen?: number;
@@ -33,8 +31,12 @@ export interface EngineSettings {
   sharedIntegers?: boolean;
   /** A replica with `replica-read-only yes`: clients' writes get `-READONLY`. */
   readOnlyReplica?: boolean;
-  /** The server is a replica (WAIT and WAITAOF are refused). */
+  /** The server is a replica (WAIT and WAITAOF are refused; no min-replicas gate). */
   isReplica?: boolean;
+  /** `min-replicas-to-write` (0: off): the write gate's NOREPLICAS. */
+  minReplicasToWrite?: number;
+  /** `min-replicas-max-lag` in seconds (0: off). */
+  minReplicasMaxLag?: number;
   /** A replica's primary as `host:port`; empty on a primary. */
   primaryAddress?: string;
   /** A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`. */
@@ -322,11 +324,9 @@ export interface LoadReport {
   replOffset?: number;
 }
 
-/** What LASTSAVE and the write gate need of the RDB policy (the INFO fields are the core's: `refreshPersistenceInfo`). */
+/** What LASTSAVE needs of the RDB policy (the INFO fields and the write gate are the core's: `refreshPersistenceInfo`, write_gate.rs). */
 export interface RdbStatus {
   lastSaveTime: number;
-  /** MISCONF: writes are refused. */
-  deniesWrites: boolean;
 }
 
 /** What FLUSHALL's persistence reset did. */
@@ -362,12 +362,10 @@ export interface AofFlushResult {
   first: boolean;
 }
 
-/** Whether the AOF is on, and its write status. */
+/** Whether the AOF is on (its write status reaches clients through the write gate). */
 export interface AofStatusReport {
   /** "off", "wait" (switched on, waiting for the first rewrite) or "on". */
   state: string;
-  /** The MISCONF error writes are refused with, if any. */
-  writeGate?: string;
 }
 
 /** What CONFIG SET appendonly yes did. */

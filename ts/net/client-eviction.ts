@@ -161,9 +161,10 @@ export class ClientMemory {
     if (this.reporting) this.host.report(this.normalTotal);
   }
 
-  /** Refreshes every client (CONFIG SET maxmemory / maxmemory-clients). */
-  refreshAll(clients: Iterable<Connection>): void {
+  /** Measures every client, then evicts over the limit (CONFIG SET maxmemory / maxmemory-clients). */
+  refreshAllAndEvict(clients: Iterable<Connection>): void {
     for (const c of clients) this.update(c);
+    this.evict();
   }
 
   /**

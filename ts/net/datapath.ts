@@ -2,7 +2,7 @@
 // core's replies are written in one corked batch; host commands run in between (a
 // promise parks the connection until its reply is ready); clients woken by another
 // client's command, and pub/sub deliveries, are written right after the command that
-// produced them.
+// produced them. Key eviction over maxmemory runs in time-boxed passes between reads.
 //
 // No Buffer per read and none per reply on the hot path: every socket reads into one
 // shared buffer (Node's `onread`, see readinto.ts: a read is handed to the core before the
@@ -38,6 +38,8 @@ export class DataPath {
   /** Deadline timers of blocked clients, by client id. */
   private readonly blockTimers = new Map<number, NodeJS.Timeout>();
   private servingWoken = false;
+  /** A pass of key eviction is due on the next turn of the event loop (see `evictKeys`). */
+  private evictionScheduled = false;
   /** Every socket reads into this buffer; each read is consumed before the next lands. */
   private readonly readBuf = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   /** The core copies a read's replies here; replaced when a socket keeps it. */
@@ -241,7 +243,7 @@ export class DataPath {
    */
   private drive(conn: Connection, first: FeedResult): void {
     // Replies the core sent itself (feedRead): only counted here.
-    if (first.direct > 0) this.server.wroteDirect(conn, first.direct);
+    if (first.direct > 0) this.server.clientOutput.wroteDirect(conn, first.direct);
     // Like Valkey, FLUSHALL resets persistence before its reply goes out.
     if (first.flushedAll) this.server.rdb.afterFlushAll();
     // Fast path: the whole read was answered by the core.
@@ -268,8 +270,8 @@ export class DataPath {
         woken ||= res.woken;
         if (res.step === Step.Done) break;
         if (res.step === Step.Close) {
-          if (this.server.core.native.clientDetached(conn.id)) this.server.detach(conn);
-          else this.server.closeAfterWrite(conn);
+          if (this.server.core.native.clientDetached(conn.id)) this.server.clientOutput.detach(conn);
+          else this.server.clientOutput.closeAfterWrite(conn);
           break;
         }
         if (res.step === Step.Blocked) {
@@ -378,6 +380,24 @@ export class DataPath {
     }
   }
 
+  /**
+   * Evicts keys while the memory is over maxmemory: one time-boxed pass now, and while a
+   * pass runs out of time, another on the next turn of the event loop (Valkey's eviction
+   * time proc), so clients are served in between.
+   */
+  evictKeys(): void {
+    if (this.server.config.getBigInt('maxmemory') === 0n || this.evictionScheduled) return;
+    const result = this.server.core.native.evict();
+    // Keyspace events of the evicted keys (`evicted`) go out now.
+    this.deliver();
+    if (result !== 'running') return;
+    this.evictionScheduled = true;
+    setImmediate(() => {
+      this.evictionScheduled = false;
+      this.evictKeys();
+    });
+  }
+
   /** Writes the bytes the core queued for other clients (pub/sub, replication stream). */
   deliver(): void {
     this.boundCore().takeDeliveries(
@@ -407,7 +427,7 @@ export class DataPath {
     // An error reply is also logged as Valkey's afterErrorReply does for a replica.
     const critical = criticalLine('primary', 'replica', reply, cmd);
     if (critical !== null) this.server.log.warning(critical);
-    this.server.closeAfterWrite(conn);
+    this.server.clientOutput.closeAfterWrite(conn);
     // Freed at once (freeClientAsync): what was pending for it is not sent.
     conn.socket.destroy();
     return true;
@@ -418,7 +438,7 @@ export class DataPath {
     const reused = reply.buffer === this.replyBuf.buffer;
     // Under appendfsync always the AOF holds replies until their writes are fsynced.
     if (this.server.aof.emit(conn, reused && this.server.aof.holds(conn) ? Buffer.from(reply) : reply)) return;
-    if (this.server.writeReply(conn, reply, reused)) this.replyBuf = Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES);
+    if (this.server.clientOutput.write(conn, reply, reused)) this.replyBuf = Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES);
   }
 
   /** Runs a host command; a thrown exception becomes an error reply, never a crash. */

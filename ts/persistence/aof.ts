@@ -1,9 +1,10 @@
 // The append-only file, host side: when to flush (once per event-loop turn, before
 // replies go out under `appendfsync always`), BGREWRITEAOF's replies and log lines,
 // CONFIG SET appendonly/appendfsync, the replies held behind a failed write, loading at
-// start (the INFO aof_* fields are the core's). Whether the AOF is on and its write-error gate
-// (forkv-server's persist::aof_state), the rewrite's scheduling against BGSAVE,
-// automatic rewrites and their back-off (persist::policy) are decided by the core.
+// start (the INFO aof_* fields are the core's). Whether the AOF is on and its write status
+// (forkv-server's persist::aof_state) with the MISCONF it leads to (write_gate), the
+// rewrite's scheduling against BGSAVE, automatic rewrites and their back-off
+// (persist::policy) are decided by the core.
 import type { AofOptions, ChildDone } from '../native/host-types';
 import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server } from '../server';
@@ -181,7 +182,7 @@ export class AofPersistence {
       }
       return;
     }
-    for (const [conn, reply] of held) this.server.writeReply(conn, reply);
+    for (const [conn, reply] of held) this.server.clientOutput.write(conn, reply);
   }
 
   /** Releases replies that waited for a failed AOF write, in order. */
@@ -189,7 +190,7 @@ export class AofPersistence {
     const stuck = this.stuck;
     this.stuck = [];
     this.stuckConns.clear();
-    for (const [conn, reply] of stuck) this.server.writeReply(conn, reply);
+    for (const [conn, reply] of stuck) this.server.clientOutput.write(conn, reply);
   }
 
   /**
@@ -205,17 +206,10 @@ export class AofPersistence {
       return true;
     }
     if (r.outcome === 'written') {
-      if (r.recovered) this.server.updateWriteGate();
       if (this.stuck.length > 0) this.releaseStuck();
       return true;
     }
-    this.server.updateWriteGate();
     return false;
-  }
-
-  /** A failed AOF write refuses writes until a write succeeds again, whatever the fsync policy (Valkey's writeCommandsDeniedByDiskError). */
-  writeGateError(): string | null {
-    return this.core.aofStatus().writeGate ?? null;
   }
 
   /* ---------------------------------------------------------------- BGREWRITEAOF */
@@ -277,7 +271,6 @@ export class AofPersistence {
     }
     this.server.core.drainLogs();
     this.syncState();
-    if (err === null) this.server.updateWriteGate();
     return err;
   }
 

@@ -1,12 +1,13 @@
 // RDB persistence, host side: SAVE, BGSAVE [SCHEDULE|CANCEL], LASTSAVE, save rules,
-// MISCONF, DEBUG RELOAD and loading at start, with Valkey's replies and log lines. The
-// INFO persistence fields are the core's (forkv-server's persist/info.rs).
+// DEBUG RELOAD and loading at start, with Valkey's replies and log lines. The INFO
+// persistence fields are the core's (forkv-server's persist/info.rs).
 //
 // The snapshot itself is written by the Rust core: SAVE in-process, BGSAVE in a child
 // forked inside a synchronous napi call. The policy (save rules, retry delay, BGSAVE
-// SCHEDULE/CANCEL, the last save's status, MISCONF) is decided there too
-// (forkv-server's persist::policy); this module feeds it the configuration, polls the
-// child from the cron (Valkey's checkChildrenDone) and writes the log lines and replies.
+// SCHEDULE/CANCEL, the last save's status) is decided there too (forkv-server's
+// persist::policy), and so is the MISCONF write gate it leads to (forkv-server's
+// write_gate); this module feeds it the configuration, polls the child from the cron
+// (Valkey's checkChildrenDone) and writes the log lines and replies.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -15,9 +16,6 @@ import { error, ok, simple, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import type { HostCall } from '../commands/types';
 import { opt } from '../commands/types';
-
-const MISCONF =
-  "MISCONF Valkey is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Valkey logs for details about the RDB error.";
 
 /** Who else may own the single fork child (the AOF rewrite registers itself here). */
 export interface ChildOwner {
@@ -35,16 +33,12 @@ export class RdbPersistence {
     server.on('cron', () => this.cron());
     server.setReloadHandler((flags) => this.debugReload(flags));
     this.pushSaveRules();
-    server.config.onChange('save', () => {
-      this.pushSaveRules();
-      this.updateWriteGate();
-      return null;
-    });
-    server.config.onChange('stop-writes-on-bgsave-error', () => {
-      this.pushSaveRules();
-      this.updateWriteGate();
-      return null;
-    });
+    for (const name of ['save', 'stop-writes-on-bgsave-error']) {
+      server.config.onChange(name, () => {
+        this.pushSaveRules();
+        return null;
+      });
+    }
   }
 
   /** Hands `save` and `stop-writes-on-bgsave-error` to the core's policy. */
@@ -114,10 +108,9 @@ export class RdbPersistence {
     return this.saveDone(this.core.saveRdb({ ...this.saveOptions(), exitOnSigint }));
   }
 
-  /** A synchronous save's outcome (logged by the core): updates the write gate. True on success. */
+  /** A synchronous save's outcome (logged by the core). True on success. */
   private saveDone(saved: boolean): boolean {
     this.server.core.drainLogs();
-    this.updateWriteGate();
     return saved;
   }
 
@@ -152,7 +145,6 @@ export class RdbPersistence {
       this.core.bgsave(this.saveOptions());
       return true;
     } catch {
-      this.updateWriteGate();
       return false;
     } finally {
       this.server.core.drainLogs();
@@ -207,7 +199,6 @@ export class RdbPersistence {
       this.server.emit('transfer-done', false);
       return;
     }
-    this.updateWriteGate();
     this.server.emit('bgsave-done', d.outcome === 'ok');
   }
 
@@ -236,18 +227,8 @@ export class RdbPersistence {
 
   /** Valkey's backgroundSaveDoneHandlerDisk (the core's reap already set the status). */
   private bgsaveDone(d: ChildDone): void {
-    this.updateWriteGate();
     // Replicas waiting for this snapshot get it now (or are dropped when it failed).
     this.server.emit('bgsave-done', d.outcome === 'ok');
-  }
-
-  /** MISCONF: with save rules and stop-writes-on-bgsave-error, a failed save stops writes. */
-  writeGateError(): string | null {
-    return this.core.rdbStatus().deniesWrites ? MISCONF : null;
-  }
-
-  private updateWriteGate(): void {
-    this.server.updateWriteGate();
   }
 
   /**

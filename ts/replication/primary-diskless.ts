@@ -99,7 +99,7 @@ export class DisklessTransfer {
       const conn = this.server.clients.get(id);
       if (!conn || conn.closed) continue;
       conn.outputBytes += chunk.length;
-      this.server.countOutput(conn, chunk.length);
+      this.server.clientOutput.count(conn, chunk.length);
       if (!conn.socket.write(chunk) && !t.draining.has(id)) {
         t.draining.set(id, Date.now());
         conn.socket.once('drain', () => this.drained(t, id));

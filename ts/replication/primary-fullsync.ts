@@ -209,7 +209,7 @@ export class FullSyncScheduler {
       this.drop(id, `SYNC failed. Can't open/stat DB after BGSAVE: ${e instanceof Error ? e.message : String(e)}`);
       return;
     }
-    this.server.writeReply(conn, Buffer.from(`$${size}\r\n`, 'latin1'));
+    this.server.clientOutput.write(conn, Buffer.from(`$${size}\r\n`, 'latin1'));
     const stream = fs.createReadStream('', { fd, highWaterMark: 1 << 16 });
     let sent = 0;
     // Online as soon as the last byte went to the socket (Valkey's sendBulkToReplica), not
@@ -231,7 +231,7 @@ export class FullSyncScheduler {
       }
       const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
       conn.outputBytes += buf.length;
-      this.server.countOutput(conn, buf.length);
+      this.server.clientOutput.count(conn, buf.length);
       sent += buf.length;
       if (!conn.socket.write(buf)) {
         stream.pause();
@@ -270,6 +270,6 @@ export class FullSyncScheduler {
     this.server.log.warning(why);
     this.psyncIds.delete(id);
     const conn = this.server.clients.get(id);
-    if (conn) this.server.closeAfterWrite(conn);
+    if (conn) this.server.clientOutput.closeAfterWrite(conn);
   }
 }

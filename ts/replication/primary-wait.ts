@@ -1,7 +1,7 @@
 // What a primary knows of its replicas' acknowledgements (REPLCONF ACK, with FACK for their
-// AOF): WAIT and WAITAOF (Valkey's waitCommand, waitaofCommand), the min-replicas write
-// gate (`min-replicas-to-write` / `min-replicas-max-lag`), and the shutdown's look at the
-// replicas (SHUTDOWN waits until they caught up, then logs the laggards).
+// AOF): WAIT and WAITAOF (Valkey's waitCommand, waitaofCommand) and the shutdown's look at
+// the replicas (SHUTDOWN waits until they caught up, then logs the laggards). The
+// min-replicas write gate is the core's (forkv-server's write_gate).
 import type { HostCall } from '../commands/types';
 import { LLONG_MAX, string2ll } from '../config/numbers';
 import { array, error, int, type Reply } from '../resp/encode';
@@ -124,20 +124,6 @@ export class ReplicaAcks {
       }, 5);
       if (this.server.options.unref) timer.unref();
     });
-  }
-
-  /** Replicas online whose last ACK is at most `min-replicas-max-lag` seconds old. */
-  private goodReplicas(): number {
-    const maxLag = this.server.config.getInt('min-replicas-max-lag');
-    return this.native.replInfo().replicas.filter((r) => r.state === 'online' && r.lagSec <= maxLag).length;
-  }
-
-  /** NOREPLICAS while fewer good replicas than `min-replicas-to-write` (a primary only). */
-  writeGateError(): string | null {
-    const min = this.server.config.getInt('min-replicas-to-write');
-    const maxLag = this.server.config.getInt('min-replicas-max-lag');
-    if (min === 0 || maxLag === 0 || this.server.replica.isReplica) return null;
-    return this.goodReplicas() < min ? 'NOREPLICAS Not enough good replicas to write.' : null;
   }
 
   /** Every attached replica acknowledged the current offset (Valkey's isReadyToShutdown). */

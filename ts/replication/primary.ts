@@ -41,12 +41,6 @@ export class ReplicationPrimary {
     };
     applyBacklog();
     server.config.onChange('repl-backlog-size', applyBacklog);
-    const gate = (): null => {
-      server.updateWriteGate();
-      return null;
-    };
-    server.config.onChange('min-replicas-to-write', gate);
-    server.config.onChange('min-replicas-max-lag', gate);
   }
 
   private get native() {
@@ -69,7 +63,7 @@ export class ReplicationPrimary {
    */
   closeRdbOnly(conn: Connection): void {
     this.server.log.notice(`RDB transfer completed, rdb only replica (${this.replicaName(conn)}) should be disconnected asap`);
-    this.server.closeAfterWrite(conn);
+    this.server.clientOutput.closeAfterWrite(conn);
   }
 
   /** True when the client sent SYNC or PSYNC (it is one of our replicas). */
@@ -115,8 +109,6 @@ export class ReplicationPrimary {
 
   /** At hz: start a BGSAVE for waiting replicas once the child slot is free; once a second the replication cron. */
   private cron(): void {
-    // The good-replica count changes as ACKs arrive and age (refreshUnsafeGoodReplicas).
-    this.server.updateWriteGate();
     this.checkHeldStreams();
     this.fullSync.startIfDue();
     for (const id of this.native.replTakeStreamStarted()) {

@@ -98,7 +98,7 @@ export class ReplicaLink {
   dropReplicas(): void {
     for (const id of this.native.replDetachReplicas()) {
       const c = this.server.clients.get(id);
-      if (c) this.server.closeAfterWrite(c);
+      if (c) this.server.clientOutput.closeAfterWrite(c);
     }
   }
 

@@ -2,14 +2,23 @@
 //! authentication, the unparsed input, and whether the host is running a command for it;
 //! plus the connection features whose state must sit next to the data: the MULTI queue
 //! and WATCHed keys (`transaction`, run by `cmd::multi`), the blocked command (`blocked`,
-//! served by `cmd::blocking`), and the
-//! subscribed-mode flag the host sets (`cmd::pubsub`).
+//! served by `cmd::blocking`), the subscribed-mode flag the host sets (`cmd::pubsub`), and
+//! how its scripts are debugged ([`LuaDebug`], set by `cmd::script_debug`).
 
 pub(crate) mod blocked;
 pub(crate) mod transaction;
 
 use blocked::{BlockRequest, Blocked};
 use transaction::{ExecRun, MultiState, WatchedKey};
+
+/// How a client's EVALs are debugged (SCRIPT DEBUG YES or SYNC, run by `cmd::script_debug`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LuaDebug {
+    /// YES: a forked session; the changes are rolled back.
+    Forked,
+    /// SYNC: the server blocks; the changes are kept.
+    Sync,
+}
 
 /// One client connection as the engine sees it.
 pub struct Client {
@@ -115,7 +124,7 @@ pub struct Client {
     pub output_pending: bool,
     /// SCRIPT DEBUG YES|SYNC: the client's next EVAL runs under the Lua debugger (Valkey's
     /// `lua_debug` and `lua_debug_sync` flags).
-    pub lua_debug: Option<crate::cmd::script_debug::LuaDebug>,
+    pub lua_debug: Option<LuaDebug>,
     /// The raw descriptor of the client's socket, for a plain TCP or unix connection (set
     /// by the server crate from the host's): a debugging session talks to it directly.
     pub socket_fd: Option<i32>,

@@ -24,5 +24,9 @@ pub const REPLICA_KEYSPACE: &str = "ERR Replica can't interact with the keyspace
 pub const MASTERDOWN: &str = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 pub const LOADING: &str = "LOADING Valkey is loading the dataset in memory";
 pub const MISCONF: &str = "MISCONF Valkey is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Valkey logs for details about the RDB error.";
+/// The start of MISCONF after a failed AOF write; the OS error's text follows.
+pub const MISCONF_AOF: &str = "MISCONF Errors writing to the AOF file: ";
+/// A primary with fewer good replicas than `min-replicas-to-write`.
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 pub const NOT_POSITIVE_COUNT: &str = "ERR value is out of range, must be positive";
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";

@@ -275,10 +275,7 @@ impl Engine {
         let Some(client) = self.clients.get(&id) else {
             return false;
         };
-        let queued = match &client.multi {
-            Some(m) if spec.name == "exec" => m.queued_flags().0,
-            _ => 0,
-        };
+        let (queued, _) = client.exec_queued_flags(spec);
         let denyoom = cmd_flags & flags::DENYOOM != 0 || queued & flags::DENYOOM != 0;
         let in_multi = client.multi.is_some() && !matches!(spec.name, "exec" | "discard" | "quit" | "reset");
         denyoom || in_multi

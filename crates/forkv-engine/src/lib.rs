@@ -45,6 +45,7 @@ pub mod slowlog;
 pub mod latency;
 pub mod table;
 pub mod tracking;
+pub mod write_gate;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -77,9 +78,9 @@ pub struct EngineConfig {
     /// async_loading, `repl-diskless-load swapdb`): commands flagged `no_async_loading`
     /// get `-LOADING`, the others run on the old data.
     pub async_loading: bool,
-    /// When set, write commands are refused with this error (MISCONF after a failed
-    /// background save with `stop-writes-on-bgsave-error yes`).
-    pub write_error: Option<String>,
+    /// Why writes are refused (MISCONF, NOREPLICAS): decided by the server from the
+    /// persistence status and the replicas (see [`write_gate`]).
+    pub write_gate: write_gate::WriteGate,
     /// Largest sparse HyperLogLog before it turns dense (`hll-sparse-max-bytes`).
     pub hll_sparse_max_bytes: usize,
     /// Small integer strings (0..9999) are Valkey's shared objects: false while a
@@ -125,7 +126,7 @@ impl Default for EngineConfig {
             query_buffer_limit: 1024 * 1024 * 1024,
             loading: false,
             async_loading: false,
-            write_error: None,
+            write_gate: write_gate::WriteGate::default(),
             hll_sparse_max_bytes: 3000,
             shared_integers: true,
             read_only_replica: false,
@@ -896,10 +897,7 @@ impl Engine {
         // end instead, as Valkey's processCommand postpones it: then it is redirected to
         // the new primary, or runs here if the failover was aborted.
         if self.failover_holds_writes() {
-            let queued = match &client.multi {
-                Some(m) if spec.name == "exec" => m.queued_flags().0,
-                _ => 0,
-            };
+            let (queued, _) = client.exec_queued_flags(spec);
             if self.redirect_target(client, cmd_flags | queued).is_some() {
                 self.postpone(id);
                 self.stats.total_commands_processed -= 1;
@@ -1172,10 +1170,7 @@ impl Engine {
 
     /// The refusals Valkey applies after the ACL check.
     fn precheck_after_acl(&self, client: &Client, spec: &CommandSpec, cmd_flags: u32) -> Option<String> {
-        let (queued, queued_inv) = match &client.multi {
-            Some(m) if spec.name == "exec" => m.queued_flags(),
-            _ => (0, 0),
-        };
+        let (queued, queued_inv) = client.exec_queued_flags(spec);
         if let Some(addr) = self.redirect_target(client, cmd_flags | queued) {
             return Some(format!("REDIRECT {addr}"));
         }
@@ -1184,10 +1179,9 @@ impl Engine {
         if client.multi.is_some() && spec.flags & flags::NO_MULTI != 0 {
             return Some("ERR Command not allowed inside a transaction".into());
         }
-        if let Some(e) = &self.cfg.write_error {
-            if !client.primary && (cmd_flags | queued) & (flags::WRITE | flags::DENYOOM) != 0 {
-                return Some(e.clone());
-            }
+        let write = (cmd_flags | queued) & flags::WRITE != 0;
+        if let Some(e) = self.cfg.write_gate.refusal(write, spec.name == "ping", client.primary) {
+            return Some(e.into_owned());
         }
         if self.cfg.read_only_replica && !client.primary && (cmd_flags | queued) & flags::WRITE != 0 {
             return Some(errors::READONLY.into());

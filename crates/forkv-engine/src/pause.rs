@@ -207,14 +207,11 @@ impl Engine {
         if self.update_pause() && !self.writes_held() {
             return false;
         }
-        let queued = match self.clients.get(&id).and_then(|c| c.multi.as_ref()) {
-            Some(m) if spec.name == "exec" => m.queued_flags().0,
-            _ => 0,
-        };
         let flags = if self.pause.all { spec.flags } else { self.command_flags(spec, argv) };
         let Some(client) = self.clients.get(&id) else {
             return false;
         };
+        let (queued, _) = client.exec_queued_flags(spec);
         if !self.pause_covers(client, flags, queued) {
             return false;
         }

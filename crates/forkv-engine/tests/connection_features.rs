@@ -199,12 +199,32 @@ fn a_key_of_the_wrong_type_does_not_wake_a_list_waiter() {
 }
 
 #[test]
+fn the_disk_error_refuses_ping_too_and_comes_before_noreplicas() {
+    use forkv_engine::write_gate::DiskError;
+    let mut e = engine(&[1]);
+    e.cfg.write_gate.too_few_replicas = true;
+    let (r, _) = send(&mut e, 1, &[&["PING"], &["SET", "a", "1"], &["GET", "a"]]);
+    assert_eq!(r, "+PONG\r\n-NOREPLICAS Not enough good replicas to write.\r\n$-1\r\n");
+    // Valkey's processCommand refuses PING too while writes cannot be persisted.
+    e.cfg.write_gate.disk = Some(DiskError::Aof("No space left on device".into()));
+    let misconf = "-MISCONF Errors writing to the AOF file: No space left on device\r\n";
+    let (r, _) = send(&mut e, 1, &[&["PING"], &["SET", "a", "1"], &["GET", "a"]]);
+    assert_eq!(r, format!("{misconf}{misconf}$-1\r\n"));
+    // Queued, PING flags the transaction as a write does.
+    let (r, _) = send(&mut e, 1, &[&["MULTI"], &["PING"], &["EXEC"]]);
+    assert_eq!(r, format!("+OK\r\n{misconf}-EXECABORT Transaction discarded because of previous errors.\r\n"));
+    e.cfg.write_gate = Default::default();
+    let (r, _) = send(&mut e, 1, &[&["PING"], &["SET", "a", "1"]]);
+    assert_eq!(r, "+PONG\r\n+OK\r\n");
+}
+
+#[test]
 fn misconf_refuses_queued_writes_and_aborts_exec_with_the_reason() {
     let mut e = engine(&[1]);
     let misconf = forkv_engine::errors::MISCONF;
     send(&mut e, 1, &[&["MULTI"], &["SET", "a", "1"], &["GET", "a"]]);
     // The disk broke after queuing: EXEC itself counts as a write.
-    e.cfg.write_error = Some(misconf.to_string());
+    e.cfg.write_gate.disk = Some(forkv_engine::write_gate::DiskError::Rdb);
     let (r, _) = send(&mut e, 1, &[&["EXEC"], &["MULTI"], &["SET", "a", "1"], &["EXEC"]]);
     assert_eq!(
         r,

@@ -81,7 +81,7 @@ impl Core {
     /// The policy's state (LASTSAVE, MISCONF).
     #[napi(ts_return_type = "import('./host-types').RdbStatus")]
     pub fn rdb_status<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
-        record(env, &RdbStatus { last_save_time: self.server.rdb_last_save_time(), denies_writes: self.server.rdb_denies_writes() })
+        record(env, &RdbStatus { last_save_time: self.server.rdb_last_save_time() })
     }
 
     /// Refreshes INFO's persistence section from the core's state (see

@@ -171,16 +171,12 @@ impl Server {
     /// `save` and `stop-writes-on-bgsave-error` as configured.
     pub fn rdb_set_save_rules(&mut self, rules: Vec<crate::persist::policy::SaveRule>, stop_writes_on_error: bool) {
         self.rdb_policy.set_rules(rules, stop_writes_on_error);
+        self.refresh_write_gate();
     }
 
     /// LASTSAVE: the last successful save's time (seconds since the epoch).
     pub fn rdb_last_save_time(&self) -> i64 {
         self.rdb_policy.last_save_time
-    }
-
-    /// MISCONF: the last background save failed and writes are refused.
-    pub fn rdb_denies_writes(&self) -> bool {
-        self.rdb_policy.denies_writes()
     }
 
     /// Cancels the running child with SIGUSR1 (BGSAVE CANCEL, SHUTDOWN, FLUSHALL); false

@@ -121,13 +121,11 @@ impl From<&LoadDone> for LoadReport {
 
 host_type! {
 #[record = "RdbStatus"]
-/// What LASTSAVE and the write gate need of the RDB policy (the INFO fields are the
-/// core's: `refreshPersistenceInfo`).
+/// What LASTSAVE needs of the RDB policy (the INFO fields and the write gate are the
+/// core's: `refreshPersistenceInfo`, write_gate.rs).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RdbStatus {
     pub last_save_time: i64,
-    /// MISCONF: writes are refused.
-    pub denies_writes: bool,
 }
 }
 
@@ -214,19 +212,17 @@ impl From<TurnFlush> for AofFlushResult {
 
 host_type! {
 #[record = "AofStatusReport"]
-/// Whether the AOF is on, and its write status.
+/// Whether the AOF is on (its write status reaches clients through the write gate).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AofStatusReport {
     /// "off", "wait" (switched on, waiting for the first rewrite) or "on".
     pub state: &'static str,
-    /// The MISCONF error writes are refused with, if any.
-    pub write_gate: Option<String>,
 }
 }
 
 impl From<&AofStatus> for AofStatusReport {
     fn from(st: &AofStatus) -> Self {
-        AofStatusReport { state: st.state().name(), write_gate: st.write_gate() }
+        AofStatusReport { state: st.state().name() }
     }
 }
 

@@ -97,6 +97,7 @@ pub mod snapshot;
 pub mod step_status;
 pub mod stream_buf;
 pub mod wait_now;
+pub mod write_gate;
 
 use std::cell::{Ref, RefCell, RefMut};
 use std::rc::Rc;
@@ -178,6 +179,8 @@ pub struct Server {
     /// The end of a rewrite child a job report handed the host, kept for the AOF side's
     /// finish ([`Server::aof_rewrite_reaped_logged`]): the host passes nothing back.
     rewrite_end: Option<job_report::JobEnd>,
+    /// `min-replicas-to-write` and the good replicas, for the write gate ([`write_gate`]).
+    min_replicas: write_gate::MinReplicas,
 }
 
 /// The server's own commands as scripts reach them (see [`ServerCommands`]).
@@ -228,7 +231,7 @@ impl Server {
         if let Some(seed) = os_random_seed() {
             engine.seed_secure_random(&seed);
         }
-        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default(), load: Default::default(), aof_status: Default::default(), rewrite_end: None }
+        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default(), load: Default::default(), aof_status: Default::default(), rewrite_end: None, min_replicas: Default::default() }
     }
 
     /// Channel, pattern and shard channel subscriptions.
@@ -361,6 +364,8 @@ impl Server {
             decision
         };
         self.update_propagation();
+        // A partial resync puts the replica online at once.
+        self.refresh_good_replicas();
         decision
     }
 
@@ -402,22 +407,30 @@ impl Server {
     /// (`REPLCONF rdb-only 1`): the host closes it.
     pub fn repl_online(&mut self, id: u64) -> bool {
         self.pump_stream();
-        let own = &mut *self.own.borrow_mut();
-        let Some(pending) = own.repl.online(id, now_ms()) else {
-            return false;
+        let online = {
+            let own = &mut *self.own.borrow_mut();
+            match own.repl.online(id, now_ms()) {
+                Some(pending) => {
+                    if !pending.is_empty() {
+                        own.outbox.buffer(id).extend_from_slice(&pending);
+                    }
+                    self.engine.stream_buffered_bytes = stream_buffered(&self.aof_stream, own);
+                    true
+                }
+                None => false,
+            }
         };
-        if !pending.is_empty() {
-            own.outbox.buffer(id).extend_from_slice(&pending);
-        }
-        self.engine.stream_buffered_bytes = stream_buffered(&self.aof_stream, own);
-        true
+        self.refresh_good_replicas();
+        online
     }
 
     /// A diskless transfer to replica `id` ended: it is online; its stream starts with its
     /// first REPLCONF ACK. False for a snapshot-only replica: the host closes it.
     pub fn repl_online_on_ack(&mut self, id: u64) -> bool {
         self.pump_stream();
-        self.own.borrow_mut().repl.online_on_ack(id, now_ms())
+        let online = self.own.borrow_mut().repl.online_on_ack(id, now_ms());
+        self.refresh_good_replicas();
+        online
     }
 
     /// The diskless transfer's end mark was written to these replicas: their first
@@ -445,7 +458,9 @@ impl Server {
     /// A primary becomes a replica: the replicas attached to it are returned (the host
     /// closes them, as Valkey does) and forgotten.
     pub fn repl_detach_replicas(&mut self) -> Vec<u64> {
-        self.repl_mut().detach_all(now_ms())
+        let ids = self.repl_mut().detach_all(now_ms());
+        self.refresh_good_replicas();
+        ids
     }
 
     /// INFO replication's rows of the attached replicas, as of now.
@@ -684,9 +699,13 @@ impl Server {
         let mut own = self.own.borrow_mut();
         own.pubsub.drop_client(&mut self.engine, id);
         own.outbox.drop_client(id);
+        let was_replica = own.repl.is_replica(id);
         own.repl.remove(id, now_ms());
         own.fds.remove(&id);
         drop(own);
+        if was_replica {
+            self.refresh_good_replicas();
+        }
         self.refresh_stream_buffers();
         self.reset_monitor(id);
         self.engine.remove_client(id);
@@ -888,6 +907,8 @@ impl Server {
         // Keys the cycle deleted, the key-table limit, the BCAST batch.
         self.engine.tracking_cron();
         self.deliver_invalidations();
+        // Acknowledgements age: the good replicas behind min-replicas-to-write.
+        self.refresh_good_replicas();
     }
 
     /// An eviction pass for the host (after CONFIG SET maxmemory, and from the cron, as

@@ -773,6 +773,12 @@ impl Replication {
         self.replicas.values().filter(|r| r.state == Some(ReplicaState::Online)).count()
     }
 
+    /// Online replicas whose last acknowledgement is at most `max_lag_s` seconds old, as
+    /// INFO's `lag` counts it (Valkey's `refreshGoodReplicasCount`).
+    pub fn good_count(&self, max_lag_s: u64, now_ms: u64) -> usize {
+        self.replicas.values().filter(|r| r.state == Some(ReplicaState::Online) && now_ms.saturating_sub(r.ack_time_ms) / 1000 <= max_lag_s).count()
+    }
+
     /// INFO rows for every replica that sent SYNC/PSYNC, in attach order.
     pub fn info(&self, now_ms: u64) -> Vec<ReplicaInfo> {
         self.replicas
@@ -874,6 +880,24 @@ mod tests {
         // A replica asking to continue the old history now needs a full sync.
         let old = "a".repeat(40);
         assert_eq!(r.sync(8, Some((old.as_bytes(), b"4")), 20_000), SyncDecision::Full);
+    }
+
+    #[test]
+    fn good_replicas_are_online_with_a_recent_ack() {
+        let mut r = repl();
+        let mut o = Outbox::default();
+        r.sync(7, None, 0);
+        r.sync(8, None, 0);
+        assert_eq!(r.good_count(10, 0), 0, "still syncing");
+        r.bgsave_started(false);
+        r.bgsave_done();
+        r.online(7, 1_000);
+        r.feed(b"x", &mut o);
+        assert_eq!(r.good_count(10, 1_000), 1, "8 is still waiting for its snapshot");
+        assert_eq!(r.good_count(2, 3_999), 1, "lag 2 s is within 2");
+        assert_eq!(r.good_count(2, 4_000), 0, "lag 3 s is not");
+        assert_eq!(r.replconf(7, &[b"ack", b"1"], 4_000), None);
+        assert_eq!(r.good_count(2, 4_500), 1, "an ACK makes it good again");
     }
 
     #[test]

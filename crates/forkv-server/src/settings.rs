@@ -29,8 +29,6 @@ pub struct EngineSettings {
     pub query_buffer_limit: Option<usize>,
     /// The default user's password (`requirepass`); empty: nopass.
     pub requirepass: Option<String>,
-    /// Error for write commands (MISCONF); empty string clears it.
-    pub write_error: Option<String>,
     pub hll_sparse_max_bytes: Option<usize>,
     /// `acllog-max-len`.
     pub acllog_max_len: Option<usize>,
@@ -54,8 +52,12 @@ pub struct EngineSettings {
     pub shared_integers: Option<bool>,
     /// A replica with `replica-read-only yes`: clients' writes get `-READONLY`.
     pub read_only_replica: Option<bool>,
-    /// The server is a replica (WAIT and WAITAOF are refused).
+    /// The server is a replica (WAIT and WAITAOF are refused; no min-replicas gate).
     pub is_replica: Option<bool>,
+    /// `min-replicas-to-write` (0: off): the write gate's NOREPLICAS.
+    pub min_replicas_to_write: Option<u64>,
+    /// `min-replicas-max-lag` in seconds (0: off).
+    pub min_replicas_max_lag: Option<u64>,
     /// A replica's primary as `host:port`; empty on a primary.
     pub primary_address: Option<String>,
     /// A replica's link is down and `replica-serve-stale-data no`: `-MASTERDOWN`.
@@ -161,9 +163,6 @@ impl Server {
         if let Some(v) = s.propagation_error_behavior.as_deref().and_then(PropagationErrorBehavior::parse) {
             cfg.propagation_error_behavior = v;
         }
-        if let Some(v) = s.write_error {
-            cfg.write_error = non_empty(v);
-        }
         if let Some(v) = s.primary_address {
             cfg.primary_address = non_empty(v);
         }
@@ -227,6 +226,10 @@ impl Server {
         set(&mut e.csc.max_keys, s.tracking_table_max_keys);
         set(&mut e.latency.threshold_ms, s.latency_monitor_threshold);
         set(&mut e.latency.hz, s.hz);
+        // The write gate's settings: the role and min-replicas (see crate::write_gate).
+        if s.is_replica.is_some() || s.min_replicas_to_write.is_some() || s.min_replicas_max_lag.is_some() {
+            self.set_min_replicas(s.min_replicas_to_write, s.min_replicas_max_lag);
+        }
     }
 
     /// The compact-encoding thresholds among `s`, over the current ones.

@@ -16,7 +16,8 @@ fn configure_applies_only_the_fields_given() {
     let before_limit = s.engine.cfg.query_buffer_limit;
     s.configure(EngineSettings {
         proto_max_bulk_len: Some(1234),
-        write_error: Some("MISCONF x".into()),
+        min_replicas_to_write: Some(1),
+        min_replicas_max_lag: Some(10),
         primary_address: Some("10.0.0.1:6379".into()),
         maxmemory: Some(1 << 20),
         maxmemory_policy: Some("allkeys-lfu".into()),
@@ -31,7 +32,7 @@ fn configure_applies_only_the_fields_given() {
     let cfg = &s.engine.cfg;
     assert_eq!(cfg.proto_max_bulk_len, 1234);
     assert_eq!(cfg.query_buffer_limit, before_limit, "not given: unchanged");
-    assert_eq!(cfg.write_error.as_deref(), Some("MISCONF x"));
+    assert!(cfg.write_gate.too_few_replicas, "min-replicas-to-write 1 without replicas");
     assert_eq!(cfg.primary_address.as_deref(), Some("10.0.0.1:6379"));
     assert_eq!(cfg.maxmemory.maxmemory, 1 << 20);
     assert_eq!(cfg.maxmemory.policy, EvictionPolicy::parse("allkeys-lfu").expect("a policy"));
@@ -44,14 +45,14 @@ fn configure_applies_only_the_fields_given() {
     // Empty strings clear; an unknown policy name changes nothing; a lone HELLO field
     // is not applied.
     s.configure(EngineSettings {
-        write_error: Some(String::new()),
+        min_replicas_to_write: Some(0),
         primary_address: Some(String::new()),
         maxmemory_policy: Some("no-such-policy".into()),
         hello_server: Some("other".into()),
         ..Default::default()
     });
     let cfg = &s.engine.cfg;
-    assert_eq!(cfg.write_error, None);
+    assert!(!cfg.write_gate.too_few_replicas, "min-replicas-to-write 0: off");
     assert_eq!(cfg.primary_address, None);
     assert_eq!(cfg.maxmemory.policy, EvictionPolicy::parse("allkeys-lfu").expect("a policy"));
     assert_eq!(cfg.hello_identity, ("valkey".to_string(), "8.0.1".to_string()));

@@ -48,6 +48,18 @@ impl MultiState {
     }
 }
 
+impl super::Client {
+    /// What `spec` adds to a command's flags for the checks before it runs: for EXEC in a
+    /// transaction, the union of the queued commands' flags and of their complements
+    /// (Valkey checks EXEC with the flags of what it would run); (0, 0) otherwise.
+    pub(crate) fn exec_queued_flags(&self, spec: &CommandSpec) -> (u32, u32) {
+        match &self.multi {
+            Some(m) if spec.name == "exec" => m.queued_flags(),
+            _ => (0, 0),
+        }
+    }
+}
+
 /// The rest of a running EXEC's queue.
 pub(crate) struct ExecRun {
     pub(crate) rest: std::vec::IntoIter<Queued>,

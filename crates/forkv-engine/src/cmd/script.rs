@@ -29,6 +29,7 @@ use crate::log::LogLevel;
 use crate::reply::Reply;
 use crate::table::flags::*;
 use crate::table::{container, spec, CommandSpec, Exec, Exec::Engine as Eng};
+use crate::write_gate::DiskError;
 use crate::{errors, Engine, Outcome};
 
 const EV: u32 = NOSCRIPT | SKIP_MONITOR | STALE | NO_MANDATORY_KEYS | MOVABLE_KEYS;
@@ -139,12 +140,10 @@ impl<'a> EngineHost<'a> {
             if e.cfg.read_only_replica && !obey {
                 return Err(format!("-{}", errors::READONLY));
             }
-            if let Some(err) = &e.cfg.write_error {
-                // MISCONF (disk errors) and NOREPLICAS: Valkey skips the disk check for
-                // its primary and AOF loading, never the replicas one.
-                if !obey || err.starts_with("NOREPLICAS") {
-                    return Err(format!("-{err}"));
-                }
+            // MISCONF (disk errors) and NOREPLICAS: Valkey skips the disk check for its
+            // primary and AOF loading, never the replicas one.
+            if let Some(err) = e.cfg.write_gate.script_call_refusal(obey) {
+                return Err(format!("-{err}"));
             }
         }
         // The memory was over maxmemory with nothing to evict when the script started.
@@ -408,19 +407,19 @@ pub(crate) fn refusal_before_run(e: &Engine, id: u64, flags: ScriptFlags, read_o
         if e.cfg.read_only_replica && !obey {
             return Some("READONLY Can not run script with write flag on readonly replica".into());
         }
-        let write_error = e.cfg.write_error.as_deref();
-        if let Some(err) = write_error.filter(|err| err.starts_with("MISCONF") && !obey) {
+        let gate = &e.cfg.write_gate;
+        if let Some(disk) = gate.disk.as_ref().filter(|_| !obey) {
             const BLOCKED: &str = "but it's currently unable to persist to disk. Writable scripts are blocked. Use 'no-writes' flag for read only scripts.";
-            return Some(match err.strip_prefix(AOF_WRITE_ERROR) {
-                Some(reason) => format!("MISCONF Valkey is configured to persist data to AOF, {BLOCKED} AOF error: {reason}"),
-                None => format!("MISCONF Valkey is configured to save RDB snapshots, {BLOCKED}"),
+            return Some(match disk {
+                DiskError::Aof(reason) => format!("MISCONF Valkey is configured to persist data to AOF, {BLOCKED} AOF error: {reason}"),
+                DiskError::Rdb => format!("MISCONF Valkey is configured to save RDB snapshots, {BLOCKED}"),
             });
         }
         if read_only {
             return Some("ERR Can not execute a script with write flag using *_ro command.".into());
         }
-        if let Some(err) = write_error.filter(|err| err.starts_with("NOREPLICAS")) {
-            return Some(err.to_string());
+        if gate.too_few_replicas {
+            return Some(errors::NOREPLICAS.into());
         }
     }
     if e.oom_state && e.cfg.maxmemory.maxmemory > 0 && !flags.has(ScriptFlags::ALLOW_OOM) && !flags.has(ScriptFlags::NO_WRITES) {
@@ -428,10 +427,6 @@ pub(crate) fn refusal_before_run(e: &Engine, id: u64, flags: ScriptFlags, read_o
     }
     None
 }
-
-/// The start of the write refusal the host sets when the AOF cannot be written (the
-/// reason follows it).
-const AOF_WRITE_ERROR: &str = "MISCONF Errors writing to the AOF file: ";
 
 impl Engine {
     /// The flags a command is checked with before it runs (Valkey's `getCommandFlags`):
@@ -742,11 +737,12 @@ mod tests {
         // tests cover it with one); host commands are refused either way.
         assert!(run(&mut e, &["EVAL", "return redis.call('publish', 'c', 'm')", "0"]).contains(super::HOST_COMMAND_ERROR));
         assert!(run(&mut e, &["EVAL", "return redis.call('info')", "0"]).contains(super::HOST_COMMAND_ERROR));
-        e.cfg.write_error = Some("MISCONF disk".into());
-        assert!(run(&mut e, &["EVAL", "return redis.call('set', 'k', 'v')", "0"]).starts_with("-MISCONF disk script: "));
-        assert_eq!(run(&mut e, &["EVAL", "#!lua\nreturn 1", "0"]), "-MISCONF disk\r\n");
+        e.cfg.write_gate.disk = Some(crate::write_gate::DiskError::Aof("disk".into()));
+        let misconf = "MISCONF Errors writing to the AOF file: disk";
+        assert!(run(&mut e, &["EVAL", "return redis.call('set', 'k', 'v')", "0"]).starts_with(&format!("-{misconf} script: ")));
+        assert_eq!(run(&mut e, &["EVAL", "#!lua\nreturn 1", "0"]), format!("-{misconf}\r\n"));
         assert_eq!(run(&mut e, &["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]), ":1\r\n");
-        assert_eq!(run(&mut e, &["EVAL", "return redis.pcall('set', 'k', 'v')['err']", "0"]), "$12\r\nMISCONF disk\r\n");
+        assert_eq!(run(&mut e, &["EVAL", "return redis.pcall('set', 'k', 'v')['err']", "0"]), format!("${}\r\n{misconf}\r\n", misconf.len()));
     }
 
     /// A user allowed `+@all -set ~a* &ch` on client 1.
@@ -848,7 +844,7 @@ mod tests {
     fn writes_after_the_first_are_not_refused_for_the_server_state() {
         let mut e = Engine::new(16);
         e.add_client(1);
-        e.cfg.write_error = Some("NOREPLICAS Not enough good replicas to write.".into());
+        e.cfg.write_gate.too_few_replicas = true;
         assert!(run(&mut e, &["EVAL", "return redis.call('set', 'x', 1)", "0"]).starts_with("-NOREPLICAS Not enough good replicas to write. script: "));
         assert_eq!(run(&mut e, &["EVAL", "#!lua\nreturn 1", "0"]), "-NOREPLICAS Not enough good replicas to write.\r\n");
         assert_eq!(run(&mut e, &["EVAL", "return redis.call('get', 'x')", "0"]), "$-1\r\n");

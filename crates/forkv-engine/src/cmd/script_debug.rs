@@ -23,19 +23,11 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use forkv_script::{DebugIo, DebugSession};
 
+use crate::client::LuaDebug;
 use crate::cmd::script::{eval_generic, Source};
 use crate::log::LogLevel;
 use crate::reply::Reply;
 use crate::{Engine, Outcome};
-
-/// How a client's EVALs are debugged (SCRIPT DEBUG YES or SYNC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LuaDebug {
-    /// YES: a forked session; the changes are rolled back.
-    Forked,
-    /// SYNC: the server blocks; the changes are kept.
-    Sync,
-}
 
 /// Refusal of SCRIPT DEBUG YES|SYNC for a connection without a raw socket (every client
 /// of the host has one: TLS clients through the host's TLS bridge; internal clients do not).

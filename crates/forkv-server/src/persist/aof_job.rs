@@ -201,7 +201,7 @@ impl Server {
         let writer = self.new_aof_writer(file, &settings, incr_size, current, base);
         self.aof.open = Some(OpenAof { settings, dir: d, manifest: m, writer, initial: false });
         self.set_aof(true);
-        self.aof_status.set_state(super::aof_state::AofState::On);
+        self.set_aof_state(super::aof_state::AofState::On);
         Ok(())
     }
 
@@ -258,7 +258,7 @@ impl Server {
     /// scheduled rewrite is forgotten. The AOF is off once the file is closed.
     pub fn aof_close(&mut self) -> std::io::Result<()> {
         self.close_aof_file()?;
-        self.aof_status.set_state(super::aof_state::AofState::Off);
+        self.set_aof_state(super::aof_state::AofState::Off);
         Ok(())
     }
 
@@ -446,7 +446,7 @@ impl Server {
             Ok(done) => {
                 // Valkey's backgroundRewriteDoneHandler: a switch-on is complete.
                 if self.aof_status.state() == super::aof_state::AofState::WaitRewrite {
-                    self.aof_status.set_state(super::aof_state::AofState::On);
+                    self.set_aof_state(super::aof_state::AofState::On);
                 }
                 done
             }

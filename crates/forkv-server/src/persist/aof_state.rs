@@ -10,6 +10,7 @@
 //! the engine's queue; the host replies.
 
 use forkv_engine::log::LogLevel;
+use forkv_engine::write_gate::DiskError;
 use forkv_snapshot::ChildKind;
 
 use super::aof_job::{AofSettings, RewriteDone};
@@ -71,13 +72,18 @@ impl AofStatus {
         self.write_error.is_none()
     }
 
-    /// The error writes are refused with, while the AOF is on and its last write failed.
-    pub fn write_gate(&self) -> Option<String> {
+    /// The write gate's AOF part: the last write failed while the AOF is on.
+    pub fn write_denied(&self) -> Option<DiskError> {
         let e = self.write_error.as_ref().filter(|_| self.enabled())?;
-        Some(format!("MISCONF Errors writing to the AOF file: {e}"))
+        Some(DiskError::Aof(e.clone()))
     }
 
-    pub(crate) fn set_state(&mut self, state: AofState) {
+    /// The error writes are refused with for the AOF's sake (see [`Self::write_denied`]).
+    pub fn write_gate(&self) -> Option<String> {
+        self.write_denied().map(|d| d.error().into_owned())
+    }
+
+    fn set_state(&mut self, state: AofState) {
         self.state = state;
     }
 }
@@ -100,6 +106,12 @@ impl Server {
         &self.aof_status
     }
 
+    /// Moves the AOF to `state`; the write gate follows (an AOF off refuses nothing).
+    pub(crate) fn set_aof_state(&mut self, state: AofState) {
+        self.aof_status.set_state(state);
+        self.refresh_write_gate();
+    }
+
     /// The turn's flush (Valkey's `flushAppendOnlyFile` from beforeSleep and the cron):
     /// writes what is pending per the fsync policy and keeps the write status, which
     /// gates writes ([`AofStatus::write_gate`]).
@@ -107,20 +119,25 @@ impl Server {
         if !self.aof_status.enabled() {
             return TurnFlush::Off;
         }
-        match self.aof_flush(force) {
+        let flush = match self.aof_flush(force) {
             Ok(f) => TurnFlush::Written { written: f.written, postponed: f.postponed, recovered: self.aof_status.write_error.take().is_some() },
             Err(error) => {
                 let first = self.aof_status.write_error.replace(error.clone()).is_none();
                 TurnFlush::Failed { error, first }
             }
+        };
+        // The gate follows a new error, a changed one, or the recovery.
+        if matches!(flush, TurnFlush::Failed { .. } | TurnFlush::Written { recovered: true, .. }) {
+            self.refresh_write_gate();
         }
+        flush
     }
 
     /// CONFIG SET appendonly yes (Valkey's `startAppendOnly`): the AOF waits for its first
     /// rewrite, which [`Server::aof_fork_rewrite`] forks now or the cron once another child
     /// is done. Then [`Server::aof_switch_on_result`].
     pub fn aof_begin_switch_on(&mut self) {
-        self.aof_status.set_state(AofState::WaitRewrite);
+        self.set_aof_state(AofState::WaitRewrite);
     }
 
     /// The end of a switch-on: when the first rewrite could not start, the AOF stays off;
@@ -128,10 +145,12 @@ impl Server {
     /// returned when there was one ("AOF reopen, just ignore the last error.").
     pub fn aof_switch_on_result(&mut self, started: bool) -> bool {
         if !started {
-            self.aof_status.set_state(AofState::Off);
+            self.set_aof_state(AofState::Off);
             return false;
         }
-        self.aof_status.write_error.take().is_some()
+        let had_error = self.aof_status.write_error.take().is_some();
+        self.refresh_write_gate();
+        had_error
     }
 
     /// Forks the rewrite the state calls for: the first one of a switch-on (see

@@ -168,10 +168,13 @@ impl RdbPolicy {
         self.rules.iter().find(|r| dirty >= r.changes && now - self.last_save_time > r.seconds).map(|r| CronStart::Rule(*r))
     }
 
-    /// A save in this process ended.
+    /// A save in this process ended. As Valkey's rdbSave, a success sets the status ok
+    /// (and so lifts MISCONF); a failure leaves it as it was: only background saves fail
+    /// it (checked against valkey-server 8.0.1: a failed SAVE keeps
+    /// `rdb_last_bgsave_status:ok` and writes go on).
     pub fn saved(&mut self, ok: bool, now: i64) {
-        self.last_bgsave_ok = ok;
         if ok {
+            self.last_bgsave_ok = true;
             self.last_save_time = now;
             self.saves += 1;
         }
@@ -237,6 +240,7 @@ impl Server {
             self.saved_changes(dirty);
         }
         self.rdb_policy.saved(r.is_ok(), unix_now());
+        self.refresh_write_gate();
         r
     }
 
@@ -272,6 +276,7 @@ impl Server {
     pub fn bgsave_now(&mut self, target: RdbTarget) -> Result<Forked, ForkError> {
         let r = self.bgsave(target);
         self.rdb_policy.forked(r.as_ref().map(|_| ()).map_err(|_| ()), false, unix_now());
+        self.refresh_write_gate();
         r
     }
 
@@ -306,6 +311,7 @@ impl Server {
             // Debugging sessions are reaped by the engine, never by the job slot.
             ChildKind::Ldb => {}
         }
+        self.refresh_write_gate();
     }
 
     /// The diskless full sync's fork ([`Server::bgsave_to_replicas`]) with the policy's
@@ -362,8 +368,10 @@ mod tests {
         assert!(!p.denies_writes());
         p.set_rules(Vec::new(), true);
         assert!(!p.denies_writes());
-        // A save in process that succeeds opens the gate again.
+        // A save in process that fails changes nothing; one that succeeds opens the gate again.
         p.set_rules(vec![SaveRule { seconds: 1, changes: 1 }], true);
+        p.saved(false, 2008);
+        assert!(p.denies_writes());
         p.saved(true, 2010);
         assert!(!p.denies_writes());
         assert_eq!((p.last_save_time, p.saves), (2010, 1));
