@@ -587,9 +587,10 @@ export declare class Core {
   primaryAck(): Buffer
   /**
    * The link is up: the primary client selects `db` (the snapshot's stream database,
-   * not counted); returns the first ACK.
+   * not counted); `after_sync`: a full sync's snapshot was loaded (the AOF restarts
+   * with a rewrite). Returns the first ACK.
    */
-  primaryLinkUp(db?: number | undefined | null): Buffer
+  primaryLinkUp(db: number | undefined | null, afterSync: boolean): Buffer
   /** The replica's offset in its primary's stream (-1: none). */
   replicaOffset(): number
   /** A new history's offset (-1: none); FACK's bookkeeping starts over. */

@@ -17,18 +17,19 @@ export class PrimaryStream extends LinkPart {
     if (this.st.clientId !== 0) this.native.removeClient(this.st.clientId);
     this.st.clientId = 0;
     // The replica's own AOF starts again from the new data (restartAOFAfterSYNC). The
-    // rewrite's base holds the whole synced offset: once it is installed, FACK reaches that
-    // offset whatever appendfsync says (Valkey's fsynced_reploff_pending at the rewrite).
+    // rewrite's base holds the whole synced offset: the ACKs carry no FACK until it is
+    // installed, then FACK is that offset (Valkey's fsynced_reploff_pending at the
+    // rewrite's start); see forkv-server's primary_link.rs.
     if (this.server.aof.enabled) this.server.aof.rewriteCommand();
-    this.linkUp();
+    this.linkUp(true);
     this.st.inbuf = Buffer.concat([...this.st.afterSnapshot, this.st.inbuf]);
     this.st.afterSnapshot = [];
     s.resume();
     this.link.pump(s);
   }
 
-  /** The link is up: the primary client exists, ACKs flow. */
-  linkUp(): void {
+  /** The link is up: the primary client exists, ACKs flow. `afterSync`: a full sync's snapshot was loaded. */
+  linkUp(afterSync = false): void {
     if (this.st.clientId === 0) {
       this.st.clientId = this.native.allocateClientId();
       this.native.addPrimaryClient(this.st.clientId);
@@ -40,7 +41,7 @@ export class PrimaryStream extends LinkPart {
     // is created in rsi.repl_stream_db); not part of the stream, so not counted.
     const db = this.st.streamDbAfterLoad;
     this.st.streamDbAfterLoad = null;
-    const ack = this.native.primaryLinkUp(db);
+    const ack = this.native.primaryLinkUp(db, afterSync);
     this.st.state = 'connected';
     this.st.linkDownSince = 0;
     this.st.lastIo = Date.now();

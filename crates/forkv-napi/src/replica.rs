@@ -26,10 +26,11 @@ impl Core {
     }
 
     /// The link is up: the primary client selects `db` (the snapshot's stream database,
-    /// not counted); returns the first ACK.
+    /// not counted); `after_sync`: a full sync's snapshot was loaded (the AOF restarts
+    /// with a rewrite). Returns the first ACK.
     #[napi]
-    pub fn primary_link_up(&mut self, db: Option<u32>) -> Buffer {
-        self.server.primary_link_up(db.map(|d| d as usize)).into()
+    pub fn primary_link_up(&mut self, db: Option<u32>, after_sync: bool) -> Buffer {
+        self.server.primary_link_up(db.map(|d| d as usize), after_sync).into()
     }
 
     /// The replica's offset in its primary's stream (-1: none).

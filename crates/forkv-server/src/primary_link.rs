@@ -43,12 +43,25 @@ pub struct PrimaryLink {
     offset: i64,
     /// How far the AOF is fsynced, in stream offsets (FACK).
     fsynced: FsyncedOffset,
+    /// After a full sync the AOF starts again from the loaded data with a rewrite: until
+    /// that rewrite is installed the ACKs carry no FACK, and then FACK is the offset the
+    /// rewrite started at (Valkey's fsynced_reploff -1 in AOF_WAIT_REWRITE, and its
+    /// fsynced_reploff_pending set when the rewrite starts): a write applied after the
+    /// start is counted only once an fsync covers it.
+    rewrite_pending: Option<i64>,
 }
 
 impl PrimaryLink {
     /// Client `id` runs the primary's commands from now on.
     pub(crate) fn set_client(&mut self, id: u64) {
         self.client = id;
+    }
+
+    /// An AOF rewrite was installed: the offset the post-sync rewrite started at is fsynced.
+    pub(crate) fn rewrite_installed(&mut self) {
+        if let Some(p) = self.rewrite_pending.take() {
+            self.fsynced.best = self.fsynced.best.max(p);
+        }
     }
 
     /// Client `id` went away: if it was the primary client, there is none.
@@ -61,7 +74,7 @@ impl PrimaryLink {
 
 impl Default for PrimaryLink {
     fn default() -> Self {
-        PrimaryLink { client: 0, offset: -1, fsynced: FsyncedOffset::default() }
+        PrimaryLink { client: 0, offset: -1, fsynced: FsyncedOffset::default(), rewrite_pending: None }
     }
 }
 
@@ -193,7 +206,7 @@ pub fn ack_command(offset: i64, fack: Option<i64>) -> Vec<u8> {
 #[derive(Debug, Default)]
 pub struct FsyncedOffset {
     marks: std::collections::VecDeque<(u64, i64)>,
-    best: i64,
+    pub(crate) best: i64,
 }
 
 impl FsyncedOffset {
@@ -246,6 +259,7 @@ impl Server {
     pub fn set_replica_offset(&mut self, offset: i64) {
         self.primary_link.offset = offset;
         self.primary_link.fsynced.reset();
+        self.primary_link.rewrite_pending = None;
     }
 
     /// The stream up to the current offset was applied: remember where the AOF ends.
@@ -260,6 +274,9 @@ impl Server {
     pub fn primary_ack(&mut self) -> Vec<u8> {
         let m = self.aof_sync_marks().map(|(appended, synced)| AofMarks { appended, synced });
         let off = self.primary_link.offset;
+        if self.primary_link.rewrite_pending.is_some() && m.is_some() {
+            return ack_command(off, None);
+        }
         let fack = self.primary_link.fsynced.fack(off, m);
         ack_command(off, fack)
     }
@@ -267,12 +284,16 @@ impl Server {
     /// The link came up (a partial resync, or a full sync's snapshot loaded): the stream
     /// continues in database `db` (the snapshot's `repl-stream-db`; Valkey creates its
     /// primary client there), which is not part of the stream and so not counted. Returns
-    /// the ACK the link sends first.
-    pub fn primary_link_up(&mut self, db: Option<usize>) -> Vec<u8> {
+    /// the ACK the link sends first. `after_sync`: a full sync's snapshot was loaded and
+    /// the AOF, if on, was started again with a rewrite (see `rewrite_pending`).
+    pub fn primary_link_up(&mut self, db: Option<usize>, after_sync: bool) -> Vec<u8> {
         if let Some(db) = db.filter(|&d| d > 0) {
             let d = db.to_string();
             let select = format!("*2\r\n$6\r\nSELECT\r\n${}\r\n{d}\r\n", d.len());
             self.run_primary(select.as_bytes());
+        }
+        if after_sync && self.aof.is_open() {
+            self.primary_link.rewrite_pending = Some(self.primary_link.offset);
         }
         self.mark_applied();
         self.primary_ack()

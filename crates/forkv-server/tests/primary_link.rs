@@ -87,7 +87,7 @@ fn fack_counts_what_the_aof_fsynced() {
     let mut s = replica();
     s.aof_open(common::aof_settings(tmp.path(), FsyncPolicy::No, true, Duration::ZERO), None).expect("open");
     // The link comes up: FACK reports the offset, nothing being appended and unsynced.
-    assert_eq!(s.primary_link_up(None), ack_command(100, Some(100)));
+    assert_eq!(s.primary_link_up(None, false), ack_command(100, Some(100)));
     let set = c(&["SET", "a", "1"]);
     let r = s.feed_primary(&[set.as_slice(), GETACK].concat()).expect("feed");
     // appendfsync no: the SET is appended, never fsynced.
@@ -118,4 +118,30 @@ fn the_applied_stream_goes_on_to_our_replicas_unchanged() {
     let out: Vec<u8> = s.take_deliveries().into_iter().filter(|(id, _)| *id == 3).flat_map(|(_, b)| b).collect();
     assert_eq!(out, buf[..r.consumed].to_vec());
     assert_eq!(s.repl().offset, 100 + r.consumed as u64);
+}
+
+// The only test of this binary that forks (the job slot is process-wide).
+#[test]
+fn after_a_full_sync_fack_waits_for_the_rewrite_and_is_the_offset_it_started_at() {
+    let tmp = TempDir::new("plrewrite");
+    let settings = common::aof_settings(tmp.path(), FsyncPolicy::No, true, Duration::ZERO);
+    let mut s = replica();
+    s.aof_open(settings.clone(), None).expect("open");
+    // The snapshot is loaded: the AOF starts again with a rewrite, then the link comes up.
+    let forked = s.aof_rewrite_start(settings.clone()).expect("fork");
+    assert_eq!(s.primary_link_up(None, true), ack_command(100, None), "no FACK before the rewrite is installed");
+    let set = c(&["INCR", "n"]);
+    let r = s.feed_primary(&[set.as_slice(), GETACK].concat()).expect("feed");
+    let after = 100 + set.len() as i64;
+    assert_eq!(r.acks, ack_command(after, None));
+    let (_, exit) = common::reap(&mut s);
+    assert_eq!(exit.outcome, forkv_snapshot::ChildOutcome::Ok);
+    assert!(s.aof_rewrite_done(&settings, forked.pid, true).ok);
+    // The INCR came after the rewrite started and nothing fsynced it (appendfsync no).
+    assert_eq!(s.primary_ack(), ack_command(s.replica_offset(), Some(100)));
+    s.aof_set_fsync(FsyncPolicy::Always);
+    s.feed_primary(b"\n").expect("feed");
+    s.aof_flush(true).expect("flush");
+    let off = s.replica_offset();
+    assert_eq!(s.primary_ack(), ack_command(off, Some(off)), "an fsync covers it");
 }
