@@ -68,10 +68,11 @@ export class PrimaryStream extends LinkPart {
     if (this.st.inbuf.length === 0) return;
     const core = this.server.core;
     const r = core.feedPrimary(this.st.inbuf);
+    // Received counts whether or not it ran (held by a pause, a partial command).
+    this.st.readOffset = this.st.offset + this.st.inbuf.length - r.consumed;
     if (r.consumed === 0) return;
     this.write(s, r.acks);
     this.st.clientInput += r.consumed;
-    this.st.readOffset = this.st.offset;
     this.st.inbuf = this.st.inbuf.subarray(r.consumed);
     const dp = this.server.dataPath;
     if (r.flushedAll) this.server.rdb.afterFlushAll();

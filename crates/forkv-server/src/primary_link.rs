@@ -302,6 +302,14 @@ impl Server {
     /// One read of the primary link (see the module's essay): `buf` is what the host holds
     /// of the stream. Err on a protocol error (nothing was run).
     pub fn feed_primary(&mut self, buf: &[u8]) -> Result<PrimaryFeed, String> {
+        // A pause (CLIENT PAUSE WRITE or ALL, a failover's or a shutdown's) holds the
+        // primary's stream whole: nothing consumed, nothing run or acknowledged, until the
+        // host hands the held bytes again after it (Valkey's PAUSE_ACTION_REPLICA: the
+        // primary client's commands wait in its query buffer).
+        self.engine.update_pause();
+        if self.engine.is_paused() {
+            return Ok(PrimaryFeed::default());
+        }
         let cmds = scan_commands(buf)?;
         let Some(last) = cmds.last() else { return Ok(PrimaryFeed::default()) };
         let consumed = last.end;

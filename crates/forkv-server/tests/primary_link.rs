@@ -63,6 +63,21 @@ fn getack_mid_batch_is_answered_with_the_offset_before_it() {
 }
 
 #[test]
+fn a_client_pause_holds_the_stream_until_it_ends() {
+    let mut s = replica();
+    s.feed(1, &c(&["CLIENT", "PAUSE", "100000", "WRITE"]));
+    s.engine.clear_reply();
+    let set = c(&["SET", "a", "1"]);
+    let r = s.feed_primary(&set).expect("feed");
+    assert_eq!(r.consumed, 0, "held");
+    assert_eq!(s.replica_offset(), 100);
+    s.feed(1, &c(&["CLIENT", "UNPAUSE"]));
+    s.engine.clear_reply();
+    assert_eq!(s.feed_primary(&set).expect("feed").consumed, set.len());
+    assert_eq!(get(&mut s, "a"), "$1\r\n1\r\n");
+}
+
+#[test]
 fn keepalive_newlines_are_counted() {
     let mut s = replica();
     let r = s.feed_primary(b"\n\n").expect("feed");
