@@ -10,7 +10,6 @@ import { startRedis, startServer, type RunningServer, VALKEY_SERVER } from '../h
 import { useFleet } from '../helpers/fixture';
 import { contents, errOf, info, sameContents, waitUntil } from '../persistence/util';
 import { linkUp, sameOnBoth, writeAll } from './sync-check';
-import { scanCommands } from '../../ts/replication/stream';
 
 const t = suite('replication-replica');
 const fleet = useFleet(t);
@@ -175,18 +174,6 @@ t('bind-source-addr: the replica connects to its primary from that address', asy
   await linkUp(fleet.connect(rep.port));
   const slave0 = (await info(fleet.connect(p.port), 'replication')).get('slave0') ?? '';
   assert.match(slave0, /^ip=127\.0\.0\.2,/);
-});
-
-t('the stream scanner: command boundaries, keepalive newlines, GETACK, partial input', () => {
-  const s = Buffer.from('*1\r\n$4\r\nPING\r\n\n*3\r\n$8\r\nreplconf\r\n$6\r\nGETACK\r\n$1\r\n*\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv', 'latin1');
-  const cmds = scanCommands(s);
-  assert.equal(cmds, [
-    { end: 14, getack: false },
-    { end: 15, getack: false },
-    { end: 52, getack: true },
-  ]);
-  assert.throws(() => scanCommands(Buffer.from('+OK\r\n')), /expected '\*'/);
-  assert.equal(scanCommands(Buffer.from('*2\r\n$3\r\nGET')), []);
 });
 
 // Valkey's suite breaks the link with `CLIENT KILL <primary ip:port>` on the replica

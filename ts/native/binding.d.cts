@@ -580,6 +580,25 @@ export declare class Core {
   replDetachReplicas(): Array<number>
   /** INFO replication's primary fields (see [`forkv_server::Server::repl_info`]). */
   replInfo(): import('./host-types').ReplInfo
+  /**
+   * One read of the primary link (`bytes`: what the host holds of the stream): runs
+   * the complete commands, answers GETACK. Returns the ACK bytes to write, then the
+   * bytes consumed (f64 LE) and a status byte (see `forkv_server::primary_link`).
+   * Throws on a protocol error (nothing was run).
+   */
+  feedPrimary(bytes: Buffer): Buffer
+  /** `REPLCONF ACK <offset>` (with FACK when the AOF is on) for the primary. */
+  primaryAck(): Buffer
+  /**
+   * The link is up: the primary client selects `db` (the snapshot's stream database,
+   * not counted); `after_sync`: a full sync's snapshot was loaded (the AOF restarts
+   * with a rewrite). Returns the first ACK.
+   */
+  primaryLinkUp(db: number | undefined | null, afterSync: boolean): Buffer
+  /** The replica's offset in its primary's stream (-1: none). */
+  replicaOffset(): number
+  /** A new history's offset (-1: none); FACK's bookkeeping starts over. */
+  setReplicaOffset(offset: number): void
 }
 
 /**

@@ -32,6 +32,24 @@ const LOGS = 0x20;
 /** Status bit: pub/sub messages wait for other clients; take them with `takeDeliveries()`. */
 const DELIVER = 0x10;
 
+/** Status bit of `feedPrimary`: a panic request waits (`native.takePanicRequest()`). */
+const PANIC = 0x08;
+/** Bytes after the ACKs in `feedPrimary`'s result: consumed (f64, little endian) and status. */
+const PRIMARY_TRAILER = 9;
+
+/** What one read of the primary link produced (see forkv-server's primary_link.rs). */
+export interface PrimaryFeedResult {
+  /** `REPLCONF ACK`s to write to the primary. */
+  acks: Buffer;
+  /** Input bytes consumed; the rest waits for more. */
+  consumed: number;
+  woken: boolean;
+  flushedAll: boolean;
+  deliver: boolean;
+  /** The primary's command failed under `propagation-error-behavior panic`. */
+  panic: boolean;
+}
+
 export interface FeedResult {
   /**
    * The replies. From `feedInto`, a view of the caller's reused reply buffer: valid until
@@ -213,6 +231,22 @@ export class Core {
       deliver: (status & DELIVER) !== 0,
       memory: this.readSlot[0] ?? 0,
       direct: this.readSlot[1] ?? 0,
+    };
+  }
+
+  /** One read of the primary link; throws on a protocol error (nothing was run). */
+  feedPrimary(bytes: Buffer): PrimaryFeedResult {
+    const out = this.native.feedPrimary(bytes);
+    const n = out.length - PRIMARY_TRAILER;
+    const status = out[out.length - 1] ?? 0;
+    if (status & LOGS) this.drainLogs();
+    return {
+      acks: out.subarray(0, n),
+      consumed: out.readDoubleLE(n),
+      woken: (status & WOKEN) !== 0,
+      flushedAll: (status & FLUSHED_ALL) !== 0,
+      deliver: (status & DELIVER) !== 0,
+      panic: (status & PANIC) !== 0,
     };
   }
 

@@ -7,7 +7,6 @@
 import type * as net from 'node:net';
 
 import { LinkPart } from './replica-state';
-import { encodeCommand } from './stream';
 
 export class Handshake extends LinkPart {
   /**
@@ -124,4 +123,14 @@ export class Handshake extends LinkPart {
     }
     throw new Error(`Unexpected reply to PSYNC from primary: ${reply}`);
   }
+}
+
+/** A command as a RESP multibulk. */
+function encodeCommand(args: ReadonlyArray<string | Buffer>): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`, 'latin1')];
+  for (const a of args) {
+    const b = typeof a === 'string' ? Buffer.from(a) : a;
+    parts.push(Buffer.from(`$${b.length}\r\n`, 'latin1'), b, Buffer.from('\r\n', 'latin1'));
+  }
+  return Buffer.concat(parts);
 }

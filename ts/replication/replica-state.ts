@@ -13,7 +13,6 @@ import { array, bulk, int, type Reply } from '../resp/encode';
 import type { Server } from '../server';
 import type { ReplicaLink } from './replica';
 import type { Transfer } from './replica-transfer';
-import { FsyncedOffset } from './stream';
 
 /** Valkey's replication states for a replica, as ROLE names them. */
 export type LinkState = 'connect' | 'connecting' | 'handshake' | 'sync' | 'connected';
@@ -31,13 +30,18 @@ export class ReplicaState {
   /** The primary's replication ID and the bytes of its stream processed (kept across
    * reconnects for PSYNC; null/-1 before the first full sync). */
   replid: string | null = null;
-  offset = -1;
+  /** The bytes of the primary's stream processed (-1: none); kept by the core, where
+   * the stream is applied. Setting it starts a new history (FACK's marks start over). */
+  get offset(): number {
+    return this.server.core.native.replicaOffset();
+  }
+  set offset(o: number) {
+    this.server.core.native.setReplicaOffset(o);
+  }
   /** INFO's replication ID and offset while a full sync runs: those before it. */
   beforeSync: { replid: string | null; offset: number } | null = null;
   /** The history a running full sync brings (`+FULLRESYNC <replid> <offset>`). */
   fullSync: { replid: string; offset: number } | null = null;
-  /** How far this replica's AOF is fsynced, in stream offsets (REPLCONF ACK's FACK). */
-  readonly fsynced = new FsyncedOffset();
   /** Bytes of the stream received (`slave_read_repl_offset`). */
   readOffset = -1;
   /** The core client that runs the primary's commands (0: none). */

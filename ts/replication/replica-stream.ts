@@ -1,15 +1,14 @@
 // The primary's stream as a replica applies it (Valkey's primary client): once the link is
-// up (a partial resync, or a full sync's snapshot loaded), the complete commands received
-// run as the primary client, whose replies are dropped; the offset counts the bytes of the
-// commands processed, and what was applied goes on, unchanged, to this server's own
-// replicas. `REPLCONF ACK <offset>` (with FACK when the AOF is on) goes out when the link
-// comes up, every second (replica.ts's cron) and for each `REPLCONF GETACK`.
+// up (a partial resync, or a full sync's snapshot loaded), each read goes to the core in
+// one call (`feedPrimary`, forkv-server's primary_link.rs), which runs the complete
+// commands as the primary client, answers `REPLCONF GETACK`, keeps the offset and the FACK
+// bookkeeping and passes what it applied on to this server's own replicas. This module
+// only does the socket's part: it keeps the half-received command, writes the ACKs and
+// counts the traffic. `REPLCONF ACK` also goes out when the link comes up and every second
+// (replica.ts's cron).
 import type * as net from 'node:net';
 
-import { Step } from '../native/core';
-import { encode, error } from '../resp/encode';
 import { LinkPart } from './replica-state';
-import { ackCommand, encodeCommand, scanCommands } from './stream';
 
 export class PrimaryStream extends LinkPart {
   /** After a full sync's load: the primary client, the AOF, the stream that waited. */
@@ -18,21 +17,19 @@ export class PrimaryStream extends LinkPart {
     if (this.st.clientId !== 0) this.native.removeClient(this.st.clientId);
     this.st.clientId = 0;
     // The replica's own AOF starts again from the new data (restartAOFAfterSYNC). The
-    // rewrite's base holds the whole synced offset: once it is installed, FACK reaches that
-    // offset whatever appendfsync says (Valkey's fsynced_reploff_pending at the rewrite).
-    if (this.server.aof.enabled) {
-      this.markApplied();
-      this.server.aof.rewriteCommand();
-    }
-    this.linkUp();
+    // rewrite's base holds the whole synced offset: the ACKs carry no FACK until it is
+    // installed, then FACK is that offset (Valkey's fsynced_reploff_pending at the
+    // rewrite's start); see forkv-server's primary_link.rs.
+    if (this.server.aof.enabled) this.server.aof.rewriteCommand();
+    this.linkUp(true);
     this.st.inbuf = Buffer.concat([...this.st.afterSnapshot, this.st.inbuf]);
     this.st.afterSnapshot = [];
     s.resume();
     this.link.pump(s);
   }
 
-  /** The link is up: the primary client exists, ACKs flow. */
-  linkUp(): void {
+  /** The link is up: the primary client exists, ACKs flow. `afterSync`: a full sync's snapshot was loaded. */
+  linkUp(afterSync = false): void {
     if (this.st.clientId === 0) {
       this.st.clientId = this.native.allocateClientId();
       this.native.addPrimaryClient(this.st.clientId);
@@ -44,82 +41,48 @@ export class PrimaryStream extends LinkPart {
     // is created in rsi.repl_stream_db); not part of the stream, so not counted.
     const db = this.st.streamDbAfterLoad;
     this.st.streamDbAfterLoad = null;
-    if (db !== null && db > 0) this.run(encodeCommand(['SELECT', String(db)]));
+    const ack = this.native.primaryLinkUp(db, afterSync);
     this.st.state = 'connected';
     this.st.linkDownSince = 0;
     this.st.lastIo = Date.now();
     this.link.updateGates();
-    if (this.st.socket) this.sendAck(this.st.socket);
+    if (this.st.socket) this.write(this.st.socket, ack);
   }
 
-  /** Sends the ACK to the primary (counted as output, as Valkey counts its primary client's replies). */
+  /** Sends the ACK to the primary. */
   sendAck(s: net.Socket): void {
-    const ack = this.ack();
+    this.write(s, this.native.primaryAck());
+  }
+
+  /** Writes ACKs to the primary (counted as output, as Valkey counts its primary client's replies). */
+  private write(s: net.Socket, ack: Buffer): void {
+    if (ack.length === 0) return;
     this.server.stats.totalNetOutputBytes += ack.length;
     this.server.stats.totalWritesProcessed++;
     if (this.st.clientId !== 0) this.st.clientOutput += ack.length;
     s.write(ack);
   }
 
-  /** `REPLCONF ACK <offset>`, with FACK when the AOF is on. */
-  private ack(): Buffer {
-    return ackCommand(this.st.offset, this.st.fsynced.fack(this.st.offset, this.native.aofSyncMarks()));
-  }
-
-  /** The stream up to the current offset was applied: remember where the AOF ends. */
-  private markApplied(): void {
-    if (this.server.aof.enabled) this.st.fsynced.mark(this.st.offset, this.native.aofSyncMarks());
-  }
-
-  /** Runs the complete commands received; GETACK is answered with the offset. */
+  /** Hands what was received to the core; throws on a protocol error (the link drops). */
   apply(s: net.Socket): void {
-    const cmds = scanCommands(this.st.inbuf);
-    if (cmds.length === 0) return;
-    let from = 0;
-    let runFrom = 0;
-    for (const c of cmds) {
-      if (c.getack) {
-        this.run(this.st.inbuf.subarray(runFrom, from));
-        this.st.offset += from - runFrom;
-        this.markApplied();
-        this.sendAck(s);
-        this.st.offset += c.end - from;
-        runFrom = c.end;
-      }
-      from = c.end;
-    }
-    this.run(this.st.inbuf.subarray(runFrom, from));
-    this.st.offset += from - runFrom;
-    this.st.clientInput += from;
-    this.markApplied();
-    this.st.readOffset = this.st.offset;
-    // What was applied goes on, unchanged, to our own replicas (chained replication).
-    this.native.replFeedUpstream(this.st.inbuf.subarray(0, from));
-    if (this.native.hasDeliveries()) this.server.dataPath.deliver();
-    this.st.inbuf = this.st.inbuf.subarray(from);
-  }
-
-  /** Feeds complete commands to the core as the primary client; replies are dropped. */
-  private run(bytes: Buffer): void {
-    if (bytes.length === 0) return;
+    if (this.st.inbuf.length === 0) return;
     const core = this.server.core;
+    const r = core.feedPrimary(this.st.inbuf);
+    // Received counts whether or not it ran (held by a pause, a partial command).
+    this.st.readOffset = this.st.offset + this.st.inbuf.length - r.consumed;
+    if (r.consumed === 0) return;
+    this.write(s, r.acks);
+    this.st.clientInput += r.consumed;
+    this.st.inbuf = this.st.inbuf.subarray(r.consumed);
     const dp = this.server.dataPath;
-    let res = core.feed(this.st.clientId, bytes);
-    let woken = false;
-    for (;;) {
-      if (res.flushedAll) this.server.rdb.afterFlushAll();
-      if (res.deliver) dp.deliver();
-      woken ||= res.woken;
-      if (res.step !== Step.Host) break;
-      const argv = core.takeHost();
-      // No write command needs the host; anything else from a primary is refused.
-      this.server.log.warning(`The primary sent '${argv[0]?.toString('latin1') ?? '?'}', which a replica does not run`);
-      res = core.resume(this.st.clientId, encode(error('ERR not run on a replica'), 2));
-    }
-    if (woken) dp.serveWoken();
+    if (r.flushedAll) this.server.rdb.afterFlushAll();
+    if (r.deliver || this.native.hasDeliveries()) dp.deliver();
+    if (r.woken) dp.serveWoken();
     this.server.aof.scheduleFlush();
     // An error reply to the primary under propagation-error-behavior panic(-on-replicas).
-    const panic = core.native.takePanicRequest();
-    if (panic !== null && panic !== undefined) this.server.panic(panic);
+    if (r.panic) {
+      const panic = core.native.takePanicRequest();
+      if (panic !== null && panic !== undefined) this.server.panic(panic);
+    }
   }
 }

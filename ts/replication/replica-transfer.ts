@@ -241,7 +241,6 @@ export class SnapshotReceiver extends LinkPart {
       this.st.replid = next.replid;
       this.st.offset = next.offset;
       this.st.readOffset = next.offset;
-      this.st.fsynced.reset();
       // The primary's history is now ours: our replicas will share its ID and offsets.
       this.native.replAdoptPrimary(next.replid, next.offset);
     }

@@ -340,6 +340,9 @@ export class ReplicaLink {
   /** Once a second: connect, time out a silent primary, send REPLCONF ACK. */
   private cron(): void {
     if (!this.st.primary) return;
+    // A pause holds the primary's stream (the core consumes nothing meanwhile): what was
+    // held runs at the first cron tick after it ends.
+    if (this.st.state === 'connected' && this.st.socket && this.st.inbuf.length > 0) this.pump(this.st.socket);
     const now = Date.now();
     const second = Math.floor(now / 1000);
     if (second === this.lastAckSecond) return;

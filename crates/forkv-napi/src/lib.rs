@@ -74,6 +74,7 @@ mod fastpath;
 mod host_types;
 mod persistence;
 mod repl;
+mod replica;
 mod syscheck;
 mod syslog;
 

@@ -39,6 +39,10 @@
 //! measures) is a method of [`Server`] (`host_calls.rs`, [`direct_send`]): the binding never
 //! reaches into the engine or the job slot.
 //!
+//! A replica's link to its primary is applied here too ([`primary_link`]): the host hands
+//! each read of it to [`Server::feed_primary`], which runs the primary's commands, answers
+//! GETACK and keeps the replica's offset, the FACK marks and the feed of its own replicas.
+//!
 //! [`Server::feed`], [`Server::resume`] and [`Server::wake`] drive the engine and run
 //! every `Exec::Server` command in place, so that the only `Outcome::Host` a caller ever
 //! sees is one that needs the host (`Exec::Host`: sockets, the configuration store,
@@ -89,6 +93,7 @@ pub mod jobs;
 mod memory;
 pub mod outbox;
 pub mod persist;
+pub mod primary_link;
 pub mod pubsub;
 pub mod repl;
 pub mod repl_request;
@@ -181,6 +186,8 @@ pub struct Server {
     rewrite_end: Option<job_report::JobEnd>,
     /// `min-replicas-to-write` and the good replicas, for the write gate ([`write_gate`]).
     min_replicas: write_gate::MinReplicas,
+    /// The replica's link to its primary: client, offset, FACK ([`primary_link`]).
+    primary_link: primary_link::PrimaryLink,
 }
 
 /// The server's own commands as scripts reach them (see [`ServerCommands`]).
@@ -231,7 +238,7 @@ impl Server {
         if let Some(seed) = os_random_seed() {
             engine.seed_secure_random(&seed);
         }
-        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default(), load: Default::default(), aof_status: Default::default(), rewrite_end: None, min_replicas: Default::default() }
+        Server { engine, jobs: JobSlot::default(), own, aof_on: false, aof_stream: Vec::new(), acl_generation: 0, aof: Default::default(), rdb_policy: persist::policy::RdbPolicy::new(persist::policy::unix_now()), rewrite_policy: Default::default(), load: Default::default(), aof_status: Default::default(), rewrite_end: None, min_replicas: Default::default(), primary_link: Default::default() }
     }
 
     /// Channel, pattern and shard channel subscriptions.
@@ -630,6 +637,7 @@ impl Server {
     /// client): its commands are obeyed on a read-only replica, without ACL checks.
     pub fn add_primary_client(&mut self, id: u64) {
         self.add_client(id);
+        self.primary_link.set_client(id);
         if let Some(c) = self.engine.client_mut(id) {
             c.primary = true;
             c.authenticated = true;
@@ -696,6 +704,7 @@ impl Server {
     /// Forgets a connection: its subscriptions, undelivered messages, WATCHed keys and
     /// blocked command.
     pub fn remove_client(&mut self, id: u64) {
+        self.primary_link.forget_client(id);
         let mut own = self.own.borrow_mut();
         own.pubsub.drop_client(&mut self.engine, id);
         own.outbox.drop_client(id);

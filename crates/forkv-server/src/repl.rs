@@ -398,6 +398,13 @@ impl Replication {
             return;
         }
         let Some(b) = &mut self.backlog else {
+            // Without replicas or a backlog the offset still moves, by one per piece
+            // (Valkey's replicationFeedReplicas): WAITAOF waits for the offset of a write,
+            // which a replica that syncs later must not meet with its first ACK. A replica's
+            // offset is its primary's.
+            if !self.proxy {
+                self.offset += 1;
+            }
             return;
         };
         self.offset += bytes.len() as u64;
@@ -823,7 +830,8 @@ mod tests {
         let mut r = repl();
         let mut o = Outbox::default();
         r.feed(b"abc", &mut o);
-        assert_eq!(r.offset, 0);
+        // Nothing is kept; the offset moves by one per piece, as Valkey's does for WAITAOF.
+        assert_eq!(r.offset, 1);
         assert!(!r.active());
     }
 

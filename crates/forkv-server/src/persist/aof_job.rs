@@ -448,6 +448,8 @@ impl Server {
                 if self.aof_status.state() == super::aof_state::AofState::WaitRewrite {
                     self.set_aof_state(super::aof_state::AofState::On);
                 }
+                // A replica's FACK reaches the offset its post-sync rewrite started at.
+                self.primary_link.rewrite_installed();
                 done
             }
             Err(e) => {
